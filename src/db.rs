@@ -1,0 +1,141 @@
+//! Connecting to PostgreSQL: one place that parses `DATABASE_URL`, bounds the connect
+//! time and turns "connection refused" into a message an operator can act on.
+
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use tokio_postgres::{Client, Config, NoTls};
+
+use crate::tenancy::TenancyError;
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Recycling resets whatever a previous user left behind: a transaction that was never
+/// ended and any session setting, search_path included.
+const RECYCLE_SQL: &str = "ROLLBACK; RESET ALL;";
+
+/// A parsed database URL that remembers a password-free description for messages.
+#[derive(Clone)]
+pub struct DatabaseUrl {
+    config: Config,
+    display: String,
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.display)
+    }
+}
+
+impl DatabaseUrl {
+    pub fn parse(url: &str, application_name: &str) -> Result<Self, TenancyError> {
+        let mut config: Config = url.parse().map_err(|error| {
+            TenancyError::InvalidInput(format!(
+                "DATABASE_URL is not a valid PostgreSQL URL or key=value string: {error}"
+            ))
+        })?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        if config.get_application_name().is_none() {
+            config.application_name(application_name);
+        }
+        let display = describe(&config);
+        Ok(Self { config, display })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub async fn connect(&self) -> Result<Client, TenancyError> {
+        let (client, connection) = self
+            .config
+            .connect(NoTls)
+            .await
+            .map_err(|error| self.unreachable(&error))?;
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, "database connection closed");
+            }
+        });
+        Ok(client)
+    }
+
+    /// A bounded pool whose connections are reset on every checkout.
+    pub fn pool(&self, max_size: usize) -> Result<Pool, TenancyError> {
+        let manager = Manager::from_config(
+            self.config.clone(),
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Custom(RECYCLE_SQL.into()),
+            },
+        );
+        Pool::builder(manager)
+            .max_size(max_size.max(1))
+            .build()
+            .map_err(|error| TenancyError::Other(anyhow::anyhow!("building the pool: {error}")))
+    }
+
+    pub fn unreachable(&self, error: &tokio_postgres::Error) -> TenancyError {
+        let reason = match error.as_db_error() {
+            Some(db_error) => db_error.message().to_owned(),
+            None => {
+                let mut reason = error.to_string();
+                let mut source = std::error::Error::source(error);
+                while let Some(cause) = source {
+                    reason = format!("{reason}: {cause}");
+                    source = cause.source();
+                }
+                reason
+            }
+        };
+        TenancyError::Unreachable {
+            target: self.display.clone(),
+            reason,
+        }
+    }
+}
+
+/// Maps a pool checkout failure to the same "unreachable" error a direct connect gives.
+pub fn pool_error(url: &DatabaseUrl, error: deadpool_postgres::PoolError) -> TenancyError {
+    match error {
+        deadpool_postgres::PoolError::Backend(error) => url.unreachable(&error),
+        other => TenancyError::Unreachable {
+            target: url.display.clone(),
+            reason: other.to_string(),
+        },
+    }
+}
+
+fn describe(config: &Config) -> String {
+    use tokio_postgres::config::Host;
+    let host = match config.get_hosts().first() {
+        Some(Host::Tcp(host)) => host.clone(),
+        #[cfg(unix)]
+        Some(Host::Unix(path)) => path.display().to_string(),
+        None => "localhost".to_owned(),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let database = config.get_dbname().unwrap_or("(default)");
+    format!("{host}:{port}/{database}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn description_never_contains_the_password() {
+        let url = DatabaseUrl::parse("postgres://ops:s3cret@db.internal:6543/pactum", "t").unwrap();
+        let shown = format!("{url:?}");
+        assert_eq!(shown, "db.internal:6543/pactum");
+        assert!(!shown.contains("s3cret"));
+    }
+
+    #[test]
+    fn garbage_url_is_an_operator_error() {
+        let error = DatabaseUrl::parse("postgres://:::/", "t").unwrap_err();
+        assert_eq!(error.code(), "invalid_input");
+    }
+}

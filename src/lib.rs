@@ -1,0 +1,6 @@
+//! Pactum: a multi-tenant contract lifecycle management server, one PostgreSQL schema
+//! per tenant. The server binary and `tenantctl` are thin layers over this library.
+
+pub mod auth;
+pub mod db;
+pub mod tenancy;

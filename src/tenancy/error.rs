@@ -1,0 +1,93 @@
+//! Everything the tenancy core can refuse or fail at. Expected failures are variants with
+//! a stable code; the rest is `Other` with context.
+
+use thiserror::Error;
+
+use super::names::NameError;
+
+#[derive(Debug, Error)]
+pub enum TenancyError {
+    #[error(transparent)]
+    InvalidName(#[from] NameError),
+    #[error("{0}")]
+    InvalidInput(String),
+    #[error("a tenant with slug {0:?} already exists")]
+    SlugTaken(String),
+    #[error("host {0:?} already belongs to a tenant")]
+    HostTaken(String),
+    #[error("schema {0:?} already exists in the database but no tenant owns it; drop or rename it first")]
+    SchemaExists(String),
+    #[error("an operator or user with email {0:?} already exists")]
+    EmailTaken(String),
+    #[error("no tenant with slug {0:?}")]
+    TenantNotFound(String),
+    #[error("no domain {0:?}")]
+    DomainNotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("another migration holds the migration lock ({holder})")]
+    MigrationLocked { holder: String },
+    #[error("cannot connect to PostgreSQL at {target}: {reason}")]
+    Unreachable { target: String, reason: String },
+    #[error("database error: {0}")]
+    Database(#[from] tokio_postgres::Error),
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+impl TenancyError {
+    /// The stable machine-readable code, as printed by `tenantctl --json`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidName(NameError::Slug { .. }) => "invalid_slug",
+            Self::InvalidName(NameError::Host { .. }) => "invalid_host",
+            Self::InvalidName(NameError::Email { .. }) => "invalid_email",
+            Self::InvalidInput(_) => "invalid_input",
+            Self::SlugTaken(_) => "slug_taken",
+            Self::HostTaken(_) => "host_taken",
+            Self::SchemaExists(_) => "schema_exists",
+            Self::EmailTaken(_) => "email_taken",
+            Self::TenantNotFound(_) => "tenant_not_found",
+            Self::DomainNotFound(_) => "domain_not_found",
+            Self::Conflict(_) => "conflict",
+            Self::MigrationLocked { .. } => "migration_locked",
+            Self::Unreachable { .. } => "database_unreachable",
+            Self::Database(_) => "database_error",
+            Self::Other(_) => "internal_error",
+        }
+    }
+
+    /// Whether the operator's input (or environment) was at fault, rather than the run.
+    pub fn is_operator_error(&self) -> bool {
+        !matches!(self, Self::Database(_) | Self::Other(_))
+    }
+}
+
+/// Constraint names from the migrations, mapped to what they mean to an operator.
+pub(crate) fn map_unique_violation(
+    error: tokio_postgres::Error,
+    slug: &str,
+    host: Option<&str>,
+    email: Option<&str>,
+) -> TenancyError {
+    use tokio_postgres::error::SqlState;
+    let Some(db_error) = error.as_db_error() else {
+        return error.into();
+    };
+    if *db_error.code() == SqlState::DUPLICATE_SCHEMA {
+        return TenancyError::SchemaExists(format!("t_{slug}"));
+    }
+    if *db_error.code() != SqlState::UNIQUE_VIOLATION {
+        return error.into();
+    }
+    match db_error.constraint() {
+        Some("tenants_slug_key" | "tenants_schema_name_key") => {
+            TenancyError::SlugTaken(slug.to_owned())
+        }
+        Some("domains_host_key") => TenancyError::HostTaken(host.unwrap_or_default().to_owned()),
+        Some("users_email_key" | "platform_operators_email_key") => {
+            TenancyError::EmailTaken(email.unwrap_or_default().to_owned())
+        }
+        _ => error.into(),
+    }
+}

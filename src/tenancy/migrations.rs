@@ -1,0 +1,255 @@
+//! The two embedded migration sets and how one schema is brought up to date.
+//!
+//! refinery owns the migration files, their checksums and the history-table format. We
+//! do not let it open its own transactions: [`InTransaction`] runs refinery inside a
+//! transaction we opened, so a schema's DDL, its history rows and its registry version
+//! commit together or not at all.
+
+use refinery::{Migration, Runner};
+use refinery_core::traits::r#async::{AsyncMigrate, AsyncQuery, AsyncTransaction};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+use tokio_postgres::Transaction;
+
+use super::names::SchemaName;
+use super::TenancyError;
+
+mod public_set {
+    refinery::embed_migrations!("migrations/public");
+}
+
+mod tenant_set {
+    refinery::embed_migrations!("migrations/tenant");
+}
+
+/// The history table's unqualified name inside every schema that has migrations.
+pub const HISTORY_TABLE: &str = "refinery_schema_history";
+
+/// An ordered list of migrations for one kind of schema.
+#[derive(Clone)]
+pub struct MigrationSet {
+    migrations: Vec<Migration>,
+}
+
+/// One migration as shown to operators.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct MigrationName {
+    pub version: i32,
+    pub name: String,
+}
+
+impl std::fmt::Display for MigrationName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "V{}__{}", self.version, self.name)
+    }
+}
+
+impl From<&Migration> for MigrationName {
+    fn from(migration: &Migration) -> Self {
+        Self {
+            version: migration.version(),
+            name: migration.name().to_owned(),
+        }
+    }
+}
+
+impl MigrationSet {
+    /// The set compiled into this binary for the shared `public` schema.
+    pub fn public() -> Self {
+        Self::from_runner(public_set::migrations::runner())
+    }
+
+    /// The set compiled into this binary for every tenant schema.
+    pub fn tenant() -> Self {
+        Self::from_runner(tenant_set::migrations::runner())
+    }
+
+    fn from_runner(runner: Runner) -> Self {
+        let mut migrations = runner.get_migrations().clone();
+        migrations.sort();
+        Self { migrations }
+    }
+
+    /// The embedded set plus extra migrations (tests and benchmarks use this to ship a
+    /// "next release" without touching the files).
+    pub fn with_extra(mut self, extra: &[(&str, &str)]) -> Result<Self, TenancyError> {
+        for (file_name, sql) in extra {
+            let migration = Migration::unapplied(file_name, sql).map_err(|error| {
+                TenancyError::Other(anyhow::anyhow!("bad migration {file_name}: {error}"))
+            })?;
+            self.migrations.push(migration);
+        }
+        self.migrations.sort();
+        Ok(self)
+    }
+
+    /// The version a schema has once every migration of this set is applied.
+    pub fn latest_version(&self) -> i32 {
+        self.migrations.last().map_or(0, Migration::version)
+    }
+
+    pub fn names(&self) -> Vec<MigrationName> {
+        self.migrations.iter().map(MigrationName::from).collect()
+    }
+
+    /// The migrations after `version`, for reports and dry runs.
+    pub fn after(&self, version: i32) -> Vec<MigrationName> {
+        self.migrations
+            .iter()
+            .filter(|m| m.version() > version)
+            .map(MigrationName::from)
+            .collect()
+    }
+
+    fn runner(&self, schema: &str) -> Runner {
+        let mut runner = Runner::new(&self.migrations)
+            .set_grouped(true)
+            .set_abort_divergent(true)
+            .set_abort_missing(true);
+        runner.set_migration_table_name(format!("\"{schema}\".{HISTORY_TABLE}"));
+        runner
+    }
+
+    /// Applies whatever `schema` lacks, inside the caller's transaction, which must
+    /// already have `search_path` set to that schema. Returns what was applied.
+    ///
+    /// The caller commits; nothing here does, so a failure leaves the schema exactly
+    /// at its previous version once the caller rolls back.
+    pub async fn apply_in_transaction(
+        &self,
+        transaction: &Transaction<'_>,
+        schema: &SchemaName,
+    ) -> Result<Vec<MigrationName>, refinery::Error> {
+        self.apply_to(transaction, schema.as_str()).await
+    }
+
+    /// Same as [`Self::apply_in_transaction`], for `public`.
+    pub async fn apply_public_in_transaction(
+        &self,
+        transaction: &Transaction<'_>,
+    ) -> Result<Vec<MigrationName>, refinery::Error> {
+        self.apply_to(transaction, "public").await
+    }
+
+    async fn apply_to(
+        &self,
+        transaction: &Transaction<'_>,
+        schema: &str,
+    ) -> Result<Vec<MigrationName>, refinery::Error> {
+        let report = self
+            .runner(schema)
+            .run_async(&mut InTransaction(transaction))
+            .await?;
+        Ok(report
+            .applied_migrations()
+            .iter()
+            .map(MigrationName::from)
+            .collect())
+    }
+
+    /// All the SQL of this set as one script: the raw-DDL floor in benchmarks.
+    pub fn concatenated_sql(&self) -> String {
+        self.migrations
+            .iter()
+            .filter_map(Migration::sql)
+            .collect::<Vec<_>>()
+            .join(";\n")
+    }
+}
+
+/// The RFC 3339 timestamp format refinery stores in `applied_on`.
+pub fn history_timestamp(at: OffsetDateTime) -> String {
+    at.format(&Rfc3339)
+        .expect("an OffsetDateTime always formats as RFC 3339")
+}
+
+/// refinery's driver for an already-open tokio-postgres transaction: statements run in
+/// it, nothing is committed. refinery's own driver for `Client` would open and commit
+/// a transaction per call.
+struct InTransaction<'a, 'b>(&'a Transaction<'b>);
+
+impl AsyncTransaction for InTransaction<'_, '_> {
+    type Error = tokio_postgres::Error;
+
+    async fn execute<'a, T: Iterator<Item = &'a str> + Send + 'a>(
+        &mut self,
+        queries: T,
+    ) -> Result<usize, Self::Error> {
+        // One simple-protocol message for the whole batch: one round trip however many
+        // migrations are pending.
+        let mut count = 0;
+        let mut script = String::new();
+        for query in queries {
+            script.push_str(query);
+            script.push_str(";\n");
+            count += 1;
+        }
+        self.0.batch_execute(&script).await?;
+        Ok(count)
+    }
+}
+
+impl AsyncQuery<Vec<Migration>> for InTransaction<'_, '_> {
+    async fn query(&mut self, query: &str) -> Result<Vec<Migration>, Self::Error> {
+        let rows = self.0.query(query, &[]).await?;
+        let mut applied = Vec::with_capacity(rows.len());
+        for row in rows {
+            let version: i32 = row.get(0);
+            let name: String = row.get(1);
+            let applied_on: String = row.get(2);
+            let checksum: String = row.get(3);
+            // A history table edited by hand must not panic the migrator; an unparsable
+            // row shows up as a divergent migration instead.
+            let applied_on =
+                OffsetDateTime::parse(&applied_on, &Rfc3339).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+            let checksum = checksum.parse::<u64>().unwrap_or(0);
+            applied.push(Migration::applied(version, name, applied_on, checksum));
+        }
+        Ok(applied)
+    }
+}
+
+impl AsyncMigrate for InTransaction<'_, '_> {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_sets_are_ordered_and_start_at_one() {
+        for set in [MigrationSet::public(), MigrationSet::tenant()] {
+            let versions: Vec<i32> = set.names().iter().map(|m| m.version).collect();
+            assert_eq!(versions.first(), Some(&1));
+            assert!(
+                versions.windows(2).all(|w| w[1] == w[0] + 1),
+                "{versions:?}"
+            );
+            assert_eq!(set.latest_version(), *versions.last().unwrap());
+        }
+    }
+
+    #[test]
+    fn extra_migrations_raise_the_latest_version() {
+        let base = MigrationSet::tenant();
+        let next = base.latest_version() + 1;
+        let extended = base
+            .clone()
+            .with_extra(&[(&format!("V{next}__extra"), "select 1")])
+            .unwrap();
+        assert_eq!(extended.latest_version(), next);
+        assert_eq!(
+            extended.after(base.latest_version()),
+            vec![MigrationName {
+                version: next,
+                name: "extra".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn badly_named_extra_migration_is_an_error() {
+        assert!(MigrationSet::tenant()
+            .with_extra(&[("not_a_migration", "select 1")])
+            .is_err());
+    }
+}

@@ -1,0 +1,317 @@
+//! Creating and deleting tenants.
+//!
+//! A tenant is created in a single transaction: registry row, schema, every tenant
+//! migration with its history, domain and first admin. Any failure rolls all of it back,
+//! so there is never an orphan schema or a stale registry row. PostgreSQL DDL is
+//! transactional, which is what makes this possible.
+
+use std::time::Instant;
+
+use serde::Serialize;
+use time::OffsetDateTime;
+use tokio_postgres::{Client, Transaction};
+
+use super::error::map_unique_violation;
+use super::migrations::{history_timestamp, MigrationSet, HISTORY_TABLE};
+use super::names::{Host, SchemaName, TenantSlug};
+use super::registry::{self, Tenant, TENANT_COLUMNS};
+use super::{describe_error, TenancyError};
+use crate::auth::users::{self, CreatedUser, NewUser};
+
+/// Advisory-lock key ("pactum" in ASCII). `migrate` holds it exclusively for the whole
+/// run; provisioning holds it shared for its transaction, so a tenant is never built
+/// half-way through a fleet migration at a version the migrator has already passed.
+pub const MIGRATION_LOCK_KEY: i64 = 0x7061_6374_756d;
+
+const MAX_TENANT_NAME_CHARS: usize = 200;
+
+/// What `tenantctl create` asks for, validated.
+#[derive(Debug, Clone)]
+pub struct NewTenant {
+    pub slug: TenantSlug,
+    pub name: String,
+    pub host: Host,
+    pub admin: Option<NewUser>,
+}
+
+impl NewTenant {
+    /// `name` defaults to the slug.
+    pub fn new(slug: TenantSlug, name: Option<&str>, host: Host) -> Result<Self, TenancyError> {
+        let name = match name.map(str::trim) {
+            None => slug.to_string(),
+            Some(name) => validate_display_name("tenant name", name)?,
+        };
+        Ok(Self {
+            slug,
+            name,
+            host,
+            admin: None,
+        })
+    }
+}
+
+/// Trims a display name and checks it is 1 to 200 printable characters.
+pub fn validate_display_name(what: &str, name: &str) -> Result<String, TenancyError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > MAX_TENANT_NAME_CHARS {
+        return Err(TenancyError::InvalidInput(format!(
+            "the {what} must have 1 to {MAX_TENANT_NAME_CHARS} characters"
+        )));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(TenancyError::InvalidInput(format!(
+            "the {what} may not contain control characters"
+        )));
+    }
+    Ok(name.to_owned())
+}
+
+/// Which way a tenant's schema came to be. Reported, never stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProvisionPath {
+    /// A pre-built spare schema was claimed and renamed.
+    Spare,
+    /// The schema was built from the migrations in this transaction.
+    Cold,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Provisioned {
+    pub tenant: Tenant,
+    pub host: Host,
+    pub admin: Option<CreatedUser>,
+    pub path: ProvisionPath,
+    pub elapsed_ms: f64,
+}
+
+/// Claims the oldest spare at `$1` (the current version). `SKIP LOCKED` means two
+/// concurrent signups never wait for, or get, the same spare.
+const CLAIM_SPARE_SQL: &str = "delete from public.spare_schemas where schema_name = \
+     (select schema_name from public.spare_schemas where schema_version = $1 \
+      order by created_at, schema_name limit 1 for update skip locked) \
+     returning schema_name";
+
+/// Creates a tenant, from a spare schema when one is ready, else cold.
+#[tracing::instrument(skip_all, fields(tenant = %new.slug))]
+pub async fn create_tenant(
+    client: &mut Client,
+    set: &MigrationSet,
+    new: &NewTenant,
+) -> Result<Provisioned, TenancyError> {
+    create(client, set, new, true).await
+}
+
+/// Creates a tenant by building its schema from the migrations, ignoring spares.
+pub async fn create_tenant_cold(
+    client: &mut Client,
+    set: &MigrationSet,
+    new: &NewTenant,
+) -> Result<Provisioned, TenancyError> {
+    create(client, set, new, false).await
+}
+
+async fn create(
+    client: &mut Client,
+    set: &MigrationSet,
+    new: &NewTenant,
+    use_spares: bool,
+) -> Result<Provisioned, TenancyError> {
+    let started = Instant::now();
+    let slug = new.slug.as_str();
+    let host = new.host.as_str();
+    let schema = new.slug.schema_name();
+    let version = set.latest_version();
+    let tx = client.transaction().await?;
+    take_shared_migration_lock(&tx).await?;
+
+    // The registry row goes first: a taken slug or host fails here, before any DDL and
+    // before a spare is claimed.
+    let row = tx
+        .query_one(
+            "insert into public.tenants (slug, name, schema_name, status) \
+             values ($1, $2, $3, 'provisioning') returning id",
+            &[&slug, &new.name, &schema.as_str()],
+        )
+        .await
+        .map_err(|e| map_unique_violation(e, slug, Some(host), None))?;
+    let tenant_id: uuid::Uuid = row.get(0);
+    tx.execute(
+        "insert into public.domains (host, tenant_id, is_primary) values ($1, $2, true)",
+        &[&host, &tenant_id],
+    )
+    .await
+    .map_err(|e| map_unique_violation(e, slug, Some(host), None))?;
+
+    let claimed = if use_spares {
+        tx.query_opt(CLAIM_SPARE_SQL, &[&version])
+            .await?
+            .map(|row| row.get::<_, String>(0))
+    } else {
+        None
+    };
+    let path = match claimed.as_deref().and_then(SchemaName::from_stored) {
+        Some(spare) => {
+            adopt_spare(&tx, &spare, &schema).await?;
+            ProvisionPath::Spare
+        }
+        None => {
+            build_schema(&tx, set, &schema)
+                .await
+                .map_err(|e| map_build_error(e, slug))?;
+            ProvisionPath::Cold
+        }
+    };
+
+    let admin = match &new.admin {
+        Some(admin) => Some(users::insert(&tx, slug, admin).await?),
+        None => None,
+    };
+    let activate = format!(
+        "update public.tenants t set status = 'active', schema_version = $2, updated_at = now() \
+         where t.id = $1 returning {TENANT_COLUMNS}"
+    );
+    let row = tx.query_one(&activate, &[&tenant_id, &version]).await?;
+    let tenant = Tenant::from_row(&row)?;
+    tx.commit().await?;
+    Ok(Provisioned {
+        tenant,
+        host: new.host.clone(),
+        admin,
+        path,
+        elapsed_ms: started.elapsed().as_secs_f64() * 1e3,
+    })
+}
+
+/// Renames a claimed spare into place and leaves `search_path` on it. The history's
+/// timestamps are reset to now, as a cold build would have written them, so nothing in
+/// the schema tells that it was built earlier.
+async fn adopt_spare(
+    tx: &Transaction<'_>,
+    spare: &SchemaName,
+    schema: &SchemaName,
+) -> Result<(), TenancyError> {
+    tx.batch_execute(&format!(
+        "alter schema {} rename to {}; set local search_path to {}",
+        spare.quoted(),
+        schema.quoted(),
+        schema.quoted()
+    ))
+    .await
+    .map_err(|e| map_unique_violation(e, schema.as_str().trim_start_matches("t_"), None, None))?;
+    tx.execute(
+        &format!("update {HISTORY_TABLE} set applied_on = $1"),
+        &[&history_timestamp(OffsetDateTime::now_utc())],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Creates `schema` and applies the whole set to it, leaving `search_path` on it.
+pub(crate) async fn build_schema(
+    tx: &Transaction<'_>,
+    set: &MigrationSet,
+    schema: &SchemaName,
+) -> Result<(), BuildError> {
+    tx.batch_execute(&format!(
+        "create schema {}; set local search_path to {}",
+        schema.quoted(),
+        schema.quoted()
+    ))
+    .await
+    .map_err(BuildError::CreateSchema)?;
+    set.apply_in_transaction(tx, schema)
+        .await
+        .map_err(BuildError::Migration)?;
+    Ok(())
+}
+
+#[derive(Debug)]
+pub(crate) enum BuildError {
+    CreateSchema(tokio_postgres::Error),
+    Migration(refinery::Error),
+}
+
+fn map_build_error(error: BuildError, slug: &str) -> TenancyError {
+    match error {
+        BuildError::CreateSchema(error) => map_unique_violation(error, slug, None, None),
+        BuildError::Migration(error) => TenancyError::Other(anyhow::anyhow!(
+            "applying the tenant migrations: {}",
+            describe_error(&error)
+        )),
+    }
+}
+
+async fn take_shared_migration_lock(tx: &Transaction<'_>) -> Result<(), TenancyError> {
+    tx.execute(
+        "select pg_advisory_xact_lock_shared($1)",
+        &[&MIGRATION_LOCK_KEY],
+    )
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Deleted {
+    pub slug: TenantSlug,
+    pub schema: SchemaName,
+}
+
+/// Deletes a tenant and its schema with all its data.
+///
+/// First the tenant is marked `deleting` and that is committed, so servers stop
+/// serving it at once; then schema and registry row go in one transaction. If the drop
+/// fails (say, too few `max_locks_per_transaction` for a very large schema), the tenant
+/// stays `deleting` and running the delete again resumes.
+#[tracing::instrument(skip_all, fields(tenant = %slug))]
+pub async fn delete_tenant(
+    client: &mut Client,
+    slug: &TenantSlug,
+) -> Result<Deleted, TenancyError> {
+    let row = client
+        .query_opt(
+            "update public.tenants set status = 'deleting', updated_at = now() \
+             where slug = $1 returning id, schema_name",
+            &[&slug.as_str()],
+        )
+        .await?
+        .ok_or_else(|| TenancyError::TenantNotFound(slug.to_string()))?;
+    let tenant_id: uuid::Uuid = row.get(0);
+    let schema = SchemaName::from_stored(row.get(1))
+        .ok_or_else(|| TenancyError::Other(anyhow::anyhow!("invalid schema name in registry")))?;
+    let tx = client.transaction().await?;
+    tx.batch_execute(&format!(
+        "drop schema if exists {} cascade",
+        schema.quoted()
+    ))
+    .await?;
+    tx.execute("delete from public.tenants where id = $1", &[&tenant_id])
+        .await?;
+    tx.commit().await?;
+    Ok(Deleted {
+        slug: slug.clone(),
+        schema,
+    })
+}
+
+/// Adds an admin user to an existing tenant.
+#[tracing::instrument(skip_all, fields(tenant = %slug))]
+pub async fn create_admin(
+    client: &mut Client,
+    slug: &TenantSlug,
+    admin: &NewUser,
+) -> Result<CreatedUser, TenancyError> {
+    let tx = client.transaction().await?;
+    let tenant = registry::find_by_slug(&tx, slug)
+        .await?
+        .filter(|t| t.status != registry::TenantStatus::Deleting)
+        .ok_or_else(|| TenancyError::TenantNotFound(slug.to_string()))?;
+    tx.query(
+        "select set_config('search_path', $1, true)",
+        &[&tenant.schema.quoted()],
+    )
+    .await?;
+    let user = users::insert(&tx, slug.as_str(), admin).await?;
+    tx.commit().await?;
+    Ok(user)
+}

@@ -1,0 +1,27 @@
+//! `tenantctl`: the operator CLI. Parsing and rendering live here; all the work is done
+//! by `pactum::tenancy`.
+
+mod cli;
+mod commands;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let json = cli.json;
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return output::Exit::Failed.into();
+        }
+    };
+    let result = runtime.block_on(commands::run(cli));
+    output::emit(result, json)
+}
