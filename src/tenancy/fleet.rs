@@ -285,7 +285,7 @@ async fn run(
         .collect::<Vec<_>>()
         .await;
     let mut outcomes = outcomes;
-    outcomes.sort_by(|a, b| (a.kind, a.label()).cmp(&(b.kind, b.label())));
+    outcomes.sort_by_key(|o| (o.kind, o.label()));
     Ok((public_applied, outcomes))
 }
 

@@ -257,7 +257,7 @@ impl MigrationProgress {
             OutcomeStatus::Failed => format!("FAILED: {}", outcome.error.as_deref().unwrap_or("")),
             OutcomeStatus::Skipped => "skipped".into(),
         };
-        let percent = if total == 0 { 100 } else { done * 100 / total };
+        let percent = (done * 100).checked_div(total).unwrap_or(100);
         let line = format!(
             "[{done}/{total} {percent}%] {}: {what} ({:.0} ms)",
             outcome.label(),

@@ -1,0 +1,548 @@
+//! The real `tenantctl` binary against a real PostgreSQL: exit codes, `--json`, and
+//! refusal of bad input with nothing changed.
+
+#[path = "../../tests/support/mod.rs"]
+mod support;
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+use support::{schemas, TestDb};
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn json(&self) -> Value {
+        serde_json::from_str(self.stdout.trim())
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {:?}", self.stdout))
+    }
+}
+
+fn tenantctl(db: Option<&TestDb>, args: &[&str], stdin: Option<&str>) -> Run {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tenantctl"));
+    command
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(db) = db {
+        command.env("DATABASE_URL", &db.url);
+    }
+    let mut child = command.spawn().expect("tenantctl starts");
+    {
+        let mut input = child.stdin.take().unwrap();
+        if let Some(text) = stdin {
+            input.write_all(text.as_bytes()).unwrap();
+        }
+    }
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = child.wait_with_output().unwrap();
+    Run {
+        code: status.code().expect("exited, not killed"),
+        stdout: String::from_utf8(stdout).unwrap(),
+        stderr: String::from_utf8(stderr).unwrap(),
+    }
+}
+
+/// The tenancy-relevant state of a database, to prove a refused command changed nothing.
+async fn snapshot(db: &TestDb) -> (Vec<String>, Vec<String>, Vec<String>, i64) {
+    let client = db.client().await;
+    let strings = |sql: &'static str| {
+        let client = &client;
+        async move {
+            client
+                .query(sql, &[])
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.get::<_, String>(0))
+                .collect::<Vec<_>>()
+        }
+    };
+    let tenants = strings(
+        "select slug || ':' || status || ':' || schema_version from public.tenants order by 1",
+    )
+    .await;
+    let domains = strings("select host || ':' || is_primary from public.domains order by 1").await;
+    let users: i64 = client
+        .query_one(
+            "select coalesce(sum((xpath('/row/c/text()', query_to_xml(format('select count(*) as c from %I.users', nspname), false, true, '')))[1]::text::int), 0)::bigint \
+             from pg_namespace where nspname like 't\\_%'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    (tenants, domains, schemas(&client).await, users)
+}
+
+async fn migrated_with_acme() -> TestDb {
+    let db = TestDb::empty().await;
+    let run = tenantctl(Some(&db), &["migrate"], None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = tenantctl(
+        Some(&db),
+        &[
+            "create",
+            "acme",
+            "--domain",
+            "acme.localhost",
+            "--admin-email",
+            "admin@acme.example",
+        ],
+        Some("correct horse battery\n"),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    db
+}
+
+#[tokio::test]
+async fn migrate_json_reports_public_and_tenant_outcomes() {
+    let db = TestDb::empty().await;
+    let run = tenantctl(Some(&db), &["migrate", "--json"], None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report = run.json();
+    assert_eq!(report["public_applied"][0]["name"], "tenants");
+    assert_eq!(report["dry_run"], false);
+
+    let again = tenantctl(Some(&db), &["migrate", "--json"], None).json();
+    assert_eq!(again["public_applied"], Value::Array(vec![]));
+    assert_eq!(again["schemas"], Value::Array(vec![]));
+}
+
+#[tokio::test]
+async fn create_reads_the_admin_password_from_stdin_and_stores_an_argon2id_hash() {
+    let db = migrated_with_acme().await;
+    let client = db.client().await;
+    let row = client
+        .query_one("select email, role, password_hash from t_acme.users", &[])
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, &str>(0), "admin@acme.example");
+    assert_eq!(row.get::<_, &str>(1), "admin");
+    let hash: &str = row.get(2);
+    assert!(pactum::auth::password::verify(
+        "correct horse battery",
+        hash
+    ));
+
+    let run = tenantctl(
+        Some(&db),
+        &[
+            "createadmin",
+            "acme",
+            "--email",
+            "second@acme.example",
+            "--json",
+        ],
+        Some("another good password\n"),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.json()["user"]["role"], "admin");
+}
+
+#[tokio::test]
+async fn create_json_says_what_was_created_and_how() {
+    let db = TestDb::empty().await;
+    tenantctl(Some(&db), &["migrate"], None);
+    let fill = tenantctl(Some(&db), &["spares", "--fill", "1", "--json"], None);
+    assert_eq!(fill.code, 0, "{}", fill.stderr);
+    assert_eq!(fill.json()["pool"]["ready"], 1);
+
+    let warm = tenantctl(
+        Some(&db),
+        &[
+            "create",
+            "acme",
+            "--domain",
+            "acme.localhost",
+            "--name",
+            "Acme Corp",
+            "--json",
+        ],
+        None,
+    )
+    .json();
+    assert_eq!(warm["path"], "spare");
+    assert_eq!(warm["tenant"]["slug"], "acme");
+    assert_eq!(warm["tenant"]["name"], "Acme Corp");
+    assert_eq!(warm["tenant"]["schema"], "t_acme");
+    assert_eq!(warm["tenant"]["status"], "active");
+    let cold = tenantctl(
+        Some(&db),
+        &["create", "globex", "--domain", "globex.localhost", "--json"],
+        None,
+    )
+    .json();
+    assert_eq!(cold["path"], "cold");
+
+    let list = tenantctl(Some(&db), &["list", "--json"], None).json();
+    let slugs: Vec<&str> = list["tenants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["slug"].as_str().unwrap())
+        .collect();
+    assert_eq!(slugs, vec!["acme", "globex"]);
+    let show = tenantctl(Some(&db), &["show", "globex", "--json"], None).json();
+    assert_eq!(show["domains"][0]["host"], "globex.localhost");
+    assert_eq!(show["domains"][0]["is_primary"], true);
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_with_exit_2_and_changes_nothing() {
+    let db = migrated_with_acme().await;
+    let before = snapshot(&db).await;
+    let long_slug = "a".repeat(62);
+    let cases: Vec<(Vec<&str>, Option<&str>, &str)> = vec![
+        (
+            vec![
+                "create",
+                "Acme; DROP SCHEMA public",
+                "--domain",
+                "x.localhost",
+            ],
+            None,
+            "invalid_slug",
+        ),
+        (
+            vec!["create", "Acme", "--domain", "x.localhost"],
+            None,
+            "invalid_slug",
+        ),
+        (
+            vec!["create", &long_slug, "--domain", "x.localhost"],
+            None,
+            "invalid_slug",
+        ),
+        (
+            vec!["create", "initech", "--domain", "initech.localhost/admin"],
+            None,
+            "invalid_host",
+        ),
+        (
+            vec!["create", "initech", "--domain", "initech.localhost:8000"],
+            None,
+            "invalid_host",
+        ),
+        (
+            vec!["create", "acme", "--domain", "other.localhost"],
+            None,
+            "slug_taken",
+        ),
+        (
+            vec!["create", "initech", "--domain", "ACME.localhost"],
+            None,
+            "host_taken",
+        ),
+        (
+            vec![
+                "create",
+                "initech",
+                "--domain",
+                "initech.localhost",
+                "--name",
+                "",
+            ],
+            None,
+            "invalid_input",
+        ),
+        (
+            vec![
+                "create",
+                "initech",
+                "--domain",
+                "initech.localhost",
+                "--admin-email",
+                "not-an-email",
+            ],
+            Some("correct horse battery\n"),
+            "invalid_email",
+        ),
+        (
+            vec![
+                "create",
+                "initech",
+                "--domain",
+                "initech.localhost",
+                "--admin-email",
+                "a@initech.example",
+            ],
+            Some(""),
+            "invalid_password",
+        ),
+        (
+            vec![
+                "create",
+                "initech",
+                "--domain",
+                "initech.localhost",
+                "--admin-email",
+                "a@initech.example",
+            ],
+            Some("short\n"),
+            "invalid_password",
+        ),
+        (
+            vec!["createadmin", "acme", "--email", "admin@acme.example"],
+            Some("correct horse battery\n"),
+            "email_taken",
+        ),
+        (
+            vec!["createadmin", "nobody", "--email", "x@acme.example"],
+            Some("correct horse battery\n"),
+            "tenant_not_found",
+        ),
+        (vec!["show", "nobody"], None, "tenant_not_found"),
+        (vec!["delete", "acme"], None, "confirmation_required"),
+        (vec!["delete", "nobody", "--yes"], None, "tenant_not_found"),
+        (
+            vec!["domain", "add", "acme", "bad host"],
+            None,
+            "invalid_host",
+        ),
+        (
+            vec!["domain", "add", "nobody", "n.localhost"],
+            None,
+            "tenant_not_found",
+        ),
+        (vec!["domain", "remove", "acme.localhost"], None, "conflict"),
+        (
+            vec!["domain", "remove", "nobody.localhost"],
+            None,
+            "domain_not_found",
+        ),
+        (vec!["suspend", "nobody"], None, "tenant_not_found"),
+        (
+            vec!["migrate", "--tenant", "nobody"],
+            None,
+            "tenant_not_found",
+        ),
+    ];
+    for (args, stdin, code) in cases {
+        let mut with_json = args.clone();
+        with_json.push("--json");
+        let run = tenantctl(Some(&db), &with_json, stdin);
+        assert_eq!(run.code, 2, "{args:?}: {}{}", run.stdout, run.stderr);
+        assert_eq!(run.json()["error"], code, "{args:?}");
+        assert!(
+            run.stderr.starts_with("error: "),
+            "{args:?}: {}",
+            run.stderr
+        );
+        assert_eq!(snapshot(&db).await, before, "{args:?} changed something");
+    }
+}
+
+#[tokio::test]
+async fn usage_errors_exit_2_with_a_message() {
+    let db = migrated_with_acme().await;
+    for args in [
+        vec!["create", "initech"],
+        vec!["migrate", "--parallel", "0"],
+        vec!["migrate", "--shared", "--tenant", "acme"],
+        vec!["frobnicate"],
+    ] {
+        let run = tenantctl(Some(&db), &args, None);
+        assert_eq!(run.code, 2, "{args:?}");
+        assert!(!run.stderr.is_empty(), "{args:?}");
+    }
+    let run = tenantctl(None, &["list"], None);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("DATABASE_URL"), "{}", run.stderr);
+}
+
+#[tokio::test]
+async fn an_unreachable_database_is_a_clear_exit_2() {
+    // A port nothing listens on: bind one, note it, close it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("postgres://postgres@127.0.0.1:{port}/pactum");
+    for args in [
+        vec!["migrate"],
+        vec!["create", "acme", "--domain", "acme.localhost"],
+        vec!["list"],
+        vec!["status", "--check"],
+    ] {
+        let mut full = vec!["--database-url", url.as_str(), "--json"];
+        full.extend(args.iter());
+        let run = tenantctl(None, &full, None);
+        assert_eq!(run.code, 2, "{args:?}");
+        assert_eq!(run.json()["error"], "database_unreachable");
+        assert!(
+            run.stderr.contains("cannot connect to PostgreSQL"),
+            "{}",
+            run.stderr
+        );
+        assert!(run.stderr.contains(&port.to_string()), "{}", run.stderr);
+    }
+}
+
+#[tokio::test]
+async fn status_check_exits_1_only_when_something_is_behind() {
+    let db = migrated_with_acme().await;
+    let run = tenantctl(Some(&db), &["status", "--check", "--json"], None);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(run.json()["up_to_date"], true);
+
+    // What an older build leaves behind: a tenant at an earlier version.
+    let client = db.client().await;
+    client
+        .batch_execute("update public.tenants set schema_version = 0 where slug = 'acme'")
+        .await
+        .unwrap();
+    let run = tenantctl(Some(&db), &["status", "--check", "--json"], None);
+    assert_eq!(run.code, 1);
+    let status = run.json();
+    assert_eq!(status["up_to_date"], false);
+    assert_eq!(status["tenants_behind"], 1);
+    // Without --check it only reports.
+    assert_eq!(tenantctl(Some(&db), &["status"], None).code, 0);
+}
+
+#[tokio::test]
+async fn migrate_exits_1_when_a_tenant_fails_and_reports_it() {
+    let db = migrated_with_acme().await;
+    let run = tenantctl(
+        Some(&db),
+        &["create", "globex", "--domain", "globex.localhost"],
+        None,
+    );
+    assert_eq!(run.code, 0);
+    let client = db.client().await;
+    // globex's schema is gone and the registry says it is behind: its migration fails.
+    client
+        .batch_execute(
+            "drop schema t_globex cascade; \
+             update public.tenants set schema_version = 0 where slug in ('acme', 'globex')",
+        )
+        .await
+        .unwrap();
+    client
+        .batch_execute("delete from t_acme.refinery_schema_history")
+        .await
+        .unwrap();
+    client
+        .batch_execute("drop table t_acme.users")
+        .await
+        .unwrap();
+    let run = tenantctl(Some(&db), &["migrate", "--json"], None);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let report = run.json();
+    assert_eq!(report["summary"]["migrated"], 1);
+    assert_eq!(report["summary"]["failed"], 1);
+    let failed = report["schemas"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["status"] == "failed")
+        .unwrap();
+    assert_eq!(failed["tenant"], "globex");
+    assert!(failed["error"].as_str().unwrap().contains("missing"));
+}
+
+#[tokio::test]
+async fn migrate_without_json_prints_readable_progress_lines() {
+    let db = migrated_with_acme().await;
+    let client = db.client().await;
+    client
+        .batch_execute(
+            "update public.tenants set schema_version = 0; \
+             delete from t_acme.refinery_schema_history; drop table t_acme.users",
+        )
+        .await
+        .unwrap();
+    let run = tenantctl(Some(&db), &["migrate"], None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("[1/1 100%] acme: applied V1__users"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stdout.contains("1 migrated"), "{}", run.stdout);
+}
+
+#[tokio::test]
+async fn migrate_no_wait_exits_2_naming_the_lock_holder() {
+    let db = migrated_with_acme().await;
+    let holder = db.client().await;
+    holder
+        .execute(
+            "select pg_advisory_lock($1)",
+            &[&pactum::tenancy::provision::MIGRATION_LOCK_KEY],
+        )
+        .await
+        .unwrap();
+    let pid: i32 = holder
+        .query_one("select pg_backend_pid()", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let run = tenantctl(Some(&db), &["migrate", "--no-wait", "--json"], None);
+    assert_eq!(run.code, 2);
+    assert_eq!(run.json()["error"], "migration_locked");
+    assert!(run.stderr.contains(&format!("pid {pid}")), "{}", run.stderr);
+}
+
+#[tokio::test]
+async fn dry_run_applies_nothing() {
+    let db = TestDb::empty().await;
+    let run = tenantctl(Some(&db), &["migrate", "--dry-run", "--json"], None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.json()["dry_run"], true);
+    assert!(!run.json()["public_applied"].as_array().unwrap().is_empty());
+    let run = tenantctl(Some(&db), &["list", "--json"], None);
+    assert_eq!(run.code, 2, "the registry still does not exist");
+    assert_eq!(run.json()["error"], "not_migrated");
+}
+
+#[tokio::test]
+async fn suspend_resume_domain_and_delete_round_trip() {
+    let db = migrated_with_acme().await;
+    let ok = |args: &[&str]| {
+        let run = tenantctl(Some(&db), args, None);
+        assert_eq!(run.code, 0, "{args:?}: {}", run.stderr);
+        run.json()
+    };
+    assert_eq!(
+        ok(&["suspend", "acme", "--json"])["tenant"]["status"],
+        "suspended"
+    );
+    assert_eq!(
+        ok(&["resume", "acme", "--json"])["tenant"]["status"],
+        "active"
+    );
+    assert_eq!(
+        ok(&[
+            "domain",
+            "add",
+            "acme",
+            "Acme.Example.com",
+            "--primary",
+            "--json"
+        ])["domain"]["host"],
+        "acme.example.com"
+    );
+    assert_eq!(
+        ok(&["domain", "remove", "acme.example.com", "--json"])["new_primary"],
+        "acme.localhost"
+    );
+    assert_eq!(
+        ok(&["delete", "acme", "--yes", "--json"])["schema"],
+        "t_acme"
+    );
+    let client = db.client().await;
+    assert!(schemas(&client).await.is_empty());
+}
