@@ -4,6 +4,7 @@
 # call from many processes at once.
 #
 #   scripts/pg.sh url     ensure the cluster runs; print its URL (the `postgres` database)
+#   scripts/pg.sh url DB  the same, creating database DB if it does not exist yet
 #   scripts/pg.sh stop    stop it
 #   scripts/pg.sh status  say whether it runs
 #
@@ -117,7 +118,19 @@ CONF
     as_owner sh -c "echo 'port = $port' > '$data/postgresql.auto.conf'"
   fi
   echo "$data" >"$STATE/pg-data-dir"
-  echo "postgres://postgres@127.0.0.1:$port/postgres"
+  local database="${1:-postgres}"
+  if [ "$database" != postgres ]; then
+    if ! [[ "$database" =~ ^[a-z_][a-z0-9_]*$ ]]; then
+      log "database name must match [a-z_][a-z0-9_]*: $database"
+      exit 2
+    fi
+    if [ "$(as_owner "$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -d postgres -tAc \
+          "select 1 from pg_database where datname = '$database'")" != 1 ]; then
+      as_owner "$bin/psql" -q -h 127.0.0.1 -p "$port" -U postgres -d postgres \
+        -c "create database \"$database\"" >&2
+    fi
+  fi
+  echo "postgres://postgres@127.0.0.1:$port/$database"
 }
 
 stop_cluster() {
@@ -132,7 +145,7 @@ case "${1:-url}" in
   url)
     exec 9>"$STATE/pg.lock"
     flock 9
-    ensure_running
+    ensure_running "${2:-postgres}"
     ;;
   stop) stop_cluster ;;
   status)
@@ -140,7 +153,7 @@ case "${1:-url}" in
     bin="$(find_pg_bin)" && [ -n "$data" ] && as_owner "$bin/pg_ctl" -D "$data" status
     ;;
   *)
-    echo "usage: scripts/pg.sh [url|stop|status]" >&2
+    echo "usage: scripts/pg.sh [url [DB]|stop|status]" >&2
     exit 2
     ;;
 esac

@@ -750,3 +750,26 @@ async fn registry_changes_are_announced_on_the_notification_channel() {
         .unwrap();
     assert_eq!(payload, created.tenant.id.to_string());
 }
+
+#[tokio::test]
+async fn a_cold_built_schema_is_what_refineries_own_runner_builds() {
+    let db = TestDb::migrated().await;
+    let set = MigrationSet::tenant();
+    create(&db, &set, "cold").await;
+    let mut client = db.client().await;
+    client
+        .batch_execute("create schema t_reference; set search_path to t_reference")
+        .await
+        .unwrap();
+    let mut runner = refinery::Runner::new(set.migrations());
+    runner.set_migration_table_name("t_reference.refinery_schema_history");
+    runner.run_async(&mut client).await.unwrap();
+    assert_eq!(
+        schema_fingerprint(&client, "t_cold").await,
+        schema_fingerprint(&client, "t_reference").await
+    );
+    assert_eq!(
+        history(&client, "t_cold").await,
+        history(&client, "t_reference").await
+    );
+}

@@ -125,23 +125,25 @@ async fn create(
     let tx = client.transaction().await?;
     take_shared_migration_lock(&tx).await?;
 
-    // The registry row goes first: a taken slug or host fails here, before any DDL and
-    // before a spare is claimed.
+    // The registry rows go first: a taken slug or host fails here, before any DDL and
+    // before a spare is claimed. The row can be written as `active` at once because
+    // nobody sees it before the schema behind it is complete and committed.
+    let insert = format!(
+        "with tenant as (insert into public.tenants (slug, name, schema_name, status, schema_version) \
+             values ($1, $2, $3, 'active', $5) \
+             returning id, slug, name, schema_name, status, schema_version, created_at, updated_at), \
+         domain as (insert into public.domains (host, tenant_id, is_primary) \
+             select $4, id, true from tenant) \
+         select {TENANT_COLUMNS} from tenant t"
+    );
     let row = tx
         .query_one(
-            "insert into public.tenants (slug, name, schema_name, status) \
-             values ($1, $2, $3, 'provisioning') returning id",
-            &[&slug, &new.name, &schema.as_str()],
+            &insert,
+            &[&slug, &new.name, &schema.as_str(), &host, &version],
         )
         .await
         .map_err(|e| map_unique_violation(e, slug, Some(host), None))?;
-    let tenant_id: uuid::Uuid = row.get(0);
-    tx.execute(
-        "insert into public.domains (host, tenant_id, is_primary) values ($1, $2, true)",
-        &[&host, &tenant_id],
-    )
-    .await
-    .map_err(|e| map_unique_violation(e, slug, Some(host), None))?;
+    let tenant = Tenant::from_row(&row)?;
 
     let claimed = if use_spares {
         tx.query_opt(CLAIM_SPARE_SQL, &[&version])
@@ -167,12 +169,6 @@ async fn create(
         Some(admin) => Some(users::insert(&tx, slug, admin).await?),
         None => None,
     };
-    let activate = format!(
-        "update public.tenants t set status = 'active', schema_version = $2, updated_at = now() \
-         where t.id = $1 returning {TENANT_COLUMNS}"
-    );
-    let row = tx.query_one(&activate, &[&tenant_id, &version]).await?;
-    let tenant = Tenant::from_row(&row)?;
     tx.commit().await?;
     Ok(Provisioned {
         tenant,
@@ -208,33 +204,42 @@ async fn adopt_spare(
 }
 
 /// Creates `schema` and applies the whole set to it, leaving `search_path` on it.
+/// One round trip: the schema is new, so refinery's script for it is known up front.
 pub(crate) async fn build_schema(
     tx: &Transaction<'_>,
     set: &MigrationSet,
     schema: &SchemaName,
 ) -> Result<(), BuildError> {
-    tx.batch_execute(&format!(
-        "create schema {}; set local search_path to {}",
-        schema.quoted(),
-        schema.quoted()
-    ))
-    .await
-    .map_err(BuildError::CreateSchema)?;
-    set.apply_in_transaction(tx, schema)
+    let script = set
+        .script_for_new_schema(schema)
         .await
         .map_err(BuildError::Migration)?;
+    tx.batch_execute(&format!(
+        "create schema {quoted}; set local search_path to {quoted};\n{script}",
+        quoted = schema.quoted()
+    ))
+    .await
+    .map_err(BuildError::Sql)?;
     Ok(())
 }
 
 #[derive(Debug)]
 pub(crate) enum BuildError {
-    CreateSchema(tokio_postgres::Error),
+    /// Creating the schema or running the migrations failed.
+    Sql(tokio_postgres::Error),
+    /// refinery refused the migration set itself.
     Migration(refinery::Error),
 }
 
 fn map_build_error(error: BuildError, slug: &str) -> TenancyError {
     match error {
-        BuildError::CreateSchema(error) => map_unique_violation(error, slug, None, None),
+        BuildError::Sql(error) if is_duplicate_schema(&error) => {
+            map_unique_violation(error, slug, None, None)
+        }
+        BuildError::Sql(error) => TenancyError::Other(anyhow::anyhow!(
+            "applying the tenant migrations: {}",
+            describe_error(&error)
+        )),
         BuildError::Migration(error) => TenancyError::Other(anyhow::anyhow!(
             "applying the tenant migrations: {}",
             describe_error(&error)
@@ -242,11 +247,15 @@ fn map_build_error(error: BuildError, slug: &str) -> TenancyError {
     }
 }
 
-async fn take_shared_migration_lock(tx: &Transaction<'_>) -> Result<(), TenancyError> {
-    tx.execute(
-        "select pg_advisory_xact_lock_shared($1)",
-        &[&MIGRATION_LOCK_KEY],
-    )
+fn is_duplicate_schema(error: &tokio_postgres::Error) -> bool {
+    error.code() == Some(&tokio_postgres::error::SqlState::DUPLICATE_SCHEMA)
+}
+
+/// A simple-protocol statement: one round trip, no prepare (the key is a constant).
+pub(crate) async fn take_shared_migration_lock(tx: &Transaction<'_>) -> Result<(), TenancyError> {
+    tx.batch_execute(&format!(
+        "select pg_advisory_xact_lock_shared({MIGRATION_LOCK_KEY})"
+    ))
     .await?;
     Ok(())
 }

@@ -6,7 +6,7 @@ use tokio_postgres::Client;
 
 use super::migrations::MigrationSet;
 use super::names::SchemaName;
-use super::provision::{build_schema, BuildError, MIGRATION_LOCK_KEY};
+use super::provision::{build_schema, take_shared_migration_lock, BuildError};
 use super::{describe_error, TenancyError};
 
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
@@ -54,15 +54,11 @@ pub async fn fill(
 async fn build_spare(client: &mut Client, set: &MigrationSet) -> Result<SchemaName, TenancyError> {
     let schema = SchemaName::new_spare();
     let tx = client.transaction().await?;
-    tx.execute(
-        "select pg_advisory_xact_lock_shared($1)",
-        &[&MIGRATION_LOCK_KEY],
-    )
-    .await?;
+    take_shared_migration_lock(&tx).await?;
     build_schema(&tx, set, &schema)
         .await
         .map_err(|error| match error {
-            BuildError::CreateSchema(error) => TenancyError::Database(error),
+            BuildError::Sql(error) => TenancyError::Database(error),
             BuildError::Migration(error) => TenancyError::Other(anyhow::anyhow!(
                 "building spare {schema}: {}",
                 describe_error(&error)
