@@ -187,19 +187,20 @@ async fn adopt_spare(
     spare: &SchemaName,
     schema: &SchemaName,
 ) -> Result<(), TenancyError> {
+    // One round trip. The timestamp is our own RFC 3339 rendering (digits, '-', ':',
+    // '.', 'T', 'Z'), so it is safe as a literal.
+    let now = history_timestamp(OffsetDateTime::now_utc());
+    debug_assert!(now
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-:.+".contains(&b)));
     tx.batch_execute(&format!(
-        "alter schema {} rename to {}; set local search_path to {}",
-        spare.quoted(),
-        schema.quoted(),
-        schema.quoted()
+        "alter schema {spare} rename to {schema}; set local search_path to {schema}; \
+         update {HISTORY_TABLE} set applied_on = '{now}'",
+        spare = spare.quoted(),
+        schema = schema.quoted(),
     ))
     .await
     .map_err(|e| map_unique_violation(e, schema.as_str().trim_start_matches("t_"), None, None))?;
-    tx.execute(
-        &format!("update {HISTORY_TABLE} set applied_on = $1"),
-        &[&history_timestamp(OffsetDateTime::now_utc())],
-    )
-    .await?;
     Ok(())
 }
 
