@@ -135,17 +135,11 @@ async fn main() {
     // size (a catalog with 1,000 schemas is slower than an empty one).
     let (mut floor_samples, mut replay_samples, mut clone_samples, mut cold_samples) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    // Cold time / floor time of the floor measured just before it: machine noise moves
+    // both alike, so the median of these ratios is steadier than a ratio of medians.
+    let mut paired_ratios: Vec<f64> = Vec::new();
     for i in 0..cold_n {
         if i % (cold_n / baseline_n).max(1) == 0 && floor_samples.len() < baseline_n {
-            let started = Instant::now();
-            client
-                .batch_execute(&format!(
-                    "begin; create schema floor_{i}; set local search_path to floor_{i}; {ddl}; commit"
-                ))
-                .await
-                .unwrap();
-            floor_samples.push(started.elapsed());
-
             // django-tenants' way: replay each migration in its own transaction.
             let started = Instant::now();
             client
@@ -172,6 +166,15 @@ async fn main() {
             let started = Instant::now();
             client.batch_execute(&script).await.unwrap();
             clone_samples.push(started.elapsed());
+
+            let started = Instant::now();
+            client
+                .batch_execute(&format!(
+                    "begin; create schema floor_{i}; set local search_path to floor_{i}; {ddl}; commit"
+                ))
+                .await
+                .unwrap();
+            floor_samples.push(started.elapsed());
         }
 
         let new = new_tenant(&format!("cold{i}"));
@@ -179,8 +182,13 @@ async fn main() {
         let created = provision::create_tenant_cold(&mut client, &tenant, &new)
             .await
             .unwrap();
-        cold_samples.push(started.elapsed());
+        let took = started.elapsed();
+        cold_samples.push(took);
         assert_eq!(created.path, ProvisionPath::Cold);
+        if floor_samples.len() > paired_ratios.len() {
+            let floor = *floor_samples.last().unwrap();
+            paired_ratios.push(took.as_secs_f64() / floor.as_secs_f64());
+        }
     }
     let floor = stats(floor_samples);
     row("raw DDL floor (same schema, one transaction)", &floor);
@@ -216,8 +224,12 @@ async fn main() {
     let warm = stats(samples);
     row("**warm path**: `create` claiming a spare", &warm);
     println!();
+    paired_ratios.sort_by(f64::total_cmp);
     println!(
-        "cold median / floor median: {:.2}x; filling {warm_n} spares took {:.0} ms",
+        "cold path / raw-DDL floor, median of {} back-to-back pairs: {:.2}x \
+         (ratio of the medians above: {:.2}x); filling {warm_n} spares took {:.0} ms",
+        paired_ratios.len(),
+        paired_ratios[paired_ratios.len() / 2],
         cold.median / floor.median,
         fill_time.as_secs_f64() * 1e3
     );
