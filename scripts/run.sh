@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Quick start: installs and starts what Pactum needs, migrates, provisions the demo
-# tenants `acme` and `globex` (on acme.localhost and globex.localhost), then runs Pactum.
+# tenants `acme` and `globex` (on acme.localhost and globex.localhost), then serves
+# Pactum on 127.0.0.1:8000 until interrupted.
 #
 # Uses DATABASE_URL when set; otherwise a private PostgreSQL under .pactum/ (installed
 # from the distribution's packages if the machine has none). Safe to run again.
@@ -30,7 +31,8 @@ done
 "$tenantctl" list
 echo "demo logins: admin@acme.example and admin@globex.example, password: $DEMO_PASSWORD" >&2
 
-# The HTTP server arrives with the next milestone; until then there is nothing to serve.
-if target/release/pactum; then :; else
-  echo "(the Pactum HTTP server is not built yet: tenants are provisioned and migrated)" >&2
-fi
+# Development mode generates a throwaway JWT secret unless JWT_SECRET is set.
+export PACTUM_DEV="${PACTUM_DEV:-1}"
+export PACTUM_BIND="${PACTUM_BIND:-127.0.0.1:8000}"
+echo "serving on http://$PACTUM_BIND; try: curl http://acme.localhost:${PACTUM_BIND##*:}/api/v1/tenant" >&2
+exec target/release/pactum

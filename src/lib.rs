@@ -2,5 +2,8 @@
 //! per tenant. The server binary and `tenantctl` are thin layers over this library.
 
 pub mod auth;
+pub mod config;
 pub mod db;
+pub mod http;
+pub mod telemetry;
 pub mod tenancy;

@@ -1,10 +1,40 @@
-//! The Pactum server. The HTTP server arrives with issue 3; until then this binary only
-//! says so, so that the workspace layout (library + server + tenantctl) is already final.
+//! The Pactum server: configuration, telemetry, then serve.
 
-fn main() -> std::process::ExitCode {
-    eprintln!(
-        "pactum {}: the HTTP server is not built yet; use `tenantctl` to provision and migrate tenants",
-        env!("CARGO_PKG_VERSION")
-    );
-    std::process::ExitCode::from(2)
+use std::process::ExitCode;
+
+use pactum::config::Config;
+use pactum::http::Application;
+
+#[actix_web::main]
+async fn main() -> ExitCode {
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("pactum: configuration error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    pactum::telemetry::init(config.log_format);
+    if config.jwt_secret_generated {
+        tracing::warn!(
+            "PACTUM_DEV is set and JWT_SECRET is not: using a random secret; \
+             tokens will not survive a restart. Never run like this in production."
+        );
+    }
+    let bind = config.bind;
+    let app = match Application::build(config).await {
+        Ok(app) => app,
+        Err(error) => {
+            eprintln!("pactum: cannot start: {error:#}");
+            return ExitCode::from(1);
+        }
+    };
+    tracing::info!(%bind, port = app.port(), "pactum listening");
+    match app.run_until_stopped().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("pactum: server error: {error}");
+            ExitCode::from(1)
+        }
+    }
 }

@@ -7,6 +7,7 @@ pub mod migrations;
 pub mod names;
 pub mod provision;
 pub mod registry;
+pub mod resolver;
 pub mod spares;
 
 pub use error::TenancyError;

@@ -1,0 +1,268 @@
+//! Server settings, read from the environment once at start and validated there: a bad
+//! or missing value stops start-up with one line naming the variable.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use thiserror::Error;
+
+use crate::db::DatabaseUrl;
+use crate::tenancy::Host;
+
+const DEFAULT_BIND: &str = "127.0.0.1:8000";
+const DEFAULT_PUBLIC_HOST: &str = "localhost";
+const DEFAULT_POOL_SIZE: usize = 16;
+const MAX_POOL_SIZE: usize = 1000;
+/// HS256 wants at least as many secret bytes as the hash has (32).
+const MIN_JWT_SECRET_BYTES: usize = 32;
+const DEFAULT_TENANT_CACHE_TTL: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Error, PartialEq, Eq)]
+#[error("{variable}: {message}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub message: String,
+}
+
+fn invalid(variable: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        variable,
+        message: message.into(),
+    }
+}
+
+/// A secret whose `Debug` never prints it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `DATABASE_URL`.
+    pub database_url: DatabaseUrl,
+    /// `PACTUM_BIND`: where to listen; port 0 picks a free port (tests).
+    pub bind: SocketAddr,
+    /// `PACTUM_PUBLIC_HOST`: the apex host that serves platform routes only.
+    pub public_host: Host,
+    /// `JWT_SECRET`, or generated in development mode.
+    pub jwt_secret: Secret,
+    /// Whether `JWT_SECRET` was generated (development mode only).
+    pub jwt_secret_generated: bool,
+    /// `PACTUM_DB_POOL_SIZE`: connections per server process.
+    pub pool_size: usize,
+    /// `REDIS_URL`, optional.
+    pub redis_url: Option<String>,
+    /// `PACTUM_TRUST_PROXY`: believe `X-Forwarded-Host` (only behind our own proxy).
+    pub trust_proxy: bool,
+    /// `PACTUM_LOG_FORMAT`: `text` (default) or `json`.
+    pub log_format: LogFormat,
+    /// `PACTUM_TENANT_CACHE_TTL_SECS`: the safety net behind registry notifications.
+    pub tenant_cache_ttl: Duration,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup`, so tests need not touch the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+
+        let dev_mode = parse_bool("PACTUM_DEV", get("PACTUM_DEV"))?.unwrap_or(false);
+        let database_url = get("DATABASE_URL").ok_or_else(|| {
+            invalid(
+                "DATABASE_URL",
+                "is required, e.g. postgres://user@host/pactum",
+            )
+        })?;
+        let database_url = DatabaseUrl::parse(&database_url, "pactum")
+            .map_err(|e| invalid("DATABASE_URL", e.to_string()))?;
+        let bind = get("PACTUM_BIND")
+            .unwrap_or_else(|| DEFAULT_BIND.into())
+            .parse::<SocketAddr>()
+            .map_err(|e| invalid("PACTUM_BIND", format!("expected host:port, {e}")))?;
+        let public_host =
+            Host::parse(&get("PACTUM_PUBLIC_HOST").unwrap_or_else(|| DEFAULT_PUBLIC_HOST.into()))
+                .map_err(|e| invalid("PACTUM_PUBLIC_HOST", e.to_string()))?;
+        let (jwt_secret, jwt_secret_generated) = match get("JWT_SECRET") {
+            Some(secret) if secret.len() >= MIN_JWT_SECRET_BYTES => (Secret(secret), false),
+            Some(_) => {
+                return Err(invalid(
+                    "JWT_SECRET",
+                    format!("must be at least {MIN_JWT_SECRET_BYTES} bytes"),
+                ))
+            }
+            None if dev_mode => (Secret(generate_secret()), true),
+            None => {
+                return Err(invalid(
+                    "JWT_SECRET",
+                    "is required (or set PACTUM_DEV=1 to generate a throwaway one)",
+                ))
+            }
+        };
+        let pool_size = match get("PACTUM_DB_POOL_SIZE") {
+            None => DEFAULT_POOL_SIZE,
+            Some(v) => v
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=MAX_POOL_SIZE).contains(n))
+                .ok_or_else(|| {
+                    invalid(
+                        "PACTUM_DB_POOL_SIZE",
+                        format!("expected 1 to {MAX_POOL_SIZE}, got {v:?}"),
+                    )
+                })?,
+        };
+        let redis_url = match get("REDIS_URL") {
+            Some(url) if url.starts_with("redis://") || url.starts_with("rediss://") => Some(url),
+            Some(_) => return Err(invalid("REDIS_URL", "expected redis://host:port[/db]")),
+            None => None,
+        };
+        let trust_proxy =
+            parse_bool("PACTUM_TRUST_PROXY", get("PACTUM_TRUST_PROXY"))?.unwrap_or(false);
+        let log_format = match get("PACTUM_LOG_FORMAT").as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(invalid(
+                    "PACTUM_LOG_FORMAT",
+                    format!("expected text or json, got {other:?}"),
+                ))
+            }
+        };
+        let tenant_cache_ttl = match get("PACTUM_TENANT_CACHE_TTL_SECS") {
+            None => DEFAULT_TENANT_CACHE_TTL,
+            Some(v) => {
+                Duration::from_secs(v.parse::<u64>().ok().filter(|s| *s <= 3600).ok_or_else(
+                    || {
+                        invalid(
+                            "PACTUM_TENANT_CACHE_TTL_SECS",
+                            format!("expected 0 to 3600, got {v:?}"),
+                        )
+                    },
+                )?)
+            }
+        };
+        Ok(Self {
+            database_url,
+            bind,
+            public_host,
+            jwt_secret,
+            jwt_secret_generated,
+            pool_size,
+            redis_url,
+            trust_proxy,
+            log_format,
+            tenant_cache_ttl,
+        })
+    }
+}
+
+fn parse_bool(variable: &'static str, value: Option<String>) -> Result<Option<bool>, ConfigError> {
+    match value.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None => Ok(None),
+        Some("1" | "true" | "yes" | "on") => Ok(Some(true)),
+        Some("0" | "false" | "no" | "off") => Ok(Some(false)),
+        Some(other) => Err(invalid(
+            variable,
+            format!("expected true or false, got {other:?}"),
+        )),
+    }
+}
+
+fn generate_secret() -> String {
+    format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    const DB: (&str, &str) = ("DATABASE_URL", "postgres://postgres@127.0.0.1/pactum");
+    const SECRET: (&str, &str) = ("JWT_SECRET", "0123456789abcdef0123456789abcdef");
+
+    #[test]
+    fn defaults_apply_when_only_the_required_values_are_set() {
+        let config = load(&[DB, SECRET]).unwrap();
+        assert_eq!(config.bind, "127.0.0.1:8000".parse().unwrap());
+        assert_eq!(config.public_host.as_str(), "localhost");
+        assert_eq!(config.pool_size, DEFAULT_POOL_SIZE);
+        assert!(!config.trust_proxy);
+        assert!(!config.jwt_secret_generated);
+    }
+
+    #[test]
+    fn each_bad_value_names_its_variable() {
+        let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
+            (vec![SECRET], "DATABASE_URL"),
+            (vec![DB], "JWT_SECRET"),
+            (vec![DB, ("JWT_SECRET", "short")], "JWT_SECRET"),
+            (vec![DB, SECRET, ("PACTUM_BIND", "8000")], "PACTUM_BIND"),
+            (
+                vec![DB, SECRET, ("PACTUM_PUBLIC_HOST", "x:80")],
+                "PACTUM_PUBLIC_HOST",
+            ),
+            (
+                vec![DB, SECRET, ("PACTUM_DB_POOL_SIZE", "0")],
+                "PACTUM_DB_POOL_SIZE",
+            ),
+            (vec![DB, SECRET, ("REDIS_URL", "localhost")], "REDIS_URL"),
+            (
+                vec![DB, SECRET, ("PACTUM_TRUST_PROXY", "maybe")],
+                "PACTUM_TRUST_PROXY",
+            ),
+            (
+                vec![DB, SECRET, ("PACTUM_LOG_FORMAT", "xml")],
+                "PACTUM_LOG_FORMAT",
+            ),
+            (
+                vec![("DATABASE_URL", "postgres://:::/"), SECRET],
+                "DATABASE_URL",
+            ),
+        ];
+        for (vars, variable) in cases {
+            let error = load(&vars).unwrap_err();
+            assert_eq!(error.variable, variable, "{vars:?}");
+            assert!(error.to_string().starts_with(variable));
+        }
+    }
+
+    #[test]
+    fn development_mode_generates_a_secret_and_says_so() {
+        let config = load(&[DB, ("PACTUM_DEV", "1")]).unwrap();
+        assert!(config.jwt_secret_generated);
+        assert!(config.jwt_secret.expose().len() >= MIN_JWT_SECRET_BYTES);
+        assert!(!format!("{config:?}").contains(config.jwt_secret.expose()));
+    }
+}

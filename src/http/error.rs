@@ -1,0 +1,125 @@
+//! One error type for every route, rendered as `{"error": "<stable_code>", "message"}`.
+//! Causes of 500s go to the log once, here; the body says only "internal error".
+
+use actix_web::http::header::{HeaderValue, RETRY_AFTER};
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+use crate::tenancy::TenancyError;
+
+/// How long a client should wait while its tenant's schema is being migrated.
+pub const MIGRATING_RETRY_AFTER_SECS: u32 = 30;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("the Host header is missing or not a valid host name")]
+    InvalidHost,
+    #[error("no tenant is served at this host")]
+    UnknownTenant,
+    #[error("this tenant is suspended")]
+    TenantSuspended,
+    #[error("this tenant's data is being upgraded; try again shortly")]
+    TenantMigrating,
+    #[error("no such route")]
+    NotFound,
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("the service is temporarily unavailable; try again shortly")]
+    Unavailable(#[source] anyhow::Error),
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl ApiError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidHost => "invalid_host",
+            Self::UnknownTenant => "unknown_tenant",
+            Self::TenantSuspended => "tenant_suspended",
+            Self::TenantMigrating => "tenant_migrating",
+            Self::NotFound => "not_found",
+            Self::BadRequest(_) => "bad_request",
+            Self::PayloadTooLarge(_) => "payload_too_large",
+            Self::UnsupportedMediaType(_) => "unsupported_media_type",
+            Self::Unavailable(_) => "service_unavailable",
+            Self::Internal(_) => "internal_error",
+        }
+    }
+}
+
+impl From<TenancyError> for ApiError {
+    fn from(error: TenancyError) -> Self {
+        match error {
+            // An unreachable database or an exhausted pool is a 503, not a 500.
+            TenancyError::Unreachable { .. } => Self::Unavailable(error.into()),
+            other => Self::Internal(other.into()),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    error: &'a str,
+    message: String,
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::InvalidHost | Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::UnknownTenant | Self::NotFound => StatusCode::NOT_FOUND,
+            Self::TenantSuspended => StatusCode::FORBIDDEN,
+            Self::TenantMigrating | Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            Self::Internal(cause) | Self::Unavailable(cause) => {
+                tracing::error!(error = %format!("{cause:#}"), code = self.code(), "request failed");
+            }
+            _ => {}
+        }
+        let mut response = HttpResponse::build(self.status_code()).json(Body {
+            error: self.code(),
+            message: self.to_string(),
+        });
+        if matches!(self, Self::TenantMigrating | Self::Unavailable(_)) {
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(MIGRATING_RETRY_AFTER_SECS));
+        }
+        response
+    }
+}
+
+/// JSON body errors (malformed, too large, wrong content type) as `ApiError`s.
+pub fn json_config(limit: usize) -> actix_web::web::JsonConfig {
+    use actix_web::error::JsonPayloadError;
+    actix_web::web::JsonConfig::default()
+        .limit(limit)
+        .error_handler(move |error, _req| {
+            let api = match &error {
+                JsonPayloadError::OverflowKnownLength { .. }
+                | JsonPayloadError::Overflow { .. } => {
+                    ApiError::PayloadTooLarge(format!("the body is larger than {limit} bytes"))
+                }
+                JsonPayloadError::ContentType => {
+                    ApiError::UnsupportedMediaType("send the body as application/json".into())
+                }
+                JsonPayloadError::Deserialize(e) => {
+                    ApiError::BadRequest(format!("invalid JSON body: {e}"))
+                }
+                other => ApiError::BadRequest(format!("invalid body: {other}")),
+            };
+            api.into()
+        })
+}

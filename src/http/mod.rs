@@ -1,0 +1,98 @@
+//! actix-web wiring: application state, middleware, routes, errors.
+
+pub mod error;
+pub mod platform;
+pub mod tenant;
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{get, web, App, HttpResponse, HttpServer};
+use deadpool_postgres::Pool;
+use serde_json::json;
+
+use crate::config::Config;
+use crate::tenancy::resolver::TenantResolver;
+use crate::tenancy::MigrationSet;
+use error::ApiError;
+use tenant::CurrentTenant;
+
+/// Largest JSON body any route accepts.
+pub const MAX_JSON_BODY_BYTES: usize = 64 * 1024;
+
+/// Everything handlers share.
+pub struct AppState {
+    /// Validated settings.
+    pub config: Config,
+    /// The bounded connection pool; connections are reset on checkout.
+    pub pool: Pool,
+    /// Host -> tenant cache, invalidated by registry notifications.
+    pub resolver: Arc<TenantResolver>,
+    /// The tenant schema version this binary was built for; tenants at another version
+    /// are answered 503 `tenant_migrating`.
+    pub expected_tenant_version: i32,
+}
+
+/// A bound, not yet running server.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let pool = config.database_url.pool(config.pool_size)?;
+        let resolver = TenantResolver::new(
+            config.database_url.clone(),
+            pool.clone(),
+            config.tenant_cache_ttl,
+        );
+        resolver.spawn_listener().await;
+        let listener = TcpListener::bind(config.bind)
+            .map_err(|e| anyhow::anyhow!("PACTUM_BIND: cannot listen on {}: {e}", config.bind))?;
+        let port = listener.local_addr()?.port();
+        let state = web::Data::new(AppState {
+            config,
+            pool,
+            resolver,
+            expected_tenant_version: MigrationSet::tenant().latest_version(),
+        });
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .app_data(error::json_config(MAX_JSON_BODY_BYTES))
+                .wrap(from_fn(tenant::resolve_tenant))
+                .service(platform::healthz)
+                .service(platform::readyz)
+                .service(current_tenant)
+                .default_service(web::to(|| async {
+                    Err::<HttpResponse, _>(ApiError::NotFound)
+                }))
+        })
+        .listen(listener)?
+        .run();
+        Ok(Self { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGTERM/SIGINT, then finishes in-flight requests (actix's graceful
+    /// shutdown) and returns.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// The tenant this host belongs to, as its users may see it.
+#[get("/api/v1/tenant")]
+async fn current_tenant(tenant: CurrentTenant) -> HttpResponse {
+    let tenant = &tenant.0;
+    HttpResponse::Ok().json(json!({
+        "slug": tenant.slug,
+        "name": tenant.name,
+    }))
+}

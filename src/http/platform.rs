@@ -1,0 +1,37 @@
+//! Routes of the platform (apex) host: health and readiness.
+
+use std::time::Duration;
+
+use actix_web::{get, web, HttpResponse};
+use serde_json::json;
+
+use super::error::ApiError;
+use super::tenant::PlatformHost;
+use super::AppState;
+
+const READINESS_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Liveness: the process answers.
+#[get("/healthz")]
+pub async fn healthz(_: PlatformHost) -> HttpResponse {
+    HttpResponse::Ok().json(json!({"status": "ok"}))
+}
+
+/// Readiness: the database answers within two seconds.
+#[get("/readyz")]
+pub async fn readyz(_: PlatformHost, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let check = async {
+        let client = state.pool.get().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        client.query_one("select 1", &[]).await?;
+        Ok::<_, anyhow::Error>(())
+    };
+    match tokio::time::timeout(READINESS_TIMEOUT, check).await {
+        Ok(Ok(())) => Ok(HttpResponse::Ok().json(json!({"status": "ready"}))),
+        Ok(Err(error)) => Err(ApiError::Unavailable(
+            error.context("database not reachable"),
+        )),
+        Err(_) => Err(ApiError::Unavailable(anyhow::anyhow!(
+            "database did not answer within {READINESS_TIMEOUT:?}"
+        ))),
+    }
+}

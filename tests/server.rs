@@ -1,0 +1,211 @@
+//! The real server on a random port: platform routes and tenant resolution.
+
+#[path = "support/app.rs"]
+mod app;
+mod support;
+
+use std::time::{Duration, Instant};
+
+use app::spawn_app;
+use pactum::tenancy::provision::{self, NewTenant};
+use pactum::tenancy::{Host, MigrationSet, TenantSlug};
+use reqwest::StatusCode;
+use serde_json::Value;
+use support::TestDb;
+
+async fn create(db: &TestDb, slug: &str) {
+    let mut client = db.client().await;
+    let new = NewTenant::new(
+        TenantSlug::parse(slug).unwrap(),
+        None,
+        Host::parse(&format!("{slug}.localhost")).unwrap(),
+    )
+    .unwrap();
+    provision::create_tenant(&mut client, &MigrationSet::tenant(), &new)
+        .await
+        .unwrap();
+}
+
+async fn error_code(response: reqwest::Response) -> (StatusCode, String) {
+    let status = response.status();
+    let body: Value = response.json().await.expect("error bodies are JSON");
+    (
+        status,
+        body["error"].as_str().unwrap_or_default().to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn the_platform_host_serves_health_and_readiness_and_nothing_of_tenants() {
+    let db = TestDb::migrated().await;
+    create(&db, "acme").await;
+    let app = spawn_app(&db, &[]).await;
+    let health = app.get("localhost", "/healthz").await;
+    assert_eq!(health.status(), StatusCode::OK);
+    let ready = app.get("localhost", "/readyz").await;
+    assert_eq!(ready.status(), StatusCode::OK);
+    assert_eq!(ready.json::<Value>().await.unwrap()["status"], "ready");
+    assert_eq!(
+        error_code(app.get("localhost", "/api/v1/tenant").await).await,
+        (StatusCode::NOT_FOUND, "not_found".into())
+    );
+    assert_eq!(
+        error_code(app.get("acme.localhost", "/healthz").await).await,
+        (StatusCode::NOT_FOUND, "not_found".into())
+    );
+}
+
+#[tokio::test]
+async fn each_host_is_served_as_its_own_tenant() {
+    let db = TestDb::migrated().await;
+    create(&db, "acme").await;
+    create(&db, "globex").await;
+    let app = spawn_app(&db, &[]).await;
+    for slug in ["acme", "globex"] {
+        let response = app
+            .get(&format!("{slug}.localhost"), "/api/v1/tenant")
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.json::<Value>().await.unwrap()["slug"], slug);
+    }
+    // Case and a trailing dot do not make another host.
+    let response = app.get("ACME.localhost.", "/api/v1/tenant").await;
+    assert_eq!(response.json::<Value>().await.unwrap()["slug"], "acme");
+}
+
+#[tokio::test]
+async fn unknown_and_invalid_hosts_are_refused_with_stable_codes() {
+    let db = TestDb::migrated().await;
+    let app = spawn_app(&db, &[]).await;
+    assert_eq!(
+        error_code(app.get("nobody.localhost", "/api/v1/tenant").await).await,
+        (StatusCode::NOT_FOUND, "unknown_tenant".into())
+    );
+    for bad in ["bad_host.localhost", "[::1]", "acme.localhost/x"] {
+        let response = app
+            .http
+            .get(format!("http://127.0.0.1:{}/api/v1/tenant", app.port))
+            .header("host", bad)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            error_code(response).await,
+            (StatusCode::BAD_REQUEST, "invalid_host".into()),
+            "{bad}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn suspended_and_migrating_tenants_are_refused_until_they_are_fine_again() {
+    let db = TestDb::migrated().await;
+    create(&db, "acme").await;
+    let app = spawn_app(&db, &[("PACTUM_TENANT_CACHE_TTL_SECS", "3600")]).await;
+    assert_eq!(
+        app.get("acme.localhost", "/api/v1/tenant").await.status(),
+        StatusCode::OK
+    );
+
+    let client = db.client().await;
+    client
+        .batch_execute("update public.tenants set status = 'suspended' where slug = 'acme'")
+        .await
+        .unwrap();
+    let response = wait_for_status(&app, "acme.localhost", StatusCode::FORBIDDEN).await;
+    assert_eq!(error_code(response).await.1, "tenant_suspended");
+
+    client
+        .batch_execute(
+            "update public.tenants set status = 'active', schema_version = schema_version - 1 \
+             where slug = 'acme'",
+        )
+        .await
+        .unwrap();
+    let response = wait_for_status(&app, "acme.localhost", StatusCode::SERVICE_UNAVAILABLE).await;
+    assert_eq!(
+        response
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap().to_owned()),
+        Some("30".into())
+    );
+    assert_eq!(error_code(response).await.1, "tenant_migrating");
+
+    client
+        .batch_execute(
+            "update public.tenants set schema_version = schema_version + 1 where slug = 'acme'",
+        )
+        .await
+        .unwrap();
+    wait_for_status(&app, "acme.localhost", StatusCode::OK).await;
+}
+
+#[tokio::test]
+async fn a_tenant_created_while_the_server_runs_is_served_within_a_second() {
+    let db = TestDb::migrated().await;
+    // A long TTL: only the registry notification can explain a quick change.
+    let app = spawn_app(&db, &[("PACTUM_TENANT_CACHE_TTL_SECS", "3600")]).await;
+    // The unknown host is now cached as unknown.
+    assert_eq!(
+        app.get("initech.localhost", "/api/v1/tenant")
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    create(&db, "initech").await;
+    let created = Instant::now();
+    let response = wait_for_status(&app, "initech.localhost", StatusCode::OK).await;
+    assert!(
+        created.elapsed() < Duration::from_secs(1),
+        "served after {:?}",
+        created.elapsed()
+    );
+    assert_eq!(response.json::<Value>().await.unwrap()["slug"], "initech");
+}
+
+#[tokio::test]
+async fn forwarded_host_is_believed_only_behind_a_trusted_proxy() {
+    let db = TestDb::migrated().await;
+    create(&db, "acme").await;
+    create(&db, "globex").await;
+    for (trust, expected) in [("false", "acme"), ("true", "globex")] {
+        let app = spawn_app(&db, &[("PACTUM_TRUST_PROXY", trust)]).await;
+        let response = app
+            .request(reqwest::Method::GET, "acme.localhost", "/api/v1/tenant")
+            .header("x-forwarded-host", "globex.localhost")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.json::<Value>().await.unwrap()["slug"],
+            expected,
+            "trust={trust}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn unknown_routes_are_json_404s() {
+    let db = TestDb::migrated().await;
+    create(&db, "acme").await;
+    let app = spawn_app(&db, &[]).await;
+    assert_eq!(
+        error_code(app.get("acme.localhost", "/api/v1/nothing-here").await).await,
+        (StatusCode::NOT_FOUND, "not_found".into())
+    );
+}
+
+/// Polls until `host` answers `/api/v1/tenant` with `status` (registry changes reach
+/// the server asynchronously), for at most five seconds.
+async fn wait_for_status(app: &app::TestApp, host: &str, status: StatusCode) -> reqwest::Response {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let response = app.get(host, "/api/v1/tenant").await;
+        if response.status() == status || Instant::now() > deadline {
+            assert_eq!(response.status(), status, "{host} never answered {status}");
+            return response;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
