@@ -84,7 +84,10 @@ async fn provisioning_creates_the_schema_its_tables_history_and_registry_rows() 
         .iter()
         .map(|r| r.get(0))
         .collect();
-    assert_eq!(tables, vec!["refinery_schema_history", "users"]);
+    assert_eq!(
+        tables,
+        vec!["refinery_schema_history", "refresh_tokens", "users"]
+    );
     let applied: Vec<i32> = history(&client, "t_acme")
         .await
         .iter()
@@ -764,6 +767,8 @@ async fn a_cold_built_schema_is_what_refineries_own_runner_builds() {
     let mut runner = refinery::Runner::new(set.migrations());
     runner.set_migration_table_name("t_reference.refinery_schema_history");
     runner.run_async(&mut client).await.unwrap();
+    // With t_reference on the path, PostgreSQL would print its names unqualified.
+    client.batch_execute("reset search_path").await.unwrap();
     assert_eq!(
         schema_fingerprint(&client, "t_cold").await,
         schema_fingerprint(&client, "t_reference").await

@@ -1,4 +1,6 @@
-//! Authentication: password hashing and tenant users. Issue 3 adds tokens and routes.
+//! Authentication: password hashing, tokens, tenant users and the auth routes.
 
 pub mod password;
+pub mod routes;
+pub mod tokens;
 pub mod users;

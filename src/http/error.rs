@@ -23,6 +23,12 @@ pub enum ApiError {
     TenantMigrating,
     #[error("no such route")]
     NotFound,
+    #[error("wrong email or password")]
+    InvalidCredentials,
+    #[error("missing, invalid or expired token")]
+    InvalidToken,
+    #[error("this refresh token was already used; all sessions of this login are now revoked")]
+    RefreshTokenReused,
     #[error("{0}")]
     BadRequest(String),
     #[error("{0}")]
@@ -43,12 +49,23 @@ impl ApiError {
             Self::TenantSuspended => "tenant_suspended",
             Self::TenantMigrating => "tenant_migrating",
             Self::NotFound => "not_found",
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::InvalidToken => "invalid_token",
+            Self::RefreshTokenReused => "refresh_token_reused",
             Self::BadRequest(_) => "bad_request",
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::Unavailable(_) => "service_unavailable",
             Self::Internal(_) => "internal_error",
         }
+    }
+}
+
+impl ApiError {
+    /// A failed query. Nothing the client sent can cause one (all input is bound as
+    /// parameters and validated first), so it is a 500 with the cause logged.
+    pub fn database(error: tokio_postgres::Error) -> Self {
+        Self::Internal(anyhow::Error::new(error).context("database query"))
     }
 }
 
@@ -74,6 +91,9 @@ impl ResponseError for ApiError {
             Self::InvalidHost | Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::UnknownTenant | Self::NotFound => StatusCode::NOT_FOUND,
             Self::TenantSuspended => StatusCode::FORBIDDEN,
+            Self::InvalidCredentials | Self::InvalidToken | Self::RefreshTokenReused => {
+                StatusCode::UNAUTHORIZED
+            }
             Self::TenantMigrating | Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -92,6 +112,12 @@ impl ResponseError for ApiError {
             error: self.code(),
             message: self.to_string(),
         });
+        if matches!(self, Self::InvalidToken) {
+            response.headers_mut().insert(
+                actix_web::http::header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer"),
+            );
+        }
         if matches!(self, Self::TenantMigrating | Self::Unavailable(_)) {
             response
                 .headers_mut()

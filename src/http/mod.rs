@@ -13,6 +13,7 @@ use actix_web::{get, web, App, HttpResponse, HttpServer};
 use deadpool_postgres::Pool;
 use serde_json::json;
 
+use crate::auth::tokens::TokenKeys;
 use crate::config::Config;
 use crate::tenancy::resolver::TenantResolver;
 use crate::tenancy::MigrationSet;
@@ -33,6 +34,8 @@ pub struct AppState {
     /// The tenant schema version this binary was built for; tenants at another version
     /// are answered 503 `tenant_migrating`.
     pub expected_tenant_version: i32,
+    /// Signs and checks access tokens.
+    pub tokens: TokenKeys,
 }
 
 /// A bound, not yet running server.
@@ -53,7 +56,9 @@ impl Application {
         let listener = TcpListener::bind(config.bind)
             .map_err(|e| anyhow::anyhow!("PACTUM_BIND: cannot listen on {}: {e}", config.bind))?;
         let port = listener.local_addr()?.port();
+        let tokens = TokenKeys::new(config.jwt_secret.expose().as_bytes());
         let state = web::Data::new(AppState {
+            tokens,
             config,
             pool,
             resolver,
@@ -67,6 +72,10 @@ impl Application {
                 .service(platform::healthz)
                 .service(platform::readyz)
                 .service(current_tenant)
+                .service(crate::auth::routes::login)
+                .service(crate::auth::routes::refresh)
+                .service(crate::auth::routes::logout)
+                .service(crate::auth::routes::me)
                 .default_service(web::to(|| async {
                     Err::<HttpResponse, _>(ApiError::NotFound)
                 }))

@@ -15,6 +15,8 @@ use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 
 use super::error::ApiError;
 use super::AppState;
+use crate::auth::tokens::Claims;
+use crate::tenancy::scoped::TenantDb;
 use crate::tenancy::{Host, Tenant, TenantStatus};
 
 /// What the request's host turned out to be.
@@ -119,6 +121,69 @@ impl FromRequest for PlatformHost {
             Some(HostKind::Platform) => Ok(Self),
             _ => Err(ApiError::NotFound),
         })
+    }
+}
+
+fn tenant_of(req: &HttpRequest) -> Result<Arc<Tenant>, ApiError> {
+    match req.extensions().get::<HostKind>() {
+        Some(HostKind::Tenant(tenant)) => Ok(Arc::clone(tenant)),
+        _ => Err(ApiError::NotFound),
+    }
+}
+
+fn state_of(req: &HttpRequest) -> web::Data<AppState> {
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .expect("AppState is registered")
+}
+
+/// The database of the request's tenant: every transaction on it is scoped to the
+/// tenant's schema.
+impl FromRequest for TenantDb {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        ready(tenant_of(req).map(|tenant| {
+            let state = state_of(req);
+            TenantDb::new(
+                state.pool.clone(),
+                state.config.database_url.clone(),
+                &tenant.schema,
+            )
+        }))
+    }
+}
+
+/// A request with a valid access token minted for this very tenant. A token of
+/// another tenant is refused even if a user with the same id exists here.
+pub struct AuthUser {
+    pub claims: Claims,
+    pub tenant: Arc<Tenant>,
+}
+
+impl FromRequest for AuthUser {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        ready((|| {
+            let tenant = tenant_of(req)?;
+            let token = req
+                .headers()
+                .get(actix_web::http::header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .ok_or(ApiError::InvalidToken)?;
+            let claims = state_of(req)
+                .tokens
+                .verify(token.trim())
+                .ok_or(ApiError::InvalidToken)?;
+            if claims.tid != tenant.id.0 {
+                return Err(ApiError::InvalidToken);
+            }
+            Ok(Self { claims, tenant })
+        })())
     }
 }
 

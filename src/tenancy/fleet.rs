@@ -315,7 +315,8 @@ async fn acquire_migration_lock(
 /// Describes the session holding the migration lock: pid, program, client, since when.
 pub async fn lock_holder(client: &Client) -> Result<String, TenancyError> {
     // A bigint advisory key shows in pg_locks split into classid (high 32 bits) and
-    // objid (low 32 bits), with objsubid 1.
+    // objid (low 32 bits), with objsubid 1. Advisory locks are per database: other
+    // databases on the same server may hold the same key.
     let class_id = (MIGRATION_LOCK_KEY >> 32) as u32;
     let object_id = (MIGRATION_LOCK_KEY & 0xffff_ffff) as u32;
     let row = client
@@ -325,6 +326,7 @@ pub async fn lock_holder(client: &Client) -> Result<String, TenancyError> {
                     to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS TZ') \
              from pg_locks l join pg_stat_activity a on a.pid = l.pid \
              where l.locktype = 'advisory' and l.granted and l.mode = 'ExclusiveLock' \
+               and l.database = (select oid from pg_database where datname = current_database()) \
                and l.classid = $1::bigint::oid and l.objid = $2::bigint::oid and l.objsubid = 1 \
              limit 1",
             &[&i64::from(class_id), &i64::from(object_id)],

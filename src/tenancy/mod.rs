@@ -8,6 +8,7 @@ pub mod names;
 pub mod provision;
 pub mod registry;
 pub mod resolver;
+pub mod scoped;
 pub mod spares;
 
 pub use error::TenancyError;

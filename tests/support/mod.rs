@@ -233,7 +233,7 @@ pub async fn schema_fingerprint(client: &Client, schema: &str) -> Vec<String> {
                from pg_index i join pg_class c on c.oid = i.indrelid \
                join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 \
              union all \
-             select 'constraint ' || con.conname || ' ' || pg_get_constraintdef(con.oid) \
+             select 'constraint ' || con.conname || ' ' || replace(pg_get_constraintdef(con.oid), $1 || '.', '<schema>.') \
                from pg_constraint con join pg_namespace n on n.oid = con.connamespace \
               where n.nspname = $1 \
              union all \
