@@ -6,48 +6,13 @@
 mod app;
 mod support;
 
-use app::{spawn_app, TestApp};
-use pactum::auth::password::NewPassword;
-use pactum::auth::users::{NewUser, Role};
-use pactum::tenancy::provision::{self, NewTenant};
-use pactum::tenancy::{Email, Host, MigrationSet, TenantSlug};
+use app::{code, spawn_app, tenant_with_admin, TestApp, PASSWORD};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use support::TestDb;
 
-const PASSWORD: &str = "correct horse battery";
-
-/// Creates `slug` on `<slug>.localhost` with an admin `admin@example.com` (the same
-/// address in every tenant) whose display name names the tenant.
-async fn tenant_with_admin(db: &TestDb, slug: &str, password: &str) {
-    let mut new = NewTenant::new(
-        TenantSlug::parse(slug).unwrap(),
-        None,
-        Host::parse(&format!("{slug}.localhost")).unwrap(),
-    )
-    .unwrap();
-    new.admin = Some(NewUser {
-        email: Email::parse("admin@example.com").unwrap(),
-        display_name: format!("Admin of {slug}"),
-        password_hash: NewPassword::parse(password).unwrap().hash().unwrap(),
-        role: Role::Admin,
-    });
-    let mut client = db.client().await;
-    provision::create_tenant(&mut client, &MigrationSet::tenant(), &new)
-        .await
-        .unwrap();
-}
-
-async fn login(app: &TestApp, host: &str, email: &str, password: &str) -> reqwest::Response {
-    app.request(Method::POST, host, "/api/v1/auth/login")
-        .json(&json!({"email": email, "password": password}))
-        .send()
-        .await
-        .unwrap()
-}
-
 async fn tokens(app: &TestApp, host: &str) -> Value {
-    let response = login(app, host, "admin@example.com", PASSWORD).await;
+    let response = app.login(host, "admin@example.com", PASSWORD).await;
     assert_eq!(response.status(), StatusCode::OK);
     response.json().await.unwrap()
 }
@@ -66,15 +31,6 @@ async fn post_json(app: &TestApp, host: &str, path: &str, body: Value) -> reqwes
         .send()
         .await
         .unwrap()
-}
-
-async fn code(response: reqwest::Response) -> (StatusCode, String) {
-    let status = response.status();
-    let body: Value = response.json().await.unwrap_or(Value::Null);
-    (
-        status,
-        body["error"].as_str().unwrap_or_default().to_owned(),
-    )
 }
 
 #[tokio::test]
@@ -100,7 +56,11 @@ async fn the_same_email_logs_into_each_tenant_separately() {
     assert_eq!(profile["role"], "admin");
     // acme's password does not open globex.
     assert_eq!(
-        code(login(&app, "globex.localhost", "admin@example.com", PASSWORD).await).await,
+        code(
+            app.login("globex.localhost", "admin@example.com", PASSWORD)
+                .await
+        )
+        .await,
         (StatusCode::UNAUTHORIZED, "invalid_credentials".into())
     );
 }
@@ -161,7 +121,7 @@ async fn wrong_password_unknown_email_and_bad_tokens_are_401s() {
         ("nobody@example.com", PASSWORD),
     ] {
         assert_eq!(
-            code(login(&app, "acme.localhost", email, password).await).await,
+            code(app.login("acme.localhost", email, password).await).await,
             (StatusCode::UNAUTHORIZED, "invalid_credentials".into())
         );
     }

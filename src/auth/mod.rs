@@ -3,4 +3,5 @@
 pub mod password;
 pub mod routes;
 pub mod tokens;
+pub mod user_routes;
 pub mod users;

@@ -7,16 +7,27 @@ use uuid::Uuid;
 use crate::tenancy::error::map_unique_violation;
 use crate::tenancy::{Email, TenancyError};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// Roles, weakest first: each can do what the ones before it can.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
-    Admin,
-    Manager,
-    Member,
     Viewer,
+    Member,
+    Manager,
+    Admin,
 }
 
 impl Role {
+    pub fn parse(value: &str) -> Option<Self> {
+        Some(match value {
+            "admin" => Self::Admin,
+            "manager" => Self::Manager,
+            "member" => Self::Member,
+            "viewer" => Self::Viewer,
+            _ => return None,
+        })
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Admin => "admin",

@@ -30,6 +30,14 @@ pub enum ApiError {
     #[error("this refresh token was already used; all sessions of this login are now revoked")]
     RefreshTokenReused,
     #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    Validation(String),
+    #[error("no such user")]
+    UserNotFound,
+    #[error("{1}")]
+    Conflict(&'static str, String),
+    #[error("{0}")]
     BadRequest(String),
     #[error("{0}")]
     PayloadTooLarge(String),
@@ -52,6 +60,10 @@ impl ApiError {
             Self::InvalidCredentials => "invalid_credentials",
             Self::InvalidToken => "invalid_token",
             Self::RefreshTokenReused => "refresh_token_reused",
+            Self::Forbidden(_) => "forbidden",
+            Self::Validation(_) => "invalid_input",
+            Self::UserNotFound => "user_not_found",
+            Self::Conflict(code, _) => code,
             Self::BadRequest(_) => "bad_request",
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
@@ -88,8 +100,12 @@ struct Body<'a> {
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
-            Self::InvalidHost | Self::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Self::UnknownTenant | Self::NotFound => StatusCode::NOT_FOUND,
+            Self::InvalidHost | Self::BadRequest(_) | Self::Validation(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            Self::UnknownTenant | Self::NotFound | Self::UserNotFound => StatusCode::NOT_FOUND,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::Conflict(..) => StatusCode::CONFLICT,
             Self::TenantSuspended => StatusCode::FORBIDDEN,
             Self::InvalidCredentials | Self::InvalidToken | Self::RefreshTokenReused => {
                 StatusCode::UNAUTHORIZED
@@ -148,4 +164,16 @@ pub fn json_config(limit: usize) -> actix_web::web::JsonConfig {
             };
             api.into()
         })
+}
+
+/// A path segment that does not parse (say, a malformed id) is a 400, as JSON.
+pub fn path_config() -> actix_web::web::PathConfig {
+    actix_web::web::PathConfig::default()
+        .error_handler(|error, _req| ApiError::BadRequest(format!("invalid path: {error}")).into())
+}
+
+/// Query-string errors as JSON 400s.
+pub fn query_config() -> actix_web::web::QueryConfig {
+    actix_web::web::QueryConfig::default()
+        .error_handler(|error, _req| ApiError::BadRequest(format!("invalid query: {error}")).into())
 }

@@ -3,6 +3,45 @@
 #![allow(dead_code)]
 
 use crate::support::TestDb;
+use pactum::auth::password::NewPassword;
+use pactum::auth::users::{NewUser, Role};
+use pactum::tenancy::provision::{self, NewTenant};
+use pactum::tenancy::{Email, Host, MigrationSet, TenantSlug};
+use serde_json::{json, Value};
+
+/// The admin password `tenant_with_admin` uses unless told otherwise.
+pub const PASSWORD: &str = "correct horse battery";
+
+/// Creates `slug` on `<slug>.localhost` with an admin `admin@example.com` (the same
+/// address in every tenant) whose display name names the tenant.
+pub async fn tenant_with_admin(db: &TestDb, slug: &str, password: &str) {
+    let mut new = NewTenant::new(
+        TenantSlug::parse(slug).unwrap(),
+        None,
+        Host::parse(&format!("{slug}.localhost")).unwrap(),
+    )
+    .unwrap();
+    new.admin = Some(NewUser {
+        email: Email::parse("admin@example.com").unwrap(),
+        display_name: format!("Admin of {slug}"),
+        password_hash: NewPassword::parse(password).unwrap().hash().unwrap(),
+        role: Role::Admin,
+    });
+    let mut client = db.client().await;
+    provision::create_tenant(&mut client, &MigrationSet::tenant(), &new)
+        .await
+        .unwrap();
+}
+
+/// Status and stable error code of an error response.
+pub async fn code(response: reqwest::Response) -> (reqwest::StatusCode, String) {
+    let status = response.status();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    (
+        status,
+        body["error"].as_str().unwrap_or_default().to_owned(),
+    )
+}
 
 /// A running Pactum server on a random port over a test database.
 pub struct TestApp {
@@ -64,5 +103,43 @@ impl TestApp {
         self.http
             .request(method, format!("http://127.0.0.1:{}{path}", self.port))
             .header("host", format!("{host}:{}", self.port))
+    }
+}
+
+impl TestApp {
+    pub async fn login(&self, host: &str, email: &str, password: &str) -> reqwest::Response {
+        self.request(reqwest::Method::POST, host, "/api/v1/auth/login")
+            .json(&json!({"email": email, "password": password}))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Logs in and returns the access token, asserting success.
+    pub async fn access_token(&self, host: &str, email: &str, password: &str) -> String {
+        let response = self.login(host, email, password).await;
+        assert_eq!(
+            response.status(),
+            reqwest::StatusCode::OK,
+            "login of {email} on {host}"
+        );
+        let body: Value = response.json().await.unwrap();
+        body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// A request with a bearer token and, when given, a JSON body.
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        host: &str,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> reqwest::Response {
+        let mut request = self.request(method, host, path).bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send().await.unwrap()
     }
 }

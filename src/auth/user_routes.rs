@@ -1,0 +1,339 @@
+//! `/api/v1/users` for tenant admins, and `/api/v1/auth/password` for everyone.
+//!
+//! Role checks read the acting user's current role and active flag in the handler's own
+//! transaction, so a demotion or deactivation takes effect at once rather than when the
+//! access token expires.
+
+use actix_web::{delete, get, patch, post, web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use tokio_postgres::Row;
+use uuid::Uuid;
+
+use super::password::{self, NewPassword, MAX_PASSWORD_BYTES};
+use super::users::Role;
+use crate::http::error::ApiError;
+use crate::http::tenant::AuthUser;
+use crate::tenancy::provision::validate_display_name;
+use crate::tenancy::scoped::{TenantDb, TenantTx};
+use crate::tenancy::Email;
+
+const USER_COLUMNS: &str = "id, email, display_name, role, active";
+const MAX_PAGE: i64 = 200;
+
+#[derive(Serialize)]
+pub struct UserView {
+    id: Uuid,
+    email: String,
+    display_name: String,
+    role: String,
+    active: bool,
+}
+
+impl From<&Row> for UserView {
+    fn from(row: &Row) -> Self {
+        Self {
+            id: row.get(0),
+            email: row.get(1),
+            display_name: row.get(2),
+            role: row.get(3),
+            active: row.get(4),
+        }
+    }
+}
+
+/// Fails unless the acting user is, right now, active with at least `minimum`.
+pub async fn require_role(tx: &TenantTx, user: &AuthUser, minimum: Role) -> Result<Role, ApiError> {
+    let row = tx
+        .query_opt(
+            "select role, active from users where id = $1",
+            &[&user.claims.sub],
+        )
+        .await
+        .map_err(ApiError::database)?
+        .ok_or(ApiError::InvalidToken)?;
+    let (role, active): (String, bool) = (row.get(0), row.get(1));
+    if !active {
+        return Err(ApiError::InvalidToken);
+    }
+    let role = Role::parse(&role)
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("unknown role {role:?}")))?;
+    if role < minimum {
+        return Err(ApiError::Forbidden(format!(
+            "this needs the {} role",
+            minimum.as_str()
+        )));
+    }
+    Ok(role)
+}
+
+fn parse_role(role: &str) -> Result<Role, ApiError> {
+    Role::parse(role).ok_or_else(|| {
+        ApiError::Validation("role must be one of admin, manager, member, viewer".into())
+    })
+}
+
+fn parse_password(password: &str) -> Result<NewPassword, ApiError> {
+    NewPassword::parse(password).map_err(|e| ApiError::Validation(e.to_string()))
+}
+
+async fn hash(password: NewPassword) -> Result<String, ApiError> {
+    web::block(move || password.hash())
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("hashing: {e}")))?
+        .map_err(ApiError::Internal)
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    limit: Option<i64>,
+    offset: Option<i64>,
+}
+
+#[get("/api/v1/users")]
+pub async fn list_users(
+    user: AuthUser,
+    db: TenantDb,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let limit = query.limit.unwrap_or(50);
+    let offset = query.offset.unwrap_or(0);
+    if !(1..=MAX_PAGE).contains(&limit) || offset < 0 {
+        return Err(ApiError::Validation(format!(
+            "limit must be 1 to {MAX_PAGE} and offset at least 0"
+        )));
+    }
+    let tx = db.begin().await?;
+    require_role(&tx, &user, Role::Admin).await?;
+    let rows = tx
+        .query(
+            &format!(
+                "select {USER_COLUMNS} from users order by lower(email), id limit $1 offset $2"
+            ),
+            &[&limit, &offset],
+        )
+        .await
+        .map_err(ApiError::database)?;
+    tx.commit().await.map_err(ApiError::database)?;
+    let users: Vec<UserView> = rows.iter().map(UserView::from).collect();
+    Ok(HttpResponse::Ok()
+        .json(serde_json::json!({ "users": users, "limit": limit, "offset": offset })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUser {
+    email: String,
+    display_name: String,
+    role: String,
+    password: String,
+}
+
+#[post("/api/v1/users")]
+pub async fn create_user(
+    user: AuthUser,
+    db: TenantDb,
+    body: web::Json<CreateUser>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let email = Email::parse(&body.email).map_err(|e| ApiError::Validation(e.to_string()))?;
+    let display_name = validate_display_name("display name", &body.display_name)
+        .map_err(|e| ApiError::Validation(e.to_string()))?;
+    let role = parse_role(&body.role)?;
+    let password_hash = hash(parse_password(&body.password)?).await?;
+    let tx = db.begin().await?;
+    require_role(&tx, &user, Role::Admin).await?;
+    let row = tx
+        .query_one(
+            &format!(
+                "insert into users (email, password_hash, display_name, role) values ($1, $2, $3, $4) \
+                 returning {USER_COLUMNS}"
+            ),
+            &[&email.as_str(), &password_hash, &display_name, &role.as_str()],
+        )
+        .await
+        .map_err(|e| on_unique(e, "email_taken", "a user with this email already exists"))?;
+    tx.commit().await.map_err(ApiError::database)?;
+    Ok(HttpResponse::Created().json(UserView::from(&row)))
+}
+
+fn on_unique(error: tokio_postgres::Error, code: &'static str, message: &str) -> ApiError {
+    if error.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) {
+        ApiError::Conflict(code, message.to_owned())
+    } else {
+        ApiError::database(error)
+    }
+}
+
+#[get("/api/v1/users/{id}")]
+pub async fn get_user(
+    user: AuthUser,
+    db: TenantDb,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let tx = db.begin().await?;
+    require_role(&tx, &user, Role::Admin).await?;
+    let row = fetch_user(&tx, *id).await?;
+    tx.commit().await.map_err(ApiError::database)?;
+    Ok(HttpResponse::Ok().json(UserView::from(&row)))
+}
+
+async fn fetch_user(tx: &TenantTx, id: Uuid) -> Result<Row, ApiError> {
+    tx.query_opt(
+        &format!("select {USER_COLUMNS} from users where id = $1 for update"),
+        &[&id],
+    )
+    .await
+    .map_err(ApiError::database)?
+    .ok_or(ApiError::UserNotFound)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUser {
+    display_name: Option<String>,
+    role: Option<String>,
+    active: Option<bool>,
+    password: Option<String>,
+}
+
+#[patch("/api/v1/users/{id}")]
+pub async fn update_user(
+    user: AuthUser,
+    db: TenantDb,
+    id: web::Path<Uuid>,
+    body: web::Json<UpdateUser>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let display_name = body
+        .display_name
+        .as_deref()
+        .map(|n| validate_display_name("display name", n))
+        .transpose()
+        .map_err(|e| ApiError::Validation(e.to_string()))?;
+    let role = body.role.as_deref().map(parse_role).transpose()?;
+    let password_hash = match body.password.as_deref() {
+        Some(p) => Some(hash(parse_password(p)?).await?),
+        None => None,
+    };
+    let tx = db.begin().await?;
+    require_role(&tx, &user, Role::Admin).await?;
+    let current = fetch_user(&tx, *id).await?;
+    let loses_admin = current.get::<_, &str>(3) == "admin"
+        && (role.is_some_and(|r| r != Role::Admin) || body.active == Some(false));
+    if loses_admin {
+        ensure_another_admin(&tx, *id).await?;
+    }
+    let row = tx
+        .query_one(
+            &format!(
+                "update users set display_name = coalesce($2, display_name), role = coalesce($3, role), \
+                 active = coalesce($4, active), password_hash = coalesce($5, password_hash), \
+                 updated_at = now() where id = $1 returning {USER_COLUMNS}"
+            ),
+            &[&*id, &display_name, &role.map(Role::as_str), &body.active, &password_hash],
+        )
+        .await
+        .map_err(ApiError::database)?;
+    if body.active == Some(false) || password_hash.is_some() {
+        revoke_sessions(&tx, *id).await?;
+    }
+    tx.commit().await.map_err(ApiError::database)?;
+    Ok(HttpResponse::Ok().json(UserView::from(&row)))
+}
+
+#[delete("/api/v1/users/{id}")]
+pub async fn delete_user(
+    user: AuthUser,
+    db: TenantDb,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let tx = db.begin().await?;
+    require_role(&tx, &user, Role::Admin).await?;
+    let current = fetch_user(&tx, *id).await?;
+    if current.get::<_, &str>(3) == "admin" {
+        ensure_another_admin(&tx, *id).await?;
+    }
+    tx.execute("delete from users where id = $1", &[&*id])
+        .await
+        .map_err(ApiError::database)?;
+    tx.commit().await.map_err(ApiError::database)?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// A tenant must keep at least one active admin, or nobody could manage it.
+async fn ensure_another_admin(tx: &TenantTx, leaving: Uuid) -> Result<(), ApiError> {
+    let others: i64 = tx
+        .query_one(
+            "select count(*) from users where role = 'admin' and active and id <> $1",
+            &[&leaving],
+        )
+        .await
+        .map_err(ApiError::database)?
+        .get(0);
+    if others == 0 {
+        return Err(ApiError::Conflict(
+            "last_admin",
+            "this is the tenant's last active admin".into(),
+        ));
+    }
+    Ok(())
+}
+
+async fn revoke_sessions(tx: &TenantTx, user: Uuid) -> Result<(), ApiError> {
+    tx.execute(
+        "update refresh_tokens set revoked_at = now() where user_id = $1 and revoked_at is null",
+        &[&user],
+    )
+    .await
+    .map_err(ApiError::database)?;
+    Ok(())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePassword {
+    current_password: String,
+    new_password: String,
+}
+
+/// Changes the caller's own password and ends their other sessions.
+#[post("/api/v1/auth/password")]
+pub async fn change_password(
+    user: AuthUser,
+    db: TenantDb,
+    body: web::Json<ChangePassword>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    if body.current_password.len() > MAX_PASSWORD_BYTES {
+        return Err(ApiError::InvalidCredentials);
+    }
+    let new_password = parse_password(&body.new_password)?;
+    let tx = db.begin().await?;
+    require_role(&tx, &user, Role::Viewer).await?;
+    let stored: Option<String> = tx
+        .query_one(
+            "select password_hash from users where id = $1",
+            &[&user.claims.sub],
+        )
+        .await
+        .map_err(ApiError::database)?
+        .get(0);
+    let stored = stored.unwrap_or_default();
+    let current = body.current_password;
+    let matches = web::block(move || password::verify(&current, &stored))
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("password check: {e}")))?;
+    if !matches {
+        return Err(ApiError::InvalidCredentials);
+    }
+    let new_hash = hash(new_password).await?;
+    tx.execute(
+        "update users set password_hash = $2, updated_at = now() where id = $1",
+        &[&user.claims.sub, &new_hash],
+    )
+    .await
+    .map_err(ApiError::database)?;
+    revoke_sessions(&tx, user.claims.sub).await?;
+    tx.commit().await.map_err(ApiError::database)?;
+    Ok(HttpResponse::NoContent().finish())
+}
