@@ -16,6 +16,8 @@ const MAX_POOL_SIZE: usize = 1000;
 /// HS256 wants at least as many secret bytes as the hash has (32).
 const MIN_JWT_SECRET_BYTES: usize = 32;
 const DEFAULT_TENANT_CACHE_TTL: Duration = Duration::from_secs(30);
+const DEFAULT_LOGIN_ATTEMPTS_PER_MINUTE: std::num::NonZeroU32 =
+    std::num::NonZeroU32::new(10).expect("10 is not zero");
 
 #[derive(Debug, Error, PartialEq, Eq)]
 #[error("{variable}: {message}")]
@@ -75,6 +77,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// `PACTUM_TENANT_CACHE_TTL_SECS`: the safety net behind registry notifications.
     pub tenant_cache_ttl: Duration,
+    /// `PACTUM_LOGIN_ATTEMPTS_PER_MINUTE`: per tenant and email.
+    pub login_attempts_per_minute: std::num::NonZeroU32,
 }
 
 impl Config {
@@ -161,7 +165,22 @@ impl Config {
                 )?)
             }
         };
+        let login_attempts_per_minute = match get("PACTUM_LOGIN_ATTEMPTS_PER_MINUTE") {
+            None => DEFAULT_LOGIN_ATTEMPTS_PER_MINUTE,
+            Some(v) => v
+                .parse::<u32>()
+                .ok()
+                .filter(|n| *n <= 10_000)
+                .and_then(std::num::NonZeroU32::new)
+                .ok_or_else(|| {
+                    invalid(
+                        "PACTUM_LOGIN_ATTEMPTS_PER_MINUTE",
+                        format!("expected 1 to 10000, got {v:?}"),
+                    )
+                })?,
+        };
         Ok(Self {
+            login_attempts_per_minute,
             database_url,
             bind,
             public_host,

@@ -363,3 +363,47 @@ async fn eight_tenants_hammered_through_two_connections_only_ever_see_their_own_
     });
     futures::future::join_all(requests).await;
 }
+
+#[tokio::test]
+async fn login_attempts_are_rate_limited_per_tenant_and_email() {
+    let db = TestDb::migrated().await;
+    tenant_with_admin(&db, "acme", PASSWORD).await;
+    tenant_with_admin(&db, "globex", PASSWORD).await;
+    let app = spawn_app(&db, &[("PACTUM_LOGIN_ATTEMPTS_PER_MINUTE", "3")]).await;
+    for _ in 0..3 {
+        let response = app
+            .login("acme.localhost", "admin@example.com", "wrong password!")
+            .await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    // Even the right password waits now: the budget counts attempts.
+    let limited = app
+        .login("acme.localhost", "ADMIN@example.com", PASSWORD)
+        .await;
+    let retry_after: u64 = limited
+        .headers()
+        .get("retry-after")
+        .expect("429 says when to retry")
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    assert_eq!(
+        code(limited).await,
+        (StatusCode::TOO_MANY_REQUESTS, "rate_limited".into())
+    );
+    // Another tenant, or another email, has its own budget.
+    assert_eq!(
+        app.login("globex.localhost", "admin@example.com", PASSWORD)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.login("acme.localhost", "someone@example.com", PASSWORD)
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+}

@@ -60,6 +60,10 @@ pub async fn login(
     if email.len() > MAX_EMAIL_BYTES || password.len() > MAX_PASSWORD_BYTES {
         return Err(ApiError::BadRequest("email or password is too long".into()));
     }
+    if let Err(wait) = state.login_limiter.check(tenant.0.id.0, &email) {
+        tracing::warn!(tenant = %tenant.0.slug, "login rate limit hit");
+        return Err(ApiError::RateLimited(wait.as_secs().max(1)));
+    }
     let tx = db.begin().await?;
     let user = tx
         .query_opt(

@@ -37,6 +37,8 @@ pub enum ApiError {
     UserNotFound,
     #[error("{1}")]
     Conflict(&'static str, String),
+    #[error("too many attempts; retry in {0} s")]
+    RateLimited(u64),
     #[error("{0}")]
     BadRequest(String),
     #[error("{0}")]
@@ -64,6 +66,7 @@ impl ApiError {
             Self::Validation(_) => "invalid_input",
             Self::UserNotFound => "user_not_found",
             Self::Conflict(code, _) => code,
+            Self::RateLimited(_) => "rate_limited",
             Self::BadRequest(_) => "bad_request",
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
@@ -106,6 +109,7 @@ impl ResponseError for ApiError {
             Self::UnknownTenant | Self::NotFound | Self::UserNotFound => StatusCode::NOT_FOUND,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::Conflict(..) => StatusCode::CONFLICT,
+            Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::TenantSuspended => StatusCode::FORBIDDEN,
             Self::InvalidCredentials | Self::InvalidToken | Self::RefreshTokenReused => {
                 StatusCode::UNAUTHORIZED
@@ -128,6 +132,11 @@ impl ResponseError for ApiError {
             error: self.code(),
             message: self.to_string(),
         });
+        if let Self::RateLimited(seconds) = self {
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(*seconds));
+        }
         if matches!(self, Self::InvalidToken) {
             response.headers_mut().insert(
                 actix_web::http::header::WWW_AUTHENTICATE,

@@ -13,6 +13,7 @@ use actix_web::{get, web, App, HttpResponse, HttpServer};
 use deadpool_postgres::Pool;
 use serde_json::json;
 
+use crate::auth::rate_limit::LoginLimiter;
 use crate::auth::tokens::TokenKeys;
 use crate::config::Config;
 use crate::tenancy::resolver::TenantResolver;
@@ -36,6 +37,8 @@ pub struct AppState {
     pub expected_tenant_version: i32,
     /// Signs and checks access tokens.
     pub tokens: TokenKeys,
+    /// Login attempts per tenant and email.
+    pub login_limiter: LoginLimiter,
 }
 
 /// A bound, not yet running server.
@@ -57,12 +60,22 @@ impl Application {
             .map_err(|e| anyhow::anyhow!("PACTUM_BIND: cannot listen on {}: {e}", config.bind))?;
         let port = listener.local_addr()?.port();
         let tokens = TokenKeys::new(config.jwt_secret.expose().as_bytes());
+        let login_limiter = LoginLimiter::new(config.login_attempts_per_minute);
         let state = web::Data::new(AppState {
+            login_limiter,
             tokens,
             config,
             pool,
             resolver,
             expected_tenant_version: MigrationSet::tenant().latest_version(),
+        });
+        let sweeper = state.clone();
+        tokio::spawn(async move {
+            let mut every_minute = tokio::time::interval(std::time::Duration::from_secs(60));
+            loop {
+                every_minute.tick().await;
+                sweeper.login_limiter.forget_idle();
+            }
         });
         let server = HttpServer::new(move || {
             App::new()
