@@ -209,3 +209,34 @@ async fn wait_for_status(app: &app::TestApp, host: &str, status: StatusCode) -> 
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+#[tokio::test]
+async fn every_response_carries_a_request_id_and_a_sane_inbound_one_is_kept() {
+    let db = TestDb::migrated().await;
+    create(&db, "acme").await;
+    let app = spawn_app(&db, &[]).await;
+    let id_of = |response: &reqwest::Response| {
+        response
+            .headers()
+            .get("x-request-id")
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+    let generated = app.get("acme.localhost", "/api/v1/tenant").await;
+    let generated = id_of(&generated).expect("a request id is made");
+    assert!(uuid::Uuid::parse_str(&generated).is_ok(), "{generated}");
+
+    let send = |id: &'static str, host: &'static str| {
+        app.request(reqwest::Method::GET, host, "/api/v1/tenant")
+            .header("x-request-id", id)
+            .send()
+    };
+    let kept = send("trace-abc.123", "acme.localhost").await.unwrap();
+    assert_eq!(id_of(&kept).as_deref(), Some("trace-abc.123"));
+    let replaced = send("evil id\twith tab", "acme.localhost").await.unwrap();
+    assert_ne!(id_of(&replaced).as_deref(), Some("evil id\twith tab"));
+    assert!(id_of(&replaced).is_some());
+    // Refusals made by the tenant middleware carry it too.
+    let refused = send("on-an-error", "nobody.localhost").await.unwrap();
+    assert_eq!(refused.status(), StatusCode::NOT_FOUND);
+    assert_eq!(id_of(&refused).as_deref(), Some("on-an-error"));
+}

@@ -2,6 +2,7 @@
 
 pub mod error;
 pub mod platform;
+pub mod request_id;
 pub mod tenant;
 
 use std::net::TcpListener;
@@ -84,6 +85,8 @@ impl Application {
                 .app_data(error::path_config())
                 .app_data(error::query_config())
                 .wrap(from_fn(tenant::resolve_tenant))
+                // Outermost, so tenant resolution and its errors run inside the span.
+                .wrap(from_fn(request_id::with_request_id))
                 .service(platform::healthz)
                 .service(platform::readyz)
                 .service(current_tenant)
