@@ -240,3 +240,36 @@ async fn every_response_carries_a_request_id_and_a_sane_inbound_one_is_kept() {
     assert_eq!(refused.status(), StatusCode::NOT_FOUND);
     assert_eq!(id_of(&refused).as_deref(), Some("on-an-error"));
 }
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_pattern_and_show_the_pool() {
+    let db = TestDb::migrated().await;
+    create(&db, "acme").await;
+    let app = spawn_app(&db, &[]).await;
+    for _ in 0..3 {
+        assert_eq!(
+            app.get("acme.localhost", "/api/v1/tenant").await.status(),
+            StatusCode::OK
+        );
+    }
+    app.get("nobody.localhost", "/api/v1/tenant").await;
+    app.get("acme.localhost", "/api/v1/users/some-random-id")
+        .await;
+    let metrics = app.get("localhost", "/metrics").await;
+    assert_eq!(metrics.status(), StatusCode::OK);
+    let text = metrics.text().await.unwrap();
+    assert!(
+        text.contains(r#"http_requests_total{method="GET",route="/api/v1/tenant",status="200"} 3"#),
+        "{text}"
+    );
+    assert!(text.contains(r#"http_requests_total{method="GET",route="unmatched",status="404"}"#));
+    // Raw paths never become labels.
+    assert!(!text.contains("some-random-id"));
+    assert!(text.contains("http_request_duration_seconds_bucket"));
+    assert!(text.contains("pactum_db_pool_max_size 4"));
+    // Tenants cannot read the platform's metrics.
+    assert_eq!(
+        app.get("acme.localhost", "/metrics").await.status(),
+        StatusCode::NOT_FOUND
+    );
+}

@@ -1,6 +1,7 @@
 //! actix-web wiring: application state, middleware, routes, errors.
 
 pub mod error;
+pub mod metrics;
 pub mod platform;
 pub mod request_id;
 pub mod tenant;
@@ -40,6 +41,8 @@ pub struct AppState {
     pub tokens: TokenKeys,
     /// Login attempts per tenant and email.
     pub login_limiter: LoginLimiter,
+    /// Prometheus metrics of this process.
+    pub metrics: metrics::Metrics,
 }
 
 /// A bound, not yet running server.
@@ -63,6 +66,7 @@ impl Application {
         let tokens = TokenKeys::new(config.jwt_secret.expose().as_bytes());
         let login_limiter = LoginLimiter::new(config.login_attempts_per_minute);
         let state = web::Data::new(AppState {
+            metrics: metrics::Metrics::new(),
             login_limiter,
             tokens,
             config,
@@ -89,6 +93,7 @@ impl Application {
                 .wrap(from_fn(request_id::with_request_id))
                 .service(platform::healthz)
                 .service(platform::readyz)
+                .service(metrics::metrics)
                 .service(current_tenant)
                 .service(crate::auth::routes::login)
                 .service(crate::auth::routes::refresh)

@@ -7,8 +7,10 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::HttpMessage;
+use actix_web::{web, HttpMessage};
 use tracing::Instrument;
+
+use super::AppState;
 
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 const MAX_REQUEST_ID_LEN: usize = 64;
@@ -44,12 +46,26 @@ pub async fn with_request_id(
         tenant = tracing::field::Empty,
     );
     req.extensions_mut().insert(RequestId(id.clone()));
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let method = req.method().to_string();
     let started = Instant::now();
     let result = next.call(req).instrument(span.clone()).await;
-    let status = match &result {
-        Ok(response) => response.status(),
-        Err(error) => error.as_response_error().status_code(),
+    let (status, route) = match &result {
+        Ok(response) => (
+            response.status(),
+            response
+                .request()
+                .match_pattern()
+                .unwrap_or_else(|| "unmatched".into()),
+        ),
+        // Refused before routing (unknown tenant, bad host, ...).
+        Err(error) => (error.as_response_error().status_code(), "unmatched".into()),
     };
+    if let Some(state) = state {
+        state
+            .metrics
+            .observe(&route, &method, status.as_u16(), started.elapsed());
+    }
     span.in_scope(|| {
         tracing::info!(
             status = status.as_u16(),
