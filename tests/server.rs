@@ -273,3 +273,71 @@ async fn metrics_count_requests_by_route_pattern_and_show_the_pool() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn the_openapi_document_and_swagger_ui_are_served_on_the_platform_host_only() {
+    let db = TestDb::migrated().await;
+    create(&db, "acme").await;
+    let app = spawn_app(&db, &[]).await;
+    let doc: Value = app
+        .get("localhost", "/api/openapi.json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let paths = doc["paths"].as_object().unwrap();
+    for (path, method) in [
+        ("/healthz", "get"),
+        ("/readyz", "get"),
+        ("/metrics", "get"),
+        ("/api/v1/tenant", "get"),
+        ("/api/v1/auth/login", "post"),
+        ("/api/v1/auth/refresh", "post"),
+        ("/api/v1/auth/logout", "post"),
+        ("/api/v1/auth/me", "get"),
+        ("/api/v1/auth/password", "post"),
+        ("/api/v1/users", "get"),
+        ("/api/v1/users", "post"),
+        ("/api/v1/users/{id}", "get"),
+        ("/api/v1/users/{id}", "patch"),
+        ("/api/v1/users/{id}", "delete"),
+    ] {
+        assert!(
+            paths.get(path).and_then(|p| p.get(method)).is_some(),
+            "{method} {path} undocumented"
+        );
+    }
+    assert_eq!(
+        paths["/api/v1/auth/me"]["get"]["security"][0]["bearer"],
+        serde_json::json!([])
+    );
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+    assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
+    assert!(paths["/api/v1/auth/login"]["post"]["responses"]["429"].is_object());
+
+    let ui = app.get("localhost", "/api/docs/").await;
+    assert_eq!(ui.status(), StatusCode::OK);
+    assert!(ui.text().await.unwrap().to_lowercase().contains("swagger"));
+    // The UI's script is compiled in, not fetched from a CDN.
+    let bundle = app.get("localhost", "/api/docs/swagger-ui-bundle.js").await;
+    assert_eq!(bundle.status(), StatusCode::OK);
+    assert!(bundle.bytes().await.unwrap().len() > 100_000);
+    assert_eq!(
+        app.get("acme.localhost", "/api/openapi.json")
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.get("acme.localhost", "/api/docs/").await.status(),
+        StatusCode::NOT_FOUND
+    );
+    // The routes registered after the docs still answer on the platform host.
+    assert_eq!(
+        app.get("localhost", "/healthz").await.status(),
+        StatusCode::OK
+    );
+}

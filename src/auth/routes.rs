@@ -5,32 +5,33 @@ use std::sync::OnceLock;
 use actix_web::{get, post, web, HttpResponse};
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::password::{self, NewPassword, MAX_PASSWORD_BYTES};
 use super::tokens::{self, ACCESS_TOKEN_TTL_SECS, REFRESH_TOKEN_TTL_DAYS};
-use crate::http::error::ApiError;
+use super::user_routes::UserView;
+use crate::http::error::{ApiError, ErrorBody};
 use crate::http::tenant::{AuthUser, CurrentTenant};
 use crate::http::AppState;
 use crate::tenancy::scoped::{TenantDb, TenantTx};
 
 const MAX_EMAIL_BYTES: usize = 254;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     email: String,
     password: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
     refresh_token: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct TokenResponse {
     access_token: String,
     refresh_token: String,
@@ -49,6 +50,23 @@ fn dummy_hash() -> &'static str {
     })
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/login",
+    tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Logged in", body = TokenResponse),
+        (status = 401, description = "Wrong email or password", body = ErrorBody),
+        (status = 413, description = "Body over 64 KiB", body = ErrorBody),
+        (status = 415, description = "Not application/json", body = ErrorBody),
+        (status = 429, description = "Too many attempts (Retry-After)", body = ErrorBody),
+        (status = 400, description = "Bad input or Host header", body = ErrorBody),
+        (status = 403, description = "Tenant suspended, or role too low", body = ErrorBody),
+        (status = 404, description = "Unknown tenant host", body = ErrorBody),
+        (status = 503, description = "Tenant migrating (Retry-After) or database unavailable", body = ErrorBody)
+    )
+)]
 #[post("/api/v1/auth/login")]
 pub async fn login(
     tenant: CurrentTenant,
@@ -95,6 +113,20 @@ pub async fn login(
     Ok(HttpResponse::Ok().json(response))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/refresh",
+    tag = "auth",
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "Rotated", body = TokenResponse),
+        (status = 401, description = "Invalid, expired or reused refresh token", body = ErrorBody),
+        (status = 400, description = "Bad input or Host header", body = ErrorBody),
+        (status = 403, description = "Tenant suspended, or role too low", body = ErrorBody),
+        (status = 404, description = "Unknown tenant host", body = ErrorBody),
+        (status = 503, description = "Tenant migrating (Retry-After) or database unavailable", body = ErrorBody)
+    )
+)]
 #[post("/api/v1/auth/refresh")]
 pub async fn refresh(
     tenant: CurrentTenant,
@@ -149,6 +181,19 @@ pub async fn refresh(
 }
 
 /// Revokes the refresh token's whole family. Idempotent: an unknown token is a 204 too.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/logout",
+    tag = "auth",
+    request_body = RefreshRequest,
+    responses(
+        (status = 204, description = "The token's family is revoked"),
+        (status = 400, description = "Bad input or Host header", body = ErrorBody),
+        (status = 403, description = "Tenant suspended, or role too low", body = ErrorBody),
+        (status = 404, description = "Unknown tenant host", body = ErrorBody),
+        (status = 503, description = "Tenant migrating (Retry-After) or database unavailable", body = ErrorBody)
+    )
+)]
 #[post("/api/v1/auth/logout")]
 pub async fn logout(
     _tenant: CurrentTenant,
@@ -171,6 +216,20 @@ pub async fn logout(
     Ok(HttpResponse::NoContent().finish())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/auth/me",
+    tag = "auth",
+    responses(
+        (status = 200, description = "The logged-in user", body = UserView),
+        (status = 401, description = "Missing, invalid or foreign token", body = ErrorBody),
+        (status = 400, description = "Bad input or Host header", body = ErrorBody),
+        (status = 403, description = "Tenant suspended, or role too low", body = ErrorBody),
+        (status = 404, description = "Unknown tenant host", body = ErrorBody),
+        (status = 503, description = "Tenant migrating (Retry-After) or database unavailable", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
 #[get("/api/v1/auth/me")]
 pub async fn me(user: AuthUser, db: TenantDb) -> Result<HttpResponse, ApiError> {
     let tx = db.begin().await?;
@@ -183,13 +242,7 @@ pub async fn me(user: AuthUser, db: TenantDb) -> Result<HttpResponse, ApiError> 
         .map_err(ApiError::database)?
         .ok_or(ApiError::InvalidToken)?;
     tx.commit().await.map_err(ApiError::database)?;
-    Ok(HttpResponse::Ok().json(json!({
-        "id": row.get::<_, Uuid>(0),
-        "email": row.get::<_, String>(1),
-        "display_name": row.get::<_, String>(2),
-        "role": row.get::<_, String>(3),
-        "active": row.get::<_, bool>(4),
-    })))
+    Ok(HttpResponse::Ok().json(UserView::from(&row)))
 }
 
 async fn issue_tokens(

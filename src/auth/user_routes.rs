@@ -7,11 +7,12 @@
 use actix_web::{delete, get, patch, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use tokio_postgres::Row;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::password::{self, NewPassword, MAX_PASSWORD_BYTES};
 use super::users::Role;
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, ErrorBody};
 use crate::http::tenant::AuthUser;
 use crate::tenancy::provision::validate_display_name;
 use crate::tenancy::scoped::{TenantDb, TenantTx};
@@ -20,7 +21,7 @@ use crate::tenancy::Email;
 const USER_COLUMNS: &str = "id, email, display_name, role, active";
 const MAX_PAGE: i64 = 200;
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct UserView {
     id: Uuid,
     email: String,
@@ -83,12 +84,36 @@ async fn hash(password: NewPassword) -> Result<String, ApiError> {
         .map_err(ApiError::Internal)
 }
 
-#[derive(Deserialize)]
+#[derive(Serialize, ToSchema)]
+pub struct UserList {
+    users: Vec<UserView>,
+    limit: i64,
+    offset: i64,
+}
+
+#[derive(Deserialize, IntoParams)]
 pub struct ListQuery {
+    /// Page size, 1 to 200 (default 50).
     limit: Option<i64>,
+    /// Users to skip (default 0).
     offset: Option<i64>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/users",
+    tag = "users",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "Users, by email", body = UserList),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 400, description = "Bad input or Host header", body = ErrorBody),
+        (status = 403, description = "Tenant suspended, or role too low", body = ErrorBody),
+        (status = 404, description = "Unknown tenant host", body = ErrorBody),
+        (status = 503, description = "Tenant migrating (Retry-After) or database unavailable", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
 #[get("/api/v1/users")]
 pub async fn list_users(
     user: AuthUser,
@@ -119,7 +144,7 @@ pub async fn list_users(
         .json(serde_json::json!({ "users": users, "limit": limit, "offset": offset })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
     email: String,
@@ -128,6 +153,22 @@ pub struct CreateUser {
     password: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/users",
+    tag = "users",
+    request_body = CreateUser,
+    responses(
+        (status = 201, description = "Created", body = UserView),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 409, description = "email_taken", body = ErrorBody),
+        (status = 400, description = "Bad input or Host header", body = ErrorBody),
+        (status = 403, description = "Tenant suspended, or role too low", body = ErrorBody),
+        (status = 404, description = "Unknown tenant host", body = ErrorBody),
+        (status = 503, description = "Tenant migrating (Retry-After) or database unavailable", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
 #[post("/api/v1/users")]
 pub async fn create_user(
     user: AuthUser,
@@ -164,6 +205,21 @@ fn on_unique(error: tokio_postgres::Error, code: &'static str, message: &str) ->
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{id}",
+    tag = "users",
+    params(("id" = Uuid, Path, description = "User id")),
+    responses(
+        (status = 200, description = "The user", body = UserView),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 400, description = "Bad input or Host header", body = ErrorBody),
+        (status = 403, description = "Tenant suspended, or role too low", body = ErrorBody),
+        (status = 404, description = "Unknown tenant host", body = ErrorBody),
+        (status = 503, description = "Tenant migrating (Retry-After) or database unavailable", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
 #[get("/api/v1/users/{id}")]
 pub async fn get_user(
     user: AuthUser,
@@ -187,7 +243,7 @@ async fn fetch_user(tx: &TenantTx, id: Uuid) -> Result<Row, ApiError> {
     .ok_or(ApiError::UserNotFound)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUser {
     display_name: Option<String>,
@@ -196,6 +252,23 @@ pub struct UpdateUser {
     password: Option<String>,
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/v1/users/{id}",
+    tag = "users",
+    request_body = UpdateUser,
+    params(("id" = Uuid, Path, description = "User id")),
+    responses(
+        (status = 200, description = "Updated", body = UserView),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 409, description = "last_admin", body = ErrorBody),
+        (status = 400, description = "Bad input or Host header", body = ErrorBody),
+        (status = 403, description = "Tenant suspended, or role too low", body = ErrorBody),
+        (status = 404, description = "Unknown tenant host", body = ErrorBody),
+        (status = 503, description = "Tenant migrating (Retry-After) or database unavailable", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
 #[patch("/api/v1/users/{id}")]
 pub async fn update_user(
     user: AuthUser,
@@ -241,6 +314,22 @@ pub async fn update_user(
     Ok(HttpResponse::Ok().json(UserView::from(&row)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/users/{id}",
+    tag = "users",
+    params(("id" = Uuid, Path, description = "User id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 409, description = "last_admin", body = ErrorBody),
+        (status = 400, description = "Bad input or Host header", body = ErrorBody),
+        (status = 403, description = "Tenant suspended, or role too low", body = ErrorBody),
+        (status = 404, description = "Unknown tenant host", body = ErrorBody),
+        (status = 503, description = "Tenant migrating (Retry-After) or database unavailable", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
 #[delete("/api/v1/users/{id}")]
 pub async fn delete_user(
     user: AuthUser,
@@ -289,7 +378,7 @@ async fn revoke_sessions(tx: &TenantTx, user: Uuid) -> Result<(), ApiError> {
     Ok(())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangePassword {
     current_password: String,
@@ -297,6 +386,21 @@ pub struct ChangePassword {
 }
 
 /// Changes the caller's own password and ends their other sessions.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/password",
+    tag = "auth",
+    request_body = ChangePassword,
+    responses(
+        (status = 204, description = "Changed; other sessions ended"),
+        (status = 401, description = "Wrong current password", body = ErrorBody),
+        (status = 400, description = "Bad input or Host header", body = ErrorBody),
+        (status = 403, description = "Tenant suspended, or role too low", body = ErrorBody),
+        (status = 404, description = "Unknown tenant host", body = ErrorBody),
+        (status = 503, description = "Tenant migrating (Retry-After) or database unavailable", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
 #[post("/api/v1/auth/password")]
 pub async fn change_password(
     user: AuthUser,

@@ -94,10 +94,12 @@ impl From<TenancyError> for ApiError {
     }
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
-    error: &'a str,
-    message: String,
+/// Every error response: a stable code to branch on and a message for people.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// Stable, machine-readable code, e.g. `unknown_tenant`, `invalid_token`.
+    pub error: String,
+    pub message: String,
 }
 
 impl ResponseError for ApiError {
@@ -128,8 +130,8 @@ impl ResponseError for ApiError {
             }
             _ => {}
         }
-        let mut response = HttpResponse::build(self.status_code()).json(Body {
-            error: self.code(),
+        let mut response = HttpResponse::build(self.status_code()).json(ErrorBody {
+            error: self.code().to_owned(),
             message: self.to_string(),
         });
         if let Self::RateLimited(seconds) = self {

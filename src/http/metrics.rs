@@ -106,6 +106,14 @@ impl Default for Metrics {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "platform",
+    responses(
+        (status = 200, description = "Prometheus text format", content_type = "text/plain")
+    )
+)]
 #[get("/metrics")]
 pub async fn metrics(
     _: PlatformHost,

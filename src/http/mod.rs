@@ -2,6 +2,7 @@
 
 pub mod error;
 pub mod metrics;
+pub mod openapi;
 pub mod platform;
 pub mod request_id;
 pub mod tenant;
@@ -13,14 +14,13 @@ use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{get, web, App, HttpResponse, HttpServer};
 use deadpool_postgres::Pool;
-use serde_json::json;
 
 use crate::auth::rate_limit::LoginLimiter;
 use crate::auth::tokens::TokenKeys;
 use crate::config::Config;
 use crate::tenancy::resolver::TenantResolver;
 use crate::tenancy::MigrationSet;
-use error::ApiError;
+use error::{ApiError, ErrorBody};
 use tenant::CurrentTenant;
 
 /// Largest JSON body any route accepts.
@@ -82,6 +82,7 @@ impl Application {
                 sweeper.login_limiter.forget_idle();
             }
         });
+        let openapi = <openapi::ApiDoc as utoipa::OpenApi>::openapi();
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -105,6 +106,15 @@ impl Application {
                 .service(crate::auth::user_routes::get_user)
                 .service(crate::auth::user_routes::update_user)
                 .service(crate::auth::user_routes::delete_user)
+                // Last: an empty-prefix scope would otherwise catch the routes after it.
+                .service(
+                    web::scope("")
+                        .guard(actix_web::guard::fn_guard(tenant::is_platform_request))
+                        .service(
+                            utoipa_swagger_ui::SwaggerUi::new("/api/docs/{_:.*}")
+                                .url("/api/openapi.json", openapi.clone()),
+                        ),
+                )
                 .default_service(web::to(|| async {
                     Err::<HttpResponse, _>(ApiError::NotFound)
                 }))
@@ -126,11 +136,29 @@ impl Application {
 }
 
 /// The tenant this host belongs to, as its users may see it.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tenant",
+    tag = "tenant",
+    responses(
+        (status = 200, description = "This host's tenant", body = TenantInfo),
+        (status = 400, description = "Bad input or Host header", body = ErrorBody),
+        (status = 403, description = "Tenant suspended, or role too low", body = ErrorBody),
+        (status = 404, description = "Unknown tenant host", body = ErrorBody),
+        (status = 503, description = "Tenant migrating (Retry-After) or database unavailable", body = ErrorBody)
+    )
+)]
 #[get("/api/v1/tenant")]
 async fn current_tenant(tenant: CurrentTenant) -> HttpResponse {
-    let tenant = &tenant.0;
-    HttpResponse::Ok().json(json!({
-        "slug": tenant.slug,
-        "name": tenant.name,
-    }))
+    HttpResponse::Ok().json(TenantInfo {
+        slug: tenant.0.slug.to_string(),
+        name: tenant.0.name.clone(),
+    })
+}
+
+/// The tenant a host belongs to.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct TenantInfo {
+    slug: String,
+    name: String,
 }

@@ -124,6 +124,11 @@ impl FromRequest for PlatformHost {
     }
 }
 
+/// Routing guard: the request came to the platform (apex) host.
+pub fn is_platform_request(ctx: &actix_web::guard::GuardContext<'_>) -> bool {
+    matches!(ctx.req_data().get::<HostKind>(), Some(HostKind::Platform))
+}
+
 fn tenant_of(req: &HttpRequest) -> Result<Arc<Tenant>, ApiError> {
     match req.extensions().get::<HostKind>() {
         Some(HostKind::Tenant(tenant)) => Ok(Arc::clone(tenant)),
