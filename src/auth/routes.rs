@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::password::{self, NewPassword, MAX_PASSWORD_BYTES};
 use super::tokens::{self, ACCESS_TOKEN_TTL_SECS, REFRESH_TOKEN_TTL_DAYS};
 use super::user_routes::UserView;
-use crate::http::error::{ApiError, ErrorBody};
+use crate::http::error::{ApiError, ErrorBody, TenantRouteErrors};
 use crate::http::tenant::{AuthUser, CurrentTenant};
 use crate::http::AppState;
 use crate::tenancy::scoped::{TenantDb, TenantTx};
@@ -61,10 +61,7 @@ fn dummy_hash() -> &'static str {
         (status = 413, description = "Body over 64 KiB", body = ErrorBody),
         (status = 415, description = "Not application/json", body = ErrorBody),
         (status = 429, description = "Too many attempts (Retry-After)", body = ErrorBody),
-        (status = 400, description = "Bad input or Host header", body = ErrorBody),
-        (status = 403, description = "Tenant suspended, or role too low", body = ErrorBody),
-        (status = 404, description = "Unknown tenant host", body = ErrorBody),
-        (status = 503, description = "Tenant migrating (Retry-After) or database unavailable", body = ErrorBody)
+        TenantRouteErrors
     )
 )]
 #[post("/api/v1/auth/login")]
@@ -121,10 +118,7 @@ pub async fn login(
     responses(
         (status = 200, description = "Rotated", body = TokenResponse),
         (status = 401, description = "Invalid, expired or reused refresh token", body = ErrorBody),
-        (status = 400, description = "Bad input or Host header", body = ErrorBody),
-        (status = 403, description = "Tenant suspended, or role too low", body = ErrorBody),
-        (status = 404, description = "Unknown tenant host", body = ErrorBody),
-        (status = 503, description = "Tenant migrating (Retry-After) or database unavailable", body = ErrorBody)
+        TenantRouteErrors
     )
 )]
 #[post("/api/v1/auth/refresh")]
@@ -188,10 +182,7 @@ pub async fn refresh(
     request_body = RefreshRequest,
     responses(
         (status = 204, description = "The token's family is revoked"),
-        (status = 400, description = "Bad input or Host header", body = ErrorBody),
-        (status = 403, description = "Tenant suspended, or role too low", body = ErrorBody),
-        (status = 404, description = "Unknown tenant host", body = ErrorBody),
-        (status = 503, description = "Tenant migrating (Retry-After) or database unavailable", body = ErrorBody)
+        TenantRouteErrors
     )
 )]
 #[post("/api/v1/auth/logout")]
@@ -223,10 +214,7 @@ pub async fn logout(
     responses(
         (status = 200, description = "The logged-in user", body = UserView),
         (status = 401, description = "Missing, invalid or foreign token", body = ErrorBody),
-        (status = 400, description = "Bad input or Host header", body = ErrorBody),
-        (status = 403, description = "Tenant suspended, or role too low", body = ErrorBody),
-        (status = 404, description = "Unknown tenant host", body = ErrorBody),
-        (status = 503, description = "Tenant migrating (Retry-After) or database unavailable", body = ErrorBody)
+        TenantRouteErrors
     ),
     security(("bearer" = []))
 )]

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::password::{self, NewPassword, MAX_PASSWORD_BYTES};
 use super::users::Role;
-use crate::http::error::{ApiError, ErrorBody};
+use crate::http::error::{ApiError, ErrorBody, TenantRouteErrors};
 use crate::http::tenant::AuthUser;
 use crate::tenancy::provision::validate_display_name;
 use crate::tenancy::scoped::{TenantDb, TenantTx};
@@ -107,10 +107,7 @@ pub struct ListQuery {
     responses(
         (status = 200, description = "Users, by email", body = UserList),
         (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 400, description = "Bad input or Host header", body = ErrorBody),
-        (status = 403, description = "Tenant suspended, or role too low", body = ErrorBody),
-        (status = 404, description = "Unknown tenant host", body = ErrorBody),
-        (status = 503, description = "Tenant migrating (Retry-After) or database unavailable", body = ErrorBody)
+        TenantRouteErrors
     ),
     security(("bearer" = []))
 )]
@@ -162,10 +159,7 @@ pub struct CreateUser {
         (status = 201, description = "Created", body = UserView),
         (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 409, description = "email_taken", body = ErrorBody),
-        (status = 400, description = "Bad input or Host header", body = ErrorBody),
-        (status = 403, description = "Tenant suspended, or role too low", body = ErrorBody),
-        (status = 404, description = "Unknown tenant host", body = ErrorBody),
-        (status = 503, description = "Tenant migrating (Retry-After) or database unavailable", body = ErrorBody)
+        TenantRouteErrors
     ),
     security(("bearer" = []))
 )]
@@ -213,10 +207,7 @@ fn on_unique(error: tokio_postgres::Error, code: &'static str, message: &str) ->
     responses(
         (status = 200, description = "The user", body = UserView),
         (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 400, description = "Bad input or Host header", body = ErrorBody),
-        (status = 403, description = "Tenant suspended, or role too low", body = ErrorBody),
-        (status = 404, description = "Unknown tenant host", body = ErrorBody),
-        (status = 503, description = "Tenant migrating (Retry-After) or database unavailable", body = ErrorBody)
+        TenantRouteErrors
     ),
     security(("bearer" = []))
 )]
@@ -262,10 +253,7 @@ pub struct UpdateUser {
         (status = 200, description = "Updated", body = UserView),
         (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 409, description = "last_admin", body = ErrorBody),
-        (status = 400, description = "Bad input or Host header", body = ErrorBody),
-        (status = 403, description = "Tenant suspended, or role too low", body = ErrorBody),
-        (status = 404, description = "Unknown tenant host", body = ErrorBody),
-        (status = 503, description = "Tenant migrating (Retry-After) or database unavailable", body = ErrorBody)
+        TenantRouteErrors
     ),
     security(("bearer" = []))
 )]
@@ -323,10 +311,7 @@ pub async fn update_user(
         (status = 204, description = "Deleted"),
         (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 409, description = "last_admin", body = ErrorBody),
-        (status = 400, description = "Bad input or Host header", body = ErrorBody),
-        (status = 403, description = "Tenant suspended, or role too low", body = ErrorBody),
-        (status = 404, description = "Unknown tenant host", body = ErrorBody),
-        (status = 503, description = "Tenant migrating (Retry-After) or database unavailable", body = ErrorBody)
+        TenantRouteErrors
     ),
     security(("bearer" = []))
 )]
@@ -394,10 +379,7 @@ pub struct ChangePassword {
     responses(
         (status = 204, description = "Changed; other sessions ended"),
         (status = 401, description = "Wrong current password", body = ErrorBody),
-        (status = 400, description = "Bad input or Host header", body = ErrorBody),
-        (status = 403, description = "Tenant suspended, or role too low", body = ErrorBody),
-        (status = 404, description = "Unknown tenant host", body = ErrorBody),
-        (status = 503, description = "Tenant migrating (Retry-After) or database unavailable", body = ErrorBody)
+        TenantRouteErrors
     ),
     security(("bearer" = []))
 )]

@@ -177,6 +177,23 @@ pub fn json_config(limit: usize) -> actix_web::web::JsonConfig {
         })
 }
 
+/// The refusals every tenant route can give, for the OpenAPI document.
+#[derive(utoipa::IntoResponses)]
+pub enum TenantRouteErrors {
+    /// Bad input or Host header.
+    #[response(status = 400)]
+    BadRequest(ErrorBody),
+    /// Tenant suspended, or the caller's role is too low.
+    #[response(status = 403)]
+    Forbidden(ErrorBody),
+    /// Unknown tenant host, or no such route or record.
+    #[response(status = 404)]
+    NotFound(ErrorBody),
+    /// Tenant migrating (Retry-After) or database unavailable.
+    #[response(status = 503)]
+    Unavailable(ErrorBody),
+}
+
 /// A path segment that does not parse (say, a malformed id) is a 400, as JSON.
 pub fn path_config() -> actix_web::web::PathConfig {
     actix_web::web::PathConfig::default()

@@ -20,7 +20,7 @@ use crate::auth::tokens::TokenKeys;
 use crate::config::Config;
 use crate::tenancy::resolver::TenantResolver;
 use crate::tenancy::MigrationSet;
-use error::{ApiError, ErrorBody};
+use error::{ApiError, TenantRouteErrors};
 use tenant::CurrentTenant;
 
 /// Largest JSON body any route accepts.
@@ -142,10 +142,7 @@ impl Application {
     tag = "tenant",
     responses(
         (status = 200, description = "This host's tenant", body = TenantInfo),
-        (status = 400, description = "Bad input or Host header", body = ErrorBody),
-        (status = 403, description = "Tenant suspended, or role too low", body = ErrorBody),
-        (status = 404, description = "Unknown tenant host", body = ErrorBody),
-        (status = 503, description = "Tenant migrating (Retry-After) or database unavailable", body = ErrorBody)
+        TenantRouteErrors
     )
 )]
 #[get("/api/v1/tenant")]
