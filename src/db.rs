@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use deadpool_postgres::{Hook, HookError, Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::{Client, Config, NoTls};
 
 use crate::tenancy::TenancyError;
@@ -13,6 +13,10 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Recycling resets whatever a previous user left behind: a transaction that was never
 /// ended and any session setting, search_path included.
 const RECYCLE_SQL: &str = "ROLLBACK; RESET ALL;";
+
+/// Server connections are closed and replaced after this long or this many uses.
+const MAX_CONNECTION_AGE: Duration = Duration::from_secs(30 * 60);
+const MAX_CONNECTION_USES: usize = 100_000;
 
 /// A parsed database URL that remembers a password-free description for messages.
 #[derive(Clone)]
@@ -73,6 +77,33 @@ impl DatabaseUrl {
         );
         Pool::builder(manager)
             .max_size(max_size.max(1))
+            .build()
+            .map_err(|error| TenancyError::Other(anyhow::anyhow!("building the pool: {error}")))
+    }
+
+    /// The server's pool: no round trip at checkout. Sound because request code never
+    /// changes session state (search_path is only ever `SET LOCAL`) and every unit of
+    /// work ends its transaction, even when dropped (see `TenantTx`). Connections are
+    /// retired after a maximum age or use count, which bounds the per-backend catalog
+    /// cache that grows with every tenant schema a backend touches.
+    pub fn request_pool(&self, max_size: usize) -> Result<Pool, TenancyError> {
+        let manager = Manager::from_config(
+            self.config.clone(),
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        Pool::builder(manager)
+            .max_size(max_size.max(1))
+            .pre_recycle(Hook::sync_fn(|_, metrics| {
+                if metrics.age() > MAX_CONNECTION_AGE || metrics.recycle_count > MAX_CONNECTION_USES
+                {
+                    Err(HookError::Message("retired: old or much used".into()))
+                } else {
+                    Ok(())
+                }
+            }))
             .build()
             .map_err(|error| TenancyError::Other(anyhow::anyhow!("building the pool: {error}")))
     }

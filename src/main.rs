@@ -5,6 +5,11 @@ use std::process::ExitCode;
 use pactum::config::Config;
 use pactum::http::Application;
 
+// glibc's malloc keeps freed argon2 buffers (19 MiB each) in per-thread arenas for
+// good; mimalloc returns them, which keeps the resident size of a busy server small.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[actix_web::main]
 async fn main() -> ExitCode {
     let config = match Config::from_env() {

@@ -42,16 +42,22 @@ impl From<&Row> for UserView {
     }
 }
 
+/// The acting user's current role and active flag, for [`role_of`].
+pub const ACTING_USER_SQL: &str = "select role, active from users where id = $1";
+
 /// Fails unless the acting user is, right now, active with at least `minimum`.
 pub async fn require_role(tx: &TenantTx, user: &AuthUser, minimum: Role) -> Result<Role, ApiError> {
     let row = tx
-        .query_opt(
-            "select role, active from users where id = $1",
-            &[&user.claims.sub],
-        )
+        .query_opt(ACTING_USER_SQL, &[&user.claims.sub])
         .await
-        .map_err(ApiError::database)?
-        .ok_or(ApiError::InvalidToken)?;
+        .map_err(ApiError::database)?;
+    role_of(row.as_ref(), minimum)
+}
+
+/// The role check on a row of [`ACTING_USER_SQL`], for handlers that fetch it together
+/// with their own reads.
+pub fn role_of(acting_user: Option<&Row>, minimum: Role) -> Result<Role, ApiError> {
+    let row = acting_user.ok_or(ApiError::InvalidToken)?;
     let (role, active): (String, bool) = (row.get(0), row.get(1));
     if !active {
         return Err(ApiError::InvalidToken);
@@ -124,19 +130,16 @@ pub async fn list_users(
             "limit must be 1 to {MAX_PAGE} and offset at least 0"
         )));
     }
-    let tx = db.begin().await?;
-    require_role(&tx, &user, Role::Admin).await?;
-    let rows = tx
-        .query(
-            &format!(
-                "select {USER_COLUMNS} from users order by lower(email), id limit $1 offset $2"
-            ),
-            &[&limit, &offset],
-        )
-        .await
-        .map_err(ApiError::database)?;
-    tx.commit().await.map_err(ApiError::database)?;
-    let users: Vec<UserView> = rows.iter().map(UserView::from).collect();
+    let page_sql =
+        format!("select {USER_COLUMNS} from users order by lower(email), id limit $1 offset $2");
+    let results = db
+        .read(&[
+            (ACTING_USER_SQL, &[&user.claims.sub]),
+            (&page_sql, &[&limit, &offset]),
+        ])
+        .await?;
+    role_of(results[0].first(), Role::Admin)?;
+    let users: Vec<UserView> = results[1].iter().map(UserView::from).collect();
     Ok(HttpResponse::Ok()
         .json(serde_json::json!({ "users": users, "limit": limit, "offset": offset })))
 }
