@@ -136,7 +136,12 @@ impl Config {
                 })?,
         };
         let redis_url = match get("REDIS_URL") {
-            Some(url) if url.starts_with("redis://") || url.starts_with("rediss://") => Some(url),
+            // Built without TLS support: a `rediss://` URL would fail at first use.
+            Some(url)
+                if url.starts_with("redis://") && redis::Client::open(url.as_str()).is_ok() =>
+            {
+                Some(url)
+            }
             Some(_) => return Err(invalid("REDIS_URL", "expected redis://host:port[/db]")),
             None => None,
         };

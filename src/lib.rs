@@ -5,5 +5,6 @@ pub mod auth;
 pub mod config;
 pub mod db;
 pub mod http;
+pub mod shared;
 pub mod telemetry;
 pub mod tenancy;

@@ -6,7 +6,7 @@
 mod app;
 mod support;
 
-use app::{code, spawn_app, tenant_with_admin, TestApp, PASSWORD};
+use app::{assert_rate_limited, code, spawn_app, tenant_with_admin, TestApp, PASSWORD};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use support::TestDb;
@@ -380,19 +380,7 @@ async fn login_attempts_are_rate_limited_per_tenant_and_email() {
     let limited = app
         .login("acme.localhost", "ADMIN@example.com", PASSWORD)
         .await;
-    let retry_after: u64 = limited
-        .headers()
-        .get("retry-after")
-        .expect("429 says when to retry")
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert!((1..=60).contains(&retry_after), "{retry_after}");
-    assert_eq!(
-        code(limited).await,
-        (StatusCode::TOO_MANY_REQUESTS, "rate_limited".into())
-    );
+    assert_rate_limited(limited).await;
     // Another tenant, or another email, has its own budget.
     assert_eq!(
         app.login("globex.localhost", "admin@example.com", PASSWORD)
@@ -405,5 +393,89 @@ async fn login_attempts_are_rate_limited_per_tenant_and_email() {
             .await
             .status(),
         StatusCode::UNAUTHORIZED
+    );
+}
+
+/// Tokens properly signed with the server's key, but expired, for another audience or
+/// from another issuer. The unchanged claims, re-signed, pass: the refusals are the
+/// claims' doing, not the re-signing's.
+#[tokio::test]
+async fn signed_but_expired_foreign_audience_or_foreign_issuer_tokens_are_401s() {
+    use pactum::auth::tokens::{Claims, TokenKeys};
+    let db = TestDb::migrated().await;
+    tenant_with_admin(&db, "acme", PASSWORD).await;
+    let app = spawn_app(&db, &[]).await;
+    let secret = app::TEST_JWT_SECRET.as_bytes();
+    let good = tokens(&app, "acme.localhost").await;
+    let claims = TokenKeys::new(secret)
+        .verify(good["access_token"].as_str().unwrap())
+        .expect("the server signs with the test secret");
+    let sign = |claims: &Claims| {
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+            claims,
+            &jsonwebtoken::EncodingKey::from_secret(secret),
+        )
+        .unwrap()
+    };
+    assert_eq!(
+        me(&app, "acme.localhost", &sign(&claims)).await.status(),
+        StatusCode::OK
+    );
+    let now = pactum::auth::tokens::unix_now();
+    let expired = Claims {
+        iat: now - 3600,
+        exp: now - 60,
+        ..claims.clone()
+    };
+    let foreign_audience = Claims {
+        aud: "some-other-api".into(),
+        ..claims.clone()
+    };
+    let foreign_issuer = Claims {
+        iss: "someone-else".into(),
+        ..claims.clone()
+    };
+    for (what, bad) in [
+        ("expired", expired),
+        ("audience", foreign_audience),
+        ("issuer", foreign_issuer),
+    ] {
+        assert_eq!(
+            code(me(&app, "acme.localhost", &sign(&bad)).await).await,
+            (StatusCode::UNAUTHORIZED, "invalid_token".into()),
+            "{what}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn logout_also_ends_the_access_token_it_is_shown_with() {
+    let db = TestDb::migrated().await;
+    tenant_with_admin(&db, "acme", PASSWORD).await;
+    let app = spawn_app(&db, &[]).await;
+    let session = tokens(&app, "acme.localhost").await;
+    let other = tokens(&app, "acme.localhost").await;
+    let access = session["access_token"].as_str().unwrap();
+    assert_eq!(
+        me(&app, "acme.localhost", access).await.status(),
+        StatusCode::OK
+    );
+    let out = app.logout("acme.localhost", &session).await;
+    assert_eq!(out.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        code(me(&app, "acme.localhost", access).await).await,
+        (StatusCode::UNAUTHORIZED, "invalid_token".into())
+    );
+    // Another session of the same user is untouched.
+    assert_eq!(
+        me(
+            &app,
+            "acme.localhost",
+            other["access_token"].as_str().unwrap()
+        )
+        .await
+        .status(),
+        StatusCode::OK
     );
 }

@@ -2,6 +2,7 @@
 
 pub mod password;
 pub mod rate_limit;
+pub mod revocation;
 pub mod routes;
 pub mod tokens;
 pub mod user_routes;

@@ -75,7 +75,7 @@ pub async fn login(
     if email.len() > MAX_EMAIL_BYTES || password.len() > MAX_PASSWORD_BYTES {
         return Err(ApiError::BadRequest("email or password is too long".into()));
     }
-    if let Err(wait) = state.login_limiter.check(tenant.0.id.0, &email) {
+    if let Err(wait) = state.login_limiter.check(tenant.0.id.0, &email).await {
         tracing::warn!(tenant = %tenant.0.slug, "login rate limit hit");
         return Err(ApiError::RateLimited(wait.as_secs().max(1)));
     }
@@ -174,7 +174,8 @@ pub async fn refresh(
     Ok(HttpResponse::Ok().json(response))
 }
 
-/// Revokes the refresh token's whole family. Idempotent: an unknown token is a 204 too.
+/// Revokes the refresh token's whole family and, when one is sent as `Authorization:
+/// Bearer`, the access token too. Idempotent: an unknown token is a 204 too.
 #[utoipa::path(
     post,
     path = "/api/v1/auth/logout",
@@ -183,14 +184,24 @@ pub async fn refresh(
     responses(
         (status = 204, description = "The token's family is revoked"),
         TenantRouteErrors
-    )
+    ),
+    security((), ("bearer" = []))
 )]
 #[post("/api/v1/auth/logout")]
 pub async fn logout(
     _tenant: CurrentTenant,
+    access: Option<AuthUser>,
+    state: web::Data<AppState>,
     db: TenantDb,
     body: web::Json<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    // The access token shown with the logout stops working now, not at its expiry.
+    if let Some(user) = access {
+        state
+            .revocations
+            .revoke(user.claims.jti, user.claims.exp)
+            .await;
+    }
     let hash = tokens::hash_refresh_token(&body.refresh_token);
     let tx = db.begin().await?;
     if let Some(row) = tx
@@ -220,17 +231,17 @@ pub async fn logout(
 )]
 #[get("/api/v1/auth/me")]
 pub async fn me(user: AuthUser, db: TenantDb) -> Result<HttpResponse, ApiError> {
-    let tx = db.begin().await?;
-    let row = tx
-        .query_opt(
+    let rows = db
+        .read(&[(
             "select id, email, display_name, role, active from users where id = $1 and active",
             &[&user.claims.sub],
-        )
-        .await
-        .map_err(ApiError::database)?
+        )])
+        .await?;
+    let row = rows
+        .first()
+        .and_then(|rows| rows.first())
         .ok_or(ApiError::InvalidToken)?;
-    tx.commit().await.map_err(ApiError::database)?;
-    Ok(HttpResponse::Ok().json(UserView::from(&row)))
+    Ok(HttpResponse::Ok().json(UserView::from(row)))
 }
 
 async fn issue_tokens(

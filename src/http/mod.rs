@@ -16,6 +16,7 @@ use actix_web::{get, web, App, HttpResponse, HttpServer};
 use deadpool_postgres::Pool;
 
 use crate::auth::rate_limit::LoginLimiter;
+use crate::auth::revocation::Revocations;
 use crate::auth::tokens::TokenKeys;
 use crate::config::Config;
 use crate::tenancy::resolver::TenantResolver;
@@ -39,8 +40,10 @@ pub struct AppState {
     pub expected_tenant_version: i32,
     /// Signs and checks access tokens.
     pub tokens: TokenKeys,
-    /// Login attempts per tenant and email.
+    /// Login attempts per tenant and email (shared through Redis when configured).
     pub login_limiter: LoginLimiter,
+    /// Access tokens revoked by logout (shared through Redis when configured).
+    pub revocations: Revocations,
     /// Prometheus metrics of this process.
     pub metrics: metrics::Metrics,
 }
@@ -53,7 +56,7 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let pool = config.database_url.pool(config.pool_size)?;
+        let pool = config.database_url.request_pool(config.pool_size)?;
         let resolver = TenantResolver::new(
             config.database_url.clone(),
             pool.clone(),
@@ -64,10 +67,15 @@ impl Application {
             .map_err(|e| anyhow::anyhow!("PACTUM_BIND: cannot listen on {}: {e}", config.bind))?;
         let port = listener.local_addr()?.port();
         let tokens = TokenKeys::new(config.jwt_secret.expose().as_bytes());
-        let login_limiter = LoginLimiter::new(config.login_attempts_per_minute);
+        let redis = match &config.redis_url {
+            Some(url) => Some(crate::shared::connect(url).await?),
+            None => None,
+        };
+        let login_limiter = LoginLimiter::new(config.login_attempts_per_minute, redis.clone());
         let state = web::Data::new(AppState {
             metrics: metrics::Metrics::new(),
             login_limiter,
+            revocations: Revocations::new(redis),
             tokens,
             config,
             pool,
@@ -80,6 +88,7 @@ impl Application {
             loop {
                 every_minute.tick().await;
                 sweeper.login_limiter.forget_idle();
+                sweeper.revocations.forget_expired();
             }
         });
         let openapi = <openapi::ApiDoc as utoipa::OpenApi>::openapi();

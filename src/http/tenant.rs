@@ -12,6 +12,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::HOST;
 use actix_web::middleware::Next;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
+use futures::future::LocalBoxFuture;
 
 use super::error::ApiError;
 use super::AppState;
@@ -160,6 +161,21 @@ impl FromRequest for TenantDb {
     }
 }
 
+/// The claims of the request's `Authorization: Bearer` token, if it is valid (which
+/// tenant it belongs to is the caller's check).
+pub fn verified_claims(req: &HttpRequest, state: &AppState) -> Result<Claims, ApiError> {
+    let token = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or(ApiError::InvalidToken)?;
+    state
+        .tokens
+        .verify(token.trim())
+        .ok_or(ApiError::InvalidToken)
+}
+
 /// A request with a valid access token minted for this very tenant. A token of
 /// another tenant is refused even if a user with the same id exists here.
 pub struct AuthUser {
@@ -169,26 +185,25 @@ pub struct AuthUser {
 
 impl FromRequest for AuthUser {
     type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-        ready((|| {
+        let state = state_of(req);
+        let checked = (|| {
             let tenant = tenant_of(req)?;
-            let token = req
-                .headers()
-                .get(actix_web::http::header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.strip_prefix("Bearer "))
-                .ok_or(ApiError::InvalidToken)?;
-            let claims = state_of(req)
-                .tokens
-                .verify(token.trim())
-                .ok_or(ApiError::InvalidToken)?;
+            let claims = verified_claims(req, &state)?;
             if claims.tid != tenant.id.0 {
                 return Err(ApiError::InvalidToken);
             }
             Ok(Self { claims, tenant })
-        })())
+        })();
+        Box::pin(async move {
+            let user = checked?;
+            if state.revocations.is_revoked(user.claims.jti).await {
+                return Err(ApiError::InvalidToken);
+            }
+            Ok(user)
+        })
     }
 }
 

@@ -33,6 +33,34 @@ pub async fn tenant_with_admin(db: &TestDb, slug: &str, password: &str) {
         .unwrap();
 }
 
+/// The Redis the tests use: `REDIS_URL` when set, else the project's private one
+/// (`scripts/redis.sh`, which installs and starts redis-server as needed). Tests keep
+/// apart by key: every Redis key names a tenant id or token id, unique per test.
+pub fn redis_url() -> &'static str {
+    static URL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    URL.get_or_init(|| crate::support::service_url("REDIS_URL", "redis.sh"))
+}
+
+/// Asserts a 429 `rate_limited` that says, in `Retry-After`, to wait 1 to 60 seconds.
+pub async fn assert_rate_limited(response: reqwest::Response) {
+    let retry_after: u64 = response
+        .headers()
+        .get("retry-after")
+        .expect("429 says when to retry")
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    assert_eq!(
+        code(response).await,
+        (
+            reqwest::StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited".into()
+        )
+    );
+}
+
 /// Status and stable error code of an error response.
 pub async fn code(response: reqwest::Response) -> (reqwest::StatusCode, String) {
     let status = response.status();
@@ -42,6 +70,9 @@ pub async fn code(response: reqwest::Response) -> (reqwest::StatusCode, String) 
         body["error"].as_str().unwrap_or_default().to_owned(),
     )
 }
+
+/// The `JWT_SECRET` of servers `spawn_app` starts.
+pub const TEST_JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123";
 
 /// A running Pactum server on a random port over a test database.
 pub struct TestApp {
@@ -56,7 +87,7 @@ pub async fn spawn_app(db: &TestDb, settings: &[(&str, &str)]) -> TestApp {
         ("DATABASE_URL", db.url.as_str()),
         ("PACTUM_BIND", "127.0.0.1:0"),
         ("PACTUM_PUBLIC_HOST", "localhost"),
-        ("JWT_SECRET", "test-secret-test-secret-test-secret-0123"),
+        ("JWT_SECRET", TEST_JWT_SECRET),
         ("PACTUM_DB_POOL_SIZE", "4"),
     ]
     .iter()
@@ -125,6 +156,16 @@ impl TestApp {
         );
         let body: Value = response.json().await.unwrap();
         body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// Logs out `session` (a login response), showing its access token too.
+    pub async fn logout(&self, host: &str, session: &Value) -> reqwest::Response {
+        self.request(reqwest::Method::POST, host, "/api/v1/auth/logout")
+            .bearer_auth(session["access_token"].as_str().unwrap())
+            .json(&json!({"refresh_token": session["refresh_token"]}))
+            .send()
+            .await
+            .unwrap()
     }
 
     /// A request with a bearer token and, when given, a JSON body.

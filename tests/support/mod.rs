@@ -30,28 +30,32 @@ pub fn workspace_root() -> PathBuf {
 
 /// The maintenance URL of the PostgreSQL server the tests use.
 pub fn server_url() -> &'static str {
-    SERVER_URL.get_or_init(|| {
-        if let Ok(url) = std::env::var("DATABASE_URL") {
-            if !url.trim().is_empty() {
-                return url;
-            }
+    SERVER_URL.get_or_init(|| service_url("DATABASE_URL", "pg.sh"))
+}
+
+/// `$variable` when set, else the URL of the project's private service, which
+/// `scripts/<script> url` starts (installing it from the distribution if needed).
+pub fn service_url(variable: &str, script: &str) -> String {
+    if let Ok(url) = std::env::var(variable) {
+        if !url.trim().is_empty() {
+            return url;
         }
-        let script = workspace_root().join("scripts/pg.sh");
-        let output = Command::new("bash")
-            .arg(&script)
-            .arg("url")
-            .output()
-            .expect("running scripts/pg.sh");
-        assert!(
-            output.status.success(),
-            "scripts/pg.sh could not start PostgreSQL:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8(output.stdout)
-            .expect("pg.sh prints a URL")
-            .trim()
-            .to_owned()
-    })
+    }
+    let path = workspace_root().join("scripts").join(script);
+    let output = Command::new("bash")
+        .arg(&path)
+        .arg("url")
+        .output()
+        .unwrap_or_else(|e| panic!("running scripts/{script}: {e}"));
+    assert!(
+        output.status.success(),
+        "scripts/{script} could not start its service:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout)
+        .expect("the script prints a URL")
+        .trim()
+        .to_owned()
 }
 
 pub async fn connect(url: &str) -> Client {
