@@ -1,0 +1,96 @@
+//! The overhead baseline of the HTTP benchmark (scripts/bench-http.sh): the
+//! `GET /api/v1/auth/me` handler on a fixed schema, that is, without what multi-tenancy
+//! adds. No tenant resolution middleware (the Host header is ignored) and no
+//! `SET LOCAL search_path` (every connection is opened with the schema as its
+//! search_path). The rest is the real server's: request-id middleware with metrics, the
+//! same token check and revocation lookup, the same pool, the same pipelined read-only
+//! transaction, the same SQL and JSON.
+//!
+//! Not a product: a single-schema server would be unsafe for more than one tenant.
+//!   PACTUM_FIXED_SCHEMA=t_bench0 cargo run --release --example fixed_schema_baseline
+
+use std::net::TcpListener;
+
+use actix_web::middleware::from_fn;
+use actix_web::{get, web, App, HttpRequest, HttpResponse, HttpServer};
+use futures::FutureExt;
+use pactum::auth::rate_limit::LoginLimiter;
+use pactum::auth::revocation::Revocations;
+use pactum::auth::tokens::TokenKeys;
+use pactum::auth::user_routes::UserView;
+use pactum::config::Config;
+use pactum::db::DatabaseUrl;
+use pactum::http::error::ApiError;
+use pactum::http::{metrics, request_id, AppState};
+use pactum::tenancy::resolver::TenantResolver;
+use pactum::tenancy::{MigrationSet, SchemaName};
+
+const ME_SQL: &str =
+    "select id, email, display_name, role, active from users where id = $1 and active";
+
+#[get("/api/v1/auth/me")]
+async fn me(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let claims = pactum::http::tenant::verified_claims(&req, &state)?;
+    if state.revocations.is_revoked(claims.jti).await {
+        return Err(ApiError::InvalidToken);
+    }
+    let conn = state
+        .pool
+        .get()
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    let statement = conn
+        .prepare_cached(ME_SQL)
+        .await
+        .map_err(ApiError::database)?;
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&claims.sub];
+    let (begun, rows) = tokio::join!(
+        conn.batch_execute("BEGIN READ ONLY"),
+        conn.query(&statement, &params),
+    );
+    begun.map_err(ApiError::database)?;
+    let rows = rows.map_err(ApiError::database)?;
+    let _ = conn.batch_execute("COMMIT").now_or_never();
+    let row = rows.first().ok_or(ApiError::InvalidToken)?;
+    Ok(HttpResponse::Ok().json(UserView::from(row)))
+}
+
+#[actix_web::main]
+async fn main() -> anyhow::Result<()> {
+    let config = Config::from_env().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let schema = std::env::var("PACTUM_FIXED_SCHEMA")
+        .map_err(|_| anyhow::anyhow!("PACTUM_FIXED_SCHEMA: set it to a tenant schema"))?;
+    let schema = SchemaName::from_stored(&schema)
+        .ok_or_else(|| anyhow::anyhow!("PACTUM_FIXED_SCHEMA: not a tenant schema name"))?;
+    let raw_url = std::env::var("DATABASE_URL")?;
+    let separator = if raw_url.contains('?') { '&' } else { '?' };
+    let url = DatabaseUrl::parse(
+        &format!(
+            "{raw_url}{separator}options=-c%20search_path%3D{}",
+            schema.as_str()
+        ),
+        "pactum-baseline",
+    )?;
+    let pool = url.request_pool(config.pool_size)?;
+    let state = web::Data::new(AppState {
+        metrics: metrics::Metrics::new(),
+        login_limiter: LoginLimiter::new(config.login_attempts_per_minute, None),
+        revocations: Revocations::new(None),
+        tokens: TokenKeys::new(config.jwt_secret.expose().as_bytes()),
+        resolver: TenantResolver::new(url, pool.clone(), config.tenant_cache_ttl),
+        expected_tenant_version: MigrationSet::tenant().latest_version(),
+        pool,
+        config,
+    });
+    let listener = TcpListener::bind(state.config.bind)?;
+    HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .wrap(from_fn(request_id::with_request_id))
+            .service(me)
+    })
+    .listen(listener)?
+    .run()
+    .await?;
+    Ok(())
+}
