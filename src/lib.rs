@@ -2,6 +2,7 @@
 //! per tenant. The server binary and `tenantctl` are thin layers over this library.
 
 pub mod auth;
+pub mod clm;
 pub mod config;
 pub mod db;
 pub mod http;

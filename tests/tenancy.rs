@@ -86,7 +86,22 @@ async fn provisioning_creates_the_schema_its_tables_history_and_registry_rows() 
         .collect();
     assert_eq!(
         tables,
-        vec!["refinery_schema_history", "refresh_tokens", "users"]
+        vec![
+            "attachments",
+            "audit_logs",
+            "clauses",
+            "comments",
+            "contacts",
+            "contract_clauses",
+            "contract_types",
+            "contract_versions",
+            "contracts",
+            "counterparties",
+            "refinery_schema_history",
+            "refresh_tokens",
+            "templates",
+            "users"
+        ]
     );
     let applied: Vec<i32> = history(&client, "t_acme")
         .await

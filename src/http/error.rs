@@ -47,6 +47,17 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("the service is temporarily unavailable; try again shortly")]
     Unavailable(#[source] anyhow::Error),
+    #[error("no such {0}")]
+    Missing(&'static str),
+    /// A refusal that carries structured details (the allowed transitions, the
+    /// missing template variables, the current version...).
+    #[error("{message}")]
+    Refused {
+        status: StatusCode,
+        code: &'static str,
+        message: String,
+        details: serde_json::Value,
+    },
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -71,6 +82,8 @@ impl ApiError {
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::Unavailable(_) => "service_unavailable",
+            Self::Missing(_) => "not_found",
+            Self::Refused { code, .. } => code,
             Self::Internal(_) => "internal_error",
         }
     }
@@ -81,6 +94,50 @@ impl ApiError {
     /// parameters and validated first), so it is a 500 with the cause logged.
     pub fn database(error: tokio_postgres::Error) -> Self {
         Self::Internal(anyhow::Error::new(error).context("database query"))
+    }
+
+    /// A failed write. Input is validated before it reaches SQL, but a constraint can
+    /// still fire on a race (a referenced row deleted meanwhile, a name taken by a
+    /// concurrent request): those are the client's 4xx, not a 500.
+    pub fn write(error: tokio_postgres::Error) -> Self {
+        use tokio_postgres::error::SqlState;
+        let Some(db) = error.as_db_error() else {
+            return Self::database(error);
+        };
+        let code = db.code();
+        if *code == SqlState::UNIQUE_VIOLATION {
+            Self::Conflict("duplicate", "a record with this name already exists".into())
+        } else if *code == SqlState::FOREIGN_KEY_VIOLATION {
+            // Deleting a referenced row ("update or delete on table ... violates"),
+            // as opposed to naming a row that does not exist.
+            if db.message().starts_with("update or delete on table") {
+                Self::Conflict("in_use", "the record is still referenced by others".into())
+            } else {
+                Self::Validation("a referenced record does not exist".into())
+            }
+        } else if *code == SqlState::CHECK_VIOLATION
+            || *code == SqlState::NUMERIC_VALUE_OUT_OF_RANGE
+            || *code == SqlState::STRING_DATA_RIGHT_TRUNCATION
+        {
+            Self::Validation(format!("value refused: {}", db.message()))
+        } else {
+            Self::database(error)
+        }
+    }
+
+    /// A structured refusal; see [`ApiError::Refused`].
+    pub fn refused(
+        status: StatusCode,
+        code: &'static str,
+        message: impl Into<String>,
+        details: serde_json::Value,
+    ) -> Self {
+        Self::Refused {
+            status,
+            code,
+            message: message.into(),
+            details,
+        }
     }
 }
 
@@ -100,6 +157,9 @@ pub struct ErrorBody {
     /// Stable, machine-readable code, e.g. `unknown_tenant`, `invalid_token`.
     pub error: String,
     pub message: String,
+    /// Structured context for some refusals, e.g. `allowed` transitions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<serde_json::Value>,
 }
 
 impl ResponseError for ApiError {
@@ -108,7 +168,10 @@ impl ResponseError for ApiError {
             Self::InvalidHost | Self::BadRequest(_) | Self::Validation(_) => {
                 StatusCode::BAD_REQUEST
             }
-            Self::UnknownTenant | Self::NotFound | Self::UserNotFound => StatusCode::NOT_FOUND,
+            Self::UnknownTenant | Self::NotFound | Self::UserNotFound | Self::Missing(_) => {
+                StatusCode::NOT_FOUND
+            }
+            Self::Refused { status, .. } => *status,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::Conflict(..) => StatusCode::CONFLICT,
             Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
@@ -130,9 +193,14 @@ impl ResponseError for ApiError {
             }
             _ => {}
         }
+        let details = match self {
+            Self::Refused { details, .. } if !details.is_null() => Some(details.clone()),
+            _ => None,
+        };
         let mut response = HttpResponse::build(self.status_code()).json(ErrorBody {
             error: self.code().to_owned(),
             message: self.to_string(),
+            details,
         });
         if let Self::RateLimited(seconds) = self {
             response
@@ -183,6 +251,27 @@ pub enum TenantRouteErrors {
     /// Bad input or Host header.
     #[response(status = 400)]
     BadRequest(ErrorBody),
+    /// Tenant suspended, or the caller's role is too low.
+    #[response(status = 403)]
+    Forbidden(ErrorBody),
+    /// Unknown tenant host, or no such route or record.
+    #[response(status = 404)]
+    NotFound(ErrorBody),
+    /// Tenant migrating (Retry-After) or database unavailable.
+    #[response(status = 503)]
+    Unavailable(ErrorBody),
+}
+
+/// The refusals of every route that needs a logged-in user: those of
+/// [`TenantRouteErrors`] plus 401.
+#[derive(utoipa::IntoResponses)]
+pub enum AuthedRouteErrors {
+    /// Bad input or Host header.
+    #[response(status = 400)]
+    BadRequest(ErrorBody),
+    /// Missing, invalid, expired or foreign token.
+    #[response(status = 401)]
+    Unauthorized(ErrorBody),
     /// Tenant suspended, or the caller's role is too low.
     #[response(status = 403)]
     Forbidden(ErrorBody),

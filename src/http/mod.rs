@@ -115,6 +115,7 @@ impl Application {
                 .service(crate::auth::user_routes::get_user)
                 .service(crate::auth::user_routes::update_user)
                 .service(crate::auth::user_routes::delete_user)
+                .configure(crate::clm::configure)
                 // Last: an empty-prefix scope would otherwise catch the routes after it.
                 .service(
                     web::scope("")

@@ -1,0 +1,550 @@
+//! The clause library: reusable clauses by category, attached to contracts; similar
+//! clauses by trigram similarity; and the check that a contract carries every clause
+//! category its type requires.
+
+use actix_web::{delete, get, post, web, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tokio_postgres::Row;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::audit::{self, Entry};
+use super::contracts::{lock_contract, may_edit};
+use super::validate;
+use super::{read_as, RequestMeta};
+use crate::auth::user_routes::require_role;
+use crate::auth::users::Role;
+use crate::http::error::{ApiError, AuthedRouteErrors, ErrorBody};
+use crate::http::tenant::AuthUser;
+use crate::tenancy::scoped::TenantDb;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(list_clauses)
+        .service(create_clause)
+        .service(get_clause)
+        .service(delete_clause)
+        .service(similar_clauses)
+        .service(contract_clauses)
+        .service(attach_clause)
+        .service(detach_clause)
+        .service(validate_clauses);
+}
+
+pub const CATEGORIES: [&str; 12] = [
+    "payment",
+    "liability",
+    "confidentiality",
+    "termination",
+    "indemnity",
+    "governing_law",
+    "intellectual_property",
+    "warranty",
+    "force_majeure",
+    "data_protection",
+    "dispute_resolution",
+    "other",
+];
+
+pub fn category(value: &str) -> Result<String, ApiError> {
+    CATEGORIES
+        .iter()
+        .find(|c| **c == value)
+        .map(|c| (*c).to_owned())
+        .ok_or_else(|| {
+            ApiError::Validation(format!(
+                "category {:?} is not one of {}",
+                validate::truncate(value, 40),
+                CATEGORIES.join(", ")
+            ))
+        })
+}
+
+const COLUMNS: &str = "id, title, category, body, created_by, created_at, updated_at";
+const MAX_CLAUSE_CHARS: usize = 100_000;
+
+#[derive(Serialize, ToSchema)]
+pub struct ClauseView {
+    id: Uuid,
+    title: String,
+    category: String,
+    body: String,
+    created_by: Option<Uuid>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<&Row> for ClauseView {
+    fn from(row: &Row) -> Self {
+        Self {
+            id: row.get(0),
+            title: row.get(1),
+            category: row.get(2),
+            body: row.get(3),
+            created_by: row.get(4),
+            created_at: row.get(5),
+            updated_at: row.get(6),
+        }
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ClauseQuery {
+    category: Option<String>,
+    limit: Option<i64>,
+    offset: Option<i64>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/clauses",
+    tag = "clauses",
+    params(ClauseQuery),
+    responses(
+        (status = 200, description = "Clauses by category and title", body = [ClauseView]),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/clauses")]
+pub async fn list_clauses(
+    user: AuthUser,
+    db: TenantDb,
+    query: web::Query<ClauseQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (limit, offset) = validate::page(query.limit, query.offset, 200)?;
+    let category = query.category.as_deref().map(category).transpose()?;
+    let sql = format!(
+        "select {COLUMNS} from clauses where $1::text is null or category = $1 \
+         order by category, lower(title), id limit $2 offset $3"
+    );
+    let results = read_as(
+        &db,
+        &user,
+        Role::Viewer,
+        &[(&sql, &[&category, &limit, &offset])],
+    )
+    .await?;
+    let list: Vec<ClauseView> = results[0].iter().map(ClauseView::from).collect();
+    Ok(HttpResponse::Ok().json(list))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewClause {
+    title: String,
+    category: String,
+    body: String,
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/clauses",
+    tag = "clauses",
+    request_body = NewClause,
+    responses(
+        (status = 201, description = "Added to the library", body = ClauseView),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[post("/api/v1/clauses")]
+pub async fn create_clause(
+    user: AuthUser,
+    db: TenantDb,
+    meta: RequestMeta,
+    body: web::Json<NewClause>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let title = validate::text("title", &body.title, 300)?;
+    let category = category(&body.category)?;
+    let text = validate::text("body", &body.body, MAX_CLAUSE_CHARS)?;
+    let tx = db.begin().await?;
+    require_role(&tx, &user, Role::Member).await?;
+    let row = tx
+        .query_one(
+            &format!(
+                "insert into clauses (title, category, body, created_by) values ($1, $2, $3, $4) returning {COLUMNS}"
+            ),
+            &[&title, &category, &text, &user.claims.sub],
+        )
+        .await
+        .map_err(ApiError::write)?;
+    let view = ClauseView::from(&row);
+    audit::record_and_commit(
+        tx,
+        user.claims.sub,
+        &meta,
+        Entry {
+            action: "create",
+            entity: "clause",
+            entity_id: Some(view.id),
+            changes: json!({"title": view.title, "category": view.category}),
+        },
+    )
+    .await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/clauses/{id}",
+    tag = "clauses",
+    params(("id" = Uuid, Path, description = "Clause id")),
+    responses(
+        (status = 200, description = "The clause", body = ClauseView),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/clauses/{id}")]
+pub async fn get_clause(
+    user: AuthUser,
+    db: TenantDb,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let sql = format!("select {COLUMNS} from clauses where id = $1");
+    let id = id.into_inner();
+    let results = read_as(&db, &user, Role::Viewer, &[(&sql, &[&id])]).await?;
+    let view = results[0]
+        .first()
+        .map(ClauseView::from)
+        .ok_or(ApiError::Missing("clause"))?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+#[utoipa::path(
+    delete,
+    path = "/api/v1/clauses/{id}",
+    tag = "clauses",
+    params(("id" = Uuid, Path, description = "Clause id")),
+    responses(
+        (status = 204, description = "Removed from the library"),
+        (status = 409, description = "in_use: attached to contracts", body = ErrorBody),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[delete("/api/v1/clauses/{id}")]
+pub async fn delete_clause(
+    user: AuthUser,
+    db: TenantDb,
+    meta: RequestMeta,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let tx = db.begin().await?;
+    require_role(&tx, &user, Role::Manager).await?;
+    let row = tx
+        .query_opt(
+            "delete from clauses where id = $1 returning id, title, category",
+            &[&id.into_inner()],
+        )
+        .await
+        .map_err(ApiError::write)?
+        .ok_or(ApiError::Missing("clause"))?;
+    let clause_id: Uuid = row.get(0);
+    audit::record_and_commit(
+        tx,
+        user.claims.sub,
+        &meta,
+        Entry {
+            action: "delete",
+            entity: "clause",
+            entity_id: Some(clause_id),
+            changes: json!({"title": row.get::<_, String>(1), "category": row.get::<_, String>(2)}),
+        },
+    )
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SimilarClause {
+    id: Uuid,
+    title: String,
+    category: String,
+    /// Trigram similarity, 0 to 1.
+    similarity: f32,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct SimilarQuery {
+    /// Lowest similarity to report, 0.1 to 1 (default 0.3).
+    threshold: Option<f32>,
+    /// 1 to 50, default 10.
+    limit: Option<i64>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/clauses/{id}/similar",
+    tag = "clauses",
+    params(("id" = Uuid, Path, description = "Clause id"), SimilarQuery),
+    responses(
+        (status = 200, description = "Other clauses with similar text, most similar first", body = [SimilarClause]),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/clauses/{id}/similar")]
+pub async fn similar_clauses(
+    user: AuthUser,
+    db: TenantDb,
+    id: web::Path<Uuid>,
+    query: web::Query<SimilarQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let threshold = query.threshold.unwrap_or(0.3);
+    if !(0.1..=1.0).contains(&threshold) {
+        return Err(ApiError::Validation("threshold must be 0.1 to 1".into()));
+    }
+    let (limit, _) = validate::page(query.limit.or(Some(10)), None, 50)?;
+    let id = id.into_inner();
+    let results = read_as(
+        &db,
+        &user,
+        Role::Viewer,
+        &[
+            ("select 1 from clauses where id = $1", &[&id]),
+            (
+                "select c.id, c.title, c.category, similarity(c.body, me.body) as score \
+                 from clauses me join clauses c on c.id <> me.id \
+                 where me.id = $1 and similarity(c.body, me.body) >= $2 \
+                 order by score desc, c.id limit $3",
+                &[&id, &threshold, &limit],
+            ),
+        ],
+    )
+    .await?;
+    if results[0].is_empty() {
+        return Err(ApiError::Missing("clause"));
+    }
+    let similar: Vec<SimilarClause> = results[1]
+        .iter()
+        .map(|row| SimilarClause {
+            id: row.get(0),
+            title: row.get(1),
+            category: row.get(2),
+            similarity: row.get(3),
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(similar))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/contracts/{id}/clauses",
+    tag = "clauses",
+    params(("id" = Uuid, Path, description = "Contract id")),
+    responses(
+        (status = 200, description = "Clauses attached to the contract, in order", body = [ClauseView]),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/contracts/{id}/clauses")]
+pub async fn contract_clauses(
+    user: AuthUser,
+    db: TenantDb,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let results = read_as(&db, &user, Role::Viewer, &[("select 1 from contracts where id = $1", &[&id]),
+            (
+                "select c.id, c.title, c.category, c.body, c.created_by, c.created_at, c.updated_at \
+                 from contract_clauses cc join clauses c on c.id = cc.clause_id \
+                 where cc.contract_id = $1 order by cc.position, cc.added_at, c.id",
+                &[&id],
+            )]).await?;
+    if results[0].is_empty() {
+        return Err(ApiError::Missing("contract"));
+    }
+    let list: Vec<ClauseView> = results[1].iter().map(ClauseView::from).collect();
+    Ok(HttpResponse::Ok().json(list))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AttachClause {
+    clause_id: Uuid,
+    /// Order within the contract (default: after the others).
+    position: Option<i32>,
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/contracts/{id}/clauses",
+    tag = "clauses",
+    params(("id" = Uuid, Path, description = "Contract id")),
+    request_body = AttachClause,
+    responses(
+        (status = 204, description = "Attached (idempotent)"),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[post("/api/v1/contracts/{id}/clauses")]
+pub async fn attach_clause(
+    user: AuthUser,
+    db: TenantDb,
+    meta: RequestMeta,
+    id: web::Path<Uuid>,
+    body: web::Json<AttachClause>,
+) -> Result<HttpResponse, ApiError> {
+    let AttachClause {
+        clause_id,
+        position,
+    } = body.into_inner();
+    if position.is_some_and(|p| !(0..=10_000).contains(&p)) {
+        return Err(ApiError::Validation("position must be 0 to 10000".into()));
+    }
+    let tx = db.begin().await?;
+    let role = require_role(&tx, &user, Role::Member).await?;
+    let contract = lock_contract(&tx, id.into_inner()).await?;
+    if !may_edit(role, user.claims.sub, Some(contract.owner_id)) {
+        return Err(ApiError::Forbidden(
+            "members may change only contracts they own".into(),
+        ));
+    }
+    tx.query_opt("select 1 from clauses where id = $1", &[&clause_id])
+        .await
+        .map_err(ApiError::database)?
+        .ok_or(ApiError::Missing("clause"))?;
+    let inserted = tx
+        .execute(
+            "insert into contract_clauses (contract_id, clause_id, position) \
+             values ($1, $2, coalesce($3, (select coalesce(max(position) + 1, 0) from contract_clauses where contract_id = $1))) \
+             on conflict (contract_id, clause_id) do nothing",
+            &[&contract.id, &clause_id, &position],
+        )
+        .await
+        .map_err(ApiError::write)?;
+    if inserted > 0 {
+        audit::record(
+            &tx,
+            user.claims.sub,
+            &meta,
+            Entry {
+                action: "attach_clause",
+                entity: "contract",
+                entity_id: Some(contract.id),
+                changes: json!({"clause_id": clause_id}),
+            },
+        )
+        .await?;
+    }
+    tx.commit().await.map_err(ApiError::database)?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[utoipa::path(
+    delete,
+    path = "/api/v1/contracts/{id}/clauses/{clause_id}",
+    tag = "clauses",
+    params(
+        ("id" = Uuid, Path, description = "Contract id"),
+        ("clause_id" = Uuid, Path, description = "Clause id")
+    ),
+    responses(
+        (status = 204, description = "Detached"),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[delete("/api/v1/contracts/{id}/clauses/{clause_id}")]
+pub async fn detach_clause(
+    user: AuthUser,
+    db: TenantDb,
+    meta: RequestMeta,
+    path: web::Path<(Uuid, Uuid)>,
+) -> Result<HttpResponse, ApiError> {
+    let (contract_id, clause_id) = path.into_inner();
+    let tx = db.begin().await?;
+    let role = require_role(&tx, &user, Role::Member).await?;
+    let contract = lock_contract(&tx, contract_id).await?;
+    if !may_edit(role, user.claims.sub, Some(contract.owner_id)) {
+        return Err(ApiError::Forbidden(
+            "members may change only contracts they own".into(),
+        ));
+    }
+    let removed = tx
+        .execute(
+            "delete from contract_clauses where contract_id = $1 and clause_id = $2",
+            &[&contract.id, &clause_id],
+        )
+        .await
+        .map_err(ApiError::write)?;
+    if removed == 0 {
+        return Err(ApiError::Missing("attached clause"));
+    }
+    audit::record(
+        &tx,
+        user.claims.sub,
+        &meta,
+        Entry {
+            action: "detach_clause",
+            entity: "contract",
+            entity_id: Some(contract.id),
+            changes: json!({"clause_id": clause_id}),
+        },
+    )
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ClauseValidation {
+    contract_type: String,
+    required: Vec<String>,
+    present: Vec<String>,
+    missing: Vec<String>,
+    /// True when nothing is missing.
+    complete: bool,
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/contracts/{id}/validate-clauses",
+    tag = "clauses",
+    params(("id" = Uuid, Path, description = "Contract id")),
+    responses(
+        (status = 200, description = "Required clause categories and which are missing", body = ClauseValidation),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[post("/api/v1/contracts/{id}/validate-clauses")]
+pub async fn validate_clauses(
+    user: AuthUser,
+    db: TenantDb,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let results = read_as(&db, &user, Role::Viewer, &[(
+                "select t.key, t.required_clause_categories from contracts c \
+                 join contract_types t on t.key = c.contract_type where c.id = $1",
+                &[&id],
+            ),
+            (
+                "select distinct cl.category from contract_clauses cc join clauses cl on cl.id = cc.clause_id \
+                 where cc.contract_id = $1 order by 1",
+                &[&id],
+            )]).await?;
+    let row = results[0].first().ok_or(ApiError::Missing("contract"))?;
+    let (contract_type, required): (String, Vec<String>) = (row.get(0), row.get(1));
+    let present: Vec<String> = results[1].iter().map(|r| r.get(0)).collect();
+    let missing: Vec<String> = required
+        .iter()
+        .filter(|c| !present.contains(c))
+        .cloned()
+        .collect();
+    Ok(HttpResponse::Ok().json(ClauseValidation {
+        complete: missing.is_empty(),
+        contract_type,
+        required,
+        present,
+        missing,
+    }))
+}

@@ -1,0 +1,101 @@
+//! The contract lifecycle management core: contracts and everything around them. Every
+//! table lives in the tenant schema; every handler reaches it through `TenantDb`, and
+//! every mutation writes its audit row in the same transaction.
+//!
+//! Roles: viewer reads; member creates and edits what they own; manager edits all;
+//! admin also manages users and settings (contract types).
+
+pub mod audit;
+pub mod calendar;
+pub mod clauses;
+pub mod comments;
+pub mod contracts;
+pub mod counterparties;
+pub mod templates;
+pub mod validate;
+
+use std::future::{ready, Ready};
+
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
+use tokio_postgres::types::ToSql;
+use tokio_postgres::Row;
+
+use crate::auth::user_routes::{role_of, ACTING_USER_SQL};
+use crate::auth::users::Role;
+use crate::http::error::ApiError;
+use crate::http::request_id::RequestId;
+use crate::http::tenant::AuthUser;
+use crate::http::AppState;
+use crate::tenancy::scoped::TenantDb;
+
+/// Registers every CLM route.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    contracts::configure(cfg);
+    counterparties::configure(cfg);
+    clauses::configure(cfg);
+    templates::configure(cfg);
+    comments::configure(cfg);
+    calendar::configure(cfg);
+    audit::configure(cfg);
+}
+
+/// Reads as the caller, in one round trip: checks that the caller is, right now, active
+/// with at least `minimum`, and returns each statement's rows in order.
+pub async fn read_as(
+    db: &TenantDb,
+    user: &AuthUser,
+    minimum: Role,
+    statements: &[(&str, &[&(dyn ToSql + Sync)])],
+) -> Result<Vec<Vec<Row>>, ApiError> {
+    let acting: [&(dyn ToSql + Sync); 1] = [&user.claims.sub];
+    let mut all = Vec::with_capacity(statements.len() + 1);
+    all.push((ACTING_USER_SQL, &acting[..]));
+    all.extend_from_slice(statements);
+    let mut results = db.read(&all).await?;
+    role_of(results[0].first(), minimum)?;
+    results.remove(0);
+    Ok(results)
+}
+
+const MAX_USER_AGENT_CHARS: usize = 500;
+
+/// Where a request came from, for the audit log.
+#[derive(Clone, Debug, Default)]
+pub struct RequestMeta {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub request_id: Option<String>,
+}
+
+impl FromRequest for RequestMeta {
+    type Error = actix_web::Error;
+    type Future = Ready<Result<Self, actix_web::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let trust_proxy = req
+            .app_data::<web::Data<AppState>>()
+            .is_some_and(|state| state.config.trust_proxy);
+        // Behind our own proxy the client is the first X-Forwarded-For entry;
+        // otherwise the header is the client's to forge, and the peer is the truth.
+        let forwarded = trust_proxy
+            .then(|| req.headers().get("x-forwarded-for"))
+            .flatten()
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .and_then(|ip| ip.trim().parse::<std::net::IpAddr>().ok());
+        let ip = forwarded
+            .or_else(|| req.peer_addr().map(|addr| addr.ip()))
+            .map(|ip| ip.to_string());
+        let user_agent = req
+            .headers()
+            .get(actix_web::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|ua| ua.chars().take(MAX_USER_AGENT_CHARS).collect());
+        let request_id = req.extensions().get::<RequestId>().map(|id| id.0.clone());
+        ready(Ok(Self {
+            ip,
+            user_agent,
+            request_id,
+        }))
+    }
+}
