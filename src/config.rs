@@ -79,7 +79,14 @@ pub struct Config {
     pub tenant_cache_ttl: Duration,
     /// `PACTUM_LOGIN_ATTEMPTS_PER_MINUTE`: per tenant and email.
     pub login_attempts_per_minute: std::num::NonZeroU32,
+    /// `PACTUM_UPLOAD_DIR`: attachments, one folder per tenant id under it.
+    pub upload_dir: std::path::PathBuf,
+    /// `PACTUM_MAX_UPLOAD_BYTES`: the largest attachment accepted.
+    pub max_upload_bytes: u64,
 }
+
+/// Attachments above this are refused unless `PACTUM_MAX_UPLOAD_BYTES` says otherwise.
+pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 25 * 1024 * 1024;
 
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -184,7 +191,25 @@ impl Config {
                     )
                 })?,
         };
+        let upload_dir = std::path::PathBuf::from(
+            get("PACTUM_UPLOAD_DIR").unwrap_or_else(|| ".pactum/uploads".into()),
+        );
+        let max_upload_bytes = match get("PACTUM_MAX_UPLOAD_BYTES") {
+            None => DEFAULT_MAX_UPLOAD_BYTES,
+            Some(v) => v
+                .parse::<u64>()
+                .ok()
+                .filter(|n| (1..=1024 * 1024 * 1024).contains(n))
+                .ok_or_else(|| {
+                    invalid(
+                        "PACTUM_MAX_UPLOAD_BYTES",
+                        format!("expected 1 to 1073741824, got {v:?}"),
+                    )
+                })?,
+        };
         Ok(Self {
+            upload_dir,
+            max_upload_bytes,
             login_attempts_per_minute,
             database_url,
             bind,

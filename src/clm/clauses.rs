@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::audit::{self, Entry};
 use super::contracts::{lock_contract, may_edit};
 use super::validate;
-use super::{read_as, RequestMeta};
+use super::{read_as, read_contract_rows, RequestMeta};
 use crate::auth::user_routes::require_role;
 use crate::auth::users::Role;
 use crate::http::error::{ApiError, AuthedRouteErrors, ErrorBody};
@@ -351,17 +351,16 @@ pub async fn contract_clauses(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let results = read_as(&db, &user, Role::Viewer, &[("select 1 from contracts where id = $1", &[&id]),
-            (
-                "select c.id, c.title, c.category, c.body, c.created_by, c.created_at, c.updated_at \
+    let rows = read_contract_rows(
+        &db,
+        &user,
+        id,
+        "select c.id, c.title, c.category, c.body, c.created_by, c.created_at, c.updated_at \
                  from contract_clauses cc join clauses c on c.id = cc.clause_id \
                  where cc.contract_id = $1 order by cc.position, cc.added_at, c.id",
-                &[&id],
-            )]).await?;
-    if results[0].is_empty() {
-        return Err(ApiError::Missing("contract"));
-    }
-    let list: Vec<ClauseView> = results[1].iter().map(ClauseView::from).collect();
+    )
+    .await?;
+    let list: Vec<ClauseView> = rows.iter().map(ClauseView::from).collect();
     Ok(HttpResponse::Ok().json(list))
 }
 

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::audit::{self, Entry};
 use super::contracts::may_edit;
 use super::validate;
-use super::{read_as, RequestMeta};
+use super::{read_contract_rows, RequestMeta};
 use crate::auth::user_routes::require_role;
 use crate::auth::users::Role;
 use crate::http::error::{ApiError, AuthedRouteErrors};
@@ -104,20 +104,8 @@ pub async fn list_comments(
     let sql = format!(
         "select {COLUMNS} from comments where contract_id = $1 order by created_at, id limit 1000"
     );
-    let results = read_as(
-        &db,
-        &user,
-        Role::Viewer,
-        &[
-            ("select 1 from contracts where id = $1", &[&id]),
-            (&sql, &[&id]),
-        ],
-    )
-    .await?;
-    if results[0].is_empty() {
-        return Err(ApiError::Missing("contract"));
-    }
-    let list: Vec<CommentView> = results[1].iter().map(CommentView::from).collect();
+    let rows = read_contract_rows(&db, &user, id, &sql).await?;
+    let list: Vec<CommentView> = rows.iter().map(CommentView::from).collect();
     Ok(HttpResponse::Ok().json(list))
 }
 

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::audit::{self, changed_fields, Entry};
 use super::validate::{self, nullable};
-use super::{read_as, RequestMeta};
+use super::{read_as, read_contract_rows, RequestMeta};
 use crate::auth::user_routes::require_role;
 use crate::auth::users::Role;
 use crate::http::error::{ApiError, AuthedRouteErrors, ErrorBody};
@@ -1212,8 +1212,6 @@ pub struct VersionView {
     created_at: DateTime<Utc>,
 }
 
-const CONTRACT_EXISTS_SQL: &str = "select 1 from contracts where id = $1";
-
 #[utoipa::path(
     get,
     path = "/api/v1/contracts/{id}/versions",
@@ -1232,24 +1230,15 @@ pub async fn list_versions(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let results = read_as(
+    let rows = read_contract_rows(
         &db,
         &user,
-        Role::Viewer,
-        &[
-            (CONTRACT_EXISTS_SQL, &[&id]),
-            (
-                "select version, title, char_length(body), created_by, created_at \
+        id,
+        "select version, title, char_length(body), created_by, created_at \
                  from contract_versions where contract_id = $1 order by version",
-                &[&id],
-            ),
-        ],
     )
     .await?;
-    if results[0].is_empty() {
-        return Err(ApiError::Missing("contract"));
-    }
-    let versions: Vec<VersionSummary> = results[1]
+    let versions: Vec<VersionSummary> = rows
         .iter()
         .map(|row| VersionSummary {
             version: row.get(0),

@@ -5,12 +5,14 @@
 //! Roles: viewer reads; member creates and edits what they own; manager edits all;
 //! admin also manages users and settings (contract types).
 
+pub mod attachments;
 pub mod audit;
 pub mod calendar;
 pub mod clauses;
 pub mod comments;
 pub mod contracts;
 pub mod counterparties;
+pub mod pdf;
 pub mod templates;
 pub mod validate;
 
@@ -35,6 +37,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     clauses::configure(cfg);
     templates::configure(cfg);
     comments::configure(cfg);
+    attachments::configure(cfg);
+    pdf::configure(cfg);
     calendar::configure(cfg);
     audit::configure(cfg);
 }
@@ -55,6 +59,30 @@ pub async fn read_as(
     role_of(results[0].first(), minimum)?;
     results.remove(0);
     Ok(results)
+}
+
+/// The rows `sql` (taking the contract id as `$1`) finds for a contract the caller may
+/// read; a 404 when the contract does not exist.
+pub async fn read_contract_rows(
+    db: &TenantDb,
+    user: &AuthUser,
+    contract_id: uuid::Uuid,
+    sql: &str,
+) -> Result<Vec<Row>, ApiError> {
+    let mut results = read_as(
+        db,
+        user,
+        Role::Viewer,
+        &[
+            ("select 1 from contracts where id = $1", &[&contract_id]),
+            (sql, &[&contract_id]),
+        ],
+    )
+    .await?;
+    if results[0].is_empty() {
+        return Err(ApiError::Missing("contract"));
+    }
+    Ok(results.remove(1))
 }
 
 const MAX_USER_AGENT_CHARS: usize = 500;

@@ -66,6 +66,11 @@ use utoipa::{Modify, OpenApi};
         crate::clm::comments::create_comment,
         crate::clm::comments::delete_comment,
         crate::clm::audit::list_audit_logs,
+        crate::clm::attachments::list_attachments,
+        crate::clm::attachments::upload_attachment,
+        crate::clm::attachments::download_attachment,
+        crate::clm::attachments::delete_attachment,
+        crate::clm::pdf::contract_pdf,
     ),
     modifiers(&BearerAuth),
     tags(
@@ -78,6 +83,7 @@ use utoipa::{Modify, OpenApi};
         (name = "clauses", description = "The clause library and clauses on contracts"),
         (name = "templates", description = "Contract templates and generation"),
         (name = "comments", description = "Comments on contracts"),
+        (name = "attachments", description = "Files attached to contracts"),
         (name = "audit", description = "The append-only audit log, tenant admins only"),
     )
 )]

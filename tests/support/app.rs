@@ -77,13 +77,19 @@ pub const TEST_JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123";
 /// A running Pactum server on a random port over a test database.
 pub struct TestApp {
     pub port: u16,
+    /// Where this server keeps attachments (a fresh temporary folder).
+    pub upload_dir: std::path::PathBuf,
     pub http: reqwest::Client,
 }
 
 /// Starts the real server against `db`. `settings` adds or overrides environment
 /// variables (e.g. `PACTUM_TRUST_PROXY`).
 pub async fn spawn_app(db: &TestDb, settings: &[(&str, &str)]) -> TestApp {
+    let upload_dir =
+        std::env::temp_dir().join(format!("pactum-test-uploads-{}", uuid::Uuid::new_v4()));
+    let upload_dir_text = upload_dir.display().to_string();
     let mut vars: std::collections::HashMap<String, String> = [
+        ("PACTUM_UPLOAD_DIR", upload_dir_text.as_str()),
         ("DATABASE_URL", db.url.as_str()),
         ("PACTUM_BIND", "127.0.0.1:0"),
         ("PACTUM_PUBLIC_HOST", "localhost"),
@@ -108,6 +114,7 @@ pub async fn spawn_app(db: &TestDb, settings: &[(&str, &str)]) -> TestApp {
     tokio::spawn(app.run_until_stopped());
     TestApp {
         port,
+        upload_dir,
         http: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()

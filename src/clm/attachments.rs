@@ -1,0 +1,520 @@
+//! Files attached to contracts. Bytes live on local disk at
+//! `<PACTUM_UPLOAD_DIR>/<tenant id>/<attachment id>`: the folder comes from the tenant
+//! the request's host resolved to and the file name from a row of that tenant's own
+//! schema, so no path or id sent by a client can reach another tenant's file. The
+//! client's file name is kept in the database only.
+
+use std::path::{Path, PathBuf};
+
+use actix_multipart::Multipart;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{delete, get, post, web, HttpResponse};
+use chrono::{DateTime, Utc};
+use futures::TryStreamExt;
+use serde::Serialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncWriteExt;
+use tokio_postgres::Row;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::audit::{self, Entry};
+use super::contracts::{lock_contract, may_edit};
+use super::{read_as, read_contract_rows, RequestMeta};
+use crate::auth::user_routes::require_role;
+use crate::auth::users::Role;
+use crate::http::error::{ApiError, AuthedRouteErrors, ErrorBody};
+use crate::http::tenant::{AuthUser, CurrentTenant};
+use crate::http::AppState;
+use crate::tenancy::scoped::TenantDb;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(list_attachments)
+        .service(upload_attachment)
+        .service(download_attachment)
+        .service(delete_attachment);
+}
+
+const COLUMNS: &str =
+    "id, contract_id, filename, content_type, size_bytes, sha256, uploaded_by, created_at";
+
+/// Accepted types, each with the leading bytes its files must start with.
+const ACCEPTED: &[(&str, &[&[u8]])] = &[
+    ("application/pdf", &[b"%PDF-"]),
+    ("image/png", &[b"\x89PNG\r\n\x1a\n"]),
+    ("image/jpeg", &[b"\xff\xd8\xff"]),
+    ("text/plain", &[]),
+    ("application/msword", &[b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"]),
+    (
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        &[b"PK\x03\x04"],
+    ),
+    (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        &[b"PK\x03\x04"],
+    ),
+];
+
+/// Whether the first bytes of a file fit its declared type. Plain text must be UTF-8
+/// without NUL bytes (a partial character at the end of the sample is fine).
+fn content_matches(content_type: &str, head: &[u8]) -> bool {
+    let Some((_, magics)) = ACCEPTED.iter().find(|(t, _)| *t == content_type) else {
+        return false;
+    };
+    if content_type == "text/plain" {
+        let valid_prefix = match std::str::from_utf8(head) {
+            Ok(_) => true,
+            Err(e) => e.error_len().is_none(),
+        };
+        return valid_prefix && !head.contains(&0);
+    }
+    magics.iter().any(|magic| head.starts_with(magic))
+}
+
+/// The client's file name made safe to store and to send back in a header: its last
+/// path component, without control characters or quotes, at most 255 characters.
+fn clean_filename(raw: &str) -> Option<String> {
+    let base = raw.rsplit(['/', '\\']).next().unwrap_or(raw);
+    let cleaned: String = base
+        .chars()
+        .filter(|c| !c.is_control() && *c != '"')
+        .take(255)
+        .collect();
+    let cleaned = cleaned.trim().trim_start_matches('.').to_owned();
+    (!cleaned.is_empty()).then_some(cleaned)
+}
+
+fn tenant_folder(state: &AppState, tenant: &CurrentTenant) -> PathBuf {
+    state.config.upload_dir.join(tenant.0.id.0.to_string())
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AttachmentView {
+    id: Uuid,
+    contract_id: Uuid,
+    filename: String,
+    content_type: String,
+    size_bytes: i64,
+    sha256: String,
+    uploaded_by: Option<Uuid>,
+    created_at: DateTime<Utc>,
+}
+
+impl From<&Row> for AttachmentView {
+    fn from(row: &Row) -> Self {
+        Self {
+            id: row.get(0),
+            contract_id: row.get(1),
+            filename: row.get(2),
+            content_type: row.get(3),
+            size_bytes: row.get(4),
+            sha256: row.get(5),
+            uploaded_by: row.get(6),
+            created_at: row.get(7),
+        }
+    }
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/contracts/{id}/attachments",
+    tag = "attachments",
+    params(("id" = Uuid, Path, description = "Contract id")),
+    responses(
+        (status = 200, description = "The contract's files, oldest first", body = [AttachmentView]),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/contracts/{id}/attachments")]
+pub async fn list_attachments(
+    user: AuthUser,
+    db: TenantDb,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let sql =
+        format!("select {COLUMNS} from attachments where contract_id = $1 order by created_at, id");
+    let rows = read_contract_rows(&db, &user, id, &sql).await?;
+    let list: Vec<AttachmentView> = rows.iter().map(AttachmentView::from).collect();
+    Ok(HttpResponse::Ok().json(list))
+}
+
+/// A file being received: removed from disk unless `keep` is called.
+struct PendingFile {
+    path: PathBuf,
+    kept: bool,
+}
+
+impl PendingFile {
+    fn keep(mut self) {
+        self.kept = true;
+    }
+}
+
+impl Drop for PendingFile {
+    fn drop(&mut self) {
+        if !self.kept {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+struct Received {
+    filename: String,
+    content_type: String,
+    size: u64,
+    sha256: String,
+    file: PendingFile,
+}
+
+/// Streams the multipart's `file` field to `folder`, hashing and counting as it goes
+/// and giving up as soon as it passes `limit`.
+async fn receive(
+    mut multipart: Multipart,
+    folder: &Path,
+    limit: u64,
+) -> Result<Received, ApiError> {
+    let bad = |message: String| ApiError::BadRequest(message);
+    let mut field = loop {
+        let field = multipart
+            .try_next()
+            .await
+            .map_err(|e| bad(format!("invalid multipart body: {e}")))?
+            .ok_or_else(|| bad("the form has no \"file\" field".into()))?;
+        if field.name() == Some("file") {
+            break field;
+        }
+    };
+    let filename = field
+        .content_disposition()
+        .and_then(|d| d.get_filename())
+        .and_then(clean_filename)
+        .ok_or_else(|| bad("the file field needs a file name".into()))?;
+    let content_type = field
+        .content_type()
+        .map(|m| m.essence_str().to_owned())
+        .unwrap_or_default();
+    if !ACCEPTED.iter().any(|(t, _)| *t == content_type) {
+        return Err(ApiError::UnsupportedMediaType(format!(
+            "attachments may be {}",
+            ACCEPTED
+                .iter()
+                .map(|(t, _)| *t)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    tokio::fs::create_dir_all(folder)
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("creating {}: {e}", folder.display())))?;
+    let file = PendingFile {
+        path: folder.join(format!(".upload-{}", Uuid::new_v4())),
+        kept: false,
+    };
+    let mut out = tokio::fs::File::create(&file.path)
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("creating an upload file: {e}")))?;
+    let (mut size, mut hasher, mut head) = (0u64, Sha256::new(), Vec::with_capacity(512));
+    while let Some(chunk) = field
+        .try_next()
+        .await
+        .map_err(|e| bad(format!("the upload broke off: {e}")))?
+    {
+        size += chunk.len() as u64;
+        if size > limit {
+            return Err(ApiError::PayloadTooLarge(format!(
+                "attachments are at most {limit} bytes"
+            )));
+        }
+        if head.len() < 512 {
+            head.extend_from_slice(&chunk[..chunk.len().min(512 - head.len())]);
+        }
+        hasher.update(&chunk);
+        out.write_all(&chunk)
+            .await
+            .map_err(|e| ApiError::Internal(anyhow::anyhow!("writing an upload: {e}")))?;
+    }
+    out.sync_all()
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("writing an upload: {e}")))?;
+    if size == 0 {
+        return Err(bad("the file is empty".into()));
+    }
+    if !content_matches(&content_type, &head) {
+        return Err(ApiError::UnsupportedMediaType(format!(
+            "the file's content is not {content_type}"
+        )));
+    }
+    let sha256 = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Ok(Received {
+        filename,
+        content_type,
+        size,
+        sha256,
+        file,
+    })
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/contracts/{id}/attachments",
+    tag = "attachments",
+    params(("id" = Uuid, Path, description = "Contract id")),
+    request_body(content_type = "multipart/form-data", description = "One field named `file`"),
+    responses(
+        (status = 201, description = "Stored", body = AttachmentView),
+        (status = 413, description = "Larger than PACTUM_MAX_UPLOAD_BYTES", body = ErrorBody),
+        (status = 415, description = "Type not accepted, or content not of the declared type", body = ErrorBody),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[post("/api/v1/contracts/{id}/attachments")]
+pub async fn upload_attachment(
+    user: AuthUser,
+    tenant: CurrentTenant,
+    state: web::Data<AppState>,
+    db: TenantDb,
+    meta: RequestMeta,
+    id: web::Path<Uuid>,
+    multipart: Multipart,
+) -> Result<HttpResponse, ApiError> {
+    // Permission first, so nobody may make us store bytes they could not attach.
+    let contract_id = id.into_inner();
+    {
+        let tx = db.begin().await?;
+        let role = require_role(&tx, &user, Role::Member).await?;
+        let contract = lock_contract(&tx, contract_id).await?;
+        if !may_edit(role, user.claims.sub, Some(contract.owner_id)) {
+            return Err(ApiError::Forbidden(
+                "members attach files only to contracts they own".into(),
+            ));
+        }
+        tx.commit().await.map_err(ApiError::database)?;
+    }
+    let folder = tenant_folder(&state, &tenant);
+    let received = receive(multipart, &folder, state.config.max_upload_bytes).await?;
+    let tx = db.begin().await?;
+    let role = require_role(&tx, &user, Role::Member).await?;
+    let contract = lock_contract(&tx, contract_id).await?;
+    if !may_edit(role, user.claims.sub, Some(contract.owner_id)) {
+        return Err(ApiError::Forbidden(
+            "members attach files only to contracts they own".into(),
+        ));
+    }
+    let row = tx
+        .query_one(
+            &format!(
+                "insert into attachments (contract_id, filename, content_type, size_bytes, sha256, uploaded_by) \
+                 values ($1, $2, $3, $4, $5, $6) returning {COLUMNS}"
+            ),
+            &[
+                &contract.id,
+                &received.filename,
+                &received.content_type,
+                &(received.size as i64),
+                &received.sha256,
+                &user.claims.sub,
+            ],
+        )
+        .await
+        .map_err(ApiError::write)?;
+    let view = AttachmentView::from(&row);
+    let final_path = folder.join(view.id.to_string());
+    tokio::fs::rename(&received.file.path, &final_path)
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("storing an upload: {e}")))?;
+    received.file.keep();
+    let stored = PendingFile {
+        path: final_path,
+        kept: false,
+    };
+    audit::record_and_commit(
+        tx,
+        user.claims.sub,
+        &meta,
+        Entry {
+            action: "create",
+            entity: "attachment",
+            entity_id: Some(view.id),
+            changes: json!({"contract_id": contract.id, "filename": view.filename,
+                "content_type": view.content_type, "size_bytes": view.size_bytes, "sha256": view.sha256}),
+        },
+    )
+    .await?;
+    stored.keep();
+    Ok(HttpResponse::Created().json(view))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/attachments/{id}",
+    tag = "attachments",
+    params(("id" = Uuid, Path, description = "Attachment id")),
+    responses(
+        (status = 200, description = "The file, as a download"),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/attachments/{id}")]
+pub async fn download_attachment(
+    user: AuthUser,
+    tenant: CurrentTenant,
+    state: web::Data<AppState>,
+    db: TenantDb,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let sql = format!("select {COLUMNS} from attachments where id = $1");
+    let results = read_as(&db, &user, Role::Viewer, &[(&sql, &[&id])]).await?;
+    let view = results[0]
+        .first()
+        .map(AttachmentView::from)
+        .ok_or(ApiError::Missing("attachment"))?;
+    let path = tenant_folder(&state, &tenant).join(view.id.to_string());
+    let bytes = tokio::fs::read(&path).await.map_err(|e| {
+        ApiError::Internal(anyhow::anyhow!(
+            "attachment {} is not on disk: {e}",
+            view.id
+        ))
+    })?;
+    let mut response = HttpResponse::Ok()
+        .content_type(view.content_type.as_str())
+        .insert_header(("x-content-type-options", "nosniff"))
+        .body(bytes);
+    // RFC 6266: an ASCII fallback plus the exact UTF-8 name, percent-encoded.
+    let ascii: String = view
+        .filename
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._- ".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let encoded: String = view
+        .filename
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"._-".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    if let Ok(value) = HeaderValue::from_str(&format!(
+        "attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"
+    )) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_DISPOSITION, value);
+    }
+    Ok(response)
+}
+
+#[utoipa::path(
+    delete,
+    path = "/api/v1/attachments/{id}",
+    tag = "attachments",
+    params(("id" = Uuid, Path, description = "Attachment id")),
+    responses(
+        (status = 204, description = "Deleted, file and record"),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[delete("/api/v1/attachments/{id}")]
+pub async fn delete_attachment(
+    user: AuthUser,
+    tenant: CurrentTenant,
+    state: web::Data<AppState>,
+    db: TenantDb,
+    meta: RequestMeta,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let tx = db.begin().await?;
+    let role = require_role(&tx, &user, Role::Member).await?;
+    let row = tx
+        .query_opt(
+            &format!("delete from attachments where id = $1 returning {COLUMNS}"),
+            &[&id.into_inner()],
+        )
+        .await
+        .map_err(ApiError::write)?
+        .ok_or(ApiError::Missing("attachment"))?;
+    let view = AttachmentView::from(&row);
+    let owner: Option<uuid::Uuid> = tx
+        .query_opt(
+            "select owner_id from contracts where id = $1",
+            &[&view.contract_id],
+        )
+        .await
+        .map_err(ApiError::database)?
+        .map(|r| r.get(0));
+    if !may_edit(role, user.claims.sub, owner) {
+        return Err(ApiError::refused(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "members delete files only from contracts they own",
+            serde_json::Value::Null,
+        ));
+    }
+    audit::record_and_commit(
+        tx,
+        user.claims.sub,
+        &meta,
+        Entry {
+            action: "delete",
+            entity: "attachment",
+            entity_id: Some(view.id),
+            changes: json!({"contract_id": view.contract_id, "filename": view.filename}),
+        },
+    )
+    .await?;
+    // The record is gone for good; a file left behind by a failed removal is unreachable.
+    let path = tenant_folder(&state, &tenant).join(view.id.to_string());
+    if let Err(e) = tokio::fs::remove_file(&path).await {
+        tracing::warn!(error = %e, path = %path.display(), "attachment file not removed");
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_lose_paths_and_dangerous_characters() {
+        assert_eq!(
+            clean_filename("../../etc/passwd").as_deref(),
+            Some("passwd")
+        );
+        assert_eq!(
+            clean_filename("C:\\Users\\x\\contract.pdf").as_deref(),
+            Some("contract.pdf")
+        );
+        assert_eq!(clean_filename("a\"b\r\nc.pdf").as_deref(), Some("abc.pdf"));
+        assert_eq!(clean_filename("..").as_deref(), None);
+        assert_eq!(clean_filename("/").as_deref(), None);
+    }
+
+    #[test]
+    fn content_must_match_the_declared_type() {
+        assert!(content_matches("application/pdf", b"%PDF-1.7\n"));
+        assert!(!content_matches("application/pdf", b"MZ\x90\x00"));
+        assert!(content_matches("text/plain", "héllo".as_bytes()));
+        assert!(!content_matches("text/plain", b"\x00\x01binary"));
+        assert!(!content_matches("application/x-msdownload", b"MZ"));
+    }
+}
