@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# CLM benchmark (issue 4): one tenant with 100,000 contracts and nine with 10,000 each,
+# then, through HTTP against the release server:
+#   - a filtered, sorted page of 50 (latency at 1 connection; throughput at 32)
+#   - full-text searches (latency at 1 connection): a rare term and a common one
+#   - contract creation at 16 connections
+# Server, PostgreSQL and wrk on this machine. BENCH_SECONDS (default 10) per run.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+SECONDS_PER_RUN="${BENCH_SECONDS:-10}"
+PORT="${BENCH_PORT:-18095}"
+export JWT_SECRET="bench-secret-bench-secret-bench-secret-0"
+
+if ! command -v wrk >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then apt-get install -y -qq wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+  else sudo apt-get install -y -qq wrk; fi
+fi
+SERVER_URL="${DATABASE_URL:-$(bash scripts/pg.sh url)}"
+BASE="${SERVER_URL%/*}"
+PSQL="$(ls /usr/lib/postgresql/*/bin/psql | tail -n1)"
+"$PSQL" -q "$SERVER_URL" -c "drop database if exists pactum_bench_clm with (force)" -c "create database pactum_bench_clm" >/dev/null
+export DATABASE_URL="$BASE/pactum_bench_clm"
+if [ -z "${BENCH_PG_TCP:-}" ] && [ -f .pactum/pg-data-dir ] && [[ "$BASE" == postgres://postgres@127.0.0.1:* ]]; then
+  ENCODED_DIR="$(sed 's#/#%2F#g' .pactum/pg-data-dir)"
+  export DATABASE_URL="postgres://postgres@$ENCODED_DIR:${BASE##*:}/pactum_bench_clm"
+fi
+sql() { "$PSQL" -q -v ON_ERROR_STOP=1 "$BASE/pactum_bench_clm" "$@"; }
+
+cargo build --release --locked --workspace
+target/release/tenantctl migrate >/dev/null
+seed() { # tenant count
+  local schema="t_$1"
+  sql -c "
+    insert into $schema.counterparties (name) select 'Counterparty ' || i from generate_series(1, 200) i;
+    insert into $schema.contracts (title, contract_type, status, value, currency, counterparty_id, owner_id,
+        start_date, end_date, auto_renew, renewal_notice_days, tags, body, created_by, updated_by, created_at)
+    select
+      (array['Master services','Hosting','Supply','Consulting','Licence','Maintenance','Logistics','Catering'])[1 + i % 8]
+        || ' agreement ' || i,
+      (array['msa','nda','sow','dpa','lease','employment','purchase_order','other'])[1 + i % 8],
+      (array['draft','in_review','approved','rejected','executed','expired','terminated'])[1 + (i / 8) % 7],
+      round(((i * 7919) % 1000000)::numeric / 100, 2), 'EUR',
+      (select id from $schema.counterparties order by name limit 1 offset i % 200),
+      owner.id,
+      date '2024-01-01' + (i % 730), date '2026-01-01' + (i % 1460),
+      i % 3 = 0, case when i % 3 = 0 then 30 + i % 60 end,
+      case when i % 5 = 0 then array['strategic'] when i % 5 = 1 then array['renewal', 'q' || (1 + i % 4)] else '{}' end,
+      'This agreement number ' || i || ' is made between the parties. The supplier shall provide '
+        || (array['consulting','hosting','logistics','catering','security','cleaning','software','hardware'])[1 + i % 8]
+        || ' services. Payment is due within ' || (30 + (i % 3) * 15) || ' days of invoice. '
+        || 'Liability of either party is limited to the fees paid. Reference keyword ref' || (i % 1000) || '.',
+      owner.id, owner.id,
+      now() - (i || ' minutes')::interval
+    from generate_series(1, $2) i, (select id from $schema.users limit 1) owner;
+    analyze $schema.contracts;"
+}
+echo "== seeding: bench0 with 100,000 contracts, bench1-9 with 10,000 each"
+started=$(date +%s)
+for i in $(seq 0 9); do
+  printf 'bench password 123\n' | target/release/tenantctl create "bench$i" \
+    --domain "bench$i.localhost" --admin-email "admin@bench$i.example" >/dev/null
+  if [ "$i" = 0 ]; then seed bench0 100000; else seed "bench$i" 10000; fi
+done
+echo "   seeded in $(( $(date +%s) - started )) s"
+
+PACTUM_BIND="127.0.0.1:$PORT" PACTUM_DB_POOL_SIZE="${BENCH_POOL:-8}" RUST_LOG=warn \
+  target/release/pactum 2>/tmp/pactum-bench-clm.log &
+SERVER_PID=$!
+trap 'kill $SERVER_PID 2>/dev/null; wait $SERVER_PID 2>/dev/null || true' EXIT
+for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/healthz" -H "host: localhost" >/dev/null && break; sleep 0.1; done
+TOKEN=$(curl -sf "http://127.0.0.1:$PORT/api/v1/auth/login" -H "host: bench0.localhost" \
+  -H 'content-type: application/json' \
+  -d '{"email":"admin@bench0.example","password":"bench password 123"}' |
+  sed -E 's/.*"access_token":"([^"]+)".*/\1/')
+HEADERS=(-H "Host: bench0.localhost" -H "Authorization: Bearer $TOKEN")
+URL="http://127.0.0.1:$PORT"
+
+FILTERED="/api/v1/contracts?status=executed&contract_type=msa&value_min=1000&sort=-created_at&limit=50"
+RARE="/api/v1/contracts?q=ref123&limit=50"
+COMMON="/api/v1/contracts?q=hosting%20services&limit=50"
+for path in "$FILTERED" "$RARE" "$COMMON"; do
+  count=$(curl -sf "$URL$path" "${HEADERS[@]}" | grep -o '"id"' | wc -l)
+  echo "== GET $path returns $count contracts"
+done
+
+latency() { # label path
+  echo "== $1, 1 connection, ${SECONDS_PER_RUN}s"
+  wrk -t1 -c1 -d"${SECONDS_PER_RUN}s" --latency "${HEADERS[@]}" "$URL$2" | grep -E 'Requests/sec|50%|90%|99%|Non-2xx'
+}
+latency "filtered, sorted page of 50" "$FILTERED"
+latency "full-text search, rare term (~100 matches)" "$RARE"
+latency "full-text search, common terms (~12,500 matches, ranked)" "$COMMON"
+echo "== filtered page of 50, 32 connections, ${SECONDS_PER_RUN}s"
+wrk -t2 -c32 -d"${SECONDS_PER_RUN}s" --latency "${HEADERS[@]}" "$URL$FILTERED" | grep -E 'Requests/sec|50%|99%|Non-2xx'
+
+LUA=$(mktemp --suffix=.lua)
+cat >"$LUA" <<'LUA'
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local n = 0
+request = function()
+  n = n + 1
+  wrk.body = '{"title":"Benchmark contract ' .. n .. '","contract_type":"sow","value":"1250.50","currency":"EUR","tags":["bench"],"body":"Work to be done under statement of work ' .. n .. '."}'
+  return wrk.format(nil, "/api/v1/contracts")
+end
+LUA
+echo "== create contracts, 16 connections, ${SECONDS_PER_RUN}s"
+wrk -t2 -c16 -d"${SECONDS_PER_RUN}s" --latency -s "$LUA" "${HEADERS[@]}" "$URL" | grep -E 'Requests/sec|50%|99%|Non-2xx'
+rm -f "$LUA"
+echo "== server RSS after the runs: $(awk '/VmRSS/ {print $2, $3}' /proc/$SERVER_PID/status)"
+"$PSQL" -q "$SERVER_URL" -c "drop database if exists pactum_bench_clm with (force)" >/dev/null || true
