@@ -1480,3 +1480,181 @@ async fn contracts_export_as_readable_pdf() {
         .await;
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn every_kind_of_mutation_writes_its_audit_row() {
+    let clm = Clm::new().await;
+    let (_, counterparty) = clm
+        .json(
+            Method::POST,
+            "/api/v1/counterparties",
+            &clm.member,
+            Some(json!({"name": "Initech", "email": "legal@initech.example"})),
+        )
+        .await;
+    let cp = counterparty["id"].as_str().unwrap().to_owned();
+    let (status, updated) = clm
+        .json(
+            Method::PATCH,
+            &format!("/api/v1/counterparties/{cp}"),
+            &clm.member,
+            Some(json!({"website": "https://initech.example"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{updated}");
+    let (_, contact) = clm
+        .json(
+            Method::POST,
+            &format!("/api/v1/counterparties/{cp}/contacts"),
+            &clm.member,
+            Some(json!({"name": "Bill Lumbergh", "title": "VP"})),
+        )
+        .await;
+    clm.send(
+        Method::DELETE,
+        &format!("/api/v1/contacts/{}", contact["id"].as_str().unwrap()),
+        &clm.member,
+        None,
+    )
+    .await;
+    // Counterparties are searchable by part of name or email, case-insensitively.
+    let (_, found) = clm
+        .json(
+            Method::GET,
+            "/api/v1/counterparties?q=INITECH.EX",
+            &clm.viewer,
+            None,
+        )
+        .await;
+    assert_eq!(found.as_array().unwrap().len(), 1);
+    let (_, none) = clm
+        .json(
+            Method::GET,
+            "/api/v1/counterparties?q=%25",
+            &clm.viewer,
+            None,
+        )
+        .await;
+    assert!(
+        none.as_array().unwrap().is_empty(),
+        "LIKE wildcards match themselves"
+    );
+
+    let contract = clm.create(&clm.member, nda("Audited everywhere")).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, clause) = clm.json(Method::POST, "/api/v1/clauses", &clm.member,
+        Some(json!({"title": "Secrecy", "category": "confidentiality", "body": "Keep it secret."}))).await;
+    let clause = clause["id"].as_str().unwrap().to_owned();
+    clm.send(
+        Method::POST,
+        &format!("/api/v1/contracts/{contract}/clauses"),
+        &clm.member,
+        Some(json!({"clause_id": clause})),
+    )
+    .await;
+    let (status, detached) = clm
+        .json(
+            Method::DELETE,
+            &format!("/api/v1/contracts/{contract}/clauses/{clause}"),
+            &clm.member,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{detached}");
+    let (_, comment) = clm
+        .json(
+            Method::POST,
+            &format!("/api/v1/contracts/{contract}/comments"),
+            &clm.member,
+            Some(json!({"body": "Looks fine"})),
+        )
+        .await;
+    clm.send(
+        Method::DELETE,
+        &format!("/api/v1/comments/{}", comment["id"].as_str().unwrap()),
+        &clm.member,
+        None,
+    )
+    .await;
+    let (_, template) = clm
+        .json(
+            Method::POST,
+            "/api/v1/templates",
+            &clm.manager,
+            Some(json!({"name": "T", "contract_type": "nda", "body": "Hello {{name}}"})),
+        )
+        .await;
+    clm.send(
+        Method::DELETE,
+        &format!("/api/v1/templates/{}", template["id"].as_str().unwrap()),
+        &clm.manager,
+        None,
+    )
+    .await;
+    clm.send(
+        Method::DELETE,
+        &format!("/api/v1/clauses/{clause}"),
+        &clm.manager,
+        None,
+    )
+    .await;
+    clm.send(
+        Method::DELETE,
+        &format!("/api/v1/contracts/{contract}"),
+        &clm.member,
+        None,
+    )
+    .await;
+    clm.send(
+        Method::DELETE,
+        &format!("/api/v1/counterparties/{cp}"),
+        &clm.manager,
+        None,
+    )
+    .await;
+
+    let client = clm.db.client().await;
+    let rows: Vec<(String, String)> = client
+        .query(
+            "select entity, action from t_acme.audit_logs order by id",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let expected = [
+        ("counterparty", "create"),
+        ("counterparty", "update"),
+        ("contact", "create"),
+        ("contact", "delete"),
+        ("contract", "create"),
+        ("clause", "create"),
+        ("contract", "attach_clause"),
+        ("contract", "detach_clause"),
+        ("comment", "create"),
+        ("comment", "delete"),
+        ("template", "create"),
+        ("template", "delete"),
+        ("clause", "delete"),
+        ("contract", "delete"),
+        ("counterparty", "delete"),
+    ];
+    let expected: Vec<(String, String)> = expected
+        .iter()
+        .map(|(e, a)| (e.to_string(), a.to_string()))
+        .collect();
+    assert_eq!(rows, expected);
+    let update: serde_json::Value = client
+        .query_one("select changes from t_acme.audit_logs where entity = 'counterparty' and action = 'update'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        update,
+        json!({"website": {"old": null, "new": "https://initech.example"}})
+    );
+}

@@ -307,6 +307,23 @@ async fn the_openapi_document_and_swagger_ui_are_served_on_the_platform_host_onl
             "{method} {path} undocumented"
         );
     }
+    // Every route the source defines is documented, with the same method.
+    let routes = routes_in_source(&support::workspace_root().join("src"));
+    assert!(
+        routes.len() > 40,
+        "the scan finds the routes ({})",
+        routes.len()
+    );
+    for (method, path) in routes {
+        let path = path.replace("{_:.*}", "").trim_end_matches('/').to_owned();
+        if path.starts_with("/api/docs") || path.is_empty() {
+            continue;
+        }
+        assert!(
+            paths.get(&path).and_then(|p| p.get(&method)).is_some(),
+            "{method} {path} is served but not in the OpenAPI document"
+        );
+    }
     assert_eq!(
         paths["/api/v1/auth/me"]["get"]["security"][0]["bearer"],
         serde_json::json!([])
@@ -340,4 +357,29 @@ async fn the_openapi_document_and_swagger_ui_are_served_on_the_platform_host_onl
         app.get("localhost", "/healthz").await.status(),
         StatusCode::OK
     );
+}
+
+/// `(method, path)` of every `#[get("...")]`-style route attribute under `dir`.
+fn routes_in_source(dir: &std::path::Path) -> Vec<(String, String)> {
+    let mut routes = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            routes.extend(routes_in_source(&path));
+            continue;
+        }
+        if path.extension().and_then(|e| e.to_str()) != Some("rs") {
+            continue;
+        }
+        for line in std::fs::read_to_string(&path).unwrap().lines() {
+            for method in ["get", "post", "put", "patch", "delete"] {
+                if let Some(rest) = line.trim().strip_prefix(&format!("#[{method}(\"")) {
+                    if let Some(route) = rest.split('"').next() {
+                        routes.push((method.to_owned(), route.to_owned()));
+                    }
+                }
+            }
+        }
+    }
+    routes
 }

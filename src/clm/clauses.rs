@@ -490,6 +490,7 @@ pub async fn detach_clause(
         },
     )
     .await?;
+    tx.commit().await.map_err(ApiError::database)?;
     Ok(HttpResponse::NoContent().finish())
 }
 
