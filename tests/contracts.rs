@@ -1658,3 +1658,143 @@ async fn every_kind_of_mutation_writes_its_audit_row() {
         json!({"website": {"old": null, "new": "https://initech.example"}})
     );
 }
+
+#[tokio::test]
+async fn hostile_input_to_the_other_clm_routes_is_a_4xx_and_changes_nothing() {
+    let clm = Clm::new().await;
+    let contract = clm.create(&clm.member, nda("Target")).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let before = clm.snapshot().await;
+    let contract_path = format!("/api/v1/contracts/{contract}");
+    let cases: Vec<(Method, String, Value)> = vec![
+        (
+            Method::POST,
+            "/api/v1/counterparties".into(),
+            json!({"name": ""}),
+        ),
+        (
+            Method::POST,
+            "/api/v1/counterparties".into(),
+            json!({"name": "x".repeat(301)}),
+        ),
+        (
+            Method::POST,
+            "/api/v1/counterparties".into(),
+            json!({"name": "Evil", "email": "not an email"}),
+        ),
+        (
+            Method::POST,
+            "/api/v1/counterparties".into(),
+            json!({"name": "Evil", "kind": "robot"}),
+        ),
+        (
+            Method::POST,
+            "/api/v1/clauses".into(),
+            json!({"title": "x", "category": "'; drop table clauses; --", "body": "y"}),
+        ),
+        (
+            Method::POST,
+            "/api/v1/clauses".into(),
+            json!({"title": "x", "category": "payment", "body": ""}),
+        ),
+        (
+            Method::POST,
+            format!("{contract_path}/comments"),
+            json!({"body": "   "}),
+        ),
+        (
+            Method::POST,
+            format!("{contract_path}/comments"),
+            json!({"body": "x".repeat(20_001)}),
+        ),
+        (
+            Method::POST,
+            format!("{contract_path}/clauses"),
+            json!({"clause_id": "00000000-0000-0000-0000-000000000000"}),
+        ),
+        (
+            Method::POST,
+            format!("{contract_path}/clauses"),
+            json!({"clause_id": "not-a-uuid"}),
+        ),
+        (
+            Method::PATCH,
+            contract_path.clone(),
+            json!({"version": 1, "value": "12.5"}),
+        ),
+        (
+            Method::PATCH,
+            contract_path.clone(),
+            json!({"version": 1, "end_date": "1800-01-01"}),
+        ),
+        (
+            Method::PATCH,
+            contract_path.clone(),
+            json!({"version": 1, "owner_id": "00000000-0000-0000-0000-000000000000"}),
+        ),
+        (
+            Method::PATCH,
+            contract_path.clone(),
+            json!({"version": 1, "status": "executed"}),
+        ),
+        (
+            Method::PATCH,
+            contract_path.clone(),
+            json!({"version": "1", "title": "x"}),
+        ),
+        (
+            Method::POST,
+            format!("{contract_path}/transition"),
+            json!({"to": "executed", "version": 99}),
+        ),
+        (
+            Method::POST,
+            "/api/v1/contract-types".into(),
+            json!({"key": "Bad Key", "label": "x"}),
+        ),
+        (
+            Method::POST,
+            "/api/v1/contract-types".into(),
+            json!({"key": "nda", "label": "Again"}),
+        ),
+        (
+            Method::POST,
+            "/api/v1/contract-types".into(),
+            json!({"key": "ok_key", "label": "x", "required_clause_categories": ["nonsense"]}),
+        ),
+    ];
+    for (i, (method, path, body)) in cases.into_iter().enumerate() {
+        let token = if path.contains("contract-types") {
+            &clm.admin
+        } else {
+            &clm.manager
+        };
+        let response = clm
+            .send(method.clone(), &path, token, Some(body.clone()))
+            .await;
+        let status = response.status();
+        let reply: Value = response.json().await.unwrap_or(Value::Null);
+        assert!(
+            status.is_client_error(),
+            "case {i}: {method} {path} {body} -> {status} {reply}"
+        );
+        assert!(reply["error"].is_string(), "case {i}: {reply}");
+    }
+    for path in [
+        "/api/v1/counterparties?limit=0",
+        "/api/v1/clauses?category=nope",
+        "/api/v1/audit-logs?from=yesterday",
+        "/api/v1/clauses/00000000-0000-0000-0000-000000000000/similar?threshold=5",
+    ] {
+        let token = if path.contains("audit") {
+            &clm.admin
+        } else {
+            &clm.viewer
+        };
+        let response = clm.send(Method::GET, path, token, None).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{path}");
+    }
+    assert_eq!(clm.snapshot().await, before, "nothing was written");
+}
