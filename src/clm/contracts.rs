@@ -359,27 +359,32 @@ impl CreateContract {
 }
 
 /// Inserts a contract with its first version and audit row; the caller commits.
+/// Checks the caller's role (member at least) and the references together, in one
+/// round trip.
 pub async fn insert_contract(
     tx: &TenantTx,
     user: &AuthUser,
-    role: Role,
     meta: &RequestMeta,
     request: CreateContract,
 ) -> Result<ContractView, ApiError> {
     let caller = user.claims.sub;
     let terms = request.terms(caller)?;
+    let (role, references) = tokio::join!(
+        require_role(tx, user, Role::Member),
+        check_references(
+            tx,
+            Some(terms.owner_id),
+            Some(&terms.contract_type),
+            terms.counterparty_id,
+        )
+    );
+    let role = role?;
     if terms.owner_id != caller && role < Role::Manager {
         return Err(ApiError::Forbidden(
             "members create contracts they own; naming another owner needs the manager role".into(),
         ));
     }
-    check_references(
-        tx,
-        Some(terms.owner_id),
-        Some(&terms.contract_type),
-        terms.counterparty_id,
-    )
-    .await?;
+    references?;
     let row = tx
         .query_one(
             &format!(
@@ -459,8 +464,7 @@ pub async fn create_contract(
     body: web::Json<CreateContract>,
 ) -> Result<HttpResponse, ApiError> {
     let tx = db.begin().await?;
-    let role = require_role(&tx, &user, Role::Member).await?;
-    let contract = insert_contract(&tx, &user, role, &meta, body.into_inner()).await?;
+    let contract = insert_contract(&tx, &user, &meta, body.into_inner()).await?;
     tx.commit().await.map_err(ApiError::database)?;
     Ok(created(&contract))
 }

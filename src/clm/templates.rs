@@ -356,7 +356,7 @@ pub async fn generate_contract(
         )));
     }
     let tx = db.begin().await?;
-    let role = require_role(&tx, &user, Role::Member).await?;
+    require_role(&tx, &user, Role::Member).await?;
     let template = tx
         .query_opt(
             "select contract_type, body, id from templates where id = $1",
@@ -376,7 +376,7 @@ pub async fn generate_contract(
     if contract.contract_type.trim().is_empty() {
         contract.contract_type = template_type;
     }
-    let created = contracts::insert_contract(&tx, &user, role, &meta, contract).await?;
+    let created = contracts::insert_contract(&tx, &user, &meta, contract).await?;
     audit::record_and_commit(tx,
         user.claims.sub,
         &meta,
