@@ -85,6 +85,10 @@ pub struct Config {
     pub max_upload_bytes: u64,
 }
 
+/// Where attachments live unless `PACTUM_UPLOAD_DIR` says otherwise (relative to the
+/// working directory). `tenantctl delete` reads the same variable.
+pub const DEFAULT_UPLOAD_DIR: &str = ".pactum/uploads";
+
 /// Attachments above this are refused unless `PACTUM_MAX_UPLOAD_BYTES` says otherwise.
 pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 25 * 1024 * 1024;
 
@@ -192,7 +196,7 @@ impl Config {
                 })?,
         };
         let upload_dir = std::path::PathBuf::from(
-            get("PACTUM_UPLOAD_DIR").unwrap_or_else(|| ".pactum/uploads".into()),
+            get("PACTUM_UPLOAD_DIR").unwrap_or_else(|| DEFAULT_UPLOAD_DIR.into()),
         );
         let max_upload_bytes = match get("PACTUM_MAX_UPLOAD_BYTES") {
             None => DEFAULT_MAX_UPLOAD_BYTES,

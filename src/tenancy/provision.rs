@@ -263,6 +263,7 @@ pub(crate) async fn take_shared_migration_lock(tx: &Transaction<'_>) -> Result<(
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Deleted {
+    pub id: super::TenantId,
     pub slug: TenantSlug,
     pub schema: SchemaName,
 }
@@ -299,6 +300,7 @@ pub async fn delete_tenant(
         .await?;
     tx.commit().await?;
     Ok(Deleted {
+        id: super::TenantId(tenant_id),
         slug: slug.clone(),
         schema,
     })

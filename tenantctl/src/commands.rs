@@ -523,11 +523,41 @@ async fn delete(url: &DatabaseUrl, slug: &str, yes: bool) -> Result<Report, CliE
     }
     let mut client = connect(url).await?;
     let deleted = provision::delete_tenant(&mut client, &slug).await?;
+    // The tenant's attachments go with it; the folder is named by its id, under the
+    // server's PACTUM_UPLOAD_DIR.
+    let upload_dir = std::env::var("PACTUM_UPLOAD_DIR")
+        .ok()
+        .filter(|d| !d.trim().is_empty())
+        .unwrap_or_else(|| pactum::config::DEFAULT_UPLOAD_DIR.to_owned());
+    let folder = std::path::Path::new(&upload_dir).join(deleted.id.to_string());
+    let files_removed = match std::fs::remove_dir_all(&folder) {
+        Ok(()) => true,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+        Err(e) => {
+            return Err(CliError::failed(
+                "attachments_not_removed",
+                format!(
+                    "tenant {} and its schema are deleted, but its files in {} are not: {e}",
+                    deleted.slug,
+                    folder.display()
+                ),
+            ))
+        }
+    };
     let text = format!(
-        "deleted tenant {} and schema {}",
-        deleted.slug, deleted.schema
+        "deleted tenant {} and schema {}{}",
+        deleted.slug,
+        deleted.schema,
+        if files_removed {
+            format!(", and its files in {}", folder.display())
+        } else {
+            String::new()
+        }
     );
-    Ok(Report::new(&deleted, text))
+    let mut report = serde_json::to_value(&deleted).unwrap_or_default();
+    report["files_removed"] = json!(files_removed);
+    report["upload_folder"] = json!(folder);
+    Ok(Report::new(&report, text))
 }
 
 async fn createadmin(

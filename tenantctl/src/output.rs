@@ -62,6 +62,15 @@ impl CliError {
             exit: Exit::Refused,
         }
     }
+
+    /// Work that was attempted and did not (fully) succeed: exit 1.
+    pub fn failed(code: &str, message: impl Into<String>) -> Self {
+        Self {
+            code: code.into(),
+            message: message.into(),
+            exit: Exit::Failed,
+        }
+    }
 }
 
 impl From<TenancyError> for CliError {

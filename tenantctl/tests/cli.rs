@@ -24,9 +24,19 @@ impl Run {
 }
 
 fn tenantctl(db: Option<&TestDb>, args: &[&str], stdin: Option<&str>) -> Run {
+    tenantctl_with_env(db, args, stdin, &[])
+}
+
+fn tenantctl_with_env(
+    db: Option<&TestDb>,
+    args: &[&str],
+    stdin: Option<&str>,
+    env: &[(&str, &str)],
+) -> Run {
     let mut command = Command::new(env!("CARGO_BIN_EXE_tenantctl"));
     command
         .args(args)
+        .envs(env.iter().copied())
         .env_remove("DATABASE_URL")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -538,4 +548,48 @@ async fn suspend_resume_domain_and_delete_round_trip() {
     );
     let client = db.client().await;
     assert!(schemas(&client).await.is_empty());
+}
+
+#[tokio::test]
+async fn delete_removes_the_tenants_attachment_folder_and_no_other() {
+    let db = migrated_with_acme().await;
+    let run = tenantctl(
+        Some(&db),
+        &["create", "globex", "--domain", "globex.localhost"],
+        None,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let client = db.client().await;
+    let id_of = |slug: &'static str| {
+        let client = &client;
+        async move {
+            client
+                .query_one("select id from public.tenants where slug = $1", &[&slug])
+                .await
+                .unwrap()
+                .get::<_, uuid::Uuid>(0)
+                .to_string()
+        }
+    };
+    let (acme, globex) = (id_of("acme").await, id_of("globex").await);
+    let uploads = std::env::temp_dir().join(format!("pactum-cli-uploads-{}", uuid::Uuid::new_v4()));
+    for tenant in [&acme, &globex] {
+        std::fs::create_dir_all(uploads.join(tenant)).unwrap();
+        std::fs::write(uploads.join(tenant).join("some-attachment"), b"%PDF-1.7").unwrap();
+    }
+    let upload_dir = uploads.display().to_string();
+    let run = tenantctl_with_env(
+        Some(&db),
+        &["delete", "acme", "--yes", "--json"],
+        None,
+        &[("PACTUM_UPLOAD_DIR", &upload_dir)],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.json()["files_removed"], true);
+    assert!(!uploads.join(&acme).exists(), "acme's files are gone");
+    assert!(
+        uploads.join(&globex).join("some-attachment").exists(),
+        "globex's stay"
+    );
+    std::fs::remove_dir_all(&uploads).unwrap();
 }
