@@ -122,6 +122,13 @@ pub async fn spawn_app(db: &TestDb, settings: &[(&str, &str)]) -> TestApp {
     }
 }
 
+impl Drop for TestApp {
+    /// The server's attachments go with the test.
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.upload_dir);
+    }
+}
+
 impl TestApp {
     /// A GET to `path` as if sent to `host` (the Host header carries the port, as
     /// browsers send it).
