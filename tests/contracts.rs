@@ -1798,3 +1798,103 @@ async fn hostile_input_to_the_other_clm_routes_is_a_4xx_and_changes_nothing() {
     }
     assert_eq!(clm.snapshot().await, before, "nothing was written");
 }
+
+#[tokio::test]
+async fn clauses_and_templates_are_edited_by_their_authors_or_managers() {
+    let clm = Clm::new().await;
+    let (_, clause) = clm
+        .json(
+            Method::POST,
+            "/api/v1/clauses",
+            &clm.member,
+            Some(json!({"title": "Net 30", "category": "payment", "body": "Pay in 30 days."})),
+        )
+        .await;
+    let path = format!("/api/v1/clauses/{}", clause["id"].as_str().unwrap());
+    let (status, _) = clm
+        .json(
+            Method::PATCH,
+            &path,
+            &clm.other_member,
+            Some(json!({"body": "Pay never."})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = clm
+        .json(
+            Method::PATCH,
+            &path,
+            &clm.member,
+            Some(json!({"category": "nonsense"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, edited) = clm
+        .json(
+            Method::PATCH,
+            &path,
+            &clm.member,
+            Some(json!({"body": "Pay in 45 days."})),
+        )
+        .await;
+    assert_eq!(
+        (status, edited["body"].as_str(), edited["category"].as_str()),
+        (StatusCode::OK, Some("Pay in 45 days."), Some("payment"))
+    );
+    let (status, _) = clm
+        .json(
+            Method::PATCH,
+            &path,
+            &clm.manager,
+            Some(json!({"title": "Net 45"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    let (_, template) = clm
+        .json(
+            Method::POST,
+            "/api/v1/templates",
+            &clm.manager,
+            Some(
+                json!({"name": "NDA", "contract_type": "nda", "body": "Between {{a}} and {{b}}."}),
+            ),
+        )
+        .await;
+    let path = format!("/api/v1/templates/{}", template["id"].as_str().unwrap());
+    let (status, _) = clm
+        .json(
+            Method::PATCH,
+            &path,
+            &clm.member,
+            Some(json!({"name": "Mine"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, edited) = clm
+        .json(
+            Method::PATCH,
+            &path,
+            &clm.manager,
+            Some(json!({"body": "Between {{party}} only."})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(edited["variables"], json!(["party"]));
+    let (status, _) = clm
+        .json(
+            Method::PATCH,
+            &path,
+            &clm.manager,
+            Some(json!({"contract_type": "nope"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let client = clm.db.client().await;
+    let updates: i64 = client
+        .query_one("select count(*) from t_acme.audit_logs where action = 'update' and entity in ('clause', 'template')", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(updates, 3);
+}

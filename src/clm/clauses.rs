@@ -2,7 +2,7 @@
 //! clauses by trigram similarity; and the check that a contract carries every clause
 //! category its type requires.
 
-use actix_web::{delete, get, post, web, HttpResponse};
+use actix_web::{delete, get, patch, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -10,7 +10,7 @@ use tokio_postgres::Row;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::audit::{self, Entry};
+use super::audit::{self, changed_fields, Entry};
 use super::contracts::{lock_contract, may_edit};
 use super::validate;
 use super::{read_as, read_contract_rows, RequestMeta};
@@ -24,6 +24,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(list_clauses)
         .service(create_clause)
         .service(get_clause)
+        .service(update_clause)
         .service(delete_clause)
         .service(similar_clauses)
         .service(contract_clauses)
@@ -213,6 +214,88 @@ pub async fn get_clause(
         .map(ClauseView::from)
         .ok_or(ApiError::Missing("clause"))?;
     Ok(HttpResponse::Ok().json(view))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateClause {
+    title: Option<String>,
+    category: Option<String>,
+    body: Option<String>,
+}
+
+#[utoipa::path(
+    patch,
+    path = "/api/v1/clauses/{id}",
+    tag = "clauses",
+    params(("id" = Uuid, Path, description = "Clause id")),
+    request_body = UpdateClause,
+    responses(
+        (status = 200, description = "Updated (its author, or a manager)", body = ClauseView),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[patch("/api/v1/clauses/{id}")]
+pub async fn update_clause(
+    user: AuthUser,
+    db: TenantDb,
+    meta: RequestMeta,
+    id: web::Path<Uuid>,
+    body: web::Json<UpdateClause>,
+) -> Result<HttpResponse, ApiError> {
+    let patch = body.into_inner();
+    let title = patch
+        .title
+        .as_deref()
+        .map(|t| validate::text("title", t, 300))
+        .transpose()?;
+    let category = patch.category.as_deref().map(category).transpose()?;
+    let text = patch
+        .body
+        .as_deref()
+        .map(|b| validate::text("body", b, MAX_CLAUSE_CHARS))
+        .transpose()?;
+    let tx = db.begin().await?;
+    let role = require_role(&tx, &user, Role::Member).await?;
+    let old = tx
+        .query_opt(
+            &format!("select {COLUMNS} from clauses where id = $1 for update"),
+            &[&id.into_inner()],
+        )
+        .await
+        .map_err(ApiError::database)?
+        .map(|row| ClauseView::from(&row))
+        .ok_or(ApiError::Missing("clause"))?;
+    if !may_edit(role, user.claims.sub, old.created_by) {
+        return Err(ApiError::Forbidden(
+            "members may change only clauses they added".into(),
+        ));
+    }
+    let row = tx
+        .query_one(
+            &format!(
+                "update clauses set title = coalesce($2, title), category = coalesce($3, category), \
+                 body = coalesce($4, body), updated_at = now() where id = $1 returning {COLUMNS}"
+            ),
+            &[&old.id, &title, &category, &text],
+        )
+        .await
+        .map_err(ApiError::write)?;
+    let new = ClauseView::from(&row);
+    audit::record_and_commit(
+        tx,
+        user.claims.sub,
+        &meta,
+        Entry {
+            action: "update",
+            entity: "clause",
+            entity_id: Some(new.id),
+            changes: changed_fields(&json!(old), &json!(new), &["updated_at"]),
+        },
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(new))
 }
 
 #[utoipa::path(

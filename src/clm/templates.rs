@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use actix_web::http::StatusCode;
-use actix_web::{delete, get, post, web, HttpResponse};
+use actix_web::{delete, get, patch, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -11,7 +11,7 @@ use tokio_postgres::Row;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::audit::{self, Entry};
+use super::audit::{self, changed_fields, Entry};
 use super::contracts::{self, CreateContract};
 use super::validate;
 use super::{read_as, RequestMeta};
@@ -25,6 +25,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(list_templates)
         .service(create_template)
         .service(get_template)
+        .service(update_template)
         .service(delete_template)
         .service(generate_contract);
 }
@@ -261,6 +262,107 @@ pub async fn get_template(
         .map(TemplateView::from)
         .ok_or(ApiError::Missing("template"))?;
     Ok(HttpResponse::Ok().json(view))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateTemplate {
+    name: Option<String>,
+    contract_type: Option<String>,
+    /// New text; its variables are worked out again.
+    body: Option<String>,
+}
+
+#[utoipa::path(
+    patch,
+    path = "/api/v1/templates/{id}",
+    tag = "templates",
+    params(("id" = Uuid, Path, description = "Template id")),
+    request_body = UpdateTemplate,
+    responses(
+        (status = 200, description = "Updated (managers)", body = TemplateView),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[patch("/api/v1/templates/{id}")]
+pub async fn update_template(
+    user: AuthUser,
+    db: TenantDb,
+    meta: RequestMeta,
+    id: web::Path<Uuid>,
+    body: web::Json<UpdateTemplate>,
+) -> Result<HttpResponse, ApiError> {
+    let patch = body.into_inner();
+    let name = patch
+        .name
+        .as_deref()
+        .map(|n| validate::text("name", n, 200))
+        .transpose()?;
+    let text = patch
+        .body
+        .as_deref()
+        .map(|b| validate::body("body", b, contracts::MAX_BODY_CHARS))
+        .transpose()?;
+    let names = match &text {
+        Some(text) => {
+            let names = variables(&parse(text)?);
+            if names.len() > MAX_VARIABLES {
+                return Err(ApiError::Validation(format!(
+                    "a template names at most {MAX_VARIABLES} variables"
+                )));
+            }
+            Some(names)
+        }
+        None => None,
+    };
+    let tx = db.begin().await?;
+    require_role(&tx, &user, Role::Manager).await?;
+    let old = tx
+        .query_opt(
+            &format!("select {COLUMNS} from templates where id = $1 for update"),
+            &[&id.into_inner()],
+        )
+        .await
+        .map_err(ApiError::database)?
+        .map(|row| TemplateView::from(&row))
+        .ok_or(ApiError::Missing("template"))?;
+    if let Some(kind) = &patch.contract_type {
+        tx.query_opt("select 1 from contract_types where key = $1", &[kind])
+            .await
+            .map_err(ApiError::database)?
+            .ok_or_else(|| ApiError::Validation("contract_type is not defined".into()))?;
+    }
+    let row = tx
+        .query_one(
+            &format!(
+                "update templates set name = coalesce($2, name), contract_type = coalesce($3, contract_type), \
+                 body = coalesce($4, body), variables = coalesce($5, variables), updated_at = now() \
+                 where id = $1 returning {COLUMNS}"
+            ),
+            &[&old.id, &name, &patch.contract_type, &text, &names],
+        )
+        .await
+        .map_err(ApiError::write)?;
+    let new = TemplateView::from(&row);
+    let mut changes = changed_fields(&json!(old), &json!(new), &["updated_at", "body"]);
+    if new.body != old.body {
+        changes["body"] = json!({"old": format!("({} characters)", old.body.chars().count()),
+            "new": format!("({} characters)", new.body.chars().count())});
+    }
+    audit::record_and_commit(
+        tx,
+        user.claims.sub,
+        &meta,
+        Entry {
+            action: "update",
+            entity: "template",
+            entity_id: Some(new.id),
+            changes,
+        },
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(new))
 }
 
 #[utoipa::path(
