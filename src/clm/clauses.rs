@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::audit::{self, changed_fields, Entry};
 use super::contracts::{lock_contract, may_edit};
 use super::validate;
-use super::{read_as, read_contract_rows, RequestMeta};
+use super::{lock_row, read_as, read_contract_rows, RequestMeta};
 use crate::auth::user_routes::require_role;
 use crate::auth::users::Role;
 use crate::http::error::{ApiError, AuthedRouteErrors, ErrorBody};
@@ -258,15 +258,13 @@ pub async fn update_clause(
         .transpose()?;
     let tx = db.begin().await?;
     let role = require_role(&tx, &user, Role::Member).await?;
-    let old = tx
-        .query_opt(
-            &format!("select {COLUMNS} from clauses where id = $1 for update"),
-            &[&id.into_inner()],
-        )
-        .await
-        .map_err(ApiError::database)?
-        .map(|row| ClauseView::from(&row))
-        .ok_or(ApiError::Missing("clause"))?;
+    let old: ClauseView = lock_row(
+        &tx,
+        &format!("select {COLUMNS} from clauses where id = $1 for update"),
+        id.into_inner(),
+        "clause",
+    )
+    .await?;
     if !may_edit(role, user.claims.sub, old.created_by) {
         return Err(ApiError::Forbidden(
             "members may change only clauses they added".into(),

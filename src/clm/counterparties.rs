@@ -275,14 +275,13 @@ pub async fn get_counterparty(
 }
 
 async fn lock(tx: &TenantTx, id: Uuid) -> Result<CounterpartyView, ApiError> {
-    tx.query_opt(
+    super::lock_row(
+        tx,
         &format!("select {COLUMNS} from counterparties where id = $1 for update"),
-        &[&id],
+        id,
+        "counterparty",
     )
     .await
-    .map_err(ApiError::database)?
-    .map(|row| CounterpartyView::from(&row))
-    .ok_or(ApiError::Missing("counterparty"))
 }
 
 #[derive(Deserialize, ToSchema)]

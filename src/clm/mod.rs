@@ -85,6 +85,21 @@ pub async fn read_contract_rows(
     Ok(results.remove(1))
 }
 
+/// Loads the row `sql` (`... where id = $1 for update`) finds, locked for the rest of
+/// the transaction, as a view; a 404 naming `what` when there is none.
+pub async fn lock_row<T: for<'a> From<&'a Row>>(
+    tx: &crate::tenancy::scoped::TenantTx,
+    sql: &str,
+    id: uuid::Uuid,
+    what: &'static str,
+) -> Result<T, ApiError> {
+    tx.query_opt(sql, &[&id])
+        .await
+        .map_err(ApiError::database)?
+        .map(|row| T::from(&row))
+        .ok_or(ApiError::Missing(what))
+}
+
 const MAX_USER_AGENT_CHARS: usize = 500;
 
 /// Where a request came from, for the audit log.

@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::audit::{self, changed_fields, Entry};
 use super::contracts::{self, CreateContract};
 use super::validate;
-use super::{read_as, RequestMeta};
+use super::{lock_row, read_as, RequestMeta};
 use crate::auth::user_routes::require_role;
 use crate::auth::users::Role;
 use crate::http::error::{ApiError, AuthedRouteErrors, ErrorBody};
@@ -83,6 +83,17 @@ fn variables(pieces: &[Piece<'_>]) -> Vec<String> {
         })
         .collect();
     set.into_iter().map(str::to_owned).collect()
+}
+
+/// The variables a template body names, within the limit on their number.
+fn template_variables(body: &str) -> Result<Vec<String>, ApiError> {
+    let names = variables(&parse(body)?);
+    if names.len() > MAX_VARIABLES {
+        return Err(ApiError::Validation(format!(
+            "a template names at most {MAX_VARIABLES} variables"
+        )));
+    }
+    Ok(names)
 }
 
 /// Fills every placeholder, or lists what is missing and what was not asked for.
@@ -198,12 +209,7 @@ pub async fn create_template(
     let body = body.into_inner();
     let name = validate::text("name", &body.name, 200)?;
     let text = validate::body("body", &body.body, contracts::MAX_BODY_CHARS)?;
-    let names = variables(&parse(&text)?);
-    if names.len() > MAX_VARIABLES {
-        return Err(ApiError::Validation(format!(
-            "a template names at most {MAX_VARIABLES} variables"
-        )));
-    }
+    let names = template_variables(&text)?;
     let tx = db.begin().await?;
     require_role(&tx, &user, Role::Manager).await?;
     tx.query_opt(
@@ -304,29 +310,16 @@ pub async fn update_template(
         .as_deref()
         .map(|b| validate::body("body", b, contracts::MAX_BODY_CHARS))
         .transpose()?;
-    let names = match &text {
-        Some(text) => {
-            let names = variables(&parse(text)?);
-            if names.len() > MAX_VARIABLES {
-                return Err(ApiError::Validation(format!(
-                    "a template names at most {MAX_VARIABLES} variables"
-                )));
-            }
-            Some(names)
-        }
-        None => None,
-    };
+    let names = text.as_deref().map(template_variables).transpose()?;
     let tx = db.begin().await?;
     require_role(&tx, &user, Role::Manager).await?;
-    let old = tx
-        .query_opt(
-            &format!("select {COLUMNS} from templates where id = $1 for update"),
-            &[&id.into_inner()],
-        )
-        .await
-        .map_err(ApiError::database)?
-        .map(|row| TemplateView::from(&row))
-        .ok_or(ApiError::Missing("template"))?;
+    let old: TemplateView = lock_row(
+        &tx,
+        &format!("select {COLUMNS} from templates where id = $1 for update"),
+        id.into_inner(),
+        "template",
+    )
+    .await?;
     if let Some(kind) = &patch.contract_type {
         tx.query_opt("select 1 from contract_types where key = $1", &[kind])
             .await
