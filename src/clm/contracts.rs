@@ -944,6 +944,10 @@ pub struct ContractFilter {
 struct Where {
     clauses: Vec<String>,
     params: Vec<Box<dyn ToSql + Sync + Send>>,
+    /// With `q`: `, websearch_to_tsquery(...) as query`, joined to `contracts`. Parsed
+    /// once per execution this way, also under a generic plan, where the same call in
+    /// the WHERE and ORDER BY clauses ran once per matching row (2-3x slower).
+    from_query: String,
     has_query: bool,
 }
 
@@ -953,11 +957,12 @@ impl Where {
         self.clauses.push(clause(self.params.len()));
     }
 
+    /// What follows `from contracts`.
     fn sql(&self) -> String {
         if self.clauses.is_empty() {
-            String::new()
+            self.from_query.clone()
         } else {
-            format!(" where {}", self.clauses.join(" and "))
+            format!("{} where {}", self.from_query, self.clauses.join(" and "))
         }
     }
 
@@ -974,6 +979,7 @@ impl ContractFilter {
         let mut w = Where {
             clauses: Vec::new(),
             params: Vec::new(),
+            from_query: String::new(),
             has_query: false,
         };
         if let Some(statuses) = &self.status {
@@ -1047,16 +1053,18 @@ impl ContractFilter {
                     "q must be 1 to {MAX_QUERY_CHARS} characters"
                 )));
             }
-            w.push(
-                |n| format!("search @@ websearch_to_tsquery('english', ${n})"),
-                Box::new(q.to_owned()),
+            w.params.push(Box::new(q.to_owned()));
+            w.from_query = format!(
+                ", websearch_to_tsquery('english', ${}) as query",
+                w.params.len()
             );
+            w.clauses.push("search @@ query".into());
             w.has_query = true;
         }
         Ok(w)
     }
 
-    fn order_by(&self, has_query: bool, query_param: usize) -> Result<String, ApiError> {
+    fn order_by(&self, has_query: bool) -> Result<String, ApiError> {
         let sort = self
             .sort
             .as_deref()
@@ -1069,9 +1077,7 @@ impl ContractFilter {
             "created_at" | "updated_at" | "title" | "value" | "start_date" | "end_date" => {
                 key.to_owned()
             }
-            "rank" if has_query => format!(
-                "ts_rank(search, websearch_to_tsquery('english', ${query_param}))"
-            ),
+            "rank" if has_query => "ts_rank(search, query)".to_owned(),
             _ => {
                 return Err(ApiError::Validation(format!(
                     "sort must be one of created_at, updated_at, title, value, start_date, end_date{}, optionally with a leading -",
@@ -1121,8 +1127,7 @@ pub async fn list_contracts(
 ) -> Result<HttpResponse, ApiError> {
     let (limit, offset) = validate::page(query.limit, query.offset, MAX_PAGE)?;
     let mut w = query.to_where()?;
-    let query_param = w.params.len();
-    let order = query.order_by(w.has_query, query_param)?;
+    let order = query.order_by(w.has_query)?;
     w.params.push(Box::new(limit + 1));
     w.params.push(Box::new(offset));
     let n = w.params.len();
