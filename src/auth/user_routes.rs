@@ -21,6 +21,11 @@ use crate::tenancy::Email;
 const USER_COLUMNS: &str = "id, email, display_name, role, active";
 const MAX_PAGE: i64 = 200;
 
+/// Built once rather than on every list request.
+static PAGE_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!("select {USER_COLUMNS} from users order by lower(email), id limit $1 offset $2")
+});
+
 #[derive(Serialize, ToSchema)]
 pub struct UserView {
     id: Uuid,
@@ -130,12 +135,10 @@ pub async fn list_users(
             "limit must be 1 to {MAX_PAGE} and offset at least 0"
         )));
     }
-    let page_sql =
-        format!("select {USER_COLUMNS} from users order by lower(email), id limit $1 offset $2");
     let results = db
         .read(&[
             (ACTING_USER_SQL, &[&user.claims.sub]),
-            (&page_sql, &[&limit, &offset]),
+            (PAGE_SQL.as_str(), &[&limit, &offset]),
         ])
         .await?;
     role_of(results[0].first(), Role::Admin)?;

@@ -21,7 +21,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::audit::{self, Entry};
-use super::contracts::{lock_contract, may_edit};
+use super::contracts::{lock_editable_contract, may_edit};
 use super::{read_as, read_contract_rows, RequestMeta};
 use crate::auth::user_routes::require_role;
 use crate::auth::users::Role;
@@ -290,25 +290,14 @@ pub async fn upload_attachment(
     let contract_id = id.into_inner();
     {
         let tx = db.begin().await?;
-        let role = require_role(&tx, &user, Role::Member).await?;
-        let contract = lock_contract(&tx, contract_id).await?;
-        if !may_edit(role, user.claims.sub, Some(contract.owner_id)) {
-            return Err(ApiError::Forbidden(
-                "members attach files only to contracts they own".into(),
-            ));
-        }
+        lock_editable_contract(&tx, &user, contract_id).await?;
         tx.commit().await.map_err(ApiError::database)?;
     }
     let folder = tenant_folder(&state, &tenant);
     let received = receive(multipart, &folder, state.config.max_upload_bytes).await?;
+    // Again, now that the bytes are here: the contract or the caller may have changed.
     let tx = db.begin().await?;
-    let role = require_role(&tx, &user, Role::Member).await?;
-    let contract = lock_contract(&tx, contract_id).await?;
-    if !may_edit(role, user.claims.sub, Some(contract.owner_id)) {
-        return Err(ApiError::Forbidden(
-            "members attach files only to contracts they own".into(),
-        ));
-    }
+    let (contract, _) = lock_editable_contract(&tx, &user, contract_id).await?;
     let row = tx
         .query_one(
             &format!(

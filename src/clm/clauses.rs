@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::audit::{self, changed_fields, Entry};
-use super::contracts::{lock_contract, may_edit};
+use super::contracts::{lock_editable_contract, may_edit};
 use super::validate;
 use super::{lock_row, read_as, read_contract_rows, RequestMeta};
 use crate::auth::user_routes::require_role;
@@ -481,13 +481,7 @@ pub async fn attach_clause(
         return Err(ApiError::Validation("position must be 0 to 10000".into()));
     }
     let tx = db.begin().await?;
-    let role = require_role(&tx, &user, Role::Member).await?;
-    let contract = lock_contract(&tx, id.into_inner()).await?;
-    if !may_edit(role, user.claims.sub, Some(contract.owner_id)) {
-        return Err(ApiError::Forbidden(
-            "members may change only contracts they own".into(),
-        ));
-    }
+    let (contract, _) = lock_editable_contract(&tx, &user, id.into_inner()).await?;
     tx.query_opt("select 1 from clauses where id = $1", &[&clause_id])
         .await
         .map_err(ApiError::database)?
@@ -542,13 +536,7 @@ pub async fn detach_clause(
 ) -> Result<HttpResponse, ApiError> {
     let (contract_id, clause_id) = path.into_inner();
     let tx = db.begin().await?;
-    let role = require_role(&tx, &user, Role::Member).await?;
-    let contract = lock_contract(&tx, contract_id).await?;
-    if !may_edit(role, user.claims.sub, Some(contract.owner_id)) {
-        return Err(ApiError::Forbidden(
-            "members may change only contracts they own".into(),
-        ));
-    }
+    let (contract, _) = lock_editable_contract(&tx, &user, contract_id).await?;
     let removed = tx
         .execute(
             "delete from contract_clauses where contract_id = $1 and clause_id = $2",

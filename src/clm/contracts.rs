@@ -202,7 +202,7 @@ fn not_yours() -> ApiError {
 }
 
 /// Loads a contract for change, locking its row.
-pub async fn lock_contract(tx: &TenantTx, id: Uuid) -> Result<ContractView, ApiError> {
+async fn lock_contract(tx: &TenantTx, id: Uuid) -> Result<ContractView, ApiError> {
     let row = tx
         .query_opt(
             &format!("select {CONTRACT_COLUMNS} from contracts where id = $1 for update"),
@@ -212,6 +212,21 @@ pub async fn lock_contract(tx: &TenantTx, id: Uuid) -> Result<ContractView, ApiE
         .map_err(ApiError::database)?
         .ok_or(ApiError::Missing("contract"))?;
     ContractView::from_row(&row)
+}
+
+/// Locks a contract the caller may change (its owner, or a manager) and returns it with
+/// the caller's current role.
+pub async fn lock_editable_contract(
+    tx: &TenantTx,
+    user: &AuthUser,
+    id: Uuid,
+) -> Result<(ContractView, Role), ApiError> {
+    let role = require_role(tx, user, Role::Member).await?;
+    let contract = lock_contract(tx, id).await?;
+    if !may_edit(role, user.claims.sub, Some(contract.owner_id)) {
+        return Err(not_yours());
+    }
+    Ok((contract, role))
 }
 
 /// Checks, in one round trip, that the records a write names exist: an active owner,
@@ -603,11 +618,7 @@ pub async fn update_contract(
     let expected = expected_version(&req, patch.version)?;
     let caller = user.claims.sub;
     let tx = db.begin().await?;
-    let role = require_role(&tx, &user, Role::Member).await?;
-    let old = lock_contract(&tx, id.into_inner()).await?;
-    if !may_edit(role, caller, Some(old.owner_id)) {
-        return Err(not_yours());
-    }
+    let (old, role) = lock_editable_contract(&tx, &user, id.into_inner()).await?;
     if old.version != expected {
         return Err(version_conflict(old.version));
     }
@@ -760,11 +771,7 @@ pub async fn delete_contract(
 ) -> Result<HttpResponse, ApiError> {
     let caller = user.claims.sub;
     let tx = db.begin().await?;
-    let role = require_role(&tx, &user, Role::Member).await?;
-    let old = lock_contract(&tx, id.into_inner()).await?;
-    if !may_edit(role, caller, Some(old.owner_id)) {
-        return Err(not_yours());
-    }
+    let (old, _) = lock_editable_contract(&tx, &user, id.into_inner()).await?;
     if old.status != Status::Draft {
         return Err(ApiError::refused(
             StatusCode::CONFLICT,
