@@ -1296,6 +1296,20 @@ async fn attachments_upload_download_and_stay_inside_their_tenant() {
             .await,
             StatusCode::BAD_REQUEST,
         ),
+        (
+            clm.app
+                .request(
+                    Method::POST,
+                    HOST,
+                    &format!("/api/v1/contracts/{id}/attachments"),
+                )
+                .bearer_auth(&clm.member)
+                .json(&json!({"file": "not a form"}))
+                .send()
+                .await
+                .unwrap(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
     ];
     for (i, (response, status)) in refusals.into_iter().enumerate() {
         assert_eq!(response.status(), status, "refusal {i}");

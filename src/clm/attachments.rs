@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use actix_multipart::Multipart;
+use actix_multipart::{Multipart, MultipartError};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{delete, get, post, web, HttpResponse};
@@ -182,7 +182,14 @@ async fn receive(
         let field = multipart
             .try_next()
             .await
-            .map_err(|e| bad(format!("invalid multipart body: {e}")))?
+            .map_err(|e| match e {
+                MultipartError::ContentTypeMissing | MultipartError::ContentTypeIncompatible => {
+                    ApiError::UnsupportedMediaType(
+                        "attachments are uploaded as multipart/form-data".into(),
+                    )
+                }
+                e => bad(format!("invalid multipart body: {e}")),
+            })?
             .ok_or_else(|| bad("the form has no \"file\" field".into()))?;
         if field.name() == Some("file") {
             break field;
@@ -271,7 +278,7 @@ async fn receive(
     responses(
         (status = 201, description = "Stored", body = AttachmentView),
         (status = 413, description = "Larger than PACTUM_MAX_UPLOAD_BYTES", body = ErrorBody),
-        (status = 415, description = "Type not accepted, or content not of the declared type", body = ErrorBody),
+        (status = 415, description = "Not multipart/form-data, type not accepted, or content not of the declared type", body = ErrorBody),
         AuthedRouteErrors
     ),
     security(("bearer" = []))
