@@ -105,7 +105,9 @@ CONF
   fi
 
   if as_owner "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
-    port="$(sed -n 's/^port = \([0-9]*\).*/\1/p' "$data/postgresql.auto.conf" 2>/dev/null | tail -n1)"
+    # The running postmaster's own record (line 4: its port); postgresql.auto.conf
+    # would do too, but ALTER SYSTEM rewrites that file in its own quoting.
+    port="$(sed -n 4p "$data/postmaster.pid")"
   else
     port="${PACTUM_PG_PORT:-55432}"
     while ! port_free "$port"; do port=$((port + 1)); done
