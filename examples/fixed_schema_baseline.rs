@@ -3,7 +3,7 @@
 //! adds. No tenant resolution middleware (the Host header is ignored) and no
 //! `SET LOCAL search_path` (every connection is opened with the schema as its
 //! search_path). The rest is the real server's: request-id middleware with metrics, the
-//! same token check and revocation lookup, the same pool, the same pipelined read-only
+//! same token check and revocation lookup, the same allocator, the same pool, the same pipelined read-only
 //! transaction, the same SQL and JSON.
 //!
 //! Not a product: a single-schema server would be unsafe for more than one tenant.
@@ -24,6 +24,10 @@ use pactum::http::error::ApiError;
 use pactum::http::{metrics, request_id, AppState};
 use pactum::tenancy::resolver::TenantResolver;
 use pactum::tenancy::{MigrationSet, SchemaName};
+
+// The server's allocator, so that the comparison measures multi-tenancy alone.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const ME_SQL: &str =
     "select id, email, display_name, role, active from users where id = $1 and active";

@@ -1,6 +1,7 @@
 //! Connecting to PostgreSQL: one place that parses `DATABASE_URL`, bounds the connect
 //! time and turns "connection refused" into a message an operator can act on.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use deadpool_postgres::{Hook, HookError, Manager, ManagerConfig, Pool, RecyclingMethod};
@@ -19,15 +20,18 @@ const MAX_CONNECTION_AGE: Duration = Duration::from_secs(30 * 60);
 const MAX_CONNECTION_USES: usize = 100_000;
 
 /// A parsed database URL that remembers a password-free description for messages.
+/// Cheap to clone: every request's database handle carries one.
 #[derive(Clone)]
-pub struct DatabaseUrl {
+pub struct DatabaseUrl(Arc<ParsedUrl>);
+
+struct ParsedUrl {
     config: Config,
     display: String,
 }
 
 impl std::fmt::Debug for DatabaseUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.display)
+        f.write_str(&self.0.display)
     }
 }
 
@@ -45,15 +49,16 @@ impl DatabaseUrl {
             config.application_name(application_name);
         }
         let display = describe(&config);
-        Ok(Self { config, display })
+        Ok(Self(Arc::new(ParsedUrl { config, display })))
     }
 
     pub fn config(&self) -> &Config {
-        &self.config
+        &self.0.config
     }
 
     pub async fn connect(&self) -> Result<Client, TenancyError> {
         let (client, connection) = self
+            .0
             .config
             .connect(NoTls)
             .await
@@ -69,7 +74,7 @@ impl DatabaseUrl {
     /// A bounded pool whose connections are reset on every checkout.
     pub fn pool(&self, max_size: usize) -> Result<Pool, TenancyError> {
         let manager = Manager::from_config(
-            self.config.clone(),
+            self.0.config.clone(),
             NoTls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Custom(RECYCLE_SQL.into()),
@@ -88,7 +93,7 @@ impl DatabaseUrl {
     /// cache that grows with every tenant schema a backend touches.
     pub fn request_pool(&self, max_size: usize) -> Result<Pool, TenancyError> {
         let manager = Manager::from_config(
-            self.config.clone(),
+            self.0.config.clone(),
             NoTls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
@@ -122,7 +127,7 @@ impl DatabaseUrl {
             }
         };
         TenancyError::Unreachable {
-            target: self.display.clone(),
+            target: self.0.display.clone(),
             reason,
         }
     }
@@ -133,7 +138,7 @@ pub fn pool_error(url: &DatabaseUrl, error: deadpool_postgres::PoolError) -> Ten
     match error {
         deadpool_postgres::PoolError::Backend(error) => url.unreachable(&error),
         other => TenancyError::Unreachable {
-            target: url.display.clone(),
+            target: url.0.display.clone(),
             reason: other.to_string(),
         },
     }

@@ -18,25 +18,31 @@ use super::TenancyError;
 use crate::db::{pool_error, DatabaseUrl};
 
 /// A pool and the one schema this handle may use. Nothing on it can pick another.
+/// Made for every request, so it holds only handles: the opening text is written when
+/// a unit of work starts.
 #[derive(Clone)]
 pub struct TenantDb {
     pool: Pool,
     url: DatabaseUrl,
-    /// `BEGIN; SET LOCAL search_path ...` for this schema.
-    begin_sql: String,
-    /// The same, for read-only units of work.
-    begin_read_only_sql: String,
+    schema: SchemaName,
 }
 
 impl TenantDb {
     pub fn new(pool: Pool, url: DatabaseUrl, schema: &SchemaName) -> Self {
-        let set_path = format!("SET LOCAL search_path TO {}, public", schema.quoted());
         Self {
             pool,
             url,
-            begin_sql: format!("BEGIN; {set_path}"),
-            begin_read_only_sql: format!("BEGIN READ ONLY; {set_path}"),
+            schema: schema.clone(),
         }
+    }
+
+    /// `BEGIN [READ ONLY]; SET LOCAL search_path TO "<schema>", public`.
+    fn opening_sql(&self, read_only: bool) -> String {
+        let mode = if read_only { " READ ONLY" } else { "" };
+        format!(
+            "BEGIN{mode}; SET LOCAL search_path TO {}, public",
+            self.schema.quoted()
+        )
     }
 
     async fn connection(&self) -> Result<Object, TenancyError> {
@@ -51,7 +57,7 @@ impl TenantDb {
             conn: self.connection().await?,
             finished: false,
         };
-        tx.conn.batch_execute(&self.begin_sql).await?;
+        tx.conn.batch_execute(&self.opening_sql(false)).await?;
         Ok(tx)
     }
 
@@ -78,7 +84,8 @@ impl TenantDb {
                 let statement = conn.prepare_cached(sql).await?;
                 conn.query(&statement, params).await
             }));
-        let (begun, rows) = tokio::join!(conn.batch_execute(&self.begin_read_only_sql), reads);
+        let opening = self.opening_sql(true);
+        let (begun, rows) = tokio::join!(conn.batch_execute(&opening), reads);
         begun?;
         let rows = rows?;
         // Nothing to wait for: the transaction wrote nothing, and whoever uses this
