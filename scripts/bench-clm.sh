@@ -93,6 +93,25 @@ latency "full-text search, common terms (~12,500 matches, ranked)" "$COMMON"
 echo "== filtered page of 50, 32 connections, ${SECONDS_PER_RUN}s"
 wrk -t2 -c32 -d"${SECONDS_PER_RUN}s" --latency "${HEADERS[@]}" "$URL$FILTERED" | grep -E 'Requests/sec|50%|99%|Non-2xx'
 
+# The ceiling for that target: the transaction the server runs for the page (the
+# statements as PostgreSQL logs them, tables schema-qualified because pgbench prepares
+# before its SET LOCAL runs), straight from pgbench with 8 clients like the server's
+# pool: no HTTP, no JSON, pgbench's own CPU the only other load.
+PGBENCH="$(ls /usr/lib/postgresql/*/bin/pgbench | tail -n1)"
+ADMIN_ID=$(sql -tA -c "select id from t_bench0.users limit 1")
+PAGE_SQL=$(mktemp --suffix=.sql)
+cat >"$PAGE_SQL" <<SQL
+BEGIN READ ONLY;
+SET LOCAL search_path TO "t_bench0", public;
+select role, active from t_bench0.users where id = '$ADMIN_ID';
+select id, title, contract_type, status, value::text, currency, counterparty_id, owner_id, start_date, end_date, auto_renew, renewal_notice_days, tags, metadata, null::text, version, created_by, created_at, updated_by, updated_at from t_bench0.contracts where status = 'executed' and contract_type = 'msa' and value >= '1000'::text::numeric order by created_at desc, id desc limit 51 offset 0;
+COMMIT;
+SQL
+echo "== the same transaction from pgbench, 8 clients, no HTTP, ${SECONDS_PER_RUN}s"
+"$PGBENCH" -n -M prepared -c 8 -j 2 -T "$SECONDS_PER_RUN" -f "$PAGE_SQL" "$DATABASE_URL" 2>&1 |
+  grep -E '^tps|failed|aborted' | sed 's/ (without initial connection time)//'
+rm -f "$PAGE_SQL"
+
 LUA=$(mktemp --suffix=.lua)
 cat >"$LUA" <<'LUA'
 wrk.method = "POST"
