@@ -1448,13 +1448,13 @@ async fn contracts_export_as_readable_pdf() {
             Method::POST,
             "/api/v1/counterparties",
             &clm.member,
-            Some(json!({"name": "Globex Corporation"})),
+            Some(json!({"name": "Globex Łódź Sp. z o.o."})),
         )
         .await;
     let id = clm
         .create(
             &clm.member,
-            json!({"title": "Supply agreement", "contract_type": "purchase_order",
+            json!({"title": "Supply agreement – Škoda", "contract_type": "purchase_order",
         "counterparty_id": counterparty["id"], "value": "9800.00", "currency": "EUR",
         "body": "The supplier delivers widgets every month."}),
         )
@@ -1474,15 +1474,19 @@ async fn contracts_export_as_readable_pdf() {
     assert_eq!(response.headers()["content-type"], "application/pdf");
     let bytes = response.bytes().await.unwrap();
     assert!(bytes.starts_with(b"%PDF-"));
-    let text = String::from_utf8_lossy(&bytes);
+    assert!(
+        String::from_utf8_lossy(&bytes).contains("/FontFile2"),
+        "its font is embedded"
+    );
+    let text = pdf_extract::extract_text_from_mem(&bytes).expect("the PDF reads back");
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
     for expected in [
-        "Supply agreement",
-        "Globex Corporation",
-        "9800.00 EUR",
-        "delivers widgets",
-        "/Helvetica",
+        "Supply agreement – Škoda",
+        "Counterparty: Globex Łódź Sp. z o.o.",
+        "Value: 9800.00 EUR",
+        "The supplier delivers widgets every month.",
     ] {
-        assert!(text.contains(expected), "{expected} missing from the PDF");
+        assert!(text.contains(expected), "{expected} missing from {text}");
     }
     let missing = clm
         .send(
