@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Quick start: installs and starts what Pactum needs, migrates, provisions the demo
 # tenants `acme` and `globex` (on acme.localhost and globex.localhost), then serves
-# Pactum on 127.0.0.1:8000 until interrupted.
+# Pactum on 127.0.0.1:8000 until interrupted. A tenant it creates also gets a demo
+# counterparty and three contracts, made through the API like any client would.
 #
 # Uses DATABASE_URL when set; otherwise a private PostgreSQL under .pactum/ (installed
 # from the distribution's packages if the machine has none). Safe to run again.
@@ -20,12 +21,14 @@ tenantctl=target/release/tenantctl
 "$tenantctl" migrate
 
 DEMO_PASSWORD="${PACTUM_DEMO_PASSWORD:-pactum-demo-password}"
+NEW_TENANTS=()
 for tenant in acme globex; do
   if ! "$tenantctl" show "$tenant" >/dev/null 2>&1; then
     printf '%s\n' "$DEMO_PASSWORD" | "$tenantctl" create "$tenant" \
       --domain "$tenant.localhost" \
       --name "${tenant^} (demo)" \
       --admin-email "admin@$tenant.example"
+    NEW_TENANTS+=("$tenant")
   fi
 done
 "$tenantctl" list
@@ -35,4 +38,38 @@ echo "demo logins: admin@acme.example and admin@globex.example, password: $DEMO_
 export PACTUM_DEV="${PACTUM_DEV:-1}"
 export PACTUM_BIND="${PACTUM_BIND:-127.0.0.1:8000}"
 echo "serving on http://$PACTUM_BIND; try: curl http://acme.localhost:${PACTUM_BIND##*:}/api/v1/tenant" >&2
-exec target/release/pactum
+if [ "${#NEW_TENANTS[@]}" = 0 ]; then
+  exec target/release/pactum
+fi
+
+target/release/pactum &
+SERVER=$!
+trap 'kill -TERM "$SERVER" 2>/dev/null' INT TERM EXIT
+BASE_URL="http://127.0.0.1:${PACTUM_BIND##*:}"
+for _ in $(seq 100); do
+  curl -sf "$BASE_URL/healthz" -H "host: localhost" >/dev/null && break
+  sleep 0.1
+done
+# api TENANT TOKEN METHOD PATH [JSON]: the response body; fails on an error status.
+api() {
+  curl -sf -X "$3" "$BASE_URL$4" -H "host: $1.localhost" -H "authorization: Bearer $2" \
+    -H 'content-type: application/json' ${5:+-d "$5"}
+}
+for tenant in "${NEW_TENANTS[@]}"; do
+  token=$(curl -sf "$BASE_URL/api/v1/auth/login" -H "host: $tenant.localhost" \
+    -H 'content-type: application/json' \
+    -d "{\"email\":\"admin@$tenant.example\",\"password\":\"$DEMO_PASSWORD\"}" |
+    sed -E 's/.*"access_token":"([^"]+)".*/\1/')
+  counterparty=$(api "$tenant" "$token" POST /api/v1/counterparties \
+    '{"name":"Initech Łódź Sp. z o.o.","email":"legal@initech.example"}' |
+    sed -E 's/^\{"id":"([^"]+)".*/\1/')
+  for contract in \
+    '{"title":"Master services agreement","contract_type":"msa","value":"120000.00","currency":"EUR","start_date":"2026-01-01","end_date":"2027-12-31","auto_renew":true,"renewal_notice_days":60,"tags":["strategic"],"body":"Initech provides managed hosting services. Payment is due within 30 days of invoice. Liability is limited to the fees paid in the preceding twelve months."}' \
+    '{"title":"Mutual NDA","contract_type":"nda","start_date":"2026-03-01","end_date":"2028-02-29","body":"Each party keeps the other party'"'"'s confidential information secret for three years."}' \
+    '{"title":"Statement of work: data migration","contract_type":"sow","value":"18500.00","currency":"EUR","start_date":"2026-06-01","end_date":"2026-09-30","body":"Initech migrates the contract archive to Pactum in three phases."}'; do
+    api "$tenant" "$token" POST /api/v1/contracts \
+      "${contract%\}},\"counterparty_id\":\"$counterparty\"}" >/dev/null
+  done
+  echo "demo data: $tenant has a counterparty and three contracts" >&2
+done
+wait "$SERVER"
