@@ -6,10 +6,14 @@
 
 use std::path::{Path, PathBuf};
 
+use actix_files::NamedFile;
 use actix_multipart::{Multipart, MultipartError};
-use actix_web::http::header::{self, HeaderValue};
-use actix_web::http::StatusCode;
-use actix_web::{delete, get, post, web, HttpResponse};
+use actix_web::http::header::{
+    self, Charset, ContentDisposition, DispositionParam, DispositionType, ExtendedValue,
+    HeaderValue,
+};
+use actix_web::mime;
+use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use serde::Serialize;
@@ -22,7 +26,7 @@ use uuid::Uuid;
 
 use super::audit::{self, Entry};
 use super::contracts::{lock_editable_contract, may_edit};
-use super::{read_as, read_contract_rows, RequestMeta};
+use super::{delete_row, read_contract_rows, read_one_as, RequestMeta};
 use crate::auth::user_routes::require_role;
 use crate::auth::users::Role;
 use crate::http::error::{ApiError, AuthedRouteErrors, ErrorBody};
@@ -355,38 +359,41 @@ pub async fn upload_attachment(
     tag = "attachments",
     params(("id" = Uuid, Path, description = "Attachment id")),
     responses(
-        (status = 200, description = "The file, as a download"),
+        (status = 200, description = "The file, as a download, streamed from disk; Range (206) and If-None-Match (304) are honoured"),
         AuthedRouteErrors
     ),
     security(("bearer" = []))
 )]
 #[get("/api/v1/attachments/{id}")]
 pub async fn download_attachment(
+    req: HttpRequest,
     user: AuthUser,
     tenant: CurrentTenant,
     state: web::Data<AppState>,
     db: TenantDb,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
     let sql = format!("select {COLUMNS} from attachments where id = $1");
-    let results = read_as(&db, &user, Role::Viewer, &[(&sql, &[&id])]).await?;
-    let view = results[0]
-        .first()
-        .map(AttachmentView::from)
-        .ok_or(ApiError::Missing("attachment"))?;
+    let view: AttachmentView = read_one_as(
+        &db,
+        &user,
+        Role::Viewer,
+        &sql,
+        id.into_inner(),
+        "attachment",
+    )
+    .await?;
     let path = tenant_folder(&state, &tenant).join(view.id.to_string());
-    let bytes = tokio::fs::read(&path).await.map_err(|e| {
-        ApiError::Internal(anyhow::anyhow!(
-            "attachment {} is not on disk: {e}",
-            view.id
-        ))
-    })?;
-    let mut response = HttpResponse::Ok()
-        .content_type(view.content_type.as_str())
-        .insert_header(("x-content-type-options", "nosniff"))
-        .body(bytes);
-    // RFC 6266: an ASCII fallback plus the exact UTF-8 name, percent-encoded.
+    let file = web::block(move || NamedFile::open(path))
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("opening an attachment: {e}")))?
+        .map_err(|e| {
+            ApiError::Internal(anyhow::anyhow!(
+                "attachment {} is not on disk: {e}",
+                view.id
+            ))
+        })?;
+    // RFC 6266: an ASCII fallback plus the exact UTF-8 name.
     let ascii: String = view
         .filename
         .chars()
@@ -398,24 +405,30 @@ pub async fn download_attachment(
             }
         })
         .collect();
-    let encoded: String = view
-        .filename
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"._-".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect();
-    if let Ok(value) = HeaderValue::from_str(&format!(
-        "attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"
-    )) {
-        response
-            .headers_mut()
-            .insert(header::CONTENT_DISPOSITION, value);
-    }
+    let disposition = ContentDisposition {
+        disposition: DispositionType::Attachment,
+        parameters: vec![
+            DispositionParam::Filename(ascii),
+            DispositionParam::FilenameExt(ExtendedValue {
+                charset: Charset::Ext("UTF-8".into()),
+                language_tag: None,
+                value: view.filename.into_bytes(),
+            }),
+        ],
+    };
+    // Streamed from disk, with ranges and conditional requests, never whole in memory.
+    let mut response = file
+        .set_content_type(
+            view.content_type
+                .parse()
+                .unwrap_or(mime::APPLICATION_OCTET_STREAM),
+        )
+        .set_content_disposition(disposition)
+        .into_response(&req);
+    response.headers_mut().insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     Ok(response)
 }
 
@@ -441,15 +454,15 @@ pub async fn delete_attachment(
 ) -> Result<HttpResponse, ApiError> {
     let tx = db.begin().await?;
     let role = require_role(&tx, &user, Role::Member).await?;
-    let row = tx
-        .query_opt(
+    let view = AttachmentView::from(
+        &delete_row(
+            &tx,
             &format!("delete from attachments where id = $1 returning {COLUMNS}"),
-            &[&id.into_inner()],
+            id.into_inner(),
+            "attachment",
         )
-        .await
-        .map_err(ApiError::write)?
-        .ok_or(ApiError::Missing("attachment"))?;
-    let view = AttachmentView::from(&row);
+        .await?,
+    );
     let owner: Option<uuid::Uuid> = tx
         .query_opt(
             "select owner_id from contracts where id = $1",
@@ -459,11 +472,8 @@ pub async fn delete_attachment(
         .map_err(ApiError::database)?
         .map(|r| r.get(0));
     if !may_edit(role, user.claims.sub, owner) {
-        return Err(ApiError::refused(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "members delete files only from contracts they own",
-            serde_json::Value::Null,
+        return Err(ApiError::Forbidden(
+            "members delete files only from contracts they own".into(),
         ));
     }
     audit::record_and_commit(

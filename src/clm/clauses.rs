@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::audit::{self, changed_fields, Entry};
 use super::contracts::{lock_editable_contract, may_edit};
 use super::validate;
-use super::{lock_row, read_as, read_contract_rows, RequestMeta};
+use super::{delete_row, lock_row, read_as, read_contract_rows, read_one_as, RequestMeta};
 use crate::auth::user_routes::require_role;
 use crate::auth::users::Role;
 use crate::http::error::{ApiError, AuthedRouteErrors, ErrorBody};
@@ -207,12 +207,8 @@ pub async fn get_clause(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let sql = format!("select {COLUMNS} from clauses where id = $1");
-    let id = id.into_inner();
-    let results = read_as(&db, &user, Role::Viewer, &[(&sql, &[&id])]).await?;
-    let view = results[0]
-        .first()
-        .map(ClauseView::from)
-        .ok_or(ApiError::Missing("clause"))?;
+    let view: ClauseView =
+        read_one_as(&db, &user, Role::Viewer, &sql, id.into_inner(), "clause").await?;
     Ok(HttpResponse::Ok().json(view))
 }
 
@@ -317,14 +313,13 @@ pub async fn delete_clause(
 ) -> Result<HttpResponse, ApiError> {
     let tx = db.begin().await?;
     require_role(&tx, &user, Role::Manager).await?;
-    let row = tx
-        .query_opt(
-            "delete from clauses where id = $1 returning id, title, category",
-            &[&id.into_inner()],
-        )
-        .await
-        .map_err(ApiError::write)?
-        .ok_or(ApiError::Missing("clause"))?;
+    let row = delete_row(
+        &tx,
+        "delete from clauses where id = $1 returning id, title, category",
+        id.into_inner(),
+        "clause",
+    )
+    .await?;
     let clause_id: Uuid = row.get(0);
     audit::record_and_commit(
         tx,

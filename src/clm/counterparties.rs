@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::audit::{self, changed_fields, Entry};
 use super::contracts::may_edit;
 use super::validate::{self, nullable};
-use super::{read_as, RequestMeta};
+use super::{delete_row, lock_row, read_as, RequestMeta};
 use crate::auth::user_routes::require_role;
 use crate::auth::users::Role;
 use crate::http::error::{ApiError, AuthedRouteErrors, ErrorBody};
@@ -275,7 +275,7 @@ pub async fn get_counterparty(
 }
 
 async fn lock(tx: &TenantTx, id: Uuid) -> Result<CounterpartyView, ApiError> {
-    super::lock_row(
+    lock_row(
         tx,
         &format!("select {COLUMNS} from counterparties where id = $1 for update"),
         id,
@@ -506,15 +506,15 @@ pub async fn delete_contact(
 ) -> Result<HttpResponse, ApiError> {
     let tx = db.begin().await?;
     require_role(&tx, &user, Role::Member).await?;
-    let row = tx
-        .query_opt(
+    let view = ContactView::from(
+        &delete_row(
+            &tx,
             "delete from contacts where id = $1 returning id, counterparty_id, name, email, phone, title",
-            &[&id.into_inner()],
+            id.into_inner(),
+            "contact",
         )
-        .await
-        .map_err(ApiError::write)?
-        .ok_or(ApiError::Missing("contact"))?;
-    let view = ContactView::from(&row);
+        .await?,
+    );
     audit::record_and_commit(
         tx,
         user.claims.sub,

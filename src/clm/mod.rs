@@ -61,6 +61,23 @@ pub async fn read_as(
     Ok(results)
 }
 
+/// The one row `sql` (taking the id as `$1`) finds, as a view, for a caller with at
+/// least the `minimum` role; a 404 naming `what` when there is none.
+pub async fn read_one_as<T: for<'a> From<&'a Row>>(
+    db: &TenantDb,
+    user: &AuthUser,
+    minimum: Role,
+    sql: &str,
+    id: uuid::Uuid,
+    what: &'static str,
+) -> Result<T, ApiError> {
+    let results = read_as(db, user, minimum, &[(sql, &[&id])]).await?;
+    results[0]
+        .first()
+        .map(T::from)
+        .ok_or(ApiError::Missing(what))
+}
+
 /// The rows `sql` (taking the contract id as `$1`) finds for a contract the caller may
 /// read; a 404 when the contract does not exist.
 pub async fn read_contract_rows(
@@ -97,6 +114,20 @@ pub async fn lock_row<T: for<'a> From<&'a Row>>(
         .await
         .map_err(ApiError::database)?
         .map(|row| T::from(&row))
+        .ok_or(ApiError::Missing(what))
+}
+
+/// Deletes the row `sql` (`delete ... where id = $1 returning ...`) names and returns
+/// it; a 404 naming `what` when there is none, a 409 when other rows still refer to it.
+pub async fn delete_row(
+    tx: &crate::tenancy::scoped::TenantTx,
+    sql: &str,
+    id: uuid::Uuid,
+    what: &'static str,
+) -> Result<Row, ApiError> {
+    tx.query_opt(sql, &[&id])
+        .await
+        .map_err(ApiError::write)?
         .ok_or(ApiError::Missing(what))
 }
 

@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::audit::{self, changed_fields, Entry};
 use super::contracts::{self, CreateContract};
 use super::validate;
-use super::{lock_row, read_as, RequestMeta};
+use super::{delete_row, lock_row, read_as, read_one_as, RequestMeta};
 use crate::auth::user_routes::require_role;
 use crate::auth::users::Role;
 use crate::http::error::{ApiError, AuthedRouteErrors, ErrorBody};
@@ -261,12 +261,8 @@ pub async fn get_template(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let sql = format!("select {COLUMNS} from templates where id = $1");
-    let id = id.into_inner();
-    let results = read_as(&db, &user, Role::Viewer, &[(&sql, &[&id])]).await?;
-    let view = results[0]
-        .first()
-        .map(TemplateView::from)
-        .ok_or(ApiError::Missing("template"))?;
+    let view: TemplateView =
+        read_one_as(&db, &user, Role::Viewer, &sql, id.into_inner(), "template").await?;
     Ok(HttpResponse::Ok().json(view))
 }
 
@@ -378,14 +374,13 @@ pub async fn delete_template(
 ) -> Result<HttpResponse, ApiError> {
     let tx = db.begin().await?;
     require_role(&tx, &user, Role::Manager).await?;
-    let row = tx
-        .query_opt(
-            "delete from templates where id = $1 returning id, name",
-            &[&id.into_inner()],
-        )
-        .await
-        .map_err(ApiError::write)?
-        .ok_or(ApiError::Missing("template"))?;
+    let row = delete_row(
+        &tx,
+        "delete from templates where id = $1 returning id, name",
+        id.into_inner(),
+        "template",
+    )
+    .await?;
     audit::record_and_commit(
         tx,
         user.claims.sub,
