@@ -1216,7 +1216,27 @@ async fn attachments_upload_download_and_stay_inside_their_tenant() {
         .to_str()
         .unwrap()
         .contains("filename*=UTF-8''Vertrag%20%C3%A4.pdf"));
+    let etag = download.headers()["etag"].clone();
     assert_eq!(download.bytes().await.unwrap().to_vec(), pdf);
+    // Streamed downloads honour ranges and conditional requests.
+    let download_with = |name: &'static str, value: reqwest::header::HeaderValue| {
+        clm.app
+            .request(
+                Method::GET,
+                HOST,
+                &format!("/api/v1/attachments/{attachment}"),
+            )
+            .bearer_auth(&clm.viewer)
+            .header(name, value)
+            .send()
+    };
+    let part = download_with("range", "bytes=0-7".parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(part.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(part.bytes().await.unwrap().to_vec(), pdf[..8].to_vec());
+    let unchanged = download_with("if-none-match", etag).await.unwrap();
+    assert_eq!(unchanged.status(), StatusCode::NOT_MODIFIED);
     let (_, listed) = clm
         .json(
             Method::GET,
