@@ -3,8 +3,8 @@
 //! adds. No tenant resolution middleware (the Host header is ignored) and no
 //! `SET LOCAL search_path` (every connection is opened with the schema as its
 //! search_path). The rest is the real server's: request-id middleware with metrics, the
-//! same token check and revocation lookup, the same allocator, the same pool, the same pipelined read-only
-//! transaction, the same SQL and JSON.
+//! same token check and revocation lookup, the same allocator, the same pool, the same
+//! pipelined read-only transaction, the same SQL and JSON.
 //!
 //! Not a product: a single-schema server would be unsafe for more than one tenant.
 //!   PACTUM_FIXED_SCHEMA=t_bench0 cargo run --release --example fixed_schema_baseline
