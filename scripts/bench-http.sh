@@ -37,7 +37,7 @@ if [ -z "${BENCH_PG_TCP:-}" ] && [ -f .pactum/pg-data-dir ] && [[ "$BASE" == pos
 fi
 echo "== database: $DATABASE_URL, server pool of $POOL"
 
-cargo build --release --locked --workspace --examples
+cargo build --release --locked --workspace --bins --examples
 target/release/tenantctl migrate >/dev/null
 for i in $(seq 0 9); do
   printf 'bench password 123\n' | target/release/tenantctl create "bench$i" \
