@@ -10,6 +10,7 @@ use std::sync::LazyLock;
 
 use actix_web::{get, web, HttpResponse};
 use pdf_writer::types::{CidFontType, FontFlags, SystemInfo, UnicodeCmap};
+use pdf_writer::Filter;
 use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str};
 use subsetter::GlyphRemapper;
 use ttf_parser::{Face, GlyphId};
@@ -204,7 +205,8 @@ impl Document {
                 .pair(Name(font(false).resource), font_ids[0])
                 .pair(Name(font(true).resource), font_ids[1]);
             page.finish();
-            pdf.stream(content_id, &content.finish());
+            pdf.stream(content_id, &deflate(&content.finish()))
+                .filter(Filter::FlateDecode);
         }
         pdf.finish()
     }
@@ -253,7 +255,8 @@ fn write_font(pdf: &mut Pdf, next_id: &mut Ref, font: &EmbeddedFont, used: &Used
     for (&id, &c) in &used.characters {
         unicode.pair(id, c);
     }
-    pdf.cmap(cmap, &unicode.finish());
+    pdf.cmap(cmap, &deflate(&unicode.finish()))
+        .filter(Filter::FlateDecode);
 
     let face = &font.face;
     let bbox = face.global_bounding_box();
@@ -278,8 +281,20 @@ fn write_font(pdf: &mut Pdf, next_id: &mut Ref, font: &EmbeddedFont, used: &Used
     // The subsetter only fails on fonts it cannot read, and these are vendored.
     let subset =
         subsetter::subset(font.data, 0, &used.remapper).expect("the vendored DejaVu fonts subset");
-    pdf.stream(file, &subset);
+    pdf.stream(file, &deflate(&subset))
+        .filter(Filter::FlateDecode);
     type0
+}
+
+/// A stream's bytes for `FlateDecode`: font subsets and page text shrink to about a
+/// third.
+fn deflate(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder
+        .write_all(data)
+        .and_then(|()| encoder.finish())
+        .expect("compressing into memory cannot fail")
 }
 
 /// Greedy word wrap to `max_width`, given each character's advance; words wider than
@@ -512,6 +527,19 @@ mod tests {
         let whole_fonts = include_bytes!("../../assets/fonts/DejaVuSans.ttf").len()
             + include_bytes!("../../assets/fonts/DejaVuSans-Bold.ttf").len();
         assert!(small < whole_fonts / 10, "{small} bytes");
+    }
+
+    #[test]
+    fn every_stream_is_compressed() {
+        let mut doc = Document::default();
+        doc.heading("Heading", 18.0);
+        doc.paragraph("A short contract body.");
+        let pdf = doc.render();
+        let raw = String::from_utf8_lossy(&pdf);
+        let streams = raw.matches("\nstream\n").count();
+        assert_eq!(streams, 5, "two fonts, their two maps, one page");
+        assert_eq!(raw.matches("/Filter /FlateDecode").count(), streams);
+        assert!(pdf.len() < 25_000, "{} bytes", pdf.len());
     }
 
     #[test]
