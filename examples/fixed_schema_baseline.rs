@@ -13,7 +13,6 @@ use std::net::TcpListener;
 
 use actix_web::middleware::from_fn;
 use actix_web::{get, web, App, HttpRequest, HttpResponse, HttpServer};
-use futures::FutureExt;
 use pactum::auth::rate_limit::LoginLimiter;
 use pactum::auth::revocation::Revocations;
 use pactum::auth::tokens::TokenKeys;
@@ -48,13 +47,14 @@ async fn me(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse
         .await
         .map_err(ApiError::database)?;
     let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&claims.sub];
-    let (begun, rows) = tokio::join!(
+    let (begun, rows, committed) = tokio::join!(
         conn.batch_execute("BEGIN READ ONLY"),
         conn.query(&statement, &params),
+        conn.batch_execute("COMMIT"),
     );
     begun.map_err(ApiError::database)?;
     let rows = rows.map_err(ApiError::database)?;
-    let _ = conn.batch_execute("COMMIT").now_or_never();
+    committed.map_err(ApiError::database)?;
     let row = rows.first().ok_or(ApiError::InvalidToken)?;
     Ok(HttpResponse::Ok().json(UserView::from(row)))
 }

@@ -118,3 +118,30 @@ async fn a_failed_read_leaves_the_connection_clean_and_writes_are_refused_in_rea
     );
     tx.commit().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_read_cancelled_mid_query_leaves_the_connection_clean() {
+    let (_db, acme, globex) = two_tenants_on_one_connection().await;
+    for _ in 0..2 {
+        // Twice: once with the statement still to be prepared, once cached.
+        let slow = acme.read(&[("select pg_sleep(0.3), count(*) from users", &[])]);
+        tokio::time::timeout(std::time::Duration::from_millis(50), slow)
+            .await
+            .expect_err("the read is cancelled while PostgreSQL sleeps");
+        assert_eq!(emails(&globex).await, ["only@globex.example"]);
+    }
+    let tx = globex.begin().await.unwrap();
+    let (path, in_transaction): (String, Option<i64>) = {
+        let row = tx
+            .query_one(
+                "select current_setting('search_path'), txid_current_if_assigned()",
+                &[],
+            )
+            .await
+            .unwrap();
+        (row.get(0), row.get(1))
+    };
+    assert_eq!(path.replace('"', ""), "t_globex, public");
+    assert_eq!(in_transaction, None);
+    tx.commit().await.unwrap();
+}

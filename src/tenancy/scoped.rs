@@ -9,6 +9,8 @@
 //! reaches the statement cache. One message instead of a `BEGIN` plus a prepared
 //! `set_config` halves what PostgreSQL parses per request.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use deadpool_postgres::{Object, Pool};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
@@ -55,44 +57,55 @@ impl TenantDb {
         // rolls back.
         let tx = TenantTx {
             conn: self.connection().await?,
-            finished: false,
+            finished: AtomicBool::new(false),
         };
         tx.conn.batch_execute(&self.opening_sql(false)).await?;
         Ok(tx)
     }
 
     /// Runs read-only statements in one `READ ONLY` transaction and a single round
-    /// trip: the opening message and every statement are sent before any answer is
-    /// awaited, and `COMMIT` is queued without waiting. For the hot read paths, where
-    /// three round trips per request would cost more than the query itself. Returns
-    /// each statement's rows, in order.
+    /// trip: the opening message, every statement and the `COMMIT` are sent before any
+    /// answer is awaited, so PostgreSQL reads them in one go and answers in one go
+    /// instead of waking up again for a `COMMIT` sent after the rows came back. For
+    /// the hot read paths, where extra round trips would cost more than the query
+    /// itself. Returns each statement's rows, in order.
     pub async fn read(
         &self,
         statements: &[(&str, &[&(dyn ToSql + Sync)])],
     ) -> Result<Vec<Vec<Row>>, TenancyError> {
-        let mut tx = TenantTx {
+        let tx = TenantTx {
             conn: self.connection().await?,
-            finished: false,
+            finished: AtomicBool::new(false),
         };
-        let conn = &tx.conn;
-        // Each read prepares its statement (a cache hit after the connection's first
-        // use, so nothing is sent) and then sends it, all on the first poll; a miss
-        // sends its Parse behind the opening message, so it resolves in the tenant
-        // schema.
-        let reads =
-            futures::future::try_join_all(statements.iter().map(|(sql, params)| async move {
-                let statement = conn.prepare_cached(sql).await?;
-                conn.query(&statement, params).await
-            }));
+        let (conn, commit_sent) = (&tx.conn, &tx.finished);
         let opening = self.opening_sql(true);
+        let reads = async {
+            // A cached statement is ready at once, so on a warm connection nothing is
+            // awaited here; a miss sends its Parse behind the opening message, so it
+            // resolves in the tenant schema.
+            let mut prepared = Vec::with_capacity(statements.len());
+            for (sql, _) in statements {
+                prepared.push(conn.prepare_cached(sql).await?);
+            }
+            let queries = futures::future::try_join_all(
+                prepared
+                    .iter()
+                    .zip(statements)
+                    .map(|(statement, (_, params))| conn.query(statement, params)),
+            );
+            // `join!` polls in order and each request is queued on its first poll, so
+            // the COMMIT goes out after every statement, in the same poll as the
+            // transaction is marked finished (so that a cancelled request does not
+            // send a ROLLBACK behind it): nothing can cancel this future in between.
+            commit_sent.store(true, Ordering::Relaxed);
+            let (rows, committed) = tokio::join!(queries, conn.batch_execute("COMMIT"));
+            let rows = rows?;
+            committed?;
+            Ok::<_, tokio_postgres::Error>(rows)
+        };
         let (begun, rows) = tokio::join!(conn.batch_execute(&opening), reads);
         begun?;
-        let rows = rows?;
-        // Nothing to wait for: the transaction wrote nothing, and whoever uses this
-        // connection next has their statements queued behind the COMMIT.
-        send_without_waiting(conn, "COMMIT");
-        tx.finished = true;
-        Ok(rows)
+        Ok(rows?)
     }
 }
 
@@ -108,7 +121,9 @@ fn send_without_waiting(conn: &Object, sql: &str) {
 /// it is rolled back before anyone else gets the connection.
 pub struct TenantTx {
     conn: Object,
-    finished: bool,
+    /// Set once COMMIT or ROLLBACK has been sent. Atomic only so that `read` can set
+    /// it while its statements borrow the connection.
+    finished: AtomicBool,
 }
 
 impl TenantTx {
@@ -149,12 +164,12 @@ impl TenantTx {
     }
 
     pub async fn commit(mut self) -> Result<(), tokio_postgres::Error> {
-        self.finished = true;
+        *self.finished.get_mut() = true;
         self.conn.batch_execute("COMMIT").await
     }
 
     pub async fn rollback(mut self) -> Result<(), tokio_postgres::Error> {
-        self.finished = true;
+        *self.finished.get_mut() = true;
         self.conn.batch_execute("ROLLBACK").await
     }
 }
@@ -164,7 +179,7 @@ impl Drop for TenantTx {
     /// before the connection goes back to the pool: the ROLLBACK is queued ahead of
     /// anything the next user sends.
     fn drop(&mut self) {
-        if !self.finished {
+        if !*self.finished.get_mut() {
             tracing::debug!("tenant transaction dropped without commit; rolling back");
             send_without_waiting(&self.conn, "ROLLBACK");
         }
