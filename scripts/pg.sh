@@ -110,12 +110,22 @@ CONF
     port="$(sed -n 4p "$data/postmaster.pid")"
   else
     port="${PACTUM_PG_PORT:-55432}"
-    while ! port_free "$port"; do port=$((port + 1)); done
-    as_owner "$bin/pg_ctl" -D "$data" -o "-p $port" -l "$data/server.log" -w -t 60 start >/dev/null 9>&- || {
+    local attempt
+    for attempt in $(seq 10); do
+      while ! port_free "$port"; do port=$((port + 1)); done
+      as_owner "$bin/pg_ctl" -D "$data" -o "-p $port" -l "$data/server.log" -w -t 60 start >/dev/null 9>&- && break
+      # port_free sees listeners only. This range is also where the kernel picks
+      # ports for outgoing connections, and one of those holding the port makes the
+      # bind fail all the same: move on to the next port.
+      if [ "$attempt" -lt 10 ] && tail -n 5 "$data/server.log" | grep -q "could not create any TCP/IP sockets"; then
+        log "port $port was taken as PostgreSQL started; trying $((port + 1))"
+        port=$((port + 1))
+        continue
+      fi
       log "PostgreSQL failed to start; its log:"
       tail -n 30 "$data/server.log" >&2
       exit 1
-    }
+    done
     # Remember the port for the next `pg_ctl status` check.
     as_owner sh -c "echo 'port = $port' > '$data/postgresql.auto.conf'"
   fi

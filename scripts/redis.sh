@@ -43,17 +43,29 @@ ensure_running() {
     as_root env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -qq redis-server >&2
   fi
   port="${PACTUM_REDIS_PORT:-56379}"
-  while ! port_free "$port"; do port=$((port + 1)); done
-  redis-server --bind 127.0.0.1 --port "$port" --save '' --appendonly no \
-    --daemonize yes --pidfile "$STATE/redis.pid" --logfile "$STATE/redis.log" \
-    --dir "$STATE" 9>&-
-  for _ in $(seq 50); do
-    if [ -s "$STATE/redis.pid" ] && ! port_free "$port"; then
-      echo "$port" >"$STATE/port"
-      echo "redis://127.0.0.1:$port"
-      return
-    fi
-    sleep 0.1
+  local attempt
+  for attempt in $(seq 10); do
+    while ! port_free "$port"; do port=$((port + 1)); done
+    : >"$STATE/redis.log"
+    redis-server --bind 127.0.0.1 --port "$port" --save '' --appendonly no \
+      --daemonize yes --pidfile "$STATE/redis.pid" --logfile "$STATE/redis.log" \
+      --dir "$STATE" 9>&-
+    for _ in $(seq 50); do
+      if [ -s "$STATE/redis.pid" ] && ! port_free "$port"; then
+        echo "$port" >"$STATE/port"
+        echo "redis://127.0.0.1:$port"
+        return
+      fi
+      # port_free sees listeners only; an outgoing connection holding the port
+      # fails the bind all the same: move on to the next port.
+      if grep -q "Address already in use" "$STATE/redis.log" 2>/dev/null; then
+        log "port $port was taken as redis-server started; trying $((port + 1))"
+        port=$((port + 1))
+        continue 2
+      fi
+      sleep 0.1
+    done
+    break
   done
   log "redis-server failed to start; its log:"
   tail -n 20 "$STATE/redis.log" >&2 || true
