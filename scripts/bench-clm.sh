@@ -11,19 +11,10 @@ SECONDS_PER_RUN="${BENCH_SECONDS:-10}"
 PORT="${BENCH_PORT:-18095}"
 export JWT_SECRET="bench-secret-bench-secret-bench-secret-0"
 
-if ! command -v wrk >/dev/null 2>&1; then
-  if [ "$(id -u)" = 0 ]; then apt-get install -y -qq wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
-  else sudo apt-get install -y -qq wrk; fi
-fi
-SERVER_URL="${DATABASE_URL:-$(bash scripts/pg.sh url)}"
-BASE="${SERVER_URL%/*}"
-PSQL="$(ls /usr/lib/postgresql/*/bin/psql | tail -n1)"
-"$PSQL" -q "$SERVER_URL" -c "drop database if exists pactum_bench_clm with (force)" -c "create database pactum_bench_clm" >/dev/null
-export DATABASE_URL="$BASE/pactum_bench_clm"
-if [ -z "${BENCH_PG_TCP:-}" ] && [ -f .pactum/pg-data-dir ] && [[ "$BASE" == postgres://postgres@127.0.0.1:* ]]; then
-  ENCODED_DIR="$(sed 's#/#%2F#g' .pactum/pg-data-dir)"
-  export DATABASE_URL="postgres://postgres@$ENCODED_DIR:${BASE##*:}/pactum_bench_clm"
-fi
+# shellcheck source=scripts/bench-common.sh
+source scripts/bench-common.sh
+ensure_wrk
+fresh_bench_database pactum_bench_clm
 sql() { "$PSQL" -q -v ON_ERROR_STOP=1 "$BASE/pactum_bench_clm" "$@"; }
 
 cargo build --release --locked --workspace
@@ -127,4 +118,4 @@ echo "== create contracts, 16 connections, ${SECONDS_PER_RUN}s"
 wrk -t2 -c16 -d"${SECONDS_PER_RUN}s" --latency -s "$LUA" "${HEADERS[@]}" "$URL" | grep -E 'Requests/sec|50%|99%|Non-2xx'
 rm -f "$LUA"
 echo "== server RSS after the runs: $(awk '/VmRSS/ {print $2, $3}' /proc/$SERVER_PID/status)"
-"$PSQL" -q "$SERVER_URL" -c "drop database if exists pactum_bench_clm with (force)" >/dev/null || true
+drop_bench_database pactum_bench_clm

@@ -16,25 +16,10 @@ BASELINE_PORT=$((PORT + 1))
 POOL="${BENCH_POOL:-8}"
 export JWT_SECRET="bench-secret-bench-secret-bench-secret-0"
 
-if ! command -v wrk >/dev/null 2>&1; then
-  if [ "$(id -u)" = 0 ]; then apt-get install -y -qq wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
-  else sudo apt-get install -y -qq wrk; fi
-fi
-SERVER_URL="${DATABASE_URL:-$(bash scripts/pg.sh url)}"
-BASE="${SERVER_URL%/*}"
-PSQL="$(ls /usr/lib/postgresql/*/bin/psql | tail -n1)"
-psql_run() { "$PSQL" -q "$SERVER_URL" -c "$1" >/dev/null; }
-psql_run "drop database if exists pactum_bench_http with (force)"
-psql_run "create database pactum_bench_http"
-export DATABASE_URL="$BASE/pactum_bench_http"
-# The private cluster on this machine: its Unix socket spares the TCP stack, which is
-# what a server next to its database would use.
-if [ -z "${BENCH_PG_TCP:-}" ] && [ -f .pactum/pg-data-dir ] && [[ "$BASE" == postgres://postgres@127.0.0.1:* ]]; then
-  SOCKET_DIR="$(cat .pactum/pg-data-dir)"
-  PG_PORT="${BASE##*:}"
-  ENCODED_DIR="$(printf '%s' "$SOCKET_DIR" | sed 's#/#%2F#g')"
-  export DATABASE_URL="postgres://postgres@$ENCODED_DIR:$PG_PORT/pactum_bench_http"
-fi
+# shellcheck source=scripts/bench-common.sh
+source scripts/bench-common.sh
+ensure_wrk
+fresh_bench_database pactum_bench_http
 echo "== database: $DATABASE_URL, server pool of $POOL"
 
 cargo build --release --locked --workspace --bins --examples
@@ -108,4 +93,4 @@ awk -v mt="$MT_MEDIAN" -v fx="$FIXED_MEDIAN" 'BEGIN {
 echo "== server RSS after the runs: $(awk '/VmRSS/ {print $2, $3}' /proc/$SERVER_PID/status)"
 
 rm -f "$LUA" "$BASELINE_LUA"
-psql_run "drop database if exists pactum_bench_http with (force)" || true
+drop_bench_database pactum_bench_http
