@@ -8,7 +8,6 @@
 mod app;
 mod support;
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -17,7 +16,7 @@ use app::spawn_app;
 use pactum::tenancy::provision::{self, NewTenant};
 use pactum::tenancy::{Host, MigrationSet, TenantSlug};
 use serde_json::Value;
-use support::{workspace_root, TestDb};
+use support::{free_port, workspace_root, TestDb};
 
 const DOMAIN: &str = "pactum.example";
 
@@ -36,14 +35,6 @@ impl Drop for Proxy {
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Replaces the one line of `config` that contains `needle`, asserting there is one.
@@ -73,11 +64,20 @@ fn run(command: &mut Command) -> String {
     String::from_utf8(output.stdout).unwrap()
 }
 
+/// The nginx `scripts/nginx.sh` finds or unpacks, asked once per test binary.
+fn nginx_binary() -> &'static str {
+    static BINARY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BINARY.get_or_init(|| {
+        run(Command::new("bash")
+            .arg(workspace_root().join("scripts/nginx.sh"))
+            .arg("bin"))
+        .trim()
+        .to_owned()
+    })
+}
+
 impl Proxy {
     fn start(instances: [u16; 2]) -> Self {
-        let nginx = run(Command::new("bash")
-            .arg(workspace_root().join("scripts/nginx.sh"))
-            .arg("bin"));
         let dir = std::env::temp_dir().join(format!("pactum-proxy-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).unwrap();
         run(Command::new("openssl")
@@ -159,7 +159,7 @@ http {{
         .unwrap();
         // Not `-e`: nginx before 1.19.5 (Ubuntu 22.04's) lacks it, and only complains
         // about its compiled-in log path before reading the config's.
-        let child = Command::new(nginx.trim())
+        let child = Command::new(nginx_binary())
             .arg("-p")
             .arg(&dir)
             .arg("-c")

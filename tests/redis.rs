@@ -81,12 +81,7 @@ async fn an_access_token_revoked_on_one_instance_is_refused_by_the_other() {
 #[tokio::test]
 async fn an_unreachable_redis_stops_start_up_with_a_clear_message() {
     let db = TestDb::migrated().await;
-    // A port nothing listens on: bind one, note it, close it.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = support::free_port();
     let url = format!("redis://127.0.0.1:{port}");
     let vars = std::collections::HashMap::from([
         ("DATABASE_URL".to_owned(), db.url.clone()),

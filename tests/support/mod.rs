@@ -58,6 +58,15 @@ pub fn service_url(variable: &str, script: &str) -> String {
         .to_owned()
 }
 
+/// A port on 127.0.0.1 that nothing listened on a moment ago: bound, noted, released.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 pub async fn connect(url: &str) -> Client {
     let (client, connection) = url
         .parse::<Config>()
