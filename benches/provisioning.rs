@@ -10,8 +10,8 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use pactum::db::DatabaseUrl;
 use pactum::tenancy::fleet::{self, FleetOptions};
+use pactum::tenancy::pool::DatabaseUrl;
 use pactum::tenancy::provision::{self, NewTenant, ProvisionPath};
 use pactum::tenancy::{spares, Host, MigrationSet, TenantSlug};
 use tokio_postgres::{Client, Config, NoTls};

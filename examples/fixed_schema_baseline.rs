@@ -13,16 +13,16 @@ use std::net::TcpListener;
 
 use actix_web::middleware::from_fn;
 use actix_web::{get, web, App, HttpRequest, HttpResponse, HttpServer};
-use pactum::auth::rate_limit::LoginLimiter;
-use pactum::auth::revocation::Revocations;
-use pactum::auth::tokens::TokenKeys;
-use pactum::auth::user_routes::UserView;
 use pactum::config::Config;
-use pactum::db::DatabaseUrl;
-use pactum::http::error::ApiError;
-use pactum::http::{metrics, request_id, AppState};
+use pactum::identity::user_routes::UserView;
+use pactum::kernel::rate_limit::LoginLimiter;
+use pactum::kernel::revocation::Revocations;
+use pactum::kernel::tokens::TokenKeys;
+use pactum::tenancy::pool::DatabaseUrl;
 use pactum::tenancy::resolver::TenantResolver;
 use pactum::tenancy::{MigrationSet, SchemaName};
+use pactum::web::error::DomainError;
+use pactum::web::{metrics, request_id, AppState};
 
 // The server's allocator, so that the comparison measures multi-tenancy alone.
 #[global_allocator]
@@ -32,30 +32,30 @@ const ME_SQL: &str =
     "select id, email, display_name, role, active from users where id = $1 and active";
 
 #[get("/api/v1/auth/me")]
-async fn me(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let claims = pactum::http::tenant::verified_claims(&req, &state)?;
+async fn me(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, DomainError> {
+    let claims = pactum::web::tenant::verified_claims(&req, &state)?;
     if state.revocations.is_revoked(claims.jti).await {
-        return Err(ApiError::InvalidToken);
+        return Err(DomainError::InvalidToken);
     }
     let conn = state
         .pool
         .get()
         .await
-        .map_err(|e| ApiError::Internal(e.into()))?;
+        .map_err(|e| DomainError::Internal(e.into()))?;
     let statement = conn
         .prepare_cached(ME_SQL)
         .await
-        .map_err(ApiError::database)?;
+        .map_err(DomainError::database)?;
     let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&claims.sub];
     let (begun, rows, committed) = tokio::join!(
         conn.batch_execute("BEGIN READ ONLY"),
         conn.query(&statement, &params),
         conn.batch_execute("COMMIT"),
     );
-    begun.map_err(ApiError::database)?;
-    let rows = rows.map_err(ApiError::database)?;
-    committed.map_err(ApiError::database)?;
-    let row = rows.first().ok_or(ApiError::InvalidToken)?;
+    begun.map_err(DomainError::database)?;
+    let rows = rows.map_err(DomainError::database)?;
+    committed.map_err(DomainError::database)?;
+    let row = rows.first().ok_or(DomainError::InvalidToken)?;
     Ok(HttpResponse::Ok().json(UserView::from(row)))
 }
 
@@ -85,6 +85,10 @@ async fn main() -> anyhow::Result<()> {
         expected_tenant_version: MigrationSet::tenant().latest_version(),
         pool,
         config,
+        clock: pactum::kernel::clock::system(),
+        routes: std::sync::Arc::new(pactum::web::routes::RouteTable::from_document(
+            &pactum::app::openapi_document(),
+        )),
     });
     let listener = TcpListener::bind(state.config.bind)?;
     HttpServer::new(move || {

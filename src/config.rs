@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use thiserror::Error;
 
-use crate::db::DatabaseUrl;
+use crate::tenancy::pool::DatabaseUrl;
 use crate::tenancy::Host;
 
 const DEFAULT_BIND: &str = "127.0.0.1:8000";
@@ -83,11 +83,18 @@ pub struct Config {
     pub upload_dir: std::path::PathBuf,
     /// `PACTUM_MAX_UPLOAD_BYTES`: the largest attachment accepted.
     pub max_upload_bytes: u64,
+    /// `PACTUM_UPLOAD_IDLE_TIMEOUT_SECS`: an upload that sends nothing for this long is
+    /// refused (408) and its partial file removed, so a stalled client cannot hold a
+    /// socket and a temporary file.
+    pub upload_idle_timeout: Duration,
 }
 
 /// Where attachments live unless `PACTUM_UPLOAD_DIR` says otherwise (relative to the
 /// working directory). `tenantctl delete` reads the same variable.
 pub const DEFAULT_UPLOAD_DIR: &str = ".pactum/uploads";
+
+/// How long an upload may send nothing before it is refused.
+pub const DEFAULT_UPLOAD_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Attachments above this are refused unless `PACTUM_MAX_UPLOAD_BYTES` says otherwise.
 pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 25 * 1024 * 1024;
@@ -211,7 +218,22 @@ impl Config {
                     )
                 })?,
         };
+        let upload_idle_timeout = match get("PACTUM_UPLOAD_IDLE_TIMEOUT_SECS") {
+            None => DEFAULT_UPLOAD_IDLE_TIMEOUT,
+            Some(v) => Duration::from_secs(
+                v.parse::<u64>()
+                    .ok()
+                    .filter(|s| (1..=3600).contains(s))
+                    .ok_or_else(|| {
+                        invalid(
+                            "PACTUM_UPLOAD_IDLE_TIMEOUT_SECS",
+                            format!("expected 1 to 3600, got {v:?}"),
+                        )
+                    })?,
+            ),
+        };
         Ok(Self {
+            upload_idle_timeout,
             upload_dir,
             max_upload_bytes,
             login_attempts_per_minute,

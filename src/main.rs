@@ -2,8 +2,8 @@
 
 use std::process::ExitCode;
 
+use pactum::app::Application;
 use pactum::config::Config;
-use pactum::http::Application;
 
 // glibc's malloc keeps freed argon2 buffers (19 MiB each) in per-thread arenas for
 // good; mimalloc returns them, which keeps the resident size of a busy server small.
@@ -12,6 +12,28 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[actix_web::main]
 async fn main() -> ExitCode {
+    // `pactum openapi` prints the OpenAPI document, for client generators and CI,
+    // without needing a database or any setting.
+    match std::env::args().nth(1).as_deref() {
+        None => {}
+        Some("openapi") => {
+            let document = pactum::app::openapi_document();
+            return match document.to_pretty_json() {
+                Ok(json) => {
+                    println!("{json}");
+                    ExitCode::SUCCESS
+                }
+                Err(error) => {
+                    eprintln!("pactum: cannot render the OpenAPI document: {error}");
+                    ExitCode::from(1)
+                }
+            };
+        }
+        Some(other) => {
+            eprintln!("pactum: unknown argument {other:?}; usage: pactum [openapi]");
+            return ExitCode::from(2);
+        }
+    }
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(error) => {

@@ -80,14 +80,46 @@ pub(crate) fn map_unique_violation(
     if *db_error.code() != SqlState::UNIQUE_VIOLATION {
         return error.into();
     }
-    match db_error.constraint() {
-        Some("tenants_slug_key" | "tenants_schema_name_key") => {
-            TenancyError::SlugTaken(slug.to_owned())
+    let named = |names: &[&str]| {
+        db_error
+            .constraint()
+            .is_some_and(|actual| names.iter().any(|name| constraint_is(actual, name)))
+    };
+    if named(&["tenants_slug_key", "tenants_schema_name_key"]) {
+        TenancyError::SlugTaken(slug.to_owned())
+    } else if named(&["domains_host_key"]) {
+        TenancyError::HostTaken(host.unwrap_or_default().to_owned())
+    } else if named(&["users_email_key", "platform_operators_email_key"]) {
+        TenancyError::EmailTaken(email.unwrap_or_default().to_owned())
+    } else {
+        error.into()
+    }
+}
+
+/// Whether `actual`, a constraint name PostgreSQL reported, is the constraint the
+/// migrations named `expected`. Citus reports a shard's copy with its shard id
+/// appended (`users_email_key_102070`), so that suffix is allowed.
+pub fn constraint_is(actual: &str, expected: &str) -> bool {
+    match actual.strip_prefix(expected) {
+        Some("") => true,
+        Some(rest) => {
+            rest.len() > 1 && rest.starts_with('_') && rest[1..].bytes().all(|b| b.is_ascii_digit())
         }
-        Some("domains_host_key") => TenancyError::HostTaken(host.unwrap_or_default().to_owned()),
-        Some("users_email_key" | "platform_operators_email_key") => {
-            TenancyError::EmailTaken(email.unwrap_or_default().to_owned())
-        }
-        _ => error.into(),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod constraint_name_tests {
+    use super::constraint_is;
+
+    #[test]
+    fn constraint_names_match_with_or_without_a_shard_suffix() {
+        assert!(constraint_is("users_email_key", "users_email_key"));
+        assert!(constraint_is("users_email_key_102070", "users_email_key"));
+        assert!(!constraint_is("users_email_key_", "users_email_key"));
+        assert!(!constraint_is("users_email_key_x1", "users_email_key"));
+        assert!(!constraint_is("users_email", "users_email_key"));
+        assert!(!constraint_is("users_email_key2", "users_email_key"));
     }
 }

@@ -22,7 +22,7 @@ use super::migrations::{MigrationName, MigrationSet, HISTORY_TABLE};
 use super::names::{SchemaName, TenantSlug};
 use super::provision::MIGRATION_LOCK_KEY;
 use super::{describe_error, TenancyError};
-use crate::db::{pool_error, DatabaseUrl};
+use crate::tenancy::pool::{pool_error, DatabaseUrl};
 
 pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(5);
 

@@ -1,10 +1,12 @@
 //! The multi-tenancy core: validated names, the registry in `public`, provisioning,
 //! spare schemas and the migration runner. It knows nothing about HTTP.
 
-pub(crate) mod error;
+pub mod error;
+pub mod first_admin;
 pub mod fleet;
 pub mod migrations;
 pub mod names;
+pub mod pool;
 pub mod provision;
 pub mod registry;
 pub mod resolver;

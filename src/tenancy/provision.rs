@@ -12,11 +12,11 @@ use time::OffsetDateTime;
 use tokio_postgres::{Client, Transaction};
 
 use super::error::map_unique_violation;
+use super::first_admin::{self, CreatedAdmin, FirstAdmin};
 use super::migrations::{history_timestamp, MigrationSet, HISTORY_TABLE};
 use super::names::{Host, SchemaName, TenantSlug};
 use super::registry::{self, Tenant, TENANT_COLUMNS};
 use super::{describe_error, TenancyError};
-use crate::auth::users::{self, CreatedUser, NewUser};
 
 /// Advisory-lock key ("pactum" in ASCII). `migrate` holds it exclusively for the whole
 /// run; provisioning holds it shared for its transaction, so a tenant is never built
@@ -31,7 +31,7 @@ pub struct NewTenant {
     pub slug: TenantSlug,
     pub name: String,
     pub host: Host,
-    pub admin: Option<NewUser>,
+    pub admin: Option<FirstAdmin>,
 }
 
 impl NewTenant {
@@ -80,7 +80,7 @@ pub enum ProvisionPath {
 pub struct Provisioned {
     pub tenant: Tenant,
     pub host: Host,
-    pub admin: Option<CreatedUser>,
+    pub admin: Option<CreatedAdmin>,
     pub path: ProvisionPath,
     pub elapsed_ms: f64,
 }
@@ -166,7 +166,7 @@ async fn create(
     };
 
     let admin = match &new.admin {
-        Some(admin) => Some(users::insert(&tx, slug, admin).await?),
+        Some(admin) => Some(first_admin::insert(&tx, slug, admin).await?),
         None => None,
     };
     tx.commit().await?;
@@ -311,8 +311,8 @@ pub async fn delete_tenant(
 pub async fn create_admin(
     client: &mut Client,
     slug: &TenantSlug,
-    admin: &NewUser,
-) -> Result<CreatedUser, TenancyError> {
+    admin: &FirstAdmin,
+) -> Result<CreatedAdmin, TenancyError> {
     let tx = client.transaction().await?;
     let tenant = registry::find_by_slug(&tx, slug)
         .await?
@@ -323,7 +323,7 @@ pub async fn create_admin(
         &[&tenant.schema.quoted()],
     )
     .await?;
-    let user = users::insert(&tx, slug.as_str(), admin).await?;
+    let user = first_admin::insert(&tx, slug.as_str(), admin).await?;
     tx.commit().await?;
     Ok(user)
 }

@@ -17,7 +17,7 @@ use tokio_postgres::AsyncMessage;
 use super::names::Host;
 use super::registry::{self, Tenant};
 use super::TenancyError;
-use crate::db::{pool_error, DatabaseUrl};
+use crate::tenancy::pool::{pool_error, DatabaseUrl};
 
 /// The channel the registry triggers notify on (see migrations/public/V5).
 pub const REGISTRY_CHANNEL: &str = "pactum_registry";

@@ -17,7 +17,7 @@ use tokio_postgres::Row;
 
 use super::names::SchemaName;
 use super::TenancyError;
-use crate::db::{pool_error, DatabaseUrl};
+use crate::tenancy::pool::{pool_error, DatabaseUrl};
 
 /// A pool and the one schema this handle may use. Nothing on it can pick another.
 /// Made for every request, so it holds only handles: the opening text is written when

@@ -7,10 +7,10 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget};
-use pactum::auth::password::NewPassword;
-use pactum::auth::users::{NewUser, Role};
-use pactum::db::DatabaseUrl;
+use pactum::identity::password::NewPassword;
+use pactum::tenancy::first_admin::FirstAdmin;
 use pactum::tenancy::fleet::{self, FleetOptions, OutcomeStatus, Progress, SchemaOutcome, Scope};
+use pactum::tenancy::pool::DatabaseUrl;
 use pactum::tenancy::provision::{self, validate_display_name, NewTenant, ProvisionPath};
 use pactum::tenancy::{registry, spares, Email, Host, MigrationSet, TenantSlug, TenantStatus};
 use serde_json::json;
@@ -318,7 +318,7 @@ async fn create(url: &DatabaseUrl, args: CreateArgs) -> Result<Report, CliError>
 
 /// Validates the admin's email and name, reads the password and hashes it, all before
 /// any connection is opened: a refusal here changes nothing.
-async fn new_admin(email: &str, name: Option<&str>) -> Result<NewUser, CliError> {
+async fn new_admin(email: &str, name: Option<&str>) -> Result<FirstAdmin, CliError> {
     let email = Email::parse(email).map_err(pactum::tenancy::TenancyError::from)?;
     let display_name = validate_display_name("admin name", name.unwrap_or(email.local_part()))?;
     let password = read_password()?;
@@ -326,11 +326,10 @@ async fn new_admin(email: &str, name: Option<&str>) -> Result<NewUser, CliError>
         .await
         .map_err(|e| CliError::refused("internal_error", e.to_string()))?
         .map_err(|e| CliError::refused("internal_error", e.to_string()))?;
-    Ok(NewUser {
+    Ok(FirstAdmin {
         email,
         display_name,
         password_hash,
-        role: Role::Admin,
     })
 }
 

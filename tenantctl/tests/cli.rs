@@ -1,7 +1,7 @@
 //! The real `tenantctl` binary against a real PostgreSQL: exit codes, `--json`, and
 //! refusal of bad input with nothing changed.
 
-#[path = "../../tests/support/mod.rs"]
+#[path = "../../tests/api/support/mod.rs"]
 mod support;
 
 use std::io::Write;
@@ -140,7 +140,7 @@ async fn create_reads_the_admin_password_from_stdin_and_stores_an_argon2id_hash(
     assert_eq!(row.get::<_, &str>(0), "admin@acme.example");
     assert_eq!(row.get::<_, &str>(1), "admin");
     let hash: &str = row.get(2);
-    assert!(pactum::auth::password::verify(
+    assert!(pactum::identity::password::verify(
         "correct horse battery",
         hash
     ));

@@ -1,0 +1,139 @@
+//! The audit log, read: `GET /api/v1/audit-logs` is for admins. Rows are written by
+//! `kernel::audit` in each mutation's own transaction; nothing changes or deletes a
+//! row (the database refuses it too).
+
+use actix_web::{get, web, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::kernel::reads::read_as;
+use crate::kernel::validate;
+use crate::kernel::Role;
+use crate::tenancy::scoped::TenantDb;
+use crate::web::error::{AuthedRouteErrors, DomainError};
+use crate::web::tenant::AuthUser;
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(list_audit_logs);
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AuditLogView {
+    id: i64,
+    at: DateTime<Utc>,
+    actor_id: Option<Uuid>,
+    /// `user`, or `system` for what Pactum did by itself (a job, a timer).
+    actor_kind: String,
+    action: String,
+    entity: String,
+    entity_id: Option<Uuid>,
+    #[schema(value_type = Object)]
+    changes: Value,
+    ip: Option<String>,
+    user_agent: Option<String>,
+    request_id: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AuditLogPage {
+    entries: Vec<AuditLogView>,
+    /// Pass as `before` to get the next (older) page; absent on the last page.
+    next_before: Option<i64>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    /// Only this user's actions.
+    actor: Option<Uuid>,
+    /// `contract`, `counterparty`, `clause`, `template`, `comment`, `attachment`, ...
+    entity: Option<String>,
+    entity_id: Option<Uuid>,
+    /// `create`, `update`, `delete`, `transition`, ...
+    action: Option<String>,
+    /// RFC 3339 lower bound (inclusive).
+    from: Option<DateTime<Utc>>,
+    /// RFC 3339 upper bound (exclusive).
+    to: Option<DateTime<Utc>>,
+    /// Entries older than this id (keyset paging, newest first).
+    before: Option<i64>,
+    /// 1 to 200, default 50.
+    limit: Option<i64>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit-logs",
+    tag = "audit",
+    params(AuditQuery),
+    responses(
+        (status = 200, description = "Audit entries, newest first", body = AuditLogPage),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/audit-logs")]
+pub async fn list_audit_logs(
+    user: AuthUser,
+    db: TenantDb,
+    query: web::Query<AuditQuery>,
+) -> Result<HttpResponse, DomainError> {
+    let (limit, _) = validate::page(query.limit, None, 200)?;
+    for (field, value) in [("entity", &query.entity), ("action", &query.action)] {
+        if value.as_ref().is_some_and(|v| v.len() > 50) {
+            return Err(DomainError::Validation(format!("{field} is too long")));
+        }
+    }
+    let fetch = limit + 1;
+    let (_, results) = read_as(&db, &user.principal(), Role::Admin, &[(
+                "select id, at, actor_id, actor_kind, action, entity, entity_id, changes, ip, user_agent, request_id \
+                 from audit_logs \
+                 where ($1::uuid is null or actor_id = $1) \
+                   and ($2::text is null or entity = $2) \
+                   and ($3::uuid is null or entity_id = $3) \
+                   and ($4::text is null or action = $4) \
+                   and ($5::timestamptz is null or at >= $5) \
+                   and ($6::timestamptz is null or at < $6) \
+                   and ($7::bigint is null or id < $7) \
+                 order by id desc limit $8",
+                &[
+                    &query.actor,
+                    &query.entity,
+                    &query.entity_id,
+                    &query.action,
+                    &query.from,
+                    &query.to,
+                    &query.before,
+                    &fetch,
+                ],
+            )]).await?;
+    let mut entries: Vec<AuditLogView> = results[0]
+        .iter()
+        .map(|row| AuditLogView {
+            id: row.get(0),
+            at: row.get(1),
+            actor_id: row.get(2),
+            actor_kind: row.get(3),
+            action: row.get(4),
+            entity: row.get(5),
+            entity_id: row.get(6),
+            changes: row.get(7),
+            ip: row.get(8),
+            user_agent: row.get(9),
+            request_id: row.get(10),
+        })
+        .collect();
+    let next_before = if entries.len() as i64 > limit {
+        entries.truncate(limit as usize);
+        entries.last().map(|e| e.id)
+    } else {
+        None
+    };
+    Ok(HttpResponse::Ok().json(AuditLogPage {
+        entries,
+        next_before,
+    }))
+}

@@ -1,0 +1,622 @@
+//! The clause library: reusable clauses by category, attached to contracts; similar
+//! clauses by trigram similarity; and the check that a contract carries every clause
+//! category its type requires.
+
+use actix_web::{delete, get, patch, post, web, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tokio_postgres::Row;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::contracts::{lock_editable_contract, read_contract_rows};
+use crate::kernel::audit::{self, changed_fields, Entry};
+use crate::kernel::reads::{delete_row, lock_row, read_as, read_one_as};
+use crate::kernel::validate;
+use crate::kernel::{Actor, Origin, Role};
+use crate::tenancy::scoped::TenantDb;
+use crate::web::error::{AuthedRouteErrors, DomainError, ErrorBody};
+use crate::web::tenant::AuthUser;
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(list_clauses)
+        .service(create_clause)
+        .service(get_clause)
+        .service(update_clause)
+        .service(delete_clause)
+        .service(similar_clauses)
+        .service(contract_clauses)
+        .service(attach_clause)
+        .service(detach_clause)
+        .service(validate_clauses);
+}
+
+pub const CATEGORIES: [&str; 12] = [
+    "payment",
+    "liability",
+    "confidentiality",
+    "termination",
+    "indemnity",
+    "governing_law",
+    "intellectual_property",
+    "warranty",
+    "force_majeure",
+    "data_protection",
+    "dispute_resolution",
+    "other",
+];
+
+pub fn category(value: &str) -> Result<String, DomainError> {
+    CATEGORIES
+        .iter()
+        .find(|c| **c == value)
+        .map(|c| (*c).to_owned())
+        .ok_or_else(|| {
+            DomainError::Validation(format!(
+                "category {:?} is not one of {}",
+                validate::truncate(value, 40),
+                CATEGORIES.join(", ")
+            ))
+        })
+}
+
+const COLUMNS: &str = "id, title, category, body, created_by, created_at, updated_at";
+const MAX_CLAUSE_CHARS: usize = 100_000;
+
+#[derive(Serialize, ToSchema)]
+pub struct ClauseView {
+    id: Uuid,
+    title: String,
+    category: String,
+    body: String,
+    created_by: Option<Uuid>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<&Row> for ClauseView {
+    fn from(row: &Row) -> Self {
+        Self {
+            id: row.get(0),
+            title: row.get(1),
+            category: row.get(2),
+            body: row.get(3),
+            created_by: row.get(4),
+            created_at: row.get(5),
+            updated_at: row.get(6),
+        }
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ClauseQuery {
+    category: Option<String>,
+    limit: Option<i64>,
+    offset: Option<i64>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/clauses",
+    tag = "clauses",
+    params(ClauseQuery),
+    responses(
+        (status = 200, description = "Clauses by category and title", body = [ClauseView]),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/clauses")]
+pub async fn list_clauses(
+    user: AuthUser,
+    db: TenantDb,
+    query: web::Query<ClauseQuery>,
+) -> Result<HttpResponse, DomainError> {
+    let (limit, offset) = validate::page(query.limit, query.offset, 200)?;
+    let category = query.category.as_deref().map(category).transpose()?;
+    let sql = format!(
+        "select {COLUMNS} from clauses where $1::text is null or category = $1 \
+         order by category, lower(title), id limit $2 offset $3"
+    );
+    let (_, results) = read_as(
+        &db,
+        &user.principal(),
+        Role::Viewer,
+        &[(&sql, &[&category, &limit, &offset])],
+    )
+    .await?;
+    let list: Vec<ClauseView> = results[0].iter().map(ClauseView::from).collect();
+    Ok(HttpResponse::Ok().json(list))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewClause {
+    title: String,
+    category: String,
+    body: String,
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/clauses",
+    tag = "clauses",
+    request_body = NewClause,
+    responses(
+        (status = 201, description = "Added to the library", body = ClauseView),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[post("/api/v1/clauses")]
+pub async fn create_clause(
+    user: AuthUser,
+    db: TenantDb,
+    origin: Origin,
+    body: web::Json<NewClause>,
+) -> Result<HttpResponse, DomainError> {
+    let body = body.into_inner();
+    let title = validate::text("title", &body.title, 300)?;
+    let category = category(&body.category)?;
+    let text = validate::text("body", &body.body, MAX_CLAUSE_CHARS)?;
+    let tx = db.begin().await?;
+    let actor = Actor::acting(&tx, &user.principal(), Role::Member).await?;
+    let row = tx
+        .query_one(
+            &format!(
+                "insert into clauses (title, category, body, created_by) values ($1, $2, $3, $4) returning {COLUMNS}"
+            ),
+            &[&title, &category, &text, &user.claims.sub],
+        )
+        .await
+        .map_err(DomainError::write)?;
+    let view = ClauseView::from(&row);
+    audit::record_and_commit(
+        tx,
+        &actor,
+        &origin,
+        Entry {
+            action: "create",
+            entity: "clause",
+            entity_id: Some(view.id),
+            changes: json!({"title": view.title, "category": view.category}),
+        },
+    )
+    .await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/clauses/{id}",
+    tag = "clauses",
+    params(("id" = Uuid, Path, description = "Clause id")),
+    responses(
+        (status = 200, description = "The clause", body = ClauseView),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/clauses/{id}")]
+pub async fn get_clause(
+    user: AuthUser,
+    db: TenantDb,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, DomainError> {
+    let sql = format!("select {COLUMNS} from clauses where id = $1");
+    let view: ClauseView = read_one_as(
+        &db,
+        &user.principal(),
+        Role::Viewer,
+        &sql,
+        id.into_inner(),
+        "clause",
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateClause {
+    title: Option<String>,
+    category: Option<String>,
+    body: Option<String>,
+}
+
+#[utoipa::path(
+    patch,
+    path = "/api/v1/clauses/{id}",
+    tag = "clauses",
+    params(("id" = Uuid, Path, description = "Clause id")),
+    request_body = UpdateClause,
+    responses(
+        (status = 200, description = "Updated (its author, or a manager)", body = ClauseView),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[patch("/api/v1/clauses/{id}")]
+pub async fn update_clause(
+    user: AuthUser,
+    db: TenantDb,
+    origin: Origin,
+    id: web::Path<Uuid>,
+    body: web::Json<UpdateClause>,
+) -> Result<HttpResponse, DomainError> {
+    let patch = body.into_inner();
+    let title = patch
+        .title
+        .as_deref()
+        .map(|t| validate::text("title", t, 300))
+        .transpose()?;
+    let category = patch.category.as_deref().map(category).transpose()?;
+    let text = patch
+        .body
+        .as_deref()
+        .map(|b| validate::text("body", b, MAX_CLAUSE_CHARS))
+        .transpose()?;
+    let tx = db.begin().await?;
+    let actor = Actor::acting(&tx, &user.principal(), Role::Member).await?;
+    let old: ClauseView = lock_row(
+        &tx,
+        &format!("select {COLUMNS} from clauses where id = $1 for update"),
+        id.into_inner(),
+        "clause",
+    )
+    .await?;
+    if !actor.may_edit(old.created_by) {
+        return Err(DomainError::Forbidden(
+            "members may change only clauses they added".into(),
+        ));
+    }
+    let row = tx
+        .query_one(
+            &format!(
+                "update clauses set title = coalesce($2, title), category = coalesce($3, category), \
+                 body = coalesce($4, body), updated_at = now() where id = $1 returning {COLUMNS}"
+            ),
+            &[&old.id, &title, &category, &text],
+        )
+        .await
+        .map_err(DomainError::write)?;
+    let new = ClauseView::from(&row);
+    audit::record_and_commit(
+        tx,
+        &actor,
+        &origin,
+        Entry {
+            action: "update",
+            entity: "clause",
+            entity_id: Some(new.id),
+            changes: changed_fields(&json!(old), &json!(new), &["updated_at"]),
+        },
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(new))
+}
+
+#[utoipa::path(
+    delete,
+    path = "/api/v1/clauses/{id}",
+    tag = "clauses",
+    params(("id" = Uuid, Path, description = "Clause id")),
+    responses(
+        (status = 204, description = "Removed from the library"),
+        (status = 409, description = "in_use: attached to contracts", body = ErrorBody),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[delete("/api/v1/clauses/{id}")]
+pub async fn delete_clause(
+    user: AuthUser,
+    db: TenantDb,
+    origin: Origin,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, DomainError> {
+    let tx = db.begin().await?;
+    let actor = Actor::acting(&tx, &user.principal(), Role::Manager).await?;
+    let row = delete_row(
+        &tx,
+        "delete from clauses where id = $1 returning id, title, category",
+        id.into_inner(),
+        "clause",
+    )
+    .await?;
+    let clause_id: Uuid = row.get(0);
+    audit::record_and_commit(
+        tx,
+        &actor,
+        &origin,
+        Entry {
+            action: "delete",
+            entity: "clause",
+            entity_id: Some(clause_id),
+            changes: json!({"title": row.get::<_, String>(1), "category": row.get::<_, String>(2)}),
+        },
+    )
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SimilarClause {
+    id: Uuid,
+    title: String,
+    category: String,
+    /// Trigram similarity, 0 to 1.
+    similarity: f32,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct SimilarQuery {
+    /// Lowest similarity to report, 0.1 to 1 (default 0.3).
+    threshold: Option<f32>,
+    /// 1 to 50, default 10.
+    limit: Option<i64>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/clauses/{id}/similar",
+    tag = "clauses",
+    params(("id" = Uuid, Path, description = "Clause id"), SimilarQuery),
+    responses(
+        (status = 200, description = "Other clauses with similar text, most similar first", body = [SimilarClause]),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/clauses/{id}/similar")]
+pub async fn similar_clauses(
+    user: AuthUser,
+    db: TenantDb,
+    id: web::Path<Uuid>,
+    query: web::Query<SimilarQuery>,
+) -> Result<HttpResponse, DomainError> {
+    let threshold = query.threshold.unwrap_or(0.3);
+    if !(0.1..=1.0).contains(&threshold) {
+        return Err(DomainError::Validation("threshold must be 0.1 to 1".into()));
+    }
+    let (limit, _) = validate::page(query.limit.or(Some(10)), None, 50)?;
+    let id = id.into_inner();
+    let (_, results) = read_as(
+        &db,
+        &user.principal(),
+        Role::Viewer,
+        &[
+            ("select 1 from clauses where id = $1", &[&id]),
+            (
+                "select c.id, c.title, c.category, similarity(c.body, me.body) as score \
+                 from clauses me join clauses c on c.id <> me.id \
+                 where me.id = $1 and similarity(c.body, me.body) >= $2 \
+                 order by score desc, c.id limit $3",
+                &[&id, &threshold, &limit],
+            ),
+        ],
+    )
+    .await?;
+    if results[0].is_empty() {
+        return Err(DomainError::Missing("clause"));
+    }
+    let similar: Vec<SimilarClause> = results[1]
+        .iter()
+        .map(|row| SimilarClause {
+            id: row.get(0),
+            title: row.get(1),
+            category: row.get(2),
+            similarity: row.get(3),
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(similar))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/contracts/{id}/clauses",
+    tag = "clauses",
+    params(("id" = Uuid, Path, description = "Contract id")),
+    responses(
+        (status = 200, description = "Clauses attached to the contract, in order", body = [ClauseView]),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/contracts/{id}/clauses")]
+pub async fn contract_clauses(
+    user: AuthUser,
+    db: TenantDb,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, DomainError> {
+    let id = id.into_inner();
+    let rows = read_contract_rows(
+        &db,
+        &user.principal(),
+        id,
+        "select c.id, c.title, c.category, c.body, c.created_by, c.created_at, c.updated_at \
+                 from contract_clauses cc join clauses c on c.id = cc.clause_id \
+                 where cc.contract_id = $1 order by cc.position, cc.added_at, c.id",
+    )
+    .await?;
+    let list: Vec<ClauseView> = rows.iter().map(ClauseView::from).collect();
+    Ok(HttpResponse::Ok().json(list))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AttachClause {
+    clause_id: Uuid,
+    /// Order within the contract (default: after the others).
+    position: Option<i32>,
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/contracts/{id}/clauses",
+    tag = "clauses",
+    params(("id" = Uuid, Path, description = "Contract id")),
+    request_body = AttachClause,
+    responses(
+        (status = 204, description = "Attached (idempotent)"),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[post("/api/v1/contracts/{id}/clauses")]
+pub async fn attach_clause(
+    user: AuthUser,
+    db: TenantDb,
+    origin: Origin,
+    id: web::Path<Uuid>,
+    body: web::Json<AttachClause>,
+) -> Result<HttpResponse, DomainError> {
+    let AttachClause {
+        clause_id,
+        position,
+    } = body.into_inner();
+    if position.is_some_and(|p| !(0..=10_000).contains(&p)) {
+        return Err(DomainError::Validation(
+            "position must be 0 to 10000".into(),
+        ));
+    }
+    let tx = db.begin().await?;
+    let (contract, actor) = lock_editable_contract(&tx, &user.principal(), id.into_inner()).await?;
+    tx.query_opt("select 1 from clauses where id = $1", &[&clause_id])
+        .await
+        .map_err(DomainError::database)?
+        .ok_or(DomainError::Missing("clause"))?;
+    let inserted = tx
+        .execute(
+            "insert into contract_clauses (contract_id, clause_id, position) \
+             values ($1, $2, coalesce($3, (select coalesce(max(position) + 1, 0) from contract_clauses where contract_id = $1))) \
+             on conflict (contract_id, clause_id) do nothing",
+            &[&contract.id, &clause_id, &position],
+        )
+        .await
+        .map_err(DomainError::write)?;
+    if inserted > 0 {
+        audit::record(
+            &tx,
+            &actor,
+            &origin,
+            Entry {
+                action: "attach_clause",
+                entity: "contract",
+                entity_id: Some(contract.id),
+                changes: json!({"clause_id": clause_id}),
+            },
+        )
+        .await?;
+    }
+    tx.commit().await.map_err(DomainError::database)?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[utoipa::path(
+    delete,
+    path = "/api/v1/contracts/{id}/clauses/{clause_id}",
+    tag = "clauses",
+    params(
+        ("id" = Uuid, Path, description = "Contract id"),
+        ("clause_id" = Uuid, Path, description = "Clause id")
+    ),
+    responses(
+        (status = 204, description = "Detached"),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[delete("/api/v1/contracts/{id}/clauses/{clause_id}")]
+pub async fn detach_clause(
+    user: AuthUser,
+    db: TenantDb,
+    origin: Origin,
+    path: web::Path<(Uuid, Uuid)>,
+) -> Result<HttpResponse, DomainError> {
+    let (contract_id, clause_id) = path.into_inner();
+    let tx = db.begin().await?;
+    let (contract, actor) = lock_editable_contract(&tx, &user.principal(), contract_id).await?;
+    let removed = tx
+        .execute(
+            "delete from contract_clauses where contract_id = $1 and clause_id = $2",
+            &[&contract.id, &clause_id],
+        )
+        .await
+        .map_err(DomainError::write)?;
+    if removed == 0 {
+        return Err(DomainError::Missing("attached clause"));
+    }
+    audit::record(
+        &tx,
+        &actor,
+        &origin,
+        Entry {
+            action: "detach_clause",
+            entity: "contract",
+            entity_id: Some(contract.id),
+            changes: json!({"clause_id": clause_id}),
+        },
+    )
+    .await?;
+    tx.commit().await.map_err(DomainError::database)?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ClauseValidation {
+    contract_type: String,
+    required: Vec<String>,
+    present: Vec<String>,
+    missing: Vec<String>,
+    /// True when nothing is missing.
+    complete: bool,
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/contracts/{id}/validate-clauses",
+    tag = "clauses",
+    params(("id" = Uuid, Path, description = "Contract id")),
+    responses(
+        (status = 200, description = "Required clause categories and which are missing", body = ClauseValidation),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[post("/api/v1/contracts/{id}/validate-clauses")]
+pub async fn validate_clauses(
+    user: AuthUser,
+    db: TenantDb,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, DomainError> {
+    let id = id.into_inner();
+    let (_, results) = read_as(&db, &user.principal(), Role::Viewer, &[(
+                "select t.key, t.required_clause_categories from contracts c \
+                 join contract_types t on t.key = c.contract_type where c.id = $1",
+                &[&id],
+            ),
+            (
+                "select distinct cl.category from contract_clauses cc join clauses cl on cl.id = cc.clause_id \
+                 where cc.contract_id = $1 order by 1",
+                &[&id],
+            )]).await?;
+    let row = results[0].first().ok_or(DomainError::Missing("contract"))?;
+    let (contract_type, required): (String, Vec<String>) = (row.get(0), row.get(1));
+    let present: Vec<String> = results[1].iter().map(|r| r.get(0)).collect();
+    let missing: Vec<String> = required
+        .iter()
+        .filter(|c| !present.contains(c))
+        .cloned()
+        .collect();
+    Ok(HttpResponse::Ok().json(ClauseValidation {
+        complete: missing.is_empty(),
+        contract_type,
+        required,
+        present,
+        missing,
+    }))
+}

@@ -1,0 +1,92 @@
+//! The contract calendar: start, end and renewal-notice dates in a date range.
+
+use actix_web::{get, web, HttpResponse};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::kernel::reads::read_as;
+use crate::kernel::validate::IsoDate;
+use crate::kernel::Role;
+use crate::tenancy::scoped::TenantDb;
+use crate::web::error::{AuthedRouteErrors, DomainError};
+use crate::web::tenant::AuthUser;
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(calendar);
+}
+
+const MAX_RANGE_DAYS: i64 = 366 * 3;
+const MAX_EVENTS: i64 = 5000;
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct CalendarQuery {
+    /// First day, `YYYY-MM-DD`, inclusive.
+    from: IsoDate,
+    /// Last day, `YYYY-MM-DD`, inclusive; at most three years after `from`.
+    to: IsoDate,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CalendarEvent {
+    date: NaiveDate,
+    /// `start`, `end` or `renewal_notice` (the last day to give notice: end date minus
+    /// the notice period).
+    kind: String,
+    contract_id: Uuid,
+    title: String,
+    status: String,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/calendar",
+    tag = "contracts",
+    params(CalendarQuery),
+    responses(
+        (status = 200, description = "Dated events by day (at most 5,000)", body = [CalendarEvent]),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/calendar")]
+pub async fn calendar(
+    user: AuthUser,
+    db: TenantDb,
+    query: web::Query<CalendarQuery>,
+) -> Result<HttpResponse, DomainError> {
+    let CalendarQuery { from, to } = query.into_inner();
+    if to < from || (*to - *from).num_days() > MAX_RANGE_DAYS {
+        return Err(DomainError::Validation(format!(
+            "to must be on or after from, at most {MAX_RANGE_DAYS} days later"
+        )));
+    }
+    let (_, results) = read_as(&db, &user.principal(), Role::Viewer, &[(
+                "select day, kind, id, title, status from ( \
+                   select start_date as day, 'start' as kind, id, title, status from contracts \
+                     where start_date between $1 and $2 \
+                   union all \
+                   select end_date, 'end', id, title, status from contracts \
+                     where end_date between $1 and $2 \
+                   union all \
+                   select end_date - renewal_notice_days, 'renewal_notice', id, title, status from contracts \
+                     where renewal_notice_days is not null and end_date is not null \
+                       and status not in ('expired', 'terminated') \
+                       and end_date - renewal_notice_days between $1 and $2 \
+                 ) events order by day, kind, id limit $3",
+                &[&from, &to, &MAX_EVENTS],
+            )]).await?;
+    let events: Vec<CalendarEvent> = results[0]
+        .iter()
+        .map(|row| CalendarEvent {
+            date: row.get(0),
+            kind: row.get(1),
+            contract_id: row.get(2),
+            title: row.get(3),
+            status: row.get(4),
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(events))
+}

@@ -1,0 +1,38 @@
+//! Contracts: create, read, list (filters, sorting, full-text search, facets), update
+//! with optimistic concurrency, lifecycle transitions, versions of the text and diffs,
+//! contract types and the calendar of dates.
+//!
+//! `model` is the data, `service` what can be done (no HTTP), `routes`, `list`,
+//! `versions`, `types` and `calendar` the HTTP surface.
+
+pub mod calendar;
+pub mod list;
+pub mod model;
+pub mod routes;
+pub mod service;
+pub mod types;
+pub mod versions;
+
+pub use model::{
+    ContractView, CreateContract, Status, UpdateContract, CONTRACT_COLUMNS, MAX_BODY_CHARS,
+};
+pub use routes::created;
+pub use service::{insert_contract, lock_editable_contract, read_contract_rows};
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    // `facets` and the type routes before `{id}`, which would otherwise try to read
+    // "facets" as an id.
+    cfg.service(list::contract_facets)
+        .service(types::list_contract_types)
+        .service(types::create_contract_type)
+        .service(list::list_contracts)
+        .service(routes::create_contract)
+        .service(routes::get_contract)
+        .service(routes::update_contract)
+        .service(routes::delete_contract)
+        .service(routes::transition_contract)
+        .service(versions::list_versions)
+        .service(versions::get_version)
+        .service(versions::diff_versions)
+        .service(calendar::calendar);
+}

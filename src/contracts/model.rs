@@ -1,0 +1,342 @@
+//! Contracts as data: the lifecycle, the view every route returns, and the inputs of
+//! create, update and transition with their validation. No I/O here.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use tokio_postgres::Row;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::kernel::validate::{self, nullable, IsoDate};
+use crate::kernel::DomainError;
+
+pub const MAX_TITLE_CHARS: usize = 500;
+pub const MAX_BODY_CHARS: usize = 1_000_000;
+pub(super) const MAX_PAGE: i64 = 100;
+pub(super) const MAX_QUERY_CHARS: usize = 200;
+
+pub const CONTRACT_COLUMNS: &str = "id, title, contract_type, status, value::text, currency, \
+    counterparty_id, owner_id, start_date, end_date, auto_renew, renewal_notice_days, tags, \
+    metadata, body, version, created_by, created_at, updated_by, updated_at";
+/// The same columns without the (possibly large) body, for lists.
+pub(super) const SUMMARY_COLUMNS: &str =
+    "id, title, contract_type, status, value::text, currency, \
+    counterparty_id, owner_id, start_date, end_date, auto_renew, renewal_notice_days, tags, \
+    metadata, null::text, version, created_by, created_at, updated_by, updated_at";
+
+/// The lifecycle. `expired` and `terminated` are final.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Draft,
+    InReview,
+    Approved,
+    Rejected,
+    Executed,
+    Expired,
+    Terminated,
+}
+
+impl Status {
+    pub const ALL: [Status; 7] = [
+        Status::Draft,
+        Status::InReview,
+        Status::Approved,
+        Status::Rejected,
+        Status::Executed,
+        Status::Expired,
+        Status::Terminated,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::InReview => "in_review",
+            Self::Approved => "approved",
+            Self::Rejected => "rejected",
+            Self::Executed => "executed",
+            Self::Expired => "expired",
+            Self::Terminated => "terminated",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == value)
+    }
+
+    /// Where a contract may go from here.
+    pub fn next(self) -> &'static [Status] {
+        match self {
+            Self::Draft => &[Self::InReview],
+            Self::InReview => &[Self::Approved, Self::Rejected],
+            Self::Approved => &[Self::Executed],
+            Self::Rejected => &[Self::Draft],
+            Self::Executed => &[Self::Expired, Self::Terminated],
+            Self::Expired | Self::Terminated => &[],
+        }
+    }
+
+    /// Approving, rejecting, executing and ending contracts is for managers; owners
+    /// may submit their drafts and take rejected ones back.
+    pub(super) fn needs_manager(to: Status) -> bool {
+        !matches!(to, Self::InReview | Self::Draft)
+    }
+
+    /// Whether the terms (title, body, parties, value, dates, type) may still change.
+    pub(super) fn terms_editable(self) -> bool {
+        matches!(self, Self::Draft | Self::InReview | Self::Rejected)
+    }
+}
+
+#[derive(Serialize, ToSchema, Clone)]
+pub struct ContractView {
+    pub id: Uuid,
+    pub title: String,
+    pub contract_type: String,
+    pub status: Status,
+    /// Exact decimal string, e.g. "1250000.50".
+    pub value: Option<String>,
+    pub currency: Option<String>,
+    pub counterparty_id: Option<Uuid>,
+    pub owner_id: Uuid,
+    pub start_date: Option<NaiveDate>,
+    pub end_date: Option<NaiveDate>,
+    pub auto_renew: bool,
+    pub renewal_notice_days: Option<i32>,
+    pub tags: Vec<String>,
+    #[schema(value_type = Object)]
+    pub metadata: Value,
+    /// Absent in lists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    pub version: i32,
+    pub created_by: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub updated_by: Option<Uuid>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl ContractView {
+    pub fn from_row(row: &Row) -> Result<Self, DomainError> {
+        let status: String = row.get(3);
+        Ok(Self {
+            id: row.get(0),
+            title: row.get(1),
+            contract_type: row.get(2),
+            status: Status::parse(&status).ok_or_else(|| {
+                DomainError::Internal(anyhow::anyhow!("unknown status {status:?}"))
+            })?,
+            value: row.get(4),
+            currency: row.get(5),
+            counterparty_id: row.get(6),
+            owner_id: row.get(7),
+            start_date: row.get(8),
+            end_date: row.get(9),
+            auto_renew: row.get(10),
+            renewal_notice_days: row.get(11),
+            tags: row.get(12),
+            metadata: row.get(13),
+            body: row.get(14),
+            version: row.get(15),
+            created_by: row.get(16),
+            created_at: row.get(17),
+            updated_by: row.get(18),
+            updated_at: row.get(19),
+        })
+    }
+
+    /// The view as the audit log records it: the body by its length only (every text
+    /// is kept in `contract_versions` anyway).
+    pub(super) fn audit_json(&self) -> Value {
+        let mut value = serde_json::to_value(self).unwrap_or(Value::Null);
+        if let Some(object) = value.as_object_mut() {
+            let chars = self.body.as_deref().map_or(0, |b| b.chars().count());
+            object.insert("body".into(), json!(format!("({chars} characters)")));
+        }
+        value
+    }
+}
+
+/// The fields every write shares, validated together.
+pub(super) struct Terms {
+    pub(super) title: String,
+    pub(super) contract_type: String,
+    pub(super) value: Option<String>,
+    pub(super) currency: Option<String>,
+    pub(super) counterparty_id: Option<Uuid>,
+    pub(super) owner_id: Uuid,
+    pub(super) start_date: Option<NaiveDate>,
+    pub(super) end_date: Option<NaiveDate>,
+    pub(super) auto_renew: bool,
+    pub(super) renewal_notice_days: Option<i32>,
+    pub(super) tags: Vec<String>,
+    pub(super) metadata: Value,
+    pub(super) body: String,
+}
+
+impl Terms {
+    pub(super) fn check(&self) -> Result<(), DomainError> {
+        if self.value.is_some() != self.currency.is_some() {
+            return Err(DomainError::Validation(
+                "value and currency go together: give both or neither".into(),
+            ));
+        }
+        if let (Some(start), Some(end)) = (self.start_date, self.end_date) {
+            if end < start {
+                return Err(DomainError::Validation(
+                    "end_date must not be before start_date".into(),
+                ));
+            }
+        }
+        for date in [self.start_date, self.end_date].into_iter().flatten() {
+            if !(1900..=2200).contains(&chrono::Datelike::year(&date)) {
+                return Err(DomainError::Validation(
+                    "dates must fall between the years 1900 and 2200".into(),
+                ));
+            }
+        }
+        if let Some(days) = self.renewal_notice_days {
+            if !(0..=3650).contains(&days) {
+                return Err(DomainError::Validation(
+                    "renewal_notice_days must be 0 to 3650".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateContract {
+    pub(crate) title: String,
+    /// Required, except when generating from a template (which gives its own).
+    #[serde(default)]
+    pub(crate) contract_type: String,
+    /// Decimal string; a JSON number is refused.
+    pub(super) value: Option<String>,
+    pub(super) currency: Option<String>,
+    pub(super) counterparty_id: Option<Uuid>,
+    /// Defaults to the caller; members may only name themselves.
+    pub(super) owner_id: Option<Uuid>,
+    pub(super) start_date: Option<IsoDate>,
+    pub(super) end_date: Option<IsoDate>,
+    #[serde(default)]
+    pub(super) auto_renew: bool,
+    pub(super) renewal_notice_days: Option<i32>,
+    #[serde(default)]
+    pub(super) tags: Vec<String>,
+    #[schema(value_type = Object)]
+    pub(super) metadata: Option<Value>,
+    #[serde(default)]
+    pub(crate) body: String,
+}
+
+impl CreateContract {
+    pub(super) fn terms(self, caller: Uuid) -> Result<Terms, DomainError> {
+        let terms = Terms {
+            title: validate::text("title", &self.title, MAX_TITLE_CHARS)?,
+            contract_type: match self.contract_type.trim() {
+                "" => return Err(DomainError::Validation("contract_type is required".into())),
+                key => key.to_owned(),
+            },
+            value: self
+                .value
+                .as_deref()
+                .map(|v| validate::decimal("value", v))
+                .transpose()?,
+            currency: self
+                .currency
+                .as_deref()
+                .map(validate::currency)
+                .transpose()?,
+            counterparty_id: self.counterparty_id,
+            owner_id: self.owner_id.unwrap_or(caller),
+            start_date: self.start_date.map(|d| d.0),
+            end_date: self.end_date.map(|d| d.0),
+            auto_renew: self.auto_renew,
+            renewal_notice_days: self.renewal_notice_days,
+            tags: validate::tags(&self.tags)?,
+            metadata: validate::metadata(&self.metadata.unwrap_or_else(|| json!({})))?,
+            body: validate::body("body", &self.body, MAX_BODY_CHARS)?,
+        };
+        terms.check()?;
+        Ok(terms)
+    }
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateContract {
+    /// The version this change was based on (or send `If-Match: "<version>"`).
+    pub(super) version: Option<i32>,
+    pub(super) title: Option<String>,
+    pub(super) contract_type: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub(super) value: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub(super) currency: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub(super) counterparty_id: Option<Option<Uuid>>,
+    pub(super) owner_id: Option<Uuid>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub(super) start_date: Option<Option<IsoDate>>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub(super) end_date: Option<Option<IsoDate>>,
+    pub(super) auto_renew: Option<bool>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub(super) renewal_notice_days: Option<Option<i32>>,
+    pub(super) tags: Option<Vec<String>>,
+    #[schema(value_type = Object)]
+    pub(super) metadata: Option<Value>,
+    pub(super) body: Option<String>,
+}
+
+impl UpdateContract {
+    pub(super) fn touches_terms(&self) -> bool {
+        self.title.is_some()
+            || self.contract_type.is_some()
+            || self.value.is_some()
+            || self.currency.is_some()
+            || self.counterparty_id.is_some()
+            || self.start_date.is_some()
+            || self.end_date.is_some()
+            || self.body.is_some()
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Transition {
+    /// The status to move to.
+    pub(super) to: String,
+    /// The version this decision was based on (or `If-Match`); optional here.
+    pub(super) version: Option<i32>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    pub(super) fn the_lifecycle_allows_only_its_transitions() {
+        use Status::*;
+        let edges: Vec<(Status, Status)> = Status::ALL
+            .iter()
+            .flat_map(|from| from.next().iter().map(move |to| (*from, *to)))
+            .collect();
+        assert_eq!(
+            edges,
+            [
+                (Draft, InReview),
+                (InReview, Approved),
+                (InReview, Rejected),
+                (Approved, Executed),
+                (Rejected, Draft),
+                (Executed, Expired),
+                (Executed, Terminated),
+            ]
+        );
+    }
+}

@@ -1,0 +1,529 @@
+//! Counterparties (organisations or people contracts are made with) and their contacts.
+
+use actix_web::{delete, get, patch, post, web, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tokio_postgres::Row;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::kernel::audit::{self, changed_fields, Entry};
+use crate::kernel::reads::{delete_row, lock_row, read_as};
+use crate::kernel::validate::{self, nullable};
+use crate::kernel::{Actor, Origin, Role};
+use crate::tenancy::scoped::{TenantDb, TenantTx};
+use crate::web::error::{AuthedRouteErrors, DomainError, ErrorBody};
+use crate::web::tenant::AuthUser;
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(list_counterparties)
+        .service(create_counterparty)
+        .service(get_counterparty)
+        .service(update_counterparty)
+        .service(delete_counterparty)
+        .service(create_contact)
+        .service(delete_contact);
+}
+
+const COLUMNS: &str =
+    "id, name, kind, email, website, address, notes, created_by, created_at, updated_at";
+
+#[derive(Serialize, ToSchema)]
+pub struct CounterpartyView {
+    id: Uuid,
+    name: String,
+    /// `organisation` or `individual`.
+    kind: String,
+    email: Option<String>,
+    website: Option<String>,
+    address: Option<String>,
+    notes: Option<String>,
+    created_by: Option<Uuid>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    /// Present when one counterparty is fetched.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    contacts: Option<Vec<ContactView>>,
+}
+
+impl From<&Row> for CounterpartyView {
+    fn from(row: &Row) -> Self {
+        Self {
+            id: row.get(0),
+            name: row.get(1),
+            kind: row.get(2),
+            email: row.get(3),
+            website: row.get(4),
+            address: row.get(5),
+            notes: row.get(6),
+            created_by: row.get(7),
+            created_at: row.get(8),
+            updated_at: row.get(9),
+            contacts: None,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ContactView {
+    id: Uuid,
+    counterparty_id: Uuid,
+    name: String,
+    email: Option<String>,
+    phone: Option<String>,
+    title: Option<String>,
+}
+
+impl From<&Row> for ContactView {
+    fn from(row: &Row) -> Self {
+        Self {
+            id: row.get(0),
+            counterparty_id: row.get(1),
+            name: row.get(2),
+            email: row.get(3),
+            phone: row.get(4),
+            title: row.get(5),
+        }
+    }
+}
+
+fn kind(value: &str) -> Result<String, DomainError> {
+    match value {
+        "organisation" | "individual" => Ok(value.to_owned()),
+        _ => Err(DomainError::Validation(
+            "kind must be organisation or individual".into(),
+        )),
+    }
+}
+
+fn email(value: Option<&str>) -> Result<Option<String>, DomainError> {
+    validate::optional_text("email", value, 254)?
+        .map(|e| {
+            crate::tenancy::Email::parse(&e)
+                .map(|e| e.as_str().to_owned())
+                .map_err(|e| DomainError::Validation(e.to_string()))
+        })
+        .transpose()
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewCounterparty {
+    name: String,
+    kind: Option<String>,
+    email: Option<String>,
+    website: Option<String>,
+    address: Option<String>,
+    notes: Option<String>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct CounterpartyQuery {
+    /// Part of the name or email, case-insensitive.
+    q: Option<String>,
+    /// 1 to 200, default 50.
+    limit: Option<i64>,
+    offset: Option<i64>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/counterparties",
+    tag = "counterparties",
+    params(CounterpartyQuery),
+    responses(
+        (status = 200, description = "Counterparties by name", body = [CounterpartyView]),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/counterparties")]
+pub async fn list_counterparties(
+    user: AuthUser,
+    db: TenantDb,
+    query: web::Query<CounterpartyQuery>,
+) -> Result<HttpResponse, DomainError> {
+    let (limit, offset) = validate::page(query.limit, query.offset, 200)?;
+    let pattern = match query.q.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(q) if q.chars().count() > 200 => {
+            return Err(DomainError::Validation(
+                "q is longer than 200 characters".into(),
+            ))
+        }
+        // LIKE's own wildcards in the search text match themselves.
+        Some(q) => Some(format!(
+            "%{}%",
+            q.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        )),
+    };
+    let sql = format!(
+        "select {COLUMNS} from counterparties \
+         where $1::text is null or name ilike $1 or email ilike $1 \
+         order by lower(name), id limit $2 offset $3"
+    );
+    let (_, results) = read_as(
+        &db,
+        &user.principal(),
+        Role::Viewer,
+        &[(&sql, &[&pattern, &limit, &offset])],
+    )
+    .await?;
+    let list: Vec<CounterpartyView> = results[0].iter().map(CounterpartyView::from).collect();
+    Ok(HttpResponse::Ok().json(list))
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/counterparties",
+    tag = "counterparties",
+    request_body = NewCounterparty,
+    responses(
+        (status = 201, description = "Created", body = CounterpartyView),
+        (status = 409, description = "duplicate name", body = ErrorBody),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[post("/api/v1/counterparties")]
+pub async fn create_counterparty(
+    user: AuthUser,
+    db: TenantDb,
+    origin: Origin,
+    body: web::Json<NewCounterparty>,
+) -> Result<HttpResponse, DomainError> {
+    let body = body.into_inner();
+    let name = validate::text("name", &body.name, 300)?;
+    let kind = kind(body.kind.as_deref().unwrap_or("organisation"))?;
+    let email = email(body.email.as_deref())?;
+    let website = validate::optional_text("website", body.website.as_deref(), 500)?;
+    let address = validate::optional_text("address", body.address.as_deref(), 2000)?;
+    let notes = validate::optional_text("notes", body.notes.as_deref(), 10_000)?;
+    let tx = db.begin().await?;
+    let actor = Actor::acting(&tx, &user.principal(), Role::Member).await?;
+    let row = tx
+        .query_one(
+            &format!(
+                "insert into counterparties (name, kind, email, website, address, notes, created_by) \
+                 values ($1, $2, $3, $4, $5, $6, $7) returning {COLUMNS}"
+            ),
+            &[&name, &kind, &email, &website, &address, &notes, &user.claims.sub],
+        )
+        .await
+        .map_err(DomainError::write)?;
+    let view = CounterpartyView::from(&row);
+    audit::record_and_commit(
+        tx,
+        &actor,
+        &origin,
+        Entry {
+            action: "create",
+            entity: "counterparty",
+            entity_id: Some(view.id),
+            changes: serde_json::to_value(&view).unwrap_or_default(),
+        },
+    )
+    .await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/counterparties/{id}",
+    tag = "counterparties",
+    params(("id" = Uuid, Path, description = "Counterparty id")),
+    responses(
+        (status = 200, description = "The counterparty with its contacts", body = CounterpartyView),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/counterparties/{id}")]
+pub async fn get_counterparty(
+    user: AuthUser,
+    db: TenantDb,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, DomainError> {
+    let id = id.into_inner();
+    let sql = format!("select {COLUMNS} from counterparties where id = $1");
+    let (_, results) = read_as(
+        &db,
+        &user.principal(),
+        Role::Viewer,
+        &[
+            (&sql, &[&id]),
+            (
+                "select id, counterparty_id, name, email, phone, title from contacts \
+                 where counterparty_id = $1 order by lower(name), id",
+                &[&id],
+            ),
+        ],
+    )
+    .await?;
+    let mut view = results[0]
+        .first()
+        .map(CounterpartyView::from)
+        .ok_or(DomainError::Missing("counterparty"))?;
+    view.contacts = Some(results[1].iter().map(ContactView::from).collect());
+    Ok(HttpResponse::Ok().json(view))
+}
+
+async fn lock(tx: &TenantTx, id: Uuid) -> Result<CounterpartyView, DomainError> {
+    lock_row(
+        tx,
+        &format!("select {COLUMNS} from counterparties where id = $1 for update"),
+        id,
+        "counterparty",
+    )
+    .await
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateCounterparty {
+    name: Option<String>,
+    kind: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    email: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    website: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    address: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    notes: Option<Option<String>>,
+}
+
+fn patch_text(
+    field: &str,
+    patch: &Option<Option<String>>,
+    old: &Option<String>,
+    max: usize,
+) -> Result<Option<String>, DomainError> {
+    match patch {
+        None => Ok(old.clone()),
+        Some(value) => validate::optional_text(field, value.as_deref(), max),
+    }
+}
+
+#[utoipa::path(
+    patch,
+    path = "/api/v1/counterparties/{id}",
+    tag = "counterparties",
+    params(("id" = Uuid, Path, description = "Counterparty id")),
+    request_body = UpdateCounterparty,
+    responses(
+        (status = 200, description = "Updated", body = CounterpartyView),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[patch("/api/v1/counterparties/{id}")]
+pub async fn update_counterparty(
+    user: AuthUser,
+    db: TenantDb,
+    origin: Origin,
+    id: web::Path<Uuid>,
+    body: web::Json<UpdateCounterparty>,
+) -> Result<HttpResponse, DomainError> {
+    let patch = body.into_inner();
+    let tx = db.begin().await?;
+    let actor = Actor::acting(&tx, &user.principal(), Role::Member).await?;
+    let old = lock(&tx, id.into_inner()).await?;
+    if !actor.may_edit(old.created_by) {
+        return Err(DomainError::Forbidden(
+            "members may change only counterparties they created".into(),
+        ));
+    }
+    let name = match &patch.name {
+        Some(n) => validate::text("name", n, 300)?,
+        None => old.name.clone(),
+    };
+    let kind = match &patch.kind {
+        Some(k) => kind(k)?,
+        None => old.kind.clone(),
+    };
+    let email = match &patch.email {
+        None => old.email.clone(),
+        Some(e) => email(e.as_deref())?,
+    };
+    let website = patch_text("website", &patch.website, &old.website, 500)?;
+    let address = patch_text("address", &patch.address, &old.address, 2000)?;
+    let notes = patch_text("notes", &patch.notes, &old.notes, 10_000)?;
+    let row = tx
+        .query_one(
+            &format!(
+                "update counterparties set name = $2, kind = $3, email = $4, website = $5, address = $6, \
+                 notes = $7, updated_at = now() where id = $1 returning {COLUMNS}"
+            ),
+            &[&old.id, &name, &kind, &email, &website, &address, &notes],
+        )
+        .await
+        .map_err(DomainError::write)?;
+    let new = CounterpartyView::from(&row);
+    audit::record_and_commit(
+        tx,
+        &actor,
+        &origin,
+        Entry {
+            action: "update",
+            entity: "counterparty",
+            entity_id: Some(new.id),
+            changes: changed_fields(
+                &serde_json::to_value(&old).unwrap_or_default(),
+                &serde_json::to_value(&new).unwrap_or_default(),
+                &["updated_at"],
+            ),
+        },
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(new))
+}
+
+#[utoipa::path(
+    delete,
+    path = "/api/v1/counterparties/{id}",
+    tag = "counterparties",
+    params(("id" = Uuid, Path, description = "Counterparty id")),
+    responses(
+        (status = 204, description = "Deleted, with its contacts"),
+        (status = 409, description = "in_use: contracts name it", body = ErrorBody),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[delete("/api/v1/counterparties/{id}")]
+pub async fn delete_counterparty(
+    user: AuthUser,
+    db: TenantDb,
+    origin: Origin,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, DomainError> {
+    let tx = db.begin().await?;
+    let actor = Actor::acting(&tx, &user.principal(), Role::Manager).await?;
+    let old = lock(&tx, id.into_inner()).await?;
+    tx.execute("delete from counterparties where id = $1", &[&old.id])
+        .await
+        .map_err(DomainError::write)?;
+    audit::record_and_commit(
+        tx,
+        &actor,
+        &origin,
+        Entry {
+            action: "delete",
+            entity: "counterparty",
+            entity_id: Some(old.id),
+            changes: serde_json::to_value(&old).unwrap_or_default(),
+        },
+    )
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewContact {
+    name: String,
+    email: Option<String>,
+    phone: Option<String>,
+    title: Option<String>,
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/counterparties/{id}/contacts",
+    tag = "counterparties",
+    params(("id" = Uuid, Path, description = "Counterparty id")),
+    request_body = NewContact,
+    responses(
+        (status = 201, description = "Added", body = ContactView),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[post("/api/v1/counterparties/{id}/contacts")]
+pub async fn create_contact(
+    user: AuthUser,
+    db: TenantDb,
+    origin: Origin,
+    id: web::Path<Uuid>,
+    body: web::Json<NewContact>,
+) -> Result<HttpResponse, DomainError> {
+    let body = body.into_inner();
+    let name = validate::text("name", &body.name, 200)?;
+    let email = email(body.email.as_deref())?;
+    let phone = validate::optional_text("phone", body.phone.as_deref(), 50)?;
+    let title = validate::optional_text("title", body.title.as_deref(), 200)?;
+    let tx = db.begin().await?;
+    let actor = Actor::acting(&tx, &user.principal(), Role::Member).await?;
+    let counterparty = lock(&tx, id.into_inner()).await?;
+    let row = tx
+        .query_one(
+            "insert into contacts (counterparty_id, name, email, phone, title) values ($1, $2, $3, $4, $5) \
+             returning id, counterparty_id, name, email, phone, title",
+            &[&counterparty.id, &name, &email, &phone, &title],
+        )
+        .await
+        .map_err(DomainError::write)?;
+    let view = ContactView::from(&row);
+    audit::record_and_commit(
+        tx,
+        &actor,
+        &origin,
+        Entry {
+            action: "create",
+            entity: "contact",
+            entity_id: Some(view.id),
+            changes: serde_json::to_value(&view).unwrap_or_default(),
+        },
+    )
+    .await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+#[utoipa::path(
+    delete,
+    path = "/api/v1/contacts/{id}",
+    tag = "counterparties",
+    params(("id" = Uuid, Path, description = "Contact id")),
+    responses(
+        (status = 204, description = "Removed"),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[delete("/api/v1/contacts/{id}")]
+pub async fn delete_contact(
+    user: AuthUser,
+    db: TenantDb,
+    origin: Origin,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, DomainError> {
+    let tx = db.begin().await?;
+    let actor = Actor::acting(&tx, &user.principal(), Role::Member).await?;
+    let view = ContactView::from(
+        &delete_row(
+            &tx,
+            "delete from contacts where id = $1 returning id, counterparty_id, name, email, phone, title",
+            id.into_inner(),
+            "contact",
+        )
+        .await?,
+    );
+    audit::record_and_commit(
+        tx,
+        &actor,
+        &origin,
+        Entry {
+            action: "delete",
+            entity: "contact",
+            entity_id: Some(view.id),
+            changes: json!(view),
+        },
+    )
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

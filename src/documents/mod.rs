@@ -1,0 +1,5 @@
+//! Documents made from contracts: the PDF export.
+
+pub mod pdf;
+
+pub use pdf::configure;

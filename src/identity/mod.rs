@@ -1,0 +1,20 @@
+//! Identity: tenant users, their passwords and roles, logins and sessions. Token
+//! signing and the revocation list live in the kernel, because the web layer checks
+//! tokens on every request.
+
+pub mod password;
+pub mod routes;
+pub mod user_routes;
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(routes::login)
+        .service(routes::refresh)
+        .service(routes::logout)
+        .service(routes::me)
+        .service(user_routes::change_password)
+        .service(user_routes::list_users)
+        .service(user_routes::create_user)
+        .service(user_routes::get_user)
+        .service(user_routes::update_user)
+        .service(user_routes::delete_user);
+}

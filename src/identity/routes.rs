@@ -1,0 +1,291 @@
+//! `/api/v1/auth/*`: login, refresh (rotating, with reuse detection), logout, me.
+
+use std::sync::OnceLock;
+
+use actix_web::{get, post, web, HttpResponse};
+use chrono::{DateTime, Duration as ChronoDuration, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::password::{self, NewPassword, MAX_PASSWORD_BYTES};
+use super::user_routes::UserView;
+use crate::kernel::tokens::{self, ACCESS_TOKEN_TTL_SECS, REFRESH_TOKEN_TTL_DAYS};
+use crate::tenancy::scoped::{TenantDb, TenantTx};
+use crate::web::error::{DomainError, ErrorBody, TenantRouteErrors};
+use crate::web::tenant::{AuthUser, CurrentTenant};
+use crate::web::AppState;
+
+const MAX_EMAIL_BYTES: usize = 254;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    email: String,
+    password: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    refresh_token: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TokenResponse {
+    access_token: String,
+    refresh_token: String,
+    token_type: &'static str,
+    expires_in: u64,
+}
+
+/// Verifying against this when the email is unknown makes "no such user" cost as much
+/// time as "wrong password", so response times do not reveal who has an account.
+fn dummy_hash() -> &'static str {
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| {
+        NewPassword::parse("not-a-real-password-anywhere")
+            .map(|p| p.hash().expect("argon2 hashes"))
+            .expect("the dummy password meets the policy")
+    })
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/login",
+    tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Logged in", body = TokenResponse),
+        (status = 401, description = "Wrong email or password", body = ErrorBody),
+        (status = 413, description = "Body over 64 KiB", body = ErrorBody),
+        (status = 415, description = "Not application/json", body = ErrorBody),
+        (status = 429, description = "Too many attempts (Retry-After)", body = ErrorBody),
+        TenantRouteErrors
+    )
+)]
+#[post("/api/v1/auth/login")]
+pub async fn login(
+    tenant: CurrentTenant,
+    db: TenantDb,
+    state: web::Data<AppState>,
+    body: web::Json<LoginRequest>,
+) -> Result<HttpResponse, DomainError> {
+    let LoginRequest { email, password } = body.into_inner();
+    if email.len() > MAX_EMAIL_BYTES || password.len() > MAX_PASSWORD_BYTES {
+        return Err(DomainError::BadRequest(
+            "email or password is too long".into(),
+        ));
+    }
+    if let Err(wait) = state.login_limiter.check(tenant.0.id.0, &email).await {
+        tracing::warn!(tenant = %tenant.0.slug, "login rate limit hit");
+        return Err(DomainError::RateLimited(wait.as_secs().max(1)));
+    }
+    let tx = db.begin().await?;
+    let user = tx
+        .query_opt(
+            "select id, password_hash, role, active from users where lower(email) = lower($1)",
+            &[&email],
+        )
+        .await
+        .map_err(DomainError::database)?;
+    let (user_id, hash, role, active) = match &user {
+        Some(row) => (
+            Some(row.get::<_, Uuid>(0)),
+            row.get::<_, Option<String>>(1),
+            row.get::<_, String>(2),
+            row.get::<_, bool>(3),
+        ),
+        None => (None, None, String::new(), false),
+    };
+    let hash = hash.unwrap_or_else(|| dummy_hash().to_owned());
+    let matches = web::block(move || password::verify(&password, &hash))
+        .await
+        .map_err(|e| DomainError::Internal(anyhow::anyhow!("password check: {e}")))?;
+    let user_id = match user_id {
+        Some(id) if matches && active => id,
+        _ => return Err(DomainError::InvalidCredentials),
+    };
+    let response = issue_tokens(&tx, &state, &tenant, user_id, &role, Uuid::new_v4()).await?;
+    tx.commit().await.map_err(DomainError::database)?;
+    tracing::info!(user = %user_id, tenant = %tenant.0.slug, "login");
+    Ok(HttpResponse::Ok().json(response))
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/refresh",
+    tag = "auth",
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "Rotated", body = TokenResponse),
+        (status = 401, description = "Invalid, expired or reused refresh token", body = ErrorBody),
+        TenantRouteErrors
+    )
+)]
+#[post("/api/v1/auth/refresh")]
+pub async fn refresh(
+    tenant: CurrentTenant,
+    db: TenantDb,
+    state: web::Data<AppState>,
+    body: web::Json<RefreshRequest>,
+) -> Result<HttpResponse, DomainError> {
+    let hash = tokens::hash_refresh_token(&body.refresh_token);
+    let tx = db.begin().await?;
+    let row = tx
+        .query_opt(
+            "select t.id, t.user_id, t.family_id, t.expires_at, t.revoked_at, t.replaced_by, u.role, u.active \
+             from refresh_tokens t join users u on u.id = t.user_id \
+             where t.token_hash = $1 for update of t",
+            &[&hash],
+        )
+        .await
+        .map_err(DomainError::database)?
+        .ok_or(DomainError::InvalidToken)?;
+    let (token_id, user_id, family): (Uuid, Uuid, Uuid) = (row.get(0), row.get(1), row.get(2));
+    let expires_at: DateTime<Utc> = row.get(3);
+    let revoked_at: Option<DateTime<Utc>> = row.get(4);
+    let replaced_by: Option<Uuid> = row.get(5);
+    let (role, active): (String, bool) = (row.get(6), row.get(7));
+    if revoked_at.is_some() && replaced_by.is_none() {
+        // Logged out (or its family ended): simply no longer valid.
+        return Err(DomainError::InvalidToken);
+    }
+    if revoked_at.is_some() {
+        // An already-rotated token came back: someone holds a copy. End the family.
+        revoke_family(&tx, family).await?;
+        tx.commit().await.map_err(DomainError::database)?;
+        tracing::warn!(user = %user_id, tenant = %tenant.0.slug, "refresh token reused; family revoked");
+        return Err(DomainError::RefreshTokenReused);
+    }
+    if expires_at <= Utc::now() || !active {
+        return Err(DomainError::InvalidToken);
+    }
+    let response = issue_tokens(&tx, &state, &tenant, user_id, &role, family).await?;
+    tx.execute(
+        "update refresh_tokens set revoked_at = now(), \
+         replaced_by = (select id from refresh_tokens where token_hash = $2) where id = $1",
+        &[
+            &token_id,
+            &tokens::hash_refresh_token(&response.refresh_token),
+        ],
+    )
+    .await
+    .map_err(DomainError::database)?;
+    tx.commit().await.map_err(DomainError::database)?;
+    Ok(HttpResponse::Ok().json(response))
+}
+
+/// Revokes the refresh token's whole family and, when one is sent as `Authorization:
+/// Bearer`, the access token too. Idempotent: an unknown token is a 204 too.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/logout",
+    tag = "auth",
+    request_body = RefreshRequest,
+    responses(
+        (status = 204, description = "The token's family is revoked"),
+        TenantRouteErrors
+    ),
+    security((), ("bearer" = []))
+)]
+#[post("/api/v1/auth/logout")]
+pub async fn logout(
+    _tenant: CurrentTenant,
+    access: Option<AuthUser>,
+    state: web::Data<AppState>,
+    db: TenantDb,
+    body: web::Json<RefreshRequest>,
+) -> Result<HttpResponse, DomainError> {
+    // The access token shown with the logout stops working now, not at its expiry.
+    if let Some(user) = access {
+        state
+            .revocations
+            .revoke(user.claims.jti, user.claims.exp)
+            .await;
+    }
+    let hash = tokens::hash_refresh_token(&body.refresh_token);
+    let tx = db.begin().await?;
+    if let Some(row) = tx
+        .query_opt(
+            "select family_id from refresh_tokens where token_hash = $1",
+            &[&hash],
+        )
+        .await
+        .map_err(DomainError::database)?
+    {
+        revoke_family(&tx, row.get(0)).await?;
+    }
+    tx.commit().await.map_err(DomainError::database)?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/auth/me",
+    tag = "auth",
+    responses(
+        (status = 200, description = "The logged-in user", body = UserView),
+        (status = 401, description = "Missing, invalid or foreign token", body = ErrorBody),
+        TenantRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/auth/me")]
+pub async fn me(user: AuthUser, db: TenantDb) -> Result<HttpResponse, DomainError> {
+    let rows = db
+        .read(&[(
+            "select id, email, display_name, role, active from users where id = $1 and active",
+            &[&user.claims.sub],
+        )])
+        .await?;
+    let row = rows
+        .first()
+        .and_then(|rows| rows.first())
+        .ok_or(DomainError::InvalidToken)?;
+    Ok(HttpResponse::Ok().json(UserView::from(row)))
+}
+
+async fn issue_tokens(
+    tx: &TenantTx,
+    state: &AppState,
+    tenant: &CurrentTenant,
+    user_id: Uuid,
+    role: &str,
+    family: Uuid,
+) -> Result<TokenResponse, DomainError> {
+    let access_token = state
+        .tokens
+        .mint(
+            user_id,
+            tenant.0.id.0,
+            tenant.0.slug.as_str(),
+            role,
+            tokens::unix_now(),
+        )
+        .map_err(DomainError::Internal)?;
+    let (refresh_token, hash) = tokens::new_refresh_token();
+    let expires_at = Utc::now() + ChronoDuration::days(REFRESH_TOKEN_TTL_DAYS);
+    tx.execute(
+        "insert into refresh_tokens (user_id, family_id, token_hash, expires_at) values ($1, $2, $3, $4)",
+        &[&user_id, &family, &hash, &expires_at],
+    )
+    .await
+    .map_err(DomainError::database)?;
+    Ok(TokenResponse {
+        access_token,
+        refresh_token,
+        token_type: "Bearer",
+        expires_in: ACCESS_TOKEN_TTL_SECS,
+    })
+}
+
+async fn revoke_family(tx: &TenantTx, family: Uuid) -> Result<(), DomainError> {
+    tx.execute(
+        "update refresh_tokens set revoked_at = now() where family_id = $1 and revoked_at is null",
+        &[&family],
+    )
+    .await
+    .map_err(DomainError::database)?;
+    Ok(())
+}

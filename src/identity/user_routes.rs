@@ -1,0 +1,452 @@
+//! `/api/v1/users` for tenant admins, and `/api/v1/auth/password` for everyone.
+//!
+//! Role checks read the acting user's current role and active flag in the handler's own
+//! transaction, so a demotion or deactivation takes effect at once rather than when the
+//! access token expires.
+
+use actix_web::{delete, get, patch, post, web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use tokio_postgres::Row;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::password::{self, NewPassword, MAX_PASSWORD_BYTES};
+use crate::kernel::audit::{self, changed_fields, Entry};
+use crate::kernel::reads::read_as;
+use crate::kernel::{Actor, OnConstraint, Origin, Role};
+use crate::tenancy::provision::validate_display_name;
+use crate::tenancy::scoped::{TenantDb, TenantTx};
+use crate::tenancy::Email;
+use crate::web::error::{DomainError, ErrorBody, TenantRouteErrors};
+use crate::web::tenant::AuthUser;
+use serde_json::json;
+
+const USER_COLUMNS: &str = "id, email, display_name, role, active";
+const MAX_PAGE: i64 = 200;
+
+/// Built once rather than on every list request.
+static PAGE_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!("select {USER_COLUMNS} from users order by lower(email), id limit $1 offset $2")
+});
+
+#[derive(Serialize, ToSchema)]
+pub struct UserView {
+    id: Uuid,
+    email: String,
+    display_name: String,
+    role: String,
+    active: bool,
+}
+
+impl From<&Row> for UserView {
+    fn from(row: &Row) -> Self {
+        Self {
+            id: row.get(0),
+            email: row.get(1),
+            display_name: row.get(2),
+            role: row.get(3),
+            active: row.get(4),
+        }
+    }
+}
+
+fn parse_role(role: &str) -> Result<Role, DomainError> {
+    Role::parse(role).ok_or_else(|| {
+        DomainError::Validation("role must be one of admin, manager, member, viewer".into())
+    })
+}
+
+fn parse_password(password: &str) -> Result<NewPassword, DomainError> {
+    NewPassword::parse(password).map_err(|e| DomainError::Validation(e.to_string()))
+}
+
+async fn hash(password: NewPassword) -> Result<String, DomainError> {
+    web::block(move || password.hash())
+        .await
+        .map_err(|e| DomainError::Internal(anyhow::anyhow!("hashing: {e}")))?
+        .map_err(DomainError::Internal)
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UserList {
+    users: Vec<UserView>,
+    limit: i64,
+    offset: i64,
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct ListQuery {
+    /// Page size, 1 to 200 (default 50).
+    limit: Option<i64>,
+    /// Users to skip (default 0).
+    offset: Option<i64>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/users",
+    tag = "users",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "Users, by email", body = UserList),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        TenantRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/users")]
+pub async fn list_users(
+    user: AuthUser,
+    db: TenantDb,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, DomainError> {
+    let limit = query.limit.unwrap_or(50);
+    let offset = query.offset.unwrap_or(0);
+    if !(1..=MAX_PAGE).contains(&limit) || offset < 0 {
+        return Err(DomainError::Validation(format!(
+            "limit must be 1 to {MAX_PAGE} and offset at least 0"
+        )));
+    }
+    let (_, results) = read_as(
+        &db,
+        &user.principal(),
+        Role::Admin,
+        &[(PAGE_SQL.as_str(), &[&limit, &offset])],
+    )
+    .await?;
+    let users: Vec<UserView> = results[0].iter().map(UserView::from).collect();
+    Ok(HttpResponse::Ok()
+        .json(serde_json::json!({ "users": users, "limit": limit, "offset": offset })))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUser {
+    email: String,
+    display_name: String,
+    role: String,
+    password: String,
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/users",
+    tag = "users",
+    request_body = CreateUser,
+    responses(
+        (status = 201, description = "Created", body = UserView),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 409, description = "email_taken", body = ErrorBody),
+        TenantRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[post("/api/v1/users")]
+pub async fn create_user(
+    user: AuthUser,
+    db: TenantDb,
+    origin: Origin,
+    body: web::Json<CreateUser>,
+) -> Result<HttpResponse, DomainError> {
+    let body = body.into_inner();
+    let email = Email::parse(&body.email).map_err(|e| DomainError::Validation(e.to_string()))?;
+    let display_name = validate_display_name("display name", &body.display_name)
+        .map_err(|e| DomainError::Validation(e.to_string()))?;
+    let role = parse_role(&body.role)?;
+    let password_hash = hash(parse_password(&body.password)?).await?;
+    let tx = db.begin().await?;
+    let actor = Actor::acting(&tx, &user.principal(), Role::Admin).await?;
+    let row = tx
+        .query_one(
+            &format!(
+                "insert into users (email, password_hash, display_name, role) values ($1, $2, $3, $4) \
+                 returning {USER_COLUMNS}"
+            ),
+            &[&email.as_str(), &password_hash, &display_name, &role.as_str()],
+        )
+        .await
+        .on_constraint("users_email_key", || {
+            DomainError::Conflict("email_taken", "a user with this email already exists".into())
+        })?;
+    let view = UserView::from(&row);
+    audit::record_and_commit(
+        tx,
+        &actor,
+        &origin,
+        Entry {
+            action: "create",
+            entity: "user",
+            entity_id: Some(view.id),
+            changes: json!({"email": view.email, "display_name": view.display_name, "role": view.role}),
+        },
+    )
+    .await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{id}",
+    tag = "users",
+    params(("id" = Uuid, Path, description = "User id")),
+    responses(
+        (status = 200, description = "The user", body = UserView),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        TenantRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/users/{id}")]
+pub async fn get_user(
+    user: AuthUser,
+    db: TenantDb,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, DomainError> {
+    let tx = db.begin().await?;
+    Actor::acting(&tx, &user.principal(), Role::Admin).await?;
+    let row = fetch_user(&tx, *id).await?;
+    tx.commit().await.map_err(DomainError::database)?;
+    Ok(HttpResponse::Ok().json(UserView::from(&row)))
+}
+
+async fn fetch_user(tx: &TenantTx, id: Uuid) -> Result<Row, DomainError> {
+    tx.query_opt(
+        &format!("select {USER_COLUMNS} from users where id = $1 for update"),
+        &[&id],
+    )
+    .await
+    .map_err(DomainError::database)?
+    .ok_or(DomainError::UserNotFound)
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUser {
+    display_name: Option<String>,
+    role: Option<String>,
+    active: Option<bool>,
+    password: Option<String>,
+}
+
+#[utoipa::path(
+    patch,
+    path = "/api/v1/users/{id}",
+    tag = "users",
+    request_body = UpdateUser,
+    params(("id" = Uuid, Path, description = "User id")),
+    responses(
+        (status = 200, description = "Updated", body = UserView),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 409, description = "last_admin", body = ErrorBody),
+        TenantRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[patch("/api/v1/users/{id}")]
+pub async fn update_user(
+    user: AuthUser,
+    db: TenantDb,
+    origin: Origin,
+    id: web::Path<Uuid>,
+    body: web::Json<UpdateUser>,
+) -> Result<HttpResponse, DomainError> {
+    let body = body.into_inner();
+    let display_name = body
+        .display_name
+        .as_deref()
+        .map(|n| validate_display_name("display name", n))
+        .transpose()
+        .map_err(|e| DomainError::Validation(e.to_string()))?;
+    let role = body.role.as_deref().map(parse_role).transpose()?;
+    let password_hash = match body.password.as_deref() {
+        Some(p) => Some(hash(parse_password(p)?).await?),
+        None => None,
+    };
+    let tx = db.begin().await?;
+    let actor = Actor::acting(&tx, &user.principal(), Role::Admin).await?;
+    let current = fetch_user(&tx, *id).await?;
+    let loses_admin = current.get::<_, &str>(3) == "admin"
+        && (role.is_some_and(|r| r != Role::Admin) || body.active == Some(false));
+    if loses_admin {
+        ensure_another_admin(&tx, *id).await?;
+    }
+    let row = tx
+        .query_one(
+            &format!(
+                "update users set display_name = coalesce($2, display_name), role = coalesce($3, role), \
+                 active = coalesce($4, active), password_hash = coalesce($5, password_hash), \
+                 updated_at = now() where id = $1 returning {USER_COLUMNS}"
+            ),
+            &[&*id, &display_name, &role.map(Role::as_str), &body.active, &password_hash],
+        )
+        .await
+        .map_err(DomainError::database)?;
+    if body.active == Some(false) || password_hash.is_some() {
+        revoke_sessions(&tx, *id).await?;
+    }
+    let (old, new) = (UserView::from(&current), UserView::from(&row));
+    let mut changes = changed_fields(&json!(old), &json!(new), &[]);
+    if password_hash.is_some() {
+        // That it changed, never what to.
+        changes["password"] = json!("reset");
+    }
+    audit::record_and_commit(
+        tx,
+        &actor,
+        &origin,
+        Entry {
+            action: "update",
+            entity: "user",
+            entity_id: Some(new.id),
+            changes,
+        },
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(new))
+}
+
+#[utoipa::path(
+    delete,
+    path = "/api/v1/users/{id}",
+    tag = "users",
+    params(("id" = Uuid, Path, description = "User id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 409, description = "last_admin", body = ErrorBody),
+        TenantRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[delete("/api/v1/users/{id}")]
+pub async fn delete_user(
+    user: AuthUser,
+    db: TenantDb,
+    origin: Origin,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, DomainError> {
+    let tx = db.begin().await?;
+    let actor = Actor::acting(&tx, &user.principal(), Role::Admin).await?;
+    let current = fetch_user(&tx, *id).await?;
+    if current.get::<_, &str>(3) == "admin" {
+        ensure_another_admin(&tx, *id).await?;
+    }
+    tx.execute("delete from users where id = $1", &[&*id])
+        .await
+        .map_err(DomainError::database)?;
+    audit::record_and_commit(
+        tx,
+        &actor,
+        &origin,
+        Entry {
+            action: "delete",
+            entity: "user",
+            entity_id: Some(*id),
+            changes: json!(UserView::from(&current)),
+        },
+    )
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// A tenant must keep at least one active admin, or nobody could manage it.
+async fn ensure_another_admin(tx: &TenantTx, leaving: Uuid) -> Result<(), DomainError> {
+    let others: i64 = tx
+        .query_one(
+            "select count(*) from users where role = 'admin' and active and id <> $1",
+            &[&leaving],
+        )
+        .await
+        .map_err(DomainError::database)?
+        .get(0);
+    if others == 0 {
+        return Err(DomainError::Conflict(
+            "last_admin",
+            "this is the tenant's last active admin".into(),
+        ));
+    }
+    Ok(())
+}
+
+async fn revoke_sessions(tx: &TenantTx, user: Uuid) -> Result<(), DomainError> {
+    tx.execute(
+        "update refresh_tokens set revoked_at = now() where user_id = $1 and revoked_at is null",
+        &[&user],
+    )
+    .await
+    .map_err(DomainError::database)?;
+    Ok(())
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePassword {
+    current_password: String,
+    new_password: String,
+}
+
+/// Changes the caller's own password and ends their other sessions.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/password",
+    tag = "auth",
+    request_body = ChangePassword,
+    responses(
+        (status = 204, description = "Changed; other sessions ended"),
+        (status = 401, description = "Wrong current password", body = ErrorBody),
+        TenantRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[post("/api/v1/auth/password")]
+pub async fn change_password(
+    user: AuthUser,
+    db: TenantDb,
+    origin: Origin,
+    body: web::Json<ChangePassword>,
+) -> Result<HttpResponse, DomainError> {
+    let body = body.into_inner();
+    if body.current_password.len() > MAX_PASSWORD_BYTES {
+        return Err(DomainError::InvalidCredentials);
+    }
+    let new_password = parse_password(&body.new_password)?;
+    let tx = db.begin().await?;
+    let actor = Actor::acting(&tx, &user.principal(), Role::Viewer).await?;
+    let stored: Option<String> = tx
+        .query_one(
+            "select password_hash from users where id = $1",
+            &[&user.claims.sub],
+        )
+        .await
+        .map_err(DomainError::database)?
+        .get(0);
+    let stored = stored.unwrap_or_default();
+    let current = body.current_password;
+    let matches = web::block(move || password::verify(&current, &stored))
+        .await
+        .map_err(|e| DomainError::Internal(anyhow::anyhow!("password check: {e}")))?;
+    if !matches {
+        return Err(DomainError::InvalidCredentials);
+    }
+    let new_hash = hash(new_password).await?;
+    tx.execute(
+        "update users set password_hash = $2, updated_at = now() where id = $1",
+        &[&user.claims.sub, &new_hash],
+    )
+    .await
+    .map_err(DomainError::database)?;
+    revoke_sessions(&tx, user.claims.sub).await?;
+    audit::record_and_commit(
+        tx,
+        &actor,
+        &origin,
+        Entry {
+            action: "change_password",
+            entity: "user",
+            entity_id: Some(user.claims.sub),
+            changes: json!({}),
+        },
+    )
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,274 @@
+//! Who acts and where from, without HTTP. A route turns a verified token into an
+//! [`Actor`] by reading the user's *live* role in its own transaction; a job or a timer
+//! acts as [`Actor::System`]. Services check roles and ownership on the actor and write
+//! the [`Origin`] into the audit log.
+
+use serde::Serialize;
+use tokio_postgres::Row;
+use uuid::Uuid;
+
+use super::error::DomainError;
+use crate::tenancy::scoped::TenantTx;
+
+/// Roles, weakest first: each can do what the ones before it can.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Viewer,
+    Member,
+    Manager,
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Viewer, Role::Member, Role::Manager, Role::Admin];
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|role| role.as_str() == value)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::Manager => "manager",
+            Self::Member => "member",
+            Self::Viewer => "viewer",
+        }
+    }
+}
+
+/// The acting user's current role and active flag, for [`Actor::from_user_row`]. Reads
+/// fetch it in the same round trip as their own statements.
+pub const ACTING_USER_SQL: &str = "select role, active from users where id = $1";
+
+/// Who asks, before their live role is known: a user named by a verified token, or
+/// Pactum itself. [`Actor::resolve`] turns it into an [`Actor`] inside a transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Principal {
+    User(Uuid),
+    System(&'static str),
+}
+
+impl Principal {
+    /// The user's id; `None` for the system.
+    pub fn user_id(&self) -> Option<Uuid> {
+        match self {
+            Self::User(id) => Some(*id),
+            Self::System(_) => None,
+        }
+    }
+}
+
+/// Who performs a unit of work.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    /// A tenant user, with the role they hold right now (read in the unit of work's
+    /// own transaction, so a demotion takes effect at once, not when a token expires).
+    User { id: Uuid, role: Role },
+    /// Pactum itself, acting for a job, a timer or an event reaction. It may do what an
+    /// admin may; what it did is audited as the system's, naming `on_behalf_of`.
+    System { on_behalf_of: &'static str },
+}
+
+impl Actor {
+    pub fn system(on_behalf_of: &'static str) -> Self {
+        Self::System { on_behalf_of }
+    }
+
+    /// The principal as an actor, with a user's live role read in `tx`.
+    pub async fn resolve(tx: &TenantTx, principal: &Principal) -> Result<Self, DomainError> {
+        match principal {
+            Principal::User(id) => Self::load(tx, *id).await,
+            Principal::System(on_behalf_of) => Ok(Self::system(on_behalf_of)),
+        }
+    }
+
+    /// [`Actor::resolve`], then [`Actor::require`]: the actor if they hold at least
+    /// `minimum` right now.
+    pub async fn acting(
+        tx: &TenantTx,
+        principal: &Principal,
+        minimum: Role,
+    ) -> Result<Self, DomainError> {
+        let actor = Self::resolve(tx, principal).await?;
+        actor.require(minimum)?;
+        Ok(actor)
+    }
+
+    /// The user `user_id` as an actor, if they exist and are active. Anything else
+    /// means the token outlived its user: 401, as for a bad token.
+    pub async fn load(tx: &TenantTx, user_id: Uuid) -> Result<Self, DomainError> {
+        let row = tx.query_opt(ACTING_USER_SQL, &[&user_id]).await?;
+        Self::from_user_row(user_id, row.as_ref())
+    }
+
+    /// The actor from a row of [`ACTING_USER_SQL`].
+    pub fn from_user_row(user_id: Uuid, row: Option<&Row>) -> Result<Self, DomainError> {
+        let row = row.ok_or(DomainError::InvalidToken)?;
+        let (role, active): (String, bool) = (row.get(0), row.get(1));
+        if !active {
+            return Err(DomainError::InvalidToken);
+        }
+        let role = Role::parse(&role)
+            .ok_or_else(|| DomainError::Internal(anyhow::anyhow!("unknown role {role:?}")))?;
+        Ok(Self::User { id: user_id, role })
+    }
+
+    /// The role the actor acts with; the system acts as an admin.
+    pub fn role(&self) -> Role {
+        match self {
+            Self::User { role, .. } => *role,
+            Self::System { .. } => Role::Admin,
+        }
+    }
+
+    /// The user's id; `None` for the system.
+    pub fn user_id(&self) -> Option<Uuid> {
+        match self {
+            Self::User { id, .. } => Some(*id),
+            Self::System { .. } => None,
+        }
+    }
+
+    /// Fails with 403 unless the actor holds at least `minimum`.
+    pub fn require(&self, minimum: Role) -> Result<Role, DomainError> {
+        let role = self.role();
+        if role < minimum {
+            return Err(DomainError::Forbidden(format!(
+                "this needs the {} role",
+                minimum.as_str()
+            )));
+        }
+        Ok(role)
+    }
+
+    /// Managers (and the system) may change anything; members only what they own;
+    /// viewers nothing.
+    pub fn may_edit(&self, owner: Option<Uuid>) -> bool {
+        let role = self.role();
+        role >= Role::Manager
+            || (role >= Role::Member && owner.is_some() && owner == self.user_id())
+    }
+
+    /// [`Actor::may_edit`], or a 403 saying who may.
+    pub fn require_owner_or_manager(
+        &self,
+        owner: Option<Uuid>,
+        what: &str,
+    ) -> Result<(), DomainError> {
+        if self.may_edit(owner) {
+            Ok(())
+        } else {
+            Err(DomainError::Forbidden(format!(
+                "only its owner or a manager may change this {what}"
+            )))
+        }
+    }
+
+    /// How the audit log names the kind of actor.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::User { .. } => "user",
+            Self::System { .. } => "system",
+        }
+    }
+}
+
+/// Longest user agent kept in the audit log.
+pub const MAX_USER_AGENT_CHARS: usize = 500;
+
+/// Where a unit of work came from, for the audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// An HTTP request: the client's address, user agent and the request id.
+    Request {
+        ip: Option<String>,
+        user_agent: Option<String>,
+        request_id: Option<String>,
+    },
+    /// A background job (or timer) of the given kind.
+    Job { job_id: Uuid, kind: String },
+}
+
+impl Origin {
+    pub fn job(job_id: Uuid, kind: impl Into<String>) -> Self {
+        Self::Job {
+            job_id,
+            kind: kind.into(),
+        }
+    }
+
+    pub fn ip(&self) -> Option<&str> {
+        match self {
+            Self::Request { ip, .. } => ip.as_deref(),
+            Self::Job { .. } => None,
+        }
+    }
+
+    pub fn user_agent(&self) -> Option<&str> {
+        match self {
+            Self::Request { user_agent, .. } => user_agent.as_deref(),
+            Self::Job { .. } => None,
+        }
+    }
+
+    /// The request id, or `job:<kind>:<id>` for a job, so one column traces both.
+    pub fn trace_id(&self) -> Option<String> {
+        match self {
+            Self::Request { request_id, .. } => request_id.clone(),
+            Self::Job { job_id, kind } => Some(format!("job:{kind}:{job_id}")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_parse_their_own_names_and_order_weakest_first() {
+        for role in Role::ALL {
+            assert_eq!(Role::parse(role.as_str()), Some(role));
+        }
+        assert_eq!(Role::parse("root"), None);
+        assert!(Role::Viewer < Role::Member && Role::Manager < Role::Admin);
+    }
+
+    #[test]
+    fn owners_and_managers_may_edit_and_the_system_may_do_anything() {
+        let owner = Uuid::new_v4();
+        let member = Actor::User {
+            id: owner,
+            role: Role::Member,
+        };
+        assert!(member.may_edit(Some(owner)));
+        assert!(!member.may_edit(Some(Uuid::new_v4())));
+        assert!(!member.may_edit(None));
+        assert!(member.require(Role::Manager).is_err());
+        let viewer = Actor::User {
+            id: owner,
+            role: Role::Viewer,
+        };
+        assert!(!viewer.may_edit(Some(owner)));
+        let manager = Actor::User {
+            id: Uuid::new_v4(),
+            role: Role::Manager,
+        };
+        assert!(manager.may_edit(Some(owner)));
+        let system = Actor::system("test");
+        assert!(system.may_edit(None));
+        assert_eq!(system.require(Role::Admin).unwrap(), Role::Admin);
+        assert_eq!(system.user_id(), None);
+    }
+
+    #[test]
+    fn a_job_origin_traces_to_its_job() {
+        let id = Uuid::nil();
+        let origin = Origin::job(id, "sla");
+        assert_eq!(origin.ip(), None);
+        assert_eq!(
+            origin.trace_id().unwrap(),
+            "job:sla:00000000-0000-0000-0000-000000000000"
+        );
+    }
+}

@@ -1,0 +1,81 @@
+//! Reading and locking rows on behalf of an actor: the role check travels in the same
+//! round trip as the reads, and "no such row" becomes a 404 naming what was missing.
+
+use tokio_postgres::types::ToSql;
+use tokio_postgres::Row;
+use uuid::Uuid;
+
+use super::actor::{Actor, Principal, Role, ACTING_USER_SQL};
+use super::error::DomainError;
+use crate::tenancy::scoped::{TenantDb, TenantTx};
+
+/// Reads as `principal`, in one round trip: checks that they are, right now, active
+/// with at least `minimum`, and returns the actor and each statement's rows in order.
+pub async fn read_as(
+    db: &TenantDb,
+    principal: &Principal,
+    minimum: Role,
+    statements: &[(&str, &[&(dyn ToSql + Sync)])],
+) -> Result<(Actor, Vec<Vec<Row>>), DomainError> {
+    match principal {
+        Principal::User(user_id) => {
+            let acting: [&(dyn ToSql + Sync); 1] = [user_id];
+            let mut all = Vec::with_capacity(statements.len() + 1);
+            all.push((ACTING_USER_SQL, &acting[..]));
+            all.extend_from_slice(statements);
+            let mut results = db.read(&all).await?;
+            let actor = Actor::from_user_row(*user_id, results[0].first())?;
+            actor.require(minimum)?;
+            results.remove(0);
+            Ok((actor, results))
+        }
+        Principal::System(on_behalf_of) => {
+            Ok((Actor::system(on_behalf_of), db.read(statements).await?))
+        }
+    }
+}
+
+/// The one row `sql` (taking the id as `$1`) finds, as a view, for a caller with at
+/// least the `minimum` role; a 404 naming `what` when there is none.
+pub async fn read_one_as<T: for<'a> From<&'a Row>>(
+    db: &TenantDb,
+    principal: &Principal,
+    minimum: Role,
+    sql: &str,
+    id: Uuid,
+    what: &'static str,
+) -> Result<T, DomainError> {
+    let (_, results) = read_as(db, principal, minimum, &[(sql, &[&id])]).await?;
+    results[0]
+        .first()
+        .map(T::from)
+        .ok_or(DomainError::Missing(what))
+}
+
+/// Loads the row `sql` (`... where id = $1 for update`) finds, locked for the rest of
+/// the transaction, as a view; a 404 naming `what` when there is none.
+pub async fn lock_row<T: for<'a> From<&'a Row>>(
+    tx: &TenantTx,
+    sql: &str,
+    id: Uuid,
+    what: &'static str,
+) -> Result<T, DomainError> {
+    tx.query_opt(sql, &[&id])
+        .await?
+        .map(|row| T::from(&row))
+        .ok_or(DomainError::Missing(what))
+}
+
+/// Deletes the row `sql` (`delete ... where id = $1 returning ...`) names and returns
+/// it; a 404 naming `what` when there is none, a 409 when other rows still refer to it.
+pub async fn delete_row(
+    tx: &TenantTx,
+    sql: &str,
+    id: Uuid,
+    what: &'static str,
+) -> Result<Row, DomainError> {
+    tx.query_opt(sql, &[&id])
+        .await
+        .map_err(DomainError::write)?
+        .ok_or(DomainError::Missing(what))
+}

@@ -1,0 +1,313 @@
+//! Input rules shared by the CLM routes. Each returns the value to store or an
+//! `invalid_input` error naming the field.
+
+use std::collections::BTreeSet;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Deserializer, Serialize};
+
+use super::error::DomainError;
+
+/// Active ISO 4217 currency codes.
+const ISO_4217: &[&str] = &[
+    "AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT",
+    "BGN", "BHD", "BIF", "BMD", "BND", "BOB", "BRL", "BSD", "BTN", "BWP", "BYN", "BZD", "CAD",
+    "CDF", "CHF", "CLP", "CNY", "COP", "CRC", "CUP", "CVE", "CZK", "DJF", "DKK", "DOP", "DZD",
+    "EGP", "ERN", "ETB", "EUR", "FJD", "FKP", "GBP", "GEL", "GHS", "GIP", "GMD", "GNF", "GTQ",
+    "GYD", "HKD", "HNL", "HTG", "HUF", "IDR", "ILS", "INR", "IQD", "IRR", "ISK", "JMD", "JOD",
+    "JPY", "KES", "KGS", "KHR", "KMF", "KPW", "KRW", "KWD", "KYD", "KZT", "LAK", "LBP", "LKR",
+    "LRD", "LSL", "LYD", "MAD", "MDL", "MGA", "MKD", "MMK", "MNT", "MOP", "MRU", "MUR", "MVR",
+    "MWK", "MXN", "MYR", "MZN", "NAD", "NGN", "NIO", "NOK", "NPR", "NZD", "OMR", "PAB", "PEN",
+    "PGK", "PHP", "PKR", "PLN", "PYG", "QAR", "RON", "RSD", "RUB", "RWF", "SAR", "SBD", "SCR",
+    "SDG", "SEK", "SGD", "SHP", "SLE", "SOS", "SRD", "SSP", "STN", "SVC", "SYP", "SZL", "THB",
+    "TJS", "TMT", "TND", "TOP", "TRY", "TTD", "TWD", "TZS", "UAH", "UGX", "USD", "UYU", "UZS",
+    "VES", "VND", "VUV", "WST", "XAF", "XCD", "XCG", "XOF", "XPF", "YER", "ZAR", "ZMW", "ZWG",
+];
+
+/// Digits before and after the point that a contract value may have.
+const MAX_INTEGER_DIGITS: usize = 14;
+const MAX_FRACTION_DIGITS: usize = 4;
+const MAX_TAGS: usize = 50;
+const MAX_TAG_CHARS: usize = 50;
+pub const MAX_METADATA_BYTES: usize = 16 * 1024;
+
+fn invalid(message: impl Into<String>) -> DomainError {
+    DomainError::Validation(message.into())
+}
+
+/// A non-negative exact decimal as text (`"1250000.50"`): never a float, never rounded.
+pub fn decimal(field: &str, value: &str) -> Result<String, DomainError> {
+    let (integer, fraction) = value.split_once('.').unwrap_or((value, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    let well_formed = !integer.is_empty()
+        && digits(integer)
+        && digits(fraction)
+        && !(value.contains('.') && fraction.is_empty());
+    if !well_formed {
+        return Err(invalid(format!(
+            "{field} must be a decimal string such as \"1250.50\""
+        )));
+    }
+    let integer = integer.trim_start_matches('0');
+    if integer.len() > MAX_INTEGER_DIGITS || fraction.len() > MAX_FRACTION_DIGITS {
+        return Err(invalid(format!(
+            "{field} allows at most {MAX_INTEGER_DIGITS} digits before the point and {MAX_FRACTION_DIGITS} after"
+        )));
+    }
+    Ok(value.to_owned())
+}
+
+pub fn currency(value: &str) -> Result<String, DomainError> {
+    if ISO_4217.binary_search(&value).is_ok() {
+        Ok(value.to_owned())
+    } else {
+        Err(invalid(format!(
+            "currency must be an ISO 4217 code such as EUR or USD, not {:?}",
+            truncate(value, 10)
+        )))
+    }
+}
+
+/// Trimmed text of 1 to `max` characters.
+pub fn text(field: &str, value: &str, max: usize) -> Result<String, DomainError> {
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        return Err(invalid(format!("{field} must not be empty")));
+    }
+    if trimmed.chars().count() > max {
+        return Err(invalid(format!("{field} is longer than {max} characters")));
+    }
+    if trimmed
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    {
+        return Err(invalid(format!("{field} contains control characters")));
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// Optional text: absent or blank is `None`.
+pub fn optional_text(
+    field: &str,
+    value: Option<&str>,
+    max: usize,
+) -> Result<Option<String>, DomainError> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) => text(field, v, max).map(Some),
+    }
+}
+
+/// A long body (contract text, clause, template): may be empty, no NUL bytes.
+pub fn body(field: &str, value: &str, max_chars: usize) -> Result<String, DomainError> {
+    if value.chars().count() > max_chars {
+        return Err(invalid(format!(
+            "{field} is longer than {max_chars} characters"
+        )));
+    }
+    if value.contains('\0') {
+        return Err(invalid(format!("{field} contains a NUL character")));
+    }
+    Ok(value.to_owned())
+}
+
+/// Lower-cased, de-duplicated, sorted tags of `[a-z0-9][a-z0-9 _-]*`.
+pub fn tags(values: &[String]) -> Result<Vec<String>, DomainError> {
+    if values.len() > MAX_TAGS {
+        return Err(invalid(format!("at most {MAX_TAGS} tags")));
+    }
+    let mut set = BTreeSet::new();
+    for tag in values {
+        let tag = tag.trim().to_lowercase();
+        let ok = !tag.is_empty()
+            && tag.chars().count() <= MAX_TAG_CHARS
+            && tag.starts_with(|c: char| c.is_alphanumeric())
+            && tag
+                .chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, ' ' | '_' | '-'));
+        if !ok {
+            return Err(invalid(format!(
+                "tag {:?} must be 1 to {MAX_TAG_CHARS} letters, digits, spaces, '_' or '-'",
+                truncate(&tag, 60)
+            )));
+        }
+        set.insert(tag);
+    }
+    Ok(set.into_iter().collect())
+}
+
+/// A JSON object of at most 16 KiB.
+pub fn metadata(value: &serde_json::Value) -> Result<serde_json::Value, DomainError> {
+    if !value.is_object() {
+        return Err(invalid("metadata must be a JSON object"));
+    }
+    if serde_json::to_vec(value).map_or(usize::MAX, |v| v.len()) > MAX_METADATA_BYTES {
+        return Err(invalid(format!(
+            "metadata is larger than {MAX_METADATA_BYTES} bytes"
+        )));
+    }
+    if value.to_string().contains("\\u0000") {
+        return Err(invalid("metadata contains a NUL character"));
+    }
+    Ok(value.clone())
+}
+
+pub fn truncate(value: &str, max_chars: usize) -> String {
+    value.chars().take(max_chars).collect()
+}
+
+/// For PATCH bodies: tells "absent" (outer `None`) from "set to null" (`Some(None)`).
+pub fn nullable<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// Page bounds shared by list routes.
+pub fn page(limit: Option<i64>, offset: Option<i64>, max: i64) -> Result<(i64, i64), DomainError> {
+    const MAX_OFFSET: i64 = 100_000;
+    let limit = limit.unwrap_or(50.min(max));
+    let offset = offset.unwrap_or(0);
+    if !(1..=max).contains(&limit) || !(0..=MAX_OFFSET).contains(&offset) {
+        return Err(invalid(format!(
+            "limit must be 1 to {max} and offset 0 to {MAX_OFFSET}"
+        )));
+    }
+    Ok((limit, offset))
+}
+
+/// A calendar date written exactly `YYYY-MM-DD`. chrono alone also takes `2026-1-1`
+/// and `+002026-01-01`; a date that round-trips differently from how it was written is
+/// refused, so what a client sends is what is stored and shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
+#[schema(value_type = String, format = Date, example = "2026-01-31")]
+#[serde(transparent)]
+pub struct IsoDate(pub NaiveDate);
+
+impl IsoDate {
+    pub fn parse(text: &str) -> Option<Self> {
+        let well_formed = text.len() == 10
+            && text.bytes().enumerate().all(|(i, b)| match i {
+                4 | 7 => b == b'-',
+                _ => b.is_ascii_digit(),
+            });
+        if !well_formed {
+            return None;
+        }
+        NaiveDate::parse_from_str(text, "%Y-%m-%d").ok().map(Self)
+    }
+}
+
+impl std::ops::Deref for IsoDate {
+    type Target = NaiveDate;
+    fn deref(&self) -> &NaiveDate {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for IsoDate {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = std::borrow::Cow::<str>::deserialize(deserializer)?;
+        Self::parse(&text).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "{:?} is not a date written YYYY-MM-DD",
+                truncate(&text, 40)
+            ))
+        })
+    }
+}
+
+impl tokio_postgres::types::ToSql for IsoDate {
+    fn to_sql(
+        &self,
+        ty: &tokio_postgres::types::Type,
+        out: &mut bytes::BytesMut,
+    ) -> Result<tokio_postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        self.0.to_sql(ty, out)
+    }
+
+    fn accepts(ty: &tokio_postgres::types::Type) -> bool {
+        <NaiveDate as tokio_postgres::types::ToSql>::accepts(ty)
+    }
+
+    tokio_postgres::types::to_sql_checked!();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_exactly_year_month_day() {
+        assert_eq!(
+            IsoDate::parse("2026-01-31").map(|d| d.0),
+            NaiveDate::from_ymd_opt(2026, 1, 31)
+        );
+        for bad in [
+            "2026-1-1",
+            "+002026-01-01",
+            "2026-02-30",
+            "20260101",
+            " 2026-01-01",
+            "2026-01-01T00:00:00",
+            "２０２６-01-01",
+            "",
+        ] {
+            assert!(IsoDate::parse(bad).is_none(), "{bad:?}");
+        }
+        let parsed: IsoDate = serde_json::from_str("\"2026-12-01\"").unwrap();
+        assert_eq!(serde_json::to_string(&parsed).unwrap(), "\"2026-12-01\"");
+        assert!(serde_json::from_str::<IsoDate>("\"2026-1-1\"").is_err());
+    }
+
+    #[test]
+    fn decimals_are_exact_strings_within_numeric_18_4() {
+        for ok in ["0", "1250000.50", "00012.5", "99999999999999.9999"] {
+            assert_eq!(decimal("value", ok).unwrap(), ok);
+        }
+        for bad in [
+            "",
+            ".5",
+            "5.",
+            "-1",
+            "1e6",
+            "1,000",
+            "NaN",
+            " 1",
+            "1.23456",
+            "999999999999999",
+            "1.2.3",
+            "'; drop table contracts; --",
+        ] {
+            assert!(decimal("value", bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn currencies_are_iso_4217_and_the_table_is_sorted() {
+        assert!(ISO_4217.windows(2).all(|w| w[0] < w[1]));
+        assert!(currency("EUR").is_ok());
+        for bad in ["eur", "EURO", "XXX", "ABC", ""] {
+            assert!(currency(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn tags_are_normalised_and_bounded() {
+        let tags = tags(&["Renewal".into(), "renewal".into(), "q3-2026".into()]).unwrap();
+        assert_eq!(tags, ["q3-2026", "renewal"]);
+        assert!(super::tags(&["".into()]).is_err());
+        assert!(super::tags(&["<script>".into()]).is_err());
+        assert!(super::tags(&vec!["a".to_string(); 51]).is_err());
+    }
+
+    #[test]
+    fn text_is_trimmed_bounded_and_free_of_control_characters() {
+        assert_eq!(text("title", "  MSA  ", 10).unwrap(), "MSA");
+        assert!(text("title", "   ", 10).is_err());
+        assert!(text("title", "abcdefghijk", 10).is_err());
+        assert!(text("title", "a\u{0}b", 10).is_err());
+    }
+}

@@ -1,0 +1,50 @@
+//! The web layer: actix-web state, middleware, extractors, and the mapping of domain
+//! errors to HTTP. Areas mount their routes on it; `app` assembles the server.
+
+pub mod error;
+pub mod metrics;
+pub mod origin;
+pub mod platform;
+pub mod request_id;
+pub mod routes;
+pub mod tenant;
+
+use std::sync::Arc;
+
+use deadpool_postgres::Pool;
+
+use crate::config::Config;
+use crate::kernel::clock::SharedClock;
+use crate::kernel::rate_limit::LoginLimiter;
+use crate::kernel::revocation::Revocations;
+use crate::kernel::tokens::TokenKeys;
+use crate::tenancy::resolver::TenantResolver;
+
+/// Largest JSON body any route accepts.
+pub const MAX_JSON_BODY_BYTES: usize = 64 * 1024;
+
+/// Everything handlers share.
+pub struct AppState {
+    /// Validated settings.
+    pub config: Config,
+    /// The bounded connection pool; connections are reset on checkout.
+    pub pool: Pool,
+    /// Host -> tenant cache, invalidated by registry notifications.
+    pub resolver: Arc<TenantResolver>,
+    /// The tenant schema version this binary was built for; tenants at another version
+    /// are answered 503 `tenant_migrating`.
+    pub expected_tenant_version: i32,
+    /// Signs and checks access tokens.
+    pub tokens: TokenKeys,
+    /// Login attempts per tenant and email (shared through Redis when configured).
+    pub login_limiter: LoginLimiter,
+    /// Access tokens revoked by logout (shared through Redis when configured).
+    pub revocations: Revocations,
+    /// Prometheus metrics of this process.
+    pub metrics: metrics::Metrics,
+    /// What "now" is: token expiry and every deadline are judged by it.
+    pub clock: SharedClock,
+    /// Every mounted route and its methods, from the OpenAPI document: unmatched
+    /// requests are told 405 or 404 from it.
+    pub routes: Arc<routes::RouteTable>,
+}

@@ -1,0 +1,94 @@
+//! What the router does not match. The OpenAPI document lists every route the server
+//! mounts (both come from the same registration), so it doubles as the route table:
+//! a path it knows asked with another method is a 405 with `Allow`, anything else a
+//! 404 `not_found`.
+
+use actix_web::http::header::{HeaderValue, ALLOW};
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
+
+use super::AppState;
+use crate::kernel::DomainError;
+
+enum Segment {
+    Literal(String),
+    Parameter,
+}
+
+/// Path templates (`/api/v1/contracts/{id}`) and the methods each serves.
+pub struct RouteTable {
+    routes: Vec<(Vec<Segment>, Vec<&'static str>)>,
+}
+
+impl RouteTable {
+    pub fn from_document(document: &utoipa::openapi::OpenApi) -> Self {
+        let routes = document
+            .paths
+            .paths
+            .iter()
+            .map(|(template, item)| {
+                let segments = template
+                    .split('/')
+                    .map(|part| {
+                        if part.starts_with('{') && part.ends_with('}') {
+                            Segment::Parameter
+                        } else {
+                            Segment::Literal(part.to_owned())
+                        }
+                    })
+                    .collect();
+                let methods = [
+                    ("GET", item.get.is_some()),
+                    ("PUT", item.put.is_some()),
+                    ("POST", item.post.is_some()),
+                    ("DELETE", item.delete.is_some()),
+                    ("OPTIONS", item.options.is_some()),
+                    ("HEAD", item.head.is_some()),
+                    ("PATCH", item.patch.is_some()),
+                    ("TRACE", item.trace.is_some()),
+                ]
+                .into_iter()
+                .filter_map(|(method, served)| served.then_some(method))
+                .collect();
+                (segments, methods)
+            })
+            .collect();
+        Self { routes }
+    }
+
+    /// The methods served on `path`, if any route's template matches it.
+    pub fn methods_for(&self, path: &str) -> Vec<&'static str> {
+        let parts: Vec<&str> = path.split('/').collect();
+        let mut methods: Vec<&'static str> = Vec::new();
+        for (segments, served) in &self.routes {
+            let matches = segments.len() == parts.len()
+                && segments
+                    .iter()
+                    .zip(&parts)
+                    .all(|(segment, part)| match segment {
+                        Segment::Literal(literal) => literal == part,
+                        Segment::Parameter => !part.is_empty(),
+                    });
+            if matches {
+                for method in served {
+                    if !methods.contains(method) {
+                        methods.push(method);
+                    }
+                }
+            }
+        }
+        methods
+    }
+}
+
+/// The default service: 405 with `Allow` for a known path, else 404.
+pub async fn unrouted(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let allowed = state.routes.methods_for(req.path());
+    if allowed.is_empty() {
+        return DomainError::NotFound.error_response();
+    }
+    let mut response = DomainError::MethodNotAllowed.error_response();
+    if let Ok(value) = HeaderValue::from_str(&allowed.join(", ")) {
+        response.headers_mut().insert(ALLOW, value);
+    }
+    response
+}

@@ -1,0 +1,164 @@
+//! The layers point one way (see `src/lib.rs`): this reads every source file and fails
+//! when a lower layer names a higher one, when `tenancy` or `kernel` use actix, or when
+//! an area reaches into another area's routes. Cheap, and it runs with every test run,
+//! so a wrong-way import fails CI rather than waiting for a reviewer.
+
+use std::path::{Path, PathBuf};
+
+/// Layers bottom to top; a module may name its own layer and those before it.
+const LAYERS: &[&[&str]] = &[
+    &["tenancy"],
+    &["kernel"],
+    &["config", "telemetry"],
+    &["web"],
+    &[
+        "identity",
+        "contracts",
+        "counterparties",
+        "clauses",
+        "templates",
+        "comments",
+        "attachments",
+        "documents",
+        "audit",
+    ],
+    &["app"],
+];
+
+/// Areas: the one layer whose members may call each other's services (never routes).
+const AREAS: usize = 4;
+
+fn layer_of(module: &str) -> Option<usize> {
+    LAYERS.iter().position(|layer| layer.contains(&module))
+}
+
+fn sources(dir: &Path, found: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            sources(&path, found);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            found.push(path);
+        }
+    }
+}
+
+/// The top-level modules a file names as `crate::<module>`, with the line.
+fn named_modules(text: &str) -> Vec<(usize, String, String)> {
+    let mut named = Vec::new();
+    for (number, line) in text.lines().enumerate() {
+        let code = line.split("//").next().unwrap_or("");
+        let mut rest = code;
+        while let Some(at) = rest.find("crate::") {
+            let after = &rest[at + "crate::".len()..];
+            let module: String = after
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            let path: String = after
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == ':')
+                .collect();
+            rest = &after[module.len()..];
+            named.push((number + 1, module, path));
+        }
+    }
+    named
+}
+
+/// Every wrong-way reference under `src/`, as readable lines.
+fn violations(src: &Path) -> Vec<String> {
+    let mut files = Vec::new();
+    sources(src, &mut files);
+    let mut wrong = Vec::new();
+    for file in files {
+        let relative = file.strip_prefix(src).unwrap();
+        let own = relative
+            .components()
+            .next()
+            .unwrap()
+            .as_os_str()
+            .to_string_lossy()
+            .trim_end_matches(".rs")
+            .to_owned();
+        if own == "lib" || own == "main" {
+            continue;
+        }
+        let Some(own_layer) = layer_of(&own) else {
+            wrong.push(format!(
+                "{}: module `{own}` is in no layer; add it to tests/api/layers.rs and src/lib.rs",
+                relative.display()
+            ));
+            continue;
+        };
+        let text = std::fs::read_to_string(&file).unwrap();
+        if own_layer <= 1 {
+            for (number, line) in text.lines().enumerate() {
+                let code = line.split("//").next().unwrap_or("");
+                if code.contains("actix") {
+                    wrong.push(format!(
+                        "{}:{}: `{own}` must not use actix",
+                        relative.display(),
+                        number + 1
+                    ));
+                }
+            }
+        }
+        for (line, module, path) in named_modules(&text) {
+            if module == own {
+                continue;
+            }
+            let Some(layer) = layer_of(&module) else {
+                continue;
+            };
+            if layer > own_layer {
+                wrong.push(format!(
+                    "{}:{line}: `{own}` (layer {own_layer}) imports `{module}` (layer {layer})",
+                    relative.display()
+                ));
+            } else if own_layer == AREAS
+                && layer == AREAS
+                && path.starts_with(&format!("{module}::routes"))
+            {
+                wrong.push(format!(
+                    "{}:{line}: area `{own}` reaches into `{module}`'s routes; call its service",
+                    relative.display()
+                ));
+            }
+        }
+    }
+    wrong
+}
+
+#[test]
+fn lower_layers_never_import_higher_ones() {
+    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src");
+    let wrong = violations(&src);
+    assert!(wrong.is_empty(), "layer violations:\n{}", wrong.join("\n"));
+}
+
+#[test]
+fn the_layer_check_catches_a_wrong_way_import() {
+    let scratch = std::env::temp_dir().join(format!("pactum-layers-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&scratch);
+    std::fs::create_dir_all(scratch.join("tenancy")).unwrap();
+    std::fs::create_dir_all(scratch.join("comments")).unwrap();
+    std::fs::write(
+        scratch.join("tenancy/mod.rs"),
+        "use crate::identity::password;\nuse actix_web::HttpRequest;\n",
+    )
+    .unwrap();
+    std::fs::write(
+        scratch.join("comments/mod.rs"),
+        "use crate::contracts::routes::get_contract;\nuse crate::contracts::read_contract_rows;\n",
+    )
+    .unwrap();
+    let wrong = violations(&scratch);
+    std::fs::remove_dir_all(&scratch).unwrap();
+    assert_eq!(wrong.len(), 3, "{wrong:#?}");
+    assert!(wrong[0..].iter().any(|w| w.contains("imports `identity`")));
+    assert!(wrong.iter().any(|w| w.contains("must not use actix")));
+    assert!(wrong
+        .iter()
+        .any(|w| w.contains("reaches into `contracts`'s routes")));
+}

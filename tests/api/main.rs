@@ -1,0 +1,19 @@
+//! Every integration test in one binary: linking the whole crate once instead of once
+//! per file is most of what an integration build costs on two cores.
+//!
+//! `support` is the database harness (shared with `tenantctl`'s CLI tests); `app` spawns
+//! real servers on random ports and holds the typed request helpers.
+
+#[path = "support/app.rs"]
+mod app;
+mod support;
+
+mod auth;
+mod contracts;
+mod layers;
+mod proxy;
+mod scoped;
+mod server;
+mod shared_redis;
+mod tenancy;
+mod users;

@@ -1,0 +1,337 @@
+//! User management and role enforcement through the real server.
+
+use crate::app::{code, spawn_app, tenant_with_admin, TestApp, PASSWORD};
+use crate::support::TestDb;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+const HOST: &str = "acme.localhost";
+
+async fn setup() -> (TestDb, TestApp, String) {
+    let db = TestDb::migrated().await;
+    tenant_with_admin(&db, "acme", PASSWORD).await;
+    let app = spawn_app(&db, &[]).await;
+    let admin = app.access_token(HOST, "admin@example.com", PASSWORD).await;
+    (db, app, admin)
+}
+
+async fn create_user(app: &TestApp, admin: &str, email: &str, role: &str) -> Value {
+    let response = app
+        .call(
+            Method::POST,
+            HOST,
+            "/api/v1/users",
+            admin,
+            Some(
+                json!({"email": email, "display_name": email, "role": role, "password": PASSWORD}),
+            ),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED, "{email}");
+    response.json().await.unwrap()
+}
+
+async fn user_count(db: &TestDb) -> i64 {
+    db.client()
+        .await
+        .query_one("select count(*) from t_acme.users", &[])
+        .await
+        .unwrap()
+        .get(0)
+}
+
+#[tokio::test]
+async fn an_admin_creates_lists_reads_updates_and_deletes_users() {
+    let (_db, app, admin) = setup().await;
+    let created = create_user(&app, &admin, "Member@Example.com", "member").await;
+    assert_eq!(created["email"], "Member@example.com");
+    assert_eq!(created["role"], "member");
+    assert_eq!(created["active"], true);
+    assert!(created.get("password_hash").is_none());
+    let id = created["id"].as_str().unwrap();
+
+    let list: Value = app
+        .call(Method::GET, HOST, "/api/v1/users", &admin, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["users"].as_array().unwrap().len(), 2);
+
+    let path = format!("/api/v1/users/{id}");
+    let fetched: Value = app
+        .call(Method::GET, HOST, &path, &admin, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(fetched["id"], id);
+
+    let updated: Value = app
+        .call(
+            Method::PATCH,
+            HOST,
+            &path,
+            &admin,
+            Some(json!({"role": "manager", "display_name": "Mona"})),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (updated["role"].as_str(), updated["display_name"].as_str()),
+        (Some("manager"), Some("Mona"))
+    );
+
+    assert_eq!(
+        app.call(Method::DELETE, HOST, &path, &admin, None)
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        code(app.call(Method::GET, HOST, &path, &admin, None).await).await,
+        (StatusCode::NOT_FOUND, "user_not_found".into())
+    );
+}
+
+#[tokio::test]
+async fn only_admins_manage_users_whatever_their_token_once_said() {
+    let (_db, app, admin) = setup().await;
+    for role in ["manager", "member", "viewer"] {
+        create_user(&app, &admin, &format!("{role}@example.com"), role).await;
+        let token = app
+            .access_token(HOST, &format!("{role}@example.com"), PASSWORD)
+            .await;
+        assert_eq!(
+            code(
+                app.call(Method::GET, HOST, "/api/v1/users", &token, None)
+                    .await
+            )
+            .await,
+            (StatusCode::FORBIDDEN, "forbidden".into()),
+            "{role}"
+        );
+        // Everyone may read themselves.
+        assert_eq!(
+            app.call(Method::GET, HOST, "/api/v1/auth/me", &token, None)
+                .await
+                .status(),
+            StatusCode::OK
+        );
+    }
+    // Promote the manager: the same, older token now works, since roles are read live.
+    let promoted = create_user(&app, &admin, "rising@example.com", "viewer").await;
+    let token = app.access_token(HOST, "rising@example.com", PASSWORD).await;
+    let path = format!("/api/v1/users/{}", promoted["id"].as_str().unwrap());
+    app.call(
+        Method::PATCH,
+        HOST,
+        &path,
+        &admin,
+        Some(json!({"role": "admin"})),
+    )
+    .await;
+    assert_eq!(
+        app.call(Method::GET, HOST, "/api/v1/users", &token, None)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    // Deactivated: refused at once, and cannot log in.
+    app.call(
+        Method::PATCH,
+        HOST,
+        &path,
+        &admin,
+        Some(json!({"active": false})),
+    )
+    .await;
+    assert_eq!(
+        code(
+            app.call(Method::GET, HOST, "/api/v1/users", &token, None)
+                .await
+        )
+        .await,
+        (StatusCode::UNAUTHORIZED, "invalid_token".into())
+    );
+    assert_eq!(
+        app.login(HOST, "rising@example.com", PASSWORD)
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn the_last_admin_cannot_be_demoted_deactivated_or_deleted() {
+    let (db, app, admin) = setup().await;
+    let me: Value = app
+        .call(Method::GET, HOST, "/api/v1/auth/me", &admin, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let path = format!("/api/v1/users/{}", me["id"].as_str().unwrap());
+    for body in [json!({"role": "member"}), json!({"active": false})] {
+        assert_eq!(
+            code(
+                app.call(Method::PATCH, HOST, &path, &admin, Some(body))
+                    .await
+            )
+            .await,
+            (StatusCode::CONFLICT, "last_admin".into())
+        );
+    }
+    assert_eq!(
+        code(app.call(Method::DELETE, HOST, &path, &admin, None).await).await,
+        (StatusCode::CONFLICT, "last_admin".into())
+    );
+    assert_eq!(user_count(&db).await, 1);
+}
+
+#[tokio::test]
+async fn bad_user_input_is_refused_and_nothing_is_stored() {
+    let (db, app, admin) = setup().await;
+    let good = json!({"email": "x@example.com", "display_name": "X", "role": "member", "password": PASSWORD});
+    let with = |key: &str, value: Value| {
+        let mut body = good.clone();
+        body[key] = value;
+        body
+    };
+    let cases = [
+        (
+            with("email", json!("not-an-email")),
+            StatusCode::BAD_REQUEST,
+            "invalid_input",
+        ),
+        (
+            with("email", json!("admin@example.com")),
+            StatusCode::CONFLICT,
+            "email_taken",
+        ),
+        (
+            with("email", json!("ADMIN@example.com")),
+            StatusCode::CONFLICT,
+            "email_taken",
+        ),
+        (
+            with("role", json!("owner")),
+            StatusCode::BAD_REQUEST,
+            "invalid_input",
+        ),
+        (
+            with("password", json!("short")),
+            StatusCode::BAD_REQUEST,
+            "invalid_input",
+        ),
+        (
+            with("display_name", json!("")),
+            StatusCode::BAD_REQUEST,
+            "invalid_input",
+        ),
+        (
+            with("display_name", json!("x".repeat(500))),
+            StatusCode::BAD_REQUEST,
+            "invalid_input",
+        ),
+        (
+            with("email", json!("'; drop table users; --@example.com")),
+            StatusCode::BAD_REQUEST,
+            "invalid_input",
+        ),
+        (
+            with("is_superuser", json!(true)),
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+        ),
+    ];
+    for (i, (body, status, expected)) in cases.into_iter().enumerate() {
+        let response = app
+            .call(Method::POST, HOST, "/api/v1/users", &admin, Some(body))
+            .await;
+        assert_eq!(
+            code(response).await,
+            (status, expected.to_owned()),
+            "case {i}"
+        );
+    }
+    assert_eq!(user_count(&db).await, 1);
+    for (path, expected) in [
+        (
+            "/api/v1/users/not-a-uuid",
+            (StatusCode::BAD_REQUEST, "bad_request"),
+        ),
+        (
+            "/api/v1/users/00000000-0000-0000-0000-000000000000",
+            (StatusCode::NOT_FOUND, "user_not_found"),
+        ),
+        (
+            "/api/v1/users?limit=100000",
+            (StatusCode::BAD_REQUEST, "invalid_input"),
+        ),
+        (
+            "/api/v1/users?limit=abc",
+            (StatusCode::BAD_REQUEST, "bad_request"),
+        ),
+    ] {
+        let response = app.call(Method::GET, HOST, path, &admin, None).await;
+        assert_eq!(
+            code(response).await,
+            (expected.0, expected.1.to_owned()),
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn changing_the_password_needs_the_current_one_and_ends_other_sessions() {
+    let (_db, app, admin) = setup().await;
+    let other_session: Value = app
+        .login(HOST, "admin@example.com", PASSWORD)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let change = |current: &str, new: &str| {
+        app.call(
+            Method::POST,
+            HOST,
+            "/api/v1/auth/password",
+            &admin,
+            Some(json!({"current_password": current, "new_password": new})),
+        )
+    };
+    assert_eq!(
+        code(change("wrong password!", "a brand new password").await).await,
+        (StatusCode::UNAUTHORIZED, "invalid_credentials".into())
+    );
+    assert_eq!(
+        code(change(PASSWORD, "short").await).await,
+        (StatusCode::BAD_REQUEST, "invalid_input".into())
+    );
+    assert_eq!(
+        change(PASSWORD, "a brand new password").await.status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        app.login(HOST, "admin@example.com", PASSWORD)
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.login(HOST, "admin@example.com", "a brand new password")
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let refresh = app
+        .request(Method::POST, HOST, "/api/v1/auth/refresh")
+        .json(&json!({"refresh_token": other_session["refresh_token"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refresh.status(), StatusCode::UNAUTHORIZED);
+}
