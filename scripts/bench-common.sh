@@ -4,9 +4,9 @@
 ensure_wrk() {
   command -v wrk >/dev/null 2>&1 && return
   if [ "$(id -u)" = 0 ]; then
-    apt-get install -y -qq wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+    apt-get install -y -qq --no-install-recommends wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends wrk; }
   else
-    sudo apt-get install -y -qq wrk
+    sudo apt-get install -y -qq --no-install-recommends wrk
   fi
 }
 

@@ -48,7 +48,7 @@ install_postgres() {
   if [ ! -f /etc/postgresql-common/createcluster.conf ]; then
     echo "create_main_cluster = false" | as_root tee /etc/postgresql-common/createcluster.conf >/dev/null
   fi
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >&2
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >&2
 }
 
 # Runs a command as the cluster owner: ourselves, or `postgres` when we are root.

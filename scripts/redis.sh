@@ -40,7 +40,7 @@ ensure_running() {
     as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
     # Only the binary is wanted: RUNLEVEL=1 keeps invoke-rc.d from starting a
     # system-wide service.
-    as_root env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -qq redis-server >&2
+    as_root env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -qq --no-install-recommends redis-server >&2
   fi
   port="${PACTUM_REDIS_PORT:-56379}"
   local attempt

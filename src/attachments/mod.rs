@@ -28,6 +28,7 @@ use uuid::Uuid;
 use crate::contracts::{lock_editable_contract, read_contract_rows};
 use crate::kernel::audit::{self, Entry};
 use crate::kernel::reads::{delete_row, read_one_as};
+use crate::kernel::validate;
 use crate::kernel::{Actor, Origin, Role};
 use crate::tenancy::scoped::TenantDb;
 use crate::web::error::{AuthedRouteErrors, DomainError, ErrorBody};
@@ -83,7 +84,7 @@ fn clean_filename(raw: &str) -> Option<String> {
     let base = raw.rsplit(['/', '\\']).next().unwrap_or(raw);
     let cleaned: String = base
         .chars()
-        .filter(|c| !c.is_control() && *c != '"')
+        .filter(|c| !c.is_control() && !validate::is_bidi_control(*c) && *c != '"')
         .take(255)
         .collect();
     let cleaned = cleaned.trim().trim_start_matches('.').to_owned();
@@ -506,6 +507,27 @@ pub async fn delete_attachment(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn file_names_lose_paths_controls_and_bidirectional_overrides() {
+        assert_eq!(
+            clean_filename("invoice\u{202E}fdp.exe").as_deref(),
+            Some("invoicefdp.exe")
+        );
+        assert_eq!(
+            clean_filename("a\u{2066}b\u{2069}\u{200F}.txt").as_deref(),
+            Some("ab.txt")
+        );
+        assert_eq!(
+            clean_filename("../../etc/passwd").as_deref(),
+            Some("passwd")
+        );
+        assert_eq!(
+            clean_filename("C:\\x\\..\\\"q\".pdf").as_deref(),
+            Some("q.pdf")
+        );
+        assert_eq!(clean_filename("\u{202E}"), None);
+    }
 
     #[test]
     fn file_names_lose_paths_and_dangerous_characters() {

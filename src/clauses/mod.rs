@@ -17,6 +17,7 @@ use crate::kernel::validate;
 use crate::kernel::{Actor, Origin, Role};
 use crate::tenancy::scoped::TenantDb;
 use crate::web::error::{AuthedRouteErrors, DomainError, ErrorBody};
+use crate::web::json::Json;
 use crate::web::tenant::AuthUser;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -155,7 +156,7 @@ pub async fn create_clause(
     user: AuthUser,
     db: TenantDb,
     origin: Origin,
-    body: web::Json<NewClause>,
+    body: Json<NewClause>,
 ) -> Result<HttpResponse, DomainError> {
     let body = body.into_inner();
     let title = validate::text("title", &body.title, 300)?;
@@ -244,7 +245,7 @@ pub async fn update_clause(
     db: TenantDb,
     origin: Origin,
     id: web::Path<Uuid>,
-    body: web::Json<UpdateClause>,
+    body: Json<UpdateClause>,
 ) -> Result<HttpResponse, DomainError> {
     let patch = body.into_inner();
     let title = patch
@@ -472,7 +473,7 @@ pub async fn attach_clause(
     db: TenantDb,
     origin: Origin,
     id: web::Path<Uuid>,
-    body: web::Json<AttachClause>,
+    body: Json<AttachClause>,
 ) -> Result<HttpResponse, DomainError> {
     let AttachClause {
         clause_id,

@@ -15,6 +15,7 @@ use crate::kernel::validate;
 use crate::kernel::{Actor, Origin, Role};
 use crate::tenancy::scoped::TenantDb;
 use crate::web::error::{AuthedRouteErrors, DomainError};
+use crate::web::json::Json;
 use crate::web::tenant::AuthUser;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -132,7 +133,7 @@ pub async fn create_comment(
     db: TenantDb,
     origin: Origin,
     id: web::Path<Uuid>,
-    body: web::Json<NewComment>,
+    body: Json<NewComment>,
 ) -> Result<HttpResponse, DomainError> {
     let text = validate::text("body", &body.body, MAX_COMMENT_CHARS)?;
     let mut emails = mentioned_emails(&text);

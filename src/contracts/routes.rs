@@ -3,21 +3,23 @@
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
-use serde_json::{json, Value};
+use serde_json::json;
 use uuid::Uuid;
 
 use super::model::*;
 use super::service::*;
 use crate::kernel::audit::{self, changed_fields, Entry};
+use crate::kernel::concurrency;
 use crate::kernel::reads::read_as;
 use crate::kernel::validate::{self};
 use crate::kernel::{Actor, DomainError, Origin, Refusal, Role};
 use crate::tenancy::scoped::TenantDb;
 use crate::web::error::{AuthedRouteErrors, ErrorBody};
+use crate::web::json::Json;
 use crate::web::tenant::AuthUser;
 
 pub(super) fn etag(version: i32) -> HeaderValue {
-    HeaderValue::from_str(&format!("\"{version}\"")).expect("digits are a valid header")
+    HeaderValue::from_str(&concurrency::etag(version)).expect("digits are a valid header")
 }
 
 pub(super) fn with_etag(mut response: HttpResponse, version: i32) -> HttpResponse {
@@ -49,7 +51,7 @@ pub async fn create_contract(
     user: AuthUser,
     db: TenantDb,
     origin: Origin,
-    body: web::Json<CreateContract>,
+    body: Json<CreateContract>,
 ) -> Result<HttpResponse, DomainError> {
     let tx = db.begin().await?;
     let contract = insert_contract(&tx, &user.principal(), &origin, body.into_inner()).await?;
@@ -85,34 +87,16 @@ pub async fn get_contract(
     ))
 }
 
-/// The version a change is based on: `If-Match` or the body's `version`, which must
-/// agree when both are sent. Neither is a 428: blind overwrites are refused.
-pub fn expected_version(req: &HttpRequest, in_body: Option<i32>) -> Result<i32, DomainError> {
-    let from_header = match req.headers().get(header::IF_MATCH) {
+/// The version a change is based on, from `If-Match` or the body (see
+/// `kernel::concurrency`).
+fn expected_version(req: &HttpRequest, in_body: Option<i32>) -> Result<i32, DomainError> {
+    let if_match = match req.headers().get(header::IF_MATCH) {
         None => None,
-        Some(value) => Some(
-            value
-                .to_str()
-                .ok()
-                .map(|v| v.trim().trim_start_matches("W/").trim_matches('"'))
-                .and_then(|v| v.parse::<i32>().ok())
-                .ok_or_else(|| {
-                    DomainError::BadRequest("If-Match must be an ETag such as \"3\"".into())
-                })?,
-        ),
+        Some(value) => Some(value.to_str().map_err(|_| {
+            DomainError::BadRequest("If-Match must be an ETag such as \"3\"".into())
+        })?),
     };
-    match (from_header, in_body) {
-        (Some(a), Some(b)) if a != b => Err(DomainError::BadRequest(
-            "If-Match and version disagree".into(),
-        )),
-        (Some(v), _) | (None, Some(v)) => Ok(v),
-        (None, None) => Err(DomainError::refused(
-            Refusal::PreconditionRequired,
-            "version_required",
-            "send the version you read, as If-Match or a version field",
-            Value::Null,
-        )),
-    }
+    concurrency::expected_version(if_match, in_body)
 }
 
 #[utoipa::path(
@@ -136,16 +120,14 @@ pub async fn update_contract(
     db: TenantDb,
     origin: Origin,
     id: web::Path<Uuid>,
-    body: web::Json<UpdateContract>,
+    body: Json<UpdateContract>,
 ) -> Result<HttpResponse, DomainError> {
     let patch = body.into_inner();
     let expected = expected_version(&req, patch.version)?;
     let tx = db.begin().await?;
     let (old, actor) = lock_editable_contract(&tx, &user.principal(), id.into_inner()).await?;
     let caller = actor.user_id();
-    if old.version != expected {
-        return Err(version_conflict(old.version));
-    }
+    concurrency::check_version("contract", expected, old.version)?;
     if patch.touches_terms() && !old.status.terms_editable() {
         return Err(DomainError::refused(
             Refusal::Conflict,
@@ -341,7 +323,7 @@ pub async fn transition_contract(
     db: TenantDb,
     origin: Origin,
     id: web::Path<Uuid>,
-    body: web::Json<Transition>,
+    body: Json<Transition>,
 ) -> Result<HttpResponse, DomainError> {
     let Transition { to, version } = body.into_inner();
     let expected = match (req.headers().contains_key(header::IF_MATCH), version) {
@@ -360,9 +342,7 @@ pub async fn transition_contract(
     let caller = actor.user_id();
     let old = lock_contract(&tx, id.into_inner()).await?;
     if let Some(expected) = expected {
-        if expected != old.version {
-            return Err(version_conflict(old.version));
-        }
+        concurrency::check_version("contract", expected, old.version)?;
     }
     let allowed = old.status.next();
     if !allowed.contains(&to) {

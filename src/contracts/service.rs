@@ -2,7 +2,6 @@
 //! transaction, who acts and where from, and leaves committing to its caller, so a
 //! job or another area can call it inside its own unit of work.
 
-use serde_json::json;
 use tokio_postgres::Row;
 use uuid::Uuid;
 
@@ -10,7 +9,7 @@ use super::model::*;
 use crate::kernel::audit::{self, Entry};
 use crate::kernel::reads::read_as;
 use crate::kernel::validate::{self};
-use crate::kernel::{Actor, DomainError, Origin, Principal, Refusal, Role};
+use crate::kernel::{Actor, DomainError, Origin, Principal, Role};
 use crate::tenancy::scoped::{TenantDb, TenantTx};
 
 pub(super) fn not_yours() -> DomainError {
@@ -193,13 +192,4 @@ pub async fn insert_contract(
     );
     tokio::try_join!(first_version, audited)?;
     Ok(contract)
-}
-
-pub fn version_conflict(current: i32) -> DomainError {
-    DomainError::refused(
-        Refusal::Conflict,
-        "version_conflict",
-        format!("the contract changed meanwhile (now at version {current}); read it again"),
-        json!({ "current_version": current }),
-    )
 }

@@ -1,7 +1,7 @@
 //! Contract types: eight built in, more per tenant, each with the clause categories
 //! it requires.
 
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{get, post, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -11,6 +11,7 @@ use crate::kernel::validate::{self};
 use crate::kernel::{Actor, DomainError, Origin, Role};
 use crate::tenancy::scoped::TenantDb;
 use crate::web::error::{AuthedRouteErrors, ErrorBody};
+use crate::web::json::Json;
 use crate::web::tenant::AuthUser;
 
 #[derive(Serialize, ToSchema)]
@@ -79,7 +80,7 @@ pub async fn create_contract_type(
     user: AuthUser,
     db: TenantDb,
     origin: Origin,
-    body: web::Json<NewContractType>,
+    body: Json<NewContractType>,
 ) -> Result<HttpResponse, DomainError> {
     let NewContractType {
         key,

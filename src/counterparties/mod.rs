@@ -14,6 +14,7 @@ use crate::kernel::validate::{self, nullable};
 use crate::kernel::{Actor, Origin, Role};
 use crate::tenancy::scoped::{TenantDb, TenantTx};
 use crate::web::error::{AuthedRouteErrors, DomainError, ErrorBody};
+use crate::web::json::Json;
 use crate::web::tenant::AuthUser;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -194,7 +195,7 @@ pub async fn create_counterparty(
     user: AuthUser,
     db: TenantDb,
     origin: Origin,
-    body: web::Json<NewCounterparty>,
+    body: Json<NewCounterparty>,
 ) -> Result<HttpResponse, DomainError> {
     let body = body.into_inner();
     let name = validate::text("name", &body.name, 300)?;
@@ -327,7 +328,7 @@ pub async fn update_counterparty(
     db: TenantDb,
     origin: Origin,
     id: web::Path<Uuid>,
-    body: web::Json<UpdateCounterparty>,
+    body: Json<UpdateCounterparty>,
 ) -> Result<HttpResponse, DomainError> {
     let patch = body.into_inner();
     let tx = db.begin().await?;
@@ -450,7 +451,7 @@ pub async fn create_contact(
     db: TenantDb,
     origin: Origin,
     id: web::Path<Uuid>,
-    body: web::Json<NewContact>,
+    body: Json<NewContact>,
 ) -> Result<HttpResponse, DomainError> {
     let body = body.into_inner();
     let name = validate::text("name", &body.name, 200)?;

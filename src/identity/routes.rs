@@ -13,6 +13,7 @@ use super::user_routes::UserView;
 use crate::kernel::tokens::{self, ACCESS_TOKEN_TTL_SECS, REFRESH_TOKEN_TTL_DAYS};
 use crate::tenancy::scoped::{TenantDb, TenantTx};
 use crate::web::error::{DomainError, ErrorBody, TenantRouteErrors};
+use crate::web::json::Json;
 use crate::web::tenant::{AuthUser, CurrentTenant};
 use crate::web::AppState;
 
@@ -69,7 +70,7 @@ pub async fn login(
     tenant: CurrentTenant,
     db: TenantDb,
     state: web::Data<AppState>,
-    body: web::Json<LoginRequest>,
+    body: Json<LoginRequest>,
 ) -> Result<HttpResponse, DomainError> {
     let LoginRequest { email, password } = body.into_inner();
     if email.len() > MAX_EMAIL_BYTES || password.len() > MAX_PASSWORD_BYTES {
@@ -128,7 +129,7 @@ pub async fn refresh(
     tenant: CurrentTenant,
     db: TenantDb,
     state: web::Data<AppState>,
-    body: web::Json<RefreshRequest>,
+    body: Json<RefreshRequest>,
 ) -> Result<HttpResponse, DomainError> {
     let hash = tokens::hash_refresh_token(&body.refresh_token);
     let tx = db.begin().await?;
@@ -195,7 +196,7 @@ pub async fn logout(
     access: Option<AuthUser>,
     state: web::Data<AppState>,
     db: TenantDb,
-    body: web::Json<RefreshRequest>,
+    body: Json<RefreshRequest>,
 ) -> Result<HttpResponse, DomainError> {
     // The access token shown with the logout stops working now, not at its expiry.
     if let Some(user) = access {

@@ -18,6 +18,7 @@ use crate::tenancy::provision::validate_display_name;
 use crate::tenancy::scoped::{TenantDb, TenantTx};
 use crate::tenancy::Email;
 use crate::web::error::{DomainError, ErrorBody, TenantRouteErrors};
+use crate::web::json::Json;
 use crate::web::tenant::AuthUser;
 use serde_json::json;
 
@@ -146,7 +147,7 @@ pub async fn create_user(
     user: AuthUser,
     db: TenantDb,
     origin: Origin,
-    body: web::Json<CreateUser>,
+    body: Json<CreateUser>,
 ) -> Result<HttpResponse, DomainError> {
     let body = body.into_inner();
     let email = Email::parse(&body.email).map_err(|e| DomainError::Validation(e.to_string()))?;
@@ -248,7 +249,7 @@ pub async fn update_user(
     db: TenantDb,
     origin: Origin,
     id: web::Path<Uuid>,
-    body: web::Json<UpdateUser>,
+    body: Json<UpdateUser>,
 ) -> Result<HttpResponse, DomainError> {
     let body = body.into_inner();
     let display_name = body
@@ -403,7 +404,7 @@ pub async fn change_password(
     user: AuthUser,
     db: TenantDb,
     origin: Origin,
-    body: web::Json<ChangePassword>,
+    body: Json<ChangePassword>,
 ) -> Result<HttpResponse, DomainError> {
     let body = body.into_inner();
     if body.current_password.len() > MAX_PASSWORD_BYTES {

@@ -17,6 +17,8 @@ pub enum Refusal {
     Conflict,
     /// A precondition (the version the caller read) was required but not given (428).
     PreconditionRequired,
+    /// A precondition was given that can never hold, such as a weak ETag (412).
+    PreconditionFailed,
 }
 
 #[derive(Debug, thiserror::Error)]

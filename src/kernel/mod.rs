@@ -5,6 +5,7 @@
 pub mod actor;
 pub mod audit;
 pub mod clock;
+pub mod concurrency;
 pub mod error;
 pub mod rate_limit;
 pub mod reads;

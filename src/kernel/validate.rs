@@ -178,6 +178,85 @@ pub fn page(limit: Option<i64>, offset: Option<i64>, max: i64) -> Result<(i64, i
     Ok((limit, offset))
 }
 
+/// A character no text the API takes may hold: NUL and the other control characters,
+/// except tab, line feed and carriage return (which bodies and comments may carry).
+/// PostgreSQL refuses NUL in text outright, and the rest only forge log lines and
+/// confuse readers.
+pub fn is_forbidden_char(c: char) -> bool {
+    c.is_control() && !matches!(c, '\t' | '\n' | '\r')
+}
+
+/// Bidirectional formatting characters: they make `invoice<U+202E>fdp.exe` display
+/// as `invoiceexe.pdf`, so names that people trust by their look (file names) drop them.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Where in a JSON document the first string (or key) with a forbidden character is,
+/// as a path such as `tags[2]` or `metadata.note`; `None` when there is none.
+pub fn forbidden_char_in_json(value: &serde_json::Value) -> Option<String> {
+    fn walk(value: &serde_json::Value, path: &mut String) -> bool {
+        match value {
+            serde_json::Value::String(text) => text.chars().any(is_forbidden_char),
+            serde_json::Value::Array(items) => items.iter().enumerate().any(|(index, item)| {
+                let length = path.len();
+                path.push_str(&format!("[{index}]"));
+                let found = walk(item, path);
+                if !found {
+                    path.truncate(length);
+                }
+                found
+            }),
+            serde_json::Value::Object(fields) => fields.iter().any(|(key, item)| {
+                let length = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(&truncate(key, 60).replace(is_forbidden_char, "?"));
+                let found = key.chars().any(is_forbidden_char) || walk(item, path);
+                if !found {
+                    path.truncate(length);
+                }
+                found
+            }),
+            _ => false,
+        }
+    }
+    let mut path = String::new();
+    walk(value, &mut path).then(|| {
+        if path.is_empty() {
+            "body".to_owned()
+        } else {
+            path
+        }
+    })
+}
+
+/// Refuses a JSON body with a forbidden character anywhere, naming the field.
+pub fn no_forbidden_chars_in_json(value: &serde_json::Value) -> Result<(), DomainError> {
+    match forbidden_char_in_json(value) {
+        None => Ok(()),
+        Some(field) => Err(invalid(format!(
+            "{field} contains a NUL or another control character"
+        ))),
+    }
+}
+
+/// Refuses a query string whose decoded names or values hold any control character
+/// (query parameters are one-line filters: not even a line feed belongs there), naming
+/// the parameter.
+pub fn no_forbidden_chars_in_query(query: &str) -> Result<(), DomainError> {
+    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+        if name.chars().chain(value.chars()).any(char::is_control) {
+            let name = truncate(&name, 60).replace(char::is_control, "?");
+            return Err(invalid(format!(
+                "query parameter {name} contains a NUL or another control character"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// A calendar date written exactly `YYYY-MM-DD`. chrono alone also takes `2026-1-1`
 /// and `+002026-01-01`; a date that round-trips differently from how it was written is
 /// refused, so what a client sends is what is stored and shown.
@@ -238,6 +317,39 @@ impl tokio_postgres::types::ToSql for IsoDate {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_are_found_and_named_wherever_they_hide() {
+        use serde_json::json;
+        assert_eq!(
+            forbidden_char_in_json(&json!({"title": "ok\n\tfine"})),
+            None
+        );
+        assert_eq!(
+            forbidden_char_in_json(&json!({"email": "a\u{0}@x.example"})).as_deref(),
+            Some("email")
+        );
+        assert_eq!(
+            forbidden_char_in_json(&json!({"tags": ["a", "b\u{1b}[31m"]})).as_deref(),
+            Some("tags[1]")
+        );
+        assert_eq!(
+            forbidden_char_in_json(&json!({"metadata": {"note": "\u{85}"}})).as_deref(),
+            Some("metadata.note")
+        );
+        assert_eq!(
+            forbidden_char_in_json(&json!({"metadata": {"k\u{0}": 1}})).as_deref(),
+            Some("metadata.k?")
+        );
+        assert_eq!(
+            forbidden_char_in_json(&json!("\u{0}")).as_deref(),
+            Some("body")
+        );
+        assert!(no_forbidden_chars_in_query("status=draft&q=caf%C3%A9").is_ok());
+        let error = no_forbidden_chars_in_query("status=draft&q=a%00b").unwrap_err();
+        assert!(error.to_string().contains("query parameter q"), "{error}");
+        assert!(no_forbidden_chars_in_query("a%0Ab=1").is_err());
+    }
 
     #[test]
     fn dates_are_exactly_year_month_day() {

@@ -17,6 +17,7 @@ use crate::kernel::validate;
 use crate::kernel::{Actor, Origin, Refusal, Role};
 use crate::tenancy::scoped::TenantDb;
 use crate::web::error::{AuthedRouteErrors, DomainError, ErrorBody};
+use crate::web::json::Json;
 use crate::web::tenant::AuthUser;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -202,7 +203,7 @@ pub async fn create_template(
     user: AuthUser,
     db: TenantDb,
     origin: Origin,
-    body: web::Json<NewTemplate>,
+    body: Json<NewTemplate>,
 ) -> Result<HttpResponse, DomainError> {
     let body = body.into_inner();
     let name = validate::text("name", &body.name, 200)?;
@@ -296,7 +297,7 @@ pub async fn update_template(
     db: TenantDb,
     origin: Origin,
     id: web::Path<Uuid>,
-    body: web::Json<UpdateTemplate>,
+    body: Json<UpdateTemplate>,
 ) -> Result<HttpResponse, DomainError> {
     let patch = body.into_inner();
     let name = patch
@@ -428,7 +429,7 @@ pub async fn generate_contract(
     db: TenantDb,
     origin: Origin,
     id: web::Path<Uuid>,
-    body: web::Json<GenerateRequest>,
+    body: Json<GenerateRequest>,
 ) -> Result<HttpResponse, DomainError> {
     let GenerateRequest {
         variables,

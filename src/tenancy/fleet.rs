@@ -184,8 +184,13 @@ pub async fn migrate_fleet(
             .execute("select pg_advisory_unlock($1)", &[&MIGRATION_LOCK_KEY])
             .await;
     }
-    let (public_applied, schemas) = result?;
-    let mut summary = Summary::default();
+    let (public_applied, schemas, already_current) = result?;
+    // Schemas already at the target never enter the pending set (so that a no-op run
+    // touches no tenant schema), but they are up to date all the same.
+    let mut summary = Summary {
+        up_to_date: already_current,
+        ..Summary::default()
+    };
     for outcome in &schemas {
         match outcome.status {
             OutcomeStatus::Migrated => summary.migrated += 1,
@@ -212,7 +217,7 @@ async fn run(
     tenant_set: &MigrationSet,
     options: &FleetOptions,
     on_progress: &(impl Fn(Progress<'_>) + Send + Sync),
-) -> Result<(Vec<MigrationName>, Vec<SchemaOutcome>), TenancyError> {
+) -> Result<(Vec<MigrationName>, Vec<SchemaOutcome>, usize), TenancyError> {
     let public_applied = if options.dry_run {
         public_version(control)
             .await
@@ -224,17 +229,20 @@ async fn run(
         applied: &public_applied,
     });
     if options.scope == Scope::Shared {
-        return Ok((public_applied, Vec::new()));
+        return Ok((public_applied, Vec::new(), 0));
     }
     // In a dry run on a database that was never migrated there is no registry yet.
     let registry_exists: bool = control
         .query_one("select to_regclass('public.tenants') is not null", &[])
         .await?
         .get(0);
-    let pending = if registry_exists {
-        pending_schemas(control, tenant_set.latest_version(), &options.scope).await?
+    let (pending, already_current) = if registry_exists {
+        (
+            pending_schemas(control, tenant_set.latest_version(), &options.scope).await?,
+            current_schemas(control, tenant_set.latest_version(), &options.scope).await?,
+        )
     } else {
-        Vec::new()
+        (Vec::new(), 0)
     };
     on_progress(Progress::Planned {
         schemas: pending.len(),
@@ -254,7 +262,7 @@ async fn run(
             })
             .inspect(|o| on_progress(Progress::SchemaDone(o)))
             .collect();
-        return Ok((public_applied, outcomes));
+        return Ok((public_applied, outcomes, already_current));
     }
 
     let pool = url.pool(options.parallel)?;
@@ -286,7 +294,7 @@ async fn run(
         .await;
     let mut outcomes = outcomes;
     outcomes.sort_by_key(|o| (o.kind, o.label()));
-    Ok((public_applied, outcomes))
+    Ok((public_applied, outcomes, already_current))
 }
 
 async fn acquire_migration_lock(
@@ -395,6 +403,29 @@ async fn set_lock_timeout(
     )
     .await?;
     Ok(())
+}
+
+/// How many schemas in `scope` are already at `target` and so left out of the pending
+/// set: one count, no tenant schema touched.
+async fn current_schemas(
+    client: &Client,
+    target: i32,
+    scope: &Scope,
+) -> Result<usize, TenancyError> {
+    if *scope != Scope::All {
+        // A single tenant is always in the pending set and reports its own outcome.
+        return Ok(0);
+    }
+    let count: i64 = client
+        .query_one(
+            "select (select count(*) from public.tenants \
+                     where schema_version >= $1 and status <> 'deleting') \
+                  + (select count(*) from public.spare_schemas where schema_version >= $1)",
+            &[&target],
+        )
+        .await?
+        .get(0);
+    Ok(usize::try_from(count).unwrap_or(0))
 }
 
 async fn pending_schemas(

@@ -38,6 +38,7 @@ impl ResponseError for DomainError {
                 Refusal::Invalid => StatusCode::BAD_REQUEST,
                 Refusal::Conflict => StatusCode::CONFLICT,
                 Refusal::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
+                Refusal::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             },
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::Conflict(..) => StatusCode::CONFLICT,

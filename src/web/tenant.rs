@@ -17,6 +17,7 @@ use futures::future::LocalBoxFuture;
 use super::error::DomainError;
 use super::AppState;
 use crate::kernel::tokens::Claims;
+use crate::kernel::validate::no_forbidden_chars_in_query;
 use crate::kernel::Principal;
 use crate::tenancy::scoped::TenantDb;
 use crate::tenancy::{Host, Tenant, TenantStatus};
@@ -37,6 +38,8 @@ pub async fn resolve_tenant(
         .cloned()
         .expect("AppState is registered");
     let host = request_host(req.request(), state.config.trust_proxy)?;
+    // Once for every route: no query parameter may carry NUL or a control character.
+    no_forbidden_chars_in_query(req.query_string())?;
     let kind = if host == state.config.public_host {
         HostKind::Platform
     } else {
@@ -71,12 +74,15 @@ fn request_host(req: &HttpRequest, trust_proxy: bool) -> Result<Host, DomainErro
         .and_then(|v| v.split(',').next());
     let raw = match forwarded {
         Some(host) => host,
-        None => req
-            .headers()
-            .get(HOST)
-            .and_then(|v| v.to_str().ok())
-            .or_else(|| req.uri().host())
-            .ok_or(DomainError::InvalidHost)?,
+        None => {
+            // Exactly one Host header (RFC 9112, 3.2): two could name two tenants.
+            let mut hosts = req.headers().get_all(HOST);
+            match (hosts.next(), hosts.next()) {
+                (Some(host), None) => host.to_str().map_err(|_| DomainError::InvalidHost)?,
+                (None, _) => req.uri().host().ok_or(DomainError::InvalidHost)?,
+                (Some(_), Some(_)) => return Err(DomainError::InvalidHost),
+            }
+        }
     };
     Host::parse(strip_port(raw.trim())).map_err(|_| DomainError::InvalidHost)
 }

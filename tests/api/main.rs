@@ -10,6 +10,7 @@ mod support;
 
 mod auth;
 mod contracts;
+mod hostile;
 mod layers;
 mod proxy;
 mod scoped;

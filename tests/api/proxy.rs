@@ -384,6 +384,24 @@ async fn an_instance_that_is_down_is_skipped_and_none_up_is_a_json_503() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_without_a_host_is_a_json_400_with_a_request_id() {
+    let (_db, proxy, _instances) = deployment().await;
+    off_runtime(move || {
+        // `Host:` with no value makes curl leave the header out.
+        let reply = proxy.https(
+            &format!("acme.{DOMAIN}"),
+            "/api/v1/tenant",
+            &["--http1.1", "-H", "Host:"],
+        );
+        assert_eq!(reply.status, 400, "{}", reply.body);
+        assert_eq!(reply.header("content-type"), Some("application/json"));
+        assert_eq!(reply.json()["error"], "bad_request");
+        assert!(reply.header("x-request-id").is_some());
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_body_over_the_proxy_limit_is_a_json_413() {
     let (_db, proxy, _instances) = deployment().await;
     let body = proxy.dir.join("big.bin");

@@ -214,7 +214,10 @@ async fn migrate_brings_every_tenant_and_the_registry_to_the_new_version() {
     let next = next_release("alter table users add column nickname text");
     let report = migrate(&db, &next, FleetOptions::default()).await;
     assert_eq!(report.summary.migrated, 3);
+    assert_eq!(report.summary.up_to_date, 0);
     assert!(!report.has_failures());
+    let again = migrate(&db, &next, FleetOptions::default()).await;
+    assert_eq!((again.summary.migrated, again.summary.up_to_date), (0, 3));
 
     let client = db.client().await;
     for slug in ["acme", "globex", "initech"] {
@@ -243,6 +246,9 @@ async fn migrate_with_nothing_pending_touches_no_tenant_schema() {
     let report = migrate(&db, &set, FleetOptions::default()).await;
     assert!(report.schemas.is_empty(), "{:?}", report.schemas);
     assert!(!report.has_failures());
+    // ...and yet the summary counts both as up to date, from the registry alone.
+    assert_eq!(report.summary.up_to_date, 2);
+    assert_eq!(report.summary.migrated, 0);
 }
 
 #[tokio::test]
