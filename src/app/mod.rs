@@ -40,11 +40,12 @@ pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 
 /// The OpenAPI document of everything [`mount`] serves.
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
-    let (_, document) = App::new()
+    let (_, mut document) = App::new()
         .into_utoipa_app()
         .openapi(openapi::ApiDoc::openapi())
         .configure(mount)
         .split_for_parts();
+    openapi::add_body_refusals(&mut document);
     document
 }
 

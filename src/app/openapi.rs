@@ -4,7 +4,9 @@
 //! (`app::mount`). Swagger UI's files are compiled in (`vendored`): nothing is
 //! downloaded at build or run time.
 
+use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 #[derive(OpenApi)]
@@ -46,5 +48,55 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+    }
+}
+
+/// What every operation with a JSON body can answer besides its own responses, added
+/// once here rather than on each route: the body is refused before the handler runs
+/// when it is too large (413) or not `application/json` (415).
+pub fn add_body_refusals(document: &mut utoipa::openapi::OpenApi) {
+    let refusal = |description: &str| {
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                    .build(),
+            )
+            .build()
+    };
+    for item in document.paths.paths.values_mut() {
+        let operations: [&mut Option<Operation>; 5] = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for operation in operations.into_iter().flatten() {
+            let takes_json = operation
+                .request_body
+                .as_ref()
+                .is_some_and(|body| match body {
+                    RefOr::T(body) => body.content.contains_key("application/json"),
+                    RefOr::Ref(_) => false,
+                });
+            if !takes_json {
+                continue;
+            }
+            let responses = &mut operation.responses.responses;
+            for (status, description) in [
+                ("413", "payload_too_large: the body is larger than 64 KiB"),
+                (
+                    "415",
+                    "unsupported_media_type: the body is not application/json",
+                ),
+            ] {
+                responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| RefOr::T(refusal(description)));
+            }
+        }
     }
 }

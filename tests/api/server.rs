@@ -360,7 +360,7 @@ async fn the_openapi_document_and_swagger_ui_are_served_on_the_platform_host_onl
 }
 
 /// `(method, path)` of every `#[get("...")]`-style route attribute under `dir`.
-fn routes_in_source(dir: &std::path::Path) -> Vec<(String, String)> {
+pub(crate) fn routes_in_source(dir: &std::path::Path) -> Vec<(String, String)> {
     let mut routes = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();

@@ -1,0 +1,161 @@
+//! The OpenAPI document is a contract: what it says is what the server does.
+//!
+//! - Every route attribute in the source is one documented operation, and every
+//!   documented operation is one route attribute (the reverse of the check in
+//!   `server.rs`), so nothing is documented that has no handler.
+//! - Every documented operation is mounted: asked with its method, the server never
+//!   answers "no such route" or 405.
+//! - Schemathesis (`scripts/schemathesis.sh`, from PyPI) sends generated requests to
+//!   every tenant route as a logged-in admin and fails on any 5xx and any status,
+//!   content type, header or body the document does not describe.
+
+use std::collections::BTreeSet;
+use std::process::Command;
+
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+use crate::app::{spawn_app, tenant_with_admin, TestApp, PASSWORD};
+use crate::server::routes_in_source;
+use crate::support::{workspace_root, TestDb};
+
+const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
+
+fn documented_operations(document: &Value) -> BTreeSet<(String, String)> {
+    let mut operations = BTreeSet::new();
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for method in METHODS {
+            if item.get(method).is_some() {
+                operations.insert((method.to_owned(), path.clone()));
+            }
+        }
+    }
+    operations
+}
+
+async fn document(app: &TestApp) -> Value {
+    app.get("localhost", "/api/openapi.json")
+        .await
+        .json()
+        .await
+        .unwrap()
+}
+
+#[test]
+fn every_documented_operation_has_exactly_one_handler_in_the_source() {
+    let document = serde_json::to_value(pactum::app::openapi_document()).unwrap();
+    let in_source: Vec<(String, String)> = routes_in_source(&workspace_root().join("src"))
+        .into_iter()
+        .filter(|(_, path)| !path.starts_with("/api/docs"))
+        .collect();
+    let unique: BTreeSet<_> = in_source.iter().cloned().collect();
+    assert_eq!(unique.len(), in_source.len(), "a route is defined twice");
+    let documented = documented_operations(&document);
+    let undocumented: Vec<_> = unique.difference(&documented).collect();
+    let unserved: Vec<_> = documented.difference(&unique).collect();
+    assert!(
+        undocumented.is_empty(),
+        "served, not documented: {undocumented:?}"
+    );
+    assert!(unserved.is_empty(), "documented, no handler: {unserved:?}");
+}
+
+/// A path template with every parameter filled in with a well-formed value.
+fn concrete(template: &str) -> String {
+    template
+        .split('/')
+        .map(|segment| match segment {
+            "{version}" => "1",
+            s if s.starts_with('{') => "00000000-0000-0000-0000-000000000000",
+            s => s,
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+#[tokio::test]
+async fn every_documented_operation_is_mounted() {
+    let db = TestDb::migrated().await;
+    tenant_with_admin(&db, "acme", PASSWORD).await;
+    let app = spawn_app(&db, &[]).await;
+    let token = app
+        .access_token("acme.localhost", "admin@example.com", PASSWORD)
+        .await;
+    let document = document(&app).await;
+    for (method, path) in documented_operations(&document) {
+        // Logging out would end the token the rest of the loop uses.
+        if path == "/api/v1/auth/logout" {
+            continue;
+        }
+        let platform = document["paths"][&path][&method]["tags"][0] == "platform";
+        let host = if platform {
+            "localhost"
+        } else {
+            "acme.localhost"
+        };
+        let response = app
+            .request(
+                Method::from_bytes(method.to_uppercase().as_bytes()).unwrap(),
+                host,
+                &concrete(&path),
+            )
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+        assert!(
+            !(status == StatusCode::NOT_FOUND && body["message"] == "no such route"),
+            "{method} {path} is documented but not mounted"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schemathesis_finds_no_server_error_and_no_undocumented_response() {
+    let db = TestDb::migrated().await;
+    tenant_with_admin(&db, "acme", PASSWORD).await;
+    let app = spawn_app(&db, &[("PACTUM_LOGIN_ATTEMPTS_PER_MINUTE", "10000")]).await;
+    let token = app
+        .access_token("acme.localhost", "admin@example.com", PASSWORD)
+        .await;
+    let schema = std::env::temp_dir().join(format!("pactum-openapi-{}.json", app.port));
+    std::fs::write(&schema, document(&app).await.to_string()).unwrap();
+    let port = app.port;
+    let script = workspace_root().join("scripts/schemathesis.sh");
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new("bash")
+            .arg(script)
+            .arg("run")
+            .arg(&schema)
+            .args(["--url", &format!("http://127.0.0.1:{port}")])
+            .args(["-H", &format!("Host: acme.localhost:{port}")])
+            .args(["-H", &format!("Authorization: Bearer {token}")])
+            .args([
+                "--checks",
+                "not_a_server_error,status_code_conformance,content_type_conformance,\
+                 response_headers_conformance,response_schema_conformance",
+            ])
+            // Platform routes live on another host; logging out or changing the
+            // password would end the session the run uses.
+            .args(["--exclude-tag", "platform"])
+            .args(["--exclude-path", "/api/v1/auth/logout"])
+            .args(["--exclude-path", "/api/v1/auth/password"])
+            .args(["--phases", "examples,coverage,fuzzing"])
+            .args(["--max-examples", "20", "--workers", "2", "--seed", "1"])
+            .env("SCHEMATHESIS_TELEMETRY", "false")
+            .output()
+            .expect("scripts/schemathesis.sh runs")
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "schemathesis found problems:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("passed"), "{stdout}");
+}
