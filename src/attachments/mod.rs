@@ -27,6 +27,7 @@ use uuid::Uuid;
 
 use crate::contracts::{lock_editable_contract, read_contract_rows};
 use crate::kernel::audit::{self, Entry};
+use crate::kernel::page::{Page, PageQuery};
 use crate::kernel::reads::{delete_row, read_one_as};
 use crate::kernel::validate;
 use crate::kernel::{Actor, Origin, Role};
@@ -126,9 +127,9 @@ impl From<&Row> for AttachmentView {
     get,
     path = "/api/v1/contracts/{id}/attachments",
     tag = "attachments",
-    params(("id" = Uuid, Path, description = "Contract id")),
+    params(("id" = Uuid, Path, description = "Contract id"), PageQuery),
     responses(
-        (status = 200, description = "The contract's files, oldest first", body = [AttachmentView]),
+        (status = 200, description = "The contract's files, oldest first", body = Page<AttachmentView>),
         AuthedRouteErrors
     ),
     security(("bearer" = []))
@@ -138,13 +139,26 @@ pub async fn list_attachments(
     user: AuthUser,
     db: TenantDb,
     id: web::Path<Uuid>,
+    query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, DomainError> {
+    let page = query.parse()?;
+    let (after_at, after_id) = page.after::<(DateTime<Utc>, Uuid)>()?.unzip();
     let id = id.into_inner();
-    let sql =
-        format!("select {COLUMNS} from attachments where contract_id = $1 order by created_at, id");
-    let rows = read_contract_rows(&db, &user.principal(), id, &sql).await?;
+    let sql = format!(
+        "select {COLUMNS} from attachments where contract_id = $1 \
+         and ($3::timestamptz is null or (created_at, id) > ($3, $4::uuid)) \
+         order by created_at, id limit $2"
+    );
+    let rows = read_contract_rows(
+        &db,
+        &user.principal(),
+        id,
+        &sql,
+        &[&page.fetch(), &after_at, &after_id],
+    )
+    .await?;
     let list: Vec<AttachmentView> = rows.iter().map(AttachmentView::from).collect();
-    Ok(HttpResponse::Ok().json(list))
+    Ok(HttpResponse::Ok().json(Page::keyset(list, &page, |a| (a.created_at, a.id))))
 }
 
 /// A file being received: removed from disk unless `keep` is called.

@@ -9,8 +9,8 @@ use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use crate::kernel::page::{Page, PageRequest};
 use crate::kernel::reads::read_as;
-use crate::kernel::validate;
 use crate::kernel::Role;
 use crate::tenancy::scoped::TenantDb;
 use crate::web::error::{AuthedRouteErrors, DomainError};
@@ -37,31 +37,31 @@ pub struct AuditLogView {
     request_id: Option<String>,
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct AuditLogPage {
-    entries: Vec<AuditLogView>,
-    /// Pass as `before` to get the next (older) page; absent on the last page.
-    next_before: Option<i64>,
-}
-
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// Only this user's actions.
     actor: Option<Uuid>,
+    /// Only what users did (`user`) or what Pactum did by itself (`system`).
+    #[param(pattern = "^(user|system)$")]
+    actor_kind: Option<String>,
     /// `contract`, `counterparty`, `clause`, `template`, `comment`, `attachment`, ...
+    #[param(max_length = 50)]
     entity: Option<String>,
     entity_id: Option<Uuid>,
     /// `create`, `update`, `delete`, `transition`, ...
+    #[param(max_length = 50)]
     action: Option<String>,
     /// RFC 3339 lower bound (inclusive).
     from: Option<DateTime<Utc>>,
     /// RFC 3339 upper bound (exclusive).
     to: Option<DateTime<Utc>>,
-    /// Entries older than this id (keyset paging, newest first).
-    before: Option<i64>,
-    /// 1 to 200, default 50.
+    /// Page size (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
+    /// `next_cursor` of the page before (pages go from newest to oldest).
+    cursor: Option<String>,
 }
 
 #[utoipa::path(
@@ -70,7 +70,7 @@ pub struct AuditQuery {
     tag = "audit",
     params(AuditQuery),
     responses(
-        (status = 200, description = "Audit entries, newest first", body = AuditLogPage),
+        (status = 200, description = "Audit entries, newest first", body = Page<AuditLogView>),
         AuthedRouteErrors
     ),
     security(("bearer" = []))
@@ -81,13 +81,20 @@ pub async fn list_audit_logs(
     db: TenantDb,
     query: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, DomainError> {
-    let (limit, _) = validate::page(query.limit, None, 200)?;
+    let page = PageRequest::parse(query.limit, query.cursor.as_deref(), 200)?;
+    let before: Option<i64> = page.after()?;
     for (field, value) in [("entity", &query.entity), ("action", &query.action)] {
-        if value.as_ref().is_some_and(|v| v.len() > 50) {
+        if value.as_ref().is_some_and(|v| v.chars().count() > 50) {
             return Err(DomainError::Validation(format!("{field} is too long")));
         }
     }
-    let fetch = limit + 1;
+    if let Some(kind) = query.actor_kind.as_deref() {
+        if !matches!(kind, "user" | "system") {
+            return Err(DomainError::Validation(
+                "actor_kind must be user or system".into(),
+            ));
+        }
+    }
     let (_, results) = read_as(&db, &user.principal(), Role::Admin, &[(
                 "select id, at, actor_id, actor_kind, action, entity, entity_id, changes, ip, user_agent, request_id \
                  from audit_logs \
@@ -98,6 +105,7 @@ pub async fn list_audit_logs(
                    and ($5::timestamptz is null or at >= $5) \
                    and ($6::timestamptz is null or at < $6) \
                    and ($7::bigint is null or id < $7) \
+                   and ($9::text is null or actor_kind = $9) \
                  order by id desc limit $8",
                 &[
                     &query.actor,
@@ -106,11 +114,12 @@ pub async fn list_audit_logs(
                     &query.action,
                     &query.from,
                     &query.to,
-                    &query.before,
-                    &fetch,
+                    &before,
+                    &page.fetch(),
+                    &query.actor_kind,
                 ],
             )]).await?;
-    let mut entries: Vec<AuditLogView> = results[0]
+    let entries: Vec<AuditLogView> = results[0]
         .iter()
         .map(|row| AuditLogView {
             id: row.get(0),
@@ -126,14 +135,5 @@ pub async fn list_audit_logs(
             request_id: row.get(10),
         })
         .collect();
-    let next_before = if entries.len() as i64 > limit {
-        entries.truncate(limit as usize);
-        entries.last().map(|e| e.id)
-    } else {
-        None
-    };
-    Ok(HttpResponse::Ok().json(AuditLogPage {
-        entries,
-        next_before,
-    }))
+    Ok(HttpResponse::Ok().json(Page::keyset(entries, &page, |entry| entry.id)))
 }

@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::contracts::{lock_editable_contract, read_contract_rows};
 use crate::kernel::audit::{self, changed_fields, Entry};
+use crate::kernel::page::{Page, PageQuery, PageRequest};
 use crate::kernel::reads::{delete_row, lock_row, read_as, read_one_as};
 use crate::kernel::validate;
 use crate::kernel::{Actor, Origin, Role};
@@ -92,10 +93,15 @@ impl From<&Row> for ClauseView {
 
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ClauseQuery {
+    /// Only clauses of this category.
     category: Option<String>,
+    /// Page size (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
-    offset: Option<i64>,
+    /// `next_cursor` of the page before.
+    cursor: Option<String>,
 }
 
 #[utoipa::path(
@@ -104,7 +110,7 @@ pub struct ClauseQuery {
     tag = "clauses",
     params(ClauseQuery),
     responses(
-        (status = 200, description = "Clauses by category and title", body = [ClauseView]),
+        (status = 200, description = "Clauses by category and title", body = Page<ClauseView>),
         AuthedRouteErrors
     ),
     security(("bearer" = []))
@@ -115,21 +121,42 @@ pub async fn list_clauses(
     db: TenantDb,
     query: web::Query<ClauseQuery>,
 ) -> Result<HttpResponse, DomainError> {
-    let (limit, offset) = validate::page(query.limit, query.offset, 200)?;
+    let page = PageRequest::parse(query.limit, query.cursor.as_deref(), 200)?;
+    let (after_category, after_title, after_id) = match page.after::<(String, String, Uuid)>()? {
+        Some((category, title, id)) => (Some(category), Some(title), Some(id)),
+        None => (None, None, None),
+    };
     let category = query.category.as_deref().map(category).transpose()?;
     let sql = format!(
-        "select {COLUMNS} from clauses where $1::text is null or category = $1 \
-         order by category, lower(title), id limit $2 offset $3"
+        "select {COLUMNS}, lower(title) from clauses \
+         where ($1::text is null or category = $1) \
+           and ($3::text is null or (category, lower(title), id) > ($3, $4, $5::uuid)) \
+         order by category, lower(title), id limit $2"
     );
     let (_, results) = read_as(
         &db,
         &user.principal(),
         Role::Viewer,
-        &[(&sql, &[&category, &limit, &offset])],
+        &[(
+            &sql,
+            &[
+                &category,
+                &page.fetch(),
+                &after_category,
+                &after_title,
+                &after_id,
+            ],
+        )],
     )
     .await?;
-    let list: Vec<ClauseView> = results[0].iter().map(ClauseView::from).collect();
-    Ok(HttpResponse::Ok().json(list))
+    let rows: Vec<(ClauseView, String)> = results[0]
+        .iter()
+        .map(|row| (ClauseView::from(row), row.get(row.len() - 1)))
+        .collect();
+    let page = Page::keyset(rows, &page, |(view, title)| {
+        (view.category.clone(), title.clone(), view.id)
+    });
+    Ok(HttpResponse::Ok().json(page.map(|(view, _)| view)))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -354,11 +381,16 @@ pub struct SimilarClause {
 
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct SimilarQuery {
-    /// Lowest similarity to report, 0.1 to 1 (default 0.3).
+    /// Lowest similarity to report (default 0.3).
+    #[param(minimum = 0.1, maximum = 1.0)]
     threshold: Option<f32>,
-    /// 1 to 50, default 10.
+    /// Page size (default 10).
+    #[param(minimum = 1, maximum = 50)]
     limit: Option<i64>,
+    /// `next_cursor` of the page before.
+    cursor: Option<String>,
 }
 
 #[utoipa::path(
@@ -367,7 +399,7 @@ pub struct SimilarQuery {
     tag = "clauses",
     params(("id" = Uuid, Path, description = "Clause id"), SimilarQuery),
     responses(
-        (status = 200, description = "Other clauses with similar text, most similar first", body = [SimilarClause]),
+        (status = 200, description = "Other clauses with similar text, most similar first", body = Page<SimilarClause>),
         AuthedRouteErrors
     ),
     security(("bearer" = []))
@@ -383,7 +415,8 @@ pub async fn similar_clauses(
     if !(0.1..=1.0).contains(&threshold) {
         return Err(DomainError::Validation("threshold must be 0.1 to 1".into()));
     }
-    let (limit, _) = validate::page(query.limit.or(Some(10)), None, 50)?;
+    // Ranked by similarity: paged by offset.
+    let page = PageRequest::parse(query.limit.or(Some(10)), query.cursor.as_deref(), 50)?;
     let id = id.into_inner();
     let (_, results) = read_as(
         &db,
@@ -395,8 +428,8 @@ pub async fn similar_clauses(
                 "select c.id, c.title, c.category, similarity(c.body, me.body) as score \
                  from clauses me join clauses c on c.id <> me.id \
                  where me.id = $1 and similarity(c.body, me.body) >= $2 \
-                 order by score desc, c.id limit $3",
-                &[&id, &threshold, &limit],
+                 order by score desc, c.id limit $3 offset $4",
+                &[&id, &threshold, &page.fetch(), &page.offset()?],
             ),
         ],
     )
@@ -413,16 +446,16 @@ pub async fn similar_clauses(
             similarity: row.get(3),
         })
         .collect();
-    Ok(HttpResponse::Ok().json(similar))
+    Ok(HttpResponse::Ok().json(Page::offset(similar, &page)))
 }
 
 #[utoipa::path(
     get,
     path = "/api/v1/contracts/{id}/clauses",
     tag = "clauses",
-    params(("id" = Uuid, Path, description = "Contract id")),
+    params(("id" = Uuid, Path, description = "Contract id"), PageQuery),
     responses(
-        (status = 200, description = "Clauses attached to the contract, in order", body = [ClauseView]),
+        (status = 200, description = "Clauses attached to the contract, in order", body = Page<ClauseView>),
         AuthedRouteErrors
     ),
     security(("bearer" = []))
@@ -432,7 +465,10 @@ pub async fn contract_clauses(
     user: AuthUser,
     db: TenantDb,
     id: web::Path<Uuid>,
+    query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, DomainError> {
+    // By position, which clients choose and may repeat: paged by offset.
+    let page = query.parse()?;
     let id = id.into_inner();
     let rows = read_contract_rows(
         &db,
@@ -440,11 +476,13 @@ pub async fn contract_clauses(
         id,
         "select c.id, c.title, c.category, c.body, c.created_by, c.created_at, c.updated_at \
                  from contract_clauses cc join clauses c on c.id = cc.clause_id \
-                 where cc.contract_id = $1 order by cc.position, cc.added_at, c.id",
+                 where cc.contract_id = $1 order by cc.position, cc.added_at, c.id \
+                 limit $2 offset $3",
+        &[&page.fetch(), &page.offset()?],
     )
     .await?;
     let list: Vec<ClauseView> = rows.iter().map(ClauseView::from).collect();
-    Ok(HttpResponse::Ok().json(list))
+    Ok(HttpResponse::Ok().json(Page::offset(list, &page)))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use crate::contracts::read_contract_rows;
 use crate::kernel::audit::{self, Entry};
+use crate::kernel::page::{Page, PageQuery};
 use crate::kernel::validate;
 use crate::kernel::{Actor, Origin, Role};
 use crate::tenancy::scoped::TenantDb;
@@ -86,9 +87,9 @@ const COLUMNS: &str = "id, contract_id, author_id, body, mentions, created_at";
     get,
     path = "/api/v1/contracts/{id}/comments",
     tag = "comments",
-    params(("id" = Uuid, Path, description = "Contract id")),
+    params(("id" = Uuid, Path, description = "Contract id"), PageQuery),
     responses(
-        (status = 200, description = "Comments, oldest first", body = [CommentView]),
+        (status = 200, description = "Comments, oldest first", body = Page<CommentView>),
         AuthedRouteErrors
     ),
     security(("bearer" = []))
@@ -98,14 +99,26 @@ pub async fn list_comments(
     user: AuthUser,
     db: TenantDb,
     id: web::Path<Uuid>,
+    query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, DomainError> {
+    let page = query.parse()?;
+    let (after_at, after_id) = page.after::<(DateTime<Utc>, Uuid)>()?.unzip();
     let id = id.into_inner();
     let sql = format!(
-        "select {COLUMNS} from comments where contract_id = $1 order by created_at, id limit 1000"
+        "select {COLUMNS} from comments where contract_id = $1 \
+         and ($3::timestamptz is null or (created_at, id) > ($3, $4::uuid)) \
+         order by created_at, id limit $2"
     );
-    let rows = read_contract_rows(&db, &user.principal(), id, &sql).await?;
+    let rows = read_contract_rows(
+        &db,
+        &user.principal(),
+        id,
+        &sql,
+        &[&page.fetch(), &after_at, &after_id],
+    )
+    .await?;
     let list: Vec<CommentView> = rows.iter().map(CommentView::from).collect();
-    Ok(HttpResponse::Ok().json(list))
+    Ok(HttpResponse::Ok().json(Page::keyset(list, &page, |c| (c.created_at, c.id))))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use crate::kernel::page::{Page, PageRequest};
 use crate::kernel::reads::read_as;
 use crate::kernel::validate::IsoDate;
 use crate::kernel::Role;
@@ -18,15 +19,21 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 }
 
 const MAX_RANGE_DAYS: i64 = 366 * 3;
-const MAX_EVENTS: i64 = 5000;
+const MAX_EVENTS_PER_PAGE: i64 = 1000;
 
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct CalendarQuery {
     /// First day, `YYYY-MM-DD`, inclusive.
     from: IsoDate,
     /// Last day, `YYYY-MM-DD`, inclusive; at most three years after `from`.
     to: IsoDate,
+    /// Page size (default 50).
+    #[param(minimum = 1, maximum = 1000)]
+    limit: Option<i64>,
+    /// `next_cursor` of the page before.
+    cursor: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -46,7 +53,7 @@ pub struct CalendarEvent {
     tag = "contracts",
     params(CalendarQuery),
     responses(
-        (status = 200, description = "Dated events by day (at most 5,000)", body = [CalendarEvent]),
+        (status = 200, description = "Dated events by day, then kind", body = Page<CalendarEvent>),
         AuthedRouteErrors
     ),
     security(("bearer" = []))
@@ -57,7 +64,18 @@ pub async fn calendar(
     db: TenantDb,
     query: web::Query<CalendarQuery>,
 ) -> Result<HttpResponse, DomainError> {
-    let CalendarQuery { from, to } = query.into_inner();
+    let CalendarQuery {
+        from,
+        to,
+        limit,
+        cursor,
+    } = query.into_inner();
+    let page = PageRequest::parse(limit, cursor.as_deref(), MAX_EVENTS_PER_PAGE)?;
+    let (after_day, after_kind, after_id) =
+        match page.after::<(chrono::NaiveDate, String, Uuid)>()? {
+            Some((day, kind, id)) => (Some(day), Some(kind), Some(id)),
+            None => (None, None, None),
+        };
     if to < from || (*to - *from).num_days() > MAX_RANGE_DAYS {
         return Err(DomainError::Validation(format!(
             "to must be on or after from, at most {MAX_RANGE_DAYS} days later"
@@ -75,8 +93,10 @@ pub async fn calendar(
                      where renewal_notice_days is not null and end_date is not null \
                        and status not in ('expired', 'terminated') \
                        and end_date - renewal_notice_days between $1 and $2 \
-                 ) events order by day, kind, id limit $3",
-                &[&from, &to, &MAX_EVENTS],
+                 ) events \
+                 where $4::date is null or (day, kind, id) > ($4, $5::text, $6::uuid) \
+                 order by day, kind, id limit $3",
+                &[&from, &to, &page.fetch(), &after_day, &after_kind, &after_id],
             )]).await?;
     let events: Vec<CalendarEvent> = results[0]
         .iter()
@@ -88,5 +108,7 @@ pub async fn calendar(
             status: row.get(4),
         })
         .collect();
-    Ok(HttpResponse::Ok().json(events))
+    Ok(HttpResponse::Ok().json(Page::keyset(events, &page, |e| {
+        (e.date, e.kind.clone(), e.contract_id)
+    })))
 }

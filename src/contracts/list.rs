@@ -4,11 +4,12 @@
 use actix_web::{get, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use tokio_postgres::types::ToSql;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::model::*;
+use crate::kernel::page::{Page, PageRequest};
+use crate::kernel::query::{Filter, SortKey, SortKeys};
 use crate::kernel::reads::read_as;
 use crate::kernel::validate::{self, IsoDate};
 use crate::kernel::{DomainError, Role};
@@ -43,16 +44,16 @@ pub struct ContractFilter {
     /// `rank` (with `q`), `-` in front for descending. Default `-created_at`, or `-rank`
     /// with `q`.
     pub(super) sort: Option<String>,
-    /// 1 to 100, default 50.
+    /// Page size (default 50).
+    #[param(minimum = 1, maximum = 100)]
     pub(super) limit: Option<i64>,
-    /// 0 to 100,000.
-    pub(super) offset: Option<i64>,
+    /// `next_cursor` of the page before.
+    pub(super) cursor: Option<String>,
 }
 
-/// A WHERE clause and its parameters, built from a validated filter.
-pub(super) struct Where {
-    pub(super) clauses: Vec<String>,
-    pub(super) params: Vec<Box<dyn ToSql + Sync + Send>>,
+/// The filter as SQL: what follows `from contracts`, and its parameters.
+pub(super) struct Search {
+    pub(super) filter: Filter,
     /// With `q`: `, websearch_to_tsquery(...) as query`, joined to `contracts`. Parsed
     /// once per execution this way, also under a generic plan, where the same call in
     /// the WHERE and ORDER BY clauses ran once per matching row (2-3x slower).
@@ -60,34 +61,56 @@ pub(super) struct Where {
     pub(super) has_query: bool,
 }
 
-impl Where {
-    fn push(&mut self, clause: impl FnOnce(usize) -> String, param: Box<dyn ToSql + Sync + Send>) {
-        self.params.push(param);
-        self.clauses.push(clause(self.params.len()));
-    }
-
+impl Search {
     /// What follows `from contracts`.
     fn sql(&self) -> String {
-        if self.clauses.is_empty() {
-            self.from_query.clone()
-        } else {
-            format!("{} where {}", self.from_query, self.clauses.join(" and "))
-        }
-    }
-
-    fn params(&self) -> Vec<&(dyn ToSql + Sync)> {
-        self.params
-            .iter()
-            .map(|p| p.as_ref() as &(dyn ToSql + Sync))
-            .collect()
+        format!("{}{}", self.from_query, self.filter.where_clause())
     }
 }
 
+/// What the contract list sorts by; `rank` too when there is a search.
+const SORT_KEYS: SortKeys = SortKeys(&[
+    SortKey {
+        name: "created_at",
+        sql: "created_at",
+        nullable: false,
+    },
+    SortKey {
+        name: "updated_at",
+        sql: "updated_at",
+        nullable: false,
+    },
+    SortKey {
+        name: "title",
+        sql: "title",
+        nullable: false,
+    },
+    SortKey {
+        name: "value",
+        sql: "value",
+        nullable: true,
+    },
+    SortKey {
+        name: "start_date",
+        sql: "start_date",
+        nullable: true,
+    },
+    SortKey {
+        name: "end_date",
+        sql: "end_date",
+        nullable: true,
+    },
+]);
+const RANK: SortKey = SortKey {
+    name: "rank",
+    sql: "ts_rank(search, query)",
+    nullable: true,
+};
+
 impl ContractFilter {
-    fn to_where(&self) -> Result<Where, DomainError> {
-        let mut w = Where {
-            clauses: Vec::new(),
-            params: Vec::new(),
+    fn to_search(&self) -> Result<Search, DomainError> {
+        let mut w = Search {
+            filter: Filter::new(),
             from_query: String::new(),
             has_query: false,
         };
@@ -109,36 +132,36 @@ impl ContractFilter {
             // One status as `=`, not `= any(...)`: PostgreSQL 15 walks the
             // (status, created_at) index in order only for an equality.
             if let [single] = parsed.as_slice() {
-                w.push(|n| format!("status = ${n}"), Box::new(single.clone()));
+                w.filter.push(|n| format!("status = ${n}"), single.clone());
             } else {
-                w.push(|n| format!("status = any(${n})"), Box::new(parsed));
+                w.filter.push(|n| format!("status = any(${n})"), parsed);
             }
         }
         if let Some(t) = &self.contract_type {
-            w.push(
+            w.filter.push(
                 |n| format!("contract_type = ${n}"),
-                Box::new(validate::truncate(t, 40)),
+                validate::truncate(t, 40),
             );
         }
         if let Some(id) = self.counterparty_id {
-            w.push(|n| format!("counterparty_id = ${n}"), Box::new(id));
+            w.filter.push(|n| format!("counterparty_id = ${n}"), id);
         }
         if let Some(id) = self.owner_id {
-            w.push(|n| format!("owner_id = ${n}"), Box::new(id));
+            w.filter.push(|n| format!("owner_id = ${n}"), id);
         }
         if let Some(v) = &self.value_min {
             let v = validate::decimal("value_min", v)?;
-            w.push(|n| format!("value >= ${n}::text::numeric"), Box::new(v));
+            w.filter
+                .push(|n| format!("value >= ${n}::text::numeric"), v);
         }
         if let Some(v) = &self.value_max {
             let v = validate::decimal("value_max", v)?;
-            w.push(|n| format!("value <= ${n}::text::numeric"), Box::new(v));
+            w.filter
+                .push(|n| format!("value <= ${n}::text::numeric"), v);
         }
         if let Some(c) = &self.currency {
-            w.push(
-                |n| format!("currency = ${n}"),
-                Box::new(validate::currency(c)?),
-            );
+            w.filter
+                .push(|n| format!("currency = ${n}"), validate::currency(c)?);
         }
         if let (Some(from), Some(to)) = (self.end_from, self.end_to) {
             if to < from {
@@ -146,14 +169,14 @@ impl ContractFilter {
             }
         }
         if let Some(d) = self.end_from {
-            w.push(|n| format!("end_date >= ${n}"), Box::new(d));
+            w.filter.push(|n| format!("end_date >= ${n}"), d);
         }
         if let Some(d) = self.end_to {
-            w.push(|n| format!("end_date <= ${n}"), Box::new(d));
+            w.filter.push(|n| format!("end_date <= ${n}"), d);
         }
         if let Some(tag) = &self.tag {
             let tag = validate::tags(std::slice::from_ref(tag))?.remove(0);
-            w.push(|n| format!("tags @> array[${n}]"), Box::new(tag));
+            w.filter.push(|n| format!("tags @> array[${n}]"), tag);
         }
         if let Some(q) = &self.q {
             let q = q.trim();
@@ -162,59 +185,22 @@ impl ContractFilter {
                     "q must be 1 to {MAX_QUERY_CHARS} characters"
                 )));
             }
-            w.params.push(Box::new(q.to_owned()));
-            w.from_query = format!(
-                ", websearch_to_tsquery('english', ${}) as query",
-                w.params.len()
-            );
-            w.clauses.push("search @@ query".into());
+            let n = w.filter.bind(q.to_owned());
+            w.from_query = format!(", websearch_to_tsquery('english', ${n}) as query");
+            w.filter.require("search @@ query");
             w.has_query = true;
         }
         Ok(w)
     }
 
     fn order_by(&self, has_query: bool) -> Result<String, DomainError> {
-        let sort = self
-            .sort
-            .as_deref()
-            .unwrap_or(if has_query { "-rank" } else { "-created_at" });
-        let (descending, key) = match sort.strip_prefix('-') {
-            Some(key) => (true, key),
-            None => (false, sort),
+        let (default, extra): (&str, &[SortKey]) = if has_query {
+            ("-rank", &[RANK])
+        } else {
+            ("-created_at", &[])
         };
-        let column = match key {
-            "created_at" | "updated_at" | "title" | "value" | "start_date" | "end_date" => {
-                key.to_owned()
-            }
-            "rank" if has_query => "ts_rank(search, query)".to_owned(),
-            _ => {
-                return Err(DomainError::Validation(format!(
-                    "sort must be one of created_at, updated_at, title, value, start_date, end_date{}, optionally with a leading -",
-                    if has_query { ", rank" } else { "" }
-                )))
-            }
-        };
-        let direction = if descending { "desc" } else { "asc" };
-        // `nulls last` only where nulls exist: on a NOT NULL column it would stop
-        // the (key desc, id desc) indexes from serving the order.
-        let nulls = match key {
-            "value" | "start_date" | "end_date" | "rank" => " nulls last",
-            _ => "",
-        };
-        Ok(format!(
-            " order by {column} {direction}{nulls}, id {direction}"
-        ))
+        SORT_KEYS.order_by(self.sort.as_deref(), default, extra)
     }
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct ContractPage {
-    /// Without bodies; fetch one contract for its text.
-    pub(super) contracts: Vec<ContractView>,
-    pub(super) limit: i64,
-    pub(super) offset: i64,
-    /// Whether another page follows.
-    pub(super) has_more: bool,
 }
 
 #[utoipa::path(
@@ -223,7 +209,7 @@ pub struct ContractPage {
     tag = "contracts",
     params(ContractFilter),
     responses(
-        (status = 200, description = "A page of contracts", body = ContractPage),
+        (status = 200, description = "A page of contracts, without their bodies (fetch one contract for its text)", body = Page<ContractView>),
         AuthedRouteErrors
     ),
     security(("bearer" = []))
@@ -234,31 +220,23 @@ pub async fn list_contracts(
     db: TenantDb,
     query: web::Query<ContractFilter>,
 ) -> Result<HttpResponse, DomainError> {
-    let (limit, offset) = validate::page(query.limit, query.offset, MAX_PAGE)?;
-    let mut w = query.to_where()?;
+    // Sorts on nullable columns and on a search rank cannot page by key: offsets.
+    let page = PageRequest::parse(query.limit, query.cursor.as_deref(), MAX_PAGE)?;
+    let mut w = query.to_search()?;
     let order = query.order_by(w.has_query)?;
-    w.params.push(Box::new(limit + 1));
-    w.params.push(Box::new(offset));
-    let n = w.params.len();
+    let limit = w.filter.bind(page.fetch());
+    let offset = w.filter.bind(page.offset()?);
     let sql = format!(
-        "select {SUMMARY_COLUMNS} from contracts{}{order} limit ${} offset ${n}",
-        w.sql(),
-        n - 1
+        "select {SUMMARY_COLUMNS} from contracts{}{order} limit ${limit} offset ${offset}",
+        w.sql()
     );
-    let params = w.params();
+    let params = w.filter.params();
     let (_, results) = read_as(&db, &user.principal(), Role::Viewer, &[(&sql, &params)]).await?;
-    let mut contracts = results[0]
+    let contracts = results[0]
         .iter()
         .map(ContractView::from_row)
         .collect::<Result<Vec<_>, _>>()?;
-    let has_more = contracts.len() as i64 > limit;
-    contracts.truncate(limit as usize);
-    Ok(HttpResponse::Ok().json(ContractPage {
-        contracts,
-        limit,
-        offset,
-        has_more,
-    }))
+    Ok(HttpResponse::Ok().json(Page::offset(contracts, &page)))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -290,12 +268,12 @@ pub async fn contract_facets(
     db: TenantDb,
     query: web::Query<ContractFilter>,
 ) -> Result<HttpResponse, DomainError> {
-    if query.sort.is_some() || query.limit.is_some() || query.offset.is_some() {
+    if query.sort.is_some() || query.limit.is_some() || query.cursor.is_some() {
         return Err(DomainError::Validation(
-            "facets take filters only, not sort, limit or offset".into(),
+            "facets take filters only, not sort, limit or cursor".into(),
         ));
     }
-    let w = query.to_where()?;
+    let w = query.to_search()?;
     let by_status = format!(
         "select status, count(*) from contracts{} group by status",
         w.sql()
@@ -304,7 +282,7 @@ pub async fn contract_facets(
         "select contract_type, count(*) from contracts{} group by contract_type order by 1",
         w.sql()
     );
-    let params = w.params();
+    let params = w.filter.params();
     let (_, results) = read_as(
         &db,
         &user.principal(),

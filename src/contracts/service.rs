@@ -2,13 +2,14 @@
 //! transaction, who acts and where from, and leaves committing to its caller, so a
 //! job or another area can call it inside its own unit of work.
 
+use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 use uuid::Uuid;
 
 use super::model::*;
 use crate::kernel::audit::{self, Entry};
 use crate::kernel::reads::read_as;
-use crate::kernel::validate::{self};
+use crate::kernel::validate;
 use crate::kernel::{Actor, DomainError, Origin, Principal, Role};
 use crate::tenancy::scoped::{TenantDb, TenantTx};
 
@@ -46,21 +47,24 @@ pub async fn lock_editable_contract(
     Ok((contract, actor))
 }
 
-/// The rows `sql` (taking the contract id as `$1`) finds for a contract the caller may
+/// The rows `sql` (taking the contract id as `$1`, then `more`) finds for a contract the caller may
 /// read; a 404 when the contract does not exist.
 pub async fn read_contract_rows(
     db: &TenantDb,
     principal: &Principal,
     contract_id: Uuid,
     sql: &str,
+    more: &[&(dyn ToSql + Sync)],
 ) -> Result<Vec<Row>, DomainError> {
+    let mut params: Vec<&(dyn ToSql + Sync)> = vec![&contract_id];
+    params.extend_from_slice(more);
     let (_, mut results) = read_as(
         db,
         principal,
         Role::Viewer,
         &[
             ("select 1 from contracts where id = $1", &[&contract_id]),
-            (sql, &[&contract_id]),
+            (sql, &params),
         ],
     )
     .await?;

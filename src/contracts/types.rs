@@ -1,11 +1,12 @@
 //! Contract types: eight built in, more per tenant, each with the clause categories
 //! it requires.
 
-use actix_web::{get, post, HttpResponse};
+use actix_web::{get, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::kernel::audit::{self, Entry};
+use crate::kernel::page::{Page, PageQuery};
 use crate::kernel::reads::read_as;
 use crate::kernel::validate::{self};
 use crate::kernel::{Actor, DomainError, Origin, Role};
@@ -26,8 +27,9 @@ pub struct ContractTypeView {
     get,
     path = "/api/v1/contract-types",
     tag = "contracts",
+    params(PageQuery),
     responses(
-        (status = 200, description = "This tenant's contract types", body = [ContractTypeView]),
+        (status = 200, description = "This tenant's contract types, by key", body = Page<ContractTypeView>),
         AuthedRouteErrors
     ),
     security(("bearer" = []))
@@ -36,11 +38,21 @@ pub struct ContractTypeView {
 pub async fn list_contract_types(
     user: AuthUser,
     db: TenantDb,
+    query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, DomainError> {
-    let (_, results) = read_as(&db, &user.principal(), Role::Viewer, &[(
-                "select key, label, required_clause_categories, builtin from contract_types order by key",
-                &[],
-            )]).await?;
+    let page = query.parse()?;
+    let after: Option<String> = page.after()?;
+    let (_, results) = read_as(
+        &db,
+        &user.principal(),
+        Role::Viewer,
+        &[(
+            "select key, label, required_clause_categories, builtin from contract_types \
+                 where $2::text is null or key > $2 order by key limit $1",
+            &[&page.fetch(), &after],
+        )],
+    )
+    .await?;
     let types: Vec<ContractTypeView> = results[0]
         .iter()
         .map(|row| ContractTypeView {
@@ -50,7 +62,7 @@ pub async fn list_contract_types(
             builtin: row.get(3),
         })
         .collect();
-    Ok(HttpResponse::Ok().json(types))
+    Ok(HttpResponse::Ok().json(Page::keyset(types, &page, |t| t.key.clone())))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -7,6 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::service::read_contract_rows;
+use crate::kernel::page::{Page, PageQuery};
 use crate::kernel::reads::read_as;
 use crate::kernel::{DomainError, Principal, Role};
 use crate::tenancy::scoped::TenantDb;
@@ -35,9 +36,9 @@ pub struct VersionView {
     get,
     path = "/api/v1/contracts/{id}/versions",
     tag = "contracts",
-    params(("id" = Uuid, Path, description = "Contract id")),
+    params(("id" = Uuid, Path, description = "Contract id"), PageQuery),
     responses(
-        (status = 200, description = "Every text the contract has had, oldest first", body = [VersionSummary]),
+        (status = 200, description = "Every text the contract has had, oldest first", body = Page<VersionSummary>),
         AuthedRouteErrors
     ),
     security(("bearer" = []))
@@ -47,14 +48,19 @@ pub async fn list_versions(
     user: AuthUser,
     db: TenantDb,
     id: web::Path<Uuid>,
+    query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, DomainError> {
+    let page = query.parse()?;
+    let after: Option<i32> = page.after()?;
     let id = id.into_inner();
     let rows = read_contract_rows(
         &db,
         &user.principal(),
         id,
         "select version, title, char_length(body), created_by, created_at \
-                 from contract_versions where contract_id = $1 order by version",
+                 from contract_versions where contract_id = $1 \
+                 and ($3::int is null or version > $3) order by version limit $2",
+        &[&page.fetch(), &after],
     )
     .await?;
     let versions: Vec<VersionSummary> = rows
@@ -67,7 +73,7 @@ pub async fn list_versions(
             created_at: row.get(4),
         })
         .collect();
-    Ok(HttpResponse::Ok().json(versions))
+    Ok(HttpResponse::Ok().json(Page::keyset(versions, &page, |v| v.version)))
 }
 
 pub(super) async fn fetch_versions(

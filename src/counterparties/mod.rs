@@ -9,6 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::kernel::audit::{self, changed_fields, Entry};
+use crate::kernel::page::{Page, PageRequest};
 use crate::kernel::reads::{delete_row, lock_row, read_as};
 use crate::kernel::validate::{self, nullable};
 use crate::kernel::{Actor, Origin, Role};
@@ -121,12 +122,16 @@ pub struct NewCounterparty {
 
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct CounterpartyQuery {
     /// Part of the name or email, case-insensitive.
+    #[param(max_length = 200)]
     q: Option<String>,
-    /// 1 to 200, default 50.
+    /// Page size (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
-    offset: Option<i64>,
+    /// `next_cursor` of the page before.
+    cursor: Option<String>,
 }
 
 #[utoipa::path(
@@ -135,7 +140,7 @@ pub struct CounterpartyQuery {
     tag = "counterparties",
     params(CounterpartyQuery),
     responses(
-        (status = 200, description = "Counterparties by name", body = [CounterpartyView]),
+        (status = 200, description = "Counterparties by name", body = Page<CounterpartyView>),
         AuthedRouteErrors
     ),
     security(("bearer" = []))
@@ -146,7 +151,8 @@ pub async fn list_counterparties(
     db: TenantDb,
     query: web::Query<CounterpartyQuery>,
 ) -> Result<HttpResponse, DomainError> {
-    let (limit, offset) = validate::page(query.limit, query.offset, 200)?;
+    let page = PageRequest::parse(query.limit, query.cursor.as_deref(), 200)?;
+    let (after_name, after_id) = page.after::<(String, Uuid)>()?.unzip();
     let pattern = match query.q.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(q) if q.chars().count() > 200 => {
@@ -163,19 +169,24 @@ pub async fn list_counterparties(
         )),
     };
     let sql = format!(
-        "select {COLUMNS} from counterparties \
-         where $1::text is null or name ilike $1 or email ilike $1 \
-         order by lower(name), id limit $2 offset $3"
+        "select {COLUMNS}, lower(name) from counterparties \
+         where ($1::text is null or name ilike $1 or email ilike $1) \
+           and ($3::text is null or (lower(name), id) > ($3, $4::uuid)) \
+         order by lower(name), id limit $2"
     );
     let (_, results) = read_as(
         &db,
         &user.principal(),
         Role::Viewer,
-        &[(&sql, &[&pattern, &limit, &offset])],
+        &[(&sql, &[&pattern, &page.fetch(), &after_name, &after_id])],
     )
     .await?;
-    let list: Vec<CounterpartyView> = results[0].iter().map(CounterpartyView::from).collect();
-    Ok(HttpResponse::Ok().json(list))
+    let rows: Vec<(CounterpartyView, String)> = results[0]
+        .iter()
+        .map(|row| (CounterpartyView::from(row), row.get(row.len() - 1)))
+        .collect();
+    let page = Page::keyset(rows, &page, |(view, key)| (key.clone(), view.id));
+    Ok(HttpResponse::Ok().json(page.map(|(view, _)| view)))
 }
 
 #[utoipa::path(

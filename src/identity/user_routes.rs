@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::password::{self, NewPassword, MAX_PASSWORD_BYTES};
 use crate::kernel::audit::{self, changed_fields, Entry};
+use crate::kernel::page::{Page, PageRequest};
 use crate::kernel::reads::read_as;
 use crate::kernel::{Actor, OnConstraint, Origin, Role};
 use crate::tenancy::provision::validate_display_name;
@@ -25,9 +26,13 @@ use serde_json::json;
 const USER_COLUMNS: &str = "id, email, display_name, role, active";
 const MAX_PAGE: i64 = 200;
 
-/// Built once rather than on every list request.
+/// Built once rather than on every list request. Keyset paging on `(lower(email), id)`.
 static PAGE_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    format!("select {USER_COLUMNS} from users order by lower(email), id limit $1 offset $2")
+    format!(
+        "select {USER_COLUMNS}, lower(email) from users \
+         where $2::text is null or (lower(email), id) > ($2, $3::uuid) \
+         order by lower(email), id limit $1"
+    )
 });
 
 #[derive(Serialize, ToSchema)]
@@ -68,19 +73,15 @@ async fn hash(password: NewPassword) -> Result<String, DomainError> {
         .map_err(DomainError::Internal)
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct UserList {
-    users: Vec<UserView>,
-    limit: i64,
-    offset: i64,
-}
-
 #[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
-    /// Page size, 1 to 200 (default 50).
+    /// Page size (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
-    /// Users to skip (default 0).
-    offset: Option<i64>,
+    /// `next_cursor` of the page before.
+    cursor: Option<String>,
 }
 
 #[utoipa::path(
@@ -89,7 +90,7 @@ pub struct ListQuery {
     tag = "users",
     params(ListQuery),
     responses(
-        (status = 200, description = "Users, by email", body = UserList),
+        (status = 200, description = "Users, by email", body = Page<UserView>),
         (status = 401, description = "Not logged in", body = ErrorBody),
         TenantRouteErrors
     ),
@@ -101,23 +102,21 @@ pub async fn list_users(
     db: TenantDb,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, DomainError> {
-    let limit = query.limit.unwrap_or(50);
-    let offset = query.offset.unwrap_or(0);
-    if !(1..=MAX_PAGE).contains(&limit) || offset < 0 {
-        return Err(DomainError::Validation(format!(
-            "limit must be 1 to {MAX_PAGE} and offset at least 0"
-        )));
-    }
+    let page = PageRequest::parse(query.limit, query.cursor.as_deref(), MAX_PAGE)?;
+    let (after_email, after_id) = page.after::<(String, Uuid)>()?.unzip();
     let (_, results) = read_as(
         &db,
         &user.principal(),
         Role::Admin,
-        &[(PAGE_SQL.as_str(), &[&limit, &offset])],
+        &[(PAGE_SQL.as_str(), &[&page.fetch(), &after_email, &after_id])],
     )
     .await?;
-    let users: Vec<UserView> = results[0].iter().map(UserView::from).collect();
-    Ok(HttpResponse::Ok()
-        .json(serde_json::json!({ "users": users, "limit": limit, "offset": offset })))
+    let users: Vec<(UserView, String)> = results[0]
+        .iter()
+        .map(|row| (UserView::from(row), row.get(5)))
+        .collect();
+    let page = Page::keyset(users, &page, |(user, key)| (key.clone(), user.id));
+    Ok(HttpResponse::Ok().json(page.map(|(user, _)| user)))
 }
 
 #[derive(Deserialize, ToSchema)]

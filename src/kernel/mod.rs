@@ -7,6 +7,8 @@ pub mod audit;
 pub mod clock;
 pub mod concurrency;
 pub mod error;
+pub mod page;
+pub mod query;
 pub mod rate_limit;
 pub mod reads;
 pub mod revocation;

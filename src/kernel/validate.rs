@@ -165,19 +165,6 @@ where
     Option::<T>::deserialize(deserializer).map(Some)
 }
 
-/// Page bounds shared by list routes.
-pub fn page(limit: Option<i64>, offset: Option<i64>, max: i64) -> Result<(i64, i64), DomainError> {
-    const MAX_OFFSET: i64 = 100_000;
-    let limit = limit.unwrap_or(50.min(max));
-    let offset = offset.unwrap_or(0);
-    if !(1..=max).contains(&limit) || !(0..=MAX_OFFSET).contains(&offset) {
-        return Err(invalid(format!(
-            "limit must be 1 to {max} and offset 0 to {MAX_OFFSET}"
-        )));
-    }
-    Ok((limit, offset))
-}
-
 /// A character no text the API takes may hold: NUL and the other control characters,
 /// except tab, line feed and carriage return (which bodies and comments may carry).
 /// PostgreSQL refuses NUL in text outright, and the rest only forge log lines and

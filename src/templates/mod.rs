@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::contracts::{self, CreateContract};
 use crate::kernel::audit::{self, changed_fields, Entry};
+use crate::kernel::page::{Page, PageQuery};
 use crate::kernel::reads::{delete_row, lock_row, read_as, read_one_as};
 use crate::kernel::validate;
 use crate::kernel::{Actor, Origin, Refusal, Role};
@@ -163,18 +164,39 @@ impl From<&Row> for TemplateView {
     get,
     path = "/api/v1/templates",
     tag = "templates",
+    params(PageQuery),
     responses(
-        (status = 200, description = "Templates by name", body = [TemplateView]),
+        (status = 200, description = "Templates by name", body = Page<TemplateView>),
         AuthedRouteErrors
     ),
     security(("bearer" = []))
 )]
 #[get("/api/v1/templates")]
-pub async fn list_templates(user: AuthUser, db: TenantDb) -> Result<HttpResponse, DomainError> {
-    let sql = format!("select {COLUMNS} from templates order by lower(name), id limit 500");
-    let (_, results) = read_as(&db, &user.principal(), Role::Viewer, &[(&sql, &[])]).await?;
-    let list: Vec<TemplateView> = results[0].iter().map(TemplateView::from).collect();
-    Ok(HttpResponse::Ok().json(list))
+pub async fn list_templates(
+    user: AuthUser,
+    db: TenantDb,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, DomainError> {
+    let page = query.parse()?;
+    let (after_name, after_id) = page.after::<(String, Uuid)>()?.unzip();
+    let sql = format!(
+        "select {COLUMNS}, lower(name) from templates \
+         where $2::text is null or (lower(name), id) > ($2, $3::uuid) \
+         order by lower(name), id limit $1"
+    );
+    let (_, results) = read_as(
+        &db,
+        &user.principal(),
+        Role::Viewer,
+        &[(&sql, &[&page.fetch(), &after_name, &after_id])],
+    )
+    .await?;
+    let rows: Vec<(TemplateView, String)> = results[0]
+        .iter()
+        .map(|row| (TemplateView::from(row), row.get(row.len() - 1)))
+        .collect();
+    let page = Page::keyset(rows, &page, |(view, name)| (name.clone(), view.id));
+    Ok(HttpResponse::Ok().json(page.map(|(view, _)| view)))
 }
 
 #[derive(Deserialize, ToSchema)]

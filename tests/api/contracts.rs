@@ -149,7 +149,7 @@ async fn titles(clm: &Clm, query: &str) -> Vec<String> {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{query}: {page}");
-    page["contracts"]
+    page["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -223,7 +223,7 @@ async fn a_contract_goes_through_its_whole_lifecycle_and_every_step_is_audited()
         )
         .await;
     assert_eq!(status, StatusCode::OK);
-    let actions: Vec<&str> = audit["entries"]
+    let actions: Vec<&str> = audit["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -240,7 +240,7 @@ async fn a_contract_goes_through_its_whole_lifecycle_and_every_step_is_audited()
             "transition"
         ]
     );
-    let last = &audit["entries"][0];
+    let last = &audit["items"][0];
     assert_eq!(
         last["changes"],
         json!({"status": {"old": "executed", "new": "terminated"}})
@@ -425,7 +425,7 @@ async fn versions_keep_every_text_and_diff_by_line() {
     let (_, versions) = clm
         .json(Method::GET, &format!("{path}/versions"), &clm.viewer, None)
         .await;
-    let numbers: Vec<i64> = versions
+    let numbers: Vec<i64> = versions["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -569,11 +569,51 @@ async fn lists_filter_sort_search_and_facet() {
             None,
         )
         .await;
-    assert_eq!(page["has_more"], true);
+    assert!(page["next_cursor"].is_string(), "more than two contracts");
     assert!(
-        page["contracts"][0].get("body").is_none(),
+        page["items"][0].get("body").is_none(),
         "lists leave bodies out"
     );
+    // Following the cursors walks every contract once, in the same order.
+    let mut walked = Vec::new();
+    let mut page = page;
+    loop {
+        walked.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["title"].as_str().unwrap().to_owned()),
+        );
+        let Some(cursor) = page["next_cursor"].as_str() else {
+            break;
+        };
+        page = clm
+            .json(
+                Method::GET,
+                &format!("/api/v1/contracts?limit=2&sort=title&cursor={cursor}"),
+                &clm.viewer,
+                None,
+            )
+            .await
+            .1;
+    }
+    let (_, all) = clm
+        .json(
+            Method::GET,
+            "/api/v1/contracts?limit=100&sort=title",
+            &clm.viewer,
+            None,
+        )
+        .await;
+    let every: Vec<String> = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["title"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(every.len() > 2);
+    assert_eq!(walked, every);
 
     let (status, facets) = clm
         .json(
@@ -962,7 +1002,7 @@ async fn clauses_attach_find_their_look_alikes_and_validate_required_categories(
         )
         .await;
     assert_eq!(status, StatusCode::OK);
-    let similar = similar.as_array().unwrap();
+    let similar = similar["items"].as_array().unwrap();
     assert_eq!(similar.len(), 1, "{similar:?}");
     assert_eq!(similar[0]["id"], ids[1].as_str());
     assert!(similar[0]["similarity"].as_f64().unwrap() > 0.5);
@@ -1037,7 +1077,7 @@ async fn comments_record_mentions_and_the_calendar_shows_dates() {
             None,
         )
         .await;
-    let events: Vec<(String, String)> = events
+    let events: Vec<(String, String)> = events["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -1128,7 +1168,7 @@ async fn another_tenants_contracts_cannot_be_reached() {
             .await;
         (response.status(), response.json::<Value>().await.unwrap())
     };
-    assert_eq!(page["contracts"], json!([]));
+    assert_eq!(page["items"], json!([]));
     // Acme's token is no good on globex's host.
     assert_eq!(
         clm.app
@@ -1241,7 +1281,7 @@ async fn attachments_upload_download_and_stay_inside_their_tenant() {
             None,
         )
         .await;
-    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1);
 
     // Refusals store nothing: wrong role, a type we do not take, content that lies about
     // its type.
@@ -1560,7 +1600,7 @@ async fn every_kind_of_mutation_writes_its_audit_row() {
             None,
         )
         .await;
-    assert_eq!(found.as_array().unwrap().len(), 1);
+    assert_eq!(found["items"].as_array().unwrap().len(), 1);
     let (_, none) = clm
         .json(
             Method::GET,
@@ -1570,7 +1610,7 @@ async fn every_kind_of_mutation_writes_its_audit_row() {
         )
         .await;
     assert!(
-        none.as_array().unwrap().is_empty(),
+        none["items"].as_array().unwrap().is_empty(),
         "LIKE wildcards match themselves"
     );
 
@@ -1936,4 +1976,132 @@ async fn clauses_and_templates_are_edited_by_their_authors_or_managers() {
         .unwrap()
         .get(0);
     assert_eq!(updates, 3);
+}
+
+/// Follows `next_cursor` from page one of `path` with pages of `limit`, returning every
+/// item's `key` in order.
+async fn walk(clm: &Clm, path: &str, limit: usize, key: &str) -> Vec<Value> {
+    let separator = if path.contains('?') { '&' } else { '?' };
+    let mut url = format!("{path}{separator}limit={limit}");
+    let mut seen = Vec::new();
+    for _ in 0..100 {
+        let (status, page) = clm.json(Method::GET, &url, &clm.admin, None).await;
+        assert_eq!(status, StatusCode::OK, "{url}: {page}");
+        let items = page["items"].as_array().expect("the list envelope");
+        assert!(items.len() <= limit, "{url}");
+        seen.extend(items.iter().map(|item| item[key].clone()));
+        match page["next_cursor"].as_str() {
+            Some(cursor) => url = format!("{path}{separator}limit={limit}&cursor={cursor}"),
+            None => return seen,
+        }
+    }
+    panic!("{path} never ended");
+}
+
+#[tokio::test]
+async fn every_list_has_one_envelope_and_its_cursors_walk_it_whole() {
+    let clm = Clm::new().await;
+    let contract = clm
+        .create(
+            &clm.admin,
+            json!({"title": "Paged", "contract_type": "nda", "body": "v1",
+                   "start_date": "2026-02-01", "end_date": "2026-12-31", "renewal_notice_days": 30}),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for n in 0..2 {
+        clm.create(&clm.member, nda(&format!("Another {n}"))).await;
+    }
+    for n in 0..3 {
+        let path = format!("/api/v1/contracts/{contract}");
+        let (status, _) = clm
+            .json(
+                Method::PATCH,
+                &path,
+                &clm.admin,
+                Some(json!({"version": n + 1, "body": format!("v{}", n + 2)})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, _) = clm
+            .json(
+                Method::POST,
+                &format!("{path}/comments"),
+                &clm.admin,
+                Some(json!({"body": format!("comment {n}")})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+        let (status, counterparty) = clm
+            .json(
+                Method::POST,
+                "/api/v1/counterparties",
+                &clm.admin,
+                Some(json!({"name": format!("Party {n}")})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{counterparty}");
+        let (status, clause) = clm
+            .json(
+                Method::POST,
+                "/api/v1/clauses",
+                &clm.admin,
+                Some(json!({"title": format!("Clause {n}"), "category": "confidentiality", "body": "The parties keep secrets."})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{clause}");
+        let (status, _) = clm
+            .json(
+                Method::POST,
+                &format!("{path}/clauses"),
+                &clm.admin,
+                Some(json!({"clause_id": clause["id"]})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        let (status, _) = clm
+            .json(
+                Method::POST,
+                "/api/v1/templates",
+                &clm.admin,
+                Some(json!({"name": format!("Template {n}"), "contract_type": "nda", "body": "Hello"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+        let response = upload(
+            &clm,
+            HOST,
+            &clm.admin,
+            &contract,
+            &format!("f{n}.txt"),
+            "text/plain",
+            b"text".to_vec(),
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+    }
+    for (path, key) in [
+        ("/api/v1/users".to_owned(), "id"),
+        ("/api/v1/contracts".to_owned(), "id"),
+        ("/api/v1/counterparties".to_owned(), "id"),
+        ("/api/v1/clauses".to_owned(), "id"),
+        ("/api/v1/templates".to_owned(), "id"),
+        ("/api/v1/contract-types".to_owned(), "key"),
+        ("/api/v1/audit-logs".to_owned(), "id"),
+        (format!("/api/v1/contracts/{contract}/versions"), "version"),
+        (format!("/api/v1/contracts/{contract}/comments"), "id"),
+        (format!("/api/v1/contracts/{contract}/attachments"), "id"),
+        (format!("/api/v1/contracts/{contract}/clauses"), "id"),
+        (
+            "/api/v1/calendar?from=2026-01-01&to=2026-12-31".to_owned(),
+            "kind",
+        ),
+    ] {
+        let whole = walk(&clm, &path, 100, key).await;
+        assert!(whole.len() >= 3, "{path}: {whole:?}");
+        assert_eq!(walk(&clm, &path, 1, key).await, whole, "{path} one by one");
+        assert_eq!(walk(&clm, &path, 2, key).await, whole, "{path} two by two");
+    }
 }

@@ -208,7 +208,11 @@ Content-Type: text/plain\r\n\r\nhello\r\n-";
         .json()
         .await
         .unwrap();
-    assert_eq!(listed.as_array().map(Vec::len), Some(0), "{listed}");
+    assert_eq!(
+        listed["items"].as_array().map(Vec::len),
+        Some(0),
+        "{listed}"
+    );
 }
 
 #[tokio::test]

@@ -56,7 +56,8 @@ async fn an_admin_creates_lists_reads_updates_and_deletes_users() {
         .json()
         .await
         .unwrap();
-    assert_eq!(list["users"].as_array().unwrap().len(), 2);
+    assert_eq!(list["items"].as_array().unwrap().len(), 2);
+    assert!(list.get("next_cursor").is_none(), "one page holds both");
 
     let path = format!("/api/v1/users/{id}");
     let fetched: Value = app
@@ -334,4 +335,57 @@ async fn changing_the_password_needs_the_current_one_and_ends_other_sessions() {
         .await
         .unwrap();
     assert_eq!(refresh.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn the_user_list_pages_by_key_in_email_order() {
+    let (_db, app, admin) = setup().await;
+    for email in ["carol@example.com", "Bob@example.com", "dave@example.com"] {
+        create_user(&app, &admin, email, "viewer").await;
+    }
+    let mut seen = Vec::new();
+    let mut path = "/api/v1/users?limit=2".to_owned();
+    loop {
+        let page: Value = app
+            .call(Method::GET, HOST, &path, &admin, None)
+            .await
+            .json()
+            .await
+            .unwrap();
+        let items = page["items"].as_array().unwrap();
+        assert!(items.len() <= 2);
+        seen.extend(
+            items
+                .iter()
+                .map(|u| u["email"].as_str().unwrap().to_owned()),
+        );
+        match page["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/api/v1/users?limit=2&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(
+        seen,
+        [
+            "admin@example.com",
+            "Bob@example.com",
+            "carol@example.com",
+            "dave@example.com"
+        ]
+    );
+    let (status, error) = code(
+        app.call(
+            Method::GET,
+            HOST,
+            "/api/v1/users?cursor=bm9wZQ",
+            &admin,
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (status, error.as_str()),
+        (StatusCode::BAD_REQUEST, "invalid_input")
+    );
 }
