@@ -86,6 +86,7 @@ async fn main() -> anyhow::Result<()> {
         pool,
         config,
         clock: pactum::kernel::clock::system(),
+        targets: Default::default(),
         routes: std::sync::Arc::new(pactum::web::routes::RouteTable::from_document(
             &pactum::app::openapi_document(),
         )),

@@ -17,6 +17,7 @@ use crate::config::Config;
 use crate::kernel::clock::{self, SharedClock};
 use crate::kernel::rate_limit::LoginLimiter;
 use crate::kernel::revocation::Revocations;
+use crate::kernel::target::TargetKinds;
 use crate::kernel::tokens::TokenKeys;
 use crate::tenancy::resolver::TenantResolver;
 use crate::tenancy::MigrationSet;
@@ -90,6 +91,7 @@ impl Application {
             resolver,
             expected_tenant_version: MigrationSet::tenant().latest_version(),
             clock,
+            targets: TargetKinds::new(vec![&crate::contracts::model::CONTRACT_TARGET]),
             routes: Arc::new(RouteTable::from_document(&document)),
         });
         let sweeper = state.clone();

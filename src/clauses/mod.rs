@@ -523,7 +523,8 @@ pub async fn attach_clause(
         ));
     }
     let tx = db.begin().await?;
-    let (contract, actor) = lock_editable_contract(&tx, &user.principal(), id.into_inner()).await?;
+    let actor = Actor::resolve(&tx, &user.principal()).await?;
+    let contract = lock_editable_contract(&tx, &actor, id.into_inner()).await?;
     tx.query_opt("select 1 from clauses where id = $1", &[&clause_id])
         .await
         .map_err(DomainError::database)?
@@ -578,7 +579,8 @@ pub async fn detach_clause(
 ) -> Result<HttpResponse, DomainError> {
     let (contract_id, clause_id) = path.into_inner();
     let tx = db.begin().await?;
-    let (contract, actor) = lock_editable_contract(&tx, &user.principal(), contract_id).await?;
+    let actor = Actor::resolve(&tx, &user.principal()).await?;
+    let contract = lock_editable_contract(&tx, &actor, contract_id).await?;
     let removed = tx
         .execute(
             "delete from contract_clauses where contract_id = $1 and clause_id = $2",

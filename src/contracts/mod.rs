@@ -6,6 +6,7 @@
 //! `versions`, `types` and `calendar` the HTTP surface.
 
 pub mod calendar;
+pub mod discussion;
 pub mod list;
 pub mod model;
 pub mod routes;
@@ -34,5 +35,9 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(versions::list_versions)
         .service(versions::get_version)
         .service(versions::diff_versions)
-        .service(calendar::calendar);
+        .service(calendar::calendar)
+        .service(discussion::list_comments)
+        .service(discussion::create_comment)
+        .service(discussion::list_attachments)
+        .service(discussion::upload_attachment);
 }

@@ -8,8 +8,16 @@ use tokio_postgres::Row;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::kernel::target::TargetKind;
 use crate::kernel::validate::{self, nullable, IsoDate};
 use crate::kernel::DomainError;
+
+/// Contracts as something comments and files hang off.
+pub static CONTRACT_TARGET: TargetKind = TargetKind {
+    name: "contract",
+    table: "contracts",
+    owner_column: "owner_id",
+};
 
 pub const MAX_TITLE_CHARS: usize = 500;
 pub const MAX_BODY_CHARS: usize = 1_000_000;
@@ -89,7 +97,7 @@ impl Status {
     }
 }
 
-#[derive(Serialize, ToSchema, Clone)]
+#[derive(Debug, Serialize, ToSchema, Clone)]
 pub struct ContractView {
     pub id: Uuid,
     pub title: String,

@@ -7,11 +7,16 @@ use tokio_postgres::Row;
 use uuid::Uuid;
 
 use super::model::*;
-use crate::kernel::audit::{self, Entry};
+use crate::attachments;
+use crate::comments;
+use crate::kernel::audit::{self, changed_fields, Entry};
+use crate::kernel::concurrency;
 use crate::kernel::reads::read_as;
+use crate::kernel::target::Target;
 use crate::kernel::validate;
-use crate::kernel::{Actor, DomainError, Origin, Principal, Role};
+use crate::kernel::{Actor, DomainError, Origin, Principal, Refusal, Role};
 use crate::tenancy::scoped::{TenantDb, TenantTx};
+use serde_json::json;
 
 pub(super) fn not_yours() -> DomainError {
     DomainError::Forbidden(
@@ -32,19 +37,18 @@ pub(super) async fn lock_contract(tx: &TenantTx, id: Uuid) -> Result<ContractVie
     ContractView::from_row(&row)
 }
 
-/// Locks a contract the caller may change (its owner, or a manager) and returns it with
-/// the caller as an actor, holding their current role.
+/// Locks a contract `actor` may change (its owner, or a manager) and returns it.
 pub async fn lock_editable_contract(
     tx: &TenantTx,
-    principal: &Principal,
+    actor: &Actor,
     id: Uuid,
-) -> Result<(ContractView, Actor), DomainError> {
-    let actor = Actor::acting(tx, principal, Role::Member).await?;
+) -> Result<ContractView, DomainError> {
+    actor.require(Role::Member)?;
     let contract = lock_contract(tx, id).await?;
     if !actor.may_edit(Some(contract.owner_id)) {
         return Err(not_yours());
     }
-    Ok((contract, actor))
+    Ok(contract)
 }
 
 /// The rows `sql` (taking the contract id as `$1`, then `more`) finds for a contract the caller may
@@ -196,4 +200,266 @@ pub async fn insert_contract(
     );
     tokio::try_join!(first_version, audited)?;
     Ok(contract)
+}
+
+/// Changes a contract (its owner, or a manager) that is still at `expected` version.
+/// Terms lock once approved; tags, metadata, owner and renewal settings still change.
+/// A new text or title is kept as a new version. Audited.
+pub async fn update(
+    tx: &TenantTx,
+    actor: &Actor,
+    origin: &Origin,
+    id: Uuid,
+    expected: i32,
+    patch: UpdateContract,
+) -> Result<ContractView, DomainError> {
+    let old = lock_editable_contract(tx, actor, id).await?;
+    let caller = actor.user_id();
+    concurrency::check_version("contract", expected, old.version)?;
+    if patch.touches_terms() && !old.status.terms_editable() {
+        return Err(DomainError::refused(
+            Refusal::Conflict,
+            "contract_locked",
+            format!(
+                "the terms of a contract that is {} no longer change; only tags, metadata, owner and renewal settings do",
+                old.status.as_str()
+            ),
+            json!({ "status": old.status }),
+        ));
+    }
+    if let Some(owner) = patch.owner_id {
+        if owner != old.owner_id && actor.role() < Role::Manager {
+            return Err(DomainError::Forbidden(
+                "handing a contract to another owner needs the manager role".into(),
+            ));
+        }
+    }
+    let old_body = old.body.clone().unwrap_or_default();
+    let terms = Terms {
+        title: match &patch.title {
+            Some(t) => validate::text("title", t, MAX_TITLE_CHARS)?,
+            None => old.title.clone(),
+        },
+        contract_type: patch
+            .contract_type
+            .as_deref()
+            .map_or_else(|| old.contract_type.clone(), |t| t.trim().to_owned()),
+        value: match &patch.value {
+            Some(Some(v)) => Some(validate::decimal("value", v)?),
+            Some(None) => None,
+            None => old.value.clone(),
+        },
+        currency: match &patch.currency {
+            Some(Some(c)) => Some(validate::currency(c)?),
+            Some(None) => None,
+            None => old.currency.clone(),
+        },
+        counterparty_id: patch.counterparty_id.unwrap_or(old.counterparty_id),
+        owner_id: patch.owner_id.unwrap_or(old.owner_id),
+        start_date: patch.start_date.map_or(old.start_date, |d| d.map(|d| d.0)),
+        end_date: patch.end_date.map_or(old.end_date, |d| d.map(|d| d.0)),
+        auto_renew: patch.auto_renew.unwrap_or(old.auto_renew),
+        renewal_notice_days: patch.renewal_notice_days.unwrap_or(old.renewal_notice_days),
+        tags: match &patch.tags {
+            Some(tags) => validate::tags(tags)?,
+            None => old.tags.clone(),
+        },
+        metadata: match &patch.metadata {
+            Some(m) => validate::metadata(m)?,
+            None => old.metadata.clone(),
+        },
+        body: match &patch.body {
+            Some(b) => validate::body("body", b, MAX_BODY_CHARS)?,
+            None => old_body.clone(),
+        },
+    };
+    terms.check()?;
+    let new_owner = (terms.owner_id != old.owner_id).then_some(terms.owner_id);
+    let new_type =
+        (terms.contract_type != old.contract_type).then_some(terms.contract_type.as_str());
+    let new_counterparty = terms
+        .counterparty_id
+        .filter(|_| terms.counterparty_id != old.counterparty_id);
+    if new_owner.is_some() || new_type.is_some() || new_counterparty.is_some() {
+        check_references(tx, new_owner, new_type, new_counterparty).await?;
+    }
+    let row = tx
+        .query_one(
+            &format!(
+                "update contracts set title = $2, contract_type = $3, value = $4::text::numeric, currency = $5, \
+                 counterparty_id = $6, owner_id = $7, start_date = $8, end_date = $9, auto_renew = $10, \
+                 renewal_notice_days = $11, tags = $12, metadata = $13, body = $14, \
+                 version = version + 1, updated_by = $15, updated_at = now() \
+                 where id = $1 returning {CONTRACT_COLUMNS}"
+            ),
+            &[
+                &old.id,
+                &terms.title,
+                &terms.contract_type,
+                &terms.value,
+                &terms.currency,
+                &terms.counterparty_id,
+                &terms.owner_id,
+                &terms.start_date,
+                &terms.end_date,
+                &terms.auto_renew,
+                &terms.renewal_notice_days,
+                &terms.tags,
+                &terms.metadata,
+                &terms.body,
+                &caller,
+            ],
+        )
+        .await
+        .map_err(DomainError::write)?;
+    let new = ContractView::from_row(&row)?;
+    if terms.body != old_body || terms.title != old.title {
+        tx.execute(
+            "insert into contract_versions (contract_id, version, title, body, created_by) values ($1, $2, $3, $4, $5)",
+            &[&new.id, &new.version, &new.title, &terms.body, &caller],
+        )
+        .await
+        .map_err(DomainError::database)?;
+    }
+    let mut changes = changed_fields(
+        &old.audit_json(),
+        &new.audit_json(),
+        &["version", "updated_at", "updated_by"],
+    );
+    if terms.body != old_body {
+        changes["body"] = json!({"old_version": old.version, "new_version": new.version});
+    }
+    audit::record(
+        tx,
+        actor,
+        origin,
+        Entry {
+            action: "update",
+            entity: "contract",
+            entity_id: Some(new.id),
+            changes,
+        },
+    )
+    .await?;
+    Ok(new)
+}
+
+/// Deletes a draft (its owner, or a manager) with its comments and the records of its
+/// files. Audited. Returns the ids of the files, for the caller to remove from disk once
+/// the transaction has committed.
+pub async fn delete(
+    tx: &TenantTx,
+    actor: &Actor,
+    origin: &Origin,
+    id: Uuid,
+) -> Result<Vec<Uuid>, DomainError> {
+    let old = lock_editable_contract(tx, actor, id).await?;
+    if old.status != Status::Draft {
+        return Err(DomainError::refused(
+            Refusal::Conflict,
+            "contract_locked",
+            "only drafts are deleted; end other contracts with a transition",
+            json!({ "status": old.status }),
+        ));
+    }
+    let target = Target::new(&CONTRACT_TARGET, old.id);
+    comments::service::delete_all_on(tx, target).await?;
+    let files = attachments::service::delete_all_on(tx, target).await?;
+    tx.execute("delete from contracts where id = $1", &[&old.id])
+        .await
+        .map_err(DomainError::write)?;
+    audit::record(
+        tx,
+        actor,
+        origin,
+        Entry {
+            action: "delete",
+            entity: "contract",
+            entity_id: Some(old.id),
+            changes: old.audit_json(),
+        },
+    )
+    .await?;
+    Ok(files)
+}
+
+/// Moves a contract along its lifecycle. Submitting and taking back: its owner or a
+/// manager; approving, rejecting, executing, ending: a manager. With `expected`, the
+/// contract must still be at that version. Audited.
+pub async fn transition(
+    tx: &TenantTx,
+    actor: &Actor,
+    origin: &Origin,
+    id: Uuid,
+    to: Status,
+    expected: Option<i32>,
+) -> Result<ContractView, DomainError> {
+    actor.require(Role::Member)?;
+    let caller = actor.user_id();
+    let old = lock_contract(tx, id).await?;
+    if let Some(expected) = expected {
+        concurrency::check_version("contract", expected, old.version)?;
+    }
+    let allowed = old.status.next();
+    if !allowed.contains(&to) {
+        return Err(DomainError::refused(
+            Refusal::Conflict,
+            "invalid_transition",
+            format!(
+                "a contract that is {} cannot become {}; allowed: {}",
+                old.status.as_str(),
+                to.as_str(),
+                if allowed.is_empty() {
+                    "none (final status)".to_owned()
+                } else {
+                    allowed
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
+            ),
+            json!({ "from": old.status, "to": to, "allowed": allowed }),
+        ));
+    }
+    let permitted = if Status::needs_manager(to) {
+        actor.role() >= Role::Manager
+    } else {
+        actor.may_edit(Some(old.owner_id))
+    };
+    if !permitted {
+        return Err(DomainError::Forbidden(format!(
+            "moving a contract to {} needs the manager role{}",
+            to.as_str(),
+            if Status::needs_manager(to) {
+                ""
+            } else {
+                " or ownership"
+            }
+        )));
+    }
+    let row = tx
+        .query_one(
+            &format!(
+                "update contracts set status = $2, version = version + 1, updated_by = $3, updated_at = now() \
+                 where id = $1 returning {CONTRACT_COLUMNS}"
+            ),
+            &[&old.id, &to.as_str(), &caller],
+        )
+        .await
+        .map_err(DomainError::write)?;
+    let new = ContractView::from_row(&row)?;
+    audit::record(
+        tx,
+        actor,
+        origin,
+        Entry {
+            action: "transition",
+            entity: "contract",
+            entity_id: Some(new.id),
+            changes: json!({"status": {"old": old.status, "new": new.status}}),
+        },
+    )
+    .await?;
+    Ok(new)
 }

@@ -13,6 +13,7 @@ pub mod rate_limit;
 pub mod reads;
 pub mod revocation;
 pub mod shared;
+pub mod target;
 pub mod tokens;
 pub mod validate;
 

@@ -45,6 +45,9 @@ pub struct AppState {
     pub metrics: metrics::Metrics,
     /// What "now" is: token expiry and every deadline are judged by it.
     pub clock: SharedClock,
+    /// The kinds of record comments and files may hang off, from the areas that own
+    /// them, to resolve a stored kind name.
+    pub targets: crate::kernel::target::TargetKinds,
     /// Every mounted route and its methods, from the OpenAPI document: unmatched
     /// requests are told 405 or 404 from it.
     pub routes: Arc<routes::RouteTable>,

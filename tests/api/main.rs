@@ -16,6 +16,7 @@ mod openapi;
 mod proxy;
 mod scoped;
 pub(crate) mod server;
+mod services;
 mod shared_redis;
 mod tenancy;
 mod users;

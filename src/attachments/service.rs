@@ -1,0 +1,204 @@
+//! What can be done with attachments, without HTTP: list the files of a record, store
+//! a received file as one, delete one or all of a record's. The caller commits; file
+//! removal after a delete is the caller's too, once the transaction has committed.
+
+use std::path::Path;
+
+use serde_json::json;
+use uuid::Uuid;
+
+use super::model::{AttachmentView, COLUMNS};
+use super::upload::{PendingFile, Received};
+use crate::kernel::audit::{self, Entry};
+use crate::kernel::page::{Page, PageRequest};
+use crate::kernel::reads::read_as;
+use crate::kernel::target::{Target, TargetKinds};
+use crate::kernel::{Actor, DomainError, Origin, Principal, Role};
+use crate::tenancy::scoped::{TenantDb, TenantTx};
+
+/// A page of the files attached to `target`, oldest first.
+pub async fn list(
+    db: &TenantDb,
+    principal: &Principal,
+    target: Target,
+    page: &PageRequest,
+) -> Result<Page<AttachmentView>, DomainError> {
+    let (after_at, after_id) = page
+        .after::<(chrono::DateTime<chrono::Utc>, Uuid)>()?
+        .unzip();
+    let sql = format!(
+        "select {COLUMNS} from attachments where target_kind = $2 and target_id = $1 \
+         and ($4::timestamptz is null or (created_at, id) > ($4, $5::uuid)) \
+         order by created_at, id limit $3"
+    );
+    let (_, results) = read_as(
+        db,
+        principal,
+        Role::Viewer,
+        &[
+            (&target.exists_sql(), &[&target.id]),
+            (
+                &sql,
+                &[
+                    &target.id,
+                    &target.kind.name,
+                    &page.fetch(),
+                    &after_at,
+                    &after_id,
+                ],
+            ),
+        ],
+    )
+    .await?;
+    if results[0].is_empty() {
+        return Err(DomainError::Missing(target.kind.name));
+    }
+    let files: Vec<AttachmentView> = results[1].iter().map(AttachmentView::from).collect();
+    Ok(Page::keyset(files, page, |a| (a.created_at, a.id)))
+}
+
+/// Checks that `actor` may attach files to `target` (its owner, or a manager), without
+/// keeping anything locked: done before the bytes are received, so nobody makes us
+/// store bytes they could not attach.
+pub async fn may_attach(tx: &TenantTx, actor: &Actor, target: Target) -> Result<(), DomainError> {
+    actor.require(Role::Member)?;
+    target.lock_editable(tx, actor).await
+}
+
+/// Records a received file as attached to `target` and moves it to its final name in
+/// `folder`, checking the permission again (the record or the caller may have changed
+/// while the bytes came in). Audited. Should the transaction not commit, the caller
+/// drops the returned guard and the file goes with it.
+pub async fn store(
+    tx: &TenantTx,
+    actor: &Actor,
+    origin: &Origin,
+    target: Target,
+    received: Received,
+    folder: &Path,
+) -> Result<(AttachmentView, PendingFile), DomainError> {
+    may_attach(tx, actor, target).await?;
+    let row = tx
+        .query_one(
+            &format!(
+                "insert into attachments \
+                 (target_kind, target_id, filename, content_type, size_bytes, sha256, uploaded_by) \
+                 values ($1, $2, $3, $4, $5, $6, $7) returning {COLUMNS}"
+            ),
+            &[
+                &target.kind.name,
+                &target.id,
+                &received.filename,
+                &received.content_type,
+                &(received.size as i64),
+                &received.sha256,
+                &actor.user_id(),
+            ],
+        )
+        .await
+        .map_err(DomainError::write)?;
+    let view = AttachmentView::from(&row);
+    let final_path = folder.join(view.id.to_string());
+    tokio::fs::rename(&received.file.path, &final_path)
+        .await
+        .map_err(|e| DomainError::Internal(anyhow::anyhow!("storing an upload: {e}")))?;
+    received.file.keep();
+    let stored = PendingFile {
+        path: final_path,
+        kept: false,
+    };
+    audit::record(
+        tx,
+        actor,
+        origin,
+        Entry {
+            action: "create",
+            entity: "attachment",
+            entity_id: Some(view.id),
+            changes: json!({
+                "target_kind": view.target_kind, "target_id": view.target_id,
+                "filename": view.filename, "content_type": view.content_type,
+                "size_bytes": view.size_bytes, "sha256": view.sha256,
+            }),
+        },
+    )
+    .await?;
+    Ok((view, stored))
+}
+
+/// Deletes an attachment's record: members only from records they own, managers any.
+/// Audited. Returns it, so that the caller removes the file once committed.
+pub async fn delete(
+    tx: &TenantTx,
+    actor: &Actor,
+    origin: &Origin,
+    id: Uuid,
+    kinds: &TargetKinds,
+) -> Result<AttachmentView, DomainError> {
+    actor.require(Role::Member)?;
+    let row = tx
+        .query_opt(
+            &format!("delete from attachments where id = $1 returning {COLUMNS}"),
+            &[&id],
+        )
+        .await
+        .map_err(DomainError::write)?
+        .ok_or(DomainError::Missing("attachment"))?;
+    let view = AttachmentView::from(&row);
+    let target = Target::new(kinds.find(&view.target_kind)?, view.target_id);
+    // The record may be gone already; then only managers may clean up.
+    let owner = match target.lock_owner(tx).await {
+        Ok(owner) => owner,
+        Err(DomainError::Missing(_)) => None,
+        Err(other) => return Err(other),
+    };
+    if !actor.may_edit(owner) {
+        return Err(DomainError::Forbidden(format!(
+            "members delete files only from a {} they own",
+            target.kind.name
+        )));
+    }
+    audit::record(
+        tx,
+        actor,
+        origin,
+        Entry {
+            action: "delete",
+            entity: "attachment",
+            entity_id: Some(view.id),
+            changes: json!({
+                "target_kind": view.target_kind, "target_id": view.target_id,
+                "filename": view.filename,
+            }),
+        },
+    )
+    .await?;
+    Ok(view)
+}
+
+/// Removes the records of every file attached to `target`, for the area that deletes
+/// the record itself; returns their ids, whose files the caller removes once committed.
+pub async fn delete_all_on(tx: &TenantTx, target: Target) -> Result<Vec<Uuid>, DomainError> {
+    Ok(tx
+        .query(
+            "delete from attachments where target_kind = $1 and target_id = $2 returning id",
+            &[&target.kind.name, &target.id],
+        )
+        .await?
+        .iter()
+        .map(|row| row.get(0))
+        .collect())
+}
+
+/// Removes stored files whose records are gone; a failure is logged, never returned
+/// (the record is what names a file, so a leftover is unreachable).
+pub async fn remove_files(folder: &Path, ids: &[Uuid]) {
+    for id in ids {
+        let path = folder.join(id.to_string());
+        if let Err(e) = tokio::fs::remove_file(&path).await {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                tracing::warn!(error = %e, path = %path.display(), "attachment file not removed");
+            }
+        }
+    }
+}

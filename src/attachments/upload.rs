@@ -1,0 +1,152 @@
+//! Receiving an upload: the multipart `file` field streamed to a temporary file in the
+//! tenant's folder, hashed and counted as it comes, refused as soon as it is too large,
+//! stalls, breaks off, or is not what its type says. The temporary file is removed
+//! unless the caller keeps it.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use actix_multipart::{Multipart, MultipartError};
+use futures::TryStreamExt;
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncWriteExt;
+use uuid::Uuid;
+
+use super::model::{clean_filename, content_matches, ACCEPTED};
+use crate::kernel::DomainError;
+use crate::tenancy::TenantId;
+
+/// Where a tenant's files live: `<PACTUM_UPLOAD_DIR>/<tenant id>`.
+pub fn tenant_folder(upload_dir: &Path, tenant: TenantId) -> PathBuf {
+    upload_dir.join(tenant.0.to_string())
+}
+
+/// A file being received: removed from disk unless `keep` is called.
+pub struct PendingFile {
+    pub(crate) path: PathBuf,
+    pub(crate) kept: bool,
+}
+
+impl PendingFile {
+    pub fn keep(mut self) {
+        self.kept = true;
+    }
+}
+
+impl Drop for PendingFile {
+    fn drop(&mut self) {
+        if !self.kept {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+pub struct Received {
+    pub filename: String,
+    pub content_type: String,
+    pub size: u64,
+    pub sha256: String,
+    pub file: PendingFile,
+}
+
+/// Streams the multipart's `file` field to `folder`, hashing and counting as it goes
+/// and giving up as soon as it passes `limit`.
+pub async fn receive(
+    mut multipart: Multipart,
+    folder: &Path,
+    limit: u64,
+    idle: Duration,
+) -> Result<Received, DomainError> {
+    let bad = |message: String| DomainError::BadRequest(message);
+    let stalled =
+        || DomainError::UploadStalled(format!("the upload sent nothing for {} s", idle.as_secs()));
+    let mut field = loop {
+        let field = tokio::time::timeout(idle, multipart.try_next())
+            .await
+            .map_err(|_| stalled())?
+            .map_err(|e| match e {
+                MultipartError::ContentTypeMissing | MultipartError::ContentTypeIncompatible => {
+                    DomainError::UnsupportedMediaType(
+                        "attachments are uploaded as multipart/form-data".into(),
+                    )
+                }
+                e => bad(format!("invalid multipart body: {e}")),
+            })?
+            .ok_or_else(|| bad("the form has no \"file\" field".into()))?;
+        if field.name() == Some("file") {
+            break field;
+        }
+    };
+    let filename = field
+        .content_disposition()
+        .and_then(|d| d.get_filename())
+        .and_then(clean_filename)
+        .ok_or_else(|| bad("the file field needs a file name".into()))?;
+    let content_type = field
+        .content_type()
+        .map(|m| m.essence_str().to_owned())
+        .unwrap_or_default();
+    if !ACCEPTED.iter().any(|(t, _)| *t == content_type) {
+        return Err(DomainError::UnsupportedMediaType(format!(
+            "attachments may be {}",
+            ACCEPTED
+                .iter()
+                .map(|(t, _)| *t)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    tokio::fs::create_dir_all(folder).await.map_err(|e| {
+        DomainError::Internal(anyhow::anyhow!("creating {}: {e}", folder.display()))
+    })?;
+    let file = PendingFile {
+        path: folder.join(format!(".upload-{}", Uuid::new_v4())),
+        kept: false,
+    };
+    let mut out = tokio::fs::File::create(&file.path)
+        .await
+        .map_err(|e| DomainError::Internal(anyhow::anyhow!("creating an upload file: {e}")))?;
+    let (mut size, mut hasher, mut head) = (0u64, Sha256::new(), Vec::with_capacity(512));
+    while let Some(chunk) = tokio::time::timeout(idle, field.try_next())
+        .await
+        .map_err(|_| stalled())?
+        .map_err(|e| bad(format!("the upload broke off: {e}")))?
+    {
+        size += chunk.len() as u64;
+        if size > limit {
+            return Err(DomainError::PayloadTooLarge(format!(
+                "attachments are at most {limit} bytes"
+            )));
+        }
+        if head.len() < 512 {
+            head.extend_from_slice(&chunk[..chunk.len().min(512 - head.len())]);
+        }
+        hasher.update(&chunk);
+        out.write_all(&chunk)
+            .await
+            .map_err(|e| DomainError::Internal(anyhow::anyhow!("writing an upload: {e}")))?;
+    }
+    out.sync_all()
+        .await
+        .map_err(|e| DomainError::Internal(anyhow::anyhow!("writing an upload: {e}")))?;
+    if size == 0 {
+        return Err(bad("the file is empty".into()));
+    }
+    if !content_matches(&content_type, &head) {
+        return Err(DomainError::UnsupportedMediaType(format!(
+            "the file's content is not {content_type}"
+        )));
+    }
+    let sha256 = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Ok(Received {
+        filename,
+        content_type,
+        size,
+        sha256,
+        file,
+    })
+}

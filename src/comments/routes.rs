@@ -1,0 +1,35 @@
+//! The route that belongs to comments alone.
+
+use actix_web::{delete, web, HttpResponse};
+use uuid::Uuid;
+
+use super::service;
+use crate::kernel::{Actor, Origin};
+use crate::tenancy::scoped::TenantDb;
+use crate::web::error::{AuthedRouteErrors, DomainError};
+use crate::web::tenant::AuthUser;
+
+#[utoipa::path(
+    delete,
+    path = "/api/v1/comments/{id}",
+    tag = "comments",
+    params(("id" = Uuid, Path, description = "Comment id")),
+    responses(
+        (status = 204, description = "Deleted (its author, or a manager)"),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[delete("/api/v1/comments/{id}")]
+pub async fn delete_comment(
+    user: AuthUser,
+    db: TenantDb,
+    origin: Origin,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, DomainError> {
+    let tx = db.begin().await?;
+    let actor = Actor::resolve(&tx, &user.principal()).await?;
+    service::delete(&tx, &actor, &origin, id.into_inner()).await?;
+    tx.commit().await?;
+    Ok(HttpResponse::NoContent().finish())
+}

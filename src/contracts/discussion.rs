@@ -1,0 +1,156 @@
+//! Comments and files on a contract: the routes under `/contracts/{id}`, served by the
+//! comments and attachments areas' services with the contract as their target.
+
+use actix_multipart::Multipart;
+use actix_web::{get, post, web, HttpResponse};
+use uuid::Uuid;
+
+use super::model::CONTRACT_TARGET;
+use crate::attachments::upload::{self, tenant_folder};
+use crate::attachments::{self, AttachmentView};
+use crate::comments::{self, CommentView, NewComment};
+use crate::kernel::page::{Page, PageQuery};
+use crate::kernel::target::Target;
+use crate::kernel::{Actor, Origin};
+use crate::tenancy::scoped::TenantDb;
+use crate::web::error::{AuthedRouteErrors, DomainError, ErrorBody};
+use crate::web::json::Json;
+use crate::web::tenant::{AuthUser, CurrentTenant};
+use crate::web::AppState;
+
+fn contract(id: Uuid) -> Target {
+    Target::new(&CONTRACT_TARGET, id)
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/contracts/{id}/comments",
+    tag = "comments",
+    params(("id" = Uuid, Path, description = "Contract id"), PageQuery),
+    responses(
+        (status = 200, description = "Comments, oldest first", body = Page<CommentView>),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/contracts/{id}/comments")]
+pub async fn list_comments(
+    user: AuthUser,
+    db: TenantDb,
+    id: web::Path<Uuid>,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, DomainError> {
+    let page = query.parse()?;
+    let comments =
+        comments::service::list(&db, &user.principal(), contract(id.into_inner()), &page).await?;
+    Ok(HttpResponse::Ok().json(comments))
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/contracts/{id}/comments",
+    tag = "comments",
+    params(("id" = Uuid, Path, description = "Contract id")),
+    request_body = NewComment,
+    responses(
+        (status = 201, description = "Posted, with the mentioned users' ids", body = CommentView),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[post("/api/v1/contracts/{id}/comments")]
+pub async fn create_comment(
+    user: AuthUser,
+    db: TenantDb,
+    origin: Origin,
+    id: web::Path<Uuid>,
+    body: Json<NewComment>,
+) -> Result<HttpResponse, DomainError> {
+    let tx = db.begin().await?;
+    let actor = Actor::resolve(&tx, &user.principal()).await?;
+    let comment = comments::service::create(
+        &tx,
+        &actor,
+        &origin,
+        contract(id.into_inner()),
+        body.into_inner(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(HttpResponse::Created().json(comment))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/contracts/{id}/attachments",
+    tag = "attachments",
+    params(("id" = Uuid, Path, description = "Contract id"), PageQuery),
+    responses(
+        (status = 200, description = "The contract's files, oldest first", body = Page<AttachmentView>),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/contracts/{id}/attachments")]
+pub async fn list_attachments(
+    user: AuthUser,
+    db: TenantDb,
+    id: web::Path<Uuid>,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, DomainError> {
+    let page = query.parse()?;
+    let files =
+        attachments::service::list(&db, &user.principal(), contract(id.into_inner()), &page)
+            .await?;
+    Ok(HttpResponse::Ok().json(files))
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/contracts/{id}/attachments",
+    tag = "attachments",
+    params(("id" = Uuid, Path, description = "Contract id")),
+    request_body(content_type = "multipart/form-data", description = "One field named `file`"),
+    responses(
+        (status = 201, description = "Stored", body = AttachmentView),
+        (status = 408, description = "The upload sent nothing for PACTUM_UPLOAD_IDLE_TIMEOUT_SECS", body = ErrorBody),
+        (status = 413, description = "Larger than PACTUM_MAX_UPLOAD_BYTES", body = ErrorBody),
+        (status = 415, description = "Not multipart/form-data, type not accepted, or content not of the declared type", body = ErrorBody),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[post("/api/v1/contracts/{id}/attachments")]
+pub async fn upload_attachment(
+    user: AuthUser,
+    tenant: CurrentTenant,
+    state: web::Data<AppState>,
+    db: TenantDb,
+    origin: Origin,
+    id: web::Path<Uuid>,
+    multipart: Multipart,
+) -> Result<HttpResponse, DomainError> {
+    let target = contract(id.into_inner());
+    // Permission first, so nobody may make us store bytes they could not attach.
+    {
+        let tx = db.begin().await?;
+        let actor = Actor::resolve(&tx, &user.principal()).await?;
+        attachments::service::may_attach(&tx, &actor, target).await?;
+        tx.commit().await?;
+    }
+    let folder = tenant_folder(&state.config.upload_dir, tenant.0.id);
+    let received = upload::receive(
+        multipart,
+        &folder,
+        state.config.max_upload_bytes,
+        state.config.upload_idle_timeout,
+    )
+    .await?;
+    let tx = db.begin().await?;
+    let actor = Actor::resolve(&tx, &user.principal()).await?;
+    let (view, stored) =
+        attachments::service::store(&tx, &actor, &origin, target, received, &folder).await?;
+    tx.commit().await?;
+    stored.keep();
+    Ok(HttpResponse::Created().json(view))
+}
