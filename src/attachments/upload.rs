@@ -106,29 +106,38 @@ pub async fn receive(
     let mut out = tokio::fs::File::create(&file.path)
         .await
         .map_err(|e| DomainError::Internal(anyhow::anyhow!("creating an upload file: {e}")))?;
-    let (mut size, mut hasher, mut head) = (0u64, Sha256::new(), Vec::with_capacity(512));
-    while let Some(chunk) = tokio::time::timeout(idle, field.try_next())
-        .await
-        .map_err(|_| stalled())?
-        .map_err(|e| bad(format!("the upload broke off: {e}")))?
-    {
-        size += chunk.len() as u64;
-        if size > limit {
-            return Err(DomainError::PayloadTooLarge(format!(
-                "attachments are at most {limit} bytes"
-            )));
+    let written = async {
+        let (mut size, mut hasher, mut head) = (0u64, Sha256::new(), Vec::with_capacity(512));
+        while let Some(chunk) = tokio::time::timeout(idle, field.try_next())
+            .await
+            .map_err(|_| stalled())?
+            .map_err(|e| bad(format!("the upload broke off: {e}")))?
+        {
+            size += chunk.len() as u64;
+            if size > limit {
+                return Err(DomainError::PayloadTooLarge(format!(
+                    "attachments are at most {limit} bytes"
+                )));
+            }
+            if head.len() < 512 {
+                head.extend_from_slice(&chunk[..chunk.len().min(512 - head.len())]);
+            }
+            hasher.update(&chunk);
+            out.write_all(&chunk)
+                .await
+                .map_err(|e| DomainError::Internal(anyhow::anyhow!("writing an upload: {e}")))?;
         }
-        if head.len() < 512 {
-            head.extend_from_slice(&chunk[..chunk.len().min(512 - head.len())]);
-        }
-        hasher.update(&chunk);
-        out.write_all(&chunk)
+        out.sync_all()
             .await
             .map_err(|e| DomainError::Internal(anyhow::anyhow!("writing an upload: {e}")))?;
+        Ok((size, hasher, head))
     }
-    out.sync_all()
-        .await
-        .map_err(|e| DomainError::Internal(anyhow::anyhow!("writing an upload: {e}")))?;
+    .await;
+    // Closed before anyone is answered, whatever happened: a dropped tokio File closes
+    // on a blocking thread some time later, which would keep the descriptor open past
+    // the response (and past the removal of a refused upload).
+    drop(out.into_std().await);
+    let (size, hasher, head) = written?;
     if size == 0 {
         return Err(bad("the file is empty".into()));
     }

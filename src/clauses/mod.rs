@@ -2,18 +2,18 @@
 //! clauses by trigram similarity; and the check that a contract carries every clause
 //! category its type requires.
 
+pub mod service;
+
 use actix_web::{delete, get, patch, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use tokio_postgres::Row;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::contracts::{lock_editable_contract, read_contract_rows};
-use crate::kernel::audit::{self, changed_fields, Entry};
 use crate::kernel::page::{Page, PageQuery, PageRequest};
-use crate::kernel::reads::{delete_row, lock_row, read_as, read_one_as};
+use crate::kernel::reads::{read_as, read_one_as};
 use crate::kernel::validate;
 use crate::kernel::{Actor, Origin, Role};
 use crate::tenancy::scoped::TenantDb;
@@ -185,35 +185,11 @@ pub async fn create_clause(
     origin: Origin,
     body: Json<NewClause>,
 ) -> Result<HttpResponse, DomainError> {
-    let body = body.into_inner();
-    let title = validate::text("title", &body.title, 300)?;
-    let category = category(&body.category)?;
-    let text = validate::text("body", &body.body, MAX_CLAUSE_CHARS)?;
     let tx = db.begin().await?;
-    let actor = Actor::acting(&tx, &user.principal(), Role::Member).await?;
-    let row = tx
-        .query_one(
-            &format!(
-                "insert into clauses (title, category, body, created_by) values ($1, $2, $3, $4) returning {COLUMNS}"
-            ),
-            &[&title, &category, &text, &user.claims.sub],
-        )
-        .await
-        .map_err(DomainError::write)?;
-    let view = ClauseView::from(&row);
-    audit::record_and_commit(
-        tx,
-        &actor,
-        &origin,
-        Entry {
-            action: "create",
-            entity: "clause",
-            entity_id: Some(view.id),
-            changes: json!({"title": view.title, "category": view.category}),
-        },
-    )
-    .await?;
-    Ok(HttpResponse::Created().json(view))
+    let actor = Actor::resolve(&tx, &user.principal()).await?;
+    let out = service::create(&tx, &actor, &origin, body.into_inner()).await?;
+    tx.commit().await?;
+    Ok(HttpResponse::Created().json(out))
 }
 
 #[utoipa::path(
@@ -274,56 +250,11 @@ pub async fn update_clause(
     id: web::Path<Uuid>,
     body: Json<UpdateClause>,
 ) -> Result<HttpResponse, DomainError> {
-    let patch = body.into_inner();
-    let title = patch
-        .title
-        .as_deref()
-        .map(|t| validate::text("title", t, 300))
-        .transpose()?;
-    let category = patch.category.as_deref().map(category).transpose()?;
-    let text = patch
-        .body
-        .as_deref()
-        .map(|b| validate::text("body", b, MAX_CLAUSE_CHARS))
-        .transpose()?;
     let tx = db.begin().await?;
-    let actor = Actor::acting(&tx, &user.principal(), Role::Member).await?;
-    let old: ClauseView = lock_row(
-        &tx,
-        &format!("select {COLUMNS} from clauses where id = $1 for update"),
-        id.into_inner(),
-        "clause",
-    )
-    .await?;
-    if !actor.may_edit(old.created_by) {
-        return Err(DomainError::Forbidden(
-            "members may change only clauses they added".into(),
-        ));
-    }
-    let row = tx
-        .query_one(
-            &format!(
-                "update clauses set title = coalesce($2, title), category = coalesce($3, category), \
-                 body = coalesce($4, body), updated_at = now() where id = $1 returning {COLUMNS}"
-            ),
-            &[&old.id, &title, &category, &text],
-        )
-        .await
-        .map_err(DomainError::write)?;
-    let new = ClauseView::from(&row);
-    audit::record_and_commit(
-        tx,
-        &actor,
-        &origin,
-        Entry {
-            action: "update",
-            entity: "clause",
-            entity_id: Some(new.id),
-            changes: changed_fields(&json!(old), &json!(new), &["updated_at"]),
-        },
-    )
-    .await?;
-    Ok(HttpResponse::Ok().json(new))
+    let actor = Actor::resolve(&tx, &user.principal()).await?;
+    let out = service::update(&tx, &actor, &origin, id.into_inner(), body.into_inner()).await?;
+    tx.commit().await?;
+    Ok(HttpResponse::Ok().json(out))
 }
 
 #[utoipa::path(
@@ -346,27 +277,9 @@ pub async fn delete_clause(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, DomainError> {
     let tx = db.begin().await?;
-    let actor = Actor::acting(&tx, &user.principal(), Role::Manager).await?;
-    let row = delete_row(
-        &tx,
-        "delete from clauses where id = $1 returning id, title, category",
-        id.into_inner(),
-        "clause",
-    )
-    .await?;
-    let clause_id: Uuid = row.get(0);
-    audit::record_and_commit(
-        tx,
-        &actor,
-        &origin,
-        Entry {
-            action: "delete",
-            entity: "clause",
-            entity_id: Some(clause_id),
-            changes: json!({"title": row.get::<_, String>(1), "category": row.get::<_, String>(2)}),
-        },
-    )
-    .await?;
+    let actor = Actor::resolve(&tx, &user.principal()).await?;
+    service::delete(&tx, &actor, &origin, id.into_inner()).await?;
+    tx.commit().await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -513,46 +426,10 @@ pub async fn attach_clause(
     id: web::Path<Uuid>,
     body: Json<AttachClause>,
 ) -> Result<HttpResponse, DomainError> {
-    let AttachClause {
-        clause_id,
-        position,
-    } = body.into_inner();
-    if position.is_some_and(|p| !(0..=10_000).contains(&p)) {
-        return Err(DomainError::Validation(
-            "position must be 0 to 10000".into(),
-        ));
-    }
     let tx = db.begin().await?;
     let actor = Actor::resolve(&tx, &user.principal()).await?;
-    let contract = lock_editable_contract(&tx, &actor, id.into_inner()).await?;
-    tx.query_opt("select 1 from clauses where id = $1", &[&clause_id])
-        .await
-        .map_err(DomainError::database)?
-        .ok_or(DomainError::Missing("clause"))?;
-    let inserted = tx
-        .execute(
-            "insert into contract_clauses (contract_id, clause_id, position) \
-             values ($1, $2, coalesce($3, (select coalesce(max(position) + 1, 0) from contract_clauses where contract_id = $1))) \
-             on conflict (contract_id, clause_id) do nothing",
-            &[&contract.id, &clause_id, &position],
-        )
-        .await
-        .map_err(DomainError::write)?;
-    if inserted > 0 {
-        audit::record(
-            &tx,
-            &actor,
-            &origin,
-            Entry {
-                action: "attach_clause",
-                entity: "contract",
-                entity_id: Some(contract.id),
-                changes: json!({"clause_id": clause_id}),
-            },
-        )
-        .await?;
-    }
-    tx.commit().await.map_err(DomainError::database)?;
+    service::attach(&tx, &actor, &origin, id.into_inner(), body.into_inner()).await?;
+    tx.commit().await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -577,33 +454,10 @@ pub async fn detach_clause(
     origin: Origin,
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, DomainError> {
-    let (contract_id, clause_id) = path.into_inner();
     let tx = db.begin().await?;
     let actor = Actor::resolve(&tx, &user.principal()).await?;
-    let contract = lock_editable_contract(&tx, &actor, contract_id).await?;
-    let removed = tx
-        .execute(
-            "delete from contract_clauses where contract_id = $1 and clause_id = $2",
-            &[&contract.id, &clause_id],
-        )
-        .await
-        .map_err(DomainError::write)?;
-    if removed == 0 {
-        return Err(DomainError::Missing("attached clause"));
-    }
-    audit::record(
-        &tx,
-        &actor,
-        &origin,
-        Entry {
-            action: "detach_clause",
-            entity: "contract",
-            entity_id: Some(contract.id),
-            changes: json!({"clause_id": clause_id}),
-        },
-    )
-    .await?;
-    tx.commit().await.map_err(DomainError::database)?;
+    service::detach(&tx, &actor, &origin, path.into_inner()).await?;
+    tx.commit().await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

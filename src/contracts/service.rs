@@ -7,6 +7,7 @@ use tokio_postgres::Row;
 use uuid::Uuid;
 
 use super::model::*;
+use super::types::{ContractTypeView, NewContractType};
 use crate::attachments;
 use crate::comments;
 use crate::kernel::audit::{self, changed_fields, Entry};
@@ -462,4 +463,61 @@ pub async fn transition(
     )
     .await?;
     Ok(new)
+}
+
+/// Defines a contract type for the tenant (admins). Audited.
+pub async fn create_contract_type(
+    tx: &TenantTx,
+    actor: &Actor,
+    origin: &Origin,
+    input: NewContractType,
+) -> Result<ContractTypeView, DomainError> {
+    let NewContractType {
+        key,
+        label,
+        required_clause_categories,
+    } = input;
+    let key_ok = key.len() <= 40
+        && key.starts_with(|c: char| c.is_ascii_lowercase())
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if !key_ok {
+        return Err(DomainError::Validation(
+            "key must be 1 to 40 of a-z, 0-9 and _, starting with a letter".into(),
+        ));
+    }
+    let label = validate::text("label", &label, 100)?;
+    let mut categories = Vec::new();
+    for category in &required_clause_categories {
+        categories.push(crate::clauses::category(category)?);
+    }
+    categories.sort();
+    categories.dedup();
+    actor.require(Role::Admin)?;
+    tx.execute(
+        "insert into contract_types (key, label, required_clause_categories) values ($1, $2, $3)",
+        &[&key, &label, &categories],
+    )
+    .await
+    .map_err(DomainError::write)?;
+    let view = ContractTypeView {
+        key,
+        label,
+        required_clause_categories: categories,
+        builtin: false,
+    };
+    audit::record(
+        tx,
+        actor,
+        origin,
+        Entry {
+            action: "create",
+            entity: "contract_type",
+            entity_id: None,
+            changes: serde_json::to_value(&view).unwrap_or_default(),
+        },
+    )
+    .await?;
+    Ok(view)
 }

@@ -5,10 +5,9 @@ use actix_web::{get, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::kernel::audit::{self, Entry};
+use super::service;
 use crate::kernel::page::{Page, PageQuery};
 use crate::kernel::reads::read_as;
-use crate::kernel::validate::{self};
 use crate::kernel::{Actor, DomainError, Origin, Role};
 use crate::tenancy::scoped::TenantDb;
 use crate::web::error::{AuthedRouteErrors, ErrorBody};
@@ -94,53 +93,9 @@ pub async fn create_contract_type(
     origin: Origin,
     body: Json<NewContractType>,
 ) -> Result<HttpResponse, DomainError> {
-    let NewContractType {
-        key,
-        label,
-        required_clause_categories,
-    } = body.into_inner();
-    let key_ok = key.len() <= 40
-        && key.starts_with(|c: char| c.is_ascii_lowercase())
-        && key
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-    if !key_ok {
-        return Err(DomainError::Validation(
-            "key must be 1 to 40 of a-z, 0-9 and _, starting with a letter".into(),
-        ));
-    }
-    let label = validate::text("label", &label, 100)?;
-    let mut categories = Vec::new();
-    for category in &required_clause_categories {
-        categories.push(crate::clauses::category(category)?);
-    }
-    categories.sort();
-    categories.dedup();
     let tx = db.begin().await?;
-    let actor = Actor::acting(&tx, &user.principal(), Role::Admin).await?;
-    tx.execute(
-        "insert into contract_types (key, label, required_clause_categories) values ($1, $2, $3)",
-        &[&key, &label, &categories],
-    )
-    .await
-    .map_err(DomainError::write)?;
-    let view = ContractTypeView {
-        key,
-        label,
-        required_clause_categories: categories,
-        builtin: false,
-    };
-    audit::record_and_commit(
-        tx,
-        &actor,
-        &origin,
-        Entry {
-            action: "create",
-            entity: "contract_type",
-            entity_id: None,
-            changes: serde_json::to_value(&view).unwrap_or_default(),
-        },
-    )
-    .await?;
-    Ok(HttpResponse::Created().json(view))
+    let actor = Actor::resolve(&tx, &user.principal()).await?;
+    let out = service::create_contract_type(&tx, &actor, &origin, body.into_inner()).await?;
+    tx.commit().await?;
+    Ok(HttpResponse::Created().json(out))
 }

@@ -1,16 +1,16 @@
 //! Counterparties (organisations or people contracts are made with) and their contacts.
 
+pub mod service;
+
 use actix_web::{delete, get, patch, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use tokio_postgres::Row;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::kernel::audit::{self, changed_fields, Entry};
 use crate::kernel::page::{Page, PageRequest};
-use crate::kernel::reads::{delete_row, lock_row, read_as};
+use crate::kernel::reads::{lock_row, read_as};
 use crate::kernel::validate::{self, nullable};
 use crate::kernel::{Actor, Origin, Role};
 use crate::tenancy::scoped::{TenantDb, TenantTx};
@@ -208,39 +208,11 @@ pub async fn create_counterparty(
     origin: Origin,
     body: Json<NewCounterparty>,
 ) -> Result<HttpResponse, DomainError> {
-    let body = body.into_inner();
-    let name = validate::text("name", &body.name, 300)?;
-    let kind = kind(body.kind.as_deref().unwrap_or("organisation"))?;
-    let email = email(body.email.as_deref())?;
-    let website = validate::optional_text("website", body.website.as_deref(), 500)?;
-    let address = validate::optional_text("address", body.address.as_deref(), 2000)?;
-    let notes = validate::optional_text("notes", body.notes.as_deref(), 10_000)?;
     let tx = db.begin().await?;
-    let actor = Actor::acting(&tx, &user.principal(), Role::Member).await?;
-    let row = tx
-        .query_one(
-            &format!(
-                "insert into counterparties (name, kind, email, website, address, notes, created_by) \
-                 values ($1, $2, $3, $4, $5, $6, $7) returning {COLUMNS}"
-            ),
-            &[&name, &kind, &email, &website, &address, &notes, &user.claims.sub],
-        )
-        .await
-        .map_err(DomainError::write)?;
-    let view = CounterpartyView::from(&row);
-    audit::record_and_commit(
-        tx,
-        &actor,
-        &origin,
-        Entry {
-            action: "create",
-            entity: "counterparty",
-            entity_id: Some(view.id),
-            changes: serde_json::to_value(&view).unwrap_or_default(),
-        },
-    )
-    .await?;
-    Ok(HttpResponse::Created().json(view))
+    let actor = Actor::resolve(&tx, &user.principal()).await?;
+    let out = service::create(&tx, &actor, &origin, body.into_inner()).await?;
+    tx.commit().await?;
+    Ok(HttpResponse::Created().json(out))
 }
 
 #[utoipa::path(
@@ -341,58 +313,11 @@ pub async fn update_counterparty(
     id: web::Path<Uuid>,
     body: Json<UpdateCounterparty>,
 ) -> Result<HttpResponse, DomainError> {
-    let patch = body.into_inner();
     let tx = db.begin().await?;
-    let actor = Actor::acting(&tx, &user.principal(), Role::Member).await?;
-    let old = lock(&tx, id.into_inner()).await?;
-    if !actor.may_edit(old.created_by) {
-        return Err(DomainError::Forbidden(
-            "members may change only counterparties they created".into(),
-        ));
-    }
-    let name = match &patch.name {
-        Some(n) => validate::text("name", n, 300)?,
-        None => old.name.clone(),
-    };
-    let kind = match &patch.kind {
-        Some(k) => kind(k)?,
-        None => old.kind.clone(),
-    };
-    let email = match &patch.email {
-        None => old.email.clone(),
-        Some(e) => email(e.as_deref())?,
-    };
-    let website = patch_text("website", &patch.website, &old.website, 500)?;
-    let address = patch_text("address", &patch.address, &old.address, 2000)?;
-    let notes = patch_text("notes", &patch.notes, &old.notes, 10_000)?;
-    let row = tx
-        .query_one(
-            &format!(
-                "update counterparties set name = $2, kind = $3, email = $4, website = $5, address = $6, \
-                 notes = $7, updated_at = now() where id = $1 returning {COLUMNS}"
-            ),
-            &[&old.id, &name, &kind, &email, &website, &address, &notes],
-        )
-        .await
-        .map_err(DomainError::write)?;
-    let new = CounterpartyView::from(&row);
-    audit::record_and_commit(
-        tx,
-        &actor,
-        &origin,
-        Entry {
-            action: "update",
-            entity: "counterparty",
-            entity_id: Some(new.id),
-            changes: changed_fields(
-                &serde_json::to_value(&old).unwrap_or_default(),
-                &serde_json::to_value(&new).unwrap_or_default(),
-                &["updated_at"],
-            ),
-        },
-    )
-    .await?;
-    Ok(HttpResponse::Ok().json(new))
+    let actor = Actor::resolve(&tx, &user.principal()).await?;
+    let out = service::update(&tx, &actor, &origin, id.into_inner(), body.into_inner()).await?;
+    tx.commit().await?;
+    Ok(HttpResponse::Ok().json(out))
 }
 
 #[utoipa::path(
@@ -415,23 +340,9 @@ pub async fn delete_counterparty(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, DomainError> {
     let tx = db.begin().await?;
-    let actor = Actor::acting(&tx, &user.principal(), Role::Manager).await?;
-    let old = lock(&tx, id.into_inner()).await?;
-    tx.execute("delete from counterparties where id = $1", &[&old.id])
-        .await
-        .map_err(DomainError::write)?;
-    audit::record_and_commit(
-        tx,
-        &actor,
-        &origin,
-        Entry {
-            action: "delete",
-            entity: "counterparty",
-            entity_id: Some(old.id),
-            changes: serde_json::to_value(&old).unwrap_or_default(),
-        },
-    )
-    .await?;
+    let actor = Actor::resolve(&tx, &user.principal()).await?;
+    service::delete(&tx, &actor, &origin, id.into_inner()).await?;
+    tx.commit().await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -464,36 +375,12 @@ pub async fn create_contact(
     id: web::Path<Uuid>,
     body: Json<NewContact>,
 ) -> Result<HttpResponse, DomainError> {
-    let body = body.into_inner();
-    let name = validate::text("name", &body.name, 200)?;
-    let email = email(body.email.as_deref())?;
-    let phone = validate::optional_text("phone", body.phone.as_deref(), 50)?;
-    let title = validate::optional_text("title", body.title.as_deref(), 200)?;
     let tx = db.begin().await?;
-    let actor = Actor::acting(&tx, &user.principal(), Role::Member).await?;
-    let counterparty = lock(&tx, id.into_inner()).await?;
-    let row = tx
-        .query_one(
-            "insert into contacts (counterparty_id, name, email, phone, title) values ($1, $2, $3, $4, $5) \
-             returning id, counterparty_id, name, email, phone, title",
-            &[&counterparty.id, &name, &email, &phone, &title],
-        )
-        .await
-        .map_err(DomainError::write)?;
-    let view = ContactView::from(&row);
-    audit::record_and_commit(
-        tx,
-        &actor,
-        &origin,
-        Entry {
-            action: "create",
-            entity: "contact",
-            entity_id: Some(view.id),
-            changes: serde_json::to_value(&view).unwrap_or_default(),
-        },
-    )
-    .await?;
-    Ok(HttpResponse::Created().json(view))
+    let actor = Actor::resolve(&tx, &user.principal()).await?;
+    let out =
+        service::create_contact(&tx, &actor, &origin, id.into_inner(), body.into_inner()).await?;
+    tx.commit().await?;
+    Ok(HttpResponse::Created().json(out))
 }
 
 #[utoipa::path(
@@ -515,27 +402,8 @@ pub async fn delete_contact(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, DomainError> {
     let tx = db.begin().await?;
-    let actor = Actor::acting(&tx, &user.principal(), Role::Member).await?;
-    let view = ContactView::from(
-        &delete_row(
-            &tx,
-            "delete from contacts where id = $1 returning id, counterparty_id, name, email, phone, title",
-            id.into_inner(),
-            "contact",
-        )
-        .await?,
-    );
-    audit::record_and_commit(
-        tx,
-        &actor,
-        &origin,
-        Entry {
-            action: "delete",
-            entity: "contact",
-            entity_id: Some(view.id),
-            changes: json!(view),
-        },
-    )
-    .await?;
+    let actor = Actor::resolve(&tx, &user.principal()).await?;
+    service::delete_contact(&tx, &actor, &origin, id.into_inner()).await?;
+    tx.commit().await?;
     Ok(HttpResponse::NoContent().finish())
 }

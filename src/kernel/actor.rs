@@ -130,6 +130,14 @@ impl Actor {
         }
     }
 
+    /// Who this actor is, for a service that reads the live role itself.
+    pub fn principal(&self) -> Principal {
+        match self {
+            Self::User { id, .. } => Principal::User(*id),
+            Self::System { on_behalf_of } => Principal::System(on_behalf_of),
+        }
+    }
+
     /// Fails with 403 unless the actor holds at least `minimum`.
     pub fn require(&self, minimum: Role) -> Result<Role, DomainError> {
         let role = self.role();

@@ -1,5 +1,7 @@
 //! Contract templates with named `{{variables}}`, and generating contracts from them.
 
+pub mod service;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use actix_web::{delete, get, patch, post, web, HttpResponse};
@@ -11,9 +13,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::contracts::{self, CreateContract};
-use crate::kernel::audit::{self, changed_fields, Entry};
 use crate::kernel::page::{Page, PageQuery};
-use crate::kernel::reads::{delete_row, lock_row, read_as, read_one_as};
+use crate::kernel::reads::{read_as, read_one_as};
 use crate::kernel::validate;
 use crate::kernel::{Actor, Origin, Refusal, Role};
 use crate::tenancy::scoped::TenantDb;
@@ -227,39 +228,11 @@ pub async fn create_template(
     origin: Origin,
     body: Json<NewTemplate>,
 ) -> Result<HttpResponse, DomainError> {
-    let body = body.into_inner();
-    let name = validate::text("name", &body.name, 200)?;
-    let text = validate::body("body", &body.body, contracts::MAX_BODY_CHARS)?;
-    let names = template_variables(&text)?;
     let tx = db.begin().await?;
-    let actor = Actor::acting(&tx, &user.principal(), Role::Manager).await?;
-    tx.query_opt(
-        "select 1 from contract_types where key = $1",
-        &[&body.contract_type],
-    )
-    .await
-    .map_err(DomainError::database)?
-    .ok_or_else(|| DomainError::Validation("contract_type is not defined".into()))?;
-    let row = tx
-        .query_one(
-            &format!(
-                "insert into templates (name, contract_type, body, variables, created_by) \
-                 values ($1, $2, $3, $4, $5) returning {COLUMNS}"
-            ),
-            &[&name, &body.contract_type, &text, &names, &user.claims.sub],
-        )
-        .await
-        .map_err(DomainError::write)?;
-    let view = TemplateView::from(&row);
-    audit::record_and_commit(tx, &actor, &origin,
-        Entry {
-            action: "create",
-            entity: "template",
-            entity_id: Some(view.id),
-            changes: json!({"name": view.name, "contract_type": view.contract_type, "variables": view.variables}),
-        },
-    ).await?;
-    Ok(HttpResponse::Created().json(view))
+    let actor = Actor::resolve(&tx, &user.principal()).await?;
+    let out = service::create(&tx, &actor, &origin, body.into_inner()).await?;
+    tx.commit().await?;
+    Ok(HttpResponse::Created().json(out))
 }
 
 #[utoipa::path(
@@ -321,63 +294,11 @@ pub async fn update_template(
     id: web::Path<Uuid>,
     body: Json<UpdateTemplate>,
 ) -> Result<HttpResponse, DomainError> {
-    let patch = body.into_inner();
-    let name = patch
-        .name
-        .as_deref()
-        .map(|n| validate::text("name", n, 200))
-        .transpose()?;
-    let text = patch
-        .body
-        .as_deref()
-        .map(|b| validate::body("body", b, contracts::MAX_BODY_CHARS))
-        .transpose()?;
-    let names = text.as_deref().map(template_variables).transpose()?;
     let tx = db.begin().await?;
-    let actor = Actor::acting(&tx, &user.principal(), Role::Manager).await?;
-    let old: TemplateView = lock_row(
-        &tx,
-        &format!("select {COLUMNS} from templates where id = $1 for update"),
-        id.into_inner(),
-        "template",
-    )
-    .await?;
-    if let Some(kind) = &patch.contract_type {
-        tx.query_opt("select 1 from contract_types where key = $1", &[kind])
-            .await
-            .map_err(DomainError::database)?
-            .ok_or_else(|| DomainError::Validation("contract_type is not defined".into()))?;
-    }
-    let row = tx
-        .query_one(
-            &format!(
-                "update templates set name = coalesce($2, name), contract_type = coalesce($3, contract_type), \
-                 body = coalesce($4, body), variables = coalesce($5, variables), updated_at = now() \
-                 where id = $1 returning {COLUMNS}"
-            ),
-            &[&old.id, &name, &patch.contract_type, &text, &names],
-        )
-        .await
-        .map_err(DomainError::write)?;
-    let new = TemplateView::from(&row);
-    let mut changes = changed_fields(&json!(old), &json!(new), &["updated_at", "body"]);
-    if new.body != old.body {
-        changes["body"] = json!({"old": format!("({} characters)", old.body.chars().count()),
-            "new": format!("({} characters)", new.body.chars().count())});
-    }
-    audit::record_and_commit(
-        tx,
-        &actor,
-        &origin,
-        Entry {
-            action: "update",
-            entity: "template",
-            entity_id: Some(new.id),
-            changes,
-        },
-    )
-    .await?;
-    Ok(HttpResponse::Ok().json(new))
+    let actor = Actor::resolve(&tx, &user.principal()).await?;
+    let out = service::update(&tx, &actor, &origin, id.into_inner(), body.into_inner()).await?;
+    tx.commit().await?;
+    Ok(HttpResponse::Ok().json(out))
 }
 
 #[utoipa::path(
@@ -399,26 +320,9 @@ pub async fn delete_template(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, DomainError> {
     let tx = db.begin().await?;
-    let actor = Actor::acting(&tx, &user.principal(), Role::Manager).await?;
-    let row = delete_row(
-        &tx,
-        "delete from templates where id = $1 returning id, name",
-        id.into_inner(),
-        "template",
-    )
-    .await?;
-    audit::record_and_commit(
-        tx,
-        &actor,
-        &origin,
-        Entry {
-            action: "delete",
-            entity: "template",
-            entity_id: Some(row.get(0)),
-            changes: json!({"name": row.get::<_, String>(1)}),
-        },
-    )
-    .await?;
+    let actor = Actor::resolve(&tx, &user.principal()).await?;
+    service::delete(&tx, &actor, &origin, id.into_inner()).await?;
+    tx.commit().await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -453,55 +357,11 @@ pub async fn generate_contract(
     id: web::Path<Uuid>,
     body: Json<GenerateRequest>,
 ) -> Result<HttpResponse, DomainError> {
-    let GenerateRequest {
-        variables,
-        mut contract,
-    } = body.into_inner();
-    if !contract.body.is_empty() {
-        return Err(DomainError::Validation(
-            "contract.body comes from the template; leave it out".into(),
-        ));
-    }
-    if variables.len() > MAX_VARIABLES
-        || variables
-            .values()
-            .any(|v| v.chars().count() > MAX_VALUE_CHARS || v.contains('\0'))
-    {
-        return Err(DomainError::Validation(format!(
-            "at most {MAX_VARIABLES} variables of at most {MAX_VALUE_CHARS} characters each"
-        )));
-    }
     let tx = db.begin().await?;
-    let actor = Actor::acting(&tx, &user.principal(), Role::Member).await?;
-    let template = tx
-        .query_opt(
-            "select contract_type, body, id from templates where id = $1",
-            &[&id.into_inner()],
-        )
-        .await
-        .map_err(DomainError::database)?
-        .ok_or(DomainError::Missing("template"))?;
-    let (template_type, template_body, template_id): (String, String, Uuid) =
-        (template.get(0), template.get(1), template.get(2));
-    contract.body = fill(&template_body, &variables)?;
-    if contract.body.chars().count() > contracts::MAX_BODY_CHARS {
-        return Err(DomainError::Validation(
-            "the filled template is longer than a contract body may be".into(),
-        ));
-    }
-    if contract.contract_type.trim().is_empty() {
-        contract.contract_type = template_type;
-    }
-    let created = contracts::insert_contract(&tx, &user.principal(), &origin, contract).await?;
-    audit::record_and_commit(tx, &actor, &origin,
-        Entry {
-            action: "generate",
-            entity: "contract",
-            entity_id: Some(created.id),
-            changes: json!({"template_id": template_id, "variables": variables.keys().collect::<Vec<_>>()}),
-        },
-    ).await?;
-    Ok(contracts::created(&created))
+    let actor = Actor::resolve(&tx, &user.principal()).await?;
+    let out = service::generate(&tx, &actor, &origin, id.into_inner(), body.into_inner()).await?;
+    tx.commit().await?;
+    Ok(contracts::created(&out))
 }
 
 #[cfg(test)]
