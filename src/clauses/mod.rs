@@ -162,8 +162,10 @@ pub async fn list_clauses(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewClause {
+    #[schema(min_length = 1, max_length = 300)]
     title: String,
     category: String,
+    #[schema(min_length = 1, max_length = 100000)]
     body: String,
 }
 
@@ -225,8 +227,10 @@ pub async fn get_clause(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateClause {
+    #[schema(min_length = 1, max_length = 300)]
     title: Option<String>,
     category: Option<String>,
+    #[schema(min_length = 1, max_length = 100000)]
     body: Option<String>,
 }
 
@@ -403,6 +407,7 @@ pub async fn contract_clauses(
 pub struct AttachClause {
     clause_id: Uuid,
     /// Order within the contract (default: after the others).
+    #[schema(minimum = 0, maximum = 10000)]
     position: Option<i32>,
 }
 

@@ -218,12 +218,16 @@ impl Terms {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateContract {
+    #[schema(min_length = 1, max_length = 500)]
     pub(crate) title: String,
     /// Required, except when generating from a template (which gives its own).
     #[serde(default)]
+    #[schema(max_length = 40)]
     pub(crate) contract_type: String,
     /// Decimal string; a JSON number is refused.
+    #[schema(pattern = r"^0*[0-9]{1,14}(\.[0-9]{1,4})?$")]
     pub(super) value: Option<String>,
+    #[schema(pattern = "^[A-Z]{3}$")]
     pub(super) currency: Option<String>,
     pub(super) counterparty_id: Option<Uuid>,
     /// Defaults to the caller; members may only name themselves.
@@ -232,12 +236,15 @@ pub struct CreateContract {
     pub(super) end_date: Option<IsoDate>,
     #[serde(default)]
     pub(super) auto_renew: bool,
+    #[schema(minimum = 0, maximum = 3650)]
     pub(super) renewal_notice_days: Option<i32>,
     #[serde(default)]
+    #[schema(max_items = 50)]
     pub(super) tags: Vec<String>,
     #[schema(value_type = Object)]
     pub(super) metadata: Option<Value>,
     #[serde(default)]
+    #[schema(max_length = 1000000)]
     pub(crate) body: String,
 }
 
@@ -278,12 +285,17 @@ impl CreateContract {
 #[serde(deny_unknown_fields)]
 pub struct UpdateContract {
     /// The version this change was based on (or send `If-Match: "<version>"`).
+    #[schema(minimum = 1)]
     pub(super) version: Option<i32>,
+    #[schema(min_length = 1, max_length = 500)]
     pub(super) title: Option<String>,
+    #[schema(max_length = 40)]
     pub(super) contract_type: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(pattern = r"^0*[0-9]{1,14}(\.[0-9]{1,4})?$")]
     pub(super) value: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(pattern = "^[A-Z]{3}$")]
     pub(super) currency: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
     pub(super) counterparty_id: Option<Option<Uuid>>,
@@ -294,10 +306,13 @@ pub struct UpdateContract {
     pub(super) end_date: Option<Option<IsoDate>>,
     pub(super) auto_renew: Option<bool>,
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(minimum = 0, maximum = 3650)]
     pub(super) renewal_notice_days: Option<Option<i32>>,
+    #[schema(max_items = 50)]
     pub(super) tags: Option<Vec<String>>,
     #[schema(value_type = Object)]
     pub(super) metadata: Option<Value>,
+    #[schema(max_length = 1000000)]
     pub(super) body: Option<String>,
 }
 
@@ -318,8 +333,10 @@ impl UpdateContract {
 #[serde(deny_unknown_fields)]
 pub struct Transition {
     /// The status to move to.
+    #[schema(pattern = "^(draft|in_review|approved|rejected|executed|expired|terminated)$")]
     pub(super) to: String,
     /// The version this decision was based on (or `If-Match`); optional here.
+    #[schema(minimum = 1)]
     pub(super) version: Option<i32>,
 }
 

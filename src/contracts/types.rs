@@ -68,7 +68,9 @@ pub async fn list_contract_types(
 #[serde(deny_unknown_fields)]
 pub struct NewContractType {
     /// `[a-z][a-z0-9_]{0,39}`, e.g. `reseller`.
+    #[schema(pattern = "^[a-z][a-z0-9_]{0,39}$")]
     pub(super) key: String,
+    #[schema(min_length = 1, max_length = 100)]
     pub(super) label: String,
     #[serde(default)]
     pub(super) required_clause_categories: Vec<String>,

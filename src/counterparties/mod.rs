@@ -112,11 +112,17 @@ fn email(value: Option<&str>) -> Result<Option<String>, DomainError> {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewCounterparty {
+    #[schema(min_length = 1, max_length = 300)]
     name: String,
+    #[schema(pattern = "^(organisation|individual)$")]
     kind: Option<String>,
+    #[schema(max_length = 254)]
     email: Option<String>,
+    #[schema(max_length = 500)]
     website: Option<String>,
+    #[schema(max_length = 2000)]
     address: Option<String>,
+    #[schema(max_length = 10000)]
     notes: Option<String>,
 }
 
@@ -269,15 +275,21 @@ async fn lock(tx: &TenantTx, id: Uuid) -> Result<CounterpartyView, DomainError> 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateCounterparty {
+    #[schema(min_length = 1, max_length = 300)]
     name: Option<String>,
+    #[schema(pattern = "^(organisation|individual)$")]
     kind: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(max_length = 254)]
     email: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(max_length = 500)]
     website: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(max_length = 2000)]
     address: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(max_length = 10000)]
     notes: Option<Option<String>>,
 }
 
@@ -300,6 +312,7 @@ fn patch_text(
     params(("id" = Uuid, Path, description = "Counterparty id")),
     request_body = UpdateCounterparty,
     responses(
+        (status = 409, description = "duplicate name", body = ErrorBody),
         (status = 200, description = "Updated", body = CounterpartyView),
         AuthedRouteErrors
     ),
@@ -349,9 +362,13 @@ pub async fn delete_counterparty(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewContact {
+    #[schema(min_length = 1, max_length = 200)]
     name: String,
+    #[schema(max_length = 254)]
     email: Option<String>,
+    #[schema(max_length = 50)]
     phone: Option<String>,
+    #[schema(max_length = 200)]
     title: Option<String>,
 }
 

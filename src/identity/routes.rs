@@ -22,13 +22,16 @@ const MAX_EMAIL_BYTES: usize = 254;
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
+    #[schema(max_length = 254)]
     email: String,
+    #[schema(max_length = 1024)]
     password: String,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
+    #[schema(max_length = 200)]
     refresh_token: String,
 }
 

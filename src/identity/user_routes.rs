@@ -122,9 +122,13 @@ pub async fn list_users(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
+    #[schema(max_length = 254, format = Email)]
     email: String,
+    #[schema(min_length = 1, max_length = 200)]
     display_name: String,
+    #[schema(pattern = "^(admin|manager|member|viewer)$")]
     role: String,
+    #[schema(min_length = 10, max_length = 1024)]
     password: String,
 }
 
@@ -222,9 +226,12 @@ async fn fetch_user(tx: &TenantTx, id: Uuid) -> Result<Row, DomainError> {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUser {
+    #[schema(min_length = 1, max_length = 200)]
     display_name: Option<String>,
+    #[schema(pattern = "^(admin|manager|member|viewer)$")]
     role: Option<String>,
     active: Option<bool>,
+    #[schema(min_length = 10, max_length = 1024)]
     password: Option<String>,
 }
 
@@ -381,7 +388,9 @@ async fn revoke_sessions(tx: &TenantTx, user: Uuid) -> Result<(), DomainError> {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangePassword {
+    #[schema(max_length = 1024)]
     current_password: String,
+    #[schema(min_length = 10, max_length = 1024)]
     new_password: String,
 }
 

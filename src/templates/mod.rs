@@ -203,9 +203,11 @@ pub async fn list_templates(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTemplate {
+    #[schema(min_length = 1, max_length = 200)]
     name: String,
     contract_type: String,
     /// Text with `{{variable}}` placeholders.
+    #[schema(max_length = 1000000)]
     body: String,
 }
 
@@ -268,9 +270,11 @@ pub async fn get_template(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateTemplate {
+    #[schema(min_length = 1, max_length = 200)]
     name: Option<String>,
     contract_type: Option<String>,
     /// New text; its variables are worked out again.
+    #[schema(max_length = 1000000)]
     body: Option<String>,
 }
 
@@ -281,6 +285,7 @@ pub struct UpdateTemplate {
     params(("id" = Uuid, Path, description = "Template id")),
     request_body = UpdateTemplate,
     responses(
+        (status = 409, description = "duplicate name", body = ErrorBody),
         (status = 200, description = "Updated (managers)", body = TemplateView),
         AuthedRouteErrors
     ),
