@@ -4,6 +4,7 @@
 
 pub mod password;
 pub mod routes;
+pub mod service;
 pub mod user_routes;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {

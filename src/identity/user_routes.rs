@@ -11,19 +11,20 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::password::{self, NewPassword, MAX_PASSWORD_BYTES};
-use crate::kernel::audit::{self, changed_fields, Entry};
+use super::service::{self, NewUser, UserChange};
+use crate::kernel::audit::{self, Entry};
 use crate::kernel::page::{Page, PageRequest};
 use crate::kernel::reads::read_as;
-use crate::kernel::{Actor, OnConstraint, Origin, Role};
+use crate::kernel::{Actor, Origin, Role};
 use crate::tenancy::provision::validate_display_name;
-use crate::tenancy::scoped::{TenantDb, TenantTx};
+use crate::tenancy::scoped::TenantDb;
 use crate::tenancy::Email;
 use crate::web::error::{DomainError, ErrorBody, TenantRouteErrors};
 use crate::web::json::Json;
 use crate::web::tenant::AuthUser;
 use serde_json::json;
 
-const USER_COLUMNS: &str = "id, email, display_name, role, active";
+pub(super) const USER_COLUMNS: &str = "id, email, display_name, role, active";
 const MAX_PAGE: i64 = 200;
 
 /// Built once rather than on every list request. Keyset paging on `(lower(email), id)`.
@@ -37,11 +38,11 @@ static PAGE_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
 
 #[derive(Serialize, ToSchema)]
 pub struct UserView {
-    id: Uuid,
-    email: String,
-    display_name: String,
-    role: String,
-    active: bool,
+    pub id: Uuid,
+    pub email: String,
+    pub display_name: String,
+    pub role: String,
+    pub active: bool,
 }
 
 impl From<&Row> for UserView {
@@ -67,7 +68,7 @@ fn parse_password(password: &str) -> Result<NewPassword, DomainError> {
 }
 
 async fn hash(password: NewPassword) -> Result<String, DomainError> {
-    web::block(move || password.hash())
+    tokio::task::spawn_blocking(move || password.hash())
         .await
         .map_err(|e| DomainError::Internal(anyhow::anyhow!("hashing: {e}")))?
         .map_err(DomainError::Internal)
@@ -158,33 +159,16 @@ pub async fn create_user(
         .map_err(|e| DomainError::Validation(e.to_string()))?;
     let role = parse_role(&body.role)?;
     let password_hash = hash(parse_password(&body.password)?).await?;
+    let new = NewUser {
+        email,
+        display_name,
+        role,
+        password_hash,
+    };
     let tx = db.begin().await?;
-    let actor = Actor::acting(&tx, &user.principal(), Role::Admin).await?;
-    let row = tx
-        .query_one(
-            &format!(
-                "insert into users (email, password_hash, display_name, role) values ($1, $2, $3, $4) \
-                 returning {USER_COLUMNS}"
-            ),
-            &[&email.as_str(), &password_hash, &display_name, &role.as_str()],
-        )
-        .await
-        .on_constraint("users_email_key", || {
-            DomainError::Conflict("email_taken", "a user with this email already exists".into())
-        })?;
-    let view = UserView::from(&row);
-    audit::record_and_commit(
-        tx,
-        &actor,
-        &origin,
-        Entry {
-            action: "create",
-            entity: "user",
-            entity_id: Some(view.id),
-            changes: json!({"email": view.email, "display_name": view.display_name, "role": view.role}),
-        },
-    )
-    .await?;
+    let actor = Actor::resolve(&tx, &user.principal()).await?;
+    let view = service::create_user(&tx, &actor, &origin, new).await?;
+    tx.commit().await?;
     Ok(HttpResponse::Created().json(view))
 }
 
@@ -208,19 +192,9 @@ pub async fn get_user(
 ) -> Result<HttpResponse, DomainError> {
     let tx = db.begin().await?;
     Actor::acting(&tx, &user.principal(), Role::Admin).await?;
-    let row = fetch_user(&tx, *id).await?;
+    let row = service::lock_user(&tx, *id).await?;
     tx.commit().await.map_err(DomainError::database)?;
     Ok(HttpResponse::Ok().json(UserView::from(&row)))
-}
-
-async fn fetch_user(tx: &TenantTx, id: Uuid) -> Result<Row, DomainError> {
-    tx.query_opt(
-        &format!("select {USER_COLUMNS} from users where id = $1 for update"),
-        &[&id],
-    )
-    .await
-    .map_err(DomainError::database)?
-    .ok_or(DomainError::UserNotFound)
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -269,46 +243,16 @@ pub async fn update_user(
         Some(p) => Some(hash(parse_password(p)?).await?),
         None => None,
     };
+    let change = UserChange {
+        display_name,
+        role,
+        active: body.active,
+        password_hash,
+    };
     let tx = db.begin().await?;
-    let actor = Actor::acting(&tx, &user.principal(), Role::Admin).await?;
-    let current = fetch_user(&tx, *id).await?;
-    let loses_admin = current.get::<_, &str>(3) == "admin"
-        && (role.is_some_and(|r| r != Role::Admin) || body.active == Some(false));
-    if loses_admin {
-        ensure_another_admin(&tx, *id).await?;
-    }
-    let row = tx
-        .query_one(
-            &format!(
-                "update users set display_name = coalesce($2, display_name), role = coalesce($3, role), \
-                 active = coalesce($4, active), password_hash = coalesce($5, password_hash), \
-                 updated_at = now() where id = $1 returning {USER_COLUMNS}"
-            ),
-            &[&*id, &display_name, &role.map(Role::as_str), &body.active, &password_hash],
-        )
-        .await
-        .map_err(DomainError::database)?;
-    if body.active == Some(false) || password_hash.is_some() {
-        revoke_sessions(&tx, *id).await?;
-    }
-    let (old, new) = (UserView::from(&current), UserView::from(&row));
-    let mut changes = changed_fields(&json!(old), &json!(new), &[]);
-    if password_hash.is_some() {
-        // That it changed, never what to.
-        changes["password"] = json!("reset");
-    }
-    audit::record_and_commit(
-        tx,
-        &actor,
-        &origin,
-        Entry {
-            action: "update",
-            entity: "user",
-            entity_id: Some(new.id),
-            changes,
-        },
-    )
-    .await?;
+    let actor = Actor::resolve(&tx, &user.principal()).await?;
+    let new = service::update_user(&tx, &actor, &origin, *id, change).await?;
+    tx.commit().await?;
     Ok(HttpResponse::Ok().json(new))
 }
 
@@ -333,56 +277,10 @@ pub async fn delete_user(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, DomainError> {
     let tx = db.begin().await?;
-    let actor = Actor::acting(&tx, &user.principal(), Role::Admin).await?;
-    let current = fetch_user(&tx, *id).await?;
-    if current.get::<_, &str>(3) == "admin" {
-        ensure_another_admin(&tx, *id).await?;
-    }
-    tx.execute("delete from users where id = $1", &[&*id])
-        .await
-        .map_err(DomainError::database)?;
-    audit::record_and_commit(
-        tx,
-        &actor,
-        &origin,
-        Entry {
-            action: "delete",
-            entity: "user",
-            entity_id: Some(*id),
-            changes: json!(UserView::from(&current)),
-        },
-    )
-    .await?;
+    let actor = Actor::resolve(&tx, &user.principal()).await?;
+    service::delete_user(&tx, &actor, &origin, *id).await?;
+    tx.commit().await?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-/// A tenant must keep at least one active admin, or nobody could manage it.
-async fn ensure_another_admin(tx: &TenantTx, leaving: Uuid) -> Result<(), DomainError> {
-    let others: i64 = tx
-        .query_one(
-            "select count(*) from users where role = 'admin' and active and id <> $1",
-            &[&leaving],
-        )
-        .await
-        .map_err(DomainError::database)?
-        .get(0);
-    if others == 0 {
-        return Err(DomainError::Conflict(
-            "last_admin",
-            "this is the tenant's last active admin".into(),
-        ));
-    }
-    Ok(())
-}
-
-async fn revoke_sessions(tx: &TenantTx, user: Uuid) -> Result<(), DomainError> {
-    tx.execute(
-        "update refresh_tokens set revoked_at = now() where user_id = $1 and revoked_at is null",
-        &[&user],
-    )
-    .await
-    .map_err(DomainError::database)?;
-    Ok(())
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -444,7 +342,7 @@ pub async fn change_password(
     )
     .await
     .map_err(DomainError::database)?;
-    revoke_sessions(&tx, user.claims.sub).await?;
+    service::revoke_sessions(&tx, user.claims.sub).await?;
     audit::record_and_commit(
         tx,
         &actor,

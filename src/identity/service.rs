@@ -1,0 +1,194 @@
+//! User management without HTTP: each function takes a tenant transaction, who acts
+//! and where from, and leaves committing to its caller. Passwords arrive already
+//! hashed: hashing is slow on purpose, so callers do it before taking a connection.
+
+use serde_json::json;
+use tokio_postgres::Row;
+use uuid::Uuid;
+
+use super::user_routes::{UserView, USER_COLUMNS};
+use crate::kernel::audit::{self, changed_fields, Entry};
+use crate::kernel::{Actor, DomainError, OnConstraint, Origin, Role};
+use crate::tenancy::scoped::TenantTx;
+use crate::tenancy::Email;
+
+/// A user to create, validated, with the password hashed.
+pub struct NewUser {
+    pub email: Email,
+    pub display_name: String,
+    pub role: Role,
+    pub password_hash: String,
+}
+
+/// What to change on a user; `None` leaves a field as it is.
+#[derive(Default)]
+pub struct UserChange {
+    pub display_name: Option<String>,
+    pub role: Option<Role>,
+    pub active: Option<bool>,
+    pub password_hash: Option<String>,
+}
+
+/// Creates a user (admins). 409 `email_taken` when the address is in use. Audited.
+pub async fn create_user(
+    tx: &TenantTx,
+    actor: &Actor,
+    origin: &Origin,
+    new: NewUser,
+) -> Result<UserView, DomainError> {
+    actor.require(Role::Admin)?;
+    let row = tx
+        .query_one(
+            &format!(
+                "insert into users (email, password_hash, display_name, role) values ($1, $2, $3, $4) \
+                 returning {USER_COLUMNS}"
+            ),
+            &[
+                &new.email.as_str(),
+                &new.password_hash,
+                &new.display_name,
+                &new.role.as_str(),
+            ],
+        )
+        .await
+        .on_constraint("users_email_key", || {
+            DomainError::Conflict("email_taken", "a user with this email already exists".into())
+        })?;
+    let view = UserView::from(&row);
+    audit::record(
+        tx,
+        actor,
+        origin,
+        Entry {
+            action: "create",
+            entity: "user",
+            entity_id: Some(view.id),
+            changes: json!({"email": view.email, "display_name": view.display_name, "role": view.role}),
+        },
+    )
+    .await?;
+    Ok(view)
+}
+
+/// Changes a user (admins). The last active admin cannot be demoted or deactivated
+/// (409 `last_admin`); deactivating or resetting a password ends the user's sessions.
+/// Audited, a new password as "reset", never its value.
+pub async fn update_user(
+    tx: &TenantTx,
+    actor: &Actor,
+    origin: &Origin,
+    id: Uuid,
+    change: UserChange,
+) -> Result<UserView, DomainError> {
+    actor.require(Role::Admin)?;
+    let current = lock_user(tx, id).await?;
+    let loses_admin = current.get::<_, &str>(3) == "admin"
+        && (change.role.is_some_and(|r| r != Role::Admin) || change.active == Some(false));
+    if loses_admin {
+        ensure_another_admin(tx, id).await?;
+    }
+    let row = tx
+        .query_one(
+            &format!(
+                "update users set display_name = coalesce($2, display_name), role = coalesce($3, role), \
+                 active = coalesce($4, active), password_hash = coalesce($5, password_hash), \
+                 updated_at = now() where id = $1 returning {USER_COLUMNS}"
+            ),
+            &[
+                &id,
+                &change.display_name,
+                &change.role.map(Role::as_str),
+                &change.active,
+                &change.password_hash,
+            ],
+        )
+        .await?;
+    if change.active == Some(false) || change.password_hash.is_some() {
+        revoke_sessions(tx, id).await?;
+    }
+    let (old, new) = (UserView::from(&current), UserView::from(&row));
+    let mut changes = changed_fields(&json!(old), &json!(new), &[]);
+    if change.password_hash.is_some() {
+        // That it changed, never what to.
+        changes["password"] = json!("reset");
+    }
+    audit::record(
+        tx,
+        actor,
+        origin,
+        Entry {
+            action: "update",
+            entity: "user",
+            entity_id: Some(new.id),
+            changes,
+        },
+    )
+    .await?;
+    Ok(new)
+}
+
+/// Deletes a user (admins), never the last active admin. Audited.
+pub async fn delete_user(
+    tx: &TenantTx,
+    actor: &Actor,
+    origin: &Origin,
+    id: Uuid,
+) -> Result<(), DomainError> {
+    actor.require(Role::Admin)?;
+    let current = lock_user(tx, id).await?;
+    if current.get::<_, &str>(3) == "admin" {
+        ensure_another_admin(tx, id).await?;
+    }
+    tx.execute("delete from users where id = $1", &[&id])
+        .await?;
+    audit::record(
+        tx,
+        actor,
+        origin,
+        Entry {
+            action: "delete",
+            entity: "user",
+            entity_id: Some(id),
+            changes: json!(UserView::from(&current)),
+        },
+    )
+    .await
+}
+
+/// The user's row, locked for the rest of the transaction; 404 `user_not_found`.
+pub(super) async fn lock_user(tx: &TenantTx, id: Uuid) -> Result<Row, DomainError> {
+    tx.query_opt(
+        &format!("select {USER_COLUMNS} from users where id = $1 for update"),
+        &[&id],
+    )
+    .await?
+    .ok_or(DomainError::UserNotFound)
+}
+
+/// A tenant must keep at least one active admin, or nobody could manage it.
+async fn ensure_another_admin(tx: &TenantTx, leaving: Uuid) -> Result<(), DomainError> {
+    let others: i64 = tx
+        .query_one(
+            "select count(*) from users where role = 'admin' and active and id <> $1",
+            &[&leaving],
+        )
+        .await?
+        .get(0);
+    if others == 0 {
+        return Err(DomainError::Conflict(
+            "last_admin",
+            "this is the tenant's last active admin".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Ends every session of `user` (their refresh tokens).
+pub(super) async fn revoke_sessions(tx: &TenantTx, user: Uuid) -> Result<(), DomainError> {
+    tx.execute(
+        "update refresh_tokens set revoked_at = now() where user_id = $1 and revoked_at is null",
+        &[&user],
+    )
+    .await?;
+    Ok(())
+}
