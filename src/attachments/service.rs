@@ -11,8 +11,7 @@ use super::model::{AttachmentView, COLUMNS};
 use super::upload::{PendingFile, Received};
 use crate::kernel::audit::{self, Entry};
 use crate::kernel::page::{Page, PageRequest};
-use crate::kernel::reads::read_as;
-use crate::kernel::target::{Target, TargetKinds};
+use crate::kernel::target::{rows_on, Target, TargetKinds};
 use crate::kernel::{Actor, DomainError, Origin, Principal, Role};
 use crate::tenancy::scoped::{TenantDb, TenantTx};
 
@@ -27,33 +26,19 @@ pub async fn list(
         .after::<(chrono::DateTime<chrono::Utc>, Uuid)>()?
         .unzip();
     let sql = format!(
-        "select {COLUMNS} from attachments where target_kind = $2 and target_id = $1 \
+        "select {COLUMNS} from attachments where target_id = $1 and target_kind = $2 \
          and ($4::timestamptz is null or (created_at, id) > ($4, $5::uuid)) \
          order by created_at, id limit $3"
     );
-    let (_, results) = read_as(
+    let rows = rows_on(
         db,
         principal,
-        Role::Viewer,
-        &[
-            (&target.exists_sql(), &[&target.id]),
-            (
-                &sql,
-                &[
-                    &target.id,
-                    &target.kind.name,
-                    &page.fetch(),
-                    &after_at,
-                    &after_id,
-                ],
-            ),
-        ],
+        target,
+        &sql,
+        &[&page.fetch(), &after_at, &after_id],
     )
     .await?;
-    if results[0].is_empty() {
-        return Err(DomainError::Missing(target.kind.name));
-    }
-    let files: Vec<AttachmentView> = results[1].iter().map(AttachmentView::from).collect();
+    let files: Vec<AttachmentView> = rows.iter().map(AttachmentView::from).collect();
     Ok(Page::keyset(files, page, |a| (a.created_at, a.id)))
 }
 

@@ -9,8 +9,7 @@ use super::model::{
 };
 use crate::kernel::audit::{self, Entry};
 use crate::kernel::page::{Page, PageRequest};
-use crate::kernel::reads::read_as;
-use crate::kernel::target::Target;
+use crate::kernel::target::{rows_on, Target};
 use crate::kernel::validate;
 use crate::kernel::{Actor, DomainError, Origin, Principal, Role};
 use crate::tenancy::scoped::{TenantDb, TenantTx};
@@ -26,33 +25,19 @@ pub async fn list(
         .after::<(chrono::DateTime<chrono::Utc>, Uuid)>()?
         .unzip();
     let sql = format!(
-        "select {COLUMNS} from comments where target_kind = $2 and target_id = $1 \
+        "select {COLUMNS} from comments where target_id = $1 and target_kind = $2 \
          and ($4::timestamptz is null or (created_at, id) > ($4, $5::uuid)) \
          order by created_at, id limit $3"
     );
-    let (_, results) = read_as(
+    let rows = rows_on(
         db,
         principal,
-        Role::Viewer,
-        &[
-            (&target.exists_sql(), &[&target.id]),
-            (
-                &sql,
-                &[
-                    &target.id,
-                    &target.kind.name,
-                    &page.fetch(),
-                    &after_at,
-                    &after_id,
-                ],
-            ),
-        ],
+        target,
+        &sql,
+        &[&page.fetch(), &after_at, &after_id],
     )
     .await?;
-    if results[0].is_empty() {
-        return Err(DomainError::Missing(target.kind.name));
-    }
-    let comments: Vec<CommentView> = results[1].iter().map(CommentView::from).collect();
+    let comments: Vec<CommentView> = rows.iter().map(CommentView::from).collect();
     Ok(Page::keyset(comments, page, |c| (c.created_at, c.id)))
 }
 

@@ -6,9 +6,13 @@
 
 use uuid::Uuid;
 
-use super::actor::Actor;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::Row;
+
+use super::actor::{Actor, Principal, Role};
 use super::error::DomainError;
-use crate::tenancy::scoped::TenantTx;
+use super::reads::read_as;
+use crate::tenancy::scoped::{TenantDb, TenantTx};
 
 /// A kind of record others can hang comments and files off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +69,31 @@ impl Target {
             )))
         }
     }
+}
+
+/// The rows `sql` finds among what hangs off `target` (`$1` is its id, `$2` its kind's
+/// name, `more` follow from `$3`), for anyone who may read; a 404 naming the kind when
+/// the record does not exist. The existence check rides in the same round trip.
+pub async fn rows_on(
+    db: &TenantDb,
+    principal: &Principal,
+    target: Target,
+    sql: &str,
+    more: &[&(dyn ToSql + Sync)],
+) -> Result<Vec<Row>, DomainError> {
+    let mut params: Vec<&(dyn ToSql + Sync)> = vec![&target.id, &target.kind.name];
+    params.extend_from_slice(more);
+    let (_, mut results) = read_as(
+        db,
+        principal,
+        Role::Viewer,
+        &[(&target.exists_sql(), &[&target.id]), (sql, &params)],
+    )
+    .await?;
+    if results[0].is_empty() {
+        return Err(DomainError::Missing(target.kind.name));
+    }
+    Ok(results.remove(1))
 }
 
 /// Every kind this build knows, to turn a stored kind name back into its description.
