@@ -6,6 +6,7 @@
 use tokio_postgres::error::SqlState;
 
 use crate::tenancy::error::constraint_is;
+use crate::tenancy::pool::connection_lost;
 use crate::tenancy::TenancyError;
 
 /// What kind of refusal a [`DomainError::Refused`] is; the web layer picks the status.
@@ -176,33 +177,6 @@ impl From<TenancyError> for DomainError {
             TenancyError::Unreachable { .. } => Self::Unavailable(error.into()),
             TenancyError::Database(db) => Self::database(db),
             other => Self::Internal(other.into()),
-        }
-    }
-}
-
-/// The connection to PostgreSQL broke under the query: closed by the server (a
-/// restart, an administrator's `pg_terminate_backend`, a failover) or by the network.
-fn connection_lost(error: &tokio_postgres::Error) -> bool {
-    if error.is_closed() {
-        return true;
-    }
-    match error.code() {
-        Some(code) => {
-            *code == SqlState::ADMIN_SHUTDOWN
-                || *code == SqlState::CRASH_SHUTDOWN
-                || *code == SqlState::CANNOT_CONNECT_NOW
-                || code.code().starts_with("08")
-        }
-        // No SQLSTATE: an I/O failure under the query is the connection dying.
-        None => {
-            let mut source = std::error::Error::source(error);
-            while let Some(cause) = source {
-                if cause.is::<std::io::Error>() {
-                    return true;
-                }
-                source = cause.source();
-            }
-            false
         }
     }
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use deadpool_postgres::{Hook, HookError, Manager, ManagerConfig, Pool, RecyclingMethod};
+use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, Config, NoTls};
 
 use crate::tenancy::TenancyError;
@@ -141,6 +142,33 @@ pub fn pool_error(url: &DatabaseUrl, error: deadpool_postgres::PoolError) -> Ten
             target: url.0.display.clone(),
             reason: other.to_string(),
         },
+    }
+}
+
+/// The connection to PostgreSQL broke under the query: closed by the server (a
+/// restart, an administrator's `pg_terminate_backend`, a failover) or by the network.
+pub fn connection_lost(error: &tokio_postgres::Error) -> bool {
+    if error.is_closed() {
+        return true;
+    }
+    match error.code() {
+        Some(code) => {
+            *code == SqlState::ADMIN_SHUTDOWN
+                || *code == SqlState::CRASH_SHUTDOWN
+                || *code == SqlState::CANNOT_CONNECT_NOW
+                || code.code().starts_with("08")
+        }
+        // No SQLSTATE: an I/O failure under the query is the connection dying.
+        None => {
+            let mut source = std::error::Error::source(error);
+            while let Some(cause) = source {
+                if cause.is::<std::io::Error>() {
+                    return true;
+                }
+                source = cause.source();
+            }
+            false
+        }
     }
 }
 

@@ -16,8 +16,8 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
 use super::names::SchemaName;
+use super::pool::{connection_lost, pool_error, DatabaseUrl};
 use super::TenancyError;
-use crate::tenancy::pool::{pool_error, DatabaseUrl};
 
 /// A pool and the one schema this handle may use. Nothing on it can pick another.
 /// Made for every request, so it holds only handles: the opening text is written when
@@ -55,11 +55,8 @@ impl TenantDb {
     pub async fn begin(&self) -> Result<TenantTx, TenancyError> {
         // The guard exists before BEGIN is sent, so a request cancelled mid-way still
         // rolls back.
-        let tx = TenantTx {
-            conn: self.connection().await?,
-            finished: AtomicBool::new(false),
-        };
-        tx.conn.batch_execute(&self.opening_sql(false)).await?;
+        let tx = TenantTx::new(self.connection().await?);
+        tx.watch(tx.conn().batch_execute(&self.opening_sql(false)).await)?;
         Ok(tx)
     }
 
@@ -73,11 +70,8 @@ impl TenantDb {
         &self,
         statements: &[(&str, &[&(dyn ToSql + Sync)])],
     ) -> Result<Vec<Vec<Row>>, TenancyError> {
-        let tx = TenantTx {
-            conn: self.connection().await?,
-            finished: AtomicBool::new(false),
-        };
-        let (conn, commit_sent) = (&tx.conn, &tx.finished);
+        let tx = TenantTx::new(self.connection().await?);
+        let (conn, commit_sent) = (tx.conn(), &tx.finished);
         let opening = self.opening_sql(true);
         let reads = async {
             // A cached statement is ready at once, so on a warm connection nothing is
@@ -104,8 +98,8 @@ impl TenantDb {
             Ok::<_, tokio_postgres::Error>(rows)
         };
         let (begun, rows) = tokio::join!(conn.batch_execute(&opening), reads);
-        begun?;
-        Ok(rows?)
+        tx.watch(begun)?;
+        Ok(tx.watch(rows)?)
     }
 }
 
@@ -120,20 +114,50 @@ fn send_without_waiting(conn: &Object, sql: &str) {
 /// An open transaction on one tenant's schema. Commit it; if it is dropped instead,
 /// it is rolled back before anyone else gets the connection.
 pub struct TenantTx {
-    conn: Object,
+    /// Always present; an `Option` only so that `Drop` can take a broken connection
+    /// out of the pool.
+    conn: Option<Object>,
     /// Set once COMMIT or ROLLBACK has been sent. Atomic only so that `read` can set
     /// it while its statements borrow the connection.
     finished: AtomicBool,
+    /// Set when a statement found the connection gone (a restart, a failover, a
+    /// terminated backend).
+    broken: AtomicBool,
 }
 
 impl TenantTx {
+    fn new(conn: Object) -> Self {
+        Self {
+            conn: Some(conn),
+            finished: AtomicBool::new(false),
+            broken: AtomicBool::new(false),
+        }
+    }
+
+    fn conn(&self) -> &Object {
+        self.conn.as_ref().expect("the connection stays until drop")
+    }
+
+    /// Notes a broken connection in a result on its way out.
+    fn watch<T>(
+        &self,
+        result: Result<T, tokio_postgres::Error>,
+    ) -> Result<T, tokio_postgres::Error> {
+        if let Err(error) = &result {
+            if connection_lost(error) {
+                self.broken.store(true, Ordering::Relaxed);
+            }
+        }
+        result
+    }
+
     pub async fn query(
         &self,
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Vec<Row>, tokio_postgres::Error> {
-        let statement = self.conn.prepare_cached(sql).await?;
-        self.conn.query(&statement, params).await
+        let statement = self.watch(self.conn().prepare_cached(sql).await)?;
+        self.watch(self.conn().query(&statement, params).await)
     }
 
     pub async fn query_one(
@@ -141,8 +165,8 @@ impl TenantTx {
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Row, tokio_postgres::Error> {
-        let statement = self.conn.prepare_cached(sql).await?;
-        self.conn.query_one(&statement, params).await
+        let statement = self.watch(self.conn().prepare_cached(sql).await)?;
+        self.watch(self.conn().query_one(&statement, params).await)
     }
 
     pub async fn query_opt(
@@ -150,8 +174,8 @@ impl TenantTx {
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Option<Row>, tokio_postgres::Error> {
-        let statement = self.conn.prepare_cached(sql).await?;
-        self.conn.query_opt(&statement, params).await
+        let statement = self.watch(self.conn().prepare_cached(sql).await)?;
+        self.watch(self.conn().query_opt(&statement, params).await)
     }
 
     pub async fn execute(
@@ -159,18 +183,20 @@ impl TenantTx {
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<u64, tokio_postgres::Error> {
-        let statement = self.conn.prepare_cached(sql).await?;
-        self.conn.execute(&statement, params).await
+        let statement = self.watch(self.conn().prepare_cached(sql).await)?;
+        self.watch(self.conn().execute(&statement, params).await)
     }
 
     pub async fn commit(mut self) -> Result<(), tokio_postgres::Error> {
         *self.finished.get_mut() = true;
-        self.conn.batch_execute("COMMIT").await
+        let committed = self.conn().batch_execute("COMMIT").await;
+        self.watch(committed)
     }
 
     pub async fn rollback(mut self) -> Result<(), tokio_postgres::Error> {
         *self.finished.get_mut() = true;
-        self.conn.batch_execute("ROLLBACK").await
+        let rolled_back = self.conn().batch_execute("ROLLBACK").await;
+        self.watch(rolled_back)
     }
 }
 
@@ -179,9 +205,20 @@ impl Drop for TenantTx {
     /// before the connection goes back to the pool: the ROLLBACK is queued ahead of
     /// anything the next user sends.
     fn drop(&mut self) {
+        let Some(conn) = self.conn.take() else {
+            return;
+        };
+        // A connection found broken never goes back to the pool: the pool checks only
+        // whether the client has noticed the close yet, which can lag behind, and the
+        // next request would get the same dead connection.
+        if *self.broken.get_mut() || conn.is_closed() {
+            tracing::debug!("dropping a broken pooled connection");
+            drop(Object::take(conn));
+            return;
+        }
         if !*self.finished.get_mut() {
             tracing::debug!("tenant transaction dropped without commit; rolling back");
-            send_without_waiting(&self.conn, "ROLLBACK");
+            send_without_waiting(&conn, "ROLLBACK");
         }
     }
 }
