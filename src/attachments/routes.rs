@@ -18,6 +18,7 @@ use crate::kernel::reads::read_one_as;
 use crate::kernel::{Actor, Origin, Role};
 use crate::tenancy::scoped::TenantDb;
 use crate::web::error::{AuthedRouteErrors, DomainError};
+use crate::web::reply::NoContent;
 use crate::web::tenant::{AuthUser, CurrentTenant};
 use crate::web::AppState;
 
@@ -119,7 +120,7 @@ pub async fn delete_attachment(
     db: TenantDb,
     origin: Origin,
     id: web::Path<Uuid>,
-) -> Result<HttpResponse, DomainError> {
+) -> Result<NoContent, DomainError> {
     let tx = db.begin().await?;
     let actor = Actor::resolve(&tx, &user.principal()).await?;
     let view = service::delete(&tx, &actor, &origin, id.into_inner(), &state.targets).await?;
@@ -129,5 +130,5 @@ pub async fn delete_attachment(
         &[view.id],
     )
     .await;
-    Ok(HttpResponse::NoContent().finish())
+    Ok(NoContent)
 }

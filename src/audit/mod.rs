@@ -2,7 +2,7 @@
 //! `kernel::audit` in each mutation's own transaction; nothing changes or deletes a
 //! row (the database refuses it too).
 
-use actix_web::{get, web, HttpResponse};
+use actix_web::{get, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -14,6 +14,7 @@ use crate::kernel::reads::read_as;
 use crate::kernel::Role;
 use crate::tenancy::scoped::TenantDb;
 use crate::web::error::{AuthedRouteErrors, DomainError};
+use crate::web::json::Json;
 use crate::web::tenant::AuthUser;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -80,7 +81,7 @@ pub async fn list_audit_logs(
     user: AuthUser,
     db: TenantDb,
     query: web::Query<AuditQuery>,
-) -> Result<HttpResponse, DomainError> {
+) -> Result<Json<Page<AuditLogView>>, DomainError> {
     let page = PageRequest::parse(query.limit, query.cursor.as_deref(), 200)?;
     let before: Option<i64> = page.after()?;
     for (field, value) in [("entity", &query.entity), ("action", &query.action)] {
@@ -135,5 +136,5 @@ pub async fn list_audit_logs(
             request_id: row.get(10),
         })
         .collect();
-    Ok(HttpResponse::Ok().json(Page::keyset(entries, &page, |entry| entry.id)))
+    Ok(Json(Page::keyset(entries, &page, |entry| entry.id)))
 }

@@ -4,7 +4,7 @@
 
 pub mod service;
 
-use actix_web::{delete, get, patch, post, web, HttpResponse};
+use actix_web::{delete, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tokio_postgres::Row;
@@ -19,6 +19,7 @@ use crate::kernel::{Actor, Origin, Role};
 use crate::tenancy::scoped::TenantDb;
 use crate::web::error::{AuthedRouteErrors, DomainError, ErrorBody};
 use crate::web::json::Json;
+use crate::web::reply::{Created, NoContent};
 use crate::web::tenant::AuthUser;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -120,7 +121,7 @@ pub async fn list_clauses(
     user: AuthUser,
     db: TenantDb,
     query: web::Query<ClauseQuery>,
-) -> Result<HttpResponse, DomainError> {
+) -> Result<Json<Page<ClauseView>>, DomainError> {
     let page = PageRequest::parse(query.limit, query.cursor.as_deref(), 200)?;
     let (after_category, after_title, after_id) = match page.after::<(String, String, Uuid)>()? {
         Some((category, title, id)) => (Some(category), Some(title), Some(id)),
@@ -156,7 +157,7 @@ pub async fn list_clauses(
     let page = Page::keyset(rows, &page, |(view, title)| {
         (view.category.clone(), title.clone(), view.id)
     });
-    Ok(HttpResponse::Ok().json(page.map(|(view, _)| view)))
+    Ok(Json(page.map(|(view, _)| view)))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -186,12 +187,12 @@ pub async fn create_clause(
     db: TenantDb,
     origin: Origin,
     body: Json<NewClause>,
-) -> Result<HttpResponse, DomainError> {
+) -> Result<Created<ClauseView>, DomainError> {
     let tx = db.begin().await?;
     let actor = Actor::resolve(&tx, &user.principal()).await?;
     let out = service::create(&tx, &actor, &origin, body.into_inner()).await?;
     tx.commit().await?;
-    Ok(HttpResponse::Created().json(out))
+    Ok(Created::new(out))
 }
 
 #[utoipa::path(
@@ -210,7 +211,7 @@ pub async fn get_clause(
     user: AuthUser,
     db: TenantDb,
     id: web::Path<Uuid>,
-) -> Result<HttpResponse, DomainError> {
+) -> Result<Json<ClauseView>, DomainError> {
     let sql = format!("select {COLUMNS} from clauses where id = $1");
     let view: ClauseView = read_one_as(
         &db,
@@ -221,7 +222,7 @@ pub async fn get_clause(
         "clause",
     )
     .await?;
-    Ok(HttpResponse::Ok().json(view))
+    Ok(Json(view))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -253,12 +254,12 @@ pub async fn update_clause(
     origin: Origin,
     id: web::Path<Uuid>,
     body: Json<UpdateClause>,
-) -> Result<HttpResponse, DomainError> {
+) -> Result<Json<ClauseView>, DomainError> {
     let tx = db.begin().await?;
     let actor = Actor::resolve(&tx, &user.principal()).await?;
     let out = service::update(&tx, &actor, &origin, id.into_inner(), body.into_inner()).await?;
     tx.commit().await?;
-    Ok(HttpResponse::Ok().json(out))
+    Ok(Json(out))
 }
 
 #[utoipa::path(
@@ -279,12 +280,12 @@ pub async fn delete_clause(
     db: TenantDb,
     origin: Origin,
     id: web::Path<Uuid>,
-) -> Result<HttpResponse, DomainError> {
+) -> Result<NoContent, DomainError> {
     let tx = db.begin().await?;
     let actor = Actor::resolve(&tx, &user.principal()).await?;
     service::delete(&tx, &actor, &origin, id.into_inner()).await?;
     tx.commit().await?;
-    Ok(HttpResponse::NoContent().finish())
+    Ok(NoContent)
 }
 
 #[derive(Serialize, ToSchema)]
@@ -327,7 +328,7 @@ pub async fn similar_clauses(
     db: TenantDb,
     id: web::Path<Uuid>,
     query: web::Query<SimilarQuery>,
-) -> Result<HttpResponse, DomainError> {
+) -> Result<Json<Page<SimilarClause>>, DomainError> {
     let threshold = query.threshold.unwrap_or(0.3);
     if !(0.1..=1.0).contains(&threshold) {
         return Err(DomainError::Validation("threshold must be 0.1 to 1".into()));
@@ -363,7 +364,7 @@ pub async fn similar_clauses(
             similarity: row.get(3),
         })
         .collect();
-    Ok(HttpResponse::Ok().json(Page::offset(similar, &page)))
+    Ok(Json(Page::offset(similar, &page)))
 }
 
 #[utoipa::path(
@@ -383,7 +384,7 @@ pub async fn contract_clauses(
     db: TenantDb,
     id: web::Path<Uuid>,
     query: web::Query<PageQuery>,
-) -> Result<HttpResponse, DomainError> {
+) -> Result<Json<Page<ClauseView>>, DomainError> {
     // By position, which clients choose and may repeat: paged by offset.
     let page = query.parse()?;
     let id = id.into_inner();
@@ -399,7 +400,7 @@ pub async fn contract_clauses(
     )
     .await?;
     let list: Vec<ClauseView> = rows.iter().map(ClauseView::from).collect();
-    Ok(HttpResponse::Ok().json(Page::offset(list, &page)))
+    Ok(Json(Page::offset(list, &page)))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -430,12 +431,12 @@ pub async fn attach_clause(
     origin: Origin,
     id: web::Path<Uuid>,
     body: Json<AttachClause>,
-) -> Result<HttpResponse, DomainError> {
+) -> Result<NoContent, DomainError> {
     let tx = db.begin().await?;
     let actor = Actor::resolve(&tx, &user.principal()).await?;
     service::attach(&tx, &actor, &origin, id.into_inner(), body.into_inner()).await?;
     tx.commit().await?;
-    Ok(HttpResponse::NoContent().finish())
+    Ok(NoContent)
 }
 
 #[utoipa::path(
@@ -458,12 +459,12 @@ pub async fn detach_clause(
     db: TenantDb,
     origin: Origin,
     path: web::Path<(Uuid, Uuid)>,
-) -> Result<HttpResponse, DomainError> {
+) -> Result<NoContent, DomainError> {
     let tx = db.begin().await?;
     let actor = Actor::resolve(&tx, &user.principal()).await?;
     service::detach(&tx, &actor, &origin, path.into_inner()).await?;
     tx.commit().await?;
-    Ok(HttpResponse::NoContent().finish())
+    Ok(NoContent)
 }
 
 #[derive(Serialize, ToSchema)]
@@ -492,7 +493,7 @@ pub async fn validate_clauses(
     user: AuthUser,
     db: TenantDb,
     id: web::Path<Uuid>,
-) -> Result<HttpResponse, DomainError> {
+) -> Result<Json<ClauseValidation>, DomainError> {
     let id = id.into_inner();
     let (_, results) = read_as(&db, &user.principal(), Role::Viewer, &[(
                 "select t.key, t.required_clause_categories from contracts c \
@@ -512,7 +513,7 @@ pub async fn validate_clauses(
         .filter(|c| !present.contains(c))
         .cloned()
         .collect();
-    Ok(HttpResponse::Ok().json(ClauseValidation {
+    Ok(Json(ClauseValidation {
         complete: missing.is_empty(),
         contract_type,
         required,

@@ -1,12 +1,13 @@
 //! The route that belongs to comments alone.
 
-use actix_web::{delete, web, HttpResponse};
+use actix_web::{delete, web};
 use uuid::Uuid;
 
 use super::service;
 use crate::kernel::{Actor, Origin};
 use crate::tenancy::scoped::TenantDb;
 use crate::web::error::{AuthedRouteErrors, DomainError};
+use crate::web::reply::NoContent;
 use crate::web::tenant::AuthUser;
 
 #[utoipa::path(
@@ -26,10 +27,10 @@ pub async fn delete_comment(
     db: TenantDb,
     origin: Origin,
     id: web::Path<Uuid>,
-) -> Result<HttpResponse, DomainError> {
+) -> Result<NoContent, DomainError> {
     let tx = db.begin().await?;
     let actor = Actor::resolve(&tx, &user.principal()).await?;
     service::delete(&tx, &actor, &origin, id.into_inner()).await?;
     tx.commit().await?;
-    Ok(HttpResponse::NoContent().finish())
+    Ok(NoContent)
 }

@@ -1,6 +1,6 @@
 //! The contract calendar: start, end and renewal-notice dates in a date range.
 
-use actix_web::{get, web, HttpResponse};
+use actix_web::{get, web};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -12,6 +12,7 @@ use crate::kernel::validate::IsoDate;
 use crate::kernel::Role;
 use crate::tenancy::scoped::TenantDb;
 use crate::web::error::{AuthedRouteErrors, DomainError};
+use crate::web::json::Json;
 use crate::web::tenant::AuthUser;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -63,7 +64,7 @@ pub async fn calendar(
     user: AuthUser,
     db: TenantDb,
     query: web::Query<CalendarQuery>,
-) -> Result<HttpResponse, DomainError> {
+) -> Result<Json<Page<CalendarEvent>>, DomainError> {
     let CalendarQuery {
         from,
         to,
@@ -108,7 +109,7 @@ pub async fn calendar(
             status: row.get(4),
         })
         .collect();
-    Ok(HttpResponse::Ok().json(Page::keyset(events, &page, |e| {
+    Ok(Json(Page::keyset(events, &page, |e| {
         (e.date, e.kind.clone(), e.contract_id)
     })))
 }

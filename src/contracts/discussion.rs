@@ -2,7 +2,7 @@
 //! comments and attachments areas' services with the contract as their target.
 
 use actix_multipart::Multipart;
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{get, post, web};
 use uuid::Uuid;
 
 use super::model::CONTRACT_TARGET;
@@ -15,6 +15,7 @@ use crate::kernel::{Actor, Origin};
 use crate::tenancy::scoped::TenantDb;
 use crate::web::error::{AuthedRouteErrors, DomainError, ErrorBody};
 use crate::web::json::Json;
+use crate::web::reply::Created;
 use crate::web::tenant::{AuthUser, CurrentTenant};
 use crate::web::AppState;
 
@@ -39,11 +40,11 @@ pub async fn list_comments(
     db: TenantDb,
     id: web::Path<Uuid>,
     query: web::Query<PageQuery>,
-) -> Result<HttpResponse, DomainError> {
+) -> Result<Json<Page<CommentView>>, DomainError> {
     let page = query.parse()?;
     let comments =
         comments::service::list(&db, &user.principal(), contract(id.into_inner()), &page).await?;
-    Ok(HttpResponse::Ok().json(comments))
+    Ok(Json(comments))
 }
 
 #[utoipa::path(
@@ -65,7 +66,7 @@ pub async fn create_comment(
     origin: Origin,
     id: web::Path<Uuid>,
     body: Json<NewComment>,
-) -> Result<HttpResponse, DomainError> {
+) -> Result<Created<CommentView>, DomainError> {
     let tx = db.begin().await?;
     let actor = Actor::resolve(&tx, &user.principal()).await?;
     let comment = comments::service::create(
@@ -77,7 +78,7 @@ pub async fn create_comment(
     )
     .await?;
     tx.commit().await?;
-    Ok(HttpResponse::Created().json(comment))
+    Ok(Created::new(comment))
 }
 
 #[utoipa::path(
@@ -97,12 +98,12 @@ pub async fn list_attachments(
     db: TenantDb,
     id: web::Path<Uuid>,
     query: web::Query<PageQuery>,
-) -> Result<HttpResponse, DomainError> {
+) -> Result<Json<Page<AttachmentView>>, DomainError> {
     let page = query.parse()?;
     let files =
         attachments::service::list(&db, &user.principal(), contract(id.into_inner()), &page)
             .await?;
-    Ok(HttpResponse::Ok().json(files))
+    Ok(Json(files))
 }
 
 #[utoipa::path(
@@ -129,7 +130,7 @@ pub async fn upload_attachment(
     origin: Origin,
     id: web::Path<Uuid>,
     multipart: Multipart,
-) -> Result<HttpResponse, DomainError> {
+) -> Result<Created<AttachmentView>, DomainError> {
     let target = contract(id.into_inner());
     // Permission first, so nobody may make us store bytes they could not attach.
     {
@@ -152,5 +153,5 @@ pub async fn upload_attachment(
         attachments::service::store(&tx, &actor, &origin, target, received, &folder).await?;
     tx.commit().await?;
     stored.keep();
-    Ok(HttpResponse::Created().json(view))
+    Ok(Created::new(view))
 }

@@ -1,7 +1,7 @@
 //! Listing contracts: filters, sorting, full-text search, and facet counts over the
 //! same filters.
 
-use actix_web::{get, web, HttpResponse};
+use actix_web::{get, web};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use utoipa::{IntoParams, ToSchema};
@@ -15,6 +15,7 @@ use crate::kernel::validate::{self, IsoDate};
 use crate::kernel::{DomainError, Role};
 use crate::tenancy::scoped::TenantDb;
 use crate::web::error::AuthedRouteErrors;
+use crate::web::json::Json;
 use crate::web::tenant::AuthUser;
 
 /// List and facet filters.
@@ -219,7 +220,7 @@ pub async fn list_contracts(
     user: AuthUser,
     db: TenantDb,
     query: web::Query<ContractFilter>,
-) -> Result<HttpResponse, DomainError> {
+) -> Result<Json<Page<ContractView>>, DomainError> {
     // Sorts on nullable columns and on a search rank cannot page by key: offsets.
     let page = PageRequest::parse(query.limit, query.cursor.as_deref(), MAX_PAGE)?;
     let mut w = query.to_search()?;
@@ -236,7 +237,7 @@ pub async fn list_contracts(
         .iter()
         .map(ContractView::from_row)
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(HttpResponse::Ok().json(Page::offset(contracts, &page)))
+    Ok(Json(Page::offset(contracts, &page)))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -267,7 +268,7 @@ pub async fn contract_facets(
     user: AuthUser,
     db: TenantDb,
     query: web::Query<ContractFilter>,
-) -> Result<HttpResponse, DomainError> {
+) -> Result<Json<Facets>, DomainError> {
     if query.sort.is_some() || query.limit.is_some() || query.cursor.is_some() {
         return Err(DomainError::Validation(
             "facets take filters only, not sort, limit or cursor".into(),
@@ -304,7 +305,7 @@ pub async fn contract_facets(
         .iter()
         .map(|row| (row.get::<_, String>(0), json!(row.get::<_, i64>(1))))
         .collect();
-    Ok(HttpResponse::Ok().json(Facets {
+    Ok(Json(Facets {
         total,
         status,
         contract_type,

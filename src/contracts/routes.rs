@@ -1,8 +1,8 @@
 //! The contract routes: extract, call the service, shape the response (ETags,
 //! `Location`, `If-Match`).
 
-use actix_web::http::header::{self, HeaderValue};
-use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
+use actix_web::http::header::{self};
+use actix_web::{delete, get, patch, post, web, HttpRequest};
 use uuid::Uuid;
 
 use super::model::*;
@@ -15,25 +15,18 @@ use crate::kernel::{Actor, DomainError, Origin, Role};
 use crate::tenancy::scoped::TenantDb;
 use crate::web::error::{AuthedRouteErrors, ErrorBody};
 use crate::web::json::Json;
+use crate::web::reply::{Created, NoContent, Tagged};
 use crate::web::tenant::AuthUser;
 use crate::web::tenant::CurrentTenant;
 use crate::web::AppState;
 
-pub(super) fn etag(version: i32) -> HeaderValue {
-    HeaderValue::from_str(&concurrency::etag(version)).expect("digits are a valid header")
-}
-
-pub(super) fn with_etag(mut response: HttpResponse, version: i32) -> HttpResponse {
-    response.headers_mut().insert(header::ETAG, etag(version));
-    response
-}
-
-pub fn created(contract: &ContractView) -> HttpResponse {
-    let mut response = HttpResponse::Created().json(contract);
-    if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/contracts/{}", contract.id)) {
-        response.headers_mut().insert(header::LOCATION, location);
-    }
-    with_etag(response, contract.version)
+/// 201 with the contract, where it lives and its version.
+pub fn created(contract: ContractView) -> Created<ContractView> {
+    let (location, etag) = (
+        format!("/api/v1/contracts/{}", contract.id),
+        concurrency::etag(contract.version),
+    );
+    Created::new(contract).at(location).tagged(etag)
 }
 
 #[utoipa::path(
@@ -53,11 +46,11 @@ pub async fn create_contract(
     db: TenantDb,
     origin: Origin,
     body: Json<CreateContract>,
-) -> Result<HttpResponse, DomainError> {
+) -> Result<Created<ContractView>, DomainError> {
     let tx = db.begin().await?;
     let contract = insert_contract(&tx, &user.principal(), &origin, body.into_inner()).await?;
     tx.commit().await.map_err(DomainError::database)?;
-    Ok(created(&contract))
+    Ok(created(contract))
 }
 
 #[utoipa::path(
@@ -76,16 +69,16 @@ pub async fn get_contract(
     user: AuthUser,
     db: TenantDb,
     id: web::Path<Uuid>,
-) -> Result<HttpResponse, DomainError> {
+) -> Result<Tagged<ContractView>, DomainError> {
     let id = id.into_inner();
     let sql = format!("select {CONTRACT_COLUMNS} from contracts where id = $1");
     let (_, results) = read_as(&db, &user.principal(), Role::Viewer, &[(&sql, &[&id])]).await?;
     let row = results[0].first().ok_or(DomainError::Missing("contract"))?;
     let contract = ContractView::from_row(row)?;
-    Ok(with_etag(
-        HttpResponse::Ok().json(&contract),
-        contract.version,
-    ))
+    Ok(Tagged {
+        etag: concurrency::etag(contract.version),
+        body: contract,
+    })
 }
 
 /// The version a change is based on, from `If-Match` or the body (see
@@ -122,14 +115,17 @@ pub async fn update_contract(
     origin: Origin,
     id: web::Path<Uuid>,
     body: Json<UpdateContract>,
-) -> Result<HttpResponse, DomainError> {
+) -> Result<Tagged<ContractView>, DomainError> {
     let patch = body.into_inner();
     let expected = expected_version(&req, patch.version)?;
     let tx = db.begin().await?;
     let actor = Actor::resolve(&tx, &user.principal()).await?;
     let new = service::update(&tx, &actor, &origin, id.into_inner(), expected, patch).await?;
     tx.commit().await?;
-    Ok(with_etag(HttpResponse::Ok().json(&new), new.version))
+    Ok(Tagged {
+        etag: concurrency::etag(new.version),
+        body: new,
+    })
 }
 
 #[utoipa::path(
@@ -152,7 +148,7 @@ pub async fn delete_contract(
     db: TenantDb,
     origin: Origin,
     id: web::Path<Uuid>,
-) -> Result<HttpResponse, DomainError> {
+) -> Result<NoContent, DomainError> {
     let tx = db.begin().await?;
     let actor = Actor::resolve(&tx, &user.principal()).await?;
     let files = service::delete(&tx, &actor, &origin, id.into_inner()).await?;
@@ -162,7 +158,7 @@ pub async fn delete_contract(
         &files,
     )
     .await;
-    Ok(HttpResponse::NoContent().finish())
+    Ok(NoContent)
 }
 
 #[utoipa::path(
@@ -186,7 +182,7 @@ pub async fn transition_contract(
     origin: Origin,
     id: web::Path<Uuid>,
     body: Json<Transition>,
-) -> Result<HttpResponse, DomainError> {
+) -> Result<Tagged<ContractView>, DomainError> {
     let Transition { to, version } = body.into_inner();
     let expected = match (req.headers().contains_key(header::IF_MATCH), version) {
         (false, None) => None,
@@ -203,5 +199,8 @@ pub async fn transition_contract(
     let actor = Actor::resolve(&tx, &user.principal()).await?;
     let new = service::transition(&tx, &actor, &origin, id.into_inner(), to, expected).await?;
     tx.commit().await?;
-    Ok(with_etag(HttpResponse::Ok().json(&new), new.version))
+    Ok(Tagged {
+        etag: concurrency::etag(new.version),
+        body: new,
+    })
 }

@@ -1,7 +1,7 @@
 //! Contract types: eight built in, more per tenant, each with the clause categories
 //! it requires.
 
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{get, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -12,6 +12,7 @@ use crate::kernel::{Actor, DomainError, Origin, Role};
 use crate::tenancy::scoped::TenantDb;
 use crate::web::error::{AuthedRouteErrors, ErrorBody};
 use crate::web::json::Json;
+use crate::web::reply::Created;
 use crate::web::tenant::AuthUser;
 
 #[derive(Serialize, ToSchema)]
@@ -38,7 +39,7 @@ pub async fn list_contract_types(
     user: AuthUser,
     db: TenantDb,
     query: web::Query<PageQuery>,
-) -> Result<HttpResponse, DomainError> {
+) -> Result<Json<Page<ContractTypeView>>, DomainError> {
     let page = query.parse()?;
     let after: Option<String> = page.after()?;
     let (_, results) = read_as(
@@ -61,7 +62,7 @@ pub async fn list_contract_types(
             builtin: row.get(3),
         })
         .collect();
-    Ok(HttpResponse::Ok().json(Page::keyset(types, &page, |t| t.key.clone())))
+    Ok(Json(Page::keyset(types, &page, |t| t.key.clone())))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -94,10 +95,10 @@ pub async fn create_contract_type(
     db: TenantDb,
     origin: Origin,
     body: Json<NewContractType>,
-) -> Result<HttpResponse, DomainError> {
+) -> Result<Created<ContractTypeView>, DomainError> {
     let tx = db.begin().await?;
     let actor = Actor::resolve(&tx, &user.principal()).await?;
     let out = service::create_contract_type(&tx, &actor, &origin, body.into_inner()).await?;
     tx.commit().await?;
-    Ok(HttpResponse::Created().json(out))
+    Ok(Created::new(out))
 }

@@ -1,6 +1,6 @@
 //! Every text a contract had, and line diffs between two of them.
 
-use actix_web::{get, web, HttpResponse};
+use actix_web::{get, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -12,6 +12,7 @@ use crate::kernel::reads::read_as;
 use crate::kernel::{DomainError, Principal, Role};
 use crate::tenancy::scoped::TenantDb;
 use crate::web::error::AuthedRouteErrors;
+use crate::web::json::Json;
 use crate::web::tenant::AuthUser;
 
 #[derive(Serialize, ToSchema)]
@@ -49,7 +50,7 @@ pub async fn list_versions(
     db: TenantDb,
     id: web::Path<Uuid>,
     query: web::Query<PageQuery>,
-) -> Result<HttpResponse, DomainError> {
+) -> Result<Json<Page<VersionSummary>>, DomainError> {
     let page = query.parse()?;
     let after: Option<i32> = page.after()?;
     let id = id.into_inner();
@@ -73,7 +74,7 @@ pub async fn list_versions(
             created_at: row.get(4),
         })
         .collect();
-    Ok(HttpResponse::Ok().json(Page::keyset(versions, &page, |v| v.version)))
+    Ok(Json(Page::keyset(versions, &page, |v| v.version)))
 }
 
 pub(super) async fn fetch_versions(
@@ -130,10 +131,10 @@ pub async fn get_version(
     user: AuthUser,
     db: TenantDb,
     path: web::Path<(Uuid, i32)>,
-) -> Result<HttpResponse, DomainError> {
+) -> Result<Json<VersionView>, DomainError> {
     let (id, version) = path.into_inner();
     let mut found = fetch_versions(&db, &user.principal(), id, &[version]).await?;
-    Ok(HttpResponse::Ok().json(found.remove(0)))
+    Ok(Json(found.remove(0)))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -170,14 +171,14 @@ pub async fn diff_versions(
     db: TenantDb,
     id: web::Path<Uuid>,
     query: web::Query<DiffQuery>,
-) -> Result<HttpResponse, DomainError> {
+) -> Result<Json<DiffView>, DomainError> {
     let DiffQuery { from, to } = query.into_inner();
     let mut texts = fetch_versions(&db, &user.principal(), id.into_inner(), &[from, to]).await?;
     let (new, old) = (texts.pop().unwrap(), texts.pop().unwrap());
     let view = web::block(move || line_diff(&old, &new))
         .await
         .map_err(|e| DomainError::Internal(anyhow::anyhow!("diff: {e}")))?;
-    Ok(HttpResponse::Ok().json(view))
+    Ok(Json(view))
 }
 
 pub(super) fn line_diff(old: &VersionView, new: &VersionView) -> DiffView {

@@ -2,7 +2,7 @@
 
 pub mod service;
 
-use actix_web::{delete, get, patch, post, web, HttpResponse};
+use actix_web::{delete, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tokio_postgres::Row;
@@ -16,6 +16,7 @@ use crate::kernel::{Actor, Origin, Role};
 use crate::tenancy::scoped::{TenantDb, TenantTx};
 use crate::web::error::{AuthedRouteErrors, DomainError, ErrorBody};
 use crate::web::json::Json;
+use crate::web::reply::{Created, NoContent};
 use crate::web::tenant::AuthUser;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -156,7 +157,7 @@ pub async fn list_counterparties(
     user: AuthUser,
     db: TenantDb,
     query: web::Query<CounterpartyQuery>,
-) -> Result<HttpResponse, DomainError> {
+) -> Result<Json<Page<CounterpartyView>>, DomainError> {
     let page = PageRequest::parse(query.limit, query.cursor.as_deref(), 200)?;
     let (after_name, after_id) = page.after::<(String, Uuid)>()?.unzip();
     let pattern = match query.q.as_deref().map(str::trim) {
@@ -192,7 +193,7 @@ pub async fn list_counterparties(
         .map(|row| (CounterpartyView::from(row), row.get(row.len() - 1)))
         .collect();
     let page = Page::keyset(rows, &page, |(view, key)| (key.clone(), view.id));
-    Ok(HttpResponse::Ok().json(page.map(|(view, _)| view)))
+    Ok(Json(page.map(|(view, _)| view)))
 }
 
 #[utoipa::path(
@@ -213,12 +214,12 @@ pub async fn create_counterparty(
     db: TenantDb,
     origin: Origin,
     body: Json<NewCounterparty>,
-) -> Result<HttpResponse, DomainError> {
+) -> Result<Created<CounterpartyView>, DomainError> {
     let tx = db.begin().await?;
     let actor = Actor::resolve(&tx, &user.principal()).await?;
     let out = service::create(&tx, &actor, &origin, body.into_inner()).await?;
     tx.commit().await?;
-    Ok(HttpResponse::Created().json(out))
+    Ok(Created::new(out))
 }
 
 #[utoipa::path(
@@ -237,7 +238,7 @@ pub async fn get_counterparty(
     user: AuthUser,
     db: TenantDb,
     id: web::Path<Uuid>,
-) -> Result<HttpResponse, DomainError> {
+) -> Result<Json<CounterpartyView>, DomainError> {
     let id = id.into_inner();
     let sql = format!("select {COLUMNS} from counterparties where id = $1");
     let (_, results) = read_as(
@@ -259,7 +260,7 @@ pub async fn get_counterparty(
         .map(CounterpartyView::from)
         .ok_or(DomainError::Missing("counterparty"))?;
     view.contacts = Some(results[1].iter().map(ContactView::from).collect());
-    Ok(HttpResponse::Ok().json(view))
+    Ok(Json(view))
 }
 
 async fn lock(tx: &TenantTx, id: Uuid) -> Result<CounterpartyView, DomainError> {
@@ -325,12 +326,12 @@ pub async fn update_counterparty(
     origin: Origin,
     id: web::Path<Uuid>,
     body: Json<UpdateCounterparty>,
-) -> Result<HttpResponse, DomainError> {
+) -> Result<Json<CounterpartyView>, DomainError> {
     let tx = db.begin().await?;
     let actor = Actor::resolve(&tx, &user.principal()).await?;
     let out = service::update(&tx, &actor, &origin, id.into_inner(), body.into_inner()).await?;
     tx.commit().await?;
-    Ok(HttpResponse::Ok().json(out))
+    Ok(Json(out))
 }
 
 #[utoipa::path(
@@ -351,12 +352,12 @@ pub async fn delete_counterparty(
     db: TenantDb,
     origin: Origin,
     id: web::Path<Uuid>,
-) -> Result<HttpResponse, DomainError> {
+) -> Result<NoContent, DomainError> {
     let tx = db.begin().await?;
     let actor = Actor::resolve(&tx, &user.principal()).await?;
     service::delete(&tx, &actor, &origin, id.into_inner()).await?;
     tx.commit().await?;
-    Ok(HttpResponse::NoContent().finish())
+    Ok(NoContent)
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -391,13 +392,13 @@ pub async fn create_contact(
     origin: Origin,
     id: web::Path<Uuid>,
     body: Json<NewContact>,
-) -> Result<HttpResponse, DomainError> {
+) -> Result<Created<ContactView>, DomainError> {
     let tx = db.begin().await?;
     let actor = Actor::resolve(&tx, &user.principal()).await?;
     let out =
         service::create_contact(&tx, &actor, &origin, id.into_inner(), body.into_inner()).await?;
     tx.commit().await?;
-    Ok(HttpResponse::Created().json(out))
+    Ok(Created::new(out))
 }
 
 #[utoipa::path(
@@ -417,10 +418,10 @@ pub async fn delete_contact(
     db: TenantDb,
     origin: Origin,
     id: web::Path<Uuid>,
-) -> Result<HttpResponse, DomainError> {
+) -> Result<NoContent, DomainError> {
     let tx = db.begin().await?;
     let actor = Actor::resolve(&tx, &user.principal()).await?;
     service::delete_contact(&tx, &actor, &origin, id.into_inner()).await?;
     tx.commit().await?;
-    Ok(HttpResponse::NoContent().finish())
+    Ok(NoContent)
 }

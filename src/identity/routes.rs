@@ -2,7 +2,7 @@
 
 use std::sync::OnceLock;
 
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{get, post, web};
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -14,6 +14,7 @@ use crate::kernel::tokens::{self, ACCESS_TOKEN_TTL_SECS, REFRESH_TOKEN_TTL_DAYS}
 use crate::tenancy::scoped::{TenantDb, TenantTx};
 use crate::web::error::{DomainError, ErrorBody, TenantRouteErrors};
 use crate::web::json::Json;
+use crate::web::reply::NoContent;
 use crate::web::tenant::{AuthUser, CurrentTenant};
 use crate::web::AppState;
 
@@ -74,7 +75,7 @@ pub async fn login(
     db: TenantDb,
     state: web::Data<AppState>,
     body: Json<LoginRequest>,
-) -> Result<HttpResponse, DomainError> {
+) -> Result<Json<TokenResponse>, DomainError> {
     let LoginRequest { email, password } = body.into_inner();
     if email.len() > MAX_EMAIL_BYTES || password.len() > MAX_PASSWORD_BYTES {
         return Err(DomainError::BadRequest(
@@ -113,7 +114,7 @@ pub async fn login(
     let response = issue_tokens(&tx, &state, &tenant, user_id, &role, Uuid::new_v4()).await?;
     tx.commit().await.map_err(DomainError::database)?;
     tracing::info!(user = %user_id, tenant = %tenant.0.slug, "login");
-    Ok(HttpResponse::Ok().json(response))
+    Ok(Json(response))
 }
 
 #[utoipa::path(
@@ -133,7 +134,7 @@ pub async fn refresh(
     db: TenantDb,
     state: web::Data<AppState>,
     body: Json<RefreshRequest>,
-) -> Result<HttpResponse, DomainError> {
+) -> Result<Json<TokenResponse>, DomainError> {
     let hash = tokens::hash_refresh_token(&body.refresh_token);
     let tx = db.begin().await?;
     let row = tx
@@ -177,7 +178,7 @@ pub async fn refresh(
     .await
     .map_err(DomainError::database)?;
     tx.commit().await.map_err(DomainError::database)?;
-    Ok(HttpResponse::Ok().json(response))
+    Ok(Json(response))
 }
 
 /// Revokes the refresh token's whole family and, when one is sent as `Authorization:
@@ -200,7 +201,7 @@ pub async fn logout(
     state: web::Data<AppState>,
     db: TenantDb,
     body: Json<RefreshRequest>,
-) -> Result<HttpResponse, DomainError> {
+) -> Result<NoContent, DomainError> {
     // The access token shown with the logout stops working now, not at its expiry.
     if let Some(user) = access {
         state
@@ -221,7 +222,7 @@ pub async fn logout(
         revoke_family(&tx, row.get(0)).await?;
     }
     tx.commit().await.map_err(DomainError::database)?;
-    Ok(HttpResponse::NoContent().finish())
+    Ok(NoContent)
 }
 
 #[utoipa::path(
@@ -236,7 +237,7 @@ pub async fn logout(
     security(("bearer" = []))
 )]
 #[get("/api/v1/auth/me")]
-pub async fn me(user: AuthUser, db: TenantDb) -> Result<HttpResponse, DomainError> {
+pub async fn me(user: AuthUser, db: TenantDb) -> Result<Json<UserView>, DomainError> {
     let rows = db
         .read(&[(
             "select id, email, display_name, role, active from users where id = $1 and active",
@@ -247,7 +248,7 @@ pub async fn me(user: AuthUser, db: TenantDb) -> Result<HttpResponse, DomainErro
         .first()
         .and_then(|rows| rows.first())
         .ok_or(DomainError::InvalidToken)?;
-    Ok(HttpResponse::Ok().json(UserView::from(row)))
+    Ok(Json(UserView::from(row)))
 }
 
 async fn issue_tokens(

@@ -4,7 +4,7 @@
 //! transaction, so a demotion or deactivation takes effect at once rather than when the
 //! access token expires.
 
-use actix_web::{delete, get, patch, post, web, HttpResponse};
+use actix_web::{delete, get, patch, post, web};
 use serde::{Deserialize, Serialize};
 use tokio_postgres::Row;
 use utoipa::{IntoParams, ToSchema};
@@ -21,6 +21,7 @@ use crate::tenancy::scoped::TenantDb;
 use crate::tenancy::Email;
 use crate::web::error::{DomainError, ErrorBody, TenantRouteErrors};
 use crate::web::json::Json;
+use crate::web::reply::{Created, NoContent};
 use crate::web::tenant::AuthUser;
 use serde_json::json;
 
@@ -102,7 +103,7 @@ pub async fn list_users(
     user: AuthUser,
     db: TenantDb,
     query: web::Query<ListQuery>,
-) -> Result<HttpResponse, DomainError> {
+) -> Result<Json<Page<UserView>>, DomainError> {
     let page = PageRequest::parse(query.limit, query.cursor.as_deref(), MAX_PAGE)?;
     let (after_email, after_id) = page.after::<(String, Uuid)>()?.unzip();
     let (_, results) = read_as(
@@ -117,7 +118,7 @@ pub async fn list_users(
         .map(|row| (UserView::from(row), row.get(5)))
         .collect();
     let page = Page::keyset(users, &page, |(user, key)| (key.clone(), user.id));
-    Ok(HttpResponse::Ok().json(page.map(|(user, _)| user)))
+    Ok(Json(page.map(|(user, _)| user)))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -152,7 +153,7 @@ pub async fn create_user(
     db: TenantDb,
     origin: Origin,
     body: Json<CreateUser>,
-) -> Result<HttpResponse, DomainError> {
+) -> Result<Created<UserView>, DomainError> {
     let body = body.into_inner();
     let email = Email::parse(&body.email).map_err(|e| DomainError::Validation(e.to_string()))?;
     let display_name = validate_display_name("display name", &body.display_name)
@@ -169,7 +170,7 @@ pub async fn create_user(
     let actor = Actor::resolve(&tx, &user.principal()).await?;
     let view = service::create_user(&tx, &actor, &origin, new).await?;
     tx.commit().await?;
-    Ok(HttpResponse::Created().json(view))
+    Ok(Created::new(view))
 }
 
 #[utoipa::path(
@@ -189,12 +190,12 @@ pub async fn get_user(
     user: AuthUser,
     db: TenantDb,
     id: web::Path<Uuid>,
-) -> Result<HttpResponse, DomainError> {
+) -> Result<Json<UserView>, DomainError> {
     let tx = db.begin().await?;
     Actor::acting(&tx, &user.principal(), Role::Admin).await?;
     let row = service::lock_user(&tx, *id).await?;
     tx.commit().await.map_err(DomainError::database)?;
-    Ok(HttpResponse::Ok().json(UserView::from(&row)))
+    Ok(Json(UserView::from(&row)))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -230,7 +231,7 @@ pub async fn update_user(
     origin: Origin,
     id: web::Path<Uuid>,
     body: Json<UpdateUser>,
-) -> Result<HttpResponse, DomainError> {
+) -> Result<Json<UserView>, DomainError> {
     let body = body.into_inner();
     let display_name = body
         .display_name
@@ -253,7 +254,7 @@ pub async fn update_user(
     let actor = Actor::resolve(&tx, &user.principal()).await?;
     let new = service::update_user(&tx, &actor, &origin, *id, change).await?;
     tx.commit().await?;
-    Ok(HttpResponse::Ok().json(new))
+    Ok(Json(new))
 }
 
 #[utoipa::path(
@@ -275,12 +276,12 @@ pub async fn delete_user(
     db: TenantDb,
     origin: Origin,
     id: web::Path<Uuid>,
-) -> Result<HttpResponse, DomainError> {
+) -> Result<NoContent, DomainError> {
     let tx = db.begin().await?;
     let actor = Actor::resolve(&tx, &user.principal()).await?;
     service::delete_user(&tx, &actor, &origin, *id).await?;
     tx.commit().await?;
-    Ok(HttpResponse::NoContent().finish())
+    Ok(NoContent)
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -311,7 +312,7 @@ pub async fn change_password(
     db: TenantDb,
     origin: Origin,
     body: Json<ChangePassword>,
-) -> Result<HttpResponse, DomainError> {
+) -> Result<NoContent, DomainError> {
     let body = body.into_inner();
     if body.current_password.len() > MAX_PASSWORD_BYTES {
         return Err(DomainError::InvalidCredentials);
@@ -355,5 +356,5 @@ pub async fn change_password(
         },
     )
     .await?;
-    Ok(HttpResponse::NoContent().finish())
+    Ok(NoContent)
 }

@@ -4,7 +4,7 @@ pub mod service;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use actix_web::{delete, get, patch, post, web, HttpResponse};
+use actix_web::{delete, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -20,6 +20,7 @@ use crate::kernel::{Actor, Origin, Refusal, Role};
 use crate::tenancy::scoped::TenantDb;
 use crate::web::error::{AuthedRouteErrors, DomainError, ErrorBody};
 use crate::web::json::Json;
+use crate::web::reply::{Created, NoContent};
 use crate::web::tenant::AuthUser;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -177,7 +178,7 @@ pub async fn list_templates(
     user: AuthUser,
     db: TenantDb,
     query: web::Query<PageQuery>,
-) -> Result<HttpResponse, DomainError> {
+) -> Result<Json<Page<TemplateView>>, DomainError> {
     let page = query.parse()?;
     let (after_name, after_id) = page.after::<(String, Uuid)>()?.unzip();
     let sql = format!(
@@ -197,7 +198,7 @@ pub async fn list_templates(
         .map(|row| (TemplateView::from(row), row.get(row.len() - 1)))
         .collect();
     let page = Page::keyset(rows, &page, |(view, name)| (name.clone(), view.id));
-    Ok(HttpResponse::Ok().json(page.map(|(view, _)| view)))
+    Ok(Json(page.map(|(view, _)| view)))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -229,12 +230,12 @@ pub async fn create_template(
     db: TenantDb,
     origin: Origin,
     body: Json<NewTemplate>,
-) -> Result<HttpResponse, DomainError> {
+) -> Result<Created<TemplateView>, DomainError> {
     let tx = db.begin().await?;
     let actor = Actor::resolve(&tx, &user.principal()).await?;
     let out = service::create(&tx, &actor, &origin, body.into_inner()).await?;
     tx.commit().await?;
-    Ok(HttpResponse::Created().json(out))
+    Ok(Created::new(out))
 }
 
 #[utoipa::path(
@@ -253,7 +254,7 @@ pub async fn get_template(
     user: AuthUser,
     db: TenantDb,
     id: web::Path<Uuid>,
-) -> Result<HttpResponse, DomainError> {
+) -> Result<Json<TemplateView>, DomainError> {
     let sql = format!("select {COLUMNS} from templates where id = $1");
     let view: TemplateView = read_one_as(
         &db,
@@ -264,7 +265,7 @@ pub async fn get_template(
         "template",
     )
     .await?;
-    Ok(HttpResponse::Ok().json(view))
+    Ok(Json(view))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -298,12 +299,12 @@ pub async fn update_template(
     origin: Origin,
     id: web::Path<Uuid>,
     body: Json<UpdateTemplate>,
-) -> Result<HttpResponse, DomainError> {
+) -> Result<Json<TemplateView>, DomainError> {
     let tx = db.begin().await?;
     let actor = Actor::resolve(&tx, &user.principal()).await?;
     let out = service::update(&tx, &actor, &origin, id.into_inner(), body.into_inner()).await?;
     tx.commit().await?;
-    Ok(HttpResponse::Ok().json(out))
+    Ok(Json(out))
 }
 
 #[utoipa::path(
@@ -323,12 +324,12 @@ pub async fn delete_template(
     db: TenantDb,
     origin: Origin,
     id: web::Path<Uuid>,
-) -> Result<HttpResponse, DomainError> {
+) -> Result<NoContent, DomainError> {
     let tx = db.begin().await?;
     let actor = Actor::resolve(&tx, &user.principal()).await?;
     service::delete(&tx, &actor, &origin, id.into_inner()).await?;
     tx.commit().await?;
-    Ok(HttpResponse::NoContent().finish())
+    Ok(NoContent)
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -361,12 +362,12 @@ pub async fn generate_contract(
     origin: Origin,
     id: web::Path<Uuid>,
     body: Json<GenerateRequest>,
-) -> Result<HttpResponse, DomainError> {
+) -> Result<Created<contracts::ContractView>, DomainError> {
     let tx = db.begin().await?;
     let actor = Actor::resolve(&tx, &user.principal()).await?;
     let out = service::generate(&tx, &actor, &origin, id.into_inner(), body.into_inner()).await?;
     tx.commit().await?;
-    Ok(contracts::created(&out))
+    Ok(contracts::created(out))
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ pub mod json;
 pub mod metrics;
 pub mod origin;
 pub mod platform;
+pub mod reply;
 pub mod request_id;
 pub mod routes;
 pub mod tenant;

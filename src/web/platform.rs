@@ -7,6 +7,7 @@ use actix_web::{get, web, HttpResponse};
 use serde_json::json;
 
 use super::error::{DomainError, ErrorBody, TenantRouteErrors};
+use super::json::Json;
 use super::tenant::{CurrentTenant, PlatformHost};
 use super::AppState;
 
@@ -75,8 +76,8 @@ pub async fn readyz(
     )
 )]
 #[get("/api/v1/tenant")]
-async fn current_tenant(tenant: CurrentTenant) -> HttpResponse {
-    HttpResponse::Ok().json(TenantInfo {
+async fn current_tenant(tenant: CurrentTenant) -> Json<TenantInfo> {
+    Json(TenantInfo {
         slug: tenant.0.slug.to_string(),
         name: tenant.0.name.clone(),
     })

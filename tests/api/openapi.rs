@@ -159,3 +159,114 @@ async fn schemathesis_finds_no_server_error_and_no_undocumented_response() {
     );
     assert!(stdout.contains("passed"), "{stdout}");
 }
+
+/// Handlers whose answer is not JSON (a file, a PDF, Prometheus text) or is free-form
+/// (health): they return `HttpResponse` and document their content by hand.
+const UNTYPED: &[&str] = &[
+    "contract_pdf",
+    "download_attachment",
+    "metrics",
+    "healthz",
+    "readyz",
+];
+
+/// `(handler, documented success status, documented body type)` and the handler's
+/// return type, for every `#[utoipa::path]` in `text`.
+fn documented_and_returned(text: &str) -> Vec<(String, String, Option<String>, String)> {
+    let mut found = Vec::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("#[utoipa::path(") {
+        rest = &rest[at..];
+        let fn_at = rest.find("async fn ").expect("a handler follows its path");
+        let doc = &rest[..fn_at];
+        let signature_end = rest[fn_at..].find('{').unwrap() + fn_at;
+        let signature = &rest[fn_at..signature_end];
+        let name = signature["async fn ".len()..]
+            .split('(')
+            .next()
+            .unwrap()
+            .to_owned();
+        let success = doc
+            .split("(status = ")
+            .skip(1)
+            .find(|entry| entry.starts_with('2'))
+            .expect("a documented success status");
+        let status = success[..3].to_owned();
+        let entry = &success[..success.find("),").or_else(|| success.find(")\n")).unwrap()];
+        let body = entry
+            .split("body = ")
+            .nth(1)
+            .map(|b| b.trim().trim_end_matches(')').to_owned());
+        let returned = signature.rsplit("->").next().unwrap().trim().to_owned();
+        found.push((name, status, body, returned));
+        rest = &rest[signature_end..];
+    }
+    found
+}
+
+/// The last path segment of every type name in `text`: `contracts::ContractView` and
+/// `ContractView` are the same type here.
+fn bare(text: &str) -> String {
+    text.split(['<', '>', ',', ' '])
+        .map(|part| part.rsplit("::").next().unwrap_or(part))
+        .collect::<Vec<_>>()
+        .join("|")
+}
+
+#[test]
+fn every_handler_returns_the_type_its_document_promises() {
+    let mut files = Vec::new();
+    let mut stack = vec![workspace_root().join("src")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                files.push(path);
+            }
+        }
+    }
+    let mut checked = 0;
+    let mut wrong = Vec::new();
+    for file in files {
+        for (name, status, body, returned) in
+            documented_and_returned(&std::fs::read_to_string(&file).unwrap())
+        {
+            if UNTYPED.contains(&name.as_str()) {
+                assert!(
+                    returned.contains("HttpResponse"),
+                    "{name} became typed: drop it from UNTYPED"
+                );
+                continue;
+            }
+            let body = body.map(|b| {
+                if b.starts_with('[') {
+                    format!("Vec<{}>", b.trim_matches(|c| c == '[' || c == ']'))
+                } else {
+                    b
+                }
+            });
+            let expected = match (status.as_str(), &body) {
+                ("204", None) => vec!["NoContent".to_owned()],
+                ("201", Some(body)) => vec![format!("Created<{body}>")],
+                ("200", Some(body)) => vec![format!("Json<{body}>"), format!("Tagged<{body}>")],
+                _ => vec![format!("(status {status} with body {body:?})")],
+            };
+            let matches = expected.iter().any(|e| {
+                bare(&returned).contains(&bare(e))
+                    && (returned.starts_with("Result<")
+                        || returned.starts_with(e.split('<').next().unwrap()))
+            });
+            if !matches {
+                wrong.push(format!(
+                    "{}: {name} documents {status} {body:?} but returns {returned}",
+                    file.display()
+                ));
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 50, "the scan finds the handlers ({checked})");
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}

@@ -1,0 +1,91 @@
+//! Typed answers: a handler's signature names the type of the body it sends
+//! (`Result<Json<ContractView>, DomainError>`), and `tests/api/openapi.rs` checks that
+//! this is the type its OpenAPI entry documents for the success status. So the document
+//! and the body cannot say different things.
+
+use actix_web::body::BoxBody;
+use actix_web::http::header::{HeaderValue, ETAG, LOCATION};
+use actix_web::{HttpRequest, HttpResponse, Responder};
+use serde::Serialize;
+
+use super::json::Json;
+
+/// 200 with `T` as JSON (the same `Json` that extracts bodies).
+impl<T: Serialize> Responder for Json<T> {
+    type Body = BoxBody;
+
+    fn respond_to(self, _: &HttpRequest) -> HttpResponse {
+        HttpResponse::Ok().json(self.0)
+    }
+}
+
+/// 201 with `T` as JSON, and where it lives (`Location`) and its version (`ETag`) when
+/// it has them.
+pub struct Created<T> {
+    pub body: T,
+    pub location: Option<String>,
+    pub etag: Option<String>,
+}
+
+impl<T> Created<T> {
+    pub fn new(body: T) -> Self {
+        Self {
+            body,
+            location: None,
+            etag: None,
+        }
+    }
+
+    pub fn at(mut self, location: String) -> Self {
+        self.location = Some(location);
+        self
+    }
+
+    pub fn tagged(mut self, etag: String) -> Self {
+        self.etag = Some(etag);
+        self
+    }
+}
+
+impl<T: Serialize> Responder for Created<T> {
+    type Body = BoxBody;
+
+    fn respond_to(self, _: &HttpRequest) -> HttpResponse {
+        let mut response = HttpResponse::Created().json(self.body);
+        for (name, value) in [(LOCATION, self.location), (ETAG, self.etag)] {
+            if let Some(value) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
+                response.headers_mut().insert(name, value);
+            }
+        }
+        response
+    }
+}
+
+/// 200 with `T` as JSON and its version as an `ETag`.
+pub struct Tagged<T> {
+    pub body: T,
+    pub etag: String,
+}
+
+impl<T: Serialize> Responder for Tagged<T> {
+    type Body = BoxBody;
+
+    fn respond_to(self, _: &HttpRequest) -> HttpResponse {
+        let mut response = HttpResponse::Ok().json(self.body);
+        if let Ok(value) = HeaderValue::from_str(&self.etag) {
+            response.headers_mut().insert(ETAG, value);
+        }
+        response
+    }
+}
+
+/// 204, no body.
+pub struct NoContent;
+
+impl Responder for NoContent {
+    type Body = BoxBody;
+
+    fn respond_to(self, _: &HttpRequest) -> HttpResponse {
+        HttpResponse::NoContent().finish()
+    }
+}
