@@ -12,7 +12,7 @@ use crate::kernel::page::{Page, PageRequest};
 use crate::kernel::query::{Filter, SortKey, SortKeys};
 use crate::kernel::reads::read_as;
 use crate::kernel::validate::{self, IsoDate};
-use crate::kernel::{DomainError, Role};
+use crate::kernel::{DomainError, Principal, Role};
 use crate::tenancy::scoped::TenantDb;
 use crate::web::error::AuthedRouteErrors;
 use crate::web::json::Json;
@@ -23,33 +23,33 @@ use crate::web::tenant::AuthUser;
 #[serde(deny_unknown_fields)]
 pub struct ContractFilter {
     /// Comma-separated statuses.
-    pub(super) status: Option<String>,
-    pub(super) contract_type: Option<String>,
-    pub(super) counterparty_id: Option<Uuid>,
-    pub(super) owner_id: Option<Uuid>,
+    pub status: Option<String>,
+    pub contract_type: Option<String>,
+    pub counterparty_id: Option<Uuid>,
+    pub owner_id: Option<Uuid>,
     /// Decimal string, inclusive.
-    pub(super) value_min: Option<String>,
+    pub value_min: Option<String>,
     /// Decimal string, inclusive.
-    pub(super) value_max: Option<String>,
-    pub(super) currency: Option<String>,
+    pub value_max: Option<String>,
+    pub currency: Option<String>,
     /// `YYYY-MM-DD`, inclusive.
-    pub(super) end_from: Option<IsoDate>,
+    pub end_from: Option<IsoDate>,
     /// `YYYY-MM-DD`, inclusive.
-    pub(super) end_to: Option<IsoDate>,
+    pub end_to: Option<IsoDate>,
     /// Contracts carrying this tag.
-    pub(super) tag: Option<String>,
+    pub tag: Option<String>,
     /// Full-text search over title (weighted higher) and body; web-search syntax
     /// (`"exact phrase"`, `-excluded`, `or`).
-    pub(super) q: Option<String>,
+    pub q: Option<String>,
     /// `created_at`, `updated_at`, `title`, `value`, `start_date`, `end_date` or
     /// `rank` (with `q`), `-` in front for descending. Default `-created_at`, or `-rank`
     /// with `q`.
-    pub(super) sort: Option<String>,
+    pub sort: Option<String>,
     /// Page size (default 50).
     #[param(minimum = 1, maximum = 100)]
-    pub(super) limit: Option<i64>,
+    pub limit: Option<i64>,
     /// `next_cursor` of the page before.
-    pub(super) cursor: Option<String>,
+    pub cursor: Option<String>,
 }
 
 /// The filter as SQL: what follows `from contracts`, and its parameters.
@@ -221,10 +221,20 @@ pub async fn list_contracts(
     db: TenantDb,
     query: web::Query<ContractFilter>,
 ) -> Result<Json<Page<ContractView>>, DomainError> {
+    Ok(Json(list(&db, &user.principal(), &query).await?))
+}
+
+/// A page of the contracts matching `filter`, without their bodies, for anyone who may
+/// read: the list route's logic, callable by a job as `Principal::System`.
+pub async fn list(
+    db: &TenantDb,
+    principal: &Principal,
+    filter: &ContractFilter,
+) -> Result<Page<ContractView>, DomainError> {
     // Sorts on nullable columns and on a search rank cannot page by key: offsets.
-    let page = PageRequest::parse(query.limit, query.cursor.as_deref(), MAX_PAGE)?;
-    let mut w = query.to_search()?;
-    let order = query.order_by(w.has_query)?;
+    let page = PageRequest::parse(filter.limit, filter.cursor.as_deref(), MAX_PAGE)?;
+    let mut w = filter.to_search()?;
+    let order = filter.order_by(w.has_query)?;
     let limit = w.filter.bind(page.fetch());
     let offset = w.filter.bind(page.offset()?);
     let sql = format!(
@@ -232,12 +242,12 @@ pub async fn list_contracts(
         w.sql()
     );
     let params = w.filter.params();
-    let (_, results) = read_as(&db, &user.principal(), Role::Viewer, &[(&sql, &params)]).await?;
+    let (_, results) = read_as(db, principal, Role::Viewer, &[(&sql, &params)]).await?;
     let contracts = results[0]
         .iter()
         .map(ContractView::from_row)
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Json(Page::offset(contracts, &page)))
+    Ok(Page::offset(contracts, &page))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -269,12 +279,21 @@ pub async fn contract_facets(
     db: TenantDb,
     query: web::Query<ContractFilter>,
 ) -> Result<Json<Facets>, DomainError> {
-    if query.sort.is_some() || query.limit.is_some() || query.cursor.is_some() {
+    Ok(Json(facets(&db, &user.principal(), &query).await?))
+}
+
+/// Counts by status and by type of the contracts matching `filter`.
+pub async fn facets(
+    db: &TenantDb,
+    principal: &Principal,
+    filter: &ContractFilter,
+) -> Result<Facets, DomainError> {
+    if filter.sort.is_some() || filter.limit.is_some() || filter.cursor.is_some() {
         return Err(DomainError::Validation(
             "facets take filters only, not sort, limit or cursor".into(),
         ));
     }
-    let w = query.to_search()?;
+    let w = filter.to_search()?;
     let by_status = format!(
         "select status, count(*) from contracts{} group by status",
         w.sql()
@@ -285,8 +304,8 @@ pub async fn contract_facets(
     );
     let params = w.filter.params();
     let (_, results) = read_as(
-        &db,
-        &user.principal(),
+        db,
+        principal,
         Role::Viewer,
         &[(&by_status, &params), (&by_type, &params)],
     )
@@ -305,9 +324,9 @@ pub async fn contract_facets(
         .iter()
         .map(|row| (row.get::<_, String>(0), json!(row.get::<_, i64>(1))))
         .collect();
-    Ok(Json(Facets {
+    Ok(Facets {
         total,
         status,
         contract_type,
-    }))
+    })
 }

@@ -69,6 +69,21 @@ async fn a_job_comments_and_moves_a_contract_as_the_system_and_is_audited_as_suc
             .await
             .unwrap();
     tx.commit().await.unwrap();
+    // Reads too: the list route's logic, as the system.
+    let drafts = contracts::list::list(
+        &tenant,
+        &Principal::System("sla-timer"),
+        &contracts::list::ContractFilter {
+            status: Some("in_review".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        drafts.items.iter().map(|c| c.id).collect::<Vec<_>>(),
+        [contract]
+    );
     assert_eq!(comment.author_id, None);
     assert_eq!(comment.mentions.len(), 1, "the admin is mentioned");
     assert_eq!(moved.status, Status::InReview);
