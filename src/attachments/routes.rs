@@ -14,8 +14,9 @@ use uuid::Uuid;
 use super::model::{AttachmentView, COLUMNS};
 use super::service;
 use super::upload::tenant_folder;
+use crate::kernel::reads::as_actor;
 use crate::kernel::reads::read_one_as;
-use crate::kernel::{Actor, Origin, Role};
+use crate::kernel::{Origin, Role};
 use crate::tenancy::scoped::TenantDb;
 use crate::web::error::{AuthedRouteErrors, DomainError};
 use crate::web::reply::NoContent;
@@ -121,10 +122,10 @@ pub async fn delete_attachment(
     origin: Origin,
     id: web::Path<Uuid>,
 ) -> Result<NoContent, DomainError> {
-    let tx = db.begin().await?;
-    let actor = Actor::resolve(&tx, &user.principal()).await?;
-    let view = service::delete(&tx, &actor, &origin, id.into_inner(), &state.targets).await?;
-    tx.commit().await?;
+    let view = as_actor(&db, &user.principal(), async |tx, actor| {
+        service::delete(tx, actor, &origin, id.into_inner(), &state.targets).await
+    })
+    .await?;
     service::remove_files(
         &tenant_folder(&state.config.upload_dir, tenant.0.id),
         &[view.id],

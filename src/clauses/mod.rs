@@ -13,9 +13,10 @@ use uuid::Uuid;
 
 use crate::contracts::{lock_editable_contract, read_contract_rows};
 use crate::kernel::page::{Page, PageQuery, PageRequest};
+use crate::kernel::reads::as_actor;
 use crate::kernel::reads::{read_as, read_one_as};
 use crate::kernel::validate;
-use crate::kernel::{Actor, Origin, Role};
+use crate::kernel::{Origin, Role};
 use crate::tenancy::scoped::TenantDb;
 use crate::web::error::{AuthedRouteErrors, DomainError, ErrorBody};
 use crate::web::json::Json;
@@ -188,10 +189,10 @@ pub async fn create_clause(
     origin: Origin,
     body: Json<NewClause>,
 ) -> Result<Created<ClauseView>, DomainError> {
-    let tx = db.begin().await?;
-    let actor = Actor::resolve(&tx, &user.principal()).await?;
-    let out = service::create(&tx, &actor, &origin, body.into_inner()).await?;
-    tx.commit().await?;
+    let out = as_actor(&db, &user.principal(), async |tx, actor| {
+        service::create(tx, actor, &origin, body.into_inner()).await
+    })
+    .await?;
     Ok(Created::new(out))
 }
 
@@ -255,10 +256,10 @@ pub async fn update_clause(
     id: web::Path<Uuid>,
     body: Json<UpdateClause>,
 ) -> Result<Json<ClauseView>, DomainError> {
-    let tx = db.begin().await?;
-    let actor = Actor::resolve(&tx, &user.principal()).await?;
-    let out = service::update(&tx, &actor, &origin, id.into_inner(), body.into_inner()).await?;
-    tx.commit().await?;
+    let out = as_actor(&db, &user.principal(), async |tx, actor| {
+        service::update(tx, actor, &origin, id.into_inner(), body.into_inner()).await
+    })
+    .await?;
     Ok(Json(out))
 }
 
@@ -281,10 +282,10 @@ pub async fn delete_clause(
     origin: Origin,
     id: web::Path<Uuid>,
 ) -> Result<NoContent, DomainError> {
-    let tx = db.begin().await?;
-    let actor = Actor::resolve(&tx, &user.principal()).await?;
-    service::delete(&tx, &actor, &origin, id.into_inner()).await?;
-    tx.commit().await?;
+    as_actor(&db, &user.principal(), async |tx, actor| {
+        service::delete(tx, actor, &origin, id.into_inner()).await
+    })
+    .await?;
     Ok(NoContent)
 }
 
@@ -432,10 +433,10 @@ pub async fn attach_clause(
     id: web::Path<Uuid>,
     body: Json<AttachClause>,
 ) -> Result<NoContent, DomainError> {
-    let tx = db.begin().await?;
-    let actor = Actor::resolve(&tx, &user.principal()).await?;
-    service::attach(&tx, &actor, &origin, id.into_inner(), body.into_inner()).await?;
-    tx.commit().await?;
+    as_actor(&db, &user.principal(), async |tx, actor| {
+        service::attach(tx, actor, &origin, id.into_inner(), body.into_inner()).await
+    })
+    .await?;
     Ok(NoContent)
 }
 
@@ -460,10 +461,10 @@ pub async fn detach_clause(
     origin: Origin,
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<NoContent, DomainError> {
-    let tx = db.begin().await?;
-    let actor = Actor::resolve(&tx, &user.principal()).await?;
-    service::detach(&tx, &actor, &origin, path.into_inner()).await?;
-    tx.commit().await?;
+    as_actor(&db, &user.principal(), async |tx, actor| {
+        service::detach(tx, actor, &origin, path.into_inner()).await
+    })
+    .await?;
     Ok(NoContent)
 }
 

@@ -4,7 +4,8 @@ use actix_web::{delete, web};
 use uuid::Uuid;
 
 use super::service;
-use crate::kernel::{Actor, Origin};
+use crate::kernel::reads::as_actor;
+use crate::kernel::Origin;
 use crate::tenancy::scoped::TenantDb;
 use crate::web::error::{AuthedRouteErrors, DomainError};
 use crate::web::reply::NoContent;
@@ -28,9 +29,9 @@ pub async fn delete_comment(
     origin: Origin,
     id: web::Path<Uuid>,
 ) -> Result<NoContent, DomainError> {
-    let tx = db.begin().await?;
-    let actor = Actor::resolve(&tx, &user.principal()).await?;
-    service::delete(&tx, &actor, &origin, id.into_inner()).await?;
-    tx.commit().await?;
+    as_actor(&db, &user.principal(), async |tx, actor| {
+        service::delete(tx, actor, &origin, id.into_inner()).await
+    })
+    .await?;
     Ok(NoContent)
 }

@@ -10,6 +10,7 @@ use crate::attachments::upload::{self, tenant_folder};
 use crate::attachments::{self, AttachmentView};
 use crate::comments::{self, CommentView, NewComment};
 use crate::kernel::page::{Page, PageQuery};
+use crate::kernel::reads::as_actor;
 use crate::kernel::target::Target;
 use crate::kernel::{Actor, Origin};
 use crate::tenancy::scoped::TenantDb;
@@ -67,17 +68,17 @@ pub async fn create_comment(
     id: web::Path<Uuid>,
     body: Json<NewComment>,
 ) -> Result<Created<CommentView>, DomainError> {
-    let tx = db.begin().await?;
-    let actor = Actor::resolve(&tx, &user.principal()).await?;
-    let comment = comments::service::create(
-        &tx,
-        &actor,
-        &origin,
-        contract(id.into_inner()),
-        body.into_inner(),
-    )
+    let comment = as_actor(&db, &user.principal(), async |tx, actor| {
+        comments::service::create(
+            tx,
+            actor,
+            &origin,
+            contract(id.into_inner()),
+            body.into_inner(),
+        )
+        .await
+    })
     .await?;
-    tx.commit().await?;
     Ok(Created::new(comment))
 }
 

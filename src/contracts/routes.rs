@@ -9,9 +9,10 @@ use super::model::*;
 use super::service::{self, *};
 use crate::attachments::{self, upload::tenant_folder};
 use crate::kernel::concurrency;
+use crate::kernel::reads::as_actor;
 use crate::kernel::reads::read_as;
 use crate::kernel::validate::{self};
-use crate::kernel::{Actor, DomainError, Origin, Role};
+use crate::kernel::{DomainError, Origin, Role};
 use crate::tenancy::scoped::TenantDb;
 use crate::web::error::{AuthedRouteErrors, ErrorBody};
 use crate::web::json::Json;
@@ -118,10 +119,10 @@ pub async fn update_contract(
 ) -> Result<Tagged<ContractView>, DomainError> {
     let patch = body.into_inner();
     let expected = expected_version(&req, patch.version)?;
-    let tx = db.begin().await?;
-    let actor = Actor::resolve(&tx, &user.principal()).await?;
-    let new = service::update(&tx, &actor, &origin, id.into_inner(), expected, patch).await?;
-    tx.commit().await?;
+    let new = as_actor(&db, &user.principal(), async |tx, actor| {
+        service::update(tx, actor, &origin, id.into_inner(), expected, patch).await
+    })
+    .await?;
     Ok(Tagged {
         etag: concurrency::etag(new.version),
         body: new,
@@ -149,10 +150,10 @@ pub async fn delete_contract(
     origin: Origin,
     id: web::Path<Uuid>,
 ) -> Result<NoContent, DomainError> {
-    let tx = db.begin().await?;
-    let actor = Actor::resolve(&tx, &user.principal()).await?;
-    let files = service::delete(&tx, &actor, &origin, id.into_inner()).await?;
-    tx.commit().await?;
+    let files = as_actor(&db, &user.principal(), async |tx, actor| {
+        service::delete(tx, actor, &origin, id.into_inner()).await
+    })
+    .await?;
     attachments::service::remove_files(
         &tenant_folder(&state.config.upload_dir, tenant.0.id),
         &files,
@@ -195,10 +196,10 @@ pub async fn transition_contract(
             Status::ALL.map(Status::as_str).join(", ")
         ))
     })?;
-    let tx = db.begin().await?;
-    let actor = Actor::resolve(&tx, &user.principal()).await?;
-    let new = service::transition(&tx, &actor, &origin, id.into_inner(), to, expected).await?;
-    tx.commit().await?;
+    let new = as_actor(&db, &user.principal(), async |tx, actor| {
+        service::transition(tx, actor, &origin, id.into_inner(), to, expected).await
+    })
+    .await?;
     Ok(Tagged {
         etag: concurrency::etag(new.version),
         body: new,

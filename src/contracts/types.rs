@@ -7,8 +7,9 @@ use utoipa::ToSchema;
 
 use super::service;
 use crate::kernel::page::{Page, PageQuery};
+use crate::kernel::reads::as_actor;
 use crate::kernel::reads::read_as;
-use crate::kernel::{Actor, DomainError, Origin, Role};
+use crate::kernel::{DomainError, Origin, Role};
 use crate::tenancy::scoped::TenantDb;
 use crate::web::error::{AuthedRouteErrors, ErrorBody};
 use crate::web::json::Json;
@@ -96,9 +97,9 @@ pub async fn create_contract_type(
     origin: Origin,
     body: Json<NewContractType>,
 ) -> Result<Created<ContractTypeView>, DomainError> {
-    let tx = db.begin().await?;
-    let actor = Actor::resolve(&tx, &user.principal()).await?;
-    let out = service::create_contract_type(&tx, &actor, &origin, body.into_inner()).await?;
-    tx.commit().await?;
+    let out = as_actor(&db, &user.principal(), async |tx, actor| {
+        service::create_contract_type(tx, actor, &origin, body.into_inner()).await
+    })
+    .await?;
     Ok(Created::new(out))
 }

@@ -10,6 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::kernel::page::{Page, PageRequest};
+use crate::kernel::reads::as_actor;
 use crate::kernel::reads::{lock_row, read_as};
 use crate::kernel::validate::{self, nullable};
 use crate::kernel::{Actor, Origin, Role};
@@ -215,10 +216,10 @@ pub async fn create_counterparty(
     origin: Origin,
     body: Json<NewCounterparty>,
 ) -> Result<Created<CounterpartyView>, DomainError> {
-    let tx = db.begin().await?;
-    let actor = Actor::resolve(&tx, &user.principal()).await?;
-    let out = service::create(&tx, &actor, &origin, body.into_inner()).await?;
-    tx.commit().await?;
+    let out = as_actor(&db, &user.principal(), async |tx, actor| {
+        service::create(tx, actor, &origin, body.into_inner()).await
+    })
+    .await?;
     Ok(Created::new(out))
 }
 
@@ -327,10 +328,10 @@ pub async fn update_counterparty(
     id: web::Path<Uuid>,
     body: Json<UpdateCounterparty>,
 ) -> Result<Json<CounterpartyView>, DomainError> {
-    let tx = db.begin().await?;
-    let actor = Actor::resolve(&tx, &user.principal()).await?;
-    let out = service::update(&tx, &actor, &origin, id.into_inner(), body.into_inner()).await?;
-    tx.commit().await?;
+    let out = as_actor(&db, &user.principal(), async |tx, actor| {
+        service::update(tx, actor, &origin, id.into_inner(), body.into_inner()).await
+    })
+    .await?;
     Ok(Json(out))
 }
 
@@ -353,10 +354,10 @@ pub async fn delete_counterparty(
     origin: Origin,
     id: web::Path<Uuid>,
 ) -> Result<NoContent, DomainError> {
-    let tx = db.begin().await?;
-    let actor = Actor::resolve(&tx, &user.principal()).await?;
-    service::delete(&tx, &actor, &origin, id.into_inner()).await?;
-    tx.commit().await?;
+    as_actor(&db, &user.principal(), async |tx, actor| {
+        service::delete(tx, actor, &origin, id.into_inner()).await
+    })
+    .await?;
     Ok(NoContent)
 }
 
@@ -419,9 +420,9 @@ pub async fn delete_contact(
     origin: Origin,
     id: web::Path<Uuid>,
 ) -> Result<NoContent, DomainError> {
-    let tx = db.begin().await?;
-    let actor = Actor::resolve(&tx, &user.principal()).await?;
-    service::delete_contact(&tx, &actor, &origin, id.into_inner()).await?;
-    tx.commit().await?;
+    as_actor(&db, &user.principal(), async |tx, actor| {
+        service::delete_contact(tx, actor, &origin, id.into_inner()).await
+    })
+    .await?;
     Ok(NoContent)
 }

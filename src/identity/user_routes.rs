@@ -14,6 +14,7 @@ use super::password::{self, NewPassword, MAX_PASSWORD_BYTES};
 use super::service::{self, NewUser, UserChange};
 use crate::kernel::audit::{self, Entry};
 use crate::kernel::page::{Page, PageRequest};
+use crate::kernel::reads::as_actor;
 use crate::kernel::reads::read_as;
 use crate::kernel::{Actor, Origin, Role};
 use crate::tenancy::provision::validate_display_name;
@@ -166,10 +167,10 @@ pub async fn create_user(
         role,
         password_hash,
     };
-    let tx = db.begin().await?;
-    let actor = Actor::resolve(&tx, &user.principal()).await?;
-    let view = service::create_user(&tx, &actor, &origin, new).await?;
-    tx.commit().await?;
+    let view = as_actor(&db, &user.principal(), async |tx, actor| {
+        service::create_user(tx, actor, &origin, new).await
+    })
+    .await?;
     Ok(Created::new(view))
 }
 
@@ -250,10 +251,10 @@ pub async fn update_user(
         active: body.active,
         password_hash,
     };
-    let tx = db.begin().await?;
-    let actor = Actor::resolve(&tx, &user.principal()).await?;
-    let new = service::update_user(&tx, &actor, &origin, *id, change).await?;
-    tx.commit().await?;
+    let new = as_actor(&db, &user.principal(), async |tx, actor| {
+        service::update_user(tx, actor, &origin, *id, change).await
+    })
+    .await?;
     Ok(Json(new))
 }
 
@@ -277,10 +278,10 @@ pub async fn delete_user(
     origin: Origin,
     id: web::Path<Uuid>,
 ) -> Result<NoContent, DomainError> {
-    let tx = db.begin().await?;
-    let actor = Actor::resolve(&tx, &user.principal()).await?;
-    service::delete_user(&tx, &actor, &origin, *id).await?;
-    tx.commit().await?;
+    as_actor(&db, &user.principal(), async |tx, actor| {
+        service::delete_user(tx, actor, &origin, *id).await
+    })
+    .await?;
     Ok(NoContent)
 }
 

@@ -79,3 +79,19 @@ pub async fn delete_row(
         .map_err(DomainError::write)?
         .ok_or(DomainError::Missing(what))
 }
+
+/// One unit of work as `principal`: opens a transaction on the tenant's schema, resolves
+/// the actor in it (a user's live role), runs `work`, and commits when it succeeds
+/// (dropped on failure, the transaction rolls back). What a route and a job both do
+/// around a service call.
+pub async fn as_actor<T>(
+    db: &TenantDb,
+    principal: &Principal,
+    work: impl AsyncFnOnce(&TenantTx, &Actor) -> Result<T, DomainError>,
+) -> Result<T, DomainError> {
+    let tx = db.begin().await?;
+    let actor = Actor::resolve(&tx, principal).await?;
+    let out = work(&tx, &actor).await?;
+    tx.commit().await?;
+    Ok(out)
+}

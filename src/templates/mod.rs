@@ -14,9 +14,10 @@ use uuid::Uuid;
 
 use crate::contracts::{self, CreateContract};
 use crate::kernel::page::{Page, PageQuery};
+use crate::kernel::reads::as_actor;
 use crate::kernel::reads::{read_as, read_one_as};
 use crate::kernel::validate;
-use crate::kernel::{Actor, Origin, Refusal, Role};
+use crate::kernel::{Origin, Refusal, Role};
 use crate::tenancy::scoped::TenantDb;
 use crate::web::error::{AuthedRouteErrors, DomainError, ErrorBody};
 use crate::web::json::Json;
@@ -231,10 +232,10 @@ pub async fn create_template(
     origin: Origin,
     body: Json<NewTemplate>,
 ) -> Result<Created<TemplateView>, DomainError> {
-    let tx = db.begin().await?;
-    let actor = Actor::resolve(&tx, &user.principal()).await?;
-    let out = service::create(&tx, &actor, &origin, body.into_inner()).await?;
-    tx.commit().await?;
+    let out = as_actor(&db, &user.principal(), async |tx, actor| {
+        service::create(tx, actor, &origin, body.into_inner()).await
+    })
+    .await?;
     Ok(Created::new(out))
 }
 
@@ -300,10 +301,10 @@ pub async fn update_template(
     id: web::Path<Uuid>,
     body: Json<UpdateTemplate>,
 ) -> Result<Json<TemplateView>, DomainError> {
-    let tx = db.begin().await?;
-    let actor = Actor::resolve(&tx, &user.principal()).await?;
-    let out = service::update(&tx, &actor, &origin, id.into_inner(), body.into_inner()).await?;
-    tx.commit().await?;
+    let out = as_actor(&db, &user.principal(), async |tx, actor| {
+        service::update(tx, actor, &origin, id.into_inner(), body.into_inner()).await
+    })
+    .await?;
     Ok(Json(out))
 }
 
@@ -325,10 +326,10 @@ pub async fn delete_template(
     origin: Origin,
     id: web::Path<Uuid>,
 ) -> Result<NoContent, DomainError> {
-    let tx = db.begin().await?;
-    let actor = Actor::resolve(&tx, &user.principal()).await?;
-    service::delete(&tx, &actor, &origin, id.into_inner()).await?;
-    tx.commit().await?;
+    as_actor(&db, &user.principal(), async |tx, actor| {
+        service::delete(tx, actor, &origin, id.into_inner()).await
+    })
+    .await?;
     Ok(NoContent)
 }
 
@@ -363,10 +364,10 @@ pub async fn generate_contract(
     id: web::Path<Uuid>,
     body: Json<GenerateRequest>,
 ) -> Result<Created<contracts::ContractView>, DomainError> {
-    let tx = db.begin().await?;
-    let actor = Actor::resolve(&tx, &user.principal()).await?;
-    let out = service::generate(&tx, &actor, &origin, id.into_inner(), body.into_inner()).await?;
-    tx.commit().await?;
+    let out = as_actor(&db, &user.principal(), async |tx, actor| {
+        service::generate(tx, actor, &origin, id.into_inner(), body.into_inner()).await
+    })
+    .await?;
     Ok(contracts::created(out))
 }
 
