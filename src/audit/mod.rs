@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use crate::kernel::page::{Page, PageRequest};
 use crate::kernel::reads::read_as;
+use crate::kernel::Principal;
 use crate::kernel::Role;
 use crate::tenancy::scoped::TenantDb;
 use crate::web::error::{AuthedRouteErrors, DomainError};
@@ -82,6 +83,15 @@ pub async fn list_audit_logs(
     db: TenantDb,
     query: web::Query<AuditQuery>,
 ) -> Result<Json<Page<AuditLogView>>, DomainError> {
+    Ok(Json(list(&db, &user.principal(), &query).await?))
+}
+
+/// A page of the audit log, newest first (admins).
+pub async fn list(
+    db: &TenantDb,
+    principal: &Principal,
+    query: &AuditQuery,
+) -> Result<Page<AuditLogView>, DomainError> {
     let page = PageRequest::parse(query.limit, query.cursor.as_deref(), 200)?;
     let before: Option<i64> = page.after()?;
     for (field, value) in [("entity", &query.entity), ("action", &query.action)] {
@@ -96,7 +106,7 @@ pub async fn list_audit_logs(
             ));
         }
     }
-    let (_, results) = read_as(&db, &user.principal(), Role::Admin, &[(
+    let (_, results) = read_as(db, principal, Role::Admin, &[(
                 "select id, at, actor_id, actor_kind, action, entity, entity_id, changes, ip, user_agent, request_id \
                  from audit_logs \
                  where ($1::uuid is null or actor_id = $1) \
@@ -136,5 +146,5 @@ pub async fn list_audit_logs(
             request_id: row.get(10),
         })
         .collect();
-    Ok(Json(Page::keyset(entries, &page, |entry| entry.id)))
+    Ok(Page::keyset(entries, &page, |entry| entry.id))
 }

@@ -16,6 +16,7 @@ use crate::kernel::page::{Page, PageQuery, PageRequest};
 use crate::kernel::reads::as_actor;
 use crate::kernel::reads::{read_as, read_one_as};
 use crate::kernel::validate;
+use crate::kernel::Principal;
 use crate::kernel::{Origin, Role};
 use crate::tenancy::scoped::TenantDb;
 use crate::web::error::{AuthedRouteErrors, DomainError, ErrorBody};
@@ -123,6 +124,15 @@ pub async fn list_clauses(
     db: TenantDb,
     query: web::Query<ClauseQuery>,
 ) -> Result<Json<Page<ClauseView>>, DomainError> {
+    Ok(Json(list(&db, &user.principal(), &query).await?))
+}
+
+/// A page of the clause library, by category and title.
+pub async fn list(
+    db: &TenantDb,
+    principal: &Principal,
+    query: &ClauseQuery,
+) -> Result<Page<ClauseView>, DomainError> {
     let page = PageRequest::parse(query.limit, query.cursor.as_deref(), 200)?;
     let (after_category, after_title, after_id) = match page.after::<(String, String, Uuid)>()? {
         Some((category, title, id)) => (Some(category), Some(title), Some(id)),
@@ -136,8 +146,8 @@ pub async fn list_clauses(
          order by category, lower(title), id limit $2"
     );
     let (_, results) = read_as(
-        &db,
-        &user.principal(),
+        db,
+        principal,
         Role::Viewer,
         &[(
             &sql,
@@ -158,7 +168,7 @@ pub async fn list_clauses(
     let page = Page::keyset(rows, &page, |(view, title)| {
         (view.category.clone(), title.clone(), view.id)
     });
-    Ok(Json(page.map(|(view, _)| view)))
+    Ok(page.map(|(view, _)| view))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -213,17 +223,18 @@ pub async fn get_clause(
     db: TenantDb,
     id: web::Path<Uuid>,
 ) -> Result<Json<ClauseView>, DomainError> {
+    Ok(Json(get(&db, &user.principal(), id.into_inner()).await?))
+}
+
+/// One clause of the library.
+pub async fn get(
+    db: &TenantDb,
+    principal: &Principal,
+    id: Uuid,
+) -> Result<ClauseView, DomainError> {
     let sql = format!("select {COLUMNS} from clauses where id = $1");
-    let view: ClauseView = read_one_as(
-        &db,
-        &user.principal(),
-        Role::Viewer,
-        &sql,
-        id.into_inner(),
-        "clause",
-    )
-    .await?;
-    Ok(Json(view))
+    let view: ClauseView = read_one_as(db, principal, Role::Viewer, &sql, id, "clause").await?;
+    Ok(view)
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -330,16 +341,27 @@ pub async fn similar_clauses(
     id: web::Path<Uuid>,
     query: web::Query<SimilarQuery>,
 ) -> Result<Json<Page<SimilarClause>>, DomainError> {
+    Ok(Json(
+        similar(&db, &user.principal(), id.into_inner(), &query).await?,
+    ))
+}
+
+/// Other clauses whose text is like this one's, most similar first.
+pub async fn similar(
+    db: &TenantDb,
+    principal: &Principal,
+    id: Uuid,
+    query: &SimilarQuery,
+) -> Result<Page<SimilarClause>, DomainError> {
     let threshold = query.threshold.unwrap_or(0.3);
     if !(0.1..=1.0).contains(&threshold) {
         return Err(DomainError::Validation("threshold must be 0.1 to 1".into()));
     }
     // Ranked by similarity: paged by offset.
     let page = PageRequest::parse(query.limit.or(Some(10)), query.cursor.as_deref(), 50)?;
-    let id = id.into_inner();
     let (_, results) = read_as(
-        &db,
-        &user.principal(),
+        db,
+        principal,
         Role::Viewer,
         &[
             ("select 1 from clauses where id = $1", &[&id]),
@@ -365,7 +387,7 @@ pub async fn similar_clauses(
             similarity: row.get(3),
         })
         .collect();
-    Ok(Json(Page::offset(similar, &page)))
+    Ok(Page::offset(similar, &page))
 }
 
 #[utoipa::path(
@@ -386,12 +408,23 @@ pub async fn contract_clauses(
     id: web::Path<Uuid>,
     query: web::Query<PageQuery>,
 ) -> Result<Json<Page<ClauseView>>, DomainError> {
+    Ok(Json(
+        on_contract(&db, &user.principal(), id.into_inner(), &query).await?,
+    ))
+}
+
+/// The clauses attached to a contract, in order.
+pub async fn on_contract(
+    db: &TenantDb,
+    principal: &Principal,
+    id: Uuid,
+    query: &PageQuery,
+) -> Result<Page<ClauseView>, DomainError> {
     // By position, which clients choose and may repeat: paged by offset.
     let page = query.parse()?;
-    let id = id.into_inner();
     let rows = read_contract_rows(
-        &db,
-        &user.principal(),
+        db,
+        principal,
         id,
         "select c.id, c.title, c.category, c.body, c.created_by, c.created_at, c.updated_at \
                  from contract_clauses cc join clauses c on c.id = cc.clause_id \
@@ -401,7 +434,7 @@ pub async fn contract_clauses(
     )
     .await?;
     let list: Vec<ClauseView> = rows.iter().map(ClauseView::from).collect();
-    Ok(Json(Page::offset(list, &page)))
+    Ok(Page::offset(list, &page))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -495,8 +528,18 @@ pub async fn validate_clauses(
     db: TenantDb,
     id: web::Path<Uuid>,
 ) -> Result<Json<ClauseValidation>, DomainError> {
-    let id = id.into_inner();
-    let (_, results) = read_as(&db, &user.principal(), Role::Viewer, &[(
+    Ok(Json(
+        validate(&db, &user.principal(), id.into_inner()).await?,
+    ))
+}
+
+/// Which clause categories the contract's type requires, and which it lacks.
+pub async fn validate(
+    db: &TenantDb,
+    principal: &Principal,
+    id: Uuid,
+) -> Result<ClauseValidation, DomainError> {
+    let (_, results) = read_as(db, principal, Role::Viewer, &[(
                 "select t.key, t.required_clause_categories from contracts c \
                  join contract_types t on t.key = c.contract_type where c.id = $1",
                 &[&id],
@@ -514,11 +557,11 @@ pub async fn validate_clauses(
         .filter(|c| !present.contains(c))
         .cloned()
         .collect();
-    Ok(Json(ClauseValidation {
+    Ok(ClauseValidation {
         complete: missing.is_empty(),
         contract_type,
         required,
         present,
         missing,
-    }))
+    })
 }

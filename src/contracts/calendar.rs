@@ -9,6 +9,7 @@ use uuid::Uuid;
 use crate::kernel::page::{Page, PageRequest};
 use crate::kernel::reads::read_as;
 use crate::kernel::validate::IsoDate;
+use crate::kernel::Principal;
 use crate::kernel::Role;
 use crate::tenancy::scoped::TenantDb;
 use crate::web::error::{AuthedRouteErrors, DomainError};
@@ -65,12 +66,23 @@ pub async fn calendar(
     db: TenantDb,
     query: web::Query<CalendarQuery>,
 ) -> Result<Json<Page<CalendarEvent>>, DomainError> {
+    Ok(Json(
+        events(&db, &user.principal(), query.into_inner()).await?,
+    ))
+}
+
+/// A page of the start, end and renewal-notice dates in a range, by day.
+pub async fn events(
+    db: &TenantDb,
+    principal: &Principal,
+    query: CalendarQuery,
+) -> Result<Page<CalendarEvent>, DomainError> {
     let CalendarQuery {
         from,
         to,
         limit,
         cursor,
-    } = query.into_inner();
+    } = query;
     let page = PageRequest::parse(limit, cursor.as_deref(), MAX_EVENTS_PER_PAGE)?;
     let (after_day, after_kind, after_id) =
         match page.after::<(chrono::NaiveDate, String, Uuid)>()? {
@@ -82,7 +94,7 @@ pub async fn calendar(
             "to must be on or after from, at most {MAX_RANGE_DAYS} days later"
         )));
     }
-    let (_, results) = read_as(&db, &user.principal(), Role::Viewer, &[(
+    let (_, results) = read_as(db, principal, Role::Viewer, &[(
                 "select day, kind, id, title, status from ( \
                    select start_date as day, 'start' as kind, id, title, status from contracts \
                      where start_date between $1 and $2 \
@@ -109,7 +121,7 @@ pub async fn calendar(
             status: row.get(4),
         })
         .collect();
-    Ok(Json(Page::keyset(events, &page, |e| {
+    Ok(Page::keyset(events, &page, |e| {
         (e.date, e.kind.clone(), e.contract_id)
-    })))
+    }))
 }

@@ -9,6 +9,7 @@ use super::service;
 use crate::kernel::page::{Page, PageQuery};
 use crate::kernel::reads::as_actor;
 use crate::kernel::reads::read_as;
+use crate::kernel::Principal;
 use crate::kernel::{DomainError, Origin, Role};
 use crate::tenancy::scoped::TenantDb;
 use crate::web::error::{AuthedRouteErrors, ErrorBody};
@@ -41,11 +42,20 @@ pub async fn list_contract_types(
     db: TenantDb,
     query: web::Query<PageQuery>,
 ) -> Result<Json<Page<ContractTypeView>>, DomainError> {
+    Ok(Json(list(&db, &user.principal(), &query).await?))
+}
+
+/// A page of the tenant's contract types, by key.
+pub async fn list(
+    db: &TenantDb,
+    principal: &Principal,
+    query: &PageQuery,
+) -> Result<Page<ContractTypeView>, DomainError> {
     let page = query.parse()?;
     let after: Option<String> = page.after()?;
     let (_, results) = read_as(
-        &db,
-        &user.principal(),
+        db,
+        principal,
         Role::Viewer,
         &[(
             "select key, label, required_clause_categories, builtin from contract_types \
@@ -63,7 +73,7 @@ pub async fn list_contract_types(
             builtin: row.get(3),
         })
         .collect();
-    Ok(Json(Page::keyset(types, &page, |t| t.key.clone())))
+    Ok(Page::keyset(types, &page, |t| t.key.clone()))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -51,12 +51,23 @@ pub async fn list_versions(
     id: web::Path<Uuid>,
     query: web::Query<PageQuery>,
 ) -> Result<Json<Page<VersionSummary>>, DomainError> {
+    Ok(Json(
+        list(&db, &user.principal(), id.into_inner(), &query).await?,
+    ))
+}
+
+/// A page of every text the contract has had, oldest first.
+pub async fn list(
+    db: &TenantDb,
+    principal: &Principal,
+    id: Uuid,
+    query: &PageQuery,
+) -> Result<Page<VersionSummary>, DomainError> {
     let page = query.parse()?;
     let after: Option<i32> = page.after()?;
-    let id = id.into_inner();
     let rows = read_contract_rows(
-        &db,
-        &user.principal(),
+        db,
+        principal,
         id,
         "select version, title, char_length(body), created_by, created_at \
                  from contract_versions where contract_id = $1 \
@@ -74,7 +85,7 @@ pub async fn list_versions(
             created_at: row.get(4),
         })
         .collect();
-    Ok(Json(Page::keyset(versions, &page, |v| v.version)))
+    Ok(Page::keyset(versions, &page, |v| v.version))
 }
 
 pub(super) async fn fetch_versions(
@@ -132,9 +143,18 @@ pub async fn get_version(
     db: TenantDb,
     path: web::Path<(Uuid, i32)>,
 ) -> Result<Json<VersionView>, DomainError> {
-    let (id, version) = path.into_inner();
-    let mut found = fetch_versions(&db, &user.principal(), id, &[version]).await?;
-    Ok(Json(found.remove(0)))
+    Ok(Json(get(&db, &user.principal(), path.into_inner()).await?))
+}
+
+/// One text the contract had.
+pub async fn get(
+    db: &TenantDb,
+    principal: &Principal,
+    path: (Uuid, i32),
+) -> Result<VersionView, DomainError> {
+    let (id, version) = path;
+    let mut found = fetch_versions(db, principal, id, &[version]).await?;
+    Ok(found.remove(0))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -172,13 +192,25 @@ pub async fn diff_versions(
     id: web::Path<Uuid>,
     query: web::Query<DiffQuery>,
 ) -> Result<Json<DiffView>, DomainError> {
-    let DiffQuery { from, to } = query.into_inner();
-    let mut texts = fetch_versions(&db, &user.principal(), id.into_inner(), &[from, to]).await?;
+    Ok(Json(
+        diff(&db, &user.principal(), id.into_inner(), &query).await?,
+    ))
+}
+
+/// A line diff between two versions of the text.
+pub async fn diff(
+    db: &TenantDb,
+    principal: &Principal,
+    id: Uuid,
+    query: &DiffQuery,
+) -> Result<DiffView, DomainError> {
+    let DiffQuery { from, to } = *query;
+    let mut texts = fetch_versions(db, principal, id, &[from, to]).await?;
     let (new, old) = (texts.pop().unwrap(), texts.pop().unwrap());
-    let view = web::block(move || line_diff(&old, &new))
+    // A long text's diff is CPU work: off the async workers.
+    tokio::task::spawn_blocking(move || line_diff(&old, &new))
         .await
-        .map_err(|e| DomainError::Internal(anyhow::anyhow!("diff: {e}")))?;
-    Ok(Json(view))
+        .map_err(|e| DomainError::Internal(anyhow::anyhow!("diff: {e}")))
 }
 
 pub(super) fn line_diff(old: &VersionView, new: &VersionView) -> DiffView {

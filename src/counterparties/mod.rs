@@ -13,6 +13,7 @@ use crate::kernel::page::{Page, PageRequest};
 use crate::kernel::reads::as_actor;
 use crate::kernel::reads::{lock_row, read_as};
 use crate::kernel::validate::{self, nullable};
+use crate::kernel::Principal;
 use crate::kernel::{Actor, Origin, Role};
 use crate::tenancy::scoped::{TenantDb, TenantTx};
 use crate::web::error::{AuthedRouteErrors, DomainError, ErrorBody};
@@ -159,6 +160,15 @@ pub async fn list_counterparties(
     db: TenantDb,
     query: web::Query<CounterpartyQuery>,
 ) -> Result<Json<Page<CounterpartyView>>, DomainError> {
+    Ok(Json(list(&db, &user.principal(), &query).await?))
+}
+
+/// A page of counterparties by name, optionally matching `q`, for anyone who may read.
+pub async fn list(
+    db: &TenantDb,
+    principal: &Principal,
+    query: &CounterpartyQuery,
+) -> Result<Page<CounterpartyView>, DomainError> {
     let page = PageRequest::parse(query.limit, query.cursor.as_deref(), 200)?;
     let (after_name, after_id) = page.after::<(String, Uuid)>()?.unzip();
     let pattern = match query.q.as_deref().map(str::trim) {
@@ -183,8 +193,8 @@ pub async fn list_counterparties(
          order by lower(name), id limit $2"
     );
     let (_, results) = read_as(
-        &db,
-        &user.principal(),
+        db,
+        principal,
         Role::Viewer,
         &[(&sql, &[&pattern, &page.fetch(), &after_name, &after_id])],
     )
@@ -194,7 +204,7 @@ pub async fn list_counterparties(
         .map(|row| (CounterpartyView::from(row), row.get(row.len() - 1)))
         .collect();
     let page = Page::keyset(rows, &page, |(view, key)| (key.clone(), view.id));
-    Ok(Json(page.map(|(view, _)| view)))
+    Ok(page.map(|(view, _)| view))
 }
 
 #[utoipa::path(
@@ -240,11 +250,19 @@ pub async fn get_counterparty(
     db: TenantDb,
     id: web::Path<Uuid>,
 ) -> Result<Json<CounterpartyView>, DomainError> {
-    let id = id.into_inner();
+    Ok(Json(get(&db, &user.principal(), id.into_inner()).await?))
+}
+
+/// One counterparty with its contacts.
+pub async fn get(
+    db: &TenantDb,
+    principal: &Principal,
+    id: Uuid,
+) -> Result<CounterpartyView, DomainError> {
     let sql = format!("select {COLUMNS} from counterparties where id = $1");
     let (_, results) = read_as(
-        &db,
-        &user.principal(),
+        db,
+        principal,
         Role::Viewer,
         &[
             (&sql, &[&id]),
@@ -261,7 +279,7 @@ pub async fn get_counterparty(
         .map(CounterpartyView::from)
         .ok_or(DomainError::Missing("counterparty"))?;
     view.contacts = Some(results[1].iter().map(ContactView::from).collect());
-    Ok(Json(view))
+    Ok(view)
 }
 
 async fn lock(tx: &TenantTx, id: Uuid) -> Result<CounterpartyView, DomainError> {

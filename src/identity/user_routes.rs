@@ -16,6 +16,7 @@ use crate::kernel::audit::{self, Entry};
 use crate::kernel::page::{Page, PageRequest};
 use crate::kernel::reads::as_actor;
 use crate::kernel::reads::read_as;
+use crate::kernel::Principal;
 use crate::kernel::{Actor, Origin, Role};
 use crate::tenancy::provision::validate_display_name;
 use crate::tenancy::scoped::TenantDb;
@@ -105,11 +106,20 @@ pub async fn list_users(
     db: TenantDb,
     query: web::Query<ListQuery>,
 ) -> Result<Json<Page<UserView>>, DomainError> {
+    Ok(Json(users_page(&db, &user.principal(), &query).await?))
+}
+
+/// A page of the tenant's users, by email (admins).
+pub async fn users_page(
+    db: &TenantDb,
+    principal: &Principal,
+    query: &ListQuery,
+) -> Result<Page<UserView>, DomainError> {
     let page = PageRequest::parse(query.limit, query.cursor.as_deref(), MAX_PAGE)?;
     let (after_email, after_id) = page.after::<(String, Uuid)>()?.unzip();
     let (_, results) = read_as(
-        &db,
-        &user.principal(),
+        db,
+        principal,
         Role::Admin,
         &[(PAGE_SQL.as_str(), &[&page.fetch(), &after_email, &after_id])],
     )
@@ -119,7 +129,7 @@ pub async fn list_users(
         .map(|row| (UserView::from(row), row.get(5)))
         .collect();
     let page = Page::keyset(users, &page, |(user, key)| (key.clone(), user.id));
-    Ok(Json(page.map(|(user, _)| user)))
+    Ok(page.map(|(user, _)| user))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -17,6 +17,7 @@ use crate::kernel::page::{Page, PageQuery};
 use crate::kernel::reads::as_actor;
 use crate::kernel::reads::{read_as, read_one_as};
 use crate::kernel::validate;
+use crate::kernel::Principal;
 use crate::kernel::{Origin, Refusal, Role};
 use crate::tenancy::scoped::TenantDb;
 use crate::web::error::{AuthedRouteErrors, DomainError, ErrorBody};
@@ -180,6 +181,15 @@ pub async fn list_templates(
     db: TenantDb,
     query: web::Query<PageQuery>,
 ) -> Result<Json<Page<TemplateView>>, DomainError> {
+    Ok(Json(list(&db, &user.principal(), &query).await?))
+}
+
+/// A page of templates by name.
+pub async fn list(
+    db: &TenantDb,
+    principal: &Principal,
+    query: &PageQuery,
+) -> Result<Page<TemplateView>, DomainError> {
     let page = query.parse()?;
     let (after_name, after_id) = page.after::<(String, Uuid)>()?.unzip();
     let sql = format!(
@@ -188,8 +198,8 @@ pub async fn list_templates(
          order by lower(name), id limit $1"
     );
     let (_, results) = read_as(
-        &db,
-        &user.principal(),
+        db,
+        principal,
         Role::Viewer,
         &[(&sql, &[&page.fetch(), &after_name, &after_id])],
     )
@@ -199,7 +209,7 @@ pub async fn list_templates(
         .map(|row| (TemplateView::from(row), row.get(row.len() - 1)))
         .collect();
     let page = Page::keyset(rows, &page, |(view, name)| (name.clone(), view.id));
-    Ok(Json(page.map(|(view, _)| view)))
+    Ok(page.map(|(view, _)| view))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -256,17 +266,18 @@ pub async fn get_template(
     db: TenantDb,
     id: web::Path<Uuid>,
 ) -> Result<Json<TemplateView>, DomainError> {
+    Ok(Json(get(&db, &user.principal(), id.into_inner()).await?))
+}
+
+/// One template.
+pub async fn get(
+    db: &TenantDb,
+    principal: &Principal,
+    id: Uuid,
+) -> Result<TemplateView, DomainError> {
     let sql = format!("select {COLUMNS} from templates where id = $1");
-    let view: TemplateView = read_one_as(
-        &db,
-        &user.principal(),
-        Role::Viewer,
-        &sql,
-        id.into_inner(),
-        "template",
-    )
-    .await?;
-    Ok(Json(view))
+    let view: TemplateView = read_one_as(db, principal, Role::Viewer, &sql, id, "template").await?;
+    Ok(view)
 }
 
 #[derive(Deserialize, ToSchema)]
