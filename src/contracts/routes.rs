@@ -10,9 +10,8 @@ use super::service::{self, *};
 use crate::attachments::{self, upload::tenant_folder};
 use crate::kernel::concurrency;
 use crate::kernel::reads::as_actor;
-use crate::kernel::reads::read_as;
 use crate::kernel::validate::{self};
-use crate::kernel::{DomainError, Origin, Role};
+use crate::kernel::{DomainError, Origin};
 use crate::tenancy::scoped::TenantDb;
 use crate::web::error::{AuthedRouteErrors, ErrorBody};
 use crate::web::json::Json;
@@ -71,11 +70,7 @@ pub async fn get_contract(
     db: TenantDb,
     id: web::Path<Uuid>,
 ) -> Result<Tagged<ContractView>, DomainError> {
-    let id = id.into_inner();
-    let sql = format!("select {CONTRACT_COLUMNS} from contracts where id = $1");
-    let (_, results) = read_as(&db, &user.principal(), Role::Viewer, &[(&sql, &[&id])]).await?;
-    let row = results[0].first().ok_or(DomainError::Missing("contract"))?;
-    let contract = ContractView::from_row(row)?;
+    let contract = service::get(&db, &user.principal(), id.into_inner()).await?;
     Ok(Tagged {
         etag: concurrency::etag(contract.version),
         body: contract,

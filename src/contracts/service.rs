@@ -38,6 +38,17 @@ pub(super) async fn lock_contract(tx: &TenantTx, id: Uuid) -> Result<ContractVie
     ContractView::from_row(&row)
 }
 
+/// One contract, with its text, for anyone who may read it.
+pub async fn get(
+    db: &TenantDb,
+    principal: &Principal,
+    id: Uuid,
+) -> Result<ContractView, DomainError> {
+    let sql = format!("select {CONTRACT_COLUMNS} from contracts where id = $1");
+    let (_, results) = read_as(db, principal, Role::Viewer, &[(&sql, &[&id])]).await?;
+    ContractView::from_row(results[0].first().ok_or(DomainError::Missing("contract"))?)
+}
+
 /// Locks a contract `actor` may change (its owner, or a manager) and returns it.
 pub async fn lock_editable_contract(
     tx: &TenantTx,

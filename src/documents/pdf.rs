@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use crate::contracts::{ContractView, CONTRACT_COLUMNS};
 use crate::kernel::reads::read_as;
+use crate::kernel::Principal;
 use crate::kernel::Role;
 use crate::tenancy::scoped::TenantDb;
 use crate::web::error::{AuthedRouteErrors, DomainError};
@@ -354,10 +355,27 @@ pub async fn contract_pdf(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, DomainError> {
     let id = id.into_inner();
+    let bytes = contract_pdf_bytes(&db, &user.principal(), id).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/pdf")
+        .insert_header((
+            "content-disposition",
+            format!("inline; filename=\"contract-{id}.pdf\""),
+        ))
+        .body(bytes))
+}
+
+/// The contract as a PDF (title, parties, key terms, body, clauses), for anyone who may
+/// read it: what the route sends, and what a job can attach to an email.
+pub async fn contract_pdf_bytes(
+    db: &TenantDb,
+    principal: &Principal,
+    id: Uuid,
+) -> Result<Vec<u8>, DomainError> {
     let contract_sql = format!("select {CONTRACT_COLUMNS} from contracts where id = $1");
     let (_, results) = read_as(
-        &db,
-        &user.principal(),
+        db,
+        principal,
         Role::Viewer,
         &[
             (&contract_sql, &[&id]),
@@ -386,16 +404,10 @@ pub async fn contract_pdf(
         .iter()
         .map(|r| (r.get(0), r.get(1), r.get(2)))
         .collect();
-    let bytes = web::block(move || render(&contract, counterparty, owner, &clauses))
+    // Laying out and compressing a long contract is CPU work: off the async workers.
+    tokio::task::spawn_blocking(move || render(&contract, counterparty, owner, &clauses))
         .await
-        .map_err(|e| DomainError::Internal(anyhow::anyhow!("pdf: {e}")))?;
-    Ok(HttpResponse::Ok()
-        .content_type("application/pdf")
-        .insert_header((
-            "content-disposition",
-            format!("inline; filename=\"contract-{id}.pdf\""),
-        ))
-        .body(bytes))
+        .map_err(|e| DomainError::Internal(anyhow::anyhow!("pdf: {e}")))
 }
 
 fn render(

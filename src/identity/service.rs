@@ -8,8 +8,9 @@ use uuid::Uuid;
 
 use super::user_routes::{UserView, USER_COLUMNS};
 use crate::kernel::audit::{self, changed_fields, Entry};
-use crate::kernel::{Actor, DomainError, OnConstraint, Origin, Role};
-use crate::tenancy::scoped::TenantTx;
+use crate::kernel::reads::read_as;
+use crate::kernel::{Actor, DomainError, OnConstraint, Origin, Principal, Role};
+use crate::tenancy::scoped::{TenantDb, TenantTx};
 use crate::tenancy::Email;
 
 /// A user to create, validated, with the password hashed.
@@ -153,6 +154,20 @@ pub async fn delete_user(
         },
     )
     .await
+}
+
+/// One user (admins).
+pub async fn get_user(
+    db: &TenantDb,
+    principal: &Principal,
+    id: Uuid,
+) -> Result<UserView, DomainError> {
+    let sql = format!("select {USER_COLUMNS} from users where id = $1");
+    let (_, results) = read_as(db, principal, Role::Admin, &[(&sql, &[&id])]).await?;
+    results[0]
+        .first()
+        .map(UserView::from)
+        .ok_or(DomainError::UserNotFound)
 }
 
 /// The user's row, locked for the rest of the transaction; 404 `user_not_found`.

@@ -202,11 +202,7 @@ pub async fn get_user(
     db: TenantDb,
     id: web::Path<Uuid>,
 ) -> Result<Json<UserView>, DomainError> {
-    let tx = db.begin().await?;
-    Actor::acting(&tx, &user.principal(), Role::Admin).await?;
-    let row = service::lock_user(&tx, *id).await?;
-    tx.commit().await.map_err(DomainError::database)?;
-    Ok(Json(UserView::from(&row)))
+    Ok(Json(service::get_user(&db, &user.principal(), *id).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
