@@ -160,10 +160,22 @@ pub async fn attach(
         .await
         .map_err(DomainError::database)?
         .ok_or(DomainError::Missing("clause"))?;
+    // The next position is read first rather than by a subquery inside the VALUES:
+    // Citus refuses subqueries there. The contract row is locked above, so two
+    // attaches to one contract cannot read the same position.
+    let position = match position {
+        Some(position) => position,
+        None => tx
+            .query_one(
+                "select coalesce(max(position) + 1, 0) from contract_clauses where contract_id = $1",
+                &[&contract.id],
+            )
+            .await?
+            .get(0),
+    };
     let inserted = tx
         .execute(
-            "insert into contract_clauses (contract_id, clause_id, position) \
-             values ($1, $2, coalesce($3, (select coalesce(max(position) + 1, 0) from contract_clauses where contract_id = $1))) \
+            "insert into contract_clauses (contract_id, clause_id, position) values ($1, $2, $3) \
              on conflict (contract_id, clause_id) do nothing",
             &[&contract.id, &clause_id, &position],
         )

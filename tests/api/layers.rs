@@ -162,3 +162,51 @@ fn the_layer_check_catches_a_wrong_way_import() {
         .iter()
         .any(|w| w.contains("reaches into `contracts`'s routes")));
 }
+
+/// `INSERT ... VALUES` statements in `text` that hold a subquery, which Citus refuses
+/// ("subqueries are not supported within INSERT queries"), by line.
+fn subqueries_in_insert_values(text: &str) -> Vec<usize> {
+    let lower = text.to_lowercase();
+    let mut found = Vec::new();
+    let mut from = 0;
+    while let Some(at) = lower[from..].find("insert into") {
+        let start = from + at;
+        let statement_end = ["returning", "on conflict", "\",", "\")", "\";"]
+            .iter()
+            .filter_map(|end| lower[start..].find(end))
+            .min()
+            .map_or(lower.len(), |end| start + end);
+        let statement = &lower[start..statement_end];
+        if let Some(values) = statement.find("values") {
+            if statement[values..].contains("select") {
+                found.push(text[..start].matches('\n').count() + 1);
+            }
+        }
+        from = start + "insert into".len();
+    }
+    found
+}
+
+#[test]
+fn sql_stays_citus_safe_no_subquery_inside_insert_values() {
+    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&src, &mut files);
+    let mut wrong = Vec::new();
+    for file in files {
+        for line in subqueries_in_insert_values(&std::fs::read_to_string(&file).unwrap()) {
+            wrong.push(format!(
+                "{}:{line}",
+                file.strip_prefix(&src).unwrap().display()
+            ));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "subqueries inside INSERT ... VALUES: {wrong:?}"
+    );
+    // The check itself finds one.
+    let sample = "tx.execute(\"insert into t (a, b) values ($1, (select max(b) from t))\", &[]);\n\
+                  tx.execute(\"insert into t (a) values ($1) on conflict do nothing\", &[]);";
+    assert_eq!(subqueries_in_insert_values(sample), [1]);
+}
