@@ -18,6 +18,7 @@ use pactum::identity::user_routes::UserView;
 use pactum::kernel::rate_limit::LoginLimiter;
 use pactum::kernel::revocation::Revocations;
 use pactum::kernel::tokens::TokenKeys;
+use pactum::tenancy::connection::{RequestPool, Scope};
 use pactum::tenancy::pool::DatabaseUrl;
 use pactum::tenancy::resolver::TenantResolver;
 use pactum::tenancy::{MigrationSet, SchemaName};
@@ -39,17 +40,17 @@ async fn me(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse
     }
     let conn = state
         .pool
-        .get()
+        .get(None)
         .await
         .map_err(|e| DomainError::Internal(e.into()))?;
     let statement = conn
-        .prepare_cached(ME_SQL)
+        .prepare(Scope::standalone(), ME_SQL)
         .await
         .map_err(DomainError::database)?;
     let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&claims.sub];
     let (begun, rows, committed) = tokio::join!(
         conn.batch_execute("BEGIN READ ONLY"),
-        conn.query(&statement, &params),
+        conn.query_prepared(&statement, ME_SQL, &params),
         conn.batch_execute("COMMIT"),
     );
     begun.map_err(DomainError::database)?;
@@ -75,7 +76,7 @@ async fn main() -> anyhow::Result<()> {
         ),
         "pactum-baseline",
     )?;
-    let pool = url.request_pool(config.pool_size)?;
+    let pool = RequestPool::new(&url, config.pool_size, config.pooler)?;
     let state = web::Data::new(AppState {
         metrics: metrics::Metrics::new(),
         login_limiter: LoginLimiter::new(config.login_attempts_per_minute, None),

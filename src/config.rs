@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use thiserror::Error;
 
+use crate::tenancy::connection::Pooler;
 use crate::tenancy::pool::DatabaseUrl;
 use crate::tenancy::Host;
 
@@ -57,8 +58,16 @@ pub enum LogFormat {
 
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// `DATABASE_URL`.
+    /// `DATABASE_URL`: where units of work go (PostgreSQL, or a pooler in front of it).
     pub database_url: DatabaseUrl,
+    /// `PACTUM_DB_POOLER`: `none` (default) or `transaction` (PgBouncer in transaction
+    /// mode, or any pooler that may run consecutive transactions on different server
+    /// connections).
+    pub pooler: Pooler,
+    /// `PACTUM_DIRECT_DATABASE_URL`: a connection straight to PostgreSQL for what needs a
+    /// session (the registry `LISTEN`). Required with a transaction pooler; otherwise
+    /// `DATABASE_URL`.
+    pub direct_database_url: DatabaseUrl,
     /// `PACTUM_BIND`: where to listen; port 0 picks a free port (tests).
     pub bind: SocketAddr,
     /// `PACTUM_PUBLIC_HOST`: the apex host that serves platform routes only.
@@ -117,6 +126,26 @@ impl Config {
         })?;
         let database_url = DatabaseUrl::parse(&database_url, "pactum")
             .map_err(|e| invalid("DATABASE_URL", e.to_string()))?;
+        let pooler = match get("PACTUM_DB_POOLER") {
+            None => Pooler::None,
+            Some(value) => value
+                .parse::<Pooler>()
+                .map_err(|reason| invalid("PACTUM_DB_POOLER", reason))?,
+        };
+        let direct_database_url = match (get("PACTUM_DIRECT_DATABASE_URL"), pooler) {
+            // Named apart, so that an operator tells the session connections from the
+            // pooled ones in pg_stat_activity.
+            (Some(url), _) => DatabaseUrl::parse(&url, "pactum-session")
+                .map_err(|e| invalid("PACTUM_DIRECT_DATABASE_URL", e.to_string()))?,
+            (None, Pooler::None) => database_url.clone(),
+            (None, Pooler::Transaction) => {
+                return Err(invalid(
+                    "PACTUM_DIRECT_DATABASE_URL",
+                    "is required with PACTUM_DB_POOLER=transaction: the registry listener \
+                     needs a session, which a transaction pooler does not keep",
+                ))
+            }
+        };
         let bind = get("PACTUM_BIND")
             .unwrap_or_else(|| DEFAULT_BIND.into())
             .parse::<SocketAddr>()
@@ -238,6 +267,8 @@ impl Config {
             max_upload_bytes,
             login_attempts_per_minute,
             database_url,
+            pooler,
+            direct_database_url,
             bind,
             public_host,
             jwt_secret,
@@ -295,12 +326,51 @@ mod tests {
         assert_eq!(config.pool_size, DEFAULT_POOL_SIZE);
         assert!(!config.trust_proxy);
         assert!(!config.jwt_secret_generated);
+        assert_eq!(config.pooler, Pooler::None);
+        assert_eq!(
+            format!("{:?}", config.direct_database_url),
+            format!("{:?}", config.database_url)
+        );
+    }
+
+    #[test]
+    fn a_transaction_pooler_needs_a_direct_url() {
+        let pooled = ("PACTUM_DB_POOLER", "transaction");
+        let error = load(&[DB, SECRET, pooled]).unwrap_err();
+        assert_eq!(error.variable, "PACTUM_DIRECT_DATABASE_URL");
+        let config = load(&[
+            ("DATABASE_URL", "postgres://app@127.0.0.1:6432/pactum"),
+            SECRET,
+            pooled,
+            (
+                "PACTUM_DIRECT_DATABASE_URL",
+                "postgres://app@127.0.0.1:5432/pactum",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(config.pooler, Pooler::Transaction);
+        assert_eq!(
+            format!("{:?}", config.direct_database_url),
+            "127.0.0.1:5432/pactum"
+        );
     }
 
     #[test]
     fn each_bad_value_names_its_variable() {
         let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
             (vec![SECRET], "DATABASE_URL"),
+            (
+                vec![DB, SECRET, ("PACTUM_DB_POOLER", "session")],
+                "PACTUM_DB_POOLER",
+            ),
+            (
+                vec![
+                    DB,
+                    SECRET,
+                    ("PACTUM_DIRECT_DATABASE_URL", "postgres://:::/"),
+                ],
+                "PACTUM_DIRECT_DATABASE_URL",
+            ),
             (vec![DB], "JWT_SECRET"),
             (vec![DB, ("JWT_SECRET", "short")], "JWT_SECRET"),
             (vec![DB, SECRET, ("PACTUM_BIND", "8000")], "PACTUM_BIND"),

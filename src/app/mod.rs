@@ -19,6 +19,7 @@ use crate::kernel::rate_limit::LoginLimiter;
 use crate::kernel::revocation::Revocations;
 use crate::kernel::target::TargetKinds;
 use crate::kernel::tokens::TokenKeys;
+use crate::tenancy::connection::RequestPool;
 use crate::tenancy::resolver::TenantResolver;
 use crate::tenancy::MigrationSet;
 use crate::web::routes::RouteTable;
@@ -64,9 +65,9 @@ impl Application {
     /// As [`Application::build`], with the clock that token expiry (and every other
     /// deadline) is judged by; tests pass one they can move.
     pub async fn build_with_clock(config: Config, clock: SharedClock) -> anyhow::Result<Self> {
-        let pool = config.database_url.request_pool(config.pool_size)?;
+        let pool = RequestPool::new(&config.database_url, config.pool_size, config.pooler)?;
         let resolver = TenantResolver::new(
-            config.database_url.clone(),
+            config.direct_database_url.clone(),
             pool.clone(),
             config.tenant_cache_ttl,
         );

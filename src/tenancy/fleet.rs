@@ -18,6 +18,7 @@ use serde::Serialize;
 use tokio_postgres::Client;
 use uuid::Uuid;
 
+use super::citus::Cluster;
 use super::migrations::{MigrationName, MigrationSet, HISTORY_TABLE};
 use super::names::{SchemaName, TenantSlug};
 use super::provision::MIGRATION_LOCK_KEY;
@@ -156,6 +157,7 @@ struct PendingSchema {
     version: i32,
 }
 
+/// Migrates over one URL: straight to PostgreSQL (or through a session pooler).
 pub async fn migrate_fleet(
     url: &DatabaseUrl,
     public_set: &MigrationSet,
@@ -163,8 +165,22 @@ pub async fn migrate_fleet(
     options: &FleetOptions,
     on_progress: impl Fn(Progress<'_>) + Send + Sync,
 ) -> Result<FleetReport, TenancyError> {
+    migrate_fleet_via(url, url, public_set, tenant_set, options, on_progress).await
+}
+
+/// Migrates with the session work (the advisory lock, the public schema, planning) on
+/// `direct` and the per-schema transactions on `url`, which may be a transaction pooler:
+/// each schema's migration is one transaction and keeps nothing beyond it.
+pub async fn migrate_fleet_via(
+    url: &DatabaseUrl,
+    direct: &DatabaseUrl,
+    public_set: &MigrationSet,
+    tenant_set: &MigrationSet,
+    options: &FleetOptions,
+    on_progress: impl Fn(Progress<'_>) + Send + Sync,
+) -> Result<FleetReport, TenancyError> {
     let started = Instant::now();
-    let mut control = url.connect().await?;
+    let mut control = direct.connect().await?;
     if !options.dry_run {
         acquire_migration_lock(&control, options.wait_for_lock, &on_progress).await?;
     }
@@ -218,12 +234,13 @@ async fn run(
     options: &FleetOptions,
     on_progress: &(impl Fn(Progress<'_>) + Send + Sync),
 ) -> Result<(Vec<MigrationName>, Vec<SchemaOutcome>, usize), TenancyError> {
+    let cluster = Cluster::detect(&*control).await?;
     let public_applied = if options.dry_run {
         public_version(control)
             .await
             .map(|version| public_set.after(version))?
     } else {
-        migrate_public(control, public_set, options.lock_timeout).await?
+        migrate_public(control, public_set, options.lock_timeout, cluster).await?
     };
     on_progress(Progress::PublicDone {
         applied: &public_applied,
@@ -281,7 +298,8 @@ async fn run(
                         Duration::ZERO,
                     );
                 }
-                let result = migrate_schema(pool, url, tenant_set, &pending, options).await;
+                let result =
+                    migrate_schema(pool, url, tenant_set, &pending, options, cluster).await;
                 if result.status == OutcomeStatus::Failed && options.fail_fast {
                     stop.store(true, Ordering::Relaxed);
                 }
@@ -377,11 +395,12 @@ async fn migrate_public(
     client: &mut Client,
     set: &MigrationSet,
     lock_timeout: Duration,
+    cluster: Cluster,
 ) -> Result<Vec<MigrationName>, TenancyError> {
     let tx = client.transaction().await?;
     set_lock_timeout(&tx, lock_timeout).await?;
     let applied = set
-        .apply_public_in_transaction(&tx)
+        .apply_public_in_transaction(&tx, cluster)
         .await
         .map_err(|error| {
             TenancyError::Other(anyhow::anyhow!(
@@ -531,9 +550,10 @@ async fn migrate_schema(
     set: &MigrationSet,
     pending: &PendingSchema,
     options: &FleetOptions,
+    cluster: Cluster,
 ) -> SchemaOutcome {
     let started = Instant::now();
-    let result = try_migrate_schema(pool, url, set, pending, options.lock_timeout).await;
+    let result = try_migrate_schema(pool, url, set, pending, options.lock_timeout, cluster).await;
     let took = started.elapsed();
     let target = set.latest_version();
     match result {
@@ -586,6 +606,7 @@ async fn try_migrate_schema(
     set: &MigrationSet,
     pending: &PendingSchema,
     lock_timeout: Duration,
+    cluster: Cluster,
 ) -> Result<Attempt, String> {
     let db = |e: tokio_postgres::Error| describe_error(&e);
     let mut client = pool
@@ -644,7 +665,7 @@ async fn try_migrate_schema(
         ));
     }
     let applied = set
-        .apply_in_transaction(&tx, &pending.schema)
+        .apply_in_transaction(&tx, &pending.schema, cluster)
         .await
         .map_err(|e| describe_error(&e))?;
     let version = set.latest_version();

@@ -11,6 +11,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use tokio_postgres::Transaction;
 
+use super::citus::Cluster;
 use super::names::SchemaName;
 use super::TenancyError;
 
@@ -124,26 +125,29 @@ impl MigrationSet {
         &self,
         transaction: &Transaction<'_>,
         schema: &SchemaName,
+        cluster: Cluster,
     ) -> Result<Vec<MigrationName>, refinery::Error> {
-        self.apply_to(transaction, schema.as_str()).await
+        self.apply_to(transaction, schema.as_str(), cluster).await
     }
 
     /// Same as [`Self::apply_in_transaction`], for `public`.
     pub async fn apply_public_in_transaction(
         &self,
         transaction: &Transaction<'_>,
+        cluster: Cluster,
     ) -> Result<Vec<MigrationName>, refinery::Error> {
-        self.apply_to(transaction, "public").await
+        self.apply_to(transaction, "public", cluster).await
     }
 
     async fn apply_to(
         &self,
         transaction: &Transaction<'_>,
         schema: &str,
+        cluster: Cluster,
     ) -> Result<Vec<MigrationName>, refinery::Error> {
         let report = self
             .runner(schema)
-            .run_async(&mut InTransaction(transaction))
+            .run_async(&mut InTransaction(transaction, cluster))
             .await?;
         Ok(report
             .applied_migrations()
@@ -186,7 +190,7 @@ pub fn history_timestamp(at: OffsetDateTime) -> String {
 /// refinery's driver for an already-open tokio-postgres transaction: statements run in
 /// it, nothing is committed. refinery's own driver for `Client` would open and commit
 /// a transaction per call.
-struct InTransaction<'a, 'b>(&'a Transaction<'b>);
+struct InTransaction<'a, 'b>(&'a Transaction<'b>, Cluster);
 
 impl AsyncTransaction for InTransaction<'_, '_> {
     type Error = tokio_postgres::Error;
@@ -195,8 +199,8 @@ impl AsyncTransaction for InTransaction<'_, '_> {
         &mut self,
         queries: T,
     ) -> Result<usize, Self::Error> {
-        // One simple-protocol message for the whole batch: one round trip however many
-        // migrations are pending.
+        // One simple-protocol message for the whole batch, one round trip however many
+        // migrations are pending; on Citus one message per statement.
         let mut count = 0;
         let mut script = String::new();
         for query in queries {
@@ -204,7 +208,7 @@ impl AsyncTransaction for InTransaction<'_, '_> {
             script.push_str(";\n");
             count += 1;
         }
-        self.0.batch_execute(&script).await?;
+        self.1.execute_script(self.0, &script).await?;
         Ok(count)
     }
 }

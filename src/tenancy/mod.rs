@@ -1,6 +1,8 @@
 //! The multi-tenancy core: validated names, the registry in `public`, provisioning,
 //! spare schemas and the migration runner. It knows nothing about HTTP.
 
+pub mod citus;
+pub mod connection;
 pub mod error;
 pub mod first_admin;
 pub mod fleet;

@@ -4,21 +4,20 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use deadpool_postgres::{Hook, HookError, Manager, ManagerConfig, Pool, RecyclingMethod};
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use tokio::task::JoinHandle;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, Config, NoTls};
+use tokio_util::task::TaskTracker;
 
 use crate::tenancy::TenancyError;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Recycling resets whatever a previous user left behind: a transaction that was never
-/// ended and any session setting, search_path included.
-const RECYCLE_SQL: &str = "ROLLBACK; RESET ALL;";
-
-/// Server connections are closed and replaced after this long or this many uses.
-const MAX_CONNECTION_AGE: Duration = Duration::from_secs(30 * 60);
-const MAX_CONNECTION_USES: usize = 100_000;
+/// Every connection task of the process, so that a short-lived process can let them
+/// send PostgreSQL their Terminate message before it exits (see [`connections_closed`]).
+static CONNECTION_TASKS: std::sync::LazyLock<TaskTracker> =
+    std::sync::LazyLock::new(TaskTracker::new);
 
 /// A parsed database URL that remembers a password-free description for messages.
 /// Cheap to clone: every request's database handle carries one.
@@ -64,52 +63,24 @@ impl DatabaseUrl {
             .connect(NoTls)
             .await
             .map_err(|error| self.unreachable(&error))?;
-        tokio::spawn(async move {
-            if let Err(error) = connection.await {
-                tracing::debug!(%error, "database connection closed");
-            }
-        });
+        CONNECTION_TASKS.spawn(drive(connection));
         Ok(client)
     }
 
-    /// A bounded pool whose connections are reset on every checkout.
+    /// A bounded pool for the operator's work (provisioning, migrations). Its users
+    /// run every statement inside a transaction that ends before the connection goes
+    /// back, and set nothing for the session, so a checkout costs no round trip; the
+    /// same holds behind a transaction pooler.
     pub fn pool(&self, max_size: usize) -> Result<Pool, TenancyError> {
-        let manager = Manager::from_config(
+        let manager = Manager::from_connect(
             self.0.config.clone(),
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Custom(RECYCLE_SQL.into()),
-            },
-        );
-        Pool::builder(manager)
-            .max_size(max_size.max(1))
-            .build()
-            .map_err(|error| TenancyError::Other(anyhow::anyhow!("building the pool: {error}")))
-    }
-
-    /// The server's pool: no round trip at checkout. Sound because request code never
-    /// changes session state (search_path is only ever `SET LOCAL`) and every unit of
-    /// work ends its transaction, even when dropped (see `TenantTx`). Connections are
-    /// retired after a maximum age or use count, which bounds the per-backend catalog
-    /// cache that grows with every tenant schema a backend touches.
-    pub fn request_pool(&self, max_size: usize) -> Result<Pool, TenancyError> {
-        let manager = Manager::from_config(
-            self.0.config.clone(),
-            NoTls,
+            tracked_connect(),
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
         );
         Pool::builder(manager)
             .max_size(max_size.max(1))
-            .pre_recycle(Hook::sync_fn(|_, metrics| {
-                if metrics.age() > MAX_CONNECTION_AGE || metrics.recycle_count > MAX_CONNECTION_USES
-                {
-                    Err(HookError::Message("retired: old or much used".into()))
-                } else {
-                    Ok(())
-                }
-            }))
             .build()
             .map_err(|error| TenancyError::Other(anyhow::anyhow!("building the pool: {error}")))
     }
@@ -132,6 +103,56 @@ impl DatabaseUrl {
             reason,
         }
     }
+}
+
+async fn drive<S, T>(connection: tokio_postgres::Connection<S, T>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    if let Err(error) = connection.await {
+        tracing::debug!(%error, "database connection closed");
+    }
+}
+
+/// deadpool's connector, with one difference: deadpool aborts a connection's task when
+/// its client is dropped, so PostgreSQL never gets a Terminate message and logs every
+/// retired or left-over connection as a lost client. Here the task is tracked and ends
+/// by itself once the client is gone, saying goodbye first; deadpool is handed a
+/// finished task to abort.
+pub(crate) fn tracked_connect() -> TrackedConnect {
+    TrackedConnect
+}
+
+pub(crate) struct TrackedConnect;
+
+impl deadpool_postgres::Connect for TrackedConnect {
+    fn connect(
+        &self,
+        config: &Config,
+    ) -> std::pin::Pin<
+        Box<
+            dyn std::future::Future<
+                    Output = Result<(Client, JoinHandle<()>), tokio_postgres::Error>,
+                > + Send
+                + '_,
+        >,
+    > {
+        let config = config.clone();
+        Box::pin(async move {
+            let (client, connection) = config.connect(NoTls).await?;
+            CONNECTION_TASKS.spawn(drive(connection));
+            Ok((client, tokio::spawn(async {})))
+        })
+    }
+}
+
+/// Waits, at most `limit`, until every connection whose client has been dropped has
+/// said goodbye to PostgreSQL. For short-lived processes (`tenantctl`): call it after
+/// dropping clients and pools, before the runtime ends.
+pub async fn connections_closed(limit: Duration) {
+    CONNECTION_TASKS.close();
+    let _ = tokio::time::timeout(limit, CONNECTION_TASKS.wait()).await;
 }
 
 /// Maps a pool checkout failure to the same "unreachable" error a direct connect gives.

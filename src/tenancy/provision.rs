@@ -11,6 +11,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use tokio_postgres::{Client, Transaction};
 
+use super::citus::{Cluster, DETECT_SQL};
 use super::error::map_unique_violation;
 use super::first_admin::{self, CreatedAdmin, FirstAdmin};
 use super::migrations::{history_timestamp, MigrationSet, HISTORY_TABLE};
@@ -123,7 +124,7 @@ async fn create(
     let schema = new.slug.schema_name();
     let version = set.latest_version();
     let tx = client.transaction().await?;
-    take_shared_migration_lock(&tx).await?;
+    let cluster = take_shared_migration_lock(&tx).await?;
 
     // The registry rows go first: a taken slug or host fails here, before any DDL and
     // before a spare is claimed. The row can be written as `active` at once because
@@ -154,11 +155,11 @@ async fn create(
     };
     let path = match claimed.as_deref().and_then(SchemaName::from_stored) {
         Some(spare) => {
-            adopt_spare(&tx, &spare, &schema).await?;
+            adopt_spare(&tx, &spare, &schema, cluster).await?;
             ProvisionPath::Spare
         }
         None => {
-            build_schema(&tx, set, &schema)
+            build_schema(&tx, set, &schema, cluster)
                 .await
                 .map_err(|e| map_build_error(e, slug))?;
             ProvisionPath::Cold
@@ -186,6 +187,7 @@ async fn adopt_spare(
     tx: &Transaction<'_>,
     spare: &SchemaName,
     schema: &SchemaName,
+    cluster: Cluster,
 ) -> Result<(), TenancyError> {
     // One round trip. The timestamp is our own RFC 3339 rendering (digits, '-', ':',
     // '.', 'T', 'Z'), so it is safe as a literal.
@@ -193,14 +195,16 @@ async fn adopt_spare(
     debug_assert!(now
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || b"-:.+".contains(&b)));
-    tx.batch_execute(&format!(
+    let script = format!(
         "alter schema {spare} rename to {schema}; set local search_path to {schema}; \
          update {HISTORY_TABLE} set applied_on = '{now}'",
         spare = spare.quoted(),
         schema = schema.quoted(),
-    ))
-    .await
-    .map_err(|e| map_unique_violation(e, schema.as_str().trim_start_matches("t_"), None, None))?;
+    );
+    cluster.execute_script(tx, &script).await.map_err(|e| {
+        map_unique_violation(e, schema.as_str().trim_start_matches("t_"), None, None)
+    })?;
+    cluster.ensure_distributed(tx, schema).await?;
     Ok(())
 }
 
@@ -210,17 +214,30 @@ pub(crate) async fn build_schema(
     tx: &Transaction<'_>,
     set: &MigrationSet,
     schema: &SchemaName,
+    cluster: Cluster,
 ) -> Result<(), BuildError> {
     let script = set
         .script_for_new_schema(schema)
         .await
         .map_err(BuildError::Migration)?;
-    tx.batch_execute(&format!(
-        "create schema {quoted}; set local search_path to {quoted};\n{script}",
-        quoted = schema.quoted()
-    ))
-    .await
-    .map_err(BuildError::Sql)?;
+    cluster
+        .before_schema_build(tx)
+        .await
+        .map_err(BuildError::Sql)?;
+    cluster
+        .execute_script(
+            tx,
+            &format!(
+                "create schema {quoted}; set local search_path to {quoted};\n{script}",
+                quoted = schema.quoted()
+            ),
+        )
+        .await
+        .map_err(BuildError::Sql)?;
+    cluster
+        .ensure_distributed(tx, schema)
+        .await
+        .map_err(BuildError::Sql)?;
     Ok(())
 }
 
@@ -252,13 +269,21 @@ fn is_duplicate_schema(error: &tokio_postgres::Error) -> bool {
     error.code() == Some(&tokio_postgres::error::SqlState::DUPLICATE_SCHEMA)
 }
 
-/// A simple-protocol statement: one round trip, no prepare (the key is a constant).
-pub(crate) async fn take_shared_migration_lock(tx: &Transaction<'_>) -> Result<(), TenancyError> {
-    tx.batch_execute(&format!(
-        "select pg_advisory_xact_lock_shared({MIGRATION_LOCK_KEY})"
-    ))
-    .await?;
-    Ok(())
+/// A simple-protocol statement: one round trip, no prepare (the key is a constant). The
+/// same round trip finds out whether this is Citus, which decides how DDL is sent.
+pub(crate) async fn take_shared_migration_lock(
+    tx: &Transaction<'_>,
+) -> Result<Cluster, TenancyError> {
+    let messages = tx
+        .simple_query(&format!(
+            "select pg_advisory_xact_lock_shared({MIGRATION_LOCK_KEY}), {DETECT_SQL}"
+        ))
+        .await?;
+    let citus = messages.iter().any(|message| match message {
+        tokio_postgres::SimpleQueryMessage::Row(row) => row.get(1) == Some("t"),
+        _ => false,
+    });
+    Ok(Cluster::from_detected(citus))
 }
 
 #[derive(Debug, Clone, Serialize)]

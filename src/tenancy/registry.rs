@@ -1,5 +1,6 @@
 //! The tenant registry in `public`: look-ups and the small changes operators make.
 
+use super::connection::{PooledConnection, Scope};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tokio_postgres::{Client, GenericClient, Row};
@@ -133,16 +134,37 @@ pub async fn get_by_slug(
         .ok_or_else(|| TenancyError::TenantNotFound(slug.to_string()))
 }
 
+static FIND_BY_HOST_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "select {TENANT_COLUMNS} from public.domains d \
+         join public.tenants t on t.id = d.tenant_id where d.host = $1"
+    )
+});
+
 pub async fn find_by_host(
     client: &impl GenericClient,
     host: &Host,
 ) -> Result<Option<Tenant>, TenancyError> {
-    let sql = format!(
-        "select {TENANT_COLUMNS} from public.domains d \
-         join public.tenants t on t.id = d.tenant_id where d.host = $1"
-    );
     client
-        .query_opt(&sql, &[&host.as_str()])
+        .query_opt(FIND_BY_HOST_SQL.as_str(), &[&host.as_str()])
+        .await?
+        .as_ref()
+        .map(Tenant::from_row)
+        .transpose()
+}
+
+/// [`find_by_host`] on a request-pool connection, outside any transaction (safe
+/// behind a transaction pooler).
+pub async fn find_by_host_pooled(
+    connection: &PooledConnection,
+    host: &Host,
+) -> Result<Option<Tenant>, TenancyError> {
+    connection
+        .query_opt(
+            Scope::standalone(),
+            FIND_BY_HOST_SQL.as_str(),
+            &[&host.as_str()],
+        )
         .await?
         .as_ref()
         .map(Tenant::from_row)

@@ -10,14 +10,14 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use deadpool_postgres::Pool;
 use futures::StreamExt;
 use tokio_postgres::AsyncMessage;
 
 use super::names::Host;
 use super::registry::{self, Tenant};
 use super::TenancyError;
-use crate::tenancy::pool::{pool_error, DatabaseUrl};
+use crate::tenancy::connection::RequestPool;
+use crate::tenancy::pool::DatabaseUrl;
 
 /// The channel the registry triggers notify on (see migrations/public/V5).
 pub const REGISTRY_CHANNEL: &str = "pactum_registry";
@@ -31,8 +31,9 @@ struct Entry {
 }
 
 pub struct TenantResolver {
+    /// The direct URL: `LISTEN` needs a session of its own.
     url: DatabaseUrl,
-    pool: Pool,
+    pool: RequestPool,
     ttl: Duration,
     entries: RwLock<HashMap<Host, Entry>>,
     listening: AtomicBool,
@@ -42,7 +43,7 @@ pub struct TenantResolver {
 }
 
 impl TenantResolver {
-    pub fn new(url: DatabaseUrl, pool: Pool, ttl: Duration) -> Arc<Self> {
+    pub fn new(url: DatabaseUrl, pool: RequestPool, ttl: Duration) -> Arc<Self> {
         Arc::new(Self {
             url,
             pool,
@@ -65,12 +66,10 @@ impl TenantResolver {
         }
         let fetched = Instant::now();
         let generation = self.generation.load(Ordering::Acquire);
-        let client = self
-            .pool
-            .get()
-            .await
-            .map_err(|e| pool_error(&self.url, e))?;
-        let tenant = registry::find_by_host(&**client, host).await?.map(Arc::new);
+        let client = self.pool.get(None).await?;
+        let tenant = registry::find_by_host_pooled(&client, host)
+            .await?
+            .map(Arc::new);
         if self.listening.load(Ordering::Acquire) {
             let mut entries = self.entries.write().expect("resolver cache lock");
             if self.generation.load(Ordering::Acquire) != generation {

@@ -11,12 +11,12 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use deadpool_postgres::{Object, Pool};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
+use super::connection::{Connection, RequestPool, Scope};
 use super::names::SchemaName;
-use super::pool::{connection_lost, pool_error, DatabaseUrl};
+use super::pool::connection_lost;
 use super::TenancyError;
 
 /// A pool and the one schema this handle may use. Nothing on it can pick another.
@@ -24,16 +24,14 @@ use super::TenancyError;
 /// a unit of work starts.
 #[derive(Clone)]
 pub struct TenantDb {
-    pool: Pool,
-    url: DatabaseUrl,
+    pool: RequestPool,
     schema: SchemaName,
 }
 
 impl TenantDb {
-    pub fn new(pool: Pool, url: DatabaseUrl, schema: &SchemaName) -> Self {
+    pub fn new(pool: RequestPool, schema: &SchemaName) -> Self {
         Self {
             pool,
-            url,
             schema: schema.clone(),
         }
     }
@@ -47,15 +45,17 @@ impl TenantDb {
         )
     }
 
-    async fn connection(&self) -> Result<Object, TenancyError> {
-        self.pool.get().await.map_err(|e| pool_error(&self.url, e))
+    async fn connection(&self) -> Result<Connection, TenancyError> {
+        let mut connection = self.pool.get(Some(&self.schema)).await?;
+        connection.serve(&self.schema);
+        Ok(connection)
     }
 
     /// Opens a transaction on the tenant's schema.
     pub async fn begin(&self) -> Result<TenantTx, TenancyError> {
         // The guard exists before BEGIN is sent, so a request cancelled mid-way still
         // rolls back.
-        let tx = TenantTx::new(self.connection().await?);
+        let tx = TenantTx::new(self.connection().await?, &self.schema);
         tx.watch(tx.conn().batch_execute(&self.opening_sql(false)).await)?;
         Ok(tx)
     }
@@ -70,33 +70,35 @@ impl TenantDb {
         &self,
         statements: &[(&str, &[&(dyn ToSql + Sync)])],
     ) -> Result<Vec<Vec<Row>>, TenancyError> {
-        let tx = TenantTx::new(self.connection().await?);
+        let tx = TenantTx::new(self.connection().await?, &self.schema);
         let (conn, commit_sent) = (tx.conn(), &tx.finished);
+        let scope = Scope::tenant(&self.schema);
         let opening = self.opening_sql(true);
-        let reads = async {
-            // A cached statement is ready at once, so on a warm connection nothing is
-            // awaited here; a miss sends its Parse behind the opening message, so it
-            // resolves in the tenant schema.
-            let mut prepared = Vec::with_capacity(statements.len());
-            for (sql, _) in statements {
-                prepared.push(conn.prepare_cached(sql).await?);
-            }
-            let queries = futures::future::try_join_all(
-                prepared
-                    .iter()
-                    .zip(statements)
-                    .map(|(statement, (_, params))| conn.query(statement, params)),
-            );
-            // `join!` polls in order and each request is queued on its first poll, so
-            // the COMMIT goes out after every statement, in the same poll as the
-            // transaction is marked finished (so that a cancelled request does not
-            // send a ROLLBACK behind it): nothing can cancel this future in between.
-            commit_sent.store(true, Ordering::Relaxed);
-            let (rows, committed) = tokio::join!(queries, conn.batch_execute("COMMIT"));
-            let rows = rows?;
-            committed?;
-            Ok::<_, tokio_postgres::Error>(rows)
-        };
+        let reads =
+            async {
+                // Everything is readied first: a cached statement (or known parameter
+                // types, behind a transaction pooler) is ready at once, so on a warm
+                // connection nothing is awaited here; a miss sends its Parse behind the
+                // opening message, so it resolves in the tenant schema. Then each query
+                // is sent on its first poll.
+                let mut prepared = Vec::with_capacity(statements.len());
+                for (sql, _) in statements {
+                    prepared.push(conn.prepare(scope, sql).await?);
+                }
+                let queries =
+                    futures::future::try_join_all(prepared.iter().zip(statements).map(
+                        |(prepared, (sql, params))| conn.query_prepared(prepared, sql, params),
+                    ));
+                // `join!` polls in order and each request is queued on its first poll, so
+                // the COMMIT goes out after every statement, in the same poll as the
+                // transaction is marked finished (so that a cancelled request does not
+                // send a ROLLBACK behind it): nothing can cancel this future in between.
+                commit_sent.store(true, Ordering::Relaxed);
+                let (rows, committed) = tokio::join!(queries, conn.batch_execute("COMMIT"));
+                let rows = rows?;
+                committed?;
+                Ok::<_, tokio_postgres::Error>(rows)
+            };
         let (begun, rows) = tokio::join!(conn.batch_execute(&opening), reads);
         tx.watch(begun)?;
         Ok(tx.watch(rows)?)
@@ -106,7 +108,7 @@ impl TenantDb {
 /// Puts a simple statement on the connection's queue and returns at once; its answer is
 /// discarded. tokio-postgres sends a request on its future's first poll, and answers
 /// come in order, so everything sent later runs after it.
-fn send_without_waiting(conn: &Object, sql: &str) {
+fn send_without_waiting(conn: &Connection, sql: &str) {
     use futures::FutureExt;
     let _ = conn.batch_execute(sql).now_or_never();
 }
@@ -116,7 +118,8 @@ fn send_without_waiting(conn: &Object, sql: &str) {
 pub struct TenantTx {
     /// Always present; an `Option` only so that `Drop` can take a broken connection
     /// out of the pool.
-    conn: Option<Object>,
+    conn: Option<Connection>,
+    schema: SchemaName,
     /// Set once COMMIT or ROLLBACK has been sent. Atomic only so that `read` can set
     /// it while its statements borrow the connection.
     finished: AtomicBool,
@@ -126,15 +129,16 @@ pub struct TenantTx {
 }
 
 impl TenantTx {
-    fn new(conn: Object) -> Self {
+    fn new(conn: Connection, schema: &SchemaName) -> Self {
         Self {
             conn: Some(conn),
+            schema: schema.clone(),
             finished: AtomicBool::new(false),
             broken: AtomicBool::new(false),
         }
     }
 
-    fn conn(&self) -> &Object {
+    fn conn(&self) -> &Connection {
         self.conn.as_ref().expect("the connection stays until drop")
     }
 
@@ -156,8 +160,8 @@ impl TenantTx {
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Vec<Row>, tokio_postgres::Error> {
-        let statement = self.watch(self.conn().prepare_cached(sql).await)?;
-        self.watch(self.conn().query(&statement, params).await)
+        let scope = Scope::tenant(&self.schema);
+        self.watch(self.conn().query(scope, sql, params).await)
     }
 
     pub async fn query_one(
@@ -165,8 +169,8 @@ impl TenantTx {
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Row, tokio_postgres::Error> {
-        let statement = self.watch(self.conn().prepare_cached(sql).await)?;
-        self.watch(self.conn().query_one(&statement, params).await)
+        let scope = Scope::tenant(&self.schema);
+        self.watch(self.conn().query_one(scope, sql, params).await)
     }
 
     pub async fn query_opt(
@@ -174,8 +178,8 @@ impl TenantTx {
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Option<Row>, tokio_postgres::Error> {
-        let statement = self.watch(self.conn().prepare_cached(sql).await)?;
-        self.watch(self.conn().query_opt(&statement, params).await)
+        let scope = Scope::tenant(&self.schema);
+        self.watch(self.conn().query_opt(scope, sql, params).await)
     }
 
     pub async fn execute(
@@ -183,8 +187,8 @@ impl TenantTx {
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<u64, tokio_postgres::Error> {
-        let statement = self.watch(self.conn().prepare_cached(sql).await)?;
-        self.watch(self.conn().execute(&statement, params).await)
+        let scope = Scope::tenant(&self.schema);
+        self.watch(self.conn().execute(scope, sql, params).await)
     }
 
     pub async fn commit(mut self) -> Result<(), tokio_postgres::Error> {
@@ -213,7 +217,7 @@ impl Drop for TenantTx {
         // next request would get the same dead connection.
         if *self.broken.get_mut() || conn.is_closed() {
             tracing::debug!("dropping a broken pooled connection");
-            drop(Object::take(conn));
+            drop(Connection::take(conn));
             return;
         }
         if !*self.finished.get_mut() {

@@ -54,8 +54,8 @@ pub async fn fill(
 async fn build_spare(client: &mut Client, set: &MigrationSet) -> Result<SchemaName, TenancyError> {
     let schema = SchemaName::new_spare();
     let tx = client.transaction().await?;
-    take_shared_migration_lock(&tx).await?;
-    build_schema(&tx, set, &schema)
+    let cluster = take_shared_migration_lock(&tx).await?;
+    build_schema(&tx, set, &schema, cluster)
         .await
         .map_err(|error| match error {
             BuildError::Sql(error) => TenancyError::Database(error),

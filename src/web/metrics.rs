@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
+use crate::tenancy::connection::RequestPool;
 use actix_web::{get, web, HttpResponse};
-use deadpool_postgres::Pool;
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
 };
@@ -88,11 +88,11 @@ impl Metrics {
             .observe(took.as_secs_f64());
     }
 
-    fn render(&self, pool: &Pool) -> Result<String, prometheus::Error> {
+    fn render(&self, pool: &RequestPool) -> Result<String, prometheus::Error> {
         let status = pool.status();
         self.pool_max.set(status.max_size as i64);
-        self.pool_open.set(status.size as i64);
-        self.pool_idle.set(status.available as i64);
+        self.pool_open.set(status.open as i64);
+        self.pool_idle.set(status.idle as i64);
         self.pool_waiting.set(status.waiting as i64);
         let mut buffer = Vec::new();
         TextEncoder::new().encode(&self.registry.gather(), &mut buffer)?;

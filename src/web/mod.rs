@@ -13,13 +13,12 @@ pub mod tenant;
 
 use std::sync::Arc;
 
-use deadpool_postgres::Pool;
-
 use crate::config::Config;
 use crate::kernel::clock::SharedClock;
 use crate::kernel::rate_limit::LoginLimiter;
 use crate::kernel::revocation::Revocations;
 use crate::kernel::tokens::TokenKeys;
+use crate::tenancy::connection::RequestPool;
 use crate::tenancy::resolver::TenantResolver;
 
 /// Largest JSON body any route accepts.
@@ -30,7 +29,7 @@ pub struct AppState {
     /// Validated settings.
     pub config: Config,
     /// The bounded connection pool; connections are reset on checkout.
-    pub pool: Pool,
+    pub pool: RequestPool,
     /// Host -> tenant cache, invalidated by registry notifications.
     pub resolver: Arc<TenantResolver>,
     /// The tenant schema version this binary was built for; tenants at another version

@@ -50,8 +50,9 @@ pub async fn readyz(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, DomainError> {
     let check = async {
-        let client = state.pool.get().await.map_err(|e| anyhow::anyhow!("{e}"))?;
-        client.query_one("select 1", &[]).await?;
+        // A simple query: nothing prepared, so it holds behind any pooler.
+        let client = state.pool.get(None).await?;
+        client.batch_execute("select 1").await?;
         Ok::<_, anyhow::Error>(())
     };
     match tokio::time::timeout(READINESS_TIMEOUT, check).await {

@@ -18,6 +18,21 @@ pub struct Cli {
     #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
     pub database_url: Option<String>,
 
+    /// What sits in front of PostgreSQL at DATABASE_URL: `none`, or `transaction` for
+    /// PgBouncer in transaction mode
+    #[arg(long, env = "PACTUM_DB_POOLER", global = true, default_value = "none")]
+    pub db_pooler: String,
+
+    /// A URL straight to PostgreSQL, for what needs a session (the migration lock,
+    /// reports). Required with `--db-pooler transaction`; otherwise DATABASE_URL
+    #[arg(
+        long,
+        env = "PACTUM_DIRECT_DATABASE_URL",
+        global = true,
+        hide_env_values = true
+    )]
+    pub direct_database_url: Option<String>,
+
     /// Print one JSON document on stdout instead of text (no progress bar)
     #[arg(long, global = true)]
     pub json: bool,

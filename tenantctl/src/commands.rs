@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget};
 use pactum::identity::password::NewPassword;
+use pactum::tenancy::connection::Pooler;
 use pactum::tenancy::first_admin::FirstAdmin;
 use pactum::tenancy::fleet::{self, FleetOptions, OutcomeStatus, Progress, SchemaOutcome, Scope};
 use pactum::tenancy::pool::DatabaseUrl;
@@ -22,11 +23,15 @@ use crate::output::{CliError, Exit, ProgressStyle, Report};
 const APPLICATION_NAME: &str = "tenantctl";
 
 pub async fn run(cli: Cli) -> Result<Report, CliError> {
-    let url = database_url(cli.database_url.as_deref())?;
+    let pooled = database_url(cli.database_url.as_deref())?;
+    let url = direct_url(&pooled, &cli.db_pooler, cli.direct_database_url.as_deref())?;
     let progress = ProgressStyle::detect(cli.json);
+    // Provisioning and each schema's migration are single transactions, so they may go
+    // through a transaction pooler; everything else runs loose statements or holds a
+    // session lock, and uses the direct URL.
     match cli.command {
-        Command::Migrate(args) => migrate(&url, args, progress).await,
-        Command::Create(args) => create(&url, args).await,
+        Command::Migrate(args) => migrate(&pooled, &url, args, progress).await,
+        Command::Create(args) => create(&pooled, args).await,
         Command::List => list(&url).await,
         Command::Show { slug } => show(&url, &slug).await,
         Command::Status { check } => status(&url, check).await,
@@ -72,6 +77,27 @@ fn database_url(given: Option<&str>) -> Result<DatabaseUrl, CliError> {
     Ok(DatabaseUrl::parse(url, APPLICATION_NAME)?)
 }
 
+/// The URL for session work: `--direct-database-url`, which a transaction pooler makes
+/// necessary, or else DATABASE_URL.
+fn direct_url(
+    pooled: &DatabaseUrl,
+    pooler: &str,
+    direct: Option<&str>,
+) -> Result<DatabaseUrl, CliError> {
+    let pooler = pooler.parse::<Pooler>().map_err(|reason| {
+        CliError::refused("invalid_input", format!("PACTUM_DB_POOLER {reason}"))
+    })?;
+    match (direct.filter(|u| !u.trim().is_empty()), pooler) {
+        (Some(url), _) => Ok(DatabaseUrl::parse(url, APPLICATION_NAME)?),
+        (None, Pooler::None) => Ok(pooled.clone()),
+        (None, Pooler::Transaction) => Err(CliError::refused(
+            "no_direct_database",
+            "behind a transaction pooler tenantctl needs a direct URL for its session \
+             work: pass --direct-database-url or set PACTUM_DIRECT_DATABASE_URL",
+        )),
+    }
+}
+
 async fn connect(url: &DatabaseUrl) -> Result<Client, CliError> {
     Ok(url.connect().await?)
 }
@@ -88,6 +114,7 @@ fn parse_host(host: &str) -> Result<Host, CliError> {
 
 async fn migrate(
     url: &DatabaseUrl,
+    direct: &DatabaseUrl,
     args: MigrateArgs,
     style: ProgressStyle,
 ) -> Result<Report, CliError> {
@@ -105,8 +132,9 @@ async fn migrate(
         scope,
     };
     let reporter = MigrationProgress::new(style, args.dry_run);
-    let report = fleet::migrate_fleet(
+    let report = fleet::migrate_fleet_via(
         url,
+        direct,
         &MigrationSet::public(),
         &MigrationSet::tenant(),
         &options,

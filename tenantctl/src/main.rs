@@ -22,6 +22,12 @@ fn main() -> ExitCode {
             return output::Exit::Failed.into();
         }
     };
-    let result = runtime.block_on(commands::run(cli));
+    let result = runtime.block_on(async {
+        let result = commands::run(cli).await;
+        // Every client is dropped by now; let their connections say goodbye, so that
+        // PostgreSQL does not log each run as a lost client.
+        pactum::tenancy::pool::connections_closed(std::time::Duration::from_secs(2)).await;
+        result
+    });
     output::emit(result, json)
 }

@@ -8,7 +8,7 @@ use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
-use support::{schemas, TestDb};
+use support::{schemas, PgBouncer, TestDb};
 
 struct Run {
     code: i32,
@@ -36,8 +36,10 @@ fn tenantctl_with_env(
     let mut command = Command::new(env!("CARGO_BIN_EXE_tenantctl"));
     command
         .args(args)
-        .envs(env.iter().copied())
         .env_remove("DATABASE_URL")
+        .env_remove("PACTUM_DB_POOLER")
+        .env_remove("PACTUM_DIRECT_DATABASE_URL")
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -592,4 +594,141 @@ async fn delete_removes_the_tenants_attachment_folder_and_no_other() {
         "globex's stay"
     );
     std::fs::remove_dir_all(&uploads).unwrap();
+}
+
+#[tokio::test]
+async fn behind_pgbouncer_create_and_migrate_work_and_a_missing_direct_url_is_exit_2() {
+    let db = TestDb::migrated().await;
+    let bouncer = PgBouncer::start(2);
+    let pooled = bouncer.url_for(&db);
+    let env = [
+        ("DATABASE_URL", pooled.as_str()),
+        ("PACTUM_DB_POOLER", "transaction"),
+    ];
+    let refused = tenantctl_with_env(None, &["--json", "list"], None, &env);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(
+        refused.stdout.contains("no_direct_database"),
+        "{}",
+        refused.stdout
+    );
+
+    let env = [
+        env[0],
+        env[1],
+        ("PACTUM_DIRECT_DATABASE_URL", db.url.as_str()),
+    ];
+    for slug in ["acme", "globex", "initech"] {
+        let host = format!("{slug}.localhost");
+        let created = tenantctl_with_env(
+            None,
+            &["--json", "create", slug, "--domain", &host],
+            None,
+            &env,
+        );
+        assert_eq!(created.code, 0, "{}{}", created.stdout, created.stderr);
+        assert_eq!(created.json()["tenant"]["slug"], slug);
+    }
+    let migrated = tenantctl_with_env(None, &["--json", "migrate"], None, &env);
+    assert_eq!(migrated.code, 0, "{}{}", migrated.stdout, migrated.stderr);
+    let listed = tenantctl_with_env(None, &["--json", "list"], None, &env);
+    assert_eq!(listed.code, 0, "{}", listed.stderr);
+    assert_eq!(
+        listed.json()["tenants"].as_array().map(Vec::len),
+        Some(3),
+        "{}",
+        listed.stdout
+    );
+}
+
+/// A TCP relay in front of PostgreSQL that remembers, per connection, the last bytes
+/// the client sent before it closed.
+struct Relay {
+    port: u16,
+    endings: std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>,
+}
+
+impl Relay {
+    fn start(upstream: (String, u16)) -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let endings = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let recorded = endings.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { return };
+                let server =
+                    std::net::TcpStream::connect((upstream.0.as_str(), upstream.1)).unwrap();
+                let (mut from_server, mut to_client) =
+                    (server.try_clone().unwrap(), client.try_clone().unwrap());
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut from_server, &mut to_client);
+                });
+                let recorded = recorded.clone();
+                std::thread::spawn(move || {
+                    let (mut from_client, mut to_server) = (client, server);
+                    let mut tail: Vec<u8> = Vec::new();
+                    let mut buffer = [0u8; 8192];
+                    loop {
+                        match std::io::Read::read(&mut from_client, &mut buffer) {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => {
+                                tail.extend_from_slice(&buffer[..n]);
+                                let keep = tail.len().saturating_sub(16);
+                                tail.drain(..keep);
+                                if to_server.write_all(&buffer[..n]).is_err() {
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                    let _ = to_server.shutdown(std::net::Shutdown::Both);
+                    recorded.lock().unwrap().push(tail);
+                });
+            }
+        });
+        Self { port, endings }
+    }
+}
+
+#[tokio::test]
+async fn tenantctl_says_goodbye_to_postgresql_on_every_connection() {
+    let db = TestDb::migrated().await;
+    let config: tokio_postgres::Config = db.url.parse().unwrap();
+    let host = match config.get_hosts().first() {
+        Some(tokio_postgres::config::Host::Tcp(host)) => host.clone(),
+        _ => "127.0.0.1".into(),
+    };
+    let relay = Relay::start((host, config.get_ports().first().copied().unwrap_or(5432)));
+    let user = config.get_user().unwrap_or("postgres");
+    let url = format!(
+        "host=127.0.0.1 port={} dbname={} user={user}",
+        relay.port, db.name
+    );
+    let env = [("DATABASE_URL", url.as_str())];
+    for args in [
+        &["create", "acme", "--domain", "acme.localhost"][..],
+        &["list"][..],
+        &["migrate", "--parallel", "2"][..],
+    ] {
+        let run = tenantctl_with_env(None, args, None, &env);
+        assert_eq!(run.code, 0, "{args:?}: {}", run.stderr);
+    }
+    // The relay notices each close a moment after tenantctl has exited.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let endings = loop {
+        let endings = relay.endings.lock().unwrap().clone();
+        if endings.len() >= 3 || std::time::Instant::now() > deadline {
+            break endings;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert!(endings.len() >= 3, "{} connections seen", endings.len());
+    // Terminate: 'X' and a length of 4, the last thing a polite client sends.
+    for ending in &endings {
+        assert!(
+            ending.ends_with(b"X\0\0\0\x04"),
+            "a connection ended without Terminate: {ending:?}"
+        );
+    }
 }

@@ -13,6 +13,7 @@ mod contracts;
 mod hostile;
 mod layers;
 mod openapi;
+mod pooler;
 mod proxy;
 mod scoped;
 pub(crate) mod server;

@@ -1,15 +1,38 @@
 //! The tenant-scoped handle on the server's pool (no reset at checkout) against a real
 //! PostgreSQL: with a single connection shared by two tenants, nothing one unit of work
-//! leaves behind (a dropped transaction, a failed read) reaches the next.
+//! leaves behind (a dropped transaction, a failed read) reaches the next. Every test
+//! runs three ways: straight to PostgreSQL with cached statements; straight to it with
+//! the transaction-pooler statement path; and through a real PgBouncer in transaction
+//! mode with one server connection, which the pool's connections then share.
 
-use crate::support::TestDb;
+use crate::support::{PgBouncer, TestDb};
+use pactum::tenancy::connection::{Pooler, RequestPool};
+use pactum::tenancy::pool::DatabaseUrl;
 use pactum::tenancy::provision::{self, NewTenant};
 use pactum::tenancy::scoped::TenantDb;
 use pactum::tenancy::{Host, MigrationSet, SchemaName, TenantSlug};
 
 const EMAILS: &str = "select email from users order by email";
 
-async fn two_tenants_on_one_connection() -> (TestDb, TenantDb, TenantDb) {
+#[derive(Debug, Clone, Copy)]
+enum Path {
+    Direct,
+    Unnamed,
+    PgBouncer,
+}
+
+const PATHS: [Path; 3] = [Path::Direct, Path::Unnamed, Path::PgBouncer];
+
+/// Two tenants' handles and what they run on. Fields drop in order: pools first, then
+/// PgBouncer, then the database.
+struct TwoTenants {
+    acme: TenantDb,
+    globex: TenantDb,
+    _bouncer: Option<PgBouncer>,
+    _db: TestDb,
+}
+
+async fn two_tenants_on_one_connection(path: Path) -> TwoTenants {
     let db = TestDb::migrated().await;
     let mut client = db.client().await;
     let mut schemas: Vec<SchemaName> = Vec::new();
@@ -35,11 +58,29 @@ async fn two_tenants_on_one_connection() -> (TestDb, TenantDb, TenantDb) {
             .unwrap();
         schemas.push(created.tenant.schema);
     }
-    let url = db.database_url();
-    let pool = url.request_pool(1).unwrap();
-    let acme = TenantDb::new(pool.clone(), url.clone(), &schemas[0]);
-    let globex = TenantDb::new(pool, url, &schemas[1]);
-    (db, acme, globex)
+    let (pool, bouncer) = match path {
+        Path::Direct => (
+            RequestPool::new(&db.database_url(), 1, Pooler::None).unwrap(),
+            None,
+        ),
+        Path::Unnamed => (
+            RequestPool::new(&db.database_url(), 1, Pooler::Transaction).unwrap(),
+            None,
+        ),
+        Path::PgBouncer => {
+            let bouncer = PgBouncer::start(1);
+            let url = DatabaseUrl::parse(&bouncer.url_for(&db), "pactum-tests").unwrap();
+            // Four client connections over PgBouncer's one server connection.
+            let pool = RequestPool::new(&url, 4, Pooler::Transaction).unwrap();
+            (pool, Some(bouncer))
+        }
+    };
+    TwoTenants {
+        acme: TenantDb::new(pool.clone(), &schemas[0]),
+        globex: TenantDb::new(pool, &schemas[1]),
+        _bouncer: bouncer,
+        _db: db,
+    }
 }
 
 async fn emails(db: &TenantDb) -> Vec<String> {
@@ -51,10 +92,16 @@ async fn emails(db: &TenantDb) -> Vec<String> {
 
 #[tokio::test]
 async fn alternating_tenants_on_one_connection_each_see_only_their_own_rows() {
-    let (_db, acme, globex) = two_tenants_on_one_connection().await;
+    for path in PATHS {
+        alternating_tenants(path).await;
+    }
+}
+
+async fn alternating_tenants(path: Path) {
+    let TwoTenants { acme, globex, .. } = &two_tenants_on_one_connection(path).await;
     for _ in 0..10 {
-        assert_eq!(emails(&acme).await, ["only@acme.example"]);
-        assert_eq!(emails(&globex).await, ["only@globex.example"]);
+        assert_eq!(emails(acme).await, ["only@acme.example"]);
+        assert_eq!(emails(globex).await, ["only@globex.example"]);
         let tx = acme.begin().await.unwrap();
         let rows = tx.query(EMAILS, &[]).await.unwrap();
         assert_eq!(rows[0].get::<_, String>(0), "only@acme.example");
@@ -64,7 +111,13 @@ async fn alternating_tenants_on_one_connection_each_see_only_their_own_rows() {
 
 #[tokio::test]
 async fn a_dropped_transaction_is_rolled_back_before_the_next_user_runs() {
-    let (_db, acme, globex) = two_tenants_on_one_connection().await;
+    for path in PATHS {
+        dropped_transaction(path).await;
+    }
+}
+
+async fn dropped_transaction(path: Path) {
+    let TwoTenants { acme, globex, .. } = &two_tenants_on_one_connection(path).await;
     {
         let tx = acme.begin().await.unwrap();
         tx.execute(
@@ -85,7 +138,7 @@ async fn a_dropped_transaction_is_rolled_back_before_the_next_user_runs() {
     assert_eq!(path.replace('"', ""), "t_globex, public");
     tx.commit().await.unwrap();
     assert_eq!(
-        emails(&acme).await,
+        emails(acme).await,
         ["only@acme.example"],
         "the dropped insert never committed"
     );
@@ -93,17 +146,23 @@ async fn a_dropped_transaction_is_rolled_back_before_the_next_user_runs() {
 
 #[tokio::test]
 async fn a_failed_read_leaves_the_connection_clean_and_writes_are_refused_in_reads() {
-    let (_db, acme, globex) = two_tenants_on_one_connection().await;
+    for path in PATHS {
+        failed_read(path).await;
+    }
+}
+
+async fn failed_read(path: Path) {
+    let TwoTenants { acme, globex, .. } = &two_tenants_on_one_connection(path).await;
     acme.read(&[("select 1 / (select count(*) - count(*) from users)", &[])])
         .await
         .expect_err("division by zero");
-    assert_eq!(emails(&globex).await, ["only@globex.example"]);
+    assert_eq!(emails(globex).await, ["only@globex.example"]);
 
     let write = "insert into users (email, display_name, role) values ('w@acme.example', 'W', 'member') returning email";
     acme.read(&[(write, &[])])
         .await
         .expect_err("a read-only transaction refuses writes");
-    assert_eq!(emails(&acme).await, ["only@acme.example"]);
+    assert_eq!(emails(acme).await, ["only@acme.example"]);
     let tx = acme.begin().await.unwrap();
     let in_transaction: Option<i64> = tx
         .query_one("select txid_current_if_assigned()", &[])
@@ -119,14 +178,20 @@ async fn a_failed_read_leaves_the_connection_clean_and_writes_are_refused_in_rea
 
 #[tokio::test]
 async fn a_read_cancelled_mid_query_leaves_the_connection_clean() {
-    let (_db, acme, globex) = two_tenants_on_one_connection().await;
+    for path in PATHS {
+        cancelled_read(path).await;
+    }
+}
+
+async fn cancelled_read(path: Path) {
+    let TwoTenants { acme, globex, .. } = &two_tenants_on_one_connection(path).await;
     for _ in 0..2 {
         // Twice: once with the statement still to be prepared, once cached.
         let slow = acme.read(&[("select pg_sleep(0.3), count(*) from users", &[])]);
         tokio::time::timeout(std::time::Duration::from_millis(50), slow)
             .await
             .expect_err("the read is cancelled while PostgreSQL sleeps");
-        assert_eq!(emails(&globex).await, ["only@globex.example"]);
+        assert_eq!(emails(globex).await, ["only@globex.example"]);
     }
     let tx = globex.begin().await.unwrap();
     let (path, in_transaction): (String, Option<i64>) = {
@@ -142,4 +207,45 @@ async fn a_read_cancelled_mid_query_leaves_the_connection_clean() {
     assert_eq!(path.replace('"', ""), "t_globex, public");
     assert_eq!(in_transaction, None);
     tx.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn behind_pgbouncer_concurrent_tenants_share_one_backend_and_see_only_their_own() {
+    let tenants = two_tenants_on_one_connection(Path::PgBouncer).await;
+    let work = (0..40).map(|i| {
+        let (db, own) = if i % 2 == 0 {
+            (&tenants.acme, "only@acme.example")
+        } else {
+            (&tenants.globex, "only@globex.example")
+        };
+        async move {
+            let rows = &db
+                .read(&[(EMAILS, &[]), ("select pg_backend_pid()", &[])])
+                .await
+                .unwrap();
+            let emails: Vec<String> = rows[0].iter().map(|r| r.get(0)).collect();
+            assert_eq!(emails, [own]);
+            let tx = db.begin().await.unwrap();
+            let row = tx
+                .query_one("select count(*) from users where email = $1", &[&own])
+                .await
+                .unwrap();
+            assert_eq!(row.get::<_, i64>(0), 1);
+            tx.execute(
+                "update users set display_name = display_name where email = $1",
+                &[&own],
+            )
+            .await
+            .unwrap();
+            tx.commit().await.unwrap();
+            rows[1][0].get::<_, i32>(0)
+        }
+    });
+    let backends: std::collections::HashSet<i32> =
+        futures::future::join_all(work).await.into_iter().collect();
+    assert_eq!(
+        backends.len(),
+        1,
+        "PgBouncer ran every transaction on its one server connection"
+    );
 }

@@ -7,6 +7,7 @@ use pactum::contracts::model::CONTRACT_TARGET;
 use pactum::contracts::{self, Status};
 use pactum::kernel::target::Target;
 use pactum::kernel::{Actor, Origin, Principal};
+use pactum::tenancy::connection::{Pooler, RequestPool};
 use pactum::tenancy::scoped::TenantDb;
 use pactum::tenancy::SchemaName;
 use reqwest::{Method, StatusCode};
@@ -21,8 +22,7 @@ const HOST: &str = "acme.localhost";
 fn tenant_db(db: &TestDb) -> TenantDb {
     let url = db.database_url();
     TenantDb::new(
-        url.request_pool(2).unwrap(),
-        url,
+        RequestPool::new(&url, 2, Pooler::None).unwrap(),
         &SchemaName::from_stored("t_acme").unwrap(),
     )
 }

@@ -797,3 +797,62 @@ async fn a_cold_built_schema_is_what_refineries_own_runner_builds() {
         history(&client, "t_reference").await
     );
 }
+
+/// Citus forwards some DDL to workers as prepared statements, which hold one command
+/// each. The Citus path splits the tenant script; here every piece runs through the
+/// extended protocol, which refuses more than one command just as a worker does, and
+/// the schema it builds must match the one-message build exactly. (Citus itself is not
+/// in the package registries; this is what can be proven on plain PostgreSQL.)
+#[tokio::test]
+async fn the_tenant_script_split_for_citus_runs_one_command_per_message_and_builds_the_same_schema()
+{
+    use pactum::tenancy::citus::{split_statements, Cluster};
+    let db = TestDb::migrated().await;
+    create(&db, &MigrationSet::tenant(), "acme").await;
+    let mut client = db.client().await;
+    let set = MigrationSet::tenant();
+    for (schema, per_message) in [("t_split", true), ("t_citus_path", false)] {
+        let schema = pactum::tenancy::SchemaName::from_stored(schema).unwrap();
+        let script = format!(
+            "create schema {q}; set local search_path to {q};\n{}",
+            set.script_for_new_schema(&schema).await.unwrap(),
+            q = schema.quoted()
+        );
+        let tx = client.transaction().await.unwrap();
+        if per_message {
+            let whole = tx.execute(script.as_str(), &[]).await.unwrap_err();
+            assert!(
+                whole.to_string().contains("multiple commands")
+                    || format!("{whole:?}").contains("multiple commands"),
+                "{whole:?}"
+            );
+        }
+        tx.rollback().await.unwrap();
+        let tx = client.transaction().await.unwrap();
+        if per_message {
+            let statements = split_statements(&script);
+            assert!(
+                statements.len() > set.names().len() * 2,
+                "{}",
+                statements.len()
+            );
+            for statement in statements {
+                tx.execute(statement, &[])
+                    .await
+                    .unwrap_or_else(|e| panic!("{statement}: {e:?}"));
+            }
+        } else {
+            Cluster::Citus.execute_script(&tx, &script).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+        assert_eq!(
+            schema_fingerprint(&client, schema.as_str()).await,
+            schema_fingerprint(&client, "t_acme").await,
+            "{schema}"
+        );
+        assert_eq!(
+            history(&client, schema.as_str()).await.len(),
+            set.names().len()
+        );
+    }
+}

@@ -278,3 +278,123 @@ pub async fn history(client: &Client, schema: &str) -> Vec<(i32, String, String)
         .map(|r| (r.get(0), r.get(1), r.get(2)))
         .collect()
 }
+
+/// A real PgBouncer in transaction mode in front of the test server
+/// (`scripts/pgbouncer.sh` finds or unpacks the distribution's package). Stopped when
+/// dropped.
+pub struct PgBouncer {
+    pub port: u16,
+    child: std::process::Child,
+    dir: PathBuf,
+}
+
+impl PgBouncer {
+    /// Starts one that opens at most `server_connections` PostgreSQL connections per
+    /// database and user, so that its clients share them.
+    pub fn start(server_connections: usize) -> Self {
+        static BINARY: OnceLock<String> = OnceLock::new();
+        let binary = BINARY.get_or_init(|| {
+            let output = Command::new("bash")
+                .arg(workspace_root().join("scripts/pgbouncer.sh"))
+                .arg("bin")
+                .output()
+                .expect("running scripts/pgbouncer.sh");
+            assert!(
+                output.status.success(),
+                "scripts/pgbouncer.sh failed:\n{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            String::from_utf8(output.stdout).unwrap().trim().to_owned()
+        });
+        let server: Config = server_url().parse().expect("valid server URL");
+        let host = match server.get_hosts().first() {
+            Some(tokio_postgres::config::Host::Tcp(host)) => host.clone(),
+            Some(tokio_postgres::config::Host::Unix(path)) => path.display().to_string(),
+            None => "127.0.0.1".into(),
+        };
+        let server_port = server.get_ports().first().copied().unwrap_or(5432);
+        let user = server.get_user().unwrap_or("postgres").to_owned();
+        let port = free_port();
+        let dir =
+            std::env::temp_dir().join(format!("pactum-pgbouncer-{port}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("users.txt"), format!("\"{user}\" \"\"\n")).unwrap();
+        std::fs::write(
+            dir.join("pgbouncer.ini"),
+            format!(
+                "[databases]\n* = host={host} port={server_port}\n\n[pgbouncer]\n\
+                 listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n\
+                 auth_type = trust\nauth_file = {d}/users.txt\npool_mode = transaction\n\
+                 default_pool_size = {server_connections}\nmin_pool_size = 0\n\
+                 max_client_conn = 1000\nlogfile = {d}/pgbouncer.log\n\
+                 pidfile = {d}/pgbouncer.pid\nadmin_users = {user}\n",
+                d = dir.display()
+            ),
+        )
+        .unwrap();
+        // PgBouncer refuses to run as root; started as root it can switch users.
+        let as_root = Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+        if as_root {
+            Command::new("chmod")
+                .arg("-R")
+                .arg("a+rwX")
+                .arg(&dir)
+                .status()
+                .unwrap();
+        }
+        let mut command = Command::new(binary);
+        if as_root {
+            command.arg("-u").arg("postgres");
+        }
+        let mut child = command
+            .arg(dir.join("pgbouncer.ini"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("pgbouncer starts");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!(
+                    "pgbouncer exited with {status}:\n{}",
+                    std::fs::read_to_string(dir.join("pgbouncer.log")).unwrap_or_default()
+                );
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "pgbouncer did not listen"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        Self { port, child, dir }
+    }
+
+    /// `db` reached through this PgBouncer.
+    pub fn url_for(&self, db: &TestDb) -> String {
+        let user = server_url()
+            .parse::<Config>()
+            .ok()
+            .and_then(|c| c.get_user().map(str::to_owned))
+            .unwrap_or_else(|| "postgres".into());
+        format!(
+            "host=127.0.0.1 port={} dbname={} user={user}",
+            self.port, db.name
+        )
+    }
+
+    /// What PgBouncer logged, for assertion messages.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("pgbouncer.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for PgBouncer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

@@ -1,0 +1,522 @@
+//! The pool that serves tenants' units of work, and how statements reach PostgreSQL.
+//!
+//! Three costs shape it, each measured (README, "Many tenants"):
+//!
+//! - **Re-planning.** PostgreSQL re-analyses and re-plans a cached statement whenever
+//!   the `search_path` differs from the one it was planned under. With requests
+//!   rotating over tenants that is nearly every execution. So in direct mode a
+//!   statement is cached per *schema*: its cache key (and its text, through a trailing
+//!   comment) carries the schema name, and a statement planned for one tenant is only
+//!   ever executed for that tenant.
+//! - **Catalog memory.** A backend keeps relation and catalog cache entries for every
+//!   schema it has touched, about 100 KiB each, for as long as it lives. So each tenant
+//!   has a *home* connection (its schema name hashed over the pool's slots): a request
+//!   takes its home connection when it is idle and any idle one otherwise, which keeps
+//!   a connection's set of tenants small and its caches warm; and a connection that has
+//!   served more than [`MAX_SCHEMAS_PER_CONNECTION`] schemas, or cached more than
+//!   [`MAX_CACHED_STATEMENTS`] statements, is retired at its next checkout.
+//! - **Transaction poolers.** Behind PgBouncer in transaction mode consecutive
+//!   transactions of one client run on different server connections, so nothing may
+//!   outlive a transaction: no named statement kept in a cache, nothing set for the
+//!   session. In [`Pooler::Transaction`] mode every statement goes as tokio-postgres'
+//!   unnamed `query_typed` (Parse, Bind, Execute and Sync in one message train), with
+//!   parameter types learnt once per statement text by a prepare that is closed inside
+//!   the same transaction.
+//!
+//! Rule for everything built on this: on a pooled connection, run nothing that outlives
+//! its transaction. What needs a session (`LISTEN`, a session advisory lock) connects
+//! with [`super::pool::DatabaseUrl::connect`] to the direct URL.
+
+use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasher;
+use std::str::FromStr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use deadpool::managed::{self, Metrics, RecycleError, RecycleResult, Timeouts};
+use deadpool_postgres::{ClientWrapper, ManagerConfig, RecyclingMethod};
+use futures::FutureExt;
+use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::{Row, Statement};
+
+use super::names::SchemaName;
+use super::pool::{pool_error, tracked_connect, DatabaseUrl};
+use super::TenancyError;
+
+/// Server connections are closed and replaced after this long or this many uses.
+const MAX_CONNECTION_AGE: Duration = Duration::from_secs(30 * 60);
+const MAX_CONNECTION_USES: usize = 100_000;
+/// A connection is retired once it has served this many tenant schemas. At about
+/// 100 KiB of backend cache per schema this bounds a backend near 25 MiB of it.
+pub const MAX_SCHEMAS_PER_CONNECTION: usize = 256;
+/// ... or cached this many statements (one per statement text and schema).
+pub const MAX_CACHED_STATEMENTS: usize = 2_048;
+/// Parameter types remembered per process in transaction mode; statement texts are few
+/// (filters combine into a bounded set), so this is a guard, not a working size.
+const MAX_REMEMBERED_STATEMENTS: usize = 4_096;
+
+/// What sits between Pactum and PostgreSQL, from `PACTUM_DB_POOLER`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Pooler {
+    /// Pactum's connections are PostgreSQL backends (or a session-mode pooler's).
+    #[default]
+    None,
+    /// A transaction-mode pooler (PgBouncer `pool_mode = transaction`): consecutive
+    /// transactions may run on different server connections.
+    Transaction,
+}
+
+impl Pooler {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Transaction => "transaction",
+        }
+    }
+}
+
+impl FromStr for Pooler {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, String> {
+        match value.trim() {
+            "none" => Ok(Self::None),
+            "transaction" => Ok(Self::Transaction),
+            other => Err(format!(
+                "must be `none` or `transaction`, not `{}`",
+                other.escape_debug()
+            )),
+        }
+    }
+}
+
+/// Where a statement runs: in which tenant's schema (for the statement cache) and
+/// whether inside a transaction (a transaction-mode pooler keeps the server connection
+/// only that long).
+#[derive(Clone, Copy)]
+pub struct Scope<'a> {
+    pub schema: Option<&'a SchemaName>,
+    pub in_transaction: bool,
+}
+
+impl<'a> Scope<'a> {
+    pub fn tenant(schema: &'a SchemaName) -> Self {
+        Self {
+            schema: Some(schema),
+            in_transaction: true,
+        }
+    }
+
+    /// A lone statement on `public`, outside any transaction.
+    pub fn standalone() -> Self {
+        Self {
+            schema: None,
+            in_transaction: false,
+        }
+    }
+}
+
+/// Parameter types per statement text, shared by a process's connections.
+#[derive(Default)]
+struct ParamTypes(RwLock<HashMap<Box<str>, Arc<[Type]>>>);
+
+impl ParamTypes {
+    fn get(&self, sql: &str) -> Option<Arc<[Type]>> {
+        self.0
+            .read()
+            .expect("parameter types lock")
+            .get(sql)
+            .cloned()
+    }
+
+    fn remember(&self, sql: &str, types: Arc<[Type]>) {
+        let mut known = self.0.write().expect("parameter types lock");
+        if known.len() >= MAX_REMEMBERED_STATEMENTS {
+            known.clear();
+        }
+        known.insert(sql.into(), types);
+    }
+}
+
+/// One pooled connection and what it has served.
+pub struct PooledConnection {
+    client: ClientWrapper,
+    pooler: Pooler,
+    param_types: Arc<ParamTypes>,
+    schemas_served: HashSet<SchemaName>,
+}
+
+impl PooledConnection {
+    pub fn client(&self) -> &tokio_postgres::Client {
+        &self.client
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.client.is_closed()
+    }
+
+    /// How many distinct tenant schemas this connection has served.
+    pub fn schemas_served(&self) -> usize {
+        self.schemas_served.len()
+    }
+
+    pub(crate) fn serve(&mut self, schema: &SchemaName) {
+        if !self.schemas_served.contains(schema) {
+            self.schemas_served.insert(schema.clone());
+        }
+    }
+
+    /// Sends a simple-protocol text (no parameters, nothing cached).
+    pub async fn batch_execute(&self, sql: &str) -> Result<(), tokio_postgres::Error> {
+        self.client.batch_execute(sql).await
+    }
+
+    /// The direct-mode statement for `sql` in `scope`, from the per-schema cache.
+    async fn cached(
+        &self,
+        scope: Scope<'_>,
+        sql: &str,
+    ) -> Result<Statement, tokio_postgres::Error> {
+        match scope.schema {
+            // The comment makes the text, and so the cache key, the schema's own.
+            // Schema names are validated identifiers, so it cannot end the comment.
+            Some(schema) => {
+                self.client
+                    .prepare_cached(&format!("{sql}\n-- {}", schema.as_str()))
+                    .await
+            }
+            None => self.client.prepare_cached(sql).await,
+        }
+    }
+
+    /// Transaction mode: the parameter types of `sql`, learnt once per process by a
+    /// prepare that is closed before its transaction ends.
+    async fn param_types(
+        &self,
+        scope: Scope<'_>,
+        sql: &str,
+    ) -> Result<Arc<[Type]>, tokio_postgres::Error> {
+        if let Some(types) = self.param_types.get(sql) {
+            return Ok(types);
+        }
+        let types: Arc<[Type]> = if scope.in_transaction {
+            // Dropping the statement queues its Close ahead of anything sent later,
+            // so it is closed before this transaction's COMMIT.
+            self.client.prepare(sql).await?.params().into()
+        } else {
+            self.client.batch_execute("BEGIN").await?;
+            let prepared = self.client.prepare(sql).await;
+            let ended = self.client.batch_execute("COMMIT").await;
+            let types = prepared?.params().into();
+            ended?;
+            types
+        };
+        self.param_types.remember(sql, Arc::clone(&types));
+        Ok(types)
+    }
+
+    /// Readies `sql` for execution: a cached statement in direct mode, its parameter
+    /// types behind a transaction pooler. Once it returns, executing sends the query on
+    /// the future's first poll, which lets callers queue several behind each other.
+    pub async fn prepare(
+        &self,
+        scope: Scope<'_>,
+        sql: &str,
+    ) -> Result<Prepared, tokio_postgres::Error> {
+        Ok(match self.pooler {
+            Pooler::None => Prepared::Cached(self.cached(scope, sql).await?),
+            Pooler::Transaction => Prepared::Unnamed(self.param_types(scope, sql).await?),
+        })
+    }
+
+    pub async fn query_prepared(
+        &self,
+        prepared: &Prepared,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, tokio_postgres::Error> {
+        match prepared {
+            Prepared::Cached(statement) => self.client.query(statement, params).await,
+            Prepared::Unnamed(types) if types.len() == params.len() => {
+                self.client.query_typed(sql, &typed(params, types)).await
+            }
+            // Let PostgreSQL word the error about the parameter count.
+            Prepared::Unnamed(_) => self.client.query(sql, params).await,
+        }
+    }
+
+    pub async fn query(
+        &self,
+        scope: Scope<'_>,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, tokio_postgres::Error> {
+        let prepared = self.prepare(scope, sql).await?;
+        self.query_prepared(&prepared, sql, params).await
+    }
+
+    pub async fn query_one(
+        &self,
+        scope: Scope<'_>,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Row, tokio_postgres::Error> {
+        match self.prepare(scope, sql).await? {
+            Prepared::Cached(statement) => self.client.query_one(&statement, params).await,
+            Prepared::Unnamed(types) if types.len() == params.len() => {
+                self.client
+                    .query_typed_one(sql, &typed(params, &types))
+                    .await
+            }
+            Prepared::Unnamed(_) => self.client.query_one(sql, params).await,
+        }
+    }
+
+    pub async fn query_opt(
+        &self,
+        scope: Scope<'_>,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Option<Row>, tokio_postgres::Error> {
+        match self.prepare(scope, sql).await? {
+            Prepared::Cached(statement) => self.client.query_opt(&statement, params).await,
+            Prepared::Unnamed(types) if types.len() == params.len() => {
+                self.client
+                    .query_typed_opt(sql, &typed(params, &types))
+                    .await
+            }
+            Prepared::Unnamed(_) => self.client.query_opt(sql, params).await,
+        }
+    }
+
+    pub async fn execute(
+        &self,
+        scope: Scope<'_>,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<u64, tokio_postgres::Error> {
+        use futures::TryStreamExt;
+        match self.prepare(scope, sql).await? {
+            Prepared::Cached(statement) => self.client.execute(&statement, params).await,
+            Prepared::Unnamed(types) if types.len() == params.len() => {
+                let rows = self
+                    .client
+                    .query_typed_raw(sql, typed(params, &types))
+                    .await?;
+                futures::pin_mut!(rows);
+                while rows.try_next().await?.is_some() {}
+                Ok(rows.rows_affected().unwrap_or(0))
+            }
+            Prepared::Unnamed(_) => self.client.execute(sql, params).await,
+        }
+    }
+}
+
+/// A statement readied by [`PooledConnection::prepare`].
+pub enum Prepared {
+    /// A named statement from the connection's per-schema cache (direct mode).
+    Cached(Statement),
+    /// The parameter types for an unnamed `query_typed` (transaction mode).
+    Unnamed(Arc<[Type]>),
+}
+
+fn typed<'p>(
+    params: &'p [&'p (dyn ToSql + Sync)],
+    types: &[Type],
+) -> Vec<(&'p (dyn ToSql + Sync), Type)> {
+    params
+        .iter()
+        .zip(types)
+        .map(|(param, ty)| (*param, ty.clone()))
+        .collect()
+}
+
+/// Creates connections through [`tracked_connect`] and retires them by age, use and
+/// the number of schemas and statements they hold.
+pub struct ConnectionManager {
+    inner: deadpool_postgres::Manager,
+    pooler: Pooler,
+    param_types: Arc<ParamTypes>,
+}
+
+impl managed::Manager for ConnectionManager {
+    type Type = PooledConnection;
+    type Error = tokio_postgres::Error;
+
+    async fn create(&self) -> Result<PooledConnection, tokio_postgres::Error> {
+        Ok(PooledConnection {
+            client: managed::Manager::create(&self.inner).await?,
+            pooler: self.pooler,
+            param_types: Arc::clone(&self.param_types),
+            schemas_served: HashSet::new(),
+        })
+    }
+
+    async fn recycle(
+        &self,
+        connection: &mut PooledConnection,
+        metrics: &Metrics,
+    ) -> RecycleResult<tokio_postgres::Error> {
+        if metrics.age() > MAX_CONNECTION_AGE || metrics.recycle_count > MAX_CONNECTION_USES {
+            return Err(RecycleError::message("retired: old or much used"));
+        }
+        if connection.schemas_served.len() > MAX_SCHEMAS_PER_CONNECTION
+            || connection.client.statement_cache.size() > MAX_CACHED_STATEMENTS
+        {
+            return Err(RecycleError::message(
+                "retired: served too many tenant schemas",
+            ));
+        }
+        managed::Manager::recycle(&self.inner, &mut connection.client, metrics).await
+    }
+
+    fn detach(&self, connection: &mut PooledConnection) {
+        managed::Manager::detach(&self.inner, &mut connection.client);
+    }
+}
+
+type Slot = managed::Pool<ConnectionManager>;
+pub type Connection = managed::Object<ConnectionManager>;
+
+/// A snapshot of the pool for metrics.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolStatus {
+    pub max_size: usize,
+    pub open: usize,
+    pub idle: usize,
+    pub waiting: usize,
+}
+
+/// The server's pool: `max_size` connections, each in a slot of its own so that a
+/// tenant can be sent to its home connection. Cheap to clone.
+#[derive(Clone)]
+pub struct RequestPool(Arc<Slots>);
+
+struct Slots {
+    slots: Vec<Slot>,
+    url: DatabaseUrl,
+    pooler: Pooler,
+    hasher: std::collections::hash_map::RandomState,
+    next: AtomicUsize,
+    waiting: AtomicUsize,
+}
+
+impl RequestPool {
+    pub fn new(url: &DatabaseUrl, max_size: usize, pooler: Pooler) -> Result<Self, TenancyError> {
+        let param_types = Arc::new(ParamTypes::default());
+        // Behind a transaction pooler the server connection is the pooler's choice, so
+        // a home connection would mean nothing: one slot of `max_size`.
+        let (slot_count, slot_size) = match pooler {
+            Pooler::None => (max_size.max(1), 1),
+            Pooler::Transaction => (1, max_size.max(1)),
+        };
+        let slots = (0..slot_count)
+            .map(|_| {
+                let manager = ConnectionManager {
+                    inner: deadpool_postgres::Manager::from_connect(
+                        url.config().clone(),
+                        tracked_connect(),
+                        ManagerConfig {
+                            recycling_method: RecyclingMethod::Fast,
+                        },
+                    ),
+                    pooler,
+                    param_types: Arc::clone(&param_types),
+                };
+                managed::Pool::builder(manager)
+                    .max_size(slot_size)
+                    .build()
+                    .map_err(|error| {
+                        TenancyError::Other(anyhow::anyhow!("building the pool: {error}"))
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self(Arc::new(Slots {
+            slots,
+            url: url.clone(),
+            pooler,
+            hasher: Default::default(),
+            next: AtomicUsize::new(0),
+            waiting: AtomicUsize::new(0),
+        })))
+    }
+
+    pub fn url(&self) -> &DatabaseUrl {
+        &self.0.url
+    }
+
+    pub fn pooler(&self) -> Pooler {
+        self.0.pooler
+    }
+
+    /// A connection: `schema`'s home connection if it is idle, else any idle one, else
+    /// the first to come free.
+    pub async fn get(&self, schema: Option<&SchemaName>) -> Result<Connection, TenancyError> {
+        let slots = &self.0.slots;
+        let count = slots.len();
+        let home = match schema {
+            Some(schema) if count > 1 => (self.0.hasher.hash_one(schema) % count as u64) as usize,
+            _ => self.0.next.fetch_add(1, Ordering::Relaxed) % count,
+        };
+        let no_wait = Timeouts {
+            wait: Some(Duration::ZERO),
+            ..Timeouts::default()
+        };
+        for offset in 0..count {
+            match slots[(home + offset) % count].timeout_get(&no_wait).await {
+                Ok(connection) => return Ok(connection),
+                Err(managed::PoolError::Timeout(_)) => continue,
+                Err(error) => return Err(pool_error(&self.0.url, error)),
+            }
+        }
+        if count == 1 {
+            return slots[0].get().await.map_err(|e| pool_error(&self.0.url, e));
+        }
+        // Every connection is busy: wait on all of them and take the first that frees.
+        self.0.waiting.fetch_add(1, Ordering::Relaxed);
+        let first_free =
+            futures::future::select_all(slots.iter().map(|slot| slot.get().boxed())).await;
+        self.0.waiting.fetch_sub(1, Ordering::Relaxed);
+        first_free.0.map_err(|e| pool_error(&self.0.url, e))
+    }
+
+    pub fn status(&self) -> PoolStatus {
+        let mut status = PoolStatus {
+            max_size: 0,
+            open: 0,
+            idle: 0,
+            waiting: self.0.waiting.load(Ordering::Relaxed),
+        };
+        for slot in &self.0.slots {
+            let slot = slot.status();
+            status.max_size += slot.max_size;
+            status.open += slot.size;
+            status.idle += slot.available;
+            if self.0.slots.len() == 1 {
+                status.waiting += slot.waiting;
+            }
+        }
+        status
+    }
+
+    /// Closes every idle connection and refuses new checkouts.
+    pub fn close(&self) {
+        for slot in &self.0.slots {
+            slot.close();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pooler_setting_names_its_values() {
+        assert_eq!("none".parse::<Pooler>(), Ok(Pooler::None));
+        assert_eq!(" transaction ".parse::<Pooler>(), Ok(Pooler::Transaction));
+        let refused = "session".parse::<Pooler>().unwrap_err();
+        assert!(refused.contains("`none` or `transaction`"), "{refused}");
+    }
+}
