@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# Many tenants (issue 11): is a request as cheap when requests rotate over tenants as
+# when they all go to one, straight to PostgreSQL and through PgBouncer?
+#
+# 1. The cause, at the SQL level (pgbench, 8 clients): the contracts page query in a
+#    transaction that sets search_path LOCAL, for one schema and rotating over ten,
+#    with statements prepared once per connection (-M prepared, what a statement cache
+#    does) and parsed every time (-M extended, the unnamed statement).
+# 2. The HTTP figures: GET /api/v1/contracts?status=draft&limit=50 (newest first) and
+#    GET /api/v1/auth/me at 32 connections, one tenant and ten rotating, against a
+#    server straight on PostgreSQL (PACTUM_DB_POOLER=none) and one through PgBouncer in
+#    transaction mode (PACTUM_DB_POOLER=transaction), in alternating rounds, medians.
+#
+#   BENCH_SECONDS  seconds per round (default 5)    BENCH_ROUNDS  rounds (default 3)
+#   BENCH_POOL     server pool and PgBouncer pool size (default 16)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+SECONDS_PER_RUN="${BENCH_SECONDS:-5}"
+ROUNDS="${BENCH_ROUNDS:-3}"
+POOL="${BENCH_POOL:-16}"
+PORT="${BENCH_PORT:-18100}"
+POOLED_PORT=$((PORT + 1))
+BOUNCER_PORT=$((PORT + 2))
+export JWT_SECRET="bench-secret-bench-secret-bench-secret-0"
+
+# shellcheck source=scripts/bench-common.sh
+source scripts/bench-common.sh
+ensure_wrk
+BENCH_PG_TCP=1 fresh_bench_database pactum_bench_tenants
+sql() { "$PSQL" -q -v ON_ERROR_STOP=1 "$DATABASE_URL" "$@"; }
+PGBENCH="$(dirname "$PSQL")/pgbench"
+PGBOUNCER="$(bash scripts/pgbouncer.sh bin)"
+
+cargo build --release --locked --workspace --bins
+target/release/tenantctl migrate >/dev/null
+echo "== 10 tenants with 2,000 contracts each"
+for i in $(seq 0 9); do
+  printf 'bench password 123\n' | target/release/tenantctl create "bench$i" \
+    --domain "bench$i.localhost" --admin-email "admin@bench$i.example" >/dev/null
+  sql -c "
+    insert into t_bench$i.contracts (title, contract_type, status, value, currency, owner_id,
+        body, created_by, updated_by, created_at)
+    select 'Agreement ' || g, 'msa', (array['draft','in_review','approved','executed'])[1 + g % 4],
+      g, 'EUR', u.id, 'Body of agreement ' || g, u.id, u.id, now() - (g || ' minutes')::interval
+    from generate_series(1, 2000) g, (select id from t_bench$i.users limit 1) u;
+    analyze t_bench$i.contracts;"
+done
+
+echo "== SQL level (pgbench, 8 clients, ${SECONDS_PER_RUN}s each): transactions per second"
+PGB_SCRIPT=$(mktemp --suffix=.sql)
+for mode in prepared extended; do
+  for tenants in 1 10; do
+    cat >"$PGB_SCRIPT" <<SQL
+\set n random(0, $((tenants - 1)))
+BEGIN;
+SELECT set_config('search_path', 't_bench' || :n || ', public', true);
+SELECT id, title, status, created_at FROM contracts WHERE status = 'draft' ORDER BY created_at DESC, id DESC LIMIT 50;
+COMMIT;
+SQL
+    tps=$("$PGBENCH" -n -M "$mode" -c 8 -j 2 -T "$SECONDS_PER_RUN" -f "$PGB_SCRIPT" "$DATABASE_URL" 2>/dev/null |
+      awk '/^tps/ {print $3}')
+    echo "   -M $mode, $tenants tenant(s): $tps tps"
+  done
+done
+rm -f "$PGB_SCRIPT"
+
+BOUNCER_DIR=$(mktemp -d)
+chmod 777 "$BOUNCER_DIR"
+PG_HOSTPORT="${BASE#*@}"
+cat >"$BOUNCER_DIR/pgbouncer.ini" <<INI
+[databases]
+* = host=${PG_HOSTPORT%:*} port=${PG_HOSTPORT##*:}
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $BOUNCER_PORT
+unix_socket_dir =
+auth_type = trust
+auth_file = $BOUNCER_DIR/users.txt
+pool_mode = transaction
+default_pool_size = $POOL
+max_client_conn = 1000
+logfile = $BOUNCER_DIR/pgbouncer.log
+pidfile = $BOUNCER_DIR/pgbouncer.pid
+INI
+echo '"postgres" ""' >"$BOUNCER_DIR/users.txt"
+chmod -R a+rwX "$BOUNCER_DIR"
+AS_USER=()
+[ "$(id -u)" = 0 ] && AS_USER=(-u postgres)
+
+PIDS=()
+trap 'kill "${PIDS[@]}" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$BOUNCER_DIR"' EXIT
+"$PGBOUNCER" "${AS_USER[@]}" "$BOUNCER_DIR/pgbouncer.ini" &
+PIDS+=("$!")
+PACTUM_BIND="127.0.0.1:$PORT" PACTUM_DB_POOL_SIZE="$POOL" RUST_LOG=warn \
+  target/release/pactum 2>/tmp/pactum-bench-tenants.log &
+PIDS+=("$!")
+DATABASE_URL="postgres://postgres@127.0.0.1:$BOUNCER_PORT/pactum_bench_tenants" \
+  PACTUM_DIRECT_DATABASE_URL="$DATABASE_URL" PACTUM_DB_POOLER=transaction \
+  PACTUM_BIND="127.0.0.1:$POOLED_PORT" PACTUM_DB_POOL_SIZE="$POOL" RUST_LOG=warn \
+  target/release/pactum 2>>/tmp/pactum-bench-tenants.log &
+PIDS+=("$!")
+for port in "$PORT" "$POOLED_PORT"; do
+  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/readyz" -H "host: localhost" >/dev/null && break; sleep 0.1; done
+done
+
+ONE=$(mktemp --suffix=.lua)
+TEN=$(mktemp --suffix=.lua)
+echo "local targets = {" >"$TEN"
+for i in $(seq 0 9); do
+  token=$(curl -sf "http://127.0.0.1:$PORT/api/v1/auth/login" -H "host: bench$i.localhost" \
+    -H 'content-type: application/json' \
+    -d "{\"email\":\"admin@bench$i.example\",\"password\":\"bench password 123\"}" |
+    sed -E 's/.*"access_token":"([^"]+)".*/\1/')
+  echo "  {\"bench$i.localhost\", \"$token\"}," >>"$TEN"
+  [ "$i" = 0 ] && echo "local targets = { {\"bench0.localhost\", \"$token\"} }" >"$ONE"
+done
+echo "}" >>"$TEN"
+for script in "$ONE" "$TEN"; do
+  cat >>"$script" <<'LUA'
+local n = 0
+request = function()
+  n = n + 1
+  local t = targets[(n % #targets) + 1]
+  wrk.headers["Host"] = t[1]
+  wrk.headers["Authorization"] = "Bearer " .. t[2]
+  return wrk.format("GET", wrk.path)
+end
+LUA
+done
+
+rps() { # port lua path
+  wrk -t2 -c32 -d"${SECONDS_PER_RUN}s" -s "$2" "http://127.0.0.1:$1$3" |
+    awk '/Non-2xx/ {bad=1} /Requests\/sec/ {rps=$2} END {print (bad ? "ERR" : rps)}'
+}
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+declare -A RESULTS
+LABELS=()
+for path in "/api/v1/contracts?status=draft&limit=50" /api/v1/auth/me; do
+  for server in direct pgbouncer; do
+    for tenants in 1 10; do
+      LABELS+=("$path|$server|$tenants")
+    done
+  done
+done
+echo "== HTTP, 32 connections, $ROUNDS alternating rounds of ${SECONDS_PER_RUN}s (req/s)"
+for round in $(seq "$ROUNDS"); do
+  for label in "${LABELS[@]}"; do
+    IFS='|' read -r path server tenants <<<"$label"
+    port=$PORT; [ "$server" = pgbouncer ] && port=$POOLED_PORT
+    lua=$ONE; [ "$tenants" = 10 ] && lua=$TEN
+    RESULTS[$label]="${RESULTS[$label]:-} $(rps "$port" "$lua" "$path")"
+  done
+  echo "   round $round done"
+done
+for label in "${LABELS[@]}"; do
+  IFS='|' read -r path server tenants <<<"$label"
+  # shellcheck disable=SC2086
+  printf '   %-42s %-9s %2s tenant(s): median %6s  (rounds:%s)\n' "$path" "$server" "$tenants" \
+    "$(median ${RESULTS[$label]})" "${RESULTS[$label]}"
+done
+for path in "/api/v1/contracts?status=draft&limit=50" /api/v1/auth/me; do
+  for server in direct pgbouncer; do
+    # shellcheck disable=SC2086
+    one=$(median ${RESULTS["$path|$server|1"]}); ten=$(median ${RESULTS["$path|$server|10"]})
+    awk -v p="$path" -v s="$server" -v a="$one" -v b="$ten" \
+      'BEGIN { printf "   %s %s: 10 tenants at %.0f%% of 1 tenant\n", p, s, 100 * b / a }'
+  done
+done
+rm -f "$ONE" "$TEN"
+drop_bench_database pactum_bench_tenants
