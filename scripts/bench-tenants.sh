@@ -89,7 +89,7 @@ AS_USER=()
 
 PIDS=()
 trap 'kill "${PIDS[@]}" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$BOUNCER_DIR"' EXIT
-"$PGBOUNCER" "${AS_USER[@]}" "$BOUNCER_DIR/pgbouncer.ini" &
+"$PGBOUNCER" "${AS_USER[@]}" "$BOUNCER_DIR/pgbouncer.ini" 2>/dev/null &
 PIDS+=("$!")
 PACTUM_BIND="127.0.0.1:$PORT" PACTUM_DB_POOL_SIZE="$POOL" RUST_LOG=warn \
   target/release/pactum 2>/tmp/pactum-bench-tenants.log &
@@ -168,4 +168,7 @@ for path in "/api/v1/contracts?status=draft&limit=50" /api/v1/auth/me; do
   done
 done
 rm -f "$ONE" "$TEN"
+# Servers and PgBouncer first, so that dropping the database closes no live pool.
+kill "${PIDS[@]}" 2>/dev/null
+wait 2>/dev/null || true
 drop_bench_database pactum_bench_tenants
