@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use thiserror::Error;
 
-use crate::tenancy::connection::Pooler;
+use crate::tenancy::connection::{PoolStrategy, Pooler};
 use crate::tenancy::pool::DatabaseUrl;
 use crate::tenancy::Host;
 
@@ -68,6 +68,10 @@ pub struct Config {
     /// session (the registry `LISTEN`). Required with a transaction pooler; otherwise
     /// `DATABASE_URL`.
     pub direct_database_url: DatabaseUrl,
+    /// `PACTUM_DB_TENANT_AFFINITY` and `PACTUM_DB_STATEMENTS_PER_SCHEMA` (both on): how
+    /// the request pool serves many tenants; off only to measure the alternatives or
+    /// to trade plans for backend memory.
+    pub pool_strategy: PoolStrategy,
     /// `PACTUM_BIND`: where to listen; port 0 picks a free port (tests).
     pub bind: SocketAddr,
     /// `PACTUM_PUBLIC_HOST`: the apex host that serves platform routes only.
@@ -145,6 +149,19 @@ impl Config {
                      needs a session, which a transaction pooler does not keep",
                 ))
             }
+        };
+        let pool_strategy = PoolStrategy {
+            tenant_affinity: parse_bool(
+                "PACTUM_DB_TENANT_AFFINITY",
+                get("PACTUM_DB_TENANT_AFFINITY"),
+            )?
+            .unwrap_or(true),
+            statements_per_schema: parse_bool(
+                "PACTUM_DB_STATEMENTS_PER_SCHEMA",
+                get("PACTUM_DB_STATEMENTS_PER_SCHEMA"),
+            )?
+            .unwrap_or(true),
+            ..PoolStrategy::default()
         };
         let bind = get("PACTUM_BIND")
             .unwrap_or_else(|| DEFAULT_BIND.into())
@@ -269,6 +286,7 @@ impl Config {
             database_url,
             pooler,
             direct_database_url,
+            pool_strategy,
             bind,
             public_host,
             jwt_secret,
@@ -327,6 +345,7 @@ mod tests {
         assert!(!config.trust_proxy);
         assert!(!config.jwt_secret_generated);
         assert_eq!(config.pooler, Pooler::None);
+        assert_eq!(config.pool_strategy, PoolStrategy::default());
         assert_eq!(
             format!("{:?}", config.direct_database_url),
             format!("{:?}", config.database_url)
@@ -362,6 +381,10 @@ mod tests {
             (
                 vec![DB, SECRET, ("PACTUM_DB_POOLER", "session")],
                 "PACTUM_DB_POOLER",
+            ),
+            (
+                vec![DB, SECRET, ("PACTUM_DB_TENANT_AFFINITY", "sometimes")],
+                "PACTUM_DB_TENANT_AFFINITY",
             ),
             (
                 vec![

@@ -65,7 +65,12 @@ impl Application {
     /// As [`Application::build`], with the clock that token expiry (and every other
     /// deadline) is judged by; tests pass one they can move.
     pub async fn build_with_clock(config: Config, clock: SharedClock) -> anyhow::Result<Self> {
-        let pool = RequestPool::new(&config.database_url, config.pool_size, config.pooler)?;
+        let pool = RequestPool::with_strategy(
+            &config.database_url,
+            config.pool_size,
+            config.pooler,
+            config.pool_strategy,
+        )?;
         let resolver = TenantResolver::new(
             config.direct_database_url.clone(),
             pool.clone(),

@@ -91,6 +91,32 @@ impl FromStr for Pooler {
     }
 }
 
+/// How the request pool spreads tenants and caches statements. Both on by default; the
+/// settings exist so that the alternatives can be measured against each other
+/// (`scripts/bench-tenants.sh`) and so that an operator short of backend memory can
+/// trade plans for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStrategy {
+    /// Each tenant prefers a home connection (`PACTUM_DB_TENANT_AFFINITY`).
+    pub tenant_affinity: bool,
+    /// Statements are cached per schema, not per text only
+    /// (`PACTUM_DB_STATEMENTS_PER_SCHEMA`).
+    pub statements_per_schema: bool,
+    /// A connection that has served more schemas than this is retired at its next
+    /// checkout ([`MAX_SCHEMAS_PER_CONNECTION`]).
+    pub max_schemas_per_connection: usize,
+}
+
+impl Default for PoolStrategy {
+    fn default() -> Self {
+        Self {
+            tenant_affinity: true,
+            statements_per_schema: true,
+            max_schemas_per_connection: MAX_SCHEMAS_PER_CONNECTION,
+        }
+    }
+}
+
 /// Where a statement runs: in which tenant's schema (for the statement cache) and
 /// whether inside a transaction (a transaction-mode pooler keeps the server connection
 /// only that long).
@@ -143,6 +169,7 @@ impl ParamTypes {
 pub struct PooledConnection {
     client: ClientWrapper,
     pooler: Pooler,
+    statements_per_schema: bool,
     param_types: Arc<ParamTypes>,
     schemas_served: HashSet<SchemaName>,
 }
@@ -178,7 +205,7 @@ impl PooledConnection {
         scope: Scope<'_>,
         sql: &str,
     ) -> Result<Statement, tokio_postgres::Error> {
-        match scope.schema {
+        match scope.schema.filter(|_| self.statements_per_schema) {
             // The comment makes the text, and so the cache key, the schema's own.
             // Schema names are validated identifiers, so it cannot end the comment.
             Some(schema) => {
@@ -337,6 +364,8 @@ fn typed<'p>(
 pub struct ConnectionManager {
     inner: deadpool_postgres::Manager,
     pooler: Pooler,
+    statements_per_schema: bool,
+    max_schemas: usize,
     param_types: Arc<ParamTypes>,
 }
 
@@ -348,6 +377,7 @@ impl managed::Manager for ConnectionManager {
         Ok(PooledConnection {
             client: managed::Manager::create(&self.inner).await?,
             pooler: self.pooler,
+            statements_per_schema: self.statements_per_schema,
             param_types: Arc::clone(&self.param_types),
             schemas_served: HashSet::new(),
         })
@@ -361,7 +391,7 @@ impl managed::Manager for ConnectionManager {
         if metrics.age() > MAX_CONNECTION_AGE || metrics.recycle_count > MAX_CONNECTION_USES {
             return Err(RecycleError::message("retired: old or much used"));
         }
-        if connection.schemas_served.len() > MAX_SCHEMAS_PER_CONNECTION
+        if connection.schemas_served.len() > self.max_schemas
             || connection.client.statement_cache.size() > MAX_CACHED_STATEMENTS
         {
             return Err(RecycleError::message(
@@ -404,12 +434,21 @@ struct Slots {
 
 impl RequestPool {
     pub fn new(url: &DatabaseUrl, max_size: usize, pooler: Pooler) -> Result<Self, TenancyError> {
+        Self::with_strategy(url, max_size, pooler, PoolStrategy::default())
+    }
+
+    pub fn with_strategy(
+        url: &DatabaseUrl,
+        max_size: usize,
+        pooler: Pooler,
+        strategy: PoolStrategy,
+    ) -> Result<Self, TenancyError> {
         let param_types = Arc::new(ParamTypes::default());
         // Behind a transaction pooler the server connection is the pooler's choice, so
         // a home connection would mean nothing: one slot of `max_size`.
         let (slot_count, slot_size) = match pooler {
-            Pooler::None => (max_size.max(1), 1),
-            Pooler::Transaction => (1, max_size.max(1)),
+            Pooler::None if strategy.tenant_affinity => (max_size.max(1), 1),
+            _ => (1, max_size.max(1)),
         };
         let slots = (0..slot_count)
             .map(|_| {
@@ -422,6 +461,8 @@ impl RequestPool {
                         },
                     ),
                     pooler,
+                    statements_per_schema: strategy.statements_per_schema,
+                    max_schemas: strategy.max_schemas_per_connection,
                     param_types: Arc::clone(&param_types),
                 };
                 managed::Pool::builder(manager)

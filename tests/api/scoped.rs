@@ -6,7 +6,7 @@
 //! mode with one server connection, which the pool's connections then share.
 
 use crate::support::{PgBouncer, TestDb};
-use pactum::tenancy::connection::{Pooler, RequestPool};
+use pactum::tenancy::connection::{PoolStrategy, Pooler, RequestPool};
 use pactum::tenancy::pool::DatabaseUrl;
 use pactum::tenancy::provision::{self, NewTenant};
 use pactum::tenancy::scoped::TenantDb;
@@ -248,4 +248,60 @@ async fn behind_pgbouncer_concurrent_tenants_share_one_backend_and_see_only_thei
         1,
         "PgBouncer ran every transaction on its one server connection"
     );
+}
+
+/// How many statements the backend behind `db`'s next unit of work holds for `sql`.
+async fn prepared_on_backend(db: &TenantDb, sql: &str) -> (i32, i64) {
+    let tx = db.begin().await.unwrap();
+    let row = tx
+        .query_one(
+            "select pg_backend_pid(), count(*) from pg_prepared_statements where statement like $1",
+            &[&format!("{sql}%")],
+        )
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    (row.get(0), row.get(1))
+}
+
+async fn two_tenants_with(strategy: PoolStrategy) -> (TestDb, TenantDb, TenantDb) {
+    let TwoTenants { _db: db, .. } = two_tenants_on_one_connection(Path::Direct).await;
+    let pool = RequestPool::with_strategy(&db.database_url(), 1, Pooler::None, strategy).unwrap();
+    let acme = TenantDb::new(pool.clone(), &SchemaName::from_stored("t_acme").unwrap());
+    let globex = TenantDb::new(pool, &SchemaName::from_stored("t_globex").unwrap());
+    (db, acme, globex)
+}
+
+#[tokio::test]
+async fn statements_are_cached_per_schema_so_a_rotating_tenant_never_reuses_anothers_plan() {
+    for (per_schema, expected) in [(true, 2), (false, 1)] {
+        let strategy = PoolStrategy {
+            statements_per_schema: per_schema,
+            ..PoolStrategy::default()
+        };
+        let (_db, acme, globex) = two_tenants_with(strategy).await;
+        for _ in 0..3 {
+            assert_eq!(emails(&acme).await, ["only@acme.example"]);
+            assert_eq!(emails(&globex).await, ["only@globex.example"]);
+        }
+        let (_, prepared) = prepared_on_backend(&acme, EMAILS).await;
+        assert_eq!(prepared, expected, "statements per schema: {per_schema}");
+    }
+}
+
+#[tokio::test]
+async fn a_connection_that_served_too_many_schemas_is_replaced() {
+    let strategy = PoolStrategy {
+        max_schemas_per_connection: 1,
+        ..PoolStrategy::default()
+    };
+    let (_db, acme, globex) = two_tenants_with(strategy).await;
+    let (first, _) = prepared_on_backend(&acme, EMAILS).await;
+    let (still, _) = prepared_on_backend(&acme, EMAILS).await;
+    assert_eq!(first, still, "one schema: the same backend");
+    // Serving a second schema puts the connection over its bound; it is retired at
+    // the next checkout.
+    emails(&globex).await;
+    let (next, _) = prepared_on_backend(&acme, EMAILS).await;
+    assert_ne!(first, next, "a new backend after two schemas");
 }
