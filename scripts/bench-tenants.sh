@@ -8,8 +8,10 @@
 #    does) and parsed every time (-M extended, the unnamed statement).
 # 2. The HTTP figures: GET /api/v1/contracts?status=draft&limit=50 (newest first) and
 #    GET /api/v1/auth/me at 32 connections, one tenant and ten rotating, against a
-#    server straight on PostgreSQL (PACTUM_DB_POOLER=none) and one through PgBouncer in
-#    transaction mode (PACTUM_DB_POOLER=transaction), in alternating rounds, medians.
+#    server straight on PostgreSQL (PACTUM_DB_POOLER=none), one through PgBouncer in
+#    transaction mode (PACTUM_DB_POOLER=transaction), and the alternatives (no home
+#    connection, no per-schema statements, neither; BENCH_PREVIOUS=<binary> adds an
+#    older build), all running at once, in alternating rounds, medians.
 #
 #   BENCH_SECONDS  seconds per round (default 5)    BENCH_ROUNDS  rounds (default 3)
 #   BENCH_POOL     server pool and PgBouncer pool size (default 16)
@@ -19,8 +21,7 @@ SECONDS_PER_RUN="${BENCH_SECONDS:-5}"
 ROUNDS="${BENCH_ROUNDS:-3}"
 POOL="${BENCH_POOL:-16}"
 PORT="${BENCH_PORT:-18100}"
-POOLED_PORT=$((PORT + 1))
-BOUNCER_PORT=$((PORT + 2))
+BOUNCER_PORT=$((PORT + 20))
 export JWT_SECRET="bench-secret-bench-secret-bench-secret-0"
 
 # shellcheck source=scripts/bench-common.sh
@@ -91,23 +92,41 @@ PIDS=()
 trap 'kill "${PIDS[@]}" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$BOUNCER_DIR"' EXIT
 "$PGBOUNCER" "${AS_USER[@]}" "$BOUNCER_DIR/pgbouncer.ini" 2>/dev/null &
 PIDS+=("$!")
-PACTUM_BIND="127.0.0.1:$PORT" PACTUM_DB_POOL_SIZE="$POOL" RUST_LOG=warn \
-  target/release/pactum 2>/tmp/pactum-bench-tenants.log &
-PIDS+=("$!")
-DATABASE_URL="postgres://postgres@127.0.0.1:$BOUNCER_PORT/pactum_bench_tenants" \
-  PACTUM_DIRECT_DATABASE_URL="$DATABASE_URL" PACTUM_DB_POOLER=transaction \
-  PACTUM_BIND="127.0.0.1:$POOLED_PORT" PACTUM_DB_POOL_SIZE="$POOL" RUST_LOG=warn \
-  target/release/pactum 2>>/tmp/pactum-bench-tenants.log &
-PIDS+=("$!")
-for port in "$PORT" "$POOLED_PORT"; do
-  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/readyz" -H "host: localhost" >/dev/null && break; sleep 0.1; done
+
+# The servers compared: name, then the environment that makes it. Every one has a pool
+# of $POOL; they are started together and measured in alternating rounds.
+SERVERS=(
+  "direct|"
+  "pgbouncer|DATABASE_URL=postgres://postgres@127.0.0.1:$BOUNCER_PORT/pactum_bench_tenants PACTUM_DIRECT_DATABASE_URL=$DATABASE_URL PACTUM_DB_POOLER=transaction"
+  "no-affinity|PACTUM_DB_TENANT_AFFINITY=0"
+  "no-per-schema|PACTUM_DB_STATEMENTS_PER_SCHEMA=0"
+  "neither|PACTUM_DB_TENANT_AFFINITY=0 PACTUM_DB_STATEMENTS_PER_SCHEMA=0"
+)
+# BENCH_PREVIOUS=path/to/an/older/pactum adds that binary, straight to PostgreSQL.
+[ -n "${BENCH_PREVIOUS:-}" ] && SERVERS+=("previous|")
+declare -A PORT_OF
+next_port=$PORT
+for entry in "${SERVERS[@]}"; do
+  name=${entry%%|*}
+  settings=${entry#*|}
+  binary=target/release/pactum
+  [ "$name" = previous ] && binary=$BENCH_PREVIOUS
+  # shellcheck disable=SC2086
+  env $settings PACTUM_BIND="127.0.0.1:$next_port" PACTUM_DB_POOL_SIZE="$POOL" RUST_LOG=warn \
+    "$binary" 2>>/tmp/pactum-bench-tenants.log &
+  PIDS+=("$!")
+  PORT_OF[$name]=$next_port
+  next_port=$((next_port + 1))
+done
+for name in "${!PORT_OF[@]}"; do
+  for _ in $(seq 100); do curl -sf "http://127.0.0.1:${PORT_OF[$name]}/readyz" -H "host: localhost" >/dev/null && break; sleep 0.1; done
 done
 
 ONE=$(mktemp --suffix=.lua)
 TEN=$(mktemp --suffix=.lua)
 echo "local targets = {" >"$TEN"
 for i in $(seq 0 9); do
-  token=$(curl -sf "http://127.0.0.1:$PORT/api/v1/auth/login" -H "host: bench$i.localhost" \
+  token=$(curl -sf "http://127.0.0.1:${PORT_OF[direct]}/api/v1/auth/login" -H "host: bench$i.localhost" \
     -H 'content-type: application/json' \
     -d "{\"email\":\"admin@bench$i.example\",\"password\":\"bench password 123\"}" |
     sed -E 's/.*"access_token":"([^"]+)".*/\1/')
@@ -134,38 +153,37 @@ rps() { # port lua path
 }
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
+CONTRACTS="/api/v1/contracts?status=draft&limit=50"
 declare -A RESULTS
 LABELS=()
-for path in "/api/v1/contracts?status=draft&limit=50" /api/v1/auth/me; do
-  for server in direct pgbouncer; do
-    for tenants in 1 10; do
-      LABELS+=("$path|$server|$tenants")
-    done
-  done
+for entry in "${SERVERS[@]}"; do
+  for tenants in 1 10; do LABELS+=("$CONTRACTS|${entry%%|*}|$tenants"); done
+done
+for server in direct pgbouncer; do
+  for tenants in 1 10; do LABELS+=("/api/v1/auth/me|$server|$tenants"); done
 done
 echo "== HTTP, 32 connections, $ROUNDS alternating rounds of ${SECONDS_PER_RUN}s (req/s)"
 for round in $(seq "$ROUNDS"); do
   for label in "${LABELS[@]}"; do
     IFS='|' read -r path server tenants <<<"$label"
-    port=$PORT; [ "$server" = pgbouncer ] && port=$POOLED_PORT
     lua=$ONE; [ "$tenants" = 10 ] && lua=$TEN
-    RESULTS[$label]="${RESULTS[$label]:-} $(rps "$port" "$lua" "$path")"
+    RESULTS[$label]="${RESULTS[$label]:-} $(rps "${PORT_OF[$server]}" "$lua" "$path")"
   done
   echo "   round $round done"
 done
 for label in "${LABELS[@]}"; do
   IFS='|' read -r path server tenants <<<"$label"
   # shellcheck disable=SC2086
-  printf '   %-42s %-9s %2s tenant(s): median %6s  (rounds:%s)\n' "$path" "$server" "$tenants" \
+  printf '   %-42s %-13s %2s tenant(s): median %6s  (rounds:%s)\n' "$path" "$server" "$tenants" \
     "$(median ${RESULTS[$label]})" "${RESULTS[$label]}"
 done
-for path in "/api/v1/contracts?status=draft&limit=50" /api/v1/auth/me; do
-  for server in direct pgbouncer; do
-    # shellcheck disable=SC2086
-    one=$(median ${RESULTS["$path|$server|1"]}); ten=$(median ${RESULTS["$path|$server|10"]})
-    awk -v p="$path" -v s="$server" -v a="$one" -v b="$ten" \
-      'BEGIN { printf "   %s %s: 10 tenants at %.0f%% of 1 tenant\n", p, s, 100 * b / a }'
-  done
+for label in "${LABELS[@]}"; do
+  IFS='|' read -r path server tenants <<<"$label"
+  [ "$tenants" = 10 ] || continue
+  # shellcheck disable=SC2086
+  one=$(median ${RESULTS["$path|$server|1"]}); ten=$(median ${RESULTS["$path|$server|10"]})
+  awk -v p="$path" -v s="$server" -v a="$one" -v b="$ten" \
+    'BEGIN { printf "   %s %s: 10 tenants at %.0f%% of 1 tenant\n", p, s, 100 * b / a }'
 done
 rm -f "$ONE" "$TEN"
 # Servers and PgBouncer first, so that dropping the database closes no live pool.

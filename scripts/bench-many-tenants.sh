@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Thousands of tenants (issue 11): what PostgreSQL's backends keep per tenant schema they
+# touch, and what rotating over many tenants costs.
+#
+# Provisions BENCH_TENANTS tenants (default 10,000; examples/many_tenants.rs, admins'
+# tokens minted rather than logged in), then, against the release server with a pool
+# of 16 (and an older binary given as BENCH_PREVIOUS, if any):
+#   1. GET /api/v1/contracts?status=draft&limit=50 at 32 connections rotating over 10
+#      and over 2,000 tenants, in BENCH_ROUNDS alternating rounds of BENCH_SECONDS;
+#   2. the same rotating over every tenant for BENCH_MINUTES (default 10), one server
+#      at a time, then the anonymous (private) memory of that server's backends, from
+#      /proc/<pid>/smaps_rollup.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+TENANTS="${BENCH_TENANTS:-10000}"
+ROUNDS="${BENCH_ROUNDS:-3}"
+SECONDS_PER_RUN="${BENCH_SECONDS:-5}"
+MINUTES="${BENCH_MINUTES:-10}"
+PORT="${BENCH_PORT:-18130}"
+POOL=16
+export JWT_SECRET="bench-secret-bench-secret-bench-secret-0"
+
+# shellcheck source=scripts/bench-common.sh
+source scripts/bench-common.sh
+ensure_wrk
+BENCH_PG_TCP=1 fresh_bench_database pactum_bench_many
+cargo build --release --locked --workspace --bins --example many_tenants
+target/release/tenantctl migrate >/dev/null
+echo "== provisioning $TENANTS tenants"
+target/release/examples/many_tenants provision "$TENANTS"
+
+SERVERS=(current)
+[ -n "${BENCH_PREVIOUS:-}" ] && SERVERS+=(previous)
+declare -A PORT_OF
+PIDS=()
+trap 'kill "${PIDS[@]}" 2>/dev/null; wait 2>/dev/null || true' EXIT
+next_port=$PORT
+for name in "${SERVERS[@]}"; do
+  binary=target/release/pactum
+  [ "$name" = previous ] && binary=$BENCH_PREVIOUS
+  # The application name tells each server's backends apart in pg_stat_activity.
+  DATABASE_URL="$DATABASE_URL?application_name=pactum-$name" PACTUM_BIND="127.0.0.1:$next_port" \
+    PACTUM_DB_POOL_SIZE=$POOL RUST_LOG=warn "$binary" 2>>/tmp/pactum-bench-many.log &
+  PIDS+=("$!")
+  PORT_OF[$name]=$next_port
+  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$next_port/readyz" -H "host: localhost" >/dev/null && break; sleep 0.1; done
+  next_port=$((next_port + 1))
+done
+
+LUA_DIR=$(mktemp -d)
+write_lua() { # tenants file
+  target/release/examples/many_tenants tokens "$1" "$2"
+  cat >>"$2" <<'LUA'
+local n = 0
+request = function()
+  n = n + 1
+  local t = targets[(n % #targets) + 1]
+  wrk.headers["Host"] = t[1]
+  wrk.headers["Authorization"] = "Bearer " .. t[2]
+  return wrk.format("GET", wrk.path)
+end
+LUA
+}
+write_lua 10 "$LUA_DIR/10.lua"
+write_lua 2000 "$LUA_DIR/2000.lua"
+PAGE="/api/v1/contracts?status=draft&limit=50"
+rps() { # port lua seconds
+  wrk -t2 -c32 -d"${3}s" -s "$2" "http://127.0.0.1:$1$PAGE" |
+    awk '/Non-2xx/ {bad=1} /Requests\/sec/ {rps=$2} END {print (bad ? "ERR" : rps)}'
+}
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+echo "== $PAGE, 32 connections, $ROUNDS alternating rounds of ${SECONDS_PER_RUN}s (req/s)"
+declare -A RESULTS
+for round in $(seq "$ROUNDS"); do
+  for name in "${SERVERS[@]}"; do
+    for set in 10 2000; do
+      RESULTS[$name-$set]="${RESULTS[$name-$set]:-} $(rps "${PORT_OF[$name]}" "$LUA_DIR/$set.lua" "$SECONDS_PER_RUN")"
+    done
+  done
+done
+for name in "${SERVERS[@]}"; do
+  # shellcheck disable=SC2086
+  ten=$(median ${RESULTS[$name-10]}); many=$(median ${RESULTS[$name-2000]})
+  awk -v n="$name" -v a="$ten" -v b="$many" -v r10="${RESULTS[$name-10]}" -v r2k="${RESULTS[$name-2000]}" \
+    'BEGIN { printf "   %s: 10 tenants %.0f, 2,000 tenants %.0f: %.0f%%   (rounds:%s |%s)\n", n, a, b, 100 * b / a, r10, r2k }'
+done
+
+backend_memory() { # server
+  "$PSQL" -Atq "$DATABASE_URL" -c "select pid from pg_stat_activity where application_name = 'pactum-$1'" |
+    while read -r pid; do
+      awk '/^Anonymous:/ {print $2}' "/proc/$pid/smaps_rollup" 2>/dev/null || true
+    done |
+    awk '{sum += $1; if ($1 > max) max = $1; n++} END {printf "%d backends, anonymous memory %.0f MiB in all, largest %.0f MiB", n, sum / 1024, max / 1024}'
+}
+for name in "${SERVERS[@]}"; do
+  write_lua "$TENANTS" "$LUA_DIR/all.lua"
+  echo "== $name: $PAGE rotating over all $TENANTS tenants for $MINUTES min"
+  result=$(rps "${PORT_OF[$name]}" "$LUA_DIR/all.lua" $((MINUTES * 60)))
+  echo "   $result req/s; then $(backend_memory "$name")"
+done
+rm -rf "$LUA_DIR"
+kill "${PIDS[@]}" 2>/dev/null
+wait 2>/dev/null || true
+drop_bench_database pactum_bench_many
