@@ -26,7 +26,9 @@ async fn main() -> anyhow::Result<()> {
     match args.get(1).map(String::as_str) {
         Some("provision") => provision(&url, count).await,
         Some("tokens") => {
-            let path = args.get(3).ok_or_else(|| anyhow::anyhow!("tokens N FILE.lua"))?;
+            let path = args
+                .get(3)
+                .ok_or_else(|| anyhow::anyhow!("tokens N FILE.lua"))?;
             tokens(&url, count, path).await
         }
         _ => anyhow::bail!("usage: many_tenants provision N | tokens N FILE.lua"),
