@@ -6,7 +6,8 @@
 #    transaction that sets search_path LOCAL, for one schema and rotating over ten,
 #    with statements prepared once per connection (-M prepared, what a statement cache
 #    does) and parsed every time (-M extended, the unnamed statement).
-# 2. The HTTP figures: GET /api/v1/contracts?status=draft&limit=50 (newest first) and
+# 2. Unnamed query_typed against prepare-and-close inside the transaction, one connection.
+# 3. The HTTP figures: GET /api/v1/contracts?status=draft&limit=50 (newest first) and
 #    GET /api/v1/auth/me at 32 connections, one tenant and ten rotating, against a
 #    server straight on PostgreSQL (PACTUM_DB_POOLER=none), one through PgBouncer in
 #    transaction mode (PACTUM_DB_POOLER=transaction), and the alternatives (no home
@@ -32,7 +33,7 @@ sql() { "$PSQL" -q -v ON_ERROR_STOP=1 "$DATABASE_URL" "$@"; }
 PGBENCH="$(dirname "$PSQL")/pgbench"
 PGBOUNCER="$(bash scripts/pgbouncer.sh bin)"
 
-cargo build --release --locked --workspace --bins
+cargo build --release --locked --workspace --bins --example statement_paths
 target/release/tenantctl migrate >/dev/null
 echo "== 10 tenants with 2,000 contracts each"
 for i in $(seq 0 9); do
@@ -121,6 +122,13 @@ done
 for name in "${!PORT_OF[@]}"; do
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:${PORT_OF[$name]}/readyz" -H "host: localhost" >/dev/null && break; sleep 0.1; done
 done
+
+echo "== statement paths for a transaction pooler (examples/statement_paths.rs: one connection, 2,000 units of work, 5 rounds, medians)"
+echo "   straight to PostgreSQL:"
+target/release/examples/statement_paths t_bench0 2000 5
+echo "   through PgBouncer:"
+DATABASE_URL="postgres://postgres@127.0.0.1:$BOUNCER_PORT/pactum_bench_tenants" \
+  target/release/examples/statement_paths t_bench0 2000 5
 
 ONE=$(mktemp --suffix=.lua)
 TEN=$(mktemp --suffix=.lua)
