@@ -11,8 +11,9 @@
 //! - **Catalog memory.** A backend keeps relation and catalog cache entries for every
 //!   schema it has touched, about 100 KiB each, for as long as it lives. So each tenant
 //!   has a *home* connection (its schema name hashed over the pool's slots): a request
-//!   takes its home connection when it is idle and any idle one otherwise, which keeps
-//!   a connection's set of tenants small and its caches warm; and a connection that has
+//!   takes its home connection when it is idle, any idle one otherwise, and when all
+//!   are busy queues for its home unless others already do; that keeps a connection's
+//!   set of tenants small and its caches warm; and a connection that has
 //!   served more than [`MAX_SCHEMAS_PER_CONNECTION`] schemas, or cached more than
 //!   [`MAX_CACHED_STATEMENTS`] statements, is retired at its next checkout.
 //! - **Transaction poolers.** Behind PgBouncer in transaction mode consecutive
@@ -36,7 +37,6 @@ use std::time::Duration;
 
 use deadpool::managed::{self, Metrics, RecycleError, RecycleResult, Timeouts};
 use deadpool_postgres::{ClientWrapper, ManagerConfig, RecyclingMethod};
-use futures::FutureExt;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Row, Statement};
 
@@ -47,11 +47,15 @@ use super::TenancyError;
 /// Server connections are closed and replaced after this long or this many uses.
 const MAX_CONNECTION_AGE: Duration = Duration::from_secs(30 * 60);
 const MAX_CONNECTION_USES: usize = 100_000;
-/// A connection is retired once it has served this many tenant schemas. At about
-/// 100 KiB of backend cache per schema this bounds a backend near 25 MiB of it.
-pub const MAX_SCHEMAS_PER_CONNECTION: usize = 256;
+/// A connection is retired once it has served this many tenant schemas, which bounds
+/// the catalog cache its backend keeps (measured in the README, "Thousands of
+/// tenants"). 2,000 tenants over a pool of 16 are 125 per home connection.
+pub const MAX_SCHEMAS_PER_CONNECTION: usize = 512;
 /// ... or cached this many statements (one per statement text and schema).
-pub const MAX_CACHED_STATEMENTS: usize = 2_048;
+pub const MAX_CACHED_STATEMENTS: usize = 4_096;
+/// When every connection is busy, a request queues for its tenant's home connection
+/// while fewer than this many already do, else for any connection.
+const HOME_QUEUE_LIMIT: usize = 4;
 /// Parameter types remembered per process in transaction mode; statement texts are few
 /// (filters combine into a bounded set), so this is a guard, not a working size.
 const MAX_REMEMBERED_STATEMENTS: usize = 4_096;
@@ -504,22 +508,49 @@ impl RequestPool {
             wait: Some(Duration::ZERO),
             ..Timeouts::default()
         };
-        for offset in 0..count {
-            match slots[(home + offset) % count].timeout_get(&no_wait).await {
-                Ok(connection) => return Ok(connection),
-                Err(managed::PoolError::Timeout(_)) => continue,
-                Err(error) => return Err(pool_error(&self.0.url, error)),
+        let try_slot = |slot: usize| {
+            let no_wait = &no_wait;
+            async move {
+                match slots[slot].timeout_get(no_wait).await {
+                    Ok(connection) => Ok(Some(connection)),
+                    Err(managed::PoolError::Timeout(_)) => Ok(None),
+                    Err(error) => Err(pool_error(&self.0.url, error)),
+                }
+            }
+        };
+        if let Some(connection) = try_slot(home).await? {
+            return Ok(connection);
+        }
+        // The home connection is busy. Wait for it while few others do: under load that
+        // keeps a tenant on its connection (warm catalog cache and plans). Taking any
+        // idle connection instead would soon have every connection serve every tenant:
+        // with thousands of tenants, a cold catalog on most requests and connections
+        // retired for the schemas they piled up.
+        if schema.is_some() && count > 1 && slots[home].status().waiting < HOME_QUEUE_LIMIT {
+            return self.wait_for(home).await;
+        }
+        // A tenant that crowds its home (one busy tenant), or no tenant: any idle
+        // connection, else the queue where the fewest wait. One queue, never several: a
+        // wait abandoned for another slot could abandon a connection being opened, and
+        // a saturated pool would spend PostgreSQL's time forking backends that are
+        // dropped before their first query.
+        for offset in 1..count {
+            if let Some(connection) = try_slot((home + offset) % count).await? {
+                return Ok(connection);
             }
         }
-        if count == 1 {
-            return slots[0].get().await.map_err(|e| pool_error(&self.0.url, e));
-        }
-        // Every connection is busy: wait on all of them and take the first that frees.
+        let queue = (0..count)
+            .map(|offset| (home + offset) % count)
+            .min_by_key(|&slot| slots[slot].status().waiting)
+            .unwrap_or(home);
+        self.wait_for(queue).await
+    }
+
+    async fn wait_for(&self, slot: usize) -> Result<Connection, TenancyError> {
         self.0.waiting.fetch_add(1, Ordering::Relaxed);
-        let first_free =
-            futures::future::select_all(slots.iter().map(|slot| slot.get().boxed())).await;
+        let connection = self.0.slots[slot].get().await;
         self.0.waiting.fetch_sub(1, Ordering::Relaxed);
-        first_free.0.map_err(|e| pool_error(&self.0.url, e))
+        connection.map_err(|e| pool_error(&self.0.url, e))
     }
 
     pub fn status(&self) -> PoolStatus {
