@@ -105,6 +105,6 @@ for name in "${SERVERS[@]}"; do
   echo "   $result req/s; then $(backend_memory "$name")"
 done
 rm -rf "$LUA_DIR"
-kill "${PIDS[@]}" 2>/dev/null
+kill "${PIDS[@]}" 2>/dev/null || true
 wait 2>/dev/null || true
 drop_bench_database pactum_bench_many

@@ -195,6 +195,6 @@ for label in "${LABELS[@]}"; do
 done
 rm -f "$ONE" "$TEN"
 # Servers and PgBouncer first, so that dropping the database closes no live pool.
-kill "${PIDS[@]}" 2>/dev/null
+kill "${PIDS[@]}" 2>/dev/null || true
 wait 2>/dev/null || true
 drop_bench_database pactum_bench_tenants
