@@ -57,7 +57,7 @@ echo "   seeded in $(( $(date +%s) - started )) s"
 PACTUM_BIND="127.0.0.1:$PORT" PACTUM_DB_POOL_SIZE="${BENCH_POOL:-8}" RUST_LOG=warn \
   target/release/pactum 2>/tmp/pactum-bench-clm.log &
 SERVER_PID=$!
-trap 'kill $SERVER_PID 2>/dev/null; wait $SERVER_PID 2>/dev/null || true' EXIT
+trap 'kill $SERVER_PID 2>/dev/null || true; wait $SERVER_PID 2>/dev/null || true' EXIT
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/healthz" -H "host: localhost" >/dev/null && break; sleep 0.1; done
 TOKEN=$(curl -sf "http://127.0.0.1:$PORT/api/v1/auth/login" -H "host: bench0.localhost" \
   -H 'content-type: application/json' \

@@ -30,7 +30,7 @@ for i in $(seq 0 9); do
 done
 
 PIDS=()
-trap 'kill "${PIDS[@]}" 2>/dev/null; wait 2>/dev/null || true' EXIT
+trap 'kill "${PIDS[@]}" 2>/dev/null || true; wait 2>/dev/null || true' EXIT
 PACTUM_BIND="127.0.0.1:$PORT" PACTUM_DB_POOL_SIZE="$POOL" RUST_LOG=warn \
   target/release/pactum 2>/tmp/pactum-bench-http.log &
 SERVER_PID=$!

@@ -90,7 +90,7 @@ AS_USER=()
 [ "$(id -u)" = 0 ] && AS_USER=(-u postgres)
 
 PIDS=()
-trap 'kill "${PIDS[@]}" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$BOUNCER_DIR"' EXIT
+trap 'kill "${PIDS[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$BOUNCER_DIR"' EXIT
 "$PGBOUNCER" "${AS_USER[@]}" "$BOUNCER_DIR/pgbouncer.ini" 2>/dev/null &
 PIDS+=("$!")
 
