@@ -36,3 +36,21 @@ fresh_bench_database() {
 drop_bench_database() {
   "$PSQL" -q "$BENCH_SERVER_URL" -c "drop database if exists $1 with (force)" >/dev/null || true
 }
+
+# append_rotating_request FILE: completes a wrk script whose `targets` table lists
+# {host, token} pairs with a request function that takes them in turn.
+append_rotating_request() {
+  cat >>"$1" <<'LUA'
+local n = 0
+request = function()
+  n = n + 1
+  local t = targets[(n % #targets) + 1]
+  wrk.headers["Host"] = t[1]
+  wrk.headers["Authorization"] = "Bearer " .. t[2]
+  return wrk.format("GET", wrk.path)
+end
+LUA
+}
+
+# median VALUE...: the middle value (the upper one of an even count).
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }

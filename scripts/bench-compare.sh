@@ -63,23 +63,13 @@ lua_for() { # port -> a wrk script rotating over the 10 tenants with their token
       sed -E 's/.*"access_token":"([^"]+)".*/\1/')
     echo "  {\"bench$i.localhost\", \"$token\"}," >>"$lua"
   done
-  cat >>"$lua" <<'LUA'
-}
-local n = 0
-request = function()
-  n = n + 1
-  local t = targets[(n % #targets) + 1]
-  wrk.headers["Host"] = t[1]
-  wrk.headers["Authorization"] = "Bearer " .. t[2]
-  return wrk.format("GET", wrk.path)
-end
-LUA
+  echo "}" >>"$lua"
+  append_rotating_request "$lua"
   echo "$lua"
 }
 declare -A LUA
 for build in other this; do LUA[$build]=$(lua_for "${PORT[$build]}"); done
 
-median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 for path in /api/v1/auth/me /api/v1/users; do
   echo "== GET $path, 10 tenants, 64 connections, $ROUNDS alternating rounds of ${SECONDS_PER_ROUND}s"
   OTHER_RPS=(); THIS_RPS=()

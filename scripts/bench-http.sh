@@ -53,16 +53,7 @@ for i in $(seq 0 9); do
 done
 echo "}" >>"$LUA"
 for script in "$LUA" "$BASELINE_LUA"; do
-  cat >>"$script" <<'LUA'
-local n = 0
-request = function()
-  n = n + 1
-  local t = targets[(n % #targets) + 1]
-  wrk.headers["Host"] = t[1]
-  wrk.headers["Authorization"] = "Bearer " .. t[2]
-  return wrk.format("GET", wrk.path)
-end
-LUA
+  append_rotating_request "$script"
 done
 
 run() { # label port lua path seconds
@@ -86,7 +77,6 @@ for round in $(seq "$ROUNDS"); do
   FIXED+=("$(rps "$BASELINE_PORT" "$BASELINE_LUA" /api/v1/auth/me 6)")
   echo "   round $round: multi-tenant ${MT[-1]} req/s, fixed schema ${FIXED[-1]} req/s"
 done
-median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 MT_MEDIAN=$(median "${MT[@]}"); FIXED_MEDIAN=$(median "${FIXED[@]}")
 awk -v mt="$MT_MEDIAN" -v fx="$FIXED_MEDIAN" 'BEGIN {
   printf "   medians: multi-tenant %.0f req/s, fixed schema %.0f req/s: overhead %.1f%%\n", mt, fx, (1 - mt / fx) * 100 }'

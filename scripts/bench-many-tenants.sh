@@ -51,16 +51,7 @@ done
 LUA_DIR=$(mktemp -d)
 write_lua() { # tenants file
   target/release/examples/many_tenants tokens "$1" "$2"
-  cat >>"$2" <<'LUA'
-local n = 0
-request = function()
-  n = n + 1
-  local t = targets[(n % #targets) + 1]
-  wrk.headers["Host"] = t[1]
-  wrk.headers["Authorization"] = "Bearer " .. t[2]
-  return wrk.format("GET", wrk.path)
-end
-LUA
+  append_rotating_request "$2"
 }
 write_lua 10 "$LUA_DIR/10.lua"
 write_lua "$ROTATION" "$LUA_DIR/many.lua"
@@ -69,7 +60,6 @@ rps() { # port lua seconds
   wrk -t2 -c32 -d"${3}s" -s "$2" "http://127.0.0.1:$1$PAGE" |
     awk '/Non-2xx/ {bad=1} /Requests\/sec/ {rps=$2} END {print (bad ? "ERR" : rps)}'
 }
-median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 # A backend's first request for a schema builds its catalog cache entries (a few ms);
 # the rounds measure the steady state, after each server has seen the 2,000 tenants.

@@ -143,23 +143,13 @@ for i in $(seq 0 9); do
 done
 echo "}" >>"$TEN"
 for script in "$ONE" "$TEN"; do
-  cat >>"$script" <<'LUA'
-local n = 0
-request = function()
-  n = n + 1
-  local t = targets[(n % #targets) + 1]
-  wrk.headers["Host"] = t[1]
-  wrk.headers["Authorization"] = "Bearer " .. t[2]
-  return wrk.format("GET", wrk.path)
-end
-LUA
+  append_rotating_request "$script"
 done
 
 rps() { # port lua path
   wrk -t2 -c32 -d"${SECONDS_PER_RUN}s" -s "$2" "http://127.0.0.1:$1$3" |
     awk '/Non-2xx/ {bad=1} /Requests\/sec/ {rps=$2} END {print (bad ? "ERR" : rps)}'
 }
-median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 CONTRACTS="/api/v1/contracts?status=draft&limit=50"
 declare -A RESULTS
