@@ -100,6 +100,111 @@ pub struct Config {
     /// refused (408) and its partial file removed, so a stalled client cannot hold a
     /// socket and a temporary file.
     pub upload_idle_timeout: Duration,
+    /// Background jobs: workers in this process and how they run.
+    pub jobs: JobSettings,
+    /// `PACTUM_WEBHOOK_ALLOW_PRIVATE`: let webhooks reach loopback, private and
+    /// link-local addresses (off: refused after DNS resolution).
+    pub webhook_allow_internal: bool,
+    /// `PACTUM_WEBHOOK_DISABLE_AFTER`: failed deliveries in a row that disable an
+    /// endpoint.
+    pub webhook_disable_after: i32,
+}
+
+/// How this process runs background jobs.
+#[derive(Debug, Clone)]
+pub struct JobSettings {
+    /// `PACTUM_JOB_WORKERS`: jobs run at once by this process; 0 runs none (the server
+    /// then only enqueues, and `pactum worker` processes run them).
+    pub workers: usize,
+    /// `PACTUM_JOB_QUEUES`: the queues claimed from, comma-separated.
+    pub queues: Vec<String>,
+    /// `PACTUM_JOB_POLL_MS`: how often to look for work without a notification.
+    pub poll_interval: Duration,
+    /// `PACTUM_JOB_RETENTION_HOURS`: finished jobs are deleted after this.
+    pub retention: Duration,
+    /// `PACTUM_JOB_SHUTDOWN_SECS`: on SIGTERM, how long running jobs may finish before
+    /// they are released to other workers.
+    pub shutdown_grace: Duration,
+}
+
+pub const DEFAULT_JOB_WORKERS: usize = 4;
+pub const DEFAULT_JOB_QUEUES: &str = "default,webhooks";
+pub const DEFAULT_WEBHOOK_DISABLE_AFTER: i32 = 20;
+
+/// A whole number in `range` from `variable`, or `default` when unset.
+fn ranged<T>(
+    variable: &'static str,
+    value: Option<String>,
+    range: std::ops::RangeInclusive<T>,
+    default: T,
+) -> Result<T, ConfigError>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+{
+    match value {
+        None => Ok(default),
+        Some(v) => v
+            .trim()
+            .parse::<T>()
+            .ok()
+            .filter(|n| range.contains(n))
+            .ok_or_else(|| {
+                invalid(
+                    variable,
+                    format!("expected {} to {}, got {v:?}", range.start(), range.end()),
+                )
+            }),
+    }
+}
+
+impl JobSettings {
+    fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let queues: Vec<String> = get("PACTUM_JOB_QUEUES")
+            .unwrap_or_else(|| DEFAULT_JOB_QUEUES.into())
+            .split(',')
+            .map(|q| q.trim().to_owned())
+            .filter(|q| !q.is_empty())
+            .collect();
+        if queues.is_empty()
+            || queues
+                .iter()
+                .any(|q| !crate::kernel::jobs::valid_name(q, 50))
+        {
+            return Err(invalid(
+                "PACTUM_JOB_QUEUES",
+                "expected comma-separated queue names (lower case letters, digits, _ and -)",
+            ));
+        }
+        Ok(Self {
+            workers: ranged(
+                "PACTUM_JOB_WORKERS",
+                get("PACTUM_JOB_WORKERS"),
+                0..=1000,
+                DEFAULT_JOB_WORKERS,
+            )?,
+            queues,
+            poll_interval: Duration::from_millis(ranged(
+                "PACTUM_JOB_POLL_MS",
+                get("PACTUM_JOB_POLL_MS"),
+                10..=60_000,
+                1000,
+            )?),
+            retention: Duration::from_secs(
+                3600 * ranged(
+                    "PACTUM_JOB_RETENTION_HOURS",
+                    get("PACTUM_JOB_RETENTION_HOURS"),
+                    1..=24 * 365,
+                    24,
+                )?,
+            ),
+            shutdown_grace: Duration::from_secs(ranged(
+                "PACTUM_JOB_SHUTDOWN_SECS",
+                get("PACTUM_JOB_SHUTDOWN_SECS"),
+                0..=3600,
+                25,
+            )?),
+        })
+    }
 }
 
 /// Where attachments live unless `PACTUM_UPLOAD_DIR` says otherwise (relative to the
@@ -278,7 +383,22 @@ impl Config {
                     })?,
             ),
         };
+        let jobs = JobSettings::from_lookup(get)?;
+        let webhook_allow_internal = parse_bool(
+            "PACTUM_WEBHOOK_ALLOW_PRIVATE",
+            get("PACTUM_WEBHOOK_ALLOW_PRIVATE"),
+        )?
+        .unwrap_or(false);
+        let webhook_disable_after = ranged(
+            "PACTUM_WEBHOOK_DISABLE_AFTER",
+            get("PACTUM_WEBHOOK_DISABLE_AFTER"),
+            1..=1000,
+            DEFAULT_WEBHOOK_DISABLE_AFTER,
+        )?;
         Ok(Self {
+            jobs,
+            webhook_allow_internal,
+            webhook_disable_after,
             upload_idle_timeout,
             upload_dir,
             max_upload_bytes,

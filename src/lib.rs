@@ -12,7 +12,8 @@
 //! 4. [`web`]: actix: state, middleware, extractors, error -> HTTP.
 //! 5. Areas, one folder each: [`identity`], [`contracts`], [`counterparties`],
 //!    [`clauses`], [`templates`], [`comments`], [`attachments`], [`documents`],
-//!    [`audit`]. An area may call another area's service, never its routes.
+//!    [`audit`], [`webhooks`]. An area may call another area's service, never its
+//!    routes.
 //! 6. [`app`]: builds the server, mounts every area, the OpenAPI root.
 
 pub mod tenancy;
@@ -33,5 +34,6 @@ pub mod counterparties;
 pub mod documents;
 pub mod identity;
 pub mod templates;
+pub mod webhooks;
 
 pub mod app;

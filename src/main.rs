@@ -10,12 +10,30 @@ use pactum::config::Config;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[actix_web::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    if std::env::args().nth(1).as_deref() == Some("worker") {
+        // A worker is all jobs: a multi-threaded runtime, so jobs use every core.
+        return match tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(runtime) => runtime.block_on(serve()),
+            Err(error) => {
+                eprintln!("pactum: cannot start the runtime: {error}");
+                ExitCode::from(1)
+            }
+        };
+    }
+    actix_web::rt::System::new().block_on(serve())
+}
+
+async fn serve() -> ExitCode {
     // `pactum openapi` prints the OpenAPI document, for client generators and CI,
-    // without needing a database or any setting.
+    // without needing a database or any setting. `pactum worker` runs jobs only.
+    let mut worker = false;
     match std::env::args().nth(1).as_deref() {
         None => {}
+        Some("worker") => worker = true,
         Some("openapi") => {
             let document = pactum::app::openapi_document();
             return match document.to_pretty_json() {
@@ -30,7 +48,7 @@ async fn main() -> ExitCode {
             };
         }
         Some(other) => {
-            eprintln!("pactum: unknown argument {other:?}; usage: pactum [openapi]");
+            eprintln!("pactum: unknown argument {other:?}; usage: pactum [openapi | worker]");
             return ExitCode::from(2);
         }
     }
@@ -47,6 +65,15 @@ async fn main() -> ExitCode {
             "PACTUM_DEV is set and JWT_SECRET is not: using a random secret; \
              tokens will not survive a restart. Never run like this in production."
         );
+    }
+    if worker {
+        return match pactum::app::run_worker(config, pactum::kernel::clock::system()).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("pactum worker: {error:#}");
+                ExitCode::from(1)
+            }
+        };
     }
     let bind = config.bind;
     let app = match Application::build(config).await {

@@ -15,6 +15,8 @@ use utoipa_actix_web::AppExt;
 
 use crate::config::Config;
 use crate::kernel::clock::{self, SharedClock};
+use crate::kernel::jobs::runner::JobMetrics;
+use crate::kernel::jobs::{Handlers, Runner, RunnerConfig, RunnerHandle};
 use crate::kernel::rate_limit::LoginLimiter;
 use crate::kernel::revocation::Revocations;
 use crate::kernel::target::TargetKinds;
@@ -38,6 +40,104 @@ pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     crate::attachments::configure(cfg);
     crate::documents::configure(cfg);
     crate::audit::configure(cfg);
+    crate::webhooks::configure(cfg);
+}
+
+/// Every job kind this build can run, with its handler. The one list of what workers
+/// do, as [`mount`] is of what the API serves.
+pub fn job_handlers(deliverer: &crate::webhooks::Deliverer) -> Handlers {
+    let mut handlers = Handlers::default();
+    let webhooks = deliverer.clone();
+    handlers
+        .register(crate::kernel::events::WEBHOOK_DELIVERY, move |ctx| {
+            crate::webhooks::deliver_job(ctx, webhooks.clone())
+        })
+        .register(crate::kernel::jobs::NOOP, |_| async { Ok(()) });
+    handlers
+}
+
+/// The job runner a process starts, sized by its settings. `tenant_pool` is what
+/// handlers' tenant handles use.
+pub fn job_runner(
+    config: &Config,
+    tenant_pool: RequestPool,
+    clock: SharedClock,
+    handlers: Handlers,
+    metrics: JobMetrics,
+) -> anyhow::Result<Runner> {
+    let settings = &config.jobs;
+    // The runner's own statements (claim, finish, maintenance) are short; a few
+    // connections serve many workers.
+    let queue_pool = RequestPool::with_strategy(
+        &config.database_url,
+        (settings.workers / 4).clamp(2, 16),
+        config.pooler,
+        config.pool_strategy,
+    )?;
+    let runner_config = RunnerConfig {
+        queues: settings.queues.clone(),
+        poll_interval: settings.poll_interval,
+        retention: settings.retention,
+        shutdown_grace: settings.shutdown_grace,
+        ..RunnerConfig::new(settings.workers)
+    };
+    Ok(Runner::new(
+        queue_pool,
+        tenant_pool,
+        Some(config.direct_database_url.clone()),
+        clock,
+        handlers,
+        runner_config,
+        metrics,
+    ))
+}
+
+/// Resolves when the process is asked to stop (SIGTERM or SIGINT).
+async fn stop_requested() {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("installing a SIGTERM handler");
+    tokio::select! {
+        _ = terminate.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}
+
+/// `pactum worker`: runs jobs and nothing else until SIGTERM, then stops claiming,
+/// lets running jobs finish within the grace period and releases the rest.
+pub async fn run_worker(config: Config, clock: SharedClock) -> anyhow::Result<()> {
+    if config.jobs.workers == 0 {
+        anyhow::bail!(
+            "PACTUM_JOB_WORKERS is 0: a worker process with no workers has nothing to do"
+        );
+    }
+    let tenant_pool = RequestPool::with_strategy(
+        &config.database_url,
+        config.jobs.workers.min(config.pool_size.max(2)),
+        config.pooler,
+        config.pool_strategy,
+    )?;
+    let deliverer = crate::webhooks::Deliverer::new(
+        config.webhook_allow_internal,
+        config.webhook_disable_after,
+    )?;
+    let runner = job_runner(
+        &config,
+        tenant_pool,
+        clock,
+        job_handlers(&deliverer),
+        JobMetrics::new(),
+    )?;
+    let handle = runner.start().await;
+    tracing::info!(
+        workers = config.jobs.workers,
+        queues = ?config.jobs.queues,
+        kinds = ?job_handlers(&deliverer).kinds(),
+        "pactum worker running"
+    );
+    stop_requested().await;
+    tracing::info!("stopping: no new jobs; running ones get the grace period");
+    handle.shutdown().await;
+    Ok(())
 }
 
 /// The OpenAPI document of everything [`mount`] serves.
@@ -55,6 +155,7 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
 pub struct Application {
     port: u16,
     server: Server,
+    jobs: Option<RunnerHandle>,
 }
 
 impl Application {
@@ -87,8 +188,25 @@ impl Application {
         };
         let login_limiter = LoginLimiter::new(config.login_attempts_per_minute, redis.clone());
         let document = openapi_document();
+        let deliverer = web::Data::new(crate::webhooks::Deliverer::new(
+            config.webhook_allow_internal,
+            config.webhook_disable_after,
+        )?);
+        let metrics = metrics::Metrics::new();
+        let jobs = if config.jobs.workers > 0 {
+            let runner = job_runner(
+                &config,
+                pool.clone(),
+                clock.clone(),
+                job_handlers(&deliverer),
+                metrics.jobs.clone(),
+            )?;
+            Some(runner.start().await)
+        } else {
+            None
+        };
         let state = web::Data::new(AppState {
-            metrics: metrics::Metrics::new(),
+            metrics,
             login_limiter,
             revocations: Revocations::new(redis),
             tokens,
@@ -114,6 +232,7 @@ impl Application {
                 .into_utoipa_app()
                 .map(|app| {
                     app.app_data(state.clone())
+                        .app_data(deliverer.clone())
                         .app_data(error::json_config(MAX_JSON_BODY_BYTES))
                         .app_data(error::path_config())
                         .app_data(error::query_config())
@@ -139,17 +258,47 @@ impl Application {
                 .into_app()
         })
         .listen(listener)?
+        // Signals are handled in `run_until_stopped`, which stops the job runner too.
+        .disable_signals()
         .run();
-        Ok(Self { port, server })
+        Ok(Self { port, server, jobs })
     }
 
     pub fn port(&self) -> u16 {
         self.port
     }
 
-    /// Serves until SIGTERM/SIGINT, then finishes in-flight requests (actix's graceful
-    /// shutdown) and returns.
+    /// The job runner of this process, when it runs one (tests drive its maintenance).
+    pub fn job_runner(&self) -> Option<&Runner> {
+        self.jobs.as_ref().map(RunnerHandle::runner)
+    }
+
+    /// Serves until SIGTERM/SIGINT, then, at the same time, finishes in-flight requests
+    /// (actix's graceful shutdown) and stops the job runner (no new claims; running
+    /// jobs get the grace period; the rest are released), and returns.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let Self { server, jobs, .. } = self;
+        let handle = server.handle();
+        let mut served = tokio::spawn(server);
+        tokio::select! {
+            _ = stop_requested() => {}
+            ended = &mut served => {
+                if let Some(jobs) = jobs {
+                    jobs.shutdown().await;
+                }
+                return ended.unwrap_or_else(|error| Err(std::io::Error::other(error)));
+            }
+        }
+        tracing::info!("stopping: finishing requests and running jobs");
+        let stop_jobs = async {
+            if let Some(jobs) = jobs {
+                jobs.shutdown().await;
+            }
+        };
+        tokio::join!(handle.stop(true), stop_jobs);
+        match served.await {
+            Ok(result) => result,
+            Err(error) => Err(std::io::Error::other(error)),
+        }
     }
 }

@@ -30,6 +30,8 @@ use utoipa::{Modify, OpenApi};
         (name = "comments", description = "Comments on contracts"),
         (name = "attachments", description = "Files attached to contracts"),
         (name = "audit", description = "The append-only audit log, tenant admins only"),
+        (name = "events", description = "The tenant's event stream (every change, typed), tenant admins only"),
+        (name = "webhooks", description = "Webhook endpoints that receive events, signed the Standard Webhooks way; tenant admins only"),
     )
 )]
 pub struct ApiDoc;

@@ -1,6 +1,9 @@
 //! The audit log, read: `GET /api/v1/audit-logs` is for admins. Rows are written by
 //! `kernel::audit` in each mutation's own transaction; nothing changes or deletes a
-//! row (the database refuses it too).
+//! row (the database refuses it too). The same rows, typed, are the tenant's events:
+//! `GET /api/v1/events` ([`events`]).
+
+pub mod events;
 
 use actix_web::{get, web};
 use chrono::{DateTime, Utc};
@@ -19,7 +22,7 @@ use crate::web::json::Json;
 use crate::web::tenant::AuthUser;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(list_audit_logs);
+    cfg.service(list_audit_logs).service(events::list_events);
 }
 
 #[derive(Serialize, ToSchema)]

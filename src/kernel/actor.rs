@@ -195,11 +195,11 @@ pub enum Origin {
         request_id: Option<String>,
     },
     /// A background job (or timer) of the given kind.
-    Job { job_id: Uuid, kind: String },
+    Job { job_id: i64, kind: String },
 }
 
 impl Origin {
-    pub fn job(job_id: Uuid, kind: impl Into<String>) -> Self {
+    pub fn job(job_id: i64, kind: impl Into<String>) -> Self {
         Self::Job {
             job_id,
             kind: kind.into(),
@@ -271,12 +271,8 @@ mod tests {
 
     #[test]
     fn a_job_origin_traces_to_its_job() {
-        let id = Uuid::nil();
-        let origin = Origin::job(id, "sla");
+        let origin = Origin::job(31, "sla");
         assert_eq!(origin.ip(), None);
-        assert_eq!(
-            origin.trace_id().unwrap(),
-            "job:sla:00000000-0000-0000-0000-000000000000"
-        );
+        assert_eq!(origin.trace_id().unwrap(), "job:sla:31");
     }
 }

@@ -1,12 +1,19 @@
-//! Recording the audit log: one row per mutation, written in the mutation's own
-//! transaction, so a change and its record commit or vanish together. Every area
-//! records through here; the `audit` area only lists.
+//! Recording the audit log, which is also the tenant's event stream: one row per
+//! mutation, written in the mutation's own transaction, so a change and its event
+//! commit or vanish together. Every area records through here; the `audit` area lists
+//! rows as audit entries and as events.
+//!
+//! The same statement finds the webhook endpoints that want the event, and a delivery
+//! job for each is enqueued in the same transaction: an event that rolls back is never
+//! delivered, and one that commits always is.
 
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::actor::{Actor, Origin};
 use super::error::DomainError;
+use super::events::{self, WEBHOOK_DELIVERY};
+use super::jobs::{enqueue, NewJob};
 use crate::tenancy::scoped::TenantTx;
 
 /// One mutation to record.
@@ -17,9 +24,14 @@ pub struct Entry<'a> {
     pub changes: Value,
 }
 
-const INSERT_SQL: &str = "insert into audit_logs \
-    (actor_id, actor_kind, action, entity, entity_id, changes, ip, user_agent, request_id) \
-    values ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+const INSERT_SQL: &str = "with event as (insert into audit_logs \
+        (actor_id, actor_kind, action, entity, entity_id, changes, ip, user_agent, request_id) \
+        values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning id, event_type) \
+    select event.id, array(select w.id from webhook_endpoints w \
+        where w.enabled and (event.event_type = any(w.event_types) \
+            or '*' = any(w.event_types) \
+            or split_part(event.event_type, '.', 1) || '.*' = any(w.event_types))) \
+    from event";
 
 pub async fn record(
     tx: &TenantTx,
@@ -27,21 +39,33 @@ pub async fn record(
     origin: &Origin,
     entry: Entry<'_>,
 ) -> Result<(), DomainError> {
-    tx.execute(
-        INSERT_SQL,
-        &[
-            &actor.user_id(),
-            &actor.kind(),
-            &entry.action,
-            &entry.entity,
-            &entry.entity_id,
-            &entry.changes,
-            &origin.ip(),
-            &origin.user_agent(),
-            &origin.trace_id(),
-        ],
-    )
-    .await?;
+    let row = tx
+        .query_one(
+            INSERT_SQL,
+            &[
+                &actor.user_id(),
+                &actor.kind(),
+                &entry.action,
+                &entry.entity,
+                &entry.entity_id,
+                &entry.changes,
+                &origin.ip(),
+                &origin.user_agent(),
+                &origin.trace_id(),
+            ],
+        )
+        .await?;
+    let event_id: i64 = row.get(0);
+    let endpoints: Vec<Uuid> = row.get(1);
+    if !endpoints.is_empty() {
+        let deliveries = endpoints
+            .into_iter()
+            .map(|endpoint| {
+                NewJob::now(WEBHOOK_DELIVERY, events::delivery_args(endpoint, event_id))
+            })
+            .collect();
+        enqueue(tx, deliveries).await?;
+    }
     Ok(())
 }
 

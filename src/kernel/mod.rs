@@ -7,6 +7,8 @@ pub mod audit;
 pub mod clock;
 pub mod concurrency;
 pub mod error;
+pub mod events;
+pub mod jobs;
 pub mod page;
 pub mod query;
 pub mod rate_limit;

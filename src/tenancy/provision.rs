@@ -315,6 +315,16 @@ pub async fn delete_tenant(
     let tenant_id: uuid::Uuid = row.get(0);
     let schema = SchemaName::from_stored(row.get(1))
         .ok_or_else(|| TenancyError::Other(anyhow::anyhow!("invalid schema name in registry")))?;
+    // Its jobs will never run (workers claim only active tenants' jobs); say so, in
+    // case the drop below fails and the tenant stays `deleting` for a while. The rows
+    // go with the registry row.
+    client
+        .execute(
+            "update public.jobs set state = 'cancelled', finished_at = now(), lease_until = null \
+             where tenant_id = $1 and state in ('scheduled', 'available', 'running', 'retryable')",
+            &[&tenant_id],
+        )
+        .await?;
     let tx = client.transaction().await?;
     tx.batch_execute(&format!(
         "drop schema if exists {} cascade",

@@ -17,7 +17,7 @@ use tokio_postgres::Row;
 use super::connection::{Connection, RequestPool, Scope};
 use super::names::SchemaName;
 use super::pool::connection_lost;
-use super::TenancyError;
+use super::{TenancyError, TenantId};
 
 /// A pool and the one schema this handle may use. Nothing on it can pick another.
 /// Made for every request, so it holds only handles: the opening text is written when
@@ -25,15 +25,26 @@ use super::TenancyError;
 #[derive(Clone)]
 pub struct TenantDb {
     pool: RequestPool,
+    tenant: TenantId,
     schema: SchemaName,
 }
 
 impl TenantDb {
-    pub fn new(pool: RequestPool, schema: &SchemaName) -> Self {
+    pub fn new(pool: RequestPool, tenant: TenantId, schema: &SchemaName) -> Self {
         Self {
             pool,
+            tenant,
             schema: schema.clone(),
         }
+    }
+
+    /// The tenant whose schema this is: what a job enqueued from here belongs to.
+    pub fn tenant_id(&self) -> TenantId {
+        self.tenant
+    }
+
+    pub fn schema(&self) -> &SchemaName {
+        &self.schema
     }
 
     /// `BEGIN [READ ONLY]; SET LOCAL search_path TO "<schema>", public`.
@@ -55,7 +66,7 @@ impl TenantDb {
     pub async fn begin(&self) -> Result<TenantTx, TenancyError> {
         // The guard exists before BEGIN is sent, so a request cancelled mid-way still
         // rolls back.
-        let tx = TenantTx::new(self.connection().await?, &self.schema);
+        let tx = TenantTx::new(self.connection().await?, self.tenant, &self.schema);
         tx.watch(tx.conn().batch_execute(&self.opening_sql(false)).await)?;
         Ok(tx)
     }
@@ -70,7 +81,7 @@ impl TenantDb {
         &self,
         statements: &[(&str, &[&(dyn ToSql + Sync)])],
     ) -> Result<Vec<Vec<Row>>, TenancyError> {
-        let tx = TenantTx::new(self.connection().await?, &self.schema);
+        let tx = TenantTx::new(self.connection().await?, self.tenant, &self.schema);
         let (conn, commit_sent) = (tx.conn(), &tx.finished);
         let scope = Scope::tenant(&self.schema);
         let opening = self.opening_sql(true);
@@ -119,6 +130,7 @@ pub struct TenantTx {
     /// Always present; an `Option` only so that `Drop` can take a broken connection
     /// out of the pool.
     conn: Option<Connection>,
+    tenant: TenantId,
     schema: SchemaName,
     /// Set once COMMIT or ROLLBACK has been sent. Atomic only so that `read` can set
     /// it while its statements borrow the connection.
@@ -129,13 +141,19 @@ pub struct TenantTx {
 }
 
 impl TenantTx {
-    fn new(conn: Connection, schema: &SchemaName) -> Self {
+    fn new(conn: Connection, tenant: TenantId, schema: &SchemaName) -> Self {
         Self {
             conn: Some(conn),
+            tenant,
             schema: schema.clone(),
             finished: AtomicBool::new(false),
             broken: AtomicBool::new(false),
         }
+    }
+
+    /// The tenant this transaction works for.
+    pub fn tenant_id(&self) -> TenantId {
+        self.tenant
     }
 
     fn conn(&self) -> &Connection {

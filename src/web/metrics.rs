@@ -1,5 +1,7 @@
 //! Prometheus metrics, served at `/metrics` on the platform host: requests by route
-//! pattern, method and status; a latency histogram; the connection pool's use.
+//! pattern, method and status; a latency histogram; the connection pool's use; jobs by
+//! kind and state (read from the queue at each scrape, so every process's jobs), and
+//! this process's job outcomes, rescues, queue waits and run times.
 //! Routes are labelled by their pattern (`/api/v1/users/{id}`), never by raw path or
 //! tenant, so the number of series stays bounded.
 
@@ -8,8 +10,13 @@ use std::time::Duration;
 use crate::tenancy::connection::RequestPool;
 use actix_web::{get, web, HttpResponse};
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
+
+use crate::kernel::jobs::admin::COUNTS_SQL;
+use crate::kernel::jobs::runner::JobMetrics;
+use crate::tenancy::connection::Scope;
 
 use super::error::DomainError;
 use super::tenant::PlatformHost;
@@ -23,6 +30,9 @@ pub struct Metrics {
     pool_open: IntGauge,
     pool_idle: IntGauge,
     pool_waiting: IntGauge,
+    job_counts: IntGaugeVec,
+    /// What this process's job runner records.
+    pub jobs: JobMetrics,
 }
 
 impl Metrics {
@@ -56,8 +66,16 @@ impl Metrics {
             "pactum_db_pool_waiting",
             "Requests waiting for a connection",
         );
+        let job_counts = IntGaugeVec::new(
+            Opts::new("pactum_jobs", "Jobs in the queue by kind and state"),
+            &["kind", "state"],
+        )
+        .expect("valid metric");
+        let jobs = JobMetrics::new();
+        jobs.register(&registry).expect("metric names are unique");
         for collector in [
-            Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(job_counts.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(requests.clone()),
             Box::new(latency.clone()),
             Box::new(pool_max.clone()),
             Box::new(pool_open.clone()),
@@ -76,6 +94,8 @@ impl Metrics {
             pool_open,
             pool_idle,
             pool_waiting,
+            job_counts,
+            jobs,
         }
     }
 
@@ -86,6 +106,26 @@ impl Metrics {
         self.latency
             .with_label_values(&[route, method])
             .observe(took.as_secs_f64());
+    }
+
+    /// Reads the queue's counts; a database that does not answer leaves the last ones.
+    async fn refresh_job_counts(&self, pool: &RequestPool) {
+        let counted = async {
+            let conn = pool.get(None).await?;
+            let rows = conn.query(Scope::standalone(), COUNTS_SQL, &[]).await?;
+            Ok::<_, crate::tenancy::TenancyError>(rows)
+        };
+        match counted.await {
+            Ok(rows) => {
+                self.job_counts.reset();
+                for row in rows {
+                    let (kind, state, jobs): (&str, &str, i64) =
+                        (row.get(0), row.get(1), row.get(2));
+                    self.job_counts.with_label_values(&[kind, state]).set(jobs);
+                }
+            }
+            Err(error) => tracing::warn!(%error, "cannot count jobs for /metrics"),
+        }
     }
 
     fn render(&self, pool: &RequestPool) -> Result<String, prometheus::Error> {
@@ -119,6 +159,7 @@ pub async fn metrics(
     _: PlatformHost,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, DomainError> {
+    state.metrics.refresh_job_counts(&state.pool).await;
     let text = state
         .metrics
         .render(&state.pool)

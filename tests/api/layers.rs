@@ -21,6 +21,7 @@ const LAYERS: &[&[&str]] = &[
         "attachments",
         "documents",
         "audit",
+        "webhooks",
     ],
     &["app"],
 ];

@@ -11,6 +11,7 @@ mod support;
 mod auth;
 mod contracts;
 mod hostile;
+mod jobs;
 mod layers;
 mod openapi;
 mod pooler;

@@ -10,7 +10,8 @@ use pactum::tenancy::connection::{PoolStrategy, Pooler, RequestPool};
 use pactum::tenancy::pool::DatabaseUrl;
 use pactum::tenancy::provision::{self, NewTenant};
 use pactum::tenancy::scoped::TenantDb;
-use pactum::tenancy::{Host, MigrationSet, SchemaName, TenantSlug};
+use pactum::tenancy::{Host, MigrationSet, SchemaName, TenantId, TenantSlug};
+use uuid::Uuid;
 
 const EMAILS: &str = "select email from users order by email";
 
@@ -76,8 +77,8 @@ async fn two_tenants_on_one_connection(path: Path) -> TwoTenants {
         }
     };
     TwoTenants {
-        acme: TenantDb::new(pool.clone(), &schemas[0]),
-        globex: TenantDb::new(pool, &schemas[1]),
+        acme: TenantDb::new(pool.clone(), TenantId(Uuid::nil()), &schemas[0]),
+        globex: TenantDb::new(pool, TenantId(Uuid::nil()), &schemas[1]),
         _bouncer: bouncer,
         _db: db,
     }
@@ -267,8 +268,16 @@ async fn prepared_on_backend(db: &TenantDb, sql: &str) -> (i32, i64) {
 async fn two_tenants_with(strategy: PoolStrategy) -> (TestDb, TenantDb, TenantDb) {
     let TwoTenants { _db: db, .. } = two_tenants_on_one_connection(Path::Direct).await;
     let pool = RequestPool::with_strategy(&db.database_url(), 1, Pooler::None, strategy).unwrap();
-    let acme = TenantDb::new(pool.clone(), &SchemaName::from_stored("t_acme").unwrap());
-    let globex = TenantDb::new(pool, &SchemaName::from_stored("t_globex").unwrap());
+    let acme = TenantDb::new(
+        pool.clone(),
+        TenantId(Uuid::nil()),
+        &SchemaName::from_stored("t_acme").unwrap(),
+    );
+    let globex = TenantDb::new(
+        pool,
+        TenantId(Uuid::nil()),
+        &SchemaName::from_stored("t_globex").unwrap(),
+    );
     (db, acme, globex)
 }
 

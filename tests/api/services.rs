@@ -9,7 +9,7 @@ use pactum::kernel::target::Target;
 use pactum::kernel::{Actor, Origin, Principal};
 use pactum::tenancy::connection::{Pooler, RequestPool};
 use pactum::tenancy::scoped::TenantDb;
-use pactum::tenancy::SchemaName;
+use pactum::tenancy::{SchemaName, TenantId};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -19,10 +19,18 @@ use crate::support::TestDb;
 
 const HOST: &str = "acme.localhost";
 
-fn tenant_db(db: &TestDb) -> TenantDb {
+async fn tenant_db(db: &TestDb) -> TenantDb {
     let url = db.database_url();
+    let id: Uuid = db
+        .client()
+        .await
+        .query_one("select id from public.tenants where slug = 'acme'", &[])
+        .await
+        .unwrap()
+        .get(0);
     TenantDb::new(
         RequestPool::new(&url, 2, Pooler::None).unwrap(),
+        TenantId(id),
         &SchemaName::from_stored("t_acme").unwrap(),
     )
 }
@@ -48,8 +56,8 @@ async fn a_job_comments_and_moves_a_contract_as_the_system_and_is_audited_as_suc
     let contract: Uuid = created["id"].as_str().unwrap().parse().unwrap();
 
     // What an SLA timer would do: no request, no user.
-    let tenant = tenant_db(&db);
-    let job = Uuid::new_v4();
+    let tenant = tenant_db(&db).await;
+    let job: i64 = 4242;
     let system = Actor::system("sla-timer");
     let origin = Origin::job(job, "sla");
     let tx = tenant.begin().await.unwrap();
@@ -135,9 +143,9 @@ async fn a_job_comments_and_moves_a_contract_as_the_system_and_is_audited_as_suc
 async fn the_system_still_obeys_the_rules_of_the_domain() {
     let db = TestDb::migrated().await;
     tenant_with_admin(&db, "acme", PASSWORD).await;
-    let tenant = tenant_db(&db);
+    let tenant = tenant_db(&db).await;
     let system = Actor::system("test");
-    let origin = Origin::job(Uuid::new_v4(), "test");
+    let origin = Origin::job(7, "test");
     let tx = tenant.begin().await.unwrap();
     // Creating without an owner: the system has no user to own it.
     let principal = Principal::System("test");

@@ -98,7 +98,9 @@ async fn provisioning_creates_the_schema_its_tables_history_and_registry_rows() 
             "refinery_schema_history",
             "refresh_tokens",
             "templates",
-            "users"
+            "users",
+            "webhook_deliveries",
+            "webhook_endpoints"
         ]
     );
     let applied: Vec<i32> = history(&client, "t_acme")

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Python tools the tests use as independent peers, pinned, in a virtualenv under
+# .pactum/, installed from PyPI on first use (python3 and its venv module come from the
+# distribution's packages if missing):
+#
+#   standardwebhooks   verifies webhook signatures in tests/receivers/webhook_receiver.py
+#
+#   scripts/pytools.sh python    ensure installed; print the venv's python
+#   scripts/pytools.sh run F...  run a Python file with it
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# Bump the suffix when the list changes, so an old venv is not reused.
+PACKAGES=("standardwebhooks==1.1.0")
+VENV="$ROOT/.pactum/pytools-1"
+
+log() { echo "pytools.sh: $*" >&2; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+ensure_installed() {
+  [ -f "$VENV/.installed" ] && return
+  if ! command -v python3 >/dev/null 2>&1 || ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
+    log "installing python3 and its venv module from the distribution's packages"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      python3 python3-venv >&2
+  fi
+  mkdir -p "$ROOT/.pactum"
+  # Tests run in parallel: one installs, the others wait for it.
+  exec 9>"$ROOT/.pactum/pytools.lock"
+  flock 9
+  if [ ! -f "$VENV/.installed" ]; then
+    log "installing ${PACKAGES[*]} from PyPI into ${VENV#"$ROOT"/}"
+    rm -rf "$VENV"
+    python3 -m venv "$VENV" >&2
+    "$VENV/bin/pip" install -q --disable-pip-version-check "${PACKAGES[@]}" >&2
+    touch "$VENV/.installed"
+  fi
+  flock -u 9
+}
+
+case "${1:-}" in
+  python)
+    ensure_installed
+    echo "$VENV/bin/python"
+    ;;
+  run)
+    shift
+    ensure_installed
+    exec "$VENV/bin/python" "$@"
+    ;;
+  *)
+    echo "usage: scripts/pytools.sh [python|run FILE ...]" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,133 @@
+//! `GET /api/v1/events`: the tenant's event stream for admins, oldest first from a
+//! cursor, which is also how a client catches up on what it missed.
+
+use actix_web::{get, web};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+use crate::kernel::events::{valid_type_pattern, EventView, EVENT_COLUMNS};
+use crate::kernel::page::{Page, PageRequest};
+use crate::kernel::reads::read_as;
+use crate::kernel::{Principal, Role};
+use crate::tenancy::scoped::TenantDb;
+use crate::web::error::{AuthedRouteErrors, DomainError};
+use crate::web::json::Json;
+use crate::web::tenant::AuthUser;
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct EventQuery {
+    /// An exact type (`contract.status_changed`) or every type of an entity
+    /// (`contract.*`).
+    #[param(max_length = 101)]
+    #[serde(rename = "type")]
+    event_type: Option<String>,
+    /// `contract`, `counterparty`, `webhook`, ...
+    #[param(max_length = 50)]
+    entity: Option<String>,
+    entity_id: Option<Uuid>,
+    /// RFC 3339 lower bound (inclusive).
+    from: Option<DateTime<Utc>>,
+    /// RFC 3339 upper bound (exclusive).
+    to: Option<DateTime<Utc>>,
+    /// Only events after this id (what a client saw last).
+    #[param(minimum = 0)]
+    after: Option<i64>,
+    /// Page size (default 50).
+    #[param(minimum = 1, maximum = 500)]
+    limit: Option<i64>,
+    /// `next_cursor` of the page before.
+    cursor: Option<String>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/events",
+    tag = "events",
+    params(EventQuery),
+    responses(
+        (status = 200, description = "Events, oldest first", body = Page<EventView>),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/events")]
+pub async fn list_events(
+    user: AuthUser,
+    db: TenantDb,
+    query: web::Query<EventQuery>,
+) -> Result<Json<Page<EventView>>, DomainError> {
+    Ok(Json(list(&db, &user.principal(), &query).await?))
+}
+
+pub async fn list(
+    db: &TenantDb,
+    principal: &Principal,
+    query: &EventQuery,
+) -> Result<Page<EventView>, DomainError> {
+    let page = PageRequest::parse(query.limit, query.cursor.as_deref(), 500)?;
+    let cursor: Option<i64> = page.after()?;
+    let after = match (cursor, query.after) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    };
+    if after.is_some_and(|a| a < 0) {
+        return Err(DomainError::Validation("after must not be negative".into()));
+    }
+    let (exact, entity_of_type) = match query.event_type.as_deref() {
+        None => (None, None),
+        Some(pattern) if valid_type_pattern(pattern) && pattern != "*" => {
+            match pattern.strip_suffix(".*") {
+                Some(entity) => (None, Some(entity.to_owned())),
+                None => (Some(pattern.to_owned()), None),
+            }
+        }
+        Some("*") => (None, None),
+        Some(_) => {
+            return Err(DomainError::Validation(
+                "type must be an event type such as contract.created, or contract.*".into(),
+            ))
+        }
+    };
+    if query
+        .entity
+        .as_ref()
+        .is_some_and(|v| v.chars().count() > 50)
+    {
+        return Err(DomainError::Validation("entity is too long".into()));
+    }
+    let (_, results) = read_as(
+        db,
+        principal,
+        Role::Admin,
+        &[(
+            &format!(
+                "select {EVENT_COLUMNS} from audit_logs \
+                 where ($1::text is null or event_type = $1) \
+                   and ($2::text is null or entity = $2) \
+                   and ($3::text is null or entity = $3) \
+                   and ($4::uuid is null or entity_id = $4) \
+                   and ($5::timestamptz is null or at >= $5) \
+                   and ($6::timestamptz is null or at < $6) \
+                   and ($7::bigint is null or id > $7) \
+                 order by id limit $8"
+            ),
+            &[
+                &exact,
+                &entity_of_type,
+                &query.entity,
+                &query.entity_id,
+                &query.from,
+                &query.to,
+                &after,
+                &page.fetch(),
+            ],
+        )],
+    )
+    .await?;
+    let events: Vec<EventView> = results[0].iter().map(EventView::from_row).collect();
+    Ok(Page::keyset(events, &page, |event| event.id))
+}

@@ -1,0 +1,169 @@
+//! Events: every mutation's audit row is also an event of its tenant's stream, with a
+//! monotonic id within the tenant and a type derived from entity and action
+//! (`contract.created`, `contract.status_changed`; the derivation lives in the
+//! migration, as a generated column). What consumes events from outside the
+//! transaction that made them is a job: today a webhook delivery per matching endpoint.
+
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::jobs::JobKind;
+
+/// Delivering one event to one webhook endpoint. Handled by the webhooks area.
+pub const WEBHOOK_DELIVERY: JobKind = JobKind {
+    name: "webhook.deliver",
+    queue: "webhooks",
+    priority: 1,
+    max_attempts: 8,
+    timeout: std::time::Duration::from_secs(30),
+};
+
+pub fn delivery_args(endpoint: Uuid, event_id: i64) -> Value {
+    json!({"endpoint_id": endpoint, "event_id": event_id})
+}
+
+/// An event type an endpoint may subscribe to: `*`, `<entity>.*`, or
+/// `<entity>.<what>`, lower case.
+pub fn valid_type_pattern(pattern: &str) -> bool {
+    if pattern == "*" {
+        return true;
+    }
+    let Some((entity, what)) = pattern.split_once('.') else {
+        return false;
+    };
+    let word = |s: &str| {
+        !s.is_empty() && s.len() <= 50 && s.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+    };
+    word(entity) && (what == "*" || word(what))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn type_patterns_are_exact_types_entity_wildcards_or_everything() {
+        for good in [
+            "*",
+            "contract.*",
+            "contract.created",
+            "contract.status_changed",
+        ] {
+            assert!(valid_type_pattern(good), "{good}");
+        }
+        for bad in [
+            "",
+            "contract",
+            "Contract.created",
+            "contract.",
+            ".created",
+            "a.b.c",
+            "contract.cre ated",
+            "*.created",
+        ] {
+            assert!(!valid_type_pattern(bad), "{bad}");
+        }
+    }
+}
+
+/// An event as clients and webhook receivers see it.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct EventView {
+    /// Monotonic within the tenant; page and replay by it.
+    pub id: i64,
+    /// `contract.created`, `contract.status_changed`, `comment.deleted`, ...
+    #[serde(rename = "type")]
+    pub event_type: String,
+    pub entity: String,
+    pub entity_id: Option<Uuid>,
+    pub actor_id: Option<Uuid>,
+    /// `user`, or `system` for what Pactum did by itself.
+    pub actor_kind: String,
+    /// The changed fields before the change (null for a creation).
+    #[schema(value_type = Option<Object>)]
+    pub previous: Option<Value>,
+    /// The changed fields after the change (null for a deletion).
+    #[schema(value_type = Option<Object>)]
+    pub current: Option<Value>,
+    pub request_id: Option<String>,
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The columns [`EventView::from_row`] reads, in order.
+pub const EVENT_COLUMNS: &str =
+    "id, event_type, entity, entity_id, actor_id, actor_kind, action, changes, request_id, at";
+
+impl EventView {
+    pub fn from_row(row: &tokio_postgres::Row) -> Self {
+        let action: &str = row.get(6);
+        let (previous, current) = split_changes(action, row.get(7));
+        Self {
+            id: row.get(0),
+            event_type: row.get(1),
+            entity: row.get(2),
+            entity_id: row.get(3),
+            actor_id: row.get(4),
+            actor_kind: row.get(5),
+            previous,
+            current,
+            request_id: row.get(8),
+            at: row.get(9),
+        }
+    }
+}
+
+/// The audit row keeps `{"field": {"old": .., "new": ..}}` for a change, the new state
+/// for a creation and the old one for a deletion; an event shows previous and current
+/// state side by side.
+pub fn split_changes(action: &str, changes: Value) -> (Option<Value>, Option<Value>) {
+    match action {
+        "create" | "generate" => (None, Some(changes)),
+        "delete" => (Some(changes), None),
+        _ => {
+            let Value::Object(fields) = &changes else {
+                return (None, Some(changes));
+            };
+            let is_diff = fields.values().all(|v| {
+                v.as_object()
+                    .is_some_and(|o| o.contains_key("old") && o.contains_key("new"))
+            });
+            if !is_diff {
+                return (None, Some(changes));
+            }
+            let mut previous = serde_json::Map::new();
+            let mut current = serde_json::Map::new();
+            for (field, diff) in fields {
+                previous.insert(field.clone(), diff["old"].clone());
+                current.insert(field.clone(), diff["new"].clone());
+            }
+            (Some(Value::Object(previous)), Some(Value::Object(current)))
+        }
+    }
+}
+
+#[cfg(test)]
+mod split_tests {
+    use super::*;
+
+    #[test]
+    fn a_diff_becomes_previous_and_current() {
+        let (previous, current) = split_changes(
+            "transition",
+            json!({"status": {"old": "draft", "new": "under_review"}}),
+        );
+        assert_eq!(previous, Some(json!({"status": "draft"})));
+        assert_eq!(current, Some(json!({"status": "under_review"})));
+    }
+
+    #[test]
+    fn creations_and_deletions_have_one_side() {
+        assert_eq!(
+            split_changes("create", json!({"title": "A"})),
+            (None, Some(json!({"title": "A"})))
+        );
+        assert_eq!(
+            split_changes("delete", json!({"title": "A"})),
+            (Some(json!({"title": "A"})), None)
+        );
+    }
+}

@@ -1,0 +1,75 @@
+//! Background jobs: a queue in `public.jobs`, enqueued inside the tenant's own
+//! transaction (so a job exists only if its cause committed), claimed with
+//! `FOR UPDATE SKIP LOCKED`, run by a [`Runner`] that hands each handler the job's
+//! tenant as a scoped database handle.
+//!
+//! What the queue guarantees, and what it does not:
+//!
+//! - **At least once.** A job that was claimed runs again if its worker dies before
+//!   marking it finished (after its lease: its timeout plus a grace period), so
+//!   handlers must be idempotent. While its worker is healthy, a job is never run twice
+//!   at the same time: a claim is a row lock plus a state change, and finishing checks
+//!   the worker and the attempt.
+//! - **Fair across tenants.** Within a priority, a tenant's new job is placed behind
+//!   that tenant's own backlog (`fair_at`), not behind every job enqueued before it.
+//! - **Timers are jobs.** A job with a run-at time in the future waits as `scheduled`
+//!   and is made available when the clock passes it; no scan over tenant schemas.
+//! - **Not exactly once, not ordered.** Two jobs of one tenant may run in either order
+//!   or side by side; a handler that needs order takes a lock or uses a unique key.
+
+pub mod admin;
+pub mod backoff;
+pub mod enqueue;
+pub mod periodic;
+pub mod runner;
+
+pub use enqueue::{enqueue, enqueue_with, NewJob};
+pub use runner::{
+    HandlerFn, Handlers, Job, JobContext, JobError, Runner, RunnerConfig, RunnerHandle,
+};
+
+/// The notification channel workers listen on.
+pub const JOBS_CHANNEL: &str = "pactum_jobs";
+
+/// Job states, as stored.
+pub const STATES: [&str; 7] = [
+    "scheduled",
+    "available",
+    "running",
+    "retryable",
+    "completed",
+    "cancelled",
+    "discarded",
+];
+
+/// States in which a job has not finished: what a unique key guards and what
+/// deleting a tenant cancels.
+pub const PENDING_STATES: &str = "('scheduled', 'available', 'running', 'retryable')";
+
+/// A kind of job and its defaults: enqueuers name one of these, so a kind's queue,
+/// attempts and timeout are written once, beside its handler.
+#[derive(Debug, Clone, Copy)]
+pub struct JobKind {
+    pub name: &'static str,
+    pub queue: &'static str,
+    pub priority: i16,
+    pub max_attempts: i32,
+    pub timeout: std::time::Duration,
+}
+
+/// The kind that does nothing: for benchmarks, smoke tests and periodic-job tests.
+pub const NOOP: JobKind = JobKind {
+    name: "pactum.noop",
+    queue: "default",
+    priority: 0,
+    max_attempts: 3,
+    timeout: std::time::Duration::from_secs(10),
+};
+
+/// Is `value` a valid kind or queue name (what the table's checks accept)?
+pub fn valid_name(value: &str, max: usize) -> bool {
+    let mut chars = value.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_lowercase())
+        && value.len() <= max
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_.-".contains(c))
+}

@@ -1,0 +1,849 @@
+//! Running jobs. A [`Runner`] claims available jobs in claim order, runs each in its
+//! own task under its kind's timeout, and records the outcome; a maintenance loop
+//! makes due timers and retries available, rescues jobs whose worker died, fires
+//! periodic jobs and prunes finished ones. Every instance runs the same loops: each
+//! step is a single statement with `SKIP LOCKED` or a compare-and-set, so no leader is
+//! needed and two instances never do one step twice.
+//!
+//! Workers are woken by `LISTEN pactum_jobs` on a connection of their own to the direct
+//! URL (a session, never a pooled connection), and poll as well, so a lost
+//! notification connection delays a job by one poll interval at worst while it
+//! reconnects.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
+use futures::StreamExt;
+use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
+use serde_json::Value;
+use tokio::sync::{Notify, Semaphore};
+use tokio::task::AbortHandle;
+use tokio_postgres::AsyncMessage;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use super::{backoff, periodic, JobKind, JOBS_CHANNEL};
+use crate::kernel::actor::Origin;
+use crate::kernel::clock::SharedClock;
+use crate::kernel::error::DomainError;
+use crate::tenancy::connection::{RequestPool, Scope};
+use crate::tenancy::pool::DatabaseUrl;
+use crate::tenancy::scoped::TenantDb;
+use crate::tenancy::{describe_error, SchemaName, TenancyError, TenantId};
+
+/// A claimed job, as its handler sees it.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub id: i64,
+    pub tenant: TenantId,
+    pub schema: SchemaName,
+    pub kind: String,
+    pub queue: String,
+    pub args: Value,
+    /// 1 on the first run.
+    pub attempt: i32,
+    pub max_attempts: i32,
+    pub timeout: Duration,
+    pub run_at: DateTime<Utc>,
+}
+
+/// What a handler gets: its job, the job's tenant as a scoped database handle (never
+/// an ambient one), and the clock.
+pub struct JobContext {
+    pub job: Job,
+    pub db: TenantDb,
+    pub clock: SharedClock,
+}
+
+impl JobContext {
+    /// The origin to audit what this job does under.
+    pub fn origin(&self) -> Origin {
+        Origin::job(self.job.id, self.job.kind.clone())
+    }
+}
+
+/// A failed attempt.
+#[derive(Debug)]
+pub enum JobError {
+    /// Try again later (after backoff), unless that was the last attempt.
+    Retry(String),
+    /// Stop: the job can never succeed (its subject is gone).
+    Cancel(String),
+}
+
+impl From<DomainError> for JobError {
+    fn from(error: DomainError) -> Self {
+        Self::Retry(error.to_string())
+    }
+}
+
+impl From<TenancyError> for JobError {
+    fn from(error: TenancyError) -> Self {
+        Self::Retry(error.to_string())
+    }
+}
+
+impl From<tokio_postgres::Error> for JobError {
+    fn from(error: tokio_postgres::Error) -> Self {
+        Self::Retry(error.to_string())
+    }
+}
+
+pub type HandlerFn =
+    Arc<dyn Fn(JobContext) -> BoxFuture<'static, Result<(), JobError>> + Send + Sync>;
+
+/// Handlers by kind. Built once at start by the top layer, which knows every area.
+#[derive(Clone, Default)]
+pub struct Handlers(HashMap<&'static str, HandlerFn>);
+
+impl Handlers {
+    pub fn register<F, Fut>(&mut self, kind: JobKind, handler: F) -> &mut Self
+    where
+        F: Fn(JobContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), JobError>> + Send + 'static,
+    {
+        self.0
+            .insert(kind.name, Arc::new(move |ctx| Box::pin(handler(ctx))));
+        self
+    }
+
+    pub fn kinds(&self) -> Vec<&'static str> {
+        let mut kinds: Vec<_> = self.0.keys().copied().collect();
+        kinds.sort_unstable();
+        kinds
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RunnerConfig {
+    /// Jobs run at the same time by this process.
+    pub workers: usize,
+    /// Queues this runner claims from, in turn.
+    pub queues: Vec<String>,
+    /// How often to look for work without a notification, and to run maintenance.
+    pub poll_interval: Duration,
+    /// Finished jobs older than this are deleted.
+    pub retention: Duration,
+    /// On shutdown, how long running jobs may take before they are released.
+    pub shutdown_grace: Duration,
+    /// Added to a job's timeout to make its lease.
+    pub lease_grace: Duration,
+    /// Written into `attempted_by`, for operators.
+    pub worker_id: String,
+}
+
+impl RunnerConfig {
+    pub fn new(workers: usize) -> Self {
+        Self {
+            workers,
+            queues: vec!["default".into(), "webhooks".into()],
+            poll_interval: Duration::from_secs(1),
+            retention: Duration::from_secs(24 * 3600),
+            shutdown_grace: Duration::from_secs(25),
+            lease_grace: Duration::from_secs(30),
+            worker_id: default_worker_id(),
+        }
+    }
+}
+
+fn default_worker_id() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "host".into());
+    let nonce = uuid::Uuid::new_v4().simple().to_string();
+    format!("{host}:{}:{}", std::process::id(), &nonce[..8])
+}
+
+/// Counters and histograms of what this process's runner did; registered into the
+/// server's `/metrics` registry.
+#[derive(Clone)]
+pub struct JobMetrics {
+    pub finished: IntCounterVec,
+    pub rescued: IntCounterVec,
+    pub queue_wait: HistogramVec,
+    pub run_time: HistogramVec,
+}
+
+impl JobMetrics {
+    pub fn new() -> Self {
+        let buckets = vec![
+            0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0, 60.0,
+        ];
+        Self {
+            finished: IntCounterVec::new(
+                Opts::new(
+                    "pactum_jobs_finished_total",
+                    "Job attempts by kind and outcome (completed, retried, discarded, cancelled)",
+                ),
+                &["kind", "outcome"],
+            )
+            .expect("valid metric"),
+            rescued: IntCounterVec::new(
+                Opts::new(
+                    "pactum_jobs_rescued_total",
+                    "Running jobs whose lease expired (their worker died), by kind",
+                ),
+                &["kind"],
+            )
+            .expect("valid metric"),
+            queue_wait: HistogramVec::new(
+                HistogramOpts::new(
+                    "pactum_job_queue_wait_seconds",
+                    "From when a job was due to when a worker started it",
+                )
+                .buckets(buckets.clone()),
+                &["kind"],
+            )
+            .expect("valid metric"),
+            run_time: HistogramVec::new(
+                HistogramOpts::new("pactum_job_run_seconds", "How long a job attempt ran")
+                    .buckets(buckets),
+                &["kind"],
+            )
+            .expect("valid metric"),
+        }
+    }
+
+    pub fn register(&self, registry: &Registry) -> Result<(), prometheus::Error> {
+        registry.register(Box::new(self.finished.clone()))?;
+        registry.register(Box::new(self.rescued.clone()))?;
+        registry.register(Box::new(self.queue_wait.clone()))?;
+        registry.register(Box::new(self.run_time.clone()))?;
+        Ok(())
+    }
+}
+
+impl Default for JobMetrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Runs jobs until shut down.
+#[derive(Clone)]
+pub struct Runner(Arc<Inner>);
+
+struct Inner {
+    /// For the runner's own statements on `public.jobs`.
+    queue_pool: RequestPool,
+    /// What handlers' tenant handles use (the server's request pool).
+    tenant_pool: RequestPool,
+    /// For `LISTEN`, which needs a session.
+    direct: Option<DatabaseUrl>,
+    clock: SharedClock,
+    handlers: Handlers,
+    config: RunnerConfig,
+    metrics: JobMetrics,
+    wake: Notify,
+    slots: Arc<Semaphore>,
+    running: Mutex<HashMap<i64, Running>>,
+    listening: AtomicBool,
+    stop: CancellationToken,
+}
+
+struct Running {
+    attempt: i32,
+    abort: AbortHandle,
+}
+
+/// A started runner; [`RunnerHandle::shutdown`] stops it gracefully.
+pub struct RunnerHandle {
+    runner: Runner,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+const CLAIM_SQL: &str = "\
+    with picked as ( \
+        select j.id from public.jobs j \
+        where j.state = 'available' and j.queue = $1 \
+          and not exists (select 1 from public.job_pauses p \
+                          where p.scope = 'all' \
+                             or (p.scope = 'queue' and p.queue = j.queue) \
+                             or (p.scope = 'tenant' and p.tenant_id = j.tenant_id)) \
+          and exists (select 1 from public.tenants t \
+                      where t.id = j.tenant_id and t.status = 'active') \
+        order by j.priority, j.fair_at \
+        limit $2 \
+        for update of j skip locked) \
+    update public.jobs j \
+       set state = 'running', attempt = j.attempt + 1, attempted_at = $3::timestamptz, attempted_by = $4, \
+           lease_until = $3::timestamptz + (j.timeout_ms + $5::int8) * interval '1 millisecond' \
+      from picked, public.tenants t \
+     where j.id = picked.id and t.id = j.tenant_id \
+    returning j.id, j.tenant_id, t.schema_name, j.kind, j.queue, j.args, j.attempt, \
+              j.max_attempts, j.timeout_ms, j.run_at";
+
+const COMPLETE_SQL: &str = "\
+    update public.jobs set state = 'completed', finished_at = $2, lease_until = null \
+    where id = $1 and state = 'running' and attempted_by = $3 and attempt = $4";
+
+const FAIL_SQL: &str = "\
+    update public.jobs \
+       set state = case when attempt >= max_attempts then 'discarded' else 'retryable' end, \
+           run_at = case when attempt >= max_attempts then run_at else $5 end, \
+           finished_at = case when attempt >= max_attempts then $2::timestamptz end, \
+           lease_until = null, \
+           errors = errors || jsonb_build_array(jsonb_build_object( \
+               'attempt', attempt, 'at', $2::timestamptz, 'error', $6::text)) \
+     where id = $1 and state = 'running' and attempted_by = $3 and attempt = $4 \
+    returning state";
+
+const CANCEL_SQL: &str = "\
+    update public.jobs set state = 'cancelled', finished_at = $2, lease_until = null, \
+           errors = errors || jsonb_build_array(jsonb_build_object( \
+               'attempt', attempt, 'at', $2::timestamptz, 'error', $5::text)) \
+     where id = $1 and state = 'running' and attempted_by = $3 and attempt = $4";
+
+/// Released at shutdown: not counted as an attempt, available to others at once.
+const RELEASE_SQL: &str = "\
+    update public.jobs set state = 'available', attempt = attempt - 1, lease_until = null, \
+           attempted_by = null, \
+           errors = errors || jsonb_build_array(jsonb_build_object( \
+               'attempt', attempt, 'at', $3::timestamptz, 'error', 'released: its worker shut down')) \
+     where id = any($1) and state = 'running' and attempted_by = $2";
+
+const PROMOTE_SQL: &str = "\
+    with due as ( \
+        select id from public.jobs \
+        where state in ('scheduled', 'retryable') and run_at <= $1 \
+        order by run_at limit 5000 for update skip locked) \
+    update public.jobs j set state = 'available' from due where j.id = due.id";
+
+const RESCUE_SQL: &str = "\
+    with lost as ( \
+        select id from public.jobs \
+        where state = 'running' and lease_until < $1 \
+        order by lease_until limit 1000 for update skip locked) \
+    update public.jobs j \
+       set state = case when j.attempt >= j.max_attempts then 'discarded' else 'available' end, \
+           finished_at = case when j.attempt >= j.max_attempts then $1::timestamptz end, \
+           lease_until = null, \
+           errors = j.errors || jsonb_build_array(jsonb_build_object( \
+               'attempt', j.attempt, 'at', $1::timestamptz, \
+               'error', 'rescued: the lease expired; worker ' || coalesce(j.attempted_by, '?') \
+                        || ' stopped answering')) \
+      from lost where j.id = lost.id \
+    returning j.kind";
+
+const PRUNE_SQL: &str = "\
+    delete from public.jobs where id in ( \
+        select id from public.jobs \
+        where state in ('completed', 'cancelled', 'discarded') and finished_at < $1 \
+        limit 10000)";
+
+const NEXT_TIMER_SQL: &str = "\
+    select least((select min(run_at) from public.jobs where state in ('scheduled', 'retryable')), \
+                 (select min(next_run_at) from public.periodic_jobs))";
+
+/// What one pass of maintenance did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Maintenance {
+    pub made_available: u64,
+    pub rescued: u64,
+    pub periodic_enqueued: u64,
+    pub pruned: u64,
+}
+
+impl Runner {
+    /// `queue_pool` runs the runner's own statements; `tenant_pool` is what handlers'
+    /// tenant handles use; `direct` (a URL to PostgreSQL itself) is for `LISTEN`, and
+    /// without it the runner only polls.
+    pub fn new(
+        queue_pool: RequestPool,
+        tenant_pool: RequestPool,
+        direct: Option<DatabaseUrl>,
+        clock: SharedClock,
+        handlers: Handlers,
+        config: RunnerConfig,
+        metrics: JobMetrics,
+    ) -> Self {
+        Self(Arc::new(Inner {
+            queue_pool,
+            tenant_pool,
+            direct,
+            clock,
+            handlers,
+            slots: Arc::new(Semaphore::new(config.workers.max(1))),
+            config,
+            metrics,
+            wake: Notify::new(),
+            running: Mutex::new(HashMap::new()),
+            listening: AtomicBool::new(false),
+            stop: CancellationToken::new(),
+        }))
+    }
+
+    pub fn config(&self) -> &RunnerConfig {
+        &self.0.config
+    }
+
+    /// Whether the notification connection is up (tests wait for it).
+    pub fn is_listening(&self) -> bool {
+        self.0.listening.load(Ordering::Acquire)
+    }
+
+    /// Wakes the claim loop now, as a notification would.
+    pub fn wake(&self) {
+        self.0.wake.notify_one();
+    }
+
+    /// Starts the loops: listener, claimer, maintenance. Returns once the listener has
+    /// tried its first `LISTEN`, so a job enqueued afterwards wakes it.
+    pub async fn start(&self) -> RunnerHandle {
+        let mut tasks = Vec::new();
+        if let Some(direct) = self.0.direct.clone() {
+            let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+            let runner = self.clone();
+            tasks.push(tokio::spawn(async move {
+                runner.listen_forever(direct, ready_tx).await
+            }));
+            let _ = tokio::time::timeout(Duration::from_secs(5), ready_rx).await;
+        }
+        let runner = self.clone();
+        tasks.push(tokio::spawn(async move { runner.claim_loop().await }));
+        let runner = self.clone();
+        tasks.push(tokio::spawn(async move { runner.maintenance_loop().await }));
+        RunnerHandle {
+            runner: self.clone(),
+            tasks,
+        }
+    }
+
+    async fn listen_forever(&self, direct: DatabaseUrl, ready: tokio::sync::oneshot::Sender<()>) {
+        let mut ready = Some(ready);
+        loop {
+            if let Err(error) = self.listen_once(&direct, &mut ready).await {
+                if !self.0.stop.is_cancelled() {
+                    tracing::warn!(error = %describe_error(&error), "job listener lost; polling until it is back");
+                }
+            }
+            self.0.listening.store(false, Ordering::Release);
+            if let Some(ready) = ready.take() {
+                let _ = ready.send(());
+            }
+            tokio::select! {
+                _ = self.0.stop.cancelled() => return,
+                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+            }
+        }
+    }
+
+    async fn listen_once(
+        &self,
+        direct: &DatabaseUrl,
+        ready: &mut Option<tokio::sync::oneshot::Sender<()>>,
+    ) -> Result<(), TenancyError> {
+        let mut config = direct.config().clone();
+        config.application_name("pactum-jobs-listener");
+        let (client, mut connection) = config
+            .connect(tokio_postgres::NoTls)
+            .await
+            .map_err(|e| direct.unreachable(&e))?;
+        let (tx, mut notifications) = tokio::sync::mpsc::unbounded_channel::<()>();
+        let driver = tokio::spawn(async move {
+            let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
+            while let Some(message) = messages.next().await {
+                match message {
+                    Ok(AsyncMessage::Notification(_)) => {
+                        if tx.send(()).is_err() {
+                            break;
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(error) => {
+                        tracing::warn!(%error, "job listener connection failed");
+                        break;
+                    }
+                }
+            }
+        });
+        let listened = client
+            .batch_execute(&format!("listen {JOBS_CHANNEL}"))
+            .await;
+        if let Err(error) = listened {
+            driver.abort();
+            return Err(error.into());
+        }
+        self.0.listening.store(true, Ordering::Release);
+        if let Some(ready) = ready.take() {
+            let _ = ready.send(());
+        }
+        // Whatever was enqueued while nobody listened.
+        self.wake();
+        loop {
+            tokio::select! {
+                _ = self.0.stop.cancelled() => {
+                    driver.abort();
+                    return Ok(());
+                }
+                got = notifications.recv() => match got {
+                    Some(()) => self.wake(),
+                    None => break,
+                }
+            }
+        }
+        driver.abort();
+        Err(TenancyError::Other(anyhow::anyhow!(
+            "the job notification connection closed"
+        )))
+    }
+
+    async fn claim_loop(&self) {
+        let inner = &self.0;
+        let mut next_queue = 0usize;
+        loop {
+            if inner.stop.is_cancelled() {
+                return;
+            }
+            // Wait for a free slot before claiming: a job is never claimed that no
+            // worker is free to run.
+            let first = tokio::select! {
+                _ = inner.stop.cancelled() => return,
+                permit = inner.slots.clone().acquire_owned() => match permit {
+                    Ok(permit) => permit,
+                    Err(_) => return,
+                },
+            };
+            let mut permits = vec![first];
+            while let Ok(permit) = inner.slots.clone().try_acquire_owned() {
+                permits.push(permit);
+            }
+            let mut claimed = Vec::new();
+            let queues = &inner.config.queues;
+            for offset in 0..queues.len() {
+                let want = permits.len() - claimed.len();
+                if want == 0 {
+                    break;
+                }
+                let queue = &queues[(next_queue + offset) % queues.len()];
+                match self.claim(queue, want).await {
+                    Ok(jobs) => claimed.extend(jobs),
+                    Err(error) => {
+                        tracing::warn!(error = %describe_error(&error), "claiming jobs failed; retrying after the poll interval");
+                        break;
+                    }
+                }
+            }
+            next_queue = next_queue.wrapping_add(1);
+            if claimed.is_empty() {
+                drop(permits);
+                tokio::select! {
+                    _ = inner.stop.cancelled() => return,
+                    _ = inner.wake.notified() => {}
+                    _ = tokio::time::sleep(inner.config.poll_interval) => {}
+                }
+                continue;
+            }
+            for job in claimed {
+                let permit = permits.pop().expect("one permit per claimed job");
+                let runner = self.clone();
+                tokio::spawn(async move {
+                    runner.run(job).await;
+                    drop(permit);
+                });
+            }
+        }
+    }
+
+    /// Claims up to `limit` available jobs of `queue` for this runner.
+    pub async fn claim(&self, queue: &str, limit: usize) -> Result<Vec<Job>, TenancyError> {
+        let inner = &self.0;
+        let conn = inner.queue_pool.get(None).await?;
+        let now = inner.clock.now();
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let grace = i64::try_from(inner.config.lease_grace.as_millis()).unwrap_or(i64::MAX);
+        let rows = conn
+            .query(
+                Scope::standalone(),
+                CLAIM_SQL,
+                &[&queue, &limit, &now, &inner.config.worker_id, &grace],
+            )
+            .await?;
+        let mut jobs = Vec::with_capacity(rows.len());
+        for row in rows {
+            let schema: String = row.get(2);
+            let Some(schema) = SchemaName::from_stored(&schema) else {
+                tracing::error!(%schema, "a tenant's schema name in the registry is invalid");
+                continue;
+            };
+            let timeout_ms: i32 = row.get(8);
+            jobs.push(Job {
+                id: row.get(0),
+                tenant: TenantId(row.get(1)),
+                schema,
+                kind: row.get(3),
+                queue: row.get(4),
+                args: row.get(5),
+                attempt: row.get(6),
+                max_attempts: row.get(7),
+                timeout: Duration::from_millis(u64::try_from(timeout_ms).unwrap_or(1)),
+                run_at: row.get(9),
+            });
+        }
+        Ok(jobs)
+    }
+
+    /// Runs one claimed job to its outcome and records it.
+    async fn run(&self, job: Job) {
+        let inner = &self.0;
+        let started = inner.clock.now();
+        let wait = (started - job.run_at).to_std().unwrap_or_default();
+        inner
+            .metrics
+            .queue_wait
+            .with_label_values(&[&job.kind])
+            .observe(wait.as_secs_f64());
+        let span = tracing::info_span!("job", id = job.id, kind = %job.kind, tenant = %job.tenant, attempt = job.attempt);
+        let outcome = match inner.handlers.0.get(job.kind.as_str()).cloned() {
+            None => Err(JobError::Retry(format!(
+                "no handler for kind {:?} in this process",
+                job.kind
+            ))),
+            Some(handler) => {
+                let ctx = JobContext {
+                    db: TenantDb::new(inner.tenant_pool.clone(), job.tenant, &job.schema),
+                    clock: inner.clock.clone(),
+                    job: job.clone(),
+                };
+                let task = tokio::spawn(handler(ctx).instrument(span));
+                inner.running.lock().expect("running jobs").insert(
+                    job.id,
+                    Running {
+                        attempt: job.attempt,
+                        abort: task.abort_handle(),
+                    },
+                );
+                let abort = task.abort_handle();
+                let timer = std::time::Instant::now();
+                let result = tokio::time::timeout(job.timeout, task).await;
+                inner
+                    .metrics
+                    .run_time
+                    .with_label_values(&[&job.kind])
+                    .observe(timer.elapsed().as_secs_f64());
+                match result {
+                    Ok(Ok(outcome)) => outcome,
+                    Ok(Err(join)) if join.is_panic() => Err(JobError::Retry(format!(
+                        "panicked: {}",
+                        panic_message(join)
+                    ))),
+                    // Aborted by shutdown, which releases the job itself.
+                    Ok(Err(_)) if inner.stop.is_cancelled() => return,
+                    Ok(Err(_)) => Err(JobError::Retry("aborted".into())),
+                    Err(_) => {
+                        abort.abort();
+                        Err(JobError::Retry(format!(
+                            "timed out after {} ms",
+                            job.timeout.as_millis()
+                        )))
+                    }
+                }
+            }
+        };
+        if let Err(error) = self.finish(&job, outcome).await {
+            // The lease will expire and the job will be rescued.
+            tracing::warn!(job = job.id, error = %describe_error(&error), "recording a job's outcome failed");
+        }
+        inner.running.lock().expect("running jobs").remove(&job.id);
+    }
+
+    async fn finish(&self, job: &Job, outcome: Result<(), JobError>) -> Result<(), TenancyError> {
+        let inner = &self.0;
+        let conn = inner.queue_pool.get(None).await?;
+        let now = inner.clock.now();
+        let me = &inner.config.worker_id;
+        let label = match outcome {
+            Ok(()) => {
+                conn.execute(
+                    Scope::standalone(),
+                    COMPLETE_SQL,
+                    &[&job.id, &now, me, &job.attempt],
+                )
+                .await?;
+                "completed"
+            }
+            Err(JobError::Cancel(reason)) => {
+                tracing::info!(job = job.id, kind = %job.kind, %reason, "job cancelled itself");
+                conn.execute(
+                    Scope::standalone(),
+                    CANCEL_SQL,
+                    &[&job.id, &now, me, &job.attempt, &truncate(&reason)],
+                )
+                .await?;
+                "cancelled"
+            }
+            Err(JobError::Retry(error)) => {
+                tracing::warn!(job = job.id, kind = %job.kind, attempt = job.attempt, %error, "job attempt failed");
+                let delay = chrono::Duration::from_std(backoff::next_delay(job.attempt))
+                    .unwrap_or_else(|_| chrono::Duration::hours(6));
+                let next = now + delay;
+                let state = conn
+                    .query_opt(
+                        Scope::standalone(),
+                        FAIL_SQL,
+                        &[&job.id, &now, me, &job.attempt, &next, &truncate(&error)],
+                    )
+                    .await?;
+                match state.map(|row| row.get::<_, String>(0)).as_deref() {
+                    Some("discarded") => "discarded",
+                    _ => "retried",
+                }
+            }
+        };
+        inner
+            .metrics
+            .finished
+            .with_label_values(&[&job.kind, label])
+            .inc();
+        Ok(())
+    }
+
+    async fn maintenance_loop(&self) {
+        let inner = &self.0;
+        let mut passes: u64 = 0;
+        loop {
+            let sleep = match self.maintain_once(passes.is_multiple_of(60)).await {
+                Ok((_, next)) => next,
+                Err(error) => {
+                    tracing::warn!(error = %describe_error(&error), "job maintenance failed");
+                    inner.config.poll_interval
+                }
+            };
+            passes += 1;
+            tokio::select! {
+                _ = inner.stop.cancelled() => return,
+                _ = tokio::time::sleep(sleep) => {}
+            }
+        }
+    }
+
+    /// One maintenance pass: due timers and retries made available, abandoned jobs
+    /// rescued, periodic jobs fired, and (when `prune`) old finished jobs deleted.
+    /// Returns what it did and how long to sleep before the next pass (until the next
+    /// timer, at most the poll interval). Tests that move a manual clock call this.
+    pub async fn maintain_once(
+        &self,
+        prune: bool,
+    ) -> Result<(Maintenance, Duration), TenancyError> {
+        let inner = &self.0;
+        let conn = inner.queue_pool.get(None).await?;
+        let now = inner.clock.now();
+        let mut done = Maintenance {
+            made_available: conn
+                .execute(Scope::standalone(), PROMOTE_SQL, &[&now])
+                .await?,
+            ..Maintenance::default()
+        };
+        let rescued = conn.query(Scope::standalone(), RESCUE_SQL, &[&now]).await?;
+        for row in &rescued {
+            let kind: &str = row.get(0);
+            tracing::warn!(kind, "rescued a job whose worker stopped answering");
+            inner.metrics.rescued.with_label_values(&[kind]).inc();
+        }
+        done.rescued = rescued.len() as u64;
+        done.periodic_enqueued = periodic::fire_due(&conn, now).await?;
+        if prune {
+            let horizon = now
+                - chrono::Duration::from_std(inner.config.retention)
+                    .unwrap_or_else(|_| chrono::Duration::days(1));
+            done.pruned = conn
+                .execute(Scope::standalone(), PRUNE_SQL, &[&horizon])
+                .await?;
+        }
+        if done.made_available + done.rescued + done.periodic_enqueued > 0 {
+            self.wake();
+        }
+        let next: Option<DateTime<Utc>> = conn
+            .query_one(Scope::standalone(), NEXT_TIMER_SQL, &[])
+            .await?
+            .get(0);
+        let poll = inner.config.poll_interval;
+        let sleep = match next {
+            Some(at) if at > now => (at - now).to_std().unwrap_or(poll).min(poll),
+            Some(_) => Duration::from_millis(5).min(poll),
+            None => poll,
+        };
+        Ok((done, sleep))
+    }
+
+    /// Jobs this process is running now.
+    pub fn running(&self) -> usize {
+        self.0.running.lock().expect("running jobs").len()
+    }
+}
+
+impl RunnerHandle {
+    pub fn runner(&self) -> &Runner {
+        &self.runner
+    }
+
+    /// Stops claiming, lets running jobs finish within the grace period, then aborts
+    /// the rest and releases them, so another worker takes them at once.
+    pub async fn shutdown(self) {
+        let inner = &self.runner.0;
+        inner.stop.cancel();
+        let deadline = tokio::time::Instant::now() + inner.config.shutdown_grace;
+        while self.runner.running() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let left: Vec<(i64, i32)> = {
+            let running = inner.running.lock().expect("running jobs");
+            running
+                .iter()
+                .map(|(id, run)| {
+                    run.abort.abort();
+                    (*id, run.attempt)
+                })
+                .collect()
+        };
+        if !left.is_empty() {
+            let ids: Vec<i64> = left.iter().map(|(id, _)| *id).collect();
+            tracing::warn!(jobs = ?ids, "releasing jobs still running at shutdown");
+            let released = async {
+                let conn = inner.queue_pool.get(None).await?;
+                conn.execute(
+                    Scope::standalone(),
+                    RELEASE_SQL,
+                    &[&ids, &inner.config.worker_id, &inner.clock.now()],
+                )
+                .await?;
+                Ok::<_, TenancyError>(())
+            };
+            if let Err(error) = released.await {
+                tracing::warn!(error = %describe_error(&error), "releasing jobs failed; their leases will expire instead");
+            }
+        }
+        for task in self.tasks {
+            task.abort();
+        }
+    }
+}
+
+fn panic_message(join: tokio::task::JoinError) -> String {
+    let payload = join.into_panic();
+    if let Some(text) = payload.downcast_ref::<&str>() {
+        (*text).to_owned()
+    } else if let Some(text) = payload.downcast_ref::<String>() {
+        text.clone()
+    } else {
+        "a non-text panic".into()
+    }
+}
+
+/// Errors are kept, but not without bound.
+fn truncate(text: &str) -> String {
+    const MAX: usize = 2000;
+    if text.len() <= MAX {
+        return text.to_owned();
+    }
+    let mut end = MAX;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &text[..end])
+}

@@ -1,0 +1,198 @@
+//! Webhook endpoints and deliveries: inputs, views, pure validation.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tokio_postgres::Row;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::kernel::events::valid_type_pattern;
+use crate::kernel::DomainError;
+
+pub const COLUMNS: &str = "id, url, description, event_types, enabled, disabled_reason, \
+    consecutive_failures, created_at, updated_at, version";
+
+/// Endpoints a tenant may have.
+pub const MAX_ENDPOINTS: i64 = 50;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateWebhook {
+    /// `https://` (or `http://`) URL that receives a POST per event.
+    #[schema(min_length = 1, max_length = 2000)]
+    pub url: String,
+    /// Exact types (`contract.created`), `<entity>.*`, or `*` for every event.
+    #[schema(min_items = 1, max_items = 50)]
+    pub event_types: Vec<String>,
+    #[schema(max_length = 500)]
+    pub description: Option<String>,
+    /// A Standard Webhooks secret (`whsec_` and base64 of 24 to 64 bytes); generated
+    /// when absent.
+    #[schema(max_length = 100)]
+    pub secret: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateWebhook {
+    #[schema(min_length = 1, max_length = 2000)]
+    pub url: Option<String>,
+    #[schema(min_items = 1, max_items = 50)]
+    pub event_types: Option<Vec<String>>,
+    #[schema(max_length = 500)]
+    pub description: Option<String>,
+    /// `true` re-enables an endpoint disabled after failures (and resets its count).
+    pub enabled: Option<bool>,
+    /// A new secret; deliveries from now on are signed with it.
+    #[schema(max_length = 100)]
+    pub secret: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebhookView {
+    pub id: Uuid,
+    pub url: String,
+    pub description: String,
+    pub event_types: Vec<String>,
+    pub enabled: bool,
+    /// Why it was disabled, when it was.
+    pub disabled_reason: Option<String>,
+    /// Failed deliveries in a row; at the operator's limit the endpoint is disabled.
+    pub consecutive_failures: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: i32,
+}
+
+impl From<&Row> for WebhookView {
+    fn from(row: &Row) -> Self {
+        Self {
+            id: row.get(0),
+            url: row.get(1),
+            description: row.get(2),
+            event_types: row.get(3),
+            enabled: row.get(4),
+            disabled_reason: row.get(5),
+            consecutive_failures: row.get(6),
+            created_at: row.get(7),
+            updated_at: row.get(8),
+            version: row.get(9),
+        }
+    }
+}
+
+/// The endpoint as created, with its secret: the only time the secret is shown.
+#[derive(Serialize, ToSchema)]
+pub struct CreatedWebhook {
+    #[serde(flatten)]
+    pub webhook: WebhookView,
+    pub secret: String,
+}
+
+pub const DELIVERY_COLUMNS: &str = "id, event_id, event_type, message_id, attempt, outcome, \
+    response_status, response_body, error, duration_ms, at";
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeliveryView {
+    pub id: i64,
+    /// The event delivered (null for a test send).
+    pub event_id: Option<i64>,
+    pub event_type: String,
+    /// The `webhook-id` header: the same on every retry of one event to one endpoint.
+    pub message_id: String,
+    pub attempt: i32,
+    /// `delivered` (2xx), `failed` (another status, a timeout, a refused connection)
+    /// or `refused` (the destination is not allowed).
+    pub outcome: String,
+    pub response_status: Option<i32>,
+    /// The start of the response body.
+    pub response_body: Option<String>,
+    pub error: Option<String>,
+    pub duration_ms: i32,
+    pub at: DateTime<Utc>,
+}
+
+impl From<&Row> for DeliveryView {
+    fn from(row: &Row) -> Self {
+        Self {
+            id: row.get(0),
+            event_id: row.get(1),
+            event_type: row.get(2),
+            message_id: row.get(3),
+            attempt: row.get(4),
+            outcome: row.get(5),
+            response_status: row.get(6),
+            response_body: row.get(7),
+            error: row.get(8),
+            duration_ms: row.get(9),
+            at: row.get(10),
+        }
+    }
+}
+
+/// An absolute http(s) URL with a host and no credentials in it.
+pub fn url(value: &str) -> Result<reqwest::Url, DomainError> {
+    let bad = |why: &str| DomainError::Validation(format!("url: {why}"));
+    if value.chars().count() > 2000 {
+        return Err(bad("longer than 2000 characters"));
+    }
+    let parsed = reqwest::Url::parse(value.trim()).map_err(|e| bad(&e.to_string()))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(bad("must be http or https"));
+    }
+    if parsed.host().is_none() {
+        return Err(bad("must name a host"));
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(bad("must not carry credentials"));
+    }
+    Ok(parsed)
+}
+
+pub fn event_types(values: &[String]) -> Result<Vec<String>, DomainError> {
+    if values.is_empty() || values.len() > 50 {
+        return Err(DomainError::Validation(
+            "event_types: between 1 and 50 entries".into(),
+        ));
+    }
+    let mut out: Vec<String> = Vec::with_capacity(values.len());
+    for value in values {
+        if !valid_type_pattern(value) {
+            return Err(DomainError::Validation(format!(
+                "event_types: {value:?} is not an event type, `<entity>.*` or `*`"
+            )));
+        }
+        if !out.contains(value) {
+            out.push(value.clone());
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_must_be_http_with_a_host_and_no_credentials() {
+        assert!(url("https://hooks.example.com/pactum").is_ok());
+        assert!(url("http://127.0.0.1:9000/x").is_ok());
+        for bad in [
+            "ftp://example.com/",
+            "file:///etc/passwd",
+            "not a url",
+            "https://user:pw@example.com/",
+            "javascript:alert(1)",
+        ] {
+            assert!(url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn event_types_are_checked_and_deduplicated() {
+        let types = event_types(&["contract.*".into(), "contract.*".into(), "*".into()]).unwrap();
+        assert_eq!(types, vec!["contract.*", "*"]);
+        assert!(event_types(&[]).is_err());
+        assert!(event_types(&["DROP TABLE".into()]).is_err());
+    }
+}

@@ -1,0 +1,235 @@
+//! `/api/v1/webhooks`: thin handlers over [`super::service`], admins only.
+
+use actix_web::{delete, get, patch, post, web};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+use super::delivery::{self, Deliverer};
+use super::model::{CreateWebhook, CreatedWebhook, DeliveryView, UpdateWebhook, WebhookView};
+use super::service;
+use crate::kernel::page::{Page, PageRequest};
+use crate::kernel::reads::as_actor;
+use crate::kernel::{Actor, Origin};
+use crate::tenancy::scoped::TenantDb;
+use crate::web::error::{AuthedRouteErrors, DomainError, ErrorBody};
+use crate::web::json::Json;
+use crate::web::reply::{Created, NoContent};
+use crate::web::tenant::AuthUser;
+use crate::web::AppState;
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(list_webhooks)
+        .service(create_webhook)
+        .service(get_webhook)
+        .service(update_webhook)
+        .service(delete_webhook)
+        .service(list_deliveries)
+        .service(test_webhook);
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/webhooks",
+    tag = "webhooks",
+    responses(
+        (status = 200, description = "Every endpoint of the tenant (secrets are never shown again)", body = Page<WebhookView>),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/webhooks")]
+pub async fn list_webhooks(
+    user: AuthUser,
+    db: TenantDb,
+) -> Result<Json<Page<WebhookView>>, DomainError> {
+    let out = as_actor(&db, &user.principal(), async |tx, actor| {
+        service::list(tx, actor).await
+    })
+    .await?;
+    Ok(Json(out))
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/webhooks",
+    tag = "webhooks",
+    request_body = CreateWebhook,
+    responses(
+        (status = 201, description = "Registered; the secret is shown this once", body = CreatedWebhook),
+        (status = 409, description = "too_many_webhooks", body = ErrorBody),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[post("/api/v1/webhooks")]
+pub async fn create_webhook(
+    user: AuthUser,
+    db: TenantDb,
+    origin: Origin,
+    body: Json<CreateWebhook>,
+) -> Result<Created<CreatedWebhook>, DomainError> {
+    let out = as_actor(&db, &user.principal(), async |tx, actor| {
+        service::create(tx, actor, &origin, body.into_inner()).await
+    })
+    .await?;
+    let location = format!("/api/v1/webhooks/{}", out.webhook.id);
+    Ok(Created::new(out).at(location))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/webhooks/{id}",
+    tag = "webhooks",
+    params(("id" = Uuid, Path, description = "Endpoint id")),
+    responses(
+        (status = 200, description = "The endpoint", body = WebhookView),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/webhooks/{id}")]
+pub async fn get_webhook(
+    user: AuthUser,
+    db: TenantDb,
+    id: web::Path<Uuid>,
+) -> Result<Json<WebhookView>, DomainError> {
+    let out = as_actor(&db, &user.principal(), async |tx, actor| {
+        service::get(tx, actor, id.into_inner()).await
+    })
+    .await?;
+    Ok(Json(out))
+}
+
+#[utoipa::path(
+    patch,
+    path = "/api/v1/webhooks/{id}",
+    tag = "webhooks",
+    params(("id" = Uuid, Path, description = "Endpoint id")),
+    request_body = UpdateWebhook,
+    responses(
+        (status = 200, description = "Updated; `enabled: true` re-enables a disabled endpoint", body = WebhookView),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[patch("/api/v1/webhooks/{id}")]
+pub async fn update_webhook(
+    user: AuthUser,
+    db: TenantDb,
+    origin: Origin,
+    id: web::Path<Uuid>,
+    body: Json<UpdateWebhook>,
+) -> Result<Json<WebhookView>, DomainError> {
+    let out = as_actor(&db, &user.principal(), async |tx, actor| {
+        service::update(tx, actor, &origin, id.into_inner(), body.into_inner()).await
+    })
+    .await?;
+    Ok(Json(out))
+}
+
+#[utoipa::path(
+    delete,
+    path = "/api/v1/webhooks/{id}",
+    tag = "webhooks",
+    params(("id" = Uuid, Path, description = "Endpoint id")),
+    responses(
+        (status = 204, description = "Deleted with its delivery log; pending deliveries are cancelled when they run"),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[delete("/api/v1/webhooks/{id}")]
+pub async fn delete_webhook(
+    user: AuthUser,
+    db: TenantDb,
+    origin: Origin,
+    id: web::Path<Uuid>,
+) -> Result<NoContent, DomainError> {
+    as_actor(&db, &user.principal(), async |tx, actor| {
+        service::delete(tx, actor, &origin, id.into_inner()).await
+    })
+    .await?;
+    Ok(NoContent)
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DeliveryQuery {
+    /// Page size (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    limit: Option<i64>,
+    /// `next_cursor` of the page before.
+    cursor: Option<String>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/webhooks/{id}/deliveries",
+    tag = "webhooks",
+    params(("id" = Uuid, Path, description = "Endpoint id"), DeliveryQuery),
+    responses(
+        (status = 200, description = "Delivery attempts, newest first", body = Page<DeliveryView>),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/webhooks/{id}/deliveries")]
+pub async fn list_deliveries(
+    user: AuthUser,
+    db: TenantDb,
+    id: web::Path<Uuid>,
+    query: web::Query<DeliveryQuery>,
+) -> Result<Json<Page<DeliveryView>>, DomainError> {
+    let page = PageRequest::parse(query.limit, query.cursor.as_deref(), 200)?;
+    let out = as_actor(&db, &user.principal(), async |tx, actor| {
+        service::deliveries(tx, actor, id.into_inner(), &page).await
+    })
+    .await?;
+    Ok(Json(out))
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/webhooks/{id}/test",
+    tag = "webhooks",
+    params(("id" = Uuid, Path, description = "Endpoint id")),
+    responses(
+        (status = 200, description = "A `webhook.test` event was sent now; the attempt, whatever its outcome, is in the log (test sends never disable an endpoint)", body = DeliveryView),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[post("/api/v1/webhooks/{id}/test")]
+pub async fn test_webhook(
+    user: AuthUser,
+    db: TenantDb,
+    id: web::Path<Uuid>,
+    deliverer: web::Data<Deliverer>,
+    state: web::Data<AppState>,
+) -> Result<Json<DeliveryView>, DomainError> {
+    let id = id.into_inner();
+    let (url, secret) = as_actor(&db, &user.principal(), async |tx, actor| {
+        service::target(tx, actor, id).await
+    })
+    .await?;
+    let now = state.clock.now();
+    let message_id = format!("msg_test_{}", uuid::Uuid::new_v4().simple());
+    let body = delivery::payload(
+        "webhook.test",
+        now,
+        serde_json::json!({"endpoint_id": id, "message": "a test event from Pactum"}),
+    );
+    let attempt = deliverer
+        .send(&url, &secret, &message_id, now.timestamp(), body)
+        .await;
+    let tx = db.begin().await?;
+    // The actor was checked above; recording needs no role.
+    let _ = Actor::resolve(&tx, &user.principal()).await?;
+    let view = delivery::record(&tx, id, None, "webhook.test", &message_id, 1, &attempt)
+        .await
+        .map_err(DomainError::write)?;
+    tx.commit().await?;
+    Ok(Json(view))
+}

@@ -1,0 +1,1179 @@
+//! The job queue against a real PostgreSQL: enqueued in the tenant's transaction, run
+//! once by many workers, retried with backoff, rescued after a worker dies, fair across
+//! tenants, paused and resumed by scope, periodic across instances, stopped gracefully.
+//! Runners here are the library's, in this process, with their own pools and
+//! notification connections, as separate instances would have; the tests of killed
+//! and stopped processes run the real `pactum worker` binary.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use pactum::kernel::audit::{self, Entry};
+use pactum::kernel::clock::{self, ManualClock, SharedClock};
+use pactum::kernel::jobs::admin::{self, PauseScope};
+use pactum::kernel::jobs::periodic::{self, PeriodicJob};
+use pactum::kernel::jobs::runner::JobMetrics;
+use pactum::kernel::jobs::{
+    enqueue, enqueue_with, Handlers, JobError, JobKind, NewJob, Runner, RunnerConfig, RunnerHandle,
+};
+use pactum::kernel::{Actor, Origin};
+use pactum::tenancy::connection::{Pooler, RequestPool};
+use pactum::tenancy::scoped::TenantDb;
+use pactum::tenancy::{SchemaName, TenantId, TenantSlug};
+use serde_json::json;
+use tokio_postgres::Client;
+use uuid::Uuid;
+
+use crate::app::{tenant_with_admin, PASSWORD};
+use crate::support::TestDb;
+
+const RECORD: JobKind = JobKind {
+    name: "test.record",
+    queue: "default",
+    priority: 0,
+    max_attempts: 3,
+    timeout: Duration::from_secs(10),
+};
+
+const OTHER_QUEUE: JobKind = JobKind {
+    queue: "other",
+    name: "test.other",
+    ..RECORD
+};
+
+const ALWAYS_FAILS: JobKind = JobKind {
+    name: "test.fails",
+    max_attempts: 3,
+    ..RECORD
+};
+
+const PANICS: JobKind = JobKind {
+    name: "test.panics",
+    max_attempts: 2,
+    ..RECORD
+};
+
+const HANGS: JobKind = JobKind {
+    name: "test.hangs",
+    max_attempts: 2,
+    timeout: Duration::from_millis(200),
+    ..RECORD
+};
+
+/// What ran: job id -> how many times, and when each started.
+#[derive(Clone, Default)]
+struct Ran(Arc<Mutex<HashMap<i64, Vec<Instant>>>>);
+
+impl Ran {
+    fn times(&self, id: i64) -> usize {
+        self.0.lock().unwrap().get(&id).map_or(0, Vec::len)
+    }
+
+    fn first_start(&self, id: i64) -> Option<Instant> {
+        self.0
+            .lock()
+            .unwrap()
+            .get(&id)
+            .and_then(|v| v.first().copied())
+    }
+
+    fn total(&self) -> usize {
+        self.0.lock().unwrap().values().map(Vec::len).sum()
+    }
+
+    fn distinct(&self) -> usize {
+        self.0.lock().unwrap().len()
+    }
+}
+
+fn handlers(ran: &Ran) -> Handlers {
+    let mut handlers = Handlers::default();
+    for kind in [RECORD, OTHER_QUEUE] {
+        let ran = ran.clone();
+        handlers.register(kind, move |ctx| {
+            let ran = ran.clone();
+            async move {
+                ran.0
+                    .lock()
+                    .unwrap()
+                    .entry(ctx.job.id)
+                    .or_default()
+                    .push(Instant::now());
+                Ok(())
+            }
+        });
+    }
+    handlers
+        .register(ALWAYS_FAILS, |_| async {
+            Err(JobError::Retry("nope".into()))
+        })
+        .register(PANICS, |_| async { panic!("the handler blew up") })
+        .register(HANGS, |_| async {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            Ok(())
+        });
+    handlers
+}
+
+struct Queue {
+    db: TestDb,
+    client: Client,
+    tenants: HashMap<&'static str, TenantId>,
+}
+
+impl Queue {
+    async fn with_tenants(slugs: &[&'static str]) -> Self {
+        if std::env::var_os("TEST_LOG").is_some() {
+            pactum::telemetry::init(pactum::config::LogFormat::Text);
+        }
+        let db = TestDb::migrated().await;
+        let mut tenants = HashMap::new();
+        for slug in slugs {
+            tenant_with_admin(&db, slug, PASSWORD).await;
+        }
+        let client = db.client().await;
+        for slug in slugs {
+            let id: Uuid = client
+                .query_one("select id from public.tenants where slug = $1", &[slug])
+                .await
+                .unwrap()
+                .get(0);
+            tenants.insert(*slug, TenantId(id));
+        }
+        Self {
+            db,
+            client,
+            tenants,
+        }
+    }
+
+    fn pool(&self, size: usize) -> RequestPool {
+        RequestPool::new(&self.db.database_url(), size, Pooler::None).unwrap()
+    }
+
+    fn runner(
+        &self,
+        ran: &Ran,
+        clock: SharedClock,
+        tweak: impl FnOnce(&mut RunnerConfig),
+    ) -> Runner {
+        let mut config = RunnerConfig::new(4);
+        config.queues = vec!["default".into(), "other".into()];
+        config.poll_interval = Duration::from_millis(100);
+        tweak(&mut config);
+        Runner::new(
+            self.pool(2),
+            self.pool(4),
+            Some(self.db.database_url()),
+            clock,
+            handlers(ran),
+            config,
+            JobMetrics::new(),
+        )
+    }
+
+    async fn enqueue(&self, slug: &str, jobs: Vec<NewJob>) -> Vec<i64> {
+        enqueue_with(&self.client, self.tenants[slug], Utc::now(), jobs)
+            .await
+            .unwrap()
+    }
+
+    async fn state(&self, id: i64) -> String {
+        self.client
+            .query_one("select state from public.jobs where id = $1", &[&id])
+            .await
+            .unwrap()
+            .get(0)
+    }
+
+    async fn wait_for_state(&self, id: i64, wanted: &str, within: Duration) {
+        let deadline = Instant::now() + within;
+        loop {
+            let state = self.state(id).await;
+            if state == wanted {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "job {id} is {state}, not {wanted}, after {within:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    fn tenant_db(&self, slug: &str) -> TenantDb {
+        TenantDb::new(
+            self.pool(2),
+            self.tenants[slug],
+            &SchemaName::from_stored(&format!("t_{slug}")).unwrap(),
+        )
+    }
+}
+
+async fn wait_until(what: &str, within: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + within;
+    while !done() {
+        assert!(Instant::now() < deadline, "{what} within {within:?}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_rolled_back_change_leaves_no_event_and_no_job() {
+    let queue = Queue::with_tenants(&["acme"]).await;
+    let db = queue.tenant_db("acme");
+    // An endpoint that wants everything: each event becomes a delivery job.
+    queue
+        .client
+        .execute(
+            "insert into t_acme.webhook_endpoints (url, event_types, secret) \
+             values ('http://127.0.0.1:9/', '{*}', 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw')",
+            &[],
+        )
+        .await
+        .unwrap();
+    let events_before: i64 = count(&queue.client, "select count(*) from t_acme.audit_logs").await;
+    let system = Actor::system("test");
+    let origin = Origin::job(1, "test");
+    let change = async |db: &TenantDb| {
+        let tx = db.begin().await.unwrap();
+        tx.execute("insert into counterparties (name) values ('Globex')", &[])
+            .await
+            .unwrap();
+        audit::record(
+            &tx,
+            &system,
+            &origin,
+            Entry {
+                action: "create",
+                entity: "counterparty",
+                entity_id: None,
+                changes: json!({"name": "Globex"}),
+            },
+        )
+        .await
+        .unwrap();
+        tx
+    };
+
+    change(&db).await.rollback().await.unwrap();
+    assert_eq!(
+        count(&queue.client, "select count(*) from t_acme.counterparties").await,
+        0
+    );
+    assert_eq!(
+        count(&queue.client, "select count(*) from t_acme.audit_logs").await,
+        events_before
+    );
+    assert_eq!(
+        count(&queue.client, "select count(*) from public.jobs").await,
+        0
+    );
+
+    change(&db).await.commit().await.unwrap();
+    assert_eq!(
+        count(&queue.client, "select count(*) from t_acme.audit_logs").await,
+        events_before + 1
+    );
+    let row = queue
+        .client
+        .query_one("select kind, queue, state, args from public.jobs", &[])
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, &str>(0), "webhook.deliver");
+    assert_eq!(row.get::<_, &str>(1), "webhooks");
+    assert_eq!(row.get::<_, &str>(2), "available");
+    let event: i64 = queue
+        .client
+        .query_one("select max(id) from t_acme.audit_logs", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(row.get::<_, serde_json::Value>(3)["event_id"], event);
+
+    // A job enqueued in a tenant transaction is visible only once it commits.
+    let tx = db.begin().await.unwrap();
+    let ids = enqueue(&tx, vec![NewJob::now(RECORD, json!({}))])
+        .await
+        .unwrap();
+    assert_eq!(ids.len(), 1);
+    let seen: i64 = count(
+        &queue.client,
+        &format!("select count(*) from public.jobs where id = {}", ids[0]),
+    )
+    .await;
+    assert_eq!(seen, 0, "not visible before commit");
+    tx.rollback().await.unwrap();
+    let seen: i64 = count(
+        &queue.client,
+        &format!("select count(*) from public.jobs where id = {}", ids[0]),
+    )
+    .await;
+    assert_eq!(seen, 0, "gone with the rollback");
+}
+
+async fn count(client: &Client, sql: &str) -> i64 {
+    client.query_one(sql, &[]).await.unwrap().get(0)
+}
+
+#[tokio::test]
+async fn a_job_cannot_be_written_without_an_existing_tenant() {
+    let queue = Queue::with_tenants(&["acme"]).await;
+    let error = enqueue_with(
+        &queue.client,
+        TenantId(Uuid::new_v4()),
+        Utc::now(),
+        vec![NewJob::now(RECORD, json!({}))],
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        error.code(),
+        Some(&tokio_postgres::error::SqlState::FOREIGN_KEY_VIOLATION)
+    );
+    let error = queue
+        .client
+        .execute(
+            "insert into public.jobs (kind, state, run_at, fair_at, created_at) \
+             values ('x', 'available', now(), now(), now())",
+            &[],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.code(),
+        Some(&tokio_postgres::error::SqlState::NOT_NULL_VIOLATION)
+    );
+}
+
+#[tokio::test]
+async fn many_workers_over_thousands_of_jobs_run_each_exactly_once() {
+    let queue = Queue::with_tenants(&["acme", "globex", "initech"]).await;
+    let ran = Ran::default();
+    let mut ids = Vec::new();
+    for slug in ["acme", "globex", "initech"] {
+        let jobs = (0..1000)
+            .map(|i| NewJob::now(RECORD, json!({"i": i})))
+            .collect();
+        ids.extend(queue.enqueue(slug, jobs).await);
+    }
+    assert_eq!(ids.len(), 3000);
+    // Three instances, six workers each, all claiming at once.
+    let mut handles: Vec<RunnerHandle> = Vec::new();
+    for _ in 0..3 {
+        let runner = queue.runner(&ran, clock::system(), |c| c.workers = 6);
+        handles.push(runner.start().await);
+    }
+    wait_until("all 3,000 jobs ran", Duration::from_secs(120), || {
+        ran.distinct() == 3000
+    })
+    .await;
+    for handle in handles {
+        handle.shutdown().await;
+    }
+    assert_eq!(ran.total(), 3000, "no job ran twice");
+    assert!(ids.iter().all(|id| ran.times(*id) == 1));
+    assert_eq!(
+        count(
+            &queue.client,
+            "select count(*) from public.jobs where state = 'completed' and attempt = 1"
+        )
+        .await,
+        3000
+    );
+}
+
+#[tokio::test]
+async fn failures_back_off_exponentially_and_are_discarded_after_the_last_attempt() {
+    let queue = Queue::with_tenants(&["acme"]).await;
+    let manual = ManualClock::starting_at(Utc::now());
+    let clock: SharedClock = manual.clone();
+    let runner = queue.runner(&Ran::default(), clock.clone(), |c| {
+        c.poll_interval = Duration::from_secs(3600)
+    });
+    let handle = runner.start().await;
+    let id = queue
+        .enqueue("acme", vec![NewJob::now(ALWAYS_FAILS, json!({}))])
+        .await[0];
+    runner.wake();
+    // Attempt n waits BASE * 2^(n-1), between half and all of it (jitter).
+    for (attempt, (low, high)) in [(1, (1_000, 2_000)), (2, (2_000, 4_000))] {
+        queue
+            .wait_for_state(id, "retryable", Duration::from_secs(10))
+            .await;
+        let row = queue
+            .client
+            .query_one(
+                "select attempt, (extract(epoch from run_at - attempted_at) * 1000)::float8, errors \
+                 from public.jobs where id = $1",
+                &[&id],
+            )
+            .await
+            .unwrap();
+        assert_eq!(row.get::<_, i32>(0), attempt);
+        let delay: f64 = row.get(1);
+        assert!(
+            (low as f64..=high as f64).contains(&delay),
+            "attempt {attempt} retries after {delay} ms"
+        );
+        let errors: serde_json::Value = row.get(2);
+        assert_eq!(errors.as_array().unwrap().len(), attempt as usize);
+        assert_eq!(errors[attempt as usize - 1]["error"], "nope");
+        // Not before its time...
+        runner.maintain_once(false).await.unwrap();
+        assert_eq!(queue.state(id).await, "retryable");
+        // ...and once the clock passes it.
+        manual.advance(chrono::Duration::milliseconds(high + 1));
+        let (done, _) = runner.maintain_once(false).await.unwrap();
+        assert_eq!(done.made_available, 1);
+    }
+    queue
+        .wait_for_state(id, "discarded", Duration::from_secs(10))
+        .await;
+    let row = queue
+        .client
+        .query_one(
+            "select attempt, finished_at is not null, jsonb_array_length(errors) from public.jobs where id = $1",
+            &[&id],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, i32>(0), 3);
+    assert!(row.get::<_, bool>(1));
+    assert_eq!(row.get::<_, i32>(2), 3);
+    handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_panicking_or_hanging_handler_is_a_failed_attempt_not_a_dead_worker() {
+    let queue = Queue::with_tenants(&["acme"]).await;
+    let ran = Ran::default();
+    let runner = queue.runner(&ran, clock::system(), |c| c.workers = 1);
+    let handle = runner.start().await;
+    let panics = queue
+        .enqueue("acme", vec![NewJob::now(PANICS, json!({}))])
+        .await[0];
+    let hangs = queue
+        .enqueue("acme", vec![NewJob::now(HANGS, json!({}))])
+        .await[0];
+    queue
+        .wait_for_state(panics, "retryable", Duration::from_secs(10))
+        .await;
+    queue
+        .wait_for_state(hangs, "retryable", Duration::from_secs(10))
+        .await;
+    let error_of = async |id: i64| -> String {
+        queue
+            .client
+            .query_one(
+                "select errors->0->>'error' from public.jobs where id = $1",
+                &[&id],
+            )
+            .await
+            .unwrap()
+            .get(0)
+    };
+    assert_eq!(error_of(panics).await, "panicked: the handler blew up");
+    assert_eq!(error_of(hangs).await, "timed out after 200 ms");
+    // The one worker is still there.
+    let fine = queue
+        .enqueue("acme", vec![NewJob::now(RECORD, json!({}))])
+        .await[0];
+    queue
+        .wait_for_state(fine, "completed", Duration::from_secs(10))
+        .await;
+    assert_eq!(runner.running(), 0);
+    handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn unique_keys_suppress_duplicates_only_while_pending() {
+    let queue = Queue::with_tenants(&["acme", "globex"]).await;
+    let job = || NewJob::now(RECORD, json!({})).unique("contract-42-reminder");
+    let first = queue.enqueue("acme", vec![job()]).await;
+    assert_eq!(first.len(), 1);
+    assert!(
+        queue.enqueue("acme", vec![job()]).await.is_empty(),
+        "a duplicate is suppressed"
+    );
+    assert_eq!(
+        queue.enqueue("globex", vec![job()]).await.len(),
+        1,
+        "keys are per tenant"
+    );
+    let ran = Ran::default();
+    let handle = queue.runner(&ran, clock::system(), |_| {}).start().await;
+    queue
+        .wait_for_state(first[0], "completed", Duration::from_secs(10))
+        .await;
+    handle.shutdown().await;
+    assert_eq!(
+        queue.enqueue("acme", vec![job()]).await.len(),
+        1,
+        "a finished job frees its key"
+    );
+}
+
+#[tokio::test]
+async fn finished_jobs_are_pruned_after_the_retention_period() {
+    let queue = Queue::with_tenants(&["acme"]).await;
+    let ids = queue
+        .enqueue(
+            "acme",
+            vec![
+                NewJob::now(RECORD, json!({})),
+                NewJob::now(RECORD, json!({})),
+                NewJob::now(RECORD, json!({})),
+            ],
+        )
+        .await;
+    queue
+        .client
+        .execute(
+            "update public.jobs set state = 'completed', finished_at = now() - interval '25 hours' where id = $1",
+            &[&ids[0]],
+        )
+        .await
+        .unwrap();
+    queue
+        .client
+        .execute(
+            "update public.jobs set state = 'discarded', finished_at = now() - interval '23 hours' where id = $1",
+            &[&ids[1]],
+        )
+        .await
+        .unwrap();
+    let runner = queue.runner(&Ran::default(), clock::system(), |c| {
+        c.retention = Duration::from_secs(24 * 3600);
+        c.queues = vec!["nothing".into()];
+    });
+    let (done, _) = runner.maintain_once(true).await.unwrap();
+    assert_eq!(done.pruned, 1);
+    let left: Vec<i64> = queue
+        .client
+        .query("select id from public.jobs order by id", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(
+        left,
+        ids[1..].to_vec(),
+        "the young finished job and the pending one stay"
+    );
+}
+
+#[tokio::test]
+async fn a_tenant_with_100000_jobs_delays_another_tenants_job_by_under_a_second() {
+    let queue = Queue::with_tenants(&["hog", "small"]).await;
+    for _ in 0..10 {
+        let batch = (0..10_000)
+            .map(|i| NewJob::now(RECORD, json!({"i": i})))
+            .collect();
+        queue.enqueue("hog", batch).await;
+    }
+    let ran = Ran::default();
+    let handle = queue
+        .runner(&ran, clock::system(), |c| c.workers = 4)
+        .start()
+        .await;
+    wait_until(
+        "the hog's jobs are running",
+        Duration::from_secs(30),
+        || ran.total() >= 500,
+    )
+    .await;
+    let enqueued = Instant::now();
+    let small = queue
+        .enqueue("small", vec![NewJob::now(RECORD, json!({}))])
+        .await[0];
+    wait_until(
+        "the small tenant's job ran",
+        Duration::from_secs(30),
+        || ran.times(small) == 1,
+    )
+    .await;
+    let delay = ran.first_start(small).unwrap() - enqueued;
+    let hog_left = count(
+        &queue.client,
+        "select count(*) from public.jobs where state = 'available'",
+    )
+    .await;
+    handle.shutdown().await;
+    assert!(
+        hog_left > 90_000,
+        "the hog still had {hog_left} jobs waiting"
+    );
+    assert!(
+        delay < Duration::from_secs(1),
+        "the small tenant's job waited {delay:?} behind the hog"
+    );
+}
+
+#[tokio::test]
+async fn pause_and_resume_everything_one_queue_or_one_tenant() {
+    let queue = Queue::with_tenants(&["acme", "globex"]).await;
+    let ran = Ran::default();
+    let handle = queue.runner(&ran, clock::system(), |_| {}).start().await;
+    let now = Utc::now();
+    let quiet = Duration::from_millis(400);
+    let scopes = [
+        (
+            PauseScope::Tenant("acme".into()),
+            ("acme", RECORD),
+            ("globex", RECORD),
+        ),
+        (
+            PauseScope::Queue("default".into()),
+            ("acme", RECORD),
+            ("acme", OTHER_QUEUE),
+        ),
+    ];
+    for (scope, (paused_tenant, paused_kind), (free_tenant, free_kind)) in scopes {
+        assert!(admin::pause(&queue.client, &scope, now).await.unwrap());
+        assert!(
+            !admin::pause(&queue.client, &scope, now).await.unwrap(),
+            "pausing twice is a no-op"
+        );
+        let paused = queue
+            .enqueue(paused_tenant, vec![NewJob::now(paused_kind, json!({}))])
+            .await[0];
+        let free = queue
+            .enqueue(free_tenant, vec![NewJob::now(free_kind, json!({}))])
+            .await[0];
+        queue
+            .wait_for_state(free, "completed", Duration::from_secs(10))
+            .await;
+        tokio::time::sleep(quiet).await;
+        assert_eq!(
+            queue.state(paused).await,
+            "available",
+            "{scope:?} holds its job"
+        );
+        assert!(admin::resume(&queue.client, &scope).await.unwrap());
+        queue
+            .wait_for_state(paused, "completed", Duration::from_secs(5))
+            .await;
+    }
+    let all = PauseScope::All;
+    admin::pause(&queue.client, &all, now).await.unwrap();
+    let held: Vec<i64> = vec![
+        queue
+            .enqueue("acme", vec![NewJob::now(RECORD, json!({}))])
+            .await[0],
+        queue
+            .enqueue("globex", vec![NewJob::now(OTHER_QUEUE, json!({}))])
+            .await[0],
+    ];
+    tokio::time::sleep(quiet).await;
+    for id in &held {
+        assert_eq!(queue.state(*id).await, "available");
+    }
+    let stats = admin::stats(&queue.client, None, Utc::now()).await.unwrap();
+    assert_eq!(stats.paused.len(), 1);
+    assert!(admin::resume(&queue.client, &all).await.unwrap());
+    for id in held {
+        queue
+            .wait_for_state(id, "completed", Duration::from_secs(5))
+            .await;
+    }
+    assert!(matches!(
+        admin::pause(&queue.client, &PauseScope::Tenant("nobody".into()), now).await,
+        Err(admin::AdminError::UnknownTenant(_))
+    ));
+    handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_suspended_tenants_jobs_wait_and_a_deleted_tenants_are_cancelled() {
+    let queue = Queue::with_tenants(&["acme", "globex"]).await;
+    let ran = Ran::default();
+    let handle = queue.runner(&ran, clock::system(), |_| {}).start().await;
+    let slug = TenantSlug::parse("acme").unwrap();
+    pactum::tenancy::registry::change_status(
+        &queue.client,
+        &slug,
+        &[pactum::tenancy::TenantStatus::Active],
+        pactum::tenancy::TenantStatus::Suspended,
+    )
+    .await
+    .unwrap();
+    let waiting = queue
+        .enqueue("acme", vec![NewJob::now(RECORD, json!({}))])
+        .await[0];
+    let other = queue
+        .enqueue("globex", vec![NewJob::now(RECORD, json!({}))])
+        .await[0];
+    queue
+        .wait_for_state(other, "completed", Duration::from_secs(10))
+        .await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(queue.state(waiting).await, "available");
+    pactum::tenancy::registry::change_status(
+        &queue.client,
+        &slug,
+        &[pactum::tenancy::TenantStatus::Suspended],
+        pactum::tenancy::TenantStatus::Active,
+    )
+    .await
+    .unwrap();
+    queue
+        .wait_for_state(waiting, "completed", Duration::from_secs(5))
+        .await;
+
+    // Deleting globex cancels what it had pending; its rows go with it.
+    handle.shutdown().await;
+    let pending = queue
+        .enqueue(
+            "globex",
+            vec![
+                NewJob::now(RECORD, json!({})),
+                NewJob::at(RECORD, json!({}), Utc::now() + chrono::Duration::hours(1)),
+            ],
+        )
+        .await;
+    let mut client = queue.db.client().await;
+    pactum::tenancy::provision::delete_tenant(&mut client, &TenantSlug::parse("globex").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        count(
+            &queue.client,
+            &format!(
+                "select count(*) from public.jobs where id in ({}, {})",
+                pending[0], pending[1]
+            )
+        )
+        .await,
+        0
+    );
+    assert_eq!(ran.times(pending[0]), 0);
+}
+
+#[tokio::test]
+async fn a_tenant_being_deleted_has_its_pending_jobs_cancelled_first() {
+    let queue = Queue::with_tenants(&["acme"]).await;
+    let ids = queue
+        .enqueue("acme", vec![NewJob::now(RECORD, json!({}))])
+        .await;
+    // A drop that cannot finish (something holds a lock on the schema) leaves the
+    // tenant `deleting`, with its jobs already cancelled.
+    let blocker = queue.db.client().await;
+    blocker
+        .batch_execute("begin; lock table t_acme.users in access share mode")
+        .await
+        .unwrap();
+    let mut client = queue.db.client().await;
+    client
+        .batch_execute("set lock_timeout = '300ms'")
+        .await
+        .unwrap();
+    let deleting =
+        pactum::tenancy::provision::delete_tenant(&mut client, &TenantSlug::parse("acme").unwrap())
+            .await;
+    assert!(
+        deleting.is_err(),
+        "the drop waits for the lock and gives up"
+    );
+    assert_eq!(queue.state(ids[0]).await, "cancelled");
+    blocker.batch_execute("rollback").await.unwrap();
+}
+
+#[tokio::test]
+async fn timers_wait_as_scheduled_until_the_clock_passes_them() {
+    let queue = Queue::with_tenants(&["acme"]).await;
+    let manual = ManualClock::starting_at(Utc::now());
+    let clock: SharedClock = manual.clone();
+    let ran = Ran::default();
+    let runner = queue.runner(&ran, clock.clone(), |_| {});
+    let due = clock.now() + chrono::Duration::hours(48);
+    let id = enqueue_with(
+        &queue.client,
+        queue.tenants["acme"],
+        clock.now(),
+        vec![NewJob::at(RECORD, json!({}), due)],
+    )
+    .await
+    .unwrap()[0];
+    assert_eq!(queue.state(id).await, "scheduled");
+    let handle = runner.start().await;
+    manual.advance(chrono::Duration::hours(47));
+    runner.maintain_once(false).await.unwrap();
+    assert_eq!(queue.state(id).await, "scheduled");
+    manual.advance(chrono::Duration::hours(1));
+    // The runner's own maintenance notices within its poll interval.
+    queue
+        .wait_for_state(id, "completed", Duration::from_secs(5))
+        .await;
+    handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn workers_recover_when_their_notification_connection_drops() {
+    let queue = Queue::with_tenants(&["acme"]).await;
+    let ran = Ran::default();
+    // Polling is too slow to matter: only a notification can wake this runner in time.
+    let runner = queue.runner(&ran, clock::system(), |c| {
+        c.poll_interval = Duration::from_secs(60)
+    });
+    let handle = runner.start().await;
+    assert!(runner.is_listening());
+    let first = queue
+        .enqueue("acme", vec![NewJob::now(RECORD, json!({}))])
+        .await[0];
+    wait_until("woken by NOTIFY", Duration::from_secs(5), || {
+        ran.times(first) == 1
+    })
+    .await;
+    let killed: i64 = count(
+        &queue.client,
+        &format!(
+            "select count(pg_terminate_backend(pid)) from pg_stat_activity \
+             where application_name = 'pactum-jobs-listener' and datname = '{}'",
+            queue.db.name
+        ),
+    )
+    .await;
+    assert_eq!(killed, 1);
+    wait_until("the listener noticed", Duration::from_secs(5), || {
+        !runner.is_listening()
+    })
+    .await;
+    wait_until("the listener is back", Duration::from_secs(10), || {
+        runner.is_listening()
+    })
+    .await;
+    let second = queue
+        .enqueue("acme", vec![NewJob::now(RECORD, json!({}))])
+        .await[0];
+    wait_until("woken by NOTIFY again", Duration::from_secs(5), || {
+        ran.times(second) == 1
+    })
+    .await;
+    handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_period_missed_while_everything_was_down_runs_once_on_start() {
+    let queue = Queue::with_tenants(&["acme"]).await;
+    let start: DateTime<Utc> = "2026-11-30T09:10:00Z".parse().unwrap();
+    let manual = ManualClock::starting_at(start);
+    let runner = queue.runner(&Ran::default(), manual.clone(), |c| {
+        c.queues = vec!["nothing".into()]
+    });
+    let next = periodic::define(
+        &queue.client,
+        start,
+        PeriodicJob {
+            tenant: queue.tenants["acme"],
+            name: "hourly-digest",
+            schedule: "0 * * * *",
+            timezone: "Europe/Paris",
+            kind: RECORD,
+            args: json!({}),
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        next,
+        "2026-11-30T10:00:00Z".parse::<DateTime<Utc>>().unwrap()
+    );
+    // Down from 09:10 to 14:30: five periods missed.
+    manual.advance(chrono::Duration::minutes(320));
+    let (done, _) = runner.maintain_once(false).await.unwrap();
+    assert_eq!(
+        done.periodic_enqueued, 1,
+        "missed periods collapse into one run"
+    );
+    let (done, _) = runner.maintain_once(false).await.unwrap();
+    assert_eq!(done.periodic_enqueued, 0);
+    let key: String = queue
+        .client
+        .query_one("select unique_key from public.jobs", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(key, "periodic:hourly-digest:2026-11-30T14:00:00Z");
+    let next: DateTime<Utc> = queue
+        .client
+        .query_one("select next_run_at from public.periodic_jobs", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        next,
+        "2026-11-30T15:00:00Z".parse::<DateTime<Utc>>().unwrap()
+    );
+    assert!(matches!(
+        periodic::define(
+            &queue.client,
+            start,
+            PeriodicJob {
+                tenant: queue.tenants["acme"],
+                name: "bad",
+                schedule: "every tuesday",
+                timezone: "UTC",
+                kind: RECORD,
+                args: json!({}),
+            },
+        )
+        .await,
+        Err(periodic::DefineError::Schedule(_))
+    ));
+}
+
+#[tokio::test]
+async fn a_periodic_job_runs_once_per_period_with_two_server_instances() {
+    let queue = Queue::with_tenants(&["acme"]).await;
+    periodic::define(
+        &queue.client,
+        Utc::now(),
+        PeriodicJob {
+            tenant: queue.tenants["acme"],
+            name: "every-second",
+            schedule: "* * * * * *",
+            timezone: "UTC",
+            kind: pactum::kernel::jobs::NOOP,
+            args: json!({}),
+        },
+    )
+    .await
+    .unwrap();
+    let settings = [("PACTUM_JOB_POLL_MS", "50")];
+    let first = crate::app::spawn_app(&queue.db, &settings).await;
+    let second = crate::app::spawn_app(&queue.db, &settings).await;
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    drop((first, second));
+    let rows = queue
+        .client
+        .query(
+            "select unique_key, count(*) from public.jobs where unique_key like 'periodic:%' group by 1 order by 1",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(
+        rows.len() >= 3,
+        "one job a second for 3.5 s: {}",
+        rows.len()
+    );
+    for row in &rows {
+        assert_eq!(
+            row.get::<_, i64>(1),
+            1,
+            "{} ran once",
+            row.get::<_, &str>(0)
+        );
+    }
+    let workers: i64 = count(
+        &queue.client,
+        "select count(distinct attempted_by) from public.jobs where unique_key like 'periodic:%'",
+    )
+    .await;
+    assert!(workers >= 1);
+}
+
+/// A webhook receiver that hangs while told to, else answers 204.
+struct Receiver {
+    port: u16,
+    hang: Arc<std::sync::atomic::AtomicBool>,
+    answered: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Receiver {
+    async fn start() -> Self {
+        use std::sync::atomic::Ordering;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let hang = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let answered = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (h, a) = (hang.clone(), answered.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut socket, _)) = listener.accept().await else {
+                    return;
+                };
+                let (h, a) = (h.clone(), a.clone());
+                tokio::spawn(async move {
+                    let mut buffer = vec![0u8; 65536];
+                    let _ = socket.read(&mut buffer).await;
+                    if h.load(Ordering::SeqCst) {
+                        tokio::time::sleep(Duration::from_secs(600)).await;
+                        return;
+                    }
+                    let _ = socket
+                        .write_all(b"HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n")
+                        .await;
+                    a.fetch_add(1, Ordering::SeqCst);
+                });
+            }
+        });
+        Self {
+            port,
+            hang,
+            answered,
+        }
+    }
+}
+
+/// A webhook delivery job to `receiver`, which is a real job of the real binary.
+async fn delivery_job(queue: &Queue, receiver: &Receiver) -> i64 {
+    let endpoint: Uuid = queue
+        .client
+        .query_one(
+            "insert into t_acme.webhook_endpoints (url, event_types, secret) \
+             values ($1, '{*}', 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw') returning id",
+            &[&format!("http://127.0.0.1:{}/hook", receiver.port)],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let event: i64 = queue
+        .client
+        .query_one(
+            "insert into t_acme.audit_logs (action, entity, changes) \
+             values ('create', 'contract', '{}') returning id",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    queue
+        .enqueue(
+            "acme",
+            vec![NewJob::now(
+                pactum::kernel::events::WEBHOOK_DELIVERY,
+                pactum::kernel::events::delivery_args(endpoint, event),
+            )],
+        )
+        .await[0]
+}
+
+fn spawn_worker(queue: &Queue) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_pactum"))
+        .arg("worker")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", &queue.db.url)
+        .env("JWT_SECRET", crate::app::TEST_JWT_SECRET)
+        .env("PACTUM_WEBHOOK_ALLOW_PRIVATE", "1")
+        .env("PACTUM_JOB_POLL_MS", "100")
+        .env("PACTUM_JOB_SHUTDOWN_SECS", "1")
+        .env("PACTUM_JOB_WORKERS", "2")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the pactum binary starts")
+}
+
+#[tokio::test]
+async fn a_job_whose_worker_was_killed_is_rescued_after_its_lease_and_completes() {
+    let queue = Queue::with_tenants(&["acme"]).await;
+    let receiver = Receiver::start().await;
+    let id = delivery_job(&queue, &receiver).await;
+    let mut worker = spawn_worker(&queue);
+    queue
+        .wait_for_state(id, "running", Duration::from_secs(30))
+        .await;
+    worker.kill().unwrap(); // SIGKILL: nothing is cleaned up.
+    worker.wait().unwrap();
+    assert_eq!(
+        queue.state(id).await,
+        "running",
+        "a dead worker leaves its job running"
+    );
+
+    // Another instance, its clock past the lease (the 30 s timeout plus 30 s grace).
+    let manual = ManualClock::starting_at(Utc::now() + chrono::Duration::seconds(61));
+    let deliverer = pactum::webhooks::Deliverer::new(true, 20).unwrap();
+    let runner = Runner::new(
+        queue.pool(2),
+        queue.pool(2),
+        Some(queue.db.database_url()),
+        manual.clone(),
+        pactum::app::job_handlers(&deliverer),
+        RunnerConfig {
+            queues: vec!["webhooks".into()],
+            poll_interval: Duration::from_millis(100),
+            ..RunnerConfig::new(2)
+        },
+        JobMetrics::new(),
+    );
+    receiver
+        .hang
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    let (done, _) = runner.maintain_once(false).await.unwrap();
+    assert_eq!(done.rescued, 1);
+    let handle = runner.start().await;
+    queue
+        .wait_for_state(id, "completed", Duration::from_secs(20))
+        .await;
+    handle.shutdown().await;
+    assert_eq!(
+        receiver.answered.load(std::sync::atomic::Ordering::SeqCst),
+        1
+    );
+    let row = queue
+        .client
+        .query_one(
+            "select attempt, errors->0->>'error' from public.jobs where id = $1",
+            &[&id],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, i32>(0), 2);
+    assert!(row
+        .get::<_, String>(1)
+        .starts_with("rescued: the lease expired"));
+}
+
+#[tokio::test]
+async fn sigterm_stops_claiming_and_releases_what_is_still_running() {
+    let queue = Queue::with_tenants(&["acme"]).await;
+    let receiver = Receiver::start().await;
+    let id = delivery_job(&queue, &receiver).await;
+    let mut worker = spawn_worker(&queue);
+    queue
+        .wait_for_state(id, "running", Duration::from_secs(30))
+        .await;
+    let asked = Instant::now();
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &worker.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = worker.wait().unwrap();
+    assert!(
+        exit.success(),
+        "a worker stopped by SIGTERM exits 0: {exit:?}"
+    );
+    assert!(
+        asked.elapsed() < Duration::from_secs(10),
+        "within the 1 s grace period and some"
+    );
+    let row = queue
+        .client
+        .query_one(
+            "select state, attempt, attempted_by is null, errors->-1->>'error' from public.jobs where id = $1",
+            &[&id],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        row.get::<_, &str>(0),
+        "available",
+        "released for another worker"
+    );
+    assert_eq!(
+        row.get::<_, i32>(1),
+        0,
+        "a released run is not counted as an attempt"
+    );
+    assert!(row.get::<_, bool>(2));
+    assert_eq!(row.get::<_, &str>(3), "released: its worker shut down");
+}
