@@ -30,6 +30,12 @@ struct Inner {
     disable_after: i32,
 }
 
+/// Installs the process-wide TLS provider (ring) that reqwest's rustls needs; a second
+/// call is harmless.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// What one attempt came to.
 #[derive(Debug)]
 pub struct Attempt {
@@ -44,8 +50,7 @@ impl Deliverer {
     /// `allow_internal` lets webhooks reach loopback and private addresses (tests, or
     /// an operator who wants it); `disable_after` failures in a row disable an endpoint.
     pub fn new(allow_internal: bool, disable_after: i32) -> anyhow::Result<Self> {
-        // One process-wide TLS provider; a second install is refused and harmless.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        install_tls_provider();
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(10))

@@ -1054,21 +1054,33 @@ async fn delivery_job(queue: &Queue, receiver: &Receiver) -> i64 {
         .await[0]
 }
 
-fn spawn_worker(queue: &Queue) -> std::process::Child {
-    std::process::Command::new(env!("CARGO_BIN_EXE_pactum"))
-        .arg("worker")
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("DATABASE_URL", &queue.db.url)
-        .env("JWT_SECRET", crate::app::TEST_JWT_SECRET)
-        .env("PACTUM_WEBHOOK_ALLOW_PRIVATE", "1")
-        .env("PACTUM_JOB_POLL_MS", "100")
-        .env("PACTUM_JOB_SHUTDOWN_SECS", "1")
-        .env("PACTUM_JOB_WORKERS", "2")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("the pactum binary starts")
+/// A `pactum worker` process, killed if a test fails before it ends it.
+struct Worker(std::process::Child);
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn_worker(queue: &Queue) -> Worker {
+    Worker(
+        std::process::Command::new(env!("CARGO_BIN_EXE_pactum"))
+            .arg("worker")
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("DATABASE_URL", &queue.db.url)
+            .env("JWT_SECRET", crate::app::TEST_JWT_SECRET)
+            .env("PACTUM_WEBHOOK_ALLOW_PRIVATE", "1")
+            .env("PACTUM_JOB_POLL_MS", "100")
+            .env("PACTUM_JOB_SHUTDOWN_SECS", "1")
+            .env("PACTUM_JOB_WORKERS", "2")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("the pactum binary starts"),
+    )
 }
 
 #[tokio::test]
@@ -1080,8 +1092,8 @@ async fn a_job_whose_worker_was_killed_is_rescued_after_its_lease_and_completes(
     queue
         .wait_for_state(id, "running", Duration::from_secs(30))
         .await;
-    worker.kill().unwrap(); // SIGKILL: nothing is cleaned up.
-    worker.wait().unwrap();
+    worker.0.kill().unwrap(); // SIGKILL: nothing is cleaned up.
+    worker.0.wait().unwrap();
     assert_eq!(
         queue.state(id).await,
         "running",
@@ -1143,11 +1155,11 @@ async fn sigterm_stops_claiming_and_releases_what_is_still_running() {
         .await;
     let asked = Instant::now();
     let status = std::process::Command::new("kill")
-        .args(["-TERM", &worker.id().to_string()])
+        .args(["-TERM", &worker.0.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
-    let exit = worker.wait().unwrap();
+    let exit = worker.0.wait().unwrap();
     assert!(
         exit.success(),
         "a worker stopped by SIGTERM exits 0: {exit:?}"

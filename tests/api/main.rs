@@ -22,3 +22,4 @@ mod services;
 mod shared_redis;
 mod tenancy;
 mod users;
+mod webhooks;
