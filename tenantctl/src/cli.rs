@@ -83,6 +83,9 @@ pub enum Command {
         #[arg(long)]
         name: Option<String>,
     },
+    /// Background jobs: list, inspect, retry, cancel, pause and resume
+    #[command(subcommand)]
+    Jobs(JobsCommand),
     /// Show the pool of pre-provisioned spare schemas, or top it up
     Spares {
         /// Build spares until the pool holds this many
@@ -135,6 +138,64 @@ pub struct CreateArgs {
     /// Build the schema from the migrations even when a spare is ready
     #[arg(long)]
     pub cold: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// List jobs, newest first
+    List {
+        #[command(flatten)]
+        filter: JobFilter,
+        /// How many to show
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(i64).range(1..=10_000))]
+        limit: i64,
+    },
+    /// Show one job: arguments, every error, who ran it
+    Show { id: i64 },
+    /// Run a job again now (a failed, discarded, cancelled, scheduled or finished one)
+    Retry { id: i64 },
+    /// Cancel a job that has not finished
+    Cancel { id: i64 },
+    /// Stop workers from starting jobs: all of them, one queue's, or one tenant's
+    Pause(PauseTarget),
+    /// Undo a pause
+    Resume(PauseTarget),
+    /// Jobs by kind and state, the oldest wait, and what is paused
+    Stats {
+        /// Only this tenant's jobs
+        #[arg(long, value_name = "SLUG")]
+        tenant: Option<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct JobFilter {
+    /// Only this tenant's jobs
+    #[arg(long, value_name = "SLUG")]
+    pub tenant: Option<String>,
+    /// Only jobs of this kind, e.g. webhook.deliver
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// scheduled, available, running, retryable, completed, cancelled or discarded
+    #[arg(long)]
+    pub state: Option<String>,
+    /// Only jobs of this queue
+    #[arg(long)]
+    pub queue: Option<String>,
+}
+
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct PauseTarget {
+    /// Every job
+    #[arg(long)]
+    pub all: bool,
+    /// One queue's jobs
+    #[arg(long, value_name = "QUEUE")]
+    pub queue: Option<String>,
+    /// One tenant's jobs
+    #[arg(long, value_name = "SLUG")]
+    pub tenant: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

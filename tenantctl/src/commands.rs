@@ -64,6 +64,7 @@ pub async fn run(cli: Cli) -> Result<Report, CliError> {
             createadmin(&url, &slug, &email, name.as_deref()).await
         }
         Command::Spares { fill } => spares_command(&url, fill, progress).await,
+        Command::Jobs(command) => crate::jobs::run(&url, command).await,
     }
 }
 
@@ -98,11 +99,11 @@ fn direct_url(
     }
 }
 
-async fn connect(url: &DatabaseUrl) -> Result<Client, CliError> {
+pub async fn connect(url: &DatabaseUrl) -> Result<Client, CliError> {
     Ok(url.connect().await?)
 }
 
-fn parse_slug(slug: &str) -> Result<TenantSlug, CliError> {
+pub fn parse_slug(slug: &str) -> Result<TenantSlug, CliError> {
     Ok(TenantSlug::parse(slug).map_err(pactum::tenancy::TenancyError::from)?)
 }
 

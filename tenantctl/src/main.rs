@@ -3,6 +3,7 @@
 
 mod cli;
 mod commands;
+mod jobs;
 mod output;
 
 use std::process::ExitCode;

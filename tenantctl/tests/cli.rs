@@ -732,3 +732,173 @@ async fn tenantctl_says_goodbye_to_postgresql_on_every_connection() {
         );
     }
 }
+
+/// Jobs for acme: one available, one failed for good (discarded), one scheduled.
+async fn acme_with_jobs() -> (TestDb, Vec<i64>) {
+    let db = migrated_with_acme().await;
+    let client = db.client().await;
+    let mut ids = Vec::new();
+    for (state, kind) in [
+        ("available", "pactum.noop"),
+        ("discarded", "webhook.deliver"),
+        ("scheduled", "pactum.noop"),
+    ] {
+        let id: i64 = client
+            .query_one(
+                "insert into public.jobs (tenant_id, kind, state, run_at, fair_at, attempt, \
+                     max_attempts, errors, created_at, finished_at) \
+                 select id, $2, $1, now(), now(), 3, 3, \
+                     case when $1 = 'discarded' then '[{\"attempt\": 3, \"at\": \"2026-11-30T10:00:00Z\", \"error\": \"HTTP 500\"}]'::jsonb else '[]' end, \
+                     now(), case when $1 = 'discarded' then now() end \
+                 from public.tenants where slug = 'acme' returning id",
+                &[&state, &kind],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        ids.push(id);
+    }
+    (db, ids)
+}
+
+#[tokio::test]
+async fn jobs_list_show_retry_cancel_and_stats() {
+    let (db, ids) = acme_with_jobs().await;
+    let listed = tenantctl(
+        Some(&db),
+        &["--json", "jobs", "list", "--tenant", "acme"],
+        None,
+    );
+    assert_eq!(listed.code, 0, "{}", listed.stderr);
+    assert_eq!(listed.json()["jobs"].as_array().unwrap().len(), 3);
+    let discarded = tenantctl(
+        Some(&db),
+        &["--json", "jobs", "list", "--state", "discarded"],
+        None,
+    );
+    assert_eq!(discarded.json()["jobs"][0]["id"], ids[1]);
+
+    let shown = tenantctl(Some(&db), &["jobs", "show", &ids[1].to_string()], None);
+    assert_eq!(shown.code, 0);
+    assert!(shown.stdout.contains("HTTP 500"), "{}", shown.stdout);
+
+    let retried = tenantctl(
+        Some(&db),
+        &["--json", "jobs", "retry", &ids[1].to_string()],
+        None,
+    );
+    assert_eq!(retried.code, 0, "{}", retried.stderr);
+    let row = db
+        .client()
+        .await
+        .query_one(
+            "select state, max_attempts from public.jobs where id = $1",
+            &[&ids[1]],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, &str>(0), "available");
+    assert_eq!(row.get::<_, i32>(1), 4, "one more attempt than it has used");
+
+    let cancelled = tenantctl(Some(&db), &["jobs", "cancel", &ids[2].to_string()], None);
+    assert_eq!(cancelled.code, 0, "{}", cancelled.stderr);
+    let again = tenantctl(
+        Some(&db),
+        &["--json", "jobs", "cancel", &ids[2].to_string()],
+        None,
+    );
+    assert_eq!(again.code, 2, "cancelling a finished job is refused");
+    assert_eq!(again.json()["error"], "wrong_state");
+
+    let stats = tenantctl(Some(&db), &["--json", "jobs", "stats"], None);
+    assert_eq!(stats.code, 0);
+    let counts = &stats.json()["stats"]["counts"];
+    let available: i64 = counts
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["state"] == "available")
+        .map(|c| c["jobs"].as_i64().unwrap())
+        .sum();
+    assert_eq!(available, 2);
+}
+
+#[tokio::test]
+async fn jobs_pause_and_resume_by_scope_and_refuse_bad_input_with_exit_2() {
+    let (db, ids) = acme_with_jobs().await;
+    for scope in [
+        &["--all"][..],
+        &["--queue", "webhooks"],
+        &["--tenant", "acme"],
+    ] {
+        let mut args = vec!["--json", "jobs", "pause"];
+        args.extend_from_slice(scope);
+        let paused = tenantctl(Some(&db), &args, None);
+        assert_eq!(paused.code, 0, "{scope:?}: {}", paused.stderr);
+        assert_eq!(paused.json()["changed"], true);
+        assert_eq!(tenantctl(Some(&db), &args, None).json()["changed"], false);
+    }
+    let stats = tenantctl(Some(&db), &["--json", "jobs", "stats"], None);
+    assert_eq!(stats.json()["stats"]["paused"].as_array().unwrap().len(), 3);
+    let resumed = tenantctl(Some(&db), &["jobs", "resume", "--tenant", "acme"], None);
+    assert_eq!(resumed.code, 0);
+    assert!(resumed.stdout.contains("resumed tenant acme"));
+
+    let before = db
+        .client()
+        .await
+        .query("select id, state from public.jobs order by id", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get::<_, i64>(0), r.get::<_, String>(1)))
+        .collect::<Vec<_>>();
+    for (args, code) in [
+        (vec!["jobs", "list", "--state", "exploded"], "invalid_input"),
+        (
+            vec!["jobs", "list", "--tenant", "Robert'); drop table jobs;--"],
+            "invalid_slug",
+        ),
+        (vec!["jobs", "show", "987654"], "job_not_found"),
+        (vec!["jobs", "retry", "0"], "job_not_found"),
+        (
+            vec!["jobs", "pause", "--tenant", "nobody"],
+            "tenant_not_found",
+        ),
+        (
+            vec!["jobs", "pause", "--queue", "Not A Queue"],
+            "invalid_input",
+        ),
+        (
+            vec!["jobs", "stats", "--tenant", "nobody"],
+            "tenant_not_found",
+        ),
+    ] {
+        let mut all = vec!["--json"];
+        all.extend(args.iter().copied());
+        let run = tenantctl(Some(&db), &all, None);
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+        assert_eq!(run.json()["error"], code, "{args:?}");
+    }
+    for args in [
+        &["jobs", "pause"][..],
+        &["jobs", "pause", "--all", "--tenant", "acme"],
+        &["jobs", "show", "not-a-number"],
+        &["jobs", "list", "--limit", "0"],
+    ] {
+        let run = tenantctl(Some(&db), args, None);
+        assert_eq!(run.code, 2, "{args:?}");
+        assert!(run.stderr.contains("error"), "{args:?}: {}", run.stderr);
+    }
+    let after = db
+        .client()
+        .await
+        .query("select id, state from public.jobs order by id", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get::<_, i64>(0), r.get::<_, String>(1)))
+        .collect::<Vec<_>>();
+    assert_eq!(before, after, "refused commands change nothing");
+    assert_eq!(after.len(), ids.len());
+}
