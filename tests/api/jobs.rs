@@ -1189,3 +1189,40 @@ async fn sigterm_stops_claiming_and_releases_what_is_still_running() {
     assert!(row.get::<_, bool>(2));
     assert_eq!(row.get::<_, &str>(3), "released: its worker shut down");
 }
+
+#[tokio::test]
+async fn jobs_run_behind_pgbouncer_and_show_in_the_metrics() {
+    let queue = Queue::with_tenants(&["acme"]).await;
+    let bouncer = crate::support::PgBouncer::start(1);
+    let pooled = bouncer.url_for(&queue.db);
+    // Every statement of the runner and of the handlers goes through the pooler (one
+    // server connection for all); only LISTEN uses the direct URL.
+    let app = crate::app::spawn_app(
+        &queue.db,
+        &[
+            ("DATABASE_URL", pooled.as_str()),
+            ("PACTUM_DB_POOLER", "transaction"),
+            ("PACTUM_DIRECT_DATABASE_URL", queue.db.url.as_str()),
+            ("PACTUM_JOB_WORKERS", "4"),
+        ],
+    )
+    .await;
+    let batch = (0..200)
+        .map(|i| NewJob::now(pactum::kernel::jobs::NOOP, json!({"i": i})))
+        .collect();
+    let ids = queue.enqueue("acme", batch).await;
+    for id in &ids {
+        queue
+            .wait_for_state(*id, "completed", Duration::from_secs(30))
+            .await;
+    }
+    let metrics = app.get("localhost", "/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains(r#"pactum_jobs{kind="pactum.noop",state="completed"} 200"#),
+        "{metrics}"
+    );
+    assert!(metrics
+        .contains(r#"pactum_jobs_finished_total{kind="pactum.noop",outcome="completed"} 200"#));
+    assert!(metrics.contains("pactum_job_queue_wait_seconds_bucket"));
+    assert!(metrics.contains("pactum_job_run_seconds_count{kind=\"pactum.noop\"} 200"));
+}

@@ -21,7 +21,7 @@ use futures::future::BoxFuture;
 use futures::StreamExt;
 use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
 use serde_json::Value;
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::{mpsc, Notify, Semaphore};
 use tokio::task::AbortHandle;
 use tokio_postgres::AsyncMessage;
 use tokio_util::sync::CancellationToken;
@@ -242,6 +242,9 @@ struct Inner {
     wake: Notify,
     slots: Arc<Semaphore>,
     running: Mutex<HashMap<i64, Running>>,
+    completions: mpsc::UnboundedSender<Completion>,
+    /// Taken by the completer task when it starts.
+    completions_rx: Mutex<Option<mpsc::UnboundedReceiver<Completion>>>,
     listening: AtomicBool,
     stop: CancellationToken,
 }
@@ -249,6 +252,15 @@ struct Inner {
 struct Running {
     attempt: i32,
     abort: AbortHandle,
+}
+
+enum Completion {
+    Done {
+        id: i64,
+        attempt: i32,
+    },
+    /// Answered once everything sent before it is recorded.
+    Flush(tokio::sync::oneshot::Sender<()>),
 }
 
 /// A started runner; [`RunnerHandle::shutdown`] stops it gracefully.
@@ -278,9 +290,16 @@ const CLAIM_SQL: &str = "\
     returning j.id, j.tenant_id, t.schema_name, j.kind, j.queue, j.args, j.attempt, \
               j.max_attempts, j.timeout_ms, j.run_at";
 
+/// Completions are recorded in batches: one statement for every job that finished
+/// since the last one.
 const COMPLETE_SQL: &str = "\
-    update public.jobs set state = 'completed', finished_at = $2, lease_until = null \
-    where id = $1 and state = 'running' and attempted_by = $3 and attempt = $4";
+    update public.jobs j set state = 'completed', finished_at = $3, lease_until = null \
+      from unnest($1::int8[], $2::int4[]) as done(id, attempt) \
+     where j.id = done.id and j.attempt = done.attempt and j.state = 'running' \
+       and j.attempted_by = $4";
+
+/// Most completions one statement records.
+const COMPLETION_BATCH: usize = 1000;
 
 const FAIL_SQL: &str = "\
     update public.jobs \
@@ -362,7 +381,10 @@ impl Runner {
         config: RunnerConfig,
         metrics: JobMetrics,
     ) -> Self {
+        let (completions, completions_rx) = mpsc::unbounded_channel();
         Self(Arc::new(Inner {
+            completions,
+            completions_rx: Mutex::new(Some(completions_rx)),
             queue_pool,
             tenant_pool,
             direct,
@@ -403,6 +425,13 @@ impl Runner {
                 runner.listen_forever(direct, ready_tx).await
             }));
             let _ = tokio::time::timeout(Duration::from_secs(5), ready_rx).await;
+        }
+        let receiver = self.0.completions_rx.lock().expect("completions").take();
+        if let Some(receiver) = receiver {
+            let runner = self.clone();
+            tasks.push(tokio::spawn(
+                async move { runner.complete_loop(receiver).await },
+            ));
         }
         let runner = self.clone();
         tasks.push(tokio::spawn(async move { runner.claim_loop().await }));
@@ -652,22 +681,75 @@ impl Runner {
         inner.running.lock().expect("running jobs").remove(&job.id);
     }
 
+    /// Records completions in batches: whatever finished while the previous statement
+    /// ran goes in the next one, so a busy runner spends one round trip on many jobs
+    /// and an idle one records each at once.
+    async fn complete_loop(&self, mut receiver: mpsc::UnboundedReceiver<Completion>) {
+        let inner = &self.0;
+        let mut ids = Vec::with_capacity(COMPLETION_BATCH);
+        let mut attempts = Vec::with_capacity(COMPLETION_BATCH);
+        let mut flushes = Vec::new();
+        while let Some(first) = receiver.recv().await {
+            let mut next = Some(first);
+            while let Some(completion) = next.take() {
+                match completion {
+                    Completion::Done { id, attempt } => {
+                        ids.push(id);
+                        attempts.push(attempt);
+                    }
+                    Completion::Flush(done) => flushes.push(done),
+                }
+                if ids.len() < COMPLETION_BATCH {
+                    next = receiver.try_recv().ok();
+                }
+            }
+            if !ids.is_empty() {
+                let recorded = async {
+                    let conn = inner.queue_pool.get(None).await?;
+                    conn.execute(
+                        Scope::standalone(),
+                        COMPLETE_SQL,
+                        &[&ids, &attempts, &inner.clock.now(), &inner.config.worker_id],
+                    )
+                    .await?;
+                    Ok::<_, TenancyError>(())
+                };
+                if let Err(error) = recorded.await {
+                    // Their leases will expire and they will run again: handlers are
+                    // idempotent.
+                    tracing::warn!(jobs = ids.len(), error = %describe_error(&error), "recording completed jobs failed");
+                }
+                ids.clear();
+                attempts.clear();
+            }
+            for done in flushes.drain(..) {
+                let _ = done.send(());
+            }
+        }
+    }
+
     async fn finish(&self, job: &Job, outcome: Result<(), JobError>) -> Result<(), TenancyError> {
         let inner = &self.0;
+        let failure = match outcome {
+            Ok(()) => {
+                let _ = inner.completions.send(Completion::Done {
+                    id: job.id,
+                    attempt: job.attempt,
+                });
+                inner
+                    .metrics
+                    .finished
+                    .with_label_values(&[&job.kind, "completed"])
+                    .inc();
+                return Ok(());
+            }
+            Err(failure) => failure,
+        };
         let conn = inner.queue_pool.get(None).await?;
         let now = inner.clock.now();
         let me = &inner.config.worker_id;
-        let label = match outcome {
-            Ok(()) => {
-                conn.execute(
-                    Scope::standalone(),
-                    COMPLETE_SQL,
-                    &[&job.id, &now, me, &job.attempt],
-                )
-                .await?;
-                "completed"
-            }
-            Err(JobError::Cancel(reason)) => {
+        let label = match failure {
+            JobError::Cancel(reason) => {
                 tracing::info!(job = job.id, kind = %job.kind, %reason, "job cancelled itself");
                 conn.execute(
                     Scope::standalone(),
@@ -677,7 +759,7 @@ impl Runner {
                 .await?;
                 "cancelled"
             }
-            Err(JobError::Retry(error)) => {
+            JobError::Retry(error) => {
                 tracing::warn!(job = job.id, kind = %job.kind, attempt = job.attempt, %error, "job attempt failed");
                 let delay = chrono::Duration::from_std(backoff::next_delay(job.attempt))
                     .unwrap_or_else(|_| chrono::Duration::hours(6));
@@ -817,6 +899,11 @@ impl RunnerHandle {
             if let Err(error) = released.await {
                 tracing::warn!(error = %describe_error(&error), "releasing jobs failed; their leases will expire instead");
             }
+        }
+        // What finished is recorded before the process goes.
+        let (flushed, wait) = tokio::sync::oneshot::channel();
+        if inner.completions.send(Completion::Flush(flushed)).is_ok() {
+            let _ = tokio::time::timeout(Duration::from_secs(5), wait).await;
         }
         for task in self.tasks {
             task.abort();

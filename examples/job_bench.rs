@@ -1,0 +1,282 @@
+//! The job queue's benchmark, driven by `scripts/bench-jobs.sh` (which runs
+//! graphile-worker's equivalent on the same PostgreSQL). DATABASE_URL must name a
+//! database with the public migrations applied; tenants are registry rows only (a
+//! no-op job never touches its schema).
+//!
+//!   job_bench throughput JOBS WORKERS BATCH TENANTS
+//!       enqueue JOBS no-op jobs in batches of BATCH over TENANTS tenants, then run
+//!       them all with WORKERS workers; prints enqueue and run rates
+//!   job_bench latency SAMPLES idle|busy
+//!       from just before an enqueuing commit to the handler starting, one job at a
+//!       time; `busy` keeps a backlog of other tenants' jobs being worked meanwhile
+//!   job_bench claim PENDING TENANTS SAMPLES
+//!       PENDING available jobs over TENANTS tenants; the time of one claim (median,
+//!       p99) and the buffers it touches
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use pactum::kernel::clock;
+use pactum::kernel::jobs::runner::JobMetrics;
+use pactum::kernel::jobs::{enqueue_with, Handlers, NewJob, Runner, RunnerConfig, NOOP};
+use pactum::tenancy::connection::{Pooler, RequestPool};
+use pactum::tenancy::pool::DatabaseUrl;
+use pactum::tenancy::TenantId;
+use serde_json::json;
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+fn arg<T: std::str::FromStr>(args: &[String], i: usize, name: &str) -> T {
+    args.get(i)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("argument {i}: {name}"))
+}
+
+async fn tenants(client: &tokio_postgres::Client, n: usize) -> Result<Vec<TenantId>, Error> {
+    client
+        .execute(
+            "insert into public.tenants (slug, name, schema_name, status) \
+             select 'bench' || i, 'Bench ' || i, 't_bench' || i, 'active' \
+             from generate_series(1, $1::int) i on conflict do nothing",
+            &[&(n as i32)],
+        )
+        .await?;
+    let rows = client
+        .query(
+            "select id from public.tenants where slug like 'bench%' order by slug limit $1",
+            &[&(n as i64)],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| TenantId(r.get::<_, Uuid>(0))).collect())
+}
+
+fn runner(url: &DatabaseUrl, workers: usize, handlers: Handlers) -> Result<Runner, Error> {
+    let config = RunnerConfig {
+        queues: vec!["default".into()],
+        ..RunnerConfig::new(workers)
+    };
+    Ok(Runner::new(
+        RequestPool::new(url, (workers / 2).clamp(2, 16), Pooler::None)?,
+        RequestPool::new(url, 2, Pooler::None)?,
+        Some(url.clone()),
+        clock::system(),
+        handlers,
+        config,
+        JobMetrics::new(),
+    ))
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index]
+}
+
+async fn throughput(url: &DatabaseUrl, args: &[String]) -> Result<(), Error> {
+    let (jobs, workers, batch, tenant_count): (usize, usize, usize, usize) = (
+        arg(args, 2, "JOBS"),
+        arg(args, 3, "WORKERS"),
+        arg(args, 4, "BATCH"),
+        arg(args, 5, "TENANTS"),
+    );
+    let client = url.connect().await?;
+    let tenants = tenants(&client, tenant_count).await?;
+    let started = Instant::now();
+    let mut enqueued = 0;
+    let mut next = 0;
+    while enqueued < jobs {
+        let n = batch.min(jobs - enqueued);
+        let batch = (0..n).map(|i| NewJob::now(NOOP, json!({"i": i}))).collect();
+        enqueue_with(&client, tenants[next % tenants.len()], Utc::now(), batch).await?;
+        next += 1;
+        enqueued += n;
+    }
+    let enqueue_time = started.elapsed();
+    let done = Arc::new(AtomicUsize::new(0));
+    let mut handlers = Handlers::default();
+    let counter = done.clone();
+    handlers.register(NOOP, move |_| {
+        counter.fetch_add(1, Ordering::Relaxed);
+        async { Ok(()) }
+    });
+    let runner = runner(url, workers, handlers)?;
+    let started = Instant::now();
+    let handle = runner.start().await;
+    while done.load(Ordering::Relaxed) < jobs {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let run_time = started.elapsed();
+    handle.shutdown().await;
+    // The last completions are recorded after the handler returns.
+    let completed: i64 = client
+        .query_one(
+            "select count(*) from public.jobs where state = 'completed'",
+            &[],
+        )
+        .await?
+        .get(0);
+    println!(
+        "pactum throughput: {jobs} jobs, {workers} workers, batches of {batch} over {tenant_count} tenants: \
+         enqueue {:.0} jobs/s, run {:.0} jobs/s ({completed} completed)",
+        jobs as f64 / enqueue_time.as_secs_f64(),
+        jobs as f64 / run_time.as_secs_f64()
+    );
+    Ok(())
+}
+
+async fn latency(url: &DatabaseUrl, args: &[String]) -> Result<(), Error> {
+    let samples: usize = arg(args, 2, "SAMPLES");
+    let busy = args.get(3).map(String::as_str) == Some("busy");
+    let client = url.connect().await?;
+    let all = tenants(&client, 11).await?;
+    let (probe_tenant, others) = (all[0], all[1..].to_vec());
+    let (started_tx, mut started_rx) = mpsc::unbounded_channel::<(i64, Instant)>();
+    let mut handlers = Handlers::default();
+    handlers.register(NOOP, move |ctx| {
+        if ctx.job.args["probe"] == true {
+            let _ = started_tx.send((ctx.job.id, Instant::now()));
+        }
+        async { Ok(()) }
+    });
+    let runner = runner(url, 4, handlers)?;
+    let handle = runner.start().await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let filler = if busy {
+        let (url, stop) = (url.clone(), stop.clone());
+        Some(tokio::spawn(async move {
+            let client = url.connect().await.expect("filler connects");
+            let mut i = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let pending: i64 = client
+                    .query_one(
+                        "select count(*) from public.jobs where state = 'available'",
+                        &[],
+                    )
+                    .await
+                    .expect("count")
+                    .get(0);
+                if pending < 5_000 {
+                    let batch = (0..1000).map(|_| NewJob::now(NOOP, json!({}))).collect();
+                    enqueue_with(&client, others[i % others.len()], Utc::now(), batch)
+                        .await
+                        .expect("filler enqueues");
+                    i += 1;
+                } else {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+        }))
+    } else {
+        None
+    };
+    if busy {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    let mut delays = Vec::with_capacity(samples);
+    for _ in 0..samples {
+        let before = Instant::now();
+        let id = enqueue_with(
+            &client,
+            probe_tenant,
+            Utc::now(),
+            vec![NewJob::now(NOOP, json!({"probe": true}))],
+        )
+        .await?[0];
+        let (started_id, at) = started_rx.recv().await.expect("the probe runs");
+        assert_eq!(started_id, id);
+        delays.push((at - before).as_secs_f64() * 1000.0);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    stop.store(true, Ordering::Relaxed);
+    if let Some(filler) = filler {
+        let _ = filler.await;
+    }
+    handle.shutdown().await;
+    delays.sort_by(f64::total_cmp);
+    println!(
+        "pactum start delay, {} queue: p50 {:.2} ms, p99 {:.2} ms over {samples} jobs",
+        if busy { "busy" } else { "idle" },
+        percentile(&delays, 0.5),
+        percentile(&delays, 0.99)
+    );
+    Ok(())
+}
+
+async fn claim(url: &DatabaseUrl, args: &[String]) -> Result<(), Error> {
+    let (pending, tenant_count, samples): (i64, usize, usize) = (
+        arg(args, 2, "PENDING"),
+        arg(args, 3, "TENANTS"),
+        arg(args, 4, "SAMPLES"),
+    );
+    let client = url.connect().await?;
+    tenants(&client, tenant_count).await?;
+    client.execute("delete from public.jobs", &[]).await?;
+    // Each tenant's backlog spread the way enqueueing spreads it: one second apart.
+    client
+        .execute(
+            "insert into public.jobs (tenant_id, kind, state, run_at, fair_at, created_at) \
+             select t.id, 'pactum.noop', 'available', now(), \
+                    now() + (i / $2::int) * interval '1 second', now() \
+             from generate_series(0, $1::bigint - 1) i \
+             join (select id, row_number() over (order by slug) - 1 as n from public.tenants \
+                   where slug like 'bench%') t on t.n = i % $2::int",
+            &[&pending, &(tenant_count as i32)],
+        )
+        .await?;
+    client.batch_execute("vacuum analyze public.jobs").await?;
+    let runner = runner(url, 1, Handlers::default())?;
+    for _ in 0..20 {
+        runner.claim("default", 1).await?;
+    }
+    let mut times = Vec::with_capacity(samples);
+    for _ in 0..samples {
+        let started = Instant::now();
+        let claimed = runner.claim("default", 1).await?;
+        times.push(started.elapsed().as_secs_f64() * 1000.0);
+        assert_eq!(claimed.len(), 1);
+    }
+    times.sort_by(f64::total_cmp);
+    let plan = client
+        .query(
+            "explain (analyze, buffers, format json) \
+             select j.id from public.jobs j \
+             where j.state = 'available' and j.queue = 'default' \
+               and not exists (select 1 from public.job_pauses p where p.scope = 'all' \
+                   or (p.scope = 'queue' and p.queue = j.queue) \
+                   or (p.scope = 'tenant' and p.tenant_id = j.tenant_id)) \
+               and exists (select 1 from public.tenants t where t.id = j.tenant_id and t.status = 'active') \
+             order by j.priority, j.fair_at limit 1 for update of j skip locked",
+            &[],
+        )
+        .await?;
+    let plan: serde_json::Value = plan[0].get(0);
+    let buffers = plan[0]["Plan"]["Shared Hit Blocks"].as_i64().unwrap_or(-1)
+        + plan[0]["Plan"]["Shared Read Blocks"].as_i64().unwrap_or(0);
+    println!(
+        "pactum claim, {pending} pending over {tenant_count} tenants: median {:.3} ms, p99 {:.3} ms, {buffers} buffers",
+        percentile(&times, 0.5),
+        percentile(&times, 0.99)
+    );
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    let args: Vec<String> = std::env::args().collect();
+    let url = DatabaseUrl::parse(
+        &std::env::var("DATABASE_URL").expect("DATABASE_URL"),
+        "pactum-job-bench",
+    )?;
+    match args.get(1).map(String::as_str) {
+        Some("throughput") => throughput(&url, &args).await,
+        Some("latency") => latency(&url, &args).await,
+        Some("claim") => claim(&url, &args).await,
+        _ => {
+            eprintln!("usage: job_bench throughput|latency|claim ... (see the source)");
+            std::process::exit(2);
+        }
+    }
+}

@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# Job queue benchmark (issue 12), side by side with graphile-worker (from the npm
+# registry, pinned in benches/graphile/package.json) on the same PostgreSQL:
+#   - throughput: no-op jobs enqueued in batches, then run to completion by N workers,
+#     alternating rounds of Pactum and graphile-worker
+#   - start delay: from just before an enqueuing commit to the handler starting, on an
+#     idle queue and on a busy one (a backlog of other tenants' jobs being worked)
+#   - claim cost with 1,000 to 1,000,000 pending jobs over 1,000 tenants (Pactum)
+#   - with OTHER_CHECKOUT (a working tree of the build before, e.g. from
+#     `git worktree add /tmp/before <rev>`): contract creation through HTTP, this build
+#     against that one, alternating rounds (creation now writes an event)
+#
+#   scripts/bench-jobs.sh [OTHER_CHECKOUT]
+#
+#   BENCH_JOBS (50000) BENCH_WORKERS (8) BENCH_BATCH (1000) BENCH_ROUNDS (3)
+#   BENCH_SAMPLES (300) BENCH_CLAIM_SIZES ("1000 10000 100000 1000000")
+#   BENCH_SECONDS (6, per contract-creation round)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+OTHER="${1:-}"
+JOBS="${BENCH_JOBS:-50000}"
+WORKERS="${BENCH_WORKERS:-8}"
+BATCH="${BENCH_BATCH:-1000}"
+ROUNDS="${BENCH_ROUNDS:-3}"
+SAMPLES="${BENCH_SAMPLES:-300}"
+CLAIM_SIZES="${BENCH_CLAIM_SIZES:-1000 10000 100000 1000000}"
+SECONDS_PER_ROUND="${BENCH_SECONDS:-6}"
+export JWT_SECRET="bench-secret-bench-secret-bench-secret-0"
+
+# shellcheck source=scripts/bench-common.sh
+source scripts/bench-common.sh
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm
+fi
+GRAPHILE=.pactum/graphile-bench
+if ! cmp -s benches/graphile/package.json "$GRAPHILE/package.json" || [ ! -d "$GRAPHILE/node_modules" ]; then
+  rm -rf "$GRAPHILE" && mkdir -p "$GRAPHILE"
+  cp benches/graphile/package.json "$GRAPHILE/"
+  (cd "$GRAPHILE" && npm install --no-audit --no-fund --silent >&2)
+fi
+graphile() { NODE_PATH="$PWD/$GRAPHILE/node_modules" node benches/graphile/bench.js "$@"; }
+
+cargo build --release --locked --workspace --bins --example job_bench
+BENCH=target/release/examples/job_bench
+SAVED_URL="${DATABASE_URL:-}"
+restore_url() { if [ -n "$SAVED_URL" ]; then export DATABASE_URL="$SAVED_URL"; else unset DATABASE_URL; fi; }
+
+fresh_bench_database pactum_bench_jobs
+PACTUM_DB="$DATABASE_URL"
+target/release/tenantctl migrate --shared >/dev/null
+restore_url
+fresh_bench_database graphile_bench_jobs
+GRAPHILE_DB="$DATABASE_URL"
+restore_url
+pactum() { DATABASE_URL="$PACTUM_DB" "$BENCH" "$@"; }
+reset_pactum() { "$PSQL" -q "$PACTUM_DB" -c "delete from public.jobs" -c "vacuum analyze public.jobs" >/dev/null; }
+reset_graphile() {
+  "$PSQL" -q "$GRAPHILE_DB" -c "drop schema if exists graphile_worker cascade" >/dev/null 2>&1 || true
+}
+
+echo "== machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), PostgreSQL $("$PSQL" -Atq "$PACTUM_DB" -c 'show server_version')"
+echo "== throughput: $JOBS no-op jobs, batches of $BATCH, $WORKERS workers, $ROUNDS alternating rounds"
+P_RUN=(); G_RUN=()
+for round in $(seq "$ROUNDS"); do
+  reset_pactum
+  line=$(pactum throughput "$JOBS" "$WORKERS" "$BATCH" 10)
+  echo "   $line"; P_RUN+=("$(sed -E 's/.*run ([0-9]+) jobs\/s.*/\1/' <<<"$line")")
+  reset_graphile
+  line=$(DATABASE_URL="$GRAPHILE_DB" graphile throughput "$JOBS" "$WORKERS" "$BATCH")
+  echo "   $line"; G_RUN+=("$(sed -E 's/.*run ([0-9]+) jobs\/s.*/\1/' <<<"$line")")
+done
+awk -v p="$(median "${P_RUN[@]}")" -v g="$(median "${G_RUN[@]}")" 'BEGIN {
+  printf "   medians: Pactum %.0f jobs/s, graphile-worker %.0f jobs/s: Pactum/graphile %.2f\n", p, g, p / g }'
+
+for load in idle busy; do
+  echo "== start delay, $load queue, $SAMPLES jobs one at a time"
+  reset_pactum
+  echo "   $(pactum latency "$SAMPLES" "$load")"
+  reset_graphile
+  echo "   $(DATABASE_URL="$GRAPHILE_DB" graphile latency "$SAMPLES" "$load")"
+done
+
+echo "== claim cost over 1,000 tenants"
+for size in $CLAIM_SIZES; do
+  echo "   $(pactum claim "$size" 1000 300)"
+done
+reset_pactum
+
+if [ -n "$OTHER" ]; then
+  OTHER="$(cd "$OTHER" && pwd)"
+  ensure_wrk
+  (cd "$OTHER" && cargo build --release --locked --workspace --bins)
+  declare -A BIN DB PORT
+  BIN[other]="$OTHER/target/release"; BIN[this]="$PWD/target/release"
+  PORT[other]=18096; PORT[this]=18097
+  PIDS=()
+  trap 'kill "${PIDS[@]}" 2>/dev/null; wait 2>/dev/null || true' EXIT
+  for build in other this; do
+    fresh_bench_database "pactum_bench_create_$build"
+    DB[$build]="$DATABASE_URL"
+    "${BIN[$build]}/tenantctl" migrate >/dev/null
+    for i in $(seq 0 9); do
+      printf 'bench password 123\n' | "${BIN[$build]}/tenantctl" create "bench$i" \
+        --domain "bench$i.localhost" --admin-email "admin@bench$i.example" >/dev/null
+    done
+    PACTUM_BIND="127.0.0.1:${PORT[$build]}" PACTUM_DB_POOL_SIZE=8 RUST_LOG=warn \
+      "${BIN[$build]}/pactum" 2>>/tmp/pactum-bench-jobs.log &
+    PIDS+=("$!")
+    restore_url
+  done
+  for build in other this; do
+    for _ in $(seq 100); do
+      curl -sf "http://127.0.0.1:${PORT[$build]}/healthz" -H "host: localhost" >/dev/null && break
+      sleep 0.1
+    done
+  done
+  lua_for() { # port -> a wrk script creating contracts across the 10 tenants
+    local lua i token
+    lua=$(mktemp --suffix=.lua)
+    echo "local targets = {" >"$lua"
+    for i in $(seq 0 9); do
+      token=$(curl -sf "http://127.0.0.1:$1/api/v1/auth/login" -H "host: bench$i.localhost" \
+        -H 'content-type: application/json' \
+        -d "{\"email\":\"admin@bench$i.example\",\"password\":\"bench password 123\"}" |
+        sed -E 's/.*"access_token":"([^"]+)".*/\1/')
+      echo "  {\"bench$i.localhost\", \"$token\"}," >>"$lua"
+    done
+    cat >>"$lua" <<'LUA'
+}
+local n = 0
+request = function()
+  n = n + 1
+  local t = targets[(n % #targets) + 1]
+  wrk.headers["Host"] = t[1]
+  wrk.headers["Authorization"] = "Bearer " .. t[2]
+  wrk.headers["Content-Type"] = "application/json"
+  return wrk.format("POST", "/api/v1/contracts", nil,
+    '{"title": "Bench contract ' .. n .. '", "contract_type": "msa", "value": "1000.00", "currency": "EUR", "body": "Terms."}')
+end
+LUA
+    echo "$lua"
+  }
+  declare -A LUA
+  for build in other this; do LUA[$build]=$(lua_for "${PORT[$build]}"); done
+  echo "== contract creation, 10 tenants, 16 connections, $((ROUNDS * 2 + 1)) alternating rounds of ${SECONDS_PER_ROUND}s"
+  OTHER_RPS=(); THIS_RPS=()
+  for round in $(seq $((ROUNDS * 2 + 1))); do
+    for build in other this; do
+      rps=$(wrk -t2 -c16 -d"${SECONDS_PER_ROUND}s" -s "${LUA[$build]}" \
+        "http://127.0.0.1:${PORT[$build]}/" | awk '/Requests\/sec/ {print $2}')
+      if [ "$build" = other ]; then OTHER_RPS+=("$rps"); else THIS_RPS+=("$rps"); fi
+    done
+    echo "   round $round: before ${OTHER_RPS[-1]} req/s, this ${THIS_RPS[-1]} req/s"
+  done
+  awk -v o="$(median "${OTHER_RPS[@]}")" -v t="$(median "${THIS_RPS[@]}")" 'BEGIN {
+    printf "   medians: before %.0f req/s, this %.0f req/s: this/before %.3f\n", o, t, t / o }'
+  rm -f "${LUA[@]}"
+  for build in other this; do drop_bench_database "pactum_bench_create_$build"; done
+fi
+drop_bench_database pactum_bench_jobs
+drop_bench_database graphile_bench_jobs
