@@ -12,14 +12,14 @@
 #
 #   scripts/bench-jobs.sh [OTHER_CHECKOUT]
 #
-#   BENCH_JOBS (50000) BENCH_WORKERS (8) BENCH_BATCH (1000) BENCH_ROUNDS (3)
+#   BENCH_JOBS (30000) BENCH_WORKERS ("8 32") BENCH_BATCH (1000) BENCH_ROUNDS (3)
 #   BENCH_SAMPLES (300) BENCH_CLAIM_SIZES ("1000 10000 100000 1000000")
 #   BENCH_SECONDS (6, per contract-creation round)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 OTHER="${1:-}"
-JOBS="${BENCH_JOBS:-50000}"
-WORKERS="${BENCH_WORKERS:-8}"
+JOBS="${BENCH_JOBS:-30000}"
+WORKER_COUNTS="${BENCH_WORKERS:-8 32}"
 BATCH="${BENCH_BATCH:-1000}"
 ROUNDS="${BENCH_ROUNDS:-3}"
 SAMPLES="${BENCH_SAMPLES:-300}"
@@ -61,18 +61,20 @@ reset_graphile() {
 }
 
 echo "== machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), PostgreSQL $("$PSQL" -Atq "$PACTUM_DB" -c 'show server_version')"
-echo "== throughput: $JOBS no-op jobs, batches of $BATCH, $WORKERS workers, $ROUNDS alternating rounds"
-P_RUN=(); G_RUN=()
-for round in $(seq "$ROUNDS"); do
-  reset_pactum
-  line=$(pactum throughput "$JOBS" "$WORKERS" "$BATCH" 10)
-  echo "   $line"; P_RUN+=("$(sed -E 's/.*run ([0-9]+) jobs\/s.*/\1/' <<<"$line")")
-  reset_graphile
-  line=$(DATABASE_URL="$GRAPHILE_DB" graphile throughput "$JOBS" "$WORKERS" "$BATCH")
-  echo "   $line"; G_RUN+=("$(sed -E 's/.*run ([0-9]+) jobs\/s.*/\1/' <<<"$line")")
+for WORKERS in $WORKER_COUNTS; do
+  echo "== throughput: $JOBS no-op jobs, batches of $BATCH, $WORKERS workers, $ROUNDS alternating rounds"
+  P_RUN=(); G_RUN=()
+  for round in $(seq "$ROUNDS"); do
+    reset_pactum
+    line=$(pactum throughput "$JOBS" "$WORKERS" "$BATCH" 10)
+    echo "   $line"; P_RUN+=("$(sed -E 's/.*run ([0-9]+) jobs\/s.*/\1/' <<<"$line")")
+    reset_graphile
+    line=$(DATABASE_URL="$GRAPHILE_DB" graphile throughput "$JOBS" "$WORKERS" "$BATCH")
+    echo "   $line"; G_RUN+=("$(sed -E 's/.*run ([0-9]+) jobs\/s.*/\1/' <<<"$line")")
+  done
+  awk -v p="$(median "${P_RUN[@]}")" -v g="$(median "${G_RUN[@]}")" 'BEGIN {
+    printf "   medians: Pactum %.0f jobs/s, graphile-worker %.0f jobs/s: Pactum/graphile %.2f\n", p, g, p / g }'
 done
-awk -v p="$(median "${P_RUN[@]}")" -v g="$(median "${G_RUN[@]}")" 'BEGIN {
-  printf "   medians: Pactum %.0f jobs/s, graphile-worker %.0f jobs/s: Pactum/graphile %.2f\n", p, g, p / g }'
 
 for load in idle busy; do
   echo "== start delay, $load queue, $SAMPLES jobs one at a time"

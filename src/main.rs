@@ -31,6 +31,10 @@ async fn serve() -> ExitCode {
     // `pactum openapi` prints the OpenAPI document, for client generators and CI,
     // without needing a database or any setting. `pactum worker` runs jobs only.
     let mut worker = false;
+    if let Some(extra) = std::env::args().nth(2) {
+        eprintln!("pactum: unexpected argument {extra:?}; usage: pactum [openapi | worker]");
+        return ExitCode::from(2);
+    }
     match std::env::args().nth(1).as_deref() {
         None => {}
         Some("worker") => worker = true,
@@ -67,6 +71,13 @@ async fn serve() -> ExitCode {
         );
     }
     if worker {
+        if config.jobs.workers == 0 {
+            eprintln!(
+                "pactum worker: configuration error: PACTUM_JOB_WORKERS: is 0; a worker \
+                 process with no workers has nothing to do"
+            );
+            return ExitCode::from(2);
+        }
         return match pactum::app::run_worker(config, pactum::kernel::clock::system()).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {

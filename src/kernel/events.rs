@@ -112,9 +112,10 @@ impl EventView {
     }
 }
 
-/// The audit row keeps `{"field": {"old": .., "new": ..}}` for a change, the new state
-/// for a creation and the old one for a deletion; an event shows previous and current
-/// state side by side.
+/// The audit row keeps `{"field": {"old": .., "new": ..}}` for a change (or
+/// `{"old_version": .., "new_version": ..}` where a field's content lives elsewhere, as
+/// a contract's body does in its versions), the new state for a creation and the old
+/// one for a deletion; an event shows previous and current state side by side.
 pub fn split_changes(action: &str, changes: Value) -> (Option<Value>, Option<Value>) {
     match action {
         "create" | "generate" => (None, Some(changes)),
@@ -123,22 +124,37 @@ pub fn split_changes(action: &str, changes: Value) -> (Option<Value>, Option<Val
             let Value::Object(fields) = &changes else {
                 return (None, Some(changes));
             };
-            let is_diff = fields.values().all(|v| {
-                v.as_object()
-                    .is_some_and(|o| o.contains_key("old") && o.contains_key("new"))
-            });
-            if !is_diff {
-                return (None, Some(changes));
-            }
             let mut previous = serde_json::Map::new();
             let mut current = serde_json::Map::new();
             for (field, diff) in fields {
-                previous.insert(field.clone(), diff["old"].clone());
-                current.insert(field.clone(), diff["new"].clone());
+                let Some((old, new)) = diff.as_object().and_then(sides) else {
+                    return (None, Some(changes));
+                };
+                previous.insert(field.clone(), old);
+                current.insert(field.clone(), new);
             }
             (Some(Value::Object(previous)), Some(Value::Object(current)))
         }
     }
+}
+
+/// `{"old": a, "new": b}` -> `(a, b)`; `{"old_x": a, "new_x": b}` -> `({"x": a}, {"x": b})`.
+fn sides(diff: &serde_json::Map<String, Value>) -> Option<(Value, Value)> {
+    if let (Some(old), Some(new), 2) = (diff.get("old"), diff.get("new"), diff.len()) {
+        return Some((old.clone(), new.clone()));
+    }
+    let mut old = serde_json::Map::new();
+    let mut new = serde_json::Map::new();
+    for (key, value) in diff {
+        if let Some(name) = key.strip_prefix("old_") {
+            old.insert(name.to_owned(), value.clone());
+        } else if let Some(name) = key.strip_prefix("new_") {
+            new.insert(name.to_owned(), value.clone());
+        } else {
+            return None;
+        }
+    }
+    (!old.is_empty() && !new.is_empty()).then_some((Value::Object(old), Value::Object(new)))
 }
 
 #[cfg(test)]
@@ -153,6 +169,22 @@ mod split_tests {
         );
         assert_eq!(previous, Some(json!({"status": "draft"})));
         assert_eq!(current, Some(json!({"status": "under_review"})));
+    }
+
+    #[test]
+    fn a_new_text_version_shows_as_version_numbers() {
+        let (previous, current) = split_changes(
+            "update",
+            json!({"body": {"old_version": 1, "new_version": 2}, "title": {"old": "A", "new": "B"}}),
+        );
+        assert_eq!(previous, Some(json!({"body": {"version": 1}, "title": "A"})));
+        assert_eq!(current, Some(json!({"body": {"version": 2}, "title": "B"})));
+    }
+
+    #[test]
+    fn anything_else_is_shown_as_recorded() {
+        let odd = json!({"note": "free text"});
+        assert_eq!(split_changes("update", odd.clone()), (None, Some(odd)));
     }
 
     #[test]

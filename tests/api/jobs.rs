@@ -1226,3 +1226,26 @@ async fn jobs_run_behind_pgbouncer_and_show_in_the_metrics() {
     assert!(metrics.contains("pactum_job_queue_wait_seconds_bucket"));
     assert!(metrics.contains("pactum_job_run_seconds_count{kind=\"pactum.noop\"} 200"));
 }
+
+#[test]
+fn pactum_worker_refuses_bad_usage_and_an_empty_worker_with_exit_2() {
+    let run = |args: &[&str], workers: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_pactum"))
+            .args(args)
+            .env_clear()
+            .env("DATABASE_URL", "postgres://nobody@127.0.0.1:1/none")
+            .env("JWT_SECRET", crate::app::TEST_JWT_SECRET)
+            .env("PACTUM_JOB_WORKERS", workers)
+            .output()
+            .unwrap()
+    };
+    let extra = run(&["worker", "--now"], "2");
+    assert_eq!(extra.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&extra.stderr).contains("usage: pactum [openapi | worker]"));
+    let empty = run(&["worker"], "0");
+    assert_eq!(empty.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&empty.stderr).contains("PACTUM_JOB_WORKERS"));
+    let bad = run(&["worker"], "lots");
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("PACTUM_JOB_WORKERS"));
+}

@@ -298,6 +298,9 @@ const COMPLETE_SQL: &str = "\
      where j.id = done.id and j.attempt = done.attempt and j.state = 'running' \
        and j.attempted_by = $4";
 
+/// How long a runner with a backlog waits for more workers to free up before claiming.
+const CLAIM_COOLDOWN: Duration = Duration::from_millis(2);
+
 /// Most completions one statement records.
 const COMPLETION_BATCH: usize = 1000;
 
@@ -525,6 +528,8 @@ impl Runner {
     async fn claim_loop(&self) {
         let inner = &self.0;
         let mut next_queue = 0usize;
+        // Whether the last claim got all it asked for (more is probably waiting).
+        let mut backlog = false;
         loop {
             if inner.stop.is_cancelled() {
                 return;
@@ -542,6 +547,25 @@ impl Runner {
             while let Ok(permit) = inner.slots.clone().try_acquire_owned() {
                 permits.push(permit);
             }
+            // With a backlog, a claim as soon as one worker frees up would fetch one job
+            // per round trip; waiting a moment (at most CLAIM_COOLDOWN) for the other
+            // workers claims for them in bulk. An idle queue claims at once, so a new
+            // job's start is not delayed.
+            let all = inner.config.workers.max(1);
+            if backlog && permits.len() < all {
+                let deadline = tokio::time::Instant::now() + CLAIM_COOLDOWN;
+                while permits.len() < all {
+                    tokio::select! {
+                        _ = inner.stop.cancelled() => return,
+                        _ = tokio::time::sleep_until(deadline) => break,
+                        permit = inner.slots.clone().acquire_owned() => match permit {
+                            Ok(permit) => permits.push(permit),
+                            Err(_) => return,
+                        },
+                    }
+                }
+            }
+            let wanted = permits.len();
             let mut claimed = Vec::new();
             let queues = &inner.config.queues;
             for offset in 0..queues.len() {
@@ -559,6 +583,7 @@ impl Runner {
                 }
             }
             next_queue = next_queue.wrapping_add(1);
+            backlog = claimed.len() == wanted;
             if claimed.is_empty() {
                 drop(permits);
                 tokio::select! {
