@@ -13,7 +13,10 @@
 #   scripts/bench-jobs.sh [OTHER_CHECKOUT]
 #
 #   BENCH_JOBS (30000) BENCH_WORKERS ("8 32") BENCH_BATCH (1000) BENCH_ROUNDS (3)
-#   BENCH_SAMPLES (300) BENCH_CLAIM_SIZES ("1000 10000 100000 1000000")
+#   BENCH_SAMPLES (300) BENCH_BUSY_SAMPLES_GRAPHILE (20: each waits behind the backlog,
+#   seconds apiece) BENCH_CLAIM_SIZES ("1000 10000 100000 1000000")
+#   BENCH_PARTS ("throughput latency claim"; contract creation runs when OTHER_CHECKOUT
+#   is given)
 #   BENCH_SECONDS (6, per contract-creation round)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -23,6 +26,9 @@ WORKER_COUNTS="${BENCH_WORKERS:-8 32}"
 BATCH="${BENCH_BATCH:-1000}"
 ROUNDS="${BENCH_ROUNDS:-3}"
 SAMPLES="${BENCH_SAMPLES:-300}"
+GRAPHILE_BUSY_SAMPLES="${BENCH_BUSY_SAMPLES_GRAPHILE:-20}"
+PARTS="${BENCH_PARTS:-throughput latency claim}"
+part() { [[ " $PARTS " == *" $1 "* ]]; }
 CLAIM_SIZES="${BENCH_CLAIM_SIZES:-1000 10000 100000 1000000}"
 SECONDS_PER_ROUND="${BENCH_SECONDS:-6}"
 export JWT_SECRET="bench-secret-bench-secret-bench-secret-0"
@@ -62,6 +68,7 @@ reset_graphile() {
 
 echo "== machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), PostgreSQL $("$PSQL" -Atq "$PACTUM_DB" -c 'show server_version')"
 for WORKERS in $WORKER_COUNTS; do
+  part throughput || break
   echo "== throughput: $JOBS no-op jobs, batches of $BATCH, $WORKERS workers, $ROUNDS alternating rounds"
   P_RUN=(); G_RUN=()
   for round in $(seq "$ROUNDS"); do
@@ -77,18 +84,22 @@ for WORKERS in $WORKER_COUNTS; do
 done
 
 for load in idle busy; do
-  echo "== start delay, $load queue, $SAMPLES jobs one at a time"
+  part latency || break
+  echo "== start delay, $load queue, one job at a time"
   reset_pactum
   echo "   $(pactum latency "$SAMPLES" "$load")"
   reset_graphile
-  echo "   $(DATABASE_URL="$GRAPHILE_DB" graphile latency "$SAMPLES" "$load")"
+  samples=$SAMPLES; [ "$load" = busy ] && samples=$GRAPHILE_BUSY_SAMPLES
+  echo "   $(DATABASE_URL="$GRAPHILE_DB" graphile latency "$samples" "$load")"
 done
 
-echo "== claim cost over 1,000 tenants"
-for size in $CLAIM_SIZES; do
-  echo "   $(pactum claim "$size" 1000 300)"
-done
-reset_pactum
+if part claim; then
+  echo "== claim cost over 1,000 tenants"
+  for size in $CLAIM_SIZES; do
+    echo "   $(pactum claim "$size" 1000 300)"
+  done
+  reset_pactum
+fi
 
 if [ -n "$OTHER" ]; then
   OTHER="$(cd "$OTHER" && pwd)"

@@ -242,6 +242,9 @@ struct Inner {
     wake: Notify,
     slots: Arc<Semaphore>,
     running: Mutex<HashMap<i64, Running>>,
+    /// Jobs claimed and not yet finished, counted from the claim (a job is in
+    /// `running` only once its handler has started).
+    in_flight: std::sync::atomic::AtomicUsize,
     completions: mpsc::UnboundedSender<Completion>,
     /// Taken by the completer task when it starts.
     completions_rx: Mutex<Option<mpsc::UnboundedReceiver<Completion>>>,
@@ -398,6 +401,7 @@ impl Runner {
             metrics,
             wake: Notify::new(),
             running: Mutex::new(HashMap::new()),
+            in_flight: std::sync::atomic::AtomicUsize::new(0),
             listening: AtomicBool::new(false),
             stop: CancellationToken::new(),
         }))
@@ -593,11 +597,13 @@ impl Runner {
                 }
                 continue;
             }
+            inner.in_flight.fetch_add(claimed.len(), Ordering::AcqRel);
             for job in claimed {
                 let permit = permits.pop().expect("one permit per claimed job");
                 let runner = self.clone();
                 tokio::spawn(async move {
                     runner.run(job).await;
+                    runner.0.in_flight.fetch_sub(1, Ordering::AcqRel);
                     drop(permit);
                 });
             }
@@ -878,9 +884,9 @@ impl Runner {
         Ok((done, sleep))
     }
 
-    /// Jobs this process is running now.
+    /// Jobs this process has claimed and not finished.
     pub fn running(&self) -> usize {
-        self.0.running.lock().expect("running jobs").len()
+        self.0.in_flight.load(Ordering::Acquire)
     }
 }
 
