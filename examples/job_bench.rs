@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use pactum::kernel::clock;
-use pactum::kernel::jobs::runner::JobMetrics;
+use pactum::kernel::jobs::runner::{JobMetrics, CLAIM_CANDIDATES_SQL};
 use pactum::kernel::jobs::{enqueue_with, Handlers, NewJob, Runner, RunnerConfig, NOOP};
 use pactum::tenancy::connection::{Pooler, RequestPool};
 use pactum::tenancy::pool::DatabaseUrl;
@@ -45,6 +45,8 @@ async fn tenants(client: &tokio_postgres::Client, n: usize) -> Result<Vec<Tenant
             &[&(n as i32)],
         )
         .await?;
+    // Fresh statistics, as autovacuum would have after so many new rows.
+    client.batch_execute("analyze public.tenants").await?;
     let rows = client
         .query(
             "select id from public.tenants where slug like 'bench%' order by slug limit $1",
@@ -213,7 +215,7 @@ async fn claim(url: &DatabaseUrl, args: &[String]) -> Result<(), Error> {
     );
     let client = url.connect().await?;
     tenants(&client, tenant_count).await?;
-    client.execute("delete from public.jobs", &[]).await?;
+    client.batch_execute("truncate public.jobs").await?;
     // Each tenant's backlog spread the way enqueueing spreads it: one second apart.
     client
         .execute(
@@ -239,17 +241,11 @@ async fn claim(url: &DatabaseUrl, args: &[String]) -> Result<(), Error> {
         assert_eq!(claimed.len(), 1);
     }
     times.sort_by(f64::total_cmp);
+    // Finding and locking the next job, explained: the buffers it touches.
     let plan = client
         .query(
-            "explain (analyze, buffers, format json) \
-             select j.id from public.jobs j \
-             where j.state = 'available' and j.queue = 'default' \
-               and not exists (select 1 from public.job_pauses p where p.scope = 'all' \
-                   or (p.scope = 'queue' and p.queue = j.queue) \
-                   or (p.scope = 'tenant' and p.tenant_id = j.tenant_id)) \
-               and exists (select 1 from public.tenants t where t.id = j.tenant_id and t.status = 'active') \
-             order by j.priority, j.fair_at limit 1 for update of j skip locked",
-            &[],
+            &format!("explain (analyze, buffers, format json) {CLAIM_CANDIDATES_SQL}"),
+            &[&"default", &1i64],
         )
         .await?;
     let plan: serde_json::Value = plan[0].get(0);

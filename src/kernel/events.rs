@@ -177,7 +177,10 @@ mod split_tests {
             "update",
             json!({"body": {"old_version": 1, "new_version": 2}, "title": {"old": "A", "new": "B"}}),
         );
-        assert_eq!(previous, Some(json!({"body": {"version": 1}, "title": "A"})));
+        assert_eq!(
+            previous,
+            Some(json!({"body": {"version": 1}, "title": "A"}))
+        );
         assert_eq!(current, Some(json!({"body": {"version": 2}, "title": "B"})));
     }
 
