@@ -1249,3 +1249,59 @@ fn pactum_worker_refuses_bad_usage_and_an_empty_worker_with_exit_2() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("PACTUM_JOB_WORKERS"));
 }
+
+#[tokio::test]
+async fn the_server_on_sigterm_releases_its_jobs_stops_listening_and_exits_0() {
+    pactum::webhooks::delivery::install_tls_provider();
+    let queue = Queue::with_tenants(&["acme"]).await;
+    let receiver = Receiver::start().await;
+    let id = delivery_job(&queue, &receiver).await;
+    let port = crate::support::free_port();
+    let mut server = Worker(
+        std::process::Command::new(env!("CARGO_BIN_EXE_pactum"))
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("DATABASE_URL", &queue.db.url)
+            .env("JWT_SECRET", crate::app::TEST_JWT_SECRET)
+            .env("PACTUM_BIND", format!("127.0.0.1:{port}"))
+            .env("PACTUM_WEBHOOK_ALLOW_PRIVATE", "1")
+            .env("PACTUM_JOB_POLL_MS", "100")
+            .env("PACTUM_JOB_SHUTDOWN_SECS", "1")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("the pactum binary starts"),
+    );
+    queue
+        .wait_for_state(id, "running", Duration::from_secs(30))
+        .await;
+    let healthz = reqwest::Client::new()
+        .get(format!("http://127.0.0.1:{port}/healthz"))
+        .header("host", "localhost")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(healthz.status(), reqwest::StatusCode::OK);
+    let asked = Instant::now();
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &server.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = server.0.wait().unwrap();
+    assert!(
+        exit.success(),
+        "the server stopped by SIGTERM exits 0: {exit:?}"
+    );
+    assert!(asked.elapsed() < Duration::from_secs(10));
+    assert_eq!(
+        queue.state(id).await,
+        "available",
+        "its running job was released"
+    );
+    let refused = reqwest::Client::new()
+        .get(format!("http://127.0.0.1:{port}/healthz"))
+        .send()
+        .await;
+    assert!(refused.is_err(), "no longer listening");
+}
