@@ -4,6 +4,7 @@
 
 pub mod actor;
 pub mod audit;
+pub mod business_time;
 pub mod clock;
 pub mod concurrency;
 pub mod error;
