@@ -12,7 +12,7 @@
 //! 4. [`web`]: actix: state, middleware, extractors, error -> HTTP.
 //! 5. Areas, one folder each: [`identity`], [`contracts`], [`counterparties`],
 //!    [`clauses`], [`templates`], [`comments`], [`attachments`], [`documents`],
-//!    [`audit`], [`webhooks`]. An area may call another area's service, never its
+//!    [`audit`], [`webhooks`], [`workflows`]. An area may call another area's service, never its
 //!    routes.
 //! 6. [`app`]: builds the server, mounts every area, the OpenAPI root.
 
@@ -35,5 +35,6 @@ pub mod documents;
 pub mod identity;
 pub mod templates;
 pub mod webhooks;
+pub mod workflows;
 
 pub mod app;

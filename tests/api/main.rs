@@ -23,3 +23,4 @@ mod shared_redis;
 mod tenancy;
 mod users;
 mod webhooks;
+mod workflows;

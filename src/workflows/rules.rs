@@ -1,0 +1,674 @@
+//! Trigger rules, in the lookup language of the workflow seed: a JSON object of
+//! `field__operator: value` pairs, all of which must hold, with `all`, `any` and `not`
+//! to combine rules, e.g.
+//!
+//! ```json
+//! {"value__gte": "500000", "contract_type__in": ["msa", "sow"],
+//!  "any": [{"tags__contains": "strategic"}, {"metadata__region": "emea"}]}
+//! ```
+//!
+//! A rule is compiled to one parameterised SQL boolean expression over a contract row
+//! (alias `c`), evaluated by PostgreSQL. Fields come from an allow-list and every value
+//! is checked against its field's type before anything runs, so a compiled rule can
+//! neither inject SQL nor fail on a cast. Refusals name the offending path
+//! (`any[1].value__gte`).
+
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+/// Deepest nesting of `all` / `any` / `not`.
+pub const MAX_DEPTH: usize = 10;
+/// Most conditions (leaves) in one rule.
+pub const MAX_CONDITIONS: usize = 200;
+/// Longest list an `in` or `range` takes.
+pub const MAX_LIST: usize = 500;
+/// Longest text value.
+pub const MAX_TEXT: usize = 1000;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct RuleError {
+    /// Where in the rule, e.g. `any[1].value__gte` (`$` for the rule itself).
+    pub path: String,
+    pub message: String,
+}
+
+/// A bound value, typed by how the SQL casts it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Param {
+    Text(String),
+    TextList(Vec<String>),
+    Bool(bool),
+}
+
+impl Param {
+    /// The value to bind.
+    pub fn as_sql(&self) -> &(dyn tokio_postgres::types::ToSql + Sync) {
+        match self {
+            Self::Text(text) => text,
+            Self::TextList(list) => list,
+            Self::Bool(flag) => flag,
+        }
+    }
+}
+
+/// A rule as SQL: a boolean expression over `c` with placeholders from
+/// `$<first>` on, and the values to bind, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Compiled {
+    pub sql: String,
+    pub params: Vec<Param>,
+    /// Each condition's path and its own SQL (placeholders shared with `sql`), so that
+    /// a caller can say which one failed.
+    pub conditions: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Text,
+    Decimal,
+    Date,
+    Uuid,
+    Bool,
+    Tags,
+}
+
+/// The fields a rule may name: its name, the SQL it reads, its type.
+const FIELDS: &[(&str, &str, Kind)] = &[
+    ("contract_type", "c.contract_type", Kind::Text),
+    ("type", "c.contract_type", Kind::Text),
+    ("value", "c.value", Kind::Decimal),
+    ("currency", "c.currency", Kind::Text),
+    ("status", "c.status", Kind::Text),
+    ("counterparty", "c.counterparty_id", Kind::Uuid),
+    ("counterparty_id", "c.counterparty_id", Kind::Uuid),
+    ("owner", "c.owner_id", Kind::Uuid),
+    ("owner_id", "c.owner_id", Kind::Uuid),
+    ("tags", "c.tags", Kind::Tags),
+    ("start_date", "c.start_date", Kind::Date),
+    ("end_date", "c.end_date", Kind::Date),
+    ("auto_renew", "c.auto_renew", Kind::Bool),
+    ("auto_renewal", "c.auto_renew", Kind::Bool),
+    ("title", "c.title", Kind::Text),
+];
+
+const OPERATORS: &[&str] = &[
+    "exact",
+    "lt",
+    "lte",
+    "gt",
+    "gte",
+    "in",
+    "contains",
+    "icontains",
+    "isnull",
+    "range",
+];
+
+/// Compiles `rule`, numbering placeholders from `$first`.
+pub fn compile(rule: &Value, first: usize) -> Result<Compiled, RuleError> {
+    let mut compiler = Compiler {
+        first,
+        params: Vec::new(),
+        conditions: Vec::new(),
+    };
+    let sql = compiler.rule(rule, "$", 0)?;
+    Ok(Compiled {
+        sql,
+        params: compiler.params,
+        conditions: compiler.conditions,
+    })
+}
+
+struct Compiler {
+    first: usize,
+    params: Vec<Param>,
+    conditions: Vec<(String, String)>,
+}
+
+fn refuse(path: &str, message: impl Into<String>) -> RuleError {
+    RuleError {
+        path: path.to_owned(),
+        message: message.into(),
+    }
+}
+
+fn child(path: &str, key: &str) -> String {
+    if path == "$" {
+        key.to_owned()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+/// Refused text is quoted, and cut, in messages.
+fn shown(text: &str) -> String {
+    let cut: String = text.chars().take(60).collect();
+    format!("{cut:?}")
+}
+
+impl Compiler {
+    fn bind(&mut self, param: Param) -> String {
+        self.params.push(param);
+        format!("${}", self.first + self.params.len() - 1)
+    }
+
+    fn rule(&mut self, rule: &Value, path: &str, depth: usize) -> Result<String, RuleError> {
+        if depth > MAX_DEPTH {
+            return Err(refuse(
+                path,
+                format!("nested deeper than {MAX_DEPTH} levels"),
+            ));
+        }
+        let Value::Object(pairs) = rule else {
+            return Err(refuse(path, "a rule is a JSON object"));
+        };
+        if pairs.is_empty() {
+            // An empty rule matches everything: a catch-all definition.
+            return Ok("true".into());
+        }
+        let mut parts = Vec::with_capacity(pairs.len());
+        for (key, value) in pairs {
+            let here = child(path, key);
+            let part = match key.as_str() {
+                "all" | "any" => self.combination(key, value, &here, depth)?,
+                "not" => format!(
+                    "not coalesce(({}), false)",
+                    self.rule(value, &here, depth + 1)?
+                ),
+                _ => self.condition(key, value, &here)?,
+            };
+            parts.push(part);
+        }
+        Ok(if parts.len() == 1 {
+            parts.pop().expect("one part")
+        } else {
+            format!("({})", parts.join(" and "))
+        })
+    }
+
+    fn combination(
+        &mut self,
+        key: &str,
+        value: &Value,
+        path: &str,
+        depth: usize,
+    ) -> Result<String, RuleError> {
+        let Value::Array(rules) = value else {
+            return Err(refuse(path, format!("`{key}` takes a list of rules")));
+        };
+        if rules.is_empty() {
+            return Err(refuse(path, format!("`{key}` needs at least one rule")));
+        }
+        if rules.len() > MAX_CONDITIONS {
+            return Err(refuse(path, format!("more than {MAX_CONDITIONS} rules")));
+        }
+        let mut parts = Vec::with_capacity(rules.len());
+        for (i, rule) in rules.iter().enumerate() {
+            parts.push(self.rule(rule, &format!("{path}[{i}]"), depth + 1)?);
+        }
+        let joiner = if key == "all" { " and " } else { " or " };
+        Ok(format!("({})", parts.join(joiner)))
+    }
+
+    fn condition(&mut self, key: &str, value: &Value, path: &str) -> Result<String, RuleError> {
+        if self.conditions.len() >= MAX_CONDITIONS {
+            return Err(refuse(
+                path,
+                format!("a rule has at most {MAX_CONDITIONS} conditions"),
+            ));
+        }
+        let (column, kind, operator) = parse_key(key, path)?;
+        let sql = self.compare(&column, kind, operator, value, path)?;
+        self.conditions.push((path.to_owned(), sql.clone()));
+        Ok(sql)
+    }
+
+    fn compare(
+        &mut self,
+        column: &str,
+        kind: Kind,
+        operator: &str,
+        value: &Value,
+        path: &str,
+    ) -> Result<String, RuleError> {
+        if operator == "isnull" {
+            let Value::Bool(null) = value else {
+                return Err(refuse(path, "isnull takes true or false"));
+            };
+            let test = if kind == Kind::Tags {
+                format!("cardinality({column}) = 0")
+            } else {
+                format!("{column} is null")
+            };
+            return Ok(if *null { test } else { format!("not ({test})") });
+        }
+        let allowed: &[&str] = match kind {
+            Kind::Text => &["exact", "in", "contains", "icontains"],
+            Kind::Decimal | Kind::Date => &["exact", "lt", "lte", "gt", "gte", "in", "range"],
+            Kind::Uuid => &["exact", "in"],
+            Kind::Bool => &["exact"],
+            Kind::Tags => &["contains", "in"],
+        };
+        if !allowed.contains(&operator) {
+            return Err(refuse(
+                path,
+                format!(
+                    "{operator} does not apply to this field (use {})",
+                    allowed.join(", ")
+                ),
+            ));
+        }
+        // Values are bound as text and cast in SQL (checked above, so the cast cannot
+        // fail): the driver then never has to know numeric or date types.
+        let (cast, list_cast) = match kind {
+            Kind::Decimal => ("::text::numeric", "::text[]::numeric[]"),
+            Kind::Date => ("::text::date", "::text[]::date[]"),
+            Kind::Uuid => ("::text::uuid", "::text[]::uuid[]"),
+            Kind::Text | Kind::Tags | Kind::Bool => ("", "::text[]"),
+        };
+        Ok(match operator {
+            "exact" if kind == Kind::Bool => {
+                let Value::Bool(flag) = value else {
+                    return Err(refuse(path, "expected true or false"));
+                };
+                format!("{column} = {}", self.bind(Param::Bool(*flag)))
+            }
+            "exact" | "lt" | "lte" | "gt" | "gte" => {
+                let one = scalar(kind, value, path)?;
+                let symbol = match operator {
+                    "exact" => "=",
+                    "lt" => "<",
+                    "lte" => "<=",
+                    "gt" => ">",
+                    _ => ">=",
+                };
+                format!("{column} {symbol} {}{cast}", self.bind(Param::Text(one)))
+            }
+            "in" => {
+                let list = list(kind, value, path)?;
+                let bound = self.bind(Param::TextList(list));
+                if kind == Kind::Tags {
+                    format!("{column} && {bound}::text[]")
+                } else {
+                    format!("{column} = any({bound}{list_cast})")
+                }
+            }
+            "range" => {
+                let bounds = list(kind, value, path)?;
+                let [low, high] = <[String; 2]>::try_from(bounds)
+                    .map_err(|_| refuse(path, "range takes [low, high]"))?;
+                let low = self.bind(Param::Text(low));
+                let high = self.bind(Param::Text(high));
+                format!("{column} between {low}{cast} and {high}{cast}")
+            }
+            "contains" if kind == Kind::Tags => {
+                let tag = scalar(Kind::Text, value, path)?;
+                format!("{column} @> array[{}::text]", self.bind(Param::Text(tag)))
+            }
+            "contains" | "icontains" => {
+                let text = scalar(Kind::Text, value, path)?;
+                // LIKE wildcards in the value are matched literally.
+                let escaped = text
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_");
+                let like = if operator == "contains" {
+                    "like"
+                } else {
+                    "ilike"
+                };
+                format!(
+                    "{column} {like} '%' || {} || '%'",
+                    self.bind(Param::Text(escaped))
+                )
+            }
+            _ => unreachable!("operators are checked against the allow-list above"),
+        })
+    }
+}
+
+/// `field__operator`, `field` (exact), or `metadata__<key>[__operator]`.
+fn parse_key(key: &str, path: &str) -> Result<(String, Kind, &'static str), RuleError> {
+    let parts: Vec<&str> = key.split("__").collect();
+    let operator_of = |name: &str| -> Result<&'static str, RuleError> {
+        OPERATORS
+            .iter()
+            .find(|op| **op == name)
+            .copied()
+            .ok_or_else(|| refuse(path, format!("unknown operator {}", shown(name))))
+    };
+    if parts[0] == "metadata" {
+        let (Some(meta), rest) = (parts.get(1), &parts[2.min(parts.len())..]) else {
+            return Err(refuse(path, "metadata needs a key: metadata__<key>"));
+        };
+        let valid = !meta.is_empty()
+            && meta.len() <= 50
+            && meta
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !valid {
+            return Err(refuse(
+                path,
+                format!("metadata key {} must be 1-50 of a-z, 0-9, _", shown(meta)),
+            ));
+        }
+        let operator = match rest {
+            [] => "exact",
+            [op] => operator_of(op)?,
+            _ => return Err(refuse(path, format!("unknown field {}", shown(key)))),
+        };
+        // The key is checked above and spliced as a quoted literal; values are bound.
+        return Ok((format!("(c.metadata ->> '{meta}')"), Kind::Text, operator));
+    }
+    let (field, operator) = match parts.as_slice() {
+        [field] => (*field, "exact"),
+        [field, op] => (*field, operator_of(op)?),
+        _ => return Err(refuse(path, format!("unknown field {}", shown(key)))),
+    };
+    let (_, column, kind) = FIELDS
+        .iter()
+        .find(|(name, ..)| *name == field)
+        .ok_or_else(|| {
+            refuse(
+                path,
+                format!(
+                    "unknown field {} (fields: {}, metadata__<key>)",
+                    shown(field),
+                    FIELDS
+                        .iter()
+                        .map(|(n, ..)| *n)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+        })?;
+    Ok(((*column).to_owned(), *kind, operator))
+}
+
+/// One value of `kind`, checked, as the text PostgreSQL will cast.
+fn scalar(kind: Kind, value: &Value, path: &str) -> Result<String, RuleError> {
+    let text = match (kind, value) {
+        (Kind::Decimal, Value::Number(n)) => n.to_string(),
+        (_, Value::String(s)) => s.clone(),
+        _ => return Err(refuse(path, format!("expected {}", expected(kind)))),
+    };
+    if text.chars().count() > MAX_TEXT {
+        return Err(refuse(path, format!("longer than {MAX_TEXT} characters")));
+    }
+    if text.chars().any(|c| c == '\0') {
+        return Err(refuse(path, "NUL is not allowed"));
+    }
+    let ok = match kind {
+        Kind::Text | Kind::Tags => true,
+        Kind::Decimal => is_decimal(&text),
+        Kind::Date => {
+            text.len() == 10 && chrono::NaiveDate::parse_from_str(&text, "%Y-%m-%d").is_ok()
+        }
+        Kind::Uuid => Uuid::parse_str(&text).is_ok(),
+        Kind::Bool => false,
+    };
+    if !ok {
+        return Err(refuse(
+            path,
+            format!("{} is not {}", shown(&text), expected(kind)),
+        ));
+    }
+    Ok(text)
+}
+
+fn list(kind: Kind, value: &Value, path: &str) -> Result<Vec<String>, RuleError> {
+    let Value::Array(items) = value else {
+        return Err(refuse(path, "expected a list"));
+    };
+    if items.is_empty() || items.len() > MAX_LIST {
+        return Err(refuse(path, format!("a list of 1 to {MAX_LIST} values")));
+    }
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| scalar(kind, item, &format!("{path}[{i}]")))
+        .collect()
+}
+
+fn expected(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Text | Kind::Tags => "a string",
+        Kind::Decimal => "a decimal such as \"500000\" or \"1250.50\"",
+        Kind::Date => "a date YYYY-MM-DD",
+        Kind::Uuid => "a UUID",
+        Kind::Bool => "true or false",
+    }
+}
+
+/// Digits with at most one point and digits on both sides; at most 14 before it.
+fn is_decimal(text: &str) -> bool {
+    let (integer, fraction) = text.split_once('.').unwrap_or((text, "0"));
+    !integer.is_empty()
+        && integer.len() <= 14
+        && !fraction.is_empty()
+        && fraction.len() <= 10
+        && integer.bytes().all(|b| b.is_ascii_digit())
+        && fraction.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Counts the conditions a rule would compile to, without compiling (for previews).
+pub fn condition_count(rule: &Map<String, Value>) -> usize {
+    rule.iter()
+        .map(|(key, value)| match (key.as_str(), value) {
+            ("all" | "any", Value::Array(rules)) => rules
+                .iter()
+                .filter_map(Value::as_object)
+                .map(condition_count)
+                .sum(),
+            ("not", Value::Object(inner)) => condition_count(inner),
+            _ => 1,
+        })
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn sql(rule: Value) -> (String, Vec<Param>) {
+        let compiled = compile(&rule, 1).unwrap();
+        (compiled.sql, compiled.params)
+    }
+
+    fn refused(rule: Value) -> RuleError {
+        compile(&rule, 1).unwrap_err()
+    }
+
+    #[test]
+    fn the_seed_rule_compiles_to_bound_parameters() {
+        let (sql, params) =
+            sql(json!({"value__gte": "500000", "contract_type__in": ["msa", "sow"]}));
+        // serde_json keeps keys sorted.
+        assert_eq!(
+            sql,
+            "(c.contract_type = any($1::text[]) and c.value >= $2::text::numeric)"
+        );
+        assert_eq!(
+            params,
+            vec![
+                Param::TextList(vec!["msa".into(), "sow".into()]),
+                Param::Text("500000".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn combinators_nest_and_number_from_the_offset() {
+        let rule = json!({"any": [{"tags__contains": "strategic"}, {"not": {"status": "draft"}}]});
+        let compiled = compile(&rule, 3).unwrap();
+        assert_eq!(
+            compiled.sql,
+            "(c.tags @> array[$3::text] or not coalesce((c.status = $4), false))"
+        );
+        assert_eq!(compiled.conditions.len(), 2);
+        assert_eq!(compiled.conditions[0].0, "any[0].tags__contains");
+        assert_eq!(compiled.conditions[1].0, "any[1].not.status");
+    }
+
+    #[test]
+    fn every_operator_has_its_sql() {
+        for (rule, expected) in [
+            (json!({"value__lt": 10}), "c.value < $1::text::numeric"),
+            (
+                json!({"value__lte": "10.5"}),
+                "c.value <= $1::text::numeric",
+            ),
+            (json!({"value__gt": "1"}), "c.value > $1::text::numeric"),
+            (json!({"value__exact": "1"}), "c.value = $1::text::numeric"),
+            (
+                json!({"value__in": ["1", "2"]}),
+                "c.value = any($1::text[]::numeric[])",
+            ),
+            (
+                json!({"value__range": ["1", "9"]}),
+                "c.value between $1::text::numeric and $2::text::numeric",
+            ),
+            (
+                json!({"end_date__lt": "2027-01-01"}),
+                "c.end_date < $1::text::date",
+            ),
+            (
+                json!({"title__icontains": "50%_off"}),
+                "c.title ilike '%' || $1 || '%'",
+            ),
+            (
+                json!({"title__contains": "MSA"}),
+                "c.title like '%' || $1 || '%'",
+            ),
+            (
+                json!({"counterparty__isnull": true}),
+                "c.counterparty_id is null",
+            ),
+            (
+                json!({"end_date__isnull": false}),
+                "not (c.end_date is null)",
+            ),
+            (json!({"tags__isnull": true}), "cardinality(c.tags) = 0"),
+            (json!({"tags__in": ["a", "b"]}), "c.tags && $1::text[]"),
+            (json!({"auto_renewal": true}), "c.auto_renew = $1"),
+            (
+                json!({"owner__in": ["8c8e4a1e-54a4-4a47-9b40-5cf2d0cbd0a7"]}),
+                "c.owner_id = any($1::text[]::uuid[])",
+            ),
+            (
+                json!({"metadata__region": "emea"}),
+                "(c.metadata ->> 'region') = $1",
+            ),
+            (
+                json!({"metadata__cost_centre__in": ["a"]}),
+                "(c.metadata ->> 'cost_centre') = any($1::text[])",
+            ),
+            (json!({}), "true"),
+        ] {
+            assert_eq!(sql(rule.clone()).0, expected, "{rule}");
+        }
+        // LIKE wildcards in the value are literal.
+        assert_eq!(
+            sql(json!({"title__contains": "50%_off"})).1,
+            vec![Param::Text("50\\%\\_off".into())]
+        );
+    }
+
+    #[test]
+    fn refusals_name_the_offending_path() {
+        for (rule, path, says) in [
+            (json!({"colour": "red"}), "colour", "unknown field"),
+            (
+                json!({"value__like": "1"}),
+                "value__like",
+                "unknown operator",
+            ),
+            (json!({"value__gte": "lots"}), "value__gte", "decimal"),
+            (json!({"value__gte": true}), "value__gte", "decimal"),
+            (
+                json!({"start_date__lt": "2026-13-01"}),
+                "start_date__lt",
+                "date",
+            ),
+            (json!({"owner": "not-a-uuid"}), "owner", "UUID"),
+            (
+                json!({"status__lt": "draft"}),
+                "status__lt",
+                "does not apply",
+            ),
+            (
+                json!({"any": [{"value": "1"}, {"title__in": []}]}),
+                "any[1].title__in",
+                "list of 1",
+            ),
+            (json!({"all": {"value": "1"}}), "all", "list of rules"),
+            (json!({"not": ["x"]}), "not", "JSON object"),
+            (
+                json!({"value__range": ["1"]}),
+                "value__range",
+                "[low, high]",
+            ),
+            (json!({"metadata__": "x"}), "metadata__", "metadata key"),
+            (
+                json!({"metadata__Bad-Key": "x"}),
+                "metadata__Bad-Key",
+                "metadata key",
+            ),
+            (json!({"title__in": ["ok", 5]}), "title__in[1]", "string"),
+            (
+                json!({"value__gte": "1; drop table contracts"}),
+                "value__gte",
+                "decimal",
+            ),
+            (
+                json!({"\"; drop table x; --": 1}),
+                "\"; drop table x; --",
+                "unknown field",
+            ),
+            (json!({"auto_renew": "yes"}), "auto_renew", "true or false"),
+            (json!({"title__isnull": "yes"}), "title__isnull", "isnull"),
+        ] {
+            let error = refused(rule.clone());
+            assert_eq!(error.path, path, "{rule}");
+            assert!(error.message.contains(says), "{rule}: {}", error.message);
+        }
+    }
+
+    #[test]
+    fn rules_too_large_or_too_deep_are_refused() {
+        let mut deep = json!({"value": "1"});
+        for _ in 0..1000 {
+            deep = json!({"not": deep});
+        }
+        assert!(refused(deep).message.contains("nested deeper"));
+        let long: Vec<String> = (0..10_000).map(|i| i.to_string()).collect();
+        assert!(refused(json!({"value__in": long}))
+            .message
+            .contains("list of 1 to 500"));
+        let many: Vec<Value> = (0..300)
+            .map(|i| json!({"title": format!("t{i}")}))
+            .collect();
+        assert!(refused(json!({"any": many}))
+            .message
+            .contains("more than 200"));
+        let wide: Vec<Value> = (0..150)
+            .map(|i| json!({"all": [{"title": format!("a{i}")}, {"value": "1"}]}))
+            .collect();
+        assert!(refused(json!({"any": wide}))
+            .message
+            .contains("at most 200 conditions"));
+        assert!(refused(json!({"title": "x".repeat(1001)}))
+            .message
+            .contains("longer than"));
+        assert!(refused(json!({"title": "a\u{0}b"})).message.contains("NUL"));
+    }
+
+    #[test]
+    fn condition_counts_preview_the_compiled_rule() {
+        let rule = json!({"value": "1", "any": [{"title": "a"}, {"not": {"status": "draft"}}]});
+        assert_eq!(condition_count(rule.as_object().unwrap()), 3);
+        assert_eq!(compile(&rule, 1).unwrap().conditions.len(), 3);
+    }
+}
