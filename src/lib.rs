@@ -12,7 +12,7 @@
 //! 4. [`web`]: actix: state, middleware, extractors, error -> HTTP.
 //! 5. Areas, one folder each: [`identity`], [`contracts`], [`counterparties`],
 //!    [`clauses`], [`templates`], [`comments`], [`attachments`], [`documents`],
-//!    [`audit`], [`webhooks`], [`workflows`]. An area may call another area's service, never its
+//!    [`audit`], [`webhooks`], [`teams`], [`workflows`]. An area may call another area's service, never its
 //!    routes.
 //! 6. [`app`]: builds the server, mounts every area, the OpenAPI root.
 
@@ -33,6 +33,7 @@ pub mod contracts;
 pub mod counterparties;
 pub mod documents;
 pub mod identity;
+pub mod teams;
 pub mod templates;
 pub mod webhooks;
 pub mod workflows;

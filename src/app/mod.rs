@@ -41,6 +41,7 @@ pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     crate::documents::configure(cfg);
     crate::audit::configure(cfg);
     crate::webhooks::configure(cfg);
+    crate::teams::configure(cfg);
 }
 
 /// Every job kind this build can run, with its handler. The one list of what workers

@@ -31,6 +31,7 @@ use utoipa::{Modify, OpenApi};
         (name = "attachments", description = "Files attached to contracts"),
         (name = "audit", description = "The append-only audit log, tenant admins only"),
         (name = "events", description = "The tenant's event stream (every change, typed), tenant admins only"),
+        (name = "teams", description = "Named groups of users that approval stages name as approvers; admins manage them"),
         (name = "webhooks", description = "Webhook endpoints that receive events, signed the Standard Webhooks way; tenant admins only"),
     )
 )]

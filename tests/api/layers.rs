@@ -22,6 +22,7 @@ const LAYERS: &[&[&str]] = &[
         "documents",
         "audit",
         "webhooks",
+        "teams",
         "workflows",
     ],
     &["app"],

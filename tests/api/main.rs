@@ -20,6 +20,7 @@ mod scoped;
 pub(crate) mod server;
 mod services;
 mod shared_redis;
+mod teams;
 mod tenancy;
 mod users;
 mod webhooks;

@@ -97,6 +97,8 @@ async fn provisioning_creates_the_schema_its_tables_history_and_registry_rows() 
             "counterparties",
             "refinery_schema_history",
             "refresh_tokens",
+            "team_members",
+            "teams",
             "templates",
             "users",
             "webhook_deliveries",

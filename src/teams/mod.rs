@@ -1,0 +1,9 @@
+//! Teams: named groups of users (`legal`, `finance`, `executives`), managed by admins,
+//! that approval stages name as approvers. Part of issue 13.
+
+pub mod model;
+pub mod routes;
+pub mod service;
+
+pub use model::{CreateTeam, MemberView, TeamView, UpdateTeam};
+pub use routes::configure;
