@@ -42,6 +42,7 @@ pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     crate::audit::configure(cfg);
     crate::webhooks::configure(cfg);
     crate::teams::configure(cfg);
+    crate::workflows::configure(cfg);
 }
 
 /// Every job kind this build can run, with its handler. The one list of what workers

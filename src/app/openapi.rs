@@ -32,6 +32,7 @@ use utoipa::{Modify, OpenApi};
         (name = "audit", description = "The append-only audit log, tenant admins only"),
         (name = "events", description = "The tenant's event stream (every change, typed), tenant admins only"),
         (name = "teams", description = "Named groups of users that approval stages name as approvers; admins manage them"),
+        (name = "workflows", description = "Approval workflows: so far the business calendar SLAs are counted in"),
         (name = "webhooks", description = "Webhook endpoints that receive events, signed the Standard Webhooks way; tenant admins only"),
     )
 )]

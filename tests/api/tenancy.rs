@@ -87,6 +87,7 @@ async fn provisioning_creates_the_schema_its_tables_history_and_registry_rows() 
         vec![
             "attachments",
             "audit_logs",
+            "business_calendar",
             "clauses",
             "comments",
             "contacts",

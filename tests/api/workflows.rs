@@ -101,3 +101,120 @@ async fn compiled_rules_select_the_contracts_they_describe() {
         assert_eq!(matching(&client, rule.clone()).await, expected, "{rule}");
     }
 }
+
+#[tokio::test]
+async fn the_business_calendar_is_read_by_all_and_set_by_admins_with_checked_input() {
+    use reqwest::{Method, StatusCode};
+    let db = TestDb::migrated().await;
+    tenant_with_admin(&db, "acme", PASSWORD).await;
+    let app = crate::app::spawn_app(&db, &[]).await;
+    let host = "acme.localhost";
+    let admin = app.access_token(host, "admin@example.com", PASSWORD).await;
+    let (status, _) = {
+        let r = app
+            .call(
+                Method::POST,
+                host,
+                "/api/v1/users",
+                &admin,
+                Some(json!({"email": "m@example.com", "display_name": "M", "role": "manager", "password": PASSWORD})),
+            )
+            .await;
+        (r.status(), ())
+    };
+    assert_eq!(status, StatusCode::CREATED);
+    let manager = app.access_token(host, "m@example.com", PASSWORD).await;
+    let call = |token: String, method: Method, body: Option<Value>| {
+        let app = &app;
+        async move {
+            let r = app
+                .call(method, host, "/api/v1/business-calendar", &token, body)
+                .await;
+            let status = r.status();
+            (status, r.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+
+    let (status, default) = call(manager.clone(), Method::GET, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(default["configured"], false);
+    assert_eq!(default["timezone"], "UTC");
+    assert_eq!(
+        default["working_days"],
+        json!(["mon", "tue", "wed", "thu", "fri"])
+    );
+
+    let paris = json!({"timezone": "Europe/Paris", "working_days": ["fri", "mon", "tue", "wed", "thu"],
+        "start": "08:30", "end": "18:00", "holidays": ["2026-12-25", "2026-12-24", "2026-12-25"]});
+    let (status, _) = call(manager.clone(), Method::PUT, Some(paris.clone())).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "admins only");
+    let (status, set) = call(admin.clone(), Method::PUT, Some(paris)).await;
+    assert_eq!(status, StatusCode::OK, "{set}");
+    assert_eq!(set["configured"], true);
+    assert_eq!(
+        set["working_days"],
+        json!(["mon", "tue", "wed", "thu", "fri"]),
+        "in week order"
+    );
+    assert_eq!(
+        set["holidays"],
+        json!(["2026-12-24", "2026-12-25"]),
+        "sorted, once each"
+    );
+
+    for bad in [
+        json!({"timezone": "Mars/Olympus", "working_days": ["mon"], "start": "09:00", "end": "17:00", "holidays": []}),
+        json!({"timezone": "UTC", "working_days": [], "start": "09:00", "end": "17:00", "holidays": []}),
+        json!({"timezone": "UTC", "working_days": ["mon"], "start": "17:00", "end": "09:00", "holidays": []}),
+        json!({"timezone": "UTC", "working_days": ["mon"], "start": "09:00", "end": "17:00", "holidays": ["someday"]}),
+        json!({"timezone": "UTC", "working_days": ["mon"], "start": "09:00", "end": "17:00"}),
+        json!({"timezone": "UTC", "working_days": ["mon"], "start": "09:00", "end": "17:00", "holidays": [], "extra": 1}),
+    ] {
+        let (status, error) = call(admin.clone(), Method::PUT, Some(bad.clone())).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {error}");
+        assert!(error["error"].is_string());
+    }
+    let (_, kept) = call(admin.clone(), Method::GET, None).await;
+    assert_eq!(
+        kept["timezone"], "Europe/Paris",
+        "refused input changed nothing"
+    );
+
+    // What SLA code will use: the stored calendar, as a business-time calculator.
+    let tenant_db = pactum::tenancy::scoped::TenantDb::new(
+        pactum::tenancy::connection::RequestPool::new(
+            &db.database_url(),
+            1,
+            pactum::tenancy::connection::Pooler::None,
+        )
+        .unwrap(),
+        pactum::tenancy::TenantId(uuid::Uuid::nil()),
+        &pactum::tenancy::SchemaName::from_stored("t_acme").unwrap(),
+    );
+    let tx = tenant_db.begin().await.unwrap();
+    let calendar = pactum::workflows::calendar::load(&tx).await.unwrap();
+    tx.rollback().await.unwrap();
+    // Wednesday 23 December 2026, 17:00 in Paris (16:00 UTC) + 3 business hours: one
+    // hour that day, then the 24th and 25th are holidays, then Saturday and Sunday:
+    // Monday 28th, 10:30 in Paris (09:30 UTC).
+    let from: chrono::DateTime<chrono::Utc> = "2026-12-23T16:00:00Z".parse().unwrap();
+    assert_eq!(
+        calendar.add(from, chrono::Duration::hours(3)).unwrap(),
+        "2026-12-28T09:30:00Z"
+            .parse::<chrono::DateTime<chrono::Utc>>()
+            .unwrap()
+    );
+
+    let response = app
+        .call(
+            Method::GET,
+            host,
+            "/api/v1/events?type=business_calendar.*",
+            &admin,
+            None,
+        )
+        .await;
+    let events: Value = response.json().await.unwrap();
+    assert_eq!(events["items"].as_array().unwrap().len(), 1);
+    assert_eq!(events["items"][0]["current"]["timezone"], "Europe/Paris");
+}
