@@ -122,18 +122,14 @@ pub async fn run_worker(config: Config, clock: SharedClock) -> anyhow::Result<()
         config.webhook_allow_internal,
         config.webhook_disable_after,
     )?;
-    let runner = job_runner(
-        &config,
-        tenant_pool,
-        clock,
-        job_handlers(&deliverer),
-        JobMetrics::new(),
-    )?;
+    let handlers = job_handlers(&deliverer);
+    let kinds = handlers.kinds();
+    let runner = job_runner(&config, tenant_pool, clock, handlers, JobMetrics::new())?;
     let handle = runner.start().await;
     tracing::info!(
         workers = config.jobs.workers,
         queues = ?config.jobs.queues,
-        kinds = ?job_handlers(&deliverer).kinds(),
+        ?kinds,
         "pactum worker running"
     );
     stop_requested().await;

@@ -8,6 +8,7 @@ use uuid::Uuid;
 use super::model::{self, CreateTeam, MemberView, TeamView, UpdateTeam, COLUMNS};
 use crate::kernel::audit::{self, changed_fields, Entry};
 use crate::kernel::page::Page;
+use crate::kernel::reads::delete_row;
 use crate::kernel::validate;
 use crate::kernel::{Actor, DomainError, OnConstraint, Origin, Role};
 use crate::tenancy::scoped::TenantTx;
@@ -147,9 +148,14 @@ pub async fn delete(
     id: Uuid,
 ) -> Result<(), DomainError> {
     actor.require(Role::Admin)?;
-    let old = get(tx, actor, id).await?;
-    tx.execute("delete from teams where id = $1", &[&id])
-        .await?;
+    // Only what the audit row needs; the memberships go with the team.
+    let old = delete_row(
+        tx,
+        "delete from teams where id = $1 returning name, description",
+        id,
+        "team",
+    )
+    .await?;
     audit::record(
         tx,
         actor,
@@ -158,7 +164,7 @@ pub async fn delete(
             action: "delete",
             entity: "team",
             entity_id: Some(id),
-            changes: audit_json(&old),
+            changes: json!({"name": old.get::<_, &str>(0), "description": old.get::<_, &str>(1)}),
         },
     )
     .await

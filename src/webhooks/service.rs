@@ -12,6 +12,7 @@ use super::model::{
 use super::signature;
 use crate::kernel::audit::{self, changed_fields, Entry};
 use crate::kernel::page::{Page, PageRequest};
+use crate::kernel::reads::delete_row;
 use crate::kernel::validate;
 use crate::kernel::{Actor, DomainError, Origin, Role};
 use crate::tenancy::scoped::TenantTx;
@@ -194,14 +195,15 @@ pub async fn delete(
     id: Uuid,
 ) -> Result<(), DomainError> {
     actor.require(Role::Admin)?;
-    let old = tx
-        .query_opt(
+    let old = WebhookView::from(
+        &delete_row(
+            tx,
             &format!("delete from webhook_endpoints where id = $1 returning {COLUMNS}"),
-            &[&id],
+            id,
+            "webhook",
         )
-        .await?
-        .map(|row| WebhookView::from(&row))
-        .ok_or(DomainError::Missing("webhook"))?;
+        .await?,
+    );
     audit::record(
         tx,
         actor,

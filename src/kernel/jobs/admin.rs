@@ -219,23 +219,6 @@ pub async fn cancel(
     Ok(())
 }
 
-/// Cancels every unfinished job of a tenant (it is being deleted).
-pub async fn cancel_tenant(
-    client: &impl GenericClient,
-    tenant: Uuid,
-    now: DateTime<Utc>,
-) -> Result<u64, tokio_postgres::Error> {
-    client
-        .execute(
-            &format!(
-                "update public.jobs set state = 'cancelled', finished_at = $2, lease_until = null \
-                 where tenant_id = $1 and state in {PENDING_STATES}"
-            ),
-            &[&tenant, &now],
-        )
-        .await
-}
-
 /// What to pause or resume.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PauseScope {

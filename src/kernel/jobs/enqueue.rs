@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
+use tokio_postgres::types::ToSql;
 use tokio_postgres::GenericClient;
 
 use super::JobKind;
@@ -108,6 +109,26 @@ impl Columns {
         }
         columns
     }
+
+    /// `ENQUEUE_SQL`'s parameters, in order.
+    fn params<'a>(
+        &'a self,
+        tenant: &'a uuid::Uuid,
+        now: &'a Option<DateTime<Utc>>,
+    ) -> [&'a (dyn ToSql + Sync); 10] {
+        [
+            tenant,
+            now,
+            &self.kinds,
+            &self.queues,
+            &self.args,
+            &self.priorities,
+            &self.run_ats,
+            &self.max_attempts,
+            &self.timeouts,
+            &self.unique_keys,
+        ]
+    }
 }
 
 /// Enqueues `jobs` for the transaction's tenant; they become visible to workers when
@@ -116,25 +137,9 @@ pub async fn enqueue(tx: &TenantTx, jobs: Vec<NewJob>) -> Result<Vec<i64>, Domai
     if jobs.is_empty() {
         return Ok(Vec::new());
     }
-    let tenant = tx.tenant_id().0;
-    let now: Option<DateTime<Utc>> = None;
-    let c = Columns::of(jobs);
+    let columns = Columns::of(jobs);
     let rows = tx
-        .query(
-            ENQUEUE_SQL,
-            &[
-                &tenant,
-                &now,
-                &c.kinds,
-                &c.queues,
-                &c.args,
-                &c.priorities,
-                &c.run_ats,
-                &c.max_attempts,
-                &c.timeouts,
-                &c.unique_keys,
-            ],
-        )
+        .query(ENQUEUE_SQL, &columns.params(&tx.tenant_id().0, &None))
         .await?;
     Ok(rows.iter().map(|row| row.get(0)).collect())
 }
@@ -150,23 +155,9 @@ pub async fn enqueue_with(
     if jobs.is_empty() {
         return Ok(Vec::new());
     }
-    let c = Columns::of(jobs);
+    let columns = Columns::of(jobs);
     let rows = client
-        .query(
-            ENQUEUE_SQL,
-            &[
-                &tenant.0,
-                &Some(now),
-                &c.kinds,
-                &c.queues,
-                &c.args,
-                &c.priorities,
-                &c.run_ats,
-                &c.max_attempts,
-                &c.timeouts,
-                &c.unique_keys,
-            ],
-        )
+        .query(ENQUEUE_SQL, &columns.params(&tenant.0, &Some(now)))
         .await?;
     Ok(rows.iter().map(|row| row.get(0)).collect())
 }

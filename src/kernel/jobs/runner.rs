@@ -241,7 +241,8 @@ struct Inner {
     metrics: JobMetrics,
     wake: Notify,
     slots: Arc<Semaphore>,
-    running: Mutex<HashMap<i64, Running>>,
+    /// Handlers started and not finished, to abort at the end of a shutdown.
+    running: Mutex<HashMap<i64, AbortHandle>>,
     /// Jobs claimed and not yet finished, counted from the claim (a job is in
     /// `running` only once its handler has started).
     in_flight: std::sync::atomic::AtomicUsize,
@@ -250,11 +251,6 @@ struct Inner {
     completions_rx: Mutex<Option<mpsc::UnboundedReceiver<Completion>>>,
     listening: AtomicBool,
     stop: CancellationToken,
-}
-
-struct Running {
-    attempt: i32,
-    abort: AbortHandle,
 }
 
 enum Completion {
@@ -420,10 +416,6 @@ impl Runner {
             listening: AtomicBool::new(false),
             stop: CancellationToken::new(),
         }))
-    }
-
-    pub fn config(&self) -> &RunnerConfig {
-        &self.0.config
     }
 
     /// Whether the notification connection is up (tests wait for it).
@@ -686,13 +678,11 @@ impl Runner {
                     job: job.clone(),
                 };
                 let task = tokio::spawn(handler(ctx).instrument(span));
-                inner.running.lock().expect("running jobs").insert(
-                    job.id,
-                    Running {
-                        attempt: job.attempt,
-                        abort: task.abort_handle(),
-                    },
-                );
+                inner
+                    .running
+                    .lock()
+                    .expect("running jobs")
+                    .insert(job.id, task.abort_handle());
                 let abort = task.abort_handle();
                 let timer = std::time::Instant::now();
                 let result = tokio::time::timeout(job.timeout, task).await;
@@ -919,18 +909,17 @@ impl RunnerHandle {
         while self.runner.running() > 0 && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        let left: Vec<(i64, i32)> = {
+        let ids: Vec<i64> = {
             let running = inner.running.lock().expect("running jobs");
             running
                 .iter()
-                .map(|(id, run)| {
-                    run.abort.abort();
-                    (*id, run.attempt)
+                .map(|(id, abort)| {
+                    abort.abort();
+                    *id
                 })
                 .collect()
         };
-        if !left.is_empty() {
-            let ids: Vec<i64> = left.iter().map(|(id, _)| *id).collect();
+        if !ids.is_empty() {
             tracing::warn!(jobs = ?ids, "releasing jobs still running at shutdown");
             let released = async {
                 let conn = inner.queue_pool.get(None).await?;
