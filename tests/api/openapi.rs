@@ -125,32 +125,46 @@ async fn schemathesis_finds_no_server_error_and_no_undocumented_response() {
     std::fs::write(&schema, document(&app).await.to_string()).unwrap();
     let port = app.port;
     let script = workspace_root().join("scripts/schemathesis.sh");
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new("bash")
-            .arg(script)
-            .arg("run")
-            .arg(&schema)
-            .args(["--url", &format!("http://127.0.0.1:{port}")])
-            .args(["-H", &format!("Host: acme.localhost:{port}")])
-            .args(["-H", &format!("Authorization: Bearer {token}")])
-            .args([
-                "--checks",
-                "not_a_server_error,status_code_conformance,content_type_conformance,\
+    let run = move || {
+        let (script, schema, token) = (script.clone(), schema.clone(), token.clone());
+        tokio::task::spawn_blocking(move || {
+            Command::new("bash")
+                .arg(script)
+                .arg("run")
+                .arg(&schema)
+                .args(["--url", &format!("http://127.0.0.1:{port}")])
+                .args(["-H", &format!("Host: acme.localhost:{port}")])
+                .args(["-H", &format!("Authorization: Bearer {token}")])
+                .args([
+                    "--checks",
+                    "not_a_server_error,status_code_conformance,content_type_conformance,\
                  response_headers_conformance,response_schema_conformance",
-            ])
-            // Platform routes live on another host; logging out or changing the
-            // password would end the session the run uses.
-            .args(["--exclude-tag", "platform"])
-            .args(["--exclude-path", "/api/v1/auth/logout"])
-            .args(["--exclude-path", "/api/v1/auth/password"])
-            .args(["--phases", "examples,coverage,fuzzing"])
-            .args(["--max-examples", "20", "--workers", "2", "--seed", "1"])
-            .env("SCHEMATHESIS_TELEMETRY", "false")
-            .output()
-            .expect("scripts/schemathesis.sh runs")
-    })
-    .await
-    .unwrap();
+                ])
+                // Platform routes live on another host; logging out or changing the
+                // password would end the session the run uses.
+                .args(["--exclude-tag", "platform"])
+                .args(["--exclude-path", "/api/v1/auth/logout"])
+                .args(["--exclude-path", "/api/v1/auth/password"])
+                .args(["--phases", "examples,coverage,fuzzing"])
+                .args(["--max-examples", "20", "--workers", "2", "--seed", "1"])
+                .env("SCHEMATHESIS_TELEMETRY", "false")
+                .output()
+                .expect("scripts/schemathesis.sh runs")
+        })
+    };
+    let mut output = run().await.unwrap();
+    // Schemathesis itself sometimes crashes on one operation (seen once: a Hypothesis
+    // "AST constructor recursion depth mismatch" while generating for a route this run
+    // did not touch); that is reported under ERRORS, while anything the server did
+    // wrong is under FAILURES. Only a run with tool errors and no failure runs again.
+    let tool_error_only = |out: &std::process::Output| {
+        let text = String::from_utf8_lossy(&out.stdout);
+        !out.status.success() && text.contains("Runtime Error") && !text.contains("= FAILURES =")
+    };
+    if tool_error_only(&output) {
+        eprintln!("schemathesis crashed on its own; running it once more");
+        output = run().await.unwrap();
+    }
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
