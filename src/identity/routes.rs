@@ -163,7 +163,7 @@ pub async fn refresh(
         tracing::warn!(user = %user_id, tenant = %tenant.0.slug, "refresh token reused; family revoked");
         return Err(DomainError::RefreshTokenReused);
     }
-    if expires_at <= Utc::now() || !active {
+    if expires_at <= state.clock.now() || !active {
         return Err(DomainError::InvalidToken);
     }
     let response = issue_tokens(&tx, &state, &tenant, user_id, &role, family).await?;
@@ -266,11 +266,11 @@ async fn issue_tokens(
             tenant.0.id.0,
             tenant.0.slug.as_str(),
             role,
-            tokens::unix_now(),
+            state.clock.unix_now(),
         )
         .map_err(DomainError::Internal)?;
     let (refresh_token, hash) = tokens::new_refresh_token();
-    let expires_at = Utc::now() + ChronoDuration::days(REFRESH_TOKEN_TTL_DAYS);
+    let expires_at = state.clock.now() + ChronoDuration::days(REFRESH_TOKEN_TTL_DAYS);
     tx.execute(
         "insert into refresh_tokens (user_id, family_id, token_hash, expires_at) values ($1, $2, $3, $4)",
         &[&user_id, &family, &hash, &expires_at],
