@@ -87,6 +87,10 @@ async fn main() -> anyhow::Result<()> {
         pool,
         config,
         clock: pactum::kernel::clock::system(),
+        unit: pactum::kernel::unit::Unit::new(
+            pactum::kernel::clock::system(),
+            pactum::app::reactions(),
+        ),
         targets: Default::default(),
         routes: std::sync::Arc::new(pactum::web::routes::RouteTable::from_document(
             &pactum::app::openapi_document(),

@@ -21,6 +21,7 @@ use crate::kernel::rate_limit::LoginLimiter;
 use crate::kernel::revocation::Revocations;
 use crate::kernel::target::TargetKinds;
 use crate::kernel::tokens::TokenKeys;
+use crate::kernel::unit::{Reactions, Unit};
 use crate::tenancy::connection::RequestPool;
 use crate::tenancy::resolver::TenantResolver;
 use crate::tenancy::MigrationSet;
@@ -54,8 +55,28 @@ pub fn job_handlers(deliverer: &crate::webhooks::Deliverer) -> Handlers {
         .register(crate::kernel::events::WEBHOOK_DELIVERY, move |ctx| {
             crate::webhooks::deliver_job(ctx, webhooks.clone())
         })
+        .register(
+            crate::workflows::timers::STAGE_DUE,
+            crate::workflows::timers::stage_due_job,
+        )
+        .register(
+            crate::workflows::timers::STAGE_REMINDER,
+            crate::workflows::timers::stage_reminder_job,
+        )
+        .register(
+            crate::identity::grants::GRANT_LAPSE,
+            crate::identity::grants::lapse_job,
+        )
         .register(crate::kernel::jobs::NOOP, |_| async { Ok(()) });
     handlers
+}
+
+/// What areas do, in the recording transaction, when another area's event is
+/// recorded. The one list of cross-area reactions.
+pub fn reactions() -> Reactions {
+    let mut reactions = Reactions::default();
+    crate::workflows::react_to(&mut reactions);
+    reactions
 }
 
 /// The job runner a process starts, sized by its settings. `tenant_pool` is what
@@ -91,7 +112,8 @@ pub fn job_runner(
         handlers,
         runner_config,
         metrics,
-    ))
+    )
+    .with_reactions(reactions()))
 }
 
 /// Resolves when the process is asked to stop (SIGTERM or SIGINT).
@@ -212,6 +234,7 @@ impl Application {
             pool,
             resolver,
             expected_tenant_version: MigrationSet::tenant().latest_version(),
+            unit: Unit::new(clock.clone(), reactions()),
             clock,
             targets: TargetKinds::new(vec![&crate::contracts::model::CONTRACT_TARGET]),
             routes: Arc::new(RouteTable::from_document(&document)),

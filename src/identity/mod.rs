@@ -2,6 +2,7 @@
 //! signing and the revocation list live in the kernel, because the web layer checks
 //! tokens on every request.
 
+pub mod grants;
 pub mod password;
 pub mod routes;
 pub mod service;
@@ -17,5 +18,8 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(user_routes::create_user)
         .service(user_routes::get_user)
         .service(user_routes::update_user)
-        .service(user_routes::delete_user);
+        .service(user_routes::delete_user)
+        .service(grants::list_grants)
+        .service(grants::create_grant)
+        .service(grants::revoke_grant);
 }

@@ -39,7 +39,11 @@ impl Role {
 
 /// The acting user's current role and active flag, for [`Actor::from_user_row`]. Reads
 /// fetch it in the same round trip as their own statements.
-pub const ACTING_USER_SQL: &str = "select role, active from users where id = $1";
+pub const ACTING_USER_SQL: &str = "select (select r from unnest(array[u.role] || array(\
+        select g.role from role_grants g \
+        where g.user_id = u.id and g.ended_at is null and g.expires_at > now())) r \
+    order by array_position(array['viewer', 'member', 'manager', 'admin'], r) desc limit 1), \
+    u.active from users u where u.id = $1";
 
 /// Who asks, before their live role is known: a user named by a verified token, or
 /// Pactum itself. [`Actor::resolve`] turns it into an [`Actor`] inside a transaction.

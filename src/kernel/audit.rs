@@ -5,7 +5,8 @@
 //!
 //! The same statement finds the webhook endpoints that want the event, and a delivery
 //! job for each is enqueued in the same transaction: an event that rolls back is never
-//! delivered, and one that commits always is.
+//! delivered, and one that commits always is. Then the event's reactions run, in the
+//! same transaction (see [`super::unit`]).
 
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -14,6 +15,7 @@ use super::actor::{Actor, Origin};
 use super::error::DomainError;
 use super::events::{self, WEBHOOK_DELIVERY};
 use super::jobs::{enqueue, NewJob};
+use super::unit::{self, Recorded};
 use crate::tenancy::scoped::TenantTx;
 
 /// One mutation to record.
@@ -27,7 +29,7 @@ pub struct Entry<'a> {
 const INSERT_SQL: &str = "with event as (insert into audit_logs \
         (actor_id, actor_kind, action, entity, entity_id, changes, ip, user_agent, request_id) \
         values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning id, event_type) \
-    select event.id, array(select w.id from webhook_endpoints w \
+    select event.id, event.event_type, array(select w.id from webhook_endpoints w \
         where w.enabled and (event.event_type = any(w.event_types) \
             or '*' = any(w.event_types) \
             or split_part(event.event_type, '.', 1) || '.*' = any(w.event_types))) \
@@ -56,7 +58,8 @@ pub async fn record(
         )
         .await?;
     let event_id: i64 = row.get(0);
-    let endpoints: Vec<Uuid> = row.get(1);
+    let event_type: &str = row.get(1);
+    let endpoints: Vec<Uuid> = row.get(2);
     if !endpoints.is_empty() {
         let deliveries = endpoints
             .into_iter()
@@ -66,7 +69,13 @@ pub async fn record(
             .collect();
         enqueue(tx, deliveries).await?;
     }
-    Ok(())
+    let recorded = Recorded {
+        id: event_id,
+        event_type,
+        entity_id: entry.entity_id,
+        changes: &entry.changes,
+    };
+    unit::react(tx, actor, origin, &recorded).await
 }
 
 /// Records the mutation and commits it with its transaction.

@@ -18,6 +18,7 @@ pub mod revocation;
 pub mod shared;
 pub mod target;
 pub mod tokens;
+pub mod unit;
 pub mod validate;
 
 pub use actor::{Actor, Origin, Principal, Role};

@@ -77,13 +77,17 @@ impl From<&Row> for TeamView {
     }
 }
 
+/// Whether `value` is a team's key: 1 to 50 of a-z, 0-9, _ and -, starting with a letter.
+pub fn name_is_valid(value: &str) -> bool {
+    let mut chars = value.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_lowercase())
+        && value.len() <= 50
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+}
+
 /// A team's key.
 pub fn name(value: &str) -> Result<String, DomainError> {
-    let mut chars = value.chars();
-    let valid = matches!(chars.next(), Some(c) if c.is_ascii_lowercase())
-        && value.len() <= 50
-        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
-    if valid {
+    if name_is_valid(value) {
         Ok(value.to_owned())
     } else {
         Err(DomainError::Validation(

@@ -9,7 +9,9 @@
 //! reaches the statement cache. One message instead of a `BEGIN` plus a prepared
 //! `set_config` halves what PostgreSQL parses per request.
 
+use std::any::Any;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
@@ -27,7 +29,12 @@ pub struct TenantDb {
     pool: RequestPool,
     tenant: TenantId,
     schema: SchemaName,
+    context: Option<UnitContext>,
 }
+
+/// What the layers above attach to every unit of work (the clock, the event reactions),
+/// opaque here: tenancy knows nothing of them, and `kernel::unit` reads them back.
+pub type UnitContext = Arc<dyn Any + Send + Sync>;
 
 impl TenantDb {
     pub fn new(pool: RequestPool, tenant: TenantId, schema: &SchemaName) -> Self {
@@ -35,7 +42,14 @@ impl TenantDb {
             pool,
             tenant,
             schema: schema.clone(),
+            context: None,
         }
+    }
+
+    /// The same handle, with `context` carried into every transaction it opens.
+    pub fn with_context(mut self, context: UnitContext) -> Self {
+        self.context = Some(context);
+        self
     }
 
     /// The tenant whose schema this is: what a job enqueued from here belongs to.
@@ -66,7 +80,8 @@ impl TenantDb {
     pub async fn begin(&self) -> Result<TenantTx, TenancyError> {
         // The guard exists before BEGIN is sent, so a request cancelled mid-way still
         // rolls back.
-        let tx = TenantTx::new(self.connection().await?, self.tenant, &self.schema);
+        let mut tx = TenantTx::new(self.connection().await?, self.tenant, &self.schema);
+        tx.context = self.context.clone();
         tx.watch(tx.conn().batch_execute(&self.opening_sql(false)).await)?;
         Ok(tx)
     }
@@ -138,6 +153,7 @@ pub struct TenantTx {
     /// Set when a statement found the connection gone (a restart, a failover, a
     /// terminated backend).
     broken: AtomicBool,
+    context: Option<UnitContext>,
 }
 
 impl TenantTx {
@@ -148,12 +164,18 @@ impl TenantTx {
             schema: schema.clone(),
             finished: AtomicBool::new(false),
             broken: AtomicBool::new(false),
+            context: None,
         }
     }
 
     /// The tenant this transaction works for.
     pub fn tenant_id(&self) -> TenantId {
         self.tenant
+    }
+
+    /// What the handle that opened this transaction carried (see [`UnitContext`]).
+    pub fn context(&self) -> Option<&UnitContext> {
+        self.context.as_ref()
     }
 
     fn conn(&self) -> &Connection {

@@ -159,7 +159,9 @@ impl FromRequest for TenantDb {
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
         ready(tenant_of(req).map(|tenant| {
             let state = state_of(req);
-            TenantDb::new(state.pool.clone(), tenant.id, &tenant.schema)
+            state
+                .unit
+                .attach(TenantDb::new(state.pool.clone(), tenant.id, &tenant.schema))
         }))
     }
 }

@@ -1,10 +1,19 @@
-//! Approval workflows (issue 13, in progress): the trigger-rule language that
-//! definitions and stage conditions are written in ([`rules`]) and the tenant's business
-//! calendar that SLAs are counted in ([`calendar`], `/api/v1/business-calendar`).
-//! Definitions, stages, approvals and SLA timers come next.
+//! Approval workflows (issue 13): definitions written in the workflow seed's shape and
+//! matched by trigger rules ([`rules`], [`definitions`]); rounds of stages and approvals
+//! run by [`engine`], started and voided by [`reactions`] to contract events; SLA
+//! deadlines and reminders as durable [`timers`] counted in the tenant's business
+//! [`calendar`]; what clients read ([`views`]).
 
 pub mod calendar;
+pub mod definitions;
+pub mod engine;
+pub mod model;
+pub mod reactions;
 pub mod routes;
 pub mod rules;
+pub mod settings;
+pub mod timers;
+pub mod views;
 
+pub use reactions::react_to;
 pub use routes::configure;

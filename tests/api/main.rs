@@ -8,6 +8,7 @@
 mod app;
 mod support;
 
+mod approvals;
 mod auth;
 mod contracts;
 mod hostile;

@@ -85,6 +85,7 @@ async fn provisioning_creates_the_schema_its_tables_history_and_registry_rows() 
     assert_eq!(
         tables,
         vec![
+            "approvals",
             "attachments",
             "audit_logs",
             "business_calendar",
@@ -96,14 +97,21 @@ async fn provisioning_creates_the_schema_its_tables_history_and_registry_rows() 
             "contract_versions",
             "contracts",
             "counterparties",
+            "out_of_office",
             "refinery_schema_history",
             "refresh_tokens",
+            "role_grants",
             "team_members",
             "teams",
             "templates",
             "users",
             "webhook_deliveries",
-            "webhook_endpoints"
+            "webhook_endpoints",
+            "workflow_definition_versions",
+            "workflow_definitions",
+            "workflow_runs",
+            "workflow_settings",
+            "workflow_stages"
         ]
     );
     let applied: Vec<i32> = history(&client, "t_acme")

@@ -31,6 +31,7 @@ use super::{backoff, periodic, JobKind, JOBS_CHANNEL};
 use crate::kernel::actor::Origin;
 use crate::kernel::clock::SharedClock;
 use crate::kernel::error::DomainError;
+use crate::kernel::unit::{Reactions, Unit};
 use crate::tenancy::connection::{RequestPool, Scope};
 use crate::tenancy::pool::DatabaseUrl;
 use crate::tenancy::scoped::TenantDb;
@@ -236,6 +237,8 @@ struct Inner {
     /// For `LISTEN`, which needs a session.
     direct: Option<DatabaseUrl>,
     clock: SharedClock,
+    /// Attached to every handler's tenant handle: the clock and the event reactions.
+    unit: Arc<Unit>,
     handlers: Handlers,
     config: RunnerConfig,
     metrics: JobMetrics,
@@ -405,6 +408,7 @@ impl Runner {
             queue_pool,
             tenant_pool,
             direct,
+            unit: Unit::new(clock.clone(), Reactions::default()),
             clock,
             handlers,
             slots: Arc::new(Semaphore::new(config.workers.max(1))),
@@ -416,6 +420,13 @@ impl Runner {
             listening: AtomicBool::new(false),
             stop: CancellationToken::new(),
         }))
+    }
+
+    /// The event reactions that run when a handler records an event. Before `start`.
+    pub fn with_reactions(mut self, reactions: Reactions) -> Self {
+        let inner = Arc::get_mut(&mut self.0).expect("reactions are set before the runner starts");
+        inner.unit = Unit::new(inner.clock.clone(), reactions);
+        self
     }
 
     /// Whether the notification connection is up (tests wait for it).
@@ -673,7 +684,11 @@ impl Runner {
             ))),
             Some(handler) => {
                 let ctx = JobContext {
-                    db: TenantDb::new(inner.tenant_pool.clone(), job.tenant, &job.schema),
+                    db: inner.unit.attach(TenantDb::new(
+                        inner.tenant_pool.clone(),
+                        job.tenant,
+                        &job.schema,
+                    )),
                     clock: inner.clock.clone(),
                     job: job.clone(),
                 };

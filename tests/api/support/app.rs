@@ -84,6 +84,15 @@ pub struct TestApp {
 /// Starts the real server against `db`. `settings` adds or overrides environment
 /// variables (e.g. `PACTUM_TRUST_PROXY`).
 pub async fn spawn_app(db: &TestDb, settings: &[(&str, &str)]) -> TestApp {
+    spawn_app_with_clock(db, settings, pactum::kernel::clock::system()).await
+}
+
+/// As [`spawn_app`], with the clock every deadline, timer and token is judged by.
+pub async fn spawn_app_with_clock(
+    db: &TestDb,
+    settings: &[(&str, &str)],
+    clock: pactum::kernel::clock::SharedClock,
+) -> TestApp {
     let upload_dir =
         std::env::temp_dir().join(format!("pactum-test-uploads-{}", uuid::Uuid::new_v4()));
     let upload_dir_text = upload_dir.display().to_string();
@@ -106,7 +115,7 @@ pub async fn spawn_app(db: &TestDb, settings: &[(&str, &str)]) -> TestApp {
     }
     let config = pactum::config::Config::from_lookup(|name| vars.get(name).cloned())
         .expect("test configuration is valid");
-    let app = pactum::app::Application::build(config)
+    let app = pactum::app::Application::build_with_clock(config, clock)
         .await
         .expect("the server starts");
     let port = app.port();

@@ -1,0 +1,706 @@
+//! Workflow definitions, without HTTP: saved (admins) as versions, so a run keeps the
+//! version it started from; matched against a contract or a draft by compiling their
+//! trigger rules into one parameterised statement that PostgreSQL evaluates.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use tokio_postgres::types::ToSql;
+use tokio_postgres::Row;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::model::{self, ApproverRef, DefinitionBody, StageBody, MAX_DEFINITIONS};
+use super::rules::{self, Param};
+use crate::kernel::audit::{self, changed_fields, Entry};
+use crate::kernel::page::Page;
+use crate::kernel::validate;
+use crate::kernel::{Actor, DomainError, OnConstraint, Origin, Refusal, Role};
+use crate::tenancy::scoped::TenantTx;
+
+pub const COLUMNS: &str =
+    "id, name, description, trigger_conditions, stages, priority, is_active, \
+    allow_self_approval, version, created_at, updated_at";
+
+/// A saved definition.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DefinitionView {
+    pub id: Uuid,
+    pub name: String,
+    pub description: String,
+    #[schema(value_type = Object)]
+    pub trigger_conditions: Value,
+    pub stages: Vec<StageBody>,
+    pub priority: i32,
+    pub is_active: bool,
+    pub allow_self_approval: bool,
+    /// Goes up by one with every save; runs keep the version they started from.
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl DefinitionView {
+    pub fn from_row(row: &Row) -> Result<Self, DomainError> {
+        let stages: Value = row.get("stages");
+        Ok(Self {
+            id: row.get("id"),
+            name: row.get("name"),
+            description: row.get("description"),
+            trigger_conditions: row.get("trigger_conditions"),
+            stages: serde_json::from_value(stages)
+                .map_err(|e| DomainError::Internal(anyhow::anyhow!("stored stages: {e}")))?,
+            priority: row.get("priority"),
+            is_active: row.get("is_active"),
+            allow_self_approval: row.get("allow_self_approval"),
+            version: row.get("version"),
+            created_at: row.get("created_at"),
+            updated_at: row.get("updated_at"),
+        })
+    }
+
+    fn audit_json(&self) -> Value {
+        json!({
+            "name": self.name, "description": self.description,
+            "trigger_conditions": self.trigger_conditions, "stages": self.stages,
+            "priority": self.priority, "is_active": self.is_active,
+            "allow_self_approval": self.allow_self_approval, "version": self.version,
+        })
+    }
+}
+
+fn name_taken() -> DomainError {
+    DomainError::Conflict(
+        "name_taken",
+        "a workflow definition with this name already exists".into(),
+    )
+}
+
+fn priority_taken(other: Option<String>) -> DomainError {
+    DomainError::refused(
+        Refusal::Conflict,
+        "priority_taken",
+        format!(
+            "another active definition{} has this priority; the highest-priority match must be unambiguous",
+            other
+                .as_deref()
+                .map(|n| format!(" ({:?})", validate::truncate(n, 60)))
+                .unwrap_or_default()
+        ),
+        json!({ "other": other }),
+    )
+}
+
+/// Refuses approvers and escalation teams that name no team or user of the tenant.
+async fn check_references(tx: &TenantTx, body: &DefinitionBody) -> Result<(), DomainError> {
+    let mut teams = Vec::new();
+    let mut emails = Vec::new();
+    for stage in &body.stages {
+        for approver in &stage.approvers {
+            match ApproverRef::parse(approver) {
+                Some(ApproverRef::Team(name)) => teams.push(name),
+                Some(ApproverRef::User(email)) => emails.push(email),
+                _ => {}
+            }
+        }
+        if let Some(escalation) = &stage.escalation {
+            teams.push(escalation.team.clone());
+        }
+    }
+    let row = tx
+        .query_one(
+            "select array(select name from teams where name = any($1)), \
+                    array(select lower(email) from users where lower(email) = any($2) and active)",
+            &[&teams, &emails],
+        )
+        .await?;
+    let (known_teams, known_users): (Vec<String>, Vec<String>) = (row.get(0), row.get(1));
+    let unknown = |path: String, what: String| {
+        DomainError::refused(
+            Refusal::Invalid,
+            "invalid_input",
+            format!("{path}: {what}"),
+            json!({ "path": path }),
+        )
+    };
+    for (i, stage) in body.stages.iter().enumerate() {
+        for (j, approver) in stage.approvers.iter().enumerate() {
+            let path = format!("stages[{i}].approvers[{j}]");
+            match ApproverRef::parse(approver) {
+                Some(ApproverRef::Team(name)) if !known_teams.contains(&name) => {
+                    return Err(unknown(
+                        path,
+                        format!("no team named {name:?} (create it under /api/v1/teams, or name a user by email or a role)"),
+                    ))
+                }
+                Some(ApproverRef::User(email)) if !known_users.contains(&email) => {
+                    return Err(unknown(path, format!("no active user {email:?}")))
+                }
+                _ => {}
+            }
+        }
+        if let Some(escalation) = &stage.escalation {
+            if !known_teams.contains(&escalation.team) {
+                return Err(unknown(
+                    format!("stages[{i}].escalation.team"),
+                    format!("no team named {:?}", escalation.team),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn check_priority(
+    tx: &TenantTx,
+    body: &DefinitionBody,
+    except: Option<Uuid>,
+) -> Result<(), DomainError> {
+    if !body.is_active {
+        return Ok(());
+    }
+    let other = tx
+        .query_opt(
+            "select name from workflow_definitions where priority = $1 and is_active \
+             and ($2::uuid is null or id <> $2)",
+            &[&body.priority, &except],
+        )
+        .await?;
+    match other {
+        Some(row) => Err(priority_taken(Some(row.get(0)))),
+        None => Ok(()),
+    }
+}
+
+/// The saved row, or the refusal a unique index gave (a race the checks before missed).
+fn saved(result: Result<Row, tokio_postgres::Error>) -> Result<Row, DomainError> {
+    result
+        .on_constraint("workflow_definitions_name_key", name_taken)
+        .map_err(|e| match e {
+            DomainError::Conflict("duplicate", _) => priority_taken(None),
+            other => other,
+        })
+}
+
+async fn save_version(
+    tx: &TenantTx,
+    view: &DefinitionView,
+    by: Option<Uuid>,
+) -> Result<(), DomainError> {
+    tx.execute(
+        "insert into workflow_definition_versions (definition_id, version, snapshot, saved_by) \
+         values ($1, $2, $3, $4)",
+        &[&view.id, &view.version, &view.audit_json(), &by],
+    )
+    .await?;
+    Ok(())
+}
+
+fn stages_json(body: &DefinitionBody) -> Value {
+    serde_json::to_value(&body.stages).unwrap_or_default()
+}
+
+pub async fn create(
+    tx: &TenantTx,
+    actor: &Actor,
+    origin: &Origin,
+    body: DefinitionBody,
+) -> Result<DefinitionView, DomainError> {
+    let body = model::check(body)?;
+    actor.require(Role::Admin)?;
+    let count: i64 = tx
+        .query_one("select count(*) from workflow_definitions", &[])
+        .await?
+        .get(0);
+    if count >= MAX_DEFINITIONS {
+        return Err(DomainError::Conflict(
+            "too_many_definitions",
+            format!("a tenant may have at most {MAX_DEFINITIONS} workflow definitions"),
+        ));
+    }
+    check_references(tx, &body).await?;
+    check_priority(tx, &body, None).await?;
+    let row = tx
+        .query_one(
+            &format!(
+                "insert into workflow_definitions (name, description, trigger_conditions, stages, priority, \
+                 is_active, allow_self_approval, created_by, updated_by) \
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, $8) returning {COLUMNS}"
+            ),
+            &[
+                &body.name,
+                &body.description.clone().unwrap_or_default(),
+                &body.trigger_conditions,
+                &stages_json(&body),
+                &body.priority,
+                &body.is_active,
+                &body.allow_self_approval,
+                &actor.user_id(),
+            ],
+        )
+        .await;
+    let row = saved(row)?;
+    let view = DefinitionView::from_row(&row)?;
+    save_version(tx, &view, actor.user_id()).await?;
+    audit::record(
+        tx,
+        actor,
+        origin,
+        Entry {
+            action: "create",
+            entity: "workflow",
+            entity_id: Some(view.id),
+            changes: view.audit_json(),
+        },
+    )
+    .await?;
+    Ok(view)
+}
+
+/// Replaces a definition with a new version. Runs already started keep theirs.
+pub async fn replace(
+    tx: &TenantTx,
+    actor: &Actor,
+    origin: &Origin,
+    id: Uuid,
+    body: DefinitionBody,
+) -> Result<DefinitionView, DomainError> {
+    let body = model::check(body)?;
+    actor.require(Role::Admin)?;
+    let old = lock(tx, id).await?;
+    check_references(tx, &body).await?;
+    check_priority(tx, &body, Some(id)).await?;
+    let row = tx
+        .query_one(
+            &format!(
+                "update workflow_definitions set name = $2, description = $3, trigger_conditions = $4, \
+                 stages = $5, priority = $6, is_active = $7, allow_self_approval = $8, updated_by = $9, \
+                 version = version + 1, updated_at = now() where id = $1 returning {COLUMNS}"
+            ),
+            &[
+                &id,
+                &body.name,
+                &body.description.clone().unwrap_or_default(),
+                &body.trigger_conditions,
+                &stages_json(&body),
+                &body.priority,
+                &body.is_active,
+                &body.allow_self_approval,
+                &actor.user_id(),
+            ],
+        )
+        .await;
+    let row = saved(row)?;
+    let view = DefinitionView::from_row(&row)?;
+    save_version(tx, &view, actor.user_id()).await?;
+    audit::record(
+        tx,
+        actor,
+        origin,
+        Entry {
+            action: "update",
+            entity: "workflow",
+            entity_id: Some(view.id),
+            changes: changed_fields(&old.audit_json(), &view.audit_json(), &[]),
+        },
+    )
+    .await?;
+    Ok(view)
+}
+
+async fn lock(tx: &TenantTx, id: Uuid) -> Result<DefinitionView, DomainError> {
+    let row = tx
+        .query_opt(
+            &format!("select {COLUMNS} from workflow_definitions where id = $1 for update"),
+            &[&id],
+        )
+        .await?
+        .ok_or(DomainError::Missing("workflow definition"))?;
+    DefinitionView::from_row(&row)
+}
+
+/// Deletes a definition. Runs it started go on from their own copy.
+pub async fn delete(
+    tx: &TenantTx,
+    actor: &Actor,
+    origin: &Origin,
+    id: Uuid,
+) -> Result<(), DomainError> {
+    actor.require(Role::Admin)?;
+    let old = lock(tx, id).await?;
+    tx.execute("delete from workflow_definitions where id = $1", &[&id])
+        .await
+        .map_err(DomainError::write)?;
+    audit::record(
+        tx,
+        actor,
+        origin,
+        Entry {
+            action: "delete",
+            entity: "workflow",
+            entity_id: Some(id),
+            changes: old.audit_json(),
+        },
+    )
+    .await
+}
+
+pub async fn list(tx: &TenantTx, actor: &Actor) -> Result<Page<DefinitionView>, DomainError> {
+    actor.require(Role::Viewer)?;
+    let rows = tx
+        .query(
+            &format!("select {COLUMNS} from workflow_definitions order by is_active desc, priority desc, name"),
+            &[],
+        )
+        .await?;
+    let items = rows
+        .iter()
+        .map(DefinitionView::from_row)
+        .collect::<Result<_, _>>()?;
+    Ok(Page::whole(items))
+}
+
+pub async fn get(tx: &TenantTx, actor: &Actor, id: Uuid) -> Result<DefinitionView, DomainError> {
+    actor.require(Role::Viewer)?;
+    let row = tx
+        .query_opt(
+            &format!("select {COLUMNS} from workflow_definitions where id = $1"),
+            &[&id],
+        )
+        .await?
+        .ok_or(DomainError::Missing("workflow definition"))?;
+    DefinitionView::from_row(&row)
+}
+
+/// One saved version of a definition, as it was.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DefinitionVersion {
+    pub version: i32,
+    #[schema(value_type = Object)]
+    pub snapshot: Value,
+    pub saved_by: Option<Uuid>,
+    pub saved_at: DateTime<Utc>,
+}
+
+pub async fn versions(
+    tx: &TenantTx,
+    actor: &Actor,
+    id: Uuid,
+) -> Result<Page<DefinitionVersion>, DomainError> {
+    actor.require(Role::Viewer)?;
+    let rows = tx
+        .query(
+            "select version, snapshot, saved_by, saved_at from workflow_definition_versions \
+             where definition_id = $1 order by version desc",
+            &[&id],
+        )
+        .await?;
+    if rows.is_empty() {
+        return Err(DomainError::Missing("workflow definition"));
+    }
+    Ok(Page::whole(
+        rows.iter()
+            .map(|r| DefinitionVersion {
+                version: r.get(0),
+                snapshot: r.get(1),
+                saved_by: r.get(2),
+                saved_at: r.get(3),
+            })
+            .collect(),
+    ))
+}
+
+// ---------------------------------------------------------------------------------
+// Matching
+
+/// A contract not yet stored, to see which definitions it would start.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct DraftContract {
+    pub title: Option<String>,
+    pub contract_type: Option<String>,
+    /// Exact decimal string.
+    pub value: Option<String>,
+    pub currency: Option<String>,
+    pub status: Option<String>,
+    pub counterparty_id: Option<Uuid>,
+    pub owner_id: Option<Uuid>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    pub start_date: Option<validate::IsoDate>,
+    pub end_date: Option<validate::IsoDate>,
+    #[serde(default)]
+    pub auto_renew: bool,
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub metadata: Option<Value>,
+}
+
+/// What rules are evaluated against.
+pub enum Subject {
+    Contract(Uuid),
+    Draft(Box<DraftContract>),
+}
+
+/// The contract row `c` as a source, and its parameters (`$1`..).
+fn source(subject: &Subject) -> Result<(String, Vec<Box<dyn ToSql + Sync + Send>>), DomainError> {
+    match subject {
+        Subject::Contract(id) => Ok((
+            "contracts c where c.id = $1".into(),
+            vec![Box::new(*id) as Box<dyn ToSql + Sync + Send>],
+        )),
+        Subject::Draft(draft) => {
+            let value = match &draft.value {
+                Some(v) => Some(validate::decimal("contract.value", v)?),
+                None => None,
+            };
+            let tags = validate::tags(&draft.tags)?;
+            let metadata = match &draft.metadata {
+                Some(m) => validate::metadata(m)?,
+                None => json!({}),
+            };
+            Ok((
+                "(select $1::text as contract_type, $2::text::numeric as value, $3::text as currency, \
+                  $4::text as status, $5::uuid as counterparty_id, $6::uuid as owner_id, \
+                  $7::text[] as tags, $8::date as start_date, $9::date as end_date, \
+                  $10::bool as auto_renew, $11::text as title, $12::jsonb as metadata) c"
+                    .into(),
+                vec![
+                    Box::new(draft.contract_type.clone().unwrap_or_default()),
+                    Box::new(value),
+                    Box::new(draft.currency.clone()),
+                    Box::new(draft.status.clone().unwrap_or_else(|| "draft".into())),
+                    Box::new(draft.counterparty_id),
+                    Box::new(draft.owner_id),
+                    Box::new(tags),
+                    Box::new(draft.start_date.as_ref().map(|d| d.0)),
+                    Box::new(draft.end_date.as_ref().map(|d| d.0)),
+                    Box::new(draft.auto_renew),
+                    Box::new(draft.title.clone().unwrap_or_default()),
+                    Box::new(metadata),
+                ],
+            ))
+        }
+    }
+}
+
+/// Most parameters and output columns one evaluating statement carries
+/// (PostgreSQL allows 65,535 and 1,664).
+const MAX_PARAMS_PER_STATEMENT: usize = 30_000;
+const MAX_COLUMNS_PER_STATEMENT: usize = 1_000;
+
+/// Evaluates boolean SQL expressions (each with its own compiled parameters) against
+/// the subject, a few statements at most. `None` for an expression that is null.
+pub async fn evaluate(
+    tx: &TenantTx,
+    subject: &Subject,
+    rules: &[&Value],
+) -> Result<Vec<Vec<Option<bool>>>, DomainError> {
+    let (from, base) = source(subject)?;
+    let mut out = Vec::with_capacity(rules.len());
+    let mut start = 0;
+    while start < rules.len() {
+        let mut columns: Vec<String> = Vec::new();
+        let mut params: Vec<Param> = Vec::new();
+        let mut widths = Vec::new();
+        let mut end = start;
+        while end < rules.len() {
+            let compiled = rules::compile(rules[end], base.len() + params.len() + 1)
+                .map_err(|e| model::rule_error("rule", e))?;
+            let width = 1 + compiled.conditions.len();
+            if !widths.is_empty()
+                && (columns.len() + width > MAX_COLUMNS_PER_STATEMENT
+                    || params.len() + compiled.params.len() > MAX_PARAMS_PER_STATEMENT)
+            {
+                break;
+            }
+            columns.push(compiled.sql);
+            columns.extend(compiled.conditions.into_iter().map(|(_, sql)| sql));
+            params.extend(compiled.params);
+            widths.push(width);
+            end += 1;
+        }
+        let sql = format!(
+            "select {} from {from}",
+            columns
+                .iter()
+                .map(|c| format!("({c})::bool"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let mut bound: Vec<&(dyn ToSql + Sync)> = base
+            .iter()
+            .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+            .collect();
+        bound.extend(params.iter().map(Param::as_sql));
+        let row = tx
+            .query_opt(&sql, &bound)
+            .await?
+            .ok_or(DomainError::Missing("contract"))?;
+        let mut column = 0;
+        for width in widths {
+            out.push((column..column + width).map(|i| row.get(i)).collect());
+            column += width;
+        }
+        start = end;
+    }
+    Ok(out)
+}
+
+/// An active definition, as matching needs it.
+struct Candidate {
+    id: Uuid,
+    name: String,
+    priority: i32,
+    version: i32,
+    rule: Value,
+}
+
+async fn active(tx: &TenantTx) -> Result<Vec<Candidate>, DomainError> {
+    Ok(tx
+        .query(
+            "select id, name, priority, version, trigger_conditions from workflow_definitions \
+             where is_active order by priority desc",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| Candidate {
+            id: r.get(0),
+            name: r.get(1),
+            priority: r.get(2),
+            version: r.get(3),
+            rule: r.get(4),
+        })
+        .collect())
+}
+
+/// Definitions a first pass evaluates before looking further: the winner is usually
+/// among the highest priorities.
+const FIRST_PASS: usize = 64;
+
+/// The highest-priority active definition whose trigger rule holds for the contract.
+pub async fn winner(tx: &TenantTx, subject: &Subject) -> Result<Option<Uuid>, DomainError> {
+    let candidates = active(tx).await?;
+    let mut start = 0;
+    while start < candidates.len() {
+        let end = (start + FIRST_PASS.max(start)).min(candidates.len());
+        let rules: Vec<&Value> = candidates[start..end].iter().map(|c| &c.rule).collect();
+        let truths = evaluate(tx, subject, &rules).await?;
+        if let Some(i) = truths.iter().position(|t| t[0] == Some(true)) {
+            return Ok(Some(candidates[start + i].id));
+        }
+        start = end;
+    }
+    Ok(None)
+}
+
+/// Whether one definition matched, and if not, which conditions failed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MatchResult {
+    pub definition_id: Uuid,
+    pub name: String,
+    pub priority: i32,
+    pub version: i32,
+    pub matches: bool,
+    /// Paths of the conditions that do not hold (`value__gte`, `any[1].tags__contains`);
+    /// a condition on an empty field does not hold either.
+    pub failing_conditions: Vec<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MatchReport {
+    /// The definition a submission would start: the highest-priority match.
+    pub winner: Option<Uuid>,
+    /// Every active definition, highest priority first.
+    pub definitions: Vec<MatchResult>,
+}
+
+/// Which active definitions match, which do not, and why.
+pub async fn explain(
+    tx: &TenantTx,
+    actor: &Actor,
+    subject: &Subject,
+) -> Result<MatchReport, DomainError> {
+    actor.require(Role::Viewer)?;
+    let candidates = active(tx).await?;
+    let rules: Vec<&Value> = candidates.iter().map(|c| &c.rule).collect();
+    let truths = if rules.is_empty() {
+        // The subject must still exist.
+        evaluate(tx, subject, &[&json!({})]).await?;
+        Vec::new()
+    } else {
+        evaluate(tx, subject, &rules).await?
+    };
+    let mut definitions = Vec::with_capacity(candidates.len());
+    for (candidate, truth) in candidates.into_iter().zip(truths) {
+        let matches = truth[0] == Some(true);
+        let failing_conditions = if matches {
+            Vec::new()
+        } else {
+            let compiled =
+                rules::compile(&candidate.rule, 1).map_err(|e| model::rule_error("rule", e))?;
+            compiled
+                .conditions
+                .into_iter()
+                .zip(truth.into_iter().skip(1))
+                .filter(|((path, _), holds)| {
+                    // Under an odd number of `not`s, a condition fails the rule by holding.
+                    let negated = path.split('.').filter(|step| *step == "not").count() % 2 == 1;
+                    (*holds == Some(true)) == negated
+                })
+                .map(|((path, _), _)| path)
+                .collect()
+        };
+        definitions.push(MatchResult {
+            definition_id: candidate.id,
+            name: candidate.name,
+            priority: candidate.priority,
+            version: candidate.version,
+            matches,
+            failing_conditions,
+        });
+    }
+    Ok(MatchReport {
+        winner: definitions
+            .iter()
+            .find(|d| d.matches)
+            .map(|d| d.definition_id),
+        definitions,
+    })
+}
+
+/// A contract under review that no workflow governs.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Uncovered {
+    pub contract_id: Uuid,
+    pub title: String,
+    pub contract_type: String,
+    pub value: Option<String>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Contracts under review with no running workflow (nothing matched when they were
+/// submitted, or the definition was deleted or matched nothing after an edit).
+pub async fn coverage(tx: &TenantTx, actor: &Actor) -> Result<Page<Uncovered>, DomainError> {
+    actor.require(Role::Viewer)?;
+    let rows = tx
+        .query(
+            "select c.id, c.title, c.contract_type, c.value::text, c.updated_at from contracts c \
+             where c.status = 'in_review' and not exists (select 1 from workflow_runs r \
+                 where r.contract_id = c.id and r.state = 'running') \
+             order by c.updated_at limit 1000",
+            &[],
+        )
+        .await?;
+    Ok(Page::whole(
+        rows.iter()
+            .map(|r| Uncovered {
+                contract_id: r.get(0),
+                title: r.get(1),
+                contract_type: r.get(2),
+                value: r.get(3),
+                updated_at: r.get(4),
+            })
+            .collect(),
+    ))
+}

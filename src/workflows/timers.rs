@@ -1,0 +1,60 @@
+//! SLA deadlines and reminders as durable timers: a job per deadline and per reminder,
+//! enqueued in the transaction that starts the stage, run when the clock passes it.
+//! The job carries the deadline it was made for, so a stage that moved on (decided,
+//! voided, given a new deadline) turns it into a no-op.
+
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::engine;
+use crate::kernel::jobs::{JobContext, JobError, JobKind};
+
+pub const STAGE_DUE: JobKind = JobKind {
+    name: "workflow.stage_due",
+    queue: "default",
+    priority: 2,
+    max_attempts: 10,
+    timeout: std::time::Duration::from_secs(60),
+};
+
+pub const STAGE_REMINDER: JobKind = JobKind {
+    name: "workflow.stage_reminder",
+    queue: "default",
+    priority: 1,
+    max_attempts: 5,
+    timeout: std::time::Duration::from_secs(60),
+};
+
+pub fn args(stage: Uuid, due_at: DateTime<Utc>, hours_before: Option<f64>) -> Value {
+    json!({"stage_id": stage, "due_at": due_at, "hours_before": hours_before})
+}
+
+fn parse(args: &Value) -> Result<(Uuid, DateTime<Utc>), JobError> {
+    let stage = args["stage_id"].as_str().and_then(|s| s.parse().ok());
+    let due = args["due_at"]
+        .as_str()
+        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+        .map(|d| d.with_timezone(&Utc));
+    match (stage, due) {
+        (Some(stage), Some(due)) => Ok((stage, due)),
+        _ => Err(JobError::Cancel(format!("malformed arguments: {args}"))),
+    }
+}
+
+pub async fn stage_due_job(ctx: JobContext) -> Result<(), JobError> {
+    let (stage, due) = parse(&ctx.job.args)?;
+    let tx = ctx.db.begin().await?;
+    engine::stage_due(&tx, &ctx.origin(), stage, due).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub async fn stage_reminder_job(ctx: JobContext) -> Result<(), JobError> {
+    let (stage, due) = parse(&ctx.job.args)?;
+    let hours = ctx.job.args["hours_before"].as_f64().unwrap_or_default();
+    let tx = ctx.db.begin().await?;
+    engine::stage_reminder(&tx, &ctx.origin(), stage, due, hours).await?;
+    tx.commit().await?;
+    Ok(())
+}
