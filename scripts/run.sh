@@ -77,16 +77,49 @@ seed_demo_data() {
     '{"name":"Initech Łódź Sp. z o.o.","email":"legal@initech.example"}' |
     sed -E 's/^\{"id":"([^"]+)".*/\1/') && [ -n "$counterparty" ] || return 1
   for contract in \
-    '{"title":"Master services agreement","contract_type":"msa","value":"120000.00","currency":"EUR","start_date":"2026-01-01","end_date":"2027-12-31","auto_renew":true,"renewal_notice_days":60,"tags":["strategic"],"body":"Initech provides managed hosting services. Payment is due within 30 days of invoice. Liability is limited to the fees paid in the preceding twelve months."}' \
+    '{"title":"Master services agreement","contract_type":"msa","value":"750000.00","currency":"EUR","start_date":"2026-01-01","end_date":"2027-12-31","auto_renew":true,"renewal_notice_days":60,"tags":["strategic"],"body":"Initech provides managed hosting services. Payment is due within 30 days of invoice. Liability is limited to the fees paid in the preceding twelve months."}' \
     '{"title":"Mutual NDA","contract_type":"nda","start_date":"2026-03-01","end_date":"2028-02-29","body":"Each party keeps the other party'"'"'s confidential information secret for three years."}' \
     '{"title":"Statement of work: data migration","contract_type":"sow","value":"18500.00","currency":"EUR","start_date":"2026-06-01","end_date":"2026-09-30","body":"Initech migrates the contract archive to Pactum in three phases."}'; do
     api "$tenant" "$token" POST /api/v1/contracts \
       "${contract%\}},\"counterparty_id\":\"$counterparty\"}" >/dev/null || return 1
   done
+  seed_demo_workflow "$tenant" "$token"
+}
+# seed_demo_workflow TENANT TOKEN: approvers (members, the demo password), their teams,
+# a business calendar and the workflow seed's "High Value Contract Approval", which the
+# demo MSA (750,000 EUR) matches.
+seed_demo_workflow() {
+  local tenant=$1 token=$2 person team user team_id
+  declare -A team_of=([lena]=legal [lars]=legal [finn]=finance [cleo]=cfo [carl]=ceo)
+  declare -A team_ids=()
+  for team in legal finance cfo ceo; do
+    team_id=$(api "$tenant" "$token" POST /api/v1/teams "{\"name\":\"$team\"}" |
+      sed -E 's/^\{"id":"([^"]+)".*/\1/') && [ -n "$team_id" ] || return 1
+    team_ids[$team]=$team_id
+  done
+  for person in lena lars finn cleo carl; do
+    user=$(api "$tenant" "$token" POST /api/v1/users \
+      "{\"email\":\"$person@$tenant.example\",\"display_name\":\"${person^}\",\"role\":\"member\",\"password\":$(json_string "$DEMO_PASSWORD")}" |
+      sed -E 's/^\{"id":"([^"]+)".*/\1/') && [ -n "$user" ] || return 1
+    api "$tenant" "$token" PUT "/api/v1/teams/${team_ids[${team_of[$person]}]}/members/$user" >/dev/null || return 1
+  done
+  api "$tenant" "$token" PUT /api/v1/business-calendar \
+    '{"timezone":"Europe/Paris","working_days":["mon","tue","wed","thu","fri"],"start":"09:00","end":"18:00","holidays":["2026-12-25","2027-01-01"]}' >/dev/null || return 1
+  api "$tenant" "$token" POST /api/v1/workflows '{"name": "High Value Contract Approval",
+    "description": "For contracts over 500k",
+    "trigger_conditions": {"value__gte": "500000", "contract_type__in": ["msa", "sow"]},
+    "stages": [
+      {"stage_name": "Legal Review", "sequence": 1, "approvers": ["legal"],
+       "approval_type": "all", "sla_hours": 48, "is_required": true},
+      {"stage_name": "Finance Approval", "sequence": 2, "approvers": ["finance", "cfo"],
+       "approval_type": "any", "sla_hours": 24, "is_required": true},
+      {"stage_name": "Executive Sign-Off", "sequence": 3, "approvers": ["ceo"],
+       "approval_type": "all", "sla_hours": 72, "is_required": true}],
+    "priority": 100, "is_active": true}' >/dev/null || return 1
 }
 for tenant in "${NEW_TENANTS[@]}"; do
   if seed_demo_data "$tenant"; then
-    echo "demo data: $tenant has a counterparty and three contracts" >&2
+    echo "demo data: $tenant has a counterparty, three contracts, approvers in teams and the High Value Contract Approval workflow" >&2
   else
     echo "warning: could not seed demo data for $tenant; the server keeps running" >&2
   fi

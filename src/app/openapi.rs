@@ -22,7 +22,7 @@ use utoipa::{Modify, OpenApi};
         (name = "platform", description = "Apex host only"),
         (name = "tenant", description = "The tenant of the request's host"),
         (name = "auth", description = "Logins and tokens, per tenant"),
-        (name = "users", description = "User management, tenant admins only"),
+        (name = "users", description = "User management and temporary role grants, tenant admins only"),
         (name = "contracts", description = "Contracts, their lifecycle, versions, types and calendar"),
         (name = "counterparties", description = "Counterparties and their contacts"),
         (name = "clauses", description = "The clause library and clauses on contracts"),
@@ -32,7 +32,7 @@ use utoipa::{Modify, OpenApi};
         (name = "audit", description = "The append-only audit log, tenant admins only"),
         (name = "events", description = "The tenant's event stream (every change, typed), tenant admins only"),
         (name = "teams", description = "Named groups of users that approval stages name as approvers; admins manage them"),
-        (name = "workflows", description = "Approval workflows: so far the business calendar SLAs are counted in"),
+        (name = "workflows", description = "Approval workflows: definitions (admins) matched by trigger rules, rounds of stages and approvals, decisions, out-of-office, the business calendar SLAs are counted in, analytics"),
         (name = "webhooks", description = "Webhook endpoints that receive events, signed the Standard Webhooks way; tenant admins only"),
     )
 )]

@@ -262,7 +262,8 @@ struct Holder {
     away: Vec<(Uuid, String)>,
 }
 
-/// The users `approvers` name, active, in the order named, each once.
+/// The users `approvers` name who may act (active, above viewer), in the order named,
+/// each once.
 async fn resolve(tx: &TenantTx, approvers: &[String]) -> Result<Vec<(Uuid, String)>, DomainError> {
     let (mut kinds, mut keys) = (Vec::new(), Vec::new());
     for approver in approvers {
@@ -278,7 +279,7 @@ async fn resolve(tx: &TenantTx, approvers: &[String]) -> Result<Vec<(Uuid, Strin
     let rows = tx
         .query(
             "select u.id, a.kind || ':' || a.key, a.n from unnest($1::text[], $2::text[]) with ordinality as a(kind, key, n) \
-             join users u on u.active and ( \
+             join users u on u.active and u.role <> 'viewer' and ( \
                  (a.kind = 'team' and exists (select 1 from team_members m join teams t on t.id = m.team_id \
                      where m.user_id = u.id and t.name = a.key)) \
                  or (a.kind = 'user' and lower(u.email) = a.key) \
@@ -670,7 +671,7 @@ pub async fn decide(
             validate::optional_text("reason", comment.as_deref(), 2000)?
         }
     };
-    actor.require(Role::Viewer)?;
+    actor.require(Role::Member)?;
     let held = hold(tx, approval).await?;
     if actor.user_id() != Some(held.approver) {
         return Err(DomainError::Forbidden(

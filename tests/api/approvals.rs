@@ -286,9 +286,10 @@ async fn the_seed_definition_runs_from_submission_to_approval() {
             ("cleo", "member"),
             ("carl", "member"),
             ("max", "manager"),
+            ("vera", "viewer"),
         ],
         &[
-            ("legal", &["lena", "lars"]),
+            ("legal", &["lena", "lars", "vera"]),
             ("finance", &["finn"]),
             ("cfo", &["cleo"]),
             ("ceo", &["carl"]),
@@ -313,7 +314,10 @@ async fn the_seed_definition_runs_from_submission_to_approval() {
     assert_eq!(workflow["current"]["state"], "running");
     let legal = stage(&workflow, 1);
     assert_eq!(legal["state"], "active");
-    assert_eq!(legal["required_approvals"], 2, "all of legal");
+    assert_eq!(
+        legal["required_approvals"], 2,
+        "all of legal who may act (a viewer in the team is not asked)"
+    );
     assert!(legal["due_at"].is_string(), "48 business hours from now");
     assert_eq!(stage(&workflow, 2)["state"], "waiting");
 
@@ -1413,4 +1417,99 @@ async fn a_temporary_role_lapses_by_itself() {
         )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "already ended");
+}
+
+#[tokio::test]
+async fn stage_conditions_skip_stages_a_notify_escalation_leaves_approvers_and_a_short_quorum_is_refused(
+) {
+    let db = TestDb::migrated().await;
+    // Wednesday 2 December 2026, 10:00 UTC; the default calendar (Monday to Friday,
+    // 09:00-17:00 UTC).
+    let clock = ManualClock::starting_at("2026-12-02T10:00:00Z".parse().unwrap());
+    let mut world = World::new(
+        &db,
+        Some(clock.clone()),
+        &[
+            ("olive", "member"),
+            ("lena", "member"),
+            ("finn", "member"),
+            ("xena", "member"),
+            ("yuri", "member"),
+        ],
+        &[
+            ("legal", &["lena"]),
+            ("finance", &["finn"]),
+            ("executives", &["xena", "yuri"]),
+        ],
+    )
+    .await;
+    world
+        .define(json!({"name": "Conditional", "trigger_conditions": {"contract_type": "msa"}, "priority": 2, "stages": [
+            {"stage_name": "Legal", "sequence": 1, "approvers": ["legal"], "approval_type": "all",
+             "condition": {"value__gte": "1000"}},
+            {"stage_name": "Finance", "sequence": 2, "approvers": ["finance"], "approval_type": "all", "sla_hours": 2,
+             "escalation": {"action": "notify", "team": "executives"}}]}))
+        .await;
+    world
+        .define(json!({"name": "Board", "trigger_conditions": {"contract_type": "sow"}, "priority": 1, "stages": [
+            {"stage_name": "Board", "sequence": 1, "approvers": ["executives"], "approval_type": "quorum", "quorum": 3}]}))
+        .await;
+
+    let sow = world.contract("olive", "sow", "5").await;
+    let (status, body) = world.submit("olive", &sow).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::CONFLICT, Some("no_approvers")),
+        "{body}"
+    );
+    assert!(
+        body["message"].as_str().unwrap().contains("needs 3"),
+        "{body}"
+    );
+
+    let small = world.contract("olive", "msa", "10").await;
+    assert_eq!(world.submit("olive", &small).await.0, StatusCode::OK);
+    let workflow = world.workflow(&small).await;
+    assert_eq!(
+        stage(&workflow, 1)["state"],
+        "skipped",
+        "its condition does not hold"
+    );
+    let finance = stage(&workflow, 2);
+    assert_eq!(finance["state"], "active");
+    assert_eq!(finance["due_at"], "2026-12-02T12:00:00Z");
+    assert_eq!(world.events("workflow_stage.skipped").await.len(), 1);
+
+    world.advance_to("2026-12-02T12:00:01Z".parse().unwrap());
+    world.relogin().await;
+    let stage_id = finance["id"].as_str().unwrap();
+    let escalated = world
+        .until_event("workflow_stage.escalated", stage_id)
+        .await;
+    assert_eq!(escalated["current"]["action"], "notify");
+    assert_eq!(escalated["current"]["team"], "executives");
+    assert_eq!(escalated["current"]["reassigned_to"], json!([]));
+    let (_, overdue) = world
+        .as_("finn", Method::GET, "/api/v1/approvals?overdue=true", None)
+        .await;
+    let items = overdue["items"].as_array().unwrap();
+    assert_eq!(
+        items.len(),
+        1,
+        "notify leaves the approval with finn: {overdue}"
+    );
+    assert!(items[0]["overdue"].as_bool().unwrap());
+    let (_, theirs) = world
+        .as_("xena", Method::GET, "/api/v1/approvals", None)
+        .await;
+    assert!(
+        theirs["items"].as_array().unwrap().is_empty(),
+        "nothing reassigned"
+    );
+    let finn = world.pending(&small, "finn").await;
+    assert_eq!(
+        world.decide("finn", &finn, "approve", json!({})).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(world.status(&small).await, "approved");
 }

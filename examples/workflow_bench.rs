@@ -1,0 +1,522 @@
+//! Approval workflows' benchmark, driven by `scripts/bench-workflows.sh`. DATABASE_URL
+//! must name a database with the public migrations applied.
+//!
+//!   workflow_bench match DEFINITIONS SAMPLES
+//!       one tenant with DEFINITIONS active definitions and a contract: the time to find
+//!       the winner (the submission path) when the top definition matches and when none
+//!       does (every rule evaluated), and the full match report
+//!   workflow_bench decide CONTRACTS CONNECTIONS
+//!       a real server in this process; CONTRACTS contracts in review, one pending
+//!       approval each over CONNECTIONS approvers; each approval is approved through
+//!       HTTP (which completes the stage, the round and approves the contract): first
+//!       one at a time, then CONNECTIONS at once; latency median / p99 and rate
+//!   workflow_bench timers TENANTS PER_TENANT SPREAD_SECS
+//!       TENANTS tenants with PER_TENANT active stages each, due over SPREAD_SECS
+//!       seconds, their deadline timers run by a job runner with the server's default
+//!       settings; how late each fired (due to marked overdue)
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use pactum::kernel::clock;
+use pactum::kernel::jobs::runner::JobMetrics;
+use pactum::kernel::jobs::{enqueue_with, NewJob, Runner, RunnerConfig};
+use pactum::kernel::Actor;
+use pactum::tenancy::connection::{Pooler, RequestPool};
+use pactum::tenancy::pool::DatabaseUrl;
+use pactum::tenancy::provision::{self, NewTenant};
+use pactum::tenancy::scoped::TenantDb;
+use pactum::tenancy::{Host, MigrationSet, SchemaName, TenantId, TenantSlug};
+use pactum::workflows::definitions::{self, Subject};
+use pactum::workflows::timers;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+fn arg<T: std::str::FromStr>(args: &[String], i: usize, name: &str) -> T {
+    args.get(i)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("argument {i}: {name}"))
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index]
+}
+
+fn summary(mut samples: Vec<f64>) -> String {
+    samples.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    format!(
+        "median {:.2} ms, p99 {:.2} ms, max {:.2} ms ({} samples)",
+        percentile(&samples, 0.5),
+        percentile(&samples, 0.99),
+        samples.last().copied().unwrap_or_default(),
+        samples.len()
+    )
+}
+
+/// Provisions `slug` (with an admin) and returns its id and schema.
+async fn tenant(url: &DatabaseUrl, slug: &str) -> Result<(TenantId, SchemaName), Error> {
+    let mut client = url.connect().await?;
+    let mut new = NewTenant::new(
+        TenantSlug::parse(slug)?,
+        None,
+        Host::parse(&format!("{slug}.localhost"))?,
+    )?;
+    new.admin = Some(pactum::tenancy::first_admin::FirstAdmin {
+        email: pactum::tenancy::Email::parse("admin@example.com")?,
+        display_name: "Admin".into(),
+        password_hash: pactum::identity::password::NewPassword::parse("bench-password-1")?
+            .hash()?,
+    });
+    provision::create_tenant(&mut client, &MigrationSet::tenant(), &new).await?;
+    let row = client
+        .query_one(
+            "select id, schema_name from public.tenants where slug = $1",
+            &[&slug],
+        )
+        .await?;
+    Ok((
+        TenantId(row.get(0)),
+        SchemaName::from_stored(row.get::<_, &str>(1)).ok_or("stored schema name")?,
+    ))
+}
+
+fn seed_stages() -> Value {
+    json!([
+       {"stage_name": "Legal Review", "sequence": 1, "approvers": ["legal"],
+        "approval_type": "all", "sla_hours": 48, "is_required": true},
+       {"stage_name": "Finance Approval", "sequence": 2, "approvers": ["finance", "cfo"],
+        "approval_type": "any", "sla_hours": 24, "is_required": true},
+       {"stage_name": "Executive Sign-Off", "sequence": 3, "approvers": ["ceo"],
+        "approval_type": "all", "sla_hours": 72, "is_required": true}])
+}
+
+async fn matching(url: &DatabaseUrl, args: &[String]) -> Result<(), Error> {
+    let (count, samples): (i32, usize) = (arg(args, 2, "DEFINITIONS"), arg(args, 3, "SAMPLES"));
+    let (id, schema) = tenant(url, "matchbench").await?;
+    let client = url.connect().await?;
+    let s = schema.quoted();
+    // Rules like the seed's, each a little different: the value threshold, the types,
+    // a metadata key. Definition `count` (the highest priority) is the only one a
+    // 750,000 MSA in region r0 can match, and only when its threshold allows.
+    client
+        .execute(
+            &format!(
+                "insert into {s}.workflow_definitions (name, trigger_conditions, stages, priority) \
+                 select 'definition ' || i, jsonb_build_object('value__gte', (500000 + i * 1000)::text, \
+                     'contract_type__in', jsonb_build_array('msa', 'sow'), 'metadata__region', 'r' || (i % 7), \
+                     'any', jsonb_build_array(jsonb_build_object('tags__contains', 'strategic'), \
+                                              jsonb_build_object('auto_renew', true))), \
+                     $1, i from generate_series(1, $2::int) i"
+            ),
+            &[&seed_stages(), &count],
+        )
+        .await?;
+    client
+        .batch_execute(&format!(
+            "insert into {s}.contracts (title, contract_type, value, currency, owner_id, tags, metadata, auto_renew) \
+             select 'MSA', 'msa', 750000, 'EUR', id, array['strategic'], '{{\"region\": \"r0\"}}', false \
+             from {s}.users limit 1; analyze {s}.workflow_definitions"
+        ))
+        .await?;
+    let contract: Uuid = client
+        .query_one(&format!("select id from {s}.contracts"), &[])
+        .await?
+        .get(0);
+    let pool = RequestPool::new(url, 2, Pooler::None)?;
+    let db = TenantDb::new(pool, id, &schema);
+    let subject = Subject::Contract(contract);
+    let actor = Actor::system("bench");
+    let time = |label: &'static str| (label, Vec::with_capacity(samples));
+    let (mut none, mut top, mut report) = (time("none"), time("top"), time("report"));
+    for round in 0..samples + 20 {
+        // The top definition matches or not, by its threshold: value__gte 500000 + count*1000.
+        for (which, matches) in [(&mut none, false), (&mut top, true)] {
+            let threshold = if matches { 700_000 } else { 900_000 };
+            client
+                .execute(
+                    &format!(
+                        "update {s}.workflow_definitions set trigger_conditions = \
+                         jsonb_set(trigger_conditions, '{{value__gte}}', to_jsonb($1::text)) where priority = $2"
+                    ),
+                    &[&threshold.to_string(), &count],
+                )
+                .await?;
+            let tx = db.begin().await?;
+            let started = Instant::now();
+            let winner = definitions::winner(&tx, &subject).await?;
+            let elapsed = started.elapsed().as_secs_f64() * 1000.0;
+            tx.rollback().await?;
+            assert_eq!(winner.is_some(), matches, "round {round}");
+            if round >= 20 {
+                which.1.push(elapsed);
+            }
+        }
+        let tx = db.begin().await?;
+        let started = Instant::now();
+        let explained = definitions::explain(&tx, &actor, &subject).await?;
+        let elapsed = started.elapsed().as_secs_f64() * 1000.0;
+        tx.rollback().await?;
+        assert_eq!(explained.definitions.len(), count as usize);
+        if round >= 20 {
+            report.1.push(elapsed);
+        }
+    }
+    for (label, samples) in [top, none, report] {
+        let what = match label {
+            "top" => "winner, the top definition matches",
+            "none" => "winner, none matches (every rule evaluated)",
+            _ => "match report (every definition, every condition)",
+        };
+        println!("match {count} definitions, {what}: {}", summary(samples));
+    }
+    Ok(())
+}
+
+async fn decide(url: &DatabaseUrl, args: &[String]) -> Result<(), Error> {
+    let (contracts, connections): (usize, usize) =
+        (arg(args, 2, "CONTRACTS"), arg(args, 3, "CONNECTIONS"));
+    let (_, schema) = tenant(url, "decidebench").await?;
+    let vars: std::collections::HashMap<&str, String> = [
+        ("DATABASE_URL", std::env::var("DATABASE_URL")?),
+        ("PACTUM_BIND", "127.0.0.1:0".into()),
+        ("PACTUM_PUBLIC_HOST", "localhost".into()),
+        (
+            "JWT_SECRET",
+            "bench-secret-bench-secret-bench-secret-0".into(),
+        ),
+        ("PACTUM_DB_POOL_SIZE", (connections + 4).to_string()),
+        ("PACTUM_LOGIN_ATTEMPTS_PER_MINUTE", "100000".into()),
+    ]
+    .into_iter()
+    .collect();
+    let config = pactum::config::Config::from_lookup(|name| vars.get(name).cloned())?;
+    let app = pactum::app::Application::build(config).await?;
+    let port = app.port();
+    tokio::spawn(app.run_until_stopped());
+    let http = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let call = |method: reqwest::Method, path: String, token: String, body: Value| {
+        let http = http.clone();
+        let url = format!("{base}{path}");
+        async move {
+            let response = http
+                .request(method, url)
+                .header("host", format!("decidebench.localhost:{port}"))
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await?;
+            let status = response.status();
+            let body: Value = response.json().await.unwrap_or(Value::Null);
+            if !status.is_success() {
+                return Err(format!("{status}: {body}").into());
+            }
+            Ok::<Value, Error>(body)
+        }
+    };
+    let login = |email: String| {
+        let http = http.clone();
+        let url = format!("{base}/api/v1/auth/login");
+        async move {
+            let body: Value = http
+                .post(url)
+                .header("host", format!("decidebench.localhost:{port}"))
+                .json(&json!({"email": email, "password": "bench-password-1"}))
+                .send()
+                .await?
+                .json()
+                .await?;
+            Ok::<String, Error>(body["access_token"].as_str().ok_or("login")?.to_owned())
+        }
+    };
+    let admin = login("admin@example.com".into()).await?;
+    // One approver per lane, a team and a definition per lane: contract i (metadata
+    // lane i % CONNECTIONS) waits for one approval by that lane's approver.
+    let mut tokens = Vec::new();
+    for lane in 0..connections {
+        let email = format!("approver{lane}@example.com");
+        let user = call(reqwest::Method::POST, "/api/v1/users".into(), admin.clone(),
+            json!({"email": email, "display_name": email, "role": "member", "password": "bench-password-1"})).await?;
+        let team = call(
+            reqwest::Method::POST,
+            "/api/v1/teams".into(),
+            admin.clone(),
+            json!({"name": format!("lane{lane}")}),
+        )
+        .await?;
+        call(
+            reqwest::Method::PUT,
+            format!(
+                "/api/v1/teams/{}/members/{}",
+                team["id"].as_str().unwrap(),
+                user["id"].as_str().unwrap()
+            ),
+            admin.clone(),
+            Value::Null,
+        )
+        .await?;
+        call(reqwest::Method::POST, "/api/v1/workflows".into(), admin.clone(), json!({"name": format!("Lane {lane}"),
+            "trigger_conditions": {"metadata__lane": lane.to_string()}, "priority": lane as i32 + 1,
+            "stages": [{"stage_name": "Approve", "sequence": 1, "approvers": [format!("lane{lane}")], "approval_type": "any", "sla_hours": 24}]})).await?;
+        tokens.push(login(email).await?);
+    }
+    let setup = Instant::now();
+    let mut created = Vec::new();
+    for chunk in (0..contracts).collect::<Vec<_>>().chunks(connections * 4) {
+        let batch = chunk.iter().map(|i| {
+            let admin = admin.clone();
+            let call = &call;
+            async move {
+                let contract = call(reqwest::Method::POST, "/api/v1/contracts".into(), admin.clone(),
+                    json!({"title": format!("Contract {i}"), "contract_type": "msa", "value": "1000", "currency": "EUR",
+                           "body": "Terms.", "metadata": {"lane": (i % connections).to_string()}})).await?;
+                let id = contract["id"].as_str().unwrap().to_owned();
+                call(reqwest::Method::POST, format!("/api/v1/contracts/{id}/transition"), admin, json!({"to": "in_review"})).await?;
+                Ok::<(), Error>(())
+            }
+        });
+        for result in futures::future::join_all(batch).await {
+            result?;
+        }
+        created.extend_from_slice(chunk);
+    }
+    eprintln!(
+        "{} contracts submitted in {:.1} s",
+        created.len(),
+        setup.elapsed().as_secs_f64()
+    );
+    let client = url.connect().await?;
+    let s = schema.quoted();
+    let rows = client
+        .query(
+            &format!(
+                "select a.id, u.email from {s}.approvals a join {s}.users u on u.id = a.approver_id \
+                 where a.state = 'pending' order by a.created_at"
+            ),
+            &[],
+        )
+        .await?;
+    let mut lanes: Vec<Vec<Uuid>> = vec![Vec::new(); connections];
+    for row in &rows {
+        let email: String = row.get(1);
+        let lane: usize = email
+            .trim_start_matches("approver")
+            .split('@')
+            .next()
+            .unwrap()
+            .parse()?;
+        lanes[lane].push(row.get(0));
+    }
+    let approve = |token: String, approval: Uuid| {
+        let call = &call;
+        async move {
+            let started = Instant::now();
+            let body = call(
+                reqwest::Method::POST,
+                format!("/api/v1/approvals/{approval}/approve"),
+                token,
+                json!({}),
+            )
+            .await?;
+            assert_eq!(body["state"], "approved");
+            Ok::<f64, Error>(started.elapsed().as_secs_f64() * 1000.0)
+        }
+    };
+    // One at a time: the first quarter of every lane.
+    let mut serial = Vec::new();
+    for (lane, approvals) in lanes.iter_mut().enumerate() {
+        let take = approvals.len() / 4;
+        for approval in approvals.drain(..take) {
+            serial.push(approve(tokens[lane].clone(), approval).await?);
+        }
+    }
+    println!("decide, 1 connection: {}", summary(serial));
+    // CONNECTIONS at once, each approver through the rest of their lane.
+    let started = Instant::now();
+    let runs = lanes.into_iter().enumerate().map(|(lane, approvals)| {
+        let token = tokens[lane].clone();
+        let approve = &approve;
+        async move {
+            let mut times = Vec::new();
+            for approval in approvals {
+                times.push(approve(token.clone(), approval).await?);
+            }
+            Ok::<Vec<f64>, Error>(times)
+        }
+    });
+    let mut concurrent = Vec::new();
+    for result in futures::future::join_all(runs).await {
+        concurrent.extend(result?);
+    }
+    let wall = started.elapsed().as_secs_f64();
+    let decided = concurrent.len();
+    println!(
+        "decide, {connections} connections: {} ; {:.0} decisions/s",
+        summary(concurrent),
+        decided as f64 / wall
+    );
+    let approved: i64 = client
+        .query_one(
+            &format!("select count(*) from {s}.contracts where status = 'approved'"),
+            &[],
+        )
+        .await?
+        .get(0);
+    println!("contracts approved by their workflow: {approved} of {contracts}");
+    Ok(())
+}
+
+async fn sla_timers(url: &DatabaseUrl, args: &[String]) -> Result<(), Error> {
+    let (tenant_count, per_tenant, spread): (usize, i32, f64) = (
+        arg(args, 2, "TENANTS"),
+        arg(args, 3, "PER_TENANT"),
+        arg(args, 4, "SPREAD_SECS"),
+    );
+    let setup = Instant::now();
+    let mut tenants = Vec::new();
+    for i in 0..tenant_count {
+        tenants.push(tenant(url, &format!("sla{i}")).await?);
+    }
+    eprintln!(
+        "{tenant_count} tenants provisioned in {:.1} s",
+        setup.elapsed().as_secs_f64()
+    );
+    let client = url.connect().await?;
+    // Each tenant: a contract in review, a round, PER_TENANT active stages with a pending
+    // approval each, due far away for now.
+    for (_, schema) in &tenants {
+        let s = schema.quoted();
+        client
+            .batch_execute(&format!(
+                "insert into {s}.contracts (title, contract_type, owner_id, status) select 'C', 'msa', id, 'in_review' from {s}.users limit 1; \
+                 insert into {s}.workflow_runs (contract_id, definition_version, definition_name, allow_self_approval, contract_version, round, state, started_at) \
+                     select id, 1, 'bench', false, 1, 1, 'running', now() from {s}.contracts; \
+                 insert into {s}.workflow_stages (run_id, sequence, name, approval_type, is_required, spec, state, required_approvals, activated_at, due_at) \
+                     select r.id, i, 'Stage ' || i, 'all', true, '{{\"stage_name\": \"S\", \"sequence\": 1, \"approvers\": [\"admin\"], \"approval_type\": \"all\"}}', \
+                            'active', 1, now(), 'infinity' from {s}.workflow_runs r, generate_series(1, {per_tenant}) i; \
+                 insert into {s}.approvals (stage_id, run_id, contract_id, approver_id, assigned_via, state, created_at) \
+                     select st.id, st.run_id, r.contract_id, u.id, 'role:admin', 'pending', now() \
+                     from {s}.workflow_stages st join {s}.workflow_runs r on r.id = st.run_id, (select id from {s}.users limit 1) u;"
+            ))
+            .await?;
+    }
+    let deliverer = pactum::webhooks::Deliverer::new(false, 10)?;
+    let handlers = pactum::app::job_handlers(&deliverer);
+    let defaults = pactum::config::Config::from_lookup(|name| match name {
+        "DATABASE_URL" => std::env::var("DATABASE_URL").ok(),
+        "JWT_SECRET" => Some("bench-secret-bench-secret-bench-secret-0".into()),
+        _ => None,
+    })?;
+    let config = RunnerConfig {
+        queues: defaults.jobs.queues.clone(),
+        poll_interval: defaults.jobs.poll_interval,
+        ..RunnerConfig::new(defaults.jobs.workers)
+    };
+    let tenant_pool = RequestPool::new(url, defaults.pool_size, Pooler::None)?;
+    let runner = Runner::new(
+        RequestPool::new(url, (config.workers / 4).clamp(2, 16), Pooler::None)?,
+        tenant_pool,
+        Some(url.clone()),
+        clock::system(),
+        handlers,
+        config.clone(),
+        JobMetrics::new(),
+    )
+    .with_reactions(pactum::app::reactions());
+    let handle = runner.start().await;
+    // Deadlines from a few seconds after the timers are written, spread evenly.
+    let first_due = Utc::now() + chrono::Duration::seconds(20);
+    let total = tenant_count * per_tenant as usize;
+    let step = spread / total as f64;
+    let mut n = 0usize;
+    for (i, (tenant, schema)) in tenants.iter().enumerate() {
+        let s = schema.quoted();
+        let stages = client
+            .query(
+                &format!("select id from {s}.workflow_stages order by sequence"),
+                &[],
+            )
+            .await?;
+        let mut jobs = Vec::new();
+        for (j, stage) in stages.iter().enumerate() {
+            // Interleaved across tenants: stage j of tenant i is due at slot j * tenants + i.
+            let slot = j * tenant_count + i;
+            let due = first_due + chrono::Duration::microseconds((slot as f64 * step * 1e6) as i64);
+            let stage: Uuid = stage.get(0);
+            client
+                .execute(
+                    &format!("update {s}.workflow_stages set due_at = $2 where id = $1"),
+                    &[&stage, &due],
+                )
+                .await?;
+            jobs.push(NewJob::at(
+                timers::STAGE_DUE,
+                timers::args(stage, due, None),
+                due,
+            ));
+            n += 1;
+        }
+        enqueue_with(&client, *tenant, Utc::now(), jobs).await?;
+    }
+    let written = Utc::now();
+    assert!(
+        written < first_due,
+        "the timers were written after the first was due; raise the head start"
+    );
+    eprintln!(
+        "{n} timers written; the first is due in {:.1} s",
+        (first_due - written).num_milliseconds() as f64 / 1000.0
+    );
+    let deadline = Instant::now() + Duration::from_secs_f64(spread + 600.0);
+    loop {
+        let remaining: i64 = client
+            .query_one(
+                "select count(*) from public.jobs where kind = 'workflow.stage_due' and state <> 'completed'",
+                &[],
+            )
+            .await?
+            .get(0);
+        if remaining == 0 || Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    handle.shutdown().await;
+    let mut lateness = Vec::with_capacity(total);
+    for (_, schema) in &tenants {
+        let s = schema.quoted();
+        for row in client
+            .query(
+                &format!("select extract(epoch from overdue_at - due_at)::float8 * 1000 from {s}.workflow_stages"),
+                &[],
+            )
+            .await?
+        {
+            lateness.push(row.get::<_, Option<f64>>(0).unwrap_or(f64::INFINITY));
+        }
+    }
+    let unfired = lateness.iter().filter(|l| l.is_infinite()).count();
+    let within = lateness.iter().filter(|l| **l <= 5000.0).count();
+    println!(
+        "sla timers: {total} over {tenant_count} tenants, due over {spread:.0} s ({:.0}/s), {} workers: lateness {}; within 5 s: {within} of {total}; never fired: {unfired}",
+        total as f64 / spread,
+        config.workers,
+        summary(lateness)
+    );
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    let args: Vec<String> = std::env::args().collect();
+    let url = DatabaseUrl::parse(&std::env::var("DATABASE_URL")?, "pactum-workflow-bench")?;
+    match args.get(1).map(String::as_str) {
+        Some("match") => matching(&url, &args).await,
+        Some("decide") => decide(&url, &args).await,
+        Some("timers") => sla_timers(&url, &args).await,
+        _ => Err("usage: workflow_bench match|decide|timers ...".into()),
+    }
+}

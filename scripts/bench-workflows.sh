@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Approval workflows benchmark (issue 13), on the private cluster (or DATABASE_URL's
+# server), each part in a fresh database:
+#   - matching a contract against 1,000 active definitions (the submission path when
+#     the top definition matches and when none does; the full match report)
+#   - an approval decision end to end through HTTP (a real server in the benchmark's
+#     process): one connection, then 16 at once; median, p99, decisions per second
+#   - SLA timers for 100,000 approvals over 1,000 tenants, due over a spread of
+#     seconds, run by a job runner with the server's default settings: how late each
+#     deadline was marked
+#
+#   scripts/bench-workflows.sh
+#
+#   BENCH_DEFINITIONS (1000) BENCH_SAMPLES (200) BENCH_CONTRACTS (4000)
+#   BENCH_CONNECTIONS (16) BENCH_TENANTS (1000) BENCH_PER_TENANT (100)
+#   BENCH_SPREAD (120, seconds) BENCH_PARTS ("match decide timers")
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+DEFINITIONS="${BENCH_DEFINITIONS:-1000}"
+SAMPLES="${BENCH_SAMPLES:-200}"
+CONTRACTS="${BENCH_CONTRACTS:-4000}"
+CONNECTIONS="${BENCH_CONNECTIONS:-16}"
+TENANTS="${BENCH_TENANTS:-1000}"
+PER_TENANT="${BENCH_PER_TENANT:-100}"
+SPREAD="${BENCH_SPREAD:-120}"
+PARTS="${BENCH_PARTS:-match decide timers}"
+part() { [[ " $PARTS " == *" $1 "* ]]; }
+
+# shellcheck source=scripts/bench-common.sh
+source scripts/bench-common.sh
+
+cargo build --release --locked --workspace --bins --example workflow_bench
+BENCH=target/release/examples/workflow_bench
+SAVED_URL="${DATABASE_URL:-}"
+restore_url() { if [ -n "$SAVED_URL" ]; then export DATABASE_URL="$SAVED_URL"; else unset DATABASE_URL; fi; }
+fresh() {
+  restore_url
+  fresh_bench_database "$1"
+  target/release/tenantctl migrate --shared >/dev/null
+}
+
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; $(git rev-parse --short HEAD)"
+if part match; then
+  fresh pactum_bench_match
+  "$BENCH" match "$DEFINITIONS" "$SAMPLES"
+  drop_bench_database pactum_bench_match
+fi
+if part decide; then
+  fresh pactum_bench_decide
+  "$BENCH" decide "$CONTRACTS" "$CONNECTIONS"
+  drop_bench_database pactum_bench_decide
+fi
+if part timers; then
+  fresh pactum_bench_timers
+  "$BENCH" timers "$TENANTS" "$PER_TENANT" "$SPREAD"
+  drop_bench_database pactum_bench_timers
+fi
