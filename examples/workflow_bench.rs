@@ -434,31 +434,25 @@ async fn sla_timers(url: &DatabaseUrl, args: &[String]) -> Result<(), Error> {
     let mut n = 0usize;
     for (i, (tenant, schema)) in tenants.iter().enumerate() {
         let s = schema.quoted();
+        // Interleaved across tenants: stage j of tenant i is due at slot j * tenants + i.
         let stages = client
             .query(
-                &format!("select id from {s}.workflow_stages order by sequence"),
-                &[],
+                &format!(
+                    "update {s}.workflow_stages set due_at = $1::timestamptz + \
+                     (((sequence - 1) * $2::int + $3::int) * $4::float8) * interval '1 second' \
+                     returning id, due_at"
+                ),
+                &[&first_due, &(tenant_count as i32), &(i as i32), &step],
             )
             .await?;
-        let mut jobs = Vec::new();
-        for (j, stage) in stages.iter().enumerate() {
-            // Interleaved across tenants: stage j of tenant i is due at slot j * tenants + i.
-            let slot = j * tenant_count + i;
-            let due = first_due + chrono::Duration::microseconds((slot as f64 * step * 1e6) as i64);
-            let stage: Uuid = stage.get(0);
-            client
-                .execute(
-                    &format!("update {s}.workflow_stages set due_at = $2 where id = $1"),
-                    &[&stage, &due],
-                )
-                .await?;
-            jobs.push(NewJob::at(
-                timers::STAGE_DUE,
-                timers::args(stage, due, None),
-                due,
-            ));
-            n += 1;
-        }
+        let jobs: Vec<NewJob> = stages
+            .iter()
+            .map(|row| {
+                let (stage, due): (Uuid, chrono::DateTime<Utc>) = (row.get(0), row.get(1));
+                NewJob::at(timers::STAGE_DUE, timers::args(stage, due, None), due)
+            })
+            .collect();
+        n += jobs.len();
         enqueue_with(&client, *tenant, Utc::now(), jobs).await?;
     }
     let written = Utc::now();

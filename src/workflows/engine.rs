@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, SubsecRound, Utc};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use utoipa::ToSchema;
@@ -384,10 +384,13 @@ async fn activate(
     let due_at = match spec.sla_hours {
         Some(hours) => {
             let business = calendar::load(tx).await?;
+            // To PostgreSQL's precision: the timer finds its stage by the deadline it
+            // carries, which must equal the stored one.
             Some(
                 business
                     .add(now, Duration::minutes((hours * 60.0).round() as i64))
-                    .map_err(|e| DomainError::Internal(e.into()))?,
+                    .map_err(|e| DomainError::Internal(e.into()))?
+                    .trunc_subsecs(6),
             )
         }
         None => None,

@@ -1423,9 +1423,10 @@ async fn a_temporary_role_lapses_by_itself() {
 async fn stage_conditions_skip_stages_a_notify_escalation_leaves_approvers_and_a_short_quorum_is_refused(
 ) {
     let db = TestDb::migrated().await;
-    // Wednesday 2 December 2026, 10:00 UTC; the default calendar (Monday to Friday,
-    // 09:00-17:00 UTC).
-    let clock = ManualClock::starting_at("2026-12-02T10:00:00Z".parse().unwrap());
+    // Wednesday 2 December 2026, 10:00 UTC and some nanoseconds (as a real clock reads;
+    // PostgreSQL keeps microseconds); the default calendar (Monday to Friday, 09:00-17:00
+    // UTC).
+    let clock = ManualClock::starting_at("2026-12-02T10:00:00.123456789Z".parse().unwrap());
     let mut world = World::new(
         &db,
         Some(clock.clone()),
@@ -1477,10 +1478,10 @@ async fn stage_conditions_skip_stages_a_notify_escalation_leaves_approvers_and_a
     );
     let finance = stage(&workflow, 2);
     assert_eq!(finance["state"], "active");
-    assert_eq!(finance["due_at"], "2026-12-02T12:00:00Z");
+    assert_eq!(finance["due_at"], "2026-12-02T12:00:00.123456Z");
     assert_eq!(world.events("workflow_stage.skipped").await.len(), 1);
 
-    world.advance_to("2026-12-02T12:00:01Z".parse().unwrap());
+    world.advance_to("2026-12-02T12:00:00.200Z".parse().unwrap());
     world.relogin().await;
     let stage_id = finance["id"].as_str().unwrap();
     let escalated = world
