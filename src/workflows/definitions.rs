@@ -2,6 +2,9 @@
 //! version it started from; matched against a contract or a draft by compiling their
 //! trigger rules into one parameterised statement that PostgreSQL evaluates.
 
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -488,34 +491,85 @@ fn source(subject: &Subject) -> Result<(String, Vec<Box<dyn ToSql + Sync + Send>
 const MAX_PARAMS_PER_STATEMENT: usize = 30_000;
 const MAX_COLUMNS_PER_STATEMENT: usize = 1_000;
 
-/// Evaluates boolean SQL expressions (each with its own compiled parameters) against
-/// the subject, a few statements at most. `None` for an expression that is null.
+/// A rule compiled with placeholders from `$1`; [`evaluate`] shifts them into place.
+pub type CompiledRule = Arc<rules::Compiled>;
+
+pub fn compile_rule(rule: &Value) -> Result<CompiledRule, DomainError> {
+    rules::compile(rule, 1)
+        .map(Arc::new)
+        .map_err(|e| model::rule_error("rule", e))
+}
+
+/// `sql` with every placeholder `$n` renumbered `$(n + by)`. Rule SQL carries no
+/// literal text a user wrote (values are bound; metadata keys are `[a-z0-9_]`), so
+/// every `$` in it starts a placeholder.
+fn shifted(sql: &str, by: usize) -> String {
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut chars = sql.char_indices().peekable();
+    while let Some((_, c)) = chars.next() {
+        out.push(c);
+        if c != '$' {
+            continue;
+        }
+        let mut number = 0usize;
+        let mut digits = 0;
+        while let Some((_, d)) = chars.peek().copied().filter(|(_, d)| d.is_ascii_digit()) {
+            number = number * 10 + d.to_digit(10).unwrap_or(0) as usize;
+            digits += 1;
+            chars.next();
+        }
+        if digits > 0 {
+            out.push_str(&(number + by).to_string());
+        }
+    }
+    out
+}
+
+/// Evaluates compiled rules against the subject, in as few statements as the limits
+/// allow: per rule, whether it holds and, `with_conditions`, whether each of its
+/// conditions does (`None` where SQL says null).
 pub async fn evaluate(
     tx: &TenantTx,
     subject: &Subject,
-    rules: &[&Value],
+    rules: &[CompiledRule],
+    with_conditions: bool,
 ) -> Result<Vec<Vec<Option<bool>>>, DomainError> {
     let (from, base) = source(subject)?;
+    // A statement with hundreds of rules is planned once and kept: re-planning it with
+    // each call's values (PostgreSQL's default for the first calls, and whenever it
+    // judges a custom plan cheaper) costs more than evaluating it. Only for this
+    // transaction's next statements, and reset after.
+    let many = rules.len() > FIRST_PASS as usize;
+    if many {
+        tx.execute("set local plan_cache_mode = force_generic_plan", &[])
+            .await?;
+    }
     let mut out = Vec::with_capacity(rules.len());
     let mut start = 0;
     while start < rules.len() {
         let mut columns: Vec<String> = Vec::new();
-        let mut params: Vec<Param> = Vec::new();
+        let mut params: Vec<&Param> = Vec::new();
         let mut widths = Vec::new();
         let mut end = start;
         while end < rules.len() {
-            let compiled = rules::compile(rules[end], base.len() + params.len() + 1)
-                .map_err(|e| model::rule_error("rule", e))?;
-            let width = 1 + compiled.conditions.len();
+            let rule = &rules[end];
+            let width = 1 + if with_conditions {
+                rule.conditions.len()
+            } else {
+                0
+            };
             if !widths.is_empty()
                 && (columns.len() + width > MAX_COLUMNS_PER_STATEMENT
-                    || params.len() + compiled.params.len() > MAX_PARAMS_PER_STATEMENT)
+                    || params.len() + rule.params.len() > MAX_PARAMS_PER_STATEMENT)
             {
                 break;
             }
-            columns.push(compiled.sql);
-            columns.extend(compiled.conditions.into_iter().map(|(_, sql)| sql));
-            params.extend(compiled.params);
+            let by = base.len() + params.len();
+            columns.push(shifted(&rule.sql, by));
+            if with_conditions {
+                columns.extend(rule.conditions.iter().map(|(_, sql)| shifted(sql, by)));
+            }
+            params.extend(rule.params.iter());
             widths.push(width);
             end += 1;
         }
@@ -531,7 +585,7 @@ pub async fn evaluate(
             .iter()
             .map(|p| p.as_ref() as &(dyn ToSql + Sync))
             .collect();
-        bound.extend(params.iter().map(Param::as_sql));
+        bound.extend(params.iter().map(|p| p.as_sql()));
         let row = tx
             .query_opt(&sql, &bound)
             .await?
@@ -543,8 +597,19 @@ pub async fn evaluate(
         }
         start = end;
     }
+    if many {
+        tx.execute("set local plan_cache_mode to default", &[])
+            .await?;
+    }
     Ok(out)
 }
+
+/// Compiled trigger rules by definition id and version, shared by every tenant of the
+/// process (ids are unique across schemas; a save bumps the version, so an entry never
+/// goes stale, it only stops being asked for). Cleared when it grows past its bound.
+static COMPILED: LazyLock<Mutex<HashMap<(Uuid, i32), CompiledRule>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+const MAX_COMPILED: usize = 100_000;
 
 /// An active definition, as matching needs it.
 struct Candidate {
@@ -552,15 +617,15 @@ struct Candidate {
     name: String,
     priority: i32,
     version: i32,
-    rule: Value,
 }
 
-async fn active(tx: &TenantTx) -> Result<Vec<Candidate>, DomainError> {
+/// Active definitions, highest priority first, `limit` of them after `offset`.
+async fn active(tx: &TenantTx, offset: i64, limit: i64) -> Result<Vec<Candidate>, DomainError> {
     Ok(tx
         .query(
-            "select id, name, priority, version, trigger_conditions from workflow_definitions \
-             where is_active order by priority desc",
-            &[],
+            "select id, name, priority, version from workflow_definitions \
+             where is_active order by priority desc limit $1 offset $2",
+            &[&limit, &offset],
         )
         .await?
         .iter()
@@ -569,29 +634,81 @@ async fn active(tx: &TenantTx) -> Result<Vec<Candidate>, DomainError> {
             name: r.get(1),
             priority: r.get(2),
             version: r.get(3),
-            rule: r.get(4),
         })
         .collect())
 }
 
+/// The candidates' compiled rules, compiling (and reading) only those not cached. A
+/// definition saved again since the candidates were read is matched by what it says
+/// now; one deleted meanwhile matches nothing.
+async fn compiled(
+    tx: &TenantTx,
+    candidates: &[Candidate],
+) -> Result<Vec<CompiledRule>, DomainError> {
+    let missing: Vec<Uuid> = {
+        let cache = COMPILED.lock().unwrap_or_else(|e| e.into_inner());
+        candidates
+            .iter()
+            .filter(|c| !cache.contains_key(&(c.id, c.version)))
+            .map(|c| c.id)
+            .collect()
+    };
+    let mut fresh: HashMap<Uuid, CompiledRule> = HashMap::new();
+    if !missing.is_empty() {
+        let rows = tx
+            .query(
+                "select id, version, trigger_conditions from workflow_definitions where id = any($1)",
+                &[&missing],
+            )
+            .await?;
+        let mut compiled = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let rule = compile_rule(&row.get::<_, Value>(2))?;
+            fresh.insert(row.get(0), rule.clone());
+            compiled.push(((row.get(0), row.get(1)), rule));
+        }
+        let mut cache = COMPILED.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() + compiled.len() > MAX_COMPILED {
+            cache.clear();
+        }
+        cache.extend(compiled);
+    }
+    let cache = COMPILED.lock().unwrap_or_else(|e| e.into_inner());
+    candidates
+        .iter()
+        .map(
+            |c| match cache.get(&(c.id, c.version)).or_else(|| fresh.get(&c.id)) {
+                Some(rule) => Ok(rule.clone()),
+                None => compile_rule(&json!({"not": {}})),
+            },
+        )
+        .collect()
+}
+
 /// Definitions a first pass evaluates before looking further: the winner is usually
 /// among the highest priorities.
-const FIRST_PASS: usize = 64;
+const FIRST_PASS: i64 = 64;
 
 /// The highest-priority active definition whose trigger rule holds for the contract.
 pub async fn winner(tx: &TenantTx, subject: &Subject) -> Result<Option<Uuid>, DomainError> {
-    let candidates = active(tx).await?;
-    let mut start = 0;
-    while start < candidates.len() {
-        let end = (start + FIRST_PASS.max(start)).min(candidates.len());
-        let rules: Vec<&Value> = candidates[start..end].iter().map(|c| &c.rule).collect();
-        let truths = evaluate(tx, subject, &rules).await?;
-        if let Some(i) = truths.iter().position(|t| t[0] == Some(true)) {
-            return Ok(Some(candidates[start + i].id));
+    let mut offset = 0;
+    let mut limit = FIRST_PASS;
+    loop {
+        let candidates = active(tx, offset, limit).await?;
+        if candidates.is_empty() {
+            return Ok(None);
         }
-        start = end;
+        let rules = compiled(tx, &candidates).await?;
+        let truths = evaluate(tx, subject, &rules, false).await?;
+        if let Some(i) = truths.iter().position(|t| t[0] == Some(true)) {
+            return Ok(Some(candidates[i].id));
+        }
+        if (candidates.len() as i64) < limit {
+            return Ok(None);
+        }
+        offset += limit;
+        limit = i64::MAX / 2;
     }
-    Ok(None)
 }
 
 /// Whether one definition matched, and if not, which conditions failed.
@@ -622,33 +739,30 @@ pub async fn explain(
     subject: &Subject,
 ) -> Result<MatchReport, DomainError> {
     actor.require(Role::Viewer)?;
-    let candidates = active(tx).await?;
-    let rules: Vec<&Value> = candidates.iter().map(|c| &c.rule).collect();
+    let candidates = active(tx, 0, i64::MAX / 2).await?;
+    let rules = compiled(tx, &candidates).await?;
     let truths = if rules.is_empty() {
         // The subject must still exist.
-        evaluate(tx, subject, &[&json!({})]).await?;
+        evaluate(tx, subject, &[compile_rule(&json!({}))?], false).await?;
         Vec::new()
     } else {
-        evaluate(tx, subject, &rules).await?
+        evaluate(tx, subject, &rules, true).await?
     };
     let mut definitions = Vec::with_capacity(candidates.len());
-    for (candidate, truth) in candidates.into_iter().zip(truths) {
+    for ((candidate, rule), truth) in candidates.into_iter().zip(rules).zip(truths) {
         let matches = truth[0] == Some(true);
         let failing_conditions = if matches {
             Vec::new()
         } else {
-            let compiled =
-                rules::compile(&candidate.rule, 1).map_err(|e| model::rule_error("rule", e))?;
-            compiled
-                .conditions
-                .into_iter()
+            rule.conditions
+                .iter()
                 .zip(truth.into_iter().skip(1))
                 .filter(|((path, _), holds)| {
                     // Under an odd number of `not`s, a condition fails the rule by holding.
                     let negated = path.split('.').filter(|step| *step == "not").count() % 2 == 1;
                     (*holds == Some(true)) == negated
                 })
-                .map(|((path, _), _)| path)
+                .map(|((path, _), _)| path.clone())
                 .collect()
         };
         definitions.push(MatchResult {
@@ -667,6 +781,28 @@ pub async fn explain(
             .map(|d| d.definition_id),
         definitions,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_shifted_and_nothing_else() {
+        assert_eq!(
+            shifted("c.value >= $1::text::numeric", 3),
+            "c.value >= $4::text::numeric"
+        );
+        assert_eq!(
+            shifted("(c.a = $1 and c.b = any($12::text[]) and $2)", 10),
+            "(c.a = $11 and c.b = any($22::text[]) and $12)"
+        );
+        assert_eq!(shifted("true", 5), "true");
+        assert_eq!(
+            shifted("(c.metadata ->> 'region') = $1", 0),
+            "(c.metadata ->> 'region') = $1"
+        );
+    }
 }
 
 /// A contract under review that no workflow governs.

@@ -227,9 +227,13 @@ async fn advance(
         let spec: StageBody = serde_json::from_value(spec)
             .map_err(|e| DomainError::Internal(anyhow::anyhow!("stored stage: {e}")))?;
         if let Some(condition) = &spec.condition {
-            let truth =
-                definitions::evaluate(tx, &Subject::Contract(run.contract_id), &[condition])
-                    .await?;
+            let truth = definitions::evaluate(
+                tx,
+                &Subject::Contract(run.contract_id),
+                &[definitions::compile_rule(condition)?],
+                false,
+            )
+            .await?;
             if truth[0][0] != Some(true) {
                 tx.execute(
                     "update workflow_stages set state = 'skipped', completed_at = $2 where id = $1",
