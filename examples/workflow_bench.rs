@@ -10,10 +10,11 @@
 //!       approval each over CONNECTIONS approvers; each approval is approved through
 //!       HTTP (which completes the stage, the round and approves the contract): first
 //!       one at a time, then CONNECTIONS at once; latency median / p99 and rate
-//!   workflow_bench timers TENANTS PER_TENANT SPREAD_SECS
+//!   workflow_bench timers TENANTS PER_TENANT SPREAD_SECS [WORKERS]
 //!       TENANTS tenants with PER_TENANT active stages each, due over SPREAD_SECS
 //!       seconds, their deadline timers run by a job runner with the server's default
-//!       settings; how late each fired (due to marked overdue)
+//!       settings (WORKERS: its worker count instead of the default); how late each
+//!       fired (due to marked overdue)
 
 use std::time::{Duration, Instant};
 
@@ -56,6 +57,16 @@ fn summary(mut samples: Vec<f64>) -> String {
     )
 }
 
+/// The admins' password hash, computed once (argon2 is slow on purpose).
+fn admin_hash() -> Result<String, Error> {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    if let Some(hash) = HASH.get() {
+        return Ok(hash.clone());
+    }
+    let hash = pactum::identity::password::NewPassword::parse("bench-password-1")?.hash()?;
+    Ok(HASH.get_or_init(|| hash).clone())
+}
+
 /// Provisions `slug` (with an admin) and returns its id and schema.
 async fn tenant(url: &DatabaseUrl, slug: &str) -> Result<(TenantId, SchemaName), Error> {
     let mut client = url.connect().await?;
@@ -67,8 +78,7 @@ async fn tenant(url: &DatabaseUrl, slug: &str) -> Result<(TenantId, SchemaName),
     new.admin = Some(pactum::tenancy::first_admin::FirstAdmin {
         email: pactum::tenancy::Email::parse("admin@example.com")?,
         display_name: "Admin".into(),
-        password_hash: pactum::identity::password::NewPassword::parse("bench-password-1")?
-            .hash()?,
+        password_hash: admin_hash()?,
     });
     provision::create_tenant(&mut client, &MigrationSet::tenant(), &new).await?;
     let row = client
@@ -410,10 +420,14 @@ async fn sla_timers(url: &DatabaseUrl, args: &[String]) -> Result<(), Error> {
         "JWT_SECRET" => Some("bench-secret-bench-secret-bench-secret-0".into()),
         _ => None,
     })?;
+    let workers = args
+        .get(5)
+        .and_then(|w| w.parse().ok())
+        .unwrap_or(defaults.jobs.workers);
     let config = RunnerConfig {
         queues: defaults.jobs.queues.clone(),
         poll_interval: defaults.jobs.poll_interval,
-        ..RunnerConfig::new(defaults.jobs.workers)
+        ..RunnerConfig::new(workers)
     };
     let tenant_pool = RequestPool::new(url, defaults.pool_size, Pooler::None)?;
     let runner = Runner::new(

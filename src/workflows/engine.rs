@@ -693,10 +693,21 @@ pub async fn decide(
         ));
     }
     if held.state != "pending" {
-        let repeated =
-            held.state == decision.state() && !matches!(decision, Decision::Delegate(..));
-        if repeated {
-            return Ok(approval);
+        match &decision {
+            Decision::Delegate(to, _) if held.state == "delegated" => {
+                // The same delegation again answers with the approval it made.
+                let made = tx
+                    .query_opt(
+                        "select id from approvals where delegated_from = $1 and approver_id = $2",
+                        &[&approval, to],
+                    )
+                    .await?;
+                if let Some(made) = made {
+                    return Ok(made.get(0));
+                }
+            }
+            _ if held.state == decision.state() => return Ok(approval),
+            _ => {}
         }
         return Err(conflict(
             "already_decided",
@@ -909,48 +920,39 @@ pub async fn stage_due(
     due_at: DateTime<Utc>,
 ) -> Result<bool, DomainError> {
     let actor = Actor::system("workflow SLA");
+    let now = unit::now(tx);
+    // One statement: the stage is marked only if it still waits on this deadline (its
+    // row lock serialises this with decisions), and its pending approvals with it.
     let stage = tx
         .query_opt(
-            "select s.state, s.due_at, s.overdue_at, s.name, s.spec, s.required_approvals, \
-                    r.id, r.contract_id, r.allow_self_approval, r.state, r.round \
-             from workflow_stages s join workflow_runs r on r.id = s.run_id where s.id = $1 for update of s",
-            &[&stage_id],
+            "with stage as (update workflow_stages set overdue_at = $3 \
+                 where id = $1 and state = 'active' and due_at = $2 and overdue_at is null \
+                 returning id, name, spec, run_id), \
+             late as (update approvals a set overdue_at = $3 from stage \
+                 where a.stage_id = stage.id and a.state = 'pending' returning a.id, a.approver_id) \
+             select stage.name, stage.spec, r.id, r.contract_id, r.allow_self_approval, r.state, r.round, \
+                    array(select id from late order by id), array(select approver_id from late order by id) \
+             from stage join workflow_runs r on r.id = stage.run_id",
+            &[&stage_id, &due_at, &now],
         )
         .await?;
     let Some(stage) = stage else {
         return Ok(false);
     };
-    let (state, due, overdue): (String, Option<DateTime<Utc>>, Option<DateTime<Utc>>) =
-        (stage.get(0), stage.get(1), stage.get(2));
-    if state != "active" || due != Some(due_at) || overdue.is_some() {
-        return Ok(false);
-    }
-    let name: String = stage.get(3);
-    let spec: StageBody = serde_json::from_value(stage.get(4))
+    let name: String = stage.get(0);
+    let spec: StageBody = serde_json::from_value(stage.get(1))
         .map_err(|e| DomainError::Internal(anyhow::anyhow!("stored stage: {e}")))?;
     let run = Run {
-        id: stage.get(6),
-        contract_id: stage.get(7),
-        allow_self_approval: stage.get(8),
-        state: stage.get(9),
-        round: stage.get(10),
+        id: stage.get(2),
+        contract_id: stage.get(3),
+        allow_self_approval: stage.get(4),
+        state: stage.get(5),
+        round: stage.get(6),
     };
-    let now = unit::now(tx);
-    tx.execute(
-        "update workflow_stages set overdue_at = $2 where id = $1",
-        &[&stage_id, &now],
-    )
-    .await?;
-    let late: Vec<(Uuid, Uuid)> = tx
-        .query(
-            "update approvals set overdue_at = $2 where stage_id = $1 and state = 'pending' returning id, approver_id",
-            &[&stage_id, &now],
-        )
-        .await?
-        .iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect();
-    record(
+    let (ids, approvers): (Vec<Uuid>, Vec<Uuid>) = (stage.get(7), stage.get(8));
+    let late: Vec<(Uuid, Uuid)> = ids.into_iter().zip(approvers).collect();
+    // The events go out pipelined: one round trip for all of them.
+    let mut events = vec![record(
         tx,
         &actor,
         origin,
@@ -959,12 +961,12 @@ pub async fn stage_due(
         stage_id,
         json!({"run_id": run.id, "contract_id": run.contract_id, "stage": name, "due_at": due_at,
                "pending_approvers": late.iter().map(|(_, u)| u).collect::<Vec<_>>()}),
-    )
-    .await?;
+    )];
     for (approval, approver) in &late {
-        record(tx, &actor, origin, "approval", "overdue", *approval,
-            json!({"contract_id": run.contract_id, "stage": name, "approver_id": approver, "due_at": due_at})).await?;
+        events.push(record(tx, &actor, origin, "approval", "overdue", *approval,
+            json!({"contract_id": run.contract_id, "stage": name, "approver_id": approver, "due_at": due_at})));
     }
+    futures::future::try_join_all(events).await?;
     if let Some(escalation) = &spec.escalation {
         escalate(
             tx, &actor, origin, &run, stage_id, &name, escalation, &late, now,

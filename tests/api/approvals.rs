@@ -935,6 +935,29 @@ async fn quorum_delegation_out_of_office_and_self_approval() {
     assert_eq!(status, StatusCode::OK, "{dee}");
     assert_eq!(dee["approver_id"], world.id("dee").as_str());
     assert_eq!(dee["delegated_from"], ann.as_str(), "the chain is kept");
+    let (status, again) = world
+        .decide(
+            "ann",
+            &ann,
+            "delegate",
+            json!({"to_user_id": world.id("dee"), "reason": "travelling"}),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "a repeated delegation is idempotent"
+    );
+    assert_eq!(again["id"], dee["id"]);
+    let (status, _) = world
+        .decide(
+            "ann",
+            &ann,
+            "delegate",
+            json!({"to_user_id": world.id("eve")}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "but not a different one");
     let (status, _) = world.decide("ann", &ann, "approve", json!({})).await;
     assert_eq!(status, StatusCode::CONFLICT, "ann passed it on");
 
