@@ -22,7 +22,7 @@ use crate::kernel::reads::as_actor;
 use crate::kernel::{Origin, Refusal, Role};
 use crate::tenancy::scoped::TenantDb;
 use crate::web::error::{AuthedRouteErrors, DomainError, ErrorBody};
-use crate::web::json::Json;
+use crate::web::json::{Json, OptionalJson};
 use crate::web::reply::{Created, NoContent};
 use crate::web::tenant::AuthUser;
 
@@ -377,9 +377,9 @@ pub async fn approve(
     db: TenantDb,
     origin: Origin,
     id: web::Path<Uuid>,
-    body: Option<Json<ApproveBody>>,
+    body: OptionalJson<ApproveBody>,
 ) -> Result<Json<ApprovalView>, DomainError> {
-    let comment = body.and_then(|b| b.into_inner().comment);
+    let comment = body.0.and_then(|b| b.comment);
     act(user, db, origin, *id, Decision::Approve(comment)).await
 }
 

@@ -350,10 +350,38 @@ async fn the_seed_definition_runs_from_submission_to_approval() {
     let lars = world.pending(&contract, "lars").await;
     let (status, _) = world.decide("lena", &lars, "approve", json!({})).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _) = world
-        .decide("lars", &lars, "approve", json!({"comment": "fine"}))
-        .await;
-    assert_eq!(status, StatusCode::OK);
+    // A malformed body is refused, not taken for an absent one; no body at all is fine.
+    for (content_type, body) in [
+        ("application/json", "{\"comment\": 5}"),
+        ("application/json", "not json"),
+    ] {
+        let response = world
+            .app
+            .request(
+                Method::POST,
+                HOST,
+                &format!("/api/v1/approvals/{lars}/approve"),
+            )
+            .bearer_auth(world.token("lars"))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{body}");
+    }
+    let response = world
+        .app
+        .request(
+            Method::POST,
+            HOST,
+            &format!("/api/v1/approvals/{lars}/approve"),
+        )
+        .bearer_auth(world.token("lars"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "no body");
 
     // Finance: any of finance or the CFO.
     let workflow = world.workflow(&contract).await;
