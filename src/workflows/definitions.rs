@@ -223,41 +223,7 @@ pub async fn create(
     }
     check_references(tx, &body).await?;
     check_priority(tx, &body, None).await?;
-    let row = tx
-        .query_one(
-            &format!(
-                "insert into workflow_definitions (name, description, trigger_conditions, stages, priority, \
-                 is_active, allow_self_approval, created_by, updated_by) \
-                 values ($1, $2, $3, $4, $5, $6, $7, $8, $8) returning {COLUMNS}"
-            ),
-            &[
-                &body.name,
-                &body.description.clone().unwrap_or_default(),
-                &body.trigger_conditions,
-                &stages_json(&body),
-                &body.priority,
-                &body.is_active,
-                &body.allow_self_approval,
-                &actor.user_id(),
-            ],
-        )
-        .await;
-    let row = saved(row)?;
-    let view = DefinitionView::from_row(&row)?;
-    save_version(tx, &view, actor.user_id()).await?;
-    audit::record(
-        tx,
-        actor,
-        origin,
-        Entry {
-            action: "create",
-            entity: "workflow",
-            entity_id: Some(view.id),
-            changes: view.audit_json(),
-        },
-    )
-    .await?;
-    Ok(view)
+    write(tx, actor, origin, None, body).await
 }
 
 /// Replaces a definition with a new version. Runs already started keep theirs.
@@ -273,13 +239,31 @@ pub async fn replace(
     let old = lock(tx, id).await?;
     check_references(tx, &body).await?;
     check_priority(tx, &body, Some(id)).await?;
+    write(tx, actor, origin, Some(old), body).await
+}
+
+/// Stores a checked definition, new (`old` is `None`) or as the next version of `old`,
+/// with its version snapshot and its event.
+async fn write(
+    tx: &TenantTx,
+    actor: &Actor,
+    origin: &Origin,
+    old: Option<DefinitionView>,
+    body: DefinitionBody,
+) -> Result<DefinitionView, DomainError> {
+    let sql = if old.is_some() {
+        "update workflow_definitions set name = $2, description = $3, trigger_conditions = $4, \
+         stages = $5, priority = $6, is_active = $7, allow_self_approval = $8, updated_by = $9, \
+         version = version + 1, updated_at = now() where id = $1"
+    } else {
+        "insert into workflow_definitions (id, name, description, trigger_conditions, stages, priority, \
+         is_active, allow_self_approval, created_by, updated_by) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)"
+    };
+    let id = old.as_ref().map_or_else(Uuid::new_v4, |old| old.id);
     let row = tx
         .query_one(
-            &format!(
-                "update workflow_definitions set name = $2, description = $3, trigger_conditions = $4, \
-                 stages = $5, priority = $6, is_active = $7, allow_self_approval = $8, updated_by = $9, \
-                 version = version + 1, updated_at = now() where id = $1 returning {COLUMNS}"
-            ),
+            &format!("{sql} returning {COLUMNS}"),
             &[
                 &id,
                 &body.name,
@@ -293,18 +277,24 @@ pub async fn replace(
             ],
         )
         .await;
-    let row = saved(row)?;
-    let view = DefinitionView::from_row(&row)?;
+    let view = DefinitionView::from_row(&saved(row)?)?;
     save_version(tx, &view, actor.user_id()).await?;
+    let (action, changes) = match &old {
+        None => ("create", view.audit_json()),
+        Some(old) => (
+            "update",
+            changed_fields(&old.audit_json(), &view.audit_json(), &[]),
+        ),
+    };
     audit::record(
         tx,
         actor,
         origin,
         Entry {
-            action: "update",
+            action,
             entity: "workflow",
             entity_id: Some(view.id),
-            changes: changed_fields(&old.audit_json(), &view.audit_json(), &[]),
+            changes,
         },
     )
     .await?;
