@@ -2,9 +2,10 @@
 //! must name a database with the public migrations applied.
 //!
 //!   workflow_bench match DEFINITIONS SAMPLES
-//!       one tenant with DEFINITIONS active definitions and a contract: the time to find
-//!       the winner (the submission path) when the top definition matches and when none
-//!       does (every rule evaluated), and the full match report
+//!       one tenant with DEFINITIONS active definitions (saved through the service) and
+//!       two contracts: the time to find the winner (the submission path) when the top
+//!       definition matches, when none does and the stored facts rule them all out, and
+//!       when none does and every rule is evaluated; and the full match report
 //!   workflow_bench decide CONTRACTS CONNECTIONS
 //!       a real server in this process; CONTRACTS contracts in review, one pending
 //!       approval each over CONNECTIONS approvers; each approval is approved through
@@ -22,13 +23,15 @@ use chrono::Utc;
 use pactum::kernel::clock;
 use pactum::kernel::jobs::runner::JobMetrics;
 use pactum::kernel::jobs::{enqueue_with, NewJob, Runner, RunnerConfig};
-use pactum::kernel::Actor;
+use pactum::kernel::unit::{Reactions, Unit};
+use pactum::kernel::{Actor, Origin};
 use pactum::tenancy::connection::{Pooler, RequestPool};
 use pactum::tenancy::pool::DatabaseUrl;
 use pactum::tenancy::provision::{self, NewTenant};
 use pactum::tenancy::scoped::TenantDb;
 use pactum::tenancy::{Host, MigrationSet, SchemaName, TenantId, TenantSlug};
 use pactum::workflows::definitions::{self, Subject};
+use pactum::workflows::model::DefinitionBody;
 use pactum::workflows::timers;
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -108,55 +111,83 @@ async fn matching(url: &DatabaseUrl, args: &[String]) -> Result<(), Error> {
     let (id, schema) = tenant(url, "matchbench").await?;
     let client = url.connect().await?;
     let s = schema.quoted();
-    // Rules like the seed's, each a little different: the value threshold, the types,
-    // a metadata key. Every threshold is above the contract's 750,000; the benchmark
-    // lowers the top definition's (priority `count`) when it should match.
-    client
-        .execute(
-            &format!(
-                "insert into {s}.workflow_definitions (name, trigger_conditions, stages, priority) \
-                 select 'definition ' || i, jsonb_build_object('value__gte', (760000 + i * 1000)::text, \
-                     'contract_type__in', jsonb_build_array('msa', 'sow'), 'metadata__region', 'r' || (i % 7), \
-                     'any', jsonb_build_array(jsonb_build_object('tags__contains', 'strategic'), \
-                                              jsonb_build_object('auto_renew', true))), \
-                     $1, i from generate_series(1, $2::int) i"
-            ),
-            &[&seed_stages(), &count],
-        )
-        .await?;
     client
         .batch_execute(&format!(
-            "insert into {s}.contracts (title, contract_type, value, currency, owner_id, tags, metadata, auto_renew) \
+            "insert into {s}.teams (name) values ('legal'), ('finance'), ('cfo'), ('ceo'); \
+             insert into {s}.contracts (title, contract_type, value, currency, owner_id, tags, metadata, auto_renew) \
              select 'MSA', 'msa', 750000, 'EUR', id, array['strategic'], jsonb_build_object('region', 'r' || ({count} % 7)), false \
-             from {s}.users limit 1; analyze {s}.workflow_definitions"
+             from {s}.users limit 1; \
+             insert into {s}.contracts (title, contract_type, value, currency, owner_id, tags, metadata, auto_renew) \
+             select 'Big MSA', 'msa', 5000000, 'EUR', id, array['strategic'], '{{\"region\": \"elsewhere\"}}', false \
+             from {s}.users limit 1"
         ))
         .await?;
-    let contract: Uuid = client
-        .query_one(&format!("select id from {s}.contracts"), &[])
-        .await?
-        .get(0);
     let pool = RequestPool::new(url, 2, Pooler::None)?;
-    let db = TenantDb::new(pool, id, &schema);
-    let subject = Subject::Contract(contract);
+    let db =
+        Unit::new(clock::system(), Reactions::default()).attach(TenantDb::new(pool, id, &schema));
     let actor = Actor::system("bench");
+    let origin = Origin::job(0, "bench");
+    // Rules like the seed's, each a little different: the value threshold, the types, a
+    // metadata key, saved through the service as an admin would. Every threshold is above
+    // the MSA's 750,000; the benchmark lowers the top definition's (priority `count`)
+    // when it should match. The big MSA (5,000,000, region "elsewhere") passes every
+    // threshold and matches none: every rule is evaluated.
+    let definition = |i: i32, threshold: i64| -> Result<DefinitionBody, Error> {
+        Ok(serde_json::from_value(json!({
+            "name": format!("definition {i}"),
+            "trigger_conditions": {"value__gte": threshold.to_string(), "contract_type__in": ["msa", "sow"],
+                "metadata__region": format!("r{}", i % 7),
+                "any": [{"tags__contains": "strategic"}, {"auto_renew": true}]},
+            "stages": seed_stages(), "priority": i}))?)
+    };
+    let setup = Instant::now();
+    let mut top = None;
+    for i in 1..=count {
+        let tx = db.begin().await?;
+        let saved = definitions::create(
+            &tx,
+            &actor,
+            &origin,
+            definition(i, 760_000 + i64::from(i) * 1000)?,
+        )
+        .await?;
+        tx.commit().await?;
+        top = Some(saved.id);
+    }
+    let top = top.ok_or("no definitions")?;
+    eprintln!(
+        "{count} definitions saved in {:.1} s",
+        setup.elapsed().as_secs_f64()
+    );
+    let contracts: Vec<Uuid> = client
+        .query(&format!("select id from {s}.contracts order by value"), &[])
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let (msa, big) = (
+        Subject::Contract(contracts[0]),
+        Subject::Contract(contracts[1]),
+    );
     let time = |label: &'static str| (label, Vec::with_capacity(samples));
-    let (mut none, mut top, mut report) = (time("none"), time("top"), time("report"));
+    let (mut top_matches, mut ruled_out, mut evaluated, mut report) = (
+        time("top"),
+        time("ruled out"),
+        time("evaluated"),
+        time("report"),
+    );
     for round in 0..samples + 20 {
-        // The top definition matches or not, by its threshold: value__gte 500000 + count*1000.
-        for (which, matches) in [(&mut none, false), (&mut top, true)] {
-            let threshold = if matches { 700_000 } else { 900_000 };
-            client
-                .execute(
-                    &format!(
-                        "update {s}.workflow_definitions set trigger_conditions = \
-                         jsonb_set(trigger_conditions, '{{value__gte}}', to_jsonb($1::text)), version = version + 1 where priority = $2"
-                    ),
-                    &[&threshold.to_string(), &count],
-                )
-                .await?;
+        for (which, subject, threshold, matches) in [
+            (&mut top_matches, &msa, 700_000, true),
+            (&mut ruled_out, &msa, 900_000, false),
+            (&mut evaluated, &big, 900_000, false),
+        ] {
+            let tx = db.begin().await?;
+            definitions::replace(&tx, &actor, &origin, top, definition(count, threshold)?).await?;
+            tx.commit().await?;
             let tx = db.begin().await?;
             let started = Instant::now();
-            let winner = definitions::winner(&tx, &subject).await?;
+            let winner = definitions::winner(&tx, subject).await?;
             let elapsed = started.elapsed().as_secs_f64() * 1000.0;
             tx.rollback().await?;
             assert_eq!(winner.is_some(), matches, "round {round}");
@@ -166,7 +197,7 @@ async fn matching(url: &DatabaseUrl, args: &[String]) -> Result<(), Error> {
         }
         let tx = db.begin().await?;
         let started = Instant::now();
-        let explained = definitions::explain(&tx, &actor, &subject).await?;
+        let explained = definitions::explain(&tx, &actor, &msa).await?;
         let elapsed = started.elapsed().as_secs_f64() * 1000.0;
         tx.rollback().await?;
         assert_eq!(explained.definitions.len(), count as usize);
@@ -174,10 +205,11 @@ async fn matching(url: &DatabaseUrl, args: &[String]) -> Result<(), Error> {
             report.1.push(elapsed);
         }
     }
-    for (label, samples) in [top, none, report] {
+    for (label, samples) in [top_matches, ruled_out, evaluated, report] {
         let what = match label {
             "top" => "winner, the top definition matches",
-            "none" => "winner, none matches (every rule evaluated)",
+            "ruled out" => "winner, none matches (the stored facts rule every definition out)",
+            "evaluated" => "winner, none matches (nothing ruled out: every rule evaluated)",
             _ => "match report (every definition, every condition)",
         };
         println!("match {count} definitions, {what}: {}", summary(samples));

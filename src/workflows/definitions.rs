@@ -254,12 +254,14 @@ async fn write(
     let sql = if old.is_some() {
         "update workflow_definitions set name = $2, description = $3, trigger_conditions = $4, \
          stages = $5, priority = $6, is_active = $7, allow_self_approval = $8, updated_by = $9, \
+         match_types = $10, match_min_value = $11::text::numeric, \
          version = version + 1, updated_at = now() where id = $1"
     } else {
         "insert into workflow_definitions (id, name, description, trigger_conditions, stages, priority, \
-         is_active, allow_self_approval, created_by, updated_by) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)"
+         is_active, allow_self_approval, created_by, updated_by, match_types, match_min_value) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11::text::numeric)"
     };
+    let facts = rules::necessary_facts(&body.trigger_conditions);
     let id = old.as_ref().map_or_else(Uuid::new_v4, |old| old.id);
     let row = tx
         .query_one(
@@ -274,6 +276,8 @@ async fn write(
                 &body.is_active,
                 &body.allow_self_approval,
                 &actor.user_id(),
+                &facts.types,
+                &facts.min_value,
             ],
         )
         .await;
@@ -438,7 +442,9 @@ pub enum Subject {
 fn source(subject: &Subject) -> Result<(String, Vec<Box<dyn ToSql + Sync + Send>>), DomainError> {
     match subject {
         Subject::Contract(id) => Ok((
-            "contracts c where c.id = $1".into(),
+            "(select contract_type, value, currency, status, counterparty_id, owner_id, tags, \
+              start_date, end_date, auto_renew, title, metadata from contracts where id = $1) c"
+                .into(),
             vec![Box::new(*id) as Box<dyn ToSql + Sync + Send>],
         )),
         Subject::Draft(draft) => {
@@ -609,15 +615,48 @@ struct Candidate {
     version: i32,
 }
 
-/// Active definitions, highest priority first, `limit` of them after `offset`.
-async fn active(tx: &TenantTx, offset: i64, limit: i64) -> Result<Vec<Candidate>, DomainError> {
-    Ok(tx
-        .query(
-            "select id, name, priority, version from workflow_definitions \
-             where is_active order by priority desc limit $1 offset $2",
-            &[&limit, &offset],
-        )
-        .await?
+/// Active definitions, highest priority first, `limit` of them after `offset`; with a
+/// subject, only those whose stored facts (`rules::necessary_facts`) do not rule it out.
+async fn active(
+    tx: &TenantTx,
+    subject: Option<&Subject>,
+    offset: i64,
+    limit: i64,
+) -> Result<Vec<Candidate>, DomainError> {
+    let rows = match subject {
+        None => {
+            tx.query(
+                "select id, name, priority, version from workflow_definitions \
+                 where is_active order by priority desc limit $1 offset $2",
+                &[&limit, &offset],
+            )
+            .await?
+        }
+        Some(subject) => {
+            let (from, base) = source(subject)?;
+            let n = base.len();
+            let mut bound: Vec<&(dyn ToSql + Sync)> = base
+                .iter()
+                .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+                .collect();
+            bound.push(&limit);
+            bound.push(&offset);
+            tx.query(
+                &format!(
+                    "select d.id, d.name, d.priority, d.version from workflow_definitions d, {from} \
+                     where d.is_active \
+                       and (d.match_types is null or c.contract_type = any(d.match_types)) \
+                       and (d.match_min_value is null or c.value >= d.match_min_value) \
+                     order by d.priority desc limit ${} offset ${}",
+                    n + 1,
+                    n + 2
+                ),
+                &bound,
+            )
+            .await?
+        }
+    };
+    Ok(rows
         .iter()
         .map(|r| Candidate {
             id: r.get(0),
@@ -684,7 +723,7 @@ pub async fn winner(tx: &TenantTx, subject: &Subject) -> Result<Option<Uuid>, Do
     let mut offset = 0;
     let mut limit = FIRST_PASS;
     loop {
-        let candidates = active(tx, offset, limit).await?;
+        let candidates = active(tx, Some(subject), offset, limit).await?;
         if candidates.is_empty() {
             return Ok(None);
         }
@@ -729,7 +768,7 @@ pub async fn explain(
     subject: &Subject,
 ) -> Result<MatchReport, DomainError> {
     actor.require(Role::Viewer)?;
-    let candidates = active(tx, 0, i64::MAX / 2).await?;
+    let candidates = active(tx, None, 0, i64::MAX / 2).await?;
     let rules = compiled(tx, &candidates).await?;
     let truths = if rules.is_empty() {
         // The subject must still exist.

@@ -328,6 +328,82 @@ impl Compiler {
     }
 }
 
+/// What a rule requires of every contract it matches, read from its top-level
+/// conditions (and `all` lists among them): the contract types it allows and a lowest
+/// value. Necessary conditions only: a contract they rule out cannot match the rule;
+/// one they let through still has to be evaluated. Matching filters on them in SQL, so
+/// most definitions are never evaluated. Only for rules that compile.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Facts {
+    pub types: Option<Vec<String>>,
+    /// A decimal, as written in the rule.
+    pub min_value: Option<String>,
+}
+
+pub fn necessary_facts(rule: &Value) -> Facts {
+    let mut facts = Facts::default();
+    collect_facts(rule, &mut facts);
+    facts
+}
+
+fn collect_facts(rule: &Value, facts: &mut Facts) {
+    let Value::Object(pairs) = rule else {
+        return;
+    };
+    for (key, value) in pairs {
+        match (key.as_str(), value) {
+            ("all", Value::Array(rules)) => rules.iter().for_each(|r| collect_facts(r, facts)),
+            (
+                "contract_type" | "contract_type__exact" | "type" | "type__exact",
+                Value::String(t),
+            ) => narrow_types(facts, vec![t.clone()]),
+            ("contract_type__in" | "type__in", Value::Array(list)) => {
+                let types: Vec<String> = list
+                    .iter()
+                    .filter_map(|t| t.as_str().map(str::to_owned))
+                    .collect();
+                if types.len() == list.len() {
+                    narrow_types(facts, types);
+                }
+            }
+            ("value" | "value__exact" | "value__gte" | "value__gt", bound) => {
+                raise_min(facts, bound)
+            }
+            ("value__range", Value::Array(bounds)) => {
+                if let Some(low) = bounds.first() {
+                    raise_min(facts, low);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn narrow_types(facts: &mut Facts, types: Vec<String>) {
+    facts.types = Some(match facts.types.take() {
+        None => types,
+        Some(known) => known.into_iter().filter(|t| types.contains(t)).collect(),
+    });
+}
+
+fn raise_min(facts: &mut Facts, bound: &Value) {
+    let text = match bound {
+        Value::String(text) => text.trim().to_owned(),
+        Value::Number(number) => number.to_string(),
+        _ => return,
+    };
+    // Any one of the bounds is necessary; the highest prunes most. Compared as floats
+    // only to choose between them: whichever is kept is still a bound the rule requires.
+    let higher = match (&facts.min_value, text.parse::<f64>()) {
+        (_, Err(_)) => false,
+        (None, Ok(_)) => true,
+        (Some(known), Ok(new)) => known.parse::<f64>().map_or(true, |known| new > known),
+    };
+    if higher {
+        facts.min_value = Some(text);
+    }
+}
+
 /// `field__operator`, `field` (exact), or `metadata__<key>[__operator]`.
 fn parse_key(key: &str, path: &str) -> Result<(String, Kind, &'static str), RuleError> {
     let parts: Vec<&str> = key.split("__").collect();
@@ -654,5 +730,25 @@ mod tests {
     fn every_condition_is_listed_once_with_its_path() {
         let rule = json!({"value": "1", "any": [{"title": "a"}, {"not": {"status": "draft"}}]});
         assert_eq!(compile(&rule, 1).unwrap().conditions.len(), 3);
+    }
+
+    #[test]
+    fn facts_are_what_every_matching_contract_must_have() {
+        let facts = necessary_facts(
+            &json!({"value__gte": "500000", "contract_type__in": ["msa", "sow"],
+            "all": [{"type": "msa"}, {"value__gt": 750000}], "any": [{"value": "9000000"}]}),
+        );
+        assert_eq!(facts.types, Some(vec!["msa".to_owned()]));
+        assert_eq!(facts.min_value.as_deref(), Some("750000"));
+        assert_eq!(
+            necessary_facts(&json!({"any": [{"type": "msa"}], "not": {"value__lt": "5"}})),
+            Facts::default()
+        );
+        assert_eq!(
+            necessary_facts(&json!({"value__range": ["10", "20"]}))
+                .min_value
+                .as_deref(),
+            Some("10")
+        );
     }
 }

@@ -565,6 +565,27 @@ async fn rules_priorities_ties_matching_coverage_and_hostile_definitions() {
         .define(json!({"name": "MSA", "trigger_conditions": {"contract_type__in": ["msa"], "not": {"tags__contains": "waived"}},
             "priority": 50, "stages": stages}))
         .await;
+    // Matching at submission skips definitions whose stored facts (types, lowest value)
+    // rule the contract out, and evaluates the rest: the result is the report's winner.
+    let sow_only = world
+        .define(json!({"name": "Sow only", "trigger_conditions": {"all": [{"type": "sow"}], "value__gt": "100"},
+            "priority": 60, "stages": stages}))
+        .await;
+    let sow = world.contract("olive", "sow", "150").await;
+    let (_, report) = world
+        .as_(
+            "vic",
+            Method::POST,
+            "/api/v1/workflows/match",
+            Some(json!({"contract_id": sow})),
+        )
+        .await;
+    assert_eq!(report["winner"], sow_only["id"]);
+    assert_eq!(world.submit("olive", &sow).await.0, StatusCode::OK);
+    assert_eq!(
+        world.workflow(&sow).await["current"]["definition_id"],
+        sow_only["id"]
+    );
 
     // A tie with an active definition is refused; an inactive one may share.
     let (status, body) = world
@@ -612,7 +633,7 @@ async fn rules_priorities_ties_matching_coverage_and_hostile_definitions() {
     assert_eq!(report["winner"], big["id"], "the highest priority wins");
     assert_eq!(
         report["definitions"].as_array().unwrap().len(),
-        2,
+        3,
         "active ones only"
     );
     let (_, report) = world
