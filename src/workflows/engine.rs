@@ -3,9 +3,10 @@
 //! in business hours and written as durable timers), deciding (approve, reject,
 //! delegate), voiding a round, and settling the contract when the last stage is done.
 //!
-//! Every decision locks its stage's row first, so two approvers acting at the same
-//! instant are serialised: the second sees the first's decision, and a stage completes
-//! exactly once.
+//! Every decision locks its contract's row and then its stage's before reading
+//! anything else, so two approvers acting at the same instant are serialised (the
+//! second sees the first's decision, and a stage completes exactly once), and a
+//! decision racing an edit of the contract takes the locks in the edit's order.
 
 use std::collections::HashMap;
 
@@ -620,12 +621,23 @@ struct Held {
 }
 
 async fn hold(tx: &TenantTx, approval: Uuid) -> Result<Held, DomainError> {
-    let stage: Uuid = tx
-        .query_opt("select stage_id from approvals where id = $1", &[&approval])
+    let found = tx
+        .query_opt(
+            "select stage_id, contract_id from approvals where id = $1",
+            &[&approval],
+        )
         .await?
-        .ok_or(DomainError::Missing("approval"))?
-        .get(0);
-    // The stage's row is the lock every decision in the stage takes, first.
+        .ok_or(DomainError::Missing("approval"))?;
+    let (stage, contract): (Uuid, Uuid) = (found.get(0), found.get(1));
+    // Locks in the order every writer of a contract takes them: the contract's row (an
+    // edit that voids the round, the transition that settles it), then the stage's,
+    // which serialises the decisions in the stage. The other order could deadlock with
+    // an edit made at the same instant.
+    tx.execute(
+        "select 1 from contracts where id = $1 for update",
+        &[&contract],
+    )
+    .await?;
     tx.execute(
         "select 1 from workflow_stages where id = $1 for update",
         &[&stage],

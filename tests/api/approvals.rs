@@ -1243,6 +1243,44 @@ async fn concurrent_approvals_advance_a_stage_exactly_once() {
         "each stage once"
     );
     assert_eq!(world.events("workflow_run.approved").await.len(), 5);
+
+    // A decision racing an edit that voids its round: one of them wins, cleanly.
+    for round in 0..5 {
+        let any = world
+            .contract("olive", "sow", &format!("{}", 100 + round))
+            .await;
+        assert_eq!(world.submit("olive", &any).await.0, StatusCode::OK);
+        let ann = world.pending(&any, "ann").await;
+        let (_, current) = world
+            .admin(Method::GET, &format!("/api/v1/contracts/{any}"), None)
+            .await;
+        let path = format!("/api/v1/contracts/{any}");
+        let (decided, edited) = tokio::join!(
+            world.decide("ann", &ann, "approve", json!({})),
+            world.as_(
+                "olive",
+                Method::PATCH,
+                &path,
+                Some(json!({"value": "999", "version": current["version"]})),
+            ),
+        );
+        assert!(
+            !decided.0.is_server_error() && !edited.0.is_server_error(),
+            "{} {} / {} {}",
+            decided.0,
+            decided.1,
+            edited.0,
+            edited.1
+        );
+        let workflow = world.workflow(&any).await;
+        if decided.0 == StatusCode::OK {
+            assert_eq!(world.status(&any).await, "approved");
+            assert_eq!(edited.0, StatusCode::CONFLICT, "{}", edited.1);
+        } else {
+            assert_eq!(decided.1["error"], "round_voided", "{}", decided.1);
+            assert_eq!(workflow["current"]["round"], 2);
+        }
+    }
 }
 
 #[tokio::test]
