@@ -33,6 +33,7 @@ pub mod contracts;
 pub mod counterparties;
 pub mod documents;
 pub mod identity;
+pub mod notifications;
 pub mod teams;
 pub mod templates;
 pub mod webhooks;

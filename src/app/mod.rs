@@ -44,6 +44,7 @@ pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     crate::webhooks::configure(cfg);
     crate::teams::configure(cfg);
     crate::workflows::configure(cfg);
+    crate::notifications::configure(cfg);
 }
 
 /// Every job kind this build can run, with its handler. The one list of what workers
@@ -67,6 +68,10 @@ pub fn job_handlers(deliverer: &crate::webhooks::Deliverer) -> Handlers {
             crate::identity::grants::GRANT_LAPSE,
             crate::identity::grants::lapse_job,
         )
+        .register(
+            crate::notifications::notifier::FROM_EVENT,
+            crate::notifications::notifier::from_event_job,
+        )
         .register(crate::kernel::jobs::NOOP, |_| async { Ok(()) });
     handlers
 }
@@ -76,6 +81,7 @@ pub fn job_handlers(deliverer: &crate::webhooks::Deliverer) -> Handlers {
 pub fn reactions() -> Reactions {
     let mut reactions = Reactions::default();
     crate::workflows::react_to(&mut reactions);
+    crate::notifications::react_to(&mut reactions);
     reactions
 }
 

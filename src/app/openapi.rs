@@ -33,6 +33,7 @@ use utoipa::{Modify, OpenApi};
         (name = "events", description = "The tenant's event stream (every change, typed), tenant admins only"),
         (name = "teams", description = "Named groups of users that approval stages name as approvers; admins manage them"),
         (name = "workflows", description = "Approval workflows: definitions (admins) matched by trigger rules, rounds of stages and approvals, decisions, out-of-office, the business calendar SLAs are counted in, analytics"),
+        (name = "notifications", description = "The caller's in-app inbox, filled from events"),
         (name = "webhooks", description = "Webhook endpoints that receive events, signed the Standard Webhooks way; tenant admins only"),
     )
 )]

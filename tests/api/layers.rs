@@ -24,6 +24,7 @@ const LAYERS: &[&[&str]] = &[
         "webhooks",
         "teams",
         "workflows",
+        "notifications",
     ],
     &["app"],
 ];

@@ -97,6 +97,7 @@ async fn provisioning_creates_the_schema_its_tables_history_and_registry_rows() 
             "contract_versions",
             "contracts",
             "counterparties",
+            "notifications",
             "out_of_office",
             "refinery_schema_history",
             "refresh_tokens",
