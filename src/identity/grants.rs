@@ -26,7 +26,7 @@ use crate::web::tenant::AuthUser;
 pub const GRANT_LAPSE: JobKind = JobKind {
     name: "role_grant.lapse",
     queue: "default",
-    priority: 2,
+    priority: 0,
     max_attempts: 10,
     timeout: std::time::Duration::from_secs(30),
 };

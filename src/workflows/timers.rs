@@ -10,10 +10,12 @@ use uuid::Uuid;
 use super::engine;
 use crate::kernel::jobs::{JobContext, JobError, JobKind};
 
+/// Deadlines come first (priority 0): a burst of notifications or deliveries must not
+/// make a deadline late.
 pub const STAGE_DUE: JobKind = JobKind {
     name: "workflow.stage_due",
     queue: "default",
-    priority: 2,
+    priority: 0,
     max_attempts: 10,
     timeout: std::time::Duration::from_secs(60),
 };
