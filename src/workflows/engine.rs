@@ -42,10 +42,9 @@ pub struct Run {
     pub contract_id: Uuid,
     pub allow_self_approval: bool,
     pub state: String,
-    pub round: i32,
 }
 
-const RUN_COLUMNS: &str = "id, contract_id, allow_self_approval, state, round";
+const RUN_COLUMNS: &str = "id, contract_id, allow_self_approval, state";
 
 fn run_from(row: &tokio_postgres::Row) -> Run {
     Run {
@@ -53,7 +52,6 @@ fn run_from(row: &tokio_postgres::Row) -> Run {
         contract_id: row.get(1),
         allow_self_approval: row.get(2),
         state: row.get(3),
-        round: row.get(4),
     }
 }
 
@@ -188,7 +186,6 @@ pub async fn start(
         contract_id,
         allow_self_approval: definition.allow_self_approval,
         state: "running".into(),
-        round: 0,
     };
     record(
         tx,
@@ -386,19 +383,23 @@ async fn activate(
             json!({ "stage": name, "approvers": spec.approvers }),
         ));
     }
-    let due_at = match spec.sla_hours {
-        Some(hours) => {
+    // The deadline and the reminders before it, from one read of the calendar. The
+    // deadline is kept at PostgreSQL's precision: its timer finds the stage by it.
+    let (due_at, reminders) = match spec.sla_hours {
+        Some(sla) => {
             let business = calendar::load(tx).await?;
-            // To PostgreSQL's precision: the timer finds its stage by the deadline it
-            // carries, which must equal the stored one.
-            Some(
+            let after = |hours: f64| {
                 business
                     .add(now, Duration::minutes((hours * 60.0).round() as i64))
-                    .map_err(|e| DomainError::Internal(e.into()))?
-                    .trunc_subsecs(6),
-            )
+                    .map_err(|e| DomainError::Internal(e.into()))
+            };
+            let mut reminders = Vec::with_capacity(spec.reminder_hours_before.len());
+            for hours in &spec.reminder_hours_before {
+                reminders.push((*hours, after(sla - hours)?));
+            }
+            (Some(after(sla)?.trunc_subsecs(6)), reminders)
         }
-        None => None,
+        None => (None, Vec::new()),
     };
     tx.execute(
         "update workflow_stages set state = 'active', required_approvals = $2, activated_at = $3, due_at = $4 \
@@ -453,18 +454,10 @@ async fn activate(
             timers::args(stage_id, due, None),
             due,
         )];
-        let business = calendar::load(tx).await?;
-        for hours in &spec.reminder_hours_before {
-            let sla = spec.sla_hours.unwrap_or_default();
-            let at = business
-                .add(
-                    now,
-                    Duration::minutes(((sla - hours) * 60.0).round() as i64),
-                )
-                .map_err(|e| DomainError::Internal(e.into()))?;
+        for (hours, at) in reminders {
             jobs.push(NewJob::at(
                 timers::STAGE_REMINDER,
-                timers::args(stage_id, due, Some(*hours)),
+                timers::args(stage_id, due, Some(hours)),
                 at,
             ));
         }
@@ -646,7 +639,7 @@ async fn hold(tx: &TenantTx, approval: Uuid) -> Result<Held, DomainError> {
     let row = tx
         .query_one(
             "select a.approver_id, a.state, s.id, s.name, s.state, s.is_required, coalesce(s.required_approvals, 1), \
-                    s.due_at, r.id, r.contract_id, r.allow_self_approval, r.state, r.round, c.owner_id \
+                    s.due_at, r.id, r.contract_id, r.allow_self_approval, r.state, c.owner_id \
              from approvals a join workflow_stages s on s.id = a.stage_id \
              join workflow_runs r on r.id = s.run_id join contracts c on c.id = r.contract_id \
              where a.id = $1",
@@ -667,9 +660,8 @@ async fn hold(tx: &TenantTx, approval: Uuid) -> Result<Held, DomainError> {
             contract_id: row.get(9),
             allow_self_approval: row.get(10),
             state: row.get(11),
-            round: row.get(12),
         },
-        owner: row.get(13),
+        owner: row.get(12),
     })
 }
 
@@ -942,7 +934,7 @@ pub async fn stage_due(
                  returning id, name, spec, run_id), \
              late as (update approvals a set overdue_at = $3 from stage \
                  where a.stage_id = stage.id and a.state = 'pending' returning a.id, a.approver_id) \
-             select stage.name, stage.spec, r.id, r.contract_id, r.allow_self_approval, r.state, r.round, \
+             select stage.name, stage.spec, r.id, r.contract_id, r.allow_self_approval, r.state, \
                     array(select id from late order by id), array(select approver_id from late order by id) \
              from stage join workflow_runs r on r.id = stage.run_id",
             &[&stage_id, &due_at, &now],
@@ -959,9 +951,8 @@ pub async fn stage_due(
         contract_id: stage.get(3),
         allow_self_approval: stage.get(4),
         state: stage.get(5),
-        round: stage.get(6),
     };
-    let (ids, approvers): (Vec<Uuid>, Vec<Uuid>) = (stage.get(7), stage.get(8));
+    let (ids, approvers): (Vec<Uuid>, Vec<Uuid>) = (stage.get(6), stage.get(7));
     let late: Vec<(Uuid, Uuid)> = ids.into_iter().zip(approvers).collect();
     // The events go out pipelined: one round trip for all of them.
     let mut events = vec![record(

@@ -1798,16 +1798,7 @@ async fn notifications_follow_the_workflow_and_never_tell_the_actor() {
     }
 
     // However often the notifier runs for an event, it tells each recipient once.
-    let tenant_db = pactum::tenancy::scoped::TenantDb::new(
-        pactum::tenancy::connection::RequestPool::new(
-            &db.database_url(),
-            1,
-            pactum::tenancy::connection::Pooler::None,
-        )
-        .unwrap(),
-        pactum::tenancy::TenantId(uuid::Uuid::nil()),
-        &pactum::tenancy::SchemaName::from_stored("t_acme").unwrap(),
-    );
+    let tenant_db = crate::app::acme_db(&db);
     let completed = world.events("workflow_run.approved").await;
     let event_id = completed[0]["id"].as_i64().unwrap();
     let tx = tenant_db.begin().await.unwrap();

@@ -181,16 +181,7 @@ async fn the_business_calendar_is_read_by_all_and_set_by_admins_with_checked_inp
     );
 
     // What SLA code will use: the stored calendar, as a business-time calculator.
-    let tenant_db = pactum::tenancy::scoped::TenantDb::new(
-        pactum::tenancy::connection::RequestPool::new(
-            &db.database_url(),
-            1,
-            pactum::tenancy::connection::Pooler::None,
-        )
-        .unwrap(),
-        pactum::tenancy::TenantId(uuid::Uuid::nil()),
-        &pactum::tenancy::SchemaName::from_stored("t_acme").unwrap(),
-    );
+    let tenant_db = crate::app::acme_db(&db);
     let tx = tenant_db.begin().await.unwrap();
     let calendar = pactum::workflows::calendar::load(&tx).await.unwrap();
     tx.rollback().await.unwrap();

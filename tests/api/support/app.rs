@@ -32,6 +32,21 @@ pub async fn tenant_with_admin(db: &TestDb, slug: &str, password: &str) {
         .unwrap();
 }
 
+/// The `acme` tenant's schema as a handle with nothing attached (no reactions, the
+/// system clock), on a pool of one connection: for calling services directly.
+pub fn acme_db(db: &TestDb) -> pactum::tenancy::scoped::TenantDb {
+    pactum::tenancy::scoped::TenantDb::new(
+        pactum::tenancy::connection::RequestPool::new(
+            &db.database_url(),
+            1,
+            pactum::tenancy::connection::Pooler::None,
+        )
+        .unwrap(),
+        pactum::tenancy::TenantId(uuid::Uuid::nil()),
+        &pactum::tenancy::SchemaName::from_stored("t_acme").unwrap(),
+    )
+}
+
 /// The Redis the tests use: `REDIS_URL` when set, else the project's private one
 /// (`scripts/redis.sh`, which installs and starts redis-server as needed). Tests keep
 /// apart by key: every Redis key names a tenant id or token id, unique per test.
