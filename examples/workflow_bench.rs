@@ -460,13 +460,12 @@ async fn sla_timers(url: &DatabaseUrl, args: &[String]) -> Result<(), Error> {
             ))
             .await?;
     }
-    let deliverer = pactum::webhooks::Deliverer::new(false, 10)?;
-    let handlers = pactum::app::job_handlers(&deliverer);
     let defaults = pactum::config::Config::from_lookup(|name| match name {
         "DATABASE_URL" => std::env::var("DATABASE_URL").ok(),
         "JWT_SECRET" => Some("bench-secret-bench-secret-bench-secret-0".into()),
         _ => None,
     })?;
+    let handlers = pactum::app::job_handlers(&pactum::app::Outbound::new(&defaults).await?);
     let workers = args
         .get(5)
         .and_then(|w| w.parse().ok())

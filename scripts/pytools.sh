@@ -4,6 +4,7 @@
 # distribution's packages if missing):
 #
 #   standardwebhooks   verifies webhook signatures in tests/receivers/webhook_receiver.py
+#   aiosmtpd           the real SMTP server of tests/receivers/smtp_server.py
 #
 #   scripts/pytools.sh python    ensure installed; print the venv's python
 #   scripts/pytools.sh run F...  run a Python file with it
@@ -11,8 +12,8 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # Bump the suffix when the list changes, so an old venv is not reused.
-PACKAGES=("standardwebhooks==1.1.0")
-VENV="$ROOT/.pactum/pytools-1"
+PACKAGES=("standardwebhooks==1.1.0" "aiosmtpd==1.4.6")
+VENV="$ROOT/.pactum/pytools-2"
 
 log() { echo "pytools.sh: $*" >&2; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }

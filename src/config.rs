@@ -108,7 +108,30 @@ pub struct Config {
     /// `PACTUM_WEBHOOK_DISABLE_AFTER`: failed deliveries in a row that disable an
     /// endpoint.
     pub webhook_disable_after: i32,
+    /// Email and the notification stream.
+    pub notifications: NotificationSettings,
 }
+
+/// Where notification email goes and how the stream behaves.
+#[derive(Debug, Clone)]
+pub struct NotificationSettings {
+    /// `SMTP_URL`: lettre's form (`smtps://user:pass@host:465`,
+    /// `smtp://user:pass@host:587?tls=required`, `smtp://localhost:2525`). Unset: email is
+    /// written as `.eml` files under `outbox_dir`.
+    pub smtp_url: Option<String>,
+    /// `PACTUM_OUTBOX_DIR`: one folder per tenant slug under it.
+    pub outbox_dir: std::path::PathBuf,
+    /// `PACTUM_MAIL_FROM`: the sender (`Name <address>`); its domain makes Message-IDs.
+    pub mail_from: String,
+    /// `PACTUM_LINK_SCHEME`: `https` (default) or `http`, for links in messages to the
+    /// tenant's primary host.
+    pub link_scheme: &'static str,
+    /// `PACTUM_SSE_HEARTBEAT_SECS`: a comment line on idle streams, so proxies keep them.
+    pub sse_heartbeat: Duration,
+}
+
+pub const DEFAULT_OUTBOX_DIR: &str = ".pactum/outbox";
+pub const DEFAULT_MAIL_FROM: &str = "Pactum <notifications@pactum.localhost>";
 
 /// How this process runs background jobs.
 #[derive(Debug, Clone)]
@@ -395,7 +418,48 @@ impl Config {
             1..=1000,
             DEFAULT_WEBHOOK_DISABLE_AFTER,
         )?;
+        let smtp_url = match get("SMTP_URL") {
+            None => None,
+            Some(url) => {
+                if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
+                    return Err(invalid("SMTP_URL", "expected smtp://... or smtps://..."));
+                }
+                Some(url)
+            }
+        };
+        let mail_from = get("PACTUM_MAIL_FROM").unwrap_or_else(|| DEFAULT_MAIL_FROM.into());
+        if mail_from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(invalid(
+                "PACTUM_MAIL_FROM",
+                format!("expected Name <address>, got {mail_from:?}"),
+            ));
+        }
+        let link_scheme = match get("PACTUM_LINK_SCHEME").as_deref() {
+            None | Some("https") => "https",
+            Some("http") => "http",
+            Some(other) => {
+                return Err(invalid(
+                    "PACTUM_LINK_SCHEME",
+                    format!("expected https or http, got {other:?}"),
+                ))
+            }
+        };
+        let notifications = NotificationSettings {
+            smtp_url,
+            outbox_dir: std::path::PathBuf::from(
+                get("PACTUM_OUTBOX_DIR").unwrap_or_else(|| DEFAULT_OUTBOX_DIR.into()),
+            ),
+            mail_from,
+            link_scheme,
+            sse_heartbeat: Duration::from_secs(ranged(
+                "PACTUM_SSE_HEARTBEAT_SECS",
+                get("PACTUM_SSE_HEARTBEAT_SECS"),
+                1..=300,
+                15,
+            )?),
+        };
         Ok(Self {
+            notifications,
             jobs,
             webhook_allow_internal,
             webhook_disable_after,

@@ -47,11 +47,58 @@ pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     crate::notifications::configure(cfg);
 }
 
+/// What jobs send through: webhooks, notification email and chat, and the pub/sub that
+/// carries new notifications to every instance's open streams.
+#[derive(Clone)]
+pub struct Outbound {
+    pub webhooks: crate::webhooks::Deliverer,
+    pub notifications: crate::notifications::delivery::Outlets,
+    pub fanout: crate::notifications::stream::Fanout,
+}
+
+impl Outbound {
+    pub async fn new(config: &Config) -> anyhow::Result<Self> {
+        let settings = &config.notifications;
+        let mailer = crate::notifications::mail::Mailer::new(
+            settings.smtp_url.as_deref(),
+            &settings.outbox_dir,
+            &settings.mail_from,
+        )?;
+        let fanout = match &config.redis_url {
+            Some(url) => crate::notifications::stream::Fanout::Redis {
+                url: url.clone(),
+                publisher: crate::kernel::shared::connect(url).await?,
+            },
+            None => {
+                crate::notifications::stream::Fanout::Postgres(config.direct_database_url.clone())
+            }
+        };
+        Ok(Self {
+            webhooks: crate::webhooks::Deliverer::new(
+                config.webhook_allow_internal,
+                config.webhook_disable_after,
+            )?,
+            notifications: crate::notifications::delivery::Outlets::new(
+                mailer,
+                config.webhook_allow_internal,
+                settings.link_scheme,
+            )?,
+            fanout,
+        })
+    }
+}
+
 /// Every job kind this build can run, with its handler. The one list of what workers
 /// do, as [`mount`] is of what the API serves.
-pub fn job_handlers(deliverer: &crate::webhooks::Deliverer) -> Handlers {
+pub fn job_handlers(outbound: &Outbound) -> Handlers {
+    use crate::notifications::{delivery, notifier, reminders};
     let mut handlers = Handlers::default();
-    let webhooks = deliverer.clone();
+    let webhooks = outbound.webhooks.clone();
+    let fanout = outbound.fanout.clone();
+    let (mail, digests) = (
+        outbound.notifications.clone(),
+        outbound.notifications.clone(),
+    );
     handlers
         .register(crate::kernel::events::WEBHOOK_DELIVERY, move |ctx| {
             crate::webhooks::deliver_job(ctx, webhooks.clone())
@@ -68,10 +115,16 @@ pub fn job_handlers(deliverer: &crate::webhooks::Deliverer) -> Handlers {
             crate::identity::grants::GRANT_LAPSE,
             crate::identity::grants::lapse_job,
         )
-        .register(
-            crate::notifications::notifier::FROM_EVENT,
-            crate::notifications::notifier::from_event_job,
-        )
+        .register(notifier::FROM_EVENT, move |ctx| {
+            notifier::from_event_job(ctx, Some(fanout.clone()))
+        })
+        .register(delivery::DELIVER, move |ctx| {
+            delivery::deliver_job(ctx, mail.clone())
+        })
+        .register(delivery::DIGEST, move |ctx| {
+            delivery::digest_job(ctx, digests.clone())
+        })
+        .register(reminders::REMIND, reminders::remind_job)
         .register(crate::kernel::jobs::NOOP, |_| async { Ok(()) });
     handlers
 }
@@ -146,11 +199,7 @@ pub async fn run_worker(config: Config, clock: SharedClock) -> anyhow::Result<()
         config.pooler,
         config.pool_strategy,
     )?;
-    let deliverer = crate::webhooks::Deliverer::new(
-        config.webhook_allow_internal,
-        config.webhook_disable_after,
-    )?;
-    let handlers = job_handlers(&deliverer);
+    let handlers = job_handlers(&Outbound::new(&config).await?);
     let kinds = handlers.kinds();
     let runner = job_runner(&config, tenant_pool, clock, handlers, JobMetrics::new())?;
     let handle = runner.start().await;
@@ -182,6 +231,7 @@ pub struct Application {
     port: u16,
     server: Server,
     jobs: Option<RunnerHandle>,
+    hub: Arc<crate::notifications::stream::Hub>,
 }
 
 impl Application {
@@ -214,17 +264,17 @@ impl Application {
         };
         let login_limiter = LoginLimiter::new(config.login_attempts_per_minute, redis.clone());
         let document = openapi_document();
-        let deliverer = web::Data::new(crate::webhooks::Deliverer::new(
-            config.webhook_allow_internal,
-            config.webhook_disable_after,
-        )?);
+        let outbound = Outbound::new(&config).await?;
+        let deliverer = web::Data::new(outbound.webhooks.clone());
+        let hub = crate::notifications::stream::Hub::new();
+        hub.listen(outbound.fanout.clone()).await;
         let metrics = metrics::Metrics::new();
         let jobs = if config.jobs.workers > 0 {
             let runner = job_runner(
                 &config,
                 pool.clone(),
                 clock.clone(),
-                job_handlers(&deliverer),
+                job_handlers(&outbound),
                 metrics.jobs.clone(),
             )?;
             Some(runner.start().await)
@@ -246,6 +296,7 @@ impl Application {
             routes: Arc::new(RouteTable::from_document(&document)),
         });
         let sweeper = state.clone();
+        let streams = web::Data::new(hub.clone());
         tokio::spawn(async move {
             let mut every_minute = tokio::time::interval(std::time::Duration::from_secs(60));
             loop {
@@ -260,6 +311,7 @@ impl Application {
                 .map(|app| {
                     app.app_data(state.clone())
                         .app_data(deliverer.clone())
+                        .app_data(streams.clone())
                         .app_data(error::json_config(MAX_JSON_BODY_BYTES))
                         .app_data(error::path_config())
                         .app_data(error::query_config())
@@ -288,11 +340,21 @@ impl Application {
         // Signals are handled in `run_until_stopped`, which stops the job runner too.
         .disable_signals()
         .run();
-        Ok(Self { port, server, jobs })
+        Ok(Self {
+            port,
+            server,
+            jobs,
+            hub,
+        })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The open notification streams of this process.
+    pub fn notification_streams(&self) -> Arc<crate::notifications::stream::Hub> {
+        self.hub.clone()
     }
 
     /// The job runner of this process, when it runs one (tests drive its maintenance).
@@ -304,7 +366,9 @@ impl Application {
     /// (actix's graceful shutdown) and stops the job runner (no new claims; running
     /// jobs get the grace period; the rest are released), and returns.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let Self { server, jobs, .. } = self;
+        let Self {
+            server, jobs, hub, ..
+        } = self;
         let handle = server.handle();
         let mut served = tokio::spawn(server);
         tokio::select! {
@@ -317,6 +381,8 @@ impl Application {
             }
         }
         tracing::info!("stopping: finishing requests and running jobs");
+        // Open notification streams would hold graceful shutdown to its timeout.
+        hub.stop();
         let stop_jobs = async {
             if let Some(jobs) = jobs {
                 jobs.shutdown().await;

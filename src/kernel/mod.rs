@@ -7,6 +7,7 @@ pub mod audit;
 pub mod business_time;
 pub mod clock;
 pub mod concurrency;
+pub mod destination;
 pub mod error;
 pub mod events;
 pub mod jobs;

@@ -36,7 +36,7 @@ pub struct NotificationView {
     pub archived_at: Option<DateTime<Utc>>,
 }
 
-const COLUMNS: &str = "id, type, title, body, entity, entity_id, link, metadata, created_at, seen_at, read_at, archived_at";
+pub(super) const COLUMNS: &str = "id, type, title, body, entity, entity_id, link, metadata, created_at, seen_at, read_at, archived_at";
 
 impl From<&Row> for NotificationView {
     fn from(r: &Row) -> Self {

@@ -1,10 +1,22 @@
-//! Notifications (issue 14, in progress): the in-app inbox ([`inbox`],
-//! `/api/v1/notifications`) filled by the [`notifier`] from events. Email, chat,
-//! preferences, digests, real time and reminders come next.
+//! Notifications: the in-app inbox ([`inbox`], `/api/v1/notifications`) filled by the
+//! [`notifier`] from events; email and chat [`delivery`] by job, shaped by each user's
+//! [`preferences`] (critical types, quiet hours, digests); a live [`stream`] (SSE) fed
+//! through Redis or PostgreSQL pub/sub; contract [`reminders`] as timers.
 
+pub mod delivery;
 pub mod inbox;
+pub mod mail;
 pub mod notifier;
+pub mod preferences;
+pub mod reminders;
 pub mod routes;
+pub mod stream;
 
-pub use notifier::react_to;
 pub use routes::configure;
+
+/// The reactions of this area: the notifier, and contract reminders rescheduled when
+/// dates change.
+pub fn react_to(reactions: &mut crate::kernel::unit::Reactions) {
+    notifier::react_to(reactions);
+    reminders::react_to(reactions);
+}

@@ -1,13 +1,18 @@
 //! The notifier: turns events into notifications. Areas never call it: a reaction to
-//! each event type that may concern someone enqueues a `notifications.from_event` job in
-//! the event's own transaction, and the job decides who is told. Each insert is keyed by
-//! (event, recipient, type), so a job that runs twice makes nothing twice. The one who
-//! caused the event is never told about it.
+//! each event type that may concern someone adds the event to its transaction's one
+//! `notifications.from_event` job (one job per unit of work, however many events it
+//! records), and the job decides who is told, on which channels, and when. Each insert
+//! is keyed by (event, recipient, type), so a job that runs twice makes nothing twice.
+//! The one who caused the event is never told about it.
 
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::kernel::jobs::{enqueue, JobContext, JobError, JobKind, NewJob};
+use super::delivery::{self, Made};
+use super::inbox::{NotificationView, COLUMNS};
+use super::preferences;
+use super::stream::{Fanout, Published};
+use crate::kernel::jobs::{enqueue_collecting, JobContext, JobError, JobKind};
 use crate::kernel::unit::{ReactionFuture, Reactions, Recorded};
 use crate::kernel::{Actor, DomainError, Origin};
 use crate::tenancy::scoped::TenantTx;
@@ -31,6 +36,8 @@ pub const EVENT_TYPES: &[&str] = &[
     "workflow_run.rejected",
     "contract.updated",
     "comment.created",
+    "contract.expiring",
+    "contract.renewal_notice_due",
 ];
 
 pub fn react_to(reactions: &mut Reactions) {
@@ -46,11 +53,7 @@ fn enqueue_for<'a>(
     event: &'a Recorded<'a>,
 ) -> ReactionFuture<'a> {
     Box::pin(async move {
-        enqueue(
-            tx,
-            vec![NewJob::now(FROM_EVENT, json!({"event_id": event.id}))],
-        )
-        .await?;
+        enqueue_collecting(tx, FROM_EVENT, json!(event.id)).await?;
         Ok(())
     })
 }
@@ -63,6 +66,7 @@ struct Planned {
     entity: &'static str,
     entity_id: Option<Uuid>,
     link: Option<String>,
+    contract: Option<Uuid>,
 }
 
 fn uuid(value: &Value) -> Option<Uuid> {
@@ -113,6 +117,7 @@ async fn plan(
                 entity: "approval",
                 entity_id,
                 link: workflow_link(contract),
+                contract,
             }
         }
         "approval.approved" | "approval.rejected" => {
@@ -131,6 +136,7 @@ async fn plan(
                 entity: "approval",
                 entity_id,
                 link: workflow_link(contract),
+                contract,
             }
         }
         "approval.overdue" => Planned {
@@ -140,6 +146,7 @@ async fn plan(
             entity: "approval",
             entity_id,
             link: workflow_link(contract),
+            contract,
         },
         "workflow_stage.escalated" => {
             let team = text(&changes["team"]);
@@ -156,6 +163,7 @@ async fn plan(
                 entity: "workflow_stage",
                 entity_id,
                 link: workflow_link(contract),
+                contract,
             }
         }
         "workflow_run.approved" | "workflow_run.rejected" => Planned {
@@ -172,6 +180,7 @@ async fn plan(
             entity: "contract",
             entity_id: contract,
             link: workflow_link(contract),
+            contract,
         },
         "contract.updated" => {
             let rows = tx
@@ -188,6 +197,7 @@ async fn plan(
                 entity: "contract",
                 entity_id,
                 link: entity_id.map(|c| format!("/api/v1/contracts/{c}")),
+                contract: entity_id,
             }
         }
         "comment.created" => {
@@ -202,6 +212,35 @@ async fn plan(
                 entity: "comment",
                 entity_id,
                 link: target.map(|t| format!("/api/v1/contracts/{t}/comments")),
+                contract: target,
+            }
+        }
+        "contract.expiring" | "contract.renewal_notice_due" => {
+            let expiring = event_type == "contract.expiring";
+            let title = text(&changes["title"]);
+            let days = changes["days_before"].as_i64().unwrap_or_default();
+            Planned {
+                recipients: owner_of(tx, entity_id).await?,
+                kind: if expiring {
+                    "contract_expiring"
+                } else {
+                    "renewal_notice_due"
+                },
+                title: if expiring {
+                    format!(
+                        "{title} ends in {days} days ({})",
+                        text(&changes["end_date"])
+                    )
+                } else {
+                    format!(
+                        "Notice to stop {title} renewing is due in {days} days ({})",
+                        text(&changes["notice_date"])
+                    )
+                },
+                entity: "contract",
+                entity_id,
+                link: entity_id.map(|c| format!("/api/v1/contracts/{c}")),
+                contract: entity_id,
             }
         }
         _ => return Ok(None),
@@ -209,8 +248,13 @@ async fn plan(
     Ok(Some(planned))
 }
 
-/// Makes the notifications of one event, once.
-pub async fn from_event(tx: &TenantTx, event_id: i64) -> Result<usize, DomainError> {
+/// Makes the notifications of one event, once, with their deliveries; returns the
+/// messages to publish to open streams.
+pub async fn from_event(
+    tx: &TenantTx,
+    event_id: i64,
+    fanout: Option<&Fanout>,
+) -> Result<Vec<String>, DomainError> {
     let Some(event) = tx
         .query_opt(
             "select event_type, entity_id, actor_id, changes from audit_logs where id = $1",
@@ -218,26 +262,41 @@ pub async fn from_event(tx: &TenantTx, event_id: i64) -> Result<usize, DomainErr
         )
         .await?
     else {
-        return Ok(0);
+        return Ok(Vec::new());
     };
     let (event_type, entity_id, actor, changes): (String, Option<Uuid>, Option<Uuid>, Value) =
         (event.get(0), event.get(1), event.get(2), event.get(3));
     let Some(planned) = plan(tx, &event_type, entity_id, &changes).await? else {
-        return Ok(0);
+        return Ok(Vec::new());
     };
     let mut recipients = planned.recipients;
     recipients.sort();
     recipients.dedup();
     recipients.retain(|r| Some(*r) != actor);
     if recipients.is_empty() {
-        return Ok(0);
+        return Ok(Vec::new());
     }
-    let made = tx
-        .execute(
-            "insert into notifications (recipient_id, type, title, entity, entity_id, link, metadata, event_id) \
-             select r, $2, $3, $4, $5, $6, $7, $8 from unnest($1::uuid[]) as r \
-             join users u on u.id = r and u.active \
-             on conflict (event_id, recipient_id, type) do nothing",
+    let choices = preferences::resolve_many(tx, &recipients).await?;
+    let wanted = |user: &Uuid, channel: &str| {
+        choices
+            .get(user)
+            .is_some_and(|r| r.wants(channel, planned.kind))
+    };
+    // Told somewhere at all; a muted inbox still keeps the record, archived on arrival,
+    // for the email or chat message that refers to it.
+    recipients.retain(|r| wanted(r, "in_app") || wanted(r, "email") || wanted(r, "chat"));
+    let archived: Vec<bool> = recipients.iter().map(|r| !wanted(r, "in_app")).collect();
+    let now = crate::kernel::unit::now(tx);
+    let rows = tx
+        .query(
+            &format!(
+                "insert into notifications (recipient_id, type, title, entity, entity_id, link, metadata, event_id, created_at, archived_at) \
+                 select r.id, $2, $3, $4, $5, $6, $7, $8, $9::timestamptz, case when r.archived then $9::timestamptz end \
+                 from unnest($1::uuid[], $10::bool[]) as r(id, archived) \
+                 join users u on u.id = r.id and u.active \
+                 on conflict (event_id, recipient_id, type) do nothing \
+                 returning {COLUMNS}, recipient_id"
+            ),
             &[
                 &recipients,
                 &planned.kind,
@@ -245,23 +304,67 @@ pub async fn from_event(tx: &TenantTx, event_id: i64) -> Result<usize, DomainErr
                 &planned.entity,
                 &planned.entity_id,
                 &planned.link,
-                &json!({"event_type": event_type, "actor_id": actor}),
+                &json!({"event_type": event_type, "actor_id": actor, "contract_id": planned.contract}),
                 &event_id,
+                &now,
+                &archived,
             ],
         )
         .await?;
-    Ok(made as usize)
+    let tenant = tx.tenant_id().0;
+    let mut made = Vec::with_capacity(rows.len());
+    let mut messages = Vec::new();
+    for row in &rows {
+        let view = NotificationView::from(row);
+        let recipient: Uuid = row.get(12);
+        if view.archived_at.is_none() {
+            let data = serde_json::to_string(&view).unwrap_or_default();
+            let published = Published {
+                tenant,
+                recipient,
+                id: view.id,
+                data: serde_json::value::RawValue::from_string(data)
+                    .map_err(|e| DomainError::Internal(e.into()))?,
+            };
+            messages.push(serde_json::to_string(&published).unwrap_or_default());
+        }
+        made.push(Made {
+            id: view.id,
+            recipient,
+            kind: view.kind,
+        });
+    }
+    delivery::plan(tx, &made, &choices).await?;
+    if let Some(fanout) = fanout {
+        fanout.publish_in(tx, &messages).await?;
+    }
+    Ok(messages)
 }
 
-pub async fn from_event_job(ctx: JobContext) -> Result<(), JobError> {
-    let Some(event_id) = ctx.job.args["event_id"].as_i64() else {
-        return Err(JobError::Cancel(format!(
-            "malformed arguments: {}",
-            ctx.job.args
-        )));
+/// Runs the notifier over the events of one unit of work (`args.items`; an older job's
+/// single `args.event_id` too), in one transaction.
+pub async fn from_event_job(ctx: JobContext, fanout: Option<Fanout>) -> Result<(), JobError> {
+    let ids: Vec<i64> = match (
+        ctx.job.args["items"].as_array(),
+        ctx.job.args["event_id"].as_i64(),
+    ) {
+        (Some(items), _) => items.iter().filter_map(Value::as_i64).collect(),
+        (None, Some(id)) => vec![id],
+        (None, None) => {
+            return Err(JobError::Cancel(format!(
+                "malformed arguments: {}",
+                ctx.job.args
+            )))
+        }
     };
     let tx = ctx.db.begin().await?;
-    from_event(&tx, event_id).await?;
+    let mut messages = Vec::new();
+    for id in ids {
+        messages.extend(from_event(&tx, id, fanout.as_ref()).await?);
+    }
     tx.commit().await?;
+    if let Some(fanout) = fanout {
+        fanout.publish_after(&messages).await;
+    }
     Ok(())
 }

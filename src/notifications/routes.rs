@@ -1,20 +1,247 @@
-//! `/api/v1/notifications`: the caller's inbox, thin handlers over [`super::inbox`].
+//! `/api/v1/notifications` (the caller's inbox and its live stream) and
+//! `/api/v1/notification-preferences`: thin handlers over the services beside them.
 
-use actix_web::{get, post, web};
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::http::header;
+use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 use super::inbox::{self, Counts, InboxQuery, Mark, MarkAll, Marked, NotificationView};
+use super::preferences::{self, PreferencesView, TenantDefaults, UserPreferences};
+use super::stream::{self, Hub, StreamTicket};
+use crate::kernel::audit::{self, Entry};
 use crate::kernel::page::Page;
 use crate::kernel::reads::as_actor;
+use crate::kernel::{Origin, Principal};
 use crate::tenancy::scoped::TenantDb;
 use crate::web::error::{AuthedRouteErrors, DomainError};
 use crate::web::json::Json;
+use crate::web::reply::Created;
 use crate::web::tenant::AuthUser;
+use crate::web::AppState;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(list_notifications)
         .service(notification_counts)
+        .service(stream_ticket)
+        .service(notification_stream)
         .service(mark_all)
-        .service(mark_one);
+        .service(mark_one)
+        .service(get_preferences)
+        .service(put_preferences)
+        .service(get_defaults)
+        .service(put_defaults);
+}
+
+#[utoipa::path(get, path = "/api/v1/notification-preferences", tag = "notifications",
+    responses((status = 200, description = "The caller's own choices, and per type what they add up to with the tenant's defaults", body = PreferencesView), AuthedRouteErrors),
+    security(("bearer" = [])))]
+#[get("/api/v1/notification-preferences")]
+pub async fn get_preferences(
+    user: AuthUser,
+    db: TenantDb,
+) -> Result<Json<PreferencesView>, DomainError> {
+    Ok(Json(
+        as_actor(&db, &user.principal(), async |tx, actor| {
+            preferences::mine(tx, actor).await
+        })
+        .await?,
+    ))
+}
+
+#[utoipa::path(put, path = "/api/v1/notification-preferences", tag = "notifications", request_body = UserPreferences,
+    responses((status = 200, description = "Replaced: what is left out falls back to the tenant's defaults. Muting a critical type is refused (`critical_notification_type`)", body = PreferencesView), AuthedRouteErrors),
+    security(("bearer" = [])))]
+#[put("/api/v1/notification-preferences")]
+pub async fn put_preferences(
+    user: AuthUser,
+    db: TenantDb,
+    state: web::Data<AppState>,
+    body: Json<UserPreferences>,
+) -> Result<Json<PreferencesView>, DomainError> {
+    let allow_internal = state.config.webhook_allow_internal;
+    Ok(Json(
+        as_actor(&db, &user.principal(), async |tx, actor| {
+            preferences::set_mine(tx, actor, body.into_inner(), allow_internal).await
+        })
+        .await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/notification-preferences/defaults", tag = "notifications",
+    responses((status = 200, description = "The tenant's defaults: channels, digest, time zone, contract reminder days, branding", body = TenantDefaults), AuthedRouteErrors),
+    security(("bearer" = [])))]
+#[get("/api/v1/notification-preferences/defaults")]
+pub async fn get_defaults(
+    user: AuthUser,
+    db: TenantDb,
+) -> Result<Json<TenantDefaults>, DomainError> {
+    Ok(Json(
+        as_actor(&db, &user.principal(), async |tx, _| {
+            preferences::defaults(tx).await
+        })
+        .await?,
+    ))
+}
+
+#[utoipa::path(put, path = "/api/v1/notification-preferences/defaults", tag = "notifications", request_body = TenantDefaults,
+    responses((status = 200, description = "Replaced (admins; audited). New reminder days apply to contracts whose dates change from now on", body = TenantDefaults), AuthedRouteErrors),
+    security(("bearer" = [])))]
+#[put("/api/v1/notification-preferences/defaults")]
+pub async fn put_defaults(
+    user: AuthUser,
+    db: TenantDb,
+    origin: Origin,
+    body: Json<TenantDefaults>,
+) -> Result<Json<TenantDefaults>, DomainError> {
+    Ok(Json(
+        as_actor(&db, &user.principal(), async |tx, actor| {
+            let saved = preferences::set_defaults(tx, actor, body.into_inner()).await?;
+            audit::record(
+                tx,
+                actor,
+                &origin,
+                Entry {
+                    action: "update",
+                    entity: "notification_defaults",
+                    entity_id: None,
+                    changes: serde_json::to_value(&saved).unwrap_or_default(),
+                },
+            )
+            .await?;
+            Ok(saved)
+        })
+        .await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/notifications/stream-tickets", tag = "notifications",
+    responses((status = 201, description = "A single-use ticket for `GET /api/v1/notifications/stream?ticket=`, valid for 60 seconds on this tenant's host only (browsers' EventSource cannot send an Authorization header)", body = StreamTicket), AuthedRouteErrors),
+    security(("bearer" = [])))]
+#[post("/api/v1/notifications/stream-tickets")]
+pub async fn stream_ticket(
+    user: AuthUser,
+    db: TenantDb,
+) -> Result<Created<StreamTicket>, DomainError> {
+    let ticket = as_actor(&db, &user.principal(), async |tx, actor| {
+        stream::issue_ticket(tx, actor).await
+    })
+    .await?;
+    Ok(Created::new(ticket))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct StreamQuery {
+    /// A ticket from `POST /api/v1/notifications/stream-tickets`, instead of the
+    /// Authorization header.
+    pub ticket: Option<String>,
+    /// The last notification id received, for clients that cannot send the
+    /// `Last-Event-ID` header; the header wins.
+    pub last_event_id: Option<i64>,
+}
+
+fn last_event_id(req: &HttpRequest, query: &StreamQuery) -> Result<Option<i64>, DomainError> {
+    match req.headers().get("last-event-id") {
+        None => Ok(query.last_event_id),
+        Some(value) => {
+            let text = value.to_str().unwrap_or_default().trim();
+            if text.is_empty() {
+                return Ok(query.last_event_id);
+            }
+            text.parse::<i64>().map(Some).map_err(|_| {
+                DomainError::BadRequest("Last-Event-ID: expected a notification id".into())
+            })
+        }
+    }
+}
+
+/// Seconds between heartbeats on an idle stream: `PACTUM_SSE_HEARTBEAT_SECS`.
+fn heartbeat(state: &AppState) -> Duration {
+    state.config.notifications.sse_heartbeat
+}
+
+#[utoipa::path(get, path = "/api/v1/notifications/stream", tag = "notifications", params(StreamQuery,
+        ("Last-Event-ID" = Option<i64>, Header, description = "Replays the caller's notifications after this id before going live")),
+    responses((status = 200, description = "Server-Sent Events, `text/event-stream`: `event: notification` with the notification as `data` and its id as `id`; a comment line as heartbeat; `event: overflow` when more were missed than a replay holds (reload the inbox)", content_type = "text/event-stream", body = String), AuthedRouteErrors),
+    security(("bearer" = [])))]
+#[get("/api/v1/notifications/stream")]
+pub async fn notification_stream(
+    req: HttpRequest,
+    user: Option<AuthUser>,
+    db: TenantDb,
+    state: web::Data<AppState>,
+    hub: web::Data<Arc<Hub>>,
+    query: web::Query<StreamQuery>,
+) -> Result<HttpResponse, DomainError> {
+    let query = query.into_inner();
+    let after = last_event_id(&req, &query)?;
+    let tx = db.begin().await?;
+    let user_id = match (&query.ticket, &user) {
+        (Some(ticket), _) => stream::redeem_ticket(&tx, ticket).await?,
+        (None, Some(user)) => match user.principal() {
+            Principal::User(id) => id,
+            Principal::System(_) => return Err(DomainError::InvalidToken),
+        },
+        (None, None) => return Err(DomainError::InvalidToken),
+    };
+    // Subscribed before the replay is read: nothing falls between the two (a live one
+    // that the replay also had is skipped by its id).
+    let subscription = hub.subscribe(tx.tenant_id().0, user_id);
+    let (replay, overflow) = match after {
+        Some(after) => stream::missed(&tx, user_id, after).await?,
+        None => (Vec::new(), false),
+    };
+    tx.commit().await?;
+    let mut last_id = after.unwrap_or(0);
+    let mut first: Vec<bytes::Bytes> =
+        vec![bytes::Bytes::from_static(b"retry: 3000\n: connected\n\n")];
+    if overflow {
+        first.push(bytes::Bytes::from_static(b"event: overflow\ndata: {}\n\n"));
+    }
+    for (id, frame) in replay {
+        last_id = id;
+        first.push(frame);
+    }
+    let every = heartbeat(&state);
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let state = (first.into_iter(), subscription, ticks, last_id);
+    let body = futures::stream::unfold(
+        state,
+        |(mut first, mut sub, mut ticks, mut last_id)| async move {
+            if let Some(frame) = first.next() {
+                return Some((Ok::<_, Infallible>(frame), (first, sub, ticks, last_id)));
+            }
+            loop {
+                let closing = sub.closing.clone();
+                tokio::select! {
+                    _ = closing.cancelled() => return None,
+                    live = sub.receiver.recv() => match live {
+                        None => return None,
+                        Some(live) if live.id <= last_id => continue,
+                        Some(live) => {
+                            last_id = live.id;
+                            let frame = live.frame.clone();
+                            return Some((Ok(frame), (first, sub, ticks, last_id)));
+                        }
+                    },
+                    _ = ticks.tick() => {
+                        return Some((Ok(bytes::Bytes::from_static(b": heartbeat\n\n")), (first, sub, ticks, last_id)));
+                    }
+                }
+            }
+        },
+    );
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/event-stream"))
+        .insert_header((header::CACHE_CONTROL, "no-cache, no-transform"))
+        .insert_header(("x-accel-buffering", "no"))
+        .streaming(body))
 }
 
 #[utoipa::path(get, path = "/api/v1/notifications", tag = "notifications", params(InboxQuery),

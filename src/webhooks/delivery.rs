@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::destination::{self, GuardedResolver};
 use super::model::{DeliveryView, DELIVERY_COLUMNS};
 use super::signature;
+use crate::kernel::destination::{self, GuardedResolver};
 use crate::kernel::events::{EventView, EVENT_COLUMNS};
 use crate::kernel::jobs::{JobContext, JobError};
 use crate::tenancy::scoped::TenantTx;

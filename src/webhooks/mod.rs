@@ -7,7 +7,6 @@
 //! allows it (`PACTUM_WEBHOOK_ALLOW_PRIVATE`).
 
 pub mod delivery;
-pub mod destination;
 pub mod model;
 pub mod routes;
 pub mod service;

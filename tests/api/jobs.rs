@@ -1102,13 +1102,20 @@ async fn a_job_whose_worker_was_killed_is_rescued_after_its_lease_and_completes(
 
     // Another instance, its clock past the lease (the 30 s timeout plus 30 s grace).
     let manual = ManualClock::starting_at(Utc::now() + chrono::Duration::seconds(61));
-    let deliverer = pactum::webhooks::Deliverer::new(true, 20).unwrap();
+    let config = pactum::config::Config::from_lookup(|name| match name {
+        "DATABASE_URL" => Some(queue.db.url.clone()),
+        "JWT_SECRET" => Some("test-secret-test-secret-test-secret-00".into()),
+        "PACTUM_WEBHOOK_ALLOW_PRIVATE" => Some("true".into()),
+        _ => None,
+    })
+    .unwrap();
+    let outbound = pactum::app::Outbound::new(&config).await.unwrap();
     let runner = Runner::new(
         queue.pool(2),
         queue.pool(2),
         Some(queue.db.database_url()),
         manual.clone(),
-        pactum::app::job_handlers(&deliverer),
+        pactum::app::job_handlers(&outbound),
         RunnerConfig {
             queues: vec!["webhooks".into()],
             poll_interval: Duration::from_millis(100),

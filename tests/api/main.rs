@@ -14,6 +14,7 @@ mod contracts;
 mod hostile;
 mod jobs;
 mod layers;
+mod notifications;
 mod openapi;
 mod pooler;
 mod proxy;

@@ -2,15 +2,14 @@
 //! (`tests/receivers/webhook_receiver.py`) that verifies each request with the
 //! `standardwebhooks` package from PyPI, an implementation independent of ours.
 
-use std::io::BufRead;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::app::{code, spawn_app, tenant_with_admin, TestApp, PASSWORD};
-use crate::support::{workspace_root, TestDb};
+use crate::support::TestDb;
 
 const HOST: &str = "acme.localhost";
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -26,21 +25,10 @@ impl PyReceiver {
     fn start(extra: &[&str]) -> Self {
         pactum::webhooks::delivery::install_tls_provider();
         let http = reqwest::Client::new();
-        let root = workspace_root();
-        let mut child = Command::new("bash")
-            .arg(root.join("scripts/pytools.sh"))
-            .arg("run")
-            .arg(root.join("tests/receivers/webhook_receiver.py"))
-            .arg(SECRET)
-            .args(extra)
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("the receiver starts");
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let port = line.trim().parse().expect("the receiver prints its port");
+        let mut all = vec![SECRET];
+        all.extend_from_slice(extra);
+        let (child, line) = crate::app::start_receiver("webhook_receiver.py", &all);
+        let port = line.parse().expect("the receiver prints its port");
         Self { child, port, http }
     }
 

@@ -144,6 +144,70 @@ pub async fn enqueue(tx: &TenantTx, jobs: Vec<NewJob>) -> Result<Vec<i64>, Domai
     Ok(rows.iter().map(|row| row.get(0)).collect())
 }
 
+/// One job per transaction and kind collecting `items`: the first call in a transaction
+/// inserts it with `{"items": [item]}`, later ones append to its list. An event-driven
+/// consumer (the notifier) thereby costs one job per unit of work, not one per event.
+/// The key is the transaction's id (`pg_current_xact_id`, 64 bits, never reused), and
+/// it is statement-level SQL, so it holds behind a transaction pooler.
+const ENQUEUE_COLLECTING_SQL: &str = "\
+    insert into public.jobs (tenant_id, kind, queue, args, priority, state, run_at, fair_at, \
+        max_attempts, timeout_ms, unique_key, created_at) \
+    select $1, $2, $3, jsonb_build_object('items', jsonb_build_array($4::jsonb)), $5, \
+        'available', now(), \
+        greatest(now(), coalesce((select max(fair_at) from public.jobs \
+                                  where tenant_id = $1 and state = 'available'), now())), \
+        $6, $7, 'xact:' || pg_current_xact_id()::text, now() \
+    on conflict (tenant_id, kind, unique_key) \
+        where unique_key is not null \
+          and state in ('scheduled', 'available', 'running', 'retryable') \
+        do update set args = jsonb_set(public.jobs.args, '{items}', \
+            (public.jobs.args -> 'items') || (excluded.args -> 'items')) \
+    returning id";
+
+/// Adds `item` to this transaction's job of `kind` (see `ENQUEUE_COLLECTING_SQL`);
+/// the handler reads `args.items`. Returns the job's id.
+pub async fn enqueue_collecting(
+    tx: &TenantTx,
+    kind: JobKind,
+    item: Value,
+) -> Result<i64, DomainError> {
+    let timeout = i32::try_from(kind.timeout.as_millis()).unwrap_or(i32::MAX);
+    let row = tx
+        .query_one(
+            ENQUEUE_COLLECTING_SQL,
+            &[
+                &tx.tenant_id().0,
+                &kind.name,
+                &kind.queue,
+                &item,
+                &kind.priority,
+                &kind.max_attempts,
+                &timeout,
+            ],
+        )
+        .await?;
+    Ok(row.get(0))
+}
+
+/// Cancels this tenant's pending jobs of `kind` whose unique key starts with
+/// `key_prefix`, in the caller's transaction: timers that no longer apply (a contract's
+/// reminders when its dates move). Returns how many.
+pub async fn cancel_pending(
+    tx: &TenantTx,
+    kind: JobKind,
+    key_prefix: &str,
+) -> Result<u64, DomainError> {
+    Ok(tx
+        .execute(
+            // A running one finishes; its handler re-checks that it still applies.
+            "update public.jobs set state = 'cancelled', finished_at = now(), lease_until = null \
+             where tenant_id = $1 and kind = $2 and starts_with(unique_key, $3) \
+               and state in ('scheduled', 'available', 'retryable')",
+            &[&tx.tenant_id().0, &kind.name, &key_prefix],
+        )
+        .await?)
+}
+
 /// Enqueues `jobs` for `tenant` on a plain connection, with `now` from the caller's
 /// clock.
 pub async fn enqueue_with(

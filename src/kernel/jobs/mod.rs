@@ -23,7 +23,7 @@ pub mod enqueue;
 pub mod periodic;
 pub mod runner;
 
-pub use enqueue::{enqueue, enqueue_with, NewJob};
+pub use enqueue::{cancel_pending, enqueue, enqueue_collecting, enqueue_with, NewJob};
 pub use runner::{
     HandlerFn, Handlers, Job, JobContext, JobError, Runner, RunnerConfig, RunnerHandle,
 };

@@ -77,9 +77,22 @@ pub enum JobError {
     Cancel(String),
 }
 
+/// An error with its causes: "internal error" or "db error" alone tells an operator
+/// nothing.
+fn with_causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 impl From<DomainError> for JobError {
     fn from(error: DomainError) -> Self {
-        Self::Retry(error.to_string())
+        Self::Retry(with_causes(&error))
     }
 }
 
@@ -91,7 +104,7 @@ impl From<TenancyError> for JobError {
 
 impl From<tokio_postgres::Error> for JobError {
     fn from(error: tokio_postgres::Error) -> Self {
-        Self::Retry(error.to_string())
+        Self::Retry(with_causes(&error))
     }
 }
 

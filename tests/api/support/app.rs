@@ -85,6 +85,26 @@ pub async fn code(response: reqwest::Response) -> (reqwest::StatusCode, String) 
     )
 }
 
+/// Starts `tests/receivers/<script>` with the project's Python tools
+/// (`scripts/pytools.sh`); returns the process and the first line it prints (its ports).
+pub fn start_receiver(script: &str, args: &[&str]) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let root = crate::support::workspace_root();
+    let mut child = std::process::Command::new("bash")
+        .arg(root.join("scripts/pytools.sh"))
+        .arg("run")
+        .arg(root.join("tests/receivers").join(script))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("the receiver starts");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    (child, line.trim().to_owned())
+}
+
 /// The `JWT_SECRET` of servers `spawn_app` starts.
 pub const TEST_JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123";
 
@@ -93,6 +113,10 @@ pub struct TestApp {
     pub port: u16,
     /// Where this server keeps attachments (a fresh temporary folder).
     pub upload_dir: std::path::PathBuf,
+    /// Where this server writes email without an SMTP server (a fresh temporary folder).
+    pub outbox_dir: std::path::PathBuf,
+    /// The server's open notification streams.
+    pub streams: std::sync::Arc<pactum::notifications::stream::Hub>,
     pub http: reqwest::Client,
 }
 
@@ -111,8 +135,12 @@ pub async fn spawn_app_with_clock(
     let upload_dir =
         std::env::temp_dir().join(format!("pactum-test-uploads-{}", uuid::Uuid::new_v4()));
     let upload_dir_text = upload_dir.display().to_string();
+    let outbox_dir =
+        std::env::temp_dir().join(format!("pactum-test-outbox-{}", uuid::Uuid::new_v4()));
+    let outbox_dir_text = outbox_dir.display().to_string();
     let mut vars: std::collections::HashMap<String, String> = [
         ("PACTUM_UPLOAD_DIR", upload_dir_text.as_str()),
+        ("PACTUM_OUTBOX_DIR", outbox_dir_text.as_str()),
         ("DATABASE_URL", db.url.as_str()),
         ("PACTUM_BIND", "127.0.0.1:0"),
         ("PACTUM_PUBLIC_HOST", "localhost"),
@@ -134,10 +162,13 @@ pub async fn spawn_app_with_clock(
         .await
         .expect("the server starts");
     let port = app.port();
+    let streams = app.notification_streams();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         port,
         upload_dir,
+        outbox_dir,
+        streams,
         http: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -149,6 +180,7 @@ impl Drop for TestApp {
     /// The server's attachments go with the test.
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.upload_dir);
+        let _ = std::fs::remove_dir_all(&self.outbox_dir);
     }
 }
 

@@ -1,0 +1,469 @@
+//! Email and chat: a delivery row per notification and channel, planned in the
+//! notifier's transaction from the recipient's preferences (at once, after quiet hours,
+//! or held for a digest), and sent by a job. Sending happens between two short
+//! transactions (read, then mark sent), so a crash in between sends the same message
+//! again with the same `Message-ID`; a server that deduplicates by it shows one.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::mail::{self, Brand, Email, MailError, Mailer};
+use super::preferences::{self, Resolved};
+use crate::kernel::destination::{self, GuardedResolver};
+use crate::kernel::jobs::{enqueue, JobContext, JobError, JobKind, NewJob};
+use crate::kernel::{unit, DomainError};
+use crate::tenancy::scoped::TenantTx;
+
+pub const DELIVER: JobKind = JobKind {
+    name: "notifications.deliver",
+    queue: "default",
+    priority: 2,
+    max_attempts: 12,
+    timeout: Duration::from_secs(60),
+};
+
+pub const DIGEST: JobKind = JobKind {
+    name: "notifications.digest",
+    queue: "default",
+    priority: 2,
+    max_attempts: 12,
+    timeout: Duration::from_secs(120),
+};
+
+/// Where notifications leave the server: the mailer, the chat client, and how links in
+/// them are made. Cheap to clone.
+#[derive(Clone)]
+pub struct Outlets(Arc<OutletsInner>);
+
+struct OutletsInner {
+    mailer: Mailer,
+    chat: reqwest::Client,
+    allow_internal: bool,
+    link_scheme: &'static str,
+}
+
+impl Outlets {
+    pub fn new(
+        mailer: Mailer,
+        allow_internal: bool,
+        link_scheme: &'static str,
+    ) -> anyhow::Result<Self> {
+        let chat = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(10))
+            .connect_timeout(Duration::from_secs(5))
+            .user_agent(concat!("Pactum-Notifications/", env!("CARGO_PKG_VERSION")))
+            .dns_resolver(Arc::new(GuardedResolver { allow_internal }))
+            .build()?;
+        Ok(Self(Arc::new(OutletsInner {
+            mailer,
+            chat,
+            allow_internal,
+            link_scheme,
+        })))
+    }
+
+    pub fn allows_internal(&self) -> bool {
+        self.0.allow_internal
+    }
+
+    pub fn mailer(&self) -> &Mailer {
+        &self.0.mailer
+    }
+}
+
+/// A notification just made, as delivery planning needs it.
+pub struct Made {
+    pub id: i64,
+    pub recipient: Uuid,
+    pub kind: String,
+}
+
+/// Plans the email and chat deliveries of `made` and enqueues their jobs, in the
+/// notifier's transaction.
+pub async fn plan(
+    tx: &TenantTx,
+    made: &[Made],
+    preferences: &BTreeMap<Uuid, Resolved>,
+) -> Result<(), DomainError> {
+    let now = unit::now(tx);
+    let tenant = tx.tenant_id().0;
+    let (
+        mut ids,
+        mut recipients,
+        mut channels,
+        mut states,
+        mut send_afters,
+        mut digest_ats,
+        mut message_ids,
+    ) = (vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
+    for notification in made {
+        let Some(resolved) = preferences.get(&notification.recipient) else {
+            continue;
+        };
+        for channel in ["email", "chat"] {
+            if !resolved.wants(channel, &notification.kind) {
+                continue;
+            }
+            let (state, send_after, digest_at) =
+                match resolved.schedule(channel, &notification.kind, now) {
+                    Ok(at) => ("pending", at, None),
+                    Err(window) => ("digest", window, Some(window)),
+                };
+            ids.push(notification.id);
+            recipients.push(notification.recipient);
+            channels.push(channel);
+            states.push(state);
+            send_afters.push(send_after);
+            digest_ats.push(digest_at);
+            message_ids.push(format!("n{}.{channel}.{tenant}", notification.id));
+        }
+    }
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let rows = tx
+        .query(
+            "insert into notification_deliveries (notification_id, recipient_id, channel, state, send_after, digest_at, message_id) \
+             select * from unnest($1::int8[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::text[]) \
+             on conflict (notification_id, channel) do nothing \
+             returning id, recipient_id, state, send_after",
+            &[&ids, &recipients, &channels, &states, &send_afters, &digest_ats, &message_ids],
+        )
+        .await?;
+    let jobs = rows
+        .iter()
+        .map(|row| {
+            let (id, recipient, state, at): (i64, Uuid, &str, DateTime<Utc>) =
+                (row.get(0), row.get(1), row.get(2), row.get(3));
+            if state == "digest" {
+                NewJob::at(DIGEST, json!({"recipient_id": recipient, "window": at}), at)
+                    .unique(format!("digest:{recipient}:{}", at.timestamp()))
+            } else {
+                NewJob::at(DELIVER, json!({"delivery_id": id}), at).unique(format!("delivery:{id}"))
+            }
+        })
+        .collect();
+    enqueue(tx, jobs).await?;
+    Ok(())
+}
+
+/// The tenant's name, brand and the base of links in its messages.
+struct Sender {
+    brand: Brand,
+    base_url: Option<String>,
+    folder: String,
+}
+
+async fn sender(tx: &TenantTx, outlets: &Outlets) -> Result<Sender, DomainError> {
+    let defaults = preferences::defaults(tx).await?;
+    let row = tx
+        .query_one(
+            "select t.name, t.slug, d.host from public.tenants t \
+             left join public.domains d on d.tenant_id = t.id and d.is_primary where t.id = $1",
+            &[&tx.tenant_id().0],
+        )
+        .await?;
+    let (name, slug, host): (String, String, Option<String>) = (row.get(0), row.get(1), row.get(2));
+    Ok(Sender {
+        brand: Brand {
+            name: defaults.brand_name.unwrap_or(name),
+            color: defaults.brand_color.unwrap_or_else(|| "#1f4e79".into()),
+        },
+        base_url: host.map(|host| format!("{}://{host}", outlets.0.link_scheme)),
+        folder: slug,
+    })
+}
+
+fn link_url(sender: &Sender, link: Option<&str>) -> Option<String> {
+    Some(format!("{}{}", sender.base_url.as_deref()?, link?))
+}
+
+async fn mark(
+    ctx: &JobContext,
+    ids: &[i64],
+    outcome: Result<(), String>,
+    permanent: bool,
+) -> Result<(), JobError> {
+    let tx = ctx.db.begin().await?;
+    let now = unit::now(&tx);
+    let last = ctx.job.attempt >= ctx.job.max_attempts;
+    match &outcome {
+        Ok(()) => {
+            tx.execute(
+                "update notification_deliveries set state = 'sent', sent_at = $2, attempts = attempts + 1, last_error = null \
+                 where id = any($1) and state in ('pending', 'digest')",
+                &[&ids, &now],
+            )
+            .await?;
+        }
+        Err(error) => {
+            let state = if permanent || last {
+                "failed"
+            } else {
+                "pending"
+            };
+            tx.execute(
+                "update notification_deliveries set attempts = attempts + 1, last_error = $2, \
+                 state = case when $3 = 'failed' then 'failed' else state end \
+                 where id = any($1) and state in ('pending', 'digest')",
+                &[&ids, &error, &state],
+            )
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    match outcome {
+        Ok(()) => Ok(()),
+        Err(error) if permanent => Err(JobError::Cancel(error)),
+        Err(error) => Err(JobError::Retry(error)),
+    }
+}
+
+/// Sends one pending delivery.
+pub async fn deliver_job(ctx: JobContext, outlets: Outlets) -> Result<(), JobError> {
+    let Some(id) = ctx.job.args["delivery_id"].as_i64() else {
+        return Err(JobError::Cancel(format!(
+            "malformed arguments: {}",
+            ctx.job.args
+        )));
+    };
+    let tx = ctx.db.begin().await?;
+    let Some(row) = tx
+        .query_opt(
+            "select d.state, d.channel, d.message_id, n.title, n.body, n.link, u.email, u.display_name, u.active, s.chat_webhook_url \
+             from notification_deliveries d join notifications n on n.id = d.notification_id \
+             join users u on u.id = d.recipient_id left join notification_settings s on s.user_id = d.recipient_id \
+             where d.id = $1",
+            &[&id],
+        )
+        .await?
+    else {
+        return Ok(());
+    };
+    let (state, channel, message_id): (String, String, String) =
+        (row.get(0), row.get(1), row.get(2));
+    if state != "pending" {
+        return Ok(());
+    }
+    let (title, body, link): (String, String, Option<String>) =
+        (row.get(3), row.get(4), row.get(5));
+    let (address, name, active, chat_url): (String, String, bool, Option<String>) =
+        (row.get(6), row.get(7), row.get(8), row.get(9));
+    let sender = sender(&tx, &outlets).await?;
+    tx.commit().await?;
+    if !active {
+        tx_skip(&ctx, id, "the recipient was deactivated").await?;
+        return Ok(());
+    }
+    let link_url = link_url(&sender, link.as_deref());
+    let sent = if channel == "email" {
+        let context = json!({
+            "brand": sender.brand,
+            "recipient_name": name,
+            "title": title,
+            "body": body,
+            "link_url": link_url,
+        });
+        let email = Email {
+            to_name: name.clone(),
+            to_address: address,
+            subject: format!("[{}] {title}", sender.brand.name),
+            text: mail::render("email.txt", &context),
+            html: mail::render("email.html", &context),
+            message_id: format!("{message_id}@{}", outlets.mailer().domain()),
+        };
+        outlets.mailer().send(&sender.folder, &email).await
+    } else {
+        let Some(url) = chat_url else {
+            tx_skip(&ctx, id, "the recipient removed their chat webhook").await?;
+            return Ok(());
+        };
+        let context = json!({
+            "brand": sender.brand,
+            "title": mail::slack_escape(&title),
+            "body": mail::slack_escape(&body),
+            "link_url": link_url,
+        });
+        post_chat(
+            &outlets,
+            &url,
+            &message_id,
+            mail::render("chat.txt", &context),
+        )
+        .await
+    };
+    match sent {
+        Ok(()) => mark(&ctx, &[id], Ok(()), false).await,
+        Err(MailError::Permanent(e)) => mark(&ctx, &[id], Err(e), true).await,
+        Err(MailError::Transient(e)) => mark(&ctx, &[id], Err(e), false).await,
+    }
+}
+
+async fn tx_skip(ctx: &JobContext, id: i64, why: &str) -> Result<(), JobError> {
+    let tx = ctx.db.begin().await?;
+    tx.execute(
+        "update notification_deliveries set state = 'skipped', last_error = $2 where id = $1 and state = 'pending'",
+        &[&id, &why],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A Slack-compatible incoming webhook: `{"text": ...}`.
+async fn post_chat(
+    outlets: &Outlets,
+    url: &str,
+    message_id: &str,
+    text: String,
+) -> Result<(), MailError> {
+    let parsed = reqwest::Url::parse(url).map_err(|e| MailError::Permanent(e.to_string()))?;
+    destination::check_literal(&parsed, outlets.0.allow_internal)
+        .map_err(|why| MailError::Permanent(why.to_string()))?;
+    let sent = outlets
+        .0
+        .chat
+        .post(parsed)
+        .header("idempotency-key", message_id)
+        .json(&json!({"text": text}))
+        .send()
+        .await;
+    match sent {
+        Ok(response) if response.status().is_success() => Ok(()),
+        Ok(response) if response.status().is_client_error() && response.status() != 429 => Err(
+            MailError::Permanent(format!("the chat webhook answered {}", response.status())),
+        ),
+        Ok(response) => Err(MailError::Transient(format!(
+            "the chat webhook answered {}",
+            response.status()
+        ))),
+        Err(error) => match destination::refusal_in(&error) {
+            Some(why) => Err(MailError::Permanent(why)),
+            None => Err(MailError::Transient(error.to_string())),
+        },
+    }
+}
+
+/// Sends a user's digest: every email held for a window that has ended, one message,
+/// grouped by contract.
+pub async fn digest_job(ctx: JobContext, outlets: Outlets) -> Result<(), JobError> {
+    let (Some(recipient), Some(window)) = (
+        ctx.job.args["recipient_id"]
+            .as_str()
+            .and_then(|s| s.parse::<Uuid>().ok()),
+        ctx.job.args["window"]
+            .as_str()
+            .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+            .map(|w| w.with_timezone(&Utc)),
+    ) else {
+        return Err(JobError::Cancel(format!(
+            "malformed arguments: {}",
+            ctx.job.args
+        )));
+    };
+    let tx = ctx.db.begin().await?;
+    let rows = tx
+        .query(
+            "select d.id, n.title, n.created_at, n.link, coalesce(n.metadata ->> 'contract_id', '') \
+             from notification_deliveries d join notifications n on n.id = d.notification_id \
+             where d.recipient_id = $1 and d.state = 'digest' and d.digest_at <= $2 order by n.id",
+            &[&recipient, &window],
+        )
+        .await?;
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let Some(user) = tx
+        .query_opt(
+            "select email, display_name, active from users where id = $1",
+            &[&recipient],
+        )
+        .await?
+    else {
+        return Ok(());
+    };
+    let (address, name, active): (String, String, bool) = (user.get(0), user.get(1), user.get(2));
+    let ids: Vec<i64> = rows.iter().map(|r| r.get(0)).collect();
+    let zone = preferences::resolve_many(&tx, &[recipient])
+        .await?
+        .remove(&recipient)
+        .map_or(chrono_tz::Tz::UTC, |r| r.zone());
+    let contract_ids: Vec<Uuid> = rows
+        .iter()
+        .filter_map(|r| r.get::<_, &str>(4).parse().ok())
+        .collect();
+    let titles: BTreeMap<Uuid, String> = tx
+        .query(
+            "select id, title from contracts where id = any($1)",
+            &[&contract_ids],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let sender = sender(&tx, &outlets).await?;
+    tx.commit().await?;
+    if !active {
+        return mark(
+            &ctx,
+            &ids,
+            Err("the recipient was deactivated".into()),
+            true,
+        )
+        .await;
+    }
+    // Groups in the order their first item arrived.
+    let mut groups: Vec<(String, Value)> = Vec::new();
+    for row in &rows {
+        let contract: Option<Uuid> = row.get::<_, &str>(4).parse().ok();
+        let key = contract.map_or_else(String::new, |c| c.to_string());
+        let at: DateTime<Utc> = row.get(2);
+        let item = json!({"title": row.get::<_, String>(1), "at": at.with_timezone(&zone).format("%Y-%m-%d %H:%M").to_string()});
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, group)) => group["items"].as_array_mut().expect("items").push(item),
+            None => groups.push((
+                key,
+                json!({
+                    "title": contract.and_then(|c| titles.get(&c).cloned()).unwrap_or_else(|| "Other updates".into()),
+                    "link_url": contract.and_then(|c| link_url(&sender, Some(&format!("/api/v1/contracts/{c}")))),
+                    "items": [item],
+                }),
+            )),
+        }
+    }
+    let count = rows.len();
+    let context = json!({
+        "brand": sender.brand,
+        "recipient_name": name,
+        "count": count,
+        "groups": groups.into_iter().map(|(_, g)| g).collect::<Vec<_>>(),
+    });
+    let email = Email {
+        to_name: name,
+        to_address: address,
+        subject: format!(
+            "[{}] Your digest: {count} update{}",
+            sender.brand.name,
+            if count == 1 { "" } else { "s" }
+        ),
+        text: mail::render("digest.txt", &context),
+        html: mail::render("digest.html", &context),
+        message_id: format!(
+            "digest.{recipient}.{}.{}@{}",
+            window.timestamp(),
+            ctx.job.tenant.0,
+            outlets.mailer().domain()
+        ),
+    };
+    match outlets.mailer().send(&sender.folder, &email).await {
+        Ok(()) => mark(&ctx, &ids, Ok(()), false).await,
+        Err(MailError::Permanent(e)) => mark(&ctx, &ids, Err(e), true).await,
+        Err(MailError::Transient(e)) => mark(&ctx, &ids, Err(e), false).await,
+    }
+}

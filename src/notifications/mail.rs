@@ -1,0 +1,265 @@
+//! Email: messages rendered from templates (minijinja; HTML escaped by file name) and
+//! sent through lettre to `SMTP_URL`, or, without one, written as `.eml` files to an
+//! outbox folder. Every message carries the `Message-ID` fixed when its delivery was
+//! planned, so a retry sends the same message again, never a second one; in the outbox
+//! a retry overwrites the same file.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, LazyLock};
+
+use lettre::message::{header, Mailbox, MultiPart};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use minijinja::Environment;
+use serde::Serialize;
+
+static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
+    let mut env = Environment::new();
+    for (name, source) in [
+        ("email.html", include_str!("templates/email.html")),
+        ("email.txt", include_str!("templates/email.txt")),
+        ("digest.html", include_str!("templates/digest.html")),
+        ("digest.txt", include_str!("templates/digest.txt")),
+        ("chat.txt", include_str!("templates/chat.txt")),
+    ] {
+        env.add_template(name, source)
+            .expect("the built-in templates parse");
+    }
+    env
+});
+
+/// Renders a built-in template; they are tested to render, so a failure is a bug.
+pub fn render(name: &str, context: &impl Serialize) -> String {
+    TEMPLATES
+        .get_template(name)
+        .and_then(|template| template.render(context))
+        .unwrap_or_else(|error| {
+            tracing::error!(%error, name, "a notification template failed to render");
+            String::new()
+        })
+}
+
+/// How the tenant's mail looks.
+#[derive(Debug, Clone, Serialize)]
+pub struct Brand {
+    pub name: String,
+    pub color: String,
+}
+
+/// One email to send.
+#[derive(Debug, Clone)]
+pub struct Email {
+    pub to_name: String,
+    pub to_address: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    /// Without angle brackets.
+    pub message_id: String,
+}
+
+#[derive(Clone)]
+enum Transport {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Outbox(PathBuf),
+}
+
+/// Where mail goes. Cheap to clone.
+#[derive(Clone)]
+pub struct Mailer(Arc<Inner>);
+
+struct Inner {
+    transport: Transport,
+    from: Mailbox,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    /// Worth another try later (server down, temporary refusal).
+    #[error("{0}")]
+    Transient(String),
+    /// Never going to work (an address that does not parse).
+    #[error("{0}")]
+    Permanent(String),
+}
+
+impl Mailer {
+    /// `smtp_url` in lettre's form (`smtps://user:pass@host:465`,
+    /// `smtp://host:587?tls=required`, `smtp://localhost:2525`); without it, `.eml` files
+    /// under `outbox`.
+    pub fn new(smtp_url: Option<&str>, outbox: &Path, from: &str) -> anyhow::Result<Self> {
+        let from: Mailbox = from
+            .parse()
+            .map_err(|e| anyhow::anyhow!("PACTUM_MAIL_FROM {from:?}: {e}"))?;
+        let transport = match smtp_url {
+            Some(url) => Transport::Smtp(
+                AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+                    .map_err(|e| anyhow::anyhow!("SMTP_URL: {e}"))?
+                    .timeout(Some(std::time::Duration::from_secs(20)))
+                    .build(),
+            ),
+            None => Transport::Outbox(outbox.to_path_buf()),
+        };
+        Ok(Self(Arc::new(Inner { transport, from })))
+    }
+
+    /// The domain message ids are made in.
+    pub fn domain(&self) -> &str {
+        self.0.from.email.domain()
+    }
+
+    /// Where `.eml` files go, when there is no SMTP server.
+    pub fn outbox(&self) -> Option<&Path> {
+        match &self.0.transport {
+            Transport::Outbox(dir) => Some(dir),
+            Transport::Smtp(_) => None,
+        }
+    }
+
+    fn message(&self, email: &Email) -> Result<Message, MailError> {
+        let to = Mailbox::new(
+            Some(email.to_name.clone()),
+            email
+                .to_address
+                .parse()
+                .map_err(|e| MailError::Permanent(format!("recipient address: {e}")))?,
+        );
+        Message::builder()
+            .from(self.0.from.clone())
+            .to(to)
+            .subject(email.subject.clone())
+            .message_id(Some(format!("<{}>", email.message_id)))
+            .raw_header(header::HeaderValue::dangerous_new_pre_encoded(
+                header::HeaderName::new_from_ascii_str("Auto-Submitted"),
+                "auto-generated".into(),
+                "auto-generated".into(),
+            ))
+            .multipart(MultiPart::alternative_plain_html(
+                email.text.clone(),
+                email.html.clone(),
+            ))
+            .map_err(|e| MailError::Permanent(format!("building the message: {e}")))
+    }
+
+    /// Sends one message (or writes it to the outbox, under `folder`).
+    pub async fn send(&self, folder: &str, email: &Email) -> Result<(), MailError> {
+        let message = self.message(email)?;
+        match &self.0.transport {
+            Transport::Smtp(smtp) => smtp.send(message).await.map(|_| ()).map_err(|e| {
+                if e.is_permanent() {
+                    MailError::Permanent(e.to_string())
+                } else {
+                    MailError::Transient(e.to_string())
+                }
+            }),
+            Transport::Outbox(dir) => {
+                let dir = dir.join(folder);
+                let name: String = email
+                    .message_id
+                    .chars()
+                    .map(|c| {
+                        if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                            c
+                        } else {
+                            '_'
+                        }
+                    })
+                    .collect();
+                let bytes = message.formatted();
+                let write = async {
+                    tokio::fs::create_dir_all(&dir).await?;
+                    // Written aside, then renamed: a reader never sees half a message, and
+                    // a retry replaces the same file.
+                    let partial = dir.join(format!(".{name}.partial"));
+                    tokio::fs::write(&partial, &bytes).await?;
+                    tokio::fs::rename(&partial, dir.join(format!("{name}.eml"))).await
+                };
+                write
+                    .await
+                    .map_err(|e| MailError::Transient(format!("writing to the outbox: {e}")))
+            }
+        }
+    }
+}
+
+/// Escapes what Slack's mrkdwn treats as markup in user text.
+pub fn slack_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn html_templates_escape_what_users_wrote_and_text_ones_keep_it() {
+        let context = json!({
+            "brand": {"name": "Acme", "color": "#123456"},
+            "recipient_name": "Ann",
+            "title": "<script>alert(1)</script> & co",
+            "body": "",
+            "link_url": "https://acme.example/c/1",
+        });
+        let html = render("email.html", &context);
+        assert!(html.contains("&lt;script&gt;"), "{html}");
+        assert!(!html.contains("<script>"));
+        assert!(html.contains("#123456"));
+        let text = render("email.txt", &context);
+        assert!(text.contains("<script>alert(1)</script> & co"), "{text}");
+        assert!(text.contains("Open in Acme: https://acme.example/c/1"));
+    }
+
+    #[test]
+    fn digests_list_every_item_under_its_contract() {
+        let context = json!({
+            "brand": {"name": "Acme", "color": "#123456"},
+            "recipient_name": "Ann",
+            "count": 3,
+            "groups": [
+                {"title": "MSA", "link_url": "https://a/1", "items": [{"title": "one", "at": "10:00"}, {"title": "two", "at": "10:05"}]},
+                {"title": "NDA", "link_url": null, "items": [{"title": "three", "at": "10:10"}]},
+            ],
+        });
+        let text = render("digest.txt", &context);
+        let msa = text.find("MSA").unwrap();
+        let nda = text.find("NDA").unwrap();
+        let (one, three) = (text.find("- one").unwrap(), text.find("- three").unwrap());
+        assert!(msa < one && one < nda && nda < three, "{text}");
+        assert!(render("digest.html", &context).contains("3 updates"));
+    }
+
+    #[tokio::test]
+    async fn the_outbox_keeps_one_file_per_message_id_however_often_it_is_sent() {
+        let dir = std::env::temp_dir().join(format!("pactum-outbox-{}", uuid::Uuid::new_v4()));
+        let mailer = Mailer::new(None, &dir, "Pactum <notify@pactum.test>").unwrap();
+        let email = Email {
+            to_name: "Ann".into(),
+            to_address: "ann@example.com".into(),
+            subject: "Hello".into(),
+            text: "plain".into(),
+            html: "<p>html</p>".into(),
+            message_id: "n1.email.t@pactum.test".into(),
+        };
+        mailer.send("acme", &email).await.unwrap();
+        mailer.send("acme", &email).await.unwrap();
+        let files: Vec<_> = std::fs::read_dir(dir.join("acme")).unwrap().collect();
+        assert_eq!(files.len(), 1);
+        let written = std::fs::read_to_string(dir.join("acme/n1.email.t_pactum.test.eml")).unwrap();
+        assert!(
+            written.contains("Message-ID: <n1.email.t@pactum.test>"),
+            "{written}"
+        );
+        assert!(written.contains("multipart/alternative"));
+        let bad = Email {
+            to_address: "not an address".into(),
+            ..email
+        };
+        assert!(matches!(
+            mailer.send("acme", &bad).await,
+            Err(MailError::Permanent(_))
+        ));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

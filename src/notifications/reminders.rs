@@ -1,0 +1,362 @@
+//! Contract reminders as timers: when a contract gets or changes its end date, notice
+//! period or status, its pending reminders are cancelled and the ones that now apply are
+//! scheduled (N days before the end, for each N of the tenant's `reminder_days`; the
+//! tenant's lead before the renewal-notice date), at 09:00 in the tenant's time zone.
+//! No scan of every tenant's contracts: a reminder is a job that waits for its time.
+//! When it fires it checks again that it still applies, then records an event
+//! (`contract.expiring`, `contract.renewal_notice_due`) that the notifier turns into
+//! notifications.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono_tz::Tz;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::preferences::{self, TenantDefaults};
+use crate::kernel::audit::{self, Entry};
+use crate::kernel::jobs::{cancel_pending, enqueue, JobContext, JobError, JobKind, NewJob};
+use crate::kernel::unit::{self, ReactionFuture, Reactions, Recorded};
+use crate::kernel::{Actor, DomainError, Origin};
+use crate::tenancy::scoped::TenantTx;
+
+pub const REMIND: JobKind = JobKind {
+    name: "notifications.contract_reminder",
+    queue: "default",
+    priority: 1,
+    max_attempts: 10,
+    timeout: Duration::from_secs(30),
+};
+
+/// Reminders go out at this local time.
+const REMIND_AT: NaiveTime = match NaiveTime::from_hms_opt(9, 0, 0) {
+    Some(time) => time,
+    None => panic!("a valid time"),
+};
+
+/// Statuses whose contracts are over: nothing to remind of.
+const ENDED: &[&str] = &["expired", "terminated", "rejected"];
+
+/// The dates of a contract that reminders depend on.
+#[derive(Debug, Clone)]
+pub struct Dates {
+    pub status: String,
+    pub end_date: Option<NaiveDate>,
+    pub renewal_notice_days: Option<i32>,
+}
+
+/// One reminder that applies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reminder {
+    /// `expiring` or `renewal_notice`.
+    pub kind: &'static str,
+    pub days_before: i32,
+    /// The date reminded of: the end date, or the renewal-notice date.
+    pub date: NaiveDate,
+    pub fire_at: DateTime<Utc>,
+}
+
+impl Reminder {
+    fn key(&self, contract: Uuid) -> String {
+        format!("{}{}:{}", key_prefix(contract), self.kind, self.days_before)
+    }
+}
+
+fn key_prefix(contract: Uuid) -> String {
+    format!("reminder:{contract}:")
+}
+
+fn at_local_morning(zone: Tz, date: NaiveDate) -> DateTime<Utc> {
+    zone.from_local_datetime(&date.and_time(REMIND_AT))
+        .earliest()
+        .map_or_else(
+            || Utc.from_utc_datetime(&date.and_time(REMIND_AT)),
+            |t| t.with_timezone(&Utc),
+        )
+}
+
+/// The reminders of a contract still ahead of `now`.
+pub fn due(
+    dates: &Dates,
+    defaults: &TenantDefaults,
+    zone: Tz,
+    now: DateTime<Utc>,
+) -> Vec<Reminder> {
+    let mut reminders = all(dates, defaults, zone);
+    reminders.retain(|r| r.fire_at > now);
+    reminders
+}
+
+/// Every reminder of a contract, past ones too.
+fn all(dates: &Dates, defaults: &TenantDefaults, zone: Tz) -> Vec<Reminder> {
+    let Some(end) = dates.end_date else {
+        return Vec::new();
+    };
+    if ENDED.contains(&dates.status.as_str()) {
+        return Vec::new();
+    }
+    let mut reminders = Vec::new();
+    for days in &defaults.reminder_days {
+        let fire = end - chrono::Duration::days(i64::from(*days));
+        reminders.push(Reminder {
+            kind: "expiring",
+            days_before: *days,
+            date: end,
+            fire_at: at_local_morning(zone, fire),
+        });
+    }
+    if let Some(notice) = dates.renewal_notice_days {
+        let notice_date = end - chrono::Duration::days(i64::from(notice));
+        let lead = defaults.renewal_notice_lead_days;
+        reminders.push(Reminder {
+            kind: "renewal_notice",
+            days_before: lead,
+            date: notice_date,
+            fire_at: at_local_morning(zone, notice_date - chrono::Duration::days(i64::from(lead))),
+        });
+    }
+    reminders
+}
+
+/// Event types after which a contract's reminders are worked out again.
+const EVENT_TYPES: &[&str] = &[
+    "contract.created",
+    "contract.updated",
+    "contract.status_changed",
+    "contract.deleted",
+];
+
+pub fn react_to(reactions: &mut Reactions) {
+    for event_type in EVENT_TYPES {
+        reactions.on(event_type, reschedule_on);
+    }
+}
+
+fn reschedule_on<'a>(
+    tx: &'a TenantTx,
+    _: &'a Actor,
+    _: &'a Origin,
+    event: &'a Recorded<'a>,
+) -> ReactionFuture<'a> {
+    Box::pin(async move {
+        let Some(contract) = event.entity_id else {
+            return Ok(());
+        };
+        let relevant = match event.event_type {
+            "contract.updated" => ["end_date", "renewal_notice_days"]
+                .iter()
+                .any(|field| event.changes.get(*field).is_some()),
+            "contract.created" => !event.changes["end_date"].is_null(),
+            _ => true,
+        };
+        if relevant {
+            reschedule(tx, contract).await?;
+        }
+        Ok(())
+    })
+}
+
+async fn zone_and_defaults(tx: &TenantTx) -> Result<(Tz, TenantDefaults), DomainError> {
+    let defaults = preferences::defaults(tx).await?;
+    let zone = match &defaults.time_zone {
+        Some(zone) => Some(zone.clone()),
+        None => tx
+            .query_opt("select timezone from business_calendar", &[])
+            .await?
+            .map(|row| row.get(0)),
+    };
+    let zone = zone.and_then(|z| Tz::from_str(&z).ok()).unwrap_or(Tz::UTC);
+    Ok((zone, defaults))
+}
+
+async fn dates_of(tx: &TenantTx, contract: Uuid) -> Result<Option<(Dates, String)>, DomainError> {
+    Ok(tx
+        .query_opt(
+            "select status, end_date, renewal_notice_days, title from contracts where id = $1",
+            &[&contract],
+        )
+        .await?
+        .map(|row| {
+            (
+                Dates {
+                    status: row.get(0),
+                    end_date: row.get(1),
+                    renewal_notice_days: row.get(2),
+                },
+                row.get(3),
+            )
+        }))
+}
+
+/// Cancels a contract's pending reminders and schedules the ones that apply now.
+/// Returns them.
+pub async fn reschedule(tx: &TenantTx, contract: Uuid) -> Result<Vec<Reminder>, DomainError> {
+    cancel_pending(tx, REMIND, &key_prefix(contract)).await?;
+    let Some((dates, _)) = dates_of(tx, contract).await? else {
+        return Ok(Vec::new());
+    };
+    let (zone, defaults) = zone_and_defaults(tx).await?;
+    let reminders = due(&dates, &defaults, zone, unit::now(tx));
+    let jobs = reminders
+        .iter()
+        .map(|r| {
+            NewJob::at(
+                REMIND,
+                json!({"contract_id": contract, "kind": r.kind, "days_before": r.days_before, "date": r.date}),
+                r.fire_at,
+            )
+            .unique(r.key(contract))
+        })
+        .collect();
+    enqueue(tx, jobs).await?;
+    Ok(reminders)
+}
+
+/// A reminder's time has come: if it still applies, record the event.
+pub async fn remind_job(ctx: JobContext) -> Result<(), JobError> {
+    let args = &ctx.job.args;
+    let (Some(contract), Some(kind), Some(days_before), Some(date)) = (
+        args["contract_id"]
+            .as_str()
+            .and_then(|s| s.parse::<Uuid>().ok()),
+        args["kind"].as_str(),
+        args["days_before"].as_i64(),
+        args["date"]
+            .as_str()
+            .and_then(|s| s.parse::<NaiveDate>().ok()),
+    ) else {
+        return Err(JobError::Cancel(format!("malformed arguments: {args}")));
+    };
+    let tx = ctx.db.begin().await?;
+    let Some((dates, title)) = dates_of(&tx, contract).await? else {
+        return Ok(());
+    };
+    let (zone, defaults) = zone_and_defaults(&tx).await?;
+    // Still one of the contract's reminders (its dates may have moved since).
+    let still = all(&dates, &defaults, zone)
+        .into_iter()
+        .any(|r| r.kind == kind && i64::from(r.days_before) == days_before && r.date == date);
+    if !still {
+        return Ok(());
+    }
+    let (action, changes) = if kind == "expiring" {
+        (
+            "expiring",
+            json!({"title": title, "days_before": days_before, "end_date": date}),
+        )
+    } else {
+        (
+            "renewal_notice_due",
+            json!({"title": title, "days_before": days_before, "notice_date": date, "end_date": dates.end_date}),
+        )
+    };
+    audit::record(
+        &tx,
+        &Actor::system("reminders"),
+        &ctx.origin(),
+        Entry {
+            action,
+            entity: "contract",
+            entity_id: Some(contract),
+            changes,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn date(text: &str) -> NaiveDate {
+        text.parse().unwrap()
+    }
+
+    fn at(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    fn dates(status: &str, end: Option<&str>, notice: Option<i32>) -> Dates {
+        Dates {
+            status: status.into(),
+            end_date: end.map(date),
+            renewal_notice_days: notice,
+        }
+    }
+
+    #[test]
+    fn an_end_date_gives_one_reminder_per_configured_day_count_at_nine_local() {
+        let reminders = due(
+            &dates("executed", Some("2027-06-30"), None),
+            &TenantDefaults::default(),
+            Tz::Europe__Paris,
+            at("2026-12-01T00:00:00Z"),
+        );
+        let fire: Vec<_> = reminders
+            .iter()
+            .map(|r| (r.days_before, r.fire_at))
+            .collect();
+        // Paris is UTC+2 in summer: 09:00 local is 07:00 UTC.
+        assert_eq!(
+            fire,
+            vec![
+                (90, at("2027-04-01T07:00:00Z")),
+                (60, at("2027-05-01T07:00:00Z")),
+                (30, at("2027-05-31T07:00:00Z")),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_renewal_notice_reminder_comes_its_lead_before_the_notice_date() {
+        let reminders = due(
+            &dates("executed", Some("2027-06-30"), Some(60)),
+            &TenantDefaults::default(),
+            Tz::UTC,
+            at("2026-12-01T00:00:00Z"),
+        );
+        let notice = reminders
+            .iter()
+            .find(|r| r.kind == "renewal_notice")
+            .unwrap();
+        assert_eq!(notice.date, date("2027-05-01"));
+        assert_eq!(notice.fire_at, at("2027-04-17T09:00:00Z"));
+    }
+
+    #[test]
+    fn past_reminders_and_ended_contracts_give_none() {
+        let defaults = TenantDefaults::default();
+        let soon = due(
+            &dates("executed", Some("2027-01-15"), None),
+            &defaults,
+            Tz::UTC,
+            at("2026-12-01T00:00:00Z"),
+        );
+        assert_eq!(
+            soon.iter().map(|r| r.days_before).collect::<Vec<_>>(),
+            vec![30]
+        );
+        for status in ["terminated", "expired", "rejected"] {
+            assert!(due(
+                &dates(status, Some("2027-06-30"), Some(30)),
+                &defaults,
+                Tz::UTC,
+                at("2026-12-01T00:00:00Z")
+            )
+            .is_empty());
+        }
+        assert!(due(
+            &dates("executed", None, Some(30)),
+            &defaults,
+            Tz::UTC,
+            at("2026-12-01T00:00:00Z")
+        )
+        .is_empty());
+    }
+}

@@ -1,0 +1,411 @@
+//! Real time: notifications pushed to open Server-Sent-Event streams. The notifier
+//! publishes each new notification once, to Redis pub/sub when `REDIS_URL` is set and
+//! otherwise with `pg_notify` in its own transaction (so only committed ones are
+//! heard); every server instance subscribes with one connection ([`Hub::listen`]) and
+//! hands each message to the streams of its recipient in this process.
+//!
+//! A stream that falls behind is closed rather than buffered without bound; so are all
+//! of them when the subscription connection is lost (what was published meanwhile was
+//! not heard). Either way the browser reconnects with `Last-Event-ID` and the stream
+//! replays what it missed from the stored notifications, so nothing is lost.
+//!
+//! Browsers' `EventSource` cannot send an `Authorization` header: a client trades its
+//! token for a single-use ticket that lives [`TICKET_TTL`] (`notification_stream_tickets`,
+//! in the tenant's schema, so another tenant's host never knows it).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use tokio::sync::mpsc;
+use tokio_postgres::AsyncMessage;
+use tokio_util::sync::CancellationToken;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::kernel::{unit, Actor, DomainError};
+use crate::tenancy::pool::DatabaseUrl;
+use crate::tenancy::scoped::TenantTx;
+
+/// The pub/sub channel (PostgreSQL and Redis alike).
+pub const CHANNEL: &str = "pactum_notifications";
+
+/// How long a stream ticket may wait to be used.
+pub const TICKET_TTL: Duration = Duration::from_secs(60);
+
+/// Messages a stream may have waiting before it is closed as too slow.
+const STREAM_BACKLOG: usize = 64;
+
+/// Notifications replayed after a reconnect, at most; beyond, the client is told to
+/// reload its inbox.
+pub const REPLAY_LIMIT: i64 = 1000;
+
+/// How new notifications reach other instances.
+#[derive(Clone)]
+pub enum Fanout {
+    /// `pg_notify` in the notifier's transaction; instances `LISTEN` on a direct session.
+    Postgres(DatabaseUrl),
+    /// `PUBLISH` after the notifier commits; instances `SUBSCRIBE`.
+    Redis {
+        url: String,
+        publisher: redis::aio::ConnectionManager,
+    },
+}
+
+/// What travels on the channel: who it is for and the notification as the stream
+/// sends it.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Published {
+    pub tenant: Uuid,
+    pub recipient: Uuid,
+    pub id: i64,
+    /// The notification's JSON, as the inbox lists it.
+    pub data: Box<serde_json::value::RawValue>,
+}
+
+impl Fanout {
+    /// In the notifier's transaction: PostgreSQL delivers at commit, or never.
+    pub async fn publish_in(&self, tx: &TenantTx, messages: &[String]) -> Result<(), DomainError> {
+        if let Self::Postgres(_) = self {
+            if !messages.is_empty() {
+                tx.execute(
+                    "select pg_notify($1, m) from unnest($2::text[]) as m",
+                    &[&CHANNEL, &messages],
+                )
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// After the notifier's commit. A Redis failure is logged, not retried: streams
+    /// catch up from the store on reconnect.
+    pub async fn publish_after(&self, messages: &[String]) {
+        if let Self::Redis { publisher, .. } = self {
+            if messages.is_empty() {
+                return;
+            }
+            let mut pipe = redis::pipe();
+            for message in messages {
+                pipe.cmd("PUBLISH").arg(CHANNEL).arg(message).ignore();
+            }
+            let mut connection = publisher.clone();
+            if let Err(error) = pipe.query_async::<()>(&mut connection).await {
+                tracing::warn!(%error, "publishing notifications to Redis failed; open streams catch up when they reconnect");
+            }
+        }
+    }
+}
+
+/// One notification on its way to a stream.
+pub struct Live {
+    pub id: i64,
+    pub frame: bytes::Bytes,
+}
+
+/// An SSE frame for one notification.
+pub fn frame(id: i64, data: &str) -> bytes::Bytes {
+    bytes::Bytes::from(format!("id: {id}\nevent: notification\ndata: {data}\n\n"))
+}
+
+type Key = (Uuid, Uuid);
+
+/// The streams of one user in this process, each with its id.
+type UserStreams = Vec<(u64, mpsc::Sender<Arc<Live>>)>;
+
+/// The open streams of this process, by tenant and user.
+pub struct Hub {
+    streams: Mutex<HashMap<Key, UserStreams>>,
+    next: AtomicU64,
+    /// Cancelled when the process stops (streams end so graceful shutdown is quick), or
+    /// replaced when the subscription is lost (streams end so clients catch up).
+    closing: Mutex<CancellationToken>,
+    stopped: CancellationToken,
+}
+
+/// A stream's place in the hub; leaving is dropping it.
+pub struct Subscription {
+    hub: Arc<Hub>,
+    key: Key,
+    id: u64,
+    pub receiver: mpsc::Receiver<Arc<Live>>,
+    pub closing: CancellationToken,
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        let mut streams = self.hub.streams.lock().expect("hub");
+        if let Some(list) = streams.get_mut(&self.key) {
+            list.retain(|(id, _)| *id != self.id);
+            if list.is_empty() {
+                streams.remove(&self.key);
+            }
+        }
+    }
+}
+
+impl Hub {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self {
+            streams: Mutex::new(HashMap::new()),
+            next: AtomicU64::new(1),
+            closing: Mutex::new(CancellationToken::new()),
+            stopped: CancellationToken::new(),
+        })
+    }
+
+    pub fn subscribe(self: &Arc<Self>, tenant: Uuid, user: Uuid) -> Subscription {
+        let (sender, receiver) = mpsc::channel(STREAM_BACKLOG);
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        self.streams
+            .lock()
+            .expect("hub")
+            .entry((tenant, user))
+            .or_default()
+            .push((id, sender));
+        Subscription {
+            hub: self.clone(),
+            key: (tenant, user),
+            id,
+            receiver,
+            closing: self.closing.lock().expect("hub").clone(),
+        }
+    }
+
+    /// Open streams in this process.
+    pub fn open_streams(&self) -> usize {
+        self.streams
+            .lock()
+            .expect("hub")
+            .values()
+            .map(Vec::len)
+            .sum()
+    }
+
+    /// Hands one published message to its recipient's streams here.
+    pub fn dispatch(&self, payload: &str) {
+        let Ok(published) = serde_json::from_str::<Published>(payload) else {
+            tracing::warn!("a malformed message on the notification channel was ignored");
+            return;
+        };
+        let live = Arc::new(Live {
+            id: published.id,
+            frame: frame(published.id, published.data.get()),
+        });
+        let mut streams = self.streams.lock().expect("hub");
+        if let Some(list) = streams.get_mut(&(published.tenant, published.recipient)) {
+            // A full stream is dropped: its client reconnects and replays.
+            list.retain(|(_, sender)| sender.try_send(live.clone()).is_ok());
+        }
+    }
+
+    /// Ends every open stream (their clients reconnect and replay).
+    fn close_all(&self) {
+        let fresh = CancellationToken::new();
+        let old = std::mem::replace(&mut *self.closing.lock().expect("hub"), fresh);
+        old.cancel();
+    }
+
+    /// Ends every stream for good: the process is stopping.
+    pub fn stop(&self) {
+        self.stopped.cancel();
+        self.close_all();
+    }
+
+    /// Subscribes to the channel until [`Hub::stop`], reconnecting after a loss. Returns
+    /// once the first subscription was tried.
+    pub async fn listen(self: &Arc<Self>, fanout: Fanout) {
+        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+        let hub = self.clone();
+        tokio::spawn(async move {
+            let mut ready = Some(ready_tx);
+            loop {
+                let result = match &fanout {
+                    Fanout::Postgres(url) => hub.listen_postgres(url, &mut ready).await,
+                    Fanout::Redis { url, .. } => hub.listen_redis(url, &mut ready).await,
+                };
+                if let Some(ready) = ready.take() {
+                    let _ = ready.send(());
+                }
+                if hub.stopped.is_cancelled() {
+                    return;
+                }
+                if let Err(error) = result {
+                    tracing::warn!(%error, "the notification subscription was lost; streams reconnect");
+                }
+                hub.close_all();
+                tokio::select! {
+                    _ = hub.stopped.cancelled() => return,
+                    _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                }
+            }
+        });
+        let _ = tokio::time::timeout(Duration::from_secs(5), ready_rx).await;
+    }
+
+    async fn listen_postgres(
+        &self,
+        url: &DatabaseUrl,
+        ready: &mut Option<tokio::sync::oneshot::Sender<()>>,
+    ) -> anyhow::Result<()> {
+        let mut config = url.config().clone();
+        config.application_name("pactum-notification-listener");
+        let (client, mut connection) = config.connect(tokio_postgres::NoTls).await?;
+        let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+        let driver = tokio::spawn(async move {
+            let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
+            while let Some(message) = messages.next().await {
+                match message {
+                    Ok(AsyncMessage::Notification(n)) => {
+                        if tx.send(n.payload().to_owned()).is_err() {
+                            break;
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(_) => break,
+                }
+            }
+        });
+        client.batch_execute(&format!("listen {CHANNEL}")).await?;
+        if let Some(ready) = ready.take() {
+            let _ = ready.send(());
+        }
+        loop {
+            tokio::select! {
+                _ = self.stopped.cancelled() => break,
+                message = rx.recv() => match message {
+                    Some(payload) => self.dispatch(&payload),
+                    None => {
+                        driver.abort();
+                        anyhow::bail!("the notification listener connection closed");
+                    }
+                },
+            }
+        }
+        driver.abort();
+        Ok(())
+    }
+
+    async fn listen_redis(
+        &self,
+        url: &str,
+        ready: &mut Option<tokio::sync::oneshot::Sender<()>>,
+    ) -> anyhow::Result<()> {
+        let client = redis::Client::open(url)?;
+        let mut pubsub = client.get_async_pubsub().await?;
+        pubsub.subscribe(CHANNEL).await?;
+        if let Some(ready) = ready.take() {
+            let _ = ready.send(());
+        }
+        let mut messages = pubsub.on_message();
+        loop {
+            tokio::select! {
+                _ = self.stopped.cancelled() => return Ok(()),
+                message = messages.next() => match message {
+                    Some(message) => match message.get_payload::<String>() {
+                        Ok(payload) => self.dispatch(&payload),
+                        Err(error) => tracing::warn!(%error, "an unreadable Redis message was ignored"),
+                    },
+                    None => anyhow::bail!("the Redis subscription closed"),
+                },
+            }
+        }
+    }
+}
+
+/// A freshly issued stream ticket.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StreamTicket {
+    /// Pass as `?ticket=` to `GET /api/v1/notifications/stream`, once.
+    pub ticket: String,
+    pub expires_at: DateTime<Utc>,
+    /// The stream's URL with the ticket, relative to this host.
+    pub stream_url: String,
+}
+
+fn hash(ticket: &str) -> String {
+    let digest = Sha256::digest(ticket.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Issues a single-use ticket for the caller's stream.
+pub async fn issue_ticket(tx: &TenantTx, actor: &Actor) -> Result<StreamTicket, DomainError> {
+    let user = actor.user_id().ok_or(DomainError::InvalidToken)?;
+    let now = unit::now(tx);
+    let mut bytes = [0u8; 32];
+    rand::Rng::fill(&mut rand::thread_rng(), &mut bytes);
+    let ticket = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let expires_at = now + chrono::Duration::from_std(TICKET_TTL).unwrap_or_default();
+    // Tickets expired for a day go as new ones are made: the table stays small
+    // without a sweeper.
+    tx.execute(
+        "delete from notification_stream_tickets where expires_at < $1",
+        &[&(now - chrono::Duration::days(1))],
+    )
+    .await?;
+    tx.execute(
+        "insert into notification_stream_tickets (ticket_hash, user_id, expires_at, created_at) values ($1, $2, $3, $4)",
+        &[&hash(&ticket), &user, &expires_at, &now],
+    )
+    .await
+    .map_err(DomainError::write)?;
+    Ok(StreamTicket {
+        stream_url: format!("/api/v1/notifications/stream?ticket={ticket}"),
+        ticket,
+        expires_at,
+    })
+}
+
+/// Uses a ticket up: the user it was issued to, when it is unused, unexpired, of this
+/// tenant and its user still active.
+pub async fn redeem_ticket(tx: &TenantTx, ticket: &str) -> Result<Uuid, DomainError> {
+    if ticket.is_empty() || ticket.len() > 100 {
+        return Err(DomainError::InvalidToken);
+    }
+    let now = unit::now(tx);
+    tx.query_opt(
+        "update notification_stream_tickets t set used_at = $2 from users u \
+         where t.ticket_hash = $1 and t.used_at is null and t.expires_at > $2 and u.id = t.user_id and u.active \
+         returning t.user_id",
+        &[&hash(ticket), &now],
+    )
+    .await?
+    .map(|row| row.get(0))
+    .ok_or(DomainError::InvalidToken)
+}
+
+/// What a reconnecting stream missed: frames of the user's notifications after
+/// `after`, oldest first, and whether there were more than [`REPLAY_LIMIT`].
+pub async fn missed(
+    tx: &TenantTx,
+    user: Uuid,
+    after: i64,
+) -> Result<(Vec<(i64, bytes::Bytes)>, bool), DomainError> {
+    let rows = tx
+        .query(
+            &format!(
+                "select {} from notifications where recipient_id = $1 and id > $2 order by id limit $3",
+                super::inbox::COLUMNS
+            ),
+            &[&user, &after, &(REPLAY_LIMIT + 1)],
+        )
+        .await?;
+    let overflow = rows.len() as i64 > REPLAY_LIMIT;
+    Ok((
+        rows.iter()
+            .take(REPLAY_LIMIT as usize)
+            .map(|row| {
+                let view = super::inbox::NotificationView::from(row);
+                let data = serde_json::to_string(&view).unwrap_or_default();
+                (view.id, frame(view.id, &data))
+            })
+            .collect(),
+        overflow,
+    ))
+}
