@@ -37,6 +37,8 @@ echo "demo logins: admin@acme.example and admin@globex.example, password: $DEMO_
 # Development mode generates a throwaway JWT secret unless JWT_SECRET is set.
 export PACTUM_DEV="${PACTUM_DEV:-1}"
 export PACTUM_BIND="${PACTUM_BIND:-127.0.0.1:8000}"
+# Links in the demo's email go to http://acme.localhost (the outbox: .pactum/outbox/).
+export PACTUM_LINK_SCHEME="${PACTUM_LINK_SCHEME:-http}"
 echo "serving on http://$PACTUM_BIND; try: curl http://acme.localhost:${PACTUM_BIND##*:}/api/v1/tenant" >&2
 if [ "${#NEW_TENANTS[@]}" = 0 ]; then
   exec target/release/pactum

@@ -358,6 +358,15 @@ pub async fn from_event_job(ctx: JobContext, fanout: Option<Fanout>) -> Result<(
         }
     };
     let tx = ctx.db.begin().await?;
+    // One notifier at a time per tenant, until commit: notification ids are then in
+    // commit order, so a stream that reconnects with `Last-Event-ID` and replays what
+    // came after it cannot miss one that committed late with a smaller id. A
+    // transaction-level lock, so it holds behind a transaction pooler.
+    tx.execute(
+        "select pg_advisory_xact_lock(hashtextextended($1, 14))",
+        &[&format!("notifier:{}", ctx.job.tenant.0)],
+    )
+    .await?;
     let mut messages = Vec::new();
     for id in ids {
         messages.extend(from_event(&tx, id, fanout.as_ref()).await?);

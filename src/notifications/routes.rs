@@ -160,6 +160,20 @@ fn last_event_id(req: &HttpRequest, query: &StreamQuery) -> Result<Option<i64>, 
     }
 }
 
+/// What a stream's client already has when it goes live.
+struct Sent {
+    /// Its `Last-Event-ID`: notifications are numbered in commit order within a tenant
+    /// (the notifier serialises its inserts), so it had every one up to here.
+    after: i64,
+    replayed: std::collections::HashSet<i64>,
+}
+
+impl Sent {
+    fn has(&self, id: i64) -> bool {
+        id <= self.after || self.replayed.contains(&id)
+    }
+}
+
 /// Seconds between heartbeats on an idle stream: `PACTUM_SSE_HEARTBEAT_SECS`.
 fn heartbeat(state: &AppState) -> Duration {
     state.config.notifications.sse_heartbeat
@@ -190,53 +204,55 @@ pub async fn notification_stream(
         (None, None) => return Err(DomainError::InvalidToken),
     };
     // Subscribed before the replay is read: nothing falls between the two (a live one
-    // that the replay also had is skipped by its id).
+    // the replay also had is skipped by its id).
     let subscription = hub.subscribe(tx.tenant_id().0, user_id);
     let (replay, overflow) = match after {
         Some(after) => stream::missed(&tx, user_id, after).await?,
         None => (Vec::new(), false),
     };
     tx.commit().await?;
-    let mut last_id = after.unwrap_or(0);
     let mut first: Vec<bytes::Bytes> =
         vec![bytes::Bytes::from_static(b"retry: 3000\n: connected\n\n")];
     if overflow {
         first.push(bytes::Bytes::from_static(b"event: overflow\ndata: {}\n\n"));
     }
+    // What the client has: up to `after`, and the replay. Live messages may arrive out
+    // of id order (Redis publishes after each notifier's commit), so a live one is
+    // skipped only when it is one of these, never for being below the newest sent.
+    let mut sent = Sent {
+        after: after.unwrap_or(0),
+        replayed: std::collections::HashSet::with_capacity(replay.len()),
+    };
     for (id, frame) in replay {
-        last_id = id;
+        sent.replayed.insert(id);
         first.push(frame);
     }
     let every = heartbeat(&state);
     let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let state = (first.into_iter(), subscription, ticks, last_id);
-    let body = futures::stream::unfold(
-        state,
-        |(mut first, mut sub, mut ticks, mut last_id)| async move {
-            if let Some(frame) = first.next() {
-                return Some((Ok::<_, Infallible>(frame), (first, sub, ticks, last_id)));
-            }
-            loop {
-                let closing = sub.closing.clone();
-                tokio::select! {
-                    _ = closing.cancelled() => return None,
-                    live = sub.receiver.recv() => match live {
-                        None => return None,
-                        Some(live) if live.id <= last_id => continue,
-                        Some(live) => {
-                            last_id = live.id;
-                            let frame = live.frame.clone();
-                            return Some((Ok(frame), (first, sub, ticks, last_id)));
-                        }
-                    },
-                    _ = ticks.tick() => {
-                        return Some((Ok(bytes::Bytes::from_static(b": heartbeat\n\n")), (first, sub, ticks, last_id)));
+    let state = (first.into_iter(), subscription, ticks, sent);
+    let body = futures::stream::unfold(state, |(mut first, mut sub, mut ticks, sent)| async move {
+        if let Some(frame) = first.next() {
+            return Some((Ok::<_, Infallible>(frame), (first, sub, ticks, sent)));
+        }
+        loop {
+            let closing = sub.closing.clone();
+            tokio::select! {
+                _ = closing.cancelled() => return None,
+                live = sub.receiver.recv() => match live {
+                    None => return None,
+                    Some(live) if sent.has(live.id) => continue,
+                    Some(live) => {
+                        let frame = live.frame.clone();
+                        return Some((Ok(frame), (first, sub, ticks, sent)));
                     }
+                },
+                _ = ticks.tick() => {
+                    return Some((Ok(bytes::Bytes::from_static(b": heartbeat\n\n")), (first, sub, ticks, sent)));
                 }
             }
-        },
-    );
+        }
+    });
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/event-stream"))
         .insert_header((header::CACHE_CONTROL, "no-cache, no-transform"))
