@@ -276,8 +276,16 @@ async fn stream(url: &DatabaseUrl, args: &[String]) -> Result<(), Error> {
     let before = server.rss_kib();
     let arrivals: Arrivals = Arc::default();
     let mut open = 0usize;
+    let total = owner_tokens.len() * per_owner;
+    // The server's memory with half the streams open: the second half's growth is the
+    // marginal cost of a stream, clear of what the setup left in the allocator.
+    let mut at_half = 0;
     for (slug, token) in &owner_tokens {
         for _ in 0..per_owner {
+            if open == total / 2 {
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                at_half = server.rss_kib();
+            }
             let ticket = api
                 .call(
                     slug,
@@ -335,8 +343,10 @@ async fn stream(url: &DatabaseUrl, args: &[String]) -> Result<(), Error> {
     let with_streams = server.rss_kib();
     println!(
         "{open} open streams over {tenants} tenants ({per_owner} per owner, {OWNERS_PER_TENANT} owners per tenant); \
-         server RSS {before} KiB before, {with_streams} KiB with them: {:.1} KiB per stream",
-        (with_streams.saturating_sub(before)) as f64 / open as f64
+         server RSS {before} KiB with none, {at_half} KiB with {}, {with_streams} KiB with all: \
+         {:.1} KiB per stream (the second half's growth over its count)",
+        total / 2,
+        (with_streams.saturating_sub(at_half)) as f64 / (open - total / 2) as f64
     );
 
     // Decisions one after another; the owner's notification for each is found by the
