@@ -936,6 +936,22 @@ async fn reminders_are_timers_that_move_and_cancel_with_the_contract() {
     );
     assert_eq!(reminders(&org, &contract).await.len(), 3);
 
+    // Fourteen days before the renewal-notice date (end minus 60 days: 2028-05-01).
+    org.advance_to(at("2028-04-17T09:00:00Z"));
+    org.relogin().await;
+    let inbox = org.inbox("olive", 3).await;
+    let notice: Vec<&Value> = inbox
+        .iter()
+        .filter(|n| n["type"] == "renewal_notice_due")
+        .collect();
+    assert_eq!(notice.len(), 1, "{inbox:?}");
+    assert!(
+        notice[0]["title"].as_str().unwrap().contains("2028-05-01"),
+        "{}",
+        notice[0]
+    );
+    assert_eq!(reminders(&org, &contract).await.len(), 2);
+
     // Terminated: nothing left to remind of.
     for to in ["in_review", "approved", "executed", "terminated"] {
         let (status, body) = org
