@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::mail::{self, Brand, Email, MailError, Mailer};
-use super::preferences::{self, Resolved};
+use super::preferences::{self, Resolved, TenantDefaults};
 use crate::kernel::destination::{self, GuardedResolver};
 use crate::kernel::jobs::{enqueue, JobContext, JobError, JobKind, NewJob};
 use crate::kernel::{unit, DomainError};
@@ -160,8 +160,11 @@ struct Sender {
     folder: String,
 }
 
-async fn sender(tx: &TenantTx, outlets: &Outlets) -> Result<Sender, DomainError> {
-    let defaults = preferences::defaults(tx).await?;
+async fn sender(
+    tx: &TenantTx,
+    outlets: &Outlets,
+    defaults: TenantDefaults,
+) -> Result<Sender, DomainError> {
     let row = tx
         .query_one(
             "select t.name, t.slug, d.host from public.tenants t \
@@ -255,10 +258,10 @@ pub async fn deliver_job(ctx: JobContext, outlets: Outlets) -> Result<(), JobErr
         (row.get(3), row.get(4), row.get(5));
     let (address, name, active, chat_url): (String, String, bool, Option<String>) =
         (row.get(6), row.get(7), row.get(8), row.get(9));
-    let sender = sender(&tx, &outlets).await?;
+    let sender = sender(&tx, &outlets, preferences::defaults(&tx).await?).await?;
     tx.commit().await?;
     if !active {
-        tx_skip(&ctx, id, "the recipient was deactivated").await?;
+        skip(&ctx, id, "the recipient was deactivated").await?;
         return Ok(());
     }
     let link_url = link_url(&sender, link.as_deref());
@@ -281,7 +284,7 @@ pub async fn deliver_job(ctx: JobContext, outlets: Outlets) -> Result<(), JobErr
         outlets.mailer().send(&sender.folder, &email).await
     } else {
         let Some(url) = chat_url else {
-            tx_skip(&ctx, id, "the recipient removed their chat webhook").await?;
+            skip(&ctx, id, "the recipient removed their chat webhook").await?;
             return Ok(());
         };
         let context = json!({
@@ -305,7 +308,7 @@ pub async fn deliver_job(ctx: JobContext, outlets: Outlets) -> Result<(), JobErr
     }
 }
 
-async fn tx_skip(ctx: &JobContext, id: i64, why: &str) -> Result<(), JobError> {
+async fn skip(ctx: &JobContext, id: i64, why: &str) -> Result<(), JobError> {
     let tx = ctx.db.begin().await?;
     tx.execute(
         "update notification_deliveries set state = 'skipped', last_error = $2 where id = $1 and state = 'pending'",
@@ -390,10 +393,13 @@ pub async fn digest_job(ctx: JobContext, outlets: Outlets) -> Result<(), JobErro
     };
     let (address, name, active): (String, String, bool) = (user.get(0), user.get(1), user.get(2));
     let ids: Vec<i64> = rows.iter().map(|r| r.get(0)).collect();
-    let zone = preferences::resolve_many(&tx, &[recipient])
+    let Some(resolved) = preferences::resolve_many(&tx, &[recipient])
         .await?
         .remove(&recipient)
-        .map_or(chrono_tz::Tz::UTC, |r| r.zone());
+    else {
+        return Ok(());
+    };
+    let zone = resolved.zone();
     let contract_ids: Vec<Uuid> = rows
         .iter()
         .filter_map(|r| r.get::<_, &str>(4).parse().ok())
@@ -407,7 +413,7 @@ pub async fn digest_job(ctx: JobContext, outlets: Outlets) -> Result<(), JobErro
         .iter()
         .map(|r| (r.get(0), r.get(1)))
         .collect();
-    let sender = sender(&tx, &outlets).await?;
+    let sender = sender(&tx, &outlets, resolved.defaults).await?;
     tx.commit().await?;
     if !active {
         return mark(

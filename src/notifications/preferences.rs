@@ -545,17 +545,12 @@ pub async fn resolve_many(
 /// The caller's preferences.
 pub async fn mine(tx: &TenantTx, actor: &Actor) -> Result<PreferencesView, DomainError> {
     let user = actor.user_id().ok_or(DomainError::InvalidToken)?;
-    let mut all = resolve_many(tx, &[user]).await?;
-    Ok(all
+    // `resolve_many` answers for every id it is given.
+    resolve_many(tx, &[user])
+        .await?
         .remove(&user)
         .map(|resolved| resolved.view())
-        .unwrap_or_else(|| {
-            Resolved {
-                own: UserPreferences::default(),
-                defaults: TenantDefaults::default(),
-            }
-            .view()
-        }))
+        .ok_or(DomainError::UserNotFound)
 }
 
 /// Replaces the caller's preferences.

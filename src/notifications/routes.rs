@@ -3,7 +3,6 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::Duration;
 
 use actix_web::http::header;
 use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
@@ -174,11 +173,6 @@ impl Sent {
     }
 }
 
-/// Seconds between heartbeats on an idle stream: `PACTUM_SSE_HEARTBEAT_SECS`.
-fn heartbeat(state: &AppState) -> Duration {
-    state.config.notifications.sse_heartbeat
-}
-
 #[utoipa::path(get, path = "/api/v1/notifications/stream", tag = "notifications", params(StreamQuery,
         ("Last-Event-ID" = Option<i64>, Header, description = "Replays the caller's notifications after this id before going live")),
     responses((status = 200, description = "Server-Sent Events, `text/event-stream`: `event: notification` with the notification as `data` and its id as `id`; a comment line as heartbeat; `event: overflow` when more were missed than a replay holds (reload the inbox)", content_type = "text/event-stream", body = String), AuthedRouteErrors),
@@ -227,7 +221,7 @@ pub async fn notification_stream(
         sent.replayed.insert(id);
         first.push(frame);
     }
-    let every = heartbeat(&state);
+    let every = state.config.notifications.sse_heartbeat;
     let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let state = (first.into_iter(), subscription, ticks, sent);

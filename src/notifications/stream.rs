@@ -24,7 +24,6 @@ use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
-use tokio_postgres::AsyncMessage;
 use tokio_util::sync::CancellationToken;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -254,42 +253,21 @@ impl Hub {
         url: &DatabaseUrl,
         ready: &mut Option<tokio::sync::oneshot::Sender<()>>,
     ) -> anyhow::Result<()> {
-        let mut config = url.config().clone();
-        config.application_name("pactum-notification-listener");
-        let (client, mut connection) = config.connect(tokio_postgres::NoTls).await?;
-        let (tx, mut rx) = mpsc::unbounded_channel::<String>();
-        let driver = tokio::spawn(async move {
-            let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
-            while let Some(message) = messages.next().await {
-                match message {
-                    Ok(AsyncMessage::Notification(n)) => {
-                        if tx.send(n.payload().to_owned()).is_err() {
-                            break;
-                        }
-                    }
-                    Ok(_) => {}
-                    Err(_) => break,
-                }
-            }
-        });
-        client.batch_execute(&format!("listen {CHANNEL}")).await?;
+        let mut listening =
+            crate::tenancy::listen::listen(url, Some("pactum-notification-listener"), CHANNEL)
+                .await?;
         if let Some(ready) = ready.take() {
             let _ = ready.send(());
         }
         loop {
             tokio::select! {
-                _ = self.stopped.cancelled() => break,
-                message = rx.recv() => match message {
+                _ = self.stopped.cancelled() => return Ok(()),
+                message = listening.notifications.recv() => match message {
                     Some(payload) => self.dispatch(&payload),
-                    None => {
-                        driver.abort();
-                        anyhow::bail!("the notification listener connection closed");
-                    }
+                    None => anyhow::bail!("the notification listener connection closed"),
                 },
             }
         }
-        driver.abort();
-        Ok(())
     }
 
     async fn listen_redis(

@@ -6,6 +6,7 @@ pub mod connection;
 pub mod error;
 pub mod first_admin;
 pub mod fleet;
+pub mod listen;
 pub mod migrations;
 pub mod names;
 pub mod pool;

@@ -10,9 +10,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
-use tokio_postgres::AsyncMessage;
-
 use super::names::Host;
 use super::registry::{self, Tenant};
 use super::TenancyError;
@@ -122,44 +119,17 @@ impl TenantResolver {
         &self,
         ready: &mut Option<tokio::sync::oneshot::Sender<()>>,
     ) -> Result<(), TenancyError> {
-        let (client, mut connection) = self
-            .url
-            .config()
-            .connect(tokio_postgres::NoTls)
-            .await
-            .map_err(|e| self.url.unreachable(&e))?;
-        let (tx, mut notifications) = tokio::sync::mpsc::unbounded_channel();
-        let driver = tokio::spawn(async move {
-            let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
-            while let Some(message) = messages.next().await {
-                match message {
-                    Ok(AsyncMessage::Notification(n)) => {
-                        if tx.send(n.payload().to_owned()).is_err() {
-                            break;
-                        }
-                    }
-                    Ok(_) => {}
-                    Err(error) => {
-                        tracing::warn!(%error, "registry listener connection failed");
-                        break;
-                    }
-                }
-            }
-        });
-        client
-            .batch_execute(&format!("listen {REGISTRY_CHANNEL}"))
-            .await?;
+        let mut listening = super::listen::listen(&self.url, None, REGISTRY_CHANNEL).await?;
         // Anything cached before LISTEN took effect may be stale.
         self.invalidate_all();
         self.listening.store(true, Ordering::Release);
         if let Some(ready) = ready.take() {
             let _ = ready.send(());
         }
-        while let Some(tenant_id) = notifications.recv().await {
+        while let Some(tenant_id) = listening.notifications.recv().await {
             tracing::debug!(%tenant_id, "registry changed; clearing tenant cache");
             self.invalidate_all();
         }
-        driver.abort();
         Err(TenancyError::Other(anyhow::anyhow!(
             "the notification connection closed"
         )))

@@ -18,12 +18,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
-use futures::StreamExt;
 use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
 use serde_json::Value;
 use tokio::sync::{mpsc, Notify, Semaphore};
 use tokio::task::AbortHandle;
-use tokio_postgres::AsyncMessage;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
@@ -505,37 +503,9 @@ impl Runner {
         direct: &DatabaseUrl,
         ready: &mut Option<tokio::sync::oneshot::Sender<()>>,
     ) -> Result<(), TenancyError> {
-        let mut config = direct.config().clone();
-        config.application_name("pactum-jobs-listener");
-        let (client, mut connection) = config
-            .connect(tokio_postgres::NoTls)
-            .await
-            .map_err(|e| direct.unreachable(&e))?;
-        let (tx, mut notifications) = tokio::sync::mpsc::unbounded_channel::<()>();
-        let driver = tokio::spawn(async move {
-            let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
-            while let Some(message) = messages.next().await {
-                match message {
-                    Ok(AsyncMessage::Notification(_)) => {
-                        if tx.send(()).is_err() {
-                            break;
-                        }
-                    }
-                    Ok(_) => {}
-                    Err(error) => {
-                        tracing::warn!(%error, "job listener connection failed");
-                        break;
-                    }
-                }
-            }
-        });
-        let listened = client
-            .batch_execute(&format!("listen {JOBS_CHANNEL}"))
-            .await;
-        if let Err(error) = listened {
-            driver.abort();
-            return Err(error.into());
-        }
+        let mut listening =
+            crate::tenancy::listen::listen(direct, Some("pactum-jobs-listener"), JOBS_CHANNEL)
+                .await?;
         self.0.listening.store(true, Ordering::Release);
         if let Some(ready) = ready.take() {
             let _ = ready.send(());
@@ -544,17 +514,13 @@ impl Runner {
         self.wake();
         loop {
             tokio::select! {
-                _ = self.0.stop.cancelled() => {
-                    driver.abort();
-                    return Ok(());
-                }
-                got = notifications.recv() => match got {
-                    Some(()) => self.wake(),
+                _ = self.0.stop.cancelled() => return Ok(()),
+                got = listening.notifications.recv() => match got {
+                    Some(_) => self.wake(),
                     None => break,
                 }
             }
         }
-        driver.abort();
         Err(TenancyError::Other(anyhow::anyhow!(
             "the job notification connection closed"
         )))
