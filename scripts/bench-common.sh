@@ -1,13 +1,11 @@
 # Shared by the load benchmarks (bench-http.sh, bench-clm.sh); sourced, not run.
 
+# shellcheck source=scripts/lib/packages.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/packages.sh"
+
 # wrk, from the distribution if missing.
 ensure_wrk() {
-  command -v wrk >/dev/null 2>&1 && return
-  if [ "$(id -u)" = 0 ]; then
-    apt-get install -y -qq --no-install-recommends wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends wrk; }
-  else
-    sudo apt-get install -y -qq --no-install-recommends wrk
-  fi
+  install_packages "command -v wrk" wrk
 }
 
 # fresh_bench_database NAME: drops and recreates database NAME on the server of

@@ -36,10 +36,7 @@ export JWT_SECRET="bench-secret-bench-secret-bench-secret-0"
 # shellcheck source=scripts/bench-common.sh
 source scripts/bench-common.sh
 
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
-if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm
-fi
+install_packages "command -v node && command -v npm" nodejs npm
 GRAPHILE=.pactum/graphile-bench
 if ! cmp -s benches/graphile/package.json "$GRAPHILE/package.json" || [ ! -d "$GRAPHILE/node_modules" ]; then
   rm -rf "$GRAPHILE" && mkdir -p "$GRAPHILE"

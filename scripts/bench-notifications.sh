@@ -49,6 +49,5 @@ if part email; then
   read -r SMTP_PORT _ <&3
   "$BENCH" email "$EMAILS" "smtp://127.0.0.1:$SMTP_PORT"
   kill "$SMTP_PID" 2>/dev/null || true
-  pkill -f tests/receivers/smtp_server.py 2>/dev/null || true
   drop_bench_database pactum_bench_email
 fi

@@ -13,7 +13,8 @@ STATE="$ROOT/.pactum"
 UNPACKED="$STATE/nginx/usr/sbin/nginx"
 
 log() { echo "nginx.sh: $*" >&2; }
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+# shellcheck source=scripts/lib/packages.sh
+source "$ROOT/scripts/lib/packages.sh"
 
 [ "${1:-}" = bin ] || { echo "usage: scripts/nginx.sh bin" >&2; exit 2; }
 mkdir -p "$STATE"
@@ -25,9 +26,7 @@ missing=()
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 if [ "${#missing[@]}" -gt 0 ]; then
-  log "installing ${missing[*]} from the distribution's packages"
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+  install_packages "command -v curl && command -v openssl" "${missing[@]}"
 fi
 
 for candidate in "$(command -v nginx 2>/dev/null || true)" /usr/sbin/nginx "$UNPACKED"; do
@@ -41,9 +40,6 @@ log "nginx not found; unpacking the distribution's package into $STATE/nginx"
 download="$(mktemp -d)"
 trap 'rm -rf "$download"' EXIT
 chmod 777 "$download" # apt's unprivileged downloader writes here
-if ! (cd "$download" && apt-get download nginx >/dev/null 2>&1); then
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
-  (cd "$download" && apt-get download nginx >&2)
-fi
+download_packages "$download" nginx
 dpkg -x "$download"/nginx_*.deb "$STATE/nginx"
 echo "$UNPACKED"

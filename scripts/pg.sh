@@ -35,20 +35,18 @@ find_pg_bin() {
   return 1
 }
 
-as_root() {
-  if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
-}
+# shellcheck source=scripts/lib/packages.sh
+source "$ROOT/scripts/lib/packages.sh"
 
 install_postgres() {
   log "PostgreSQL server binaries not found; installing them from the distribution's packages"
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
   # postgresql-common would create and start a system cluster on 5432; we only want
   # the binaries, so keep it from doing so.
   as_root mkdir -p /etc/postgresql-common
   if [ ! -f /etc/postgresql-common/createcluster.conf ]; then
     echo "create_main_cluster = false" | as_root tee /etc/postgresql-common/createcluster.conf >/dev/null
   fi
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >&2
+  install_packages find_pg_bin postgresql
 }
 
 # Runs a command as the cluster owner: ourselves, or `postgres` when we are root.

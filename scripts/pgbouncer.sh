@@ -15,7 +15,8 @@ UNPACKED="$STATE/pgbouncer"
 WRAPPER="$UNPACKED/run-pgbouncer"
 
 log() { echo "pgbouncer.sh: $*" >&2; }
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+# shellcheck source=scripts/lib/packages.sh
+source "$ROOT/scripts/lib/packages.sh"
 
 [ "${1:-}" = bin ] || { echo "usage: scripts/pgbouncer.sh bin" >&2; exit 2; }
 mkdir -p "$STATE"
@@ -37,10 +38,7 @@ ldconfig -p | grep -q 'libevent-2\.1\.so\.7' || packages+=(libevent-2.1-7)
 download="$(mktemp -d)"
 trap 'rm -rf "$download"' EXIT
 chmod 777 "$download" # apt's unprivileged downloader writes here
-if ! (cd "$download" && apt-get download "${packages[@]}" >/dev/null 2>&1); then
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
-  (cd "$download" && apt-get download "${packages[@]}" >&2)
-fi
+download_packages "$download" "${packages[@]}"
 rm -rf "$UNPACKED"
 for deb in "$download"/*.deb; do
   dpkg -x "$deb" "$UNPACKED"

@@ -16,16 +16,12 @@ PACKAGES=("standardwebhooks==1.1.0" "aiosmtpd==1.4.6")
 VENV="$ROOT/.pactum/pytools-2"
 
 log() { echo "pytools.sh: $*" >&2; }
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+# shellcheck source=scripts/lib/packages.sh
+source "$ROOT/scripts/lib/packages.sh"
 
 ensure_installed() {
   [ -f "$VENV/.installed" ] && return
-  if ! command -v python3 >/dev/null 2>&1 || ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
-    log "installing python3 and its venv module from the distribution's packages"
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      python3 python3-venv >&2
-  fi
+  install_packages "python3 -c 'import venv, ensurepip'" python3 python3-venv
   mkdir -p "$ROOT/.pactum"
   # Tests run in parallel: one installs, the others wait for it.
   exec 9>"$ROOT/.pactum/pytools.lock"

@@ -15,7 +15,8 @@ STATE="$ROOT/.pactum/redis"
 mkdir -p "$STATE"
 
 log() { echo "redis.sh: $*" >&2; }
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+# shellcheck source=scripts/lib/packages.sh
+source "$ROOT/scripts/lib/packages.sh"
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 running_port() {
@@ -37,10 +38,9 @@ ensure_running() {
   fi
   if ! command -v redis-server >/dev/null 2>&1; then
     log "redis-server not found; installing it from the distribution's packages"
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
-    # Only the binary is wanted: RUNLEVEL=1 keeps invoke-rc.d from starting a
-    # system-wide service.
-    as_root env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -qq --no-install-recommends redis-server >&2
+    # Only the binary is wanted: RUNLEVEL=1 (set by apt_get) keeps invoke-rc.d from
+    # starting a system-wide service.
+    install_packages "command -v redis-server" redis-server
   fi
   port="${PACTUM_REDIS_PORT:-56379}"
   local attempt

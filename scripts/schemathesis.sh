@@ -15,16 +15,12 @@ VERSION="4.32.5"
 VENV="$ROOT/.pactum/schemathesis-$VERSION"
 
 log() { echo "schemathesis.sh: $*" >&2; }
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+# shellcheck source=scripts/lib/packages.sh
+source "$ROOT/scripts/lib/packages.sh"
 
 ensure_installed() {
   [ -f "$VENV/.installed" ] && return
-  if ! command -v python3 >/dev/null 2>&1 || ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
-    log "installing python3 and its venv module from the distribution's packages"
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      python3 python3-venv >&2
-  fi
+  install_packages "python3 -c 'import venv, ensurepip'" python3 python3-venv
   # Tests run in parallel: one installs, the others wait for it.
   mkdir -p "$ROOT/.pactum"
   exec 9>"$ROOT/.pactum/schemathesis.lock"

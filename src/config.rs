@@ -105,9 +105,9 @@ pub struct Config {
     /// `PACTUM_WEBHOOK_ALLOW_PRIVATE`: let webhooks reach loopback, private and
     /// link-local addresses (off: refused after DNS resolution).
     pub webhook_allow_internal: bool,
-    /// `PACTUM_WEBHOOK_DISABLE_AFTER`: failed deliveries in a row that disable an
-    /// endpoint.
-    pub webhook_disable_after: i32,
+    /// `PACTUM_WEBHOOK_DISABLE_AFTER_HOURS`: how long an endpoint's deliveries may
+    /// keep failing (since its last success) before it is disabled.
+    pub webhook_disable_after: Duration,
     /// Email and the notification stream.
     pub notifications: NotificationSettings,
 }
@@ -152,7 +152,8 @@ pub struct JobSettings {
 
 pub const DEFAULT_JOB_WORKERS: usize = 4;
 pub const DEFAULT_JOB_QUEUES: &str = "default,webhooks";
-pub const DEFAULT_WEBHOOK_DISABLE_AFTER: i32 = 20;
+/// Five days, as Standard Webhooks' reference services wait.
+pub const DEFAULT_WEBHOOK_DISABLE_AFTER_HOURS: u64 = 120;
 
 /// A whole number in `range` from `variable`, or `default` when unset.
 fn ranged<T>(
@@ -412,12 +413,23 @@ impl Config {
             get("PACTUM_WEBHOOK_ALLOW_PRIVATE"),
         )?
         .unwrap_or(false);
-        let webhook_disable_after = ranged(
-            "PACTUM_WEBHOOK_DISABLE_AFTER",
-            get("PACTUM_WEBHOOK_DISABLE_AFTER"),
-            1..=1000,
-            DEFAULT_WEBHOOK_DISABLE_AFTER,
-        )?;
+        if get("PACTUM_WEBHOOK_DISABLE_AFTER").is_some() {
+            // A count of failures is what lost events during short outages; refuse the
+            // old setting rather than ignore it.
+            return Err(invalid(
+                "PACTUM_WEBHOOK_DISABLE_AFTER",
+                "no longer read: endpoints are disabled after failing for a period, set \
+                 PACTUM_WEBHOOK_DISABLE_AFTER_HOURS instead",
+            ));
+        }
+        let webhook_disable_after = Duration::from_secs(
+            3600 * ranged(
+                "PACTUM_WEBHOOK_DISABLE_AFTER_HOURS",
+                get("PACTUM_WEBHOOK_DISABLE_AFTER_HOURS"),
+                1..=8760,
+                DEFAULT_WEBHOOK_DISABLE_AFTER_HOURS,
+            )?,
+        );
         let smtp_url = match get("SMTP_URL") {
             None => None,
             Some(url) => {

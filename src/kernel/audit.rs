@@ -3,9 +3,10 @@
 //! commit or vanish together. Every area records through here; the `audit` area lists
 //! rows as audit entries and as events.
 //!
-//! The same statement finds the webhook endpoints that want the event, and a delivery
-//! job for each is enqueued in the same transaction: an event that rolls back is never
-//! delivered, and one that commits always is. Then the event's reactions run, in the
+//! The same statement writes a webhook message for every endpoint that wants the
+//! event, and a delivery job for each enabled one is enqueued in the same transaction:
+//! an event that rolls back is never delivered, and one that commits always is (a
+//! disabled endpoint's messages are sent when it is enabled again). Then the event's reactions run, in the
 //! same transaction (see [`super::unit`]).
 
 use serde_json::{Map, Value};
@@ -13,8 +14,8 @@ use uuid::Uuid;
 
 use super::actor::{Actor, Origin};
 use super::error::DomainError;
-use super::events::{self, WEBHOOK_DELIVERY};
-use super::jobs::{enqueue, NewJob};
+use super::events;
+use super::jobs::enqueue;
 use super::unit::{self, Recorded};
 use crate::tenancy::scoped::TenantTx;
 
@@ -26,13 +27,19 @@ pub struct Entry<'a> {
     pub changes: Value,
 }
 
+/// The event, a webhook message for every endpoint that wants it (enabled or not: a
+/// disabled endpoint's messages wait for it), and the enabled ones to enqueue a
+/// delivery for. One statement, one round trip.
 const INSERT_SQL: &str = "with event as (insert into audit_logs \
         (actor_id, actor_kind, action, entity, entity_id, changes, ip, user_agent, request_id) \
-        values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning id, event_type) \
-    select event.id, event.event_type, array(select w.id from webhook_endpoints w \
-        where w.enabled and (event.event_type = any(w.event_types) \
+        values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning id, event_type, at), \
+    targets as (select w.id, w.enabled from webhook_endpoints w, event \
+        where event.event_type = any(w.event_types) \
             or '*' = any(w.event_types) \
-            or split_part(event.event_type, '.', 1) || '.*' = any(w.event_types))) \
+            or split_part(event.event_type, '.', 1) || '.*' = any(w.event_types)), \
+    messages as (insert into webhook_messages (endpoint_id, event_id, created_at) \
+        select targets.id, event.id, event.at from targets, event) \
+    select event.id, event.event_type, array(select id from targets where enabled) \
     from event";
 
 pub async fn record(
@@ -63,9 +70,7 @@ pub async fn record(
     if !endpoints.is_empty() {
         let deliveries = endpoints
             .into_iter()
-            .map(|endpoint| {
-                NewJob::now(WEBHOOK_DELIVERY, events::delivery_args(endpoint, event_id))
-            })
+            .map(|endpoint| events::delivery_job(endpoint, event_id))
             .collect();
         enqueue(tx, deliveries).await?;
     }

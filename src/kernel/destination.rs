@@ -1,4 +1,4 @@
-//! Where a webhook may be sent. Checked after DNS resolution, inside the HTTP client's
+//! Where a webhook or a chat message may be sent. Checked after DNS resolution, inside the HTTP client's
 //! resolver, so the address connected to is the address checked (no window for a DNS
 //! answer to change in between); literal IP hosts, which skip the resolver, are checked
 //! before the request. Redirects are never followed.
@@ -96,6 +96,90 @@ impl Resolve for GuardedResolver {
     }
 }
 
+/// How long a check at save may wait for DNS before giving the name the benefit of
+/// the doubt (every delivery checks again, after resolution).
+const SAVE_LOOKUP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The one way to build a client that sends to destinations tenants choose (webhooks,
+/// chat): no redirects, the guarded resolver, and **no proxy**. reqwest honours
+/// `HTTP_PROXY`/`HTTPS_PROXY`/`ALL_PROXY` from the environment by default, and a proxy
+/// resolves the name itself, so the resolver's check would never run: a URL naming
+/// `localhost` would reach the proxy's loopback. Keep every outbound client of that
+/// kind on this builder; `tests/api/proxy_env.rs` proves the guard holds with those
+/// variables set.
+pub fn client(
+    allow_internal: bool,
+    user_agent: &'static str,
+    timeout: std::time::Duration,
+) -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(timeout)
+        .connect_timeout(timeout.min(std::time::Duration::from_secs(5)))
+        .user_agent(user_agent)
+        .dns_resolver(std::sync::Arc::new(GuardedResolver { allow_internal }))
+        .build()
+}
+
+/// What every tenant-chosen destination must be before it is stored: an absolute
+/// http(s) URL (https only when `https_only`), with a host and no credentials in it,
+/// whose literal address is not internal. Messages are for the field's error.
+pub fn parse_url(
+    value: &str,
+    https_only: bool,
+    allow_internal: bool,
+) -> Result<reqwest::Url, String> {
+    if value.chars().count() > 2000 {
+        return Err("is longer than 2000 characters".into());
+    }
+    let parsed = reqwest::Url::parse(value.trim()).map_err(|e| format!("is not a URL: {e}"))?;
+    match parsed.scheme() {
+        "https" => {}
+        "http" if !https_only || allow_internal => {}
+        _ if https_only => return Err("must be https".into()),
+        _ => return Err("must be http or https".into()),
+    }
+    if parsed.host().is_none() {
+        return Err("must name a host".into());
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err("must not carry credentials".into());
+    }
+    check_literal(&parsed, allow_internal).map_err(|why| why.to_string())?;
+    Ok(parsed)
+}
+
+/// Refuses, at save, a URL whose name is `localhost` or resolves only to internal
+/// addresses. A name that does not resolve (yet) within a moment is let through: the
+/// resolver checks again at every delivery, and a delivery is what could do harm.
+pub async fn check_resolved(url: &reqwest::Url, allow_internal: bool) -> Result<(), Refused> {
+    if allow_internal {
+        return Ok(());
+    }
+    let Some(url::Host::Domain(name)) = url.host() else {
+        return Ok(());
+    };
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    if name == "localhost" || name.ends_with(".localhost") {
+        return Err(Refused(format!("{name} is not a public name")));
+    }
+    let lookup =
+        tokio::net::lookup_host((name.as_str(), url.port_or_known_default().unwrap_or(443)));
+    let Ok(Ok(found)) = tokio::time::timeout(SAVE_LOOKUP_TIMEOUT, lookup).await else {
+        return Ok(());
+    };
+    let found: Vec<IpAddr> = found.map(|addr| addr.ip()).collect();
+    if !found.is_empty() && found.iter().all(|ip| is_internal(*ip)) {
+        let listed: Vec<String> = found.iter().map(IpAddr::to_string).collect();
+        return Err(Refused(format!(
+            "{name} resolves to {} (not a public address)",
+            listed.join(", ")
+        )));
+    }
+    Ok(())
+}
+
 /// Refuses a URL whose host is a literal internal address (the resolver never sees
 /// those).
 pub fn check_literal(url: &reqwest::Url, allow_internal: bool) -> Result<(), Refused> {
@@ -180,5 +264,39 @@ mod tests {
         assert!(check_literal(&url("http://10.1.2.3/"), false).is_err());
         assert!(check_literal(&url("http://127.0.0.1:8080/"), true).is_ok());
         assert!(check_literal(&url("https://example.com/"), false).is_ok());
+    }
+
+    #[test]
+    fn destinations_are_http_urls_with_a_host_and_no_credentials() {
+        assert!(parse_url("https://hooks.example.com/x", true, false).is_ok());
+        assert!(parse_url("http://hooks.example.com/x", false, false).is_ok());
+        assert!(parse_url("http://hooks.example.com/x", true, false).is_err());
+        assert!(parse_url("http://127.0.0.1:9/x", true, true).is_ok());
+        for bad in [
+            "ftp://example.com/",
+            "file:///etc/passwd",
+            "not a url",
+            "https://user:pw@example.com/",
+            "https://token@example.com/",
+            "https://127.0.0.1/",
+            "https://[::1]/",
+            "javascript:alert(1)",
+        ] {
+            assert!(parse_url(bad, false, false).is_err(), "{bad}");
+        }
+    }
+
+    #[tokio::test]
+    async fn names_of_this_machine_are_refused_at_save() {
+        let url = |s: &str| reqwest::Url::parse(s).unwrap();
+        assert!(check_resolved(&url("http://localhost:9/"), false)
+            .await
+            .is_err());
+        assert!(check_resolved(&url("http://api.localhost./"), false)
+            .await
+            .is_err());
+        assert!(check_resolved(&url("http://localhost:9/"), true)
+            .await
+            .is_ok());
     }
 }

@@ -7,9 +7,10 @@
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::jobs::JobKind;
+use super::jobs::{JobKind, NewJob};
 
 /// Delivering one event to one webhook endpoint. Handled by the webhooks area.
+/// Eight attempts spread over about a day (see `webhooks::delivery::retry_delay`).
 pub const WEBHOOK_DELIVERY: JobKind = JobKind {
     name: "webhook.deliver",
     queue: "webhooks",
@@ -20,6 +21,13 @@ pub const WEBHOOK_DELIVERY: JobKind = JobKind {
 
 pub fn delivery_args(endpoint: Uuid, event_id: i64) -> Value {
     json!({"endpoint_id": endpoint, "event_id": event_id})
+}
+
+/// The delivery of one event to one endpoint, keyed so that resending (an endpoint
+/// enabled again, a recovery) never queues the same message twice.
+pub fn delivery_job(endpoint: Uuid, event_id: i64) -> NewJob {
+    NewJob::now(WEBHOOK_DELIVERY, delivery_args(endpoint, event_id))
+        .unique(format!("wh:{}:{event_id}", endpoint.simple()))
 }
 
 /// An event type an endpoint may subscribe to: `*`, `<entity>.*`, or

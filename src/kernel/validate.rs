@@ -259,11 +259,74 @@ impl IsoDate {
                 4 | 7 => b == b'-',
                 _ => b.is_ascii_digit(),
             });
-        if !well_formed {
+        // Year 0 is a valid proleptic date to chrono but not to PostgreSQL.
+        if !well_formed || text.starts_with("0000") {
             return None;
         }
         NaiveDate::parse_from_str(text, "%Y-%m-%d").ok().map(Self)
     }
+}
+
+/// An instant written in RFC 3339 (`2026-12-01T09:30:00Z`, any offset), in years 1 to
+/// 9999: the range dates have, and one that PostgreSQL stores and every client reads
+/// back as RFC 3339. chrono's own parser takes signed years of up to six digits
+/// (`+262142-01-01T00:00:00Z`), which PostgreSQL refuses or cannot give back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
+#[schema(value_type = String, format = DateTime, example = "2026-12-01T09:30:00Z")]
+#[serde(transparent)]
+pub struct Timestamp(pub chrono::DateTime<chrono::Utc>);
+
+impl Timestamp {
+    pub fn parse(text: &str) -> Option<Self> {
+        let first = text.as_bytes().first()?;
+        if !first.is_ascii_digit() || text.len() > 64 {
+            return None;
+        }
+        let at = chrono::DateTime::parse_from_rfc3339(text).ok()?;
+        let at = at.with_timezone(&chrono::Utc);
+        Self::within_range(at)
+    }
+
+    /// `at`, when it lies in the years every reader can handle.
+    pub fn within_range(at: chrono::DateTime<chrono::Utc>) -> Option<Self> {
+        use chrono::Datelike;
+        (1..=9999).contains(&at.year()).then_some(Self(at))
+    }
+}
+
+impl std::ops::Deref for Timestamp {
+    type Target = chrono::DateTime<chrono::Utc>;
+    fn deref(&self) -> &chrono::DateTime<chrono::Utc> {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = std::borrow::Cow::<str>::deserialize(deserializer)?;
+        Self::parse(&text).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "{:?} is not an RFC 3339 time in the years 0001 to 9999",
+                truncate(&text, 40)
+            ))
+        })
+    }
+}
+
+impl tokio_postgres::types::ToSql for Timestamp {
+    fn to_sql(
+        &self,
+        ty: &tokio_postgres::types::Type,
+        out: &mut bytes::BytesMut,
+    ) -> Result<tokio_postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        self.0.to_sql(ty, out)
+    }
+
+    fn accepts(ty: &tokio_postgres::types::Type) -> bool {
+        <chrono::DateTime<chrono::Utc> as tokio_postgres::types::ToSql>::accepts(ty)
+    }
+
+    tokio_postgres::types::to_sql_checked!();
 }
 
 impl std::ops::Deref for IsoDate {
@@ -304,6 +367,29 @@ impl tokio_postgres::types::ToSql for IsoDate {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timestamps_are_rfc3339_in_the_years_dates_have() {
+        assert!(Timestamp::parse("2026-12-01T09:30:00Z").is_some());
+        assert!(Timestamp::parse("2026-12-01T09:30:00.123456+05:30").is_some());
+        assert!(Timestamp::parse("0001-01-01T00:00:00Z").is_some());
+        for bad in [
+            "-5000-01-01T00:00:00Z",
+            "+262142-01-01T00:00:00Z",
+            "0000-01-01T00:00:00Z",
+            "2026-12-01",
+            "2026-12-01 09:30",
+            "",
+            "yesterday",
+        ] {
+            assert!(Timestamp::parse(bad).is_none(), "{bad}");
+        }
+        assert!(serde_json::from_str::<Timestamp>("\"+262142-01-01T00:00:00Z\"").is_err());
+        // An offset can carry a time just past the range into it, and out of it.
+        assert!(Timestamp::parse("9999-12-31T23:00:00-05:00").is_none());
+        assert!(IsoDate::parse("0000-01-01").is_none());
+        assert!(IsoDate::parse("0001-01-01").is_some());
+    }
 
     #[test]
     fn control_characters_are_found_and_named_wherever_they_hide() {

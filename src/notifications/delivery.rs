@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::mail::{self, Brand, Email, MailError, Mailer};
 use super::preferences::{self, Resolved, TenantDefaults};
-use crate::kernel::destination::{self, GuardedResolver};
+use crate::kernel::destination;
 use crate::kernel::jobs::{enqueue, JobContext, JobError, JobKind, NewJob};
 use crate::kernel::{unit, DomainError};
 use crate::tenancy::scoped::TenantTx;
@@ -53,13 +53,11 @@ impl Outlets {
         allow_internal: bool,
         link_scheme: &'static str,
     ) -> anyhow::Result<Self> {
-        let chat = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(10))
-            .connect_timeout(Duration::from_secs(5))
-            .user_agent(concat!("Pactum-Notifications/", env!("CARGO_PKG_VERSION")))
-            .dns_resolver(Arc::new(GuardedResolver { allow_internal }))
-            .build()?;
+        let chat = destination::client(
+            allow_internal,
+            concat!("Pactum-Notifications/", env!("CARGO_PKG_VERSION")),
+            Duration::from_secs(5),
+        )?;
         Ok(Self(Arc::new(OutletsInner {
             mailer,
             chat,

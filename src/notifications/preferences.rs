@@ -249,7 +249,7 @@ fn check_channels(channels: &ChannelChoices, user: bool) -> Result<(), DomainErr
     Ok(())
 }
 
-fn check_chat_url(url: Option<&str>, allow_internal: bool) -> Result<(), DomainError> {
+async fn check_chat_url(url: Option<&str>, allow_internal: bool) -> Result<(), DomainError> {
     let Some(url) = url else { return Ok(()) };
     let refused = |why: &str| {
         invalid(
@@ -258,24 +258,18 @@ fn check_chat_url(url: Option<&str>, allow_internal: bool) -> Result<(), DomainE
             json!({"chat_webhook_url": url}),
         )
     };
-    if url.len() > 2000 {
-        return Err(refused("is longer than 2000 characters"));
-    }
-    let parsed = reqwest::Url::parse(url).map_err(|_| refused("is not a URL"))?;
-    match parsed.scheme() {
-        "https" => {}
-        "http" if allow_internal => {}
-        _ => return Err(refused("must be https")),
-    }
-    crate::kernel::destination::check_literal(&parsed, allow_internal)
+    let parsed = crate::kernel::destination::parse_url(url, true, allow_internal)
+        .map_err(|why| refused(&why))?;
+    crate::kernel::destination::check_resolved(&parsed, allow_internal)
+        .await
         .map_err(|why| refused(&why.to_string()))
 }
 
 impl UserPreferences {
-    pub fn check(&self, allow_internal: bool) -> Result<(), DomainError> {
+    pub async fn check(&self, allow_internal: bool) -> Result<(), DomainError> {
         check_zone(self.time_zone.as_deref())?;
         check_channels(&self.channels, true)?;
-        check_chat_url(self.chat_webhook_url.as_deref(), allow_internal)
+        check_chat_url(self.chat_webhook_url.as_deref(), allow_internal).await
     }
 }
 
@@ -561,7 +555,7 @@ pub async fn set_mine(
     allow_internal: bool,
 ) -> Result<PreferencesView, DomainError> {
     let user = actor.user_id().ok_or(DomainError::InvalidToken)?;
-    preferences.check(allow_internal)?;
+    preferences.check(allow_internal).await?;
     let channels = serde_json::to_value(&preferences.channels).unwrap_or(json!({}));
     tx.execute(
         "insert into notification_settings (user_id, time_zone, quiet_start, quiet_end, digest, chat_webhook_url, channels, updated_at) \
@@ -716,19 +710,19 @@ mod tests {
         assert!(!r.wants("email", "approval_approved"));
     }
 
-    #[test]
-    fn muting_a_critical_type_is_refused_by_name() {
+    #[tokio::test]
+    async fn muting_a_critical_type_is_refused_by_name() {
         let own: UserPreferences =
             serde_json::from_value(json!({"channels": {"email": {"approval_requested": false}}}))
                 .unwrap();
-        let error = own.check(false).unwrap_err().to_string();
+        let error = own.check(false).await.unwrap_err().to_string();
         assert!(error.contains("approval_requested"), "{error}");
         let own: UserPreferences =
             serde_json::from_value(json!({"channels": {"pager": {"*": true}}})).unwrap();
-        assert!(own.check(false).is_err());
+        assert!(own.check(false).await.is_err());
         let own: UserPreferences =
             serde_json::from_value(json!({"channels": {"email": {"nonsense": true}}})).unwrap();
-        assert!(own.check(false).is_err());
+        assert!(own.check(false).await.is_err());
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! The JSON body extractor every route uses instead of actix's own: the same size
-//! limit and errors (`error::json_config`), plus one check for the whole API that no
-//! string or key in the body holds NUL or another control character, with a 400 that
-//! names the field. PostgreSQL would otherwise refuse NUL with a 500, deep in a query.
+//! limit and errors (`error::json_config`), plus checks for the whole API in one
+//! place: the body is an object (never an array read as a struct's fields by
+//! position), no key appears twice in an object (which one would win is a guess), and
+//! no string or key holds NUL or another control character, with a 400 that names the
+//! field. PostgreSQL would otherwise refuse NUL with a 500, deep in a query.
 
 use std::ops::{Deref, DerefMut};
 
@@ -39,9 +41,17 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     type Future = LocalBoxFuture<'static, Result<Self, actix_web::Error>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let document = web::Json::<serde_json::Value>::from_request(req, payload);
+        let document = web::Json::<StrictValue>::from_request(req, payload);
         Box::pin(async move {
-            let document = document.await?.into_inner();
+            let document = document.await?.into_inner().0;
+            // serde takes an array for a struct (its fields by position): `["x"]` would
+            // rename a team. Every body of this API is an object.
+            if !document.is_object() {
+                return Err(DomainError::BadRequest(
+                    "invalid JSON body: expected an object at the top level".into(),
+                )
+                .into());
+            }
             no_forbidden_chars_in_json(&document)?;
             serde_json::from_value(document)
                 .map(Json)
@@ -89,5 +99,100 @@ impl<T> utoipa::__dev::ComposeSchema for OptionalJson<T> {
         _: Vec<utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>>,
     ) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
         utoipa::openapi::schema::Object::new().into()
+    }
+}
+
+/// A JSON document as `serde_json::Value`, refusing an object with a key twice.
+struct StrictValue(serde_json::Value);
+
+impl<'de> serde::Deserialize<'de> for StrictValue {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(StrictVisitor).map(StrictValue)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> serde::de::Visitor<'de> for StrictVisitor {
+    type Value = serde_json::Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(serde_json::Value::Null, Into::into))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(StrictValue(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(serde_json::Value::Array(items))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut object = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if object.contains_key(&key) {
+                return Err(serde::de::Error::custom(format!(
+                    "the key {:?} appears twice in one object",
+                    crate::kernel::validate::truncate(&key, 40)
+                )));
+            }
+            let StrictValue(value) = map.next_value()?;
+            object.insert(key, value);
+        }
+        Ok(serde_json::Value::Object(object))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_twice_in_any_object_is_refused() {
+        let parse = |text: &str| serde_json::from_str::<StrictValue>(text).map(|v| v.0);
+        assert!(parse(r#"{"a": 1, "a": 2}"#).is_err());
+        assert!(parse(r#"{"a": {"b": [{"c": 1, "c": 1}]}}"#).is_err());
+        let fine = parse(r#"{"a": 1, "b": [1, -2, 2.5, "x", null, true, {"a": 1}]}"#).unwrap();
+        assert_eq!(
+            fine,
+            serde_json::json!({"a": 1, "b": [1, -2, 2.5, "x", null, true, {"a": 1}]})
+        );
     }
 }

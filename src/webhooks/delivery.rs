@@ -1,7 +1,7 @@
 //! Delivering events: the `webhook.deliver` job handler and the HTTP client it uses.
 //! The job reads the endpoint and the event from the tenant's schema (its args carry
-//! only ids), sends outside any transaction, then records the attempt and the
-//! endpoint's failure count in a short transaction of its own.
+//! only ids), sends outside any transaction, then records the attempt, the message's
+//! state and the endpoint's health in a short transaction of its own.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -11,10 +11,15 @@ use uuid::Uuid;
 
 use super::model::{DeliveryView, DELIVERY_COLUMNS};
 use super::signature;
-use crate::kernel::destination::{self, GuardedResolver};
+use crate::kernel::destination;
 use crate::kernel::events::{EventView, EVENT_COLUMNS};
 use crate::kernel::jobs::{JobContext, JobError};
 use crate::tenancy::scoped::TenantTx;
+
+/// How long a receiver has to answer. Short, as Standard Webhooks' services keep it: a
+/// receiver that hangs holds a worker for at most this long, and a slow one should
+/// answer at once and work afterwards.
+pub const DELIVERY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The start of a response body kept in the delivery log.
 const KEPT_RESPONSE_BYTES: usize = 2000;
@@ -27,7 +32,8 @@ pub struct Deliverer(Arc<Inner>);
 struct Inner {
     client: reqwest::Client,
     allow_internal: bool,
-    disable_after: i32,
+    /// How long an endpoint may keep failing before it is disabled.
+    disable_after: Duration,
 }
 
 /// Installs the process-wide TLS provider (ring) that reqwest's rustls needs; a second
@@ -48,20 +54,19 @@ pub struct Attempt {
 
 impl Deliverer {
     /// `allow_internal` lets webhooks reach loopback and private addresses (tests, or
-    /// an operator who wants it); `disable_after` failures in a row disable an endpoint.
-    pub fn new(allow_internal: bool, disable_after: i32) -> anyhow::Result<Self> {
+    /// an operator who wants it); an endpoint failing for `disable_after` (since its
+    /// last success) is disabled.
+    pub fn new(allow_internal: bool, disable_after: Duration) -> anyhow::Result<Self> {
         install_tls_provider();
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(10))
-            .connect_timeout(Duration::from_secs(5))
-            .user_agent(concat!("Pactum-Webhooks/", env!("CARGO_PKG_VERSION")))
-            .dns_resolver(Arc::new(GuardedResolver { allow_internal }))
-            .build()?;
+        let client = destination::client(
+            allow_internal,
+            concat!("Pactum-Webhooks/", env!("CARGO_PKG_VERSION")),
+            DELIVERY_TIMEOUT,
+        )?;
         Ok(Self(Arc::new(Inner {
             client,
             allow_internal,
-            disable_after: disable_after.max(1),
+            disable_after,
         })))
     }
 
@@ -205,7 +210,51 @@ pub async fn record(
     Ok(DeliveryView::from(&row))
 }
 
-/// The `webhook.deliver` handler.
+/// How long after failed attempt `attempt` (1-based) the next one is made, given a
+/// random fraction in `[0, 1)`: the schedule of Standard Webhooks' reference services
+/// (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h: eight attempts over about 28 hours),
+/// each within ±20% so that messages failing together do not retry together.
+pub fn retry_delay(attempt: i32, random: f64) -> Duration {
+    const SCHEDULE: [u64; 7] = [5, 300, 1800, 7200, 18_000, 36_000, 36_000];
+    let index = usize::try_from(attempt.max(1) - 1)
+        .unwrap_or(0)
+        .min(SCHEDULE.len() - 1);
+    Duration::from_secs(SCHEDULE[index]).mul_f64(0.8 + 0.4 * random.clamp(0.0, 1.0))
+}
+
+/// Marks the message and the endpoint after a successful attempt.
+const DELIVERED_SQL: &str = "\
+    with message as (update webhook_messages set state = 'delivered', attempts = attempts + 1, \
+            last_attempt_at = $3, delivered_at = $3, next_attempt_at = null \
+        where endpoint_id = $1 and event_id = $2) \
+    update webhook_endpoints set consecutive_failures = 0, failing_since = null, \
+        last_delivered_at = $3 \
+    where id = $1";
+
+/// Marks the endpoint after a failed attempt, disabling it once its failures have
+/// lasted `$3`; returns whether it is still enabled.
+const ENDPOINT_FAILED_SQL: &str = "\
+    update webhook_endpoints set consecutive_failures = consecutive_failures + 1, \
+        failing_since = coalesce(failing_since, $2), last_failed_at = $2, \
+        enabled = enabled and coalesce(failing_since, $2) > $2 - $3::float8 * interval '1 second', \
+        disabled_reason = case when enabled and coalesce(failing_since, $2) <= $2 - $3::float8 * interval '1 second' \
+                               then $4 else disabled_reason end \
+    where id = $1 \
+    returning enabled";
+
+/// Marks the message after a failed attempt: `failed` when no attempt is left,
+/// else pending with the time of the next one (null while its endpoint is disabled).
+const MESSAGE_FAILED_SQL: &str = "\
+    update webhook_messages set attempts = attempts + 1, last_attempt_at = $3, \
+        state = case when $4 then 'failed' else 'pending' end, next_attempt_at = $5 \
+    where endpoint_id = $1 and event_id = $2";
+
+/// The `webhook.deliver` handler: one message (an event for an endpoint).
+///
+/// A message whose endpoint is disabled waits (`pending`) and is sent when the endpoint
+/// is enabled again; one already delivered is not sent again. A failure is retried on
+/// [`retry_delay`]'s schedule; the endpoint is disabled only when its failures have
+/// lasted the operator's period, and then the message waits for it like any other.
 pub async fn deliver_job(ctx: JobContext, deliverer: Deliverer) -> Result<(), JobError> {
     let args = &ctx.job.args;
     let (Some(endpoint_id), Some(event_id)) = (
@@ -226,9 +275,6 @@ pub async fn deliver_job(ctx: JobContext, deliverer: Deliverer) -> Result<(), Jo
     let Some(endpoint) = endpoint else {
         return Err(JobError::Cancel("the endpoint was deleted".into()));
     };
-    if !endpoint.get::<_, bool>(2) {
-        return Err(JobError::Cancel("the endpoint is disabled".into()));
-    }
     let Some(event) = tx
         .query_opt(
             &format!("select {EVENT_COLUMNS} from audit_logs where id = $1"),
@@ -238,9 +284,28 @@ pub async fn deliver_job(ctx: JobContext, deliverer: Deliverer) -> Result<(), Jo
     else {
         return Err(JobError::Cancel(format!("no event {event_id}")));
     };
-    tx.commit().await?;
-    let (url, secret): (String, String) = (endpoint.get(0), endpoint.get(1));
     let event = EventView::from_row(&event);
+    // A message made before messages were recorded has no row yet.
+    let state: String = tx
+        .query_one(
+            "with made as (insert into webhook_messages (endpoint_id, event_id, created_at) \
+                 values ($1, $2, $3) on conflict (endpoint_id, event_id) do nothing \
+                 returning state) \
+             select state from made \
+             union all select state from webhook_messages where endpoint_id = $1 and event_id = $2",
+            &[&endpoint_id, &event_id, &event.at],
+        )
+        .await?
+        .get(0);
+    tx.commit().await?;
+    if state == "delivered" {
+        return Ok(());
+    }
+    if !endpoint.get::<_, bool>(2) {
+        // Kept, not lost: enabling the endpoint sends it.
+        return Ok(());
+    }
+    let (url, secret): (String, String) = (endpoint.get(0), endpoint.get(1));
     let message_id = message_id(ctx.job.tenant.0, event.id);
     let body = payload(
         &event.event_type,
@@ -257,6 +322,7 @@ pub async fn deliver_job(ctx: JobContext, deliverer: Deliverer) -> Result<(), Jo
         )
         .await;
 
+    let now = ctx.clock.now();
     let tx = ctx.db.begin().await?;
     record(
         &tx,
@@ -269,33 +335,88 @@ pub async fn deliver_job(ctx: JobContext, deliverer: Deliverer) -> Result<(), Jo
     )
     .await?;
     if attempt.outcome == "delivered" {
-        tx.execute(
-            "update webhook_endpoints set consecutive_failures = 0 where id = $1 \
-               and consecutive_failures <> 0",
-            &[&endpoint_id],
-        )
-        .await?;
+        tx.execute(DELIVERED_SQL, &[&endpoint_id, &event_id, &now])
+            .await?;
         tx.commit().await?;
         return Ok(());
     }
+    let period = deliverer.0.disable_after;
     let reason = format!(
-        "disabled after {} failed deliveries in a row",
-        deliverer.0.disable_after
+        "disabled after failing for {} (since the last success)",
+        describe_period(period)
     );
+    let still_enabled: bool = tx
+        .query_opt(
+            ENDPOINT_FAILED_SQL,
+            &[&endpoint_id, &now, &period.as_secs_f64(), &reason],
+        )
+        .await?
+        .is_some_and(|row| row.get(0));
+    let why = attempt.error.unwrap_or_else(|| "failed".into());
+    let refused = attempt.outcome == "refused";
+    let last = refused || ctx.job.attempt >= ctx.job.max_attempts;
+    let delay = retry_delay(ctx.job.attempt, rand::random::<f64>());
+    let next = (still_enabled && !last)
+        .then(|| now + chrono::Duration::from_std(delay).unwrap_or_default());
     tx.execute(
-        "update webhook_endpoints set consecutive_failures = consecutive_failures + 1, \
-             enabled = enabled and consecutive_failures + 1 < $2, \
-             disabled_reason = case when enabled and consecutive_failures + 1 >= $2 \
-                                    then $3 else disabled_reason end \
-         where id = $1",
-        &[&endpoint_id, &deliverer.0.disable_after, &reason],
+        MESSAGE_FAILED_SQL,
+        &[
+            &endpoint_id,
+            &event_id,
+            &now,
+            &(last && still_enabled),
+            &next,
+        ],
     )
     .await?;
     tx.commit().await?;
-    let why = attempt.error.unwrap_or_else(|| "failed".into());
-    if attempt.outcome == "refused" {
+    if !still_enabled {
+        // Disabled now: the message waits with the others for the endpoint.
+        return Ok(());
+    }
+    if refused {
         // The same destination will be refused again; an admin must change the URL.
         return Err(JobError::Cancel(why));
     }
-    Err(JobError::Retry(why))
+    Err(JobError::RetryIn(delay, why))
+}
+
+fn describe_period(period: Duration) -> String {
+    let hours = period.as_secs() / 3600;
+    if hours >= 48 && hours.is_multiple_of(24) {
+        format!("{} days", hours / 24)
+    } else if hours == 1 {
+        "1 hour".to_owned()
+    } else if hours > 1 {
+        format!("{hours} hours")
+    } else {
+        format!("{} seconds", period.as_secs())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_follow_the_standard_schedule_over_about_a_day_with_jitter() {
+        let middle: Vec<u64> = (1..=7).map(|a| retry_delay(a, 0.5).as_secs()).collect();
+        assert_eq!(middle, [5, 300, 1800, 7200, 18_000, 36_000, 36_000]);
+        let total: u64 = middle.iter().sum();
+        assert!(
+            (86_400..=36 * 3600).contains(&total),
+            "spans about a day: {total} s"
+        );
+        assert_eq!(retry_delay(1, 0.0), Duration::from_secs(4));
+        assert_eq!(retry_delay(1, 1.0), Duration::from_secs(6));
+        assert_eq!(retry_delay(99, 0.5), Duration::from_secs(36_000));
+        assert_eq!(retry_delay(-3, 0.5), Duration::from_secs(5));
+    }
+
+    #[test]
+    fn periods_read_as_people_say_them() {
+        assert_eq!(describe_period(Duration::from_secs(5 * 86_400)), "5 days");
+        assert_eq!(describe_period(Duration::from_secs(3600)), "1 hour");
+        assert_eq!(describe_period(Duration::from_secs(30)), "30 seconds");
+    }
 }

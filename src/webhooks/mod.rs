@@ -1,10 +1,13 @@
 //! Webhooks: tenant admins register endpoints (a URL, the event types wanted, a
 //! secret), and every matching event is delivered to each as a job: a JSON POST signed
-//! the Standard Webhooks way, retried with backoff, logged per endpoint; an endpoint
-//! that keeps failing is disabled until an admin enables it again. Destinations are
-//! checked after DNS resolution, at delivery time, so a name that resolves to a
-//! loopback, private, link-local or metadata address is refused unless the operator
-//! allows it (`PACTUM_WEBHOOK_ALLOW_PRIVATE`).
+//! the Standard Webhooks way, retried on a schedule that spans about a day, logged
+//! per endpoint. Every event an endpoint wants is kept as a message: an endpoint that
+//! has failed for days (5 by default) is disabled, its messages wait and are sent when
+//! an admin enables it again, and the recover API sends again what ran out of
+//! attempts. Destinations are checked at save and again after DNS resolution at
+//! delivery time, with no proxy in between, so a name that resolves to a loopback,
+//! private, link-local or metadata address is refused unless the operator allows it
+//! (`PACTUM_WEBHOOK_ALLOW_PRIVATE`).
 
 pub mod delivery;
 pub mod model;

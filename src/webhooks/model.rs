@@ -6,11 +6,13 @@ use tokio_postgres::Row;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::kernel::destination;
 use crate::kernel::events::valid_type_pattern;
 use crate::kernel::DomainError;
 
 pub const COLUMNS: &str = "id, url, description, event_types, enabled, disabled_reason, \
-    consecutive_failures, created_at, updated_at, version";
+    consecutive_failures, created_at, updated_at, version, failing_since, last_delivered_at, \
+    last_failed_at";
 
 /// Endpoints a tenant may have.
 pub const MAX_ENDPOINTS: i64 = 50;
@@ -41,7 +43,8 @@ pub struct UpdateWebhook {
     pub event_types: Option<Vec<String>>,
     #[schema(max_length = 500)]
     pub description: Option<String>,
-    /// `true` re-enables an endpoint disabled after failures (and resets its count).
+    /// `true` enables a disabled endpoint and sends every message kept for it while it
+    /// was disabled; `false` disables it (its messages are kept).
     pub enabled: Option<bool>,
     /// A new secret; deliveries from now on are signed with it.
     #[schema(max_length = 100)]
@@ -57,11 +60,18 @@ pub struct WebhookView {
     pub enabled: bool,
     /// Why it was disabled, when it was.
     pub disabled_reason: Option<String>,
-    /// Failed deliveries in a row; at the operator's limit the endpoint is disabled.
+    /// Failed attempts since the last success (for people; disabling depends on how
+    /// long failures last, not on how many there were).
     pub consecutive_failures: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i32,
+    /// The first failure since the last success; null while deliveries succeed. When
+    /// failures have lasted the operator's period (5 days by default), the endpoint is
+    /// disabled; its messages wait and are sent when it is enabled again.
+    pub failing_since: Option<DateTime<Utc>>,
+    pub last_delivered_at: Option<DateTime<Utc>>,
+    pub last_failed_at: Option<DateTime<Utc>>,
 }
 
 impl From<&Row> for WebhookView {
@@ -77,6 +87,9 @@ impl From<&Row> for WebhookView {
             created_at: row.get(7),
             updated_at: row.get(8),
             version: row.get(9),
+            failing_since: row.get(10),
+            last_delivered_at: row.get(11),
+            last_failed_at: row.get(12),
         }
     }
 }
@@ -130,23 +143,71 @@ impl From<&Row> for DeliveryView {
     }
 }
 
-/// An absolute http(s) URL with a host and no credentials in it.
-pub fn url(value: &str) -> Result<reqwest::Url, DomainError> {
-    let bad = |why: &str| DomainError::Validation(format!("url: {why}"));
-    if value.chars().count() > 2000 {
-        return Err(bad("longer than 2000 characters"));
+/// Message states, as stored.
+pub const MESSAGE_STATES: [&str; 3] = ["pending", "delivered", "failed"];
+
+pub const MESSAGE_COLUMNS: &str = "m.event_id, e.event_type, m.state, m.attempts, m.created_at, \
+    m.last_attempt_at, m.next_attempt_at, m.delivered_at";
+
+/// One event for one endpoint.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessageView {
+    pub event_id: i64,
+    pub event_type: String,
+    /// `pending` (on its way, or kept while the endpoint is disabled), `delivered`, or
+    /// `failed` (every attempt failed; the recover API sends it again).
+    pub state: String,
+    pub attempts: i32,
+    pub created_at: DateTime<Utc>,
+    pub last_attempt_at: Option<DateTime<Utc>>,
+    /// When the next attempt is due (null while none is scheduled).
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+impl From<&Row> for MessageView {
+    fn from(row: &Row) -> Self {
+        Self {
+            event_id: row.get(0),
+            event_type: row.get(1),
+            state: row.get(2),
+            attempts: row.get(3),
+            created_at: row.get(4),
+            last_attempt_at: row.get(5),
+            next_attempt_at: row.get(6),
+            delivered_at: row.get(7),
+        }
     }
-    let parsed = reqwest::Url::parse(value.trim()).map_err(|e| bad(&e.to_string()))?;
-    if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(bad("must be http or https"));
-    }
-    if parsed.host().is_none() {
-        return Err(bad("must name a host"));
-    }
-    if !parsed.username().is_empty() || parsed.password().is_some() {
-        return Err(bad("must not carry credentials"));
-    }
-    Ok(parsed)
+}
+
+/// What to send again.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecoverWebhook {
+    /// Every message made at or after this time that was not delivered is sent again.
+    pub since: crate::kernel::validate::Timestamp,
+}
+
+/// What a recovery or an enabling queued.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Resent {
+    /// Messages queued for delivery.
+    pub queued: i64,
+}
+
+/// An absolute http(s) URL with a host and no credentials in it, not at a literal
+/// internal address (unless the operator allows those).
+pub fn url(value: &str, allow_internal: bool) -> Result<reqwest::Url, DomainError> {
+    destination::parse_url(value, false, allow_internal)
+        .map_err(|why| DomainError::Validation(format!("url: {why}")))
+}
+
+/// Refuses a URL whose name resolves only to internal addresses (at save; every
+/// delivery checks again).
+pub async fn check_resolved(url: &reqwest::Url, allow_internal: bool) -> Result<(), DomainError> {
+    destination::check_resolved(url, allow_internal)
+        .await
+        .map_err(|why| DomainError::Validation(format!("url: {why}")))
 }
 
 pub fn event_types(values: &[String]) -> Result<Vec<String>, DomainError> {
@@ -175,16 +236,18 @@ mod tests {
 
     #[test]
     fn urls_must_be_http_with_a_host_and_no_credentials() {
-        assert!(url("https://hooks.example.com/pactum").is_ok());
-        assert!(url("http://127.0.0.1:9000/x").is_ok());
+        assert!(url("https://hooks.example.com/pactum", false).is_ok());
+        assert!(url("http://127.0.0.1:9000/x", true).is_ok());
         for bad in [
             "ftp://example.com/",
             "file:///etc/passwd",
             "not a url",
             "https://user:pw@example.com/",
             "javascript:alert(1)",
+            "http://127.0.0.1:9000/x",
+            "http://[::1]/x",
         ] {
-            assert!(url(bad).is_err(), "{bad}");
+            assert!(url(bad, false).is_err(), "{bad}");
         }
     }
 

@@ -6,7 +6,10 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::delivery::{self, Deliverer};
-use super::model::{CreateWebhook, CreatedWebhook, DeliveryView, UpdateWebhook, WebhookView};
+use super::model::{
+    CreateWebhook, CreatedWebhook, DeliveryView, MessageView, RecoverWebhook, Resent,
+    UpdateWebhook, WebhookView,
+};
 use super::service;
 use crate::kernel::page::{Page, PageRequest};
 use crate::kernel::reads::as_actor;
@@ -25,6 +28,8 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(update_webhook)
         .service(delete_webhook)
         .service(list_deliveries)
+        .service(list_messages)
+        .service(recover_webhook)
         .service(test_webhook);
 }
 
@@ -68,9 +73,11 @@ pub async fn create_webhook(
     db: TenantDb,
     origin: Origin,
     body: Json<CreateWebhook>,
+    deliverer: web::Data<Deliverer>,
 ) -> Result<Created<CreatedWebhook>, DomainError> {
+    let allow_internal = deliverer.allows_internal();
     let out = as_actor(&db, &user.principal(), async |tx, actor| {
-        service::create(tx, actor, &origin, body.into_inner()).await
+        service::create(tx, actor, &origin, body.into_inner(), allow_internal).await
     })
     .await?;
     let location = format!("/api/v1/webhooks/{}", out.webhook.id);
@@ -120,9 +127,12 @@ pub async fn update_webhook(
     origin: Origin,
     id: web::Path<Uuid>,
     body: Json<UpdateWebhook>,
+    deliverer: web::Data<Deliverer>,
 ) -> Result<Json<WebhookView>, DomainError> {
+    let allow_internal = deliverer.allows_internal();
     let out = as_actor(&db, &user.principal(), async |tx, actor| {
-        service::update(tx, actor, &origin, id.into_inner(), body.into_inner()).await
+        let id = id.into_inner();
+        service::update(tx, actor, &origin, id, body.into_inner(), allow_internal).await
     })
     .await?;
     Ok(Json(out))
@@ -185,6 +195,73 @@ pub async fn list_deliveries(
     let page = PageRequest::parse(query.limit, query.cursor.as_deref(), 200)?;
     let out = as_actor(&db, &user.principal(), async |tx, actor| {
         service::deliveries(tx, actor, id.into_inner(), &page).await
+    })
+    .await?;
+    Ok(Json(out))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct MessageQuery {
+    /// Only messages in this state: `pending`, `delivered` or `failed`.
+    state: Option<String>,
+    /// Page size (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    limit: Option<i64>,
+    /// `next_cursor` of the page before.
+    cursor: Option<String>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/webhooks/{id}/messages",
+    tag = "webhooks",
+    params(("id" = Uuid, Path, description = "Endpoint id"), MessageQuery),
+    responses(
+        (status = 200, description = "The endpoint's messages (one per event it wants), newest first, with their state and attempts", body = Page<MessageView>),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/webhooks/{id}/messages")]
+pub async fn list_messages(
+    user: AuthUser,
+    db: TenantDb,
+    id: web::Path<Uuid>,
+    query: web::Query<MessageQuery>,
+) -> Result<Json<Page<MessageView>>, DomainError> {
+    let page = PageRequest::parse(query.limit, query.cursor.as_deref(), 200)?;
+    let out = as_actor(&db, &user.principal(), async |tx, actor| {
+        service::messages(tx, actor, id.into_inner(), query.state.as_deref(), &page).await
+    })
+    .await?;
+    Ok(Json(out))
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/webhooks/{id}/recover",
+    tag = "webhooks",
+    params(("id" = Uuid, Path, description = "Endpoint id")),
+    request_body = RecoverWebhook,
+    responses(
+        (status = 200, description = "Every message made since the given time that was not delivered is queued again (each at most once)", body = Resent),
+        (status = 409, description = "webhook_disabled: enable the endpoint instead, which sends what was kept for it", body = ErrorBody),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[post("/api/v1/webhooks/{id}/recover")]
+pub async fn recover_webhook(
+    user: AuthUser,
+    db: TenantDb,
+    origin: Origin,
+    id: web::Path<Uuid>,
+    body: Json<RecoverWebhook>,
+) -> Result<Json<Resent>, DomainError> {
+    let out = as_actor(&db, &user.principal(), async |tx, actor| {
+        service::recover(tx, actor, &origin, id.into_inner(), body.into_inner()).await
     })
     .await?;
     Ok(Json(out))

@@ -5,14 +5,20 @@
 use serde_json::json;
 use uuid::Uuid;
 
+use chrono::{DateTime, Utc};
+
 use super::model::{
-    self, CreateWebhook, CreatedWebhook, DeliveryView, UpdateWebhook, WebhookView, COLUMNS,
-    DELIVERY_COLUMNS, MAX_ENDPOINTS,
+    self, CreateWebhook, CreatedWebhook, DeliveryView, MessageView, RecoverWebhook, Resent,
+    UpdateWebhook, WebhookView, COLUMNS, DELIVERY_COLUMNS, MAX_ENDPOINTS, MESSAGE_COLUMNS,
+    MESSAGE_STATES,
 };
 use super::signature;
 use crate::kernel::audit::{self, changed_fields, Entry};
+use crate::kernel::events;
+use crate::kernel::jobs::enqueue;
 use crate::kernel::page::{Page, PageRequest};
 use crate::kernel::reads::delete_row;
+use crate::kernel::unit;
 use crate::kernel::validate;
 use crate::kernel::{Actor, DomainError, Origin, Role};
 use crate::tenancy::scoped::TenantTx;
@@ -22,13 +28,15 @@ fn audit_json(view: &WebhookView) -> serde_json::Value {
     serde_json::to_value(view).unwrap_or_default()
 }
 
+/// `allow_internal`: the operator lets webhooks reach internal addresses.
 pub async fn create(
     tx: &TenantTx,
     actor: &Actor,
     origin: &Origin,
     input: CreateWebhook,
+    allow_internal: bool,
 ) -> Result<CreatedWebhook, DomainError> {
-    let url = model::url(&input.url)?;
+    let url = model::url(&input.url, allow_internal)?;
     let types = model::event_types(&input.event_types)?;
     let description = validate::optional_text("description", input.description.as_deref(), 500)?
         .unwrap_or_default();
@@ -37,6 +45,8 @@ pub async fn create(
         None => signature::generate_secret(),
     };
     actor.require(Role::Admin)?;
+    // Last: it may wait for DNS.
+    model::check_resolved(&url, allow_internal).await?;
     let count: i64 = tx
         .query_one("select count(*) from webhook_endpoints", &[])
         .await?
@@ -104,14 +114,20 @@ pub async fn get(tx: &TenantTx, actor: &Actor, id: Uuid) -> Result<WebhookView, 
     .ok_or(DomainError::Missing("webhook"))
 }
 
+/// Enabling a disabled endpoint sends every message kept for it meanwhile.
 pub async fn update(
     tx: &TenantTx,
     actor: &Actor,
     origin: &Origin,
     id: Uuid,
     input: UpdateWebhook,
+    allow_internal: bool,
 ) -> Result<WebhookView, DomainError> {
-    let url = input.url.as_deref().map(model::url).transpose()?;
+    let url = input
+        .url
+        .as_deref()
+        .map(|url| model::url(url, allow_internal))
+        .transpose()?;
     let types = input
         .event_types
         .as_deref()
@@ -129,6 +145,9 @@ pub async fn update(
         .map(signature::check_secret)
         .transpose()?;
     actor.require(Role::Admin)?;
+    if let Some(url) = &url {
+        model::check_resolved(url, allow_internal).await?;
+    }
     let old = tx
         .query_opt(
             &format!("select {COLUMNS} from webhook_endpoints where id = $1 for update"),
@@ -147,10 +166,11 @@ pub async fn update(
                      secret = coalesce($5, secret), \
                      enabled = coalesce($6, enabled), \
                      consecutive_failures = case when $6 then 0 else consecutive_failures end, \
+                     failing_since = case when $6 then null else failing_since end, \
                      disabled_reason = case when $6 then null \
                                             when $6 = false then 'disabled by an admin' \
                                             else disabled_reason end, \
-                     updated_at = now(), version = version + 1 \
+                     updated_at = $7, version = version + 1 \
                  where id = $1 returning {COLUMNS}"
             ),
             &[
@@ -160,11 +180,15 @@ pub async fn update(
                 &description,
                 &secret,
                 &input.enabled,
+                &unit::now(tx),
             ],
         )
         .await
         .map_err(DomainError::write)?;
     let view = WebhookView::from(&row);
+    if view.enabled && !old.enabled {
+        resend(tx, id, None).await?;
+    }
     let mut changes = changed_fields(
         &audit_json(&old),
         &audit_json(&view),
@@ -261,4 +285,130 @@ pub async fn target(
     .await?
     .map(|row| (row.get(0), row.get(1)))
     .ok_or(DomainError::Missing("webhook"))
+}
+
+/// Queues a delivery for every message of `endpoint` not delivered (made at or after
+/// `since`, when given), in batches; a message already queued is not queued twice.
+/// Returns how many were queued.
+async fn resend(
+    tx: &TenantTx,
+    endpoint: Uuid,
+    since: Option<DateTime<Utc>>,
+) -> Result<i64, DomainError> {
+    const BATCH: i64 = 1000;
+    let mut after: i64 = -1;
+    let mut queued = 0i64;
+    loop {
+        let rows = tx
+            .query(
+                "update webhook_messages set state = 'pending', next_attempt_at = null \
+                 where endpoint_id = $1 and event_id in ( \
+                     select event_id from webhook_messages \
+                     where endpoint_id = $1 and state <> 'delivered' and event_id > $2 \
+                       and ($3::timestamptz is null or created_at >= $3) \
+                     order by event_id limit $4) \
+                 returning event_id",
+                &[&endpoint, &after, &since, &BATCH],
+            )
+            .await?;
+        let mut events: Vec<i64> = rows.iter().map(|row| row.get(0)).collect();
+        if events.is_empty() {
+            return Ok(queued);
+        }
+        events.sort_unstable();
+        after = *events.last().expect("not empty");
+        let count = i64::try_from(events.len()).unwrap_or(i64::MAX);
+        queued += count;
+        enqueue(
+            tx,
+            events
+                .into_iter()
+                .map(|event| events::delivery_job(endpoint, event))
+                .collect(),
+        )
+        .await?;
+        if count < BATCH {
+            return Ok(queued);
+        }
+    }
+}
+
+/// Sends again every message of the endpoint made at or after `since` that was not
+/// delivered: those whose attempts ran out, and any still waiting.
+pub async fn recover(
+    tx: &TenantTx,
+    actor: &Actor,
+    origin: &Origin,
+    id: Uuid,
+    input: RecoverWebhook,
+) -> Result<Resent, DomainError> {
+    actor.require(Role::Admin)?;
+    let enabled: bool = tx
+        .query_opt(
+            "select enabled from webhook_endpoints where id = $1 for update",
+            &[&id],
+        )
+        .await?
+        .map(|row| row.get(0))
+        .ok_or(DomainError::Missing("webhook"))?;
+    if !enabled {
+        return Err(DomainError::Conflict(
+            "webhook_disabled",
+            "the endpoint is disabled: enabling it sends every message kept for it".into(),
+        ));
+    }
+    let queued = resend(tx, id, Some(*input.since)).await?;
+    audit::record(
+        tx,
+        actor,
+        origin,
+        Entry {
+            action: "recover",
+            entity: "webhook",
+            entity_id: Some(id),
+            changes: json!({"since": input.since, "queued": queued}),
+        },
+    )
+    .await?;
+    Ok(Resent { queued })
+}
+
+/// The endpoint's messages, newest event first, optionally in one state.
+pub async fn messages(
+    tx: &TenantTx,
+    actor: &Actor,
+    id: Uuid,
+    state: Option<&str>,
+    page: &PageRequest,
+) -> Result<Page<MessageView>, DomainError> {
+    actor.require(Role::Admin)?;
+    if let Some(state) = state {
+        if !MESSAGE_STATES.contains(&state) {
+            return Err(DomainError::Validation(format!(
+                "state: one of {}",
+                MESSAGE_STATES.join(", ")
+            )));
+        }
+    }
+    let before: Option<i64> = page.after()?;
+    let exists = tx
+        .query_opt("select 1 from webhook_endpoints where id = $1", &[&id])
+        .await?;
+    if exists.is_none() {
+        return Err(DomainError::Missing("webhook"));
+    }
+    let rows = tx
+        .query(
+            &format!(
+                "select {MESSAGE_COLUMNS} from webhook_messages m \
+                 join audit_logs e on e.id = m.event_id \
+                 where m.endpoint_id = $1 and ($2::text is null or m.state = $2) \
+                   and ($3::bigint is null or m.event_id < $3) \
+                 order by m.event_id desc limit $4"
+            ),
+            &[&id, &state, &before, &page.fetch()],
+        )
+        .await?;
+    let views: Vec<MessageView> = rows.iter().map(MessageView::from).collect();
+    Ok(Page::keyset(views, page, |view| view.event_id))
 }

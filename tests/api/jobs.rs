@@ -1023,12 +1023,18 @@ impl Receiver {
 
 /// A webhook delivery job to `receiver`, which is a real job of the real binary.
 async fn delivery_job(queue: &Queue, receiver: &Receiver) -> i64 {
+    delivery_job_to(queue, &format!("http://127.0.0.1:{}/hook", receiver.port)).await
+}
+
+/// A webhook delivery job to `url`, stored as it is (as if its name had resolved
+/// elsewhere when it was saved).
+async fn delivery_job_to(queue: &Queue, url: &str) -> i64 {
     let endpoint: Uuid = queue
         .client
         .query_one(
             "insert into t_acme.webhook_endpoints (url, event_types, secret) \
              values ($1, '{*}', 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw') returning id",
-            &[&format!("http://127.0.0.1:{}/hook", receiver.port)],
+            &[&url],
         )
         .await
         .unwrap()
@@ -1065,6 +1071,10 @@ impl Drop for Worker {
 }
 
 fn spawn_worker(queue: &Queue) -> Worker {
+    spawn_worker_with(queue, &[("PACTUM_WEBHOOK_ALLOW_PRIVATE", "1")])
+}
+
+fn spawn_worker_with(queue: &Queue, settings: &[(&str, &str)]) -> Worker {
     Worker(
         std::process::Command::new(env!("CARGO_BIN_EXE_pactum"))
             .arg("worker")
@@ -1072,15 +1082,68 @@ fn spawn_worker(queue: &Queue) -> Worker {
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("DATABASE_URL", &queue.db.url)
             .env("JWT_SECRET", crate::app::TEST_JWT_SECRET)
-            .env("PACTUM_WEBHOOK_ALLOW_PRIVATE", "1")
             .env("PACTUM_JOB_POLL_MS", "100")
             .env("PACTUM_JOB_SHUTDOWN_SECS", "1")
             .env("PACTUM_JOB_WORKERS", "2")
+            .envs(settings.iter().copied())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("the pactum binary starts"),
     )
+}
+
+#[tokio::test]
+async fn a_proxy_in_the_environment_cannot_carry_a_webhook_to_an_internal_address() {
+    use std::sync::atomic::Ordering;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let queue = Queue::with_tenants(&["acme"]).await;
+    let receiver = Receiver::start().await;
+    receiver.hang.store(false, Ordering::SeqCst);
+    // A proxy that would carry anything anywhere: it answers every request with 204.
+    let proxy = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let proxy_url = format!("http://127.0.0.1:{}", proxy.local_addr().unwrap().port());
+    let proxied = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = proxied.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = proxy.accept().await {
+            counted.fetch_add(1, Ordering::SeqCst);
+            let mut buffer = vec![0u8; 65536];
+            let _ = socket.read(&mut buffer).await;
+            let _ = socket
+                .write_all(b"HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n")
+                .await;
+        }
+    });
+    let id = delivery_job_to(&queue, &format!("http://localhost:{}/hook", receiver.port)).await;
+    let proxy_env: Vec<(&str, &str)> = [
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+    ]
+    .into_iter()
+    .map(|name| (name, proxy_url.as_str()))
+    .collect();
+    let _worker = spawn_worker_with(&queue, &proxy_env);
+    queue
+        .wait_for_state(id, "cancelled", Duration::from_secs(30))
+        .await;
+    assert_eq!(
+        proxied.load(Ordering::SeqCst),
+        0,
+        "nothing went through the proxy"
+    );
+    assert_eq!(receiver.answered.load(Ordering::SeqCst), 0);
+    let outcome: String = queue
+        .client
+        .query_one("select outcome from t_acme.webhook_deliveries", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(outcome, "refused");
 }
 
 #[tokio::test]
@@ -1161,11 +1224,7 @@ async fn sigterm_stops_claiming_and_releases_what_is_still_running() {
         .wait_for_state(id, "running", Duration::from_secs(30))
         .await;
     let asked = Instant::now();
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &worker.0.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    crate::support::terminate(&worker.0);
     let exit = worker.0.wait().unwrap();
     assert!(
         exit.success(),
@@ -1290,11 +1349,7 @@ async fn the_server_on_sigterm_releases_its_jobs_stops_listening_and_exits_0() {
         .unwrap();
     assert_eq!(healthz.status(), reqwest::StatusCode::OK);
     let asked = Instant::now();
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &server.0.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    crate::support::terminate(&server.0);
     let exit = server.0.wait().unwrap();
     assert!(
         exit.success(),

@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::app::{code, spawn_app, tenant_with_admin, TestApp, PASSWORD};
+use crate::app::{code, spawn_app_with_clock, tenant_with_admin, TestApp, PASSWORD};
 use crate::support::TestDb;
+use pactum::kernel::clock::{Clock, ManualClock, SharedClock};
 
 const HOST: &str = "acme.localhost";
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -88,16 +89,61 @@ struct Tenant {
 
 impl Tenant {
     async fn new(settings: &[(&str, &str)]) -> Self {
+        Self::with_clock(settings, pactum::kernel::clock::system()).await
+    }
+
+    async fn with_clock(settings: &[(&str, &str)], clock: SharedClock) -> Self {
         let db = TestDb::migrated().await;
         tenant_with_admin(&db, "acme", PASSWORD).await;
         let mut all = vec![("PACTUM_JOB_POLL_MS", "50")];
         all.extend_from_slice(settings);
-        let app = spawn_app(&db, &all).await;
+        let app = spawn_app_with_clock(&db, &all, clock).await;
         let admin = app.access_token(HOST, "admin@example.com", PASSWORD).await;
         Self {
             _db: db,
             app,
             admin,
+        }
+    }
+
+    /// A fresh token, after the clock moved past the last one's expiry.
+    async fn relogin(&mut self) {
+        self.admin = self
+            .app
+            .access_token(HOST, "admin@example.com", PASSWORD)
+            .await;
+    }
+
+    async fn messages(&self, webhook: &str) -> Vec<Value> {
+        let (status, page) = self
+            .json(
+                Method::GET,
+                &format!("/api/v1/webhooks/{webhook}/messages?limit=200"),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        page["items"].as_array().unwrap().clone()
+    }
+
+    /// Waits until every message of `webhook` satisfies `done`, and there are `n`.
+    async fn wait_messages(
+        &self,
+        webhook: &str,
+        n: usize,
+        done: impl Fn(&Value) -> bool,
+    ) -> Vec<Value> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let messages = self.messages(webhook).await;
+            if messages.len() == n && messages.iter().all(&done) {
+                return messages;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "messages of {webhook}: {messages:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 
@@ -239,8 +285,8 @@ async fn a_receiver_that_fails_then_recovers_gets_every_event_exactly_once() {
     for i in 0..4 {
         contracts.push(tenant.contract(&format!("Contract {i}")).await);
     }
-    // Retries back off 1-2 s, then 2-4 s, then 4-8 s.
-    let received = receiver.wait_accepted(4, Duration::from_secs(45)).await;
+    // The first retry comes 4-6 s after the failed attempt.
+    let received = receiver.wait_accepted(4, Duration::from_secs(30)).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let received = {
         let again = receiver.received().await;
@@ -296,13 +342,64 @@ async fn a_receiver_that_fails_then_recovers_gets_every_event_exactly_once() {
     );
 }
 
+/// Every entity id the receiver accepted, sorted.
+fn accepted_ids(received: &Value) -> Vec<String> {
+    let mut ids: Vec<String> = received["accepted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            d["payload"]["data"]["entity_id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    ids.sort();
+    ids
+}
+
 #[tokio::test]
-async fn an_endpoint_that_keeps_failing_is_disabled_until_an_admin_enables_it() {
-    let receiver = PyReceiver::start(&["--fail-always"]);
-    let tenant = Tenant::new(&[ALLOW_PRIVATE, ("PACTUM_WEBHOOK_DISABLE_AFTER", "2")]).await;
-    let webhook = tenant.webhook(&receiver.url(), json!(["*"])).await;
+async fn an_outage_loses_nothing_and_only_days_of_failure_disable_an_endpoint() {
+    let receiver = PyReceiver::start(&["--fail-always", "--any-timestamp"]);
+    let clock = ManualClock::starting_at(chrono::Utc::now());
+    let mut tenant = Tenant::with_clock(
+        &[ALLOW_PRIVATE, ("PACTUM_WEBHOOK_DISABLE_AFTER_HOURS", "24")],
+        clock.clone(),
+    )
+    .await;
+    let webhook = tenant
+        .webhook(&receiver.url(), json!(["contract.created"]))
+        .await;
     let id = webhook["id"].as_str().unwrap().to_owned();
-    tenant.contract("Doomed").await;
+    let mut contracts = Vec::new();
+    for i in 0..3 {
+        contracts.push(tenant.contract(&format!("During the outage {i}")).await);
+    }
+    // Many failed attempts in a row within a short time disable nothing.
+    tenant
+        .wait_messages(&id, 3, |m| m["attempts"] == 1 && m["state"] == "pending")
+        .await;
+    let (_, endpoint) = tenant
+        .json(Method::GET, &format!("/api/v1/webhooks/{id}"), None)
+        .await;
+    assert_eq!(endpoint["enabled"], true, "{endpoint}");
+    assert_eq!(endpoint["consecutive_failures"], 3);
+    assert!(endpoint["failing_since"].is_string(), "{endpoint}");
+    // Two hours on, the retries (due 5 s after the first attempts) fail again: still
+    // enabled, because failures have lasted less than the operator's 24 hours.
+    clock.advance(chrono::Duration::hours(2));
+    tenant.relogin().await;
+    tenant
+        .wait_messages(&id, 3, |m| m["attempts"] == 2 && m["state"] == "pending")
+        .await;
+    let (_, endpoint) = tenant
+        .json(Method::GET, &format!("/api/v1/webhooks/{id}"), None)
+        .await;
+    assert_eq!(endpoint["enabled"], true, "{endpoint}");
+    // A day later the next retries find the endpoint failing for over 24 hours.
+    clock.advance(chrono::Duration::hours(23));
+    tenant.relogin().await;
     let disabled = tenant
         .wait_for(
             &format!("/api/v1/webhooks/{id}"),
@@ -310,17 +407,27 @@ async fn an_endpoint_that_keeps_failing_is_disabled_until_an_admin_enables_it() 
             |w| w["enabled"] == false,
         )
         .await;
-    assert_eq!(disabled["consecutive_failures"], 2);
     assert_eq!(
         disabled["disabled_reason"],
-        "disabled after 2 failed deliveries in a row"
+        "disabled after failing for 24 hours (since the last success)"
     );
-    // Nothing is sent to a disabled endpoint: an event meanwhile is dropped for it.
     let failed_before = receiver.received().await["failed"].as_i64().unwrap();
-    let dropped = tenant.contract("Not delivered").await;
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    // Events while it is disabled are kept for it, not attempted.
+    for i in 0..2 {
+        contracts.push(tenant.contract(&format!("While disabled {i}")).await);
+    }
+    let kept = tenant
+        .wait_messages(&id, 5, |m| m["state"] == "pending")
+        .await;
+    assert_eq!(
+        kept.iter().filter(|m| m["attempts"] == 0).count(),
+        2,
+        "{kept:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(receiver.received().await["failed"], failed_before);
 
+    // The receiver is back; enabling the endpoint sends every kept message, once.
     receiver.control(json!({"fail_always": false})).await;
     let (status, enabled) = tenant
         .json(
@@ -331,38 +438,123 @@ async fn an_endpoint_that_keeps_failing_is_disabled_until_an_admin_enables_it() 
         .await;
     assert_eq!(status, StatusCode::OK, "{enabled}");
     assert_eq!(enabled["enabled"], true);
-    assert_eq!(enabled["consecutive_failures"], 0);
     assert_eq!(enabled["disabled_reason"], Value::Null);
-    let contract = tenant.contract("Delivered again").await;
-    // A retry of the first event that was still pending may arrive too, in any order.
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let delivered = loop {
-        let received = receiver.received().await;
-        let ids: Vec<String> = received["accepted"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|d| {
-                d["payload"]["data"]["entity_id"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned()
-            })
-            .collect();
-        if ids.contains(&contract) {
-            break ids;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the new event is delivered: {received}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    assert!(!delivered.contains(&dropped), "{delivered:?}");
+    assert_eq!(enabled["failing_since"], Value::Null);
+    let received = receiver.wait_accepted(5, Duration::from_secs(20)).await;
+    contracts.sort();
+    assert_eq!(
+        accepted_ids(&received),
+        contracts,
+        "every event of the outage, once"
+    );
+    assert_eq!(received["duplicates"], 0);
+    tenant
+        .wait_messages(&id, 5, |m| m["state"] == "delivered")
+        .await;
+    let (_, endpoint) = tenant
+        .json(Method::GET, &format!("/api/v1/webhooks/{id}"), None)
+        .await;
+    assert!(endpoint["last_delivered_at"].is_string(), "{endpoint}");
+    assert_eq!(endpoint["consecutive_failures"], 0);
 }
 
 #[tokio::test]
-async fn destinations_inside_the_network_are_refused_after_resolution() {
+async fn messages_whose_attempts_ran_out_are_sent_again_by_recover() {
+    let receiver = PyReceiver::start(&["--fail-always", "--any-timestamp"]);
+    let start = chrono::Utc::now();
+    let clock = ManualClock::starting_at(start);
+    let mut tenant = Tenant::with_clock(&[ALLOW_PRIVATE], clock.clone()).await;
+    let webhook = tenant
+        .webhook(&receiver.url(), json!(["contract.created"]))
+        .await;
+    let id = webhook["id"].as_str().unwrap().to_owned();
+    let contract = tenant.contract("Never received").await;
+    // Eight attempts, each retry at most 12 hours after the one before.
+    for attempt in 1..=8 {
+        tenant
+            .wait_messages(&id, 1, |m| m["attempts"] == attempt)
+            .await;
+        clock.advance(chrono::Duration::hours(13));
+        tenant.relogin().await;
+    }
+    let messages = tenant
+        .wait_messages(&id, 1, |m| m["state"] == "failed")
+        .await;
+    assert_eq!(messages[0]["next_attempt_at"], Value::Null);
+    assert_eq!(receiver.received().await["failed"], 8);
+    let (_, endpoint) = tenant
+        .json(Method::GET, &format!("/api/v1/webhooks/{id}"), None)
+        .await;
+    assert_eq!(
+        endpoint["enabled"], true,
+        "4 days of failure is under the default 5"
+    );
+
+    for (body, expected) in [
+        (
+            json!({"since": "+262142-01-01T00:00:00Z"}),
+            StatusCode::BAD_REQUEST,
+        ),
+        (json!({"since": "yesterday"}), StatusCode::BAD_REQUEST),
+        (json!({}), StatusCode::BAD_REQUEST),
+        (json!(["2026-01-01T00:00:00Z"]), StatusCode::BAD_REQUEST),
+    ] {
+        let (status, error) = tenant
+            .json(
+                Method::POST,
+                &format!("/api/v1/webhooks/{id}/recover"),
+                Some(body.clone()),
+            )
+            .await;
+        assert_eq!(status, expected, "{body}: {error}");
+    }
+    let (status, _) = tenant
+        .json(
+            Method::POST,
+            &format!("/api/v1/webhooks/{}/recover", uuid::Uuid::new_v4()),
+            Some(json!({"since": start})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // Since a time after the message: nothing to send.
+    let (status, none) = tenant
+        .json(
+            Method::POST,
+            &format!("/api/v1/webhooks/{id}/recover"),
+            Some(json!({"since": clock.now()})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{none}");
+    assert_eq!(none["queued"], 0);
+
+    receiver.control(json!({"fail_always": false})).await;
+    let (status, resent) = tenant
+        .json(
+            Method::POST,
+            &format!("/api/v1/webhooks/{id}/recover"),
+            Some(json!({"since": start - chrono::Duration::minutes(1)})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{resent}");
+    assert_eq!(resent["queued"], 1);
+    let received = receiver.wait_accepted(1, Duration::from_secs(20)).await;
+    assert_eq!(accepted_ids(&received), vec![contract]);
+    tenant
+        .wait_messages(&id, 1, |m| m["state"] == "delivered")
+        .await;
+    // Delivered messages are not sent again by a second recovery.
+    let (_, again) = tenant
+        .json(
+            Method::POST,
+            &format!("/api/v1/webhooks/{id}/recover"),
+            Some(json!({"since": start - chrono::Duration::minutes(1)})),
+        )
+        .await;
+    assert_eq!(again["queued"], 0);
+}
+
+#[tokio::test]
+async fn destinations_inside_the_network_are_refused_at_save_and_after_resolution() {
     let receiver = PyReceiver::start(&[]);
     // The operator setting is off here (the default).
     let tenant = Tenant::new(&[]).await;
@@ -372,39 +564,68 @@ async fn destinations_inside_the_network_are_refused_after_resolution() {
         format!("http://[::1]:{port}/"),
         "http://10.0.0.1/".to_owned(),
         "http://169.254.169.254/latest/meta-data/".to_owned(),
-        // A name that resolves to loopback: refused after DNS resolution.
+        // Names of this machine, and names that resolve only to it.
         format!("http://localhost:{port}/"),
+        format!("http://hooks.localhost:{port}/"),
     ] {
-        let webhook = tenant.webhook(&url, json!(["*"])).await;
-        let id = webhook["id"].as_str().unwrap();
-        let (status, sent) = tenant
-            .json(Method::POST, &format!("/api/v1/webhooks/{id}/test"), None)
+        let response = tenant
+            .app
+            .call(
+                Method::POST,
+                HOST,
+                "/api/v1/webhooks",
+                &tenant.admin,
+                Some(json!({"url": url, "event_types": ["*"], "secret": SECRET})),
+            )
             .await;
-        assert_eq!(status, StatusCode::OK, "{url}: {sent}");
-        assert_eq!(sent["outcome"], "refused", "{url}: {sent}");
-        assert!(
-            sent["error"]
-                .as_str()
-                .unwrap()
-                .contains("not a public address"),
-            "{url}: {sent}"
-        );
-        let (_, deleted) = tenant
-            .json(Method::DELETE, &format!("/api/v1/webhooks/{id}"), None)
-            .await;
-        assert_eq!(deleted, Value::Null);
+        let (status, error) = code(response).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{url}");
+        assert_eq!(error, "invalid_input", "{url}");
     }
-    // An event to such an endpoint is refused by the job too, which gives up at once.
+    // A name whose address changed after it was saved is refused at delivery, by the
+    // test send and by the job, which gives up at once.
     let webhook = tenant
-        .webhook(&format!("http://localhost:{port}/"), json!(["*"]))
+        .webhook("https://hooks.example.com/", json!(["*"]))
         .await;
     let id = webhook["id"].as_str().unwrap();
+    let (status, changed) = tenant
+        .json(
+            Method::PATCH,
+            &format!("/api/v1/webhooks/{id}"),
+            Some(json!({"url": format!("http://localhost:{port}/")})),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "an update is checked too: {changed}"
+    );
+    let client = tenant._db.client().await;
+    client
+        .execute(
+            "update t_acme.webhook_endpoints set url = $1",
+            &[&format!("http://localhost:{port}/")],
+        )
+        .await
+        .unwrap();
+    let (status, sent) = tenant
+        .json(Method::POST, &format!("/api/v1/webhooks/{id}/test"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{sent}");
+    assert_eq!(sent["outcome"], "refused", "{sent}");
+    assert!(
+        sent["error"]
+            .as_str()
+            .unwrap()
+            .contains("not a public address"),
+        "{sent}"
+    );
     tenant.contract("Not for localhost").await;
     let log = tenant
         .wait_for(
             &format!("/api/v1/webhooks/{id}/deliveries"),
             Duration::from_secs(10),
-            |log| log["items"].as_array().is_some_and(|i| !i.is_empty()),
+            |log| log["items"].as_array().is_some_and(|i| i.len() == 2),
         )
         .await;
     assert_eq!(log["items"][0]["outcome"], "refused");

@@ -71,6 +71,9 @@ impl JobContext {
 pub enum JobError {
     /// Try again later (after backoff), unless that was the last attempt.
     Retry(String),
+    /// Try again after this long (a kind with its own schedule), unless that was the
+    /// last attempt.
+    RetryIn(Duration, String),
     /// Stop: the job can never succeed (its subject is gone).
     Cancel(String),
 }
@@ -790,21 +793,11 @@ impl Runner {
                 "cancelled"
             }
             JobError::Retry(error) => {
-                tracing::warn!(job = job.id, kind = %job.kind, attempt = job.attempt, %error, "job attempt failed");
-                let delay = chrono::Duration::from_std(backoff::next_delay(job.attempt))
-                    .unwrap_or_else(|_| chrono::Duration::hours(6));
-                let next = now + delay;
-                let state = conn
-                    .query_opt(
-                        Scope::standalone(),
-                        FAIL_SQL,
-                        &[&job.id, &now, me, &job.attempt, &next, &truncate(&error)],
-                    )
-                    .await?;
-                match state.map(|row| row.get::<_, String>(0)).as_deref() {
-                    Some("discarded") => "discarded",
-                    _ => "retried",
-                }
+                let delay = backoff::next_delay(job.attempt);
+                self.retry_later(&conn, job, now, delay, &error).await?
+            }
+            JobError::RetryIn(delay, error) => {
+                self.retry_later(&conn, job, now, delay, &error).await?
             }
         };
         inner
@@ -813,6 +806,40 @@ impl Runner {
             .with_label_values(&[&job.kind, label])
             .inc();
         Ok(())
+    }
+
+    /// Records a failed attempt: retryable after `delay`, or discarded when it was the
+    /// last. Returns the metric label.
+    async fn retry_later(
+        &self,
+        conn: &crate::tenancy::connection::Connection,
+        job: &Job,
+        now: DateTime<Utc>,
+        delay: Duration,
+        error: &str,
+    ) -> Result<&'static str, TenancyError> {
+        tracing::warn!(job = job.id, kind = %job.kind, attempt = job.attempt, %error, "job attempt failed");
+        let delay =
+            chrono::Duration::from_std(delay).unwrap_or_else(|_| chrono::Duration::hours(6));
+        let next = now + delay;
+        let state = conn
+            .query_opt(
+                Scope::standalone(),
+                FAIL_SQL,
+                &[
+                    &job.id,
+                    &now,
+                    &self.0.config.worker_id,
+                    &job.attempt,
+                    &next,
+                    &truncate(error),
+                ],
+            )
+            .await?;
+        Ok(match state.map(|row| row.get::<_, String>(0)).as_deref() {
+            Some("discarded") => "discarded",
+            _ => "retried",
+        })
     }
 
     async fn maintenance_loop(&self) {

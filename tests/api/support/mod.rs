@@ -67,6 +67,20 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// Sends SIGTERM to a child process, as an orchestrator stopping it would. A system
+/// call, not the `kill` program: a minimal machine has no procps.
+pub fn terminate(child: &std::process::Child) {
+    let pid = libc::pid_t::try_from(child.id()).expect("a process id fits pid_t");
+    // SAFETY: kill(2) with a valid signal has no memory effects; the pid is our child's.
+    let sent = unsafe { libc::kill(pid, libc::SIGTERM) };
+    assert_eq!(
+        sent,
+        0,
+        "SIGTERM to {pid}: {}",
+        std::io::Error::last_os_error()
+    );
+}
+
 pub async fn connect(url: &str) -> Client {
     let (client, connection) = url
         .parse::<Config>()
