@@ -245,7 +245,7 @@ async fn claim(url: &DatabaseUrl, args: &[String]) -> Result<(), Error> {
     let plan = client
         .query(
             &format!("explain (analyze, buffers, format json) {CLAIM_CANDIDATES_SQL}"),
-            &[&"default", &1i64],
+            &[&"default", &1i64, &chrono::Utc::now()],
         )
         .await?;
     let plan: serde_json::Value = plan[0].get(0);

@@ -270,9 +270,18 @@ impl Application {
         hub.listen(outbound.fanout.clone()).await;
         let metrics = metrics::Metrics::new();
         let jobs = if config.jobs.workers > 0 {
+            // Jobs have a pool of their own: a connection made while serving a request
+            // is driven by that HTTP worker's runtime, which stops first at shutdown, so
+            // a job holding one would be cut off mid-query and charged an attempt.
+            let job_pool = RequestPool::with_strategy(
+                &config.database_url,
+                config.jobs.workers.min(config.pool_size.max(2)),
+                config.pooler,
+                config.pool_strategy,
+            )?;
             let runner = job_runner(
                 &config,
-                pool.clone(),
+                job_pool,
                 clock.clone(),
                 job_handlers(&outbound),
                 metrics.jobs.clone(),

@@ -5,7 +5,7 @@
 
 use tokio_postgres::error::SqlState;
 
-use crate::tenancy::error::constraint_is;
+use crate::tenancy::error::{constraint_is, violated_constraint};
 use crate::tenancy::pool::connection_lost;
 use crate::tenancy::TenancyError;
 
@@ -201,7 +201,7 @@ impl<T> OnConstraint<T> for Result<T, tokio_postgres::Error> {
         self.map_err(|error| {
             let named = error
                 .as_db_error()
-                .and_then(|db| db.constraint())
+                .and_then(violated_constraint)
                 .is_some_and(|actual| constraint_is(actual, name));
             if named {
                 refusal()

@@ -99,6 +99,10 @@ impl Cluster {
             .get(0);
         if !distributed {
             tracing::warn!(%schema, "schema was not distributed; distributing it now");
+            // Its tables carry the audit triggers, which Citus refuses to distribute
+            // unless told they are safe (they touch only their own schema).
+            tx.batch_execute("set local citus.enable_unsafe_triggers = on")
+                .await?;
             tx.execute(
                 "select citus_schema_distribute(to_regnamespace($1))",
                 &[&schema.as_str()],

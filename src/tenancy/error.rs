@@ -80,10 +80,9 @@ pub(crate) fn map_unique_violation(
     if *db_error.code() != SqlState::UNIQUE_VIOLATION {
         return error.into();
     }
+    let violated = violated_constraint(db_error);
     let named = |names: &[&str]| {
-        db_error
-            .constraint()
-            .is_some_and(|actual| names.iter().any(|name| constraint_is(actual, name)))
+        violated.is_some_and(|actual| names.iter().any(|name| constraint_is(actual, name)))
     };
     if named(&["tenants_slug_key", "tenants_schema_name_key"]) {
         TenancyError::SlugTaken(slug.to_owned())
@@ -94,6 +93,22 @@ pub(crate) fn map_unique_violation(
     } else {
         error.into()
     }
+}
+
+/// The constraint a violation names: the error's constraint field, or, where that is
+/// missing, the name in its message. Citus re-raises a worker's violation on the
+/// coordinator without the field, but with the worker's message
+/// (`duplicate key value violates unique constraint "users_email_key_102070"`), so a
+/// conflict is told apart the same way on both. (A server whose `lc_messages` is not
+/// English translates the message; there only the field is read.)
+pub fn violated_constraint(db_error: &tokio_postgres::error::DbError) -> Option<&str> {
+    if let Some(name) = db_error.constraint() {
+        return Some(name);
+    }
+    let message = db_error.message();
+    let after = &message[message.find("constraint \"")? + "constraint \"".len()..];
+    let name = &after[..after.find('"')?];
+    (!name.is_empty()).then_some(name)
 }
 
 /// Whether `actual`, a constraint name PostgreSQL reported, is the constraint the

@@ -123,7 +123,7 @@ async fn create(
     let host = new.host.as_str();
     let schema = new.slug.schema_name();
     let version = set.latest_version();
-    let tx = client.transaction().await?;
+    let mut tx = client.transaction().await?;
     let cluster = take_shared_migration_lock(&tx).await?;
 
     // The registry rows go first: a taken slug or host fails here, before any DDL and
@@ -153,17 +153,39 @@ async fn create(
     } else {
         None
     };
-    let path = match claimed.as_deref().and_then(SchemaName::from_stored) {
+    let adopted = match claimed.as_deref().and_then(SchemaName::from_stored) {
         Some(spare) => {
-            adopt_spare(&tx, &spare, &schema, cluster).await?;
-            ProvisionPath::Spare
+            // In a savepoint: a spare that cannot be adopted must not fail this create,
+            // nor stay at the head of the pool to fail every later one. Its claim (the
+            // delete above) stands, so it leaves the pool when this commits.
+            let attempt = tx.savepoint("adopt_spare").await?;
+            match adopt_spare(&attempt, &spare, &schema, cluster).await {
+                Ok(()) => {
+                    attempt.commit().await?;
+                    true
+                }
+                Err(error) => {
+                    attempt.rollback().await?;
+                    tracing::error!(
+                        %spare,
+                        error = %describe_error(&error),
+                        "a spare schema could not be adopted: it is taken out of the pool \
+                         (the schema is left in place for inspection; drop it when done) \
+                         and this tenant is built cold"
+                    );
+                    false
+                }
+            }
         }
-        None => {
-            build_schema(&tx, set, &schema, cluster)
-                .await
-                .map_err(|e| map_build_error(e, slug))?;
-            ProvisionPath::Cold
-        }
+        None => false,
+    };
+    let path = if adopted {
+        ProvisionPath::Spare
+    } else {
+        build_schema(&tx, set, &schema, cluster)
+            .await
+            .map_err(|e| map_build_error(e, slug))?;
+        ProvisionPath::Cold
     };
 
     let admin = match &new.admin {

@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 
 use crate::kernel::audit::{self, changed_fields, Entry};
 use crate::kernel::business_time::BusinessCalendar;
-use crate::kernel::{Actor, DomainError, Origin, Role};
+use crate::kernel::{unit, Actor, DomainError, Origin, Role};
 use crate::tenancy::scoped::TenantTx;
 
 /// Holidays a calendar may list.
@@ -209,17 +209,18 @@ pub async fn put(
     actor.require(Role::Admin)?;
     let old = get(tx, actor).await?;
     tx.execute(
-        "insert into business_calendar (id, timezone, working_days, day_start, day_end, holidays) \
-         values (true, $1, $2, $3, $4, $5) \
+        "insert into business_calendar (id, timezone, working_days, day_start, day_end, holidays, updated_at) \
+         values (true, $1, $2, $3, $4, $5, $6) \
          on conflict (id) do update set timezone = excluded.timezone, \
              working_days = excluded.working_days, day_start = excluded.day_start, \
-             day_end = excluded.day_end, holidays = excluded.holidays, updated_at = now()",
+             day_end = excluded.day_end, holidays = excluded.holidays, updated_at = excluded.updated_at",
         &[
             &checked.zone.name(),
             &checked.days,
             &checked.start,
             &checked.end,
             &checked.holidays,
+            &unit::now(tx),
         ],
     )
     .await

@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::kernel::audit::{self, Entry};
-use crate::kernel::{Actor, DomainError, Origin, Role};
+use crate::kernel::{unit, Actor, DomainError, Origin, Role};
 use crate::tenancy::scoped::TenantTx;
 
 /// What submitting a contract no definition matches does.
@@ -47,9 +47,9 @@ pub async fn put(
     actor.require(Role::Admin)?;
     let old = unmatched(tx).await?;
     tx.execute(
-        "insert into workflow_settings (unmatched) values ($1) \
-         on conflict (id) do update set unmatched = excluded.unmatched, updated_at = now()",
-        &[&body.unmatched],
+        "insert into workflow_settings (unmatched, updated_at) values ($1, $2) \
+         on conflict (id) do update set unmatched = excluded.unmatched, updated_at = excluded.updated_at",
+        &[&body.unmatched, &unit::now(tx)],
     )
     .await?;
     audit::record(
@@ -137,10 +137,10 @@ pub async fn put_out_of_office(
         ));
     }
     tx.execute(
-        "insert into out_of_office (user_id, delegate_id, starts_at, ends_at, note) values ($1, $2, $3, $4, $5) \
+        "insert into out_of_office (user_id, delegate_id, starts_at, ends_at, note, updated_at) values ($1, $2, $3, $4, $5, $6) \
          on conflict (user_id) do update set delegate_id = excluded.delegate_id, starts_at = excluded.starts_at, \
-             ends_at = excluded.ends_at, note = excluded.note, updated_at = now()",
-        &[&user, &body.delegate_id, &body.starts_at, &body.ends_at, &note],
+             ends_at = excluded.ends_at, note = excluded.note, updated_at = excluded.updated_at",
+        &[&user, &body.delegate_id, &body.starts_at, &body.ends_at, &note, &unit::now(tx)],
     )
     .await
     .map_err(DomainError::write)?;

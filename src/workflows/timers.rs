@@ -46,6 +46,13 @@ fn parse(args: &Value) -> Result<(Uuid, DateTime<Utc>), JobError> {
 
 pub async fn stage_due_job(ctx: JobContext) -> Result<(), JobError> {
     let (stage, due) = parse(&ctx.job.args)?;
+    // The runner claims only due jobs, by its clock; the deadline is checked here too,
+    // because it is what the stage's overdue mark says, and a job could be moved.
+    let now = ctx.clock.now();
+    if now < due {
+        let wait = (due - now).to_std().unwrap_or_default();
+        return Err(JobError::RetryIn(wait, format!("not due until {due}")));
+    }
     let tx = ctx.db.begin().await?;
     engine::stage_due(&tx, &ctx.origin(), stage, due).await?;
     tx.commit().await?;

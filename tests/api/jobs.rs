@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use pactum::kernel::audit::{self, Entry};
-use pactum::kernel::clock::{self, ManualClock, SharedClock};
+use pactum::kernel::clock::{self, Clock, ManualClock, SharedClock};
 use pactum::kernel::jobs::admin::{self, PauseScope};
 use pactum::kernel::jobs::periodic::{self, PeriodicJob};
 use pactum::kernel::jobs::runner::JobMetrics;
@@ -175,7 +175,12 @@ impl Queue {
     }
 
     async fn enqueue(&self, slug: &str, jobs: Vec<NewJob>) -> Vec<i64> {
-        enqueue_with(&self.client, self.tenants[slug], Utc::now(), jobs)
+        self.enqueue_at(slug, Utc::now(), jobs).await
+    }
+
+    /// Enqueues by `now`, the clock of the runner that is to take the jobs.
+    async fn enqueue_at(&self, slug: &str, now: DateTime<Utc>, jobs: Vec<NewJob>) -> Vec<i64> {
+        enqueue_with(&self.client, self.tenants[slug], now, jobs)
             .await
             .unwrap()
     }
@@ -395,7 +400,11 @@ async fn failures_back_off_exponentially_and_are_discarded_after_the_last_attemp
     });
     let handle = runner.start().await;
     let id = queue
-        .enqueue("acme", vec![NewJob::now(ALWAYS_FAILS, json!({}))])
+        .enqueue_at(
+            "acme",
+            manual.now(),
+            vec![NewJob::now(ALWAYS_FAILS, json!({}))],
+        )
         .await[0];
     runner.wake();
     // Attempt n waits BASE * 2^(n-1), between half and all of it (jitter).
@@ -1366,4 +1375,129 @@ async fn the_server_on_sigterm_releases_its_jobs_stops_listening_and_exits_0() {
         .send()
         .await;
     assert!(refused.is_err(), "no longer listening");
+}
+
+#[tokio::test]
+async fn a_job_cut_off_by_its_own_shutdown_is_released_without_spending_an_attempt() {
+    const HOLDS_A_QUERY: JobKind = JobKind {
+        name: "test.holds_a_query",
+        ..RECORD
+    };
+    let queue = Queue::with_tenants(&["acme"]).await;
+    let (pid_tx, mut pid_rx) = tokio::sync::mpsc::unbounded_channel::<i32>();
+    let go_on = Arc::new(tokio::sync::Notify::new());
+    let mut handlers = Handlers::default();
+    let resume = go_on.clone();
+    handlers.register(HOLDS_A_QUERY, move |ctx| {
+        let (pid_tx, resume) = (pid_tx.clone(), resume.clone());
+        async move {
+            let tx = ctx.db.begin().await?;
+            let pid: i32 = tx.query_one("select pg_backend_pid()", &[]).await?.get(0);
+            let _ = pid_tx.send(pid);
+            resume.notified().await;
+            // The connection is gone by now: this fails as an interruption.
+            tx.query_one("select 1", &[]).await?;
+            tx.commit().await?;
+            Ok(())
+        }
+    });
+    let runner = Runner::new(
+        queue.pool(2),
+        queue.pool(2),
+        Some(queue.db.database_url()),
+        clock::system(),
+        handlers,
+        RunnerConfig {
+            poll_interval: Duration::from_millis(100),
+            shutdown_grace: Duration::from_secs(10),
+            ..RunnerConfig::new(2)
+        },
+        JobMetrics::new(),
+    );
+    let handle = runner.start().await;
+    let id = queue
+        .enqueue("acme", vec![NewJob::now(HOLDS_A_QUERY, json!({}))])
+        .await[0];
+    let pid = tokio::time::timeout(Duration::from_secs(20), pid_rx.recv())
+        .await
+        .expect("the job started")
+        .unwrap();
+    let stopping = tokio::spawn(handle.shutdown());
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // The process is stopping and the job's connection goes (as an HTTP worker's
+    // runtime ending takes the connections it drives).
+    let terminated: bool = queue
+        .client
+        .query_one("select pg_terminate_backend($1)", &[&pid])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(terminated);
+    go_on.notify_one();
+    tokio::time::timeout(Duration::from_secs(20), stopping)
+        .await
+        .expect("shutdown ends")
+        .unwrap();
+    let row = queue
+        .client
+        .query_one(
+            "select state, attempt, errors->-1->>'error' from public.jobs where id = $1",
+            &[&id],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        row.get::<_, &str>(0),
+        "available",
+        "released for another worker"
+    );
+    assert_eq!(row.get::<_, i32>(1), 0, "not counted as an attempt");
+    assert_eq!(row.get::<_, &str>(2), "released: its worker shut down");
+}
+
+#[tokio::test]
+async fn timers_follow_the_clock_that_set_them_not_the_databases() {
+    const TIMER: JobKind = JobKind {
+        name: "test.timer",
+        ..RECORD
+    };
+    let queue = Queue::with_tenants(&["acme"]).await;
+    // This instance's clock is ten days behind PostgreSQL's.
+    let behind = ManualClock::starting_at(Utc::now() - chrono::Duration::days(10));
+    let clock: SharedClock = behind.clone();
+    let db =
+        pactum::kernel::unit::Unit::new(clock.clone(), Default::default()).attach(TenantDb::new(
+            queue.pool(1),
+            queue.tenants["acme"],
+            &SchemaName::from_stored("t_acme").unwrap(),
+        ));
+    let due = behind.now() + chrono::Duration::hours(1);
+    let tx = db.begin().await.unwrap();
+    let id = enqueue(&tx, vec![NewJob::at(TIMER, json!({}), due)])
+        .await
+        .unwrap()[0];
+    tx.commit().await.unwrap();
+    assert_eq!(
+        queue.state(id).await,
+        "scheduled",
+        "due in an hour by the clock that set it, though long past by the database's"
+    );
+    // An instance whose clock runs ahead made it available; this one does not run it
+    // before its time.
+    queue
+        .client
+        .execute(
+            "update public.jobs set state = 'available' where id = $1",
+            &[&id],
+        )
+        .await
+        .unwrap();
+    let runner = queue.runner(&Ran::default(), clock.clone(), |_| {});
+    assert!(runner.claim("default", 10).await.unwrap().is_empty());
+    behind.advance(chrono::Duration::minutes(61));
+    let claimed = runner.claim("default", 10).await.unwrap();
+    assert_eq!(
+        claimed.iter().map(|job| job.id).collect::<Vec<_>>(),
+        vec![id]
+    );
 }

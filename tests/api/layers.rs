@@ -214,3 +214,67 @@ fn sql_stays_citus_safe_no_subquery_inside_insert_values() {
                   tx.execute(\"insert into t (a) values ($1) on conflict do nothing\", &[]);";
     assert_eq!(subqueries_in_insert_values(sample), [1]);
 }
+
+/// Functions that are not IMMUTABLE, which Citus refuses in `ON CONFLICT ... DO UPDATE`
+/// on a distributed table ("functions used in the DO UPDATE SET clause of INSERTs on
+/// distributed tables must be marked IMMUTABLE"). Bind the value instead.
+const NOT_IMMUTABLE: [&str; 10] = [
+    "now()",
+    "current_timestamp",
+    "current_date",
+    "localtimestamp",
+    "clock_timestamp(",
+    "statement_timestamp(",
+    "transaction_timestamp(",
+    "random(",
+    "gen_random_uuid(",
+    "nextval(",
+];
+
+/// Lines of `text` where an `ON CONFLICT ... DO UPDATE` calls a function that is not
+/// IMMUTABLE.
+fn volatile_in_on_conflict_update(text: &str) -> Vec<usize> {
+    let lower = text.to_lowercase();
+    let mut found = Vec::new();
+    let mut from = 0;
+    while let Some(at) = lower[from..].find("do update set") {
+        let start = from + at;
+        let statement_end = ["returning", "\",", "\")", "\";"]
+            .iter()
+            .filter_map(|end| lower[start..].find(end))
+            .min()
+            .map_or(lower.len(), |end| start + end);
+        let clause = &lower[start..statement_end];
+        if NOT_IMMUTABLE.iter().any(|f| clause.contains(f)) {
+            found.push(text[..start].matches('\n').count() + 1);
+        }
+        from = start + "do update set".len();
+    }
+    found
+}
+
+#[test]
+fn sql_stays_citus_safe_no_volatile_function_in_on_conflict_do_update() {
+    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&src, &mut files);
+    let mut wrong = Vec::new();
+    for file in files {
+        for line in volatile_in_on_conflict_update(&std::fs::read_to_string(&file).unwrap()) {
+            wrong.push(format!(
+                "{}:{line}",
+                file.strip_prefix(&src).unwrap().display()
+            ));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "functions that are not IMMUTABLE in ON CONFLICT ... DO UPDATE: {wrong:?}"
+    );
+    // The check itself finds one, and lets a bound value through.
+    let sample = "tx.execute(\"insert into t (id) values ($1) \\\n\
+                  on conflict (id) do update set updated_at = now()\", &[]);\n\
+                  tx.execute(\"insert into t (id, at) values ($1, $2) \\\n\
+                  on conflict (id) do update set at = excluded.at\", &[]);";
+    assert_eq!(volatile_in_on_conflict_update(sample), [2]);
+}

@@ -578,6 +578,38 @@ async fn a_claimed_spare_is_indistinguishable_from_a_cold_built_tenant() {
 }
 
 #[tokio::test]
+async fn a_spare_that_cannot_be_adopted_leaves_the_pool_and_the_tenant_is_built_cold() {
+    let db = TestDb::migrated().await;
+    let set = MigrationSet::tenant();
+    let client = db.client().await;
+    // Registered in the pool, but its schema is gone (or cannot be renamed, or, on
+    // Citus, distributed): claiming it fails.
+    client
+        .execute(
+            "insert into public.spare_schemas (schema_name, schema_version) \
+             values ('spare_00000000000000000000000000000000', $1)",
+            &[&set.latest_version()],
+        )
+        .await
+        .unwrap();
+    let first = create(&db, &set, "first").await;
+    assert_eq!(
+        first.path,
+        ProvisionPath::Cold,
+        "built cold instead of failing"
+    );
+    assert_eq!(
+        count(&client, "select count(*) from public.spare_schemas").await,
+        0,
+        "the broken spare left the pool"
+    );
+    // Later creates are not stuck behind it.
+    let second = create(&db, &set, "second").await;
+    assert_eq!(second.path, ProvisionPath::Cold);
+    assert_eq!(schemas(&client).await, vec!["t_first", "t_second"]);
+}
+
+#[tokio::test]
 async fn spares_are_migrated_with_the_fleet_and_then_claimed_at_the_new_version() {
     let db = TestDb::migrated().await;
     let mut client = db.client().await;
@@ -873,4 +905,58 @@ async fn the_tenant_script_split_for_citus_runs_one_command_per_message_and_buil
             set.names().len()
         );
     }
+}
+
+#[tokio::test]
+async fn a_unique_violation_without_its_constraint_field_is_still_told_apart() {
+    use pactum::kernel::error::OnConstraint;
+    use pactum::kernel::DomainError;
+    let db = TestDb::migrated().await;
+    let client = db.client().await;
+    // What Citus's coordinator raises for a worker's violation: the worker's message,
+    // no constraint field.
+    client
+        .batch_execute(
+            "create function pg_temp.as_citus_raises(name text) returns void language plpgsql as $$ \
+             begin raise exception using errcode = '23505', \
+                 message = format('duplicate key value violates unique constraint \"%s\"', name || '_102070'); \
+             end $$",
+        )
+        .await
+        .unwrap();
+    let raise = |name: &'static str| {
+        let client = &client;
+        async move {
+            client
+                .query_one("select pg_temp.as_citus_raises($1)", &[&name])
+                .await
+        }
+    };
+    let error = raise("users_email_key").await.unwrap_err();
+    let db_error = error.as_db_error().unwrap();
+    assert_eq!(
+        db_error.constraint(),
+        None,
+        "the field is missing, as on Citus"
+    );
+    let mapped = raise("users_email_key")
+        .await
+        .on_constraint("users_email_key", || {
+            DomainError::Conflict("email_taken", "taken".into())
+        })
+        .unwrap_err();
+    assert!(
+        matches!(mapped, DomainError::Conflict("email_taken", _)),
+        "{mapped:?}"
+    );
+    let other = raise("teams_name_key")
+        .await
+        .on_constraint("users_email_key", || {
+            DomainError::Conflict("email_taken", "taken".into())
+        })
+        .unwrap_err();
+    assert!(
+        matches!(other, DomainError::Conflict("duplicate", _)),
+        "{other:?}"
+    );
 }

@@ -9,6 +9,7 @@ use tokio_postgres::GenericClient;
 
 use super::JobKind;
 use crate::kernel::error::DomainError;
+use crate::kernel::unit;
 use crate::tenancy::scoped::TenantTx;
 use crate::tenancy::TenantId;
 
@@ -47,7 +48,7 @@ impl NewJob {
     }
 }
 
-/// `$1` tenant, `$2` now (null: the database's), then one array per column. A job is
+/// `$1` tenant, `$2` now (the caller's clock), then one array per column. A job is
 /// placed in claim order one second behind the tenant's last available job (or now),
 /// so a tenant's burst queues behind itself; `ord` spreads a batch the same way.
 /// One statement, so enqueueing costs one round trip however many jobs there are.
@@ -138,8 +139,12 @@ pub async fn enqueue(tx: &TenantTx, jobs: Vec<NewJob>) -> Result<Vec<i64>, Domai
         return Ok(Vec::new());
     }
     let columns = Columns::of(jobs);
+    // The clock of the unit of work decides what is due, as it decided the run-at
+    // times: PostgreSQL's own clock may disagree with it (a skewed host, a test's
+    // moved clock), and a deadline computed ahead of it would fire at once.
+    let now = Some(unit::now(tx));
     let rows = tx
-        .query(ENQUEUE_SQL, &columns.params(&tx.tenant_id().0, &None))
+        .query(ENQUEUE_SQL, &columns.params(&tx.tenant_id().0, &now))
         .await?;
     Ok(rows.iter().map(|row| row.get(0)).collect())
 }
@@ -153,10 +158,10 @@ const ENQUEUE_COLLECTING_SQL: &str = "\
     insert into public.jobs (tenant_id, kind, queue, args, priority, state, run_at, fair_at, \
         max_attempts, timeout_ms, unique_key, created_at) \
     select $1, $2, $3, jsonb_build_object('items', jsonb_build_array($4::jsonb)), $5, \
-        'available', now(), \
-        greatest(now(), coalesce((select max(fair_at) from public.jobs \
-                                  where tenant_id = $1 and state = 'available'), now())), \
-        $6, $7, 'xact:' || pg_current_xact_id()::text, now() \
+        'available', $8::timestamptz, \
+        greatest($8::timestamptz, coalesce((select max(fair_at) from public.jobs \
+                                  where tenant_id = $1 and state = 'available'), $8::timestamptz)), \
+        $6, $7, 'xact:' || pg_current_xact_id()::text, $8::timestamptz \
     on conflict (tenant_id, kind, unique_key) \
         where unique_key is not null \
           and state in ('scheduled', 'available', 'running', 'retryable') \
@@ -183,6 +188,7 @@ pub async fn enqueue_collecting(
                 &kind.priority,
                 &kind.max_attempts,
                 &timeout,
+                &unit::now(tx),
             ],
         )
         .await?;
@@ -200,10 +206,10 @@ pub async fn cancel_pending(
     Ok(tx
         .execute(
             // A running one finishes; its handler re-checks that it still applies.
-            "update public.jobs set state = 'cancelled', finished_at = now(), lease_until = null \
+            "update public.jobs set state = 'cancelled', finished_at = $4, lease_until = null \
              where tenant_id = $1 and kind = $2 and starts_with(unique_key, $3) \
                and state in ('scheduled', 'available', 'retryable')",
-            &[&tx.tenant_id().0, &kind.name, &key_prefix],
+            &[&tx.tenant_id().0, &kind.name, &key_prefix, &unit::now(tx)],
         )
         .await?)
 }

@@ -31,7 +31,7 @@ use crate::kernel::clock::SharedClock;
 use crate::kernel::error::DomainError;
 use crate::kernel::unit::{Reactions, Unit};
 use crate::tenancy::connection::{RequestPool, Scope};
-use crate::tenancy::pool::DatabaseUrl;
+use crate::tenancy::pool::{connection_lost, DatabaseUrl};
 use crate::tenancy::scoped::TenantDb;
 use crate::tenancy::{describe_error, SchemaName, TenancyError, TenantId};
 
@@ -74,6 +74,11 @@ pub enum JobError {
     /// Try again after this long (a kind with its own schedule), unless that was the
     /// last attempt.
     RetryIn(Duration, String),
+    /// The database connection under the job went away (a restart, a failover, or this
+    /// process stopping). Retried like [`JobError::Retry`]; while this process is
+    /// shutting down the job is released instead, without spending an attempt: being
+    /// cut off by our own shutdown says nothing about the job.
+    Interrupted(String),
     /// Stop: the job can never succeed (its subject is gone).
     Cancel(String),
 }
@@ -93,19 +98,33 @@ fn with_causes(error: &(dyn std::error::Error + 'static)) -> String {
 
 impl From<DomainError> for JobError {
     fn from(error: DomainError) -> Self {
-        Self::Retry(with_causes(&error))
+        match error {
+            // A lost connection or an unreachable database.
+            DomainError::Unavailable(_) => Self::Interrupted(with_causes(&error)),
+            _ => Self::Retry(with_causes(&error)),
+        }
     }
 }
 
 impl From<TenancyError> for JobError {
     fn from(error: TenancyError) -> Self {
-        Self::Retry(error.to_string())
+        match &error {
+            TenancyError::Unreachable { .. } => Self::Interrupted(error.to_string()),
+            TenancyError::Database(db) if connection_lost(db) => {
+                Self::Interrupted(with_causes(&error))
+            }
+            _ => Self::Retry(with_causes(&error)),
+        }
     }
 }
 
 impl From<tokio_postgres::Error> for JobError {
     fn from(error: tokio_postgres::Error) -> Self {
-        Self::Retry(with_causes(&error))
+        if connection_lost(&error) {
+            Self::Interrupted(with_causes(&error))
+        } else {
+            Self::Retry(with_causes(&error))
+        }
     }
 }
 
@@ -285,14 +304,16 @@ pub struct RunnerHandle {
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
-/// Claims up to `$2` jobs of queue `$1`. The tenant's status is a per-row subquery, not
+/// Claims up to `$2` jobs of queue `$1` that are due by the claimer's clock `$3` (a job
+/// made available by an instance whose clock runs ahead waits for this one's to catch
+/// up, so no timer fires early). The tenant's status is a per-row subquery, not
 /// a join: a join lets the planner start from `tenants` (or sort every available job)
 /// when its statistics are stale, while this keeps one plan, the claim index in order,
 /// stopping at the first `$2` rows (measured in `scripts/bench-jobs.sh`).
 macro_rules! claim_candidates {
     () => {
         "select j.id from public.jobs j \
-         where j.state = 'available' and j.queue = $1 \
+         where j.state = 'available' and j.queue = $1 and j.run_at <= $3::timestamptz \
            and not exists (select 1 from public.job_pauses p \
                            where p.scope = 'all' \
                               or (p.scope = 'queue' and p.queue = j.queue) \
@@ -304,7 +325,7 @@ macro_rules! claim_candidates {
     };
 }
 
-/// The jobs a claim of up to `$2` jobs of queue `$1` takes (locked).
+/// The jobs a claim of up to `$2` jobs of queue `$1` due at `$3` takes (locked).
 pub const CLAIM_CANDIDATES_SQL: &str = claim_candidates!();
 
 pub const CLAIM_SQL: &str = concat!(
@@ -707,6 +728,16 @@ impl Runner {
                 }
             }
         };
+        if let Err(JobError::Interrupted(why)) = &outcome {
+            if inner.stop.is_cancelled() {
+                tracing::info!(job = job.id, %why, "a job cut off by shutdown is released");
+                if let Err(error) = self.release(&[job.id]).await {
+                    tracing::warn!(job = job.id, error = %describe_error(&error), "releasing a job failed; its lease will expire instead");
+                }
+                inner.running.lock().expect("running jobs").remove(&job.id);
+                return;
+            }
+        }
         if let Err(error) = self.finish(&job, outcome).await {
             // The lease will expire and the job will be rescued.
             tracing::warn!(job = job.id, error = %describe_error(&error), "recording a job's outcome failed");
@@ -797,6 +828,10 @@ impl Runner {
                 self.retry_later(&conn, job, now, delay, &error).await?
             }
             JobError::RetryIn(delay, error) => {
+                self.retry_later(&conn, job, now, delay, &error).await?
+            }
+            JobError::Interrupted(error) => {
+                let delay = backoff::next_delay(job.attempt);
                 self.retry_later(&conn, job, now, delay, &error).await?
             }
         };
@@ -910,6 +945,19 @@ impl Runner {
         Ok((done, sleep))
     }
 
+    /// Gives running jobs of this process back to the queue, not counted as attempts.
+    async fn release(&self, ids: &[i64]) -> Result<(), TenancyError> {
+        let inner = &self.0;
+        let conn = inner.queue_pool.get(None).await?;
+        conn.execute(
+            Scope::standalone(),
+            RELEASE_SQL,
+            &[&ids, &inner.config.worker_id, &inner.clock.now()],
+        )
+        .await?;
+        Ok(())
+    }
+
     /// Jobs this process has claimed and not finished.
     pub fn running(&self) -> usize {
         self.0.in_flight.load(Ordering::Acquire)
@@ -942,17 +990,7 @@ impl RunnerHandle {
         };
         if !ids.is_empty() {
             tracing::warn!(jobs = ?ids, "releasing jobs still running at shutdown");
-            let released = async {
-                let conn = inner.queue_pool.get(None).await?;
-                conn.execute(
-                    Scope::standalone(),
-                    RELEASE_SQL,
-                    &[&ids, &inner.config.worker_id, &inner.clock.now()],
-                )
-                .await?;
-                Ok::<_, TenancyError>(())
-            };
-            if let Err(error) = released.await {
+            if let Err(error) = self.runner.release(&ids).await {
                 tracing::warn!(error = %describe_error(&error), "releasing jobs failed; their leases will expire instead");
             }
         }
