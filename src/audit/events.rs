@@ -1,5 +1,6 @@
-//! `GET /api/v1/events`: the tenant's event stream for admins, oldest first from a
-//! cursor, which is also how a client catches up on what it missed.
+//! `GET /api/v1/events`: the tenant's event stream for admins, in commit order from a
+//! cursor, which is also how a client catches up on what it missed: a cursor never
+//! skips an event whose transaction was still open when the page before was read.
 
 use actix_web::{get, web};
 use chrono::{DateTime, Utc};
@@ -15,6 +16,31 @@ use crate::tenancy::scoped::TenantDb;
 use crate::web::error::{AuthedRouteErrors, DomainError};
 use crate::web::json::Json;
 use crate::web::tenant::AuthUser;
+
+/// Events in commit order, as far as it can be known: by the writing transaction, then
+/// by id, and only those written by transactions older than every transaction still
+/// running (`pg_snapshot_xmin`). A later page can then never hold an event that sorts
+/// before one already served: every transaction that could still add one is newer
+/// than the page's last event's. The cost is that an event waits while an older
+/// transaction anywhere in the database stays open. `$7`, the last event a client saw,
+/// is located by its id; an unknown id continues after the rows from before commit
+/// order was recorded (which carry `xact` 0).
+fn events_sql() -> String {
+    format!(
+        "with after_event as (select coalesce((select xact from audit_logs where id = $7), \
+                                              '0'::xid8) as after_xact) \
+    select {EVENT_COLUMNS} from audit_logs, after_event \
+    where ($1::text is null or event_type = $1) \
+      and ($2::text is null or entity = $2) \
+      and ($3::text is null or entity = $3) \
+      and ($4::uuid is null or entity_id = $4) \
+      and ($5::timestamptz is null or at >= $5) \
+      and ($6::timestamptz is null or at < $6) \
+      and ($7::bigint is null or xact > after_xact or (xact = after_xact and id > $7)) \
+      and xact < pg_snapshot_xmin(pg_current_snapshot()) \
+    order by xact, id"
+    )
+}
 
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -33,7 +59,9 @@ pub struct EventQuery {
     from: Option<DateTime<Utc>>,
     /// RFC 3339 upper bound (exclusive).
     to: Option<DateTime<Utc>>,
-    /// Only events after this id (what a client saw last).
+    /// Only events after this one (the id of the last event a client saw). Events come
+    /// in commit order, which can differ from id order: always continue from the last
+    /// event received (or `next_cursor`), never from the largest id.
     #[param(minimum = 0)]
     after: Option<i64>,
     /// Page size (default 50).
@@ -70,10 +98,8 @@ pub async fn list(
 ) -> Result<Page<EventView>, DomainError> {
     let page = PageRequest::parse(query.limit, query.cursor.as_deref(), 500)?;
     let cursor: Option<i64> = page.after()?;
-    let after = match (cursor, query.after) {
-        (Some(a), Some(b)) => Some(a.max(b)),
-        (a, b) => a.or(b),
-    };
+    // The page cursor is where the previous page ended; it wins over `after`.
+    let after = cursor.or(query.after);
     if after.is_some_and(|a| a < 0) {
         return Err(DomainError::Validation("after must not be negative".into()));
     }
@@ -104,17 +130,7 @@ pub async fn list(
         principal,
         Role::Admin,
         &[(
-            &format!(
-                "select {EVENT_COLUMNS} from audit_logs \
-                 where ($1::text is null or event_type = $1) \
-                   and ($2::text is null or entity = $2) \
-                   and ($3::text is null or entity = $3) \
-                   and ($4::uuid is null or entity_id = $4) \
-                   and ($5::timestamptz is null or at >= $5) \
-                   and ($6::timestamptz is null or at < $6) \
-                   and ($7::bigint is null or id > $7) \
-                 order by id limit $8"
-            ),
+            &format!("{} limit $8", events_sql()),
             &[
                 &exact,
                 &entity_of_type,

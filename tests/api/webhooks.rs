@@ -815,3 +815,49 @@ async fn the_event_stream_is_filtered_and_paged_from_a_cursor() {
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{bad}");
     }
 }
+
+#[tokio::test]
+async fn the_event_cursor_never_skips_an_event_whose_transaction_was_still_open() {
+    let tenant = Tenant::new(&[]).await;
+    let (_, before) = tenant.json(Method::GET, "/api/v1/events", None).await;
+    let mut cursor = before["items"]
+        .as_array()
+        .unwrap()
+        .last()
+        .map(|e| e["id"].as_i64().unwrap());
+    let seen = |page: &Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["entity"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    // A slow unit of work takes an event id, and stays open...
+    let mut slow = tenant._db.client().await;
+    let open = slow.transaction().await.unwrap();
+    open.execute(
+        "insert into t_acme.audit_logs (action, entity, changes) values ('create', 'slow', '{}')",
+        &[],
+    )
+    .await
+    .unwrap();
+    // ...while a quick one takes a later id and commits.
+    tenant.contract("Quick").await;
+    let path = |after: Option<i64>| match after {
+        Some(id) => format!("/api/v1/events?after={id}"),
+        None => "/api/v1/events".to_owned(),
+    };
+    let (_, page) = tenant.json(Method::GET, &path(cursor), None).await;
+    assert!(
+        !seen(&page).contains(&"contract".to_owned()),
+        "not served while an older transaction may still add an event before it: {page}"
+    );
+    if let Some(last) = page["items"].as_array().unwrap().last() {
+        cursor = last["id"].as_i64();
+    }
+    open.commit().await.unwrap();
+    // A client that continues from what it saw gets both, in commit order.
+    let (_, page) = tenant.json(Method::GET, &path(cursor), None).await;
+    assert_eq!(seen(&page), ["slow", "contract"], "{page}");
+}
