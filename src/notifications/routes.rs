@@ -159,6 +159,19 @@ fn last_event_id(req: &HttpRequest, query: &StreamQuery) -> Result<Option<i64>, 
     }
 }
 
+/// How long a stream waits for this process to hear the channel again.
+const SUBSCRIPTION_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// A stream that ends at once, asking to be reopened in a second: `EventSource`
+/// reconnects by itself (with its `Last-Event-ID`) after a stream ends, but gives up
+/// for good on an error status.
+fn come_back_later() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/event-stream"))
+        .insert_header((header::CACHE_CONTROL, "no-cache, no-transform"))
+        .body("retry: 1000\n: not live yet on this server; reconnect\n\n")
+}
+
 /// What a stream's client already has when it goes live.
 struct Sent {
     /// Its `Last-Event-ID`: notifications are numbered in commit order within a tenant
@@ -175,7 +188,7 @@ impl Sent {
 
 #[utoipa::path(get, path = "/api/v1/notifications/stream", tag = "notifications", params(StreamQuery,
         ("Last-Event-ID" = Option<i64>, Header, description = "Replays the caller's notifications after this id before going live")),
-    responses((status = 200, description = "Server-Sent Events, `text/event-stream`: `event: notification` with the notification as `data` and its id as `id`; a comment line as heartbeat; `event: overflow` when more were missed than a replay holds (reload the inbox)", content_type = "text/event-stream", body = String), AuthedRouteErrors),
+    responses((status = 200, description = "Server-Sent Events, `text/event-stream`: `event: notification` with the notification as `data` and its id as `id`; a comment line as heartbeat; `event: overflow` when more were missed than a replay holds (reload the inbox). While this server is resubscribing to the notification channel the stream holds only `retry: 1000` and ends, and the client reconnects with its `Last-Event-ID`", content_type = "text/event-stream", body = String), AuthedRouteErrors),
     security(("bearer" = [])))]
 #[get("/api/v1/notifications/stream")]
 pub async fn notification_stream(
@@ -188,6 +201,11 @@ pub async fn notification_stream(
 ) -> Result<HttpResponse, DomainError> {
     let query = query.into_inner();
     let after = last_event_id(&req, &query)?;
+    // While this process does not hear the channel (it is resubscribing), a stream
+    // waits a moment for it, and is otherwise told to come back.
+    if !hub.wait_subscribed(SUBSCRIPTION_WAIT).await {
+        return Ok(come_back_later());
+    }
     let tx = db.begin().await?;
     let user_id = match (&query.ticket, &user) {
         (Some(ticket), _) => stream::redeem_ticket(&tx, ticket).await?,
@@ -199,7 +217,10 @@ pub async fn notification_stream(
     };
     // Subscribed before the replay is read: nothing falls between the two (a live one
     // the replay also had is skipped by its id).
-    let subscription = hub.subscribe(tx.tenant_id().0, user_id);
+    let Some(subscription) = hub.subscribe(tx.tenant_id().0, user_id) else {
+        // Lost again since the wait; the ticket stays unused (not committed).
+        return Ok(come_back_later());
+    };
     let (replay, overflow) = match after {
         Some(after) => stream::missed(&tx, user_id, after).await?,
         None => (Vec::new(), false),

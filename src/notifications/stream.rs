@@ -6,8 +6,11 @@
 //!
 //! A stream that falls behind is closed rather than buffered without bound; so are all
 //! of them when the subscription connection is lost (what was published meanwhile was
-//! not heard). Either way the browser reconnects with `Last-Event-ID` and the stream
-//! replays what it missed from the stored notifications, so nothing is lost.
+//! not heard), and no stream opens again until the subscription is back: a stream open
+//! while nothing is heard would miss messages and later carry its client's
+//! `Last-Event-ID` past them. Either way the browser reconnects with `Last-Event-ID`
+//! and the stream replays what it missed from the stored notifications, so nothing is
+//! lost.
 //!
 //! Browsers' `EventSource` cannot send an `Authorization` header: a client trades its
 //! token for a single-use ticket that lives [`TICKET_TTL`] (`notification_stream_tickets`,
@@ -37,6 +40,9 @@ pub const CHANNEL: &str = "pactum_notifications";
 
 /// How long a stream ticket may wait to be used.
 pub const TICKET_TTL: Duration = Duration::from_secs(60);
+
+/// Tries at publishing one batch to Redis (about 8 seconds in all).
+const PUBLISH_ATTEMPTS: u32 = 6;
 
 /// Messages a stream may have waiting before it is closed as too slow.
 const STREAM_BACKLOG: usize = 64;
@@ -83,8 +89,10 @@ impl Fanout {
         Ok(())
     }
 
-    /// After the notifier's commit. A Redis failure is logged, not retried: streams
-    /// catch up from the store on reconnect.
+    /// After the notifier's commit. A failure is retried for a few seconds, which spans
+    /// a Redis restart (the connection manager reconnects); an instance whose own
+    /// subscription is down meanwhile has closed its streams and refuses new ones until
+    /// it is back, and its clients then replay from the store.
     pub async fn publish_after(&self, messages: &[String]) {
         if let Self::Redis { publisher, .. } = self {
             if messages.is_empty() {
@@ -94,9 +102,19 @@ impl Fanout {
             for message in messages {
                 pipe.cmd("PUBLISH").arg(CHANNEL).arg(message).ignore();
             }
-            let mut connection = publisher.clone();
-            if let Err(error) = pipe.query_async::<()>(&mut connection).await {
-                tracing::warn!(%error, "publishing notifications to Redis failed; open streams catch up when they reconnect");
+            let mut delay = Duration::from_millis(100);
+            for attempt in 1..=PUBLISH_ATTEMPTS {
+                let mut connection = publisher.clone();
+                match pipe.query_async::<()>(&mut connection).await {
+                    Ok(()) => return,
+                    Err(error) if attempt == PUBLISH_ATTEMPTS => {
+                        tracing::warn!(%error, "publishing notifications to Redis failed; streams catch up when they reconnect");
+                    }
+                    Err(_) => {
+                        tokio::time::sleep(delay).await;
+                        delay = (delay * 2).min(Duration::from_secs(2));
+                    }
+                }
             }
         }
     }
@@ -122,10 +140,20 @@ type UserStreams = Vec<(u64, mpsc::Sender<Arc<Live>>)>;
 pub struct Hub {
     streams: Mutex<HashMap<Key, UserStreams>>,
     next: AtomicU64,
+    /// Whether this process hears the channel, and the token its streams end by; one
+    /// lock, so a stream is either opened while subscribed (and ended with the
+    /// subscription) or refused.
+    gate: Mutex<Gate>,
+    /// Follows `gate.subscribed`, for streams waiting to open.
+    subscribed: tokio::sync::watch::Sender<bool>,
+    stopped: CancellationToken,
+}
+
+struct Gate {
+    subscribed: bool,
     /// Cancelled when the process stops (streams end so graceful shutdown is quick), or
     /// replaced when the subscription is lost (streams end so clients catch up).
-    closing: Mutex<CancellationToken>,
-    stopped: CancellationToken,
+    closing: CancellationToken,
 }
 
 /// A stream's place in the hub; leaving is dropping it.
@@ -154,12 +182,23 @@ impl Hub {
         Arc::new(Self {
             streams: Mutex::new(HashMap::new()),
             next: AtomicU64::new(1),
-            closing: Mutex::new(CancellationToken::new()),
+            gate: Mutex::new(Gate {
+                subscribed: false,
+                closing: CancellationToken::new(),
+            }),
+            subscribed: tokio::sync::watch::Sender::new(false),
             stopped: CancellationToken::new(),
         })
     }
 
-    pub fn subscribe(self: &Arc<Self>, tenant: Uuid, user: Uuid) -> Subscription {
+    /// A place for a stream of `user`, or `None` while this process does not hear the
+    /// channel: a stream open then would miss what is published meanwhile, and its
+    /// client's `Last-Event-ID` would later pass over it for good.
+    pub fn subscribe(self: &Arc<Self>, tenant: Uuid, user: Uuid) -> Option<Subscription> {
+        let gate = self.gate.lock().expect("hub");
+        if !gate.subscribed {
+            return None;
+        }
         let (sender, receiver) = mpsc::channel(STREAM_BACKLOG);
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         self.streams
@@ -168,13 +207,28 @@ impl Hub {
             .entry((tenant, user))
             .or_default()
             .push((id, sender));
-        Subscription {
+        Some(Subscription {
             hub: self.clone(),
             key: (tenant, user),
             id,
             receiver,
-            closing: self.closing.lock().expect("hub").clone(),
-        }
+            closing: gate.closing.clone(),
+        })
+    }
+
+    /// Waits, at most `limit`, until this process hears the channel.
+    pub async fn wait_subscribed(&self, limit: Duration) -> bool {
+        let mut subscribed = self.subscribed.subscribe();
+        let heard = tokio::time::timeout(limit, subscribed.wait_for(|on| *on))
+            .await
+            .is_ok_and(|waited| waited.is_ok());
+        heard
+    }
+
+    /// The subscription is up: streams may open.
+    fn subscription_up(&self) {
+        self.gate.lock().expect("hub").subscribed = true;
+        self.subscribed.send_replace(true);
     }
 
     /// Open streams in this process.
@@ -204,10 +258,15 @@ impl Hub {
         }
     }
 
-    /// Ends every open stream (their clients reconnect and replay).
+    /// The subscription is down: ends every open stream (their clients reconnect and
+    /// replay once it is back) and refuses new ones until then.
     fn close_all(&self) {
-        let fresh = CancellationToken::new();
-        let old = std::mem::replace(&mut *self.closing.lock().expect("hub"), fresh);
+        let old = {
+            let mut gate = self.gate.lock().expect("hub");
+            gate.subscribed = false;
+            std::mem::replace(&mut gate.closing, CancellationToken::new())
+        };
+        self.subscribed.send_replace(false);
         old.cancel();
     }
 
@@ -256,6 +315,7 @@ impl Hub {
         let mut listening =
             crate::tenancy::listen::listen(url, Some("pactum-notification-listener"), CHANNEL)
                 .await?;
+        self.subscription_up();
         if let Some(ready) = ready.take() {
             let _ = ready.send(());
         }
@@ -278,6 +338,7 @@ impl Hub {
         let client = redis::Client::open(url)?;
         let mut pubsub = client.get_async_pubsub().await?;
         pubsub.subscribe(CHANNEL).await?;
+        self.subscription_up();
         if let Some(ready) = ready.take() {
             let _ = ready.send(());
         }

@@ -792,6 +792,68 @@ async fn streams_fan_out_across_instances_through_postgres_listen_notify() {
 }
 
 #[tokio::test]
+async fn a_stream_never_opens_deaf_while_its_instance_resubscribes() {
+    let org = org(Utc::now(), 1, &[], &[("olive", "member")]).await;
+    let contract = org.contract("olive", "Resubscribed NDA", json!({})).await;
+    let mut before = Listener::of(
+        Listener::open(
+            &org.apps[0],
+            HOST,
+            &format!("?ticket={}", ticket(&org, 0, "olive").await),
+            None,
+        )
+        .await,
+    );
+    // The instance's subscription connection goes (a restart of what carries it).
+    let client = org.db.client().await;
+    let cut: i64 = client
+        .query_one(
+            "select count(pg_terminate_backend(pid)) from pg_stat_activity \
+             where application_name = 'pactum-notification-listener' and datname = current_database()",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(cut, 1);
+    assert!(
+        before.next(StdDuration::from_secs(5)).await.is_none(),
+        "open streams end when the subscription is lost"
+    );
+    // A client reconnecting at once is not handed a stream that hears nothing: it waits
+    // for the subscription to be back (or is told to come back), so what is made right
+    // away reaches it live, every one, in order.
+    let mut after = Listener::of(
+        Listener::open(
+            &org.apps[0],
+            HOST,
+            &format!("?ticket={}", ticket(&org, 0, "olive").await),
+            Some(0),
+        )
+        .await,
+    );
+    for version in 2..=4 {
+        org.edit(
+            0,
+            &contract,
+            json!({"title": format!("Resubscribed NDA v{version}")}),
+        )
+        .await;
+    }
+    let made = org.inbox("olive", 3).await;
+    let mut heard = Vec::new();
+    while let Some((id, _)) = after.next(StdDuration::from_secs(3)).await {
+        heard.push(id);
+    }
+    let mut expected: Vec<i64> = made.iter().map(|n| n["id"].as_i64().unwrap()).collect();
+    expected.sort_unstable();
+    assert_eq!(
+        heard, expected,
+        "every notification made after the reconnect, once"
+    );
+}
+
+#[tokio::test]
 async fn stream_tickets_are_single_use_short_lived_and_bound_to_their_tenant() {
     let org = org(
         at("2026-12-01T12:00:00Z"),
