@@ -56,8 +56,16 @@ pub struct EventQuery {
     entity: Option<String>,
     entity_id: Option<Uuid>,
     /// RFC 3339 lower bound (inclusive).
+    #[serde(
+        default,
+        deserialize_with = "crate::kernel::validate::optional_rfc3339"
+    )]
     from: Option<DateTime<Utc>>,
     /// RFC 3339 upper bound (exclusive).
+    #[serde(
+        default,
+        deserialize_with = "crate::kernel::validate::optional_rfc3339"
+    )]
     to: Option<DateTime<Utc>>,
     /// Only events after this one (the id of the last event a client saw). Events come
     /// in commit order, which can differ from id order: always continue from the last

@@ -59,8 +59,16 @@ pub struct AuditQuery {
     #[param(max_length = 50)]
     action: Option<String>,
     /// RFC 3339 lower bound (inclusive).
+    #[serde(
+        default,
+        deserialize_with = "crate::kernel::validate::optional_rfc3339"
+    )]
     from: Option<DateTime<Utc>>,
     /// RFC 3339 upper bound (exclusive).
+    #[serde(
+        default,
+        deserialize_with = "crate::kernel::validate::optional_rfc3339"
+    )]
     to: Option<DateTime<Utc>>,
     /// Page size (default 50).
     #[param(minimum = 1, maximum = 200)]

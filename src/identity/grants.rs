@@ -41,6 +41,7 @@ pub struct NewGrant {
     /// `member`, `manager` or `admin`.
     pub role: String,
     /// When it lapses (RFC 3339), in the future, within a year.
+    #[serde(deserialize_with = "crate::kernel::validate::rfc3339")]
     pub expires_at: DateTime<Utc>,
     #[serde(default)]
     pub reason: Option<String>,

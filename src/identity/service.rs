@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::user_routes::{UserView, USER_COLUMNS};
 use crate::kernel::audit::{self, changed_fields, Entry};
 use crate::kernel::reads::read_as;
-use crate::kernel::{Actor, DomainError, OnConstraint, Origin, Principal, Role};
+use crate::kernel::{Actor, DomainError, OnConstraint, Origin, Principal, Refusal, Role};
 use crate::tenancy::scoped::{TenantDb, TenantTx};
 use crate::tenancy::Email;
 
@@ -140,8 +140,34 @@ pub async fn delete_user(
     if current.get::<_, &str>(3) == "admin" {
         ensure_another_admin(tx, id).await?;
     }
-    tx.execute("delete from users where id = $1", &[&id])
+    // Records that must always have a user: a contract's owner, an approval's
+    // approver (its decision is history). Deleting their user would orphan them, so
+    // it is refused with what is held; deactivating keeps the user as their author
+    // (and hands pending approvals to someone who can act).
+    let held = tx
+        .query_one(
+            "select (select count(*) from contracts where owner_id = $1), \
+                    (select count(*) from approvals where approver_id = $1)",
+            &[&id],
+        )
         .await?;
+    let (contracts, approvals): (i64, i64) = (held.get(0), held.get(1));
+    if contracts + approvals > 0 {
+        return Err(DomainError::refused(
+            Refusal::Conflict,
+            "user_holds_records",
+            format!(
+                "this user owns {contracts} contract(s) and holds {approvals} approval(s): \
+                 give the contracts another owner, or deactivate the user instead"
+            ),
+            json!({"contracts": contracts, "approvals": approvals}),
+        ));
+    }
+    // Anything else that still points at the user (a race with a new record) is a
+    // 409 too, never a 500.
+    tx.execute("delete from users where id = $1", &[&id])
+        .await
+        .map_err(DomainError::write)?;
     audit::record(
         tx,
         actor,

@@ -272,7 +272,7 @@ pub async fn update_user(
     responses(
         (status = 204, description = "Deleted"),
         (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 409, description = "last_admin", body = ErrorBody),
+        (status = 409, description = "last_admin; user_holds_records (owns contracts or holds approvals: reassign them or deactivate the user; details give the counts)", body = ErrorBody),
         TenantRouteErrors
     ),
     security(("bearer" = []))

@@ -94,7 +94,13 @@ impl TokenKeys {
         let early = claims
             .nbf
             .is_some_and(|nbf| nbf > now.saturating_add(LEEWAY_SECS));
-        (!expired && !early).then_some(claims)
+        // We never mint a token that lives longer than an access token's lifetime or
+        // that is issued in the future: one that claims to (`exp` of 2^64 - 1) is not
+        // ours to honour, whatever its signature.
+        let too_long = claims.exp > now.saturating_add(ACCESS_TOKEN_TTL_SECS + LEEWAY_SECS)
+            || claims.exp.saturating_sub(claims.iat) > ACCESS_TOKEN_TTL_SECS
+            || claims.iat > now.saturating_add(LEEWAY_SECS);
+        (!expired && !early && !too_long).then_some(claims)
     }
 }
 
@@ -178,6 +184,45 @@ mod tests {
             jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &keys.encoding).unwrap();
         assert!(keys.verify(&early, now).is_none());
         assert!(keys.verify(&early, now + 60).is_some());
+    }
+
+    #[test]
+    fn a_token_claiming_a_longer_life_than_we_give_is_refused() {
+        let keys = TokenKeys::new(SECRET);
+        let now = unix_now();
+        let claims = keys
+            .verify(
+                &keys
+                    .mint(Uuid::new_v4(), Uuid::new_v4(), "acme", "admin", now)
+                    .unwrap(),
+                now,
+            )
+            .unwrap();
+        let sign = |claims: &Claims| {
+            jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &keys.encoding).unwrap()
+        };
+        for forged in [
+            Claims {
+                exp: u64::MAX,
+                ..claims.clone()
+            },
+            Claims {
+                exp: now + 86_400,
+                ..claims.clone()
+            },
+            Claims {
+                iat: now + 3600,
+                exp: now + 3600 + 60,
+                ..claims.clone()
+            },
+        ] {
+            assert!(
+                keys.verify(&sign(&forged), now).is_none(),
+                "exp {}",
+                forged.exp
+            );
+        }
+        assert!(keys.verify(&sign(&claims), now).is_some());
     }
 
     #[test]

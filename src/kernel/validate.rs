@@ -267,6 +267,19 @@ impl IsoDate {
     }
 }
 
+/// A wall-clock time written exactly `HH:MM` (24 hours): chrono alone also takes
+/// `7:00`, which would be shown back as `07:00`.
+pub fn hh_mm(text: &str) -> Option<chrono::NaiveTime> {
+    let well_formed = text.len() == 5
+        && text.bytes().enumerate().all(|(i, b)| match i {
+            2 => b == b':',
+            _ => b.is_ascii_digit(),
+        });
+    well_formed
+        .then(|| chrono::NaiveTime::parse_from_str(text, "%H:%M").ok())
+        .flatten()
+}
+
 /// An instant written in RFC 3339 (`2026-12-01T09:30:00Z`, any offset), in years 1 to
 /// 9999: the range dates have, and one that PostgreSQL stores and every client reads
 /// back as RFC 3339. chrono's own parser takes signed years of up to six digits
@@ -311,6 +324,21 @@ impl<'de> Deserialize<'de> for Timestamp {
             ))
         })
     }
+}
+
+/// For `#[serde(deserialize_with = "...")]` on a `DateTime<Utc>` field: what
+/// [`Timestamp`] accepts.
+pub fn rfc3339<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<chrono::DateTime<chrono::Utc>, D::Error> {
+    Timestamp::deserialize(deserializer).map(|at| at.0)
+}
+
+/// [`rfc3339`] for an optional field (with `#[serde(default)]`).
+pub fn optional_rfc3339<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, D::Error> {
+    Option::<Timestamp>::deserialize(deserializer).map(|at| at.map(|at| at.0))
 }
 
 impl tokio_postgres::types::ToSql for Timestamp {
@@ -388,6 +416,10 @@ mod tests {
         // An offset can carry a time just past the range into it, and out of it.
         assert!(Timestamp::parse("9999-12-31T23:00:00-05:00").is_none());
         assert!(IsoDate::parse("0000-01-01").is_none());
+        assert!(hh_mm("07:00").is_some());
+        for bad in ["7:00", "07:0", "24:00", "07-00", "07:00 ", "+7:00"] {
+            assert!(hh_mm(bad).is_none(), "{bad}");
+        }
         assert!(IsoDate::parse("0001-01-01").is_some());
     }
 

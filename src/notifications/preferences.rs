@@ -102,8 +102,12 @@ mod hhmm {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<NaiveTime, D::Error> {
         let text = String::deserialize(d)?;
-        NaiveTime::parse_from_str(&text, "%H:%M")
-            .map_err(|_| serde::de::Error::custom(format!("expected HH:MM, got {text:?}")))
+        crate::kernel::validate::hh_mm(&text).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "expected HH:MM, got {:?}",
+                crate::kernel::validate::truncate(&text, 20)
+            ))
+        })
     }
 }
 

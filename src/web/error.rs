@@ -154,8 +154,13 @@ pub enum AuthedRouteErrors {
 
 /// A path segment that does not parse (say, a malformed id) is a 400, as JSON.
 pub fn path_config() -> actix_web::web::PathConfig {
-    actix_web::web::PathConfig::default().error_handler(|error, _req| {
-        DomainError::BadRequest(format!("invalid path: {error}")).into()
+    actix_web::web::PathConfig::default().error_handler(|error, req| {
+        match super::routes::literal_route_refusal(req) {
+            Some(response) => {
+                actix_web::error::InternalError::from_response(error, response).into()
+            }
+            None => DomainError::BadRequest(format!("invalid path: {error}")).into(),
+        }
     })
 }
 

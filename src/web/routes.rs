@@ -57,9 +57,22 @@ impl RouteTable {
 
     /// The methods served on `path`, if any route's template matches it.
     pub fn methods_for(&self, path: &str) -> Vec<&'static str> {
+        self.methods_matching(path, false)
+    }
+
+    /// The methods of the routes whose templates name `path` literally, with no
+    /// parameter (`/api/v1/workflows/match`, not `/api/v1/workflows/{id}`).
+    pub fn literal_methods_for(&self, path: &str) -> Vec<&'static str> {
+        self.methods_matching(path, true)
+    }
+
+    fn methods_matching(&self, path: &str, literal_only: bool) -> Vec<&'static str> {
         let parts: Vec<&str> = path.split('/').collect();
         let mut methods: Vec<&'static str> = Vec::new();
         for (segments, served) in &self.routes {
+            if literal_only && segments.iter().any(|s| matches!(s, Segment::Parameter)) {
+                continue;
+            }
             let matches = segments.len() == parts.len()
                 && segments
                     .iter()
@@ -86,9 +99,24 @@ pub async fn unrouted(req: HttpRequest, state: web::Data<AppState>) -> HttpRespo
     if allowed.is_empty() {
         return DomainError::NotFound.error_response();
     }
+    method_not_allowed(&allowed)
+}
+
+/// 405 with `Allow`.
+pub fn method_not_allowed(allowed: &[&str]) -> HttpResponse {
     let mut response = DomainError::MethodNotAllowed.error_response();
     if let Ok(value) = HeaderValue::from_str(&allowed.join(", ")) {
         response.headers_mut().insert(ALLOW, value);
     }
     response
+}
+
+/// A path parameter that does not parse, on a path that is also a literal route
+/// (`PUT /api/v1/workflows/match` reached `PUT /api/v1/workflows/{id}` with
+/// `id = "match"`): the method is what is wrong, so 405 rather than a 400 about the id.
+pub fn literal_route_refusal(req: &HttpRequest) -> Option<HttpResponse> {
+    let state = req.app_data::<web::Data<AppState>>()?;
+    let allowed = state.routes.literal_methods_for(req.path());
+    (!allowed.is_empty() && !allowed.contains(&req.method().as_str()))
+        .then(|| method_not_allowed(&allowed))
 }

@@ -119,9 +119,7 @@ fn check(body: &CalendarBody) -> Result<Checked, DomainError> {
     }
     days.sort_unstable();
     let time = |field: &str, text: &str| {
-        NaiveTime::parse_from_str(text, "%H:%M")
-            .ok()
-            .filter(|_| text.len() == 5)
+        crate::kernel::validate::hh_mm(text)
             .ok_or_else(|| invalid(format!("{field}: expected HH:MM, e.g. 09:00")))
     };
     let (start, end) = (time("start", &body.start)?, time("end", &body.end)?);
@@ -207,6 +205,23 @@ pub async fn put(
 ) -> Result<CalendarView, DomainError> {
     let checked = check(&body)?;
     actor.require(Role::Admin)?;
+    let business = BusinessCalendar::new(
+        checked.zone,
+        &checked
+            .days
+            .iter()
+            .filter_map(|n| DAYS.get(usize::try_from(*n - 1).ok()?).map(|(_, day)| *day))
+            .collect::<Vec<_>>(),
+        checked.start,
+        checked.end,
+        checked.holidays.clone(),
+    )
+    .map_err(|e| invalid(e.to_string()))?;
+    // Deadlines of running and future stages come from this calendar: one with no
+    // working time ahead (holidays over decades) could give none.
+    if let Err(error) = deadline(&business, unit::now(tx), 1.0) {
+        return Err(invalid(format!("holidays: {error}")));
+    }
     let old = get(tx, actor).await?;
     tx.execute(
         "insert into business_calendar (id, timezone, working_days, day_start, day_end, holidays, updated_at) \
@@ -242,6 +257,18 @@ pub async fn put(
 }
 
 /// The calendar deadlines are computed in (the default when none is set).
+/// The instant `hours` of business time after `from`, or why there is none.
+pub fn deadline(
+    business: &BusinessCalendar,
+    from: chrono::DateTime<chrono::Utc>,
+    hours: f64,
+) -> Result<chrono::DateTime<chrono::Utc>, crate::kernel::business_time::CalendarError> {
+    business.add(
+        from,
+        chrono::Duration::minutes((hours * 60.0).round() as i64),
+    )
+}
+
 pub async fn load(tx: &TenantTx) -> Result<BusinessCalendar, DomainError> {
     let body = stored(tx).await?.unwrap_or_else(default_body);
     let checked = check(&body)?;

@@ -151,6 +151,22 @@ async fn check_references(tx: &TenantTx, body: &DefinitionBody) -> Result<(), Do
             }
         }
     }
+    // An SLA is business time in the tenant's calendar: one the calendar cannot give
+    // (a minute of work a week, holidays over decades) has no deadline to set.
+    if body.stages.iter().any(|stage| stage.sla_hours.is_some()) {
+        let business = super::calendar::load(tx).await?;
+        let now = crate::kernel::unit::now(tx);
+        for (i, stage) in body.stages.iter().enumerate() {
+            if let Some(hours) = stage.sla_hours {
+                if let Err(error) = super::calendar::deadline(&business, now, hours) {
+                    return Err(unknown(
+                        format!("stages[{i}].sla_hours"),
+                        format!("the business calendar gives no deadline for it: {error}"),
+                    ));
+                }
+            }
+        }
+    }
     Ok(())
 }
 
@@ -412,6 +428,7 @@ pub async fn versions(
 
 /// A contract not yet stored, to see which definitions it would start.
 #[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct DraftContract {
     pub title: Option<String>,
     pub contract_type: Option<String>,
@@ -692,9 +709,16 @@ async fn compiled(
             .await?;
         let mut compiled = Vec::with_capacity(rows.len());
         for row in &rows {
-            let rule = compile_rule(&row.get::<_, Value>(2))?;
-            fresh.insert(row.get(0), rule.clone());
-            compiled.push(((row.get(0), row.get(1)), rule));
+            let id: Uuid = row.get(0);
+            // A stored rule that no longer compiles (saved before a check it fails was
+            // added) must not stop the tenant's other definitions from matching: it
+            // matches nothing, and says so in the log, until an admin saves it again.
+            let rule = compile_rule(&row.get::<_, Value>(2)).or_else(|error| {
+                tracing::warn!(definition = %id, %error, "a stored trigger rule does not compile; it matches nothing");
+                compile_rule(&json!({"not": {}}))
+            })?;
+            fresh.insert(id, rule.clone());
+            compiled.push(((id, row.get(1)), rule));
         }
         let mut cache = COMPILED.lock().unwrap_or_else(|e| e.into_inner());
         if cache.len() + compiled.len() > MAX_COMPILED {

@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Duration, SubsecRound, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use utoipa::ToSchema;
@@ -388,10 +388,18 @@ async fn activate(
     let (due_at, reminders) = match spec.sla_hours {
         Some(sla) => {
             let business = calendar::load(tx).await?;
+            // Checked when the definition was saved, but the calendar may have changed.
             let after = |hours: f64| {
-                business
-                    .add(now, Duration::minutes((hours * 60.0).round() as i64))
-                    .map_err(|e| DomainError::Internal(e.into()))
+                calendar::deadline(&business, now, hours).map_err(|e| {
+                    conflict(
+                        "sla_unreachable",
+                        format!(
+                            "stage {:?}: the business calendar gives no deadline for {hours} business hours ({e}); widen the calendar or shorten the SLA",
+                            validate::truncate(name, 60)
+                        ),
+                        json!({ "stage": name, "sla_hours": hours }),
+                    )
+                })
             };
             let mut reminders = Vec::with_capacity(spec.reminder_hours_before.len());
             for hours in &spec.reminder_hours_before {
@@ -877,6 +885,97 @@ async fn delegate(
         json!({"contract_id": held.run.contract_id, "run_id": held.run.id, "stage_id": held.stage_id,
                "stage": held.stage_name, "approver_id": to, "delegated_from": approval, "due_at": held.due_at})).await?;
     Ok(new_id)
+}
+
+/// Hands every pending approval of a user who can no longer act (deactivated) to
+/// someone who can, at once: an approval held by nobody would wait for an escalation
+/// that a stage without one never gets. Tried in order: the user's out-of-office
+/// delegate, the stage's escalation team, the tenant's admins; the first who may take
+/// it (active, not a viewer, not already an approver of the stage, not the owner
+/// unless self-approval is allowed) gets it, as a delegation recorded with its events.
+/// Returns how many were handed over; one that nobody can take stays, and is logged.
+pub async fn reassign_from(
+    tx: &TenantTx,
+    origin: &Origin,
+    user: Uuid,
+) -> Result<usize, DomainError> {
+    let actor = Actor::system("approver deactivated");
+    let now = unit::now(tx);
+    let pending: Vec<(Uuid, Value)> = tx
+        .query(
+            "select a.id, s.spec from approvals a join workflow_stages s on s.id = a.stage_id \
+             where a.approver_id = $1 and a.state = 'pending' and s.state = 'active' order by a.created_at",
+            &[&user],
+        )
+        .await?
+        .iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect();
+    if pending.is_empty() {
+        return Ok(0);
+    }
+    let away_delegate: Option<Uuid> = tx
+        .query_opt(
+            "select delegate_id from out_of_office where user_id = $1",
+            &[&user],
+        )
+        .await?
+        .map(|row| row.get(0));
+    let admins: Vec<Uuid> = tx
+        .query(
+            "select id from users where role = 'admin' and active and id <> $1 order by created_at",
+            &[&user],
+        )
+        .await?
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    let mut handed = 0;
+    for (approval, spec) in pending {
+        let held = hold(tx, approval).await?;
+        let mut candidates: Vec<Uuid> = away_delegate.into_iter().collect();
+        if let Some(escalation) = serde_json::from_value::<StageBody>(spec)
+            .ok()
+            .and_then(|stage| stage.escalation)
+        {
+            let team = resolve(tx, &[format!("team:{}", escalation.team)]).await?;
+            candidates.extend(team.into_iter().map(|(u, _)| u));
+        }
+        candidates.extend(admins.iter().copied());
+        let mut taken = false;
+        for to in candidates {
+            if to == user {
+                continue;
+            }
+            // `delegate` checks before it writes: a refusal leaves nothing behind.
+            match delegate(
+                tx,
+                &actor,
+                origin,
+                &held,
+                approval,
+                to,
+                Some("the approver was deactivated"),
+                "deactivated",
+                now,
+            )
+            .await
+            {
+                Ok(_) => {
+                    taken = true;
+                    break;
+                }
+                Err(DomainError::Validation(_) | DomainError::Refused { .. }) => continue,
+                Err(other) => return Err(other),
+            }
+        }
+        if taken {
+            handed += 1;
+        } else {
+            tracing::warn!(%approval, %user, "a deactivated approver's approval has nobody to take it");
+        }
+    }
+    Ok(handed)
 }
 
 async fn complete_stage(

@@ -22,7 +22,8 @@ pub const MATERIAL_TERMS: &[&str] = &[
 pub fn react_to(reactions: &mut Reactions) {
     reactions
         .on("contract.status_changed", status_changed)
-        .on("contract.updated", updated);
+        .on("contract.updated", updated)
+        .on("user.updated", user_updated);
 }
 
 fn status(changes: &Value, which: &str) -> String {
@@ -97,6 +98,22 @@ fn updated<'a>(
         let reason = format!("material change: {}", changed.join(", "));
         engine::end_round(tx, actor, origin, contract, "voided", &reason).await?;
         engine::start(tx, actor, origin, contract, None, &reason).await?;
+        Ok(())
+    })
+}
+
+/// A user deactivated: their pending approvals go to someone who can act, at once.
+fn user_updated<'a>(
+    tx: &'a TenantTx,
+    _actor: &'a Actor,
+    origin: &'a Origin,
+    event: &'a Recorded<'a>,
+) -> ReactionFuture<'a> {
+    Box::pin(async move {
+        let deactivated = event.changes["active"]["new"] == Value::Bool(false);
+        if let (true, Some(user)) = (deactivated, event.entity_id) {
+            engine::reassign_from(tx, origin, user).await?;
+        }
         Ok(())
     })
 }

@@ -475,22 +475,20 @@ fn scalar(kind: Kind, value: &Value, path: &str) -> Result<String, RuleError> {
     if text.chars().any(|c| c == '\0') {
         return Err(refuse(path, "NUL is not allowed"));
     }
-    let ok = match kind {
-        Kind::Text | Kind::Tags => true,
-        Kind::Decimal => is_decimal(&text),
-        Kind::Date => {
-            text.len() == 10 && chrono::NaiveDate::parse_from_str(&text, "%Y-%m-%d").is_ok()
-        }
-        Kind::Uuid => Uuid::parse_str(&text).is_ok(),
-        Kind::Bool => false,
+    // Each value is checked by the rules PostgreSQL will apply to it, and passed on in
+    // the one form it accepts: chrono takes a year 0 PostgreSQL refuses, and the uuid
+    // crate takes `urn:uuid:...`, which PostgreSQL does not. A value refused here can
+    // never make every later match of the tenant fail.
+    let canonical = match kind {
+        Kind::Text | Kind::Tags => Some(text.clone()),
+        Kind::Decimal => is_decimal(&text).then(|| text.clone()),
+        Kind::Date => crate::kernel::validate::IsoDate::parse(&text).map(|d| d.0.to_string()),
+        Kind::Uuid => Uuid::parse_str(&text)
+            .ok()
+            .map(|u| u.hyphenated().to_string()),
+        Kind::Bool => None,
     };
-    if !ok {
-        return Err(refuse(
-            path,
-            format!("{} is not {}", shown(&text), expected(kind)),
-        ));
-    }
-    Ok(text)
+    canonical.ok_or_else(|| refuse(path, format!("{} is not {}", shown(&text), expected(kind))))
 }
 
 fn list(kind: Kind, value: &Value, path: &str) -> Result<Vec<String>, RuleError> {
@@ -638,6 +636,23 @@ mod tests {
     }
 
     #[test]
+    fn values_go_to_postgresql_in_the_one_form_it_accepts() {
+        let id = "0e5f6a1c-9b1d-4c55-8d2e-7f3a2b1c0d9e";
+        for written in [
+            format!("urn:uuid:{id}"),
+            format!("{{{id}}}"),
+            id.replace('-', ""),
+            id.to_uppercase(),
+        ] {
+            let (_, params) = sql(json!({ "owner": written }));
+            assert!(
+                matches!(&params[..], [Param::Text(t)] if t == id),
+                "{written}"
+            );
+        }
+    }
+
+    #[test]
     fn refusals_name_the_offending_path() {
         for (rule, path, says) in [
             (json!({"colour": "red"}), "colour", "unknown field"),
@@ -654,6 +669,26 @@ mod tests {
                 "date",
             ),
             (json!({"owner": "not-a-uuid"}), "owner", "UUID"),
+            (
+                json!({"start_date__lt": "0000-01-01"}),
+                "start_date__lt",
+                "date",
+            ),
+            (
+                json!({"start_date__lt": "-001-01-01"}),
+                "start_date__lt",
+                "date",
+            ),
+            (
+                json!({"start_date__lt": "+999-01-01"}),
+                "start_date__lt",
+                "date",
+            ),
+            (
+                json!({"start_date__lt": "2026-1-1"}),
+                "start_date__lt",
+                "date",
+            ),
             (
                 json!({"status__lt": "draft"}),
                 "status__lt",

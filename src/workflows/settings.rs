@@ -72,7 +72,9 @@ pub async fn put(
 #[serde(deny_unknown_fields)]
 pub struct OutOfOffice {
     pub delegate_id: Uuid,
+    #[serde(deserialize_with = "crate::kernel::validate::rfc3339")]
     pub starts_at: DateTime<Utc>,
+    #[serde(deserialize_with = "crate::kernel::validate::rfc3339")]
     pub ends_at: DateTime<Utc>,
     #[serde(default)]
     pub note: Option<String>,

@@ -327,8 +327,16 @@ pub async fn contract_workflow(
 #[into_params(parameter_in = Query)]
 pub struct AnalyticsQuery {
     /// Rounds started at or after (RFC 3339); default 30 days before `to`.
+    #[serde(
+        default,
+        deserialize_with = "crate::kernel::validate::optional_rfc3339"
+    )]
     pub from: Option<DateTime<Utc>>,
     /// Rounds started before (RFC 3339); default now.
+    #[serde(
+        default,
+        deserialize_with = "crate::kernel::validate::optional_rfc3339"
+    )]
     pub to: Option<DateTime<Utc>>,
 }
 

@@ -12,7 +12,7 @@ use pactum::kernel::clock::{ManualClock, SharedClock};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::app::{spawn_app, spawn_app_with_clock, tenant_with_admin, TestApp, PASSWORD};
+use crate::app::{code, spawn_app, spawn_app_with_clock, tenant_with_admin, TestApp, PASSWORD};
 use crate::support::TestDb;
 
 const HOST: &str = "acme.localhost";
@@ -471,6 +471,200 @@ async fn the_seed_definition_runs_from_submission_to_approval() {
     assert_eq!(analytics["completion_rate"], 1.0);
     assert_eq!(analytics["within_sla_share"], 1.0);
     assert_eq!(analytics["stages"].as_array().unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn values_postgresql_refuses_are_refused_at_save_and_a_broken_stored_rule_matches_nothing() {
+    let db = TestDb::migrated().await;
+    let world = World::new(
+        &db,
+        None,
+        &[("olive", "member"), ("lena", "member")],
+        &[("legal", &["lena"])],
+    )
+    .await;
+    let stages = json!([{"stage_name": "Legal", "sequence": 1, "approvers": ["legal"], "approval_type": "all"}]);
+    for rule in [
+        json!({"start_date__lt": "0000-01-01"}),
+        json!({"end_date__gte": "-001-01-01"}),
+        json!({"end_date__gte": "+999-01-01"}),
+        json!({"any": [{"value__gte": "1"}, {"start_date__in": ["2026-01-01", "0000-12-31"]}]}),
+    ] {
+        let (status, body) = world
+            .admin(
+                Method::POST,
+                "/api/v1/workflows",
+                Some(json!({"name": "Bad", "trigger_conditions": rule, "priority": 5, "stages": stages})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{rule}: {body}");
+    }
+    // A UUID in another spelling is stored as PostgreSQL reads it.
+    let lena = world.id("lena");
+    world
+        .define(
+            json!({"name": "Lena's", "trigger_conditions": {"owner": format!("urn:uuid:{lena}")},
+            "priority": 4, "stages": stages}),
+        )
+        .await;
+    world
+        .define(json!({"name": "Good", "trigger_conditions": {}, "priority": 1, "stages": stages}))
+        .await;
+    // A definition saved before these checks, with a value PostgreSQL refuses, at the
+    // top priority: it matches nothing, and every other definition still does.
+    let broken = world
+        .define(json!({"name": "Old", "trigger_conditions": {}, "priority": 9, "stages": stages}))
+        .await;
+    db.client()
+        .await
+        .execute(
+            "update t_acme.workflow_definitions \
+             set trigger_conditions = '{\"start_date__lt\": \"0000-01-01\"}', version = version + 1 \
+             where id = $1",
+            &[&broken["id"].as_str().unwrap().parse::<uuid::Uuid>().unwrap()],
+        )
+        .await
+        .unwrap();
+    let contract = world.contract("olive", "nda", "10").await;
+    let (status, body) = world.submit("olive", &contract).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let workflow = world.workflow(&contract).await;
+    assert_eq!(
+        workflow["current"]["definition_name"], "Good",
+        "{workflow:#}"
+    );
+}
+
+#[tokio::test]
+async fn a_deactivated_approver_hands_over_at_once_and_users_holding_records_are_not_deleted() {
+    let db = TestDb::migrated().await;
+    let world = World::new(
+        &db,
+        None,
+        &[
+            ("olive", "member"),
+            ("lena", "member"),
+            ("finn", "member"),
+            ("temp", "member"),
+        ],
+        &[("legal", &["lena"]), ("backup", &["finn"])],
+    )
+    .await;
+    world
+        .define(
+            json!({"name": "Legal", "trigger_conditions": {}, "priority": 1, "stages": [
+            {"stage_name": "Legal", "sequence": 1, "approvers": ["legal"], "approval_type": "all",
+             "sla_hours": 8, "escalation": {"action": "reassign", "team": "backup"}}]}),
+        )
+        .await;
+    let contract = world.contract("olive", "nda", "10").await;
+    assert_eq!(world.submit("olive", &contract).await.0, StatusCode::OK);
+    world.pending(&contract, "lena").await;
+
+    for who in ["olive", "lena"] {
+        let response = world
+            .app
+            .call(
+                Method::DELETE,
+                HOST,
+                &format!("/api/v1/users/{}", world.id(who)),
+                &world.admin,
+                None,
+            )
+            .await;
+        let (status, error) = code(response).await;
+        assert_eq!(
+            (status, error.as_str()),
+            (StatusCode::CONFLICT, "user_holds_records"),
+            "{who}"
+        );
+    }
+    let (status, _) = world
+        .admin(
+            Method::DELETE,
+            &format!("/api/v1/users/{}", world.id("temp")),
+            None,
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::NO_CONTENT,
+        "a user who holds nothing goes"
+    );
+
+    // Lena leaves: her pending approval goes to the stage's escalation team at once.
+    let (status, body) = world
+        .admin(
+            Method::PATCH,
+            &format!("/api/v1/users/{}", world.id("lena")),
+            Some(json!({"active": false})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let finn = world.pending(&contract, "finn").await;
+    let (status, body) = world.decide("finn", &finn, "approve", json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(world.status(&contract).await, "approved");
+}
+
+#[tokio::test]
+async fn an_sla_the_business_calendar_cannot_give_is_refused_with_a_reason() {
+    let db = TestDb::migrated().await;
+    let world = World::new(
+        &db,
+        None,
+        &[("olive", "member"), ("lena", "member")],
+        &[("legal", &["lena"])],
+    )
+    .await;
+    // Holidays on every Monday for decades leave a Monday-only week no working time.
+    let first_monday = chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+    let mondays: Vec<String> = (0..1500)
+        .map(|week| (first_monday + chrono::Duration::weeks(week)).to_string())
+        .collect();
+    let (status, body) = world
+        .admin(
+            Method::PUT,
+            "/api/v1/business-calendar",
+            Some(json!({"timezone": "UTC",
+            "working_days": ["mon"], "start": "09:00", "end": "17:00", "holidays": mondays})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    // One minute of work a week: a calendar, but 1,000 business hours take centuries.
+    let one_minute = json!({"timezone": "UTC", "working_days": ["mon"], "start": "09:00", "end": "09:01", "holidays": []});
+    let stages = |sla: u32| {
+        json!([{"stage_name": "Legal", "sequence": 1, "approvers": ["legal"],
+        "approval_type": "all", "sla_hours": sla}])
+    };
+    world
+        .define(
+            json!({"name": "Slow", "trigger_conditions": {}, "priority": 1, "stages": stages(200)}),
+        )
+        .await;
+    let (status, body) = world
+        .admin(Method::PUT, "/api/v1/business-calendar", Some(one_minute))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = world
+        .admin(
+            Method::POST,
+            "/api/v1/workflows",
+            Some(json!({"name": "Slower", "trigger_conditions": {},
+            "priority": 2, "stages": stages(1000)})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("sla_hours"),
+        "{body}"
+    );
+    // A definition saved under a wider calendar: refused at submission, nothing changed.
+    let contract = world.contract("olive", "nda", "10").await;
+    let (status, body) = world.submit("olive", &contract).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["error"], "sla_unreachable", "{body}");
+    assert_eq!(world.status(&contract).await, "draft");
 }
 
 #[tokio::test]

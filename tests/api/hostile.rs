@@ -580,3 +580,128 @@ async fn log_lines_written_to_a_pipe_carry_no_colour_codes() {
     assert!(text.contains("pactum listening"), "{text}");
     assert!(!text.contains('\u{1b}'), "colour codes in {text:?}");
 }
+
+#[tokio::test]
+async fn what_the_last_acceptance_run_let_through_is_refused_with_a_clear_4xx() {
+    let (db, app, token) = tenant_and_admin(&[]).await;
+    let call = |method: Method, path: &str, body: Option<Value>| {
+        let (app, token, path) = (&app, &token, path.to_owned());
+        async move { code(app.call(method, HOST, &path, token, body).await).await }
+    };
+    // A top-level array where an object is expected (serde would read it by position).
+    let (status, created) = {
+        let response = app
+            .call(
+                Method::POST,
+                HOST,
+                "/api/v1/teams",
+                &token,
+                Some(json!({"name": "legal"})),
+            )
+            .await;
+        (response.status(), response.json::<Value>().await.unwrap())
+    };
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let team = created["id"].as_str().unwrap().to_owned();
+    for body in [json!(["renamed", "x"]), json!([]), json!("legal"), json!(5)] {
+        let (status, error) = call(
+            Method::PATCH,
+            &format!("/api/v1/teams/{team}"),
+            Some(body.clone()),
+        )
+        .await;
+        assert_eq!(
+            (status, error.as_str()),
+            (StatusCode::BAD_REQUEST, "bad_request"),
+            "{body}"
+        );
+    }
+    // A key twice in one object.
+    let response = app
+        .request(Method::POST, HOST, "/api/v1/teams")
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body(r#"{"name": "one", "name": "two"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let client = db.client().await;
+    let names: Vec<String> = client
+        .query("select name from t_acme.teams order by name", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(names, ["legal"], "nothing renamed, nothing made");
+
+    // Instants outside the years every reader can handle.
+    for path in [
+        "/api/v1/events?from=-5000-01-01T00:00:00Z",
+        "/api/v1/events?to=%2B262142-01-01T00:00:00Z",
+        "/api/v1/audit-logs?from=0000-01-01T00:00:00Z",
+        "/api/v1/workflows/analytics?from=%2B262142-01-01T00:00:00Z",
+    ] {
+        let (status, _) = call(Method::GET, path, None).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}");
+    }
+    let (status, _) = call(
+        Method::PUT,
+        "/api/v1/out-of-office",
+        Some(
+            json!({"delegate_id": uuid::Uuid::new_v4(), "starts_at": "+262142-01-01T00:00:00Z",
+                    "ends_at": "+262142-02-01T00:00:00Z"}),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    // Times of day written exactly HH:MM.
+    let (status, _) = call(
+        Method::PUT,
+        "/api/v1/notification-preferences",
+        Some(json!({"quiet_hours": {"start": "7:00", "end": "22:00"}})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    // A draft to match takes only the fields a contract has.
+    let (status, _) = call(
+        Method::POST,
+        "/api/v1/workflows/match",
+        Some(json!({"contract": {"title": "Draft", "bogus": 1}})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    // A literal route asked with a method it does not serve: 405, not a 400 about an id.
+    for path in [
+        "/api/v1/workflows/match",
+        "/api/v1/workflows/coverage",
+        "/api/v1/workflows/analytics",
+    ] {
+        let response = app
+            .call(Method::PUT, HOST, path, &token, Some(json!({})))
+            .await;
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED, "{path}");
+        assert!(response.headers().contains_key("allow"), "{path}");
+    }
+    // A token signed with the server's key that claims to live for ever.
+    let payload = token.split('.').nth(1).unwrap();
+    use base64::Engine;
+    let mut claims: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap();
+    claims["exp"] = json!(u64::MAX);
+    let forged = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(crate::app::TEST_JWT_SECRET.as_bytes()),
+    )
+    .unwrap();
+    let response = app
+        .call(Method::GET, HOST, "/api/v1/contracts", &forged, None)
+        .await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+}
