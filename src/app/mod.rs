@@ -324,6 +324,8 @@ impl Application {
                         .app_data(error::json_config(MAX_JSON_BODY_BYTES))
                         .app_data(error::path_config())
                         .app_data(error::query_config())
+                        // Inside tenant resolution: it needs the tenant.
+                        .wrap(from_fn(crate::web::idempotency::idempotency))
                         .wrap(from_fn(tenant::resolve_tenant))
                         // Outermost, so tenant resolution and its errors run inside the
                         // span.

@@ -72,6 +72,9 @@ pub fn add_body_refusals(document: &mut utoipa::openapi::OpenApi) {
             .build()
     };
     for item in document.paths.paths.values_mut() {
+        if let Some(post) = item.post.as_mut() {
+            add_idempotency_key(post, &refusal);
+        }
         let operations: [&mut Option<Operation>; 5] = [
             &mut item.get,
             &mut item.put,
@@ -103,5 +106,59 @@ pub fn add_body_refusals(document: &mut utoipa::openapi::OpenApi) {
                     .or_insert_with(|| RefOr::T(refusal(description)));
             }
         }
+    }
+}
+
+/// Every POST takes an optional `Idempotency-Key` (see `web::idempotency`), and may
+/// answer with its refusals.
+fn add_idempotency_key(
+    operation: &mut Operation,
+    refusal: &dyn Fn(&str) -> utoipa::openapi::Response,
+) {
+    use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    let parameter = ParameterBuilder::new()
+        .name("Idempotency-Key")
+        .parameter_in(ParameterIn::Header)
+        .required(utoipa::openapi::Required::False)
+        .description(Some(
+            "Makes a retry safe: the same key (1 to 255 visible ASCII characters, per user, \
+             kept 24 hours) gets the first answer back, with `Idempotent-Replayed: true`, \
+             instead of making the change again. Not for uploads.",
+        ))
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(255))
+                .pattern(Some("^[!-~]+$")),
+        ))
+        .build();
+    operation
+        .parameters
+        .get_or_insert_with(Vec::new)
+        .push(RefOr::T(parameter));
+    let responses = &mut operation.responses.responses;
+    for (status, description) in [
+        (
+            "400",
+            "invalid_idempotency_key, idempotency_key_unsupported (an upload), or invalid input",
+        ),
+        (
+            "409",
+            "idempotency_key_in_use: a request with this key is running, or made its change without an answer kept",
+        ),
+        (
+            "422",
+            "idempotency_key_reused: the key was used for another request",
+        ),
+        (
+            "503",
+            "outcome_unknown: the connection was lost while committing; retry with the same Idempotency-Key",
+        ),
+    ] {
+        responses
+            .entry(status.to_owned())
+            .or_insert_with(|| RefOr::T(refusal(description)));
     }
 }

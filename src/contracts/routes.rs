@@ -49,7 +49,7 @@ pub async fn create_contract(
 ) -> Result<Created<ContractView>, DomainError> {
     let tx = db.begin().await?;
     let contract = insert_contract(&tx, &user.principal(), &origin, body.into_inner()).await?;
-    tx.commit().await.map_err(DomainError::database)?;
+    tx.commit().await?;
     Ok(created(contract))
 }
 

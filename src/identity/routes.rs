@@ -112,7 +112,7 @@ pub async fn login(
         _ => return Err(DomainError::InvalidCredentials),
     };
     let response = issue_tokens(&tx, &state, &tenant, user_id, &role, Uuid::new_v4()).await?;
-    tx.commit().await.map_err(DomainError::database)?;
+    tx.commit().await?;
     tracing::info!(user = %user_id, tenant = %tenant.0.slug, "login");
     Ok(Json(response))
 }
@@ -159,7 +159,7 @@ pub async fn refresh(
     if revoked_at.is_some() {
         // An already-rotated token came back: someone holds a copy. End the family.
         revoke_family(&tx, family).await?;
-        tx.commit().await.map_err(DomainError::database)?;
+        tx.commit().await?;
         tracing::warn!(user = %user_id, tenant = %tenant.0.slug, "refresh token reused; family revoked");
         return Err(DomainError::RefreshTokenReused);
     }
@@ -177,7 +177,7 @@ pub async fn refresh(
     )
     .await
     .map_err(DomainError::database)?;
-    tx.commit().await.map_err(DomainError::database)?;
+    tx.commit().await?;
     Ok(Json(response))
 }
 
@@ -221,7 +221,7 @@ pub async fn logout(
     {
         revoke_family(&tx, row.get(0)).await?;
     }
-    tx.commit().await.map_err(DomainError::database)?;
+    tx.commit().await?;
     Ok(NoContent)
 }
 

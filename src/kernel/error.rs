@@ -20,6 +20,9 @@ pub enum Refusal {
     PreconditionRequired,
     /// A precondition was given that can never hold, such as a weak ETag (412).
     PreconditionFailed,
+    /// Well-formed, but it contradicts what the same request said before, such as an
+    /// idempotency key reused for another body (422).
+    Unprocessable,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +66,11 @@ pub enum DomainError {
     UploadStalled(String),
     #[error("the service is temporarily unavailable; try again shortly")]
     Unavailable(#[source] anyhow::Error),
+    /// The database connection broke while the change was being committed: it may or
+    /// may not have been made. A client retries with the same `Idempotency-Key` to
+    /// learn which (and to make it at most once).
+    #[error("the connection to the database was lost while committing: the change may or may not have been made; retry with the same Idempotency-Key to find out")]
+    OutcomeUnknown(#[source] anyhow::Error),
     #[error("no such {0}")]
     Missing(&'static str),
     /// A refusal that carries structured details (the allowed transitions, the
@@ -101,6 +109,7 @@ impl DomainError {
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::UploadStalled(_) => "request_timeout",
             Self::Unavailable(_) => "service_unavailable",
+            Self::OutcomeUnknown(_) => "outcome_unknown",
             Self::Missing(_) => "not_found",
             Self::Refused { code, .. } => code,
             Self::Internal(_) => "internal_error",
@@ -175,6 +184,12 @@ impl From<TenancyError> for DomainError {
         match error {
             // An unreachable database or an exhausted pool is a 503, not a 500.
             TenancyError::Unreachable { .. } => Self::Unavailable(error.into()),
+            TenancyError::CommitOutcomeUnknown(_) => Self::OutcomeUnknown(error.into()),
+            // The only commit guard is the idempotency key's (see `web::idempotency`).
+            TenancyError::CommitRefused => Self::Conflict(
+                "idempotency_key_in_use",
+                "another request with this Idempotency-Key made its change first".into(),
+            ),
             TenancyError::Database(db) => Self::database(db),
             other => Self::Internal(other.into()),
         }

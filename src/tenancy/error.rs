@@ -31,6 +31,14 @@ pub enum TenancyError {
     Unreachable { target: String, reason: String },
     #[error("database error: {0}")]
     Database(#[from] tokio_postgres::Error),
+    /// The connection broke after COMMIT was sent: the change may or may not have been
+    /// made, and nothing here can tell which.
+    #[error("the connection was lost while committing; the outcome is unknown: {0}")]
+    CommitOutcomeUnknown(tokio_postgres::Error),
+    /// The transaction's commit guard returned no row (see `TenantDb::with_commit_guard`);
+    /// it was rolled back.
+    #[error("the commit guard refused this transaction")]
+    CommitRefused,
     #[error(transparent)]
     Other(#[from] anyhow::Error),
 }
@@ -52,6 +60,8 @@ impl TenancyError {
             Self::Conflict(_) => "conflict",
             Self::MigrationLocked { .. } => "migration_locked",
             Self::Unreachable { .. } => "database_unreachable",
+            Self::CommitOutcomeUnknown(_) => "outcome_unknown",
+            Self::CommitRefused => "commit_refused",
             Self::Database(_) => "database_error",
             Self::Other(_) => "internal_error",
         }

@@ -30,6 +30,17 @@ pub struct TenantDb {
     tenant: TenantId,
     schema: SchemaName,
     context: Option<UnitContext>,
+    commit_guard: Option<Arc<CommitGuard>>,
+}
+
+/// A statement run in every transaction of a handle right before its COMMIT, in the
+/// same transaction: it returns one boolean, and `false` rolls the transaction back
+/// (commit fails with [`TenancyError::CommitRefused`]). What the layers above use to
+/// tie something to the outcome of whatever the unit of work writes (an idempotency
+/// key, recorded only with the change it answers for).
+pub struct CommitGuard {
+    pub sql: String,
+    pub params: Vec<Box<dyn ToSql + Send + Sync>>,
 }
 
 /// What the layers above attach to every unit of work (the clock, the event reactions),
@@ -43,7 +54,14 @@ impl TenantDb {
             tenant,
             schema: schema.clone(),
             context: None,
+            commit_guard: None,
         }
+    }
+
+    /// The same handle, with `guard` run before every commit of its transactions.
+    pub fn with_commit_guard(mut self, guard: Arc<CommitGuard>) -> Self {
+        self.commit_guard = Some(guard);
+        self
     }
 
     /// The same handle, with `context` carried into every transaction it opens.
@@ -82,6 +100,7 @@ impl TenantDb {
         // rolls back.
         let mut tx = TenantTx::new(self.connection().await?, self.tenant, &self.schema);
         tx.context = self.context.clone();
+        tx.commit_guard = self.commit_guard.clone();
         tx.watch(tx.conn().batch_execute(&self.opening_sql(false)).await)?;
         Ok(tx)
     }
@@ -154,6 +173,7 @@ pub struct TenantTx {
     /// terminated backend).
     broken: AtomicBool,
     context: Option<UnitContext>,
+    commit_guard: Option<Arc<CommitGuard>>,
 }
 
 impl TenantTx {
@@ -165,6 +185,7 @@ impl TenantTx {
             finished: AtomicBool::new(false),
             broken: AtomicBool::new(false),
             context: None,
+            commit_guard: None,
         }
     }
 
@@ -231,10 +252,29 @@ impl TenantTx {
         self.watch(self.conn().execute(scope, sql, params).await)
     }
 
-    pub async fn commit(mut self) -> Result<(), tokio_postgres::Error> {
+    /// Commits, after the handle's commit guard (if any) agreed. A connection lost
+    /// while COMMIT was on its way is [`TenancyError::CommitOutcomeUnknown`]: the
+    /// change may have been made, so "try again" would be the wrong advice.
+    pub async fn commit(mut self) -> Result<(), TenancyError> {
+        if let Some(guard) = self.commit_guard.clone() {
+            let params: Vec<&(dyn ToSql + Sync)> = guard
+                .params
+                .iter()
+                .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+                .collect();
+            let agreed: bool = self.query_one(&guard.sql, &params).await?.get(0);
+            if !agreed {
+                // Dropped unfinished: rolled back.
+                return Err(TenancyError::CommitRefused);
+            }
+        }
         *self.finished.get_mut() = true;
         let committed = self.conn().batch_execute("COMMIT").await;
-        self.watch(committed)
+        match self.watch(committed) {
+            Ok(()) => Ok(()),
+            Err(error) if connection_lost(&error) => Err(TenancyError::CommitOutcomeUnknown(error)),
+            Err(error) => Err(error.into()),
+        }
     }
 
     pub async fn rollback(mut self) -> Result<(), tokio_postgres::Error> {

@@ -39,6 +39,7 @@ impl ResponseError for DomainError {
                 Refusal::Conflict => StatusCode::CONFLICT,
                 Refusal::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
                 Refusal::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+                Refusal::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
             },
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::Conflict(..) => StatusCode::CONFLICT,
@@ -47,7 +48,9 @@ impl ResponseError for DomainError {
             Self::InvalidCredentials | Self::InvalidToken | Self::RefreshTokenReused => {
                 StatusCode::UNAUTHORIZED
             }
-            Self::TenantMigrating | Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::TenantMigrating | Self::Unavailable(_) | Self::OutcomeUnknown(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::UploadStalled(_) => StatusCode::REQUEST_TIMEOUT,
@@ -57,7 +60,7 @@ impl ResponseError for DomainError {
 
     fn error_response(&self) -> HttpResponse {
         match self {
-            Self::Internal(cause) | Self::Unavailable(cause) => {
+            Self::Internal(cause) | Self::Unavailable(cause) | Self::OutcomeUnknown(cause) => {
                 tracing::error!(error = %format!("{cause:#}"), code = self.code(), "request failed");
             }
             _ => {}

@@ -2,6 +2,7 @@
 //! errors to HTTP. Areas mount their routes on it; `app` assembles the server.
 
 pub mod error;
+pub mod idempotency;
 pub mod json;
 pub mod metrics;
 pub mod origin;

@@ -137,6 +137,11 @@ pub fn is_platform_request(ctx: &actix_web::guard::GuardContext<'_>) -> bool {
     matches!(ctx.req_data().get::<HostKind>(), Some(HostKind::Platform))
 }
 
+/// The request's tenant, when its host is one.
+pub fn tenant_in(req: &HttpRequest) -> Option<Arc<Tenant>> {
+    tenant_of(req).ok()
+}
+
 fn tenant_of(req: &HttpRequest) -> Result<Arc<Tenant>, DomainError> {
     match req.extensions().get::<HostKind>() {
         Some(HostKind::Tenant(tenant)) => Ok(Arc::clone(tenant)),
@@ -159,9 +164,15 @@ impl FromRequest for TenantDb {
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
         ready(tenant_of(req).map(|tenant| {
             let state = state_of(req);
-            state
-                .unit
-                .attach(TenantDb::new(state.pool.clone(), tenant.id, &tenant.schema))
+            let db =
+                state
+                    .unit
+                    .attach(TenantDb::new(state.pool.clone(), tenant.id, &tenant.schema));
+            // A request with an Idempotency-Key records it with whatever it writes.
+            match req.extensions().get::<super::idempotency::Guard>() {
+                Some(guard) => db.with_commit_guard(guard.0.clone()),
+                None => db,
+            }
         }))
     }
 }

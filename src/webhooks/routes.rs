@@ -219,7 +219,7 @@ pub struct MessageQuery {
     tag = "webhooks",
     params(("id" = Uuid, Path, description = "Endpoint id"), MessageQuery),
     responses(
-        (status = 200, description = "The endpoint's messages (one per event it wants), newest first, with their state and attempts", body = Page<MessageView>),
+        (status = 200, description = "The messages of the endpoint, one per event it wants, newest first, with their state and attempts", body = Page<MessageView>),
         AuthedRouteErrors
     ),
     security(("bearer" = []))
@@ -246,7 +246,7 @@ pub async fn list_messages(
     params(("id" = Uuid, Path, description = "Endpoint id")),
     request_body = RecoverWebhook,
     responses(
-        (status = 200, description = "Every message made since the given time that was not delivered is queued again (each at most once)", body = Resent),
+        (status = 200, description = "Every message made since the given time that was not delivered is queued again, each at most once", body = Resent),
         (status = 409, description = "webhook_disabled: enable the endpoint instead, which sends what was kept for it", body = ErrorBody),
         AuthedRouteErrors
     ),

@@ -705,3 +705,124 @@ async fn what_the_last_acceptance_run_let_through_is_refused_with_a_clear_4xx() 
         .await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn a_post_retried_with_its_idempotency_key_makes_its_change_once() {
+    let (db, app, token) = tenant_and_admin(&[]).await;
+    let post = |key: &str, title: &str, token: &str| {
+        app.request(Method::POST, HOST, "/api/v1/contracts")
+            .bearer_auth(token)
+            .header("idempotency-key", key)
+            .json(&json!({"title": title, "contract_type": "nda", "body": "text"}))
+            .send()
+    };
+    let client = db.client().await;
+    let contracts = || async {
+        client
+            .query_one("select count(*) from t_acme.contracts", &[])
+            .await
+            .unwrap()
+            .get::<_, i64>(0)
+    };
+    let first = post("order-1", "Once", &token).await.unwrap();
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let location = first.headers()["location"].clone();
+    let created: Value = first.json().await.unwrap();
+    // The retry gets the first answer back, and nothing is made again.
+    let again = post("order-1", "Once", &token).await.unwrap();
+    assert_eq!(again.status(), StatusCode::CREATED);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(again.headers()["location"], location);
+    assert_eq!(again.json::<Value>().await.unwrap(), created);
+    assert_eq!(contracts().await, 1);
+    // The same key for another request is refused.
+    let (status, error) = code(post("order-1", "Something else", &token).await.unwrap()).await;
+    assert_eq!(
+        (status, error.as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused")
+    );
+    // Keys are per user: another user's same key makes their own.
+    let response = app
+        .call(
+            Method::POST,
+            HOST,
+            "/api/v1/users",
+            &token,
+            Some(json!({"email": "mia@example.com",
+            "display_name": "Mia", "role": "member", "password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let mia = app.access_token(HOST, "mia@example.com", PASSWORD).await;
+    assert_eq!(
+        post("order-1", "Once", &mia).await.unwrap().status(),
+        StatusCode::CREATED
+    );
+    assert_eq!(contracts().await, 2);
+    // Bad keys, and keys where they cannot hold, are refused, not ignored.
+    for key in ["x".repeat(256), "with space".to_owned()] {
+        let (status, error) = code(post(&key, "Bad key", &token).await.unwrap()).await;
+        assert_eq!(
+            (status, error.as_str()),
+            (StatusCode::BAD_REQUEST, "invalid_idempotency_key"),
+            "{key}"
+        );
+    }
+    let contract = created["id"].as_str().unwrap();
+    let upload = app
+        .request(
+            Method::POST,
+            HOST,
+            &format!("/api/v1/contracts/{contract}/attachments"),
+        )
+        .bearer_auth(&token)
+        .header("idempotency-key", "upload-1")
+        .multipart(reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(b"hello".to_vec()).file_name("a.txt"),
+        ))
+        .send()
+        .await
+        .unwrap();
+    let (status, error) = code(upload).await;
+    assert_eq!(
+        (status, error.as_str()),
+        (StatusCode::BAD_REQUEST, "idempotency_key_unsupported")
+    );
+
+    // Ten copies at once (a client retrying a request whose answer it never got):
+    // one change, and every answer is either it or "in use".
+    let racers = (0..10).map(|_| post("order-2", "Raced", &token));
+    let answers = futures::future::join_all(racers).await;
+    let mut ids = std::collections::HashSet::new();
+    for answer in answers {
+        let answer = answer.unwrap();
+        match answer.status() {
+            StatusCode::CREATED => {
+                ids.insert(answer.json::<Value>().await.unwrap()["id"].clone());
+            }
+            StatusCode::CONFLICT => {
+                assert_eq!(code(answer).await.1, "idempotency_key_in_use");
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!(ids.len(), 1, "one contract, whoever answered");
+    assert_eq!(contracts().await, 3);
+
+    // A change whose answer was lost (the connection went during COMMIT): the key was
+    // recorded with the change, so a retry is told, not run again.
+    client
+        .execute(
+            "update t_acme.idempotency_keys set status = null where key = 'order-2'",
+            &[],
+        )
+        .await
+        .unwrap();
+    let (status, error) = code(post("order-2", "Raced", &token).await.unwrap()).await;
+    assert_eq!(
+        (status, error.as_str()),
+        (StatusCode::CONFLICT, "idempotency_key_in_use")
+    );
+    assert_eq!(contracts().await, 3);
+}

@@ -519,9 +519,10 @@ async fn email_goes_through_a_real_smtp_server_and_an_outage_loses_and_doubles_n
     client
         .execute(
             "insert into public.jobs (tenant_id, kind, queue, args, priority, state, run_at, fair_at, max_attempts, timeout_ms, created_at) \
-             select id, 'notifications.deliver', 'default', jsonb_build_object('delivery_id', $1::bigint), 2, 'available', now(), now(), 3, 60000, now() \
+             select id, 'notifications.deliver', 'default', jsonb_build_object('delivery_id', $1::bigint), 2, 'available', $2, $2, 3, 60000, $2 \
              from public.tenants where slug = 'acme'",
-            &[&delivery],
+            // Due by the servers' clock, which is the one the queue runs on.
+            &[&delivery, &org.now()],
         )
         .await
         .unwrap();

@@ -134,7 +134,7 @@ async fn schemathesis_finds_no_server_error_and_no_undocumented_response() {
     std::fs::write(&schema, document(&app).await.to_string()).unwrap();
     let port = app.port;
     let script = workspace_root().join("scripts/schemathesis.sh");
-    let run = move || {
+    let run = move |workers: &'static str| {
         let (script, schema, token) = (script.clone(), schema.clone(), token.clone());
         tokio::task::spawn_blocking(move || {
             Command::new("bash")
@@ -158,24 +158,27 @@ async fn schemathesis_finds_no_server_error_and_no_undocumented_response() {
                 // (`notifications`) cover its refusals.
                 .args(["--exclude-path", "/api/v1/notifications/stream"])
                 .args(["--phases", "examples,coverage,fuzzing"])
-                .args(["--max-examples", "20", "--workers", "2", "--seed", "1"])
+                .args(["--max-examples", "20", "--workers", workers, "--seed", "1"])
                 .env("SCHEMATHESIS_TELEMETRY", "false")
                 .output()
                 .expect("scripts/schemathesis.sh runs")
         })
     };
-    let mut output = run().await.unwrap();
+    let mut output = run("2").await.unwrap();
     // Schemathesis itself sometimes crashes on one operation (seen once: a Hypothesis
     // "AST constructor recursion depth mismatch" while generating for a route this run
     // did not touch); that is reported under ERRORS, while anything the server did
-    // wrong is under FAILURES. Only a run with tool errors and no failure runs again.
+    // wrong is under FAILURES. Only a run with tool errors and no failure runs again,
+    // with one worker: the crash comes from Hypothesis describing its strategies from
+    // two threads at once (Python's AST recursion counter is shared), seen twice in a
+    // row on a loaded machine.
     let tool_error_only = |out: &std::process::Output| {
         let text = String::from_utf8_lossy(&out.stdout);
         !out.status.success() && text.contains("Runtime Error") && !text.contains("= FAILURES =")
     };
     if tool_error_only(&output) {
         eprintln!("schemathesis crashed on its own; running it once more");
-        output = run().await.unwrap();
+        output = run("1").await.unwrap();
     }
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(

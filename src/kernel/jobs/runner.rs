@@ -109,7 +109,9 @@ impl From<DomainError> for JobError {
 impl From<TenancyError> for JobError {
     fn from(error: TenancyError) -> Self {
         match &error {
-            TenancyError::Unreachable { .. } => Self::Interrupted(error.to_string()),
+            TenancyError::Unreachable { .. } | TenancyError::CommitOutcomeUnknown(_) => {
+                Self::Interrupted(with_causes(&error))
+            }
             TenancyError::Database(db) if connection_lost(db) => {
                 Self::Interrupted(with_causes(&error))
             }

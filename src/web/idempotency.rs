@@ -1,0 +1,278 @@
+//! `Idempotency-Key` on every POST of a signed-in user: a retry with the same key gets
+//! the first answer back instead of making the change twice.
+//!
+//! The key is recorded in the tenant's `idempotency_keys` by the very transaction that
+//! makes the change (a commit guard on the request's tenant handle, run just before
+//! COMMIT), so it exists exactly when the change does: after a connection lost during
+//! COMMIT (503 `outcome_unknown`), a retry with the key finds it and answers from it,
+//! or finds nothing and makes the change. The answer is stored after the handler
+//! returns and kept for 24 hours.
+//!
+//! - Same key, same request, answer stored: the stored answer, with
+//!   `Idempotent-Replayed: true`.
+//! - Same key, another body, path or method: 422 `idempotency_key_reused`.
+//! - Same key while the first is still running (or made its change but its answer was
+//!   lost): 409 `idempotency_key_in_use`; two at once never both commit, the second's
+//!   guard refuses it.
+//!
+//! Keys are per user: another user's key never answers for you. Requests without a
+//! valid token (signing in) and multipart uploads are not covered; a key on an upload
+//! is refused (400 `idempotency_key_unsupported`) rather than ignored.
+
+use std::sync::Arc;
+
+use actix_web::body::{self, BoxBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
+use actix_web::http::{Method, StatusCode};
+use actix_web::middleware::Next;
+use actix_web::{web, HttpMessage, HttpResponse};
+use futures::StreamExt;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::tenant::{tenant_in, verified_claims};
+use super::{AppState, MAX_JSON_BODY_BYTES};
+use crate::kernel::{DomainError, Refusal};
+use crate::tenancy::scoped::{CommitGuard, TenantDb};
+
+pub const HEADER: &str = "idempotency-key";
+
+/// How long a key and its answer are kept.
+const KEPT_FOR: chrono::Duration = chrono::Duration::hours(24);
+
+/// Answers larger than this are not kept (a retry then gets `idempotency_key_in_use`).
+const MAX_KEPT_BODY: usize = 1024 * 1024;
+
+/// Response headers kept with the answer.
+const KEPT_HEADERS: [&str; 3] = ["content-type", "location", "etag"];
+
+/// Run before every COMMIT of the request's transactions: when the transaction wrote
+/// something, the key is recorded with it; a key another request recorded first makes
+/// it refuse (and roll back). A second writing transaction of the same request finds
+/// its own row (same request id) and goes on.
+const GUARD_SQL: &str = "\
+    with mark as ( \
+        insert into idempotency_keys (owner_id, key, request_hash, request_id, created_at, expires_at) \
+        select $1, $2, $3, $4, $5, $6 where pg_current_xact_id_if_assigned() is not null \
+        on conflict (owner_id, key) do update set request_id = excluded.request_id \
+            where idempotency_keys.request_id = excluded.request_id \
+        returning 1) \
+    select pg_current_xact_id_if_assigned() is null or exists (select 1 from mark)";
+
+/// The commit guard a request with a key carries; the `TenantDb` extractor attaches it.
+#[derive(Clone)]
+pub struct Guard(pub Arc<CommitGuard>);
+
+fn refused(code: &'static str, message: String, status: Refusal) -> actix_web::Error {
+    DomainError::refused(status, code, message, Value::Null).into()
+}
+
+/// A key of 1 to 255 visible ASCII characters.
+fn parse_key(value: &HeaderValue) -> Option<String> {
+    let bytes = value.as_bytes();
+    (!bytes.is_empty() && bytes.len() <= 255 && bytes.iter().all(|b| (0x21..=0x7e).contains(b)))
+        .then(|| String::from_utf8_lossy(bytes).into_owned())
+}
+
+pub async fn idempotency(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let header = req.headers().get(HEADER).cloned();
+    let (Some(header), true) = (header, req.method() == Method::POST) else {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    };
+    let Some(key) = parse_key(&header) else {
+        return Err(refused(
+            "invalid_idempotency_key",
+            "Idempotency-Key: 1 to 255 visible ASCII characters".into(),
+            Refusal::Invalid,
+        ));
+    };
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .cloned()
+        .expect("AppState is registered");
+    let tenant = tenant_in(req.request());
+    let claims = verified_claims(req.request(), &state).ok();
+    let (Some(tenant), Some(claims)) = (tenant, claims) else {
+        // Not a signed-in request to a tenant: the handler answers as it would.
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    };
+    if claims.tid != tenant.id.0 {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    }
+    let content_type = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    if content_type.starts_with("multipart/") {
+        return Err(refused(
+            "idempotency_key_unsupported",
+            "Idempotency-Key is not supported on uploads; an upload makes a new file each time"
+                .into(),
+            Refusal::Invalid,
+        ));
+    }
+    // The body, at most what any JSON route takes, kept to hash and handed on.
+    let mut payload = req.take_payload();
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk?;
+        if body.len() + chunk.len() > MAX_JSON_BODY_BYTES {
+            return Err(DomainError::PayloadTooLarge(format!(
+                "the body is larger than {} KiB",
+                MAX_JSON_BODY_BYTES / 1024
+            ))
+            .into());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let body = body.freeze();
+    let hash = {
+        let mut digest = Sha256::new();
+        for part in [
+            req.method().as_str().as_bytes(),
+            req.path().as_bytes(),
+            req.query_string().as_bytes(),
+            content_type.as_bytes(),
+            &body,
+        ] {
+            digest.update((part.len() as u64).to_be_bytes());
+            digest.update(part);
+        }
+        digest
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    req.set_payload(Payload::from(body));
+
+    let owner = claims.sub;
+    let db = TenantDb::new(state.pool.clone(), tenant.id, &tenant.schema);
+    let now = state.clock.now();
+    let found = {
+        let tx = db.begin().await.map_err(DomainError::from)?;
+        // An expired key is forgotten first: it no longer answers for anything.
+        tx.execute(
+            "delete from idempotency_keys where owner_id = $1 and key = $2 and expires_at <= $3",
+            &[&owner, &key, &now],
+        )
+        .await
+        .map_err(DomainError::from)?;
+        let row = tx
+            .query_opt(
+                "select request_hash, status, headers, body from idempotency_keys \
+                 where owner_id = $1 and key = $2",
+                &[&owner, &key],
+            )
+            .await
+            .map_err(DomainError::from)?;
+        tx.commit().await.map_err(DomainError::from)?;
+        row
+    };
+    if let Some(row) = found {
+        let stored_hash: String = row.get(0);
+        if stored_hash != hash {
+            return Err(refused(
+                "idempotency_key_reused",
+                "this Idempotency-Key was used for another request (method, path or body); use a new key".into(),
+                Refusal::Unprocessable,
+            ));
+        }
+        let Some(status) = row.get::<_, Option<i32>>(1) else {
+            return Err(refused(
+                "idempotency_key_in_use",
+                "a request with this Idempotency-Key is in progress, or made its change without an answer kept; do not repeat it".into(),
+                Refusal::Conflict,
+            ));
+        };
+        let headers: Value = row.get(2);
+        let kept: Vec<u8> = row.get(3);
+        let status = StatusCode::from_u16(u16::try_from(status).unwrap_or(500))
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = HttpResponse::build(status);
+        if let Some(headers) = headers.as_object() {
+            for (name, value) in headers {
+                if let (Ok(name), Some(Ok(value))) = (
+                    HeaderName::from_bytes(name.as_bytes()),
+                    value.as_str().map(HeaderValue::from_str),
+                ) {
+                    response.insert_header((name, value));
+                }
+            }
+        }
+        response.insert_header(("idempotent-replayed", "true"));
+        return Ok(req.into_response(response.body(kept)));
+    }
+
+    let request_id = Uuid::new_v4();
+    let guard = CommitGuard {
+        sql: GUARD_SQL.to_owned(),
+        params: vec![
+            Box::new(owner),
+            Box::new(key.clone()),
+            Box::new(hash),
+            Box::new(request_id),
+            Box::new(now),
+            Box::new(now + KEPT_FOR),
+        ],
+    };
+    req.extensions_mut().insert(Guard(Arc::new(guard)));
+    let response = next.call(req).await?;
+    if response.status().is_server_error() {
+        return Ok(response.map_into_boxed_body());
+    }
+    // Keep the answer for retries (when the request wrote anything, its key row exists
+    // and takes it; otherwise nothing changed and a retry may simply run again).
+    let (request, response) = response.into_parts();
+    let (head, payload) = response.into_parts();
+    let answer = body::to_bytes_limited(payload, MAX_KEPT_BODY).await;
+    let Ok(Ok(answer)) = answer else {
+        // Too large to keep, or unreadable: answered as it is, not kept.
+        let response = head.set_body(BoxBody::new(()));
+        return Ok(ServiceResponse::new(request, response));
+    };
+    let mut headers = serde_json::Map::new();
+    for name in KEPT_HEADERS {
+        if let Some(value) = head.headers().get(name).and_then(|v| v.to_str().ok()) {
+            headers.insert(name.to_owned(), json!(value));
+        }
+    }
+    let stored = async {
+        let tx = db.begin().await?;
+        tx.execute(
+            "update idempotency_keys set status = $4, headers = $5, body = $6 \
+             where owner_id = $1 and key = $2 and request_id = $3 and status is null",
+            &[
+                &owner,
+                &key,
+                &request_id,
+                &i32::from(head.status().as_u16()),
+                &Value::Object(headers),
+                &answer.as_ref(),
+            ],
+        )
+        .await?;
+        // Expired keys go a few at a time as new answers are kept: no sweeper needed.
+        tx.execute(
+            "delete from idempotency_keys where (owner_id, key) in ( \
+                 select owner_id, key from idempotency_keys where expires_at <= $1 limit 100)",
+            &[&now],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok::<_, crate::tenancy::TenancyError>(())
+    };
+    if let Err(error) = stored.await {
+        // The change stands; a retry is told the key is in use instead of replayed.
+        tracing::warn!(error = %crate::tenancy::describe_error(&error), "keeping an idempotent answer failed");
+    }
+    let response = head.set_body(BoxBody::new(answer));
+    Ok(ServiceResponse::new(request, response))
+}
