@@ -148,6 +148,11 @@ pub struct JobSettings {
     /// `PACTUM_JOB_SHUTDOWN_SECS`: on SIGTERM, how long running jobs may finish before
     /// they are released to other workers.
     pub shutdown_grace: Duration,
+    /// `PACTUM_JOB_TENANT_SHARE`: the most of this process's workers one tenant's jobs
+    /// may hold at once (default: all but a quarter, at least one kept for others), so
+    /// a tenant whose jobs hang (a receiver that never answers) cannot keep another
+    /// tenant's jobs waiting.
+    pub tenant_share: Option<usize>,
 }
 
 pub const DEFAULT_JOB_WORKERS: usize = 4;
@@ -227,6 +232,10 @@ impl JobSettings {
                 0..=3600,
                 25,
             )?),
+            tenant_share: match get("PACTUM_JOB_TENANT_SHARE") {
+                None => None,
+                value => Some(ranged("PACTUM_JOB_TENANT_SHARE", value, 1..=1000, 1)?),
+            },
         })
     }
 }

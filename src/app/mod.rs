@@ -161,6 +161,9 @@ pub fn job_runner(
         poll_interval: settings.poll_interval,
         retention: settings.retention,
         shutdown_grace: settings.shutdown_grace,
+        tenant_share: settings
+            .tenant_share
+            .unwrap_or_else(|| RunnerConfig::new(settings.workers).tenant_share),
         ..RunnerConfig::new(settings.workers)
     };
     Ok(Runner::new(

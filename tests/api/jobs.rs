@@ -1501,3 +1501,108 @@ async fn timers_follow_the_clock_that_set_them_not_the_databases() {
         vec![id]
     );
 }
+
+#[tokio::test]
+async fn a_tenant_whose_receiver_hangs_cannot_hold_every_worker() {
+    use std::sync::atomic::Ordering;
+    let queue = Queue::with_tenants(&["acme", "globex"]).await;
+    let hanging = Receiver::start().await;
+    let answering = Receiver::start().await;
+    answering.hang.store(false, Ordering::SeqCst);
+    let endpoint = |schema: &'static str, port: u16| {
+        let client = &queue.client;
+        async move {
+            client
+                .query_one(
+                    &format!(
+                        "insert into {schema}.webhook_endpoints (url, event_types, secret) \
+                         values ($1, '{{*}}', 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw') returning id"
+                    ),
+                    &[&format!("http://127.0.0.1:{port}/hook")],
+                )
+                .await
+                .unwrap()
+                .get::<_, Uuid>(0)
+        }
+    };
+    let (acme_endpoint, globex_endpoint) = (
+        endpoint("t_acme", hanging.port).await,
+        endpoint("t_globex", answering.port).await,
+    );
+    let deliveries = |schema: &'static str, endpoint: Uuid| {
+        let client = &queue.client;
+        async move {
+            let mut jobs = Vec::new();
+            for _ in 0..10 {
+                let event: i64 = client
+                    .query_one(
+                        &format!(
+                            "insert into {schema}.audit_logs (action, entity, changes) \
+                             values ('create', 'contract', '{{}}') returning id"
+                        ),
+                        &[],
+                    )
+                    .await
+                    .unwrap()
+                    .get(0);
+                jobs.push(pactum::kernel::events::delivery_job(endpoint, event));
+            }
+            jobs
+        }
+    };
+    // The hanging tenant's deliveries are enqueued first.
+    queue
+        .enqueue("acme", deliveries("t_acme", acme_endpoint).await)
+        .await;
+    let globex = queue
+        .enqueue("globex", deliveries("t_globex", globex_endpoint).await)
+        .await;
+    let config = pactum::config::Config::from_lookup(|name| match name {
+        "DATABASE_URL" => Some(queue.db.url.clone()),
+        "JWT_SECRET" => Some("test-secret-test-secret-test-secret-00".into()),
+        "PACTUM_WEBHOOK_ALLOW_PRIVATE" => Some("true".into()),
+        _ => None,
+    })
+    .unwrap();
+    let outbound = pactum::app::Outbound::new(&config).await.unwrap();
+    let runner = Runner::new(
+        queue.pool(2),
+        queue.pool(4),
+        Some(queue.db.database_url()),
+        clock::system(),
+        pactum::app::job_handlers(&outbound),
+        RunnerConfig {
+            queues: vec!["webhooks".into()],
+            poll_interval: Duration::from_millis(100),
+            ..RunnerConfig::new(4)
+        },
+        JobMetrics::new(),
+    );
+    let handle = runner.start().await;
+    for id in &globex {
+        queue
+            .wait_for_state(*id, "completed", Duration::from_secs(30))
+            .await;
+    }
+    // Every one of the other tenant's deliveries went through before any of the
+    // hanging receiver's first attempts had even timed out: a worker stayed free.
+    let timed_out: i64 = count(
+        &queue.client,
+        "select count(*) from public.jobs j join public.tenants t on t.id = j.tenant_id \
+         where t.slug = 'acme' and jsonb_array_length(j.errors) > 0",
+    )
+    .await;
+    assert_eq!(timed_out, 0, "the other tenant waited for the hanging one");
+    let running: i64 = count(
+        &queue.client,
+        "select count(*) from public.jobs j join public.tenants t on t.id = j.tenant_id \
+         where t.slug = 'acme' and j.state = 'running'",
+    )
+    .await;
+    assert_eq!(
+        running, 3,
+        "the hanging tenant holds three of the four workers"
+    );
+    assert_eq!(answering.answered.load(Ordering::SeqCst), 10);
+    handle.shutdown().await;
+}

@@ -171,6 +171,8 @@ pub struct RunnerConfig {
     pub lease_grace: Duration,
     /// Written into `attempted_by`, for operators.
     pub worker_id: String,
+    /// The most of this runner's jobs running at once that may belong to one tenant.
+    pub tenant_share: usize,
 }
 
 impl RunnerConfig {
@@ -183,8 +185,17 @@ impl RunnerConfig {
             shutdown_grace: Duration::from_secs(25),
             lease_grace: Duration::from_secs(30),
             worker_id: default_worker_id(),
+            tenant_share: default_tenant_share(workers),
         }
     }
+}
+
+/// All workers but a quarter (at least one) kept for other tenants: 3 of 4, 12 of 16.
+/// One tenant's backlog alone still runs on most of them, and a tenant whose jobs
+/// hang cannot hold them all.
+pub fn default_tenant_share(workers: usize) -> usize {
+    let workers = workers.max(1);
+    (workers - (workers / 4).max(1)).max(1)
 }
 
 fn default_worker_id() -> String {
@@ -330,19 +341,66 @@ macro_rules! claim_candidates {
 /// The jobs a claim of up to `$2` jobs of queue `$1` due at `$3` takes (locked).
 pub const CLAIM_CANDIDATES_SQL: &str = claim_candidates!();
 
-pub const CLAIM_SQL: &str = concat!(
-    "with picked as (",
-    claim_candidates!(),
-    ") \
-    update public.jobs j \
-       set state = 'running', attempt = j.attempt + 1, attempted_at = $3::timestamptz, \
-           attempted_by = $4, \
-           lease_until = $3::timestamptz + (j.timeout_ms + $5::int8) * interval '1 millisecond' \
-      from picked, public.tenants t \
-     where j.id = picked.id and t.id = j.tenant_id \
-    returning j.id, j.tenant_id, t.schema_name, j.kind, j.queue, j.args, j.attempt, \
-              j.max_attempts, j.timeout_ms, j.run_at"
-);
+/// The jobs to claim when one tenant may hold at most `$6` of this runner's (`$4`)
+/// running jobs: the next `$2 * 4` in claim order of the tenants not at their share
+/// (the scan passes over those, so a hanging tenant's backlog ahead cannot hide
+/// another tenant's job), read without locks, each tenant's numbered in that order on
+/// top of what it already runs here; those within the share are then locked (skipping
+/// any another claimer holds, and any claimed meanwhile).
+macro_rules! claim_candidates_shared {
+    () => {
+        "with running as ( \
+             select r.tenant_id, count(*) as n from public.jobs r \
+             where r.state = 'running' and r.attempted_by = $4 \
+             group by r.tenant_id), \
+         next as ( \
+             select j.id, j.tenant_id, j.priority, j.fair_at, \
+                    row_number() over (partition by j.tenant_id order by j.priority, j.fair_at) as nth \
+             from (select j.id, j.tenant_id, j.priority, j.fair_at from public.jobs j \
+                   where j.state = 'available' and j.queue = $1 and j.run_at <= $3::timestamptz \
+                     and j.tenant_id not in (select tenant_id from running where n >= $6) \
+                     and not exists (select 1 from public.job_pauses p \
+                                     where p.scope = 'all' \
+                                        or (p.scope = 'queue' and p.queue = j.queue) \
+                                        or (p.scope = 'tenant' and p.tenant_id = j.tenant_id)) \
+                     and (select t.status = 'active' from public.tenants t where t.id = j.tenant_id) \
+                   order by j.priority, j.fair_at \
+                   limit $2::int8 * 4) j), \
+         allowed as ( \
+             select next.id, next.priority, next.fair_at from next \
+             left join running on running.tenant_id = next.tenant_id \
+             where next.nth + coalesce(running.n, 0) <= $6 \
+             order by next.priority, next.fair_at \
+             limit $2) \
+         select j.id from public.jobs j \
+         where j.id in (select id from allowed) and j.state = 'available' \
+         order by j.priority, j.fair_at \
+         for update of j skip locked"
+    };
+}
+
+macro_rules! claim_update {
+    ($candidates:expr) => {
+        concat!(
+            "with picked as (",
+            $candidates,
+            ") \
+            update public.jobs j \
+               set state = 'running', attempt = j.attempt + 1, attempted_at = $3::timestamptz, \
+                   attempted_by = $4, \
+                   lease_until = $3::timestamptz + (j.timeout_ms + $5::int8) * interval '1 millisecond' \
+              from picked, public.tenants t \
+             where j.id = picked.id and t.id = j.tenant_id \
+            returning j.id, j.tenant_id, t.schema_name, j.kind, j.queue, j.args, j.attempt, \
+                      j.max_attempts, j.timeout_ms, j.run_at"
+        )
+    };
+}
+
+pub const CLAIM_SQL: &str = claim_update!(claim_candidates!());
+
+/// [`CLAIM_SQL`] with a share per tenant (`$6`).
+pub const CLAIM_SHARED_SQL: &str = claim_update!(claim_candidates_shared!());
 
 /// Completions are recorded in batches: one statement for every job that finished
 /// since the last one.
@@ -628,6 +686,8 @@ impl Runner {
                     runner.run(job).await;
                     runner.0.in_flight.fetch_sub(1, Ordering::AcqRel);
                     drop(permit);
+                    // A claim held back by a tenant's share may go ahead now.
+                    runner.wake();
                 });
             }
         }
@@ -640,13 +700,31 @@ impl Runner {
         let now = inner.clock.now();
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let grace = i64::try_from(inner.config.lease_grace.as_millis()).unwrap_or(i64::MAX);
-        let rows = conn
-            .query(
+        // A share as large as the runner itself is no limit: the plain claim is cheaper.
+        let share = inner.config.tenant_share;
+        let rows = if share >= inner.config.workers.max(1) {
+            conn.query(
                 Scope::standalone(),
                 CLAIM_SQL,
                 &[&queue, &limit, &now, &inner.config.worker_id, &grace],
             )
-            .await?;
+            .await?
+        } else {
+            let share = i64::try_from(share).unwrap_or(i64::MAX);
+            conn.query(
+                Scope::standalone(),
+                CLAIM_SHARED_SQL,
+                &[
+                    &queue,
+                    &limit,
+                    &now,
+                    &inner.config.worker_id,
+                    &grace,
+                    &share,
+                ],
+            )
+            .await?
+        };
         let mut jobs = Vec::with_capacity(rows.len());
         for row in rows {
             let schema: String = row.get(2);
@@ -1029,4 +1107,18 @@ fn truncate(text: &str) -> String {
         end -= 1;
     }
     format!("{}...", &text[..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::default_tenant_share;
+
+    #[test]
+    fn a_quarter_of_the_workers_is_kept_from_any_one_tenant() {
+        let shares: Vec<usize> = [0, 1, 2, 3, 4, 8, 16]
+            .into_iter()
+            .map(default_tenant_share)
+            .collect();
+        assert_eq!(shares, [1, 1, 1, 2, 3, 6, 12]);
+    }
 }
