@@ -39,6 +39,7 @@ export PACTUM_DEV="${PACTUM_DEV:-1}"
 export PACTUM_BIND="${PACTUM_BIND:-127.0.0.1:8000}"
 # Links in the demo's email go to http://acme.localhost (the outbox: .pactum/outbox/).
 export PACTUM_LINK_SCHEME="${PACTUM_LINK_SCHEME:-http}"
+export PACTUM_LINK_PORT="${PACTUM_LINK_PORT:-${PACTUM_BIND##*:}}"
 echo "serving on http://$PACTUM_BIND; try: curl http://acme.localhost:${PACTUM_BIND##*:}/api/v1/tenant" >&2
 if [ "${#NEW_TENANTS[@]}" = 0 ]; then
   exec target/release/pactum

@@ -126,6 +126,9 @@ pub struct NotificationSettings {
     /// `PACTUM_LINK_SCHEME`: `https` (default) or `http`, for links in messages to the
     /// tenant's primary host.
     pub link_scheme: &'static str,
+    /// `PACTUM_LINK_PORT`: a port for those links, when the tenant hosts are not served
+    /// on the scheme's own (`scripts/run.sh` sets its port, 8000).
+    pub link_port: Option<u16>,
     /// `PACTUM_SSE_HEARTBEAT_SECS`: a comment line on idle streams, so proxies keep them.
     pub sse_heartbeat: Duration,
 }
@@ -472,6 +475,10 @@ impl Config {
             ),
             mail_from,
             link_scheme,
+            link_port: match get("PACTUM_LINK_PORT") {
+                None => None,
+                value => Some(ranged("PACTUM_LINK_PORT", value, 1..=65535, 443)?),
+            },
             sse_heartbeat: Duration::from_secs(ranged(
                 "PACTUM_SSE_HEARTBEAT_SECS",
                 get("PACTUM_SSE_HEARTBEAT_SECS"),

@@ -82,6 +82,7 @@ impl Outbound {
                 mailer,
                 config.webhook_allow_internal,
                 settings.link_scheme,
+                settings.link_port,
             )?,
             fanout,
         })

@@ -42,6 +42,34 @@ fn events_sql() -> String {
     )
 }
 
+/// How long a read waits for older transactions to end, so that events already
+/// committed are served rather than held back.
+const SETTLE_WITHIN: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Waits, at most [`SETTLE_WITHIN`], until every committed event is below the horizon
+/// (no transaction older than its own still runs), so a client reading just after a
+/// change sees it. Transactions are short, so this is normally one query; a long one
+/// elsewhere in the database makes the read serve what is settled after the wait.
+async fn settle(db: &TenantDb) -> Result<(), DomainError> {
+    let deadline = tokio::time::Instant::now() + SETTLE_WITHIN;
+    let mut pause = std::time::Duration::from_millis(2);
+    loop {
+        let rows = db
+            .read(&[(
+                "select not exists (select 1 from audit_logs \
+                 where xact >= pg_snapshot_xmin(pg_current_snapshot()))",
+                &[],
+            )])
+            .await?;
+        let settled = rows[0].first().is_none_or(|row| row.get::<_, bool>(0));
+        if settled || tokio::time::Instant::now() + pause > deadline {
+            return Ok(());
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(std::time::Duration::from_millis(50));
+    }
+}
+
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -133,6 +161,7 @@ pub async fn list(
     {
         return Err(DomainError::Validation("entity is too long".into()));
     }
+    settle(db).await?;
     let (_, results) = read_as(
         db,
         principal,

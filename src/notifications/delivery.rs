@@ -45,6 +45,7 @@ struct OutletsInner {
     chat: reqwest::Client,
     allow_internal: bool,
     link_scheme: &'static str,
+    link_port: Option<u16>,
 }
 
 impl Outlets {
@@ -52,6 +53,7 @@ impl Outlets {
         mailer: Mailer,
         allow_internal: bool,
         link_scheme: &'static str,
+        link_port: Option<u16>,
     ) -> anyhow::Result<Self> {
         let chat = destination::client(
             allow_internal,
@@ -63,6 +65,7 @@ impl Outlets {
             chat,
             allow_internal,
             link_scheme,
+            link_port,
         })))
     }
 
@@ -176,7 +179,10 @@ async fn sender(
             name: defaults.brand_name.unwrap_or(name),
             color: defaults.brand_color.unwrap_or_else(|| "#1f4e79".into()),
         },
-        base_url: host.map(|host| format!("{}://{host}", outlets.0.link_scheme)),
+        base_url: host.map(|host| match outlets.0.link_port {
+            Some(port) => format!("{}://{host}:{port}", outlets.0.link_scheme),
+            None => format!("{}://{host}", outlets.0.link_scheme),
+        }),
         folder: slug,
     })
 }
