@@ -74,6 +74,12 @@ pub struct Config {
     pub pool_strategy: PoolStrategy,
     /// `PACTUM_BIND`: where to listen; port 0 picks a free port (tests).
     pub bind: SocketAddr,
+    /// `PACTUM_METRICS_BIND`: where `pactum worker` serves its `/metrics` (default
+    /// `127.0.0.1:9464`; `off` for none). The server serves them on `PACTUM_BIND`.
+    pub worker_metrics_bind: Option<SocketAddr>,
+    /// Whether `PACTUM_METRICS_BIND` was set: a default address that is taken (a second
+    /// worker on the host) is skipped with a warning, a chosen one is an error.
+    pub worker_metrics_bind_chosen: bool,
     /// `PACTUM_PUBLIC_HOST`: the apex host that serves platform routes only.
     pub public_host: Host,
     /// `JWT_SECRET`, or generated in development mode.
@@ -308,6 +314,21 @@ impl Config {
             .unwrap_or_else(|| DEFAULT_BIND.into())
             .parse::<SocketAddr>()
             .map_err(|e| invalid("PACTUM_BIND", format!("expected host:port, {e}")))?;
+        let worker_metrics_bind_chosen = get("PACTUM_METRICS_BIND").is_some();
+        let worker_metrics_bind = match get("PACTUM_METRICS_BIND").as_deref() {
+            Some("off") => None,
+            value => Some(
+                value
+                    .unwrap_or("127.0.0.1:9464")
+                    .parse::<SocketAddr>()
+                    .map_err(|e| {
+                        invalid(
+                            "PACTUM_METRICS_BIND",
+                            format!("expected host:port or off, {e}"),
+                        )
+                    })?,
+            ),
+        };
         let public_host =
             Host::parse(&get("PACTUM_PUBLIC_HOST").unwrap_or_else(|| DEFAULT_PUBLIC_HOST.into()))
                 .map_err(|e| invalid("PACTUM_PUBLIC_HOST", e.to_string()))?;
@@ -500,6 +521,8 @@ impl Config {
             direct_database_url,
             pool_strategy,
             bind,
+            worker_metrics_bind,
+            worker_metrics_bind_chosen,
             public_host,
             jwt_secret,
             jwt_secret_generated,

@@ -205,7 +205,30 @@ pub async fn run_worker(config: Config, clock: SharedClock) -> anyhow::Result<()
     )?;
     let handlers = job_handlers(&Outbound::new(&config).await?);
     let kinds = handlers.kinds();
-    let runner = job_runner(&config, tenant_pool, clock, handlers, JobMetrics::new())?;
+    let metrics = std::sync::Arc::new(metrics::Metrics::new());
+    let stop_metrics = tokio_util::sync::CancellationToken::new();
+    if let Some(bind) = config.worker_metrics_bind {
+        match tokio::net::TcpListener::bind(bind).await {
+            Ok(listener) => {
+                tracing::info!(%bind, "serving /metrics");
+                tokio::spawn(metrics::serve_worker_metrics(
+                    listener,
+                    metrics.clone(),
+                    tenant_pool.clone(),
+                    stop_metrics.clone(),
+                ));
+            }
+            Err(error) if config.worker_metrics_bind_chosen => {
+                anyhow::bail!("PACTUM_METRICS_BIND: cannot listen on {bind}: {error}")
+            }
+            Err(error) => tracing::warn!(
+                %bind, %error,
+                "the default metrics address is taken (another worker on this host?); \
+                 set PACTUM_METRICS_BIND to serve this worker's /metrics"
+            ),
+        }
+    }
+    let runner = job_runner(&config, tenant_pool, clock, handlers, metrics.jobs.clone())?;
     let handle = runner.start().await;
     tracing::info!(
         workers = config.jobs.workers,
@@ -216,6 +239,7 @@ pub async fn run_worker(config: Config, clock: SharedClock) -> anyhow::Result<()
     stop_requested().await;
     tracing::info!("stopping: no new jobs; running ones get the grace period");
     handle.shutdown().await;
+    stop_metrics.cancel();
     Ok(())
 }
 

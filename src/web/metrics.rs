@@ -109,7 +109,7 @@ impl Metrics {
     }
 
     /// Reads the queue's counts; a database that does not answer leaves the last ones.
-    async fn refresh_job_counts(&self, pool: &RequestPool) {
+    pub async fn refresh_job_counts(&self, pool: &RequestPool) {
         let counted = async {
             let conn = pool.get(None).await?;
             let rows = conn.query(Scope::standalone(), COUNTS_SQL, &[]).await?;
@@ -128,7 +128,8 @@ impl Metrics {
         }
     }
 
-    fn render(&self, pool: &RequestPool) -> Result<String, prometheus::Error> {
+    /// The Prometheus text of everything registered, with `pool`'s gauges.
+    pub fn render(&self, pool: &RequestPool) -> Result<String, prometheus::Error> {
         let status = pool.status();
         self.pool_max.set(status.max_size as i64);
         self.pool_open.set(status.open as i64);
@@ -167,4 +168,64 @@ pub async fn metrics(
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(text))
+}
+
+/// `/metrics` for a `pactum worker`, which serves no API: a plain HTTP/1.1 responder
+/// on `bind`, one request per connection, `GET /metrics` only (404 for another path,
+/// 405 for another method), requests read with a deadline and a size bound so a slow
+/// or hostile client holds nothing. Runs until `stop`.
+pub async fn serve_worker_metrics(
+    listener: tokio::net::TcpListener,
+    registry: std::sync::Arc<Metrics>,
+    pool: RequestPool,
+    stop: tokio_util::sync::CancellationToken,
+) {
+    loop {
+        let accepted = tokio::select! {
+            _ = stop.cancelled() => return,
+            accepted = listener.accept() => accepted,
+        };
+        let Ok((mut socket, _)) = accepted else {
+            continue;
+        };
+        let (registry, pool) = (registry.clone(), pool.clone());
+        tokio::spawn(async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let mut request = Vec::with_capacity(1024);
+            let mut chunk = [0u8; 1024];
+            let read = tokio::time::timeout(Duration::from_secs(5), async {
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") && request.len() < 8192 {
+                    match socket.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return false,
+                        Ok(n) => request.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                true
+            })
+            .await;
+            let line = String::from_utf8_lossy(&request);
+            let mut parts = line.lines().next().unwrap_or_default().split(' ');
+            let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+            let (status, body) = match (read, method, path.split('?').next()) {
+                (Ok(true), "GET", Some("/metrics")) => {
+                    registry.refresh_job_counts(&pool).await;
+                    match registry.render(&pool) {
+                        Ok(text) => ("200 OK", text),
+                        Err(_) => ("500 Internal Server Error", String::new()),
+                    }
+                }
+                (Ok(true), "GET", _) => ("404 Not Found", String::new()),
+                (Ok(true), _, _) => ("405 Method Not Allowed", String::new()),
+                _ => ("400 Bad Request", String::new()),
+            };
+            let head = format!(
+                "HTTP/1.1 {status}\r\ncontent-type: text/plain; version=0.0.4\r\n\
+                 content-length: {}\r\nconnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = socket.write_all(head.as_bytes()).await;
+            let _ = socket.write_all(body.as_bytes()).await;
+            let _ = socket.shutdown().await;
+        });
+    }
 }

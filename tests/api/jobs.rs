@@ -1094,6 +1094,8 @@ fn spawn_worker_with(queue: &Queue, settings: &[(&str, &str)]) -> Worker {
             .env("PACTUM_JOB_POLL_MS", "100")
             .env("PACTUM_JOB_SHUTDOWN_SECS", "1")
             .env("PACTUM_JOB_WORKERS", "2")
+            // Tests run several workers at once: no shared default metrics port.
+            .env("PACTUM_METRICS_BIND", "off")
             .envs(settings.iter().copied())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
@@ -1605,4 +1607,62 @@ async fn a_tenant_whose_receiver_hangs_cannot_hold_every_worker() {
     );
     assert_eq!(answering.answered.load(Ordering::SeqCst), 10);
     handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn pactum_worker_serves_its_own_metrics() {
+    pactum::webhooks::delivery::install_tls_provider();
+    let queue = Queue::with_tenants(&["acme"]).await;
+    let port = crate::support::free_port();
+    let bind = format!("127.0.0.1:{port}");
+    let _worker = spawn_worker_with(&queue, &[("PACTUM_METRICS_BIND", bind.as_str())]);
+    let ids = queue
+        .enqueue(
+            "acme",
+            (0..5)
+                .map(|i| NewJob::now(pactum::kernel::jobs::NOOP, json!({"i": i})))
+                .collect(),
+        )
+        .await;
+    for id in &ids {
+        queue
+            .wait_for_state(*id, "completed", Duration::from_secs(30))
+            .await;
+    }
+    // A client that connects and says nothing holds nothing up.
+    let _silent = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let http = reqwest::Client::new();
+    let url = |path: &str| format!("http://127.0.0.1:{port}{path}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let text = loop {
+        let text = http
+            .get(url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if text.contains(r#"pactum_jobs_finished_total{kind="pactum.noop",outcome="completed"} 5"#)
+            || Instant::now() > deadline
+        {
+            break text;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(
+        text.contains(r#"pactum_jobs_finished_total{kind="pactum.noop",outcome="completed"} 5"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"pactum_jobs{kind="pactum.noop",state="completed"} 5"#),
+        "{text}"
+    );
+    assert!(text.contains("pactum_job_run_seconds_count"), "{text}");
+    let other = http.get(url("/api/v1/contracts")).send().await.unwrap();
+    assert_eq!(other.status(), reqwest::StatusCode::NOT_FOUND);
+    let posted = http.post(url("/metrics")).send().await.unwrap();
+    assert_eq!(posted.status(), reqwest::StatusCode::METHOD_NOT_ALLOWED);
 }
