@@ -585,7 +585,9 @@ async fn destinations_inside_the_network_are_refused_at_save_and_after_resolutio
     // A name whose address changed after it was saved is refused at delivery, by the
     // test send and by the job, which gives up at once.
     let webhook = tenant
-        .webhook("https://hooks.example.com/", json!(["*"]))
+        // Contract events only: the endpoint's own `webhook.*` events would add
+        // deliveries (to the name as first saved) to the log this test reads.
+        .webhook("https://hooks.example.com/", json!(["contract.*"]))
         .await;
     let id = webhook["id"].as_str().unwrap();
     let (status, changed) = tenant
