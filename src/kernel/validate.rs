@@ -8,6 +8,28 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use super::error::DomainError;
 
+/// A checked value binds as the value it wraps.
+macro_rules! binds_as_inner {
+    ($outer:ty, $inner:ty) => {
+        impl tokio_postgres::types::ToSql for $outer {
+            fn to_sql(
+                &self,
+                ty: &tokio_postgres::types::Type,
+                out: &mut bytes::BytesMut,
+            ) -> Result<tokio_postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>>
+            {
+                self.0.to_sql(ty, out)
+            }
+
+            fn accepts(ty: &tokio_postgres::types::Type) -> bool {
+                <$inner as tokio_postgres::types::ToSql>::accepts(ty)
+            }
+
+            tokio_postgres::types::to_sql_checked!();
+        }
+    };
+}
+
 /// Active ISO 4217 currency codes.
 const ISO_4217: &[&str] = &[
     "AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT",
@@ -341,21 +363,7 @@ pub fn optional_rfc3339<'de, D: Deserializer<'de>>(
     Option::<Timestamp>::deserialize(deserializer).map(|at| at.map(|at| at.0))
 }
 
-impl tokio_postgres::types::ToSql for Timestamp {
-    fn to_sql(
-        &self,
-        ty: &tokio_postgres::types::Type,
-        out: &mut bytes::BytesMut,
-    ) -> Result<tokio_postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        self.0.to_sql(ty, out)
-    }
-
-    fn accepts(ty: &tokio_postgres::types::Type) -> bool {
-        <chrono::DateTime<chrono::Utc> as tokio_postgres::types::ToSql>::accepts(ty)
-    }
-
-    tokio_postgres::types::to_sql_checked!();
-}
+binds_as_inner!(Timestamp, chrono::DateTime<chrono::Utc>);
 
 impl std::ops::Deref for IsoDate {
     type Target = NaiveDate;
@@ -376,21 +384,7 @@ impl<'de> Deserialize<'de> for IsoDate {
     }
 }
 
-impl tokio_postgres::types::ToSql for IsoDate {
-    fn to_sql(
-        &self,
-        ty: &tokio_postgres::types::Type,
-        out: &mut bytes::BytesMut,
-    ) -> Result<tokio_postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        self.0.to_sql(ty, out)
-    }
-
-    fn accepts(ty: &tokio_postgres::types::Type) -> bool {
-        <NaiveDate as tokio_postgres::types::ToSql>::accepts(ty)
-    }
-
-    tokio_postgres::types::to_sql_checked!();
-}
+binds_as_inner!(IsoDate, NaiveDate);
 
 #[cfg(test)]
 mod tests {

@@ -1069,6 +1069,32 @@ async fn delivery_job_to(queue: &Queue, url: &str) -> i64 {
         .await[0]
 }
 
+/// A runner of this process with the real handlers (webhooks allowed to reach this
+/// machine), claiming from the `webhooks` queue with `workers` workers.
+async fn webhook_runner(queue: &Queue, clock: SharedClock, workers: usize) -> Runner {
+    let config = pactum::config::Config::from_lookup(|name| match name {
+        "DATABASE_URL" => Some(queue.db.url.clone()),
+        "JWT_SECRET" => Some("test-secret-test-secret-test-secret-00".into()),
+        "PACTUM_WEBHOOK_ALLOW_PRIVATE" => Some("true".into()),
+        _ => None,
+    })
+    .unwrap();
+    let outbound = pactum::app::Outbound::new(&config).await.unwrap();
+    Runner::new(
+        queue.pool(2),
+        queue.pool(workers),
+        Some(queue.db.database_url()),
+        clock,
+        pactum::app::job_handlers(&outbound),
+        RunnerConfig {
+            queues: vec!["webhooks".into()],
+            poll_interval: Duration::from_millis(100),
+            ..RunnerConfig::new(workers)
+        },
+        JobMetrics::new(),
+    )
+}
+
 /// A `pactum worker` process, killed if a test fails before it ends it.
 struct Worker(std::process::Child);
 
@@ -1176,27 +1202,7 @@ async fn a_job_whose_worker_was_killed_is_rescued_after_its_lease_and_completes(
 
     // Another instance, its clock past the lease (the 30 s timeout plus 30 s grace).
     let manual = ManualClock::starting_at(Utc::now() + chrono::Duration::seconds(61));
-    let config = pactum::config::Config::from_lookup(|name| match name {
-        "DATABASE_URL" => Some(queue.db.url.clone()),
-        "JWT_SECRET" => Some("test-secret-test-secret-test-secret-00".into()),
-        "PACTUM_WEBHOOK_ALLOW_PRIVATE" => Some("true".into()),
-        _ => None,
-    })
-    .unwrap();
-    let outbound = pactum::app::Outbound::new(&config).await.unwrap();
-    let runner = Runner::new(
-        queue.pool(2),
-        queue.pool(2),
-        Some(queue.db.database_url()),
-        manual.clone(),
-        pactum::app::job_handlers(&outbound),
-        RunnerConfig {
-            queues: vec!["webhooks".into()],
-            poll_interval: Duration::from_millis(100),
-            ..RunnerConfig::new(2)
-        },
-        JobMetrics::new(),
-    );
+    let runner = webhook_runner(&queue, manual.clone(), 2).await;
     receiver
         .hang
         .store(false, std::sync::atomic::Ordering::SeqCst);
@@ -1559,27 +1565,7 @@ async fn a_tenant_whose_receiver_hangs_cannot_hold_every_worker() {
     let globex = queue
         .enqueue("globex", deliveries("t_globex", globex_endpoint).await)
         .await;
-    let config = pactum::config::Config::from_lookup(|name| match name {
-        "DATABASE_URL" => Some(queue.db.url.clone()),
-        "JWT_SECRET" => Some("test-secret-test-secret-test-secret-00".into()),
-        "PACTUM_WEBHOOK_ALLOW_PRIVATE" => Some("true".into()),
-        _ => None,
-    })
-    .unwrap();
-    let outbound = pactum::app::Outbound::new(&config).await.unwrap();
-    let runner = Runner::new(
-        queue.pool(2),
-        queue.pool(4),
-        Some(queue.db.database_url()),
-        clock::system(),
-        pactum::app::job_handlers(&outbound),
-        RunnerConfig {
-            queues: vec!["webhooks".into()],
-            poll_interval: Duration::from_millis(100),
-            ..RunnerConfig::new(4)
-        },
-        JobMetrics::new(),
-    );
+    let runner = webhook_runner(&queue, clock::system(), 4).await;
     let handle = runner.start().await;
     for id in &globex {
         queue
