@@ -158,9 +158,9 @@ pub struct JobSettings {
     /// they are released to other workers.
     pub shutdown_grace: Duration,
     /// `PACTUM_JOB_TENANT_SHARE`: the most of this process's workers one tenant's jobs
-    /// may hold at once (default: all but a quarter, at least one kept for others), so
-    /// a tenant whose jobs hang (a receiver that never answers) cannot keep another
-    /// tenant's jobs waiting.
+    /// may hold at once, so a tenant whose jobs hang (a receiver that never answers)
+    /// cannot keep another tenant's jobs waiting; `auto` keeps a quarter for others
+    /// (0 here). Unset: no share (it costs claim throughput).
     pub tenant_share: Option<usize>,
 }
 
@@ -241,9 +241,15 @@ impl JobSettings {
                 0..=3600,
                 25,
             )?),
-            tenant_share: match get("PACTUM_JOB_TENANT_SHARE") {
+            tenant_share: match get("PACTUM_JOB_TENANT_SHARE").as_deref() {
                 None => None,
-                value => Some(ranged("PACTUM_JOB_TENANT_SHARE", value, 1..=1000, 1)?),
+                Some("auto") => Some(0),
+                value => Some(ranged(
+                    "PACTUM_JOB_TENANT_SHARE",
+                    value.map(str::to_owned),
+                    1..=1000,
+                    1,
+                )?),
             },
         })
     }

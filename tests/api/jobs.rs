@@ -1072,6 +1072,12 @@ async fn delivery_job_to(queue: &Queue, url: &str) -> i64 {
 /// A runner of this process with the real handlers (webhooks allowed to reach this
 /// machine), claiming from the `webhooks` queue with `workers` workers.
 async fn webhook_runner(queue: &Queue, clock: SharedClock, workers: usize) -> Runner {
+    webhook_runner_with(queue, clock, RunnerConfig::new(workers)).await
+}
+
+/// [`webhook_runner`] with its settings (the queue and poll interval are set here).
+async fn webhook_runner_with(queue: &Queue, clock: SharedClock, settings: RunnerConfig) -> Runner {
+    let workers = settings.workers;
     let config = pactum::config::Config::from_lookup(|name| match name {
         "DATABASE_URL" => Some(queue.db.url.clone()),
         "JWT_SECRET" => Some("test-secret-test-secret-test-secret-00".into()),
@@ -1089,7 +1095,7 @@ async fn webhook_runner(queue: &Queue, clock: SharedClock, workers: usize) -> Ru
         RunnerConfig {
             queues: vec!["webhooks".into()],
             poll_interval: Duration::from_millis(100),
-            ..RunnerConfig::new(workers)
+            ..settings
         },
         JobMetrics::new(),
     )
@@ -1565,7 +1571,9 @@ async fn a_tenant_whose_receiver_hangs_cannot_hold_every_worker() {
     let globex = queue
         .enqueue("globex", deliveries("t_globex", globex_endpoint).await)
         .await;
-    let runner = webhook_runner(&queue, clock::system(), 4).await;
+    let mut runner_config = RunnerConfig::new(4);
+    runner_config.tenant_share = pactum::kernel::jobs::runner::default_tenant_share(4);
+    let runner = webhook_runner_with(&queue, clock::system(), runner_config).await;
     let handle = runner.start().await;
     for id in &globex {
         queue
