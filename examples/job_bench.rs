@@ -57,8 +57,19 @@ async fn tenants(client: &tokio_postgres::Client, n: usize) -> Result<Vec<Tenant
 }
 
 fn runner(url: &DatabaseUrl, workers: usize, handlers: Handlers) -> Result<Runner, Error> {
+    runner_with(url, workers, workers, handlers)
+}
+
+/// A runner whose tenants may each hold at most `share` of its `workers`.
+fn runner_with(
+    url: &DatabaseUrl,
+    workers: usize,
+    share: usize,
+    handlers: Handlers,
+) -> Result<Runner, Error> {
     let config = RunnerConfig {
         queues: vec!["default".into()],
+        tenant_share: share,
         ..RunnerConfig::new(workers)
     };
     Ok(Runner::new(
@@ -104,7 +115,13 @@ async fn throughput(url: &DatabaseUrl, args: &[String]) -> Result<(), Error> {
         counter.fetch_add(1, Ordering::Relaxed);
         async { Ok(()) }
     });
-    let runner = runner(url, workers, handlers)?;
+    // BENCH_TENANT_SHARE=auto: each tenant may hold at most the share
+    // `PACTUM_JOB_TENANT_SHARE=auto` gives (what it costs is the point of running it).
+    let share = match std::env::var("BENCH_TENANT_SHARE").as_deref() {
+        Ok("auto") => pactum::kernel::jobs::runner::default_tenant_share(workers),
+        _ => workers,
+    };
+    let runner = runner_with(url, workers, share, handlers)?;
     let started = Instant::now();
     let handle = runner.start().await;
     while done.load(Ordering::Relaxed) < jobs {
@@ -229,18 +246,35 @@ async fn claim(url: &DatabaseUrl, args: &[String]) -> Result<(), Error> {
         )
         .await?;
     client.batch_execute("vacuum analyze public.jobs").await?;
-    let runner = runner(url, 1, Handlers::default())?;
+    // The plain claim, and the one that keeps a quarter of the workers from any one
+    // tenant (`PACTUM_JOB_TENANT_SHARE=auto`), in alternation on the same data.
+    let plain = runner(url, 4, Handlers::default())?;
+    let shared = runner_with(
+        url,
+        4,
+        pactum::kernel::jobs::runner::default_tenant_share(4),
+        Handlers::default(),
+    )?;
     for _ in 0..20 {
-        runner.claim("default", 1).await?;
+        plain.claim("default", 1).await?;
+        shared.claim("default", 1).await?;
     }
     let mut times = Vec::with_capacity(samples);
-    for _ in 0..samples {
-        let started = Instant::now();
-        let claimed = runner.claim("default", 1).await?;
-        times.push(started.elapsed().as_secs_f64() * 1000.0);
-        assert_eq!(claimed.len(), 1);
+    let mut shared_times = Vec::with_capacity(samples);
+    for i in 0..samples {
+        for (runner, times) in if i % 2 == 0 {
+            [(&plain, &mut times), (&shared, &mut shared_times)]
+        } else {
+            [(&shared, &mut shared_times), (&plain, &mut times)]
+        } {
+            let started = Instant::now();
+            let claimed = runner.claim("default", 1).await?;
+            times.push(started.elapsed().as_secs_f64() * 1000.0);
+            assert_eq!(claimed.len(), 1);
+        }
     }
     times.sort_by(f64::total_cmp);
+    shared_times.sort_by(f64::total_cmp);
     // Finding and locking the next job, explained: the buffers it touches.
     let plan = client
         .query(
@@ -252,9 +286,11 @@ async fn claim(url: &DatabaseUrl, args: &[String]) -> Result<(), Error> {
     let buffers = plan[0]["Plan"]["Shared Hit Blocks"].as_i64().unwrap_or(-1)
         + plan[0]["Plan"]["Shared Read Blocks"].as_i64().unwrap_or(0);
     println!(
-        "pactum claim, {pending} pending over {tenant_count} tenants: median {:.3} ms, p99 {:.3} ms, {buffers} buffers",
+        "pactum claim, {pending} pending over {tenant_count} tenants: median {:.3} ms, p99 {:.3} ms, {buffers} buffers; with a tenant share: median {:.3} ms, p99 {:.3} ms",
         percentile(&times, 0.5),
-        percentile(&times, 0.99)
+        percentile(&times, 0.99),
+        percentile(&shared_times, 0.5),
+        percentile(&shared_times, 0.99)
     );
     Ok(())
 }
