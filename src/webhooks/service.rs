@@ -242,6 +242,15 @@ pub async fn delete(
     .await
 }
 
+/// 404 `not_found` for an endpoint that does not exist (a list of its records would
+/// otherwise be an empty page).
+async fn ensure_exists(tx: &TenantTx, id: Uuid) -> Result<(), DomainError> {
+    tx.query_opt("select 1 from webhook_endpoints where id = $1", &[&id])
+        .await?
+        .map(|_| ())
+        .ok_or(DomainError::Missing("webhook"))
+}
+
 /// An endpoint's deliveries, newest first.
 pub async fn deliveries(
     tx: &TenantTx,
@@ -251,12 +260,7 @@ pub async fn deliveries(
 ) -> Result<Page<DeliveryView>, DomainError> {
     actor.require(Role::Admin)?;
     let before: Option<i64> = page.after()?;
-    let exists = tx
-        .query_opt("select 1 from webhook_endpoints where id = $1", &[&id])
-        .await?;
-    if exists.is_none() {
-        return Err(DomainError::Missing("webhook"));
-    }
+    ensure_exists(tx, id).await?;
     let rows = tx
         .query(
             &format!(
@@ -391,12 +395,7 @@ pub async fn messages(
         }
     }
     let before: Option<i64> = page.after()?;
-    let exists = tx
-        .query_opt("select 1 from webhook_endpoints where id = $1", &[&id])
-        .await?;
-    if exists.is_none() {
-        return Err(DomainError::Missing("webhook"));
-    }
+    ensure_exists(tx, id).await?;
     let rows = tx
         .query(
             &format!(
