@@ -44,7 +44,7 @@ if part stream; then
 fi
 if part email; then
   fresh pactum_bench_email
-  exec 3< <(bash scripts/pytools.sh run tests/receivers/smtp_server.py)
+  exec 3< <(bash scripts/pytools.sh run tests/receivers/smtp_server.py --count-only)
   SMTP_PID=$!
   read -r SMTP_PORT _ <&3
   "$BENCH" email "$EMAILS" "smtp://127.0.0.1:$SMTP_PORT"

@@ -8,9 +8,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock};
 
 use lettre::message::{header, Mailbox, MultiPart};
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::Message;
 use minijinja::Environment;
 use serde::Serialize;
+
+use super::smtp::{SendError, SmtpClient, SmtpServer, SmtpSession};
 
 static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
@@ -57,9 +59,8 @@ pub struct Email {
     pub message_id: String,
 }
 
-#[derive(Clone)]
 enum Transport {
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Smtp(SmtpClient),
     Outbox(PathBuf),
 }
 
@@ -91,12 +92,10 @@ impl Mailer {
             .parse()
             .map_err(|e| anyhow::anyhow!("PACTUM_MAIL_FROM {from:?}: {e}"))?;
         let transport = match smtp_url {
-            Some(url) => Transport::Smtp(
-                AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-                    .map_err(|e| anyhow::anyhow!("SMTP_URL: {e}"))?
-                    .timeout(Some(std::time::Duration::from_secs(20)))
-                    .build(),
-            ),
+            Some(url) => Transport::Smtp(SmtpClient::new(SmtpServer::from_url(
+                url,
+                std::time::Duration::from_secs(20),
+            )?)),
             None => Transport::Outbox(outbox.to_path_buf()),
         };
         Ok(Self(Arc::new(Inner { transport, from })))
@@ -142,43 +141,80 @@ impl Mailer {
 
     /// Sends one message (or writes it to the outbox, under `folder`).
     pub async fn send(&self, folder: &str, email: &Email) -> Result<(), MailError> {
-        let message = self.message(email)?;
-        match &self.0.transport {
-            Transport::Smtp(smtp) => smtp.send(message).await.map(|_| ()).map_err(|e| {
-                if e.is_permanent() {
-                    MailError::Permanent(e.to_string())
-                } else {
-                    MailError::Transient(e.to_string())
-                }
-            }),
-            Transport::Outbox(dir) => {
-                let dir = dir.join(folder);
-                let name: String = email
-                    .message_id
-                    .chars()
-                    .map(|c| {
-                        if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
-                            c
-                        } else {
-                            '_'
-                        }
-                    })
-                    .collect();
-                let bytes = message.formatted();
-                let write = async {
-                    tokio::fs::create_dir_all(&dir).await?;
-                    // Written aside, then renamed: a reader never sees half a message, and
-                    // a retry replaces the same file.
-                    let partial = dir.join(format!(".{name}.partial"));
-                    tokio::fs::write(&partial, &bytes).await?;
-                    tokio::fs::rename(&partial, dir.join(format!("{name}.eml"))).await
-                };
-                write
-                    .await
-                    .map_err(|e| MailError::Transient(format!("writing to the outbox: {e}")))
-            }
+        self.session().send(folder, email).await
+    }
+
+    /// Messages sent one after another over one SMTP connection.
+    pub fn session(&self) -> MailSession<'_> {
+        MailSession {
+            mailer: self,
+            smtp: match &self.0.transport {
+                Transport::Smtp(client) => Some(client.session()),
+                Transport::Outbox(_) => None,
+            },
         }
     }
+}
+
+/// A batch of messages over one connection (see [`Mailer::session`]).
+pub struct MailSession<'a> {
+    mailer: &'a Mailer,
+    smtp: Option<SmtpSession<'a>>,
+}
+
+impl MailSession<'_> {
+    /// Sends one message (or writes it to the outbox, under `folder`).
+    pub async fn send(&mut self, folder: &str, email: &Email) -> Result<(), MailError> {
+        let message = self.mailer.message(email)?;
+        match (&mut self.smtp, &self.mailer.0.transport) {
+            (Some(smtp), _) => {
+                let envelope = message.envelope();
+                let (Some(from), Some(to)) = (envelope.from(), envelope.to().first()) else {
+                    return Err(MailError::Permanent("the message has no envelope".into()));
+                };
+                smtp.send(from, to, &message.formatted())
+                    .await
+                    .map_err(|error| match error {
+                        SendError::Permanent(e) => MailError::Permanent(e),
+                        SendError::Transient(e) => MailError::Transient(e),
+                    })
+            }
+            (None, Transport::Outbox(dir)) => write_to_outbox(dir, folder, email, &message).await,
+            (None, Transport::Smtp(_)) => unreachable!("an SMTP mailer's session has a connection"),
+        }
+    }
+}
+
+async fn write_to_outbox(
+    dir: &Path,
+    folder: &str,
+    email: &Email,
+    message: &Message,
+) -> Result<(), MailError> {
+    let dir = dir.join(folder);
+    let name: String = email
+        .message_id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let bytes = message.formatted();
+    let write = async {
+        tokio::fs::create_dir_all(&dir).await?;
+        // Written aside, then renamed: a reader never sees half a message, and a retry
+        // replaces the same file.
+        let partial = dir.join(format!(".{name}.partial"));
+        tokio::fs::write(&partial, &bytes).await?;
+        tokio::fs::rename(&partial, dir.join(format!("{name}.eml"))).await
+    };
+    write
+        .await
+        .map_err(|e| MailError::Transient(format!("writing to the outbox: {e}")))
 }
 
 /// Escapes what Slack's mrkdwn treats as markup in user text.

@@ -10,6 +10,7 @@ pub mod notifier;
 pub mod preferences;
 pub mod reminders;
 pub mod routes;
+pub mod smtp;
 pub mod stream;
 
 pub use routes::configure;

@@ -249,6 +249,19 @@ impl Org {
         }
     }
 
+    /// `who`'s quiet hours, in UTC.
+    async fn quiet_hours(&self, who: &str, start: &str, end: &str) {
+        let (status, body) = self
+            .as_(
+                who,
+                Method::PUT,
+                "/api/v1/notification-preferences",
+                Some(json!({"time_zone": "UTC", "quiet_hours": {"start": start, "end": end}})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+
     /// Deliveries by state.
     async fn deliveries(&self) -> HashMap<String, i64> {
         let client = self.db.client().await;
@@ -547,15 +560,7 @@ async fn quiet_hours_defer_email_but_not_the_inbox_and_digests_group_by_contract
         &[("olive", "member"), ("dora", "member")],
     )
     .await;
-    let (status, _) = org
-        .as_(
-            "olive",
-            Method::PUT,
-            "/api/v1/notification-preferences",
-            Some(json!({"time_zone": "UTC", "quiet_hours": {"start": "22:00", "end": "07:00"}})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
+    org.quiet_hours("olive", "22:00", "07:00").await;
     let (status, _) = org
         .as_(
             "dora",
@@ -630,6 +635,117 @@ async fn quiet_hours_defer_email_but_not_the_inbox_and_digests_group_by_contract
     let beta_items = text[b..].matches("  - ").count();
     assert_eq!((alpha_items, beta_items), (2, 1), "{text}");
     org.wait_deliveries("digest", 0).await;
+}
+
+#[tokio::test]
+async fn a_burst_of_email_goes_in_batches_over_few_connections_each_once() {
+    let smtp = Smtp::start();
+    let url = smtp.url();
+    // 23:00 UTC: Olive's quiet hours hold every email until 07:00, when they all come
+    // due at once.
+    let org = org(
+        at("2026-12-01T23:00:00Z"),
+        1,
+        &[("SMTP_URL", &url), ("PACTUM_JOB_WORKERS", "4")],
+        &[("olive", "member")],
+    )
+    .await;
+    org.quiet_hours("olive", "22:00", "07:00").await;
+    const EMAILS: i64 = 120;
+    let contract = org.contract("olive", "Burst NDA", json!({})).await;
+    for n in 0..EMAILS {
+        org.edit(0, &contract, json!({"title": format!("Burst NDA v{n}")}))
+            .await;
+    }
+    org.wait_deliveries("pending", EMAILS).await;
+    assert!(smtp.received().await["messages"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+
+    org.advance_to(at("2026-12-02T07:00:00Z"));
+    let messages = smtp.messages(EMAILS as usize).await;
+    org.wait_deliveries("sent", EMAILS).await;
+    let received = smtp.received().await;
+    assert_eq!(messages.len(), EMAILS as usize);
+    assert_eq!(received["duplicates"], 0, "each email once");
+    let ids: std::collections::HashSet<_> =
+        messages.iter().map(|m| m["message_id"].clone()).collect();
+    assert_eq!(ids.len(), EMAILS as usize);
+    // Batches of up to 50 over connections kept for the next batch: never a
+    // connection per email (4 workers could open at most a few each).
+    let sessions = received["sessions"].as_i64().unwrap();
+    assert!(
+        (1..=8).contains(&sessions),
+        "{sessions} SMTP sessions for {EMAILS} emails"
+    );
+    let client = org.db.client().await;
+    let tries: Vec<(i32, i64)> = client
+        .query(
+            "select attempts, count(*) from t_acme.notification_deliveries group by attempts",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(tries, vec![(1, EMAILS)], "one attempt each");
+    let held: i64 = client
+        .query_one(
+            "select count(*) from t_acme.notification_deliveries where held_by is not null or held_until is not null",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(held, 0, "no batch holds a settled email");
+}
+
+#[tokio::test]
+async fn an_email_held_by_a_batch_that_died_is_sent_once_the_hold_lapses() {
+    let smtp = Smtp::start();
+    let url = smtp.url();
+    let org = org(
+        at("2026-12-01T12:00:00Z"),
+        1,
+        &[("SMTP_URL", &url)],
+        &[("olive", "member")],
+    )
+    .await;
+    // Olive's email is planned, then claimed by a batch whose job died mid-send: the
+    // row is held for the next ten minutes by a job that will never come back.
+    org.quiet_hours("olive", "11:00", "13:00").await;
+    let contract = org.contract("olive", "Held NDA", json!({})).await;
+    org.edit(0, &contract, json!({"title": "Held NDA v2"}))
+        .await;
+    org.wait_deliveries("pending", 1).await;
+    let client = org.db.client().await;
+    client
+        .execute(
+            "update t_acme.notification_deliveries set held_by = gen_random_uuid(), held_until = $1",
+            &[&(org.now() + Duration::hours(1) + Duration::minutes(10))],
+        )
+        .await
+        .unwrap();
+    // 13:00: the email is due, its own job runs and finds it held: it waits for the
+    // holder, and nothing is sent while the hold lasts.
+    org.advance_to(at("2026-12-01T13:00:00Z"));
+    tokio::time::sleep(StdDuration::from_millis(1500)).await;
+    assert!(
+        smtp.received().await["messages"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "held by a batch"
+    );
+    assert_eq!(org.deliveries().await.get("pending"), Some(&1));
+    // The hold lapses: the email's own job takes it and sends it, once.
+    org.advance_to(at("2026-12-01T13:11:00Z"));
+    let messages = smtp.messages(1).await;
+    assert_eq!(messages[0]["to"], json!(["olive@example.com"]));
+    org.wait_deliveries("sent", 1).await;
+    assert_eq!(smtp.received().await["duplicates"], 0);
 }
 
 /// An SSE client: frames as they arrive.

@@ -2,12 +2,17 @@
 control it. It keeps each message once per Message-ID (as a deduplicating relay
 would) and counts the repeats.
 
-    smtp_server.py
+    smtp_server.py [--count-only]
+
+--count-only (for benchmarks): messages are not parsed, only their Message-ID read and
+counted, so the receiver's Python is not what a benchmark measures; /received then
+lists {"message_id"} alone.
 
 Prints "SMTP_PORT HTTP_PORT" (127.0.0.1, chosen by the OS) as its first line.
 
     GET  /received   {"messages": [{"message_id", "to", "subject", "text", "html"}],
-                      "duplicates": n}
+                      "duplicates": n, "sessions": n}   (sessions: EHLOs answered,
+                      one per connection)
     POST /control    {"down": true}   stops listening (connections are refused)
                      {"down": false}  listens again on the same port
 """
@@ -22,12 +27,39 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from aiosmtpd.controller import Controller
 
-state = {"messages": [], "seen": set(), "duplicates": 0}
+state = {"messages": [], "seen": set(), "duplicates": 0, "sessions": 0}
 lock = threading.Lock()
 
 
+COUNT_ONLY = "--count-only" in sys.argv[1:]
+
+
+def message_id_of(content):
+    """The Message-ID header of raw message bytes, without parsing the message."""
+    head = content.split(b"\r\n\r\n", 1)[0]
+    for line in head.split(b"\r\n"):
+        if line[:11].lower() == b"message-id:":
+            return line[11:].strip().decode("ascii", "replace")
+    return None
+
+
 class Handler:
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        with lock:
+            state["sessions"] += 1
+        return responses
+
     async def handle_DATA(self, server, session, envelope):
+        if COUNT_ONLY:
+            message_id = message_id_of(envelope.content)
+            with lock:
+                if message_id in state["seen"]:
+                    state["duplicates"] += 1
+                else:
+                    state["seen"].add(message_id)
+                    state["messages"].append({"message_id": message_id})
+            return "250 OK"
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         message_id = message["Message-ID"]
         text = message.get_body(preferencelist=("plain",))
@@ -73,7 +105,7 @@ class Http(BaseHTTPRequestHandler):
 
     def do_GET(self):
         with lock:
-            self.reply(200, {"messages": state["messages"], "duplicates": state["duplicates"]})
+            self.reply(200, {"messages": state["messages"], "duplicates": state["duplicates"], "sessions": state["sessions"]})
 
     def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers.get("content-length", "0"))) or b"{}")
