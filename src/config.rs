@@ -114,6 +114,10 @@ pub struct Config {
     /// `PACTUM_WEBHOOK_DISABLE_AFTER_HOURS`: how long an endpoint's deliveries may
     /// keep failing (since its last success) before it is disabled.
     pub webhook_disable_after: Duration,
+    /// `PACTUM_WEBHOOK_MAX_PER_DESTINATION`: deliveries one destination (scheme, host,
+    /// port) may have in flight from this process; by default half the job workers
+    /// (at least one), so a receiver that hangs never holds them all.
+    pub webhook_max_per_destination: usize,
     /// Email and the notification stream.
     pub notifications: NotificationSettings,
 }
@@ -469,6 +473,12 @@ impl Config {
                 DEFAULT_WEBHOOK_DISABLE_AFTER_HOURS,
             )?,
         );
+        let webhook_max_per_destination = ranged(
+            "PACTUM_WEBHOOK_MAX_PER_DESTINATION",
+            get("PACTUM_WEBHOOK_MAX_PER_DESTINATION"),
+            1..=1000,
+            (jobs.workers / 2).max(1),
+        )?;
         let smtp_url = match get("SMTP_URL") {
             None => None,
             Some(url) => {
@@ -518,6 +528,7 @@ impl Config {
             jobs,
             webhook_allow_internal,
             webhook_disable_after,
+            webhook_max_per_destination,
             upload_idle_timeout,
             upload_dir,
             max_upload_bytes,

@@ -77,6 +77,7 @@ impl Outbound {
             webhooks: crate::webhooks::Deliverer::new(
                 config.webhook_allow_internal,
                 config.webhook_disable_after,
+                config.webhook_max_per_destination,
             )?,
             notifications: crate::notifications::delivery::Outlets::new(
                 mailer,

@@ -34,6 +34,29 @@ struct Inner {
     allow_internal: bool,
     /// How long an endpoint may keep failing before it is disabled.
     disable_after: Duration,
+    /// Deliveries this process has in flight per destination (scheme, host, port), and
+    /// how many one destination may have: a receiver that hangs then holds at most
+    /// that many workers, and the rest serve everyone else.
+    in_flight: std::sync::Mutex<std::collections::HashMap<String, usize>>,
+    per_destination: usize,
+}
+
+/// One delivery in flight to a destination; its place is given back when dropped.
+struct Slot {
+    deliverer: Deliverer,
+    destination: String,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut in_flight = self.deliverer.0.in_flight.lock().expect("webhook slots");
+        if let Some(count) = in_flight.get_mut(&self.destination) {
+            *count -= 1;
+            if *count == 0 {
+                in_flight.remove(&self.destination);
+            }
+        }
+    }
 }
 
 /// Installs the process-wide TLS provider (ring) that reqwest's rustls needs; a second
@@ -55,8 +78,13 @@ pub struct Attempt {
 impl Deliverer {
     /// `allow_internal` lets webhooks reach loopback and private addresses (tests, or
     /// an operator who wants it); an endpoint failing for `disable_after` (since its
-    /// last success) is disabled.
-    pub fn new(allow_internal: bool, disable_after: Duration) -> anyhow::Result<Self> {
+    /// last success) is disabled; one destination has at most `per_destination`
+    /// deliveries in flight from this process.
+    pub fn new(
+        allow_internal: bool,
+        disable_after: Duration,
+        per_destination: usize,
+    ) -> anyhow::Result<Self> {
         install_tls_provider();
         let client = destination::client(
             allow_internal,
@@ -67,7 +95,34 @@ impl Deliverer {
             client,
             allow_internal,
             disable_after,
+            in_flight: Default::default(),
+            per_destination: per_destination.max(1),
         })))
+    }
+
+    /// A place for one delivery to `url`'s destination, unless it already has its
+    /// share in flight.
+    fn slot(&self, url: &str) -> Option<Slot> {
+        let destination = reqwest::Url::parse(url)
+            .map(|u| {
+                format!(
+                    "{}://{}:{}",
+                    u.scheme(),
+                    u.host_str().unwrap_or_default(),
+                    u.port_or_known_default().unwrap_or_default()
+                )
+            })
+            .unwrap_or_else(|_| url.to_owned());
+        let mut in_flight = self.0.in_flight.lock().expect("webhook slots");
+        let count = in_flight.entry(destination.clone()).or_default();
+        if *count >= self.0.per_destination {
+            return None;
+        }
+        *count += 1;
+        Some(Slot {
+            deliverer: self.clone(),
+            destination,
+        })
     }
 
     pub fn allows_internal(&self) -> bool {
@@ -306,6 +361,16 @@ pub async fn deliver_job(ctx: JobContext, deliverer: Deliverer) -> Result<(), Jo
         return Ok(());
     }
     let (url, secret): (String, String) = (endpoint.get(0), endpoint.get(1));
+    let Some(_slot) = deliverer.slot(&url) else {
+        // Its destination already holds its share of the workers (a receiver that is
+        // slow or hangs): try again once a delivery there could have timed out,
+        // without spending an attempt, so the other workers serve other destinations.
+        let jitter = DELIVERY_TIMEOUT.mul_f64(rand::random::<f64>());
+        return Err(JobError::Defer(
+            DELIVERY_TIMEOUT / 2 + jitter,
+            "its destination has its share of deliveries in flight".into(),
+        ));
+    };
     let message_id = message_id(ctx.job.tenant.0, event.id);
     let body = payload(
         &event.event_type,
@@ -396,6 +461,24 @@ fn describe_period(period: Duration) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_destination_holds_at_most_its_share_and_gets_its_places_back() {
+        let deliverer = Deliverer::new(true, Duration::from_secs(3600), 2).unwrap();
+        let first = deliverer.slot("https://hooks.example/a").unwrap();
+        let second = deliverer.slot("https://hooks.example:443/b?x=1").unwrap();
+        assert!(
+            deliverer.slot("https://hooks.example/c").is_none(),
+            "the same scheme, host and port"
+        );
+        let elsewhere = deliverer.slot("http://hooks.example/a").unwrap();
+        let other_port = deliverer.slot("https://hooks.example:8443/a").unwrap();
+        drop(first);
+        let again = deliverer.slot("https://hooks.example/c").unwrap();
+        drop((second, again, elsewhere, other_port));
+        assert!(deliverer.0.in_flight.lock().unwrap().is_empty());
+    }
+
     use super::*;
 
     #[test]

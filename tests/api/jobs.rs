@@ -1072,16 +1072,24 @@ async fn delivery_job_to(queue: &Queue, url: &str) -> i64 {
 /// A runner of this process with the real handlers (webhooks allowed to reach this
 /// machine), claiming from the `webhooks` queue with `workers` workers.
 async fn webhook_runner(queue: &Queue, clock: SharedClock, workers: usize) -> Runner {
-    webhook_runner_with(queue, clock, RunnerConfig::new(workers)).await
+    let per_destination = (workers / 2).max(1);
+    webhook_runner_with(queue, clock, RunnerConfig::new(workers), per_destination).await
 }
 
-/// [`webhook_runner`] with its settings (the queue and poll interval are set here).
-async fn webhook_runner_with(queue: &Queue, clock: SharedClock, settings: RunnerConfig) -> Runner {
+/// [`webhook_runner`] with its settings (the queue and poll interval are set here) and
+/// how many deliveries one destination may have in flight.
+async fn webhook_runner_with(
+    queue: &Queue,
+    clock: SharedClock,
+    settings: RunnerConfig,
+    per_destination: usize,
+) -> Runner {
     let workers = settings.workers;
     let config = pactum::config::Config::from_lookup(|name| match name {
         "DATABASE_URL" => Some(queue.db.url.clone()),
         "JWT_SECRET" => Some("test-secret-test-secret-test-secret-00".into()),
         "PACTUM_WEBHOOK_ALLOW_PRIVATE" => Some("true".into()),
+        "PACTUM_WEBHOOK_MAX_PER_DESTINATION" => Some(per_destination.to_string()),
         _ => None,
     })
     .unwrap();
@@ -1516,10 +1524,10 @@ async fn timers_follow_the_clock_that_set_them_not_the_databases() {
     );
 }
 
-#[tokio::test]
-async fn a_tenant_whose_receiver_hangs_cannot_hold_every_worker() {
+/// Acme's receiver hangs, Globex's answers; ten deliveries each, Acme's enqueued
+/// first. Returns the receivers and Globex's jobs.
+async fn one_hanging_receiver(queue: &Queue) -> (Receiver, Receiver, Vec<i64>) {
     use std::sync::atomic::Ordering;
-    let queue = Queue::with_tenants(&["acme", "globex"]).await;
     let hanging = Receiver::start().await;
     let answering = Receiver::start().await;
     answering.hang.store(false, Ordering::SeqCst);
@@ -1564,24 +1572,24 @@ async fn a_tenant_whose_receiver_hangs_cannot_hold_every_worker() {
             jobs
         }
     };
-    // The hanging tenant's deliveries are enqueued first.
     queue
         .enqueue("acme", deliveries("t_acme", acme_endpoint).await)
         .await;
     let globex = queue
         .enqueue("globex", deliveries("t_globex", globex_endpoint).await)
         .await;
-    let mut runner_config = RunnerConfig::new(4);
-    runner_config.tenant_share = pactum::kernel::jobs::runner::default_tenant_share(4);
-    let runner = webhook_runner_with(&queue, clock::system(), runner_config).await;
-    let handle = runner.start().await;
-    for id in &globex {
+    (hanging, answering, globex)
+}
+
+/// Waits for Globex's deliveries and checks that none of them waited for Acme's
+/// hanging receiver to time out: a worker stayed free. Returns how many of Acme's
+/// deliveries are running.
+async fn globex_went_first(queue: &Queue, globex: &[i64], answering: &Receiver) -> i64 {
+    for id in globex {
         queue
             .wait_for_state(*id, "completed", Duration::from_secs(30))
             .await;
     }
-    // Every one of the other tenant's deliveries went through before any of the
-    // hanging receiver's first attempts had even timed out: a worker stayed free.
     let timed_out: i64 = count(
         &queue.client,
         "select count(*) from public.jobs j join public.tenants t on t.id = j.tenant_id \
@@ -1589,17 +1597,56 @@ async fn a_tenant_whose_receiver_hangs_cannot_hold_every_worker() {
     )
     .await;
     assert_eq!(timed_out, 0, "the other tenant waited for the hanging one");
-    let running: i64 = count(
+    assert_eq!(
+        answering.answered.load(std::sync::atomic::Ordering::SeqCst),
+        10
+    );
+    count(
         &queue.client,
         "select count(*) from public.jobs j join public.tenants t on t.id = j.tenant_id \
          where t.slug = 'acme' and j.state = 'running'",
     )
-    .await;
+    .await
+}
+
+#[tokio::test]
+async fn a_tenant_whose_receiver_hangs_cannot_hold_every_worker() {
+    let queue = Queue::with_tenants(&["acme", "globex"]).await;
+    let (_hanging, answering, globex) = one_hanging_receiver(&queue).await;
+    // A tenant share of 3 of 4 workers, and no cap per destination to hide behind.
+    let mut runner_config = RunnerConfig::new(4);
+    runner_config.tenant_share = pactum::kernel::jobs::runner::default_tenant_share(4);
+    let runner = webhook_runner_with(&queue, clock::system(), runner_config, 4).await;
+    let handle = runner.start().await;
+    let running = globex_went_first(&queue, &globex, &answering).await;
     assert_eq!(
         running, 3,
         "the hanging tenant holds three of the four workers"
     );
-    assert_eq!(answering.answered.load(Ordering::SeqCst), 10);
+    handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_destination_that_hangs_holds_only_its_share_of_the_workers_by_default() {
+    let queue = Queue::with_tenants(&["acme", "globex"]).await;
+    let (_hanging, answering, globex) = one_hanging_receiver(&queue).await;
+    // The default settings: no tenant share, half the workers per destination.
+    let runner = webhook_runner(&queue, clock::system(), 4).await;
+    let handle = runner.start().await;
+    let running = globex_went_first(&queue, &globex, &answering).await;
+    assert_eq!(
+        running, 2,
+        "the hanging destination holds two of four workers"
+    );
+    // The rest were put off without spending an attempt: waiting for a destination
+    // says nothing about the delivery.
+    let spent: i64 = count(
+        &queue.client,
+        "select coalesce(sum(j.attempt), 0) from public.jobs j join public.tenants t on t.id = j.tenant_id \
+         where t.slug = 'acme' and j.state <> 'running'",
+    )
+    .await;
+    assert_eq!(spent, 0, "a deferred delivery spent an attempt");
     handle.shutdown().await;
 }
 

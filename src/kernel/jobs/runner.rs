@@ -81,6 +81,9 @@ pub enum JobError {
     Interrupted(String),
     /// Stop: the job can never succeed (its subject is gone).
     Cancel(String),
+    /// Not now, and nothing was tried: run again after this long without spending an
+    /// attempt (a destination already at its share of the workers).
+    Defer(Duration, String),
 }
 
 /// An error with its causes: "internal error" or "db error" alone tells an operator
@@ -436,6 +439,13 @@ const CANCEL_SQL: &str = "\
            errors = errors || jsonb_build_array(jsonb_build_object( \
                'attempt', attempt, 'at', $2::timestamptz, 'error', $5::text)) \
      where id = $1 and state = 'running' and attempted_by = $3 and attempt = $4";
+
+/// Put off by its handler before it tried anything: not counted as an attempt, due
+/// again at `$4`.
+const DEFER_SQL: &str = "\
+    update public.jobs set state = 'retryable', attempt = attempt - 1, run_at = $4, \
+           lease_until = null, attempted_by = null \
+     where id = $1 and state = 'running' and attempted_by = $2 and attempt = $3";
 
 /// Released at shutdown: not counted as an attempt, available to others at once.
 const RELEASE_SQL: &str = "\
@@ -917,6 +927,19 @@ impl Runner {
             JobError::Interrupted(error) => {
                 let delay = backoff::next_delay(job.attempt);
                 self.retry_later(&conn, job, now, delay, &error).await?
+            }
+            JobError::Defer(delay, reason) => {
+                tracing::debug!(job = job.id, kind = %job.kind, %reason, "job deferred");
+                let next = now
+                    + chrono::Duration::from_std(delay)
+                        .unwrap_or_else(|_| chrono::Duration::hours(1));
+                conn.execute(
+                    Scope::standalone(),
+                    DEFER_SQL,
+                    &[&job.id, &inner.config.worker_id, &job.attempt, &next],
+                )
+                .await?;
+                "deferred"
             }
         };
         inner
