@@ -366,9 +366,19 @@ async fn an_instance_that_is_down_is_skipped_and_none_up_is_a_json_503() {
     tenant(&db, "acme").await;
     let settings = [("PACTUM_PUBLIC_HOST", DOMAIN), ("PACTUM_TRUST_PROXY", "1")];
     let live = spawn_app(&db, &settings).await;
-    let (dead_a, dead_b) = (free_port(), free_port());
+    // The dead instances' ports stay bound until both proxies listen: a port let go at
+    // once could be handed to one of the proxies, whose redirecting HTTP listener
+    // would then answer for a "dead" instance.
+    let reserved = [
+        std::net::TcpListener::bind("127.0.0.1:0").unwrap(),
+        std::net::TcpListener::bind("127.0.0.1:0").unwrap(),
+    ];
+    let [dead_a, dead_b] = reserved
+        .each_ref()
+        .map(|listener| listener.local_addr().unwrap().port());
     let one_down = Proxy::start([dead_a, live.port]);
     let none_up = Proxy::start([dead_a, dead_b]);
+    drop(reserved);
     off_runtime(move || {
         for _ in 0..4 {
             let reply = one_down.https(&format!("acme.{DOMAIN}"), "/api/v1/tenant", &[]);
