@@ -295,6 +295,86 @@ async fn claim(url: &DatabaseUrl, args: &[String]) -> Result<(), Error> {
     Ok(())
 }
 
+/// What claims cost as a backlog is worked through for a while: `PENDING` jobs over
+/// `TENANTS`, then for `SECONDS` one claimer takes one job at a time and completes it,
+/// reporting each window's claims, their median and p99, the dead rows PostgreSQL
+/// counts in `public.jobs` and how often autovacuum has run on it. Each claimed job
+/// leaves an index entry behind in the claim index until a vacuum, and claims walk
+/// over them; the table's autovacuum settings decide how many pile up.
+async fn churn(url: &DatabaseUrl, args: &[String]) -> Result<(), Error> {
+    let (pending, tenant_count, seconds): (i64, usize, u64) = (
+        arg(args, 2, "PENDING"),
+        arg(args, 3, "TENANTS"),
+        arg(args, 4, "SECONDS"),
+    );
+    let client = url.connect().await?;
+    tenants(&client, tenant_count).await?;
+    client.batch_execute("truncate public.jobs").await?;
+    client
+        .execute(
+            "insert into public.jobs (tenant_id, kind, state, run_at, fair_at, created_at) \
+             select t.id, 'pactum.noop', 'available', now(), \
+                    now() + (i / $2::int) * interval '1 second', now() \
+             from generate_series(0, $1::bigint - 1) i \
+             join (select id, row_number() over (order by slug) - 1 as n from public.tenants \
+                   where slug like 'bench%') t on t.n = i % $2::int",
+            &[&pending, &(tenant_count as i32)],
+        )
+        .await?;
+    client.batch_execute("vacuum analyze public.jobs").await?;
+    let options: Option<Vec<String>> = client
+        .query_one(
+            "select reloptions from pg_class where oid = 'public.jobs'::regclass",
+            &[],
+        )
+        .await?
+        .get(0);
+    let claimer = runner(url, 1, Handlers::default())?;
+    let started = Instant::now();
+    let window = Duration::from_secs(15);
+    let mut times = Vec::new();
+    let mut total = 0usize;
+    let mut window_start = Instant::now();
+    println!(
+        "pactum churn, {pending} pending over {tenant_count} tenants, table options {}:",
+        options.map_or_else(|| "none (PostgreSQL's defaults)".into(), |o| o.join(", "))
+    );
+    while started.elapsed() < Duration::from_secs(seconds) {
+        let began = Instant::now();
+        let claimed = claimer.claim("default", 1).await?;
+        times.push(began.elapsed().as_secs_f64() * 1000.0);
+        let ids: Vec<i64> = claimed.iter().map(|job| job.id).collect();
+        client
+            .execute(
+                "update public.jobs set state = 'completed', finished_at = now(), lease_until = null \
+                 where id = any($1)",
+                &[&ids],
+            )
+            .await?;
+        total += ids.len();
+        if window_start.elapsed() >= window {
+            times.sort_by(f64::total_cmp);
+            let stats = client
+                .query_one(
+                    "select n_dead_tup, autovacuum_count from pg_stat_user_tables \
+                     where relid = 'public.jobs'::regclass",
+                    &[],
+                )
+                .await?;
+            let (dead, vacuums): (i64, i64) = (stats.get(0), stats.get(1));
+            println!(
+                "   {:>4.0} s: {total} claimed, median {:.3} ms, p99 {:.3} ms, {dead} dead rows, {vacuums} autovacuums",
+                started.elapsed().as_secs_f64(),
+                percentile(&times, 0.5),
+                percentile(&times, 0.99),
+            );
+            times.clear();
+            window_start = Instant::now();
+        }
+    }
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let args: Vec<String> = std::env::args().collect();
@@ -306,8 +386,9 @@ async fn main() -> Result<(), Error> {
         Some("throughput") => throughput(&url, &args).await,
         Some("latency") => latency(&url, &args).await,
         Some("claim") => claim(&url, &args).await,
+        Some("churn") => churn(&url, &args).await,
         _ => {
-            eprintln!("usage: job_bench throughput|latency|claim ... (see the source)");
+            eprintln!("usage: job_bench throughput|latency|claim|churn ... (see the source)");
             std::process::exit(2);
         }
     }

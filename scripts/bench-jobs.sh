@@ -6,6 +6,10 @@
 #   - start delay: from just before an enqueuing commit to the handler starting, on an
 #     idle queue and on a busy one (a backlog of other tenants' jobs being worked)
 #   - claim cost with 1,000 to 1,000,000 pending jobs over 1,000 tenants (Pactum)
+#   - churn: a backlog of BENCH_CHURN_PENDING worked through one claim at a time for
+#     BENCH_CHURN_SECONDS, with the autovacuum settings the migrations give public.jobs
+#     and then with PostgreSQL's defaults, window by window (autovacuum must be on: the
+#     private cluster has it on, a server with it off shows no difference)
 #   - with OTHER_CHECKOUT (a working tree of the build before, e.g. from
 #     `git worktree add /tmp/before <rev>`): contract creation through HTTP, this build
 #     against that one, alternating rounds (creation now writes an event)
@@ -15,7 +19,8 @@
 #   BENCH_JOBS (30000) BENCH_WORKERS ("8 32") BENCH_BATCH (1000) BENCH_ROUNDS (3)
 #   BENCH_SAMPLES (300) BENCH_BUSY_SAMPLES_GRAPHILE (20: each waits behind the backlog,
 #   seconds apiece) BENCH_CLAIM_SIZES ("1000 10000 100000 1000000")
-#   BENCH_PARTS ("throughput latency claim"; contract creation runs when OTHER_CHECKOUT
+#   BENCH_CHURN_PENDING (1000000) BENCH_CHURN_SECONDS (180)
+#   BENCH_PARTS ("throughput latency claim churn"; contract creation runs when OTHER_CHECKOUT
 #   is given)
 #   BENCH_SECONDS (6, per contract-creation round)
 set -euo pipefail
@@ -27,7 +32,9 @@ BATCH="${BENCH_BATCH:-1000}"
 ROUNDS="${BENCH_ROUNDS:-3}"
 SAMPLES="${BENCH_SAMPLES:-300}"
 GRAPHILE_BUSY_SAMPLES="${BENCH_BUSY_SAMPLES_GRAPHILE:-20}"
-PARTS="${BENCH_PARTS:-throughput latency claim}"
+PARTS="${BENCH_PARTS:-throughput latency claim churn}"
+CHURN_PENDING="${BENCH_CHURN_PENDING:-1000000}"
+CHURN_SECONDS="${BENCH_CHURN_SECONDS:-180}"
 part() { [[ " $PARTS " == *" $1 "* ]]; }
 CLAIM_SIZES="${BENCH_CLAIM_SIZES:-1000 10000 100000 1000000}"
 SECONDS_PER_ROUND="${BENCH_SECONDS:-6}"
@@ -95,6 +102,17 @@ if part claim; then
   for size in $CLAIM_SIZES; do
     echo "   $(pactum claim "$size" 1000 300)"
   done
+  reset_pactum
+fi
+
+if part churn; then
+  echo "== churn over 1,000 tenants, autovacuum $("$PSQL" -Atq "$PACTUM_DB" -c 'show autovacuum')"
+  pactum churn "$CHURN_PENDING" 1000 "$CHURN_SECONDS"
+  "$PSQL" -q "$PACTUM_DB" -c "alter table public.jobs reset (autovacuum_vacuum_scale_factor, \
+    autovacuum_vacuum_threshold, autovacuum_vacuum_insert_scale_factor, \
+    autovacuum_vacuum_insert_threshold, autovacuum_analyze_scale_factor, \
+    autovacuum_analyze_threshold, autovacuum_vacuum_cost_delay)" >/dev/null
+  pactum churn "$CHURN_PENDING" 1000 "$CHURN_SECONDS"
   reset_pactum
 fi
 
