@@ -224,16 +224,15 @@ async fn latency(url: &DatabaseUrl, args: &[String]) -> Result<(), Error> {
     Ok(())
 }
 
-async fn claim(url: &DatabaseUrl, args: &[String]) -> Result<(), Error> {
-    let (pending, tenant_count, samples): (i64, usize, usize) = (
-        arg(args, 2, "PENDING"),
-        arg(args, 3, "TENANTS"),
-        arg(args, 4, "SAMPLES"),
-    );
-    let client = url.connect().await?;
-    tenants(&client, tenant_count).await?;
+/// Replaces the queue with `pending` available no-op jobs over the first
+/// `tenant_count` bench tenants, each tenant's spread the way enqueueing spreads it
+/// (one second apart in the fair order), vacuumed and analysed.
+async fn backlog(
+    client: &tokio_postgres::Client,
+    pending: i64,
+    tenant_count: usize,
+) -> Result<(), Error> {
     client.batch_execute("truncate public.jobs").await?;
-    // Each tenant's backlog spread the way enqueueing spreads it: one second apart.
     client
         .execute(
             "insert into public.jobs (tenant_id, kind, state, run_at, fair_at, created_at) \
@@ -246,6 +245,18 @@ async fn claim(url: &DatabaseUrl, args: &[String]) -> Result<(), Error> {
         )
         .await?;
     client.batch_execute("vacuum analyze public.jobs").await?;
+    Ok(())
+}
+
+async fn claim(url: &DatabaseUrl, args: &[String]) -> Result<(), Error> {
+    let (pending, tenant_count, samples): (i64, usize, usize) = (
+        arg(args, 2, "PENDING"),
+        arg(args, 3, "TENANTS"),
+        arg(args, 4, "SAMPLES"),
+    );
+    let client = url.connect().await?;
+    tenants(&client, tenant_count).await?;
+    backlog(&client, pending, tenant_count).await?;
     // The plain claim, and the one that keeps a quarter of the workers from any one
     // tenant (`PACTUM_JOB_TENANT_SHARE=auto`), in alternation on the same data.
     let plain = runner(url, 4, Handlers::default())?;
@@ -309,19 +320,7 @@ async fn churn(url: &DatabaseUrl, args: &[String]) -> Result<(), Error> {
     );
     let client = url.connect().await?;
     tenants(&client, tenant_count).await?;
-    client.batch_execute("truncate public.jobs").await?;
-    client
-        .execute(
-            "insert into public.jobs (tenant_id, kind, state, run_at, fair_at, created_at) \
-             select t.id, 'pactum.noop', 'available', now(), \
-                    now() + (i / $2::int) * interval '1 second', now() \
-             from generate_series(0, $1::bigint - 1) i \
-             join (select id, row_number() over (order by slug) - 1 as n from public.tenants \
-                   where slug like 'bench%') t on t.n = i % $2::int",
-            &[&pending, &(tenant_count as i32)],
-        )
-        .await?;
-    client.batch_execute("vacuum analyze public.jobs").await?;
+    backlog(&client, pending, tenant_count).await?;
     let options: Option<Vec<String>> = client
         .query_one(
             "select reloptions from pg_class where oid = 'public.jobs'::regclass",
