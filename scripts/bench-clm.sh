@@ -19,38 +19,12 @@ sql() { "$PSQL" -q -v ON_ERROR_STOP=1 "$BASE/pactum_bench_clm" "$@"; }
 
 cargo build --release --locked --workspace
 target/release/tenantctl migrate >/dev/null
-seed() { # tenant count
-  local schema="t_$1"
-  sql -c "
-    insert into $schema.counterparties (name) select 'Counterparty ' || i from generate_series(1, 200) i;
-    insert into $schema.contracts (title, contract_type, status, value, currency, counterparty_id, owner_id,
-        start_date, end_date, auto_renew, renewal_notice_days, tags, body, created_by, updated_by, created_at)
-    select
-      (array['Master services','Hosting','Supply','Consulting','Licence','Maintenance','Logistics','Catering'])[1 + i % 8]
-        || ' agreement ' || i,
-      (array['msa','nda','sow','dpa','lease','employment','purchase_order','other'])[1 + i % 8],
-      (array['draft','in_review','approved','rejected','executed','expired','terminated'])[1 + (i / 8) % 7],
-      round(((i * 7919) % 1000000)::numeric / 100, 2), 'EUR',
-      (select id from $schema.counterparties order by name limit 1 offset i % 200),
-      owner.id,
-      date '2024-01-01' + (i % 730), date '2026-01-01' + (i % 1460),
-      i % 3 = 0, case when i % 3 = 0 then 30 + i % 60 end,
-      case when i % 5 = 0 then array['strategic'] when i % 5 = 1 then array['renewal', 'q' || (1 + i % 4)] else '{}' end,
-      'This agreement number ' || i || ' is made between the parties. The supplier shall provide '
-        || (array['consulting','hosting','logistics','catering','security','cleaning','software','hardware'])[1 + i % 8]
-        || ' services. Payment is due within ' || (30 + (i % 3) * 15) || ' days of invoice. '
-        || 'Liability of either party is limited to the fees paid. Reference keyword ref' || (i % 1000) || '.',
-      owner.id, owner.id,
-      now() - (i || ' minutes')::interval
-    from generate_series(1, $2) i, (select id from $schema.users limit 1) owner;
-    analyze $schema.contracts;"
-}
 echo "== seeding: bench0 with 100,000 contracts, bench1-9 with 10,000 each"
 started=$(date +%s)
 for i in $(seq 0 9); do
   printf 'bench password 123\n' | target/release/tenantctl create "bench$i" \
     --domain "bench$i.localhost" --admin-email "admin@bench$i.example" >/dev/null
-  if [ "$i" = 0 ]; then seed bench0 100000; else seed "bench$i" 10000; fi
+  if [ "$i" = 0 ]; then seed_contracts "$DATABASE_URL" t_bench0 100000; else seed_contracts "$DATABASE_URL" "t_bench$i" 10000; fi
 done
 echo "   seeded in $(( $(date +%s) - started )) s"
 

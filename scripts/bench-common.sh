@@ -52,3 +52,61 @@ LUA
 
 # median VALUE...: the middle value (the upper one of an even count).
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+# seed_contracts URL SCHEMA COUNT: COUNT contracts (and 200 counterparties) in the
+# tenant schema SCHEMA, owned by its first user, with varied types, statuses, values,
+# dates, tags and searchable bodies; then ANALYZE. Plain SQL on columns every build
+# since the CLM core has, so two builds can be seeded alike.
+seed_contracts() {
+  local url=$1 schema=$2 count=$3
+  "$PSQL" -q -v ON_ERROR_STOP=1 "$url" -c "
+    insert into $schema.counterparties (name) select 'Counterparty ' || i from generate_series(1, 200) i;
+    insert into $schema.contracts (title, contract_type, status, value, currency, counterparty_id, owner_id,
+        start_date, end_date, auto_renew, renewal_notice_days, tags, body, created_by, updated_by, created_at)
+    select
+      (array['Master services','Hosting','Supply','Consulting','Licence','Maintenance','Logistics','Catering'])[1 + i % 8]
+        || ' agreement ' || i,
+      (array['msa','nda','sow','dpa','lease','employment','purchase_order','other'])[1 + i % 8],
+      (array['draft','in_review','approved','rejected','executed','expired','terminated'])[1 + (i / 8) % 7],
+      round(((i * 7919) % 1000000)::numeric / 100, 2), 'EUR',
+      (select id from $schema.counterparties order by name limit 1 offset i % 200),
+      owner.id,
+      date '2024-01-01' + (i % 730), date '2026-01-01' + (i % 1460),
+      i % 3 = 0, case when i % 3 = 0 then 30 + i % 60 end,
+      case when i % 5 = 0 then array['strategic'] when i % 5 = 1 then array['renewal', 'q' || (1 + i % 4)] else '{}' end,
+      'This agreement number ' || i || ' is made between the parties. The supplier shall provide '
+        || (array['consulting','hosting','logistics','catering','security','cleaning','software','hardware'])[1 + i % 8]
+        || ' services. Payment is due within ' || (30 + (i % 3) * 15) || ' days of invoice. '
+        || 'Liability of either party is limited to the fees paid. Reference keyword ref' || (i % 1000) || '.',
+      owner.id, owner.id,
+      now() - (i || ' minutes')::interval
+    from generate_series(1, $count) i, (select id from $schema.users limit 1) owner;
+    analyze $schema.contracts;"
+}
+
+# cpu_ticks PID...: one line per live process, "PID TICKS": its user plus system CPU
+# so far, in clock ticks (1/100 s).
+cpu_ticks() {
+  local pid stat
+  for pid in "$@"; do
+    stat=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
+    stat=${stat##*) }
+    # shellcheck disable=SC2086
+    set -- $stat
+    echo "$pid $((${12} + ${13}))"
+  done
+}
+
+# cpu_ticks_spent BEFORE AFTER: the ticks spent between two cpu_ticks outputs by the
+# processes alive at both (one that ended in between is left out rather than counted
+# as a negative).
+cpu_ticks_spent() {
+  awk 'NR == FNR {before[$1] = $2; next} ($1 in before) {sum += $2 - before[$1]} END {print sum + 0}' \
+    <(echo "$1") <(echo "$2")
+}
+
+# backend_pids DATABASE: the PostgreSQL backends connected to DATABASE (by the
+# process title PostgreSQL gives them).
+backend_pids() {
+  pgrep -f "^postgres: (.*: )?[^ ]+ $1 " || true
+}

@@ -411,7 +411,60 @@ impl managed::Manager for ConnectionManager {
 }
 
 type Slot = managed::Pool<ConnectionManager>;
-pub type Connection = managed::Object<ConnectionManager>;
+
+/// A connection checked out of a [`RequestPool`]. Dropping it gives it back to its slot
+/// and, unless that slot's own queue takes it, wakes the oldest request in the pool's
+/// shared queue.
+pub struct Connection {
+    object: Option<managed::Object<ConnectionManager>>,
+    pool: Arc<Slots>,
+    slot: usize,
+}
+
+impl Connection {
+    /// Which of the pool's connections this is.
+    pub fn slot(&self) -> usize {
+        self.slot
+    }
+
+    /// Takes a broken connection out of the pool for good; its slot opens a new one for
+    /// the next request.
+    pub fn discard(mut self) {
+        if let Some(object) = self.object.take() {
+            drop(managed::Object::take(object));
+        }
+    }
+}
+
+impl std::ops::Deref for Connection {
+    type Target = PooledConnection;
+
+    fn deref(&self) -> &PooledConnection {
+        self.object
+            .as_ref()
+            .expect("a connection is only emptied when it is dropped")
+    }
+}
+
+impl std::ops::DerefMut for Connection {
+    fn deref_mut(&mut self) -> &mut PooledConnection {
+        self.object
+            .as_mut()
+            .expect("a connection is only emptied when it is dropped")
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        drop(self.object.take());
+        // The slot's semaphore hands the connection to its own waiters first (requests
+        // queued for their home); only a connection nobody there wants wakes the shared
+        // queue, so a woken request finds it idle.
+        if self.pool.slots[self.slot].status().waiting == 0 {
+            self.pool.returned.notify_one();
+        }
+    }
+}
 
 /// A snapshot of the pool for metrics.
 #[derive(Debug, Clone, Copy)]
@@ -434,6 +487,12 @@ struct Slots {
     hasher: std::collections::hash_map::RandomState,
     next: AtomicUsize,
     waiting: AtomicUsize,
+    /// The shared queue: requests that wait for any connection, woken one at a time
+    /// (oldest first) as connections come back.
+    returned: tokio::sync::Notify,
+    shared_waiting: AtomicUsize,
+    /// Of those, the ones parked until a connection comes back.
+    parked: AtomicUsize,
 }
 
 impl RequestPool {
@@ -484,6 +543,9 @@ impl RequestPool {
             hasher: Default::default(),
             next: AtomicUsize::new(0),
             waiting: AtomicUsize::new(0),
+            returned: tokio::sync::Notify::new(),
+            shared_waiting: AtomicUsize::new(0),
+            parked: AtomicUsize::new(0),
         })))
     }
 
@@ -495,30 +557,16 @@ impl RequestPool {
         self.0.pooler
     }
 
-    /// A connection: `schema`'s home connection if it is idle, else any idle one, else
-    /// the first to come free.
+    /// A connection: `schema`'s home connection if it is idle; else, while few requests
+    /// queue for that home, the home connection when it comes free; else any idle one,
+    /// else the first to come free, in one queue shared by the whole pool.
     pub async fn get(&self, schema: Option<&SchemaName>) -> Result<Connection, TenancyError> {
-        let slots = &self.0.slots;
-        let count = slots.len();
+        let count = self.0.slots.len();
         let home = match schema {
-            Some(schema) if count > 1 => (self.0.hasher.hash_one(schema) % count as u64) as usize,
-            _ => self.0.next.fetch_add(1, Ordering::Relaxed) % count,
+            Some(schema) => self.home_slot(schema),
+            None => self.0.next.fetch_add(1, Ordering::Relaxed) % count,
         };
-        let no_wait = Timeouts {
-            wait: Some(Duration::ZERO),
-            ..Timeouts::default()
-        };
-        let try_slot = |slot: usize| {
-            let no_wait = &no_wait;
-            async move {
-                match slots[slot].timeout_get(no_wait).await {
-                    Ok(connection) => Ok(Some(connection)),
-                    Err(managed::PoolError::Timeout(_)) => Ok(None),
-                    Err(error) => Err(pool_error(&self.0.url, error)),
-                }
-            }
-        };
-        if let Some(connection) = try_slot(home).await? {
+        if let Some(connection) = self.try_slot(home).await? {
             return Ok(connection);
         }
         // The home connection is busy. Wait for it while few others do: under load that
@@ -526,31 +574,93 @@ impl RequestPool {
         // idle connection instead would soon have every connection serve every tenant:
         // with thousands of tenants, a cold catalog on most requests and connections
         // retired for the schemas they piled up.
-        if schema.is_some() && count > 1 && slots[home].status().waiting < HOME_QUEUE_LIMIT {
+        if schema.is_some() && count > 1 && self.0.slots[home].status().waiting < HOME_QUEUE_LIMIT {
             return self.wait_for(home).await;
         }
-        // A tenant that crowds its home (one busy tenant), or no tenant: any idle
-        // connection, else the queue where the fewest wait. One queue, never several: a
-        // wait abandoned for another slot could abandon a connection being opened, and
-        // a saturated pool would spend PostgreSQL's time forking backends that are
-        // dropped before their first query.
-        for offset in 1..count {
-            if let Some(connection) = try_slot((home + offset) % count).await? {
-                return Ok(connection);
-            }
+        self.wait_for_any(home).await
+    }
+
+    /// Which connection `schema`'s requests prefer (see [`Connection::slot`]); a request
+    /// for no tenant goes round them all.
+    pub fn home_slot(&self, schema: &SchemaName) -> usize {
+        match self.0.slots.len() {
+            1 => 0,
+            count => (self.0.hasher.hash_one(schema) % count as u64) as usize,
         }
-        let queue = (0..count)
-            .map(|offset| (home + offset) % count)
-            .min_by_key(|&slot| slots[slot].status().waiting)
-            .unwrap_or(home);
-        self.wait_for(queue).await
+    }
+
+    /// A tenant that crowds its home (one busy tenant), or no tenant: any idle
+    /// connection, else a place in the shared queue. One queue for all of them, not a
+    /// queue per connection: a request queued behind one slow request would wait while
+    /// other connections stood idle, which is what one busy tenant's p99 showed. The
+    /// queue only ever waits for a connection to come back, never inside a slot's own
+    /// checkout, so giving up a wait cannot abandon a connection being opened.
+    async fn wait_for_any(&self, home: usize) -> Result<Connection, TenancyError> {
+        let count = self.0.slots.len();
+        let _counted = Counted::new(&self.0.shared_waiting);
+        // Requests parked in the queue go first: a newcomer joins behind them rather
+        // than taking the connection one of them was just woken for. (A parked request
+        // means every connection was busy when it parked; any connection back since
+        // has woken one of them.)
+        let mut skip_try = self.0.parked.load(Ordering::Acquire) > 0;
+        loop {
+            let returned = self.0.returned.notified();
+            tokio::pin!(returned);
+            returned.as_mut().enable();
+            if !skip_try {
+                for offset in 0..count {
+                    if let Some(connection) = self.try_slot((home + offset) % count).await? {
+                        return Ok(connection);
+                    }
+                }
+            }
+            skip_try = false;
+            {
+                let _parked = Counted::new(&self.0.parked);
+                returned.await;
+            }
+            // Woken for a connection that came back: if this request is cancelled
+            // before it takes one, the wake-up goes to the next in the queue, or that
+            // connection could sit idle while the queue waits.
+            let pass_on = PassOn(&self.0.returned);
+            for offset in 0..count {
+                if let Some(connection) = self.try_slot((home + offset) % count).await? {
+                    std::mem::forget(pass_on);
+                    return Ok(connection);
+                }
+            }
+            // Another request took it; the next one back wakes the queue again.
+            std::mem::forget(pass_on);
+        }
+    }
+
+    /// The slot's connection if it is idle (opening it if the slot has none yet).
+    async fn try_slot(&self, slot: usize) -> Result<Option<Connection>, TenancyError> {
+        let no_wait = Timeouts {
+            wait: Some(Duration::ZERO),
+            ..Timeouts::default()
+        };
+        match self.0.slots[slot].timeout_get(&no_wait).await {
+            Ok(object) => Ok(Some(self.wrap(object, slot))),
+            Err(managed::PoolError::Timeout(_)) => Ok(None),
+            Err(error) => Err(pool_error(&self.0.url, error)),
+        }
     }
 
     async fn wait_for(&self, slot: usize) -> Result<Connection, TenancyError> {
-        self.0.waiting.fetch_add(1, Ordering::Relaxed);
-        let connection = self.0.slots[slot].get().await;
-        self.0.waiting.fetch_sub(1, Ordering::Relaxed);
-        connection.map_err(|e| pool_error(&self.0.url, e))
+        let _counted = Counted::new(&self.0.waiting);
+        let object = self.0.slots[slot].get().await;
+        object
+            .map(|object| self.wrap(object, slot))
+            .map_err(|e| pool_error(&self.0.url, e))
+    }
+
+    fn wrap(&self, object: managed::Object<ConnectionManager>, slot: usize) -> Connection {
+        Connection {
+            object: Some(object),
+            pool: Arc::clone(&self.0),
+            slot,
+        }
     }
 
     pub fn status(&self) -> PoolStatus {
@@ -558,7 +668,8 @@ impl RequestPool {
             max_size: 0,
             open: 0,
             idle: 0,
-            waiting: self.0.waiting.load(Ordering::Relaxed),
+            waiting: self.0.waiting.load(Ordering::Relaxed)
+                + self.0.shared_waiting.load(Ordering::Relaxed),
         };
         for slot in &self.0.slots {
             let slot = slot.status();
@@ -577,6 +688,32 @@ impl RequestPool {
         for slot in &self.0.slots {
             slot.close();
         }
+    }
+}
+
+/// Counts a waiting request for as long as it waits, however the wait ends (a request
+/// cancelled while queued included).
+struct Counted<'a>(&'a AtomicUsize);
+
+impl<'a> Counted<'a> {
+    fn new(counter: &'a AtomicUsize) -> Self {
+        counter.fetch_add(1, Ordering::AcqRel);
+        Self(counter)
+    }
+}
+
+impl Drop for Counted<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Passes a wake-up of the shared queue on to the next request, unless forgotten.
+struct PassOn<'a>(&'a tokio::sync::Notify);
+
+impl Drop for PassOn<'_> {
+    fn drop(&mut self) {
+        self.0.notify_one();
     }
 }
 

@@ -6,7 +6,7 @@
 //! mode with one server connection, which the pool's connections then share.
 
 use crate::support::{PgBouncer, TestDb};
-use pactum::tenancy::connection::{PoolStrategy, Pooler, RequestPool};
+use pactum::tenancy::connection::{Connection, PoolStrategy, Pooler, RequestPool};
 use pactum::tenancy::pool::DatabaseUrl;
 use pactum::tenancy::provision::{self, NewTenant};
 use pactum::tenancy::scoped::TenantDb;
@@ -313,4 +313,79 @@ async fn a_connection_that_served_too_many_schemas_is_replaced() {
     emails(&globex).await;
     let (next, _) = prepared_on_backend(&acme, EMAILS).await;
     assert_ne!(first, next, "a new backend after two schemas");
+}
+
+/// Waits (up to 5 s) until `ready` holds of the pool's waiting count.
+async fn until_waiting(pool: &RequestPool, ready: impl Fn(usize) -> bool) -> usize {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let waiting = pool.status().waiting;
+        if ready(waiting) || std::time::Instant::now() > deadline {
+            return waiting;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
+/// One busy tenant: beyond the few requests that queue for its home connection, the
+/// rest wait in one queue shared by the pool, so a connection that comes back goes to
+/// one of them. With a queue per connection, a request queued behind a slow one waited
+/// while another connection stood idle, which tripled a busy tenant's p99.
+#[tokio::test]
+async fn a_busy_tenant_never_waits_while_a_connection_stands_idle() {
+    let db = TestDb::migrated().await;
+    let pool = RequestPool::new(&db.database_url(), 3, Pooler::None).unwrap();
+    let busy = SchemaName::from_stored("t_busy").unwrap();
+    let home = pool.home_slot(&busy);
+    // Every connection busy: requests for no tenant go round the slots.
+    let mut held: Vec<Option<Connection>> = Vec::new();
+    for slot in 0..3 {
+        let connection = pool.get(None).await.unwrap();
+        assert_eq!(connection.slot(), slot);
+        held.push(Some(connection));
+    }
+    let ask = || {
+        let (pool, busy) = (pool.clone(), busy.clone());
+        tokio::spawn(async move { pool.get(Some(&busy)).await.unwrap() })
+    };
+    // Four requests fill the home connection's own queue ...
+    let home_queue: Vec<_> = (0..4).map(|_| ask()).collect();
+    assert_eq!(until_waiting(&pool, |n| n == 4).await, 4);
+    // ... so the next two wait for any connection.
+    let (first, second) = (ask(), ask());
+    assert_eq!(until_waiting(&pool, |n| n == 6).await, 6);
+
+    // A connection other than the home comes back: one of the two takes it, and gives
+    // it back in turn.
+    let other = (home + 1) % 3;
+    drop(held[other].take());
+    assert_eq!(until_waiting(&pool, |n| n == 5).await, 5);
+    let (served, still_waiting) = if first.is_finished() {
+        (first, second)
+    } else {
+        (second, first)
+    };
+    let connection = served.await.unwrap();
+    assert_eq!(connection.slot(), other);
+    drop(connection);
+    // That connection is idle again and a request waits: it must get it, though the
+    // connection it would have queued for (the third one) is still held.
+    let connection = tokio::time::timeout(std::time::Duration::from_secs(5), still_waiting)
+        .await
+        .expect("a request waited while a connection stood idle")
+        .unwrap();
+    assert_eq!(connection.slot(), other);
+    assert_eq!(pool.status().waiting, 4, "only the home queue still waits");
+
+    // The home connection goes to its own queue, one request after another.
+    drop(connection);
+    drop(held[home].take());
+    for waiter in home_queue {
+        let connection = tokio::time::timeout(std::time::Duration::from_secs(5), waiter)
+            .await
+            .expect("the home queue is served")
+            .unwrap();
+        assert_eq!(connection.slot(), home);
+    }
+    assert_eq!(pool.status().waiting, 0);
 }
