@@ -11,11 +11,13 @@
 //! - **Catalog memory.** A backend keeps relation and catalog cache entries for every
 //!   schema it has touched, about 100 KiB each, for as long as it lives. So each tenant
 //!   has a *home* connection (its schema name hashed over the pool's slots): a request
-//!   takes its home connection when it is idle, any idle one otherwise, and when all
-//!   are busy queues for its home unless others already do; that keeps a connection's
-//!   set of tenants small and its caches warm; and a connection that has
-//!   served more than [`MAX_SCHEMAS_PER_CONNECTION`] schemas, or cached more than
-//!   [`MAX_CACHED_STATEMENTS`] statements, is retired at its next checkout.
+//!   takes its home connection when it is idle, and queues for it while few others do;
+//!   past that (one busy tenant) it takes any idle connection or waits in one queue
+//!   shared by the pool. That keeps a connection's set of tenants small and its caches
+//!   warm without leaving a connection idle while a request waits behind a slow one;
+//!   and a connection that has served more than [`MAX_SCHEMAS_PER_CONNECTION`]
+//!   schemas, or cached more than [`MAX_CACHED_STATEMENTS`] statements, is retired at
+//!   its next checkout.
 //! - **Transaction poolers.** Behind PgBouncer in transaction mode consecutive
 //!   transactions of one client run on different server connections, so nothing may
 //!   outlive a transaction: no named statement kept in a cache, nothing set for the
