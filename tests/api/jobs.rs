@@ -865,8 +865,16 @@ async fn workers_recover_when_their_notification_connection_drops() {
     handle.shutdown().await;
 }
 
-#[tokio::test]
-async fn a_period_missed_while_everything_was_down_runs_once_on_start() {
+/// Acme with an hourly digest (Paris time) defined at 09:10 UTC, and a runner on a
+/// manual clock that runs no queue (only its maintenance passes are called): the queue,
+/// the clock, the runner, the start and the digest's first run.
+async fn acme_with_an_hourly_digest() -> (
+    Queue,
+    Arc<ManualClock>,
+    Runner,
+    DateTime<Utc>,
+    DateTime<Utc>,
+) {
     let queue = Queue::with_tenants(&["acme"]).await;
     let start: DateTime<Utc> = "2026-11-30T09:10:00Z".parse().unwrap();
     let manual = ManualClock::starting_at(start);
@@ -887,6 +895,21 @@ async fn a_period_missed_while_everything_was_down_runs_once_on_start() {
     )
     .await
     .unwrap();
+    (queue, manual, runner, start, next)
+}
+
+async fn next_run_of_the_digest(queue: &Queue) -> DateTime<Utc> {
+    queue
+        .client
+        .query_one("select next_run_at from public.periodic_jobs", &[])
+        .await
+        .unwrap()
+        .get(0)
+}
+
+#[tokio::test]
+async fn a_period_missed_while_everything_was_down_runs_once_on_start() {
+    let (queue, manual, runner, start, next) = acme_with_an_hourly_digest().await;
     assert_eq!(
         next,
         "2026-11-30T10:00:00Z".parse::<DateTime<Utc>>().unwrap()
@@ -907,12 +930,7 @@ async fn a_period_missed_while_everything_was_down_runs_once_on_start() {
         .unwrap()
         .get(0);
     assert_eq!(key, "periodic:hourly-digest:2026-11-30T14:00:00Z");
-    let next: DateTime<Utc> = queue
-        .client
-        .query_one("select next_run_at from public.periodic_jobs", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let next = next_run_of_the_digest(&queue).await;
     assert_eq!(
         next,
         "2026-11-30T15:00:00Z".parse::<DateTime<Utc>>().unwrap()
@@ -933,6 +951,34 @@ async fn a_period_missed_while_everything_was_down_runs_once_on_start() {
         .await,
         Err(periodic::DefineError::Schedule(_))
     ));
+}
+
+/// A stored schedule that no longer parses (changed by hand, or written by a newer
+/// build) is parked, not left due: the maintenance pass would otherwise find a timer in
+/// the past every time and come back every 5 ms.
+#[tokio::test]
+async fn a_periodic_job_whose_schedule_no_longer_parses_is_parked_not_spun_on() {
+    let (queue, manual, runner, start, _) = acme_with_an_hourly_digest().await;
+    queue
+        .client
+        .execute(
+            "update public.periodic_jobs set cron = 'every tuesday'",
+            &[],
+        )
+        .await
+        .unwrap();
+    manual.advance(chrono::Duration::hours(2));
+    let (done, sleep) = runner.maintain_once(false).await.unwrap();
+    assert_eq!(done.periodic_enqueued, 0);
+    assert!(
+        sleep > Duration::from_millis(50),
+        "the next pass waits for the poll interval, not {sleep:?}"
+    );
+    let next = next_run_of_the_digest(&queue).await;
+    assert!(
+        next > start + chrono::Duration::days(365 * 50),
+        "parked: {next}"
+    );
 }
 
 #[tokio::test]

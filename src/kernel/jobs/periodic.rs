@@ -152,6 +152,11 @@ const FIRE_SQL: &str = "\
         do nothing \
     returning id";
 
+/// Moves a definition whose schedule cannot be read out of the way (only if nobody else
+/// has moved it).
+const PARK_SQL: &str = "\
+    update public.periodic_jobs set next_run_at = $2 where id = $1 and next_run_at = $3";
+
 /// Fires every periodic job due at `now`; returns how many jobs it enqueued.
 pub async fn fire_due(conn: &PooledConnection, now: DateTime<Utc>) -> Result<u64, TenancyError> {
     let due = conn.query(Scope::standalone(), DUE_SQL, &[&now]).await?;
@@ -163,7 +168,17 @@ pub async fn fire_due(conn: &PooledConnection, now: DateTime<Utc>) -> Result<u64
         let schedule = match Schedule::parse(row.get(2), row.get(3)) {
             Ok(schedule) => schedule,
             Err(error) => {
-                tracing::error!(id, name, %error, "periodic job has an invalid schedule; skipped");
+                // Parked like a schedule that never fires again: left due, it would keep
+                // the maintenance loop's next timer in the past and the loop passing
+                // every few milliseconds. Defining the job again with a valid schedule
+                // sets a new time.
+                tracing::error!(id, name, %error, "periodic job has an invalid schedule; parked until it is defined again");
+                conn.execute(
+                    Scope::standalone(),
+                    PARK_SQL,
+                    &[&id, &(now + chrono::Duration::days(365 * 100)), &due_at],
+                )
+                .await?;
                 continue;
             }
         };
