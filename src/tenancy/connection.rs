@@ -11,9 +11,9 @@
 //! - **Catalog memory.** A backend keeps relation and catalog cache entries for every
 //!   schema it has touched, about 100 KiB each, for as long as it lives. So each tenant
 //!   has a *home* connection (its schema name hashed over the pool's slots): a request
-//!   takes its home connection when it is idle, and queues for it while few others do;
-//!   past that (one busy tenant) it takes any idle connection or waits in one queue
-//!   shared by the pool. That keeps a connection's set of tenants small and its caches
+//!   takes its home connection when it is idle, and queues for it while few others (and
+//!   none of its own tenant's) do; past that it takes any idle connection or waits in
+//!   one queue shared by the pool. That keeps a connection's set of tenants small and its caches
 //!   warm without leaving a connection idle while a request waits behind a slow one;
 //!   and a connection that has served more than [`MAX_SCHEMAS_PER_CONNECTION`]
 //!   schemas, or cached more than [`MAX_CACHED_STATEMENTS`] statements, is retired at
@@ -30,7 +30,7 @@
 //! its transaction. What needs a session (`LISTEN`, a session advisory lock) connects
 //! with [`super::pool::DatabaseUrl::connect`] to the direct URL.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::BuildHasher;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -56,7 +56,10 @@ pub const MAX_SCHEMAS_PER_CONNECTION: usize = 512;
 /// ... or cached this many statements (one per statement text and schema).
 pub const MAX_CACHED_STATEMENTS: usize = 4_096;
 /// When every connection is busy, a request queues for its tenant's home connection
-/// while fewer than this many already do, else for any connection.
+/// while fewer than this many already do and none of them is the same tenant's, else
+/// for any connection. One per tenant: a busy tenant's further requests gain nothing
+/// from the home (their catalog is warm wherever they have run) and would wait there
+/// while the shared queue moves on.
 const HOME_QUEUE_LIMIT: usize = 4;
 /// Parameter types remembered per process in transaction mode; statement texts are few
 /// (filters combine into a bounded set), so this is a guard, not a working size.
@@ -413,6 +416,7 @@ impl managed::Manager for ConnectionManager {
 }
 
 type Slot = managed::Pool<ConnectionManager>;
+type Handoff = tokio::sync::oneshot::Sender<Option<Connection>>;
 
 /// A connection checked out of a [`RequestPool`]. Dropping it gives it back to its slot
 /// and, unless that slot's own queue takes it, wakes the oldest request in the pool's
@@ -427,14 +431,6 @@ impl Connection {
     /// Which of the pool's connections this is.
     pub fn slot(&self) -> usize {
         self.slot
-    }
-
-    /// Takes a broken connection out of the pool for good; its slot opens a new one for
-    /// the next request.
-    pub fn discard(mut self) {
-        if let Some(object) = self.object.take() {
-            drop(managed::Object::take(object));
-        }
     }
 }
 
@@ -458,12 +454,60 @@ impl std::ops::DerefMut for Connection {
 
 impl Drop for Connection {
     fn drop(&mut self) {
-        drop(self.object.take());
-        // The slot's semaphore hands the connection to its own waiters first (requests
-        // queued for their home); only a connection nobody there wants wakes the shared
-        // queue, so a woken request finds it idle.
-        if self.pool.slots[self.slot].status().waiting == 0 {
-            self.pool.returned.notify_one();
+        let Some(object) = self.object.take() else {
+            return;
+        };
+        let pool = Arc::clone(&self.pool);
+        // Requests queued for this connection as their home come first; deadpool's
+        // queue of the slot hands it to the oldest of them. A connection that is closed
+        // or due for retirement goes back to its slot too, which replaces it.
+        // (A hand-off skips deadpool's recycling, so the retirement bounds are checked
+        // here as `recycle` checks them, all but the count of uses.)
+        let fit = !object.is_closed()
+            && managed::Object::metrics(&object).age() <= MAX_CONNECTION_AGE
+            && object.schemas_served() <= pool.max_schemas
+            && object.client.statement_cache.size() <= MAX_CACHED_STATEMENTS;
+        if !fit || pool.slots[self.slot].status().waiting > 0 {
+            drop(object);
+            return;
+        }
+        // Otherwise straight to the oldest request in the shared queue: handed over,
+        // never idle in between, so no newcomer can take it from under a request that
+        // has waited longer.
+        let mut handed = Connection {
+            object: Some(object),
+            pool: Arc::clone(&pool),
+            slot: self.slot,
+        };
+        loop {
+            let next = pool.shared.lock().expect("shared queue lock").pop_front();
+            let Some(waiter) = next else { break };
+            match waiter.send(Some(handed)) {
+                Ok(()) => return,
+                // That request gave up; the next one.
+                Err(back) => handed = back.expect("sent a connection"),
+            }
+        }
+        // Nobody waits: back to its slot.
+        drop(handed.object.take());
+    }
+}
+
+impl Connection {
+    /// Takes a broken connection out of the pool for good; its slot opens a new one for
+    /// the next request, so the oldest request in the shared queue is told to look.
+    pub fn discard(mut self) {
+        if let Some(object) = self.object.take() {
+            drop(managed::Object::take(object));
+        }
+        let next = self
+            .pool
+            .shared
+            .lock()
+            .expect("shared queue lock")
+            .pop_front();
+        if let Some(waiter) = next {
+            let _ = waiter.send(None);
         }
     }
 }
@@ -489,12 +533,16 @@ struct Slots {
     hasher: std::collections::hash_map::RandomState,
     next: AtomicUsize,
     waiting: AtomicUsize,
-    /// The shared queue: requests that wait for any connection, woken one at a time
-    /// (oldest first) as connections come back.
-    returned: tokio::sync::Notify,
+    /// The shared queue: requests that wait for any connection, oldest first. A
+    /// connection given back is sent to the first that still waits (`None`: a slot
+    /// freed by a discarded connection, look again).
+    shared: std::sync::Mutex<VecDeque<Handoff>>,
     shared_waiting: AtomicUsize,
-    /// Of those, the ones parked until a connection comes back.
-    parked: AtomicUsize,
+    /// Bound on the schemas a connection serves (see [`PoolStrategy`]): one over it is
+    /// not handed on but given back to its slot, which retires it.
+    max_schemas: usize,
+    /// Per slot, the tenants (hashed) of the requests queued for it as their home.
+    home_queues: Vec<std::sync::Mutex<Vec<u64>>>,
 }
 
 impl RequestPool {
@@ -545,9 +593,10 @@ impl RequestPool {
             hasher: Default::default(),
             next: AtomicUsize::new(0),
             waiting: AtomicUsize::new(0),
-            returned: tokio::sync::Notify::new(),
+            shared: Default::default(),
             shared_waiting: AtomicUsize::new(0),
-            parked: AtomicUsize::new(0),
+            max_schemas: strategy.max_schemas_per_connection,
+            home_queues: (0..slot_count).map(|_| Default::default()).collect(),
         })))
     }
 
@@ -560,12 +609,14 @@ impl RequestPool {
     }
 
     /// A connection: `schema`'s home connection if it is idle; else, while few requests
-    /// queue for that home, the home connection when it comes free; else any idle one,
-    /// else the first to come free, in one queue shared by the whole pool.
+    /// (and none of this tenant's) queue for that home, the home connection when it
+    /// comes free; else any idle one, else the first to come free, in one queue shared
+    /// by the whole pool.
     pub async fn get(&self, schema: Option<&SchemaName>) -> Result<Connection, TenancyError> {
         let count = self.0.slots.len();
-        let home = match schema {
-            Some(schema) => self.home_slot(schema),
+        let tenant = schema.map(|schema| self.0.hasher.hash_one(schema));
+        let home = match tenant {
+            Some(tenant) => (tenant % count as u64) as usize,
             None => self.0.next.fetch_add(1, Ordering::Relaxed) % count,
         };
         if let Some(connection) = self.try_slot(home).await? {
@@ -576,7 +627,10 @@ impl RequestPool {
         // idle connection instead would soon have every connection serve every tenant:
         // with thousands of tenants, a cold catalog on most requests and connections
         // retired for the schemas they piled up.
-        if schema.is_some() && count > 1 && self.0.slots[home].status().waiting < HOME_QUEUE_LIMIT {
+        if let Some(_place) = tenant
+            .filter(|_| count > 1)
+            .and_then(|tenant| HomePlace::take(&self.0.home_queues[home], tenant))
+        {
             return self.wait_for(home).await;
         }
         self.wait_for_any(home).await
@@ -585,10 +639,7 @@ impl RequestPool {
     /// Which connection `schema`'s requests prefer (see [`Connection::slot`]); a request
     /// for no tenant goes round them all.
     pub fn home_slot(&self, schema: &SchemaName) -> usize {
-        match self.0.slots.len() {
-            1 => 0,
-            count => (self.0.hasher.hash_one(schema) % count as u64) as usize,
-        }
+        (self.0.hasher.hash_one(schema) % self.0.slots.len() as u64) as usize
     }
 
     /// A tenant that crowds its home (one busy tenant), or no tenant: any idle
@@ -600,39 +651,30 @@ impl RequestPool {
     async fn wait_for_any(&self, home: usize) -> Result<Connection, TenancyError> {
         let count = self.0.slots.len();
         let _counted = Counted::new(&self.0.shared_waiting);
-        // Requests parked in the queue go first: a newcomer joins behind them rather
-        // than taking the connection one of them was just woken for. (A parked request
-        // means every connection was busy when it parked; any connection back since
-        // has woken one of them.)
-        let mut skip_try = self.0.parked.load(Ordering::Acquire) > 0;
         loop {
-            let returned = self.0.returned.notified();
-            tokio::pin!(returned);
-            returned.as_mut().enable();
-            if !skip_try {
-                for offset in 0..count {
-                    if let Some(connection) = self.try_slot((home + offset) % count).await? {
-                        return Ok(connection);
-                    }
-                }
-            }
-            skip_try = false;
-            {
-                let _parked = Counted::new(&self.0.parked);
-                returned.await;
-            }
-            // Woken for a connection that came back: if this request is cancelled
-            // before it takes one, the wake-up goes to the next in the queue, or that
-            // connection could sit idle while the queue waits.
-            let pass_on = PassOn(&self.0.returned);
+            // In the queue before looking, so a connection given back in between is sent
+            // here rather than left idle.
+            let (handoff, mut received) = tokio::sync::oneshot::channel();
+            self.0
+                .shared
+                .lock()
+                .expect("shared queue lock")
+                .push_back(handoff);
             for offset in 0..count {
                 if let Some(connection) = self.try_slot((home + offset) % count).await? {
-                    std::mem::forget(pass_on);
+                    // Out of the queue; anything sent meanwhile goes back (its drop
+                    // hands it to the next request or to its slot).
+                    received.close();
+                    drop(received.try_recv());
                     return Ok(connection);
                 }
             }
-            // Another request took it; the next one back wakes the queue again.
-            std::mem::forget(pass_on);
+            match received.await {
+                Ok(Some(connection)) => return Ok(connection),
+                // A slot has room again (or, never in practice, the pool is gone):
+                // look again.
+                Ok(None) | Err(_) => continue,
+            }
         }
     }
 
@@ -710,12 +752,30 @@ impl Drop for Counted<'_> {
     }
 }
 
-/// Passes a wake-up of the shared queue on to the next request, unless forgotten.
-struct PassOn<'a>(&'a tokio::sync::Notify);
+/// A place in a home connection's queue, given up however the wait ends.
+struct HomePlace<'a> {
+    queue: &'a std::sync::Mutex<Vec<u64>>,
+    tenant: u64,
+}
 
-impl Drop for PassOn<'_> {
+impl<'a> HomePlace<'a> {
+    /// A place if the queue is short and holds none of this tenant's requests yet.
+    fn take(queue: &'a std::sync::Mutex<Vec<u64>>, tenant: u64) -> Option<Self> {
+        let mut waiting = queue.lock().expect("home queue lock");
+        if waiting.len() >= HOME_QUEUE_LIMIT || waiting.contains(&tenant) {
+            return None;
+        }
+        waiting.push(tenant);
+        Some(Self { queue, tenant })
+    }
+}
+
+impl Drop for HomePlace<'_> {
     fn drop(&mut self) {
-        self.0.notify_one();
+        let mut waiting = self.queue.lock().expect("home queue lock");
+        if let Some(at) = waiting.iter().position(|&tenant| tenant == self.tenant) {
+            waiting.swap_remove(at);
+        }
     }
 }
 

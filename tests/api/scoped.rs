@@ -327,39 +327,29 @@ async fn until_waiting(pool: &RequestPool, ready: impl Fn(usize) -> bool) -> usi
     }
 }
 
-/// One busy tenant: beyond the few requests that queue for its home connection, the
-/// rest wait in one queue shared by the pool, so a connection that comes back goes to
-/// one of them. With a queue per connection, a request queued behind a slow one waited
-/// while another connection stood idle, which tripled a busy tenant's p99.
+/// One busy tenant: one of its requests queues for its home connection, the rest wait
+/// in one queue shared by the pool, so a connection that comes back goes to one of
+/// them. With a queue per connection, a request queued behind a slow one waited while
+/// another connection stood idle, which tripled a busy tenant's p99.
 #[tokio::test]
 async fn a_busy_tenant_never_waits_while_a_connection_stands_idle() {
     let db = TestDb::migrated().await;
     let pool = RequestPool::new(&db.database_url(), 3, Pooler::None).unwrap();
     let busy = SchemaName::from_stored("t_busy").unwrap();
     let home = pool.home_slot(&busy);
-    // Every connection busy: requests for no tenant go round the slots.
-    let mut held: Vec<Option<Connection>> = Vec::new();
-    for slot in 0..3 {
-        let connection = pool.get(None).await.unwrap();
-        assert_eq!(connection.slot(), slot);
-        held.push(Some(connection));
-    }
-    let ask = || {
-        let (pool, busy) = (pool.clone(), busy.clone());
-        tokio::spawn(async move { pool.get(Some(&busy)).await.unwrap() })
-    };
-    // Four requests fill the home connection's own queue ...
-    let home_queue: Vec<_> = (0..4).map(|_| ask()).collect();
-    assert_eq!(until_waiting(&pool, |n| n == 4).await, 4);
-    // ... so the next two wait for any connection.
-    let (first, second) = (ask(), ask());
-    assert_eq!(until_waiting(&pool, |n| n == 6).await, 6);
+    let mut held = hold_every_connection(&pool, 3).await;
+    // One request queues for the home ...
+    let home_waiter = ask(&pool, &busy);
+    assert_eq!(until_waiting(&pool, |n| n == 1).await, 1);
+    // ... so the next two of the same tenant wait for any connection.
+    let (first, second) = (ask(&pool, &busy), ask(&pool, &busy));
+    assert_eq!(until_waiting(&pool, |n| n == 3).await, 3);
 
     // A connection other than the home comes back: one of the two takes it, and gives
     // it back in turn.
     let other = (home + 1) % 3;
     drop(held[other].take());
-    assert_eq!(until_waiting(&pool, |n| n == 5).await, 5);
+    assert_eq!(until_waiting(&pool, |n| n == 2).await, 2);
     let (served, still_waiting) = if first.is_finished() {
         (first, second)
     } else {
@@ -369,23 +359,115 @@ async fn a_busy_tenant_never_waits_while_a_connection_stands_idle() {
     assert_eq!(connection.slot(), other);
     drop(connection);
     // That connection is idle again and a request waits: it must get it, though the
-    // connection it would have queued for (the third one) is still held.
+    // third connection is still held.
     let connection = tokio::time::timeout(std::time::Duration::from_secs(5), still_waiting)
         .await
         .expect("a request waited while a connection stood idle")
         .unwrap();
     assert_eq!(connection.slot(), other);
-    assert_eq!(pool.status().waiting, 4, "only the home queue still waits");
+    assert_eq!(pool.status().waiting, 1, "only the home queue still waits");
 
-    // The home connection goes to its own queue, one request after another.
     drop(connection);
     drop(held[home].take());
+    let connection = tokio::time::timeout(std::time::Duration::from_secs(5), home_waiter)
+        .await
+        .expect("the home queue is served")
+        .unwrap();
+    assert_eq!(connection.slot(), home);
+    assert_eq!(pool.status().waiting, 0);
+}
+
+/// A connection given back goes straight to the request that has waited longest: a
+/// request that arrives at that moment cannot take it first (with requests woken to
+/// look for it, newcomers took it and the woken ones queued again, at the back).
+#[tokio::test]
+async fn a_connection_given_back_goes_to_the_longest_waiting_request_not_a_newcomer() {
+    let db = TestDb::migrated().await;
+    let pool = RequestPool::new(&db.database_url(), 3, Pooler::None).unwrap();
+    let mut held = hold_every_connection(&pool, 3).await;
+    // Requests for no tenant go round the slots: this one looks at the first, then
+    // all, and waits.
+    let waiting = {
+        let pool = pool.clone();
+        tokio::spawn(async move { pool.get(None).await.unwrap() })
+    };
+    assert_eq!(until_waiting(&pool, |n| n == 1).await, 1);
+    // The second connection comes back, and a newcomer (whose turn round the slots is
+    // that very connection) asks in the same instant.
+    drop(held[1].take());
+    let newcomer = pool.get(None);
+    tokio::pin!(newcomer);
+    assert!(
+        tokio::time::timeout(std::time::Duration::from_millis(300), &mut newcomer)
+            .await
+            .is_err(),
+        "the newcomer took the connection from the request that waited"
+    );
+    let connection = waiting.await.unwrap();
+    assert_eq!(connection.slot(), 1);
+    // Given back again, it goes to the newcomer, now the one waiting.
+    drop(connection);
+    let connection = tokio::time::timeout(std::time::Duration::from_secs(5), newcomer)
+        .await
+        .expect("the newcomer is served next")
+        .unwrap();
+    assert_eq!(connection.slot(), 1);
+}
+
+/// Many tenants: requests of different tenants that share a home connection queue for
+/// it (up to four), and do not take another idle connection, which would soon have
+/// every connection serve every tenant and build catalog entries for all of them.
+#[tokio::test]
+async fn tenants_queue_for_their_home_connection_to_keep_its_caches_warm() {
+    let db = TestDb::migrated().await;
+    let pool = RequestPool::new(&db.database_url(), 3, Pooler::None).unwrap();
+    let tenants: Vec<SchemaName> = (0..)
+        .map(|n| SchemaName::from_stored(&format!("t_tenant{n}")).unwrap())
+        .filter(|schema| pool.home_slot(schema) == 0)
+        .take(5)
+        .collect();
+    let mut held = hold_every_connection(&pool, 3).await;
+    let home_queue: Vec<_> = tenants[..4].iter().map(|t| ask(&pool, t)).collect();
+    assert_eq!(until_waiting(&pool, |n| n == 4).await, 4);
+    // Another connection comes back: the home queue leaves it be.
+    drop(held[1].take());
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(
+        pool.status().waiting,
+        4,
+        "queued for their home, not for any"
+    );
+    // A fifth tenant of that home finds its queue full and takes the idle one.
+    let fifth = tokio::time::timeout(std::time::Duration::from_secs(5), ask(&pool, &tenants[4]))
+        .await
+        .expect("a full home queue sends the request elsewhere")
+        .unwrap();
+    assert_eq!(fifth.slot(), 1);
+    // The home connection serves its queue one request after another.
+    drop(held[0].take());
     for waiter in home_queue {
         let connection = tokio::time::timeout(std::time::Duration::from_secs(5), waiter)
             .await
             .expect("the home queue is served")
             .unwrap();
-        assert_eq!(connection.slot(), home);
+        assert_eq!(connection.slot(), 0);
     }
-    assert_eq!(pool.status().waiting, 0);
+}
+
+/// One checkout per connection (requests for no tenant go round the slots), so every
+/// connection is busy; each is given back by taking it out of its `Option`.
+async fn hold_every_connection(pool: &RequestPool, size: usize) -> Vec<Option<Connection>> {
+    let mut held = Vec::new();
+    for slot in 0..size {
+        let connection = pool.get(None).await.unwrap();
+        assert_eq!(connection.slot(), slot);
+        held.push(Some(connection));
+    }
+    held
+}
+
+/// A request for a connection to `schema`, running on its own.
+fn ask(pool: &RequestPool, schema: &SchemaName) -> tokio::task::JoinHandle<Connection> {
+    let (pool, schema) = (pool.clone(), schema.clone());
+    tokio::spawn(async move { pool.get(Some(&schema)).await.unwrap() })
 }
