@@ -11,13 +11,11 @@
 //! - **Catalog memory.** A backend keeps relation and catalog cache entries for every
 //!   schema it has touched, about 100 KiB each, for as long as it lives. So each tenant
 //!   has a *home* connection (its schema name hashed over the pool's slots): a request
-//!   takes its home connection when it is idle, and queues for it while few others (and
-//!   none of its own tenant's) do; past that it takes any idle connection or waits in
-//!   one queue shared by the pool. That keeps a connection's set of tenants small and its caches
-//!   warm without leaving a connection idle while a request waits behind a slow one;
-//!   and a connection that has served more than [`MAX_SCHEMAS_PER_CONNECTION`]
-//!   schemas, or cached more than [`MAX_CACHED_STATEMENTS`] statements, is retired at
-//!   its next checkout.
+//!   takes its home connection when it is idle, any idle one otherwise, and when all
+//!   are busy queues for its home unless others already do; that keeps a connection's
+//!   set of tenants small and its caches warm; and a connection that has
+//!   served more than [`MAX_SCHEMAS_PER_CONNECTION`] schemas, or cached more than
+//!   [`MAX_CACHED_STATEMENTS`] statements, is retired at its next checkout.
 //! - **Transaction poolers.** Behind PgBouncer in transaction mode consecutive
 //!   transactions of one client run on different server connections, so nothing may
 //!   outlive a transaction: no named statement kept in a cache, nothing set for the
@@ -30,7 +28,7 @@
 //! its transaction. What needs a session (`LISTEN`, a session advisory lock) connects
 //! with [`super::pool::DatabaseUrl::connect`] to the direct URL.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasher;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -56,10 +54,7 @@ pub const MAX_SCHEMAS_PER_CONNECTION: usize = 512;
 /// ... or cached this many statements (one per statement text and schema).
 pub const MAX_CACHED_STATEMENTS: usize = 4_096;
 /// When every connection is busy, a request queues for its tenant's home connection
-/// while fewer than this many already do and none of them is the same tenant's, else
-/// for any connection. One per tenant: a busy tenant's further requests gain nothing
-/// from the home (their catalog is warm wherever they have run) and would wait there
-/// while the shared queue moves on.
+/// while fewer than this many already do, else for any connection.
 const HOME_QUEUE_LIMIT: usize = 4;
 /// Parameter types remembered per process in transaction mode; statement texts are few
 /// (filters combine into a bounded set), so this is a guard, not a working size.
@@ -416,101 +411,7 @@ impl managed::Manager for ConnectionManager {
 }
 
 type Slot = managed::Pool<ConnectionManager>;
-type Handoff = tokio::sync::oneshot::Sender<Option<Connection>>;
-
-/// A connection checked out of a [`RequestPool`]. Dropping it gives it back to its slot
-/// and, unless that slot's own queue takes it, wakes the oldest request in the pool's
-/// shared queue.
-pub struct Connection {
-    object: Option<managed::Object<ConnectionManager>>,
-    pool: Arc<Slots>,
-    slot: usize,
-}
-
-impl Connection {
-    /// Which of the pool's connections this is.
-    pub fn slot(&self) -> usize {
-        self.slot
-    }
-}
-
-impl std::ops::Deref for Connection {
-    type Target = PooledConnection;
-
-    fn deref(&self) -> &PooledConnection {
-        self.object
-            .as_ref()
-            .expect("a connection is only emptied when it is dropped")
-    }
-}
-
-impl std::ops::DerefMut for Connection {
-    fn deref_mut(&mut self) -> &mut PooledConnection {
-        self.object
-            .as_mut()
-            .expect("a connection is only emptied when it is dropped")
-    }
-}
-
-impl Drop for Connection {
-    fn drop(&mut self) {
-        let Some(object) = self.object.take() else {
-            return;
-        };
-        let pool = Arc::clone(&self.pool);
-        // Requests queued for this connection as their home come first; deadpool's
-        // queue of the slot hands it to the oldest of them. A connection that is closed
-        // or due for retirement goes back to its slot too, which replaces it.
-        // (A hand-off skips deadpool's recycling, so the retirement bounds are checked
-        // here as `recycle` checks them, all but the count of uses.)
-        let fit = !object.is_closed()
-            && managed::Object::metrics(&object).age() <= MAX_CONNECTION_AGE
-            && object.schemas_served() <= pool.max_schemas
-            && object.client.statement_cache.size() <= MAX_CACHED_STATEMENTS;
-        if !fit || pool.slots[self.slot].status().waiting > 0 {
-            drop(object);
-            return;
-        }
-        // Otherwise straight to the oldest request in the shared queue: handed over,
-        // never idle in between, so no newcomer can take it from under a request that
-        // has waited longer.
-        let mut handed = Connection {
-            object: Some(object),
-            pool: Arc::clone(&pool),
-            slot: self.slot,
-        };
-        loop {
-            let next = pool.shared.lock().expect("shared queue lock").pop_front();
-            let Some(waiter) = next else { break };
-            match waiter.send(Some(handed)) {
-                Ok(()) => return,
-                // That request gave up; the next one.
-                Err(back) => handed = back.expect("sent a connection"),
-            }
-        }
-        // Nobody waits: back to its slot.
-        drop(handed.object.take());
-    }
-}
-
-impl Connection {
-    /// Takes a broken connection out of the pool for good; its slot opens a new one for
-    /// the next request, so the oldest request in the shared queue is told to look.
-    pub fn discard(mut self) {
-        if let Some(object) = self.object.take() {
-            drop(managed::Object::take(object));
-        }
-        let next = self
-            .pool
-            .shared
-            .lock()
-            .expect("shared queue lock")
-            .pop_front();
-        if let Some(waiter) = next {
-            let _ = waiter.send(None);
-        }
-    }
-}
+pub type Connection = managed::Object<ConnectionManager>;
 
 /// A snapshot of the pool for metrics.
 #[derive(Debug, Clone, Copy)]
@@ -533,16 +434,6 @@ struct Slots {
     hasher: std::collections::hash_map::RandomState,
     next: AtomicUsize,
     waiting: AtomicUsize,
-    /// The shared queue: requests that wait for any connection, oldest first. A
-    /// connection given back is sent to the first that still waits (`None`: a slot
-    /// freed by a discarded connection, look again).
-    shared: std::sync::Mutex<VecDeque<Handoff>>,
-    shared_waiting: AtomicUsize,
-    /// Bound on the schemas a connection serves (see [`PoolStrategy`]): one over it is
-    /// not handed on but given back to its slot, which retires it.
-    max_schemas: usize,
-    /// Per slot, the tenants (hashed) of the requests queued for it as their home.
-    home_queues: Vec<std::sync::Mutex<Vec<u64>>>,
 }
 
 impl RequestPool {
@@ -593,10 +484,6 @@ impl RequestPool {
             hasher: Default::default(),
             next: AtomicUsize::new(0),
             waiting: AtomicUsize::new(0),
-            shared: Default::default(),
-            shared_waiting: AtomicUsize::new(0),
-            max_schemas: strategy.max_schemas_per_connection,
-            home_queues: (0..slot_count).map(|_| Default::default()).collect(),
         })))
     }
 
@@ -608,18 +495,30 @@ impl RequestPool {
         self.0.pooler
     }
 
-    /// A connection: `schema`'s home connection if it is idle; else, while few requests
-    /// (and none of this tenant's) queue for that home, the home connection when it
-    /// comes free; else any idle one, else the first to come free, in one queue shared
-    /// by the whole pool.
+    /// A connection: `schema`'s home connection if it is idle, else any idle one, else
+    /// the first to come free.
     pub async fn get(&self, schema: Option<&SchemaName>) -> Result<Connection, TenancyError> {
-        let count = self.0.slots.len();
-        let tenant = schema.map(|schema| self.0.hasher.hash_one(schema));
-        let home = match tenant {
-            Some(tenant) => (tenant % count as u64) as usize,
-            None => self.0.next.fetch_add(1, Ordering::Relaxed) % count,
+        let slots = &self.0.slots;
+        let count = slots.len();
+        let home = match schema {
+            Some(schema) if count > 1 => (self.0.hasher.hash_one(schema) % count as u64) as usize,
+            _ => self.0.next.fetch_add(1, Ordering::Relaxed) % count,
         };
-        if let Some(connection) = self.try_slot(home).await? {
+        let no_wait = Timeouts {
+            wait: Some(Duration::ZERO),
+            ..Timeouts::default()
+        };
+        let try_slot = |slot: usize| {
+            let no_wait = &no_wait;
+            async move {
+                match slots[slot].timeout_get(no_wait).await {
+                    Ok(connection) => Ok(Some(connection)),
+                    Err(managed::PoolError::Timeout(_)) => Ok(None),
+                    Err(error) => Err(pool_error(&self.0.url, error)),
+                }
+            }
+        };
+        if let Some(connection) = try_slot(home).await? {
             return Ok(connection);
         }
         // The home connection is busy. Wait for it while few others do: under load that
@@ -627,84 +526,31 @@ impl RequestPool {
         // idle connection instead would soon have every connection serve every tenant:
         // with thousands of tenants, a cold catalog on most requests and connections
         // retired for the schemas they piled up.
-        if let Some(_place) = tenant
-            .filter(|_| count > 1)
-            .and_then(|tenant| HomePlace::take(&self.0.home_queues[home], tenant))
-        {
+        if schema.is_some() && count > 1 && slots[home].status().waiting < HOME_QUEUE_LIMIT {
             return self.wait_for(home).await;
         }
-        self.wait_for_any(home).await
-    }
-
-    /// Which connection `schema`'s requests prefer (see [`Connection::slot`]); a request
-    /// for no tenant goes round them all.
-    pub fn home_slot(&self, schema: &SchemaName) -> usize {
-        (self.0.hasher.hash_one(schema) % self.0.slots.len() as u64) as usize
-    }
-
-    /// A tenant that crowds its home (one busy tenant), or no tenant: any idle
-    /// connection, else a place in the shared queue. One queue for all of them, not a
-    /// queue per connection: a request queued behind one slow request would wait while
-    /// other connections stood idle, which is what one busy tenant's p99 showed. The
-    /// queue only ever waits for a connection to come back, never inside a slot's own
-    /// checkout, so giving up a wait cannot abandon a connection being opened.
-    async fn wait_for_any(&self, home: usize) -> Result<Connection, TenancyError> {
-        let count = self.0.slots.len();
-        let _counted = Counted::new(&self.0.shared_waiting);
-        loop {
-            // In the queue before looking, so a connection given back in between is sent
-            // here rather than left idle.
-            let (handoff, mut received) = tokio::sync::oneshot::channel();
-            self.0
-                .shared
-                .lock()
-                .expect("shared queue lock")
-                .push_back(handoff);
-            for offset in 0..count {
-                if let Some(connection) = self.try_slot((home + offset) % count).await? {
-                    // Out of the queue; anything sent meanwhile goes back (its drop
-                    // hands it to the next request or to its slot).
-                    received.close();
-                    drop(received.try_recv());
-                    return Ok(connection);
-                }
-            }
-            match received.await {
-                Ok(Some(connection)) => return Ok(connection),
-                // A slot has room again (or, never in practice, the pool is gone):
-                // look again.
-                Ok(None) | Err(_) => continue,
+        // A tenant that crowds its home (one busy tenant), or no tenant: any idle
+        // connection, else the queue where the fewest wait. One queue, never several: a
+        // wait abandoned for another slot could abandon a connection being opened, and
+        // a saturated pool would spend PostgreSQL's time forking backends that are
+        // dropped before their first query.
+        for offset in 1..count {
+            if let Some(connection) = try_slot((home + offset) % count).await? {
+                return Ok(connection);
             }
         }
-    }
-
-    /// The slot's connection if it is idle (opening it if the slot has none yet).
-    async fn try_slot(&self, slot: usize) -> Result<Option<Connection>, TenancyError> {
-        let no_wait = Timeouts {
-            wait: Some(Duration::ZERO),
-            ..Timeouts::default()
-        };
-        match self.0.slots[slot].timeout_get(&no_wait).await {
-            Ok(object) => Ok(Some(self.wrap(object, slot))),
-            Err(managed::PoolError::Timeout(_)) => Ok(None),
-            Err(error) => Err(pool_error(&self.0.url, error)),
-        }
+        let queue = (0..count)
+            .map(|offset| (home + offset) % count)
+            .min_by_key(|&slot| slots[slot].status().waiting)
+            .unwrap_or(home);
+        self.wait_for(queue).await
     }
 
     async fn wait_for(&self, slot: usize) -> Result<Connection, TenancyError> {
-        let _counted = Counted::new(&self.0.waiting);
-        let object = self.0.slots[slot].get().await;
-        object
-            .map(|object| self.wrap(object, slot))
-            .map_err(|e| pool_error(&self.0.url, e))
-    }
-
-    fn wrap(&self, object: managed::Object<ConnectionManager>, slot: usize) -> Connection {
-        Connection {
-            object: Some(object),
-            pool: Arc::clone(&self.0),
-            slot,
-        }
+        self.0.waiting.fetch_add(1, Ordering::Relaxed);
+        let connection = self.0.slots[slot].get().await;
+        self.0.waiting.fetch_sub(1, Ordering::Relaxed);
+        connection.map_err(|e| pool_error(&self.0.url, e))
     }
 
     pub fn status(&self) -> PoolStatus {
@@ -712,8 +558,7 @@ impl RequestPool {
             max_size: 0,
             open: 0,
             idle: 0,
-            waiting: self.0.waiting.load(Ordering::Relaxed)
-                + self.0.shared_waiting.load(Ordering::Relaxed),
+            waiting: self.0.waiting.load(Ordering::Relaxed),
         };
         for slot in &self.0.slots {
             let slot = slot.status();
@@ -731,50 +576,6 @@ impl RequestPool {
     pub fn close(&self) {
         for slot in &self.0.slots {
             slot.close();
-        }
-    }
-}
-
-/// Counts a waiting request for as long as it waits, however the wait ends (a request
-/// cancelled while queued included).
-struct Counted<'a>(&'a AtomicUsize);
-
-impl<'a> Counted<'a> {
-    fn new(counter: &'a AtomicUsize) -> Self {
-        counter.fetch_add(1, Ordering::AcqRel);
-        Self(counter)
-    }
-}
-
-impl Drop for Counted<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
-/// A place in a home connection's queue, given up however the wait ends.
-struct HomePlace<'a> {
-    queue: &'a std::sync::Mutex<Vec<u64>>,
-    tenant: u64,
-}
-
-impl<'a> HomePlace<'a> {
-    /// A place if the queue is short and holds none of this tenant's requests yet.
-    fn take(queue: &'a std::sync::Mutex<Vec<u64>>, tenant: u64) -> Option<Self> {
-        let mut waiting = queue.lock().expect("home queue lock");
-        if waiting.len() >= HOME_QUEUE_LIMIT || waiting.contains(&tenant) {
-            return None;
-        }
-        waiting.push(tenant);
-        Some(Self { queue, tenant })
-    }
-}
-
-impl Drop for HomePlace<'_> {
-    fn drop(&mut self) {
-        let mut waiting = self.queue.lock().expect("home queue lock");
-        if let Some(at) = waiting.iter().position(|&tenant| tenant == self.tenant) {
-            waiting.swap_remove(at);
         }
     }
 }

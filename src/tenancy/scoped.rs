@@ -297,7 +297,7 @@ impl Drop for TenantTx {
         // next request would get the same dead connection.
         if *self.broken.get_mut() || conn.is_closed() {
             tracing::debug!("dropping a broken pooled connection");
-            conn.discard();
+            drop(Connection::take(conn));
             return;
         }
         if !*self.finished.get_mut() {
