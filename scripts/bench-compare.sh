@@ -31,7 +31,7 @@ ROUNDS="${BENCH_ROUNDS:-7}"
 SECONDS_PER_ROUND="${BENCH_SECONDS:-6}"
 POOL="${BENCH_POOL:-8}"
 ROUTES="${BENCH_ROUTES:-me users contracts instructions}"
-read -r -a THIS_ENV <<<"${BENCH_THIS_ENV:-}"
+extra_env() { if [ "$1" = this ]; then echo "${BENCH_THIS_ENV:-}"; fi; }
 export JWT_SECRET="bench-secret-bench-secret-bench-secret-0"
 
 # shellcheck source=scripts/bench-common.sh
@@ -55,8 +55,7 @@ for build in other this; do
       --domain "bench$i.localhost" --admin-email "admin@bench$i.example" >/dev/null
   done
   seed_contracts "$DATABASE_URL" t_bench0 10000
-  extra=()
-  if [ "$build" = this ]; then extra=("${THIS_ENV[@]}"); fi
+  read -r -a extra <<<"$(extra_env "$build")"
   env "${extra[@]}" PACTUM_BIND="127.0.0.1:${PORT[$build]}" PACTUM_DB_POOL_SIZE="$POOL" \
     RUST_LOG=warn "${BIN[$build]}/pactum" 2>>"/tmp/pactum-bench-compare.log" &
   PIDS+=("$!")
@@ -118,6 +117,7 @@ if [[ " $ROUTES " == *" contracts "* ]]; then
   echo "== GET the contracts page, one tenant, 32 connections, $ROUNDS alternating rounds of ${SECONDS_PER_ROUND}s"
   declare -A RPS P99 CPU
   for build in other this; do RPS[$build]=""; P99[$build]=""; CPU[$build]=""; done
+  per_request_us() { awk -v t="$1" -v n="$2" 'BEGIN {printf "%.0f", t * 10000 / n}'; } # ticks requests
   server_pid() { if [ "$1" = other ]; then echo "${PIDS[0]}"; else echo "${PIDS[1]}"; fi; }
   # A warm-up, so every pooled connection is open before the first CPU sample.
   for build in other this; do
@@ -139,8 +139,8 @@ if [[ " $ROUTES " == *" contracts "* ]]; then
       p99=$(awk '$1 == "99%" {v=$2; if (v ~ /us$/) {sub(/us$/, "", v); v/=1000} else if (v ~ /ms$/) sub(/ms$/, "", v); else if (v ~ /s$/) {sub(/s$/, "", v); v*=1000}; print v}' <<<"$out")
       spent=$(cpu_ticks_spent "$before" "$after")
       server_spent=$(cpu_ticks_spent "$(grep "^$server " <<<"$before")" "$after")
-      cpu=$(awk -v t="$spent" -v n="$requests" 'BEGIN {printf "%.0f", t * 10000 / n}')
-      server_cpu=$(awk -v t="$server_spent" -v n="$requests" 'BEGIN {printf "%.0f", t * 10000 / n}')
+      cpu=$(per_request_us "$spent" "$requests")
+      server_cpu=$(per_request_us "$server_spent" "$requests")
       RPS[$build]+="$rps "; P99[$build]+="$p99 "; CPU[$build]+="$cpu "
       line+=" $build $rps req/s, p99 $p99 ms, $cpu us CPU ($server_cpu server);"
     done
@@ -171,8 +171,7 @@ if [[ " $ROUTES " == *" instructions "* ]]; then
   echo "== instructions per contracts-page request, server under callgrind, 1 connection, ${CALLGRIND_SECONDS}s each"
   for build in other this; do
     out_dir=$(mktemp -d)
-    extra=()
-    if [ "$build" = this ]; then extra=("${THIS_ENV[@]}"); fi
+    read -r -a extra <<<"$(extra_env "$build")"
     env "${extra[@]}" DATABASE_URL="${DB[$build]}" PACTUM_BIND="127.0.0.1:${PORT[$build]}" \
       PACTUM_DB_POOL_SIZE="$POOL" RUST_LOG=warn valgrind --tool=callgrind \
       --callgrind-out-file="$out_dir/callgrind.out" "${BIN[$build]}/pactum" \

@@ -115,15 +115,12 @@ impl Actor {
         if !active {
             return Err(DomainError::InvalidToken);
         }
-        let strongest = std::iter::once(role)
-            .chain(granted)
-            .map(|name| {
-                Role::parse(name)
-                    .ok_or_else(|| DomainError::Internal(anyhow::anyhow!("unknown role {name:?}")))
-            })
-            .try_fold(Role::Viewer, |strongest, role| {
-                role.map(|role| strongest.max(role))
-            })?;
+        let mut strongest = Role::Viewer;
+        for name in std::iter::once(role).chain(granted) {
+            let role = Role::parse(name)
+                .ok_or_else(|| DomainError::Internal(anyhow::anyhow!("unknown role {name:?}")))?;
+            strongest = strongest.max(role);
+        }
         Ok(Self::User {
             id: user_id,
             role: strongest,

@@ -157,6 +157,11 @@ const FIRE_SQL: &str = "\
 const PARK_SQL: &str = "\
     update public.periodic_jobs set next_run_at = $2 where id = $1 and next_run_at = $3";
 
+/// Where a definition that cannot fire is parked: far enough ahead never to come due.
+fn parked_after(now: DateTime<Utc>) -> DateTime<Utc> {
+    now + chrono::Duration::days(365 * 100)
+}
+
 /// Fires every periodic job due at `now`; returns how many jobs it enqueued.
 pub async fn fire_due(conn: &PooledConnection, now: DateTime<Utc>) -> Result<u64, TenancyError> {
     let due = conn.query(Scope::standalone(), DUE_SQL, &[&now]).await?;
@@ -176,7 +181,7 @@ pub async fn fire_due(conn: &PooledConnection, now: DateTime<Utc>) -> Result<u64
                 conn.execute(
                     Scope::standalone(),
                     PARK_SQL,
-                    &[&id, &(now + chrono::Duration::days(365 * 100)), &due_at],
+                    &[&id, &parked_after(now), &due_at],
                 )
                 .await?;
                 continue;
@@ -186,7 +191,7 @@ pub async fn fire_due(conn: &PooledConnection, now: DateTime<Utc>) -> Result<u64
         // A schedule that never fires again is parked far in the future.
         let next = schedule
             .next_after(now)
-            .unwrap_or_else(|| now + chrono::Duration::days(365 * 100));
+            .unwrap_or_else(|| parked_after(now));
         let key = period.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         let fired = conn
             .query(
