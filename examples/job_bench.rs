@@ -57,14 +57,15 @@ async fn tenants(client: &tokio_postgres::Client, n: usize) -> Result<Vec<Tenant
 }
 
 fn runner(url: &DatabaseUrl, workers: usize, handlers: Handlers) -> Result<Runner, Error> {
-    runner_with(url, workers, workers, handlers)
+    runner_with(url, workers, Some(workers), handlers)
 }
 
-/// A runner whose tenants may each hold at most `share` of its `workers`.
+/// A runner whose tenants may each hold at most `share` of its `workers` (`None`: the
+/// server's default).
 fn runner_with(
     url: &DatabaseUrl,
     workers: usize,
-    share: usize,
+    share: Option<usize>,
     handlers: Handlers,
 ) -> Result<Runner, Error> {
     let config = RunnerConfig {
@@ -115,11 +116,11 @@ async fn throughput(url: &DatabaseUrl, args: &[String]) -> Result<(), Error> {
         counter.fetch_add(1, Ordering::Relaxed);
         async { Ok(()) }
     });
-    // BENCH_TENANT_SHARE=auto: each tenant may hold at most the share
-    // `PACTUM_JOB_TENANT_SHARE=auto` gives (what it costs is the point of running it).
+    // Each tenant holds at most the server's default share of the workers;
+    // BENCH_TENANT_SHARE=off lets one tenant hold them all, to see what the share costs.
     let share = match std::env::var("BENCH_TENANT_SHARE").as_deref() {
-        Ok("auto") => pactum::kernel::jobs::runner::default_tenant_share(workers),
-        _ => workers,
+        Ok("off") => Some(workers),
+        _ => None,
     };
     let runner = runner_with(url, workers, share, handlers)?;
     let started = Instant::now();
@@ -257,51 +258,33 @@ async fn claim(url: &DatabaseUrl, args: &[String]) -> Result<(), Error> {
     let client = url.connect().await?;
     tenants(&client, tenant_count).await?;
     backlog(&client, pending, tenant_count).await?;
-    // The plain claim, and the one that keeps a quarter of the workers from any one
-    // tenant (`PACTUM_JOB_TENANT_SHARE=auto`), in alternation on the same data.
-    let plain = runner(url, 4, Handlers::default())?;
-    let shared = runner_with(
-        url,
-        4,
-        pactum::kernel::jobs::runner::default_tenant_share(4),
-        Handlers::default(),
-    )?;
+    // The server's claim (no tenant at its share, so none passed over).
+    let runner = runner_with(url, 4, None, Handlers::default())?;
     for _ in 0..20 {
-        plain.claim("default", 1).await?;
-        shared.claim("default", 1).await?;
+        runner.claim("default", 1).await?;
     }
     let mut times = Vec::with_capacity(samples);
-    let mut shared_times = Vec::with_capacity(samples);
-    for i in 0..samples {
-        for (runner, times) in if i % 2 == 0 {
-            [(&plain, &mut times), (&shared, &mut shared_times)]
-        } else {
-            [(&shared, &mut shared_times), (&plain, &mut times)]
-        } {
-            let started = Instant::now();
-            let claimed = runner.claim("default", 1).await?;
-            times.push(started.elapsed().as_secs_f64() * 1000.0);
-            assert_eq!(claimed.len(), 1);
-        }
+    for _ in 0..samples {
+        let started = Instant::now();
+        let claimed = runner.claim("default", 1).await?;
+        times.push(started.elapsed().as_secs_f64() * 1000.0);
+        assert_eq!(claimed.len(), 1);
     }
     times.sort_by(f64::total_cmp);
-    shared_times.sort_by(f64::total_cmp);
     // Finding and locking the next job, explained: the buffers it touches.
     let plan = client
         .query(
             &format!("explain (analyze, buffers, format json) {CLAIM_CANDIDATES_SQL}"),
-            &[&"default", &1i64, &chrono::Utc::now()],
+            &[&"default", &1i64, &chrono::Utc::now(), &Vec::<Uuid>::new()],
         )
         .await?;
     let plan: serde_json::Value = plan[0].get(0);
     let buffers = plan[0]["Plan"]["Shared Hit Blocks"].as_i64().unwrap_or(-1)
         + plan[0]["Plan"]["Shared Read Blocks"].as_i64().unwrap_or(0);
     println!(
-        "pactum claim, {pending} pending over {tenant_count} tenants: median {:.3} ms, p99 {:.3} ms, {buffers} buffers; with a tenant share: median {:.3} ms, p99 {:.3} ms",
+        "pactum claim, {pending} pending over {tenant_count} tenants: median {:.3} ms, p99 {:.3} ms, {buffers} buffers",
         percentile(&times, 0.5),
         percentile(&times, 0.99),
-        percentile(&shared_times, 0.5),
-        percentile(&shared_times, 0.99)
     );
     Ok(())
 }

@@ -163,8 +163,8 @@ pub struct JobSettings {
     pub shutdown_grace: Duration,
     /// `PACTUM_JOB_TENANT_SHARE`: the most of this process's workers one tenant's jobs
     /// may hold at once, so a tenant whose jobs hang (a receiver that never answers)
-    /// cannot keep another tenant's jobs waiting; `auto` keeps a quarter for others
-    /// (0 here). Unset: no share (it costs claim throughput).
+    /// cannot keep another tenant's jobs waiting. Unset or `auto` (`None` here): a
+    /// quarter of the workers (at least one) is kept for other tenants.
     pub tenant_share: Option<usize>,
 }
 
@@ -246,8 +246,7 @@ impl JobSettings {
                 25,
             )?),
             tenant_share: match get("PACTUM_JOB_TENANT_SHARE").as_deref() {
-                None => None,
-                Some("auto") => Some(0),
+                None | Some("auto") => None,
                 value => Some(ranged(
                     "PACTUM_JOB_TENANT_SHARE",
                     value.map(str::to_owned),

@@ -163,11 +163,7 @@ pub fn job_runner(
         poll_interval: settings.poll_interval,
         retention: settings.retention,
         shutdown_grace: settings.shutdown_grace,
-        tenant_share: match settings.tenant_share {
-            Some(0) => crate::kernel::jobs::runner::default_tenant_share(settings.workers),
-            Some(share) => share,
-            None => RunnerConfig::new(settings.workers).tenant_share,
-        },
+        tenant_share: settings.tenant_share,
         ..RunnerConfig::new(settings.workers)
     };
     Ok(Runner::new(

@@ -55,6 +55,13 @@ const PANICS: JobKind = JobKind {
     ..RECORD
 };
 
+/// Runs far longer than a test waits for it.
+const STUCK: JobKind = JobKind {
+    name: "test.stuck",
+    timeout: Duration::from_secs(120),
+    ..RECORD
+};
+
 const HANGS: JobKind = JobKind {
     name: "test.hangs",
     max_attempts: 2,
@@ -112,6 +119,10 @@ fn handlers(ran: &Ran) -> Handlers {
         .register(PANICS, |_| async { panic!("the handler blew up") })
         .register(HANGS, |_| async {
             tokio::time::sleep(Duration::from_secs(30)).await;
+            Ok(())
+        })
+        .register(STUCK, |_| async {
+            tokio::time::sleep(Duration::from_secs(120)).await;
             Ok(())
         });
     handlers
@@ -452,6 +463,65 @@ async fn failures_back_off_exponentially_and_are_discarded_after_the_last_attemp
     assert_eq!(row.get::<_, i32>(0), 3);
     assert!(row.get::<_, bool>(1));
     assert_eq!(row.get::<_, i32>(2), 3);
+    handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_tenant_whose_jobs_hang_leaves_a_quarter_of_the_workers_to_others_by_default() {
+    let queue = Queue::with_tenants(&["acme", "globex"]).await;
+    let ran = Ran::default();
+    let stuck = queue
+        .enqueue(
+            "acme",
+            (0..8)
+                .map(|i| NewJob::now(STUCK, json!({"i": i})))
+                .collect(),
+        )
+        .await;
+    let runner = queue.runner(&ran, clock::system(), |c| {
+        c.shutdown_grace = Duration::from_millis(100)
+    });
+    let handle = runner.start().await;
+    let acme_running = || {
+        count(
+            &queue.client,
+            "select count(*) from public.jobs j join public.tenants t on t.id = j.tenant_id \
+             where t.slug = 'acme' and j.state = 'running'",
+        )
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while acme_running().await < 3 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let globex = queue
+        .enqueue(
+            "globex",
+            (0..5)
+                .map(|i| NewJob::now(RECORD, json!({"i": i})))
+                .collect(),
+        )
+        .await;
+    for id in &globex {
+        queue
+            .wait_for_state(*id, "completed", Duration::from_secs(10))
+            .await;
+    }
+    assert_eq!(
+        acme_running().await,
+        3,
+        "the stuck tenant holds 3 of 4 workers"
+    );
+    // What a claim took beyond the share went back untried.
+    let spent: i64 = queue
+        .client
+        .query_one(
+            "select coalesce(sum(attempt), 0) from public.jobs where id = any($1) and state <> 'running'",
+            &[&stuck],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(spent, 0, "a job handed back spent an attempt");
     handle.shutdown().await;
 }
 
@@ -1656,13 +1726,12 @@ async fn globex_went_first(queue: &Queue, globex: &[i64], answering: &Receiver) 
 }
 
 #[tokio::test]
-async fn a_tenant_whose_receiver_hangs_cannot_hold_every_worker() {
+async fn a_tenant_whose_receiver_hangs_cannot_hold_every_worker_by_default() {
     let queue = Queue::with_tenants(&["acme", "globex"]).await;
     let (_hanging, answering, globex) = one_hanging_receiver(&queue).await;
-    // A tenant share of 3 of 4 workers, and no cap per destination to hide behind.
-    let mut runner_config = RunnerConfig::new(4);
-    runner_config.tenant_share = pactum::kernel::jobs::runner::default_tenant_share(4);
-    let runner = webhook_runner_with(&queue, clock::system(), runner_config, 4).await;
+    // The default tenant share (3 of 4 workers), and no cap per destination to hide
+    // behind.
+    let runner = webhook_runner_with(&queue, clock::system(), RunnerConfig::new(4), 4).await;
     let handle = runner.start().await;
     let running = globex_went_first(&queue, &globex, &answering).await;
     assert_eq!(

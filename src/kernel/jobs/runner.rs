@@ -51,6 +51,81 @@ pub struct Job {
     pub run_at: DateTime<Utc>,
 }
 
+/// A job claimed by a runner, holding its place in its tenant's share of the
+/// runner's workers until dropped.
+#[derive(Debug)]
+pub struct Claimed {
+    pub job: Job,
+    _slot: ShareSlot,
+}
+
+impl std::ops::Deref for Claimed {
+    type Target = Job;
+
+    fn deref(&self) -> &Job {
+        &self.job
+    }
+}
+
+/// How many of a runner's claimed jobs each tenant holds, kept in memory: the share
+/// is the runner's own (per process), so its count needs no query, and the claim
+/// stays the plain one with a list of tenants to pass over.
+#[derive(Debug, Clone)]
+struct TenantShares {
+    share: usize,
+    held: Arc<Mutex<HashMap<TenantId, usize>>>,
+}
+
+impl TenantShares {
+    fn new(share: usize) -> Self {
+        Self {
+            share: share.max(1),
+            held: Arc::default(),
+        }
+    }
+
+    /// The tenants holding their whole share.
+    fn full(&self) -> Vec<uuid::Uuid> {
+        let held = self.held.lock().expect("tenant shares");
+        held.iter()
+            .filter(|(_, n)| **n >= self.share)
+            .map(|(tenant, _)| tenant.0)
+            .collect()
+    }
+
+    /// A place in `tenant`'s share, if it has one left.
+    fn take(&self, tenant: TenantId) -> Option<ShareSlot> {
+        let mut held = self.held.lock().expect("tenant shares");
+        let n = held.entry(tenant).or_default();
+        if *n >= self.share {
+            return None;
+        }
+        *n += 1;
+        Some(ShareSlot {
+            shares: self.clone(),
+            tenant,
+        })
+    }
+}
+
+#[derive(Debug)]
+struct ShareSlot {
+    shares: TenantShares,
+    tenant: TenantId,
+}
+
+impl Drop for ShareSlot {
+    fn drop(&mut self) {
+        let mut held = self.shares.held.lock().expect("tenant shares");
+        if let Some(n) = held.get_mut(&self.tenant) {
+            *n -= 1;
+            if *n == 0 {
+                held.remove(&self.tenant);
+            }
+        }
+    }
+}
+
 /// What a handler gets: its job, the job's tenant as a scoped database handle (never
 /// an ambient one), and the clock.
 pub struct JobContext {
@@ -174,8 +249,9 @@ pub struct RunnerConfig {
     pub lease_grace: Duration,
     /// Written into `attempted_by`, for operators.
     pub worker_id: String,
-    /// The most of this runner's jobs running at once that may belong to one tenant.
-    pub tenant_share: usize,
+    /// The most of this runner's jobs running at once that may belong to one tenant;
+    /// `None`, [`default_tenant_share`] of the workers.
+    pub tenant_share: Option<usize>,
 }
 
 impl RunnerConfig {
@@ -188,18 +264,15 @@ impl RunnerConfig {
             shutdown_grace: Duration::from_secs(25),
             lease_grace: Duration::from_secs(30),
             worker_id: default_worker_id(),
-            // No share by default: the shared claim costs (see `default_tenant_share`).
-            tenant_share: workers.max(1),
+            tenant_share: None,
         }
     }
 }
 
-/// The share `PACTUM_JOB_TENANT_SHARE=auto` gives: all workers but a quarter (at
-/// least one) kept for other tenants, 3 of 4, 12 of 16. One tenant's backlog alone
-/// still runs on most of them, and a tenant whose jobs hang cannot hold them all. Not
-/// the default: the claim that enforces a share cost 2.6x in throughput of no-op jobs
-/// (2,336 against 6,116 jobs/s, 8 workers, `scripts/bench-jobs.sh`), which a share kept
-/// in the runner's memory would avoid.
+/// The share a runner keeps by default: all workers but a quarter (at least one) kept
+/// for other tenants, 3 of 4, 12 of 16. One tenant's backlog alone still runs on most
+/// of them, and a tenant whose jobs hang cannot hold them all. A single worker has no
+/// share to keep.
 pub fn default_tenant_share(workers: usize) -> usize {
     let workers = workers.max(1);
     (workers - (workers / 4).max(1)).max(1)
@@ -302,6 +375,8 @@ struct Inner {
     /// Jobs claimed and not yet finished, counted from the claim (a job is in
     /// `running` only once its handler has started).
     in_flight: std::sync::atomic::AtomicUsize,
+    /// Each tenant's part of the claimed jobs, against the share.
+    shares: TenantShares,
     completions: mpsc::UnboundedSender<Completion>,
     /// Taken by the completer task when it starts.
     completions_rx: Mutex<Option<mpsc::UnboundedReceiver<Completion>>>,
@@ -326,14 +401,18 @@ pub struct RunnerHandle {
 
 /// Claims up to `$2` jobs of queue `$1` that are due by the claimer's clock `$3` (a job
 /// made available by an instance whose clock runs ahead waits for this one's to catch
-/// up, so no timer fires early). The tenant's status is a per-row subquery, not
-/// a join: a join lets the planner start from `tenants` (or sort every available job)
-/// when its statistics are stale, while this keeps one plan, the claim index in order,
-/// stopping at the first `$2` rows (measured in `scripts/bench-jobs.sh`).
+/// up, so no timer fires early), passing over the tenants in `$4`: those holding their
+/// whole share of this runner's workers (usually none; the scan then walks past their
+/// backlog, so a hanging tenant's jobs ahead cannot hide another tenant's). The
+/// tenant's status is a per-row subquery, not a join: a join lets the planner start
+/// from `tenants` (or sort every available job) when its statistics are stale, while
+/// this keeps one plan, the claim index in order, stopping at the first `$2` rows
+/// (measured in `scripts/bench-jobs.sh`).
 macro_rules! claim_candidates {
     () => {
         "select j.id from public.jobs j \
          where j.state = 'available' and j.queue = $1 and j.run_at <= $3::timestamptz \
+           and j.tenant_id <> all($4::uuid[]) \
            and not exists (select 1 from public.job_pauses p \
                            where p.scope = 'all' \
                               or (p.scope = 'queue' and p.queue = j.queue) \
@@ -345,69 +424,32 @@ macro_rules! claim_candidates {
     };
 }
 
-/// The jobs a claim of up to `$2` jobs of queue `$1` due at `$3` takes (locked).
+/// The jobs a claim of up to `$2` jobs of queue `$1` due at `$3`, passing over the
+/// tenants `$4`, takes (locked).
 pub const CLAIM_CANDIDATES_SQL: &str = claim_candidates!();
 
-/// The jobs to claim when one tenant may hold at most `$6` of this runner's (`$4`)
-/// running jobs: the next `$2 * 4` in claim order of the tenants not at their share
-/// (the scan passes over those, so a hanging tenant's backlog ahead cannot hide
-/// another tenant's job), read without locks, each tenant's numbered in that order on
-/// top of what it already runs here; those within the share are then locked (skipping
-/// any another claimer holds, and any claimed meanwhile).
-macro_rules! claim_candidates_shared {
-    () => {
-        "with running as ( \
-             select r.tenant_id, count(*) as n from public.jobs r \
-             where r.state = 'running' and r.attempted_by = $4 \
-             group by r.tenant_id), \
-         next as ( \
-             select j.id, j.tenant_id, j.priority, j.fair_at, \
-                    row_number() over (partition by j.tenant_id order by j.priority, j.fair_at) as nth \
-             from (select j.id, j.tenant_id, j.priority, j.fair_at from public.jobs j \
-                   where j.state = 'available' and j.queue = $1 and j.run_at <= $3::timestamptz \
-                     and j.tenant_id not in (select tenant_id from running where n >= $6) \
-                     and not exists (select 1 from public.job_pauses p \
-                                     where p.scope = 'all' \
-                                        or (p.scope = 'queue' and p.queue = j.queue) \
-                                        or (p.scope = 'tenant' and p.tenant_id = j.tenant_id)) \
-                     and (select t.status = 'active' from public.tenants t where t.id = j.tenant_id) \
-                   order by j.priority, j.fair_at \
-                   limit $2::int8 * 4) j), \
-         allowed as ( \
-             select next.id, next.priority, next.fair_at from next \
-             left join running on running.tenant_id = next.tenant_id \
-             where next.nth + coalesce(running.n, 0) <= $6 \
-             order by next.priority, next.fair_at \
-             limit $2) \
-         select j.id from public.jobs j \
-         where j.id in (select id from allowed) and j.state = 'available' \
-         order by j.priority, j.fair_at \
-         for update of j skip locked"
-    };
-}
+/// Claims the candidates for runner `$5`, with `$6` ms of lease beyond each job's
+/// timeout.
+pub const CLAIM_SQL: &str = concat!(
+    "with picked as (",
+    claim_candidates!(),
+    ") \
+    update public.jobs j \
+       set state = 'running', attempt = j.attempt + 1, attempted_at = $3::timestamptz, \
+           attempted_by = $5, \
+           lease_until = $3::timestamptz + (j.timeout_ms + $6::int8) * interval '1 millisecond' \
+      from picked, public.tenants t \
+     where j.id = picked.id and t.id = j.tenant_id \
+    returning j.id, j.tenant_id, t.schema_name, j.kind, j.queue, j.args, j.attempt, \
+              j.max_attempts, j.timeout_ms, j.run_at"
+);
 
-macro_rules! claim_update {
-    ($candidates:expr) => {
-        concat!(
-            "with picked as (",
-            $candidates,
-            ") \
-            update public.jobs j \
-               set state = 'running', attempt = j.attempt + 1, attempted_at = $3::timestamptz, \
-                   attempted_by = $4, \
-                   lease_until = $3::timestamptz + (j.timeout_ms + $5::int8) * interval '1 millisecond' \
-              from picked, public.tenants t \
-             where j.id = picked.id and t.id = j.tenant_id \
-            returning j.id, j.tenant_id, t.schema_name, j.kind, j.queue, j.args, j.attempt, \
-                      j.max_attempts, j.timeout_ms, j.run_at"
-        )
-    };
-}
-
-pub const CLAIM_SQL: &str = claim_update!(claim_candidates!());
-
-/// [`CLAIM_SQL`] with a share per tenant (`$6`).
-pub const CLAIM_SHARED_SQL: &str = claim_update!(claim_candidates_shared!());
+/// Claimed beyond a tenant's share in one batch, handed back untried: not counted as
+/// an attempt, available at once.
+const GIVE_BACK_SQL: &str = "\
+    update public.jobs set state = 'available', attempt = attempt - 1, lease_until = null, \
+           attempted_by = null \
+     where id = any($1) and state = 'running' and attempted_by = $2";
 
 /// Completions are recorded in batches: one statement for every job that finished
 /// since the last one.
@@ -521,6 +563,11 @@ impl Runner {
             clock,
             handlers,
             slots: Arc::new(Semaphore::new(config.workers.max(1))),
+            shares: TenantShares::new(
+                config
+                    .tenant_share
+                    .unwrap_or_else(|| default_tenant_share(config.workers)),
+            ),
             config,
             metrics,
             wake: Notify::new(),
@@ -693,12 +740,13 @@ impl Runner {
                 continue;
             }
             inner.in_flight.fetch_add(claimed.len(), Ordering::AcqRel);
-            for job in claimed {
+            for Claimed { job, _slot: slot } in claimed {
                 let permit = permits.pop().expect("one permit per claimed job");
                 let runner = self.clone();
                 tokio::spawn(async move {
                     runner.run(job).await;
                     runner.0.in_flight.fetch_sub(1, Ordering::AcqRel);
+                    drop(slot);
                     drop(permit);
                     // A claim held back by a tenant's share may go ahead now.
                     runner.wake();
@@ -707,60 +755,76 @@ impl Runner {
         }
     }
 
-    /// Claims up to `limit` available jobs of `queue` for this runner.
-    pub async fn claim(&self, queue: &str, limit: usize) -> Result<Vec<Job>, TenancyError> {
+    /// Claims up to `limit` available jobs of `queue` for this runner, none of a tenant
+    /// beyond its share of the workers: tenants at their share are passed over, and
+    /// what one batch took beyond a tenant's share is handed back untried. Each job
+    /// holds its place in the share until the [`Claimed`] is dropped.
+    pub async fn claim(&self, queue: &str, limit: usize) -> Result<Vec<Claimed>, TenancyError> {
         let inner = &self.0;
         let conn = inner.queue_pool.get(None).await?;
         let now = inner.clock.now();
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let grace = i64::try_from(inner.config.lease_grace.as_millis()).unwrap_or(i64::MAX);
-        // A share as large as the runner itself is no limit: the plain claim is cheaper.
-        let share = inner.config.tenant_share;
-        let rows = if share >= inner.config.workers.max(1) {
-            conn.query(
+        let passed_over = inner.shares.full();
+        let rows = conn
+            .query(
                 Scope::standalone(),
                 CLAIM_SQL,
-                &[&queue, &limit, &now, &inner.config.worker_id, &grace],
-            )
-            .await?
-        } else {
-            let share = i64::try_from(share).unwrap_or(i64::MAX);
-            conn.query(
-                Scope::standalone(),
-                CLAIM_SHARED_SQL,
                 &[
                     &queue,
                     &limit,
                     &now,
+                    &passed_over,
                     &inner.config.worker_id,
                     &grace,
-                    &share,
                 ],
             )
-            .await?
-        };
-        let mut jobs = Vec::with_capacity(rows.len());
+            .await?;
+        let mut claimed = Vec::with_capacity(rows.len());
+        let mut beyond_share = Vec::new();
         for row in rows {
+            let id: i64 = row.get(0);
+            let tenant = TenantId(row.get(1));
+            let Some(slot) = inner.shares.take(tenant) else {
+                beyond_share.push(id);
+                continue;
+            };
             let schema: String = row.get(2);
             let Some(schema) = SchemaName::from_stored(&schema) else {
                 tracing::error!(%schema, "a tenant's schema name in the registry is invalid");
                 continue;
             };
             let timeout_ms: i32 = row.get(8);
-            jobs.push(Job {
-                id: row.get(0),
-                tenant: TenantId(row.get(1)),
-                schema,
-                kind: row.get(3),
-                queue: row.get(4),
-                args: row.get(5),
-                attempt: row.get(6),
-                max_attempts: row.get(7),
-                timeout: Duration::from_millis(u64::try_from(timeout_ms).unwrap_or(1)),
-                run_at: row.get(9),
+            claimed.push(Claimed {
+                job: Job {
+                    id,
+                    tenant,
+                    schema,
+                    kind: row.get(3),
+                    queue: row.get(4),
+                    args: row.get(5),
+                    attempt: row.get(6),
+                    max_attempts: row.get(7),
+                    timeout: Duration::from_millis(u64::try_from(timeout_ms).unwrap_or(1)),
+                    run_at: row.get(9),
+                },
+                _slot: slot,
             });
         }
-        Ok(jobs)
+        if !beyond_share.is_empty() {
+            // A failure here leaves them to their lease, then the rescue: late, not lost.
+            if let Err(error) = conn
+                .execute(
+                    Scope::standalone(),
+                    GIVE_BACK_SQL,
+                    &[&beyond_share, &inner.config.worker_id],
+                )
+                .await
+            {
+                tracing::warn!(jobs = beyond_share.len(), error = %describe_error(&error), "handing back jobs beyond a tenant's share failed");
+            }
+        }
+        Ok(claimed)
     }
 
     /// Runs one claimed job to its outcome and records it.
