@@ -191,12 +191,15 @@ fn link_url(sender: &Sender, link: Option<&str>) -> Option<String> {
     Some(format!("{}{}", sender.base_url.as_deref()?, link?))
 }
 
-async fn mark(
-    ctx: &JobContext,
-    ids: &[i64],
-    outcome: Result<(), String>,
-    permanent: bool,
-) -> Result<(), JobError> {
+/// Records what sending deliveries `ids` came to, and what that means for the job: a
+/// permanent failure cancels it, a transient one retries it (or, on its last attempt,
+/// fails the deliveries for good).
+async fn mark(ctx: &JobContext, ids: &[i64], sent: Result<(), MailError>) -> Result<(), JobError> {
+    let (outcome, permanent) = match sent {
+        Ok(()) => (Ok(()), false),
+        Err(MailError::Permanent(error)) => (Err(error), true),
+        Err(MailError::Transient(error)) => (Err(error), false),
+    };
     let tx = ctx.db.begin().await?;
     let now = unit::now(&tx);
     let last = ctx.job.attempt >= ctx.job.max_attempts;
@@ -626,11 +629,7 @@ async fn deliver_chat(ctx: &JobContext, outlets: &Outlets, id: i64) -> Result<()
         mail::render("chat.txt", &context),
     )
     .await;
-    match sent {
-        Ok(()) => mark(ctx, &[id], Ok(()), false).await,
-        Err(MailError::Permanent(e)) => mark(ctx, &[id], Err(e), true).await,
-        Err(MailError::Transient(e)) => mark(ctx, &[id], Err(e), false).await,
-    }
+    mark(ctx, &[id], sent).await
 }
 
 async fn skip(ctx: &JobContext, id: i64, why: &str) -> Result<(), JobError> {
@@ -744,8 +743,7 @@ pub async fn digest_job(ctx: JobContext, outlets: Outlets) -> Result<(), JobErro
         return mark(
             &ctx,
             &ids,
-            Err("the recipient was deactivated".into()),
-            true,
+            Err(MailError::Permanent("the recipient was deactivated".into())),
         )
         .await;
     }
@@ -792,9 +790,6 @@ pub async fn digest_job(ctx: JobContext, outlets: Outlets) -> Result<(), JobErro
             outlets.mailer().domain()
         ),
     };
-    match outlets.mailer().send(&sender.folder, &email).await {
-        Ok(()) => mark(&ctx, &ids, Ok(()), false).await,
-        Err(MailError::Permanent(e)) => mark(&ctx, &ids, Err(e), true).await,
-        Err(MailError::Transient(e)) => mark(&ctx, &ids, Err(e), false).await,
-    }
+    let sent = outlets.mailer().send(&sender.folder, &email).await;
+    mark(&ctx, &ids, sent).await
 }
