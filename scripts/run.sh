@@ -40,8 +40,9 @@ export PACTUM_BIND="${PACTUM_BIND:-127.0.0.1:8000}"
 # Links in the demo's email go to http://acme.localhost (the outbox: .pactum/outbox/).
 export PACTUM_LINK_SCHEME="${PACTUM_LINK_SCHEME:-http}"
 export PACTUM_LINK_PORT="${PACTUM_LINK_PORT:-${PACTUM_BIND##*:}}"
-echo "serving on http://$PACTUM_BIND; try: curl http://acme.localhost:${PACTUM_BIND##*:}/api/v1/tenant" >&2
+READY="ready: serving on http://$PACTUM_BIND; try: curl http://acme.localhost:${PACTUM_BIND##*:}/api/v1/tenant"
 if [ "${#NEW_TENANTS[@]}" = 0 ]; then
+  echo "$READY" >&2
   exec target/release/pactum
 fi
 
@@ -127,4 +128,6 @@ for tenant in "${NEW_TENANTS[@]}"; do
     echo "warning: could not seed demo data for $tenant; the server keeps running" >&2
   fi
 done
+# Only now: the walk-through in the README needs the demo data.
+echo "$READY" >&2
 wait "$SERVER"
