@@ -486,6 +486,18 @@ async fn sla_timers(url: &DatabaseUrl, args: &[String]) -> Result<(), Error> {
         JobMetrics::new(),
     )
     .with_reactions(pactum::app::reactions());
+    // BENCH_NOTIFY_IN_TRANSACTION=1 puts back the trigger that woke workers from inside
+    // every enqueueing transaction, to measure what that cost.
+    if std::env::var_os("BENCH_NOTIFY_IN_TRANSACTION").is_some() {
+        client
+            .batch_execute(
+                "create function public.bench_notify_jobs() returns trigger language plpgsql as \
+                 $$ begin perform pg_notify('pactum_jobs', ''); return null; end; $$; \
+                 create trigger bench_jobs_notify after insert on public.jobs \
+                 for each statement execute function public.bench_notify_jobs();",
+            )
+            .await?;
+    }
     let handle = runner.start().await;
     // Deadlines from a few seconds after the timers are written, spread evenly.
     let first_due = Utc::now() + chrono::Duration::seconds(20);
@@ -555,9 +567,14 @@ async fn sla_timers(url: &DatabaseUrl, args: &[String]) -> Result<(), Error> {
     let unfired = lateness.iter().filter(|l| l.is_infinite()).count();
     let within = lateness.iter().filter(|l| **l <= 5000.0).count();
     println!(
-        "sla timers: {total} over {tenant_count} tenants, due over {spread:.0} s ({:.0}/s), {} workers: lateness {}; within 5 s: {within} of {total}; never fired: {unfired}",
+        "sla timers: {total} over {tenant_count} tenants, due over {spread:.0} s ({:.0}/s), {} workers{}: lateness {}; within 5 s: {within} of {total}; never fired: {unfired}",
         total as f64 / spread,
         config.workers,
+        if std::env::var_os("BENCH_NOTIFY_IN_TRANSACTION").is_some() {
+            ", NOTIFY inside each enqueueing transaction"
+        } else {
+            ""
+        },
         summary(lateness)
     );
     Ok(())

@@ -174,6 +174,8 @@ pub struct TenantTx {
     broken: AtomicBool,
     context: Option<UnitContext>,
     commit_guard: Option<Arc<CommitGuard>>,
+    /// Channels to notify once the transaction has committed.
+    notify_after_commit: std::sync::Mutex<Vec<&'static str>>,
 }
 
 impl TenantTx {
@@ -186,6 +188,21 @@ impl TenantTx {
             broken: AtomicBool::new(false),
             context: None,
             commit_guard: None,
+            notify_after_commit: std::sync::Mutex::default(),
+        }
+    }
+
+    /// Sends `NOTIFY channel` once this transaction has committed (never if it rolls
+    /// back), as a statement of its own: not inside the transaction, where PostgreSQL
+    /// would hold a database-wide lock from the notification until the commit's WAL
+    /// flush, so that every notifying transaction commits one after another (measured:
+    /// 585 against 2,400 commits a second with 16 clients). `channel` is a constant
+    /// identifier of the caller's.
+    pub fn notify_after_commit(&self, channel: &'static str) {
+        debug_assert!(channel.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'));
+        let mut channels = self.notify_after_commit.lock().expect("channels");
+        if !channels.contains(&channel) {
+            channels.push(channel);
         }
     }
 
@@ -271,7 +288,17 @@ impl TenantTx {
         *self.finished.get_mut() = true;
         let committed = self.conn().batch_execute("COMMIT").await;
         match self.watch(committed) {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                // Without waiting: the answer is read before the connection's next
+                // user's, and a notification is a wake-up that listeners also get by
+                // polling, so nothing waits for it.
+                let channels =
+                    std::mem::take(self.notify_after_commit.get_mut().expect("channels"));
+                for channel in channels {
+                    send_without_waiting(self.conn(), &format!("NOTIFY {channel}"));
+                }
+                Ok(())
+            }
             Err(error) if connection_lost(&error) => Err(TenancyError::CommitOutcomeUnknown(error)),
             Err(error) => Err(error.into()),
         }

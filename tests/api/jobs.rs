@@ -890,16 +890,22 @@ async fn timers_wait_as_scheduled_until_the_clock_passes_them() {
     handle.shutdown().await;
 }
 
-#[tokio::test]
-async fn workers_recover_when_their_notification_connection_drops() {
-    let queue = Queue::with_tenants(&["acme"]).await;
-    let ran = Ran::default();
-    // Polling is too slow to matter: only a notification can wake this runner in time.
-    let runner = queue.runner(&ran, clock::system(), |c| {
+/// A started runner that polls too seldom to matter: only a notification can wake it in
+/// time.
+async fn only_woken_by_notifications(queue: &Queue, ran: &Ran) -> (Runner, RunnerHandle) {
+    let runner = queue.runner(ran, clock::system(), |c| {
         c.poll_interval = Duration::from_secs(60)
     });
     let handle = runner.start().await;
     assert!(runner.is_listening());
+    (runner, handle)
+}
+
+#[tokio::test]
+async fn workers_recover_when_their_notification_connection_drops() {
+    let queue = Queue::with_tenants(&["acme"]).await;
+    let ran = Ran::default();
+    let (runner, handle) = only_woken_by_notifications(&queue, &ran).await;
     let first = queue
         .enqueue("acme", vec![NewJob::now(RECORD, json!({}))])
         .await[0];
@@ -932,6 +938,49 @@ async fn workers_recover_when_their_notification_connection_drops() {
         ran.times(second) == 1
     })
     .await;
+    handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_job_enqueued_in_a_unit_of_work_wakes_listeners_once_it_commits() {
+    let queue = Queue::with_tenants(&["acme"]).await;
+    let ran = Ran::default();
+    let (_runner, handle) = only_woken_by_notifications(&queue, &ran).await;
+    // No trigger notifies from inside the enqueueing transaction, where it would make
+    // every such transaction commit one after another.
+    let triggers = count(
+        &queue.client,
+        "select count(*) from pg_trigger where tgrelid = 'public.jobs'::regclass and not tgisinternal",
+    )
+    .await;
+    assert_eq!(triggers, 0, "a trigger on public.jobs");
+    let db =
+        pactum::kernel::unit::Unit::new(clock::system(), Default::default()).attach(TenantDb::new(
+            queue.pool(1),
+            queue.tenants["acme"],
+            &SchemaName::from_stored("t_acme").unwrap(),
+        ));
+    let tx = db.begin().await.unwrap();
+    let id = enqueue(&tx, vec![NewJob::now(RECORD, json!({}))])
+        .await
+        .unwrap()[0];
+    tx.commit().await.unwrap();
+    wait_until("woken after the commit", Duration::from_secs(5), || {
+        ran.times(id) == 1
+    })
+    .await;
+    // A unit of work that rolls back wakes nobody and leaves nothing.
+    let tx = db.begin().await.unwrap();
+    let gone = enqueue(&tx, vec![NewJob::now(RECORD, json!({}))])
+        .await
+        .unwrap()[0];
+    tx.rollback().await.unwrap();
+    let left = count(
+        &queue.client,
+        &format!("select count(*) from public.jobs where id = {gone}"),
+    )
+    .await;
+    assert_eq!(left, 0);
     handle.shutdown().await;
 }
 

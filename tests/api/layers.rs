@@ -278,3 +278,60 @@ fn sql_stays_citus_safe_no_volatile_function_in_on_conflict_do_update() {
                   on conflict (id) do update set at = excluded.at\", &[]);";
     assert_eq!(volatile_in_on_conflict_update(sample), [2]);
 }
+
+/// Where the source may send a notification, and why it cannot make writing
+/// transactions commit one after another (a notification inside a transaction takes a
+/// database-wide lock held until its commit is flushed).
+const MAY_NOTIFY: [(&str, &str); 4] = [
+    (
+        "tenancy/scoped.rs",
+        "after the commit, as a statement of its own",
+    ),
+    (
+        "kernel/jobs/enqueue.rs",
+        "enqueue_with: tools and tests on a plain connection",
+    ),
+    ("kernel/jobs/admin.rs", "operator commands, one at a time"),
+    (
+        "notifications/stream.rs",
+        "the notifier's own transaction, so a stream hears only what committed (without Redis)",
+    ),
+];
+
+/// Lines of `text` that send a notification from SQL (comments aside).
+fn notifying_lines(text: &str) -> Vec<usize> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| {
+            let code = line.trim_start();
+            !code.starts_with("//") && (code.contains("pg_notify(") || code.contains("NOTIFY "))
+        })
+        .map(|(number, _)| number + 1)
+        .collect()
+}
+
+#[test]
+fn notifications_are_sent_only_where_they_cannot_serialise_commits() {
+    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&src, &mut files);
+    let mut wrong = Vec::new();
+    for file in files {
+        let name = file.strip_prefix(&src).unwrap().display().to_string();
+        if MAY_NOTIFY.iter().any(|(allowed, _)| *allowed == name) {
+            continue;
+        }
+        for line in notifying_lines(&std::fs::read_to_string(&file).unwrap()) {
+            wrong.push(format!("{name}:{line}"));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "notifications sent from SQL outside the places that keep them out of writing \
+         transactions (use TenantTx::notify_after_commit): {wrong:?}"
+    );
+    // The check itself finds one, and passes over a comment.
+    let sample = "// a NOTIFY here is a comment\n\
+                  tx.execute(\"select pg_notify('c', '')\", &[]).await?;";
+    assert_eq!(notifying_lines(sample), [2]);
+}

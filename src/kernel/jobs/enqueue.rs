@@ -7,7 +7,7 @@ use serde_json::Value;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::GenericClient;
 
-use super::JobKind;
+use super::{JobKind, JOBS_CHANNEL};
 use crate::kernel::error::DomainError;
 use crate::kernel::unit;
 use crate::tenancy::scoped::TenantTx;
@@ -146,6 +146,7 @@ pub async fn enqueue(tx: &TenantTx, jobs: Vec<NewJob>) -> Result<Vec<i64>, Domai
     let rows = tx
         .query(ENQUEUE_SQL, &columns.params(&tx.tenant_id().0, &now))
         .await?;
+    tx.notify_after_commit(JOBS_CHANNEL);
     Ok(rows.iter().map(|row| row.get(0)).collect())
 }
 
@@ -192,6 +193,7 @@ pub async fn enqueue_collecting(
             ],
         )
         .await?;
+    tx.notify_after_commit(JOBS_CHANNEL);
     Ok(row.get(0))
 }
 
@@ -228,6 +230,12 @@ pub async fn enqueue_with(
     let columns = Columns::of(jobs);
     let rows = client
         .query(ENQUEUE_SQL, &columns.params(&tenant.0, &Some(now)))
+        .await?;
+    // In the caller's transaction if it has one (then at its commit, serialised with
+    // other notifying commits: fine for tools and tests, not for the hot paths, which
+    // use `enqueue`).
+    client
+        .execute("select pg_notify($1, '')", &[&JOBS_CHANNEL])
         .await?;
     Ok(rows.iter().map(|row| row.get(0)).collect())
 }
