@@ -60,6 +60,17 @@ create_system() {
 
 mounted() { mountpoint -q "$1"; }
 
+# Ends every process whose root is the system (the server, a private cluster, Redis),
+# and nothing of the host's.
+stop_processes_inside() {
+  local root proc
+  root="$(realpath "$SYSTEM")"
+  for proc in /proc/[0-9]*; do
+    [ "$(readlink "$proc/root" 2>/dev/null)" = "$root" ] && kill -TERM "${proc#/proc/}" 2>/dev/null
+  done
+  return 0
+}
+
 mount_system() {
   mkdir -p "$SYSTEM/opt/rust" "$SYSTEM/src"
   mounted "$SYSTEM/proc" || mount -t proc proc "$SYSTEM/proc"
@@ -124,9 +135,8 @@ case "${1:-}" in
     inside bash -c 'cd /src/pactum && exec bash scripts/run.sh' >"$FRESH/run.log" 2>&1 &
     RUN=$!
     stop_quickstart() {
-      pkill -TERM -f "target/release/pactum" 2>/dev/null || true
-      kill "$RUN" 2>/dev/null || true
       inside bash -c 'cd /src/pactum && bash scripts/pg.sh stop' >/dev/null 2>&1 || true
+      stop_processes_inside
     }
     trap stop_quickstart EXIT
     log "bash scripts/run.sh is running (log: $FRESH/run.log); waiting for it to say it is ready"
@@ -161,6 +171,8 @@ case "${1:-}" in
       mount_system
       # What the tests or run.sh started inside holds the mounts.
       inside bash -c 'cd /src/pactum && bash scripts/pg.sh stop; bash scripts/redis.sh stop' >/dev/null 2>&1 || true
+      stop_processes_inside
+      sleep 1
     fi
     unmount_system
     rm -rf "$FRESH"

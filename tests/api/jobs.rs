@@ -196,6 +196,25 @@ impl Queue {
             .unwrap()
     }
 
+    /// Enqueues `n` jobs of `kind` for `slug`, numbered in their arguments.
+    async fn enqueue_numbered(&self, slug: &str, kind: JobKind, n: usize) -> Vec<i64> {
+        let jobs = (0..n).map(|i| NewJob::now(kind, json!({"i": i}))).collect();
+        self.enqueue(slug, jobs).await
+    }
+
+    /// How many of `slug`'s jobs are running.
+    async fn running_of(&self, slug: &str) -> i64 {
+        self.client
+            .query_one(
+                "select count(*) from public.jobs j join public.tenants t on t.id = j.tenant_id \
+                 where t.slug = $1 and j.state = 'running'",
+                &[&slug],
+            )
+            .await
+            .unwrap()
+            .get(0)
+    }
+
     async fn state(&self, id: i64) -> String {
         self.client
             .query_one("select state from public.jobs where id = $1", &[&id])
@@ -370,10 +389,7 @@ async fn many_workers_over_thousands_of_jobs_run_each_exactly_once() {
     let ran = Ran::default();
     let mut ids = Vec::new();
     for slug in ["acme", "globex", "initech"] {
-        let jobs = (0..1000)
-            .map(|i| NewJob::now(RECORD, json!({"i": i})))
-            .collect();
-        ids.extend(queue.enqueue(slug, jobs).await);
+        ids.extend(queue.enqueue_numbered(slug, RECORD, 1000).await);
     }
     assert_eq!(ids.len(), 3000);
     // Three instances, six workers each, all claiming at once.
@@ -470,44 +486,23 @@ async fn failures_back_off_exponentially_and_are_discarded_after_the_last_attemp
 async fn a_tenant_whose_jobs_hang_leaves_a_quarter_of_the_workers_to_others_by_default() {
     let queue = Queue::with_tenants(&["acme", "globex"]).await;
     let ran = Ran::default();
-    let stuck = queue
-        .enqueue(
-            "acme",
-            (0..8)
-                .map(|i| NewJob::now(STUCK, json!({"i": i})))
-                .collect(),
-        )
-        .await;
+    let stuck = queue.enqueue_numbered("acme", STUCK, 8).await;
     let runner = queue.runner(&ran, clock::system(), |c| {
         c.shutdown_grace = Duration::from_millis(100)
     });
     let handle = runner.start().await;
-    let acme_running = || {
-        count(
-            &queue.client,
-            "select count(*) from public.jobs j join public.tenants t on t.id = j.tenant_id \
-             where t.slug = 'acme' and j.state = 'running'",
-        )
-    };
     let deadline = Instant::now() + Duration::from_secs(10);
-    while acme_running().await < 3 && Instant::now() < deadline {
+    while queue.running_of("acme").await < 3 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let globex = queue
-        .enqueue(
-            "globex",
-            (0..5)
-                .map(|i| NewJob::now(RECORD, json!({"i": i})))
-                .collect(),
-        )
-        .await;
+    let globex = queue.enqueue_numbered("globex", RECORD, 5).await;
     for id in &globex {
         queue
             .wait_for_state(*id, "completed", Duration::from_secs(10))
             .await;
     }
     assert_eq!(
-        acme_running().await,
+        queue.running_of("acme").await,
         3,
         "the stuck tenant holds 3 of 4 workers"
     );
@@ -1469,10 +1464,9 @@ async fn jobs_run_behind_pgbouncer_and_show_in_the_metrics() {
         ],
     )
     .await;
-    let batch = (0..200)
-        .map(|i| NewJob::now(pactum::kernel::jobs::NOOP, json!({"i": i})))
-        .collect();
-    let ids = queue.enqueue("acme", batch).await;
+    let ids = queue
+        .enqueue_numbered("acme", pactum::kernel::jobs::NOOP, 200)
+        .await;
     for id in &ids {
         queue
             .wait_for_state(*id, "completed", Duration::from_secs(30))
@@ -1766,12 +1760,7 @@ async fn globex_went_first(queue: &Queue, globex: &[i64], answering: &Receiver) 
         answering.answered.load(std::sync::atomic::Ordering::SeqCst),
         10
     );
-    count(
-        &queue.client,
-        "select count(*) from public.jobs j join public.tenants t on t.id = j.tenant_id \
-         where t.slug = 'acme' and j.state = 'running'",
-    )
-    .await
+    queue.running_of("acme").await
 }
 
 #[tokio::test]
@@ -1822,12 +1811,7 @@ async fn pactum_worker_serves_its_own_metrics() {
     let bind = format!("127.0.0.1:{port}");
     let _worker = spawn_worker_with(&queue, &[("PACTUM_METRICS_BIND", bind.as_str())]);
     let ids = queue
-        .enqueue(
-            "acme",
-            (0..5)
-                .map(|i| NewJob::now(pactum::kernel::jobs::NOOP, json!({"i": i})))
-                .collect(),
-        )
+        .enqueue_numbered("acme", pactum::kernel::jobs::NOOP, 5)
         .await;
     for id in &ids {
         queue

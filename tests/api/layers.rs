@@ -167,6 +167,25 @@ fn the_layer_check_catches_a_wrong_way_import() {
         .any(|w| w.contains("reaches into `contracts`'s routes")));
 }
 
+/// `file:line` of every place under `src/` where `check` finds something, files named
+/// in `skip` (relative to `src/`) aside.
+fn found_in_src(check: fn(&str) -> Vec<usize>, skip: &[&str]) -> Vec<String> {
+    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&src, &mut files);
+    let mut found = Vec::new();
+    for file in files {
+        let name = file.strip_prefix(&src).unwrap().display().to_string();
+        if skip.contains(&name.as_str()) {
+            continue;
+        }
+        for line in check(&std::fs::read_to_string(&file).unwrap()) {
+            found.push(format!("{name}:{line}"));
+        }
+    }
+    found
+}
+
 /// `INSERT ... VALUES` statements in `text` that hold a subquery, which Citus refuses
 /// ("subqueries are not supported within INSERT queries"), by line.
 fn subqueries_in_insert_values(text: &str) -> Vec<usize> {
@@ -193,18 +212,7 @@ fn subqueries_in_insert_values(text: &str) -> Vec<usize> {
 
 #[test]
 fn sql_stays_citus_safe_no_subquery_inside_insert_values() {
-    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut files = Vec::new();
-    sources(&src, &mut files);
-    let mut wrong = Vec::new();
-    for file in files {
-        for line in subqueries_in_insert_values(&std::fs::read_to_string(&file).unwrap()) {
-            wrong.push(format!(
-                "{}:{line}",
-                file.strip_prefix(&src).unwrap().display()
-            ));
-        }
-    }
+    let wrong = found_in_src(subqueries_in_insert_values, &[]);
     assert!(
         wrong.is_empty(),
         "subqueries inside INSERT ... VALUES: {wrong:?}"
@@ -255,18 +263,7 @@ fn volatile_in_on_conflict_update(text: &str) -> Vec<usize> {
 
 #[test]
 fn sql_stays_citus_safe_no_volatile_function_in_on_conflict_do_update() {
-    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut files = Vec::new();
-    sources(&src, &mut files);
-    let mut wrong = Vec::new();
-    for file in files {
-        for line in volatile_in_on_conflict_update(&std::fs::read_to_string(&file).unwrap()) {
-            wrong.push(format!(
-                "{}:{line}",
-                file.strip_prefix(&src).unwrap().display()
-            ));
-        }
-    }
+    let wrong = found_in_src(volatile_in_on_conflict_update, &[]);
     assert!(
         wrong.is_empty(),
         "functions that are not IMMUTABLE in ON CONFLICT ... DO UPDATE: {wrong:?}"
@@ -312,19 +309,8 @@ fn notifying_lines(text: &str) -> Vec<usize> {
 
 #[test]
 fn notifications_are_sent_only_where_they_cannot_serialise_commits() {
-    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut files = Vec::new();
-    sources(&src, &mut files);
-    let mut wrong = Vec::new();
-    for file in files {
-        let name = file.strip_prefix(&src).unwrap().display().to_string();
-        if MAY_NOTIFY.iter().any(|(allowed, _)| *allowed == name) {
-            continue;
-        }
-        for line in notifying_lines(&std::fs::read_to_string(&file).unwrap()) {
-            wrong.push(format!("{name}:{line}"));
-        }
-    }
+    let allowed: Vec<&str> = MAY_NOTIFY.iter().map(|(file, _)| *file).collect();
+    let wrong = found_in_src(notifying_lines, &allowed);
     assert!(
         wrong.is_empty(),
         "notifications sent from SQL outside the places that keep them out of writing \
