@@ -1,4 +1,4 @@
-//! Provisioning and fleet-migration benchmark (issue 2). Run with
+//! Provisioning and fleet-migration benchmark. Run with
 //! `scripts/bench-provisioning.sh`, which starts PostgreSQL and builds in release mode.
 //!
 //! In a scratch database `pactum_bench` on the server of `DATABASE_URL` it measures:

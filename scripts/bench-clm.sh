@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# CLM benchmark (issue 4): one tenant with 100,000 contracts and nine with 10,000 each,
+# CLM benchmark: one tenant with 100,000 contracts and nine with 10,000 each,
 # then, through HTTP against the release server:
 #   - a filtered, sorted page of 50 (latency at 1 connection; throughput at 32)
 #   - full-text searches (latency at 1 connection): a rare term and a common one

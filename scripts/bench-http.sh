@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# HTTP load benchmark (issue 3): GET /api/v1/auth/me and GET /api/v1/users across 10
+# HTTP load benchmark: GET /api/v1/auth/me and GET /api/v1/users across 10
 # tenants at 64 connections, then the same /me handler on a fixed schema (no tenant
 # resolution, no SET LOCAL: examples/fixed_schema_baseline.rs) to measure what
 # multi-tenancy costs. Server, PostgreSQL and load generator all on this machine.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Job queue benchmark (issue 12), side by side with graphile-worker (from the npm
+# Job queue benchmark, side by side with graphile-worker (from the npm
 # registry, pinned in benches/graphile/package.json) on the same PostgreSQL:
 #   - throughput: no-op jobs enqueued in batches, then run to completion by N workers,
 #     alternating rounds of Pactum and graphile-worker

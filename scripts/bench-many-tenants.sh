@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Thousands of tenants (issue 11): what PostgreSQL's backends keep per tenant schema they
+# Thousands of tenants: what PostgreSQL's backends keep per tenant schema they
 # touch, and what rotating over many tenants costs.
 #
 # Provisions BENCH_TENANTS tenants (default 10,000; examples/many_tenants.rs, admins'

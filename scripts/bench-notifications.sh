@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Notifications benchmark (issue 14), on the private cluster (or DATABASE_URL's server),
+# Notifications benchmark, on the private cluster (or DATABASE_URL's server),
 # each part in a fresh database, the server as its own release process:
 #   - 1,000 open SSE streams over 10 tenants: from sending an approval decision to the
 #     owner's streams receiving its notification (p50, p99), and the server's memory

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Many tenants (issue 11): is a request as cheap when requests rotate over tenants as
+# Many tenants: is a request as cheap when requests rotate over tenants as
 # when they all go to one, straight to PostgreSQL and through PgBouncer?
 #
 # 1. The cause, at the SQL level (pgbench, 8 clients): the contracts page query in a

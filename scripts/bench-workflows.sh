@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Approval workflows benchmark (issue 13), on the private cluster (or DATABASE_URL's
+# Approval workflows benchmark, on the private cluster (or DATABASE_URL's
 # server), each part in a fresh database:
 #   - matching a contract against 1,000 active definitions (the submission path when
 #     the top definition matches and when none does; the full match report)

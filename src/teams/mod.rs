@@ -1,5 +1,5 @@
 //! Teams: named groups of users (`legal`, `finance`, `executives`), managed by admins,
-//! that approval stages name as approvers. Part of issue 13.
+//! that approval stages name as approvers.
 
 pub mod model;
 pub mod routes;

@@ -1,4 +1,4 @@
-//! Approval workflows (issue 13): definitions written in the workflow seed's shape and
+//! Approval workflows: definitions written in the workflow seed's shape and
 //! matched by trigger rules ([`rules`], [`definitions`]); rounds of stages and approvals
 //! run by [`engine`], started and voided by [`reactions`] to contract events; SLA
 //! deadlines and reminders as durable [`timers`] counted in the tenant's business
