@@ -15,6 +15,11 @@
 #   BENCH_CONNECTIONS (16) BENCH_TENANTS (1000) BENCH_PER_TENANT (100)
 #   BENCH_SPREAD (120, seconds) BENCH_TIMER_WORKERS ("4 16": one run each; 4 is the
 #   server's default) BENCH_PARTS ("match decide timers")
+#   The timers' runner and pool are built as the server builds them, from the
+#   environment's PACTUM_* settings; BENCH_JOB_POOLER=transaction gives the job pool
+#   unnamed statements alone; a checkpoint ends the set-up unless BENCH_NO_CHECKPOINT
+#   is set; BENCH_NOTIFY_IN_TRANSACTION=1 puts back the trigger that woke workers from
+#   inside each enqueuing transaction.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 DEFINITIONS="${BENCH_DEFINITIONS:-1000}"

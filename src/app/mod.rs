@@ -140,6 +140,18 @@ pub fn reactions() -> Reactions {
     reactions
 }
 
+/// The pool jobs' tenant handles use: its own, never the server's (a connection made
+/// while serving a request is driven by that HTTP worker's runtime, which stops first at
+/// shutdown, so a job holding one would be cut off mid-query and charged an attempt).
+pub fn job_pool(config: &Config) -> anyhow::Result<RequestPool> {
+    Ok(RequestPool::with_strategy(
+        &config.database_url,
+        config.jobs.workers.min(config.pool_size.max(2)),
+        config.pooler,
+        config.pool_strategy,
+    )?)
+}
+
 /// The job runner a process starts, sized by its settings. `tenant_pool` is what
 /// handlers' tenant handles use.
 pub fn job_runner(
@@ -196,12 +208,7 @@ pub async fn run_worker(config: Config, clock: SharedClock) -> anyhow::Result<()
             "PACTUM_JOB_WORKERS is 0: a worker process with no workers has nothing to do"
         );
     }
-    let tenant_pool = RequestPool::with_strategy(
-        &config.database_url,
-        config.jobs.workers.min(config.pool_size.max(2)),
-        config.pooler,
-        config.pool_strategy,
-    )?;
+    let tenant_pool = job_pool(&config)?;
     let handlers = job_handlers(&Outbound::new(&config).await?);
     let kinds = handlers.kinds();
     let metrics = std::sync::Arc::new(metrics::Metrics::new());
@@ -297,18 +304,9 @@ impl Application {
         hub.listen(outbound.fanout.clone()).await;
         let metrics = metrics::Metrics::new();
         let jobs = if config.jobs.workers > 0 {
-            // Jobs have a pool of their own: a connection made while serving a request
-            // is driven by that HTTP worker's runtime, which stops first at shutdown, so
-            // a job holding one would be cut off mid-query and charged an attempt.
-            let job_pool = RequestPool::with_strategy(
-                &config.database_url,
-                config.jobs.workers.min(config.pool_size.max(2)),
-                config.pooler,
-                config.pool_strategy,
-            )?;
             let runner = job_runner(
                 &config,
-                job_pool,
+                job_pool(&config)?,
                 clock.clone(),
                 job_handlers(&outbound),
                 metrics.jobs.clone(),
