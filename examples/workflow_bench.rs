@@ -471,6 +471,29 @@ async fn sla_timers(url: &DatabaseUrl, args: &[String]) -> Result<(), Error> {
             started.elapsed().as_secs_f64()
         );
     }
+    // BENCH_PREWARM=1 reads every tenant's relations a deadline touches into shared
+    // buffers first, which takes the disk out of the measurement (the cluster's
+    // shared_buffers must hold them: about 40 relations of 1,000 tenants).
+    if std::env::var_os("BENCH_PREWARM").is_some() {
+        let started = Instant::now();
+        client
+            .batch_execute("create extension if not exists pg_prewarm schema public")
+            .await?;
+        let blocks: i64 = client
+            .query_one(
+                "select coalesce(sum(public.pg_prewarm(c.oid)), 0)::int8 from pg_class c \
+                 join pg_namespace n on n.oid = c.relnamespace \
+                 where n.nspname like 't\\_%' and c.relkind in ('r', 'i') \
+                   and c.relname ~ '^(audit_logs|workflow_|approvals|webhook_|notification|contracts|users)'",
+                &[],
+            )
+            .await?
+            .get(0);
+        eprintln!(
+            "prewarmed {blocks} blocks in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+    }
     // The runner and its pool as the server builds them, from the same settings (the
     // environment's PACTUM_* included), WORKERS overriding the worker count.
     let workers = args.get(5).cloned();

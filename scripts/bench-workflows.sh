@@ -19,7 +19,9 @@
 #   environment's PACTUM_* settings; BENCH_JOB_POOLER=transaction gives the job pool
 #   unnamed statements alone; a checkpoint ends the set-up unless BENCH_NO_CHECKPOINT
 #   is set; BENCH_NOTIFY_IN_TRANSACTION=1 puts back the trigger that woke workers from
-#   inside each enqueuing transaction.
+#   inside each enqueuing transaction; BENCH_PREWARM=1 reads the tenants' relations a
+#   deadline touches into shared buffers first (raise the cluster's shared_buffers to
+#   hold them: about 700 MB for 1,000 tenants).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 DEFINITIONS="${BENCH_DEFINITIONS:-1000}"

@@ -438,11 +438,12 @@ async fn take_batch(
     }
     let others = tx
         .query(
-            "update notification_deliveries set held_by = $1, held_until = $3 where id in ( \
+            // The ids as an array, not `in (select ... limit)`: see `jobs::runner::CLAIM_SQL`.
+            "update notification_deliveries set held_by = $1, held_until = $3 where id = any(array( \
                select id from notification_deliveries \
                where state = 'pending' and channel = 'email' and send_after <= $2 and id <> $4 \
                  and (held_until is null or held_until <= $2) \
-               order by send_after, id limit $5 for update skip locked) \
+               order by send_after, id limit $5 for update skip locked)) \
              returning id",
             &[&hold, &now, &until, &own, &(MAIL_BATCH - 1)],
         )

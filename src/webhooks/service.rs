@@ -306,11 +306,11 @@ async fn resend(
         let rows = tx
             .query(
                 "update webhook_messages set state = 'pending', next_attempt_at = null \
-                 where endpoint_id = $1 and event_id in ( \
+                 where endpoint_id = $1 and event_id = any(array( \
                      select event_id from webhook_messages \
                      where endpoint_id = $1 and state <> 'delivered' and event_id > $2 \
                        and ($3::timestamptz is null or created_at >= $3) \
-                     order by event_id limit $4) \
+                     order by event_id limit $4)) \
                  returning event_id",
                 &[&endpoint, &after, &since, &BATCH],
             )

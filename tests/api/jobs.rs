@@ -14,7 +14,7 @@ use pactum::kernel::audit::{self, Entry};
 use pactum::kernel::clock::{self, Clock, ManualClock, SharedClock};
 use pactum::kernel::jobs::admin::{self, PauseScope};
 use pactum::kernel::jobs::periodic::{self, PeriodicJob};
-use pactum::kernel::jobs::runner::JobMetrics;
+use pactum::kernel::jobs::runner::{JobMetrics, CLAIM_SQL, PROMOTE_SQL, PRUNE_SQL, RESCUE_SQL};
 use pactum::kernel::jobs::{
     enqueue, enqueue_with, Handlers, JobError, JobKind, NewJob, Runner, RunnerConfig, RunnerHandle,
 };
@@ -638,6 +638,79 @@ async fn finished_jobs_are_pruned_after_the_retention_period() {
         ids[1..].to_vec(),
         "the young finished job and the pending one stay"
     );
+}
+
+/// The runner's statements that change a bounded set of jobs reach them, and their
+/// tenants, through an index however large the tables, planned generically as a cached
+/// statement is: a `limit`ed `with` query joined back (the promotion, the rescue, the
+/// claim) or an `in (select ... limit)` (the pruning) was estimated at its limit and
+/// hashed the whole of `public.jobs` on every call, and the claim's join hashed the
+/// whole registry.
+#[tokio::test]
+async fn queue_statements_reach_their_rows_through_an_index_on_a_large_table() {
+    let queue = Queue::with_tenants(&["acme"]).await;
+    let acme = queue.tenants["acme"].0;
+    queue
+        .client
+        .execute(
+            "insert into public.jobs (tenant_id, kind, queue, args, state, run_at, fair_at, \
+                 created_at, finished_at, lease_until) \
+             select $1, 'test.record', 'default', '{}', \
+                 (array['completed', 'scheduled', 'running', 'available'])[1 + (i % 20 = 0)::int \
+                     + (i % 20 = 1)::int * 2 + (i % 20 = 2)::int * 3], \
+                 now() - interval '1 minute', now() - interval '1 minute', now(), \
+                 case when i % 20 > 2 then now() - interval '2 days' end, \
+                 case when i % 20 = 1 then now() - interval '1 minute' end \
+             from generate_series(1, 40000) i",
+            &[&acme],
+        )
+        .await
+        .unwrap();
+    // Registry rows alone (no schemas): a registry of thousands, as the planner sees it.
+    queue
+        .client
+        .batch_execute(
+            "insert into public.tenants (slug, name, schema_name, status) \
+                 select 'x' || i, 'X', 't_x' || i, 'active' from generate_series(1, 3000) i; \
+             analyze public.jobs; analyze public.tenants",
+        )
+        .await
+        .unwrap();
+    let statements = [
+        ("claim", CLAIM_SQL, "'default', 10, now(), '{}', 'w', 1000"),
+        ("promotion", PROMOTE_SQL, "now()"),
+        ("rescue", RESCUE_SQL, "now()"),
+        ("pruning", PRUNE_SQL, "now()"),
+    ];
+    for (name, sql, args) in statements {
+        queue
+            .client
+            .batch_execute(&format!(
+                "set plan_cache_mode = force_generic_plan; prepare checked as {sql}"
+            ))
+            .await
+            .unwrap();
+        let plan: Vec<String> = queue
+            .client
+            .query(&format!("explain execute checked({args})"), &[])
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        queue
+            .client
+            .batch_execute("deallocate checked; reset plan_cache_mode")
+            .await
+            .unwrap();
+        let plan = plan.join("\n");
+        for table in ["jobs", "tenants"] {
+            assert!(
+                !plan.contains(&format!("Seq Scan on {table}")),
+                "the {name} reads the whole of {table}:\n{plan}"
+            );
+        }
+    }
 }
 
 #[tokio::test]

@@ -321,3 +321,82 @@ fn notifications_are_sent_only_where_they_cannot_serialise_commits() {
                   tx.execute(\"select pg_notify('c', '')\", &[]).await?;";
     assert_eq!(notifying_lines(sample), [2]);
 }
+
+/// Lines where a statement picks a bounded set of rows with a `limit`ed subquery and
+/// reaches them through `in (select ... limit n)` or a `with` query that an `update` or
+/// `delete` joins. Planned generically, as cached statements are, the subquery is
+/// estimated at its limit and the table is hashed whole to find a few rows; naming the
+/// rows as `id = any(array(select ... limit n))` goes through the primary key (see
+/// `jobs::runner::CLAIM_SQL`). A scalar `= (select ... limit 1)` is estimated at one
+/// row and passes.
+fn bounded_sets_not_named_by_array(text: &str) -> Vec<usize> {
+    let lower = text.to_lowercase();
+    let bytes = lower.as_bytes();
+    let blank = |b: u8| b.is_ascii_whitespace() || b == b'\\';
+    let mut found = Vec::new();
+    for (open, _) in lower.match_indices('(') {
+        let mut inner = open + 1;
+        while inner < bytes.len() && blank(bytes[inner]) {
+            inner += 1;
+        }
+        if !lower[inner..].starts_with("select") {
+            continue;
+        }
+        let mut depth = 0usize;
+        let mut close = open;
+        for (offset, b) in bytes[open..].iter().enumerate() {
+            match b {
+                b'(' => depth += 1,
+                b')' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        close = open + offset;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        if close == open || !lower[inner..close].contains(" limit ") {
+            continue;
+        }
+        let before = lower[..open].trim_end_matches(|c: char| c.is_whitespace() || c == '\\');
+        let statement_rest = &lower[close..];
+        let literal_end = ["\";", "\",", "\")"]
+            .iter()
+            .filter_map(|end| statement_rest.find(end))
+            .min()
+            .unwrap_or(statement_rest.len());
+        let rest = &statement_rest[..literal_end];
+        let changes_rows = rest.contains("update ") || rest.contains("delete ");
+        let through_in = before.ends_with(" in");
+        let through_with = before.ends_with(" as") && changes_rows;
+        if through_in || through_with {
+            found.push(text[..open].matches('\n').count() + 1);
+        }
+    }
+    found
+}
+
+#[test]
+fn bounded_row_sets_are_named_by_an_array_of_ids() {
+    let wrong = found_in_src(bounded_sets_not_named_by_array, &[]);
+    assert!(
+        wrong.is_empty(),
+        "a limited subquery reached through `in (...)` or a joined `with` query; write \
+         `id = any(array(select ... limit n))` instead: {wrong:?}"
+    );
+    // The check itself finds both shapes, and passes the array and a scalar subquery.
+    let joined =
+        "\"with due as (select id from t order by run_at limit 5000 for update skip locked) \\\n\
+                  update t set state = 'x' from due where t.id = due.id\"";
+    assert_eq!(bounded_sets_not_named_by_array(joined), [1]);
+    let within = "\"delete from t where id in (\n  select id from t where old limit 100)\"";
+    assert_eq!(bounded_sets_not_named_by_array(within), [1]);
+    let named = "\"update t set state = 'x' where id = any(array(select id from t limit 10))\"";
+    assert!(bounded_sets_not_named_by_array(named).is_empty());
+    let scalar = "\"delete from t where name = (select name from t order by at limit 1)\"";
+    assert!(bounded_sets_not_named_by_array(scalar).is_empty());
+    let paged = "\"with page as (select id from t order by id limit $1) select * from page\"";
+    assert!(bounded_sets_not_named_by_array(paged).is_empty());
+}
