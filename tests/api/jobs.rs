@@ -656,8 +656,8 @@ async fn queue_statements_reach_their_rows_through_an_index_on_a_large_table() {
             "insert into public.jobs (tenant_id, kind, queue, args, state, run_at, fair_at, \
                  created_at, finished_at, lease_until) \
              select $1, 'test.record', 'default', '{}', \
-                 (array['completed', 'scheduled', 'running', 'available'])[1 + (i % 20 = 0)::int \
-                     + (i % 20 = 1)::int * 2 + (i % 20 = 2)::int * 3], \
+                 case i % 20 when 0 then 'scheduled' when 1 then 'running' \
+                     when 2 then 'available' else 'completed' end, \
                  now() - interval '1 minute', now() - interval '1 minute', now(), \
                  case when i % 20 > 2 then now() - interval '2 days' end, \
                  case when i % 20 = 1 then now() - interval '1 minute' end \
