@@ -275,7 +275,7 @@ async fn claim(url: &DatabaseUrl, args: &[String]) -> Result<(), Error> {
     let plan = client
         .query(
             &format!("explain (analyze, buffers, format json) {CLAIM_CANDIDATES_SQL}"),
-            &[&"default", &1i64, &chrono::Utc::now(), &Vec::<Uuid>::new()],
+            &[&"default", &1i64, &Utc::now(), &Vec::<Uuid>::new()],
         )
         .await?;
     let plan: serde_json::Value = plan[0].get(0);

@@ -15,7 +15,7 @@ pub mod upload;
 
 pub use model::AttachmentView;
 
-pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
     cfg.service(routes::download_attachment)
         .service(routes::delete_attachment);
 }

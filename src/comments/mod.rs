@@ -12,6 +12,6 @@ pub mod service;
 
 pub use model::{CommentView, NewComment};
 
-pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
     cfg.service(routes::delete_comment);
 }

@@ -16,7 +16,7 @@ use crate::web::error::{AuthedRouteErrors, DomainError};
 use crate::web::json::Json;
 use crate::web::tenant::AuthUser;
 
-pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
     cfg.service(calendar);
 }
 
@@ -84,11 +84,10 @@ pub async fn events(
         cursor,
     } = query;
     let page = PageRequest::parse(limit, cursor.as_deref(), MAX_EVENTS_PER_PAGE)?;
-    let (after_day, after_kind, after_id) =
-        match page.after::<(chrono::NaiveDate, String, Uuid)>()? {
-            Some((day, kind, id)) => (Some(day), Some(kind), Some(id)),
-            None => (None, None, None),
-        };
+    let (after_day, after_kind, after_id) = match page.after::<(NaiveDate, String, Uuid)>()? {
+        Some((day, kind, id)) => (Some(day), Some(kind), Some(id)),
+        None => (None, None, None),
+    };
     if to < from || (*to - *from).num_days() > MAX_RANGE_DAYS {
         return Err(DomainError::Validation(format!(
             "to must be on or after from, at most {MAX_RANGE_DAYS} days later"

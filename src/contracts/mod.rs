@@ -20,7 +20,7 @@ pub use model::{
 pub use routes::created;
 pub use service::{insert_contract, lock_editable_contract, read_contract_rows};
 
-pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
     // `facets` and the type routes before `{id}`, which would otherwise try to read
     // "facets" as an id.
     cfg.service(list::contract_facets)

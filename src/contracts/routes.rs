@@ -6,7 +6,7 @@ use actix_web::{delete, get, patch, post, web, HttpRequest};
 use uuid::Uuid;
 
 use super::model::*;
-use super::service::{self, *};
+use super::service::*;
 use crate::attachments::{self, upload::tenant_folder};
 use crate::kernel::concurrency;
 use crate::kernel::reads::as_actor;
@@ -70,7 +70,7 @@ pub async fn get_contract(
     db: TenantDb,
     id: web::Path<Uuid>,
 ) -> Result<Tagged<ContractView>, DomainError> {
-    let contract = service::get(&db, &user.principal(), id.into_inner()).await?;
+    let contract = get(&db, &user.principal(), id.into_inner()).await?;
     Ok(Tagged {
         etag: concurrency::etag(contract.version),
         body: contract,
@@ -115,7 +115,7 @@ pub async fn update_contract(
     let patch = body.into_inner();
     let expected = expected_version(&req, patch.version)?;
     let new = as_actor(&db, &user.principal(), async |tx, actor| {
-        service::update(tx, actor, &origin, id.into_inner(), expected, patch).await
+        update(tx, actor, &origin, id.into_inner(), expected, patch).await
     })
     .await?;
     Ok(Tagged {
@@ -146,7 +146,7 @@ pub async fn delete_contract(
     id: web::Path<Uuid>,
 ) -> Result<NoContent, DomainError> {
     let files = as_actor(&db, &user.principal(), async |tx, actor| {
-        service::delete(tx, actor, &origin, id.into_inner()).await
+        delete(tx, actor, &origin, id.into_inner()).await
     })
     .await?;
     attachments::service::remove_files(
@@ -192,7 +192,7 @@ pub async fn transition_contract(
         ))
     })?;
     let new = as_actor(&db, &user.principal(), async |tx, actor| {
-        service::transition(tx, actor, &origin, id.into_inner(), to, expected).await
+        transition(tx, actor, &origin, id.into_inner(), to, expected).await
     })
     .await?;
     Ok(Tagged {

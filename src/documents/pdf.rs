@@ -24,7 +24,7 @@ use crate::tenancy::scoped::TenantDb;
 use crate::web::error::{AuthedRouteErrors, DomainError};
 use crate::web::tenant::AuthUser;
 
-pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
     cfg.service(contract_pdf);
 }
 
@@ -213,7 +213,7 @@ impl Document {
     }
 }
 
-const IDENTITY: SystemInfo = SystemInfo {
+const IDENTITY: SystemInfo<'_> = SystemInfo {
     registry: Str(b"Adobe"),
     ordering: Str(b"Identity"),
     supplement: 0,

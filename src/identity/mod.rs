@@ -8,7 +8,7 @@ pub mod routes;
 pub mod service;
 pub mod user_routes;
 
-pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
     cfg.service(routes::login)
         .service(routes::refresh)
         .service(routes::logout)

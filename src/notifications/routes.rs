@@ -23,7 +23,7 @@ use crate::web::reply::Created;
 use crate::web::tenant::AuthUser;
 use crate::web::AppState;
 
-pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
     cfg.service(list_notifications)
         .service(notification_counts)
         .service(stream_ticket)

@@ -141,7 +141,7 @@ impl SmtpServer {
         match self.security {
             Security::Required => connection.starttls(self.tls()?, &self.hello).await?,
             Security::Opportunistic if connection.can_starttls() => {
-                connection.starttls(self.tls()?, &self.hello).await?
+                connection.starttls(self.tls()?, &self.hello).await?;
             }
             _ => {}
         }

@@ -25,7 +25,7 @@ use crate::web::json::Json;
 use crate::web::reply::{Created, NoContent};
 use crate::web::tenant::AuthUser;
 
-pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
     cfg.service(list_templates)
         .service(create_template)
         .service(get_template)

@@ -1,6 +1,6 @@
 //! The pool that serves tenants' units of work, and how statements reach PostgreSQL.
 //!
-//! Three costs shape it, each measured (README, "Many tenants"):
+//! Three costs shape it, each measured (docs/benchmarks.md, "Many tenants"):
 //!
 //! - **Re-planning.** PostgreSQL re-analyses and re-plans a cached statement whenever
 //!   the `search_path` differs from the one it was planned under. With requests
@@ -48,7 +48,7 @@ use super::TenancyError;
 const MAX_CONNECTION_AGE: Duration = Duration::from_secs(30 * 60);
 const MAX_CONNECTION_USES: usize = 100_000;
 /// A connection is retired once it has served this many tenant schemas, which bounds
-/// the catalog cache its backend keeps (measured in the README, "Thousands of
+/// the catalog cache its backend keeps (measured in docs/benchmarks.md, "Thousands of
 /// tenants"). 2,000 tenants over a pool of 16 are 125 per home connection.
 pub const MAX_SCHEMAS_PER_CONNECTION: usize = 512;
 /// ... or cached this many statements (one per statement text and schema).
@@ -363,7 +363,7 @@ fn typed<'p>(
         .collect()
 }
 
-/// Creates connections through [`tracked_connect`] and retires them by age, use and
+/// Creates connections through `tracked_connect` and retires them by age, use and
 /// the number of schemas and statements they hold.
 pub struct ConnectionManager {
     inner: deadpool_postgres::Manager,

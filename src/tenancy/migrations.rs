@@ -1,7 +1,7 @@
 //! The two embedded migration sets and how one schema is brought up to date.
 //!
 //! refinery owns the migration files, their checksums and the history-table format. We
-//! do not let it open its own transactions: [`InTransaction`] runs refinery inside a
+//! do not let it open its own transactions: `InTransaction` runs refinery inside a
 //! transaction we opened, so a schema's DDL, its history rows and its registry version
 //! commit together or not at all.
 

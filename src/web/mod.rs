@@ -47,7 +47,7 @@ pub struct AppState {
     /// What "now" is: token expiry and every deadline are judged by it.
     pub clock: SharedClock,
     /// The clock and event reactions attached to every tenant handle.
-    pub unit: std::sync::Arc<crate::kernel::unit::Unit>,
+    pub unit: Arc<crate::kernel::unit::Unit>,
     /// The kinds of record comments and files may hang off, from the areas that own
     /// them, to resolve a stored kind name.
     pub targets: crate::kernel::target::TargetKinds,

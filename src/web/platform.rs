@@ -11,7 +11,7 @@ use super::json::Json;
 use super::tenant::{CurrentTenant, PlatformHost};
 use super::AppState;
 
-pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
     cfg.service(healthz)
         .service(readyz)
         .service(super::metrics::metrics)

@@ -21,7 +21,7 @@ use crate::web::reply::{Created, NoContent};
 use crate::web::tenant::AuthUser;
 use crate::web::AppState;
 
-pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
     cfg.service(list_webhooks)
         .service(create_webhook)
         .service(get_webhook)
@@ -292,7 +292,7 @@ pub async fn test_webhook(
     })
     .await?;
     let now = state.clock.now();
-    let message_id = format!("msg_test_{}", uuid::Uuid::new_v4().simple());
+    let message_id = format!("msg_test_{}", Uuid::new_v4().simple());
     let body = delivery::payload(
         "webhook.test",
         now,

@@ -366,7 +366,7 @@ mod tests {
             ),
             (
                 Box::new(|v| {
-                    v["stages"][0]["escalation"] = json!({"action": "shout", "team": "legal"})
+                    v["stages"][0]["escalation"] = json!({"action": "shout", "team": "legal"});
                 }),
                 "stages[0].escalation.action",
             ),

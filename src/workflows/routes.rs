@@ -26,7 +26,7 @@ use crate::web::json::{Json, OptionalJson};
 use crate::web::reply::{Created, NoContent};
 use crate::web::tenant::AuthUser;
 
-pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
     // Literal paths before `/{id}`.
     cfg.service(match_workflows)
         .service(coverage)

@@ -367,7 +367,7 @@ fn collect_facts(rule: &Value, facts: &mut Facts) {
                 }
             }
             ("value" | "value__exact" | "value__gte" | "value__gt", bound) => {
-                raise_min(facts, bound)
+                raise_min(facts, bound);
             }
             ("value__range", Value::Array(bounds)) => {
                 if let Some(low) = bounds.first() {

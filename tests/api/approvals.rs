@@ -620,7 +620,7 @@ async fn an_sla_the_business_calendar_cannot_give_is_refused_with_a_reason() {
     // Holidays on every Monday for decades leave a Monday-only week no working time.
     let first_monday = chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
     let mondays: Vec<String> = (0..1500)
-        .map(|week| (first_monday + chrono::Duration::weeks(week)).to_string())
+        .map(|week| (first_monday + Duration::weeks(week)).to_string())
         .collect();
     let (status, body) = world
         .admin(

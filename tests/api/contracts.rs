@@ -1727,7 +1727,7 @@ async fn every_kind_of_mutation_writes_its_audit_row() {
         .map(|(e, a)| (e.to_string(), a.to_string()))
         .collect();
     assert_eq!(rows, expected);
-    let update: serde_json::Value = client
+    let update: Value = client
         .query_one("select changes from t_acme.audit_logs where entity = 'counterparty' and action = 'update'", &[])
         .await
         .unwrap()

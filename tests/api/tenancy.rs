@@ -414,7 +414,7 @@ async fn a_second_migrator_is_refused_or_waits_while_the_lock_is_held() {
     .unwrap_err();
     match error {
         TenancyError::MigrationLocked { holder } => {
-            assert!(holder.contains(&holder_pid.to_string()), "{holder}")
+            assert!(holder.contains(&holder_pid.to_string()), "{holder}");
         }
         other => panic!("expected MigrationLocked, got {other:?}"),
     }

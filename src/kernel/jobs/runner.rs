@@ -611,7 +611,7 @@ impl Runner {
             let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
             let runner = self.clone();
             tasks.push(tokio::spawn(async move {
-                runner.listen_forever(direct, ready_tx).await
+                runner.listen_forever(direct, ready_tx).await;
             }));
             let _ = tokio::time::timeout(Duration::from_secs(5), ready_rx).await;
         }

@@ -71,6 +71,7 @@ pub fn free_port() -> u16 {
 /// call, not the `kill` program: a minimal machine has no procps.
 pub fn terminate(child: &std::process::Child) {
     let pid = libc::pid_t::try_from(child.id()).expect("a process id fits pid_t");
+    #[allow(unsafe_code)]
     // SAFETY: kill(2) with a valid signal has no memory effects; the pid is our child's.
     let sent = unsafe { libc::kill(pid, libc::SIGTERM) };
     assert_eq!(
