@@ -30,7 +30,7 @@ use crate::web::{error, metrics, request_id, tenant, AppState, MAX_JSON_BODY_BYT
 
 /// Mounts every area's routes. The one list of what the API serves: the OpenAPI
 /// document is built from the same calls, so the two cannot drift.
-pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
     crate::web::platform::configure(cfg);
     crate::identity::configure(cfg);
     crate::contracts::configure(cfg);
@@ -102,7 +102,7 @@ pub fn job_handlers(outbound: &Outbound) -> Handlers {
         outbound.notifications.clone(),
     );
     handlers
-        .register(crate::kernel::events::WEBHOOK_DELIVERY, move |ctx| {
+        .register(crate::webhooks::WEBHOOK_DELIVERY, move |ctx| {
             crate::webhooks::deliver_job(ctx, webhooks.clone())
         })
         .register(
@@ -135,6 +135,7 @@ pub fn job_handlers(outbound: &Outbound) -> Handlers {
 /// recorded. The one list of cross-area reactions.
 pub fn reactions() -> Reactions {
     let mut reactions = Reactions::default();
+    crate::webhooks::react_to(&mut reactions);
     crate::workflows::react_to(&mut reactions);
     crate::notifications::react_to(&mut reactions);
     reactions
@@ -211,7 +212,7 @@ pub async fn run_worker(config: Config, clock: SharedClock) -> anyhow::Result<()
     let tenant_pool = job_pool(&config)?;
     let handlers = job_handlers(&Outbound::new(&config).await?);
     let kinds = handlers.kinds();
-    let metrics = std::sync::Arc::new(metrics::Metrics::new());
+    let metrics = Arc::new(metrics::Metrics::new());
     let stop_metrics = tokio_util::sync::CancellationToken::new();
     if let Some(bind) = config.worker_metrics_bind {
         match tokio::net::TcpListener::bind(bind).await {

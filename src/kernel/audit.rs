@@ -3,19 +3,16 @@
 //! commit or vanish together. Every area records through here; the `audit` area lists
 //! rows as audit entries and as events.
 //!
-//! The same statement writes a webhook message for every endpoint that wants the
-//! event, and a delivery job for each enabled one is enqueued in the same transaction:
-//! an event that rolls back is never delivered, and one that commits always is (a
-//! disabled endpoint's messages are sent when it is enabled again). Then the event's reactions run, in the
-//! same transaction (see [`super::unit`]).
+//! Then the event's reactions run, in the same transaction (see [`super::unit`]):
+//! that is how webhooks fan an event out to the endpoints that want it, and how
+//! workflows and notifications answer other areas' changes, without the kernel or the
+//! recording area knowing who listens.
 
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::actor::{Actor, Origin};
 use super::error::DomainError;
-use super::events;
-use super::jobs::enqueue;
 use super::unit::{self, Recorded};
 use crate::tenancy::scoped::TenantTx;
 
@@ -27,20 +24,10 @@ pub struct Entry<'a> {
     pub changes: Value,
 }
 
-/// The event, a webhook message for every endpoint that wants it (enabled or not: a
-/// disabled endpoint's messages wait for it), and the enabled ones to enqueue a
-/// delivery for. One statement, one round trip.
-const INSERT_SQL: &str = "with event as (insert into audit_logs \
+/// The event itself; its id and type come back for the reactions.
+const INSERT_SQL: &str = "insert into audit_logs \
         (actor_id, actor_kind, action, entity, entity_id, changes, ip, user_agent, request_id) \
-        values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning id, event_type, at), \
-    targets as (select w.id, w.enabled from webhook_endpoints w, event \
-        where event.event_type = any(w.event_types) \
-            or '*' = any(w.event_types) \
-            or split_part(event.event_type, '.', 1) || '.*' = any(w.event_types)), \
-    messages as (insert into webhook_messages (endpoint_id, event_id, created_at) \
-        select targets.id, event.id, event.at from targets, event) \
-    select event.id, event.event_type, array(select id from targets where enabled) \
-    from event";
+        values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning id, event_type, at";
 
 pub async fn record(
     tx: &TenantTx,
@@ -64,19 +51,10 @@ pub async fn record(
             ],
         )
         .await?;
-    let event_id: i64 = row.get(0);
-    let event_type: &str = row.get(1);
-    let endpoints: Vec<Uuid> = row.get(2);
-    if !endpoints.is_empty() {
-        let deliveries = endpoints
-            .into_iter()
-            .map(|endpoint| events::delivery_job(endpoint, event_id))
-            .collect();
-        enqueue(tx, deliveries).await?;
-    }
     let recorded = Recorded {
-        id: event_id,
-        event_type,
+        id: row.get(0),
+        event_type: row.get(1),
+        at: row.get(2),
         entity_id: entry.entity_id,
         changes: &entry.changes,
     };

@@ -1,37 +1,15 @@
 //! Events: every mutation's audit row is also an event of its tenant's stream, with a
 //! monotonic id within the tenant and a type derived from entity and action
 //! (`contract.created`, `contract.status_changed`; the derivation lives in the
-//! migration, as a generated column). What consumes events from outside the
-//! transaction that made them is a job: today a webhook delivery per matching endpoint.
+//! migration, as a generated column). Areas answer events through reactions
+//! ([`super::unit`]) in the recording transaction, and act on them outside it through
+//! the jobs those reactions enqueue (a webhook delivery per endpoint, the notifier).
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use uuid::Uuid;
 
-use super::jobs::{JobKind, NewJob};
-
-/// Delivering one event to one webhook endpoint. Handled by the webhooks area.
-/// Eight attempts spread over about a day (see `webhooks::delivery::retry_delay`).
-pub const WEBHOOK_DELIVERY: JobKind = JobKind {
-    name: "webhook.deliver",
-    queue: "webhooks",
-    priority: 1,
-    max_attempts: 8,
-    timeout: std::time::Duration::from_secs(30),
-};
-
-pub fn delivery_args(endpoint: Uuid, event_id: i64) -> Value {
-    json!({"endpoint_id": endpoint, "event_id": event_id})
-}
-
-/// The delivery of one event to one endpoint, keyed so that resending (an endpoint
-/// enabled again, a recovery) never queues the same message twice.
-pub fn delivery_job(endpoint: Uuid, event_id: i64) -> NewJob {
-    NewJob::now(WEBHOOK_DELIVERY, delivery_args(endpoint, event_id))
-        .unique(format!("wh:{}:{event_id}", endpoint.simple()))
-}
-
-/// An event type an endpoint may subscribe to: `*`, `<entity>.*`, or
-/// `<entity>.<what>`, lower case.
+/// An event type pattern a subscriber (a webhook endpoint, the events API's filter)
+/// may use: `*`, `<entity>.*`, or `<entity>.<what>`, lower case.
 pub fn valid_type_pattern(pattern: &str) -> bool {
     if pattern == "*" {
         return true;
@@ -168,6 +146,7 @@ fn sides(diff: &serde_json::Map<String, Value>) -> Option<(Value, Value)> {
 #[cfg(test)]
 mod split_tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn a_diff_becomes_previous_and_current() {

@@ -29,6 +29,8 @@ pub struct Recorded<'a> {
     pub id: i64,
     /// `contract.status_changed`, `contract.updated`, ...
     pub event_type: &'a str,
+    /// When it was recorded (the audit row's time).
+    pub at: DateTime<Utc>,
     pub entity_id: Option<Uuid>,
     pub changes: &'a Value,
 }
@@ -39,18 +41,33 @@ pub type ReactionFuture<'a> = Pin<Box<dyn Future<Output = Result<(), DomainError
 pub type Reaction =
     for<'a> fn(&'a TenantTx, &'a Actor, &'a Origin, &'a Recorded<'a>) -> ReactionFuture<'a>;
 
-/// Reactions by event type.
+/// Reactions by event type, and those to every event (which run first).
 #[derive(Clone, Default)]
-pub struct Reactions(HashMap<&'static str, Vec<Reaction>>);
+pub struct Reactions {
+    by_type: HashMap<&'static str, Vec<Reaction>>,
+    every: Vec<Reaction>,
+}
 
 impl Reactions {
     pub fn on(&mut self, event_type: &'static str, reaction: Reaction) -> &mut Self {
-        self.0.entry(event_type).or_default().push(reaction);
+        self.by_type.entry(event_type).or_default().push(reaction);
         self
     }
 
-    fn to(&self, event_type: &str) -> &[Reaction] {
-        self.0.get(event_type).map_or(&[], Vec::as_slice)
+    /// A reaction to every event, whatever its type (webhooks fan each event out to the
+    /// endpoints that want it).
+    pub fn on_every(&mut self, reaction: Reaction) -> &mut Self {
+        self.every.push(reaction);
+        self
+    }
+
+    fn to<'s>(&'s self, event_type: &str) -> impl Iterator<Item = &'s Reaction> {
+        self.every.iter().chain(
+            self.by_type
+                .get(event_type)
+                .map_or(&[][..], Vec::as_slice)
+                .iter(),
+        )
     }
 }
 

@@ -13,8 +13,29 @@ use super::model::{DeliveryView, DELIVERY_COLUMNS};
 use super::signature;
 use crate::kernel::destination;
 use crate::kernel::events::{EventView, EVENT_COLUMNS};
-use crate::kernel::jobs::{JobContext, JobError};
+use crate::kernel::jobs::{JobContext, JobError, JobKind, NewJob};
 use crate::tenancy::scoped::TenantTx;
+
+/// Delivering one event to one webhook endpoint. Eight attempts spread over about a
+/// day (see [`retry_delay`]).
+pub const WEBHOOK_DELIVERY: JobKind = JobKind {
+    name: "webhook.deliver",
+    queue: "webhooks",
+    priority: 1,
+    max_attempts: 8,
+    timeout: Duration::from_secs(30),
+};
+
+pub fn delivery_args(endpoint: Uuid, event_id: i64) -> Value {
+    json!({"endpoint_id": endpoint, "event_id": event_id})
+}
+
+/// The delivery of one event to one endpoint, keyed so that resending (an endpoint
+/// enabled again, a recovery) never queues the same message twice.
+pub fn delivery_job(endpoint: Uuid, event_id: i64) -> NewJob {
+    NewJob::now(WEBHOOK_DELIVERY, delivery_args(endpoint, event_id))
+        .unique(format!("wh:{}:{event_id}", endpoint.simple()))
+}
 
 /// How long a receiver has to answer. Short, as Standard Webhooks' services keep it: a
 /// receiver that hangs holds a worker for at most this long, and a slow one should

@@ -1,5 +1,6 @@
 //! Webhooks: tenant admins register endpoints (a URL, the event types wanted, a
-//! secret), and every matching event is delivered to each as a job: a JSON POST signed
+//! secret), and every matching event (this area's reaction to every event, in the
+//! transaction that records it) is delivered to each as a job: a JSON POST signed
 //! the Standard Webhooks way, retried on a schedule that spans about a day, logged
 //! per endpoint. Every event an endpoint wants is kept as a message: an endpoint that
 //! has failed for days (5 by default) is disabled, its messages wait and are sent when
@@ -15,6 +16,7 @@ pub mod routes;
 pub mod service;
 pub mod signature;
 
-pub use delivery::{deliver_job, Deliverer};
+pub use delivery::{deliver_job, delivery_job, Deliverer, WEBHOOK_DELIVERY};
 pub use model::{CreateWebhook, CreatedWebhook, DeliveryView, UpdateWebhook, WebhookView};
 pub use routes::configure;
+pub use service::react_to;

@@ -1,12 +1,13 @@
-//! What admins do to webhook endpoints, without HTTP. Each function takes a tenant
-//! transaction, who acts and where from, checks the role, audits, and leaves
-//! committing to its caller.
+//! What admins do to webhook endpoints, without HTTP, and the fan-out of every event
+//! to the endpoints that want it. Each function takes a tenant transaction, who acts
+//! and where from, checks the role, audits, and leaves committing to its caller.
 
 use serde_json::json;
 use uuid::Uuid;
 
 use chrono::{DateTime, Utc};
 
+use super::delivery::delivery_job;
 use super::model::{
     self, CreateWebhook, CreatedWebhook, DeliveryView, MessageView, RecoverWebhook, Resent,
     UpdateWebhook, WebhookView, COLUMNS, DELIVERY_COLUMNS, MAX_ENDPOINTS, MESSAGE_COLUMNS,
@@ -14,14 +15,51 @@ use super::model::{
 };
 use super::signature;
 use crate::kernel::audit::{self, changed_fields, Entry};
-use crate::kernel::events;
 use crate::kernel::jobs::enqueue;
 use crate::kernel::page::{Page, PageRequest};
 use crate::kernel::reads::delete_row;
-use crate::kernel::unit;
+use crate::kernel::unit::{self, ReactionFuture, Reactions, Recorded};
 use crate::kernel::validate;
 use crate::kernel::{Actor, DomainError, Origin, Role};
 use crate::tenancy::scoped::TenantTx;
+
+pub fn react_to(reactions: &mut Reactions) {
+    reactions.on_every(fan_out);
+}
+
+/// A message for every endpoint that wants the event (enabled or not: a disabled
+/// endpoint's messages wait for it to be enabled again), and the enabled ones to
+/// enqueue a delivery for. One statement.
+const FAN_OUT_SQL: &str = "with targets as (select id, enabled from webhook_endpoints \
+        where $2::text = any(event_types) or '*' = any(event_types) \
+            or split_part($2::text, '.', 1) || '.*' = any(event_types)), \
+    messages as (insert into webhook_messages (endpoint_id, event_id, created_at) \
+        select id, $1, $3 from targets) \
+    select array(select id from targets where enabled)";
+
+/// Every event, in the transaction that records it: an event that rolls back is never
+/// delivered, and one that commits always is.
+fn fan_out<'a>(
+    tx: &'a TenantTx,
+    _actor: &'a Actor,
+    _origin: &'a Origin,
+    event: &'a Recorded<'a>,
+) -> ReactionFuture<'a> {
+    Box::pin(async move {
+        let row = tx
+            .query_one(FAN_OUT_SQL, &[&event.id, &event.event_type, &event.at])
+            .await?;
+        let endpoints: Vec<Uuid> = row.get(0);
+        if !endpoints.is_empty() {
+            let deliveries = endpoints
+                .into_iter()
+                .map(|endpoint| delivery_job(endpoint, event.id))
+                .collect();
+            enqueue(tx, deliveries).await?;
+        }
+        Ok(())
+    })
+}
 
 fn audit_json(view: &WebhookView) -> serde_json::Value {
     // Never the secret.
@@ -327,7 +365,7 @@ async fn resend(
             tx,
             events
                 .into_iter()
-                .map(|event| events::delivery_job(endpoint, event))
+                .map(|event| delivery_job(endpoint, event))
                 .collect(),
         )
         .await?;

@@ -258,7 +258,13 @@ async fn wait_until(what: &str, within: Duration, mut done: impl FnMut() -> bool
 #[tokio::test]
 async fn a_rolled_back_change_leaves_no_event_and_no_job() {
     let queue = Queue::with_tenants(&["acme"]).await;
-    let db = queue.tenant_db("acme");
+    // The unit of work the server and the runner attach: the webhooks' fan-out is a
+    // reaction to every event.
+    let db = pactum::kernel::unit::Unit::new(
+        pactum::kernel::clock::system(),
+        pactum::app::reactions(),
+    )
+    .attach(queue.tenant_db("acme"));
     // An endpoint that wants everything: each event becomes a delivery job.
     queue
         .client
@@ -423,7 +429,7 @@ async fn failures_back_off_exponentially_and_are_discarded_after_the_last_attemp
     let manual = ManualClock::starting_at(Utc::now());
     let clock: SharedClock = manual.clone();
     let runner = queue.runner(&Ran::default(), clock.clone(), |c| {
-        c.poll_interval = Duration::from_secs(3600)
+        c.poll_interval = Duration::from_secs(3600);
     });
     let handle = runner.start().await;
     let id = queue
@@ -488,7 +494,7 @@ async fn a_tenant_whose_jobs_hang_leaves_a_quarter_of_the_workers_to_others_by_d
     let ran = Ran::default();
     let stuck = queue.enqueue_numbered("acme", STUCK, 8).await;
     let runner = queue.runner(&ran, clock::system(), |c| {
-        c.shutdown_grace = Duration::from_millis(100)
+        c.shutdown_grace = Duration::from_millis(100);
     });
     let handle = runner.start().await;
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -962,7 +968,7 @@ async fn timers_wait_as_scheduled_until_the_clock_passes_them() {
 /// time.
 async fn only_woken_by_notifications(queue: &Queue, ran: &Ran) -> (Runner, RunnerHandle) {
     let runner = queue.runner(ran, clock::system(), |c| {
-        c.poll_interval = Duration::from_secs(60)
+        c.poll_interval = Duration::from_secs(60);
     });
     let handle = runner.start().await;
     assert!(runner.is_listening());
@@ -1066,7 +1072,7 @@ async fn acme_with_an_hourly_digest() -> (
     let start: DateTime<Utc> = "2026-11-30T09:10:00Z".parse().unwrap();
     let manual = ManualClock::starting_at(start);
     let runner = queue.runner(&Ran::default(), manual.clone(), |c| {
-        c.queues = vec!["nothing".into()]
+        c.queues = vec!["nothing".into()];
     });
     let next = periodic::define(
         &queue.client,
@@ -1295,8 +1301,8 @@ async fn delivery_job_to(queue: &Queue, url: &str) -> i64 {
         .enqueue(
             "acme",
             vec![NewJob::now(
-                pactum::kernel::events::WEBHOOK_DELIVERY,
-                pactum::kernel::events::delivery_args(endpoint, event),
+                pactum::webhooks::WEBHOOK_DELIVERY,
+                pactum::webhooks::delivery::delivery_args(endpoint, event),
             )],
         )
         .await[0]
@@ -1557,7 +1563,7 @@ async fn jobs_run_behind_pgbouncer_and_show_in_the_metrics() {
 }
 
 #[test]
-fn pactum_worker_refuses_bad_usage_and_an_empty_worker_with_exit_2() {
+fn pactum_refuses_bad_usage_and_an_empty_worker_with_exit_2_and_explains_itself() {
     let run = |args: &[&str], workers: &str| {
         std::process::Command::new(env!("CARGO_BIN_EXE_pactum"))
             .args(args)
@@ -1570,7 +1576,21 @@ fn pactum_worker_refuses_bad_usage_and_an_empty_worker_with_exit_2() {
     };
     let extra = run(&["worker", "--now"], "2");
     assert_eq!(extra.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&extra.stderr).contains("usage: pactum [openapi | worker]"));
+    let said = String::from_utf8_lossy(&extra.stderr);
+    assert!(
+        said.contains("'--now'") && said.contains("Usage: pactum worker"),
+        "{said}"
+    );
+    let unknown = run(&["serv"], "2");
+    assert_eq!(unknown.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&unknown.stderr);
+    assert!(said.contains("'serv'") && said.contains("serve"), "{said}");
+    let help = run(&["--help"], "2");
+    assert_eq!(help.status.code(), Some(0));
+    let said = String::from_utf8_lossy(&help.stdout);
+    for command in ["serve", "worker", "openapi"] {
+        assert!(said.contains(command), "{command} in {said}");
+    }
     let empty = run(&["worker"], "0");
     assert_eq!(empty.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&empty.stderr).contains("PACTUM_JOB_WORKERS"));
@@ -1799,7 +1819,7 @@ async fn one_hanging_receiver(queue: &Queue) -> (Receiver, Receiver, Vec<i64>) {
                     .await
                     .unwrap()
                     .get(0);
-                jobs.push(pactum::kernel::events::delivery_job(endpoint, event));
+                jobs.push(pactum::webhooks::delivery_job(endpoint, event));
             }
             jobs
         }
