@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Provisioning and fleet-migration benchmark. Prints Markdown tables; the
-# README's figures come from this script. Sizes: BENCH_COLD (1000), BENCH_WARM (100),
+# figures in docs/benchmarks.md come from this script. Sizes: BENCH_COLD (1000), BENCH_WARM (100),
 # BENCH_BASELINE (200). Uses DATABASE_URL's server when set, else the private cluster.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

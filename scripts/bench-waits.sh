@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # What a database's backends wait on and what its statements cost, while a benchmark
-# runs against it (the SLA figures in the README come from this beside
+# runs against it (the SLA figures in docs/benchmarks.md come from this beside
 # `scripts/bench-workflows.sh`):
 #
 #   scripts/bench-waits.sh SERVER_URL DATABASE [SECONDS]

@@ -146,7 +146,7 @@ case "${1:-}" in
     done
     # The README's shell blocks as written, less the two commands themselves and the
     # live streams (`curl -N`, which wait for Ctrl-C), with their continuation lines.
-    sed -n '/^## Quick start/,/^## HTTP API/p' "$ROOT/README.md" \
+    sed -n '/^## Quick start/,/^## Configuration in brief/p' "$ROOT/README.md" \
       | awk '/^```sh$/ {on = 1; next} /^```$/ {on = 0} on' \
       | awk '/^curl -N / {skip = 1} !skip && !/^bash scripts\/(run|test)\.sh/ {print} {if (skip && !/\\$/) skip = 0}' \
       >"$SYSTEM/src/walkthrough.sh"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# nginx for the proxy tests (tests/proxy.rs), which run deploy/nginx/pactum.conf in
+# nginx for the proxy tests (tests/api/proxy.rs), which run deploy/nginx/pactum.conf in
 # front of real Pactum servers. Uses the machine's nginx when it has one; otherwise
 # unpacks the distribution's package under .pactum/nginx without installing it (no
 # service started, no system configuration: the tests write their own). Also makes sure

@@ -1,20 +1,23 @@
 //! Pactum: a multi-tenant contract lifecycle management server, one PostgreSQL schema
 //! per tenant. The server binary and `tenantctl` are thin layers over this library.
 //!
-//! Layers, bottom to top; each imports only those below it (`tests/layers.rs` fails
-//! the build otherwise):
+//! Layers, bottom to top; each imports only those below it (`tests/api/layers.rs`
+//! fails the build otherwise; ARCHITECTURE.md says why and how):
 //!
 //! 1. [`tenancy`]: schemas, registry, provisioning, migrations, pools, the scoped
 //!    database handle. No actix, no business area.
 //! 2. [`kernel`]: what every area shares: actor and origin, the domain error, audit
-//!    recording, validation. No actix.
+//!    and events, validation, the clock, business time, the job queue. No actix, no
+//!    area.
 //! 3. [`config`] and [`telemetry`]: settings read once at start, and logging.
-//! 4. [`web`]: actix: state, middleware, extractors, error -> HTTP.
+//! 4. [`web`]: actix: state, middleware, extractors, error -> HTTP, idempotency.
 //! 5. Areas, one folder each: [`identity`], [`contracts`], [`counterparties`],
 //!    [`clauses`], [`templates`], [`comments`], [`attachments`], [`documents`],
-//!    [`audit`], [`webhooks`], [`teams`], [`workflows`]. An area may call another area's service, never its
-//!    routes.
-//! 6. [`app`]: builds the server, mounts every area, the OpenAPI root.
+//!    [`audit`], [`teams`], [`webhooks`], [`workflows`], [`notifications`]. An area
+//!    may call another area's service, never its routes; reactions across areas go
+//!    through events.
+//! 6. [`app`]: builds the server and the worker, mounts every area, the OpenAPI root,
+//!    registers job handlers and event reactions.
 
 pub mod tenancy;
 
