@@ -14,7 +14,7 @@ use std::net::TcpListener;
 use actix_web::middleware::from_fn;
 use actix_web::{get, web, App, HttpRequest, HttpResponse, HttpServer};
 use pactum::config::Config;
-use pactum::identity::user_routes::UserView;
+use pactum::identity::model::UserView;
 use pactum::kernel::rate_limit::LoginLimiter;
 use pactum::kernel::revocation::Revocations;
 use pactum::kernel::tokens::TokenKeys;

@@ -1,14 +1,20 @@
-//! What can be done with clauses without HTTP: each function takes a tenant
-//! transaction, who acts and where from, and leaves committing to its caller.
+//! What can be done with clauses without HTTP: writes take a tenant transaction, who
+//! acts and where from, and leave committing to their caller; reads take the tenant's
+//! handle and the caller, and check the role in the same round trip.
 
 use serde_json::json;
 use uuid::Uuid;
 
-use super::*;
+use super::model::{self, *};
+use crate::contracts::{lock_editable_contract, read_contract_rows};
 use crate::kernel::audit::{self, changed_fields, Entry};
+use crate::kernel::page::{Page, PageRequest};
 use crate::kernel::reads::{delete_row, lock_row};
+use crate::kernel::reads::{read_as, read_one_as};
 use crate::kernel::validate;
+use crate::kernel::Principal;
 use crate::kernel::{Actor, DomainError, Origin, Role};
+use crate::tenancy::scoped::TenantDb;
 use crate::tenancy::scoped::TenantTx;
 
 /// Adds a clause to the library (members and up). Audited.
@@ -230,4 +236,158 @@ pub async fn detach(
     )
     .await?;
     Ok(())
+}
+
+/// A page of the clause library, by category and title.
+pub async fn list(
+    db: &TenantDb,
+    principal: &Principal,
+    category: Option<&str>,
+    page: &PageRequest,
+) -> Result<Page<ClauseView>, DomainError> {
+    let (after_category, after_title, after_id) = match page.after::<(String, String, Uuid)>()? {
+        Some((category, title, id)) => (Some(category), Some(title), Some(id)),
+        None => (None, None, None),
+    };
+    let category = category.map(model::category).transpose()?;
+    let sql = format!(
+        "select {COLUMNS}, lower(title) from clauses \
+         where ($1::text is null or category = $1) \
+           and ($3::text is null or (category, lower(title), id) > ($3, $4, $5::uuid)) \
+         order by category, lower(title), id limit $2"
+    );
+    let (_, results) = read_as(
+        db,
+        principal,
+        Role::Viewer,
+        &[(
+            &sql,
+            &[
+                &category,
+                &page.fetch(),
+                &after_category,
+                &after_title,
+                &after_id,
+            ],
+        )],
+    )
+    .await?;
+    let rows: Vec<(ClauseView, String)> = results[0]
+        .iter()
+        .map(|row| (ClauseView::from(row), row.get(row.len() - 1)))
+        .collect();
+    let page = Page::keyset(rows, page, |(view, title)| {
+        (view.category.clone(), title.clone(), view.id)
+    });
+    Ok(page.map(|(view, _)| view))
+}
+
+/// One clause of the library.
+pub async fn get(
+    db: &TenantDb,
+    principal: &Principal,
+    id: Uuid,
+) -> Result<ClauseView, DomainError> {
+    let sql = format!("select {COLUMNS} from clauses where id = $1");
+    let view: ClauseView = read_one_as(db, principal, Role::Viewer, &sql, id, "clause").await?;
+    Ok(view)
+}
+
+/// Other clauses whose text is like this one's, most similar first.
+pub async fn similar(
+    db: &TenantDb,
+    principal: &Principal,
+    id: Uuid,
+    threshold: Option<f32>,
+    page: &PageRequest,
+) -> Result<Page<SimilarClause>, DomainError> {
+    let threshold = threshold.unwrap_or(0.3);
+    if !(0.1..=1.0).contains(&threshold) {
+        return Err(DomainError::Validation("threshold must be 0.1 to 1".into()));
+    }
+    let (_, results) = read_as(
+        db,
+        principal,
+        Role::Viewer,
+        &[
+            ("select 1 from clauses where id = $1", &[&id]),
+            (
+                "select c.id, c.title, c.category, similarity(c.body, me.body) as score \
+                 from clauses me join clauses c on c.id <> me.id \
+                 where me.id = $1 and similarity(c.body, me.body) >= $2 \
+                 order by score desc, c.id limit $3 offset $4",
+                &[&id, &threshold, &page.fetch(), &page.offset()?],
+            ),
+        ],
+    )
+    .await?;
+    if results[0].is_empty() {
+        return Err(DomainError::Missing("clause"));
+    }
+    let similar: Vec<SimilarClause> = results[1]
+        .iter()
+        .map(|row| SimilarClause {
+            id: row.get(0),
+            title: row.get(1),
+            category: row.get(2),
+            similarity: row.get(3),
+        })
+        .collect();
+    Ok(Page::offset(similar, page))
+}
+
+/// The clauses attached to a contract, in order.
+pub async fn on_contract(
+    db: &TenantDb,
+    principal: &Principal,
+    id: Uuid,
+    page: &PageRequest,
+) -> Result<Page<ClauseView>, DomainError> {
+    // By position, which clients choose and may repeat: paged by offset.
+    let rows = read_contract_rows(
+        db,
+        principal,
+        id,
+        "select c.id, c.title, c.category, c.body, c.created_by, c.created_at, c.updated_at \
+                 from contract_clauses cc join clauses c on c.id = cc.clause_id \
+                 where cc.contract_id = $1 order by cc.position, cc.added_at, c.id \
+                 limit $2 offset $3",
+        &[&page.fetch(), &page.offset()?],
+    )
+    .await?;
+    let list: Vec<ClauseView> = rows.iter().map(ClauseView::from).collect();
+    Ok(Page::offset(list, page))
+}
+
+/// Which clause categories the contract's type requires, and which it lacks.
+pub async fn validate(
+    db: &TenantDb,
+    principal: &Principal,
+    id: Uuid,
+) -> Result<ClauseValidation, DomainError> {
+    let (_, results) = read_as(db, principal, Role::Viewer, &[(
+                "select t.key, t.required_clause_categories from contracts c \
+                 join contract_types t on t.key = c.contract_type where c.id = $1",
+                &[&id],
+            ),
+            (
+                "select distinct cl.category from contract_clauses cc join clauses cl on cl.id = cc.clause_id \
+                 where cc.contract_id = $1 order by 1",
+                &[&id],
+            )]).await?;
+    let row = results[0].first().ok_or(DomainError::Missing("contract"))?;
+    let (contract_type, required): (String, Vec<String>) = (row.get(0), row.get(1));
+    let present: Vec<String> = results[1].iter().map(|r| r.get(0)).collect();
+    let missing: Vec<String> = required
+        .iter()
+        .filter(|c| !present.contains(c))
+        .cloned()
+        .collect();
+    Ok(ClauseValidation {
+        complete: missing.is_empty(),
+        contract_type,
+        required,
+        present,
+        missing,
+    })
 }

@@ -11,21 +11,19 @@ pub mod list;
 pub mod model;
 pub mod routes;
 pub mod service;
-pub mod types;
 pub mod versions;
 
 pub use model::{
     ContractView, CreateContract, Status, UpdateContract, CONTRACT_COLUMNS, MAX_BODY_CHARS,
 };
-pub use routes::created;
 pub use service::{insert_contract, lock_editable_contract, read_contract_rows};
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
     // `facets` and the type routes before `{id}`, which would otherwise try to read
     // "facets" as an id.
     cfg.service(list::contract_facets)
-        .service(types::list_contract_types)
-        .service(types::create_contract_type)
+        .service(routes::list_contract_types)
+        .service(routes::create_contract_type)
         .service(list::list_contracts)
         .service(routes::create_contract)
         .service(routes::get_contract)

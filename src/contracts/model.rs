@@ -126,6 +126,16 @@ pub struct ContractView {
 }
 
 impl ContractView {
+    /// Where the contract lives in the API (a 201's `Location`).
+    pub fn location(&self) -> String {
+        format!("/api/v1/contracts/{}", self.id)
+    }
+
+    /// Its strong ETag: the version an `If-Match` must name.
+    pub fn etag(&self) -> String {
+        crate::kernel::concurrency::etag(self.version)
+    }
+
     pub fn from_row(row: &Row) -> Result<Self, DomainError> {
         let status: String = row.get(3);
         Ok(Self {
@@ -364,4 +374,56 @@ mod tests {
             ]
         );
     }
+}
+
+/// The categories a clause may have, which a contract type may require.
+pub const CLAUSE_CATEGORIES: [&str; 12] = [
+    "payment",
+    "liability",
+    "confidentiality",
+    "termination",
+    "indemnity",
+    "governing_law",
+    "intellectual_property",
+    "warranty",
+    "force_majeure",
+    "data_protection",
+    "dispute_resolution",
+    "other",
+];
+
+pub fn clause_category(value: &str) -> Result<String, DomainError> {
+    CLAUSE_CATEGORIES
+        .iter()
+        .find(|c| **c == value)
+        .map(|c| (*c).to_owned())
+        .ok_or_else(|| {
+            DomainError::Validation(format!(
+                "category {:?} is not one of {}",
+                validate::truncate(value, 40),
+                CLAUSE_CATEGORIES.join(", ")
+            ))
+        })
+}
+
+/// A contract type: eight built in, more per tenant, each with the clause categories
+/// it requires.
+#[derive(Serialize, ToSchema)]
+pub struct ContractTypeView {
+    pub key: String,
+    pub label: String,
+    pub required_clause_categories: Vec<String>,
+    pub builtin: bool,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewContractType {
+    /// `[a-z][a-z0-9_]{0,39}`, e.g. `reseller`.
+    #[schema(pattern = "^[a-z][a-z0-9_]{0,39}$")]
+    pub key: String,
+    #[schema(min_length = 1, max_length = 100)]
+    pub label: String,
+    #[serde(default)]
+    pub required_clause_categories: Vec<String>,
 }

@@ -6,9 +6,10 @@ use actix_web::{delete, get, patch, post, web, HttpRequest};
 use uuid::Uuid;
 
 use super::model::*;
-use super::service::*;
+use super::service::{self, *};
 use crate::attachments::{self, upload::tenant_folder};
 use crate::kernel::concurrency;
+use crate::kernel::page::{Page, PageQuery};
 use crate::kernel::reads::as_actor;
 use crate::kernel::validate::{self};
 use crate::kernel::{DomainError, Origin};
@@ -22,10 +23,7 @@ use crate::web::AppState;
 
 /// 201 with the contract, where it lives and its version.
 pub fn created(contract: ContractView) -> Created<ContractView> {
-    let (location, etag) = (
-        format!("/api/v1/contracts/{}", contract.id),
-        concurrency::etag(contract.version),
-    );
+    let (location, etag) = (contract.location(), contract.etag());
     Created::new(contract).at(location).tagged(etag)
 }
 
@@ -199,4 +197,52 @@ pub async fn transition_contract(
         etag: concurrency::etag(new.version),
         body: new,
     })
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/contract-types",
+    tag = "contracts",
+    params(PageQuery),
+    responses(
+        (status = 200, description = "This tenant's contract types, by key", body = Page<ContractTypeView>),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/contract-types")]
+pub async fn list_contract_types(
+    user: AuthUser,
+    db: TenantDb,
+    query: web::Query<PageQuery>,
+) -> Result<Json<Page<ContractTypeView>>, DomainError> {
+    Ok(Json(
+        service::list_contract_types(&db, &user.principal(), &query.parse()?).await?,
+    ))
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/contract-types",
+    tag = "contracts",
+    request_body = NewContractType,
+    responses(
+        (status = 201, description = "Added (admins: a tenant setting)", body = ContractTypeView),
+        (status = 409, description = "duplicate key", body = ErrorBody),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[post("/api/v1/contract-types")]
+pub async fn create_contract_type(
+    user: AuthUser,
+    db: TenantDb,
+    origin: Origin,
+    body: Json<NewContractType>,
+) -> Result<Created<ContractTypeView>, DomainError> {
+    let out = as_actor(&db, &user.principal(), async |tx, actor| {
+        service::create_contract_type(tx, actor, &origin, body.into_inner()).await
+    })
+    .await?;
+    Ok(Created::new(out))
 }

@@ -7,11 +7,11 @@ use tokio_postgres::Row;
 use uuid::Uuid;
 
 use super::model::*;
-use super::types::{ContractTypeView, NewContractType};
 use crate::attachments;
 use crate::comments;
 use crate::kernel::audit::{self, changed_fields, Entry};
 use crate::kernel::concurrency;
+use crate::kernel::page::{Page, PageRequest};
 use crate::kernel::reads::read_as;
 use crate::kernel::target::Target;
 use crate::kernel::validate;
@@ -501,7 +501,7 @@ pub async fn create_contract_type(
     let label = validate::text("label", &label, 100)?;
     let mut categories = Vec::new();
     for category in &required_clause_categories {
-        categories.push(crate::clauses::category(category)?);
+        categories.push(clause_category(category)?);
     }
     categories.sort();
     categories.dedup();
@@ -531,4 +531,34 @@ pub async fn create_contract_type(
     )
     .await?;
     Ok(view)
+}
+
+/// A page of the tenant's contract types, by key.
+pub async fn list_contract_types(
+    db: &TenantDb,
+    principal: &Principal,
+    page: &PageRequest,
+) -> Result<Page<ContractTypeView>, DomainError> {
+    let after: Option<String> = page.after()?;
+    let (_, results) = read_as(
+        db,
+        principal,
+        Role::Viewer,
+        &[(
+            "select key, label, required_clause_categories, builtin from contract_types \
+                 where $2::text is null or key > $2 order by key limit $1",
+            &[&page.fetch(), &after],
+        )],
+    )
+    .await?;
+    let types: Vec<ContractTypeView> = results[0]
+        .iter()
+        .map(|row| ContractTypeView {
+            key: row.get(0),
+            label: row.get(1),
+            required_clause_categories: row.get(2),
+            builtin: row.get(3),
+        })
+        .collect();
+    Ok(Page::keyset(types, page, |t| t.key.clone()))
 }

@@ -1,15 +1,20 @@
-//! What can be done to counterparties and their contacts, without HTTP: each function
-//! takes a tenant transaction, who acts and where from, and leaves committing to its
-//! caller.
+//! What can be done to counterparties and their contacts, without HTTP: writes take a
+//! tenant transaction, who acts and where from, and leave committing to their caller;
+//! reads take the tenant's handle and the caller, and check the role in the same round
+//! trip.
 
 use serde_json::json;
 use uuid::Uuid;
 
-use super::*;
+use super::model::*;
 use crate::kernel::audit::{self, changed_fields, Entry};
+use crate::kernel::page::{Page, PageRequest};
 use crate::kernel::reads::delete_row;
+use crate::kernel::reads::{lock_row, read_as};
 use crate::kernel::validate;
+use crate::kernel::Principal;
 use crate::kernel::{Actor, DomainError, Origin, Role};
+use crate::tenancy::scoped::TenantDb;
 use crate::tenancy::scoped::TenantTx;
 
 /// Creates a counterparty (members and up). Audited.
@@ -210,4 +215,87 @@ pub async fn delete_contact(
     )
     .await?;
     Ok(())
+}
+
+/// A page of counterparties by name, optionally matching `q`, for anyone who may read.
+pub async fn list(
+    db: &TenantDb,
+    principal: &Principal,
+    q: Option<&str>,
+    page: &PageRequest,
+) -> Result<Page<CounterpartyView>, DomainError> {
+    let (after_name, after_id) = page.after::<(String, Uuid)>()?.unzip();
+    let pattern = match q.map(str::trim) {
+        None | Some("") => None,
+        Some(q) if q.chars().count() > 200 => {
+            return Err(DomainError::Validation(
+                "q is longer than 200 characters".into(),
+            ))
+        }
+        // LIKE's own wildcards in the search text match themselves.
+        Some(q) => Some(format!(
+            "%{}%",
+            q.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        )),
+    };
+    let sql = format!(
+        "select {COLUMNS}, lower(name) from counterparties \
+         where ($1::text is null or name ilike $1 or email ilike $1) \
+           and ($3::text is null or (lower(name), id) > ($3, $4::uuid)) \
+         order by lower(name), id limit $2"
+    );
+    let (_, results) = read_as(
+        db,
+        principal,
+        Role::Viewer,
+        &[(&sql, &[&pattern, &page.fetch(), &after_name, &after_id])],
+    )
+    .await?;
+    let rows: Vec<(CounterpartyView, String)> = results[0]
+        .iter()
+        .map(|row| (CounterpartyView::from(row), row.get(row.len() - 1)))
+        .collect();
+    let page = Page::keyset(rows, page, |(view, key)| (key.clone(), view.id));
+    Ok(page.map(|(view, _)| view))
+}
+
+/// One counterparty with its contacts.
+pub async fn get(
+    db: &TenantDb,
+    principal: &Principal,
+    id: Uuid,
+) -> Result<CounterpartyView, DomainError> {
+    let sql = format!("select {COLUMNS} from counterparties where id = $1");
+    let (_, results) = read_as(
+        db,
+        principal,
+        Role::Viewer,
+        &[
+            (&sql, &[&id]),
+            (
+                "select id, counterparty_id, name, email, phone, title from contacts \
+                 where counterparty_id = $1 order by lower(name), id",
+                &[&id],
+            ),
+        ],
+    )
+    .await?;
+    let mut view = results[0]
+        .first()
+        .map(CounterpartyView::from)
+        .ok_or(DomainError::Missing("counterparty"))?;
+    view.contacts = Some(results[1].iter().map(ContactView::from).collect());
+    Ok(view)
+}
+
+async fn lock(tx: &TenantTx, id: Uuid) -> Result<CounterpartyView, DomainError> {
+    lock_row(
+        tx,
+        &format!("select {COLUMNS} from counterparties where id = $1 for update"),
+        id,
+        "counterparty",
+    )
+    .await
 }

@@ -3,6 +3,7 @@
 //! tokens on every request.
 
 pub mod grants;
+pub mod model;
 pub mod password;
 pub mod routes;
 pub mod service;

@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::model::UserView;
 use super::password::{self, NewPassword, MAX_PASSWORD_BYTES};
-use super::user_routes::UserView;
 use crate::kernel::tokens::{self, ACCESS_TOKEN_TTL_SECS, REFRESH_TOKEN_TTL_DAYS};
 use crate::tenancy::scoped::{TenantDb, TenantTx};
 use crate::web::error::{DomainError, ErrorBody, TenantRouteErrors};

@@ -6,8 +6,10 @@ use serde_json::json;
 use tokio_postgres::Row;
 use uuid::Uuid;
 
-use super::user_routes::{UserView, USER_COLUMNS};
+use super::model::{UserView, USER_COLUMNS};
+use super::password::NewPassword;
 use crate::kernel::audit::{self, changed_fields, Entry};
+use crate::kernel::page::{Page, PageRequest};
 use crate::kernel::reads::read_as;
 use crate::kernel::{Actor, DomainError, OnConstraint, Origin, Principal, Refusal, Role};
 use crate::tenancy::scoped::{TenantDb, TenantTx};
@@ -232,4 +234,42 @@ pub(super) async fn revoke_sessions(tx: &TenantTx, user: Uuid) -> Result<(), Dom
     )
     .await?;
     Ok(())
+}
+
+/// Built once rather than on every list request. Keyset paging on `(lower(email), id)`.
+static PAGE_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "select {USER_COLUMNS}, lower(email) from users \
+         where $2::text is null or (lower(email), id) > ($2, $3::uuid) \
+         order by lower(email), id limit $1"
+    )
+});
+
+/// A page of the tenant's users, by email (admins).
+pub async fn users_page(
+    db: &TenantDb,
+    principal: &Principal,
+    page: &PageRequest,
+) -> Result<Page<UserView>, DomainError> {
+    let (after_email, after_id) = page.after::<(String, Uuid)>()?.unzip();
+    let (_, results) = read_as(
+        db,
+        principal,
+        Role::Admin,
+        &[(PAGE_SQL.as_str(), &[&page.fetch(), &after_email, &after_id])],
+    )
+    .await?;
+    let users: Vec<(UserView, String)> = results[0]
+        .iter()
+        .map(|row| (UserView::from(row), row.get(5)))
+        .collect();
+    let page = Page::keyset(users, page, |(user, key)| (key.clone(), user.id));
+    Ok(page.map(|(user, _)| user))
+}
+
+pub async fn hash(password: NewPassword) -> Result<String, DomainError> {
+    tokio::task::spawn_blocking(move || password.hash())
+        .await
+        .map_err(|e| DomainError::Internal(anyhow::anyhow!("hashing: {e}")))?
+        .map_err(DomainError::Internal)
 }

@@ -5,18 +5,16 @@
 //! access token expires.
 
 use actix_web::{delete, get, patch, post, web};
-use serde::{Deserialize, Serialize};
-use tokio_postgres::Row;
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use utoipa::IntoParams;
 use uuid::Uuid;
 
-use super::password::{self, NewPassword, MAX_PASSWORD_BYTES};
+use super::model::*;
+use super::password::{self, MAX_PASSWORD_BYTES};
 use super::service::{self, NewUser, UserChange};
 use crate::kernel::audit::{self, Entry};
 use crate::kernel::page::{Page, PageRequest};
 use crate::kernel::reads::as_actor;
-use crate::kernel::reads::read_as;
-use crate::kernel::Principal;
 use crate::kernel::{Actor, Origin, Role};
 use crate::tenancy::provision::validate_display_name;
 use crate::tenancy::scoped::TenantDb;
@@ -26,56 +24,6 @@ use crate::web::json::Json;
 use crate::web::reply::{Created, NoContent};
 use crate::web::tenant::AuthUser;
 use serde_json::json;
-
-pub(super) const USER_COLUMNS: &str = "id, email, display_name, role, active";
-const MAX_PAGE: i64 = 200;
-
-/// Built once rather than on every list request. Keyset paging on `(lower(email), id)`.
-static PAGE_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    format!(
-        "select {USER_COLUMNS}, lower(email) from users \
-         where $2::text is null or (lower(email), id) > ($2, $3::uuid) \
-         order by lower(email), id limit $1"
-    )
-});
-
-#[derive(Serialize, ToSchema)]
-pub struct UserView {
-    pub id: Uuid,
-    pub email: String,
-    pub display_name: String,
-    pub role: String,
-    pub active: bool,
-}
-
-impl From<&Row> for UserView {
-    fn from(row: &Row) -> Self {
-        Self {
-            id: row.get(0),
-            email: row.get(1),
-            display_name: row.get(2),
-            role: row.get(3),
-            active: row.get(4),
-        }
-    }
-}
-
-fn parse_role(role: &str) -> Result<Role, DomainError> {
-    Role::parse(role).ok_or_else(|| {
-        DomainError::Validation("role must be one of admin, manager, member, viewer".into())
-    })
-}
-
-fn parse_password(password: &str) -> Result<NewPassword, DomainError> {
-    NewPassword::parse(password).map_err(|e| DomainError::Validation(e.to_string()))
-}
-
-async fn hash(password: NewPassword) -> Result<String, DomainError> {
-    tokio::task::spawn_blocking(move || password.hash())
-        .await
-        .map_err(|e| DomainError::Internal(anyhow::anyhow!("hashing: {e}")))?
-        .map_err(DomainError::Internal)
-}
 
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -106,43 +54,10 @@ pub async fn list_users(
     db: TenantDb,
     query: web::Query<ListQuery>,
 ) -> Result<Json<Page<UserView>>, DomainError> {
-    Ok(Json(users_page(&db, &user.principal(), &query).await?))
-}
-
-/// A page of the tenant's users, by email (admins).
-pub async fn users_page(
-    db: &TenantDb,
-    principal: &Principal,
-    query: &ListQuery,
-) -> Result<Page<UserView>, DomainError> {
     let page = PageRequest::parse(query.limit, query.cursor.as_deref(), MAX_PAGE)?;
-    let (after_email, after_id) = page.after::<(String, Uuid)>()?.unzip();
-    let (_, results) = read_as(
-        db,
-        principal,
-        Role::Admin,
-        &[(PAGE_SQL.as_str(), &[&page.fetch(), &after_email, &after_id])],
-    )
-    .await?;
-    let users: Vec<(UserView, String)> = results[0]
-        .iter()
-        .map(|row| (UserView::from(row), row.get(5)))
-        .collect();
-    let page = Page::keyset(users, &page, |(user, key)| (key.clone(), user.id));
-    Ok(page.map(|(user, _)| user))
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateUser {
-    #[schema(max_length = 254, format = Email)]
-    email: String,
-    #[schema(min_length = 1, max_length = 200)]
-    display_name: String,
-    #[schema(pattern = "^(admin|manager|member|viewer)$")]
-    role: String,
-    #[schema(min_length = 10, max_length = 1024)]
-    password: String,
+    Ok(Json(
+        service::users_page(&db, &user.principal(), &page).await?,
+    ))
 }
 
 #[utoipa::path(
@@ -170,7 +85,7 @@ pub async fn create_user(
     let display_name = validate_display_name("display name", &body.display_name)
         .map_err(|e| DomainError::Validation(e.to_string()))?;
     let role = parse_role(&body.role)?;
-    let password_hash = hash(parse_password(&body.password)?).await?;
+    let password_hash = service::hash(parse_password(&body.password)?).await?;
     let new = NewUser {
         email,
         display_name,
@@ -205,18 +120,6 @@ pub async fn get_user(
     Ok(Json(service::get_user(&db, &user.principal(), *id).await?))
 }
 
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct UpdateUser {
-    #[schema(min_length = 1, max_length = 200)]
-    display_name: Option<String>,
-    #[schema(pattern = "^(admin|manager|member|viewer)$")]
-    role: Option<String>,
-    active: Option<bool>,
-    #[schema(min_length = 10, max_length = 1024)]
-    password: Option<String>,
-}
-
 #[utoipa::path(
     patch,
     path = "/api/v1/users/{id}",
@@ -248,7 +151,7 @@ pub async fn update_user(
         .map_err(|e| DomainError::Validation(e.to_string()))?;
     let role = body.role.as_deref().map(parse_role).transpose()?;
     let password_hash = match body.password.as_deref() {
-        Some(p) => Some(hash(parse_password(p)?).await?),
+        Some(p) => Some(service::hash(parse_password(p)?).await?),
         None => None,
     };
     let change = UserChange {
@@ -289,15 +192,6 @@ pub async fn delete_user(
     })
     .await?;
     Ok(NoContent)
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ChangePassword {
-    #[schema(max_length = 1024)]
-    current_password: String,
-    #[schema(min_length = 10, max_length = 1024)]
-    new_password: String,
 }
 
 /// Changes the caller's own password and ends their other sessions.
@@ -343,7 +237,7 @@ pub async fn change_password(
     if !matches {
         return Err(DomainError::InvalidCredentials);
     }
-    let new_hash = hash(new_password).await?;
+    let new_hash = service::hash(new_password).await?;
     tx.execute(
         "update users set password_hash = $2, updated_at = now() where id = $1",
         &[&user.claims.sub, &new_hash],

@@ -1,14 +1,20 @@
-//! What can be done with templates without HTTP: each function takes a tenant
-//! transaction, who acts and where from, and leaves committing to its caller.
+//! What can be done with templates without HTTP: writes take a tenant transaction, who
+//! acts and where from, and leave committing to their caller; reads take the tenant's
+//! handle and the caller, and check the role in the same round trip.
 
 use serde_json::json;
 use uuid::Uuid;
 
-use super::*;
+use super::model::*;
+use crate::contracts;
 use crate::kernel::audit::{self, changed_fields, Entry};
+use crate::kernel::page::{Page, PageRequest};
 use crate::kernel::reads::{delete_row, lock_row};
+use crate::kernel::reads::{read_as, read_one_as};
 use crate::kernel::validate;
+use crate::kernel::Principal;
 use crate::kernel::{Actor, DomainError, Origin, Role};
+use crate::tenancy::scoped::TenantDb;
 use crate::tenancy::scoped::TenantTx;
 
 /// Adds a template (managers). Audited.
@@ -204,4 +210,42 @@ pub async fn generate(
         },
     ).await?;
     Ok(created)
+}
+
+/// A page of templates by name.
+pub async fn list(
+    db: &TenantDb,
+    principal: &Principal,
+    page: &PageRequest,
+) -> Result<Page<TemplateView>, DomainError> {
+    let (after_name, after_id) = page.after::<(String, Uuid)>()?.unzip();
+    let sql = format!(
+        "select {COLUMNS}, lower(name) from templates \
+         where $2::text is null or (lower(name), id) > ($2, $3::uuid) \
+         order by lower(name), id limit $1"
+    );
+    let (_, results) = read_as(
+        db,
+        principal,
+        Role::Viewer,
+        &[(&sql, &[&page.fetch(), &after_name, &after_id])],
+    )
+    .await?;
+    let rows: Vec<(TemplateView, String)> = results[0]
+        .iter()
+        .map(|row| (TemplateView::from(row), row.get(row.len() - 1)))
+        .collect();
+    let page = Page::keyset(rows, page, |(view, name)| (name.clone(), view.id));
+    Ok(page.map(|(view, _)| view))
+}
+
+/// One template.
+pub async fn get(
+    db: &TenantDb,
+    principal: &Principal,
+    id: Uuid,
+) -> Result<TemplateView, DomainError> {
+    let sql = format!("select {COLUMNS} from templates where id = $1");
+    let view: TemplateView = read_one_as(db, principal, Role::Viewer, &sql, id, "template").await?;
+    Ok(view)
 }

@@ -32,7 +32,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::tenant::{tenant_in, verified_claims};
+use super::tenant::{tenant_in, verified_claims, RequestCommitGuard};
 use super::{AppState, MAX_JSON_BODY_BYTES};
 use crate::kernel::{DomainError, Refusal};
 use crate::tenancy::scoped::{CommitGuard, TenantDb};
@@ -60,10 +60,6 @@ const GUARD_SQL: &str = "\
             where idempotency_keys.request_id = excluded.request_id \
         returning 1) \
     select pg_current_xact_id_if_assigned() is null or exists (select 1 from mark)";
-
-/// The commit guard a request with a key carries; the `TenantDb` extractor attaches it.
-#[derive(Clone)]
-pub struct Guard(pub Arc<CommitGuard>);
 
 fn refused(code: &'static str, message: String, status: Refusal) -> actix_web::Error {
     DomainError::refused(status, code, message, Value::Null).into()
@@ -223,7 +219,8 @@ pub async fn idempotency(
             Box::new(now + KEPT_FOR),
         ],
     };
-    req.extensions_mut().insert(Guard(Arc::new(guard)));
+    req.extensions_mut()
+        .insert(RequestCommitGuard(Arc::new(guard)));
     let response = next.call(req).await?;
     if response.status().is_server_error() {
         return Ok(response.map_into_boxed_body());

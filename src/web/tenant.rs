@@ -155,6 +155,11 @@ fn state_of(req: &HttpRequest) -> web::Data<AppState> {
         .expect("AppState is registered")
 }
 
+/// The commit guard a request carries (one with an `Idempotency-Key`: its key is
+/// recorded with whatever the request writes); the `TenantDb` extractor attaches it.
+#[derive(Clone)]
+pub struct RequestCommitGuard(pub Arc<crate::tenancy::scoped::CommitGuard>);
+
 /// The database of the request's tenant: every transaction on it is scoped to the
 /// tenant's schema.
 impl FromRequest for TenantDb {
@@ -169,7 +174,7 @@ impl FromRequest for TenantDb {
                     .unit
                     .attach(TenantDb::new(state.pool.clone(), tenant.id, &tenant.schema));
             // A request with an Idempotency-Key records it with whatever it writes.
-            match req.extensions().get::<super::idempotency::Guard>() {
+            match req.extensions().get::<RequestCommitGuard>() {
                 Some(guard) => db.with_commit_guard(guard.0.clone()),
                 None => db,
             }

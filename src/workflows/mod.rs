@@ -1,10 +1,11 @@
 //! Approval workflows: definitions written in the workflow seed's shape and
-//! matched by trigger rules ([`rules`], [`definitions`]); rounds of stages and approvals
-//! run by [`engine`], started and voided by [`reactions`] to contract events; SLA
-//! deadlines and reminders as durable [`timers`] counted in the tenant's business
-//! [`calendar`]; what clients read ([`views`]).
+//! matched by trigger rules ([`rules`], [`definitions`]); rounds of stages run by
+//! [`engine`], decided in [`decisions`], started and voided by [`reactions`] to
+//! contract events; SLA deadlines and reminders ([`sla`]) as durable [`timers`] counted
+//! in the tenant's business [`calendar`]; what clients read ([`views`]).
 
 pub mod calendar;
+pub mod decisions;
 pub mod definitions;
 pub mod engine;
 pub mod model;
@@ -12,6 +13,7 @@ pub mod reactions;
 pub mod routes;
 pub mod rules;
 pub mod settings;
+pub mod sla;
 pub mod timers;
 pub mod views;
 

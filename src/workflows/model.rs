@@ -4,12 +4,41 @@
 //! escalation, reminders, self-approval), and the checks that run before anything is
 //! stored.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{json, Value};
 use utoipa::ToSchema;
+use uuid::Uuid;
 
 use super::rules::{self, RuleError};
+use crate::kernel::jobs::JobKind;
 use crate::kernel::DomainError;
+
+/// A stage's deadline: a job the engine enqueues when the stage starts, run by
+/// `timers` when the clock passes it. Deadlines come first (priority 0): a burst of
+/// notifications or deliveries must not make a deadline late.
+pub const STAGE_DUE: JobKind = JobKind {
+    name: "workflow.stage_due",
+    queue: "default",
+    priority: 0,
+    max_attempts: 10,
+    timeout: std::time::Duration::from_secs(60),
+};
+
+/// A reminder some hours before a stage's deadline.
+pub const STAGE_REMINDER: JobKind = JobKind {
+    name: "workflow.stage_reminder",
+    queue: "default",
+    priority: 1,
+    max_attempts: 5,
+    timeout: std::time::Duration::from_secs(60),
+};
+
+/// What a stage timer carries: the stage and the deadline it was made for, so a stage
+/// that moved on turns it into a no-op.
+pub fn timer_args(stage: Uuid, due_at: DateTime<Utc>, hours_before: Option<f64>) -> Value {
+    json!({"stage_id": stage, "due_at": due_at, "hours_before": hours_before})
+}
 
 pub const MAX_STAGES: usize = 20;
 pub const MAX_APPROVERS: usize = 50;
@@ -398,4 +427,29 @@ mod tests {
         assert_eq!(ApproverRef::parse("role:owner"), None);
         assert_eq!(ApproverRef::parse("'; drop table users"), None);
     }
+}
+
+/// What an approver does.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RejectBody {
+    /// Why (required, up to 2,000 characters).
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ApproveBody {
+    /// An optional note.
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DelegateBody {
+    /// Who approves in the caller's place.
+    pub to_user_id: Uuid,
+    #[serde(default)]
+    pub reason: Option<String>,
 }

@@ -5,7 +5,7 @@
 
 use serde_json::{json, Value};
 
-use super::{engine, settings};
+use super::{decisions, engine, settings};
 use crate::kernel::unit::{ReactionFuture, Reactions, Recorded};
 use crate::kernel::{Actor, DomainError, Origin, Refusal};
 use crate::tenancy::scoped::TenantTx;
@@ -112,7 +112,7 @@ fn user_updated<'a>(
     Box::pin(async move {
         let deactivated = event.changes["active"]["new"] == Value::Bool(false);
         if let (true, Some(user)) = (deactivated, event.entity_id) {
-            engine::reassign_from(tx, origin, user).await?;
+            decisions::reassign_from(tx, origin, user).await?;
         }
         Ok(())
     })

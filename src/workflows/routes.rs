@@ -8,11 +8,13 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::calendar::{self, CalendarBody, CalendarView};
+use super::decisions::{self, Decision};
 use super::definitions::{
     self, DefinitionVersion, DefinitionView, DraftContract, MatchReport, Subject, Uncovered,
 };
-use super::engine::{self, ApproveBody, Decision, DelegateBody, RejectBody};
+use super::engine;
 use super::model::DefinitionBody;
+use super::model::{ApproveBody, DelegateBody, RejectBody};
 use super::settings::{self, OutOfOffice, WorkflowSettings};
 use super::views::{
     self, Analytics, AnalyticsQuery, ApprovalQuery, ApprovalView, ContractWorkflow,
@@ -357,7 +359,7 @@ async fn act(
     decision: Decision,
 ) -> Result<Json<ApprovalView>, DomainError> {
     let out = as_actor(&db, &user.principal(), async |tx, actor| {
-        let acted_on = engine::decide(tx, actor, &origin, id, decision).await?;
+        let acted_on = decisions::decide(tx, actor, &origin, id, decision).await?;
         views::approval(tx, actor, acted_on).await
     })
     .await?;

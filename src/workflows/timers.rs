@@ -4,33 +4,13 @@
 //! voided, given a new deadline) turns it into a no-op.
 
 use chrono::{DateTime, Utc};
-use serde_json::{json, Value};
+use serde_json::Value;
 use uuid::Uuid;
 
-use super::engine;
-use crate::kernel::jobs::{JobContext, JobError, JobKind};
+use super::sla;
+use crate::kernel::jobs::{JobContext, JobError};
 
-/// Deadlines come first (priority 0): a burst of notifications or deliveries must not
-/// make a deadline late.
-pub const STAGE_DUE: JobKind = JobKind {
-    name: "workflow.stage_due",
-    queue: "default",
-    priority: 0,
-    max_attempts: 10,
-    timeout: std::time::Duration::from_secs(60),
-};
-
-pub const STAGE_REMINDER: JobKind = JobKind {
-    name: "workflow.stage_reminder",
-    queue: "default",
-    priority: 1,
-    max_attempts: 5,
-    timeout: std::time::Duration::from_secs(60),
-};
-
-pub fn args(stage: Uuid, due_at: DateTime<Utc>, hours_before: Option<f64>) -> Value {
-    json!({"stage_id": stage, "due_at": due_at, "hours_before": hours_before})
-}
+pub use super::model::{timer_args as args, STAGE_DUE, STAGE_REMINDER};
 
 fn parse(args: &Value) -> Result<(Uuid, DateTime<Utc>), JobError> {
     let stage = args["stage_id"].as_str().and_then(|s| s.parse().ok());
@@ -54,7 +34,7 @@ pub async fn stage_due_job(ctx: JobContext) -> Result<(), JobError> {
         return Err(JobError::RetryIn(wait, format!("not due until {due}")));
     }
     let tx = ctx.db.begin().await?;
-    engine::stage_due(&tx, &ctx.origin(), stage, due).await?;
+    sla::stage_due(&tx, &ctx.origin(), stage, due).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -63,7 +43,7 @@ pub async fn stage_reminder_job(ctx: JobContext) -> Result<(), JobError> {
     let (stage, due) = parse(&ctx.job.args)?;
     let hours = ctx.job.args["hours_before"].as_f64().unwrap_or_default();
     let tx = ctx.db.begin().await?;
-    engine::stage_reminder(&tx, &ctx.origin(), stage, due, hours).await?;
+    sla::stage_reminder(&tx, &ctx.origin(), stage, due, hours).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -8,19 +8,16 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget};
 use pactum::identity::password::NewPassword;
-use pactum::tenancy::connection::Pooler;
 use pactum::tenancy::first_admin::FirstAdmin;
 use pactum::tenancy::fleet::{self, FleetOptions, OutcomeStatus, Progress, SchemaOutcome, Scope};
 use pactum::tenancy::pool::DatabaseUrl;
 use pactum::tenancy::provision::{self, validate_display_name, NewTenant, ProvisionPath};
-use pactum::tenancy::{registry, spares, Email, Host, MigrationSet, TenantSlug, TenantStatus};
+use pactum::tenancy::{registry, spares, Email, MigrationSet, TenantStatus};
 use serde_json::json;
-use tokio_postgres::Client;
 
 use crate::cli::{Cli, Command, CreateArgs, DomainCommand, MigrateArgs};
+use crate::input::{connect, database_url, direct_url, parse_host, parse_slug};
 use crate::output::{CliError, Exit, ProgressStyle, Report};
-
-const APPLICATION_NAME: &str = "tenantctl";
 
 pub async fn run(cli: Cli) -> Result<Report, CliError> {
     let pooled = database_url(cli.database_url.as_deref())?;
@@ -66,49 +63,6 @@ pub async fn run(cli: Cli) -> Result<Report, CliError> {
         Command::Spares { fill } => spares_command(&url, fill, progress).await,
         Command::Jobs(command) => crate::jobs::run(&url, command).await,
     }
-}
-
-fn database_url(given: Option<&str>) -> Result<DatabaseUrl, CliError> {
-    let url = given.filter(|u| !u.trim().is_empty()).ok_or_else(|| {
-        CliError::refused(
-            "no_database",
-            "no database given: pass --database-url or set DATABASE_URL",
-        )
-    })?;
-    Ok(DatabaseUrl::parse(url, APPLICATION_NAME)?)
-}
-
-/// The URL for session work: `--direct-database-url`, which a transaction pooler makes
-/// necessary, or else DATABASE_URL.
-fn direct_url(
-    pooled: &DatabaseUrl,
-    pooler: &str,
-    direct: Option<&str>,
-) -> Result<DatabaseUrl, CliError> {
-    let pooler = pooler.parse::<Pooler>().map_err(|reason| {
-        CliError::refused("invalid_input", format!("PACTUM_DB_POOLER {reason}"))
-    })?;
-    match (direct.filter(|u| !u.trim().is_empty()), pooler) {
-        (Some(url), _) => Ok(DatabaseUrl::parse(url, APPLICATION_NAME)?),
-        (None, Pooler::None) => Ok(pooled.clone()),
-        (None, Pooler::Transaction) => Err(CliError::refused(
-            "no_direct_database",
-            "behind a transaction pooler tenantctl needs a direct URL for its session \
-             work: pass --direct-database-url or set PACTUM_DIRECT_DATABASE_URL",
-        )),
-    }
-}
-
-pub async fn connect(url: &DatabaseUrl) -> Result<Client, CliError> {
-    Ok(url.connect().await?)
-}
-
-pub fn parse_slug(slug: &str) -> Result<TenantSlug, CliError> {
-    Ok(TenantSlug::parse(slug).map_err(pactum::tenancy::TenancyError::from)?)
-}
-
-fn parse_host(host: &str) -> Result<Host, CliError> {
-    Ok(Host::parse(host).map_err(pactum::tenancy::TenancyError::from)?)
 }
 
 // ---------------------------------------------------------------------------- migrate

@@ -9,7 +9,7 @@ use pactum::tenancy::pool::DatabaseUrl;
 use serde_json::json;
 
 use crate::cli::{JobsCommand, PauseTarget};
-use crate::commands::{connect, parse_slug};
+use crate::input::{connect, parse_slug};
 use crate::output::{CliError, Report};
 
 impl From<AdminError> for CliError {

@@ -3,6 +3,7 @@
 
 mod cli;
 mod commands;
+mod input;
 mod jobs;
 mod output;
 

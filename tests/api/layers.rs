@@ -1,7 +1,11 @@
-//! The layers point one way (see `src/lib.rs`): this reads every source file and fails
-//! when a lower layer names a higher one, when `tenancy` or `kernel` use actix, or when
-//! an area reaches into another area's routes. Cheap, and it runs with every test run,
-//! so a wrong-way import fails CI rather than waiting for a reviewer.
+//! The layers point one way (see `src/lib.rs`), and every area keeps one shape. This
+//! reads every source file and fails when a lower layer names a higher one, when
+//! `tenancy` or `kernel` use actix, when an area reaches into another area's handlers
+//! (directly or through a re-export), when files or areas import each other in a
+//! cycle, or when a file without handlers (a model, a service) imports one with
+//! handlers, in the server's crate and in `tenantctl`'s. Cheap, and it runs with every
+//! test run, so a wrong-way import fails CI rather than waiting for a reviewer; each
+//! check has a test proving it can fail.
 
 use std::path::{Path, PathBuf};
 
@@ -399,4 +403,657 @@ fn bounded_row_sets_are_named_by_an_array_of_ids() {
     assert!(bounded_sets_not_named_by_array(scalar).is_empty());
     let paged = "\"with page as (select id from t order by id limit $1) select * from page\"";
     assert!(bounded_sets_not_named_by_array(paged).is_empty());
+}
+
+/// The import graph of one crate's files, read from its source: which file names which,
+/// through `crate::`, `super::` and `self::` paths (grouped `use` trees expanded), with
+/// names re-exported by a `pub use` followed to the file that defines them. A `pub use`
+/// is a facade, not a dependency, so it makes no edge of its own.
+mod graph {
+    use std::collections::{BTreeMap, BTreeSet, HashMap};
+    use std::path::Path;
+
+    pub struct File {
+        /// `src/`-relative path, for messages.
+        pub name: String,
+        /// The module path, `["workflows", "engine"]`; `[]` for the crate root.
+        pub module: Vec<String>,
+        pub is_mod_rs: bool,
+        /// Holds actix route handlers (`#[get(...)]` and the like).
+        pub has_handlers: bool,
+        /// Paths it names outside `pub use`, each with its line.
+        uses: Vec<(usize, Vec<String>)>,
+        /// `pub use` leaves: the name it exports -> the path it names.
+        reexports: HashMap<String, Vec<String>>,
+        /// Its own child module files.
+        children: BTreeSet<String>,
+    }
+
+    pub struct Graph {
+        pub files: Vec<File>,
+        by_module: HashMap<Vec<String>, usize>,
+    }
+
+    /// An edge: from file, to file, at line.
+    pub type Edge = (usize, usize, usize);
+
+    /// Code without comments and string literals (their insides become blanks, lines
+    /// stay where they were).
+    fn code_only(text: &str) -> String {
+        let mut out = String::with_capacity(text.len());
+        let mut chars = text.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '/' if chars.peek() == Some(&'/') => {
+                    for next in chars.by_ref() {
+                        if next == '\n' {
+                            out.push('\n');
+                            break;
+                        }
+                    }
+                }
+                '"' => {
+                    out.push(' ');
+                    while let Some(next) = chars.next() {
+                        match next {
+                            '\\' => {
+                                chars.next();
+                            }
+                            '"' => break,
+                            '\n' => out.push('\n'),
+                            _ => {}
+                        }
+                    }
+                }
+                '\'' => {
+                    // A char literal ('"', '\'', 'x') or a lifetime ('a).
+                    let rest: String = chars.clone().take(3).collect();
+                    if rest.starts_with('\\') {
+                        chars.next();
+                        chars.next();
+                        if let Some('\'') = chars.peek() {
+                            chars.next();
+                        }
+                    } else if rest.chars().nth(1) == Some('\'') {
+                        chars.next();
+                        chars.next();
+                    }
+                    out.push(' ');
+                }
+                _ => out.push(c),
+            }
+        }
+        out
+    }
+
+    /// Parses a use tree at `text[at..]` (after `prefix::`), returning every leaf path
+    /// (the `as` alias, when there is one, as the leaf's exported name in `.1`).
+    fn use_tree(
+        text: &[u8],
+        mut at: usize,
+        prefix: Vec<String>,
+    ) -> (Vec<(Vec<String>, String)>, usize) {
+        let skip_blank = |at: &mut usize| {
+            while *at < text.len() && (text[*at] as char).is_whitespace() {
+                *at += 1;
+            }
+        };
+        let ident = |at: &mut usize| {
+            let start = *at;
+            while *at < text.len() && (text[*at].is_ascii_alphanumeric() || text[*at] == b'_') {
+                *at += 1;
+            }
+            String::from_utf8_lossy(&text[start..*at]).into_owned()
+        };
+        let mut path = prefix;
+        let mut leaves = Vec::new();
+        loop {
+            skip_blank(&mut at);
+            if at < text.len() && text[at] == b'{' {
+                at += 1;
+                loop {
+                    skip_blank(&mut at);
+                    if at < text.len() && text[at] == b'}' {
+                        at += 1;
+                        break;
+                    }
+                    let (inner, next) = use_tree(text, at, path.clone());
+                    leaves.extend(inner);
+                    at = next;
+                    skip_blank(&mut at);
+                    if at < text.len() && text[at] == b',' {
+                        at += 1;
+                    }
+                }
+                return (leaves, at);
+            }
+            if at < text.len() && text[at] == b'*' {
+                leaves.push((path.clone(), "*".into()));
+                return (leaves, at + 1);
+            }
+            let name = ident(&mut at);
+            if name.is_empty() {
+                if !path.is_empty() {
+                    let last = path.last().cloned().unwrap_or_default();
+                    leaves.push((path, last));
+                }
+                return (leaves, at);
+            }
+            path.push(name.clone());
+            skip_blank(&mut at);
+            if text[at..].starts_with(b"::") {
+                at += 2;
+                continue;
+            }
+            let mut exported = if name == "self" {
+                path.pop();
+                path.last().cloned().unwrap_or_default()
+            } else {
+                name
+            };
+            if text[at..].starts_with(b"as ") {
+                at += 3;
+                skip_blank(&mut at);
+                exported = ident(&mut at);
+            }
+            leaves.push((path, exported));
+            return (leaves, at);
+        }
+    }
+
+    fn is_word_start(text: &[u8], at: usize) -> bool {
+        at == 0
+            || !(text[at - 1].is_ascii_alphanumeric()
+                || text[at - 1] == b'_'
+                || text[at - 1] == b':')
+    }
+
+    fn line_of(text: &[u8], at: usize) -> usize {
+        text[..at].iter().filter(|b| **b == b'\n').count() + 1
+    }
+
+    impl File {
+        fn read(root: &Path, path: &Path) -> Self {
+            let relative = path.strip_prefix(root).unwrap();
+            let name = relative.display().to_string();
+            let mut module: Vec<String> = relative
+                .with_extension("")
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            let file_name = module.last().cloned().unwrap_or_default();
+            let is_mod_rs = file_name == "mod";
+            if is_mod_rs || (module.len() == 1 && (file_name == "lib" || file_name == "main")) {
+                module.pop();
+            }
+            let mut text = std::fs::read_to_string(path).unwrap();
+            // A file's unit tests (`#[cfg(test)] mod tests`, at its end) name the file
+            // itself through `super::`; they are not part of its dependencies.
+            if let Some(at) = text.find("\n#[cfg(test)]\nmod ") {
+                text.truncate(at);
+            }
+            let has_handlers = text.lines().any(|line| {
+                let line = line.trim_start();
+                ["#[get(", "#[post(", "#[put(", "#[patch(", "#[delete("]
+                    .iter()
+                    .any(|m| line.starts_with(m))
+            });
+            let code = code_only(&text);
+            let bytes = code.as_bytes();
+            let mut uses = Vec::new();
+            let mut reexports = HashMap::new();
+            let mut children = BTreeSet::new();
+            // `use` statements, grouped trees included; `pub use` are re-exports.
+            let mut at = 0;
+            while let Some(found) = code[at..].find("use ") {
+                let start = at + found;
+                at = start + 4;
+                if !is_word_start(bytes, start) {
+                    continue;
+                }
+                let before = code[..start].trim_end();
+                let public = before.ends_with("pub") || before.ends_with(')');
+                let (leaves, end) = use_tree(bytes, at, Vec::new());
+                at = end.max(at);
+                let line = line_of(bytes, start);
+                for (path, exported) in leaves {
+                    if public {
+                        reexports.insert(exported, path);
+                    } else {
+                        uses.push((line, path));
+                    }
+                }
+            }
+            // Paths written inline: `crate::a::b(...)`, `super::engine::x`.
+            for root_word in ["crate::", "super::", "self::"] {
+                for (start, _) in code.match_indices(root_word) {
+                    if !is_word_start(bytes, start) {
+                        continue;
+                    }
+                    let line_start = code[..start].rfind('\n').map_or(0, |n| n + 1);
+                    if code[line_start..start].trim_start().starts_with("use ")
+                        || code[line_start..start].contains("use ")
+                    {
+                        continue;
+                    }
+                    let (leaves, _) = use_tree(bytes, start, Vec::new());
+                    for (path, _) in leaves {
+                        uses.push((line_of(bytes, start), path));
+                    }
+                }
+            }
+            // Paths through a name brought in by a `use`: `use super::engine;` and then
+            // `engine::stage_due(..)`, `use crate::contracts;` and then
+            // `contracts::created(..)`.
+            let aliases: Vec<(String, Vec<String>)> = uses
+                .iter()
+                .filter_map(|(_, path)| {
+                    let last = path.last()?;
+                    (last != "*" && last != "self").then(|| (last.clone(), path.clone()))
+                })
+                .collect();
+            for (alias, target) in aliases {
+                let pattern = format!("{alias}::");
+                for (start, _) in code.match_indices(&pattern) {
+                    if !is_word_start(bytes, start) {
+                        continue;
+                    }
+                    let (leaves, _) = use_tree(bytes, start + pattern.len(), target.clone());
+                    for (path, _) in leaves {
+                        uses.push((line_of(bytes, start), path));
+                    }
+                }
+            }
+            for line in code.lines() {
+                let line = line.trim();
+                let declared = line
+                    .strip_prefix("pub mod ")
+                    .or_else(|| line.strip_prefix("mod "))
+                    .or_else(|| line.strip_prefix("pub(crate) mod "));
+                if let Some(rest) = declared {
+                    if let Some(child) = rest.strip_suffix(';') {
+                        children.insert(child.trim().to_owned());
+                    }
+                }
+            }
+            Self {
+                name,
+                module,
+                is_mod_rs,
+                has_handlers,
+                uses,
+                reexports,
+                children,
+            }
+        }
+    }
+
+    impl Graph {
+        pub fn read(root: &Path) -> Self {
+            let mut paths = Vec::new();
+            super::sources(root, &mut paths);
+            paths.sort();
+            let files: Vec<File> = paths.iter().map(|path| File::read(root, path)).collect();
+            let by_module = files
+                .iter()
+                .enumerate()
+                .map(|(index, file)| (file.module.clone(), index))
+                .collect();
+            Self { files, by_module }
+        }
+
+        /// The absolute module path `path` names from inside `file`.
+        fn absolute(&self, file: &File, path: &[String]) -> Option<Vec<String>> {
+            let (first, rest) = path.split_first()?;
+            let mut base = match first.as_str() {
+                "crate" => Vec::new(),
+                "self" => file.module.clone(),
+                "super" => {
+                    let mut parent = file.module.clone();
+                    parent.pop()?;
+                    parent
+                }
+                name if file.children.contains(name) => {
+                    let mut own = file.module.clone();
+                    own.push(name.to_owned());
+                    return self.absolute_rest(own, rest);
+                }
+                _ => return None,
+            };
+            let mut rest = rest;
+            while let Some(("super", after)) = rest.split_first().map(|(s, a)| (s.as_str(), a)) {
+                base.pop()?;
+                rest = after;
+            }
+            self.absolute_rest(base, rest)
+        }
+
+        fn absolute_rest(&self, mut base: Vec<String>, rest: &[String]) -> Option<Vec<String>> {
+            base.extend(rest.iter().cloned());
+            Some(base)
+        }
+
+        /// The file that defines what an absolute path names, following re-exports.
+        fn resolve(&self, mut path: Vec<String>) -> Option<usize> {
+            for _ in 0..8 {
+                let (file, depth) = (0..=path.len())
+                    .rev()
+                    .find_map(|n| self.by_module.get(&path[..n]).map(|&f| (f, n)))?;
+                let Some(name) = path.get(depth) else {
+                    return Some(file);
+                };
+                let Some(target) = self.files[file].reexports.get(name) else {
+                    return Some(file);
+                };
+                let mut next = self.absolute(&self.files[file], target)?;
+                next.extend(path[depth + 1..].iter().cloned());
+                if next == path {
+                    return Some(file);
+                }
+                path = next;
+            }
+            None
+        }
+
+        /// Every file -> file reference (a file naming itself left out).
+        pub fn edges(&self) -> Vec<Edge> {
+            let mut edges = BTreeSet::new();
+            for (index, file) in self.files.iter().enumerate() {
+                for (line, path) in &file.uses {
+                    let Some(absolute) = self.absolute(file, path) else {
+                        continue;
+                    };
+                    if let Some(target) = self.resolve(absolute) {
+                        if target != index {
+                            edges.insert((index, target, *line));
+                        }
+                    }
+                }
+            }
+            edges.into_iter().collect()
+        }
+
+        /// Groups of files that reach each other (strongly connected, more than one).
+        pub fn cycles(nodes: usize, edges: &[(usize, usize)]) -> Vec<Vec<usize>> {
+            let mut next: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
+            for &(from, to) in edges {
+                next.entry(from).or_default().insert(to);
+            }
+            let reach = |start: usize| {
+                let mut seen = BTreeSet::from([start]);
+                let mut todo = vec![start];
+                while let Some(at) = todo.pop() {
+                    for &to in next.get(&at).into_iter().flatten() {
+                        if seen.insert(to) {
+                            todo.push(to);
+                        }
+                    }
+                }
+                seen
+            };
+            let reached: Vec<BTreeSet<usize>> = (0..nodes).map(reach).collect();
+            let mut groups = BTreeSet::new();
+            for a in 0..nodes {
+                let group: Vec<usize> = (0..nodes)
+                    .filter(|&b| reached[a].contains(&b) && reached[b].contains(&a))
+                    .collect();
+                if group.len() > 1 {
+                    groups.insert(group);
+                }
+            }
+            groups.into_iter().collect()
+        }
+    }
+}
+
+/// Cycles between files, cycles between areas, a file without handlers naming one
+/// with handlers, and an area naming another area's handler file (a re-export
+/// followed), in the crate rooted at `root`.
+fn shape_violations(root: &Path) -> Vec<String> {
+    let graph = graph::Graph::read(root);
+    let edges = graph.edges();
+    let files = &graph.files;
+    let mut wrong = Vec::new();
+    let pairs: Vec<(usize, usize)> = edges.iter().map(|&(a, b, _)| (a, b)).collect();
+    for group in graph::Graph::cycles(files.len(), &pairs) {
+        let names: Vec<&str> = group.iter().map(|&f| files[f].name.as_str()).collect();
+        wrong.push(format!("files import each other: {}", names.join(" <-> ")));
+    }
+    let top = |f: usize| files[f].module.first().cloned().unwrap_or_default();
+    let areas: Vec<String> = LAYERS[AREAS].iter().map(|a| (*a).to_owned()).collect();
+    let area_edges: Vec<(usize, usize)> = edges
+        .iter()
+        .filter_map(|&(a, b, _)| {
+            let from = areas.iter().position(|x| *x == top(a))?;
+            let to = areas.iter().position(|x| *x == top(b))?;
+            (from != to).then_some((from, to))
+        })
+        .collect();
+    for group in graph::Graph::cycles(areas.len(), &area_edges) {
+        let names: Vec<&str> = group.iter().map(|&a| areas[a].as_str()).collect();
+        let mut witnesses = Vec::new();
+        for &(a, b, line) in &edges {
+            let (from, to) = (top(a), top(b));
+            if from != to && names.contains(&from.as_str()) && names.contains(&to.as_str()) {
+                witnesses.push(format!("{}:{line} -> {}", files[a].name, files[b].name));
+            }
+        }
+        wrong.push(format!(
+            "areas import each other: {} ({})",
+            names.join(" <-> "),
+            witnesses.join(", ")
+        ));
+    }
+    for &(a, b, line) in &edges {
+        let (from, to) = (&files[a], &files[b]);
+        if !from.has_handlers
+            && from.module.first() != Some(&"app".to_owned())
+            && !from.is_mod_rs
+            && to.has_handlers
+        {
+            wrong.push(format!(
+                "{}:{line}: a file without handlers imports {}, which has handlers; move \
+                 what it needs into the model or the service",
+                from.name, to.name
+            ));
+        }
+        if top(a) != top(b) && areas.contains(&top(a)) && to.has_handlers {
+            wrong.push(format!(
+                "{}:{line}: area `{}` reaches into `{}`'s handlers ({}); call its service",
+                from.name,
+                top(a),
+                top(b),
+                to.name
+            ));
+        }
+    }
+    wrong
+}
+
+#[test]
+fn no_import_cycles_and_no_logic_leaning_on_handlers() {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let mut wrong = Vec::new();
+    for root in [manifest.join("src"), manifest.join("tenantctl/src")] {
+        for violation in shape_violations(&root) {
+            wrong.push(format!(
+                "{}: {violation}",
+                root.file_name().unwrap().to_string_lossy()
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "shape violations:\n{}", wrong.join("\n"));
+}
+
+#[test]
+fn the_shape_check_catches_cycles_re_exports_and_logic_on_handlers() {
+    let scratch = std::env::temp_dir().join(format!("pactum-shape-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&scratch);
+    let write = |path: &str, text: &str| {
+        let path = scratch.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    // Two files of one area that import each other, one through `super::` and one
+    // through a grouped `use` tree and an alias.
+    write(
+        "workflows/mod.rs",
+        "pub mod engine;\npub mod timers;\npub use engine::start;\n",
+    );
+    write(
+        "workflows/engine.rs",
+        "use super::{model, timers};\npub fn start() { timers::schedule(); }\n",
+    );
+    write(
+        "workflows/timers.rs",
+        "pub fn schedule() { super::engine::start(); }\n",
+    );
+    // A service that takes its types from a handler file, and an area that reaches
+    // another's handlers through a re-export.
+    write(
+        "contracts/mod.rs",
+        "pub mod routes;\npub mod service;\npub use routes::created;\n",
+    );
+    write(
+        "contracts/routes.rs",
+        "#[post(\"/x\")]\npub async fn create() {}\npub fn created() {}\npub struct View;\n",
+    );
+    write(
+        "contracts/service.rs",
+        "use super::routes::View;\npub fn insert() { crate::clauses::service::category(); }\n",
+    );
+    // Areas that import each other.
+    write("clauses/mod.rs", "pub mod service;\n");
+    write(
+        "clauses/service.rs",
+        "use crate::contracts;\npub fn category() { contracts::created(); }\n",
+    );
+    // A unit test naming its own file through `super::` is no cycle.
+    write("teams/mod.rs", "pub mod model;\n");
+    write(
+        "teams/model.rs",
+        "pub fn name() {}\n\n#[cfg(test)]\nmod tests {\n    use super::*;\n}\n",
+    );
+    let wrong = shape_violations(&scratch);
+    std::fs::remove_dir_all(&scratch).unwrap();
+    let has = |needle: &str| wrong.iter().any(|w| w.contains(needle));
+    assert!(
+        has("files import each other: workflows/engine.rs <-> workflows/timers.rs"),
+        "{wrong:#?}"
+    );
+    assert!(
+        has("areas import each other: contracts <-> clauses"),
+        "{wrong:#?}"
+    );
+    assert!(
+        has("contracts/service.rs:1: a file without handlers imports contracts/routes.rs"),
+        "{wrong:#?}"
+    );
+    assert!(
+        has("clauses/service.rs:2: area `clauses` reaches into `contracts`'s handlers"),
+        "{wrong:#?}"
+    );
+    assert!(!has("teams"), "{wrong:#?}");
+}
+
+/// Area files that hold handlers and SQL together, each with its reason. A handler file
+/// otherwise only parses, calls a service and answers; its SQL lives in the service.
+const HANDLERS_WITH_SQL: [(&str, &str); 10] = [
+    (
+        "identity/routes.rs",
+        "logging in, refreshing, logging out, `me`: what only an HTTP client does",
+    ),
+    (
+        "identity/user_routes.rs",
+        "changing one's own password, as logging in",
+    ),
+    (
+        "attachments/routes.rs",
+        "streaming a file download: its row, then the file, in the handler",
+    ),
+    (
+        "identity/grants.rs",
+        "not yet split into model, service and routes",
+    ),
+    (
+        "contracts/list.rs",
+        "not yet split: the search and facets read in the handler file",
+    ),
+    (
+        "contracts/versions.rs",
+        "not yet split: versions and diffs read in the handler file",
+    ),
+    (
+        "contracts/calendar.rs",
+        "not yet split: the calendar read in the handler file",
+    ),
+    (
+        "audit/mod.rs",
+        "not yet split: the audit log read in the handler file",
+    ),
+    (
+        "audit/events.rs",
+        "not yet split: the events API read in the handler file",
+    ),
+    (
+        "documents/pdf.rs",
+        "not yet split: the PDF's reads beside its handler",
+    ),
+];
+
+/// Lines of `text` that send SQL or read through the role-checked helpers.
+fn sql_lines(text: &str) -> Vec<usize> {
+    let markers = [
+        "read_as(",
+        "read_one_as(",
+        "\"select ",
+        "\"insert into",
+        "\"update ",
+        "\"delete from",
+        ".query(",
+        ".query_one(",
+        ".query_opt(",
+        ".execute(",
+    ];
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| {
+            let code = line.trim_start();
+            !code.starts_with("//") && markers.iter().any(|m| code.contains(m))
+        })
+        .map(|(number, _)| number + 1)
+        .collect()
+}
+
+#[test]
+fn area_handlers_hold_no_sql() {
+    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src");
+    let graph = graph::Graph::read(&src);
+    let allowed: Vec<&str> = HANDLERS_WITH_SQL.iter().map(|(file, _)| *file).collect();
+    let mut wrong = Vec::new();
+    let mut stale = Vec::new();
+    for file in &graph.files {
+        let area = file.module.first().map(String::as_str).unwrap_or_default();
+        if !file.has_handlers || !LAYERS[AREAS].contains(&area) {
+            continue;
+        }
+        let text = std::fs::read_to_string(src.join(&file.name)).unwrap();
+        let found = sql_lines(&text);
+        match (found.is_empty(), allowed.contains(&file.name.as_str())) {
+            (false, false) => wrong.push(format!("{}:{}", file.name, found[0])),
+            (true, true) => stale.push(file.name.clone()),
+            _ => {}
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "SQL in a handler file; move it into the area's service: {wrong:?}"
+    );
+    assert!(
+        stale.is_empty(),
+        "no SQL left in these handler files; take them off HANDLERS_WITH_SQL: {stale:?}"
+    );
+    // The check itself finds one, and passes over a comment.
+    let sample = "// \"select 1\" in a comment\nlet row = tx.query_one(\"select 1\", &[]).await?;";
+    assert_eq!(sql_lines(sample), [2]);
 }

@@ -1,0 +1,209 @@
+//! Counterparties over HTTP: thin handlers that parse, call the service as the caller,
+//! and answer.
+
+use actix_web::{delete, get, patch, post, web};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+use super::model::*;
+use super::service;
+use crate::kernel::page::{Page, PageRequest};
+use crate::kernel::reads::as_actor;
+use crate::kernel::Origin;
+use crate::tenancy::scoped::TenantDb;
+use crate::web::error::{AuthedRouteErrors, DomainError, ErrorBody};
+use crate::web::json::Json;
+use crate::web::reply::{Created, NoContent};
+use crate::web::tenant::AuthUser;
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct CounterpartyQuery {
+    /// Part of the name or email, case-insensitive.
+    #[param(max_length = 200)]
+    q: Option<String>,
+    /// Page size (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    limit: Option<i64>,
+    /// `next_cursor` of the page before.
+    cursor: Option<String>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/counterparties",
+    tag = "counterparties",
+    params(CounterpartyQuery),
+    responses(
+        (status = 200, description = "Counterparties by name", body = Page<CounterpartyView>),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/counterparties")]
+pub async fn list_counterparties(
+    user: AuthUser,
+    db: TenantDb,
+    query: web::Query<CounterpartyQuery>,
+) -> Result<Json<Page<CounterpartyView>>, DomainError> {
+    let page = PageRequest::parse(query.limit, query.cursor.as_deref(), 200)?;
+    Ok(Json(
+        service::list(&db, &user.principal(), query.q.as_deref(), &page).await?,
+    ))
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/counterparties",
+    tag = "counterparties",
+    request_body = NewCounterparty,
+    responses(
+        (status = 201, description = "Created", body = CounterpartyView),
+        (status = 409, description = "duplicate name", body = ErrorBody),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[post("/api/v1/counterparties")]
+pub async fn create_counterparty(
+    user: AuthUser,
+    db: TenantDb,
+    origin: Origin,
+    body: Json<NewCounterparty>,
+) -> Result<Created<CounterpartyView>, DomainError> {
+    let out = as_actor(&db, &user.principal(), async |tx, actor| {
+        service::create(tx, actor, &origin, body.into_inner()).await
+    })
+    .await?;
+    Ok(Created::new(out))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/counterparties/{id}",
+    tag = "counterparties",
+    params(("id" = Uuid, Path, description = "Counterparty id")),
+    responses(
+        (status = 200, description = "The counterparty with its contacts", body = CounterpartyView),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/counterparties/{id}")]
+pub async fn get_counterparty(
+    user: AuthUser,
+    db: TenantDb,
+    id: web::Path<Uuid>,
+) -> Result<Json<CounterpartyView>, DomainError> {
+    Ok(Json(
+        service::get(&db, &user.principal(), id.into_inner()).await?,
+    ))
+}
+
+#[utoipa::path(
+    patch,
+    path = "/api/v1/counterparties/{id}",
+    tag = "counterparties",
+    params(("id" = Uuid, Path, description = "Counterparty id")),
+    request_body = UpdateCounterparty,
+    responses(
+        (status = 409, description = "duplicate name", body = ErrorBody),
+        (status = 200, description = "Updated", body = CounterpartyView),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[patch("/api/v1/counterparties/{id}")]
+pub async fn update_counterparty(
+    user: AuthUser,
+    db: TenantDb,
+    origin: Origin,
+    id: web::Path<Uuid>,
+    body: Json<UpdateCounterparty>,
+) -> Result<Json<CounterpartyView>, DomainError> {
+    let out = as_actor(&db, &user.principal(), async |tx, actor| {
+        service::update(tx, actor, &origin, id.into_inner(), body.into_inner()).await
+    })
+    .await?;
+    Ok(Json(out))
+}
+
+#[utoipa::path(
+    delete,
+    path = "/api/v1/counterparties/{id}",
+    tag = "counterparties",
+    params(("id" = Uuid, Path, description = "Counterparty id")),
+    responses(
+        (status = 204, description = "Deleted, with its contacts"),
+        (status = 409, description = "in_use: contracts name it", body = ErrorBody),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[delete("/api/v1/counterparties/{id}")]
+pub async fn delete_counterparty(
+    user: AuthUser,
+    db: TenantDb,
+    origin: Origin,
+    id: web::Path<Uuid>,
+) -> Result<NoContent, DomainError> {
+    as_actor(&db, &user.principal(), async |tx, actor| {
+        service::delete(tx, actor, &origin, id.into_inner()).await
+    })
+    .await?;
+    Ok(NoContent)
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/counterparties/{id}/contacts",
+    tag = "counterparties",
+    params(("id" = Uuid, Path, description = "Counterparty id")),
+    request_body = NewContact,
+    responses(
+        (status = 201, description = "Added", body = ContactView),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[post("/api/v1/counterparties/{id}/contacts")]
+pub async fn create_contact(
+    user: AuthUser,
+    db: TenantDb,
+    origin: Origin,
+    id: web::Path<Uuid>,
+    body: Json<NewContact>,
+) -> Result<Created<ContactView>, DomainError> {
+    let out = as_actor(&db, &user.principal(), async |tx, actor| {
+        service::create_contact(tx, actor, &origin, id.into_inner(), body.into_inner()).await
+    })
+    .await?;
+    Ok(Created::new(out))
+}
+
+#[utoipa::path(
+    delete,
+    path = "/api/v1/contacts/{id}",
+    tag = "counterparties",
+    params(("id" = Uuid, Path, description = "Contact id")),
+    responses(
+        (status = 204, description = "Removed"),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[delete("/api/v1/contacts/{id}")]
+pub async fn delete_contact(
+    user: AuthUser,
+    db: TenantDb,
+    origin: Origin,
+    id: web::Path<Uuid>,
+) -> Result<NoContent, DomainError> {
+    as_actor(&db, &user.principal(), async |tx, actor| {
+        service::delete_contact(tx, actor, &origin, id.into_inner()).await
+    })
+    .await?;
+    Ok(NoContent)
+}
