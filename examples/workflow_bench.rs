@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use pactum::kernel::clock;
 use pactum::kernel::jobs::runner::JobMetrics;
+use pactum::kernel::jobs::BackgroundJob;
 use pactum::kernel::jobs::{enqueue_with, NewJob};
 use pactum::kernel::unit::{Reactions, Unit};
 use pactum::kernel::{Actor, Origin};
@@ -30,9 +31,9 @@ use pactum::tenancy::pool::DatabaseUrl;
 use pactum::tenancy::provision::{self, NewTenant};
 use pactum::tenancy::scoped::TenantDb;
 use pactum::tenancy::{Host, MigrationSet, SchemaName, TenantId, TenantSlug};
-use pactum::workflows::definitions::{self, Subject};
+use pactum::workflows::definitions;
+use pactum::workflows::matching::{self, Subject};
 use pactum::workflows::model::DefinitionBody;
-use pactum::workflows::timers;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -187,7 +188,7 @@ async fn matching(url: &DatabaseUrl, args: &[String]) -> Result<(), Error> {
             tx.commit().await?;
             let tx = db.begin().await?;
             let started = Instant::now();
-            let winner = definitions::winner(&tx, subject).await?;
+            let winner = matching::winner(&tx, subject).await?;
             let elapsed = started.elapsed().as_secs_f64() * 1000.0;
             tx.rollback().await?;
             assert_eq!(winner.is_some(), matches, "round {round}");
@@ -197,7 +198,7 @@ async fn matching(url: &DatabaseUrl, args: &[String]) -> Result<(), Error> {
         }
         let tx = db.begin().await?;
         let started = Instant::now();
-        let explained = definitions::explain(&tx, &actor, &msa).await?;
+        let explained = matching::explain(&tx, &actor, &msa).await?;
         let elapsed = started.elapsed().as_secs_f64() * 1000.0;
         tx.rollback().await?;
         assert_eq!(explained.definitions.len(), count as usize);
@@ -553,7 +554,11 @@ async fn sla_timers(url: &DatabaseUrl, args: &[String]) -> Result<(), Error> {
             .iter()
             .map(|row| {
                 let (stage, due): (Uuid, chrono::DateTime<Utc>) = (row.get(0), row.get(1));
-                NewJob::at(timers::STAGE_DUE, timers::args(stage, due, None), due)
+                pactum::workflows::model::StageDue {
+                    stage_id: stage,
+                    due_at: due,
+                }
+                .at(due)
             })
             .collect();
         n += jobs.len();

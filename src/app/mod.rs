@@ -102,31 +102,14 @@ pub fn job_handlers(outbound: &Outbound) -> Handlers {
         outbound.notifications.clone(),
     );
     handlers
-        .register(crate::webhooks::WEBHOOK_DELIVERY, move |ctx| {
-            crate::webhooks::deliver_job(ctx, webhooks.clone())
-        })
-        .register(
-            crate::workflows::timers::STAGE_DUE,
-            crate::workflows::timers::stage_due_job,
-        )
-        .register(
-            crate::workflows::timers::STAGE_REMINDER,
-            crate::workflows::timers::stage_reminder_job,
-        )
-        .register(
-            crate::identity::grants::GRANT_LAPSE,
-            crate::identity::grants::lapse_job,
-        )
-        .register(notifier::FROM_EVENT, move |ctx| {
-            notifier::from_event_job(ctx, Some(fanout.clone()))
-        })
-        .register(delivery::DELIVER, move |ctx| {
-            delivery::deliver_job(ctx, mail.clone())
-        })
-        .register(delivery::DIGEST, move |ctx| {
-            delivery::digest_job(ctx, digests.clone())
-        })
-        .register(reminders::REMIND, reminders::remind_job)
+        .register_job::<crate::webhooks::WebhookDelivery>(webhooks)
+        .register_job::<crate::workflows::model::StageDue>(())
+        .register_job::<crate::workflows::model::StageReminder>(())
+        .register_job::<crate::identity::grants::GrantLapse>(())
+        .register_job::<notifier::FromEvent>(Some(fanout))
+        .register_job::<delivery::Deliver>(mail)
+        .register_job::<delivery::Digest>(digests)
+        .register_job::<reminders::Remind>(())
         .register(crate::kernel::jobs::NOOP, |_| async { Ok(()) });
     handlers
 }

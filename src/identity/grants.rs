@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::kernel::audit::{self, Entry};
-use crate::kernel::jobs::{enqueue, JobContext, JobError, JobKind, NewJob};
+use crate::kernel::jobs::{enqueue, BackgroundJob, JobContext, JobError, JobKind};
 use crate::kernel::page::Page;
 use crate::kernel::reads::as_actor;
 use crate::kernel::unit;
@@ -30,6 +30,25 @@ pub const GRANT_LAPSE: JobKind = JobKind {
     max_attempts: 10,
     timeout: std::time::Duration::from_secs(30),
 };
+
+/// A grant's expiry: ends it when its time comes, unless it already ended.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GrantLapse {
+    pub grant_id: Uuid,
+}
+
+impl BackgroundJob for GrantLapse {
+    const KIND: JobKind = GRANT_LAPSE;
+    type Env = ();
+
+    async fn run(self, ctx: JobContext, (): ()) -> Result<(), JobError> {
+        let tx = ctx.db.begin().await?;
+        let system = Actor::system("role grant expiry");
+        end(&tx, &system, &ctx.origin(), self.grant_id, "lapsed").await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
 
 /// Longest a grant may run.
 pub const MAX_GRANT_DAYS: i64 = 366;
@@ -119,11 +138,7 @@ pub async fn grant(
     let view = GrantView::from(&row);
     enqueue(
         tx,
-        vec![NewJob::at(
-            GRANT_LAPSE,
-            json!({"grant_id": view.id}),
-            view.expires_at,
-        )],
+        vec![GrantLapse { grant_id: view.id }.at(view.expires_at)],
     )
     .await?;
     audit::record(
@@ -173,29 +188,6 @@ pub async fn end(
     )
     .await?;
     Ok(true)
-}
-
-pub async fn lapse_job(ctx: JobContext) -> Result<(), JobError> {
-    let Some(id) = ctx.job.args["grant_id"]
-        .as_str()
-        .and_then(|s| s.parse().ok())
-    else {
-        return Err(JobError::Cancel(format!(
-            "malformed arguments: {}",
-            ctx.job.args
-        )));
-    };
-    let tx = ctx.db.begin().await?;
-    end(
-        &tx,
-        &Actor::system("role grant expiry"),
-        &ctx.origin(),
-        id,
-        "lapsed",
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(())
 }
 
 #[utoipa::path(get, path = "/api/v1/role-grants", tag = "users",

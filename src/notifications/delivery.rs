@@ -9,13 +9,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::mail::{self, Brand, Email, MailError, Mailer};
 use super::preferences::{self, Resolved, TenantDefaults};
 use crate::kernel::destination;
-use crate::kernel::jobs::{enqueue, JobContext, JobError, JobKind, NewJob};
+use crate::kernel::jobs::{enqueue, BackgroundJob, JobContext, JobError, JobKind};
 use crate::kernel::{unit, DomainError};
 use crate::tenancy::scoped::TenantTx;
 
@@ -34,6 +35,38 @@ pub const DIGEST: JobKind = JobKind {
     max_attempts: 12,
     timeout: Duration::from_secs(120),
 };
+
+/// Sending one pending delivery (an email, in a batch with the tenant's other due
+/// ones, or a chat message).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Deliver {
+    pub delivery_id: i64,
+}
+
+impl BackgroundJob for Deliver {
+    const KIND: JobKind = DELIVER;
+    type Env = Outlets;
+
+    async fn run(self, ctx: JobContext, outlets: Outlets) -> Result<(), JobError> {
+        deliver(ctx, outlets, self.delivery_id).await
+    }
+}
+
+/// Sending a user's digest for the window that ends at `window`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Digest {
+    pub recipient_id: Uuid,
+    pub window: DateTime<Utc>,
+}
+
+impl BackgroundJob for Digest {
+    const KIND: JobKind = DIGEST;
+    type Env = Outlets;
+
+    async fn run(self, ctx: JobContext, outlets: Outlets) -> Result<(), JobError> {
+        digest(ctx, outlets, self.recipient_id, self.window).await
+    }
+}
 
 /// Where notifications leave the server: the mailer, the chat client, and how links in
 /// them are made. Cheap to clone.
@@ -143,10 +176,16 @@ pub async fn plan(
             let (id, recipient, state, at): (i64, Uuid, &str, DateTime<Utc>) =
                 (row.get(0), row.get(1), row.get(2), row.get(3));
             if state == "digest" {
-                NewJob::at(DIGEST, json!({"recipient_id": recipient, "window": at}), at)
-                    .unique(format!("digest:{recipient}:{}", at.timestamp()))
+                Digest {
+                    recipient_id: recipient,
+                    window: at,
+                }
+                .at(at)
+                .unique(format!("digest:{recipient}:{}", at.timestamp()))
             } else {
-                NewJob::at(DELIVER, json!({"delivery_id": id}), at).unique(format!("delivery:{id}"))
+                Deliver { delivery_id: id }
+                    .at(at)
+                    .unique(format!("delivery:{id}"))
             }
         })
         .collect();
@@ -250,13 +289,7 @@ fn mail_hold() -> chrono::Duration {
 
 /// Sends one pending delivery: a chat message on its own, an email in a batch with
 /// every other due email of the tenant that no live batch holds.
-pub async fn deliver_job(ctx: JobContext, outlets: Outlets) -> Result<(), JobError> {
-    let Some(id) = ctx.job.args["delivery_id"].as_i64() else {
-        return Err(JobError::Cancel(format!(
-            "malformed arguments: {}",
-            ctx.job.args
-        )));
-    };
+async fn deliver(ctx: JobContext, outlets: Outlets, id: i64) -> Result<(), JobError> {
     let tx = ctx.db.begin().await?;
     let row = tx
         .query_opt(
@@ -680,21 +713,12 @@ async fn post_chat(
 
 /// Sends a user's digest: every email held for a window that has ended, one message,
 /// grouped by contract.
-pub async fn digest_job(ctx: JobContext, outlets: Outlets) -> Result<(), JobError> {
-    let (Some(recipient), Some(window)) = (
-        ctx.job.args["recipient_id"]
-            .as_str()
-            .and_then(|s| s.parse::<Uuid>().ok()),
-        ctx.job.args["window"]
-            .as_str()
-            .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-            .map(|w| w.with_timezone(&Utc)),
-    ) else {
-        return Err(JobError::Cancel(format!(
-            "malformed arguments: {}",
-            ctx.job.args
-        )));
-    };
+async fn digest(
+    ctx: JobContext,
+    outlets: Outlets,
+    recipient: Uuid,
+    window: DateTime<Utc>,
+) -> Result<(), JobError> {
     let tx = ctx.db.begin().await?;
     let rows = tx
         .query(

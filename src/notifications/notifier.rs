@@ -5,6 +5,7 @@
 //! is keyed by (event, recipient, type), so a job that runs twice makes nothing twice.
 //! The one who caused the event is never told about it.
 
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -12,7 +13,7 @@ use super::delivery::{self, Made};
 use super::inbox::{NotificationView, COLUMNS};
 use super::preferences;
 use super::stream::{Fanout, Published};
-use crate::kernel::jobs::{enqueue_collecting, JobContext, JobError, JobKind};
+use crate::kernel::jobs::{enqueue_collecting, BackgroundJob, JobContext, JobError, JobKind};
 use crate::kernel::unit::{ReactionFuture, Reactions, Recorded};
 use crate::kernel::{Actor, DomainError, Origin};
 use crate::tenancy::scoped::TenantTx;
@@ -341,22 +342,39 @@ pub async fn from_event(
     Ok(messages)
 }
 
-/// Runs the notifier over the events of one unit of work (`args.items`; an older job's
-/// single `args.event_id` too), in one transaction.
-pub async fn from_event_job(ctx: JobContext, fanout: Option<Fanout>) -> Result<(), JobError> {
-    let ids: Vec<i64> = match (
-        ctx.job.args["items"].as_array(),
-        ctx.job.args["event_id"].as_i64(),
-    ) {
-        (Some(items), _) => items.iter().filter_map(Value::as_i64).collect(),
-        (None, Some(id)) => vec![id],
-        (None, None) => {
+/// The notifier's job: the events of one unit of work (`items`, collected by
+/// `enqueue_collecting`; a job of an older build carries a single `event_id`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct FromEvent {
+    #[serde(default)]
+    pub items: Vec<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<i64>,
+}
+
+impl BackgroundJob for FromEvent {
+    const KIND: JobKind = FROM_EVENT;
+    type Env = Option<Fanout>;
+
+    async fn run(self, ctx: JobContext, fanout: Option<Fanout>) -> Result<(), JobError> {
+        let mut ids = self.items;
+        ids.extend(self.event_id);
+        if ids.is_empty() {
             return Err(JobError::Cancel(format!(
-                "malformed arguments: {}",
-                ctx.job.args
-            )))
+                "malformed arguments for {}: no events",
+                FROM_EVENT.name
+            )));
         }
-    };
+        from_events(ctx, fanout, ids).await
+    }
+}
+
+/// Runs the notifier over the events of one unit of work, in one transaction.
+async fn from_events(
+    ctx: JobContext,
+    fanout: Option<Fanout>,
+    ids: Vec<i64>,
+) -> Result<(), JobError> {
     let tx = ctx.db.begin().await?;
     // One notifier at a time per tenant, until commit: notification ids are then in
     // commit order, so a stream that reconnects with `Last-Event-ID` and replays what

@@ -12,12 +12,13 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
 use super::preferences::{self, TenantDefaults};
 use crate::kernel::audit::{self, Entry};
-use crate::kernel::jobs::{cancel_pending, enqueue, JobContext, JobError, JobKind, NewJob};
+use crate::kernel::jobs::{cancel_pending, enqueue, BackgroundJob, JobContext, JobError, JobKind};
 use crate::kernel::unit::{self, ReactionFuture, Reactions, Recorded};
 use crate::kernel::{Actor, DomainError, Origin};
 use crate::tenancy::scoped::TenantTx;
@@ -29,6 +30,25 @@ pub const REMIND: JobKind = JobKind {
     max_attempts: 10,
     timeout: Duration::from_secs(30),
 };
+
+/// One reminder of a contract's date, as scheduled: when it fires it checks that it
+/// still applies (the dates may have moved since).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Remind {
+    pub contract_id: Uuid,
+    pub kind: String,
+    pub days_before: i32,
+    pub date: NaiveDate,
+}
+
+impl BackgroundJob for Remind {
+    const KIND: JobKind = REMIND;
+    type Env = ();
+
+    async fn run(self, ctx: JobContext, (): ()) -> Result<(), JobError> {
+        remind(ctx, self).await
+    }
+}
 
 /// Reminders go out at this local time.
 const REMIND_AT: NaiveTime = match NaiveTime::from_hms_opt(9, 0, 0) {
@@ -202,11 +222,13 @@ pub async fn reschedule(tx: &TenantTx, contract: Uuid) -> Result<Vec<Reminder>, 
     let jobs = reminders
         .iter()
         .map(|r| {
-            NewJob::at(
-                REMIND,
-                json!({"contract_id": contract, "kind": r.kind, "days_before": r.days_before, "date": r.date}),
-                r.fire_at,
-            )
+            Remind {
+                contract_id: contract,
+                kind: r.kind.to_owned(),
+                days_before: r.days_before,
+                date: r.date,
+            }
+            .at(r.fire_at)
             .unique(r.key(contract))
         })
         .collect();
@@ -215,20 +237,15 @@ pub async fn reschedule(tx: &TenantTx, contract: Uuid) -> Result<Vec<Reminder>, 
 }
 
 /// A reminder's time has come: if it still applies, record the event.
-pub async fn remind_job(ctx: JobContext) -> Result<(), JobError> {
-    let args = &ctx.job.args;
-    let (Some(contract), Some(kind), Some(days_before), Some(date)) = (
-        args["contract_id"]
-            .as_str()
-            .and_then(|s| s.parse::<Uuid>().ok()),
-        args["kind"].as_str(),
-        args["days_before"].as_i64(),
-        args["date"]
-            .as_str()
-            .and_then(|s| s.parse::<NaiveDate>().ok()),
-    ) else {
-        return Err(JobError::Cancel(format!("malformed arguments: {args}")));
-    };
+async fn remind(ctx: JobContext, job: Remind) -> Result<(), JobError> {
+    let Remind {
+        contract_id: contract,
+        kind,
+        days_before,
+        date,
+    } = job;
+    let kind = kind.as_str();
+    let days_before = i64::from(days_before);
     let tx = ctx.db.begin().await?;
     let Some((dates, title)) = dates_of(&tx, contract).await? else {
         return Ok(());

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -13,7 +14,7 @@ use super::model::{DeliveryView, DELIVERY_COLUMNS};
 use super::signature;
 use crate::kernel::destination;
 use crate::kernel::events::{EventView, EVENT_COLUMNS};
-use crate::kernel::jobs::{JobContext, JobError, JobKind, NewJob};
+use crate::kernel::jobs::{BackgroundJob, JobContext, JobError, JobKind, NewJob};
 use crate::tenancy::scoped::TenantTx;
 
 /// Delivering one event to one webhook endpoint. Eight attempts spread over about a
@@ -26,15 +27,31 @@ pub const WEBHOOK_DELIVERY: JobKind = JobKind {
     timeout: Duration::from_secs(30),
 };
 
-pub fn delivery_args(endpoint: Uuid, event_id: i64) -> Value {
-    json!({"endpoint_id": endpoint, "event_id": event_id})
+/// One event for one endpoint: a delivery's arguments.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WebhookDelivery {
+    pub endpoint_id: Uuid,
+    pub event_id: i64,
+}
+
+impl BackgroundJob for WebhookDelivery {
+    const KIND: JobKind = WEBHOOK_DELIVERY;
+    type Env = Deliverer;
+
+    async fn run(self, ctx: JobContext, deliverer: Deliverer) -> Result<(), JobError> {
+        deliver(ctx, deliverer, self).await
+    }
 }
 
 /// The delivery of one event to one endpoint, keyed so that resending (an endpoint
 /// enabled again, a recovery) never queues the same message twice.
-pub fn delivery_job(endpoint: Uuid, event_id: i64) -> NewJob {
-    NewJob::now(WEBHOOK_DELIVERY, delivery_args(endpoint, event_id))
-        .unique(format!("wh:{}:{event_id}", endpoint.simple()))
+pub fn delivery_job(endpoint_id: Uuid, event_id: i64) -> NewJob {
+    WebhookDelivery {
+        endpoint_id,
+        event_id,
+    }
+    .now()
+    .unique(format!("wh:{}:{event_id}", endpoint_id.simple()))
 }
 
 /// How long a receiver has to answer. Short, as Standard Webhooks' services keep it: a
@@ -331,16 +348,15 @@ const MESSAGE_FAILED_SQL: &str = "\
 /// is enabled again; one already delivered is not sent again. A failure is retried on
 /// [`retry_delay`]'s schedule; the endpoint is disabled only when its failures have
 /// lasted the operator's period, and then the message waits for it like any other.
-pub async fn deliver_job(ctx: JobContext, deliverer: Deliverer) -> Result<(), JobError> {
-    let args = &ctx.job.args;
-    let (Some(endpoint_id), Some(event_id)) = (
-        args["endpoint_id"]
-            .as_str()
-            .and_then(|s| s.parse::<Uuid>().ok()),
-        args["event_id"].as_i64(),
-    ) else {
-        return Err(JobError::Cancel(format!("malformed arguments: {args}")));
-    };
+async fn deliver(
+    ctx: JobContext,
+    deliverer: Deliverer,
+    job: WebhookDelivery,
+) -> Result<(), JobError> {
+    let WebhookDelivery {
+        endpoint_id,
+        event_id,
+    } = job;
     let tx = ctx.db.begin().await?;
     let endpoint = tx
         .query_opt(

@@ -16,7 +16,7 @@ pub mod routes;
 pub mod service;
 pub mod signature;
 
-pub use delivery::{deliver_job, delivery_job, Deliverer, WEBHOOK_DELIVERY};
+pub use delivery::{delivery_job, Deliverer, WebhookDelivery, WEBHOOK_DELIVERY};
 pub use model::{CreateWebhook, CreatedWebhook, DeliveryView, UpdateWebhook, WebhookView};
 pub use routes::configure;
 pub use service::react_to;

@@ -16,11 +16,12 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::calendar;
-use super::definitions::{self, Subject};
-use super::model::{timer_args, ApproverRef, StageBody, STAGE_DUE, STAGE_REMINDER};
+use super::definitions;
+use super::matching::{self, Subject};
+use super::model::{ApproverRef, StageBody, StageDue, StageReminder};
 use crate::contracts::model::Status;
 use crate::kernel::audit::{self, Entry};
-use crate::kernel::jobs::{enqueue, NewJob};
+use crate::kernel::jobs::{enqueue, BackgroundJob};
 use crate::kernel::unit;
 use crate::kernel::validate;
 use crate::kernel::{Actor, DomainError, Origin, Refusal};
@@ -121,7 +122,7 @@ pub async fn start(
     }
     let definition = match definition {
         Some(id) => id,
-        None => match definitions::winner(tx, &Subject::Contract(contract_id)).await? {
+        None => match matching::winner(tx, &Subject::Contract(contract_id)).await? {
             Some(id) => id,
             None => return Ok(None),
         },
@@ -227,10 +228,10 @@ pub(super) async fn advance(
         let spec: StageBody = serde_json::from_value(spec)
             .map_err(|e| DomainError::Internal(anyhow::anyhow!("stored stage: {e}")))?;
         if let Some(condition) = &spec.condition {
-            let truth = definitions::evaluate(
+            let truth = matching::evaluate(
                 tx,
                 &Subject::Contract(run.contract_id),
-                &[definitions::compile_rule(condition)?],
+                &[matching::compile_rule(condition)?],
                 false,
             )
             .await?;
@@ -462,13 +463,18 @@ pub(super) async fn activate(
     )
     .await?;
     if let Some(due) = due_at {
-        let mut jobs = vec![NewJob::at(STAGE_DUE, timer_args(stage_id, due, None), due)];
+        let mut jobs = vec![StageDue {
+            stage_id,
+            due_at: due,
+        }
+        .at(due)];
         for (hours, at) in reminders {
-            jobs.push(NewJob::at(
-                STAGE_REMINDER,
-                timer_args(stage_id, due, Some(hours)),
-                at,
-            ));
+            let reminder = StageReminder {
+                stage_id,
+                due_at: due,
+                hours_before: hours,
+            };
+            jobs.push(reminder.at(at));
         }
         enqueue(tx, jobs).await?;
     }

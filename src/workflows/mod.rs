@@ -1,5 +1,5 @@
 //! Approval workflows: definitions written in the workflow seed's shape and
-//! matched by trigger rules ([`rules`], [`definitions`]); rounds of stages run by
+//! matched by trigger rules ([`rules`], [`definitions`], [`matching`]); rounds of stages run by
 //! [`engine`], decided in [`decisions`], started and voided by [`reactions`] to
 //! contract events; SLA deadlines and reminders ([`sla`]) as durable [`timers`] counted
 //! in the tenant's business [`calendar`]; what clients read ([`views`]).
@@ -8,6 +8,7 @@ pub mod calendar;
 pub mod decisions;
 pub mod definitions;
 pub mod engine;
+pub mod matching;
 pub mod model;
 pub mod reactions;
 pub mod routes;

@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -34,10 +34,21 @@ pub const STAGE_REMINDER: JobKind = JobKind {
     timeout: std::time::Duration::from_secs(60),
 };
 
-/// What a stage timer carries: the stage and the deadline it was made for, so a stage
-/// that moved on turns it into a no-op.
-pub fn timer_args(stage: Uuid, due_at: DateTime<Utc>, hours_before: Option<f64>) -> Value {
-    json!({"stage_id": stage, "due_at": due_at, "hours_before": hours_before})
+/// A stage's deadline passing: the stage and the deadline it was made for, so a stage
+/// that moved on (decided, voided, given a new deadline) turns it into a no-op.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StageDue {
+    pub stage_id: Uuid,
+    pub due_at: DateTime<Utc>,
+}
+
+/// A reminder `hours_before` a stage's deadline.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StageReminder {
+    pub stage_id: Uuid,
+    pub due_at: DateTime<Utc>,
+    #[serde(default)]
+    pub hours_before: f64,
 }
 
 pub const MAX_STAGES: usize = 20;

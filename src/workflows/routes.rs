@@ -9,10 +9,9 @@ use uuid::Uuid;
 
 use super::calendar::{self, CalendarBody, CalendarView};
 use super::decisions::{self, Decision};
-use super::definitions::{
-    self, DefinitionVersion, DefinitionView, DraftContract, MatchReport, Subject, Uncovered,
-};
+use super::definitions::{self, DefinitionVersion, DefinitionView};
 use super::engine;
+use super::matching::{self, DraftContract, MatchReport, Subject, Uncovered};
 use super::model::DefinitionBody;
 use super::model::{ApproveBody, DelegateBody, RejectBody};
 use super::settings::{self, OutOfOffice, WorkflowSettings};
@@ -22,10 +21,10 @@ use super::views::{
 use crate::kernel::page::Page;
 use crate::kernel::reads::as_actor;
 use crate::kernel::{Origin, Refusal, Role};
-use crate::tenancy::scoped::TenantDb;
 use crate::web::error::{AuthedRouteErrors, DomainError, ErrorBody};
 use crate::web::json::{Json, OptionalJson};
 use crate::web::reply::{Created, NoContent};
+use crate::tenancy::scoped::TenantDb;
 use crate::web::tenant::AuthUser;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
@@ -203,7 +202,7 @@ pub async fn match_workflows(
     };
     Ok(Json(
         as_actor(&db, &user.principal(), async |tx, actor| {
-            definitions::explain(tx, actor, &subject).await
+            matching::explain(tx, actor, &subject).await
         })
         .await?,
     ))
@@ -216,7 +215,7 @@ pub async fn match_workflows(
 pub async fn coverage(user: AuthUser, db: TenantDb) -> Result<Json<Page<Uncovered>>, DomainError> {
     Ok(Json(
         as_actor(&db, &user.principal(), async |tx, actor| {
-            definitions::coverage(tx, actor).await
+            matching::coverage(tx, actor).await
         })
         .await?,
     ))

@@ -3,47 +3,48 @@
 //! The job carries the deadline it was made for, so a stage that moved on (decided,
 //! voided, given a new deadline) turns it into a no-op.
 
-use chrono::{DateTime, Utc};
-use serde_json::Value;
-use uuid::Uuid;
-
+use super::model::{StageDue, StageReminder};
 use super::sla;
-use crate::kernel::jobs::{JobContext, JobError};
+use crate::kernel::jobs::{BackgroundJob, JobContext, JobError, JobKind};
 
-pub use super::model::{timer_args as args, STAGE_DUE, STAGE_REMINDER};
+pub use super::model::{STAGE_DUE, STAGE_REMINDER};
 
-fn parse(args: &Value) -> Result<(Uuid, DateTime<Utc>), JobError> {
-    let stage = args["stage_id"].as_str().and_then(|s| s.parse().ok());
-    let due = args["due_at"]
-        .as_str()
-        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-        .map(|d| d.with_timezone(&Utc));
-    match (stage, due) {
-        (Some(stage), Some(due)) => Ok((stage, due)),
-        _ => Err(JobError::Cancel(format!("malformed arguments: {args}"))),
+impl BackgroundJob for StageDue {
+    const KIND: JobKind = STAGE_DUE;
+    type Env = ();
+
+    async fn run(self, ctx: JobContext, (): ()) -> Result<(), JobError> {
+        let Self { stage_id, due_at } = self;
+        // The runner claims only due jobs, by its clock; the deadline is checked here
+        // too, because it is what the stage's overdue mark says, and a job could be
+        // moved.
+        let now = ctx.clock.now();
+        if now < due_at {
+            let wait = (due_at - now).to_std().unwrap_or_default();
+            return Err(JobError::RetryIn(wait, format!("not due until {due_at}")));
+        }
+        let tx = ctx.db.begin().await?;
+        sla::stage_due(&tx, &ctx.origin(), stage_id, due_at).await?;
+        tx.commit().await?;
+        Ok(())
     }
 }
 
-pub async fn stage_due_job(ctx: JobContext) -> Result<(), JobError> {
-    let (stage, due) = parse(&ctx.job.args)?;
-    // The runner claims only due jobs, by its clock; the deadline is checked here too,
-    // because it is what the stage's overdue mark says, and a job could be moved.
-    let now = ctx.clock.now();
-    if now < due {
-        let wait = (due - now).to_std().unwrap_or_default();
-        return Err(JobError::RetryIn(wait, format!("not due until {due}")));
-    }
-    let tx = ctx.db.begin().await?;
-    sla::stage_due(&tx, &ctx.origin(), stage, due).await?;
-    tx.commit().await?;
-    Ok(())
-}
+impl BackgroundJob for StageReminder {
+    const KIND: JobKind = STAGE_REMINDER;
+    type Env = ();
 
-pub async fn stage_reminder_job(ctx: JobContext) -> Result<(), JobError> {
-    let (stage, due) = parse(&ctx.job.args)?;
-    let hours = ctx.job.args["hours_before"].as_f64().unwrap_or_default();
-    let tx = ctx.db.begin().await?;
-    sla::stage_reminder(&tx, &ctx.origin(), stage, due, hours).await?;
-    tx.commit().await?;
-    Ok(())
+    async fn run(self, ctx: JobContext, (): ()) -> Result<(), JobError> {
+        let tx = ctx.db.begin().await?;
+        sla::stage_reminder(
+            &tx,
+            &ctx.origin(),
+            self.stage_id,
+            self.due_at,
+            self.hours_before,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
 }

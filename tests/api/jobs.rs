@@ -15,6 +15,7 @@ use pactum::kernel::clock::{self, Clock, ManualClock, SharedClock};
 use pactum::kernel::jobs::admin::{self, PauseScope};
 use pactum::kernel::jobs::periodic::{self, PeriodicJob};
 use pactum::kernel::jobs::runner::{JobMetrics, CLAIM_SQL, PROMOTE_SQL, PRUNE_SQL, RESCUE_SQL};
+use pactum::kernel::jobs::BackgroundJob;
 use pactum::kernel::jobs::{
     enqueue, enqueue_with, Handlers, JobError, JobKind, NewJob, Runner, RunnerConfig, RunnerHandle,
 };
@@ -260,11 +261,9 @@ async fn a_rolled_back_change_leaves_no_event_and_no_job() {
     let queue = Queue::with_tenants(&["acme"]).await;
     // The unit of work the server and the runner attach: the webhooks' fan-out is a
     // reaction to every event.
-    let db = pactum::kernel::unit::Unit::new(
-        pactum::kernel::clock::system(),
-        pactum::app::reactions(),
-    )
-    .attach(queue.tenant_db("acme"));
+    let db =
+        pactum::kernel::unit::Unit::new(pactum::kernel::clock::system(), pactum::app::reactions())
+            .attach(queue.tenant_db("acme"));
     // An endpoint that wants everything: each event becomes a delivery job.
     queue
         .client
@@ -1300,10 +1299,11 @@ async fn delivery_job_to(queue: &Queue, url: &str) -> i64 {
     queue
         .enqueue(
             "acme",
-            vec![NewJob::now(
-                pactum::webhooks::WEBHOOK_DELIVERY,
-                pactum::webhooks::delivery::delivery_args(endpoint, event),
-            )],
+            vec![pactum::webhooks::WebhookDelivery {
+                endpoint_id: endpoint,
+                event_id: event,
+            }
+            .now()],
         )
         .await[0]
 }
@@ -1947,4 +1947,82 @@ async fn pactum_worker_serves_its_own_metrics() {
     assert_eq!(other.status(), reqwest::StatusCode::NOT_FOUND);
     let posted = http.post(url("/metrics")).send().await.unwrap();
     assert_eq!(posted.status(), reqwest::StatusCode::METHOD_NOT_ALLOWED);
+}
+
+/// Every typed job, handed a payload that is not its arguments (as a row written by
+/// hand or by another build would be), ends cancelled with a reason that names its
+/// kind, after one attempt, and the worker goes on to the next job.
+#[tokio::test]
+async fn a_malformed_payload_ends_its_job_with_a_clear_reason_for_every_kind() {
+    let queue = Queue::with_tenants(&["acme"]).await;
+    let config = pactum::config::Config::from_lookup(|name| match name {
+        "DATABASE_URL" => Some(queue.db.url.clone()),
+        "JWT_SECRET" => Some("test-secret-test-secret-test-secret-00".into()),
+        _ => None,
+    })
+    .unwrap();
+    let outbound = pactum::app::Outbound::new(&config).await.unwrap();
+    let handlers = pactum::app::job_handlers(&outbound);
+    let kinds: Vec<&str> = handlers
+        .kinds()
+        .into_iter()
+        .filter(|kind| *kind != pactum::kernel::jobs::NOOP.name)
+        .collect();
+    assert!(kinds.len() >= 8, "{kinds:?}");
+    let mut jobs = Vec::new();
+    for (n, kind) in kinds.iter().enumerate() {
+        // An array, a wrong type, a missing field, in turn.
+        let args = match n % 3 {
+            0 => json!(["not", "an", "object"]),
+            1 => json!({"stage_id": 7, "delivery_id": "x", "grant_id": true, "items": "y"}),
+            _ => json!({}),
+        };
+        let id: i64 = queue
+            .client
+            .query_one(
+                "insert into public.jobs (tenant_id, kind, queue, args, priority, state, run_at, \
+                     fair_at, max_attempts, timeout_ms, created_at) \
+                 select id, $1, $2, $3, 0, 'available', $4, $4, 5, 10000, $4 \
+                 from public.tenants where slug = 'acme' returning id",
+                &[kind, &"default", &args, &Utc::now()],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        jobs.push((id, *kind));
+    }
+    let runner = Runner::new(
+        queue.pool(2),
+        queue.pool(2),
+        Some(queue.db.database_url()),
+        pactum::kernel::clock::system(),
+        handlers,
+        RunnerConfig {
+            queues: vec!["default".into()],
+            poll_interval: Duration::from_millis(100),
+            ..RunnerConfig::new(2)
+        },
+        JobMetrics::new(),
+    );
+    let handle = runner.start().await;
+    for (id, kind) in &jobs {
+        queue
+            .wait_for_state(*id, "cancelled", Duration::from_secs(30))
+            .await;
+        let row = queue
+            .client
+            .query_one(
+                "select attempt, errors::text from public.jobs where id = $1",
+                &[id],
+            )
+            .await
+            .unwrap();
+        let (attempt, errors): (i32, String) = (row.get(0), row.get(1));
+        assert_eq!(attempt, 1, "{kind}");
+        assert!(
+            errors.contains(&format!("malformed arguments for {kind}")),
+            "{kind}: {errors}"
+        );
+    }
+    handle.shutdown().await;
 }

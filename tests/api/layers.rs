@@ -1057,3 +1057,35 @@ fn area_handlers_hold_no_sql() {
     let sample = "// \"select 1\" in a comment\nlet row = tx.query_one(\"select 1\", &[]).await?;";
     assert_eq!(sql_lines(sample), [2]);
 }
+
+/// Lines of `text` that read a job's stored arguments by hand.
+fn hand_read_job_args(text: &str) -> Vec<usize> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| {
+            let code = line.trim_start();
+            !code.starts_with("//") && code.contains("job.args")
+        })
+        .map(|(number, _)| number + 1)
+        .collect()
+}
+
+#[test]
+fn jobs_are_typed_no_handler_reads_its_arguments_by_hand() {
+    let queue = [
+        "kernel/jobs/mod.rs",
+        "kernel/jobs/runner.rs",
+        "kernel/jobs/enqueue.rs",
+        "kernel/jobs/typed.rs",
+        "kernel/jobs/periodic.rs",
+        "kernel/jobs/admin.rs",
+    ];
+    let wrong = found_in_src(hand_read_job_args, &queue);
+    assert!(
+        wrong.is_empty(),
+        "job arguments read by hand; make the job a `BackgroundJob` and register it with \
+         `Handlers::register_job`: {wrong:?}"
+    );
+    let sample = "let id = ctx.job.args[\"grant_id\"].as_str();\n// job.args in a comment";
+    assert_eq!(hand_read_job_args(sample), [1]);
+}

@@ -215,14 +215,9 @@ async fn admins_manage_teams_and_members_and_everyone_reads_them() {
     )
     .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let (_, events) = call(
-        &app,
-        &admin,
-        Method::GET,
-        "/api/v1/events?type=team.*",
-        None,
-    )
-    .await;
+    let events = app
+        .settled_events(HOST, &admin, "/api/v1/events?type=team.*", 4)
+        .await;
     let types: Vec<&str> = events["items"]
         .as_array()
         .unwrap()

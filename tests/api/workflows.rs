@@ -196,16 +196,9 @@ async fn the_business_calendar_is_read_by_all_and_set_by_admins_with_checked_inp
             .unwrap()
     );
 
-    let response = app
-        .call(
-            Method::GET,
-            host,
-            "/api/v1/events?type=business_calendar.*",
-            &admin,
-            None,
-        )
+    let events = app
+        .settled_events(host, &admin, "/api/v1/events?type=business_calendar.*", 1)
         .await;
-    let events: Value = response.json().await.unwrap();
     assert_eq!(events["items"].as_array().unwrap().len(), 1);
     assert_eq!(events["items"][0]["current"]["timezone"], "Europe/Paris");
 }

@@ -22,11 +22,13 @@ pub mod backoff;
 pub mod enqueue;
 pub mod periodic;
 pub mod runner;
+pub mod typed;
 
 pub use enqueue::{cancel_pending, enqueue, enqueue_collecting, enqueue_with, NewJob};
 pub use runner::{
     HandlerFn, Handlers, Job, JobContext, JobError, Runner, RunnerConfig, RunnerHandle,
 };
+pub use typed::BackgroundJob;
 
 /// The notification channel workers listen on.
 pub const JOBS_CHANNEL: &str = "pactum_jobs";

@@ -252,4 +252,29 @@ impl TestApp {
         }
         request.send().await.unwrap()
     }
+
+    /// `GET path` on the events API once at least `count` events are served. The API
+    /// serves an event only once every older transaction in the cluster has ended
+    /// (waiting a second, then serving what has settled), and the suite's tests share
+    /// one cluster: another test's long transaction can hold this one's newest events
+    /// back, so a test that expects events waits for them to settle.
+    pub async fn settled_events(&self, host: &str, token: &str, path: &str, count: usize) -> Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let response = self
+                .call(reqwest::Method::GET, host, path, token, None)
+                .await;
+            assert_eq!(response.status(), reqwest::StatusCode::OK, "{path}");
+            let body: Value = response.json().await.unwrap();
+            let served = body["items"].as_array().map_or(0, Vec::len);
+            if served >= count {
+                return body;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{path}: {served} of {count} events after a minute: {body}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    }
 }
