@@ -19,7 +19,9 @@
 //! 6. [`app`]: builds the server and the worker, mounts every area, the OpenAPI root,
 //!    registers job handlers and event reactions.
 
-pub mod tenancy;
+/// The bottom layer is a crate of its own (`crates/tenancy`), so the compiler, not
+/// only a test, keeps it from naming anything above it.
+pub use pactum_tenancy as tenancy;
 
 pub mod kernel;
 

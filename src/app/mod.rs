@@ -331,7 +331,7 @@ impl Application {
                         .app_data(deliverer.clone())
                         .app_data(streams.clone())
                         .app_data(error::json_config(MAX_JSON_BODY_BYTES))
-                        .app_data(error::path_config())
+                        .app_data(crate::web::routes::path_config())
                         .app_data(error::query_config())
                         // Inside tenant resolution: it needs the tenant.
                         .wrap(from_fn(crate::web::idempotency::idempotency))

@@ -17,9 +17,9 @@ use super::upload::tenant_folder;
 use crate::kernel::reads::as_actor;
 use crate::kernel::reads::read_one_as;
 use crate::kernel::{Origin, Role};
-use crate::tenancy::scoped::TenantDb;
 use crate::web::error::{AuthedRouteErrors, DomainError};
 use crate::web::reply::NoContent;
+use crate::web::tenant::RequestDb;
 use crate::web::tenant::{AuthUser, CurrentTenant};
 use crate::web::AppState;
 
@@ -40,7 +40,7 @@ pub async fn download_attachment(
     user: AuthUser,
     tenant: CurrentTenant,
     state: web::Data<AppState>,
-    db: TenantDb,
+    db: RequestDb,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, DomainError> {
     let sql = format!("select {COLUMNS} from attachments where id = $1");
@@ -118,7 +118,7 @@ pub async fn delete_attachment(
     user: AuthUser,
     tenant: CurrentTenant,
     state: web::Data<AppState>,
-    db: TenantDb,
+    db: RequestDb,
     origin: Origin,
     id: web::Path<Uuid>,
 ) -> Result<NoContent, DomainError> {

@@ -15,6 +15,7 @@ use uuid::Uuid;
 use super::model::{clean_filename, content_matches, ACCEPTED};
 use crate::kernel::DomainError;
 use crate::tenancy::TenantId;
+use crate::web::error::ApiError;
 
 /// Where a tenant's files live: `<PACTUM_UPLOAD_DIR>/<tenant id>`.
 pub fn tenant_folder(upload_dir: &Path, tenant: TenantId) -> PathBuf {
@@ -56,21 +57,21 @@ pub async fn receive(
     folder: &Path,
     limit: u64,
     idle: Duration,
-) -> Result<Received, DomainError> {
+) -> Result<Received, ApiError> {
     let bad = |message: String| DomainError::BadRequest(message);
     let stalled =
-        || DomainError::UploadStalled(format!("the upload sent nothing for {} s", idle.as_secs()));
+        || ApiError::UploadStalled(format!("the upload sent nothing for {} s", idle.as_secs()));
     let mut field = loop {
         let field = tokio::time::timeout(idle, multipart.try_next())
             .await
             .map_err(|_| stalled())?
             .map_err(|e| match e {
                 MultipartError::ContentTypeMissing | MultipartError::ContentTypeIncompatible => {
-                    DomainError::UnsupportedMediaType(
+                    ApiError::UnsupportedMediaType(
                         "attachments are uploaded as multipart/form-data".into(),
                     )
                 }
-                e => bad(format!("invalid multipart body: {e}")),
+                e => bad(format!("invalid multipart body: {e}")).into(),
             })?
             .ok_or_else(|| bad("the form has no \"file\" field".into()))?;
         if field.name() == Some("file") {
@@ -87,7 +88,7 @@ pub async fn receive(
         .map(|m| m.essence_str().to_owned())
         .unwrap_or_default();
     if !ACCEPTED.iter().any(|(t, _)| *t == content_type) {
-        return Err(DomainError::UnsupportedMediaType(format!(
+        return Err(ApiError::UnsupportedMediaType(format!(
             "attachments may be {}",
             ACCEPTED
                 .iter()
@@ -115,7 +116,7 @@ pub async fn receive(
         {
             size += chunk.len() as u64;
             if size > limit {
-                return Err(DomainError::PayloadTooLarge(format!(
+                return Err(ApiError::PayloadTooLarge(format!(
                     "attachments are at most {limit} bytes"
                 )));
             }
@@ -139,10 +140,10 @@ pub async fn receive(
     drop(out.into_std().await);
     let (size, hasher, head) = written?;
     if size == 0 {
-        return Err(bad("the file is empty".into()));
+        return Err(bad("the file is empty".into()).into());
     }
     if !content_matches(&content_type, &head) {
-        return Err(DomainError::UnsupportedMediaType(format!(
+        return Err(ApiError::UnsupportedMediaType(format!(
             "the file's content is not {content_type}"
         )));
     }

@@ -15,7 +15,7 @@ use crate::kernel::{Principal, Role};
 use crate::tenancy::scoped::TenantDb;
 use crate::web::error::{AuthedRouteErrors, DomainError};
 use crate::web::json::Json;
-use crate::web::tenant::AuthUser;
+use crate::web::tenant::{AuthUser, RequestDb};
 
 /// Events in commit order, as far as it can be known: by the writing transaction, then
 /// by id, and only those written by transactions older than every transaction still
@@ -121,7 +121,7 @@ pub struct EventQuery {
 #[get("/api/v1/events")]
 pub async fn list_events(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     query: web::Query<EventQuery>,
 ) -> Result<Json<Page<EventView>>, DomainError> {
     Ok(Json(list(&db, &user.principal(), &query).await?))

@@ -19,7 +19,7 @@ use crate::kernel::Role;
 use crate::tenancy::scoped::TenantDb;
 use crate::web::error::{AuthedRouteErrors, DomainError};
 use crate::web::json::Json;
-use crate::web::tenant::AuthUser;
+use crate::web::tenant::{AuthUser, RequestDb};
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
     cfg.service(list_audit_logs).service(events::list_events);
@@ -91,7 +91,7 @@ pub struct AuditQuery {
 #[get("/api/v1/audit-logs")]
 pub async fn list_audit_logs(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     query: web::Query<AuditQuery>,
 ) -> Result<Json<Page<AuditLogView>>, DomainError> {
     Ok(Json(list(&db, &user.principal(), &query).await?))

@@ -11,11 +11,10 @@ use super::service;
 use crate::kernel::page::{Page, PageQuery, PageRequest};
 use crate::kernel::reads::as_actor;
 use crate::kernel::Origin;
-use crate::tenancy::scoped::TenantDb;
 use crate::web::error::{AuthedRouteErrors, DomainError, ErrorBody};
 use crate::web::json::Json;
 use crate::web::reply::{Created, NoContent};
-use crate::web::tenant::AuthUser;
+use crate::web::tenant::{AuthUser, RequestDb};
 
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -44,7 +43,7 @@ pub struct ClauseQuery {
 #[get("/api/v1/clauses")]
 pub async fn list_clauses(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     query: web::Query<ClauseQuery>,
 ) -> Result<Json<Page<ClauseView>>, DomainError> {
     let page = PageRequest::parse(query.limit, query.cursor.as_deref(), 200)?;
@@ -68,7 +67,7 @@ pub async fn list_clauses(
 #[post("/api/v1/clauses")]
 pub async fn create_clause(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     origin: Origin,
     body: Json<NewClause>,
 ) -> Result<Created<ClauseView>, DomainError> {
@@ -93,7 +92,7 @@ pub async fn create_clause(
 #[get("/api/v1/clauses/{id}")]
 pub async fn get_clause(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     id: web::Path<Uuid>,
 ) -> Result<Json<ClauseView>, DomainError> {
     Ok(Json(
@@ -116,7 +115,7 @@ pub async fn get_clause(
 #[patch("/api/v1/clauses/{id}")]
 pub async fn update_clause(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     origin: Origin,
     id: web::Path<Uuid>,
     body: Json<UpdateClause>,
@@ -143,7 +142,7 @@ pub async fn update_clause(
 #[delete("/api/v1/clauses/{id}")]
 pub async fn delete_clause(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     origin: Origin,
     id: web::Path<Uuid>,
 ) -> Result<NoContent, DomainError> {
@@ -182,7 +181,7 @@ pub struct SimilarQuery {
 #[get("/api/v1/clauses/{id}/similar")]
 pub async fn similar_clauses(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     id: web::Path<Uuid>,
     query: web::Query<SimilarQuery>,
 ) -> Result<Json<Page<SimilarClause>>, DomainError> {
@@ -214,7 +213,7 @@ pub async fn similar_clauses(
 #[get("/api/v1/contracts/{id}/clauses")]
 pub async fn contract_clauses(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     id: web::Path<Uuid>,
     query: web::Query<PageQuery>,
 ) -> Result<Json<Page<ClauseView>>, DomainError> {
@@ -238,7 +237,7 @@ pub async fn contract_clauses(
 #[post("/api/v1/contracts/{id}/clauses")]
 pub async fn attach_clause(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     origin: Origin,
     id: web::Path<Uuid>,
     body: Json<AttachClause>,
@@ -267,7 +266,7 @@ pub async fn attach_clause(
 #[delete("/api/v1/contracts/{id}/clauses/{clause_id}")]
 pub async fn detach_clause(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     origin: Origin,
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<NoContent, DomainError> {
@@ -292,7 +291,7 @@ pub async fn detach_clause(
 #[post("/api/v1/contracts/{id}/validate-clauses")]
 pub async fn validate_clauses(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     id: web::Path<Uuid>,
 ) -> Result<Json<ClauseValidation>, DomainError> {
     Ok(Json(

@@ -6,10 +6,9 @@ use uuid::Uuid;
 use super::service;
 use crate::kernel::reads::as_actor;
 use crate::kernel::Origin;
-use crate::tenancy::scoped::TenantDb;
 use crate::web::error::{AuthedRouteErrors, DomainError};
 use crate::web::reply::NoContent;
-use crate::web::tenant::AuthUser;
+use crate::web::tenant::{AuthUser, RequestDb};
 
 #[utoipa::path(
     delete,
@@ -25,7 +24,7 @@ use crate::web::tenant::AuthUser;
 #[delete("/api/v1/comments/{id}")]
 pub async fn delete_comment(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     origin: Origin,
     id: web::Path<Uuid>,
 ) -> Result<NoContent, DomainError> {

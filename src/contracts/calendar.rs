@@ -14,7 +14,7 @@ use crate::kernel::Role;
 use crate::tenancy::scoped::TenantDb;
 use crate::web::error::{AuthedRouteErrors, DomainError};
 use crate::web::json::Json;
-use crate::web::tenant::AuthUser;
+use crate::web::tenant::{AuthUser, RequestDb};
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
     cfg.service(calendar);
@@ -63,7 +63,7 @@ pub struct CalendarEvent {
 #[get("/api/v1/calendar")]
 pub async fn calendar(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     query: web::Query<CalendarQuery>,
 ) -> Result<Json<Page<CalendarEvent>>, DomainError> {
     Ok(Json(

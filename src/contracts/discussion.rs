@@ -13,10 +13,10 @@ use crate::kernel::page::{Page, PageQuery};
 use crate::kernel::reads::as_actor;
 use crate::kernel::target::Target;
 use crate::kernel::{Actor, Origin};
-use crate::tenancy::scoped::TenantDb;
-use crate::web::error::{AuthedRouteErrors, DomainError, ErrorBody};
+use crate::web::error::{ApiError, AuthedRouteErrors, DomainError, ErrorBody};
 use crate::web::json::Json;
 use crate::web::reply::Created;
+use crate::web::tenant::RequestDb;
 use crate::web::tenant::{AuthUser, CurrentTenant};
 use crate::web::AppState;
 
@@ -38,7 +38,7 @@ fn contract(id: Uuid) -> Target {
 #[get("/api/v1/contracts/{id}/comments")]
 pub async fn list_comments(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     id: web::Path<Uuid>,
     query: web::Query<PageQuery>,
 ) -> Result<Json<Page<CommentView>>, DomainError> {
@@ -63,7 +63,7 @@ pub async fn list_comments(
 #[post("/api/v1/contracts/{id}/comments")]
 pub async fn create_comment(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     origin: Origin,
     id: web::Path<Uuid>,
     body: Json<NewComment>,
@@ -96,7 +96,7 @@ pub async fn create_comment(
 #[get("/api/v1/contracts/{id}/attachments")]
 pub async fn list_attachments(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     id: web::Path<Uuid>,
     query: web::Query<PageQuery>,
 ) -> Result<Json<Page<AttachmentView>>, DomainError> {
@@ -127,11 +127,11 @@ pub async fn upload_attachment(
     user: AuthUser,
     tenant: CurrentTenant,
     state: web::Data<AppState>,
-    db: TenantDb,
+    db: RequestDb,
     origin: Origin,
     id: web::Path<Uuid>,
     multipart: Multipart,
-) -> Result<Created<AttachmentView>, DomainError> {
+) -> Result<Created<AttachmentView>, ApiError> {
     let target = contract(id.into_inner());
     // Permission first, so nobody may make us store bytes they could not attach.
     {

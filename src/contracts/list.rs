@@ -16,7 +16,7 @@ use crate::kernel::{DomainError, Principal, Role};
 use crate::tenancy::scoped::TenantDb;
 use crate::web::error::AuthedRouteErrors;
 use crate::web::json::Json;
-use crate::web::tenant::AuthUser;
+use crate::web::tenant::{AuthUser, RequestDb};
 
 /// List and facet filters.
 #[derive(Deserialize, IntoParams, Default)]
@@ -218,7 +218,7 @@ impl ContractFilter {
 #[get("/api/v1/contracts")]
 pub async fn list_contracts(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     query: web::Query<ContractFilter>,
 ) -> Result<Json<Page<ContractView>>, DomainError> {
     Ok(Json(list(&db, &user.principal(), &query).await?))
@@ -276,7 +276,7 @@ pub struct Facets {
 #[get("/api/v1/contracts/facets")]
 pub async fn contract_facets(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     query: web::Query<ContractFilter>,
 ) -> Result<Json<Facets>, DomainError> {
     Ok(Json(facets(&db, &user.principal(), &query).await?))

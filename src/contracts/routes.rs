@@ -13,12 +13,11 @@ use crate::kernel::page::{Page, PageQuery};
 use crate::kernel::reads::as_actor;
 use crate::kernel::validate::{self};
 use crate::kernel::{DomainError, Origin};
-use crate::tenancy::scoped::TenantDb;
 use crate::web::error::{AuthedRouteErrors, ErrorBody};
 use crate::web::json::Json;
 use crate::web::reply::{Created, NoContent, Tagged};
-use crate::web::tenant::AuthUser;
 use crate::web::tenant::CurrentTenant;
+use crate::web::tenant::{AuthUser, RequestDb};
 use crate::web::AppState;
 
 /// 201 with the contract, where it lives and its version.
@@ -41,7 +40,7 @@ pub fn created(contract: ContractView) -> Created<ContractView> {
 #[post("/api/v1/contracts")]
 pub async fn create_contract(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     origin: Origin,
     body: Json<CreateContract>,
 ) -> Result<Created<ContractView>, DomainError> {
@@ -65,7 +64,7 @@ pub async fn create_contract(
 #[get("/api/v1/contracts/{id}")]
 pub async fn get_contract(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     id: web::Path<Uuid>,
 ) -> Result<Tagged<ContractView>, DomainError> {
     let contract = get(&db, &user.principal(), id.into_inner()).await?;
@@ -105,7 +104,7 @@ fn expected_version(req: &HttpRequest, in_body: Option<i32>) -> Result<i32, Doma
 pub async fn update_contract(
     req: HttpRequest,
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     origin: Origin,
     id: web::Path<Uuid>,
     body: Json<UpdateContract>,
@@ -139,7 +138,7 @@ pub async fn delete_contract(
     user: AuthUser,
     tenant: CurrentTenant,
     state: web::Data<AppState>,
-    db: TenantDb,
+    db: RequestDb,
     origin: Origin,
     id: web::Path<Uuid>,
 ) -> Result<NoContent, DomainError> {
@@ -172,7 +171,7 @@ pub async fn delete_contract(
 pub async fn transition_contract(
     req: HttpRequest,
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     origin: Origin,
     id: web::Path<Uuid>,
     body: Json<Transition>,
@@ -213,7 +212,7 @@ pub async fn transition_contract(
 #[get("/api/v1/contract-types")]
 pub async fn list_contract_types(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     query: web::Query<PageQuery>,
 ) -> Result<Json<Page<ContractTypeView>>, DomainError> {
     Ok(Json(
@@ -236,7 +235,7 @@ pub async fn list_contract_types(
 #[post("/api/v1/contract-types")]
 pub async fn create_contract_type(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     origin: Origin,
     body: Json<NewContractType>,
 ) -> Result<Created<ContractTypeView>, DomainError> {

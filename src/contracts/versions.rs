@@ -13,7 +13,7 @@ use crate::kernel::{DomainError, Principal, Role};
 use crate::tenancy::scoped::TenantDb;
 use crate::web::error::AuthedRouteErrors;
 use crate::web::json::Json;
-use crate::web::tenant::AuthUser;
+use crate::web::tenant::{AuthUser, RequestDb};
 
 #[derive(Serialize, ToSchema)]
 pub struct VersionSummary {
@@ -47,7 +47,7 @@ pub struct VersionView {
 #[get("/api/v1/contracts/{id}/versions")]
 pub async fn list_versions(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     id: web::Path<Uuid>,
     query: web::Query<PageQuery>,
 ) -> Result<Json<Page<VersionSummary>>, DomainError> {
@@ -140,7 +140,7 @@ pub(super) async fn fetch_versions(
 #[get("/api/v1/contracts/{id}/versions/{version}")]
 pub async fn get_version(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     path: web::Path<(Uuid, i32)>,
 ) -> Result<Json<VersionView>, DomainError> {
     Ok(Json(get(&db, &user.principal(), path.into_inner()).await?))
@@ -188,7 +188,7 @@ pub struct DiffView {
 #[get("/api/v1/contracts/{id}/diff")]
 pub async fn diff_versions(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     id: web::Path<Uuid>,
     query: web::Query<DiffQuery>,
 ) -> Result<Json<DiffView>, DomainError> {

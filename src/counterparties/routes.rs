@@ -11,11 +11,10 @@ use super::service;
 use crate::kernel::page::{Page, PageRequest};
 use crate::kernel::reads::as_actor;
 use crate::kernel::Origin;
-use crate::tenancy::scoped::TenantDb;
 use crate::web::error::{AuthedRouteErrors, DomainError, ErrorBody};
 use crate::web::json::Json;
 use crate::web::reply::{Created, NoContent};
-use crate::web::tenant::AuthUser;
+use crate::web::tenant::{AuthUser, RequestDb};
 
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -45,7 +44,7 @@ pub struct CounterpartyQuery {
 #[get("/api/v1/counterparties")]
 pub async fn list_counterparties(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     query: web::Query<CounterpartyQuery>,
 ) -> Result<Json<Page<CounterpartyView>>, DomainError> {
     let page = PageRequest::parse(query.limit, query.cursor.as_deref(), 200)?;
@@ -69,7 +68,7 @@ pub async fn list_counterparties(
 #[post("/api/v1/counterparties")]
 pub async fn create_counterparty(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     origin: Origin,
     body: Json<NewCounterparty>,
 ) -> Result<Created<CounterpartyView>, DomainError> {
@@ -94,7 +93,7 @@ pub async fn create_counterparty(
 #[get("/api/v1/counterparties/{id}")]
 pub async fn get_counterparty(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     id: web::Path<Uuid>,
 ) -> Result<Json<CounterpartyView>, DomainError> {
     Ok(Json(
@@ -118,7 +117,7 @@ pub async fn get_counterparty(
 #[patch("/api/v1/counterparties/{id}")]
 pub async fn update_counterparty(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     origin: Origin,
     id: web::Path<Uuid>,
     body: Json<UpdateCounterparty>,
@@ -145,7 +144,7 @@ pub async fn update_counterparty(
 #[delete("/api/v1/counterparties/{id}")]
 pub async fn delete_counterparty(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     origin: Origin,
     id: web::Path<Uuid>,
 ) -> Result<NoContent, DomainError> {
@@ -171,7 +170,7 @@ pub async fn delete_counterparty(
 #[post("/api/v1/counterparties/{id}/contacts")]
 pub async fn create_contact(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     origin: Origin,
     id: web::Path<Uuid>,
     body: Json<NewContact>,
@@ -197,7 +196,7 @@ pub async fn create_contact(
 #[delete("/api/v1/contacts/{id}")]
 pub async fn delete_contact(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     origin: Origin,
     id: web::Path<Uuid>,
 ) -> Result<NoContent, DomainError> {

@@ -22,7 +22,7 @@ use crate::kernel::Principal;
 use crate::kernel::Role;
 use crate::tenancy::scoped::TenantDb;
 use crate::web::error::{AuthedRouteErrors, DomainError};
-use crate::web::tenant::AuthUser;
+use crate::web::tenant::{AuthUser, RequestDb};
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
     cfg.service(contract_pdf);
@@ -351,7 +351,7 @@ fn wrap(text: &str, max_width: f32, advance: impl Fn(char) -> f32) -> Vec<String
 #[get("/api/v1/contracts/{id}/pdf")]
 pub async fn contract_pdf(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, DomainError> {
     let id = id.into_inner();

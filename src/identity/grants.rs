@@ -17,11 +17,11 @@ use crate::kernel::page::Page;
 use crate::kernel::reads::as_actor;
 use crate::kernel::unit;
 use crate::kernel::{Actor, Origin, Role};
-use crate::tenancy::scoped::{TenantDb, TenantTx};
+use crate::tenancy::scoped::TenantTx;
 use crate::web::error::{AuthedRouteErrors, DomainError};
 use crate::web::json::Json;
 use crate::web::reply::{Created, NoContent};
-use crate::web::tenant::AuthUser;
+use crate::web::tenant::{AuthUser, RequestDb};
 
 pub const GRANT_LAPSE: JobKind = JobKind {
     name: "role_grant.lapse",
@@ -196,7 +196,7 @@ pub async fn end(
 #[get("/api/v1/role-grants")]
 pub async fn list_grants(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
 ) -> Result<Json<Page<GrantView>>, DomainError> {
     let out = as_actor(&db, &user.principal(), async |tx, actor| {
         actor.require(Role::Admin)?;
@@ -218,7 +218,7 @@ pub async fn list_grants(
 #[post("/api/v1/role-grants")]
 pub async fn create_grant(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     origin: Origin,
     body: Json<NewGrant>,
 ) -> Result<Created<GrantView>, DomainError> {
@@ -237,7 +237,7 @@ pub async fn create_grant(
 #[delete("/api/v1/role-grants/{id}")]
 pub async fn revoke_grant(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     origin: Origin,
     id: web::Path<Uuid>,
 ) -> Result<NoContent, DomainError> {

@@ -11,10 +11,11 @@ use uuid::Uuid;
 use super::model::UserView;
 use super::password::{self, NewPassword, MAX_PASSWORD_BYTES};
 use crate::kernel::tokens::{self, ACCESS_TOKEN_TTL_SECS, REFRESH_TOKEN_TTL_DAYS};
-use crate::tenancy::scoped::{TenantDb, TenantTx};
+use crate::tenancy::scoped::TenantTx;
 use crate::web::error::{DomainError, ErrorBody, TenantRouteErrors};
 use crate::web::json::Json;
 use crate::web::reply::NoContent;
+use crate::web::tenant::RequestDb;
 use crate::web::tenant::{AuthUser, CurrentTenant};
 use crate::web::AppState;
 
@@ -72,7 +73,7 @@ fn dummy_hash() -> &'static str {
 #[post("/api/v1/auth/login")]
 pub async fn login(
     tenant: CurrentTenant,
-    db: TenantDb,
+    db: RequestDb,
     state: web::Data<AppState>,
     body: Json<LoginRequest>,
 ) -> Result<Json<TokenResponse>, DomainError> {
@@ -131,7 +132,7 @@ pub async fn login(
 #[post("/api/v1/auth/refresh")]
 pub async fn refresh(
     tenant: CurrentTenant,
-    db: TenantDb,
+    db: RequestDb,
     state: web::Data<AppState>,
     body: Json<RefreshRequest>,
 ) -> Result<Json<TokenResponse>, DomainError> {
@@ -199,7 +200,7 @@ pub async fn logout(
     _tenant: CurrentTenant,
     access: Option<AuthUser>,
     state: web::Data<AppState>,
-    db: TenantDb,
+    db: RequestDb,
     body: Json<RefreshRequest>,
 ) -> Result<NoContent, DomainError> {
     // The access token shown with the logout stops working now, not at its expiry.
@@ -237,7 +238,7 @@ pub async fn logout(
     security(("bearer" = []))
 )]
 #[get("/api/v1/auth/me")]
-pub async fn me(user: AuthUser, db: TenantDb) -> Result<Json<UserView>, DomainError> {
+pub async fn me(user: AuthUser, db: RequestDb) -> Result<Json<UserView>, DomainError> {
     let rows = db
         .read(&[(
             "select id, email, display_name, role, active from users where id = $1 and active",

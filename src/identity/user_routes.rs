@@ -17,12 +17,11 @@ use crate::kernel::page::{Page, PageRequest};
 use crate::kernel::reads::as_actor;
 use crate::kernel::{Actor, Origin, Role};
 use crate::tenancy::provision::validate_display_name;
-use crate::tenancy::scoped::TenantDb;
 use crate::tenancy::Email;
 use crate::web::error::{DomainError, ErrorBody, TenantRouteErrors};
 use crate::web::json::Json;
 use crate::web::reply::{Created, NoContent};
-use crate::web::tenant::AuthUser;
+use crate::web::tenant::{AuthUser, RequestDb};
 use serde_json::json;
 
 #[derive(Deserialize, IntoParams)]
@@ -51,7 +50,7 @@ pub struct ListQuery {
 #[get("/api/v1/users")]
 pub async fn list_users(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     query: web::Query<ListQuery>,
 ) -> Result<Json<Page<UserView>>, DomainError> {
     let page = PageRequest::parse(query.limit, query.cursor.as_deref(), MAX_PAGE)?;
@@ -76,7 +75,7 @@ pub async fn list_users(
 #[post("/api/v1/users")]
 pub async fn create_user(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     origin: Origin,
     body: Json<CreateUser>,
 ) -> Result<Created<UserView>, DomainError> {
@@ -114,7 +113,7 @@ pub async fn create_user(
 #[get("/api/v1/users/{id}")]
 pub async fn get_user(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     id: web::Path<Uuid>,
 ) -> Result<Json<UserView>, DomainError> {
     Ok(Json(service::get_user(&db, &user.principal(), *id).await?))
@@ -137,7 +136,7 @@ pub async fn get_user(
 #[patch("/api/v1/users/{id}")]
 pub async fn update_user(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     origin: Origin,
     id: web::Path<Uuid>,
     body: Json<UpdateUser>,
@@ -183,7 +182,7 @@ pub async fn update_user(
 #[delete("/api/v1/users/{id}")]
 pub async fn delete_user(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     origin: Origin,
     id: web::Path<Uuid>,
 ) -> Result<NoContent, DomainError> {
@@ -210,7 +209,7 @@ pub async fn delete_user(
 #[post("/api/v1/auth/password")]
 pub async fn change_password(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     origin: Origin,
     body: Json<ChangePassword>,
 ) -> Result<NoContent, DomainError> {

@@ -27,18 +27,12 @@ pub enum Refusal {
 
 #[derive(Debug, thiserror::Error)]
 pub enum DomainError {
-    #[error("the Host header is missing, repeated or not a valid host name")]
-    InvalidHost,
     #[error("no tenant is served at this host")]
     UnknownTenant,
     #[error("this tenant is suspended")]
     TenantSuspended,
     #[error("this tenant's data is being upgraded; try again shortly")]
     TenantMigrating,
-    #[error("no such route")]
-    NotFound,
-    #[error("this method is not allowed on this route")]
-    MethodNotAllowed,
     #[error("wrong email or password")]
     InvalidCredentials,
     #[error("missing, invalid or expired token")]
@@ -57,13 +51,6 @@ pub enum DomainError {
     RateLimited(u64),
     #[error("{0}")]
     BadRequest(String),
-    #[error("{0}")]
-    PayloadTooLarge(String),
-    #[error("{0}")]
-    UnsupportedMediaType(String),
-    /// A request body that stopped arriving.
-    #[error("{0}")]
-    UploadStalled(String),
     #[error("the service is temporarily unavailable; try again shortly")]
     Unavailable(#[source] anyhow::Error),
     /// The database connection broke while the change was being committed: it may or
@@ -90,12 +77,9 @@ impl DomainError {
     /// The stable, machine-readable code clients branch on.
     pub fn code(&self) -> &'static str {
         match self {
-            Self::InvalidHost => "invalid_host",
             Self::UnknownTenant => "unknown_tenant",
             Self::TenantSuspended => "tenant_suspended",
             Self::TenantMigrating => "tenant_migrating",
-            Self::NotFound => "not_found",
-            Self::MethodNotAllowed => "method_not_allowed",
             Self::InvalidCredentials => "invalid_credentials",
             Self::InvalidToken => "invalid_token",
             Self::RefreshTokenReused => "refresh_token_reused",
@@ -105,9 +89,6 @@ impl DomainError {
             Self::Conflict(code, _) => code,
             Self::RateLimited(_) => "rate_limited",
             Self::BadRequest(_) => "bad_request",
-            Self::PayloadTooLarge(_) => "payload_too_large",
-            Self::UnsupportedMediaType(_) => "unsupported_media_type",
-            Self::UploadStalled(_) => "request_timeout",
             Self::Unavailable(_) => "service_unavailable",
             Self::OutcomeUnknown(_) => "outcome_unknown",
             Self::Missing(_) => "not_found",

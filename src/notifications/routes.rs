@@ -16,11 +16,10 @@ use crate::kernel::audit::{self, Entry};
 use crate::kernel::page::Page;
 use crate::kernel::reads::as_actor;
 use crate::kernel::{Origin, Principal};
-use crate::tenancy::scoped::TenantDb;
 use crate::web::error::{AuthedRouteErrors, DomainError};
 use crate::web::json::Json;
 use crate::web::reply::Created;
-use crate::web::tenant::AuthUser;
+use crate::web::tenant::{AuthUser, RequestDb};
 use crate::web::AppState;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
@@ -42,7 +41,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) 
 #[get("/api/v1/notification-preferences")]
 pub async fn get_preferences(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
 ) -> Result<Json<PreferencesView>, DomainError> {
     Ok(Json(
         as_actor(&db, &user.principal(), async |tx, actor| {
@@ -58,7 +57,7 @@ pub async fn get_preferences(
 #[put("/api/v1/notification-preferences")]
 pub async fn put_preferences(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     state: web::Data<AppState>,
     body: Json<UserPreferences>,
 ) -> Result<Json<PreferencesView>, DomainError> {
@@ -77,7 +76,7 @@ pub async fn put_preferences(
 #[get("/api/v1/notification-preferences/defaults")]
 pub async fn get_defaults(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
 ) -> Result<Json<TenantDefaults>, DomainError> {
     Ok(Json(
         as_actor(&db, &user.principal(), async |tx, _| {
@@ -93,7 +92,7 @@ pub async fn get_defaults(
 #[put("/api/v1/notification-preferences/defaults")]
 pub async fn put_defaults(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     origin: Origin,
     body: Json<TenantDefaults>,
 ) -> Result<Json<TenantDefaults>, DomainError> {
@@ -124,7 +123,7 @@ pub async fn put_defaults(
 #[post("/api/v1/notifications/stream-tickets")]
 pub async fn stream_ticket(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
 ) -> Result<Created<StreamTicket>, DomainError> {
     let ticket = as_actor(&db, &user.principal(), async |tx, actor| {
         stream::issue_ticket(tx, actor).await
@@ -194,7 +193,7 @@ impl Sent {
 pub async fn notification_stream(
     req: HttpRequest,
     user: Option<AuthUser>,
-    db: TenantDb,
+    db: RequestDb,
     state: web::Data<AppState>,
     hub: web::Data<Arc<Hub>>,
     query: web::Query<StreamQuery>,
@@ -281,7 +280,7 @@ pub async fn notification_stream(
 #[get("/api/v1/notifications")]
 pub async fn list_notifications(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     query: web::Query<InboxQuery>,
 ) -> Result<Json<Page<NotificationView>>, DomainError> {
     let query = query.into_inner();
@@ -299,7 +298,7 @@ pub async fn list_notifications(
 #[get("/api/v1/notifications/counts")]
 pub async fn notification_counts(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
 ) -> Result<Json<Counts>, DomainError> {
     Ok(Json(
         as_actor(&db, &user.principal(), async |tx, actor| {
@@ -310,7 +309,7 @@ pub async fn notification_counts(
 }
 
 fn mark_of(text: &str) -> Result<Mark, DomainError> {
-    Mark::parse(text).ok_or_else(|| DomainError::NotFound)
+    Mark::parse(text).ok_or(DomainError::Missing("route"))
 }
 
 #[utoipa::path(post, path = "/api/v1/notifications/{id}/{mark}", tag = "notifications",
@@ -321,7 +320,7 @@ fn mark_of(text: &str) -> Result<Mark, DomainError> {
 #[post("/api/v1/notifications/{id}/{mark}")]
 pub async fn mark_one(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     path: web::Path<(i64, String)>,
 ) -> Result<Json<NotificationView>, DomainError> {
     let (id, mark) = path.into_inner();
@@ -341,7 +340,7 @@ pub async fn mark_one(
 #[post("/api/v1/notifications/all/{mark}")]
 pub async fn mark_all(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     mark: web::Path<String>,
     body: Json<MarkAll>,
 ) -> Result<Json<Marked>, DomainError> {

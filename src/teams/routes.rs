@@ -8,11 +8,10 @@ use super::service;
 use crate::kernel::page::Page;
 use crate::kernel::reads::as_actor;
 use crate::kernel::Origin;
-use crate::tenancy::scoped::TenantDb;
 use crate::web::error::{AuthedRouteErrors, DomainError, ErrorBody};
 use crate::web::json::Json;
 use crate::web::reply::{Created, NoContent};
-use crate::web::tenant::AuthUser;
+use crate::web::tenant::{AuthUser, RequestDb};
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
     cfg.service(list_teams)
@@ -35,7 +34,10 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) 
     security(("bearer" = []))
 )]
 #[get("/api/v1/teams")]
-pub async fn list_teams(user: AuthUser, db: TenantDb) -> Result<Json<Page<TeamView>>, DomainError> {
+pub async fn list_teams(
+    user: AuthUser,
+    db: RequestDb,
+) -> Result<Json<Page<TeamView>>, DomainError> {
     let out = as_actor(&db, &user.principal(), async |tx, actor| {
         service::list(tx, actor).await
     })
@@ -58,7 +60,7 @@ pub async fn list_teams(user: AuthUser, db: TenantDb) -> Result<Json<Page<TeamVi
 #[post("/api/v1/teams")]
 pub async fn create_team(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     origin: Origin,
     body: Json<CreateTeam>,
 ) -> Result<Created<TeamView>, DomainError> {
@@ -84,7 +86,7 @@ pub async fn create_team(
 #[get("/api/v1/teams/{id}")]
 pub async fn get_team(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     id: web::Path<Uuid>,
 ) -> Result<Json<TeamView>, DomainError> {
     let out = as_actor(&db, &user.principal(), async |tx, actor| {
@@ -110,7 +112,7 @@ pub async fn get_team(
 #[patch("/api/v1/teams/{id}")]
 pub async fn update_team(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     origin: Origin,
     id: web::Path<Uuid>,
     body: Json<UpdateTeam>,
@@ -136,7 +138,7 @@ pub async fn update_team(
 #[delete("/api/v1/teams/{id}")]
 pub async fn delete_team(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     origin: Origin,
     id: web::Path<Uuid>,
 ) -> Result<NoContent, DomainError> {
@@ -164,7 +166,7 @@ pub async fn delete_team(
 #[put("/api/v1/teams/{id}/members/{user_id}")]
 pub async fn add_member(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     origin: Origin,
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<Json<TeamView>, DomainError> {
@@ -193,7 +195,7 @@ pub async fn add_member(
 #[delete("/api/v1/teams/{id}/members/{user_id}")]
 pub async fn remove_member(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     origin: Origin,
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<NoContent, DomainError> {

@@ -10,11 +10,10 @@ use crate::contracts::ContractView;
 use crate::kernel::page::{Page, PageQuery};
 use crate::kernel::reads::as_actor;
 use crate::kernel::Origin;
-use crate::tenancy::scoped::TenantDb;
 use crate::web::error::{AuthedRouteErrors, DomainError, ErrorBody};
 use crate::web::json::Json;
 use crate::web::reply::{Created, NoContent};
-use crate::web::tenant::AuthUser;
+use crate::web::tenant::{AuthUser, RequestDb};
 
 #[utoipa::path(
     get,
@@ -30,7 +29,7 @@ use crate::web::tenant::AuthUser;
 #[get("/api/v1/templates")]
 pub async fn list_templates(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     query: web::Query<PageQuery>,
 ) -> Result<Json<Page<TemplateView>>, DomainError> {
     Ok(Json(
@@ -53,7 +52,7 @@ pub async fn list_templates(
 #[post("/api/v1/templates")]
 pub async fn create_template(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     origin: Origin,
     body: Json<NewTemplate>,
 ) -> Result<Created<TemplateView>, DomainError> {
@@ -78,7 +77,7 @@ pub async fn create_template(
 #[get("/api/v1/templates/{id}")]
 pub async fn get_template(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     id: web::Path<Uuid>,
 ) -> Result<Json<TemplateView>, DomainError> {
     Ok(Json(
@@ -102,7 +101,7 @@ pub async fn get_template(
 #[patch("/api/v1/templates/{id}")]
 pub async fn update_template(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     origin: Origin,
     id: web::Path<Uuid>,
     body: Json<UpdateTemplate>,
@@ -128,7 +127,7 @@ pub async fn update_template(
 #[delete("/api/v1/templates/{id}")]
 pub async fn delete_template(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     origin: Origin,
     id: web::Path<Uuid>,
 ) -> Result<NoContent, DomainError> {
@@ -155,7 +154,7 @@ pub async fn delete_template(
 #[post("/api/v1/templates/{id}/generate")]
 pub async fn generate_contract(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     origin: Origin,
     id: web::Path<Uuid>,
     body: Json<GenerateRequest>,

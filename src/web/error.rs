@@ -1,5 +1,5 @@
-//! Domain errors as HTTP: every refusal rendered as `{"error": "<stable_code>",
-//! "message"}` with its status. Causes of 500s and 503s go to the log once, here; the
+//! Errors as HTTP: every refusal, the domain's and the transport's, rendered as
+//! `{"error": "<stable_code>", "message"}` with its status. Causes of 500s and 503s go to the log once, here; the
 //! body says only "internal error".
 
 use actix_web::http::header::{HeaderValue, RETRY_AFTER};
@@ -27,13 +27,8 @@ pub struct ErrorBody {
 impl ResponseError for DomainError {
     fn status_code(&self) -> StatusCode {
         match self {
-            Self::InvalidHost | Self::BadRequest(_) | Self::Validation(_) => {
-                StatusCode::BAD_REQUEST
-            }
-            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::UnknownTenant | Self::NotFound | Self::UserNotFound | Self::Missing(_) => {
-                StatusCode::NOT_FOUND
-            }
+            Self::BadRequest(_) | Self::Validation(_) => StatusCode::BAD_REQUEST,
+            Self::UnknownTenant | Self::UserNotFound | Self::Missing(_) => StatusCode::NOT_FOUND,
             Self::Refused { kind, .. } => match kind {
                 Refusal::Invalid => StatusCode::BAD_REQUEST,
                 Refusal::Conflict => StatusCode::CONFLICT,
@@ -51,9 +46,6 @@ impl ResponseError for DomainError {
             Self::TenantMigrating | Self::Unavailable(_) | Self::OutcomeUnknown(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
-            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::UploadStalled(_) => StatusCode::REQUEST_TIMEOUT,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -94,7 +86,78 @@ impl ResponseError for DomainError {
     }
 }
 
-/// JSON body errors (malformed, too large, wrong content type) as `DomainError`s.
+/// What the HTTP transport refuses, beside the domain's refusals: a request that is
+/// not one the server can read (its host, its method, its body's size, type or pace).
+/// Only the web layer and the handlers that read a body themselves (uploads) make
+/// these; everything else is a [`DomainError`], which converts into one.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    #[error("the Host header is missing, repeated or not a valid host name")]
+    InvalidHost,
+    #[error("this method is not allowed on this route")]
+    MethodNotAllowed,
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// A request body that stopped arriving.
+    #[error("{0}")]
+    UploadStalled(String),
+}
+
+impl ApiError {
+    /// The stable, machine-readable code clients branch on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Domain(error) => error.code(),
+            Self::InvalidHost => "invalid_host",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::PayloadTooLarge(_) => "payload_too_large",
+            Self::UnsupportedMediaType(_) => "unsupported_media_type",
+            Self::UploadStalled(_) => "request_timeout",
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::Domain(error) => error.status_code(),
+            Self::InvalidHost => StatusCode::BAD_REQUEST,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::UploadStalled(_) => StatusCode::REQUEST_TIMEOUT,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            Self::Domain(error) => error.error_response(),
+            _ => HttpResponse::build(self.status_code()).json(ErrorBody {
+                error: self.code().to_owned(),
+                message: self.to_string(),
+                details: None,
+            }),
+        }
+    }
+}
+
+impl From<tokio_postgres::Error> for ApiError {
+    fn from(error: tokio_postgres::Error) -> Self {
+        Self::Domain(error.into())
+    }
+}
+
+impl From<crate::tenancy::TenancyError> for ApiError {
+    fn from(error: crate::tenancy::TenancyError) -> Self {
+        Self::Domain(error.into())
+    }
+}
+
+/// JSON body errors (malformed, too large, wrong content type) as `ApiError`s.
 pub fn json_config(limit: usize) -> actix_web::web::JsonConfig {
     use actix_web::error::JsonPayloadError;
     actix_web::web::JsonConfig::default()
@@ -103,15 +166,15 @@ pub fn json_config(limit: usize) -> actix_web::web::JsonConfig {
             let api = match &error {
                 JsonPayloadError::OverflowKnownLength { .. }
                 | JsonPayloadError::Overflow { .. } => {
-                    DomainError::PayloadTooLarge(format!("the body is larger than {limit} bytes"))
+                    ApiError::PayloadTooLarge(format!("the body is larger than {limit} bytes"))
                 }
                 JsonPayloadError::ContentType => {
-                    DomainError::UnsupportedMediaType("send the body as application/json".into())
+                    ApiError::UnsupportedMediaType("send the body as application/json".into())
                 }
                 JsonPayloadError::Deserialize(e) => {
-                    DomainError::BadRequest(format!("invalid JSON body: {e}"))
+                    DomainError::BadRequest(format!("invalid JSON body: {e}")).into()
                 }
-                other => DomainError::BadRequest(format!("invalid body: {other}")),
+                other => DomainError::BadRequest(format!("invalid body: {other}")).into(),
             };
             api.into()
         })
@@ -153,18 +216,6 @@ pub enum AuthedRouteErrors {
     /// Tenant migrating (Retry-After) or database unavailable.
     #[response(status = 503)]
     Unavailable(ErrorBody),
-}
-
-/// A path segment that does not parse (say, a malformed id) is a 400, as JSON.
-pub fn path_config() -> actix_web::web::PathConfig {
-    actix_web::web::PathConfig::default().error_handler(|error, req| {
-        match super::routes::literal_route_refusal(req) {
-            Some(response) => {
-                actix_web::error::InternalError::from_response(error, response).into()
-            }
-            None => DomainError::BadRequest(format!("invalid path: {error}")).into(),
-        }
-    })
 }
 
 /// Query-string errors as JSON 400s.

@@ -32,6 +32,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use super::error::ApiError;
 use super::tenant::{tenant_in, verified_claims, RequestCommitGuard};
 use super::{AppState, MAX_JSON_BODY_BYTES};
 use crate::kernel::{DomainError, Refusal};
@@ -120,7 +121,7 @@ pub async fn idempotency(
     while let Some(chunk) = payload.next().await {
         let chunk = chunk?;
         if body.len() + chunk.len() > MAX_JSON_BODY_BYTES {
-            return Err(DomainError::PayloadTooLarge(format!(
+            return Err(ApiError::PayloadTooLarge(format!(
                 "the body is larger than {} KiB",
                 MAX_JSON_BODY_BYTES / 1024
             ))

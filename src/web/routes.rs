@@ -6,6 +6,7 @@
 use actix_web::http::header::{HeaderValue, ALLOW};
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 
+use super::error::ApiError;
 use super::AppState;
 use crate::kernel::DomainError;
 
@@ -97,14 +98,14 @@ impl RouteTable {
 pub async fn unrouted(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let allowed = state.routes.methods_for(req.path());
     if allowed.is_empty() {
-        return DomainError::NotFound.error_response();
+        return DomainError::Missing("route").error_response();
     }
     method_not_allowed(&allowed)
 }
 
 /// 405 with `Allow`.
 pub fn method_not_allowed(allowed: &[&str]) -> HttpResponse {
-    let mut response = DomainError::MethodNotAllowed.error_response();
+    let mut response = ApiError::MethodNotAllowed.error_response();
     if let Ok(value) = HeaderValue::from_str(&allowed.join(", ")) {
         response.headers_mut().insert(ALLOW, value);
     }
@@ -119,4 +120,16 @@ pub fn literal_route_refusal(req: &HttpRequest) -> Option<HttpResponse> {
     let allowed = state.routes.literal_methods_for(req.path());
     (!allowed.is_empty() && !allowed.contains(&req.method().as_str()))
         .then(|| method_not_allowed(&allowed))
+}
+
+/// A path segment that does not parse (say, a malformed id) is a 400, as JSON.
+pub fn path_config() -> actix_web::web::PathConfig {
+    actix_web::web::PathConfig::default().error_handler(|error, req| {
+        match literal_route_refusal(req) {
+            Some(response) => {
+                actix_web::error::InternalError::from_response(error, response).into()
+            }
+            None => DomainError::BadRequest(format!("invalid path: {error}")).into(),
+        }
+    })
 }

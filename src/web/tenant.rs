@@ -14,7 +14,7 @@ use actix_web::middleware::Next;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use futures::future::LocalBoxFuture;
 
-use super::error::DomainError;
+use super::error::{ApiError, DomainError};
 use super::AppState;
 use crate::kernel::tokens::Claims;
 use crate::kernel::validate::no_forbidden_chars_in_query;
@@ -66,7 +66,7 @@ pub async fn resolve_tenant(
     next.call(req).await
 }
 
-fn request_host(req: &HttpRequest, trust_proxy: bool) -> Result<Host, DomainError> {
+fn request_host(req: &HttpRequest, trust_proxy: bool) -> Result<Host, ApiError> {
     let forwarded = trust_proxy
         .then(|| req.headers().get("x-forwarded-host"))
         .flatten()
@@ -78,13 +78,13 @@ fn request_host(req: &HttpRequest, trust_proxy: bool) -> Result<Host, DomainErro
             // Exactly one Host header (RFC 9112, 3.2): two could name two tenants.
             let mut hosts = req.headers().get_all(HOST);
             match (hosts.next(), hosts.next()) {
-                (Some(host), None) => host.to_str().map_err(|_| DomainError::InvalidHost)?,
-                (None, _) => req.uri().host().ok_or(DomainError::InvalidHost)?,
-                (Some(_), Some(_)) => return Err(DomainError::InvalidHost),
+                (Some(host), None) => host.to_str().map_err(|_| ApiError::InvalidHost)?,
+                (None, _) => req.uri().host().ok_or(ApiError::InvalidHost)?,
+                (Some(_), Some(_)) => return Err(ApiError::InvalidHost),
             }
         }
     };
-    Host::parse(strip_port(raw.trim())).map_err(|_| DomainError::InvalidHost)
+    Host::parse(strip_port(raw.trim())).map_err(|_| ApiError::InvalidHost)
 }
 
 /// `acme.localhost:8000` -> `acme.localhost`. Bracketed IPv6 literals are left whole
@@ -112,7 +112,7 @@ impl FromRequest for CurrentTenant {
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
         ready(match req.extensions().get::<HostKind>() {
             Some(HostKind::Tenant(tenant)) => Ok(Self(Arc::clone(tenant))),
-            _ => Err(DomainError::NotFound),
+            _ => Err(DomainError::Missing("route")),
         })
     }
 }
@@ -127,7 +127,7 @@ impl FromRequest for PlatformHost {
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
         ready(match req.extensions().get::<HostKind>() {
             Some(HostKind::Platform) => Ok(Self),
-            _ => Err(DomainError::NotFound),
+            _ => Err(DomainError::Missing("route")),
         })
     }
 }
@@ -145,7 +145,7 @@ pub fn tenant_in(req: &HttpRequest) -> Option<Arc<Tenant>> {
 fn tenant_of(req: &HttpRequest) -> Result<Arc<Tenant>, DomainError> {
     match req.extensions().get::<HostKind>() {
         Some(HostKind::Tenant(tenant)) => Ok(Arc::clone(tenant)),
-        _ => Err(DomainError::NotFound),
+        _ => Err(DomainError::Missing("route")),
     }
 }
 
@@ -156,13 +156,33 @@ fn state_of(req: &HttpRequest) -> web::Data<AppState> {
 }
 
 /// The commit guard a request carries (one with an `Idempotency-Key`: its key is
-/// recorded with whatever the request writes); the `TenantDb` extractor attaches it.
+/// recorded with whatever the request writes); the [`RequestDb`] extractor attaches it.
 #[derive(Clone)]
 pub struct RequestCommitGuard(pub Arc<crate::tenancy::scoped::CommitGuard>);
 
-/// The database of the request's tenant: every transaction on it is scoped to the
-/// tenant's schema.
-impl FromRequest for TenantDb {
+/// The database of the request's tenant, as a handler takes it: a [`TenantDb`] (every
+/// transaction on it is scoped to the tenant's schema) carrying the unit of work's
+/// clock and reactions and the request's commit guard. A type of the web layer because
+/// the tenant handle belongs to the tenancy crate, which knows nothing of actix; it
+/// dereferences to the handle, so services take `&db` as they are.
+pub struct RequestDb(TenantDb);
+
+impl std::ops::Deref for RequestDb {
+    type Target = TenantDb;
+
+    fn deref(&self) -> &TenantDb {
+        &self.0
+    }
+}
+
+impl RequestDb {
+    /// The tenant handle itself, for what keeps it beyond the request.
+    pub fn into_inner(self) -> TenantDb {
+        self.0
+    }
+}
+
+impl FromRequest for RequestDb {
     type Error = DomainError;
     type Future = Ready<Result<Self, DomainError>>;
 
@@ -174,10 +194,10 @@ impl FromRequest for TenantDb {
                     .unit
                     .attach(TenantDb::new(state.pool.clone(), tenant.id, &tenant.schema));
             // A request with an Idempotency-Key records it with whatever it writes.
-            match req.extensions().get::<RequestCommitGuard>() {
+            RequestDb(match req.extensions().get::<RequestCommitGuard>() {
                 Some(guard) => db.with_commit_guard(guard.0.clone()),
                 None => db,
-            }
+            })
         }))
     }
 }

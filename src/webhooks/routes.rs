@@ -14,11 +14,10 @@ use super::service;
 use crate::kernel::page::{Page, PageRequest};
 use crate::kernel::reads::as_actor;
 use crate::kernel::{Actor, Origin};
-use crate::tenancy::scoped::TenantDb;
 use crate::web::error::{AuthedRouteErrors, DomainError, ErrorBody};
 use crate::web::json::Json;
 use crate::web::reply::{Created, NoContent};
-use crate::web::tenant::AuthUser;
+use crate::web::tenant::{AuthUser, RequestDb};
 use crate::web::AppState;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
@@ -46,7 +45,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) 
 #[get("/api/v1/webhooks")]
 pub async fn list_webhooks(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
 ) -> Result<Json<Page<WebhookView>>, DomainError> {
     let out = as_actor(&db, &user.principal(), async |tx, actor| {
         service::list(tx, actor).await
@@ -70,7 +69,7 @@ pub async fn list_webhooks(
 #[post("/api/v1/webhooks")]
 pub async fn create_webhook(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     origin: Origin,
     body: Json<CreateWebhook>,
     deliverer: web::Data<Deliverer>,
@@ -98,7 +97,7 @@ pub async fn create_webhook(
 #[get("/api/v1/webhooks/{id}")]
 pub async fn get_webhook(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     id: web::Path<Uuid>,
 ) -> Result<Json<WebhookView>, DomainError> {
     let out = as_actor(&db, &user.principal(), async |tx, actor| {
@@ -123,7 +122,7 @@ pub async fn get_webhook(
 #[patch("/api/v1/webhooks/{id}")]
 pub async fn update_webhook(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     origin: Origin,
     id: web::Path<Uuid>,
     body: Json<UpdateWebhook>,
@@ -152,7 +151,7 @@ pub async fn update_webhook(
 #[delete("/api/v1/webhooks/{id}")]
 pub async fn delete_webhook(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     origin: Origin,
     id: web::Path<Uuid>,
 ) -> Result<NoContent, DomainError> {
@@ -188,7 +187,7 @@ pub struct DeliveryQuery {
 #[get("/api/v1/webhooks/{id}/deliveries")]
 pub async fn list_deliveries(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     id: web::Path<Uuid>,
     query: web::Query<DeliveryQuery>,
 ) -> Result<Json<Page<DeliveryView>>, DomainError> {
@@ -227,7 +226,7 @@ pub struct MessageQuery {
 #[get("/api/v1/webhooks/{id}/messages")]
 pub async fn list_messages(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     id: web::Path<Uuid>,
     query: web::Query<MessageQuery>,
 ) -> Result<Json<Page<MessageView>>, DomainError> {
@@ -255,7 +254,7 @@ pub async fn list_messages(
 #[post("/api/v1/webhooks/{id}/recover")]
 pub async fn recover_webhook(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     origin: Origin,
     id: web::Path<Uuid>,
     body: Json<RecoverWebhook>,
@@ -281,7 +280,7 @@ pub async fn recover_webhook(
 #[post("/api/v1/webhooks/{id}/test")]
 pub async fn test_webhook(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     id: web::Path<Uuid>,
     deliverer: web::Data<Deliverer>,
     state: web::Data<AppState>,

@@ -24,8 +24,7 @@ use crate::kernel::{Origin, Refusal, Role};
 use crate::web::error::{AuthedRouteErrors, DomainError, ErrorBody};
 use crate::web::json::{Json, OptionalJson};
 use crate::web::reply::{Created, NoContent};
-use crate::tenancy::scoped::TenantDb;
-use crate::web::tenant::AuthUser;
+use crate::web::tenant::{AuthUser, RequestDb};
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
     // Literal paths before `/{id}`.
@@ -60,7 +59,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) 
 #[get("/api/v1/workflows")]
 pub async fn list_workflows(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
 ) -> Result<Json<Page<DefinitionView>>, DomainError> {
     Ok(Json(
         as_actor(&db, &user.principal(), async |tx, actor| {
@@ -79,7 +78,7 @@ pub async fn list_workflows(
 #[post("/api/v1/workflows")]
 pub async fn create_workflow(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     origin: Origin,
     body: Json<DefinitionBody>,
 ) -> Result<Created<DefinitionView>, DomainError> {
@@ -98,7 +97,7 @@ pub async fn create_workflow(
 #[get("/api/v1/workflows/{id}")]
 pub async fn get_workflow(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     id: web::Path<Uuid>,
 ) -> Result<Json<DefinitionView>, DomainError> {
     Ok(Json(
@@ -119,7 +118,7 @@ pub async fn get_workflow(
 #[put("/api/v1/workflows/{id}")]
 pub async fn replace_workflow(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     origin: Origin,
     id: web::Path<Uuid>,
     body: Json<DefinitionBody>,
@@ -139,7 +138,7 @@ pub async fn replace_workflow(
 #[delete("/api/v1/workflows/{id}")]
 pub async fn delete_workflow(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     origin: Origin,
     id: web::Path<Uuid>,
 ) -> Result<NoContent, DomainError> {
@@ -157,7 +156,7 @@ pub async fn delete_workflow(
 #[get("/api/v1/workflows/{id}/versions")]
 pub async fn workflow_versions(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     id: web::Path<Uuid>,
 ) -> Result<Json<Page<DefinitionVersion>>, DomainError> {
     Ok(Json(
@@ -182,7 +181,7 @@ pub struct MatchBody {
 #[post("/api/v1/workflows/match")]
 pub async fn match_workflows(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     body: Json<MatchBody>,
 ) -> Result<Json<MatchReport>, DomainError> {
     let subject = match body.into_inner() {
@@ -212,7 +211,7 @@ pub async fn match_workflows(
     responses((status = 200, description = "Contracts in review that no workflow governs", body = Page<Uncovered>), AuthedRouteErrors),
     security(("bearer" = [])))]
 #[get("/api/v1/workflows/coverage")]
-pub async fn coverage(user: AuthUser, db: TenantDb) -> Result<Json<Page<Uncovered>>, DomainError> {
+pub async fn coverage(user: AuthUser, db: RequestDb) -> Result<Json<Page<Uncovered>>, DomainError> {
     Ok(Json(
         as_actor(&db, &user.principal(), async |tx, actor| {
             matching::coverage(tx, actor).await
@@ -227,7 +226,7 @@ pub async fn coverage(user: AuthUser, db: TenantDb) -> Result<Json<Page<Uncovere
 #[get("/api/v1/workflows/analytics")]
 pub async fn analytics(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     query: web::Query<AnalyticsQuery>,
 ) -> Result<Json<Analytics>, DomainError> {
     let query = query.into_inner();
@@ -264,7 +263,7 @@ pub struct Started {
 #[post("/api/v1/contracts/{id}/workflow")]
 pub async fn start_contract_workflow(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     origin: Origin,
     id: web::Path<Uuid>,
     body: Json<StartBody>,
@@ -303,7 +302,7 @@ pub async fn start_contract_workflow(
 #[get("/api/v1/contracts/{id}/workflow")]
 pub async fn get_contract_workflow(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     id: web::Path<Uuid>,
 ) -> Result<Json<ContractWorkflow>, DomainError> {
     Ok(Json(
@@ -320,7 +319,7 @@ pub async fn get_contract_workflow(
 #[get("/api/v1/approvals")]
 pub async fn list_approvals(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     query: web::Query<ApprovalQuery>,
 ) -> Result<Json<Page<ApprovalView>>, DomainError> {
     let query = query.into_inner();
@@ -339,7 +338,7 @@ pub async fn list_approvals(
 #[get("/api/v1/approvals/{id}")]
 pub async fn get_approval(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     id: web::Path<Uuid>,
 ) -> Result<Json<ApprovalView>, DomainError> {
     Ok(Json(
@@ -352,7 +351,7 @@ pub async fn get_approval(
 
 async fn act(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     origin: Origin,
     id: Uuid,
     decision: Decision,
@@ -375,7 +374,7 @@ async fn act(
 #[post("/api/v1/approvals/{id}/approve")]
 pub async fn approve(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     origin: Origin,
     id: web::Path<Uuid>,
     body: OptionalJson<ApproveBody>,
@@ -394,7 +393,7 @@ pub async fn approve(
 #[post("/api/v1/approvals/{id}/reject")]
 pub async fn reject(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     origin: Origin,
     id: web::Path<Uuid>,
     body: Json<RejectBody>,
@@ -419,7 +418,7 @@ pub async fn reject(
 #[post("/api/v1/approvals/{id}/delegate")]
 pub async fn delegate(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     origin: Origin,
     id: web::Path<Uuid>,
     body: Json<DelegateBody>,
@@ -441,7 +440,7 @@ pub async fn delegate(
 #[get("/api/v1/workflow-settings")]
 pub async fn get_settings(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
 ) -> Result<Json<WorkflowSettings>, DomainError> {
     Ok(Json(
         as_actor(&db, &user.principal(), async |tx, actor| {
@@ -457,7 +456,7 @@ pub async fn get_settings(
 #[put("/api/v1/workflow-settings")]
 pub async fn put_settings(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     origin: Origin,
     body: Json<WorkflowSettings>,
 ) -> Result<Json<WorkflowSettings>, DomainError> {
@@ -475,7 +474,7 @@ pub async fn put_settings(
 #[get("/api/v1/out-of-office")]
 pub async fn get_out_of_office(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
 ) -> Result<Json<OutOfOffice>, DomainError> {
     let out = as_actor(&db, &user.principal(), async |tx, actor| {
         settings::get_out_of_office(tx, actor).await
@@ -492,7 +491,7 @@ pub async fn get_out_of_office(
 #[put("/api/v1/out-of-office")]
 pub async fn put_out_of_office(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     origin: Origin,
     body: Json<OutOfOffice>,
 ) -> Result<Json<OutOfOffice>, DomainError> {
@@ -510,7 +509,7 @@ pub async fn put_out_of_office(
 #[delete("/api/v1/out-of-office")]
 pub async fn delete_out_of_office(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     origin: Origin,
 ) -> Result<NoContent, DomainError> {
     as_actor(&db, &user.principal(), async |tx, actor| {
@@ -528,7 +527,7 @@ pub async fn delete_out_of_office(
 #[get("/api/v1/business-calendar")]
 pub async fn get_business_calendar(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
 ) -> Result<Json<CalendarView>, DomainError> {
     Ok(Json(
         as_actor(&db, &user.principal(), async |tx, actor| {
@@ -544,7 +543,7 @@ pub async fn get_business_calendar(
 #[put("/api/v1/business-calendar")]
 pub async fn put_business_calendar(
     user: AuthUser,
-    db: TenantDb,
+    db: RequestDb,
     origin: Origin,
     body: Json<CalendarBody>,
 ) -> Result<Json<CalendarView>, DomainError> {

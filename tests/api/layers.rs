@@ -3,9 +3,9 @@
 //! `tenancy` or `kernel` use actix, when an area reaches into another area's handlers
 //! (directly or through a re-export), when files or areas import each other in a
 //! cycle, or when a file without handlers (a model, a service) imports one with
-//! handlers, in the server's crate and in `tenantctl`'s. Cheap, and it runs with every
-//! test run, so a wrong-way import fails CI rather than waiting for a reviewer; each
-//! check has a test proving it can fail.
+//! handlers, in the server's crate, the tenancy crate and `tenantctl`. Cheap, and it
+//! runs with every test run, so a wrong-way import fails CI rather than waiting for a
+//! reviewer; each check has a test proving it can fail.
 
 use std::path::{Path, PathBuf};
 
@@ -143,6 +143,39 @@ fn lower_layers_never_import_higher_ones() {
     let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src");
     let wrong = violations(&src);
     assert!(wrong.is_empty(), "layer violations:\n{}", wrong.join("\n"));
+}
+
+/// The tenancy crate is the bottom layer: the compiler keeps it from naming the server
+/// (a crate cannot depend on one that depends on it); this keeps HTTP out of it.
+#[test]
+fn the_tenancy_crate_knows_no_http() {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("crates/tenancy");
+    let cargo = std::fs::read_to_string(manifest.join("Cargo.toml")).unwrap();
+    let dependencies = cargo.split("[dependencies]").nth(1).unwrap_or_default();
+    for web in ["actix", "reqwest", "utoipa", "pactum ="] {
+        assert!(
+            !dependencies.contains(web),
+            "crates/tenancy depends on {web}"
+        );
+    }
+    let mut files = Vec::new();
+    sources(&manifest.join("src"), &mut files);
+    assert!(
+        files.len() > 10,
+        "the tenancy crate's sources were not found"
+    );
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (number, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or("");
+            assert!(
+                !code.contains("actix"),
+                "{}:{}: actix in tenancy",
+                file.display(),
+                number + 1
+            );
+        }
+    }
 }
 
 #[test]
@@ -874,7 +907,11 @@ fn shape_violations(root: &Path) -> Vec<String> {
 fn no_import_cycles_and_no_logic_leaning_on_handlers() {
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let mut wrong = Vec::new();
-    for root in [manifest.join("src"), manifest.join("tenantctl/src")] {
+    for root in [
+        manifest.join("src"),
+        manifest.join("crates/tenancy/src"),
+        manifest.join("tenantctl/src"),
+    ] {
         for violation in shape_violations(&root) {
             wrong.push(format!(
                 "{}: {violation}",

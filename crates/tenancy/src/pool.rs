@@ -10,7 +10,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, Config, NoTls};
 use tokio_util::task::TaskTracker;
 
-use crate::tenancy::TenancyError;
+use crate::TenancyError;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 

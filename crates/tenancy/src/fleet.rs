@@ -23,7 +23,7 @@ use super::migrations::{MigrationName, MigrationSet, HISTORY_TABLE};
 use super::names::{SchemaName, TenantSlug};
 use super::provision::MIGRATION_LOCK_KEY;
 use super::{describe_error, TenancyError};
-use crate::tenancy::pool::{pool_error, DatabaseUrl};
+use crate::pool::{pool_error, DatabaseUrl};
 
 pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(5);
 

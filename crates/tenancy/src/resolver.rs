@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 use super::names::Host;
 use super::registry::{self, Tenant};
 use super::TenancyError;
-use crate::tenancy::connection::RequestPool;
-use crate::tenancy::pool::DatabaseUrl;
+use crate::connection::RequestPool;
+use crate::pool::DatabaseUrl;
 
 /// The channel the registry triggers notify on (see migrations/public/V5).
 pub const REGISTRY_CHANNEL: &str = "pactum_registry";

@@ -16,11 +16,11 @@ use super::names::SchemaName;
 use super::TenancyError;
 
 mod public_set {
-    refinery::embed_migrations!("migrations/public");
+    refinery::embed_migrations!("../../migrations/public");
 }
 
 mod tenant_set {
-    refinery::embed_migrations!("migrations/tenant");
+    refinery::embed_migrations!("../../migrations/tenant");
 }
 
 /// The history table's unqualified name inside every schema that has migrations.
