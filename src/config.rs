@@ -210,7 +210,7 @@ impl JobSettings {
         if queues.is_empty()
             || queues
                 .iter()
-                .any(|q| !crate::kernel::jobs::valid_name(q, 50))
+                .any(|q| crate::kernel::jobs::QueueName::parse(q).is_none())
         {
             return Err(invalid(
                 "PACTUM_JOB_QUEUES",

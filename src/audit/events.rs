@@ -8,7 +8,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use crate::kernel::events::{valid_type_pattern, EventView, EVENT_COLUMNS};
+use crate::kernel::events::{EventTypePattern, EventView, EVENT_COLUMNS};
 use crate::kernel::page::{Page, PageRequest};
 use crate::kernel::reads::read_as;
 use crate::kernel::{Principal, Role};
@@ -139,16 +139,11 @@ pub async fn list(
     if after.is_some_and(|a| a < 0) {
         return Err(DomainError::Validation("after must not be negative".into()));
     }
-    let (exact, entity_of_type) = match query.event_type.as_deref() {
-        None => (None, None),
-        Some(pattern) if valid_type_pattern(pattern) && pattern != "*" => {
-            match pattern.strip_suffix(".*") {
-                Some(entity) => (None, Some(entity.to_owned())),
-                None => (Some(pattern.to_owned()), None),
-            }
-        }
-        Some("*") => (None, None),
-        Some(_) => {
+    let (exact, entity_of_type) = match query.event_type.as_deref().map(EventTypePattern::parse) {
+        None | Some(Some(EventTypePattern::Every)) => (None, None),
+        Some(Some(EventTypePattern::Entity(entity))) => (None, Some(entity)),
+        Some(Some(EventTypePattern::Exact(event_type))) => (Some(event_type), None),
+        Some(None) => {
             return Err(DomainError::Validation(
                 "type must be an event type such as contract.created, or contract.*".into(),
             ))

@@ -12,6 +12,7 @@ use crate::kernel::page::{Page, PageRequest};
 use crate::kernel::query::{Filter, SortKey, SortKeys};
 use crate::kernel::reads::read_as;
 use crate::kernel::validate::{self, IsoDate};
+use crate::kernel::validate::{Amount, Currency};
 use crate::kernel::{DomainError, Principal, Role};
 use crate::tenancy::scoped::TenantDb;
 use crate::web::error::AuthedRouteErrors;
@@ -151,18 +152,18 @@ impl ContractFilter {
             w.filter.push(|n| format!("owner_id = ${n}"), id);
         }
         if let Some(v) = &self.value_min {
-            let v = validate::decimal("value_min", v)?;
+            let v = Amount::parse("value_min", v)?;
             w.filter
                 .push(|n| format!("value >= ${n}::text::numeric"), v);
         }
         if let Some(v) = &self.value_max {
-            let v = validate::decimal("value_max", v)?;
+            let v = Amount::parse("value_max", v)?;
             w.filter
                 .push(|n| format!("value <= ${n}::text::numeric"), v);
         }
         if let Some(c) = &self.currency {
             w.filter
-                .push(|n| format!("currency = ${n}"), validate::currency(c)?);
+                .push(|n| format!("currency = ${n}"), Currency::parse(c)?);
         }
         if let (Some(from), Some(to)) = (self.end_from, self.end_to) {
             if to < from {

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::kernel::target::TargetKind;
 use crate::kernel::validate::{self, nullable, IsoDate};
+use crate::kernel::validate::{Amount, Currency};
 use crate::kernel::DomainError;
 
 /// Contracts as something comments and files hang off.
@@ -180,8 +181,8 @@ impl ContractView {
 pub(super) struct Terms {
     pub(super) title: String,
     pub(super) contract_type: String,
-    pub(super) value: Option<String>,
-    pub(super) currency: Option<String>,
+    pub(super) value: Option<Amount>,
+    pub(super) currency: Option<Currency>,
     pub(super) counterparty_id: Option<Uuid>,
     pub(super) owner_id: Uuid,
     pub(super) start_date: Option<NaiveDate>,
@@ -269,13 +270,9 @@ impl CreateContract {
             value: self
                 .value
                 .as_deref()
-                .map(|v| validate::decimal("value", v))
+                .map(|v| Amount::parse("value", v))
                 .transpose()?,
-            currency: self
-                .currency
-                .as_deref()
-                .map(validate::currency)
-                .transpose()?,
+            currency: self.currency.as_deref().map(Currency::parse).transpose()?,
             counterparty_id: self.counterparty_id,
             owner_id: self.owner_id.unwrap_or(caller),
             start_date: self.start_date.map(|d| d.0),

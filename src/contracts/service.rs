@@ -15,6 +15,7 @@ use crate::kernel::page::{Page, PageRequest};
 use crate::kernel::reads::read_as;
 use crate::kernel::target::Target;
 use crate::kernel::validate;
+use crate::kernel::validate::{Amount, Currency};
 use crate::kernel::{Actor, DomainError, Origin, Principal, Refusal, Role};
 use crate::tenancy::scoped::{TenantDb, TenantTx};
 use serde_json::json;
@@ -257,14 +258,14 @@ pub async fn update(
             .as_deref()
             .map_or_else(|| old.contract_type.clone(), |t| t.trim().to_owned()),
         value: match &patch.value {
-            Some(Some(v)) => Some(validate::decimal("value", v)?),
+            Some(Some(v)) => Some(Amount::parse("value", v)?),
             Some(None) => None,
-            None => old.value.clone(),
+            None => old.value.clone().map(Amount::from_stored),
         },
         currency: match &patch.currency {
-            Some(Some(c)) => Some(validate::currency(c)?),
+            Some(Some(c)) => Some(Currency::parse(c)?),
             Some(None) => None,
-            None => old.currency.clone(),
+            None => old.currency.clone().map(Currency::from_stored),
         },
         counterparty_id: patch.counterparty_id.unwrap_or(old.counterparty_id),
         owner_id: patch.owner_id.unwrap_or(old.owner_id),

@@ -9,18 +9,55 @@ use serde_json::Value;
 use uuid::Uuid;
 
 /// An event type pattern a subscriber (a webhook endpoint, the events API's filter)
-/// may use: `*`, `<entity>.*`, or `<entity>.<what>`, lower case.
-pub fn valid_type_pattern(pattern: &str) -> bool {
-    if pattern == "*" {
-        return true;
+/// may use: `*`, `<entity>.*`, or `<entity>.<what>`, lower case. Checked once by
+/// [`EventTypePattern::parse`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventTypePattern {
+    /// `*`: every event.
+    Every,
+    /// `contract.*`: every event of an entity.
+    Entity(String),
+    /// `contract.created`: one type.
+    Exact(String),
+}
+
+impl EventTypePattern {
+    pub fn parse(pattern: &str) -> Option<Self> {
+        if pattern == "*" {
+            return Some(Self::Every);
+        }
+        let (entity, what) = pattern.split_once('.')?;
+        let word = |s: &str| {
+            !s.is_empty() && s.len() <= 50 && s.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+        };
+        if !word(entity) {
+            return None;
+        }
+        match what {
+            "*" => Some(Self::Entity(entity.to_owned())),
+            what if word(what) => Some(Self::Exact(pattern.to_owned())),
+            _ => None,
+        }
     }
-    let Some((entity, what)) = pattern.split_once('.') else {
-        return false;
-    };
-    let word = |s: &str| {
-        !s.is_empty() && s.len() <= 50 && s.chars().all(|c| c.is_ascii_lowercase() || c == '_')
-    };
-    word(entity) && (what == "*" || word(what))
+
+    /// The pattern as written (and stored).
+    pub fn as_string(&self) -> String {
+        match self {
+            Self::Every => "*".to_owned(),
+            Self::Entity(entity) => format!("{entity}.*"),
+            Self::Exact(event_type) => event_type.clone(),
+        }
+    }
+
+    pub fn matches(&self, event_type: &str) -> bool {
+        match self {
+            Self::Every => true,
+            Self::Entity(entity) => event_type
+                .split_once('.')
+                .is_some_and(|(of, _)| of == entity),
+            Self::Exact(exact) => exact == event_type,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -29,13 +66,21 @@ mod tests {
 
     #[test]
     fn type_patterns_are_exact_types_entity_wildcards_or_everything() {
+        let entity = EventTypePattern::parse("contract.*").unwrap();
+        assert!(entity.matches("contract.created") && !entity.matches("comment.created"));
+        assert!(EventTypePattern::parse("*")
+            .unwrap()
+            .matches("team.updated"));
+        let exact = EventTypePattern::parse("contract.created").unwrap();
+        assert!(exact.matches("contract.created") && !exact.matches("contract.updated"));
         for good in [
             "*",
             "contract.*",
             "contract.created",
             "contract.status_changed",
         ] {
-            assert!(valid_type_pattern(good), "{good}");
+            let pattern = EventTypePattern::parse(good).expect(good);
+            assert_eq!(pattern.as_string(), good);
         }
         for bad in [
             "",
@@ -47,7 +92,7 @@ mod tests {
             "contract.cre ated",
             "*.created",
         ] {
-            assert!(!valid_type_pattern(bad), "{bad}");
+            assert!(EventTypePattern::parse(bad).is_none(), "{bad}");
         }
     }
 }

@@ -57,38 +57,96 @@ fn invalid(message: impl Into<String>) -> DomainError {
     DomainError::Validation(message.into())
 }
 
-/// A non-negative exact decimal as text (`"1250000.50"`): never a float, never rounded.
-pub fn decimal(field: &str, value: &str) -> Result<String, DomainError> {
-    let (integer, fraction) = value.split_once('.').unwrap_or((value, ""));
-    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-    let well_formed = !integer.is_empty()
-        && digits(integer)
-        && digits(fraction)
-        && !(value.contains('.') && fraction.is_empty());
-    if !well_formed {
-        return Err(invalid(format!(
-            "{field} must be a decimal string such as \"1250.50\""
-        )));
+/// A non-negative exact decimal as text (`"1250000.50"`): never a float, never
+/// rounded. Checked once by [`Amount::parse`]; bound to SQL as text (cast to numeric
+/// by the statement).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(transparent)]
+pub struct Amount(String);
+
+impl Amount {
+    /// `value` if it is a decimal string within the digits a contract's value holds;
+    /// `field` names it in the refusal.
+    pub fn parse(field: &str, value: &str) -> Result<Self, DomainError> {
+        let (integer, fraction) = value.split_once('.').unwrap_or((value, ""));
+        let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        let well_formed = !integer.is_empty()
+            && digits(integer)
+            && digits(fraction)
+            && !(value.contains('.') && fraction.is_empty());
+        if !well_formed {
+            return Err(invalid(format!(
+                "{field} must be a decimal string such as \"1250.50\""
+            )));
+        }
+        let integer = integer.trim_start_matches('0');
+        if integer.len() > MAX_INTEGER_DIGITS || fraction.len() > MAX_FRACTION_DIGITS {
+            return Err(invalid(format!(
+                "{field} allows at most {MAX_INTEGER_DIGITS} digits before the point and {MAX_FRACTION_DIGITS} after"
+            )));
+        }
+        Ok(Self(value.to_owned()))
     }
-    let integer = integer.trim_start_matches('0');
-    if integer.len() > MAX_INTEGER_DIGITS || fraction.len() > MAX_FRACTION_DIGITS {
-        return Err(invalid(format!(
-            "{field} allows at most {MAX_INTEGER_DIGITS} digits before the point and {MAX_FRACTION_DIGITS} after"
-        )));
+
+    /// An amount read back from the database, which only ever stored parsed ones.
+    pub fn from_stored(value: String) -> Self {
+        Self(value)
     }
-    Ok(value.to_owned())
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
-pub fn currency(value: &str) -> Result<String, DomainError> {
-    if ISO_4217.binary_search(&value).is_ok() {
-        Ok(value.to_owned())
-    } else {
-        Err(invalid(format!(
-            "currency must be an ISO 4217 code such as EUR or USD, not {:?}",
-            truncate(value, 10)
-        )))
+/// An ISO 4217 currency code (`EUR`), checked once by [`Currency::parse`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(transparent)]
+pub struct Currency(String);
+
+impl Currency {
+    pub fn parse(value: &str) -> Result<Self, DomainError> {
+        if ISO_4217.binary_search(&value).is_ok() {
+            Ok(Self(value.to_owned()))
+        } else {
+            Err(invalid(format!(
+                "currency must be an ISO 4217 code such as EUR or USD, not {:?}",
+                truncate(value, 10)
+            )))
+        }
+    }
+
+    /// A currency read back from the database, which only ever stored parsed ones.
+    pub fn from_stored(value: String) -> Self {
+        Self(value)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 }
+
+/// Both bind as text, as the strings they hold.
+macro_rules! text_to_sql {
+    ($($ty:ty),*) => {$(
+        impl tokio_postgres::types::ToSql for $ty {
+            fn to_sql(
+                &self,
+                ty: &tokio_postgres::types::Type,
+                out: &mut bytes::BytesMut,
+            ) -> Result<tokio_postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+                self.0.to_sql(ty, out)
+            }
+
+            fn accepts(ty: &tokio_postgres::types::Type) -> bool {
+                <String as tokio_postgres::types::ToSql>::accepts(ty)
+            }
+
+            tokio_postgres::types::to_sql_checked!();
+        }
+    )*};
+}
+
+text_to_sql!(Amount, Currency);
 
 /// Trimmed text of 1 to `max` characters.
 pub fn text(field: &str, value: &str, max: usize) -> Result<String, DomainError> {
@@ -476,7 +534,7 @@ mod tests {
     #[test]
     fn decimals_are_exact_strings_within_numeric_18_4() {
         for ok in ["0", "1250000.50", "00012.5", "99999999999999.9999"] {
-            assert_eq!(decimal("value", ok).unwrap(), ok);
+            assert_eq!(Amount::parse("value", ok).unwrap().as_str(), ok);
         }
         for bad in [
             "",
@@ -492,16 +550,16 @@ mod tests {
             "1.2.3",
             "'; drop table contracts; --",
         ] {
-            assert!(decimal("value", bad).is_err(), "{bad:?}");
+            assert!(Amount::parse("value", bad).is_err(), "{bad:?}");
         }
     }
 
     #[test]
     fn currencies_are_iso_4217_and_the_table_is_sorted() {
         assert!(ISO_4217.windows(2).all(|w| w[0] < w[1]));
-        assert!(currency("EUR").is_ok());
+        assert!(Currency::parse("EUR").is_ok());
         for bad in ["eur", "EURO", "XXX", "ABC", ""] {
-            assert!(currency(bad).is_err(), "{bad:?}");
+            assert!(Currency::parse(bad).is_err(), "{bad:?}");
         }
     }
 

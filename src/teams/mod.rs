@@ -5,5 +5,5 @@ pub mod model;
 pub mod routes;
 pub mod service;
 
-pub use model::{name_is_valid, CreateTeam, MemberView, TeamView, UpdateTeam};
+pub use model::{CreateTeam, MemberView, TeamName, TeamView, UpdateTeam};
 pub use routes::configure;

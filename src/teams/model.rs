@@ -77,22 +77,34 @@ impl From<&Row> for TeamView {
     }
 }
 
-/// Whether `value` is a team's key: 1 to 50 of a-z, 0-9, _ and -, starting with a letter.
-pub fn name_is_valid(value: &str) -> bool {
-    let mut chars = value.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_lowercase())
-        && value.len() <= 50
-        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
-}
+/// A team's key: 1 to 50 of a-z, 0-9, `_` and `-`, starting with a letter (`legal`,
+/// `finance-emea`). Approver lists and escalations name teams by it. Checked once by
+/// [`TeamName::parse`]; binds to SQL as text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TeamName(String);
 
-/// A team's key.
-pub fn name(value: &str) -> Result<String, DomainError> {
-    if name_is_valid(value) {
-        Ok(value.to_owned())
-    } else {
-        Err(DomainError::Validation(
-            "name: 1 to 50 of a-z, 0-9, _ and -, starting with a letter".into(),
-        ))
+impl TeamName {
+    pub fn parse(value: &str) -> Result<Self, DomainError> {
+        let mut chars = value.chars();
+        let valid = matches!(chars.next(), Some(c) if c.is_ascii_lowercase())
+            && value.len() <= 50
+            && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+        if valid {
+            Ok(Self(value.to_owned()))
+        } else {
+            Err(DomainError::Validation(
+                "name: 1 to 50 of a-z, 0-9, _ and -, starting with a letter".into(),
+            ))
+        }
+    }
+
+    /// Whether `value` would parse.
+    pub fn is_valid(value: &str) -> bool {
+        Self::parse(value).is_ok()
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 }
 
@@ -103,7 +115,7 @@ mod tests {
     #[test]
     fn team_names_are_keys() {
         for good in ["legal", "finance-emea", "c_suite", "t1"] {
-            assert!(name(good).is_ok(), "{good}");
+            assert_eq!(TeamName::parse(good).unwrap().as_str(), good);
         }
         for bad in [
             "",
@@ -113,7 +125,7 @@ mod tests {
             "legal;drop",
             &"x".repeat(51),
         ] {
-            assert!(name(bad).is_err(), "{bad}");
+            assert!(TeamName::parse(bad).is_err(), "{bad}");
         }
     }
 }

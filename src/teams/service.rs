@@ -5,7 +5,7 @@
 use serde_json::json;
 use uuid::Uuid;
 
-use super::model::{self, CreateTeam, MemberView, TeamView, UpdateTeam, COLUMNS};
+use super::model::{CreateTeam, MemberView, TeamName, TeamView, UpdateTeam, COLUMNS};
 use crate::kernel::audit::{self, changed_fields, Entry};
 use crate::kernel::page::Page;
 use crate::kernel::reads::delete_row;
@@ -30,7 +30,7 @@ pub async fn create(
     origin: &Origin,
     input: CreateTeam,
 ) -> Result<TeamView, DomainError> {
-    let name = model::name(&input.name)?;
+    let name = TeamName::parse(&input.name)?;
     let description = validate::optional_text("description", input.description.as_deref(), 500)?
         .unwrap_or_default();
     actor.require(Role::Admin)?;
@@ -49,7 +49,7 @@ pub async fn create(
             "with t as (insert into teams (name, description) values ($1, $2) \
                  returning id, name, description, created_at, updated_at) \
              select t.id, t.name, t.description, t.created_at, t.updated_at, 0::int8 from t",
-            &[&name, &description],
+            &[&name.as_str(), &description],
         )
         .await
         .on_constraint("teams_name_key", name_taken)?;
@@ -109,7 +109,8 @@ pub async fn update(
     id: Uuid,
     input: UpdateTeam,
 ) -> Result<TeamView, DomainError> {
-    let name = input.name.as_deref().map(model::name).transpose()?;
+    let name = input.name.as_deref().map(TeamName::parse).transpose()?;
+    let name = name.as_ref().map(TeamName::as_str);
     let description = match input.description.as_deref() {
         Some(text) => {
             Some(validate::optional_text("description", Some(text), 500)?.unwrap_or_default())

@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::kernel::destination;
-use crate::kernel::events::valid_type_pattern;
+use crate::kernel::events::EventTypePattern;
 use crate::kernel::DomainError;
 
 pub const COLUMNS: &str = "id, url, description, event_types, enabled, disabled_reason, \
@@ -218,13 +218,14 @@ pub fn event_types(values: &[String]) -> Result<Vec<String>, DomainError> {
     }
     let mut out: Vec<String> = Vec::with_capacity(values.len());
     for value in values {
-        if !valid_type_pattern(value) {
+        let Some(pattern) = EventTypePattern::parse(value) else {
             return Err(DomainError::Validation(format!(
                 "event_types: {value:?} is not an event type, `<entity>.*` or `*`"
             )));
-        }
-        if !out.contains(value) {
-            out.push(value.clone());
+        };
+        let pattern = pattern.as_string();
+        if !out.contains(&pattern) {
+            out.push(pattern);
         }
     }
     Ok(out)

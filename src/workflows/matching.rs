@@ -60,7 +60,11 @@ fn source(subject: &Subject) -> Result<(String, Vec<Box<dyn ToSql + Sync + Send>
         )),
         Subject::Draft(draft) => {
             let value = match &draft.value {
-                Some(v) => Some(validate::decimal("contract.value", v)?),
+                Some(v) => Some(
+                    validate::Amount::parse("contract.value", v)?
+                        .as_str()
+                        .to_owned(),
+                ),
                 None => None,
             };
             let tags = validate::tags(&draft.tags)?;

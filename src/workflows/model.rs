@@ -145,7 +145,7 @@ impl ApproverRef {
                 .then(|| Self::Role(r.to_owned()))
         };
         if let Some(name) = text.strip_prefix("team:") {
-            return crate::teams::name_is_valid(name).then(|| Self::Team(name.to_owned()));
+            return crate::teams::TeamName::is_valid(name).then(|| Self::Team(name.to_owned()));
         }
         if let Some(email) = text.strip_prefix("user:") {
             return valid_email(email).then(|| Self::User(email.to_lowercase()));
@@ -156,7 +156,8 @@ impl ApproverRef {
         if text.contains('@') {
             return valid_email(text).then(|| Self::User(text.to_lowercase()));
         }
-        role(text).or_else(|| crate::teams::name_is_valid(text).then(|| Self::Team(text.into())))
+        role(text)
+            .or_else(|| crate::teams::TeamName::is_valid(text).then(|| Self::Team(text.into())))
     }
 
     /// How an approval records where it came from.
@@ -281,7 +282,7 @@ pub fn check(mut body: DefinitionBody) -> Result<DefinitionBody, DomainError> {
                     "notify or reassign",
                 ));
             }
-            if !crate::teams::name_is_valid(&escalation.team) {
+            if !crate::teams::TeamName::is_valid(&escalation.team) {
                 return Err(invalid(
                     &format!("{here}.escalation.team"),
                     "not a team name",

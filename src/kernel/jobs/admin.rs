@@ -278,7 +278,7 @@ async fn resolve_scope(
     Ok(match scope {
         PauseScope::All => ("all", None, None),
         PauseScope::Queue(queue) => {
-            if !super::valid_name(queue, 50) {
+            if super::QueueName::parse(queue).is_none() {
                 return Err(AdminError::InvalidQueue(queue.clone()));
             }
             ("queue", Some(queue.clone()), None)

@@ -68,10 +68,36 @@ pub const NOOP: JobKind = JobKind {
     timeout: std::time::Duration::from_secs(10),
 };
 
-/// Is `value` a valid kind or queue name (what the table's checks accept)?
-pub fn valid_name(value: &str, max: usize) -> bool {
-    let mut chars = value.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_lowercase())
-        && value.len() <= max
-        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_.-".contains(c))
+/// A queue's name: 1 to 50 of a-z, 0-9, `_`, `.` and `-`, starting with a letter (what
+/// the table's check accepts). Checked once by [`QueueName::parse`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueName(String);
+
+impl QueueName {
+    pub fn parse(value: &str) -> Option<Self> {
+        let mut chars = value.chars();
+        let valid = matches!(chars.next(), Some(c) if c.is_ascii_lowercase())
+            && value.len() <= 50
+            && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_.-".contains(c));
+        valid.then(|| Self(value.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::QueueName;
+
+    #[test]
+    fn queue_names_are_keys() {
+        for good in ["default", "webhooks", "a", "mail.out-2"] {
+            assert_eq!(QueueName::parse(good).unwrap().as_str(), good);
+        }
+        for bad in ["", "Default", "1st", "with space", &"q".repeat(51), "é"] {
+            assert!(QueueName::parse(bad).is_none(), "{bad}");
+        }
+    }
 }
