@@ -15,6 +15,8 @@ if [ -z "${DATABASE_URL:-}" ]; then
 fi
 echo "database: ${DATABASE_URL%%\?*}" >&2
 
+# shellcheck source=scripts/lib/toolchain.sh
+source scripts/lib/toolchain.sh
 cargo build --release --locked --workspace
 tenantctl=target/release/tenantctl
 

@@ -137,6 +137,29 @@ impl DomainError {
         }
     }
 
+    /// Input that breaks a rule (`invalid_input`, 400).
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::Validation(message.into())
+    }
+
+    /// Input refused with its own code and details (400).
+    pub fn invalid_as(
+        code: &'static str,
+        message: impl Into<String>,
+        details: serde_json::Value,
+    ) -> Self {
+        Self::refused(Refusal::Invalid, code, message, details)
+    }
+
+    /// A change the current state does not allow, with its own code and details (409).
+    pub fn conflict(
+        code: &'static str,
+        message: impl Into<String>,
+        details: serde_json::Value,
+    ) -> Self {
+        Self::refused(Refusal::Conflict, code, message, details)
+    }
+
     /// A structured refusal; see [`DomainError::Refused`].
     pub fn refused(
         kind: Refusal,

@@ -53,10 +53,6 @@ const MAX_TAGS: usize = 50;
 const MAX_TAG_CHARS: usize = 50;
 pub const MAX_METADATA_BYTES: usize = 16 * 1024;
 
-fn invalid(message: impl Into<String>) -> DomainError {
-    DomainError::Validation(message.into())
-}
-
 /// A non-negative exact decimal as text (`"1250000.50"`): never a float, never
 /// rounded. Checked once by [`Amount::parse`]; bound to SQL as text (cast to numeric
 /// by the statement).
@@ -75,13 +71,13 @@ impl Amount {
             && digits(fraction)
             && !(value.contains('.') && fraction.is_empty());
         if !well_formed {
-            return Err(invalid(format!(
+            return Err(DomainError::invalid(format!(
                 "{field} must be a decimal string such as \"1250.50\""
             )));
         }
         let integer = integer.trim_start_matches('0');
         if integer.len() > MAX_INTEGER_DIGITS || fraction.len() > MAX_FRACTION_DIGITS {
-            return Err(invalid(format!(
+            return Err(DomainError::invalid(format!(
                 "{field} allows at most {MAX_INTEGER_DIGITS} digits before the point and {MAX_FRACTION_DIGITS} after"
             )));
         }
@@ -108,7 +104,7 @@ impl Currency {
         if ISO_4217.binary_search(&value).is_ok() {
             Ok(Self(value.to_owned()))
         } else {
-            Err(invalid(format!(
+            Err(DomainError::invalid(format!(
                 "currency must be an ISO 4217 code such as EUR or USD, not {:?}",
                 truncate(value, 10)
             )))
@@ -152,16 +148,20 @@ text_to_sql!(Amount, Currency);
 pub fn text(field: &str, value: &str, max: usize) -> Result<String, DomainError> {
     let trimmed = value.trim();
     if trimmed.is_empty() {
-        return Err(invalid(format!("{field} must not be empty")));
+        return Err(DomainError::invalid(format!("{field} must not be empty")));
     }
     if trimmed.chars().count() > max {
-        return Err(invalid(format!("{field} is longer than {max} characters")));
+        return Err(DomainError::invalid(format!(
+            "{field} is longer than {max} characters"
+        )));
     }
     if trimmed
         .chars()
         .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
     {
-        return Err(invalid(format!("{field} contains control characters")));
+        return Err(DomainError::invalid(format!(
+            "{field} contains control characters"
+        )));
     }
     Ok(trimmed.to_owned())
 }
@@ -181,12 +181,14 @@ pub fn optional_text(
 /// A long body (contract text, clause, template): may be empty, no NUL bytes.
 pub fn body(field: &str, value: &str, max_chars: usize) -> Result<String, DomainError> {
     if value.chars().count() > max_chars {
-        return Err(invalid(format!(
+        return Err(DomainError::invalid(format!(
             "{field} is longer than {max_chars} characters"
         )));
     }
     if value.contains('\0') {
-        return Err(invalid(format!("{field} contains a NUL character")));
+        return Err(DomainError::invalid(format!(
+            "{field} contains a NUL character"
+        )));
     }
     Ok(value.to_owned())
 }
@@ -194,7 +196,7 @@ pub fn body(field: &str, value: &str, max_chars: usize) -> Result<String, Domain
 /// Lower-cased, de-duplicated, sorted tags of `[a-z0-9][a-z0-9 _-]*`.
 pub fn tags(values: &[String]) -> Result<Vec<String>, DomainError> {
     if values.len() > MAX_TAGS {
-        return Err(invalid(format!("at most {MAX_TAGS} tags")));
+        return Err(DomainError::invalid(format!("at most {MAX_TAGS} tags")));
     }
     let mut set = BTreeSet::new();
     for tag in values {
@@ -206,7 +208,7 @@ pub fn tags(values: &[String]) -> Result<Vec<String>, DomainError> {
                 .chars()
                 .all(|c| c.is_alphanumeric() || matches!(c, ' ' | '_' | '-'));
         if !ok {
-            return Err(invalid(format!(
+            return Err(DomainError::invalid(format!(
                 "tag {:?} must be 1 to {MAX_TAG_CHARS} letters, digits, spaces, '_' or '-'",
                 truncate(&tag, 60)
             )));
@@ -219,15 +221,15 @@ pub fn tags(values: &[String]) -> Result<Vec<String>, DomainError> {
 /// A JSON object of at most 16 KiB.
 pub fn metadata(value: &serde_json::Value) -> Result<serde_json::Value, DomainError> {
     if !value.is_object() {
-        return Err(invalid("metadata must be a JSON object"));
+        return Err(DomainError::invalid("metadata must be a JSON object"));
     }
     if serde_json::to_vec(value).map_or(usize::MAX, |v| v.len()) > MAX_METADATA_BYTES {
-        return Err(invalid(format!(
+        return Err(DomainError::invalid(format!(
             "metadata is larger than {MAX_METADATA_BYTES} bytes"
         )));
     }
     if value.to_string().contains("\\u0000") {
-        return Err(invalid("metadata contains a NUL character"));
+        return Err(DomainError::invalid("metadata contains a NUL character"));
     }
     Ok(value.clone())
 }
@@ -303,7 +305,7 @@ pub fn forbidden_char_in_json(value: &serde_json::Value) -> Option<String> {
 pub fn no_forbidden_chars_in_json(value: &serde_json::Value) -> Result<(), DomainError> {
     match forbidden_char_in_json(value) {
         None => Ok(()),
-        Some(field) => Err(invalid(format!(
+        Some(field) => Err(DomainError::invalid(format!(
             "{field} contains a NUL or another control character"
         ))),
     }
@@ -316,7 +318,7 @@ pub fn no_forbidden_chars_in_query(query: &str) -> Result<(), DomainError> {
     for (name, value) in form_urlencoded::parse(query.as_bytes()) {
         if name.chars().chain(value.chars()).any(char::is_control) {
             let name = truncate(&name, 60).replace(char::is_control, "?");
-            return Err(invalid(format!(
+            return Err(DomainError::invalid(format!(
                 "query parameter {name} contains a NUL or another control character"
             )));
         }

@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::kernel::{unit, Actor, DomainError, Refusal, Role};
+use crate::kernel::{unit, Actor, DomainError, Role};
 use crate::tenancy::scoped::TenantTx;
 
 /// Every notification type.
@@ -201,13 +201,9 @@ pub struct Effective {
     pub types: BTreeMap<String, TypeChoice>,
 }
 
-fn invalid(code: &'static str, message: impl Into<String>, details: Value) -> DomainError {
-    DomainError::refused(Refusal::Invalid, code, message, details)
-}
-
 fn check_zone(zone: Option<&str>) -> Result<(), DomainError> {
     match zone {
-        Some(zone) if Tz::from_str(zone).is_err() => Err(invalid(
+        Some(zone) if Tz::from_str(zone).is_err() => Err(DomainError::invalid_as(
             "invalid_time_zone",
             format!("{zone:?} is not an IANA time zone"),
             json!({"time_zone": zone}),
@@ -220,14 +216,14 @@ fn check_zone(zone: Option<&str>) -> Result<(), DomainError> {
 fn check_channels(channels: &ChannelChoices, user: bool) -> Result<(), DomainError> {
     for (channel, choices) in channels {
         if !CHANNELS.contains(&channel.as_str()) {
-            return Err(invalid(
+            return Err(DomainError::invalid_as(
                 "unknown_channel",
                 format!("unknown channel {channel:?}; expected one of {CHANNELS:?}"),
                 json!({"channel": channel}),
             ));
         }
         if choices.len() > TYPES.len() + 1 {
-            return Err(invalid(
+            return Err(DomainError::invalid_as(
                 "unknown_notification_type",
                 "more choices than there are types",
                 json!({"channel": channel}),
@@ -235,14 +231,14 @@ fn check_channels(channels: &ChannelChoices, user: bool) -> Result<(), DomainErr
         }
         for (kind, enabled) in choices {
             if kind != "*" && !TYPES.contains(&kind.as_str()) {
-                return Err(invalid(
+                return Err(DomainError::invalid_as(
                     "unknown_notification_type",
                     format!("unknown notification type {kind:?}"),
                     json!({"channel": channel, "type": kind, "types": TYPES}),
                 ));
             }
             if user && !enabled && channel != "chat" && is_critical(kind) {
-                return Err(invalid(
+                return Err(DomainError::invalid_as(
                     "critical_notification_type",
                     format!("{kind} is critical: it cannot be muted in {channel}"),
                     json!({"channel": channel, "type": kind, "critical": CRITICAL}),
@@ -256,7 +252,7 @@ fn check_channels(channels: &ChannelChoices, user: bool) -> Result<(), DomainErr
 async fn check_chat_url(url: Option<&str>, allow_internal: bool) -> Result<(), DomainError> {
     let Some(url) = url else { return Ok(()) };
     let refused = |why: &str| {
-        invalid(
+        DomainError::invalid_as(
             "invalid_chat_webhook_url",
             format!("chat_webhook_url {why}"),
             json!({"chat_webhook_url": url}),
@@ -288,14 +284,14 @@ impl TenantDefaults {
             || days.len() > 10
             || days.iter().any(|d| !(1..=3650).contains(d))
         {
-            return Err(invalid(
+            return Err(DomainError::invalid_as(
                 "invalid_reminder_days",
                 "reminder_days: at most 10 distinct whole numbers of days, 1 to 3650",
                 json!({"reminder_days": self.reminder_days}),
             ));
         }
         if !(0..=365).contains(&self.renewal_notice_lead_days) {
-            return Err(invalid(
+            return Err(DomainError::invalid_as(
                 "invalid_renewal_notice_lead_days",
                 "renewal_notice_lead_days: 0 to 365",
                 json!({"renewal_notice_lead_days": self.renewal_notice_lead_days}),
@@ -306,7 +302,7 @@ impl TenantDefaults {
             .as_ref()
             .is_some_and(|n| n.chars().count() > 200)
         {
-            return Err(invalid(
+            return Err(DomainError::invalid_as(
                 "invalid_brand",
                 "brand_name: at most 200 characters",
                 json!({}),
@@ -315,7 +311,7 @@ impl TenantDefaults {
         if let Some(color) = &self.brand_color {
             let hex = color.strip_prefix('#').unwrap_or_default();
             if hex.len() != 6 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
-                return Err(invalid(
+                return Err(DomainError::invalid_as(
                     "invalid_brand",
                     "brand_color: #rrggbb",
                     json!({"brand_color": color}),

@@ -90,51 +90,53 @@ struct Checked {
     holidays: Vec<NaiveDate>,
 }
 
-fn invalid(message: impl Into<String>) -> DomainError {
-    DomainError::Validation(message.into())
-}
-
 fn check(body: &CalendarBody) -> Result<Checked, DomainError> {
     let zone = Tz::from_str(&body.timezone).map_err(|_| {
-        invalid(format!(
+        DomainError::invalid(format!(
             "timezone: {:?} is not an IANA time zone such as Europe/Paris",
             body.timezone.chars().take(64).collect::<String>()
         ))
     })?;
     if body.working_days.is_empty() || body.working_days.len() > 7 {
-        return Err(invalid(
+        return Err(DomainError::invalid(
             "working_days: 1 to 7 of mon, tue, wed, thu, fri, sat, sun",
         ));
     }
     let mut days = Vec::new();
     for day in &body.working_days {
         let (_, weekday) = DAYS.iter().find(|(name, _)| name == day).ok_or_else(|| {
-            invalid("working_days: each is one of mon, tue, wed, thu, fri, sat, sun")
+            DomainError::invalid("working_days: each is one of mon, tue, wed, thu, fri, sat, sun")
         })?;
         let number = weekday.number_from_monday() as i16;
         if days.contains(&number) {
-            return Err(invalid(format!("working_days: {day} is listed twice")));
+            return Err(DomainError::invalid(format!(
+                "working_days: {day} is listed twice"
+            )));
         }
         days.push(number);
     }
     days.sort_unstable();
     let time = |field: &str, text: &str| {
         crate::kernel::validate::hh_mm(text)
-            .ok_or_else(|| invalid(format!("{field}: expected HH:MM, e.g. 09:00")))
+            .ok_or_else(|| DomainError::invalid(format!("{field}: expected HH:MM, e.g. 09:00")))
     };
     let (start, end) = (time("start", &body.start)?, time("end", &body.end)?);
     if end <= start {
-        return Err(invalid("end: must be after start"));
+        return Err(DomainError::invalid("end: must be after start"));
     }
     if body.holidays.len() > MAX_HOLIDAYS {
-        return Err(invalid(format!("holidays: at most {MAX_HOLIDAYS}")));
+        return Err(DomainError::invalid(format!(
+            "holidays: at most {MAX_HOLIDAYS}"
+        )));
     }
     let mut holidays = Vec::with_capacity(body.holidays.len());
     for (i, text) in body.holidays.iter().enumerate() {
         let date = NaiveDate::parse_from_str(text, "%Y-%m-%d")
             .ok()
             .filter(|d| text.len() == 10 && (1900..=2200).contains(&d.year()))
-            .ok_or_else(|| invalid(format!("holidays[{i}]: expected a date YYYY-MM-DD")))?;
+            .ok_or_else(|| {
+                DomainError::invalid(format!("holidays[{i}]: expected a date YYYY-MM-DD"))
+            })?;
         holidays.push(date);
     }
     holidays.sort_unstable();
@@ -216,11 +218,11 @@ pub async fn put(
         checked.end,
         checked.holidays.clone(),
     )
-    .map_err(|e| invalid(e.to_string()))?;
+    .map_err(|e| DomainError::invalid(e.to_string()))?;
     // Deadlines of running and future stages come from this calendar: one with no
     // working time ahead (holidays over decades) could give none.
     if let Err(error) = deadline(&business, unit::now(tx), 1.0) {
-        return Err(invalid(format!("holidays: {error}")));
+        return Err(DomainError::invalid(format!("holidays: {error}")));
     }
     let old = get(tx, actor).await?;
     tx.execute(

@@ -121,7 +121,7 @@ pub async fn decide(
         ));
     }
     if matches!(held.run.state.as_str(), "voided" | "cancelled") {
-        return Err(conflict(
+        return Err(DomainError::conflict(
             "round_voided",
             "this approval belongs to a round that was voided (the contract changed, or the workflow was restarted); act on the current round's approvals",
             json!({ "run_id": held.run.id }),
@@ -144,14 +144,14 @@ pub async fn decide(
             _ if held.state == decision.state() => return Ok(approval),
             _ => {}
         }
-        return Err(conflict(
+        return Err(DomainError::conflict(
             "already_decided",
             format!("this approval is already {}", held.state),
             json!({ "state": held.state }),
         ));
     }
     if held.stage_state != "active" || held.run.state != "running" {
-        return Err(conflict(
+        return Err(DomainError::conflict(
             "stage_closed",
             format!(
                 "the stage is {}; nothing is awaited from this approval",
@@ -206,18 +206,13 @@ pub async fn decide(
             Ok(approval)
         }
         Decision::Delegate(to, _) => {
-            delegate(
-                tx,
-                actor,
-                origin,
-                &held,
+            let handover = Handover {
                 approval,
                 to,
-                reason.as_deref(),
-                "delegation",
-                now,
-            )
-            .await
+                reason: reason.as_deref(),
+                via: "delegation",
+            };
+            delegate(tx, actor, origin, &held, handover, now).await
         }
     }
 }
@@ -237,18 +232,29 @@ pub(super) async fn set_state(
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
+/// An approval handed to someone else: which, to whom, why, and how (a delegation by
+/// its approver, an out-of-office rule, a deactivation).
+pub(super) struct Handover<'a> {
+    pub approval: Uuid,
+    pub to: Uuid,
+    pub reason: Option<&'a str>,
+    pub via: &'a str,
+}
+
 pub(super) async fn delegate(
     tx: &TenantTx,
     actor: &Actor,
     origin: &Origin,
     held: &Held,
-    approval: Uuid,
-    to: Uuid,
-    reason: Option<&str>,
-    via: &str,
+    handover: Handover<'_>,
     now: DateTime<Utc>,
 ) -> Result<Uuid, DomainError> {
+    let Handover {
+        approval,
+        to,
+        reason,
+        via,
+    } = handover;
     if to == held.approver {
         return Err(DomainError::Validation("delegate to someone else".into()));
     }
@@ -278,7 +284,7 @@ pub(super) async fn delegate(
         .await?
         .get(0);
     if holds_one {
-        return Err(conflict(
+        return Err(DomainError::conflict(
             "already_an_approver",
             "that user already holds an approval in this stage",
             json!({ "to_user_id": to }),
@@ -371,19 +377,13 @@ pub async fn reassign_from(
                 continue;
             }
             // `delegate` checks before it writes: a refusal leaves nothing behind.
-            match delegate(
-                tx,
-                &actor,
-                origin,
-                &held,
+            let handover = Handover {
                 approval,
                 to,
-                Some("the approver was deactivated"),
-                "deactivated",
-                now,
-            )
-            .await
-            {
+                reason: Some("the approver was deactivated"),
+                via: "deactivated",
+            };
+            match delegate(tx, &actor, origin, &held, handover, now).await {
                 Ok(_) => {
                     taken = true;
                     break;

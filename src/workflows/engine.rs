@@ -24,19 +24,11 @@ use crate::kernel::audit::{self, Entry};
 use crate::kernel::jobs::{enqueue, BackgroundJob};
 use crate::kernel::unit;
 use crate::kernel::validate;
-use crate::kernel::{Actor, DomainError, Origin, Refusal};
+use crate::kernel::{Actor, DomainError, Origin};
 use crate::tenancy::scoped::TenantTx;
 
 /// The longest out-of-office chain followed (A away to B, B away to C, ...).
 pub(super) const MAX_DELEGATION_HOPS: usize = 5;
-
-pub(super) fn conflict(
-    code: &'static str,
-    message: impl Into<String>,
-    details: Value,
-) -> DomainError {
-    DomainError::refused(Refusal::Conflict, code, message, details)
-}
 
 /// A run's fields the engine works with.
 #[derive(Debug, Clone)]
@@ -114,7 +106,7 @@ pub async fn start(
         .ok_or(DomainError::Missing("contract"))?;
     let (contract_version, status): (i32, String) = (contract.get(0), contract.get(1));
     if status != Status::InReview.as_str() {
-        return Err(conflict(
+        return Err(DomainError::conflict(
             "not_in_review",
             format!("a workflow runs on a contract in review; this one is {status}"),
             json!({ "status": status }),
@@ -378,7 +370,7 @@ pub(super) async fn activate(
         _ => spec.quorum.unwrap_or(1),
     };
     if holders.is_empty() || (holders.len() as i32) < required {
-        return Err(conflict(
+        return Err(DomainError::conflict(
             "no_approvers",
             format!(
                 "stage {:?} needs {} approver(s) and names {} who may approve (the contract's owner may not approve their own contract)",
@@ -397,7 +389,7 @@ pub(super) async fn activate(
             // Checked when the definition was saved, but the calendar may have changed.
             let after = |hours: f64| {
                 calendar::deadline(&business, now, hours).map_err(|e| {
-                    conflict(
+                    DomainError::conflict(
                         "sla_unreachable",
                         format!(
                             "stage {:?}: the business calendar gives no deadline for {hours} business hours ({e}); widen the calendar or shorten the SLA",
@@ -499,16 +491,26 @@ pub(super) async fn activate(
 
 /// Ends a round as `state` with `reason`: what was still waiting or pending becomes
 /// `leftover` (`cancelled`, `voided`), and the end is recorded. One statement.
-#[allow(clippy::too_many_arguments)]
+/// How a round ends: its own state, what its pending approvals and open stages
+/// become, and why.
+pub(super) struct Closing<'a> {
+    pub state: &'static str,
+    pub leftover: &'a str,
+    pub reason: Option<&'a str>,
+}
+
 pub(super) async fn close_round(
     tx: &TenantTx,
     actor: &Actor,
     origin: &Origin,
     run: &Run,
-    state: &'static str,
-    leftover: &str,
-    reason: Option<&str>,
+    closing: Closing<'_>,
 ) -> Result<(), DomainError> {
+    let Closing {
+        state,
+        leftover,
+        reason,
+    } = closing;
     tx.execute(
         "with run as (update workflow_runs set state = $2, finished_at = $3, reason = $4 where id = $1), \
               pending as (update approvals set state = $5 where run_id = $1 and state = 'pending') \
@@ -538,7 +540,12 @@ pub(super) async fn finish(
     outcome: &'static str,
     reason: Option<&str>,
 ) -> Result<(), DomainError> {
-    close_round(tx, actor, origin, run, outcome, "cancelled", reason).await?;
+    let closing = Closing {
+        state: outcome,
+        leftover: "cancelled",
+        reason,
+    };
+    close_round(tx, actor, origin, run, closing).await?;
     let to = if outcome == "approved" {
         Status::Approved
     } else {
@@ -569,6 +576,11 @@ pub async fn end_round(
     let Some(run) = running(tx, contract_id).await? else {
         return Ok(None);
     };
-    close_round(tx, actor, origin, &run, state, state, Some(reason)).await?;
+    let closing = Closing {
+        state,
+        leftover: state,
+        reason: Some(reason),
+    };
+    close_round(tx, actor, origin, &run, closing).await?;
     Ok(Some(run.id))
 }

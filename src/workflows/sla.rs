@@ -71,26 +71,40 @@ pub async fn stage_due(
     }
     futures::future::try_join_all(events).await?;
     if let Some(escalation) = &spec.escalation {
-        escalate(
-            tx, &actor, origin, &run, stage_id, &name, escalation, &late, now,
-        )
-        .await?;
+        let overdue = Overdue {
+            stage_id,
+            name: &name,
+            late: &late,
+            now,
+        };
+        escalate(tx, &actor, origin, &run, escalation, overdue).await?;
     }
     Ok(true)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// A stage past its deadline: which, its name, its late approvals (approval,
+/// approver), and when it was found late.
+struct Overdue<'a> {
+    stage_id: Uuid,
+    name: &'a str,
+    late: &'a [(Uuid, Uuid)],
+    now: DateTime<Utc>,
+}
+
 async fn escalate(
     tx: &TenantTx,
     actor: &Actor,
     origin: &Origin,
     run: &Run,
-    stage_id: Uuid,
-    name: &str,
     escalation: &super::model::Escalation,
-    late: &[(Uuid, Uuid)],
-    now: DateTime<Utc>,
+    overdue: Overdue<'_>,
 ) -> Result<(), DomainError> {
+    let Overdue {
+        stage_id,
+        name,
+        late,
+        now,
+    } = overdue;
     tx.execute(
         "update workflow_stages set escalated_at = $2 where id = $1",
         &[&stage_id, &now],
