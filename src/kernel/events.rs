@@ -48,16 +48,6 @@ impl EventTypePattern {
             Self::Exact(event_type) => event_type.clone(),
         }
     }
-
-    pub fn matches(&self, event_type: &str) -> bool {
-        match self {
-            Self::Every => true,
-            Self::Entity(entity) => event_type
-                .split_once('.')
-                .is_some_and(|(of, _)| of == entity),
-            Self::Exact(exact) => exact == event_type,
-        }
-    }
 }
 
 #[cfg(test)]
@@ -66,13 +56,11 @@ mod tests {
 
     #[test]
     fn type_patterns_are_exact_types_entity_wildcards_or_everything() {
-        let entity = EventTypePattern::parse("contract.*").unwrap();
-        assert!(entity.matches("contract.created") && !entity.matches("comment.created"));
-        assert!(EventTypePattern::parse("*")
-            .unwrap()
-            .matches("team.updated"));
-        let exact = EventTypePattern::parse("contract.created").unwrap();
-        assert!(exact.matches("contract.created") && !exact.matches("contract.updated"));
+        assert_eq!(
+            EventTypePattern::parse("contract.*"),
+            Some(EventTypePattern::Entity("contract".into()))
+        );
+        assert_eq!(EventTypePattern::parse("*"), Some(EventTypePattern::Every));
         for good in [
             "*",
             "contract.*",

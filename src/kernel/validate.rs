@@ -234,6 +234,15 @@ pub fn metadata(value: &serde_json::Value) -> Result<serde_json::Value, DomainEr
     Ok(value.clone())
 }
 
+/// Whether `value` is a key: 1 to `max` of a-z, 0-9 and the characters in `extra`,
+/// starting with a letter (team names, queue names).
+pub fn is_key(value: &str, max: usize, extra: &str) -> bool {
+    let mut chars = value.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_lowercase())
+        && value.len() <= max
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || extra.contains(c))
+}
+
 pub fn truncate(value: &str, max_chars: usize) -> String {
     value.chars().take(max_chars).collect()
 }

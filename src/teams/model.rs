@@ -85,11 +85,7 @@ pub struct TeamName(String);
 
 impl TeamName {
     pub fn parse(value: &str) -> Result<Self, DomainError> {
-        let mut chars = value.chars();
-        let valid = matches!(chars.next(), Some(c) if c.is_ascii_lowercase())
-            && value.len() <= 50
-            && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
-        if valid {
+        if crate::kernel::validate::is_key(value, 50, "_-") {
             Ok(Self(value.to_owned()))
         } else {
             Err(DomainError::Validation(

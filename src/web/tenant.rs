@@ -175,13 +175,6 @@ impl std::ops::Deref for RequestDb {
     }
 }
 
-impl RequestDb {
-    /// The tenant handle itself, for what keeps it beyond the request.
-    pub fn into_inner(self) -> TenantDb {
-        self.0
-    }
-}
-
 impl FromRequest for RequestDb {
     type Error = DomainError;
     type Future = Ready<Result<Self, DomainError>>;

@@ -75,11 +75,7 @@ pub struct QueueName(String);
 
 impl QueueName {
     pub fn parse(value: &str) -> Option<Self> {
-        let mut chars = value.chars();
-        let valid = matches!(chars.next(), Some(c) if c.is_ascii_lowercase())
-            && value.len() <= 50
-            && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_.-".contains(c));
-        valid.then(|| Self(value.to_owned()))
+        super::validate::is_key(value, 50, "_.-").then(|| Self(value.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {

@@ -52,13 +52,8 @@ pub trait BackgroundJob: Serialize + DeserializeOwned + Send + 'static {
 pub fn parse<J: BackgroundJob>(args: &Value) -> Result<J, JobError> {
     J::deserialize(args).map_err(|error| {
         let mut shown = args.to_string();
-        if shown.len() > 200 {
-            let mut end = 200;
-            while !shown.is_char_boundary(end) {
-                end -= 1;
-            }
-            shown.truncate(end);
-            shown.push_str("...");
+        if shown.chars().count() > 200 {
+            shown = format!("{}...", crate::kernel::validate::truncate(&shown, 200));
         }
         JobError::Cancel(format!(
             "malformed arguments for {}: {error}: {shown}",
