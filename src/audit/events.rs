@@ -2,7 +2,6 @@
 //! cursor, which is also how a client catches up on what it missed: a cursor never
 //! skips an event whose transaction was still open when the page before was read.
 
-use actix_web::{get, web};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -11,11 +10,9 @@ use uuid::Uuid;
 use crate::kernel::events::{EventTypePattern, EventView, EVENT_COLUMNS};
 use crate::kernel::page::{Page, PageRequest};
 use crate::kernel::reads::read_as;
+use crate::kernel::DomainError;
 use crate::kernel::{Principal, Role};
 use crate::tenancy::scoped::TenantDb;
-use crate::web::error::{AuthedRouteErrors, DomainError};
-use crate::web::json::Json;
-use crate::web::tenant::{AuthUser, RequestDb};
 
 /// Events in commit order, as far as it can be known: by the writing transaction, then
 /// by id, and only those written by transactions older than every transaction still
@@ -102,37 +99,21 @@ pub struct EventQuery {
     after: Option<i64>,
     /// Page size (default 50).
     #[param(minimum = 1, maximum = 500)]
-    limit: Option<i64>,
+    pub(super) limit: Option<i64>,
     /// `next_cursor` of the page before.
-    cursor: Option<String>,
+    pub(super) cursor: Option<String>,
 }
 
-#[utoipa::path(
-    get,
-    path = "/api/v1/events",
-    tag = "events",
-    params(EventQuery),
-    responses(
-        (status = 200, description = "Events, oldest first", body = Page<EventView>),
-        AuthedRouteErrors
-    ),
-    security(("bearer" = []))
-)]
-#[get("/api/v1/events")]
-pub async fn list_events(
-    user: AuthUser,
-    db: RequestDb,
-    query: web::Query<EventQuery>,
-) -> Result<Json<Page<EventView>>, DomainError> {
-    Ok(Json(list(&db, &user.principal(), &query).await?))
-}
+/// The most events on a page.
+pub const MAX_EVENTS_PER_PAGE: i64 = 500;
 
+/// A page of the tenant's events in commit order (admins).
 pub async fn list(
     db: &TenantDb,
     principal: &Principal,
     query: &EventQuery,
+    page: &PageRequest,
 ) -> Result<Page<EventView>, DomainError> {
-    let page = PageRequest::parse(query.limit, query.cursor.as_deref(), 500)?;
     let cursor: Option<i64> = page.after()?;
     // The page cursor is where the previous page ended; it wins over `after`.
     let after = cursor.or(query.after);
@@ -177,5 +158,5 @@ pub async fn list(
     )
     .await?;
     let events: Vec<EventView> = results[0].iter().map(EventView::from_row).collect();
-    Ok(Page::keyset(events, &page, |event| event.id))
+    Ok(Page::keyset(events, page, |event| event.id))
 }

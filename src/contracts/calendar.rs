@@ -1,42 +1,19 @@
 //! The contract calendar: start, end and renewal-notice dates in a date range.
 
-use actix_web::{get, web};
 use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Serialize;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::kernel::page::{Page, PageRequest};
 use crate::kernel::reads::read_as;
-use crate::kernel::validate::IsoDate;
+use crate::kernel::DomainError;
 use crate::kernel::Principal;
 use crate::kernel::Role;
 use crate::tenancy::scoped::TenantDb;
-use crate::web::error::{AuthedRouteErrors, DomainError};
-use crate::web::json::Json;
-use crate::web::tenant::{AuthUser, RequestDb};
-
-pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
-    cfg.service(calendar);
-}
 
 const MAX_RANGE_DAYS: i64 = 366 * 3;
-const MAX_EVENTS_PER_PAGE: i64 = 1000;
-
-#[derive(Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct CalendarQuery {
-    /// First day, `YYYY-MM-DD`, inclusive.
-    from: IsoDate,
-    /// Last day, `YYYY-MM-DD`, inclusive; at most three years after `from`.
-    to: IsoDate,
-    /// Page size (default 50).
-    #[param(minimum = 1, maximum = 1000)]
-    limit: Option<i64>,
-    /// `next_cursor` of the page before.
-    cursor: Option<String>,
-}
+pub const MAX_EVENTS_PER_PAGE: i64 = 1000;
 
 #[derive(Serialize, ToSchema)]
 pub struct CalendarEvent {
@@ -49,46 +26,19 @@ pub struct CalendarEvent {
     status: String,
 }
 
-#[utoipa::path(
-    get,
-    path = "/api/v1/calendar",
-    tag = "contracts",
-    params(CalendarQuery),
-    responses(
-        (status = 200, description = "Dated events by day, then kind", body = Page<CalendarEvent>),
-        AuthedRouteErrors
-    ),
-    security(("bearer" = []))
-)]
-#[get("/api/v1/calendar")]
-pub async fn calendar(
-    user: AuthUser,
-    db: RequestDb,
-    query: web::Query<CalendarQuery>,
-) -> Result<Json<Page<CalendarEvent>>, DomainError> {
-    Ok(Json(
-        events(&db, &user.principal(), query.into_inner()).await?,
-    ))
-}
-
 /// A page of the start, end and renewal-notice dates in a range, by day.
 pub async fn events(
     db: &TenantDb,
     principal: &Principal,
-    query: CalendarQuery,
+    from: NaiveDate,
+    to: NaiveDate,
+    page: &PageRequest,
 ) -> Result<Page<CalendarEvent>, DomainError> {
-    let CalendarQuery {
-        from,
-        to,
-        limit,
-        cursor,
-    } = query;
-    let page = PageRequest::parse(limit, cursor.as_deref(), MAX_EVENTS_PER_PAGE)?;
     let (after_day, after_kind, after_id) = match page.after::<(NaiveDate, String, Uuid)>()? {
         Some((day, kind, id)) => (Some(day), Some(kind), Some(id)),
         None => (None, None, None),
     };
-    if to < from || (*to - *from).num_days() > MAX_RANGE_DAYS {
+    if to < from || (to - from).num_days() > MAX_RANGE_DAYS {
         return Err(DomainError::Validation(format!(
             "to must be on or after from, at most {MAX_RANGE_DAYS} days later"
         )));
@@ -120,7 +70,7 @@ pub async fn events(
             status: row.get(4),
         })
         .collect();
-    Ok(Page::keyset(events, &page, |e| {
+    Ok(Page::keyset(events, page, |e| {
         (e.date, e.kind.clone(), e.contract_id)
     }))
 }

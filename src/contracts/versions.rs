@@ -1,19 +1,15 @@
 //! Every text a contract had, and line diffs between two of them.
 
-use actix_web::{get, web};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Serialize;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::service::read_contract_rows;
-use crate::kernel::page::{Page, PageQuery};
+use crate::kernel::page::{Page, PageRequest};
 use crate::kernel::reads::read_as;
 use crate::kernel::{DomainError, Principal, Role};
 use crate::tenancy::scoped::TenantDb;
-use crate::web::error::AuthedRouteErrors;
-use crate::web::json::Json;
-use crate::web::tenant::{AuthUser, RequestDb};
 
 #[derive(Serialize, ToSchema)]
 pub struct VersionSummary {
@@ -33,37 +29,13 @@ pub struct VersionView {
     pub(super) created_at: DateTime<Utc>,
 }
 
-#[utoipa::path(
-    get,
-    path = "/api/v1/contracts/{id}/versions",
-    tag = "contracts",
-    params(("id" = Uuid, Path, description = "Contract id"), PageQuery),
-    responses(
-        (status = 200, description = "Every text the contract has had, oldest first", body = Page<VersionSummary>),
-        AuthedRouteErrors
-    ),
-    security(("bearer" = []))
-)]
-#[get("/api/v1/contracts/{id}/versions")]
-pub async fn list_versions(
-    user: AuthUser,
-    db: RequestDb,
-    id: web::Path<Uuid>,
-    query: web::Query<PageQuery>,
-) -> Result<Json<Page<VersionSummary>>, DomainError> {
-    Ok(Json(
-        list(&db, &user.principal(), id.into_inner(), &query).await?,
-    ))
-}
-
 /// A page of every text the contract has had, oldest first.
 pub async fn list(
     db: &TenantDb,
     principal: &Principal,
     id: Uuid,
-    query: &PageQuery,
+    page: &PageRequest,
 ) -> Result<Page<VersionSummary>, DomainError> {
-    let page = query.parse()?;
     let after: Option<i32> = page.after()?;
     let rows = read_contract_rows(
         db,
@@ -85,7 +57,7 @@ pub async fn list(
             created_at: row.get(4),
         })
         .collect();
-    Ok(Page::keyset(versions, &page, |v| v.version))
+    Ok(Page::keyset(versions, page, |v| v.version))
 }
 
 pub(super) async fn fetch_versions(
@@ -123,45 +95,15 @@ pub(super) async fn fetch_versions(
         .collect()
 }
 
-#[utoipa::path(
-    get,
-    path = "/api/v1/contracts/{id}/versions/{version}",
-    tag = "contracts",
-    params(
-        ("id" = Uuid, Path, description = "Contract id"),
-        ("version" = i32, Path, description = "Contract version")
-    ),
-    responses(
-        (status = 200, description = "That version's text", body = VersionView),
-        AuthedRouteErrors
-    ),
-    security(("bearer" = []))
-)]
-#[get("/api/v1/contracts/{id}/versions/{version}")]
-pub async fn get_version(
-    user: AuthUser,
-    db: RequestDb,
-    path: web::Path<(Uuid, i32)>,
-) -> Result<Json<VersionView>, DomainError> {
-    Ok(Json(get(&db, &user.principal(), path.into_inner()).await?))
-}
-
 /// One text the contract had.
 pub async fn get(
     db: &TenantDb,
     principal: &Principal,
-    path: (Uuid, i32),
+    id: Uuid,
+    version: i32,
 ) -> Result<VersionView, DomainError> {
-    let (id, version) = path;
     let mut found = fetch_versions(db, principal, id, &[version]).await?;
     Ok(found.remove(0))
-}
-
-#[derive(Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct DiffQuery {
-    pub(super) from: i32,
-    pub(super) to: i32,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -174,37 +116,14 @@ pub struct DiffView {
     pub(super) unified: String,
 }
 
-#[utoipa::path(
-    get,
-    path = "/api/v1/contracts/{id}/diff",
-    tag = "contracts",
-    params(("id" = Uuid, Path, description = "Contract id"), DiffQuery),
-    responses(
-        (status = 200, description = "Line diff between two versions", body = DiffView),
-        AuthedRouteErrors
-    ),
-    security(("bearer" = []))
-)]
-#[get("/api/v1/contracts/{id}/diff")]
-pub async fn diff_versions(
-    user: AuthUser,
-    db: RequestDb,
-    id: web::Path<Uuid>,
-    query: web::Query<DiffQuery>,
-) -> Result<Json<DiffView>, DomainError> {
-    Ok(Json(
-        diff(&db, &user.principal(), id.into_inner(), &query).await?,
-    ))
-}
-
 /// A line diff between two versions of the text.
 pub async fn diff(
     db: &TenantDb,
     principal: &Principal,
     id: Uuid,
-    query: &DiffQuery,
+    from: i32,
+    to: i32,
 ) -> Result<DiffView, DomainError> {
-    let DiffQuery { from, to } = *query;
     let mut texts = fetch_versions(db, principal, id, &[from, to]).await?;
     let (new, old) = (texts.pop().unwrap(), texts.pop().unwrap());
     // A long text's diff is CPU work: off the async workers.

@@ -1,6 +1,5 @@
-//! `GET /api/v1/contracts/{id}/pdf`: the contract as a PDF (title, parties, key terms,
-//! body, clauses), written with `pdf-writer`; no external service. Text is set in DejaVu
-//! Sans (vendored under `assets/fonts`, embedded as a subset of the glyphs used), so
+//! A contract as a PDF (title, parties, key terms, body, clauses), written with
+//! `pdf-writer`; no external service. Text is set in DejaVu Sans (vendored under `assets/fonts`, embedded as a subset of the glyphs used), so
 //! Latin, Greek and Cyrillic names and terms print as written, lines wrap by the glyphs'
 //! real widths, and a `ToUnicode` map keeps the text searchable and copyable. A
 //! character the font lacks (CJK, for one) prints as an empty box.
@@ -8,7 +7,6 @@
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
-use actix_web::{get, web, HttpResponse};
 use pdf_writer::types::{CidFontType, FontFlags, SystemInfo, UnicodeCmap};
 use pdf_writer::Filter;
 use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str};
@@ -18,15 +16,10 @@ use uuid::Uuid;
 
 use crate::contracts::{ContractView, CONTRACT_COLUMNS};
 use crate::kernel::reads::read_as;
+use crate::kernel::DomainError;
 use crate::kernel::Principal;
 use crate::kernel::Role;
 use crate::tenancy::scoped::TenantDb;
-use crate::web::error::{AuthedRouteErrors, DomainError};
-use crate::web::tenant::{AuthUser, RequestDb};
-
-pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
-    cfg.service(contract_pdf);
-}
 
 const PAGE_WIDTH: f32 = 595.0; // A4, in points
 const PAGE_HEIGHT: f32 = 842.0;
@@ -335,34 +328,6 @@ fn wrap(text: &str, max_width: f32, advance: impl Fn(char) -> f32) -> Vec<String
         lines.push(current);
     }
     lines
-}
-
-#[utoipa::path(
-    get,
-    path = "/api/v1/contracts/{id}/pdf",
-    tag = "contracts",
-    params(("id" = Uuid, Path, description = "Contract id")),
-    responses(
-        (status = 200, description = "The contract as application/pdf"),
-        AuthedRouteErrors
-    ),
-    security(("bearer" = []))
-)]
-#[get("/api/v1/contracts/{id}/pdf")]
-pub async fn contract_pdf(
-    user: AuthUser,
-    db: RequestDb,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse, DomainError> {
-    let id = id.into_inner();
-    let bytes = contract_pdf_bytes(&db, &user.principal(), id).await?;
-    Ok(HttpResponse::Ok()
-        .content_type("application/pdf")
-        .insert_header((
-            "content-disposition",
-            format!("inline; filename=\"contract-{id}.pdf\""),
-        ))
-        .body(bytes))
 }
 
 /// The contract as a PDF (title, parties, key terms, body, clauses), for anyone who may

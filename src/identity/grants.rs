@@ -3,7 +3,6 @@
 //! grants (`kernel::actor::ACTING_USER_SQL`). A timer at the expiry ends the grant and
 //! records it; the expiry also binds by itself, so a late timer never extends a grant.
 
-use actix_web::{delete, get, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -14,14 +13,10 @@ use uuid::Uuid;
 use crate::kernel::audit::{self, Entry};
 use crate::kernel::jobs::{enqueue, BackgroundJob, JobContext, JobError, JobKind};
 use crate::kernel::page::Page;
-use crate::kernel::reads::as_actor;
 use crate::kernel::unit;
 use crate::kernel::{Actor, Origin, Role};
 use crate::tenancy::scoped::TenantTx;
-use crate::web::error::{AuthedRouteErrors, DomainError};
-use crate::web::json::Json;
-use crate::web::reply::{Created, NoContent};
-use crate::web::tenant::{AuthUser, RequestDb};
+use crate::web::error::DomainError;
 
 pub const GRANT_LAPSE: JobKind = JobKind {
     name: "role_grant.lapse",
@@ -190,65 +185,29 @@ pub async fn end(
     Ok(true)
 }
 
-#[utoipa::path(get, path = "/api/v1/role-grants", tag = "users",
-    responses((status = 200, description = "Every grant, newest first (admins)", body = Page<GrantView>), AuthedRouteErrors),
-    security(("bearer" = [])))]
-#[get("/api/v1/role-grants")]
-pub async fn list_grants(
-    user: AuthUser,
-    db: RequestDb,
-) -> Result<Json<Page<GrantView>>, DomainError> {
-    let out = as_actor(&db, &user.principal(), async |tx, actor| {
-        actor.require(Role::Admin)?;
-        let rows = tx
-            .query(
-                &format!("select {COLUMNS} from role_grants order by granted_at desc limit 1000"),
-                &[],
-            )
-            .await?;
-        Ok(Page::whole(rows.iter().map(GrantView::from).collect()))
-    })
-    .await?;
-    Ok(Json(out))
+/// Every grant, newest first (admins).
+pub async fn list(tx: &TenantTx, actor: &Actor) -> Result<Page<GrantView>, DomainError> {
+    actor.require(Role::Admin)?;
+    let rows = tx
+        .query(
+            &format!("select {COLUMNS} from role_grants order by granted_at desc limit 1000"),
+            &[],
+        )
+        .await?;
+    Ok(Page::whole(rows.iter().map(GrantView::from).collect()))
 }
 
-#[utoipa::path(post, path = "/api/v1/role-grants", tag = "users", request_body = NewGrant,
-    responses((status = 201, description = "Granted until `expires_at` (admins); it lapses by itself", body = GrantView), AuthedRouteErrors),
-    security(("bearer" = [])))]
-#[post("/api/v1/role-grants")]
-pub async fn create_grant(
-    user: AuthUser,
-    db: RequestDb,
-    origin: Origin,
-    body: Json<NewGrant>,
-) -> Result<Created<GrantView>, DomainError> {
-    let out = as_actor(&db, &user.principal(), async |tx, actor| {
-        grant(tx, actor, &origin, body.into_inner()).await
-    })
-    .await?;
-    let location = format!("/api/v1/role-grants/{}", out.id);
-    Ok(Created::new(out).at(location))
-}
-
-#[utoipa::path(delete, path = "/api/v1/role-grants/{id}", tag = "users",
-    params(("id" = Uuid, Path, description = "Grant id")),
-    responses((status = 204, description = "Revoked (admins)"), AuthedRouteErrors),
-    security(("bearer" = [])))]
-#[delete("/api/v1/role-grants/{id}")]
-pub async fn revoke_grant(
-    user: AuthUser,
-    db: RequestDb,
-    origin: Origin,
-    id: web::Path<Uuid>,
-) -> Result<NoContent, DomainError> {
-    as_actor(&db, &user.principal(), async |tx, actor| {
-        actor.require(Role::Admin)?;
-        if end(tx, actor, &origin, *id, "revoked").await? {
-            Ok(())
-        } else {
-            Err(DomainError::Missing("live role grant"))
-        }
-    })
-    .await?;
-    Ok(NoContent)
+/// Revokes a live grant (admins); `Missing` when none is live under that id.
+pub async fn revoke(
+    tx: &TenantTx,
+    actor: &Actor,
+    origin: &Origin,
+    id: Uuid,
+) -> Result<(), DomainError> {
+    actor.require(Role::Admin)?;
+    if end(tx, actor, origin, id, "revoked").await? {
+        Ok(())
+    } else {
+        Err(DomainError::Missing("live role grant"))
+    }
 }

@@ -2,6 +2,7 @@
 //! signing and the revocation list live in the kernel, because the web layer checks
 //! tokens on every request.
 
+pub mod grant_routes;
 pub mod grants;
 pub mod model;
 pub mod password;
@@ -20,7 +21,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) 
         .service(user_routes::get_user)
         .service(user_routes::update_user)
         .service(user_routes::delete_user)
-        .service(grants::list_grants)
-        .service(grants::create_grant)
-        .service(grants::revoke_grant);
+        .service(grant_routes::list_grants)
+        .service(grant_routes::create_grant)
+        .service(grant_routes::revoke_grant);
 }

@@ -995,7 +995,7 @@ fn the_shape_check_catches_cycles_re_exports_and_logic_on_handlers() {
 
 /// Area files that hold handlers and SQL together, each with its reason. A handler file
 /// otherwise only parses, calls a service and answers; its SQL lives in the service.
-const HANDLERS_WITH_SQL: [(&str, &str); 10] = [
+const HANDLERS_WITH_SQL: [(&str, &str); 3] = [
     (
         "identity/routes.rs",
         "logging in, refreshing, logging out, `me`: what only an HTTP client does",
@@ -1007,34 +1007,6 @@ const HANDLERS_WITH_SQL: [(&str, &str); 10] = [
     (
         "attachments/routes.rs",
         "streaming a file download: its row, then the file, in the handler",
-    ),
-    (
-        "identity/grants.rs",
-        "not yet split into model, service and routes",
-    ),
-    (
-        "contracts/list.rs",
-        "not yet split: the search and facets read in the handler file",
-    ),
-    (
-        "contracts/versions.rs",
-        "not yet split: versions and diffs read in the handler file",
-    ),
-    (
-        "contracts/calendar.rs",
-        "not yet split: the calendar read in the handler file",
-    ),
-    (
-        "audit/mod.rs",
-        "not yet split: the audit log read in the handler file",
-    ),
-    (
-        "audit/events.rs",
-        "not yet split: the events API read in the handler file",
-    ),
-    (
-        "documents/pdf.rs",
-        "not yet split: the PDF's reads beside its handler",
     ),
 ];
 

@@ -5,6 +5,7 @@
 use pactum::comments::{self, NewComment};
 use pactum::contracts::model::CONTRACT_TARGET;
 use pactum::contracts::{self, Status};
+use pactum::kernel::page::PageRequest;
 use pactum::kernel::target::Target;
 use pactum::kernel::{Actor, Origin, Principal};
 use pactum::tenancy::connection::{Pooler, RequestPool};
@@ -78,13 +79,14 @@ async fn a_job_comments_and_moves_a_contract_as_the_system_and_is_audited_as_suc
             .unwrap();
     tx.commit().await.unwrap();
     // Reads too: the list route's logic, as the system.
-    let drafts = contracts::list::list(
+    let drafts = contracts::search::list(
         &tenant,
         &Principal::System("sla-timer"),
-        &contracts::list::ContractFilter {
+        &contracts::search::ContractFilter {
             status: Some("in_review".into()),
             ..Default::default()
         },
+        &PageRequest::parse(None, None, 100).unwrap(),
     )
     .await
     .unwrap();

@@ -1,7 +1,6 @@
-//! Listing contracts: filters, sorting, full-text search, and facet counts over the
+//! Searching contracts: filters, sorting, full-text search, and facet counts over the
 //! same filters.
 
-use actix_web::{get, web};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use utoipa::{IntoParams, ToSchema};
@@ -15,11 +14,9 @@ use crate::kernel::validate::{self, IsoDate};
 use crate::kernel::validate::{Amount, Currency};
 use crate::kernel::{DomainError, Principal, Role};
 use crate::tenancy::scoped::TenantDb;
-use crate::web::error::AuthedRouteErrors;
-use crate::web::json::Json;
-use crate::web::tenant::{AuthUser, RequestDb};
 
-/// List and facet filters.
+/// List and facet filters, with the list's order and page as the client sends them
+/// (one query-string vocabulary for both routes; [`list`] takes the page parsed).
 #[derive(Deserialize, IntoParams, Default)]
 #[serde(deny_unknown_fields)]
 pub struct ContractFilter {
@@ -205,35 +202,16 @@ impl ContractFilter {
     }
 }
 
-#[utoipa::path(
-    get,
-    path = "/api/v1/contracts",
-    tag = "contracts",
-    params(ContractFilter),
-    responses(
-        (status = 200, description = "A page of contracts, without their bodies (fetch one contract for its text)", body = Page<ContractView>),
-        AuthedRouteErrors
-    ),
-    security(("bearer" = []))
-)]
-#[get("/api/v1/contracts")]
-pub async fn list_contracts(
-    user: AuthUser,
-    db: RequestDb,
-    query: web::Query<ContractFilter>,
-) -> Result<Json<Page<ContractView>>, DomainError> {
-    Ok(Json(list(&db, &user.principal(), &query).await?))
-}
-
-/// A page of the contracts matching `filter`, without their bodies, for anyone who may
+/// A page of the contracts matching `filter` (its `limit` and `cursor` are read from
+/// `page`), without their bodies, for anyone who may
 /// read: the list route's logic, callable by a job as `Principal::System`.
 pub async fn list(
     db: &TenantDb,
     principal: &Principal,
     filter: &ContractFilter,
+    page: &PageRequest,
 ) -> Result<Page<ContractView>, DomainError> {
     // Sorts on nullable columns and on a search rank cannot page by key: offsets.
-    let page = PageRequest::parse(filter.limit, filter.cursor.as_deref(), MAX_PAGE)?;
     let mut w = filter.to_search()?;
     let order = filter.order_by(w.has_query)?;
     let limit = w.filter.bind(page.fetch());
@@ -248,7 +226,7 @@ pub async fn list(
         .iter()
         .map(ContractView::from_row)
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Page::offset(contracts, &page))
+    Ok(Page::offset(contracts, page))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -261,26 +239,6 @@ pub struct Facets {
     /// Count per contract type that occurs.
     #[schema(value_type = Object)]
     pub(super) contract_type: serde_json::Map<String, Value>,
-}
-
-#[utoipa::path(
-    get,
-    path = "/api/v1/contracts/facets",
-    tag = "contracts",
-    params(ContractFilter),
-    responses(
-        (status = 200, description = "Counts by status and type for the filters", body = Facets),
-        AuthedRouteErrors
-    ),
-    security(("bearer" = []))
-)]
-#[get("/api/v1/contracts/facets")]
-pub async fn contract_facets(
-    user: AuthUser,
-    db: RequestDb,
-    query: web::Query<ContractFilter>,
-) -> Result<Json<Facets>, DomainError> {
-    Ok(Json(facets(&db, &user.principal(), &query).await?))
 }
 
 /// Counts by status and by type of the contracts matching `filter`.
