@@ -110,3 +110,15 @@ cpu_ticks_spent() {
 backend_pids() {
   pgrep -f "^postgres: (.*: )?[^ ]+ $1 " || true
 }
+
+# Builds the benchmark program benches/NAME.rs (release) and prints its path: the
+# programs take their own arguments, so the scripts run them directly rather than
+# through `cargo bench`.
+bench_program() {
+  local built
+  built=$(cargo bench --locked --no-run --bench "$1" --message-format=json |
+    grep '"kind":\["bench"\]' | grep "\"name\":\"$1\"" |
+    grep -o '"executable":"[^"]*"' | tail -n1 | cut -d'"' -f4)
+  [ -n "$built" ] || { echo "benches/$1.rs did not build" >&2; return 1; }
+  echo "$built"
+}

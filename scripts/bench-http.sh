@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # HTTP load benchmark: GET /api/v1/auth/me and GET /api/v1/users across 10
 # tenants at 64 connections, then the same /me handler on a fixed schema (no tenant
-# resolution, no SET LOCAL: examples/fixed_schema_baseline.rs) to measure what
+# resolution, no SET LOCAL: benches/fixed_schema_baseline.rs) to measure what
 # multi-tenancy costs. Server, PostgreSQL and load generator all on this machine.
 # Prints wrk's figures and the server's RSS after the runs.
 #
@@ -22,7 +22,8 @@ ensure_wrk
 fresh_bench_database pactum_bench_http
 echo "== database: $DATABASE_URL, server pool of $POOL"
 
-cargo build --release --locked --workspace --bins --examples
+cargo build --release --locked --workspace --bins
+BASELINE=$(bench_program fixed_schema_baseline)
 target/release/tenantctl migrate >/dev/null
 for i in $(seq 0 9); do
   printf 'bench password 123\n' | target/release/tenantctl create "bench$i" \
@@ -36,7 +37,7 @@ PACTUM_BIND="127.0.0.1:$PORT" PACTUM_DB_POOL_SIZE="$POOL" RUST_LOG=warn \
 SERVER_PID=$!
 PIDS+=("$SERVER_PID")
 PACTUM_FIXED_SCHEMA=t_bench0 PACTUM_BIND="127.0.0.1:$BASELINE_PORT" PACTUM_DB_POOL_SIZE="$POOL" \
-  RUST_LOG=warn target/release/examples/fixed_schema_baseline 2>>/tmp/pactum-bench-http.log &
+  RUST_LOG=warn "$BASELINE" 2>>/tmp/pactum-bench-http.log &
 PIDS+=("$!")
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/healthz" -H "host: localhost" >/dev/null && break; sleep 0.1; done
 

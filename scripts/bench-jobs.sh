@@ -52,8 +52,8 @@ if ! cmp -s benches/graphile/package.json "$GRAPHILE/package.json" || [ ! -d "$G
 fi
 graphile() { NODE_PATH="$PWD/$GRAPHILE/node_modules" node benches/graphile/bench.js "$@"; }
 
-cargo build --release --locked --workspace --bins --example job_bench
-BENCH=target/release/examples/job_bench
+cargo build --release --locked --workspace --bins
+BENCH=$(bench_program job_bench)
 SAVED_URL="${DATABASE_URL:-}"
 restore_url() { if [ -n "$SAVED_URL" ]; then export DATABASE_URL="$SAVED_URL"; else unset DATABASE_URL; fi; }
 

@@ -2,7 +2,7 @@
 # Thousands of tenants: what PostgreSQL's backends keep per tenant schema they
 # touch, and what rotating over many tenants costs.
 #
-# Provisions BENCH_TENANTS tenants (default 10,000; examples/many_tenants.rs, admins'
+# Provisions BENCH_TENANTS tenants (default 10,000; benches/many_tenants.rs, admins'
 # tokens minted rather than logged in), then, against the release server with a pool
 # of 16 (and an older binary given as BENCH_PREVIOUS, if any):
 #   1. GET /api/v1/contracts?status=draft&limit=50 at 32 connections rotating over 10
@@ -25,10 +25,11 @@ export JWT_SECRET="bench-secret-bench-secret-bench-secret-0"
 source scripts/bench-common.sh
 ensure_wrk
 BENCH_PG_TCP=1 fresh_bench_database pactum_bench_many
-cargo build --release --locked --workspace --bins --example many_tenants
+cargo build --release --locked --workspace --bins
+MANY_TENANTS=$(bench_program many_tenants)
 target/release/tenantctl migrate >/dev/null
 echo "== provisioning $TENANTS tenants"
-target/release/examples/many_tenants provision "$TENANTS"
+"$MANY_TENANTS" provision "$TENANTS"
 
 SERVERS=(current)
 [ -n "${BENCH_PREVIOUS:-}" ] && SERVERS+=(previous)
@@ -50,7 +51,7 @@ done
 
 LUA_DIR=$(mktemp -d)
 write_lua() { # tenants file
-  target/release/examples/many_tenants tokens "$1" "$2"
+  "$MANY_TENANTS" tokens "$1" "$2"
   append_rotating_request "$2"
 }
 write_lua 10 "$LUA_DIR/10.lua"

@@ -23,8 +23,8 @@ part() { [[ " $PARTS " == *" $1 "* ]]; }
 # shellcheck source=scripts/bench-common.sh
 source scripts/bench-common.sh
 
-cargo build --release --locked --workspace --bins --example notification_bench
-BENCH=target/release/examples/notification_bench
+cargo build --release --locked --workspace --bins
+BENCH=$(bench_program notification_bench)
 export PACTUM_BIN="$PWD/target/release/pactum"
 SAVED_URL="${DATABASE_URL:-}"
 restore_url() { if [ -n "$SAVED_URL" ]; then export DATABASE_URL="$SAVED_URL"; else unset DATABASE_URL; fi; }

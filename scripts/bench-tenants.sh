@@ -33,7 +33,8 @@ sql() { "$PSQL" -q -v ON_ERROR_STOP=1 "$DATABASE_URL" "$@"; }
 PGBENCH="$(dirname "$PSQL")/pgbench"
 PGBOUNCER="$(bash scripts/pgbouncer.sh bin)"
 
-cargo build --release --locked --workspace --bins --example statement_paths
+cargo build --release --locked --workspace --bins
+STATEMENT_PATHS=$(bench_program statement_paths)
 target/release/tenantctl migrate >/dev/null
 echo "== 10 tenants with 2,000 contracts each"
 for i in $(seq 0 9); do
@@ -123,12 +124,12 @@ for name in "${!PORT_OF[@]}"; do
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:${PORT_OF[$name]}/readyz" -H "host: localhost" >/dev/null && break; sleep 0.1; done
 done
 
-echo "== statement paths for a transaction pooler (examples/statement_paths.rs: one connection, 2,000 units of work, 5 rounds, medians)"
+echo "== statement paths for a transaction pooler (benches/statement_paths.rs: one connection, 2,000 units of work, 5 rounds, medians)"
 echo "   straight to PostgreSQL:"
-target/release/examples/statement_paths t_bench0 2000 5
+"$STATEMENT_PATHS" t_bench0 2000 5
 echo "   through PgBouncer:"
 DATABASE_URL="postgres://postgres@127.0.0.1:$BOUNCER_PORT/pactum_bench_tenants" \
-  target/release/examples/statement_paths t_bench0 2000 5
+  "$STATEMENT_PATHS" t_bench0 2000 5
 
 ONE=$(mktemp --suffix=.lua)
 TEN=$(mktemp --suffix=.lua)

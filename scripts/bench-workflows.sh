@@ -38,8 +38,8 @@ part() { [[ " $PARTS " == *" $1 "* ]]; }
 # shellcheck source=scripts/bench-common.sh
 source scripts/bench-common.sh
 
-cargo build --release --locked --workspace --bins --example workflow_bench
-BENCH=target/release/examples/workflow_bench
+cargo build --release --locked --workspace --bins
+BENCH=$(bench_program workflow_bench)
 SAVED_URL="${DATABASE_URL:-}"
 restore_url() { if [ -n "$SAVED_URL" ]; then export DATABASE_URL="$SAVED_URL"; else unset DATABASE_URL; fi; }
 fresh() {

@@ -7,7 +7,7 @@
 //! pipelined read-only transaction, the same SQL and JSON.
 //!
 //! Not a product: a single-schema server would be unsafe for more than one tenant.
-//!   PACTUM_FIXED_SCHEMA=t_bench0 cargo run --release --example fixed_schema_baseline
+//!   PACTUM_FIXED_SCHEMA=t_bench0 cargo bench --bench fixed_schema_baseline
 
 use std::net::TcpListener;
 

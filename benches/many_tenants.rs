@@ -20,7 +20,8 @@ const PARALLEL: usize = 2;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let args: Vec<String> = std::env::args().collect();
+    // `cargo bench` appends `--bench`; the scripts run the program directly.
+    let args: Vec<String> = std::env::args().filter(|a| a != "--bench").collect();
     let url = DatabaseUrl::parse(&std::env::var("DATABASE_URL")?, "many-tenants")?;
     let count: usize = args.get(2).map(|n| n.parse()).transpose()?.unwrap_or(10);
     match args.get(1).map(String::as_str) {

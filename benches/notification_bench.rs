@@ -457,7 +457,8 @@ async fn email(url: &DatabaseUrl, args: &[String]) -> Result<(), Error> {
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     pactum::webhooks::delivery::install_tls_provider();
-    let args: Vec<String> = std::env::args().collect();
+    // `cargo bench` appends `--bench`; the scripts run the program directly.
+    let args: Vec<String> = std::env::args().filter(|a| a != "--bench").collect();
     let url = DatabaseUrl::parse(&std::env::var("DATABASE_URL")?, "pactum-bench")?;
     match args.get(1).map(String::as_str) {
         Some("stream") => stream(&url, &args).await,

@@ -359,7 +359,8 @@ async fn churn(url: &DatabaseUrl, args: &[String]) -> Result<(), Error> {
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let args: Vec<String> = std::env::args().collect();
+    // `cargo bench` appends `--bench`; the scripts run the program directly.
+    let args: Vec<String> = std::env::args().filter(|a| a != "--bench").collect();
     let url = DatabaseUrl::parse(
         &std::env::var("DATABASE_URL").expect("DATABASE_URL"),
         "pactum-job-bench",

@@ -17,7 +17,8 @@ const PAGE_SQL: &str = "select id, title, status, created_at from contracts \
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
-    let args: Vec<String> = std::env::args().collect();
+    // `cargo bench` appends `--bench`; the scripts run the program directly.
+    let args: Vec<String> = std::env::args().filter(|a| a != "--bench").collect();
     let schema = args.get(1).cloned().unwrap_or_else(|| "t_bench0".into());
     let iterations: usize = args.get(2).map(|n| n.parse()).transpose()?.unwrap_or(2000);
     let rounds: usize = args.get(3).map(|n| n.parse()).transpose()?.unwrap_or(5);

@@ -635,7 +635,8 @@ async fn sla_timers(url: &DatabaseUrl, args: &[String]) -> Result<(), Error> {
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let args: Vec<String> = std::env::args().collect();
+    // `cargo bench` appends `--bench`; the scripts run the program directly.
+    let args: Vec<String> = std::env::args().filter(|a| a != "--bench").collect();
     let url = DatabaseUrl::parse(&std::env::var("DATABASE_URL")?, "pactum-workflow-bench")?;
     match args.get(1).map(String::as_str) {
         Some("match") => matching(&url, &args).await,
