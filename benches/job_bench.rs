@@ -19,7 +19,8 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use pactum::kernel::clock;
-use pactum::kernel::jobs::runner::{JobMetrics, CLAIM_CANDIDATES_SQL};
+use pactum::kernel::jobs::metrics::JobMetrics;
+use pactum::kernel::jobs::sql::CLAIM_CANDIDATES_SQL;
 use pactum::kernel::jobs::{enqueue_with, Handlers, NewJob, Runner, RunnerConfig, NOOP};
 use pactum::tenancy::connection::{Pooler, RequestPool};
 use pactum::tenancy::pool::DatabaseUrl;

@@ -1,6 +1,9 @@
 //! Approval workflows' benchmark, driven by `scripts/bench-workflows.sh`. DATABASE_URL
 //! must name a database with the public migrations applied.
 //!
+//! Why this file is long: one program for the workflow engine's three measurements
+//! (matching, decisions, SLA breaches), which share their seeding.
+//!
 //!   workflow_bench match DEFINITIONS SAMPLES
 //!       one tenant with DEFINITIONS active definitions (saved through the service) and
 //!       two contracts: the time to find the winner (the submission path) when the top
@@ -21,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use pactum::kernel::clock;
-use pactum::kernel::jobs::runner::JobMetrics;
+use pactum::kernel::jobs::metrics::JobMetrics;
 use pactum::kernel::jobs::BackgroundJob;
 use pactum::kernel::jobs::{enqueue_with, NewJob};
 use pactum::kernel::unit::{Reactions, Unit};

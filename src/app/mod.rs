@@ -15,7 +15,7 @@ use utoipa_actix_web::AppExt;
 
 use crate::config::Config;
 use crate::kernel::clock::{self, SharedClock};
-use crate::kernel::jobs::runner::JobMetrics;
+use crate::kernel::jobs::metrics::JobMetrics;
 use crate::kernel::jobs::{Handlers, Runner, RunnerConfig, RunnerHandle};
 use crate::kernel::rate_limit::LoginLimiter;
 use crate::kernel::revocation::Revocations;
@@ -52,7 +52,7 @@ pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
 #[derive(Clone)]
 pub struct Outbound {
     pub webhooks: crate::webhooks::Deliverer,
-    pub notifications: crate::notifications::delivery::Outlets,
+    pub notifications: crate::notifications::outlets::Outlets,
     pub fanout: crate::notifications::stream::Fanout,
 }
 
@@ -79,7 +79,7 @@ impl Outbound {
                 config.webhook_disable_after,
                 config.webhook_max_per_destination,
             )?,
-            notifications: crate::notifications::delivery::Outlets::new(
+            notifications: crate::notifications::outlets::Outlets::new(
                 mailer,
                 config.webhook_allow_internal,
                 settings.link_scheme,

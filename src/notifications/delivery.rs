@@ -5,7 +5,6 @@
 //! again with the same `Message-ID`; a server that deduplicates by it shows one.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -13,8 +12,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::mail::{self, Brand, Email, MailError, Mailer};
-use super::preferences::{self, Resolved, TenantDefaults};
+use super::email_batch::deliver_email;
+use super::mail::{self, Email, MailError};
+use super::outlets::{sender, Outlets};
+use super::preferences::{self, Resolved};
 use crate::kernel::destination;
 use crate::kernel::jobs::{enqueue, BackgroundJob, JobContext, JobError, JobKind};
 use crate::kernel::{unit, DomainError};
@@ -65,49 +66,6 @@ impl BackgroundJob for Digest {
 
     async fn run(self, ctx: JobContext, outlets: Outlets) -> Result<(), JobError> {
         digest(ctx, outlets, self.recipient_id, self.window).await
-    }
-}
-
-/// Where notifications leave the server: the mailer, the chat client, and how links in
-/// them are made. Cheap to clone.
-#[derive(Clone)]
-pub struct Outlets(Arc<OutletsInner>);
-
-struct OutletsInner {
-    mailer: Mailer,
-    chat: reqwest::Client,
-    allow_internal: bool,
-    link_scheme: &'static str,
-    link_port: Option<u16>,
-}
-
-impl Outlets {
-    pub fn new(
-        mailer: Mailer,
-        allow_internal: bool,
-        link_scheme: &'static str,
-        link_port: Option<u16>,
-    ) -> anyhow::Result<Self> {
-        let chat = destination::client(
-            allow_internal,
-            concat!("Pactum-Notifications/", env!("CARGO_PKG_VERSION")),
-            Duration::from_secs(5),
-        )?;
-        Ok(Self(Arc::new(OutletsInner {
-            mailer,
-            chat,
-            allow_internal,
-            link_scheme,
-            link_port,
-        })))
-    }
-
-    pub fn allows_internal(&self) -> bool {
-        self.0.allow_internal
-    }
-
-    pub fn mailer(&self) -> &Mailer {
-        &self.0.mailer
     }
 }
 
@@ -193,43 +151,6 @@ pub async fn plan(
     Ok(())
 }
 
-/// The tenant's name, brand and the base of links in its messages.
-struct Sender {
-    brand: Brand,
-    base_url: Option<String>,
-    folder: String,
-}
-
-async fn sender(
-    tx: &TenantTx,
-    outlets: &Outlets,
-    defaults: TenantDefaults,
-) -> Result<Sender, DomainError> {
-    let row = tx
-        .query_one(
-            "select t.name, t.slug, d.host from public.tenants t \
-             left join public.domains d on d.tenant_id = t.id and d.is_primary where t.id = $1",
-            &[&tx.tenant_id().0],
-        )
-        .await?;
-    let (name, slug, host): (String, String, Option<String>) = (row.get(0), row.get(1), row.get(2));
-    Ok(Sender {
-        brand: Brand {
-            name: defaults.brand_name.unwrap_or(name),
-            color: defaults.brand_color.unwrap_or_else(|| "#1f4e79".into()),
-        },
-        base_url: host.map(|host| match outlets.0.link_port {
-            Some(port) => format!("{}://{host}:{port}", outlets.0.link_scheme),
-            None => format!("{}://{host}", outlets.0.link_scheme),
-        }),
-        folder: slug,
-    })
-}
-
-fn link_url(sender: &Sender, link: Option<&str>) -> Option<String> {
-    Some(format!("{}{}", sender.base_url.as_deref()?, link?))
-}
-
 /// Records what sending deliveries `ids` came to, and what that means for the job: a
 /// permanent failure cancels it, a transient one retries it (or, on its last attempt,
 /// fails the deliveries for good).
@@ -274,19 +195,6 @@ async fn mark(ctx: &JobContext, ids: &[i64], sent: Result<(), MailError>) -> Res
     }
 }
 
-/// Emails one delivery job sends over one connection at most.
-const MAIL_BATCH: i64 = 50;
-/// How long a delivery job waits for another job's batch to send its email before it
-/// tries again later.
-const WAIT_FOR_BATCH: Duration = Duration::from_secs(15);
-
-/// How long a batch holds its emails: beyond the job's own timeout, so a batch still
-/// sending can never lose an email to a second one.
-fn mail_hold() -> chrono::Duration {
-    chrono::Duration::from_std(DELIVER.timeout).expect("a short timeout")
-        + chrono::Duration::seconds(30)
-}
-
 /// Sends one pending delivery: a chat message on its own, an email in a batch with
 /// every other due email of the tenant that no live batch holds.
 async fn deliver(ctx: JobContext, outlets: Outlets, id: i64) -> Result<(), JobError> {
@@ -306,316 +214,6 @@ async fn deliver(ctx: JobContext, outlets: Outlets, id: i64) -> Result<(), JobEr
         Some(("pending", _)) => deliver_email(&ctx, &outlets, id).await,
         _ => Ok(()),
     }
-}
-
-/// Where a job's own email stands when it takes a batch.
-enum Own {
-    /// In this job's batch, first.
-    Taken,
-    /// Sent, failed or skipped already.
-    Settled,
-    /// In another live batch until then.
-    HeldUntil(DateTime<Utc>),
-}
-
-/// What became of one email of a batch.
-enum Outcome {
-    Sent,
-    Skipped(String),
-    Failed(String),
-    /// Worth another try: free for the next batch, an attempt spent.
-    Retry(String),
-    /// Not tried (the batch stopped before it): free for the next batch.
-    Released,
-}
-
-/// A job's email is its own to settle: it finishes only once that email is sent,
-/// failed or skipped, so an email whose batch died is never left without a job. Other
-/// due emails ride along in its batch, which is where the speed comes from: one
-/// connection and two short transactions for up to [`MAIL_BATCH`] messages.
-async fn deliver_email(ctx: &JobContext, outlets: &Outlets, own: i64) -> Result<(), JobError> {
-    let started = std::time::Instant::now();
-    // This run's hold: never the job's id, since a run the queue gave up on (its lease
-    // ran out) may still be sending while the job's next attempt starts.
-    let hold = Uuid::new_v4();
-    loop {
-        let (state, batch) = take_batch(ctx, outlets, own, hold).await?;
-        let mut own_outcome = None;
-        if !batch.emails.is_empty() {
-            let outcomes = send_batch(outlets, &batch).await;
-            let last = ctx.job.attempt >= ctx.job.max_attempts;
-            let outcomes: Vec<(i64, Outcome)> = outcomes
-                .into_iter()
-                .map(|(id, outcome)| match outcome {
-                    // The job of this email has no attempt left: it fails here.
-                    Outcome::Retry(error) if id == own && last => (id, Outcome::Failed(error)),
-                    outcome => (id, outcome),
-                })
-                .collect();
-            record(ctx, &outcomes, hold).await?;
-            own_outcome = outcomes
-                .into_iter()
-                .find(|(id, _)| *id == own)
-                .map(|(_, o)| o);
-        }
-        match (state, own_outcome) {
-            (Own::Taken, Some(Outcome::Sent | Outcome::Skipped(_))) | (Own::Settled, _) => {
-                return Ok(())
-            }
-            (Own::Taken, Some(Outcome::Failed(error))) => {
-                return Err(if ctx.job.attempt >= ctx.job.max_attempts {
-                    JobError::Retry(error)
-                } else {
-                    JobError::Cancel(error)
-                })
-            }
-            (Own::Taken, Some(Outcome::Retry(error))) => return Err(JobError::Retry(error)),
-            (Own::Taken, _) => {
-                return Err(JobError::Retry(
-                    "the batch stopped before this email".into(),
-                ))
-            }
-            (Own::HeldUntil(until), _) => {
-                // Another job's batch is sending it: wait for that, within reason.
-                if wait_for_batch(ctx, own, started).await? {
-                    continue;
-                }
-                let left = (until - ctx.clock.now())
-                    .to_std()
-                    .unwrap_or_default()
-                    .max(Duration::from_secs(1));
-                return Err(JobError::RetryIn(
-                    left,
-                    "another batch still holds this email".into(),
-                ));
-            }
-        }
-    }
-}
-
-/// Waits while another batch holds `own`. True when it is this job's to take (settled
-/// or free again); false when the wait ran out.
-async fn wait_for_batch(
-    ctx: &JobContext,
-    own: i64,
-    started: std::time::Instant,
-) -> Result<bool, JobError> {
-    while started.elapsed() < WAIT_FOR_BATCH {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        let tx = ctx.db.begin().await?;
-        let now = unit::now(&tx);
-        let row = tx
-            .query_opt(
-                "select state, held_until from notification_deliveries where id = $1",
-                &[&own],
-            )
-            .await?;
-        tx.commit().await?;
-        let Some(row) = row else { return Ok(true) };
-        let (state, until): (&str, Option<DateTime<Utc>>) = (row.get(0), row.get(1));
-        if state != "pending" || until.is_none_or(|until| until <= now) {
-            return Ok(true);
-        }
-    }
-    Ok(false)
-}
-
-/// Emails taken for one connection, with what their messages need.
-struct Batch {
-    /// None when the batch is empty.
-    sender: Option<Sender>,
-    domain: String,
-    /// In sending order, the job's own first.
-    emails: Vec<BatchEmail>,
-}
-
-struct BatchEmail {
-    id: i64,
-    message_id: String,
-    title: String,
-    body: String,
-    link: Option<String>,
-    address: String,
-    name: String,
-    active: bool,
-}
-
-/// Takes the job's own email when no live batch holds it, and up to a batch of the
-/// tenant's other due emails that none holds, in one short transaction.
-async fn take_batch(
-    ctx: &JobContext,
-    outlets: &Outlets,
-    own: i64,
-    hold: Uuid,
-) -> Result<(Own, Batch), JobError> {
-    let tx = ctx.db.begin().await?;
-    let now = unit::now(&tx);
-    let until = now + mail_hold();
-    let own_row = tx
-        .query_opt(
-            "select state, held_until from notification_deliveries where id = $1 for update",
-            &[&own],
-        )
-        .await?;
-    let state = match &own_row {
-        None => Own::Settled,
-        Some(row) if row.get::<_, &str>(0) != "pending" => Own::Settled,
-        Some(row) => match row.get::<_, Option<DateTime<Utc>>>(1) {
-            Some(held_until) if held_until > now => Own::HeldUntil(held_until),
-            _ => Own::Taken,
-        },
-    };
-    let mut ids: Vec<i64> = Vec::new();
-    if matches!(state, Own::Taken) {
-        ids.push(own);
-    }
-    let others = tx
-        .query(
-            // The ids as an array, not `in (select ... limit)`: see `jobs::runner::CLAIM_SQL`.
-            "update notification_deliveries set held_by = $1, held_until = $3 where id = any(array( \
-               select id from notification_deliveries \
-               where state = 'pending' and channel = 'email' and send_after <= $2 and id <> $4 \
-                 and (held_until is null or held_until <= $2) \
-               order by send_after, id limit $5 for update skip locked)) \
-             returning id",
-            &[&hold, &now, &until, &own, &(MAIL_BATCH - 1)],
-        )
-        .await?;
-    ids.extend(others.iter().map(|row| row.get::<_, i64>(0)));
-    if matches!(state, Own::Taken) {
-        tx.execute(
-            "update notification_deliveries set held_by = $1, held_until = $2 where id = $3",
-            &[&hold, &until, &own],
-        )
-        .await?;
-    }
-    let mut emails = Vec::with_capacity(ids.len());
-    let mut sender_info = None;
-    if !ids.is_empty() {
-        let rows = tx
-            .query(
-                "select d.id, d.message_id, n.title, n.body, n.link, u.email, u.display_name, u.active \
-                 from notification_deliveries d join notifications n on n.id = d.notification_id \
-                 join users u on u.id = d.recipient_id where d.id = any($1)",
-                &[&ids],
-            )
-            .await?;
-        let mut by_id: BTreeMap<i64, BatchEmail> = rows
-            .iter()
-            .map(|row| {
-                (
-                    row.get(0),
-                    BatchEmail {
-                        id: row.get(0),
-                        message_id: row.get(1),
-                        title: row.get(2),
-                        body: row.get(3),
-                        link: row.get(4),
-                        address: row.get(5),
-                        name: row.get(6),
-                        active: row.get(7),
-                    },
-                )
-            })
-            .collect();
-        emails.extend(ids.iter().filter_map(|id| by_id.remove(id)));
-        sender_info = Some(sender(&tx, outlets, preferences::defaults(&tx).await?).await?);
-    }
-    tx.commit().await?;
-    Ok((
-        state,
-        Batch {
-            sender: sender_info,
-            domain: outlets.mailer().domain().to_owned(),
-            emails,
-        },
-    ))
-}
-
-/// Sends a batch over one connection. A transient failure ends it: the rest are
-/// released untried, so a server that is down costs one attempt per batch.
-async fn send_batch(outlets: &Outlets, batch: &Batch) -> Vec<(i64, Outcome)> {
-    let Some(sender) = &batch.sender else {
-        return Vec::new();
-    };
-    let mut session = outlets.mailer().session();
-    let mut outcomes = Vec::with_capacity(batch.emails.len());
-    let mut stopped = false;
-    for email in &batch.emails {
-        if stopped {
-            outcomes.push((email.id, Outcome::Released));
-            continue;
-        }
-        if !email.active {
-            outcomes.push((
-                email.id,
-                Outcome::Skipped("the recipient was deactivated".into()),
-            ));
-            continue;
-        }
-        let context = json!({
-            "brand": sender.brand,
-            "recipient_name": email.name,
-            "title": email.title,
-            "body": email.body,
-            "link_url": link_url(sender, email.link.as_deref()),
-        });
-        let message = Email {
-            to_name: email.name.clone(),
-            to_address: email.address.clone(),
-            subject: format!("[{}] {}", sender.brand.name, email.title),
-            text: mail::render("email.txt", &context),
-            html: mail::render("email.html", &context),
-            message_id: format!("{}@{}", email.message_id, batch.domain),
-        };
-        let outcome = match session.send(&sender.folder, &message).await {
-            Ok(()) => Outcome::Sent,
-            Err(MailError::Permanent(error)) => Outcome::Failed(error),
-            Err(MailError::Transient(error)) => {
-                stopped = true;
-                Outcome::Retry(error)
-            }
-        };
-        outcomes.push((email.id, outcome));
-    }
-    outcomes
-}
-
-/// Records what became of a batch and frees its emails, in one transaction. A sent
-/// email is recorded even if the batch lost its hold (it was sent); anything else only
-/// where the batch still holds the email.
-async fn record(ctx: &JobContext, outcomes: &[(i64, Outcome)], hold: Uuid) -> Result<(), JobError> {
-    let mut ids = Vec::with_capacity(outcomes.len());
-    let mut kinds = Vec::with_capacity(outcomes.len());
-    let mut errors: Vec<Option<&str>> = Vec::with_capacity(outcomes.len());
-    for (id, outcome) in outcomes {
-        let (kind, error) = match outcome {
-            Outcome::Sent => ("sent", None),
-            Outcome::Skipped(error) => ("skipped", Some(error.as_str())),
-            Outcome::Failed(error) => ("failed", Some(error.as_str())),
-            Outcome::Retry(error) => ("retry", Some(error.as_str())),
-            Outcome::Released => ("released", None),
-        };
-        ids.push(*id);
-        kinds.push(kind);
-        errors.push(error);
-    }
-    let tx = ctx.db.begin().await?;
-    let now = unit::now(&tx);
-    tx.execute(
-        "update notification_deliveries d set \
-           state = case when o.outcome in ('sent', 'failed', 'skipped') then o.outcome else d.state end, \
-           sent_at = case when o.outcome = 'sent' then $4 else d.sent_at end, \
-           attempts = d.attempts + case when o.outcome in ('sent', 'failed', 'retry') then 1 else 0 end, \
-           last_error = case when o.outcome = 'sent' then null when o.outcome = 'released' then d.last_error else o.error end, \
-           held_by = null, held_until = null \
-         from unnest($1::int8[], $2::text[], $3::text[]) as o(id, outcome, error) \
-         where d.id = o.id and d.state = 'pending' and (o.outcome = 'sent' or d.held_by = $5)",
-        &[&ids, &kinds, &errors, &now, &hold],
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(())
 }
 
 /// Sends one chat message.
@@ -654,7 +252,7 @@ async fn deliver_chat(ctx: &JobContext, outlets: &Outlets, id: i64) -> Result<()
         "brand": sender.brand,
         "title": mail::slack_escape(&title),
         "body": mail::slack_escape(&body),
-        "link_url": link_url(&sender, link.as_deref()),
+        "link_url": sender.link_url(link.as_deref()),
     });
     let sent = post_chat(
         outlets,
@@ -785,7 +383,7 @@ async fn digest(
                 key,
                 json!({
                     "title": contract.and_then(|c| titles.get(&c).cloned()).unwrap_or_else(|| "Other updates".into()),
-                    "link_url": contract.and_then(|c| link_url(&sender, Some(&format!("/api/v1/contracts/{c}")))),
+                    "link_url": contract.and_then(|c| sender.link_url(Some(&format!("/api/v1/contracts/{c}")))),
                     "items": [item],
                 }),
             )),

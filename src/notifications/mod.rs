@@ -4,9 +4,11 @@
 //! through Redis or PostgreSQL pub/sub; contract [`reminders`] as timers.
 
 pub mod delivery;
+mod email_batch;
 pub mod inbox;
 pub mod mail;
 pub mod notifier;
+pub mod outlets;
 pub mod preferences;
 pub mod reminders;
 pub mod routes;

@@ -15,7 +15,7 @@ use prometheus::{
 };
 
 use crate::kernel::jobs::admin::COUNTS_SQL;
-use crate::kernel::jobs::runner::JobMetrics;
+use crate::kernel::jobs::metrics::JobMetrics;
 use crate::tenancy::connection::Scope;
 
 use super::error::DomainError;

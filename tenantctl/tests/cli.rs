@@ -1,5 +1,8 @@
 //! The real `tenantctl` binary against a real PostgreSQL: exit codes, `--json`, and
 //! refusal of bad input with nothing changed.
+//!
+//! Why this file is long: it is one binary's whole command surface, a test per
+//! command and its failure modes, sharing one harness that runs the real binary.
 
 #[path = "../../tests/api/support/mod.rs"]
 mod support;

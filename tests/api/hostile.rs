@@ -2,6 +2,10 @@
 //! each one failed on the main of 2026-11-23. Requests that a well-behaved client
 //! library cannot send (a truncated multipart body, no Host, two Hosts) go over a raw
 //! socket.
+//!
+//! Why this file is long: it is the one checklist of hostile inputs across every
+//! surface, a test per surface, so what is guarded reads in one place; a new finding
+//! joins it rather than scattering over the areas' own tests.
 
 use std::time::{Duration, Instant};
 

@@ -6,6 +6,9 @@
 //! handlers, in the server's crate, the tenancy crate and `tenantctl`. Cheap, and it
 //! runs with every test run, so a wrong-way import fails CI rather than waiting for a
 //! reviewer; each check has a test proving it can fail.
+//!
+//! Why this file is long: the checks share one reading of the sources (the import graph,
+//! the SQL finder) and each sits beside the made-up tree that proves it can fail.
 
 use std::path::{Path, PathBuf};
 
@@ -1097,4 +1100,66 @@ fn jobs_are_typed_no_handler_reads_its_arguments_by_hand() {
     );
     let sample = "let id = ctx.job.args[\"grant_id\"].as_str();\n// job.args in a comment";
     assert_eq!(hand_read_job_args(sample), [1]);
+}
+
+/// Past this many lines a file says at its top why it is one file.
+const LONG_FILE_LINES: usize = 650;
+
+/// Rust files of `roots` longer than [`LONG_FILE_LINES`] whose opening comment does not
+/// say why they are long.
+fn long_files_without_a_reason(roots: &[PathBuf]) -> Vec<String> {
+    let mut files = Vec::new();
+    for root in roots {
+        sources(root, &mut files);
+    }
+    let mut wrong = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let lines = text.lines().count();
+        let opening: String = text
+            .lines()
+            .take_while(|line| line.starts_with("//") || line.trim().is_empty())
+            .collect::<Vec<_>>()
+            .join("\n");
+        if lines > LONG_FILE_LINES && !opening.contains("Why this file is long") {
+            wrong.push(format!("{} ({lines} lines)", file.display()));
+        }
+    }
+    wrong.sort();
+    wrong
+}
+
+/// A file that grows past about 600 lines either splits along its concerns or says at
+/// its top why it is one; the reason is read by the next person who would split it.
+#[test]
+fn long_files_say_why_they_are_one_file() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let roots: Vec<PathBuf> = ["src", "crates", "tenantctl", "tests", "benches"]
+        .iter()
+        .map(|dir| root.join(dir))
+        .collect();
+    let wrong = long_files_without_a_reason(&roots);
+    assert!(
+        wrong.is_empty(),
+        "split these or say at their top why they are one file (\"Why this file is long\"):\n{}",
+        wrong.join("\n")
+    );
+}
+
+#[test]
+fn the_length_check_catches_a_long_file_without_a_reason() {
+    let dir = std::env::temp_dir().join(format!("pactum-long-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let body = "fn f() {}\n".repeat(LONG_FILE_LINES + 1);
+    std::fs::write(dir.join("short.rs"), "//! Short.\nfn f() {}\n").unwrap();
+    std::fs::write(dir.join("long.rs"), format!("//! Long.\n{body}")).unwrap();
+    std::fs::write(
+        dir.join("explained.rs"),
+        format!("//! Long.\n//!\n//! Why this file is long: a reason.\n{body}"),
+    )
+    .unwrap();
+    let wrong = long_files_without_a_reason(std::slice::from_ref(&dir));
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(wrong.len(), 1, "{wrong:#?}");
+    assert!(wrong[0].contains("long.rs"), "{wrong:#?}");
 }

@@ -14,7 +14,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use futures::stream::{self, StreamExt};
-use serde::Serialize;
 use tokio_postgres::Client;
 use uuid::Uuid;
 
@@ -24,6 +23,12 @@ use super::names::{SchemaName, TenantSlug};
 use super::provision::MIGRATION_LOCK_KEY;
 use super::{describe_error, TenancyError};
 use crate::pool::{pool_error, DatabaseUrl};
+
+mod report;
+mod status;
+
+pub use report::{FleetReport, OutcomeStatus, Progress, SchemaKind, SchemaOutcome, Summary};
+pub use status::{fleet_status, FleetStatus, TenantVersion};
 
 pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -64,87 +69,6 @@ pub enum Scope {
     All,
     /// `public`, then this one tenant.
     Tenant(TenantSlug),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SchemaKind {
-    Tenant,
-    Spare,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OutcomeStatus {
-    /// Migrations were applied and committed.
-    Migrated,
-    /// Nothing was pending.
-    UpToDate,
-    /// Dry run: these migrations would be applied.
-    Pending,
-    /// The transaction was rolled back; the schema is at its previous version.
-    Failed,
-    /// Not attempted (fail-fast stopped the run, or the schema went away meanwhile).
-    Skipped,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct SchemaOutcome {
-    pub kind: SchemaKind,
-    /// The tenant's slug; `None` for a spare.
-    pub tenant: Option<TenantSlug>,
-    pub schema: SchemaName,
-    pub status: OutcomeStatus,
-    pub from_version: i32,
-    pub to_version: i32,
-    pub applied: Vec<MigrationName>,
-    pub error: Option<String>,
-    pub duration_ms: f64,
-}
-
-impl SchemaOutcome {
-    pub fn label(&self) -> String {
-        match &self.tenant {
-            Some(slug) => slug.to_string(),
-            None => self.schema.to_string(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct FleetReport {
-    pub dry_run: bool,
-    /// Public migrations applied by this run (or pending, in a dry run).
-    pub public_applied: Vec<MigrationName>,
-    /// The tenant version this build expects.
-    pub target_version: i32,
-    pub schemas: Vec<SchemaOutcome>,
-    pub summary: Summary,
-    pub duration_ms: f64,
-}
-
-#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
-pub struct Summary {
-    pub migrated: usize,
-    pub up_to_date: usize,
-    pub pending: usize,
-    pub failed: usize,
-    pub skipped: usize,
-}
-
-impl FleetReport {
-    pub fn has_failures(&self) -> bool {
-        self.summary.failed > 0 || self.summary.skipped > 0
-    }
-}
-
-/// What the migrator tells its caller while it runs (for progress bars and logs).
-#[derive(Debug)]
-pub enum Progress<'a> {
-    WaitingForLock { holder: &'a str },
-    PublicDone { applied: &'a [MigrationName] },
-    Planned { schemas: usize },
-    SchemaDone(&'a SchemaOutcome),
 }
 
 /// A schema the registry shows behind.
@@ -370,7 +294,7 @@ pub async fn lock_holder(client: &Client) -> Result<String, TenancyError> {
     })
 }
 
-async fn public_version(client: &Client) -> Result<i32, TenancyError> {
+pub(super) async fn public_version(client: &Client) -> Result<i32, TenancyError> {
     let exists: bool = client
         .query_one(
             &format!("select to_regclass('public.{HISTORY_TABLE}') is not null"),
@@ -688,68 +612,4 @@ async fn try_migrate_schema(
     .map_err(db)?;
     tx.commit().await.map_err(db)?;
     Ok(Attempt::Applied(applied))
-}
-
-/// One tenant's version against the one this build expects.
-#[derive(Debug, Clone, Serialize)]
-pub struct TenantVersion {
-    pub tenant: TenantSlug,
-    pub status: super::TenantStatus,
-    pub schema_version: i32,
-    pub behind: bool,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct FleetStatus {
-    pub public_version: i32,
-    pub public_expected: i32,
-    pub tenant_expected: i32,
-    pub tenants: Vec<TenantVersion>,
-    pub tenants_behind: usize,
-    pub spares: super::spares::SparePool,
-}
-
-impl FleetStatus {
-    /// Whether anything is behind this build: the deploy gate of `status --check`.
-    pub fn is_behind(&self) -> bool {
-        self.public_version < self.public_expected
-            || self.tenants_behind > 0
-            || self.spares.behind > 0
-    }
-}
-
-pub async fn fleet_status(
-    client: &Client,
-    public_set: &MigrationSet,
-    tenant_set: &MigrationSet,
-) -> Result<FleetStatus, TenancyError> {
-    let public_version = public_version(client).await?;
-    let public_expected = public_set.latest_version();
-    if public_version == 0 {
-        return Err(TenancyError::Conflict(
-            "the database has never been migrated; run `tenantctl migrate` first".into(),
-        ));
-    }
-    let tenant_expected = tenant_set.latest_version();
-    let tenants = super::registry::list(client)
-        .await?
-        .into_iter()
-        .map(|summary| TenantVersion {
-            behind: summary.tenant.schema_version < tenant_expected
-                && summary.tenant.status != super::TenantStatus::Deleting,
-            tenant: summary.tenant.slug,
-            status: summary.tenant.status,
-            schema_version: summary.tenant.schema_version,
-        })
-        .collect::<Vec<_>>();
-    let tenants_behind = tenants.iter().filter(|t| t.behind).count();
-    let spares = super::spares::pool_status(client, tenant_set).await?;
-    Ok(FleetStatus {
-        public_version,
-        public_expected,
-        tenant_expected,
-        tenants,
-        tenants_behind,
-        spares,
-    })
 }

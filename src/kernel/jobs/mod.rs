@@ -20,14 +20,18 @@
 pub mod admin;
 pub mod backoff;
 pub mod enqueue;
+pub mod handler;
+pub mod metrics;
 pub mod periodic;
 pub mod runner;
+mod shares;
+pub mod sql;
 pub mod typed;
 
 pub use enqueue::{cancel_pending, enqueue, enqueue_collecting, enqueue_with, NewJob};
-pub use runner::{
-    HandlerFn, Handlers, Job, JobContext, JobError, Runner, RunnerConfig, RunnerHandle,
-};
+pub use handler::{HandlerFn, Handlers, Job, JobContext, JobError};
+pub use runner::{Runner, RunnerConfig, RunnerHandle};
+pub use shares::Claimed;
 pub use typed::BackgroundJob;
 
 /// The notification channel workers listen on.

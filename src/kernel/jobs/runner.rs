@@ -9,229 +9,36 @@
 //! URL (a session, never a pooled connection), and poll as well, so a lost
 //! notification connection delays a job by one poll interval at worst while it
 //! reconnects.
+//!
+//! Why this file is long: the claim, run, complete, maintenance and shutdown loops
+//! share the runner's state, and the queue's guarantees (a job finished once, released
+//! without spending an attempt on shutdown, never claimed past its tenant's share) live
+//! in the order of their steps, which reads best in one place. What a handler sees
+//! (`handler`), the tenant shares (`shares`), the metrics (`metrics`) and the
+//! statements (`sql`) are beside it.
 
 use std::collections::HashMap;
-use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use futures::future::BoxFuture;
-use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
-use serde_json::Value;
 use tokio::sync::{mpsc, Notify, Semaphore};
 use tokio::task::AbortHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use super::{backoff, periodic, JobKind, JOBS_CHANNEL};
-use crate::kernel::actor::Origin;
+use super::handler::{Handlers, Job, JobContext, JobError};
+use super::metrics::JobMetrics;
+use super::shares::{Claimed, TenantShares};
+use super::sql::*;
+use super::{backoff, periodic, JOBS_CHANNEL};
 use crate::kernel::clock::SharedClock;
-use crate::kernel::error::DomainError;
 use crate::kernel::unit::{Reactions, Unit};
 use crate::tenancy::connection::{RequestPool, Scope};
-use crate::tenancy::pool::{connection_lost, DatabaseUrl};
+use crate::tenancy::pool::DatabaseUrl;
 use crate::tenancy::scoped::TenantDb;
 use crate::tenancy::{describe_error, SchemaName, TenancyError, TenantId};
-
-/// A claimed job, as its handler sees it.
-#[derive(Debug, Clone)]
-pub struct Job {
-    pub id: i64,
-    pub tenant: TenantId,
-    pub schema: SchemaName,
-    pub kind: String,
-    pub queue: String,
-    pub args: Value,
-    /// 1 on the first run.
-    pub attempt: i32,
-    pub max_attempts: i32,
-    pub timeout: Duration,
-    pub run_at: DateTime<Utc>,
-}
-
-/// A job claimed by a runner, holding its place in its tenant's share of the
-/// runner's workers until dropped.
-#[derive(Debug)]
-pub struct Claimed {
-    pub job: Job,
-    _slot: ShareSlot,
-}
-
-impl std::ops::Deref for Claimed {
-    type Target = Job;
-
-    fn deref(&self) -> &Job {
-        &self.job
-    }
-}
-
-/// How many of a runner's claimed jobs each tenant holds, kept in memory: the share
-/// is the runner's own (per process), so its count needs no query, and the claim
-/// stays the plain one with a list of tenants to pass over.
-#[derive(Debug, Clone)]
-struct TenantShares {
-    share: usize,
-    held: Arc<Mutex<HashMap<TenantId, usize>>>,
-}
-
-impl TenantShares {
-    fn new(share: usize) -> Self {
-        Self {
-            share: share.max(1),
-            held: Arc::default(),
-        }
-    }
-
-    /// The tenants holding their whole share.
-    fn full(&self) -> Vec<uuid::Uuid> {
-        let held = self.held.lock().expect("tenant shares");
-        held.iter()
-            .filter(|(_, n)| **n >= self.share)
-            .map(|(tenant, _)| tenant.0)
-            .collect()
-    }
-
-    /// A place in `tenant`'s share, if it has one left.
-    fn take(&self, tenant: TenantId) -> Option<ShareSlot> {
-        let mut held = self.held.lock().expect("tenant shares");
-        let n = held.entry(tenant).or_default();
-        if *n >= self.share {
-            return None;
-        }
-        *n += 1;
-        Some(ShareSlot {
-            shares: self.clone(),
-            tenant,
-        })
-    }
-}
-
-#[derive(Debug)]
-struct ShareSlot {
-    shares: TenantShares,
-    tenant: TenantId,
-}
-
-impl Drop for ShareSlot {
-    fn drop(&mut self) {
-        let mut held = self.shares.held.lock().expect("tenant shares");
-        if let Some(n) = held.get_mut(&self.tenant) {
-            *n -= 1;
-            if *n == 0 {
-                held.remove(&self.tenant);
-            }
-        }
-    }
-}
-
-/// What a handler gets: its job, the job's tenant as a scoped database handle (never
-/// an ambient one), and the clock.
-pub struct JobContext {
-    pub job: Job,
-    pub db: TenantDb,
-    pub clock: SharedClock,
-}
-
-impl JobContext {
-    /// The origin to audit what this job does under.
-    pub fn origin(&self) -> Origin {
-        Origin::job(self.job.id, self.job.kind.clone())
-    }
-}
-
-/// A failed attempt.
-#[derive(Debug)]
-pub enum JobError {
-    /// Try again later (after backoff), unless that was the last attempt.
-    Retry(String),
-    /// Try again after this long (a kind with its own schedule), unless that was the
-    /// last attempt.
-    RetryIn(Duration, String),
-    /// The database connection under the job went away (a restart, a failover, or this
-    /// process stopping). Retried like [`JobError::Retry`]; while this process is
-    /// shutting down the job is released instead, without spending an attempt: being
-    /// cut off by our own shutdown says nothing about the job.
-    Interrupted(String),
-    /// Stop: the job can never succeed (its subject is gone).
-    Cancel(String),
-    /// Not now, and nothing was tried: run again after this long without spending an
-    /// attempt (a destination already at its share of the workers).
-    Defer(Duration, String),
-}
-
-/// An error with its causes: "internal error" or "db error" alone tells an operator
-/// nothing.
-fn with_causes(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
-impl From<DomainError> for JobError {
-    fn from(error: DomainError) -> Self {
-        match error {
-            // A lost connection or an unreachable database.
-            DomainError::Unavailable(_) => Self::Interrupted(with_causes(&error)),
-            _ => Self::Retry(with_causes(&error)),
-        }
-    }
-}
-
-impl From<TenancyError> for JobError {
-    fn from(error: TenancyError) -> Self {
-        match &error {
-            TenancyError::Unreachable { .. } | TenancyError::CommitOutcomeUnknown(_) => {
-                Self::Interrupted(with_causes(&error))
-            }
-            TenancyError::Database(db) if connection_lost(db) => {
-                Self::Interrupted(with_causes(&error))
-            }
-            _ => Self::Retry(with_causes(&error)),
-        }
-    }
-}
-
-impl From<tokio_postgres::Error> for JobError {
-    fn from(error: tokio_postgres::Error) -> Self {
-        if connection_lost(&error) {
-            Self::Interrupted(with_causes(&error))
-        } else {
-            Self::Retry(with_causes(&error))
-        }
-    }
-}
-
-pub type HandlerFn =
-    Arc<dyn Fn(JobContext) -> BoxFuture<'static, Result<(), JobError>> + Send + Sync>;
-
-/// Handlers by kind. Built once at start by the top layer, which knows every area.
-#[derive(Clone, Default)]
-pub struct Handlers(HashMap<&'static str, HandlerFn>);
-
-impl Handlers {
-    pub fn register<F, Fut>(&mut self, kind: JobKind, handler: F) -> &mut Self
-    where
-        F: Fn(JobContext) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<(), JobError>> + Send + 'static,
-    {
-        self.0
-            .insert(kind.name, Arc::new(move |ctx| Box::pin(handler(ctx))));
-        self
-    }
-
-    pub fn kinds(&self) -> Vec<&'static str> {
-        let mut kinds: Vec<_> = self.0.keys().copied().collect();
-        kinds.sort_unstable();
-        kinds
-    }
-}
 
 #[derive(Debug, Clone)]
 pub struct RunnerConfig {
@@ -286,70 +93,11 @@ fn default_worker_id() -> String {
     format!("{host}:{}:{}", std::process::id(), &nonce[..8])
 }
 
-/// Counters and histograms of what this process's runner did; registered into the
-/// server's `/metrics` registry.
-#[derive(Clone)]
-pub struct JobMetrics {
-    pub finished: IntCounterVec,
-    pub rescued: IntCounterVec,
-    pub queue_wait: HistogramVec,
-    pub run_time: HistogramVec,
-}
+/// How long a runner with a backlog waits for more workers to free up before claiming.
+const CLAIM_COOLDOWN: Duration = Duration::from_millis(2);
 
-impl JobMetrics {
-    pub fn new() -> Self {
-        let buckets = vec![
-            0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0, 60.0,
-        ];
-        Self {
-            finished: IntCounterVec::new(
-                Opts::new(
-                    "pactum_jobs_finished_total",
-                    "Job attempts by kind and outcome (completed, retried, discarded, cancelled)",
-                ),
-                &["kind", "outcome"],
-            )
-            .expect("valid metric"),
-            rescued: IntCounterVec::new(
-                Opts::new(
-                    "pactum_jobs_rescued_total",
-                    "Running jobs whose lease expired (their worker died), by kind",
-                ),
-                &["kind"],
-            )
-            .expect("valid metric"),
-            queue_wait: HistogramVec::new(
-                HistogramOpts::new(
-                    "pactum_job_queue_wait_seconds",
-                    "From when a job was due to when a worker started it",
-                )
-                .buckets(buckets.clone()),
-                &["kind"],
-            )
-            .expect("valid metric"),
-            run_time: HistogramVec::new(
-                HistogramOpts::new("pactum_job_run_seconds", "How long a job attempt ran")
-                    .buckets(buckets),
-                &["kind"],
-            )
-            .expect("valid metric"),
-        }
-    }
-
-    pub fn register(&self, registry: &Registry) -> Result<(), prometheus::Error> {
-        registry.register(Box::new(self.finished.clone()))?;
-        registry.register(Box::new(self.rescued.clone()))?;
-        registry.register(Box::new(self.queue_wait.clone()))?;
-        registry.register(Box::new(self.run_time.clone()))?;
-        Ok(())
-    }
-}
-
-impl Default for JobMetrics {
-    fn default() -> Self {
-        Self::new()
-    }
-}
+/// Most completions one statement records.
+const COMPLETION_BATCH: usize = 1000;
 
 /// Runs jobs until shut down.
 #[derive(Clone)]
@@ -398,145 +146,6 @@ pub struct RunnerHandle {
     runner: Runner,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
-
-/// Claims up to `$2` jobs of queue `$1` that are due by the claimer's clock `$3` (a job
-/// made available by an instance whose clock runs ahead waits for this one's to catch
-/// up, so no timer fires early), passing over the tenants in `$4`: those holding their
-/// whole share of this runner's workers (usually none; the scan then walks past their
-/// backlog, so a hanging tenant's jobs ahead cannot hide another tenant's). The
-/// tenant's status is a per-row subquery, not a join: a join lets the planner start
-/// from `tenants` (or sort every available job) when its statistics are stale, while
-/// this keeps one plan, the claim index in order, stopping at the first `$2` rows
-/// (measured in `scripts/bench-jobs.sh`).
-macro_rules! claim_candidates {
-    () => {
-        "select j.id from public.jobs j \
-         where j.state = 'available' and j.queue = $1 and j.run_at <= $3::timestamptz \
-           and j.tenant_id <> all($4::uuid[]) \
-           and not exists (select 1 from public.job_pauses p \
-                           where p.scope = 'all' \
-                              or (p.scope = 'queue' and p.queue = j.queue) \
-                              or (p.scope = 'tenant' and p.tenant_id = j.tenant_id)) \
-           and (select t.status = 'active' from public.tenants t where t.id = j.tenant_id) \
-         order by j.priority, j.fair_at \
-         limit $2 \
-         for update of j skip locked"
-    };
-}
-
-/// The jobs a claim of up to `$2` jobs of queue `$1` due at `$3`, passing over the
-/// tenants `$4`, takes (locked).
-pub const CLAIM_CANDIDATES_SQL: &str = claim_candidates!();
-
-/// Claims the candidates for runner `$5`, with `$6` ms of lease beyond each job's
-/// timeout.
-///
-/// Every statement here that changes a bounded set of rows names them as
-/// `id = any(array(<the bounded select>))`, never as a join with a `limit`ed CTE or an
-/// `in (select ... limit n)`: planned generically, those are estimated at their limit
-/// (5,000 rows for the promotion) and joined by hashing the whole table, so each call
-/// read every row of `public.jobs` to change a few (18.9 ms a promotion in the SLA
-/// benchmark, 15% of its statement time). An array of ids always goes through the
-/// primary key. The tenant's schema is a subquery per claimed job for the same reason:
-/// joined, the registry was hashed whole on every claim. `tests/api/jobs.rs` checks the
-/// plans on a large table.
-pub const CLAIM_SQL: &str = concat!(
-    "update public.jobs j \
-       set state = 'running', attempt = j.attempt + 1, attempted_at = $3::timestamptz, \
-           attempted_by = $5, \
-           lease_until = $3::timestamptz + (j.timeout_ms + $6::int8) * interval '1 millisecond' \
-     where j.id = any(array(",
-    claim_candidates!(),
-    ")) \
-    returning j.id, j.tenant_id, \
-              (select t.schema_name from public.tenants t where t.id = j.tenant_id), j.kind, j.queue, j.args, j.attempt, \
-              j.max_attempts, j.timeout_ms, j.run_at"
-);
-
-/// Claimed beyond a tenant's share in one batch, handed back untried: not counted as
-/// an attempt, available at once.
-const GIVE_BACK_SQL: &str = "\
-    update public.jobs set state = 'available', attempt = attempt - 1, lease_until = null, \
-           attempted_by = null \
-     where id = any($1) and state = 'running' and attempted_by = $2";
-
-/// Completions are recorded in batches: one statement for every job that finished
-/// since the last one.
-const COMPLETE_SQL: &str = "\
-    update public.jobs j set state = 'completed', finished_at = $3, lease_until = null \
-      from unnest($1::int8[], $2::int4[]) as done(id, attempt) \
-     where j.id = done.id and j.attempt = done.attempt and j.state = 'running' \
-       and j.attempted_by = $4";
-
-/// How long a runner with a backlog waits for more workers to free up before claiming.
-const CLAIM_COOLDOWN: Duration = Duration::from_millis(2);
-
-/// Most completions one statement records.
-const COMPLETION_BATCH: usize = 1000;
-
-const FAIL_SQL: &str = "\
-    update public.jobs \
-       set state = case when attempt >= max_attempts then 'discarded' else 'retryable' end, \
-           run_at = case when attempt >= max_attempts then run_at else $5 end, \
-           finished_at = case when attempt >= max_attempts then $2::timestamptz end, \
-           lease_until = null, \
-           errors = errors || jsonb_build_array(jsonb_build_object( \
-               'attempt', attempt, 'at', $2::timestamptz, 'error', $6::text)) \
-     where id = $1 and state = 'running' and attempted_by = $3 and attempt = $4 \
-    returning state";
-
-const CANCEL_SQL: &str = "\
-    update public.jobs set state = 'cancelled', finished_at = $2, lease_until = null, \
-           errors = errors || jsonb_build_array(jsonb_build_object( \
-               'attempt', attempt, 'at', $2::timestamptz, 'error', $5::text)) \
-     where id = $1 and state = 'running' and attempted_by = $3 and attempt = $4";
-
-/// Put off by its handler before it tried anything: not counted as an attempt, due
-/// again at `$4`.
-const DEFER_SQL: &str = "\
-    update public.jobs set state = 'retryable', attempt = attempt - 1, run_at = $4, \
-           lease_until = null, attempted_by = null \
-     where id = $1 and state = 'running' and attempted_by = $2 and attempt = $3";
-
-/// Released at shutdown: not counted as an attempt, available to others at once.
-const RELEASE_SQL: &str = "\
-    update public.jobs set state = 'available', attempt = attempt - 1, lease_until = null, \
-           attempted_by = null, \
-           errors = errors || jsonb_build_array(jsonb_build_object( \
-               'attempt', attempt, 'at', $3::timestamptz, 'error', 'released: its worker shut down')) \
-     where id = any($1) and state = 'running' and attempted_by = $2";
-
-pub const PROMOTE_SQL: &str = "\
-    update public.jobs set state = 'available' \
-     where id = any(array( \
-        select id from public.jobs \
-        where state in ('scheduled', 'retryable') and run_at <= $1 \
-        order by run_at limit 5000 for update skip locked))";
-
-pub const RESCUE_SQL: &str = "\
-    update public.jobs j \
-       set state = case when j.attempt >= j.max_attempts then 'discarded' else 'available' end, \
-           finished_at = case when j.attempt >= j.max_attempts then $1::timestamptz end, \
-           lease_until = null, \
-           errors = j.errors || jsonb_build_array(jsonb_build_object( \
-               'attempt', j.attempt, 'at', $1::timestamptz, \
-               'error', 'rescued: the lease expired; worker ' || coalesce(j.attempted_by, '?') \
-                        || ' stopped answering')) \
-     where j.id = any(array( \
-        select id from public.jobs \
-        where state = 'running' and lease_until < $1 \
-        order by lease_until limit 1000 for update skip locked)) \
-    returning j.kind";
-
-pub const PRUNE_SQL: &str = "\
-    delete from public.jobs where id = any(array( \
-        select id from public.jobs \
-        where state in ('completed', 'cancelled', 'discarded') and finished_at < $1 \
-        limit 10000))";
-
-const NEXT_TIMER_SQL: &str = "\
-    select least((select min(run_at) from public.jobs where state in ('scheduled', 'retryable')), \
-                 (select min(next_run_at) from public.periodic_jobs))";
 
 /// What one pass of maintenance did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -846,7 +455,7 @@ impl Runner {
             .with_label_values(&[&job.kind])
             .observe(wait.as_secs_f64());
         let span = tracing::info_span!("job", id = job.id, kind = %job.kind, tenant = %job.tenant, attempt = job.attempt);
-        let outcome = match inner.handlers.0.get(job.kind.as_str()).cloned() {
+        let outcome = match inner.handlers.get(&job.kind) {
             None => Err(JobError::Retry(format!(
                 "no handler for kind {:?} in this process",
                 job.kind

@@ -1,6 +1,6 @@
 //! The CLM core through the real server, one module per part of `src/`: contracts
-//! and their lifecycle, optimistic concurrency, lists, search and facets, versions and
-//! roles (`lifecycle`); the clause library and templates (`library`); comments, files
+//! and their lifecycle, optimistic concurrency and roles (`lifecycle`); versions,
+//! lists, search and facets (`reads`); the clause library and templates (`library`); comments, files
 //! and the calendar (`discussion`); the PDF (`documents`); the audit log (`audit`).
 //! Here: the harness they share, a tenant with its admin and a member.
 
@@ -9,6 +9,7 @@ mod discussion;
 mod documents;
 mod library;
 mod lifecycle;
+mod reads;
 
 use crate::app::{code, spawn_app, tenant_with_admin, TestApp, PASSWORD};
 use crate::support::TestDb;

@@ -1,0 +1,135 @@
+//! The queue's statements on `public.jobs`, each one message (Citus-safe), each
+//! changing a bounded set of rows named by an array of ids.
+
+/// Claims up to `$2` jobs of queue `$1` that are due by the claimer's clock `$3` (a job
+/// made available by an instance whose clock runs ahead waits for this one's to catch
+/// up, so no timer fires early), passing over the tenants in `$4`: those holding their
+/// whole share of this runner's workers (usually none; the scan then walks past their
+/// backlog, so a hanging tenant's jobs ahead cannot hide another tenant's). The
+/// tenant's status is a per-row subquery, not a join: a join lets the planner start
+/// from `tenants` (or sort every available job) when its statistics are stale, while
+/// this keeps one plan, the claim index in order, stopping at the first `$2` rows
+/// (measured in `scripts/bench-jobs.sh`).
+macro_rules! claim_candidates {
+    () => {
+        "select j.id from public.jobs j \
+         where j.state = 'available' and j.queue = $1 and j.run_at <= $3::timestamptz \
+           and j.tenant_id <> all($4::uuid[]) \
+           and not exists (select 1 from public.job_pauses p \
+                           where p.scope = 'all' \
+                              or (p.scope = 'queue' and p.queue = j.queue) \
+                              or (p.scope = 'tenant' and p.tenant_id = j.tenant_id)) \
+           and (select t.status = 'active' from public.tenants t where t.id = j.tenant_id) \
+         order by j.priority, j.fair_at \
+         limit $2 \
+         for update of j skip locked"
+    };
+}
+
+/// The jobs a claim of up to `$2` jobs of queue `$1` due at `$3`, passing over the
+/// tenants `$4`, takes (locked).
+pub const CLAIM_CANDIDATES_SQL: &str = claim_candidates!();
+
+/// Claims the candidates for runner `$5`, with `$6` ms of lease beyond each job's
+/// timeout.
+///
+/// Every statement here that changes a bounded set of rows names them as
+/// `id = any(array(<the bounded select>))`, never as a join with a `limit`ed CTE or an
+/// `in (select ... limit n)`: planned generically, those are estimated at their limit
+/// (5,000 rows for the promotion) and joined by hashing the whole table, so each call
+/// read every row of `public.jobs` to change a few (18.9 ms a promotion in the SLA
+/// benchmark, 15% of its statement time). An array of ids always goes through the
+/// primary key. The tenant's schema is a subquery per claimed job for the same reason:
+/// joined, the registry was hashed whole on every claim. `tests/api/jobs.rs` checks the
+/// plans on a large table.
+pub const CLAIM_SQL: &str = concat!(
+    "update public.jobs j \
+       set state = 'running', attempt = j.attempt + 1, attempted_at = $3::timestamptz, \
+           attempted_by = $5, \
+           lease_until = $3::timestamptz + (j.timeout_ms + $6::int8) * interval '1 millisecond' \
+     where j.id = any(array(",
+    claim_candidates!(),
+    ")) \
+    returning j.id, j.tenant_id, \
+              (select t.schema_name from public.tenants t where t.id = j.tenant_id), j.kind, j.queue, j.args, j.attempt, \
+              j.max_attempts, j.timeout_ms, j.run_at"
+);
+
+/// Claimed beyond a tenant's share in one batch, handed back untried: not counted as
+/// an attempt, available at once.
+pub(super) const GIVE_BACK_SQL: &str = "\
+    update public.jobs set state = 'available', attempt = attempt - 1, lease_until = null, \
+           attempted_by = null \
+     where id = any($1) and state = 'running' and attempted_by = $2";
+
+/// Completions are recorded in batches: one statement for every job that finished
+/// since the last one.
+pub(super) const COMPLETE_SQL: &str = "\
+    update public.jobs j set state = 'completed', finished_at = $3, lease_until = null \
+      from unnest($1::int8[], $2::int4[]) as done(id, attempt) \
+     where j.id = done.id and j.attempt = done.attempt and j.state = 'running' \
+       and j.attempted_by = $4";
+
+pub(super) const FAIL_SQL: &str = "\
+    update public.jobs \
+       set state = case when attempt >= max_attempts then 'discarded' else 'retryable' end, \
+           run_at = case when attempt >= max_attempts then run_at else $5 end, \
+           finished_at = case when attempt >= max_attempts then $2::timestamptz end, \
+           lease_until = null, \
+           errors = errors || jsonb_build_array(jsonb_build_object( \
+               'attempt', attempt, 'at', $2::timestamptz, 'error', $6::text)) \
+     where id = $1 and state = 'running' and attempted_by = $3 and attempt = $4 \
+    returning state";
+
+pub(super) const CANCEL_SQL: &str = "\
+    update public.jobs set state = 'cancelled', finished_at = $2, lease_until = null, \
+           errors = errors || jsonb_build_array(jsonb_build_object( \
+               'attempt', attempt, 'at', $2::timestamptz, 'error', $5::text)) \
+     where id = $1 and state = 'running' and attempted_by = $3 and attempt = $4";
+
+/// Put off by its handler before it tried anything: not counted as an attempt, due
+/// again at `$4`.
+pub(super) const DEFER_SQL: &str = "\
+    update public.jobs set state = 'retryable', attempt = attempt - 1, run_at = $4, \
+           lease_until = null, attempted_by = null \
+     where id = $1 and state = 'running' and attempted_by = $2 and attempt = $3";
+
+/// Released at shutdown: not counted as an attempt, available to others at once.
+pub(super) const RELEASE_SQL: &str = "\
+    update public.jobs set state = 'available', attempt = attempt - 1, lease_until = null, \
+           attempted_by = null, \
+           errors = errors || jsonb_build_array(jsonb_build_object( \
+               'attempt', attempt, 'at', $3::timestamptz, 'error', 'released: its worker shut down')) \
+     where id = any($1) and state = 'running' and attempted_by = $2";
+
+pub const PROMOTE_SQL: &str = "\
+    update public.jobs set state = 'available' \
+     where id = any(array( \
+        select id from public.jobs \
+        where state in ('scheduled', 'retryable') and run_at <= $1 \
+        order by run_at limit 5000 for update skip locked))";
+
+pub const RESCUE_SQL: &str = "\
+    update public.jobs j \
+       set state = case when j.attempt >= j.max_attempts then 'discarded' else 'available' end, \
+           finished_at = case when j.attempt >= j.max_attempts then $1::timestamptz end, \
+           lease_until = null, \
+           errors = j.errors || jsonb_build_array(jsonb_build_object( \
+               'attempt', j.attempt, 'at', $1::timestamptz, \
+               'error', 'rescued: the lease expired; worker ' || coalesce(j.attempted_by, '?') \
+                        || ' stopped answering')) \
+     where j.id = any(array( \
+        select id from public.jobs \
+        where state = 'running' and lease_until < $1 \
+        order by lease_until limit 1000 for update skip locked)) \
+    returning j.kind";
+
+pub const PRUNE_SQL: &str = "\
+    delete from public.jobs where id = any(array( \
+        select id from public.jobs \
+        where state in ('completed', 'cancelled', 'discarded') and finished_at < $1 \
+        limit 10000))";
+
+pub(super) const NEXT_TIMER_SQL: &str = "\
+    select least((select min(run_at) from public.jobs where state in ('scheduled', 'retryable')), \
+                 (select min(next_run_at) from public.periodic_jobs))";

@@ -1,0 +1,370 @@
+//! Fairness and control: no tenant or destination holds every worker, claims stay indexed on a large table, pauses, suspended and deleted tenants.
+
+use super::*;
+
+#[tokio::test]
+async fn a_tenant_whose_jobs_hang_leaves_a_quarter_of_the_workers_to_others_by_default() {
+    let queue = Queue::with_tenants(&["acme", "globex"]).await;
+    let ran = Ran::default();
+    let stuck = queue.enqueue_numbered("acme", STUCK, 8).await;
+    let runner = queue.runner(&ran, clock::system(), |c| {
+        c.shutdown_grace = Duration::from_millis(100);
+    });
+    let handle = runner.start().await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while queue.running_of("acme").await < 3 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let globex = queue.enqueue_numbered("globex", RECORD, 5).await;
+    for id in &globex {
+        queue
+            .wait_for_state(*id, "completed", Duration::from_secs(10))
+            .await;
+    }
+    assert_eq!(
+        queue.running_of("acme").await,
+        3,
+        "the stuck tenant holds 3 of 4 workers"
+    );
+    // What a claim took beyond the share went back untried.
+    let spent: i64 = queue
+        .client
+        .query_one(
+            "select coalesce(sum(attempt), 0) from public.jobs where id = any($1) and state <> 'running'",
+            &[&stuck],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(spent, 0, "a job handed back spent an attempt");
+    handle.shutdown().await;
+}
+
+/// The runner's statements that change a bounded set of jobs reach them, and their
+/// tenants, through an index however large the tables, planned generically as a cached
+/// statement is: a `limit`ed `with` query joined back (the promotion, the rescue, the
+/// claim) or an `in (select ... limit)` (the pruning) was estimated at its limit and
+/// hashed the whole of `public.jobs` on every call, and the claim's join hashed the
+/// whole registry.
+#[tokio::test]
+async fn queue_statements_reach_their_rows_through_an_index_on_a_large_table() {
+    let queue = Queue::with_tenants(&["acme"]).await;
+    let acme = queue.tenants["acme"].0;
+    queue
+        .client
+        .execute(
+            "insert into public.jobs (tenant_id, kind, queue, args, state, run_at, fair_at, \
+                 created_at, finished_at, lease_until) \
+             select $1, 'test.record', 'default', '{}', \
+                 case i % 20 when 0 then 'scheduled' when 1 then 'running' \
+                     when 2 then 'available' else 'completed' end, \
+                 now() - interval '1 minute', now() - interval '1 minute', now(), \
+                 case when i % 20 > 2 then now() - interval '2 days' end, \
+                 case when i % 20 = 1 then now() - interval '1 minute' end \
+             from generate_series(1, 40000) i",
+            &[&acme],
+        )
+        .await
+        .unwrap();
+    // Registry rows alone (no schemas): a registry of thousands, as the planner sees it.
+    queue
+        .client
+        .batch_execute(
+            "insert into public.tenants (slug, name, schema_name, status) \
+                 select 'x' || i, 'X', 't_x' || i, 'active' from generate_series(1, 3000) i; \
+             analyze public.jobs; analyze public.tenants",
+        )
+        .await
+        .unwrap();
+    let statements = [
+        ("claim", CLAIM_SQL, "'default', 10, now(), '{}', 'w', 1000"),
+        ("promotion", PROMOTE_SQL, "now()"),
+        ("rescue", RESCUE_SQL, "now()"),
+        ("pruning", PRUNE_SQL, "now()"),
+    ];
+    for (name, sql, args) in statements {
+        queue
+            .client
+            .batch_execute(&format!(
+                "set plan_cache_mode = force_generic_plan; prepare checked as {sql}"
+            ))
+            .await
+            .unwrap();
+        let plan: Vec<String> = queue
+            .client
+            .query(&format!("explain execute checked({args})"), &[])
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        queue
+            .client
+            .batch_execute("deallocate checked; reset plan_cache_mode")
+            .await
+            .unwrap();
+        let plan = plan.join("\n");
+        for table in ["jobs", "tenants"] {
+            assert!(
+                !plan.contains(&format!("Seq Scan on {table}")),
+                "the {name} reads the whole of {table}:\n{plan}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_tenant_with_100000_jobs_delays_another_tenants_job_by_under_a_second() {
+    let queue = Queue::with_tenants(&["hog", "small"]).await;
+    for _ in 0..10 {
+        let batch = (0..10_000)
+            .map(|i| NewJob::now(RECORD, json!({"i": i})))
+            .collect();
+        queue.enqueue("hog", batch).await;
+    }
+    let ran = Ran::default();
+    let handle = queue
+        .runner(&ran, clock::system(), |c| c.workers = 4)
+        .start()
+        .await;
+    wait_until(
+        "the hog's jobs are running",
+        Duration::from_secs(30),
+        || ran.total() >= 500,
+    )
+    .await;
+    let enqueued = Instant::now();
+    let small = queue
+        .enqueue("small", vec![NewJob::now(RECORD, json!({}))])
+        .await[0];
+    wait_until(
+        "the small tenant's job ran",
+        Duration::from_secs(30),
+        || ran.times(small) == 1,
+    )
+    .await;
+    let delay = ran.first_start(small).unwrap() - enqueued;
+    let hog_left = count(
+        &queue.client,
+        "select count(*) from public.jobs where state = 'available'",
+    )
+    .await;
+    handle.shutdown().await;
+    assert!(
+        hog_left > 90_000,
+        "the hog still had {hog_left} jobs waiting"
+    );
+    assert!(
+        delay < Duration::from_secs(1),
+        "the small tenant's job waited {delay:?} behind the hog"
+    );
+}
+
+#[tokio::test]
+async fn pause_and_resume_everything_one_queue_or_one_tenant() {
+    let queue = Queue::with_tenants(&["acme", "globex"]).await;
+    let ran = Ran::default();
+    let handle = queue.runner(&ran, clock::system(), |_| {}).start().await;
+    let now = Utc::now();
+    let quiet = Duration::from_millis(400);
+    let scopes = [
+        (
+            PauseScope::Tenant("acme".into()),
+            ("acme", RECORD),
+            ("globex", RECORD),
+        ),
+        (
+            PauseScope::Queue("default".into()),
+            ("acme", RECORD),
+            ("acme", OTHER_QUEUE),
+        ),
+    ];
+    for (scope, (paused_tenant, paused_kind), (free_tenant, free_kind)) in scopes {
+        assert!(admin::pause(&queue.client, &scope, now).await.unwrap());
+        assert!(
+            !admin::pause(&queue.client, &scope, now).await.unwrap(),
+            "pausing twice is a no-op"
+        );
+        let paused = queue
+            .enqueue(paused_tenant, vec![NewJob::now(paused_kind, json!({}))])
+            .await[0];
+        let free = queue
+            .enqueue(free_tenant, vec![NewJob::now(free_kind, json!({}))])
+            .await[0];
+        queue
+            .wait_for_state(free, "completed", Duration::from_secs(10))
+            .await;
+        tokio::time::sleep(quiet).await;
+        assert_eq!(
+            queue.state(paused).await,
+            "available",
+            "{scope:?} holds its job"
+        );
+        assert!(admin::resume(&queue.client, &scope).await.unwrap());
+        queue
+            .wait_for_state(paused, "completed", Duration::from_secs(5))
+            .await;
+    }
+    let all = PauseScope::All;
+    admin::pause(&queue.client, &all, now).await.unwrap();
+    let held: Vec<i64> = vec![
+        queue
+            .enqueue("acme", vec![NewJob::now(RECORD, json!({}))])
+            .await[0],
+        queue
+            .enqueue("globex", vec![NewJob::now(OTHER_QUEUE, json!({}))])
+            .await[0],
+    ];
+    tokio::time::sleep(quiet).await;
+    for id in &held {
+        assert_eq!(queue.state(*id).await, "available");
+    }
+    let stats = admin::stats(&queue.client, None, Utc::now()).await.unwrap();
+    assert_eq!(stats.paused.len(), 1);
+    assert!(admin::resume(&queue.client, &all).await.unwrap());
+    for id in held {
+        queue
+            .wait_for_state(id, "completed", Duration::from_secs(5))
+            .await;
+    }
+    assert!(matches!(
+        admin::pause(&queue.client, &PauseScope::Tenant("nobody".into()), now).await,
+        Err(admin::AdminError::UnknownTenant(_))
+    ));
+    handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_suspended_tenants_jobs_wait_and_a_deleted_tenants_are_cancelled() {
+    let queue = Queue::with_tenants(&["acme", "globex"]).await;
+    let ran = Ran::default();
+    let handle = queue.runner(&ran, clock::system(), |_| {}).start().await;
+    let slug = TenantSlug::parse("acme").unwrap();
+    pactum::tenancy::registry::change_status(
+        &queue.client,
+        &slug,
+        &[pactum::tenancy::TenantStatus::Active],
+        pactum::tenancy::TenantStatus::Suspended,
+    )
+    .await
+    .unwrap();
+    let waiting = queue
+        .enqueue("acme", vec![NewJob::now(RECORD, json!({}))])
+        .await[0];
+    let other = queue
+        .enqueue("globex", vec![NewJob::now(RECORD, json!({}))])
+        .await[0];
+    queue
+        .wait_for_state(other, "completed", Duration::from_secs(10))
+        .await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(queue.state(waiting).await, "available");
+    pactum::tenancy::registry::change_status(
+        &queue.client,
+        &slug,
+        &[pactum::tenancy::TenantStatus::Suspended],
+        pactum::tenancy::TenantStatus::Active,
+    )
+    .await
+    .unwrap();
+    queue
+        .wait_for_state(waiting, "completed", Duration::from_secs(5))
+        .await;
+
+    // Deleting globex cancels what it had pending; its rows go with it.
+    handle.shutdown().await;
+    let pending = queue
+        .enqueue(
+            "globex",
+            vec![
+                NewJob::now(RECORD, json!({})),
+                NewJob::at(RECORD, json!({}), Utc::now() + chrono::Duration::hours(1)),
+            ],
+        )
+        .await;
+    let mut client = queue.db.client().await;
+    pactum::tenancy::provision::delete_tenant(&mut client, &TenantSlug::parse("globex").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        count(
+            &queue.client,
+            &format!(
+                "select count(*) from public.jobs where id in ({}, {})",
+                pending[0], pending[1]
+            )
+        )
+        .await,
+        0
+    );
+    assert_eq!(ran.times(pending[0]), 0);
+}
+
+#[tokio::test]
+async fn a_tenant_being_deleted_has_its_pending_jobs_cancelled_first() {
+    let queue = Queue::with_tenants(&["acme"]).await;
+    let ids = queue
+        .enqueue("acme", vec![NewJob::now(RECORD, json!({}))])
+        .await;
+    // A drop that cannot finish (something holds a lock on the schema) leaves the
+    // tenant `deleting`, with its jobs already cancelled.
+    let blocker = queue.db.client().await;
+    blocker
+        .batch_execute("begin; lock table t_acme.users in access share mode")
+        .await
+        .unwrap();
+    let mut client = queue.db.client().await;
+    client
+        .batch_execute("set lock_timeout = '300ms'")
+        .await
+        .unwrap();
+    let deleting =
+        pactum::tenancy::provision::delete_tenant(&mut client, &TenantSlug::parse("acme").unwrap())
+            .await;
+    assert!(
+        deleting.is_err(),
+        "the drop waits for the lock and gives up"
+    );
+    assert_eq!(queue.state(ids[0]).await, "cancelled");
+    blocker.batch_execute("rollback").await.unwrap();
+}
+
+#[tokio::test]
+async fn a_tenant_whose_receiver_hangs_cannot_hold_every_worker_by_default() {
+    let queue = Queue::with_tenants(&["acme", "globex"]).await;
+    let (_hanging, answering, globex) = one_hanging_receiver(&queue).await;
+    // The default tenant share (3 of 4 workers), and no cap per destination to hide
+    // behind.
+    let runner = webhook_runner_with(&queue, clock::system(), RunnerConfig::new(4), 4).await;
+    let handle = runner.start().await;
+    let running = globex_went_first(&queue, &globex, &answering).await;
+    assert_eq!(
+        running, 3,
+        "the hanging tenant holds three of the four workers"
+    );
+    handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_destination_that_hangs_holds_only_its_share_of_the_workers_by_default() {
+    let queue = Queue::with_tenants(&["acme", "globex"]).await;
+    let (_hanging, answering, globex) = one_hanging_receiver(&queue).await;
+    // The default settings: no tenant share, half the workers per destination.
+    let runner = webhook_runner(&queue, clock::system(), 4).await;
+    let handle = runner.start().await;
+    let running = globex_went_first(&queue, &globex, &answering).await;
+    assert_eq!(
+        running, 2,
+        "the hanging destination holds two of four workers"
+    );
+    // The rest were put off without spending an attempt: waiting for a destination
+    // says nothing about the delivery.
+    let spent: i64 = count(
+        &queue.client,
+        "select coalesce(sum(j.attempt), 0) from public.jobs j join public.tenants t on t.id = j.tenant_id \
+         where t.slug = 'acme' and j.state <> 'running'",
+    )
+    .await;
+    assert_eq!(spent, 0, "a deferred delivery spent an attempt");
+    handle.shutdown().await;
+}
