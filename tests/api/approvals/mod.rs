@@ -110,6 +110,15 @@ impl World {
         self.people[name].1.clone()
     }
 
+    /// `name` edits `contract` with `change`, at its current version.
+    async fn edit(&self, name: &str, contract: &str, change: Value) -> (StatusCode, Value) {
+        let path = format!("/api/v1/contracts/{contract}");
+        let (_, current) = self.admin(Method::GET, &path, None).await;
+        let mut body = change;
+        body["version"] = current["version"].clone();
+        self.as_(name, Method::PATCH, &path, Some(body)).await
+    }
+
     async fn admin(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
         call(&self.app, &self.admin, method, path, body).await
     }

@@ -314,16 +314,8 @@ async fn a_material_edit_voids_the_round_and_restarts_it() {
     let lars_first = world.pending(&contract, "lars").await;
 
     // Tags are not material: the round goes on.
-    let (_, current) = world
-        .admin(Method::GET, &format!("/api/v1/contracts/{contract}"), None)
-        .await;
     let (status, body) = world
-        .as_(
-            "olive",
-            Method::PATCH,
-            &format!("/api/v1/contracts/{contract}"),
-            Some(json!({"tags": ["q4"], "version": current["version"]})),
-        )
+        .edit("olive", &contract, json!({"tags": ["q4"]}))
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(world.workflow(&contract).await["current"]["round"], 1);
@@ -363,16 +355,8 @@ async fn a_material_edit_voids_the_round_and_restarts_it() {
     assert_eq!(stage(&workflow, 1)["approved_count"], 0);
 
     // A new body voids it again; the new round needs both again.
-    let (_, current) = world
-        .admin(Method::GET, &format!("/api/v1/contracts/{contract}"), None)
-        .await;
     let (status, _) = world
-        .as_(
-            "olive",
-            Method::PATCH,
-            &format!("/api/v1/contracts/{contract}"),
-            Some(json!({"body": "New terms.", "version": current["version"]})),
-        )
+        .edit("olive", &contract, json!({"body": "New terms."}))
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(

@@ -9,14 +9,13 @@ async fn templates_generate_contracts_and_list_missing_or_unknown_variables() {
     let template = json!({"name": "Standard NDA", "contract_type": "nda",
         "body": "This NDA between {{ discloser }} and {{recipient}} lasts {{term}} years."});
     assert_eq!(
-        clm.send(
+        clm.status(
             Method::POST,
             "/api/v1/templates",
             &clm.member,
             Some(template.clone())
         )
-        .await
-        .status(),
+        .await,
         StatusCode::FORBIDDEN
     );
     let (status, created) = clm

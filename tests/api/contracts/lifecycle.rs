@@ -292,26 +292,24 @@ async fn roles_are_enforced_on_every_kind_of_change() {
         StatusCode::OK
     );
     assert_eq!(
-        clm.send(
+        clm.status(
             Method::POST,
             "/api/v1/contracts",
             &clm.viewer,
             Some(nda("v"))
         )
-        .await
-        .status(),
+        .await,
         StatusCode::FORBIDDEN
     );
     // Another member neither edits, moves nor deletes it.
     assert_eq!(
-        clm.send(
+        clm.status(
             Method::PATCH,
             &path,
             &clm.other_member,
             Some(json!({"version": 1, "title": "mine now"}))
         )
-        .await
-        .status(),
+        .await,
         StatusCode::FORBIDDEN
     );
     assert_eq!(
@@ -335,14 +333,13 @@ async fn roles_are_enforced_on_every_kind_of_change() {
     let mut theirs = nda("for someone else");
     theirs["owner_id"] = manager_id;
     assert_eq!(
-        clm.send(
+        clm.status(
             Method::POST,
             "/api/v1/contracts",
             &clm.member,
             Some(theirs.clone())
         )
-        .await
-        .status(),
+        .await,
         StatusCode::FORBIDDEN
     );
     assert_eq!(
@@ -352,14 +349,13 @@ async fn roles_are_enforced_on_every_kind_of_change() {
         StatusCode::FORBIDDEN
     );
     assert_eq!(
-        clm.send(
+        clm.status(
             Method::POST,
             "/api/v1/contract-types",
             &clm.manager,
             Some(json!({"key": "reseller", "label": "Reseller"}))
         )
-        .await
-        .status(),
+        .await,
         StatusCode::FORBIDDEN
     );
     assert_eq!(clm.snapshot().await, before);
@@ -373,25 +369,23 @@ async fn roles_are_enforced_on_every_kind_of_change() {
     );
     // Managers edit anything and name owners; admins manage settings.
     assert_eq!(
-        clm.send(
+        clm.status(
             Method::PATCH,
             &path,
             &clm.manager,
             Some(json!({"version": 2, "title": "Edited by manager"}))
         )
-        .await
-        .status(),
+        .await,
         StatusCode::OK
     );
     assert_eq!(
-        clm.send(
+        clm.status(
             Method::POST,
             "/api/v1/contracts",
             &clm.manager,
             Some(theirs)
         )
-        .await
-        .status(),
+        .await,
         StatusCode::CREATED
     );
     assert_eq!(clm.send(Method::POST, "/api/v1/contract-types", &clm.admin,
@@ -419,14 +413,13 @@ async fn roles_are_enforced_on_every_kind_of_change() {
         (StatusCode::CONFLICT, Some("contract_locked"))
     );
     assert_eq!(
-        clm.send(
+        clm.status(
             Method::PATCH,
             &path,
             &clm.member,
             Some(json!({"version": 4, "tags": ["signed-off"]}))
         )
-        .await
-        .status(),
+        .await,
         StatusCode::OK
     );
     assert_eq!(

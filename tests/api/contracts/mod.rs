@@ -79,6 +79,17 @@ impl Clm {
         self.app.call(method, HOST, path, token, body).await
     }
 
+    /// Sends and returns the status alone: for checks of who may do what.
+    async fn status(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> StatusCode {
+        self.send(method, path, token, body).await.status()
+    }
+
     /// Sends and returns status and JSON body.
     async fn json(
         &self,

@@ -57,13 +57,7 @@ async fn a_proxy_in_the_environment_cannot_carry_a_webhook_to_an_internal_addres
 
 #[tokio::test]
 async fn a_job_whose_worker_was_killed_is_rescued_after_its_lease_and_completes() {
-    let queue = Queue::with_tenants(&["acme"]).await;
-    let receiver = Receiver::start().await;
-    let id = delivery_job(&queue, &receiver).await;
-    let mut worker = spawn_worker(&queue);
-    queue
-        .wait_for_state(id, "running", Duration::from_secs(30))
-        .await;
+    let (queue, receiver, id, mut worker) = a_worker_running_a_delivery().await;
     worker.0.kill().unwrap(); // SIGKILL: nothing is cleaned up.
     worker.0.wait().unwrap();
     assert_eq!(
@@ -105,13 +99,7 @@ async fn a_job_whose_worker_was_killed_is_rescued_after_its_lease_and_completes(
 
 #[tokio::test]
 async fn sigterm_stops_claiming_and_releases_what_is_still_running() {
-    let queue = Queue::with_tenants(&["acme"]).await;
-    let receiver = Receiver::start().await;
-    let id = delivery_job(&queue, &receiver).await;
-    let mut worker = spawn_worker(&queue);
-    queue
-        .wait_for_state(id, "running", Duration::from_secs(30))
-        .await;
+    let (queue, _receiver, id, mut worker) = a_worker_running_a_delivery().await;
     let asked = Instant::now();
     crate::support::terminate(&worker.0);
     let exit = worker.0.wait().unwrap();
@@ -399,4 +387,16 @@ async fn pactum_worker_serves_its_own_metrics() {
     assert_eq!(other.status(), reqwest::StatusCode::NOT_FOUND);
     let posted = http.post(url("/metrics")).send().await.unwrap();
     assert_eq!(posted.status(), reqwest::StatusCode::METHOD_NOT_ALLOWED);
+}
+
+/// A real `pactum worker` in the middle of a delivery to a receiver that hangs.
+async fn a_worker_running_a_delivery() -> (Queue, Receiver, i64, Worker) {
+    let queue = Queue::with_tenants(&["acme"]).await;
+    let receiver = Receiver::start().await;
+    let id = delivery_job(&queue, &receiver).await;
+    let worker = spawn_worker(&queue);
+    queue
+        .wait_for_state(id, "running", Duration::from_secs(30))
+        .await;
+    (queue, receiver, id, worker)
 }

@@ -126,12 +126,9 @@ async fn preferences_resolve_over_tenant_defaults_and_refuse_muting_critical_typ
 
 #[tokio::test]
 async fn email_goes_through_a_real_smtp_server_and_an_outage_loses_and_doubles_nothing() {
-    let smtp = Smtp::start();
-    let url = smtp.url();
-    let mut org = org(
-        at("2026-12-01T12:00:00Z"),
-        1,
-        &[("SMTP_URL", &url)],
+    let (smtp, mut org) = org_with_smtp(
+        "2026-12-01T12:00:00Z",
+        &[],
         &[("olive", "member"), ("mark", "member")],
     )
     .await;
@@ -255,13 +252,10 @@ async fn email_goes_through_a_real_smtp_server_and_an_outage_loses_and_doubles_n
 
 #[tokio::test]
 async fn quiet_hours_defer_email_but_not_the_inbox_and_digests_group_by_contract() {
-    let smtp = Smtp::start();
-    let url = smtp.url();
     // 23:00 UTC.
-    let mut org = org(
-        at("2026-12-01T23:00:00Z"),
-        1,
-        &[("SMTP_URL", &url)],
+    let (smtp, mut org) = org_with_smtp(
+        "2026-12-01T23:00:00Z",
+        &[],
         &[("olive", "member"), ("dora", "member")],
     )
     .await;
@@ -344,14 +338,11 @@ async fn quiet_hours_defer_email_but_not_the_inbox_and_digests_group_by_contract
 
 #[tokio::test]
 async fn a_burst_of_email_goes_in_batches_over_few_connections_each_once() {
-    let smtp = Smtp::start();
-    let url = smtp.url();
     // 23:00 UTC: Olive's quiet hours hold every email until 07:00, when they all come
     // due at once.
-    let org = org(
-        at("2026-12-01T23:00:00Z"),
-        1,
-        &[("SMTP_URL", &url), ("PACTUM_JOB_WORKERS", "4")],
+    let (smtp, org) = org_with_smtp(
+        "2026-12-01T23:00:00Z",
+        &[("PACTUM_JOB_WORKERS", "4")],
         &[("olive", "member")],
     )
     .await;
@@ -409,15 +400,7 @@ async fn a_burst_of_email_goes_in_batches_over_few_connections_each_once() {
 
 #[tokio::test]
 async fn an_email_held_by_a_batch_that_died_is_sent_once_the_hold_lapses() {
-    let smtp = Smtp::start();
-    let url = smtp.url();
-    let org = org(
-        at("2026-12-01T12:00:00Z"),
-        1,
-        &[("SMTP_URL", &url)],
-        &[("olive", "member")],
-    )
-    .await;
+    let (smtp, org) = org_with_smtp("2026-12-01T12:00:00Z", &[], &[("olive", "member")]).await;
     // Olive's email is planned, then claimed by a batch whose job died mid-send: the
     // row is held for the next ten minutes by a job that will never come back.
     org.quiet_hours("olive", "11:00", "13:00").await;

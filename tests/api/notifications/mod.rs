@@ -15,7 +15,9 @@ use pactum::kernel::clock::{Clock, ManualClock, SharedClock};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::app::{redis_url, spawn_app_with_clock, tenant_with_admin, TestApp, PASSWORD};
+use crate::app::{
+    redis_url, spawn_app_with_clock, tenant_with_admin, ReceiverControl, TestApp, PASSWORD,
+};
 use crate::support::TestDb;
 
 mod delivery;
@@ -28,8 +30,7 @@ const HOST: &str = "acme.localhost";
 struct Smtp {
     child: Child,
     smtp_port: u16,
-    http_port: u16,
-    http: reqwest::Client,
+    control: ReceiverControl,
 }
 
 impl Smtp {
@@ -41,8 +42,7 @@ impl Smtp {
         Self {
             child,
             smtp_port,
-            http_port,
-            http: reqwest::Client::new(),
+            control: ReceiverControl::new(http_port),
         }
     }
 
@@ -51,23 +51,11 @@ impl Smtp {
     }
 
     async fn received(&self) -> Value {
-        self.http
-            .get(format!("http://127.0.0.1:{}/received", self.http_port))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        self.control.received().await
     }
 
     async fn set_down(&self, down: bool) {
-        self.http
-            .post(format!("http://127.0.0.1:{}/control", self.http_port))
-            .json(&json!({"down": down}))
-            .send()
-            .await
-            .unwrap();
+        self.control.control(json!({"down": down})).await;
     }
 
     /// The messages, once there are at least `n`.
@@ -293,6 +281,20 @@ impl Org {
             tokio::time::sleep(StdDuration::from_millis(50)).await;
         }
     }
+}
+
+/// A one-instance tenant at `now` that sends email to a real SMTP server.
+async fn org_with_smtp(
+    now: &str,
+    settings: &[(&str, &str)],
+    people: &[(&str, &str)],
+) -> (Smtp, Org) {
+    let smtp = Smtp::start();
+    let url = smtp.url();
+    let mut all = vec![("SMTP_URL", url.as_str())];
+    all.extend_from_slice(settings);
+    let org = org(at(now), 1, &all, people).await;
+    (smtp, org)
 }
 
 fn at(text: &str) -> DateTime<Utc> {

@@ -105,6 +105,44 @@ pub fn start_receiver(script: &str, args: &[&str]) -> (std::process::Child, Stri
     (child, line.trim().to_owned())
 }
 
+/// The control side of a receiver in `tests/receivers`: what it received, and
+/// `/control` to change how it answers.
+pub struct ReceiverControl {
+    port: u16,
+    http: reqwest::Client,
+}
+
+impl ReceiverControl {
+    pub fn new(port: u16) -> Self {
+        Self {
+            port,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// `GET /received`: what the receiver has taken so far.
+    pub async fn received(&self) -> serde_json::Value {
+        self.http
+            .get(format!("http://127.0.0.1:{}/received", self.port))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// `POST /control` with `body`.
+    pub async fn control(&self, body: serde_json::Value) {
+        self.http
+            .post(format!("http://127.0.0.1:{}/control", self.port))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
 /// The `JWT_SECRET` of servers `spawn_app` starts.
 pub const TEST_JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123";
 

@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::app::{code, spawn_app_with_clock, tenant_with_admin, TestApp, PASSWORD};
+use crate::app::{
+    code, spawn_app_with_clock, tenant_with_admin, ReceiverControl, TestApp, PASSWORD,
+};
 use crate::support::TestDb;
 use pactum::kernel::clock::{Clock, ManualClock, SharedClock};
 
@@ -23,18 +25,21 @@ const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 struct PyReceiver {
     child: Child,
     port: u16,
-    http: reqwest::Client,
+    control: ReceiverControl,
 }
 
 impl PyReceiver {
     fn start(extra: &[&str]) -> Self {
         pactum::webhooks::delivery::install_tls_provider();
-        let http = reqwest::Client::new();
         let mut all = vec![SECRET];
         all.extend_from_slice(extra);
         let (child, line) = crate::app::start_receiver("webhook_receiver.py", &all);
         let port = line.parse().expect("the receiver prints its port");
-        Self { child, port, http }
+        Self {
+            child,
+            port,
+            control: ReceiverControl::new(port),
+        }
     }
 
     fn url(&self) -> String {
@@ -42,23 +47,11 @@ impl PyReceiver {
     }
 
     async fn received(&self) -> Value {
-        self.http
-            .get(format!("http://127.0.0.1:{}/received", self.port))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        self.control.received().await
     }
 
     async fn control(&self, body: Value) {
-        self.http
-            .post(format!("http://127.0.0.1:{}/control", self.port))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
+        self.control.control(body).await;
     }
 
     /// Waits until `accepted` holds `n` deliveries.
