@@ -196,7 +196,7 @@ async fn take_batch(
     }
     let others = tx
         .query(
-            // The ids as an array, not `in (select ... limit)`: see `jobs::runner::CLAIM_SQL`.
+            // The ids as an array, not `in (select ... limit)`: see `jobs::sql::CLAIM_SQL`.
             "update notification_deliveries set held_by = $1, held_until = $3 where id = any(array( \
                select id from notification_deliveries \
                where state = 'pending' and channel = 'email' and send_after <= $2 and id <> $4 \

@@ -367,7 +367,7 @@ fn notifications_are_sent_only_where_they_cannot_serialise_commits() {
 /// `delete` joins. Planned generically, as cached statements are, the subquery is
 /// estimated at its limit and the table is hashed whole to find a few rows; naming the
 /// rows as `id = any(array(select ... limit n))` goes through the primary key (see
-/// `jobs::runner::CLAIM_SQL`). A scalar `= (select ... limit 1)` is estimated at one
+/// `jobs::sql::CLAIM_SQL`). A scalar `= (select ... limit 1)` is estimated at one
 /// row and passes.
 fn bounded_sets_not_named_by_array(text: &str) -> Vec<usize> {
     let lower = text.to_lowercase();

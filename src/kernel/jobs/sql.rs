@@ -40,8 +40,8 @@ pub const CLAIM_CANDIDATES_SQL: &str = claim_candidates!();
 /// read every row of `public.jobs` to change a few (18.9 ms a promotion in the SLA
 /// benchmark, 15% of its statement time). An array of ids always goes through the
 /// primary key. The tenant's schema is a subquery per claimed job for the same reason:
-/// joined, the registry was hashed whole on every claim. `tests/api/jobs.rs` checks the
-/// plans on a large table.
+/// joined, the registry was hashed whole on every claim. `tests/api/jobs/fairness.rs`
+/// checks the plans on a large table.
 pub const CLAIM_SQL: &str = concat!(
     "update public.jobs j \
        set state = 'running', attempt = j.attempt + 1, attempted_at = $3::timestamptz, \
