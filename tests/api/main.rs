@@ -11,6 +11,7 @@ mod support;
 mod approvals;
 mod auth;
 mod contracts;
+mod dependencies;
 mod hostile;
 mod jobs;
 mod layers;
