@@ -22,7 +22,7 @@ use pactum::tenancy::connection::{RequestPool, Scope};
 use pactum::tenancy::pool::DatabaseUrl;
 use pactum::tenancy::resolver::TenantResolver;
 use pactum::tenancy::{MigrationSet, SchemaName};
-use pactum::web::error::DomainError;
+use pactum::web::error::{ApiError, DomainError};
 use pactum::web::{metrics, request_id, AppState};
 
 // The server's allocator, so that the comparison measures multi-tenancy alone.
@@ -33,10 +33,10 @@ const ME_SQL: &str =
     "select id, email, display_name, role, active from users where id = $1 and active";
 
 #[get("/api/v1/auth/me")]
-async fn me(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, DomainError> {
+async fn me(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let claims = pactum::web::tenant::verified_claims(&req, &state)?;
     if state.revocations.is_revoked(claims.jti).await {
-        return Err(DomainError::InvalidToken);
+        return Err(DomainError::InvalidToken.into());
     }
     let conn = state
         .pool

@@ -260,7 +260,7 @@ impl JobSettings {
 
 /// Where attachments live unless `PACTUM_UPLOAD_DIR` says otherwise (relative to the
 /// working directory). `tenantctl delete` reads the same variable.
-pub const DEFAULT_UPLOAD_DIR: &str = ".pactum/uploads";
+pub use crate::kernel::storage::DEFAULT_UPLOAD_DIR;
 
 /// How long an upload may send nothing before it is refused.
 pub const DEFAULT_UPLOAD_IDLE_TIMEOUT: Duration = Duration::from_secs(30);

@@ -23,7 +23,8 @@
 /// only a test, keeps it from naming anything above it.
 pub use pactum_tenancy as tenancy;
 
-pub mod kernel;
+/// The kernel is a crate of its own too (`crates/kernel`), above the tenancy crate.
+pub use pactum_kernel as kernel;
 
 pub mod config;
 pub mod telemetry;

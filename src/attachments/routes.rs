@@ -16,8 +16,10 @@ use super::service;
 use super::upload::tenant_folder;
 use crate::kernel::reads::as_actor;
 use crate::kernel::reads::read_one_as;
-use crate::kernel::{Origin, Role};
+use crate::kernel::Role;
+use crate::web::error::ApiError;
 use crate::web::error::{AuthedRouteErrors, DomainError};
+use crate::web::origin::RequestOrigin;
 use crate::web::reply::NoContent;
 use crate::web::tenant::RequestDb;
 use crate::web::tenant::{AuthUser, CurrentTenant};
@@ -42,7 +44,7 @@ pub async fn download_attachment(
     state: web::Data<AppState>,
     db: RequestDb,
     id: web::Path<Uuid>,
-) -> Result<HttpResponse, DomainError> {
+) -> Result<HttpResponse, ApiError> {
     let sql = format!("select {COLUMNS} from attachments where id = $1");
     let view: AttachmentView = read_one_as(
         &db,
@@ -119,9 +121,9 @@ pub async fn delete_attachment(
     tenant: CurrentTenant,
     state: web::Data<AppState>,
     db: RequestDb,
-    origin: Origin,
+    origin: RequestOrigin,
     id: web::Path<Uuid>,
-) -> Result<NoContent, DomainError> {
+) -> Result<NoContent, ApiError> {
     let view = as_actor(&db, &user.principal(), async |tx, actor| {
         service::delete(tx, actor, &origin, id.into_inner(), &state.targets).await
     })

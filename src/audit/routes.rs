@@ -7,7 +7,7 @@ use super::events::{self, EventQuery, MAX_EVENTS_PER_PAGE};
 use super::log::{self, AuditLogView, AuditQuery, MAX_ENTRIES_PER_PAGE};
 use crate::kernel::events::EventView;
 use crate::kernel::page::{Page, PageRequest};
-use crate::kernel::DomainError;
+use crate::web::error::ApiError;
 use crate::web::error::AuthedRouteErrors;
 use crate::web::json::Json;
 use crate::web::tenant::{AuthUser, RequestDb};
@@ -28,7 +28,7 @@ pub async fn list_audit_logs(
     user: AuthUser,
     db: RequestDb,
     query: web::Query<AuditQuery>,
-) -> Result<Json<Page<AuditLogView>>, DomainError> {
+) -> Result<Json<Page<AuditLogView>>, ApiError> {
     let page = PageRequest::parse(query.limit, query.cursor.as_deref(), MAX_ENTRIES_PER_PAGE)?;
     Ok(Json(
         log::list(&db, &user.principal(), &query, &page).await?,
@@ -51,7 +51,7 @@ pub async fn list_events(
     user: AuthUser,
     db: RequestDb,
     query: web::Query<EventQuery>,
-) -> Result<Json<Page<EventView>>, DomainError> {
+) -> Result<Json<Page<EventView>>, ApiError> {
     let page = PageRequest::parse(query.limit, query.cursor.as_deref(), MAX_EVENTS_PER_PAGE)?;
     Ok(Json(
         events::list(&db, &user.principal(), &query, &page).await?,

@@ -10,9 +10,10 @@ use super::model::*;
 use super::service;
 use crate::kernel::page::{Page, PageQuery, PageRequest};
 use crate::kernel::reads::as_actor;
-use crate::kernel::Origin;
-use crate::web::error::{AuthedRouteErrors, DomainError, ErrorBody};
+use crate::web::error::ApiError;
+use crate::web::error::{AuthedRouteErrors, ErrorBody};
 use crate::web::json::Json;
+use crate::web::origin::RequestOrigin;
 use crate::web::reply::{Created, NoContent};
 use crate::web::tenant::{AuthUser, RequestDb};
 
@@ -45,7 +46,7 @@ pub async fn list_clauses(
     user: AuthUser,
     db: RequestDb,
     query: web::Query<ClauseQuery>,
-) -> Result<Json<Page<ClauseView>>, DomainError> {
+) -> Result<Json<Page<ClauseView>>, ApiError> {
     let page = PageRequest::parse(query.limit, query.cursor.as_deref(), 200)?;
     let category = query.category.as_deref();
     Ok(Json(
@@ -68,9 +69,9 @@ pub async fn list_clauses(
 pub async fn create_clause(
     user: AuthUser,
     db: RequestDb,
-    origin: Origin,
+    origin: RequestOrigin,
     body: Json<NewClause>,
-) -> Result<Created<ClauseView>, DomainError> {
+) -> Result<Created<ClauseView>, ApiError> {
     let out = as_actor(&db, &user.principal(), async |tx, actor| {
         service::create(tx, actor, &origin, body.into_inner()).await
     })
@@ -94,7 +95,7 @@ pub async fn get_clause(
     user: AuthUser,
     db: RequestDb,
     id: web::Path<Uuid>,
-) -> Result<Json<ClauseView>, DomainError> {
+) -> Result<Json<ClauseView>, ApiError> {
     Ok(Json(
         service::get(&db, &user.principal(), id.into_inner()).await?,
     ))
@@ -116,10 +117,10 @@ pub async fn get_clause(
 pub async fn update_clause(
     user: AuthUser,
     db: RequestDb,
-    origin: Origin,
+    origin: RequestOrigin,
     id: web::Path<Uuid>,
     body: Json<UpdateClause>,
-) -> Result<Json<ClauseView>, DomainError> {
+) -> Result<Json<ClauseView>, ApiError> {
     let out = as_actor(&db, &user.principal(), async |tx, actor| {
         service::update(tx, actor, &origin, id.into_inner(), body.into_inner()).await
     })
@@ -143,9 +144,9 @@ pub async fn update_clause(
 pub async fn delete_clause(
     user: AuthUser,
     db: RequestDb,
-    origin: Origin,
+    origin: RequestOrigin,
     id: web::Path<Uuid>,
-) -> Result<NoContent, DomainError> {
+) -> Result<NoContent, ApiError> {
     as_actor(&db, &user.principal(), async |tx, actor| {
         service::delete(tx, actor, &origin, id.into_inner()).await
     })
@@ -184,7 +185,7 @@ pub async fn similar_clauses(
     db: RequestDb,
     id: web::Path<Uuid>,
     query: web::Query<SimilarQuery>,
-) -> Result<Json<Page<SimilarClause>>, DomainError> {
+) -> Result<Json<Page<SimilarClause>>, ApiError> {
     Ok(Json({
         // Ranked by similarity: paged by offset.
         let page = PageRequest::parse(query.limit.or(Some(10)), query.cursor.as_deref(), 50)?;
@@ -216,7 +217,7 @@ pub async fn contract_clauses(
     db: RequestDb,
     id: web::Path<Uuid>,
     query: web::Query<PageQuery>,
-) -> Result<Json<Page<ClauseView>>, DomainError> {
+) -> Result<Json<Page<ClauseView>>, ApiError> {
     Ok(Json(
         service::on_contract(&db, &user.principal(), id.into_inner(), &query.parse()?).await?,
     ))
@@ -238,10 +239,10 @@ pub async fn contract_clauses(
 pub async fn attach_clause(
     user: AuthUser,
     db: RequestDb,
-    origin: Origin,
+    origin: RequestOrigin,
     id: web::Path<Uuid>,
     body: Json<AttachClause>,
-) -> Result<NoContent, DomainError> {
+) -> Result<NoContent, ApiError> {
     as_actor(&db, &user.principal(), async |tx, actor| {
         service::attach(tx, actor, &origin, id.into_inner(), body.into_inner()).await
     })
@@ -267,9 +268,9 @@ pub async fn attach_clause(
 pub async fn detach_clause(
     user: AuthUser,
     db: RequestDb,
-    origin: Origin,
+    origin: RequestOrigin,
     path: web::Path<(Uuid, Uuid)>,
-) -> Result<NoContent, DomainError> {
+) -> Result<NoContent, ApiError> {
     as_actor(&db, &user.principal(), async |tx, actor| {
         service::detach(tx, actor, &origin, path.into_inner()).await
     })
@@ -293,7 +294,7 @@ pub async fn validate_clauses(
     user: AuthUser,
     db: RequestDb,
     id: web::Path<Uuid>,
-) -> Result<Json<ClauseValidation>, DomainError> {
+) -> Result<Json<ClauseValidation>, ApiError> {
     Ok(Json(
         service::validate(&db, &user.principal(), id.into_inner()).await?,
     ))

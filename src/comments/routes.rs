@@ -5,8 +5,9 @@ use uuid::Uuid;
 
 use super::service;
 use crate::kernel::reads::as_actor;
-use crate::kernel::Origin;
-use crate::web::error::{AuthedRouteErrors, DomainError};
+use crate::web::error::ApiError;
+use crate::web::error::AuthedRouteErrors;
+use crate::web::origin::RequestOrigin;
 use crate::web::reply::NoContent;
 use crate::web::tenant::{AuthUser, RequestDb};
 
@@ -25,9 +26,9 @@ use crate::web::tenant::{AuthUser, RequestDb};
 pub async fn delete_comment(
     user: AuthUser,
     db: RequestDb,
-    origin: Origin,
+    origin: RequestOrigin,
     id: web::Path<Uuid>,
-) -> Result<NoContent, DomainError> {
+) -> Result<NoContent, ApiError> {
     as_actor(&db, &user.principal(), async |tx, actor| {
         service::delete(tx, actor, &origin, id.into_inner()).await
     })

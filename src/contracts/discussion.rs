@@ -12,9 +12,10 @@ use crate::comments::{self, CommentView, NewComment};
 use crate::kernel::page::{Page, PageQuery};
 use crate::kernel::reads::as_actor;
 use crate::kernel::target::Target;
-use crate::kernel::{Actor, Origin};
-use crate::web::error::{ApiError, AuthedRouteErrors, DomainError, ErrorBody};
+use crate::kernel::Actor;
+use crate::web::error::{ApiError, AuthedRouteErrors, ErrorBody};
 use crate::web::json::Json;
+use crate::web::origin::RequestOrigin;
 use crate::web::reply::Created;
 use crate::web::tenant::RequestDb;
 use crate::web::tenant::{AuthUser, CurrentTenant};
@@ -41,7 +42,7 @@ pub async fn list_comments(
     db: RequestDb,
     id: web::Path<Uuid>,
     query: web::Query<PageQuery>,
-) -> Result<Json<Page<CommentView>>, DomainError> {
+) -> Result<Json<Page<CommentView>>, ApiError> {
     let page = query.parse()?;
     let comments =
         comments::service::list(&db, &user.principal(), contract(id.into_inner()), &page).await?;
@@ -64,10 +65,10 @@ pub async fn list_comments(
 pub async fn create_comment(
     user: AuthUser,
     db: RequestDb,
-    origin: Origin,
+    origin: RequestOrigin,
     id: web::Path<Uuid>,
     body: Json<NewComment>,
-) -> Result<Created<CommentView>, DomainError> {
+) -> Result<Created<CommentView>, ApiError> {
     let comment = as_actor(&db, &user.principal(), async |tx, actor| {
         comments::service::create(
             tx,
@@ -99,7 +100,7 @@ pub async fn list_attachments(
     db: RequestDb,
     id: web::Path<Uuid>,
     query: web::Query<PageQuery>,
-) -> Result<Json<Page<AttachmentView>>, DomainError> {
+) -> Result<Json<Page<AttachmentView>>, ApiError> {
     let page = query.parse()?;
     let files =
         attachments::service::list(&db, &user.principal(), contract(id.into_inner()), &page)
@@ -128,7 +129,7 @@ pub async fn upload_attachment(
     tenant: CurrentTenant,
     state: web::Data<AppState>,
     db: RequestDb,
-    origin: Origin,
+    origin: RequestOrigin,
     id: web::Path<Uuid>,
     multipart: Multipart,
 ) -> Result<Created<AttachmentView>, ApiError> {

@@ -13,7 +13,7 @@ use super::search::{self, ContractFilter, Facets};
 use super::versions::{self, DiffView, VersionSummary, VersionView};
 use crate::kernel::page::{Page, PageQuery, PageRequest};
 use crate::kernel::validate::IsoDate;
-use crate::kernel::DomainError;
+use crate::web::error::ApiError;
 use crate::web::error::AuthedRouteErrors;
 use crate::web::json::Json;
 use crate::web::tenant::{AuthUser, RequestDb};
@@ -56,7 +56,7 @@ pub async fn list_contracts(
     user: AuthUser,
     db: RequestDb,
     query: web::Query<ContractFilter>,
-) -> Result<Json<Page<ContractView>>, DomainError> {
+) -> Result<Json<Page<ContractView>>, ApiError> {
     let page = PageRequest::parse(query.limit, query.cursor.as_deref(), MAX_PAGE)?;
     Ok(Json(
         search::list(&db, &user.principal(), &query, &page).await?,
@@ -79,7 +79,7 @@ pub async fn contract_facets(
     user: AuthUser,
     db: RequestDb,
     query: web::Query<ContractFilter>,
-) -> Result<Json<Facets>, DomainError> {
+) -> Result<Json<Facets>, ApiError> {
     Ok(Json(search::facets(&db, &user.principal(), &query).await?))
 }
 
@@ -100,7 +100,7 @@ pub async fn list_versions(
     db: RequestDb,
     id: web::Path<Uuid>,
     query: web::Query<PageQuery>,
-) -> Result<Json<Page<VersionSummary>>, DomainError> {
+) -> Result<Json<Page<VersionSummary>>, ApiError> {
     Ok(Json(
         versions::list(&db, &user.principal(), id.into_inner(), &query.parse()?).await?,
     ))
@@ -125,7 +125,7 @@ pub async fn get_version(
     user: AuthUser,
     db: RequestDb,
     path: web::Path<(Uuid, i32)>,
-) -> Result<Json<VersionView>, DomainError> {
+) -> Result<Json<VersionView>, ApiError> {
     let (id, version) = path.into_inner();
     Ok(Json(
         versions::get(&db, &user.principal(), id, version).await?,
@@ -149,7 +149,7 @@ pub async fn diff_versions(
     db: RequestDb,
     id: web::Path<Uuid>,
     query: web::Query<DiffQuery>,
-) -> Result<Json<DiffView>, DomainError> {
+) -> Result<Json<DiffView>, ApiError> {
     Ok(Json(
         versions::diff(
             &db,
@@ -178,7 +178,7 @@ pub async fn calendar(
     user: AuthUser,
     db: RequestDb,
     query: web::Query<CalendarQuery>,
-) -> Result<Json<Page<CalendarEvent>>, DomainError> {
+) -> Result<Json<Page<CalendarEvent>>, ApiError> {
     let page = PageRequest::parse(query.limit, query.cursor.as_deref(), MAX_EVENTS_PER_PAGE)?;
     Ok(Json(
         dates::events(&db, &user.principal(), *query.from, *query.to, &page).await?,

@@ -12,9 +12,11 @@ use crate::kernel::concurrency;
 use crate::kernel::page::{Page, PageQuery};
 use crate::kernel::reads::as_actor;
 use crate::kernel::validate::{self};
-use crate::kernel::{DomainError, Origin};
+use crate::kernel::DomainError;
+use crate::web::error::ApiError;
 use crate::web::error::{AuthedRouteErrors, ErrorBody};
 use crate::web::json::Json;
+use crate::web::origin::RequestOrigin;
 use crate::web::reply::{Created, NoContent, Tagged};
 use crate::web::tenant::CurrentTenant;
 use crate::web::tenant::{AuthUser, RequestDb};
@@ -41,9 +43,9 @@ pub fn created(contract: ContractView) -> Created<ContractView> {
 pub async fn create_contract(
     user: AuthUser,
     db: RequestDb,
-    origin: Origin,
+    origin: RequestOrigin,
     body: Json<CreateContract>,
-) -> Result<Created<ContractView>, DomainError> {
+) -> Result<Created<ContractView>, ApiError> {
     let tx = db.begin().await?;
     let contract = insert_contract(&tx, &user.principal(), &origin, body.into_inner()).await?;
     tx.commit().await?;
@@ -66,7 +68,7 @@ pub async fn get_contract(
     user: AuthUser,
     db: RequestDb,
     id: web::Path<Uuid>,
-) -> Result<Tagged<ContractView>, DomainError> {
+) -> Result<Tagged<ContractView>, ApiError> {
     let contract = get(&db, &user.principal(), id.into_inner()).await?;
     Ok(Tagged {
         etag: concurrency::etag(contract.version),
@@ -105,10 +107,10 @@ pub async fn update_contract(
     req: HttpRequest,
     user: AuthUser,
     db: RequestDb,
-    origin: Origin,
+    origin: RequestOrigin,
     id: web::Path<Uuid>,
     body: Json<UpdateContract>,
-) -> Result<Tagged<ContractView>, DomainError> {
+) -> Result<Tagged<ContractView>, ApiError> {
     let patch = body.into_inner();
     let expected = expected_version(&req, patch.version)?;
     let new = as_actor(&db, &user.principal(), async |tx, actor| {
@@ -139,9 +141,9 @@ pub async fn delete_contract(
     tenant: CurrentTenant,
     state: web::Data<AppState>,
     db: RequestDb,
-    origin: Origin,
+    origin: RequestOrigin,
     id: web::Path<Uuid>,
-) -> Result<NoContent, DomainError> {
+) -> Result<NoContent, ApiError> {
     let files = as_actor(&db, &user.principal(), async |tx, actor| {
         delete(tx, actor, &origin, id.into_inner()).await
     })
@@ -172,10 +174,10 @@ pub async fn transition_contract(
     req: HttpRequest,
     user: AuthUser,
     db: RequestDb,
-    origin: Origin,
+    origin: RequestOrigin,
     id: web::Path<Uuid>,
     body: Json<Transition>,
-) -> Result<Tagged<ContractView>, DomainError> {
+) -> Result<Tagged<ContractView>, ApiError> {
     let Transition { to, version } = body.into_inner();
     let expected = match (req.headers().contains_key(header::IF_MATCH), version) {
         (false, None) => None,
@@ -214,7 +216,7 @@ pub async fn list_contract_types(
     user: AuthUser,
     db: RequestDb,
     query: web::Query<PageQuery>,
-) -> Result<Json<Page<ContractTypeView>>, DomainError> {
+) -> Result<Json<Page<ContractTypeView>>, ApiError> {
     Ok(Json(
         service::list_contract_types(&db, &user.principal(), &query.parse()?).await?,
     ))
@@ -236,9 +238,9 @@ pub async fn list_contract_types(
 pub async fn create_contract_type(
     user: AuthUser,
     db: RequestDb,
-    origin: Origin,
+    origin: RequestOrigin,
     body: Json<NewContractType>,
-) -> Result<Created<ContractTypeView>, DomainError> {
+) -> Result<Created<ContractTypeView>, ApiError> {
     let out = as_actor(&db, &user.principal(), async |tx, actor| {
         service::create_contract_type(tx, actor, &origin, body.into_inner()).await
     })

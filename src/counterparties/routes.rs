@@ -10,9 +10,10 @@ use super::model::*;
 use super::service;
 use crate::kernel::page::{Page, PageRequest};
 use crate::kernel::reads::as_actor;
-use crate::kernel::Origin;
-use crate::web::error::{AuthedRouteErrors, DomainError, ErrorBody};
+use crate::web::error::ApiError;
+use crate::web::error::{AuthedRouteErrors, ErrorBody};
 use crate::web::json::Json;
+use crate::web::origin::RequestOrigin;
 use crate::web::reply::{Created, NoContent};
 use crate::web::tenant::{AuthUser, RequestDb};
 
@@ -46,7 +47,7 @@ pub async fn list_counterparties(
     user: AuthUser,
     db: RequestDb,
     query: web::Query<CounterpartyQuery>,
-) -> Result<Json<Page<CounterpartyView>>, DomainError> {
+) -> Result<Json<Page<CounterpartyView>>, ApiError> {
     let page = PageRequest::parse(query.limit, query.cursor.as_deref(), 200)?;
     Ok(Json(
         service::list(&db, &user.principal(), query.q.as_deref(), &page).await?,
@@ -69,9 +70,9 @@ pub async fn list_counterparties(
 pub async fn create_counterparty(
     user: AuthUser,
     db: RequestDb,
-    origin: Origin,
+    origin: RequestOrigin,
     body: Json<NewCounterparty>,
-) -> Result<Created<CounterpartyView>, DomainError> {
+) -> Result<Created<CounterpartyView>, ApiError> {
     let out = as_actor(&db, &user.principal(), async |tx, actor| {
         service::create(tx, actor, &origin, body.into_inner()).await
     })
@@ -95,7 +96,7 @@ pub async fn get_counterparty(
     user: AuthUser,
     db: RequestDb,
     id: web::Path<Uuid>,
-) -> Result<Json<CounterpartyView>, DomainError> {
+) -> Result<Json<CounterpartyView>, ApiError> {
     Ok(Json(
         service::get(&db, &user.principal(), id.into_inner()).await?,
     ))
@@ -118,10 +119,10 @@ pub async fn get_counterparty(
 pub async fn update_counterparty(
     user: AuthUser,
     db: RequestDb,
-    origin: Origin,
+    origin: RequestOrigin,
     id: web::Path<Uuid>,
     body: Json<UpdateCounterparty>,
-) -> Result<Json<CounterpartyView>, DomainError> {
+) -> Result<Json<CounterpartyView>, ApiError> {
     let out = as_actor(&db, &user.principal(), async |tx, actor| {
         service::update(tx, actor, &origin, id.into_inner(), body.into_inner()).await
     })
@@ -145,9 +146,9 @@ pub async fn update_counterparty(
 pub async fn delete_counterparty(
     user: AuthUser,
     db: RequestDb,
-    origin: Origin,
+    origin: RequestOrigin,
     id: web::Path<Uuid>,
-) -> Result<NoContent, DomainError> {
+) -> Result<NoContent, ApiError> {
     as_actor(&db, &user.principal(), async |tx, actor| {
         service::delete(tx, actor, &origin, id.into_inner()).await
     })
@@ -171,10 +172,10 @@ pub async fn delete_counterparty(
 pub async fn create_contact(
     user: AuthUser,
     db: RequestDb,
-    origin: Origin,
+    origin: RequestOrigin,
     id: web::Path<Uuid>,
     body: Json<NewContact>,
-) -> Result<Created<ContactView>, DomainError> {
+) -> Result<Created<ContactView>, ApiError> {
     let out = as_actor(&db, &user.principal(), async |tx, actor| {
         service::create_contact(tx, actor, &origin, id.into_inner(), body.into_inner()).await
     })
@@ -197,9 +198,9 @@ pub async fn create_contact(
 pub async fn delete_contact(
     user: AuthUser,
     db: RequestDb,
-    origin: Origin,
+    origin: RequestOrigin,
     id: web::Path<Uuid>,
-) -> Result<NoContent, DomainError> {
+) -> Result<NoContent, ApiError> {
     as_actor(&db, &user.principal(), async |tx, actor| {
         service::delete_contact(tx, actor, &origin, id.into_inner()).await
     })

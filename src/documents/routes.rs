@@ -4,7 +4,7 @@ use actix_web::{get, web, HttpResponse};
 use uuid::Uuid;
 
 use super::pdf::contract_pdf_bytes;
-use crate::kernel::DomainError;
+use crate::web::error::ApiError;
 use crate::web::error::AuthedRouteErrors;
 use crate::web::tenant::{AuthUser, RequestDb};
 
@@ -24,7 +24,7 @@ pub async fn contract_pdf(
     user: AuthUser,
     db: RequestDb,
     id: web::Path<Uuid>,
-) -> Result<HttpResponse, DomainError> {
+) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let bytes = contract_pdf_bytes(&db, &user.principal(), id).await?;
     Ok(HttpResponse::Ok()

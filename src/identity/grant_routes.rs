@@ -7,9 +7,10 @@ use uuid::Uuid;
 use super::grants::{self, GrantView, NewGrant};
 use crate::kernel::page::Page;
 use crate::kernel::reads::as_actor;
-use crate::kernel::Origin;
-use crate::web::error::{AuthedRouteErrors, DomainError};
+use crate::web::error::ApiError;
+use crate::web::error::AuthedRouteErrors;
 use crate::web::json::Json;
+use crate::web::origin::RequestOrigin;
 use crate::web::reply::{Created, NoContent};
 use crate::web::tenant::{AuthUser, RequestDb};
 
@@ -17,10 +18,7 @@ use crate::web::tenant::{AuthUser, RequestDb};
     responses((status = 200, description = "Every grant, newest first (admins)", body = Page<GrantView>), AuthedRouteErrors),
     security(("bearer" = [])))]
 #[get("/api/v1/role-grants")]
-pub async fn list_grants(
-    user: AuthUser,
-    db: RequestDb,
-) -> Result<Json<Page<GrantView>>, DomainError> {
+pub async fn list_grants(user: AuthUser, db: RequestDb) -> Result<Json<Page<GrantView>>, ApiError> {
     let out = as_actor(&db, &user.principal(), async |tx, actor| {
         grants::list(tx, actor).await
     })
@@ -35,9 +33,9 @@ pub async fn list_grants(
 pub async fn create_grant(
     user: AuthUser,
     db: RequestDb,
-    origin: Origin,
+    origin: RequestOrigin,
     body: Json<NewGrant>,
-) -> Result<Created<GrantView>, DomainError> {
+) -> Result<Created<GrantView>, ApiError> {
     let out = as_actor(&db, &user.principal(), async |tx, actor| {
         grants::grant(tx, actor, &origin, body.into_inner()).await
     })
@@ -54,9 +52,9 @@ pub async fn create_grant(
 pub async fn revoke_grant(
     user: AuthUser,
     db: RequestDb,
-    origin: Origin,
+    origin: RequestOrigin,
     id: web::Path<Uuid>,
-) -> Result<NoContent, DomainError> {
+) -> Result<NoContent, ApiError> {
     as_actor(&db, &user.principal(), async |tx, actor| {
         grants::revoke(tx, actor, &origin, *id).await
     })

@@ -5,7 +5,7 @@
 pub mod grant_routes;
 pub mod grants;
 pub mod model;
-pub mod password;
+pub use crate::kernel::password;
 pub mod routes;
 pub mod service;
 pub mod user_routes;

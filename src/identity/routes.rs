@@ -12,6 +12,7 @@ use super::model::UserView;
 use super::password::{self, NewPassword, MAX_PASSWORD_BYTES};
 use crate::kernel::tokens::{self, ACCESS_TOKEN_TTL_SECS, REFRESH_TOKEN_TTL_DAYS};
 use crate::tenancy::scoped::TenantTx;
+use crate::web::error::ApiError;
 use crate::web::error::{DomainError, ErrorBody, TenantRouteErrors};
 use crate::web::json::Json;
 use crate::web::reply::NoContent;
@@ -76,16 +77,14 @@ pub async fn login(
     db: RequestDb,
     state: web::Data<AppState>,
     body: Json<LoginRequest>,
-) -> Result<Json<TokenResponse>, DomainError> {
+) -> Result<Json<TokenResponse>, ApiError> {
     let LoginRequest { email, password } = body.into_inner();
     if email.len() > MAX_EMAIL_BYTES || password.len() > MAX_PASSWORD_BYTES {
-        return Err(DomainError::BadRequest(
-            "email or password is too long".into(),
-        ));
+        return Err(DomainError::BadRequest("email or password is too long".into()).into());
     }
     if let Err(wait) = state.login_limiter.check(tenant.0.id.0, &email).await {
         tracing::warn!(tenant = %tenant.0.slug, "login rate limit hit");
-        return Err(DomainError::RateLimited(wait.as_secs().max(1)));
+        return Err(DomainError::RateLimited(wait.as_secs().max(1)).into());
     }
     let tx = db.begin().await?;
     let user = tx
@@ -110,7 +109,7 @@ pub async fn login(
         .map_err(|e| DomainError::Internal(anyhow::anyhow!("password check: {e}")))?;
     let user_id = match user_id {
         Some(id) if matches && active => id,
-        _ => return Err(DomainError::InvalidCredentials),
+        _ => return Err(DomainError::InvalidCredentials.into()),
     };
     let response = issue_tokens(&tx, &state, &tenant, user_id, &role, Uuid::new_v4()).await?;
     tx.commit().await?;
@@ -135,7 +134,7 @@ pub async fn refresh(
     db: RequestDb,
     state: web::Data<AppState>,
     body: Json<RefreshRequest>,
-) -> Result<Json<TokenResponse>, DomainError> {
+) -> Result<Json<TokenResponse>, ApiError> {
     let hash = tokens::hash_refresh_token(&body.refresh_token);
     let tx = db.begin().await?;
     let row = tx
@@ -155,17 +154,17 @@ pub async fn refresh(
     let (role, active): (String, bool) = (row.get(6), row.get(7));
     if revoked_at.is_some() && replaced_by.is_none() {
         // Logged out (or its family ended): simply no longer valid.
-        return Err(DomainError::InvalidToken);
+        return Err(DomainError::InvalidToken.into());
     }
     if revoked_at.is_some() {
         // An already-rotated token came back: someone holds a copy. End the family.
         revoke_family(&tx, family).await?;
         tx.commit().await?;
         tracing::warn!(user = %user_id, tenant = %tenant.0.slug, "refresh token reused; family revoked");
-        return Err(DomainError::RefreshTokenReused);
+        return Err(DomainError::RefreshTokenReused.into());
     }
     if expires_at <= state.clock.now() || !active {
-        return Err(DomainError::InvalidToken);
+        return Err(DomainError::InvalidToken.into());
     }
     let response = issue_tokens(&tx, &state, &tenant, user_id, &role, family).await?;
     tx.execute(
@@ -202,7 +201,7 @@ pub async fn logout(
     state: web::Data<AppState>,
     db: RequestDb,
     body: Json<RefreshRequest>,
-) -> Result<NoContent, DomainError> {
+) -> Result<NoContent, ApiError> {
     // The access token shown with the logout stops working now, not at its expiry.
     if let Some(user) = access {
         state
@@ -238,7 +237,7 @@ pub async fn logout(
     security(("bearer" = []))
 )]
 #[get("/api/v1/auth/me")]
-pub async fn me(user: AuthUser, db: RequestDb) -> Result<Json<UserView>, DomainError> {
+pub async fn me(user: AuthUser, db: RequestDb) -> Result<Json<UserView>, ApiError> {
     let rows = db
         .read(&[(
             "select id, email, display_name, role, active from users where id = $1 and active",

@@ -15,11 +15,13 @@ use super::service::{self, NewUser, UserChange};
 use crate::kernel::audit::{self, Entry};
 use crate::kernel::page::{Page, PageRequest};
 use crate::kernel::reads::as_actor;
-use crate::kernel::{Actor, Origin, Role};
+use crate::kernel::{Actor, Role};
 use crate::tenancy::provision::validate_display_name;
 use crate::tenancy::Email;
+use crate::web::error::ApiError;
 use crate::web::error::{DomainError, ErrorBody, TenantRouteErrors};
 use crate::web::json::Json;
+use crate::web::origin::RequestOrigin;
 use crate::web::reply::{Created, NoContent};
 use crate::web::tenant::{AuthUser, RequestDb};
 use serde_json::json;
@@ -52,7 +54,7 @@ pub async fn list_users(
     user: AuthUser,
     db: RequestDb,
     query: web::Query<ListQuery>,
-) -> Result<Json<Page<UserView>>, DomainError> {
+) -> Result<Json<Page<UserView>>, ApiError> {
     let page = PageRequest::parse(query.limit, query.cursor.as_deref(), MAX_PAGE)?;
     Ok(Json(
         service::users_page(&db, &user.principal(), &page).await?,
@@ -76,9 +78,9 @@ pub async fn list_users(
 pub async fn create_user(
     user: AuthUser,
     db: RequestDb,
-    origin: Origin,
+    origin: RequestOrigin,
     body: Json<CreateUser>,
-) -> Result<Created<UserView>, DomainError> {
+) -> Result<Created<UserView>, ApiError> {
     let body = body.into_inner();
     let email = Email::parse(&body.email).map_err(|e| DomainError::Validation(e.to_string()))?;
     let display_name = validate_display_name("display name", &body.display_name)
@@ -115,7 +117,7 @@ pub async fn get_user(
     user: AuthUser,
     db: RequestDb,
     id: web::Path<Uuid>,
-) -> Result<Json<UserView>, DomainError> {
+) -> Result<Json<UserView>, ApiError> {
     Ok(Json(service::get_user(&db, &user.principal(), *id).await?))
 }
 
@@ -137,10 +139,10 @@ pub async fn get_user(
 pub async fn update_user(
     user: AuthUser,
     db: RequestDb,
-    origin: Origin,
+    origin: RequestOrigin,
     id: web::Path<Uuid>,
     body: Json<UpdateUser>,
-) -> Result<Json<UserView>, DomainError> {
+) -> Result<Json<UserView>, ApiError> {
     let body = body.into_inner();
     let display_name = body
         .display_name
@@ -183,9 +185,9 @@ pub async fn update_user(
 pub async fn delete_user(
     user: AuthUser,
     db: RequestDb,
-    origin: Origin,
+    origin: RequestOrigin,
     id: web::Path<Uuid>,
-) -> Result<NoContent, DomainError> {
+) -> Result<NoContent, ApiError> {
     as_actor(&db, &user.principal(), async |tx, actor| {
         service::delete_user(tx, actor, &origin, *id).await
     })
@@ -210,12 +212,12 @@ pub async fn delete_user(
 pub async fn change_password(
     user: AuthUser,
     db: RequestDb,
-    origin: Origin,
+    origin: RequestOrigin,
     body: Json<ChangePassword>,
-) -> Result<NoContent, DomainError> {
+) -> Result<NoContent, ApiError> {
     let body = body.into_inner();
     if body.current_password.len() > MAX_PASSWORD_BYTES {
-        return Err(DomainError::InvalidCredentials);
+        return Err(DomainError::InvalidCredentials.into());
     }
     let new_password = parse_password(&body.new_password)?;
     let tx = db.begin().await?;
@@ -234,7 +236,7 @@ pub async fn change_password(
         .await
         .map_err(|e| DomainError::Internal(anyhow::anyhow!("password check: {e}")))?;
     if !matches {
-        return Err(DomainError::InvalidCredentials);
+        return Err(DomainError::InvalidCredentials.into());
     }
     let new_hash = service::hash(new_password).await?;
     tx.execute(

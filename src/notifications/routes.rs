@@ -15,9 +15,11 @@ use super::stream::{self, Hub, StreamTicket};
 use crate::kernel::audit::{self, Entry};
 use crate::kernel::page::Page;
 use crate::kernel::reads::as_actor;
-use crate::kernel::{Origin, Principal};
+use crate::kernel::Principal;
+use crate::web::error::ApiError;
 use crate::web::error::{AuthedRouteErrors, DomainError};
 use crate::web::json::Json;
+use crate::web::origin::RequestOrigin;
 use crate::web::reply::Created;
 use crate::web::tenant::{AuthUser, RequestDb};
 use crate::web::AppState;
@@ -42,7 +44,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) 
 pub async fn get_preferences(
     user: AuthUser,
     db: RequestDb,
-) -> Result<Json<PreferencesView>, DomainError> {
+) -> Result<Json<PreferencesView>, ApiError> {
     Ok(Json(
         as_actor(&db, &user.principal(), async |tx, actor| {
             preferences::mine(tx, actor).await
@@ -60,7 +62,7 @@ pub async fn put_preferences(
     db: RequestDb,
     state: web::Data<AppState>,
     body: Json<UserPreferences>,
-) -> Result<Json<PreferencesView>, DomainError> {
+) -> Result<Json<PreferencesView>, ApiError> {
     let allow_internal = state.config.webhook_allow_internal;
     Ok(Json(
         as_actor(&db, &user.principal(), async |tx, actor| {
@@ -74,10 +76,7 @@ pub async fn put_preferences(
     responses((status = 200, description = "The tenant's defaults: channels, digest, time zone, contract reminder days, branding", body = TenantDefaults), AuthedRouteErrors),
     security(("bearer" = [])))]
 #[get("/api/v1/notification-preferences/defaults")]
-pub async fn get_defaults(
-    user: AuthUser,
-    db: RequestDb,
-) -> Result<Json<TenantDefaults>, DomainError> {
+pub async fn get_defaults(user: AuthUser, db: RequestDb) -> Result<Json<TenantDefaults>, ApiError> {
     Ok(Json(
         as_actor(&db, &user.principal(), async |tx, _| {
             preferences::defaults(tx).await
@@ -93,9 +92,9 @@ pub async fn get_defaults(
 pub async fn put_defaults(
     user: AuthUser,
     db: RequestDb,
-    origin: Origin,
+    origin: RequestOrigin,
     body: Json<TenantDefaults>,
-) -> Result<Json<TenantDefaults>, DomainError> {
+) -> Result<Json<TenantDefaults>, ApiError> {
     Ok(Json(
         as_actor(&db, &user.principal(), async |tx, actor| {
             let saved = preferences::set_defaults(tx, actor, body.into_inner()).await?;
@@ -124,7 +123,7 @@ pub async fn put_defaults(
 pub async fn stream_ticket(
     user: AuthUser,
     db: RequestDb,
-) -> Result<Created<StreamTicket>, DomainError> {
+) -> Result<Created<StreamTicket>, ApiError> {
     let ticket = as_actor(&db, &user.principal(), async |tx, actor| {
         stream::issue_ticket(tx, actor).await
     })
@@ -197,7 +196,7 @@ pub async fn notification_stream(
     state: web::Data<AppState>,
     hub: web::Data<Arc<Hub>>,
     query: web::Query<StreamQuery>,
-) -> Result<HttpResponse, DomainError> {
+) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
     let after = last_event_id(&req, &query)?;
     // While this process does not hear the channel (it is resubscribing), a stream
@@ -210,9 +209,9 @@ pub async fn notification_stream(
         (Some(ticket), _) => stream::redeem_ticket(&tx, ticket).await?,
         (None, Some(user)) => match user.principal() {
             Principal::User(id) => id,
-            Principal::System(_) => return Err(DomainError::InvalidToken),
+            Principal::System(_) => return Err(DomainError::InvalidToken.into()),
         },
-        (None, None) => return Err(DomainError::InvalidToken),
+        (None, None) => return Err(DomainError::InvalidToken.into()),
     };
     // Subscribed before the replay is read: nothing falls between the two (a live one
     // the replay also had is skipped by its id).
@@ -282,7 +281,7 @@ pub async fn list_notifications(
     user: AuthUser,
     db: RequestDb,
     query: web::Query<InboxQuery>,
-) -> Result<Json<Page<NotificationView>>, DomainError> {
+) -> Result<Json<Page<NotificationView>>, ApiError> {
     let query = query.into_inner();
     Ok(Json(
         as_actor(&db, &user.principal(), async |tx, actor| {
@@ -296,10 +295,7 @@ pub async fn list_notifications(
     responses((status = 200, description = "Unread and unseen, archived ones left out", body = Counts), AuthedRouteErrors),
     security(("bearer" = [])))]
 #[get("/api/v1/notifications/counts")]
-pub async fn notification_counts(
-    user: AuthUser,
-    db: RequestDb,
-) -> Result<Json<Counts>, DomainError> {
+pub async fn notification_counts(user: AuthUser, db: RequestDb) -> Result<Json<Counts>, ApiError> {
     Ok(Json(
         as_actor(&db, &user.principal(), async |tx, actor| {
             inbox::counts(tx, actor).await
@@ -322,7 +318,7 @@ pub async fn mark_one(
     user: AuthUser,
     db: RequestDb,
     path: web::Path<(i64, String)>,
-) -> Result<Json<NotificationView>, DomainError> {
+) -> Result<Json<NotificationView>, ApiError> {
     let (id, mark) = path.into_inner();
     let mark = mark_of(&mark)?;
     Ok(Json(
@@ -343,7 +339,7 @@ pub async fn mark_all(
     db: RequestDb,
     mark: web::Path<String>,
     body: Json<MarkAll>,
-) -> Result<Json<Marked>, DomainError> {
+) -> Result<Json<Marked>, ApiError> {
     let mark = mark_of(&mark)?;
     let up_to = body.into_inner().up_to_id;
     Ok(Json(

@@ -7,9 +7,10 @@ use super::model::{CreateTeam, TeamView, UpdateTeam};
 use super::service;
 use crate::kernel::page::Page;
 use crate::kernel::reads::as_actor;
-use crate::kernel::Origin;
-use crate::web::error::{AuthedRouteErrors, DomainError, ErrorBody};
+use crate::web::error::ApiError;
+use crate::web::error::{AuthedRouteErrors, ErrorBody};
 use crate::web::json::Json;
+use crate::web::origin::RequestOrigin;
 use crate::web::reply::{Created, NoContent};
 use crate::web::tenant::{AuthUser, RequestDb};
 
@@ -34,10 +35,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) 
     security(("bearer" = []))
 )]
 #[get("/api/v1/teams")]
-pub async fn list_teams(
-    user: AuthUser,
-    db: RequestDb,
-) -> Result<Json<Page<TeamView>>, DomainError> {
+pub async fn list_teams(user: AuthUser, db: RequestDb) -> Result<Json<Page<TeamView>>, ApiError> {
     let out = as_actor(&db, &user.principal(), async |tx, actor| {
         service::list(tx, actor).await
     })
@@ -61,9 +59,9 @@ pub async fn list_teams(
 pub async fn create_team(
     user: AuthUser,
     db: RequestDb,
-    origin: Origin,
+    origin: RequestOrigin,
     body: Json<CreateTeam>,
-) -> Result<Created<TeamView>, DomainError> {
+) -> Result<Created<TeamView>, ApiError> {
     let out = as_actor(&db, &user.principal(), async |tx, actor| {
         service::create(tx, actor, &origin, body.into_inner()).await
     })
@@ -88,7 +86,7 @@ pub async fn get_team(
     user: AuthUser,
     db: RequestDb,
     id: web::Path<Uuid>,
-) -> Result<Json<TeamView>, DomainError> {
+) -> Result<Json<TeamView>, ApiError> {
     let out = as_actor(&db, &user.principal(), async |tx, actor| {
         service::get(tx, actor, id.into_inner()).await
     })
@@ -113,10 +111,10 @@ pub async fn get_team(
 pub async fn update_team(
     user: AuthUser,
     db: RequestDb,
-    origin: Origin,
+    origin: RequestOrigin,
     id: web::Path<Uuid>,
     body: Json<UpdateTeam>,
-) -> Result<Json<TeamView>, DomainError> {
+) -> Result<Json<TeamView>, ApiError> {
     let out = as_actor(&db, &user.principal(), async |tx, actor| {
         service::update(tx, actor, &origin, id.into_inner(), body.into_inner()).await
     })
@@ -139,9 +137,9 @@ pub async fn update_team(
 pub async fn delete_team(
     user: AuthUser,
     db: RequestDb,
-    origin: Origin,
+    origin: RequestOrigin,
     id: web::Path<Uuid>,
-) -> Result<NoContent, DomainError> {
+) -> Result<NoContent, ApiError> {
     as_actor(&db, &user.principal(), async |tx, actor| {
         service::delete(tx, actor, &origin, id.into_inner()).await
     })
@@ -167,9 +165,9 @@ pub async fn delete_team(
 pub async fn add_member(
     user: AuthUser,
     db: RequestDb,
-    origin: Origin,
+    origin: RequestOrigin,
     path: web::Path<(Uuid, Uuid)>,
-) -> Result<Json<TeamView>, DomainError> {
+) -> Result<Json<TeamView>, ApiError> {
     let (id, member) = path.into_inner();
     let out = as_actor(&db, &user.principal(), async |tx, actor| {
         service::add_member(tx, actor, &origin, id, member).await
@@ -196,9 +194,9 @@ pub async fn add_member(
 pub async fn remove_member(
     user: AuthUser,
     db: RequestDb,
-    origin: Origin,
+    origin: RequestOrigin,
     path: web::Path<(Uuid, Uuid)>,
-) -> Result<NoContent, DomainError> {
+) -> Result<NoContent, ApiError> {
     let (id, member) = path.into_inner();
     as_actor(&db, &user.principal(), async |tx, actor| {
         service::remove_member(tx, actor, &origin, id, member).await

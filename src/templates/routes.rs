@@ -9,9 +9,10 @@ use super::service;
 use crate::contracts::ContractView;
 use crate::kernel::page::{Page, PageQuery};
 use crate::kernel::reads::as_actor;
-use crate::kernel::Origin;
-use crate::web::error::{AuthedRouteErrors, DomainError, ErrorBody};
+use crate::web::error::ApiError;
+use crate::web::error::{AuthedRouteErrors, ErrorBody};
 use crate::web::json::Json;
+use crate::web::origin::RequestOrigin;
 use crate::web::reply::{Created, NoContent};
 use crate::web::tenant::{AuthUser, RequestDb};
 
@@ -31,7 +32,7 @@ pub async fn list_templates(
     user: AuthUser,
     db: RequestDb,
     query: web::Query<PageQuery>,
-) -> Result<Json<Page<TemplateView>>, DomainError> {
+) -> Result<Json<Page<TemplateView>>, ApiError> {
     Ok(Json(
         service::list(&db, &user.principal(), &query.parse()?).await?,
     ))
@@ -53,9 +54,9 @@ pub async fn list_templates(
 pub async fn create_template(
     user: AuthUser,
     db: RequestDb,
-    origin: Origin,
+    origin: RequestOrigin,
     body: Json<NewTemplate>,
-) -> Result<Created<TemplateView>, DomainError> {
+) -> Result<Created<TemplateView>, ApiError> {
     let out = as_actor(&db, &user.principal(), async |tx, actor| {
         service::create(tx, actor, &origin, body.into_inner()).await
     })
@@ -79,7 +80,7 @@ pub async fn get_template(
     user: AuthUser,
     db: RequestDb,
     id: web::Path<Uuid>,
-) -> Result<Json<TemplateView>, DomainError> {
+) -> Result<Json<TemplateView>, ApiError> {
     Ok(Json(
         service::get(&db, &user.principal(), id.into_inner()).await?,
     ))
@@ -102,10 +103,10 @@ pub async fn get_template(
 pub async fn update_template(
     user: AuthUser,
     db: RequestDb,
-    origin: Origin,
+    origin: RequestOrigin,
     id: web::Path<Uuid>,
     body: Json<UpdateTemplate>,
-) -> Result<Json<TemplateView>, DomainError> {
+) -> Result<Json<TemplateView>, ApiError> {
     let out = as_actor(&db, &user.principal(), async |tx, actor| {
         service::update(tx, actor, &origin, id.into_inner(), body.into_inner()).await
     })
@@ -128,9 +129,9 @@ pub async fn update_template(
 pub async fn delete_template(
     user: AuthUser,
     db: RequestDb,
-    origin: Origin,
+    origin: RequestOrigin,
     id: web::Path<Uuid>,
-) -> Result<NoContent, DomainError> {
+) -> Result<NoContent, ApiError> {
     as_actor(&db, &user.principal(), async |tx, actor| {
         service::delete(tx, actor, &origin, id.into_inner()).await
     })
@@ -155,10 +156,10 @@ pub async fn delete_template(
 pub async fn generate_contract(
     user: AuthUser,
     db: RequestDb,
-    origin: Origin,
+    origin: RequestOrigin,
     id: web::Path<Uuid>,
     body: Json<GenerateRequest>,
-) -> Result<Created<ContractView>, DomainError> {
+) -> Result<Created<ContractView>, ApiError> {
     let out = as_actor(&db, &user.principal(), async |tx, actor| {
         service::generate(tx, actor, &origin, id.into_inner(), body.into_inner()).await
     })

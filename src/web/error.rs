@@ -24,60 +24,71 @@ pub struct ErrorBody {
     pub details: Option<serde_json::Value>,
 }
 
-impl ResponseError for DomainError {
-    fn status_code(&self) -> StatusCode {
-        match self {
-            Self::BadRequest(_) | Self::Validation(_) => StatusCode::BAD_REQUEST,
-            Self::UnknownTenant | Self::UserNotFound | Self::Missing(_) => StatusCode::NOT_FOUND,
-            Self::Refused { kind, .. } => match kind {
+/// How the domain's refusals answer over HTTP: a status each, the JSON body with the
+/// stable code, and the headers some of them carry.
+mod domain {
+    use super::*;
+
+    pub(super) fn status_code(error: &DomainError) -> StatusCode {
+        match error {
+            DomainError::BadRequest(_) | DomainError::Validation(_) => StatusCode::BAD_REQUEST,
+            DomainError::UnknownTenant | DomainError::UserNotFound | DomainError::Missing(_) => {
+                StatusCode::NOT_FOUND
+            }
+            DomainError::Refused { kind, .. } => match kind {
                 Refusal::Invalid => StatusCode::BAD_REQUEST,
                 Refusal::Conflict => StatusCode::CONFLICT,
                 Refusal::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
                 Refusal::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
                 Refusal::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
             },
-            Self::Forbidden(_) => StatusCode::FORBIDDEN,
-            Self::Conflict(..) => StatusCode::CONFLICT,
-            Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
-            Self::TenantSuspended => StatusCode::FORBIDDEN,
-            Self::InvalidCredentials | Self::InvalidToken | Self::RefreshTokenReused => {
-                StatusCode::UNAUTHORIZED
-            }
-            Self::TenantMigrating | Self::Unavailable(_) | Self::OutcomeUnknown(_) => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
-            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            DomainError::Forbidden(_) => StatusCode::FORBIDDEN,
+            DomainError::Conflict(..) => StatusCode::CONFLICT,
+            DomainError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            DomainError::TenantSuspended => StatusCode::FORBIDDEN,
+            DomainError::InvalidCredentials
+            | DomainError::InvalidToken
+            | DomainError::RefreshTokenReused => StatusCode::UNAUTHORIZED,
+            DomainError::TenantMigrating
+            | DomainError::Unavailable(_)
+            | DomainError::OutcomeUnknown(_) => StatusCode::SERVICE_UNAVAILABLE,
+            DomainError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
-    fn error_response(&self) -> HttpResponse {
-        match self {
-            Self::Internal(cause) | Self::Unavailable(cause) | Self::OutcomeUnknown(cause) => {
-                tracing::error!(error = %format!("{cause:#}"), code = self.code(), "request failed");
+    pub(super) fn error_response(error: &DomainError) -> HttpResponse {
+        match error {
+            DomainError::Internal(cause)
+            | DomainError::Unavailable(cause)
+            | DomainError::OutcomeUnknown(cause) => {
+                tracing::error!(error = %format!("{cause:#}"), code = error.code(), "request failed");
             }
             _ => {}
         }
-        let details = match self {
-            Self::Refused { details, .. } if !details.is_null() => Some(details.clone()),
+        let details = match error {
+            DomainError::Refused { details, .. } if !details.is_null() => Some(details.clone()),
             _ => None,
         };
-        let mut response = HttpResponse::build(self.status_code()).json(ErrorBody {
-            error: self.code().to_owned(),
-            message: self.to_string(),
+        let mut response = HttpResponse::build(status_code(error)).json(ErrorBody {
+            error: error.code().to_owned(),
+            message: error.to_string(),
             details,
         });
-        if let Self::RateLimited(seconds) = self {
+        if let DomainError::RateLimited(seconds) = error {
             response
                 .headers_mut()
                 .insert(RETRY_AFTER, HeaderValue::from(*seconds));
         }
-        if matches!(self, Self::InvalidToken) {
+        if matches!(error, DomainError::InvalidToken) {
             response.headers_mut().insert(
                 actix_web::http::header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Bearer"),
             );
         }
-        if matches!(self, Self::TenantMigrating | Self::Unavailable(_)) {
+        if matches!(
+            error,
+            DomainError::TenantMigrating | DomainError::Unavailable(_)
+        ) {
             response
                 .headers_mut()
                 .insert(RETRY_AFTER, HeaderValue::from(MIGRATING_RETRY_AFTER_SECS));
@@ -124,7 +135,7 @@ impl ApiError {
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
-            Self::Domain(error) => error.status_code(),
+            Self::Domain(error) => domain::status_code(error),
             Self::InvalidHost => StatusCode::BAD_REQUEST,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -135,7 +146,7 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         match self {
-            Self::Domain(error) => error.error_response(),
+            Self::Domain(error) => domain::error_response(error),
             _ => HttpResponse::build(self.status_code()).json(ErrorBody {
                 error: self.code().to_owned(),
                 message: self.to_string(),
@@ -221,6 +232,6 @@ pub enum AuthedRouteErrors {
 /// Query-string errors as JSON 400s.
 pub fn query_config() -> actix_web::web::QueryConfig {
     actix_web::web::QueryConfig::default().error_handler(|error, _req| {
-        DomainError::BadRequest(format!("invalid query: {error}")).into()
+        ApiError::from(DomainError::BadRequest(format!("invalid query: {error}"))).into()
     })
 }

@@ -63,7 +63,7 @@ const GUARD_SQL: &str = "\
     select pg_current_xact_id_if_assigned() is null or exists (select 1 from mark)";
 
 fn refused(code: &'static str, message: String, status: Refusal) -> actix_web::Error {
-    DomainError::refused(status, code, message, Value::Null).into()
+    ApiError::from(DomainError::refused(status, code, message, Value::Null)).into()
 }
 
 /// A key of 1 to 255 visible ASCII characters.
@@ -154,14 +154,14 @@ pub async fn idempotency(
     let db = TenantDb::new(state.pool.clone(), tenant.id, &tenant.schema);
     let now = state.clock.now();
     let found = {
-        let tx = db.begin().await.map_err(DomainError::from)?;
+        let tx = db.begin().await.map_err(ApiError::from)?;
         // An expired key is forgotten first: it no longer answers for anything.
         tx.execute(
             "delete from idempotency_keys where owner_id = $1 and key = $2 and expires_at <= $3",
             &[&owner, &key, &now],
         )
         .await
-        .map_err(DomainError::from)?;
+        .map_err(ApiError::from)?;
         let row = tx
             .query_opt(
                 "select request_hash, status, headers, body from idempotency_keys \
@@ -169,8 +169,8 @@ pub async fn idempotency(
                 &[&owner, &key],
             )
             .await
-            .map_err(DomainError::from)?;
-        tx.commit().await.map_err(DomainError::from)?;
+            .map_err(ApiError::from)?;
+        tx.commit().await.map_err(ApiError::from)?;
         row
     };
     if let Some(row) = found {

@@ -11,6 +11,7 @@ use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
 use futures::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 
+use super::error::ApiError;
 use crate::kernel::validate::no_forbidden_chars_in_json;
 use crate::kernel::DomainError;
 
@@ -47,15 +48,15 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
             // serde takes an array for a struct (its fields by position): `["x"]` would
             // rename a team. Every body of this API is an object.
             if !document.is_object() {
-                return Err(DomainError::BadRequest(
+                return Err(ApiError::from(DomainError::BadRequest(
                     "invalid JSON body: expected an object at the top level".into(),
-                )
+                ))
                 .into());
             }
-            no_forbidden_chars_in_json(&document)?;
-            serde_json::from_value(document)
-                .map(Json)
-                .map_err(|e| DomainError::BadRequest(format!("invalid JSON body: {e}")).into())
+            no_forbidden_chars_in_json(&document).map_err(ApiError::from)?;
+            serde_json::from_value(document).map(Json).map_err(|e| {
+                ApiError::from(DomainError::BadRequest(format!("invalid JSON body: {e}"))).into()
+            })
         })
     }
 }

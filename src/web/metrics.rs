@@ -21,6 +21,7 @@ use crate::tenancy::connection::Scope;
 use super::error::DomainError;
 use super::tenant::PlatformHost;
 use super::AppState;
+use crate::web::error::ApiError;
 
 pub struct Metrics {
     registry: Registry,
@@ -159,7 +160,7 @@ impl Default for Metrics {
 pub async fn metrics(
     _: PlatformHost,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, DomainError> {
+) -> Result<HttpResponse, ApiError> {
     state.metrics.refresh_job_counts(&state.pool).await;
     let text = state
         .metrics

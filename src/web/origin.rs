@@ -1,5 +1,8 @@
 //! The request as an [`Origin`] for the audit log: the client's address (the first
 //! `X-Forwarded-For` entry only behind a trusted proxy), its user agent and the id.
+//! Handlers extract a [`RequestOrigin`], which derefs to the kernel's `Origin` (the
+//! kernel is another crate, so actix's extractor trait cannot be implemented on it
+//! here).
 
 use std::future::{ready, Ready};
 
@@ -9,7 +12,25 @@ use super::request_id::RequestId;
 use super::AppState;
 use crate::kernel::actor::{Origin, MAX_USER_AGENT_CHARS};
 
-impl FromRequest for Origin {
+/// The [`Origin`] of the request being handled; `&origin` passes as `&Origin`.
+#[derive(Debug, Clone)]
+pub struct RequestOrigin(pub Origin);
+
+impl RequestOrigin {
+    pub fn into_inner(self) -> Origin {
+        self.0
+    }
+}
+
+impl std::ops::Deref for RequestOrigin {
+    type Target = Origin;
+
+    fn deref(&self) -> &Origin {
+        &self.0
+    }
+}
+
+impl FromRequest for RequestOrigin {
     type Error = actix_web::Error;
     type Future = Ready<Result<Self, actix_web::Error>>;
 
@@ -39,10 +60,10 @@ impl FromRequest for Origin {
                     .collect()
             });
         let request_id = req.extensions().get::<RequestId>().map(|id| id.0.clone());
-        ready(Ok(Origin::Request {
+        ready(Ok(RequestOrigin(Origin::Request {
             ip,
             user_agent,
             request_id,
-        }))
+        })))
     }
 }

@@ -10,6 +10,7 @@ use super::error::{DomainError, ErrorBody, TenantRouteErrors};
 use super::json::Json;
 use super::tenant::{CurrentTenant, PlatformHost};
 use super::AppState;
+use crate::web::error::ApiError;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
     cfg.service(healthz)
@@ -45,10 +46,7 @@ pub async fn healthz(_: PlatformHost) -> HttpResponse {
     )
 )]
 #[get("/readyz")]
-pub async fn readyz(
-    _: PlatformHost,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, DomainError> {
+pub async fn readyz(_: PlatformHost, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let check = async {
         // A simple query: nothing prepared, so it holds behind any pooler.
         let client = state.pool.get(None).await?;
@@ -57,12 +55,13 @@ pub async fn readyz(
     };
     match tokio::time::timeout(READINESS_TIMEOUT, check).await {
         Ok(Ok(())) => Ok(HttpResponse::Ok().json(json!({"status": "ready"}))),
-        Ok(Err(error)) => Err(DomainError::Unavailable(
-            error.context("database not reachable"),
-        )),
+        Ok(Err(error)) => {
+            Err(DomainError::Unavailable(error.context("database not reachable")).into())
+        }
         Err(_) => Err(DomainError::Unavailable(anyhow::anyhow!(
             "database did not answer within {READINESS_TIMEOUT:?}"
-        ))),
+        ))
+        .into()),
     }
 }
 

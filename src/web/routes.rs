@@ -98,7 +98,7 @@ impl RouteTable {
 pub async fn unrouted(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let allowed = state.routes.methods_for(req.path());
     if allowed.is_empty() {
-        return DomainError::Missing("route").error_response();
+        return ApiError::from(DomainError::Missing("route")).error_response();
     }
     method_not_allowed(&allowed)
 }
@@ -129,7 +129,9 @@ pub fn path_config() -> actix_web::web::PathConfig {
             Some(response) => {
                 actix_web::error::InternalError::from_response(error, response).into()
             }
-            None => DomainError::BadRequest(format!("invalid path: {error}")).into(),
+            None => {
+                ApiError::from(DomainError::BadRequest(format!("invalid path: {error}"))).into()
+            }
         }
     })
 }

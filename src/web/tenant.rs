@@ -39,7 +39,7 @@ pub async fn resolve_tenant(
         .expect("AppState is registered");
     let host = request_host(req.request(), state.config.trust_proxy)?;
     // Once for every route: no query parameter may carry NUL or a control character.
-    no_forbidden_chars_in_query(req.query_string())?;
+    no_forbidden_chars_in_query(req.query_string()).map_err(ApiError::from)?;
     let kind = if host == state.config.public_host {
         HostKind::Platform
     } else {
@@ -47,17 +47,19 @@ pub async fn resolve_tenant(
             .resolver
             .resolve(&host)
             .await
-            .map_err(DomainError::from)?
-            .ok_or(DomainError::UnknownTenant)?;
+            .map_err(ApiError::from)?
+            .ok_or(ApiError::from(DomainError::UnknownTenant))?;
         match tenant.status {
             TenantStatus::Active => {}
-            TenantStatus::Suspended => return Err(DomainError::TenantSuspended.into()),
+            TenantStatus::Suspended => {
+                return Err(ApiError::from(DomainError::TenantSuspended).into())
+            }
             TenantStatus::Provisioning | TenantStatus::Deleting => {
-                return Err(DomainError::UnknownTenant.into())
+                return Err(ApiError::from(DomainError::UnknownTenant).into())
             }
         }
         if tenant.schema_version != state.expected_tenant_version {
-            return Err(DomainError::TenantMigrating.into());
+            return Err(ApiError::from(DomainError::TenantMigrating).into());
         }
         tracing::Span::current().record("tenant", tenant.slug.as_str());
         HostKind::Tenant(tenant)
@@ -106,13 +108,13 @@ fn strip_port(host: &str) -> &str {
 pub struct CurrentTenant(pub Arc<Tenant>);
 
 impl FromRequest for CurrentTenant {
-    type Error = DomainError;
-    type Future = Ready<Result<Self, DomainError>>;
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
         ready(match req.extensions().get::<HostKind>() {
             Some(HostKind::Tenant(tenant)) => Ok(Self(Arc::clone(tenant))),
-            _ => Err(DomainError::Missing("route")),
+            _ => Err(DomainError::Missing("route").into()),
         })
     }
 }
@@ -121,13 +123,13 @@ impl FromRequest for CurrentTenant {
 pub struct PlatformHost;
 
 impl FromRequest for PlatformHost {
-    type Error = DomainError;
-    type Future = Ready<Result<Self, DomainError>>;
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
         ready(match req.extensions().get::<HostKind>() {
             Some(HostKind::Platform) => Ok(Self),
-            _ => Err(DomainError::Missing("route")),
+            _ => Err(DomainError::Missing("route").into()),
         })
     }
 }
@@ -176,22 +178,27 @@ impl std::ops::Deref for RequestDb {
 }
 
 impl FromRequest for RequestDb {
-    type Error = DomainError;
-    type Future = Ready<Result<Self, DomainError>>;
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-        ready(tenant_of(req).map(|tenant| {
-            let state = state_of(req);
-            let db =
-                state
-                    .unit
-                    .attach(TenantDb::new(state.pool.clone(), tenant.id, &tenant.schema));
-            // A request with an Idempotency-Key records it with whatever it writes.
-            RequestDb(match req.extensions().get::<RequestCommitGuard>() {
-                Some(guard) => db.with_commit_guard(guard.0.clone()),
-                None => db,
-            })
-        }))
+        ready(
+            tenant_of(req)
+                .map(|tenant| {
+                    let state = state_of(req);
+                    let db = state.unit.attach(TenantDb::new(
+                        state.pool.clone(),
+                        tenant.id,
+                        &tenant.schema,
+                    ));
+                    // A request with an Idempotency-Key records it with whatever it writes.
+                    RequestDb(match req.extensions().get::<RequestCommitGuard>() {
+                        Some(guard) => db.with_commit_guard(guard.0.clone()),
+                        None => db,
+                    })
+                })
+                .map_err(ApiError::from),
+        )
     }
 }
 
@@ -225,8 +232,8 @@ impl AuthUser {
 }
 
 impl FromRequest for AuthUser {
-    type Error = DomainError;
-    type Future = LocalBoxFuture<'static, Result<Self, DomainError>>;
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
         let state = state_of(req);
@@ -241,7 +248,7 @@ impl FromRequest for AuthUser {
         Box::pin(async move {
             let user = checked?;
             if state.revocations.is_revoked(user.claims.jti).await {
-                return Err(DomainError::InvalidToken);
+                return Err(DomainError::InvalidToken.into());
             }
             Ok(user)
         })

@@ -13,9 +13,11 @@ use super::model::{
 use super::service;
 use crate::kernel::page::{Page, PageRequest};
 use crate::kernel::reads::as_actor;
-use crate::kernel::{Actor, Origin};
+use crate::kernel::Actor;
+use crate::web::error::ApiError;
 use crate::web::error::{AuthedRouteErrors, DomainError, ErrorBody};
 use crate::web::json::Json;
+use crate::web::origin::RequestOrigin;
 use crate::web::reply::{Created, NoContent};
 use crate::web::tenant::{AuthUser, RequestDb};
 use crate::web::AppState;
@@ -46,7 +48,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) 
 pub async fn list_webhooks(
     user: AuthUser,
     db: RequestDb,
-) -> Result<Json<Page<WebhookView>>, DomainError> {
+) -> Result<Json<Page<WebhookView>>, ApiError> {
     let out = as_actor(&db, &user.principal(), async |tx, actor| {
         service::list(tx, actor).await
     })
@@ -70,10 +72,10 @@ pub async fn list_webhooks(
 pub async fn create_webhook(
     user: AuthUser,
     db: RequestDb,
-    origin: Origin,
+    origin: RequestOrigin,
     body: Json<CreateWebhook>,
     deliverer: web::Data<Deliverer>,
-) -> Result<Created<CreatedWebhook>, DomainError> {
+) -> Result<Created<CreatedWebhook>, ApiError> {
     let allow_internal = deliverer.allows_internal();
     let out = as_actor(&db, &user.principal(), async |tx, actor| {
         service::create(tx, actor, &origin, body.into_inner(), allow_internal).await
@@ -99,7 +101,7 @@ pub async fn get_webhook(
     user: AuthUser,
     db: RequestDb,
     id: web::Path<Uuid>,
-) -> Result<Json<WebhookView>, DomainError> {
+) -> Result<Json<WebhookView>, ApiError> {
     let out = as_actor(&db, &user.principal(), async |tx, actor| {
         service::get(tx, actor, id.into_inner()).await
     })
@@ -123,11 +125,11 @@ pub async fn get_webhook(
 pub async fn update_webhook(
     user: AuthUser,
     db: RequestDb,
-    origin: Origin,
+    origin: RequestOrigin,
     id: web::Path<Uuid>,
     body: Json<UpdateWebhook>,
     deliverer: web::Data<Deliverer>,
-) -> Result<Json<WebhookView>, DomainError> {
+) -> Result<Json<WebhookView>, ApiError> {
     let allow_internal = deliverer.allows_internal();
     let out = as_actor(&db, &user.principal(), async |tx, actor| {
         let id = id.into_inner();
@@ -152,9 +154,9 @@ pub async fn update_webhook(
 pub async fn delete_webhook(
     user: AuthUser,
     db: RequestDb,
-    origin: Origin,
+    origin: RequestOrigin,
     id: web::Path<Uuid>,
-) -> Result<NoContent, DomainError> {
+) -> Result<NoContent, ApiError> {
     as_actor(&db, &user.principal(), async |tx, actor| {
         service::delete(tx, actor, &origin, id.into_inner()).await
     })
@@ -190,7 +192,7 @@ pub async fn list_deliveries(
     db: RequestDb,
     id: web::Path<Uuid>,
     query: web::Query<DeliveryQuery>,
-) -> Result<Json<Page<DeliveryView>>, DomainError> {
+) -> Result<Json<Page<DeliveryView>>, ApiError> {
     let page = PageRequest::parse(query.limit, query.cursor.as_deref(), 200)?;
     let out = as_actor(&db, &user.principal(), async |tx, actor| {
         service::deliveries(tx, actor, id.into_inner(), &page).await
@@ -229,7 +231,7 @@ pub async fn list_messages(
     db: RequestDb,
     id: web::Path<Uuid>,
     query: web::Query<MessageQuery>,
-) -> Result<Json<Page<MessageView>>, DomainError> {
+) -> Result<Json<Page<MessageView>>, ApiError> {
     let page = PageRequest::parse(query.limit, query.cursor.as_deref(), 200)?;
     let out = as_actor(&db, &user.principal(), async |tx, actor| {
         service::messages(tx, actor, id.into_inner(), query.state.as_deref(), &page).await
@@ -255,10 +257,10 @@ pub async fn list_messages(
 pub async fn recover_webhook(
     user: AuthUser,
     db: RequestDb,
-    origin: Origin,
+    origin: RequestOrigin,
     id: web::Path<Uuid>,
     body: Json<RecoverWebhook>,
-) -> Result<Json<Resent>, DomainError> {
+) -> Result<Json<Resent>, ApiError> {
     let out = as_actor(&db, &user.principal(), async |tx, actor| {
         service::recover(tx, actor, &origin, id.into_inner(), body.into_inner()).await
     })
@@ -284,7 +286,7 @@ pub async fn test_webhook(
     id: web::Path<Uuid>,
     deliverer: web::Data<Deliverer>,
     state: web::Data<AppState>,
-) -> Result<Json<DeliveryView>, DomainError> {
+) -> Result<Json<DeliveryView>, ApiError> {
     let id = id.into_inner();
     let (url, secret) = as_actor(&db, &user.principal(), async |tx, actor| {
         service::target(tx, actor, id).await

@@ -20,9 +20,11 @@ use super::views::{
 };
 use crate::kernel::page::Page;
 use crate::kernel::reads::as_actor;
-use crate::kernel::{Origin, Refusal, Role};
+use crate::kernel::{Refusal, Role};
+use crate::web::error::ApiError;
 use crate::web::error::{AuthedRouteErrors, DomainError, ErrorBody};
 use crate::web::json::{Json, OptionalJson};
+use crate::web::origin::RequestOrigin;
 use crate::web::reply::{Created, NoContent};
 use crate::web::tenant::{AuthUser, RequestDb};
 
@@ -60,7 +62,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) 
 pub async fn list_workflows(
     user: AuthUser,
     db: RequestDb,
-) -> Result<Json<Page<DefinitionView>>, DomainError> {
+) -> Result<Json<Page<DefinitionView>>, ApiError> {
     Ok(Json(
         as_actor(&db, &user.principal(), async |tx, actor| {
             definitions::list(tx, actor).await
@@ -79,9 +81,9 @@ pub async fn list_workflows(
 pub async fn create_workflow(
     user: AuthUser,
     db: RequestDb,
-    origin: Origin,
+    origin: RequestOrigin,
     body: Json<DefinitionBody>,
-) -> Result<Created<DefinitionView>, DomainError> {
+) -> Result<Created<DefinitionView>, ApiError> {
     let out = as_actor(&db, &user.principal(), async |tx, actor| {
         definitions::create(tx, actor, &origin, body.into_inner()).await
     })
@@ -99,7 +101,7 @@ pub async fn get_workflow(
     user: AuthUser,
     db: RequestDb,
     id: web::Path<Uuid>,
-) -> Result<Json<DefinitionView>, DomainError> {
+) -> Result<Json<DefinitionView>, ApiError> {
     Ok(Json(
         as_actor(&db, &user.principal(), async |tx, actor| {
             definitions::get(tx, actor, *id).await
@@ -119,10 +121,10 @@ pub async fn get_workflow(
 pub async fn replace_workflow(
     user: AuthUser,
     db: RequestDb,
-    origin: Origin,
+    origin: RequestOrigin,
     id: web::Path<Uuid>,
     body: Json<DefinitionBody>,
-) -> Result<Json<DefinitionView>, DomainError> {
+) -> Result<Json<DefinitionView>, ApiError> {
     Ok(Json(
         as_actor(&db, &user.principal(), async |tx, actor| {
             definitions::replace(tx, actor, &origin, *id, body.into_inner()).await
@@ -139,9 +141,9 @@ pub async fn replace_workflow(
 pub async fn delete_workflow(
     user: AuthUser,
     db: RequestDb,
-    origin: Origin,
+    origin: RequestOrigin,
     id: web::Path<Uuid>,
-) -> Result<NoContent, DomainError> {
+) -> Result<NoContent, ApiError> {
     as_actor(&db, &user.principal(), async |tx, actor| {
         definitions::delete(tx, actor, &origin, *id).await
     })
@@ -158,7 +160,7 @@ pub async fn workflow_versions(
     user: AuthUser,
     db: RequestDb,
     id: web::Path<Uuid>,
-) -> Result<Json<Page<DefinitionVersion>>, DomainError> {
+) -> Result<Json<Page<DefinitionVersion>>, ApiError> {
     Ok(Json(
         as_actor(&db, &user.principal(), async |tx, actor| {
             definitions::versions(tx, actor, *id).await
@@ -183,7 +185,7 @@ pub async fn match_workflows(
     user: AuthUser,
     db: RequestDb,
     body: Json<MatchBody>,
-) -> Result<Json<MatchReport>, DomainError> {
+) -> Result<Json<MatchReport>, ApiError> {
     let subject = match body.into_inner() {
         MatchBody {
             contract_id: Some(id),
@@ -196,7 +198,8 @@ pub async fn match_workflows(
         _ => {
             return Err(DomainError::Validation(
                 "give either contract_id or contract (a draft body)".into(),
-            ))
+            )
+            .into())
         }
     };
     Ok(Json(
@@ -211,7 +214,7 @@ pub async fn match_workflows(
     responses((status = 200, description = "Contracts in review that no workflow governs", body = Page<Uncovered>), AuthedRouteErrors),
     security(("bearer" = [])))]
 #[get("/api/v1/workflows/coverage")]
-pub async fn coverage(user: AuthUser, db: RequestDb) -> Result<Json<Page<Uncovered>>, DomainError> {
+pub async fn coverage(user: AuthUser, db: RequestDb) -> Result<Json<Page<Uncovered>>, ApiError> {
     Ok(Json(
         as_actor(&db, &user.principal(), async |tx, actor| {
             matching::coverage(tx, actor).await
@@ -228,7 +231,7 @@ pub async fn analytics(
     user: AuthUser,
     db: RequestDb,
     query: web::Query<AnalyticsQuery>,
-) -> Result<Json<Analytics>, DomainError> {
+) -> Result<Json<Analytics>, ApiError> {
     let query = query.into_inner();
     Ok(Json(
         as_actor(&db, &user.principal(), async |tx, actor| {
@@ -264,10 +267,10 @@ pub struct Started {
 pub async fn start_contract_workflow(
     user: AuthUser,
     db: RequestDb,
-    origin: Origin,
+    origin: RequestOrigin,
     id: web::Path<Uuid>,
     body: Json<StartBody>,
-) -> Result<Created<Started>, DomainError> {
+) -> Result<Created<Started>, ApiError> {
     let body = body.into_inner();
     let reason = crate::kernel::validate::optional_text("reason", body.reason.as_deref(), 500)?
         .unwrap_or_else(|| "started by an admin".into());
@@ -304,7 +307,7 @@ pub async fn get_contract_workflow(
     user: AuthUser,
     db: RequestDb,
     id: web::Path<Uuid>,
-) -> Result<Json<ContractWorkflow>, DomainError> {
+) -> Result<Json<ContractWorkflow>, ApiError> {
     Ok(Json(
         as_actor(&db, &user.principal(), async |tx, actor| {
             views::contract_workflow(tx, actor, *id).await
@@ -321,7 +324,7 @@ pub async fn list_approvals(
     user: AuthUser,
     db: RequestDb,
     query: web::Query<ApprovalQuery>,
-) -> Result<Json<Page<ApprovalView>>, DomainError> {
+) -> Result<Json<Page<ApprovalView>>, ApiError> {
     let query = query.into_inner();
     Ok(Json(
         as_actor(&db, &user.principal(), async |tx, actor| {
@@ -340,7 +343,7 @@ pub async fn get_approval(
     user: AuthUser,
     db: RequestDb,
     id: web::Path<Uuid>,
-) -> Result<Json<ApprovalView>, DomainError> {
+) -> Result<Json<ApprovalView>, ApiError> {
     Ok(Json(
         as_actor(&db, &user.principal(), async |tx, actor| {
             views::approval(tx, actor, *id).await
@@ -352,10 +355,10 @@ pub async fn get_approval(
 async fn act(
     user: AuthUser,
     db: RequestDb,
-    origin: Origin,
+    origin: RequestOrigin,
     id: Uuid,
     decision: Decision,
-) -> Result<Json<ApprovalView>, DomainError> {
+) -> Result<Json<ApprovalView>, ApiError> {
     let out = as_actor(&db, &user.principal(), async |tx, actor| {
         let acted_on = decisions::decide(tx, actor, &origin, id, decision).await?;
         views::approval(tx, actor, acted_on).await
@@ -375,10 +378,10 @@ async fn act(
 pub async fn approve(
     user: AuthUser,
     db: RequestDb,
-    origin: Origin,
+    origin: RequestOrigin,
     id: web::Path<Uuid>,
     body: OptionalJson<ApproveBody>,
-) -> Result<Json<ApprovalView>, DomainError> {
+) -> Result<Json<ApprovalView>, ApiError> {
     let comment = body.0.and_then(|b| b.comment);
     act(user, db, origin, *id, Decision::Approve(comment)).await
 }
@@ -394,10 +397,10 @@ pub async fn approve(
 pub async fn reject(
     user: AuthUser,
     db: RequestDb,
-    origin: Origin,
+    origin: RequestOrigin,
     id: web::Path<Uuid>,
     body: Json<RejectBody>,
-) -> Result<Json<ApprovalView>, DomainError> {
+) -> Result<Json<ApprovalView>, ApiError> {
     act(
         user,
         db,
@@ -419,10 +422,10 @@ pub async fn reject(
 pub async fn delegate(
     user: AuthUser,
     db: RequestDb,
-    origin: Origin,
+    origin: RequestOrigin,
     id: web::Path<Uuid>,
     body: Json<DelegateBody>,
-) -> Result<Json<ApprovalView>, DomainError> {
+) -> Result<Json<ApprovalView>, ApiError> {
     let body = body.into_inner();
     act(
         user,
@@ -441,7 +444,7 @@ pub async fn delegate(
 pub async fn get_settings(
     user: AuthUser,
     db: RequestDb,
-) -> Result<Json<WorkflowSettings>, DomainError> {
+) -> Result<Json<WorkflowSettings>, ApiError> {
     Ok(Json(
         as_actor(&db, &user.principal(), async |tx, actor| {
             settings::get(tx, actor).await
@@ -457,9 +460,9 @@ pub async fn get_settings(
 pub async fn put_settings(
     user: AuthUser,
     db: RequestDb,
-    origin: Origin,
+    origin: RequestOrigin,
     body: Json<WorkflowSettings>,
-) -> Result<Json<WorkflowSettings>, DomainError> {
+) -> Result<Json<WorkflowSettings>, ApiError> {
     Ok(Json(
         as_actor(&db, &user.principal(), async |tx, actor| {
             settings::put(tx, actor, &origin, body.into_inner()).await
@@ -475,7 +478,7 @@ pub async fn put_settings(
 pub async fn get_out_of_office(
     user: AuthUser,
     db: RequestDb,
-) -> Result<Json<OutOfOffice>, DomainError> {
+) -> Result<Json<OutOfOffice>, ApiError> {
     let out = as_actor(&db, &user.principal(), async |tx, actor| {
         settings::get_out_of_office(tx, actor).await
     })
@@ -492,9 +495,9 @@ pub async fn get_out_of_office(
 pub async fn put_out_of_office(
     user: AuthUser,
     db: RequestDb,
-    origin: Origin,
+    origin: RequestOrigin,
     body: Json<OutOfOffice>,
-) -> Result<Json<OutOfOffice>, DomainError> {
+) -> Result<Json<OutOfOffice>, ApiError> {
     Ok(Json(
         as_actor(&db, &user.principal(), async |tx, actor| {
             settings::put_out_of_office(tx, actor, &origin, body.into_inner()).await
@@ -510,8 +513,8 @@ pub async fn put_out_of_office(
 pub async fn delete_out_of_office(
     user: AuthUser,
     db: RequestDb,
-    origin: Origin,
-) -> Result<NoContent, DomainError> {
+    origin: RequestOrigin,
+) -> Result<NoContent, ApiError> {
     as_actor(&db, &user.principal(), async |tx, actor| {
         settings::clear_out_of_office(tx, actor, &origin).await
     })
@@ -528,7 +531,7 @@ pub async fn delete_out_of_office(
 pub async fn get_business_calendar(
     user: AuthUser,
     db: RequestDb,
-) -> Result<Json<CalendarView>, DomainError> {
+) -> Result<Json<CalendarView>, ApiError> {
     Ok(Json(
         as_actor(&db, &user.principal(), async |tx, actor| {
             calendar::get(tx, actor).await
@@ -544,9 +547,9 @@ pub async fn get_business_calendar(
 pub async fn put_business_calendar(
     user: AuthUser,
     db: RequestDb,
-    origin: Origin,
+    origin: RequestOrigin,
     body: Json<CalendarBody>,
-) -> Result<Json<CalendarView>, DomainError> {
+) -> Result<Json<CalendarView>, ApiError> {
     Ok(Json(
         as_actor(&db, &user.principal(), async |tx, actor| {
             calendar::put(tx, actor, &origin, body.into_inner()).await

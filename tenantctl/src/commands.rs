@@ -7,12 +7,12 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget};
-use pactum::identity::password::NewPassword;
-use pactum::tenancy::first_admin::FirstAdmin;
-use pactum::tenancy::fleet::{self, FleetOptions, OutcomeStatus, Progress, SchemaOutcome, Scope};
-use pactum::tenancy::pool::DatabaseUrl;
-use pactum::tenancy::provision::{self, validate_display_name, NewTenant, ProvisionPath};
-use pactum::tenancy::{registry, spares, Email, MigrationSet, TenantStatus};
+use pactum_kernel::password::NewPassword;
+use pactum_tenancy::first_admin::FirstAdmin;
+use pactum_tenancy::fleet::{self, FleetOptions, OutcomeStatus, Progress, SchemaOutcome, Scope};
+use pactum_tenancy::pool::DatabaseUrl;
+use pactum_tenancy::provision::{self, validate_display_name, NewTenant, ProvisionPath};
+use pactum_tenancy::{registry, spares, Email, MigrationSet, TenantStatus};
 use serde_json::json;
 
 use crate::cli::{Cli, Command, CreateArgs, DomainCommand, MigrateArgs};
@@ -166,7 +166,7 @@ async fn migrate(
     Ok(Report::new(&report, text).with_exit(exit))
 }
 
-fn join_names(names: &[pactum::tenancy::MigrationName]) -> String {
+fn join_names(names: &[pactum_tenancy::MigrationName]) -> String {
     names
         .iter()
         .map(ToString::to_string)
@@ -302,7 +302,7 @@ async fn create(url: &DatabaseUrl, args: CreateArgs) -> Result<Report, CliError>
 /// Validates the admin's email and name, reads the password and hashes it, all before
 /// any connection is opened: a refusal here changes nothing.
 async fn new_admin(email: &str, name: Option<&str>) -> Result<FirstAdmin, CliError> {
-    let email = Email::parse(email).map_err(pactum::tenancy::TenancyError::from)?;
+    let email = Email::parse(email).map_err(pactum_tenancy::TenancyError::from)?;
     let display_name = validate_display_name("admin name", name.unwrap_or(email.local_part()))?;
     let password = read_password()?;
     let password_hash = tokio::task::spawn_blocking(move || password.hash())
@@ -510,7 +510,7 @@ async fn delete(url: &DatabaseUrl, slug: &str, yes: bool) -> Result<Report, CliE
     let upload_dir = std::env::var("PACTUM_UPLOAD_DIR")
         .ok()
         .filter(|d| !d.trim().is_empty())
-        .unwrap_or_else(|| pactum::config::DEFAULT_UPLOAD_DIR.to_owned());
+        .unwrap_or_else(|| pactum_kernel::storage::DEFAULT_UPLOAD_DIR.to_owned());
     let folder = std::path::Path::new(&upload_dir).join(deleted.id.to_string());
     let files_removed = match std::fs::remove_dir_all(&folder) {
         Ok(()) => true,

@@ -1,9 +1,9 @@
 //! What the operator typed, checked before anything runs: the database URLs, slugs and
 //! hosts (a refusal is exit code 2 with nothing changed), and the connection.
 
-use pactum::tenancy::connection::Pooler;
-use pactum::tenancy::pool::DatabaseUrl;
-use pactum::tenancy::{Host, TenantSlug};
+use pactum_tenancy::connection::Pooler;
+use pactum_tenancy::pool::DatabaseUrl;
+use pactum_tenancy::{Host, TenantSlug};
 use tokio_postgres::Client;
 
 use crate::output::CliError;
@@ -46,9 +46,9 @@ pub async fn connect(url: &DatabaseUrl) -> Result<Client, CliError> {
 }
 
 pub fn parse_slug(slug: &str) -> Result<TenantSlug, CliError> {
-    Ok(TenantSlug::parse(slug).map_err(pactum::tenancy::TenancyError::from)?)
+    Ok(TenantSlug::parse(slug).map_err(pactum_tenancy::TenancyError::from)?)
 }
 
 pub fn parse_host(host: &str) -> Result<Host, CliError> {
-    Ok(Host::parse(host).map_err(pactum::tenancy::TenancyError::from)?)
+    Ok(Host::parse(host).map_err(pactum_tenancy::TenancyError::from)?)
 }

@@ -1,11 +1,11 @@
 //! `tenantctl jobs ...`: what an operator does to the job queue. The work is in
-//! `pactum::kernel::jobs::admin`; here are parsing, rendering and exit codes.
+//! `pactum_kernel::jobs::admin`; here are parsing, rendering and exit codes.
 
 use std::fmt::Write as _;
 
 use chrono::Utc;
-use pactum::kernel::jobs::admin::{self, AdminError, Filter, PauseScope};
-use pactum::tenancy::pool::DatabaseUrl;
+use pactum_kernel::jobs::admin::{self, AdminError, Filter, PauseScope};
+use pactum_tenancy::pool::DatabaseUrl;
 use serde_json::json;
 
 use crate::cli::{JobsCommand, PauseTarget};
@@ -23,7 +23,7 @@ impl From<AdminError> for CliError {
             AdminError::NoSuchJob(_) => CliError::refused("job_not_found", message),
             AdminError::WrongState { .. } => CliError::refused("wrong_state", message),
             AdminError::DuplicatePending => CliError::refused("duplicate_pending", message),
-            AdminError::Database(error) => pactum::tenancy::TenancyError::from(error).into(),
+            AdminError::Database(error) => pactum_tenancy::TenancyError::from(error).into(),
         }
     }
 }

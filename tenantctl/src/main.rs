@@ -1,5 +1,5 @@
 //! `tenantctl`: the operator CLI. Parsing and rendering live here; all the work is done
-//! by `pactum::tenancy`.
+//! by `pactum_tenancy`.
 
 mod cli;
 mod commands;
@@ -28,7 +28,7 @@ fn main() -> ExitCode {
         let result = commands::run(cli).await;
         // Every client is dropped by now; let their connections say goodbye, so that
         // PostgreSQL does not log each run as a lost client.
-        pactum::tenancy::pool::connections_closed(std::time::Duration::from_secs(2)).await;
+        pactum_tenancy::pool::connections_closed(std::time::Duration::from_secs(2)).await;
         result
     });
     output::emit(result, json)

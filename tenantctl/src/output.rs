@@ -4,7 +4,7 @@
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
-use pactum::tenancy::TenancyError;
+use pactum_tenancy::TenancyError;
 use serde::Serialize;
 use tokio_postgres::error::SqlState;
 
@@ -90,7 +90,7 @@ impl From<TenancyError> for CliError {
         };
         Self {
             code: error.code().into(),
-            message: pactum::tenancy::describe_error(&error),
+            message: pactum_tenancy::describe_error(&error),
             exit,
         }
     }

@@ -148,35 +148,43 @@ fn lower_layers_never_import_higher_ones() {
     assert!(wrong.is_empty(), "layer violations:\n{}", wrong.join("\n"));
 }
 
-/// The tenancy crate is the bottom layer: the compiler keeps it from naming the server
-/// (a crate cannot depend on one that depends on it); this keeps HTTP out of it.
+/// The crates below the server: the compiler keeps each from naming what is above it
+/// (a crate cannot depend on one that depends on it); this keeps the HTTP server, the
+/// mailer and the areas' libraries out of them. The kernel builds outbound requests
+/// (`destination`) and documents its page types, so reqwest and utoipa are its own.
 #[test]
-fn the_tenancy_crate_knows_no_http() {
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("crates/tenancy");
-    let cargo = std::fs::read_to_string(manifest.join("Cargo.toml")).unwrap();
-    let dependencies = cargo.split("[dependencies]").nth(1).unwrap_or_default();
-    for web in ["actix", "reqwest", "utoipa", "pactum ="] {
-        assert!(
-            !dependencies.contains(web),
-            "crates/tenancy depends on {web}"
-        );
-    }
-    let mut files = Vec::new();
-    sources(&manifest.join("src"), &mut files);
-    assert!(
-        files.len() > 10,
-        "the tenancy crate's sources were not found"
-    );
-    for file in files {
-        let text = std::fs::read_to_string(&file).unwrap();
-        for (number, line) in text.lines().enumerate() {
-            let code = line.split("//").next().unwrap_or("");
-            assert!(
-                !code.contains("actix"),
-                "{}:{}: actix in tenancy",
-                file.display(),
-                number + 1
-            );
+fn the_crates_below_the_server_know_no_http_server() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    for (dir, forbidden) in [
+        (
+            "crates/tenancy",
+            &["actix", "reqwest", "utoipa", "lettre", "pactum ="][..],
+        ),
+        (
+            "crates/kernel",
+            &["actix", "lettre", "pdf", "minijinja", "pactum ="][..],
+        ),
+    ] {
+        let manifest = root.join(dir);
+        let cargo = std::fs::read_to_string(manifest.join("Cargo.toml")).unwrap();
+        let dependencies = cargo.split("[dependencies]").nth(1).unwrap_or_default();
+        for name in forbidden {
+            assert!(!dependencies.contains(name), "{dir} depends on {name}");
+        }
+        let mut files = Vec::new();
+        sources(&manifest.join("src"), &mut files);
+        assert!(files.len() > 10, "{dir}'s sources were not found");
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap();
+            for (number, line) in text.lines().enumerate() {
+                let code = line.split("//").next().unwrap_or("");
+                assert!(
+                    !code.contains("actix"),
+                    "{}:{}: actix below the web layer",
+                    file.display(),
+                    number + 1
+                );
+            }
         }
     }
 }
@@ -207,20 +215,34 @@ fn the_layer_check_catches_a_wrong_way_import() {
         .any(|w| w.contains("reaches into `contracts`'s routes")));
 }
 
-/// `file:line` of every place under `src/` where `check` finds something, files named
-/// in `skip` (relative to `src/`) aside.
+/// The server's sources and the crates below it, each with the module path its files
+/// sit under (`kernel/jobs/sql.rs` is `crates/kernel/src/jobs/sql.rs`).
+fn source_trees() -> [(PathBuf, &'static str); 3] {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    [
+        (root.join("src"), ""),
+        (root.join("crates/tenancy/src"), "tenancy/"),
+        (root.join("crates/kernel/src"), "kernel/"),
+    ]
+}
+
+/// `file:line` of every place in the server and the crates below it where `check`
+/// finds something, files named in `skip` (as module paths: `kernel/jobs/sql.rs`)
+/// aside.
 fn found_in_src(check: fn(&str) -> Vec<usize>, skip: &[&str]) -> Vec<String> {
-    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut files = Vec::new();
-    sources(&src, &mut files);
     let mut found = Vec::new();
-    for file in files {
-        let name = file.strip_prefix(&src).unwrap().display().to_string();
-        if skip.contains(&name.as_str()) {
-            continue;
-        }
-        for line in check(&std::fs::read_to_string(&file).unwrap()) {
-            found.push(format!("{name}:{line}"));
+    for (tree, prefix) in source_trees() {
+        let mut files = Vec::new();
+        sources(&tree, &mut files);
+        assert!(!files.is_empty(), "no sources under {}", tree.display());
+        for file in files {
+            let name = format!("{prefix}{}", file.strip_prefix(&tree).unwrap().display());
+            if skip.contains(&name.as_str()) {
+                continue;
+            }
+            for line in check(&std::fs::read_to_string(&file).unwrap()) {
+                found.push(format!("{name}:{line}"));
+            }
         }
     }
     found
@@ -913,6 +935,7 @@ fn no_import_cycles_and_no_logic_leaning_on_handlers() {
     for root in [
         manifest.join("src"),
         manifest.join("crates/tenancy/src"),
+        manifest.join("crates/kernel/src"),
         manifest.join("tenantctl/src"),
     ] {
         for violation in shape_violations(&root) {

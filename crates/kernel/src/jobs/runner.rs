@@ -33,12 +33,12 @@ use super::metrics::JobMetrics;
 use super::shares::{Claimed, TenantShares};
 use super::sql::*;
 use super::{backoff, periodic, JOBS_CHANNEL};
-use crate::kernel::clock::SharedClock;
-use crate::kernel::unit::{Reactions, Unit};
+use crate::clock::SharedClock;
 use crate::tenancy::connection::{RequestPool, Scope};
 use crate::tenancy::pool::DatabaseUrl;
 use crate::tenancy::scoped::TenantDb;
 use crate::tenancy::{describe_error, SchemaName, TenancyError, TenantId};
+use crate::unit::{Reactions, Unit};
 
 #[derive(Debug, Clone)]
 pub struct RunnerConfig {

@@ -53,7 +53,7 @@ pub fn parse<J: BackgroundJob>(args: &Value) -> Result<J, JobError> {
     J::deserialize(args).map_err(|error| {
         let mut shown = args.to_string();
         if shown.chars().count() > 200 {
-            shown = format!("{}...", crate::kernel::validate::truncate(&shown, 200));
+            shown = format!("{}...", crate::validate::truncate(&shown, 200));
         }
         JobError::Cancel(format!(
             "malformed arguments for {}: {error}: {shown}",

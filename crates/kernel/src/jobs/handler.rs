@@ -12,9 +12,9 @@ use futures::future::BoxFuture;
 use serde_json::Value;
 
 use super::JobKind;
-use crate::kernel::actor::Origin;
-use crate::kernel::clock::SharedClock;
-use crate::kernel::error::DomainError;
+use crate::actor::Origin;
+use crate::clock::SharedClock;
+use crate::error::DomainError;
 use crate::tenancy::pool::connection_lost;
 use crate::tenancy::scoped::TenantDb;
 use crate::tenancy::{SchemaName, TenancyError, TenantId};

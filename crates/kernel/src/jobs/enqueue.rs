@@ -8,10 +8,10 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::GenericClient;
 
 use super::{JobKind, JOBS_CHANNEL};
-use crate::kernel::error::DomainError;
-use crate::kernel::unit;
+use crate::error::DomainError;
 use crate::tenancy::scoped::TenantTx;
 use crate::tenancy::TenantId;
+use crate::unit;
 
 /// One job to enqueue.
 #[derive(Debug, Clone)]
