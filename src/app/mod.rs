@@ -54,6 +54,8 @@ pub struct Outbound {
     pub webhooks: crate::webhooks::Deliverer,
     pub notifications: crate::notifications::outlets::Outlets,
     pub fanout: crate::notifications::stream::Fanout,
+    /// Where attachments live, for the jobs that read them.
+    pub upload_dir: std::path::PathBuf,
 }
 
 impl Outbound {
@@ -86,6 +88,7 @@ impl Outbound {
                 settings.link_port,
             )?,
             fanout,
+            upload_dir: config.upload_dir.clone(),
         })
     }
 }
@@ -110,6 +113,7 @@ pub fn job_handlers(outbound: &Outbound) -> Handlers {
         .register_job::<delivery::Deliver>(mail)
         .register_job::<delivery::Digest>(digests)
         .register_job::<reminders::Remind>(())
+        .register_job::<crate::attachments::reading::ExtractText>(outbound.upload_dir.clone())
         .register(crate::kernel::jobs::NOOP, |_| async { Ok(()) });
     handlers
 }

@@ -6,16 +6,21 @@
 //! client's file name is kept in the database only.
 //!
 //! `model` is the data, `upload` receives the bytes, `service` the logic (no HTTP),
-//! `routes` what belongs to attachments alone (download, delete).
+//! `text` reads a file's text and `reading` runs it as a job and serves the result,
+//! `routes` what belongs to attachments alone (download, text, delete).
 
 pub mod model;
+pub mod reading;
 pub mod routes;
 pub mod service;
+pub mod text;
 pub mod upload;
 
 pub use model::AttachmentView;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
     cfg.service(routes::download_attachment)
+        .service(routes::attachment_text)
+        .service(routes::attachment_text_pages)
         .service(routes::delete_attachment);
 }

@@ -18,6 +18,7 @@ pub const ACCEPTED: &[(&str, &[&[u8]])] = &[
     ("image/png", &[b"\x89PNG\r\n\x1a\n"]),
     ("image/jpeg", &[b"\xff\xd8\xff"]),
     ("text/plain", &[]),
+    ("text/html", &[]),
     ("application/msword", &[b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"]),
     (
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
@@ -35,7 +36,7 @@ pub fn content_matches(content_type: &str, head: &[u8]) -> bool {
     let Some((_, magics)) = ACCEPTED.iter().find(|(t, _)| *t == content_type) else {
         return false;
     };
-    if content_type == "text/plain" {
+    if content_type == "text/plain" || content_type == "text/html" {
         let valid_prefix = match std::str::from_utf8(head) {
             Ok(_) => true,
             Err(e) => e.error_len().is_none(),

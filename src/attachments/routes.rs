@@ -12,13 +12,16 @@ use actix_web::{delete, get, web, HttpRequest, HttpResponse};
 use uuid::Uuid;
 
 use super::model::{AttachmentView, COLUMNS};
+use super::reading::{self, TextPage, TextStatus};
 use super::service;
 use super::upload::tenant_folder;
+use crate::kernel::page::{Page, PageQuery};
 use crate::kernel::reads::as_actor;
 use crate::kernel::reads::read_one_as;
 use crate::kernel::Role;
 use crate::web::error::ApiError;
 use crate::web::error::{AuthedRouteErrors, DomainError};
+use crate::web::json::Json;
 use crate::web::origin::RequestOrigin;
 use crate::web::reply::NoContent;
 use crate::web::tenant::RequestDb;
@@ -102,6 +105,51 @@ pub async fn download_attachment(
         HeaderValue::from_static("nosniff"),
     );
     Ok(response)
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/attachments/{id}/text",
+    tag = "attachments",
+    params(("id" = Uuid, Path, description = "Attachment id")),
+    responses(
+        (status = 200, description = "Where reading the file's text stands: `pending` until a job has read it after the upload, then `extracted`, `failed` (with the reason) or `unsupported`", body = TextStatus),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/attachments/{id}/text")]
+pub async fn attachment_text(
+    user: AuthUser,
+    db: RequestDb,
+    id: web::Path<Uuid>,
+) -> Result<Json<TextStatus>, ApiError> {
+    Ok(Json(
+        reading::status(&db, &user.principal(), id.into_inner()).await?,
+    ))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/attachments/{id}/text/pages",
+    tag = "attachments",
+    params(("id" = Uuid, Path, description = "Attachment id"), PageQuery),
+    responses(
+        (status = 200, description = "The file's text, page by page (empty until it is extracted)", body = Page<TextPage>),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/attachments/{id}/text/pages")]
+pub async fn attachment_text_pages(
+    user: AuthUser,
+    db: RequestDb,
+    id: web::Path<Uuid>,
+    query: web::Query<PageQuery>,
+) -> Result<Json<Page<TextPage>>, ApiError> {
+    Ok(Json(
+        reading::pages(&db, &user.principal(), id.into_inner(), &query.parse()?).await?,
+    ))
 }
 
 #[utoipa::path(

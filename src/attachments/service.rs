@@ -83,6 +83,7 @@ pub async fn store(
         .await
         .map_err(DomainError::write)?;
     let view = AttachmentView::from(&row);
+    super::reading::schedule(tx, view.id).await?;
     let final_path = folder.join(view.id.to_string());
     tokio::fs::rename(&received.file.path, &final_path)
         .await

@@ -36,7 +36,8 @@ pub struct ContractFilter {
     pub end_to: Option<IsoDate>,
     /// Contracts carrying this tag.
     pub tag: Option<String>,
-    /// Full-text search over title (weighted higher) and body; web-search syntax
+    /// Full-text search over title (weighted higher), body and the text read from the
+    /// contract's attached files; web-search syntax
     /// (`"exact phrase"`, `-excluded`, `or`).
     pub q: Option<String>,
     /// `created_at`, `updated_at`, `title`, `value`, `start_date`, `end_date` or
@@ -186,7 +187,16 @@ impl ContractFilter {
             }
             let n = w.filter.bind(q.to_owned());
             w.from_query = format!(", websearch_to_tsquery('english', ${n}) as query");
-            w.filter.require("search @@ query");
+            // The contract's own text, or the text of a file attached to it (the array
+            // is computed once, through the pages' index, so either side keeps its
+            // index: a bitmap OR of the two).
+            w.filter.require(format!(
+                "(search @@ query or id = any(array(\
+                 select a.target_id from attachment_pages p \
+                 join attachments a on a.id = p.attachment_id \
+                 where a.target_kind = 'contract' \
+                 and p.search @@ websearch_to_tsquery('english', ${n}))))"
+            ));
             w.has_query = true;
         }
         Ok(w)

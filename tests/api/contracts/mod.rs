@@ -1,7 +1,8 @@
 //! The CLM core through the real server, one module per part of `src/`: contracts
 //! and their lifecycle, optimistic concurrency and roles (`lifecycle`); versions,
-//! lists, search and facets (`reads`); the clause library and templates (`library`); comments, files
-//! and the calendar (`discussion`); the PDF (`documents`); the audit log (`audit`).
+//! lists, search and facets (`reads`); the clause library and templates (`library`);
+//! comments, files and the calendar (`discussion`); the text read from attached files
+//! (`reading`); the PDF (`documents`); the audit log (`audit`).
 //! Here: the harness they share, a tenant with its admin and a member.
 
 mod audit;
@@ -9,6 +10,7 @@ mod discussion;
 mod documents;
 mod library;
 mod lifecycle;
+mod reading;
 mod reads;
 
 use crate::app::{code, spawn_app, tenant_with_admin, TestApp, PASSWORD};
@@ -160,6 +162,11 @@ impl Clm {
 
 /// The titles on the first page of `GET /api/v1/contracts?<query>`.
 async fn titles(clm: &Clm, query: &str) -> Vec<String> {
+    listed(clm, query, "title").await
+}
+
+/// `field` of each contract on the first page of `GET /api/v1/contracts?<query>`.
+async fn listed(clm: &Clm, query: &str, field: &str) -> Vec<String> {
     let (status, page) = clm
         .json(
             Method::GET,
@@ -173,7 +180,7 @@ async fn titles(clm: &Clm, query: &str) -> Vec<String> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|c| c["title"].as_str().unwrap().to_owned())
+        .map(|c| c[field].as_str().unwrap().to_owned())
         .collect()
 }
 

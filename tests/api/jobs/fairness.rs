@@ -1,4 +1,5 @@
-//! Fairness and control: no tenant or destination holds every worker, claims stay indexed on a large table, pauses, suspended and deleted tenants.
+//! Fairness and control: no tenant or destination holds every worker, claims stay
+//! indexed on a large table, pauses, suspended and deleted tenants.
 
 use super::*;
 

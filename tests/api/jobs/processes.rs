@@ -1,4 +1,5 @@
-//! The queue in real processes: `pactum worker` and `pactum serve` killed, stopped with SIGTERM, behind PgBouncer, with a proxy in the environment, and their own metrics.
+//! The queue in real processes: `pactum worker` and `pactum serve` killed, stopped with
+//! SIGTERM, behind PgBouncer, with a proxy in the environment, and their own metrics.
 
 use super::*;
 

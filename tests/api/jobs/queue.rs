@@ -1,4 +1,6 @@
-//! The queue's promises: a job exists only if its cause committed, runs once per claim, backs off, is discarded after its last attempt, and a malformed payload ends it with a reason.
+//! The queue's promises: a job exists only if its cause committed, runs once per claim,
+//! backs off, is discarded after its last attempt, and a malformed payload ends it with
+//! a reason.
 
 use super::*;
 

@@ -1,4 +1,5 @@
-//! Timers and wake-ups: scheduled jobs, notifications that wake workers, periodic jobs across instances and outages, one clock for the queue.
+//! Timers and wake-ups: scheduled jobs, notifications that wake workers, periodic jobs
+//! across instances and outages, one clock for the queue.
 
 use super::*;
 

@@ -1,4 +1,6 @@
-//! Email and chat delivery through real receivers: preferences, quiet hours and digests, batches over few connections, an SMTP outage that loses and doubles nothing.
+//! Email and chat delivery through real receivers: preferences, quiet hours and
+//! digests, batches over few connections, an SMTP outage that loses and doubles
+//! nothing.
 
 use super::*;
 

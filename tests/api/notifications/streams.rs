@@ -1,4 +1,5 @@
-//! Live streams (SSE) across instances through Redis and PostgreSQL, resubscription, and single-use stream tickets.
+//! Live streams (SSE) across instances through Redis and PostgreSQL, resubscription,
+//! and single-use stream tickets.
 
 use super::*;
 

@@ -1,4 +1,6 @@
-//! A tenant's life in the registry: provisioning (all or nothing), domains, suspension, deletion that resumes, announcements, and the schema built the same way cold, by refinery and for Citus.
+//! A tenant's life in the registry: provisioning (all or nothing), domains, suspension,
+//! deletion that resumes, announcements, and the schema built the same way cold, by
+//! refinery and for Citus.
 
 use super::*;
 
@@ -27,6 +29,8 @@ async fn provisioning_creates_the_schema_its_tables_history_and_registry_rows() 
         tables,
         vec![
             "approvals",
+            "attachment_pages",
+            "attachment_texts",
             "attachments",
             "audit_logs",
             "business_calendar",

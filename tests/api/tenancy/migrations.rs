@@ -1,4 +1,5 @@
-//! Fleet migration: every tenant to the new version, failures isolated and resumable, fail-fast, lock timeouts, one migrator at a time, dry runs.
+//! Fleet migration: every tenant to the new version, failures isolated and resumable,
+//! fail-fast, lock timeouts, one migrator at a time, dry runs.
 
 use super::*;
 

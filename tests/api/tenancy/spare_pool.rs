@@ -1,4 +1,5 @@
-//! Spare schemas: claimed like a cold build, dropped from the pool when they cannot be adopted, migrated with the fleet, never claimed twice.
+//! Spare schemas: claimed like a cold build, dropped from the pool when they cannot be
+//! adopted, migrated with the fleet, never claimed twice.
 
 use super::*;
 

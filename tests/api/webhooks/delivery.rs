@@ -1,4 +1,5 @@
-//! Webhook delivery to real receivers: signed and verified, retried on a schedule through outages, disabled only after days, recovered on request.
+//! Webhook delivery to real receivers: signed and verified, retried on a schedule
+//! through outages, disabled only after days, recovered on request.
 
 use super::*;
 

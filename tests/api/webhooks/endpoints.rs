@@ -1,4 +1,5 @@
-//! Webhook endpoints: destinations inside the network refused at save and after resolution, input checked, admins only.
+//! Webhook endpoints: destinations inside the network refused at save and after
+//! resolution, input checked, admins only.
 
 use super::*;
 

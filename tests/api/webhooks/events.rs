@@ -1,4 +1,5 @@
-//! The events API: filtered, paged from a cursor, and never skipping an event whose transaction was still open.
+//! The events API: filtered, paged from a cursor, and never skipping an event whose
+//! transaction was still open.
 
 use super::*;
 

@@ -1,0 +1,233 @@
+//! The text of attached files, read by a job after the upload: plain text by pages,
+//! HTML without its markup, a PDF's text layer, a DOCX's runs; a malformed file ends
+//! as `failed` with its reason, an image as `unsupported`; the text is found by the
+//! contract search and each outcome is an event.
+
+use std::io::Write;
+
+use super::*;
+
+/// The text's status once the extraction job has run.
+async fn read_text(clm: &Clm, attachment: &str) -> Value {
+    let path = format!("/api/v1/attachments/{attachment}/text");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let (status, body) = clm.json(Method::GET, &path, &clm.viewer, None).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        if body["state"] != "pending" {
+            return body;
+        }
+        assert!(std::time::Instant::now() < deadline, "never read: {body}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+async fn pages(clm: &Clm, attachment: &str) -> Vec<String> {
+    walk(
+        clm,
+        &format!("/api/v1/attachments/{attachment}/text/pages"),
+        1,
+        "text",
+    )
+    .await
+    .iter()
+    .map(|text| text.as_str().unwrap().to_owned())
+    .collect()
+}
+
+async fn attach(clm: &Clm, contract: &str, name: &str, mime: &str, bytes: Vec<u8>) -> String {
+    let response = upload(clm, HOST, &clm.member, contract, name, mime, bytes).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let body: Value = response.json().await.unwrap();
+    body["id"].as_str().unwrap().to_owned()
+}
+
+/// A minimal DOCX: the one part Word needs for its text, stored uncompressed.
+fn docx(paragraphs: &[&str]) -> Vec<u8> {
+    let body: String = paragraphs
+        .iter()
+        .map(|p| format!("<w:p><w:r><w:t>{p}</w:t></w:r></w:p>"))
+        .collect();
+    let xml = format!(
+        "<?xml version=\"1.0\"?><w:document xmlns:w=\"http://schemas.openxmlformats.org/wordprocessingml/2006/main\"><w:body>{body}</w:body></w:document>"
+    );
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    zip.start_file("word/document.xml", options).unwrap();
+    zip.write_all(xml.as_bytes()).unwrap();
+    zip.finish().unwrap().into_inner()
+}
+
+async fn found(clm: &Clm, q: &str) -> Vec<String> {
+    listed(clm, &format!("q={q}"), "id").await
+}
+
+#[tokio::test]
+async fn attached_files_are_read_by_a_job_and_found_by_the_contract_search() {
+    let clm = Clm::new().await;
+    let holder = clm.create(&clm.member, nda("Supply agreement")).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Plain text, two pages.
+    let text = attach(
+        &clm,
+        &holder,
+        "notes.txt",
+        "text/plain",
+        b"Renewal notes: quokka\x0cSecond page: wombat".to_vec(),
+    )
+    .await;
+    let status = read_text(&clm, &text).await;
+    assert_eq!(status["state"], "extracted", "{status}");
+    assert_eq!(status["pages"], 2);
+    assert_eq!(
+        pages(&clm, &text).await,
+        ["Renewal notes: quokka", "Second page: wombat"]
+    );
+
+    // HTML: the visible text, not the markup or the script.
+    let html = attach(
+        &clm,
+        &holder,
+        "terms.html",
+        "text/html",
+        b"<html><script>var hidden = 'numbat';</script><p>Fees &amp; platypus</p></html>".to_vec(),
+    )
+    .await;
+    assert_eq!(read_text(&clm, &html).await["state"], "extracted");
+    let html_text = pages(&clm, &html).await.join("");
+    assert!(html_text.contains("Fees & platypus"), "{html_text}");
+    assert!(!html_text.contains("numbat"), "{html_text}");
+
+    // A PDF's text layer: the contract PDF of another contract, attached here.
+    let source = clm.create(
+        &clm.member,
+        json!({"title": "Axolotl licence", "contract_type": "nda", "body": "The licensee feeds the axolotl daily."}),
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let pdf = clm
+        .send(
+            Method::GET,
+            &format!("/api/v1/contracts/{source}/pdf"),
+            &clm.member,
+            None,
+        )
+        .await
+        .bytes()
+        .await
+        .unwrap()
+        .to_vec();
+    let pdf = attach(&clm, &holder, "licence.pdf", "application/pdf", pdf).await;
+    let status = read_text(&clm, &pdf).await;
+    assert_eq!(status["state"], "extracted", "{status}");
+    assert!(
+        pages(&clm, &pdf).await.join(" ").contains("axolotl"),
+        "the PDF's text layer"
+    );
+
+    // A DOCX.
+    let word = attach(
+        &clm,
+        &holder,
+        "side letter.docx",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        docx(&["Side letter", "The bilby clause &amp; more"]),
+    )
+    .await;
+    assert_eq!(read_text(&clm, &word).await["state"], "extracted");
+    assert_eq!(
+        pages(&clm, &word).await,
+        ["Side letter\nThe bilby clause & more\n"]
+    );
+
+    // What cannot be read says why; nothing else changes.
+    let broken = attach(
+        &clm,
+        &holder,
+        "broken.pdf",
+        "application/pdf",
+        b"%PDF-1.7\n1 0 obj << /Type /Catalog >> garbage".to_vec(),
+    )
+    .await;
+    let status = read_text(&clm, &broken).await;
+    assert_eq!(status["state"], "failed", "{status}");
+    assert!(
+        status["error"].as_str().unwrap().contains("PDF"),
+        "{status}"
+    );
+    assert!(pages(&clm, &broken).await.is_empty());
+    let image = attach(
+        &clm,
+        &holder,
+        "scan.png",
+        "image/png",
+        b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec(),
+    )
+    .await;
+    assert_eq!(read_text(&clm, &image).await["state"], "unsupported");
+
+    // The contract search finds a contract by the text of its files, beside the
+    // contracts whose own text matches.
+    assert_eq!(found(&clm, "quokka").await, [holder.as_str()]);
+    assert_eq!(found(&clm, "bilby").await, [holder.as_str()]);
+    let mut axolotl = found(&clm, "axolotl").await;
+    axolotl.sort();
+    let mut expected = vec![holder.clone(), source.clone()];
+    expected.sort();
+    assert_eq!(axolotl, expected);
+    assert!(
+        found(&clm, "numbat").await.is_empty(),
+        "scripts are not text"
+    );
+
+    // Each outcome is an event.
+    let events = clm
+        .app
+        .settled_events(
+            HOST,
+            &clm.admin,
+            "/api/v1/events?entity=attachment&limit=100",
+            12,
+        )
+        .await;
+    let types: Vec<&str> = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    for expected in [
+        "attachment.text_extracted",
+        "attachment.text_failed",
+        "attachment.text_unsupported",
+    ] {
+        assert!(types.contains(&expected), "{expected} in {types:?}");
+    }
+
+    // Deleting the file takes its text along.
+    let (status, _) = clm
+        .json(
+            Method::DELETE,
+            &format!("/api/v1/attachments/{text}"),
+            &clm.member,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, body) = clm
+        .json(
+            Method::GET,
+            &format!("/api/v1/attachments/{text}/text"),
+            &clm.viewer,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert!(found(&clm, "quokka").await.is_empty());
+}
