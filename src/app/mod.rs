@@ -123,6 +123,7 @@ pub fn job_handlers(outbound: &Outbound) -> Handlers {
 pub fn reactions() -> Reactions {
     let mut reactions = Reactions::default();
     crate::webhooks::react_to(&mut reactions);
+    crate::contracts::import::react_to(&mut reactions);
     crate::workflows::react_to(&mut reactions);
     crate::notifications::react_to(&mut reactions);
     reactions

@@ -251,3 +251,16 @@ pub async fn pages(
         .collect();
     Ok(Page::keyset(pages, page, |p| p.page))
 }
+
+/// The whole extracted text of `attachment`, its pages separated by a blank line, in
+/// the caller's transaction (a reaction to its `attachment.text_extracted` event).
+pub async fn text_of(tx: &TenantTx, attachment: Uuid) -> Result<String, DomainError> {
+    let row = tx
+        .query_one(
+            "select coalesce(string_agg(body, E'\\n\\n' order by page), '') \
+             from attachment_pages where attachment_id = $1",
+            &[&attachment],
+        )
+        .await?;
+    Ok(row.get(0))
+}

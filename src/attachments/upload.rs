@@ -58,6 +58,19 @@ pub async fn receive(
     limit: u64,
     idle: Duration,
 ) -> Result<Received, ApiError> {
+    receive_next(&mut multipart, folder, limit, idle)
+        .await?
+        .ok_or_else(|| DomainError::BadRequest("the form has no \"file\" field".into()).into())
+}
+
+/// Streams the multipart's next `file` field to `folder` as [`receive`] does; `None`
+/// once the form has no more. A form of several files is read one file at a time.
+pub async fn receive_next(
+    multipart: &mut Multipart,
+    folder: &Path,
+    limit: u64,
+    idle: Duration,
+) -> Result<Option<Received>, ApiError> {
     let bad = |message: String| DomainError::BadRequest(message);
     let stalled =
         || ApiError::UploadStalled(format!("the upload sent nothing for {} s", idle.as_secs()));
@@ -72,8 +85,10 @@ pub async fn receive(
                     )
                 }
                 e => bad(format!("invalid multipart body: {e}")).into(),
-            })?
-            .ok_or_else(|| bad("the form has no \"file\" field".into()))?;
+            })?;
+        let Some(field) = field else {
+            return Ok(None);
+        };
         if field.name() == Some("file") {
             break field;
         }
@@ -152,11 +167,11 @@ pub async fn receive(
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    Ok(Received {
+    Ok(Some(Received {
         filename,
         content_type,
         size,
         sha256,
         file,
-    })
+    }))
 }

@@ -7,6 +7,8 @@
 
 pub mod calendar;
 pub mod discussion;
+pub mod import;
+pub mod import_routes;
 pub mod model;
 pub mod read_routes;
 pub mod routes;
@@ -20,9 +22,10 @@ pub use model::{
 pub use service::{insert_contract, lock_editable_contract, read_contract_rows};
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
-    // `facets` and the type routes before `{id}`, which would otherwise try to read
-    // "facets" as an id.
+    // `facets`, `import` and the type routes before `{id}`, which would otherwise try
+    // to read "facets" or "import" as an id.
     cfg.service(read_routes::contract_facets)
+        .service(import_routes::import_contracts)
         .service(routes::list_contract_types)
         .service(routes::create_contract_type)
         .service(read_routes::list_contracts)

@@ -231,3 +231,160 @@ async fn attached_files_are_read_by_a_job_and_found_by_the_contract_search() {
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
     assert!(found(&clm, "quokka").await.is_empty());
 }
+
+/// `POST /api/v1/contracts/import?<query>` with `files` as `file` fields.
+async fn import(
+    clm: &Clm,
+    token: &str,
+    query: &str,
+    files: &[(&str, &str, Vec<u8>)],
+) -> (StatusCode, Value) {
+    let mut form = reqwest::multipart::Form::new();
+    for (name, mime, bytes) in files {
+        let part = reqwest::multipart::Part::bytes(bytes.clone())
+            .file_name((*name).to_owned())
+            .mime_str(mime)
+            .unwrap();
+        form = form.part("file", part);
+    }
+    let response = clm
+        .app
+        .request(
+            Method::POST,
+            HOST,
+            &format!("/api/v1/contracts/import?{query}"),
+        )
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// The contract once its body has been filled from its file.
+async fn filled(clm: &Clm, contract: &str) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let (status, body) = clm
+            .json(
+                Method::GET,
+                &format!("/api/v1/contracts/{contract}"),
+                &clm.viewer,
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        if body["body"].as_str().is_some_and(|b| !b.is_empty()) {
+            return body;
+        }
+        assert!(std::time::Instant::now() < deadline, "never filled: {body}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn existing_contracts_come_in_from_files_as_drafts_filled_from_their_text() {
+    let clm = Clm::new().await;
+    let (status, globex) = clm
+        .json(
+            Method::POST,
+            "/api/v1/counterparties",
+            &clm.manager,
+            Some(json!({"name": "Globex Corporation"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{globex}");
+    let count = "select count(*) from t_acme.contracts";
+    let before = clm.count(count).await;
+
+    // A file that is not what it says refuses the whole form: nothing is made.
+    let (status, body) = import(
+        &clm,
+        &clm.member,
+        "contract_type=nda",
+        &[
+            ("supply.txt", "text/plain", b"Supply terms".to_vec()),
+            (
+                "fake.pdf",
+                "application/pdf",
+                b"MZ\x90\x00not a pdf".to_vec(),
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{body}");
+    let (status, body) = import(
+        &clm,
+        &clm.member,
+        "contract_type=no_such_type",
+        &[("supply.txt", "text/plain", b"Supply terms".to_vec())],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, _) = import(
+        &clm,
+        &clm.viewer,
+        "contract_type=nda",
+        &[("supply.txt", "text/plain", b"Supply terms".to_vec())],
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(clm.count(count).await, before, "nothing made by a refusal");
+
+    // Two files, two drafts; bodies and counterparty come from the text.
+    let (status, report) = import(
+        &clm,
+        &clm.member,
+        "contract_type=nda",
+        &[
+            (
+                "Supply agreement.txt",
+                "text/plain",
+                b"This agreement is between Acme and GLOBEX corporation.".to_vec(),
+            ),
+            (
+                "services.docx",
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                docx(&[
+                    "Master services agreement",
+                    "Initech shall provide services.",
+                ]),
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    let files = report["files"].as_array().unwrap();
+    assert_eq!(files.len(), 2, "{report}");
+    assert_eq!(files[0]["filename"], "Supply agreement.txt");
+
+    let supply = filled(&clm, files[0]["contract_id"].as_str().unwrap()).await;
+    assert_eq!(supply["title"], "Supply agreement");
+    assert_eq!(supply["status"], "draft");
+    assert_eq!(
+        supply["body"],
+        "This agreement is between Acme and GLOBEX corporation."
+    );
+    assert_eq!(supply["counterparty_id"], globex["id"], "named in the text");
+    assert_eq!(supply["tags"], json!(["imported"]));
+    let services = filled(&clm, files[1]["contract_id"].as_str().unwrap()).await;
+    assert_eq!(
+        services["body"],
+        "Master services agreement\nInitech shall provide services.\n"
+    );
+    assert!(services["counterparty_id"].is_null(), "no account named");
+    // The file stays attached to its draft.
+    let attachments = walk(
+        &clm,
+        &format!(
+            "/api/v1/contracts/{}/attachments",
+            supply["id"].as_str().unwrap()
+        ),
+        10,
+        "id",
+    )
+    .await;
+    assert_eq!(attachments, [files[0]["attachment_id"].clone()]);
+}

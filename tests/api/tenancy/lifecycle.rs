@@ -38,6 +38,7 @@ async fn provisioning_creates_the_schema_its_tables_history_and_registry_rows() 
             "comments",
             "contacts",
             "contract_clauses",
+            "contract_imports",
             "contract_types",
             "contract_versions",
             "contracts",

@@ -1,0 +1,115 @@
+//! The import route: files in, drafts out. The logic lives in [`super::import`].
+
+use actix_multipart::Multipart;
+use actix_web::{post, web};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::import::{self, ImportedFile, MAX_FILES};
+use crate::attachments::upload::{self, tenant_folder};
+use crate::kernel::{Actor, DomainError, Role};
+use crate::web::error::{ApiError, AuthedRouteErrors};
+use crate::web::json::Json;
+use crate::web::origin::RequestOrigin;
+use crate::web::tenant::{AuthUser, CurrentTenant, RequestDb};
+use crate::web::AppState;
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ImportQuery {
+    /// The type of the drafts made: a key of `GET /api/v1/contract-types`.
+    #[param(max_length = 40)]
+    contract_type: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ImportReport {
+    /// One entry per file, in the form's order.
+    pub files: Vec<ImportedFile>,
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/contracts/import",
+    tag = "contracts",
+    params(ImportQuery),
+    request_body(content_type = "multipart/form-data", description = "One or more `file` fields (at most 50): PDF, DOCX, HTML or plain text, each checked and bounded as an attachment is. The files are received first: one that is refused refuses the whole form, and nothing is made"),
+    responses(
+        (status = 200, description = "A draft per file, for members and above: titled after the file, tagged `imported`, with the file attached; once a job has read the file, its body is the file's text and its counterparty the one existing account the text names", body = ImportReport),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[post("/api/v1/contracts/import")]
+pub async fn import_contracts(
+    user: AuthUser,
+    tenant: CurrentTenant,
+    state: web::Data<AppState>,
+    db: RequestDb,
+    origin: RequestOrigin,
+    query: web::Query<ImportQuery>,
+    mut multipart: Multipart,
+) -> Result<Json<ImportReport>, ApiError> {
+    // Permission first, so nobody may make us store bytes they could not import.
+    {
+        let tx = db.begin().await?;
+        Actor::resolve(&tx, &user.principal())
+            .await?
+            .require(Role::Member)?;
+        tx.commit().await?;
+    }
+    let folder = tenant_folder(&state.config.upload_dir, tenant.0.id);
+    let mut received = Vec::new();
+    while let Some(file) = upload::receive_next(
+        &mut multipart,
+        &folder,
+        state.config.max_upload_bytes,
+        state.config.upload_idle_timeout,
+    )
+    .await?
+    {
+        if received.len() == MAX_FILES {
+            return Err(DomainError::Validation(format!(
+                "an import takes at most {MAX_FILES} files"
+            ))
+            .into());
+        }
+        received.push(file);
+    }
+    if received.is_empty() {
+        return Err(DomainError::BadRequest("the form has no \"file\" field".into()).into());
+    }
+    // One transaction: every draft is made, or none is.
+    let tx = db.begin().await?;
+    let mut made = Vec::with_capacity(received.len());
+    for file in received {
+        let filename = file.filename.clone();
+        let (contract, attachment, stored) = import::start(
+            &tx,
+            &user.principal(),
+            &origin,
+            file,
+            &folder,
+            &query.contract_type,
+        )
+        .await?;
+        made.push((
+            ImportedFile {
+                filename,
+                contract_id: contract.id,
+                attachment_id: attachment.id,
+            },
+            stored,
+        ));
+    }
+    tx.commit().await?;
+    let files = made
+        .into_iter()
+        .map(|(file, stored)| {
+            stored.keep();
+            file
+        })
+        .collect();
+    Ok(Json(ImportReport { files }))
+}
