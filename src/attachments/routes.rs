@@ -34,7 +34,7 @@ use crate::web::AppState;
     tag = "attachments",
     params(("id" = Uuid, Path, description = "Attachment id")),
     responses(
-        (status = 200, description = "The file, as a download, streamed from disk; Range (206) and If-None-Match (304) are honoured"),
+        (status = 200, description = "The file, as a download, streamed from disk once its SHA-256 has been checked against the upload's (a file damaged on disk is a 500, never served); Range (206) and If-None-Match (304) are honoured"),
         AuthedRouteErrors
     ),
     security(("bearer" = []))
@@ -59,6 +59,13 @@ pub async fn download_attachment(
     )
     .await?;
     let path = tenant_folder(&state.config.upload_dir, tenant.0.id).join(view.id.to_string());
+    if !service::intact(&path, &view.sha256).await? {
+        return Err(DomainError::Internal(anyhow::anyhow!(
+            "attachment {} on disk no longer matches the SHA-256 of its upload",
+            view.id
+        ))
+        .into());
+    }
     let file = web::block(move || NamedFile::open(path))
         .await
         .map_err(|e| DomainError::Internal(anyhow::anyhow!("opening an attachment: {e}")))?

@@ -188,3 +188,33 @@ pub async fn remove_files(folder: &Path, ids: &[Uuid]) {
         }
     }
 }
+
+/// Whether the file at `path` still has the SHA-256 recorded at its upload, read in
+/// blocks on a blocking thread (never whole in memory). A file changed or damaged on
+/// disk is not served as if it were the one uploaded.
+pub async fn intact(path: &Path, sha256: &str) -> Result<bool, DomainError> {
+    use sha2::{Digest, Sha256};
+    use std::io::Read;
+    let (path, expected) = (path.to_owned(), sha256.to_owned());
+    tokio::task::spawn_blocking(move || {
+        let mut file = std::fs::File::open(&path)?;
+        let mut hasher = Sha256::new();
+        let mut block = vec![0u8; 64 * 1024];
+        loop {
+            let read = file.read(&mut block)?;
+            if read == 0 {
+                break;
+            }
+            hasher.update(&block[..read]);
+        }
+        let actual: String = hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        Ok::<bool, std::io::Error>(actual == expected)
+    })
+    .await
+    .map_err(|e| DomainError::Internal(anyhow::anyhow!("checking an attachment: {e}")))?
+    .map_err(|e| DomainError::Internal(anyhow::anyhow!("reading an attachment: {e}")))
+}

@@ -237,6 +237,25 @@ async fn attachments_upload_download_and_stay_inside_their_tenant() {
         "no partial uploads left behind"
     );
 
+    // A file damaged on disk is not served as the one uploaded; restored, it is.
+    let stored = tenant_folders[0].as_ref().unwrap().path().join(&attachment);
+    let original = std::fs::read(&stored).unwrap();
+    let mut damaged = original.clone();
+    damaged[original.len() / 2] ^= 0xff;
+    std::fs::write(&stored, &damaged).unwrap();
+    let download = format!("/api/v1/attachments/{attachment}");
+    let (status, body) = clm.json(Method::GET, &download, &clm.viewer, None).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::INTERNAL_SERVER_ERROR, Some("internal_error")),
+        "{body}"
+    );
+    std::fs::write(&stored, &original).unwrap();
+    assert_eq!(
+        clm.status(Method::GET, &download, &clm.viewer, None).await,
+        StatusCode::OK
+    );
+
     // Another tenant's host never reaches the file, whatever id or path it is given.
     tenant_with_admin(&clm.db, "globex", PASSWORD).await;
     let globex = clm
