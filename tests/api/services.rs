@@ -266,3 +266,39 @@ async fn deleting_a_draft_takes_its_comments_and_files_along() {
         assert_eq!(left, 0, "{table}");
     }
 }
+
+/// A transaction PostgreSQL rolls back to break a deadlock left nothing behind and
+/// can succeed when tried again: the domain error says "unavailable" (a 503 with
+/// Retry-After), never "internal" (a 500).
+#[tokio::test]
+async fn a_transaction_lost_to_a_deadlock_is_unavailable_not_internal() {
+    let db = TestDb::migrated().await;
+    let setup = db.client().await;
+    setup
+        .batch_execute(
+            "create table public.deadlock_probe (id int primary key); \
+             insert into public.deadlock_probe values (1), (2)",
+        )
+        .await
+        .unwrap();
+    let (first, second) = (db.client().await, db.client().await);
+    first
+        .batch_execute("begin; update public.deadlock_probe set id = id where id = 1")
+        .await
+        .unwrap();
+    second
+        .batch_execute("begin; update public.deadlock_probe set id = id where id = 2")
+        .await
+        .unwrap();
+    // Each now waits for the row the other holds; PostgreSQL rolls one back.
+    let (a, b) = tokio::join!(
+        first.execute("update public.deadlock_probe set id = id where id = 2", &[]),
+        second.execute("update public.deadlock_probe set id = id where id = 1", &[]),
+    );
+    let lost = match (a, b) {
+        (Err(error), Ok(_)) | (Ok(_), Err(error)) => error,
+        other => panic!("one of the two should lose: {other:?}"),
+    };
+    let error = pactum::kernel::DomainError::database(lost);
+    assert_eq!(error.code(), "service_unavailable", "{error:?}");
+}

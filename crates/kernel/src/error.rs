@@ -106,6 +106,23 @@ impl DomainError {
                 anyhow::Error::new(error).context("database connection lost"),
             );
         }
+        // A transaction chosen to break a deadlock, or to keep serializable order, was
+        // rolled back whole: nothing of it stayed, and the same request can succeed on
+        // a second try. A 503 with Retry-After says so; a 500 would not.
+        let transient = error.code().is_some_and(|code| {
+            [
+                SqlState::T_R_DEADLOCK_DETECTED,
+                SqlState::T_R_SERIALIZATION_FAILURE,
+                SqlState::LOCK_NOT_AVAILABLE,
+            ]
+            .contains(code)
+        });
+        if transient {
+            return Self::Unavailable(
+                anyhow::Error::new(error)
+                    .context("the transaction was rolled back to let another finish"),
+            );
+        }
         Self::Internal(anyhow::Error::new(error).context("database query"))
     }
 
