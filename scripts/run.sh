@@ -14,6 +14,9 @@ if [ -z "${DATABASE_URL:-}" ]; then
   export DATABASE_URL
 fi
 echo "database: ${DATABASE_URL%%\?*}" >&2
+# OCR of uploaded images (Tesseract from the distribution's packages); Pactum runs
+# without it, and reports such files as not readable.
+bash scripts/ocr.sh >/dev/null || echo "warning: OCR is not available (tesseract could not be installed)" >&2
 
 # shellcheck source=scripts/lib/toolchain.sh
 source scripts/lib/toolchain.sh

@@ -17,6 +17,7 @@ pub const ACCEPTED: &[(&str, &[&[u8]])] = &[
     ("application/pdf", &[b"%PDF-"]),
     ("image/png", &[b"\x89PNG\r\n\x1a\n"]),
     ("image/jpeg", &[b"\xff\xd8\xff"]),
+    ("image/tiff", &[b"II*\x00", b"MM\x00*"]),
     ("text/plain", &[]),
     ("text/html", &[]),
     ("application/msword", &[b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"]),

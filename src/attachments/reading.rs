@@ -78,22 +78,62 @@ impl BackgroundJob for ExtractText {
             return Ok(());
         }
         let path = tenant_folder(&upload_dir, ctx.db.tenant_id()).join(id.to_string());
-        let extracted = match tokio::fs::read(&path).await {
-            Ok(bytes) => {
-                // Parsing a large file is CPU work: off the async workers.
-                tokio::task::spawn_blocking(move || text::extract(&content_type, &bytes))
-                    .await
-                    .unwrap_or_else(|_| Extracted::Failed("the file could not be read".into()))
+        let extracted = if text::needs_ocr(&content_type) {
+            recognize(&path).await?
+        } else {
+            match tokio::fs::read(&path).await {
+                Ok(bytes) => {
+                    // Parsing a large file is CPU work: off the async workers.
+                    tokio::task::spawn_blocking(move || text::extract(&content_type, &bytes))
+                        .await
+                        .unwrap_or_else(|_| Extracted::Failed("the file could not be read".into()))
+                }
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                    Extracted::Failed("the file is not on disk".into())
+                }
+                Err(error) => return Err(JobError::Retry(format!("reading {id}: {error}"))),
             }
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-                Extracted::Failed("the file is not on disk".into())
-            }
-            Err(error) => return Err(JobError::Retry(format!("reading {id}: {error}"))),
         };
         let tx = ctx.db.begin().await?;
         record(&tx, &ctx, id, extracted).await?;
         tx.commit().await?;
         Ok(())
+    }
+}
+
+/// The longest one image may take to recognise.
+const OCR_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The text of an image, through Tesseract (English) on the PATH, in a process of its
+/// own that is killed if it runs past [`OCR_TIMEOUT`].
+async fn recognize(path: &std::path::Path) -> Result<Extracted, JobError> {
+    let run = tokio::process::Command::new("tesseract")
+        .arg(path)
+        .args(["stdout", "-l", "eng", "tsv"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .output();
+    match tokio::time::timeout(OCR_TIMEOUT, run).await {
+        Err(_) => Ok(Extracted::Failed(format!(
+            "OCR took longer than {} s",
+            OCR_TIMEOUT.as_secs()
+        ))),
+        Ok(Err(error)) if error.kind() == std::io::ErrorKind::NotFound => Ok(Extracted::Failed(
+            "OCR is not available on this server: tesseract is not installed".into(),
+        )),
+        Ok(Err(error)) => Err(JobError::Retry(format!("running tesseract: {error}"))),
+        Ok(Ok(output)) if output.status.success() => {
+            Ok(text::recognized(&String::from_utf8_lossy(&output.stdout)))
+        }
+        Ok(Ok(output)) => {
+            let reason = String::from_utf8_lossy(&output.stderr);
+            Ok(Extracted::Failed(format!(
+                "the image cannot be read: {}",
+                crate::kernel::validate::truncate(reason.trim(), 200)
+            )))
+        }
     }
 }
 
@@ -104,17 +144,32 @@ async fn record(
     id: Uuid,
     extracted: Extracted,
 ) -> Result<(), JobError> {
+    // The attachment first, then its text: the order a delete takes them in (the
+    // attachment's row, then its text through the cascade), so the two wait for each
+    // other instead of deadlocking.
     let pending = tx
         .query_opt(
-            "select 1 from attachment_texts where attachment_id = $1 and state = 'pending' \
-             for update",
+            "select 1 from attachments a join attachment_texts t on t.attachment_id = a.id \
+             where a.id = $1 and t.state = 'pending' for key share of a for update of t",
             &[&id],
         )
         .await?;
     if pending.is_none() {
         return Ok(());
     }
+    let mut method = "text";
     let (state, error, pages, characters) = match extracted {
+        Extracted::Recognized { text, confidence } => {
+            method = "ocr";
+            let characters = text.chars().count() as i64;
+            tx.execute(
+                "insert into attachment_pages (attachment_id, page, body, confidence) \
+                 values ($1, 1, $2, $3)",
+                &[&id, &text, &confidence],
+            )
+            .await?;
+            ("extracted", None, 1, characters)
+        }
         Extracted::Pages { pages, truncated } => {
             let numbers: Vec<i32> = (1..=pages.len() as i32).collect();
             let characters: i64 = pages.iter().map(|p| p.chars().count() as i64).sum();
@@ -139,8 +194,16 @@ async fn record(
     };
     tx.execute(
         "update attachment_texts set state = $2, error = $3, pages = $4, characters = $5, \
-         updated_at = $6 where attachment_id = $1",
-        &[&id, &state, &error, &pages, &characters, &unit::now(tx)],
+         updated_at = $6, method = $7 where attachment_id = $1",
+        &[
+            &id,
+            &state,
+            &error,
+            &pages,
+            &characters,
+            &unit::now(tx),
+            &method,
+        ],
     )
     .await?;
     audit::record(
@@ -155,7 +218,7 @@ async fn record(
             },
             entity: "attachment",
             entity_id: Some(id),
-            changes: json!({"state": state, "error": error, "pages": pages, "characters": characters}),
+            changes: json!({"state": state, "method": method, "error": error, "pages": pages, "characters": characters}),
         },
     )
     .await?;
@@ -168,6 +231,8 @@ pub struct TextStatus {
     pub attachment_id: Uuid,
     /// `pending` (the job has not run yet), `extracted`, `failed` or `unsupported`.
     pub state: String,
+    /// `text` (the file's own text) or `ocr` (recognised in an image).
+    pub method: String,
     /// Why it failed or is unsupported, or what was not kept of a very long file.
     pub error: Option<String>,
     pub pages: i32,
@@ -184,6 +249,7 @@ impl From<&Row> for TextStatus {
             pages: row.get(3),
             characters: row.get(4),
             updated_at: row.get(5),
+            method: row.get(6),
         }
     }
 }
@@ -194,6 +260,8 @@ pub struct TextPage {
     /// From 1.
     pub page: i32,
     pub text: String,
+    /// For text recognised by OCR: the mean word confidence, 0-100.
+    pub confidence: Option<f32>,
 }
 
 /// Where reading `attachment`'s text stands, for anyone who may read it.
@@ -206,7 +274,7 @@ pub async fn status(
         db,
         principal,
         Role::Viewer,
-        "select attachment_id, state, error, pages, characters, updated_at \
+        "select attachment_id, state, error, pages, characters, updated_at, method \
          from attachment_texts where attachment_id = $1",
         attachment,
         "attachment text",
@@ -232,7 +300,7 @@ pub async fn pages(
                 &[&attachment],
             ),
             (
-                "select page, body from attachment_pages where attachment_id = $1 \
+                "select page, body, confidence from attachment_pages where attachment_id = $1 \
                  and ($3::int is null or page > $3) order by page limit $2",
                 &[&attachment, &page.fetch(), &after],
             ),
@@ -247,6 +315,7 @@ pub async fn pages(
         .map(|row| TextPage {
             page: row.get(0),
             text: row.get(1),
+            confidence: row.get(2),
         })
         .collect();
     Ok(Page::keyset(pages, page, |p| p.page))

@@ -14,7 +14,7 @@ pub const MAX_PAGES: usize = 5_000;
 const MAX_DOCX_XML_BYTES: u64 = 64 * 1024 * 1024;
 
 /// What reading a file came to.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq)]
 pub enum Extracted {
     /// The text of each page (one page for formats without pages), without NUL
     /// characters; `truncated` when the file held more than is kept.
@@ -23,6 +23,58 @@ pub enum Extracted {
     Unsupported,
     /// The file cannot be read (malformed, encrypted, too large once decompressed).
     Failed(String),
+    /// Text recognised in an image, with the recogniser's mean word confidence (0-100).
+    Recognized { text: String, confidence: f32 },
+}
+
+/// Whether a file of `content_type` is read by OCR rather than for its own text.
+pub fn needs_ocr(content_type: &str) -> bool {
+    matches!(content_type, "image/png" | "image/jpeg" | "image/tiff")
+}
+
+/// The text and mean word confidence of Tesseract's TSV output: its words (level 5) in
+/// order, a space between the words of a line and a newline between lines.
+pub fn recognized(tsv: &str) -> Extracted {
+    let mut text = String::new();
+    let mut line = None;
+    let (mut sum, mut words) = (0.0f64, 0u32);
+    for row in tsv.lines().skip(1) {
+        let columns: Vec<&str> = row.split('\t').collect();
+        if columns.len() < 12 || columns[0] != "5" {
+            continue;
+        }
+        let word = columns[11].trim();
+        if word.is_empty() {
+            continue;
+        }
+        let this_line = (columns[2], columns[3], columns[4]);
+        match line {
+            Some(previous) if previous == this_line => text.push(' '),
+            Some(_) => text.push('\n'),
+            None => {}
+        }
+        line = Some(this_line);
+        text.push_str(word);
+        if let Ok(confidence) = columns[10].parse::<f64>() {
+            if confidence >= 0.0 {
+                sum += confidence;
+                words += 1;
+            }
+        }
+    }
+    let text: String = text
+        .chars()
+        .filter(|c| *c != '\0')
+        .take(MAX_TEXT_CHARS)
+        .collect();
+    Extracted::Recognized {
+        text,
+        confidence: if words == 0 {
+            0.0
+        } else {
+            (sum / f64::from(words)) as f32
+        },
+    }
 }
 
 /// The text of `bytes`, read as `content_type`.
@@ -298,6 +350,22 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn tesseract_words_become_lines_with_their_mean_confidence() {
+        let tsv = "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext\n\
+                   4\t1\t1\t1\t1\t0\t0\t0\t1\t1\t-1\t\n\
+                   5\t1\t1\t1\t1\t1\t0\t0\t1\t1\t90\tThe\n\
+                   5\t1\t1\t1\t1\t2\t0\t0\t1\t1\t80\taxolotl\n\
+                   5\t1\t1\t1\t2\t1\t0\t0\t1\t1\t70\tdaily.\n";
+        assert_eq!(
+            recognized(tsv),
+            Extracted::Recognized {
+                text: "The axolotl\ndaily.".into(),
+                confidence: 80.0
+            }
+        );
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The text of attached files, read by a job after the upload: plain text by pages,
-//! HTML without its markup, a PDF's text layer, a DOCX's runs; a malformed file ends
-//! as `failed` with its reason, an image as `unsupported`; the text is found by the
-//! contract search and each outcome is an event.
+//! HTML without its markup, a PDF's text layer, a DOCX's runs, an image through OCR
+//! (a real Tesseract); a malformed file ends as `failed` with its reason, an old Word
+//! file as `unsupported`; the text is found by the contract search and each outcome is
+//! an event; existing contracts come in from files.
 
 use std::io::Write;
 
@@ -162,15 +163,15 @@ async fn attached_files_are_read_by_a_job_and_found_by_the_contract_search() {
         "{status}"
     );
     assert!(pages(&clm, &broken).await.is_empty());
-    let image = attach(
+    let old_word = attach(
         &clm,
         &holder,
-        "scan.png",
-        "image/png",
-        b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec(),
+        "old.doc",
+        "application/msword",
+        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1 an old Word file".to_vec(),
     )
     .await;
-    assert_eq!(read_text(&clm, &image).await["state"], "unsupported");
+    assert_eq!(read_text(&clm, &old_word).await["state"], "unsupported");
 
     // The contract search finds a contract by the text of its files, beside the
     // contracts whose own text matches.
@@ -387,4 +388,104 @@ async fn existing_contracts_come_in_from_files_as_drafts_filled_from_their_text(
     )
     .await;
     assert_eq!(attachments, [files[0]["attachment_id"].clone()]);
+}
+
+/// A page of a PDF as a PNG at 150 dpi, as a scanner would make it (poppler's
+/// `pdftoppm`, installed with Tesseract by `scripts/ocr.sh`).
+fn scanned(pdf: &[u8]) -> Vec<u8> {
+    let dir = std::env::temp_dir().join(format!("pactum-scan-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("in.pdf"), pdf).unwrap();
+    let status = std::process::Command::new("pdftoppm")
+        .args(["-r", "150", "-png", "-f", "1", "-l", "1", "-singlefile"])
+        .arg(dir.join("in.pdf"))
+        .arg(dir.join("page"))
+        .status()
+        .expect("pdftoppm runs");
+    assert!(status.success());
+    let png = std::fs::read(dir.join("page.png")).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    png
+}
+
+#[tokio::test]
+async fn an_image_is_read_by_ocr_with_its_confidence_and_found_by_the_search() {
+    let tools = std::process::Command::new("bash")
+        .arg(crate::support::workspace_root().join("scripts/ocr.sh"))
+        .output()
+        .expect("scripts/ocr.sh runs");
+    assert!(
+        tools.status.success(),
+        "{}",
+        String::from_utf8_lossy(&tools.stderr)
+    );
+    let clm = Clm::new().await;
+    let holder = clm.create(&clm.member, nda("Scanned agreement")).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let source = clm
+        .create(
+            &clm.member,
+            json!({"title": "Pangolin licence", "contract_type": "nda", "body": "The licensee feeds the pangolin daily."}),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let pdf = clm
+        .send(
+            Method::GET,
+            &format!("/api/v1/contracts/{source}/pdf"),
+            &clm.member,
+            None,
+        )
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    let scan = attach(&clm, &holder, "scan.png", "image/png", scanned(&pdf)).await;
+    let status = read_text(&clm, &scan).await;
+    assert_eq!(status["state"], "extracted", "{status}");
+    assert_eq!(status["method"], "ocr");
+    let (code, pages) = clm
+        .json(
+            Method::GET,
+            &format!("/api/v1/attachments/{scan}/text/pages"),
+            &clm.viewer,
+            None,
+        )
+        .await;
+    assert_eq!(code, StatusCode::OK, "{pages}");
+    let page = &pages["items"][0];
+    assert!(
+        page["text"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("pangolin"),
+        "{page}"
+    );
+    assert!(page["confidence"].as_f64().unwrap() > 50.0, "{page}");
+    let mut found_by_word = found(&clm, "pangolin").await;
+    found_by_word.sort();
+    let mut expected = vec![holder.clone(), source.clone()];
+    expected.sort();
+    assert_eq!(
+        found_by_word, expected,
+        "the scan's words find its contract"
+    );
+
+    // An image that is not one fails with the recogniser's reason.
+    let broken = attach(
+        &clm,
+        &holder,
+        "broken.png",
+        "image/png",
+        b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec(),
+    )
+    .await;
+    let status = read_text(&clm, &broken).await;
+    assert_eq!(status["state"], "failed", "{status}");
+    assert_eq!(status["method"], "text", "nothing was recognised");
 }
