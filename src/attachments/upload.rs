@@ -162,6 +162,20 @@ pub async fn receive_next(
             "the file's content is not {content_type}"
         )));
     }
+    if content_type.starts_with("application/vnd.openxmlformats-officedocument.") {
+        let path = file.path.clone();
+        let problem = tokio::task::spawn_blocking(move || archive_problem(&path))
+            .await
+            .map_err(|e| DomainError::Internal(anyhow::anyhow!("checking an archive: {e}")))?;
+        if let Some(problem) = problem {
+            return Err(DomainError::invalid_as(
+                "unsafe_archive",
+                format!("the {content_type} file is refused: {problem}"),
+                serde_json::Value::Null,
+            )
+            .into());
+        }
+    }
     let sha256 = hasher
         .finalize()
         .iter()
@@ -174,4 +188,47 @@ pub async fn receive_next(
         sha256,
         file,
     }))
+}
+
+/// The most parts an Office file may hold.
+const MAX_ARCHIVE_ENTRIES: usize = 10_000;
+/// The most an Office file may declare it decompresses to, all parts together.
+const MAX_ARCHIVE_BYTES: u64 = 512 * 1024 * 1024;
+/// The highest compression ratio a large part may declare (ordinary Word and Excel
+/// parts compress 5 to 30 times).
+const MAX_PART_RATIO: u64 = 200;
+
+/// Why an Office file (a ZIP archive) is not safe to keep, from its central
+/// directory alone, nothing decompressed: a part outside the archive's root, too many
+/// parts, or sizes and ratios of a decompression bomb. A part that lies about its size
+/// is bounded again when it is read.
+fn archive_problem(path: &Path) -> Option<String> {
+    let file = std::fs::File::open(path).ok()?;
+    let mut archive = match zip::ZipArchive::new(file) {
+        Ok(archive) => archive,
+        Err(error) => return Some(format!("it is not a readable ZIP archive ({error})")),
+    };
+    if archive.len() > MAX_ARCHIVE_ENTRIES {
+        return Some(format!("it holds more than {MAX_ARCHIVE_ENTRIES} parts"));
+    }
+    let mut total = 0u64;
+    for index in 0..archive.len() {
+        let Ok(part) = archive.by_index_raw(index) else {
+            return Some("a part of it cannot be read".into());
+        };
+        if part.enclosed_name().is_none() {
+            return Some("a part's name leads outside the archive".into());
+        }
+        let (size, packed) = (part.size(), part.compressed_size().max(1));
+        total = total.saturating_add(size);
+        if size > 10 * 1024 * 1024 && size / packed > MAX_PART_RATIO {
+            return Some("a part decompresses to hundreds of times its size".into());
+        }
+    }
+    (total > MAX_ARCHIVE_BYTES).then(|| {
+        format!(
+            "it decompresses to more than {} MiB",
+            MAX_ARCHIVE_BYTES / 1024 / 1024
+        )
+    })
 }

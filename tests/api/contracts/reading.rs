@@ -489,3 +489,60 @@ async fn an_image_is_read_by_ocr_with_its_confidence_and_found_by_the_search() {
     assert_eq!(status["state"], "failed", "{status}");
     assert_eq!(status["method"], "text", "nothing was recognised");
 }
+
+/// A ZIP archive with `parts` (name, content), deflated.
+fn archive(parts: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .large_file(true);
+    for (name, content) in parts {
+        zip.start_file(*name, options).unwrap();
+        zip.write_all(content).unwrap();
+    }
+    zip.finish().unwrap().into_inner()
+}
+
+#[tokio::test]
+async fn office_files_that_are_decompression_bombs_or_escape_their_root_are_refused() {
+    let clm = Clm::new().await;
+    let holder = clm.create(&clm.member, nda("Supply agreement")).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let docx_type = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
+    let before = clm.count("select count(*) from t_acme.attachments").await;
+    for (name, bytes, why) in [
+        (
+            "bomb.docx",
+            archive(&[("word/document.xml", vec![b'0'; 64 * 1024 * 1024])]),
+            "hundreds of times",
+        ),
+        (
+            "escape.docx",
+            archive(&[("../../evil.xml", b"<x/>".to_vec())]),
+            "outside the archive",
+        ),
+    ] {
+        let response = upload(&clm, HOST, &clm.member, &holder, name, docx_type, bytes).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{name}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"], "unsafe_archive", "{name}: {body}");
+        assert!(
+            body["message"].as_str().unwrap().contains(why),
+            "{name}: {body}"
+        );
+    }
+    assert_eq!(
+        clm.count("select count(*) from t_acme.attachments").await,
+        before,
+        "nothing stored"
+    );
+    let folders: Vec<_> = std::fs::read_dir(&clm.app.upload_dir)
+        .map(|dir| dir.flatten().collect())
+        .unwrap_or_default();
+    for folder in folders {
+        let left = std::fs::read_dir(folder.path()).unwrap().count();
+        assert_eq!(left, 0, "no partial upload left behind");
+    }
+}
