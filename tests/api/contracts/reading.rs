@@ -60,8 +60,37 @@ fn docx(paragraphs: &[&str]) -> Vec<u8> {
     zip.finish().unwrap().into_inner()
 }
 
+/// The ids the contract search finds for `q`, sorted.
 async fn found(clm: &Clm, q: &str) -> Vec<String> {
-    listed(clm, &format!("q={q}"), "id").await
+    let mut ids = listed(clm, &format!("q={q}"), "id").await;
+    ids.sort();
+    ids
+}
+
+/// A contract whose body names `word`, and its PDF export.
+async fn contract_about(clm: &Clm, word: &str) -> (String, Vec<u8>) {
+    let id = clm
+        .create(
+            &clm.member,
+            json!({"title": format!("{word} licence"), "contract_type": "nda", "body": format!("The licensee feeds the {word} daily.")}),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let pdf = clm
+        .send(
+            Method::GET,
+            &format!("/api/v1/contracts/{id}/pdf"),
+            &clm.member,
+            None,
+        )
+        .await
+        .bytes()
+        .await
+        .unwrap()
+        .to_vec();
+    (id, pdf)
 }
 
 #[tokio::test]
@@ -104,26 +133,7 @@ async fn attached_files_are_read_by_a_job_and_found_by_the_contract_search() {
     assert!(!html_text.contains("numbat"), "{html_text}");
 
     // A PDF's text layer: the contract PDF of another contract, attached here.
-    let source = clm.create(
-        &clm.member,
-        json!({"title": "Axolotl licence", "contract_type": "nda", "body": "The licensee feeds the axolotl daily."}),
-    )
-    .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let pdf = clm
-        .send(
-            Method::GET,
-            &format!("/api/v1/contracts/{source}/pdf"),
-            &clm.member,
-            None,
-        )
-        .await
-        .bytes()
-        .await
-        .unwrap()
-        .to_vec();
+    let (source, pdf) = contract_about(&clm, "axolotl").await;
     let pdf = attach(&clm, &holder, "licence.pdf", "application/pdf", pdf).await;
     let status = read_text(&clm, &pdf).await;
     assert_eq!(status["state"], "extracted", "{status}");
@@ -177,11 +187,9 @@ async fn attached_files_are_read_by_a_job_and_found_by_the_contract_search() {
     // contracts whose own text matches.
     assert_eq!(found(&clm, "quokka").await, [holder.as_str()]);
     assert_eq!(found(&clm, "bilby").await, [holder.as_str()]);
-    let mut axolotl = found(&clm, "axolotl").await;
-    axolotl.sort();
-    let mut expected = vec![holder.clone(), source.clone()];
-    expected.sort();
-    assert_eq!(axolotl, expected);
+    let mut both = [holder.clone(), source.clone()];
+    both.sort();
+    assert_eq!(found(&clm, "axolotl").await, both);
     assert!(
         found(&clm, "numbat").await.is_empty(),
         "scripts are not text"
@@ -424,26 +432,7 @@ async fn an_image_is_read_by_ocr_with_its_confidence_and_found_by_the_search() {
         .as_str()
         .unwrap()
         .to_owned();
-    let source = clm
-        .create(
-            &clm.member,
-            json!({"title": "Pangolin licence", "contract_type": "nda", "body": "The licensee feeds the pangolin daily."}),
-        )
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let pdf = clm
-        .send(
-            Method::GET,
-            &format!("/api/v1/contracts/{source}/pdf"),
-            &clm.member,
-            None,
-        )
-        .await
-        .bytes()
-        .await
-        .unwrap();
+    let (source, pdf) = contract_about(&clm, "pangolin").await;
     let scan = attach(&clm, &holder, "scan.png", "image/png", scanned(&pdf)).await;
     let status = read_text(&clm, &scan).await;
     assert_eq!(status["state"], "extracted", "{status}");
@@ -467,12 +456,11 @@ async fn an_image_is_read_by_ocr_with_its_confidence_and_found_by_the_search() {
         "{page}"
     );
     assert!(page["confidence"].as_f64().unwrap() > 50.0, "{page}");
-    let mut found_by_word = found(&clm, "pangolin").await;
-    found_by_word.sort();
-    let mut expected = vec![holder.clone(), source.clone()];
-    expected.sort();
+    let mut both = [holder.clone(), source.clone()];
+    both.sort();
     assert_eq!(
-        found_by_word, expected,
+        found(&clm, "pangolin").await,
+        both,
         "the scan's words find its contract"
     );
 
