@@ -169,7 +169,7 @@ pub struct JobSettings {
 }
 
 pub const DEFAULT_JOB_WORKERS: usize = 4;
-pub const DEFAULT_JOB_QUEUES: &str = "default,webhooks";
+pub const DEFAULT_JOB_QUEUES: &str = "default,webhooks,documents";
 /// Five days, as Standard Webhooks' reference services wait.
 pub const DEFAULT_WEBHOOK_DISABLE_AFTER_HOURS: u64 = 120;
 

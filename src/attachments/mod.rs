@@ -7,12 +7,17 @@
 //!
 //! `model` is the data, `upload` receives the bytes, `service` the logic (no HTTP),
 //! `text` reads a file's text and `reading` runs it as a job and serves the result,
+//! `ocr` reads scans page by page (`files` names what it makes beside the original), `settings` holds the tenant's document settings,
 //! `routes` what belongs to attachments alone (download, text, delete).
 
+pub mod files;
 pub mod model;
+pub mod ocr;
+pub mod outcome;
 pub mod reading;
 pub mod routes;
 pub mod service;
+pub mod settings;
 pub mod text;
 pub mod upload;
 
@@ -20,6 +25,9 @@ pub use model::AttachmentView;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
     cfg.service(routes::download_attachment)
+        .service(routes::download_searchable_pdf)
+        .service(routes::get_document_settings)
+        .service(routes::put_document_settings)
         .service(routes::attachment_text)
         .service(routes::attachment_text_pages)
         .service(routes::delete_attachment);

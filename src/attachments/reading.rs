@@ -15,11 +15,10 @@ use uuid::Uuid;
 
 use super::text::{self, Extracted, MAX_PAGES, MAX_TEXT_CHARS};
 use super::upload::tenant_folder;
-use crate::kernel::audit::{self, Entry};
 use crate::kernel::jobs::{BackgroundJob, JobContext, JobError, JobKind};
 use crate::kernel::page::{Page, PageRequest};
 use crate::kernel::reads::read_as;
-use crate::kernel::{unit, Actor, DomainError, Principal, Role};
+use crate::kernel::{unit, DomainError, Principal, Role};
 use crate::tenancy::scoped::{TenantDb, TenantTx};
 
 pub const EXTRACT_TEXT: JobKind = JobKind {
@@ -79,10 +78,15 @@ impl BackgroundJob for ExtractText {
         }
         let path = tenant_folder(&upload_dir, ctx.db.tenant_id()).join(id.to_string());
         let extracted = if text::needs_ocr(&content_type) {
-            recognize(&path).await?
+            // An image is one page with no text of its own.
+            Extracted::Pages {
+                pages: vec![String::new()],
+                truncated: false,
+            }
         } else {
             match tokio::fs::read(&path).await {
                 Ok(bytes) => {
+                    let content_type = content_type.clone();
                     // Parsing a large file is CPU work: off the async workers.
                     tokio::task::spawn_blocking(move || text::extract(&content_type, &bytes))
                         .await
@@ -95,45 +99,9 @@ impl BackgroundJob for ExtractText {
             }
         };
         let tx = ctx.db.begin().await?;
-        record(&tx, &ctx, id, extracted).await?;
+        record(&tx, &ctx, id, &content_type, extracted).await?;
         tx.commit().await?;
         Ok(())
-    }
-}
-
-/// The longest one image may take to recognise.
-const OCR_TIMEOUT: Duration = Duration::from_secs(120);
-
-/// The text of an image, through Tesseract (English) on the PATH, in a process of its
-/// own that is killed if it runs past [`OCR_TIMEOUT`].
-async fn recognize(path: &std::path::Path) -> Result<Extracted, JobError> {
-    let run = tokio::process::Command::new("tesseract")
-        .arg(path)
-        .args(["stdout", "-l", "eng", "tsv"])
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .output();
-    match tokio::time::timeout(OCR_TIMEOUT, run).await {
-        Err(_) => Ok(Extracted::Failed(format!(
-            "OCR took longer than {} s",
-            OCR_TIMEOUT.as_secs()
-        ))),
-        Ok(Err(error)) if error.kind() == std::io::ErrorKind::NotFound => Ok(Extracted::Failed(
-            "OCR is not available on this server: tesseract is not installed".into(),
-        )),
-        Ok(Err(error)) => Err(JobError::Retry(format!("running tesseract: {error}"))),
-        Ok(Ok(output)) if output.status.success() => {
-            Ok(text::recognized(&String::from_utf8_lossy(&output.stdout)))
-        }
-        Ok(Ok(output)) => {
-            let reason = String::from_utf8_lossy(&output.stderr);
-            Ok(Extracted::Failed(format!(
-                "the image cannot be read: {}",
-                crate::kernel::validate::truncate(reason.trim(), 200)
-            )))
-        }
     }
 }
 
@@ -142,6 +110,7 @@ async fn record(
     tx: &TenantTx,
     ctx: &JobContext,
     id: Uuid,
+    content_type: &str,
     extracted: Extracted,
 ) -> Result<(), JobError> {
     // The attachment first, then its text: the order a delete takes them in (the
@@ -157,87 +126,133 @@ async fn record(
     if pending.is_none() {
         return Ok(());
     }
-    let mut method = "text";
-    let (state, error, pages, characters) = match extracted {
-        Extracted::Recognized { text, confidence } => {
-            method = "ocr";
-            let characters = text.chars().count() as i64;
-            tx.execute(
-                "insert into attachment_pages (attachment_id, page, body, confidence) \
-                 values ($1, 1, $2, $3)",
-                &[&id, &text, &confidence],
-            )
-            .await?;
-            ("extracted", None, 1, characters)
+    let scanned = text::needs_ocr(content_type) || content_type == "application/pdf";
+    let extracted = match extracted {
+        Extracted::Pages { pages, truncated } if scanned => {
+            let blank = text::blank_pages(&pages);
+            if blank.is_empty() {
+                Extracted::Pages { pages, truncated }
+            } else if super::ocr::available() {
+                // The pages with text are kept now; OCR adds the others.
+                store_pages(tx, id, &pages, &blank).await?;
+                tx.execute(
+                    "update attachment_texts set pages = $2 where attachment_id = $1",
+                    &[&id, &(pages.len() as i32)],
+                )
+                .await?;
+                let languages = super::settings::current(tx).await?.ocr_languages;
+                return super::ocr::begin(tx, id, &blank, &languages).await;
+            } else if text::needs_ocr(content_type) {
+                Extracted::Failed(
+                    "OCR is not available on this server: tesseract is not installed".into(),
+                )
+            } else {
+                let note = format!(
+                    "{} of {} pages have no text of their own, and OCR is not installed on this server",
+                    blank.len(),
+                    pages.len()
+                );
+                return record_pages(tx, ctx, id, pages, Some(note)).await;
+            }
         }
+        other => other,
+    };
+    match extracted {
         Extracted::Pages { pages, truncated } => {
-            let numbers: Vec<i32> = (1..=pages.len() as i32).collect();
-            let characters: i64 = pages.iter().map(|p| p.chars().count() as i64).sum();
-            tx.execute(
-                "insert into attachment_pages (attachment_id, page, body) \
-                 select $1, page, body from unnest($2::int[], $3::text[]) as p(page, body)",
-                &[&id, &numbers, &pages],
-            )
-            .await?;
-            let error = truncated.then(|| {
+            let note = truncated.then(|| {
                 format!("only the first {MAX_PAGES} pages and {MAX_TEXT_CHARS} characters are kept")
             });
-            ("extracted", error, pages.len() as i32, characters)
+            record_pages(tx, ctx, id, pages, note).await
         }
-        Extracted::Unsupported => (
-            "unsupported",
-            Some("this kind of file has no text to read yet".to_owned()),
-            0,
-            0,
-        ),
-        Extracted::Failed(reason) => ("failed", Some(reason), 0, 0),
-    };
+        Extracted::Unsupported => {
+            let reason = "this kind of file has no text to read yet".to_owned();
+            settle(tx, ctx, id, ("unsupported", Some(reason)), 0, 0).await
+        }
+        Extracted::Failed(reason) => settle(tx, ctx, id, ("failed", Some(reason)), 0, 0).await,
+    }
+}
+
+/// Stores `pages` but those numbered in `skip` (from 1).
+async fn store_pages(
+    tx: &TenantTx,
+    id: Uuid,
+    pages: &[String],
+    skip: &[i32],
+) -> Result<(), JobError> {
+    let (numbers, bodies): (Vec<i32>, Vec<&str>) = (1..)
+        .zip(pages.iter().map(String::as_str))
+        .filter(|(number, _)| !skip.contains(number))
+        .unzip();
     tx.execute(
-        "update attachment_texts set state = $2, error = $3, pages = $4, characters = $5, \
-         updated_at = $6, method = $7 where attachment_id = $1",
-        &[
-            &id,
-            &state,
-            &error,
-            &pages,
-            &characters,
-            &unit::now(tx),
-            &method,
-        ],
-    )
-    .await?;
-    audit::record(
-        tx,
-        &Actor::system("text extraction"),
-        &ctx.origin(),
-        Entry {
-            action: match state {
-                "extracted" => "text_extracted",
-                "unsupported" => "text_unsupported",
-                _ => "text_failed",
-            },
-            entity: "attachment",
-            entity_id: Some(id),
-            changes: json!({"state": state, "method": method, "error": error, "pages": pages, "characters": characters}),
-        },
+        "insert into attachment_pages (attachment_id, page, body) \
+         select $1, page, body from unnest($2::int[], $3::text[]) as p(page, body)",
+        &[&id, &numbers, &bodies],
     )
     .await?;
     Ok(())
+}
+
+/// Stores a file's own text, page by page, with `note` on what was not read.
+async fn record_pages(
+    tx: &TenantTx,
+    ctx: &JobContext,
+    id: Uuid,
+    pages: Vec<String>,
+    note: Option<String>,
+) -> Result<(), JobError> {
+    store_pages(tx, id, &pages, &[]).await?;
+    let characters: i64 = pages.iter().map(|p| p.chars().count() as i64).sum();
+    settle(
+        tx,
+        ctx,
+        id,
+        ("extracted", note),
+        pages.len() as i32,
+        characters,
+    )
+    .await
+}
+
+/// Records the outcome of reading a file's own text, an event.
+async fn settle(
+    tx: &TenantTx,
+    ctx: &JobContext,
+    id: Uuid,
+    (state, error): (&str, Option<String>),
+    pages: i32,
+    characters: i64,
+) -> Result<(), JobError> {
+    tx.execute(
+        "update attachment_texts set state = $2, error = $3, pages = $4, characters = $5, \
+         updated_at = $6, method = 'text' where attachment_id = $1",
+        &[&id, &state, &error, &pages, &characters, &unit::now(tx)],
+    )
+    .await?;
+    let changes = json!({"state": state, "method": "text", "error": error, "pages": pages, "characters": characters});
+    super::outcome::record(tx, ctx, id, state, changes).await
 }
 
 /// Where reading an attachment's text stands.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TextStatus {
     pub attachment_id: Uuid,
-    /// `pending` (the job has not run yet), `extracted`, `failed` or `unsupported`.
+    /// `pending` (the job has not run yet), `recognizing` (OCR is reading its scanned
+    /// pages), `extracted`, `failed` or `unsupported`.
     pub state: String,
-    /// `text` (the file's own text) or `ocr` (recognised in an image).
+    /// `text` (the file's own text) or `ocr` (pages recognised in a scan or an image).
     pub method: String,
     /// Why it failed or is unsupported, or what was not kept of a very long file.
     pub error: Option<String>,
     pub pages: i32,
     pub characters: i64,
     pub updated_at: DateTime<Utc>,
+    /// How many pages OCR has to read (those with no text of their own), and has read.
+    pub ocr_pages_total: i32,
+    pub ocr_pages_done: i32,
+    /// The languages OCR reads them in: the tenant's setting when it started.
+    pub ocr_languages: Vec<String>,
+    /// Whether a searchable PDF was made, at `/attachments/{id}/searchable-pdf`.
+    pub searchable_pdf: bool,
 }
 
 impl From<&Row> for TextStatus {
@@ -250,6 +265,10 @@ impl From<&Row> for TextStatus {
             characters: row.get(4),
             updated_at: row.get(5),
             method: row.get(6),
+            ocr_pages_total: row.get(7),
+            ocr_pages_done: row.get(8),
+            ocr_languages: row.get(9),
+            searchable_pdf: row.get(10),
         }
     }
 }
@@ -274,12 +293,51 @@ pub async fn status(
         db,
         principal,
         Role::Viewer,
-        "select attachment_id, state, error, pages, characters, updated_at, method \
+        "select attachment_id, state, error, pages, characters, updated_at, method, \
+                ocr_pages_total, ocr_pages_done, ocr_languages, searchable_pdf_sha256 is not null \
          from attachment_texts where attachment_id = $1",
         attachment,
         "attachment text",
     )
     .await
+}
+
+/// A file's searchable PDF, where OCR made one.
+pub struct SearchablePdf {
+    id: Uuid,
+    filename: String,
+    sha256: Option<String>,
+}
+
+impl From<&Row> for SearchablePdf {
+    fn from(row: &Row) -> Self {
+        Self {
+            id: row.get(0),
+            filename: row.get(1),
+            sha256: row.get(2),
+        }
+    }
+}
+
+/// The id, file name and SHA-256 of `attachment`'s searchable PDF, for anyone who may
+/// read the attachment; missing while there is none.
+pub async fn searchable_pdf(
+    db: &TenantDb,
+    principal: &Principal,
+    attachment: Uuid,
+) -> Result<(Uuid, String, String), DomainError> {
+    let found: SearchablePdf = crate::kernel::reads::read_one_as(
+        db,
+        principal,
+        Role::Viewer,
+        "select a.id, a.filename, t.searchable_pdf_sha256 from attachments a \
+         join attachment_texts t on t.attachment_id = a.id where a.id = $1",
+        attachment,
+        "attachment",
+    )
+    .await?;
+    let sha256 = found.sha256.ok_or(DomainError::Missing("searchable PDF"))?;
+    Ok((found.id, found.filename, sha256))
 }
 
 /// A page of `attachment`'s text pages, in order.

@@ -50,6 +50,34 @@ pub async fn may_attach(tx: &TenantTx, actor: &Actor, target: Target) -> Result<
     target.lock_editable(tx, actor).await
 }
 
+/// The largest file the tenant may upload now, in bytes: the server's bound, or the
+/// tenant's own if lower. Refused (409 `file_quota_reached`) when the tenant already
+/// keeps as many files as its setting allows, before any byte is received.
+pub async fn upload_bound(tx: &TenantTx, server_bound: u64) -> Result<u64, DomainError> {
+    let settings = super::settings::current(tx).await?;
+    within_quota(tx, settings.max_files).await?;
+    Ok(settings
+        .max_file_bytes
+        .map_or(server_bound, |own| server_bound.min(own as u64)))
+}
+
+async fn within_quota(tx: &TenantTx, max_files: Option<i32>) -> Result<(), DomainError> {
+    let Some(max) = max_files else {
+        return Ok(());
+    };
+    let kept: i64 = tx
+        .query_one("select count(*) from attachments", &[])
+        .await?
+        .get(0);
+    if kept >= i64::from(max) {
+        return Err(DomainError::Conflict(
+            "file_quota_reached",
+            format!("this organisation keeps at most {max} files: delete some, or an admin raises max_files"),
+        ));
+    }
+    Ok(())
+}
+
 /// Records a received file as attached to `target` and moves it to its final name in
 /// `folder`, checking the permission again (the record or the caller may have changed
 /// while the bytes came in). Audited. Should the transaction not commit, the caller
@@ -63,6 +91,13 @@ pub async fn store(
     folder: &Path,
 ) -> Result<(AttachmentView, PendingFile), DomainError> {
     may_attach(tx, actor, target).await?;
+    // The settings row locked, so that uploads racing for the last place under the
+    // tenant's quota take it one at a time; the bound on size was the receiver's.
+    let max_files: Option<i32> = tx
+        .query_opt("select max_files from document_settings for update", &[])
+        .await?
+        .and_then(|row| row.get(0));
+    within_quota(tx, max_files).await?;
     let row = tx
         .query_one(
             &format!(
@@ -176,45 +211,36 @@ pub async fn delete_all_on(tx: &TenantTx, target: Target) -> Result<Vec<Uuid>, D
         .collect())
 }
 
-/// Removes stored files whose records are gone; a failure is logged, never returned
+/// Removes stored files whose records are gone, with what was made from them (the
+/// searchable PDF, OCR's work in progress); a failure is logged, never returned
 /// (the record is what names a file, so a leftover is unreachable).
 pub async fn remove_files(folder: &Path, ids: &[Uuid]) {
     for id in ids {
-        let path = folder.join(id.to_string());
-        if let Err(e) = tokio::fs::remove_file(&path).await {
+        let derived = [
+            folder.join(id.to_string()),
+            super::files::searchable_path(folder, *id),
+        ];
+        for path in derived {
+            if let Err(e) = tokio::fs::remove_file(&path).await {
+                if e.kind() != std::io::ErrorKind::NotFound {
+                    tracing::warn!(error = %e, path = %path.display(), "attachment file not removed");
+                }
+            }
+        }
+        let work = super::files::work_folder(folder, *id);
+        if let Err(e) = tokio::fs::remove_dir_all(&work).await {
             if e.kind() != std::io::ErrorKind::NotFound {
-                tracing::warn!(error = %e, path = %path.display(), "attachment file not removed");
+                tracing::warn!(error = %e, path = %work.display(), "OCR work folder not removed");
             }
         }
     }
 }
 
-/// Whether the file at `path` still has the SHA-256 recorded at its upload, read in
-/// blocks on a blocking thread (never whole in memory). A file changed or damaged on
-/// disk is not served as if it were the one uploaded.
+/// Whether the file at `path` still has the SHA-256 recorded at its upload. A file
+/// changed or damaged on disk is not served as if it were the one uploaded.
 pub async fn intact(path: &Path, sha256: &str) -> Result<bool, DomainError> {
-    use sha2::{Digest, Sha256};
-    use std::io::Read;
-    let (path, expected) = (path.to_owned(), sha256.to_owned());
-    tokio::task::spawn_blocking(move || {
-        let mut file = std::fs::File::open(&path)?;
-        let mut hasher = Sha256::new();
-        let mut block = vec![0u8; 64 * 1024];
-        loop {
-            let read = file.read(&mut block)?;
-            if read == 0 {
-                break;
-            }
-            hasher.update(&block[..read]);
-        }
-        let actual: String = hasher
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        Ok::<bool, std::io::Error>(actual == expected)
-    })
-    .await
-    .map_err(|e| DomainError::Internal(anyhow::anyhow!("checking an attachment: {e}")))?
-    .map_err(|e| DomainError::Internal(anyhow::anyhow!("reading an attachment: {e}")))
+    super::files::sha256_of(path)
+        .await
+        .map(|actual| actual == sha256)
+        .map_err(|e| DomainError::Internal(anyhow::anyhow!("reading an attachment: {e}")))
 }

@@ -23,8 +23,16 @@ pub enum Extracted {
     Unsupported,
     /// The file cannot be read (malformed, encrypted, too large once decompressed).
     Failed(String),
-    /// Text recognised in an image, with the recogniser's mean word confidence (0-100).
-    Recognized { text: String, confidence: f32 },
+}
+
+/// The pages (numbered from 1) with no text of their own: not one letter or digit, as
+/// a scanned page is. OCR reads them.
+pub fn blank_pages(pages: &[String]) -> Vec<i32> {
+    (1..)
+        .zip(pages)
+        .filter(|(_, text)| !text.chars().any(char::is_alphanumeric))
+        .map(|(number, _)| number)
+        .collect()
 }
 
 /// Whether a file of `content_type` is read by OCR rather than for its own text.
@@ -32,9 +40,9 @@ pub fn needs_ocr(content_type: &str) -> bool {
     matches!(content_type, "image/png" | "image/jpeg" | "image/tiff")
 }
 
-/// The text and mean word confidence of Tesseract's TSV output: its words (level 5) in
-/// order, a space between the words of a line and a newline between lines.
-pub fn recognized(tsv: &str) -> Extracted {
+/// The text and mean word confidence (0-100) of Tesseract's TSV output: its words
+/// (level 5) in order, a space between the words of a line and a newline between lines.
+pub fn recognized(tsv: &str) -> (String, f32) {
     let mut text = String::new();
     let mut line = None;
     let (mut sum, mut words) = (0.0f64, 0u32);
@@ -67,14 +75,12 @@ pub fn recognized(tsv: &str) -> Extracted {
         .filter(|c| *c != '\0')
         .take(MAX_TEXT_CHARS)
         .collect();
-    Extracted::Recognized {
-        text,
-        confidence: if words == 0 {
-            0.0
-        } else {
-            (sum / f64::from(words)) as f32
-        },
-    }
+    let confidence = if words == 0 {
+        0.0
+    } else {
+        (sum / f64::from(words)) as f32
+    };
+    (text, confidence)
 }
 
 /// The text of `bytes`, read as `content_type`.
@@ -359,13 +365,16 @@ mod tests {
                    5\t1\t1\t1\t1\t1\t0\t0\t1\t1\t90\tThe\n\
                    5\t1\t1\t1\t1\t2\t0\t0\t1\t1\t80\taxolotl\n\
                    5\t1\t1\t1\t2\t1\t0\t0\t1\t1\t70\tdaily.\n";
-        assert_eq!(
-            recognized(tsv),
-            Extracted::Recognized {
-                text: "The axolotl\ndaily.".into(),
-                confidence: 80.0
-            }
-        );
+        assert_eq!(recognized(tsv), ("The axolotl\ndaily.".into(), 80.0));
+    }
+
+    #[test]
+    fn pages_without_a_letter_or_digit_are_the_ones_ocr_reads() {
+        let pages: Vec<String> = ["Terms", "", " \n\u{c} ", "- 3 -", "...", "Ünterschrift"]
+            .iter()
+            .map(|p| p.to_string())
+            .collect();
+        assert_eq!(blank_pages(&pages), vec![2, 3, 5]);
     }
 
     #[test]

@@ -117,7 +117,8 @@ pub async fn list_attachments(
     responses(
         (status = 201, description = "Stored", body = AttachmentView),
         (status = 408, description = "The upload sent nothing for PACTUM_UPLOAD_IDLE_TIMEOUT_SECS", body = ErrorBody),
-        (status = 413, description = "Larger than PACTUM_MAX_UPLOAD_BYTES", body = ErrorBody),
+        (status = 409, description = "`file_quota_reached`: the tenant keeps as many files as its document settings allow", body = ErrorBody),
+        (status = 413, description = "Larger than PACTUM_MAX_UPLOAD_BYTES or the tenant's own max_file_bytes", body = ErrorBody),
         (status = 415, description = "Not multipart/form-data, type not accepted, or content not of the declared type", body = ErrorBody),
         AuthedRouteErrors
     ),
@@ -134,21 +135,19 @@ pub async fn upload_attachment(
     multipart: Multipart,
 ) -> Result<Created<AttachmentView>, ApiError> {
     let target = contract(id.into_inner());
-    // Permission first, so nobody may make us store bytes they could not attach.
-    {
+    // Permission and the tenant's bounds first, so nobody may make us store bytes
+    // they could not attach.
+    let bound = {
         let tx = db.begin().await?;
         let actor = Actor::resolve(&tx, &user.principal()).await?;
         attachments::service::may_attach(&tx, &actor, target).await?;
+        let bound = attachments::service::upload_bound(&tx, state.config.max_upload_bytes).await?;
         tx.commit().await?;
-    }
+        bound
+    };
     let folder = tenant_folder(&state.config.upload_dir, tenant.0.id);
-    let received = upload::receive(
-        multipart,
-        &folder,
-        state.config.max_upload_bytes,
-        state.config.upload_idle_timeout,
-    )
-    .await?;
+    let received =
+        upload::receive(multipart, &folder, bound, state.config.upload_idle_timeout).await?;
     let tx = db.begin().await?;
     let actor = Actor::resolve(&tx, &user.principal()).await?;
     let (view, stored) =

@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::import::{self, ImportedFile, MAX_FILES};
 use crate::attachments::upload::{self, tenant_folder};
 use crate::kernel::{Actor, DomainError, Role};
-use crate::web::error::{ApiError, AuthedRouteErrors};
+use crate::web::error::{ApiError, AuthedRouteErrors, ErrorBody};
 use crate::web::json::Json;
 use crate::web::origin::RequestOrigin;
 use crate::web::tenant::{AuthUser, CurrentTenant, RequestDb};
@@ -37,6 +37,10 @@ pub struct ImportReport {
     request_body(content_type = "multipart/form-data", description = "One or more `file` fields (at most 50): PDF, DOCX, HTML or plain text, each checked and bounded as an attachment is. The files are received first: one that is refused refuses the whole form, and nothing is made"),
     responses(
         (status = 200, description = "A draft per file, for members and above: titled after the file, tagged `imported`, with the file attached; once a job has read the file, its body is the file's text and its counterparty the one existing account the text names", body = ImportReport),
+        (status = 408, description = "The upload sent nothing for PACTUM_UPLOAD_IDLE_TIMEOUT_SECS", body = ErrorBody),
+        (status = 409, description = "`file_quota_reached`: the tenant keeps as many files as its document settings allow", body = ErrorBody),
+        (status = 413, description = "A file larger than PACTUM_MAX_UPLOAD_BYTES or the tenant's own max_file_bytes", body = ErrorBody),
+        (status = 415, description = "Not multipart/form-data, a type not accepted, or content not of the declared type", body = ErrorBody),
         AuthedRouteErrors
     ),
     security(("bearer" = []))
@@ -51,20 +55,24 @@ pub async fn import_contracts(
     query: web::Query<ImportQuery>,
     mut multipart: Multipart,
 ) -> Result<Json<ImportReport>, ApiError> {
-    // Permission first, so nobody may make us store bytes they could not import.
-    {
+    // Permission and the tenant's bounds first, so nobody may make us store bytes
+    // they could not import.
+    let bound = {
         let tx = db.begin().await?;
         Actor::resolve(&tx, &user.principal())
             .await?
             .require(Role::Member)?;
+        let bound =
+            crate::attachments::service::upload_bound(&tx, state.config.max_upload_bytes).await?;
         tx.commit().await?;
-    }
+        bound
+    };
     let folder = tenant_folder(&state.config.upload_dir, tenant.0.id);
     let mut received = Vec::new();
     while let Some(file) = upload::receive_next(
         &mut multipart,
         &folder,
-        state.config.max_upload_bytes,
+        bound,
         state.config.upload_idle_timeout,
     )
     .await?

@@ -20,7 +20,8 @@ pub struct NotificationView {
     pub id: i64,
     /// `approval_requested`, `approval_delegated`, `approval_approved`,
     /// `approval_rejected`, `approval_overdue`, `approval_escalated`,
-    /// `workflow_completed`, `contract_updated`, `mentioned`.
+    /// `workflow_completed`, `contract_updated`, `mentioned`, `contract_expiring`,
+    /// `renewal_notice_due`, `ocr_finished`, `ocr_failed`.
     #[serde(rename = "type")]
     pub kind: String,
     pub title: String,

@@ -39,6 +39,8 @@ pub const EVENT_TYPES: &[&str] = &[
     "comment.created",
     "contract.expiring",
     "contract.renewal_notice_due",
+    "attachment.text_extracted",
+    "attachment.text_failed",
 ];
 
 pub fn react_to(reactions: &mut Reactions) {
@@ -242,6 +244,39 @@ async fn plan(
                 entity_id,
                 link: entity_id.map(|c| format!("/api/v1/contracts/{c}")),
                 contract: entity_id,
+            }
+        }
+        // Reading a file's own text takes moments; OCR of a scan can take minutes, so
+        // its uploader hears when it is done.
+        "attachment.text_extracted" | "attachment.text_failed" if changes["method"] == "ocr" => {
+            let Some(file) = tx
+                .query_opt(
+                    "select uploaded_by, filename, case when target_kind = 'contract' then target_id end \
+                     from attachments where id = $1",
+                    &[&entity_id],
+                )
+                .await?
+            else {
+                return Ok(None);
+            };
+            let (uploader, filename, contract): (Option<Uuid>, String, Option<Uuid>) =
+                (file.get(0), file.get(1), file.get(2));
+            let read = event_type == "attachment.text_extracted";
+            Planned {
+                recipients: uploader.into_iter().collect(),
+                kind: if read { "ocr_finished" } else { "ocr_failed" },
+                title: if read {
+                    format!(
+                        "The text of {filename} was recognised ({} pages)",
+                        changes["pages"]
+                    )
+                } else {
+                    format!("The text of {filename} could not be recognised")
+                },
+                entity: "attachment",
+                entity_id,
+                link: entity_id.map(|a| format!("/api/v1/attachments/{a}/text")),
+                contract,
             }
         }
         _ => return Ok(None),

@@ -32,6 +32,8 @@ pub const TYPES: &[&str] = &[
     "mentioned",
     "contract_expiring",
     "renewal_notice_due",
+    "ocr_finished",
+    "ocr_failed",
 ];
 
 /// Types nobody can mute in the inbox or by email: someone is waiting on the recipient.

@@ -194,6 +194,7 @@ async fn schemathesis_finds_no_server_error_and_no_undocumented_response() {
 const UNTYPED: &[&str] = &[
     "contract_pdf",
     "download_attachment",
+    "download_searchable_pdf",
     "metrics",
     "healthz",
     "readyz",

@@ -365,3 +365,90 @@ async fn uploads_over_the_size_limit_are_413_and_leave_nothing() {
         .unwrap_or(0);
     assert_eq!(leftovers, 0, "the partial file is removed");
 }
+
+#[tokio::test]
+async fn a_tenants_own_bounds_on_file_size_and_count_are_kept_and_refusals_store_nothing() {
+    let clm = Clm::new().await;
+    let contract = clm.create(&clm.member, nda("Bounded files")).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let settings = json!({"ocr_languages": ["eng"], "max_file_bytes": 2000, "max_files": 2});
+    let (status, body) = clm
+        .json(
+            Method::PUT,
+            "/api/v1/document-settings",
+            &clm.admin,
+            Some(settings.clone()),
+        )
+        .await;
+    assert_eq!((status, &body), (StatusCode::OK, &settings));
+    let attach = |bytes: Vec<u8>| {
+        upload(
+            &clm,
+            HOST,
+            &clm.member,
+            &contract,
+            "a.txt",
+            "text/plain",
+            bytes,
+        )
+    };
+
+    // Over the tenant's size, under the server's: 413, nothing kept.
+    assert_eq!(
+        code(attach(vec![b'a'; 2001]).await).await,
+        (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large".into())
+    );
+    assert_eq!(attach(vec![b'a'; 2000]).await.status(), StatusCode::CREATED);
+    assert_eq!(attach(vec![b'b'; 10]).await.status(), StatusCode::CREATED);
+    // The third file is one too many, for an upload and for an import alike.
+    assert_eq!(
+        code(attach(vec![b'c'; 10]).await).await,
+        (StatusCode::CONFLICT, "file_quota_reached".into())
+    );
+    let part = reqwest::multipart::Part::bytes(b"Terms.".to_vec())
+        .file_name("terms.txt")
+        .mime_str("text/plain")
+        .unwrap();
+    let imported = clm
+        .app
+        .request(
+            Method::POST,
+            HOST,
+            "/api/v1/contracts/import?contract_type=nda",
+        )
+        .bearer_auth(&clm.member)
+        .multipart(reqwest::multipart::Form::new().part("file", part))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        code(imported).await,
+        (StatusCode::CONFLICT, "file_quota_reached".into())
+    );
+    let client = clm.db.client().await;
+    let (files, contracts): (i64, i64) = {
+        let row = client
+            .query_one(
+                "select (select count(*) from t_acme.attachments), (select count(*) from t_acme.contracts)",
+                &[],
+            )
+            .await
+            .unwrap();
+        (row.get(0), row.get(1))
+    };
+    assert_eq!((files, contracts), (2, 1), "refusals kept nothing");
+
+    // Lifting the bound lets files in again.
+    let (status, _) = clm
+        .json(
+            Method::PUT,
+            "/api/v1/document-settings",
+            &clm.admin,
+            Some(json!({"ocr_languages": ["eng"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(attach(vec![b'c'; 3000]).await.status(), StatusCode::CREATED);
+}

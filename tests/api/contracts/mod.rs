@@ -2,7 +2,7 @@
 //! and their lifecycle, optimistic concurrency and roles (`lifecycle`); versions,
 //! lists, search and facets (`reads`); the clause library and templates (`library`);
 //! comments, files and the calendar (`discussion`); the text read from attached files
-//! (`reading`); the PDF (`documents`); the audit log (`audit`).
+//! (`reading`) and from scans by OCR (`scanning`); the PDF (`documents`); the audit log (`audit`).
 //! Here: the harness they share, a tenant with its admin and a member.
 
 mod audit;
@@ -12,6 +12,7 @@ mod library;
 mod lifecycle;
 mod reading;
 mod reads;
+mod scanning;
 
 use crate::app::{code, spawn_app, tenant_with_admin, TestApp, PASSWORD};
 use crate::support::TestDb;

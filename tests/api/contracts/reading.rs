@@ -8,14 +8,14 @@ use std::io::Write;
 
 use super::*;
 
-/// The text's status once the extraction job has run.
-async fn read_text(clm: &Clm, attachment: &str) -> Value {
+/// The text's status once the extraction job (and OCR, for a scan) has run.
+pub(super) async fn read_text(clm: &Clm, attachment: &str) -> Value {
     let path = format!("/api/v1/attachments/{attachment}/text");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
         let (status, body) = clm.json(Method::GET, &path, &clm.viewer, None).await;
         assert_eq!(status, StatusCode::OK, "{body}");
-        if body["state"] != "pending" {
+        if body["state"] != "pending" && body["state"] != "recognizing" {
             return body;
         }
         assert!(std::time::Instant::now() < deadline, "never read: {body}");
@@ -23,7 +23,7 @@ async fn read_text(clm: &Clm, attachment: &str) -> Value {
     }
 }
 
-async fn pages(clm: &Clm, attachment: &str) -> Vec<String> {
+pub(super) async fn pages(clm: &Clm, attachment: &str) -> Vec<String> {
     walk(
         clm,
         &format!("/api/v1/attachments/{attachment}/text/pages"),
@@ -36,7 +36,28 @@ async fn pages(clm: &Clm, attachment: &str) -> Vec<String> {
     .collect()
 }
 
-async fn attach(clm: &Clm, contract: &str, name: &str, mime: &str, bytes: Vec<u8>) -> String {
+/// The first page of an attachment's text pages, as a viewer reads them: the text and
+/// confidence of each.
+pub(super) async fn first_pages(clm: &Clm, attachment: &str) -> Vec<Value> {
+    let (code, pages) = clm
+        .json(
+            Method::GET,
+            &format!("/api/v1/attachments/{attachment}/text/pages"),
+            &clm.viewer,
+            None,
+        )
+        .await;
+    assert_eq!(code, StatusCode::OK, "{pages}");
+    pages["items"].as_array().unwrap().clone()
+}
+
+pub(super) async fn attach(
+    clm: &Clm,
+    contract: &str,
+    name: &str,
+    mime: &str,
+    bytes: Vec<u8>,
+) -> String {
     let response = upload(clm, HOST, &clm.member, contract, name, mime, bytes).await;
     assert_eq!(response.status(), StatusCode::CREATED);
     let body: Value = response.json().await.unwrap();
@@ -61,14 +82,14 @@ fn docx(paragraphs: &[&str]) -> Vec<u8> {
 }
 
 /// The ids the contract search finds for `q`, sorted.
-async fn found(clm: &Clm, q: &str) -> Vec<String> {
+pub(super) async fn found(clm: &Clm, q: &str) -> Vec<String> {
     let mut ids = listed(clm, &format!("q={q}"), "id").await;
     ids.sort();
     ids
 }
 
 /// A contract whose body names `word`, and its PDF export.
-async fn contract_about(clm: &Clm, word: &str) -> (String, Vec<u8>) {
+pub(super) async fn contract_about(clm: &Clm, word: &str) -> (String, Vec<u8>) {
     let id = clm
         .create(
             &clm.member,
@@ -398,9 +419,22 @@ async fn existing_contracts_come_in_from_files_as_drafts_filled_from_their_text(
     assert_eq!(attachments, [files[0]["attachment_id"].clone()]);
 }
 
+/// Installs Tesseract and poppler's tools if they are missing (`scripts/ocr.sh`).
+pub(super) fn ocr_tools() {
+    let tools = std::process::Command::new("bash")
+        .arg(crate::support::workspace_root().join("scripts/ocr.sh"))
+        .output()
+        .expect("scripts/ocr.sh runs");
+    assert!(
+        tools.status.success(),
+        "{}",
+        String::from_utf8_lossy(&tools.stderr)
+    );
+}
+
 /// A page of a PDF as a PNG at 150 dpi, as a scanner would make it (poppler's
 /// `pdftoppm`, installed with Tesseract by `scripts/ocr.sh`).
-fn scanned(pdf: &[u8]) -> Vec<u8> {
+pub(super) fn scanned(pdf: &[u8]) -> Vec<u8> {
     let dir = std::env::temp_dir().join(format!("pactum-scan-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("in.pdf"), pdf).unwrap();
@@ -418,15 +452,7 @@ fn scanned(pdf: &[u8]) -> Vec<u8> {
 
 #[tokio::test]
 async fn an_image_is_read_by_ocr_with_its_confidence_and_found_by_the_search() {
-    let tools = std::process::Command::new("bash")
-        .arg(crate::support::workspace_root().join("scripts/ocr.sh"))
-        .output()
-        .expect("scripts/ocr.sh runs");
-    assert!(
-        tools.status.success(),
-        "{}",
-        String::from_utf8_lossy(&tools.stderr)
-    );
+    ocr_tools();
     let clm = Clm::new().await;
     let holder = clm.create(&clm.member, nda("Scanned agreement")).await["id"]
         .as_str()
@@ -437,16 +463,8 @@ async fn an_image_is_read_by_ocr_with_its_confidence_and_found_by_the_search() {
     let status = read_text(&clm, &scan).await;
     assert_eq!(status["state"], "extracted", "{status}");
     assert_eq!(status["method"], "ocr");
-    let (code, pages) = clm
-        .json(
-            Method::GET,
-            &format!("/api/v1/attachments/{scan}/text/pages"),
-            &clm.viewer,
-            None,
-        )
-        .await;
-    assert_eq!(code, StatusCode::OK, "{pages}");
-    let page = &pages["items"][0];
+    let pages = first_pages(&clm, &scan).await;
+    let page = &pages[0];
     assert!(
         page["text"]
             .as_str()
@@ -475,7 +493,12 @@ async fn an_image_is_read_by_ocr_with_its_confidence_and_found_by_the_search() {
     .await;
     let status = read_text(&clm, &broken).await;
     assert_eq!(status["state"], "failed", "{status}");
-    assert_eq!(status["method"], "text", "nothing was recognised");
+    assert_eq!(status["method"], "ocr");
+    assert_eq!(status["searchable_pdf"], false);
+    assert!(
+        status["error"].as_str().unwrap().contains("cannot be read"),
+        "{status}"
+    );
 }
 
 /// A ZIP archive with `parts` (name, content), deflated.

@@ -43,6 +43,7 @@ async fn provisioning_creates_the_schema_its_tables_history_and_registry_rows() 
             "contract_versions",
             "contracts",
             "counterparties",
+            "document_settings",
             "idempotency_keys",
             "notification_defaults",
             "notification_deliveries",

@@ -65,7 +65,7 @@ impl RunnerConfig {
     pub fn new(workers: usize) -> Self {
         Self {
             workers,
-            queues: vec!["default".into(), "webhooks".into()],
+            queues: vec!["default".into(), "webhooks".into(), "documents".into()],
             poll_interval: Duration::from_secs(1),
             retention: Duration::from_secs(24 * 3600),
             shutdown_grace: Duration::from_secs(25),

@@ -1,0 +1,479 @@
+//! OCR of scanned PDFs and images, a page a job. The text job finds the pages that have
+//! no text of their own (every page of an image; a PDF's pages without a text layer),
+//! stores the others, and enqueues one [`RecognizePage`] per page to read: pages of one
+//! file are recognised in parallel by as many workers as there are, each page's text is
+//! committed as it is read (so progress shows, and a crash loses one page's work), and
+//! the job that commits the last page assembles the searchable PDF (the scan with its
+//! recognised text as an invisible layer) beside the original.
+//!
+//! The tools are the distribution's: `pdftoppm` (poppler) renders a page, `tesseract`
+//! reads it, `pdfseparate` and `pdfunite` assemble the PDF. Each runs as a process of
+//! its own, one thread each (workers are the parallelism), killed past its timeout.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::files::{searchable_path, work_folder};
+use super::text;
+use super::upload::tenant_folder;
+use crate::kernel::jobs::{BackgroundJob, JobContext, JobError, JobKind};
+use crate::kernel::unit;
+use crate::tenancy::scoped::TenantTx;
+
+pub const RECOGNIZE_PAGE: JobKind = JobKind {
+    name: "attachments.recognize_page",
+    queue: "documents",
+    priority: 4,
+    max_attempts: 3,
+    timeout: Duration::from_secs(300),
+};
+
+/// The longest rendering or reading one page may take.
+const STEP_TIMEOUT: Duration = Duration::from_secs(120);
+/// The longest side of a rendered page, in pixels: an A4 page at 300 dpi. A page of
+/// any declared size renders to at most this, so a hostile page size cannot make a
+/// gigapixel image.
+const RENDER_LONG_SIDE: &str = "3508";
+
+/// Reads one page of an attachment by OCR. Its environment is the upload folder.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RecognizePage {
+    pub attachment_id: Uuid,
+    pub page: i32,
+}
+
+/// Whether the OCR tools are installed: what a file that needs OCR falls back on
+/// without them is a clear failed or partial state, never a retried job.
+pub fn available() -> bool {
+    ["tesseract", "pdftoppm", "pdfseparate", "pdfunite"]
+        .iter()
+        .all(|program| on_path(program))
+}
+
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
+}
+
+/// The languages Tesseract has installed, or `None` when it is not installed.
+pub async fn installed_languages() -> Option<Vec<String>> {
+    let output = run(tokio::process::Command::new("tesseract").arg("--list-langs"))
+        .await
+        .ok()?;
+    // The first line is a heading ("List of available languages ...").
+    Some(
+        String::from_utf8_lossy(&output)
+            .lines()
+            .skip(1)
+            .map(|l| l.trim().to_owned())
+            .filter(|l| !l.is_empty())
+            .collect(),
+    )
+}
+
+/// Starts reading `blank` (page numbers from 1) of a file of `total` pages by OCR in
+/// `languages`, in the transaction that records the rest of its text.
+pub async fn begin(
+    tx: &TenantTx,
+    attachment: Uuid,
+    blank: &[i32],
+    languages: &[String],
+) -> Result<(), JobError> {
+    tx.execute(
+        "update attachment_texts set state = 'recognizing', method = 'ocr', \
+         ocr_pages_total = $2, ocr_pages_done = 0, ocr_languages = $3, updated_at = $4 \
+         where attachment_id = $1",
+        &[
+            &attachment,
+            &(blank.len() as i32),
+            &languages,
+            &unit::now(tx),
+        ],
+    )
+    .await?;
+    let jobs = blank
+        .iter()
+        .map(|&page| {
+            RecognizePage {
+                attachment_id: attachment,
+                page,
+            }
+            .now()
+        })
+        .collect();
+    crate::kernel::jobs::enqueue(tx, jobs).await?;
+    Ok(())
+}
+
+/// What reading one page came to.
+enum PageRead {
+    Read { text: String, confidence: f32 },
+    Unreadable(String),
+}
+
+impl BackgroundJob for RecognizePage {
+    const KIND: JobKind = RECOGNIZE_PAGE;
+    type Env = PathBuf;
+
+    async fn run(self, ctx: JobContext, upload_dir: PathBuf) -> Result<(), JobError> {
+        let (id, page) = (self.attachment_id, self.page);
+        let tx = ctx.db.begin().await?;
+        let row = tx
+            .query_opt(
+                "select a.content_type, t.ocr_languages, \
+                        exists (select 1 from attachment_pages p where p.attachment_id = a.id and p.page = $2) \
+                 from attachments a join attachment_texts t on t.attachment_id = a.id \
+                 where a.id = $1 and t.state = 'recognizing'",
+                &[&id, &page],
+            )
+            .await?;
+        tx.commit().await?;
+        let Some(row) = row else {
+            return Ok(()); // deleted, or finished, since
+        };
+        let (content_type, languages, done): (String, Vec<String>, bool) =
+            (row.get(0), row.get(1), row.get(2));
+        if done {
+            return Ok(());
+        }
+        let folder = tenant_folder(&upload_dir, ctx.db.tenant_id());
+        let work = work_folder(&folder, id);
+        tokio::fs::create_dir_all(&work)
+            .await
+            .map_err(|e| JobError::Retry(format!("making {}: {e}", work.display())))?;
+        let read = read_page(
+            &folder.join(id.to_string()),
+            &content_type,
+            page,
+            &work,
+            &languages,
+        )
+        .await?;
+        let tx = ctx.db.begin().await?;
+        let finished = record_page(&tx, &ctx, &folder, id, page, read).await?;
+        tx.commit().await?;
+        if finished {
+            remove_work(&work).await;
+        }
+        Ok(())
+    }
+}
+
+async fn remove_work(work: &Path) {
+    if let Err(e) = tokio::fs::remove_dir_all(work).await {
+        if e.kind() != std::io::ErrorKind::NotFound {
+            tracing::warn!(error = %e, path = %work.display(), "OCR work folder not removed");
+        }
+    }
+}
+
+fn page_file(work: &Path, page: i32, extension: &str) -> PathBuf {
+    work.join(format!("page-{page:05}.{extension}"))
+}
+
+/// Renders `page` of the file at `original` (a PDF; an image is its own one page) and
+/// reads it, leaving its one-page searchable PDF in `work`.
+async fn read_page(
+    original: &Path,
+    content_type: &str,
+    page: i32,
+    work: &Path,
+    languages: &[String],
+) -> Result<PageRead, JobError> {
+    let image = if content_type == "application/pdf" {
+        let prefix = work.join(format!("page-{page:05}"));
+        let rendered = run(tokio::process::Command::new("pdftoppm")
+            .args([
+                "-gray",
+                "-png",
+                "-singlefile",
+                "-scale-to",
+                RENDER_LONG_SIDE,
+            ])
+            .arg("-f")
+            .arg(page.to_string())
+            .arg("-l")
+            .arg(page.to_string())
+            .arg(original)
+            .arg(&prefix))
+        .await;
+        if let Err(reason) = rendered {
+            return reason.for_page("the page cannot be rendered");
+        }
+        page_file(work, page, "png")
+    } else {
+        original.to_owned()
+    };
+    let base = work.join(format!("page-{page:05}"));
+    let read = run(tokio::process::Command::new("tesseract")
+        .arg(&image)
+        .arg(&base)
+        .arg("-l")
+        .arg(languages.join("+"))
+        .args(["tsv", "pdf"]))
+    .await;
+    if image != original {
+        let _ = tokio::fs::remove_file(&image).await;
+    }
+    if let Err(reason) = read {
+        return reason.for_page("the page cannot be read");
+    }
+    let tsv = tokio::fs::read_to_string(page_file(work, page, "tsv"))
+        .await
+        .map_err(|e| JobError::Retry(format!("reading Tesseract's output: {e}")))?;
+    let _ = tokio::fs::remove_file(page_file(work, page, "tsv")).await;
+    let (text, confidence) = text::recognized(&tsv);
+    Ok(PageRead::Read { text, confidence })
+}
+
+/// Why a tool did not give its output.
+enum ToolFailure {
+    /// The tool said no (the input is not what it reads) or ran past its time: the
+    /// page is unreadable, and trying again would not change that.
+    Refused(String),
+    /// The tool could not be started for a reason that may pass (out of processes).
+    Transient(String),
+}
+
+impl ToolFailure {
+    fn for_page(self, what: &str) -> Result<PageRead, JobError> {
+        match self {
+            ToolFailure::Refused(reason) => Ok(PageRead::Unreadable(format!("{what}: {reason}"))),
+            ToolFailure::Transient(reason) => Err(JobError::Retry(reason)),
+        }
+    }
+}
+
+/// Runs `command` (no input, one thread) to its end or [`STEP_TIMEOUT`]; its standard
+/// output when it succeeds.
+async fn run(command: &mut tokio::process::Command) -> Result<Vec<u8>, ToolFailure> {
+    let output = command
+        .env("OMP_THREAD_LIMIT", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .output();
+    match tokio::time::timeout(STEP_TIMEOUT, output).await {
+        Err(_) => Err(ToolFailure::Refused(format!(
+            "it took longer than {} s",
+            STEP_TIMEOUT.as_secs()
+        ))),
+        Ok(Err(error)) if error.kind() == std::io::ErrorKind::NotFound => Err(
+            ToolFailure::Refused("OCR is not installed on this server".into()),
+        ),
+        Ok(Err(error)) => Err(ToolFailure::Transient(format!("starting OCR: {error}"))),
+        Ok(Ok(output)) if output.status.success() => Ok(output.stdout),
+        Ok(Ok(output)) => {
+            let said = String::from_utf8_lossy(&output.stderr);
+            Err(ToolFailure::Refused(crate::kernel::validate::truncate(
+                said.trim(),
+                200,
+            )))
+        }
+    }
+}
+
+/// Stores what reading `page` came to, if the file is still being recognised; the
+/// last page finishes the file. Returns whether the file is finished.
+async fn record_page(
+    tx: &TenantTx,
+    ctx: &JobContext,
+    folder: &Path,
+    id: Uuid,
+    page: i32,
+    read: PageRead,
+) -> Result<bool, JobError> {
+    // The attachment first, then its text: the order a delete takes them in.
+    let row = tx
+        .query_opt(
+            "select a.content_type from attachments a \
+             join attachment_texts t on t.attachment_id = a.id \
+             where a.id = $1 and t.state = 'recognizing' for key share of a for update of t",
+            &[&id],
+        )
+        .await?;
+    let Some(row) = row else {
+        // Deleted while the page was read: what it left is nobody's.
+        remove_work(&work_folder(folder, id)).await;
+        return Ok(false);
+    };
+    let content_type: String = row.get(0);
+    let (body, confidence, failure) = match read {
+        PageRead::Read { text, confidence } => (text, confidence, None),
+        PageRead::Unreadable(reason) => (String::new(), 0.0, Some(reason)),
+    };
+    let inserted = tx
+        .execute(
+            "insert into attachment_pages (attachment_id, page, body, confidence) \
+             values ($1, $2, $3, $4) on conflict do nothing",
+            &[&id, &page, &body, &confidence],
+        )
+        .await?;
+    if inserted == 0 {
+        return Ok(false);
+    }
+    let progress = tx
+        .query_one(
+            "update attachment_texts set ocr_pages_done = ocr_pages_done + 1, updated_at = $2 \
+             where attachment_id = $1 returning ocr_pages_done, ocr_pages_total, pages",
+            &[&id, &unit::now(tx)],
+        )
+        .await?;
+    let (done, total, pages): (i32, i32, i32) = (progress.get(0), progress.get(1), progress.get(2));
+    if done < total {
+        return Ok(false);
+    }
+    finish(tx, ctx, folder, id, &content_type, pages, failure).await?;
+    Ok(true)
+}
+
+/// Ends a file's OCR once its last page is in: assembles the searchable PDF and
+/// records the outcome, an event.
+async fn finish(
+    tx: &TenantTx,
+    ctx: &JobContext,
+    folder: &Path,
+    id: Uuid,
+    content_type: &str,
+    pages: i32,
+    last_failure: Option<String>,
+) -> Result<(), JobError> {
+    let summary = tx
+        .query_one(
+            "select coalesce(sum(char_length(body)), 0)::bigint, \
+                    avg(confidence) filter (where confidence is not null)::real, \
+                    count(*) filter (where confidence is not null and body = '')::int, \
+                    count(*) filter (where body <> '')::int \
+             from attachment_pages where attachment_id = $1",
+            &[&id],
+        )
+        .await?;
+    let (characters, confidence, empty, with_text): (i64, Option<f32>, i32, i32) = (
+        summary.get(0),
+        summary.get(1),
+        summary.get(2),
+        summary.get(3),
+    );
+    let work = work_folder(folder, id);
+    let searchable = match assemble(folder, id, content_type, pages, &work).await {
+        Ok(sha256) => Some(sha256),
+        Err(reason) => {
+            tracing::warn!(attachment = %id, reason, "no searchable PDF");
+            None
+        }
+    };
+    let (state, error) = if with_text == 0 {
+        (
+            "failed",
+            Some(last_failure.unwrap_or_else(|| "no text could be recognised".into())),
+        )
+    } else if empty > 0 {
+        (
+            "extracted",
+            Some(format!(
+                "no text was recognised on {empty} of {pages} pages"
+            )),
+        )
+    } else {
+        ("extracted", None)
+    };
+    let searchable = if state == "extracted" {
+        searchable
+    } else {
+        None
+    };
+    if searchable.is_none() {
+        let _ = tokio::fs::remove_file(searchable_path(folder, id)).await;
+    }
+    tx.execute(
+        "update attachment_texts set state = $2, error = $3, characters = $4, \
+         searchable_pdf_sha256 = $5, updated_at = $6 where attachment_id = $1",
+        &[
+            &id,
+            &state,
+            &error,
+            &characters,
+            &searchable,
+            &unit::now(tx),
+        ],
+    )
+    .await?;
+    let changes = json!({
+        "state": state, "method": "ocr", "error": error, "pages": pages,
+        "characters": characters, "confidence": confidence,
+        "searchable_pdf": searchable.is_some(),
+    });
+    super::outcome::record(tx, ctx, id, state, changes).await?;
+    Ok(())
+}
+
+/// Puts the searchable PDF together: each recognised page's own PDF, and for a PDF's
+/// pages that had text of their own, that page of the original. Written beside the
+/// original under a temporary name and renamed, so it is whole or absent. Its SHA-256.
+async fn assemble(
+    folder: &Path,
+    id: Uuid,
+    content_type: &str,
+    pages: i32,
+    work: &Path,
+) -> Result<String, String> {
+    let original = folder.join(id.to_string());
+    let mut parts = Vec::with_capacity(pages as usize);
+    for page in 1..=pages {
+        let part = page_file(work, page, "pdf");
+        if tokio::fs::try_exists(&part).await.unwrap_or(false) {
+            parts.push(part);
+        } else if content_type == "application/pdf" {
+            let pattern = work.join(format!("page-{page:05}.%d.pdf"));
+            run(tokio::process::Command::new("pdfseparate")
+                .arg("-f")
+                .arg(page.to_string())
+                .arg("-l")
+                .arg(page.to_string())
+                .arg(&original)
+                .arg(&pattern))
+            .await
+            .map_err(|f| describe(f, "pdfseparate"))?;
+            let separated = work.join(format!("page-{page:05}.{page}.pdf"));
+            tokio::fs::rename(&separated, &part)
+                .await
+                .map_err(|e| e.to_string())?;
+            parts.push(part);
+        } else {
+            return Err(format!("page {page} has no PDF"));
+        }
+    }
+    let partial = folder.join(format!("{id}.searchable.pdf.part"));
+    if parts.len() == 1 {
+        tokio::fs::copy(&parts[0], &partial)
+            .await
+            .map_err(|e| e.to_string())?;
+    } else {
+        run(tokio::process::Command::new("pdfunite")
+            .args(&parts)
+            .arg(&partial))
+        .await
+        .map_err(|f| describe(f, "pdfunite"))?;
+    }
+    let sha256 = super::files::sha256_of(&partial)
+        .await
+        .map_err(|e| e.to_string())?;
+    tokio::fs::rename(&partial, searchable_path(folder, id))
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(sha256)
+}
+
+fn describe(failure: ToolFailure, tool: &str) -> String {
+    match failure {
+        ToolFailure::Refused(reason) | ToolFailure::Transient(reason) => {
+            format!("{tool}: {reason}")
+        }
+    }
+}
