@@ -375,6 +375,15 @@ pub async fn contract_pdf_bytes(
         .map_err(|e| DomainError::Internal(anyhow::anyhow!("pdf: {e}")))
 }
 
+/// A titled text as a PDF, in the contract PDF's type and layout: what a redacted copy
+/// prints as, with nothing but its title and its (redacted) text.
+pub fn text_pdf(title: &str, body: &str) -> Vec<u8> {
+    let mut doc = Document::default();
+    doc.heading(title, 18.0);
+    doc.paragraph(body);
+    doc.render()
+}
+
 fn render(
     contract: &ContractView,
     counterparty: Option<String>,

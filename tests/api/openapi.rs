@@ -195,6 +195,7 @@ const UNTYPED: &[&str] = &[
     "contract_pdf",
     "download_attachment",
     "download_searchable_pdf",
+    "redaction_pdf",
     "metrics",
     "healthz",
     "readyz",

@@ -2,7 +2,8 @@
 //! and their lifecycle, optimistic concurrency and roles (`lifecycle`); versions,
 //! lists, search and facets (`reads`); the clause library and templates (`library`);
 //! comments, files and the calendar (`discussion`); the text read from attached files
-//! (`reading`) and from scans by OCR (`scanning`); the PDF (`documents`); the audit log (`audit`).
+//! (`reading`) and from scans by OCR (`scanning`); the PDF (`documents`); redacted
+//! copies (`redaction`); the audit log (`audit`).
 //! Here: the harness they share, a tenant with its admin and a member.
 
 mod audit;
@@ -12,6 +13,7 @@ mod library;
 mod lifecycle;
 mod reading;
 mod reads;
+mod redaction;
 mod scanning;
 
 use crate::app::{code, spawn_app, tenant_with_admin, TestApp, PASSWORD};
