@@ -106,6 +106,9 @@ pub struct Config {
     /// refused (408) and its partial file removed, so a stalled client cannot hold a
     /// socket and a temporary file.
     pub upload_idle_timeout: Duration,
+    /// `PACTUM_CLAMD_URL`: ClamAV's daemon (`tcp://host:port` or `unix:/path`); when
+    /// set, every upload is scanned before it is stored. Unset: no scanning.
+    pub clamd: Option<clamd::Clamd>,
     /// Background jobs: workers in this process and how they run.
     pub jobs: JobSettings,
     /// `PACTUM_WEBHOOK_ALLOW_PRIVATE`: let webhooks reach loopback, private and
@@ -522,7 +525,15 @@ impl Config {
                 15,
             )?),
         };
+        let clamd = match get("PACTUM_CLAMD_URL").filter(|v| !v.trim().is_empty()) {
+            None => None,
+            Some(v) => Some(
+                clamd::Clamd::parse(v.trim())
+                    .map_err(|reason| invalid("PACTUM_CLAMD_URL", reason))?,
+            ),
+        };
         Ok(Self {
+            clamd,
             notifications,
             jobs,
             webhook_allow_internal,
@@ -570,6 +581,8 @@ fn generate_secret() -> String {
         uuid::Uuid::new_v4().simple()
     )
 }
+
+pub mod clamd;
 
 #[cfg(test)]
 mod tests;

@@ -50,6 +50,60 @@ pub async fn may_attach(tx: &TenantTx, actor: &Actor, target: Target) -> Result<
     target.lock_editable(tx, actor).await
 }
 
+/// Refuses a received file that clamd finds malware in (422 `malware_found`, the
+/// refusal audited) or cannot give a verdict on (503); with no clamd configured,
+/// passes. The caller drops the refused file, so nothing of it is kept.
+pub async fn screen(
+    db: &TenantDb,
+    principal: &Principal,
+    origin: &Origin,
+    clamd: Option<&super::scan::Clamd>,
+    received: &Received,
+) -> Result<(), DomainError> {
+    use super::scan::{scan, Verdict};
+    let Some(clamd) = clamd else {
+        return Ok(());
+    };
+    match scan(clamd, &received.file.path).await {
+        Verdict::Clean => Ok(()),
+        Verdict::Unknown(reason) => {
+            tracing::warn!(reason, "an upload could not be scanned; refused");
+            Err(DomainError::Unavailable(anyhow::anyhow!(
+                "the malware scanner gave no verdict: {reason}"
+            )))
+        }
+        Verdict::Infected(signature) => {
+            crate::kernel::reads::as_actor(db, principal, async |tx, actor| {
+                audit::record(
+                    tx,
+                    actor,
+                    origin,
+                    Entry {
+                        action: "malware_refused",
+                        entity: "attachment",
+                        entity_id: None,
+                        changes: json!({
+                            "filename": received.filename, "sha256": received.sha256,
+                            "size_bytes": received.size, "signature": signature,
+                        }),
+                    },
+                )
+                .await
+            })
+            .await?;
+            Err(DomainError::refused(
+                crate::kernel::Refusal::Unprocessable,
+                "malware_found",
+                format!(
+                    "{} holds malware ({signature}); it was not stored",
+                    received.filename
+                ),
+                json!({"signature": signature}),
+            ))
+        }
+    }
+}
+
 /// The largest file the tenant may upload now, in bytes: the server's bound, or the
 /// tenant's own if lower. Refused (409 `file_quota_reached`) when the tenant already
 /// keeps as many files as its setting allows, before any byte is received.

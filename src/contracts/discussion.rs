@@ -119,6 +119,7 @@ pub async fn list_attachments(
         (status = 408, description = "The upload sent nothing for PACTUM_UPLOAD_IDLE_TIMEOUT_SECS", body = ErrorBody),
         (status = 409, description = "`file_quota_reached`: the tenant keeps as many files as its document settings allow", body = ErrorBody),
         (status = 413, description = "Larger than PACTUM_MAX_UPLOAD_BYTES or the tenant's own max_file_bytes", body = ErrorBody),
+        (status = 422, description = "`malware_found`: ClamAV found a signature, named in details.signature; nothing stored, the refusal audited", body = ErrorBody),
         (status = 415, description = "Not multipart/form-data, type not accepted, or content not of the declared type", body = ErrorBody),
         AuthedRouteErrors
     ),
@@ -148,6 +149,14 @@ pub async fn upload_attachment(
     let folder = tenant_folder(&state.config.upload_dir, tenant.0.id);
     let received =
         upload::receive(multipart, &folder, bound, state.config.upload_idle_timeout).await?;
+    attachments::service::screen(
+        &db,
+        &user.principal(),
+        &origin,
+        state.config.clamd.as_ref(),
+        &received,
+    )
+    .await?;
     let tx = db.begin().await?;
     let actor = Actor::resolve(&tx, &user.principal()).await?;
     let (view, stored) =

@@ -41,6 +41,7 @@ pub struct ImportReport {
         (status = 409, description = "`file_quota_reached`: the tenant keeps as many files as its document settings allow", body = ErrorBody),
         (status = 413, description = "A file larger than PACTUM_MAX_UPLOAD_BYTES or the tenant's own max_file_bytes", body = ErrorBody),
         (status = 415, description = "Not multipart/form-data, a type not accepted, or content not of the declared type", body = ErrorBody),
+        (status = 422, description = "`malware_found` in one of the files: nothing of the form is made", body = ErrorBody),
         AuthedRouteErrors
     ),
     security(("bearer" = []))
@@ -83,6 +84,14 @@ pub async fn import_contracts(
             ))
             .into());
         }
+        crate::attachments::service::screen(
+            &db,
+            &user.principal(),
+            &origin,
+            state.config.clamd.as_ref(),
+            &file,
+        )
+        .await?;
         received.push(file);
     }
     if received.is_empty() {

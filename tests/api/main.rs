@@ -2,10 +2,13 @@
 //! per file is most of what an integration build costs on two cores.
 //!
 //! `support` is the database harness (shared with `tenantctl`'s CLI tests); `app` spawns
-//! real servers on random ports and holds the typed request helpers.
+//! real servers on random ports and holds the typed request helpers; `clamav` a real
+//! ClamAV daemon.
 
 #[path = "support/app.rs"]
 mod app;
+#[path = "support/clamav.rs"]
+mod clamav;
 mod support;
 
 mod approvals;

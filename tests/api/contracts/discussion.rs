@@ -452,3 +452,113 @@ async fn a_tenants_own_bounds_on_file_size_and_count_are_kept_and_refusals_store
     assert_eq!(status, StatusCode::OK);
     assert_eq!(attach(vec![b'c'; 3000]).await.status(), StatusCode::CREATED);
 }
+
+#[tokio::test]
+async fn uploads_with_malware_are_refused_by_clamav_audited_and_leave_nothing() {
+    let mut clamav = crate::clamav::ClamAv::start();
+    let url = clamav.url();
+    let clm = Clm::with_env(&[("PACTUM_CLAMD_URL", url.as_str())]).await;
+    let contract = clm.create(&clm.member, nda("Scanned files")).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let attach = |bytes: Vec<u8>| {
+        upload(
+            &clm,
+            HOST,
+            &clm.member,
+            &contract,
+            "notes.txt",
+            "text/plain",
+            bytes,
+        )
+    };
+    let stored = || async {
+        let client = clm.db.client().await;
+        let row = client
+            .query_one(
+                "select (select count(*) from t_acme.attachments), (select count(*) from t_acme.contracts)",
+                &[],
+            )
+            .await
+            .unwrap();
+        let files: usize = std::fs::read_dir(&clm.app.upload_dir)
+            .map(|folders| {
+                folders
+                    .map(|f| std::fs::read_dir(f.unwrap().path()).unwrap().count())
+                    .sum()
+            })
+            .unwrap_or(0);
+        (row.get::<_, i64>(0), row.get::<_, i64>(1), files)
+    };
+
+    let response = attach(crate::clamav::EICAR.to_vec()).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let refusal: Value = response.json().await.unwrap();
+    assert_eq!(refusal["error"], "malware_found", "{refusal}");
+    assert_eq!(
+        refusal["details"]["signature"],
+        "Eicar-Test-Signature.UNOFFICIAL"
+    );
+    assert_eq!(stored().await, (0, 1, 0), "nothing of it is kept");
+    let audited: i64 = clm
+        .db
+        .client()
+        .await
+        .query_one(
+            "select count(*) from t_acme.audit_logs where action = 'malware_refused' \
+             and changes ->> 'signature' like 'Eicar-Test-Signature%'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(audited, 1);
+
+    // An import with one infected file among clean ones makes nothing.
+    let form = reqwest::multipart::Form::new()
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(b"Clean terms.".to_vec())
+                .file_name("clean.txt")
+                .mime_str("text/plain")
+                .unwrap(),
+        )
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(crate::clamav::EICAR.to_vec())
+                .file_name("eicar.txt")
+                .mime_str("text/plain")
+                .unwrap(),
+        );
+    let imported = clm
+        .app
+        .request(
+            Method::POST,
+            HOST,
+            "/api/v1/contracts/import?contract_type=nda",
+        )
+        .bearer_auth(&clm.member)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        code(imported).await,
+        (StatusCode::UNPROCESSABLE_ENTITY, "malware_found".into())
+    );
+    assert_eq!(stored().await, (0, 1, 0));
+
+    // A clean file goes through the same scan.
+    assert_eq!(
+        attach(b"Plain terms.".to_vec()).await.status(),
+        StatusCode::CREATED
+    );
+    assert_eq!(stored().await, (1, 1, 1));
+
+    // Without a verdict nothing is stored unscanned.
+    clamav.stop();
+    let response = attach(b"More terms.".to_vec()).await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(stored().await, (1, 1, 1));
+}

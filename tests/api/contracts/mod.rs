@@ -36,9 +36,14 @@ struct Clm {
 
 impl Clm {
     async fn new() -> Self {
+        Self::with_env(&[]).await
+    }
+
+    /// The same, with the server started with `env` set.
+    async fn with_env(env: &[(&str, &str)]) -> Self {
         let db = TestDb::migrated().await;
         tenant_with_admin(&db, "acme", PASSWORD).await;
-        let app = spawn_app(&db, &[]).await;
+        let app = spawn_app(&db, env).await;
         let admin = app.access_token(HOST, "admin@example.com", PASSWORD).await;
         let mut tokens = Vec::new();
         for (email, role) in [
