@@ -1,6 +1,7 @@
 //! Comments with mentions, the calendar, and files: upload, download, limits, tenant
 //! isolation.
 
+use super::reading::import;
 use super::*;
 
 #[tokio::test]
@@ -407,25 +408,16 @@ async fn a_tenants_own_bounds_on_file_size_and_count_are_kept_and_refusals_store
         code(attach(vec![b'c'; 10]).await).await,
         (StatusCode::CONFLICT, "file_quota_reached".into())
     );
-    let part = reqwest::multipart::Part::bytes(b"Terms.".to_vec())
-        .file_name("terms.txt")
-        .mime_str("text/plain")
-        .unwrap();
-    let imported = clm
-        .app
-        .request(
-            Method::POST,
-            HOST,
-            "/api/v1/contracts/import?contract_type=nda",
-        )
-        .bearer_auth(&clm.member)
-        .multipart(reqwest::multipart::Form::new().part("file", part))
-        .send()
-        .await
-        .unwrap();
+    let (status, refusal) = import(
+        &clm,
+        &clm.member,
+        "contract_type=nda",
+        &[("terms.txt", "text/plain", b"Terms.".to_vec())],
+    )
+    .await;
     assert_eq!(
-        code(imported).await,
-        (StatusCode::CONFLICT, "file_quota_reached".into())
+        (status, refusal["error"].as_str()),
+        (StatusCode::CONFLICT, Some("file_quota_reached"))
     );
     let client = clm.db.client().await;
     let (files, contracts): (i64, i64) = {
@@ -516,36 +508,19 @@ async fn uploads_with_malware_are_refused_by_clamav_audited_and_leave_nothing() 
     assert_eq!(audited, 1);
 
     // An import with one infected file among clean ones makes nothing.
-    let form = reqwest::multipart::Form::new()
-        .part(
-            "file",
-            reqwest::multipart::Part::bytes(b"Clean terms.".to_vec())
-                .file_name("clean.txt")
-                .mime_str("text/plain")
-                .unwrap(),
-        )
-        .part(
-            "file",
-            reqwest::multipart::Part::bytes(crate::clamav::EICAR.to_vec())
-                .file_name("eicar.txt")
-                .mime_str("text/plain")
-                .unwrap(),
-        );
-    let imported = clm
-        .app
-        .request(
-            Method::POST,
-            HOST,
-            "/api/v1/contracts/import?contract_type=nda",
-        )
-        .bearer_auth(&clm.member)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let (status, refusal) = import(
+        &clm,
+        &clm.member,
+        "contract_type=nda",
+        &[
+            ("clean.txt", "text/plain", b"Clean terms.".to_vec()),
+            ("eicar.txt", "text/plain", crate::clamav::EICAR.to_vec()),
+        ],
+    )
+    .await;
     assert_eq!(
-        code(imported).await,
-        (StatusCode::UNPROCESSABLE_ENTITY, "malware_found".into())
+        (status, refusal["error"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("malware_found"))
     );
     assert_eq!(stored().await, (0, 1, 0));
 

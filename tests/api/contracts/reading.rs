@@ -263,7 +263,7 @@ async fn attached_files_are_read_by_a_job_and_found_by_the_contract_search() {
 }
 
 /// `POST /api/v1/contracts/import?<query>` with `files` as `file` fields.
-async fn import(
+pub(super) async fn import(
     clm: &Clm,
     token: &str,
     query: &str,
