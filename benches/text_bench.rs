@@ -5,8 +5,13 @@
 //!   text_bench pdf PAGES     a PDF of PAGES pages of text (Helvetica, 45 lines each)
 //!   text_bench docx PARAGRAPHS   a DOCX of PARAGRAPHS paragraphs, deflated as Word does
 //!
+//!   text_bench ocr PAGES WORKERS   OCR of a PDF of PAGES pages, as the page jobs read
+//!                                  them (`attachments::ocr::read_page`: rendered to
+//!                                  A4 at 300 dpi, read by Tesseract), WORKERS at once
+//!
 //! Prints the file's size, the pages and characters read, the time, pages and
-//! characters a second, and the peak resident memory before and after reading (VmHWM).
+//! characters a second, and the peak resident memory before and after reading (VmHWM);
+//! for OCR, seconds a page, pages a minute and the mean confidence.
 
 use std::io::Write;
 use std::time::Instant;
@@ -79,10 +84,67 @@ fn peak_mib() -> f64 {
         .map_or(0.0, |kib| kib / 1024.0)
 }
 
+/// Reads every page of a `pages`-page PDF by OCR, `workers` pages at a time.
+fn ocr(pages: usize, workers: usize) {
+    use pactum::attachments::ocr::{read_page, PageRead};
+    let dir = std::env::temp_dir().join(format!("pactum-ocr-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let original = dir.join("scan.pdf");
+    std::fs::write(&original, pdf(pages)).unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let started = Instant::now();
+    let results = runtime.block_on(async {
+        let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(workers));
+        let mut tasks = tokio::task::JoinSet::new();
+        for page in 1..=pages as i32 {
+            let (slots, original, dir) = (slots.clone(), original.clone(), dir.clone());
+            tasks.spawn(async move {
+                let _slot = slots.acquire().await.unwrap();
+                let began = Instant::now();
+                let read = read_page(&original, "application/pdf", page, &dir, &["eng".into()])
+                    .await
+                    .expect("the page is read");
+                (began.elapsed().as_secs_f64(), read)
+            });
+        }
+        tasks.join_all().await
+    });
+    let wall = started.elapsed().as_secs_f64();
+    let mut confidence = 0.0;
+    let mut characters = 0;
+    for (_, read) in &results {
+        match read {
+            PageRead::Read {
+                text,
+                confidence: c,
+            } => {
+                confidence += f64::from(*c);
+                characters += text.chars().count();
+            }
+            PageRead::Unreadable(reason) => panic!("a page was not read: {reason}"),
+        }
+    }
+    let each: f64 = results.iter().map(|(s, _)| s).sum::<f64>() / pages as f64;
+    println!(
+        "ocr {pages} pages, {workers} workers: {wall:.1} s, {:.2} s a page of wall time \
+         ({:.1} pages/min), {each:.2} s for each page's own work; {characters} characters, \
+         mean confidence {:.1}",
+        wall / pages as f64,
+        pages as f64 * 60.0 / wall,
+        confidence / pages as f64
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 fn main() {
     // `cargo bench` appends `--bench`; the script runs the program directly.
     let args: Vec<String> = std::env::args().filter(|a| a != "--bench").collect();
     let count: usize = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(100);
+    if args.get(1).map(String::as_str) == Some("ocr") {
+        let workers = args.get(3).and_then(|n| n.parse().ok()).unwrap_or(1);
+        ocr(count, workers);
+        return;
+    }
     let (kind, bytes) = match args.get(1).map(String::as_str) {
         Some("pdf") => ("application/pdf", pdf(count)),
         Some("docx") => (
@@ -90,7 +152,7 @@ fn main() {
             docx(count),
         ),
         _ => {
-            eprintln!("usage: text_bench pdf PAGES | docx PARAGRAPHS");
+            eprintln!("usage: text_bench pdf PAGES | docx PARAGRAPHS | ocr PAGES WORKERS");
             std::process::exit(2);
         }
     };

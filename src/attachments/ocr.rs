@@ -111,7 +111,8 @@ pub async fn begin(
 }
 
 /// What reading one page came to.
-enum PageRead {
+#[derive(Debug)]
+pub enum PageRead {
     Read { text: String, confidence: f32 },
     Unreadable(String),
 }
@@ -177,8 +178,9 @@ fn page_file(work: &Path, page: i32, extension: &str) -> PathBuf {
 }
 
 /// Renders `page` of the file at `original` (a PDF; an image is its own one page) and
-/// reads it, leaving its one-page searchable PDF in `work`.
-async fn read_page(
+/// reads it, leaving its one-page searchable PDF in `work`: what each page's job does,
+/// and what the OCR benchmark times.
+pub async fn read_page(
     original: &Path,
     content_type: &str,
     page: i32,

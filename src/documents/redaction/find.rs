@@ -54,8 +54,9 @@ fn regex(pattern: &str) -> Regex {
 }
 
 static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
+    // A space either side of the @ is allowed: OCR often reads one there.
     regex(
-        r"(?i)\b[\p{L}\p{N}][\p{L}\p{N}._%+-]*@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*\.[a-z]{2,}\b",
+        r"(?i)\b[\p{L}\p{N}][\p{L}\p{N}._%+-]* ?@ ?[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*\.[a-z]{2,}\b",
     )
 });
 static IBAN: LazyLock<Regex> =
@@ -326,6 +327,14 @@ mod tests {
         // "Zoë: " is 5 characters but 6 bytes.
         assert_eq!((found[0].start, found[0].end), (5, 20));
         assert_eq!(found[0].id, "email-5-20");
+    }
+
+    #[test]
+    fn an_address_ocr_split_at_the_at_sign_is_still_one() {
+        assert_eq!(
+            kinds("email zoe@ lindqvist.example, or"),
+            [("email", "zoe@ lindqvist.example".to_owned())]
+        );
     }
 
     #[test]
