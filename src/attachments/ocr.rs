@@ -62,9 +62,10 @@ fn on_path(program: &str) -> bool {
 
 /// The languages Tesseract has installed, or `None` when it is not installed.
 pub async fn installed_languages() -> Option<Vec<String>> {
-    let output = run(tokio::process::Command::new("tesseract").arg("--list-langs"))
+    let output = run(tool("tesseract").arg("--list-langs"))
         .await
-        .ok()?;
+        .ok()?
+        .stdout;
     // The first line is a heading ("List of available languages ...").
     Some(
         String::from_utf8_lossy(&output)
@@ -189,7 +190,7 @@ pub async fn read_page(
 ) -> Result<PageRead, JobError> {
     let image = if content_type == "application/pdf" {
         let prefix = work.join(format!("page-{page:05}"));
-        let rendered = run(tokio::process::Command::new("pdftoppm")
+        let rendered = run(tool("pdftoppm")
             .args([
                 "-gray",
                 "-png",
@@ -212,7 +213,7 @@ pub async fn read_page(
         original.to_owned()
     };
     let base = work.join(format!("page-{page:05}"));
-    let read = run(tokio::process::Command::new("tesseract")
+    let read = run(tool("tesseract")
         .arg(&image)
         .arg(&base)
         .arg("-l")
@@ -222,8 +223,19 @@ pub async fn read_page(
     if image != original {
         let _ = tokio::fs::remove_file(&image).await;
     }
-    if let Err(reason) = read {
-        return reason.for_page("the page cannot be read");
+    let said = match read {
+        Ok(output) => output.stderr,
+        Err(reason) => return reason.for_page("the page cannot be read"),
+    };
+    // Tesseract ends well even when its image library could not allocate the image
+    // (over the memory bound): it then read nothing, and says so only on stderr.
+    if String::from_utf8_lossy(&said).contains("malloc fail") {
+        let _ = tokio::fs::remove_file(page_file(work, page, "tsv")).await;
+        let _ = tokio::fs::remove_file(page_file(work, page, "pdf")).await;
+        return Ok(PageRead::Unreadable(
+            "the page cannot be read: the image is too large to read within the memory bound"
+                .into(),
+        ));
     }
     let tsv = tokio::fs::read_to_string(page_file(work, page, "tsv"))
         .await
@@ -251,9 +263,30 @@ impl ToolFailure {
     }
 }
 
-/// Runs `command` (no input, one thread) to its end or [`STEP_TIMEOUT`]; its standard
-/// output when it succeeds.
-async fn run(command: &mut tokio::process::Command) -> Result<Vec<u8>, ToolFailure> {
+/// The most address space an OCR tool may take: a page at 300 dpi needs under 200 MiB,
+/// while a decompression-bomb image (a 1.6 MB PNG of 40,000 by 40,000 pixels) made
+/// Tesseract take 3 GiB before failing. Over the bound, the tool fails (the page is
+/// unreadable) instead of taking the machine's memory.
+const TOOL_ADDRESS_SPACE: u64 = 1 << 30;
+
+/// `program`, run under `prlimit` (util-linux) bounding its address space when that is
+/// installed, as it is on every Debian and Ubuntu.
+fn tool(program: &str) -> tokio::process::Command {
+    if on_path("prlimit") {
+        let mut command = tokio::process::Command::new("prlimit");
+        command
+            .arg(format!("--as={TOOL_ADDRESS_SPACE}"))
+            .arg("--")
+            .arg(program);
+        command
+    } else {
+        tokio::process::Command::new(program)
+    }
+}
+
+/// Runs `command` (no input, one thread) to its end or [`STEP_TIMEOUT`]; what it wrote
+/// when it succeeds.
+async fn run(command: &mut tokio::process::Command) -> Result<std::process::Output, ToolFailure> {
     let output = command
         .env("OMP_THREAD_LIMIT", "1")
         .stdin(Stdio::null())
@@ -270,7 +303,7 @@ async fn run(command: &mut tokio::process::Command) -> Result<Vec<u8>, ToolFailu
             ToolFailure::Refused("OCR is not installed on this server".into()),
         ),
         Ok(Err(error)) => Err(ToolFailure::Transient(format!("starting OCR: {error}"))),
-        Ok(Ok(output)) if output.status.success() => Ok(output.stdout),
+        Ok(Ok(output)) if output.status.success() => Ok(output),
         Ok(Ok(output)) => {
             let said = String::from_utf8_lossy(&output.stderr);
             Err(ToolFailure::Refused(crate::kernel::validate::truncate(
@@ -433,7 +466,7 @@ async fn assemble(
             parts.push(part);
         } else if content_type == "application/pdf" {
             let pattern = work.join(format!("page-{page:05}.%d.pdf"));
-            run(tokio::process::Command::new("pdfseparate")
+            run(tool("pdfseparate")
                 .arg("-f")
                 .arg(page.to_string())
                 .arg("-l")
@@ -457,11 +490,9 @@ async fn assemble(
             .await
             .map_err(|e| e.to_string())?;
     } else {
-        run(tokio::process::Command::new("pdfunite")
-            .args(&parts)
-            .arg(&partial))
-        .await
-        .map_err(|f| describe(f, "pdfunite"))?;
+        run(tool("pdfunite").args(&parts).arg(&partial))
+            .await
+            .map_err(|f| describe(f, "pdfunite"))?;
     }
     let sha256 = super::files::sha256_of(&partial)
         .await

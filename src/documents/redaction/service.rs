@@ -161,6 +161,7 @@ fn decisions<'a>(
     findings: &'a [Finding],
     body: &ApplyRedaction,
 ) -> Result<Vec<&'a Finding>, DomainError> {
+    let known: std::collections::HashSet<&str> = findings.iter().map(|f| f.id.as_str()).collect();
     let mut seen = std::collections::HashSet::new();
     for id in body.accepted.iter().chain(&body.rejected) {
         if !seen.insert(id.as_str()) {
@@ -169,7 +170,7 @@ fn decisions<'a>(
                 crate::kernel::validate::truncate(id, 80)
             )));
         }
-        if !findings.iter().any(|f| &f.id == id) {
+        if !known.contains(id.as_str()) {
             return Err(DomainError::Validation(format!(
                 "finding {} is not in this version's preview",
                 crate::kernel::validate::truncate(id, 80)
@@ -182,14 +183,23 @@ fn decisions<'a>(
         .map(|f| f.id.as_str())
         .collect();
     if !undecided.is_empty() {
+        let shown: Vec<&str> = undecided.iter().take(20).copied().collect();
         return Err(DomainError::Validation(format!(
-            "every finding is accepted or rejected; undecided: {}",
-            undecided.join(", ")
+            "every finding is accepted or rejected; {} undecided: {}{}",
+            undecided.len(),
+            shown.join(", "),
+            if undecided.len() > shown.len() {
+                ", ..."
+            } else {
+                ""
+            }
         )));
     }
+    let accepted: std::collections::HashSet<&str> =
+        body.accepted.iter().map(String::as_str).collect();
     Ok(findings
         .iter()
-        .filter(|f| body.accepted.contains(&f.id))
+        .filter(|f| accepted.contains(f.id.as_str()))
         .collect())
 }
 

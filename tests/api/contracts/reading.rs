@@ -419,6 +419,35 @@ async fn existing_contracts_come_in_from_files_as_drafts_filled_from_their_text(
     assert_eq!(attachments, [files[0]["attachment_id"].clone()]);
 }
 
+/// A grey PNG of `side` by `side` white pixels: a small file that decodes to
+/// `side * side` bytes.
+fn png_bomb(side: u32) -> Vec<u8> {
+    fn chunk(png: &mut Vec<u8>, kind: &[u8], data: &[u8]) {
+        png.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        png.extend_from_slice(kind);
+        png.extend_from_slice(data);
+        let mut crc = flate2::Crc::new();
+        crc.update(kind);
+        crc.update(data);
+        png.extend_from_slice(&crc.sum().to_be_bytes());
+    }
+    let mut header = Vec::new();
+    header.extend_from_slice(&side.to_be_bytes());
+    header.extend_from_slice(&side.to_be_bytes());
+    header.extend_from_slice(&[8, 0, 0, 0, 0]); // 8-bit greyscale
+    let mut row = vec![0xffu8; side as usize + 1];
+    row[0] = 0; // no filter
+    let mut pixels = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    for _ in 0..side {
+        pixels.write_all(&row).unwrap();
+    }
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    chunk(&mut png, b"IHDR", &header);
+    chunk(&mut png, b"IDAT", &pixels.finish().unwrap());
+    chunk(&mut png, b"IEND", &[]);
+    png
+}
+
 /// Installs Tesseract and poppler's tools if they are missing (`scripts/ocr.sh`).
 pub(super) fn ocr_tools() {
     let tools = std::process::Command::new("bash")
@@ -497,6 +526,16 @@ async fn an_image_is_read_by_ocr_with_its_confidence_and_found_by_the_search() {
     assert_eq!(status["searchable_pdf"], false);
     assert!(
         status["error"].as_str().unwrap().contains("cannot be read"),
+        "{status}"
+    );
+
+    // A decompression bomb: 0.4 MB of PNG that is 400 MB of pixels, which Tesseract
+    // unbounded reads in 1.5 GB. Bounded in memory, it fails on it instead.
+    let bomb = attach(&clm, &holder, "bomb.png", "image/png", png_bomb(20_000)).await;
+    let status = read_text(&clm, &bomb).await;
+    assert_eq!(status["state"], "failed", "{status}");
+    assert!(
+        status["error"].as_str().unwrap().contains("too large"),
         "{status}"
     );
 }
