@@ -115,6 +115,7 @@ pub fn job_handlers(outbound: &Outbound) -> Handlers {
         .register_job::<reminders::Remind>(())
         .register_job::<crate::attachments::reading::ExtractText>(outbound.upload_dir.clone())
         .register_job::<crate::attachments::ocr::RecognizePage>(outbound.upload_dir.clone())
+        .register_job::<crate::attachments::removal::RemoveFiles>(outbound.upload_dir.clone())
         .register(crate::kernel::jobs::NOOP, |_| async { Ok(()) });
     handlers
 }

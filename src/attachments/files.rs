@@ -42,3 +42,25 @@ pub async fn sha256_of(path: &Path) -> std::io::Result<String> {
     .await
     .map_err(std::io::Error::other)?
 }
+
+/// Removes stored files whose records are gone, with what was made from them (the
+/// searchable PDF, OCR's work in progress); a failure is logged, never returned
+/// (the record is what names a file, so a leftover is unreachable).
+pub async fn remove_files(folder: &Path, ids: &[Uuid]) {
+    for id in ids {
+        let derived = [folder.join(id.to_string()), searchable_path(folder, *id)];
+        for path in derived {
+            if let Err(e) = tokio::fs::remove_file(&path).await {
+                if e.kind() != std::io::ErrorKind::NotFound {
+                    tracing::warn!(error = %e, path = %path.display(), "attachment file not removed");
+                }
+            }
+        }
+        let work = work_folder(folder, *id);
+        if let Err(e) = tokio::fs::remove_dir_all(&work).await {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                tracing::warn!(error = %e, path = %work.display(), "OCR work folder not removed");
+            }
+        }
+    }
+}

@@ -7,7 +7,7 @@
 //!
 //! `model` is the data, `upload` receives the bytes, `service` the logic (no HTTP),
 //! `text` reads a file's text and `reading` runs it as a job and serves the result,
-//! `scan` asks ClamAV about each upload, `ocr` reads scans page by page (`files` names what it makes beside the original), `settings` holds the tenant's document settings,
+//! `scan` asks ClamAV about each upload, `removal` removes deleted files by a job, `ocr` reads scans page by page (`files` names what it makes beside the original), `settings` holds the tenant's document settings,
 //! `routes` what belongs to attachments alone (download, text, delete).
 
 pub mod files;
@@ -15,6 +15,7 @@ pub mod model;
 pub mod ocr;
 pub mod outcome;
 pub mod reading;
+pub mod removal;
 pub mod routes;
 pub mod scan;
 pub mod service;

@@ -145,17 +145,21 @@ impl BackgroundJob for RecognizePage {
         }
         let folder = tenant_folder(&upload_dir, ctx.db.tenant_id());
         let work = work_folder(&folder, id);
-        tokio::fs::create_dir_all(&work)
-            .await
-            .map_err(|e| JobError::Retry(format!("making {}: {e}", work.display())))?;
-        let read = read_page(
-            &folder.join(id.to_string()),
-            &content_type,
-            page,
-            &work,
-            &languages,
-        )
-        .await?;
+        let read = match tokio::fs::create_dir_all(&work).await {
+            Ok(()) => {
+                let original = folder.join(id.to_string());
+                read_page(&original, &content_type, page, &work, &languages).await
+            }
+            Err(e) => Err(JobError::Retry(format!("making {}: {e}", work.display()))),
+        };
+        let read = match read {
+            // The last attempt records the page as unreadable rather than leaving the
+            // file recognising for ever.
+            Err(JobError::Retry(reason)) if ctx.job.attempt >= ctx.job.max_attempts => {
+                PageRead::Unreadable(format!("the page could not be read: {reason}"))
+            }
+            other => other?,
+        };
         let tx = ctx.db.begin().await?;
         let finished = record_page(&tx, &ctx, &folder, id, page, read).await?;
         tx.commit().await?;

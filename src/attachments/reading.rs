@@ -95,6 +95,10 @@ impl BackgroundJob for ExtractText {
                 Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
                     Extracted::Failed("the file is not on disk".into())
                 }
+                // The last attempt settles it, so that the text never stays pending.
+                Err(error) if ctx.job.attempt >= ctx.job.max_attempts => {
+                    Extracted::Failed(format!("the file could not be read: {error}"))
+                }
                 Err(error) => return Err(JobError::Retry(format!("reading {id}: {error}"))),
             }
         };

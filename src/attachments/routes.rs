@@ -228,7 +228,7 @@ pub async fn delete_attachment(
         service::delete(tx, actor, &origin, id.into_inner(), &state.targets).await
     })
     .await?;
-    service::remove_files(
+    files::remove_files(
         &tenant_folder(&state.config.upload_dir, tenant.0.id),
         &[view.id],
     )

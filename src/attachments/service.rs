@@ -1,6 +1,7 @@
 //! What can be done with attachments, without HTTP: list the files of a record, store
-//! a received file as one, delete one or all of a record's. The caller commits; file
-//! removal after a delete is the caller's too, once the transaction has committed.
+//! a received file as one, delete one or all of a record's. The caller commits, and
+//! removes a deleted file's bytes once committed; a job enqueued with the delete removes
+//! them too, so a process that dies in between leaves no orphan.
 
 use std::path::Path;
 
@@ -220,6 +221,7 @@ pub async fn delete(
         .map_err(DomainError::write)?
         .ok_or(DomainError::Missing("attachment"))?;
     let view = AttachmentView::from(&row);
+    super::removal::schedule(tx, vec![view.id]).await?;
     let target = Target::new(kinds.find(&view.target_kind)?, view.target_id);
     // The record may be gone already; then only managers may clean up.
     let owner = match target.lock_owner(tx).await {
@@ -254,7 +256,7 @@ pub async fn delete(
 /// Removes the records of every file attached to `target`, for the area that deletes
 /// the record itself; returns their ids, whose files the caller removes once committed.
 pub async fn delete_all_on(tx: &TenantTx, target: Target) -> Result<Vec<Uuid>, DomainError> {
-    Ok(tx
+    let ids: Vec<Uuid> = tx
         .query(
             "delete from attachments where target_kind = $1 and target_id = $2 returning id",
             &[&target.kind.name, &target.id],
@@ -262,32 +264,9 @@ pub async fn delete_all_on(tx: &TenantTx, target: Target) -> Result<Vec<Uuid>, D
         .await?
         .iter()
         .map(|row| row.get(0))
-        .collect())
-}
-
-/// Removes stored files whose records are gone, with what was made from them (the
-/// searchable PDF, OCR's work in progress); a failure is logged, never returned
-/// (the record is what names a file, so a leftover is unreachable).
-pub async fn remove_files(folder: &Path, ids: &[Uuid]) {
-    for id in ids {
-        let derived = [
-            folder.join(id.to_string()),
-            super::files::searchable_path(folder, *id),
-        ];
-        for path in derived {
-            if let Err(e) = tokio::fs::remove_file(&path).await {
-                if e.kind() != std::io::ErrorKind::NotFound {
-                    tracing::warn!(error = %e, path = %path.display(), "attachment file not removed");
-                }
-            }
-        }
-        let work = super::files::work_folder(folder, *id);
-        if let Err(e) = tokio::fs::remove_dir_all(&work).await {
-            if e.kind() != std::io::ErrorKind::NotFound {
-                tracing::warn!(error = %e, path = %work.display(), "OCR work folder not removed");
-            }
-        }
-    }
+        .collect();
+    super::removal::schedule(tx, ids.clone()).await?;
+    Ok(ids)
 }
 
 /// Whether the file at `path` still has the SHA-256 recorded at its upload. A file

@@ -148,7 +148,7 @@ pub async fn delete_contract(
         delete(tx, actor, &origin, id.into_inner()).await
     })
     .await?;
-    attachments::service::remove_files(
+    attachments::files::remove_files(
         &tenant_folder(&state.config.upload_dir, tenant.0.id),
         &files,
     )

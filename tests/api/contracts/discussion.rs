@@ -537,3 +537,77 @@ async fn uploads_with_malware_are_refused_by_clamav_audited_and_leave_nothing() 
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(stored().await, (1, 1, 1));
 }
+
+#[tokio::test]
+async fn a_deleted_files_bytes_are_removed_by_a_job_even_when_the_request_could_not() {
+    // No workers here: the job waits in the queue for the second server.
+    let clm = Clm::with_env(&[("PACTUM_JOB_WORKERS", "0")]).await;
+    let contract = clm.create(&clm.member, nda("Short-lived file")).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let response = upload(
+        &clm,
+        HOST,
+        &clm.member,
+        &contract,
+        "a.txt",
+        "text/plain",
+        b"Terms.".to_vec(),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let id = response.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let folder = std::fs::read_dir(&clm.app.upload_dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let file = folder.join(&id);
+    assert!(file.exists());
+    assert_eq!(
+        clm.status(
+            Method::DELETE,
+            &format!("/api/v1/attachments/{id}"),
+            &clm.member,
+            None
+        )
+        .await,
+        StatusCode::NO_CONTENT
+    );
+    assert!(
+        !file.exists(),
+        "the request removes the bytes after its commit"
+    );
+    let queued: i64 = clm
+        .db
+        .client()
+        .await
+        .query_one(
+            "select count(*) from public.jobs where kind = 'attachments.remove_files' \
+             and args -> 'attachments' ? $1",
+            &[&id],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(queued, 1, "the removal is queued with the delete");
+
+    // As if the process had stopped between its commit and the removal: the bytes are
+    // still there. A server with workers runs the queued removal.
+    std::fs::write(&file, b"Terms.").unwrap();
+    let upload_dir = clm.app.upload_dir.display().to_string();
+    let _worker = spawn_app(&clm.db, &[("PACTUM_UPLOAD_DIR", upload_dir.as_str())]).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while file.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the job never removed the file"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
