@@ -100,6 +100,9 @@ pub struct Config {
     pub login_attempts_per_minute: std::num::NonZeroU32,
     /// `PACTUM_UPLOAD_DIR`: attachments, one folder per tenant id under it.
     pub upload_dir: std::path::PathBuf,
+    /// Where attachments are kept: that folder, or the S3-compatible bucket of
+    /// `PACTUM_STORAGE_URL` (the folder then holds only files being received or read).
+    pub store: crate::kernel::storage::Store,
     /// `PACTUM_MAX_UPLOAD_BYTES`: the largest attachment accepted.
     pub max_upload_bytes: u64,
     /// `PACTUM_UPLOAD_IDLE_TIMEOUT_SECS`: an upload that sends nothing for this long is
@@ -425,6 +428,8 @@ impl Config {
         let upload_dir = std::path::PathBuf::from(
             get("PACTUM_UPLOAD_DIR").unwrap_or_else(|| DEFAULT_UPLOAD_DIR.into()),
         );
+        let store = crate::kernel::storage::Store::from_lookup(get)
+            .map_err(|(variable, reason)| invalid(variable, reason))?;
         let max_upload_bytes = match get("PACTUM_MAX_UPLOAD_BYTES") {
             None => DEFAULT_MAX_UPLOAD_BYTES,
             Some(v) => v
@@ -541,6 +546,7 @@ impl Config {
             webhook_max_per_destination,
             upload_idle_timeout,
             upload_dir,
+            store,
             max_upload_bytes,
             login_attempts_per_minute,
             database_url,

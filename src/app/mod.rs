@@ -55,7 +55,7 @@ pub struct Outbound {
     pub notifications: crate::notifications::outlets::Outlets,
     pub fanout: crate::notifications::stream::Fanout,
     /// Where attachments live, for the jobs that read them.
-    pub upload_dir: std::path::PathBuf,
+    pub store: crate::kernel::storage::Store,
 }
 
 impl Outbound {
@@ -88,7 +88,7 @@ impl Outbound {
                 settings.link_port,
             )?,
             fanout,
-            upload_dir: config.upload_dir.clone(),
+            store: config.store.clone(),
         })
     }
 }
@@ -113,9 +113,9 @@ pub fn job_handlers(outbound: &Outbound) -> Handlers {
         .register_job::<delivery::Deliver>(mail)
         .register_job::<delivery::Digest>(digests)
         .register_job::<reminders::Remind>(())
-        .register_job::<crate::attachments::reading::ExtractText>(outbound.upload_dir.clone())
-        .register_job::<crate::attachments::ocr::RecognizePage>(outbound.upload_dir.clone())
-        .register_job::<crate::attachments::removal::RemoveFiles>(outbound.upload_dir.clone())
+        .register_job::<crate::attachments::reading::ExtractText>(outbound.store.clone())
+        .register_job::<crate::attachments::ocr::RecognizePage>(outbound.store.clone())
+        .register_job::<crate::attachments::removal::RemoveFiles>(outbound.store.clone())
         .register(crate::kernel::jobs::NOOP, |_| async { Ok(()) });
     handlers
 }

@@ -1,19 +1,17 @@
-//! Where what is made from a stored file lives beside it, and reading a file's hash.
-//! The original is `<tenant folder>/<id>`; OCR works in `<id>.ocr/` and keeps its
-//! searchable PDF as `<id>.searchable.pdf`. Removing an attachment removes all three.
+//! OCR's work folder beside a stored file, reading a file's hash, and removing an
+//! attachment's files: its bytes and searchable PDF from the store, OCR's work in
+//! progress from the tenant's scratch folder.
 
 use std::path::{Path, PathBuf};
 
 use uuid::Uuid;
 
+use crate::kernel::storage::{Store, StoredName};
+use crate::tenancy::TenantId;
+
 /// Where the pages of one file are worked on by OCR: `<tenant folder>/<id>.ocr`.
 pub fn work_folder(folder: &Path, attachment: Uuid) -> PathBuf {
     folder.join(format!("{attachment}.ocr"))
-}
-
-/// Where a file's searchable PDF is kept: beside it, `<id>.searchable.pdf`.
-pub fn searchable_path(folder: &Path, attachment: Uuid) -> PathBuf {
-    folder.join(format!("{attachment}.searchable.pdf"))
 }
 
 /// The SHA-256 of the file at `path`, in hex, read in blocks on a blocking thread
@@ -45,18 +43,14 @@ pub async fn sha256_of(path: &Path) -> std::io::Result<String> {
 
 /// Removes stored files whose records are gone, with what was made from them (the
 /// searchable PDF, OCR's work in progress); a failure is logged, never returned
-/// (the record is what names a file, so a leftover is unreachable).
-pub async fn remove_files(folder: &Path, ids: &[Uuid]) {
+/// (the record is what names a file, so a leftover is unreachable, and the removal
+/// job tries again).
+pub async fn remove_files(store: &Store, tenant: TenantId, ids: &[Uuid]) {
     for id in ids {
-        let derived = [folder.join(id.to_string()), searchable_path(folder, *id)];
-        for path in derived {
-            if let Err(e) = tokio::fs::remove_file(&path).await {
-                if e.kind() != std::io::ErrorKind::NotFound {
-                    tracing::warn!(error = %e, path = %path.display(), "attachment file not removed");
-                }
-            }
+        if let Err(e) = store.remove(tenant, &StoredName::all_of(*id)).await {
+            tracing::warn!(error = %e, attachment = %id, "attachment files not removed");
         }
-        let work = work_folder(folder, *id);
+        let work = work_folder(&store.scratch(tenant), *id);
         if let Err(e) = tokio::fs::remove_dir_all(&work).await {
             if e.kind() != std::io::ErrorKind::NotFound {
                 tracing::warn!(error = %e, path = %work.display(), "OCR work folder not removed");

@@ -1,9 +1,10 @@
 //! Files attached to any record an area lets people attach files to (contracts today):
-//! they point at a `(kind, id)` target, never at an area. Bytes live on local disk at
-//! `<PACTUM_UPLOAD_DIR>/<tenant id>/<attachment id>`: the folder comes from the tenant
-//! the request's host resolved to and the file name from a row of that tenant's own
-//! schema, so no path or id sent by a client can reach another tenant's file. The
-//! client's file name is kept in the database only.
+//! they point at a `(kind, id)` target, never at an area. Bytes live in the kernel's
+//! `storage::Store`: on local disk at `<PACTUM_UPLOAD_DIR>/<tenant id>/<attachment id>`
+//! or in a bucket under `tenants/<tenant id>/`. The tenant comes from the request's
+//! host and the name from a row of that tenant's own schema, so no path or id sent by a
+//! client can reach another tenant's file. The client's file name is kept in the
+//! database only.
 //!
 //! `model` is the data, `upload` receives the bytes, `service` the logic (no HTTP),
 //! `text` reads a file's text and `reading` runs it as a job and serves the result,
@@ -28,6 +29,7 @@ pub use model::AttachmentView;
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
     cfg.service(routes::download_attachment)
         .service(routes::download_searchable_pdf)
+        .service(routes::attachment_link)
         .service(routes::get_document_settings)
         .service(routes::put_document_settings)
         .service(routes::attachment_text)

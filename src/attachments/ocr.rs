@@ -18,10 +18,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::files::{searchable_path, work_folder};
+use super::files::work_folder;
 use super::text;
-use super::upload::tenant_folder;
 use crate::kernel::jobs::{BackgroundJob, JobContext, JobError, JobKind};
+use crate::kernel::storage::{Store, StoredName};
 use crate::kernel::unit;
 use crate::tenancy::scoped::TenantTx;
 
@@ -120,9 +120,9 @@ pub enum PageRead {
 
 impl BackgroundJob for RecognizePage {
     const KIND: JobKind = RECOGNIZE_PAGE;
-    type Env = PathBuf;
+    type Env = Store;
 
-    async fn run(self, ctx: JobContext, upload_dir: PathBuf) -> Result<(), JobError> {
+    async fn run(self, ctx: JobContext, store: Store) -> Result<(), JobError> {
         let (id, page) = (self.attachment_id, self.page);
         let tx = ctx.db.begin().await?;
         let row = tx
@@ -143,13 +143,13 @@ impl BackgroundJob for RecognizePage {
         if done {
             return Ok(());
         }
-        let folder = tenant_folder(&upload_dir, ctx.db.tenant_id());
+        let folder = store.scratch(ctx.db.tenant_id());
         let work = work_folder(&folder, id);
         let read = match tokio::fs::create_dir_all(&work).await {
-            Ok(()) => {
-                let original = folder.join(id.to_string());
-                read_page(&original, &content_type, page, &work, &languages).await
-            }
+            Ok(()) => match original_on_disk(&store, ctx.db.tenant_id(), id, &work).await {
+                Ok(original) => read_page(&original, &content_type, page, &work, &languages).await,
+                Err(e) => Err(e),
+            },
             Err(e) => Err(JobError::Retry(format!("making {}: {e}", work.display()))),
         };
         let read = match read {
@@ -161,13 +161,45 @@ impl BackgroundJob for RecognizePage {
             other => other?,
         };
         let tx = ctx.db.begin().await?;
-        let finished = record_page(&tx, &ctx, &folder, id, page, read).await?;
+        let finished = record_page(&tx, &ctx, &store, id, page, read).await?;
         tx.commit().await?;
         if finished {
             remove_work(&work).await;
         }
         Ok(())
     }
+}
+
+/// The original file on local disk, for the tools to read: where it is stored, or,
+/// when it is in a bucket, a copy fetched once into the work folder (written under a
+/// temporary name and renamed, so pages read in parallel never see half of it).
+async fn original_on_disk(
+    store: &Store,
+    tenant: crate::tenancy::TenantId,
+    id: Uuid,
+    work: &Path,
+) -> Result<PathBuf, JobError> {
+    let name = StoredName::original(id);
+    if let Some(path) = store.local_path(tenant, &name) {
+        return Ok(path);
+    }
+    let copy = work.join("original");
+    if tokio::fs::try_exists(&copy).await.unwrap_or(false) {
+        return Ok(copy);
+    }
+    let partial = work.join(format!("original.{}", Uuid::new_v4()));
+    let fetched = store
+        .copy_to(tenant, &name, &partial)
+        .await
+        .map_err(|e| JobError::Retry(format!("fetching {id} from the bucket: {e}")))?;
+    if !fetched {
+        let _ = tokio::fs::remove_file(&partial).await;
+        return Err(JobError::Cancel(format!("{id} is not in the bucket")));
+    }
+    tokio::fs::rename(&partial, &copy)
+        .await
+        .map_err(|e| JobError::Retry(format!("keeping the fetched original: {e}")))?;
+    Ok(copy)
 }
 
 async fn remove_work(work: &Path) {
@@ -323,11 +355,12 @@ async fn run(command: &mut tokio::process::Command) -> Result<std::process::Outp
 async fn record_page(
     tx: &TenantTx,
     ctx: &JobContext,
-    folder: &Path,
+    store: &Store,
     id: Uuid,
     page: i32,
     read: PageRead,
 ) -> Result<bool, JobError> {
+    let folder = &store.scratch(tx.tenant_id());
     // The attachment first, then its text: the order a delete takes them in.
     let row = tx
         .query_opt(
@@ -368,7 +401,7 @@ async fn record_page(
     if done < total {
         return Ok(false);
     }
-    finish(tx, ctx, folder, id, &content_type, pages, failure).await?;
+    finish(tx, ctx, store, id, &content_type, pages, failure).await?;
     Ok(true)
 }
 
@@ -377,12 +410,14 @@ async fn record_page(
 async fn finish(
     tx: &TenantTx,
     ctx: &JobContext,
-    folder: &Path,
+    store: &Store,
     id: Uuid,
     content_type: &str,
     pages: i32,
     last_failure: Option<String>,
 ) -> Result<(), JobError> {
+    let tenant = tx.tenant_id();
+    let folder = &store.scratch(tenant);
     let summary = tx
         .query_one(
             "select coalesce(sum(char_length(body)), 0)::bigint, \
@@ -400,7 +435,7 @@ async fn finish(
         summary.get(3),
     );
     let work = work_folder(folder, id);
-    let searchable = match assemble(folder, id, content_type, pages, &work).await {
+    let searchable = match assemble(store, tenant, id, content_type, pages, &work).await {
         Ok(sha256) => Some(sha256),
         Err(reason) => {
             tracing::warn!(attachment = %id, reason, "no searchable PDF");
@@ -428,7 +463,9 @@ async fn finish(
         None
     };
     if searchable.is_none() {
-        let _ = tokio::fs::remove_file(searchable_path(folder, id)).await;
+        let _ = store
+            .remove(tenant, &[StoredName::searchable_pdf(id)])
+            .await;
     }
     tx.execute(
         "update attachment_texts set state = $2, error = $3, characters = $4, \
@@ -456,13 +493,17 @@ async fn finish(
 /// pages that had text of their own, that page of the original. Written beside the
 /// original under a temporary name and renamed, so it is whole or absent. Its SHA-256.
 async fn assemble(
-    folder: &Path,
+    store: &Store,
+    tenant: crate::tenancy::TenantId,
     id: Uuid,
     content_type: &str,
     pages: i32,
     work: &Path,
 ) -> Result<String, String> {
-    let original = folder.join(id.to_string());
+    let folder = &store.scratch(tenant);
+    let original = original_on_disk(store, tenant, id, work)
+        .await
+        .map_err(|e| format!("{e:?}"))?;
     let mut parts = Vec::with_capacity(pages as usize);
     for page in 1..=pages {
         let part = page_file(work, page, "pdf");
@@ -501,7 +542,8 @@ async fn assemble(
     let sha256 = super::files::sha256_of(&partial)
         .await
         .map_err(|e| e.to_string())?;
-    tokio::fs::rename(&partial, searchable_path(folder, id))
+    store
+        .put(tenant, &StoredName::searchable_pdf(id), &partial)
         .await
         .map_err(|e| e.to_string())?;
     Ok(sha256)

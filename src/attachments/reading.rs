@@ -3,7 +3,6 @@
 //! belongs to. The job is idempotent: it acts only on a `pending` text, under a row
 //! lock, so a second run (a retry, a rescued job) changes nothing.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -14,10 +13,10 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::text::{self, Extracted, MAX_PAGES, MAX_TEXT_CHARS};
-use super::upload::tenant_folder;
 use crate::kernel::jobs::{BackgroundJob, JobContext, JobError, JobKind};
 use crate::kernel::page::{Page, PageRequest};
 use crate::kernel::reads::read_as;
+use crate::kernel::storage::{Store, StoredName};
 use crate::kernel::{unit, DomainError, Principal, Role};
 use crate::tenancy::scoped::{TenantDb, TenantTx};
 
@@ -29,7 +28,7 @@ pub const EXTRACT_TEXT: JobKind = JobKind {
     timeout: Duration::from_secs(300),
 };
 
-/// Reads an attachment's text. Its environment is the upload folder.
+/// Reads an attachment's text. Its environment is the store.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ExtractText {
     pub attachment_id: Uuid,
@@ -56,9 +55,9 @@ pub async fn schedule(tx: &TenantTx, attachment: Uuid) -> Result<(), DomainError
 
 impl BackgroundJob for ExtractText {
     const KIND: JobKind = EXTRACT_TEXT;
-    type Env = PathBuf;
+    type Env = Store;
 
-    async fn run(self, ctx: JobContext, upload_dir: PathBuf) -> Result<(), JobError> {
+    async fn run(self, ctx: JobContext, store: Store) -> Result<(), JobError> {
         let id = self.attachment_id;
         let tx = ctx.db.begin().await?;
         let row = tx
@@ -76,7 +75,7 @@ impl BackgroundJob for ExtractText {
         if state != "pending" {
             return Ok(());
         }
-        let path = tenant_folder(&upload_dir, ctx.db.tenant_id()).join(id.to_string());
+        let name = StoredName::original(id);
         let extracted = if text::needs_ocr(&content_type) {
             // An image is one page with no text of its own.
             Extracted::Pages {
@@ -84,17 +83,15 @@ impl BackgroundJob for ExtractText {
                 truncated: false,
             }
         } else {
-            match tokio::fs::read(&path).await {
-                Ok(bytes) => {
+            match store.read(ctx.db.tenant_id(), &name).await {
+                Ok(Some(bytes)) => {
                     let content_type = content_type.clone();
                     // Parsing a large file is CPU work: off the async workers.
                     tokio::task::spawn_blocking(move || text::extract(&content_type, &bytes))
                         .await
                         .unwrap_or_else(|_| Extracted::Failed("the file could not be read".into()))
                 }
-                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-                    Extracted::Failed("the file is not on disk".into())
-                }
+                Ok(None) => Extracted::Failed("the file is not in the store".into()),
                 // The last attempt settles it, so that the text never stays pending.
                 Err(error) if ctx.job.attempt >= ctx.job.max_attempts => {
                     Extracted::Failed(format!("the file could not be read: {error}"))

@@ -4,14 +4,13 @@
 //! itself. Removing what is already gone is nothing, so the job and the request's own
 //! removal after its commit never trouble each other.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::upload::tenant_folder;
 use crate::kernel::jobs::{BackgroundJob, JobContext, JobError, JobKind};
+use crate::kernel::storage::Store;
 use crate::kernel::DomainError;
 use crate::tenancy::scoped::TenantTx;
 
@@ -23,8 +22,7 @@ pub const REMOVE_FILES: JobKind = JobKind {
     timeout: Duration::from_secs(60),
 };
 
-/// Removes the files of attachments whose rows are gone. Its environment is the upload
-/// folder.
+/// Removes the files of attachments whose rows are gone. Its environment is the store.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RemoveFiles {
     pub attachments: Vec<Uuid>,
@@ -41,9 +39,9 @@ pub async fn schedule(tx: &TenantTx, attachments: Vec<Uuid>) -> Result<(), Domai
 
 impl BackgroundJob for RemoveFiles {
     const KIND: JobKind = REMOVE_FILES;
-    type Env = PathBuf;
+    type Env = Store;
 
-    async fn run(self, ctx: JobContext, upload_dir: PathBuf) -> Result<(), JobError> {
+    async fn run(self, ctx: JobContext, store: Store) -> Result<(), JobError> {
         // Only ids whose rows are gone: a job must never remove a live file.
         let tx = ctx.db.begin().await?;
         let live: Vec<Uuid> = tx
@@ -61,7 +59,7 @@ impl BackgroundJob for RemoveFiles {
             .into_iter()
             .filter(|id| !live.contains(id))
             .collect();
-        super::files::remove_files(&tenant_folder(&upload_dir, ctx.db.tenant_id()), &gone).await;
+        super::files::remove_files(&store, ctx.db.tenant_id(), &gone).await;
         Ok(())
     }
 }

@@ -9,6 +9,8 @@ use actix_web::http::header::{
 };
 use actix_web::mime;
 use actix_web::{delete, get, put, web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::files;
@@ -16,13 +18,13 @@ use super::model::{AttachmentView, COLUMNS};
 use super::reading::{self, TextPage, TextStatus};
 use super::service;
 use super::settings::{self, DocumentSettings};
-use super::upload::tenant_folder;
 use crate::kernel::page::{Page, PageQuery};
 use crate::kernel::reads::as_actor;
 use crate::kernel::reads::read_one_as;
+use crate::kernel::storage::{Store, StoredName};
 use crate::kernel::Role;
 use crate::web::error::ApiError;
-use crate::web::error::{AuthedRouteErrors, DomainError};
+use crate::web::error::{AuthedRouteErrors, DomainError, ErrorBody};
 use crate::web::json::Json;
 use crate::web::origin::RequestOrigin;
 use crate::web::reply::NoContent;
@@ -50,18 +52,14 @@ pub async fn download_attachment(
     db: RequestDb,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let sql = format!("select {COLUMNS} from attachments where id = $1");
-    let view: AttachmentView = read_one_as(
-        &db,
-        &user.principal(),
-        Role::Viewer,
-        &sql,
-        id.into_inner(),
-        "attachment",
-    )
-    .await?;
-    let path = tenant_folder(&state.config.upload_dir, tenant.0.id).join(view.id.to_string());
-    serve(&req, path, &view.sha256, view.filename, &view.content_type).await
+    let view = readable(&db, &user, id.into_inner()).await?;
+    let stored = Stored {
+        store: &state.config.store,
+        tenant: tenant.0.id,
+        name: StoredName::original(view.id),
+        sha256: &view.sha256,
+    };
+    serve(&req, stored, view.filename, &view.content_type).await
 }
 
 #[utoipa::path(
@@ -86,31 +84,129 @@ pub async fn download_searchable_pdf(
 ) -> Result<HttpResponse, ApiError> {
     let (id, filename, sha256) =
         reading::searchable_pdf(&db, &user.principal(), id.into_inner()).await?;
-    let folder = tenant_folder(&state.config.upload_dir, tenant.0.id);
     let stem = filename
         .rsplit_once('.')
         .map_or(filename.as_str(), |(stem, _)| stem);
     let name = format!("{stem}.searchable.pdf");
-    serve(
-        &req,
-        files::searchable_path(&folder, id),
-        &sha256,
-        name,
-        "application/pdf",
-    )
-    .await
+    let stored = Stored {
+        store: &state.config.store,
+        tenant: tenant.0.id,
+        name: StoredName::searchable_pdf(id),
+        sha256: &sha256,
+    };
+    serve(&req, stored, name, "application/pdf").await
 }
 
-/// Streams the file at `path` from disk (ranges and conditional requests honoured,
-/// never whole in memory) as a download named `filename`, once its SHA-256 is checked.
+/// How long a signed link may be asked to last.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct LinkQuery {
+    /// Seconds the link works for: 60 to 86,400, 300 by default.
+    pub expires_in: Option<u64>,
+}
+
+/// A link to download a file without credentials, until it expires.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SignedLink {
+    pub url: String,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/attachments/{id}/link",
+    tag = "attachments",
+    params(("id" = Uuid, Path, description = "Attachment id"), LinkQuery),
+    responses(
+        (status = 200, description = "A presigned link straight to the file in the bucket, for anyone who may read the attachment; whoever holds it can download the file until it expires", body = SignedLink),
+        (status = 409, description = "`links_unavailable`: the files are on the server's own disk, downloaded through /attachments/{id}", body = ErrorBody),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/attachments/{id}/link")]
+pub async fn attachment_link(
+    user: AuthUser,
+    tenant: CurrentTenant,
+    state: web::Data<AppState>,
+    db: RequestDb,
+    id: web::Path<Uuid>,
+    query: web::Query<LinkQuery>,
+) -> Result<Json<SignedLink>, ApiError> {
+    let seconds = query.expires_in.unwrap_or(300);
+    if !(60..=86_400).contains(&seconds) {
+        return Err(DomainError::Validation("expires_in: 60 to 86400 seconds".into()).into());
+    }
+    let view = readable(&db, &user, id.into_inner()).await?;
+    let valid_for = std::time::Duration::from_secs(seconds);
+    let url = state
+        .config
+        .store
+        .signed_link(tenant.0.id, &StoredName::original(view.id), valid_for)
+        .await
+        .map_err(|e| DomainError::Unavailable(anyhow::anyhow!("signing a link: {e}")))?
+        .ok_or_else(|| {
+            DomainError::Conflict(
+                "links_unavailable",
+                "files are kept on the server's disk: download them through /attachments/{id}"
+                    .into(),
+            )
+        })?;
+    Ok(Json(SignedLink {
+        url: url.to_string(),
+        expires_at: state.clock.now() + chrono::Duration::seconds(seconds as i64),
+    }))
+}
+
+/// The attachment `id`, for anyone who may read it.
+async fn readable(db: &RequestDb, user: &AuthUser, id: Uuid) -> Result<AttachmentView, ApiError> {
+    let sql = format!("select {COLUMNS} from attachments where id = $1");
+    Ok(read_one_as(db, &user.principal(), Role::Viewer, &sql, id, "attachment").await?)
+}
+
+/// A stored file and the SHA-256 it was stored with.
+struct Stored<'a> {
+    store: &'a Store,
+    tenant: crate::tenancy::TenantId,
+    name: StoredName,
+    sha256: &'a str,
+}
+
+/// Sends a stored file as a download named `filename`, never whole in memory. From
+/// local disk: its SHA-256 checked first, then streamed with ranges and conditional
+/// requests. From a bucket: streamed as it comes, hashed on the way, and broken off
+/// before its end if the hash does not match, so a changed file never arrives whole.
 async fn serve(
     req: &HttpRequest,
-    path: std::path::PathBuf,
-    sha256: &str,
+    stored: Stored<'_>,
     filename: String,
     content_type: &str,
 ) -> Result<HttpResponse, ApiError> {
-    if !service::intact(&path, sha256).await? {
+    let disposition = disposition(filename);
+    let content_type: mime::Mime = content_type
+        .parse()
+        .unwrap_or(mime::APPLICATION_OCTET_STREAM);
+    let Some(path) = stored.store.local_path(stored.tenant, &stored.name) else {
+        let blocks = stored
+            .store
+            .stream(stored.tenant, &stored.name)
+            .await
+            .map_err(|e| DomainError::Unavailable(anyhow::anyhow!("reading a stored file: {e}")))?
+            .ok_or_else(|| {
+                DomainError::Internal(anyhow::anyhow!(
+                    "{} is not in the bucket",
+                    stored.name.as_str()
+                ))
+            })?;
+        return Ok(HttpResponse::Ok()
+            .content_type(content_type)
+            .insert_header((header::CONTENT_DISPOSITION, disposition))
+            .insert_header((
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ))
+            .streaming(checked(blocks, stored.sha256.to_owned())));
+    };
+    if !service::intact(&path, stored.sha256).await? {
         return Err(DomainError::Internal(anyhow::anyhow!(
             "{} on disk no longer matches the SHA-256 it was stored with",
             path.display()
@@ -122,7 +218,62 @@ async fn serve(
         .await
         .map_err(|e| DomainError::Internal(anyhow::anyhow!("opening a stored file: {e}")))?
         .map_err(|e| DomainError::Internal(anyhow::anyhow!("{shown} is not on disk: {e}")))?;
-    // RFC 6266: an ASCII fallback plus the exact UTF-8 name.
+    let mut response = file
+        .set_content_type(content_type)
+        .set_content_disposition(disposition)
+        .into_response(req);
+    response.headers_mut().insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    Ok(response)
+}
+
+/// `blocks`, hashed as they pass; an error in place of the end when the whole does not
+/// have the SHA-256 `expected`, which breaks the response off.
+fn checked(
+    blocks: futures::stream::BoxStream<'static, std::io::Result<bytes::Bytes>>,
+    expected: String,
+) -> impl futures::Stream<Item = Result<bytes::Bytes, std::io::Error>> {
+    use futures::StreamExt;
+    use sha2::{Digest, Sha256};
+    let state = (blocks, Some(Sha256::new()), expected);
+    futures::stream::unfold(state, |(mut blocks, hasher, expected)| async move {
+        let mut hasher = hasher?;
+        match blocks.next().await {
+            Some(Ok(block)) => {
+                hasher.update(&block);
+                Some((Ok(block), (blocks, Some(hasher), expected)))
+            }
+            Some(Err(e)) => Some((Err(e), (blocks, None, expected))),
+            None => {
+                let actual: String = hasher
+                    .finalize()
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect();
+                if actual == expected {
+                    None
+                } else {
+                    tracing::error!(
+                        expected,
+                        actual,
+                        "a stored file no longer matches its SHA-256; download broken off"
+                    );
+                    Some((
+                        Err(std::io::Error::other(
+                            "the stored file does not match its SHA-256",
+                        )),
+                        (blocks, None, expected),
+                    ))
+                }
+            }
+        }
+    })
+}
+
+/// RFC 6266: an ASCII fallback plus the exact UTF-8 name.
+fn disposition(filename: String) -> ContentDisposition {
     let ascii: String = filename
         .chars()
         .map(|c| {
@@ -133,7 +284,7 @@ async fn serve(
             }
         })
         .collect();
-    let disposition = ContentDisposition {
+    ContentDisposition {
         disposition: DispositionType::Attachment,
         parameters: vec![
             DispositionParam::Filename(ascii),
@@ -143,20 +294,7 @@ async fn serve(
                 value: filename.into_bytes(),
             }),
         ],
-    };
-    let mut response = file
-        .set_content_type(
-            content_type
-                .parse()
-                .unwrap_or(mime::APPLICATION_OCTET_STREAM),
-        )
-        .set_content_disposition(disposition)
-        .into_response(req);
-    response.headers_mut().insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    Ok(response)
+    }
 }
 
 #[utoipa::path(
@@ -228,11 +366,7 @@ pub async fn delete_attachment(
         service::delete(tx, actor, &origin, id.into_inner(), &state.targets).await
     })
     .await?;
-    files::remove_files(
-        &tenant_folder(&state.config.upload_dir, tenant.0.id),
-        &[view.id],
-    )
-    .await;
+    files::remove_files(&state.config.store, tenant.0.id, &[view.id]).await;
     Ok(NoContent)
 }
 

@@ -9,12 +9,14 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::model::{AttachmentView, COLUMNS};
-use super::upload::{PendingFile, Received};
+use super::upload::Received;
 use crate::kernel::audit::{self, Entry};
 use crate::kernel::page::{Page, PageRequest};
+use crate::kernel::storage::{Store, StoredName};
 use crate::kernel::target::{rows_on, Target, TargetKinds};
 use crate::kernel::{Actor, DomainError, Origin, Principal, Role};
 use crate::tenancy::scoped::{TenantDb, TenantTx};
+use crate::tenancy::TenantId;
 
 /// A page of the files attached to `target`, oldest first.
 pub async fn list(
@@ -133,8 +135,48 @@ async fn within_quota(tx: &TenantTx, max_files: Option<i32>) -> Result<(), Domai
     Ok(())
 }
 
+/// A file put in the store for a row not yet committed: removed again unless `keep` is
+/// called once the transaction has committed.
+pub struct StoredFile {
+    store: Store,
+    tenant: TenantId,
+    attachment: Uuid,
+    kept: bool,
+}
+
+impl StoredFile {
+    pub fn keep(mut self) {
+        self.kept = true;
+    }
+}
+
+impl Drop for StoredFile {
+    fn drop(&mut self) {
+        if self.kept {
+            return;
+        }
+        let name = StoredName::original(self.attachment);
+        match self.store.local_path(self.tenant, &name) {
+            Some(path) => {
+                let _ = std::fs::remove_file(path);
+            }
+            // A bucket is reached asynchronously: the removal runs on its own.
+            None => {
+                if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                    let (store, tenant) = (self.store.clone(), self.tenant);
+                    runtime.spawn(async move {
+                        if let Err(e) = store.remove(tenant, &[name]).await {
+                            tracing::warn!(error = %e, "an uncommitted upload was not removed from the bucket");
+                        }
+                    });
+                }
+            }
+        }
+    }
+}
+
 /// Records a received file as attached to `target` and moves it to its final name in
-/// `folder`, checking the permission again (the record or the caller may have changed
+/// the store, checking the permission again (the record or the caller may have changed
 /// while the bytes came in). Audited. Should the transaction not commit, the caller
 /// drops the returned guard and the file goes with it.
 pub async fn store(
@@ -143,8 +185,8 @@ pub async fn store(
     origin: &Origin,
     target: Target,
     received: Received,
-    folder: &Path,
-) -> Result<(AttachmentView, PendingFile), DomainError> {
+    store: &Store,
+) -> Result<(AttachmentView, StoredFile), DomainError> {
     may_attach(tx, actor, target).await?;
     // The settings row locked, so that uploads racing for the last place under the
     // tenant's quota take it one at a time; the bound on size was the receiver's.
@@ -174,13 +216,16 @@ pub async fn store(
         .map_err(DomainError::write)?;
     let view = AttachmentView::from(&row);
     super::reading::schedule(tx, view.id).await?;
-    let final_path = folder.join(view.id.to_string());
-    tokio::fs::rename(&received.file.path, &final_path)
+    let tenant = tx.tenant_id();
+    store
+        .put(tenant, &StoredName::original(view.id), &received.file.path)
         .await
-        .map_err(|e| DomainError::Internal(anyhow::anyhow!("storing an upload: {e}")))?;
+        .map_err(|e| DomainError::Unavailable(anyhow::anyhow!("storing an upload: {e}")))?;
     received.file.keep();
-    let stored = PendingFile {
-        path: final_path,
+    let stored = StoredFile {
+        store: store.clone(),
+        tenant,
+        attachment: view.id,
         kept: false,
     };
     audit::record(

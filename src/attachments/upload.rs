@@ -14,13 +14,7 @@ use uuid::Uuid;
 
 use super::model::{clean_filename, content_matches, ACCEPTED};
 use crate::kernel::DomainError;
-use crate::tenancy::TenantId;
 use crate::web::error::ApiError;
-
-/// Where a tenant's files live: `<PACTUM_UPLOAD_DIR>/<tenant id>`.
-pub fn tenant_folder(upload_dir: &Path, tenant: TenantId) -> PathBuf {
-    upload_dir.join(tenant.0.to_string())
-}
 
 /// A file being received: removed from disk unless `keep` is called.
 pub struct PendingFile {

@@ -6,7 +6,7 @@ use actix_web::{get, post, web};
 use uuid::Uuid;
 
 use super::model::CONTRACT_TARGET;
-use crate::attachments::upload::{self, tenant_folder};
+use crate::attachments::upload;
 use crate::attachments::{self, AttachmentView};
 use crate::comments::{self, CommentView, NewComment};
 use crate::kernel::page::{Page, PageQuery};
@@ -146,7 +146,7 @@ pub async fn upload_attachment(
         tx.commit().await?;
         bound
     };
-    let folder = tenant_folder(&state.config.upload_dir, tenant.0.id);
+    let folder = state.config.store.scratch(tenant.0.id);
     let received =
         upload::receive(multipart, &folder, bound, state.config.upload_idle_timeout).await?;
     attachments::service::screen(
@@ -160,7 +160,8 @@ pub async fn upload_attachment(
     let tx = db.begin().await?;
     let actor = Actor::resolve(&tx, &user.principal()).await?;
     let (view, stored) =
-        attachments::service::store(&tx, &actor, &origin, target, received, &folder).await?;
+        attachments::service::store(&tx, &actor, &origin, target, received, &state.config.store)
+            .await?;
     tx.commit().await?;
     stored.keep();
     Ok(Created::new(view))

@@ -5,16 +5,16 @@
 //! `attachment.text_extracted` event in that event's transaction; a draft someone has
 //! edited in the meantime is left as they made it.
 
-use std::path::Path;
-
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::model::{ContractView, CreateContract, UpdateContract, CONTRACT_TARGET, MAX_BODY_CHARS};
 use super::service;
-use crate::attachments::upload::{PendingFile, Received};
+use crate::attachments::service::StoredFile;
+use crate::attachments::upload::Received;
 use crate::attachments::{self, AttachmentView};
+use crate::kernel::storage::Store;
 use crate::kernel::target::Target;
 use crate::kernel::unit::{ReactionFuture, Reactions, Recorded};
 use crate::kernel::{unit, Actor, DomainError, Origin, Principal};
@@ -40,9 +40,9 @@ pub async fn start(
     principal: &Principal,
     origin: &Origin,
     received: Received,
-    folder: &Path,
+    store: &Store,
     contract_type: &str,
-) -> Result<(ContractView, AttachmentView, PendingFile), DomainError> {
+) -> Result<(ContractView, AttachmentView, StoredFile), DomainError> {
     let title = received
         .filename
         .rsplit_once('.')
@@ -75,7 +75,7 @@ pub async fn start(
         id: contract.id,
     };
     let (file, stored) =
-        attachments::service::store(tx, &actor, origin, target, received, folder).await?;
+        attachments::service::store(tx, &actor, origin, target, received, store).await?;
     let now = unit::now(tx);
     tx.execute(
         "insert into contract_imports (contract_id, attachment_id, created_at, updated_at) \

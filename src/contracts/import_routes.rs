@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::import::{self, ImportedFile, MAX_FILES};
-use crate::attachments::upload::{self, tenant_folder};
+use crate::attachments::upload;
 use crate::kernel::{Actor, DomainError, Role};
 use crate::web::error::{ApiError, AuthedRouteErrors, ErrorBody};
 use crate::web::json::Json;
@@ -68,7 +68,7 @@ pub async fn import_contracts(
         tx.commit().await?;
         bound
     };
-    let folder = tenant_folder(&state.config.upload_dir, tenant.0.id);
+    let folder = state.config.store.scratch(tenant.0.id);
     let mut received = Vec::new();
     while let Some(file) = upload::receive_next(
         &mut multipart,
@@ -107,7 +107,7 @@ pub async fn import_contracts(
             &user.principal(),
             &origin,
             file,
-            &folder,
+            &state.config.store,
             &query.contract_type,
         )
         .await?;

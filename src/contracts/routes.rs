@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::model::*;
 use super::service::{self, *};
-use crate::attachments::{self, upload::tenant_folder};
+use crate::attachments;
 use crate::kernel::concurrency;
 use crate::kernel::page::{Page, PageQuery};
 use crate::kernel::reads::as_actor;
@@ -148,11 +148,7 @@ pub async fn delete_contract(
         delete(tx, actor, &origin, id.into_inner()).await
     })
     .await?;
-    attachments::files::remove_files(
-        &tenant_folder(&state.config.upload_dir, tenant.0.id),
-        &files,
-    )
-    .await;
+    attachments::files::remove_files(&state.config.store, tenant.0.id, &files).await;
     Ok(NoContent)
 }
 

@@ -86,6 +86,9 @@ pub enum Command {
     /// Background jobs: list, inspect, retry, cancel, pause and resume
     #[command(subcommand)]
     Jobs(JobsCommand),
+    /// Check stored files against the records that name them
+    #[command(subcommand)]
+    Storage(StorageCommand),
     /// Show the pool of pre-provisioned spare schemas, or top it up
     Spares {
         /// Build spares until the pool holds this many
@@ -196,6 +199,17 @@ pub struct PauseTarget {
     /// One tenant's jobs
     #[arg(long, value_name = "SLUG")]
     pub tenant: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StorageCommand {
+    /// List files without a record and records without their file, in the upload
+    /// folder or the bucket (PACTUM_UPLOAD_DIR, PACTUM_STORAGE_*); exit 1 if any
+    Check {
+        /// Only this tenant
+        #[arg(long, value_name = "SLUG")]
+        tenant: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

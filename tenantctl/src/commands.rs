@@ -15,7 +15,7 @@ use pactum_tenancy::provision::{self, validate_display_name, NewTenant, Provisio
 use pactum_tenancy::{registry, spares, Email, MigrationSet, TenantStatus};
 use serde_json::json;
 
-use crate::cli::{Cli, Command, CreateArgs, DomainCommand, MigrateArgs};
+use crate::cli::{Cli, Command, CreateArgs, DomainCommand, MigrateArgs, StorageCommand};
 use crate::input::{connect, database_url, direct_url, parse_host, parse_slug};
 use crate::output::{CliError, Exit, ProgressStyle, Report};
 
@@ -62,6 +62,9 @@ pub async fn run(cli: Cli) -> Result<Report, CliError> {
         }
         Command::Spares { fill } => spares_command(&url, fill, progress).await,
         Command::Jobs(command) => crate::jobs::run(&url, command).await,
+        Command::Storage(StorageCommand::Check { tenant }) => {
+            crate::storage::check(&url, tenant.as_deref()).await
+        }
     }
 }
 
@@ -503,25 +506,23 @@ async fn delete(url: &DatabaseUrl, slug: &str, yes: bool) -> Result<Report, CliE
             format!("deleting {slug} drops its schema and all its data; add --yes to confirm"),
         ));
     }
+    // Where the tenant's files are, settled before anything is deleted: the server's
+    // PACTUM_UPLOAD_DIR, or its bucket.
+    let store = pactum_kernel::storage::Store::from_lookup(|name| std::env::var(name).ok())
+        .map_err(|(variable, reason)| {
+            CliError::refused("invalid_configuration", format!("{variable}: {reason}"))
+        })?;
     let mut client = connect(url).await?;
     let deleted = provision::delete_tenant(&mut client, &slug).await?;
-    // The tenant's attachments go with it; the folder is named by its id, under the
-    // server's PACTUM_UPLOAD_DIR.
-    let upload_dir = std::env::var("PACTUM_UPLOAD_DIR")
-        .ok()
-        .filter(|d| !d.trim().is_empty())
-        .unwrap_or_else(|| pactum_kernel::storage::DEFAULT_UPLOAD_DIR.to_owned());
-    let folder = std::path::Path::new(&upload_dir).join(deleted.id.to_string());
-    let files_removed = match std::fs::remove_dir_all(&folder) {
-        Ok(()) => true,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+    let folder = store.scratch(deleted.id);
+    let files_removed = match store.remove_tenant(deleted.id).await {
+        Ok(removed) => removed,
         Err(e) => {
             return Err(CliError::failed(
                 "attachments_not_removed",
                 format!(
-                    "tenant {} and its schema are deleted, but its files in {} are not: {e}",
-                    deleted.slug,
-                    folder.display()
+                    "tenant {} and its schema are deleted, but its files are not: {e}",
+                    deleted.slug
                 ),
             ))
         }
@@ -530,10 +531,10 @@ async fn delete(url: &DatabaseUrl, slug: &str, yes: bool) -> Result<Report, CliE
         "deleted tenant {} and schema {}{}",
         deleted.slug,
         deleted.schema,
-        if files_removed {
-            format!(", and its files in {}", folder.display())
-        } else {
-            String::new()
+        match (files_removed, store.is_bucket()) {
+            (false, _) => String::new(),
+            (true, false) => format!(", and its files in {}", folder.display()),
+            (true, true) => ", and its files in the bucket".to_owned(),
         }
     );
     let mut report = serde_json::to_value(&deleted).unwrap_or_default();

@@ -6,6 +6,7 @@ mod commands;
 mod input;
 mod jobs;
 mod output;
+mod storage;
 
 use std::process::ExitCode;
 

@@ -600,6 +600,72 @@ async fn delete_removes_the_tenants_attachment_folder_and_no_other() {
 }
 
 #[tokio::test]
+async fn storage_check_lists_orphans_and_missing_files_and_exits_1_on_any() {
+    let db = migrated_with_acme().await;
+    let client = db.client().await;
+    let tenant: uuid::Uuid = client
+        .query_one("select id from public.tenants where slug = 'acme'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let insert = "insert into t_acme.attachments \
+                  (target_kind, target_id, filename, content_type, size_bytes, sha256) \
+                  values ('contract', gen_random_uuid(), 'a.txt', 'text/plain', 6, 'x') returning id";
+    let kept: uuid::Uuid = client.query_one(insert, &[]).await.unwrap().get(0);
+    let lost: uuid::Uuid = client.query_one(insert, &[]).await.unwrap().get(0);
+    let uploads = std::env::temp_dir().join(format!("pactum-cli-check-{}", uuid::Uuid::new_v4()));
+    let folder = uploads.join(tenant.to_string());
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(folder.join(kept.to_string()), b"Terms.").unwrap();
+    // Being received: not a stored file.
+    std::fs::write(folder.join(".upload-123"), b"Ter").unwrap();
+    let upload_dir = uploads.display().to_string();
+    let check = |args: &[&str]| {
+        tenantctl_with_env(Some(&db), args, None, &[("PACTUM_UPLOAD_DIR", &upload_dir)])
+    };
+
+    let run = check(&["storage", "check", "--json"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let report = run.json();
+    assert_eq!(report["differences"], 1);
+    assert_eq!(
+        report["tenants"][0]["missing"],
+        serde_json::json!([lost.to_string()])
+    );
+
+    let orphan = uuid::Uuid::new_v4().to_string();
+    std::fs::write(folder.join(&orphan), b"Stray.").unwrap();
+    std::fs::write(folder.join(lost.to_string()), b"Found.").unwrap();
+    let run = check(&["storage", "check", "--tenant", "acme"]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.stdout.contains(&format!("orphan {orphan}")),
+        "{}",
+        run.stdout
+    );
+
+    std::fs::remove_file(folder.join(&orphan)).unwrap();
+    let run = check(&["storage", "check", "--json"]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(run.json()["tenants"][0]["files"], 2);
+
+    let run = check(&["storage", "check", "--tenant", "Bad Slug"]);
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    let run = tenantctl_with_env(
+        Some(&db),
+        &["storage", "check"],
+        None,
+        &[("PACTUM_STORAGE_URL", "ftp://nowhere")],
+    );
+    assert_eq!(
+        run.code, 2,
+        "a bad store setting is refused: {}",
+        run.stdout
+    );
+    std::fs::remove_dir_all(&uploads).unwrap();
+}
+
+#[tokio::test]
 async fn behind_pgbouncer_create_and_migrate_work_and_a_missing_direct_url_is_exit_2() {
     let db = TestDb::migrated().await;
     let bouncer = PgBouncer::start(2);

@@ -3,12 +3,14 @@
 //!
 //! `support` is the database harness (shared with `tenantctl`'s CLI tests); `app` spawns
 //! real servers on random ports and holds the typed request helpers; `clamav` a real
-//! ClamAV daemon.
+//! ClamAV daemon, `s3` a real S3-compatible server.
 
 #[path = "support/app.rs"]
 mod app;
 #[path = "support/clamav.rs"]
 mod clamav;
+#[path = "support/s3.rs"]
+mod s3;
 mod support;
 
 mod approvals;

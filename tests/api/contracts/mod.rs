@@ -3,7 +3,8 @@
 //! lists, search and facets (`reads`); the clause library and templates (`library`);
 //! comments, files and the calendar (`discussion`); the text read from attached files
 //! (`reading`) and from scans by OCR (`scanning`); the PDF (`documents`); redacted
-//! copies (`redaction`); the audit log (`audit`).
+//! copies (`redaction`); files kept in an S3-compatible bucket (`storage`); the audit
+//! log (`audit`).
 //! Here: the harness they share, a tenant with its admin and a member.
 
 mod audit;
@@ -15,6 +16,7 @@ mod reading;
 mod reads;
 mod redaction;
 mod scanning;
+mod storage;
 
 use crate::app::{code, spawn_app, tenant_with_admin, TestApp, PASSWORD};
 use crate::support::TestDb;
@@ -77,6 +79,17 @@ impl Clm {
             other_member,
             viewer,
         }
+    }
+
+    /// The tenant's id in the registry.
+    async fn tenant_id(&self) -> uuid::Uuid {
+        self.db
+            .client()
+            .await
+            .query_one("select id from public.tenants where slug = 'acme'", &[])
+            .await
+            .unwrap()
+            .get(0)
     }
 
     async fn send(

@@ -72,6 +72,12 @@ pub(super) fn image_only(pdf: &[u8]) -> Vec<u8> {
     out.finish()
 }
 
+/// The searchable PDF of `attachment`, as a viewer downloads it.
+pub(super) async fn searchable_pdf(clm: &Clm, attachment: &str) -> reqwest::Response {
+    let path = format!("/api/v1/attachments/{attachment}/searchable-pdf");
+    clm.send(Method::GET, &path, &clm.viewer, None).await
+}
+
 /// The PDFs given, one after another (poppler's `pdfunite`).
 fn joined(parts: &[&[u8]]) -> Vec<u8> {
     let dir = std::env::temp_dir().join(format!("pactum-join-{}", uuid::Uuid::new_v4()));
@@ -172,14 +178,7 @@ async fn a_scanned_pdf_is_read_by_ocr_page_by_page_and_kept_as_a_searchable_pdf(
     assert!(found(&clm, "pangolin").await.contains(&holder));
 
     // The searchable PDF has both pages' words in its text layer.
-    let response = clm
-        .send(
-            Method::GET,
-            &format!("/api/v1/attachments/{scan}/searchable-pdf"),
-            &clm.viewer,
-            None,
-        )
-        .await;
+    let response = searchable_pdf(&clm, &scan).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["content-type"], "application/pdf");
     assert!(response.headers()["content-disposition"]
@@ -220,14 +219,7 @@ async fn a_scanned_pdf_is_read_by_ocr_page_by_page_and_kept_as_a_searchable_pdf(
     assert_eq!(status, StatusCode::NOT_FOUND, "{error}");
 
     // Deleting the file takes its searchable PDF with it.
-    let tenant = clm
-        .db
-        .client()
-        .await
-        .query_one("select id from public.tenants where slug = 'acme'", &[])
-        .await
-        .unwrap()
-        .get::<_, uuid::Uuid>(0);
+    let tenant = clm.tenant_id().await;
     let folder = clm.app.upload_dir.join(tenant.to_string());
     let kept = folder.join(format!("{scan}.searchable.pdf"));
     assert!(kept.exists());

@@ -1,0 +1,141 @@
+//! `tenantctl storage check`: what each tenant's records name against what its store
+//! (the upload folder or the bucket) holds. Files without a record (orphans) and
+//! records without their file (missing) are listed; any is exit 1, so a deploy or a
+//! cron job can act on it. Nothing is changed.
+
+use pactum_kernel::storage::{Store, StoredName};
+use pactum_tenancy::pool::DatabaseUrl;
+use pactum_tenancy::registry::{self, Tenant};
+use serde_json::json;
+
+use crate::input::{connect, parse_slug};
+use crate::output::{CliError, Exit, Report};
+
+/// What one tenant's check found.
+#[derive(Debug, serde::Serialize)]
+struct TenantCheck {
+    tenant: String,
+    files: usize,
+    /// Stored files no record names.
+    orphans: Vec<String>,
+    /// Files a record names that are not stored.
+    missing: Vec<String>,
+}
+
+/// Files being received or worked on (temporary uploads, parts of a searchable PDF
+/// being written) are not stored files.
+fn in_progress(name: &str) -> bool {
+    name.starts_with(".upload-") || name.ends_with(".part")
+}
+
+pub async fn check(url: &DatabaseUrl, only: Option<&str>) -> Result<Report, CliError> {
+    let store =
+        Store::from_lookup(|name| std::env::var(name).ok()).map_err(|(variable, reason)| {
+            CliError::refused("invalid_configuration", format!("{variable}: {reason}"))
+        })?;
+    let client = connect(url).await?;
+    let tenants: Vec<Tenant> = match only {
+        Some(slug) => {
+            let slug = parse_slug(slug)?;
+            vec![registry::find_by_slug(&client, &slug)
+                .await?
+                .ok_or_else(|| {
+                    CliError::refused("tenant_not_found", format!("no tenant {slug}"))
+                })?]
+        }
+        None => registry::list(&client)
+            .await?
+            .into_iter()
+            .map(|summary| summary.tenant)
+            .collect(),
+    };
+    let mut checks = Vec::with_capacity(tenants.len());
+    for tenant in &tenants {
+        // Schema names are validated identifiers, quoted: no input reaches the SQL.
+        let rows = client
+            .query(
+                &format!(
+                    "select a.id, t.searchable_pdf_sha256 is not null from {schema}.attachments a \
+                     left join {schema}.attachment_texts t on t.attachment_id = a.id",
+                    schema = tenant.schema.quoted()
+                ),
+                &[],
+            )
+            .await
+            .map_err(|e| CliError::failed("database_error", e.to_string()))?;
+        let mut expected: Vec<String> = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let (id, searchable): (uuid::Uuid, bool) = (row.get(0), row.get(1));
+            expected.push(StoredName::original(id).as_str().to_owned());
+            if searchable {
+                expected.push(StoredName::searchable_pdf(id).as_str().to_owned());
+            }
+        }
+        let mut stored: Vec<String> = store
+            .list(tenant.id)
+            .await
+            .map_err(|e| CliError::failed("storage_unreachable", format!("{}: {e}", tenant.slug)))?
+            .into_iter()
+            .filter(|name| !in_progress(name))
+            .collect();
+        stored.sort();
+        expected.sort();
+        let orphans = stored
+            .iter()
+            .filter(|name| expected.binary_search(name).is_err())
+            .cloned()
+            .collect();
+        let missing = expected
+            .iter()
+            .filter(|name| stored.binary_search(name).is_err())
+            .cloned()
+            .collect();
+        checks.push(TenantCheck {
+            tenant: tenant.slug.to_string(),
+            files: stored.len(),
+            orphans,
+            missing,
+        });
+    }
+    let differences: usize = checks
+        .iter()
+        .map(|c| c.orphans.len() + c.missing.len())
+        .sum();
+    let mut text = format!(
+        "{} tenants checked against {}: ",
+        checks.len(),
+        if store.is_bucket() {
+            "the bucket"
+        } else {
+            "the upload folder"
+        }
+    );
+    if differences == 0 {
+        text.push_str("every file has its record and every record its file");
+    } else {
+        text.push_str(&format!("{differences} differences"));
+        for check in checks
+            .iter()
+            .filter(|c| !c.orphans.is_empty() || !c.missing.is_empty())
+        {
+            for name in &check.orphans {
+                text.push_str(&format!("\n  {}: orphan {name} (no record)", check.tenant));
+            }
+            for name in &check.missing {
+                text.push_str(&format!(
+                    "\n  {}: missing {name} (its record has no file)",
+                    check.tenant
+                ));
+            }
+        }
+    }
+    let report = Report::new(
+        &json!({ "differences": differences, "tenants": checks }),
+        text,
+    );
+    Ok(if differences == 0 {
+        report
+    } else {
+        report.with_exit(Exit::Failed)
+    })
+}
