@@ -236,3 +236,47 @@ async fn a_scanned_pdf_is_read_by_ocr_page_by_page_and_kept_as_a_searchable_pdf(
     assert!(!kept.exists());
     assert!(!folder.join(format!("{scan}.ocr")).exists());
 }
+
+#[tokio::test]
+async fn a_page_that_keeps_failing_ends_unreadable_on_its_last_attempt_not_pending() {
+    ocr_tools();
+    // No workers here: the text job waits until the folder OCR works in is blocked.
+    let clm = Clm::with_env(&[("PACTUM_JOB_WORKERS", "0")]).await;
+    let contract = clm.create(&clm.member, nda("Stubborn scan")).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let sample = std::fs::read(
+        crate::support::workspace_root().join("docs/samples/scanned-supply-agreement.pdf"),
+    )
+    .unwrap();
+    let scan = attach(&clm, &contract, "scan.pdf", "application/pdf", sample).await;
+    // A file where OCR's work folder would go: every attempt at the page fails.
+    let scratch = clm.app.upload_dir.join(clm.tenant_id().await.to_string());
+    std::fs::write(scratch.join(format!("{scan}.ocr")), b"in the way").unwrap();
+    let upload_dir = clm.app.upload_dir.display().to_string();
+    let _worker = spawn_app(&clm.db, &[("PACTUM_UPLOAD_DIR", upload_dir.as_str())]).await;
+
+    let status = read_text(&clm, &scan).await;
+    assert_eq!(status["state"], "failed", "{status}");
+    assert_eq!(status["ocr_pages_done"], 1, "the page is settled");
+    assert!(
+        status["error"]
+            .as_str()
+            .unwrap()
+            .contains("could not be read"),
+        "{status}"
+    );
+    let attempts: i32 = clm
+        .db
+        .client()
+        .await
+        .query_one(
+            "select attempt from public.jobs where kind = 'attachments.recognize_page'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(attempts, 3, "every attempt was spent first");
+}
