@@ -14,6 +14,11 @@ pub fn work_folder(folder: &Path, attachment: Uuid) -> PathBuf {
     folder.join(format!("{attachment}.ocr"))
 }
 
+/// A digest as lower-case hex, as SHA-256s are recorded.
+pub fn hex(digest: &[u8]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// The SHA-256 of the file at `path`, in hex, read in blocks on a blocking thread
 /// (never whole in memory).
 pub async fn sha256_of(path: &Path) -> std::io::Result<String> {
@@ -31,11 +36,7 @@ pub async fn sha256_of(path: &Path) -> std::io::Result<String> {
             }
             hasher.update(&block[..read]);
         }
-        Ok(hasher
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect())
+        Ok(hex(&hasher.finalize()))
     })
     .await
     .map_err(std::io::Error::other)?

@@ -77,20 +77,22 @@ pub async fn installed_languages() -> Option<Vec<String>> {
     )
 }
 
-/// Starts reading `blank` (page numbers from 1) of a file of `total` pages by OCR in
+/// Starts reading `blank` (page numbers from 1) of a file of `pages` pages by OCR in
 /// `languages`, in the transaction that records the rest of its text.
 pub async fn begin(
     tx: &TenantTx,
     attachment: Uuid,
+    pages: i32,
     blank: &[i32],
     languages: &[String],
 ) -> Result<(), JobError> {
     tx.execute(
-        "update attachment_texts set state = 'recognizing', method = 'ocr', \
-         ocr_pages_total = $2, ocr_pages_done = 0, ocr_languages = $3, updated_at = $4 \
+        "update attachment_texts set state = 'recognizing', method = 'ocr', pages = $2, \
+         ocr_pages_total = $3, ocr_pages_done = 0, ocr_languages = $4, updated_at = $5 \
          where attachment_id = $1",
         &[
             &attachment,
+            &pages,
             &(blank.len() as i32),
             &languages,
             &unit::now(tx),
@@ -308,7 +310,8 @@ const TOOL_ADDRESS_SPACE: u64 = 1 << 30;
 /// `program`, run under `prlimit` (util-linux) bounding its address space when that is
 /// installed, as it is on every Debian and Ubuntu.
 fn tool(program: &str) -> tokio::process::Command {
-    if on_path("prlimit") {
+    static PRLIMIT: std::sync::LazyLock<bool> = std::sync::LazyLock::new(|| on_path("prlimit"));
+    if *PRLIMIT {
         let mut command = tokio::process::Command::new("prlimit");
         command
             .arg(format!("--as={TOOL_ADDRESS_SPACE}"))

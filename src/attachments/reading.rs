@@ -136,13 +136,8 @@ async fn record(
             } else if super::ocr::available() {
                 // The pages with text are kept now; OCR adds the others.
                 store_pages(tx, id, &pages, &blank).await?;
-                tx.execute(
-                    "update attachment_texts set pages = $2 where attachment_id = $1",
-                    &[&id, &(pages.len() as i32)],
-                )
-                .await?;
                 let languages = super::settings::current(tx).await?.ocr_languages;
-                return super::ocr::begin(tx, id, &blank, &languages).await;
+                return super::ocr::begin(tx, id, pages.len() as i32, &blank, &languages).await;
             } else if text::needs_ocr(content_type) {
                 Extracted::Failed(
                     "OCR is not available on this server: tesseract is not installed".into(),

@@ -247,11 +247,7 @@ fn checked(
             }
             Some(Err(e)) => Some((Err(e), (blocks, None, expected))),
             None => {
-                let actual: String = hasher
-                    .finalize()
-                    .iter()
-                    .map(|b| format!("{b:02x}"))
-                    .collect();
+                let actual = files::hex(&hasher.finalize());
                 if actual == expected {
                     None
                 } else {

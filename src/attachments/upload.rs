@@ -170,11 +170,7 @@ pub async fn receive_next(
             .into());
         }
     }
-    let sha256 = hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let sha256 = super::files::hex(&hasher.finalize());
     Ok(Some(Received {
         filename,
         content_type,

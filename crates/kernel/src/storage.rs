@@ -322,6 +322,13 @@ impl Store {
         name: &StoredName,
     ) -> std::io::Result<Option<Vec<u8>>> {
         use futures::StreamExt;
+        if let Some(path) = self.local_path(tenant, name) {
+            return match tokio::fs::read(path).await {
+                Ok(bytes) => Ok(Some(bytes)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(e),
+            };
+        }
         let Some(mut blocks) = self.stream(tenant, name).await? else {
             return Ok(None);
         };
