@@ -8,12 +8,13 @@
 //!
 //! `model` is the data, `upload` receives the bytes, `service` the logic (no HTTP),
 //! `text` reads a file's text and `reading` runs it as a job and serves the result,
-//! `scan` asks ClamAV about each upload, `removal` removes deleted files by a job, `ocr` reads scans page by page (`files` names what it makes beside the original), `settings` holds the tenant's document settings,
+//! `scan` asks ClamAV about each upload, `removal` removes deleted files by a job, `ocr` reads scans page by page (`files` names what it makes beside the original), `settings` holds the tenant's document settings, `originals` who reads a redacted contract's original,
 //! `routes` what belongs to attachments alone (download, text, delete).
 
 pub mod files;
 pub mod model;
 pub mod ocr;
+pub mod originals;
 pub mod outcome;
 pub mod reading;
 pub mod removal;

@@ -12,6 +12,7 @@ use tokio_postgres::Row;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::originals::{self, Guard};
 use super::text::{self, Extracted, MAX_PAGES, MAX_TEXT_CHARS};
 use crate::kernel::jobs::{BackgroundJob, JobContext, JobError, JobKind};
 use crate::kernel::page::{Page, PageRequest};
@@ -322,16 +323,25 @@ pub async fn searchable_pdf(
     principal: &Principal,
     attachment: Uuid,
 ) -> Result<(Uuid, String, String), DomainError> {
-    let found: SearchablePdf = crate::kernel::reads::read_one_as(
+    let (actor, results) = read_as(
         db,
         principal,
         Role::Viewer,
-        "select a.id, a.filename, t.searchable_pdf_sha256 from attachments a \
-         join attachment_texts t on t.attachment_id = a.id where a.id = $1",
-        attachment,
-        "attachment",
+        &[
+            (
+                "select a.id, a.filename, t.searchable_pdf_sha256 from attachments a \
+                 join attachment_texts t on t.attachment_id = a.id where a.id = $1",
+                &[&attachment],
+            ),
+            (originals::ATTACHMENT_GUARD_SQL, &[&attachment]),
+        ],
     )
     .await?;
+    let found = results[0]
+        .first()
+        .map(SearchablePdf::from)
+        .ok_or(DomainError::Missing("attachment"))?;
+    originals::require_original(Guard::from_rows(&results[1]).as_ref(), &actor)?;
     let sha256 = found.sha256.ok_or(DomainError::Missing("searchable PDF"))?;
     Ok((found.id, found.filename, sha256))
 }
@@ -344,7 +354,7 @@ pub async fn pages(
     page: &PageRequest,
 ) -> Result<Page<TextPage>, DomainError> {
     let after: Option<i32> = page.after()?;
-    let (_, results) = read_as(
+    let (actor, results) = read_as(
         db,
         principal,
         Role::Viewer,
@@ -353,6 +363,7 @@ pub async fn pages(
                 "select 1 from attachment_texts where attachment_id = $1",
                 &[&attachment],
             ),
+            (originals::ATTACHMENT_GUARD_SQL, &[&attachment]),
             (
                 "select page, body, confidence from attachment_pages where attachment_id = $1 \
                  and ($3::int is null or page > $3) order by page limit $2",
@@ -364,7 +375,8 @@ pub async fn pages(
     if results[0].is_empty() {
         return Err(DomainError::Missing("attachment text"));
     }
-    let pages: Vec<TextPage> = results[1]
+    originals::require_original(Guard::from_rows(&results[1]).as_ref(), &actor)?;
+    let pages: Vec<TextPage> = results[2]
         .iter()
         .map(|row| TextPage {
             page: row.get(0),

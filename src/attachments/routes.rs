@@ -15,12 +15,13 @@ use uuid::Uuid;
 
 use super::files;
 use super::model::{AttachmentView, COLUMNS};
+use super::originals::{self, Guard};
 use super::reading::{self, TextPage, TextStatus};
 use super::service;
 use super::settings::{self, DocumentSettings};
 use crate::kernel::page::{Page, PageQuery};
 use crate::kernel::reads::as_actor;
-use crate::kernel::reads::read_one_as;
+use crate::kernel::reads::read_as;
 use crate::kernel::storage::{Store, StoredName};
 use crate::kernel::Role;
 use crate::web::error::ApiError;
@@ -157,10 +158,23 @@ pub async fn attachment_link(
     }))
 }
 
-/// The attachment `id`, for anyone who may read it.
+/// The attachment `id`, for anyone who may read it and, on a redacted contract, its
+/// original.
 async fn readable(db: &RequestDb, user: &AuthUser, id: Uuid) -> Result<AttachmentView, ApiError> {
     let sql = format!("select {COLUMNS} from attachments where id = $1");
-    Ok(read_one_as(db, &user.principal(), Role::Viewer, &sql, id, "attachment").await?)
+    let (actor, results) = read_as(
+        db,
+        &user.principal(),
+        Role::Viewer,
+        &[(&sql, &[&id]), (originals::ATTACHMENT_GUARD_SQL, &[&id])],
+    )
+    .await?;
+    let view = results[0]
+        .first()
+        .map(AttachmentView::from)
+        .ok_or(DomainError::Missing("attachment"))?;
+    originals::require_original(Guard::from_rows(&results[1]).as_ref(), &actor)?;
+    Ok(view)
 }
 
 /// A stored file and the SHA-256 it was stored with.

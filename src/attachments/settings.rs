@@ -26,6 +26,17 @@ pub struct DocumentSettings {
     /// The most files this tenant may keep; null for no bound of its own.
     #[serde(default)]
     pub max_files: Option<i32>,
+    /// Once a contract is redacted with its original restricted, the least role that
+    /// still reads the original (its text, versions, PDF, search and attached files);
+    /// the contract's owner always does, everyone else reads the redacted copy.
+    /// Default `manager`.
+    #[serde(default = "default_original_role")]
+    #[schema(value_type = String, example = "manager", pattern = "^(viewer|member|manager|admin)$")]
+    pub original_role: Role,
+}
+
+fn default_original_role() -> Role {
+    super::originals::DEFAULT_ORIGINAL_ROLE
 }
 
 impl Default for DocumentSettings {
@@ -34,6 +45,7 @@ impl Default for DocumentSettings {
             ocr_languages: vec!["eng".into()],
             max_file_bytes: None,
             max_files: None,
+            original_role: default_original_role(),
         }
     }
 }
@@ -42,7 +54,7 @@ impl Default for DocumentSettings {
 pub async fn current(tx: &TenantTx) -> Result<DocumentSettings, DomainError> {
     Ok(tx
         .query_opt(
-            "select ocr_languages, max_file_bytes, max_files from document_settings",
+            "select ocr_languages, max_file_bytes, max_files, original_role from document_settings",
             &[],
         )
         .await?
@@ -50,6 +62,7 @@ pub async fn current(tx: &TenantTx) -> Result<DocumentSettings, DomainError> {
             ocr_languages: r.get(0),
             max_file_bytes: r.get(1),
             max_files: r.get(2),
+            original_role: Role::parse(r.get(3)).unwrap_or_else(default_original_role),
         }))
 }
 
@@ -123,14 +136,17 @@ pub async fn put(
     }
     let old = current(tx).await?;
     tx.execute(
-        "insert into document_settings (ocr_languages, max_file_bytes, max_files, updated_at) \
-         values ($1, $2, $3, $4) on conflict (id) do update set \
+        "insert into document_settings \
+         (ocr_languages, max_file_bytes, max_files, original_role, updated_at) \
+         values ($1, $2, $3, $4, $5) on conflict (id) do update set \
          ocr_languages = excluded.ocr_languages, max_file_bytes = excluded.max_file_bytes, \
-         max_files = excluded.max_files, updated_at = excluded.updated_at",
+         max_files = excluded.max_files, original_role = excluded.original_role, \
+         updated_at = excluded.updated_at",
         &[
             &body.ocr_languages,
             &body.max_file_bytes,
             &body.max_files,
+            &body.original_role.as_str(),
             &unit::now(tx),
         ],
     )

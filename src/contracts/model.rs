@@ -8,10 +8,11 @@ use tokio_postgres::Row;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::attachments::originals::Guard;
 use crate::kernel::target::TargetKind;
 use crate::kernel::validate::{self, nullable, IsoDate};
 use crate::kernel::validate::{Amount, Currency};
-use crate::kernel::DomainError;
+use crate::kernel::{Actor, DomainError};
 
 /// Contracts as something comments and files hang off.
 pub static CONTRACT_TARGET: TargetKind = TargetKind {
@@ -27,12 +28,13 @@ pub(super) const MAX_QUERY_CHARS: usize = 200;
 
 pub const CONTRACT_COLUMNS: &str = "id, title, contract_type, status, value::text, currency, \
     counterparty_id, owner_id, start_date, end_date, auto_renew, renewal_notice_days, tags, \
-    metadata, body, version, created_by, created_at, updated_by, updated_at";
+    metadata, body, version, created_by, created_at, updated_by, updated_at, shown_redaction";
 /// The same columns without the (possibly large) body, for lists.
 pub(super) const SUMMARY_COLUMNS: &str =
     "id, title, contract_type, status, value::text, currency, \
     counterparty_id, owner_id, start_date, end_date, auto_renew, renewal_notice_days, tags, \
-    metadata, null::text, version, created_by, created_at, updated_by, updated_at";
+    metadata, null::text, version, created_by, created_at, updated_by, updated_at, \
+    shown_redaction";
 
 /// The lifecycle. `expired` and `terminated` are final.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -124,6 +126,12 @@ pub struct ContractView {
     pub created_at: DateTime<Utc>,
     pub updated_by: Option<Uuid>,
     pub updated_at: DateTime<Utc>,
+    /// Whether a redacted copy stands in for the original for readers below the
+    /// tenant's `original_role` (document settings) who do not own the contract.
+    pub original_restricted: bool,
+    /// Set when `body` is the text of this redacted copy, not the original: the reader
+    /// may not read the original. Null otherwise.
+    pub body_redaction_id: Option<Uuid>,
 }
 
 impl ContractView {
@@ -162,7 +170,23 @@ impl ContractView {
             created_at: row.get(17),
             updated_by: row.get(18),
             updated_at: row.get(19),
+            original_restricted: row.get::<_, Option<Uuid>>(20).is_some(),
+            body_redaction_id: None,
         })
+    }
+
+    /// The view as `actor` may read it: with the redacted copy's text in place of the
+    /// original when `guard` (the contract's, from
+    /// [`CONTRACT_GUARD_SQL`](crate::attachments::originals::CONTRACT_GUARD_SQL)) does
+    /// not admit them.
+    pub fn shielded(mut self, guard: Option<&Guard>, actor: &Actor) -> Self {
+        if let Some(guard) = guard.filter(|g| !g.admits(actor)) {
+            if self.body.is_some() {
+                self.body = Some(guard.copy_body.clone().unwrap_or_default());
+            }
+            self.body_redaction_id = Some(guard.copy);
+        }
+        self
     }
 
     /// The view as the audit log records it: the body by its length only (every text

@@ -7,6 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::model::*;
+use crate::attachments::originals::{self, Reader};
 use crate::kernel::page::{Page, PageRequest};
 use crate::kernel::query::{Filter, SortKey, SortKeys};
 use crate::kernel::reads::read_as;
@@ -59,6 +60,8 @@ pub(super) struct Search {
     /// the WHERE and ORDER BY clauses ran once per matching row (2-3x slower).
     pub(super) from_query: String,
     pub(super) has_query: bool,
+    /// Whether the search reads redacted copies in place of some originals.
+    pub(super) shielded: bool,
 }
 
 impl Search {
@@ -107,12 +110,23 @@ const RANK: SortKey = SortKey {
     nullable: true,
 };
 
+/// The rank of a restricted original for a reader it is kept from: none (the copy
+/// matched, not the original, so the original's term weights must not order them).
+const RANK_SHIELDED: SortKey = SortKey {
+    name: "rank",
+    sql: "case when shown_redaction is null then ts_rank(search, query) end",
+    nullable: true,
+};
+
 impl ContractFilter {
-    fn to_search(&self) -> Result<Search, DomainError> {
+    /// The filter as SQL for `reader`: a search matches a restricted original only for
+    /// those who may read it, and the redacted copy that stands in for it otherwise.
+    fn to_search(&self, reader: Reader) -> Result<Search, DomainError> {
         let mut w = Search {
             filter: Filter::new(),
             from_query: String::new(),
             has_query: false,
+            shielded: false,
         };
         if let Some(statuses) = &self.status {
             let parsed = statuses
@@ -190,26 +204,65 @@ impl ContractFilter {
             // The contract's own text, or the text of a file attached to it (the array
             // is computed once, through the pages' index, so either side keeps its
             // index: a bitmap OR of the two).
-            w.filter.require(format!(
+            let originals = format!(
                 "(search @@ query or id = any(array(\
                  select a.target_id from attachment_pages p \
                  join attachments a on a.id = p.attachment_id \
                  where a.target_kind = 'contract' \
                  and p.search @@ websearch_to_tsquery('english', ${n}))))"
-            ));
+            );
+            match reader {
+                Reader::Everyone => w.filter.require(originals),
+                Reader::OwnerOnly(me) => {
+                    // Restricted contracts of others match by title or by the copy
+                    // that stands in for them (few rows: a partial index finds them).
+                    let me = w.filter.bind(me);
+                    w.filter.require(format!(
+                        "(((shown_redaction is null or owner_id = ${me}) and {originals}) \
+                         or id = any(array(select c.id from contracts c \
+                         join contract_redactions r on r.id = c.shown_redaction \
+                         where c.shown_redaction is not null and c.owner_id <> ${me} \
+                         and (r.search @@ websearch_to_tsquery('english', ${n}) \
+                         or to_tsvector('english', c.title) @@ websearch_to_tsquery('english', ${n})))))"
+                    ));
+                    w.shielded = true;
+                }
+            }
             w.has_query = true;
         }
         Ok(w)
     }
 
-    fn order_by(&self, has_query: bool) -> Result<String, DomainError> {
-        let (default, extra): (&str, &[SortKey]) = if has_query {
+    fn order_by(&self, search: &Search) -> Result<String, DomainError> {
+        let (default, extra): (&str, &[SortKey]) = if search.shielded {
+            ("-rank", &[RANK_SHIELDED])
+        } else if search.has_query {
             ("-rank", &[RANK])
         } else {
             ("-created_at", &[])
         };
         SORT_KEYS.order_by(self.sort.as_deref(), default, extra)
     }
+}
+
+/// Whose restricted originals a search by `principal` may match: only a text search
+/// needs to know (a list shows no bodies), so only it spends a round trip on it.
+async fn reader(
+    db: &TenantDb,
+    principal: &Principal,
+    filter: &ContractFilter,
+) -> Result<Reader, DomainError> {
+    if filter.q.is_none() {
+        return Ok(Reader::Everyone);
+    }
+    let (actor, results) = read_as(
+        db,
+        principal,
+        Role::Viewer,
+        &[(originals::ORIGINAL_ROLE_SQL, &[])],
+    )
+    .await?;
+    Ok(originals::reader(&actor, &results[0]))
 }
 
 /// A page of the contracts matching `filter` (its `limit` and `cursor` are read from
@@ -222,8 +275,8 @@ pub async fn list(
     page: &PageRequest,
 ) -> Result<Page<ContractView>, DomainError> {
     // Sorts on nullable columns and on a search rank cannot page by key: offsets.
-    let mut w = filter.to_search()?;
-    let order = filter.order_by(w.has_query)?;
+    let mut w = filter.to_search(reader(db, principal, filter).await?)?;
+    let order = filter.order_by(&w)?;
     let limit = w.filter.bind(page.fetch());
     let offset = w.filter.bind(page.offset()?);
     let sql = format!(
@@ -262,7 +315,7 @@ pub async fn facets(
             "facets take filters only, not sort, limit or cursor".into(),
         ));
     }
-    let w = filter.to_search()?;
+    let w = filter.to_search(reader(db, principal, filter).await?)?;
     let by_status = format!(
         "select status, count(*) from contracts{} group by status",
         w.sql()

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::model::*;
 use crate::attachments;
+use crate::attachments::originals::{self, Guard};
 use crate::comments;
 use crate::kernel::audit::{self, changed_fields, Entry};
 use crate::kernel::concurrency;
@@ -39,15 +40,50 @@ pub(super) async fn lock_contract(tx: &TenantTx, id: Uuid) -> Result<ContractVie
     ContractView::from_row(&row)
 }
 
-/// One contract, with its text, for anyone who may read it.
+/// One contract, with its text, for anyone who may read it: the redacted copy's text
+/// for a reader its restricted original is kept from.
 pub async fn get(
     db: &TenantDb,
     principal: &Principal,
     id: Uuid,
 ) -> Result<ContractView, DomainError> {
     let sql = format!("select {CONTRACT_COLUMNS} from contracts where id = $1");
-    let (_, results) = read_as(db, principal, Role::Viewer, &[(&sql, &[&id])]).await?;
-    ContractView::from_row(results[0].first().ok_or(DomainError::Missing("contract"))?)
+    let (actor, results) = read_as(
+        db,
+        principal,
+        Role::Viewer,
+        &[(&sql, &[&id]), (originals::CONTRACT_GUARD_SQL, &[&id])],
+    )
+    .await?;
+    let view = ContractView::from_row(results[0].first().ok_or(DomainError::Missing("contract"))?)?;
+    Ok(view.shielded(Guard::from_rows(&results[1]).as_ref(), &actor))
+}
+
+/// `view` (just written by `actor`) as they may read it: the redacted copy's text in
+/// place of a restricted original they may not read.
+pub(super) async fn shield(
+    tx: &TenantTx,
+    actor: &Actor,
+    view: ContractView,
+) -> Result<ContractView, DomainError> {
+    if !view.original_restricted {
+        return Ok(view);
+    }
+    let rows = tx.query(originals::CONTRACT_GUARD_SQL, &[&view.id]).await?;
+    Ok(view.shielded(Guard::from_rows(&rows).as_ref(), actor))
+}
+
+/// A 403 unless `actor` may read `contract`'s original (a write that shows or takes
+/// its text needs it).
+pub async fn require_original(
+    tx: &TenantTx,
+    actor: &Actor,
+    contract: Uuid,
+) -> Result<(), DomainError> {
+    let rows = tx
+        .query(originals::CONTRACT_GUARD_SQL, &[&contract])
+        .await?;
+    originals::require_original(Guard::from_rows(&rows).as_ref(), actor)
 }
 
 /// Locks a contract `actor` may change (its owner, or a manager) and returns it.
@@ -229,6 +265,10 @@ pub async fn update(
     let old = lock_editable_contract(tx, actor, id).await?;
     let caller = actor.user_id();
     concurrency::check_version("contract", expected, old.version)?;
+    if patch.body.is_some() && old.original_restricted {
+        // Rewriting a text one may not read would lose what it cannot see.
+        require_original(tx, actor, old.id).await?;
+    }
     if patch.touches_terms() && !old.status.terms_editable() {
         return Err(DomainError::refused(
             Refusal::Conflict,
@@ -354,7 +394,7 @@ pub async fn update(
         },
     )
     .await?;
-    Ok(new)
+    shield(tx, actor, new).await
 }
 
 /// Deletes a draft (its owner, or a manager) with its comments and the records of its
@@ -474,7 +514,7 @@ pub async fn transition(
         },
     )
     .await?;
-    Ok(new)
+    shield(tx, actor, new).await
 }
 
 /// Defines a contract type for the tenant (admins). Audited.

@@ -6,6 +6,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::service::read_contract_rows;
+use crate::attachments::originals::{self, Guard};
 use crate::kernel::page::{Page, PageRequest};
 use crate::kernel::reads::read_as;
 use crate::kernel::{DomainError, Principal, Role};
@@ -60,27 +61,35 @@ pub async fn list(
     Ok(Page::keyset(versions, page, |v| v.version))
 }
 
+/// The texts of `versions`, in that order. A reader a restricted original is kept
+/// from gets the redacted copy's text for the version it was made of, with
+/// `copy_allowed`, and a 403 for any other version.
 pub(super) async fn fetch_versions(
     db: &TenantDb,
     principal: &Principal,
     id: Uuid,
     versions: &[i32],
+    copy_allowed: bool,
 ) -> Result<Vec<VersionView>, DomainError> {
-    let (_, results) = read_as(
+    let (actor, results) = read_as(
         db,
         principal,
         Role::Viewer,
-        &[(
-            "select version, title, body, created_by, created_at from contract_versions \
+        &[
+            (
+                "select version, title, body, created_by, created_at from contract_versions \
                  where contract_id = $1 and version = any($2)",
-            &[&id, &versions],
-        )],
+                &[&id, &versions],
+            ),
+            (originals::CONTRACT_GUARD_SQL, &[&id]),
+        ],
     )
     .await?;
+    let kept_from = Guard::from_rows(&results[1]).filter(|g| !g.admits(&actor));
     versions
         .iter()
         .map(|wanted| {
-            results[0]
+            let mut view = results[0]
                 .iter()
                 .find(|row| row.get::<_, i32>(0) == *wanted)
                 .map(|row| VersionView {
@@ -90,19 +99,27 @@ pub(super) async fn fetch_versions(
                     created_by: row.get(3),
                     created_at: row.get(4),
                 })
-                .ok_or(DomainError::Missing("contract version"))
+                .ok_or(DomainError::Missing("contract version"))?;
+            if let Some(guard) = &kept_from {
+                if !copy_allowed || guard.copy_version != Some(view.version) {
+                    return Err(originals::refusal(guard.least_role, guard.copy));
+                }
+                view.body = guard.copy_body.clone().unwrap_or_default();
+            }
+            Ok(view)
         })
         .collect()
 }
 
-/// One text the contract had.
+/// One text the contract had (for a reader its restricted original is kept from, only
+/// the version the redacted copy was made of, as the copy's text).
 pub async fn get(
     db: &TenantDb,
     principal: &Principal,
     id: Uuid,
     version: i32,
 ) -> Result<VersionView, DomainError> {
-    let mut found = fetch_versions(db, principal, id, &[version]).await?;
+    let mut found = fetch_versions(db, principal, id, &[version], true).await?;
     Ok(found.remove(0))
 }
 
@@ -116,7 +133,8 @@ pub struct DiffView {
     pub(super) unified: String,
 }
 
-/// A line diff between two versions of the text.
+/// A line diff between two versions of the text (never for a reader a restricted
+/// original is kept from).
 pub async fn diff(
     db: &TenantDb,
     principal: &Principal,
@@ -124,7 +142,7 @@ pub async fn diff(
     from: i32,
     to: i32,
 ) -> Result<DiffView, DomainError> {
-    let mut texts = fetch_versions(db, principal, id, &[from, to]).await?;
+    let mut texts = fetch_versions(db, principal, id, &[from, to], false).await?;
     let (new, old) = (texts.pop().unwrap(), texts.pop().unwrap());
     // A long text's diff is CPU work: off the async workers.
     tokio::task::spawn_blocking(move || line_diff(&old, &new))

@@ -14,6 +14,7 @@ use subsetter::GlyphRemapper;
 use ttf_parser::{Face, GlyphId};
 use uuid::Uuid;
 
+use crate::attachments::originals::{self, Guard};
 use crate::contracts::{ContractView, CONTRACT_COLUMNS};
 use crate::kernel::reads::read_as;
 use crate::kernel::DomainError;
@@ -331,19 +332,21 @@ fn wrap(text: &str, max_width: f32, advance: impl Fn(char) -> f32) -> Vec<String
 }
 
 /// The contract as a PDF (title, parties, key terms, body, clauses), for anyone who may
-/// read it: what the route sends, and what a job can attach to an email.
+/// read it (with the redacted copy's text for a reader its original is kept from): what
+/// the route sends, and what a job can attach to an email.
 pub async fn contract_pdf_bytes(
     db: &TenantDb,
     principal: &Principal,
     id: Uuid,
 ) -> Result<Vec<u8>, DomainError> {
     let contract_sql = format!("select {CONTRACT_COLUMNS} from contracts where id = $1");
-    let (_, results) = read_as(
+    let (actor, results) = read_as(
         db,
         principal,
         Role::Viewer,
         &[
             (&contract_sql, &[&id]),
+            (originals::CONTRACT_GUARD_SQL, &[&id]),
             (
                 "select p.name, u.display_name from contracts c \
                  left join counterparties p on p.id = c.counterparty_id \
@@ -360,12 +363,13 @@ pub async fn contract_pdf_bytes(
     )
     .await?;
     let contract =
-        ContractView::from_row(results[0].first().ok_or(DomainError::Missing("contract"))?)?;
-    let (counterparty, owner): (Option<String>, Option<String>) = results[1]
+        ContractView::from_row(results[0].first().ok_or(DomainError::Missing("contract"))?)?
+            .shielded(Guard::from_rows(&results[1]).as_ref(), &actor);
+    let (counterparty, owner): (Option<String>, Option<String>) = results[2]
         .first()
         .map(|r| (r.get(0), r.get(1)))
         .unwrap_or_default();
-    let clauses: Vec<(String, String, String)> = results[2]
+    let clauses: Vec<(String, String, String)> = results[3]
         .iter()
         .map(|r| (r.get(0), r.get(1), r.get(2)))
         .collect();
@@ -425,7 +429,14 @@ fn render(
     if !contract.tags.is_empty() {
         doc.paragraph(&format!("Tags: {}", contract.tags.join(", ")));
     }
-    doc.heading("Terms", 13.0);
+    doc.heading(
+        if contract.body_redaction_id.is_some() {
+            "Terms (redacted)"
+        } else {
+            "Terms"
+        },
+        13.0,
+    );
     doc.paragraph(contract.body.as_deref().unwrap_or(""));
     if !clauses.is_empty() {
         doc.heading("Clauses", 13.0);

@@ -22,6 +22,7 @@ mod jobs;
 mod layers;
 mod notifications;
 mod openapi;
+mod originals;
 mod pooler;
 mod proxy;
 mod scoped;

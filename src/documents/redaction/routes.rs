@@ -19,7 +19,7 @@ use crate::web::tenant::{AuthUser, RequestDb};
     tag = "redaction",
     params(("id" = Uuid, Path, description = "Contract id")),
     responses(
-        (status = 200, description = "What would be redacted in the contract's current text: email addresses, phone numbers, IBANs, card numbers, national ids that pass their checksums, names of the tenant's users and contacts, matches of its own patterns; each with its position in characters and the version read", body = Preview),
+        (status = 200, description = "What would be redacted in the contract's current text: email addresses, phone numbers, IBANs, card numbers, national ids that pass their checksums, names of the tenant's users and contacts, matches of its own patterns; each with its position in characters and the version read. 403 for a reader a restricted original is kept from", body = Preview),
         AuthedRouteErrors
     ),
     security(("bearer" = []))
@@ -45,7 +45,7 @@ pub async fn preview(
     params(("id" = Uuid, Path, description = "Contract id")),
     request_body = ApplyRedaction,
     responses(
-        (status = 201, description = "A redacted copy of the version previewed: every finding accepted or rejected, the accepted ones gone from its text. The contract's owner or a manager; an audited event", body = RedactionView),
+        (status = 201, description = "A redacted copy of the version previewed: every finding accepted or rejected, the accepted ones gone from its text. The contract's owner or a manager who may read its original; an audited event. Unless `restrict_original` is false, the copy then stands in for the original for readers below the tenant's `original_role` who do not own the contract", body = RedactionView),
         (status = 409, description = "version_conflict: the contract has changed since the preview", body = ErrorBody),
         AuthedRouteErrors
     ),

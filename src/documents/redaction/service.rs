@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::find::{self, Custom, Finding};
+use crate::contracts;
 use crate::kernel::audit::{self, Entry};
 use crate::kernel::concurrency::check_version;
 use crate::kernel::page::{Page, PageRequest};
@@ -41,6 +42,17 @@ pub struct ApplyRedaction {
     pub accepted: Vec<String>,
     /// The ids of the findings to keep; together with `accepted`, every finding once.
     pub rejected: Vec<String>,
+    /// Whether this copy stands in for the original for readers below the tenant's
+    /// `original_role` (document settings) who do not own the contract: their reads of
+    /// its text, versions, PDF and search then answer from this copy, and its attached
+    /// files are refused them. Default true; false opens the original to every reader
+    /// again.
+    #[serde(default = "restrict_by_default")]
+    pub restrict_original: bool,
+}
+
+fn restrict_by_default() -> bool {
+    true
 }
 
 /// Where one redaction was in the copy's source, and of what: never the text removed.
@@ -145,9 +157,11 @@ async fn findings_in(
     Ok((version, body, findings))
 }
 
-/// What would be redacted in `contract`'s current text, for anyone who may read it.
+/// What would be redacted in `contract`'s current text, for anyone who may read it
+/// (and its original, once restricted).
 pub async fn preview(tx: &TenantTx, actor: &Actor, contract: Uuid) -> Result<Preview, DomainError> {
     actor.require(Role::Viewer)?;
+    contracts::service::require_original(tx, actor, contract).await?;
     let (version, _, findings) = findings_in(tx, contract).await?;
     Ok(Preview {
         contract_id: contract,
@@ -203,8 +217,10 @@ fn decisions<'a>(
         .collect())
 }
 
-/// Makes a redacted copy of `contract`'s current version: its owner or a manager,
-/// naming the version the preview was of (a 409 if it has moved on). Audited.
+/// Makes a redacted copy of `contract`'s current version: its owner or a manager who
+/// may read its original, naming the version the preview was of (a 409 if it has moved
+/// on). By default the copy then stands in for the original for readers below the
+/// tenant's `original_role`. Audited.
 pub async fn apply(
     tx: &TenantTx,
     actor: &Actor,
@@ -212,8 +228,9 @@ pub async fn apply(
     contract: Uuid,
     body: ApplyRedaction,
 ) -> Result<RedactionView, DomainError> {
-    let locked = crate::contracts::service::lock_editable_contract(tx, actor, contract).await?;
+    let locked = contracts::service::lock_editable_contract(tx, actor, contract).await?;
     check_version("contract", body.version, locked.version)?;
+    contracts::service::require_original(tx, actor, contract).await?;
     let (_, text, findings) = findings_in(tx, contract).await?;
     let accepted = decisions(&findings, &body)?;
     let spans: Vec<(usize, usize, &str)> =
@@ -249,6 +266,12 @@ pub async fn apply(
         .await
         .map_err(DomainError::write)?;
     let view = RedactionView::try_from(&row)?;
+    tx.execute(
+        "update contracts set shown_redaction = $2 where id = $1",
+        &[&contract, &body.restrict_original.then_some(view.id)],
+    )
+    .await
+    .map_err(DomainError::write)?;
     let mut kinds = std::collections::BTreeMap::<&str, usize>::new();
     for finding in &accepted {
         *kinds.entry(finding.kind).or_default() += 1;
@@ -264,6 +287,7 @@ pub async fn apply(
             changes: json!({
                 "contract_id": contract, "contract_version": locked.version,
                 "redacted": accepted.len(), "kept": kept, "kinds": kinds,
+                "restrict_original": body.restrict_original,
             }),
         },
     )

@@ -374,7 +374,7 @@ async fn a_tenants_own_bounds_on_file_size_and_count_are_kept_and_refusals_store
         .as_str()
         .unwrap()
         .to_owned();
-    let settings = json!({"ocr_languages": ["eng"], "max_file_bytes": 2000, "max_files": 2});
+    let settings = json!({"ocr_languages": ["eng"], "max_file_bytes": 2000, "max_files": 2, "original_role": "manager"});
     let (status, body) = clm
         .json(
             Method::PUT,
