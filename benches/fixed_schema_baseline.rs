@@ -89,7 +89,7 @@ async fn main() -> anyhow::Result<()> {
         clock: pactum::kernel::clock::system(),
         unit: pactum::kernel::unit::Unit::new(
             pactum::kernel::clock::system(),
-            pactum::app::reactions(),
+            pactum::app::reactions(false),
         ),
         targets: Default::default(),
         routes: std::sync::Arc::new(pactum::web::routes::RouteTable::from_document(

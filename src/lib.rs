@@ -39,6 +39,7 @@ pub mod contracts;
 pub mod counterparties;
 pub mod documents;
 pub mod identity;
+pub mod intelligence;
 pub mod notifications;
 pub mod teams;
 pub mod templates;

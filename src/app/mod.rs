@@ -45,6 +45,7 @@ pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
     crate::teams::configure(cfg);
     crate::workflows::configure(cfg);
     crate::notifications::configure(cfg);
+    crate::intelligence::configure(cfg);
 }
 
 /// What jobs send through: webhooks, notification email and chat, and the pub/sub that
@@ -56,6 +57,9 @@ pub struct Outbound {
     pub fanout: crate::notifications::stream::Fanout,
     /// Where attachments live, for the jobs that read them.
     pub store: crate::kernel::storage::Store,
+    /// The embedding model and the loaded vectors, for the jobs that read contracts
+    /// and the routes that search them.
+    pub intelligence: crate::intelligence::Engine,
 }
 
 impl Outbound {
@@ -89,6 +93,10 @@ impl Outbound {
             )?,
             fanout,
             store: config.store.clone(),
+            intelligence: crate::intelligence::Engine::new(
+                config.model_dir.clone(),
+                config.vector_memory_bytes,
+            ),
         })
     }
 }
@@ -116,14 +124,20 @@ pub fn job_handlers(outbound: &Outbound) -> Handlers {
         .register_job::<crate::attachments::reading::ExtractText>(outbound.store.clone())
         .register_job::<crate::attachments::ocr::RecognizePage>(outbound.store.clone())
         .register_job::<crate::attachments::removal::RemoveFiles>(outbound.store.clone())
+        .register_job::<crate::intelligence::indexing::EmbedContract>(outbound.intelligence.clone())
+        .register_job::<crate::intelligence::indexing::EmbedStale>(outbound.intelligence.clone())
         .register(crate::kernel::jobs::NOOP, |_| async { Ok(()) });
     handlers
 }
 
 /// What areas do, in the recording transaction, when another area's event is
-/// recorded. The one list of cross-area reactions.
-pub fn reactions() -> Reactions {
+/// recorded. The one list of cross-area reactions. With `reading` (an embedding model
+/// is configured), every change of a contract's text is read by the model.
+pub fn reactions(reading: bool) -> Reactions {
     let mut reactions = Reactions::default();
+    if reading {
+        crate::intelligence::react_to(&mut reactions);
+    }
     crate::webhooks::react_to(&mut reactions);
     crate::contracts::import::react_to(&mut reactions);
     crate::workflows::react_to(&mut reactions);
@@ -178,7 +192,7 @@ pub fn job_runner(
         runner_config,
         metrics,
     )
-    .with_reactions(reactions()))
+    .with_reactions(reactions(config.model_dir.is_some())))
 }
 
 /// Resolves when the process is asked to stop (SIGTERM or SIGINT).
@@ -306,6 +320,7 @@ impl Application {
         } else {
             None
         };
+        let reading = config.model_dir.is_some();
         let state = web::Data::new(AppState {
             metrics,
             login_limiter,
@@ -315,13 +330,14 @@ impl Application {
             pool,
             resolver,
             expected_tenant_version: MigrationSet::tenant().latest_version(),
-            unit: Unit::new(clock.clone(), reactions()),
+            unit: Unit::new(clock.clone(), reactions(reading)),
             clock,
             targets: TargetKinds::new(vec![&crate::contracts::model::CONTRACT_TARGET]),
             routes: Arc::new(RouteTable::from_document(&document)),
         });
         let sweeper = state.clone();
         let streams = web::Data::new(hub.clone());
+        let intelligence = web::Data::new(outbound.intelligence.clone());
         tokio::spawn(async move {
             let mut every_minute = tokio::time::interval(std::time::Duration::from_secs(60));
             loop {
@@ -337,6 +353,7 @@ impl Application {
                     app.app_data(state.clone())
                         .app_data(deliverer.clone())
                         .app_data(streams.clone())
+                        .app_data(intelligence.clone())
                         .app_data(error::json_config(MAX_JSON_BODY_BYTES))
                         .app_data(crate::web::routes::path_config())
                         .app_data(error::query_config())

@@ -30,6 +30,7 @@ use utoipa::{Modify, OpenApi};
         (name = "comments", description = "Comments on contracts"),
         (name = "attachments", description = "Files attached to contracts: their text, OCR of scans, searchable PDFs, and the tenant's document settings"),
         (name = "redaction", description = "Finding sensitive text in a contract and keeping redacted copies of it"),
+        (name = "intelligence", description = "Finding contracts by meaning and by likeness, with the embedding model run on this server"),
         (name = "audit", description = "The append-only audit log, tenant admins only"),
         (name = "events", description = "The tenant's event stream (every change, typed), tenant admins only"),
         (name = "teams", description = "Named groups of users that approval stages name as approvers; admins manage them"),

@@ -30,8 +30,7 @@ pub const CONTRACT_COLUMNS: &str = "id, title, contract_type, status, value::tex
     counterparty_id, owner_id, start_date, end_date, auto_renew, renewal_notice_days, tags, \
     metadata, body, version, created_by, created_at, updated_by, updated_at, shown_redaction";
 /// The same columns without the (possibly large) body, for lists.
-pub(super) const SUMMARY_COLUMNS: &str =
-    "id, title, contract_type, status, value::text, currency, \
+pub const SUMMARY_COLUMNS: &str = "id, title, contract_type, status, value::text, currency, \
     counterparty_id, owner_id, start_date, end_date, auto_renew, renewal_notice_days, tags, \
     metadata, null::text, version, created_by, created_at, updated_by, updated_at, \
     shown_redaction";

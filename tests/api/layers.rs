@@ -32,6 +32,7 @@ const LAYERS: &[&[&str]] = &[
         "teams",
         "workflows",
         "notifications",
+        "intelligence",
     ],
     &["app"],
 ];

@@ -18,6 +18,7 @@ mod auth;
 mod contracts;
 mod dependencies;
 mod hostile;
+mod intelligence;
 mod jobs;
 mod layers;
 mod notifications;

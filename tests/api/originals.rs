@@ -12,8 +12,9 @@ use std::path::PathBuf;
 use crate::layers::sources;
 
 /// What reads a contract's text or a file's content.
-const READS_ORIGINAL: [&str; 6] = [
+const READS_ORIGINAL: [&str; 7] = [
     "select {CONTRACT_COLUMNS}",
+    "from contract_passages",
     "body from contract_versions",
     "from attachment_pages",
     "StoredName::original(",
@@ -34,7 +35,22 @@ const GUARDED_BY: [&str; 8] = [
 ];
 
 /// Functions that read an original for Pactum itself or never return its text, with why.
-const UNGUARDED: [(&str, &str, &str); 8] = [
+const UNGUARDED: [(&str, &str, &str); 11] = [
+    (
+        "intelligence/search.rs",
+        "similar",
+        "its `prepare` refuses a reader the contract's original is kept from first",
+    ),
+    (
+        "intelligence/indexing.rs",
+        "embed_contract",
+        "the embedding job reads the text, as the system",
+    ),
+    (
+        "intelligence/indexing.rs",
+        "run",
+        "the embedding jobs read the text, as the system",
+    ),
     (
         "attachments/reading.rs",
         "run",

@@ -9,9 +9,11 @@ async fn a_rolled_back_change_leaves_no_event_and_no_job() {
     let queue = Queue::with_tenants(&["acme"]).await;
     // The unit of work the server and the runner attach: the webhooks' fan-out is a
     // reaction to every event.
-    let db =
-        pactum::kernel::unit::Unit::new(pactum::kernel::clock::system(), pactum::app::reactions())
-            .attach(queue.tenant_db("acme"));
+    let db = pactum::kernel::unit::Unit::new(
+        pactum::kernel::clock::system(),
+        pactum::app::reactions(false),
+    )
+    .attach(queue.tenant_db("acme"));
     // An endpoint that wants everything: each event becomes a delivery job.
     queue
         .client

@@ -1,0 +1,196 @@
+//! Exact vector search: every vector of a set scored against the query, the best kept.
+//! Vectors are unit length, so the dot product is the cosine similarity. Exact search
+//! over 100,000 vectors of 384 numbers is 38 million multiply-adds, a few milliseconds
+//! optimised; the set is one contiguous array so the scan streams through memory.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+
+use crate::DIMENSIONS;
+
+/// A set of vectors, each with the key its row has in the database.
+#[derive(Debug, Default, Clone)]
+pub struct Vectors {
+    keys: Vec<i64>,
+    data: Vec<f32>,
+}
+
+/// A key and its similarity to a query, -1 to 1.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Hit {
+    pub key: i64,
+    pub score: f32,
+}
+
+impl Eq for Hit {}
+
+impl Ord for Hit {
+    // Reversed, so the heap's top is the worst hit kept; ties by key for a stable order.
+    fn cmp(&self, other: &Self) -> Ordering {
+        other
+            .score
+            .total_cmp(&self.score)
+            .then(self.key.cmp(&other.key))
+    }
+}
+
+impl PartialOrd for Hit {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Vectors {
+    pub fn with_capacity(n: usize) -> Self {
+        Self {
+            keys: Vec::with_capacity(n),
+            data: Vec::with_capacity(n * DIMENSIONS),
+        }
+    }
+
+    /// Adds a vector; one of the wrong length is refused.
+    pub fn push(&mut self, key: i64, vector: &[f32]) -> Result<(), String> {
+        if vector.len() != DIMENSIONS {
+            return Err(format!(
+                "a vector of {} numbers, not {DIMENSIONS}",
+                vector.len()
+            ));
+        }
+        self.keys.push(key);
+        self.data.extend_from_slice(vector);
+        Ok(())
+    }
+
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// What the set holds in memory, in bytes.
+    pub fn bytes(&self) -> usize {
+        self.keys.capacity() * std::mem::size_of::<i64>()
+            + self.data.capacity() * std::mem::size_of::<f32>()
+    }
+
+    /// The `k` vectors most similar to `query` among those `admit` lets through, best
+    /// first.
+    pub fn top(&self, query: &[f32], k: usize, admit: impl Fn(i64) -> bool) -> Vec<Hit> {
+        if k == 0 || query.len() != DIMENSIONS {
+            return Vec::new();
+        }
+        let mut heap: BinaryHeap<Hit> = BinaryHeap::with_capacity(k + 1);
+        for (key, vector) in self.keys.iter().zip(self.data.chunks_exact(DIMENSIONS)) {
+            let score = dot(query, vector);
+            if heap.len() == k && heap.peek().is_some_and(|worst| score <= worst.score) {
+                continue;
+            }
+            if !admit(*key) {
+                continue;
+            }
+            heap.push(Hit { key: *key, score });
+            if heap.len() > k {
+                heap.pop();
+            }
+        }
+        heap.into_sorted_vec()
+    }
+}
+
+/// The dot product, in eight lanes the compiler turns into vector instructions.
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut lanes = [0f32; 8];
+    let (a8, b8) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = a8
+        .remainder()
+        .iter()
+        .zip(b8.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in a8.zip(b8) {
+        for i in 0..8 {
+            lanes[i] += x[i] * y[i];
+        }
+    }
+    lanes.iter().sum::<f32>() + tail
+}
+
+/// A vector as the bytes the database keeps (little-endian f32s), and back.
+pub fn to_bytes(vector: &[f32]) -> Vec<u8> {
+    vector.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+/// The vector in `bytes`; `None` unless they are exactly [`DIMENSIONS`] f32s.
+pub fn from_bytes(bytes: &[u8]) -> Option<Vec<f32>> {
+    (bytes.len() == DIMENSIONS * 4).then(|| {
+        bytes
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unit(seed: u64) -> Vec<f32> {
+        // A deterministic pseudo-random unit vector.
+        let mut x = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let v: Vec<f32> = (0..DIMENSIONS)
+            .map(|_| {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                ((x >> 33) as f32 / (1u64 << 31) as f32) - 0.5
+            })
+            .collect();
+        let norm = dot(&v, &v).sqrt();
+        v.iter().map(|x| x / norm).collect()
+    }
+
+    #[test]
+    fn the_best_are_found_in_order_as_a_full_scan_would() {
+        let mut set = Vectors::with_capacity(500);
+        for key in 0..500 {
+            set.push(key, &unit(key as u64)).unwrap();
+        }
+        let query = unit(7);
+        let hits = set.top(&query, 10, |_| true);
+        assert_eq!(hits[0].key, 7);
+        assert!((hits[0].score - 1.0).abs() < 1e-5);
+        let mut all: Vec<Hit> = (0..500)
+            .map(|k| Hit {
+                key: k,
+                score: dot(&query, &unit(k as u64)),
+            })
+            .collect();
+        all.sort();
+        assert_eq!(hits, all[..10].to_vec());
+        assert!(hits.windows(2).all(|w| w[0].score >= w[1].score));
+    }
+
+    #[test]
+    fn what_admit_refuses_is_never_returned() {
+        let mut set = Vectors::default();
+        for key in 0..100 {
+            set.push(key, &unit(key as u64)).unwrap();
+        }
+        let hits = set.top(&unit(3), 100, |k| k % 2 == 0);
+        assert_eq!(hits.len(), 50);
+        assert!(hits.iter().all(|h| h.key % 2 == 0));
+    }
+
+    #[test]
+    fn vectors_round_trip_through_bytes_and_bad_ones_are_refused() {
+        let v = unit(1);
+        assert_eq!(from_bytes(&to_bytes(&v)).unwrap(), v);
+        assert!(from_bytes(&[0; 7]).is_none());
+        assert!(Vectors::default().push(1, &[0.0; 3]).is_err());
+        assert!(Vectors::default().top(&[0.0; 3], 5, |_| true).is_empty());
+    }
+}

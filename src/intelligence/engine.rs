@@ -1,0 +1,107 @@
+//! The process's one embedding model and the vectors it has loaded. The model loads on
+//! first use (a second or two), on a blocking thread; embedding runs there too, one
+//! batch at a time for the whole process, so reading contracts never takes both cores
+//! from the requests. Loaded vectors are kept per tenant under one memory budget
+//! ([`pactum_embedding::cache`]), keyed by the tenant the request or job resolved:
+//! a tenant's search only ever sees the set loaded from its own schema.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use pactum_embedding::cache::{Budgeted, Usage};
+use pactum_embedding::index::Vectors;
+use pactum_embedding::Embedder;
+use tokio::sync::{OnceCell, Semaphore};
+
+use crate::kernel::DomainError;
+use crate::tenancy::TenantId;
+
+struct Inner {
+    dir: Option<PathBuf>,
+    model: OnceCell<Arc<Embedder>>,
+    /// One embedding at a time in this process.
+    busy: Semaphore,
+    vectors: Budgeted<TenantId>,
+}
+
+/// The model (if configured) and the loaded vectors; cheap to clone.
+#[derive(Clone)]
+pub struct Engine(Arc<Inner>);
+
+impl Engine {
+    /// An engine for the model in `dir` (none: semantic features answer 409
+    /// `model_unavailable`), with `memory_bytes` for every tenant's vectors.
+    pub fn new(dir: Option<PathBuf>, memory_bytes: usize) -> Self {
+        Self(Arc::new(Inner {
+            dir,
+            model: OnceCell::new(),
+            busy: Semaphore::new(1),
+            vectors: Budgeted::new(memory_bytes),
+        }))
+    }
+
+    /// Whether a model is configured.
+    pub fn configured(&self) -> bool {
+        self.0.dir.is_some()
+    }
+
+    /// The model, loading it on first use.
+    pub async fn model(&self) -> Result<Arc<Embedder>, DomainError> {
+        let Some(dir) = self.0.dir.clone() else {
+            return Err(DomainError::Conflict(
+                "model_unavailable",
+                "this server has no embedding model (PACTUM_MODEL_DIR): full-text search \
+                 (mode=text) works, meaning does not"
+                    .into(),
+            ));
+        };
+        self.0
+            .model
+            .get_or_try_init(|| async move {
+                let loaded = tokio::task::spawn_blocking(move || Embedder::load(&dir))
+                    .await
+                    .map_err(|e| DomainError::Internal(anyhow::anyhow!("loading the model: {e}")))?
+                    .map_err(|e| DomainError::Internal(e.context("loading the embedding model")))?;
+                tracing::info!(model = loaded.identity(), "embedding model loaded");
+                Ok(Arc::new(loaded))
+            })
+            .await
+            .cloned()
+    }
+
+    /// The unit vectors of `texts`, in order, and the identity of the model that made
+    /// them.
+    pub async fn embed(&self, texts: Vec<String>) -> Result<(Vec<Vec<f32>>, String), DomainError> {
+        let model = self.model().await?;
+        let _turn = self
+            .0
+            .busy
+            .acquire()
+            .await
+            .map_err(|e| DomainError::Internal(anyhow::anyhow!("embedding: {e}")))?;
+        let identity = model.identity().to_owned();
+        let vectors = tokio::task::spawn_blocking(move || {
+            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            model.embed(&refs)
+        })
+        .await
+        .map_err(|e| DomainError::Internal(anyhow::anyhow!("embedding: {e}")))?
+        .map_err(|e| DomainError::Internal(e.context("embedding")))?;
+        Ok((vectors, identity))
+    }
+
+    /// `tenant`'s vectors as loaded at `generation`, if still kept.
+    pub fn loaded(&self, tenant: TenantId, generation: i64) -> Option<Arc<Vectors>> {
+        self.0.vectors.get(&tenant, generation)
+    }
+
+    /// Keeps `tenant`'s vectors loaded at `generation` within the budget.
+    pub fn keep(&self, tenant: TenantId, generation: i64, vectors: Vectors) -> Arc<Vectors> {
+        self.0.vectors.put(tenant, generation, vectors)
+    }
+
+    /// What the loaded vectors use.
+    pub fn usage(&self) -> Usage {
+        self.0.vectors.usage()
+    }
+}

@@ -1,0 +1,302 @@
+//! Keeping a contract's passages in step with its text: every change of its body and
+//! every file whose text has been read enqueues [`EmbedContract`], which cuts the body
+//! and each file's text into passages, embeds them (outside any transaction: seconds
+//! of CPU) and replaces the contract's passages, unless the text changed meanwhile (a
+//! newer job, enqueued by that change, will do it). A change of model is seen by the
+//! search, which enqueues [`EmbedStale`] to make again what the old model made.
+
+use std::time::Duration;
+
+use pactum_embedding::index::to_bytes;
+use pactum_embedding::passages::passages;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::engine::Engine;
+use crate::kernel::jobs::{self, BackgroundJob, JobContext, JobError, JobKind};
+use crate::kernel::unit::{ReactionFuture, Reactions, Recorded};
+use crate::kernel::{unit, Actor, DomainError, Origin};
+use crate::tenancy::scoped::TenantTx;
+
+pub const EMBED_CONTRACT: JobKind = JobKind {
+    name: "intelligence.embed_contract",
+    queue: "documents",
+    priority: 5,
+    max_attempts: 3,
+    timeout: Duration::from_secs(600),
+};
+
+pub const EMBED_STALE: JobKind = JobKind {
+    name: "intelligence.embed_stale",
+    queue: "documents",
+    priority: 6,
+    max_attempts: 3,
+    timeout: Duration::from_secs(600),
+};
+
+/// The most contracts one [`EmbedStale`] run makes again; it enqueues itself for more.
+const STALE_BATCH: i64 = 50;
+
+/// The text a contract's passages are made of: its body, then each read file's pages,
+/// and a fingerprint of it all (to tell, at write time, whether it changed since).
+const SOURCES_SQL: &str = "select c.body, \
+     coalesce((select json_agg(json_build_object('id', a.id, 'text', \
+        (select string_agg(p.body, E'\\n\\n' order by p.page) from attachment_pages p \
+         where p.attachment_id = a.id)) order by a.id) \
+      from attachments a where a.target_kind = 'contract' and a.target_id = c.id), '[]'::json)::text \
+     from contracts c where c.id = $1";
+
+/// Makes a contract's passages again from its current text.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmbedContract {
+    pub contract_id: Uuid,
+}
+
+/// Makes again the passages an older model made, and those of contracts never read, a
+/// batch of contracts at a time.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmbedStale {
+    /// The model whose passages are to replace the others: a sweep for a model this
+    /// process no longer runs has nothing to do (a sweep for the new one follows).
+    pub model: String,
+}
+
+/// A passage to store.
+struct Cut {
+    attachment: Option<Uuid>,
+    ordinal: i32,
+    start: i32,
+    end: i32,
+    text: String,
+}
+
+#[derive(Deserialize)]
+struct FileText {
+    id: Uuid,
+    text: Option<String>,
+}
+
+/// The passages of a contract's body and files.
+fn cut(body: &str, files: &[FileText]) -> Vec<Cut> {
+    let mut out = Vec::new();
+    let sources = std::iter::once((None, body)).chain(
+        files
+            .iter()
+            .map(|f| (Some(f.id), f.text.as_deref().unwrap_or(""))),
+    );
+    for (attachment, text) in sources {
+        for (ordinal, p) in passages(text).into_iter().enumerate() {
+            out.push(Cut {
+                attachment,
+                ordinal: ordinal as i32,
+                start: p.start as i32,
+                end: p.end as i32,
+                text: p.text,
+            });
+        }
+    }
+    out
+}
+
+/// Reads `contract`'s sources: `None` when it is gone.
+async fn sources(
+    tx: &TenantTx,
+    contract: Uuid,
+    lock: bool,
+) -> Result<Option<(String, String)>, DomainError> {
+    let sql = if lock {
+        format!("{SOURCES_SQL} for update of c")
+    } else {
+        SOURCES_SQL.to_owned()
+    };
+    Ok(tx
+        .query_opt(&sql, &[&contract])
+        .await?
+        .map(|row| (row.get(0), row.get(1))))
+}
+
+/// Embeds and stores `contract`'s passages, and says how many it stored (none when the
+/// contract is gone or changed meanwhile); what the job and the stale sweep share.
+pub async fn embed_contract(
+    ctx: &JobContext,
+    engine: &Engine,
+    contract: Uuid,
+) -> Result<usize, JobError> {
+    let tx = ctx.db.begin().await?;
+    let Some((body, files)) = sources(&tx, contract, false).await? else {
+        return Ok(0);
+    };
+    drop(tx);
+    let parsed: Vec<FileText> = serde_json::from_str(&files)
+        .map_err(|e| JobError::Cancel(format!("the files' text of {contract}: {e}")))?;
+    let cuts = cut(&body, &parsed);
+    let (vectors, model) = if cuts.is_empty() {
+        (Vec::new(), engine.model().await?.identity().to_owned())
+    } else {
+        engine
+            .embed(cuts.iter().map(|c| c.text.clone()).collect())
+            .await?
+    };
+    let tx = ctx.db.begin().await?;
+    match sources(&tx, contract, true).await? {
+        Some((now_body, now_files)) if now_body == body && now_files == files => {}
+        // Gone, or changed while it was read: the change enqueued a newer job.
+        _ => return Ok(0),
+    }
+    tx.execute(
+        "delete from contract_passages where contract_id = $1",
+        &[&contract],
+    )
+    .await?;
+    let now = unit::now(&tx);
+    for (cut, vector) in cuts.iter().zip(&vectors) {
+        tx.execute(
+            "insert into contract_passages \
+             (contract_id, attachment_id, ordinal, start_char, end_char, body, embedding, model, created_at) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            &[
+                &contract,
+                &cut.attachment,
+                &cut.ordinal,
+                &cut.start,
+                &cut.end,
+                &cut.text,
+                &to_bytes(vector),
+                &model,
+                &now,
+            ],
+        )
+        .await?;
+    }
+    bump_generation(&tx, &model).await?;
+    tx.commit().await?;
+    Ok(cuts.len())
+}
+
+/// Moves the tenant's vector generation on, naming the model that made the newest.
+async fn bump_generation(tx: &TenantTx, model: &str) -> Result<(), DomainError> {
+    tx.execute(
+        "insert into vector_state (id, generation, model) values (true, 1, $1) \
+         on conflict (id) do update set generation = vector_state.generation + 1, model = excluded.model",
+        &[&model],
+    )
+    .await?;
+    Ok(())
+}
+
+impl BackgroundJob for EmbedContract {
+    const KIND: JobKind = EMBED_CONTRACT;
+    type Env = Engine;
+
+    async fn run(self, ctx: JobContext, engine: Engine) -> Result<(), JobError> {
+        embed_contract(&ctx, &engine, self.contract_id).await?;
+        Ok(())
+    }
+}
+
+impl BackgroundJob for EmbedStale {
+    const KIND: JobKind = EMBED_STALE;
+    type Env = Engine;
+
+    async fn run(self, ctx: JobContext, engine: Engine) -> Result<(), JobError> {
+        let model = engine.model().await?.identity().to_owned();
+        if model != self.model {
+            return Ok(());
+        }
+        let tx = ctx.db.begin().await?;
+        // Made by another model, or never read (a tenant's contracts from before the
+        // model was configured).
+        let stale: Vec<Uuid> = tx
+            .query(
+                "(select distinct contract_id from contract_passages where model <> $1 limit $2) \
+                 union (select c.id from contracts c where btrim(c.body, E' \\t\\r\\n') <> '' \
+                 and not exists (select 1 from contract_passages p where p.contract_id = c.id) limit $2)",
+                &[&model, &STALE_BATCH],
+            )
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        drop(tx);
+        let mut stored = 0;
+        for contract in &stale {
+            stored += embed_contract(&ctx, &engine, *contract).await?;
+        }
+        // More may wait; a batch that stored nothing (texts with no words) ends it.
+        if stale.len() as i64 == STALE_BATCH && stored > 0 {
+            let tx = ctx.db.begin().await?;
+            jobs::enqueue(&tx, vec![self.clone().now().unique("stale")]).await?;
+            tx.commit().await?;
+        }
+        Ok(())
+    }
+}
+
+/// Enqueues the sweep of what another model made, and of what none has, for `model`
+/// (once while one is pending).
+pub async fn sweep_stale(tx: &TenantTx, model: &str) -> Result<(), DomainError> {
+    let sweep = EmbedStale {
+        model: model.to_owned(),
+    };
+    jobs::enqueue(tx, vec![sweep.now().unique("stale")]).await?;
+    Ok(())
+}
+
+pub fn react_to(reactions: &mut Reactions) {
+    reactions
+        .on("contract.created", on_contract_text)
+        .on("contract.updated", on_contract_text)
+        .on("attachment.text_extracted", on_file_text);
+}
+
+fn on_contract_text<'a>(
+    tx: &'a TenantTx,
+    _: &'a Actor,
+    _: &'a Origin,
+    event: &'a Recorded<'a>,
+) -> ReactionFuture<'a> {
+    Box::pin(async move {
+        let Some(contract) = event.entity_id else {
+            return Ok(());
+        };
+        // A new contract, or a new text; other changes leave the passages as they are.
+        if event.event_type == "contract.updated" && event.changes.get("body").is_none() {
+            return Ok(());
+        }
+        reread(tx, contract).await
+    })
+}
+
+fn on_file_text<'a>(
+    tx: &'a TenantTx,
+    _: &'a Actor,
+    _: &'a Origin,
+    event: &'a Recorded<'a>,
+) -> ReactionFuture<'a> {
+    Box::pin(async move {
+        let Some(attachment) = event.entity_id else {
+            return Ok(());
+        };
+        let contract = tx
+            .query_opt(
+                "select target_id from attachments where id = $1 and target_kind = 'contract'",
+                &[&attachment],
+            )
+            .await?;
+        match contract {
+            Some(row) => reread(tx, row.get(0)).await,
+            None => Ok(()),
+        }
+    })
+}
+
+/// Enqueues the job that makes `contract`'s passages again.
+async fn reread(tx: &TenantTx, contract: Uuid) -> Result<(), DomainError> {
+    let job = EmbedContract {
+        contract_id: contract,
+    };
+    jobs::enqueue(tx, vec![job.now()]).await?;
+    Ok(())
+}

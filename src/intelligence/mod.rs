@@ -1,0 +1,20 @@
+//! Contract intelligence, all local: the embedding model runs in this process
+//! (`engine`), every change of a contract's text makes its passages and their vectors
+//! again by a job (`indexing`), and contracts are found by meaning, by words or both,
+//! and by likeness to another (`search`, served by `routes`). Nothing leaves the
+//! server. The model, the passage cutting and the vector index live in the
+//! `pactum-embedding` crate; this area stores and searches per tenant.
+
+pub mod engine;
+pub mod indexing;
+pub mod routes;
+pub mod search;
+
+pub use engine::Engine;
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
+    cfg.service(routes::search_contracts)
+        .service(routes::similar_contracts);
+}
+
+pub use indexing::react_to;

@@ -1,0 +1,70 @@
+//! The intelligence routes: search by meaning and words, contracts like one. The logic
+//! is in [`super::search`].
+
+use actix_web::{get, web};
+use uuid::Uuid;
+
+use super::engine::Engine;
+use super::search::{self, SearchQuery, SearchResults, SimilarQuery};
+use crate::web::error::{ApiError, AuthedRouteErrors, ErrorBody};
+use crate::web::json::Json;
+use crate::web::tenant::{AuthUser, CurrentTenant, RequestDb};
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/search/contracts",
+    tag = "intelligence",
+    params(SearchQuery),
+    responses(
+        (status = 200, description = "The contracts that best match the query, best first, each with its passages closest to it: by meaning with the embedding model run on this server, by words with full-text search, or both fused by reciprocal rank. A reader a redacted original is kept from never matches its passages", body = SearchResults),
+        (status = 409, description = "`model_unavailable`: this server has no embedding model; mode=text still works", body = ErrorBody),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/search/contracts")]
+pub async fn search_contracts(
+    user: AuthUser,
+    tenant: CurrentTenant,
+    db: RequestDb,
+    engine: web::Data<Engine>,
+    query: web::Query<SearchQuery>,
+) -> Result<Json<SearchResults>, ApiError> {
+    Ok(Json(
+        search::search(&db, tenant.0.id, &engine, &user.principal(), &query).await?,
+    ))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/contracts/{id}/similar",
+    tag = "intelligence",
+    params(("id" = Uuid, Path, description = "Contract id"), SimilarQuery),
+    responses(
+        (status = 200, description = "The contracts most like this one in meaning, most alike first, each with its passages closest to it; empty until the contract's text has been read by the model", body = SearchResults),
+        (status = 409, description = "`model_unavailable`: this server has no embedding model", body = ErrorBody),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/contracts/{id}/similar")]
+pub async fn similar_contracts(
+    user: AuthUser,
+    tenant: CurrentTenant,
+    db: RequestDb,
+    engine: web::Data<Engine>,
+    id: web::Path<Uuid>,
+    query: web::Query<SimilarQuery>,
+) -> Result<Json<SearchResults>, ApiError> {
+    Ok(Json(
+        search::similar(
+            &db,
+            tenant.0.id,
+            &engine,
+            &user.principal(),
+            id.into_inner(),
+            query.limit,
+        )
+        .await?,
+    ))
+}
