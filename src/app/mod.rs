@@ -126,6 +126,7 @@ pub fn job_handlers(outbound: &Outbound) -> Handlers {
         .register_job::<crate::attachments::removal::RemoveFiles>(outbound.store.clone())
         .register_job::<crate::intelligence::indexing::EmbedContract>(outbound.intelligence.clone())
         .register_job::<crate::intelligence::indexing::EmbedStale>(outbound.intelligence.clone())
+        .register_job::<crate::intelligence::indexing::EmbedClause>(outbound.intelligence.clone())
         .register(crate::kernel::jobs::NOOP, |_| async { Ok(()) });
     handlers
 }

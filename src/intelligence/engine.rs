@@ -16,12 +16,19 @@ use tokio::sync::{OnceCell, Semaphore};
 use crate::kernel::DomainError;
 use crate::tenancy::TenantId;
 
+/// Which of a tenant's vector sets: its contracts' passages or its clause library.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum VectorSet {
+    Passages,
+    Clauses,
+}
+
 struct Inner {
     dir: Option<PathBuf>,
     model: OnceCell<Arc<Embedder>>,
     /// One embedding at a time in this process.
     busy: Semaphore,
-    vectors: Budgeted<TenantId>,
+    vectors: Budgeted<(TenantId, VectorSet)>,
 }
 
 /// The model (if configured) and the loaded vectors; cheap to clone.
@@ -90,14 +97,25 @@ impl Engine {
         Ok((vectors, identity))
     }
 
-    /// `tenant`'s vectors as loaded at `generation`, if still kept.
-    pub fn loaded(&self, tenant: TenantId, generation: i64) -> Option<Arc<Vectors>> {
-        self.0.vectors.get(&tenant, generation)
+    /// `tenant`'s `set` as loaded at `generation`, if still kept.
+    pub fn loaded(
+        &self,
+        tenant: TenantId,
+        set: VectorSet,
+        generation: i64,
+    ) -> Option<Arc<Vectors>> {
+        self.0.vectors.get(&(tenant, set), generation)
     }
 
-    /// Keeps `tenant`'s vectors loaded at `generation` within the budget.
-    pub fn keep(&self, tenant: TenantId, generation: i64, vectors: Vectors) -> Arc<Vectors> {
-        self.0.vectors.put(tenant, generation, vectors)
+    /// Keeps `tenant`'s `set` loaded at `generation` within the budget.
+    pub fn keep(
+        &self,
+        tenant: TenantId,
+        set: VectorSet,
+        generation: i64,
+        vectors: Vectors,
+    ) -> Arc<Vectors> {
+        self.0.vectors.put((tenant, set), generation, vectors)
     }
 
     /// What the loaded vectors use.

@@ -3,7 +3,8 @@
 //! and each file's text into passages, embeds them (outside any transaction: seconds
 //! of CPU) and replaces the contract's passages, unless the text changed meanwhile (a
 //! newer job, enqueued by that change, will do it). A change of model is seen by the
-//! search, which enqueues [`EmbedStale`] to make again what the old model made.
+//! search, which enqueues [`EmbedStale`] to make again what the old model made. Library
+//! clauses get a vector each the same way ([`EmbedClause`]).
 
 use std::time::Duration;
 
@@ -26,6 +27,14 @@ pub const EMBED_CONTRACT: JobKind = JobKind {
     timeout: Duration::from_secs(600),
 };
 
+pub const EMBED_CLAUSE: JobKind = JobKind {
+    name: "intelligence.embed_clause",
+    queue: "documents",
+    priority: 5,
+    max_attempts: 3,
+    timeout: Duration::from_secs(120),
+};
+
 pub const EMBED_STALE: JobKind = JobKind {
     name: "intelligence.embed_stale",
     queue: "documents",
@@ -34,8 +43,10 @@ pub const EMBED_STALE: JobKind = JobKind {
     timeout: Duration::from_secs(600),
 };
 
-/// The most contracts one [`EmbedStale`] run makes again; it enqueues itself for more.
+/// The most contracts (and clauses) an [`EmbedStale`] run reads in one batch.
 const STALE_BATCH: i64 = 50;
+/// How long one [`EmbedStale`] run sweeps before it hands the rest to another job.
+const SWEEP_TIME: Duration = Duration::from_secs(240);
 
 /// The text a contract's passages are made of: its body, then each read file's pages,
 /// and a fingerprint of it all (to tell, at write time, whether it changed since).
@@ -51,6 +62,59 @@ const SOURCES_SQL: &str = "select c.body, \
 #[serde(deny_unknown_fields)]
 pub struct EmbedContract {
     pub contract_id: Uuid,
+}
+
+/// Makes a library clause's vector again from its current title and text.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmbedClause {
+    pub clause_id: Uuid,
+}
+
+/// A clause as the model reads it: its title, then its text.
+const CLAUSE_SQL: &str = "select title || E'\n' || body from clauses where id = $1";
+
+/// Embeds and stores `clause`'s vector unless it changed meanwhile; says whether it
+/// stored one.
+pub async fn embed_clause(
+    ctx: &JobContext,
+    engine: &Engine,
+    clause: Uuid,
+) -> Result<bool, JobError> {
+    let tx = ctx.db.begin().await?;
+    let Some(text) = tx.query_opt(CLAUSE_SQL, &[&clause]).await? else {
+        return Ok(false);
+    };
+    drop(tx);
+    let text: String = text.get(0);
+    let (vectors, model) = engine.embed(vec![text.clone()]).await?;
+    let tx = ctx.db.begin().await?;
+    let now_text = tx
+        .query_opt(&format!("{CLAUSE_SQL} for update"), &[&clause])
+        .await?;
+    if now_text.is_none_or(|row| row.get::<_, String>(0) != text) {
+        return Ok(false);
+    }
+    tx.execute(
+        "insert into clause_vectors (clause_id, embedding, model, created_at) values ($1, $2, $3, $4) \
+         on conflict (clause_id) do update set embedding = excluded.embedding, \
+         model = excluded.model, created_at = excluded.created_at",
+        &[&clause, &to_bytes(&vectors[0]), &model, &unit::now(&tx)],
+    )
+    .await?;
+    bump_generation(&tx, &model).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+impl BackgroundJob for EmbedClause {
+    const KIND: JobKind = EMBED_CLAUSE;
+    type Env = Engine;
+
+    async fn run(self, ctx: JobContext, engine: Engine) -> Result<(), JobError> {
+        embed_clause(&ctx, &engine, self.clause_id).await?;
+        Ok(())
+    }
 }
 
 /// Makes again the passages an older model made, and those of contracts never read, a
@@ -205,33 +269,54 @@ impl BackgroundJob for EmbedStale {
         if model != self.model {
             return Ok(());
         }
-        let tx = ctx.db.begin().await?;
-        // Made by another model, or never read (a tenant's contracts from before the
-        // model was configured).
-        let stale: Vec<Uuid> = tx
-            .query(
+        let started = std::time::Instant::now();
+        loop {
+            let (contracts, clauses) = stale_batch(&ctx, &model).await?;
+            let mut stored = 0;
+            for contract in &contracts {
+                stored += embed_contract(&ctx, &engine, *contract).await?;
+            }
+            for clause in &clauses {
+                stored += usize::from(embed_clause(&ctx, &engine, *clause).await?);
+            }
+            let full = contracts.len() as i64 == STALE_BATCH || clauses.len() as i64 == STALE_BATCH;
+            // Done, or a batch that stored nothing (texts with no words): stop.
+            if !full || stored == 0 {
+                return Ok(());
+            }
+            if started.elapsed() > SWEEP_TIME {
+                // Well within the job's timeout: the rest in a job of its own (under
+                // another key, as this one still runs).
+                let tx = ctx.db.begin().await?;
+                jobs::enqueue(&tx, vec![self.clone().now().unique("stale-continued")]).await?;
+                tx.commit().await?;
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// The next contracts and clauses whose vectors another model made, or none did (a
+/// tenant's texts from before the model was configured).
+async fn stale_batch(ctx: &JobContext, model: &str) -> Result<(Vec<Uuid>, Vec<Uuid>), JobError> {
+    let rows = ctx
+        .db
+        .read(&[
+            (
                 "(select distinct contract_id from contract_passages where model <> $1 limit $2) \
                  union (select c.id from contracts c where btrim(c.body, E' \\t\\r\\n') <> '' \
                  and not exists (select 1 from contract_passages p where p.contract_id = c.id) limit $2)",
                 &[&model, &STALE_BATCH],
-            )
-            .await?
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
-        drop(tx);
-        let mut stored = 0;
-        for contract in &stale {
-            stored += embed_contract(&ctx, &engine, *contract).await?;
-        }
-        // More may wait; a batch that stored nothing (texts with no words) ends it.
-        if stale.len() as i64 == STALE_BATCH && stored > 0 {
-            let tx = ctx.db.begin().await?;
-            jobs::enqueue(&tx, vec![self.clone().now().unique("stale")]).await?;
-            tx.commit().await?;
-        }
-        Ok(())
-    }
+            ),
+            (
+                "select c.id from clauses c where not exists \
+                 (select 1 from clause_vectors v where v.clause_id = c.id and v.model = $1) limit $2",
+                &[&model, &STALE_BATCH],
+            ),
+        ])
+        .await?;
+    let ids = |rows: &[tokio_postgres::Row]| rows.iter().map(|r| r.get(0)).collect();
+    Ok((ids(&rows[0]), ids(&rows[1])))
 }
 
 /// Enqueues the sweep of what another model made, and of what none has, for `model`
@@ -248,7 +333,25 @@ pub fn react_to(reactions: &mut Reactions) {
     reactions
         .on("contract.created", on_contract_text)
         .on("contract.updated", on_contract_text)
-        .on("attachment.text_extracted", on_file_text);
+        .on("attachment.text_extracted", on_file_text)
+        .on("clause.created", on_clause)
+        .on("clause.updated", on_clause);
+}
+
+fn on_clause<'a>(
+    tx: &'a TenantTx,
+    _: &'a Actor,
+    _: &'a Origin,
+    event: &'a Recorded<'a>,
+) -> ReactionFuture<'a> {
+    Box::pin(async move {
+        let Some(clause) = event.entity_id else {
+            return Ok(());
+        };
+        let job = EmbedClause { clause_id: clause };
+        jobs::enqueue(tx, vec![job.now()]).await?;
+        Ok(())
+    })
 }
 
 fn on_contract_text<'a>(

@@ -1,10 +1,12 @@
 //! Contract intelligence, all local: the embedding model runs in this process
 //! (`engine`), every change of a contract's text makes its passages and their vectors
 //! again by a job (`indexing`), and contracts are found by meaning, by words or both,
-//! and by likeness to another (`search`, served by `routes`). Nothing leaves the
+//! and by likeness to another (`search`), and so are the library's clauses
+//! (`clauses`); `routes` serves both. Nothing leaves the
 //! server. The model, the passage cutting and the vector index live in the
 //! `pactum-embedding` crate; this area stores and searches per tenant.
 
+pub mod clauses;
 pub mod engine;
 pub mod indexing;
 pub mod routes;
@@ -14,7 +16,9 @@ pub use engine::Engine;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
     cfg.service(routes::search_contracts)
-        .service(routes::similar_contracts);
+        .service(routes::similar_contracts)
+        .service(routes::search_clauses)
+        .service(routes::similar_clauses);
 }
 
 pub use indexing::react_to;

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::engine::Engine;
+use super::engine::{Engine, VectorSet};
 use super::indexing;
 use crate::attachments::originals::{self, Guard, Reader};
 use crate::contracts::model::SUMMARY_COLUMNS;
@@ -32,11 +32,11 @@ const CANDIDATE_PASSAGES: usize = 200;
 /// Passages shown per contract.
 const PASSAGES_SHOWN: usize = 3;
 /// Reciprocal rank fusion's constant (Cormack et al.: 60 works across collections).
-const RRF_K: f64 = 60.0;
+pub(super) const RRF_K: f64 = 60.0;
 /// Contracts each ranking contributes to a hybrid search.
-const FUSED_DEPTH: usize = 50;
-const MAX_QUERY_CHARS: usize = 500;
-const MAX_LIMIT: i64 = 50;
+pub(super) const FUSED_DEPTH: usize = 50;
+pub(super) const MAX_QUERY_CHARS: usize = 500;
+pub(super) const MAX_LIMIT: i64 = 50;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -52,6 +52,29 @@ pub struct SearchQuery {
     pub limit: Option<i64>,
 }
 
+impl SearchQuery {
+    /// The mode, the query trimmed and the limit, each checked.
+    pub(super) fn checked(&self) -> Result<(Mode, &str, usize), DomainError> {
+        let mode = Mode::parse(self.mode.as_deref())?;
+        let q = self.q.trim();
+        if q.is_empty() || q.chars().count() > MAX_QUERY_CHARS || q.contains('\0') {
+            return Err(DomainError::Validation(format!(
+                "q must be 1 to {MAX_QUERY_CHARS} characters"
+            )));
+        }
+        Ok((mode, q, checked_limit(self.limit)?))
+    }
+}
+
+/// A result count: 1 to 50, 10 when not given.
+pub(super) fn checked_limit(limit: Option<i64>) -> Result<usize, DomainError> {
+    let limit = limit.unwrap_or(10);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(DomainError::Validation(format!("limit: 1 to {MAX_LIMIT}")));
+    }
+    Ok(limit as usize)
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -62,14 +85,14 @@ pub struct SimilarQuery {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mode {
+pub(super) enum Mode {
     Text,
     Semantic,
     Hybrid,
 }
 
 impl Mode {
-    fn parse(value: Option<&str>) -> Result<Self, DomainError> {
+    pub(super) fn parse(value: Option<&str>) -> Result<Self, DomainError> {
         match value.unwrap_or("hybrid") {
             "text" => Ok(Self::Text),
             "semantic" => Ok(Self::Semantic),
@@ -81,7 +104,17 @@ impl Mode {
         }
     }
 
-    fn as_str(self) -> &'static str {
+    /// How deep the word ranking goes: the results themselves for `text`, the fused
+    /// depth otherwise.
+    pub(super) fn words_depth(self, limit: usize) -> usize {
+        if self == Self::Text {
+            limit
+        } else {
+            FUSED_DEPTH
+        }
+    }
+
+    pub(super) fn as_str(self) -> &'static str {
         match self {
             Self::Text => "text",
             Self::Semantic => "semantic",
@@ -124,20 +157,21 @@ pub struct SearchResults {
 
 /// What a search needs to know before it compares: whose originals the reader reads,
 /// and the tenant's vectors as the model now in use sees them.
-struct Prepared {
-    reader: Reader,
-    vectors: Arc<Vectors>,
+pub(super) struct Prepared {
+    pub(super) reader: Reader,
+    pub(super) vectors: Arc<Vectors>,
 }
 
 /// Reads the reader, the generation and (for "similar") the contract's guard in one
 /// round trip, refusing a reader the contract's original is kept from; loads the tenant's vectors if the loaded ones are stale; and sweeps what
 /// an older model made.
-async fn prepare(
+pub(super) async fn prepare(
     db: &TenantDb,
     tenant: TenantId,
     engine: &Engine,
     principal: &Principal,
     contract: Option<Uuid>,
+    set: VectorSet,
 ) -> Result<Prepared, DomainError> {
     let model = engine.model().await?;
     let identity = model.identity().to_owned();
@@ -170,27 +204,37 @@ async fn prepare(
         indexing::sweep_stale(&tx, &identity).await?;
         tx.commit().await?;
     }
-    let vectors = match engine.loaded(tenant, generation) {
+    let vectors = match engine.loaded(tenant, set, generation) {
         Some(v) => v,
         None => {
-            let rows = db
-                .read(&[(
-                    "select id, embedding from contract_passages where model = $1",
-                    &[&identity],
-                )])
-                .await?;
-            let mut set = Vectors::with_capacity(rows[0].len());
+            let sql = match set {
+                VectorSet::Passages => {
+                    "select id::text, embedding from contract_passages where model = $1"
+                }
+                VectorSet::Clauses => {
+                    "select clause_id::text, embedding from clause_vectors where model = $1"
+                }
+            };
+            let rows = db.read(&[(sql, &[&identity])]).await?;
+            let mut loaded = Vectors::with_capacity(rows[0].len());
             for row in &rows[0] {
-                if let Some(vector) = from_bytes(row.get(1)) {
-                    set.push(row.get(0), &vector).map_err(|e| {
+                if let (Some(key), Some(vector)) = (key_of(row.get(0)), from_bytes(row.get(1))) {
+                    loaded.push(key, &vector).map_err(|e| {
                         DomainError::Internal(anyhow::anyhow!("a stored vector: {e}"))
                     })?;
                 }
             }
-            engine.keep(tenant, generation, set)
+            engine.keep(tenant, set, generation, loaded)
         }
     };
     Ok(Prepared { reader, vectors })
+}
+
+/// A row's key as the index keeps it: a passage's number or a clause's UUID.
+fn key_of(text: &str) -> Option<u128> {
+    text.parse::<u128>()
+        .ok()
+        .or_else(|| Uuid::parse_str(text).ok().map(|u| u.as_u128()))
 }
 
 /// The contracts the passages in `hits` belong to, best first, each with its best
@@ -201,7 +245,7 @@ async fn group(
     hits: &[Hit],
     except: Option<Uuid>,
 ) -> Result<Vec<(Uuid, f32, Vec<PassageMatch>)>, DomainError> {
-    let ids: Vec<i64> = hits.iter().map(|h| h.key).collect();
+    let ids: Vec<i64> = hits.iter().map(|h| h.key as i64).collect();
     let me = match reader {
         Reader::Everyone => None,
         Reader::OwnerOnly(user) => Some(user),
@@ -215,7 +259,7 @@ async fn group(
             &[&ids, &me, &except],
         )])
         .await?;
-    let score: HashMap<i64, f32> = hits.iter().map(|h| (h.key, h.score)).collect();
+    let score: HashMap<i64, f32> = hits.iter().map(|h| (h.key as i64, h.score)).collect();
     let mut by_contract: HashMap<Uuid, Vec<PassageMatch>> = HashMap::new();
     for row in &rows[0] {
         let id: i64 = row.get(0);
@@ -283,74 +327,36 @@ pub async fn search(
     principal: &Principal,
     query: &SearchQuery,
 ) -> Result<SearchResults, DomainError> {
-    let mode = Mode::parse(query.mode.as_deref())?;
-    let q = query.q.trim();
-    if q.is_empty() || q.chars().count() > MAX_QUERY_CHARS || q.contains('\0') {
-        return Err(DomainError::Validation(format!(
-            "q must be 1 to {MAX_QUERY_CHARS} characters"
-        )));
-    }
-    let limit = query.limit.unwrap_or(10);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(DomainError::Validation(format!("limit: 1 to {MAX_LIMIT}")));
-    }
-    let limit = limit as usize;
+    let (mode, q, limit) = query.checked()?;
     let words = if mode == Mode::Semantic {
         Vec::new()
     } else {
-        text_ranking(
-            db,
-            principal,
-            q,
-            if mode == Mode::Text {
-                limit
-            } else {
-                FUSED_DEPTH
-            },
-        )
-        .await?
+        text_ranking(db, principal, q, mode.words_depth(limit)).await?
     };
-    if mode == Mode::Text {
-        let items = words
-            .into_iter()
-            .enumerate()
-            .map(|(rank, contract)| ContractMatch {
-                contract,
-                score: 1.0 / (RRF_K + rank as f64 + 1.0),
-                passages: Vec::new(),
-            })
-            .collect();
-        return Ok(SearchResults {
-            mode: mode.as_str(),
-            items,
-        });
-    }
-    let prepared = prepare(db, tenant, engine, principal, None).await?;
-    let (vectors, _) = engine.embed(vec![q.to_owned()]).await?;
-    let hits = prepared
-        .vectors
-        .top(&vectors[0], CANDIDATE_PASSAGES, |_| true);
-    let meaning = group(db, prepared.reader, &hits, None).await?;
-    let mut fused: HashMap<Uuid, (f64, Vec<PassageMatch>)> = HashMap::new();
-    for (rank, (contract, similarity, passages)) in
-        meaning.into_iter().take(FUSED_DEPTH).enumerate()
-    {
-        let score = if mode == Mode::Semantic {
-            f64::from(similarity)
+    let word_ids: Vec<Uuid> = words.iter().map(|c| c.id).collect();
+    let mut known: HashMap<Uuid, ContractView> = words.into_iter().map(|c| (c.id, c)).collect();
+    let mut passages: HashMap<Uuid, Vec<PassageMatch>> = HashMap::new();
+    let mut ranked = if mode == Mode::Text {
+        fuse(&[&word_ids])
+    } else {
+        let prepared = prepare(db, tenant, engine, principal, None, VectorSet::Passages).await?;
+        let (vectors, _) = engine.embed(vec![q.to_owned()]).await?;
+        let hits = prepared
+            .vectors
+            .top(&vectors[0], CANDIDATE_PASSAGES, |_| true);
+        let meaning = group(db, prepared.reader, &hits, None).await?;
+        let mut meaning_ranked = Vec::with_capacity(meaning.len());
+        for (contract, similarity, matched) in meaning.into_iter().take(FUSED_DEPTH) {
+            meaning_ranked.push((contract, f64::from(similarity)));
+            passages.insert(contract, matched);
+        }
+        if mode == Mode::Semantic {
+            meaning_ranked
         } else {
-            1.0 / (RRF_K + rank as f64 + 1.0)
-        };
-        fused.insert(contract, (score, passages));
-    }
-    let mut known: HashMap<Uuid, ContractView> = HashMap::new();
-    for (rank, contract) in words.into_iter().enumerate() {
-        fused.entry(contract.id).or_insert((0.0, Vec::new())).0 +=
-            1.0 / (RRF_K + rank as f64 + 1.0);
-        known.insert(contract.id, contract);
-    }
-    let mut ranked: Vec<(Uuid, f64, Vec<PassageMatch>)> =
-        fused.into_iter().map(|(id, (s, p))| (id, s, p)).collect();
-    ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            let meaning_ids: Vec<Uuid> = meaning_ranked.iter().map(|m| m.0).collect();
+            fuse(&[&meaning_ids, &word_ids])
+        }
+    };
     ranked.truncate(limit);
     let missing: Vec<Uuid> = ranked
         .iter()
@@ -362,15 +368,29 @@ pub async fn search(
         mode: mode.as_str(),
         items: ranked
             .into_iter()
-            .filter_map(|(id, score, passages)| {
+            .filter_map(|(id, score)| {
                 known.remove(&id).map(|contract| ContractMatch {
                     contract,
                     score,
-                    passages,
+                    passages: passages.remove(&id).unwrap_or_default(),
                 })
             })
             .collect(),
     })
+}
+
+/// Reciprocal rank fusion: each id scores the sum, over the rankings (best first) it is
+/// in, of 1/(60 + its rank from 1); best first, ties by id.
+pub(super) fn fuse(rankings: &[&[Uuid]]) -> Vec<(Uuid, f64)> {
+    let mut scores: HashMap<Uuid, f64> = HashMap::new();
+    for ranking in rankings {
+        for (rank, id) in ranking.iter().enumerate() {
+            *scores.entry(*id).or_default() += 1.0 / (RRF_K + rank as f64 + 1.0);
+        }
+    }
+    let mut fused: Vec<(Uuid, f64)> = scores.into_iter().collect();
+    fused.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    fused
 }
 
 /// The contracts most like `contract` in meaning (the mean of its passages against
@@ -383,11 +403,16 @@ pub async fn similar(
     contract: Uuid,
     limit: Option<i64>,
 ) -> Result<SearchResults, DomainError> {
-    let limit = limit.unwrap_or(10);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(DomainError::Validation(format!("limit: 1 to {MAX_LIMIT}")));
-    }
-    let prepared = prepare(db, tenant, engine, principal, Some(contract)).await?;
+    let limit = checked_limit(limit)?;
+    let prepared = prepare(
+        db,
+        tenant,
+        engine,
+        principal,
+        Some(contract),
+        VectorSet::Passages,
+    )
+    .await?;
     let model = engine.model().await?;
     let rows = db
         .read(&[(
@@ -395,7 +420,7 @@ pub async fn similar(
             &[&contract, &model.identity()],
         )])
         .await?;
-    let own: HashSet<i64> = rows[0].iter().map(|r| r.get(0)).collect();
+    let own: HashSet<u128> = rows[0].iter().map(|r| r.get::<_, i64>(0) as u128).collect();
     let mut mean = vec![0f32; pactum_embedding::DIMENSIONS];
     for row in &rows[0] {
         if let Some(v) = from_bytes(row.get(1)) {
@@ -414,7 +439,7 @@ pub async fn similar(
         .vectors
         .top(&mean, CANDIDATE_PASSAGES, |key| !own.contains(&key));
     let mut grouped = group(db, prepared.reader, &hits, Some(contract)).await?;
-    grouped.truncate(limit as usize);
+    grouped.truncate(limit);
     let ids: Vec<Uuid> = grouped.iter().map(|g| g.0).collect();
     let mut known = summaries(db, &ids).await?;
     Ok(SearchResults {
@@ -430,4 +455,22 @@ pub async fn similar(
             })
             .collect(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fusion_rewards_agreement_and_keeps_what_one_ranking_alone_found() {
+        let [a, b, c, d] = [1u128, 2, 3, 4].map(Uuid::from_u128);
+        let fused = fuse(&[&[a, b, c], &[b, d]]);
+        let order: Vec<Uuid> = fused.iter().map(|f| f.0).collect();
+        assert_eq!(order[0], b, "second and first beats first alone");
+        assert_eq!(order.len(), 4);
+        assert!((fused[0].1 - (1.0 / 62.0 + 1.0 / 61.0)).abs() < 1e-12);
+        // a (first in one) and d (second in the other): a is ahead.
+        assert!(order.iter().position(|x| *x == a) < order.iter().position(|x| *x == d));
+        assert!(fuse(&[]).is_empty());
+    }
 }

@@ -82,7 +82,7 @@ fn main() -> anyhow::Result<()> {
     let n = 100_000;
     let mut set = Vectors::with_capacity(n);
     for key in 0..n {
-        set.push(key as i64, &unit(key as u64))
+        set.push(key as u128, &unit(key as u64))
             .map_err(anyhow::Error::msg)?;
     }
     let mut times = Vec::new();

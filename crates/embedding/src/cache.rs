@@ -135,7 +135,7 @@ mod tests {
     fn set(n: usize, fill: f32) -> Vectors {
         let mut v = Vectors::with_capacity(n);
         for key in 0..n {
-            v.push(key as i64, &[fill; DIMENSIONS]).unwrap();
+            v.push(key as u128, &[fill; DIMENSIONS]).unwrap();
         }
         v
     }

@@ -8,17 +8,18 @@ use std::collections::BinaryHeap;
 
 use crate::DIMENSIONS;
 
-/// A set of vectors, each with the key its row has in the database.
+/// A set of vectors, each with the key its row has in the database (a number or a
+/// UUID, as 128 bits).
 #[derive(Debug, Default, Clone)]
 pub struct Vectors {
-    keys: Vec<i64>,
+    keys: Vec<u128>,
     data: Vec<f32>,
 }
 
 /// A key and its similarity to a query, -1 to 1.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Hit {
-    pub key: i64,
+    pub key: u128,
     pub score: f32,
 }
 
@@ -49,7 +50,7 @@ impl Vectors {
     }
 
     /// Adds a vector; one of the wrong length is refused.
-    pub fn push(&mut self, key: i64, vector: &[f32]) -> Result<(), String> {
+    pub fn push(&mut self, key: u128, vector: &[f32]) -> Result<(), String> {
         if vector.len() != DIMENSIONS {
             return Err(format!(
                 "a vector of {} numbers, not {DIMENSIONS}",
@@ -71,13 +72,13 @@ impl Vectors {
 
     /// What the set holds in memory, in bytes.
     pub fn bytes(&self) -> usize {
-        self.keys.capacity() * std::mem::size_of::<i64>()
+        self.keys.capacity() * std::mem::size_of::<u128>()
             + self.data.capacity() * std::mem::size_of::<f32>()
     }
 
     /// The `k` vectors most similar to `query` among those `admit` lets through, best
     /// first.
-    pub fn top(&self, query: &[f32], k: usize, admit: impl Fn(i64) -> bool) -> Vec<Hit> {
+    pub fn top(&self, query: &[f32], k: usize, admit: impl Fn(u128) -> bool) -> Vec<Hit> {
         if k == 0 || query.len() != DIMENSIONS {
             return Vec::new();
         }
@@ -156,14 +157,14 @@ mod tests {
     #[test]
     fn the_best_are_found_in_order_as_a_full_scan_would() {
         let mut set = Vectors::with_capacity(500);
-        for key in 0..500 {
+        for key in 0..500u128 {
             set.push(key, &unit(key as u64)).unwrap();
         }
         let query = unit(7);
         let hits = set.top(&query, 10, |_| true);
         assert_eq!(hits[0].key, 7);
         assert!((hits[0].score - 1.0).abs() < 1e-5);
-        let mut all: Vec<Hit> = (0..500)
+        let mut all: Vec<Hit> = (0..500u128)
             .map(|k| Hit {
                 key: k,
                 score: dot(&query, &unit(k as u64)),
@@ -177,7 +178,7 @@ mod tests {
     #[test]
     fn what_admit_refuses_is_never_returned() {
         let mut set = Vectors::default();
-        for key in 0..100 {
+        for key in 0..100u128 {
             set.push(key, &unit(key as u64)).unwrap();
         }
         let hits = set.top(&unit(3), 100, |k| k % 2 == 0);

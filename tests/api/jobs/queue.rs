@@ -430,3 +430,29 @@ async fn a_malformed_payload_ends_its_job_with_a_clear_reason_for_every_kind() {
     }
     handle.shutdown().await;
 }
+
+/// Every job type in the server's source (`impl BackgroundJob for X`) is registered in
+/// `app::job_handlers`: one that is not is enqueued and then fails every attempt with
+/// "no handler". Read from the sources, as the layer checks are.
+#[test]
+fn every_job_type_in_the_source_has_a_handler() {
+    let src = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    crate::layers::sources(&src, &mut files);
+    let registry = std::fs::read_to_string(src.join("app/mod.rs")).unwrap();
+    let registered = |name: &str| {
+        registry.contains(&format!("::{name}>(")) || registry.contains(&format!("<{name}>("))
+    };
+    let mut types = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for line in text.lines() {
+            if let Some(rest) = line.trim().strip_prefix("impl BackgroundJob for ") {
+                types.push(rest.trim_end_matches(" {").trim().to_owned());
+            }
+        }
+    }
+    assert!(types.len() >= 10, "the scan finds the job types: {types:?}");
+    let missing: Vec<&String> = types.iter().filter(|t| !registered(t)).collect();
+    assert!(missing.is_empty(), "job types with no handler: {missing:?}");
+}

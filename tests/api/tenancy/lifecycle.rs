@@ -34,6 +34,7 @@ async fn provisioning_creates_the_schema_its_tables_history_and_registry_rows() 
             "attachments",
             "audit_logs",
             "business_calendar",
+            "clause_vectors",
             "clauses",
             "comments",
             "contacts",
