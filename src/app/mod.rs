@@ -321,6 +321,9 @@ impl Application {
         } else {
             None
         };
+        for collector in outbound.intelligence.collectors() {
+            metrics.register(collector)?;
+        }
         let reading = config.model_dir.is_some();
         let state = web::Data::new(AppState {
             metrics,

@@ -29,6 +29,37 @@ struct Inner {
     /// One embedding at a time in this process.
     busy: Semaphore,
     vectors: Budgeted<(TenantId, VectorSet)>,
+    gauges: Gauges,
+}
+
+/// What `/metrics` shows of the loaded vectors.
+#[derive(Clone)]
+struct Gauges {
+    bytes: prometheus::IntGauge,
+    sets: prometheus::IntGauge,
+    evictions: prometheus::IntGauge,
+}
+
+impl Gauges {
+    fn new() -> Self {
+        let gauge = |name: &str, help: &str| {
+            prometheus::IntGauge::new(name, help).expect("a valid metric name")
+        };
+        Self {
+            bytes: gauge(
+                "pactum_vector_memory_bytes",
+                "Memory the loaded vector sets of every tenant use",
+            ),
+            sets: gauge(
+                "pactum_vector_sets",
+                "Vector sets loaded (a tenant's passages or clauses)",
+            ),
+            evictions: gauge(
+                "pactum_vector_evictions",
+                "Vector sets dropped to stay within PACTUM_VECTOR_MEMORY_MB since the start",
+            ),
+        }
+    }
 }
 
 /// The model (if configured) and the loaded vectors; cheap to clone.
@@ -44,7 +75,18 @@ impl Engine {
             model: OnceCell::new(),
             busy: Semaphore::new(1),
             vectors: Budgeted::new(memory_bytes),
+            gauges: Gauges::new(),
         }))
+    }
+
+    /// The gauges `/metrics` shows of the loaded vectors.
+    pub fn collectors(&self) -> Vec<Box<dyn prometheus::core::Collector>> {
+        let g = &self.0.gauges;
+        vec![
+            Box::new(g.bytes.clone()),
+            Box::new(g.sets.clone()),
+            Box::new(g.evictions.clone()),
+        ]
     }
 
     /// Whether a model is configured.
@@ -115,7 +157,13 @@ impl Engine {
         generation: i64,
         vectors: Vectors,
     ) -> Arc<Vectors> {
-        self.0.vectors.put((tenant, set), generation, vectors)
+        let kept = self.0.vectors.put((tenant, set), generation, vectors);
+        let usage = self.0.vectors.usage();
+        let gauges = &self.0.gauges;
+        gauges.bytes.set(usage.bytes as i64);
+        gauges.sets.set(usage.sets as i64);
+        gauges.evictions.set(usage.evictions as i64);
+        kept
     }
 
     /// What the loaded vectors use.

@@ -130,6 +130,14 @@ impl Metrics {
     }
 
     /// The Prometheus text of everything registered, with `pool`'s gauges.
+    /// Adds what another part of the process measures (the loaded vectors, say).
+    pub fn register(
+        &self,
+        collector: Box<dyn prometheus::core::Collector>,
+    ) -> Result<(), prometheus::Error> {
+        self.registry.register(collector)
+    }
+
     pub fn render(&self, pool: &RequestPool) -> Result<String, prometheus::Error> {
         let status = pool.status();
         self.pool_max.set(status.max_size as i64);

@@ -209,6 +209,10 @@ pub async fn spawn_app_with_clock(
         streams,
         http: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            // The server closes a connection idle for its keep-alive (5 s); a pooled
+            // connection reused just as it does broke uploads with EPIPE after a
+            // test's long wait. Idle connections are dropped well before that.
+            .pool_idle_timeout(std::time::Duration::from_secs(2))
             .build()
             .unwrap(),
     }
