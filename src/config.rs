@@ -183,6 +183,10 @@ pub struct JobSettings {
 
 pub const DEFAULT_JOB_WORKERS: usize = 4;
 pub const DEFAULT_JOB_QUEUES: &str = "default,webhooks,documents";
+/// The queue of the jobs that run the embedding model: claimed by default only by a
+/// process that has the model (`PACTUM_MODEL_DIR`), so a worker without it never
+/// takes, and fails, one.
+pub const MODEL_QUEUE: &str = "intelligence";
 /// Five days, as Standard Webhooks' reference services wait.
 pub const DEFAULT_WEBHOOK_DISABLE_AFTER_HOURS: u64 = 120;
 
@@ -214,8 +218,14 @@ where
 
 impl JobSettings {
     fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let has_model = get("PACTUM_MODEL_DIR").is_some();
+        let default_queues = if has_model {
+            format!("{DEFAULT_JOB_QUEUES},{MODEL_QUEUE}")
+        } else {
+            DEFAULT_JOB_QUEUES.to_owned()
+        };
         let queues: Vec<String> = get("PACTUM_JOB_QUEUES")
-            .unwrap_or_else(|| DEFAULT_JOB_QUEUES.into())
+            .unwrap_or(default_queues)
             .split(',')
             .map(|q| q.trim().to_owned())
             .filter(|q| !q.is_empty())
@@ -228,6 +238,14 @@ impl JobSettings {
             return Err(invalid(
                 "PACTUM_JOB_QUEUES",
                 "expected comma-separated queue names (lower case letters, digits, _ and -)",
+            ));
+        }
+        if !has_model && queues.iter().any(|q| q == MODEL_QUEUE) {
+            return Err(invalid(
+                "PACTUM_JOB_QUEUES",
+                format!(
+                    "the {MODEL_QUEUE} queue runs the embedding model: set PACTUM_MODEL_DIR too"
+                ),
             ));
         }
         Ok(Self {

@@ -96,6 +96,18 @@ fn each_bad_value_names_its_variable() {
             vec![("DATABASE_URL", "postgres://:::/"), SECRET],
             "DATABASE_URL",
         ),
+        (
+            vec![DB, SECRET, ("PACTUM_JOB_QUEUES", "default,intelligence")],
+            "PACTUM_JOB_QUEUES",
+        ),
+        (
+            vec![DB, SECRET, ("PACTUM_MODEL_DIR", "/nonexistent/model")],
+            "PACTUM_MODEL_DIR",
+        ),
+        (
+            vec![DB, SECRET, ("PACTUM_VECTOR_MEMORY_MB", "0")],
+            "PACTUM_VECTOR_MEMORY_MB",
+        ),
     ];
     for (vars, variable) in cases {
         let error = load(&vars).unwrap_err();
@@ -110,4 +122,17 @@ fn development_mode_generates_a_secret_and_says_so() {
     assert!(config.jwt_secret_generated);
     assert!(config.jwt_secret.expose().len() >= MIN_JWT_SECRET_BYTES);
     assert!(!format!("{config:?}").contains(config.jwt_secret.expose()));
+}
+
+#[test]
+fn the_model_queue_is_claimed_by_default_only_with_a_model() {
+    let without = load(&[DB, SECRET]).unwrap();
+    assert!(!without.jobs.queues.iter().any(|q| q == "intelligence"));
+    let dir = std::env::temp_dir().join(format!("pactum-model-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("model.safetensors"), b"").unwrap();
+    let with = load(&[DB, SECRET, ("PACTUM_MODEL_DIR", dir.to_str().unwrap())]).unwrap();
+    assert!(with.jobs.queues.iter().any(|q| q == "intelligence"));
+    assert_eq!(with.model_dir.as_deref(), Some(dir.as_path()));
+    std::fs::remove_dir_all(&dir).unwrap();
 }

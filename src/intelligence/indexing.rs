@@ -21,7 +21,7 @@ use crate::tenancy::scoped::TenantTx;
 
 pub const EMBED_CONTRACT: JobKind = JobKind {
     name: "intelligence.embed_contract",
-    queue: "documents",
+    queue: crate::config::MODEL_QUEUE,
     priority: 5,
     max_attempts: 3,
     timeout: Duration::from_secs(600),
@@ -29,7 +29,7 @@ pub const EMBED_CONTRACT: JobKind = JobKind {
 
 pub const EMBED_CLAUSE: JobKind = JobKind {
     name: "intelligence.embed_clause",
-    queue: "documents",
+    queue: crate::config::MODEL_QUEUE,
     priority: 5,
     max_attempts: 3,
     timeout: Duration::from_secs(120),
@@ -37,7 +37,7 @@ pub const EMBED_CLAUSE: JobKind = JobKind {
 
 pub const EMBED_STALE: JobKind = JobKind {
     name: "intelligence.embed_stale",
-    queue: "documents",
+    queue: crate::config::MODEL_QUEUE,
     priority: 6,
     max_attempts: 3,
     timeout: Duration::from_secs(600),
