@@ -37,6 +37,11 @@ const GUARDED_BY: [&str; 8] = [
 /// Functions that read an original for Pactum itself or never return its text, with why.
 const UNGUARDED: [(&str, &str, &str); 11] = [
     (
+        "intelligence/indexing.rs",
+        "stale_batch",
+        "the sweep job lists which contracts to read again, as the system",
+    ),
+    (
         "intelligence/search.rs",
         "similar",
         "its `prepare` refuses a reader the contract's original is kept from first",
@@ -45,11 +50,6 @@ const UNGUARDED: [(&str, &str, &str); 11] = [
         "intelligence/indexing.rs",
         "embed_contract",
         "the embedding job reads the text, as the system",
-    ),
-    (
-        "intelligence/indexing.rs",
-        "run",
-        "the embedding jobs read the text, as the system",
     ),
     (
         "attachments/reading.rs",
