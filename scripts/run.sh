@@ -2,7 +2,7 @@
 # Quick start: installs and starts what Pactum needs, migrates, provisions the demo
 # tenants `acme` and `globex` (on acme.localhost and globex.localhost), then serves
 # Pactum on 127.0.0.1:8000 until interrupted. A tenant it creates also gets a demo
-# counterparty and three contracts, made through the API like any client would.
+# counterparty and four contracts, made through the API like any client would.
 #
 # Uses DATABASE_URL when set; otherwise a private PostgreSQL under .pactum/ (installed
 # from the distribution's packages if the machine has none). Safe to run again.
@@ -83,7 +83,7 @@ json_string() {
   s=${s//$'\t'/\\t}
   printf '"%s"' "$s"
 }
-# seed_demo_data TENANT: a counterparty and three contracts, made through the API so
+# seed_demo_data TENANT: a counterparty and four contracts, made through the API so
 # that they get versions and audit rows like any other. Every step is checked:
 # `set -e` does not apply inside a function called from an `if`.
 seed_demo_data() {
@@ -102,6 +102,10 @@ seed_demo_data() {
     api "$tenant" "$token" POST /api/v1/contracts \
       "${contract%\}},\"counterparty_id\":\"$counterparty\"}" >/dev/null || return 1
   done
+  # A lease whose fields are left empty: the tour reads its terms from its text.
+  api "$tenant" "$token" POST /api/v1/contracts \
+    '{"title":"Office lease, Łódź","contract_type":"lease","body":"OFFICE LEASE\n\nThis lease is made between Pactum Demo Ltd (the Tenant) and Initech Łódź Sp. z o.o. (the Landlord).\nEffective Date: 2026-02-01\n\n1. Term. The lease runs for an initial term of thirty-six (36) months and renews automatically for successive one-year periods unless either party gives ninety (90) days written notice of non-renewal.\n\n2. Rent. The total rent over the term shall not exceed EUR 216,000. The Tenant pays each invoice within fourteen (14) days of receipt of the invoice.\n\n3. Governing law. This lease is governed by the laws of the Republic of Poland."}' \
+    >/dev/null || return 1
   seed_demo_workflow "$tenant" "$token"
 }
 # seed_demo_workflow TENANT TOKEN: approvers (members, the demo password), their teams,
@@ -138,7 +142,7 @@ seed_demo_workflow() {
 }
 for tenant in "${NEW_TENANTS[@]}"; do
   if seed_demo_data "$tenant"; then
-    echo "demo data: $tenant has a counterparty, three contracts, approvers in teams and the High Value Contract Approval workflow" >&2
+    echo "demo data: $tenant has a counterparty, four contracts, approvers in teams and the High Value Contract Approval workflow" >&2
   else
     echo "warning: could not seed demo data for $tenant; the server keeps running" >&2
   fi

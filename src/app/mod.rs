@@ -127,6 +127,7 @@ pub fn job_handlers(outbound: &Outbound) -> Handlers {
         .register_job::<crate::intelligence::indexing::EmbedContract>(outbound.intelligence.clone())
         .register_job::<crate::intelligence::indexing::EmbedStale>(outbound.intelligence.clone())
         .register_job::<crate::intelligence::indexing::EmbedClause>(outbound.intelligence.clone())
+        .register_job::<crate::intelligence::suggestions::ExtractTerms>(())
         .register(crate::kernel::jobs::NOOP, |_| async { Ok(()) });
     handlers
 }
@@ -139,6 +140,7 @@ pub fn reactions(reading: bool) -> Reactions {
     if reading {
         crate::intelligence::react_to(&mut reactions);
     }
+    crate::intelligence::suggestions::react_to(&mut reactions);
     crate::webhooks::react_to(&mut reactions);
     crate::contracts::import::react_to(&mut reactions);
     crate::workflows::react_to(&mut reactions);

@@ -137,9 +137,9 @@ struct Cut {
 }
 
 #[derive(Deserialize)]
-struct FileText {
-    id: Uuid,
-    text: Option<String>,
+pub(super) struct FileText {
+    pub(super) id: Uuid,
+    pub(super) text: Option<String>,
 }
 
 /// The passages of a contract's body and files.
@@ -164,8 +164,9 @@ fn cut(body: &str, files: &[FileText]) -> Vec<Cut> {
     out
 }
 
-/// Reads `contract`'s sources: `None` when it is gone.
-async fn sources(
+/// Reads `contract`'s sources (its body, and its files' text as JSON for [`FileText`]):
+/// `None` when it is gone.
+pub(super) async fn sources(
     tx: &TenantTx,
     contract: Uuid,
     lock: bool,
@@ -382,17 +383,25 @@ fn on_file_text<'a>(
         let Some(attachment) = event.entity_id else {
             return Ok(());
         };
-        let contract = tx
-            .query_opt(
-                "select target_id from attachments where id = $1 and target_kind = 'contract'",
-                &[&attachment],
-            )
-            .await?;
-        match contract {
-            Some(row) => reread(tx, row.get(0)).await,
+        match contract_of_file(tx, attachment).await? {
+            Some(contract) => reread(tx, contract).await,
             None => Ok(()),
         }
     })
+}
+
+/// The contract `attachment` is a file of, if it is one of a contract's.
+pub(super) async fn contract_of_file(
+    tx: &TenantTx,
+    attachment: Uuid,
+) -> Result<Option<Uuid>, DomainError> {
+    Ok(tx
+        .query_opt(
+            "select target_id from attachments where id = $1 and target_kind = 'contract'",
+            &[&attachment],
+        )
+        .await?
+        .map(|row| row.get(0)))
 }
 
 /// Enqueues the job that makes `contract`'s passages again.

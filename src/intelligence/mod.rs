@@ -2,8 +2,10 @@
 //! (`engine`), every change of a contract's text makes its passages and their vectors
 //! again by a job (`indexing`), and contracts are found by meaning, by words or both,
 //! and by likeness to another (`search`), and so are the library's clauses
-//! (`clauses`); `routes` serves both. Nothing leaves the
-//! server. The model, the passage cutting and the vector index live in the
+//! (`clauses`); `routes` serves both. A contract's terms (parties, dates, renewal,
+//! value, governing law, payment terms) are read from its text by rules (`terms`) and
+//! offered as suggestions a person accepts or rejects (`suggestions`), with or without
+//! a model. Nothing leaves the server. The model, the passage cutting and the vector index live in the
 //! `pactum-embedding` crate; this area stores and searches per tenant.
 
 pub mod clauses;
@@ -11,6 +13,8 @@ pub mod engine;
 pub mod indexing;
 pub mod routes;
 pub mod search;
+pub mod suggestions;
+pub mod terms;
 
 pub use engine::Engine;
 
@@ -18,7 +22,10 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) 
     cfg.service(routes::search_contracts)
         .service(routes::similar_contracts)
         .service(routes::search_clauses)
-        .service(routes::similar_clauses);
+        .service(routes::similar_clauses)
+        .service(routes::list_suggestions)
+        .service(routes::accept_suggestion)
+        .service(routes::reject_suggestion);
 }
 
 pub use indexing::react_to;

@@ -1,15 +1,20 @@
 //! The intelligence routes: contracts and clauses by meaning and words, contracts and
-//! clauses like one. The logic
-//! is in [`super::search`].
+//! clauses like one, and the terms suggested from a contract's text. The logic is in
+//! [`super::search`], [`super::clauses`] and [`super::suggestions`].
 
-use actix_web::{get, web};
+use actix_web::{get, post, web};
 use uuid::Uuid;
 
 use super::clauses::{self, ClauseResults};
 use super::engine::Engine;
 use super::search::{self, SearchQuery, SearchResults, SimilarQuery};
+use super::suggestions::{
+    self, AcceptSuggestion, AcceptedSuggestion, SuggestionQuery, SuggestionView,
+};
+use crate::kernel::reads::as_actor;
 use crate::web::error::{ApiError, AuthedRouteErrors, ErrorBody};
 use crate::web::json::Json;
+use crate::web::origin::RequestOrigin;
 use crate::web::tenant::{AuthUser, CurrentTenant, RequestDb};
 
 #[utoipa::path(
@@ -128,4 +133,89 @@ pub async fn similar_clauses(
         )
         .await?,
     ))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/contracts/{id}/suggestions",
+    tag = "intelligence",
+    params(("id" = Uuid, Path, description = "Contract id"), SuggestionQuery),
+    responses(
+        (status = 200, description = "The terms read from the contract's text by rules, each with the sentence it came from and a confidence, open ones by default. Made by a job after every change of the text; empty until it has run. Readers its redacted original is kept from are refused", body = [SuggestionView]),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/contracts/{id}/suggestions")]
+pub async fn list_suggestions(
+    user: AuthUser,
+    db: RequestDb,
+    id: web::Path<Uuid>,
+    query: web::Query<SuggestionQuery>,
+) -> Result<Json<Vec<SuggestionView>>, ApiError> {
+    Ok(Json(
+        suggestions::list(&db, &user.principal(), id.into_inner(), &query).await?,
+    ))
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/contracts/{id}/suggestions/{suggestion_id}/accept",
+    tag = "intelligence",
+    params(
+        ("id" = Uuid, Path, description = "Contract id"),
+        ("suggestion_id" = Uuid, Path, description = "Suggestion id")
+    ),
+    request_body = AcceptSuggestion,
+    responses(
+        (status = 200, description = "Accepted: the contract's field is filled through the contracts service as a new version, audited, with its events", body = AcceptedSuggestion),
+        (status = 409, description = "`field_already_set`: the contract holds another value, accept with replace to change it; `suggestion_decided`; `contract_locked`; `version_conflict`", body = ErrorBody),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[post("/api/v1/contracts/{id}/suggestions/{suggestion_id}/accept")]
+pub async fn accept_suggestion(
+    user: AuthUser,
+    db: RequestDb,
+    origin: RequestOrigin,
+    path: web::Path<(Uuid, Uuid)>,
+    body: Json<AcceptSuggestion>,
+) -> Result<Json<AcceptedSuggestion>, ApiError> {
+    let (contract, id) = path.into_inner();
+    let accepted = as_actor(&db, &user.principal(), async |tx, actor| {
+        suggestions::accept(tx, actor, &origin, contract, id, body.into_inner()).await
+    })
+    .await?;
+    Ok(Json(accepted))
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/contracts/{id}/suggestions/{suggestion_id}/reject",
+    tag = "intelligence",
+    params(
+        ("id" = Uuid, Path, description = "Contract id"),
+        ("suggestion_id" = Uuid, Path, description = "Suggestion id")
+    ),
+    responses(
+        (status = 200, description = "Rejected: the contract is unchanged and the same value is not suggested again", body = SuggestionView),
+        (status = 409, description = "`suggestion_decided`", body = ErrorBody),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[post("/api/v1/contracts/{id}/suggestions/{suggestion_id}/reject")]
+pub async fn reject_suggestion(
+    user: AuthUser,
+    db: RequestDb,
+    origin: RequestOrigin,
+    path: web::Path<(Uuid, Uuid)>,
+) -> Result<Json<SuggestionView>, ApiError> {
+    let (contract, id) = path.into_inner();
+    let rejected = as_actor(&db, &user.principal(), async |tx, actor| {
+        suggestions::reject(tx, actor, &origin, contract, id).await
+    })
+    .await?;
+    Ok(Json(rejected))
 }

@@ -12,8 +12,9 @@ use std::path::PathBuf;
 use crate::layers::sources;
 
 /// What reads a contract's text or a file's content.
-const READS_ORIGINAL: [&str; 7] = [
+const READS_ORIGINAL: [&str; 8] = [
     "select {CONTRACT_COLUMNS}",
+    "from contract_suggestions",
     "from contract_passages",
     "body from contract_versions",
     "from attachment_pages",
@@ -35,7 +36,12 @@ const GUARDED_BY: [&str; 8] = [
 ];
 
 /// Functions that read an original for Pactum itself or never return its text, with why.
-const UNGUARDED: [(&str, &str, &str); 11] = [
+const UNGUARDED: [(&str, &str, &str); 12] = [
+    (
+        "intelligence/suggestions.rs",
+        "keep",
+        "the term extraction job compares what it read with what it stored, as the system",
+    ),
     (
         "intelligence/indexing.rs",
         "stale_batch",

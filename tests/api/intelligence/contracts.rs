@@ -159,19 +159,7 @@ async fn contracts_are_found_by_meaning_and_likeness_and_never_across_tenants() 
     );
 
     // A redacted original's passages are kept from the readers it is kept from.
-    let (status, _) = json(
-        &app,
-        &acme,
-        &acme.admin,
-        Method::POST,
-        "/api/v1/users",
-        Some(json!({"email": "viewer@example.com", "display_name": "Viewer", "role": "viewer", "password": PASSWORD})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED);
-    let viewer = app
-        .access_token(&acme.host, "viewer@example.com", PASSWORD)
-        .await;
+    let viewer = viewer(&app, &acme).await;
     let (_, preview) = json(
         &app,
         &acme,

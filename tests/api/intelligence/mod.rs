@@ -8,12 +8,14 @@
 //!
 //! Here: the helpers every module shares and the server without a model; `contracts`
 //! searches contracts, `clauses` the library, `models` proves a change of model is
-//! caught up, `budget` evicts under a tight memory budget.
+//! caught up, `budget` evicts under a tight memory budget, `suggestions` reads a
+//! contract's terms (no model needed).
 
 mod budget;
 mod clauses;
 mod contracts;
 mod models;
+mod suggestions;
 
 use std::time::{Duration, Instant};
 
@@ -55,6 +57,22 @@ async fn tenant(db: &TestDb, app: &TestApp, slug: &str) -> Tenant {
     let host = format!("{slug}.localhost");
     let admin = app.access_token(&host, "admin@example.com", PASSWORD).await;
     Tenant { host, admin }
+}
+
+/// A viewer of `t`, signed in.
+async fn viewer(app: &TestApp, t: &Tenant) -> String {
+    let (status, _) = json(
+        app,
+        t,
+        &t.admin,
+        Method::POST,
+        "/api/v1/users",
+        Some(json!({"email": "viewer@example.com", "display_name": "Viewer", "role": "viewer", "password": PASSWORD})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    app.access_token(&t.host, "viewer@example.com", PASSWORD)
+        .await
 }
 
 async fn json(

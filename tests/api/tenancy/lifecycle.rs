@@ -42,6 +42,7 @@ async fn provisioning_creates_the_schema_its_tables_history_and_registry_rows() 
             "contract_imports",
             "contract_passages",
             "contract_redactions",
+            "contract_suggestions",
             "contract_types",
             "contract_versions",
             "contracts",

@@ -1,0 +1,182 @@
+use super::*;
+
+const SERVICES: &str = "MASTER SERVICES AGREEMENT\n\n\
+This Master Services Agreement is made and entered into between Acme Corp., a Delaware \
+corporation (\"Customer\"), and Globex Ltd (\"Supplier\"). It is effective as of March 1, 2025.\n\n\
+1. Term. This Agreement shall continue for an initial term of twelve (12) months and shall \
+automatically renew for successive one-year periods unless either party gives at least \
+sixty (60) days' written notice of non-renewal.\n\n\
+2. Fees. The total contract value shall not exceed $120,000.00. Customer shall pay each \
+invoice within thirty (30) days of receipt of the invoice. A late fee of $50 applies.\n\n\
+3. Governing Law. This Agreement shall be governed by the laws of the State of New York \
+without regard to its conflict of laws rules.\n";
+
+fn field(found: &[Found], field: Field) -> Option<&Found> {
+    found.iter().find(|f| f.field == field)
+}
+
+#[test]
+fn a_services_agreement_yields_every_term_with_its_sentence() {
+    let found = extract(SERVICES);
+    let value = |f| field(&found, f).map(|f| f.value.clone());
+    assert_eq!(
+        value(Field::Parties),
+        Some(json!(["Acme Corp.", "Globex Ltd"]))
+    );
+    assert_eq!(value(Field::EffectiveDate), Some(json!("2025-03-01")));
+    assert_eq!(value(Field::TermMonths), Some(json!(12)));
+    assert_eq!(value(Field::AutoRenew), Some(json!(true)));
+    assert_eq!(value(Field::RenewalNoticeDays), Some(json!(60)));
+    assert_eq!(
+        value(Field::Value),
+        Some(json!({"amount": "120000.00", "currency": "USD"}))
+    );
+    assert_eq!(value(Field::PaymentTermsDays), Some(json!(30)));
+    assert_eq!(value(Field::GoverningLaw), Some(json!("State of New York")));
+    assert_eq!(value(Field::EndDate), None, "no end date is stated");
+
+    let law = field(&found, Field::GoverningLaw).unwrap();
+    assert!(
+        law.passage.starts_with("This Agreement shall be governed"),
+        "{law:?}"
+    );
+    let chars: Vec<char> = SERVICES.chars().collect();
+    let at: String = chars[law.start..law.end].iter().collect();
+    assert_eq!(at.trim(), law.passage, "offsets point at the passage");
+    for f in &found {
+        assert!((0.0..=1.0).contains(&f.confidence), "{f:?}");
+    }
+}
+
+#[test]
+fn the_surer_wording_wins_and_a_labelled_date_is_surest() {
+    let text = "This agreement is dated 2 January 2024.\nEffective Date: 2024-02-01\n\
+                The term ends on the 31st day of December, 2026.";
+    let found = extract(text);
+    let effective = field(&found, Field::EffectiveDate).unwrap();
+    assert_eq!(effective.value, json!("2024-02-01"));
+    assert_eq!(effective.confidence, 0.9);
+    assert_eq!(
+        field(&found, Field::EndDate).unwrap().value,
+        json!("2026-12-31")
+    );
+}
+
+#[test]
+fn a_negated_renewal_says_no_and_an_unrelated_notice_is_not_the_renewal_notice() {
+    let text = "This Agreement shall not automatically renew. Either party may terminate \
+                for convenience on ninety (90) days' written notice.";
+    let found = extract(text);
+    assert_eq!(field(&found, Field::AutoRenew).unwrap().value, json!(false));
+    assert!(
+        field(&found, Field::RenewalNoticeDays).is_none(),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn amounts_without_words_of_value_are_not_the_value() {
+    let found = extract("Supplier shall keep insurance of at least $5,000,000 per claim.");
+    assert!(field(&found, Field::Value).is_none(), "{found:?}");
+    let found = extract("The fees are EUR 45,500 per year, payable net 45.");
+    assert_eq!(
+        field(&found, Field::Value).unwrap().value,
+        json!({"amount": "45500.00", "currency": "EUR"})
+    );
+    assert_eq!(
+        field(&found, Field::PaymentTermsDays).unwrap().value,
+        json!(45)
+    );
+}
+
+#[test]
+fn governing_law_reads_the_place_and_stops_at_its_end() {
+    let found = extract("This Agreement is governed by and construed in accordance with the laws of England and Wales.");
+    assert_eq!(
+        field(&found, Field::GoverningLaw).unwrap().value,
+        json!("England and Wales")
+    );
+}
+
+#[test]
+fn party_names_keep_their_abbreviations() {
+    let found = extract(
+        "This lease is made between Pactum Demo Ltd (the Tenant) and Initech Łódź Sp. z o.o. (the Landlord).",
+    );
+    assert_eq!(
+        field(&found, Field::Parties).unwrap().value,
+        json!(["Pactum Demo Ltd", "Initech Łódź Sp. z o.o."])
+    );
+    let found = extract("Agreed between Alpha GmbH and Beta Inc. The parties agree as follows.");
+    assert_eq!(
+        field(&found, Field::Parties).unwrap().value,
+        json!(["Alpha GmbH", "Beta Inc"])
+    );
+}
+
+#[test]
+fn numbers_in_words_and_digits() {
+    assert_eq!(word_number("thirty"), Some(30));
+    assert_eq!(word_number("twenty-four"), Some(24));
+    assert_eq!(word_number("least sixty"), Some(60));
+    assert_eq!(word_number("several"), None);
+    let found = extract("The initial term of 3 years starts on the Effective Date.");
+    assert_eq!(field(&found, Field::TermMonths).unwrap().value, json!(36));
+}
+
+#[test]
+fn dates_that_do_not_exist_are_not_read() {
+    assert_eq!(parse_date("February 30, 2025"), None);
+    assert_eq!(parse_date("2025-13-01"), None);
+    assert_eq!(
+        parse_date("1st March 2025"),
+        NaiveDate::from_ymd_opt(2025, 3, 1)
+    );
+    assert!(extract("Effective Date: February 30, 2025").is_empty());
+}
+
+#[test]
+fn hostile_text_is_read_in_bounded_time_and_offsets_stay_on_characters() {
+    // Multi-byte characters everywhere, a term after them, and far more text than is read.
+    let mut text = "é€😀 ".repeat(5_000);
+    text.push_str("governed by the laws of Österreich. ");
+    text.push_str(&"between A and ".repeat(200_000));
+    let started = std::time::Instant::now();
+    let found = extract(&text);
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    let law = field(&found, Field::GoverningLaw).unwrap();
+    let chars: Vec<char> = text.chars().collect();
+    let at: String = chars[law.start..law.end].iter().collect();
+    assert_eq!(at.trim(), law.passage);
+    assert!(extract("\u{0}\u{feff}\u{202e}$$$ 9999999999999999999 USD").is_empty());
+}
+
+#[test]
+fn the_quick_start_lease_yields_every_term_the_tour_shows() {
+    let script = include_str!("../../../scripts/run.sh");
+    let line = script
+        .lines()
+        .find(|l| l.contains("\"title\":\"Office lease"))
+        .expect("the demo lease in scripts/run.sh");
+    let lease: Value = serde_json::from_str(line.trim().trim_end_matches(" \\").trim_matches('\''))
+        .expect("the demo lease is JSON");
+    let found = extract(lease["body"].as_str().unwrap());
+    let value = |f| field(&found, f).map(|f| f.value.clone());
+    assert_eq!(
+        value(Field::Parties),
+        Some(json!(["Pactum Demo Ltd", "Initech Łódź Sp. z o.o."]))
+    );
+    assert_eq!(value(Field::EffectiveDate), Some(json!("2026-02-01")));
+    assert_eq!(value(Field::TermMonths), Some(json!(36)));
+    assert_eq!(value(Field::AutoRenew), Some(json!(true)));
+    assert_eq!(value(Field::RenewalNoticeDays), Some(json!(90)));
+    assert_eq!(
+        value(Field::Value),
+        Some(json!({"amount": "216000.00", "currency": "EUR"}))
+    );
+    assert_eq!(value(Field::PaymentTermsDays), Some(json!(14)));
+    assert_eq!(
+        value(Field::GoverningLaw),
+        Some(json!("Republic of Poland"))
+    );
+}
