@@ -128,6 +128,7 @@ pub fn job_handlers(outbound: &Outbound) -> Handlers {
         .register_job::<crate::intelligence::indexing::EmbedStale>(outbound.intelligence.clone())
         .register_job::<crate::intelligence::indexing::EmbedClause>(outbound.intelligence.clone())
         .register_job::<crate::intelligence::suggestions::ExtractTerms>(())
+        .register_job::<crate::intelligence::risk::AssessRisk>(())
         .register(crate::kernel::jobs::NOOP, |_| async { Ok(()) });
     handlers
 }
@@ -140,7 +141,7 @@ pub fn reactions(reading: bool) -> Reactions {
     if reading {
         crate::intelligence::react_to(&mut reactions);
     }
-    crate::intelligence::suggestions::react_to(&mut reactions);
+    crate::intelligence::reading::react_to(&mut reactions);
     crate::webhooks::react_to(&mut reactions);
     crate::contracts::import::react_to(&mut reactions);
     crate::workflows::react_to(&mut reactions);

@@ -5,12 +5,15 @@
 //! (`clauses`); `routes` serves both. A contract's terms (parties, dates, renewal,
 //! value, governing law, payment terms) are read from its text by rules (`terms`) and
 //! offered as suggestions a person accepts or rejects (`suggestions`), with or without
-//! a model. Nothing leaves the server. The model, the passage cutting and the vector index live in the
+//! a model; each contract is weighed against the tenant's risk policy (`risk`); both
+//! are enqueued by `reading`'s reactions. Nothing leaves the server. The model, the passage cutting and the vector index live in the
 //! `pactum-embedding` crate; this area stores and searches per tenant.
 
 pub mod clauses;
 pub mod engine;
 pub mod indexing;
+pub mod reading;
+pub mod risk;
 pub mod routes;
 pub mod search;
 pub mod suggestions;
@@ -25,7 +28,10 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) 
         .service(routes::similar_clauses)
         .service(routes::list_suggestions)
         .service(routes::accept_suggestion)
-        .service(routes::reject_suggestion);
+        .service(routes::reject_suggestion)
+        .service(routes::contract_risk)
+        .service(routes::get_risk_policy)
+        .service(routes::put_risk_policy);
 }
 
 pub use indexing::react_to;

@@ -1,12 +1,14 @@
 //! The intelligence routes: contracts and clauses by meaning and words, contracts and
-//! clauses like one, and the terms suggested from a contract's text. The logic is in
-//! [`super::search`], [`super::clauses`] and [`super::suggestions`].
+//! clauses like one, the terms suggested from a contract's text, and its risk under the
+//! tenant's policy. The logic is in [`super::search`], [`super::clauses`],
+//! [`super::suggestions`] and [`super::risk`].
 
-use actix_web::{get, post, web};
+use actix_web::{get, post, put, web};
 use uuid::Uuid;
 
 use super::clauses::{self, ClauseResults};
 use super::engine::Engine;
+use super::risk::{self, ContractRisk, RiskPolicy};
 use super::search::{self, SearchQuery, SearchResults, SimilarQuery};
 use super::suggestions::{
     self, AcceptSuggestion, AcceptedSuggestion, SuggestionQuery, SuggestionView,
@@ -218,4 +220,66 @@ pub async fn reject_suggestion(
     })
     .await?;
     Ok(Json(rejected))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/contracts/{id}/risk",
+    tag = "intelligence",
+    params(("id" = Uuid, Path, description = "Contract id")),
+    responses(
+        (status = 200, description = "The contract's latest risk assessment against the tenant's policy: its level and findings, worst first, each with its reason and sentence. Made by a job after every new text, change of terms or clauses, and change of policy; assessed is false until it has run. Readers its redacted original is kept from are refused", body = ContractRisk),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/contracts/{id}/risk")]
+pub async fn contract_risk(
+    user: AuthUser,
+    db: RequestDb,
+    id: web::Path<Uuid>,
+) -> Result<Json<ContractRisk>, ApiError> {
+    Ok(Json(
+        risk::get(&db, &user.principal(), id.into_inner()).await?,
+    ))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/risk-policy",
+    tag = "intelligence",
+    responses(
+        (status = 200, description = "What makes a contract a risk in this tenant; the defaults until an admin sets it", body = RiskPolicy),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/risk-policy")]
+pub async fn get_risk_policy(user: AuthUser, db: RequestDb) -> Result<Json<RiskPolicy>, ApiError> {
+    Ok(Json(risk::get_policy(&db, &user.principal()).await?))
+}
+
+#[utoipa::path(
+    put,
+    path = "/api/v1/risk-policy",
+    tag = "intelligence",
+    request_body = RiskPolicy,
+    responses(
+        (status = 200, description = "Set by admins; every contract is assessed again against it by jobs", body = RiskPolicy),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[put("/api/v1/risk-policy")]
+pub async fn put_risk_policy(
+    user: AuthUser,
+    db: RequestDb,
+    origin: RequestOrigin,
+    body: Json<RiskPolicy>,
+) -> Result<Json<RiskPolicy>, ApiError> {
+    let policy = as_actor(&db, &user.principal(), async |tx, actor| {
+        risk::put_policy(tx, actor, &origin, body.into_inner()).await
+    })
+    .await?;
+    Ok(Json(policy))
 }

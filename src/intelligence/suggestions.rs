@@ -17,15 +17,14 @@ use uuid::Uuid;
 
 use self::model::{current, holds, patch, COLUMNS, COUNTERPARTY};
 pub use self::model::{AcceptSuggestion, AcceptedSuggestion, SuggestionQuery, SuggestionView};
-use super::indexing::{contract_of_file, sources, FileText};
+use super::indexing::{sources, FileText};
 use super::terms::{self, Field, Found};
 use crate::attachments::originals::{self, Guard};
 use crate::contracts::model::{ContractView, UpdateContract};
 use crate::contracts::service as contracts;
 use crate::kernel::audit::{self, Entry};
-use crate::kernel::jobs::{self, BackgroundJob, JobContext, JobError, JobKind};
+use crate::kernel::jobs::{BackgroundJob, JobContext, JobError, JobKind};
 use crate::kernel::reads::read_as;
-use crate::kernel::unit::{ReactionFuture, Reactions, Recorded};
 use crate::kernel::{unit, Actor, DomainError, Origin, Principal, Refusal, Role};
 use crate::tenancy::scoped::{TenantDb, TenantTx};
 
@@ -113,20 +112,6 @@ pub async fn extract_terms(ctx: &JobContext, contract: Uuid) -> Result<usize, Jo
         _ => return Ok(0),
     }
     let made = keep(&tx, contract, found).await?;
-    if made > 0 {
-        audit::record(
-            &tx,
-            &Actor::system("term extraction"),
-            &ctx.origin(),
-            Entry {
-                action: "terms_suggested",
-                entity: "contract",
-                entity_id: Some(contract),
-                changes: json!({ "suggestions": made }),
-            },
-        )
-        .await?;
-    }
     tx.commit().await?;
     Ok(made)
 }
@@ -398,66 +383,4 @@ pub async fn reject(
 ) -> Result<SuggestionView, DomainError> {
     let (_, suggestion) = lock_open(tx, actor, contract, id).await?;
     decide(tx, actor, origin, &suggestion, "rejected").await
-}
-
-pub fn react_to(reactions: &mut Reactions) {
-    reactions
-        .on("contract.created", on_contract_text)
-        .on("contract.updated", on_contract_text)
-        .on("attachment.text_extracted", on_file_text);
-}
-
-/// The contract's fields whose change the suggestions are weighed against.
-const FILLED: [&str; 9] = [
-    "body",
-    "start_date",
-    "end_date",
-    "auto_renew",
-    "renewal_notice_days",
-    "value",
-    "currency",
-    "counterparty_id",
-    "metadata",
-];
-
-fn on_contract_text<'a>(
-    tx: &'a TenantTx,
-    _: &'a Actor,
-    _: &'a Origin,
-    event: &'a Recorded<'a>,
-) -> ReactionFuture<'a> {
-    Box::pin(async move {
-        let Some(contract) = event.entity_id else {
-            return Ok(());
-        };
-        // A new text, or a change of what a suggestion fills (accepted, or typed in):
-        // the open suggestions are weighed again. Other changes leave them as they are.
-        if event.event_type == "contract.updated"
-            && !FILLED.iter().any(|f| event.changes.get(*f).is_some())
-        {
-            return Ok(());
-        }
-        let job = ExtractTerms {
-            contract_id: contract,
-        };
-        jobs::enqueue(tx, vec![job.now()]).await?;
-        Ok(())
-    })
-}
-
-fn on_file_text<'a>(
-    tx: &'a TenantTx,
-    _: &'a Actor,
-    _: &'a Origin,
-    event: &'a Recorded<'a>,
-) -> ReactionFuture<'a> {
-    Box::pin(async move {
-        let Some(attachment) = event.entity_id else {
-            return Ok(());
-        };
-        if let Some(contract_id) = contract_of_file(tx, attachment).await? {
-            jobs::enqueue(tx, vec![ExtractTerms { contract_id }.now()]).await?;
-        }
-        Ok(())
-    })
 }

@@ -54,7 +54,9 @@ fn source(subject: &Subject) -> Result<(String, Vec<Box<dyn ToSql + Sync + Send>
     match subject {
         Subject::Contract(id) => Ok((
             "(select contract_type, value, currency, status, counterparty_id, owner_id, tags, \
-              start_date, end_date, auto_renew, title, metadata from contracts where id = $1) c"
+              start_date, end_date, auto_renew, title, metadata, \
+              (select r.level from contract_risk r where r.contract_id = contracts.id) as risk_level \
+              from contracts where id = $1) c"
                 .into(),
             vec![Box::new(*id) as Box<dyn ToSql + Sync + Send>],
         )),
@@ -76,7 +78,8 @@ fn source(subject: &Subject) -> Result<(String, Vec<Box<dyn ToSql + Sync + Send>
                 "(select $1::text as contract_type, $2::text::numeric as value, $3::text as currency, \
                   $4::text as status, $5::uuid as counterparty_id, $6::uuid as owner_id, \
                   $7::text[] as tags, $8::date as start_date, $9::date as end_date, \
-                  $10::bool as auto_renew, $11::text as title, $12::jsonb as metadata) c"
+                  $10::bool as auto_renew, $11::text as title, $12::jsonb as metadata, \
+                  null::text as risk_level) c"
                     .into(),
                 vec![
                     Box::new(draft.contract_type.clone().unwrap_or_default()),

@@ -90,6 +90,7 @@ const FIELDS: &[(&str, &str, Kind)] = &[
     ("auto_renew", "c.auto_renew", Kind::Bool),
     ("auto_renewal", "c.auto_renew", Kind::Bool),
     ("title", "c.title", Kind::Text),
+    ("risk_level", "c.risk_level", Kind::Text),
 ];
 
 const OPERATORS: &[&str] = &[

@@ -12,9 +12,10 @@ use std::path::PathBuf;
 use crate::layers::sources;
 
 /// What reads a contract's text or a file's content.
-const READS_ORIGINAL: [&str; 8] = [
+const READS_ORIGINAL: [&str; 9] = [
     "select {CONTRACT_COLUMNS}",
     "from contract_suggestions",
+    "from contract_risk",
     "from contract_passages",
     "body from contract_versions",
     "from attachment_pages",
@@ -36,7 +37,17 @@ const GUARDED_BY: [&str; 8] = [
 ];
 
 /// Functions that read an original for Pactum itself or never return its text, with why.
-const UNGUARDED: [(&str, &str, &str); 12] = [
+const UNGUARDED: [(&str, &str, &str); 14] = [
+    (
+        "workflows/matching.rs",
+        "source",
+        "trigger rules read a contract's risk level, never a finding's sentence",
+    ),
+    (
+        "intelligence/risk.rs",
+        "assess_risk",
+        "the risk job reads the level it is replacing, as the system",
+    ),
     (
         "intelligence/suggestions.rs",
         "keep",

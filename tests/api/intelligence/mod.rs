@@ -9,12 +9,13 @@
 //! Here: the helpers every module shares and the server without a model; `contracts`
 //! searches contracts, `clauses` the library, `models` proves a change of model is
 //! caught up, `budget` evicts under a tight memory budget, `suggestions` reads a
-//! contract's terms (no model needed).
+//! contract's terms and `risk` weighs it against the tenant's policy (no model needed).
 
 mod budget;
 mod clauses;
 mod contracts;
 mod models;
+mod risk;
 mod suggestions;
 
 use std::time::{Duration, Instant};

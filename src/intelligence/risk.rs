@@ -1,0 +1,341 @@
+//! Risk, per tenant policy: every new text of a contract, change of its terms or of its
+//! clauses, and every change of the policy enqueues [`AssessRisk`], which weighs the
+//! contract's text and fields against the policy ([`assess`], pure) and keeps the
+//! findings and their level. A later change of level is an event
+//! (`contract.risk_assessed`) and workflow trigger rules read the level as `risk_level`.
+
+pub mod assess;
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use self::assess::{Finding, Policy, Severity, Terms};
+use super::indexing::{sources, FileText};
+use crate::attachments::originals::{self, Guard};
+use crate::contracts::model::CLAUSE_CATEGORIES;
+use crate::kernel::audit::{self, Entry};
+use crate::kernel::jobs::{self, BackgroundJob, JobContext, JobError, JobKind};
+use crate::kernel::reads::read_as;
+use crate::kernel::{unit, validate, Actor, DomainError, Origin, Principal, Role};
+use crate::tenancy::scoped::{TenantDb, TenantTx};
+
+pub const ASSESS_RISK: JobKind = JobKind {
+    name: "intelligence.assess_risk",
+    queue: "default",
+    priority: 5,
+    max_attempts: 3,
+    timeout: Duration::from_secs(120),
+};
+
+/// Weighs a contract against its tenant's policy again.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssessRisk {
+    pub contract_id: Uuid,
+}
+
+/// The most forbidden terms a policy holds, and the longest.
+const MAX_FORBIDDEN: usize = 100;
+const MAX_TERM_CHARS: usize = 200;
+
+/// The tenant's risk policy: what makes a contract a risk.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RiskPolicy {
+    /// Phrases no contract may contain (case aside): each a `high` finding.
+    #[schema(max_items = 100)]
+    pub forbidden_terms: Vec<String>,
+    /// The most days a contract may give to pay (its `metadata.payment_terms_days`, or
+    /// what its text says); more is a `medium` finding. Null: not checked.
+    #[schema(minimum = 1, maximum = 365)]
+    pub max_payment_days: Option<i32>,
+    /// A contract that speaks of liability must limit it (`high` when not).
+    pub require_liability_cap: bool,
+    /// A contract that renews by itself must have a notice period (`medium` when not).
+    pub renewal_needs_notice: bool,
+    /// Each clause category its contract type requires must be covered by its text or
+    /// its attached clauses (`medium` for each missing).
+    pub required_categories: bool,
+}
+
+impl Default for RiskPolicy {
+    fn default() -> Self {
+        Self {
+            forbidden_terms: Vec::new(),
+            max_payment_days: None,
+            require_liability_cap: true,
+            renewal_needs_notice: true,
+            required_categories: true,
+        }
+    }
+}
+
+impl RiskPolicy {
+    fn check(mut self) -> Result<Self, DomainError> {
+        if self.forbidden_terms.len() > MAX_FORBIDDEN {
+            return Err(DomainError::invalid(format!(
+                "forbidden_terms: at most {MAX_FORBIDDEN}"
+            )));
+        }
+        for term in &mut self.forbidden_terms {
+            *term = validate::text("forbidden_terms", term, MAX_TERM_CHARS)?;
+        }
+        if self
+            .max_payment_days
+            .is_some_and(|d| !(1..=365).contains(&d))
+        {
+            return Err(DomainError::invalid("max_payment_days: 1 to 365, or null"));
+        }
+        Ok(self)
+    }
+}
+
+const POLICY_SQL: &str = "select forbidden_terms, max_payment_days, require_liability_cap, \
+     renewal_needs_notice, required_categories from risk_policy";
+
+fn policy_of(rows: &[tokio_postgres::Row]) -> RiskPolicy {
+    rows.first()
+        .map_or_else(RiskPolicy::default, |r| RiskPolicy {
+            forbidden_terms: r.get(0),
+            max_payment_days: r.get(1),
+            require_liability_cap: r.get(2),
+            renewal_needs_notice: r.get(3),
+            required_categories: r.get(4),
+        })
+}
+
+pub async fn get_policy(db: &TenantDb, principal: &Principal) -> Result<RiskPolicy, DomainError> {
+    let (_, results) = read_as(db, principal, Role::Viewer, &[(POLICY_SQL, &[])]).await?;
+    Ok(policy_of(&results[0]))
+}
+
+/// Sets the policy (admins) and has every contract weighed against it again.
+pub async fn put_policy(
+    tx: &TenantTx,
+    actor: &Actor,
+    origin: &Origin,
+    body: RiskPolicy,
+) -> Result<RiskPolicy, DomainError> {
+    actor.require(Role::Admin)?;
+    let body = body.check()?;
+    let old = policy_of(&tx.query(POLICY_SQL, &[]).await?);
+    tx.execute(
+        "insert into risk_policy (forbidden_terms, max_payment_days, require_liability_cap, \
+         renewal_needs_notice, required_categories, updated_at) values ($1, $2, $3, $4, $5, $6) \
+         on conflict (id) do update set forbidden_terms = excluded.forbidden_terms, \
+         max_payment_days = excluded.max_payment_days, \
+         require_liability_cap = excluded.require_liability_cap, \
+         renewal_needs_notice = excluded.renewal_needs_notice, \
+         required_categories = excluded.required_categories, updated_at = excluded.updated_at",
+        &[
+            &body.forbidden_terms,
+            &body.max_payment_days,
+            &body.require_liability_cap,
+            &body.renewal_needs_notice,
+            &body.required_categories,
+            &unit::now(tx),
+        ],
+    )
+    .await?;
+    audit::record(
+        tx,
+        actor,
+        origin,
+        Entry {
+            action: "update",
+            entity: "risk_policy",
+            entity_id: None,
+            changes: json!({"old": old, "new": body}),
+        },
+    )
+    .await?;
+    let contracts = tx.query("select id from contracts", &[]).await?;
+    let jobs = contracts
+        .iter()
+        .map(|row| {
+            AssessRisk {
+                contract_id: row.get(0),
+            }
+            .now()
+        })
+        .collect();
+    jobs::enqueue(tx, jobs).await?;
+    Ok(body)
+}
+
+/// A contract's latest risk assessment.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ContractRisk {
+    pub contract_id: Uuid,
+    /// False until the assessment job has run once.
+    pub assessed: bool,
+    /// The worst finding's severity (`none` without findings); null until assessed.
+    pub level: Option<Severity>,
+    /// Worst first, each with its reason and, where there is one, its sentence.
+    pub findings: Vec<Finding>,
+    /// The contract version it was made of.
+    pub contract_version: Option<i32>,
+    pub assessed_at: Option<DateTime<Utc>>,
+}
+
+/// `contract`'s risk, for anyone who may read it and its original (findings quote it).
+pub async fn get(
+    db: &TenantDb,
+    principal: &Principal,
+    contract: Uuid,
+) -> Result<ContractRisk, DomainError> {
+    let (actor, results) = read_as(
+        db,
+        principal,
+        Role::Viewer,
+        &[
+            ("select 1 from contracts where id = $1", &[&contract]),
+            (originals::CONTRACT_GUARD_SQL, &[&contract]),
+            (
+                "select findings, contract_version, assessed_at from contract_risk where contract_id = $1",
+                &[&contract],
+            ),
+        ],
+    )
+    .await?;
+    if results[0].is_empty() {
+        return Err(DomainError::Missing("contract"));
+    }
+    originals::require_original(Guard::from_rows(&results[1]).as_ref(), &actor)?;
+    let Some(row) = results[2].first() else {
+        return Ok(ContractRisk {
+            contract_id: contract,
+            assessed: false,
+            level: None,
+            findings: Vec::new(),
+            contract_version: None,
+            assessed_at: None,
+        });
+    };
+    let findings: Vec<Finding> = serde_json::from_value(row.get(0))
+        .map_err(|e| DomainError::Internal(anyhow::anyhow!("stored findings: {e}")))?;
+    Ok(ContractRisk {
+        contract_id: contract,
+        assessed: true,
+        level: Some(assess::level(&findings)),
+        findings,
+        contract_version: row.get(1),
+        assessed_at: row.get(2),
+    })
+}
+
+/// What the job reads of a contract besides its text, and the policy, in one statement.
+const INPUTS_SQL: &str = "select c.version, c.auto_renew, c.renewal_notice_days, \
+     case when jsonb_typeof(c.metadata -> 'payment_terms_days') = 'number' \
+          then (c.metadata ->> 'payment_terms_days')::numeric::bigint end, \
+     coalesce((select t.required_clause_categories from contract_types t where t.key = c.contract_type), '{}'), \
+     coalesce((select array_agg(distinct l.category) from contract_clauses cc join clauses l on l.id = cc.clause_id \
+               where cc.contract_id = c.id), '{}') \
+     from contracts c where c.id = $1";
+
+impl BackgroundJob for AssessRisk {
+    const KIND: JobKind = ASSESS_RISK;
+    type Env = ();
+
+    async fn run(self, ctx: JobContext, _: ()) -> Result<(), JobError> {
+        assess_risk(&ctx, self.contract_id).await?;
+        Ok(())
+    }
+}
+
+/// Weighs `contract` against the policy and keeps what was found; returns the level.
+pub async fn assess_risk(ctx: &JobContext, contract: Uuid) -> Result<Option<Severity>, JobError> {
+    let tx = ctx.db.begin().await?;
+    let Some((body, files)) = sources(&tx, contract, false).await? else {
+        return Ok(None);
+    };
+    let Some(inputs) = tx.query_opt(INPUTS_SQL, &[&contract]).await? else {
+        return Ok(None);
+    };
+    let policy = policy_of(&tx.query(POLICY_SQL, &[]).await?);
+    drop(tx);
+    let parsed: Vec<FileText> = serde_json::from_str(&files)
+        .map_err(|e| JobError::Cancel(format!("the files' text of {contract}: {e}")))?;
+    let version: i32 = inputs.get(0);
+    let terms = Terms {
+        auto_renew: inputs.get(1),
+        renewal_notice_days: inputs.get(2),
+        payment_terms_days: inputs.get(3),
+        attached_categories: inputs.get(5),
+    };
+    let required: Vec<String> = inputs.get(4);
+    let rules = Policy {
+        forbidden_terms: policy.forbidden_terms,
+        max_payment_days: policy.max_payment_days,
+        require_liability_cap: policy.require_liability_cap,
+        renewal_needs_notice: policy.renewal_needs_notice,
+        required_categories: if policy.required_categories {
+            required
+                .into_iter()
+                .filter(|c| CLAUSE_CATEGORIES.contains(&c.as_str()))
+                .collect()
+        } else {
+            Vec::new()
+        },
+    };
+    let text: String = std::iter::once(body.as_str())
+        .chain(parsed.iter().filter_map(|f| f.text.as_deref()))
+        .collect::<Vec<_>>()
+        .join("\n\n");
+    let findings = tokio::task::spawn_blocking(move || assess::assess(&text, &terms, &rules))
+        .await
+        .map_err(|e| JobError::Retry(format!("assessing risk: {e}")))?;
+    let level = assess::level(&findings);
+    let tx = ctx.db.begin().await?;
+    match sources(&tx, contract, true).await? {
+        Some(now) if now == (body, files) => {}
+        _ => return Ok(None),
+    }
+    let still = tx
+        .query_opt("select version from contracts where id = $1", &[&contract])
+        .await?;
+    if still.is_none_or(|row| row.get::<_, i32>(0) != version) {
+        // A newer version enqueued its own assessment.
+        return Ok(None);
+    }
+    let before: Option<String> = tx
+        .query_opt(
+            "select level from contract_risk where contract_id = $1",
+            &[&contract],
+        )
+        .await?
+        .map(|row| row.get(0));
+    let stored: Value =
+        serde_json::to_value(&findings).map_err(|e| JobError::Cancel(e.to_string()))?;
+    tx.execute(
+        "insert into contract_risk (contract_id, level, findings, contract_version, assessed_at) \
+         values ($1, $2, $3, $4, $5) on conflict (contract_id) do update set level = excluded.level, \
+         findings = excluded.findings, contract_version = excluded.contract_version, \
+         assessed_at = excluded.assessed_at",
+        &[&contract, &level.as_str(), &stored, &version, &unit::now(&tx)],
+    )
+    .await?;
+    // A change of level is news; a first assessment is not (every new contract gets
+    // one, and its level is there to read).
+    if before.as_deref().is_some_and(|b| b != level.as_str()) {
+        audit::record(
+            &tx,
+            &Actor::system("risk assessment"),
+            &ctx.origin(),
+            Entry {
+                action: "risk_assessed",
+                entity: "contract",
+                entity_id: Some(contract),
+                changes: json!({"level": {"old": before, "new": level}, "findings": findings.len()}),
+            },
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(Some(level))
+}

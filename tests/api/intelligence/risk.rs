@@ -1,0 +1,277 @@
+//! Risk under the tenant's policy, on a server without a model: a contract breaking
+//! each rule gets a finding with its reason and sentence and the level of the worst;
+//! a workflow trigger rule on `risk_level` matches it; a new text is assessed again and
+//! a later change of level is an event; a change of policy re-assesses; viewers read risk
+//! but only admins set the policy; bad policies are a 400 and change nothing.
+
+use super::*;
+
+const RISKY: &str =
+    "Customer pays each invoice within ninety (90) days of receipt of the invoice. \
+    The supplier accepts unlimited liability for any loss.";
+const SOUND: &str =
+    "Customer pays each invoice within thirty (30) days of receipt of the invoice. \
+    The supplier's liability is limited to the fees paid in the preceding twelve months. \
+    Either party may terminate this agreement on sixty days written notice. \
+    This agreement is governed by the laws of Scotland.";
+
+/// The contract's risk once it has been assessed at `version` or later.
+async fn risk(app: &TestApp, t: &Tenant, token: &str, contract: &str, version: i64) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (status, risk) = json(
+            app,
+            t,
+            token,
+            Method::GET,
+            &format!("/api/v1/contracts/{contract}/risk"),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{risk}");
+        if risk["assessed"] == true && risk["contract_version"].as_i64() >= Some(version) {
+            return risk;
+        }
+        assert!(Instant::now() < deadline, "never assessed: {risk}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn codes(risk: &Value) -> Vec<String> {
+    risk["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn contracts_are_weighed_against_the_policy_and_workflows_read_the_level() {
+    let db = TestDb::migrated().await;
+    let app = spawn_app(&db, &[]).await;
+    let acme = tenant(&db, &app, "acme").await;
+    let policy = json!({"forbidden_terms": ["unlimited liability"], "max_payment_days": 45,
+        "require_liability_cap": true, "renewal_needs_notice": true, "required_categories": true});
+    let (status, set) = json(
+        &app,
+        &acme,
+        &acme.admin,
+        Method::PUT,
+        "/api/v1/risk-policy",
+        Some(policy.clone()),
+    )
+    .await;
+    assert_eq!((status, &set), (StatusCode::OK, &policy));
+    let stages = json!([{"stage_name": "Risk review", "sequence": 1, "approvers": ["role:admin"], "approval_type": "any"}]);
+    let (status, high_risk) = json(&app, &acme, &acme.admin, Method::POST, "/api/v1/workflows",
+        Some(json!({"name": "High risk", "trigger_conditions": {"risk_level": "high"}, "priority": 90, "stages": stages}))).await;
+    assert_eq!(status, StatusCode::CREATED, "{high_risk}");
+
+    let id = create(&app, &acme, "Risky services", RISKY).await;
+    let assessed = risk(&app, &acme, &acme.admin, &id, 1).await;
+    assert_eq!(assessed["level"], "high");
+    let found = codes(&assessed);
+    for code in [
+        "forbidden_term",
+        "no_liability_cap",
+        "missing_clause",
+        "payment_terms_too_long",
+    ] {
+        assert!(found.contains(&code.to_owned()), "{code} in {found:?}");
+    }
+    let findings = assessed["findings"].as_array().unwrap();
+    let missing: Vec<&str> = findings
+        .iter()
+        .filter(|f| f["code"] == "missing_clause")
+        .map(|f| f["category"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        missing,
+        ["termination", "governing_law"],
+        "an msa requires them"
+    );
+    let late = findings
+        .iter()
+        .find(|f| f["code"] == "payment_terms_too_long")
+        .unwrap();
+    assert!(
+        late["passage"]
+            .as_str()
+            .unwrap()
+            .contains("ninety (90) days"),
+        "{late}"
+    );
+    let (_, report) = json(
+        &app,
+        &acme,
+        &acme.admin,
+        Method::POST,
+        "/api/v1/workflows/match",
+        Some(json!({"contract_id": id})),
+    )
+    .await;
+    assert_eq!(report["winner"], high_risk["id"], "{report}");
+
+    // A new text is assessed again; the change of level is an event.
+    let (status, patched) = json(
+        &app,
+        &acme,
+        &acme.admin,
+        Method::PATCH,
+        &format!("/api/v1/contracts/{id}"),
+        Some(json!({"version": 1, "body": SOUND})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{patched}");
+    let sound = risk(&app, &acme, &acme.admin, &id, 2).await;
+    assert_eq!(
+        (sound["level"].as_str(), codes(&sound)),
+        (Some("none"), vec![]),
+        "{sound}"
+    );
+    let (_, report) = json(
+        &app,
+        &acme,
+        &acme.admin,
+        Method::POST,
+        "/api/v1/workflows/match",
+        Some(json!({"contract_id": id})),
+    )
+    .await;
+    assert_ne!(report["winner"], high_risk["id"], "{report}");
+    let events = app
+        .settled_events(
+            &acme.host,
+            &acme.admin,
+            &format!("/api/v1/events?type=contract.risk_assessed&entity_id={id}"),
+            1,
+        )
+        .await;
+    let items = events["items"].as_array().unwrap();
+    assert_eq!(
+        items.len(),
+        1,
+        "a first assessment is no event, a change of level is: {events}"
+    );
+
+    // A change of policy is applied to every contract.
+    let stricter = json!({"forbidden_terms": ["Scotland"], "max_payment_days": 45,
+        "require_liability_cap": true, "renewal_needs_notice": true, "required_categories": true});
+    let (status, _) = json(
+        &app,
+        &acme,
+        &acme.admin,
+        Method::PUT,
+        "/api/v1/risk-policy",
+        Some(stricter),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let now = risk(&app, &acme, &acme.admin, &id, 2).await;
+        if now["level"] == "high" {
+            assert_eq!(codes(&now), ["forbidden_term"]);
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the policy change was never applied: {now}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn viewers_read_risk_and_only_admins_set_a_valid_policy() {
+    let db = TestDb::migrated().await;
+    let app = spawn_app(&db, &[]).await;
+    let acme = tenant(&db, &app, "acme").await;
+    let viewer = viewer(&app, &acme).await;
+    let (status, defaults) = json(
+        &app,
+        &acme,
+        &viewer,
+        Method::GET,
+        "/api/v1/risk-policy",
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        defaults,
+        json!({"forbidden_terms": [], "max_payment_days": null,
+        "require_liability_cap": true, "renewal_needs_notice": true, "required_categories": true})
+    );
+    let (status, _) = json(
+        &app,
+        &acme,
+        &viewer,
+        Method::PUT,
+        "/api/v1/risk-policy",
+        Some(defaults.clone()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let many: Vec<String> = (0..101).map(|i| format!("term {i}")).collect();
+    let mut bad = vec![json!([]), json!({"forbidden_terms": []})];
+    for (key, value) in [
+        ("max_payment_days", json!(0)),
+        ("max_payment_days", json!(366)),
+        ("forbidden_terms", json!(many)),
+        ("forbidden_terms", json!([""])),
+        ("forbidden_terms", json!(["x".repeat(201)])),
+        ("extra", json!(1)),
+    ] {
+        let mut body = defaults.clone();
+        body[key] = value;
+        bad.push(body);
+    }
+    for body in bad {
+        let (status, error) = json(
+            &app,
+            &acme,
+            &acme.admin,
+            Method::PUT,
+            "/api/v1/risk-policy",
+            Some(body.clone()),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {error}");
+    }
+    let (_, unchanged) = json(
+        &app,
+        &acme,
+        &acme.admin,
+        Method::GET,
+        "/api/v1/risk-policy",
+        None,
+    )
+    .await;
+    assert_eq!(unchanged, defaults);
+
+    let id = create(
+        &app,
+        &acme,
+        "Lease",
+        "The tenant shall pay the rent monthly. This lease renews automatically.",
+    )
+    .await;
+    let assessed = risk(&app, &acme, &viewer, &id, 1).await;
+    assert_eq!(assessed["level"], "medium");
+    assert!(
+        codes(&assessed).contains(&"renewal_without_notice".to_owned()),
+        "{assessed}"
+    );
+    let (status, _) = json(
+        &app,
+        &acme,
+        &viewer,
+        Method::GET,
+        &format!("/api/v1/contracts/{}/risk", uuid::Uuid::new_v4()),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
