@@ -50,7 +50,7 @@ const SWEEP_TIME: Duration = Duration::from_secs(240);
 
 /// The text a contract's passages are made of: its body, then each read file's pages,
 /// and a fingerprint of it all (to tell, at write time, whether it changed since).
-const SOURCES_SQL: &str = "select c.body, \
+pub(super) const SOURCES_SQL: &str = "select c.body, \
      coalesce((select json_agg(json_build_object('id', a.id, 'text', \
         (select string_agg(p.body, E'\\n\\n' order by p.page) from attachment_pages p \
          where p.attachment_id = a.id)) order by a.id) \

@@ -2,13 +2,15 @@
 //! (`engine`), every change of a contract's text makes its passages and their vectors
 //! again by a job (`indexing`), and contracts are found by meaning, by words or both,
 //! and by likeness to another (`search`), and so are the library's clauses
-//! (`clauses`); `routes` serves both. A contract's terms (parties, dates, renewal,
+//! (`clauses`); `routes` serves them. Each passage of a contract gets a clause category
+//! from its nearest clauses in the tenant's library or its words (`classify`). A contract's terms (parties, dates, renewal,
 //! value, governing law, payment terms) are read from its text by rules (`terms`) and
 //! offered as suggestions a person accepts or rejects (`suggestions`), with or without
 //! a model; each contract is weighed against the tenant's risk policy (`risk`); both
 //! are enqueued by `reading`'s reactions. Nothing leaves the server. The model, the passage cutting and the vector index live in the
 //! `pactum-embedding` crate; this area stores and searches per tenant.
 
+pub mod classify;
 pub mod clauses;
 pub mod engine;
 pub mod indexing;
@@ -29,6 +31,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) 
         .service(routes::list_suggestions)
         .service(routes::accept_suggestion)
         .service(routes::reject_suggestion)
+        .service(routes::classify_contract)
         .service(routes::contract_risk)
         .service(routes::get_risk_policy)
         .service(routes::put_risk_policy);

@@ -1,11 +1,12 @@
 //! The intelligence routes: contracts and clauses by meaning and words, contracts and
-//! clauses like one, the terms suggested from a contract's text, and its risk under the
-//! tenant's policy. The logic is in [`super::search`], [`super::clauses`],
-//! [`super::suggestions`] and [`super::risk`].
+//! clauses like one, a contract's passages by clause category, the terms suggested from
+//! its text, and its risk under the tenant's policy. The logic is in [`super::search`],
+//! [`super::clauses`], [`super::classify`], [`super::suggestions`] and [`super::risk`].
 
 use actix_web::{get, post, put, web};
 use uuid::Uuid;
 
+use super::classify::{self, Classification};
 use super::clauses::{self, ClauseResults};
 use super::engine::Engine;
 use super::risk::{self, ContractRisk, RiskPolicy};
@@ -282,4 +283,27 @@ pub async fn put_risk_policy(
     })
     .await?;
     Ok(Json(policy))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/contracts/{id}/classification",
+    tag = "intelligence",
+    params(("id" = Uuid, Path, description = "Contract id")),
+    responses(
+        (status = 200, description = "The contract's passages, each given a clause category with a confidence: by its nearest clauses in the tenant's own library when the model has read both, else by a few words per category. Readers its redacted original is kept from are refused", body = Classification),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/contracts/{id}/classification")]
+pub async fn classify_contract(
+    user: AuthUser,
+    db: RequestDb,
+    engine: web::Data<Engine>,
+    id: web::Path<Uuid>,
+) -> Result<Json<Classification>, ApiError> {
+    Ok(Json(
+        classify::classify(&db, &engine, &user.principal(), id.into_inner()).await?,
+    ))
 }

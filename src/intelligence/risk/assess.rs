@@ -120,6 +120,22 @@ pub fn categories(text: &str) -> Vec<&'static str> {
         .collect()
 }
 
+/// The category `passage` speaks of most, by its words, with a confidence: more words
+/// of it are surer, a tie with another category halves it. `None` when it speaks of none.
+pub fn category_by_words(passage: &str) -> Option<(&'static str, f32)> {
+    let passage = &passage[..floor(passage, MAX_SCAN_BYTES)];
+    let mut hits: Vec<(&'static str, usize)> = CATEGORY_RULES
+        .iter()
+        .map(|(category, rule)| (*category, rule.find_iter(passage).take(10).count()))
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    hits.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
+    let (category, most) = *hits.first()?;
+    let tied = hits.get(1).is_some_and(|(_, n)| *n == most);
+    let confidence = (0.4 + 0.1 * most.min(4) as f32) * if tied { 0.5 } else { 1.0 };
+    Some((category, confidence))
+}
+
 /// Every finding for a contract with `text` and `terms` under `policy`, worst first.
 pub fn assess(text: &str, terms: &Terms, policy: &Policy) -> Vec<Finding> {
     let text = &text[..floor(text, MAX_SCAN_BYTES)];
@@ -342,6 +358,18 @@ mod tests {
             .collect();
         assert_eq!(found, [("missing_clause", Some("termination"))]);
         assert_eq!(level(&findings), Severity::Medium);
+    }
+
+    #[test]
+    fn a_passage_is_given_the_category_it_speaks_of_most() {
+        let (category, sure) = category_by_words(
+            "Each party keeps the other's confidential information confidential.",
+        )
+        .unwrap();
+        assert_eq!(category, "confidentiality");
+        let (_, tied) = category_by_words("Fees; confidential.").unwrap();
+        assert!(tied < sure, "{tied} < {sure}");
+        assert_eq!(category_by_words("The sky is blue."), None);
     }
 
     #[test]

@@ -8,10 +8,12 @@
 //!
 //! Here: the helpers every module shares and the server without a model; `contracts`
 //! searches contracts, `clauses` the library, `models` proves a change of model is
-//! caught up, `budget` evicts under a tight memory budget, `suggestions` reads a
+//! caught up, `budget` evicts under a tight memory budget, `classification` places
+//! passages by category, `suggestions` reads a
 //! contract's terms and `risk` weighs it against the tenant's policy (no model needed).
 
 mod budget;
+mod classification;
 mod clauses;
 mod contracts;
 mod models;

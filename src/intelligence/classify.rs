@@ -1,0 +1,288 @@
+//! Clause classification: each passage of a contract given one of the clause
+//! categories, with a confidence and how it was decided. With the model, a passage's
+//! nearest clauses in the tenant's own library vote by similarity (so a tenant teaches
+//! it by the clauses it keeps, in its own wording); a few words per category decide
+//! where the library is silent or has not been read, and without a model.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use pactum_embedding::index::{dot, from_bytes};
+use pactum_embedding::passages::passages;
+
+use super::engine::Engine;
+use super::indexing::{FileText, SOURCES_SQL};
+use super::risk::assess::category_by_words;
+use crate::attachments::originals::{self, Guard};
+use crate::kernel::reads::read_as;
+use crate::kernel::{DomainError, Principal, Role};
+use crate::tenancy::scoped::TenantDb;
+
+/// How many library clauses vote on a passage, and how alike one must be to vote.
+const NEIGHBOURS: usize = 5;
+const MIN_SIMILARITY: f32 = 0.35;
+/// The most library clauses read for one classification.
+const MAX_LIBRARY: i64 = 5_000;
+
+/// A library clause a passage is like.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct NearestClause {
+    pub id: Uuid,
+    pub title: String,
+    /// Cosine similarity, -1 to 1.
+    pub similarity: f32,
+}
+
+/// A passage of the contract and the category it was given.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClassifiedPassage {
+    /// The file it is in; null for the body.
+    pub attachment_id: Option<Uuid>,
+    /// Where it is, in characters.
+    pub start_char: i32,
+    pub end_char: i32,
+    pub text: String,
+    /// One of the clause categories.
+    pub category: String,
+    /// From 0 to 1.
+    pub confidence: f32,
+    /// `library` (its nearest clauses in the tenant's library voted) or `words`.
+    pub method: &'static str,
+    /// The library clause of that category it is most like, when the library decided.
+    pub nearest: Option<NearestClause>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Classification {
+    pub contract_id: Uuid,
+    /// The model whose vectors were compared; null when words alone decided.
+    pub model: Option<String>,
+    /// In the order of the text; passages of no category are left out.
+    pub passages: Vec<ClassifiedPassage>,
+}
+
+/// A library clause as it votes.
+struct Voter {
+    id: Uuid,
+    title: String,
+    category: String,
+    vector: Vec<f32>,
+}
+
+/// A passage to classify, with its vector when the model has read it.
+struct Piece {
+    attachment: Option<Uuid>,
+    start: i32,
+    end: i32,
+    text: String,
+    vector: Option<Vec<f32>>,
+}
+
+/// The category `vector`'s nearest library clauses vote for: each votes with its
+/// similarity; the confidence is the winner's share of the votes times its best
+/// similarity.
+fn vote(vector: &[f32], library: &[Voter]) -> Option<(String, f32, NearestClause)> {
+    let mut near: Vec<(f32, &Voter)> = library
+        .iter()
+        .map(|v| (dot(vector, &v.vector), v))
+        .filter(|(s, _)| *s >= MIN_SIMILARITY)
+        .collect();
+    near.sort_by(|a, b| b.0.total_cmp(&a.0));
+    near.truncate(NEIGHBOURS);
+    let total: f32 = near.iter().map(|(s, _)| s).sum();
+    let mut best: Option<(&str, f32)> = None;
+    for (_, voter) in &near {
+        let weight: f32 = near
+            .iter()
+            .filter(|(_, v)| v.category == voter.category)
+            .map(|(s, _)| s)
+            .sum();
+        if best.is_none_or(|(_, w)| weight > w) {
+            best = Some((&voter.category, weight));
+        }
+    }
+    let (category, weight) = best?;
+    let (similarity, closest) = near.iter().find(|(_, v)| v.category == category)?;
+    let confidence = (weight / total * similarity).clamp(0.0, 0.95);
+    Some((
+        category.to_owned(),
+        confidence,
+        NearestClause {
+            id: closest.id,
+            title: closest.title.clone(),
+            similarity: *similarity,
+        },
+    ))
+}
+
+fn classify_piece(piece: Piece, library: &[Voter]) -> Option<ClassifiedPassage> {
+    let by_library = piece.vector.as_deref().and_then(|v| vote(v, library));
+    let by_words = category_by_words(&piece.text);
+    let (category, confidence, method, nearest) = match (by_library, by_words) {
+        (Some((c, conf, n)), Some((_, w))) if conf >= w => (c, conf, "library", Some(n)),
+        (Some((c, conf, n)), None) => (c, conf, "library", Some(n)),
+        (_, Some((c, w))) => (c.to_owned(), w, "words", None),
+        (None, None) => return None,
+    };
+    Some(ClassifiedPassage {
+        attachment_id: piece.attachment,
+        start_char: piece.start,
+        end_char: piece.end,
+        text: piece.text,
+        category,
+        confidence,
+        method,
+        nearest,
+    })
+}
+
+/// `contract`'s passages by category, for anyone who may read it and its original.
+pub async fn classify(
+    db: &TenantDb,
+    engine: &Engine,
+    principal: &Principal,
+    contract: Uuid,
+) -> Result<Classification, DomainError> {
+    let (actor, results) = read_as(
+        db,
+        principal,
+        Role::Viewer,
+        &[
+            (SOURCES_SQL, &[&contract]),
+            (originals::CONTRACT_GUARD_SQL, &[&contract]),
+        ],
+    )
+    .await?;
+    let source = results[0].first().ok_or(DomainError::Missing("contract"))?;
+    originals::require_original(Guard::from_rows(&results[1]).as_ref(), &actor)?;
+    let (body, files): (String, String) = (source.get(0), source.get(1));
+    let mut model = None;
+    let mut library = Vec::new();
+    let mut pieces = Vec::new();
+    if engine.configured() {
+        let identity = engine.model().await?.identity().to_owned();
+        let rows = db
+            .read(&[
+                (
+                    "select attachment_id, start_char, end_char, body, embedding from contract_passages \
+                     where contract_id = $1 and model = $2 order by attachment_id nulls first, ordinal",
+                    &[&contract, &identity],
+                ),
+                (
+                    "select v.clause_id, c.title, c.category, v.embedding from clause_vectors v \
+                     join clauses c on c.id = v.clause_id where v.model = $1 and c.category <> 'other' \
+                     order by c.updated_at desc limit $2",
+                    &[&identity, &MAX_LIBRARY],
+                ),
+            ])
+            .await?;
+        pieces = rows[0]
+            .iter()
+            .map(|r| Piece {
+                attachment: r.get(0),
+                start: r.get(1),
+                end: r.get(2),
+                text: r.get(3),
+                vector: from_bytes(r.get(4)),
+            })
+            .collect();
+        library = rows[1]
+            .iter()
+            .filter_map(|r| {
+                Some(Voter {
+                    id: r.get(0),
+                    title: r.get(1),
+                    category: r.get(2),
+                    vector: from_bytes(r.get(3))?,
+                })
+            })
+            .collect();
+        model = Some(identity).filter(|_| !pieces.is_empty() && !library.is_empty());
+    }
+    if pieces.is_empty() {
+        // No model, or its job has not read this text yet: the words decide.
+        let files: Vec<FileText> = serde_json::from_str(&files)
+            .map_err(|e| DomainError::Internal(anyhow::anyhow!("the files' text: {e}")))?;
+        let sources = std::iter::once((None, body.as_str())).chain(
+            files
+                .iter()
+                .map(|f| (Some(f.id), f.text.as_deref().unwrap_or(""))),
+        );
+        for (attachment, text) in sources {
+            pieces.extend(passages(text).into_iter().map(|p| Piece {
+                attachment,
+                start: p.start as i32,
+                end: p.end as i32,
+                text: p.text,
+                vector: None,
+            }));
+        }
+    }
+    let classified = tokio::task::spawn_blocking(move || {
+        pieces
+            .into_iter()
+            .filter_map(|piece| classify_piece(piece, &library))
+            .collect::<Vec<_>>()
+    })
+    .await
+    .map_err(|e| DomainError::Internal(anyhow::anyhow!("classifying: {e}")))?;
+    Ok(Classification {
+        contract_id: contract,
+        model,
+        passages: classified,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unit(v: &[f32]) -> Vec<f32> {
+        let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        v.iter().map(|x| x / norm).collect()
+    }
+
+    fn voter(category: &str, v: &[f32]) -> Voter {
+        Voter {
+            id: Uuid::new_v4(),
+            title: category.into(),
+            category: category.into(),
+            vector: unit(v),
+        }
+    }
+
+    #[test]
+    fn the_nearest_clauses_vote_and_the_unlike_do_not() {
+        let library = [
+            voter("liability", &[1.0, 0.1, 0.0]),
+            voter("liability", &[0.9, 0.2, 0.0]),
+            voter("payment", &[0.0, 1.0, 0.0]),
+        ];
+        let (category, confidence, nearest) = vote(&unit(&[1.0, 0.0, 0.0]), &library).unwrap();
+        assert_eq!(category, "liability");
+        assert!(confidence > 0.5 && confidence <= 0.95, "{confidence}");
+        assert_eq!(nearest.id, library[0].id);
+        assert!(
+            vote(&unit(&[0.0, 0.0, 1.0]), &library).is_none(),
+            "nothing alike votes"
+        );
+    }
+
+    #[test]
+    fn words_decide_where_the_library_is_silent() {
+        let piece = Piece {
+            attachment: None,
+            start: 0,
+            end: 10,
+            text: "This agreement is governed by the laws of Scotland.".into(),
+            vector: Some(unit(&[0.0, 0.0, 1.0])),
+        };
+        let library = [voter("liability", &[1.0, 0.0, 0.0])];
+        let classified = classify_piece(piece, &library).unwrap();
+        assert_eq!(
+            (classified.category.as_str(), classified.method),
+            ("governing_law", "words")
+        );
+    }
+}

@@ -1,0 +1,120 @@
+//! A contract's passages by clause category: with the model, a passage with none of a
+//! category's words is placed by its nearest clauses in the tenant's own library; without
+//! it, words decide; a viewer the redacted original is kept from is refused.
+
+use super::*;
+
+/// A cap on damages in words no rule knows: only the library can place it.
+const CAP: &str = "The most either side can ever be made to pay the other, whatever happens, is what was charged over the prior year.";
+const LAW: &str = "This agreement is governed by the laws of Scotland and its courts decide.";
+
+async fn classification(app: &TestApp, t: &Tenant, token: &str, id: &str) -> (StatusCode, Value) {
+    json(
+        app,
+        t,
+        token,
+        Method::GET,
+        &format!("/api/v1/contracts/{id}/classification"),
+        None,
+    )
+    .await
+}
+
+fn category_of<'a>(found: &'a Value, text: &str) -> &'a Value {
+    found["passages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["text"].as_str().unwrap().contains(text))
+        .unwrap_or_else(|| panic!("no passage with {text:?} in {found}"))
+}
+
+#[tokio::test]
+async fn passages_are_placed_by_the_tenants_own_library_and_by_words() {
+    let db = TestDb::migrated().await;
+    let dir = model_dir();
+    let app = spawn_app(&db, &[("PACTUM_MODEL_DIR", dir.as_str())]).await;
+    let acme = tenant(&db, &app, "acme").await;
+    let mut cap = Value::Null;
+    for (title, category, body) in [
+        ("Damages ceiling", "liability", "The aggregate amount either side can be made to pay for losses is capped at one year of charges."),
+        ("Net 30", "payment", "Invoices are payable within thirty days of receipt."),
+        ("Secrecy", "confidentiality", "Each party keeps the other's business secrets to itself."),
+    ] {
+        let (status, clause) = json(&app, &acme, &acme.admin, Method::POST, "/api/v1/clauses",
+            Some(json!({"title": title, "category": category, "body": body}))).await;
+        assert_eq!(status, StatusCode::CREATED, "{clause}");
+        if category == "liability" {
+            cap = clause["id"].clone();
+        }
+    }
+    let id = create(&app, &acme, "Hosting", &format!("{CAP}\n\n{LAW}")).await;
+    embedded(&db, "t_acme").await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let found = loop {
+        let (status, found) = classification(&app, &acme, &acme.admin, &id).await;
+        assert_eq!(status, StatusCode::OK, "{found}");
+        if found["model"].is_string() {
+            break found;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the library was never read: {found}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let placed = category_of(&found, "made to pay");
+    assert_eq!(
+        (placed["category"].as_str(), placed["method"].as_str()),
+        (Some("liability"), Some("library")),
+        "{found}"
+    );
+    assert_eq!(placed["nearest"]["id"], cap);
+    assert!(placed["confidence"].as_f64().unwrap() > 0.0);
+    assert_eq!(category_of(&found, "Scotland")["category"], "governing_law");
+
+    // Without the model the words decide, and the cap goes unplaced.
+    let words_only = spawn_app(&db, &[]).await;
+    let admin = words_only
+        .access_token(&acme.host, "admin@example.com", PASSWORD)
+        .await;
+    let (status, found) = classification(&words_only, &acme, &admin, &id).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(found["model"], Value::Null);
+    let passages = found["passages"].as_array().unwrap();
+    assert_eq!(passages.len(), 1, "{found}");
+    assert_eq!(
+        (
+            passages[0]["category"].as_str(),
+            passages[0]["method"].as_str()
+        ),
+        (Some("governing_law"), Some("words"))
+    );
+
+    // A redacted original's passages are kept from the viewer it is kept from.
+    let viewer = viewer(&app, &acme).await;
+    assert_eq!(
+        classification(&app, &acme, &viewer, &id).await.0,
+        StatusCode::OK
+    );
+    let (status, copy) = json(
+        &app,
+        &acme,
+        &acme.admin,
+        Method::POST,
+        &format!("/api/v1/contracts/{id}/redactions"),
+        Some(json!({"version": 1, "accepted": [], "rejected": []})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{copy}");
+    assert_eq!(
+        classification(&app, &acme, &viewer, &id).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        classification(&app, &acme, &acme.admin, &uuid::Uuid::new_v4().to_string())
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+}
