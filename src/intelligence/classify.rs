@@ -12,11 +12,9 @@ use pactum_embedding::index::{dot, from_bytes};
 use pactum_embedding::passages::passages;
 
 use super::engine::Engine;
-use super::indexing::{FileText, SOURCES_SQL};
+use super::indexing::sources_for;
 use super::risk::assess::category_by_words;
-use crate::attachments::originals::{self, Guard};
-use crate::kernel::reads::read_as;
-use crate::kernel::{DomainError, Principal, Role};
+use crate::kernel::{DomainError, Principal};
 use crate::tenancy::scoped::TenantDb;
 
 /// How many library clauses vote on a passage, and how alike one must be to vote.
@@ -144,19 +142,7 @@ pub async fn classify(
     principal: &Principal,
     contract: Uuid,
 ) -> Result<Classification, DomainError> {
-    let (actor, results) = read_as(
-        db,
-        principal,
-        Role::Viewer,
-        &[
-            (SOURCES_SQL, &[&contract]),
-            (originals::CONTRACT_GUARD_SQL, &[&contract]),
-        ],
-    )
-    .await?;
-    let source = results[0].first().ok_or(DomainError::Missing("contract"))?;
-    originals::require_original(Guard::from_rows(&results[1]).as_ref(), &actor)?;
-    let (body, files): (String, String) = (source.get(0), source.get(1));
+    let (body, files) = sources_for(db, principal, contract).await?;
     let mut model = None;
     let mut library = Vec::new();
     let mut pieces = Vec::new();
@@ -202,8 +188,6 @@ pub async fn classify(
     }
     if pieces.is_empty() {
         // No model, or its job has not read this text yet: the words decide.
-        let files: Vec<FileText> = serde_json::from_str(&files)
-            .map_err(|e| DomainError::Internal(anyhow::anyhow!("the files' text: {e}")))?;
         let sources = std::iter::once((None, body.as_str())).chain(
             files
                 .iter()

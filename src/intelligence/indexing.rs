@@ -14,10 +14,13 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::engine::Engine;
+use crate::attachments::originals::{self, Guard};
 use crate::kernel::jobs::{self, BackgroundJob, JobContext, JobError, JobKind};
+use crate::kernel::reads::read_as;
 use crate::kernel::unit::{ReactionFuture, Reactions, Recorded};
 use crate::kernel::{unit, Actor, DomainError, Origin};
-use crate::tenancy::scoped::TenantTx;
+use crate::kernel::{Principal, Role};
+use crate::tenancy::scoped::{TenantDb, TenantTx};
 
 pub const EMBED_CONTRACT: JobKind = JobKind {
     name: "intelligence.embed_contract",
@@ -50,7 +53,7 @@ const SWEEP_TIME: Duration = Duration::from_secs(240);
 
 /// The text a contract's passages are made of: its body, then each read file's pages,
 /// and a fingerprint of it all (to tell, at write time, whether it changed since).
-pub(super) const SOURCES_SQL: &str = "select c.body, \
+const SOURCES_SQL: &str = "select c.body, \
      coalesce((select json_agg(json_build_object('id', a.id, 'text', \
         (select string_agg(p.body, E'\\n\\n' order by p.page) from attachment_pages p \
          where p.attachment_id = a.id)) order by a.id) \
@@ -180,6 +183,30 @@ pub(super) async fn sources(
         .query_opt(&sql, &[&contract])
         .await?
         .map(|row| (row.get(0), row.get(1))))
+}
+
+/// `contract`'s body and its files' text, for `principal`, who must be able to read it
+/// and its original (what is made of them quotes it).
+pub(super) async fn sources_for(
+    db: &TenantDb,
+    principal: &Principal,
+    contract: Uuid,
+) -> Result<(String, Vec<FileText>), DomainError> {
+    let (actor, results) = read_as(
+        db,
+        principal,
+        Role::Viewer,
+        &[
+            (SOURCES_SQL, &[&contract]),
+            (originals::CONTRACT_GUARD_SQL, &[&contract]),
+        ],
+    )
+    .await?;
+    let source = results[0].first().ok_or(DomainError::Missing("contract"))?;
+    originals::require_original(Guard::from_rows(&results[1]).as_ref(), &actor)?;
+    let files: Vec<FileText> = serde_json::from_str(source.get(1))
+        .map_err(|e| DomainError::Internal(anyhow::anyhow!("the files' text: {e}")))?;
+    Ok((source.get(0), files))
 }
 
 /// Embeds and stores `contract`'s passages, and says how many it stored (none when the

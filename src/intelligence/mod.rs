@@ -3,7 +3,8 @@
 //! again by a job (`indexing`), and contracts are found by meaning, by words or both,
 //! and by likeness to another (`search`), and so are the library's clauses
 //! (`clauses`); `routes` serves them. Each passage of a contract gets a clause category
-//! from its nearest clauses in the tenant's library or its words (`classify`). A contract's terms (parties, dates, renewal,
+//! from its nearest clauses in the tenant's library or its words (`classify`); the
+//! sentences that bind a party are its obligations (`obligations`). A contract's terms (parties, dates, renewal,
 //! value, governing law, payment terms) are read from its text by rules (`terms`) and
 //! offered as suggestions a person accepts or rejects (`suggestions`), with or without
 //! a model; each contract is weighed against the tenant's risk policy (`risk`); both
@@ -14,6 +15,7 @@ pub mod classify;
 pub mod clauses;
 pub mod engine;
 pub mod indexing;
+pub mod obligations;
 pub mod reading;
 pub mod risk;
 pub mod routes;
@@ -32,6 +34,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) 
         .service(routes::accept_suggestion)
         .service(routes::reject_suggestion)
         .service(routes::classify_contract)
+        .service(routes::contract_obligations)
         .service(routes::contract_risk)
         .service(routes::get_risk_policy)
         .service(routes::put_risk_policy);

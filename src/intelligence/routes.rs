@@ -9,6 +9,7 @@ use uuid::Uuid;
 use super::classify::{self, Classification};
 use super::clauses::{self, ClauseResults};
 use super::engine::Engine;
+use super::obligations::{self, Obligations};
 use super::risk::{self, ContractRisk, RiskPolicy};
 use super::search::{self, SearchQuery, SearchResults, SimilarQuery};
 use super::suggestions::{
@@ -305,5 +306,27 @@ pub async fn classify_contract(
 ) -> Result<Json<Classification>, ApiError> {
     Ok(Json(
         classify::classify(&db, &engine, &user.principal(), id.into_inner()).await?,
+    ))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/contracts/{id}/obligations",
+    tag = "intelligence",
+    params(("id" = Uuid, Path, description = "Contract id")),
+    responses(
+        (status = 200, description = "The sentences of the contract that bind a party, read by rules: the party, the action, whether it is a prohibition, and when it is due where the sentence says so. Readers its redacted original is kept from are refused", body = Obligations),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/contracts/{id}/obligations")]
+pub async fn contract_obligations(
+    user: AuthUser,
+    db: RequestDb,
+    id: web::Path<Uuid>,
+) -> Result<Json<Obligations>, ApiError> {
+    Ok(Json(
+        obligations::list(&db, &user.principal(), id.into_inner()).await?,
     ))
 }

@@ -126,13 +126,13 @@ struct Rule {
 
 const MONTHS: &str = "january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec";
 /// A number in digits, in words, or both ("thirty (30)").
-const NUMBER: &str =
+pub(super) const NUMBER: &str =
     r"(?:(?P<digits>\d{1,4})|(?P<words>(?:[a-z]+[- ])?[a-z]+)(?:\s*\((?P<paren>\d{1,4})\))?)";
 const CURRENCY_CODES: &str =
     "USD|EUR|GBP|CHF|JPY|CAD|AUD|NZD|SEK|NOK|DKK|PLN|CZK|INR|CNY|SGD|HKD|ZAR|BRL|MXN";
 const AMOUNT: &str = r"\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d{1,14}(?:\.\d{1,2})?";
 
-fn date_pattern() -> String {
+pub(super) fn date_pattern() -> String {
     format!(
         r"(?P<date>(?:{MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:day\s+of\s+)?(?:{MONTHS})\.?,?\s+\d{{4}}|\d{{4}}-\d{{2}}-\d{{2}})"
     )
@@ -329,7 +329,7 @@ fn month_number(word: &str) -> Option<u32> {
 }
 
 /// The number a [`NUMBER`] match says: the digits in parentheses win over the words.
-fn number(caps: &Captures<'_>) -> Option<u32> {
+pub(super) fn number(caps: &Captures<'_>) -> Option<u32> {
     if let Some(d) = caps.name("paren").or_else(|| caps.name("digits")) {
         return d.as_str().parse().ok();
     }
@@ -512,7 +512,7 @@ fn read_parties(caps: &Captures<'_>, _: &str) -> Option<(Value, f32)> {
 
 /// The sentence (or line) around `start..end`, as byte offsets, reaching at most
 /// [`PASSAGE_REACH`] bytes either side.
-fn sentence_around(text: &str, start: usize, end: usize) -> (usize, usize) {
+pub(super) fn sentence_around(text: &str, start: usize, end: usize) -> (usize, usize) {
     let from = floor_boundary(text, start.saturating_sub(PASSAGE_REACH));
     let to = floor_boundary(text, end.saturating_add(PASSAGE_REACH).min(text.len()));
     let before = &text[from..start];
@@ -534,7 +534,7 @@ fn sentence_around(text: &str, start: usize, end: usize) -> (usize, usize) {
 }
 
 /// The largest char boundary of `text` at or below `at`.
-fn floor_boundary(text: &str, at: usize) -> usize {
+pub(super) fn floor_boundary(text: &str, at: usize) -> usize {
     let mut at = at.min(text.len());
     while !text.is_char_boundary(at) {
         at -= 1;

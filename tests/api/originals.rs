@@ -25,7 +25,8 @@ const READS_ORIGINAL: [&str; 9] = [
 ];
 
 /// What applies the guard, and the helpers that apply it for their callers.
-const GUARDED_BY: [&str; 8] = [
+const GUARDED_BY: [&str; 9] = [
+    "sources_for(",
     "originals::",
     "Guard::from_rows",
     ".shielded(",

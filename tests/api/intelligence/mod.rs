@@ -9,7 +9,7 @@
 //! Here: the helpers every module shares and the server without a model; `contracts`
 //! searches contracts, `clauses` the library, `models` proves a change of model is
 //! caught up, `budget` evicts under a tight memory budget, `classification` places
-//! passages by category, `suggestions` reads a
+//! passages by category, `obligations` lists what binds a party, `suggestions` reads a
 //! contract's terms and `risk` weighs it against the tenant's policy (no model needed).
 
 mod budget;
@@ -17,6 +17,7 @@ mod classification;
 mod clauses;
 mod contracts;
 mod models;
+mod obligations;
 mod risk;
 mod suggestions;
 
@@ -76,6 +77,21 @@ async fn viewer(app: &TestApp, t: &Tenant) -> String {
     assert_eq!(status, StatusCode::CREATED);
     app.access_token(&t.host, "viewer@example.com", PASSWORD)
         .await
+}
+
+/// Makes a redacted copy of contract `id` (at version 1) that stands in for its
+/// original for readers below the tenant's original role.
+async fn restrict_original(app: &TestApp, t: &Tenant, id: &str) {
+    let (status, copy) = json(
+        app,
+        t,
+        &t.admin,
+        Method::POST,
+        &format!("/api/v1/contracts/{id}/redactions"),
+        Some(json!({"version": 1, "accepted": [], "rejected": []})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{copy}");
 }
 
 async fn json(
