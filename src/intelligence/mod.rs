@@ -4,7 +4,8 @@
 //! and by likeness to another (`search`), and so are the library's clauses
 //! (`clauses`); `routes` serves them. Each passage of a contract gets a clause category
 //! from its nearest clauses in the tenant's library or its words (`classify`); the
-//! sentences that bind a party are its obligations (`obligations`). A contract's terms (parties, dates, renewal,
+//! sentences that bind a party are its obligations (`obligations`); a summary and a
+//! key-terms sheet give it at a glance (`summary`). A contract's terms (parties, dates, renewal,
 //! value, governing law, payment terms) are read from its text by rules (`terms`) and
 //! offered as suggestions a person accepts or rejects (`suggestions`), with or without
 //! a model; each contract is weighed against the tenant's risk policy (`risk`); both
@@ -21,6 +22,7 @@ pub mod risk;
 pub mod routes;
 pub mod search;
 pub mod suggestions;
+pub mod summary;
 pub mod terms;
 
 pub use engine::Engine;
@@ -35,6 +37,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) 
         .service(routes::reject_suggestion)
         .service(routes::classify_contract)
         .service(routes::contract_obligations)
+        .service(routes::contract_summary)
         .service(routes::contract_risk)
         .service(routes::get_risk_policy)
         .service(routes::put_risk_policy);

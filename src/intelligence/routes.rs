@@ -15,6 +15,7 @@ use super::search::{self, SearchQuery, SearchResults, SimilarQuery};
 use super::suggestions::{
     self, AcceptSuggestion, AcceptedSuggestion, SuggestionQuery, SuggestionView,
 };
+use super::summary::{self, Summary};
 use crate::kernel::reads::as_actor;
 use crate::web::error::{ApiError, AuthedRouteErrors, ErrorBody};
 use crate::web::json::Json;
@@ -328,5 +329,27 @@ pub async fn contract_obligations(
 ) -> Result<Json<Obligations>, ApiError> {
     Ok(Json(
         obligations::list(&db, &user.principal(), id.into_inner()).await?,
+    ))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/contracts/{id}/summary",
+    tag = "intelligence",
+    params(("id" = Uuid, Path, description = "Contract id")),
+    responses(
+        (status = 200, description = "The contract at a glance, made on this server: the sentences that carry most of what its body is about, in their order, and each key term as the contract holds it or else as its text states it, with the sentence. A reader a redacted original is kept from gets the summary of the copy", body = Summary),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/contracts/{id}/summary")]
+pub async fn contract_summary(
+    user: AuthUser,
+    db: RequestDb,
+    id: web::Path<Uuid>,
+) -> Result<Json<Summary>, ApiError> {
+    Ok(Json(
+        summary::summarize(&db, &user.principal(), id.into_inner()).await?,
     ))
 }

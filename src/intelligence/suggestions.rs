@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+pub(super) use self::model::current as held_value;
 use self::model::{current, holds, patch, COLUMNS, COUNTERPARTY};
 pub use self::model::{AcceptSuggestion, AcceptedSuggestion, SuggestionQuery, SuggestionView};
 use super::indexing::{sources, FileText};

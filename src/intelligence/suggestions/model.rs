@@ -122,7 +122,7 @@ pub(super) fn fills(field: &str) -> &'static str {
 
 /// What the contract holds now for `field`, in the form a suggestion's value has;
 /// `None` when it holds nothing (`auto_renew` off counts as nothing).
-pub(super) fn current(field: &str, contract: &ContractView) -> Option<Value> {
+pub(in crate::intelligence) fn current(field: &str, contract: &ContractView) -> Option<Value> {
     let date = |d: Option<chrono::NaiveDate>| d.map(|d| json!(d.format("%Y-%m-%d").to_string()));
     match field {
         "effective_date" => date(contract.start_date),

@@ -9,7 +9,7 @@
 //! Here: the helpers every module shares and the server without a model; `contracts`
 //! searches contracts, `clauses` the library, `models` proves a change of model is
 //! caught up, `budget` evicts under a tight memory budget, `classification` places
-//! passages by category, `obligations` lists what binds a party, `suggestions` reads a
+//! passages by category, `obligations` lists what binds a party, `summary` gives it at a glance, `suggestions` reads a
 //! contract's terms and `risk` weighs it against the tenant's policy (no model needed).
 
 mod budget;
@@ -20,6 +20,7 @@ mod models;
 mod obligations;
 mod risk;
 mod suggestions;
+mod summary;
 
 use std::time::{Duration, Instant};
 
