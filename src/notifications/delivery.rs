@@ -322,7 +322,7 @@ async fn digest(
         .query(
             "select d.id, n.title, n.created_at, n.link, coalesce(n.metadata ->> 'contract_id', '') \
              from notification_deliveries d join notifications n on n.id = d.notification_id \
-             where d.recipient_id = $1 and d.state = 'digest' and d.digest_at <= $2 order by n.id",
+             where d.recipient_id = $1 and d.state = 'digest' and d.digest_at <= $2 order by n.event_id, n.id",
             &[&recipient, &window],
         )
         .await?;
@@ -370,7 +370,8 @@ async fn digest(
         )
         .await;
     }
-    // Groups in the order their first item arrived.
+    // Groups in the order their first event happened: notifications are made by jobs
+    // running side by side, so their own ids need not follow the events'.
     let mut groups: Vec<(String, Value)> = Vec::new();
     for row in &rows {
         let contract: Option<Uuid> = row.get::<_, &str>(4).parse().ok();
