@@ -12,7 +12,7 @@ use pactum_embedding::index::{dot, from_bytes};
 use pactum_embedding::passages::passages;
 
 use super::engine::Engine;
-use super::indexing::sources_for;
+use super::indexing::{sources_for, texts};
 use super::risk::assess::category_by_words;
 use crate::kernel::{DomainError, Principal};
 use crate::tenancy::scoped::TenantDb;
@@ -188,12 +188,7 @@ pub async fn classify(
     }
     if pieces.is_empty() {
         // No model, or its job has not read this text yet: the words decide.
-        let sources = std::iter::once((None, body.as_str())).chain(
-            files
-                .iter()
-                .map(|f| (Some(f.id), f.text.as_deref().unwrap_or(""))),
-        );
-        for (attachment, text) in sources {
+        for (attachment, text) in texts(&body, &files) {
             pieces.extend(passages(text).into_iter().map(|p| Piece {
                 attachment,
                 start: p.start as i32,

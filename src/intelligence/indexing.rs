@@ -145,15 +145,22 @@ pub(super) struct FileText {
     pub(super) text: Option<String>,
 }
 
-/// The passages of a contract's body and files.
-fn cut(body: &str, files: &[FileText]) -> Vec<Cut> {
-    let mut out = Vec::new();
-    let sources = std::iter::once((None, body)).chain(
+/// A contract's texts in order: its body (no file), then each file's.
+pub(super) fn texts<'a>(
+    body: &'a str,
+    files: &'a [FileText],
+) -> impl Iterator<Item = (Option<Uuid>, &'a str)> + 'a {
+    std::iter::once((None, body)).chain(
         files
             .iter()
             .map(|f| (Some(f.id), f.text.as_deref().unwrap_or(""))),
-    );
-    for (attachment, text) in sources {
+    )
+}
+
+/// The passages of a contract's body and files.
+fn cut(body: &str, files: &[FileText]) -> Vec<Cut> {
+    let mut out = Vec::new();
+    for (attachment, text) in texts(body, files) {
         for (ordinal, p) in passages(text).into_iter().enumerate() {
             out.push(Cut {
                 attachment,

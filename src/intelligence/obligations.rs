@@ -12,7 +12,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::indexing::sources_for;
+use super::indexing::{sources_for, texts};
 use super::terms::{self, date_pattern, floor_boundary, parse_date, sentence_around, NUMBER};
 use crate::kernel::{DomainError, Principal};
 use crate::tenancy::scoped::TenantDb;
@@ -176,12 +176,7 @@ pub async fn list(
     let (body, files) = sources_for(db, principal, contract).await?;
     let obligations = tokio::task::spawn_blocking(move || {
         let mut all: Vec<Obligation> = Vec::new();
-        let sources = std::iter::once((None, body.as_str())).chain(
-            files
-                .iter()
-                .map(|f| (Some(f.id), f.text.as_deref().unwrap_or(""))),
-        );
-        for (attachment, text) in sources {
+        for (attachment, text) in texts(&body, &files) {
             all.extend(read(text).into_iter().map(|mut o| {
                 o.attachment_id = attachment;
                 o

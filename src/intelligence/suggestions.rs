@@ -18,7 +18,7 @@ use uuid::Uuid;
 pub(super) use self::model::current as held_value;
 use self::model::{current, holds, patch, COLUMNS, COUNTERPARTY};
 pub use self::model::{AcceptSuggestion, AcceptedSuggestion, SuggestionQuery, SuggestionView};
-use super::indexing::{sources, FileText};
+use super::indexing::{sources, texts, FileText};
 use super::terms::{self, Field, Found};
 use crate::attachments::originals::{self, Guard};
 use crate::contracts::model::{ContractView, UpdateContract};
@@ -54,12 +54,7 @@ struct Located {
 /// The surest finding per field over the body and then each file.
 fn read_all(body: &str, files: &[FileText]) -> Vec<Located> {
     let mut best: Vec<Located> = Vec::new();
-    let sources = std::iter::once((None, body)).chain(
-        files
-            .iter()
-            .map(|f| (Some(f.id), f.text.as_deref().unwrap_or(""))),
-    );
-    for (attachment, text) in sources {
+    for (attachment, text) in texts(body, files) {
         for found in terms::extract(text) {
             match best.iter_mut().find(|b| b.found.field == found.field) {
                 Some(b) if b.found.confidence >= found.confidence => {}

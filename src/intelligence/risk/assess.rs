@@ -9,7 +9,7 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::super::terms::{self, Field, MAX_SCAN_BYTES};
+use super::super::terms::{self, floor_boundary, Field, MAX_SCAN_BYTES};
 
 /// How bad a finding is; a contract's level is its worst finding's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
@@ -112,7 +112,7 @@ static LIABILITY_CAP: LazyLock<Regex> = LazyLock::new(|| {
 
 /// The clause categories `text` speaks of.
 pub fn categories(text: &str) -> Vec<&'static str> {
-    let text = &text[..floor(text, MAX_SCAN_BYTES)];
+    let text = &text[..floor_boundary(text, MAX_SCAN_BYTES)];
     CATEGORY_RULES
         .iter()
         .filter(|(_, rule)| rule.is_match(text))
@@ -123,7 +123,7 @@ pub fn categories(text: &str) -> Vec<&'static str> {
 /// The category `passage` speaks of most, by its words, with a confidence: more words
 /// of it are surer, a tie with another category halves it. `None` when it speaks of none.
 pub fn category_by_words(passage: &str) -> Option<(&'static str, f32)> {
-    let passage = &passage[..floor(passage, MAX_SCAN_BYTES)];
+    let passage = &passage[..floor_boundary(passage, MAX_SCAN_BYTES)];
     let mut hits: Vec<(&'static str, usize)> = CATEGORY_RULES
         .iter()
         .map(|(category, rule)| (*category, rule.find_iter(passage).take(10).count()))
@@ -138,7 +138,7 @@ pub fn category_by_words(passage: &str) -> Option<(&'static str, f32)> {
 
 /// Every finding for a contract with `text` and `terms` under `policy`, worst first.
 pub fn assess(text: &str, terms: &Terms, policy: &Policy) -> Vec<Finding> {
-    let text = &text[..floor(text, MAX_SCAN_BYTES)];
+    let text = &text[..floor_boundary(text, MAX_SCAN_BYTES)];
     let mut findings = Vec::new();
     let said = categories(text);
     for category in &policy.required_categories {
@@ -238,14 +238,6 @@ fn sentence(text: &str, start: usize, end: usize) -> String {
         .map_or(text.len(), |i| end + i + 1);
     let quoted: String = text[from..to].trim().chars().take(400).collect();
     quoted
-}
-
-fn floor(text: &str, at: usize) -> usize {
-    let mut at = at.min(text.len());
-    while !text.is_char_boundary(at) {
-        at -= 1;
-    }
-    at
 }
 
 #[cfg(test)]
