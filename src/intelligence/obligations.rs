@@ -65,7 +65,7 @@ pub struct Obligations {
 
 static BINDS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?P<party>\b(?:[Ee]ach|[Ee]ither|[Bb]oth|[Nn]either)\s+[Pp]art(?:y|ies)|\b(?:[Tt]he\s+)?\p{Lu}[\w'-]*(?:\s+\p{Lu}[\w'-]*){0,3})\s+(?P<modal>shall|must|will|agrees\s+to|undertakes\s+to|is\s+required\s+to)(?P<not>\s+not)?\s+(?P<action>[^.;\n]{3,300})",
+        r"(?P<party>\b(?:[Ee]ach|[Ee]ither|[Bb]oth|[Nn]either|[Tt]he)\s+[Pp]art(?:y|ies)|\b(?:[Ww]e|[Yy]ou)\b|\b(?:[Tt]he\s+)?\p{Lu}[\w'&-]*(?:\s+\p{Lu}[\w'&.-]*){0,3})(?:\s*\([^()\n]{1,60}\))?\s+(?P<modal>shall|must|will|agrees?\s+to|undertakes?\s+to|commits?\s+to|(?:is|are)\s+(?:required|obliged|obligated|bound)\s+to)(?P<not>\s+not)?\s+(?P<action>[^.;\n]{3,300})",
     )
     .expect("the obligation pattern is valid")
 });
@@ -232,6 +232,30 @@ mod tests {
         assert!(found[2]
             .passage
             .starts_with("Each party shall not disclose"));
+    }
+
+    #[test]
+    fn plain_english_parties_named_with_their_role_and_plural_undertakings_bind() {
+        let found = obligations(
+            "Once you have paid in full, we will transfer the copyright to you. \
+             Harvest Table Ltd (\"the Caterer\") will run the staff restaurant. \
+             The parties shall attempt to settle disputes. \
+             The Licensee is obliged to pay the fee. The Parties undertake to keep it secret. \
+             The Translator commits to deliver each batch.",
+        );
+        let parties: Vec<&str> = found.iter().map(|o| o.party.as_str()).collect();
+        assert_eq!(
+            parties,
+            [
+                "we",
+                "Harvest Table Ltd",
+                "The parties",
+                "The Licensee",
+                "The Parties",
+                "The Translator"
+            ]
+        );
+        assert!(found[0].action.starts_with("transfer the copyright"));
     }
 
     #[test]

@@ -1,4 +1,5 @@
 use super::*;
+use chrono::NaiveDate;
 
 const SERVICES: &str = "MASTER SERVICES AGREEMENT\n\n\
 This Master Services Agreement is made and entered into between Acme Corp., a Delaware \
@@ -179,4 +180,65 @@ fn the_quick_start_lease_yields_every_term_the_tour_shows() {
         value(Field::GoverningLaw),
         Some(json!("Republic of Poland"))
     );
+}
+
+#[test]
+fn order_forms_and_letters_name_their_terms_by_labels_and_roles() {
+    let text =
+        "ORDER FORM\n\nSupplier: Brightwell Tools Ltd, Leeds\nCustomer: Marlow Joinery Limited\n\
+                Start date: 2 June 2025\nEnd: 1 June 2027\n\
+                Term: six months, tacitly renewed for a further year each time.\n\
+                Monthly rent is EUR 4.500,00. The Customer will pay within 14 days.\n\
+                Dutch law applies.";
+    let found = extract(text);
+    let value = |f| field(&found, f).map(|f| f.value.clone());
+    assert_eq!(
+        value(Field::Parties),
+        Some(json!(["Brightwell Tools Ltd", "Marlow Joinery Limited"]))
+    );
+    assert_eq!(value(Field::EffectiveDate), Some(json!("2025-06-02")));
+    assert_eq!(value(Field::EndDate), Some(json!("2027-06-01")));
+    assert_eq!(value(Field::TermMonths), Some(json!(6)));
+    assert_eq!(value(Field::AutoRenew), Some(json!(true)));
+    assert_eq!(
+        value(Field::Value),
+        Some(json!({"amount": "4500.00", "currency": "EUR"}))
+    );
+    assert_eq!(value(Field::PaymentTermsDays), Some(json!(14)));
+    assert_eq!(value(Field::GoverningLaw), Some(json!("Netherlands")));
+}
+
+#[test]
+fn defined_parties_indian_amounts_and_laws_named_after_their_place() {
+    let text = "This Agreement is executed at Nagpur on this 4th day of June, 2025 by Vidarbha \
+                Cotton Mills Limited (hereinafter called \"the Seller\") and Deccan Garments \
+                Private Limited (hereinafter called \"the Buyer\").\n\
+                The price is Rs. 12,50,000 only.\n\
+                The laws of India shall govern this Agreement.";
+    let found = extract(text);
+    let value = |f| field(&found, f).map(|f| f.value.clone());
+    assert_eq!(value(Field::EffectiveDate), Some(json!("2025-06-04")));
+    assert_eq!(
+        value(Field::Value),
+        Some(json!({"amount": "1250000.00", "currency": "INR"}))
+    );
+    assert_eq!(value(Field::GoverningLaw), Some(json!("India")));
+    let parties = value(Field::Parties).unwrap();
+    assert_eq!(
+        parties,
+        json!([
+            "Vidarbha Cotton Mills Limited",
+            "Deccan Garments Private Limited"
+        ])
+    );
+}
+
+#[test]
+fn a_warranty_or_an_option_period_is_not_the_contract_term() {
+    for text in [
+        "The goods will be free from defects for eighteen months after delivery.",
+        "The Company has an option to negotiate a licence for six months after the end of the Project.",
+    ] {
+        assert_eq!(field(&extract(text), Field::TermMonths), None, "{text}");
+    }
 }

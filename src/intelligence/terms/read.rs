@@ -1,0 +1,406 @@
+//! What a rule's match says: a date, a number written in words or digits, a term, an
+//! amount, a place whose law governs, the parties; each reader says nothing
+//! (`None`) when the match, read in its sentence, is not what its rule looks for.
+
+use chrono::NaiveDate;
+use regex::Captures;
+use serde_json::{json, Value};
+
+pub(super) fn read_date(caps: &Captures<'_>, _: &str) -> Option<(Value, f32)> {
+    read_date_named(caps, "date")
+}
+
+pub(super) fn read_end_date(caps: &Captures<'_>, _: &str) -> Option<(Value, f32)> {
+    read_date_named(caps, "end")
+}
+
+fn read_date_named(caps: &Captures<'_>, name: &str) -> Option<(Value, f32)> {
+    let date = parse_date(caps.name(name)?.as_str())?;
+    Some((json!(date.format("%Y-%m-%d").to_string()), 1.0))
+}
+
+/// A date on a line of its own under a label that says the contract starts or is made
+/// then ("Date:", "Start date of tenancy:", "Commencement:", "Signing:"); a label of an
+/// end, a birth or an event says nothing.
+pub(super) fn read_labelled_start(caps: &Captures<'_>, text: &str) -> Option<(Value, f32)> {
+    let label = caps.name("label")?.as_str().to_ascii_lowercase();
+    let starts = [
+        "date",
+        "start",
+        "commencement",
+        "signing",
+        "signed",
+        "effective",
+        "entry into force",
+        "begin",
+    ]
+    .iter()
+    .any(|w| label.contains(w));
+    let other = [
+        "end",
+        "expir",
+        "termination",
+        "until",
+        "birth",
+        "event",
+        "due",
+        "updated",
+    ]
+    .iter()
+    .any(|w| label.contains(w));
+    (starts && !other).then(|| read_date(caps, text)).flatten()
+}
+
+/// A duration in a sentence about the contract's own term, not a warranty's, an
+/// option's or a restriction that outlives it.
+pub(super) fn read_term_of_contract(caps: &Captures<'_>, text: &str) -> Option<(Value, f32)> {
+    let whole = caps.get(0)?;
+    let (start, end) = sentence_around(text, whole.start(), whole.end());
+    let sentence = text[start..end].to_ascii_lowercase();
+    let other = [
+        "warrant",
+        "defect",
+        "option",
+        "confidential",
+        "after the end",
+        "ends for",
+        "thereafter",
+        "notice",
+        "vesting",
+        "mileage",
+    ]
+    .iter()
+    .any(|w| sentence.contains(w));
+    if other {
+        return None;
+    }
+    read_term(caps, text)
+}
+
+/// A date in one of the forms the rules match: "March 1, 2025", "1st March 2025",
+/// "1 day of March, 2025", "2025-03-01".
+pub fn parse_date(text: &str) -> Option<NaiveDate> {
+    if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return Some(date);
+    }
+    let words: Vec<String> = text
+        .split(|c: char| c.is_whitespace() || c == ',' || c == '.')
+        .filter(|w| {
+            !w.is_empty() && !w.eq_ignore_ascii_case("day") && !w.eq_ignore_ascii_case("of")
+        })
+        .map(|w| {
+            w.trim_end_matches(|c: char| {
+                c.is_ascii_alphabetic() && w.starts_with(|s: char| s.is_ascii_digit())
+            })
+            .to_ascii_lowercase()
+        })
+        .collect();
+    let [first, second, year] = words.as_slice() else {
+        return None;
+    };
+    let (month, day) = match month_number(first) {
+        Some(m) => (m, second),
+        None => (month_number(second)?, first),
+    };
+    NaiveDate::from_ymd_opt(year.parse().ok()?, month, day.parse().ok()?)
+}
+
+fn month_number(word: &str) -> Option<u32> {
+    const NAMES: [&str; 12] = [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ];
+    let prefix = word.get(..3)?;
+    NAMES
+        .iter()
+        .position(|n| *n == prefix)
+        .map(|i| i as u32 + 1)
+}
+
+/// The number a [`NUMBER`] match says: the digits in parentheses win over the words.
+pub(in crate::intelligence) fn number(caps: &Captures<'_>) -> Option<u32> {
+    if let Some(d) = caps.name("paren").or_else(|| caps.name("digits")) {
+        return d.as_str().parse().ok();
+    }
+    word_number(caps.name("words")?.as_str())
+}
+
+/// "thirty", "twenty-four", "ninety" as a number; `None` for any other word.
+pub fn word_number(words: &str) -> Option<u32> {
+    const UNITS: [&str; 20] = [
+        "zero",
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "eleven",
+        "twelve",
+        "thirteen",
+        "fourteen",
+        "fifteen",
+        "sixteen",
+        "seventeen",
+        "eighteen",
+        "nineteen",
+    ];
+    const TENS: [&str; 10] = [
+        "", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
+    ];
+    let lower = words.to_ascii_lowercase();
+    let parts: Vec<&str> = lower.split([' ', '-']).filter(|p| !p.is_empty()).collect();
+    let value = |w: &str| {
+        UNITS.iter().position(|u| *u == w).or_else(|| {
+            TENS.iter()
+                .position(|t| !t.is_empty() && *t == w)
+                .map(|t| t * 10)
+        })
+    };
+    match parts.as_slice() {
+        [one] => value(one).map(|v| v as u32),
+        // "twenty-four"; else the last word ("least sixty" from "at least sixty").
+        [tens, unit] => match (value(tens), value(unit)?) {
+            (Some(t), u) if t >= 20 && t % 10 == 0 && (1..10).contains(&u) => Some((t + u) as u32),
+            _ => value(unit).map(|v| v as u32),
+        },
+        _ => None,
+    }
+}
+
+pub(super) fn read_term(caps: &Captures<'_>, _: &str) -> Option<(Value, f32)> {
+    let n = number(caps)?;
+    let months = if caps
+        .name("unit")?
+        .as_str()
+        .to_ascii_lowercase()
+        .starts_with('y')
+    {
+        n.checked_mul(12)?
+    } else {
+        n
+    };
+    (1..=1200).contains(&months).then(|| (json!(months), 1.0))
+}
+
+pub(super) fn read_renewal(caps: &Captures<'_>, text: &str) -> Option<(Value, f32)> {
+    // "...shall not automatically renew" is read by the rule before; a negation just
+    // before this match makes it say nothing.
+    let start = caps.get(0)?.start();
+    let before = &text[floor_boundary(text, start.saturating_sub(30))..start];
+    let negated = before.to_ascii_lowercase().contains(" not ") || before.ends_with("not ");
+    (!negated).then_some((json!(true), 1.0))
+}
+
+pub(super) fn read_renewal_notice(caps: &Captures<'_>, text: &str) -> Option<(Value, f32)> {
+    let whole = caps.get(0)?;
+    let (start, end) = sentence_around(text, whole.start(), whole.end());
+    // A notice period is the renewal's only where its sentence speaks of renewal.
+    if !text[start..end].to_ascii_lowercase().contains("renew") {
+        return None;
+    }
+    let days = number(caps)?;
+    (days <= 3650).then(|| (json!(days), 1.0))
+}
+
+pub(super) fn read_payment_days(caps: &Captures<'_>, text: &str) -> Option<(Value, f32)> {
+    let days = number(caps)?;
+    if !(1..=365).contains(&days) {
+        return None;
+    }
+    let whole = caps.get(0)?;
+    let (start, end) = sentence_around(text, whole.start(), whole.end());
+    let sentence = text[start..end].to_ascii_lowercase();
+    let about_paying = ["pay", "invoice", "due", "remit"]
+        .iter()
+        .any(|w| sentence.contains(w));
+    about_paying.then(|| (json!(days), 1.0))
+}
+
+pub(super) fn read_value(caps: &Captures<'_>, text: &str) -> Option<(Value, f32)> {
+    let written = caps
+        .name("amount")
+        .or_else(|| caps.name("amount2"))
+        .or_else(|| caps.name("amount3"))?
+        .as_str();
+    // "120.000,00": points group the thousands, the comma holds the cents.
+    let amount = if written.contains('.') && written.rfind(',') > written.rfind('.') {
+        written.replace('.', "").replace(',', ".")
+    } else {
+        written.replace(',', "")
+    };
+    let currency = match caps.name("symbol").map(|s| s.as_str()) {
+        Some("$" | "US$") => "USD",
+        Some("€") => "EUR",
+        Some("£") => "GBP",
+        Some(s) if s.starts_with("Rs") || s == "₹" => "INR",
+        Some(_) => return None,
+        None => caps.name("code").or_else(|| caps.name("code2"))?.as_str(),
+    };
+    let whole = caps.get(0)?;
+    let (start, end) = sentence_around(text, whole.start(), whole.end());
+    let sentence = text[start..end].to_ascii_lowercase();
+    // What the contract is worth is said with one of these words; an amount without
+    // them (a late fee, an insurance minimum) is not its value.
+    let confidence = if [
+        "total",
+        "aggregate",
+        "contract value",
+        "not to exceed",
+        "contract price",
+    ]
+    .iter()
+    .any(|w| sentence.contains(w))
+    {
+        0.8
+    } else if [
+        "fee",
+        "price",
+        "consideration",
+        "pay",
+        "compensation",
+        "rent",
+        "charges",
+        "salary",
+        "rate:",
+        "sum",
+        "instalment",
+        "installment",
+        "lends",
+        "loan",
+        "budget",
+    ]
+    .iter()
+    .any(|w| sentence.contains(w))
+    {
+        0.55
+    } else {
+        return None;
+    };
+    let amount = match amount.split_once('.') {
+        Some((whole, cents)) => format!("{whole}.{cents:0<2}"),
+        None => format!("{amount}.00"),
+    };
+    Some((
+        json!({ "amount": amount, "currency": currency }),
+        confidence,
+    ))
+}
+
+pub(super) fn read_place(caps: &Captures<'_>, _: &str) -> Option<(Value, f32)> {
+    let place = caps.name("place")?.as_str().trim();
+    // A capitalised word that is not a place ends it ("New York Without regard ...").
+    let place = place
+        .split_whitespace()
+        .take_while(|w| !["Without", "Excluding", "Except", "Notwithstanding"].contains(w))
+        .collect::<Vec<_>>()
+        .join(" ");
+    // A heading followed by a sentence ("Governing Law: This Agreement ...") names no place.
+    let sentence_start = ["This ", "The ", "Each ", "Any "]
+        .iter()
+        .any(|w| place.starts_with(w));
+    let no_place = [
+        "The",
+        "This",
+        "Any",
+        "Such",
+        "Applicable",
+        "Governing",
+        "Local",
+    ]
+    .contains(&place.as_str());
+    if place.is_empty() || sentence_start || no_place {
+        return None;
+    }
+    // "English law", "Dutch law": the law of the place the word names.
+    let place = ADJECTIVES
+        .iter()
+        .find(|(adjective, _)| *adjective == place)
+        .map_or(place.clone(), |(_, named)| (*named).to_owned());
+    Some((json!(place), 1.0))
+}
+
+/// The places a law is named after by an adjective.
+const ADJECTIVES: [(&str, &str); 24] = [
+    ("English", "England and Wales"),
+    ("Scots", "Scotland"),
+    ("Scottish", "Scotland"),
+    ("Irish", "Ireland"),
+    ("French", "France"),
+    ("German", "Germany"),
+    ("Dutch", "Netherlands"),
+    ("Swiss", "Switzerland"),
+    ("Swedish", "Sweden"),
+    ("Norwegian", "Norway"),
+    ("Danish", "Denmark"),
+    ("Finnish", "Finland"),
+    ("Austrian", "Austria"),
+    ("Polish", "Poland"),
+    ("Belgian", "Belgium"),
+    ("Spanish", "Spain"),
+    ("Italian", "Italy"),
+    ("Portuguese", "Portugal"),
+    ("Japanese", "Japan"),
+    ("Indian", "India"),
+    ("Czech", "Czech Republic"),
+    ("Greek", "Greece"),
+    ("Luxembourg", "Luxembourg"),
+    ("Singaporean", "Singapore"),
+];
+
+pub(super) fn read_parties(caps: &Captures<'_>, _: &str) -> Option<(Value, f32)> {
+    let clean = |name: &str| name.trim().trim_end_matches([',', ';']).trim().to_owned();
+    let (a, b) = (
+        clean(caps.name("a")?.as_str()),
+        clean(caps.name("b")?.as_str()),
+    );
+    // "between the parties and ..." or a sentence of lower-case words is not a pair of names.
+    let named = |n: &str| {
+        !n.is_empty()
+            && n.split_whitespace().count() <= 8
+            && !["The Parties", "The Company", "Each"].contains(&n)
+    };
+    (named(&a) && named(&b) && a != b).then(|| (json!([a, b]), 1.0))
+}
+
+/// How far a passage reaches either side of a match, in bytes.
+const PASSAGE_REACH: usize = 300;
+
+/// The sentence (or line) around `start..end`, as byte offsets, reaching at most
+/// [`PASSAGE_REACH`] bytes either side.
+pub(in crate::intelligence) fn sentence_around(
+    text: &str,
+    start: usize,
+    end: usize,
+) -> (usize, usize) {
+    let from = floor_boundary(text, start.saturating_sub(PASSAGE_REACH));
+    let to = floor_boundary(text, end.saturating_add(PASSAGE_REACH).min(text.len()));
+    let before = &text[from..start];
+    let begin = before
+        .rmatch_indices([';', '\n'])
+        .map(|(i, s)| from + i + s.len())
+        .chain(before.rmatch_indices(". ").map(|(i, _)| from + i + 2))
+        .max()
+        .unwrap_or(from);
+    let after = &text[end..to];
+    let finish = after
+        .match_indices([';', '\n'])
+        .map(|(i, _)| end + i + 1)
+        .chain(after.match_indices(". ").map(|(i, _)| end + i + 1))
+        .chain(after.ends_with('.').then_some(to))
+        .min()
+        .unwrap_or(to);
+    (begin, finish)
+}
+
+/// The largest char boundary of `text` at or below `at`.
+pub(in crate::intelligence) fn floor_boundary(text: &str, at: usize) -> usize {
+    let mut at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
+}
