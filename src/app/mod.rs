@@ -128,7 +128,7 @@ pub fn job_handlers(outbound: &Outbound) -> Handlers {
         .register_job::<crate::intelligence::indexing::EmbedStale>(outbound.intelligence.clone())
         .register_job::<crate::intelligence::indexing::EmbedClause>(outbound.intelligence.clone())
         .register_job::<crate::intelligence::suggestions::ExtractTerms>(())
-        .register_job::<crate::intelligence::risk::AssessRisk>(())
+        .register_job::<crate::intelligence::assessment::AssessRisk>(())
         .register(crate::kernel::jobs::NOOP, |_| async { Ok(()) });
     handlers
 }

@@ -15,7 +15,7 @@ use super::engine::Engine;
 use super::indexing::{sources_for, texts};
 use super::risk::assess::category_by_words;
 use crate::kernel::{DomainError, Principal};
-use crate::tenancy::scoped::TenantDb;
+use crate::tenancy::scoped::{TenantDb, TenantTx};
 
 /// How many library clauses vote on a passage, and how alike one must be to vote.
 const NEIGHBOURS: usize = 5;
@@ -66,6 +66,120 @@ struct Voter {
     title: String,
     category: String,
     vector: Vec<f32>,
+    /// Its text, where the caller shows it (a standard clause beside a deviation).
+    body: String,
+}
+
+/// The library's clauses of a category by one model's vectors, newest first; `$3` says
+/// whether their texts are read too.
+const LIBRARY_SQL: &str = "select v.clause_id, c.title, c.category, v.embedding, \
+     case when $3 then c.body else '' end from clause_vectors v \
+     join clauses c on c.id = v.clause_id where v.model = $1 and c.category <> 'other' \
+     order by c.updated_at desc limit $2";
+
+fn voters(rows: &[tokio_postgres::Row]) -> Vec<Voter> {
+    rows.iter()
+        .filter_map(|r| {
+            Some(Voter {
+                id: r.get(0),
+                title: r.get(1),
+                category: r.get(2),
+                vector: from_bytes(r.get(3))?,
+                body: r.get(4),
+            })
+        })
+        .collect()
+}
+
+/// A contract's clause of one category and the tenant's standard clause of that
+/// category it reads most like.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Distance {
+    pub category: String,
+    pub passage: String,
+    pub clause_id: Uuid,
+    pub title: String,
+    pub body: String,
+    /// Cosine similarity, -1 to 1.
+    pub similarity: f32,
+}
+
+/// For each category a passage of the contract is placed in (as [`classify`] places
+/// it), its passage closest to one of the library's clauses of that category: the
+/// contract's own wording of what the library says as standard. Pure.
+fn closest_standards(pieces: Vec<Piece>, library: &[Voter]) -> Vec<Distance> {
+    let mut best: Vec<Distance> = Vec::new();
+    for piece in pieces {
+        let Some(vector) = piece.vector.clone() else {
+            continue;
+        };
+        let text = piece.text.clone();
+        let Some(placed) = classify_piece(piece, library) else {
+            continue;
+        };
+        let nearest = library
+            .iter()
+            .filter(|c| c.category == placed.category)
+            .map(|c| (dot(&vector, &c.vector), c))
+            .max_by(|a, b| a.0.total_cmp(&b.0));
+        let Some((similarity, clause)) = nearest else {
+            continue;
+        };
+        let distance = Distance {
+            category: placed.category,
+            passage: text,
+            clause_id: clause.id,
+            title: clause.title.clone(),
+            body: clause.body.clone(),
+            similarity,
+        };
+        match best.iter_mut().find(|d| d.category == distance.category) {
+            Some(held) if held.similarity >= similarity => {}
+            Some(held) => *held = distance,
+            None => best.push(distance),
+        }
+    }
+    best
+}
+
+/// The closest standards (as the classification places passages) for `contract`,
+/// from the vectors its tenant's current model made (none before the model has read
+/// both the contract and the library). For the risk job, which runs as the system: its
+/// findings are read through the risk guard.
+pub async fn standard_distances(
+    tx: &TenantTx,
+    contract: Uuid,
+) -> Result<Vec<Distance>, DomainError> {
+    let Some(state) = tx.query_opt("select model from vector_state", &[]).await? else {
+        return Ok(Vec::new());
+    };
+    let model: String = state.get(0);
+    let pieces = tx
+        .query(
+            "select body, embedding from contract_passages where contract_id = $1 and model = $2 \
+             order by attachment_id nulls first, ordinal",
+            &[&contract, &model],
+        )
+        .await?
+        .iter()
+        .map(|r| Piece {
+            attachment: None,
+            start: 0,
+            end: 0,
+            text: r.get(0),
+            vector: from_bytes(r.get(1)),
+        })
+        .collect::<Vec<_>>();
+    let library = voters(
+        &tx.query(LIBRARY_SQL, &[&model, &MAX_LIBRARY, &true])
+            .await?,
+    );
+    if pieces.is_empty() || library.is_empty() {
+        return Ok(Vec::new());
+    }
+    tokio::task::spawn_blocking(move || closest_standards(pieces, &library))
+        .await
+        .map_err(|e| DomainError::Internal(anyhow::anyhow!("comparing with standards: {e}")))
 }
 
 /// A passage to classify, with its vector when the model has read it.
@@ -155,12 +269,7 @@ pub async fn classify(
                      where contract_id = $1 and model = $2 order by attachment_id nulls first, ordinal",
                     &[&contract, &identity],
                 ),
-                (
-                    "select v.clause_id, c.title, c.category, v.embedding from clause_vectors v \
-                     join clauses c on c.id = v.clause_id where v.model = $1 and c.category <> 'other' \
-                     order by c.updated_at desc limit $2",
-                    &[&identity, &MAX_LIBRARY],
-                ),
+                (LIBRARY_SQL, &[&identity, &MAX_LIBRARY, &false]),
             ])
             .await?;
         pieces = rows[0]
@@ -173,17 +282,7 @@ pub async fn classify(
                 vector: from_bytes(r.get(4)),
             })
             .collect();
-        library = rows[1]
-            .iter()
-            .filter_map(|r| {
-                Some(Voter {
-                    id: r.get(0),
-                    title: r.get(1),
-                    category: r.get(2),
-                    vector: from_bytes(r.get(3))?,
-                })
-            })
-            .collect();
+        library = voters(&rows[1]);
         model = Some(identity).filter(|_| !pieces.is_empty() && !library.is_empty());
     }
     if pieces.is_empty() {
@@ -228,6 +327,7 @@ mod tests {
             title: category.into(),
             category: category.into(),
             vector: unit(v),
+            body: format!("the standard {category} clause"),
         }
     }
 
@@ -263,5 +363,34 @@ mod tests {
             (classified.category.as_str(), classified.method),
             ("governing_law", "words")
         );
+    }
+
+    #[test]
+    fn each_category_keeps_its_passage_closest_to_a_standard_clause() {
+        let piece = |text: &str, v: &[f32]| Piece {
+            attachment: None,
+            start: 0,
+            end: 0,
+            text: text.into(),
+            vector: Some(unit(v)),
+        };
+        let library = [
+            voter("liability", &[1.0, 0.0, 0.0]),
+            voter("liability", &[0.8, 0.6, 0.0]),
+        ];
+        let distances = closest_standards(
+            vec![
+                piece("Liability is capped at the fees.", &[0.9, 0.1, 0.1]),
+                piece("The supplier is liable for everything.", &[0.5, 0.0, 0.86]),
+                piece("Nothing to do with any category.", &[0.0, 0.0, 1.0]),
+            ],
+            &library,
+        );
+        assert_eq!(distances.len(), 1, "{distances:?}");
+        let liability = &distances[0];
+        assert_eq!(liability.passage, "Liability is capped at the fees.");
+        assert_eq!(liability.clause_id, library[0].id, "the nearer standard");
+        assert!(liability.similarity > 0.9, "{liability:?}");
+        assert_eq!(liability.body, "the standard liability clause");
     }
 }

@@ -13,6 +13,7 @@ use pactum_embedding::passages::passages;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::assessment::AssessRisk;
 use super::engine::Engine;
 use crate::attachments::originals::{self, Guard};
 use crate::kernel::jobs::{self, BackgroundJob, JobContext, JobError, JobKind};
@@ -270,6 +271,20 @@ pub async fn embed_contract(
         .await?;
     }
     bump_generation(&tx, &model).await?;
+    // A policy that weighs clauses against the standard ones reads these vectors.
+    let weighs = tx
+        .query_opt(
+            "select 1 from risk_policy where deviation_min_similarity is not null",
+            &[],
+        )
+        .await?
+        .is_some();
+    if weighs {
+        let assess = AssessRisk {
+            contract_id: contract,
+        };
+        jobs::enqueue(&tx, vec![assess.now()]).await?;
+    }
     tx.commit().await?;
     Ok(cuts.len())
 }

@@ -12,6 +12,7 @@
 //! are enqueued by `reading`'s reactions. Nothing leaves the server. The model, the passage cutting and the vector index live in the
 //! `pactum-embedding` crate; this area stores and searches per tenant.
 
+pub mod assessment;
 pub mod classify;
 pub mod clauses;
 pub mod engine;

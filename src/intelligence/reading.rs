@@ -5,8 +5,8 @@
 
 use uuid::Uuid;
 
+use super::assessment::AssessRisk;
 use super::indexing::contract_of_file;
-use super::risk::AssessRisk;
 use super::suggestions::ExtractTerms;
 use crate::kernel::jobs::{self, BackgroundJob, NewJob};
 use crate::kernel::unit::{ReactionFuture, Reactions, Recorded};

@@ -6,15 +6,15 @@
 
 pub mod assess;
 
-use std::time::Duration;
-
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use self::assess::{Finding, Policy, Severity, Terms};
+use self::assess::{Finding, Policy, Severity, StandardClause, Terms};
+use super::assessment::{AssessRisk, ASSESS_RISK};
+use super::classify::{standard_distances, Distance};
 use super::indexing::{sources, FileText};
 use crate::attachments::originals::{self, Guard};
 use crate::contracts::model::CLAUSE_CATEGORIES;
@@ -23,21 +23,6 @@ use crate::kernel::jobs::{self, BackgroundJob, JobContext, JobError, JobKind};
 use crate::kernel::reads::read_as;
 use crate::kernel::{unit, validate, Actor, DomainError, Origin, Principal, Role};
 use crate::tenancy::scoped::{TenantDb, TenantTx};
-
-pub const ASSESS_RISK: JobKind = JobKind {
-    name: "intelligence.assess_risk",
-    queue: "default",
-    priority: 5,
-    max_attempts: 3,
-    timeout: Duration::from_secs(120),
-};
-
-/// Weighs a contract against its tenant's policy again.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AssessRisk {
-    pub contract_id: Uuid,
-}
 
 /// The most forbidden terms a policy holds, and the longest.
 const MAX_FORBIDDEN: usize = 100;
@@ -61,6 +46,14 @@ pub struct RiskPolicy {
     /// Each clause category its contract type requires must be covered by its text or
     /// its attached clauses (`medium` for each missing).
     pub required_categories: bool,
+    /// How alike in meaning (0 to 1, cosine similarity of the model's vectors) a
+    /// contract's clause of a category must be to the nearest clause of that category
+    /// in the tenant's library, its standard; less is a `low` finding with the standard
+    /// text beside it. Null or absent: not checked. Needs the model; 0.5 flags wording
+    /// that shares a topic but not a promise (see docs/intelligence.md).
+    #[schema(minimum = 0.0, maximum = 1.0)]
+    #[serde(default)]
+    pub deviation_min_similarity: Option<f32>,
 }
 
 impl Default for RiskPolicy {
@@ -71,6 +64,7 @@ impl Default for RiskPolicy {
             require_liability_cap: true,
             renewal_needs_notice: true,
             required_categories: true,
+            deviation_min_similarity: None,
         }
     }
 }
@@ -91,12 +85,20 @@ impl RiskPolicy {
         {
             return Err(DomainError::invalid("max_payment_days: 1 to 365, or null"));
         }
+        if self
+            .deviation_min_similarity
+            .is_some_and(|s| !(0.0..=1.0).contains(&s))
+        {
+            return Err(DomainError::invalid(
+                "deviation_min_similarity: 0 to 1, or null",
+            ));
+        }
         Ok(self)
     }
 }
 
 const POLICY_SQL: &str = "select forbidden_terms, max_payment_days, require_liability_cap, \
-     renewal_needs_notice, required_categories from risk_policy";
+     renewal_needs_notice, required_categories, deviation_min_similarity from risk_policy";
 
 fn policy_of(rows: &[tokio_postgres::Row]) -> RiskPolicy {
     rows.first()
@@ -106,6 +108,7 @@ fn policy_of(rows: &[tokio_postgres::Row]) -> RiskPolicy {
             require_liability_cap: r.get(2),
             renewal_needs_notice: r.get(3),
             required_categories: r.get(4),
+            deviation_min_similarity: r.get(5),
         })
 }
 
@@ -126,18 +129,21 @@ pub async fn put_policy(
     let old = policy_of(&tx.query(POLICY_SQL, &[]).await?);
     tx.execute(
         "insert into risk_policy (forbidden_terms, max_payment_days, require_liability_cap, \
-         renewal_needs_notice, required_categories, updated_at) values ($1, $2, $3, $4, $5, $6) \
+         renewal_needs_notice, required_categories, deviation_min_similarity, updated_at) \
+         values ($1, $2, $3, $4, $5, $6, $7) \
          on conflict (id) do update set forbidden_terms = excluded.forbidden_terms, \
          max_payment_days = excluded.max_payment_days, \
          require_liability_cap = excluded.require_liability_cap, \
          renewal_needs_notice = excluded.renewal_needs_notice, \
-         required_categories = excluded.required_categories, updated_at = excluded.updated_at",
+         required_categories = excluded.required_categories, \
+         deviation_min_similarity = excluded.deviation_min_similarity, updated_at = excluded.updated_at",
         &[
             &body.forbidden_terms,
             &body.max_payment_days,
             &body.require_liability_cap,
             &body.renewal_needs_notice,
             &body.required_categories,
+            &body.deviation_min_similarity,
             &unit::now(tx),
         ],
     )
@@ -258,6 +264,10 @@ pub async fn assess_risk(ctx: &JobContext, contract: Uuid) -> Result<Option<Seve
         return Ok(None);
     };
     let policy = policy_of(&tx.query(POLICY_SQL, &[]).await?);
+    let deviations = match policy.deviation_min_similarity {
+        Some(least) => deviations(standard_distances(&tx, contract).await?, least),
+        None => Vec::new(),
+    };
     drop(tx);
     let parsed: Vec<FileText> = serde_json::from_str(&files)
         .map_err(|e| JobError::Cancel(format!("the files' text of {contract}: {e}")))?;
@@ -287,9 +297,11 @@ pub async fn assess_risk(ctx: &JobContext, contract: Uuid) -> Result<Option<Seve
         .chain(parsed.iter().filter_map(|f| f.text.as_deref()))
         .collect::<Vec<_>>()
         .join("\n\n");
-    let findings = tokio::task::spawn_blocking(move || assess::assess(&text, &terms, &rules))
+    let mut findings = tokio::task::spawn_blocking(move || assess::assess(&text, &terms, &rules))
         .await
         .map_err(|e| JobError::Retry(format!("assessing risk: {e}")))?;
+    findings.extend(deviations);
+    findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
     let level = assess::level(&findings);
     let tx = ctx.db.begin().await?;
     match sources(&tx, contract, true).await? {
@@ -338,4 +350,30 @@ pub async fn assess_risk(ctx: &JobContext, contract: Uuid) -> Result<Option<Seve
     }
     tx.commit().await?;
     Ok(Some(level))
+}
+
+/// The contract's clauses that read less like the tenant's standard than `least`.
+fn deviations(distances: Vec<Distance>, least: f32) -> Vec<Finding> {
+    distances
+        .into_iter()
+        .filter(|d| d.similarity < least)
+        .map(|d| Finding {
+            code: "deviates_from_standard".into(),
+            severity: Severity::Low,
+            reason: format!(
+                "its {} clause reads unlike the standard \"{}\" (similarity {:.2}; the policy asks at least {least:.2})",
+                d.category.replace('_', " "),
+                d.title,
+                d.similarity
+            ),
+            category: Some(d.category),
+            passage: Some(d.passage),
+            standard: Some(StandardClause {
+                clause_id: d.clause_id,
+                title: d.title,
+                text: d.body,
+                similarity: d.similarity,
+            }),
+        })
+        .collect()
 }

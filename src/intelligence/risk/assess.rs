@@ -35,8 +35,8 @@ impl Severity {
 /// One reason a contract is a risk.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Finding {
-    /// `missing_clause`, `forbidden_term`, `no_liability_cap`, `payment_terms_too_long`
-    /// or `renewal_without_notice`.
+    /// `missing_clause`, `forbidden_term`, `no_liability_cap`, `payment_terms_too_long`,
+    /// `renewal_without_notice` or `deviates_from_standard`.
     pub code: String,
     pub severity: Severity,
     /// Why, in a sentence.
@@ -47,6 +47,19 @@ pub struct Finding {
     /// The sentence it was found in, where it was found in one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub passage: Option<String>,
+    /// The tenant's standard clause a `deviates_from_standard` passage is set beside.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub standard: Option<StandardClause>,
+}
+
+/// A clause of the tenant's library, as a deviation shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct StandardClause {
+    pub clause_id: uuid::Uuid,
+    pub title: String,
+    pub text: String,
+    /// How alike in meaning the contract's passage is to it: cosine similarity, -1 to 1.
+    pub similarity: f32,
 }
 
 /// What the policy asks; see `risk_policy`.
@@ -154,6 +167,7 @@ pub fn assess(text: &str, terms: &Terms, policy: &Policy) -> Vec<Finding> {
                 ),
                 category: Some(category.clone()),
                 passage: None,
+                standard: None,
             });
         }
     }
@@ -168,6 +182,7 @@ pub fn assess(text: &str, terms: &Terms, policy: &Policy) -> Vec<Finding> {
                 reason: format!("the policy forbids {term:?}"),
                 category: None,
                 passage: Some(sentence(&lower, at, at + term_lower.len())),
+                standard: None,
             });
         }
     }
@@ -179,6 +194,7 @@ pub fn assess(text: &str, terms: &Terms, policy: &Policy) -> Vec<Finding> {
             reason: "the contract speaks of liability but no sentence limits it".into(),
             category: Some("liability".into()),
             passage: None,
+            standard: None,
         });
     }
     let found = terms::extract(text);
@@ -198,6 +214,7 @@ pub fn assess(text: &str, terms: &Terms, policy: &Policy) -> Vec<Finding> {
                 ),
                 category: Some("payment".into()),
                 passage,
+                standard: None,
             });
         }
     }
@@ -214,6 +231,7 @@ pub fn assess(text: &str, terms: &Terms, policy: &Policy) -> Vec<Finding> {
                         .into(),
                 category: None,
                 passage: renewal.map(|f| f.passage.clone()),
+                standard: None,
             });
         }
     }

@@ -16,6 +16,8 @@ mod budget;
 mod classification;
 mod clauses;
 mod contracts;
+mod deviation;
+mod eval_set;
 mod models;
 mod obligations;
 mod risk;

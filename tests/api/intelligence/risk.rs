@@ -52,7 +52,8 @@ async fn contracts_are_weighed_against_the_policy_and_workflows_read_the_level()
     let app = spawn_app(&db, &[]).await;
     let acme = tenant(&db, &app, "acme").await;
     let policy = json!({"forbidden_terms": ["unlimited liability"], "max_payment_days": 45,
-        "require_liability_cap": true, "renewal_needs_notice": true, "required_categories": true});
+        "require_liability_cap": true, "renewal_needs_notice": true, "required_categories": true,
+        "deviation_min_similarity": null});
     let (status, set) = json(
         &app,
         &acme,
@@ -202,7 +203,8 @@ async fn viewers_read_risk_and_only_admins_set_a_valid_policy() {
     assert_eq!(
         defaults,
         json!({"forbidden_terms": [], "max_payment_days": null,
-        "require_liability_cap": true, "renewal_needs_notice": true, "required_categories": true})
+        "require_liability_cap": true, "renewal_needs_notice": true, "required_categories": true,
+        "deviation_min_similarity": null})
     );
     let (status, _) = json(
         &app,
