@@ -119,6 +119,9 @@ pub struct Config {
     /// `PACTUM_VECTOR_MEMORY_MB`: the memory every tenant's loaded vectors share, in
     /// bytes (256 MiB by default).
     pub vector_memory_bytes: usize,
+    /// `PACTUM_VECTOR_EXACT_MAX`: larger vector sets get an HNSW index at load (1,000,000:
+    /// the scan is faster at the sizes a budget holds, docs/benchmarks.md).
+    pub vector_exact_max: usize,
     /// Background jobs: workers in this process and how they run.
     pub jobs: JobSettings,
     /// `PACTUM_WEBHOOK_ALLOW_PRIVATE`: let webhooks reach loopback, private and
@@ -562,30 +565,16 @@ impl Config {
                     .map_err(|reason| invalid("PACTUM_CLAMD_URL", reason))?,
             ),
         };
-        let model_dir = get("PACTUM_MODEL_DIR").map(|v| std::path::PathBuf::from(v.trim()));
-        if let Some(dir) = &model_dir {
-            if !dir.join("model.safetensors").is_file() {
-                return Err(invalid(
-                    "PACTUM_MODEL_DIR",
-                    format!(
-                        "{} holds no model.safetensors (scripts/model.sh installs the model)",
-                        dir.display()
-                    ),
-                ));
-            }
-        }
-        let vector_memory_bytes = ranged(
-            "PACTUM_VECTOR_MEMORY_MB",
-            get("PACTUM_VECTOR_MEMORY_MB"),
-            1..=1_048_576,
-            256,
-        )? as usize
-            * 1024
-            * 1024;
+        let intelligence::Settings {
+            model_dir,
+            vector_memory_bytes,
+            vector_exact_max,
+        } = intelligence::read(&get)?;
         Ok(Self {
             clamd,
             model_dir,
             vector_memory_bytes,
+            vector_exact_max,
             notifications,
             jobs,
             webhook_allow_internal,
@@ -637,5 +626,6 @@ fn generate_secret() -> String {
 
 pub mod clamd;
 
+mod intelligence;
 #[cfg(test)]
 mod tests;

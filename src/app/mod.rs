@@ -96,6 +96,7 @@ impl Outbound {
             intelligence: crate::intelligence::Engine::new(
                 config.model_dir.clone(),
                 config.vector_memory_bytes,
+                config.vector_exact_max,
             ),
         })
     }

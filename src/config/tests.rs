@@ -108,6 +108,10 @@ fn each_bad_value_names_its_variable() {
             vec![DB, SECRET, ("PACTUM_VECTOR_MEMORY_MB", "0")],
             "PACTUM_VECTOR_MEMORY_MB",
         ),
+        (
+            vec![DB, SECRET, ("PACTUM_VECTOR_EXACT_MAX", "0")],
+            "PACTUM_VECTOR_EXACT_MAX",
+        ),
     ];
     for (vars, variable) in cases {
         let error = load(&vars).unwrap_err();

@@ -25,6 +25,8 @@ pub enum VectorSet {
 
 struct Inner {
     dir: Option<PathBuf>,
+    /// Sets larger than this get an approximate index.
+    exact_max: usize,
     model: OnceCell<Arc<Embedder>>,
     /// One embedding at a time in this process.
     busy: Semaphore,
@@ -68,10 +70,12 @@ pub struct Engine(Arc<Inner>);
 
 impl Engine {
     /// An engine for the model in `dir` (none: semantic features answer 409
-    /// `model_unavailable`), with `memory_bytes` for every tenant's vectors.
-    pub fn new(dir: Option<PathBuf>, memory_bytes: usize) -> Self {
+    /// `model_unavailable`), with `memory_bytes` for every tenant's vectors, and an
+    /// approximate index for sets of more than `exact_max` vectors.
+    pub fn new(dir: Option<PathBuf>, memory_bytes: usize, exact_max: usize) -> Self {
         Self(Arc::new(Inner {
             dir,
+            exact_max,
             model: OnceCell::new(),
             busy: Semaphore::new(1),
             vectors: Budgeted::new(memory_bytes),
@@ -87,6 +91,11 @@ impl Engine {
             Box::new(g.sets.clone()),
             Box::new(g.evictions.clone()),
         ]
+    }
+
+    /// How many vectors a set may have and still be searched by scanning them all.
+    pub fn exact_max(&self) -> usize {
+        self.0.exact_max
     }
 
     /// Whether a model is configured.

@@ -224,6 +224,17 @@ pub(super) async fn prepare(
                     })?;
                 }
             }
+            // Above the threshold, the graph is built once per load (every core, seconds
+            // for 100,000 vectors) off the async runtime.
+            let threshold = engine.exact_max().saturating_add(1);
+            if loaded.len() >= threshold {
+                loaded = tokio::task::spawn_blocking(move || {
+                    loaded.index_above(threshold);
+                    loaded
+                })
+                .await
+                .map_err(|e| DomainError::Internal(anyhow::anyhow!("indexing vectors: {e}")))?;
+            }
             engine.keep(tenant, set, generation, loaded)
         }
     };

@@ -4,9 +4,10 @@
 
 use std::time::Instant;
 
-use pactum_embedding::index::{dot, Vectors};
+use pactum_embedding::index::Vectors;
 use pactum_embedding::passages::passages;
-use pactum_embedding::{Embedder, DIMENSIONS};
+use pactum_embedding::synthetic::unit;
+use pactum_embedding::Embedder;
 
 /// A contract-like page of about 500 words in numbered paragraphs of three clauses
 /// (about 75 words each, as a contract's clauses run), varied by `seed`.
@@ -27,20 +28,6 @@ fn page(seed: usize) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n\n")
-}
-
-fn unit(seed: u64) -> Vec<f32> {
-    let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
-    let v: Vec<f32> = (0..DIMENSIONS)
-        .map(|_| {
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((x >> 33) as f32 / (1u64 << 31) as f32) - 0.5
-        })
-        .collect();
-    let n = dot(&v, &v).sqrt();
-    v.iter().map(|x| x / n).collect()
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {

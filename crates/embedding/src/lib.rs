@@ -4,9 +4,11 @@
 //! database and no HTTP: the server's intelligence area stores what this computes in
 //! each tenant's schema and keys every index it loads by tenant.
 
+pub mod approximate;
 pub mod cache;
 pub mod index;
 pub mod model;
 pub mod passages;
+pub mod synthetic;
 
 pub use model::{Embedder, DIMENSIONS};

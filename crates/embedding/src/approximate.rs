@@ -1,0 +1,107 @@
+//! Approximate vector search: an HNSW graph (the `instant-distance` crate) over a set's
+//! vectors, for sets too large to scan on every query. The graph's points are
+//! positions in the set's one shared array, so the vectors are not copied; it costs
+//! its neighbour lists (about 300 bytes a vector beside the vector's 1,536).
+//!
+//! Crates weighed: `instant-distance` (pure Rust, a graph over any `Point`, owned and
+//! `'static`, few dependencies: rayon, rand, parking_lot); `hnsw_rs` (more knobs and
+//! persistence, but its graph borrows its data and it brings env_logger, mmap-rs and
+//! cpu-time into the server); `usearch` (fast, but a C++ build). The first fits an
+//! index kept in a cache and rebuilt from the table after a restart.
+
+use std::sync::Arc;
+
+use instant_distance::{Builder, HnswMap, Point, Search};
+
+use crate::index::{dot, Hit};
+use crate::DIMENSIONS;
+
+/// How many candidates a search keeps (the `ef` of the paper): the most a caller asks
+/// for (200 passages) with room for the ones `admit` refuses.
+pub const EF_SEARCH: usize = 256;
+/// The candidates kept while building: more is a better graph built more slowly.
+const EF_CONSTRUCTION: usize = 200;
+
+/// A vector of a set, by its place in the set's array.
+#[derive(Clone)]
+struct Row {
+    data: Arc<[f32]>,
+    at: u32,
+}
+
+impl Row {
+    fn vector(&self) -> &[f32] {
+        let start = self.at as usize * DIMENSIONS;
+        &self.data[start..start + DIMENSIONS]
+    }
+}
+
+impl Point for Row {
+    fn distance(&self, other: &Self) -> f32 {
+        1.0 - dot(self.vector(), other.vector())
+    }
+}
+
+/// The graph over a set whose vectors are `data` (each [`DIMENSIONS`] long, unit
+/// length) and whose keys are `keys`, in the same order.
+pub struct Graph {
+    map: HnswMap<Row, u32>,
+}
+
+impl Graph {
+    /// Builds the graph (on every core, seconds for 100,000 vectors: call it off the
+    /// async runtime). The same set always gives the same graph.
+    pub fn build(data: &Arc<[f32]>) -> Self {
+        let n = data.len() / DIMENSIONS;
+        let rows: Vec<Row> = (0..n as u32)
+            .map(|at| Row {
+                data: Arc::clone(data),
+                at,
+            })
+            .collect();
+        let places: Vec<u32> = (0..n as u32).collect();
+        let map = Builder::default()
+            .ef_construction(EF_CONSTRUCTION)
+            .ef_search(EF_SEARCH)
+            .seed(0x7061_6374_756d)
+            .build(rows, places);
+        Self { map }
+    }
+
+    /// Its neighbour lists' memory, estimated from the crate's layout: 64 neighbours
+    /// on the bottom layer (4 bytes each), the point (a pointer and a place) and a
+    /// place value, and the upper layers' share.
+    pub fn bytes(&self, n: usize) -> usize {
+        n * (64 * 4 + 24 + 4 + 16)
+    }
+
+    /// The `k` vectors most similar to `query` among those `admit` lets through, best
+    /// first, as far as the graph finds them; `None` when fewer than `k` of those it
+    /// found are admitted (the caller scans instead).
+    pub fn top(
+        &self,
+        keys: &[u128],
+        query: &[f32],
+        k: usize,
+        admit: impl Fn(u128) -> bool,
+    ) -> Option<Vec<Hit>> {
+        let probe = Row {
+            data: Arc::from(query),
+            at: 0,
+        };
+        let mut search = Search::default();
+        let mut hits: Vec<Hit> = self
+            .map
+            .search(&probe, &mut search)
+            .map(|item| Hit {
+                key: keys[*item.value as usize],
+                score: 1.0 - item.distance,
+            })
+            .filter(|hit| admit(hit.key))
+            .take(k)
+            .collect();
+        let found_all = hits.len() == k || hits.len() == keys.len();
+        hits.sort();
+        found_all.then_some(hits)
+    }
+}
