@@ -13,6 +13,11 @@ const ALIKE: &str = "Both sides must keep each other's confidential information 
 const UNLIKE: &str = "Confidential: the bakery may print the customer's company name and logo on \
     every cake box it sells at the summer fair.";
 
+/// Risk assessments still to run, in every tenant.
+const ASSESSMENTS_WAITING: &str = "select count(*) from public.jobs \
+    where kind = 'intelligence.assess_risk' \
+    and state in ('scheduled', 'available', 'running', 'retryable')";
+
 async fn settled(db: &TestDb, sql: &str) {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
@@ -91,12 +96,7 @@ async fn a_clause_unlike_the_standard_of_its_category_is_a_finding_beside_it() {
     let alike = create(&app, &acme, "Alike", ALIKE).await;
     let unlike = create(&app, &acme, "Unlike", UNLIKE).await;
     embedded(&db, "t_acme").await;
-    settled(
-        &db,
-        "select count(*) from public.jobs where kind = 'intelligence.assess_risk' \
-        and state in ('scheduled', 'available', 'running', 'retryable')",
-    )
-    .await;
+    settled(&db, ASSESSMENTS_WAITING).await;
 
     let found = findings(&app, &acme, &unlike).await;
     let deviation = found
@@ -124,12 +124,7 @@ async fn a_clause_unlike_the_standard_of_its_category_is_a_finding_beside_it() {
     // Off again: a re-assessment finds no deviation.
     let (status, _) = check_deviation(&app, &acme, Value::Null).await;
     assert_eq!(status, StatusCode::OK);
-    settled(
-        &db,
-        "select count(*) from public.jobs where kind = 'intelligence.assess_risk' \
-        and state in ('scheduled', 'available', 'running', 'retryable')",
-    )
-    .await;
+    settled(&db, ASSESSMENTS_WAITING).await;
     let found = findings(&app, &acme, &unlike).await;
     assert!(
         found.iter().all(|f| f["code"] != "deviates_from_standard"),
