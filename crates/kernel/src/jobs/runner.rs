@@ -123,6 +123,9 @@ struct Inner {
     /// Jobs claimed and not yet finished, counted from the claim (a job is in
     /// `running` only once its handler has started).
     in_flight: std::sync::atomic::AtomicUsize,
+    /// Claims sent and not yet answered: a shutdown waits for them, since what they
+    /// claim is this process's to run or to give back.
+    claiming: std::sync::atomic::AtomicUsize,
     /// Each tenant's part of the claimed jobs, against the share.
     shares: TenantShares,
     completions: mpsc::UnboundedSender<Completion>,
@@ -190,6 +193,7 @@ impl Runner {
             wake: Notify::new(),
             running: Mutex::new(HashMap::new()),
             in_flight: std::sync::atomic::AtomicUsize::new(0),
+            claiming: std::sync::atomic::AtomicUsize::new(0),
             listening: AtomicBool::new(false),
             stop: CancellationToken::new(),
         }))
@@ -329,6 +333,10 @@ impl Runner {
                 }
             }
             let wanted = permits.len();
+            // Counted before the claim is sent: a shutdown that starts while it is on
+            // the wire waits for its answer rather than leave what it took claimed by
+            // a process that is gone (until its lease expires).
+            inner.claiming.fetch_add(1, Ordering::AcqRel);
             let mut claimed = Vec::new();
             let queues = &inner.config.queues;
             for offset in 0..queues.len() {
@@ -346,6 +354,21 @@ impl Runner {
                 }
             }
             next_queue = next_queue.wrapping_add(1);
+            if inner.stop.is_cancelled() {
+                // Stopping: what was just claimed has not started; it goes back to the
+                // queue at once, its attempt not spent.
+                let ids: Vec<i64> = claimed.iter().map(|c| c.job.id).collect();
+                if !ids.is_empty() {
+                    tracing::info!(jobs = ?ids, "jobs claimed as shutdown began are released");
+                    if let Err(error) = self.release(&ids).await {
+                        tracing::warn!(error = %describe_error(&error), "releasing jobs failed; their leases will expire instead");
+                    }
+                }
+                inner.claiming.fetch_sub(1, Ordering::AcqRel);
+                return;
+            }
+            inner.in_flight.fetch_add(claimed.len(), Ordering::AcqRel);
+            inner.claiming.fetch_sub(1, Ordering::AcqRel);
             backlog = claimed.len() == wanted;
             if claimed.is_empty() {
                 drop(permits);
@@ -356,7 +379,6 @@ impl Runner {
                 }
                 continue;
             }
-            inner.in_flight.fetch_add(claimed.len(), Ordering::AcqRel);
             for Claimed { job, _slot: slot } in claimed {
                 let permit = permits.pop().expect("one permit per claimed job");
                 let runner = self.clone();
@@ -763,7 +785,9 @@ impl RunnerHandle {
         let inner = &self.runner.0;
         inner.stop.cancel();
         let deadline = tokio::time::Instant::now() + inner.config.shutdown_grace;
-        while self.runner.running() > 0 && tokio::time::Instant::now() < deadline {
+        while (self.runner.running() > 0 || inner.claiming.load(Ordering::Acquire) > 0)
+            && tokio::time::Instant::now() < deadline
+        {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         let ids: Vec<i64> = {
