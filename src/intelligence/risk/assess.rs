@@ -94,7 +94,7 @@ static CATEGORY_RULES: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
         ("indemnity", r"(?i)\bindemnif|\bhold\s+harmless"),
         (
             "governing_law",
-            r"(?i)governed\s+by|governing\s+law|laws\s+of\s+the",
+            r"(?i)governed\s+by|governing\s+law|laws\s+of\s+the|\blaw\s+(?:applies|shall\s+apply|governs|will\s+govern)|subject\s+to\s+the\s+laws?\s+of|submitted\s+to\s+\w+\s+law\b",
         ),
         (
             "intellectual_property",
@@ -380,6 +380,32 @@ mod tests {
         let (_, tied) = category_by_words("Fees; confidential.").unwrap();
         assert!(tied < sure, "{tied} < {sure}");
         assert_eq!(category_by_words("The sky is blue."), None);
+    }
+
+    #[test]
+    fn the_law_a_contract_is_under_is_named_in_more_ways_than_governed_by() {
+        for passage in [
+            "Dutch law applies. Disputes go to the court in Rotterdam.",
+            "New York law governs this Agreement.",
+            "This contract is subject to the law of the Federal Republic of Germany.",
+            "This contract is submitted to French law.",
+        ] {
+            assert_eq!(
+                category_by_words(passage).map(|(c, _)| c),
+                Some("governing_law"),
+                "{passage}"
+            );
+        }
+        for passage in [
+            "The Caterer will comply with food hygiene law and keep its rating.",
+            "To the extent permitted by applicable law, the supplier is not liable.",
+        ] {
+            assert_ne!(
+                category_by_words(passage).map(|(c, _)| c),
+                Some("governing_law"),
+                "{passage}"
+            );
+        }
     }
 
     #[test]
