@@ -60,6 +60,8 @@ pub struct Outbound {
     /// The embedding model and the loaded vectors, for the jobs that read contracts
     /// and the routes that search them.
     pub intelligence: crate::intelligence::Engine,
+    /// The client of the tenants' own generative endpoints.
+    pub generative: crate::intelligence::Generator,
 }
 
 impl Outbound {
@@ -98,6 +100,7 @@ impl Outbound {
                 config.vector_memory_bytes,
                 config.vector_exact_max,
             ),
+            generative: crate::intelligence::Generator::new(config.webhook_allow_internal)?,
         })
     }
 }
@@ -130,6 +133,8 @@ pub fn job_handlers(outbound: &Outbound) -> Handlers {
         .register_job::<crate::intelligence::indexing::EmbedClause>(outbound.intelligence.clone())
         .register_job::<crate::intelligence::suggestions::ExtractTerms>(())
         .register_job::<crate::intelligence::assessment::AssessRisk>(())
+        .register_job::<crate::intelligence::tasks::TrackObligations>(())
+        .register_job::<crate::intelligence::tasks::remind::RemindObligation>(())
         .register(crate::kernel::jobs::NOOP, |_| async { Ok(()) });
     handlers
 }
@@ -346,6 +351,7 @@ impl Application {
         let sweeper = state.clone();
         let streams = web::Data::new(hub.clone());
         let intelligence = web::Data::new(outbound.intelligence.clone());
+        let generative = web::Data::new(outbound.generative.clone());
         tokio::spawn(async move {
             let mut every_minute = tokio::time::interval(std::time::Duration::from_secs(60));
             loop {
@@ -362,6 +368,7 @@ impl Application {
                         .app_data(deliverer.clone())
                         .app_data(streams.clone())
                         .app_data(intelligence.clone())
+                        .app_data(generative.clone())
                         .app_data(error::json_config(MAX_JSON_BODY_BYTES))
                         .app_data(crate::web::routes::path_config())
                         .app_data(error::query_config())

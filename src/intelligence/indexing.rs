@@ -193,6 +193,57 @@ pub(super) async fn sources(
         .map(|row| (row.get(0), row.get(1))))
 }
 
+/// A contract's text as a job read it, to tell once the contract is locked whether it
+/// changed meanwhile.
+pub(super) struct ReadText {
+    body: String,
+    files: String,
+}
+
+impl ReadText {
+    /// What [`sources`] gave: the body, and the files' text as JSON.
+    pub(super) fn new(body: String, files: String) -> Self {
+        Self { body, files }
+    }
+}
+
+/// For the jobs that read a contract's text by rules: reads it and runs `read` on it
+/// off the runtime's threads (milliseconds of CPU for a long text). `None` when the
+/// contract is gone.
+pub(super) async fn read_text<T: Send + 'static>(
+    ctx: &JobContext,
+    contract: Uuid,
+    read: impl FnOnce(&str, &[FileText]) -> T + Send + 'static,
+) -> Result<Option<(ReadText, T)>, JobError> {
+    let tx = ctx.db.begin().await?;
+    let Some((body, files)) = sources(&tx, contract, false).await? else {
+        return Ok(None);
+    };
+    drop(tx);
+    let parsed: Vec<FileText> = serde_json::from_str(&files)
+        .map_err(|e| JobError::Cancel(format!("the files' text of {contract}: {e}")))?;
+    let text = body.clone();
+    let found = tokio::task::spawn_blocking(move || read(&text, &parsed))
+        .await
+        .map_err(|e| JobError::Retry(format!("reading the text of {contract}: {e}")))?;
+    Ok(Some((ReadText { body, files }, found)))
+}
+
+/// A transaction holding `contract` locked, if its text is still what was `read`; `None`
+/// when it is gone or changed meanwhile (the job that change enqueued reads the new
+/// text).
+pub(super) async fn lock_unchanged(
+    ctx: &JobContext,
+    contract: Uuid,
+    read: &ReadText,
+) -> Result<Option<TenantTx>, JobError> {
+    let tx = ctx.db.begin().await?;
+    Ok(match sources(&tx, contract, true).await? {
+        Some((body, files)) if body == read.body && files == read.files => Some(tx),
+        _ => None,
+    })
+}
+
 /// `contract`'s body and its files' text, for `principal`, who must be able to read it
 /// and its original (what is made of them quotes it).
 pub(super) async fn sources_for(
@@ -239,12 +290,9 @@ pub async fn embed_contract(
             .embed(cuts.iter().map(|c| c.text.clone()).collect())
             .await?
     };
-    let tx = ctx.db.begin().await?;
-    match sources(&tx, contract, true).await? {
-        Some((now_body, now_files)) if now_body == body && now_files == files => {}
-        // Gone, or changed while it was read: the change enqueued a newer job.
-        _ => return Ok(0),
-    }
+    let Some(tx) = lock_unchanged(ctx, contract, &ReadText::new(body, files)).await? else {
+        return Ok(0);
+    };
     tx.execute(
         "delete from contract_passages where contract_id = $1",
         &[&contract],

@@ -9,13 +9,14 @@
 //! value, governing law, payment terms) are read from its text by rules (`terms`) and
 //! offered as suggestions a person accepts or rejects (`suggestions`), with or without
 //! a model; each contract is weighed against the tenant's risk policy (`risk`); both
-//! are enqueued by `reading`'s reactions. Nothing leaves the server. The model, the passage cutting and the vector index live in the
+//! are enqueued by `reading`'s reactions. Nothing else leaves the server. The model, the passage cutting and the vector index live in the
 //! `pactum-embedding` crate; this area stores and searches per tenant.
 
 pub mod assessment;
 pub mod classify;
 pub mod clauses;
 pub mod engine;
+pub mod generative;
 pub mod indexing;
 pub mod obligations;
 pub mod reading;
@@ -24,9 +25,11 @@ pub mod routes;
 pub mod search;
 pub mod suggestions;
 pub mod summary;
+pub mod tasks;
 pub mod terms;
 
 pub use engine::Engine;
+pub use generative::Generator;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
     cfg.service(routes::search_contracts)
@@ -38,7 +41,13 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) 
         .service(routes::reject_suggestion)
         .service(routes::classify_contract)
         .service(routes::contract_obligations)
+        .service(routes::contract_obligation_tasks)
+        .service(routes::list_obligation_tasks)
+        .service(routes::update_obligation_task)
         .service(routes::contract_summary)
+        .service(routes::generative_summary)
+        .service(routes::get_generative_settings)
+        .service(routes::put_generative_settings)
         .service(routes::contract_risk)
         .service(routes::get_risk_policy)
         .service(routes::put_risk_policy);

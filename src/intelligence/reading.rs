@@ -1,13 +1,16 @@
 //! What the rule-based readers react to: every new contract, every change of its text,
 //! terms or clauses, and every file of it read has its terms read again
-//! ([`ExtractTerms`], when what they fill may have changed) and its risk weighed again
-//! ([`AssessRisk`]). Neither needs the model, so both react on every server.
+//! ([`ExtractTerms`], when what they fill may have changed), its risk weighed again
+//! ([`AssessRisk`]) and its dated obligations kept as tasks ([`TrackObligations`],
+//! when its text or start date changed). None needs the model, so all react on every
+//! server.
 
 use uuid::Uuid;
 
 use super::assessment::AssessRisk;
 use super::indexing::contract_of_file;
 use super::suggestions::ExtractTerms;
+use super::tasks::TrackObligations;
 use crate::kernel::jobs::{self, BackgroundJob, NewJob};
 use crate::kernel::unit::{ReactionFuture, Reactions, Recorded};
 use crate::kernel::{Actor, DomainError, Origin};
@@ -52,7 +55,16 @@ fn on_contract<'a>(
             "contract.updated" => FILLED.iter().any(|f| event.changes.get(*f).is_some()),
             _ => false,
         };
-        enqueue(tx, contract, terms).await
+        // Obligations are read from the text; a period counted from the effective
+        // date moves with the start date.
+        let obligations = match event.event_type {
+            "contract.created" => true,
+            "contract.updated" => ["body", "start_date"]
+                .iter()
+                .any(|f| event.changes.get(*f).is_some()),
+            _ => false,
+        };
+        enqueue(tx, contract, terms, obligations).await
     })
 }
 
@@ -67,16 +79,24 @@ fn on_file_text<'a>(
             return Ok(());
         };
         match contract_of_file(tx, attachment).await? {
-            Some(contract) => enqueue(tx, contract, true).await,
+            Some(contract) => enqueue(tx, contract, true, true).await,
             None => Ok(()),
         }
     })
 }
 
-async fn enqueue(tx: &TenantTx, contract_id: Uuid, terms: bool) -> Result<(), DomainError> {
+async fn enqueue(
+    tx: &TenantTx,
+    contract_id: Uuid,
+    terms: bool,
+    obligations: bool,
+) -> Result<(), DomainError> {
     let mut work: Vec<NewJob> = vec![AssessRisk { contract_id }.now()];
     if terms {
         work.push(ExtractTerms { contract_id }.now());
+    }
+    if obligations {
+        work.push(TrackObligations { contract_id }.now());
     }
     jobs::enqueue(tx, work).await?;
     Ok(())

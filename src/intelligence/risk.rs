@@ -15,7 +15,7 @@ use uuid::Uuid;
 use self::assess::{Finding, Policy, Severity, StandardClause, Terms};
 use super::assessment::{AssessRisk, ASSESS_RISK};
 use super::classify::{standard_distances, Distance};
-use super::indexing::{sources, FileText};
+use super::indexing::{lock_unchanged, sources, FileText, ReadText};
 use crate::attachments::originals::{self, Guard};
 use crate::contracts::model::CLAUSE_CATEGORIES;
 use crate::kernel::audit::{self, Entry};
@@ -303,11 +303,9 @@ pub async fn assess_risk(ctx: &JobContext, contract: Uuid) -> Result<Option<Seve
     findings.extend(deviations);
     findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
     let level = assess::level(&findings);
-    let tx = ctx.db.begin().await?;
-    match sources(&tx, contract, true).await? {
-        Some(now) if now == (body, files) => {}
-        _ => return Ok(None),
-    }
+    let Some(tx) = lock_unchanged(ctx, contract, &ReadText::new(body, files)).await? else {
+        return Ok(None);
+    };
     let still = tx
         .query_opt("select version from contracts where id = $1", &[&contract])
         .await?;

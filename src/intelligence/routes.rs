@@ -1,14 +1,18 @@
 //! The intelligence routes: contracts and clauses by meaning and words, contracts and
 //! clauses like one, a contract's passages by clause category, the terms suggested from
-//! its text, and its risk under the tenant's policy. The logic is in [`super::search`],
+//! its text, its obligations and the tasks made of those with a date, and its risk
+//! under the tenant's policy. The logic is in [`super::search`],
 //! [`super::clauses`], [`super::classify`], [`super::suggestions`] and [`super::risk`].
 
-use actix_web::{get, post, put, web};
+use actix_web::{get, patch, post, put, web};
 use uuid::Uuid;
 
 use super::classify::{self, Classification};
 use super::clauses::{self, ClauseResults};
 use super::engine::Engine;
+use super::generative::{
+    self, GenerativeSettings, GenerativeSettingsView, GenerativeSummary, Generator,
+};
 use super::obligations::{self, Obligations};
 use super::risk::{self, ContractRisk, RiskPolicy};
 use super::search::{self, SearchQuery, SearchResults, SimilarQuery};
@@ -16,6 +20,8 @@ use super::suggestions::{
     self, AcceptSuggestion, AcceptedSuggestion, SuggestionQuery, SuggestionView,
 };
 use super::summary::{self, Summary};
+use super::tasks::{self, ContractTaskQuery, TaskQuery, TaskView, UpdateTask};
+use crate::kernel::page::Page;
 use crate::kernel::reads::as_actor;
 use crate::web::error::{ApiError, AuthedRouteErrors, ErrorBody};
 use crate::web::json::Json;
@@ -329,6 +335,152 @@ pub async fn contract_obligations(
 ) -> Result<Json<Obligations>, ApiError> {
     Ok(Json(
         obligations::list(&db, &user.principal(), id.into_inner()).await?,
+    ))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/contracts/{id}/obligation-tasks",
+    tag = "intelligence",
+    params(("id" = Uuid, Path, description = "Contract id"), ContractTaskQuery),
+    responses(
+        (status = 200, description = "The contract's obligations that have a date, as tasks, earliest due first: made by a job from every new text: a date the sentence states, or a period from the effective date once the contract has a start date; assigned to the contract's owner, reminded to their assignee. Readers its redacted original is kept from are refused", body = Page<TaskView>),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/contracts/{id}/obligation-tasks")]
+pub async fn contract_obligation_tasks(
+    user: AuthUser,
+    db: RequestDb,
+    id: web::Path<Uuid>,
+    query: web::Query<ContractTaskQuery>,
+) -> Result<Json<Page<TaskView>>, ApiError> {
+    Ok(Json(
+        tasks::list_for_contract(&db, &user.principal(), id.into_inner(), query.into_inner())
+            .await?,
+    ))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/obligation-tasks",
+    tag = "intelligence",
+    params(TaskQuery),
+    responses(
+        (status = 200, description = "Obligation tasks of every contract whose original the caller may read, earliest due first: `assignee=me` for one's own, `due_before` for the overdue", body = Page<TaskView>),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/obligation-tasks")]
+pub async fn list_obligation_tasks(
+    user: AuthUser,
+    db: RequestDb,
+    query: web::Query<TaskQuery>,
+) -> Result<Json<Page<TaskView>>, ApiError> {
+    Ok(Json(tasks::list(&db, &user.principal(), &query).await?))
+}
+
+#[utoipa::path(
+    patch,
+    path = "/api/v1/obligation-tasks/{id}",
+    tag = "intelligence",
+    params(("id" = Uuid, Path, description = "Obligation task id")),
+    request_body = UpdateTask,
+    responses(
+        (status = 200, description = "Changed, audited as `obligation.updated`; its reminders follow: a closed task has none, a moved date moves them. Its assignee may change its status; whoever may change the contract may change anything", body = TaskView),
+        (status = 409, description = "`task_superseded`: the contract's text no longer states it", body = ErrorBody),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[patch("/api/v1/obligation-tasks/{id}")]
+pub async fn update_obligation_task(
+    user: AuthUser,
+    db: RequestDb,
+    origin: RequestOrigin,
+    id: web::Path<Uuid>,
+    body: Json<UpdateTask>,
+) -> Result<Json<TaskView>, ApiError> {
+    let id = id.into_inner();
+    let task = as_actor(&db, &user.principal(), async |tx, actor| {
+        tasks::update(tx, actor, &origin, id, body.into_inner()).await
+    })
+    .await?;
+    Ok(Json(task))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/generative-settings",
+    tag = "intelligence",
+    responses(
+        (status = 200, description = "The tenant's OpenAI-compatible endpoint for generative summaries: off and empty until its admin saves one; the key only as whether one is set", body = GenerativeSettingsView),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/generative-settings")]
+pub async fn get_generative_settings(
+    user: AuthUser,
+    db: RequestDb,
+) -> Result<Json<GenerativeSettingsView>, ApiError> {
+    Ok(Json(generative::settings(&db, &user.principal()).await?))
+}
+
+#[utoipa::path(
+    put,
+    path = "/api/v1/generative-settings",
+    tag = "intelligence",
+    request_body = GenerativeSettings,
+    responses(
+        (status = 200, description = "Saved, audited without the key: from now on a member may ask for a contract's generative summary when enabled, and its text is sent to this endpoint", body = GenerativeSettingsView),
+        (status = 400, description = "`invalid_base_url`: not an https URL, credentials in it, or a name that resolves to an internal address; `invalid_api_key`", body = ErrorBody),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[put("/api/v1/generative-settings")]
+pub async fn put_generative_settings(
+    user: AuthUser,
+    db: RequestDb,
+    origin: RequestOrigin,
+    generator: web::Data<Generator>,
+    body: Json<GenerativeSettings>,
+) -> Result<Json<GenerativeSettingsView>, ApiError> {
+    let input = body.into_inner();
+    generative::check(&input, &generator).await?;
+    let saved = as_actor(&db, &user.principal(), async |tx, actor| {
+        generative::save(tx, actor, &origin, input).await
+    })
+    .await?;
+    Ok(Json(saved))
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/contracts/{id}/summary/generative",
+    tag = "intelligence",
+    params(("id" = Uuid, Path, description = "Contract id")),
+    responses(
+        (status = 200, description = "A summary written by the tenant's own endpoint from the contract's title, body and files' text, cut at its max_input_chars; the call is audited on the contract as contract.generative_summary, answered or not. Members who may read its original", body = GenerativeSummary),
+        (status = 409, description = "`generative_off`: the tenant's admin has not turned generative summaries on", body = ErrorBody),
+        (status = 502, description = "`generative_failed`: the endpoint could not be reached, refused, or gave no summary; the call is audited all the same", body = ErrorBody),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[post("/api/v1/contracts/{id}/summary/generative")]
+pub async fn generative_summary(
+    user: AuthUser,
+    db: RequestDb,
+    origin: RequestOrigin,
+    generator: web::Data<Generator>,
+    id: web::Path<Uuid>,
+) -> Result<Json<GenerativeSummary>, ApiError> {
+    Ok(Json(
+        generative::summarize(&db, &user.principal(), &origin, &generator, id.into_inner()).await?,
     ))
 }
 

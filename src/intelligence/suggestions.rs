@@ -18,7 +18,7 @@ use uuid::Uuid;
 pub(super) use self::model::current as held_value;
 use self::model::{current, holds, patch, COLUMNS, COUNTERPARTY};
 pub use self::model::{AcceptSuggestion, AcceptedSuggestion, SuggestionQuery, SuggestionView};
-use super::indexing::{sources, texts, FileText};
+use super::indexing::{lock_unchanged, read_text, texts, FileText};
 use super::terms::{self, Field, Found};
 use crate::attachments::originals::{self, Guard};
 use crate::contracts::model::{ContractView, UpdateContract};
@@ -89,24 +89,12 @@ impl BackgroundJob for ExtractTerms {
 /// Reads `contract`'s terms and keeps its open suggestions in step; says how many new
 /// suggestions it made.
 pub async fn extract_terms(ctx: &JobContext, contract: Uuid) -> Result<usize, JobError> {
-    let tx = ctx.db.begin().await?;
-    let Some((body, files)) = sources(&tx, contract, false).await? else {
+    let Some((read, found)) = read_text(ctx, contract, read_all).await? else {
         return Ok(0);
     };
-    drop(tx);
-    let parsed: Vec<FileText> = serde_json::from_str(&files)
-        .map_err(|e| JobError::Cancel(format!("the files' text of {contract}: {e}")))?;
-    let (read_body, read_files) = (body.clone(), files.clone());
-    // Milliseconds of CPU for a long text: off the runtime's threads.
-    let found = tokio::task::spawn_blocking(move || read_all(&body, &parsed))
-        .await
-        .map_err(|e| JobError::Retry(format!("reading terms: {e}")))?;
-    let tx = ctx.db.begin().await?;
-    match sources(&tx, contract, true).await? {
-        Some(now) if now == (read_body, read_files) => {}
-        // Gone, or changed meanwhile: the job that change enqueued reads the new text.
-        _ => return Ok(0),
-    }
+    let Some(tx) = lock_unchanged(ctx, contract, &read).await? else {
+        return Ok(0);
+    };
     let made = keep(&tx, contract, found).await?;
     tx.commit().await?;
     Ok(made)

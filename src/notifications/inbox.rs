@@ -21,7 +21,7 @@ pub struct NotificationView {
     /// `approval_requested`, `approval_delegated`, `approval_approved`,
     /// `approval_rejected`, `approval_overdue`, `approval_escalated`,
     /// `workflow_completed`, `contract_updated`, `mentioned`, `contract_expiring`,
-    /// `renewal_notice_due`, `ocr_finished`, `ocr_failed`.
+    /// `renewal_notice_due`, `ocr_finished`, `ocr_failed`, `obligation_due`.
     #[serde(rename = "type")]
     pub kind: String,
     pub title: String,

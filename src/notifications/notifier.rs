@@ -41,6 +41,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "contract.renewal_notice_due",
     "attachment.text_extracted",
     "attachment.text_failed",
+    "obligation.due",
 ];
 
 pub fn react_to(reactions: &mut Reactions) {
@@ -244,6 +245,29 @@ async fn plan(
                 entity_id,
                 link: entity_id.map(|c| format!("/api/v1/contracts/{c}")),
                 contract: entity_id,
+            }
+        }
+        "obligation.due" => {
+            let days = changes["days_before"].as_i64().unwrap_or_default();
+            let when = match days {
+                0 => "today".to_owned(),
+                1 => "tomorrow".to_owned(),
+                _ => format!("in {days} days"),
+            };
+            Planned {
+                recipients: uuid(&changes["assignee_id"]).into_iter().collect(),
+                kind: "obligation_due",
+                title: format!(
+                    "Due {when} ({}), {}: {} must {}",
+                    text(&changes["due_date"]),
+                    text(&changes["title"]),
+                    text(&changes["party"]),
+                    crate::kernel::validate::truncate(&text(&changes["action"]), 120)
+                ),
+                entity: "obligation",
+                entity_id,
+                link: contract.map(|c| format!("/api/v1/contracts/{c}/obligation-tasks")),
+                contract,
             }
         }
         // Reading a file's own text takes moments; OCR of a scan can take minutes, so

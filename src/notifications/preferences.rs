@@ -34,6 +34,7 @@ pub const TYPES: &[&str] = &[
     "renewal_notice_due",
     "ocr_finished",
     "ocr_failed",
+    "obligation_due",
 ];
 
 /// Types nobody can mute in the inbox or by email: someone is waiting on the recipient.
@@ -94,24 +95,7 @@ pub struct QuietHours {
     pub end: NaiveTime,
 }
 
-mod hhmm {
-    use chrono::NaiveTime;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(time: &NaiveTime, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&time.format("%H:%M").to_string())
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<NaiveTime, D::Error> {
-        let text = String::deserialize(d)?;
-        crate::kernel::validate::hh_mm(&text).ok_or_else(|| {
-            serde::de::Error::custom(format!(
-                "expected HH:MM, got {:?}",
-                crate::kernel::validate::truncate(&text, 20)
-            ))
-        })
-    }
-}
+mod hhmm;
 
 /// A user's own choices; unset fields fall back to the tenant's defaults.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
@@ -146,6 +130,10 @@ pub struct TenantDefaults {
     /// reminded.
     #[serde(default = "default_lead_days")]
     pub renewal_notice_lead_days: i32,
+    /// Days before an obligation task's due date its assignee is reminded (at most 10,
+    /// 0 to 365; 0 is the day itself).
+    #[serde(default = "default_obligation_days")]
+    pub obligation_reminder_days: Vec<i32>,
     /// Shown in email headers and footers; the tenant's name when unset.
     pub brand_name: Option<String>,
     /// `#rrggbb`, the email accent colour.
@@ -164,6 +152,10 @@ fn default_lead_days() -> i32 {
     14
 }
 
+fn default_obligation_days() -> Vec<i32> {
+    vec![7, 0]
+}
+
 impl Default for TenantDefaults {
     fn default() -> Self {
         Self {
@@ -172,6 +164,7 @@ impl Default for TenantDefaults {
             channels: ChannelChoices::new(),
             reminder_days: default_reminder_days(),
             renewal_notice_lead_days: default_lead_days(),
+            obligation_reminder_days: default_obligation_days(),
             brand_name: None,
             brand_color: None,
         }
@@ -279,19 +272,19 @@ impl TenantDefaults {
     pub fn check(&self) -> Result<(), DomainError> {
         check_zone(self.time_zone.as_deref())?;
         check_channels(&self.channels, false)?;
-        let mut days = self.reminder_days.clone();
-        days.sort_unstable();
-        days.dedup();
-        if days.len() != self.reminder_days.len()
-            || days.len() > 10
-            || days.iter().any(|d| !(1..=3650).contains(d))
-        {
-            return Err(DomainError::invalid_as(
-                "invalid_reminder_days",
-                "reminder_days: at most 10 distinct whole numbers of days, 1 to 3650",
-                json!({"reminder_days": self.reminder_days}),
-            ));
-        }
+        check_days(
+            ("reminder_days", "invalid_reminder_days"),
+            &self.reminder_days,
+            1..=3650,
+        )?;
+        check_days(
+            (
+                "obligation_reminder_days",
+                "invalid_obligation_reminder_days",
+            ),
+            &self.obligation_reminder_days,
+            0..=365,
+        )?;
         if !(0..=365).contains(&self.renewal_notice_lead_days) {
             return Err(DomainError::invalid_as(
                 "invalid_renewal_notice_lead_days",
@@ -472,11 +465,34 @@ pub fn digest_window_end(at: DateTime<Utc>, zone: Tz, digest: Digest) -> Option<
     }
 }
 
+/// At most 10 distinct whole numbers of days within `range`.
+fn check_days(
+    (field, code): (&str, &'static str),
+    days: &[i32],
+    range: std::ops::RangeInclusive<i32>,
+) -> Result<(), DomainError> {
+    let mut distinct = days.to_vec();
+    distinct.sort_unstable();
+    distinct.dedup();
+    if distinct.len() != days.len() || days.len() > 10 || days.iter().any(|d| !range.contains(d)) {
+        return Err(DomainError::invalid_as(
+            code,
+            format!(
+                "{field}: at most 10 distinct whole numbers of days, {} to {}",
+                range.start(),
+                range.end()
+            ),
+            json!({ field: days }),
+        ));
+    }
+    Ok(())
+}
+
 fn channels_of(value: Value) -> ChannelChoices {
     serde_json::from_value(value).unwrap_or_default()
 }
 
-const DEFAULTS_SQL: &str = "select time_zone, digest, channels, reminder_days, renewal_notice_lead_days, brand_name, brand_color from notification_defaults";
+const DEFAULTS_SQL: &str = "select time_zone, digest, channels, reminder_days, renewal_notice_lead_days, brand_name, brand_color, obligation_reminder_days from notification_defaults";
 
 /// The tenant's defaults (built-in ones when never set).
 pub async fn defaults(tx: &TenantTx) -> Result<TenantDefaults, DomainError> {
@@ -490,6 +506,7 @@ pub async fn defaults(tx: &TenantTx) -> Result<TenantDefaults, DomainError> {
             renewal_notice_lead_days: row.get(4),
             brand_name: row.get(5),
             brand_color: row.get(6),
+            obligation_reminder_days: row.get(7),
         },
     })
 }
@@ -592,13 +609,16 @@ pub async fn set_defaults(
     let channels = serde_json::to_value(&defaults.channels).unwrap_or(json!({}));
     let mut days = defaults.reminder_days.clone();
     days.sort_unstable_by(|a, b| b.cmp(a));
+    let mut obligation_days = defaults.obligation_reminder_days.clone();
+    obligation_days.sort_unstable_by(|a, b| b.cmp(a));
     tx.execute(
-        "insert into notification_defaults (id, time_zone, digest, channels, reminder_days, renewal_notice_lead_days, brand_name, brand_color, updated_at) \
-         values (true, $1, $2, $3, $4, $5, $6, $7, $8) \
+        "insert into notification_defaults (id, time_zone, digest, channels, reminder_days, renewal_notice_lead_days, brand_name, brand_color, updated_at, obligation_reminder_days) \
+         values (true, $1, $2, $3, $4, $5, $6, $7, $8, $9) \
          on conflict (id) do update set time_zone = excluded.time_zone, digest = excluded.digest, \
            channels = excluded.channels, reminder_days = excluded.reminder_days, \
            renewal_notice_lead_days = excluded.renewal_notice_lead_days, brand_name = excluded.brand_name, \
-           brand_color = excluded.brand_color, updated_at = excluded.updated_at",
+           brand_color = excluded.brand_color, updated_at = excluded.updated_at, \
+           obligation_reminder_days = excluded.obligation_reminder_days",
         &[
             &defaults.time_zone,
             &defaults.digest.as_str(),
@@ -608,6 +628,7 @@ pub async fn set_defaults(
             &defaults.brand_name,
             &defaults.brand_color,
             &unit::now(tx),
+            &obligation_days,
         ],
     )
     .await

@@ -88,7 +88,8 @@ fn key_prefix(contract: Uuid) -> String {
     format!("reminder:{contract}:")
 }
 
-fn at_local_morning(zone: Tz, date: NaiveDate) -> DateTime<Utc> {
+/// 09:00 on `date` in `zone`, when reminders go out.
+pub fn at_local_morning(zone: Tz, date: NaiveDate) -> DateTime<Utc> {
     zone.from_local_datetime(&date.and_time(REMIND_AT))
         .earliest()
         .map_or_else(
@@ -178,7 +179,9 @@ fn reschedule_on<'a>(
     })
 }
 
-async fn zone_and_defaults(tx: &TenantTx) -> Result<(Tz, TenantDefaults), DomainError> {
+/// The tenant's time zone (its own, else its business calendar's, else UTC) and its
+/// notification defaults.
+pub async fn zone_and_defaults(tx: &TenantTx) -> Result<(Tz, TenantDefaults), DomainError> {
     let defaults = preferences::defaults(tx).await?;
     let zone = match &defaults.time_zone {
         Some(zone) => Some(zone.clone()),

@@ -41,6 +41,7 @@ mod domain {
                 Refusal::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
                 Refusal::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
                 Refusal::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
+                Refusal::Upstream => StatusCode::BAD_GATEWAY,
             },
             DomainError::Forbidden(_) => StatusCode::FORBIDDEN,
             DomainError::Conflict(..) => StatusCode::CONFLICT,

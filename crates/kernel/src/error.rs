@@ -23,6 +23,9 @@ pub enum Refusal {
     /// Well-formed, but it contradicts what the same request said before, such as an
     /// idempotency key reused for another body (422).
     Unprocessable,
+    /// An outside service the tenant configured failed, or answered what cannot be
+    /// read (502).
+    Upstream,
 }
 
 #[derive(Debug, thiserror::Error)]

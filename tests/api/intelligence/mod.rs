@@ -9,7 +9,8 @@
 //! Here: the helpers every module shares and the server without a model; `contracts`
 //! searches contracts, `clauses` the library, `models` proves a change of model is
 //! caught up, `budget` evicts under a tight memory budget, `classification` places
-//! passages by category, `obligations` lists what binds a party, `summary` gives it at a glance, `suggestions` reads a
+//! passages by category, `obligations` lists what binds a party, `summary` gives it at a glance,
+//! `generative` has the tenant's own endpoint write one, `suggestions` reads a
 //! contract's terms and `risk` weighs it against the tenant's policy (no model needed).
 
 mod budget;
@@ -18,6 +19,7 @@ mod clauses;
 mod contracts;
 mod deviation;
 mod eval_set;
+mod generative;
 mod models;
 mod obligations;
 mod risk;

@@ -114,6 +114,10 @@ async fn preferences_resolve_over_tenant_defaults_and_refuse_muting_critical_typ
         json!({"reminder_days": [30, 30]}),
         json!({"reminder_days": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]}),
         json!({"renewal_notice_lead_days": 400}),
+        json!({"obligation_reminder_days": [-1]}),
+        json!({"obligation_reminder_days": [366]}),
+        json!({"obligation_reminder_days": [7, 7]}),
+        json!({"obligation_reminder_days": "7"}),
         json!({"brand_color": "red"}),
         json!({"time_zone": "Nowhere"}),
     ] {
@@ -124,6 +128,18 @@ async fn preferences_resolve_over_tenant_defaults_and_refuse_muting_critical_typ
     }
     let (_, kept) = org.call(0, None, Method::GET, defaults, None).await;
     assert_eq!(kept["reminder_days"], json!([30, 7]));
+    assert_eq!(kept["obligation_reminder_days"], json!([7, 0]));
+    let (status, saved) = org
+        .call(
+            0,
+            None,
+            Method::PUT,
+            defaults,
+            Some(json!({"obligation_reminder_days": [0, 14, 3]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    assert_eq!(saved["obligation_reminder_days"], json!([14, 3, 0]));
 }
 
 #[tokio::test]

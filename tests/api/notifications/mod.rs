@@ -21,6 +21,7 @@ use crate::app::{
 use crate::support::TestDb;
 
 mod delivery;
+mod obligation_tasks;
 mod reminders;
 mod streams;
 
@@ -454,12 +455,22 @@ async fn a_stream_on_one_instance_hears_the_other_and_replays_after_reconnecting
 
 /// The contract reminder jobs pending for `contract`: (unique key, run_at), by key.
 async fn reminders(org: &Org, contract: &str) -> Vec<(String, DateTime<Utc>)> {
+    timers(
+        org,
+        "notifications.contract_reminder",
+        &format!("reminder:{contract}:%"),
+    )
+    .await
+}
+
+/// The jobs of `kind` pending with a key `like`: (unique key, run_at), by key.
+async fn timers(org: &Org, kind: &str, like: &str) -> Vec<(String, DateTime<Utc>)> {
     let client = org.db.client().await;
     client
         .query(
-            "select unique_key, run_at from public.jobs where kind = 'notifications.contract_reminder' \
-             and state in ('scheduled', 'available') and unique_key like $1 order by unique_key",
-            &[&format!("reminder:{contract}:%")],
+            "select unique_key, run_at from public.jobs where kind = $1 \
+             and state in ('scheduled', 'available') and unique_key like $2 order by unique_key",
+            &[&kind, &like],
         )
         .await
         .unwrap()

@@ -1,0 +1,340 @@
+//! A generative summary, the one thing of contract intelligence that may leave the
+//! server, and only where the tenant chose: its admin saves an OpenAI-compatible
+//! endpoint (`base_url`, `model`, an API key that is never shown again) and turns it on;
+//! until then nothing is sent and the summary is refused. A member asks for a
+//! contract's summary: its text (title, body, files' text, cut at the tenant's
+//! `max_input_chars`) goes to `{base_url}/chat/completions` through the client that
+//! checks every destination after DNS resolution with no proxy in between
+//! ([`crate::kernel::destination`]); every call, answered or not, is audited on the
+//! contract with the model, the host and what was sent, never the key.
+
+mod model;
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+pub use self::model::{GenerativeSettings, GenerativeSettingsView, GenerativeSummary};
+use self::model::{SETTINGS_COLUMNS, SYSTEM_PROMPT};
+use super::indexing::{sources_for, texts};
+use crate::kernel::audit::{self, Entry};
+use crate::kernel::destination;
+use crate::kernel::reads::{as_actor, read_as};
+use crate::kernel::{unit, validate, Actor, DomainError, Origin, Principal, Refusal, Role};
+use crate::tenancy::scoped::{TenantDb, TenantTx};
+
+/// How long an endpoint has to answer.
+const CALL_TIMEOUT: Duration = Duration::from_secs(60);
+/// The most of an answer read.
+const MAX_ANSWER_BYTES: usize = 1 << 20;
+/// The longest summary asked for, in tokens.
+const MAX_TOKENS: u32 = 800;
+
+/// The client generative calls go through: destinations checked after resolution, no
+/// proxy, no redirects.
+#[derive(Clone)]
+pub struct Generator {
+    client: reqwest::Client,
+    allow_internal: bool,
+}
+
+impl Generator {
+    /// `allow_internal`: the operator lets tenant-chosen destinations reach loopback
+    /// and private addresses (`PACTUM_WEBHOOK_ALLOW_PRIVATE`, as webhooks and chat).
+    pub fn new(allow_internal: bool) -> anyhow::Result<Self> {
+        Ok(Self {
+            client: destination::client(
+                allow_internal,
+                concat!("Pactum/", env!("CARGO_PKG_VERSION")),
+                CALL_TIMEOUT,
+            )?,
+            allow_internal,
+        })
+    }
+}
+
+/// The tenant's settings, for its admins: the key only as whether one is set.
+pub async fn settings(
+    db: &TenantDb,
+    principal: &Principal,
+) -> Result<GenerativeSettingsView, DomainError> {
+    let sql = format!("select {SETTINGS_COLUMNS} from generative_settings");
+    let (_, rows) = read_as(db, principal, Role::Admin, &[(&sql, &[])]).await?;
+    Ok(rows[0]
+        .first()
+        .map(GenerativeSettingsView::from)
+        .unwrap_or_default())
+}
+
+/// Checks `input` before it is saved: its URL must be a destination the server may
+/// reach (resolved now; checked again at every call).
+pub async fn check(input: &GenerativeSettings, generator: &Generator) -> Result<(), DomainError> {
+    input.check()?;
+    let url = destination::parse_url(
+        &input.base_url,
+        !generator.allow_internal,
+        generator.allow_internal,
+    )
+    .map_err(|why| {
+        DomainError::invalid_as("invalid_base_url", format!("base_url {why}"), json!({}))
+    })?;
+    destination::check_resolved(&url, generator.allow_internal)
+        .await
+        .map_err(|why| {
+            DomainError::invalid_as(
+                "invalid_base_url",
+                format!("base_url: {}", why.0),
+                json!({}),
+            )
+        })
+}
+
+/// Saves the tenant's settings (admins; [`check`] first). An absent `api_key` keeps
+/// the saved one, an empty one removes it. Audited without the key.
+pub async fn save(
+    tx: &TenantTx,
+    actor: &Actor,
+    origin: &Origin,
+    input: GenerativeSettings,
+) -> Result<GenerativeSettingsView, DomainError> {
+    actor.require(Role::Admin)?;
+    input.check()?;
+    let key_change = input.api_key.as_deref().map(str::trim);
+    let row = tx
+        .query_one(
+            &format!(
+                "insert into generative_settings as s (id, enabled, base_url, model, api_key, \
+                 max_input_chars, updated_by, updated_at) \
+                 values (true, $1, $2, $3, nullif($4, ''), $5, $6, $7) \
+                 on conflict (id) do update set enabled = excluded.enabled, \
+                 base_url = excluded.base_url, model = excluded.model, \
+                 api_key = case when $8 then excluded.api_key else s.api_key end, \
+                 max_input_chars = excluded.max_input_chars, updated_by = excluded.updated_by, \
+                 updated_at = excluded.updated_at \
+                 returning {SETTINGS_COLUMNS}"
+            ),
+            &[
+                &input.enabled,
+                &input.base_url.trim(),
+                &input.model.trim(),
+                &key_change,
+                &input.max_input_chars(),
+                &actor.user_id(),
+                &unit::now(tx),
+                &key_change.is_some(),
+            ],
+        )
+        .await
+        .map_err(DomainError::write)?;
+    let saved = GenerativeSettingsView::from(&row);
+    audit::record(
+        tx,
+        actor,
+        origin,
+        Entry {
+            action: "updated",
+            entity: "generative_settings",
+            entity_id: None,
+            changes: json!({
+                "enabled": saved.enabled,
+                "base_url": saved.base_url,
+                "model": saved.model,
+                "max_input_chars": saved.max_input_chars,
+                "api_key_changed": key_change.is_some(),
+            }),
+        },
+    )
+    .await?;
+    Ok(saved)
+}
+
+/// What one call sent and got, for the audit.
+struct Call {
+    host: String,
+    sent_chars: usize,
+    outcome: Result<(String, Value), String>,
+}
+
+/// A generative summary of `contract` from the tenant's endpoint, for a member who may
+/// read its original; refused while the tenant has not turned it on.
+pub async fn summarize(
+    db: &TenantDb,
+    principal: &Principal,
+    origin: &Origin,
+    generator: &Generator,
+    contract: Uuid,
+) -> Result<GenerativeSummary, DomainError> {
+    let (body, files) = sources_for(db, principal, contract).await?;
+    let (_, rows) = read_as(
+        db,
+        principal,
+        Role::Member,
+        &[
+            (
+                "select enabled, base_url, model, api_key, max_input_chars from generative_settings",
+                &[],
+            ),
+            ("select title from contracts where id = $1", &[&contract]),
+        ],
+    )
+    .await?;
+    let settings = rows[0].first().filter(|row| row.get::<_, bool>(0)).ok_or_else(|| {
+        DomainError::refused(
+            Refusal::Conflict,
+            "generative_off",
+            "generative summaries are off for this tenant: its admin turns them on in /generative-settings",
+            json!({}),
+        )
+    })?;
+    let (base_url, model, key, max_chars): (String, String, Option<String>, i32) = (
+        settings.get(1),
+        settings.get(2),
+        settings.get(3),
+        settings.get(4),
+    );
+    let title: String = rows[1]
+        .first()
+        .ok_or(DomainError::Missing("contract"))?
+        .get(0);
+    let mut text = format!("Title: {title}");
+    for (_, part) in texts(&body, &files) {
+        if !part.trim().is_empty() {
+            text.push_str("\n\n");
+            text.push_str(part);
+        }
+    }
+    let whole = text.chars().count();
+    let sent: String = text.chars().take(max_chars.max(0) as usize).collect();
+    let call = call(generator, &base_url, &model, key.as_deref(), &sent).await;
+    let (generated_at, answer) =
+        audit_call(db, principal, origin, contract, &model, &call, whole).await?;
+    let (summary, usage) = answer?;
+    Ok(GenerativeSummary {
+        contract_id: contract,
+        summary,
+        model,
+        input_chars: call.sent_chars,
+        truncated: call.sent_chars < whole,
+        usage,
+        generated_at,
+    })
+}
+
+/// Records the call on the contract (in its own unit of work: the text left the
+/// server whatever came back) and hands back its outcome as the caller sees it.
+async fn audit_call(
+    db: &TenantDb,
+    principal: &Principal,
+    origin: &Origin,
+    contract: Uuid,
+    model: &str,
+    call: &Call,
+    whole: usize,
+) -> Result<(DateTime<Utc>, Result<(String, Value), DomainError>), DomainError> {
+    let outcome = match &call.outcome {
+        Ok(_) => json!("answered"),
+        Err(why) => json!(validate::truncate(why, 300)),
+    };
+    let at = as_actor(db, principal, async |tx, actor| {
+        audit::record(
+            tx,
+            actor,
+            origin,
+            Entry {
+                action: "generative_summary",
+                entity: "contract",
+                entity_id: Some(contract),
+                changes: json!({
+                    "model": model,
+                    "host": call.host,
+                    "sent_chars": call.sent_chars,
+                    "text_chars": whole,
+                    "outcome": outcome,
+                }),
+            },
+        )
+        .await?;
+        Ok(unit::now(tx))
+    })
+    .await?;
+    let answer = call.outcome.clone().map_err(|why| {
+        DomainError::refused(
+            Refusal::Upstream,
+            "generative_failed",
+            format!("the generative endpoint did not give a summary: {why}"),
+            json!({}),
+        )
+    });
+    Ok((at, answer))
+}
+
+/// Sends `text` to the endpoint and reads the summary out of its answer.
+async fn call(
+    generator: &Generator,
+    base_url: &str,
+    model: &str,
+    key: Option<&str>,
+    text: &str,
+) -> Call {
+    let sent_chars = text.chars().count();
+    let url = format!("{}/chat/completions", base_url.trim_end_matches('/'));
+    let host = reqwest::Url::parse(&url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_default();
+    let outcome = async {
+        let parsed = reqwest::Url::parse(&url).map_err(|e| format!("base_url: {e}"))?;
+        destination::check_literal(&parsed, generator.allow_internal).map_err(|why| why.0)?;
+        let mut request = generator.client.post(parsed).json(&json!({
+            "model": model,
+            "messages": [
+                {"role": "system", "content": SYSTEM_PROMPT},
+                {"role": "user", "content": text},
+            ],
+            "temperature": 0.2,
+            "max_tokens": MAX_TOKENS,
+        }));
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        let response = request.send().await.map_err(|e| {
+            destination::refusal_in(&e).unwrap_or_else(|| {
+                if e.is_timeout() {
+                    "it did not answer in time".to_owned()
+                } else {
+                    "it could not be reached".to_owned()
+                }
+            })
+        })?;
+        let status = response.status();
+        let body = read_bounded(response).await?;
+        if !status.is_success() {
+            return Err(format!("it answered {status}"));
+        }
+        model::answer(&body)
+    }
+    .await;
+    Call {
+        host,
+        sent_chars,
+        outcome,
+    }
+}
+
+/// The answer's body, at most [`MAX_ANSWER_BYTES`].
+async fn read_bounded(mut response: reqwest::Response) -> Result<Vec<u8>, String> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|_| "its answer broke off".to_owned())?
+    {
+        if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+            return Err("its answer is larger than 1 MiB".into());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}

@@ -1,0 +1,527 @@
+//! Obligations with a date become tasks. Every new text of a contract (its body, a file
+//! read, its start date) enqueues [`TrackObligations`], which reads the obligations
+//! ([`super::obligations`], rules, no model) and keeps one task per obligation whose
+//! sentence states a date ("by March 1, 2027") or a period from the effective date
+//! ("within 30 days of the Effective Date", once the contract has a start date). A task
+//! is assigned to the contract's owner; its assignee closes it (`done`, `dismissed`);
+//! whoever may change the contract may also assign it or move its date. A task the new
+//! text no longer states is `superseded`; one a person closed is never reopened by a
+//! job. Each open task is reminded by timers ([`remind`]) that record `obligation.due`
+//! for the notifier.
+
+mod model;
+pub mod remind;
+
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use self::model::COLUMNS;
+pub use self::model::{ContractTaskQuery, TaskQuery, TaskView, UpdateTask};
+use super::indexing::{lock_unchanged, read_text, texts, FileText};
+use super::obligations::{read, Obligation};
+use crate::attachments::originals::{self, Reader};
+use crate::contracts::service as contracts;
+use crate::kernel::audit::{self, Entry};
+use crate::kernel::jobs::{BackgroundJob, JobContext, JobError, JobKind};
+use crate::kernel::page::{Page, PageRequest};
+use crate::kernel::reads::read_as;
+use crate::kernel::{unit, Actor, DomainError, Origin, Principal, Refusal, Role};
+use crate::tenancy::scoped::{TenantDb, TenantTx};
+
+pub const TRACK_OBLIGATIONS: JobKind = JobKind {
+    name: "intelligence.track_obligations",
+    queue: "default",
+    priority: 5,
+    max_attempts: 3,
+    timeout: Duration::from_secs(120),
+};
+
+/// The most tasks one text of a contract makes.
+const MAX_TASKS: usize = 200;
+/// The largest page of tasks.
+const MAX_PAGE: i64 = 200;
+
+/// Reads a contract's obligations from its current text again and keeps its tasks in
+/// step.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrackObligations {
+    pub contract_id: Uuid,
+}
+
+impl BackgroundJob for TrackObligations {
+    const KIND: JobKind = TRACK_OBLIGATIONS;
+    type Env = ();
+
+    async fn run(self, ctx: JobContext, (): ()) -> Result<(), JobError> {
+        track(&ctx, self.contract_id).await?;
+        Ok(())
+    }
+}
+
+/// An obligation with a date, from the text of a file (or the body, `None`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dated {
+    pub attachment: Option<Uuid>,
+    /// Tells the same obligation apart across texts: its file, party and action.
+    pub key: String,
+    pub obligation: Obligation,
+    pub due: NaiveDate,
+    /// `text` or `effective_date`.
+    pub source: &'static str,
+}
+
+/// What a period is counted from when it is counted from the effective date.
+fn from_effective_date(after: &str) -> bool {
+    let after = after.to_lowercase();
+    ["effective date", "commencement", "start date"]
+        .iter()
+        .any(|anchor| after.contains(anchor))
+}
+
+/// The obligations of `texts` that have a date, once each, in order: the date the
+/// sentence states, or its period counted from `effective` when it says so.
+pub fn dated<'a>(
+    texts: impl Iterator<Item = (Option<Uuid>, &'a str)>,
+    effective: Option<NaiveDate>,
+) -> Vec<Dated> {
+    let mut out: Vec<Dated> = Vec::new();
+    for (attachment, text) in texts {
+        for obligation in read(text) {
+            let Some(due) = &obligation.due else {
+                continue;
+            };
+            let stated = due
+                .date
+                .as_deref()
+                .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+            let counted = match (due.within_days, due.after.as_deref(), effective) {
+                (Some(days), Some(after), Some(start)) if from_effective_date(after) => {
+                    start.checked_add_days(chrono::Days::new(u64::from(days)))
+                }
+                _ => None,
+            };
+            let (due, source) = match (stated, counted) {
+                (Some(date), _) => (date, "text"),
+                (None, Some(date)) => (date, "effective_date"),
+                (None, None) => continue,
+            };
+            let key = format!(
+                "{}|{}|{}",
+                attachment.map(|a| a.to_string()).unwrap_or_default(),
+                normalised(&obligation.party),
+                normalised(&obligation.action)
+            );
+            if out.iter().any(|d| d.key == key) {
+                continue;
+            }
+            out.push(Dated {
+                attachment,
+                key,
+                obligation,
+                due,
+                source,
+            });
+            if out.len() == MAX_TASKS {
+                return out;
+            }
+        }
+    }
+    out
+}
+
+fn normalised(text: &str) -> String {
+    text.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+/// Reads `contract`'s dated obligations and keeps its tasks in step; says how many
+/// tasks it made.
+pub async fn track(ctx: &JobContext, contract: Uuid) -> Result<usize, JobError> {
+    const START_SQL: &str = "select start_date from contracts where id = $1";
+    let tx = ctx.db.begin().await?;
+    let Some(row) = tx.query_opt(START_SQL, &[&contract]).await? else {
+        return Ok(0);
+    };
+    drop(tx);
+    let effective: Option<NaiveDate> = row.get(0);
+    let read = move |body: &str, files: &[FileText]| dated(texts(body, files), effective);
+    let Some((text, found)) = read_text(ctx, contract, read).await? else {
+        return Ok(0);
+    };
+    let Some(tx) = lock_unchanged(ctx, contract, &text).await? else {
+        return Ok(0);
+    };
+    // A new start date enqueued its own job, which counts from it.
+    let now_effective: Option<NaiveDate> = tx.query_one(START_SQL, &[&contract]).await?.get(0);
+    if now_effective != effective {
+        return Ok(0);
+    }
+    let made = keep(&tx, &ctx.origin(), contract, found).await?;
+    tx.commit().await?;
+    Ok(made)
+}
+
+/// Stores `found` as `contract`'s tasks, in `tx` (the contract row locked): a task
+/// the text states again keeps its status, assignee and a date set by hand; a new one
+/// is open and assigned to the owner; an open one the text no longer states is
+/// superseded. Reminders follow.
+async fn keep(
+    tx: &TenantTx,
+    origin: &Origin,
+    contract: Uuid,
+    found: Vec<Dated>,
+) -> Result<usize, DomainError> {
+    let known = tx
+        .query(
+            "select id, obligation_key, status, due_date, due_source from obligation_tasks \
+             where contract_id = $1",
+            &[&contract],
+        )
+        .await?;
+    let now = unit::now(tx);
+    let mut kept: Vec<Uuid> = Vec::new();
+    let mut moved: Vec<Uuid> = Vec::new();
+    let mut made: Vec<Uuid> = Vec::new();
+    for dated in found {
+        let Dated {
+            attachment,
+            key,
+            obligation: o,
+            due,
+            source,
+        } = dated;
+        let same = known.iter().find(|row| row.get::<_, &str>(1) == key);
+        let (start, end) = (o.start_char as i32, o.end_char as i32);
+        match same.map(|row| (row.get::<_, Uuid>(0), row.get::<_, &str>(2), row)) {
+            Some((_, "done" | "dismissed", _)) => {}
+            Some((id, status, row)) => {
+                let by_hand = row.get::<_, &str>(4) == "person";
+                tx.execute(
+                    "update obligation_tasks set passage = $2, start_char = $3, end_char = $4, \
+                     party = $5, action = $6, prohibition = $7, status = 'open', \
+                     due_date = case when due_source = 'person' then due_date else $8 end, \
+                     due_source = case when due_source = 'person' then due_source else $9 end \
+                     where id = $1",
+                    &[
+                        &id,
+                        &o.passage,
+                        &start,
+                        &end,
+                        &o.party,
+                        &o.action,
+                        &o.prohibition,
+                        &due,
+                        &source,
+                    ],
+                )
+                .await?;
+                kept.push(id);
+                if status != "open" || (!by_hand && row.get::<_, NaiveDate>(3) != due) {
+                    moved.push(id);
+                }
+            }
+            None => {
+                let id = Uuid::new_v4();
+                tx.execute(
+                    "insert into obligation_tasks (id, contract_id, attachment_id, obligation_key, party, \
+                     action, prohibition, passage, start_char, end_char, due_date, due_source, status, \
+                     assignee_id, created_at) \
+                     select $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'open', owner_id, $13 \
+                     from contracts where id = $2",
+                    &[&id, &contract, &attachment, &key, &o.party, &o.action, &o.prohibition, &o.passage,
+                      &start, &end, &due, &source, &now],
+                )
+                .await?;
+                kept.push(id);
+                made.push(id);
+            }
+        }
+    }
+    let superseded: Vec<Uuid> = tx
+        .query(
+            "update obligation_tasks set status = 'superseded' \
+             where contract_id = $1 and status = 'open' and id <> all($2) returning id",
+            &[&contract, &kept],
+        )
+        .await?
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    remind::cancel(tx, &superseded).await?;
+    moved.extend_from_slice(&made);
+    remind::reschedule(tx, &moved).await?;
+    if !made.is_empty() || !superseded.is_empty() {
+        audit::record(
+            tx,
+            &Actor::system("obligation tasks"),
+            origin,
+            Entry {
+                action: "obligations_tracked",
+                entity: "contract",
+                entity_id: Some(contract),
+                changes: json!({"created": made, "superseded": superseded}),
+            },
+        )
+        .await?;
+    }
+    Ok(made.len())
+}
+
+/// Tasks as `principal` may read them: of contracts whose original they may read,
+/// earliest due first.
+pub async fn list(
+    db: &TenantDb,
+    principal: &Principal,
+    query: &TaskQuery,
+) -> Result<Page<TaskView>, DomainError> {
+    let page = PageRequest::parse(query.limit, query.cursor.as_deref(), MAX_PAGE)?;
+    let status = query.status.as_deref().unwrap_or("open");
+    if !["open", "done", "dismissed", "superseded", "all"].contains(&status) {
+        return Err(DomainError::invalid(
+            "status is one of open, done, dismissed, superseded, all",
+        ));
+    }
+    let (actor, results) = read_as(
+        db,
+        principal,
+        Role::Viewer,
+        &[(originals::ORIGINAL_ROLE_SQL, &[])],
+    )
+    .await?;
+    let me = actor.user_id();
+    let assignee: Option<Uuid> = match query.assignee.as_deref() {
+        None => None,
+        Some("me") => Some(me.ok_or_else(|| DomainError::invalid("assignee=me needs a user"))?),
+        Some(id) => Some(
+            id.parse()
+                .map_err(|_| DomainError::invalid("assignee is `me` or a user's id"))?,
+        ),
+    };
+    let restricted_to = match originals::reader(&actor, &results[0]) {
+        Reader::Everyone => None,
+        Reader::OwnerOnly(user) => Some(user),
+    };
+    let after: Option<(NaiveDate, Uuid)> = page.after()?;
+    let (after_date, after_id) = after.unzip();
+    let due_before = query.due_before.map(|d| d.0);
+    let rows = db
+        .read(&[(
+            &format!(
+                "select {COLUMNS} from obligation_tasks t join contracts c on c.id = t.contract_id \
+                 where ($1 = 'all' or t.status = $1) and ($2::uuid is null or t.assignee_id = $2) \
+                 and ($3::uuid is null or t.contract_id = $3) and ($4::date is null or t.due_date < $4) \
+                 and ($5::uuid is null or c.shown_redaction is null or c.owner_id = $5) \
+                 and ($6::date is null or (t.due_date, t.id) > ($6, $7)) \
+                 order by t.due_date, t.id limit $8"
+            ),
+            &[&status, &assignee, &query.contract_id, &due_before, &restricted_to, &after_date, &after_id, &page.fetch()],
+        )])
+        .await?;
+    let tasks: Vec<TaskView> = rows[0].iter().map(TaskView::from).collect();
+    Ok(Page::keyset(tasks, &page, |t| (t.due_date, t.id)))
+}
+
+/// `contract`'s tasks, for anyone who may read it and its original.
+pub async fn list_for_contract(
+    db: &TenantDb,
+    principal: &Principal,
+    contract: Uuid,
+    query: ContractTaskQuery,
+) -> Result<Page<TaskView>, DomainError> {
+    let (actor, results) = read_as(
+        db,
+        principal,
+        Role::Viewer,
+        &[
+            ("select 1 from contracts where id = $1", &[&contract]),
+            (originals::CONTRACT_GUARD_SQL, &[&contract]),
+        ],
+    )
+    .await?;
+    if results[0].is_empty() {
+        return Err(DomainError::Missing("contract"));
+    }
+    originals::require_original(originals::Guard::from_rows(&results[1]).as_ref(), &actor)?;
+    let query = TaskQuery {
+        status: query.status,
+        contract_id: Some(contract),
+        limit: query.limit,
+        cursor: query.cursor,
+        ..TaskQuery::default()
+    };
+    list(db, principal, &query).await
+}
+
+/// Closes, reopens, assigns or moves task `id`: its assignee may change its status;
+/// whoever may change its contract may change anything. Audited; reminders follow.
+pub async fn update(
+    tx: &TenantTx,
+    actor: &Actor,
+    origin: &Origin,
+    id: Uuid,
+    change: UpdateTask,
+) -> Result<TaskView, DomainError> {
+    if change.status.is_none() && change.assignee_id.is_none() && change.due_date.is_none() {
+        return Err(DomainError::invalid(
+            "give at least one of status, assignee_id, due_date",
+        ));
+    }
+    if let Some(status) = &change.status {
+        if !["open", "done", "dismissed"].contains(&status.as_str()) {
+            return Err(DomainError::invalid(
+                "status is one of open, done, dismissed",
+            ));
+        }
+    }
+    if let Some(date) = change.due_date {
+        if !(1900..=2200).contains(&chrono::Datelike::year(&date.0)) {
+            return Err(DomainError::invalid(
+                "due_date must fall between the years 1900 and 2200",
+            ));
+        }
+    }
+    actor.require(Role::Viewer)?;
+    let current = tx
+        .query_opt(
+            &format!(
+                "select {COLUMNS} from obligation_tasks t join contracts c on c.id = t.contract_id \
+                 where t.id = $1 for update of t"
+            ),
+            &[&id],
+        )
+        .await?
+        .map(|row| TaskView::from(&row))
+        .ok_or(DomainError::Missing("obligation task"))?;
+    let only_status = change.assignee_id.is_none() && change.due_date.is_none();
+    let assignee = actor.user_id().is_some() && actor.user_id() == current.assignee_id;
+    if !(only_status && assignee) {
+        contracts::lock_editable_contract(tx, actor, current.contract_id).await?;
+    }
+    contracts::require_original(tx, actor, current.contract_id).await?;
+    if current.status == "superseded" {
+        return Err(DomainError::refused(
+            Refusal::Conflict,
+            "task_superseded",
+            "the contract's text no longer states this obligation",
+            json!({"status": "superseded"}),
+        ));
+    }
+    if let Some(user) = change.assignee_id {
+        let active: bool = tx
+            .query_one(
+                "select exists (select 1 from users where id = $1 and active)",
+                &[&user],
+            )
+            .await?
+            .get(0);
+        if !active {
+            return Err(DomainError::invalid(
+                "assignee_id is not an active user of this tenant",
+            ));
+        }
+    }
+    let status = change.status.clone().unwrap_or(current.status.clone());
+    let decided = status != current.status;
+    let row = tx
+        .query_one(
+            &format!(
+                "with changed as (update obligation_tasks set status = $2, \
+                 assignee_id = coalesce($3, assignee_id), \
+                 due_date = coalesce($4, due_date), \
+                 due_source = case when $4::date is null then due_source else 'person' end, \
+                 decided_by = case when $5 then $6 else decided_by end, \
+                 decided_at = case when $5 then $7 else decided_at end \
+                 where id = $1 returning *) \
+                 select {COLUMNS} from changed t join contracts c on c.id = t.contract_id"
+            ),
+            &[
+                &id,
+                &status,
+                &change.assignee_id,
+                &change.due_date.map(|d| d.0),
+                &decided,
+                &actor.user_id(),
+                &unit::now(tx),
+            ],
+        )
+        .await?;
+    let task = TaskView::from(&row);
+    let mut changes = serde_json::Map::new();
+    if decided {
+        changes.insert("status".into(), json!([current.status, task.status]));
+    }
+    if task.assignee_id != current.assignee_id {
+        changes.insert(
+            "assignee_id".into(),
+            json!([current.assignee_id, task.assignee_id]),
+        );
+    }
+    if task.due_date != current.due_date {
+        changes.insert("due_date".into(), json!([current.due_date, task.due_date]));
+    }
+    changes.insert("contract_id".into(), json!(task.contract_id));
+    audit::record(
+        tx,
+        actor,
+        origin,
+        Entry {
+            action: "updated",
+            entity: "obligation",
+            entity_id: Some(id),
+            changes: Value::Object(changes),
+        },
+    )
+    .await?;
+    remind::reschedule(tx, &[id]).await?;
+    Ok(task)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn date(text: &str) -> NaiveDate {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn stated_dates_and_periods_from_the_effective_date_make_tasks_once_each() {
+        let text = "The Supplier shall deliver the migration plan by March 1, 2027. \
+             Customer shall pay the set-up fee within 30 days of the Effective Date. \
+             Customer shall pay each invoice within 30 days of receipt. \
+             The Supplier shall deliver the migration plan by March 1, 2027. \
+             Each party shall keep the other's information secret.";
+        let found = dated(std::iter::once((None, text)), Some(date("2027-01-15")));
+        let got: Vec<(&str, NaiveDate, &str)> = found
+            .iter()
+            .map(|d| (d.obligation.party.as_str(), d.due, d.source))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("The Supplier", date("2027-03-01"), "text"),
+                ("Customer", date("2027-02-14"), "effective_date"),
+            ]
+        );
+        // Without a start date, a period from it has no date yet.
+        let found = dated(std::iter::once((None, text)), None);
+        assert_eq!(found.len(), 1);
+    }
+
+    #[test]
+    fn the_same_obligation_in_another_file_is_another_task() {
+        let file = Uuid::new_v4();
+        let text = "The Supplier shall deliver the plan by 1 March 2027.";
+        let found = dated([(None, text), (Some(file), text)].into_iter(), None);
+        assert_eq!(found.len(), 2);
+        assert_ne!(found[0].key, found[1].key);
+        assert_eq!(found[1].attachment, Some(file));
+    }
+}

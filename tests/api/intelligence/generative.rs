@@ -1,0 +1,268 @@
+//! Generative summaries through the server and a real HTTP endpoint that speaks the
+//! OpenAI chat-completions shape: off until the tenant's admin turns them on, the key
+//! sent but never shown, every call audited (answered or not), a failing endpoint a
+//! 502 that says so, internal destinations refused unless the operator allows them,
+//! and only members who may read the original may ask.
+
+use std::sync::{Arc, Mutex};
+
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+
+use super::*;
+
+/// Each request an endpoint took: its `authorization` header and JSON body.
+type Seen = Arc<Mutex<Vec<(Option<String>, Value)>>>;
+
+/// An OpenAI-compatible endpoint on a random port: records each request (its
+/// `authorization` header and JSON body) and answers as `mode` says.
+struct Endpoint {
+    url: String,
+    seen: Seen,
+    mode: Arc<Mutex<&'static str>>,
+    server: actix_web::dev::ServerHandle,
+}
+
+impl Endpoint {
+    async fn start() -> Self {
+        let seen: Seen = Arc::default();
+        let mode = Arc::new(Mutex::new("ok"));
+        let (s, m) = (seen.clone(), mode.clone());
+        let server = HttpServer::new(move || {
+            let (seen, mode) = (s.clone(), m.clone());
+            App::new().route(
+                "/v1/chat/completions",
+                web::post().to(move |request: HttpRequest, body: web::Json<Value>| {
+                    let (seen, mode) = (seen.clone(), mode.clone());
+                    async move {
+                        let auth = request
+                            .headers()
+                            .get("authorization")
+                            .and_then(|v| v.to_str().ok())
+                            .map(str::to_owned);
+                        seen.lock().unwrap().push((auth, body.into_inner()));
+                        match *mode.lock().unwrap() {
+                            "fail" => HttpResponse::InternalServerError().json(json!({"error": "down"})),
+                            "empty" => HttpResponse::Ok().json(json!({"choices": []})),
+                            _ => HttpResponse::Ok().json(json!({
+                                "choices": [{"message": {"role": "assistant", "content": "Acme hosts the service; Customer pays monthly."}}],
+                                "usage": {"prompt_tokens": 40, "completion_tokens": 9, "total_tokens": 49},
+                            })),
+                        }
+                    }
+                }),
+            )
+        })
+        .workers(1)
+        .bind(("127.0.0.1", 0))
+        .unwrap();
+        let port = server.addrs()[0].port();
+        let server = server.run();
+        let handle = server.handle();
+        tokio::spawn(server);
+        Self {
+            url: format!("http://127.0.0.1:{port}/v1"),
+            seen,
+            mode,
+            server: handle,
+        }
+    }
+
+    fn calls(&self) -> Vec<(Option<String>, Value)> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+async fn audited(db: &TestDb, contract: &str) -> Vec<Value> {
+    let client = db.client().await;
+    client
+        .query(
+            "select changes from t_acme.audit_logs where action = 'generative_summary' \
+             and entity_id = $1::text::uuid order by id",
+            &[&contract],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_generative_summary_leaves_only_when_the_admin_turned_it_on_and_is_audited() {
+    let db = TestDb::migrated().await;
+    let app = spawn_app(&db, &[("PACTUM_WEBHOOK_ALLOW_PRIVATE", "true")]).await;
+    let acme = tenant(&db, &app, "acme").await;
+    let endpoint = Endpoint::start().await;
+    let id = create(
+        &app,
+        &acme,
+        "Hosting",
+        "Acme shall host the service. Customer shall pay the fee monthly.",
+    )
+    .await;
+    let path = format!("/api/v1/contracts/{id}/summary/generative");
+    let settings = "/api/v1/generative-settings";
+
+    // Off by default: nothing is sent.
+    let (status, shown) = json(&app, &acme, &acme.admin, Method::GET, settings, None).await;
+    assert_eq!(status, StatusCode::OK, "{shown}");
+    assert_eq!(
+        (shown["enabled"].as_bool(), shown["api_key_set"].as_bool()),
+        (Some(false), Some(false))
+    );
+    let (status, refused) = json(&app, &acme, &acme.admin, Method::POST, &path, None).await;
+    assert_eq!(
+        (status, refused["error"].as_str()),
+        (StatusCode::CONFLICT, Some("generative_off"))
+    );
+    assert!(endpoint.calls().is_empty());
+
+    // The admin saves it switched off: still nothing is sent.
+    let mut body = json!({"enabled": false, "base_url": endpoint.url, "model": "summariser-1", "api_key": "sk-test-123"});
+    let (status, saved) = json(
+        &app,
+        &acme,
+        &acme.admin,
+        Method::PUT,
+        settings,
+        Some(body.clone()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    assert_eq!(saved["api_key_set"], true);
+    assert!(!saved.to_string().contains("sk-test-123"), "{saved}");
+    assert_eq!(
+        json(&app, &acme, &acme.admin, Method::POST, &path, None)
+            .await
+            .0,
+        StatusCode::CONFLICT
+    );
+
+    // Turned on (the key kept when not given again): the text goes out with the key.
+    body["enabled"] = json!(true);
+    body.as_object_mut().unwrap().remove("api_key");
+    let (status, saved) = json(
+        &app,
+        &acme,
+        &acme.admin,
+        Method::PUT,
+        settings,
+        Some(body.clone()),
+    )
+    .await;
+    assert_eq!(
+        (status, saved["api_key_set"].as_bool()),
+        (StatusCode::OK, Some(true)),
+        "{saved}"
+    );
+    let (status, summary) = json(&app, &acme, &acme.admin, Method::POST, &path, None).await;
+    assert_eq!(status, StatusCode::OK, "{summary}");
+    assert_eq!(
+        summary["summary"],
+        "Acme hosts the service; Customer pays monthly."
+    );
+    assert_eq!(
+        (summary["model"].as_str(), summary["truncated"].as_bool()),
+        (Some("summariser-1"), Some(false))
+    );
+    assert_eq!(summary["usage"]["total_tokens"], 49);
+    let calls = endpoint.calls();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].0.as_deref(), Some("Bearer sk-test-123"));
+    assert_eq!(calls[0].1["model"], "summariser-1");
+    let sent = calls[0].1["messages"][1]["content"].as_str().unwrap();
+    assert!(
+        sent.contains("Title: Hosting") && sent.contains("Customer shall pay the fee monthly"),
+        "{sent}"
+    );
+
+    // A failing endpoint is a 502 that says so, audited as the answered call was.
+    *endpoint.mode.lock().unwrap() = "fail";
+    let (status, failed) = json(&app, &acme, &acme.admin, Method::POST, &path, None).await;
+    assert_eq!(
+        (status, failed["error"].as_str()),
+        (StatusCode::BAD_GATEWAY, Some("generative_failed")),
+        "{failed}"
+    );
+    *endpoint.mode.lock().unwrap() = "empty";
+    let (status, _) = json(&app, &acme, &acme.admin, Method::POST, &path, None).await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY);
+    let log = audited(&db, &id).await;
+    assert_eq!(log.len(), 3, "{log:?}");
+    assert_eq!(log[0]["outcome"], "answered");
+    assert_eq!(log[0]["host"], "127.0.0.1");
+    assert!(
+        log[1]["outcome"].as_str().unwrap().contains("500"),
+        "{}",
+        log[1]
+    );
+    assert!(
+        !format!("{log:?}").contains("sk-test"),
+        "the key is never logged"
+    );
+
+    // A viewer may not make the tenant send its text out; bad settings change nothing.
+    let viewer = viewer(&app, &acme).await;
+    assert_eq!(
+        json(&app, &acme, &viewer, Method::POST, &path, None)
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        json(&app, &acme, &viewer, Method::GET, settings, None)
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+    for bad in [
+        json!({"enabled": true, "base_url": "ftp://example.com", "model": "m"}),
+        json!({"enabled": true, "base_url": "https://user:pw@example.com/v1", "model": "m"}),
+        json!({"enabled": true, "base_url": "not a url", "model": "m"}),
+        json!({"enabled": true, "base_url": endpoint.url, "model": ""}),
+        json!({"enabled": true, "base_url": endpoint.url, "model": "m", "api_key": "has space"}),
+        json!({"enabled": true, "base_url": endpoint.url, "model": "m", "max_input_chars": 5}),
+        json!({"enabled": true, "base_url": endpoint.url, "model": "m", "extra": 1}),
+        json!(["enabled"]),
+    ] {
+        let (status, answer) = json(
+            &app,
+            &acme,
+            &acme.admin,
+            Method::PUT,
+            settings,
+            Some(bad.clone()),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {answer}");
+    }
+    let (_, kept) = json(&app, &acme, &acme.admin, Method::GET, settings, None).await;
+    assert_eq!(
+        (kept["model"].as_str(), kept["enabled"].as_bool()),
+        (Some("summariser-1"), Some(true))
+    );
+    let unknown = format!(
+        "/api/v1/contracts/{}/summary/generative",
+        uuid::Uuid::new_v4()
+    );
+    assert_eq!(
+        json(&app, &acme, &acme.admin, Method::POST, &unknown, None)
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+
+    // Where the operator does not allow private destinations, a loopback endpoint is
+    // refused at save.
+    let strict = spawn_app(&db, &[]).await;
+    let token = strict
+        .access_token(&acme.host, "admin@example.com", PASSWORD)
+        .await;
+    let (status, answer) = json(&strict, &acme, &token, Method::PUT, settings, Some(body)).await;
+    assert_eq!(
+        (status, answer["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_base_url")),
+        "{answer}"
+    );
+    endpoint.server.stop(false).await;
+}

@@ -1,0 +1,337 @@
+//! Obligations with a date become tasks with reminders, through the server and a
+//! manual clock: made from the contract's text by a job, assigned to its owner, moved
+//! and superseded with the text, reminded at 09:00 to whoever holds them, closed by
+//! their assignee and by no one else; bad input is a 400 and changes nothing.
+
+use super::*;
+
+const BODY: &str = "1. Delivery. The Supplier shall deliver the migration plan by March 1, 2027.\n\
+    2. Fees. Customer shall pay the set-up fee within 30 days of the Effective Date.\n\
+    3. Invoices. Customer shall pay each invoice within 30 days of receipt.\n\
+    4. Reports. The Supplier shall send a monthly report.";
+
+/// `contract`'s tasks in `status` once there are `n` of them.
+async fn tasks(org: &Org, contract: &str, status: &str, n: usize) -> Vec<Value> {
+    let deadline = Instant::now() + StdDuration::from_secs(30);
+    loop {
+        let (code, page) = org
+            .call(
+                0,
+                None,
+                Method::GET,
+                &format!("/api/v1/contracts/{contract}/obligation-tasks?status={status}"),
+                None,
+            )
+            .await;
+        assert_eq!(code, StatusCode::OK, "{page}");
+        let items = page["items"].as_array().unwrap().clone();
+        if items.len() == n {
+            return items;
+        }
+        assert!(Instant::now() < deadline, "{n} {status} tasks; got {page}");
+        tokio::time::sleep(StdDuration::from_millis(50)).await;
+    }
+}
+
+/// When the pending obligation reminders fire, earliest first.
+async fn pending(org: &Org) -> Vec<DateTime<Utc>> {
+    let mut at: Vec<DateTime<Utc>> = timers(org, "intelligence.obligation_reminder", "%")
+        .await
+        .into_iter()
+        .map(|(_, at)| at)
+        .collect();
+    at.sort();
+    at
+}
+
+#[tokio::test]
+async fn dated_obligations_become_tasks_reminded_to_their_assignee() {
+    let mut org = org(
+        at("2026-12-01T12:00:00Z"),
+        1,
+        &[],
+        &[("olive", "member"), ("mark", "member"), ("vera", "viewer")],
+    )
+    .await;
+    let contract = org
+        .contract(
+            "olive",
+            "Hosting",
+            json!({"body": BODY, "start_date": "2027-01-15"}),
+        )
+        .await;
+    let open = tasks(&org, &contract, "open", 2).await;
+    let olive = org.people["olive"].0.clone();
+    let summary: Vec<(&str, &str, &str)> = open
+        .iter()
+        .map(|t| {
+            (
+                t["party"].as_str().unwrap(),
+                t["due_date"].as_str().unwrap(),
+                t["due_source"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("Customer", "2027-02-14", "effective_date"),
+            ("The Supplier", "2027-03-01", "text"),
+        ]
+    );
+    assert!(open.iter().all(|t| t["assignee_id"] == olive.as_str()));
+    assert!(open[1]["passage"]
+        .as_str()
+        .unwrap()
+        .contains("migration plan by March 1, 2027"));
+    let (fee, plan) = (
+        open[0]["id"].as_str().unwrap().to_owned(),
+        open[1]["id"].as_str().unwrap().to_owned(),
+    );
+    // Seven days before and on the day, at 09:00 in the tenant's zone (UTC here).
+    assert_eq!(
+        pending(&org).await,
+        [
+            at("2027-02-07T09:00:00Z"),
+            at("2027-02-14T09:00:00Z"),
+            at("2027-02-22T09:00:00Z"),
+            at("2027-03-01T09:00:00Z"),
+        ]
+    );
+
+    // Each person's own list; a viewer reads them but does not change them.
+    let mine = |who: &'static str| {
+        let org = &org;
+        async move {
+            let (code, page) = org
+                .as_(
+                    who,
+                    Method::GET,
+                    "/api/v1/obligation-tasks?assignee=me",
+                    None,
+                )
+                .await;
+            assert_eq!(code, StatusCode::OK, "{page}");
+            page["items"].as_array().unwrap().len()
+        }
+    };
+    assert_eq!(mine("olive").await, 2);
+    assert_eq!(mine("mark").await, 0);
+    let task_path = |id: &str| format!("/api/v1/obligation-tasks/{id}");
+    for who in ["vera", "mark"] {
+        let (code, body) = org
+            .as_(
+                who,
+                Method::PATCH,
+                &task_path(&fee),
+                Some(json!({"status": "done"})),
+            )
+            .await;
+        assert_eq!(code, StatusCode::FORBIDDEN, "{who}: {body}");
+    }
+
+    // The owner hands the fee to Mark, who is reminded seven days before it is due.
+    let mark = org.people["mark"].0.clone();
+    let (code, moved) = org
+        .as_(
+            "olive",
+            Method::PATCH,
+            &task_path(&fee),
+            Some(json!({"assignee_id": mark})),
+        )
+        .await;
+    assert_eq!(code, StatusCode::OK, "{moved}");
+    assert_eq!(moved["assignee_id"], mark.as_str());
+    assert_eq!(mine("mark").await, 1);
+    org.advance_to(at("2027-02-07T09:00:00Z"));
+    org.relogin().await;
+    let inbox = org.inbox("mark", 1).await;
+    assert_eq!(inbox[0]["type"], "obligation_due", "{inbox:?}");
+    let title = inbox[0]["title"].as_str().unwrap();
+    assert!(
+        title.contains("Due in 7 days (2027-02-14)") && title.contains("pay the set-up fee"),
+        "{title}"
+    );
+
+    // Mark closes it: its last reminder is cancelled; the plan's two stay.
+    let (code, done) = org
+        .as_(
+            "mark",
+            Method::PATCH,
+            &task_path(&fee),
+            Some(json!({"status": "done"})),
+        )
+        .await;
+    assert_eq!(code, StatusCode::OK, "{done}");
+    assert_eq!(
+        (done["status"].as_str(), done["decided_by"].as_str()),
+        (Some("done"), Some(mark.as_str()))
+    );
+    assert_eq!(
+        pending(&org).await,
+        [at("2027-02-22T09:00:00Z"), at("2027-03-01T09:00:00Z")]
+    );
+
+    // Bad changes are refused and change nothing.
+    for (body, expected) in [
+        (json!({}), StatusCode::BAD_REQUEST),
+        (json!({"status": "superseded"}), StatusCode::BAD_REQUEST),
+        (
+            json!({"status": "open", "extra": 1}),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            json!({"assignee_id": uuid::Uuid::new_v4()}),
+            StatusCode::BAD_REQUEST,
+        ),
+        (json!({"due_date": "0000-01-01"}), StatusCode::BAD_REQUEST),
+        (json!({"due_date": "2999-01-01"}), StatusCode::BAD_REQUEST),
+        (json!({"due_date": "2027-3-1"}), StatusCode::BAD_REQUEST),
+        (json!(["done"]), StatusCode::BAD_REQUEST),
+    ] {
+        let (code, answer) = org
+            .call(
+                0,
+                None,
+                Method::PATCH,
+                &task_path(&plan),
+                Some(body.clone()),
+            )
+            .await;
+        assert_eq!(code, expected, "{body}: {answer}");
+        assert!(answer["error"].is_string(), "{body}: {answer}");
+    }
+    let unknown = task_path(&uuid::Uuid::new_v4().to_string());
+    let (code, _) = org
+        .call(
+            0,
+            None,
+            Method::PATCH,
+            &unknown,
+            Some(json!({"status": "done"})),
+        )
+        .await;
+    assert_eq!(code, StatusCode::NOT_FOUND);
+    for query in [
+        "status=bogus",
+        "assignee=bogus",
+        "cursor=bogus",
+        "limit=0",
+        "due_before=2027-13-01",
+        "other=1",
+    ] {
+        let (code, answer) = org
+            .call(
+                0,
+                None,
+                Method::GET,
+                &format!("/api/v1/obligation-tasks?{query}"),
+                None,
+            )
+            .await;
+        assert_eq!(code, StatusCode::BAD_REQUEST, "{query}: {answer}");
+    }
+    assert_eq!(
+        tasks(&org, &contract, "open", 1).await[0]["id"],
+        plan.as_str()
+    );
+
+    // A date set by hand moves the reminders and stays through a new start date.
+    let (code, moved) = org
+        .call(
+            0,
+            None,
+            Method::PATCH,
+            &task_path(&plan),
+            Some(json!({"due_date": "2027-04-01"})),
+        )
+        .await;
+    assert_eq!(code, StatusCode::OK, "{moved}");
+    assert_eq!(moved["due_source"], "person");
+    assert_eq!(
+        pending(&org).await,
+        [at("2027-03-25T09:00:00Z"), at("2027-04-01T09:00:00Z")]
+    );
+
+    // The text no longer states the plan: its task is superseded, its reminders gone,
+    // and it cannot be changed; the closed fee task stays closed.
+    org.edit(
+        0,
+        &contract,
+        json!({"body": "Customer shall pay the set-up fee within 30 days of the Effective Date."}),
+    )
+    .await;
+    let gone = tasks(&org, &contract, "superseded", 1).await;
+    assert_eq!(gone[0]["id"], plan.as_str());
+    assert!(pending(&org).await.is_empty());
+    let (code, answer) = org
+        .call(
+            0,
+            None,
+            Method::PATCH,
+            &task_path(&plan),
+            Some(json!({"status": "done"})),
+        )
+        .await;
+    assert_eq!(
+        (code, answer["error"].as_str()),
+        (StatusCode::CONFLICT, Some("task_superseded"))
+    );
+    assert_eq!(
+        tasks(&org, &contract, "done", 1).await[0]["id"],
+        fee.as_str()
+    );
+
+    // A viewer the redacted original is kept from reads none of its tasks.
+    let version = org
+        .call(
+            0,
+            None,
+            Method::GET,
+            &format!("/api/v1/contracts/{contract}"),
+            None,
+        )
+        .await
+        .1["version"]
+        .clone();
+    let (code, copy) = org
+        .call(
+            0,
+            None,
+            Method::POST,
+            &format!("/api/v1/contracts/{contract}/redactions"),
+            Some(json!({"version": version, "accepted": [], "rejected": []})),
+        )
+        .await;
+    assert_eq!(code, StatusCode::CREATED, "{copy}");
+    let (code, page) = org
+        .as_(
+            "vera",
+            Method::GET,
+            "/api/v1/obligation-tasks?status=all",
+            None,
+        )
+        .await;
+    assert_eq!(
+        (code, page["items"].as_array().map(Vec::len)),
+        (StatusCode::OK, Some(0))
+    );
+    let (code, _) = org
+        .as_(
+            "vera",
+            Method::GET,
+            &format!("/api/v1/contracts/{contract}/obligation-tasks"),
+            None,
+        )
+        .await;
+    assert_eq!(code, StatusCode::FORBIDDEN);
+    let (_, page) = org
+        .as_(
+            "olive",
+            Method::GET,
+            "/api/v1/obligation-tasks?status=all",
+            None,
+        )
+        .await;
+    assert_eq!(page["items"].as_array().map(Vec::len), Some(2), "{page}");
+}
