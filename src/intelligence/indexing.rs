@@ -107,6 +107,8 @@ pub async fn embed_clause(
     )
     .await?;
     bump_generation(&tx, &model).await?;
+    // The library's standard clauses changed: contracts are weighed against them again.
+    reassess_if_weighed(&tx, None).await?;
     tx.commit().await?;
     Ok(true)
 }
@@ -319,7 +321,18 @@ pub async fn embed_contract(
         .await?;
     }
     bump_generation(&tx, &model).await?;
-    // A policy that weighs clauses against the standard ones reads these vectors.
+    reassess_if_weighed(&tx, Some(contract)).await?;
+    tx.commit().await?;
+    Ok(cuts.len())
+}
+
+/// When the tenant's policy weighs clauses against its standard ones, has `contract`
+/// (every contract with passages when `None`: the library changed) weighed again: the
+/// vectors just stored or removed are what it reads.
+pub(super) async fn reassess_if_weighed(
+    tx: &TenantTx,
+    contract: Option<Uuid>,
+) -> Result<(), DomainError> {
     let weighs = tx
         .query_opt(
             "select 1 from risk_policy where deviation_min_similarity is not null",
@@ -327,14 +340,24 @@ pub async fn embed_contract(
         )
         .await?
         .is_some();
-    if weighs {
-        let assess = AssessRisk {
-            contract_id: contract,
-        };
-        jobs::enqueue(&tx, vec![assess.now()]).await?;
+    if !weighs {
+        return Ok(());
     }
-    tx.commit().await?;
-    Ok(cuts.len())
+    let contracts: Vec<Uuid> = match contract {
+        Some(contract) => vec![contract],
+        None => tx
+            .query("select distinct contract_id from contract_passages", &[])
+            .await?
+            .iter()
+            .map(|row| row.get(0))
+            .collect(),
+    };
+    let work = contracts
+        .into_iter()
+        .map(|contract_id| AssessRisk { contract_id }.now())
+        .collect();
+    jobs::enqueue(tx, work).await?;
+    Ok(())
 }
 
 /// Moves the tenant's vector generation on, naming the model that made the newest.
@@ -433,7 +456,19 @@ pub fn react_to(reactions: &mut Reactions) {
         .on("contract.updated", on_contract_text)
         .on("attachment.text_extracted", on_file_text)
         .on("clause.created", on_clause)
-        .on("clause.updated", on_clause);
+        .on("clause.updated", on_clause)
+        .on("clause.deleted", on_clause_deleted);
+}
+
+/// A standard clause gone (its vector with it) changes what contracts are weighed
+/// against.
+fn on_clause_deleted<'a>(
+    tx: &'a TenantTx,
+    _: &'a Actor,
+    _: &'a Origin,
+    _: &'a Recorded<'a>,
+) -> ReactionFuture<'a> {
+    Box::pin(reassess_if_weighed(tx, None))
 }
 
 fn on_clause<'a>(

@@ -1,8 +1,8 @@
 //! Risk weighs a contract's clause against the tenant's standard clause of its
 //! category by meaning: wording that makes the standard's promise passes, a clause of
 //! the category that promises something else is a `deviates_from_standard` finding
-//! with the standard text beside it; with the check off there is none; a similarity
-//! outside 0 to 1 is refused.
+//! with the standard text beside it; a new standard has contracts weighed against it
+//! again; with the check off there is none; a similarity outside 0 to 1 is refused.
 
 use super::*;
 
@@ -16,6 +16,11 @@ const UNLIKE: &str = "Confidential: the bakery may print the customer's company 
 /// Risk assessments still to run, in every tenant.
 const ASSESSMENTS_WAITING: &str = "select count(*) from public.jobs \
     where kind = 'intelligence.assess_risk' \
+    and state in ('scheduled', 'available', 'running', 'retryable')";
+
+/// Library clauses still to read and risk assessments still to run, in every tenant.
+const LIBRARY_AND_ASSESSMENTS_WAITING: &str = "select count(*) from public.jobs \
+    where kind in ('intelligence.embed_clause', 'intelligence.assess_risk') \
     and state in ('scheduled', 'available', 'running', 'retryable')";
 
 async fn settled(db: &TestDb, sql: &str) {
@@ -119,6 +124,31 @@ async fn a_clause_unlike_the_standard_of_its_category_is_a_finding_beside_it() {
     assert!(
         found.iter().all(|f| f["code"] != "deviates_from_standard"),
         "the standard's promise in other words passes: {found:?}"
+    );
+
+    // The standard changes: contracts are weighed against the new one without being
+    // touched themselves.
+    let (status, edited) = json(
+        &app,
+        &acme,
+        &acme.admin,
+        Method::PATCH,
+        &format!("/api/v1/clauses/{}", clause["id"].as_str().unwrap()),
+        Some(json!({"body": UNLIKE})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{edited}");
+    settled(&db, LIBRARY_AND_ASSESSMENTS_WAITING).await;
+    let found = findings(&app, &acme, &alike).await;
+    let deviation = found
+        .iter()
+        .find(|f| f["code"] == "deviates_from_standard")
+        .unwrap_or_else(|| panic!("the old promise now deviates: {found:?}"));
+    assert_eq!(deviation["standard"]["text"], UNLIKE);
+    let found = findings(&app, &acme, &unlike).await;
+    assert!(
+        found.iter().all(|f| f["code"] != "deviates_from_standard"),
+        "the new standard's own words pass: {found:?}"
     );
 
     // Off again: a re-assessment finds no deviation.
