@@ -64,8 +64,10 @@ async fn settled(database_url: &str) {
     loop {
         let waiting: i64 = client
             .query_one(
+                // Timers (an obligation's reminder) wait for their day, not for this.
                 "select count(*) from public.jobs where kind like 'intelligence.%' \
-                 and state in ('scheduled', 'available', 'running', 'retryable')",
+                 and state in ('scheduled', 'available', 'running', 'retryable') \
+                 and (state <> 'scheduled' or run_at <= now())",
                 &[],
             )
             .await
