@@ -124,8 +124,9 @@ pub struct Config {
     pub vector_exact_max: usize,
     /// Background jobs: workers in this process and how they run.
     pub jobs: JobSettings,
-    /// `PACTUM_WEBHOOK_ALLOW_PRIVATE`: let webhooks reach loopback, private and
-    /// link-local addresses (off: refused after DNS resolution).
+    /// `PACTUM_WEBHOOK_ALLOW_PRIVATE`: let the destinations tenants choose (webhooks,
+    /// chat, generative endpoints) reach loopback, private and link-local addresses
+    /// (off: refused after DNS resolution).
     pub webhook_allow_internal: bool,
     /// `PACTUM_WEBHOOK_DISABLE_AFTER_HOURS`: how long an endpoint's deliveries may
     /// keep failing (since its last success) before it is disabled.

@@ -257,13 +257,20 @@ async fn plan(
             Planned {
                 recipients: uuid(&changes["assignee_id"]).into_iter().collect(),
                 kind: "obligation_due",
-                title: format!(
-                    "Due {when} ({}), {}: {} must {}",
-                    text(&changes["due_date"]),
-                    text(&changes["title"]),
-                    text(&changes["party"]),
-                    crate::kernel::validate::truncate(&text(&changes["action"]), 120)
-                ),
+                title: match text(&changes["party"]).as_str() {
+                    // A redacted contract's reminder names no words of its original.
+                    "" => format!(
+                        "Due {when} ({}): an obligation of {}",
+                        text(&changes["due_date"]),
+                        text(&changes["title"])
+                    ),
+                    party => format!(
+                        "Due {when} ({}), {}: {party} must {}",
+                        text(&changes["due_date"]),
+                        text(&changes["title"]),
+                        crate::kernel::validate::truncate(&text(&changes["action"]), 120)
+                    ),
+                },
                 entity: "obligation",
                 entity_id,
                 link: contract.map(|c| format!("/api/v1/contracts/{c}/obligation-tasks")),

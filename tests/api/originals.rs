@@ -12,8 +12,9 @@ use std::path::PathBuf;
 use crate::layers::sources;
 
 /// What reads a contract's text or a file's content.
-const READS_ORIGINAL: [&str; 9] = [
+const READS_ORIGINAL: [&str; 10] = [
     "select {CONTRACT_COLUMNS}",
+    "from obligation_tasks",
     "from contract_suggestions",
     "from contract_risk",
     "from contract_passages",
@@ -38,7 +39,23 @@ const GUARDED_BY: [&str; 9] = [
 ];
 
 /// Functions that read an original for Pactum itself or never return its text, with why.
-const UNGUARDED: [(&str, &str, &str); 15] = [
+const UNGUARDED: [(&str, &str, &str); 18] = [
+    (
+        "intelligence/tasks/remind.rs",
+        "run",
+        "the reminder jobs' statement of a task, run as the system; a reminder carries the sentence's words only when the contract shows no redacted copy",
+    ),
+    (
+        "intelligence/indexing.rs",
+        "reassess_if_weighed",
+        "lists which contracts have passages (their ids, no text) to weigh them again, as the system",
+    ),
+    (
+        "intelligence/tasks.rs",
+        "keep",
+        "the obligation job compares what it read with the tasks it stored, as the system",
+    ),
+
     (
         "intelligence/classify.rs",
         "standard_distances",

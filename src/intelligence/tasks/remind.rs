@@ -48,10 +48,11 @@ impl BackgroundJob for RemindObligation {
 const ENDED: &[&str] = &["expired", "terminated", "rejected"];
 
 /// A task as its reminders need it: whether it is open on a contract still running,
-/// its date, and who is told (its assignee while active, else the contract's owner).
+/// its date, who is told (its assignee while active, else the contract's owner), and
+/// whether the contract shows a redacted copy in place of its original.
 const TASK_SQL: &str = "select t.status = 'open' and c.status <> all($2), t.due_date, \
      coalesce((select u.id from users u where u.id = t.assignee_id and u.active), c.owner_id), \
-     c.id, c.title, t.party, t.action \
+     c.id, c.title, t.party, t.action, c.shown_redaction is not null \
      from obligation_tasks t join contracts c on c.id = t.contract_id where t.id = $1";
 
 fn key_prefix(task: Uuid) -> String {
@@ -122,8 +123,15 @@ async fn fire(ctx: JobContext, job: RemindObligation) -> Result<(), JobError> {
     if !still {
         return Ok(());
     }
-    let (assignee, contract, title, party, action): (Uuid, Uuid, String, String, String) =
-        (row.get(2), row.get(3), row.get(4), row.get(5), row.get(6));
+    let (assignee, contract, title): (Uuid, Uuid, String) = (row.get(2), row.get(3), row.get(4));
+    // The sentence's words come from the original: a contract that shows a redacted
+    // copy in its place is reminded of by its title and date alone, since the
+    // notification reaches whoever holds the task, whatever the original's role.
+    let (party, action): (String, String) = if row.get::<_, bool>(7) {
+        (String::new(), String::new())
+    } else {
+        (row.get(5), row.get(6))
+    };
     audit::record(
         &tx,
         &Actor::system("obligation reminders"),
