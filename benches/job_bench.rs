@@ -69,9 +69,12 @@ fn runner_with(
     share: Option<usize>,
     handlers: Handlers,
 ) -> Result<Runner, Error> {
+    // BENCH_DURABLE_BOOKKEEPING=1: the queue's own commits wait for the WAL flush, to
+    // measure what committing them without waiting gains.
     let config = RunnerConfig {
         queues: vec!["default".into()],
         tenant_share: share,
+        durable_bookkeeping: std::env::var_os("BENCH_DURABLE_BOOKKEEPING").is_some(),
         ..RunnerConfig::new(workers)
     };
     Ok(Runner::new(

@@ -5,6 +5,8 @@
 #     alternating rounds of Pactum and graphile-worker
 #   - start delay: from just before an enqueuing commit to the handler starting, on an
 #     idle queue and on a busy one (a backlog of other tenants' jobs being worked)
+#   - the queue's own commits waiting for the WAL flush or not (Pactum against itself,
+#     alternating rounds)
 #   - claim cost with 1,000 to 1,000,000 pending jobs over 1,000 tenants (Pactum)
 #   - churn: a backlog of BENCH_CHURN_PENDING worked through one claim at a time for
 #     BENCH_CHURN_SECONDS, with the autovacuum settings the migrations give public.jobs
@@ -20,9 +22,11 @@
 #   BENCH_SAMPLES (300) BENCH_BUSY_SAMPLES_GRAPHILE (20: each waits behind the backlog,
 #   seconds apiece) BENCH_CLAIM_SIZES ("1000 10000 100000 1000000")
 #   BENCH_CHURN_PENDING (1000000) BENCH_CHURN_SECONDS (180)
-#   BENCH_PARTS ("throughput latency claim churn"; contract creation runs when OTHER_CHECKOUT
+#   BENCH_PARTS ("throughput latency bookkeeping claim churn"; contract creation runs when OTHER_CHECKOUT
 #   is given)
 #   BENCH_SECONDS (6, per contract-creation round)
+#   BENCH_DURABLE_BOOKKEEPING=1: Pactum's runner commits its own changes to the queue
+#   waiting for the WAL flush (the server's PACTUM_JOB_DURABLE_BOOKKEEPING=true)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 OTHER="${1:-}"
@@ -32,7 +36,7 @@ BATCH="${BENCH_BATCH:-1000}"
 ROUNDS="${BENCH_ROUNDS:-3}"
 SAMPLES="${BENCH_SAMPLES:-300}"
 GRAPHILE_BUSY_SAMPLES="${BENCH_BUSY_SAMPLES_GRAPHILE:-20}"
-PARTS="${BENCH_PARTS:-throughput latency claim churn}"
+PARTS="${BENCH_PARTS:-throughput latency bookkeeping claim churn}"
 CHURN_PENDING="${BENCH_CHURN_PENDING:-1000000}"
 CHURN_SECONDS="${BENCH_CHURN_SECONDS:-180}"
 part() { [[ " $PARTS " == *" $1 "* ]]; }
@@ -96,6 +100,23 @@ for load in idle busy; do
   samples=$SAMPLES; [ "$load" = busy ] && samples=$GRAPHILE_BUSY_SAMPLES
   echo "   $(DATABASE_URL="$GRAPHILE_DB" graphile latency "$samples" "$load")"
 done
+
+if part bookkeeping; then
+  for WORKERS in $WORKER_COUNTS; do
+    echo "== the queue's own commits waiting for the WAL flush (durable) or not (the default): $JOBS no-op jobs, $WORKERS workers, $ROUNDS alternating rounds"
+    D_RUN=(); A_RUN=()
+    for round in $(seq "$ROUNDS"); do
+      reset_pactum
+      line=$(BENCH_DURABLE_BOOKKEEPING=1 pactum throughput "$JOBS" "$WORKERS" "$BATCH" 10)
+      echo "   durable: $line"; D_RUN+=("$(sed -E 's/.*run ([0-9]+) jobs\/s.*/\1/' <<<"$line")")
+      reset_pactum
+      line=$(pactum throughput "$JOBS" "$WORKERS" "$BATCH" 10)
+      echo "   default: $line"; A_RUN+=("$(sed -E 's/.*run ([0-9]+) jobs\/s.*/\1/' <<<"$line")")
+    done
+    awk -v d="$(median "${D_RUN[@]}")" -v a="$(median "${A_RUN[@]}")" 'BEGIN {
+      printf "   medians: durable %.0f jobs/s, default %.0f jobs/s: default/durable %.2f\n", d, a, a / d }'
+  done
+fi
 
 if part claim; then
   echo "== claim cost over 1,000 tenants"

@@ -183,6 +183,10 @@ pub struct JobSettings {
     /// cannot keep another tenant's jobs waiting. Unset or `auto` (`None` here): a
     /// quarter of the workers (at least one) is kept for other tenants.
     pub tenant_share: Option<usize>,
+    /// `PACTUM_JOB_DURABLE_BOOKKEEPING`: the queue's own changes (claims, completions,
+    /// promotions) wait for the WAL flush like every other commit. Off by default: a
+    /// crash can then lose the last few, which are made again (a job runs again).
+    pub durable_bookkeeping: bool,
 }
 
 pub const DEFAULT_JOB_WORKERS: usize = 4;
@@ -289,6 +293,11 @@ impl JobSettings {
                     1,
                 )?),
             },
+            durable_bookkeeping: parse_bool(
+                "PACTUM_JOB_DURABLE_BOOKKEEPING",
+                get("PACTUM_JOB_DURABLE_BOOKKEEPING"),
+            )?
+            .unwrap_or(false),
         })
     }
 }

@@ -191,6 +191,7 @@ pub fn job_runner(
         retention: settings.retention,
         shutdown_grace: settings.shutdown_grace,
         tenant_share: settings.tenant_share,
+        durable_bookkeeping: settings.durable_bookkeeping,
         ..RunnerConfig::new(settings.workers)
     };
     Ok(Runner::new(

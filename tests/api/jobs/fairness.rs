@@ -78,10 +78,14 @@ async fn queue_statements_reach_their_rows_through_an_index_on_a_large_table() {
         .await
         .unwrap();
     let statements = [
-        ("claim", CLAIM_SQL, "'default', 10, now(), '{}', 'w', 1000"),
-        ("promotion", PROMOTE_SQL, "now()"),
-        ("rescue", RESCUE_SQL, "now()"),
-        ("pruning", PRUNE_SQL, "now()"),
+        (
+            "claim",
+            CLAIM_SQL,
+            "'default', 10, now(), '{}', 'w', 1000, 'off'",
+        ),
+        ("promotion", PROMOTE_SQL, "now(), 'off'"),
+        ("rescue", RESCUE_SQL, "now(), 'off'"),
+        ("pruning", PRUNE_SQL, "now(), 'off'"),
     ];
     for (name, sql, args) in statements {
         queue
@@ -110,6 +114,51 @@ async fn queue_statements_reach_their_rows_through_an_index_on_a_large_table() {
                 !plan.contains(&format!("Seq Scan on {table}")),
                 "the {name} reads the whole of {table}:\n{plan}"
             );
+        }
+    }
+}
+
+/// The runner's own statements set `synchronous_commit` for their own transaction and
+/// nothing longer: off when asked (they then do not wait for the WAL flush), the
+/// server's when not, and the connection's session as it was afterwards (a pooled
+/// connection serves others next).
+#[tokio::test]
+async fn the_queues_own_changes_choose_their_commit_for_their_transaction_alone() {
+    let queue = Queue::with_tenants(&["acme"]).await;
+    let client = &queue.client;
+    let setting = async || -> String {
+        client
+            .query_one("show synchronous_commit", &[])
+            .await
+            .unwrap()
+            .get(0)
+    };
+    let session = setting().await;
+    let now = chrono::Utc::now();
+    let no_tenants: Vec<uuid::Uuid> = Vec::new();
+    for mode in [Some("off"), None] {
+        let statements: [(&str, &str, Vec<&(dyn tokio_postgres::types::ToSql + Sync)>); 4] = [
+            (
+                "claim",
+                CLAIM_SQL,
+                vec![&"default", &10i64, &now, &no_tenants, &"w", &1000i64, &mode],
+            ),
+            ("promotion", PROMOTE_SQL, vec![&now, &mode]),
+            ("rescue", RESCUE_SQL, vec![&now, &mode]),
+            ("pruning", PRUNE_SQL, vec![&now, &mode]),
+        ];
+        for (name, sql, params) in statements {
+            client.batch_execute("begin").await.unwrap();
+            client.execute(sql, &params).await.unwrap();
+            let inside = setting().await;
+            client.batch_execute("commit").await.unwrap();
+            let after = setting().await;
+            assert_eq!(
+                inside,
+                mode.unwrap_or(&session),
+                "the {name}, asked {mode:?}"
+            );
+            assert_eq!(after, session, "the {name} left its setting on the session");
         }
     }
 }

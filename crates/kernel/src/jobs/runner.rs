@@ -59,6 +59,10 @@ pub struct RunnerConfig {
     /// The most of this runner's jobs running at once that may belong to one tenant;
     /// `None`, [`default_tenant_share`] of the workers.
     pub tenant_share: Option<usize>,
+    /// Whether the runner's own changes to the queue wait for the WAL flush at commit
+    /// as the server's setting says. `false` (the default) commits them without
+    /// waiting: a crash can lose the last few, which are made again (see `sql`).
+    pub durable_bookkeeping: bool,
 }
 
 impl RunnerConfig {
@@ -72,7 +76,14 @@ impl RunnerConfig {
             lease_grace: Duration::from_secs(30),
             worker_id: default_worker_id(),
             tenant_share: None,
+            durable_bookkeeping: false,
         }
+    }
+
+    /// The `synchronous_commit` of the runner's own statements: `NULL` keeps the
+    /// server's.
+    fn commit_mode(&self) -> Option<&'static str> {
+        (!self.durable_bookkeeping).then_some("off")
     }
 }
 
@@ -416,6 +427,7 @@ impl Runner {
                     &passed_over,
                     &inner.config.worker_id,
                     &grace,
+                    &inner.config.commit_mode(),
                 ],
             )
             .await?;
@@ -456,7 +468,11 @@ impl Runner {
                 .execute(
                     Scope::standalone(),
                     GIVE_BACK_SQL,
-                    &[&beyond_share, &inner.config.worker_id],
+                    &[
+                        &beyond_share,
+                        &inner.config.worker_id,
+                        &inner.config.commit_mode(),
+                    ],
                 )
                 .await
             {
@@ -570,7 +586,13 @@ impl Runner {
                     conn.execute(
                         Scope::standalone(),
                         COMPLETE_SQL,
-                        &[&ids, &attempts, &inner.clock.now(), &inner.config.worker_id],
+                        &[
+                            &ids,
+                            &attempts,
+                            &inner.clock.now(),
+                            &inner.config.worker_id,
+                            &inner.config.commit_mode(),
+                        ],
                     )
                     .await?;
                     Ok::<_, TenancyError>(())
@@ -615,7 +637,14 @@ impl Runner {
                 conn.execute(
                     Scope::standalone(),
                     CANCEL_SQL,
-                    &[&job.id, &now, me, &job.attempt, &truncate(&reason)],
+                    &[
+                        &job.id,
+                        &now,
+                        me,
+                        &job.attempt,
+                        &truncate(&reason),
+                        &inner.config.commit_mode(),
+                    ],
                 )
                 .await?;
                 "cancelled"
@@ -639,7 +668,13 @@ impl Runner {
                 conn.execute(
                     Scope::standalone(),
                     DEFER_SQL,
-                    &[&job.id, &inner.config.worker_id, &job.attempt, &next],
+                    &[
+                        &job.id,
+                        &inner.config.worker_id,
+                        &job.attempt,
+                        &next,
+                        &inner.config.commit_mode(),
+                    ],
                 )
                 .await?;
                 "deferred"
@@ -678,6 +713,7 @@ impl Runner {
                     &job.attempt,
                     &next,
                     &truncate(error),
+                    &self.0.config.commit_mode(),
                 ],
             )
             .await?;
@@ -719,11 +755,21 @@ impl Runner {
         let now = inner.clock.now();
         let mut done = Maintenance {
             made_available: conn
-                .execute(Scope::standalone(), PROMOTE_SQL, &[&now])
+                .execute(
+                    Scope::standalone(),
+                    PROMOTE_SQL,
+                    &[&now, &inner.config.commit_mode()],
+                )
                 .await?,
             ..Maintenance::default()
         };
-        let rescued = conn.query(Scope::standalone(), RESCUE_SQL, &[&now]).await?;
+        let rescued = conn
+            .query(
+                Scope::standalone(),
+                RESCUE_SQL,
+                &[&now, &inner.config.commit_mode()],
+            )
+            .await?;
         for row in &rescued {
             let kind: &str = row.get(0);
             tracing::warn!(kind, "rescued a job whose worker stopped answering");
@@ -736,7 +782,11 @@ impl Runner {
                 - chrono::Duration::from_std(inner.config.retention)
                     .unwrap_or_else(|_| chrono::Duration::days(1));
             done.pruned = conn
-                .execute(Scope::standalone(), PRUNE_SQL, &[&horizon])
+                .execute(
+                    Scope::standalone(),
+                    PRUNE_SQL,
+                    &[&horizon, &inner.config.commit_mode()],
+                )
                 .await?;
         }
         if done.made_available + done.rescued + done.periodic_enqueued > 0 {
@@ -762,7 +812,12 @@ impl Runner {
         conn.execute(
             Scope::standalone(),
             RELEASE_SQL,
-            &[&ids, &inner.config.worker_id, &inner.clock.now()],
+            &[
+                &ids,
+                &inner.config.worker_id,
+                &inner.clock.now(),
+                &inner.config.commit_mode(),
+            ],
         )
         .await?;
         Ok(())
