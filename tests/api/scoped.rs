@@ -314,3 +314,61 @@ async fn a_connection_that_served_too_many_schemas_is_replaced() {
     let (next, _) = prepared_on_backend(&acme, EMAILS).await;
     assert_ne!(first, next, "a new backend after two schemas");
 }
+
+/// One busy tenant: past the four requests queued for its home connection, a request
+/// takes whichever other connection comes back first, never waits for one particular
+/// connection while another stands idle.
+#[tokio::test]
+async fn requests_past_a_busy_tenants_home_queue_take_the_first_connection_back() {
+    use std::time::Duration;
+    let db = TestDb::empty().await;
+    let pool = RequestPool::new(&db.database_url(), 3, Pooler::None).unwrap();
+    let busy = SchemaName::from_stored("t_busy").unwrap();
+    // Every connection in use: the tenant's home, and the two others.
+    let home = pool.get(Some(&busy)).await.unwrap();
+    let other = pool.get(None).await.unwrap();
+    let last = pool.get(None).await.unwrap();
+    let waiting_for = |n: usize| {
+        let pool = pool.clone();
+        async move {
+            for _ in 0..500 {
+                if pool.status().waiting >= n {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            panic!("{n} requests never queued: {:?}", pool.status());
+        }
+    };
+    let request = || {
+        let (pool, busy) = (pool.clone(), busy.clone());
+        tokio::spawn(async move { pool.get(Some(&busy)).await.unwrap() })
+    };
+    let home_queue: Vec<_> = (0..4).map(|_| request()).collect();
+    waiting_for(4).await;
+    let first = request();
+    waiting_for(5).await;
+    let second = request();
+    waiting_for(6).await;
+    // One connection comes back: the older of the two past the home queue gets it.
+    drop(other);
+    let served = tokio::time::timeout(Duration::from_secs(5), first)
+        .await
+        .expect("the oldest request past the home queue is served")
+        .unwrap();
+    assert!(!second.is_finished());
+    // It comes back again while `last` is still held: the next one gets it.
+    drop(served);
+    let _served = tokio::time::timeout(Duration::from_secs(5), second)
+        .await
+        .expect("the next request is served by the same connection, not left waiting for another")
+        .unwrap();
+    drop(last);
+    drop(home);
+    for waiting in home_queue {
+        tokio::time::timeout(Duration::from_secs(5), waiting)
+            .await
+            .expect("the home queue is served")
+            .unwrap();
+    }
+}

@@ -12,10 +12,12 @@
 //!   schema it has touched, about 100 KiB each, for as long as it lives. So each tenant
 //!   has a *home* connection (its schema name hashed over the pool's slots): a request
 //!   takes its home connection when it is idle, any idle one otherwise, and when all
-//!   are busy queues for its home unless others already do; that keeps a connection's
-//!   set of tenants small and its caches warm; and a connection that has
-//!   served more than [`MAX_SCHEMAS_PER_CONNECTION`] schemas, or cached more than
-//!   [`MAX_CACHED_STATEMENTS`] statements, is retired at its next checkout.
+//!   are busy queues for its home unless others already do (then, like a request that
+//!   names no tenant, in one queue served by whichever connection comes back first);
+//!   that keeps a connection's set of tenants small and its caches warm; and a
+//!   connection that has served more than [`MAX_SCHEMAS_PER_CONNECTION`] schemas, or
+//!   cached more than [`MAX_CACHED_STATEMENTS`] statements, is retired at its next
+//!   checkout.
 //! - **Transaction poolers.** Behind PgBouncer in transaction mode consecutive
 //!   transactions of one client run on different server connections, so nothing may
 //!   outlive a transaction: no named statement kept in a cache, nothing set for the
@@ -411,7 +413,12 @@ impl managed::Manager for ConnectionManager {
 }
 
 type Slot = managed::Pool<ConnectionManager>;
-pub type Connection = managed::Object<ConnectionManager>;
+
+mod checkout;
+use checkout::{Overflow, Turn};
+
+/// A connection taken from the [`RequestPool`]; dropped, it goes back.
+pub type Connection = checkout::Checkout<ConnectionManager>;
 
 /// A snapshot of the pool for metrics.
 #[derive(Debug, Clone, Copy)]
@@ -434,6 +441,7 @@ struct Slots {
     hasher: std::collections::hash_map::RandomState,
     next: AtomicUsize,
     waiting: AtomicUsize,
+    overflow: Arc<Overflow>,
 }
 
 impl RequestPool {
@@ -484,6 +492,7 @@ impl RequestPool {
             hasher: Default::default(),
             next: AtomicUsize::new(0),
             waiting: AtomicUsize::new(0),
+            overflow: Arc::default(),
         })))
     }
 
@@ -512,7 +521,7 @@ impl RequestPool {
             let no_wait = &no_wait;
             async move {
                 match slots[slot].timeout_get(no_wait).await {
-                    Ok(connection) => Ok(Some(connection)),
+                    Ok(connection) => Ok(Some(Connection::new(connection, &self.0.overflow))),
                     Err(managed::PoolError::Timeout(_)) => Ok(None),
                     Err(error) => Err(pool_error(&self.0.url, error)),
                 }
@@ -529,28 +538,49 @@ impl RequestPool {
         if schema.is_some() && count > 1 && slots[home].status().waiting < HOME_QUEUE_LIMIT {
             return self.wait_for(home).await;
         }
-        // A tenant that crowds its home (one busy tenant), or no tenant: any idle
-        // connection, else the queue where the fewest wait. One queue, never several: a
-        // wait abandoned for another slot could abandon a connection being opened, and
-        // a saturated pool would spend PostgreSQL's time forking backends that are
-        // dropped before their first query.
-        for offset in 1..count {
-            if let Some(connection) = try_slot((home + offset) % count).await? {
-                return Ok(connection);
-            }
+        if count == 1 {
+            return self.wait_for(home).await;
         }
-        let queue = (0..count)
-            .map(|offset| (home + offset) % count)
-            .min_by_key(|&slot| slots[slot].status().waiting)
-            .unwrap_or(home);
-        self.wait_for(queue).await
+        // A tenant that crowds its home (one busy tenant), or no tenant: any idle
+        // connection, else the first to come back to a slot nobody waits on. Waiting
+        // is on one queue, never on several slots at once: a wait abandoned for another
+        // slot could abandon a connection being opened, and a saturated pool would
+        // spend PostgreSQL's time forking backends dropped before their first query.
+        let scan = || async {
+            for offset in 1..=count {
+                if let Some(connection) = try_slot((home + offset) % count).await? {
+                    return Ok(Some(connection));
+                }
+            }
+            Ok::<_, TenancyError>(None)
+        };
+        if let Some(connection) = scan().await? {
+            return Ok(connection);
+        }
+        let mut turn = Turn::new(&self.0.overflow, &self.0.waiting);
+        loop {
+            // Queued before looking again, so a connection that comes back meanwhile
+            // wakes this request rather than nobody.
+            turn.queue();
+            if let Some(connection) = scan().await? {
+                return Ok(turn.served(connection));
+            }
+            turn.wait().await;
+            if let Some(connection) = scan().await? {
+                return Ok(turn.served(connection));
+            }
+            // A newcomer of that slot's tenants took it first: the head of the queue
+            // again.
+        }
     }
 
     async fn wait_for(&self, slot: usize) -> Result<Connection, TenancyError> {
         self.0.waiting.fetch_add(1, Ordering::Relaxed);
         let connection = self.0.slots[slot].get().await;
         self.0.waiting.fetch_sub(1, Ordering::Relaxed);
-        connection.map_err(|e| pool_error(&self.0.url, e))
+        connection
+            .map(|connection| Connection::new(connection, &self.0.overflow))
+            .map_err(|e| pool_error(&self.0.url, e))
     }
 
     pub fn status(&self) -> PoolStatus {

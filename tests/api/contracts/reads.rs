@@ -342,6 +342,16 @@ async fn every_list_has_one_envelope_and_its_cursors_walk_it_whole() {
         .await;
         assert_eq!(response.status(), StatusCode::CREATED);
     }
+    // Jobs of these changes (reading the file, weighing the risk) record events of their
+    // own; the lists are walked once nothing is due.
+    clm.db
+        .until_none(
+            "select count(*) from public.jobs where state in ('available', 'running') \
+                 or (state in ('scheduled', 'retryable') and run_at < now() + interval '10 seconds')",
+            std::time::Duration::from_secs(60),
+            "jobs due",
+        )
+        .await;
     for (path, key) in [
         ("/api/v1/users".to_owned(), "id"),
         ("/api/v1/contracts".to_owned(), "id"),

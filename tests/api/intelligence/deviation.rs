@@ -24,15 +24,7 @@ const LIBRARY_AND_ASSESSMENTS_WAITING: &str = "select count(*) from public.jobs 
     and state in ('scheduled', 'available', 'running', 'retryable')";
 
 async fn settled(db: &TestDb, sql: &str) {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let waiting: i64 = db.client().await.query_one(sql, &[]).await.unwrap().get(0);
-        if waiting == 0 {
-            return;
-        }
-        assert!(Instant::now() < deadline, "still waiting: {sql}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    db.until_none(sql, Duration::from_secs(120), sql).await;
 }
 
 /// Sets a policy that checks only deviation, at `least` (absent when null).

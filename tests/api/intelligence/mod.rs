@@ -128,30 +128,15 @@ async fn create(app: &TestApp, t: &Tenant, title: &str, body: &str) -> String {
 
 /// Waits until every contract of `schema` with a body has its passages.
 async fn embedded(db: &TestDb, schema: &str) {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let waiting: i64 = db
-            .client()
-            .await
-            .query_one(
-                &format!(
-                    "select count(*) from {schema}.contracts c where c.body <> '' and not exists \
-                     (select 1 from {schema}.contract_passages p where p.contract_id = c.id)"
-                ),
-                &[],
-            )
-            .await
-            .unwrap()
-            .get(0);
-        if waiting == 0 {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{waiting} contracts of {schema} never embedded"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    db.until_none(
+        &format!(
+            "select count(*) from {schema}.contracts c where c.body <> '' and not exists \
+             (select 1 from {schema}.contract_passages p where p.contract_id = c.id)"
+        ),
+        Duration::from_secs(120),
+        &format!("contracts of {schema} never embedded"),
+    )
+    .await;
 }
 
 /// The contract ids a search returns, in order.

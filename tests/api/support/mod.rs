@@ -130,6 +130,29 @@ pub struct TestDb {
 }
 
 impl TestDb {
+    /// Waits until the count `sql` selects is zero, for at most `within`; `what` names
+    /// what is waited for in the failure.
+    pub async fn until_none(&self, sql: &str, within: std::time::Duration, what: &str) {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            let waiting: i64 = self
+                .client()
+                .await
+                .query_one(sql, &[])
+                .await
+                .unwrap()
+                .get(0);
+            if waiting == 0 {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{waiting} still waiting after {within:?}: {what}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
     /// An empty database.
     pub async fn empty() -> Self {
         sweep_leftovers_once().await;
