@@ -397,7 +397,7 @@ mod tests {
 }
 
 /// The categories a clause may have, which a contract type may require.
-pub const CLAUSE_CATEGORIES: [&str; 12] = [
+pub const CLAUSE_CATEGORIES: [&str; 15] = [
     "payment",
     "liability",
     "confidentiality",
@@ -409,6 +409,9 @@ pub const CLAUSE_CATEGORIES: [&str; 12] = [
     "force_majeure",
     "data_protection",
     "dispute_resolution",
+    "non_compete",
+    "assignment",
+    "auto_renewal",
     "other",
 ];
 

@@ -110,6 +110,22 @@ static CATEGORY_RULES: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
             r"(?i)personal\s+data|data\s+protection|\bGDPR\b",
         ),
         ("dispute_resolution", r"(?i)\barbitrat|\bdisputes?\b"),
+        // Restrictive covenants: competing and soliciting. `compet` alone would take
+        // "the competent court".
+        (
+            "non_compete",
+            r"(?i)non-?compet|\bcompet(?:e|es|ing|itors?)\b|non-?solicit|\bsolicit\b|restrictive\s+covenant|restraint\s+of\s+trade",
+        ),
+        // Handing the contract on, not assigning rights in work: "assigns to the Customer
+        // all intellectual property" is intellectual property.
+        (
+            "assignment",
+            r"(?i)\b(?:not|never)\s+(?:\w+\s+){0,3}assign\b|\bneither\s+party\s+(?:may|shall|will)\s+assign|\bassign(?:s|ed|ment)?\s+(?:or\s+\w+\s+)?(?:this|the)\s+(?:agreement|contract|lease)\b|\bassign\s+or\s+transfer\b|\btransfer\s+or\s+assign\b|\bnovat|change\s+of\s+control",
+        ),
+        (
+            "auto_renewal",
+            r"(?i)renew(?:s|ed)?\s+automatically|automatically\s+(?:be\s+)?(?:renew|extend)|\btacit(?:ly)?\s+renew|\bauto-?renew|successive\s+(?:[\w-]+\s+){0,2}(?:periods?|terms?)\b|notice\s+of\s+non-?renewal|\bevergreen",
+        ),
     ]
     .into_iter()
     .map(|(c, p)| (c, Regex::new(p).expect("the category rules are valid")))
@@ -403,6 +419,64 @@ mod tests {
             assert_ne!(
                 category_by_words(passage).map(|(c, _)| c),
                 Some("governing_law"),
+                "{passage}"
+            );
+        }
+    }
+
+    #[test]
+    fn restrictive_covenants_assignment_and_renewal_have_categories_of_their_own() {
+        for (passage, expected) in [
+            (
+                "While employed, you must not work for a competitor without our permission.",
+                "non_compete",
+            ),
+            (
+                "For twelve months the Employee shall not solicit any client of the Firm.",
+                "non_compete",
+            ),
+            (
+                "The Tenant must not assign, underlet or charge the Premises without consent.",
+                "assignment",
+            ),
+            (
+                "Neither party may assign this Agreement without the other's written consent.",
+                "assignment",
+            ),
+            (
+                "Tenant shall not sublet the property or assign this lease.",
+                "assignment",
+            ),
+            (
+                "The subscription renews automatically for successive twelve-month periods.",
+                "auto_renewal",
+            ),
+            (
+                "This agreement is tacitly renewed for a further year each time.",
+                "auto_renewal",
+            ),
+        ] {
+            assert_eq!(
+                category_by_words(passage).map(|(c, _)| c),
+                Some(expected),
+                "{passage}"
+            );
+        }
+        // Assigning rights in work is intellectual property, and a competent court is
+        // no competitor.
+        for (passage, not) in [
+            (
+                "Contractor hereby assigns to Company all right, title and interest in all work product.",
+                "assignment",
+            ),
+            (
+                "Disputes are submitted to the competent court in Rotterdam.",
+                "non_compete",
+            ),
+        ] {
+            assert_ne!(
+                category_by_words(passage).map(|(c, _)| c),
+                Some(not),
                 "{passage}"
             );
         }

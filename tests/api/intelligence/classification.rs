@@ -41,9 +41,7 @@ async fn passages_are_placed_by_the_tenants_own_library_and_by_words() {
         ("Net 30", "payment", "Invoices are payable within thirty days of receipt."),
         ("Secrecy", "confidentiality", "Each party keeps the other's business secrets to itself."),
     ] {
-        let (status, clause) = json(&app, &acme, &acme.admin, Method::POST, "/api/v1/clauses",
-            Some(json!({"title": title, "category": category, "body": body}))).await;
-        assert_eq!(status, StatusCode::CREATED, "{clause}");
+        let clause = library_clause(&app, &acme, title, category, body).await;
         if category == "liability" {
             cap = clause["id"].clone();
         }
@@ -108,4 +106,29 @@ async fn passages_are_placed_by_the_tenants_own_library_and_by_words() {
             .0,
         StatusCode::NOT_FOUND
     );
+}
+
+#[tokio::test]
+async fn restrictive_covenants_assignment_and_renewal_are_categories_of_their_own() {
+    let db = TestDb::migrated().await;
+    let app = spawn_app(&db, &[]).await;
+    let acme = tenant(&db, &app, "acme").await;
+    // The library keeps clauses of each, so the tenant can teach them.
+    for category in ["non_compete", "assignment", "auto_renewal"] {
+        let clause = library_clause(&app, &acme, category, category, "A standard clause.").await;
+        assert_eq!(clause["category"], category);
+    }
+    let body = "Neither party may assign this Agreement without the other's written consent.\n\n\
+                For twelve months after it ends, the Supplier shall not solicit the Customer's clients.\n\n\
+                This Agreement renews automatically for successive one-year terms.";
+    let id = create(&app, &acme, "Supply", body).await;
+    let (status, found) = classification(&app, &acme, &acme.admin, &id).await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    for (text, category) in [
+        ("assign this Agreement", "assignment"),
+        ("solicit", "non_compete"),
+        ("renews automatically", "auto_renewal"),
+    ] {
+        assert_eq!(category_of(&found, text)["category"], category, "{found}");
+    }
 }

@@ -15,16 +15,7 @@ async fn library_clauses_are_found_by_meaning_and_by_likeness() {
         ("English law", "governing_law", "This agreement is governed by the laws of England."),
         ("Damages ceiling", "liability", "The aggregate amount either side can be made to pay for losses is capped at one year of charges."),
     ] {
-        let (status, clause) = json(
-            &app,
-            &acme,
-            &acme.admin,
-            Method::POST,
-            "/api/v1/clauses",
-            Some(json!({"title": title, "category": category, "body": body})),
-        )
-        .await;
-        assert_eq!(status, StatusCode::CREATED, "{clause}");
+        let clause = library_clause(&app, &acme, title, category, body).await;
         ids.push(clause["id"].as_str().unwrap().to_owned());
     }
     let deadline = Instant::now() + Duration::from_secs(60);

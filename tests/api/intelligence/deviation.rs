@@ -65,16 +65,7 @@ async fn a_clause_unlike_the_standard_of_its_category_is_a_finding_beside_it() {
     let dir = model_dir();
     let app = spawn_app(&db, &[("PACTUM_MODEL_DIR", dir.as_str())]).await;
     let acme = tenant(&db, &app, "acme").await;
-    let (status, clause) = json(
-        &app,
-        &acme,
-        &acme.admin,
-        Method::POST,
-        "/api/v1/clauses",
-        Some(json!({"title": "Confidentiality", "category": "confidentiality", "body": STANDARD})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{clause}");
+    let clause = library_clause(&app, &acme, "Confidentiality", "confidentiality", STANDARD).await;
     settled(
         &db,
         "select count(*) from t_acme.clauses c where not exists \

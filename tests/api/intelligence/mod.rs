@@ -112,6 +112,27 @@ async fn json(
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
+/// Keeps a clause in `t`'s library, as its admin; the clause as created.
+async fn library_clause(
+    app: &TestApp,
+    t: &Tenant,
+    title: &str,
+    category: &str,
+    body: &str,
+) -> Value {
+    let (status, clause) = json(
+        app,
+        t,
+        &t.admin,
+        Method::POST,
+        "/api/v1/clauses",
+        Some(json!({"title": title, "category": category, "body": body})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{clause}");
+    clause
+}
+
 async fn create(app: &TestApp, t: &Tenant, title: &str, body: &str) -> String {
     let (status, created) = json(
         app,
