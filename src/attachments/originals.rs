@@ -9,7 +9,9 @@
 use tokio_postgres::Row;
 use uuid::Uuid;
 
-use crate::kernel::{Actor, DomainError, Role};
+use crate::kernel::reads::read_as;
+use crate::kernel::{Actor, DomainError, Principal, Role};
+use crate::tenancy::scoped::TenantDb;
 
 /// The least role that reads originals when a tenant has not set one.
 pub const DEFAULT_ORIGINAL_ROLE: Role = Role::Manager;
@@ -38,6 +40,29 @@ pub enum Reader {
     Everyone,
     /// Only those of contracts this user owns; the redacted copy of the others.
     OwnerOnly(Uuid),
+}
+
+impl Reader {
+    /// The one owner whose restricted originals this reader reads, or none when it
+    /// reads every original: bound as `$n` in `($n::uuid is null or
+    /// c.shown_redaction is null or c.owner_id = $n)`.
+    pub fn only_owner(self) -> Option<Uuid> {
+        match self {
+            Reader::Everyone => None,
+            Reader::OwnerOnly(user) => Some(user),
+        }
+    }
+}
+
+/// Reads as `principal`, at least a viewer: who they act as, and which originals they read.
+pub async fn read_as_reader(
+    db: &TenantDb,
+    principal: &Principal,
+) -> Result<(Actor, Reader), DomainError> {
+    let (actor, results) =
+        read_as(db, principal, Role::Viewer, &[(ORIGINAL_ROLE_SQL, &[])]).await?;
+    let reader = reader(&actor, &results[0]);
+    Ok((actor, reader))
 }
 
 /// The guard of contract `$1`, one row only when its original is restricted:

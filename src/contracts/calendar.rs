@@ -1,15 +1,16 @@
-//! The contract calendar: start, end and renewal-notice dates in a date range.
+//! The contract calendar: start, end and renewal-notice dates in a date range, and the
+//! due dates of open obligation tasks (read from the contracts' text by contract
+//! intelligence) of the contracts whose original the reader may read.
 
 use chrono::NaiveDate;
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::attachments::originals;
 use crate::kernel::page::{Page, PageRequest};
-use crate::kernel::reads::read_as;
 use crate::kernel::DomainError;
 use crate::kernel::Principal;
-use crate::kernel::Role;
 use crate::tenancy::scoped::TenantDb;
 
 const MAX_RANGE_DAYS: i64 = 366 * 3;
@@ -18,15 +19,44 @@ pub const MAX_EVENTS_PER_PAGE: i64 = 1000;
 #[derive(Serialize, ToSchema)]
 pub struct CalendarEvent {
     date: NaiveDate,
-    /// `start`, `end` or `renewal_notice` (the last day to give notice: end date minus
-    /// the notice period).
+    /// `start`, `end`, `renewal_notice` (the last day to give notice: end date minus
+    /// the notice period) or `obligation` (an open obligation task is due).
     kind: String,
     contract_id: Uuid,
     title: String,
     status: String,
+    /// For an `obligation`, the task (`/obligation-tasks/{id}`); null otherwise.
+    obligation_task_id: Option<Uuid>,
+    /// For an `obligation`, who is bound and what they must do, as the text says it.
+    obligation: Option<String>,
 }
 
-/// A page of the start, end and renewal-notice dates in a range, by day.
+/// The events of a range, each row: day, kind, contract id, title, status, task id,
+/// obligation. Keyed by day, kind and the task's id or else the contract's, since a
+/// contract can have several tasks due on one day. `$7`: the one owner whose
+/// restricted originals' tasks are shown, when the reader is kept from the others.
+const EVENTS_SQL: &str = "select day, kind, id, title, status, task_id, obligation from ( \
+       select start_date as day, 'start' as kind, id, title, status, \
+         null::uuid as task_id, null::text as obligation from contracts \
+         where start_date between $1 and $2 \
+       union all \
+       select end_date, 'end', id, title, status, null, null from contracts \
+         where end_date between $1 and $2 \
+       union all \
+       select end_date - renewal_notice_days, 'renewal_notice', id, title, status, null, null \
+         from contracts where renewal_notice_days is not null and end_date is not null \
+           and status not in ('expired', 'terminated') \
+           and end_date - renewal_notice_days between $1 and $2 \
+       union all \
+       select t.due_date, 'obligation', c.id, c.title, c.status, t.id, t.party || ': ' || t.action \
+         from obligation_tasks t join contracts c on c.id = t.contract_id \
+         where t.status = 'open' and t.due_date between $1 and $2 \
+           and ($7::uuid is null or c.shown_redaction is null or c.owner_id = $7) \
+     ) events \
+     where $4::date is null or (day, kind, coalesce(task_id, id)) > ($4, $5::text, $6::uuid) \
+     order by day, kind, coalesce(task_id, id) limit $3";
+
+/// A page of the start, end, renewal-notice and obligation dates in a range, by day.
 pub async fn events(
     db: &TenantDb,
     principal: &Principal,
@@ -43,24 +73,23 @@ pub async fn events(
             "to must be on or after from, at most {MAX_RANGE_DAYS} days later"
         )));
     }
-    let (_, results) = read_as(db, principal, Role::Viewer, &[(
-                "select day, kind, id, title, status from ( \
-                   select start_date as day, 'start' as kind, id, title, status from contracts \
-                     where start_date between $1 and $2 \
-                   union all \
-                   select end_date, 'end', id, title, status from contracts \
-                     where end_date between $1 and $2 \
-                   union all \
-                   select end_date - renewal_notice_days, 'renewal_notice', id, title, status from contracts \
-                     where renewal_notice_days is not null and end_date is not null \
-                       and status not in ('expired', 'terminated') \
-                       and end_date - renewal_notice_days between $1 and $2 \
-                 ) events \
-                 where $4::date is null or (day, kind, id) > ($4, $5::text, $6::uuid) \
-                 order by day, kind, id limit $3",
-                &[&from, &to, &page.fetch(), &after_day, &after_kind, &after_id],
-            )]).await?;
-    let events: Vec<CalendarEvent> = results[0]
+    let (_, reader) = originals::read_as_reader(db, principal).await?;
+    let restricted_to = reader.only_owner();
+    let rows = db
+        .read(&[(
+            EVENTS_SQL,
+            &[
+                &from,
+                &to,
+                &page.fetch(),
+                &after_day,
+                &after_kind,
+                &after_id,
+                &restricted_to,
+            ],
+        )])
+        .await?;
+    let events: Vec<CalendarEvent> = rows[0]
         .iter()
         .map(|row| CalendarEvent {
             date: row.get(0),
@@ -68,9 +97,15 @@ pub async fn events(
             contract_id: row.get(2),
             title: row.get(3),
             status: row.get(4),
+            obligation_task_id: row.get(5),
+            obligation: row.get(6),
         })
         .collect();
     Ok(Page::keyset(events, page, |e| {
-        (e.date, e.kind.clone(), e.contract_id)
+        (
+            e.date,
+            e.kind.clone(),
+            e.obligation_task_id.unwrap_or(e.contract_id),
+        )
     }))
 }

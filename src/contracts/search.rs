@@ -255,14 +255,7 @@ async fn reader(
     if filter.q.is_none() {
         return Ok(Reader::Everyone);
     }
-    let (actor, results) = read_as(
-        db,
-        principal,
-        Role::Viewer,
-        &[(originals::ORIGINAL_ROLE_SQL, &[])],
-    )
-    .await?;
-    Ok(originals::reader(&actor, &results[0]))
+    Ok(originals::read_as_reader(db, principal).await?.1)
 }
 
 /// A page of the contracts matching `filter` (its `limit` and `cursor` are read from

@@ -2,7 +2,7 @@
 //! terms or clauses, and every file of it read has its terms read again
 //! ([`ExtractTerms`], when what they fill may have changed), its risk weighed again
 //! ([`AssessRisk`]) and its dated obligations kept as tasks ([`TrackObligations`],
-//! when its text or start date changed). None needs the model, so all react on every
+//! when its text, start or end date changed). None needs the model, so all react on every
 //! server.
 
 use uuid::Uuid;
@@ -56,10 +56,11 @@ fn on_contract<'a>(
             _ => false,
         };
         // Obligations are read from the text; a period counted from the effective
-        // date moves with the start date.
+        // date moves with the start date, and a recurring one's series ends with the
+        // end date.
         let obligations = match event.event_type {
             "contract.created" => true,
-            "contract.updated" => ["body", "start_date"]
+            "contract.updated" => ["body", "start_date", "end_date"]
                 .iter()
                 .any(|f| event.changes.get(*f).is_some()),
             _ => false,

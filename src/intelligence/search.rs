@@ -257,10 +257,7 @@ async fn group(
     except: Option<Uuid>,
 ) -> Result<Vec<(Uuid, f32, Vec<PassageMatch>)>, DomainError> {
     let ids: Vec<i64> = hits.iter().map(|h| h.key as i64).collect();
-    let me = match reader {
-        Reader::Everyone => None,
-        Reader::OwnerOnly(user) => Some(user),
-    };
+    let me = reader.only_owner();
     let rows = db
         .read(&[(
             "select p.id, p.contract_id, p.attachment_id, p.start_char, p.end_char, p.body \

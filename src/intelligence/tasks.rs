@@ -9,6 +9,7 @@
 //! job. Each open task is reminded by timers ([`remind`]) that record `obligation.due`
 //! for the notifier.
 
+mod dated;
 mod model;
 pub mod remind;
 
@@ -19,14 +20,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+pub use self::dated::{dated, Dated, Found, Occurrence, Span};
 use self::model::COLUMNS;
 pub use self::model::{ContractTaskQuery, TaskQuery, TaskView, UpdateTask};
 use super::indexing::{lock_unchanged, read_text, texts, FileText};
-use super::obligations::{read, Obligation};
-use crate::attachments::originals::{self, Reader};
+use crate::attachments::originals;
 use crate::contracts::service as contracts;
 use crate::kernel::audit::{self, Entry};
-use crate::kernel::jobs::{BackgroundJob, JobContext, JobError, JobKind};
+use crate::kernel::jobs::{cancel_pending, enqueue, BackgroundJob, JobContext, JobError, JobKind};
 use crate::kernel::page::{Page, PageRequest};
 use crate::kernel::reads::read_as;
 use crate::kernel::{unit, Actor, DomainError, Origin, Principal, Refusal, Role};
@@ -40,8 +41,6 @@ pub const TRACK_OBLIGATIONS: JobKind = JobKind {
     timeout: Duration::from_secs(120),
 };
 
-/// The most tasks one text of a contract makes.
-const MAX_TASKS: usize = 200;
 /// The largest page of tasks.
 const MAX_PAGE: i64 = 200;
 
@@ -63,109 +62,47 @@ impl BackgroundJob for TrackObligations {
     }
 }
 
-/// An obligation with a date, from the text of a file (or the body, `None`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Dated {
-    pub attachment: Option<Uuid>,
-    /// Tells the same obligation apart across texts: its file, party and action.
-    pub key: String,
-    pub obligation: Obligation,
-    pub due: NaiveDate,
-    /// `text` or `effective_date`.
-    pub source: &'static str,
-}
-
-/// What a period is counted from when it is counted from the effective date.
-fn from_effective_date(after: &str) -> bool {
-    let after = after.to_lowercase();
-    ["effective date", "commencement", "start date"]
-        .iter()
-        .any(|anchor| after.contains(anchor))
-}
-
-/// The obligations of `texts` that have a date, once each, in order: the date the
-/// sentence states, or its period counted from `effective` when it says so.
-pub fn dated<'a>(
-    texts: impl Iterator<Item = (Option<Uuid>, &'a str)>,
-    effective: Option<NaiveDate>,
-) -> Vec<Dated> {
-    let mut out: Vec<Dated> = Vec::new();
-    for (attachment, text) in texts {
-        for obligation in read(text) {
-            let Some(due) = &obligation.due else {
-                continue;
-            };
-            let stated = due
-                .date
-                .as_deref()
-                .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
-            let counted = match (due.within_days, due.after.as_deref(), effective) {
-                (Some(days), Some(after), Some(start)) if from_effective_date(after) => {
-                    start.checked_add_days(chrono::Days::new(u64::from(days)))
-                }
-                _ => None,
-            };
-            let (due, source) = match (stated, counted) {
-                (Some(date), _) => (date, "text"),
-                (None, Some(date)) => (date, "effective_date"),
-                (None, None) => continue,
-            };
-            let key = format!(
-                "{}|{}|{}",
-                attachment.map(|a| a.to_string()).unwrap_or_default(),
-                normalised(&obligation.party),
-                normalised(&obligation.action)
-            );
-            if out.iter().any(|d| d.key == key) {
-                continue;
-            }
-            out.push(Dated {
-                attachment,
-                key,
-                obligation,
-                due,
-                source,
-            });
-            if out.len() == MAX_TASKS {
-                return out;
-            }
-        }
-    }
-    out
-}
-
-fn normalised(text: &str) -> String {
-    text.split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_lowercase()
-}
-
 /// Reads `contract`'s dated obligations and keeps its tasks in step; says how many
 /// tasks it made.
 pub async fn track(ctx: &JobContext, contract: Uuid) -> Result<usize, JobError> {
-    const START_SQL: &str = "select start_date from contracts where id = $1";
+    const DATES_SQL: &str = "select start_date, end_date from contracts where id = $1";
     let tx = ctx.db.begin().await?;
-    let Some(row) = tx.query_opt(START_SQL, &[&contract]).await? else {
+    let Some(row) = tx.query_opt(DATES_SQL, &[&contract]).await? else {
         return Ok(0);
     };
     drop(tx);
-    let effective: Option<NaiveDate> = row.get(0);
-    let read = move |body: &str, files: &[FileText]| dated(texts(body, files), effective);
+    let dates: (Option<NaiveDate>, Option<NaiveDate>) = (row.get(0), row.get(1));
+    let span = Span {
+        effective: dates.0,
+        end: dates.1,
+        today: ctx.clock.now().date_naive(),
+    };
+    let read = move |body: &str, files: &[FileText]| dated(texts(body, files), span);
     let Some((text, found)) = read_text(ctx, contract, read).await? else {
         return Ok(0);
     };
     let Some(tx) = lock_unchanged(ctx, contract, &text).await? else {
         return Ok(0);
     };
-    // A new start date enqueued its own job, which counts from it.
-    let now_effective: Option<NaiveDate> = tx.query_one(START_SQL, &[&contract]).await?.get(0);
-    if now_effective != effective {
+    // A new start or end date enqueued its own job, which counts from it.
+    let row = tx.query_one(DATES_SQL, &[&contract]).await?;
+    if (
+        row.get::<_, Option<NaiveDate>>(0),
+        row.get::<_, Option<NaiveDate>>(1),
+    ) != dates
+    {
         return Ok(0);
     }
     let made = keep(&tx, &ctx.origin(), contract, found).await?;
     tx.commit().await?;
     Ok(made)
+}
+
+/// The unique key of the timer that reads `contract`'s series again on `day`, after
+/// this prefix. The day is in it because the timer that runs makes the next: a key of
+/// a running job is still taken.
+fn series_timer(contract: Uuid) -> String {
+    format!("obligation-series:{contract}:")
 }
 
 /// Stores `found` as `contract`'s tasks, in `tx` (the contract row locked): a task
@@ -176,8 +113,16 @@ async fn keep(
     tx: &TenantTx,
     origin: &Origin,
     contract: Uuid,
-    found: Vec<Dated>,
+    found: Found,
 ) -> Result<usize, DomainError> {
+    let Found {
+        tasks: found,
+        read_again_on,
+    } = found;
+    let series: Vec<String> = found
+        .iter()
+        .filter_map(|d| d.series.as_ref().map(|s| s.series_key.clone()))
+        .collect();
     let known = tx
         .query(
             "select id, obligation_key, status, due_date, due_source from obligation_tasks \
@@ -196,7 +141,12 @@ async fn keep(
             obligation: o,
             due,
             source,
+            series,
         } = dated;
+        let (series_key, number, recurs) = match series {
+            Some(s) => (Some(s.series_key), Some(s.number), Some(s.recurs)),
+            None => (None, None, None),
+        };
         let same = known.iter().find(|row| row.get::<_, &str>(1) == key);
         let (start, end) = (o.start_char as i32, o.end_char as i32);
         match same.map(|row| (row.get::<_, Uuid>(0), row.get::<_, &str>(2), row)) {
@@ -207,7 +157,8 @@ async fn keep(
                     "update obligation_tasks set passage = $2, start_char = $3, end_char = $4, \
                      party = $5, action = $6, prohibition = $7, status = 'open', \
                      due_date = case when due_source = 'person' then due_date else $8 end, \
-                     due_source = case when due_source = 'person' then due_source else $9 end \
+                     due_source = case when due_source = 'person' then due_source else $9 end, \
+                     series_key = $10, occurrence = $11, recurs = $12 \
                      where id = $1",
                     &[
                         &id,
@@ -219,6 +170,9 @@ async fn keep(
                         &o.prohibition,
                         &due,
                         &source,
+                        &series_key,
+                        &number,
+                        &recurs,
                     ],
                 )
                 .await?;
@@ -232,11 +186,11 @@ async fn keep(
                 tx.execute(
                     "insert into obligation_tasks (id, contract_id, attachment_id, obligation_key, party, \
                      action, prohibition, passage, start_char, end_char, due_date, due_source, status, \
-                     assignee_id, created_at) \
-                     select $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'open', owner_id, $13 \
-                     from contracts where id = $2",
+                     assignee_id, created_at, series_key, occurrence, recurs) \
+                     select $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'open', owner_id, $13, \
+                     $14, $15, $16 from contracts where id = $2",
                     &[&id, &contract, &attachment, &key, &o.party, &o.action, &o.prohibition, &o.passage,
-                      &start, &end, &due, &source, &now],
+                      &start, &end, &due, &source, &now, &series_key, &number, &recurs],
                 )
                 .await?;
                 kept.push(id);
@@ -244,11 +198,14 @@ async fn keep(
             }
         }
     }
+    // An occurrence already due stays open while its series is still stated: the
+    // series is made from today on, so the text not making it again is no change.
     let superseded: Vec<Uuid> = tx
         .query(
             "update obligation_tasks set status = 'superseded' \
-             where contract_id = $1 and status = 'open' and id <> all($2) returning id",
-            &[&contract, &kept],
+             where contract_id = $1 and status = 'open' and id <> all($2) \
+             and not coalesce(series_key = any($3) and due_date < $4, false) returning id",
+            &[&contract, &kept, &series, &now.date_naive()],
         )
         .await?
         .iter()
@@ -257,6 +214,19 @@ async fn keep(
     remind::cancel(tx, &superseded).await?;
     moved.extend_from_slice(&made);
     remind::reschedule(tx, &moved).await?;
+    // The series cut short by the horizon are read again the day after their next
+    // occurrence, which makes the next one past the horizon.
+    cancel_pending(tx, TRACK_OBLIGATIONS, &series_timer(contract)).await?;
+    if let Some(day) = read_again_on {
+        let at = day.and_time(chrono::NaiveTime::MIN).and_utc();
+        if at > now {
+            let again = TrackObligations {
+                contract_id: contract,
+            };
+            let key = format!("{}{day}", series_timer(contract));
+            enqueue(tx, vec![again.at(at).unique(key)]).await?;
+        }
+    }
     if !made.is_empty() || !superseded.is_empty() {
         audit::record(
             tx,
@@ -288,13 +258,7 @@ pub async fn list(
             "status is one of open, done, dismissed, superseded, all",
         ));
     }
-    let (actor, results) = read_as(
-        db,
-        principal,
-        Role::Viewer,
-        &[(originals::ORIGINAL_ROLE_SQL, &[])],
-    )
-    .await?;
+    let (actor, reader) = originals::read_as_reader(db, principal).await?;
     let me = actor.user_id();
     let assignee: Option<Uuid> = match query.assignee.as_deref() {
         None => None,
@@ -304,10 +268,7 @@ pub async fn list(
                 .map_err(|_| DomainError::invalid("assignee is `me` or a user's id"))?,
         ),
     };
-    let restricted_to = match originals::reader(&actor, &results[0]) {
-        Reader::Everyone => None,
-        Reader::OwnerOnly(user) => Some(user),
-    };
+    let restricted_to = reader.only_owner();
     let after: Option<(NaiveDate, Uuid)> = page.after()?;
     let (after_date, after_id) = after.unzip();
     let due_before = query.due_before.map(|d| d.0);
@@ -481,47 +442,4 @@ pub async fn update(
     .await?;
     remind::reschedule(tx, &[id]).await?;
     Ok(task)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn date(text: &str) -> NaiveDate {
-        text.parse().unwrap()
-    }
-
-    #[test]
-    fn stated_dates_and_periods_from_the_effective_date_make_tasks_once_each() {
-        let text = "The Supplier shall deliver the migration plan by March 1, 2027. \
-             Customer shall pay the set-up fee within 30 days of the Effective Date. \
-             Customer shall pay each invoice within 30 days of receipt. \
-             The Supplier shall deliver the migration plan by March 1, 2027. \
-             Each party shall keep the other's information secret.";
-        let found = dated(std::iter::once((None, text)), Some(date("2027-01-15")));
-        let got: Vec<(&str, NaiveDate, &str)> = found
-            .iter()
-            .map(|d| (d.obligation.party.as_str(), d.due, d.source))
-            .collect();
-        assert_eq!(
-            got,
-            [
-                ("The Supplier", date("2027-03-01"), "text"),
-                ("Customer", date("2027-02-14"), "effective_date"),
-            ]
-        );
-        // Without a start date, a period from it has no date yet.
-        let found = dated(std::iter::once((None, text)), None);
-        assert_eq!(found.len(), 1);
-    }
-
-    #[test]
-    fn the_same_obligation_in_another_file_is_another_task() {
-        let file = Uuid::new_v4();
-        let text = "The Supplier shall deliver the plan by 1 March 2027.";
-        let found = dated([(None, text), (Some(file), text)].into_iter(), None);
-        assert_eq!(found.len(), 2);
-        assert_ne!(found[0].key, found[1].key);
-        assert_eq!(found[1].attachment, Some(file));
-    }
 }

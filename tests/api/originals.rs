@@ -26,7 +26,7 @@ const READS_ORIGINAL: [&str; 10] = [
 ];
 
 /// What applies the guard, and the helpers that apply it for their callers.
-const GUARDED_BY: [&str; 9] = [
+const GUARDED_BY: [&str; 10] = [
     "sources_for(",
     "originals::",
     "Guard::from_rows",
@@ -34,6 +34,7 @@ const GUARDED_BY: [&str; 9] = [
     "shield(",
     "require_original(",
     "Reader::",
+    ".only_owner()",
     "readable(",
     "reading::searchable_pdf(",
 ];

@@ -12,7 +12,7 @@ use crate::kernel::validate::IsoDate;
 /// The columns a [`TaskView`] is read from, `t` the task and `c` its contract.
 pub const COLUMNS: &str = "t.id, t.contract_id, c.title, t.attachment_id, t.party, t.action, \
      t.prohibition, t.passage, t.start_char, t.end_char, t.due_date, t.due_source, t.status, \
-     t.assignee_id, t.decided_by, t.decided_at, t.created_at";
+     t.assignee_id, t.decided_by, t.decided_at, t.created_at, t.recurs, t.occurrence";
 
 /// An obligation of a contract with a date, as a task for someone to do.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -44,6 +44,12 @@ pub struct TaskView {
     pub decided_by: Option<Uuid>,
     pub decided_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// For an occurrence of a recurring obligation, its period: `daily`, `weekly`,
+    /// `monthly`, `quarterly` or `annually`; null for a single task.
+    pub recurs: Option<String>,
+    /// Which occurrence it is: periods after the date the text states (0 is that date)
+    /// or after the effective date (1 is one period on); null for a single task.
+    pub occurrence: Option<i32>,
 }
 
 impl From<&Row> for TaskView {
@@ -66,6 +72,8 @@ impl From<&Row> for TaskView {
             decided_by: row.get(14),
             decided_at: row.get(15),
             created_at: row.get(16),
+            recurs: row.get(17),
+            occurrence: row.get(18),
         }
     }
 }

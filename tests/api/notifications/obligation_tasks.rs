@@ -1,14 +1,16 @@
 //! Obligations with a date become tasks with reminders, through the server and a
 //! manual clock: made from the contract's text by a job, assigned to its owner, moved
 //! and superseded with the text, reminded at 09:00 to whoever holds them, closed by
-//! their assignee and by no one else; bad input is a 400 and changes nothing.
+//! their assignee and by no one else; bad input is a 400 and changes nothing. A
+//! recurring obligation is a series of tasks up to the end date, or a year ahead and
+//! moving on as the days pass.
 
 use super::*;
 
 const BODY: &str = "1. Delivery. The Supplier shall deliver the migration plan by March 1, 2027.\n\
     2. Fees. Customer shall pay the set-up fee within 30 days of the Effective Date.\n\
     3. Invoices. Customer shall pay each invoice within 30 days of receipt.\n\
-    4. Reports. The Supplier shall send a monthly report.";
+    4. Reports. The Supplier shall send a report when asked.";
 
 /// `contract`'s tasks in `status` once there are `n` of them.
 async fn tasks(org: &Org, contract: &str, status: &str, n: usize) -> Vec<Value> {
@@ -31,6 +33,23 @@ async fn tasks(org: &Org, contract: &str, status: &str, n: usize) -> Vec<Value> 
         assert!(Instant::now() < deadline, "{n} {status} tasks; got {page}");
         tokio::time::sleep(StdDuration::from_millis(50)).await;
     }
+}
+
+/// Makes a redacted copy of `contract` that readers below the original's role read
+/// in its place.
+async fn restrict_original(org: &Org, contract: &str) {
+    let path = format!("/api/v1/contracts/{contract}");
+    let version = org.call(0, None, Method::GET, &path, None).await.1["version"].clone();
+    let (code, copy) = org
+        .call(
+            0,
+            None,
+            Method::POST,
+            &format!("{path}/redactions"),
+            Some(json!({"version": version, "accepted": [], "rejected": []})),
+        )
+        .await;
+    assert_eq!(code, StatusCode::CREATED, "{copy}");
 }
 
 /// When the pending obligation reminders fire, earliest first.
@@ -283,27 +302,7 @@ async fn dated_obligations_become_tasks_reminded_to_their_assignee() {
     );
 
     // A viewer the redacted original is kept from reads none of its tasks.
-    let version = org
-        .call(
-            0,
-            None,
-            Method::GET,
-            &format!("/api/v1/contracts/{contract}"),
-            None,
-        )
-        .await
-        .1["version"]
-        .clone();
-    let (code, copy) = org
-        .call(
-            0,
-            None,
-            Method::POST,
-            &format!("/api/v1/contracts/{contract}/redactions"),
-            Some(json!({"version": version, "accepted": [], "rejected": []})),
-        )
-        .await;
-    assert_eq!(code, StatusCode::CREATED, "{copy}");
+    restrict_original(&org, &contract).await;
     let (code, page) = org
         .as_(
             "vera",
@@ -334,4 +333,159 @@ async fn dated_obligations_become_tasks_reminded_to_their_assignee() {
         )
         .await;
     assert_eq!(page["items"].as_array().map(Vec::len), Some(2), "{page}");
+}
+
+/// Each task's due date, occurrence and period, in the order listed.
+fn occurrences(tasks: &[Value]) -> Vec<(String, i64, String)> {
+    tasks
+        .iter()
+        .map(|t| {
+            (
+                t["due_date"].as_str().unwrap().to_owned(),
+                t["occurrence"].as_i64().unwrap(),
+                t["recurs"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_recurring_obligation_is_a_series_of_tasks() {
+    let mut org = org(
+        at("2026-12-01T12:00:00Z"),
+        1,
+        &[],
+        &[("olive", "member"), ("vera", "viewer")],
+    )
+    .await;
+    let body = "1. Reports. The Supplier shall send a monthly service report.\n\
+                2. Reviews. Customer shall review the account quarterly.";
+    let term = org
+        .contract(
+            "olive",
+            "Managed service",
+            json!({"body": body, "start_date": "2027-01-31", "end_date": "2027-06-30"}),
+        )
+        .await;
+    let open = tasks(&org, &term, "open", 6).await;
+    let month = |d: &str, n: i64| (d.to_owned(), n, "monthly".to_owned());
+    // Listed by date; the two due on 2027-04-30 in either order.
+    let mut listed = occurrences(&open);
+    listed.sort();
+    assert_eq!(
+        listed,
+        [
+            month("2027-02-28", 1),
+            month("2027-03-31", 2),
+            ("2027-04-30".to_owned(), 1, "quarterly".to_owned()),
+            month("2027-04-30", 3),
+            month("2027-05-31", 4),
+            month("2027-06-30", 5),
+        ]
+    );
+    // Each occurrence is reminded on its own.
+    let reminders = timers(&org, "intelligence.obligation_reminder", "%").await;
+    assert_eq!(reminders.len(), 12, "{reminders:?}");
+
+    // An earlier end date ends the series there: the occurrences after it are
+    // superseded with their reminders.
+    org.edit(0, &term, json!({"end_date": "2027-03-31"})).await;
+    let gone = tasks(&org, &term, "superseded", 4).await;
+    assert!(gone
+        .iter()
+        .all(|t| t["due_date"].as_str().unwrap() > "2027-03-31"));
+    assert_eq!(
+        occurrences(&tasks(&org, &term, "open", 2).await),
+        [month("2027-02-28", 1), month("2027-03-31", 2)]
+    );
+    assert_eq!(
+        timers(&org, "intelligence.obligation_reminder", "%")
+            .await
+            .len(),
+        4
+    );
+
+    // With no end date the series is made a year ahead, and read again the day after
+    // its next occurrence, which makes one more; the one now due stays open.
+    let rolling = org
+        .contract(
+            "olive",
+            "Support",
+            json!({"body": "The Supplier shall send a monthly report.", "start_date": "2027-01-15"}),
+        )
+        .await;
+    let open = tasks(&org, &rolling, "open", 10).await;
+    assert_eq!(
+        (open[0]["due_date"].as_str(), open[9]["due_date"].as_str()),
+        (Some("2027-02-15"), Some("2027-11-15"))
+    );
+    let series = format!("obligation-series:{rolling}:%");
+    let key = |day: &str| format!("obligation-series:{rolling}:{day}");
+    assert_eq!(
+        timers(&org, "intelligence.track_obligations", &series).await,
+        [(key("2027-02-16"), at("2027-02-16T00:00:00Z"))]
+    );
+    org.advance_to(at("2027-02-16T00:00:01Z"));
+    org.relogin().await;
+    let open = tasks(&org, &rolling, "open", 13).await;
+    assert_eq!(
+        (open[0]["due_date"].as_str(), open[0]["occurrence"].as_i64()),
+        (Some("2027-02-15"), Some(1))
+    );
+    assert_eq!(open[12]["due_date"], "2028-02-15");
+    assert_eq!(
+        timers(&org, "intelligence.track_obligations", &series).await,
+        [(key("2027-03-16"), at("2027-03-16T00:00:00Z"))]
+    );
+    assert_eq!(tasks(&org, &rolling, "superseded", 0).await.len(), 0);
+
+    // The calendar shows each open occurrence on its day, beside the contracts' own
+    // dates, page by page; a reader kept from a redacted original sees none of its.
+    let calendar = |who: &'static str| {
+        let org = &org;
+        async move {
+            let mut seen = Vec::new();
+            let mut cursor = String::new();
+            loop {
+                let (code, page) = org
+                    .as_(
+                        who,
+                        Method::GET,
+                        &format!("/api/v1/calendar?from=2027-02-01&to=2027-03-31&limit=2{cursor}"),
+                        None,
+                    )
+                    .await;
+                assert_eq!(code, StatusCode::OK, "{page}");
+                for e in page["items"].as_array().unwrap() {
+                    let by = e["obligation"].as_str().unwrap_or_default().to_owned();
+                    seen.push((
+                        e["date"].as_str().unwrap().to_owned(),
+                        e["kind"].as_str().unwrap().to_owned(),
+                        by,
+                    ));
+                }
+                match page["next_cursor"].as_str() {
+                    Some(next) => cursor = format!("&cursor={next}"),
+                    None => return seen,
+                }
+            }
+        }
+    };
+    let event = |day: &str, kind: &str, by: &str| (day.to_owned(), kind.to_owned(), by.to_owned());
+    let report = "The Supplier: send a monthly report";
+    let service = "The Supplier: send a monthly service report";
+    assert_eq!(
+        calendar("vera").await,
+        [
+            event("2027-02-15", "obligation", report),
+            event("2027-02-28", "obligation", service),
+            event("2027-03-15", "obligation", report),
+            event("2027-03-31", "end", ""),
+            event("2027-03-31", "obligation", service),
+        ]
+    );
+    restrict_original(&org, &rolling).await;
+    let kept_from: Vec<_> = calendar("vera").await.into_iter().map(|e| e.2).collect();
+    assert_eq!(kept_from, [service, "", service]);
+    assert_eq!(calendar("olive").await.len(), 5);
 }
