@@ -233,6 +233,22 @@ async fn main() {
                 wrong: u32::from(!labelled && found),
                 missed: u32::from(labelled && !found),
             };
+            if show == Some(contract.split) && counts.wrong > 0 {
+                for passage in classification["passages"].as_array().into_iter().flatten() {
+                    if passage["category"] == category {
+                        eprintln!(
+                            "{} category {category} wrong, by {} ({}): {:?}",
+                            contract.key,
+                            passage["method"],
+                            passage["confidence"],
+                            passage["text"].as_str().unwrap_or_default(),
+                        );
+                    }
+                }
+            }
+            if show == Some(contract.split) && counts.missed > 0 {
+                eprintln!("{} category {category} missed", contract.key);
+            }
             split.categories.entry(category).or_default().add(counts);
         }
 
