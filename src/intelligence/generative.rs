@@ -280,12 +280,14 @@ async fn call(
 ) -> Call {
     let sent_chars = text.chars().count();
     let url = format!("{}/chat/completions", base_url.trim_end_matches('/'));
-    let host = reqwest::Url::parse(&url)
+    let parsed = reqwest::Url::parse(&url);
+    let host = parsed
+        .as_ref()
         .ok()
         .and_then(|u| u.host_str().map(str::to_owned))
         .unwrap_or_default();
     let outcome = async {
-        let parsed = reqwest::Url::parse(&url).map_err(|e| format!("base_url: {e}"))?;
+        let parsed = parsed.map_err(|e| format!("base_url: {e}"))?;
         destination::check_literal(&parsed, generator.allow_internal).map_err(|why| why.0)?;
         let mut request = generator.client.post(parsed).json(&json!({
             "model": model,

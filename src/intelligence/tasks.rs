@@ -24,7 +24,7 @@ pub use self::dated::{dated, Dated, Found, Occurrence, Span};
 use self::model::COLUMNS;
 pub use self::model::{ContractTaskQuery, TaskQuery, TaskView, UpdateTask};
 use super::indexing::{lock_unchanged, read_text, texts, FileText};
-use crate::attachments::originals;
+use crate::attachments::originals::{self, Reader};
 use crate::contracts::service as contracts;
 use crate::kernel::audit::{self, Entry};
 use crate::kernel::jobs::{cancel_pending, enqueue, BackgroundJob, JobContext, JobError, JobKind};
@@ -252,17 +252,38 @@ pub async fn list(
     query: &TaskQuery,
 ) -> Result<Page<TaskView>, DomainError> {
     let page = PageRequest::parse(query.limit, query.cursor.as_deref(), MAX_PAGE)?;
+    let status = status_of(query)?;
+    let (actor, reader) = originals::read_as_reader(db, principal).await?;
+    read_page(db, &actor, reader, query, status, &page).await
+}
+
+/// The status a list asks for, `open` unless it says.
+fn status_of(query: &TaskQuery) -> Result<&str, DomainError> {
     let status = query.status.as_deref().unwrap_or("open");
     if !["open", "done", "dismissed", "superseded", "all"].contains(&status) {
         return Err(DomainError::invalid(
             "status is one of open, done, dismissed, superseded, all",
         ));
     }
-    let (actor, reader) = originals::read_as_reader(db, principal).await?;
-    let me = actor.user_id();
+    Ok(status)
+}
+
+/// A page of the tasks `query` names, as `actor` reads them.
+async fn read_page(
+    db: &TenantDb,
+    actor: &Actor,
+    reader: Reader,
+    query: &TaskQuery,
+    status: &str,
+    page: &PageRequest,
+) -> Result<Page<TaskView>, DomainError> {
     let assignee: Option<Uuid> = match query.assignee.as_deref() {
         None => None,
-        Some("me") => Some(me.ok_or_else(|| DomainError::invalid("assignee=me needs a user"))?),
+        Some("me") => Some(
+            actor
+                .user_id()
+                .ok_or_else(|| DomainError::invalid("assignee=me needs a user"))?,
+        ),
         Some(id) => Some(
             id.parse()
                 .map_err(|_| DomainError::invalid("assignee is `me` or a user's id"))?,
@@ -286,7 +307,7 @@ pub async fn list(
         )])
         .await?;
     let tasks: Vec<TaskView> = rows[0].iter().map(TaskView::from).collect();
-    Ok(Page::keyset(tasks, &page, |t| (t.due_date, t.id)))
+    Ok(Page::keyset(tasks, page, |t| (t.due_date, t.id)))
 }
 
 /// `contract`'s tasks, for anyone who may read it and its original.
@@ -296,6 +317,15 @@ pub async fn list_for_contract(
     contract: Uuid,
     query: ContractTaskQuery,
 ) -> Result<Page<TaskView>, DomainError> {
+    let query = TaskQuery {
+        status: query.status,
+        contract_id: Some(contract),
+        limit: query.limit,
+        cursor: query.cursor,
+        ..TaskQuery::default()
+    };
+    let page = PageRequest::parse(query.limit, query.cursor.as_deref(), MAX_PAGE)?;
+    let status = status_of(&query)?;
     let (actor, results) = read_as(
         db,
         principal,
@@ -310,14 +340,8 @@ pub async fn list_for_contract(
         return Err(DomainError::Missing("contract"));
     }
     originals::require_original(originals::Guard::from_rows(&results[1]).as_ref(), &actor)?;
-    let query = TaskQuery {
-        status: query.status,
-        contract_id: Some(contract),
-        limit: query.limit,
-        cursor: query.cursor,
-        ..TaskQuery::default()
-    };
-    list(db, principal, &query).await
+    // Its original admitted the reader: every task of it is theirs to read.
+    read_page(db, &actor, Reader::Everyone, &query, status, &page).await
 }
 
 /// Closes, reopens, assigns or moves task `id`: its assignee may change its status;

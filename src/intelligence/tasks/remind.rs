@@ -13,7 +13,9 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::kernel::audit::{self, Entry};
-use crate::kernel::jobs::{cancel_pending, enqueue, BackgroundJob, JobContext, JobError, JobKind};
+use crate::kernel::jobs::{
+    cancel_pending_any, enqueue, BackgroundJob, JobContext, JobError, JobKind,
+};
 use crate::kernel::{unit, Actor, DomainError};
 use crate::notifications::reminders::{at_local_morning, zone_and_defaults};
 use crate::tenancy::scoped::TenantTx;
@@ -55,28 +57,28 @@ const TASK_SQL: &str = "select t.status = 'open' and c.status <> all($2), t.due_
      c.id, c.title, t.party, t.action, c.shown_redaction is not null \
      from obligation_tasks t join contracts c on c.id = t.contract_id where t.id = $1";
 
+/// Which of the tasks `$1` are open on a contract still running, and their dates.
+const DUE_SQL: &str = "select t.id, t.due_date from obligation_tasks t \
+     join contracts c on c.id = t.contract_id \
+     where t.id = any($1) and t.status = 'open' and c.status <> all($2)";
+
 fn key_prefix(task: Uuid) -> String {
     format!("obligation:{task}:")
 }
 
-/// Cancels the pending reminders of `tasks` and schedules those that apply now.
+/// Cancels the pending reminders of `tasks` and schedules those that apply now: a
+/// few statements, however many tasks (a series makes a dozen at once).
 pub async fn reschedule(tx: &TenantTx, tasks: &[Uuid]) -> Result<(), DomainError> {
     if tasks.is_empty() {
         return Ok(());
     }
+    cancel(tx, tasks).await?;
     let (zone, defaults) = zone_and_defaults(tx).await?;
     let now = unit::now(tx);
     let ended: Vec<&str> = ENDED.to_vec();
     let mut jobs = Vec::new();
-    for task in tasks {
-        cancel_pending(tx, REMIND_OBLIGATION, &key_prefix(*task)).await?;
-        let Some(row) = tx.query_opt(TASK_SQL, &[task, &ended]).await? else {
-            continue;
-        };
-        if !row.get::<_, bool>(0) {
-            continue;
-        }
-        let due: NaiveDate = row.get(1);
+    for row in tx.query(DUE_SQL, &[&tasks, &ended]).await? {
+        let (task, due): (Uuid, NaiveDate) = (row.get(0), row.get(1));
         for days in &defaults.obligation_reminder_days {
             let Some(day) = due.checked_sub_days(chrono::Days::new(u64::from(days.unsigned_abs())))
             else {
@@ -88,12 +90,12 @@ pub async fn reschedule(tx: &TenantTx, tasks: &[Uuid]) -> Result<(), DomainError
             }
             jobs.push(
                 RemindObligation {
-                    task_id: *task,
+                    task_id: task,
                     days_before: *days,
                     due_date: due,
                 }
                 .at(fire_at)
-                .unique(format!("{}{days}", key_prefix(*task))),
+                .unique(format!("{}{days}", key_prefix(task))),
             );
         }
     }
@@ -103,9 +105,9 @@ pub async fn reschedule(tx: &TenantTx, tasks: &[Uuid]) -> Result<(), DomainError
 
 /// Cancels the pending reminders of `tasks`.
 pub async fn cancel(tx: &TenantTx, tasks: &[Uuid]) -> Result<(), DomainError> {
-    for task in tasks {
-        cancel_pending(tx, REMIND_OBLIGATION, &key_prefix(*task)).await?;
-    }
+    let prefixes: Vec<String> = tasks.iter().map(|t| key_prefix(*t)).collect();
+    let prefixes: Vec<&str> = prefixes.iter().map(String::as_str).collect();
+    cancel_pending_any(tx, REMIND_OBLIGATION, &prefixes).await?;
     Ok(())
 }
 

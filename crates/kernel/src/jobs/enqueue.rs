@@ -205,13 +205,27 @@ pub async fn cancel_pending(
     kind: JobKind,
     key_prefix: &str,
 ) -> Result<u64, DomainError> {
+    cancel_pending_any(tx, kind, &[key_prefix]).await
+}
+
+/// [`cancel_pending`] for every job whose unique key starts with one of `key_prefixes`,
+/// in one statement.
+pub async fn cancel_pending_any(
+    tx: &TenantTx,
+    kind: JobKind,
+    key_prefixes: &[&str],
+) -> Result<u64, DomainError> {
+    if key_prefixes.is_empty() {
+        return Ok(0);
+    }
     Ok(tx
         .execute(
             // A running one finishes; its handler re-checks that it still applies.
             "update public.jobs set state = 'cancelled', finished_at = $4, lease_until = null \
-             where tenant_id = $1 and kind = $2 and starts_with(unique_key, $3) \
+             where tenant_id = $1 and kind = $2 \
+               and exists (select 1 from unnest($3::text[]) p where starts_with(unique_key, p)) \
                and state in ('scheduled', 'available', 'retryable')",
-            &[&tx.tenant_id().0, &kind.name, &key_prefix, &unit::now(tx)],
+            &[&tx.tenant_id().0, &kind.name, &key_prefixes, &unit::now(tx)],
         )
         .await?)
 }

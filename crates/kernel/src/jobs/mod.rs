@@ -28,7 +28,9 @@ mod shares;
 pub mod sql;
 pub mod typed;
 
-pub use enqueue::{cancel_pending, enqueue, enqueue_collecting, enqueue_with, NewJob};
+pub use enqueue::{
+    cancel_pending, cancel_pending_any, enqueue, enqueue_collecting, enqueue_with, NewJob,
+};
 pub use handler::{HandlerFn, Handlers, Job, JobContext, JobError};
 pub use runner::{Runner, RunnerConfig, RunnerHandle};
 pub use shares::Claimed;
