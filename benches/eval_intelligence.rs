@@ -11,79 +11,17 @@
 //! field and per category, the obligations', and recall@10 and nDCG@10 per mode, each
 //! for the tuning part and the held-out part apart.
 
+#[path = "eval/server.rs"]
+mod server;
 #[path = "eval/set.rs"]
 mod set;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
+use server::{settled, Server};
 use set::{Counts, Set, Split, FIELDS};
-
-struct Server {
-    http: reqwest::Client,
-    url: String,
-    host: String,
-    token: String,
-}
-
-impl Server {
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let mut request = self
-            .http
-            .request(method.clone(), format!("{}{path}", self.url))
-            .header("host", &self.host)
-            .bearer_auth(&self.token);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.expect("the server answers");
-        let status = response.status();
-        let body: Value = response.json().await.unwrap_or(Value::Null);
-        assert!(status.is_success(), "{method} {path}: {status} {body}");
-        body
-    }
-
-    async fn get(&self, path: &str) -> Value {
-        self.call(reqwest::Method::GET, path, None).await
-    }
-
-    async fn post(&self, path: &str, body: Value) -> Value {
-        self.call(reqwest::Method::POST, path, Some(body)).await
-    }
-}
-
-/// Waits until no intelligence job is waiting or running.
-async fn settled(database_url: &str) {
-    let (client, connection) = tokio_postgres::connect(database_url, tokio_postgres::NoTls)
-        .await
-        .expect("DATABASE_URL connects");
-    tokio::spawn(connection);
-    let started = Instant::now();
-    loop {
-        let waiting: i64 = client
-            .query_one(
-                // Timers (an obligation's reminder) wait for their day, not for this.
-                "select count(*) from public.jobs where kind like 'intelligence.%' \
-                 and state in ('scheduled', 'available', 'running', 'retryable') \
-                 and (state <> 'scheduled' or run_at <= now())",
-                &[],
-            )
-            .await
-            .expect("the queue reads")
-            .get(0);
-        if waiting == 0 {
-            eprintln!("jobs done in {:.1} s", started.elapsed().as_secs_f64());
-            return;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(1800),
-            "{waiting} intelligence jobs still waiting after 30 minutes"
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-}
 
 fn encode(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
@@ -130,14 +68,7 @@ async fn main() {
         .filter(|s| s == "dev")
         .map(|_| Split::Dev);
     let set = Set::load(Path::new("eval/intelligence")).unwrap_or_else(|e| panic!("{e}"));
-    // The server is plain HTTP, but a client is not built without a TLS provider.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let server = Server {
-        http: reqwest::Client::new(),
-        url: url.clone(),
-        host: host.clone(),
-        token: token.clone(),
-    };
+    let server = Server::new(url, host, token);
 
     for clause in &set.library {
         server

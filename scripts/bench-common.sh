@@ -122,3 +122,34 @@ bench_program() {
   [ -n "$built" ] || { echo "benches/$1.rs did not build" >&2; return 1; }
   echo "$built"
 }
+
+# serve_one_tenant DATABASE SLUG PORT: the release server with the model
+# (PACTUM_MODEL_DIR, else the one scripts/model.sh installs) on PORT over a fresh
+# DATABASE holding one tenant SLUG (host SLUG.localhost, schema t_SLUG, its admin
+# admin@SLUG.example); sets SERVER_PID and TOKEN (the admin's), and at exit stops the
+# server and drops the database.
+serve_one_tenant() {
+  local database=$1 slug=$2 port=$3
+  export JWT_SECRET="bench-secret-bench-secret-bench-secret-00"
+  PACTUM_MODEL_DIR="${PACTUM_MODEL_DIR:-$(bash scripts/model.sh)}"
+  export PACTUM_MODEL_DIR
+  fresh_bench_database "$database"
+  # shellcheck disable=SC2064 # the names are fixed now, on purpose
+  trap "drop_bench_database $database" EXIT
+  cargo build --release --locked --workspace --bins
+  target/release/tenantctl migrate >/dev/null
+  printf 'bench password 123\n' | target/release/tenantctl create "$slug" \
+    --domain "$slug.localhost" --admin-email "admin@$slug.example" >/dev/null
+  PACTUM_BIND="127.0.0.1:$port" RUST_LOG=warn target/release/pactum 2>"/tmp/pactum-$database.log" &
+  SERVER_PID=$!
+  # shellcheck disable=SC2064
+  trap "kill $SERVER_PID 2>/dev/null || true; wait $SERVER_PID 2>/dev/null || true; drop_bench_database $database" EXIT
+  for _ in $(seq 100); do
+    curl -sf "http://127.0.0.1:$port/healthz" -H "host: localhost" >/dev/null && break
+    sleep 0.1
+  done
+  TOKEN=$(curl -sf "http://127.0.0.1:$port/api/v1/auth/login" -H "host: $slug.localhost" \
+    -H 'content-type: application/json' \
+    -d "{\"email\":\"admin@$slug.example\",\"password\":\"bench password 123\"}" |
+    sed -E 's/.*"access_token":"([^"]+)".*/\1/')
+}

@@ -336,23 +336,34 @@ pub async fn search(
     query: &SearchQuery,
 ) -> Result<SearchResults, DomainError> {
     let (mode, q, limit) = query.checked()?;
-    let words = if mode == Mode::Semantic {
-        Vec::new()
-    } else {
-        text_ranking(db, principal, q, mode.words_depth(limit)).await?
+    // The words' query in PostgreSQL, and the query's embedding, the loaded set and its
+    // scan on this server, at once: hybrid costs the slower of the two, not their sum.
+    let words = async {
+        if mode == Mode::Semantic {
+            Ok(Vec::new())
+        } else {
+            text_ranking(db, principal, q, mode.words_depth(limit)).await
+        }
     };
+    let meaning = async {
+        if mode == Mode::Text {
+            return Ok(Vec::new());
+        }
+        let (prepared, (vectors, _)) = tokio::try_join!(
+            prepare(db, tenant, engine, principal, None, VectorSet::Passages),
+            engine.embed(vec![q.to_owned()])
+        )?;
+        let query = vectors.into_iter().next().unwrap_or_default();
+        let hits = nearest(prepared.vectors, query, None).await?;
+        group(db, prepared.reader, &hits, None).await
+    };
+    let (words, meaning) = tokio::try_join!(words, meaning)?;
     let word_ids: Vec<Uuid> = words.iter().map(|c| c.id).collect();
     let mut known: HashMap<Uuid, ContractView> = words.into_iter().map(|c| (c.id, c)).collect();
     let mut passages: HashMap<Uuid, Vec<PassageMatch>> = HashMap::new();
     let mut ranked = if mode == Mode::Text {
         fuse(&[&word_ids])
     } else {
-        let prepared = prepare(db, tenant, engine, principal, None, VectorSet::Passages).await?;
-        let (vectors, _) = engine.embed(vec![q.to_owned()]).await?;
-        let hits = prepared
-            .vectors
-            .top(&vectors[0], CANDIDATE_PASSAGES, |_| true);
-        let meaning = group(db, prepared.reader, &hits, None).await?;
         let mut meaning_ranked = Vec::with_capacity(meaning.len());
         for (contract, similarity, matched) in meaning.into_iter().take(FUSED_DEPTH) {
             meaning_ranked.push((contract, f64::from(similarity)));
@@ -385,6 +396,23 @@ pub async fn search(
             })
             .collect(),
     })
+}
+
+/// The passages of `vectors` nearest `query` (leaving out the keys in `except`), scanned
+/// on a blocking thread: at 100,000 passages a scan is milliseconds of CPU that would
+/// otherwise hold one of the server's few async workers.
+async fn nearest(
+    vectors: Arc<Vectors>,
+    query: Vec<f32>,
+    except: Option<HashSet<u128>>,
+) -> Result<Vec<Hit>, DomainError> {
+    tokio::task::spawn_blocking(move || {
+        vectors.top(&query, CANDIDATE_PASSAGES, |key| {
+            except.as_ref().is_none_or(|own| !own.contains(&key))
+        })
+    })
+    .await
+    .map_err(|e| DomainError::Internal(anyhow::anyhow!("searching vectors: {e}")))
 }
 
 /// Reciprocal rank fusion: each id scores the sum, over the rankings (best first) it is
@@ -443,9 +471,7 @@ pub async fn similar(
         });
     }
     mean.iter_mut().for_each(|x| *x /= norm);
-    let hits = prepared
-        .vectors
-        .top(&mean, CANDIDATE_PASSAGES, |key| !own.contains(&key));
+    let hits = nearest(prepared.vectors, mean, Some(own)).await?;
     let mut grouped = group(db, prepared.reader, &hits, Some(contract)).await?;
     grouped.truncate(limit);
     let ids: Vec<Uuid> = grouped.iter().map(|g| g.0).collect();
