@@ -119,10 +119,11 @@ async fn keep(
         tasks: found,
         read_again_on,
     } = found;
-    let series: Vec<String> = found
+    let mut series: Vec<String> = found
         .iter()
         .filter_map(|d| d.series.as_ref().map(|s| s.series_key.clone()))
         .collect();
+    series.dedup();
     let known = tx
         .query(
             "select id, obligation_key, status, due_date, due_source from obligation_tasks \

@@ -136,28 +136,31 @@ pub fn dated<'a>(texts: impl Iterator<Item = (Option<Uuid>, &'a str)>, span: Spa
                 continue;
             }
             let recurring = due.recurs.as_deref().and_then(period);
-            let occurrences = match (recurring, first, span.effective) {
-                (Some((recurs, period)), Some((anchor, source)), _) => series(
-                    &key,
-                    recurs,
-                    &period,
-                    anchor,
-                    0,
+            // A series counts from the stated date (occurrence 0), or else from the
+            // effective date one period on (occurrence 1).
+            let anchor = match (first, span.effective) {
+                (Some((date, source)), _) => Some(Anchor {
+                    date,
+                    first: 0,
                     source,
-                    span,
-                    &mut found.read_again_on,
-                ),
-                (Some((recurs, period)), None, Some(start)) => series(
-                    &key,
-                    recurs,
-                    &period,
-                    start,
-                    1,
-                    "effective_date",
-                    span,
-                    &mut found.read_again_on,
-                ),
-                (None, Some((date, source)), _) => vec![(key.clone(), date, source, None)],
+                }),
+                (None, Some(date)) => Some(Anchor {
+                    date,
+                    first: 1,
+                    source: "effective_date",
+                }),
+                (None, None) => None,
+            };
+            let occurrences = match (recurring, anchor, first) {
+                (Some((recurs, period)), Some(anchor), _) => {
+                    let (occurrences, again) = series(&key, recurs, &period, anchor, span);
+                    found.read_again_on = match (found.read_again_on, again) {
+                        (Some(a), Some(b)) => Some(a.min(b)),
+                        (a, b) => a.or(b),
+                    };
+                    occurrences
+                }
+                (None, _, Some((date, source))) => vec![(key.clone(), date, source, None)],
                 _ => continue,
             };
             for (key, due, source, series) in occurrences {
@@ -178,20 +181,29 @@ pub fn dated<'a>(texts: impl Iterator<Item = (Option<Uuid>, &'a str)>, span: Spa
     found
 }
 
-/// The occurrences of a series from `anchor`, numbered from `first`, that are due
-/// from `span.today` to the horizon and not after the end date; when the horizon or
-/// the count cut it short, `read_again_on` is moved to the day after its first.
-#[allow(clippy::too_many_arguments)]
+/// A task as [`dated`] makes it: key, due date, where the date came from, and its
+/// place in a series.
+type Task = (String, NaiveDate, &'static str, Option<Occurrence>);
+
+/// Where a series counts from: its date, the number of the occurrence on it (plus
+/// one per period after), and where the date came from.
+#[derive(Debug, Clone, Copy)]
+struct Anchor {
+    date: NaiveDate,
+    first: u32,
+    source: &'static str,
+}
+
+/// The occurrences of a series that are due from `span.today` to the horizon and not
+/// after the end date, and, when the horizon or the count cut it short, the day after
+/// its first: the day to read it again.
 fn series(
     key: &str,
     recurs: &'static str,
     period: &Period,
-    anchor: NaiveDate,
-    first: u32,
-    source: &'static str,
+    anchor: Anchor,
     span: Span,
-    read_again_on: &mut Option<NaiveDate>,
-) -> Vec<(String, NaiveDate, &'static str, Option<Occurrence>)> {
+) -> (Vec<Task>, Option<NaiveDate>) {
     let horizon = span
         .today
         .checked_add_days(chrono::Days::new(HORIZON_DAYS))
@@ -199,12 +211,17 @@ fn series(
     let mut out = Vec::new();
     let mut cut = false;
     // Bounded: a daily series anchored centuries back is skipped to today in steps.
+    let Anchor {
+        date: anchor,
+        first,
+        source,
+    } = anchor;
     for n in first..first.saturating_add(200_000) {
         let Some(date) = nth(anchor, period, n) else {
             break;
         };
         if span.end.is_some_and(|end| date > end) {
-            return out;
+            return (out, None);
         }
         if date < span.today {
             continue;
@@ -234,11 +251,11 @@ fn series(
             }),
         ));
     }
-    if let Some((_, date, ..)) = out.first().filter(|_| cut) {
-        let next = date.succ_opt().unwrap_or(*date);
-        *read_again_on = Some(read_again_on.map_or(next, |d| d.min(next)));
-    }
-    out
+    let again = out
+        .first()
+        .filter(|_| cut)
+        .map(|(_, date, ..)| date.succ_opt().unwrap_or(*date));
+    (out, again)
 }
 
 fn normalised(text: &str) -> String {
