@@ -301,6 +301,23 @@ async fn main() {
         ))
         .await
         .unwrap();
+    drop_orphan_roles(&admin).await;
+}
+
+/// The dropped database's tenant roles: roles are cluster-wide and outlive it.
+async fn drop_orphan_roles(admin: &Client) {
+    for row in admin
+        .query(pactum::tenancy::roles::ORPHANS_SQL, &[])
+        .await
+        .unwrap()
+    {
+        if let Some(role) = pactum::tenancy::roles::RoleName::from_stored(row.get(0)) {
+            admin
+                .batch_execute(&format!("drop role if exists {}", role.quoted()))
+                .await
+                .unwrap();
+        }
+    }
 }
 
 fn new_tenant(slug: &str) -> NewTenant {

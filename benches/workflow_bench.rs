@@ -32,6 +32,7 @@ use pactum::kernel::{Actor, Origin};
 use pactum::tenancy::connection::{Pooler, RequestPool};
 use pactum::tenancy::pool::DatabaseUrl;
 use pactum::tenancy::provision::{self, NewTenant};
+use pactum::tenancy::roles::RoleName;
 use pactum::tenancy::scoped::TenantDb;
 use pactum::tenancy::{Host, MigrationSet, SchemaName, TenantId, TenantSlug};
 use pactum::workflows::definitions;
@@ -75,7 +76,7 @@ fn admin_hash() -> Result<String, Error> {
 }
 
 /// Provisions `slug` (with an admin) and returns its id and schema.
-async fn tenant(url: &DatabaseUrl, slug: &str) -> Result<(TenantId, SchemaName), Error> {
+async fn tenant(url: &DatabaseUrl, slug: &str) -> Result<(TenantId, SchemaName, RoleName), Error> {
     let mut client = url.connect().await?;
     let mut new = NewTenant::new(
         TenantSlug::parse(slug)?,
@@ -90,13 +91,14 @@ async fn tenant(url: &DatabaseUrl, slug: &str) -> Result<(TenantId, SchemaName),
     provision::create_tenant(&mut client, &MigrationSet::tenant(), &new).await?;
     let row = client
         .query_one(
-            "select id, schema_name from public.tenants where slug = $1",
+            "select id, schema_name, role_name from public.tenants where slug = $1",
             &[&slug],
         )
         .await?;
     Ok((
         TenantId(row.get(0)),
         SchemaName::from_stored(row.get::<_, &str>(1)).ok_or("stored schema name")?,
+        RoleName::from_stored(row.get::<_, &str>(2)).ok_or("stored role name")?,
     ))
 }
 
@@ -112,7 +114,7 @@ fn seed_stages() -> Value {
 
 async fn matching(url: &DatabaseUrl, args: &[String]) -> Result<(), Error> {
     let (count, samples): (i32, usize) = (arg(args, 2, "DEFINITIONS"), arg(args, 3, "SAMPLES"));
-    let (id, schema) = tenant(url, "matchbench").await?;
+    let (id, schema, role) = tenant(url, "matchbench").await?;
     let client = url.connect().await?;
     let s = schema.quoted();
     client
@@ -127,8 +129,12 @@ async fn matching(url: &DatabaseUrl, args: &[String]) -> Result<(), Error> {
         ))
         .await?;
     let pool = RequestPool::new(url, 2, Pooler::None)?;
-    let db =
-        Unit::new(clock::system(), Reactions::default()).attach(TenantDb::new(pool, id, &schema));
+    let db = Unit::new(clock::system(), Reactions::default()).attach(TenantDb::new(
+        pool,
+        id,
+        &schema,
+        Some(&role),
+    ));
     let actor = Actor::system("bench");
     let origin = Origin::job(0, "bench");
     // Rules like the seed's, each a little different: the value threshold, the types, a
@@ -224,7 +230,7 @@ async fn matching(url: &DatabaseUrl, args: &[String]) -> Result<(), Error> {
 async fn decide(url: &DatabaseUrl, args: &[String]) -> Result<(), Error> {
     let (contracts, connections): (usize, usize) =
         (arg(args, 2, "CONTRACTS"), arg(args, 3, "CONNECTIONS"));
-    let (_, schema) = tenant(url, "decidebench").await?;
+    let (_, schema, _) = tenant(url, "decidebench").await?;
     let vars: std::collections::HashMap<&str, String> = [
         ("DATABASE_URL", std::env::var("DATABASE_URL")?),
         ("PACTUM_BIND", "127.0.0.1:0".into()),
@@ -448,7 +454,7 @@ async fn sla_timers(url: &DatabaseUrl, args: &[String]) -> Result<(), Error> {
     let client = url.connect().await?;
     // Each tenant: a contract in review, a round, PER_TENANT active stages with a pending
     // approval each, due far away for now.
-    for (_, schema) in &tenants {
+    for (_, schema, _) in &tenants {
         let s = schema.quoted();
         client
             .batch_execute(&format!(
@@ -540,7 +546,7 @@ async fn sla_timers(url: &DatabaseUrl, args: &[String]) -> Result<(), Error> {
     let total = tenant_count * per_tenant as usize;
     let step = spread / total as f64;
     let mut n = 0usize;
-    for (i, (tenant, schema)) in tenants.iter().enumerate() {
+    for (i, (tenant, schema, _)) in tenants.iter().enumerate() {
         let s = schema.quoted();
         // Interleaved across tenants: stage j of tenant i is due at slot j * tenants + i.
         let stages = client
@@ -594,7 +600,7 @@ async fn sla_timers(url: &DatabaseUrl, args: &[String]) -> Result<(), Error> {
     // (due, lateness): the median by tenth of the spread tells a backlog that grows
     // (too slow throughout) from one made early and carried (a slow start).
     let mut by_due = Vec::with_capacity(total);
-    for (_, schema) in &tenants {
+    for (_, schema, _) in &tenants {
         let s = schema.quoted();
         for row in client
             .query(

@@ -21,6 +21,7 @@ fresh_bench_database() {
   PSQL="$(ls /usr/lib/postgresql/*/bin/psql | tail -n1)"
   "$PSQL" -q "$BENCH_SERVER_URL" -c "drop database if exists $name with (force)" \
     -c "create database $name" >/dev/null
+  drop_orphan_tenant_roles
   export DATABASE_URL="$BASE/$name"
   if [ -z "${BENCH_PG_TCP:-}" ] && [ -f .pactum/pg-data-dir ] &&
     [[ "$BASE" == postgres://postgres@127.0.0.1:* ]]; then
@@ -30,9 +31,20 @@ fresh_bench_database() {
   fi
 }
 
-# drop_bench_database NAME: the cleanup at the end of a run.
+# drop_bench_database NAME: the cleanup at the end of a run, with the tenant roles of
+# databases that are gone (roles are cluster-wide; see crates/tenancy/src/roles.rs).
 drop_bench_database() {
   "$PSQL" -q "$BENCH_SERVER_URL" -c "drop database if exists $1 with (force)" >/dev/null || true
+  drop_orphan_tenant_roles
+}
+
+drop_orphan_tenant_roles() {
+  "$PSQL" -q "$BENCH_SERVER_URL" >/dev/null 2>&1 <<'SQL' || true
+select format('drop role if exists %I', rolname) from pg_roles
+ where rolname ~ '^pactum_t[0-9]{1,10}_[0-9a-f]{16}$'
+   and substring(rolname from '^pactum_t([0-9]+)_')::oid not in (select oid from pg_database)
+\gexec
+SQL
 }
 
 # append_rotating_request FILE: completes a wrk script whose `targets` table lists

@@ -151,7 +151,12 @@ pub async fn idempotency(
     req.set_payload(Payload::from(body));
 
     let owner = claims.sub;
-    let db = TenantDb::new(state.pool.clone(), tenant.id, &tenant.schema);
+    let db = TenantDb::new(
+        state.pool.clone(),
+        tenant.id,
+        &tenant.schema,
+        tenant.role.as_ref(),
+    );
     let now = state.clock.now();
     let found = {
         let tx = db.begin().await.map_err(ApiError::from)?;

@@ -190,6 +190,7 @@ impl FromRequest for RequestDb {
                         state.pool.clone(),
                         tenant.id,
                         &tenant.schema,
+                        tenant.role.as_ref(),
                     ));
                     // A request with an Idempotency-Key records it with whatever it writes.
                     RequestDb(match req.extensions().get::<RequestCommitGuard>() {

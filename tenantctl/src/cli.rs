@@ -89,6 +89,15 @@ pub enum Command {
     /// Check stored files against the records that name them
     #[command(subcommand)]
     Storage(StorageCommand),
+    /// Whether PostgreSQL itself keeps tenants apart: the login role, every tenant
+    /// role and schema's privileges, and a live probe as each tenant
+    ///
+    /// Run it with the URL the server uses. Exit 1 with --check on any finding.
+    Isolation {
+        /// Exit 1 when anything is found: a deploy gate
+        #[arg(long)]
+        check: bool,
+    },
     /// Show the pool of pre-provisioned spare schemas, or top it up
     Spares {
         /// Build spares until the pool holds this many

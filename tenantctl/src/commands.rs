@@ -62,6 +62,7 @@ pub async fn run(cli: Cli) -> Result<Report, CliError> {
         }
         Command::Spares { fill } => spares_command(&url, fill, progress).await,
         Command::Jobs(command) => crate::jobs::run(&url, command).await,
+        Command::Isolation { check } => crate::isolation::run(&url, check).await,
         Command::Storage(StorageCommand::Check { tenant }) => {
             crate::storage::check(&url, tenant.as_deref()).await
         }

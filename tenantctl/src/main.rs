@@ -4,6 +4,7 @@
 mod cli;
 mod commands;
 mod input;
+mod isolation;
 mod jobs;
 mod output;
 mod storage;

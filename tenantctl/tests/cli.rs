@@ -100,6 +100,17 @@ async fn snapshot(db: &TestDb) -> (Vec<String>, Vec<String>, Vec<String>, i64) {
     (tenants, domains, schemas(&client).await, users)
 }
 
+async fn migrated_with_acme_and_globex() -> TestDb {
+    let db = migrated_with_acme().await;
+    let run = tenantctl(
+        Some(&db),
+        &["create", "globex", "--domain", "globex.localhost"],
+        None,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    db
+}
+
 async fn migrated_with_acme() -> TestDb {
     let db = TestDb::empty().await;
     let run = tenantctl(Some(&db), &["migrate"], None);
@@ -557,13 +568,7 @@ async fn suspend_resume_domain_and_delete_round_trip() {
 
 #[tokio::test]
 async fn delete_removes_the_tenants_attachment_folder_and_no_other() {
-    let db = migrated_with_acme().await;
-    let run = tenantctl(
-        Some(&db),
-        &["create", "globex", "--domain", "globex.localhost"],
-        None,
-    );
-    assert_eq!(run.code, 0, "{}", run.stderr);
+    let db = migrated_with_acme_and_globex().await;
     let client = db.client().await;
     let id_of = |slug: &'static str| {
         let client = &client;
@@ -970,4 +975,102 @@ async fn jobs_pause_and_resume_by_scope_and_refuse_bad_input_with_exit_2() {
         .collect::<Vec<_>>();
     assert_eq!(before, after, "refused commands change nothing");
     assert_eq!(after.len(), ids.len());
+}
+
+#[tokio::test]
+async fn isolation_check_finds_a_superuser_login_and_stray_grants_and_passes_a_clean_login() {
+    let db = migrated_with_acme_and_globex().await;
+    let client = db.client().await;
+    let login = db.server_login_url().await;
+    let as_login = |args: &[&str]| {
+        let mut args = args.to_vec();
+        args.push("--json");
+        tenantctl_with_env(None, &args, None, &[("DATABASE_URL", &login)])
+    };
+
+    // As the server's login role: nothing to report, both tenants probed.
+    let clean = as_login(&["isolation", "--check"]);
+    assert_eq!(clean.code, 0, "{}{}", clean.stdout, clean.stderr);
+    let report = clean.json();
+    assert_eq!(report["isolated"], true, "{report}");
+    assert_eq!(report["login_superuser"], false);
+    assert_eq!(
+        (report["tenants"].as_u64(), report["probed"].as_u64()),
+        (Some(2), Some(2))
+    );
+
+    // As the superuser the tests connect with: that alone is a finding.
+    let superuser = tenantctl(Some(&db), &["isolation", "--check", "--json"], None);
+    assert_eq!(superuser.code, 1, "{}", superuser.stderr);
+    let codes = |run: &Run| -> Vec<String> {
+        run.json()["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["code"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        codes(&superuser),
+        ["login_superuser", "login_bypasses_row_security"]
+    );
+    // Without --check it reports and succeeds.
+    assert_eq!(tenantctl(Some(&db), &["isolation", "--json"], None).code, 0);
+
+    let role_of = |slug: &'static str| {
+        let client = &client;
+        async move {
+            client
+                .query_one(
+                    "select role_name from public.tenants where slug = $1",
+                    &[&slug],
+                )
+                .await
+                .unwrap()
+                .get::<_, String>(0)
+        }
+    };
+    // A grant made by hand to another tenant's role, and a table left to PUBLIC.
+    let globex_role = role_of("globex").await;
+    client
+        .batch_execute(&format!(
+            "grant usage on schema t_acme to \"{globex_role}\"; \
+             grant select on t_acme.users to \"{globex_role}\"; \
+             grant select on t_acme.contracts to public"
+        ))
+        .await
+        .unwrap();
+    let found = as_login(&["isolation", "--check"]);
+    assert_eq!(found.code, 1, "{}", found.stdout);
+    let mut found_codes = codes(&found);
+    found_codes.sort();
+    assert_eq!(
+        found_codes,
+        [
+            "probe_other_schema_readable",
+            "schema_privileges",
+            "table_privileges",
+            "table_privileges"
+        ],
+        "{}",
+        found.stdout
+    );
+
+    // A tenant built before tenant roles: reported, and `migrate` gives it one.
+    let acme_role = role_of("acme").await;
+    client
+        .batch_execute(&format!(
+            "revoke all on t_acme.users from \"{globex_role}\"; \
+             revoke usage on schema t_acme from \"{globex_role}\"; \
+             revoke select on t_acme.contracts from public; \
+             update public.tenants set role_name = null where slug = 'acme'; \
+             drop owned by \"{acme_role}\"; drop role \"{acme_role}\""
+        ))
+        .await
+        .unwrap();
+    assert_eq!(codes(&as_login(&["isolation"])), ["no_role"]);
+    let run = tenantctl(Some(&db), &["migrate"], None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let again = as_login(&["isolation", "--check"]);
+    assert_eq!(again.code, 0, "{}", again.stdout);
 }

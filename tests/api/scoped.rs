@@ -37,6 +37,7 @@ async fn two_tenants_on_one_connection(path: Path) -> TwoTenants {
     let db = TestDb::migrated().await;
     let mut client = db.client().await;
     let mut schemas: Vec<SchemaName> = Vec::new();
+    let mut roles = Vec::new();
     for slug in ["acme", "globex"] {
         let tenant = NewTenant::new(
             TenantSlug::parse(slug).unwrap(),
@@ -58,6 +59,7 @@ async fn two_tenants_on_one_connection(path: Path) -> TwoTenants {
             .await
             .unwrap();
         schemas.push(created.tenant.schema);
+        roles.push(created.tenant.role);
     }
     let (pool, bouncer) = match path {
         Path::Direct => (
@@ -77,8 +79,13 @@ async fn two_tenants_on_one_connection(path: Path) -> TwoTenants {
         }
     };
     TwoTenants {
-        acme: TenantDb::new(pool.clone(), TenantId(Uuid::nil()), &schemas[0]),
-        globex: TenantDb::new(pool, TenantId(Uuid::nil()), &schemas[1]),
+        acme: TenantDb::new(
+            pool.clone(),
+            TenantId(Uuid::nil()),
+            &schemas[0],
+            roles[0].as_ref(),
+        ),
+        globex: TenantDb::new(pool, TenantId(Uuid::nil()), &schemas[1], roles[1].as_ref()),
         _bouncer: bouncer,
         _db: db,
     }
@@ -268,16 +275,8 @@ async fn prepared_on_backend(db: &TenantDb, sql: &str) -> (i32, i64) {
 async fn two_tenants_with(strategy: PoolStrategy) -> (TestDb, TenantDb, TenantDb) {
     let TwoTenants { _db: db, .. } = two_tenants_on_one_connection(Path::Direct).await;
     let pool = RequestPool::with_strategy(&db.database_url(), 1, Pooler::None, strategy).unwrap();
-    let acme = TenantDb::new(
-        pool.clone(),
-        TenantId(Uuid::nil()),
-        &SchemaName::from_stored("t_acme").unwrap(),
-    );
-    let globex = TenantDb::new(
-        pool,
-        TenantId(Uuid::nil()),
-        &SchemaName::from_stored("t_globex").unwrap(),
-    );
+    let acme = crate::app::tenant_db(&db, "acme", pool.clone()).await;
+    let globex = crate::app::tenant_db(&db, "globex", pool).await;
     (db, acme, globex)
 }
 

@@ -10,7 +10,6 @@ use pactum::kernel::target::Target;
 use pactum::kernel::{Actor, Origin, Principal};
 use pactum::tenancy::connection::{Pooler, RequestPool};
 use pactum::tenancy::scoped::TenantDb;
-use pactum::tenancy::{SchemaName, TenantId};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -21,19 +20,8 @@ use crate::support::TestDb;
 const HOST: &str = "acme.localhost";
 
 async fn tenant_db(db: &TestDb) -> TenantDb {
-    let url = db.database_url();
-    let id: Uuid = db
-        .client()
-        .await
-        .query_one("select id from public.tenants where slug = 'acme'", &[])
-        .await
-        .unwrap()
-        .get(0);
-    TenantDb::new(
-        RequestPool::new(&url, 2, Pooler::None).unwrap(),
-        TenantId(id),
-        &SchemaName::from_stored("t_acme").unwrap(),
-    )
+    let pool = RequestPool::new(&db.database_url(), 2, Pooler::None).unwrap();
+    crate::app::tenant_db(db, "acme", pool).await
 }
 
 #[tokio::test]

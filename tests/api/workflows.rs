@@ -181,7 +181,7 @@ async fn the_business_calendar_is_read_by_all_and_set_by_admins_with_checked_inp
     );
 
     // What SLA code will use: the stored calendar, as a business-time calculator.
-    let tenant_db = crate::app::acme_db(&db);
+    let tenant_db = crate::app::acme_db(&db).await;
     let tx = tenant_db.begin().await.unwrap();
     let calendar = pactum::workflows::calendar::load(&tx).await.unwrap();
     tx.rollback().await.unwrap();

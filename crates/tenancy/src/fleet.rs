@@ -21,6 +21,7 @@ use super::citus::Cluster;
 use super::migrations::{MigrationName, MigrationSet, HISTORY_TABLE};
 use super::names::{SchemaName, TenantSlug};
 use super::provision::MIGRATION_LOCK_KEY;
+use super::roles::{self, RoleName};
 use super::{describe_error, TenancyError};
 use crate::pool::{pool_error, DatabaseUrl};
 
@@ -177,6 +178,12 @@ async fn run(
         .query_one("select to_regclass('public.tenants') is not null", &[])
         .await?
         .get(0);
+    if registry_exists && !options.dry_run {
+        let made = roles::give_missing(control, cluster).await?;
+        if made > 0 {
+            tracing::info!(made, "tenant roles made for schemas built before them");
+        }
+    }
     let (pending, already_current) = if registry_exists {
         (
             pending_schemas(control, tenant_set.latest_version(), &options.scope).await?,
@@ -554,7 +561,7 @@ async fn try_migrate_schema(
     let registry_row = match pending.tenant_id {
         Some(id) => tx
             .query_opt(
-                "select status from public.tenants where id = $1 for update",
+                "select status, role_name from public.tenants where id = $1 for update",
                 &[&id],
             )
             .await
@@ -562,18 +569,22 @@ async fn try_migrate_schema(
             .filter(|row| row.get::<_, &str>(0) != "deleting"),
         None => tx
             .query_opt(
-                "select 1 from public.spare_schemas where schema_name = $1 for update skip locked",
+                "select 'spare', role_name from public.spare_schemas where schema_name = $1 \
+                 for update skip locked",
                 &[&pending.schema.as_str()],
             )
             .await
             .map_err(db)?,
     };
-    if registry_row.is_none() {
+    let Some(registry_row) = registry_row else {
         return Ok(Attempt::Gone(match pending.kind {
             SchemaKind::Tenant => "the tenant was deleted meanwhile",
             SchemaKind::Spare => "the spare was claimed meanwhile",
         }));
-    }
+    };
+    let role = registry_row
+        .get::<_, Option<&str>>(1)
+        .and_then(RoleName::from_stored);
     let schema_exists = tx
         .query_opt(
             "select 1 from pg_namespace where nspname = $1",
@@ -592,6 +603,13 @@ async fn try_migrate_schema(
         .apply_in_transaction(&tx, &pending.schema, cluster)
         .await
         .map_err(|e| describe_error(&e))?;
+    // What the migrations added is the tenant role's as the rest of its schema is.
+    if let (Some(role), false) = (&role, applied.is_empty()) {
+        cluster
+            .execute_script(&*tx, &roles::grant_script(role, &pending.schema))
+            .await
+            .map_err(db)?;
+    }
     let version = set.latest_version();
     match pending.tenant_id {
         Some(id) => {

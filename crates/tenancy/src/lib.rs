@@ -6,6 +6,7 @@ pub mod connection;
 pub mod error;
 pub mod first_admin;
 pub mod fleet;
+pub mod isolation;
 pub mod listen;
 pub mod migrations;
 pub mod names;
@@ -13,6 +14,7 @@ pub mod pool;
 pub mod provision;
 pub mod registry;
 pub mod resolver;
+pub mod roles;
 pub mod scoped;
 pub mod spares;
 

@@ -17,6 +17,7 @@ use super::first_admin::{self, CreatedAdmin, FirstAdmin};
 use super::migrations::{history_timestamp, MigrationSet, HISTORY_TABLE};
 use super::names::{Host, SchemaName, TenantSlug};
 use super::registry::{self, Tenant, TENANT_COLUMNS};
+use super::roles::{self, RoleName, DATABASE_OID_SQL};
 use super::{describe_error, TenancyError};
 
 /// Advisory-lock key ("pactum" in ASCII). `migrate` holds it exclusively for the whole
@@ -91,7 +92,7 @@ pub struct Provisioned {
 const CLAIM_SPARE_SQL: &str = "delete from public.spare_schemas where schema_name = \
      (select schema_name from public.spare_schemas where schema_version = $1 \
       order by created_at, schema_name limit 1 for update skip locked) \
-     returning schema_name";
+     returning schema_name, role_name";
 
 /// Creates a tenant, from a spare schema when one is ready, else cold.
 #[tracing::instrument(skip_all, fields(tenant = %new.slug))]
@@ -124,7 +125,7 @@ async fn create(
     let schema = new.slug.schema_name();
     let version = set.latest_version();
     let mut tx = client.transaction().await?;
-    let cluster = take_shared_migration_lock(&tx).await?;
+    let (cluster, database_oid) = take_shared_migration_lock(&tx).await?;
 
     // The registry rows go first: a taken slug or host fails here, before any DDL and
     // before a spare is claimed. The row can be written as `active` at once because
@@ -132,7 +133,8 @@ async fn create(
     let insert = format!(
         "with tenant as (insert into public.tenants (slug, name, schema_name, status, schema_version) \
              values ($1, $2, $3, 'active', $5) \
-             returning id, slug, name, schema_name, status, schema_version, created_at, updated_at), \
+             returning id, slug, name, schema_name, status, schema_version, created_at, updated_at, \
+                 role_name), \
          domain as (insert into public.domains (host, tenant_id, is_primary) \
              select $4, id, true from tenant) \
          select {TENANT_COLUMNS} from tenant t"
@@ -144,24 +146,38 @@ async fn create(
         )
         .await
         .map_err(|e| map_unique_violation(e, slug, Some(host), None))?;
-    let tenant = Tenant::from_row(&row)?;
+    let mut tenant = Tenant::from_row(&row)?;
 
     let claimed = if use_spares {
-        tx.query_opt(CLAIM_SPARE_SQL, &[&version])
-            .await?
-            .map(|row| row.get::<_, String>(0))
+        tx.query_opt(CLAIM_SPARE_SQL, &[&version]).await?
     } else {
         None
     };
-    let adopted = match claimed.as_deref().and_then(SchemaName::from_stored) {
-        Some(spare) => {
+    let spare = claimed.as_ref().and_then(|row| {
+        let schema = SchemaName::from_stored(row.get(0))?;
+        let role = row
+            .get::<_, Option<&str>>(1)
+            .and_then(RoleName::from_stored);
+        Some((schema, role))
+    });
+    let adopted = match spare {
+        Some((spare, spare_role)) => {
             // In a savepoint: a spare that cannot be adopted must not fail this create,
             // nor stay at the head of the pool to fail every later one. Its claim (the
             // delete above) stands, so it leaves the pool when this commits.
             let attempt = tx.savepoint("adopt_spare").await?;
-            match adopt_spare(&attempt, &spare, &schema, cluster).await {
+            let role = spare_role.unwrap_or_else(|| RoleName::generate(database_oid));
+            let adoption = Adoption {
+                spare: &spare,
+                role_is_new: claimed_role_is_missing(&claimed),
+                role: &role,
+                schema: &schema,
+                tenant: tenant.id,
+            };
+            match adopt_spare(&attempt, &adoption, cluster).await {
                 Ok(()) => {
                     attempt.commit().await?;
+                    tenant.role = Some(role);
                     true
                 }
                 Err(error) => {
@@ -182,9 +198,16 @@ async fn create(
     let path = if adopted {
         ProvisionPath::Spare
     } else {
-        build_schema(&tx, set, &schema, cluster)
+        let role = RoleName::generate(database_oid);
+        build_schema(&tx, set, &schema, &role, cluster)
             .await
             .map_err(|e| map_build_error(e, slug))?;
+        tx.execute(
+            "update public.tenants set role_name = $2 where id = $1",
+            &[&tenant.id.0, &role.as_str()],
+        )
+        .await?;
+        tenant.role = Some(role);
         ProvisionPath::Cold
     };
 
@@ -202,26 +225,56 @@ async fn create(
     })
 }
 
-/// Renames a claimed spare into place and leaves `search_path` on it. The history's
-/// timestamps are reset to now, as a cold build would have written them, so nothing in
-/// the schema tells that it was built earlier.
+fn claimed_role_is_missing(claimed: &Option<tokio_postgres::Row>) -> bool {
+    claimed
+        .as_ref()
+        .is_some_and(|row| row.get::<_, Option<&str>>(1).is_none())
+}
+
+/// A claimed spare and what it becomes.
+struct Adoption<'a> {
+    spare: &'a SchemaName,
+    /// The spare was built before tenant roles: `role` is made now.
+    role_is_new: bool,
+    role: &'a RoleName,
+    schema: &'a SchemaName,
+    tenant: super::TenantId,
+}
+
+/// Renames a claimed spare into place, gives its role to the tenant and leaves
+/// `search_path` on it. The history's timestamps are reset to now, as a cold build
+/// would have written them, so nothing in the schema tells that it was built earlier.
 async fn adopt_spare(
     tx: &Transaction<'_>,
-    spare: &SchemaName,
-    schema: &SchemaName,
+    adoption: &Adoption<'_>,
     cluster: Cluster,
 ) -> Result<(), TenancyError> {
     // One round trip. The timestamp is our own RFC 3339 rendering (digits, '-', ':',
-    // '.', 'T', 'Z'), so it is safe as a literal.
+    // '.', 'T', 'Z'), the role name and the tenant id are validated by their types, so
+    // all three are safe as literals.
     let now = history_timestamp(OffsetDateTime::now_utc());
     debug_assert!(now
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || b"-:.+".contains(&b)));
+    let Adoption {
+        spare,
+        role,
+        schema,
+        ..
+    } = adoption;
+    let new_role = if adoption.role_is_new {
+        roles::create_script(role, schema)
+    } else {
+        String::new()
+    };
     let script = format!(
         "alter schema {spare} rename to {schema}; set local search_path to {schema}; \
-         update {HISTORY_TABLE} set applied_on = '{now}'",
+         update {HISTORY_TABLE} set applied_on = '{now}';\n{new_role}\
+         update public.tenants set role_name = '{role}' where id = '{tenant}'",
         spare = spare.quoted(),
         schema = schema.quoted(),
+        role = role.as_str(),
+        tenant = adoption.tenant,
     );
     cluster.execute_script(tx, &script).await.map_err(|e| {
         map_unique_violation(e, schema.as_str().trim_start_matches("t_"), None, None)
@@ -230,12 +283,14 @@ async fn adopt_spare(
     Ok(())
 }
 
-/// Creates `schema` and applies the whole set to it, leaving `search_path` on it.
-/// One round trip: the schema is new, so refinery's script for it is known up front.
+/// Creates `schema`, applies the whole set to it and makes `role` its tenant role,
+/// leaving `search_path` on it. One round trip: the schema is new, so refinery's script
+/// for it is known up front.
 pub(crate) async fn build_schema(
     tx: &Transaction<'_>,
     set: &MigrationSet,
     schema: &SchemaName,
+    role: &RoleName,
     cluster: Cluster,
 ) -> Result<(), BuildError> {
     let script = set
@@ -250,8 +305,9 @@ pub(crate) async fn build_schema(
         .execute_script(
             tx,
             &format!(
-                "create schema {quoted}; set local search_path to {quoted};\n{script}",
-                quoted = schema.quoted()
+                "create schema {quoted}; set local search_path to {quoted};\n{script}\n{role}",
+                quoted = schema.quoted(),
+                role = roles::create_script(role, schema),
             ),
         )
         .await
@@ -292,20 +348,30 @@ fn is_duplicate_schema(error: &tokio_postgres::Error) -> bool {
 }
 
 /// A simple-protocol statement: one round trip, no prepare (the key is a constant). The
-/// same round trip finds out whether this is Citus, which decides how DDL is sent.
+/// same round trip finds out whether this is Citus, which decides how DDL is sent, and
+/// the database's oid, which tenant role names carry.
 pub(crate) async fn take_shared_migration_lock(
     tx: &Transaction<'_>,
-) -> Result<Cluster, TenancyError> {
+) -> Result<(Cluster, u32), TenancyError> {
     let messages = tx
         .simple_query(&format!(
-            "select pg_advisory_xact_lock_shared({MIGRATION_LOCK_KEY}), {DETECT_SQL}"
+            "select pg_advisory_xact_lock_shared({MIGRATION_LOCK_KEY}), {DETECT_SQL}, \
+             {DATABASE_OID_SQL}"
         ))
         .await?;
-    let citus = messages.iter().any(|message| match message {
-        tokio_postgres::SimpleQueryMessage::Row(row) => row.get(1) == Some("t"),
-        _ => false,
-    });
-    Ok(Cluster::from_detected(citus))
+    let row = messages
+        .iter()
+        .find_map(|message| match message {
+            tokio_postgres::SimpleQueryMessage::Row(row) => Some(row),
+            _ => None,
+        })
+        .ok_or_else(|| TenancyError::Other(anyhow::anyhow!("the lock statement gave no row")))?;
+    let citus = row.get(1) == Some("t");
+    let oid = row
+        .get(2)
+        .and_then(|oid| oid.parse().ok())
+        .ok_or_else(|| TenancyError::Other(anyhow::anyhow!("no database oid")))?;
+    Ok((Cluster::from_detected(citus), oid))
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -329,7 +395,7 @@ pub async fn delete_tenant(
     let row = client
         .query_opt(
             "update public.tenants set status = 'deleting', updated_at = now() \
-             where slug = $1 returning id, schema_name",
+             where slug = $1 returning id, schema_name, role_name",
             &[&slug.as_str()],
         )
         .await?
@@ -347,12 +413,18 @@ pub async fn delete_tenant(
             &[&tenant_id],
         )
         .await?;
+    let role = row
+        .get::<_, Option<&str>>(2)
+        .and_then(RoleName::from_stored);
     let tx = client.transaction().await?;
     tx.batch_execute(&format!(
         "drop schema if exists {} cascade",
         schema.quoted()
     ))
     .await?;
+    if let Some(role) = &role {
+        roles::drop_role(&tx, Cluster::detect(&tx).await?, role).await?;
+    }
     tx.execute("delete from public.tenants where id = $1", &[&tenant_id])
         .await?;
     tx.commit().await?;

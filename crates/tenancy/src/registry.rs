@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::error::map_unique_violation;
 use super::names::{Host, SchemaName, TenantSlug};
+use super::roles::RoleName;
 use super::TenancyError;
 
 /// A tenant's id. A newtype, so it cannot be confused with a user's or contract's id.
@@ -71,11 +72,14 @@ pub struct Tenant {
     pub schema_version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The PostgreSQL role its units of work run as; `None` only for a tenant built
+    /// before tenant roles, until `tenantctl migrate` gives it one.
+    pub role: Option<RoleName>,
 }
 
 /// The column list every tenant query selects, in the order [`Tenant::from_row`] reads.
-pub(crate) const TENANT_COLUMNS: &str =
-    "t.id, t.slug, t.name, t.schema_name, t.status, t.schema_version, t.created_at, t.updated_at";
+pub(crate) const TENANT_COLUMNS: &str = "t.id, t.slug, t.name, t.schema_name, t.status, \
+     t.schema_version, t.created_at, t.updated_at, t.role_name";
 
 impl Tenant {
     pub(crate) fn from_row(row: &Row) -> Result<Self, TenancyError> {
@@ -93,6 +97,14 @@ impl Tenant {
             schema_version: row.get(5),
             created_at: row.get(6),
             updated_at: row.get(7),
+            role: row
+                .get::<_, Option<&str>>(8)
+                .map(|name| {
+                    RoleName::from_stored(name).ok_or_else(|| {
+                        TenancyError::Other(anyhow::anyhow!("registry holds an invalid role name"))
+                    })
+                })
+                .transpose()?,
         })
     }
 }
@@ -184,7 +196,7 @@ pub async fn list(client: &impl GenericClient) -> Result<Vec<TenantSummary>, Ten
         .map(|row| {
             Ok(TenantSummary {
                 tenant: Tenant::from_row(row)?,
-                primary_host: row.get(8),
+                primary_host: row.get(9),
             })
         })
         .collect()

@@ -1,13 +1,15 @@
 //! The tenant-scoped database handle handlers get. Every unit of work is a transaction
 //! opened by one simple-query message, `BEGIN; SET LOCAL search_path TO "<schema>",
-//! public`. `SET LOCAL` dies with the transaction, so a pooled connection never
-//! carries one tenant's search_path into the next request, and the scheme holds behind
-//! PgBouncer in transaction mode.
+//! public; SET LOCAL ROLE "<tenant role>"`. `SET LOCAL` dies with the transaction, so a
+//! pooled connection never carries one tenant's search_path or role into the next
+//! request, and the scheme holds behind PgBouncer in transaction mode. The role is
+//! what makes PostgreSQL itself refuse a statement that names another tenant's schema
+//! (see [`crate::roles`]).
 //!
-//! The schema name is spliced into that text rather than bound: it is a validated
-//! `SchemaName`, quoted, and a simple query is never cached, so no per-tenant entry
-//! reaches the statement cache. One message instead of a `BEGIN` plus a prepared
-//! `set_config` halves what PostgreSQL parses per request.
+//! The schema and role names are spliced into that text rather than bound: they are a
+//! validated `SchemaName` and `RoleName`, quoted, and a simple query is never cached,
+//! so no per-tenant entry reaches the statement cache. One message instead of a `BEGIN`
+//! plus prepared `set_config` calls halves what PostgreSQL parses per request.
 
 use std::any::Any;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -19,6 +21,7 @@ use tokio_postgres::Row;
 use super::connection::{Connection, RequestPool, Scope};
 use super::names::SchemaName;
 use super::pool::connection_lost;
+use super::roles::RoleName;
 use super::{TenancyError, TenantId};
 
 /// A pool and the one schema this handle may use. Nothing on it can pick another.
@@ -29,6 +32,8 @@ pub struct TenantDb {
     pool: RequestPool,
     tenant: TenantId,
     schema: SchemaName,
+    /// `None` only for a tenant built before tenant roles (see [`crate::registry::Tenant`]).
+    role: Option<RoleName>,
     context: Option<UnitContext>,
     commit_guard: Option<Arc<CommitGuard>>,
 }
@@ -48,11 +53,18 @@ pub struct CommitGuard {
 pub type UnitContext = Arc<dyn Any + Send + Sync>;
 
 impl TenantDb {
-    pub fn new(pool: RequestPool, tenant: TenantId, schema: &SchemaName) -> Self {
+    /// A handle on `schema` whose units of work run as `role`.
+    pub fn new(
+        pool: RequestPool,
+        tenant: TenantId,
+        schema: &SchemaName,
+        role: Option<&RoleName>,
+    ) -> Self {
         Self {
             pool,
             tenant,
             schema: schema.clone(),
+            role: role.cloned(),
             context: None,
             commit_guard: None,
         }
@@ -79,13 +91,23 @@ impl TenantDb {
         &self.schema
     }
 
-    /// `BEGIN [READ ONLY]; SET LOCAL search_path TO "<schema>", public`.
+    /// The role its units of work run as.
+    pub fn role(&self) -> Option<&RoleName> {
+        self.role.as_ref()
+    }
+
+    /// `BEGIN [READ ONLY]; SET LOCAL search_path TO "<schema>", public; SET LOCAL ROLE
+    /// "<role>"`.
     fn opening_sql(&self, read_only: bool) -> String {
         let mode = if read_only { " READ ONLY" } else { "" };
-        format!(
-            "BEGIN{mode}; SET LOCAL search_path TO {}, public",
-            self.schema.quoted()
-        )
+        let schema = self.schema.quoted();
+        match &self.role {
+            Some(role) => format!(
+                "BEGIN{mode}; SET LOCAL search_path TO {schema}, public; SET LOCAL ROLE {}",
+                role.quoted()
+            ),
+            None => format!("BEGIN{mode}; SET LOCAL search_path TO {schema}, public"),
+        }
     }
 
     async fn connection(&self) -> Result<Connection, TenancyError> {

@@ -7,6 +7,7 @@ use tokio_postgres::Client;
 use super::migrations::MigrationSet;
 use super::names::SchemaName;
 use super::provision::{build_schema, take_shared_migration_lock, BuildError};
+use super::roles::RoleName;
 use super::{describe_error, TenancyError};
 
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
@@ -54,8 +55,9 @@ pub async fn fill(
 async fn build_spare(client: &mut Client, set: &MigrationSet) -> Result<SchemaName, TenancyError> {
     let schema = SchemaName::new_spare();
     let tx = client.transaction().await?;
-    let cluster = take_shared_migration_lock(&tx).await?;
-    build_schema(&tx, set, &schema, cluster)
+    let (cluster, database_oid) = take_shared_migration_lock(&tx).await?;
+    let role = RoleName::generate(database_oid);
+    build_schema(&tx, set, &schema, &role, cluster)
         .await
         .map_err(|error| match error {
             BuildError::Sql(error) => TenancyError::Database(error),
@@ -65,8 +67,9 @@ async fn build_spare(client: &mut Client, set: &MigrationSet) -> Result<SchemaNa
             )),
         })?;
     tx.execute(
-        "insert into public.spare_schemas (schema_name, schema_version) values ($1, $2)",
-        &[&schema.as_str(), &set.latest_version()],
+        "insert into public.spare_schemas (schema_name, schema_version, role_name) \
+         values ($1, $2, $3)",
+        &[&schema.as_str(), &set.latest_version(), &role.as_str()],
     )
     .await?;
     tx.commit().await?;

@@ -160,7 +160,7 @@ async fn notifications_follow_the_workflow_and_never_tell_the_actor() {
     }
 
     // However often the notifier runs for an event, it tells each recipient once.
-    let tenant_db = crate::app::acme_db(&db);
+    let tenant_db = crate::app::acme_db(&db).await;
     let completed = world.events_at_least("workflow_run.approved", 1).await;
     let event_id = completed[0]["id"].as_i64().unwrap();
     let tx = tenant_db.begin().await.unwrap();

@@ -139,6 +139,7 @@ struct Queue {
     db: TestDb,
     client: Client,
     tenants: HashMap<&'static str, TenantId>,
+    roles: HashMap<&'static str, Option<pactum::tenancy::roles::RoleName>>,
 }
 
 impl Queue {
@@ -147,23 +148,26 @@ impl Queue {
             pactum::telemetry::init(pactum::config::LogFormat::Text);
         }
         let db = TestDb::migrated().await;
-        let mut tenants = HashMap::new();
+        let (mut tenants, mut roles) = (HashMap::new(), HashMap::new());
         for slug in slugs {
             tenant_with_admin(&db, slug, PASSWORD).await;
         }
         let client = db.client().await;
         for slug in slugs {
-            let id: Uuid = client
-                .query_one("select id from public.tenants where slug = $1", &[slug])
-                .await
-                .unwrap()
-                .get(0);
-            tenants.insert(*slug, TenantId(id));
+            let tenant = pactum::tenancy::registry::get_by_slug(
+                &client,
+                &pactum::tenancy::TenantSlug::parse(slug).unwrap(),
+            )
+            .await
+            .unwrap();
+            tenants.insert(*slug, tenant.id);
+            roles.insert(*slug, tenant.role);
         }
         Self {
             db,
             client,
             tenants,
+            roles,
         }
     }
 
@@ -250,6 +254,7 @@ impl Queue {
             self.pool(2),
             self.tenants[slug],
             &SchemaName::from_stored(&format!("t_{slug}")).unwrap(),
+            self.roles[slug].as_ref(),
         )
     }
 }

@@ -90,6 +90,7 @@ async fn a_job_enqueued_in_a_unit_of_work_wakes_listeners_once_it_commits() {
             queue.pool(1),
             queue.tenants["acme"],
             &SchemaName::from_stored("t_acme").unwrap(),
+            queue.roles["acme"].as_ref(),
         ));
     let tx = db.begin().await.unwrap();
     let id = enqueue(&tx, vec![NewJob::now(RECORD, json!({}))])
@@ -255,6 +256,7 @@ async fn timers_follow_the_clock_that_set_them_not_the_databases() {
             queue.pool(1),
             queue.tenants["acme"],
             &SchemaName::from_stored("t_acme").unwrap(),
+            queue.roles["acme"].as_ref(),
         ));
     let due = behind.now() + chrono::Duration::hours(1);
     let tx = db.begin().await.unwrap();

@@ -34,17 +34,28 @@ pub async fn tenant_with_admin(db: &TestDb, slug: &str, password: &str) {
 
 /// The `acme` tenant's schema as a handle with nothing attached (no reactions, the
 /// system clock), on a pool of one connection: for calling services directly.
-pub fn acme_db(db: &TestDb) -> pactum::tenancy::scoped::TenantDb {
-    pactum::tenancy::scoped::TenantDb::new(
-        pactum::tenancy::connection::RequestPool::new(
-            &db.database_url(),
-            1,
-            pactum::tenancy::connection::Pooler::None,
-        )
-        .unwrap(),
-        pactum::tenancy::TenantId(uuid::Uuid::nil()),
-        &pactum::tenancy::SchemaName::from_stored("t_acme").unwrap(),
+pub async fn acme_db(db: &TestDb) -> pactum::tenancy::scoped::TenantDb {
+    let pool = pactum::tenancy::connection::RequestPool::new(
+        &db.database_url(),
+        1,
+        pactum::tenancy::connection::Pooler::None,
     )
+    .unwrap();
+    tenant_db(db, "acme", pool).await
+}
+
+/// A provisioned tenant's handle as the server makes it: its id, schema and role from
+/// the registry.
+pub async fn tenant_db(
+    db: &TestDb,
+    slug: &str,
+    pool: pactum::tenancy::connection::RequestPool,
+) -> pactum::tenancy::scoped::TenantDb {
+    let slug = pactum::tenancy::TenantSlug::parse(slug).unwrap();
+    let tenant = pactum::tenancy::registry::get_by_slug(&db.client().await, &slug)
+        .await
+        .unwrap();
+    pactum::tenancy::scoped::TenantDb::new(pool, tenant.id, &tenant.schema, tenant.role.as_ref())
 }
 
 /// The Redis the tests use: `REDIS_URL` when set, else the project's private one

@@ -197,6 +197,21 @@ impl TestDb {
     pub async fn client(&self) -> Client {
         connect(&self.url).await
     }
+
+    /// This database as the server should reach it: a login role that is neither a
+    /// superuser nor an owner, only a member of `pactum_server`. Roles are cluster-wide
+    /// and this one holds nothing of its own, so every test database shares it.
+    pub async fn server_login_url(&self) -> String {
+        self.client()
+            .await
+            .batch_execute(
+                "do $$ begin create role pactum_test_server login in role pactum_server; \
+                 exception when duplicate_object or unique_violation then null; end $$",
+            )
+            .await
+            .expect("the server's login role");
+        format!("{} user=pactum_test_server", self.url)
+    }
 }
 
 impl Drop for TestDb {
@@ -220,6 +235,23 @@ async fn drop_database(name: &str) {
     let _ = admin
         .batch_execute(&format!("drop database if exists \"{name}\" with (force)"))
         .await;
+    drop_orphan_roles(&admin).await;
+}
+
+/// Tenant roles are cluster-wide: those of dropped databases go too (another test
+/// process may drop the same one at once, so a failure is not an error).
+async fn drop_orphan_roles(admin: &Client) {
+    let Ok(orphans) = admin.query(pactum::tenancy::roles::ORPHANS_SQL, &[]).await else {
+        return;
+    };
+    for row in orphans {
+        let name: &str = row.get(0);
+        if let Some(role) = pactum::tenancy::roles::RoleName::from_stored(name) {
+            let _ = admin
+                .batch_execute(&format!("drop role if exists {}", role.quoted()))
+                .await;
+        }
+    }
 }
 
 async fn sweep_leftovers_once() {
@@ -246,6 +278,7 @@ async fn sweep_leftovers_once() {
                     }
                 }
             }
+            drop_orphan_roles(&admin).await;
         })
         .await;
 }
@@ -265,8 +298,9 @@ pub async fn schemas(client: &Client) -> Vec<String> {
         .collect()
 }
 
-/// Everything in a schema that defines its shape, with the schema's own name blanked
-/// out: two schemas built the same way give the same list.
+/// Everything in a schema that defines its shape and who may use it, with the schema's
+/// own name and its tenant role's blanked out: two schemas built the same way give the
+/// same list.
 pub async fn schema_fingerprint(client: &Client, schema: &str) -> Vec<String> {
     let rows = client
         .query(
@@ -291,8 +325,13 @@ pub async fn schema_fingerprint(client: &Client, schema: &str) -> Vec<String> {
              select 'comment ' || coalesce(obj_description(c.oid), '') from pg_class c \
                join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 \
              union all \
-             select 'owner ' || pg_get_userbyid(n.nspowner) || ' ' || coalesce(n.nspacl::text, '') \
+             select 'owner ' || pg_get_userbyid(n.nspowner) || ' ' \
+                    || regexp_replace(coalesce(n.nspacl::text, ''), 'pactum_t[0-9]+_[0-9a-f]{16}', '<tenant role>', 'g') \
                from pg_namespace n where n.nspname = $1 \
+             union all \
+             select 'privileges ' || c.relname || ' ' \
+                    || regexp_replace(coalesce(c.relacl::text, ''), 'pactum_t[0-9]+_[0-9a-f]{16}', '<tenant role>', 'g') \
+               from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 \
              order by 1",
             &[&schema],
         )

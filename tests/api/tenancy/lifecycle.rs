@@ -3,6 +3,7 @@
 //! refinery and for Citus.
 
 use super::*;
+use pactum::tenancy::roles::{self, RoleName};
 
 #[tokio::test]
 async fn provisioning_creates_the_schema_its_tables_history_and_registry_rows() {
@@ -327,6 +328,13 @@ async fn a_cold_built_schema_is_what_refineries_own_runner_builds() {
     runner.run_async(&mut client).await.unwrap();
     // With t_reference on the path, PostgreSQL would print its names unqualified.
     client.batch_execute("reset search_path").await.unwrap();
+    // And its tenant role, made as provisioning makes it.
+    let reference = pactum::tenancy::SchemaName::from_stored("t_reference").unwrap();
+    let role = RoleName::generate(roles::database_oid(&client).await.unwrap());
+    client
+        .batch_execute(&roles::create_script(&role, &reference))
+        .await
+        .unwrap();
     assert_eq!(
         schema_fingerprint(&client, "t_cold").await,
         schema_fingerprint(&client, "t_reference").await
@@ -352,9 +360,11 @@ async fn the_tenant_script_split_for_citus_runs_one_command_per_message_and_buil
     let set = MigrationSet::tenant();
     for (schema, per_message) in [("t_split", true), ("t_citus_path", false)] {
         let schema = pactum::tenancy::SchemaName::from_stored(schema).unwrap();
+        let role = RoleName::generate(roles::database_oid(&client).await.unwrap());
         let script = format!(
-            "create schema {q}; set local search_path to {q};\n{}",
+            "create schema {q}; set local search_path to {q};\n{}\n{}",
             set.script_for_new_schema(&schema).await.unwrap(),
+            roles::create_script(&role, &schema),
             q = schema.quoted()
         );
         let tx = client.transaction().await.unwrap();

@@ -10,6 +10,7 @@ use pactum::tenancy::{
 };
 use tokio_postgres::Client;
 
+mod isolation;
 mod lifecycle;
 mod migrations;
 mod spare_pool;

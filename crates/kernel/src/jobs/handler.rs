@@ -16,6 +16,7 @@ use crate::actor::Origin;
 use crate::clock::SharedClock;
 use crate::error::DomainError;
 use crate::tenancy::pool::connection_lost;
+use crate::tenancy::roles::RoleName;
 use crate::tenancy::scoped::TenantDb;
 use crate::tenancy::{SchemaName, TenancyError, TenantId};
 
@@ -33,6 +34,8 @@ pub struct Job {
     pub max_attempts: i32,
     pub timeout: Duration,
     pub run_at: DateTime<Utc>,
+    /// The tenant's role, which the job's units of work run as.
+    pub role: Option<RoleName>,
 }
 
 /// What a handler gets: its job, the job's tenant as a scoped database handle (never

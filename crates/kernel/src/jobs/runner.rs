@@ -36,6 +36,7 @@ use super::{backoff, periodic, JOBS_CHANNEL};
 use crate::clock::SharedClock;
 use crate::tenancy::connection::{RequestPool, Scope};
 use crate::tenancy::pool::DatabaseUrl;
+use crate::tenancy::roles::RoleName;
 use crate::tenancy::scoped::TenantDb;
 use crate::tenancy::{describe_error, SchemaName, TenancyError, TenantId};
 use crate::unit::{Reactions, Unit};
@@ -458,6 +459,9 @@ impl Runner {
                     max_attempts: row.get(7),
                     timeout: Duration::from_millis(u64::try_from(timeout_ms).unwrap_or(1)),
                     run_at: row.get(9),
+                    role: row
+                        .get::<_, Option<&str>>(10)
+                        .and_then(RoleName::from_stored),
                 },
                 _slot: slot,
             });
@@ -504,6 +508,7 @@ impl Runner {
                         inner.tenant_pool.clone(),
                         job.tenant,
                         &job.schema,
+                        job.role.as_ref(),
                     )),
                     clock: inner.clock.clone(),
                     job: job.clone(),

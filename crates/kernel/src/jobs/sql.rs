@@ -79,7 +79,8 @@ pub const CLAIM_SQL: &str = concat!(
     ")) \
     returning j.id, j.tenant_id, \
               (select t.schema_name from public.tenants t where t.id = j.tenant_id), j.kind, j.queue, j.args, j.attempt, \
-              j.max_attempts, j.timeout_ms, j.run_at"
+              j.max_attempts, j.timeout_ms, j.run_at, \
+              (select t.role_name from public.tenants t where t.id = j.tenant_id)"
 );
 
 /// Claimed beyond a tenant's share in one batch, handed back untried: not counted as
