@@ -9,9 +9,11 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
+PRIVATE_DATABASE=
 if [ -z "${DATABASE_URL:-}" ]; then
   DATABASE_URL="$(bash scripts/pg.sh url pactum)"
   export DATABASE_URL
+  PRIVATE_DATABASE=1
 fi
 echo "database: ${DATABASE_URL%%\?*}" >&2
 # OCR of uploaded images (Tesseract from the distribution's packages); Pactum runs
@@ -49,6 +51,25 @@ done
 "$tenantctl" list
 echo "demo logins: admin@acme.example and admin@globex.example, password: $DEMO_PASSWORD" >&2
 
+# On the private database the server connects as `pactum_app`, a login role that is
+# neither a superuser nor the owner, only a member of pactum_server: PostgreSQL then
+# holds every tenant to its own schema even against code that skipped the tenant's unit
+# of work (`tenantctl isolation --check` with its URL says so). tenantctl keeps the
+# owner's URL: it creates schemas and roles.
+SERVER_DATABASE_URL="$DATABASE_URL"
+if [ -n "$PRIVATE_DATABASE" ]; then
+  psql="$(ls /usr/lib/postgresql/*/bin/psql | tail -n1)"
+  "$psql" -q -v ON_ERROR_STOP=1 "$DATABASE_URL" -c "do \$\$ begin
+    create role pactum_app login in role pactum_server;
+    exception when duplicate_object or unique_violation then null; end \$\$"
+  SERVER_DATABASE_URL="${DATABASE_URL/postgres@/pactum_app@}"
+  if DATABASE_URL="$SERVER_DATABASE_URL" "$tenantctl" isolation --check >/dev/null; then
+    echo "isolation: the server runs as pactum_app, each tenant held to its own schema" >&2
+  else
+    echo "warning: DATABASE_URL=$SERVER_DATABASE_URL $tenantctl isolation lists findings" >&2
+  fi
+fi
+
 # Development mode generates a throwaway JWT secret unless JWT_SECRET is set.
 export PACTUM_DEV="${PACTUM_DEV:-1}"
 export PACTUM_BIND="${PACTUM_BIND:-127.0.0.1:8000}"
@@ -58,10 +79,10 @@ export PACTUM_LINK_PORT="${PACTUM_LINK_PORT:-${PACTUM_BIND##*:}}"
 READY="ready: serving on http://$PACTUM_BIND; try: curl http://acme.localhost:${PACTUM_BIND##*:}/api/v1/tenant"
 if [ "${#NEW_TENANTS[@]}" = 0 ]; then
   echo "$READY" >&2
-  exec target/release/pactum
+  DATABASE_URL="$SERVER_DATABASE_URL" exec target/release/pactum
 fi
 
-target/release/pactum &
+DATABASE_URL="$SERVER_DATABASE_URL" target/release/pactum &
 SERVER=$!
 trap 'kill -TERM "$SERVER" 2>/dev/null' INT TERM EXIT
 BASE_URL="http://127.0.0.1:${PACTUM_BIND##*:}"

@@ -9,6 +9,9 @@ do $$ begin create role pactum_tenant nologin; exception when duplicate_object o
 -- noinherit: a login role in this group may become any tenant's role, but holds none of
 -- their privileges until it does.
 do $$ begin create role pactum_server nologin noinherit; exception when duplicate_object or unique_violation then null; end $$;
+-- The role migrating may also be the one the server connects as (a managed database's
+-- main user is often both, and not a superuser): it must be able to become tenants.
+do $$ begin if not (select rolsuper from pg_roles where rolname = current_user) then execute format('grant pactum_server to %I', current_user); end if; exception when unique_violation then null; when insufficient_privilege then raise warning 'could not make % a member of pactum_server: a server connecting as it cannot become tenant roles', current_user; end $$;
 grant select, insert, update, delete on all tables in schema public to pactum_server;
 grant usage, select, update on all sequences in schema public to pactum_server;
 alter default privileges in schema public grant select, insert, update, delete on tables to pactum_server;

@@ -1012,7 +1012,11 @@ async fn isolation_check_finds_a_superuser_login_and_stray_grants_and_passes_a_c
     };
     assert_eq!(
         codes(&superuser),
-        ["login_superuser", "login_bypasses_row_security"]
+        [
+            "login_superuser",
+            "login_bypasses_row_security",
+            "login_owns_tenant_schemas"
+        ]
     );
     // Without --check it reports and succeeds.
     assert_eq!(tenantctl(Some(&db), &["isolation", "--json"], None).code, 0);

@@ -114,6 +114,18 @@ async fn alternating_tenants(path: Path) {
         let rows = tx.query(EMAILS, &[]).await.unwrap();
         assert_eq!(rows[0].get::<_, String>(0), "only@acme.example");
         tx.commit().await.unwrap();
+        // Naming the other's schema is refused by PostgreSQL on every path, PgBouncer's
+        // transaction mode included: the role came with the transaction.
+        let tx = globex.begin().await.unwrap();
+        let refused = tx
+            .query("select email from t_acme.users", &[])
+            .await
+            .unwrap_err();
+        assert_eq!(
+            refused.code(),
+            Some(&tokio_postgres::error::SqlState::INSUFFICIENT_PRIVILEGE),
+            "{refused:?}"
+        );
     }
 }
 

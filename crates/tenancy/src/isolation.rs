@@ -18,7 +18,8 @@ use super::TenancyError;
 /// One thing that is not as it should be.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Finding {
-    /// A stable code: `login_superuser`, `login_bypasses_row_security`, `group_missing`,
+    /// A stable code: `login_superuser`, `login_bypasses_row_security`,
+    /// `login_owns_tenant_schemas`, `group_missing`,
     /// `no_role`, `role_missing`, `role_too_powerful`, `role_memberships`,
     /// `schema_owned_by_tenant_role`, `schema_privileges`, `table_privileges`,
     /// `privileges_missing`, `public_privileges`, `probe_own_schema_refused`,
@@ -96,6 +97,26 @@ pub async fn check(client: &mut Client) -> Result<IsolationReport, TenancyError>
             "login_bypasses_row_security",
             None,
             format!("{} has BYPASSRLS", report.login_role),
+        );
+    }
+    let owned: i64 = client
+        .query_one(
+            "select count(*) from public.tenants t \
+             join pg_namespace n on n.nspname = t.schema_name \
+             where n.nspowner = (select oid from pg_roles where rolname = current_user)",
+            &[],
+        )
+        .await?
+        .get(0);
+    if owned > 0 {
+        finding(
+            "login_owns_tenant_schemas",
+            None,
+            format!(
+                "{} owns {owned} tenant schemas: it holds their data without becoming \
+                 their role; connect the server as another login role in {SERVER_GROUP}",
+                report.login_role
+            ),
         );
     }
     for group in [TENANT_GROUP, SERVER_GROUP] {

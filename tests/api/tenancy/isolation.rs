@@ -206,3 +206,51 @@ async fn the_server_works_as_a_login_role_that_can_only_become_tenant_roles() {
         .unwrap_err();
     assert_eq!(error.code(), Some(&SqlState::INSUFFICIENT_PRIVILEGE));
 }
+
+#[tokio::test]
+async fn a_tenant_made_from_a_spare_runs_as_the_spares_role_and_delete_drops_it() {
+    let db = TestDb::migrated().await;
+    let mut client = db.client().await;
+    spares::fill(&mut client, &MigrationSet::tenant(), 1, || {})
+        .await
+        .unwrap();
+    let spare_role: String = client
+        .query_one("select role_name from public.spare_schemas", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let warm = create(&db, &MigrationSet::tenant(), "warm").await;
+    assert_eq!(warm.path, ProvisionPath::Spare);
+    assert_eq!(warm.tenant.role.as_ref().unwrap().as_str(), spare_role);
+    create(&db, &MigrationSet::tenant(), "other").await;
+    let pool = RequestPool::new(&db.database_url(), 1, Pooler::None).unwrap();
+    let warm_db = tenant_db(&db, "warm", pool).await;
+    assert_eq!(warm_db.role().unwrap().as_str(), spare_role);
+    let tx = warm_db.begin().await.unwrap();
+    tx.query("select count(*) from users", &[]).await.unwrap();
+    refused_for_privilege(
+        tx.execute("select count(*) from t_other.users", &[]).await,
+        "the other tenant's users",
+    );
+    drop(tx);
+
+    let checker = db.client().await;
+    let role_exists = |name: String| {
+        let client = &checker;
+        async move {
+            client
+                .query_opt("select 1 from pg_roles where rolname = $1", &[&name])
+                .await
+                .unwrap()
+                .is_some()
+        }
+    };
+    assert!(role_exists(spare_role.clone()).await);
+    provision::delete_tenant(&mut client, &TenantSlug::parse("warm").unwrap())
+        .await
+        .unwrap();
+    assert!(
+        !role_exists(spare_role).await,
+        "the role went with its tenant"
+    );
+}
