@@ -129,23 +129,39 @@ impl Engine {
 
     /// The unit vectors of `texts`, in order, and the identity of the model that made
     /// them.
+    ///
+    /// One batch of the model's at a time, each in a turn of its own: the turns are
+    /// handed out first come, first served, so a search's one text waits for the batch
+    /// in progress, not for every passage of the contract being indexed.
     pub async fn embed(&self, texts: Vec<String>) -> Result<(Vec<Vec<f32>>, String), DomainError> {
         let model = self.model().await?;
-        let _turn = self
-            .0
-            .busy
-            .acquire()
-            .await
-            .map_err(|e| DomainError::Internal(anyhow::anyhow!("embedding: {e}")))?;
         let identity = model.identity().to_owned();
-        let vectors = tokio::task::spawn_blocking(move || {
-            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-            model.embed(&refs)
-        })
-        .await
-        .map_err(|e| DomainError::Internal(anyhow::anyhow!("embedding: {e}")))?
-        .map_err(|e| DomainError::Internal(e.context("embedding")))?;
+        let mut vectors = Vec::with_capacity(texts.len());
+        let mut texts = texts.into_iter().peekable();
+        while texts.peek().is_some() {
+            let batch: Vec<String> = texts.by_ref().take(pactum_embedding::BATCH).collect();
+            let _turn = self
+                .0
+                .busy
+                .acquire()
+                .await
+                .map_err(|e| DomainError::Internal(anyhow::anyhow!("embedding: {e}")))?;
+            let model = model.clone();
+            let part = tokio::task::spawn_blocking(move || {
+                let refs: Vec<&str> = batch.iter().map(String::as_str).collect();
+                model.embed(&refs)
+            })
+            .await
+            .map_err(|e| DomainError::Internal(anyhow::anyhow!("embedding: {e}")))?
+            .map_err(|e| DomainError::Internal(e.context("embedding")))?;
+            vectors.extend(part);
+        }
         Ok((vectors, identity))
+    }
+
+    /// Whether no embedding is running in this process now.
+    pub fn idle(&self) -> bool {
+        self.0.busy.available_permits() > 0
     }
 
     /// `tenant`'s `set` as loaded at `generation`, if still kept.

@@ -11,4 +11,4 @@ pub mod model;
 pub mod passages;
 pub mod synthetic;
 
-pub use model::{Embedder, DIMENSIONS};
+pub use model::{Embedder, BATCH, DIMENSIONS};

@@ -20,7 +20,7 @@ pub const DIMENSIONS: usize = 384;
 pub const MAX_TOKENS: usize = 256;
 
 /// Texts embedded in one forward pass: larger batches pad more and gain little on CPU.
-const BATCH: usize = 16;
+pub const BATCH: usize = 16;
 
 /// The largest weights file loaded (all-MiniLM-L6-v2's is 91 MB).
 const MAX_WEIGHTS_BYTES: u64 = 512 * 1024 * 1024;

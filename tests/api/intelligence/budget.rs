@@ -75,3 +75,35 @@ async fn searches_in_rotation_under_a_tight_budget_evict_and_reload_but_never_cr
         "{used} bytes, within 1 MiB"
     );
 }
+
+/// A search's query is embedded between the batches of a contract being indexed, not
+/// after all of them.
+#[tokio::test]
+async fn a_query_is_embedded_between_an_indexing_jobs_batches() {
+    use pactum::intelligence::engine::Engine;
+    let engine = Engine::new(Some(model_dir().into()), 64 << 20, 10_000);
+    engine.model().await.expect("the model loads");
+    // Eight batches of the model's, seconds of work on this machine.
+    let passages: Vec<String> = (0..8 * pactum_embedding::BATCH)
+        .map(|i| format!("Clause {i}: the supplier shall deliver shipment {i} to the warehouse, insured, on time, or pay the agreed penalty."))
+        .collect();
+    let indexer = tokio::spawn({
+        let engine = engine.clone();
+        async move { engine.embed(passages).await.unwrap() }
+    });
+    // Let the indexing take its first turn.
+    while engine.idle() {
+        tokio::task::yield_now().await;
+    }
+    let (query, _) = engine
+        .embed(vec!["late delivery penalty".into()])
+        .await
+        .unwrap();
+    assert_eq!(query.len(), 1);
+    assert!(
+        !indexer.is_finished(),
+        "the query waited for the whole indexing instead of one batch"
+    );
+    let (indexed, _) = indexer.await.unwrap();
+    assert_eq!(indexed.len(), 8 * pactum_embedding::BATCH);
+}
