@@ -24,7 +24,7 @@ use utoipa::{Modify, OpenApi};
         (name = "auth", description = "Logins and tokens, per tenant"),
         (name = "users", description = "User management and temporary role grants, tenant admins only"),
         (name = "contracts", description = "Contracts, their lifecycle, versions, types and calendar"),
-        (name = "counterparties", description = "Counterparties and their contacts"),
+        (name = "counterparties", description = "Counterparties, the CRM's accounts, and the contacts at them"),
         (name = "clauses", description = "The clause library and clauses on contracts"),
         (name = "templates", description = "Contract templates and generation"),
         (name = "comments", description = "Comments on contracts"),

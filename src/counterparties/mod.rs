@@ -1,10 +1,14 @@
-//! Counterparties (organisations or people contracts are made with) and their contacts.
+//! Counterparties (organisations or people contracts are made with; the CRM's
+//! accounts) and the contacts at them: a contact stands on its own and may belong to
+//! several accounts.
 
 pub mod model;
 pub mod routes;
 pub mod service;
 
-pub use model::{ContactView, CounterpartyView, NewContact, NewCounterparty, UpdateCounterparty};
+pub use model::{
+    ContactView, CounterpartyView, NewContact, NewCounterparty, UpdateContact, UpdateCounterparty,
+};
 use routes::*;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
@@ -14,5 +18,9 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) 
         .service(update_counterparty)
         .service(delete_counterparty)
         .service(create_contact)
+        .service(list_contacts)
+        .service(create_standalone_contact)
+        .service(get_contact)
+        .service(update_contact)
         .service(delete_contact);
 }

@@ -9,9 +9,11 @@ use uuid::Uuid;
 use crate::kernel::validate::{self, nullable};
 use crate::kernel::DomainError;
 
-pub const COLUMNS: &str =
-    "id, name, kind, email, website, address, notes, created_by, created_at, updated_at";
+pub const COLUMNS: &str = "id, name, kind, email, website, billing_address, shipping_address, \
+     industry, owner_id, tags, parent_id, notes, created_by, created_at, updated_at";
 
+/// A counterparty: the organisation or person contracts are made with, and in the
+/// CRM's words an account.
 #[derive(Serialize, ToSchema)]
 pub struct CounterpartyView {
     pub id: Uuid,
@@ -20,7 +22,16 @@ pub struct CounterpartyView {
     pub kind: String,
     pub email: Option<String>,
     pub website: Option<String>,
-    pub address: Option<String>,
+    pub billing_address: Option<String>,
+    pub shipping_address: Option<String>,
+    pub industry: Option<String>,
+    /// The user who answers for the account (at first its creator); members may
+    /// change the accounts they own or created.
+    pub owner_id: Option<Uuid>,
+    pub tags: Vec<String>,
+    /// The account this one belongs to (a subsidiary's group), never itself or one of
+    /// its own descendants.
+    pub parent_id: Option<Uuid>,
     pub notes: Option<String>,
     pub created_by: Option<Uuid>,
     pub created_at: DateTime<Utc>,
@@ -38,37 +49,127 @@ impl From<&Row> for CounterpartyView {
             kind: row.get(2),
             email: row.get(3),
             website: row.get(4),
-            address: row.get(5),
-            notes: row.get(6),
-            created_by: row.get(7),
-            created_at: row.get(8),
-            updated_at: row.get(9),
+            billing_address: row.get(5),
+            shipping_address: row.get(6),
+            industry: row.get(7),
+            owner_id: row.get(8),
+            tags: row.get(9),
+            parent_id: row.get(10),
+            notes: row.get(11),
+            created_by: row.get(12),
+            created_at: row.get(13),
+            updated_at: row.get(14),
             contacts: None,
         }
     }
 }
 
+impl CounterpartyView {
+    /// Who may change it besides managers: its owner, or its creator.
+    pub fn held_by(&self, actor: &crate::kernel::Actor) -> bool {
+        actor.may_edit(self.owner_id) || actor.may_edit(self.created_by)
+    }
+}
+
+/// A contact's columns, with the accounts it belongs to gathered from the link table.
+pub const CONTACT_COLUMNS: &str = "c.id, c.name, c.emails, c.phones, c.title, c.role, \
+     array(select a.counterparty_id from account_contacts a where a.contact_id = c.id \
+           order by a.counterparty_id), \
+     c.created_by, c.created_at, c.updated_at";
+
+/// A person at one or more accounts.
 #[derive(Serialize, ToSchema)]
 pub struct ContactView {
     pub id: Uuid,
-    pub counterparty_id: Uuid,
     pub name: String,
-    pub email: Option<String>,
-    pub phone: Option<String>,
+    pub emails: Vec<String>,
+    pub phones: Vec<String>,
+    /// Job title.
     pub title: Option<String>,
+    /// What the contact is to the deal: decision maker, signatory, billing...
+    pub role: Option<String>,
+    /// The accounts (counterparties) the contact belongs to.
+    pub account_ids: Vec<Uuid>,
+    pub created_by: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }
 
 impl From<&Row> for ContactView {
     fn from(row: &Row) -> Self {
         Self {
             id: row.get(0),
-            counterparty_id: row.get(1),
-            name: row.get(2),
-            email: row.get(3),
-            phone: row.get(4),
-            title: row.get(5),
+            name: row.get(1),
+            emails: row.get(2),
+            phones: row.get(3),
+            title: row.get(4),
+            role: row.get(5),
+            account_ids: row.get(6),
+            created_by: row.get(7),
+            created_at: row.get(8),
+            updated_at: row.get(9),
         }
     }
+}
+
+/// At most this many emails, phones or accounts on one contact.
+pub const MAX_CONTACT_ITEMS: usize = 10;
+
+/// Distinct (case aside) email addresses with lower-cased domains, in the order given.
+pub fn emails(values: &[String]) -> Result<Vec<String>, DomainError> {
+    let mut out: Vec<String> = Vec::new();
+    if values.len() > MAX_CONTACT_ITEMS {
+        return Err(DomainError::invalid(format!(
+            "at most {MAX_CONTACT_ITEMS} emails"
+        )));
+    }
+    for value in values {
+        let parsed =
+            email(Some(value))?.ok_or_else(|| DomainError::invalid("emails may not be empty"))?;
+        if !out.iter().any(|e| e.eq_ignore_ascii_case(&parsed)) {
+            out.push(parsed);
+        }
+    }
+    Ok(out)
+}
+
+/// Distinct phone numbers as written: digits with the usual separators, an optional
+/// leading `+` and extension.
+pub fn phones(values: &[String]) -> Result<Vec<String>, DomainError> {
+    if values.len() > MAX_CONTACT_ITEMS {
+        return Err(DomainError::invalid(format!(
+            "at most {MAX_CONTACT_ITEMS} phones"
+        )));
+    }
+    let mut out: Vec<String> = Vec::new();
+    for value in values {
+        let phone = validate::text("phone", value.trim(), 50)?;
+        let allowed = |c: char| c.is_ascii_digit() || " +-().x/".contains(c);
+        let digits = phone.chars().filter(char::is_ascii_digit).count();
+        if !phone.chars().all(allowed) || !(3..=20).contains(&digits) {
+            return Err(DomainError::invalid(format!(
+                "phone {:?} must be 3 to 20 digits with spaces, '+', '-', '(', ')', '.', '/' or 'x'",
+                validate::truncate(&phone, 60)
+            )));
+        }
+        if !out.contains(&phone) {
+            out.push(phone);
+        }
+    }
+    Ok(out)
+}
+
+/// Distinct account ids, at most [`MAX_CONTACT_ITEMS`].
+pub fn account_ids(values: &[Uuid]) -> Result<Vec<Uuid>, DomainError> {
+    if values.len() > MAX_CONTACT_ITEMS {
+        return Err(DomainError::invalid(format!(
+            "a contact belongs to at most {MAX_CONTACT_ITEMS} accounts"
+        )));
+    }
+    let mut out = values.to_vec();
+    out.sort();
+    out.dedup();
+    Ok(out)
 }
 
 pub fn kind(value: &str) -> Result<String, DomainError> {
@@ -102,11 +203,22 @@ pub struct NewCounterparty {
     #[schema(max_length = 500)]
     pub website: Option<String>,
     #[schema(max_length = 2000)]
-    pub address: Option<String>,
+    pub billing_address: Option<String>,
+    #[schema(max_length = 2000)]
+    pub shipping_address: Option<String>,
+    #[schema(max_length = 100)]
+    pub industry: Option<String>,
+    /// An active user of the tenant; the creator when left out.
+    pub owner_id: Option<Uuid>,
+    #[serde(default)]
+    #[schema(max_items = 20)]
+    pub tags: Vec<String>,
+    pub parent_id: Option<Uuid>,
     #[schema(max_length = 10000)]
     pub notes: Option<String>,
 }
 
+/// Fields to change; `null` clears an optional one.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateCounterparty {
@@ -122,7 +234,19 @@ pub struct UpdateCounterparty {
     pub website: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(max_length = 2000)]
-    pub address: Option<Option<String>>,
+    pub billing_address: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(max_length = 2000)]
+    pub shipping_address: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(max_length = 100)]
+    pub industry: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub owner_id: Option<Option<Uuid>>,
+    #[schema(max_items = 20)]
+    pub tags: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub parent_id: Option<Option<Uuid>>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(max_length = 10000)]
     pub notes: Option<Option<String>>,
@@ -145,10 +269,84 @@ pub fn patch_text(
 pub struct NewContact {
     #[schema(min_length = 1, max_length = 200)]
     pub name: String,
-    #[schema(max_length = 254)]
-    pub email: Option<String>,
-    #[schema(max_length = 50)]
-    pub phone: Option<String>,
+    #[serde(default)]
+    #[schema(max_items = 10)]
+    pub emails: Vec<String>,
+    #[serde(default)]
+    #[schema(max_items = 10)]
+    pub phones: Vec<String>,
     #[schema(max_length = 200)]
     pub title: Option<String>,
+    #[schema(max_length = 100)]
+    pub role: Option<String>,
+    /// The accounts the contact belongs to (with the account route, that account too).
+    #[serde(default)]
+    #[schema(max_items = 10)]
+    pub account_ids: Vec<Uuid>,
+}
+
+/// Fields to change; `null` clears an optional one, a list replaces the old one.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateContact {
+    #[schema(min_length = 1, max_length = 200)]
+    pub name: Option<String>,
+    #[schema(max_items = 10)]
+    pub emails: Option<Vec<String>>,
+    #[schema(max_items = 10)]
+    pub phones: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(max_length = 200)]
+    pub title: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(max_length = 100)]
+    pub role: Option<Option<String>>,
+    #[schema(max_items = 10)]
+    pub account_ids: Option<Vec<Uuid>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(values: &[&str]) -> Vec<String> {
+        values.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn phones_are_digits_with_the_usual_separators() {
+        assert_eq!(
+            phones(&strings(&[
+                " +46 (8) 123-456 ",
+                "555.0101 x12",
+                "+46 (8) 123-456"
+            ]))
+            .unwrap(),
+            ["+46 (8) 123-456", "555.0101 x12"]
+        );
+        for bad in [
+            "call me",
+            "12",
+            "1234567890123456789012",
+            "+1 555 0100; drop",
+        ] {
+            assert!(phones(&strings(&[bad])).is_err(), "{bad}");
+        }
+        assert!(phones(&vec!["555 0100".to_owned(); 11]).is_err());
+    }
+
+    #[test]
+    fn emails_are_checked_and_kept_once_case_aside() {
+        assert_eq!(
+            emails(&strings(&[
+                "Ann@Example.COM",
+                "ann@example.com",
+                "b@x.example"
+            ]))
+            .unwrap(),
+            ["Ann@example.com", "b@x.example"]
+        );
+        assert!(emails(&strings(&[""])).is_err());
+        assert!(emails(&strings(&["no at sign"])).is_err());
+    }
 }

@@ -24,6 +24,16 @@ pub struct CounterpartyQuery {
     /// Part of the name or email, case-insensitive.
     #[param(max_length = 200)]
     q: Option<String>,
+    /// Only the accounts this user owns.
+    owner_id: Option<Uuid>,
+    /// Only the accounts with this tag.
+    #[param(max_length = 50)]
+    tag: Option<String>,
+    /// Only the accounts of this industry, case aside.
+    #[param(max_length = 100)]
+    industry: Option<String>,
+    /// Only the accounts directly below this one.
+    parent_id: Option<Uuid>,
     /// Page size (default 50).
     #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
@@ -49,8 +59,15 @@ pub async fn list_counterparties(
     query: web::Query<CounterpartyQuery>,
 ) -> Result<Json<Page<CounterpartyView>>, ApiError> {
     let page = PageRequest::parse(query.limit, query.cursor.as_deref(), 200)?;
+    let filter = service::CounterpartyFilter {
+        q: query.q.as_deref(),
+        owner_id: query.owner_id,
+        tag: query.tag.as_deref(),
+        industry: query.industry.as_deref(),
+        parent_id: query.parent_id,
+    };
     Ok(Json(
-        service::list(&db, &user.principal(), query.q.as_deref(), &page).await?,
+        service::list(&db, &user.principal(), &filter, &page).await?,
     ))
 }
 
@@ -163,7 +180,7 @@ pub async fn delete_counterparty(
     params(("id" = Uuid, Path, description = "Counterparty id")),
     request_body = NewContact,
     responses(
-        (status = 201, description = "Added", body = ContactView),
+        (status = 201, description = "A new contact, at this account and any others named", body = ContactView),
         AuthedRouteErrors
     ),
     security(("bearer" = []))
@@ -177,7 +194,7 @@ pub async fn create_contact(
     body: Json<NewContact>,
 ) -> Result<Created<ContactView>, ApiError> {
     let out = as_actor(&db, &user.principal(), async |tx, actor| {
-        service::create_contact(tx, actor, &origin, id.into_inner(), body.into_inner()).await
+        service::create_contact(tx, actor, &origin, Some(id.into_inner()), body.into_inner()).await
     })
     .await?;
     Ok(Created::new(out))
@@ -189,7 +206,7 @@ pub async fn create_contact(
     tag = "counterparties",
     params(("id" = Uuid, Path, description = "Contact id")),
     responses(
-        (status = 204, description = "Removed"),
+        (status = 204, description = "Removed, from every account it belonged to"),
         AuthedRouteErrors
     ),
     security(("bearer" = []))
@@ -206,4 +223,121 @@ pub async fn delete_contact(
     })
     .await?;
     Ok(NoContent)
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ContactQuery {
+    /// Part of the name or of any email, case-insensitive.
+    #[param(max_length = 200)]
+    q: Option<String>,
+    /// Only the contacts of this account.
+    account_id: Option<Uuid>,
+    /// Page size (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    limit: Option<i64>,
+    /// `next_cursor` of the page before.
+    cursor: Option<String>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/contacts",
+    tag = "counterparties",
+    params(ContactQuery),
+    responses(
+        (status = 200, description = "Contacts by name", body = Page<ContactView>),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/contacts")]
+pub async fn list_contacts(
+    user: AuthUser,
+    db: RequestDb,
+    query: web::Query<ContactQuery>,
+) -> Result<Json<Page<ContactView>>, ApiError> {
+    let page = PageRequest::parse(query.limit, query.cursor.as_deref(), 200)?;
+    let filter = service::ContactFilter {
+        q: query.q.as_deref(),
+        account_id: query.account_id,
+    };
+    Ok(Json(
+        service::list_contacts(&db, &user.principal(), &filter, &page).await?,
+    ))
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/contacts",
+    tag = "counterparties",
+    request_body = NewContact,
+    responses(
+        (status = 201, description = "Created, at the accounts named", body = ContactView),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[post("/api/v1/contacts")]
+pub async fn create_standalone_contact(
+    user: AuthUser,
+    db: RequestDb,
+    origin: RequestOrigin,
+    body: Json<NewContact>,
+) -> Result<Created<ContactView>, ApiError> {
+    let out = as_actor(&db, &user.principal(), async |tx, actor| {
+        service::create_contact(tx, actor, &origin, None, body.into_inner()).await
+    })
+    .await?;
+    Ok(Created::new(out))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/contacts/{id}",
+    tag = "counterparties",
+    params(("id" = Uuid, Path, description = "Contact id")),
+    responses(
+        (status = 200, description = "The contact with the accounts it belongs to", body = ContactView),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/contacts/{id}")]
+pub async fn get_contact(
+    user: AuthUser,
+    db: RequestDb,
+    id: web::Path<Uuid>,
+) -> Result<Json<ContactView>, ApiError> {
+    Ok(Json(
+        service::get_contact(&db, &user.principal(), id.into_inner()).await?,
+    ))
+}
+
+#[utoipa::path(
+    patch,
+    path = "/api/v1/contacts/{id}",
+    tag = "counterparties",
+    params(("id" = Uuid, Path, description = "Contact id")),
+    request_body = UpdateContact,
+    responses(
+        (status = 200, description = "Updated", body = ContactView),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[patch("/api/v1/contacts/{id}")]
+pub async fn update_contact(
+    user: AuthUser,
+    db: RequestDb,
+    origin: RequestOrigin,
+    id: web::Path<Uuid>,
+    body: Json<UpdateContact>,
+) -> Result<Json<ContactView>, ApiError> {
+    let out = as_actor(&db, &user.principal(), async |tx, actor| {
+        service::update_contact(tx, actor, &origin, id.into_inner(), body.into_inner()).await
+    })
+    .await?;
+    Ok(Json(out))
 }

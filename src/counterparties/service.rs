@@ -7,9 +7,8 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::model::*;
-use crate::kernel::audit::{self, changed_fields, Entry};
+use crate::kernel::audit::{self, Entry};
 use crate::kernel::page::{Page, PageRequest};
-use crate::kernel::reads::delete_row;
 use crate::kernel::reads::{lock_row, read_as};
 use crate::kernel::validate;
 use crate::kernel::Principal;
@@ -17,7 +16,8 @@ use crate::kernel::{Actor, DomainError, Origin, Role};
 use crate::tenancy::scoped::TenantDb;
 use crate::tenancy::scoped::TenantTx;
 
-/// Creates a counterparty (members and up). Audited.
+/// Creates a counterparty (members and up), owned by its creator unless another
+/// active user is named. Audited.
 pub async fn create(
     tx: &TenantTx,
     actor: &Actor,
@@ -29,16 +29,37 @@ pub async fn create(
     let kind = kind(body.kind.as_deref().unwrap_or("organisation"))?;
     let email = email(body.email.as_deref())?;
     let website = validate::optional_text("website", body.website.as_deref(), 500)?;
-    let address = validate::optional_text("address", body.address.as_deref(), 2000)?;
+    let billing =
+        validate::optional_text("billing_address", body.billing_address.as_deref(), 2000)?;
+    let shipping =
+        validate::optional_text("shipping_address", body.shipping_address.as_deref(), 2000)?;
+    let industry = validate::optional_text("industry", body.industry.as_deref(), 100)?;
+    let tags = validate::tags(&body.tags)?;
     let notes = validate::optional_text("notes", body.notes.as_deref(), 10_000)?;
     actor.require(Role::Member)?;
+    let owner = body.owner_id.or(actor.user_id());
+    check_references(tx, None, owner, body.parent_id).await?;
     let row = tx
         .query_one(
             &format!(
-                "insert into counterparties (name, kind, email, website, address, notes, created_by) \
-                 values ($1, $2, $3, $4, $5, $6, $7) returning {COLUMNS}"
+                "insert into counterparties (name, kind, email, website, billing_address, \
+                 shipping_address, industry, owner_id, tags, parent_id, notes, created_by) \
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) returning {COLUMNS}"
             ),
-            &[&name, &kind, &email, &website, &address, &notes, &actor.user_id()],
+            &[
+                &name,
+                &kind,
+                &email,
+                &website,
+                &billing,
+                &shipping,
+                &industry,
+                &owner,
+                &tags,
+                &body.parent_id,
+                &notes,
+                &actor.user_id(),
+            ],
         )
         .await
         .map_err(DomainError::write)?;
@@ -58,7 +79,8 @@ pub async fn create(
     Ok(view)
 }
 
-/// Changes a counterparty: its creator, or a manager. Audited with the changed fields.
+/// Changes a counterparty: its owner or creator, or a manager. Audited with the
+/// changed fields.
 pub async fn update(
     tx: &TenantTx,
     actor: &Actor,
@@ -68,10 +90,22 @@ pub async fn update(
 ) -> Result<CounterpartyView, DomainError> {
     let patch = input;
     actor.require(Role::Member)?;
+    if matches!(patch.parent_id, Some(Some(_))) {
+        // Two accounts made each other's parent at the same moment would each pass
+        // the tree check before the other committed (and then deadlock on the
+        // foreign key's row locks): such changes take turns, before either locks
+        // its row, and the second sees the first's parent.
+        tx.execute(
+            "select pg_advisory_xact_lock(hashtextextended(current_schema() || '.counterparties.parent_id', 0))",
+            &[],
+        )
+        .await
+        .map_err(DomainError::database)?;
+    }
     let old = lock(tx, id).await?;
-    if !actor.may_edit(old.created_by) {
+    if !old.held_by(actor) {
         return Err(DomainError::Forbidden(
-            "members may change only counterparties they created".into(),
+            "members may change only counterparties they own or created".into(),
         ));
     }
     let name = match &patch.name {
@@ -87,36 +121,91 @@ pub async fn update(
         Some(e) => email(e.as_deref())?,
     };
     let website = patch_text("website", &patch.website, &old.website, 500)?;
-    let address = patch_text("address", &patch.address, &old.address, 2000)?;
+    let billing = patch_text(
+        "billing_address",
+        &patch.billing_address,
+        &old.billing_address,
+        2000,
+    )?;
+    let shipping = patch_text(
+        "shipping_address",
+        &patch.shipping_address,
+        &old.shipping_address,
+        2000,
+    )?;
+    let industry = patch_text("industry", &patch.industry, &old.industry, 100)?;
+    let tags = match &patch.tags {
+        Some(tags) => validate::tags(tags)?,
+        None => old.tags.clone(),
+    };
     let notes = patch_text("notes", &patch.notes, &old.notes, 10_000)?;
+    let owner = patch.owner_id.unwrap_or(old.owner_id);
+    let parent = patch.parent_id.unwrap_or(old.parent_id);
+    check_references(
+        tx,
+        Some(old.id),
+        owner.filter(|o| Some(*o) != old.owner_id),
+        parent.filter(|p| Some(*p) != old.parent_id),
+    )
+    .await?;
     let row = tx
         .query_one(
             &format!(
-                "update counterparties set name = $2, kind = $3, email = $4, website = $5, address = $6, \
-                 notes = $7, updated_at = now() where id = $1 returning {COLUMNS}"
+                "update counterparties set name = $2, kind = $3, email = $4, website = $5, \
+                 billing_address = $6, shipping_address = $7, industry = $8, owner_id = $9, \
+                 tags = $10, parent_id = $11, notes = $12, updated_at = now() \
+                 where id = $1 returning {COLUMNS}"
             ),
-            &[&old.id, &name, &kind, &email, &website, &address, &notes],
+            &[
+                &old.id, &name, &kind, &email, &website, &billing, &shipping, &industry, &owner,
+                &tags, &parent, &notes,
+            ],
         )
         .await
         .map_err(DomainError::write)?;
     let new = CounterpartyView::from(&row);
-    audit::record(
-        tx,
-        actor,
-        origin,
-        Entry {
-            action: "update",
-            entity: "counterparty",
-            entity_id: Some(new.id),
-            changes: changed_fields(
-                &serde_json::to_value(&old).unwrap_or_default(),
-                &serde_json::to_value(&new).unwrap_or_default(),
-                &["updated_at"],
-            ),
-        },
-    )
-    .await?;
+    audit::record_update(tx, actor, origin, "counterparty", new.id, &old, &new).await?;
     Ok(new)
+}
+
+/// Checks, in one round trip, that a named owner is an active user and a named parent
+/// an account that is not `account` itself nor below it (so the tree stays a tree).
+async fn check_references(
+    tx: &TenantTx,
+    account: Option<Uuid>,
+    owner: Option<Uuid>,
+    parent: Option<Uuid>,
+) -> Result<(), DomainError> {
+    let row = tx
+        .query_one(
+            "with recursive up (id, depth) as ( \
+                 select parent_id, 1 from counterparties where id = $2 \
+                 union all \
+                 select c.parent_id, up.depth + 1 from counterparties c join up on c.id = up.id \
+                 where up.depth < 100 \
+             ) \
+             select ($1::uuid is null or exists(select 1 from users where id = $1 and active)), \
+                    ($2::uuid is null or exists(select 1 from counterparties where id = $2)), \
+                    ($3::uuid is null or $2::uuid is null \
+                     or ($2 <> $3 and not exists(select 1 from up where up.id = $3)))",
+            &[&owner, &parent, &account],
+        )
+        .await
+        .map_err(DomainError::database)?;
+    if !row.get::<_, bool>(0) {
+        return Err(DomainError::invalid(
+            "owner_id is not an active user of this tenant",
+        ));
+    }
+    if !row.get::<_, bool>(1) {
+        return Err(DomainError::invalid("parent_id names no counterparty"));
+    }
+    if !row.get::<_, bool>(2) {
+        return Err(DomainError::invalid(
+            "parent_id may not be the account itself or one of the accounts below it",
+        ));
+    }
+    Ok(())
 }
 
 /// Deletes a counterparty no contract names (managers). Audited.
@@ -146,30 +235,39 @@ pub async fn delete(
     Ok(())
 }
 
-/// Adds a contact person to a counterparty: its creator, or a manager. Audited.
+/// Creates a contact (members and up) at the accounts named, and at `at_account`
+/// when it is created from an account's own route. Audited.
 pub async fn create_contact(
     tx: &TenantTx,
     actor: &Actor,
     origin: &Origin,
-    id: Uuid,
+    at_account: Option<Uuid>,
     input: NewContact,
 ) -> Result<ContactView, DomainError> {
     let body = input;
     let name = validate::text("name", &body.name, 200)?;
-    let email = email(body.email.as_deref())?;
-    let phone = validate::optional_text("phone", body.phone.as_deref(), 50)?;
+    let emails = emails(&body.emails)?;
+    let phones = phones(&body.phones)?;
     let title = validate::optional_text("title", body.title.as_deref(), 200)?;
+    let role = validate::optional_text("role", body.role.as_deref(), 100)?;
+    let mut accounts = body.account_ids;
+    accounts.extend(at_account);
+    let accounts = account_ids(&accounts)?;
     actor.require(Role::Member)?;
-    let counterparty = lock(tx, id).await?;
-    let row = tx
+    if let Some(account) = at_account {
+        lock(tx, account).await?;
+    }
+    let id: Uuid = tx
         .query_one(
-            "insert into contacts (counterparty_id, name, email, phone, title) values ($1, $2, $3, $4, $5) \
-             returning id, counterparty_id, name, email, phone, title",
-            &[&counterparty.id, &name, &email, &phone, &title],
+            "insert into contacts (name, emails, phones, title, role, created_by) \
+             values ($1, $2, $3, $4, $5, $6) returning id",
+            &[&name, &emails, &phones, &title, &role, &actor.user_id()],
         )
         .await
-        .map_err(DomainError::write)?;
-    let view = ContactView::from(&row);
+        .map_err(DomainError::write)?
+        .get(0);
+    link_accounts(tx, id, &accounts).await?;
+    let view = read_contact(tx, id).await?;
     audit::record(
         tx,
         actor,
@@ -185,7 +283,56 @@ pub async fn create_contact(
     Ok(view)
 }
 
-/// Removes a contact person: the counterparty's creator, or a manager. Audited.
+/// Changes a contact: its creator, or a manager. A list given replaces the old one
+/// (the accounts too). Audited with the changed fields.
+pub async fn update_contact(
+    tx: &TenantTx,
+    actor: &Actor,
+    origin: &Origin,
+    id: Uuid,
+    input: UpdateContact,
+) -> Result<ContactView, DomainError> {
+    let patch = input;
+    actor.require(Role::Member)?;
+    let old = lock_contact(tx, id).await?;
+    actor.require_owner_or_manager(old.created_by, "contacts")?;
+    let name = match &patch.name {
+        Some(n) => validate::text("name", n, 200)?,
+        None => old.name.clone(),
+    };
+    let emails = match &patch.emails {
+        Some(list) => emails(list)?,
+        None => old.emails.clone(),
+    };
+    let phones = match &patch.phones {
+        Some(list) => phones(list)?,
+        None => old.phones.clone(),
+    };
+    let title = patch_text("title", &patch.title, &old.title, 200)?;
+    let role = patch_text("role", &patch.role, &old.role, 100)?;
+    tx.execute(
+        "update contacts set name = $2, emails = $3, phones = $4, title = $5, role = $6, \
+         updated_at = now() where id = $1",
+        &[&old.id, &name, &emails, &phones, &title, &role],
+    )
+    .await
+    .map_err(DomainError::write)?;
+    if let Some(accounts) = &patch.account_ids {
+        let accounts = account_ids(accounts)?;
+        tx.execute(
+            "delete from account_contacts where contact_id = $1 and not (counterparty_id = any($2))",
+            &[&old.id, &accounts],
+        )
+        .await
+        .map_err(DomainError::write)?;
+        link_accounts(tx, old.id, &accounts).await?;
+    }
+    let new = read_contact(tx, old.id).await?;
+    audit::record_update(tx, actor, origin, "contact", new.id, &old, &new).await?;
+    Ok(new)
+}
+
+/// Removes a contact from every account: its creator, or a manager. Audited.
 pub async fn delete_contact(
     tx: &TenantTx,
     actor: &Actor,
@@ -193,15 +340,11 @@ pub async fn delete_contact(
     id: Uuid,
 ) -> Result<(), DomainError> {
     actor.require(Role::Member)?;
-    let view = ContactView::from(
-        &delete_row(
-            tx,
-            "delete from contacts where id = $1 returning id, counterparty_id, name, email, phone, title",
-            id,
-            "contact",
-        )
-        .await?,
-    );
+    let view = lock_contact(tx, id).await?;
+    actor.require_owner_or_manager(view.created_by, "contacts")?;
+    tx.execute("delete from contacts where id = $1", &[&view.id])
+        .await
+        .map_err(DomainError::write)?;
     audit::record(
         tx,
         actor,
@@ -217,32 +360,161 @@ pub async fn delete_contact(
     Ok(())
 }
 
-/// A page of counterparties by name, optionally matching `q`, for anyone who may read.
-pub async fn list(
-    db: &TenantDb,
-    principal: &Principal,
-    q: Option<&str>,
-    page: &PageRequest,
-) -> Result<Page<CounterpartyView>, DomainError> {
-    let (after_name, after_id) = page.after::<(String, Uuid)>()?.unzip();
-    let pattern = match q.map(str::trim) {
-        None | Some("") => None,
-        Some(q) if q.chars().count() > 200 => {
-            return Err(DomainError::Validation(
-                "q is longer than 200 characters".into(),
-            ))
-        }
-        // LIKE's own wildcards in the search text match themselves.
-        Some(q) => Some(format!(
+/// Links a contact to each account (already linked ones stay), refusing ids that name
+/// no account.
+async fn link_accounts(tx: &TenantTx, contact: Uuid, accounts: &[Uuid]) -> Result<(), DomainError> {
+    if accounts.is_empty() {
+        return Ok(());
+    }
+    let known: i64 = tx
+        .query_one(
+            "select count(*) from counterparties where id = any($1)",
+            &[&accounts],
+        )
+        .await
+        .map_err(DomainError::database)?
+        .get(0);
+    if known < accounts.len() as i64 {
+        return Err(DomainError::invalid("account_ids names no counterparty"));
+    }
+    tx.execute(
+        "insert into account_contacts (contact_id, counterparty_id) \
+         select $1, unnest($2::uuid[]) on conflict do nothing",
+        &[&contact, &accounts],
+    )
+    .await
+    .map_err(DomainError::write)?;
+    Ok(())
+}
+
+async fn read_contact(tx: &TenantTx, id: Uuid) -> Result<ContactView, DomainError> {
+    let row = tx
+        .query_one(
+            &format!("select {CONTACT_COLUMNS} from contacts c where c.id = $1"),
+            &[&id],
+        )
+        .await
+        .map_err(DomainError::database)?;
+    Ok(ContactView::from(&row))
+}
+
+async fn lock_contact(tx: &TenantTx, id: Uuid) -> Result<ContactView, DomainError> {
+    lock_row(
+        tx,
+        &format!("select {CONTACT_COLUMNS} from contacts c where c.id = $1 for update of c"),
+        id,
+        "contact",
+    )
+    .await
+}
+
+/// Escapes LIKE's own wildcards in search text, so they match themselves, and wraps
+/// it for a substring match; blank is no filter.
+fn like_pattern(q: Option<&str>) -> Result<Option<String>, DomainError> {
+    match q.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(q) if q.chars().count() > 200 => Err(DomainError::Validation(
+            "q is longer than 200 characters".into(),
+        )),
+        Some(q) => Ok(Some(format!(
             "%{}%",
             q.replace('\\', "\\\\")
                 .replace('%', "\\%")
                 .replace('_', "\\_")
-        )),
-    };
+        ))),
+    }
+}
+
+/// A page of contacts by name, optionally matching `q` (name or any email) and at one
+/// account, for anyone who may read.
+pub async fn list_contacts(
+    db: &TenantDb,
+    principal: &Principal,
+    filter: &ContactFilter<'_>,
+    page: &PageRequest,
+) -> Result<Page<ContactView>, DomainError> {
+    let (after_name, after_id) = page.after::<(String, Uuid)>()?.unzip();
+    let pattern = like_pattern(filter.q)?;
+    let sql = format!(
+        "select {CONTACT_COLUMNS}, lower(c.name) from contacts c \
+         where ($1::text is null or c.name ilike $1 \
+                or exists(select 1 from unnest(c.emails) e where e ilike $1)) \
+           and ($5::uuid is null or exists(select 1 from account_contacts a \
+                where a.contact_id = c.id and a.counterparty_id = $5)) \
+           and ($3::text is null or (lower(c.name), c.id) > ($3, $4::uuid)) \
+         order by lower(c.name), c.id limit $2"
+    );
+    let (_, results) = read_as(
+        db,
+        principal,
+        Role::Viewer,
+        &[(
+            &sql,
+            &[
+                &pattern,
+                &page.fetch(),
+                &after_name,
+                &after_id,
+                &filter.account_id,
+            ],
+        )],
+    )
+    .await?;
+    let rows: Vec<(ContactView, String)> = results[0]
+        .iter()
+        .map(|row| (ContactView::from(row), row.get(row.len() - 1)))
+        .collect();
+    let page = Page::keyset(rows, page, |(view, key)| (key.clone(), view.id));
+    Ok(page.map(|(view, _)| view))
+}
+
+/// What a contact list is narrowed to.
+pub struct ContactFilter<'a> {
+    pub q: Option<&'a str>,
+    pub account_id: Option<Uuid>,
+}
+
+/// One contact with the accounts it belongs to.
+pub async fn get_contact(
+    db: &TenantDb,
+    principal: &Principal,
+    id: Uuid,
+) -> Result<ContactView, DomainError> {
+    let sql = format!("select {CONTACT_COLUMNS} from contacts c where c.id = $1");
+    let (_, results) = read_as(db, principal, Role::Viewer, &[(&sql, &[&id])]).await?;
+    results[0]
+        .first()
+        .map(ContactView::from)
+        .ok_or(DomainError::Missing("contact"))
+}
+
+/// What a counterparty list is narrowed to.
+pub struct CounterpartyFilter<'a> {
+    /// Part of the name or email.
+    pub q: Option<&'a str>,
+    pub owner_id: Option<Uuid>,
+    pub tag: Option<&'a str>,
+    pub industry: Option<&'a str>,
+    pub parent_id: Option<Uuid>,
+}
+
+/// A page of counterparties by name, narrowed by `filter`, for anyone who may read.
+pub async fn list(
+    db: &TenantDb,
+    principal: &Principal,
+    filter: &CounterpartyFilter<'_>,
+    page: &PageRequest,
+) -> Result<Page<CounterpartyView>, DomainError> {
+    let (after_name, after_id) = page.after::<(String, Uuid)>()?.unzip();
+    let pattern = like_pattern(filter.q)?;
+    let tag = filter.tag.map(|t| t.trim().to_lowercase());
     let sql = format!(
         "select {COLUMNS}, lower(name) from counterparties \
          where ($1::text is null or name ilike $1 or email ilike $1) \
+           and ($5::uuid is null or owner_id = $5) \
+           and ($6::text is null or tags @> array[$6]) \
+           and ($7::text is null or lower(industry) = lower($7)) \
+           and ($8::uuid is null or parent_id = $8) \
            and ($3::text is null or (lower(name), id) > ($3, $4::uuid)) \
          order by lower(name), id limit $2"
     );
@@ -250,7 +522,19 @@ pub async fn list(
         db,
         principal,
         Role::Viewer,
-        &[(&sql, &[&pattern, &page.fetch(), &after_name, &after_id])],
+        &[(
+            &sql,
+            &[
+                &pattern,
+                &page.fetch(),
+                &after_name,
+                &after_id,
+                &filter.owner_id,
+                &tag,
+                &filter.industry,
+                &filter.parent_id,
+            ],
+        )],
     )
     .await?;
     let rows: Vec<(CounterpartyView, String)> = results[0]
@@ -261,25 +545,24 @@ pub async fn list(
     Ok(page.map(|(view, _)| view))
 }
 
-/// One counterparty with its contacts.
+/// One counterparty with its contacts (at most the first 200 by name; the contacts
+/// list walks them all with `account_id`).
 pub async fn get(
     db: &TenantDb,
     principal: &Principal,
     id: Uuid,
 ) -> Result<CounterpartyView, DomainError> {
     let sql = format!("select {COLUMNS} from counterparties where id = $1");
+    let contacts = format!(
+        "select {CONTACT_COLUMNS} from contacts c \
+         join account_contacts l on l.contact_id = c.id and l.counterparty_id = $1 \
+         order by lower(c.name), c.id limit 200"
+    );
     let (_, results) = read_as(
         db,
         principal,
         Role::Viewer,
-        &[
-            (&sql, &[&id]),
-            (
-                "select id, counterparty_id, name, email, phone, title from contacts \
-                 where counterparty_id = $1 order by lower(name), id",
-                &[&id],
-            ),
-        ],
+        &[(&sql, &[&id]), (&contacts, &[&id])],
     )
     .await?;
     let mut view = results[0]

@@ -61,6 +61,27 @@ pub async fn record(
     unit::react(tx, actor, origin, &recorded).await
 }
 
+/// Records an `update` of `entity` with the fields that changed between the two
+/// views, timestamps of the change itself (`updated_at`) left out.
+pub async fn record_update<T: serde::Serialize>(
+    tx: &TenantTx,
+    actor: &Actor,
+    origin: &Origin,
+    entity: &str,
+    id: Uuid,
+    old: &T,
+    new: &T,
+) -> Result<(), DomainError> {
+    let json = |view: &T| serde_json::to_value(view).unwrap_or_default();
+    let entry = Entry {
+        action: "update",
+        entity,
+        entity_id: Some(id),
+        changes: changed_fields(&json(old), &json(new), &["updated_at"]),
+    };
+    record(tx, actor, origin, entry).await
+}
+
 /// Records the mutation and commits it with its transaction.
 pub async fn record_and_commit(
     tx: TenantTx,

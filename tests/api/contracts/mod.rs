@@ -1,4 +1,5 @@
-//! The CLM core through the real server, one module per part of `src/`: contracts
+//! The CLM core through the real server, one module per part of `src/`: accounts
+//! and contacts (`accounts`); contracts
 //! and their lifecycle, optimistic concurrency and roles (`lifecycle`); versions,
 //! lists, search and facets (`reads`); the clause library and templates (`library`);
 //! comments, files and the calendar (`discussion`); the text read from attached files
@@ -7,6 +8,7 @@
 //! log (`audit`).
 //! Here: the harness they share, a tenant with its admin and a member.
 
+mod accounts;
 mod audit;
 mod discussion;
 mod documents;
@@ -162,6 +164,7 @@ impl Clm {
             "contract_versions",
             "counterparties",
             "contacts",
+            "account_contacts",
             "clauses",
             "contract_clauses",
             "templates",

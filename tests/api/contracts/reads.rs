@@ -303,6 +303,15 @@ async fn every_list_has_one_envelope_and_its_cursors_walk_it_whole() {
             )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{counterparty}");
+        let (status, contact) = clm
+            .json(
+                Method::POST,
+                "/api/v1/contacts",
+                &clm.admin,
+                Some(json!({"name": format!("Person {n}"), "account_ids": [counterparty["id"]]})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{contact}");
         let (status, clause) = clm
             .json(
                 Method::POST,
@@ -356,6 +365,7 @@ async fn every_list_has_one_envelope_and_its_cursors_walk_it_whole() {
         ("/api/v1/users".to_owned(), "id"),
         ("/api/v1/contracts".to_owned(), "id"),
         ("/api/v1/counterparties".to_owned(), "id"),
+        ("/api/v1/contacts".to_owned(), "id"),
         ("/api/v1/clauses".to_owned(), "id"),
         ("/api/v1/templates".to_owned(), "id"),
         ("/api/v1/contract-types".to_owned(), "key"),

@@ -29,6 +29,7 @@ async fn provisioning_creates_the_schema_its_tables_history_and_registry_rows() 
     assert_eq!(
         tables,
         vec![
+            "account_contacts",
             "approvals",
             "attachment_pages",
             "attachment_texts",
