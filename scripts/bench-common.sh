@@ -23,8 +23,13 @@ fresh_bench_database() {
     -c "create database $name" >/dev/null
   drop_orphan_tenant_roles
   export DATABASE_URL="$BASE/$name"
-  if [ -z "${BENCH_PG_TCP:-}" ] && [ -f .pactum/pg-data-dir ] &&
-    [[ "$BASE" == postgres://postgres@127.0.0.1:* ]]; then
+  # Only when DATABASE_URL is that cluster: its running postmaster's port is the URL's.
+  local private_port=""
+  if [ -f .pactum/pg-data-dir ]; then
+    private_port="$(sed -n 4p "$(cat .pactum/pg-data-dir)/postmaster.pid" 2>/dev/null || true)"
+  fi
+  if [ -z "${BENCH_PG_TCP:-}" ] && [ -n "$private_port" ] &&
+    [ "$BASE" = "postgres://postgres@127.0.0.1:$private_port" ]; then
     local encoded_dir
     encoded_dir="$(sed 's#/#%2F#g' .pactum/pg-data-dir)"
     export DATABASE_URL="postgres://postgres@$encoded_dir:${BASE##*:}/$name"

@@ -11,7 +11,7 @@
 //!    area.
 //! 3. [`config`] and [`telemetry`]: settings read once at start, and logging.
 //! 4. [`web`]: actix: state, middleware, extractors, error -> HTTP, idempotency.
-//! 5. Areas, one folder each: [`identity`], [`contracts`], [`counterparties`],
+//! 5. Areas, one folder each: [`identity`], [`contracts`], [`counterparties`], [`leads`], [`pipeline`],
 //!    [`clauses`], [`templates`], [`comments`], [`attachments`], [`documents`],
 //!    [`audit`], [`teams`], [`webhooks`], [`workflows`], [`notifications`]. An area
 //!    may call another area's service, never its routes; reactions across areas go
@@ -40,7 +40,9 @@ pub mod counterparties;
 pub mod documents;
 pub mod identity;
 pub mod intelligence;
+pub mod leads;
 pub mod notifications;
+pub mod pipeline;
 pub mod teams;
 pub mod templates;
 pub mod webhooks;

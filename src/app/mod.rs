@@ -35,6 +35,8 @@ pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
     crate::identity::configure(cfg);
     crate::contracts::configure(cfg);
     crate::counterparties::configure(cfg);
+    crate::pipeline::configure(cfg);
+    crate::leads::configure(cfg);
     crate::clauses::configure(cfg);
     crate::templates::configure(cfg);
     crate::comments::configure(cfg);

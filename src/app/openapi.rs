@@ -25,6 +25,8 @@ use utoipa::{Modify, OpenApi};
         (name = "users", description = "User management and temporary role grants, tenant admins only"),
         (name = "contracts", description = "Contracts, their lifecycle, versions, types and calendar"),
         (name = "counterparties", description = "Counterparties, the CRM's accounts, and the contacts at them"),
+        (name = "leads", description = "Leads and their conversion into an account, a contact and an opportunity"),
+        (name = "pipeline", description = "The sales pipeline: stages, opportunities, the board and the forecast"),
         (name = "clauses", description = "The clause library and clauses on contracts"),
         (name = "templates", description = "Contract templates and generation"),
         (name = "comments", description = "Comments on contracts"),

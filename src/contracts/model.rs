@@ -283,6 +283,31 @@ pub struct CreateContract {
 }
 
 impl CreateContract {
+    /// A contract drafted for a won deal: type and body come from a template, the
+    /// caller owns it.
+    pub fn for_deal(
+        title: String,
+        value: Option<String>,
+        currency: Option<String>,
+        counterparty_id: Uuid,
+    ) -> Self {
+        Self {
+            title,
+            contract_type: String::new(),
+            value,
+            currency,
+            counterparty_id: Some(counterparty_id),
+            owner_id: None,
+            start_date: None,
+            end_date: None,
+            auto_renew: false,
+            renewal_notice_days: None,
+            tags: Vec::new(),
+            metadata: None,
+            body: String::new(),
+        }
+    }
+
     pub(super) fn terms(self, caller: Uuid) -> Result<Terms, DomainError> {
         let terms = Terms {
             title: validate::text("title", &self.title, MAX_TITLE_CHARS)?,

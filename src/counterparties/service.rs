@@ -387,7 +387,8 @@ async fn link_accounts(tx: &TenantTx, contact: Uuid, accounts: &[Uuid]) -> Resul
     Ok(())
 }
 
-async fn read_contact(tx: &TenantTx, id: Uuid) -> Result<ContactView, DomainError> {
+/// One contact, inside a unit of work.
+pub async fn read_contact(tx: &TenantTx, id: Uuid) -> Result<ContactView, DomainError> {
     let row = tx
         .query_one(
             &format!("select {CONTACT_COLUMNS} from contacts c where c.id = $1"),
@@ -408,23 +409,6 @@ async fn lock_contact(tx: &TenantTx, id: Uuid) -> Result<ContactView, DomainErro
     .await
 }
 
-/// Escapes LIKE's own wildcards in search text, so they match themselves, and wraps
-/// it for a substring match; blank is no filter.
-fn like_pattern(q: Option<&str>) -> Result<Option<String>, DomainError> {
-    match q.map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(q) if q.chars().count() > 200 => Err(DomainError::Validation(
-            "q is longer than 200 characters".into(),
-        )),
-        Some(q) => Ok(Some(format!(
-            "%{}%",
-            q.replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        ))),
-    }
-}
-
 /// A page of contacts by name, optionally matching `q` (name or any email) and at one
 /// account, for anyone who may read.
 pub async fn list_contacts(
@@ -434,7 +418,7 @@ pub async fn list_contacts(
     page: &PageRequest,
 ) -> Result<Page<ContactView>, DomainError> {
     let (after_name, after_id) = page.after::<(String, Uuid)>()?.unzip();
-    let pattern = like_pattern(filter.q)?;
+    let pattern = validate::like_pattern(filter.q)?;
     let sql = format!(
         "select {CONTACT_COLUMNS}, lower(c.name) from contacts c \
          where ($1::text is null or c.name ilike $1 \
@@ -460,12 +444,11 @@ pub async fn list_contacts(
         )],
     )
     .await?;
-    let rows: Vec<(ContactView, String)> = results[0]
-        .iter()
-        .map(|row| (ContactView::from(row), row.get(row.len() - 1)))
-        .collect();
-    let page = Page::keyset(rows, page, |(view, key)| (key.clone(), view.id));
-    Ok(page.map(|(view, _)| view))
+    Ok(Page::<ContactView>::by_lowered_name(
+        &results[0],
+        page,
+        |view| view.id,
+    ))
 }
 
 /// What a contact list is narrowed to.
@@ -506,7 +489,7 @@ pub async fn list(
     page: &PageRequest,
 ) -> Result<Page<CounterpartyView>, DomainError> {
     let (after_name, after_id) = page.after::<(String, Uuid)>()?.unzip();
-    let pattern = like_pattern(filter.q)?;
+    let pattern = validate::like_pattern(filter.q)?;
     let tag = filter.tag.map(|t| t.trim().to_lowercase());
     let sql = format!(
         "select {COLUMNS}, lower(name) from counterparties \
@@ -537,12 +520,11 @@ pub async fn list(
         )],
     )
     .await?;
-    let rows: Vec<(CounterpartyView, String)> = results[0]
-        .iter()
-        .map(|row| (CounterpartyView::from(row), row.get(row.len() - 1)))
-        .collect();
-    let page = Page::keyset(rows, page, |(view, key)| (key.clone(), view.id));
-    Ok(page.map(|(view, _)| view))
+    Ok(Page::<CounterpartyView>::by_lowered_name(
+        &results[0],
+        page,
+        |view| view.id,
+    ))
 }
 
 /// One counterparty with its contacts (at most the first 200 by name; the contacts
@@ -571,6 +553,18 @@ pub async fn get(
         .ok_or(DomainError::Missing("counterparty"))?;
     view.contacts = Some(results[1].iter().map(ContactView::from).collect());
     Ok(view)
+}
+
+/// One counterparty (without its contacts), inside a unit of work.
+pub async fn read(tx: &TenantTx, id: Uuid) -> Result<CounterpartyView, DomainError> {
+    tx.query_opt(
+        &format!("select {COLUMNS} from counterparties where id = $1"),
+        &[&id],
+    )
+    .await
+    .map_err(DomainError::database)?
+    .map(|row| CounterpartyView::from(&row))
+    .ok_or(DomainError::Missing("counterparty"))
 }
 
 async fn lock(tx: &TenantTx, id: Uuid) -> Result<CounterpartyView, DomainError> {

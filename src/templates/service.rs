@@ -2,6 +2,8 @@
 //! acts and where from, and leave committing to their caller; reads take the tenant's
 //! handle and the caller, and check the role in the same round trip.
 
+use std::collections::BTreeMap;
+
 use serde_json::json;
 use uuid::Uuid;
 
@@ -162,8 +164,21 @@ pub async fn generate(
     id: Uuid,
     input: GenerateRequest,
 ) -> Result<contracts::ContractView, DomainError> {
+    generate_with(tx, actor, origin, id, &BTreeMap::new(), input).await
+}
+
+/// [`generate`], with `known` values (a record's fields) for the variables the
+/// template names and the request leaves out; the request's own win.
+pub async fn generate_with(
+    tx: &TenantTx,
+    actor: &Actor,
+    origin: &Origin,
+    id: Uuid,
+    known: &BTreeMap<String, String>,
+    input: GenerateRequest,
+) -> Result<contracts::ContractView, DomainError> {
     let GenerateRequest {
-        variables,
+        mut variables,
         mut contract,
     } = input;
     if !contract.body.is_empty() {
@@ -191,6 +206,11 @@ pub async fn generate(
         .ok_or(DomainError::Missing("template"))?;
     let (template_type, template_body, template_id): (String, String, Uuid) =
         (template.get(0), template.get(1), template.get(2));
+    for wanted in template_variables(&template_body)? {
+        if let (false, Some(value)) = (variables.contains_key(&wanted), known.get(&wanted)) {
+            variables.insert(wanted, value.clone());
+        }
+    }
     contract.body = fill(&template_body, &variables)?;
     if contract.body.chars().count() > contracts::MAX_BODY_CHARS {
         return Err(DomainError::Validation(
@@ -231,12 +251,11 @@ pub async fn list(
         &[(&sql, &[&page.fetch(), &after_name, &after_id])],
     )
     .await?;
-    let rows: Vec<(TemplateView, String)> = results[0]
-        .iter()
-        .map(|row| (TemplateView::from(row), row.get(row.len() - 1)))
-        .collect();
-    let page = Page::keyset(rows, page, |(view, name)| (name.clone(), view.id));
-    Ok(page.map(|(view, _)| view))
+    Ok(Page::<TemplateView>::by_lowered_name(
+        &results[0],
+        page,
+        |view| view.id,
+    ))
 }
 
 /// One template.

@@ -22,6 +22,8 @@ const LAYERS: &[&[&str]] = &[
         "identity",
         "contracts",
         "counterparties",
+        "pipeline",
+        "leads",
         "clauses",
         "templates",
         "comments",

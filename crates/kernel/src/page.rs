@@ -143,6 +143,24 @@ impl<T> Page<T> {
         }
     }
 
+    /// A page of a list ordered by `(lower(name), id)` (any name-like column), from rows
+    /// that end with that lowered name: the cursor's key.
+    pub fn by_lowered_name(
+        rows: &[tokio_postgres::Row],
+        request: &PageRequest,
+        id: impl Fn(&T) -> uuid::Uuid,
+    ) -> Self
+    where
+        T: for<'r> From<&'r tokio_postgres::Row>,
+    {
+        let rows: Vec<(T, String)> = rows
+            .iter()
+            .map(|row| (T::from(row), row.get(row.len() - 1)))
+            .collect();
+        let page = Page::keyset(rows, request, |(view, key)| (key.clone(), id(view)));
+        page.map(|(view, _)| view)
+    }
+
     /// A page of a list paged by offset, from up to `request.fetch()` rows starting at
     /// `request.offset()`.
     pub fn offset(mut rows: Vec<T>, request: &PageRequest) -> Self {

@@ -193,6 +193,23 @@ pub fn body(field: &str, value: &str, max_chars: usize) -> Result<String, Domain
     Ok(value.to_owned())
 }
 
+/// Escapes LIKE's own wildcards in search text, so they match themselves, and wraps
+/// it for a substring match; blank is no filter.
+pub fn like_pattern(q: Option<&str>) -> Result<Option<String>, DomainError> {
+    match q.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(q) if q.chars().count() > 200 => Err(DomainError::Validation(
+            "q is longer than 200 characters".into(),
+        )),
+        Some(q) => Ok(Some(format!(
+            "%{}%",
+            q.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        ))),
+    }
+}
+
 /// Lower-cased, de-duplicated, sorted tags of `[a-z0-9][a-z0-9 _-]*`.
 pub fn tags(values: &[String]) -> Result<Vec<String>, DomainError> {
     if values.len() > MAX_TAGS {

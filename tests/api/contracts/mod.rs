@@ -1,5 +1,6 @@
 //! The CLM core through the real server, one module per part of `src/`: accounts
-//! and contacts (`accounts`); contracts
+//! and contacts (`accounts`); leads, opportunities and the pipeline (`pipeline`);
+//! contracts
 //! and their lifecycle, optimistic concurrency and roles (`lifecycle`); versions,
 //! lists, search and facets (`reads`); the clause library and templates (`library`);
 //! comments, files and the calendar (`discussion`); the text read from attached files
@@ -14,6 +15,7 @@ mod discussion;
 mod documents;
 mod library;
 mod lifecycle;
+mod pipeline;
 mod reading;
 mod reads;
 mod redaction;
@@ -165,6 +167,10 @@ impl Clm {
             "counterparties",
             "contacts",
             "account_contacts",
+            "leads",
+            "opportunities",
+            "opportunity_contacts",
+            "pipeline_stages",
             "clauses",
             "contract_clauses",
             "templates",

@@ -1,0 +1,17 @@
+//! Leads: people who may become customers, before there is an account or a deal, and
+//! their conversion into an account, a contact and an opportunity in one transaction.
+
+pub mod model;
+pub mod routes;
+pub mod service;
+
+use routes::*;
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
+    cfg.service(list_leads)
+        .service(create_lead)
+        .service(get_lead)
+        .service(update_lead)
+        .service(delete_lead)
+        .service(convert_lead);
+}

@@ -1,0 +1,194 @@
+//! Leads over HTTP: thin handlers that parse, call the service as the caller, and
+//! answer.
+
+use actix_web::{delete, get, patch, post, web};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+use super::model::*;
+use super::service;
+use crate::kernel::page::{Page, PageRequest};
+use crate::kernel::reads::as_actor;
+use crate::web::error::{ApiError, AuthedRouteErrors, ErrorBody};
+use crate::web::json::Json;
+use crate::web::origin::RequestOrigin;
+use crate::web::reply::{Created, NoContent};
+use crate::web::tenant::{AuthUser, RequestDb};
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct LeadQuery {
+    /// Part of the name, company or email, case-insensitive.
+    #[param(max_length = 200)]
+    q: Option<String>,
+    #[param(pattern = "^(new|contacted|qualified|lost|converted)$")]
+    status: Option<String>,
+    owner_id: Option<Uuid>,
+    #[param(max_length = 50)]
+    source: Option<String>,
+    /// Page size (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    limit: Option<i64>,
+    /// `next_cursor` of the page before.
+    cursor: Option<String>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/leads",
+    tag = "leads",
+    params(LeadQuery),
+    responses(
+        (status = 200, description = "Leads, newest first", body = Page<LeadView>),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/leads")]
+pub async fn list_leads(
+    user: AuthUser,
+    db: RequestDb,
+    query: web::Query<LeadQuery>,
+) -> Result<Json<Page<LeadView>>, ApiError> {
+    let page = PageRequest::parse(query.limit, query.cursor.as_deref(), 200)?;
+    let filter = service::LeadFilter {
+        q: query.q.as_deref(),
+        status: query.status.as_deref(),
+        owner_id: query.owner_id,
+        source: query.source.as_deref(),
+    };
+    Ok(Json(
+        service::list(&db, &user.principal(), &filter, &page).await?,
+    ))
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/leads",
+    tag = "leads",
+    request_body = NewLead,
+    responses(
+        (status = 201, description = "Created", body = LeadView),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[post("/api/v1/leads")]
+pub async fn create_lead(
+    user: AuthUser,
+    db: RequestDb,
+    origin: RequestOrigin,
+    body: Json<NewLead>,
+) -> Result<Created<LeadView>, ApiError> {
+    let out = as_actor(&db, &user.principal(), async |tx, actor| {
+        service::create(tx, actor, &origin, body.into_inner()).await
+    })
+    .await?;
+    Ok(Created::new(out))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/leads/{id}",
+    tag = "leads",
+    params(("id" = Uuid, Path, description = "Lead id")),
+    responses(
+        (status = 200, description = "The lead", body = LeadView),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/leads/{id}")]
+pub async fn get_lead(
+    user: AuthUser,
+    db: RequestDb,
+    id: web::Path<Uuid>,
+) -> Result<Json<LeadView>, ApiError> {
+    Ok(Json(
+        service::get(&db, &user.principal(), id.into_inner()).await?,
+    ))
+}
+
+#[utoipa::path(
+    patch,
+    path = "/api/v1/leads/{id}",
+    tag = "leads",
+    params(("id" = Uuid, Path, description = "Lead id")),
+    request_body = UpdateLead,
+    responses(
+        (status = 200, description = "Updated", body = LeadView),
+        (status = 409, description = "lead_converted: a converted lead is read-only", body = ErrorBody),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[patch("/api/v1/leads/{id}")]
+pub async fn update_lead(
+    user: AuthUser,
+    db: RequestDb,
+    origin: RequestOrigin,
+    id: web::Path<Uuid>,
+    body: Json<UpdateLead>,
+) -> Result<Json<LeadView>, ApiError> {
+    let out = as_actor(&db, &user.principal(), async |tx, actor| {
+        service::update(tx, actor, &origin, id.into_inner(), body.into_inner()).await
+    })
+    .await?;
+    Ok(Json(out))
+}
+
+#[utoipa::path(
+    delete,
+    path = "/api/v1/leads/{id}",
+    tag = "leads",
+    params(("id" = Uuid, Path, description = "Lead id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 409, description = "lead_converted: a converted lead is read-only", body = ErrorBody),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[delete("/api/v1/leads/{id}")]
+pub async fn delete_lead(
+    user: AuthUser,
+    db: RequestDb,
+    origin: RequestOrigin,
+    id: web::Path<Uuid>,
+) -> Result<NoContent, ApiError> {
+    as_actor(&db, &user.principal(), async |tx, actor| {
+        service::delete(tx, actor, &origin, id.into_inner()).await
+    })
+    .await?;
+    Ok(NoContent)
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/leads/{id}/convert",
+    tag = "leads",
+    params(("id" = Uuid, Path, description = "Lead id")),
+    request_body = ConvertLead,
+    responses(
+        (status = 200, description = "Converted in one transaction: the account given, matched by domain or name, or created; the contact matched by email or created; the new opportunity", body = Converted),
+        (status = 409, description = "lead_converted: converted already; lead_lost; ambiguous_account: several accounts share the lead's domain, details list them", body = ErrorBody),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[post("/api/v1/leads/{id}/convert")]
+pub async fn convert_lead(
+    user: AuthUser,
+    db: RequestDb,
+    origin: RequestOrigin,
+    id: web::Path<Uuid>,
+    body: Json<ConvertLead>,
+) -> Result<Json<Converted>, ApiError> {
+    let out = as_actor(&db, &user.principal(), async |tx, actor| {
+        service::convert(tx, actor, &origin, id.into_inner(), body.into_inner()).await
+    })
+    .await?;
+    Ok(Json(out))
+}
