@@ -127,7 +127,45 @@ seed_demo_data() {
   api "$tenant" "$token" POST /api/v1/contracts \
     '{"title":"Office lease, Łódź","contract_type":"lease","body":"OFFICE LEASE\n\nThis lease is made between Pactum Demo Ltd (the Tenant) and Initech Łódź Sp. z o.o. (the Landlord).\nEffective Date: 2026-02-01\n\n1. Term. The lease runs for an initial term of thirty-six (36) months and renews automatically for successive one-year periods unless either party gives ninety (90) days written notice of non-renewal.\n\n2. Rent. The total rent over the term shall not exceed EUR 216,000. The Tenant pays each invoice within fourteen (14) days of receipt of the invoice.\n\n3. Governing law. This lease is governed by the laws of the Republic of Poland."}' \
     >/dev/null || return 1
-  seed_demo_workflow "$tenant" "$token"
+  seed_demo_workflow "$tenant" "$token" || return 1
+  seed_demo_pipeline "$tenant" "$token"
+}
+# seed_demo_pipeline TENANT TOKEN: the CRM before the contract: accounts, leads (one
+# converted into an account, a contact and an opportunity), opportunities at each open
+# stage, and one won into a statement of work drafted from a template (620,000 EUR:
+# submitted, it goes through the High Value Contract Approval).
+seed_demo_pipeline() {
+  local tenant=$1 token=$2 globex umbrella lead template deal contract stage
+  id_of() { sed -E 's/^\{"id":"([^"]+)".*/\1/'; }
+  globex=$(api "$tenant" "$token" POST /api/v1/counterparties \
+    '{"name":"Globex Corporation","website":"https://globex.example","industry":"Manufacturing","tags":["key"],"billing_address":"1 Globex Way, Cypress Creek"}' |
+    id_of) && [ -n "$globex" ] || return 1
+  umbrella=$(api "$tenant" "$token" POST /api/v1/counterparties \
+    '{"name":"Umbrella Health","industry":"Healthcare"}' | id_of) && [ -n "$umbrella" ] || return 1
+  lead=$(api "$tenant" "$token" POST /api/v1/leads \
+    '{"name":"Hank Scorpio","company":"Globex","email":"hank@globex.example","source":"event","score":85,"status":"qualified"}' |
+    id_of) && [ -n "$lead" ] || return 1
+  api "$tenant" "$token" POST "/api/v1/leads/$lead/convert" \
+    '{"opportunity":{"name":"Globex fleet tracking","amount":"84000.00","currency":"EUR","expected_close_date":"2027-02-26"}}' \
+    >/dev/null || return 1
+  api "$tenant" "$token" POST /api/v1/leads \
+    '{"name":"Ada Wong","company":"Umbrella Health","email":"ada@umbrella.example","source":"web","score":40,"status":"contacted"}' >/dev/null || return 1
+  api "$tenant" "$token" POST /api/v1/leads \
+    '{"name":"Milton Waddams","email":"milton@gmail.com","source":"referral"}' >/dev/null || return 1
+  for stage in qualification proposal negotiation; do
+    api "$tenant" "$token" POST /api/v1/opportunities \
+      "{\"name\":\"Umbrella ${stage}\",\"account_id\":\"$umbrella\",\"stage\":\"$stage\",\"amount\":\"25000.00\",\"currency\":\"EUR\",\"expected_close_date\":\"2027-03-31\"}" \
+      >/dev/null || return 1
+  done
+  template=$(api "$tenant" "$token" POST /api/v1/templates \
+    '{"name":"Statement of work","contract_type":"sow","body":"STATEMENT OF WORK\n\n{{account_name}} ({{billing_address}}) orders {{opportunity_name}} for {{amount}} {{currency}}, to be delivered by {{expected_close_date}}."}' |
+    id_of) && [ -n "$template" ] || return 1
+  deal=$(api "$tenant" "$token" POST /api/v1/opportunities \
+    "{\"name\":\"Globex plant rollout\",\"account_id\":\"$globex\",\"stage\":\"negotiation\",\"amount\":\"620000.00\",\"currency\":\"EUR\",\"expected_close_date\":\"2027-01-29\"}" |
+    id_of) && [ -n "$deal" ] || return 1
+  contract=$(api "$tenant" "$token" POST "/api/v1/opportunities/$deal/win" \
+    "{\"contract\":{\"template_id\":\"$template\"}}" |
+    sed -E 's/.*"contract":\{"id":"([^"]+)".*/\1/') && [ -n "$contract" ]
 }
 # seed_demo_workflow TENANT TOKEN: approvers (members, the demo password), their teams,
 # a business calendar and the workflow seed's "High Value Contract Approval", which the
@@ -163,7 +201,7 @@ seed_demo_workflow() {
 }
 for tenant in "${NEW_TENANTS[@]}"; do
   if seed_demo_data "$tenant"; then
-    echo "demo data: $tenant has a counterparty, four contracts, approvers in teams and the High Value Contract Approval workflow" >&2
+    echo "demo data: $tenant has a counterparty, four contracts, approvers in teams, the High Value Contract Approval workflow, and a pipeline: accounts, leads (one converted), opportunities, one won into a draft contract" >&2
   else
     echo "warning: could not seed demo data for $tenant; the server keeps running" >&2
   fi

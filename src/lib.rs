@@ -12,6 +12,7 @@
 //! 3. [`config`] and [`telemetry`]: settings read once at start, and logging.
 //! 4. [`web`]: actix: state, middleware, extractors, error -> HTTP, idempotency.
 //! 5. Areas, one folder each: [`identity`], [`contracts`], [`counterparties`], [`leads`], [`pipeline`],
+//!    [`invoices`],
 //!    [`clauses`], [`templates`], [`comments`], [`attachments`], [`documents`],
 //!    [`audit`], [`teams`], [`webhooks`], [`workflows`], [`notifications`]. An area
 //!    may call another area's service, never its routes; reactions across areas go
@@ -40,6 +41,7 @@ pub mod counterparties;
 pub mod documents;
 pub mod identity;
 pub mod intelligence;
+pub mod invoices;
 pub mod leads;
 pub mod notifications;
 pub mod pipeline;

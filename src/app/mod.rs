@@ -37,6 +37,7 @@ pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
     crate::counterparties::configure(cfg);
     crate::pipeline::configure(cfg);
     crate::leads::configure(cfg);
+    crate::invoices::configure(cfg);
     crate::clauses::configure(cfg);
     crate::templates::configure(cfg);
     crate::comments::configure(cfg);
@@ -127,6 +128,7 @@ pub fn job_handlers(outbound: &Outbound) -> Handlers {
         .register_job::<delivery::Deliver>(mail)
         .register_job::<delivery::Digest>(digests)
         .register_job::<reminders::Remind>(())
+        .register_job::<crate::invoices::due::InvoiceDue>(())
         .register_job::<crate::attachments::reading::ExtractText>(outbound.store.clone())
         .register_job::<crate::attachments::ocr::RecognizePage>(outbound.store.clone())
         .register_job::<crate::attachments::removal::RemoveFiles>(outbound.store.clone())

@@ -24,6 +24,7 @@ const LAYERS: &[&[&str]] = &[
         "counterparties",
         "pipeline",
         "leads",
+        "invoices",
         "clauses",
         "templates",
         "comments",

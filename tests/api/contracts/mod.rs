@@ -1,5 +1,6 @@
 //! The CLM core through the real server, one module per part of `src/`: accounts
 //! and contacts (`accounts`); leads, opportunities and the pipeline (`pipeline`);
+//! invoices (`invoices`);
 //! contracts
 //! and their lifecycle, optimistic concurrency and roles (`lifecycle`); versions,
 //! lists, search and facets (`reads`); the clause library and templates (`library`);
@@ -13,6 +14,7 @@ mod accounts;
 mod audit;
 mod discussion;
 mod documents;
+mod invoices;
 mod library;
 mod lifecycle;
 mod pipeline;
@@ -171,6 +173,10 @@ impl Clm {
             "opportunities",
             "opportunity_contacts",
             "pipeline_stages",
+            "invoices",
+            "invoice_lines",
+            "invoice_payments",
+            "invoice_counters",
             "clauses",
             "contract_clauses",
             "templates",

@@ -1,0 +1,162 @@
+//! An invoice's due date as timers: when it is sent, a reminder waits for the tenant's
+//! `reminder_days` before the due date (09:00 UTC) and the overdue mark for the start
+//! of the day after it (UTC). Each job carries the due date it was made for and checks
+//! it when it fires, so an invoice paid, voided or given another date meanwhile turns
+//! it into a no-op; a job that fires early (a clock ahead of ours) waits again.
+
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::kernel::audit::{self, Entry};
+use crate::kernel::jobs::{cancel_pending, enqueue, BackgroundJob, JobContext, JobError, JobKind};
+use crate::kernel::{Actor, DomainError};
+use crate::tenancy::scoped::TenantTx;
+
+pub const DUE: JobKind = JobKind {
+    name: "invoices.due",
+    queue: "default",
+    priority: 1,
+    max_attempts: 10,
+    timeout: Duration::from_secs(30),
+};
+
+/// `reminder` or `overdue`, for the invoice's due date as it was when scheduled.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InvoiceDue {
+    pub invoice_id: Uuid,
+    pub kind: String,
+    pub due_date: NaiveDate,
+}
+
+impl BackgroundJob for InvoiceDue {
+    const KIND: JobKind = DUE;
+    type Env = ();
+
+    async fn run(self, ctx: JobContext, (): ()) -> Result<(), JobError> {
+        let fire_at = match self.kind.as_str() {
+            "overdue" => overdue_at(self.due_date),
+            _ => None,
+        };
+        let now = ctx.clock.now();
+        if let Some(at) = fire_at.filter(|at| now < *at) {
+            let wait = (at - now).to_std().unwrap_or_default();
+            return Err(JobError::RetryIn(wait, format!("not overdue until {at}")));
+        }
+        let tx = ctx.db.begin().await?;
+        fire(&tx, &ctx.origin(), &self, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// The start of the day after the due date, in UTC.
+pub fn overdue_at(due: NaiveDate) -> Option<DateTime<Utc>> {
+    due.succ_opt()
+        .map(|day| day.and_time(NaiveTime::MIN).and_utc())
+}
+
+fn key_prefix(invoice: Uuid) -> String {
+    format!("invoice:{invoice}:")
+}
+
+/// Cancels an invoice's waiting timers.
+pub async fn cancel(tx: &TenantTx, invoice: Uuid) -> Result<(), DomainError> {
+    cancel_pending(tx, DUE, &key_prefix(invoice)).await?;
+    Ok(())
+}
+
+/// Schedules the reminder (unless its time has passed or the tenant wants none) and
+/// the overdue mark of a sent invoice.
+pub async fn schedule(
+    tx: &TenantTx,
+    invoice: Uuid,
+    due: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<(), DomainError> {
+    cancel(tx, invoice).await?;
+    let days: i32 = tx
+        .query_one("select reminder_days from invoice_settings", &[])
+        .await
+        .map_err(DomainError::database)?
+        .get(0);
+    let mut jobs = Vec::new();
+    let remind_on = due - chrono::Duration::days(i64::from(days));
+    let remind_at = remind_on.and_time(NaiveTime::from_hms_opt(9, 0, 0).unwrap_or(NaiveTime::MIN));
+    if days > 0 && remind_at.and_utc() > now {
+        jobs.push(timer(invoice, "reminder", due, remind_at.and_utc()));
+    }
+    if let Some(at) = overdue_at(due) {
+        jobs.push(timer(invoice, "overdue", due, at));
+    }
+    enqueue(tx, jobs).await?;
+    Ok(())
+}
+
+fn timer(
+    invoice: Uuid,
+    kind: &str,
+    due: NaiveDate,
+    at: DateTime<Utc>,
+) -> crate::kernel::jobs::NewJob {
+    InvoiceDue {
+        invoice_id: invoice,
+        kind: kind.to_owned(),
+        due_date: due,
+    }
+    .at(at)
+    .unique(format!("{}{kind}", key_prefix(invoice)))
+}
+
+/// A timer's time has come: if the invoice is still unpaid with that due date, record
+/// the reminder (`invoice.payment_due`) or mark it overdue (`invoice.overdue`).
+async fn fire(
+    tx: &TenantTx,
+    origin: &crate::kernel::Origin,
+    job: &InvoiceDue,
+    now: DateTime<Utc>,
+) -> Result<(), DomainError> {
+    let row = tx
+        .query_opt(
+            "select status, due_date, number, (total - paid)::text from invoices where id = $1 for update",
+            &[&job.invoice_id],
+        )
+        .await
+        .map_err(DomainError::database)?;
+    let Some(row) = row else { return Ok(()) };
+    let (status, due, number, balance): (String, NaiveDate, String, String) =
+        (row.get(0), row.get(1), row.get(2), row.get(3));
+    let unpaid = matches!(status.as_str(), "sent" | "partly_paid" | "overdue");
+    if !unpaid || due != job.due_date {
+        return Ok(());
+    }
+    let action = if job.kind == "overdue" {
+        if status == "overdue" {
+            return Ok(());
+        }
+        tx.execute(
+            "update invoices set status = 'overdue', updated_at = $2 where id = $1",
+            &[&job.invoice_id, &now],
+        )
+        .await
+        .map_err(DomainError::write)?;
+        "overdue"
+    } else {
+        "payment_due"
+    };
+    audit::record(
+        tx,
+        &Actor::system("invoices"),
+        origin,
+        Entry {
+            action,
+            entity: "invoice",
+            entity_id: Some(job.invoice_id),
+            changes: json!({"number": number, "due_date": due, "balance": balance}),
+        },
+    )
+    .await
+}

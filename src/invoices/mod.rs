@@ -1,0 +1,23 @@
+//! Invoices to accounts, usually for a contract: lines with exact decimal amounts,
+//! numbers per tenant without gaps or duplicates, payments, voiding that keeps the
+//! number, and the due date's reminder and overdue mark as timers.
+
+pub mod due;
+pub mod model;
+pub mod numbering;
+pub mod routes;
+pub mod service;
+
+use routes::*;
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
+    cfg.service(get_settings)
+        .service(put_settings)
+        .service(list_invoices)
+        .service(create_invoice)
+        .service(get_invoice)
+        .service(update_invoice)
+        .service(send_invoice)
+        .service(pay_invoice)
+        .service(void_invoice);
+}

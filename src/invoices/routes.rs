@@ -1,0 +1,260 @@
+//! Invoices over HTTP: thin handlers that parse, call the service as the caller, and
+//! answer.
+
+use actix_web::{get, patch, post, put, web};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+use super::model::*;
+use super::service;
+use crate::kernel::page::{Page, PageRequest};
+use crate::kernel::reads::as_actor;
+use crate::web::error::{ApiError, AuthedRouteErrors, ErrorBody};
+use crate::web::json::Json;
+use crate::web::origin::RequestOrigin;
+use crate::web::reply::Created;
+use crate::web::tenant::{AuthUser, RequestDb};
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/invoice-settings",
+    tag = "invoices",
+    responses(
+        (status = 200, description = "How the tenant numbers and times its invoices", body = InvoiceSettings),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/invoice-settings")]
+pub async fn get_settings(
+    user: AuthUser,
+    db: RequestDb,
+) -> Result<Json<InvoiceSettings>, ApiError> {
+    Ok(Json(service::settings(&db, &user.principal()).await?))
+}
+
+#[utoipa::path(
+    put,
+    path = "/api/v1/invoice-settings",
+    tag = "invoices",
+    request_body = InvoiceSettings,
+    responses(
+        (status = 200, description = "Saved", body = InvoiceSettings),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[put("/api/v1/invoice-settings")]
+pub async fn put_settings(
+    user: AuthUser,
+    db: RequestDb,
+    origin: RequestOrigin,
+    body: Json<InvoiceSettings>,
+) -> Result<Json<InvoiceSettings>, ApiError> {
+    let out = as_actor(&db, &user.principal(), async |tx, actor| {
+        service::set_settings(tx, actor, &origin, body.into_inner()).await
+    })
+    .await?;
+    Ok(Json(out))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct InvoiceQuery {
+    #[param(pattern = "^(draft|sent|partly_paid|paid|overdue|void)$")]
+    status: Option<String>,
+    account_id: Option<Uuid>,
+    contract_id: Option<Uuid>,
+    /// Page size (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    limit: Option<i64>,
+    /// `next_cursor` of the page before.
+    cursor: Option<String>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/invoices",
+    tag = "invoices",
+    params(InvoiceQuery),
+    responses(
+        (status = 200, description = "Invoices, newest first", body = Page<InvoiceView>),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/invoices")]
+pub async fn list_invoices(
+    user: AuthUser,
+    db: RequestDb,
+    query: web::Query<InvoiceQuery>,
+) -> Result<Json<Page<InvoiceView>>, ApiError> {
+    let page = PageRequest::parse(query.limit, query.cursor.as_deref(), 200)?;
+    let filter = service::InvoiceFilter {
+        status: query.status.as_deref(),
+        account_id: query.account_id,
+        contract_id: query.contract_id,
+    };
+    Ok(Json(
+        service::list(&db, &user.principal(), &filter, &page).await?,
+    ))
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/invoices",
+    tag = "invoices",
+    request_body = NewInvoice,
+    responses(
+        (status = 201, description = "A draft with the next number of its period and its lines", body = InvoiceView),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[post("/api/v1/invoices")]
+pub async fn create_invoice(
+    user: AuthUser,
+    db: RequestDb,
+    origin: RequestOrigin,
+    body: Json<NewInvoice>,
+) -> Result<Created<InvoiceView>, ApiError> {
+    let out = as_actor(&db, &user.principal(), async |tx, actor| {
+        service::create(tx, actor, &origin, body.into_inner()).await
+    })
+    .await?;
+    Ok(Created::new(out))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/invoices/{id}",
+    tag = "invoices",
+    params(("id" = Uuid, Path, description = "Invoice id")),
+    responses(
+        (status = 200, description = "The invoice with its lines and payments", body = InvoiceView),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/invoices/{id}")]
+pub async fn get_invoice(
+    user: AuthUser,
+    db: RequestDb,
+    id: web::Path<Uuid>,
+) -> Result<Json<InvoiceView>, ApiError> {
+    Ok(Json(
+        service::get(&db, &user.principal(), id.into_inner()).await?,
+    ))
+}
+
+#[utoipa::path(
+    patch,
+    path = "/api/v1/invoices/{id}",
+    tag = "invoices",
+    params(("id" = Uuid, Path, description = "Invoice id")),
+    request_body = UpdateInvoice,
+    responses(
+        (status = 200, description = "Updated", body = InvoiceView),
+        (status = 409, description = "invalid_status: only a draft changes", body = ErrorBody),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[patch("/api/v1/invoices/{id}")]
+pub async fn update_invoice(
+    user: AuthUser,
+    db: RequestDb,
+    origin: RequestOrigin,
+    id: web::Path<Uuid>,
+    body: Json<UpdateInvoice>,
+) -> Result<Json<InvoiceView>, ApiError> {
+    let out = as_actor(&db, &user.principal(), async |tx, actor| {
+        service::update(tx, actor, &origin, id.into_inner(), body.into_inner()).await
+    })
+    .await?;
+    Ok(Json(out))
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/invoices/{id}/send",
+    tag = "invoices",
+    params(("id" = Uuid, Path, description = "Invoice id")),
+    responses(
+        (status = 200, description = "Sent: read-only but for payments and voiding; its reminder and overdue mark wait as timers", body = InvoiceView),
+        (status = 409, description = "invalid_status: only a draft is sent", body = ErrorBody),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[post("/api/v1/invoices/{id}/send")]
+pub async fn send_invoice(
+    user: AuthUser,
+    db: RequestDb,
+    origin: RequestOrigin,
+    id: web::Path<Uuid>,
+) -> Result<Json<InvoiceView>, ApiError> {
+    let out = as_actor(&db, &user.principal(), async |tx, actor| {
+        service::send(tx, actor, &origin, id.into_inner()).await
+    })
+    .await?;
+    Ok(Json(out))
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/invoices/{id}/payments",
+    tag = "invoices",
+    params(("id" = Uuid, Path, description = "Invoice id")),
+    request_body = NewPayment,
+    responses(
+        (status = 200, description = "The invoice with the payment counted: paid in full, it is paid", body = InvoiceView),
+        (status = 409, description = "overpayment: more than the balance; invalid_status: not sent", body = ErrorBody),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[post("/api/v1/invoices/{id}/payments")]
+pub async fn pay_invoice(
+    user: AuthUser,
+    db: RequestDb,
+    origin: RequestOrigin,
+    id: web::Path<Uuid>,
+    body: Json<NewPayment>,
+) -> Result<Json<InvoiceView>, ApiError> {
+    let out = as_actor(&db, &user.principal(), async |tx, actor| {
+        service::pay(tx, actor, &origin, id.into_inner(), body.into_inner()).await
+    })
+    .await?;
+    Ok(Json(out))
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/invoices/{id}/void",
+    tag = "invoices",
+    params(("id" = Uuid, Path, description = "Invoice id")),
+    request_body = VoidInvoice,
+    responses(
+        (status = 200, description = "Void, keeping its number", body = InvoiceView),
+        (status = 409, description = "has_payments; invalid_status: paid or void already", body = ErrorBody),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[post("/api/v1/invoices/{id}/void")]
+pub async fn void_invoice(
+    user: AuthUser,
+    db: RequestDb,
+    origin: RequestOrigin,
+    id: web::Path<Uuid>,
+    body: Json<VoidInvoice>,
+) -> Result<Json<InvoiceView>, ApiError> {
+    let out = as_actor(&db, &user.principal(), async |tx, actor| {
+        service::void(tx, actor, &origin, id.into_inner(), body.into_inner()).await
+    })
+    .await?;
+    Ok(Json(out))
+}
