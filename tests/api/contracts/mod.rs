@@ -12,6 +12,7 @@
 
 mod accounts;
 mod audit;
+mod crm_roles;
 mod discussion;
 mod documents;
 mod invoices;

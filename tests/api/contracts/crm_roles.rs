@@ -1,0 +1,152 @@
+//! Who may do what to the CRM's records, as one matrix: for each kind of record, a
+//! member makes one; then each role tries to create, change and remove, and gets the
+//! status its row says. Viewers read only; members change what they own or created;
+//! managers change anything; removal is the manager's where a record holds history
+//! (accounts, opportunities) and the owner's where it does not (contacts, leads).
+
+use super::*;
+
+/// One kind of record: where it lives, a body that creates it, a change to it, and
+/// whether a member who owns it may remove it.
+struct Kind {
+    path: &'static str,
+    create: Value,
+    change: Value,
+    owner_removes: bool,
+}
+
+async fn make(clm: &Clm, token: &str, path: &str, body: &Value) -> (StatusCode, String) {
+    let (status, made) = clm
+        .json(Method::POST, path, token, Some(body.clone()))
+        .await;
+    (status, made["id"].as_str().unwrap_or_default().to_owned())
+}
+
+#[tokio::test]
+async fn every_crm_record_follows_the_role_matrix() {
+    let clm = Clm::new().await;
+    let (_, account) = make(
+        &clm,
+        &clm.manager,
+        "/api/v1/counterparties",
+        &json!({"name": "Matrix Co"}),
+    )
+    .await;
+    let kinds = [
+        Kind {
+            path: "/api/v1/counterparties",
+            create: json!({"name": "Acct {n}"}),
+            change: json!({"notes": "changed"}),
+            owner_removes: false,
+        },
+        Kind {
+            path: "/api/v1/contacts",
+            create: json!({"name": "Person {n}", "account_ids": [account]}),
+            change: json!({"role": "champion"}),
+            owner_removes: true,
+        },
+        Kind {
+            path: "/api/v1/leads",
+            create: json!({"name": "Lead {n}", "company": "Lead Co {n}"}),
+            change: json!({"status": "contacted"}),
+            owner_removes: true,
+        },
+        Kind {
+            path: "/api/v1/opportunities",
+            create: json!({"name": "Deal {n}", "account_id": account, "currency": "EUR"}),
+            change: json!({"next_step": "call"}),
+            owner_removes: false,
+        },
+        Kind {
+            path: "/api/v1/invoices",
+            create: json!({"account_id": account, "currency": "EUR",
+                           "lines": [{"description": "Item {n}", "quantity": "1", "unit_price": "10"}]}),
+            change: json!({"notes": "changed"}),
+            owner_removes: false,
+        },
+    ];
+    let mut n = 0;
+    let mut body = |kind: &Kind| {
+        n += 1;
+        serde_json::from_str::<Value>(&kind.create.to_string().replace("{n}", &n.to_string()))
+            .unwrap()
+    };
+    for kind in &kinds {
+        // Who may create.
+        for (who, token, expected) in [
+            ("viewer", &clm.viewer, StatusCode::FORBIDDEN),
+            ("member", &clm.member, StatusCode::CREATED),
+            ("manager", &clm.manager, StatusCode::CREATED),
+        ] {
+            let (status, _) = make(&clm, token, kind.path, &body(kind)).await;
+            assert_eq!(status, expected, "{who} creates at {}", kind.path);
+        }
+        // Who may change a member's record.
+        let (_, id) = make(&clm, &clm.member, kind.path, &body(kind)).await;
+        let record = format!("{}/{id}", kind.path);
+        for (who, token, expected) in [
+            ("viewer", &clm.viewer, StatusCode::FORBIDDEN),
+            ("another member", &clm.other_member, StatusCode::FORBIDDEN),
+            ("its member", &clm.member, StatusCode::OK),
+            ("a manager", &clm.manager, StatusCode::OK),
+        ] {
+            let status = clm
+                .status(Method::PATCH, &record, token, Some(kind.change.clone()))
+                .await;
+            assert_eq!(status, expected, "{who} changes {record}");
+        }
+        // Everyone who may read, reads.
+        assert_eq!(
+            clm.status(Method::GET, &record, &clm.viewer, None).await,
+            StatusCode::OK,
+            "{record}"
+        );
+        // Who may remove it (invoices are voided, never removed: no DELETE route).
+        if kind.path == "/api/v1/invoices" {
+            assert_eq!(
+                clm.status(Method::DELETE, &record, &clm.manager, None)
+                    .await,
+                StatusCode::METHOD_NOT_ALLOWED
+            );
+            continue;
+        }
+        for (who, token) in [
+            ("viewer", &clm.viewer),
+            ("another member", &clm.other_member),
+        ] {
+            assert_eq!(
+                clm.status(Method::DELETE, &record, token, None).await,
+                StatusCode::FORBIDDEN,
+                "{who} removes {record}"
+            );
+        }
+        let owner = clm.status(Method::DELETE, &record, &clm.member, None).await;
+        if kind.owner_removes {
+            assert_eq!(owner, StatusCode::NO_CONTENT, "its member removes {record}");
+        } else {
+            assert_eq!(owner, StatusCode::FORBIDDEN, "its member removes {record}");
+            assert_eq!(
+                clm.status(Method::DELETE, &record, &clm.manager, None)
+                    .await,
+                StatusCode::NO_CONTENT,
+                "a manager removes {record}"
+            );
+        }
+    }
+    // The pipeline itself and the invoice numbering are the managers' and admins'.
+    assert_eq!(
+        clm.status(Method::GET, "/api/v1/pipeline/stages", &clm.viewer, None)
+            .await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        clm.status(
+            Method::PUT,
+            "/api/v1/invoice-settings",
+            &clm.manager,
+            Some(json!({"number_format": "X{NN}", "payment_terms_days": 1, "reminder_days": 0}))
+        )
+        .await,
+        StatusCode::FORBIDDEN
+    );
+}
