@@ -19,7 +19,9 @@
 #   BENCH_ROUNDS   alternating rounds per route (default 7)
 #   BENCH_SECONDS  seconds per round (default 6)
 #   BENCH_POOL     server pool size (default 8)
-#   BENCH_ROUTES   which parts to run: any of `me users contracts instructions`
+#   BENCH_ROUTES   which parts to run: any of `me users contracts contracts10
+#                  instructions` (contracts10: the contracts page over the 10 tenants
+#                  in turn, each seeded with 10,000 contracts; not in the default)
 #                  (default all)
 #   BENCH_KEEP_DATABASES=1 keeps both databases afterwards, for inspection
 #   BENCH_THIS_ENV extra VAR=value settings for this build's server only (e.g.
@@ -55,6 +57,9 @@ for build in other this; do
       --domain "bench$i.localhost" --admin-email "admin@bench$i.example" >/dev/null
   done
   seed_contracts "$DATABASE_URL" t_bench0 10000
+  if [[ " $ROUTES " == *" contracts10 "* ]]; then
+    for i in $(seq 1 9); do seed_contracts "$DATABASE_URL" "t_bench$i" 10000; done
+  fi
   read -r -a extra <<<"$(extra_env "$build")"
   env "${extra[@]}" PACTUM_BIND="127.0.0.1:${PORT[$build]}" PACTUM_DB_POOL_SIZE="$POOL" \
     RUST_LOG=warn "${BIN[$build]}/pactum" 2>>"/tmp/pactum-bench-compare.log" &
@@ -86,13 +91,19 @@ lua_for() { # port -> a wrk script rotating over the 10 tenants with their token
 declare -A LUA
 for build in other this; do LUA[$build]=$(lua_for "${PORT[$build]}"); done
 
+FILTERED="/api/v1/contracts?status=executed&contract_type=msa&value_min=1000&sort=-created_at&limit=50"
 for route in $ROUTES; do
-  case $route in me) path=/api/v1/auth/me ;; users) path=/api/v1/users ;; *) continue ;; esac
-  echo "== GET $path, 10 tenants, 64 connections, $ROUNDS alternating rounds of ${SECONDS_PER_ROUND}s"
+  case $route in
+    me) path=/api/v1/auth/me connections=64 ;;
+    users) path=/api/v1/users connections=64 ;;
+    contracts10) path=$FILTERED connections=32 ;;
+    *) continue ;;
+  esac
+  echo "== GET $path, 10 tenants, $connections connections, $ROUNDS alternating rounds of ${SECONDS_PER_ROUND}s"
   OTHER_RPS=(); THIS_RPS=()
   for round in $(seq "$ROUNDS"); do
     for build in other this; do
-      rps=$(wrk -t2 -c64 -d"${SECONDS_PER_ROUND}s" -s "${LUA[$build]}" \
+      rps=$(wrk -t2 -c"$connections" -d"${SECONDS_PER_ROUND}s" -s "${LUA[$build]}" \
         "http://127.0.0.1:${PORT[$build]}$path" | awk '/Requests\/sec/ {print $2}')
       if [ "$build" = other ]; then OTHER_RPS+=("$rps"); else THIS_RPS+=("$rps"); fi
     done
@@ -105,7 +116,6 @@ done
 # The contracts page of one tenant: the request the acceptance run compared with the
 # Django peer. Each round also samples the CPU the server and its database's
 # backends used, over the requests wrk counted.
-FILTERED="/api/v1/contracts?status=executed&contract_type=msa&value_min=1000&sort=-created_at&limit=50"
 declare -A TOKEN
 for build in other this; do
   TOKEN[$build]=$(curl -sf "http://127.0.0.1:${PORT[$build]}/api/v1/auth/login" \

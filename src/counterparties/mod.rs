@@ -22,5 +22,9 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) 
         .service(create_standalone_contact)
         .service(get_contact)
         .service(update_contact)
-        .service(delete_contact);
+        .service(delete_contact)
+        .service(list_counterparty_comments)
+        .service(create_counterparty_comment)
+        .service(list_contact_comments)
+        .service(create_contact_comment);
 }

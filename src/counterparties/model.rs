@@ -305,6 +305,21 @@ pub struct UpdateContact {
     pub account_ids: Option<Vec<Uuid>>,
 }
 
+/// What comments hang off: a counterparty, whose owner may change them.
+pub static COUNTERPARTY_TARGET: crate::kernel::target::TargetKind =
+    crate::kernel::target::TargetKind {
+        name: "counterparty",
+        table: "counterparties",
+        owner_column: "owner_id",
+    };
+
+/// What comments hang off: a contact, whose creator may change them.
+pub static CONTACT_TARGET: crate::kernel::target::TargetKind = crate::kernel::target::TargetKind {
+    name: "contact",
+    table: "contacts",
+    owner_column: "created_by",
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;

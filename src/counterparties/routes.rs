@@ -341,3 +341,109 @@ pub async fn update_contact(
     .await?;
     Ok(Json(out))
 }
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/counterparties/{id}/comments",
+    tag = "comments",
+    params(("id" = Uuid, Path, description = "Counterparty id"), crate::kernel::page::PageQuery),
+    responses(
+        (status = 200, description = "Comments, oldest first", body = Page<crate::comments::CommentView>),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/counterparties/{id}/comments")]
+pub async fn list_counterparty_comments(
+    user: AuthUser,
+    db: RequestDb,
+    id: web::Path<Uuid>,
+    query: web::Query<crate::kernel::page::PageQuery>,
+) -> Result<Json<Page<crate::comments::CommentView>>, ApiError> {
+    let page = query.parse()?;
+    let target = crate::kernel::target::Target::new(&COUNTERPARTY_TARGET, id.into_inner());
+    Ok(Json(
+        crate::comments::service::list(&db, &user.principal(), target, &page).await?,
+    ))
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/counterparties/{id}/comments",
+    tag = "comments",
+    params(("id" = Uuid, Path, description = "Counterparty id")),
+    request_body = crate::comments::NewComment,
+    responses(
+        (status = 201, description = "Posted, with the mentioned users' ids", body = crate::comments::CommentView),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[post("/api/v1/counterparties/{id}/comments")]
+pub async fn create_counterparty_comment(
+    user: AuthUser,
+    db: RequestDb,
+    origin: RequestOrigin,
+    id: web::Path<Uuid>,
+    body: Json<crate::comments::NewComment>,
+) -> Result<Created<crate::comments::CommentView>, ApiError> {
+    let target = crate::kernel::target::Target::new(&COUNTERPARTY_TARGET, id.into_inner());
+    let out = as_actor(&db, &user.principal(), async |tx, actor| {
+        crate::comments::service::create(tx, actor, &origin, target, body.into_inner()).await
+    })
+    .await?;
+    Ok(Created::new(out))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/contacts/{id}/comments",
+    tag = "comments",
+    params(("id" = Uuid, Path, description = "Contact id"), crate::kernel::page::PageQuery),
+    responses(
+        (status = 200, description = "Comments, oldest first", body = Page<crate::comments::CommentView>),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/contacts/{id}/comments")]
+pub async fn list_contact_comments(
+    user: AuthUser,
+    db: RequestDb,
+    id: web::Path<Uuid>,
+    query: web::Query<crate::kernel::page::PageQuery>,
+) -> Result<Json<Page<crate::comments::CommentView>>, ApiError> {
+    let page = query.parse()?;
+    let target = crate::kernel::target::Target::new(&CONTACT_TARGET, id.into_inner());
+    Ok(Json(
+        crate::comments::service::list(&db, &user.principal(), target, &page).await?,
+    ))
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/contacts/{id}/comments",
+    tag = "comments",
+    params(("id" = Uuid, Path, description = "Contact id")),
+    request_body = crate::comments::NewComment,
+    responses(
+        (status = 201, description = "Posted, with the mentioned users' ids", body = crate::comments::CommentView),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[post("/api/v1/contacts/{id}/comments")]
+pub async fn create_contact_comment(
+    user: AuthUser,
+    db: RequestDb,
+    origin: RequestOrigin,
+    id: web::Path<Uuid>,
+    body: Json<crate::comments::NewComment>,
+) -> Result<Created<crate::comments::CommentView>, ApiError> {
+    let target = crate::kernel::target::Target::new(&CONTACT_TARGET, id.into_inner());
+    let out = as_actor(&db, &user.principal(), async |tx, actor| {
+        crate::comments::service::create(tx, actor, &origin, target, body.into_inner()).await
+    })
+    .await?;
+    Ok(Created::new(out))
+}

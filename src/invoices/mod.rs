@@ -19,5 +19,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) 
         .service(update_invoice)
         .service(send_invoice)
         .service(pay_invoice)
-        .service(void_invoice);
+        .service(void_invoice)
+        .service(list_invoice_comments)
+        .service(create_invoice_comment);
 }

@@ -314,6 +314,13 @@ pub struct InvoiceSettings {
     pub reminder_days: i32,
 }
 
+/// What comments hang off: a invoice, whose creator may change them.
+pub static INVOICE_TARGET: crate::kernel::target::TargetKind = crate::kernel::target::TargetKind {
+    name: "invoice",
+    table: "invoices",
+    owner_column: "created_by",
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;

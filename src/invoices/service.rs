@@ -109,6 +109,19 @@ pub async fn create(
     if due < issue {
         return Err(DomainError::invalid("due_date is before issue_date"));
     }
+    // The invoice and its lines go in first under a placeholder number; the counter
+    // is taken last, so its row lock (which every creator of the period waits on until
+    // this transaction commits) is held for as little as possible.
+    let id: Uuid = tx
+        .query_one(
+            "insert into invoices (number, account_id, contract_id, currency, issue_date, due_date, notes, created_by) \
+             values ('pending:' || gen_random_uuid(), $1, $2, $3, $4, $5, $6, $7) returning id",
+            &[&input.account_id, &input.contract_id, &currency, &issue, &due, &notes, &actor.user_id()],
+        )
+        .await
+        .map_err(DomainError::write)?
+        .get(0);
+    write_lines(tx, id, &lines).await?;
     let counter: i32 = tx
         .query_one(
             "insert into invoice_counters (period, last_number) values ($1, 1) \
@@ -119,17 +132,12 @@ pub async fn create(
         .await
         .map_err(DomainError::write)?
         .get(0);
-    let number = format.render(issue, counter);
-    let id: Uuid = tx
-        .query_one(
-            "insert into invoices (number, account_id, contract_id, currency, issue_date, due_date, notes, created_by) \
-             values ($1, $2, $3, $4, $5, $6, $7, $8) returning id",
-            &[&number, &input.account_id, &input.contract_id, &currency, &issue, &due, &notes, &actor.user_id()],
-        )
-        .await
-        .map_err(DomainError::write)?
-        .get(0);
-    write_lines(tx, id, &lines).await?;
+    tx.execute(
+        "update invoices set number = $2 where id = $1",
+        &[&id, &format.render(issue, counter)],
+    )
+    .await
+    .map_err(DomainError::write)?;
     let view = read(tx, id).await?;
     audit::record(
         tx,

@@ -13,5 +13,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) 
         .service(get_lead)
         .service(update_lead)
         .service(delete_lead)
-        .service(convert_lead);
+        .service(convert_lead)
+        .service(list_lead_comments)
+        .service(create_lead_comment);
 }

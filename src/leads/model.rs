@@ -226,6 +226,13 @@ pub fn company_domain(website: Option<&str>, email: Option<&str>) -> Option<Stri
     })
 }
 
+/// What comments hang off: a lead, whose owner may change them.
+pub static LEAD_TARGET: crate::kernel::target::TargetKind = crate::kernel::target::TargetKind {
+    name: "lead",
+    table: "leads",
+    owner_column: "owner_id",
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;

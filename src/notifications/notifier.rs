@@ -215,8 +215,19 @@ async fn plan(
                 title: "You were mentioned in a comment".into(),
                 entity: "comment",
                 entity_id,
-                link: target.map(|t| format!("/api/v1/contracts/{t}/comments")),
-                contract: target,
+                link: target.map(|t| {
+                    let collection = match changes["target_kind"].as_str() {
+                        Some("counterparty") => "counterparties",
+                        Some("contact") => "contacts",
+                        Some("lead") => "leads",
+                        Some("opportunity") => "opportunities",
+                        Some("invoice") => "invoices",
+                        _ => "contracts",
+                    };
+                    format!("/api/v1/{collection}/{t}/comments")
+                }),
+                contract: target
+                    .filter(|_| matches!(changes["target_kind"].as_str(), None | Some("contract"))),
             }
         }
         "contract.expiring" | "contract.renewal_notice_due" => {

@@ -20,5 +20,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) 
         .service(get_opportunity)
         .service(update_opportunity)
         .service(win_opportunity)
-        .service(delete_opportunity);
+        .service(delete_opportunity)
+        .service(list_opportunity_comments)
+        .service(create_opportunity_comment);
 }

@@ -284,6 +284,14 @@ pub fn lost_reason(outcome: &str, reason: Option<&str>) -> Result<Option<String>
     Ok(reason.filter(|_| outcome == "lost"))
 }
 
+/// What comments hang off: a opportunity, whose owner may change them.
+pub static OPPORTUNITY_TARGET: crate::kernel::target::TargetKind =
+    crate::kernel::target::TargetKind {
+        name: "opportunity",
+        table: "opportunities",
+        owner_column: "owner_id",
+    };
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -150,3 +150,136 @@ async fn every_crm_record_follows_the_role_matrix() {
         StatusCode::FORBIDDEN
     );
 }
+
+#[tokio::test]
+async fn comments_hang_off_every_crm_record_and_a_mention_links_back_to_it() {
+    let clm = Clm::new().await;
+    let (_, account) = make(
+        &clm,
+        &clm.member,
+        "/api/v1/counterparties",
+        &json!({"name": "Talk Co"}),
+    )
+    .await;
+    let (_, lead) = make(
+        &clm,
+        &clm.member,
+        "/api/v1/leads",
+        &json!({"name": "Chatty"}),
+    )
+    .await;
+    let (_, deal) = make(
+        &clm,
+        &clm.member,
+        "/api/v1/opportunities",
+        &json!({"name": "Talk deal", "account_id": account, "currency": "EUR"}),
+    )
+    .await;
+    let (_, contact) = make(
+        &clm,
+        &clm.member,
+        "/api/v1/contacts",
+        &json!({"name": "Speaker"}),
+    )
+    .await;
+    let (_, invoice) = make(
+        &clm,
+        &clm.member,
+        "/api/v1/invoices",
+        &json!({"account_id": account, "currency": "EUR",
+                "lines": [{"description": "Talk", "quantity": "1", "unit_price": "1"}]}),
+    )
+    .await;
+    for (collection, id) in [
+        ("counterparties", &account),
+        ("contacts", &contact),
+        ("leads", &lead),
+        ("opportunities", &deal),
+        ("invoices", &invoice),
+    ] {
+        let path = format!("/api/v1/{collection}/{id}/comments");
+        let (status, comment) = clm
+            .json(
+                Method::POST,
+                &path,
+                &clm.member,
+                Some(json!({"body": format!("@manager@example.com look at this {collection}")})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{path}: {comment}");
+        assert_eq!(comment["mentions"].as_array().unwrap().len(), 1);
+        assert_eq!(
+            clm.status(
+                Method::POST,
+                &path,
+                &clm.viewer,
+                Some(json!({"body": "hi"}))
+            )
+            .await,
+            StatusCode::FORBIDDEN
+        );
+        let (status, page) = clm.json(Method::GET, &path, &clm.viewer, None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(page["items"].as_array().unwrap().len(), 1, "{path}");
+        // Nothing hangs off a record that is not there.
+        let missing = format!("/api/v1/{collection}/{}/comments", uuid::Uuid::new_v4());
+        assert_eq!(
+            clm.status(
+                Method::POST,
+                &missing,
+                &clm.member,
+                Some(json!({"body": "x"}))
+            )
+            .await,
+            StatusCode::NOT_FOUND
+        );
+    }
+    // The mentioned manager is told, with a link back to the record's comments.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let links = loop {
+        let (_, inbox) = clm
+            .json(
+                Method::GET,
+                "/api/v1/notifications?limit=50",
+                &clm.manager,
+                None,
+            )
+            .await;
+        let links: Vec<String> = inbox["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n["type"] == "mentioned")
+            .map(|n| n["link"].as_str().unwrap().to_owned())
+            .collect();
+        if links.len() >= 5 {
+            break links;
+        }
+        assert!(std::time::Instant::now() < deadline, "{inbox}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    assert!(
+        links.contains(&format!("/api/v1/leads/{lead}/comments")),
+        "{links:?}"
+    );
+    assert!(
+        links.contains(&format!("/api/v1/invoices/{invoice}/comments")),
+        "{links:?}"
+    );
+    // Removing a record removes what hangs off it.
+    assert_eq!(
+        clm.status(
+            Method::DELETE,
+            &format!("/api/v1/leads/{lead}"),
+            &clm.member,
+            None
+        )
+        .await,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        clm.count("select count(*) from t_acme.comments where target_kind = 'lead'")
+            .await,
+        0
+    );
+}
