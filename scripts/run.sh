@@ -133,9 +133,10 @@ seed_demo_data() {
 # seed_demo_pipeline TENANT TOKEN: the CRM before the contract: accounts, leads (one
 # converted into an account, a contact and an opportunity), opportunities at each open
 # stage, and one won into a statement of work drafted from a template (620,000 EUR:
-# submitted, it goes through the High Value Contract Approval).
+# submitted, it goes through the High Value Contract Approval), with its first invoice
+# sent.
 seed_demo_pipeline() {
-  local tenant=$1 token=$2 globex umbrella lead template deal contract stage
+  local tenant=$1 token=$2 globex umbrella lead template deal contract stage invoice
   id_of() { sed -E 's/^\{"id":"([^"]+)".*/\1/'; }
   globex=$(api "$tenant" "$token" POST /api/v1/counterparties \
     '{"name":"Globex Corporation","website":"https://globex.example","industry":"Manufacturing","tags":["key"],"billing_address":"1 Globex Way, Cypress Creek"}' |
@@ -165,7 +166,11 @@ seed_demo_pipeline() {
     id_of) && [ -n "$deal" ] || return 1
   contract=$(api "$tenant" "$token" POST "/api/v1/opportunities/$deal/win" \
     "{\"contract\":{\"template_id\":\"$template\"}}" |
-    sed -E 's/.*"contract":\{"id":"([^"]+)".*/\1/') && [ -n "$contract" ]
+    sed -E 's/.*"contract":\{"id":"([^"]+)".*/\1/') && [ -n "$contract" ] || return 1
+  invoice=$(api "$tenant" "$token" POST /api/v1/invoices \
+    "{\"account_id\":\"$globex\",\"contract_id\":\"$contract\",\"currency\":\"EUR\",\"lines\":[{\"description\":\"Rollout, first phase\",\"quantity\":\"1\",\"unit_price\":\"155000.00\",\"tax_rate\":\"20\"},{\"description\":\"Training days\",\"quantity\":\"4\",\"unit_price\":\"1200.00\",\"discount_percent\":\"10\",\"tax_rate\":\"20\"}]}" |
+    id_of) && [ -n "$invoice" ] || return 1
+  api "$tenant" "$token" POST "/api/v1/invoices/$invoice/send" >/dev/null
 }
 # seed_demo_workflow TENANT TOKEN: approvers (members, the demo password), their teams,
 # a business calendar and the workflow seed's "High Value Contract Approval", which the
@@ -201,7 +206,7 @@ seed_demo_workflow() {
 }
 for tenant in "${NEW_TENANTS[@]}"; do
   if seed_demo_data "$tenant"; then
-    echo "demo data: $tenant has a counterparty, four contracts, approvers in teams, the High Value Contract Approval workflow, and a pipeline: accounts, leads (one converted), opportunities, one won into a draft contract" >&2
+    echo "demo data: $tenant has a counterparty, four contracts, approvers in teams, the High Value Contract Approval workflow, and a pipeline: accounts, leads (one converted), opportunities, one won into a draft contract with its first invoice" >&2
   else
     echo "warning: could not seed demo data for $tenant; the server keeps running" >&2
   fi

@@ -388,6 +388,20 @@ pub fn text_pdf(title: &str, body: &str) -> Vec<u8> {
     doc.render()
 }
 
+/// Headed sections of lines as a PDF, in the contract PDF's type and layout: what an
+/// invoice prints as.
+pub fn sections_pdf(title: &str, sections: &[(String, Vec<String>)]) -> Vec<u8> {
+    let mut doc = Document::default();
+    doc.heading(title, 18.0);
+    for (heading, lines) in sections {
+        doc.heading(heading, 13.0);
+        for line in lines {
+            doc.paragraph(line);
+        }
+    }
+    doc.render()
+}
+
 fn render(
     contract: &ContractView,
     counterparty: Option<String>,

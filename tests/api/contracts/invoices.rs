@@ -176,6 +176,35 @@ async fn invoices_total_exactly_number_without_gaps_and_keep_their_number_when_v
     assert!(paid["paid_at"].is_string());
     let (_, full) = clm.json(Method::GET, &path, &clm.viewer, None).await;
     assert_eq!(full["payments"].as_array().unwrap().len(), 2);
+    // Its PDF, for anyone who reads it.
+    let response = clm
+        .send(Method::GET, &format!("{path}/pdf"), &clm.viewer, None)
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "application/pdf");
+    let bytes = response.bytes().await.unwrap();
+    let text = pdf_extract::extract_text_from_mem(&bytes).expect("the PDF reads back");
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    for expected in [
+        "Invoice INV-2026-0001",
+        "Initech",
+        "One thing: 2 x 50.005 EUR",
+        "Total: 100.01 EUR",
+        "Balance due: 0.00 EUR",
+        "2026-12-10: 60.01 EUR by transfer",
+    ] {
+        assert!(text.contains(expected), "{expected:?} in {text}");
+    }
+    assert_eq!(
+        clm.status(
+            Method::GET,
+            &format!("/api/v1/invoices/{}/pdf", uuid::Uuid::new_v4()),
+            &clm.viewer,
+            None
+        )
+        .await,
+        StatusCode::NOT_FOUND
+    );
 
     // A void invoice keeps its number; the next one does not reuse it.
     let second_path = format!("/api/v1/invoices/{}", second["id"].as_str().unwrap());

@@ -1,0 +1,122 @@
+//! An invoice as a PDF: who bills whom, the dates, each line with its amounts, the
+//! totals, and the payments so far, from the invoices' own service.
+
+use uuid::Uuid;
+
+use super::pdf::sections_pdf;
+use crate::invoices::model::InvoiceView;
+use crate::kernel::reads::read_as;
+use crate::kernel::{DomainError, Principal, Role};
+use crate::tenancy::scoped::TenantDb;
+
+/// The invoice's PDF, for anyone who may read it.
+pub async fn invoice_pdf_bytes(
+    db: &TenantDb,
+    principal: &Principal,
+    id: Uuid,
+) -> Result<Vec<u8>, DomainError> {
+    let invoice = crate::invoices::service::get(db, principal, id).await?;
+    let (_, results) = read_as(
+        db,
+        principal,
+        Role::Viewer,
+        &[(
+            "select a.name, a.billing_address, c.title from counterparties a \
+             left join contracts c on c.id = $2 where a.id = $1",
+            &[&invoice.account_id, &invoice.contract_id],
+        )],
+    )
+    .await?;
+    let (account, address, contract): (String, Option<String>, Option<String>) = results[0]
+        .first()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .unwrap_or_default();
+    let sections = sections(&invoice, &account, address, contract);
+    let title = format!("Invoice {}", invoice.number);
+    tokio::task::spawn_blocking(move || sections_pdf(&title, &sections))
+        .await
+        .map_err(|e| DomainError::Internal(anyhow::anyhow!("pdf: {e}")))
+}
+
+fn sections(
+    invoice: &InvoiceView,
+    account: &str,
+    address: Option<String>,
+    contract: Option<String>,
+) -> Vec<(String, Vec<String>)> {
+    let money = |amount: &str| format!("{amount} {}", invoice.currency);
+    let mut bill_to = vec![account.to_owned()];
+    bill_to.extend(address);
+    let mut terms = vec![
+        format!("Issued: {}", invoice.issue_date),
+        format!("Due: {}", invoice.due_date),
+        format!("Status: {}", invoice.status.replace('_', " ")),
+    ];
+    terms.extend(contract.map(|title| format!("Contract: {title}")));
+    let lines = invoice
+        .lines
+        .iter()
+        .flatten()
+        .map(|line| {
+            let mut text = format!(
+                "{}. {}: {} x {}",
+                line.position,
+                line.description,
+                line.quantity,
+                money(&line.unit_price)
+            );
+            if line.discount != "0.00" {
+                text.push_str(&format!(
+                    ", less {}% ({})",
+                    line.discount_percent,
+                    money(&line.discount)
+                ));
+            }
+            text.push_str(&format!(
+                "; net {}, tax {}% {}, total {}",
+                money(&line.net),
+                line.tax_rate,
+                money(&line.tax),
+                money(&line.total)
+            ));
+            text
+        })
+        .collect();
+    let totals = vec![
+        format!("Subtotal: {}", money(&invoice.subtotal)),
+        format!("Discounts: {}", money(&invoice.discount_total)),
+        format!("Tax: {}", money(&invoice.tax_total)),
+        format!("Total: {}", money(&invoice.total)),
+        format!("Paid: {}", money(&invoice.paid)),
+        format!("Balance due: {}", money(&invoice.balance)),
+    ];
+    let mut sections = vec![
+        ("Bill to".to_owned(), bill_to),
+        ("Terms".to_owned(), terms),
+        ("Lines".to_owned(), lines),
+        ("Totals".to_owned(), totals),
+    ];
+    let payments: Vec<String> = invoice
+        .payments
+        .iter()
+        .flatten()
+        .map(|p| {
+            format!(
+                "{}: {}{}",
+                p.paid_on,
+                money(&p.amount),
+                p.method
+                    .as_deref()
+                    .map(|m| format!(" by {m}"))
+                    .unwrap_or_default()
+            )
+        })
+        .collect();
+    if !payments.is_empty() {
+        sections.push(("Payments".to_owned(), payments));
+    }
+    if let Some(reason) = &invoice.void_reason {
+        sections.push(("Void".to_owned(), vec![reason.clone()]));
+    }
+    sections
+}
