@@ -11,9 +11,8 @@
 //!    area.
 //! 3. [`config`] and [`telemetry`]: settings read once at start, and logging.
 //! 4. [`web`]: actix: state, middleware, extractors, error -> HTTP, idempotency.
-//! 5. Areas, one folder each: [`identity`], [`contracts`], [`counterparties`], [`leads`], [`pipeline`],
-//!    [`invoices`],
-//!    [`clauses`], [`templates`], [`comments`], [`attachments`], [`documents`],
+//! 5. Areas, one folder each: [`identity`], [`contracts`], [`counterparties`],
+//!    [`leads`], [`pipeline`], [`invoices`], [`dashboards`], [`clauses`], [`templates`], [`comments`], [`attachments`], [`documents`],
 //!    [`audit`], [`teams`], [`webhooks`], [`workflows`], [`notifications`]. An area
 //!    may call another area's service, never its routes; reactions across areas go
 //!    through events.
@@ -38,6 +37,7 @@ pub mod clauses;
 pub mod comments;
 pub mod contracts;
 pub mod counterparties;
+pub mod dashboards;
 pub mod documents;
 pub mod identity;
 pub mod intelligence;

@@ -38,6 +38,7 @@ pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
     crate::pipeline::configure(cfg);
     crate::leads::configure(cfg);
     crate::invoices::configure(cfg);
+    crate::dashboards::configure(cfg);
     crate::clauses::configure(cfg);
     crate::templates::configure(cfg);
     crate::comments::configure(cfg);

@@ -25,6 +25,7 @@ use utoipa::{Modify, OpenApi};
         (name = "users", description = "User management and temporary role grants, tenant admins only"),
         (name = "contracts", description = "Contracts, their lifecycle, versions, types and calendar"),
         (name = "counterparties", description = "Counterparties, the CRM's accounts, and the contacts at them"),
+        (name = "dashboards", description = "Figures over the pipeline, contracts and invoices"),
         (name = "invoices", description = "Invoices: lines, numbering without gaps, payments, voiding, due-date timers"),
         (name = "leads", description = "Leads and their conversion into an account, a contact and an opportunity"),
         (name = "pipeline", description = "The sales pipeline: stages, opportunities, the board and the forecast"),

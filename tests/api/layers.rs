@@ -25,6 +25,7 @@ const LAYERS: &[&[&str]] = &[
         "pipeline",
         "leads",
         "invoices",
+        "dashboards",
         "clauses",
         "templates",
         "comments",

@@ -13,6 +13,7 @@
 mod accounts;
 mod audit;
 mod crm_roles;
+mod dashboards;
 mod discussion;
 mod documents;
 mod invoices;
