@@ -43,7 +43,7 @@ pub async fn contract_pdf(
     tag = "invoices",
     params(("id" = Uuid, Path, description = "Invoice id")),
     responses(
-        (status = 200, description = "The invoice as application/pdf: who is billed, the dates, each line with its amounts, the totals and the payments"),
+        (status = 200, description = "The invoice as application/pdf"),
         AuthedRouteErrors
     ),
     security(("bearer" = []))
