@@ -12,7 +12,7 @@
 //! 3. [`config`] and [`telemetry`]: settings read once at start, and logging.
 //! 4. [`web`]: actix: state, middleware, extractors, error -> HTTP, idempotency.
 //! 5. Areas, one folder each: [`identity`], [`contracts`], [`counterparties`],
-//!    [`leads`], [`pipeline`], [`invoices`], [`dashboards`], [`clauses`], [`templates`], [`comments`], [`attachments`], [`documents`],
+//!    [`leads`], [`pipeline`], [`invoices`], [`dashboards`], [`search`], [`clauses`], [`templates`], [`comments`], [`attachments`], [`documents`],
 //!    [`audit`], [`teams`], [`webhooks`], [`workflows`], [`notifications`]. An area
 //!    may call another area's service, never its routes; reactions across areas go
 //!    through events.
@@ -45,6 +45,7 @@ pub mod invoices;
 pub mod leads;
 pub mod notifications;
 pub mod pipeline;
+pub mod search;
 pub mod teams;
 pub mod templates;
 pub mod webhooks;

@@ -39,6 +39,7 @@ pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
     crate::leads::configure(cfg);
     crate::invoices::configure(cfg);
     crate::dashboards::configure(cfg);
+    crate::search::configure(cfg);
     crate::clauses::configure(cfg);
     crate::templates::configure(cfg);
     crate::comments::configure(cfg);

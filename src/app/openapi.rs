@@ -25,6 +25,7 @@ use utoipa::{Modify, OpenApi};
         (name = "users", description = "User management and temporary role grants, tenant admins only"),
         (name = "contracts", description = "Contracts, their lifecycle, versions, types and calendar"),
         (name = "counterparties", description = "Counterparties, the CRM's accounts, and the contacts at them"),
+        (name = "search", description = "One search across accounts, contacts, leads, opportunities, invoices and contract titles"),
         (name = "dashboards", description = "Figures over the pipeline, contracts and invoices"),
         (name = "invoices", description = "Invoices: lines, numbering without gaps, payments, voiding, due-date timers"),
         (name = "leads", description = "Leads and their conversion into an account, a contact and an opportunity"),

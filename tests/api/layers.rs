@@ -26,6 +26,7 @@ const LAYERS: &[&[&str]] = &[
         "leads",
         "invoices",
         "dashboards",
+        "search",
         "clauses",
         "templates",
         "comments",

@@ -1,5 +1,5 @@
-//! The dashboards through the real server, each figure checked against records made
-//! for it.
+//! The dashboards and the one search through the real server, each figure and each
+//! hit checked against records made for it.
 
 use super::*;
 
@@ -191,4 +191,128 @@ async fn dashboards_sum_the_pipeline_wins_accounts_renewals_and_overdue_invoices
         json!([{"currency": "EUR", "count": 1, "balance": "250.00", "days_1_30": "0",
                 "days_31_60": "250.00", "days_61_90": "0", "days_over_90": "0"}])
     );
+}
+
+#[tokio::test]
+async fn one_search_finds_every_kind_of_record_typed_and_best_first() {
+    let clm = Clm::new().await;
+    let account = post(
+        &clm,
+        &clm.member,
+        "/api/v1/counterparties",
+        json!({"name": "Zephyr Freight", "industry": "Logistics"}),
+    )
+    .await;
+    let account_id = account["id"].as_str().unwrap().to_owned();
+    post(
+        &clm,
+        &clm.member,
+        "/api/v1/contacts",
+        json!({"name": "Zoe Zephyrine", "emails": ["zoe@zf.example"]}),
+    )
+    .await;
+    post(
+        &clm,
+        &clm.member,
+        "/api/v1/leads",
+        json!({"name": "Sam", "company": "Zephyr Air"}),
+    )
+    .await;
+    post(
+        &clm,
+        &clm.member,
+        "/api/v1/opportunities",
+        json!({"name": "Zephyr renewal", "account_id": account_id, "currency": "EUR"}),
+    )
+    .await;
+    let invoice = post(
+        &clm,
+        &clm.member,
+        "/api/v1/invoices",
+        json!({"account_id": account_id, "currency": "EUR", "issue_date": "2026-12-01",
+               "lines": [{"description": "x", "quantity": "1", "unit_price": "1"}]}),
+    )
+    .await;
+    clm.create(
+        &clm.member,
+        json!({"title": "Zephyr master agreement", "contract_type": "msa", "body": "x"}),
+    )
+    .await;
+    let (status, found) = clm
+        .json(Method::GET, "/api/v1/search?q=ZEPHYR", &clm.viewer, None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    let mut types: Vec<&str> = found
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["type"].as_str().unwrap())
+        .collect();
+    types.sort();
+    assert_eq!(
+        types,
+        ["account", "contact", "contract", "lead", "opportunity"]
+    );
+    let account_hit = found
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["type"] == "account")
+        .unwrap();
+    assert_eq!(
+        account_hit["link"],
+        format!("/api/v1/counterparties/{account_id}")
+    );
+    assert_eq!(account_hit["detail"], "Logistics");
+    let scores: Vec<f64> = found
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["score"].as_f64().unwrap())
+        .collect();
+    assert!(
+        scores.windows(2).all(|w| w[0] >= w[1]),
+        "best first: {scores:?}"
+    );
+    let (_, by_number) = clm
+        .json(
+            Method::GET,
+            "/api/v1/search?q=inv-2026&types=invoice",
+            &clm.viewer,
+            None,
+        )
+        .await;
+    assert_eq!(by_number[0]["id"], invoice["id"]);
+    let (_, narrowed) = clm
+        .json(
+            Method::GET,
+            "/api/v1/search?q=zephyr&types=lead,contact&limit=1",
+            &clm.viewer,
+            None,
+        )
+        .await;
+    assert_eq!(narrowed.as_array().unwrap().len(), 1);
+    // LIKE's wildcards match themselves.
+    let (_, none) = clm
+        .json(Method::GET, "/api/v1/search?q=%25%25", &clm.viewer, None)
+        .await;
+    assert_eq!(none, json!([]));
+    for query in [
+        "q=z",
+        "q=zephyr&types=users",
+        "q=zephyr&limit=0",
+        "types=lead",
+    ] {
+        assert_eq!(
+            clm.status(
+                Method::GET,
+                &format!("/api/v1/search?{query}"),
+                &clm.viewer,
+                None
+            )
+            .await,
+            StatusCode::BAD_REQUEST,
+            "{query}"
+        );
+    }
 }
