@@ -2,7 +2,9 @@
 # Quick start: installs and starts what Pactum needs, migrates, provisions the demo
 # tenants `acme` and `globex` (on acme.localhost and globex.localhost), then serves
 # Pactum on 127.0.0.1:8000 until interrupted. A tenant it creates also gets a demo
-# counterparty and four contracts, made through the API like any client would.
+# counterparty, four contracts, approvers and a workflow, and a pipeline (accounts,
+# leads, opportunities, one won into a contract with its invoice), made through the API
+# like any client would.
 #
 # Uses DATABASE_URL when set; otherwise a private PostgreSQL under .pactum/ (installed
 # from the distribution's packages if the machine has none). Safe to run again.
