@@ -12,7 +12,10 @@ pub use model::{
 use routes::*;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
-    cfg.service(list_counterparties)
+    // Exports before the routes with `{id}`, which would take `export` for an id.
+    cfg.service(export_contacts)
+        .service(export_counterparties)
+        .service(list_counterparties)
         .service(create_counterparty)
         .service(get_counterparty)
         .service(update_counterparty)

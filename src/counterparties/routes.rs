@@ -447,3 +447,105 @@ pub async fn create_contact_comment(
     .await?;
     Ok(Created::new(out))
 }
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/counterparties/export",
+    tag = "counterparties",
+    responses(
+        (status = 200, description = "Every counterparty by name as text/csv"),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/counterparties/export")]
+pub async fn export_counterparties(
+    user: AuthUser,
+    db: RequestDb,
+) -> Result<actix_web::HttpResponse, ApiError> {
+    use crate::web::csv::{cell, opt, response};
+    let all = service::export(&db, &user.principal()).await?;
+    response(
+        "counterparties.csv",
+        &[
+            "id",
+            "name",
+            "kind",
+            "email",
+            "website",
+            "billing_address",
+            "shipping_address",
+            "industry",
+            "owner_id",
+            "tags",
+            "parent_id",
+            "notes",
+            "created_at",
+        ],
+        all.iter().map(|v| {
+            vec![
+                v.id.to_string(),
+                cell(&v.name),
+                v.kind.clone(),
+                opt(&v.email),
+                opt(&v.website),
+                opt(&v.billing_address),
+                opt(&v.shipping_address),
+                opt(&v.industry),
+                opt(&v.owner_id),
+                cell(&v.tags.join(";")),
+                opt(&v.parent_id),
+                opt(&v.notes),
+                v.created_at.to_rfc3339(),
+            ]
+        }),
+    )
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/contacts/export",
+    tag = "counterparties",
+    responses(
+        (status = 200, description = "Every contact by name as text/csv"),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/contacts/export")]
+pub async fn export_contacts(
+    user: AuthUser,
+    db: RequestDb,
+) -> Result<actix_web::HttpResponse, ApiError> {
+    use crate::web::csv::{cell, opt, response};
+    let all = service::export_contacts(&db, &user.principal()).await?;
+    response(
+        "contacts.csv",
+        &[
+            "id",
+            "name",
+            "emails",
+            "phones",
+            "title",
+            "role",
+            "account_ids",
+            "created_at",
+        ],
+        all.iter().map(|v| {
+            vec![
+                v.id.to_string(),
+                cell(&v.name),
+                cell(&v.emails.join(";")),
+                cell(&v.phones.join(";")),
+                opt(&v.title),
+                opt(&v.role),
+                v.account_ids
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(";"),
+                v.created_at.to_rfc3339(),
+            ]
+        }),
+    )
+}

@@ -11,7 +11,9 @@ pub mod service;
 use routes::*;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
-    cfg.service(get_settings)
+    // Exports before the routes with `{id}`, which would take `export` for an id.
+    cfg.service(export_invoices)
+        .service(get_settings)
         .service(put_settings)
         .service(list_invoices)
         .service(create_invoice)

@@ -311,3 +311,67 @@ pub async fn create_invoice_comment(
     .await?;
     Ok(Created::new(out))
 }
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/invoices/export",
+    tag = "invoices",
+    responses(
+        (status = 200, description = "Every invoice, newest first as text/csv"),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/invoices/export")]
+pub async fn export_invoices(
+    user: AuthUser,
+    db: RequestDb,
+) -> Result<actix_web::HttpResponse, ApiError> {
+    use crate::web::csv::{cell, opt, response};
+    let all = service::export(&db, &user.principal()).await?;
+    response(
+        "invoices.csv",
+        &[
+            "id",
+            "number",
+            "account_id",
+            "contract_id",
+            "currency",
+            "status",
+            "issue_date",
+            "due_date",
+            "subtotal",
+            "discount_total",
+            "tax_total",
+            "total",
+            "paid",
+            "balance",
+            "sent_at",
+            "paid_at",
+            "voided_at",
+            "created_at",
+        ],
+        all.iter().map(|v| {
+            vec![
+                v.id.to_string(),
+                cell(&v.number),
+                v.account_id.to_string(),
+                opt(&v.contract_id),
+                v.currency.clone(),
+                v.status.clone(),
+                v.issue_date.to_string(),
+                v.due_date.to_string(),
+                v.subtotal.clone(),
+                v.discount_total.clone(),
+                v.tax_total.clone(),
+                v.total.clone(),
+                v.paid.clone(),
+                v.balance.clone(),
+                opt(&v.sent_at.map(|t| t.to_rfc3339())),
+                opt(&v.paid_at.map(|t| t.to_rfc3339())),
+                opt(&v.voided_at.map(|t| t.to_rfc3339())),
+                v.created_at.to_rfc3339(),
+            ]
+        }),
+    )
+}

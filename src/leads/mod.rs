@@ -8,7 +8,9 @@ pub mod service;
 use routes::*;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
-    cfg.service(list_leads)
+    // Exports before the routes with `{id}`, which would take `export` for an id.
+    cfg.service(export_leads)
+        .service(list_leads)
         .service(create_lead)
         .service(get_lead)
         .service(update_lead)

@@ -245,3 +245,63 @@ pub async fn create_lead_comment(
     .await?;
     Ok(Created::new(out))
 }
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/leads/export",
+    tag = "leads",
+    responses(
+        (status = 200, description = "Every lead, newest first as text/csv"),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/leads/export")]
+pub async fn export_leads(
+    user: AuthUser,
+    db: RequestDb,
+) -> Result<actix_web::HttpResponse, ApiError> {
+    use crate::web::csv::{cell, opt, response};
+    let all = service::export(&db, &user.principal()).await?;
+    response(
+        "leads.csv",
+        &[
+            "id",
+            "name",
+            "company",
+            "email",
+            "phone",
+            "website",
+            "source",
+            "status",
+            "lost_reason",
+            "owner_id",
+            "score",
+            "converted_at",
+            "account_id",
+            "contact_id",
+            "opportunity_id",
+            "created_at",
+        ],
+        all.iter().map(|v| {
+            vec![
+                v.id.to_string(),
+                cell(&v.name),
+                opt(&v.company),
+                opt(&v.email),
+                opt(&v.phone),
+                opt(&v.website),
+                opt(&v.source),
+                v.status.clone(),
+                opt(&v.lost_reason),
+                opt(&v.owner_id),
+                v.score.to_string(),
+                opt(&v.converted_at.map(|t| t.to_rfc3339())),
+                opt(&v.account_id),
+                opt(&v.contact_id),
+                opt(&v.opportunity_id),
+                v.created_at.to_rfc3339(),
+            ]
+        }),
+    )
+}

@@ -11,7 +11,9 @@ pub use model::{NewOpportunity, OpportunityView};
 use routes::*;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
-    cfg.service(list_stages)
+    // Exports before the routes with `{id}`, which would take `export` for an id.
+    cfg.service(export_opportunities)
+        .service(list_stages)
         .service(replace_stages)
         .service(list_opportunities)
         .service(create_opportunity)

@@ -350,3 +350,57 @@ pub async fn create_opportunity_comment(
     .await?;
     Ok(Created::new(out))
 }
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/opportunities/export",
+    tag = "pipeline",
+    responses(
+        (status = 200, description = "Every opportunity by name as text/csv"),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/opportunities/export")]
+pub async fn export_opportunities(
+    user: AuthUser,
+    db: RequestDb,
+) -> Result<actix_web::HttpResponse, ApiError> {
+    use crate::web::csv::{cell, opt, response};
+    let all = service::export(&db, &user.principal()).await?;
+    response(
+        "opportunities.csv",
+        &[
+            "id",
+            "name",
+            "account_id",
+            "stage",
+            "amount",
+            "currency",
+            "expected_close_date",
+            "owner_id",
+            "next_step",
+            "lost_reason",
+            "contract_id",
+            "closed_at",
+            "created_at",
+        ],
+        all.iter().map(|v| {
+            vec![
+                v.id.to_string(),
+                cell(&v.name),
+                v.account_id.to_string(),
+                v.stage.clone(),
+                v.amount.clone(),
+                v.currency.clone(),
+                opt(&v.expected_close_date),
+                opt(&v.owner_id),
+                opt(&v.next_step),
+                opt(&v.lost_reason),
+                opt(&v.contract_id),
+                opt(&v.closed_at.map(|t| t.to_rfc3339())),
+                v.created_at.to_rfc3339(),
+            ]
+        }),
+    )
+}

@@ -194,6 +194,11 @@ async fn schemathesis_finds_no_server_error_and_no_undocumented_response() {
 const UNTYPED: &[&str] = &[
     "contract_pdf",
     "invoice_pdf",
+    "export_counterparties",
+    "export_contacts",
+    "export_leads",
+    "export_opportunities",
+    "export_invoices",
     "download_attachment",
     "download_searchable_pdf",
     "redaction_pdf",

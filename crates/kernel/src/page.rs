@@ -16,6 +16,9 @@ use serde_json::Value;
 
 use super::error::DomainError;
 
+/// The most records one export (a whole list as a file) holds.
+pub const MAX_EXPORT_ROWS: usize = 100_000;
+
 /// Rows per page when the request does not say.
 pub const DEFAULT_LIMIT: i64 = 50;
 /// Offsets beyond this are refused: deep offset paging costs the database the rows it

@@ -1,4 +1,5 @@
-//! Who may do what to the CRM's records, as one matrix: for each kind of record, a
+//! What every CRM record shares: comments hang off it, its list exports as CSV, and
+//! who may do what to it, as one matrix: for each kind of record, a
 //! member makes one; then each role tries to create, change and remove, and gets the
 //! status its row says. Viewers read only; members change what they own or created;
 //! managers change anything; removal is the manager's where a record holds history
@@ -281,5 +282,81 @@ async fn comments_hang_off_every_crm_record_and_a_mention_links_back_to_it() {
         clm.count("select count(*) from t_acme.comments where target_kind = 'lead'")
             .await,
         0
+    );
+}
+
+#[tokio::test]
+async fn every_crm_list_exports_as_csv_with_formulas_defused() {
+    let clm = Clm::new().await;
+    let (_, account) = make(
+        &clm,
+        &clm.member,
+        "/api/v1/counterparties",
+        &json!({"name": "=HYPERLINK(\"http://evil.example\")", "industry": "Retail, Online"}),
+    )
+    .await;
+    make(
+        &clm,
+        &clm.member,
+        "/api/v1/contacts",
+        &json!({"name": "Ann", "phones": ["+1 555 0100"], "account_ids": [account]}),
+    )
+    .await;
+    make(
+        &clm,
+        &clm.member,
+        "/api/v1/leads",
+        &json!({"name": "Line\nbreak", "company": "@corp"}),
+    )
+    .await;
+    make(
+        &clm,
+        &clm.member,
+        "/api/v1/opportunities",
+        &json!({"name": "Deal", "account_id": account, "currency": "EUR", "amount": "12.50"}),
+    )
+    .await;
+    make(
+        &clm,
+        &clm.member,
+        "/api/v1/invoices",
+        &json!({"account_id": account, "currency": "EUR", "issue_date": "2026-12-01",
+                "lines": [{"description": "x", "quantity": "2", "unit_price": "3.25"}]}),
+    )
+    .await;
+    for (collection, header, expected) in [
+        (
+            "counterparties",
+            "id,name,kind,email",
+            "\"'=HYPERLINK(\"\"http://evil.example\"\")\",organisation,,,,,\"Retail, Online\"",
+        ),
+        ("contacts", "id,name,emails,phones", "Ann,,'+1 555 0100,,,"),
+        ("leads", "id,name,company,email", "\"Line\nbreak\",'@corp,"),
+        (
+            "opportunities",
+            "id,name,account_id,stage",
+            ",prospecting,12.50,EUR,",
+        ),
+        (
+            "invoices",
+            "id,number,account_id,contract_id",
+            ",INV-2026-0001,",
+        ),
+    ] {
+        let path = format!("/api/v1/{collection}/export");
+        let response = clm.send(Method::GET, &path, &clm.viewer, None).await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "text/csv; charset=utf-8"
+        );
+        let text = response.text().await.unwrap();
+        assert!(text.starts_with(header), "{path}: {text}");
+        assert!(text.contains(expected), "{path}: {expected:?} in {text:?}");
+    }
+    assert_eq!(
+        clm.status(Method::GET, "/api/v1/leads/export", "not a token", None)
+            .await,
+        StatusCode::UNAUTHORIZED
     );
 }

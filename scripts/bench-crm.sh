@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# CRM benchmark: one tenant with 100,000 of each new record (accounts, contacts,
+# leads, opportunities, invoices) beside 100,000 contracts, then, through HTTP against
+# the release server, each record type's first list page and each dashboard at one
+# connection: requests per second, p50 and p99 from wrk. Server, PostgreSQL and wrk on
+# this machine. BENCH_SECONDS (default 10) per run.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+SECONDS_PER_RUN="${BENCH_SECONDS:-10}"
+PORT="${BENCH_PORT:-18096}"
+export JWT_SECRET="bench-secret-bench-secret-bench-secret-0"
+
+# shellcheck source=scripts/bench-common.sh
+source scripts/bench-common.sh
+ensure_wrk
+fresh_bench_database pactum_bench_crm
+sql() { "$PSQL" -q -v ON_ERROR_STOP=1 "$BASE/pactum_bench_crm" "$@"; }
+trap 'drop_bench_database pactum_bench_crm' EXIT
+
+cargo build --release --locked --workspace
+target/release/tenantctl migrate >/dev/null
+printf 'bench password 123\n' | target/release/tenantctl create bench0 \
+  --domain bench0.localhost --admin-email admin@bench0.example >/dev/null
+echo "== seeding bench0: 100,000 contracts and 100,000 of each CRM record"
+started=$(date +%s)
+seed_contracts "$DATABASE_URL" t_bench0 100000
+sql <<'SQL'
+set search_path to t_bench0, public;
+insert into counterparties (name, industry, website, tags, owner_id)
+  select 'Account ' || i, (array['Retail','Logistics','Health','Software'])[1 + i % 4],
+         'https://a' || i || '.example', case when i % 3 = 0 then array['key'] else '{}' end,
+         (select id from users limit 1)
+  from generate_series(1, 100000) i;
+insert into contacts (name, emails, phones, role)
+  select 'Person ' || i, array['p' || i || '@a' || i || '.example'], array['+1 555 ' || lpad(i::text, 6, '0')], 'buyer'
+  from generate_series(1, 100000) i;
+insert into account_contacts (contact_id, counterparty_id)
+  select c.id, a.id from (select id, row_number() over (order by id) n from contacts) c
+  join (select id, row_number() over (order by id) n from counterparties where name like 'Account %') a on a.n = c.n;
+insert into leads (name, company, email, source, status, lost_reason, score, owner_id, created_at)
+  select 'Lead ' || i, 'Company ' || i, 'lead' || i || '@c' || i || '.example',
+         (array['web','event','referral'])[1 + i % 3],
+         (array['new','contacted','qualified','lost'])[1 + i % 4],
+         case when i % 4 = 3 then 'price' end, i % 101, (select id from users limit 1),
+         now() - (i || ' minutes')::interval
+  from generate_series(1, 100000) i;
+insert into opportunities (name, account_id, stage, amount, currency, expected_close_date, owner_id, lost_reason, closed_at)
+  select 'Deal ' || i, a.id,
+         (array['prospecting','qualification','proposal','negotiation','won','lost'])[(1 + i % 6)::int],
+         (i % 1000) * 100, (array['EUR','USD'])[(1 + i % 2)::int], date '2026-01-01' + (i % 730)::int,
+         (select id from users limit 1), case when i % 6 = 5 then 'price' end,
+         case when i % 6 >= 4 then now() - ((i % 300) || ' days')::interval end
+  from (select id, row_number() over (order by id) i from counterparties where name like 'Account %') a;
+insert into invoices (number, account_id, currency, status, issue_date, due_date, total, paid, created_at)
+  select 'INV-2026-' || lpad(i::text, 6, '0'), a.id, 'EUR',
+         (array['draft','sent','paid','overdue','partly_paid'])[(1 + i % 5)::int],
+         date '2026-01-01' + (i % 300)::int, date '2026-01-31' + (i % 300)::int,
+         (i % 500) * 10, case when i % 5 = 2 then (i % 500) * 10 when i % 5 = 4 then 5 else 0 end,
+         now() - (i || ' minutes')::interval
+  from (select id, row_number() over (order by id) i from counterparties where name like 'Account %') a;
+analyze;
+SQL
+echo "   seeded in $(( $(date +%s) - started )) s"
+
+PACTUM_BIND="127.0.0.1:$PORT" PACTUM_DB_POOL_SIZE="${BENCH_POOL:-8}" RUST_LOG=warn \
+  target/release/pactum 2>/tmp/pactum-bench-crm.log &
+SERVER_PID=$!
+trap 'kill $SERVER_PID 2>/dev/null || true; wait $SERVER_PID 2>/dev/null || true; drop_bench_database pactum_bench_crm' EXIT
+for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/healthz" -H "host: localhost" >/dev/null && break; sleep 0.1; done
+TOKEN=$(curl -sf "http://127.0.0.1:$PORT/api/v1/auth/login" -H "host: bench0.localhost" \
+  -H 'content-type: application/json' \
+  -d '{"email":"admin@bench0.example","password":"bench password 123"}' |
+  sed -E 's/.*"access_token":"([^"]+)".*/\1/')
+HEADERS=(-H "Host: bench0.localhost" -H "Authorization: Bearer $TOKEN")
+URL="http://127.0.0.1:$PORT"
+
+echo "| GET | requests/s | p50 | p99 |"
+echo "| --- | ---: | ---: | ---: |"
+for path in \
+  /api/v1/counterparties /api/v1/contacts "/api/v1/leads?status=qualified" \
+  "/api/v1/opportunities?outcome=open" "/api/v1/invoices?status=overdue" \
+  /api/v1/opportunities/board "/api/v1/opportunities/forecast?from=2026-01&months=12" \
+  /api/v1/dashboards/pipeline /api/v1/dashboards/win-rate /api/v1/dashboards/account-value \
+  /api/v1/dashboards/renewals /api/v1/dashboards/overdue-invoices "/api/v1/search?q=account%20777"; do
+  status=$(curl -s -o /dev/null -w '%{http_code}' "$URL$path" "${HEADERS[@]}")
+  [ "$status" = 200 ] || { echo "GET $path answered $status" >&2; exit 1; }
+  wrk -t1 -c1 -d"${SECONDS_PER_RUN}s" --latency "${HEADERS[@]}" "$URL$path" |
+    awk -v path="$path" '/Requests\/sec/ {rps=$2} /^ +50%/ {p50=$2} /^ +99%/ {p99=$2}
+      END {printf "| `%s` | %s | %s | %s |\n", path, rps, p50, p99}'
+done
