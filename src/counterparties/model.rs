@@ -161,15 +161,7 @@ pub fn phones(values: &[String]) -> Result<Vec<String>, DomainError> {
 
 /// Distinct account ids, at most [`MAX_CONTACT_ITEMS`].
 pub fn account_ids(values: &[Uuid]) -> Result<Vec<Uuid>, DomainError> {
-    if values.len() > MAX_CONTACT_ITEMS {
-        return Err(DomainError::invalid(format!(
-            "a contact belongs to at most {MAX_CONTACT_ITEMS} accounts"
-        )));
-    }
-    let mut out = values.to_vec();
-    out.sort();
-    out.dedup();
-    Ok(out)
+    validate::distinct_ids(values, MAX_CONTACT_ITEMS, "accounts of a contact")
 }
 
 pub fn kind(value: &str) -> Result<String, DomainError> {

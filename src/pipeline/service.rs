@@ -150,15 +150,7 @@ async fn check_references(
 }
 
 fn contact_ids(values: &[Uuid]) -> Result<Vec<Uuid>, DomainError> {
-    if values.len() > 10 {
-        return Err(DomainError::invalid(
-            "at most 10 contacts on an opportunity",
-        ));
-    }
-    let mut out = values.to_vec();
-    out.sort();
-    out.dedup();
-    Ok(out)
+    validate::distinct_ids(values, 10, "contacts on an opportunity")
 }
 
 /// Creates an opportunity (members and up), owned by its creator unless another active

@@ -210,6 +210,21 @@ pub fn like_pattern(q: Option<&str>) -> Result<Option<String>, DomainError> {
     }
 }
 
+/// Ids a record links to: sorted, each once, at most `max` (else a 400 saying `what`).
+pub fn distinct_ids(
+    values: &[uuid::Uuid],
+    max: usize,
+    what: &str,
+) -> Result<Vec<uuid::Uuid>, DomainError> {
+    if values.len() > max {
+        return Err(DomainError::invalid(format!("{what}: at most {max}")));
+    }
+    let mut out = values.to_vec();
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
 /// Lower-cased, de-duplicated, sorted tags of `[a-z0-9][a-z0-9 _-]*`.
 pub fn tags(values: &[String]) -> Result<Vec<String>, DomainError> {
     if values.len() > MAX_TAGS {
