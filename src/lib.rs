@@ -46,6 +46,7 @@ pub mod leads;
 pub mod notifications;
 pub mod pipeline;
 pub mod search;
+pub mod sla;
 pub mod teams;
 pub mod templates;
 pub mod webhooks;

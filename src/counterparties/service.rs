@@ -64,18 +64,7 @@ pub async fn create(
         .await
         .map_err(DomainError::write)?;
     let view = CounterpartyView::from(&row);
-    audit::record(
-        tx,
-        actor,
-        origin,
-        Entry {
-            action: "create",
-            entity: "counterparty",
-            entity_id: Some(view.id),
-            changes: serde_json::to_value(&view).unwrap_or_default(),
-        },
-    )
-    .await?;
+    audit::record_whole(tx, actor, origin, "create", "counterparty", view.id, &view).await?;
     Ok(view)
 }
 
@@ -225,18 +214,7 @@ pub async fn delete(
     tx.execute("delete from counterparties where id = $1", &[&old.id])
         .await
         .map_err(DomainError::write)?;
-    audit::record(
-        tx,
-        actor,
-        origin,
-        Entry {
-            action: "delete",
-            entity: "counterparty",
-            entity_id: Some(old.id),
-            changes: serde_json::to_value(&old).unwrap_or_default(),
-        },
-    )
-    .await?;
+    audit::record_whole(tx, actor, origin, "delete", "counterparty", old.id, &old).await?;
     Ok(())
 }
 
@@ -273,18 +251,7 @@ pub async fn create_contact(
         .get(0);
     link_accounts(tx, id, &accounts).await?;
     let view = read_contact(tx, id).await?;
-    audit::record(
-        tx,
-        actor,
-        origin,
-        Entry {
-            action: "create",
-            entity: "contact",
-            entity_id: Some(view.id),
-            changes: serde_json::to_value(&view).unwrap_or_default(),
-        },
-    )
-    .await?;
+    audit::record_whole(tx, actor, origin, "create", "contact", view.id, &view).await?;
     Ok(view)
 }
 

@@ -278,18 +278,11 @@ async fn read_page(
     status: &str,
     page: &PageRequest,
 ) -> Result<Page<TaskView>, DomainError> {
-    let assignee: Option<Uuid> = match query.assignee.as_deref() {
-        None => None,
-        Some("me") => Some(
-            actor
-                .user_id()
-                .ok_or_else(|| DomainError::invalid("assignee=me needs a user"))?,
-        ),
-        Some(id) => Some(
-            id.parse()
-                .map_err(|_| DomainError::invalid("assignee is `me` or a user's id"))?,
-        ),
-    };
+    let assignee: Option<Uuid> = query
+        .assignee
+        .as_deref()
+        .map(|text| crate::kernel::actor::me_or_user("assignee", text, actor.user_id()))
+        .transpose()?;
     let restricted_to = reader.only_owner();
     let after: Option<(NaiveDate, Uuid)> = page.after()?;
     let (after_date, after_id) = after.unzip();

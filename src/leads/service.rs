@@ -9,7 +9,7 @@ use super::model::*;
 use crate::counterparties::{self, NewContact, NewCounterparty};
 use crate::kernel::audit::{self, Entry};
 use crate::kernel::page::{Page, PageRequest};
-use crate::kernel::reads::{lock_row, read_as};
+use crate::kernel::reads::{lock_held, read_as, require_active_user};
 use crate::kernel::validate;
 use crate::kernel::{Actor, DomainError, Origin, Principal, Refusal, Role};
 use crate::pipeline::{self, NewOpportunity};
@@ -71,7 +71,7 @@ pub async fn create(
     let notes = validate::optional_text("notes", input.notes.as_deref(), 10_000)?;
     actor.require(Role::Member)?;
     let owner = input.owner_id.or(actor.user_id());
-    check_owner(tx, owner).await?;
+    require_active_user(tx, "owner_id", owner).await?;
     let row = tx
         .query_one(
             &format!(
@@ -87,55 +87,23 @@ pub async fn create(
         .await
         .map_err(DomainError::write)?;
     let view = LeadView::from(&row);
-    audit::record(
-        tx,
-        actor,
-        origin,
-        Entry {
-            action: "create",
-            entity: "lead",
-            entity_id: Some(view.id),
-            changes: serde_json::to_value(&view).unwrap_or_default(),
-        },
-    )
-    .await?;
+    audit::record_whole(tx, actor, origin, "create", "lead", view.id, &view).await?;
     Ok(view)
-}
-
-async fn check_owner(tx: &TenantTx, owner: Option<Uuid>) -> Result<(), DomainError> {
-    let ok: bool = tx
-        .query_one(
-            "select $1::uuid is null or exists(select 1 from users where id = $1 and active)",
-            &[&owner],
-        )
-        .await
-        .map_err(DomainError::database)?
-        .get(0);
-    if ok {
-        Ok(())
-    } else {
-        Err(DomainError::invalid(
-            "owner_id is not an active user of this tenant",
-        ))
-    }
 }
 
 /// A lead that may still change: its owner or creator, or a manager, and not yet
 /// converted (409 `lead_converted`).
 async fn lock_open(tx: &TenantTx, actor: &Actor, id: Uuid) -> Result<LeadView, DomainError> {
-    actor.require(Role::Member)?;
-    let lead: LeadView = lock_row(
+    let lead: LeadView = lock_held(
         tx,
+        actor,
         &format!("select {COLUMNS} from leads where id = $1 for update"),
         id,
         "lead",
+        |lead: &LeadView| vec![lead.owner_id, lead.created_by],
+        "members may change only leads they own or created",
     )
     .await?;
-    if !(actor.may_edit(lead.owner_id) || actor.may_edit(lead.created_by)) {
-        return Err(DomainError::Forbidden(
-            "members may change only leads they own or created".into(),
-        ));
-    }
     if lead.status == "converted" {
         return Err(DomainError::refused(
             Refusal::Conflict,
@@ -196,7 +164,7 @@ pub async fn update(
     };
     let owner = patch.owner_id.unwrap_or(old.owner_id);
     if owner != old.owner_id {
-        check_owner(tx, owner).await?;
+        require_active_user(tx, "owner_id", owner).await?;
     }
     let row = tx
         .query_one(
@@ -233,18 +201,7 @@ pub async fn delete(
     tx.execute("delete from leads where id = $1", &[&old.id])
         .await
         .map_err(DomainError::write)?;
-    audit::record(
-        tx,
-        actor,
-        origin,
-        Entry {
-            action: "delete",
-            entity: "lead",
-            entity_id: Some(old.id),
-            changes: serde_json::to_value(&old).unwrap_or_default(),
-        },
-    )
-    .await
+    audit::record_whole(tx, actor, origin, "delete", "lead", old.id, &old).await
 }
 
 /// Converts a lead, all in the caller's transaction: links the account given, or the

@@ -209,18 +209,7 @@ pub async fn create(
         .get(0);
     link_contacts(tx, id, &contacts).await?;
     let view = read(tx, id).await?;
-    audit::record(
-        tx,
-        actor,
-        origin,
-        Entry {
-            action: "create",
-            entity: "opportunity",
-            entity_id: Some(view.id),
-            changes: serde_json::to_value(&view).unwrap_or_default(),
-        },
-    )
-    .await?;
+    audit::record_whole(tx, actor, origin, "create", "opportunity", view.id, &view).await?;
     Ok(view)
 }
 
@@ -517,18 +506,7 @@ pub async fn delete(
     tx.execute("delete from opportunities where id = $1", &[&old.id])
         .await
         .map_err(DomainError::write)?;
-    audit::record(
-        tx,
-        actor,
-        origin,
-        Entry {
-            action: "delete",
-            entity: "opportunity",
-            entity_id: Some(old.id),
-            changes: serde_json::to_value(&old).unwrap_or_default(),
-        },
-    )
-    .await
+    audit::record_whole(tx, actor, origin, "delete", "opportunity", old.id, &old).await
 }
 
 /// What an opportunity list is narrowed to.

@@ -150,11 +150,11 @@ async fn check_references(tx: &TenantTx, body: &DefinitionBody) -> Result<(), Do
     // An SLA is business time in the tenant's calendar: one the calendar cannot give
     // (a minute of work a week, holidays over decades) has no deadline to set.
     if body.stages.iter().any(|stage| stage.sla_hours.is_some()) {
-        let business = super::calendar::load(tx).await?;
+        let business = crate::sla::calendar::load(tx).await?;
         let now = crate::kernel::unit::now(tx);
         for (i, stage) in body.stages.iter().enumerate() {
             if let Some(hours) = stage.sla_hours {
-                if let Err(error) = super::calendar::deadline(&business, now, hours) {
+                if let Err(error) = crate::sla::calendar::deadline(&business, now, hours) {
                     return Err(unknown(
                         format!("stages[{i}].sla_hours"),
                         format!("the business calendar gives no deadline for it: {error}"),

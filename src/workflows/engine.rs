@@ -11,11 +11,10 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::calendar;
 use super::definitions;
 use super::matching::{self, Subject};
 use super::model::{ApproverRef, StageBody, StageDue, StageReminder};
@@ -25,6 +24,7 @@ use crate::kernel::jobs::{enqueue, BackgroundJob};
 use crate::kernel::unit;
 use crate::kernel::validate;
 use crate::kernel::{Actor, DomainError, Origin};
+use crate::sla::Deadlines;
 use crate::tenancy::scoped::TenantTx;
 
 /// The longest out-of-office chain followed (A away to B, B away to C, ...).
@@ -385,10 +385,10 @@ pub(super) async fn activate(
     // deadline is kept at PostgreSQL's precision: its timer finds the stage by it.
     let (due_at, reminders) = match spec.sla_hours {
         Some(sla) => {
-            let business = calendar::load(tx).await?;
+            let business = Deadlines::load(tx).await?;
             // Checked when the definition was saved, but the calendar may have changed.
             let after = |hours: f64| {
-                calendar::deadline(&business, now, hours).map_err(|e| {
+                business.after(now, hours).map_err(|e| {
                     DomainError::conflict(
                         "sla_unreachable",
                         format!(
@@ -403,7 +403,7 @@ pub(super) async fn activate(
             for hours in &spec.reminder_hours_before {
                 reminders.push((*hours, after(sla - hours)?));
             }
-            (Some(after(sla)?.trunc_subsecs(6)), reminders)
+            (Some(after(sla)?), reminders)
         }
         None => (None, Vec::new()),
     };

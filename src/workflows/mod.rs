@@ -2,9 +2,8 @@
 //! matched by trigger rules ([`rules`], [`definitions`], [`matching`]); rounds of stages run by
 //! [`engine`], decided in [`decisions`], started and voided by [`reactions`] to
 //! contract events; SLA deadlines and reminders ([`sla`]) as durable [`timers`] counted
-//! in the tenant's business [`calendar`]; what clients read ([`views`]).
+//! in the tenant's business calendar ([`crate::sla`]); what clients read ([`views`]).
 
-pub mod calendar;
 pub mod decisions;
 pub mod definitions;
 pub mod engine;

@@ -7,7 +7,6 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::calendar::{self, CalendarBody, CalendarView};
 use super::decisions::{self, Decision};
 use super::definitions::{self, DefinitionVersion, DefinitionView};
 use super::engine;
@@ -21,6 +20,7 @@ use super::views::{
 use crate::kernel::page::Page;
 use crate::kernel::reads::as_actor;
 use crate::kernel::{Refusal, Role};
+use crate::sla::calendar::{self, CalendarBody, CalendarView};
 use crate::web::error::ApiError;
 use crate::web::error::{AuthedRouteErrors, DomainError, ErrorBody};
 use crate::web::json::{Json, OptionalJson};

@@ -35,6 +35,7 @@ const LAYERS: &[&[&str]] = &[
         "audit",
         "webhooks",
         "teams",
+        "sla",
         "workflows",
         "notifications",
         "intelligence",

@@ -183,7 +183,7 @@ async fn the_business_calendar_is_read_by_all_and_set_by_admins_with_checked_inp
     // What SLA code will use: the stored calendar, as a business-time calculator.
     let tenant_db = crate::app::acme_db(&db).await;
     let tx = tenant_db.begin().await.unwrap();
-    let calendar = pactum::workflows::calendar::load(&tx).await.unwrap();
+    let calendar = pactum::sla::calendar::load(&tx).await.unwrap();
     tx.rollback().await.unwrap();
     // Wednesday 23 December 2026, 17:00 in Paris (16:00 UTC) + 3 business hours: one
     // hour that day, then the 24th and 25th are holidays, then Saturday and Sunday:

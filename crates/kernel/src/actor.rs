@@ -242,6 +242,20 @@ impl Origin {
     }
 }
 
+/// A user named in a filter: `me` (the caller, who must be a user) or a user's id.
+pub fn me_or_user(
+    field: &str,
+    text: &str,
+    me: Option<uuid::Uuid>,
+) -> Result<uuid::Uuid, DomainError> {
+    match text {
+        "me" => me.ok_or_else(|| DomainError::invalid(format!("{field}=me needs a user"))),
+        id => id
+            .parse()
+            .map_err(|_| DomainError::invalid(format!("{field} is `me` or a user's id"))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

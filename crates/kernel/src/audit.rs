@@ -82,6 +82,51 @@ pub async fn record_update<T: serde::Serialize>(
     record(tx, actor, origin, entry).await
 }
 
+/// Records `action` (`create`, `delete`) of `entity` with the record's whole view: what
+/// was made, or what was removed.
+pub async fn record_whole<T: serde::Serialize>(
+    tx: &TenantTx,
+    actor: &Actor,
+    origin: &Origin,
+    action: &str,
+    entity: &str,
+    id: Uuid,
+    view: &T,
+) -> Result<(), DomainError> {
+    let entry = Entry {
+        action,
+        entity,
+        entity_id: Some(id),
+        changes: serde_json::to_value(view).unwrap_or_default(),
+    };
+    record(tx, actor, origin, entry).await
+}
+
+/// Records that `entity` was given to `assignee` (`<entity>.assigned`, which the
+/// notifier turns into a notification), with `about` describing it; nothing when
+/// nobody is assigned or the actor assigned themselves.
+pub async fn record_assignment(
+    tx: &TenantTx,
+    actor: &Actor,
+    origin: &Origin,
+    entity: &str,
+    id: Uuid,
+    assignee: Option<Uuid>,
+    mut about: Value,
+) -> Result<(), DomainError> {
+    if assignee.is_none() || assignee == actor.user_id() {
+        return Ok(());
+    }
+    about["assignee_id"] = serde_json::json!(assignee);
+    let entry = Entry {
+        action: "assigned",
+        entity,
+        entity_id: Some(id),
+        changes: about,
+    };
+    record(tx, actor, origin, entry).await
+}
+
 /// Records the mutation and commits it with its transaction.
 pub async fn record_and_commit(
     tx: TenantTx,

@@ -66,6 +66,30 @@ pub async fn lock_row<T: for<'a> From<&'a Row>>(
         .ok_or(DomainError::Missing(what))
 }
 
+/// [`lock_row`], for an actor who may change the row: a manager, or a member who holds
+/// it in one of the ways `holders` lists (created it, owns it, is assigned it); a 403
+/// saying `refusal` otherwise.
+pub async fn lock_held<T: for<'a> From<&'a Row>>(
+    tx: &TenantTx,
+    actor: &Actor,
+    sql: &str,
+    id: Uuid,
+    what: &'static str,
+    holders: impl Fn(&T) -> Vec<Option<Uuid>>,
+    refusal: &str,
+) -> Result<T, DomainError> {
+    actor.require(Role::Member)?;
+    let row: T = lock_row(tx, sql, id, what).await?;
+    if holders(&row)
+        .into_iter()
+        .any(|holder| actor.may_edit(holder))
+    {
+        Ok(row)
+    } else {
+        Err(DomainError::Forbidden(refusal.to_owned()))
+    }
+}
+
 /// Deletes the row `sql` (`delete ... where id = $1 returning ...`) names and returns
 /// it; a 404 naming `what` when there is none, a 409 when other rows still refer to it.
 pub async fn delete_row(
@@ -94,4 +118,28 @@ pub async fn as_actor<T>(
     let out = work(&tx, &actor).await?;
     tx.commit().await?;
     Ok(out)
+}
+
+/// Refuses `user` (named by the input field `field`) unless it is an active user of the
+/// tenant; `None` passes. What every "owner" and "assignee" field checks.
+pub async fn require_active_user(
+    tx: &TenantTx,
+    field: &str,
+    user: Option<Uuid>,
+) -> Result<(), DomainError> {
+    let ok: bool = tx
+        .query_one(
+            "select $1::uuid is null or exists(select 1 from users where id = $1 and active)",
+            &[&user],
+        )
+        .await
+        .map_err(DomainError::database)?
+        .get(0);
+    if ok {
+        Ok(())
+    } else {
+        Err(DomainError::invalid(format!(
+            "{field} is not an active user of this tenant"
+        )))
+    }
 }

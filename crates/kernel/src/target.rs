@@ -106,6 +106,18 @@ impl TargetKinds {
         Self(kinds)
     }
 
+    /// The kind a client named in `field`; a 400 listing the kinds when it names none.
+    pub fn named(&self, field: &str, name: &str) -> Result<&'static TargetKind, DomainError> {
+        self.0
+            .iter()
+            .copied()
+            .find(|kind| kind.name == name)
+            .ok_or_else(|| {
+                let known: Vec<&str> = self.0.iter().map(|kind| kind.name).collect();
+                DomainError::invalid(format!("{field} must be one of {}", known.join(", ")))
+            })
+    }
+
     pub fn find(&self, name: &str) -> Result<&'static TargetKind, DomainError> {
         self.0
             .iter()

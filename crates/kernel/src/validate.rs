@@ -225,6 +225,20 @@ pub fn distinct_ids(
     Ok(out)
 }
 
+/// The priorities tasks and cases share.
+pub const PRIORITIES: [&str; 4] = ["low", "normal", "high", "urgent"];
+
+/// One of [`PRIORITIES`].
+pub fn priority(value: &str) -> Result<String, DomainError> {
+    if PRIORITIES.contains(&value) {
+        Ok(value.to_owned())
+    } else {
+        Err(DomainError::invalid(
+            "priority must be low, normal, high or urgent",
+        ))
+    }
+}
+
 /// Lower-cased, de-duplicated, sorted tags of `[a-z0-9][a-z0-9 _-]*`.
 pub fn tags(values: &[String]) -> Result<Vec<String>, DomainError> {
     if values.len() > MAX_TAGS {
