@@ -31,8 +31,10 @@ pub mod telemetry;
 
 pub mod web;
 
+pub mod activities;
 pub mod attachments;
 pub mod audit;
+pub mod cases;
 pub mod clauses;
 pub mod comments;
 pub mod contracts;

@@ -38,6 +38,8 @@ pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
     crate::pipeline::configure(cfg);
     crate::leads::configure(cfg);
     crate::invoices::configure(cfg);
+    crate::activities::configure(cfg);
+    crate::cases::configure(cfg);
     crate::dashboards::configure(cfg);
     crate::search::configure(cfg);
     crate::clauses::configure(cfg);
@@ -131,6 +133,8 @@ pub fn job_handlers(outbound: &Outbound) -> Handlers {
         .register_job::<delivery::Digest>(digests)
         .register_job::<reminders::Remind>(())
         .register_job::<crate::invoices::due::InvoiceDue>(())
+        .register_job::<crate::activities::reminders::TaskTimer>(())
+        .register_job::<crate::cases::sla::CaseSlaDue>(())
         .register_job::<crate::attachments::reading::ExtractText>(outbound.store.clone())
         .register_job::<crate::attachments::ocr::RecognizePage>(outbound.store.clone())
         .register_job::<crate::attachments::removal::RemoveFiles>(outbound.store.clone())
@@ -158,7 +162,22 @@ pub fn reactions(reading: bool) -> Reactions {
     crate::contracts::import::react_to(&mut reactions);
     crate::workflows::react_to(&mut reactions);
     crate::notifications::react_to(&mut reactions);
+    crate::activities::react_to(&mut reactions);
+    crate::cases::react_to(&mut reactions);
     reactions
+}
+
+/// Every kind of record comments, files, tasks and activities may hang off.
+pub fn target_kinds() -> TargetKinds {
+    TargetKinds::new(vec![
+        &crate::contracts::model::CONTRACT_TARGET,
+        &crate::counterparties::model::COUNTERPARTY_TARGET,
+        &crate::counterparties::model::CONTACT_TARGET,
+        &crate::leads::model::LEAD_TARGET,
+        &crate::pipeline::model::OPPORTUNITY_TARGET,
+        &crate::invoices::model::INVOICE_TARGET,
+        &crate::cases::model::CASE_TARGET,
+    ])
 }
 
 /// The pool jobs' tenant handles use: its own, never the server's (a connection made
@@ -352,7 +371,7 @@ impl Application {
             expected_tenant_version: MigrationSet::tenant().latest_version(),
             unit: Unit::new(clock.clone(), reactions(reading)),
             clock,
-            targets: TargetKinds::new(vec![&crate::contracts::model::CONTRACT_TARGET]),
+            targets: target_kinds(),
             routes: Arc::new(RouteTable::from_document(&document)),
         });
         let sweeper = state.clone();

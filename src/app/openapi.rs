@@ -28,6 +28,8 @@ use utoipa::{Modify, OpenApi};
         (name = "search", description = "One search across accounts, contacts, leads, opportunities, invoices and contract titles"),
         (name = "dashboards", description = "Figures over the pipeline, contracts and invoices"),
         (name = "invoices", description = "Invoices: lines, numbering without gaps, payments, voiding, due-date timers"),
+        (name = "cases", description = "Support cases on accounts and contracts with first-response and resolution SLAs in business hours and escalation"),
+        (name = "tasks", description = "Tasks with assignees and due times and reminders, the log of calls and meetings and emails, and each account's timeline"),
         (name = "leads", description = "Leads and their conversion into an account, a contact and an opportunity"),
         (name = "pipeline", description = "The sales pipeline: stages, opportunities, the board and the forecast"),
         (name = "clauses", description = "The clause library and clauses on contracts"),

@@ -1,5 +1,5 @@
 //! Dashboards over the CRM and the contracts: pipeline value by stage, win rate by
-//! owner, contract value by account, renewals due, overdue invoices. Each is one
+//! owner, contract value by account, renewals due, overdue invoices, case SLA compliance. Each is one
 //! statement, amounts per currency.
 
 pub mod model;
@@ -13,5 +13,6 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) 
         .service(win_rate)
         .service(account_value)
         .service(renewals)
-        .service(overdue_invoices);
+        .service(overdue_invoices)
+        .service(case_sla);
 }

@@ -69,3 +69,26 @@ pub struct OverdueInvoices {
     pub days_61_90: String,
     pub days_over_90: String,
 }
+
+/// How one priority's cases kept their SLAs.
+#[derive(Serialize, ToSchema)]
+pub struct CaseSlaCompliance {
+    /// `low`, `normal`, `high` or `urgent`.
+    pub priority: String,
+    /// Cases opened in the window.
+    pub opened: i64,
+    pub first_response: ClockCompliance,
+    pub resolution: ClockCompliance,
+}
+
+/// One SLA clock over a set of cases.
+#[derive(Serialize, ToSchema)]
+pub struct ClockCompliance {
+    /// Met before its deadline.
+    pub met: i64,
+    pub breached: i64,
+    /// Still running (neither met nor breached yet).
+    pub running: i64,
+    /// Percentage of the judged (met or breached) that were met; null when none was.
+    pub compliance_percent: Option<f64>,
+}

@@ -145,3 +145,40 @@ pub async fn overdue_invoices(
         service::overdue_invoices(&db, &user.principal(), today).await?,
     ))
 }
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct CaseSlaQuery {
+    /// Cases opened in the last this many days (default 90).
+    #[param(minimum = 1, maximum = 365)]
+    days: Option<i32>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/dashboards/case-sla",
+    tag = "dashboards",
+    params(CaseSlaQuery),
+    responses(
+        (status = 200, description = "SLA compliance of the cases opened in the window per priority: each clock met or breached or running", body = Vec<CaseSlaCompliance>),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/dashboards/case-sla")]
+pub async fn case_sla(
+    user: AuthUser,
+    db: RequestDb,
+    state: web::Data<AppState>,
+    query: web::Query<CaseSlaQuery>,
+) -> Result<Json<Vec<CaseSlaCompliance>>, ApiError> {
+    let days = query.days.unwrap_or(90);
+    if !(1..=365).contains(&days) {
+        return Err(DomainError::invalid("days must be 1 to 365").into());
+    }
+    let since = state.clock.now() - Duration::days(i64::from(days));
+    Ok(Json(
+        service::case_sla(&db, &user.principal(), since).await?,
+    ))
+}

@@ -21,7 +21,9 @@ pub struct NotificationView {
     /// `approval_requested`, `approval_delegated`, `approval_approved`,
     /// `approval_rejected`, `approval_overdue`, `approval_escalated`,
     /// `workflow_completed`, `contract_updated`, `mentioned`, `contract_expiring`,
-    /// `renewal_notice_due`, `ocr_finished`, `ocr_failed`, `obligation_due`.
+    /// `renewal_notice_due`, `ocr_finished`, `ocr_failed`, `obligation_due`,
+    /// `task_assigned`, `task_reminder`, `task_overdue`, `case_assigned`,
+    /// `case_sla_breached`, `case_escalated`, `invoice_payment_due`, `invoice_overdue`.
     #[serde(rename = "type")]
     pub kind: String,
     pub title: String,

@@ -42,6 +42,14 @@ pub const EVENT_TYPES: &[&str] = &[
     "attachment.text_extracted",
     "attachment.text_failed",
     "obligation.due",
+    "task.assigned",
+    "task.reminder",
+    "task.overdue",
+    "case.assigned",
+    "case.sla_breached",
+    "case.escalated",
+    "invoice.payment_due",
+    "invoice.overdue",
 ];
 
 pub fn react_to(reactions: &mut Reactions) {
@@ -222,6 +230,7 @@ async fn plan(
                         Some("lead") => "leads",
                         Some("opportunity") => "opportunities",
                         Some("invoice") => "invoices",
+                        Some("case") => "cases",
                         _ => "contracts",
                     };
                     format!("/api/v1/{collection}/{t}/comments")
@@ -286,6 +295,106 @@ async fn plan(
                 entity_id,
                 link: contract.map(|c| format!("/api/v1/contracts/{c}/obligation-tasks")),
                 contract,
+            }
+        }
+        "task.assigned" | "task.reminder" | "task.overdue" => {
+            let title = crate::kernel::validate::truncate(&text(&changes["title"]), 120);
+            // Timers tell the assignee, or the creator while nobody is assigned.
+            let recipient = uuid(&changes["assignee_id"]).or(uuid(&changes["created_by"]));
+            let due = changes["due_at"]
+                .as_str()
+                .map(|d| format!(" (due {d})"))
+                .unwrap_or_default();
+            Planned {
+                recipients: recipient.into_iter().collect(),
+                kind: match event_type {
+                    "task.assigned" => "task_assigned",
+                    "task.reminder" => "task_reminder",
+                    _ => "task_overdue",
+                },
+                title: match event_type {
+                    "task.assigned" => format!("A task for you: {title}{due}"),
+                    "task.reminder" => format!("Reminder: {title}{due}"),
+                    _ => format!("Overdue: {title}{due}"),
+                },
+                entity: "task",
+                entity_id,
+                link: entity_id.map(|t| format!("/api/v1/tasks/{t}")),
+                contract: uuid(&changes["target_id"])
+                    .filter(|_| changes["target_kind"] == "contract"),
+            }
+        }
+        "case.assigned" | "case.sla_breached" | "case.escalated" => {
+            let case = format!(
+                "CASE-{} {}",
+                changes["number"],
+                crate::kernel::validate::truncate(&text(&changes["subject"]), 120)
+            );
+            let clock = text(&changes["clock"]).replace('_', " ");
+            let (kind, title, recipients) = match event_type {
+                "case.assigned" => (
+                    "case_assigned",
+                    format!("A case for you: {case}"),
+                    uuid(&changes["assignee_id"]).into_iter().collect(),
+                ),
+                "case.sla_breached" => (
+                    "case_sla_breached",
+                    format!("{case}: the {clock} SLA was breached"),
+                    uuid(&changes["assignee_id"])
+                        .or(uuid(&changes["created_by"]))
+                        .into_iter()
+                        .collect(),
+                ),
+                _ => (
+                    "case_escalated",
+                    format!(
+                        "Escalated to {}: {case} breached its {clock} SLA",
+                        text(&changes["team"])
+                    ),
+                    changes["members"]
+                        .as_array()
+                        .map(|m| m.iter().filter_map(uuid).collect())
+                        .unwrap_or_default(),
+                ),
+            };
+            Planned {
+                recipients,
+                kind,
+                title,
+                entity: "case",
+                entity_id,
+                link: entity_id.map(|c| format!("/api/v1/cases/{c}")),
+                contract,
+            }
+        }
+        "invoice.payment_due" | "invoice.overdue" => {
+            let rows = tx
+                .query(
+                    "select i.created_by from invoices i where i.id = $1 and i.created_by is not null \
+                     union select a.owner_id from invoices i join counterparties a on a.id = i.account_id \
+                     where i.id = $1 and a.owner_id is not null",
+                    &[&entity_id],
+                )
+                .await?;
+            let number = text(&changes["number"]);
+            let due = text(&changes["due_date"]);
+            let balance = text(&changes["balance"]);
+            Planned {
+                recipients: rows.iter().map(|r| r.get(0)).collect(),
+                kind: if event_type == "invoice.overdue" {
+                    "invoice_overdue"
+                } else {
+                    "invoice_payment_due"
+                },
+                title: if event_type == "invoice.overdue" {
+                    format!("Invoice {number} is overdue (due {due}, {balance} unpaid)")
+                } else {
+                    format!("Invoice {number} is due {due} ({balance} unpaid)")
+                },
+                entity: "invoice",
+                entity_id,
+                link: entity_id.map(|i| format!("/api/v1/invoices/{i}")),
+                contract: None,
             }
         }
         // Reading a file's own text takes moments; OCR of a scan can take minutes, so

@@ -35,6 +35,14 @@ pub const TYPES: &[&str] = &[
     "ocr_finished",
     "ocr_failed",
     "obligation_due",
+    "task_assigned",
+    "task_reminder",
+    "task_overdue",
+    "case_assigned",
+    "case_sla_breached",
+    "case_escalated",
+    "invoice_payment_due",
+    "invoice_overdue",
 ];
 
 /// Types nobody can mute in the inbox or by email: someone is waiting on the recipient.

@@ -25,6 +25,8 @@ const LAYERS: &[&[&str]] = &[
         "pipeline",
         "leads",
         "invoices",
+        "activities",
+        "cases",
         "dashboards",
         "search",
         "clauses",

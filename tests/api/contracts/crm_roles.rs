@@ -65,6 +65,18 @@ async fn every_crm_record_follows_the_role_matrix() {
             change: json!({"notes": "changed"}),
             owner_removes: false,
         },
+        Kind {
+            path: "/api/v1/cases",
+            create: json!({"subject": "Case {n}", "account_id": account}),
+            change: json!({"priority": "high"}),
+            owner_removes: false,
+        },
+        Kind {
+            path: "/api/v1/tasks",
+            create: json!({"target_kind": "counterparty", "target_id": account, "title": "Task {n}"}),
+            change: json!({"status": "in_progress"}),
+            owner_removes: true,
+        },
     ];
     let mut n = 0;
     let mut body = |kind: &Kind| {
@@ -191,12 +203,20 @@ async fn comments_hang_off_every_crm_record_and_a_mention_links_back_to_it() {
                 "lines": [{"description": "Talk", "quantity": "1", "unit_price": "1"}]}),
     )
     .await;
+    let (_, case) = make(
+        &clm,
+        &clm.member,
+        "/api/v1/cases",
+        &json!({"subject": "Talk case", "account_id": account}),
+    )
+    .await;
     for (collection, id) in [
         ("counterparties", &account),
         ("contacts", &contact),
         ("leads", &lead),
         ("opportunities", &deal),
         ("invoices", &invoice),
+        ("cases", &case),
     ] {
         let path = format!("/api/v1/{collection}/{id}/comments");
         let (status, comment) = clm
@@ -253,7 +273,7 @@ async fn comments_hang_off_every_crm_record_and_a_mention_links_back_to_it() {
             .filter(|n| n["type"] == "mentioned")
             .map(|n| n["link"].as_str().unwrap().to_owned())
             .collect();
-        if links.len() >= 5 {
+        if links.len() >= 6 {
             break links;
         }
         assert!(std::time::Instant::now() < deadline, "{inbox}");
@@ -265,6 +285,10 @@ async fn comments_hang_off_every_crm_record_and_a_mention_links_back_to_it() {
     );
     assert!(
         links.contains(&format!("/api/v1/invoices/{invoice}/comments")),
+        "{links:?}"
+    );
+    assert!(
+        links.contains(&format!("/api/v1/cases/{case}/comments")),
         "{links:?}"
     );
     // Removing a record removes what hangs off it.

@@ -183,6 +183,9 @@ impl Clm {
             "contract_clauses",
             "templates",
             "comments",
+            "tasks",
+            "activities",
+            "cases",
         ] {
             counts.push(
                 self.count(&format!("select count(*) from t_acme.{table}"))

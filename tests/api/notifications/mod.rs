@@ -20,10 +20,12 @@ use crate::app::{
 };
 use crate::support::TestDb;
 
+mod cases;
 mod delivery;
 mod obligation_tasks;
 mod reminders;
 mod streams;
+mod tasks;
 
 const HOST: &str = "acme.localhost";
 
@@ -451,6 +453,24 @@ async fn a_stream_on_one_instance_hears_the_other_and_replays_after_reconnecting
     let (c, _) = again.next(StdDuration::from_secs(5)).await.unwrap();
     assert_eq!(c, b + 1);
     assert_eq!(org.apps[1].streams.open_streams(), 1);
+}
+
+/// What `who` creates at `path`, asserted created.
+async fn created(org: &Org, who: &str, path: &str, body: Value) -> Value {
+    let (status, made) = org.as_(who, Method::POST, path, Some(body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{path}: {made}");
+    made
+}
+
+/// A count the test database answers.
+async fn count(org: &Org, sql: &str) -> i64 {
+    org.db
+        .client()
+        .await
+        .query_one(sql, &[])
+        .await
+        .unwrap()
+        .get(0)
 }
 
 /// The contract reminder jobs pending for `contract`: (unique key, run_at), by key.

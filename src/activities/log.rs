@@ -1,0 +1,138 @@
+//! The activity log without HTTP: calls, meetings, emails and notes recorded on a
+//! record. Any member logs on any record they can read; its author or a manager deletes
+//! an entry. Entries are not edited: a log says what happened.
+
+use chrono::SubsecRound;
+use uuid::Uuid;
+
+use super::model::*;
+use crate::kernel::audit;
+use crate::kernel::page::{Page, PageRequest};
+use crate::kernel::reads::{lock_row, read_one_as};
+use crate::kernel::target::{rows_on, Target};
+use crate::kernel::validate;
+use crate::kernel::{unit, Actor, DomainError, Origin, Principal, Role};
+use crate::tenancy::scoped::{TenantDb, TenantTx};
+
+/// The most contacts one entry names.
+pub const MAX_CONTACTS: usize = 20;
+
+/// A page of what was logged on `target`, latest first, for anyone who may read it.
+pub async fn list_on(
+    db: &TenantDb,
+    principal: &Principal,
+    target: Target,
+    kind: Option<&str>,
+    page: &PageRequest,
+) -> Result<Page<ActivityView>, DomainError> {
+    if let Some(kind) = kind {
+        activity_kind(kind)?;
+    }
+    let (after_at, after_id) = page
+        .after::<(chrono::DateTime<chrono::Utc>, Uuid)>()?
+        .unzip();
+    let sql = format!(
+        "select {ACTIVITY_COLUMNS} from activities where target_id = $1 and target_kind = $2 \
+         and ($4::text is null or kind = $4) \
+         and ($5::timestamptz is null or (occurred_at, id) < ($5, $6::uuid)) \
+         order by occurred_at desc, id desc limit $3"
+    );
+    let rows = rows_on(
+        db,
+        principal,
+        target,
+        &sql,
+        &[&page.fetch(), &kind, &after_at, &after_id],
+    )
+    .await?;
+    let entries: Vec<ActivityView> = rows.iter().map(ActivityView::from).collect();
+    Ok(Page::keyset(entries, page, |a| (a.occurred_at, a.id)))
+}
+
+pub async fn get(
+    db: &TenantDb,
+    principal: &Principal,
+    id: Uuid,
+) -> Result<ActivityView, DomainError> {
+    read_one_as(
+        db,
+        principal,
+        Role::Viewer,
+        &format!("select {ACTIVITY_COLUMNS} from activities where id = $1"),
+        id,
+        "activity",
+    )
+    .await
+}
+
+/// Logs a call, meeting, email or note on `target` (members and up). Audited.
+pub async fn create(
+    tx: &TenantTx,
+    actor: &Actor,
+    origin: &Origin,
+    target: Target,
+    input: NewActivity,
+) -> Result<ActivityView, DomainError> {
+    let kind = activity_kind(&input.kind)?;
+    let subject = validate::text("subject", &input.subject, 300)?;
+    let body = validate::optional_text("body", input.body.as_deref(), 20_000)?;
+    let duration = duration(input.duration_minutes)?;
+    let contacts = validate::distinct_ids(&input.contact_ids, MAX_CONTACTS, "contact_ids")?;
+    actor.require(Role::Member)?;
+    let now = unit::now(tx);
+    let occurred_at = input.occurred_at.map_or(now, |at| at.0).trunc_subsecs(6);
+    let row = tx
+        .query_opt(
+            // The record and every contact named must exist: a row only when they do.
+            &format!(
+                "insert into activities (target_kind, target_id, kind, subject, body, occurred_at, \
+                 duration_minutes, contact_ids, author_id, created_at) \
+                 select $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 \
+                 where exists({}) and (select count(*) from contacts where id = any($8)) = cardinality($8) \
+                 returning {ACTIVITY_COLUMNS}",
+                target.exists_sql().replace("$1", "$2")
+            ),
+            &[
+                &target.kind.name, &target.id, &kind, &subject, &body, &occurred_at, &duration,
+                &contacts, &actor.user_id(), &now,
+            ],
+        )
+        .await
+        .map_err(DomainError::write)?;
+    let Some(row) = row else {
+        let exists = tx.query_opt(&target.exists_sql(), &[&target.id]).await?;
+        return Err(match exists {
+            None => DomainError::Missing(target.kind.name),
+            Some(_) => DomainError::invalid("contact_ids: each must name a contact"),
+        });
+    };
+    let view = ActivityView::from(&row);
+    audit::record_whole(tx, actor, origin, "create", "activity", view.id, &view).await?;
+    Ok(view)
+}
+
+/// Deletes an entry: its author or a manager. Audited.
+pub async fn delete(
+    tx: &TenantTx,
+    actor: &Actor,
+    origin: &Origin,
+    id: Uuid,
+) -> Result<(), DomainError> {
+    actor.require(Role::Member)?;
+    let old: ActivityView = lock_row(
+        tx,
+        &format!("select {ACTIVITY_COLUMNS} from activities where id = $1 for update"),
+        id,
+        "activity",
+    )
+    .await?;
+    if !actor.may_edit(old.author_id) {
+        return Err(DomainError::Forbidden(
+            "only its author or a manager deletes a logged activity".into(),
+        ));
+    }
+    tx.execute("delete from activities where id = $1", &[&id])
+        .await
+        .map_err(DomainError::write)?;
+    audit::record_whole(tx, actor, origin, "delete", "activity", id, &old).await
+}

@@ -1,0 +1,246 @@
+//! Tasks without HTTP: writes take a tenant transaction, who acts and where from, and
+//! leave committing to their caller; reads take the tenant's handle and the caller.
+//!
+//! Any member may put a task on any record they can read; its creator, its assignee and
+//! managers change it; its creator and managers delete it. Every change reschedules its
+//! timers ([`super::reminders`]).
+
+use chrono::{DateTime, SubsecRound, Utc};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::model::*;
+use super::reminders;
+use crate::kernel::audit;
+use crate::kernel::page::{Page, PageRequest};
+use crate::kernel::reads::{lock_held, read_as, read_one_as, require_active_user};
+use crate::kernel::target::Target;
+use crate::kernel::validate::{self, priority};
+use crate::kernel::{unit, Actor, DomainError, Origin, Principal, Role};
+use crate::tenancy::scoped::{TenantDb, TenantTx};
+
+/// Which tasks a list shows.
+#[derive(Default)]
+pub struct TaskFilter {
+    /// Only those on this record (kind name, id).
+    pub target: Option<(String, Uuid)>,
+    pub assignee_id: Option<Uuid>,
+    /// Only these statuses.
+    pub statuses: Option<Vec<String>>,
+    /// Only those due before this instant.
+    pub due_before: Option<DateTime<Utc>>,
+}
+
+/// A page of tasks, soonest due first (undated last), for anyone who may read.
+pub async fn list(
+    db: &TenantDb,
+    principal: &Principal,
+    filter: &TaskFilter,
+    page: &PageRequest,
+) -> Result<Page<TaskView>, DomainError> {
+    let (after_due, after_id) = page
+        .after::<(Option<DateTime<Utc>>, Uuid)>()?
+        .map_or((None, None), |(due, id)| (due, Some(id)));
+    let (kind, target) = filter.target.clone().unzip();
+    let sql = format!(
+        "select {TASK_COLUMNS} from tasks \
+         where ($2::text is null or (target_kind = $2 and target_id = $3::uuid)) \
+           and ($4::uuid is null or assignee_id = $4) \
+           and ($5::text[] is null or status = any($5)) \
+           and ($6::timestamptz is null or due_at < $6) \
+           and ($8::uuid is null or (coalesce(due_at, 'infinity'::timestamptz), id) > \
+                (coalesce($7::timestamptz, 'infinity'::timestamptz), $8::uuid)) \
+         order by coalesce(due_at, 'infinity'::timestamptz), id limit $1"
+    );
+    let (_, results) = read_as(
+        db,
+        principal,
+        Role::Viewer,
+        &[(
+            &sql,
+            &[
+                &page.fetch(),
+                &kind,
+                &target,
+                &filter.assignee_id,
+                &filter.statuses,
+                &filter.due_before,
+                &after_due,
+                &after_id,
+            ],
+        )],
+    )
+    .await?;
+    let tasks: Vec<TaskView> = results[0].iter().map(TaskView::from).collect();
+    Ok(Page::keyset(tasks, page, |t| (t.due_at, t.id)))
+}
+
+pub async fn get(db: &TenantDb, principal: &Principal, id: Uuid) -> Result<TaskView, DomainError> {
+    read_one_as(
+        db,
+        principal,
+        Role::Viewer,
+        &format!("select {TASK_COLUMNS} from tasks where id = $1"),
+        id,
+        "task",
+    )
+    .await
+}
+
+/// Stored instants are microseconds: timers find their task by the stored value.
+fn micros(at: Option<validate::Timestamp>) -> Option<DateTime<Utc>> {
+    at.map(|at| at.0.trunc_subsecs(6))
+}
+
+/// Puts a task on `target` (members and up), assigned to its creator unless another
+/// active user is named; audited, the assignee told, its timers set.
+pub async fn create(
+    tx: &TenantTx,
+    actor: &Actor,
+    origin: &Origin,
+    target: Target,
+    input: NewTask,
+) -> Result<TaskView, DomainError> {
+    let title = validate::text("title", &input.title, 300)?;
+    let notes = validate::optional_text("notes", input.notes.as_deref(), 10_000)?;
+    let priority = priority(input.priority.as_deref().unwrap_or("normal"))?;
+    let (due_at, remind_at) = (micros(input.due_at), micros(input.remind_at));
+    reminder(remind_at, due_at)?;
+    actor.require(Role::Member)?;
+    let assignee = input.assignee_id.or(actor.user_id());
+    require_active_user(tx, "assignee_id", assignee).await?;
+    tx.query_opt(&target.exists_sql(), &[&target.id])
+        .await?
+        .ok_or(DomainError::Missing(target.kind.name))?;
+    let now = unit::now(tx);
+    let row = tx
+        .query_one(
+            &format!(
+                "insert into tasks (target_kind, target_id, title, notes, assignee_id, due_at, remind_at, \
+                 priority, created_by, created_at, updated_at) \
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) returning {TASK_COLUMNS}"
+            ),
+            &[
+                &target.kind.name, &target.id, &title, &notes, &assignee, &due_at, &remind_at,
+                &priority, &actor.user_id(), &now,
+            ],
+        )
+        .await
+        .map_err(DomainError::write)?;
+    let view = TaskView::from(&row);
+    audit::record_whole(tx, actor, origin, "create", "task", view.id, &view).await?;
+    assigned(tx, actor, origin, &view).await?;
+    reminders::schedule(tx, &view).await?;
+    Ok(view)
+}
+
+/// Tells a new assignee (not the one assigning).
+async fn assigned(
+    tx: &TenantTx,
+    actor: &Actor,
+    origin: &Origin,
+    task: &TaskView,
+) -> Result<(), DomainError> {
+    let about = json!({"title": task.title, "target_kind": task.target_kind,
+        "target_id": task.target_id, "due_at": task.due_at});
+    audit::record_assignment(tx, actor, origin, "task", task.id, task.assignee_id, about).await
+}
+
+/// Locks a task the actor may change: its creator, its assignee, or a manager.
+async fn lock_editable(tx: &TenantTx, actor: &Actor, id: Uuid) -> Result<TaskView, DomainError> {
+    lock_held(
+        tx,
+        actor,
+        &format!("select {TASK_COLUMNS} from tasks where id = $1 for update"),
+        id,
+        "task",
+        |task: &TaskView| vec![task.created_by, task.assignee_id],
+        "members change only tasks they created or are assigned",
+    )
+    .await
+}
+
+/// Changes a task: its creator, its assignee, or a manager. Audited with the changed
+/// fields; a new assignee is told; its timers follow the new times and status.
+pub async fn update(
+    tx: &TenantTx,
+    actor: &Actor,
+    origin: &Origin,
+    id: Uuid,
+    patch: UpdateTask,
+) -> Result<TaskView, DomainError> {
+    let old = lock_editable(tx, actor, id).await?;
+    let title = match &patch.title {
+        Some(t) => validate::text("title", t, 300)?,
+        None => old.title.clone(),
+    };
+    let notes = match &patch.notes {
+        Some(n) => validate::optional_text("notes", n.as_deref(), 10_000)?,
+        None => old.notes.clone(),
+    };
+    let priority = priority(patch.priority.as_deref().unwrap_or(&old.priority))?;
+    let status = status(patch.status.as_deref().unwrap_or(&old.status))?;
+    let due_at = match patch.due_at {
+        Some(due) => micros(due),
+        None => old.due_at,
+    };
+    let remind_at = match patch.remind_at {
+        Some(remind) => micros(remind),
+        None => old.remind_at,
+    };
+    reminder(remind_at, due_at)?;
+    let assignee = patch.assignee_id.unwrap_or(old.assignee_id);
+    if assignee != old.assignee_id {
+        require_active_user(tx, "assignee_id", assignee).await?;
+    }
+    let now = unit::now(tx);
+    let completed_at = match (status.as_str(), old.completed_at) {
+        ("done", Some(at)) => Some(at),
+        ("done", None) => Some(now),
+        _ => None,
+    };
+    let row = tx
+        .query_one(
+            &format!(
+                "update tasks set title = $2, notes = $3, assignee_id = $4, due_at = $5, remind_at = $6, \
+                 priority = $7, status = $8, completed_at = $9, updated_at = $10 \
+                 where id = $1 returning {TASK_COLUMNS}"
+            ),
+            &[
+                &id, &title, &notes, &assignee, &due_at, &remind_at, &priority, &status,
+                &completed_at, &now,
+            ],
+        )
+        .await
+        .map_err(DomainError::write)?;
+    let new = TaskView::from(&row);
+    audit::record_update(tx, actor, origin, "task", id, &old, &new).await?;
+    if new.assignee_id != old.assignee_id && new.is_active() {
+        assigned(tx, actor, origin, &new).await?;
+    }
+    if (new.due_at, new.remind_at, new.is_active()) != (old.due_at, old.remind_at, old.is_active())
+    {
+        reminders::schedule(tx, &new).await?;
+    }
+    Ok(new)
+}
+
+/// Deletes a task: its creator or a manager. Audited; its timers cancelled.
+pub async fn delete(
+    tx: &TenantTx,
+    actor: &Actor,
+    origin: &Origin,
+    id: Uuid,
+) -> Result<(), DomainError> {
+    let task = lock_editable(tx, actor, id).await?;
+    if !actor.may_edit(task.created_by) {
+        return Err(DomainError::Forbidden(
+            "only its creator or a manager deletes a task".into(),
+        ));
+    }
+    tx.execute("delete from tasks where id = $1", &[&id])
+        .await
+        .map_err(DomainError::write)?;
+    reminders::cancel(tx, &[id]).await?;
+    audit::record_whole(tx, actor, origin, "delete", "task", id, &task).await
+}

@@ -1,0 +1,250 @@
+//! A case's two SLA clocks on the SLA engine ([`crate::sla`]): deadlines counted in the
+//! tenant's business calendar from the case's opening, a durable timer per clock, and
+//! what a breach does: the case marked, `case.sla_breached` recorded (its assignee is
+//! told), and, the first time, the case escalated to its policy's team
+//! (`case.escalated`, every active member told).
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::model::{CaseView, Clock, SlaPolicy, COLUMNS};
+use crate::kernel::audit::{self, Entry};
+use crate::kernel::jobs::{cancel_pending, enqueue, BackgroundJob, JobContext, JobError, JobKind};
+use crate::kernel::{unit, Actor, DomainError, Origin};
+use crate::sla::{when_due, Deadlines};
+use crate::tenancy::scoped::TenantTx;
+
+pub const CASE_SLA: JobKind = JobKind {
+    name: "cases.sla_due",
+    queue: "default",
+    priority: 1,
+    max_attempts: 10,
+    timeout: Duration::from_secs(30),
+};
+
+/// The deadline of one of a case's clocks, as scheduled.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseSlaDue {
+    pub case_id: Uuid,
+    pub clock: Clock,
+    pub due_at: DateTime<Utc>,
+}
+
+impl BackgroundJob for CaseSlaDue {
+    const KIND: JobKind = CASE_SLA;
+    type Env = ();
+
+    async fn run(self, ctx: JobContext, (): ()) -> Result<(), JobError> {
+        when_due(ctx, Some(self.due_at), async |tx, origin| {
+            breach(tx, origin, self.case_id, self.clock, self.due_at).await
+        })
+        .await?;
+        Ok(())
+    }
+}
+
+/// The policy of `priority`.
+pub async fn policy(tx: &TenantTx, priority: &str) -> Result<SlaPolicy, DomainError> {
+    let row = tx
+        .query_one(
+            "select priority, first_response_hours::float8, resolution_hours::float8, escalate_to_team \
+             from case_sla_policies where priority = $1",
+            &[&priority],
+        )
+        .await?;
+    Ok(SlaPolicy {
+        priority: row.get(0),
+        first_response_hours: row.get(1),
+        resolution_hours: row.get(2),
+        escalate_to_team: row.get(3),
+    })
+}
+
+/// The deadlines of both clocks for a case of `priority` opened at `opened`.
+pub async fn deadlines(
+    tx: &TenantTx,
+    priority: &str,
+    opened: DateTime<Utc>,
+) -> Result<(DateTime<Utc>, DateTime<Utc>), DomainError> {
+    let policy = policy(tx, priority).await?;
+    let business = Deadlines::load(tx).await?;
+    let after = |hours: f64| {
+        business.after(opened, hours).map_err(|e| {
+            DomainError::conflict(
+                "sla_unreachable",
+                format!("the business calendar gives no deadline {hours} business hours after {opened} ({e}); widen the calendar"),
+                json!({"priority": priority, "hours": hours}),
+            )
+        })
+    };
+    Ok((
+        after(policy.first_response_hours)?,
+        after(policy.resolution_hours)?,
+    ))
+}
+
+fn key(case: Uuid, clock: Clock) -> String {
+    format!("case:{case}:{}", clock.name())
+}
+
+/// Cancels a case's pending timers and sets one for each clock still running: not
+/// met, not breached, the case not resolved. A deadline already past fires at once
+/// (a reopened case whose resolution is late breaches then).
+pub async fn schedule(tx: &TenantTx, case: &CaseView) -> Result<(), DomainError> {
+    cancel(tx, case.id).await?;
+    if !case.is_active() {
+        return Ok(());
+    }
+    let now = unit::now(tx);
+    let mut jobs = Vec::new();
+    for (clock, due, met, breached) in [
+        (
+            Clock::FirstResponse,
+            case.first_response_due_at,
+            case.first_responded_at,
+            case.first_response_breached_at,
+        ),
+        (
+            Clock::Resolution,
+            case.resolution_due_at,
+            case.resolved_at,
+            case.resolution_breached_at,
+        ),
+    ] {
+        if met.is_none() && breached.is_none() {
+            let job = CaseSlaDue {
+                case_id: case.id,
+                clock,
+                due_at: due,
+            };
+            jobs.push(job.at(due.max(now)).unique(key(case.id, clock)));
+        }
+    }
+    enqueue(tx, jobs).await?;
+    Ok(())
+}
+
+/// Cancels a case's pending timers.
+pub async fn cancel(tx: &TenantTx, case: Uuid) -> Result<(), DomainError> {
+    cancel_pending(tx, CASE_SLA, &format!("case:{case}:")).await?;
+    Ok(())
+}
+
+/// A clock's deadline passed: marks the breach (only if the case still runs that clock
+/// with that deadline), records it, and escalates the case the first time. Returns
+/// whether it was a breach.
+pub async fn breach(
+    tx: &TenantTx,
+    origin: &Origin,
+    case_id: Uuid,
+    clock: Clock,
+    due_at: DateTime<Utc>,
+) -> Result<bool, DomainError> {
+    let (due_column, met_column, breached_column) = clock.columns();
+    let now = unit::now(tx);
+    let Some(row) = tx
+        .query_opt(
+            &format!(
+                "update cases set {breached_column} = $3 \
+                 where id = $1 and {due_column} = $2 and {met_column} is null and {breached_column} is null \
+                   and status not in ('resolved', 'closed') \
+                 returning {COLUMNS}"
+            ),
+            &[&case_id, &due_at, &now],
+        )
+        .await?
+    else {
+        return Ok(false);
+    };
+    let case = CaseView::from(&row);
+    let actor = Actor::system("case SLA");
+    let about = json!({"number": case.number, "subject": case.subject, "priority": case.priority,
+        "assignee_id": case.assignee_id, "created_by": case.created_by, "clock": clock.name(),
+        "due_at": due_at, "account_id": case.account_id, "contract_id": case.contract_id});
+    audit::record(
+        tx,
+        &actor,
+        origin,
+        Entry {
+            action: "sla_breached",
+            entity: "case",
+            entity_id: Some(case.id),
+            changes: about.clone(),
+        },
+    )
+    .await?;
+    if case.escalated_at.is_none() {
+        escalate(tx, &actor, origin, &case, about).await?;
+    }
+    Ok(true)
+}
+
+/// Tells the policy's team, once per case.
+async fn escalate(
+    tx: &TenantTx,
+    actor: &Actor,
+    origin: &Origin,
+    case: &CaseView,
+    mut about: serde_json::Value,
+) -> Result<(), DomainError> {
+    let Some(team) = policy(tx, &case.priority).await?.escalate_to_team else {
+        return Ok(());
+    };
+    let members: Vec<Uuid> = tx
+        .query(
+            "select m.user_id from teams t join team_members m on m.team_id = t.id \
+             join users u on u.id = m.user_id and u.active where t.name = $1 order by m.user_id",
+            &[&team],
+        )
+        .await?
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    tx.execute(
+        "update cases set escalated_at = $2 where id = $1",
+        &[&case.id, &unit::now(tx)],
+    )
+    .await?;
+    about["team"] = json!(team);
+    about["members"] = json!(members);
+    audit::record(
+        tx,
+        actor,
+        origin,
+        Entry {
+            action: "escalated",
+            entity: "case",
+            entity_id: Some(case.id),
+            changes: about,
+        },
+    )
+    .await
+}
+
+/// Someone other than who opened the case answered on it (a comment, a logged call or
+/// email): the first response, if it is the first. The case moves from `new` to
+/// `open`. Returns whether it was the first.
+pub async fn responded(
+    tx: &TenantTx,
+    case_id: Uuid,
+    responder: Option<Uuid>,
+) -> Result<bool, DomainError> {
+    let now = unit::now(tx);
+    let updated = tx
+        .execute(
+            "update cases set first_responded_at = $2, updated_at = $2, \
+                 status = case when status = 'new' then 'open' else status end \
+             where id = $1 and first_responded_at is null and created_by is distinct from $3",
+            &[&case_id, &now, &responder],
+        )
+        .await?;
+    if updated > 0 {
+        cancel_pending(tx, CASE_SLA, &key(case_id, Clock::FirstResponse)).await?;
+    }
+    Ok(updated > 0)
+}
