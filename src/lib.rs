@@ -42,6 +42,7 @@ pub mod counterparties;
 pub mod dashboards;
 pub mod documents;
 pub mod identity;
+pub mod imports;
 pub mod intelligence;
 pub mod invoices;
 pub mod leads;

@@ -34,6 +34,8 @@ pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
     crate::web::platform::configure(cfg);
     crate::identity::configure(cfg);
     crate::contracts::configure(cfg);
+    // Before the areas whose `{id}` routes would take `import` for an id.
+    crate::imports::configure(cfg);
     crate::counterparties::configure(cfg);
     crate::pipeline::configure(cfg);
     crate::leads::configure(cfg);

@@ -27,6 +27,7 @@ const LAYERS: &[&[&str]] = &[
         "invoices",
         "activities",
         "cases",
+        "imports",
         "dashboards",
         "search",
         "clauses",
