@@ -136,7 +136,7 @@ seed_demo_data() {
 # converted into an account, a contact and an opportunity), opportunities at each open
 # stage, and one won into a statement of work drafted from a template (620,000 EUR:
 # submitted, it goes through the High Value Contract Approval), with its first invoice
-# sent.
+# sent, a task, a logged meeting and a support case.
 seed_demo_pipeline() {
   local tenant=$1 token=$2 globex umbrella lead template deal contract stage invoice
   id_of() { sed -E 's/^\{"id":"([^"]+)".*/\1/'; }
@@ -172,7 +172,18 @@ seed_demo_pipeline() {
   invoice=$(api "$tenant" "$token" POST /api/v1/invoices \
     "{\"account_id\":\"$globex\",\"contract_id\":\"$contract\",\"currency\":\"EUR\",\"lines\":[{\"description\":\"Rollout, first phase\",\"quantity\":\"1\",\"unit_price\":\"155000.00\",\"tax_rate\":\"20\"},{\"description\":\"Training days\",\"quantity\":\"4\",\"unit_price\":\"1200.00\",\"discount_percent\":\"10\",\"tax_rate\":\"20\"}]}" |
     id_of) && [ -n "$invoice" ] || return 1
-  api "$tenant" "$token" POST "/api/v1/invoices/$invoice/send" >/dev/null
+  api "$tenant" "$token" POST "/api/v1/invoices/$invoice/send" >/dev/null || return 1
+  # Work around the deal: a task with its reminder, a meeting logged on the account,
+  # and a support case under the high-priority SLA.
+  api "$tenant" "$token" POST /api/v1/tasks \
+    "{\"target_kind\":\"opportunity\",\"target_id\":\"$deal\",\"title\":\"Kick-off call with Globex\",\"priority\":\"high\",\"remind_at\":\"2027-01-14T09:00:00Z\",\"due_at\":\"2027-01-15T10:00:00Z\"}" \
+    >/dev/null || return 1
+  api "$tenant" "$token" POST /api/v1/activities \
+    "{\"target_kind\":\"counterparty\",\"target_id\":\"$globex\",\"kind\":\"meeting\",\"subject\":\"Rollout planning with the plant managers\",\"duration_minutes\":60}" \
+    >/dev/null || return 1
+  api "$tenant" "$token" POST /api/v1/cases \
+    "{\"subject\":\"Tracking units offline at the Cypress Creek plant\",\"account_id\":\"$globex\",\"contract_id\":\"$contract\",\"priority\":\"high\"}" \
+    >/dev/null
 }
 # seed_demo_workflow TENANT TOKEN: approvers (members, the demo password), their teams,
 # a business calendar and the workflow seed's "High Value Contract Approval", which the
@@ -208,7 +219,7 @@ seed_demo_workflow() {
 }
 for tenant in "${NEW_TENANTS[@]}"; do
   if seed_demo_data "$tenant"; then
-    echo "demo data: $tenant has a counterparty, four contracts, approvers in teams, the High Value Contract Approval workflow, and a pipeline: accounts, leads (one converted), opportunities, one won into a draft contract with its first invoice" >&2
+    echo "demo data: $tenant has a counterparty, four contracts, approvers in teams, the High Value Contract Approval workflow, and a pipeline: accounts, leads (one converted), opportunities, one won into a draft contract with its first invoice, a task, a meeting and a case" >&2
   else
     echo "warning: could not seed demo data for $tenant; the server keeps running" >&2
   fi
