@@ -2,7 +2,8 @@
 //! overdue notice as timers through the notifier), a log of calls, meetings, emails and
 //! notes, and one timeline per account gathering the events of everything that belongs
 //! to it. Tasks and entries hang off records as comments do ([`crate::kernel::target`]);
-//! when a record is deleted, its `deleted` event removes what hung off it.
+//! when a record is deleted, its `deleted` event removes what hung off it
+//! ([`forget_target`], registered by `app` for every kind).
 
 pub mod log;
 pub mod model;
@@ -11,7 +12,7 @@ pub mod routes;
 pub mod tasks;
 pub mod timeline;
 
-use crate::kernel::unit::{ReactionFuture, Reactions, Recorded};
+use crate::kernel::unit::{ReactionFuture, Recorded};
 use crate::kernel::{Actor, Origin};
 use crate::tenancy::scoped::TenantTx;
 use routes::*;
@@ -31,37 +32,16 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) 
         .service(account_timeline);
 }
 
-/// The deletions whose records tasks and activities may hang off.
-pub const DELETED_EVENTS: &[(&str, &str)] = &[
-    ("counterparty.deleted", "counterparty"),
-    ("contact.deleted", "contact"),
-    ("lead.deleted", "lead"),
-    ("opportunity.deleted", "opportunity"),
-    ("contract.deleted", "contract"),
-    ("invoice.deleted", "invoice"),
-    ("case.deleted", "case"),
-];
-
-pub fn react_to(reactions: &mut Reactions) {
-    for (event_type, _) in DELETED_EVENTS {
-        reactions.on(event_type, forget_target);
-    }
-}
-
 /// A record was deleted: its tasks (with their timers) and logged activities go with it,
 /// in the deleting transaction.
-fn forget_target<'a>(
+pub fn forget_target<'a>(
     tx: &'a TenantTx,
     _: &'a Actor,
     _: &'a Origin,
     event: &'a Recorded<'a>,
 ) -> ReactionFuture<'a> {
     Box::pin(async move {
-        let Some(kind) = DELETED_EVENTS
-            .iter()
-            .find(|(event_type, _)| *event_type == event.event_type)
-            .map(|(_, kind)| *kind)
-        else {
+        let Some(kind) = crate::kernel::target::deleted_kind(event.event_type) else {
             return Ok(());
         };
         let Some(id) = event.entity_id else {

@@ -164,8 +164,17 @@ pub fn reactions(reading: bool) -> Reactions {
     crate::contracts::import::react_to(&mut reactions);
     crate::workflows::react_to(&mut reactions);
     crate::notifications::react_to(&mut reactions);
-    crate::activities::react_to(&mut reactions);
     crate::cases::react_to(&mut reactions);
+    // What hangs off a record goes when it is deleted, whatever its kind.
+    for kind in target_kinds().all() {
+        reactions
+            .on(kind.deleted_event, crate::comments::service::forget_target)
+            .on(
+                kind.deleted_event,
+                crate::attachments::service::forget_target,
+            )
+            .on(kind.deleted_event, crate::activities::forget_target);
+    }
     reactions
 }
 

@@ -1,4 +1,5 @@
-//! Files attached to any record an area lets people attach files to (contracts today):
+//! Files attached to any record an area lets people attach files to (contracts, the
+//! CRM's records):
 //! they point at a `(kind, id)` target, never at an area. Bytes live in the kernel's
 //! `storage::Store`: on local disk at `<PACTUM_UPLOAD_DIR>/<tenant id>/<attachment id>`
 //! or in a bucket under `tenants/<tenant id>/`. The tenant comes from the request's
@@ -9,7 +10,8 @@
 //! `model` is the data, `upload` receives the bytes, `service` the logic (no HTTP),
 //! `text` reads a file's text and `reading` runs it as a job and serves the result,
 //! `scan` asks ClamAV about each upload, `removal` removes deleted files by a job, `ocr` reads scans page by page (`files` names what it makes beside the original), `settings` holds the tenant's document settings, `originals` who reads a redacted contract's original,
-//! `routes` what belongs to attachments alone (download, text, delete).
+//! `routes` what belongs to attachments alone (download, text, delete),
+//! `record_routes` files on any record named by kind and id (the CRM's records).
 
 pub mod files;
 pub mod model;
@@ -17,6 +19,7 @@ pub mod ocr;
 pub mod originals;
 pub mod outcome;
 pub mod reading;
+pub mod record_routes;
 pub mod removal;
 pub mod routes;
 pub mod scan;
@@ -28,7 +31,9 @@ pub mod upload;
 pub use model::AttachmentView;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
-    cfg.service(routes::download_attachment)
+    cfg.service(record_routes::list_record_attachments)
+        .service(record_routes::upload_record_attachment)
+        .service(routes::download_attachment)
         .service(routes::download_searchable_pdf)
         .service(routes::attachment_link)
         .service(routes::get_document_settings)

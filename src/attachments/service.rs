@@ -301,10 +301,18 @@ pub async fn delete(
 /// Removes the records of every file attached to `target`, for the area that deletes
 /// the record itself; returns their ids, whose files the caller removes once committed.
 pub async fn delete_all_on(tx: &TenantTx, target: Target) -> Result<Vec<Uuid>, DomainError> {
+    delete_all_on_named(tx, target.kind.name, target.id).await
+}
+
+async fn delete_all_on_named(
+    tx: &TenantTx,
+    kind: &str,
+    id: Uuid,
+) -> Result<Vec<Uuid>, DomainError> {
     let ids: Vec<Uuid> = tx
         .query(
             "delete from attachments where target_kind = $1 and target_id = $2 returning id",
-            &[&target.kind.name, &target.id],
+            &[&kind, &id],
         )
         .await?
         .iter()
@@ -312,6 +320,25 @@ pub async fn delete_all_on(tx: &TenantTx, target: Target) -> Result<Vec<Uuid>, D
         .collect();
     super::removal::schedule(tx, ids.clone()).await?;
     Ok(ids)
+}
+
+/// A record was deleted (its `<kind>.deleted` event): the records of its files go with
+/// it, in the deleting transaction, and a job removes the files once it commits.
+pub fn forget_target<'a>(
+    tx: &'a TenantTx,
+    _: &'a Actor,
+    _: &'a Origin,
+    event: &'a crate::kernel::unit::Recorded<'a>,
+) -> crate::kernel::unit::ReactionFuture<'a> {
+    Box::pin(async move {
+        if let (Some(kind), Some(id)) = (
+            crate::kernel::target::deleted_kind(event.event_type),
+            event.entity_id,
+        ) {
+            delete_all_on_named(tx, kind, id).await?;
+        }
+        Ok(())
+    })
 }
 
 /// Whether the file at `path` still has the SHA-256 recorded at its upload. A file

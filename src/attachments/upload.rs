@@ -222,3 +222,44 @@ fn archive_problem(path: &Path) -> Option<String> {
         )
     })
 }
+
+/// An upload to `target`, whole: permission and the tenant's bounds checked before any
+/// byte is received (so nobody makes us store bytes they could not attach), the file
+/// received, screened by ClamAV when configured, then stored and recorded in one
+/// transaction. What every "attach a file to a record" route does.
+pub async fn attach(
+    user: &crate::web::tenant::AuthUser,
+    tenant: crate::tenancy::TenantId,
+    state: &crate::web::AppState,
+    db: &crate::web::tenant::RequestDb,
+    origin: &crate::web::origin::RequestOrigin,
+    target: crate::kernel::target::Target,
+    multipart: Multipart,
+) -> Result<super::AttachmentView, ApiError> {
+    use crate::kernel::Actor;
+    let bound = {
+        let tx = db.begin().await?;
+        let actor = Actor::resolve(&tx, &user.principal()).await?;
+        super::service::may_attach(&tx, &actor, target).await?;
+        let bound = super::service::upload_bound(&tx, state.config.max_upload_bytes).await?;
+        tx.commit().await?;
+        bound
+    };
+    let folder = state.config.store.scratch(tenant);
+    let received = receive(multipart, &folder, bound, state.config.upload_idle_timeout).await?;
+    super::service::screen(
+        db,
+        &user.principal(),
+        origin,
+        state.config.clamd.as_ref(),
+        &received,
+    )
+    .await?;
+    let tx = db.begin().await?;
+    let actor = Actor::resolve(&tx, &user.principal()).await?;
+    let (view, stored) =
+        super::service::store(&tx, &actor, origin, target, received, &state.config.store).await?;
+    tx.commit().await?;
+    stored.keep();
+    Ok(view)
+}

@@ -255,6 +255,7 @@ pub static CASE_TARGET: crate::kernel::target::TargetKind = crate::kernel::targe
     name: "case",
     table: "cases",
     owner_column: "assignee_id",
+    deleted_event: "case.deleted",
 };
 
 #[cfg(test)]

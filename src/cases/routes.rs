@@ -163,7 +163,7 @@ pub async fn update_case(
     tag = "cases",
     params(("id" = Uuid, Path, description = "Case id")),
     responses(
-        (status = 204, description = "Deleted by a manager with its comments and tasks and activities"),
+        (status = 204, description = "Deleted by a manager with its comments and files and tasks and activities"),
         AuthedRouteErrors
     ),
     security(("bearer" = []))

@@ -274,8 +274,8 @@ pub async fn update(
     Ok(new)
 }
 
-/// Deletes a case (managers). Audited; its comments go with it, and its tasks and
-/// activities answer the `case.deleted` event.
+/// Deletes a case (managers). Audited; its comments, files, tasks and activities go
+/// with it (their areas answer the `case.deleted` event).
 pub async fn delete(
     tx: &TenantTx,
     actor: &Actor,
@@ -288,11 +288,6 @@ pub async fn delete(
         &format!("select {COLUMNS} from cases where id = $1 for update"),
         id,
         "case",
-    )
-    .await?;
-    crate::comments::service::delete_all_on(
-        tx,
-        crate::kernel::target::Target::new(&CASE_TARGET, id),
     )
     .await?;
     tx.execute("delete from cases where id = $1", &[&id])

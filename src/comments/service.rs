@@ -9,7 +9,8 @@ use super::model::{
 };
 use crate::kernel::audit::{self, Entry};
 use crate::kernel::page::{Page, PageRequest};
-use crate::kernel::target::{rows_on, Target};
+use crate::kernel::target::{deleted_kind, rows_on, Target};
+use crate::kernel::unit::{ReactionFuture, Recorded};
 use crate::kernel::validate;
 use crate::kernel::{Actor, DomainError, Origin, Principal, Role};
 use crate::tenancy::scoped::{TenantDb, TenantTx};
@@ -144,10 +145,30 @@ pub async fn delete(
 /// Removes every comment on `target`, for the area that deletes the record itself
 /// (in the same transaction, so both go or neither does).
 pub async fn delete_all_on(tx: &TenantTx, target: Target) -> Result<u64, DomainError> {
+    delete_all_on_named(tx, target.kind.name, target.id).await
+}
+
+async fn delete_all_on_named(tx: &TenantTx, kind: &str, id: Uuid) -> Result<u64, DomainError> {
     Ok(tx
         .execute(
             "delete from comments where target_kind = $1 and target_id = $2",
-            &[&target.kind.name, &target.id],
+            &[&kind, &id],
         )
         .await?)
+}
+
+/// A record was deleted (its `<kind>.deleted` event): its comments go with it, in the
+/// deleting transaction.
+pub fn forget_target<'a>(
+    tx: &'a TenantTx,
+    _: &'a Actor,
+    _: &'a Origin,
+    event: &'a Recorded<'a>,
+) -> ReactionFuture<'a> {
+    Box::pin(async move {
+        if let (Some(kind), Some(id)) = (deleted_kind(event.event_type), event.entity_id) {
+            delete_all_on_named(tx, kind, id).await?;
+        }
+        Ok(())
+    })
 }

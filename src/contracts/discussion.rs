@@ -12,7 +12,6 @@ use crate::comments::{self, CommentView, NewComment};
 use crate::kernel::page::{Page, PageQuery};
 use crate::kernel::reads::as_actor;
 use crate::kernel::target::Target;
-use crate::kernel::Actor;
 use crate::web::error::{ApiError, AuthedRouteErrors, ErrorBody};
 use crate::web::json::Json;
 use crate::web::origin::RequestOrigin;
@@ -136,33 +135,6 @@ pub async fn upload_attachment(
     multipart: Multipart,
 ) -> Result<Created<AttachmentView>, ApiError> {
     let target = contract(id.into_inner());
-    // Permission and the tenant's bounds first, so nobody may make us store bytes
-    // they could not attach.
-    let bound = {
-        let tx = db.begin().await?;
-        let actor = Actor::resolve(&tx, &user.principal()).await?;
-        attachments::service::may_attach(&tx, &actor, target).await?;
-        let bound = attachments::service::upload_bound(&tx, state.config.max_upload_bytes).await?;
-        tx.commit().await?;
-        bound
-    };
-    let folder = state.config.store.scratch(tenant.0.id);
-    let received =
-        upload::receive(multipart, &folder, bound, state.config.upload_idle_timeout).await?;
-    attachments::service::screen(
-        &db,
-        &user.principal(),
-        &origin,
-        state.config.clamd.as_ref(),
-        &received,
-    )
-    .await?;
-    let tx = db.begin().await?;
-    let actor = Actor::resolve(&tx, &user.principal()).await?;
-    let (view, stored) =
-        attachments::service::store(&tx, &actor, &origin, target, received, &state.config.store)
-            .await?;
-    tx.commit().await?;
-    stored.keep();
+    let view = upload::attach(&user, tenant.0.id, &state, &db, &origin, target, multipart).await?;
     Ok(Created::new(view))
 }

@@ -19,6 +19,7 @@ pub static CONTRACT_TARGET: TargetKind = TargetKind {
     name: "contract",
     table: "contracts",
     owner_column: "owner_id",
+    deleted_event: "contract.deleted",
 };
 
 pub const MAX_TITLE_CHARS: usize = 500;

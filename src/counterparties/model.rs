@@ -303,6 +303,7 @@ pub static COUNTERPARTY_TARGET: crate::kernel::target::TargetKind =
         name: "counterparty",
         table: "counterparties",
         owner_column: "owner_id",
+        deleted_event: "counterparty.deleted",
     };
 
 /// What comments hang off: a contact, whose creator may change them.
@@ -310,6 +311,7 @@ pub static CONTACT_TARGET: crate::kernel::target::TargetKind = crate::kernel::ta
     name: "contact",
     table: "contacts",
     owner_column: "created_by",
+    deleted_event: "contact.deleted",
 };
 
 #[cfg(test)]

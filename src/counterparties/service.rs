@@ -206,11 +206,6 @@ pub async fn delete(
 ) -> Result<(), DomainError> {
     actor.require(Role::Manager)?;
     let old = lock(tx, id).await?;
-    crate::comments::service::delete_all_on(
-        tx,
-        crate::kernel::target::Target::new(&COUNTERPARTY_TARGET, old.id),
-    )
-    .await?;
     tx.execute("delete from counterparties where id = $1", &[&old.id])
         .await
         .map_err(DomainError::write)?;
@@ -314,11 +309,6 @@ pub async fn delete_contact(
     actor.require(Role::Member)?;
     let view = lock_contact(tx, id).await?;
     actor.require_owner_or_manager(view.created_by, "contacts")?;
-    crate::comments::service::delete_all_on(
-        tx,
-        crate::kernel::target::Target::new(&CONTACT_TARGET, view.id),
-    )
-    .await?;
     tx.execute("delete from contacts where id = $1", &[&view.id])
         .await
         .map_err(DomainError::write)?;

@@ -319,6 +319,7 @@ pub static INVOICE_TARGET: crate::kernel::target::TargetKind = crate::kernel::ta
     name: "invoice",
     table: "invoices",
     owner_column: "created_by",
+    deleted_event: "invoice.deleted",
 };
 
 #[cfg(test)]

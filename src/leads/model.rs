@@ -231,6 +231,7 @@ pub static LEAD_TARGET: crate::kernel::target::TargetKind = crate::kernel::targe
     name: "lead",
     table: "leads",
     owner_column: "owner_id",
+    deleted_event: "lead.deleted",
 };
 
 #[cfg(test)]

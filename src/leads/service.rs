@@ -193,11 +193,6 @@ pub async fn delete(
     id: Uuid,
 ) -> Result<(), DomainError> {
     let old = lock_open(tx, actor, id).await?;
-    crate::comments::service::delete_all_on(
-        tx,
-        crate::kernel::target::Target::new(&LEAD_TARGET, old.id),
-    )
-    .await?;
     tx.execute("delete from leads where id = $1", &[&old.id])
         .await
         .map_err(DomainError::write)?;

@@ -290,6 +290,7 @@ pub static OPPORTUNITY_TARGET: crate::kernel::target::TargetKind =
         name: "opportunity",
         table: "opportunities",
         owner_column: "owner_id",
+        deleted_event: "opportunity.deleted",
     };
 
 #[cfg(test)]

@@ -498,11 +498,6 @@ pub async fn delete(
 ) -> Result<(), DomainError> {
     actor.require(Role::Manager)?;
     let old = lock(tx, id).await?;
-    crate::comments::service::delete_all_on(
-        tx,
-        crate::kernel::target::Target::new(&OPPORTUNITY_TARGET, old.id),
-    )
-    .await?;
     tx.execute("delete from opportunities where id = $1", &[&old.id])
         .await
         .map_err(DomainError::write)?;

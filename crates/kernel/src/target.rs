@@ -24,6 +24,10 @@ pub struct TargetKind {
     /// The column naming the record's owner: members change only what hangs off
     /// records they own; managers change anything.
     pub owner_column: &'static str,
+    /// The event its area records when it deletes such a record
+    /// (`<name>.deleted`): what hangs off it (comments, files, tasks, activities) is
+    /// removed by the areas that keep those, reacting to it in the same transaction.
+    pub deleted_event: &'static str,
 }
 
 /// One record of some kind.
@@ -96,6 +100,11 @@ pub async fn rows_on(
     Ok(results.remove(1))
 }
 
+/// The kind name of a record whose `deleted` event this is (`lead` of `lead.deleted`).
+pub fn deleted_kind(event_type: &str) -> Option<&str> {
+    event_type.strip_suffix(".deleted")
+}
+
 /// Every kind this build knows, to turn a stored kind name back into its description.
 /// Assembled by `app` from the areas that own the kinds.
 #[derive(Debug, Clone, Default)]
@@ -116,6 +125,11 @@ impl TargetKinds {
                 let known: Vec<&str> = self.0.iter().map(|kind| kind.name).collect();
                 DomainError::invalid(format!("{field} must be one of {}", known.join(", ")))
             })
+    }
+
+    /// Every kind, to register what answers their deletion.
+    pub fn all(&self) -> &[&'static TargetKind] {
+        &self.0
     }
 
     pub fn find(&self, name: &str) -> Result<&'static TargetKind, DomainError> {

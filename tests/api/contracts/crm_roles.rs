@@ -291,6 +291,44 @@ async fn comments_hang_off_every_crm_record_and_a_mention_links_back_to_it() {
         links.contains(&format!("/api/v1/cases/{case}/comments")),
         "{links:?}"
     );
+    // Files hang off CRM records too: their owner (or a manager) attaches them.
+    let attach = |token: &str, kind: &str, id: &str| {
+        let part = reqwest::multipart::Part::bytes(b"Signed quote.".to_vec())
+            .file_name("quote.txt")
+            .mime_str("text/plain")
+            .unwrap();
+        clm.app
+            .request(
+                Method::POST,
+                HOST,
+                &format!("/api/v1/attachments?target_kind={kind}&target_id={id}"),
+            )
+            .bearer_auth(token.to_owned())
+            .multipart(reqwest::multipart::Form::new().part("file", part))
+            .send()
+    };
+    let uploaded = attach(&clm.member, "lead", &lead).await.unwrap();
+    assert_eq!(uploaded.status(), StatusCode::CREATED);
+    for token in [&clm.viewer, &clm.other_member] {
+        let refused = attach(token, "lead", &lead).await.unwrap();
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    }
+    let missing = attach(&clm.member, "lead", &uuid::Uuid::new_v4().to_string())
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    let unknown = attach(&clm.member, "planet", &lead).await.unwrap();
+    assert_eq!(unknown.status(), StatusCode::BAD_REQUEST);
+    let (status, files) = clm
+        .json(
+            Method::GET,
+            &format!("/api/v1/attachments?target_kind=lead&target_id={lead}"),
+            &clm.viewer,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(files["items"][0]["filename"], "quote.txt", "{files}");
     // Removing a record removes what hangs off it.
     assert_eq!(
         clm.status(
@@ -304,6 +342,11 @@ async fn comments_hang_off_every_crm_record_and_a_mention_links_back_to_it() {
     );
     assert_eq!(
         clm.count("select count(*) from t_acme.comments where target_kind = 'lead'")
+            .await,
+        0
+    );
+    assert_eq!(
+        clm.count("select count(*) from t_acme.attachments where target_kind = 'lead'")
             .await,
         0
     );
