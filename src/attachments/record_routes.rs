@@ -27,6 +27,17 @@ pub struct RecordQuery {
     #[param(max_length = 40)]
     target_kind: String,
     target_id: Uuid,
+}
+
+/// [`RecordQuery`] and a page.
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct RecordPageQuery {
+    /// `counterparty`, `contact`, `lead`, `opportunity`, `invoice`, `case` or `contract`.
+    #[param(max_length = 40)]
+    target_kind: String,
+    target_id: Uuid,
     /// Page size (default 50).
     #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
@@ -34,20 +45,15 @@ pub struct RecordQuery {
     cursor: Option<String>,
 }
 
-impl RecordQuery {
-    fn target(&self, state: &AppState) -> Result<Target, ApiError> {
-        Ok(Target::new(
-            state.targets.named("target_kind", &self.target_kind)?,
-            self.target_id,
-        ))
-    }
+fn target(state: &AppState, kind: &str, id: Uuid) -> Result<Target, ApiError> {
+    Ok(Target::new(state.targets.named("target_kind", kind)?, id))
 }
 
 #[utoipa::path(
     get,
     path = "/api/v1/attachments",
     tag = "attachments",
-    params(RecordQuery),
+    params(RecordPageQuery),
     responses(
         (status = 200, description = "The record's files, oldest first", body = Page<AttachmentView>),
         AuthedRouteErrors
@@ -59,10 +65,10 @@ pub async fn list_record_attachments(
     user: AuthUser,
     db: RequestDb,
     state: web::Data<AppState>,
-    query: web::Query<RecordQuery>,
+    query: web::Query<RecordPageQuery>,
 ) -> Result<Json<Page<AttachmentView>>, ApiError> {
     let page = PageRequest::parse(query.limit, query.cursor.as_deref(), 200)?;
-    let target = query.target(&state)?;
+    let target = target(&state, &query.target_kind, query.target_id)?;
     Ok(Json(
         service::list(&db, &user.principal(), target, &page).await?,
     ))
@@ -95,7 +101,7 @@ pub async fn upload_record_attachment(
     query: web::Query<RecordQuery>,
     multipart: Multipart,
 ) -> Result<Created<AttachmentView>, ApiError> {
-    let target = query.target(&state)?;
+    let target = target(&state, &query.target_kind, query.target_id)?;
     let view = upload::attach(&user, tenant.0.id, &state, &db, &origin, target, multipart).await?;
     Ok(Created::new(view))
 }
