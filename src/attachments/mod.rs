@@ -13,6 +13,7 @@
 //! `routes` what belongs to attachments alone (download, text, delete),
 //! `record_routes` files on any record named by kind and id (the CRM's records).
 
+pub mod attach;
 pub mod files;
 pub mod model;
 pub mod ocr;

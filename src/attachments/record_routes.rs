@@ -9,7 +9,7 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::model::AttachmentView;
-use super::{service, upload};
+use super::{attach, service};
 use crate::kernel::page::{Page, PageRequest};
 use crate::kernel::target::Target;
 use crate::web::error::{ApiError, AuthedRouteErrors, ErrorBody};
@@ -102,6 +102,6 @@ pub async fn upload_record_attachment(
     multipart: Multipart,
 ) -> Result<Created<AttachmentView>, ApiError> {
     let target = target(&state, &query.target_kind, query.target_id)?;
-    let view = upload::attach(&user, tenant.0.id, &state, &db, &origin, target, multipart).await?;
+    let view = attach::attach(&user, tenant.0.id, &state, &db, &origin, target, multipart).await?;
     Ok(Created::new(view))
 }

@@ -6,7 +6,7 @@ use actix_web::{get, post, web};
 use uuid::Uuid;
 
 use super::model::CONTRACT_TARGET;
-use crate::attachments::upload;
+use crate::attachments::attach;
 use crate::attachments::{self, AttachmentView};
 use crate::comments::{self, CommentView, NewComment};
 use crate::kernel::page::{Page, PageQuery};
@@ -135,6 +135,6 @@ pub async fn upload_attachment(
     multipart: Multipart,
 ) -> Result<Created<AttachmentView>, ApiError> {
     let target = contract(id.into_inner());
-    let view = upload::attach(&user, tenant.0.id, &state, &db, &origin, target, multipart).await?;
+    let view = attach::attach(&user, tenant.0.id, &state, &db, &origin, target, multipart).await?;
     Ok(Created::new(view))
 }

@@ -1,0 +1,55 @@
+//! Attaching an uploaded file to a record, whole: what every "attach a file" route
+//! does, over [`super::upload`] (receiving the bytes) and [`super::service`] (checking
+//! and storing them).
+
+use actix_multipart::Multipart;
+
+use super::{service, upload, AttachmentView};
+use crate::kernel::target::Target;
+use crate::kernel::Actor;
+use crate::tenancy::TenantId;
+use crate::web::error::ApiError;
+use crate::web::origin::RequestOrigin;
+use crate::web::tenant::{AuthUser, RequestDb};
+use crate::web::AppState;
+
+/// An upload to `target`, whole: permission and the tenant's bounds checked before any
+/// byte is received (so nobody makes us store bytes they could not attach), the file
+/// received, screened by ClamAV when configured, then stored and recorded in one
+/// transaction. What every "attach a file to a record" route does.
+pub async fn attach(
+    user: &AuthUser,
+    tenant: TenantId,
+    state: &AppState,
+    db: &RequestDb,
+    origin: &RequestOrigin,
+    target: Target,
+    multipart: Multipart,
+) -> Result<AttachmentView, ApiError> {
+    let bound = {
+        let tx = db.begin().await?;
+        let actor = Actor::resolve(&tx, &user.principal()).await?;
+        service::may_attach(&tx, &actor, target).await?;
+        let bound = service::upload_bound(&tx, state.config.max_upload_bytes).await?;
+        tx.commit().await?;
+        bound
+    };
+    let folder = state.config.store.scratch(tenant);
+    let received =
+        upload::receive(multipart, &folder, bound, state.config.upload_idle_timeout).await?;
+    service::screen(
+        db,
+        &user.principal(),
+        origin,
+        state.config.clamd.as_ref(),
+        &received,
+    )
+    .await?;
+    let tx = db.begin().await?;
+    let actor = Actor::resolve(&tx, &user.principal()).await?;
+    let (view, stored) =
+        service::store(&tx, &actor, origin, target, received, &state.config.store).await?;
+    tx.commit().await?;
+    stored.keep();
+    Ok(view)
+}
