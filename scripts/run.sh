@@ -172,7 +172,11 @@ seed_demo_pipeline() {
   invoice=$(api "$tenant" "$token" POST /api/v1/invoices \
     "{\"account_id\":\"$globex\",\"contract_id\":\"$contract\",\"currency\":\"EUR\",\"lines\":[{\"description\":\"Rollout, first phase\",\"quantity\":\"1\",\"unit_price\":\"155000.00\",\"tax_rate\":\"20\"},{\"description\":\"Training days\",\"quantity\":\"4\",\"unit_price\":\"1200.00\",\"discount_percent\":\"10\",\"tax_rate\":\"20\"}]}" |
     id_of) && [ -n "$invoice" ] || return 1
-  api "$tenant" "$token" POST "/api/v1/invoices/$invoice/send" >/dev/null || return 1
+  # Mailed to Globex's accounts payable with its PDF (sending the draft): through
+  # SMTP_URL, or into the outbox folder without one.
+  api "$tenant" "$token" POST "/api/v1/invoices/$invoice/emails" \
+    "{\"to\":[\"ap@globex.example\"],\"message\":\"Thank you for choosing us for the rollout.\"}" \
+    >/dev/null || return 1
   # Work around the deal: a task with its reminder, a meeting logged on the account,
   # and a support case under the high-priority SLA.
   api "$tenant" "$token" POST /api/v1/tasks \
@@ -219,7 +223,7 @@ seed_demo_workflow() {
 }
 for tenant in "${NEW_TENANTS[@]}"; do
   if seed_demo_data "$tenant"; then
-    echo "demo data: $tenant has a counterparty, four contracts, approvers in teams, the High Value Contract Approval workflow, and a pipeline: accounts, leads (one converted), opportunities, one won into a draft contract with its first invoice, a task, a meeting and a case" >&2
+    echo "demo data: $tenant has a counterparty, four contracts, approvers in teams, the High Value Contract Approval workflow, and a pipeline: accounts, leads (one converted), opportunities, one won into a draft contract with its first invoice (emailed), a task, a meeting and a case" >&2
   else
     echo "warning: could not seed demo data for $tenant; the server keeps running" >&2
   fi

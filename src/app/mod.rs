@@ -135,6 +135,7 @@ pub fn job_handlers(outbound: &Outbound) -> Handlers {
         .register_job::<delivery::Digest>(digests)
         .register_job::<reminders::Remind>(())
         .register_job::<crate::invoices::due::InvoiceDue>(())
+        .register_job::<crate::invoices::mailing::MailInvoice>(outbound.notifications.clone())
         .register_job::<crate::activities::reminders::TaskTimer>(())
         .register_job::<crate::cases::sla::CaseSlaDue>(())
         .register_job::<crate::attachments::reading::ExtractText>(outbound.store.clone())

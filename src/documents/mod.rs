@@ -1,13 +1,12 @@
-//! Documents made from contracts and invoices: the PDF exports, and redacted copies.
+//! Documents made from contracts: the PDF export, the PDF renderer other areas print
+//! with (an invoice's sections), and redacted copies.
 
-pub mod invoice_pdf;
 pub mod pdf;
 pub mod redaction;
 pub mod routes;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
     cfg.service(routes::contract_pdf)
-        .service(routes::invoice_pdf)
         .service(redaction::routes::preview)
         .service(redaction::routes::apply)
         .service(redaction::routes::list)

@@ -1,10 +1,13 @@
 //! Invoices to accounts, usually for a contract: lines with exact decimal amounts,
 //! numbers per tenant without gaps or duplicates, payments, voiding that keeps the
-//! number, and the due date's reminder and overdue mark as timers.
+//! number, the PDF, mailing it to the customer, and the due date's reminder and overdue
+//! mark as timers.
 
 pub mod due;
+pub mod mailing;
 pub mod model;
 pub mod numbering;
+pub mod pdf;
 pub mod routes;
 pub mod service;
 
@@ -19,7 +22,10 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) 
         .service(create_invoice)
         .service(get_invoice)
         .service(update_invoice)
+        .service(invoice_pdf)
         .service(send_invoice)
+        .service(list_invoice_emails)
+        .service(email_invoice)
         .service(pay_invoice)
         .service(void_invoice)
         .service(list_invoice_comments)

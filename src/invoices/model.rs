@@ -314,6 +314,99 @@ pub struct InvoiceSettings {
     pub reminder_days: i32,
 }
 
+/// The most recipients (and, apart, copies) of one invoice email.
+pub const MAX_RECIPIENTS: usize = 20;
+
+/// An invoice to mail to its customer, with its PDF attached.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewInvoiceEmail {
+    /// 1-20 addresses; the account's email when left out.
+    #[schema(max_items = 20)]
+    pub to: Option<Vec<String>>,
+    /// At most 20 addresses copied.
+    #[serde(default)]
+    #[schema(max_items = 20)]
+    pub cc: Vec<String>,
+    /// `Invoice <number> from <tenant>` when left out.
+    #[schema(min_length = 1, max_length = 300)]
+    pub subject: Option<String>,
+    /// A note above the invoice's summary.
+    #[schema(max_length = 5000)]
+    pub message: Option<String>,
+}
+
+pub const EMAIL_COLUMNS: &str =
+    "id, invoice_id, recipients, cc, subject, message, status, attempts, \
+     last_error, requested_by, created_at, sent_at, failed_at";
+
+/// One mailing of an invoice and where it stands.
+#[derive(Serialize, ToSchema)]
+pub struct InvoiceEmailView {
+    pub id: Uuid,
+    pub invoice_id: Uuid,
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+    pub subject: String,
+    pub message: Option<String>,
+    /// `queued` (waiting for the mail server, retried through outages), `sent` or
+    /// `failed` (refused by the mail server, or out of attempts: see `last_error`).
+    pub status: String,
+    pub attempts: i32,
+    /// What the mail server said on the last failed attempt.
+    pub last_error: Option<String>,
+    pub requested_by: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub failed_at: Option<DateTime<Utc>>,
+}
+
+impl From<&Row> for InvoiceEmailView {
+    fn from(row: &Row) -> Self {
+        Self {
+            id: row.get(0),
+            invoice_id: row.get(1),
+            to: row.get(2),
+            cc: row.get(3),
+            subject: row.get(4),
+            message: row.get(5),
+            status: row.get(6),
+            attempts: row.get(7),
+            last_error: row.get(8),
+            requested_by: row.get(9),
+            created_at: row.get(10),
+            sent_at: row.get(11),
+            failed_at: row.get(12),
+        }
+    }
+}
+
+/// Mail addresses as a mail server will take them, distinct (case aside), in the
+/// order given, at most [`MAX_RECIPIENTS`].
+pub fn mail_addresses(field: &str, values: &[String]) -> Result<Vec<String>, DomainError> {
+    if values.len() > MAX_RECIPIENTS {
+        return Err(DomainError::invalid(format!(
+            "{field}: at most {MAX_RECIPIENTS} addresses"
+        )));
+    }
+    let mut out: Vec<String> = Vec::new();
+    for value in values {
+        let address = validate::text(field, value.trim(), 254)?;
+        if crate::tenancy::Email::parse(&address).is_err()
+            || crate::notifications::mail::mailbox(None, &address).is_err()
+        {
+            return Err(DomainError::invalid(format!(
+                "{field}: {:?} is not an email address",
+                validate::truncate(&address, 60)
+            )));
+        }
+        if !out.iter().any(|known| known.eq_ignore_ascii_case(&address)) {
+            out.push(address);
+        }
+    }
+    Ok(out)
+}
+
 /// What comments hang off: a invoice, whose creator may change them.
 pub static INVOICE_TARGET: crate::kernel::target::TargetKind = crate::kernel::target::TargetKind {
     name: "invoice",
@@ -358,5 +451,23 @@ mod tests {
         assert_eq!(payment_amount("10.50").unwrap(), "10.50");
         assert!(payment_amount("0.00").is_err());
         assert!(payment_amount("1.001").is_err());
+    }
+
+    #[test]
+    fn mail_addresses_are_bare_distinct_and_bounded() {
+        let given = ["ap@globex.test".to_owned(), " AP@Globex.test ".to_owned()];
+        assert_eq!(mail_addresses("to", &given).unwrap(), ["ap@globex.test"]);
+        for bad in [
+            "Jane <jane@globex.test>",
+            "a@globex.test\r\nBcc: evil@example.com",
+            "no-at-sign",
+            "",
+        ] {
+            assert!(mail_addresses("to", &[bad.to_owned()]).is_err(), "{bad:?}");
+        }
+        let many: Vec<String> = (0..=MAX_RECIPIENTS)
+            .map(|n| format!("p{n}@x.test"))
+            .collect();
+        assert!(mail_addresses("to", &many).is_err());
     }
 }

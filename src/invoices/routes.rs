@@ -1,13 +1,13 @@
 //! Invoices over HTTP: thin handlers that parse, call the service as the caller, and
 //! answer.
 
-use actix_web::{get, patch, post, put, web};
+use actix_web::{get, patch, post, put, web, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::model::*;
-use super::service;
+use super::{mailing, pdf, service};
 use crate::kernel::page::{Page, PageRequest};
 use crate::kernel::reads::as_actor;
 use crate::web::error::{ApiError, AuthedRouteErrors, ErrorBody};
@@ -201,6 +201,86 @@ pub async fn send_invoice(
     })
     .await?;
     Ok(Json(out))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/invoices/{id}/pdf",
+    tag = "invoices",
+    params(("id" = Uuid, Path, description = "Invoice id")),
+    responses(
+        (status = 200, description = "The invoice as application/pdf, named by its number"),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/invoices/{id}/pdf")]
+pub async fn invoice_pdf(
+    user: AuthUser,
+    db: RequestDb,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let (name, bytes) = pdf::for_reader(&db, &user.principal(), id.into_inner()).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/pdf")
+        .insert_header((
+            "content-disposition",
+            format!("inline; filename=\"{name}\""),
+        ))
+        .body(bytes))
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/invoices/{id}/emails",
+    tag = "invoices",
+    params(("id" = Uuid, Path, description = "Invoice id")),
+    request_body = NewInvoiceEmail,
+    responses(
+        (status = 201, description = "Queued: mailed with its PDF by a job that retries through mail server outages; a draft is sent first", body = InvoiceEmailView),
+        (status = 409, description = "invalid_status: a void invoice is not mailed; too_many_emails: 10 a day per invoice", body = ErrorBody),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[post("/api/v1/invoices/{id}/emails")]
+pub async fn email_invoice(
+    user: AuthUser,
+    db: RequestDb,
+    origin: RequestOrigin,
+    id: web::Path<Uuid>,
+    body: Json<NewInvoiceEmail>,
+) -> Result<Created<InvoiceEmailView>, ApiError> {
+    let id = id.into_inner();
+    let out = as_actor(&db, &user.principal(), async |tx, actor| {
+        mailing::request(tx, actor, &origin, id, body.into_inner()).await
+    })
+    .await?;
+    Ok(Created::new(out).at(format!("/api/v1/invoices/{id}/emails")))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/invoices/{id}/emails",
+    tag = "invoices",
+    params(("id" = Uuid, Path, description = "Invoice id"), crate::kernel::page::PageQuery),
+    responses(
+        (status = 200, description = "The invoice's emails, newest first, each with where it stands", body = Page<InvoiceEmailView>),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/invoices/{id}/emails")]
+pub async fn list_invoice_emails(
+    user: AuthUser,
+    db: RequestDb,
+    id: web::Path<Uuid>,
+    query: web::Query<crate::kernel::page::PageQuery>,
+) -> Result<Json<Page<InvoiceEmailView>>, ApiError> {
+    let page = query.parse()?;
+    Ok(Json(
+        mailing::list(&db, &user.principal(), id.into_inner(), &page).await?,
+    ))
 }
 
 #[utoipa::path(

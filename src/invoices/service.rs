@@ -292,6 +292,36 @@ pub async fn send(
 ) -> Result<InvoiceView, DomainError> {
     let old = lock_held(tx, actor, id).await?;
     refuse_status(&old, &["draft"], "sent")?;
+    mark_sent(tx, actor, origin, old).await
+}
+
+/// An invoice about to be mailed (its creator or a manager), locked: a draft is sent
+/// first, in the same transaction, so what the customer receives is what the tenant
+/// has sent; a void invoice is never mailed.
+pub async fn to_mail(
+    tx: &TenantTx,
+    actor: &Actor,
+    origin: &Origin,
+    id: Uuid,
+) -> Result<InvoiceView, DomainError> {
+    let invoice = lock_held(tx, actor, id).await?;
+    refuse_status(
+        &invoice,
+        &["draft", "sent", "partly_paid", "overdue", "paid"],
+        "emailed",
+    )?;
+    if invoice.status == "draft" {
+        return mark_sent(tx, actor, origin, invoice).await;
+    }
+    read(tx, invoice.id).await
+}
+
+async fn mark_sent(
+    tx: &TenantTx,
+    actor: &Actor,
+    origin: &Origin,
+    old: InvoiceView,
+) -> Result<InvoiceView, DomainError> {
     let now = unit::now(tx);
     tx.execute(
         "update invoices set status = 'sent', sent_at = $2, updated_at = $2 where id = $1",
@@ -511,15 +541,16 @@ pub async fn get(
     Ok(view)
 }
 
-/// One invoice with its lines, inside a unit of work.
-async fn read(tx: &TenantTx, id: Uuid) -> Result<InvoiceView, DomainError> {
+/// One invoice with its lines and payments, inside a unit of work.
+pub async fn read(tx: &TenantTx, id: Uuid) -> Result<InvoiceView, DomainError> {
     let row = tx
-        .query_one(
+        .query_opt(
             &format!("select {COLUMNS} from invoices where id = $1"),
             &[&id],
         )
         .await
-        .map_err(DomainError::database)?;
+        .map_err(DomainError::database)?
+        .ok_or(DomainError::Missing("invoice"))?;
     let mut view = InvoiceView::from(&row);
     let lines = tx
         .query(
@@ -531,6 +562,17 @@ async fn read(tx: &TenantTx, id: Uuid) -> Result<InvoiceView, DomainError> {
         .await
         .map_err(DomainError::database)?;
     view.lines = Some(lines.iter().map(LineView::from).collect());
+    let payments = tx
+        .query(
+            &format!(
+                "select {PAYMENT_COLUMNS} from invoice_payments where invoice_id = $1 \
+                 order by paid_on, created_at, id"
+            ),
+            &[&id],
+        )
+        .await
+        .map_err(DomainError::database)?;
+    view.payments = Some(payments.iter().map(PaymentView::from).collect());
     Ok(view)
 }
 

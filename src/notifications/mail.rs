@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock};
 
-use lettre::message::{header, Mailbox, MultiPart};
+use lettre::message::{header, Attachment, Mailbox, MultiPart};
 use lettre::Message;
 use minijinja::Environment;
 use serde::Serialize;
@@ -57,6 +57,44 @@ pub struct Email {
     pub html: String,
     /// Without angle brackets.
     pub message_id: String,
+}
+
+/// A message from the tenant to people outside it (an invoice to a customer): several
+/// recipients, the tenant's name on the sender, replies going to the person who sent
+/// it, and files attached. Unlike [`Email`] it is not marked auto-generated: a person
+/// asked for it to be sent.
+#[derive(Debug, Clone)]
+pub struct Letter {
+    /// The display name on our sending address (the tenant's brand).
+    pub sender_name: String,
+    pub reply_to: Option<Mailbox>,
+    pub to: Vec<Mailbox>,
+    pub cc: Vec<Mailbox>,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    /// Without angle brackets.
+    pub message_id: String,
+    pub enclosures: Vec<Enclosure>,
+}
+
+/// An address with an optional display name, as a mail server will take it.
+pub fn mailbox(name: Option<&str>, address: &str) -> Result<Mailbox, String> {
+    let address: lettre::Address = address.parse().map_err(|e| format!("{e}"))?;
+    Ok(Mailbox::new(name.map(str::to_owned), address))
+}
+
+/// `application/pdf`.
+pub fn pdf_type() -> header::ContentType {
+    header::ContentType::parse("application/pdf").expect("a valid content type")
+}
+
+/// A file attached to a [`Letter`].
+#[derive(Debug, Clone)]
+pub struct Enclosure {
+    pub filename: String,
+    pub content_type: header::ContentType,
+    pub bytes: Vec<u8>,
 }
 
 enum Transport {
@@ -144,6 +182,47 @@ impl Mailer {
         self.session().send(folder, email).await
     }
 
+    fn letter(&self, letter: &Letter) -> Result<Message, MailError> {
+        if letter.to.is_empty() {
+            return Err(MailError::Permanent("a letter without recipients".into()));
+        }
+        let from = Mailbox::new(Some(letter.sender_name.clone()), self.0.from.email.clone());
+        let mut builder = Message::builder()
+            .from(from)
+            .subject(letter.subject.clone())
+            .message_id(Some(format!("<{}>", letter.message_id)));
+        for to in &letter.to {
+            builder = builder.to(to.clone());
+        }
+        for cc in &letter.cc {
+            builder = builder.cc(cc.clone());
+        }
+        if let Some(reply_to) = &letter.reply_to {
+            builder = builder.reply_to(reply_to.clone());
+        }
+        let mut body = MultiPart::mixed().multipart(MultiPart::alternative_plain_html(
+            letter.text.clone(),
+            letter.html.clone(),
+        ));
+        for file in &letter.enclosures {
+            body = body.singlepart(
+                Attachment::new(file.filename.clone())
+                    .body(file.bytes.clone(), file.content_type.clone()),
+            );
+        }
+        builder
+            .multipart(body)
+            .map_err(|e| MailError::Permanent(format!("building the message: {e}")))
+    }
+
+    /// Sends a letter (or writes it to the outbox, under `folder`).
+    pub async fn send_letter(&self, folder: &str, letter: &Letter) -> Result<(), MailError> {
+        let message = self.letter(letter)?;
+        self.session()
+            .deliver(folder, &letter.message_id, &message)
+            .await
+    }
+
     /// Messages sent one after another over one SMTP connection.
     pub fn session(&self) -> MailSession<'_> {
         MailSession {
@@ -166,20 +245,31 @@ impl MailSession<'_> {
     /// Sends one message (or writes it to the outbox, under `folder`).
     pub async fn send(&mut self, folder: &str, email: &Email) -> Result<(), MailError> {
         let message = self.mailer.message(email)?;
+        self.deliver(folder, &email.message_id, &message).await
+    }
+
+    async fn deliver(
+        &mut self,
+        folder: &str,
+        message_id: &str,
+        message: &Message,
+    ) -> Result<(), MailError> {
         match (&mut self.smtp, &self.mailer.0.transport) {
             (Some(smtp), _) => {
                 let envelope = message.envelope();
-                let (Some(from), Some(to)) = (envelope.from(), envelope.to().first()) else {
+                let Some(from) = envelope.from() else {
                     return Err(MailError::Permanent("the message has no envelope".into()));
                 };
-                smtp.send(from, to, &message.formatted())
+                smtp.send(from, envelope.to(), &message.formatted())
                     .await
                     .map_err(|error| match error {
                         SendError::Permanent(e) => MailError::Permanent(e),
                         SendError::Transient(e) => MailError::Transient(e),
                     })
             }
-            (None, Transport::Outbox(dir)) => write_to_outbox(dir, folder, email, &message).await,
+            (None, Transport::Outbox(dir)) => {
+                write_to_outbox(dir, folder, message_id, message).await
+            }
             (None, Transport::Smtp(_)) => unreachable!("an SMTP mailer's session has a connection"),
         }
     }
@@ -188,12 +278,11 @@ impl MailSession<'_> {
 async fn write_to_outbox(
     dir: &Path,
     folder: &str,
-    email: &Email,
+    message_id: &str,
     message: &Message,
 ) -> Result<(), MailError> {
     let dir = dir.join(folder);
-    let name: String = email
-        .message_id
+    let name: String = message_id
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
@@ -294,6 +383,51 @@ mod tests {
         };
         assert!(matches!(
             mailer.send("acme", &bad).await,
+            Err(MailError::Permanent(_))
+        ));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_letter_carries_its_files_its_copies_and_where_replies_go() {
+        let dir = std::env::temp_dir().join(format!("pactum-outbox-{}", uuid::Uuid::new_v4()));
+        let mailer = Mailer::new(None, &dir, "Pactum <notify@pactum.test>").unwrap();
+        let letter = Letter {
+            sender_name: "Acme Ltd".into(),
+            reply_to: Some(mailbox(Some("Bill"), "bill@acme.test").unwrap()),
+            to: vec![mailbox(None, "ap@globex.test").unwrap()],
+            cc: vec![mailbox(None, "boss@globex.test").unwrap()],
+            subject: "Invoice INV-1".into(),
+            text: "plain".into(),
+            html: "<p>html</p>".into(),
+            message_id: "letter.1@pactum.test".into(),
+            enclosures: vec![Enclosure {
+                filename: "INV-1.pdf".into(),
+                content_type: pdf_type(),
+                bytes: b"%PDF-1.4 test".to_vec(),
+            }],
+        };
+        mailer.send_letter("acme", &letter).await.unwrap();
+        let written = std::fs::read_to_string(dir.join("acme/letter.1_pactum.test.eml")).unwrap();
+        for expected in [
+            "From: \"Acme Ltd\" <notify@pactum.test>",
+            "To: ap@globex.test",
+            "Cc: boss@globex.test",
+            "Reply-To: Bill <bill@acme.test>",
+            "multipart/mixed",
+            "multipart/alternative",
+            "Content-Type: application/pdf",
+            "filename=\"INV-1.pdf\"",
+        ] {
+            assert!(written.contains(expected), "{expected:?} in {written}");
+        }
+        assert!(!written.contains("Auto-Submitted"), "a person asked for it");
+        let nobody = Letter {
+            to: Vec::new(),
+            ..letter
+        };
+        assert!(matches!(
+            mailer.send_letter("acme", &nobody).await,
             Err(MailError::Permanent(_))
         ));
         std::fs::remove_dir_all(dir).unwrap();

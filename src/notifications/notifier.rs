@@ -50,6 +50,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "case.escalated",
     "invoice.payment_due",
     "invoice.overdue",
+    "invoice.email_failed",
 ];
 
 pub fn react_to(reactions: &mut Reactions) {
@@ -397,6 +398,24 @@ async fn plan(
                 contract: None,
             }
         }
+        // Whoever asked for an invoice to be mailed hears when it could not be.
+        "invoice.email_failed" => Planned {
+            recipients: uuid(&changes["requested_by"]).into_iter().collect(),
+            kind: "invoice_email_failed",
+            title: format!(
+                "Invoice {} could not be emailed to {}: {}",
+                text(&changes["number"]),
+                changes["to"]
+                    .as_array()
+                    .map(|to| to.iter().map(text).collect::<Vec<_>>().join(", "))
+                    .unwrap_or_default(),
+                crate::kernel::validate::truncate(&text(&changes["error"]), 200)
+            ),
+            entity: "invoice",
+            entity_id,
+            link: entity_id.map(|i| format!("/api/v1/invoices/{i}/emails")),
+            contract: None,
+        },
         // Reading a file's own text takes moments; OCR of a scan can take minutes, so
         // its uploader hears when it is done.
         "attachment.text_extracted" | "attachment.text_failed" if changes["method"] == "ocr" => {

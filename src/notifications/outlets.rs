@@ -65,19 +65,9 @@ pub(super) async fn sender(
     outlets: &Outlets,
     defaults: TenantDefaults,
 ) -> Result<Sender, DomainError> {
-    let row = tx
-        .query_one(
-            "select t.name, t.slug, d.host from public.tenants t \
-             left join public.domains d on d.tenant_id = t.id and d.is_primary where t.id = $1",
-            &[&tx.tenant_id().0],
-        )
-        .await?;
-    let (name, slug, host): (String, String, Option<String>) = (row.get(0), row.get(1), row.get(2));
+    let (brand, slug, host) = brand_of(tx, defaults).await?;
     Ok(Sender {
-        brand: Brand {
-            name: defaults.brand_name.unwrap_or(name),
-            color: defaults.brand_color.unwrap_or_else(|| "#1f4e79".into()),
-        },
+        brand,
         base_url: host.map(|host| match outlets.0.link_port {
             Some(port) => format!("{}://{host}:{port}", outlets.0.link_scheme),
             None => format!("{}://{host}", outlets.0.link_scheme),
@@ -86,9 +76,51 @@ pub(super) async fn sender(
     })
 }
 
+/// The tenant's brand (its defaults, else its name), slug and primary host.
+async fn brand_of(
+    tx: &TenantTx,
+    defaults: TenantDefaults,
+) -> Result<(Brand, String, Option<String>), DomainError> {
+    let row = tx
+        .query_one(
+            "select t.name, t.slug, d.host from public.tenants t \
+             left join public.domains d on d.tenant_id = t.id and d.is_primary where t.id = $1",
+            &[&tx.tenant_id().0],
+        )
+        .await?;
+    let (name, slug, host): (String, String, Option<String>) = (row.get(0), row.get(1), row.get(2));
+    let brand = Brand {
+        name: defaults.brand_name.unwrap_or(name),
+        color: defaults.brand_color.unwrap_or_else(|| "#1f4e79".into()),
+    };
+    Ok((brand, slug, host))
+}
+
+/// How the tenant presents itself in mail (its brand name and colour), inside a unit
+/// of work.
+pub async fn tenant_brand(tx: &TenantTx) -> Result<Brand, DomainError> {
+    Ok(brand_of(tx, super::preferences::defaults(tx).await?)
+        .await?
+        .0)
+}
+
+/// Who the tenant's mail leaves as, with the tenant's own defaults (its brand).
+pub async fn tenant_sender(tx: &TenantTx, outlets: &Outlets) -> Result<Sender, DomainError> {
+    sender(tx, outlets, super::preferences::defaults(tx).await?).await
+}
+
 impl Sender {
+    pub fn brand(&self) -> &Brand {
+        &self.brand
+    }
+
+    /// The tenant's folder in the outbox (its slug).
+    pub fn folder(&self) -> &str {
+        &self.folder
+    }
+
     /// A link in a message, absolute: the tenant's address, then `link`.
-    pub(super) fn link_url(&self, link: Option<&str>) -> Option<String> {
+    pub fn link_url(&self, link: Option<&str>) -> Option<String> {
         Some(format!("{}{}", self.base_url.as_deref()?, link?))
     }
 }

@@ -43,6 +43,7 @@ pub const TYPES: &[&str] = &[
     "case_escalated",
     "invoice_payment_due",
     "invoice_overdue",
+    "invoice_email_failed",
 ];
 
 /// Types nobody can mute in the inbox or by email: someone is waiting on the recipient.

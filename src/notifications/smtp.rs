@@ -274,10 +274,10 @@ impl SmtpSession<'_> {
     pub async fn send(
         &mut self,
         from: &Address,
-        to: &Address,
+        to: &[Address],
         bytes: &[u8],
     ) -> Result<(), SendError> {
-        let envelope = lettre::address::Envelope::new(Some(from.clone()), vec![to.clone()])
+        let envelope = lettre::address::Envelope::new(Some(from.clone()), to.to_vec())
             .map_err(|e| SendError::Permanent(format!("envelope: {e}")))?;
         // A pooled connection the server closed while it sat idle fails at once; that
         // earns one more try on a new connection, never more.

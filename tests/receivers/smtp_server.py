@@ -10,9 +10,16 @@ lists {"message_id"} alone.
 
 Prints "SMTP_PORT HTTP_PORT" (127.0.0.1, chosen by the OS) as its first line.
 
-    GET  /received   {"messages": [{"message_id", "to", "subject", "text", "html"}],
-                      "duplicates": n, "sessions": n}   (sessions: EHLOs answered,
-                      one per connection)
+    GET  /received   {"messages": [{"message_id", "to", "subject", "text", "html",
+                                    "from", "cc", "reply_to", "auto_submitted",
+                                    "attachments": [{"filename", "content_type",
+                                                     "size", "head"}]}],
+                      "duplicates": n, "sessions": n}   (to: the envelope's
+                      recipients; head: an attachment's first bytes as Latin-1;
+                      sessions: EHLOs answered, one per connection)
+
+Recipients at the domain rejected.test are refused for good (550), as a mail server
+refuses an unknown user.
     POST /control    {"down": true}   stops listening (connections are refused)
                      {"down": false}  listens again on the same port
 """
@@ -43,12 +50,28 @@ def message_id_of(content):
     return None
 
 
+def attachment(part):
+    payload = part.get_payload(decode=True) or b""
+    return {
+        "filename": part.get_filename(),
+        "content_type": part.get_content_type(),
+        "size": len(payload),
+        "head": payload[:8].decode("latin-1"),
+    }
+
+
 class Handler:
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         session.host_name = hostname
         with lock:
             state["sessions"] += 1
         return responses
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.lower().endswith("@rejected.test"):
+            return "550 5.1.1 no such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         if COUNT_ONLY:
@@ -75,6 +98,11 @@ class Handler:
                     "subject": str(message["Subject"]),
                     "text": text.get_content() if text else "",
                     "html": html.get_content() if html else "",
+                    "from": str(message["From"] or ""),
+                    "cc": str(message["Cc"] or ""),
+                    "reply_to": str(message["Reply-To"] or ""),
+                    "auto_submitted": str(message["Auto-Submitted"] or ""),
+                    "attachments": [attachment(part) for part in message.iter_attachments()],
                 })
         return "250 OK"
 

@@ -182,6 +182,10 @@ async fn invoices_total_exactly_number_without_gaps_and_keep_their_number_when_v
         .await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["content-type"], "application/pdf");
+    assert_eq!(
+        response.headers()["content-disposition"],
+        "inline; filename=\"INV-2026-0001.pdf\""
+    );
     let bytes = response.bytes().await.unwrap();
     let text = pdf_extract::extract_text_from_mem(&bytes).expect("the PDF reads back");
     let text = text.split_whitespace().collect::<Vec<_>>().join(" ");

@@ -180,6 +180,7 @@ impl Clm {
             "invoice_lines",
             "invoice_payments",
             "invoice_counters",
+            "invoice_emails",
             "clauses",
             "contract_clauses",
             "templates",

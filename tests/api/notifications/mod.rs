@@ -22,6 +22,7 @@ use crate::support::TestDb;
 
 mod cases;
 mod delivery;
+mod invoices;
 mod obligation_tasks;
 mod reminders;
 mod streams;

@@ -57,6 +57,7 @@ async fn provisioning_creates_the_schema_its_tables_history_and_registry_rows() 
             "generative_settings",
             "idempotency_keys",
             "invoice_counters",
+            "invoice_emails",
             "invoice_lines",
             "invoice_payments",
             "invoice_settings",

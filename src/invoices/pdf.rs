@@ -1,36 +1,69 @@
-//! An invoice as a PDF: who bills whom, the dates, each line with its amounts, the
-//! totals, and the payments so far, from the invoices' own service.
+//! An invoice as a PDF, printed by the document renderer (`documents::pdf`): who bills
+//! whom, the dates, each line with its amounts, the totals, and the payments so far.
 
 use uuid::Uuid;
 
-use super::pdf::sections_pdf;
-use crate::invoices::model::InvoiceView;
+use super::model::InvoiceView;
+use crate::documents::pdf::sections_pdf;
 use crate::kernel::reads::read_as;
 use crate::kernel::{DomainError, Principal, Role};
-use crate::tenancy::scoped::TenantDb;
+use crate::tenancy::scoped::{TenantDb, TenantTx};
 
-/// The invoice's PDF, for anyone who may read it.
-pub async fn invoice_pdf_bytes(
+const PARTIES: &str = "select a.name, a.billing_address, c.title from counterparties a \
+     left join contracts c on c.id = $2 where a.id = $1";
+
+/// An invoice's PDF, for anyone who may read it, with the file name it goes by.
+pub async fn for_reader(
     db: &TenantDb,
     principal: &Principal,
     id: Uuid,
-) -> Result<Vec<u8>, DomainError> {
-    let invoice = crate::invoices::service::get(db, principal, id).await?;
+) -> Result<(String, Vec<u8>), DomainError> {
+    let invoice = super::service::get(db, principal, id).await?;
     let (_, results) = read_as(
         db,
         principal,
         Role::Viewer,
-        &[(
-            "select a.name, a.billing_address, c.title from counterparties a \
-             left join contracts c on c.id = $2 where a.id = $1",
-            &[&invoice.account_id, &invoice.contract_id],
-        )],
+        &[(PARTIES, &[&invoice.account_id, &invoice.contract_id])],
     )
     .await?;
-    let (account, address, contract): (String, Option<String>, Option<String>) = results[0]
+    let parties = results[0]
         .first()
         .map(|r| (r.get(0), r.get(1), r.get(2)))
         .unwrap_or_default();
+    Ok((file_name(&invoice), render(invoice, parties).await?))
+}
+
+/// An invoice's PDF inside a unit of work (a job mailing it), with its file name.
+pub async fn in_tx(tx: &TenantTx, invoice: InvoiceView) -> Result<(String, Vec<u8>), DomainError> {
+    let parties = tx
+        .query_opt(PARTIES, &[&invoice.account_id, &invoice.contract_id])
+        .await
+        .map_err(DomainError::database)?
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .unwrap_or_default();
+    Ok((file_name(&invoice), render(invoice, parties).await?))
+}
+
+/// `INV-2026-0001.pdf`: the number, with what a file name cannot hold replaced.
+pub fn file_name(invoice: &InvoiceView) -> String {
+    let stem: String = invoice
+        .number
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    format!("{stem}.pdf")
+}
+
+async fn render(
+    invoice: InvoiceView,
+    (account, address, contract): (String, Option<String>, Option<String>),
+) -> Result<Vec<u8>, DomainError> {
     let sections = sections(&invoice, &account, address, contract);
     let title = format!("Invoice {}", invoice.number);
     tokio::task::spawn_blocking(move || sections_pdf(&title, &sections))

@@ -1,0 +1,388 @@
+//! Invoices mailed to their customers. A request writes the email and its job in one
+//! transaction (a draft is sent in the same one), so nothing is lost to a crash or to
+//! the mail server being down. The job prints the PDF as the invoice stands, mails it
+//! through the notifier's mailer (`SMTP_URL`, or the outbox folder) as the tenant's
+//! brand, with replies going to whoever asked, and records the outcome: `sent`, or
+//! `failed` when the mail server refuses it for good or the attempts run out, which
+//! tells the requester. A retry sends the same Message-ID, so a receiver that keeps
+//! one copy per Message-ID sees one message however often a send was cut off.
+
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use minijinja::Environment;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::model::*;
+use super::{pdf, service};
+use crate::kernel::audit::{self, Entry};
+use crate::kernel::jobs::{enqueue, BackgroundJob, JobContext, JobError, JobKind};
+use crate::kernel::page::{Page, PageRequest};
+use crate::kernel::reads::read_as;
+use crate::kernel::validate;
+use crate::kernel::{unit, Actor, DomainError, Origin, Principal, Refusal, Role};
+use crate::notifications::mail::{self, Enclosure, Letter, MailError};
+use crate::notifications::outlets::{tenant_brand, tenant_sender, Outlets};
+use crate::tenancy::scoped::{TenantDb, TenantTx};
+
+pub const EMAIL: JobKind = JobKind {
+    name: "invoices.email",
+    queue: "default",
+    priority: 1,
+    // With the queue's backoff, about a day of a mail server being down.
+    max_attempts: 12,
+    timeout: Duration::from_secs(60),
+};
+
+/// Emails one invoice may be sent in a day: enough for every real correction, too few
+/// for a member to turn the tenant's mail server into a relay.
+pub const DAILY_LIMIT: i64 = 10;
+
+static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
+    let mut env = Environment::new();
+    for (name, source) in [
+        ("email.html", include_str!("templates/email.html")),
+        ("email.txt", include_str!("templates/email.txt")),
+    ] {
+        env.add_template(name, source)
+            .expect("the built-in templates parse");
+    }
+    env
+});
+
+/// Mails an invoice (its creator or a manager): to the given addresses, else the
+/// account's email. A draft is sent first. Audited as `email_requested`; the job does
+/// the rest.
+pub async fn request(
+    tx: &TenantTx,
+    actor: &Actor,
+    origin: &Origin,
+    invoice_id: Uuid,
+    input: NewInvoiceEmail,
+) -> Result<InvoiceEmailView, DomainError> {
+    let to = input
+        .to
+        .as_deref()
+        .map(|to| mail_addresses("to", to))
+        .transpose()?;
+    if to.as_ref().is_some_and(Vec::is_empty) {
+        return Err(DomainError::invalid("to: at least one address"));
+    }
+    let cc = mail_addresses("cc", &input.cc)?;
+    let subject = validate::optional_text("subject", input.subject.as_deref(), 300)?;
+    if subject.as_deref().is_some_and(|s| s.contains(['\r', '\n'])) {
+        return Err(DomainError::invalid("subject must be one line"));
+    }
+    let message = input
+        .message
+        .as_deref()
+        .map(|m| validate::body("message", m, 5000))
+        .transpose()?
+        .filter(|m| !m.is_empty());
+    let invoice = service::to_mail(tx, actor, origin, invoice_id).await?;
+    let to = match to {
+        Some(to) => to,
+        None => account_address(tx, invoice.account_id).await?,
+    };
+    let now = unit::now(tx);
+    let recent: i64 = tx
+        .query_one(
+            "select count(*) from invoice_emails where invoice_id = $1 and created_at > $2",
+            &[&invoice.id, &(now - chrono::Duration::days(1))],
+        )
+        .await
+        .map_err(DomainError::database)?
+        .get(0);
+    if recent >= DAILY_LIMIT {
+        return Err(DomainError::refused(
+            Refusal::Conflict,
+            "too_many_emails",
+            format!(
+                "invoice {} was emailed {recent} times in the last day",
+                invoice.number
+            ),
+            json!({"limit": DAILY_LIMIT, "window_hours": 24}),
+        ));
+    }
+    let subject = match subject {
+        Some(subject) => subject,
+        None => {
+            let brand = tenant_brand(tx).await?;
+            validate::truncate(
+                &format!("Invoice {} from {}", invoice.number, brand.name),
+                300,
+            )
+        }
+    };
+    let row = tx
+        .query_one(
+            &format!(
+                "insert into invoice_emails (invoice_id, recipients, cc, subject, message, requested_by, created_at) \
+                 values ($1, $2, $3, $4, $5, $6, $7) returning {EMAIL_COLUMNS}"
+            ),
+            &[&invoice.id, &to, &cc, &subject, &message, &actor.user_id(), &now],
+        )
+        .await
+        .map_err(DomainError::write)?;
+    let email = InvoiceEmailView::from(&row);
+    enqueue(tx, vec![MailInvoice { email_id: email.id }.now()]).await?;
+    audit::record(
+        tx,
+        actor,
+        origin,
+        Entry {
+            action: "email_requested",
+            entity: "invoice",
+            entity_id: Some(invoice.id),
+            changes: json!({"number": invoice.number, "email_id": email.id, "to": email.to, "cc": email.cc}),
+        },
+    )
+    .await?;
+    Ok(email)
+}
+
+async fn account_address(tx: &TenantTx, account: Uuid) -> Result<Vec<String>, DomainError> {
+    let email: Option<String> = tx
+        .query_opt(
+            "select email from counterparties where id = $1",
+            &[&account],
+        )
+        .await
+        .map_err(DomainError::database)?
+        .and_then(|row| row.get(0));
+    match email {
+        Some(email) => mail_addresses("to", &[email]),
+        None => Err(DomainError::invalid(
+            "to: the invoice's account has no email address; name the recipients",
+        )),
+    }
+}
+
+/// The invoice's emails, newest first.
+pub async fn list(
+    db: &TenantDb,
+    principal: &Principal,
+    invoice_id: Uuid,
+    page: &PageRequest,
+) -> Result<Page<InvoiceEmailView>, DomainError> {
+    let (after_at, after_id) = page.after::<(DateTime<Utc>, Uuid)>()?.unzip();
+    let sql = format!(
+        "select {EMAIL_COLUMNS} from invoice_emails where invoice_id = $1 \
+         and ($2::timestamptz is null or (created_at, id) < ($2, $3::uuid)) \
+         order by created_at desc, id desc limit $4"
+    );
+    let exists = "select 1 from invoices where id = $1";
+    let (_, results) = read_as(
+        db,
+        principal,
+        Role::Viewer,
+        &[
+            (exists, &[&invoice_id]),
+            (&sql, &[&invoice_id, &after_at, &after_id, &page.fetch()]),
+        ],
+    )
+    .await?;
+    if results[0].is_empty() {
+        return Err(DomainError::Missing("invoice"));
+    }
+    let rows: Vec<InvoiceEmailView> = results[1].iter().map(InvoiceEmailView::from).collect();
+    Ok(Page::keyset(rows, page, |email| {
+        (email.created_at, email.id)
+    }))
+}
+
+/// Mails one requested invoice email.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailInvoice {
+    pub email_id: Uuid,
+}
+
+impl BackgroundJob for MailInvoice {
+    const KIND: JobKind = EMAIL;
+    type Env = Outlets;
+
+    async fn run(self, ctx: JobContext, outlets: Outlets) -> Result<(), JobError> {
+        let tx = ctx.db.begin().await?;
+        let Some((folder, letter)) = letter(&tx, &outlets, &ctx, self.email_id).await? else {
+            return Ok(());
+        };
+        tx.commit().await?;
+        let sent = outlets.mailer().send_letter(&folder, &letter).await;
+        let last = ctx.job.attempt >= ctx.job.max_attempts;
+        let outcome = match sent {
+            Ok(()) => Outcome::Sent,
+            Err(MailError::Permanent(error)) => Outcome::Failed(error),
+            Err(MailError::Transient(error)) if last => Outcome::Failed(error),
+            Err(MailError::Transient(error)) => Outcome::Retry(error),
+        };
+        let tx = ctx.db.begin().await?;
+        settle(&tx, &ctx.origin(), self.email_id, &outcome, ctx.clock.now()).await?;
+        tx.commit().await?;
+        match outcome {
+            Outcome::Retry(error) => Err(JobError::Retry(error)),
+            Outcome::Sent | Outcome::Failed(_) => Ok(()),
+        }
+    }
+}
+
+enum Outcome {
+    Sent,
+    Failed(String),
+    Retry(String),
+}
+
+/// The letter of a queued email, with the outbox folder it goes to; `None` once it is
+/// settled.
+async fn letter(
+    tx: &TenantTx,
+    outlets: &Outlets,
+    ctx: &JobContext,
+    email_id: Uuid,
+) -> Result<Option<(String, Letter)>, DomainError> {
+    let row = tx
+        .query_opt(
+            &format!(
+                "select {EMAIL_COLUMNS} from invoice_emails where id = $1 and status = 'queued'"
+            ),
+            &[&email_id],
+        )
+        .await
+        .map_err(DomainError::database)?;
+    let Some(email) = row.as_ref().map(InvoiceEmailView::from) else {
+        return Ok(None);
+    };
+    let invoice = service::read(tx, email.invoice_id).await?;
+    let requester = match email.requested_by {
+        Some(user) => tx
+            .query_opt(
+                "select display_name, email from users where id = $1 and active",
+                &[&user],
+            )
+            .await
+            .map_err(DomainError::database)?
+            .map(|row| (row.get::<_, String>(0), row.get::<_, String>(1))),
+        None => None,
+    };
+    let sender = tenant_sender(tx, outlets).await?;
+    let context = json!({
+        "brand": sender.brand(),
+        "message": email.message,
+        "number": invoice.number,
+        "currency": invoice.currency,
+        "total": invoice.total,
+        "balance": invoice.balance,
+        "paid_in_full": invoice.status == "paid",
+        "due_date": invoice.due_date,
+        "issue_date": invoice.issue_date,
+        "file_name": pdf::file_name(&invoice),
+        "reply_to": requester.as_ref().map(|(name, _)| name),
+    });
+    let (text, html) = (
+        render("email.txt", &context),
+        render("email.html", &context),
+    );
+    let (file_name, bytes) = pdf::in_tx(tx, invoice).await?;
+    let mailboxes = |addresses: &[String]| -> Vec<_> {
+        addresses
+            .iter()
+            .filter_map(|a| mail::mailbox(None, a).ok())
+            .collect()
+    };
+    let letter = Letter {
+        sender_name: sender.brand().name.clone(),
+        reply_to: requester.and_then(|(name, address)| mail::mailbox(Some(&name), &address).ok()),
+        to: mailboxes(&email.to),
+        cc: mailboxes(&email.cc),
+        subject: email.subject,
+        text,
+        html,
+        message_id: format!(
+            "invoice-email.{}.{}@{}",
+            email.id,
+            ctx.job.tenant.0,
+            outlets.mailer().domain()
+        ),
+        enclosures: vec![Enclosure {
+            filename: file_name,
+            content_type: mail::pdf_type(),
+            bytes,
+        }],
+    };
+    Ok(Some((sender.folder().to_owned(), letter)))
+}
+
+fn render(name: &str, context: &serde_json::Value) -> String {
+    TEMPLATES
+        .get_template(name)
+        .and_then(|template| template.render(context))
+        .unwrap_or_else(|error| {
+            tracing::error!(%error, name, "an invoice email template failed to render");
+            String::new()
+        })
+}
+
+/// Records an attempt: sent and failed are final (audited as `email_sent` and
+/// `email_failed`, the latter telling the requester); a retry keeps it queued with
+/// the error. Only a queued email changes, so a late second run settles nothing twice.
+async fn settle(
+    tx: &TenantTx,
+    origin: &Origin,
+    email_id: Uuid,
+    outcome: &Outcome,
+    now: DateTime<Utc>,
+) -> Result<(), DomainError> {
+    let (status, error) = match outcome {
+        Outcome::Sent => ("sent", None),
+        Outcome::Failed(error) => ("failed", Some(validate::truncate(error, 1000))),
+        Outcome::Retry(error) => ("queued", Some(validate::truncate(error, 1000))),
+    };
+    let row = tx
+        .query_opt(
+            "update invoice_emails e set attempts = attempts + 1, status = $2::text, \
+             last_error = coalesce($3, last_error), \
+             sent_at = case when $2::text = 'sent' then $4::timestamptz end, \
+             failed_at = case when $2::text = 'failed' then $4::timestamptz end \
+             from invoices i where e.id = $1 and e.status = 'queued' and i.id = e.invoice_id \
+             returning e.invoice_id, i.number, e.recipients, e.cc, e.requested_by",
+            &[&email_id, &status, &error, &now],
+        )
+        .await
+        .map_err(DomainError::write)?;
+    let Some(row) = row else { return Ok(()) };
+    if status == "queued" {
+        return Ok(());
+    }
+    let (invoice, number, to, cc, requested_by): (
+        Uuid,
+        String,
+        Vec<String>,
+        Vec<String>,
+        Option<Uuid>,
+    ) = (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4));
+    let mut changes = json!({
+        "number": number, "email_id": email_id, "to": to, "cc": cc, "requested_by": requested_by,
+    });
+    if let Some(error) = error {
+        changes["error"] = json!(error);
+    }
+    audit::record(
+        tx,
+        &Actor::system("invoices"),
+        origin,
+        Entry {
+            action: if status == "sent" {
+                "email_sent"
+            } else {
+                "email_failed"
+            },
+            entity: "invoice",
+            entity_id: Some(invoice),
+            changes,
+        },
+    )
+    .await
+}
