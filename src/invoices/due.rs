@@ -1,12 +1,15 @@
 //! An invoice's due date as timers: when it is sent, a reminder waits for the tenant's
-//! `reminder_days` before the due date (09:00 UTC) and the overdue mark for the start
-//! of the day after it (UTC). Each job carries the due date it was made for and checks
-//! it when it fires, so an invoice paid, voided or given another date meanwhile turns
-//! it into a no-op; a job that fires early (a clock ahead of ours) waits again.
+//! `reminder_days` before the due date (09:00) and the overdue mark for the start of
+//! the day after it, both in the tenant's time zone (its notification default, else
+//! its business calendar's, else UTC). Each job carries the due date it was made for
+//! and checks it when it fires, so an invoice paid, voided or given another date
+//! meanwhile turns it into a no-op; a job that fires early (a clock ahead of ours)
+//! waits again.
 
 use std::time::Duration;
 
-use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
@@ -14,6 +17,7 @@ use uuid::Uuid;
 use crate::kernel::audit::{self, Entry};
 use crate::kernel::jobs::{cancel_pending, enqueue, BackgroundJob, JobContext, JobError, JobKind};
 use crate::kernel::{Actor, DomainError};
+use crate::notifications::reminders::{at_local_morning, zone_and_defaults};
 use crate::tenancy::scoped::TenantTx;
 
 pub const DUE: JobKind = JobKind {
@@ -30,6 +34,10 @@ pub struct InvoiceDue {
     pub invoice_id: Uuid,
     pub kind: String,
     pub due_date: NaiveDate,
+    /// When it was scheduled for (the tenant's zone applied); absent in timers made
+    /// before it was recorded, which count in UTC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<DateTime<Utc>>,
 }
 
 impl BackgroundJob for InvoiceDue {
@@ -38,7 +46,7 @@ impl BackgroundJob for InvoiceDue {
 
     async fn run(self, ctx: JobContext, (): ()) -> Result<(), JobError> {
         let fire_at = match self.kind.as_str() {
-            "overdue" => overdue_at(self.due_date),
+            "overdue" => self.at.or_else(|| overdue_at(Tz::UTC, self.due_date)),
             _ => None,
         };
         let now = ctx.clock.now();
@@ -53,10 +61,19 @@ impl BackgroundJob for InvoiceDue {
     }
 }
 
-/// The start of the day after the due date, in UTC.
-pub fn overdue_at(due: NaiveDate) -> Option<DateTime<Utc>> {
-    due.succ_opt()
-        .map(|day| day.and_time(NaiveTime::MIN).and_utc())
+/// The start of the day after the due date in `zone` (its first instant, should
+/// midnight fall in a gap).
+pub fn overdue_at(zone: Tz, due: NaiveDate) -> Option<DateTime<Utc>> {
+    let day = due.succ_opt()?.and_time(NaiveTime::MIN);
+    Some(
+        zone.from_local_datetime(&day)
+            .earliest()
+            .or_else(|| {
+                zone.from_local_datetime(&(day + chrono::Duration::hours(1)))
+                    .earliest()
+            })
+            .map_or_else(|| day.and_utc(), |at| at.with_timezone(&Utc)),
+    )
 }
 
 fn key_prefix(invoice: Uuid) -> String {
@@ -83,13 +100,13 @@ pub async fn schedule(
         .await
         .map_err(DomainError::database)?
         .get(0);
+    let (zone, _) = zone_and_defaults(tx).await?;
     let mut jobs = Vec::new();
-    let remind_on = due - chrono::Duration::days(i64::from(days));
-    let remind_at = remind_on.and_time(NaiveTime::from_hms_opt(9, 0, 0).unwrap_or(NaiveTime::MIN));
-    if days > 0 && remind_at.and_utc() > now {
-        jobs.push(timer(invoice, "reminder", due, remind_at.and_utc()));
+    let remind_at = at_local_morning(zone, due - chrono::Duration::days(i64::from(days)));
+    if days > 0 && remind_at > now {
+        jobs.push(timer(invoice, "reminder", due, remind_at));
     }
-    if let Some(at) = overdue_at(due) {
+    if let Some(at) = overdue_at(zone, due) {
         jobs.push(timer(invoice, "overdue", due, at));
     }
     enqueue(tx, jobs).await?;
@@ -106,6 +123,7 @@ fn timer(
         invoice_id: invoice,
         kind: kind.to_owned(),
         due_date: due,
+        at: Some(at),
     }
     .at(at)
     .unique(format!("{}{kind}", key_prefix(invoice)))

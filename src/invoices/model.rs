@@ -88,7 +88,8 @@ pub const LINE_COLUMNS: &str = "position, description, quantity::text, unit_pric
      discount_percent::text, tax_rate::text, gross::text, discount::text, net::text, tax::text, \
      (net + tax)::text";
 
-/// One line: its amounts rounded to cents half away from zero.
+/// One line: its amounts rounded to its currency's minor unit (cents, mostly) half away
+/// from zero.
 #[derive(Serialize, ToSchema)]
 pub struct LineView {
     pub position: i32,
@@ -236,13 +237,30 @@ pub fn lines(lines: &[NewLine]) -> Result<Vec<CheckedLine>, DomainError> {
         .collect()
 }
 
-/// A payment's amount: more than zero, cents at most.
-pub fn payment_amount(value: &str) -> Result<String, DomainError> {
-    let amount = decimal("amount", value, 14, 2)?;
+/// A payment's amount: more than zero, in the currency's minor unit at most.
+pub fn payment_amount(value: &str, currency: &str) -> Result<String, DomainError> {
+    let amount = decimal(
+        "amount",
+        value,
+        14,
+        minor_units(currency).unsigned_abs().into(),
+    )?;
     if !amount.bytes().any(|b| (b'1'..=b'9').contains(&b)) {
         return Err(DomainError::invalid("amount must be more than 0"));
     }
     Ok(amount)
+}
+
+/// The digits after the point a currency's amounts have (ISO 4217's minor unit): none
+/// for the yen, three for the Kuwaiti dinar, four for the Chilean UF, two for the rest.
+pub fn minor_units(currency: &str) -> i16 {
+    match currency {
+        "BIF" | "CLP" | "DJF" | "GNF" | "ISK" | "JPY" | "KMF" | "KRW" | "PYG" | "RWF" | "UGX"
+        | "UYI" | "VND" | "VUV" | "XAF" | "XOF" | "XPF" => 0,
+        "BHD" | "IQD" | "JOD" | "KWD" | "LYD" | "OMR" | "TND" => 3,
+        "CLF" | "UYW" => 4,
+        _ => 2,
+    }
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -447,10 +465,13 @@ mod tests {
     }
 
     #[test]
-    fn payments_are_positive_cents() {
-        assert_eq!(payment_amount("10.50").unwrap(), "10.50");
-        assert!(payment_amount("0.00").is_err());
-        assert!(payment_amount("1.001").is_err());
+    fn payments_are_positive_and_in_the_minor_unit_of_their_currency() {
+        assert_eq!(payment_amount("10.50", "EUR").unwrap(), "10.50");
+        assert!(payment_amount("0.00", "EUR").is_err());
+        assert!(payment_amount("1.001", "EUR").is_err());
+        assert_eq!(payment_amount("1500", "JPY").unwrap(), "1500");
+        assert!(payment_amount("1500.5", "JPY").is_err());
+        assert_eq!(payment_amount("1.125", "KWD").unwrap(), "1.125");
     }
 
     #[test]

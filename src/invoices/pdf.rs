@@ -98,7 +98,7 @@ fn sections(
                 line.quantity,
                 money(&line.unit_price)
             );
-            if line.discount != "0.00" {
+            if line.discount.bytes().any(|b| (b'1'..=b'9').contains(&b)) {
                 text.push_str(&format!(
                     ", less {}% ({})",
                     line.discount_percent,

@@ -121,7 +121,7 @@ pub async fn create(
         .await
         .map_err(DomainError::write)?
         .get(0);
-    write_lines(tx, id, &lines).await?;
+    write_lines(tx, id, currency.as_str(), &lines).await?;
     let counter: i32 = tx
         .query_one(
             "insert into invoice_counters (period, last_number) values ($1, 1) \
@@ -179,7 +179,12 @@ async fn check_references(
 }
 
 /// Replaces an invoice's lines and sums them into its totals.
-async fn write_lines(tx: &TenantTx, id: Uuid, lines: &[CheckedLine]) -> Result<(), DomainError> {
+async fn write_lines(
+    tx: &TenantTx,
+    id: Uuid,
+    currency: &str,
+    lines: &[CheckedLine],
+) -> Result<(), DomainError> {
     let positions: Vec<i32> = (1..=lines.len() as i32).collect();
     let column =
         |f: fn(&CheckedLine) -> &String| lines.iter().map(f).cloned().collect::<Vec<String>>();
@@ -188,8 +193,8 @@ async fn write_lines(tx: &TenantTx, id: Uuid, lines: &[CheckedLine]) -> Result<(
         .map_err(DomainError::write)?;
     tx.execute(
         "insert into invoice_lines (invoice_id, position, description, quantity, unit_price, \
-         discount_percent, tax_rate) \
-         select $1, l.p, l.d, l.q::numeric, l.u::numeric, l.dp::numeric, l.t::numeric \
+         discount_percent, tax_rate, minor_units) \
+         select $1, l.p, l.d, l.q::numeric, l.u::numeric, l.dp::numeric, l.t::numeric, $8 \
          from unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) \
               as l(p, d, q, u, dp, t)",
         &[
@@ -200,6 +205,7 @@ async fn write_lines(tx: &TenantTx, id: Uuid, lines: &[CheckedLine]) -> Result<(
             &column(|l| &l.unit_price),
             &column(|l| &l.discount_percent),
             &column(|l| &l.tax_rate),
+            &minor_units(currency),
         ],
     )
     .await
@@ -274,7 +280,7 @@ pub async fn update(
     .await
     .map_err(DomainError::write)?;
     if let Some(lines) = &lines {
-        write_lines(tx, old.id, lines).await?;
+        write_lines(tx, old.id, &old.currency, lines).await?;
     }
     let new = read(tx, old.id).await?;
     audit::record_update(tx, actor, origin, "invoice", new.id, &old, &new).await?;
@@ -356,10 +362,10 @@ pub async fn pay(
     id: Uuid,
     input: NewPayment,
 ) -> Result<InvoiceView, DomainError> {
-    let amount = payment_amount(&input.amount)?;
     let method = validate::optional_text("method", input.method.as_deref(), 50)?;
     let reference = validate::optional_text("reference", input.reference.as_deref(), 200)?;
     let old = lock_held(tx, actor, id).await?;
+    let amount = payment_amount(&input.amount, &old.currency)?;
     refuse_status(&old, &["sent", "partly_paid", "overdue"], "paid")?;
     let now = unit::now(tx);
     let paid_on = input.paid_on.map_or_else(|| now.date_naive(), |d| d.0);

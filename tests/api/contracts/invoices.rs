@@ -313,6 +313,97 @@ async fn concurrent_creators_get_every_number_once_and_none_is_skipped() {
 }
 
 #[tokio::test]
+async fn amounts_round_to_the_minor_unit_of_their_currency() {
+    let clm = Clm::new().await;
+    let account = account(&clm).await;
+    // 3 x 333.5 = 1000.5 -> 1001 yen; 10% off 100.05 -> 100; 10% tax on 901 is 90.1 -> 90.
+    let (status, yen) = create(
+        &clm,
+        json!({"account_id": account, "currency": "JPY", "lines": [
+            {"description": "Seats", "quantity": "3", "unit_price": "333.5",
+             "discount_percent": "10", "tax_rate": "10"}]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{yen}");
+    let line = &yen["lines"][0];
+    assert_eq!(
+        (
+            &line["gross"],
+            &line["discount"],
+            &line["net"],
+            &line["tax"],
+            &line["total"]
+        ),
+        (
+            &json!("1001"),
+            &json!("100"),
+            &json!("901"),
+            &json!("90"),
+            &json!("991")
+        )
+    );
+    assert_eq!(
+        (&yen["subtotal"], &yen["total"]),
+        (&json!("1001"), &json!("991"))
+    );
+    let path = format!("/api/v1/invoices/{}", yen["id"].as_str().unwrap());
+    clm.json(Method::POST, &format!("{path}/send"), &clm.member, None)
+        .await;
+    let (status, refused) = clm
+        .json(
+            Method::POST,
+            &format!("{path}/payments"),
+            &clm.member,
+            Some(json!({"amount": "990.5"})),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "no fractions of a yen: {refused}"
+    );
+    let (_, paid) = clm
+        .json(
+            Method::POST,
+            &format!("{path}/payments"),
+            &clm.member,
+            Some(json!({"amount": "991"})),
+        )
+        .await;
+    assert_eq!(paid["status"], "paid", "{paid}");
+    // 1.2345 dinars -> 1.235 (half away from zero); 5% tax 0.06175 -> 0.062.
+    let (_, dinar) = create(
+        &clm,
+        json!({"account_id": account, "currency": "KWD", "lines": [
+            {"description": "Audit", "quantity": "1", "unit_price": "1.2345", "tax_rate": "5"}]}),
+    )
+    .await;
+    assert_eq!(
+        (&dinar["subtotal"], &dinar["tax_total"], &dinar["total"]),
+        (&json!("1.235"), &json!("0.062"), &json!("1.297")),
+        "{dinar}"
+    );
+}
+
+/// An invoice's waiting timers: (unique key, run at), soonest first.
+async fn due_timers(
+    client: &tokio_postgres::Client,
+    id: &str,
+) -> Vec<(String, chrono::DateTime<chrono::Utc>)> {
+    client
+        .query(
+            "select unique_key, run_at from public.jobs where kind = 'invoices.due' \
+             and state = 'scheduled' and unique_key like $1 order by run_at",
+            &[&format!("invoice:{id}:%")],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect()
+}
+
+#[tokio::test]
 async fn an_unpaid_invoice_past_its_due_date_is_marked_overdue_by_its_timer() {
     let clm = Clm::new().await;
     let account = account(&clm).await;
@@ -346,9 +437,9 @@ async fn an_unpaid_invoice_past_its_due_date_is_marked_overdue_by_its_timer() {
 
     // An invoice due later waits for its timers: the reminder three days before, the
     // overdue mark at the start of the next day.
-    let mut later = invoice(&account, "2099-01-05");
-    later["due_date"] = json!("2099-02-04");
-    let (_, later) = create(&clm, later).await;
+    let mut later_body = invoice(&account, "2099-01-05");
+    later_body["due_date"] = json!("2099-02-04");
+    let (_, later) = create(&clm, later_body.clone()).await;
     let id = later["id"].as_str().unwrap();
     clm.json(
         Method::POST,
@@ -358,17 +449,7 @@ async fn an_unpaid_invoice_past_its_due_date_is_marked_overdue_by_its_timer() {
     )
     .await;
     let client = clm.db.client().await;
-    let timers: Vec<(String, chrono::DateTime<chrono::Utc>)> = client
-        .query(
-            "select unique_key, run_at from public.jobs where kind = 'invoices.due' \
-             and state = 'scheduled' and unique_key like $1 order by run_at",
-            &[&format!("invoice:{id}:%")],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect();
+    let timers = due_timers(&client, id).await;
     let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().to_utc();
     assert_eq!(
         timers,
@@ -385,14 +466,33 @@ async fn an_unpaid_invoice_past_its_due_date_is_marked_overdue_by_its_timer() {
         Some(json!({"reason": "cancelled order"})),
     )
     .await;
-    let waiting: i64 = client
-        .query_one(
-            "select count(*) from public.jobs where kind = 'invoices.due' and state = 'scheduled' \
-             and unique_key like $1",
-            &[&format!("invoice:{id}:%")],
+    assert!(due_timers(&client, id).await.is_empty());
+
+    // In the tenant's zone: 09:00 there three days before, and its next midnight.
+    let (status, _) = clm
+        .json(
+            Method::PUT,
+            "/api/v1/notification-preferences/defaults",
+            &clm.admin,
+            Some(json!({"time_zone": "America/New_York"})),
         )
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(waiting, 0);
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, zoned) = create(&clm, later_body.clone()).await;
+    let id = zoned["id"].as_str().unwrap();
+    clm.json(
+        Method::POST,
+        &format!("/api/v1/invoices/{id}/send"),
+        &clm.member,
+        None,
+    )
+    .await;
+    let timers = due_timers(&client, id).await;
+    assert_eq!(
+        timers,
+        [
+            (format!("invoice:{id}:reminder"), at("2099-02-01T14:00:00Z")),
+            (format!("invoice:{id}:overdue"), at("2099-02-05T05:00:00Z")),
+        ]
+    );
 }
