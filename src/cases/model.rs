@@ -12,7 +12,7 @@ use crate::kernel::DomainError;
 pub const COLUMNS: &str = "id, number, subject, description, account_id, contract_id, contact_id, \
      priority, status, assignee_id, first_response_due_at, first_responded_at, \
      first_response_breached_at, resolution_due_at, resolved_at, resolution_breached_at, \
-     escalated_at, created_by, created_at, updated_at";
+     escalated_at, created_by, created_at, updated_at, sla_paused_at, sla_paused_seconds";
 
 /// A support case on an account or a contract, with its two SLA clocks.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -45,6 +45,12 @@ pub struct CaseView {
     pub created_by: Option<Uuid>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// While the case is `pending` (waiting on the customer): since when its SLA clocks
+    /// stand still. Leaving `pending` moves the deadlines not yet met later by the
+    /// business time it waited.
+    pub sla_paused_at: Option<DateTime<Utc>>,
+    /// The business time, in seconds, of the pauses already over.
+    pub sla_paused_seconds: i64,
 }
 
 impl From<&Row> for CaseView {
@@ -70,6 +76,8 @@ impl From<&Row> for CaseView {
             created_by: row.get(17),
             created_at: row.get(18),
             updated_at: row.get(19),
+            sla_paused_at: row.get(20),
+            sla_paused_seconds: row.get(21),
         }
     }
 }

@@ -135,7 +135,8 @@ pub async fn create(
     require_active_user(tx, "assignee_id", input.assignee_id).await?;
     let account = placed(tx, input.account_id, input.contract_id, input.contact_id).await?;
     let now = unit::now(tx);
-    let (first_response_due, resolution_due) = sla::deadlines(tx, &priority, now).await?;
+    let (first_response_due, resolution_due) =
+        sla::deadlines(tx, &priority, now, chrono::Duration::zero()).await?;
     let row = tx
         .query_one(
             &format!(
@@ -184,8 +185,10 @@ async fn lock_workable(tx: &TenantTx, actor: &Actor, id: Uuid) -> Result<CaseVie
 
 /// Changes a case. Moving on from `new` is its first response; `resolved` or `closed`
 /// stops the resolution clock (and counts as the response if none came); reopening
-/// restarts it against the same deadline; a new priority moves the deadlines not yet
-/// met. Audited with the changed fields.
+/// restarts it against the same deadline; `pending` (waiting on the customer) stops
+/// the clocks until the case leaves it, and the deadlines still running move later by
+/// the business time it waited; a new priority moves the deadlines not yet met.
+/// Audited with the changed fields.
 pub async fn update(
     tx: &TenantTx,
     actor: &Actor,
@@ -222,10 +225,11 @@ pub async fn update(
         (true, None) => Some(now),
         (false, _) => None,
     };
-    let (first_due, resolution_due) = if priority == old.priority {
+    let (mut first_due, mut resolution_due) = if priority == old.priority {
         (old.first_response_due_at, old.resolution_due_at)
     } else {
-        let (first, resolution) = sla::deadlines(tx, &priority, old.created_at).await?;
+        let paused = chrono::Duration::seconds(old.sla_paused_seconds);
+        let (first, resolution) = sla::deadlines(tx, &priority, old.created_at, paused).await?;
         // A clock already met or breached keeps the deadline it was judged by.
         (
             if old.first_responded_at.is_none() && old.first_response_breached_at.is_none() {
@@ -240,12 +244,32 @@ pub async fn update(
             },
         )
     };
+    // Waiting on the customer stops the clocks; leaving it moves the deadlines still
+    // running later by the business time it waited.
+    let (mut paused_at, mut paused_seconds) = (old.sla_paused_at, old.sla_paused_seconds);
+    if status == "pending" && paused_at.is_none() {
+        paused_at = Some(now);
+    } else if status != "pending" {
+        if let Some(since) = paused_at.take() {
+            let running = [
+                (responded.is_none() && old.first_response_breached_at.is_none())
+                    .then_some(first_due),
+                (resolved.is_none() && old.resolution_breached_at.is_none())
+                    .then_some(resolution_due),
+            ];
+            let (waited, [first, resolution]) = sla::resume(tx, &priority, since, running).await?;
+            paused_seconds += waited.num_seconds();
+            first_due = first.unwrap_or(first_due);
+            resolution_due = resolution.unwrap_or(resolution_due);
+        }
+    }
     let row = tx
         .query_one(
             &format!(
                 "update cases set subject = $2, description = $3, contact_id = $4, priority = $5, \
                  status = $6, assignee_id = $7, first_responded_at = $8, resolved_at = $9, \
-                 first_response_due_at = $10, resolution_due_at = $11, updated_at = $12 \
+                 first_response_due_at = $10, resolution_due_at = $11, updated_at = $12, \
+                 sla_paused_at = $13, sla_paused_seconds = $14 \
                  where id = $1 returning {COLUMNS}"
             ),
             &[
@@ -261,6 +285,8 @@ pub async fn update(
                 &first_due,
                 &resolution_due,
                 &now,
+                &paused_at,
+                &paused_seconds,
             ],
         )
         .await

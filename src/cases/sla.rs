@@ -1,5 +1,6 @@
 //! A case's two SLA clocks on the SLA engine ([`crate::sla`]): deadlines counted in the
-//! tenant's business calendar from the case's opening, a durable timer per clock, and
+//! tenant's business calendar from the case's opening, standing still while the case
+//! waits on its customer (`pending`), a durable timer per clock, and
 //! what a breach does: the case marked, `case.sla_breached` recorded (its assignee is
 //! told), and, the first time, the case escalated to its policy's team
 //! (`case.escalated`, every active member told).
@@ -13,6 +14,7 @@ use uuid::Uuid;
 
 use super::model::{CaseView, Clock, SlaPolicy, COLUMNS};
 use crate::kernel::audit::{self, Entry};
+use crate::kernel::business_time::CalendarError;
 use crate::kernel::jobs::{cancel_pending, enqueue, BackgroundJob, JobContext, JobError, JobKind};
 use crate::kernel::{unit, Actor, DomainError, Origin};
 use crate::sla::{when_due, Deadlines};
@@ -65,22 +67,21 @@ pub async fn policy(tx: &TenantTx, priority: &str) -> Result<SlaPolicy, DomainEr
     })
 }
 
-/// The deadlines of both clocks for a case of `priority` opened at `opened`.
+/// The deadlines of both clocks for a case of `priority` opened at `opened`, moved
+/// later by the business time its clocks stood still (`paused`).
 pub async fn deadlines(
     tx: &TenantTx,
     priority: &str,
     opened: DateTime<Utc>,
+    paused: chrono::Duration,
 ) -> Result<(DateTime<Utc>, DateTime<Utc>), DomainError> {
     let policy = policy(tx, priority).await?;
     let business = Deadlines::load(tx).await?;
     let after = |hours: f64| {
-        business.after(opened, hours).map_err(|e| {
-            DomainError::conflict(
-                "sla_unreachable",
-                format!("the business calendar gives no deadline {hours} business hours after {opened} ({e}); widen the calendar"),
-                json!({"priority": priority, "hours": hours}),
-            )
-        })
+        business
+            .after(opened, hours)
+            .and_then(|due| business.later(due, paused))
+            .map_err(|e| unreachable_deadline(priority, &e))
     };
     Ok((
         after(policy.first_response_hours)?,
@@ -88,16 +89,47 @@ pub async fn deadlines(
     ))
 }
 
+fn unreachable_deadline(priority: &str, error: &CalendarError) -> DomainError {
+    DomainError::conflict(
+        "sla_unreachable",
+        format!("the business calendar gives no deadline for a {priority} case ({error}); widen the calendar"),
+        json!({"priority": priority}),
+    )
+}
+
+/// A case leaves `pending`: the business time it waited since `since`, and each of
+/// the given deadlines (those of clocks still running) moved later by it.
+pub async fn resume(
+    tx: &TenantTx,
+    priority: &str,
+    since: DateTime<Utc>,
+    deadlines: [Option<DateTime<Utc>>; 2],
+) -> Result<(chrono::Duration, [Option<DateTime<Utc>>; 2]), DomainError> {
+    let business = Deadlines::load(tx).await?;
+    let waited = business.between(since, unit::now(tx));
+    let mut moved = [None, None];
+    for (slot, due) in moved.iter_mut().zip(deadlines) {
+        if let Some(due) = due {
+            *slot = Some(
+                business
+                    .later(due, waited)
+                    .map_err(|e| unreachable_deadline(priority, &e))?,
+            );
+        }
+    }
+    Ok((waited, moved))
+}
+
 fn key(case: Uuid, clock: Clock) -> String {
     format!("case:{case}:{}", clock.name())
 }
 
 /// Cancels a case's pending timers and sets one for each clock still running: not
-/// met, not breached, the case not resolved. A deadline already past fires at once
-/// (a reopened case whose resolution is late breaches then).
+/// met, not breached, the case not resolved nor waiting on its customer. A deadline
+/// already past fires at once (a reopened case whose resolution is late breaches then).
 pub async fn schedule(tx: &TenantTx, case: &CaseView) -> Result<(), DomainError> {
     cancel(tx, case.id).await?;
-    if !case.is_active() {
+    if !case.is_active() || case.sla_paused_at.is_some() {
         return Ok(());
     }
     let now = unit::now(tx);
@@ -152,7 +184,7 @@ pub async fn breach(
             &format!(
                 "update cases set {breached_column} = $3 \
                  where id = $1 and {due_column} = $2 and {met_column} is null and {breached_column} is null \
-                   and status not in ('resolved', 'closed') \
+                   and status not in ('resolved', 'closed') and sla_paused_at is null \
                  returning {COLUMNS}"
             ),
             &[&case_id, &due_at, &now],

@@ -29,6 +29,21 @@ impl Deadlines {
     pub fn after(&self, from: DateTime<Utc>, hours: f64) -> Result<DateTime<Utc>, CalendarError> {
         calendar::deadline(&self.0, from, hours).map(|at| at.trunc_subsecs(6))
     }
+
+    /// The business time between two instants (a pause, say).
+    pub fn between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> chrono::Duration {
+        self.0.between(from, to)
+    }
+
+    /// A deadline moved later by `business` time (a clock that stood still that long),
+    /// at PostgreSQL's precision.
+    pub fn later(
+        &self,
+        due: DateTime<Utc>,
+        business: chrono::Duration,
+    ) -> Result<DateTime<Utc>, CalendarError> {
+        self.0.add(due, business).map(|at| at.trunc_subsecs(6))
+    }
 }
 
 /// Runs a deadline timer's work: not before `not_before` by the server's clock (the job is

@@ -354,3 +354,111 @@ async fn case_slas_count_business_hours_breach_escalate_and_report_compliance() 
         before
     );
 }
+
+#[tokio::test]
+async fn a_case_waiting_on_its_customer_stops_its_sla_clocks_until_it_answers() {
+    // Tuesday 1 December 2026, 09:00 UTC, on the default calendar: Monday to Friday,
+    // 09:00 to 17:00 UTC.
+    let mut org = org(at("2026-12-01T09:00:00Z"), 1, &[], &[("olive", "member")]).await;
+    let (status, _) = org
+        .call(
+            0,
+            None,
+            Method::PUT,
+            "/api/v1/case-sla-policies",
+            Some(policies(None)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let account = created(
+        &org,
+        "olive",
+        "/api/v1/counterparties",
+        json!({"name": "Globex"}),
+    )
+    .await;
+    let case = created(
+        &org,
+        "olive",
+        "/api/v1/cases",
+        json!({"subject": "Plant offline", "account_id": account["id"], "priority": "urgent"}),
+    )
+    .await;
+    assert_eq!(
+        at(case["resolution_due_at"].as_str().unwrap()),
+        at("2026-12-01T17:00:00Z")
+    );
+    let id = case["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/cases/{id}");
+
+    // At 10:00 it waits on the customer: its clocks stop, no timer waits.
+    org.advance_to(at("2026-12-01T10:00:00Z"));
+    org.relogin().await;
+    let (status, waiting) = org
+        .as_(
+            "olive",
+            Method::PATCH,
+            &path,
+            Some(json!({"status": "pending"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{waiting}");
+    assert_eq!(
+        at(waiting["sla_paused_at"].as_str().unwrap()),
+        at("2026-12-01T10:00:00Z")
+    );
+    assert!(timers(&org, "cases.sla_due", &format!("case:{id}:%"))
+        .await
+        .is_empty());
+
+    // Its deadline passes while it waits: no breach.
+    org.advance_to(at("2026-12-01T17:30:00Z"));
+    org.relogin().await;
+    let (_, still) = org.as_("olive", Method::GET, &path, None).await;
+    assert!(still["resolution_breached_at"].is_null(), "{still}");
+
+    // The customer answers on Wednesday at 11:00: it waited nine business hours
+    // (Tuesday 10-17, Wednesday 9-11), so resolution is due nine business hours after
+    // Tuesday 17:00, on Thursday at 10:00.
+    org.advance_to(at("2026-12-02T11:00:00Z"));
+    org.relogin().await;
+    let (status, resumed) = org
+        .as_(
+            "olive",
+            Method::PATCH,
+            &path,
+            Some(json!({"status": "open"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{resumed}");
+    assert!(resumed["sla_paused_at"].is_null());
+    assert_eq!(resumed["sla_paused_seconds"], 9 * 3600);
+    let due = at("2026-12-03T10:00:00Z");
+    assert_eq!(at(resumed["resolution_due_at"].as_str().unwrap()), due);
+    assert_eq!(
+        timers(&org, "cases.sla_due", &format!("case:{id}:%")).await,
+        [(format!("case:{id}:resolution"), due)]
+    );
+    // A new priority counts from the opening, the pause included: high is 16 business
+    // hours (Wednesday 17:00), plus nine (Friday 10:00).
+    let (_, high) = org
+        .as_(
+            "olive",
+            Method::PATCH,
+            &path,
+            Some(json!({"priority": "high"})),
+        )
+        .await;
+    let due = at("2026-12-04T10:00:00Z");
+    assert_eq!(
+        at(high["resolution_due_at"].as_str().unwrap()),
+        due,
+        "{high}"
+    );
+
+    // Past the moved deadline, it breaches.
+    org.advance_to(at("2026-12-04T10:30:00Z"));
+    org.relogin().await;
+    let breached = once_set(&org, &path, "resolution_breached_at").await;
+    assert_eq!(breached["status"], "open");
+}
