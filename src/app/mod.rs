@@ -138,6 +138,7 @@ pub fn job_handlers(outbound: &Outbound) -> Handlers {
         .register_job::<crate::invoices::mailing::MailInvoice>(outbound.notifications.clone())
         .register_job::<crate::activities::reminders::TaskTimer>(())
         .register_job::<crate::cases::sla::CaseSlaDue>(())
+        .register_job::<crate::cases::sla::CaseSlaWarning>(())
         .register_job::<crate::attachments::reading::ExtractText>(outbound.store.clone())
         .register_job::<crate::attachments::ocr::RecognizePage>(outbound.store.clone())
         .register_job::<crate::attachments::removal::RemoveFiles>(outbound.store.clone())

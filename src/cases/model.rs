@@ -201,6 +201,11 @@ pub struct SlaPolicy {
     /// assignee when null.
     #[schema(max_length = 50)]
     pub escalate_to_team: Option<String>,
+    /// Business hours before each deadline at which the assignee is told the case is
+    /// at risk (`case.sla_at_risk`); none when null or not shorter than the clock.
+    #[serde(default)]
+    #[schema(minimum = 0.01, maximum = 8760)]
+    pub warn_before_hours: Option<f64>,
 }
 
 /// Every priority's policy, as the API takes and shows them.
@@ -239,6 +244,15 @@ pub fn policies(mut all: Vec<SlaPolicy>) -> Result<Vec<SlaPolicy>, DomainError> 
                 )));
             }
         }
+        if policy
+            .warn_before_hours
+            .is_some_and(|hours| !(hours.is_finite() && (0.01..=8760.0).contains(&hours)))
+        {
+            return Err(DomainError::invalid(format!(
+                "{}: warn_before_hours must be 0.01 to 8760",
+                policy.priority
+            )));
+        }
         if policy.first_response_hours > policy.resolution_hours {
             return Err(DomainError::invalid(format!(
                 "{}: the first response cannot be due after the resolution",
@@ -276,6 +290,7 @@ mod tests {
             first_response_hours: first,
             resolution_hours: resolution,
             escalate_to_team: None,
+            warn_before_hours: None,
         }
     }
 

@@ -11,7 +11,7 @@ use crate::kernel::{Actor, DomainError, Origin, Principal, Role};
 use crate::tenancy::scoped::{TenantDb, TenantTx};
 
 const SELECT: &str = "select priority, first_response_hours::float8, resolution_hours::float8, \
-     escalate_to_team from case_sla_policies \
+     escalate_to_team, warn_before_hours::float8 from case_sla_policies \
      order by array_position(array['low', 'normal', 'high', 'urgent'], priority)";
 
 fn view(row: &tokio_postgres::Row) -> SlaPolicy {
@@ -20,6 +20,7 @@ fn view(row: &tokio_postgres::Row) -> SlaPolicy {
         first_response_hours: row.get(1),
         resolution_hours: row.get(2),
         escalate_to_team: row.get(3),
+        warn_before_hours: row.get(4),
     }
 }
 
@@ -61,12 +62,15 @@ pub async fn put(
     let first: Vec<f64> = new.iter().map(|p| p.first_response_hours).collect();
     let resolution: Vec<f64> = new.iter().map(|p| p.resolution_hours).collect();
     let escalation: Vec<Option<String>> = new.iter().map(|p| p.escalate_to_team.clone()).collect();
+    let warning: Vec<Option<f64>> = new.iter().map(|p| p.warn_before_hours).collect();
     tx.execute(
         "update case_sla_policies p set first_response_hours = n.first::numeric, \
-             resolution_hours = n.resolution::numeric, escalate_to_team = n.team \
-         from unnest($1::text[], $2::float8[], $3::float8[], $4::text[]) as n(priority, first, resolution, team) \
+             resolution_hours = n.resolution::numeric, escalate_to_team = n.team, \
+             warn_before_hours = n.warn::numeric \
+         from unnest($1::text[], $2::float8[], $3::float8[], $4::text[], $5::float8[]) \
+              as n(priority, first, resolution, team, warn) \
          where p.priority = n.priority",
-        &[&priorities, &first, &resolution, &escalation],
+        &[&priorities, &first, &resolution, &escalation, &warning],
     )
     .await
     .map_err(DomainError::write)?;

@@ -28,6 +28,14 @@ pub const CASE_SLA: JobKind = JobKind {
     timeout: Duration::from_secs(30),
 };
 
+pub const CASE_SLA_WARNING: JobKind = JobKind {
+    name: "cases.sla_warning",
+    queue: "default",
+    priority: 1,
+    max_attempts: 10,
+    timeout: Duration::from_secs(30),
+};
+
 /// The deadline of one of a case's clocks, as scheduled.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -50,12 +58,35 @@ impl BackgroundJob for CaseSlaDue {
     }
 }
 
+/// A warning, at `warn_at`, that one of a case's clocks is due at `due_at`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseSlaWarning {
+    pub case_id: Uuid,
+    pub clock: Clock,
+    pub due_at: DateTime<Utc>,
+    pub warn_at: DateTime<Utc>,
+}
+
+impl BackgroundJob for CaseSlaWarning {
+    const KIND: JobKind = CASE_SLA_WARNING;
+    type Env = ();
+
+    async fn run(self, ctx: JobContext, (): ()) -> Result<(), JobError> {
+        when_due(ctx, Some(self.warn_at), async |tx, origin| {
+            warn(tx, origin, self.case_id, self.clock, self.due_at).await
+        })
+        .await?;
+        Ok(())
+    }
+}
+
 /// The policy of `priority`.
 pub async fn policy(tx: &TenantTx, priority: &str) -> Result<SlaPolicy, DomainError> {
     let row = tx
         .query_one(
-            "select priority, first_response_hours::float8, resolution_hours::float8, escalate_to_team \
-             from case_sla_policies where priority = $1",
+            "select priority, first_response_hours::float8, resolution_hours::float8, escalate_to_team, \
+             warn_before_hours::float8 from case_sla_policies where priority = $1",
             &[&priority],
         )
         .await?;
@@ -64,6 +95,7 @@ pub async fn policy(tx: &TenantTx, priority: &str) -> Result<SlaPolicy, DomainEr
         first_response_hours: row.get(1),
         resolution_hours: row.get(2),
         escalate_to_team: row.get(3),
+        warn_before_hours: row.get(4),
     })
 }
 
@@ -126,13 +158,23 @@ fn key(case: Uuid, clock: Clock) -> String {
 
 /// Cancels a case's pending timers and sets one for each clock still running: not
 /// met, not breached, the case not resolved nor waiting on its customer. A deadline
-/// already past fires at once (a reopened case whose resolution is late breaches then).
+/// already past fires at once (a reopened case whose resolution is late breaches
+/// then). Each clock also gets its policy's warning ahead of the deadline, unless that
+/// time has passed (an edit never repeats a warning).
 pub async fn schedule(tx: &TenantTx, case: &CaseView) -> Result<(), DomainError> {
     cancel(tx, case.id).await?;
     if !case.is_active() || case.sla_paused_at.is_some() {
         return Ok(());
     }
     let now = unit::now(tx);
+    let warning = policy(tx, &case.priority)
+        .await?
+        .warn_before_hours
+        .map(|hours| chrono::Duration::seconds((hours * 3600.0).round() as i64));
+    let business = match warning {
+        Some(_) => Some(Deadlines::load(tx).await?),
+        None => None,
+    };
     let mut jobs = Vec::new();
     for (clock, due, met, breached) in [
         (
@@ -148,23 +190,82 @@ pub async fn schedule(tx: &TenantTx, case: &CaseView) -> Result<(), DomainError>
             case.resolution_breached_at,
         ),
     ] {
-        if met.is_none() && breached.is_none() {
-            let job = CaseSlaDue {
-                case_id: case.id,
-                clock,
-                due_at: due,
-            };
-            jobs.push(job.at(due.max(now)).unique(key(case.id, clock)));
+        if met.is_some() || breached.is_some() {
+            continue;
+        }
+        let job = CaseSlaDue {
+            case_id: case.id,
+            clock,
+            due_at: due,
+        };
+        jobs.push(job.at(due.max(now)).unique(key(case.id, clock)));
+        if let (Some(ahead), Some(business)) = (warning, &business) {
+            if let Some(warn_at) = business
+                .before(due, ahead, case.created_at)
+                .filter(|at| *at > now)
+            {
+                let job = CaseSlaWarning {
+                    case_id: case.id,
+                    clock,
+                    due_at: due,
+                    warn_at,
+                };
+                jobs.push(job.at(warn_at).unique(key(case.id, clock)));
+            }
         }
     }
     enqueue(tx, jobs).await?;
     Ok(())
 }
 
-/// Cancels a case's pending timers.
+/// Cancels a case's pending timers and warnings.
 pub async fn cancel(tx: &TenantTx, case: Uuid) -> Result<(), DomainError> {
     cancel_pending(tx, CASE_SLA, &format!("case:{case}:")).await?;
+    cancel_pending(tx, CASE_SLA_WARNING, &format!("case:{case}:")).await?;
     Ok(())
+}
+
+/// A clock's deadline is near: if the case still runs it with that deadline (not met,
+/// not breached, not paused, not done), records `case.sla_at_risk`, which tells its
+/// assignee. Returns whether it warned.
+async fn warn(
+    tx: &TenantTx,
+    origin: &Origin,
+    case_id: Uuid,
+    clock: Clock,
+    due_at: DateTime<Utc>,
+) -> Result<bool, DomainError> {
+    let (due_column, met_column, breached_column) = clock.columns();
+    let Some(row) = tx
+        .query_opt(
+            &format!(
+                "select {COLUMNS} from cases where id = $1 and {due_column} = $2 \
+                   and {met_column} is null and {breached_column} is null \
+                   and status not in ('resolved', 'closed') and sla_paused_at is null \
+                 for update"
+            ),
+            &[&case_id, &due_at],
+        )
+        .await?
+    else {
+        return Ok(false);
+    };
+    let case = CaseView::from(&row);
+    audit::record(
+        tx,
+        &Actor::system("case SLA"),
+        origin,
+        Entry {
+            action: "sla_at_risk",
+            entity: "case",
+            entity_id: Some(case.id),
+            changes: json!({"number": case.number, "subject": case.subject,
+                "priority": case.priority, "assignee_id": case.assignee_id,
+                "created_by": case.created_by, "clock": clock.name(), "due_at": due_at}),
+        },
+    )
+    .await?;
+    Ok(true)
 }
 
 /// A clock's deadline passed: marks the breach (only if the case still runs that clock
@@ -277,6 +378,7 @@ pub async fn responded(
         .await?;
     if updated > 0 {
         cancel_pending(tx, CASE_SLA, &key(case_id, Clock::FirstResponse)).await?;
+        cancel_pending(tx, CASE_SLA_WARNING, &key(case_id, Clock::FirstResponse)).await?;
     }
     Ok(updated > 0)
 }

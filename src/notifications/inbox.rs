@@ -23,8 +23,8 @@ pub struct NotificationView {
     /// `workflow_completed`, `contract_updated`, `mentioned`, `contract_expiring`,
     /// `renewal_notice_due`, `ocr_finished`, `ocr_failed`, `obligation_due`,
     /// `task_assigned`, `task_reminder`, `task_overdue`, `case_assigned`,
-    /// `case_sla_breached`, `case_escalated`, `invoice_payment_due`, `invoice_overdue`,
-    /// `invoice_email_failed`.
+    /// `case_sla_breached`, `case_sla_at_risk`, `case_escalated`, `invoice_payment_due`,
+    /// `invoice_overdue`, `invoice_email_failed`.
     #[serde(rename = "type")]
     pub kind: String,
     pub title: String,

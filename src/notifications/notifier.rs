@@ -47,6 +47,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "task.overdue",
     "case.assigned",
     "case.sla_breached",
+    "case.sla_at_risk",
     "case.escalated",
     "invoice.payment_due",
     "invoice.overdue",
@@ -325,7 +326,7 @@ async fn plan(
                     .filter(|_| changes["target_kind"] == "contract"),
             }
         }
-        "case.assigned" | "case.sla_breached" | "case.escalated" => {
+        "case.assigned" | "case.sla_breached" | "case.sla_at_risk" | "case.escalated" => {
             let case = format!(
                 "CASE-{} {}",
                 changes["number"],
@@ -337,6 +338,17 @@ async fn plan(
                     "case_assigned",
                     format!("A case for you: {case}"),
                     uuid(&changes["assignee_id"]).into_iter().collect(),
+                ),
+                "case.sla_at_risk" => (
+                    "case_sla_at_risk",
+                    format!(
+                        "{case}: the {clock} SLA is due at {}",
+                        text(&changes["due_at"])
+                    ),
+                    uuid(&changes["assignee_id"])
+                        .or(uuid(&changes["created_by"]))
+                        .into_iter()
+                        .collect(),
                 ),
                 "case.sla_breached" => (
                     "case_sla_breached",

@@ -40,6 +40,7 @@ pub const TYPES: &[&str] = &[
     "task_overdue",
     "case_assigned",
     "case_sla_breached",
+    "case_sla_at_risk",
     "case_escalated",
     "invoice_payment_due",
     "invoice_overdue",

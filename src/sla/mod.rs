@@ -35,6 +35,31 @@ impl Deadlines {
         self.0.between(from, to)
     }
 
+    /// The instant `business` time before `due` (to the second), when that is after
+    /// `floor`: a warning ahead of a deadline.
+    pub fn before(
+        &self,
+        due: DateTime<Utc>,
+        business: chrono::Duration,
+        floor: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
+        if self.0.between(floor, due) <= business {
+            return None;
+        }
+        // The business time left until `due` only shrinks as the instant moves on, so
+        // the first instant with no more than `business` left is found by halving.
+        let (mut early, mut late) = (floor, due);
+        while late - early > chrono::Duration::seconds(1) {
+            let middle = early + (late - early) / 2;
+            if self.0.between(middle, due) > business {
+                early = middle;
+            } else {
+                late = middle;
+            }
+        }
+        Some(late.trunc_subsecs(0))
+    }
+
     /// A deadline moved later by `business` time (a clock that stood still that long),
     /// at PostgreSQL's precision.
     pub fn later(

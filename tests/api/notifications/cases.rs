@@ -355,6 +355,23 @@ async fn case_slas_count_business_hours_breach_escalate_and_report_compliance() 
     );
 }
 
+/// An urgent case at a new account, opened by Olive, with `extra` fields.
+async fn urgent_case(org: &Org, extra: Value) -> Value {
+    let account = created(
+        org,
+        "olive",
+        "/api/v1/counterparties",
+        json!({"name": "Globex"}),
+    )
+    .await;
+    let mut body =
+        json!({"subject": "Plant offline", "account_id": account["id"], "priority": "urgent"});
+    for (field, value) in extra.as_object().unwrap() {
+        body[field] = value.clone();
+    }
+    created(org, "olive", "/api/v1/cases", body).await
+}
+
 #[tokio::test]
 async fn a_case_waiting_on_its_customer_stops_its_sla_clocks_until_it_answers() {
     // Tuesday 1 December 2026, 09:00 UTC, on the default calendar: Monday to Friday,
@@ -370,20 +387,7 @@ async fn a_case_waiting_on_its_customer_stops_its_sla_clocks_until_it_answers() 
         )
         .await;
     assert_eq!(status, StatusCode::OK);
-    let account = created(
-        &org,
-        "olive",
-        "/api/v1/counterparties",
-        json!({"name": "Globex"}),
-    )
-    .await;
-    let case = created(
-        &org,
-        "olive",
-        "/api/v1/cases",
-        json!({"subject": "Plant offline", "account_id": account["id"], "priority": "urgent"}),
-    )
-    .await;
+    let case = urgent_case(&org, json!({})).await;
     assert_eq!(
         at(case["resolution_due_at"].as_str().unwrap()),
         at("2026-12-01T17:00:00Z")
@@ -461,4 +465,106 @@ async fn a_case_waiting_on_its_customer_stops_its_sla_clocks_until_it_answers() 
     org.relogin().await;
     let breached = once_set(&org, &path, "resolution_breached_at").await;
     assert_eq!(breached["status"], "open");
+}
+
+#[tokio::test]
+async fn the_assignee_is_warned_ahead_of_a_deadline_and_an_edit_never_repeats_it() {
+    // Tuesday 1 December 2026, 09:00 UTC, on the default calendar (09:00-17:00 UTC).
+    let mut org = org(
+        at("2026-12-01T09:00:00Z"),
+        1,
+        &[],
+        &[("olive", "member"), ("lena", "member")],
+    )
+    .await;
+    let mut warned = policies(None);
+    warned["policies"][0]["warn_before_hours"] = json!(2);
+    let (status, set) = org
+        .call(
+            0,
+            None,
+            Method::PUT,
+            "/api/v1/case-sla-policies",
+            Some(warned),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{set}");
+    let (_, read) = org
+        .as_("lena", Method::GET, "/api/v1/case-sla-policies", None)
+        .await;
+    let urgent = read["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["priority"] == "urgent")
+        .unwrap()
+        .clone();
+    assert_eq!(urgent["warn_before_hours"], 2.0, "{read}");
+    let mut bad = policies(None);
+    bad["policies"][1]["warn_before_hours"] = json!(0);
+    let (status, _) = org
+        .call(0, None, Method::PUT, "/api/v1/case-sla-policies", Some(bad))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    let lena = org.people["lena"].0.clone();
+    let case = urgent_case(&org, json!({"assignee_id": lena})).await;
+    let id = case["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/cases/{id}");
+    // The first response is due in one business hour: no room for a two-hour warning.
+    // Resolution at 17:00 is warned of at 15:00.
+    assert_eq!(
+        timers(&org, "cases.sla_warning", &format!("case:{id}:%")).await,
+        [(format!("case:{id}:resolution"), at("2026-12-01T15:00:00Z"))]
+    );
+    created(
+        &org,
+        "lena",
+        &format!("{path}/comments"),
+        json!({"body": "Looking into it"}),
+    )
+    .await;
+
+    org.advance_to(at("2026-12-01T15:00:00Z"));
+    org.relogin().await;
+    let deadline = Instant::now() + StdDuration::from_secs(30);
+    let warning = loop {
+        let inbox = org.inbox("lena", 1).await;
+        if let Some(found) = inbox.iter().find(|n| n["type"] == "case_sla_at_risk") {
+            break found.clone();
+        }
+        assert!(Instant::now() < deadline, "no warning: {inbox:?}");
+        tokio::time::sleep(StdDuration::from_millis(50)).await;
+    };
+    assert!(
+        warning["title"]
+            .as_str()
+            .unwrap()
+            .contains("resolution SLA is due"),
+        "{warning}"
+    );
+
+    // An edit after the warning reschedules the deadline's timer, not the warning.
+    org.advance_to(at("2026-12-01T15:30:00Z"));
+    org.relogin().await;
+    let (status, _) = org
+        .as_(
+            "lena",
+            Method::PATCH,
+            &path,
+            Some(json!({"subject": "Plant offline (line 2)"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(timers(&org, "cases.sla_warning", &format!("case:{id}:%"))
+        .await
+        .is_empty());
+    assert_eq!(
+        count(
+            &org,
+            "select count(*) from t_acme.audit_logs where action = 'sla_at_risk'"
+        )
+        .await,
+        1
+    );
 }
