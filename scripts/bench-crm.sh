@@ -23,43 +23,7 @@ printf 'bench password 123\n' | target/release/tenantctl create bench0 \
   --domain bench0.localhost --admin-email admin@bench0.example >/dev/null
 echo "== seeding bench0: 100,000 contracts and 100,000 of each CRM record"
 started=$(date +%s)
-seed_contracts "$DATABASE_URL" t_bench0 100000
-sql <<'SQL'
-set search_path to t_bench0, public;
-insert into counterparties (name, industry, website, tags, owner_id)
-  select 'Account ' || i, (array['Retail','Logistics','Health','Software'])[1 + i % 4],
-         'https://a' || i || '.example', case when i % 3 = 0 then array['key'] else '{}' end,
-         (select id from users limit 1)
-  from generate_series(1, 100000) i;
-insert into contacts (name, emails, phones, role)
-  select 'Person ' || i, array['p' || i || '@a' || i || '.example'], array['+1 555 ' || lpad(i::text, 6, '0')], 'buyer'
-  from generate_series(1, 100000) i;
-insert into account_contacts (contact_id, counterparty_id)
-  select c.id, a.id from (select id, row_number() over (order by id) n from contacts) c
-  join (select id, row_number() over (order by id) n from counterparties where name like 'Account %') a on a.n = c.n;
-insert into leads (name, company, email, source, status, lost_reason, score, owner_id, created_at)
-  select 'Lead ' || i, 'Company ' || i, 'lead' || i || '@c' || i || '.example',
-         (array['web','event','referral'])[1 + i % 3],
-         (array['new','contacted','qualified','lost'])[1 + i % 4],
-         case when i % 4 = 3 then 'price' end, i % 101, (select id from users limit 1),
-         now() - (i || ' minutes')::interval
-  from generate_series(1, 100000) i;
-insert into opportunities (name, account_id, stage, amount, currency, expected_close_date, owner_id, lost_reason, closed_at)
-  select 'Deal ' || i, a.id,
-         (array['prospecting','qualification','proposal','negotiation','won','lost'])[(1 + i % 6)::int],
-         (i % 1000) * 100, (array['EUR','USD'])[(1 + i % 2)::int], date '2026-01-01' + (i % 730)::int,
-         (select id from users limit 1), case when i % 6 = 5 then 'price' end,
-         case when i % 6 >= 4 then now() - ((i % 300) || ' days')::interval end
-  from (select id, row_number() over (order by id) i from counterparties where name like 'Account %') a;
-insert into invoices (number, account_id, currency, status, issue_date, due_date, total, paid, created_at)
-  select 'INV-2026-' || lpad(i::text, 6, '0'), a.id, 'EUR',
-         (array['draft','sent','paid','overdue','partly_paid'])[(1 + i % 5)::int],
-         date '2026-01-01' + (i % 300)::int, date '2026-01-31' + (i % 300)::int,
-         (i % 500) * 10, case when i % 5 = 2 then (i % 500) * 10 when i % 5 = 4 then 5 else 0 end,
-         now() - (i || ' minutes')::interval
-  from (select id, row_number() over (order by id) i from counterparties where name like 'Account %') a;
-analyze;
-SQL
+seed_crm "$DATABASE_URL"
 echo "   seeded in $(( $(date +%s) - started )) s"
 
 PACTUM_BIND="127.0.0.1:$PORT" PACTUM_DB_POOL_SIZE="${BENCH_POOL:-8}" RUST_LOG=warn \

@@ -42,15 +42,22 @@ pub async fn win_rate(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Vec<OwnerWinRate>, DomainError> {
-    let sql = "select o.owner_id, u.display_name, o.currency, \
-               count(*) filter (where s.outcome = 'won'), count(*) filter (where s.outcome = 'lost'), \
-               round((count(*) filter (where s.outcome = 'won'))::numeric / count(*), 4)::text, \
-               coalesce(sum(o.amount) filter (where s.outcome = 'won'), 0)::text \
-               from opportunities o join pipeline_stages s on s.key = o.stage \
-               left join users u on u.id = o.owner_id \
-               where s.outcome <> 'open' and o.closed_at >= $1::date and o.closed_at < $2::date \
-               group by o.owner_id, u.display_name, o.currency \
-               order by u.display_name nulls last, o.owner_id, o.currency";
+    // Deals are counted per owner, currency and stage first (an index-only scan of the
+    // closed ones), then their stages' outcomes are joined to a handful of rows.
+    let sql = "with closed as ( \
+                 select owner_id, currency, stage, count(*) deals, sum(amount) amount \
+                 from opportunities where closed_at >= $1::date and closed_at < $2::date \
+                 group by owner_id, currency, stage) \
+               select c.owner_id, u.display_name, c.currency, \
+               coalesce(sum(c.deals) filter (where s.outcome = 'won'), 0)::bigint, \
+               coalesce(sum(c.deals) filter (where s.outcome = 'lost'), 0)::bigint, \
+               round(coalesce(sum(c.deals) filter (where s.outcome = 'won'), 0) / sum(c.deals), 4)::text, \
+               coalesce(sum(c.amount) filter (where s.outcome = 'won'), 0)::text \
+               from closed c join pipeline_stages s on s.key = c.stage \
+               left join users u on u.id = c.owner_id \
+               where s.outcome <> 'open' \
+               group by c.owner_id, u.display_name, c.currency \
+               order by u.display_name nulls last, c.owner_id, c.currency";
     let (_, results) = read_as(db, principal, Role::Viewer, &[(sql, &[&from, &to])]).await?;
     Ok(results[0]
         .iter()
