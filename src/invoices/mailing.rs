@@ -22,6 +22,7 @@ use crate::kernel::audit::{self, Entry};
 use crate::kernel::jobs::{enqueue, BackgroundJob, JobContext, JobError, JobKind};
 use crate::kernel::page::{Page, PageRequest};
 use crate::kernel::reads::read_as;
+use crate::kernel::unit::{ReactionFuture, Reactions, Recorded};
 use crate::kernel::validate;
 use crate::kernel::{unit, Actor, DomainError, Origin, Principal, Refusal, Role};
 use crate::notifications::mail::{self, Enclosure, Letter, MailError};
@@ -117,13 +118,58 @@ pub async fn request(
             )
         }
     };
+    let email = queue(
+        tx,
+        actor,
+        origin,
+        &invoice.number,
+        Queued {
+            invoice: invoice.id,
+            to,
+            cc,
+            subject,
+            message,
+            requested_by: actor.user_id(),
+        },
+    )
+    .await?;
+    Ok(email)
+}
+
+/// An email to write, with its job.
+struct Queued {
+    invoice: Uuid,
+    to: Vec<String>,
+    cc: Vec<String>,
+    subject: String,
+    message: Option<String>,
+    /// Whom replies reach and a failure is told to.
+    requested_by: Option<Uuid>,
+}
+
+/// Writes an email and its job; audited as `email_requested`.
+async fn queue(
+    tx: &TenantTx,
+    actor: &Actor,
+    origin: &Origin,
+    number: &str,
+    email: Queued,
+) -> Result<InvoiceEmailView, DomainError> {
     let row = tx
         .query_one(
             &format!(
                 "insert into invoice_emails (invoice_id, recipients, cc, subject, message, requested_by, created_at) \
                  values ($1, $2, $3, $4, $5, $6, $7) returning {EMAIL_COLUMNS}"
             ),
-            &[&invoice.id, &to, &cc, &subject, &message, &actor.user_id(), &now],
+            &[
+                &email.invoice,
+                &email.to,
+                &email.cc,
+                &email.subject,
+                &email.message,
+                &email.requested_by,
+                &unit::now(tx),
+            ],
         )
         .await
         .map_err(DomainError::write)?;
@@ -136,12 +182,83 @@ pub async fn request(
         Entry {
             action: "email_requested",
             entity: "invoice",
-            entity_id: Some(invoice.id),
-            changes: json!({"number": invoice.number, "email_id": email.id, "to": email.to, "cc": email.cc}),
+            entity_id: Some(email.invoice_id),
+            changes: json!({"number": number, "email_id": email.id, "to": email.to, "cc": email.cc}),
         },
     )
     .await?;
     Ok(email)
+}
+
+/// Reminders to the customer, when the tenant wants them: the payment-due reminder and
+/// the overdue mark mail the invoice again to whoever its last sent email reached.
+pub fn react_to(reactions: &mut Reactions) {
+    reactions.on("invoice.payment_due", remind_customer);
+    reactions.on("invoice.overdue", remind_customer);
+}
+
+fn remind_customer<'a>(
+    tx: &'a TenantTx,
+    actor: &'a Actor,
+    origin: &'a Origin,
+    event: &'a Recorded<'a>,
+) -> ReactionFuture<'a> {
+    Box::pin(async move {
+        let Some(invoice) = event.entity_id else {
+            return Ok(());
+        };
+        let wanted: bool = tx
+            .query_one("select email_reminders from invoice_settings", &[])
+            .await?
+            .get(0);
+        if !wanted {
+            return Ok(());
+        }
+        let Some(last) = tx
+            .query_opt(
+                "select e.recipients, e.cc, e.requested_by, i.currency \
+                 from invoice_emails e join invoices i on i.id = e.invoice_id \
+                 where e.invoice_id = $1 and e.status = 'sent' order by e.sent_at desc, e.id desc limit 1",
+                &[&invoice],
+            )
+            .await?
+        else {
+            return Ok(());
+        };
+        let text = |key: &str| event.changes[key].as_str().unwrap_or_default().to_owned();
+        let currency: String = last.get(3);
+        let (number, due) = (text("number"), text("due_date"));
+        let balance = format!("{} {currency}", text("balance"));
+        let (subject, message) = if event.event_type == "invoice.overdue" {
+            (
+                format!("Overdue: invoice {number} was due {due}"),
+                format!("Invoice {number} was due on {due} and {balance} is still open. Please arrange payment, or let us know if it is already on its way."),
+            )
+        } else {
+            (
+                format!("Reminder: invoice {number} is due {due}"),
+                format!(
+                    "A friendly reminder that invoice {number}, {balance} in all, is due on {due}."
+                ),
+            )
+        };
+        queue(
+            tx,
+            actor,
+            origin,
+            &number,
+            Queued {
+                invoice,
+                to: last.get(0),
+                cc: last.get(1),
+                subject,
+                message: Some(message),
+                requested_by: last.get(2),
+            },
+        )
+        .await?;
+        Ok(())
+    })
 }
 
 async fn account_address(tx: &TenantTx, account: Uuid) -> Result<Vec<String>, DomainError> {

@@ -31,3 +31,8 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) 
         .service(list_invoice_comments)
         .service(create_invoice_comment);
 }
+
+/// The reactions of this area: reminders mailed to the customer.
+pub fn react_to(reactions: &mut crate::kernel::unit::Reactions) {
+    mailing::react_to(reactions);
+}

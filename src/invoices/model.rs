@@ -330,6 +330,10 @@ pub struct InvoiceSettings {
     /// Days before the due date the reminder fires (0: none).
     #[schema(minimum = 0, maximum = 60)]
     pub reminder_days: i32,
+    /// Whether the reminder, and the overdue mark, also mail the invoice again to the
+    /// customer: to whoever its last sent email reached (never mailed, never reminded).
+    #[serde(default)]
+    pub email_reminders: bool,
 }
 
 /// The most recipients (and, apart, copies) of one invoice email.

@@ -27,7 +27,7 @@ pub async fn settings(
         principal,
         Role::Viewer,
         &[(
-            "select number_format, payment_terms_days, reminder_days from invoice_settings",
+            "select number_format, payment_terms_days, reminder_days, email_reminders from invoice_settings",
             &[],
         )],
     )
@@ -39,6 +39,7 @@ pub async fn settings(
         number_format: row.get(0),
         payment_terms_days: row.get(1),
         reminder_days: row.get(2),
+        email_reminders: row.get(3),
     })
 }
 
@@ -57,8 +58,14 @@ pub async fn set_settings(
     }
     actor.require(Role::Admin)?;
     tx.execute(
-        "update invoice_settings set number_format = $1, payment_terms_days = $2, reminder_days = $3",
-        &[&input.number_format, &input.payment_terms_days, &input.reminder_days],
+        "update invoice_settings set number_format = $1, payment_terms_days = $2, reminder_days = $3, \
+         email_reminders = $4",
+        &[
+            &input.number_format,
+            &input.payment_terms_days,
+            &input.reminder_days,
+            &input.email_reminders,
+        ],
     )
     .await
     .map_err(DomainError::write)?;

@@ -422,3 +422,93 @@ async fn an_outage_delays_an_invoice_email_without_loss_or_double_and_a_refused_
         "two requests, a send, a repeat recorded again, and a failure"
     );
 }
+
+#[tokio::test]
+async fn a_tenant_that_wants_it_reminds_its_customers_by_email() {
+    let (smtp, mut org) = org_with_smtp(
+        "2026-12-01T08:00:00Z",
+        &[],
+        &[("bill", "member"), ("vera", "viewer")],
+    )
+    .await;
+    let (status, settings) = org
+        .call(
+            0,
+            None,
+            Method::PUT,
+            "/api/v1/invoice-settings",
+            Some(
+                json!({"number_format": "INV-{YYYY}-{NNNN}", "payment_terms_days": 30,
+                        "reminder_days": 3, "email_reminders": true}),
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{settings}");
+    let (_, read) = org
+        .as_("vera", Method::GET, "/api/v1/invoice-settings", None)
+        .await;
+    assert_eq!(read["email_reminders"], true);
+    let mailed = draft(&org, "bill", "Globex").await;
+    created(
+        &org,
+        "bill",
+        &format!("/api/v1/invoices/{mailed}/emails"),
+        json!({"to": ["ap@globex.test"]}),
+    )
+    .await;
+    invoice_messages(&smtp, 1).await;
+    settled(&org, &mailed).await;
+    // Sent but never mailed: nobody to remind.
+    let unmailed = draft(&org, "bill", "Hooli").await;
+    let (status, _) = org
+        .as_(
+            "bill",
+            Method::POST,
+            &format!("/api/v1/invoices/{unmailed}/send"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    // Three days before the due date (31 December), at 09:00: a reminder to the
+    // customer, with the PDF.
+    org.advance_to(at("2026-12-28T09:00:00Z"));
+    org.relogin().await;
+    let messages = invoice_messages(&smtp, 2).await;
+    assert_eq!(messages[1]["to"], json!(["ap@globex.test"]));
+    assert_eq!(
+        messages[1]["subject"],
+        "Reminder: invoice INV-2026-0001 is due 2026-12-31"
+    );
+    assert!(
+        messages[1]["text"].as_str().unwrap().contains("110.00 EUR"),
+        "{}",
+        messages[1]
+    );
+    assert!(messages[1]["reply_to"]
+        .as_str()
+        .unwrap()
+        .contains("bill@example.com"));
+
+    // The day after: overdue, and told so.
+    org.advance_to(at("2027-01-01T00:00:00Z"));
+    org.relogin().await;
+    let messages = invoice_messages(&smtp, 3).await;
+    assert_eq!(
+        messages[2]["subject"],
+        "Overdue: invoice INV-2026-0001 was due 2026-12-31"
+    );
+    let emails = settled(&org, &mailed).await;
+    assert_eq!(emails.len(), 3, "{emails:?}");
+    assert!(emails.iter().all(|e| e["status"] == "sent"));
+    assert_eq!(
+        count(
+            &org,
+            "select count(*) from t_acme.invoice_emails e join t_acme.invoices i on i.id = e.invoice_id \
+             where i.number = 'INV-2026-0002'"
+        )
+        .await,
+        0,
+        "the invoice never mailed is not reminded by email"
+    );
+}
