@@ -20,7 +20,9 @@ use routes::*;
 pub use model::{ActivityView, NewActivity, NewTask, TaskView, UpdateTask};
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
-    cfg.service(list_tasks)
+    // The export before the routes with `{id}`, which would take `export` for an id.
+    cfg.service(export_tasks)
+        .service(list_tasks)
         .service(create_task)
         .service(get_task)
         .service(update_task)

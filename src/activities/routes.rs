@@ -137,6 +137,59 @@ pub async fn create_task(
 
 #[utoipa::path(
     get,
+    path = "/api/v1/tasks/export",
+    tag = "tasks",
+    responses(
+        (status = 200, description = "Every task, soonest due first (undated last), as text/csv"),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/tasks/export")]
+pub async fn export_tasks(
+    user: AuthUser,
+    db: RequestDb,
+) -> Result<actix_web::HttpResponse, ApiError> {
+    use crate::web::csv::{cell, opt, response};
+    let time = |t: &Option<chrono::DateTime<chrono::Utc>>| opt(&t.map(|t| t.to_rfc3339()));
+    let all = tasks::export(&db, &user.principal()).await?;
+    response(
+        "tasks.csv",
+        &[
+            "id",
+            "target_kind",
+            "target_id",
+            "title",
+            "assignee_id",
+            "due_at",
+            "remind_at",
+            "priority",
+            "status",
+            "completed_at",
+            "created_by",
+            "created_at",
+        ],
+        all.iter().map(|v| {
+            vec![
+                v.id.to_string(),
+                v.target_kind.clone(),
+                v.target_id.to_string(),
+                cell(&v.title),
+                opt(&v.assignee_id),
+                time(&v.due_at),
+                time(&v.remind_at),
+                v.priority.clone(),
+                v.status.clone(),
+                time(&v.completed_at),
+                opt(&v.created_by),
+                v.created_at.to_rfc3339(),
+            ]
+        }),
+    )
+}
+
+#[utoipa::path(
+    get,
     path = "/api/v1/tasks/{id}",
     tag = "tasks",
     params(("id" = Uuid, Path, description = "Task id")),

@@ -19,7 +19,9 @@ use routes::*;
 pub use model::{CaseView, NewCase, UpdateCase, CASE_TARGET};
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
-    cfg.service(list_cases)
+    // The export before the routes with `{id}`, which would take `export` for an id.
+    cfg.service(export_cases)
+        .service(list_cases)
         .service(create_case)
         .service(get_case)
         .service(update_case)

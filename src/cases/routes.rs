@@ -110,6 +110,71 @@ pub async fn create_case(
 
 #[utoipa::path(
     get,
+    path = "/api/v1/cases/export",
+    tag = "cases",
+    responses(
+        (status = 200, description = "Every case, newest first, as text/csv"),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/cases/export")]
+pub async fn export_cases(
+    user: AuthUser,
+    db: RequestDb,
+) -> Result<actix_web::HttpResponse, ApiError> {
+    use crate::web::csv::{cell, opt, response};
+    let time = |t: &Option<chrono::DateTime<chrono::Utc>>| opt(&t.map(|t| t.to_rfc3339()));
+    let all = service::export(&db, &user.principal()).await?;
+    response(
+        "cases.csv",
+        &[
+            "id",
+            "number",
+            "subject",
+            "account_id",
+            "contract_id",
+            "contact_id",
+            "priority",
+            "status",
+            "assignee_id",
+            "first_response_due_at",
+            "first_responded_at",
+            "first_response_breached_at",
+            "resolution_due_at",
+            "resolved_at",
+            "resolution_breached_at",
+            "escalated_at",
+            "created_by",
+            "created_at",
+        ],
+        all.iter().map(|v| {
+            vec![
+                v.id.to_string(),
+                v.number.to_string(),
+                cell(&v.subject),
+                opt(&v.account_id),
+                opt(&v.contract_id),
+                opt(&v.contact_id),
+                v.priority.clone(),
+                v.status.clone(),
+                opt(&v.assignee_id),
+                v.first_response_due_at.to_rfc3339(),
+                time(&v.first_responded_at),
+                time(&v.first_response_breached_at),
+                v.resolution_due_at.to_rfc3339(),
+                time(&v.resolved_at),
+                time(&v.resolution_breached_at),
+                time(&v.escalated_at),
+                opt(&v.created_by),
+                v.created_at.to_rfc3339(),
+            ]
+        }),
+    )
+}
+
+#[utoipa::path(
+    get,
     path = "/api/v1/cases/{id}",
     tag = "cases",
     params(("id" = Uuid, Path, description = "Case id")),

@@ -199,6 +199,8 @@ const UNTYPED: &[&str] = &[
     "export_leads",
     "export_opportunities",
     "export_invoices",
+    "export_tasks",
+    "export_cases",
     "download_attachment",
     "download_searchable_pdf",
     "redaction_pdf",

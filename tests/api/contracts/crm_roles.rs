@@ -391,6 +391,23 @@ async fn every_crm_list_exports_as_csv_with_formulas_defused() {
                 "lines": [{"description": "x", "quantity": "2", "unit_price": "3.25"}]}),
     )
     .await;
+    let (status, _) = make(
+        &clm,
+        &clm.member,
+        "/api/v1/tasks",
+        &json!({"target_kind": "counterparty", "target_id": account, "title": "+call back",
+                "priority": "high"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, _) = make(
+        &clm,
+        &clm.member,
+        "/api/v1/cases",
+        &json!({"subject": "-broken login", "account_id": account, "priority": "urgent"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
     for (collection, header, expected) in [
         (
             "counterparties",
@@ -408,6 +425,12 @@ async fn every_crm_list_exports_as_csv_with_formulas_defused() {
             "invoices",
             "id,number,account_id,contract_id",
             ",INV-2026-0001,",
+        ),
+        ("tasks", "id,target_kind,target_id,title", ",'+call back,"),
+        (
+            "cases",
+            "id,number,subject,account_id",
+            ",1,'-broken login,",
         ),
     ] {
         let path = format!("/api/v1/{collection}/export");
