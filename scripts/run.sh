@@ -32,6 +32,12 @@ if [ -z "${PACTUM_MODEL_DIR:-}" ]; then
   fi
 fi
 
+# The demo is seeded through the API with curl, and the README's tour uses it too; a
+# minimal system has none.
+# shellcheck source=scripts/lib/packages.sh
+source scripts/lib/packages.sh
+install_packages "command -v curl" curl ca-certificates
+
 # shellcheck source=scripts/lib/toolchain.sh
 source scripts/lib/toolchain.sh
 cargo build --release --locked --workspace
