@@ -12,13 +12,17 @@ mod model;
 
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use tokio_postgres::Row;
 use uuid::Uuid;
 
-pub use self::model::{GenerativeSettings, GenerativeSettingsView, GenerativeSummary};
-use self::model::{SETTINGS_COLUMNS, SYSTEM_PROMPT};
-use super::indexing::{sources_for, texts};
+pub use self::model::{
+    GenerativeSettings, GenerativeSettingsView, GenerativeSummary, SummaryRequest,
+};
+use self::model::{KEPT_SQL, SETTINGS_COLUMNS, SYSTEM_PROMPT};
+use super::indexing::{sources_for, texts, FileText};
 use crate::kernel::audit::{self, Entry};
 use crate::kernel::destination;
 use crate::kernel::reads::{as_actor, read_as};
@@ -157,29 +161,99 @@ struct Call {
     outcome: Result<(String, Value), String>,
 }
 
+/// The tenant's settings as a call reads them.
+const SETTINGS_SQL: &str =
+    "select enabled, base_url, model, api_key, max_input_chars from generative_settings";
+
+/// What a call for a contract as it stands would send, and the digest that tells a
+/// kept summary of the same request apart.
+struct Request {
+    sent: String,
+    whole: usize,
+    digest: String,
+}
+
+impl Request {
+    /// The request `settings` (a row of [`SETTINGS_SQL`]) make of a contract: its title
+    /// and every non-empty text, cut at `max_input_chars`.
+    fn of(settings: &Row, sources: &Sources) -> Self {
+        let (base_url, model, max_chars): (&str, &str, i32) =
+            (settings.get(1), settings.get(2), settings.get(4));
+        let mut text = format!("Title: {}", sources.title);
+        for (_, part) in texts(&sources.body, &sources.files) {
+            if !part.trim().is_empty() {
+                text.push_str("\n\n");
+                text.push_str(part);
+            }
+        }
+        let whole = text.chars().count();
+        let sent: String = text.chars().take(max_chars.max(0) as usize).collect();
+        let mut hasher = Sha256::new();
+        for part in [base_url.trim_end_matches('/'), model, SYSTEM_PROMPT, &sent] {
+            hasher.update((part.len() as u64).to_le_bytes());
+            hasher.update(part.as_bytes());
+        }
+        let digest = hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        Self {
+            sent,
+            whole,
+            digest,
+        }
+    }
+}
+
+/// A contract's title and texts, as a call would send them.
+struct Sources {
+    title: String,
+    body: String,
+    files: Vec<FileText>,
+}
+
+/// `contract`'s sources, for a reader with `role` who may read its original, and the
+/// rows of the tenant's settings ([`SETTINGS_SQL`]) and its kept summary ([`KEPT_SQL`]).
+async fn state(
+    db: &TenantDb,
+    principal: &Principal,
+    role: Role,
+    contract: Uuid,
+) -> Result<(Sources, Vec<Vec<Row>>), DomainError> {
+    let (body, files) = sources_for(db, principal, contract).await?;
+    let (_, mut rows) = read_as(
+        db,
+        principal,
+        role,
+        &[
+            ("select title from contracts where id = $1", &[&contract]),
+            (SETTINGS_SQL, &[]),
+            (KEPT_SQL, &[&contract]),
+        ],
+    )
+    .await?;
+    let title = rows[0]
+        .first()
+        .ok_or(DomainError::Missing("contract"))?
+        .get(0);
+    rows.remove(0);
+    Ok((Sources { title, body, files }, rows))
+}
+
 /// A generative summary of `contract` from the tenant's endpoint, for a member who may
-/// read its original; refused while the tenant has not turned it on.
+/// read its original; refused while the tenant has not turned it on. The kept summary
+/// is served again, without a call, while it was made from the same request, unless
+/// `refresh` asks for a new one; an answered call's summary is kept in its place.
 pub async fn summarize(
     db: &TenantDb,
     principal: &Principal,
     origin: &Origin,
     generator: &Generator,
     contract: Uuid,
+    refresh: bool,
 ) -> Result<GenerativeSummary, DomainError> {
-    let (body, files) = sources_for(db, principal, contract).await?;
-    let (_, rows) = read_as(
-        db,
-        principal,
-        Role::Member,
-        &[
-            (
-                "select enabled, base_url, model, api_key, max_input_chars from generative_settings",
-                &[],
-            ),
-            ("select title from contracts where id = $1", &[&contract]),
-        ],
-    )
-    .await?;
+    let (sources, rows) = state(db, principal, Role::Member, contract).await?;
     let settings = rows[0].first().filter(|row| row.get::<_, bool>(0)).ok_or_else(|| {
         DomainError::refused(
             Refusal::Conflict,
@@ -188,50 +262,65 @@ pub async fn summarize(
             json!({}),
         )
     })?;
-    let (base_url, model, key, max_chars): (String, String, Option<String>, i32) = (
-        settings.get(1),
-        settings.get(2),
-        settings.get(3),
-        settings.get(4),
-    );
-    let title: String = rows[1]
+    let request = Request::of(settings, &sources);
+    let kept = rows[1]
         .first()
-        .ok_or(DomainError::Missing("contract"))?
-        .get(0);
-    let mut text = format!("Title: {title}");
-    for (_, part) in texts(&body, &files) {
-        if !part.trim().is_empty() {
-            text.push_str("\n\n");
-            text.push_str(part);
-        }
+        .map(|row| GenerativeSummary::kept(contract, row, Some(&request.digest)));
+    if let Some(kept) = kept.filter(|kept| kept.current && !refresh) {
+        return Ok(kept);
     }
-    let whole = text.chars().count();
-    let sent: String = text.chars().take(max_chars.max(0) as usize).collect();
-    let call = call(generator, &base_url, &model, key.as_deref(), &sent).await;
+    let (base_url, model, key): (&str, &str, Option<&str>) =
+        (settings.get(1), settings.get(2), settings.get(3));
+    let call = call(generator, base_url, model, key, &request.sent).await;
     let (generated_at, answer) =
-        audit_call(db, principal, origin, contract, &model, &call, whole).await?;
+        record_call(db, principal, origin, contract, model, &call, &request).await?;
     let (summary, usage) = answer?;
     Ok(GenerativeSummary {
         contract_id: contract,
         summary,
-        model,
+        model: model.to_owned(),
         input_chars: call.sent_chars,
-        truncated: call.sent_chars < whole,
+        truncated: call.sent_chars < request.whole,
         usage,
+        generated_by: principal.user_id(),
         generated_at,
+        current: true,
+        reused: false,
     })
 }
 
-/// Records the call on the contract (in its own unit of work: the text left the
-/// server whatever came back) and hands back its outcome as the caller sees it.
-async fn audit_call(
+/// The summary kept for `contract`, for readers who may read its original, with whether
+/// it was made from the contract and settings as they stand.
+pub async fn kept(
+    db: &TenantDb,
+    principal: &Principal,
+    contract: Uuid,
+) -> Result<GenerativeSummary, DomainError> {
+    let (sources, rows) = state(db, principal, Role::Viewer, contract).await?;
+    let kept = rows[1]
+        .first()
+        .ok_or(DomainError::Missing("generative summary"))?;
+    let digest_now = rows[0]
+        .first()
+        .map(|settings| Request::of(settings, &sources).digest);
+    Ok(GenerativeSummary::kept(
+        contract,
+        kept,
+        digest_now.as_deref(),
+    ))
+}
+
+/// Records the call on the contract, and keeps an answered call's summary (in its own
+/// unit of work: the text left the server whatever came back), and hands back its
+/// outcome as the caller sees it.
+async fn record_call(
     db: &TenantDb,
     principal: &Principal,
     origin: &Origin,
     contract: Uuid,
     model: &str,
     call: &Call,
-    whole: usize,
+    request: &Request,
 ) -> Result<(DateTime<Utc>, Result<(String, Value), DomainError>), DomainError> {
     let outcome = match &call.outcome {
         Ok(_) => json!("answered"),
@@ -250,13 +339,18 @@ async fn audit_call(
                     "model": model,
                     "host": call.host,
                     "sent_chars": call.sent_chars,
-                    "text_chars": whole,
+                    "text_chars": request.whole,
                     "outcome": outcome,
                 }),
             },
         )
         .await?;
-        Ok(unit::now(tx))
+        // As PostgreSQL keeps it, so the answer and the kept summary say the same.
+        let at = unit::now(tx).trunc_subsecs(6);
+        if let Ok((summary, usage)) = &call.outcome {
+            keep(tx, actor, contract, model, request, summary, usage, at).await?;
+        }
+        Ok(at)
     })
     .await?;
     let answer = call.outcome.clone().map_err(|why| {
@@ -268,6 +362,46 @@ async fn audit_call(
         )
     });
     Ok((at, answer))
+}
+
+/// Keeps `summary` as the contract's generative summary, in place of any earlier one
+/// (nothing when the contract was deleted meanwhile).
+#[allow(clippy::too_many_arguments)]
+async fn keep(
+    tx: &TenantTx,
+    actor: &Actor,
+    contract: Uuid,
+    model: &str,
+    request: &Request,
+    summary: &str,
+    usage: &Value,
+    at: DateTime<Utc>,
+) -> Result<(), DomainError> {
+    let input_chars = request.sent.chars().count() as i32;
+    tx.execute(
+        "insert into generative_summaries as g (contract_id, digest, model, summary, \
+         input_chars, text_chars, usage, generated_by, generated_at) \
+         select id, $2, $3, $4, $5, $6, $7, $8, $9 from contracts where id = $1 \
+         on conflict (contract_id) do update set digest = excluded.digest, \
+         model = excluded.model, summary = excluded.summary, \
+         input_chars = excluded.input_chars, text_chars = excluded.text_chars, \
+         usage = excluded.usage, generated_by = excluded.generated_by, \
+         generated_at = excluded.generated_at",
+        &[
+            &contract,
+            &request.digest,
+            &model,
+            &summary,
+            &input_chars,
+            &(request.whole as i32),
+            usage,
+            &actor.user_id(),
+            &at,
+        ],
+    )
+    .await
+    .map_err(DomainError::write)?;
+    Ok(())
 }
 
 /// Sends `text` to the endpoint and reads the summary out of its answer.

@@ -11,7 +11,7 @@ use super::classify::{self, Classification};
 use super::clauses::{self, ClauseResults};
 use super::engine::Engine;
 use super::generative::{
-    self, GenerativeSettings, GenerativeSettingsView, GenerativeSummary, Generator,
+    self, GenerativeSettings, GenerativeSettingsView, GenerativeSummary, Generator, SummaryRequest,
 };
 use super::obligations::{self, Obligations};
 use super::risk::{self, ContractRisk, RiskPolicy};
@@ -462,9 +462,9 @@ pub async fn put_generative_settings(
     post,
     path = "/api/v1/contracts/{id}/summary/generative",
     tag = "intelligence",
-    params(("id" = Uuid, Path, description = "Contract id")),
+    params(("id" = Uuid, Path, description = "Contract id"), SummaryRequest),
     responses(
-        (status = 200, description = "A summary written by the tenant's own endpoint from the contract's title, body and files' text, cut at its max_input_chars; the call is audited on the contract as contract.generative_summary, answered or not. Members who may read its original", body = GenerativeSummary),
+        (status = 200, description = "A summary written by the tenant's own endpoint from the contract's title, body and files' text, cut at its max_input_chars, and kept for the contract; the call is audited on the contract as contract.generative_summary, answered or not. While the kept summary was made from the same text and settings it is served again without a call, `reused` true, unless `refresh` asks for a new one; a failed call leaves the kept one in place. Members who may read its original", body = GenerativeSummary),
         (status = 409, description = "`generative_off`: the tenant's admin has not turned generative summaries on", body = ErrorBody),
         (status = 502, description = "`generative_failed`: the endpoint could not be reached, refused, or gave no summary; the call is audited all the same", body = ErrorBody),
         AuthedRouteErrors
@@ -478,9 +478,41 @@ pub async fn generative_summary(
     origin: RequestOrigin,
     generator: web::Data<Generator>,
     id: web::Path<Uuid>,
+    query: web::Query<SummaryRequest>,
 ) -> Result<Json<GenerativeSummary>, ApiError> {
     Ok(Json(
-        generative::summarize(&db, &user.principal(), &origin, &generator, id.into_inner()).await?,
+        generative::summarize(
+            &db,
+            &user.principal(),
+            &origin,
+            &generator,
+            id.into_inner(),
+            query.refresh,
+        )
+        .await?,
+    ))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/contracts/{id}/summary/generative",
+    tag = "intelligence",
+    params(("id" = Uuid, Path, description = "Contract id")),
+    responses(
+        (status = 200, description = "The generative summary kept for the contract, with `current` false once its text or the tenant's generative settings changed since it was made; nothing is sent anywhere. Readers who may read its original", body = GenerativeSummary),
+        (status = 404, description = "`not_found`: no such contract, or no summary was made for it yet", body = ErrorBody),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/contracts/{id}/summary/generative")]
+pub async fn kept_generative_summary(
+    user: AuthUser,
+    db: RequestDb,
+    id: web::Path<Uuid>,
+) -> Result<Json<GenerativeSummary>, ApiError> {
+    Ok(Json(
+        generative::kept(&db, &user.principal(), id.into_inner()).await?,
     ))
 }
 

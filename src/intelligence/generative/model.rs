@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tokio_postgres::Row;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::kernel::{validate, DomainError};
@@ -112,7 +112,7 @@ impl From<&Row> for GenerativeSettingsView {
     }
 }
 
-/// A contract's summary written by the tenant's endpoint.
+/// A contract's summary written by the tenant's endpoint, as kept for the contract.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct GenerativeSummary {
     pub contract_id: Uuid,
@@ -125,7 +125,47 @@ pub struct GenerativeSummary {
     /// The endpoint's `usage` (tokens), as it gave it; null when it gave none.
     #[schema(value_type = Object)]
     pub usage: Value,
+    /// Who asked for it; null once that user is deleted.
+    pub generated_by: Option<Uuid>,
     pub generated_at: DateTime<Utc>,
+    /// Made from what a call would send now (the same text, cut, endpoint and model);
+    /// false once the contract's text or the tenant's settings changed since.
+    pub current: bool,
+    /// Served as kept, without calling the endpoint.
+    pub reused: bool,
+}
+
+/// A contract's kept summary, its digest first.
+pub const KEPT_SQL: &str = "select digest, summary, model, input_chars, text_chars, usage, \
+    generated_by, generated_at from generative_summaries where contract_id = $1";
+
+impl GenerativeSummary {
+    /// A kept summary (a row of [`KEPT_SQL`]), `current` when its digest is
+    /// `digest_now`.
+    pub(super) fn kept(contract_id: Uuid, row: &Row, digest_now: Option<&str>) -> Self {
+        let (input_chars, text_chars): (i32, i32) = (row.get(3), row.get(4));
+        Self {
+            contract_id,
+            summary: row.get(1),
+            model: row.get(2),
+            input_chars: input_chars.max(0) as usize,
+            truncated: input_chars < text_chars,
+            usage: row.get(5),
+            generated_by: row.get(6),
+            generated_at: row.get(7),
+            current: digest_now == Some(row.get::<_, &str>(0)),
+            reused: true,
+        }
+    }
+}
+
+/// Whether `refresh` was asked for: a new call even when the kept summary is current.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct SummaryRequest {
+    /// Call the endpoint even when the kept summary was made from the same text.
+    #[serde(default)]
+    pub refresh: bool,
 }
 
 /// The summary and the usage in an OpenAI-compatible chat completion.

@@ -2,7 +2,8 @@
 //! OpenAI chat-completions shape: off until the tenant's admin turns them on, the key
 //! sent but never shown, every call audited (answered or not), a failing endpoint a
 //! 502 that says so, internal destinations refused unless the operator allows them,
-//! and only members who may read the original may ask.
+//! and only members who may read the original may ask; the summary is kept, served
+//! again without a call while its text is unchanged, and said to be out of date after.
 
 use std::sync::{Arc, Mutex};
 
@@ -176,17 +177,61 @@ async fn a_generative_summary_leaves_only_when_the_admin_turned_it_on_and_is_aud
         "{sent}"
     );
 
-    // A failing endpoint is a 502 that says so, audited as the answered call was.
+    assert_eq!(
+        (summary["current"].as_bool(), summary["reused"].as_bool()),
+        (Some(true), Some(false))
+    );
+
+    // Kept: asking again for the same text sends nothing out, and any reader who may
+    // read the original sees it without a call.
+    let (status, again) = json(&app, &acme, &acme.admin, Method::POST, &path, None).await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(
+        (again["summary"].clone(), again["reused"].as_bool()),
+        (summary["summary"].clone(), Some(true))
+    );
+    assert_eq!(again["generated_at"], summary["generated_at"]);
+    let viewer = viewer(&app, &acme).await;
+    let (status, shown) = json(&app, &acme, &viewer, Method::GET, &path, None).await;
+    assert_eq!(status, StatusCode::OK, "{shown}");
+    assert_eq!(
+        (
+            shown["current"].as_bool(),
+            shown["usage"]["total_tokens"].as_i64()
+        ),
+        (Some(true), Some(49))
+    );
+    assert!(shown["generated_by"].is_string(), "{shown}");
+    assert_eq!(endpoint.calls().len(), 1, "nothing more was sent");
+    assert_eq!(audited(&db, &id).await.len(), 1);
+
+    // A failing endpoint is a 502 that says so, audited as the answered call was, and
+    // the kept summary stays.
     *endpoint.mode.lock().unwrap() = "fail";
-    let (status, failed) = json(&app, &acme, &acme.admin, Method::POST, &path, None).await;
+    let refresh = format!("{path}?refresh=true");
+    let (status, failed) = json(&app, &acme, &acme.admin, Method::POST, &refresh, None).await;
     assert_eq!(
         (status, failed["error"].as_str()),
         (StatusCode::BAD_GATEWAY, Some("generative_failed")),
         "{failed}"
     );
     *endpoint.mode.lock().unwrap() = "empty";
-    let (status, _) = json(&app, &acme, &acme.admin, Method::POST, &path, None).await;
+    let (status, _) = json(&app, &acme, &acme.admin, Method::POST, &refresh, None).await;
     assert_eq!(status, StatusCode::BAD_GATEWAY);
+    let (_, shown) = json(&app, &acme, &viewer, Method::GET, &path, None).await;
+    assert_eq!(shown["summary"], summary["summary"], "{shown}");
+    for bad in ["?refresh=maybe", "?refresh=true&extra=1"] {
+        let (status, answer) = json(
+            &app,
+            &acme,
+            &acme.admin,
+            Method::POST,
+            &format!("{path}{bad}"),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {answer}");
+    }
     let log = audited(&db, &id).await;
     assert_eq!(log.len(), 3, "{log:?}");
     assert_eq!(log[0]["outcome"], "answered");
@@ -201,8 +246,36 @@ async fn a_generative_summary_leaves_only_when_the_admin_turned_it_on_and_is_aud
         "the key is never logged"
     );
 
+    // A new text makes the kept summary out of date, and the next request calls again.
+    *endpoint.mode.lock().unwrap() = "ok";
+    let (status, edited) = json(
+        &app,
+        &acme,
+        &acme.admin,
+        Method::PATCH,
+        &format!("/api/v1/contracts/{id}"),
+        Some(json!({"version": 1, "body": "Acme shall host the service. Customer shall pay yearly."})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{edited}");
+    let (_, shown) = json(&app, &acme, &viewer, Method::GET, &path, None).await;
+    assert_eq!(shown["current"], false, "{shown}");
+    let (status, renewed) = json(&app, &acme, &acme.admin, Method::POST, &path, None).await;
+    assert_eq!(
+        (status, renewed["reused"].as_bool()),
+        (StatusCode::OK, Some(false)),
+        "{renewed}"
+    );
+    let calls = endpoint.calls();
+    assert_eq!(calls.len(), 4);
+    assert!(calls[3].1["messages"][1]["content"]
+        .as_str()
+        .unwrap()
+        .contains("pay yearly"));
+    let (_, shown) = json(&app, &acme, &viewer, Method::GET, &path, None).await;
+    assert_eq!(shown["current"], true, "{shown}");
+
     // A viewer may not make the tenant send its text out; bad settings change nothing.
-    let viewer = viewer(&app, &acme).await;
     assert_eq!(
         json(&app, &acme, &viewer, Method::POST, &path, None)
             .await
@@ -250,6 +323,41 @@ async fn a_generative_summary_leaves_only_when_the_admin_turned_it_on_and_is_aud
             .await
             .0,
         StatusCode::NOT_FOUND
+    );
+    let never = create(&app, &acme, "Never summarised", "Nothing was asked of it.").await;
+    let (status, answer) = json(
+        &app,
+        &acme,
+        &acme.admin,
+        Method::GET,
+        &format!("/api/v1/contracts/{never}/summary/generative"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, answer["error"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found")),
+        "{answer}"
+    );
+    // Another model makes the kept summary out of date too.
+    body["model"] = json!("summariser-2");
+    assert_eq!(
+        json(
+            &app,
+            &acme,
+            &acme.admin,
+            Method::PUT,
+            settings,
+            Some(body.clone())
+        )
+        .await
+        .0,
+        StatusCode::OK
+    );
+    let (_, shown) = json(&app, &acme, &acme.admin, Method::GET, &path, None).await;
+    assert_eq!(
+        (shown["current"].as_bool(), shown["model"].as_str()),
+        (Some(false), Some("summariser-1"))
     );
 
     // Where the operator does not allow private destinations, a loopback endpoint is

@@ -55,6 +55,7 @@ async fn provisioning_creates_the_schema_its_tables_history_and_registry_rows() 
             "counterparties",
             "document_settings",
             "generative_settings",
+            "generative_summaries",
             "idempotency_keys",
             "invoice_counters",
             "invoice_emails",
