@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::indexing::{sources_for, texts};
-use super::terms::{self, date_pattern, floor_boundary, parse_date, sentence_around, NUMBER};
+use super::terms::{self, date_pattern, floor_boundary, parse_date_as, sentence_around, NUMBER};
 use crate::kernel::{DomainError, Principal};
 use crate::tenancy::scoped::TenantDb;
 
@@ -107,6 +107,8 @@ const NOT_PARTIES: [&str; 8] = [
 /// The obligations in `text`, in order.
 pub fn read(text: &str) -> Vec<Obligation> {
     let text = &text[..floor_boundary(text, terms::MAX_SCAN_BYTES)];
+    // How its dates in digits are ordered, looked for once.
+    let us = terms::us_usage(text);
     let mut out = Vec::new();
     for caps in BINDS.captures_iter(text).take(MAX_OBLIGATIONS * 2) {
         let party = caps["party"].trim().to_owned();
@@ -120,7 +122,7 @@ pub fn read(text: &str) -> Vec<Obligation> {
         let (start, end) = sentence_around(text, whole.start(), whole.end());
         let action = caps["action"].trim().to_owned();
         out.push(Obligation {
-            due: due(&action),
+            due: due(&action, us),
             party,
             action,
             prohibition: caps.name("not").is_some(),
@@ -137,7 +139,7 @@ pub fn read(text: &str) -> Vec<Obligation> {
 }
 
 /// When `action` says it is due.
-fn due(action: &str) -> Option<Due> {
+fn due(action: &str, us: bool) -> Option<Due> {
     let mut due = Due::default();
     if let Some(caps) = WITHIN.captures(action) {
         let n = terms::number(&caps)?;
@@ -150,7 +152,7 @@ fn due(action: &str) -> Option<Due> {
         due.after = caps.name("after").map(|a| a.as_str().trim().to_owned());
     }
     if let Some(caps) = BY_DATE.captures(action) {
-        due.date = parse_date(&caps["date"]).map(|d| d.format("%Y-%m-%d").to_string());
+        due.date = parse_date_as(&caps["date"], us).map(|(d, _)| d.format("%Y-%m-%d").to_string());
     }
     if let Some(caps) = RECURS.captures(action) {
         let word = caps[1].to_ascii_lowercase();
@@ -232,6 +234,15 @@ mod tests {
         assert!(found[2]
             .passage
             .starts_with("Each party shall not disclose"));
+    }
+
+    #[test]
+    fn a_due_date_in_digits_is_read_in_the_documents_usage() {
+        let due = |text: &str| obligations(text)[0].due.clone().unwrap().date;
+        let sentence = "The Supplier shall deliver the goods by 03/04/2026.";
+        assert_eq!(due(sentence).as_deref(), Some("2026-04-03"));
+        let american = format!("{sentence} This Agreement is governed by the laws of Texas.");
+        assert_eq!(due(&american).as_deref(), Some("2026-03-04"));
     }
 
     #[test]

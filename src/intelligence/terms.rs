@@ -16,7 +16,7 @@ use regex::{Captures, Regex};
 use serde_json::{json, Value};
 
 pub(super) use read::{floor_boundary, number, sentence_around};
-pub use read::{parse_date, word_number};
+pub use read::{parse_date, parse_date_as, us_usage, word_number};
 use read::{
     read_date, read_end_date, read_labelled_start, read_parties, read_payment_days, read_place,
     read_renewal, read_renewal_notice, read_term, read_term_of_contract, read_value,
@@ -93,6 +93,7 @@ pub struct Found {
 /// Every term the rules find in `text`, one (the surest, then the first) per field.
 pub fn extract(text: &str) -> Vec<Found> {
     let text = &text[..floor_boundary(text, MAX_SCAN_BYTES)];
+    read::US_USAGE.with(|usage| usage.set(None));
     let mut best: Vec<Found> = Vec::new();
     let mut offer = |found: Found| match best.iter_mut().find(|b| b.field == found.field) {
         Some(b) if b.confidence >= found.confidence => {}
@@ -147,7 +148,7 @@ pub(super) fn date_pattern() -> String {
 /// [`date_pattern`] with its group named `name`, for a rule with two dates.
 fn named_date(name: &str) -> String {
     format!(
-        r"(?P<{name}>(?:{MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:day\s+of\s+)?(?:{MONTHS})\.?,?\s+\d{{4}}|\d{{4}}-\d{{2}}-\d{{2}})"
+        r"(?P<{name}>(?:{MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:day\s+of\s+)?(?:{MONTHS})\.?,?\s+\d{{4}}|\d{{4}}-\d{{2}}-\d{{2}}|\d{{1,2}}(?:\.\d{{1,2}}\.|/\d{{1,2}}/|-\d{{1,2}}-)\d{{4}})\b"
     )
 }
 

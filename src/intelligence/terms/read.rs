@@ -2,21 +2,43 @@
 //! amount, a place whose law governs, the parties; each reader says nothing
 //! (`None`) when the match, read in its sentence, is not what its rule looks for.
 
+use std::cell::Cell;
+use std::sync::LazyLock;
+
 use chrono::NaiveDate;
-use regex::Captures;
+use regex::{Captures, Regex};
 use serde_json::{json, Value};
 
-pub(super) fn read_date(caps: &Captures<'_>, _: &str) -> Option<(Value, f32)> {
-    read_date_named(caps, "date")
+pub(super) fn read_date(caps: &Captures<'_>, text: &str) -> Option<(Value, f32)> {
+    read_date_named(caps, "date", text)
 }
 
-pub(super) fn read_end_date(caps: &Captures<'_>, _: &str) -> Option<(Value, f32)> {
-    read_date_named(caps, "end")
+pub(super) fn read_end_date(caps: &Captures<'_>, text: &str) -> Option<(Value, f32)> {
+    read_date_named(caps, "end", text)
 }
 
-fn read_date_named(caps: &Captures<'_>, name: &str) -> Option<(Value, f32)> {
-    let date = parse_date(caps.name(name)?.as_str())?;
-    Some((json!(date.format("%Y-%m-%d").to_string()), 1.0))
+/// How sure a date in digits is whose order was taken from the document's usage (both
+/// numbers 12 or less): a person should look before accepting it.
+const ORDER_INFERRED: f32 = 0.5;
+
+thread_local! {
+    /// Whether the document [`super::extract`] is reading is written for the United
+    /// States, found at the first date that needs it: every rule's reader gets the same
+    /// document, so it is looked for once per call rather than once per date.
+    pub(super) static US_USAGE: Cell<Option<bool>> = const { Cell::new(None) };
+}
+
+fn read_date_named(caps: &Captures<'_>, name: &str, text: &str) -> Option<(Value, f32)> {
+    let found = caps.name(name)?.as_str();
+    let us = NUMERIC_DATE.is_match(found)
+        && US_USAGE.with(|usage| {
+            let us = usage.get().unwrap_or_else(|| us_usage(text));
+            usage.set(Some(us));
+            us
+        });
+    let (date, inferred) = parse_date_as(found, us)?;
+    let confidence = if inferred { ORDER_INFERRED } else { 1.0 };
+    Some((json!(date.format("%Y-%m-%d").to_string()), confidence))
 }
 
 /// A date on a line of its own under a label that says the contract starts or is made
@@ -78,11 +100,67 @@ pub(super) fn read_term_of_contract(caps: &Captures<'_>, text: &str) -> Option<(
 }
 
 /// A date in one of the forms the rules match: "March 1, 2025", "1st March 2025",
-/// "1 day of March, 2025", "2025-03-01".
+/// "1 day of March, 2025", "2025-03-01", and in digits "01.03.2025", "1/3/2025" (day
+/// first, as most of the world writes it; [`parse_date_as`] reads it as the United
+/// States do).
 pub fn parse_date(text: &str) -> Option<NaiveDate> {
+    parse_date_as(text, false).map(|(date, _)| date)
+}
+
+/// [`parse_date`] for a document written for the United States (`us`, see
+/// [`us_usage`]) or not, and whether the order of its day and month was a choice: a
+/// date in digits whose numbers could both be a month is read month first in the
+/// United States' usage (with slashes or hyphens; dots are day first everywhere), day
+/// first otherwise; one whose numbers can be read only one way is read that way.
+pub fn parse_date_as(text: &str, us: bool) -> Option<(NaiveDate, bool)> {
     if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        return Some(date);
+        return Some((date, false));
     }
+    if let Some(numbers) = NUMERIC_DATE.captures(text) {
+        let (a, b): (u32, u32) = (numbers[1].parse().ok()?, numbers[3].parse().ok()?);
+        let year: i32 = numbers[4].parse().ok()?;
+        let dots = &numbers[2] == ".";
+        let month_first = if a > 12 {
+            false
+        } else if b > 12 {
+            true
+        } else {
+            us && !dots
+        };
+        let (month, day) = if month_first { (a, b) } else { (b, a) };
+        let chosen = a <= 12 && b <= 12 && a != b && !dots;
+        return NaiveDate::from_ymd_opt(year, month, day).map(|date| (date, chosen));
+    }
+    parse_words_date(text).map(|date| (date, false))
+}
+
+/// A date in digits: day and month in either order, then a year of four digits, one
+/// separator throughout.
+static NUMERIC_DATE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(\d{1,2})([./-])(\d{1,2})[./-](\d{4})$").expect("a valid pattern")
+});
+
+/// A document written for the United States: it names the country, its dollars, or the
+/// law of one of its states.
+pub fn us_usage(document: &str) -> bool {
+    static SIGNS: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(&format!(
+            r"\b(?:United States|U\.S\.A?\.?|USD|US\$|(?:laws?\s+of\s+(?:the\s+)?(?:State\s+of\s+|Commonwealth\s+of\s+)?(?:{US_STATES})))\b"
+        ))
+        .expect("a valid pattern")
+    });
+    SIGNS.is_match(document)
+}
+
+const US_STATES: &str = "Alabama|Alaska|Arizona|Arkansas|California|Colorado|Connecticut|Delaware|\
+    Florida|Georgia|Hawaii|Idaho|Illinois|Indiana|Iowa|Kansas|Kentucky|Louisiana|Maine|Maryland|\
+    Massachusetts|Michigan|Minnesota|Mississippi|Missouri|Montana|Nebraska|Nevada|New Hampshire|\
+    New Jersey|New Mexico|New York|North Carolina|North Dakota|Ohio|Oklahoma|Oregon|Pennsylvania|\
+    Rhode Island|South Carolina|South Dakota|Tennessee|Texas|Utah|Vermont|Virginia|Washington|\
+    West Virginia|Wisconsin|Wyoming|the District of Columbia";
+
+/// "March 1, 2025", "1st March 2025", "1 day of March, 2025".
+fn parse_words_date(text: &str) -> Option<NaiveDate> {
     let words: Vec<String> = text
         .split(|c: char| c.is_whitespace() || c == ',' || c == '.')
         .filter(|w| {

@@ -137,6 +137,70 @@ fn dates_that_do_not_exist_are_not_read() {
 }
 
 #[test]
+fn dates_in_digits_are_read_in_the_documents_usage_and_flagged_when_the_order_was_a_choice() {
+    let date = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+    // Day first unless told otherwise; dots day first everywhere.
+    assert_eq!(parse_date("01.02.2025"), Some(date(2025, 2, 1)));
+    assert_eq!(parse_date("3/4/2025"), Some(date(2025, 4, 3)));
+    assert_eq!(
+        parse_date_as("03/04/2025", true),
+        Some((date(2025, 3, 4), true))
+    );
+    assert_eq!(
+        parse_date_as("03/04/2025", false),
+        Some((date(2025, 4, 3), true))
+    );
+    assert_eq!(
+        parse_date_as("03.04.2025", true),
+        Some((date(2025, 4, 3), false))
+    );
+    // Numbers that can be read one way only are read that way, whatever the usage.
+    assert_eq!(
+        parse_date_as("25/12/2025", true),
+        Some((date(2025, 12, 25), false))
+    );
+    assert_eq!(
+        parse_date_as("12-25-2025", false),
+        Some((date(2025, 12, 25), false))
+    );
+    assert_eq!(
+        parse_date_as("05/05/2025", true),
+        Some((date(2025, 5, 5), false))
+    );
+    assert_eq!(parse_date("31/02/2025"), None);
+    assert_eq!(parse_date("13/13/2025"), None);
+    assert_eq!(parse_date("1/2/25"), None);
+
+    assert!(us_usage("governed by the laws of the State of New York"));
+    assert!(us_usage("a fee of USD 5,000"));
+    assert!(!us_usage("governed by the laws of England and Wales"));
+    assert!(!us_usage("subject to the laws of the State of Victoria"));
+
+    let us = extract(
+        "This Agreement is effective as of 03/04/2025. It is governed by the laws of the \
+         State of New York.",
+    );
+    let effective = field(&us, Field::EffectiveDate).unwrap();
+    assert_eq!(effective.value, json!("2025-03-04"));
+    assert!(effective.confidence <= 0.5, "{}", effective.confidence);
+    let english = extract(
+        "This Agreement is effective as of 03/04/2025. It is governed by the laws of England.",
+    );
+    assert_eq!(
+        field(&english, Field::EffectiveDate).unwrap().value,
+        json!("2025-04-03")
+    );
+    let plain = extract("Start date: 25/12/2025\nThe tenancy ends on 24/12/2026.");
+    let start = field(&plain, Field::EffectiveDate).unwrap();
+    assert_eq!(start.value, json!("2025-12-25"));
+    assert!(start.confidence > 0.5);
+    assert_eq!(
+        field(&plain, Field::EndDate).unwrap().value,
+        json!("2026-12-24")
+    );
+}
+
+#[test]
 fn hostile_text_is_read_in_bounded_time_and_offsets_stay_on_characters() {
     // Multi-byte characters everywhere, a term after them, and far more text than is read.
     let mut text = "é€😀 ".repeat(5_000);
