@@ -11,7 +11,6 @@ use std::sync::LazyLock;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use minijinja::Environment;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
@@ -25,7 +24,7 @@ use crate::kernel::reads::read_as;
 use crate::kernel::unit::{ReactionFuture, Reactions, Recorded};
 use crate::kernel::validate;
 use crate::kernel::{unit, Actor, DomainError, Origin, Principal, Refusal, Role};
-use crate::notifications::mail::{self, Enclosure, Letter, MailError};
+use crate::notifications::mail::{self, Enclosure, Letter, MailError, Templates};
 use crate::notifications::outlets::{tenant_brand, tenant_sender, Outlets};
 use crate::tenancy::scoped::{TenantDb, TenantTx};
 
@@ -42,16 +41,14 @@ pub const EMAIL: JobKind = JobKind {
 /// for a member to turn the tenant's mail server into a relay.
 pub const DAILY_LIMIT: i64 = 10;
 
-static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
-    let mut env = Environment::new();
-    for (name, source) in [
-        ("email.html", include_str!("templates/email.html")),
-        ("email.txt", include_str!("templates/email.txt")),
-    ] {
-        env.add_template(name, source)
-            .expect("the built-in templates parse");
-    }
-    env
+static TEMPLATES: LazyLock<Templates> = LazyLock::new(|| {
+    Templates::new(
+        "invoices",
+        &[
+            ("email.html", include_str!("templates/email.html")),
+            ("email.txt", include_str!("templates/email.txt")),
+        ],
+    )
 });
 
 /// Mails an invoice (its creator or a manager): to the given addresses, else the
@@ -399,8 +396,8 @@ async fn letter(
         "reply_to": requester.as_ref().map(|(name, _)| name),
     });
     let (text, html) = (
-        render("email.txt", &context),
-        render("email.html", &context),
+        TEMPLATES.render("email.txt", &context),
+        TEMPLATES.render("email.html", &context),
     );
     let (file_name, bytes) = pdf::in_tx(tx, invoice).await?;
     let mailboxes = |addresses: &[String]| -> Vec<_> {
@@ -430,16 +427,6 @@ async fn letter(
         }],
     };
     Ok(Some((sender.folder().to_owned(), letter)))
-}
-
-fn render(name: &str, context: &serde_json::Value) -> String {
-    TEMPLATES
-        .get_template(name)
-        .and_then(|template| template.render(context))
-        .unwrap_or_else(|error| {
-            tracing::error!(%error, name, "an invoice email template failed to render");
-            String::new()
-        })
 }
 
 /// Records an attempt: sent and failed are final (audited as `email_sent` and

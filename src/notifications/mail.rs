@@ -14,30 +14,54 @@ use serde::Serialize;
 
 use super::smtp::{SendError, SmtpClient, SmtpServer, SmtpSession};
 
-static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
-    let mut env = Environment::new();
-    for (name, source) in [
-        ("email.html", include_str!("templates/email.html")),
-        ("email.txt", include_str!("templates/email.txt")),
-        ("digest.html", include_str!("templates/digest.html")),
-        ("digest.txt", include_str!("templates/digest.txt")),
-        ("chat.txt", include_str!("templates/chat.txt")),
-    ] {
-        env.add_template(name, source)
-            .expect("the built-in templates parse");
+/// Built-in templates parsed once (minijinja; HTML escaped by file name): the
+/// notifications' own, and any area's that mails ([`Templates::new`]).
+pub struct Templates {
+    env: Environment<'static>,
+    whose: &'static str,
+}
+
+impl Templates {
+    /// `whose` templates, by name and source; they are built in, so one that does not
+    /// parse is a bug.
+    pub fn new(whose: &'static str, sources: &[(&'static str, &'static str)]) -> Self {
+        let mut env = Environment::new();
+        for (name, source) in sources {
+            env.add_template(name, source)
+                .expect("the built-in templates parse");
+        }
+        Self { env, whose }
     }
-    env
+
+    /// Renders template `name`; the built-in templates are tested to render, so a
+    /// failure is a bug, logged, and an empty text.
+    pub fn render(&self, name: &str, context: &impl Serialize) -> String {
+        self.env
+            .get_template(name)
+            .and_then(|template| template.render(context))
+            .unwrap_or_else(|error| {
+                tracing::error!(%error, name, whose = self.whose, "a mail template failed to render");
+                String::new()
+            })
+    }
+}
+
+static TEMPLATES: LazyLock<Templates> = LazyLock::new(|| {
+    Templates::new(
+        "notifications",
+        &[
+            ("email.html", include_str!("templates/email.html")),
+            ("email.txt", include_str!("templates/email.txt")),
+            ("digest.html", include_str!("templates/digest.html")),
+            ("digest.txt", include_str!("templates/digest.txt")),
+            ("chat.txt", include_str!("templates/chat.txt")),
+        ],
+    )
 });
 
-/// Renders a built-in template; they are tested to render, so a failure is a bug.
+/// Renders one of the notifications' templates.
 pub fn render(name: &str, context: &impl Serialize) -> String {
-    TEMPLATES
-        .get_template(name)
-        .and_then(|template| template.render(context))
-        .unwrap_or_else(|error| {
-            tracing::error!(%error, name, "a notification template failed to render");
-            String::new()
-        })
+    TEMPLATES.render(name, context)
 }
 
 /// How the tenant's mail looks.
