@@ -1,6 +1,6 @@
-//! CSV import of accounts, contacts and leads: a dry run that reports every row's
+//! CSV import of accounts, contacts, leads and opportunities: a dry run that reports every row's
 //! errors, then an import that is all or nothing, with duplicates found by email or
-//! company domain. Each row is made by its own area's create.
+//! company domain, or an opportunity's account and name. Each row is made by its own area's create.
 
 pub mod model;
 pub mod routes;
@@ -11,5 +11,6 @@ use routes::*;
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
     cfg.service(import_accounts)
         .service(import_contacts)
-        .service(import_leads);
+        .service(import_leads)
+        .service(import_opportunities);
 }

@@ -15,6 +15,7 @@ pub enum ImportKind {
     Accounts,
     Contacts,
     Leads,
+    Opportunities,
 }
 
 impl ImportKind {
@@ -47,6 +48,17 @@ impl ImportKind {
                 "owner_id",
                 "score",
                 "notes",
+            ],
+            Self::Opportunities => &[
+                "name",
+                "account_id",
+                "stage",
+                "amount",
+                "currency",
+                "expected_close_date",
+                "owner_id",
+                "contact_ids",
+                "next_step",
             ],
         }
     }

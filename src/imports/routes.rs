@@ -175,3 +175,38 @@ pub async fn import_leads(
 ) -> Result<Json<ImportReport>, ApiError> {
     import(ImportKind::Leads, req, user, db, origin, query, body).await
 }
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/opportunities/import",
+    tag = "pipeline",
+    params(ImportQuery),
+    request_body(content_type = "text/csv", description = "A header row naming create fields (name, account_id and currency required; contact_ids separated by semicolons) then up to 5000 rows; at most 5 MiB. A row whose account already has an opportunity of that name is a duplicate"),
+    responses(
+        (status = 200, description = "Every row made (or with dry_run checked and rolled back) in one transaction", body = ImportReport),
+        (status = 413, description = "A file over 5 MiB", body = ErrorBody),
+        (status = 415, description = "Not text/csv", body = ErrorBody),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[post("/api/v1/opportunities/import")]
+pub async fn import_opportunities(
+    req: HttpRequest,
+    user: AuthUser,
+    db: RequestDb,
+    origin: RequestOrigin,
+    query: web::Query<ImportQuery>,
+    body: web::Payload,
+) -> Result<Json<ImportReport>, ApiError> {
+    import(
+        ImportKind::Opportunities,
+        req,
+        user,
+        db,
+        origin,
+        query,
+        body,
+    )
+    .await
+}

@@ -1,9 +1,9 @@
-//! CSV import of accounts, contacts and leads, without HTTP. Every row goes through the
+//! CSV import of accounts, contacts, leads and opportunities, without HTTP. Every row goes through the
 //! owning area's own create (so an imported record is checked, audited and announced
 //! exactly as one made by hand), each in a savepoint of one transaction, so one
 //! bad row is reported without hiding the others. Duplicates are found by email
-//! (contacts, leads) or company domain (accounts), against the tenant's records and
-//! the rows above. The caller commits only a real run with no error: an import is
+//! (contacts, leads), company domain (accounts) or account and name (opportunities),
+//! against the tenant's records and the rows above. The caller commits only a real run with no error: an import is
 //! all or nothing, and a dry run is the same run rolled back.
 
 use std::collections::HashMap;
@@ -15,10 +15,11 @@ use super::model::*;
 use crate::counterparties::{self, NewContact, NewCounterparty};
 use crate::kernel::{Actor, DomainError, Origin};
 use crate::leads::model::{company_domain, NewLead};
+use crate::pipeline::model::NewOpportunity;
 use crate::tenancy::scoped::TenantTx;
 
 /// Columns whose cell holds several values, separated by `;`.
-const LIST_COLUMNS: [&str; 4] = ["emails", "phones", "tags", "account_ids"];
+const LIST_COLUMNS: [&str; 5] = ["emails", "phones", "tags", "account_ids", "contact_ids"];
 /// Columns whose cell is a whole number.
 const NUMBER_COLUMNS: [&str; 1] = ["score"];
 
@@ -101,6 +102,7 @@ enum Record {
     Account(NewCounterparty),
     Contact(NewContact),
     Lead(NewLead),
+    Opportunity(NewOpportunity),
 }
 
 impl Record {
@@ -110,11 +112,14 @@ impl Record {
             ImportKind::Accounts => Self::Account(serde_json::from_value(fields).map_err(error)?),
             ImportKind::Contacts => Self::Contact(serde_json::from_value(fields).map_err(error)?),
             ImportKind::Leads => Self::Lead(serde_json::from_value(fields).map_err(error)?),
+            ImportKind::Opportunities => {
+                Self::Opportunity(serde_json::from_value(fields).map_err(error)?)
+            }
         })
     }
 
-    /// What tells it apart from the records it would duplicate: its emails, or its
-    /// company domain.
+    /// What tells it apart from the records it would duplicate: its emails, its
+    /// company domain, or its account and name.
     fn keys(&self) -> Vec<String> {
         match self {
             Self::Account(a) => company_domain(a.website.as_deref(), a.email.as_deref())
@@ -122,6 +127,7 @@ impl Record {
                 .collect(),
             Self::Contact(c) => c.emails.iter().map(|e| e.trim().to_lowercase()).collect(),
             Self::Lead(l) => l.email.iter().map(|e| e.trim().to_lowercase()).collect(),
+            Self::Opportunity(o) => vec![opportunity_key(o.account_id, &o.name)],
         }
     }
 
@@ -147,8 +153,19 @@ impl Record {
                     .await?
                     .id
             }
+            Self::Opportunity(o) => {
+                crate::pipeline::service::create(tx, actor, origin, o)
+                    .await?
+                    .id
+            }
         })
     }
+}
+
+/// An opportunity's duplicate key: its account and its name, case and the spaces around
+/// it aside.
+fn opportunity_key(account_id: Uuid, name: &str) -> String {
+    format!("{account_id} {}", name.trim().to_lowercase())
 }
 
 /// The tenant's records that hold any of `keys`: key -> record id.
@@ -170,6 +187,11 @@ async fn existing(
         }
         ImportKind::Leads => {
             "select k, l.id from unnest($1::text[]) k join leads l on lower(l.email) = k"
+        }
+        // As `opportunity_key` makes it.
+        ImportKind::Opportunities => {
+            "select k, o.id from unnest($1::text[]) k join opportunities o \
+                 on o.account_id::text || ' ' || lower(btrim(o.name)) = k"
         }
     };
     Ok(tx

@@ -1,6 +1,7 @@
-//! CSV import of accounts, contacts and leads through the real server: a dry run that
-//! reports every row's errors and keeps nothing; an import that is all or nothing;
-//! duplicates found by email or company domain (refused, or skipped when asked); and
+//! CSV import of accounts, contacts, leads and opportunities through the real server: a
+//! dry run that reports every row's errors and keeps nothing; an import that is all or
+//! nothing; duplicates found by email, company domain or an opportunity's account and
+//! name (refused, or skipped when asked); and
 //! files that are not CSV, too large, or shaped wrong refused whole.
 
 use super::*;
@@ -168,6 +169,69 @@ async fn a_dry_run_reports_every_row_and_an_import_is_all_or_nothing() {
     .await;
     assert!(
         again["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("already held"),
+        "{again}"
+    );
+
+    // Opportunities: on an existing account, at a stage of the tenant's pipeline; one
+    // of the same name at the same account is a duplicate, in the file or already held.
+    let account = done["created"][0]["id"].as_str().unwrap();
+    let opportunities = format!(
+        "name,account_id,stage,amount,currency,expected_close_date,contact_ids\n\
+         Renewal 2027,{account},proposal,12000.50,EUR,2027-03-31,\n\
+         renewal 2027 ,{account},,1,EUR,,\n\
+         Expansion,{account},no-such-stage,5,EUR,,\n\
+         Orphan,{},,5,EUR,,\n\
+         Upsell,{account},,7,EUR,,{}\n",
+        uuid::Uuid::new_v4(),
+        uuid::Uuid::new_v4()
+    );
+    let path = "/api/v1/opportunities/import";
+    let before = clm.snapshot().await;
+    let (status, refused) = import(&clm, &clm.member, path, "text/csv", &opportunities).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+    assert_eq!(
+        rows(&refused["details"]["errors"]),
+        [3, 4, 5, 6],
+        "{refused:#}"
+    );
+    assert!(refused["details"]["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("row 2"));
+    assert_eq!(clm.snapshot().await, before, "all or nothing");
+    let good: String = opportunities
+        .lines()
+        .take(2)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let (status, made) = import(&clm, &clm.member, path, "text/csv", &good).await;
+    assert_eq!(status, StatusCode::OK, "{made}");
+    let (_, renewal) = clm
+        .json(
+            Method::GET,
+            &format!(
+                "/api/v1/opportunities/{}",
+                made["created"][0]["id"].as_str().unwrap()
+            ),
+            &clm.viewer,
+            None,
+        )
+        .await;
+    assert_eq!(
+        (
+            renewal["stage"].as_str(),
+            renewal["amount"].as_str(),
+            renewal["expected_close_date"].as_str()
+        ),
+        (Some("proposal"), Some("12000.50"), Some("2027-03-31")),
+        "{renewal}"
+    );
+    let (_, again) = import(&clm, &clm.member, path, "text/csv", &good).await;
+    assert!(
+        again["details"]["errors"][0]["message"]
             .as_str()
             .unwrap()
             .contains("already held"),
