@@ -154,7 +154,8 @@ case "${1:-}" in
     inside bash -c 'cd /src/pactum && bash /src/walkthrough.sh' >"$FRESH/walkthrough.log" 2>&1 || true
     cat "$FRESH/walkthrough.log"
     failed=0
-    for expected in '"slug":"acme"' '"error":"unknown_tenant"' '"status":"approved"' '"type":"workflow_run.approved"' '.eml'; do
+    for expected in '"slug":"acme"' '"error":"unknown_tenant"' '"status":"approved"' '"type":"workflow_run.approved"' '.eml' \
+      'invoice-email.' '"mode":"semantic","items":[{"contract"' '"field":"effective_date"' '"level":"'; do
       grep -qF -- "$expected" "$FRESH/walkthrough.log" || { log "the walk-through never showed $expected"; failed=1; }
     done
     [ "$failed" = 0 ] && log "the walk-through showed what the README says it shows"
