@@ -154,10 +154,9 @@ pub async fn save(
     Ok(saved)
 }
 
-/// What one call sent and got, for the audit.
+/// What one call got, for the audit.
 struct Call {
     host: String,
-    sent_chars: usize,
     outcome: Result<(String, Value), String>,
 }
 
@@ -169,6 +168,8 @@ const SETTINGS_SQL: &str =
 /// kept summary of the same request apart.
 struct Request {
     sent: String,
+    /// Characters sent, and characters of the whole text.
+    sent_chars: usize,
     whole: usize,
     digest: String,
 }
@@ -200,6 +201,7 @@ impl Request {
             .collect();
         Self {
             sent,
+            sent_chars: whole.min(max_chars.max(0) as usize),
             whole,
             digest,
         }
@@ -279,8 +281,8 @@ pub async fn summarize(
         contract_id: contract,
         summary,
         model: model.to_owned(),
-        input_chars: call.sent_chars,
-        truncated: call.sent_chars < request.whole,
+        input_chars: request.sent_chars,
+        truncated: request.sent_chars < request.whole,
         usage,
         generated_by: principal.user_id(),
         generated_at,
@@ -338,7 +340,7 @@ async fn record_call(
                 changes: json!({
                     "model": model,
                     "host": call.host,
-                    "sent_chars": call.sent_chars,
+                    "sent_chars": request.sent_chars,
                     "text_chars": request.whole,
                     "outcome": outcome,
                 }),
@@ -377,7 +379,6 @@ async fn keep(
     usage: &Value,
     at: DateTime<Utc>,
 ) -> Result<(), DomainError> {
-    let input_chars = request.sent.chars().count() as i32;
     tx.execute(
         "insert into generative_summaries as g (contract_id, digest, model, summary, \
          input_chars, text_chars, usage, generated_by, generated_at) \
@@ -392,7 +393,7 @@ async fn keep(
             &request.digest,
             &model,
             &summary,
-            &input_chars,
+            &(request.sent_chars as i32),
             &(request.whole as i32),
             usage,
             &actor.user_id(),
@@ -412,7 +413,6 @@ async fn call(
     key: Option<&str>,
     text: &str,
 ) -> Call {
-    let sent_chars = text.chars().count();
     let url = format!("{}/chat/completions", base_url.trim_end_matches('/'));
     let parsed = reqwest::Url::parse(&url);
     let host = parsed
@@ -452,11 +452,7 @@ async fn call(
         model::answer(&body)
     }
     .await;
-    Call {
-        host,
-        sent_chars,
-        outcome,
-    }
+    Call { host, outcome }
 }
 
 /// The answer's body, at most [`MAX_ANSWER_BYTES`].

@@ -5,6 +5,7 @@
 //! ("by March 1, 2026") or a recurrence ("monthly"). Read by rules, per request, from
 //! the body and the read files; bounded as the term rules are.
 
+use std::cell::OnceCell;
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -107,8 +108,9 @@ const NOT_PARTIES: [&str; 8] = [
 /// The obligations in `text`, in order.
 pub fn read(text: &str) -> Vec<Obligation> {
     let text = &text[..floor_boundary(text, terms::MAX_SCAN_BYTES)];
-    // How its dates in digits are ordered, looked for once.
-    let us = terms::us_usage(text);
+    // How its dates in digits are ordered, looked for once, when a due date needs it.
+    let us = OnceCell::new();
+    let us = || *us.get_or_init(|| terms::us_usage(text));
     let mut out = Vec::new();
     for caps in BINDS.captures_iter(text).take(MAX_OBLIGATIONS * 2) {
         let party = caps["party"].trim().to_owned();
@@ -122,7 +124,7 @@ pub fn read(text: &str) -> Vec<Obligation> {
         let (start, end) = sentence_around(text, whole.start(), whole.end());
         let action = caps["action"].trim().to_owned();
         out.push(Obligation {
-            due: due(&action, us),
+            due: due(&action, &us),
             party,
             action,
             prohibition: caps.name("not").is_some(),
@@ -139,7 +141,7 @@ pub fn read(text: &str) -> Vec<Obligation> {
 }
 
 /// When `action` says it is due.
-fn due(action: &str, us: bool) -> Option<Due> {
+fn due(action: &str, us: &impl Fn() -> bool) -> Option<Due> {
     let mut due = Due::default();
     if let Some(caps) = WITHIN.captures(action) {
         let n = terms::number(&caps)?;
@@ -152,7 +154,8 @@ fn due(action: &str, us: bool) -> Option<Due> {
         due.after = caps.name("after").map(|a| a.as_str().trim().to_owned());
     }
     if let Some(caps) = BY_DATE.captures(action) {
-        due.date = parse_date_as(&caps["date"], us).map(|(d, _)| d.format("%Y-%m-%d").to_string());
+        due.date =
+            parse_date_as(&caps["date"], us()).map(|(d, _)| d.format("%Y-%m-%d").to_string());
     }
     if let Some(caps) = RECURS.captures(action) {
         let word = caps[1].to_ascii_lowercase();
