@@ -148,7 +148,7 @@ pub(super) fn date_pattern() -> String {
 /// [`date_pattern`] with its group named `name`, for a rule with two dates.
 fn named_date(name: &str) -> String {
     format!(
-        r"(?P<{name}>(?:{MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:day\s+of\s+)?(?:{MONTHS})\.?,?\s+\d{{4}}|\d{{4}}-\d{{2}}-\d{{2}}|\d{{1,2}}(?:\.\d{{1,2}}\.|/\d{{1,2}}/|-\d{{1,2}}-)\d{{4}})\b"
+        r"(?P<{name}>(?:{MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:day\s+of\s+)?(?:{MONTHS})\.?,?\s+\d{{4}}|\d{{4}}-\d{{2}}-\d{{2}}|\d{{1,2}}(?:\.\d{{1,2}}\.|/\d{{1,2}}/|-\d{{1,2}}-)\d{{4}}|\d{{1,2}}/\d{{1,2}}/\d{{2}}|\d{{2}}(?:\.\d{{2}}\.|-\d{{2}}-)\d{{2}})\b"
     )
 }
 

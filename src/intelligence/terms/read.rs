@@ -100,9 +100,9 @@ pub(super) fn read_term_of_contract(caps: &Captures<'_>, text: &str) -> Option<(
 }
 
 /// A date in one of the forms the rules match: "March 1, 2025", "1st March 2025",
-/// "1 day of March, 2025", "2025-03-01", and in digits "01.03.2025", "1/3/2025" (day
-/// first, as most of the world writes it; [`parse_date_as`] reads it as the United
-/// States do).
+/// "1 day of March, 2025", "2025-03-01", and in digits "01.03.2025", "1/3/2025",
+/// "1/3/25", "01.03.25" (day first, as most of the world writes it; [`parse_date_as`]
+/// reads it as the United States do).
 pub fn parse_date(text: &str) -> Option<NaiveDate> {
     parse_date_as(text, false).map(|(date, _)| date)
 }
@@ -118,7 +118,7 @@ pub fn parse_date_as(text: &str, us: bool) -> Option<(NaiveDate, bool)> {
     }
     if let Some(numbers) = NUMERIC_DATE.captures(text) {
         let (a, b): (u32, u32) = (numbers[1].parse().ok()?, numbers[3].parse().ok()?);
-        let year: i32 = numbers[4].parse().ok()?;
+        let year = full_year(&numbers[4])?;
         let dots = &numbers[2] == ".";
         let month_first = if a > 12 {
             false
@@ -134,11 +134,23 @@ pub fn parse_date_as(text: &str, us: bool) -> Option<(NaiveDate, bool)> {
     parse_words_date(text).map(|date| (date, false))
 }
 
-/// A date in digits: day and month in either order, then a year of four digits, one
-/// separator throughout.
+/// A date in digits: day and month in either order, then a year of four digits or two,
+/// one separator throughout.
 static NUMERIC_DATE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(\d{1,2})([./-])(\d{1,2})[./-](\d{4})$").expect("a valid pattern")
+    Regex::new(r"^(\d{1,2})([./-])(\d{1,2})[./-](\d{4}|\d{2})$").expect("a valid pattern")
 });
+
+/// The year a date in digits names: four digits as written; two read as POSIX's `%y`
+/// reads them (00-68 in this century, 69-99 in the last), which suits the dates a
+/// contract states, its own and those of the agreements it refers to.
+fn full_year(digits: &str) -> Option<i32> {
+    let year: i32 = digits.parse().ok()?;
+    Some(match digits.len() {
+        2 if year <= 68 => 2000 + year,
+        2 => 1900 + year,
+        _ => year,
+    })
+}
 
 /// A document written for the United States: it names the country, its dollars, or the
 /// law of one of its states.

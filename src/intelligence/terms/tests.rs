@@ -169,7 +169,8 @@ fn dates_in_digits_are_read_in_the_documents_usage_and_flagged_when_the_order_wa
     );
     assert_eq!(parse_date("31/02/2025"), None);
     assert_eq!(parse_date("13/13/2025"), None);
-    assert_eq!(parse_date("1/2/25"), None);
+    assert_eq!(parse_date("1/2/2"), None);
+    assert_eq!(parse_date("1/2/202"), None);
 
     assert!(us_usage("governed by the laws of the State of New York"));
     assert!(us_usage("a fee of USD 5,000"));
@@ -305,4 +306,34 @@ fn a_warranty_or_an_option_period_is_not_the_contract_term() {
     ] {
         assert_eq!(field(&extract(text), Field::TermMonths), None, "{text}");
     }
+}
+
+#[test]
+fn two_digit_years_are_read_in_this_century_up_to_68_and_section_numbers_are_not_dates() {
+    let date = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+    assert_eq!(parse_date("1/2/25"), Some(date(2025, 2, 1)));
+    assert_eq!(parse_date("01.02.68"), Some(date(2068, 2, 1)));
+    assert_eq!(parse_date("31-12-69"), Some(date(1969, 12, 31)));
+    assert_eq!(
+        parse_date_as("03/04/25", true),
+        Some((date(2025, 3, 4), true))
+    );
+    let found = extract("Effective date: 15/01/26\nEnd date: 14.01.27");
+    assert_eq!(
+        field(&found, Field::EffectiveDate).unwrap().value,
+        json!("2026-01-15")
+    );
+    assert_eq!(
+        field(&found, Field::EndDate).unwrap().value,
+        json!("2027-01-14")
+    );
+    // Dotted or hyphenated with a two-digit year only when day and month have two
+    // digits each: "clause 5.3.10" is a section, not the fifth of March 2010.
+    let sections = extract("The works start from 5.3.10 of the Specification.");
+    assert!(field(&sections, Field::EffectiveDate).is_none());
+    let padded = extract("The works start from 05.03.10 of the calendar.");
+    assert_eq!(
+        field(&padded, Field::EffectiveDate).unwrap().value,
+        json!("2010-03-05")
+    );
 }
