@@ -1,7 +1,7 @@
 //! Approximate vector search: an HNSW graph (the `instant-distance` crate) over a set's
 //! vectors, for sets too large to scan on every query. The graph's points are
-//! positions in the set's one shared array, so the vectors are not copied; it costs
-//! its neighbour lists (about 300 bytes a vector beside the vector's 1,536).
+//! positions in the set's shared [`Codes`], so the vectors are not copied; it costs
+//! its neighbour lists (about 300 bytes a vector beside the vector's 388).
 //!
 //! Crates weighed: `instant-distance` (pure Rust, a graph over any `Point`, owned and
 //! `'static`, few dependencies: rayon, rand, parking_lot); `hnsw_rs` (more knobs and
@@ -13,8 +13,7 @@ use std::sync::Arc;
 
 use instant_distance::{Builder, HnswMap, Point, Search};
 
-use crate::index::{dot, Hit};
-use crate::DIMENSIONS;
+use crate::index::{dot_codes, Codes, Hit};
 
 /// How many candidates a search keeps (the `ef` of the paper): the most a caller asks
 /// for (200 passages) with room for the ones `admit` refuses.
@@ -22,28 +21,23 @@ pub const EF_SEARCH: usize = 256;
 /// The candidates kept while building: more is a better graph built more slowly.
 const EF_CONSTRUCTION: usize = 200;
 
-/// A vector of a set, by its place in the set's array.
+/// A vector of a set, by its place in the set's codes.
 #[derive(Clone)]
 struct Row {
-    data: Arc<[f32]>,
+    codes: Arc<Codes>,
     at: u32,
-}
-
-impl Row {
-    fn vector(&self) -> &[f32] {
-        let start = self.at as usize * DIMENSIONS;
-        &self.data[start..start + DIMENSIONS]
-    }
 }
 
 impl Point for Row {
     fn distance(&self, other: &Self) -> f32 {
-        1.0 - dot(self.vector(), other.vector())
+        let (a, a_scale) = self.codes.row(self.at as usize);
+        let (b, b_scale) = other.codes.row(other.at as usize);
+        1.0 - dot_codes(a, b) as f32 * (a_scale * b_scale)
     }
 }
 
-/// The graph over a set whose vectors are `data` (each [`DIMENSIONS`] long, unit
-/// length) and whose keys are `keys`, in the same order.
+/// The graph over a set whose vectors are `codes` (unit length before quantising) and
+/// whose keys are `keys`, in the same order.
 pub struct Graph {
     map: HnswMap<Row, u32>,
 }
@@ -51,11 +45,11 @@ pub struct Graph {
 impl Graph {
     /// Builds the graph (on every core, seconds for 100,000 vectors: call it off the
     /// async runtime). The same set always gives the same graph.
-    pub fn build(data: &Arc<[f32]>) -> Self {
-        let n = data.len() / DIMENSIONS;
+    pub fn build(codes: &Arc<Codes>) -> Self {
+        let n = codes.len();
         let rows: Vec<Row> = (0..n as u32)
             .map(|at| Row {
-                data: Arc::clone(data),
+                codes: Arc::clone(codes),
                 at,
             })
             .collect();
@@ -85,8 +79,10 @@ impl Graph {
         k: usize,
         admit: impl Fn(u128) -> bool,
     ) -> Option<Vec<Hit>> {
+        let mut probe_codes = Codes::default();
+        probe_codes.push(query);
         let probe = Row {
-            data: Arc::from(query),
+            codes: Arc::new(probe_codes),
             at: 0,
         };
         let mut search = Search::default();

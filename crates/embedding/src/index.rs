@@ -1,8 +1,14 @@
 //! Vector search: every vector of a set scored against the query, the best kept, or for
 //! a set large enough to have one, its approximate index ([`crate::approximate`]) asked.
-//! Vectors are unit length, so the dot product is the cosine similarity. Exact search
-//! over 100,000 vectors of 384 numbers is 38 million multiply-adds, a few milliseconds
-//! optimised; the set is one contiguous array so the scan streams through memory.
+//! Vectors are unit length, so the dot product is the cosine similarity.
+//!
+//! A set keeps its vectors quantised to bytes ([`Codes`]): each number as a signed
+//! byte, scaled by the vector's largest number, so a vector of 384 numbers costs 388
+//! bytes instead of 1,536. The scan reads a quarter of the memory and multiplies
+//! integers: measured on two cores, 100,000 vectors in 3.6 ms instead of 8.5, with
+//! 99% of the best 10 the same as scoring the original numbers would give (see
+//! docs/benchmarks.md, "Vectors in bytes"). A score is within about 0.001 of the
+//! cosine of the originals, which stay in the database.
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -11,14 +17,97 @@ use std::sync::Arc;
 use crate::approximate::Graph;
 use crate::DIMENSIONS;
 
+/// Vectors quantised to bytes, one after another, with each one's scale: number `i` of
+/// vector `n` is about `values[n * DIMENSIONS + i] * scales[n]`.
+#[derive(Default, Clone)]
+pub struct Codes {
+    values: Vec<i8>,
+    scales: Vec<f32>,
+}
+
+impl Codes {
+    fn with_capacity(n: usize) -> Self {
+        Self {
+            values: Vec::with_capacity(n * DIMENSIONS),
+            scales: Vec::with_capacity(n),
+        }
+    }
+
+    pub(crate) fn push(&mut self, vector: &[f32]) {
+        let (values, scale) = quantise(vector);
+        self.values.extend_from_slice(&values);
+        self.scales.push(scale);
+    }
+
+    pub fn len(&self) -> usize {
+        self.scales.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.scales.is_empty()
+    }
+
+    /// Vector `at`'s bytes and scale.
+    pub fn row(&self, at: usize) -> (&[i8], f32) {
+        let start = at * DIMENSIONS;
+        (&self.values[start..start + DIMENSIONS], self.scales[at])
+    }
+
+    fn rows(&self) -> impl Iterator<Item = (&[i8], f32)> {
+        self.values
+            .chunks_exact(DIMENSIONS)
+            .zip(self.scales.iter().copied())
+    }
+
+    fn bytes(&self) -> usize {
+        self.values.capacity() + self.scales.capacity() * std::mem::size_of::<f32>()
+    }
+}
+
+/// A vector as bytes and the scale that turns them back into its numbers: each number
+/// divided by the largest in magnitude, times 127, rounded. A vector of zeros is
+/// zeros at scale 0.
+pub fn quantise(vector: &[f32]) -> (Vec<i8>, f32) {
+    let largest = vector.iter().fold(0f32, |m, x| m.max(x.abs()));
+    if largest == 0.0 || !largest.is_finite() {
+        return (vec![0; vector.len()], 0.0);
+    }
+    let inverse = 127.0 / largest;
+    let values = vector
+        .iter()
+        .map(|x| (x * inverse).round().clamp(-127.0, 127.0) as i8)
+        .collect();
+    (values, largest / 127.0)
+}
+
+/// The dot product of two quantised vectors, before their scales, in sixteen lanes
+/// the compiler turns into vector instructions (exact: 384 products of at most
+/// 127 * 127 cannot overflow an `i32`).
+pub fn dot_codes(a: &[i8], b: &[i8]) -> i32 {
+    let mut lanes = [0i32; 16];
+    let (a16, b16) = (a.chunks_exact(16), b.chunks_exact(16));
+    let tail: i32 = a16
+        .remainder()
+        .iter()
+        .zip(b16.remainder())
+        .map(|(x, y)| i32::from(*x) * i32::from(*y))
+        .sum();
+    for (x, y) in a16.zip(b16) {
+        for i in 0..16 {
+            lanes[i] += i32::from(i16::from(x[i]) * i16::from(y[i]));
+        }
+    }
+    lanes.iter().sum::<i32>() + tail
+}
+
 /// A set of vectors, each with the key its row has in the database (a number or a
 /// UUID, as 128 bits).
 #[derive(Default, Clone)]
 pub struct Vectors {
     keys: Vec<u128>,
-    data: Vec<f32>,
-    /// Once indexed: the vectors, shared with the graph's points, and the graph.
-    indexed: Option<(Arc<[f32]>, Arc<Graph>)>,
+    /// Shared with the approximate index's points once the set has one.
+    codes: Arc<Codes>,
+    graph: Option<Arc<Graph>>,
 }
 
 impl std::fmt::Debug for Vectors {
@@ -59,14 +148,15 @@ impl Vectors {
     pub fn with_capacity(n: usize) -> Self {
         Self {
             keys: Vec::with_capacity(n),
-            data: Vec::with_capacity(n * DIMENSIONS),
-            indexed: None,
+            codes: Arc::new(Codes::with_capacity(n)),
+            graph: None,
         }
     }
 
-    /// Adds a vector; one of the wrong length is refused.
+    /// Adds a vector; one of the wrong length or with a number that is not finite is
+    /// refused.
     pub fn push(&mut self, key: u128, vector: &[f32]) -> Result<(), String> {
-        if self.indexed.is_some() {
+        if self.graph.is_some() {
             return Err("an indexed set takes no more vectors".into());
         }
         if vector.len() != DIMENSIONS {
@@ -75,8 +165,11 @@ impl Vectors {
                 vector.len()
             ));
         }
+        if !vector.iter().all(|x| x.is_finite()) {
+            return Err("a vector with a number that is not finite".into());
+        }
         self.keys.push(key);
-        self.data.extend_from_slice(vector);
+        Arc::make_mut(&mut self.codes).push(vector);
         Ok(())
     }
 
@@ -90,33 +183,23 @@ impl Vectors {
 
     /// What the set holds in memory, in bytes, its index included.
     pub fn bytes(&self) -> usize {
-        let indexed = self.indexed.as_ref().map_or(0, |(data, graph)| {
-            std::mem::size_of_val(&data[..]) + graph.bytes(self.len())
-        });
-        self.keys.capacity() * std::mem::size_of::<u128>()
-            + self.data.capacity() * std::mem::size_of::<f32>()
-            + indexed
+        let graph = self.graph.as_ref().map_or(0, |g| g.bytes(self.len()));
+        self.keys.capacity() * std::mem::size_of::<u128>() + self.codes.bytes() + graph
     }
 
     /// Gives a set of at least `threshold` vectors its approximate index, once;
     /// smaller sets stay exact. Seconds for 100,000 vectors on every core: call it off
     /// the async runtime.
     pub fn index_above(&mut self, threshold: usize) {
-        if self.indexed.is_some() || self.len() < threshold.max(1) {
+        if self.graph.is_some() || self.len() < threshold.max(1) {
             return;
         }
-        let data: Arc<[f32]> = Arc::from(std::mem::take(&mut self.data));
-        let graph = Graph::build(&data);
-        self.indexed = Some((data, Arc::new(graph)));
+        self.graph = Some(Arc::new(Graph::build(&self.codes)));
     }
 
     /// Whether searches ask an approximate index first.
     pub fn is_approximate(&self) -> bool {
-        self.indexed.is_some()
-    }
-
-    fn vectors(&self) -> &[f32] {
-        self.indexed.as_ref().map_or(&self.data, |(data, _)| data)
+        self.graph.is_some()
     }
 
     /// The `k` vectors most similar to `query` among those `admit` lets through, best
@@ -126,27 +209,24 @@ impl Vectors {
         if k == 0 || query.len() != DIMENSIONS {
             return Vec::new();
         }
-        if let Some((_, graph)) = &self.indexed {
+        if let Some(graph) = &self.graph {
             if let Some(hits) = graph.top(&self.keys, query, k, &admit) {
                 return hits;
             }
         }
-        self.top_exact(query, k, admit)
+        self.scan(query, k, admit)
     }
 
     /// [`Vectors::top`] by scanning every vector, index or not: what the index's recall
     /// is measured against.
-    pub fn top_exact(&self, query: &[f32], k: usize, admit: impl Fn(u128) -> bool) -> Vec<Hit> {
+    pub fn scan(&self, query: &[f32], k: usize, admit: impl Fn(u128) -> bool) -> Vec<Hit> {
         if k == 0 || query.len() != DIMENSIONS {
             return Vec::new();
         }
+        let (query, query_scale) = quantise(query);
         let mut heap: BinaryHeap<Hit> = BinaryHeap::with_capacity(k + 1);
-        for (key, vector) in self
-            .keys
-            .iter()
-            .zip(self.vectors().chunks_exact(DIMENSIONS))
-        {
-            let score = dot(query, vector);
+        for (key, (values, scale)) in self.keys.iter().zip(self.codes.rows()) {
+            let score = dot_codes(&query, values) as f32 * (query_scale * scale);
             if heap.len() == k && heap.peek().is_some_and(|worst| score <= worst.score) {
                 continue;
             }
@@ -185,14 +265,16 @@ pub fn to_bytes(vector: &[f32]) -> Vec<u8> {
     vector.iter().flat_map(|x| x.to_le_bytes()).collect()
 }
 
-/// The vector in `bytes`; `None` unless they are exactly [`DIMENSIONS`] f32s.
+/// The vector in `bytes`; `None` unless they are exactly [`DIMENSIONS`] finite f32s.
 pub fn from_bytes(bytes: &[u8]) -> Option<Vec<f32>> {
-    (bytes.len() == DIMENSIONS * 4).then(|| {
-        bytes
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect()
-    })
+    if bytes.len() != DIMENSIONS * 4 {
+        return None;
+    }
+    let vector: Vec<f32> = bytes
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    vector.iter().all(|x| x.is_finite()).then_some(vector)
 }
 
 #[cfg(test)]
@@ -209,7 +291,7 @@ mod tests {
         let query = unit(7);
         let hits = set.top(&query, 10, |_| true);
         assert_eq!(hits[0].key, 7);
-        assert!((hits[0].score - 1.0).abs() < 1e-5);
+        assert!((hits[0].score - 1.0).abs() < 0.005, "{}", hits[0].score);
         let mut all: Vec<Hit> = (0..500u128)
             .map(|k| Hit {
                 key: k,
@@ -217,8 +299,43 @@ mod tests {
             })
             .collect();
         all.sort();
-        assert_eq!(hits, all[..10].to_vec());
+        // The best ten by the original numbers, give or take a near tie at the edge.
+        let best: Vec<u128> = all[..11].iter().map(|h| h.key).collect();
+        assert!(hits.iter().all(|h| best.contains(&h.key)), "{hits:?}");
         assert!(hits.windows(2).all(|w| w[0].score >= w[1].score));
+        for hit in &hits {
+            let exact = dot(&query, &unit(hit.key as u64));
+            assert!((hit.score - exact).abs() < 0.005, "{hit:?} against {exact}");
+        }
+    }
+
+    #[test]
+    fn bytes_keep_the_cosine_to_within_a_thousandth_at_a_quarter_of_the_memory() {
+        let (mut worst, mut total) = (0f32, 0f32);
+        let pairs = 2_000u64;
+        for i in 0..pairs {
+            let (a, b) = (clustered(i, 10), clustered(i + 7_777, 10));
+            let ((qa, sa), (qb, sb)) = (quantise(&a), quantise(&b));
+            let error = (dot_codes(&qa, &qb) as f32 * sa * sb - dot(&a, &b)).abs();
+            worst = worst.max(error);
+            total += error;
+        }
+        assert!(worst < 0.005, "worst error {worst}");
+        assert!(
+            total / (pairs as f32) < 0.001,
+            "mean error {}",
+            total / pairs as f32
+        );
+        let mut set = Vectors::with_capacity(1_000);
+        for key in 0..1_000u128 {
+            set.push(key, &unit(key as u64)).unwrap();
+        }
+        assert_eq!(set.bytes(), 1_000 * (16 + DIMENSIONS + 4));
+        assert_eq!(quantise(&[0.0; 4]), (vec![0; 4], 0.0));
+        assert_eq!(
+            dot_codes(&[-127; DIMENSIONS], &[-127; DIMENSIONS]),
+            127 * 127 * 384
+        );
     }
 
     #[test]
@@ -256,7 +373,7 @@ mod tests {
         for q in 0..50u64 {
             let query = clustered(1_000_000 + q, 40);
             let exact: Vec<u128> = set
-                .top_exact(&query, 10, |_| true)
+                .scan(&query, 10, |_| true)
                 .iter()
                 .map(|h| h.key)
                 .collect();
@@ -285,6 +402,10 @@ mod tests {
         assert_eq!(from_bytes(&to_bytes(&v)).unwrap(), v);
         assert!(from_bytes(&[0; 7]).is_none());
         assert!(Vectors::default().push(1, &[0.0; 3]).is_err());
+        let mut broken = unit(2);
+        broken[5] = f32::NAN;
+        assert!(Vectors::default().push(1, &broken).is_err());
+        assert!(from_bytes(&to_bytes(&broken)).is_none());
         assert!(Vectors::default().top(&[0.0; 3], 5, |_| true).is_empty());
     }
 }
