@@ -2,6 +2,7 @@
 //! `scripts/bench-search.sh`:
 //!
 //!   search_bench URL HOST TOKEN SCHEMA
+//!   search_bench rotation URL TENANTS    (see `rotation`: many tenants in turn)
 //!
 //! It creates `BENCH_CONTRACTS` contracts (1,000) through the API with a one-line body
 //! and waits for their jobs, then, straight in the tenant's schema (`DATABASE_URL`),
@@ -14,6 +15,8 @@
 //! the real model, so only the stored vectors are synthetic: the scan reads all of
 //! them whatever they hold.
 
+#[path = "search/rotation.rs"]
+mod rotation;
 #[path = "eval/server.rs"]
 mod server;
 
@@ -108,6 +111,85 @@ fn sentence(rng: &mut Rng) -> String {
     )
 }
 
+/// Passages made up rather than embedded: sentences of legal prose, and vectors near
+/// one of 400 topics, as passages of one subject lie together.
+struct Generated {
+    rng: Rng,
+    topics: Vec<Vec<f32>>,
+}
+
+impl Generated {
+    fn new(seed: u64) -> Self {
+        let mut rng = Rng(seed);
+        let topics = (0..400)
+            .map(|_| (0..384).map(|_| rng.unit()).collect())
+            .collect();
+        Self { rng, topics }
+    }
+
+    fn sentence(&mut self) -> String {
+        sentence(&mut self.rng)
+    }
+
+    /// Makes `paragraphs` the body of contract `id` in `schema` and each one of its
+    /// passages (in place of the ones it had), labelled as made by `model`.
+    async fn write(
+        &mut self,
+        client: &tokio_postgres::Client,
+        schema: &str,
+        id: &str,
+        paragraphs: &[String],
+        model: &str,
+    ) {
+        let id: uuid::Uuid = id.parse().expect("a uuid");
+        let (mut starts, mut ends, mut ordinals, mut vectors) = (vec![], vec![], vec![], vec![]);
+        let mut at = 0i32;
+        for (ordinal, paragraph) in paragraphs.iter().enumerate() {
+            let length = paragraph.chars().count() as i32;
+            starts.push(at);
+            ends.push(at + length);
+            ordinals.push(ordinal as i32);
+            vectors.push(bytes(&near(&mut self.rng, &self.topics)));
+            at += length + 2;
+        }
+        client
+            .execute(
+                &format!("update {schema}.contracts set body = $2 where id = $1"),
+                &[&id, &paragraphs.join("\n\n")],
+            )
+            .await
+            .expect("body written");
+        client
+            .execute(
+                &format!("delete from {schema}.contract_passages where contract_id = $1"),
+                &[&id],
+            )
+            .await
+            .expect("passages cleared");
+        client
+            .execute(
+                &format!(
+                    "insert into {schema}.contract_passages (contract_id, attachment_id, ordinal, \
+                     start_char, end_char, body, embedding, model, created_at) \
+                     select $1, null, o, s, e, b, v, $7, now() \
+                     from unnest($2::int[], $3::int[], $4::int[], $5::text[], $6::bytea[]) \
+                     as p(o, s, e, b, v)"
+                ),
+                &[
+                    &id,
+                    &ordinals,
+                    &starts,
+                    &ends,
+                    &paragraphs,
+                    &vectors,
+                    &model,
+                ],
+            )
+            .await
+            .expect("passages written");
+    }
+}
+
 /// A unit vector near one of `topics`, as passages of one subject lie together.
 fn near(rng: &mut Rng, topics: &[Vec<f32>]) -> Vec<f32> {
     let topic = &topics[(rng.next() % topics.len() as u64) as usize];
@@ -141,11 +223,20 @@ const QUERIES: [&str; 10] = [
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    let database_url = std::env::var("DATABASE_URL").expect("DATABASE_URL is set");
+    if let [mode, url, tenants] = &args[..] {
+        if mode == "rotation" {
+            let tenants = tenants.parse().expect("TENANTS is a number");
+            return rotation::run(url, tenants, &database_url).await;
+        }
+    }
     let [url, host, token, schema] = &args[..] else {
-        eprintln!("usage: search_bench URL HOST TOKEN SCHEMA (and DATABASE_URL)");
+        eprintln!(
+            "usage: search_bench URL HOST TOKEN SCHEMA | search_bench rotation URL TENANTS \
+             (and DATABASE_URL)"
+        );
         std::process::exit(2);
     };
-    let database_url = std::env::var("DATABASE_URL").expect("DATABASE_URL is set");
     let (contracts, per, queries) = (
         setting("BENCH_CONTRACTS", 1_000),
         setting("BENCH_PASSAGES", 100),
@@ -183,53 +274,20 @@ async fn main() {
         .await
         .expect("the model has read the contracts")
         .get(0);
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
-    let topics: Vec<Vec<f32>> = (0..400)
-        .map(|_| (0..384).map(|_| rng.unit()).collect())
-        .collect();
+    let mut generated = Generated::new(0x9E37_79B9_7F4A_7C15);
     let started = Instant::now();
-    client
-        .execute("delete from contract_passages", &[])
-        .await
-        .expect("passages cleared");
     for id in &ids {
-        let id: uuid::Uuid = id.parse().expect("a uuid");
         let paragraphs: Vec<String> = (0..per)
             .map(|_| {
                 (0..3)
-                    .map(|_| sentence(&mut rng))
+                    .map(|_| generated.sentence())
                     .collect::<Vec<_>>()
                     .join(" ")
             })
             .collect();
-        let body = paragraphs.join("\n\n");
-        client
-            .execute(
-                "update contracts set body = $2 where id = $1",
-                &[&id, &body],
-            )
-            .await
-            .expect("body written");
-        let (mut starts, mut ends, mut ordinals, mut vectors) = (vec![], vec![], vec![], vec![]);
-        let mut at = 0i32;
-        for (ordinal, paragraph) in paragraphs.iter().enumerate() {
-            let length = paragraph.chars().count() as i32;
-            starts.push(at);
-            ends.push(at + length);
-            ordinals.push(ordinal as i32);
-            vectors.push(bytes(&near(&mut rng, &topics)));
-            at += length + 2;
-        }
-        client
-            .execute(
-                "insert into contract_passages (contract_id, attachment_id, ordinal, start_char, \
-                 end_char, body, embedding, model, created_at) \
-                 select $1, null, o, s, e, b, v, $7, now() \
-                 from unnest($2::int[], $3::int[], $4::int[], $5::text[], $6::bytea[]) as p(o, s, e, b, v)",
-                &[&id, &ordinals, &starts, &ends, &paragraphs, &vectors, &identity],
-            )
-            .await
-            .expect("passages written");
+        generated
+            .write(&client, schema, id, &paragraphs, &identity)
+            .await;
     }
     // A new generation: the server loads the set afresh on the next search.
     client

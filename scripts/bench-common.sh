@@ -183,6 +183,17 @@ bench_program() {
   echo "$built"
 }
 
+# start_release_server PORT LOG: the release server on PORT with the environment as it
+# is, its log to LOG; returns once it is ready, with SERVER_PID set.
+start_release_server() {
+  PACTUM_BIND="127.0.0.1:$1" RUST_LOG=warn target/release/pactum 2>"$2" &
+  SERVER_PID=$!
+  for _ in $(seq 100); do
+    curl -sf "http://127.0.0.1:$1/readyz" -H "host: localhost" >/dev/null && break
+    sleep 0.1
+  done
+}
+
 # serve_one_tenant DATABASE SLUG PORT: the release server with the model
 # (PACTUM_MODEL_DIR, else the one scripts/model.sh installs) on PORT over a fresh
 # DATABASE holding one tenant SLUG (host SLUG.localhost, schema t_SLUG, its admin
@@ -200,14 +211,9 @@ serve_one_tenant() {
   target/release/tenantctl migrate >/dev/null
   printf 'bench password 123\n' | target/release/tenantctl create "$slug" \
     --domain "$slug.localhost" --admin-email "admin@$slug.example" >/dev/null
-  PACTUM_BIND="127.0.0.1:$port" RUST_LOG=warn target/release/pactum 2>"/tmp/pactum-$database.log" &
-  SERVER_PID=$!
+  start_release_server "$port" "/tmp/pactum-$database.log"
   # shellcheck disable=SC2064
   trap "kill $SERVER_PID 2>/dev/null || true; wait $SERVER_PID 2>/dev/null || true; drop_bench_database $database" EXIT
-  for _ in $(seq 100); do
-    curl -sf "http://127.0.0.1:$port/healthz" -H "host: localhost" >/dev/null && break
-    sleep 0.1
-  done
   TOKEN=$(curl -sf "http://127.0.0.1:$port/api/v1/auth/login" -H "host: $slug.localhost" \
     -H 'content-type: application/json' \
     -d "{\"email\":\"admin@$slug.example\",\"password\":\"bench password 123\"}" |
