@@ -34,8 +34,7 @@ impl Codes {
     }
 
     pub(crate) fn push(&mut self, vector: &[f32]) {
-        let (values, scale) = quantise(vector);
-        self.values.extend_from_slice(&values);
+        let scale = quantise_into(vector, &mut self.values);
         self.scales.push(scale);
     }
 
@@ -68,16 +67,26 @@ impl Codes {
 /// divided by the largest in magnitude, times 127, rounded. A vector of zeros is
 /// zeros at scale 0.
 pub fn quantise(vector: &[f32]) -> (Vec<i8>, f32) {
+    let mut values = Vec::with_capacity(vector.len());
+    let scale = quantise_into(vector, &mut values);
+    (values, scale)
+}
+
+/// [`quantise`] appending the bytes to `out` (a set's one array, so loading a set
+/// allocates nothing per vector), returning the scale.
+fn quantise_into(vector: &[f32], out: &mut Vec<i8>) -> f32 {
     let largest = vector.iter().fold(0f32, |m, x| m.max(x.abs()));
     if largest == 0.0 || !largest.is_finite() {
-        return (vec![0; vector.len()], 0.0);
+        out.extend(std::iter::repeat_n(0, vector.len()));
+        return 0.0;
     }
     let inverse = 127.0 / largest;
-    let values = vector
-        .iter()
-        .map(|x| (x * inverse).round().clamp(-127.0, 127.0) as i8)
-        .collect();
-    (values, largest / 127.0)
+    out.extend(
+        vector
+            .iter()
+            .map(|x| (x * inverse).round().clamp(-127.0, 127.0) as i8),
+    );
+    largest / 127.0
 }
 
 /// The dot product of two quantised vectors, before their scales, in sixteen lanes
