@@ -17,15 +17,17 @@ use crate::kernel::target::Target;
 use crate::kernel::validate::Timestamp;
 use crate::web::error::{ApiError, AuthedRouteErrors};
 use crate::web::json::Json;
+use crate::web::list_query::ListQuery;
 use crate::web::origin::RequestOrigin;
 use crate::web::reply::{Created, NoContent};
 use crate::web::tenant::{AuthUser, RequestDb};
 use crate::web::AppState;
 
+/// Which tasks a list (or its export) shows.
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
-pub struct TaskQuery {
+pub struct TaskFilters {
     /// With `target_id`: only the tasks on that record.
     #[param(max_length = 40)]
     target_kind: Option<String>,
@@ -39,11 +41,27 @@ pub struct TaskQuery {
     /// Only those due before this instant: `due_before` now lists the overdue ones.
     #[param(value_type = Option<String>, format = DateTime)]
     due_before: Option<Timestamp>,
-    /// Page size (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    limit: Option<i64>,
-    /// `next_cursor` of the page before.
-    cursor: Option<String>,
+}
+
+impl TaskFilters {
+    fn parse(&self, state: &AppState, user: &AuthUser) -> Result<TaskFilter, ApiError> {
+        let target = named_target(state, self.target_kind.as_deref(), self.target_id)?;
+        let statuses = match self.status.as_deref() {
+            None => None,
+            Some("active") => Some(vec!["open".to_owned(), "in_progress".to_owned()]),
+            Some(one) => Some(vec![status(one)?]),
+        };
+        Ok(TaskFilter {
+            target: target.map(|t| (t.kind.name.to_owned(), t.id)),
+            assignee_id: self
+                .assignee
+                .as_deref()
+                .map(|text| me_or_user("assignee", text, user.principal().user_id()))
+                .transpose()?,
+            statuses,
+            due_before: self.due_before.map(|at| at.0),
+        })
+    }
 }
 
 /// The record a query or body names, both parts or neither.
@@ -68,7 +86,7 @@ fn named_target(
     get,
     path = "/api/v1/tasks",
     tag = "tasks",
-    params(TaskQuery),
+    params(TaskFilters, PageQuery),
     responses(
         (status = 200, description = "Tasks, soonest due first and undated last", body = Page<TaskView>),
         AuthedRouteErrors
@@ -80,25 +98,10 @@ pub async fn list_tasks(
     user: AuthUser,
     db: RequestDb,
     state: web::Data<AppState>,
-    query: web::Query<TaskQuery>,
+    query: ListQuery<TaskFilters>,
 ) -> Result<Json<Page<TaskView>>, ApiError> {
-    let page = PageRequest::parse(query.limit, query.cursor.as_deref(), 200)?;
-    let target = named_target(&state, query.target_kind.as_deref(), query.target_id)?;
-    let statuses = match query.status.as_deref() {
-        None => None,
-        Some("active") => Some(vec!["open".to_owned(), "in_progress".to_owned()]),
-        Some(one) => Some(vec![status(one)?]),
-    };
-    let filter = TaskFilter {
-        target: target.map(|t| (t.kind.name.to_owned(), t.id)),
-        assignee_id: query
-            .assignee
-            .as_deref()
-            .map(|text| me_or_user("assignee", text, user.principal().user_id()))
-            .transpose()?,
-        statuses,
-        due_before: query.due_before.map(|at| at.0),
-    };
+    let filter = query.filters.parse(&state, &user)?;
+    let page = query.page.parse()?;
     Ok(Json(
         tasks::list(&db, &user.principal(), &filter, &page).await?,
     ))
@@ -139,8 +142,9 @@ pub async fn create_task(
     get,
     path = "/api/v1/tasks/export",
     tag = "tasks",
+    params(TaskFilters),
     responses(
-        (status = 200, description = "Every task, soonest due first (undated last), as text/csv"),
+        (status = 200, description = "The tasks the list shows with the same filters, soonest due first (undated last), as text/csv (at most 100,000)"),
         AuthedRouteErrors
     ),
     security(("bearer" = []))
@@ -149,10 +153,15 @@ pub async fn create_task(
 pub async fn export_tasks(
     user: AuthUser,
     db: RequestDb,
+    state: web::Data<AppState>,
+    query: web::Query<TaskFilters>,
 ) -> Result<actix_web::HttpResponse, ApiError> {
     use crate::web::csv::{cell, opt, response};
     let time = |t: &Option<chrono::DateTime<chrono::Utc>>| opt(&t.map(|t| t.to_rfc3339()));
-    let all = tasks::export(&db, &user.principal()).await?;
+    let filter = query.parse(&state, &user)?;
+    let all = tasks::list(&db, &user.principal(), &filter, &PageRequest::export())
+        .await?
+        .into_export()?;
     response(
         "tasks.csv",
         &[

@@ -75,14 +75,6 @@ pub async fn list(
     Ok(Page::keyset(tasks, page, |t| (t.due_at, t.id)))
 }
 
-/// Every task, soonest due first (undated last), for an export.
-pub async fn export(db: &TenantDb, principal: &Principal) -> Result<Vec<TaskView>, DomainError> {
-    let sql = format!("select {TASK_COLUMNS} from tasks order by due_at nulls last, id limit $1");
-    let bound = crate::kernel::page::MAX_EXPORT_ROWS as i64 + 1;
-    let (_, results) = read_as(db, principal, Role::Viewer, &[(&sql, &[&bound])]).await?;
-    Ok(results[0].iter().map(TaskView::from).collect())
-}
-
 pub async fn get(db: &TenantDb, principal: &Principal, id: Uuid) -> Result<TaskView, DomainError> {
     read_one_as(
         db,

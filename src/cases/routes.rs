@@ -17,14 +17,16 @@ use crate::kernel::target::Target;
 use crate::kernel::validate::priority;
 use crate::web::error::{ApiError, AuthedRouteErrors};
 use crate::web::json::Json;
+use crate::web::list_query::ListQuery;
 use crate::web::origin::RequestOrigin;
 use crate::web::reply::{Created, NoContent};
 use crate::web::tenant::{AuthUser, RequestDb};
 
+/// Which cases a list (or its export) shows.
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
-pub struct CaseQuery {
+pub struct CaseFilters {
     /// `active` (new, open or pending), or one status.
     #[param(pattern = "^(active|new|open|pending|resolved|closed)$")]
     status: Option<String>,
@@ -36,18 +38,35 @@ pub struct CaseQuery {
     contract_id: Option<Uuid>,
     /// Only cases that breached an SLA clock (true) or none (false).
     breached: Option<bool>,
-    /// Page size (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    limit: Option<i64>,
-    /// `next_cursor` of the page before.
-    cursor: Option<String>,
+}
+
+impl CaseFilters {
+    fn parse(&self, user: &AuthUser) -> Result<CaseFilter, ApiError> {
+        let statuses = match self.status.as_deref() {
+            None => None,
+            Some("active") => Some(["new", "open", "pending"].map(String::from).to_vec()),
+            Some(one) => Some(vec![status(one)?]),
+        };
+        Ok(CaseFilter {
+            statuses,
+            priority: self.priority.as_deref().map(priority).transpose()?,
+            assignee_id: self
+                .assignee
+                .as_deref()
+                .map(|text| me_or_user("assignee", text, user.principal().user_id()))
+                .transpose()?,
+            account_id: self.account_id,
+            contract_id: self.contract_id,
+            breached: self.breached,
+        })
+    }
 }
 
 #[utoipa::path(
     get,
     path = "/api/v1/cases",
     tag = "cases",
-    params(CaseQuery),
+    params(CaseFilters, PageQuery),
     responses(
         (status = 200, description = "Cases, newest first", body = Page<CaseView>),
         AuthedRouteErrors
@@ -58,26 +77,10 @@ pub struct CaseQuery {
 pub async fn list_cases(
     user: AuthUser,
     db: RequestDb,
-    query: web::Query<CaseQuery>,
+    query: ListQuery<CaseFilters>,
 ) -> Result<Json<Page<CaseView>>, ApiError> {
-    let page = PageRequest::parse(query.limit, query.cursor.as_deref(), 200)?;
-    let statuses = match query.status.as_deref() {
-        None => None,
-        Some("active") => Some(["new", "open", "pending"].map(String::from).to_vec()),
-        Some(one) => Some(vec![status(one)?]),
-    };
-    let filter = CaseFilter {
-        statuses,
-        priority: query.priority.as_deref().map(priority).transpose()?,
-        assignee_id: query
-            .assignee
-            .as_deref()
-            .map(|text| me_or_user("assignee", text, user.principal().user_id()))
-            .transpose()?,
-        account_id: query.account_id,
-        contract_id: query.contract_id,
-        breached: query.breached,
-    };
+    let filter = query.filters.parse(&user)?;
+    let page = query.page.parse()?;
     Ok(Json(
         service::list(&db, &user.principal(), &filter, &page).await?,
     ))
@@ -112,8 +115,9 @@ pub async fn create_case(
     get,
     path = "/api/v1/cases/export",
     tag = "cases",
+    params(CaseFilters),
     responses(
-        (status = 200, description = "Every case, newest first, as text/csv"),
+        (status = 200, description = "The cases the list shows with the same filters, newest first, as text/csv (at most 100,000)"),
         AuthedRouteErrors
     ),
     security(("bearer" = []))
@@ -122,10 +126,14 @@ pub async fn create_case(
 pub async fn export_cases(
     user: AuthUser,
     db: RequestDb,
+    query: web::Query<CaseFilters>,
 ) -> Result<actix_web::HttpResponse, ApiError> {
     use crate::web::csv::{cell, opt, response};
     let time = |t: &Option<chrono::DateTime<chrono::Utc>>| opt(&t.map(|t| t.to_rfc3339()));
-    let all = service::export(&db, &user.principal()).await?;
+    let filter = query.parse(&user)?;
+    let all = service::list(&db, &user.principal(), &filter, &PageRequest::export())
+        .await?
+        .into_export()?;
     response(
         "cases.csv",
         &[

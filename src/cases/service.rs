@@ -73,14 +73,6 @@ pub async fn list(
     Ok(Page::keyset(cases, page, |c| (c.created_at, c.id)))
 }
 
-/// Every case, newest first, for an export.
-pub async fn export(db: &TenantDb, principal: &Principal) -> Result<Vec<CaseView>, DomainError> {
-    let sql = format!("select {COLUMNS} from cases order by created_at desc, id desc limit $1");
-    let bound = crate::kernel::page::MAX_EXPORT_ROWS as i64 + 1;
-    let (_, results) = read_as(db, principal, Role::Viewer, &[(&sql, &[&bound])]).await?;
-    Ok(results[0].iter().map(CaseView::from).collect())
-}
-
 pub async fn get(db: &TenantDb, principal: &Principal, id: Uuid) -> Result<CaseView, DomainError> {
     read_one_as(
         db,

@@ -8,19 +8,21 @@ use uuid::Uuid;
 
 use super::model::*;
 use super::service;
-use crate::kernel::page::{Page, PageRequest};
+use crate::kernel::page::{Page, PageQuery, PageRequest};
 use crate::kernel::reads::as_actor;
 use crate::web::error::ApiError;
 use crate::web::error::{AuthedRouteErrors, ErrorBody};
 use crate::web::json::Json;
+use crate::web::list_query::ListQuery;
 use crate::web::origin::RequestOrigin;
 use crate::web::reply::{Created, NoContent};
 use crate::web::tenant::{AuthUser, RequestDb};
 
+/// Which counterparties a list (or its export) shows.
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
-pub struct CounterpartyQuery {
+pub struct CounterpartyFilters {
     /// Part of the name or email, case-insensitive.
     #[param(max_length = 200)]
     q: Option<String>,
@@ -34,18 +36,25 @@ pub struct CounterpartyQuery {
     industry: Option<String>,
     /// Only the accounts directly below this one.
     parent_id: Option<Uuid>,
-    /// Page size (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    limit: Option<i64>,
-    /// `next_cursor` of the page before.
-    cursor: Option<String>,
+}
+
+impl CounterpartyFilters {
+    fn filter(&self) -> service::CounterpartyFilter<'_> {
+        service::CounterpartyFilter {
+            q: self.q.as_deref(),
+            owner_id: self.owner_id,
+            tag: self.tag.as_deref(),
+            industry: self.industry.as_deref(),
+            parent_id: self.parent_id,
+        }
+    }
 }
 
 #[utoipa::path(
     get,
     path = "/api/v1/counterparties",
     tag = "counterparties",
-    params(CounterpartyQuery),
+    params(CounterpartyFilters, PageQuery),
     responses(
         (status = 200, description = "Counterparties by name", body = Page<CounterpartyView>),
         AuthedRouteErrors
@@ -56,18 +65,11 @@ pub struct CounterpartyQuery {
 pub async fn list_counterparties(
     user: AuthUser,
     db: RequestDb,
-    query: web::Query<CounterpartyQuery>,
+    query: ListQuery<CounterpartyFilters>,
 ) -> Result<Json<Page<CounterpartyView>>, ApiError> {
-    let page = PageRequest::parse(query.limit, query.cursor.as_deref(), 200)?;
-    let filter = service::CounterpartyFilter {
-        q: query.q.as_deref(),
-        owner_id: query.owner_id,
-        tag: query.tag.as_deref(),
-        industry: query.industry.as_deref(),
-        parent_id: query.parent_id,
-    };
+    let page = query.page.parse()?;
     Ok(Json(
-        service::list(&db, &user.principal(), &filter, &page).await?,
+        service::list(&db, &user.principal(), &query.filters.filter(), &page).await?,
     ))
 }
 
@@ -225,27 +227,32 @@ pub async fn delete_contact(
     Ok(NoContent)
 }
 
+/// Which contacts a list (or its export) shows.
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
-pub struct ContactQuery {
+pub struct ContactFilters {
     /// Part of the name or of any email, case-insensitive.
     #[param(max_length = 200)]
     q: Option<String>,
     /// Only the contacts of this account.
     account_id: Option<Uuid>,
-    /// Page size (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    limit: Option<i64>,
-    /// `next_cursor` of the page before.
-    cursor: Option<String>,
+}
+
+impl ContactFilters {
+    fn filter(&self) -> service::ContactFilter<'_> {
+        service::ContactFilter {
+            q: self.q.as_deref(),
+            account_id: self.account_id,
+        }
+    }
 }
 
 #[utoipa::path(
     get,
     path = "/api/v1/contacts",
     tag = "counterparties",
-    params(ContactQuery),
+    params(ContactFilters, PageQuery),
     responses(
         (status = 200, description = "Contacts by name", body = Page<ContactView>),
         AuthedRouteErrors
@@ -256,15 +263,11 @@ pub struct ContactQuery {
 pub async fn list_contacts(
     user: AuthUser,
     db: RequestDb,
-    query: web::Query<ContactQuery>,
+    query: ListQuery<ContactFilters>,
 ) -> Result<Json<Page<ContactView>>, ApiError> {
-    let page = PageRequest::parse(query.limit, query.cursor.as_deref(), 200)?;
-    let filter = service::ContactFilter {
-        q: query.q.as_deref(),
-        account_id: query.account_id,
-    };
+    let page = query.page.parse()?;
     Ok(Json(
-        service::list_contacts(&db, &user.principal(), &filter, &page).await?,
+        service::list_contacts(&db, &user.principal(), &query.filters.filter(), &page).await?,
     ))
 }
 
@@ -452,8 +455,9 @@ pub async fn create_contact_comment(
     get,
     path = "/api/v1/counterparties/export",
     tag = "counterparties",
+    params(CounterpartyFilters),
     responses(
-        (status = 200, description = "Every counterparty by name as text/csv"),
+        (status = 200, description = "The counterparties the list shows with the same filters, by name, as text/csv (at most 100,000)"),
         AuthedRouteErrors
     ),
     security(("bearer" = []))
@@ -462,9 +466,17 @@ pub async fn create_contact_comment(
 pub async fn export_counterparties(
     user: AuthUser,
     db: RequestDb,
+    query: web::Query<CounterpartyFilters>,
 ) -> Result<actix_web::HttpResponse, ApiError> {
     use crate::web::csv::{cell, opt, response};
-    let all = service::export(&db, &user.principal()).await?;
+    let all = service::list(
+        &db,
+        &user.principal(),
+        &query.filter(),
+        &PageRequest::export(),
+    )
+    .await?
+    .into_export()?;
     response(
         "counterparties.csv",
         &[
@@ -506,8 +518,9 @@ pub async fn export_counterparties(
     get,
     path = "/api/v1/contacts/export",
     tag = "counterparties",
+    params(ContactFilters),
     responses(
-        (status = 200, description = "Every contact by name as text/csv"),
+        (status = 200, description = "The contacts the list shows with the same filters, by name, as text/csv (at most 100,000)"),
         AuthedRouteErrors
     ),
     security(("bearer" = []))
@@ -516,9 +529,17 @@ pub async fn export_counterparties(
 pub async fn export_contacts(
     user: AuthUser,
     db: RequestDb,
+    query: web::Query<ContactFilters>,
 ) -> Result<actix_web::HttpResponse, ApiError> {
     use crate::web::csv::{cell, opt, response};
-    let all = service::export_contacts(&db, &user.principal()).await?;
+    let all = service::list_contacts(
+        &db,
+        &user.principal(),
+        &query.filter(),
+        &PageRequest::export(),
+    )
+    .await?
+    .into_export()?;
     response(
         "contacts.csv",
         &[

@@ -543,26 +543,3 @@ async fn lock(tx: &TenantTx, id: Uuid) -> Result<CounterpartyView, DomainError> 
     )
     .await
 }
-
-/// Every counterparty by name, for an export (at most one more than the bound, so the caller can tell it was passed).
-pub async fn export(
-    db: &TenantDb,
-    principal: &Principal,
-) -> Result<Vec<CounterpartyView>, DomainError> {
-    let sql = format!("select {COLUMNS} from counterparties order by lower(name), id limit $1");
-    let bound = crate::kernel::page::MAX_EXPORT_ROWS as i64 + 1;
-    let (_, results) = read_as(db, principal, Role::Viewer, &[(&sql, &[&bound])]).await?;
-    Ok(results[0].iter().map(CounterpartyView::from).collect())
-}
-
-/// Every contact by name, for an export.
-pub async fn export_contacts(
-    db: &TenantDb,
-    principal: &Principal,
-) -> Result<Vec<ContactView>, DomainError> {
-    let sql =
-        format!("select {CONTACT_COLUMNS} from contacts c order by lower(c.name), c.id limit $1");
-    let bound = crate::kernel::page::MAX_EXPORT_ROWS as i64 + 1;
-    let (_, results) = read_as(db, principal, Role::Viewer, &[(&sql, &[&bound])]).await?;
-    Ok(results[0].iter().map(ContactView::from).collect())
-}

@@ -8,10 +8,11 @@ use uuid::Uuid;
 
 use super::model::*;
 use super::{mailing, pdf, service};
-use crate::kernel::page::{Page, PageRequest};
+use crate::kernel::page::{Page, PageQuery, PageRequest};
 use crate::kernel::reads::as_actor;
 use crate::web::error::{ApiError, AuthedRouteErrors, ErrorBody};
 use crate::web::json::Json;
+use crate::web::list_query::ListQuery;
 use crate::web::origin::RequestOrigin;
 use crate::web::reply::Created;
 use crate::web::tenant::{AuthUser, RequestDb};
@@ -59,26 +60,32 @@ pub async fn put_settings(
     Ok(Json(out))
 }
 
+/// Which invoices a list (or its export) shows.
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
-pub struct InvoiceQuery {
+pub struct InvoiceFilters {
     #[param(pattern = "^(draft|sent|partly_paid|paid|overdue|void)$")]
     status: Option<String>,
     account_id: Option<Uuid>,
     contract_id: Option<Uuid>,
-    /// Page size (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    limit: Option<i64>,
-    /// `next_cursor` of the page before.
-    cursor: Option<String>,
+}
+
+impl InvoiceFilters {
+    fn filter(&self) -> service::InvoiceFilter<'_> {
+        service::InvoiceFilter {
+            status: self.status.as_deref(),
+            account_id: self.account_id,
+            contract_id: self.contract_id,
+        }
+    }
 }
 
 #[utoipa::path(
     get,
     path = "/api/v1/invoices",
     tag = "invoices",
-    params(InvoiceQuery),
+    params(InvoiceFilters, PageQuery),
     responses(
         (status = 200, description = "Invoices, newest first", body = Page<InvoiceView>),
         AuthedRouteErrors
@@ -89,16 +96,11 @@ pub struct InvoiceQuery {
 pub async fn list_invoices(
     user: AuthUser,
     db: RequestDb,
-    query: web::Query<InvoiceQuery>,
+    query: ListQuery<InvoiceFilters>,
 ) -> Result<Json<Page<InvoiceView>>, ApiError> {
-    let page = PageRequest::parse(query.limit, query.cursor.as_deref(), 200)?;
-    let filter = service::InvoiceFilter {
-        status: query.status.as_deref(),
-        account_id: query.account_id,
-        contract_id: query.contract_id,
-    };
+    let page = query.page.parse()?;
     Ok(Json(
-        service::list(&db, &user.principal(), &filter, &page).await?,
+        service::list(&db, &user.principal(), &query.filters.filter(), &page).await?,
     ))
 }
 
@@ -396,8 +398,9 @@ pub async fn create_invoice_comment(
     get,
     path = "/api/v1/invoices/export",
     tag = "invoices",
+    params(InvoiceFilters),
     responses(
-        (status = 200, description = "Every invoice, newest first as text/csv"),
+        (status = 200, description = "The invoices the list shows with the same filters, newest first, as text/csv (at most 100,000)"),
         AuthedRouteErrors
     ),
     security(("bearer" = []))
@@ -406,9 +409,17 @@ pub async fn create_invoice_comment(
 pub async fn export_invoices(
     user: AuthUser,
     db: RequestDb,
+    query: web::Query<InvoiceFilters>,
 ) -> Result<actix_web::HttpResponse, ApiError> {
     use crate::web::csv::{cell, opt, response};
-    let all = service::export(&db, &user.principal()).await?;
+    let all = service::list(
+        &db,
+        &user.principal(),
+        &query.filter(),
+        &PageRequest::export(),
+    )
+    .await?
+    .into_export()?;
     response(
         "invoices.csv",
         &[

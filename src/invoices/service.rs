@@ -588,11 +588,3 @@ pub async fn read(tx: &TenantTx, id: Uuid) -> Result<InvoiceView, DomainError> {
     view.payments = Some(payments.iter().map(PaymentView::from).collect());
     Ok(view)
 }
-
-/// Every invoice, newest first, for an export.
-pub async fn export(db: &TenantDb, principal: &Principal) -> Result<Vec<InvoiceView>, DomainError> {
-    let sql = format!("select {COLUMNS} from invoices order by created_at desc, id desc limit $1");
-    let bound = crate::kernel::page::MAX_EXPORT_ROWS as i64 + 1;
-    let (_, results) = read_as(db, principal, Role::Viewer, &[(&sql, &[&bound])]).await?;
-    Ok(results[0].iter().map(InvoiceView::from).collect())
-}

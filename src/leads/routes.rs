@@ -8,18 +8,20 @@ use uuid::Uuid;
 
 use super::model::*;
 use super::service;
-use crate::kernel::page::{Page, PageRequest};
+use crate::kernel::page::{Page, PageQuery, PageRequest};
 use crate::kernel::reads::as_actor;
 use crate::web::error::{ApiError, AuthedRouteErrors, ErrorBody};
 use crate::web::json::Json;
+use crate::web::list_query::ListQuery;
 use crate::web::origin::RequestOrigin;
 use crate::web::reply::{Created, NoContent};
 use crate::web::tenant::{AuthUser, RequestDb};
 
+/// Which leads a list (or its export) shows.
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
-pub struct LeadQuery {
+pub struct LeadFilters {
     /// Part of the name, company or email, case-insensitive.
     #[param(max_length = 200)]
     q: Option<String>,
@@ -28,18 +30,24 @@ pub struct LeadQuery {
     owner_id: Option<Uuid>,
     #[param(max_length = 50)]
     source: Option<String>,
-    /// Page size (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    limit: Option<i64>,
-    /// `next_cursor` of the page before.
-    cursor: Option<String>,
+}
+
+impl LeadFilters {
+    fn filter(&self) -> service::LeadFilter<'_> {
+        service::LeadFilter {
+            q: self.q.as_deref(),
+            status: self.status.as_deref(),
+            owner_id: self.owner_id,
+            source: self.source.as_deref(),
+        }
+    }
 }
 
 #[utoipa::path(
     get,
     path = "/api/v1/leads",
     tag = "leads",
-    params(LeadQuery),
+    params(LeadFilters, PageQuery),
     responses(
         (status = 200, description = "Leads, newest first", body = Page<LeadView>),
         AuthedRouteErrors
@@ -50,17 +58,11 @@ pub struct LeadQuery {
 pub async fn list_leads(
     user: AuthUser,
     db: RequestDb,
-    query: web::Query<LeadQuery>,
+    query: ListQuery<LeadFilters>,
 ) -> Result<Json<Page<LeadView>>, ApiError> {
-    let page = PageRequest::parse(query.limit, query.cursor.as_deref(), 200)?;
-    let filter = service::LeadFilter {
-        q: query.q.as_deref(),
-        status: query.status.as_deref(),
-        owner_id: query.owner_id,
-        source: query.source.as_deref(),
-    };
+    let page = query.page.parse()?;
     Ok(Json(
-        service::list(&db, &user.principal(), &filter, &page).await?,
+        service::list(&db, &user.principal(), &query.filters.filter(), &page).await?,
     ))
 }
 
@@ -250,8 +252,9 @@ pub async fn create_lead_comment(
     get,
     path = "/api/v1/leads/export",
     tag = "leads",
+    params(LeadFilters),
     responses(
-        (status = 200, description = "Every lead, newest first as text/csv"),
+        (status = 200, description = "The leads the list shows with the same filters, newest first, as text/csv (at most 100,000)"),
         AuthedRouteErrors
     ),
     security(("bearer" = []))
@@ -260,9 +263,17 @@ pub async fn create_lead_comment(
 pub async fn export_leads(
     user: AuthUser,
     db: RequestDb,
+    query: web::Query<LeadFilters>,
 ) -> Result<actix_web::HttpResponse, ApiError> {
     use crate::web::csv::{cell, opt, response};
-    let all = service::export(&db, &user.principal()).await?;
+    let all = service::list(
+        &db,
+        &user.principal(),
+        &query.filter(),
+        &PageRequest::export(),
+    )
+    .await?
+    .into_export()?;
     response(
         "leads.csv",
         &[

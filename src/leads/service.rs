@@ -477,11 +477,3 @@ pub async fn get(db: &TenantDb, principal: &Principal, id: Uuid) -> Result<LeadV
         .map(LeadView::from)
         .ok_or(DomainError::Missing("lead"))
 }
-
-/// Every lead, newest first, for an export.
-pub async fn export(db: &TenantDb, principal: &Principal) -> Result<Vec<LeadView>, DomainError> {
-    let sql = format!("select {COLUMNS} from leads order by created_at desc, id desc limit $1");
-    let bound = crate::kernel::page::MAX_EXPORT_ROWS as i64 + 1;
-    let (_, results) = read_as(db, principal, Role::Viewer, &[(&sql, &[&bound])]).await?;
-    Ok(results[0].iter().map(LeadView::from).collect())
-}

@@ -9,11 +9,12 @@ use uuid::Uuid;
 
 use super::model::*;
 use super::service;
-use crate::kernel::page::{Page, PageRequest};
+use crate::kernel::page::{Page, PageQuery, PageRequest};
 use crate::kernel::reads::as_actor;
 use crate::kernel::DomainError;
 use crate::web::error::{ApiError, AuthedRouteErrors, ErrorBody};
 use crate::web::json::Json;
+use crate::web::list_query::ListQuery;
 use crate::web::origin::RequestOrigin;
 use crate::web::reply::{Created, NoContent};
 use crate::web::tenant::{AuthUser, RequestDb};
@@ -60,10 +61,11 @@ pub async fn replace_stages(
     Ok(Json(out))
 }
 
+/// Which opportunities a list (or its export) shows.
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
-pub struct OpportunityQuery {
+pub struct OpportunityFilters {
     /// Part of the name, case-insensitive.
     #[param(max_length = 200)]
     q: Option<String>,
@@ -75,18 +77,25 @@ pub struct OpportunityQuery {
     outcome: Option<String>,
     owner_id: Option<Uuid>,
     account_id: Option<Uuid>,
-    /// Page size (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    limit: Option<i64>,
-    /// `next_cursor` of the page before.
-    cursor: Option<String>,
+}
+
+impl OpportunityFilters {
+    fn filter(&self) -> service::OpportunityFilter<'_> {
+        service::OpportunityFilter {
+            q: self.q.as_deref(),
+            stage: self.stage.as_deref(),
+            owner_id: self.owner_id,
+            account_id: self.account_id,
+            outcome: self.outcome.as_deref(),
+        }
+    }
 }
 
 #[utoipa::path(
     get,
     path = "/api/v1/opportunities",
     tag = "pipeline",
-    params(OpportunityQuery),
+    params(OpportunityFilters, PageQuery),
     responses(
         (status = 200, description = "Opportunities by name", body = Page<OpportunityView>),
         AuthedRouteErrors
@@ -97,18 +106,11 @@ pub struct OpportunityQuery {
 pub async fn list_opportunities(
     user: AuthUser,
     db: RequestDb,
-    query: web::Query<OpportunityQuery>,
+    query: ListQuery<OpportunityFilters>,
 ) -> Result<Json<Page<OpportunityView>>, ApiError> {
-    let page = PageRequest::parse(query.limit, query.cursor.as_deref(), 200)?;
-    let filter = service::OpportunityFilter {
-        q: query.q.as_deref(),
-        stage: query.stage.as_deref(),
-        owner_id: query.owner_id,
-        account_id: query.account_id,
-        outcome: query.outcome.as_deref(),
-    };
+    let page = query.page.parse()?;
     Ok(Json(
-        service::list(&db, &user.principal(), &filter, &page).await?,
+        service::list(&db, &user.principal(), &query.filters.filter(), &page).await?,
     ))
 }
 
@@ -355,8 +357,9 @@ pub async fn create_opportunity_comment(
     get,
     path = "/api/v1/opportunities/export",
     tag = "pipeline",
+    params(OpportunityFilters),
     responses(
-        (status = 200, description = "Every opportunity by name as text/csv"),
+        (status = 200, description = "The opportunities the list shows with the same filters, by name, as text/csv (at most 100,000)"),
         AuthedRouteErrors
     ),
     security(("bearer" = []))
@@ -365,9 +368,17 @@ pub async fn create_opportunity_comment(
 pub async fn export_opportunities(
     user: AuthUser,
     db: RequestDb,
+    query: web::Query<OpportunityFilters>,
 ) -> Result<actix_web::HttpResponse, ApiError> {
     use crate::web::csv::{cell, opt, response};
-    let all = service::export(&db, &user.principal()).await?;
+    let all = service::list(
+        &db,
+        &user.principal(),
+        &query.filter(),
+        &PageRequest::export(),
+    )
+    .await?
+    .into_export()?;
     response(
         "opportunities.csv",
         &[

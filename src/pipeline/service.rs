@@ -599,15 +599,3 @@ async fn lock(tx: &TenantTx, id: Uuid) -> Result<OpportunityView, DomainError> {
     )
     .await
 }
-
-/// Every opportunity by name, for an export.
-pub async fn export(
-    db: &TenantDb,
-    principal: &Principal,
-) -> Result<Vec<OpportunityView>, DomainError> {
-    let sql =
-        format!("select {COLUMNS} from opportunities o order by lower(o.name), o.id limit $1");
-    let bound = crate::kernel::page::MAX_EXPORT_ROWS as i64 + 1;
-    let (_, results) = read_as(db, principal, Role::Viewer, &[(&sql, &[&bound])]).await?;
-    Ok(results[0].iter().map(OpportunityView::from).collect())
-}

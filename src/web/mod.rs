@@ -5,6 +5,7 @@ pub mod csv;
 pub mod error;
 pub mod idempotency;
 pub mod json;
+pub mod list_query;
 pub mod metrics;
 pub mod origin;
 pub mod platform;

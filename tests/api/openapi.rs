@@ -41,6 +41,46 @@ async fn document(app: &TestApp) -> Value {
         .unwrap()
 }
 
+/// The names of an operation's query parameters.
+fn query_parameters(operation: &Value) -> BTreeSet<String> {
+    operation["parameters"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| p["in"] == "query")
+        .map(|p| p["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// An export is its list as a file: it takes exactly the list's filters (everything
+/// but the page request), so a file never holds more, or other, than the list shows.
+#[test]
+fn every_export_takes_exactly_its_lists_filters() {
+    let document = serde_json::to_value(pactum::app::openapi_document()).unwrap();
+    let paths = document["paths"].as_object().unwrap();
+    let mut checked = Vec::new();
+    for export in paths.keys().filter(|p| p.ends_with("/export")) {
+        let Some(list) = paths
+            .get(export.trim_end_matches("/export"))
+            .and_then(|item| item.get("get"))
+        else {
+            continue;
+        };
+        checked.push(export);
+        let mut filters = query_parameters(list);
+        assert!(
+            filters.remove("limit") && filters.remove("cursor"),
+            "{export}: its list pages"
+        );
+        assert_eq!(
+            query_parameters(&paths[export]["get"]),
+            filters,
+            "{export} takes other parameters than its list's filters"
+        );
+    }
+    assert!(checked.len() >= 7, "exports of a list: {checked:?}");
+}
+
 #[test]
 fn every_documented_operation_has_exactly_one_handler_in_the_source() {
     let document = serde_json::to_value(pactum::app::openapi_document()).unwrap();

@@ -25,6 +25,9 @@ pub const DEFAULT_LIMIT: i64 = 50;
 /// skips; lists that go deeper page by key.
 pub const MAX_OFFSET: i64 = 100_000;
 const MAX_CURSOR_CHARS: usize = 1024;
+// An offset-paged list read for an export must still hand out a cursor when more rows
+// follow, or an export over the bound would end short without saying so.
+const _: () = assert!(MAX_EXPORT_ROWS as i64 <= MAX_OFFSET);
 
 /// The query of a list that takes nothing but a page request.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -92,6 +95,16 @@ impl PageRequest {
             }
         };
         Ok(Self { limit, position })
+    }
+
+    /// A list read whole for an export: from its start, up to [`MAX_EXPORT_ROWS`]
+    /// records (see [`Page::into_export`]). An export reads through its list's own
+    /// query, so it selects and orders exactly what the list would.
+    pub fn export() -> Self {
+        Self {
+            limit: MAX_EXPORT_ROWS as i64,
+            position: None,
+        }
     }
 
     /// How many rows to ask for: one more than the page, to learn whether another
@@ -185,6 +198,17 @@ impl<T> Page<T> {
         }
     }
 
+    /// The records of a list read with [`PageRequest::export`]; refused when the list
+    /// holds more than one export may, so a file never ends short without saying so.
+    pub fn into_export(self) -> Result<Vec<T>, DomainError> {
+        match self.next_cursor {
+            None => Ok(self.items),
+            Some(_) => Err(DomainError::Validation(format!(
+                "an export holds at most {MAX_EXPORT_ROWS} rows: narrow it with the list's filters"
+            ))),
+        }
+    }
+
     /// A list that is never long enough to page (bounded by its nature, such as the
     /// clauses on one contract): everything, in one page.
     pub fn whole(items: Vec<T>) -> Self {
@@ -210,6 +234,25 @@ mod tests {
         assert_eq!(second.after::<i32>().unwrap(), Some(2));
         let last = Page::keyset(vec![3], &second, |n| *n);
         assert_eq!((last.items, last.next_cursor), (vec![3], None));
+    }
+
+    #[test]
+    fn an_export_is_the_whole_list_or_refused_never_cut_short() {
+        let bound = MAX_EXPORT_ROWS as i64;
+        assert_eq!(PageRequest::export().fetch(), bound + 1);
+        let rows = |n: i64| (0..n).collect::<Vec<_>>();
+        for page in [
+            Page::keyset(rows(bound), &PageRequest::export(), |n| *n),
+            Page::offset(rows(bound), &PageRequest::export()),
+        ] {
+            assert_eq!(page.into_export().unwrap().len(), MAX_EXPORT_ROWS);
+        }
+        for page in [
+            Page::keyset(rows(bound + 1), &PageRequest::export(), |n| *n),
+            Page::offset(rows(bound + 1), &PageRequest::export()),
+        ] {
+            assert!(page.into_export().is_err());
+        }
     }
 
     #[test]

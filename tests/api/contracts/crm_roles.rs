@@ -450,3 +450,117 @@ async fn every_crm_list_exports_as_csv_with_formulas_defused() {
         StatusCode::UNAUTHORIZED
     );
 }
+
+/// The ids in a CSV export's first column, header left out.
+async fn export(clm: &Clm, path: &str) -> Vec<String> {
+    let response = clm.send(Method::GET, path, &clm.viewer, None).await;
+    assert_eq!(response.status(), StatusCode::OK, "{path}");
+    let text = response.text().await.unwrap();
+    csv::Reader::from_reader(text.as_bytes())
+        .records()
+        .map(|record| record.unwrap()[0].to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn every_crm_export_holds_what_its_list_shows_with_the_same_filters() {
+    let clm = Clm::new().await;
+    let mut accounts = Vec::new();
+    for (name, industry) in [("Alpha", "Retail"), ("Beta", "Mining")] {
+        let (_, id) = make(
+            &clm,
+            &clm.member,
+            "/api/v1/counterparties",
+            &json!({"name": name, "industry": industry}),
+        )
+        .await;
+        accounts.push(id);
+    }
+    for (n, account) in accounts.iter().enumerate() {
+        for (path, body) in [
+            (
+                "/api/v1/contacts",
+                json!({"name": format!("Contact {n}"), "account_ids": [account]}),
+            ),
+            (
+                "/api/v1/leads",
+                json!({"name": format!("Lead {n}"), "source": (["web", "referral"][n])}),
+            ),
+            (
+                "/api/v1/opportunities",
+                json!({"name": format!("Deal {n}"), "account_id": account, "currency": "EUR", "amount": "1"}),
+            ),
+            (
+                "/api/v1/invoices",
+                json!({"account_id": account, "currency": "EUR",
+                "issue_date": "2026-12-01",
+                "lines": [{"description": "x", "quantity": "1", "unit_price": "3"}]}),
+            ),
+            (
+                "/api/v1/tasks",
+                json!({"target_kind": "counterparty", "target_id": account,
+                "title": format!("Call {n}")}),
+            ),
+            (
+                "/api/v1/cases",
+                json!({"subject": format!("Case {n}"), "account_id": account,
+                "priority": (["urgent", "low"][n])}),
+            ),
+        ] {
+            let (status, _) = make(&clm, &clm.member, path, &body).await;
+            assert_eq!(status, StatusCode::CREATED, "{path} {body}");
+        }
+    }
+    let alpha = &accounts[0];
+    for (collection, filters) in [
+        ("counterparties", "industry=retail".to_owned()),
+        ("contacts", format!("account_id={alpha}")),
+        ("leads", "source=web".to_owned()),
+        ("opportunities", format!("account_id={alpha}")),
+        ("invoices", format!("account_id={alpha}&status=draft")),
+        (
+            "tasks",
+            format!("target_kind=counterparty&target_id={alpha}&status=active"),
+        ),
+        ("cases", "priority=urgent&status=active".to_owned()),
+    ] {
+        let (status, listed) = clm
+            .json(
+                Method::GET,
+                &format!("/api/v1/{collection}?{filters}&limit=200"),
+                &clm.viewer,
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{collection}?{filters}: {listed}");
+        let listed: Vec<String> = listed["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|item| item["id"].as_str().unwrap().to_owned())
+            .collect();
+        let narrowed = export(&clm, &format!("/api/v1/{collection}/export?{filters}")).await;
+        assert_eq!(
+            narrowed, listed,
+            "{collection}?{filters}: the export and the list differ"
+        );
+        assert_eq!(narrowed.len(), 1, "{collection}?{filters}: {narrowed:?}");
+        assert_eq!(
+            export(&clm, &format!("/api/v1/{collection}/export"))
+                .await
+                .len(),
+            2,
+            "{collection}: everything"
+        );
+        for refused in ["limit=1", "cursor=abc", "colour=red"] {
+            let path = format!("/api/v1/{collection}/export?{refused}");
+            let (status, body) = clm.json(Method::GET, &path, &clm.viewer, None).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {body}");
+            assert_eq!(body["error"], "bad_request", "{path}: {body}");
+        }
+    }
+    let path = "/api/v1/cases/export?status=shelved";
+    let (status, body) = clm.json(Method::GET, path, &clm.viewer, None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {body}");
+    assert_eq!(body["error"], "invalid_input", "{path}: {body}");
+}
