@@ -3,6 +3,7 @@
 //! company domain, or an opportunity's account and name. Each row is made by its own area's create.
 
 pub mod model;
+pub mod references;
 pub mod routes;
 pub mod service;
 

@@ -19,7 +19,9 @@ pub enum ImportKind {
 }
 
 impl ImportKind {
-    /// The columns a file may have: the fields of the record's create body.
+    /// The columns a file may have: the fields of the record's create body, and the
+    /// columns that name a record where the body takes its id
+    /// ([`super::references`]).
     pub fn columns(self) -> &'static [&'static str] {
         match self {
             Self::Accounts => &[
@@ -31,11 +33,21 @@ impl ImportKind {
                 "shipping_address",
                 "industry",
                 "owner_id",
+                "owner",
                 "tags",
                 "parent_id",
+                "parent",
                 "notes",
             ],
-            Self::Contacts => &["name", "emails", "phones", "title", "role", "account_ids"],
+            Self::Contacts => &[
+                "name",
+                "emails",
+                "phones",
+                "title",
+                "role",
+                "account_ids",
+                "accounts",
+            ],
             Self::Leads => &[
                 "name",
                 "company",
@@ -46,18 +58,22 @@ impl ImportKind {
                 "status",
                 "lost_reason",
                 "owner_id",
+                "owner",
                 "score",
                 "notes",
             ],
             Self::Opportunities => &[
                 "name",
                 "account_id",
+                "account",
                 "stage",
                 "amount",
                 "currency",
                 "expected_close_date",
                 "owner_id",
+                "owner",
                 "contact_ids",
+                "contacts",
                 "next_step",
             ],
         }

@@ -103,7 +103,7 @@ async fn import(
     path = "/api/v1/counterparties/import",
     tag = "counterparties",
     params(ImportQuery),
-    request_body(content_type = "text/csv", description = "A header row naming create fields (name required; tags separated by semicolons) then up to 5000 rows; at most 5 MiB"),
+    request_body(content_type = "text/csv", description = "A header row naming create fields (name required; tags separated by semicolons), owner (a user's email) for owner_id, parent (an account's name) for parent_id, then up to 5000 rows; at most 5 MiB"),
     responses(
         (status = 200, description = "Every row made (or with dry_run checked and rolled back) in one transaction", body = ImportReport),
         (status = 413, description = "A file over 5 MiB", body = ErrorBody),
@@ -129,7 +129,7 @@ pub async fn import_accounts(
     path = "/api/v1/contacts/import",
     tag = "counterparties",
     params(ImportQuery),
-    request_body(content_type = "text/csv", description = "A header row naming create fields (name required; emails and phones and account_ids separated by semicolons) then up to 5000 rows; at most 5 MiB"),
+    request_body(content_type = "text/csv", description = "A header row naming create fields (name required; emails, phones and account_ids separated by semicolons), accounts (names, separated by semicolons) for account_ids, then up to 5000 rows; at most 5 MiB"),
     responses(
         (status = 200, description = "Every row made (or with dry_run checked and rolled back) in one transaction", body = ImportReport),
         (status = 413, description = "A file over 5 MiB", body = ErrorBody),
@@ -155,7 +155,7 @@ pub async fn import_contacts(
     path = "/api/v1/leads/import",
     tag = "leads",
     params(ImportQuery),
-    request_body(content_type = "text/csv", description = "A header row naming create fields (name required) then up to 5000 rows; at most 5 MiB"),
+    request_body(content_type = "text/csv", description = "A header row naming create fields (name required), owner (a user's email) for owner_id, then up to 5000 rows; at most 5 MiB"),
     responses(
         (status = 200, description = "Every row made (or with dry_run checked and rolled back) in one transaction", body = ImportReport),
         (status = 413, description = "A file over 5 MiB", body = ErrorBody),
@@ -181,7 +181,7 @@ pub async fn import_leads(
     path = "/api/v1/opportunities/import",
     tag = "pipeline",
     params(ImportQuery),
-    request_body(content_type = "text/csv", description = "A header row naming create fields (name, account_id and currency required; contact_ids separated by semicolons) then up to 5000 rows; at most 5 MiB. A row whose account already has an opportunity of that name is a duplicate"),
+    request_body(content_type = "text/csv", description = "A header row naming create fields (name, account_id or account (its name), and currency required; contact_ids separated by semicolons), owner (a user's email) for owner_id, contacts (emails, separated by semicolons) for contact_ids, then up to 5000 rows; at most 5 MiB. A row whose account already has an opportunity of that name is a duplicate"),
     responses(
         (status = 200, description = "Every row made (or with dry_run checked and rolled back) in one transaction", body = ImportReport),
         (status = 413, description = "A file over 5 MiB", body = ErrorBody),

@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::model::*;
+use super::references;
 use crate::counterparties::{self, NewContact, NewCounterparty};
 use crate::kernel::{Actor, DomainError, Origin};
 use crate::leads::model::{company_domain, NewLead};
@@ -19,13 +20,21 @@ use crate::pipeline::model::NewOpportunity;
 use crate::tenancy::scoped::TenantTx;
 
 /// Columns whose cell holds several values, separated by `;`.
-const LIST_COLUMNS: [&str; 5] = ["emails", "phones", "tags", "account_ids", "contact_ids"];
+const LIST_COLUMNS: [&str; 7] = [
+    "emails",
+    "phones",
+    "tags",
+    "account_ids",
+    "contact_ids",
+    "accounts",
+    "contacts",
+];
 /// Columns whose cell is a whole number.
 const NUMBER_COLUMNS: [&str; 1] = ["score"];
 
 /// The rows of `csv` as JSON objects (header -> cell; empty cells left out), or why
 /// the file as a whole cannot be read.
-pub fn rows(kind: ImportKind, csv: &[u8]) -> Result<Vec<Result<Value, String>>, DomainError> {
+pub fn rows(kind: ImportKind, csv: &[u8]) -> Result<Vec<Result<Fields, String>>, DomainError> {
     let mut reader = csv::ReaderBuilder::new()
         .flexible(false)
         .trim(csv::Trim::All)
@@ -72,7 +81,10 @@ pub fn rows(kind: ImportKind, csv: &[u8]) -> Result<Vec<Result<Value, String>>, 
     Ok(out)
 }
 
-fn object(headers: &[String], record: &csv::StringRecord) -> Value {
+/// One row: column -> value.
+pub type Fields = Map<String, Value>;
+
+fn object(headers: &[String], record: &csv::StringRecord) -> Fields {
     let mut fields = Map::new();
     for (header, cell) in headers.iter().zip(record.iter()) {
         if cell.is_empty() {
@@ -94,7 +106,7 @@ fn object(headers: &[String], record: &csv::StringRecord) -> Value {
         };
         fields.insert(header.clone(), value);
     }
-    Value::Object(fields)
+    fields
 }
 
 /// What a row creates.
@@ -211,32 +223,38 @@ pub async fn run(
     actor: &Actor,
     origin: &Origin,
     kind: ImportKind,
-    rows: Vec<Result<Value, String>>,
+    rows: Vec<Result<Fields, String>>,
     options: ImportOptions,
 ) -> Result<ImportReport, DomainError> {
     actor.require(crate::kernel::Role::Member)?;
     let mut report = ImportReport::new(options.dry_run, rows.len());
-    let mut parsed = Vec::with_capacity(rows.len());
+    let mut first_row: HashMap<String, usize> = HashMap::new();
     for (i, row) in rows.into_iter().enumerate() {
         let line = i + 2;
-        match row.and_then(|fields| Record::parse(kind, fields)) {
-            Ok(record) => parsed.push((line, record)),
-            Err(message) => report.error(line, message),
-        }
-    }
-    let all_keys: Vec<String> = parsed.iter().flat_map(|(_, r)| r.keys()).collect();
-    let known = existing(tx, kind, &all_keys).await?;
-    let mut first_row: HashMap<String, usize> = HashMap::new();
-    for (line, record) in parsed {
+        // Row by row, so a row may name a record made on a row above.
+        let record = match row {
+            Err(message) => Err(message),
+            Ok(fields) => references::resolve(tx, kind, fields)
+                .await?
+                .and_then(|fields| Record::parse(kind, Value::Object(fields))),
+        };
+        let record = match record {
+            Ok(record) => record,
+            Err(message) => {
+                report.error(line, message);
+                continue;
+            }
+        };
         let keys = record.keys();
+        let known = existing(tx, kind, &keys).await?;
         let duplicate = keys.iter().find_map(|key| {
-            known
+            first_row
                 .get(key)
-                .map(|id| Duplicate::Existing { key, id: *id })
+                .map(|row| Duplicate::Row { key, row: *row })
                 .or_else(|| {
-                    first_row
+                    known
                         .get(key)
-                        .map(|row| Duplicate::Row { key, row: *row })
+                        .map(|id| Duplicate::Existing { key, id: *id })
                 })
         });
         if let Some(duplicate) = duplicate {
@@ -299,7 +317,7 @@ mod tests {
         let csv = "name,emails,phones,title\nBill, bill@a.example; b@a.example ,,Boss\n";
         let rows = rows(ImportKind::Contacts, csv.as_bytes()).unwrap();
         assert_eq!(
-            rows[0].as_ref().unwrap(),
+            &Value::Object(rows[0].clone().unwrap()),
             &serde_json::json!({"name": "Bill", "emails": ["bill@a.example", "b@a.example"], "title": "Boss"})
         );
     }

@@ -1,8 +1,9 @@
 //! CSV import of accounts, contacts, leads and opportunities through the real server: a
 //! dry run that reports every row's errors and keeps nothing; an import that is all or
 //! nothing; duplicates found by email, company domain or an opportunity's account and
-//! name (refused, or skipped when asked); and
-//! files that are not CSV, too large, or shaped wrong refused whole.
+//! name (refused, or skipped when asked); records named by name or email where the
+//! body takes an id, one made on a row above among them; and files that are not CSV,
+//! too large, or shaped wrong refused whole.
 
 use super::*;
 
@@ -24,6 +25,20 @@ async fn import(
         .unwrap();
     let status = response.status();
     (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// The rows a report's list names.
+fn rows(list: &Value) -> Vec<u64> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["row"].as_u64().unwrap())
+        .collect()
+}
+
+/// A file's header and its first row.
+fn header_and_first_row(csv: &str) -> String {
+    csv.lines().take(2).map(|l| format!("{l}\n")).collect()
 }
 
 #[tokio::test]
@@ -63,13 +78,6 @@ async fn a_dry_run_reports_every_row_and_an_import_is_all_or_nothing() {
     assert_eq!(status, StatusCode::OK, "{report}");
     assert_eq!(report["valid"], false);
     assert_eq!(report["rows"], 6);
-    let rows = |list: &Value| -> Vec<u64> {
-        list.as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["row"].as_u64().unwrap())
-            .collect()
-    };
     assert_eq!(rows(&report["errors"]), [3, 4, 5], "{report:#}");
     assert!(report["errors"][0]["message"]
         .as_str()
@@ -202,11 +210,7 @@ async fn a_dry_run_reports_every_row_and_an_import_is_all_or_nothing() {
         .unwrap()
         .contains("row 2"));
     assert_eq!(clm.snapshot().await, before, "all or nothing");
-    let good: String = opportunities
-        .lines()
-        .take(2)
-        .map(|l| format!("{l}\n"))
-        .collect();
+    let good = header_and_first_row(&opportunities);
     let (status, made) = import(&clm, &clm.member, path, "text/csv", &good).await;
     assert_eq!(status, StatusCode::OK, "{made}");
     let (_, renewal) = clm
@@ -272,4 +276,170 @@ async fn a_dry_run_reports_every_row_and_an_import_is_all_or_nothing() {
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(clm.snapshot().await, before);
+}
+
+#[tokio::test]
+async fn a_row_names_accounts_users_and_contacts_as_a_spreadsheet_does() {
+    let clm = Clm::new().await;
+    let message =
+        |report: &Value, i: usize| report["errors"][i]["message"].as_str().unwrap().to_owned();
+    // A parent named on a row above, an owner by email (case aside).
+    let accounts = "name,parent,owner\n\
+        Globex Holdings,,\n\
+        Globex Energy, globex holdings ,MANAGER@example.com\n";
+    let (status, made) = import(
+        &clm,
+        &clm.member,
+        "/api/v1/counterparties/import",
+        "text/csv",
+        accounts,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{made}");
+    let id = |report: &Value, i: usize| report["created"][i]["id"].as_str().unwrap().to_owned();
+    let holdings = id(&made, 0);
+    let energy = id(&made, 1);
+    let (_, view) = clm
+        .json(
+            Method::GET,
+            &format!("/api/v1/counterparties/{energy}"),
+            &clm.viewer,
+            None,
+        )
+        .await;
+    assert_eq!(view["parent_id"], holdings.as_str(), "{view}");
+    let manager = clm
+        .count("select count(*) from t_acme.users where email = 'manager@example.com'")
+        .await;
+    assert_eq!(manager, 1);
+    let owner: String = clm
+        .db
+        .client()
+        .await
+        .query_one(
+            "select u.email from t_acme.counterparties c join t_acme.users u on u.id = c.owner_id \
+             where c.id = $1::text::uuid",
+            &[&energy],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(owner, "manager@example.com");
+
+    // Contacts at accounts named by name; opportunities on an account by name, with
+    // their contacts by email. Two contacts share an address: naming it is ambiguous.
+    for name in ["Twin One", "Twin Two"] {
+        let (status, _) = clm
+            .json(
+                Method::POST,
+                "/api/v1/contacts",
+                &clm.member,
+                Some(json!({"name": name, "emails": ["twins@globex.example"]})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    let contacts = "name,emails,accounts\nBill,bill@globex.example,Globex Energy;globex holdings\n";
+    let (status, made) = import(
+        &clm,
+        &clm.member,
+        "/api/v1/contacts/import",
+        "text/csv",
+        contacts,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{made}");
+    let (_, bill) = clm
+        .json(
+            Method::GET,
+            &format!("/api/v1/contacts/{}", id(&made, 0)),
+            &clm.viewer,
+            None,
+        )
+        .await;
+    let mut at: Vec<&str> = bill["account_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    at.sort();
+    let mut expected = [holdings.as_str(), energy.as_str()];
+    expected.sort();
+    assert_eq!(at, expected, "{bill}");
+    let opportunities = "name,account,owner,contacts,currency,amount\n\
+        Supply deal,Globex Energy,member@example.com,BILL@globex.example,EUR,10\n\
+        supply deal ,globex energy,,,EUR,10\n\
+        Lost deal,Nobody Inc,,,EUR,1\n\
+        Twin deal,Globex Energy,,twins@globex.example,EUR,1\n\
+        Both,Globex Energy,,,EUR,1\n\
+        Ghost,Globex Energy,ghost@example.com,,EUR,1\n\
+        Stranger,Globex Energy,,stranger@example.com,EUR,1\n";
+    let opportunities = opportunities.replace(
+        "Both,Globex Energy,,,EUR,1",
+        &format!("Both,Globex Energy,,,EUR,1,{holdings}"),
+    );
+    let opportunities = opportunities.replacen(
+        "name,account,owner,contacts,currency,amount",
+        "name,account,owner,contacts,currency,amount,account_id",
+        1,
+    );
+    let opportunities: String = opportunities
+        .lines()
+        .map(|line| {
+            if line.starts_with("Both") || line.starts_with("name") {
+                format!("{line}\n")
+            } else {
+                format!("{line},\n")
+            }
+        })
+        .collect();
+    let before = clm.snapshot().await;
+    let path = "/api/v1/opportunities/import";
+    let (status, refused) = import(&clm, &clm.member, path, "text/csv", &opportunities).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+    let report = &refused["details"];
+    assert_eq!(rows(&report["errors"]), [3, 4, 5, 6, 7, 8], "{report:#}");
+    for (i, expected) in [
+        "row 2",
+        "account: no account named \"nobody inc\"",
+        "contacts: 2 contacts match \"twins@globex.example\"; name it by id in contact_ids",
+        "give account or account_id, not both",
+        "owner: no user with the email \"ghost@example.com\"",
+        "contacts: no contact with the email \"stranger@example.com\"",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        assert!(message(report, i).contains(expected), "{i}: {report:#}");
+    }
+    assert_eq!(clm.snapshot().await, before, "all or nothing");
+    let good = header_and_first_row(&opportunities);
+    let (status, made) = import(&clm, &clm.member, path, "text/csv", &good).await;
+    assert_eq!(status, StatusCode::OK, "{made}");
+    let (_, deal) = clm
+        .json(
+            Method::GET,
+            &format!("/api/v1/opportunities/{}", id(&made, 0)),
+            &clm.viewer,
+            None,
+        )
+        .await;
+    assert_eq!(deal["account_id"], energy.as_str(), "{deal}");
+    assert_eq!(deal["contact_ids"], json!([bill["id"]]), "{deal}");
+
+    // A cell naming too many records is the row's error, read no further.
+    let many = format!(
+        "name,accounts\nCrowd,{}\n",
+        vec!["Globex Energy"; 101].join(";")
+    );
+    let (_, report) = import(
+        &clm,
+        &clm.member,
+        "/api/v1/contacts/import?dry_run=true",
+        "text/csv",
+        &many,
+    )
+    .await;
+    assert!(message(&report, 0).contains("at most 100"), "{report}");
 }
