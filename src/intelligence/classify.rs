@@ -156,7 +156,8 @@ pub async fn standard_distances(
     let model: String = state.get(0);
     let pieces = tx
         .query(
-            "select body, embedding from contract_passages where contract_id = $1 and model = $2 \
+            "select body, embedding from contract_passages \
+             where contract_id = $1 and model = $2 and redaction_id is null \
              order by attachment_id nulls first, ordinal",
             &[&contract, &model],
         )
@@ -281,7 +282,8 @@ pub async fn classify(
             .read(&[
                 (
                     "select attachment_id, start_char, end_char, body, embedding from contract_passages \
-                     where contract_id = $1 and model = $2 order by attachment_id nulls first, ordinal",
+                     where contract_id = $1 and model = $2 and redaction_id is null \
+                     order by attachment_id nulls first, ordinal",
                     &[&contract, &identity],
                 ),
                 (LIBRARY_SQL, &[&identity, &MAX_LIBRARY, &false]),

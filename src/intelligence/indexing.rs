@@ -2,7 +2,9 @@
 //! every file whose text has been read enqueues [`EmbedContract`], which cuts the body
 //! and each file's text into passages, embeds them (outside any transaction: seconds
 //! of CPU) and replaces the contract's passages, unless the text changed meanwhile (a
-//! newer job, enqueued by that change, will do it). A change of model is seen by the
+//! newer job, enqueued by that change, will do it). A contract that shows a redacted
+//! copy in place of its original to some readers also gets the copy's passages, made
+//! again when another copy takes its place. A change of model is seen by the
 //! search, which enqueues [`EmbedStale`] to make again what the old model made. Library
 //! clauses get a vector each the same way ([`EmbedClause`]).
 
@@ -136,6 +138,8 @@ pub struct EmbedStale {
 /// A passage to store.
 struct Cut {
     attachment: Option<Uuid>,
+    /// The redacted copy it is a passage of; `None` for the original's.
+    redaction: Option<Uuid>,
     ordinal: i32,
     start: i32,
     end: i32,
@@ -167,6 +171,7 @@ fn cut(body: &str, files: &[FileText]) -> Vec<Cut> {
         for (ordinal, p) in passages(text).into_iter().enumerate() {
             out.push(Cut {
                 attachment,
+                redaction: None,
                 ordinal: ordinal as i32,
                 start: p.start as i32,
                 end: p.end as i32,
@@ -175,6 +180,19 @@ fn cut(body: &str, files: &[FileText]) -> Vec<Cut> {
         }
     }
     out
+}
+
+/// The redacted copy `contract` shows in place of its original, if it does: its id and
+/// text. Read apart from [`sources`], which the jobs that read the original share.
+async fn shown_copy(tx: &TenantTx, contract: Uuid) -> Result<Option<(Uuid, String)>, DomainError> {
+    Ok(tx
+        .query_opt(
+            "select r.id, r.body from contracts c join contract_redactions r on r.id = c.shown_redaction \
+             where c.id = $1",
+            &[&contract],
+        )
+        .await?
+        .map(|row| (row.get(0), row.get(1))))
 }
 
 /// Reads `contract`'s sources (its body, and its files' text as JSON for [`FileText`]):
@@ -281,10 +299,18 @@ pub async fn embed_contract(
     let Some((body, files)) = sources(&tx, contract, false).await? else {
         return Ok(0);
     };
+    let shown = shown_copy(&tx, contract).await?;
     drop(tx);
     let parsed: Vec<FileText> = serde_json::from_str(&files)
         .map_err(|e| JobError::Cancel(format!("the files' text of {contract}: {e}")))?;
-    let cuts = cut(&body, &parsed);
+    let mut cuts = cut(&body, &parsed);
+    // The copy's body only: readers the original is kept from are refused its files.
+    if let Some((redaction, text)) = &shown {
+        cuts.extend(cut(text, &[]).into_iter().map(|c| Cut {
+            redaction: Some(*redaction),
+            ..c
+        }));
+    }
     let (vectors, model) = if cuts.is_empty() {
         (Vec::new(), engine.model().await?.identity().to_owned())
     } else {
@@ -295,6 +321,10 @@ pub async fn embed_contract(
     let Some(tx) = lock_unchanged(ctx, contract, &ReadText::new(body, files)).await? else {
         return Ok(0);
     };
+    // The copy shown changed meanwhile: the job that change enqueued reads the new one.
+    if shown_copy(&tx, contract).await? != shown {
+        return Ok(0);
+    }
     tx.execute(
         "delete from contract_passages where contract_id = $1",
         &[&contract],
@@ -304,11 +334,13 @@ pub async fn embed_contract(
     for (cut, vector) in cuts.iter().zip(&vectors) {
         tx.execute(
             "insert into contract_passages \
-             (contract_id, attachment_id, ordinal, start_char, end_char, body, embedding, model, created_at) \
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+             (contract_id, attachment_id, redaction_id, ordinal, start_char, end_char, body, \
+              embedding, model, created_at) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             &[
                 &contract,
                 &cut.attachment,
+                &cut.redaction,
                 &cut.ordinal,
                 &cut.start,
                 &cut.end,
@@ -455,6 +487,7 @@ pub fn react_to(reactions: &mut Reactions) {
         .on("contract.created", on_contract_text)
         .on("contract.updated", on_contract_text)
         .on("attachment.text_extracted", on_file_text)
+        .on("contract_redaction.created", on_redaction)
         .on("clause.created", on_clause)
         .on("clause.updated", on_clause)
         .on("clause.deleted", on_clause_deleted);
@@ -516,6 +549,27 @@ fn on_file_text<'a>(
             return Ok(());
         };
         match contract_of_file(tx, attachment).await? {
+            Some(contract) => reread(tx, contract).await,
+            None => Ok(()),
+        }
+    })
+}
+
+/// A new redacted copy may stand in for its original now, or stop another from doing so:
+/// the copy's passages follow.
+fn on_redaction<'a>(
+    tx: &'a TenantTx,
+    _: &'a Actor,
+    _: &'a Origin,
+    event: &'a Recorded<'a>,
+) -> ReactionFuture<'a> {
+    Box::pin(async move {
+        let contract = event
+            .changes
+            .get("contract_id")
+            .and_then(|v| v.as_str())
+            .and_then(|v| v.parse::<Uuid>().ok());
+        match contract {
             Some(contract) => reread(tx, contract).await,
             None => Ok(()),
         }

@@ -34,7 +34,7 @@ use crate::web::tenant::{AuthUser, CurrentTenant, RequestDb};
     tag = "intelligence",
     params(SearchQuery),
     responses(
-        (status = 200, description = "The contracts that best match the query, best first, each with its passages closest to it: by meaning with the embedding model run on this server, by words with full-text search, or both fused by reciprocal rank. A reader a redacted original is kept from never matches its passages", body = SearchResults),
+        (status = 200, description = "The contracts that best match the query, best first, each with its passages closest to it: by meaning with the embedding model run on this server, by words with full-text search, or both fused by reciprocal rank. A reader a redacted original is kept from never matches its passages, only those of the copy shown in its place", body = SearchResults),
         (status = 409, description = "`model_unavailable`: this server has no embedding model; mode=text still works", body = ErrorBody),
         AuthedRouteErrors
     ),

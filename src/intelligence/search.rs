@@ -3,7 +3,8 @@
 //! contract; `hybrid` fuses that ranking with full-text search's by reciprocal rank
 //! (each list contributes 1/(60 + rank)), `text` is full-text search alone. "Contracts
 //! like this one" compares the mean of a contract's passages with every other passage.
-//! A reader a redacted original is kept from never matches its passages.
+//! A reader a redacted original is kept from never matches its passages, only those of
+//! the copy shown in its place; every other reader only the original's.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -262,8 +263,10 @@ async fn group(
         .read(&[(
             "select p.id, p.contract_id, p.attachment_id, p.start_char, p.end_char, p.body \
              from contract_passages p join contracts c on c.id = p.contract_id \
-             where p.id = any($1) and ($2::uuid is null or c.shown_redaction is null \
-             or c.owner_id = $2) and ($3::uuid is null or c.id <> $3)",
+             where p.id = any($1) and ($3::uuid is null or c.id <> $3) \
+               and case when $2::uuid is null or c.shown_redaction is null or c.owner_id = $2 \
+                        then p.redaction_id is null \
+                        else p.redaction_id is not distinct from c.shown_redaction end",
             &[&ids, &me, &except],
         )])
         .await?;
@@ -452,7 +455,8 @@ pub async fn similar(
     let model = engine.model().await?;
     let rows = db
         .read(&[(
-            "select id, embedding from contract_passages where contract_id = $1 and model = $2",
+            "select id, embedding from contract_passages \
+             where contract_id = $1 and model = $2 and redaction_id is null",
             &[&contract, &model.identity()],
         )])
         .await?;
