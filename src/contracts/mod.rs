@@ -22,9 +22,10 @@ pub use model::{
 pub use service::{insert_contract, lock_editable_contract, read_contract_rows};
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
-    // `facets`, `import` and the type routes before `{id}`, which would otherwise try
-    // to read "facets" or "import" as an id.
+    // `facets`, `export`, `import` and the type routes before `{id}`, which would
+    // otherwise try to read "facets", "export" or "import" as an id.
     cfg.service(read_routes::contract_facets)
+        .service(read_routes::export_contracts)
         .service(import_routes::import_contracts)
         .service(routes::list_contract_types)
         .service(routes::create_contract_type)

@@ -24,7 +24,6 @@ pub static CONTRACT_TARGET: TargetKind = TargetKind {
 
 pub const MAX_TITLE_CHARS: usize = 500;
 pub const MAX_BODY_CHARS: usize = 1_000_000;
-pub const MAX_PAGE: i64 = 100;
 pub(super) const MAX_QUERY_CHARS: usize = 200;
 
 pub const CONTRACT_COLUMNS: &str = "id, title, contract_type, status, value::text, currency, \

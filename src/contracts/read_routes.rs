@@ -8,7 +8,7 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::calendar::{self as dates, CalendarEvent, MAX_EVENTS_PER_PAGE};
-use super::model::{ContractView, MAX_PAGE};
+use super::model::ContractView;
 use super::search::{self, ContractFilter, Facets};
 use super::versions::{self, DiffView, VersionSummary, VersionView};
 use crate::kernel::page::{Page, PageQuery, PageRequest};
@@ -16,6 +16,7 @@ use crate::kernel::validate::IsoDate;
 use crate::web::error::ApiError;
 use crate::web::error::AuthedRouteErrors;
 use crate::web::json::Json;
+use crate::web::list_query::ListQuery;
 use crate::web::tenant::{AuthUser, RequestDb};
 
 #[derive(Deserialize, IntoParams)]
@@ -44,7 +45,7 @@ pub struct DiffQuery {
     get,
     path = "/api/v1/contracts",
     tag = "contracts",
-    params(ContractFilter),
+    params(ContractFilter, PageQuery),
     responses(
         (status = 200, description = "A page of contracts, without their bodies (fetch one contract for its text)", body = Page<ContractView>),
         AuthedRouteErrors
@@ -55,12 +56,76 @@ pub struct DiffQuery {
 pub async fn list_contracts(
     user: AuthUser,
     db: RequestDb,
-    query: web::Query<ContractFilter>,
+    query: ListQuery<ContractFilter>,
 ) -> Result<Json<Page<ContractView>>, ApiError> {
-    let page = PageRequest::parse(query.limit, query.cursor.as_deref(), MAX_PAGE)?;
+    let page = query.page.parse()?;
     Ok(Json(
-        search::list(&db, &user.principal(), &query, &page).await?,
+        search::list(&db, &user.principal(), &query.filters, &page).await?,
     ))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/contracts/export",
+    tag = "contracts",
+    params(ContractFilter),
+    responses(
+        (status = 200, description = "The contracts the list shows with the same filters, in its order, as text/csv (at most 100,000; no bodies)"),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/contracts/export")]
+pub async fn export_contracts(
+    user: AuthUser,
+    db: RequestDb,
+    query: web::Query<ContractFilter>,
+) -> Result<actix_web::HttpResponse, ApiError> {
+    use crate::web::csv::{cell, opt, response};
+    let all = search::list(&db, &user.principal(), &query, &PageRequest::export())
+        .await?
+        .into_export()?;
+    response(
+        "contracts.csv",
+        &[
+            "id",
+            "title",
+            "contract_type",
+            "status",
+            "value",
+            "currency",
+            "counterparty_id",
+            "owner_id",
+            "start_date",
+            "end_date",
+            "auto_renew",
+            "renewal_notice_days",
+            "tags",
+            "version",
+            "created_at",
+            "updated_at",
+        ],
+        all.iter().map(|v| {
+            vec![
+                v.id.to_string(),
+                cell(&v.title),
+                cell(&v.contract_type),
+                v.status.as_str().to_owned(),
+                opt(&v.value),
+                opt(&v.currency),
+                opt(&v.counterparty_id),
+                v.owner_id.to_string(),
+                opt(&v.start_date),
+                opt(&v.end_date),
+                v.auto_renew.to_string(),
+                opt(&v.renewal_notice_days),
+                cell(&v.tags.join(";")),
+                v.version.to_string(),
+                v.created_at.to_rfc3339(),
+                v.updated_at.to_rfc3339(),
+            ]
+        }),
+    )
 }
 
 #[utoipa::path(

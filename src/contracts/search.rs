@@ -16,10 +16,12 @@ use crate::kernel::validate::{Amount, Currency};
 use crate::kernel::{DomainError, Principal, Role};
 use crate::tenancy::scoped::TenantDb;
 
-/// List and facet filters, with the list's order and page as the client sends them
-/// (one query-string vocabulary for both routes; [`list`] takes the page parsed).
+/// List, export and facet filters, with the list's order as the client sends them
+/// (one query-string vocabulary for the three routes; the list's page comes apart,
+/// see `web::list_query`).
 #[derive(Deserialize, IntoParams, Default)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ContractFilter {
     /// Comma-separated statuses.
     pub status: Option<String>,
@@ -45,11 +47,6 @@ pub struct ContractFilter {
     /// `rank` (with `q`), `-` in front for descending. Default `-created_at`, or `-rank`
     /// with `q`.
     pub sort: Option<String>,
-    /// Page size (default 50).
-    #[param(minimum = 1, maximum = 100)]
-    pub limit: Option<i64>,
-    /// `next_cursor` of the page before.
-    pub cursor: Option<String>,
 }
 
 /// The filter as SQL: what follows `from contracts`, and its parameters.
@@ -258,9 +255,9 @@ async fn reader(
     Ok(originals::read_as_reader(db, principal).await?.1)
 }
 
-/// A page of the contracts matching `filter` (its `limit` and `cursor` are read from
-/// `page`), without their bodies, for anyone who may
-/// read: the list route's logic, callable by a job as `Principal::System`.
+/// A page of the contracts matching `filter`, without their bodies, for anyone who may
+/// read: the list route's logic (and the export's, with `PageRequest::export()`),
+/// callable by a job as `Principal::System`.
 pub async fn list(
     db: &TenantDb,
     principal: &Principal,
@@ -303,9 +300,9 @@ pub async fn facets(
     principal: &Principal,
     filter: &ContractFilter,
 ) -> Result<Facets, DomainError> {
-    if filter.sort.is_some() || filter.limit.is_some() || filter.cursor.is_some() {
+    if filter.sort.is_some() {
         return Err(DomainError::Validation(
-            "facets take filters only, not sort, limit or cursor".into(),
+            "facets take filters only, not sort".into(),
         ));
     }
     let w = filter.to_search(reader(db, principal, filter).await?)?;

@@ -52,6 +52,32 @@ fn query_parameters(operation: &Value) -> BTreeSet<String> {
         .collect()
 }
 
+/// A path parameter the path does not hold is a query parameter documented in the
+/// wrong place (an `IntoParams` struct read by an extractor utoipa cannot see through
+/// lacks `parameter_in = Query`): its filters would be missing from the document.
+#[test]
+fn every_path_parameter_is_in_its_path() {
+    let document = serde_json::to_value(pactum::app::openapi_document()).unwrap();
+    let mut misplaced = Vec::new();
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for method in METHODS {
+            let Some(operation) = item.get(method) else {
+                continue;
+            };
+            for parameter in operation["parameters"].as_array().into_iter().flatten() {
+                let name = parameter["name"].as_str().unwrap();
+                if parameter["in"] == "path" && !path.contains(&format!("{{{name}}}")) {
+                    misplaced.push(format!("{method} {path}: {name}"));
+                }
+            }
+        }
+    }
+    assert!(
+        misplaced.is_empty(),
+        "path parameters not in their path: {misplaced:?}"
+    );
+}
+
 /// An export is its list as a file: it takes exactly the list's filters (everything
 /// but the page request), so a file never holds more, or other, than the list shows.
 #[test]
@@ -241,6 +267,7 @@ const UNTYPED: &[&str] = &[
     "export_invoices",
     "export_tasks",
     "export_cases",
+    "export_contracts",
     "download_attachment",
     "download_searchable_pdf",
     "redaction_pdf",

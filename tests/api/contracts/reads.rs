@@ -385,3 +385,114 @@ async fn every_list_has_one_envelope_and_its_cursors_walk_it_whole() {
         assert_eq!(walk(&clm, &path, 2, key).await, whole, "{path} two by two");
     }
 }
+
+#[tokio::test]
+async fn the_contract_register_exports_as_its_list_shows_it() {
+    let clm = Clm::new().await;
+    for (title, kind, value, tags, body) in [
+        (
+            "=SUM(A1:A9)",
+            "msa",
+            "50000",
+            vec!["cloud"],
+            "Hosting of servers.",
+        ),
+        (
+            "Mutual NDA",
+            "nda",
+            "0",
+            vec![],
+            "Confidential information.",
+        ),
+        (
+            "Migration SOW",
+            "sow",
+            "12000.5",
+            vec!["cloud", "eu"],
+            "Migration of the hosting platform.",
+        ),
+    ] {
+        clm.create(
+            &clm.member,
+            json!({"title": title, "contract_type": kind, "value": value, "currency": "USD",
+                   "tags": tags, "body": body}),
+        )
+        .await;
+    }
+    let read = |text: String| -> Vec<Vec<String>> {
+        csv::Reader::from_reader(text.as_bytes())
+            .records()
+            .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+            .collect()
+    };
+    for filters in [
+        "tag=cloud&sort=-value",
+        "q=hosting&sort=title",
+        "contract_type=nda",
+        "",
+    ] {
+        let (status, list) = clm
+            .json(
+                Method::GET,
+                &format!("/api/v1/contracts?{filters}"),
+                &clm.viewer,
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{list}");
+        let listed: Vec<&str> = list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap())
+            .collect();
+        let response = clm
+            .send(
+                Method::GET,
+                &format!("/api/v1/contracts/export?{filters}"),
+                &clm.viewer,
+                None,
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::OK, "{filters}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "text/csv; charset=utf-8"
+        );
+        let rows = read(response.text().await.unwrap());
+        let exported: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
+        assert_eq!(
+            exported, listed,
+            "{filters}: the export and the list differ"
+        );
+        assert!(!exported.is_empty(), "{filters}");
+    }
+    let response = clm
+        .send(
+            Method::GET,
+            "/api/v1/contracts/export?tag=cloud&sort=title",
+            &clm.viewer,
+            None,
+        )
+        .await;
+    let rows = read(response.text().await.unwrap());
+    assert_eq!(rows[0][1], "'=SUM(A1:A9)", "a formula title is defused");
+    assert_eq!(rows[1][1..4], ["Migration SOW", "sow", "draft"]);
+    assert_eq!(rows[1][12], "cloud;eu");
+    for (path, code) in [
+        ("/api/v1/contracts/export?limit=5", "bad_request"),
+        ("/api/v1/contracts/export?colour=red", "bad_request"),
+        ("/api/v1/contracts/export?sort=colour", "invalid_input"),
+        ("/api/v1/contracts/facets?limit=5", "bad_request"),
+        ("/api/v1/contracts/facets?sort=title", "invalid_input"),
+    ] {
+        let (status, body) = clm.json(Method::GET, path, &clm.viewer, None).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {body}");
+        assert_eq!(body["error"], code, "{path}: {body}");
+    }
+    assert_eq!(
+        clm.status(Method::GET, "/api/v1/contracts/export", "not a token", None)
+            .await,
+        StatusCode::UNAUTHORIZED
+    );
+}
