@@ -14,6 +14,7 @@ use uuid::Uuid;
 use super::model::*;
 use super::references;
 use crate::counterparties::{self, NewContact, NewCounterparty};
+use crate::kernel::validate::forbidden_char_in_json;
 use crate::kernel::{Actor, DomainError, Origin};
 use crate::leads::model::{company_domain, NewLead};
 use crate::pipeline::model::NewOpportunity;
@@ -70,7 +71,16 @@ pub fn rows(kind: ImportKind, csv: &[u8]) -> Result<Vec<Result<Fields, String>>,
         }
         out.push(match record {
             Err(e) => Err(format!("the row cannot be read: {e}")),
-            Ok(record) => Ok(object(&headers, &record)),
+            Ok(record) => {
+                let fields = object(&headers, &record);
+                // Checked before any cell reaches a query (PostgreSQL refuses NUL).
+                match forbidden_char_in_json(&Value::Object(fields.clone())) {
+                    Some(column) => Err(format!(
+                        "{column} contains a NUL or another control character"
+                    )),
+                    None => Ok(fields),
+                }
+            }
         });
     }
     if out.is_empty() {
@@ -331,6 +341,17 @@ mod tests {
         // A row with the wrong number of cells is that row's error, not the file's.
         let read = rows(ImportKind::Leads, b"name,email\nA,a@b.example\nB\n").unwrap();
         assert!(read[0].is_ok() && read[1].is_err());
+    }
+
+    #[test]
+    fn a_cell_with_a_control_character_is_its_rows_error() {
+        let read = rows(
+            ImportKind::Leads,
+            b"name,email\nA,a\x00@b.example\nB,b@b.example\n",
+        )
+        .unwrap();
+        assert!(read[0].as_ref().unwrap_err().contains("email"));
+        assert!(read[1].is_ok());
     }
 
     #[test]

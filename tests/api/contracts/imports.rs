@@ -442,4 +442,28 @@ async fn a_row_names_accounts_users_and_contacts_as_a_spreadsheet_does() {
     )
     .await;
     assert!(message(&report, 0).contains("at most 100"), "{report}");
+
+    // A NUL in a cell that is looked up (a name, a duplicate key) is the row's error,
+    // never a query PostgreSQL refuses.
+    for (path, csv) in [
+        (
+            "/api/v1/contacts/import",
+            "name,accounts\nNul,Globex\u{0}Energy\n",
+        ),
+        (
+            "/api/v1/leads/import",
+            "name,email\nNul,nul\u{0}@globex.example\n",
+        ),
+        (
+            "/api/v1/opportunities/import",
+            "name,account,currency\nNul,Globex Energy,EUR\u{1}\n",
+        ),
+    ] {
+        let (status, refused) = import(&clm, &clm.member, path, "text/csv", csv).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {refused}");
+        assert!(
+            message(&refused["details"], 0).contains("control character"),
+            "{path}: {refused}"
+        );
+    }
 }
