@@ -128,34 +128,35 @@ pub async fn resolve(
                 reference.column, reference.field
             )));
         }
-        let names: Vec<String> = match cell {
-            Value::Array(items) => items
-                .iter()
-                .filter_map(|v| v.as_str())
-                .map(|name| name.trim().to_lowercase())
-                .collect(),
-            Value::String(name) => vec![name.trim().to_lowercase()],
+        // As written (for the row's error) and as looked up.
+        let written: Vec<&str> = match &cell {
+            Value::Array(items) => items.iter().filter_map(|v| v.as_str()).collect(),
+            Value::String(name) => vec![name.as_str()],
             _ => Vec::new(),
         };
-        if names.len() > MAX_NAMES_PER_CELL {
+        if written.len() > MAX_NAMES_PER_CELL {
             return Ok(Err(format!(
                 "{} names at most {MAX_NAMES_PER_CELL} records",
                 reference.column
             )));
         }
+        let keys: Vec<String> = written
+            .iter()
+            .map(|name| name.trim().to_lowercase())
+            .collect();
         let found = tx
-            .query(reference.named.sql(), &[&names])
+            .query(reference.named.sql(), &[&keys])
             .await
             .map_err(DomainError::database)?;
-        let mut ids = Vec::with_capacity(names.len());
-        for name in &names {
+        let mut ids = Vec::with_capacity(keys.len());
+        for (key, name) in keys.iter().zip(&written) {
             let matches: Vec<Uuid> = found
                 .iter()
-                .find(|row| row.get::<_, &str>(0) == name)
+                .find(|row| row.get::<_, &str>(0) == key)
                 .map(|row| row.get(1))
                 .unwrap_or_default();
             let (noun, by) = reference.named.noun();
-            let shown = crate::kernel::validate::truncate(name, 80);
+            let shown = crate::kernel::validate::truncate(name.trim(), 80);
             match matches.as_slice() {
                 [id] => ids.push(Value::String(id.to_string())),
                 [] => {

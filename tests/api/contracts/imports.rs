@@ -402,7 +402,7 @@ async fn a_row_names_accounts_users_and_contacts_as_a_spreadsheet_does() {
     assert_eq!(rows(&report["errors"]), [3, 4, 5, 6, 7, 8], "{report:#}");
     for (i, expected) in [
         "row 2",
-        "account: no account named \"nobody inc\"",
+        "account: no account named \"Nobody Inc\"",
         "contacts: 2 contacts match \"twins@globex.example\"; name it by id in contact_ids",
         "give account or account_id, not both",
         "owner: no user with the email \"ghost@example.com\"",
