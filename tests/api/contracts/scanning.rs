@@ -192,17 +192,25 @@ async fn a_scanned_pdf_is_read_by_ocr_page_by_page_and_kept_as_a_searchable_pdf(
         "{layer}"
     );
 
-    // The uploader is told.
-    let (_, inbox) = clm
-        .json(Method::GET, "/api/v1/notifications", &clm.member, None)
-        .await;
-    let told: Vec<&Value> = inbox["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|n| n["type"] == "ocr_finished")
-        .collect();
-    assert_eq!(told.len(), 1, "{inbox}");
+    // The uploader is told (by the notifier's job, once the text is stored).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let told = loop {
+        let (_, inbox) = clm
+            .json(Method::GET, "/api/v1/notifications", &clm.member, None)
+            .await;
+        let told: Vec<Value> = inbox["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n["type"] == "ocr_finished")
+            .cloned()
+            .collect();
+        if !told.is_empty() || std::time::Instant::now() > deadline {
+            break told;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    assert_eq!(told.len(), 1, "{told:?}");
     assert_eq!(told[0]["entity_id"], json!(scan));
 
     // A file with its own text has no searchable PDF.
