@@ -103,9 +103,20 @@ async fn main() {
 
     let mut scores: BTreeMap<Split, Scores> = BTreeMap::new();
     let mut parties: BTreeMap<Split, Counts> = BTreeMap::new();
+    // The terms of contracts in other languages, by split and language, apart: their
+    // clause categories and obligations are not labelled.
+    let mut other: BTreeMap<(Split, &str), Scores> = BTreeMap::new();
+    let mut other_parties: BTreeMap<(Split, &str), Counts> = BTreeMap::new();
     for contract in &set.contracts {
         let id = &ids[&contract.key];
-        let split = scores.entry(contract.split).or_default();
+        let english = contract.language == "en";
+        let split = if english {
+            scores.entry(contract.split).or_default()
+        } else {
+            other
+                .entry((contract.split, contract.language.as_str()))
+                .or_default()
+        };
         let suggestions = server
             .get(&format!("/api/v1/contracts/{id}/suggestions?status=open"))
             .await;
@@ -143,7 +154,15 @@ async fn main() {
                 contract.key, contract.parties
             );
         }
-        parties.entry(contract.split).or_default().add(counts);
+        if english {
+            parties.entry(contract.split).or_default().add(counts);
+        } else {
+            other_parties
+                .entry((contract.split, contract.language.as_str()))
+                .or_default()
+                .add(counts);
+            continue;
+        }
 
         let classification = server
             .get(&format!("/api/v1/contracts/{id}/classification"))
@@ -269,5 +288,53 @@ async fn main() {
             let n = f64::from(n);
             println!("| {mode} | {:.3} | {:.3} |", recall / n, ndcg / n);
         }
+        print_other_languages(split, &set, &other, &other_parties);
+    }
+}
+
+/// The terms read from the contracts of one part written in German, French and
+/// Spanish: per field over the three, and all fields per language.
+fn print_other_languages(
+    split: Split,
+    set: &Set,
+    scores: &BTreeMap<(Split, &str), Scores>,
+    parties: &BTreeMap<(Split, &str), Counts>,
+) {
+    let languages: Vec<&str> = set::LANGUAGES
+        .into_iter()
+        .filter(|l| *l != "en" && scores.contains_key(&(split, *l)))
+        .collect();
+    if languages.is_empty() {
+        return;
+    }
+    let contracts = set
+        .contracts
+        .iter()
+        .filter(|c| c.split == split && c.language != "en")
+        .count();
+    println!(
+        "\n### Terms in other languages ({}): {contracts} contracts\n\n{HEADER}",
+        languages.join(", ")
+    );
+    let mut by_field: BTreeMap<&str, Counts> = BTreeMap::new();
+    let mut by_language: BTreeMap<&str, Counts> = BTreeMap::new();
+    for language in &languages {
+        let key = (split, *language);
+        let named = parties.get(&key).copied().unwrap_or_default();
+        by_field.entry("parties").or_default().add(named);
+        by_language.entry(language).or_default().add(named);
+        for (field, counts) in &scores[&key].fields {
+            by_field.entry(field).or_default().add(*counts);
+            by_language.entry(language).or_default().add(*counts);
+        }
+    }
+    let mut all = Counts::default();
+    for (field, counts) in &by_field {
+        println!("{}", row(field, *counts));
+        all.add(*counts);
+    }
+    println!("{}", row("**all fields**", all));
+    for (language, counts) in &by_language {
+        println!("{}", row(&format!("all fields, `{language}`"), *counts));
     }
 }

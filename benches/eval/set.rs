@@ -27,6 +27,9 @@ pub const FIELDS: [&str; 8] = [
     "payment_terms_days",
 ];
 
+/// The languages a contract of the set is written in.
+pub const LANGUAGES: [&str; 4] = ["en", "de", "fr", "es"];
+
 /// Tuning may look at `Dev`; `Heldout` is measured, never tuned on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Split {
@@ -61,6 +64,10 @@ pub struct Labelled {
     pub split: Split,
     pub kind: String,
     pub style: String,
+    /// The language the contract is written in: `en`, or `de`, `fr`, `es`, whose
+    /// contracts are labelled for their terms and parties only (the clause categories
+    /// and obligations are read in English).
+    pub language: String,
     pub parties: Vec<String>,
     /// Each labelled field's value in the form the suggestions give it.
     pub fields: BTreeMap<&'static str, Value>,
@@ -171,6 +178,7 @@ fn parse_contract(key: &str, source: &str) -> Result<Labelled, String> {
         split: Split::Dev,
         kind: String::new(),
         style: String::new(),
+        language: "en".to_owned(),
         parties: Vec::new(),
         fields: BTreeMap::new(),
         categories: BTreeSet::new(),
@@ -204,6 +212,7 @@ fn parse_contract(key: &str, source: &str) -> Result<Labelled, String> {
             "split" => split = Some(Split::parse(value)?),
             "kind" => labelled.kind = value.to_owned(),
             "style" => labelled.style = value.to_owned(),
+            "language" if LANGUAGES.contains(&value) => labelled.language = value.to_owned(),
             "parties" => labelled.parties = list(value),
             "obligations" => labelled.obligations = list(value),
             "categories" => {
@@ -246,6 +255,11 @@ fn parse_contract(key: &str, source: &str) -> Result<Labelled, String> {
         }
     }
     labelled.split = split.ok_or("no split")?;
+    if labelled.language != "en"
+        && (!labelled.categories.is_empty() || !labelled.obligations.is_empty())
+    {
+        return Err("categories and obligations are labelled in English contracts only".into());
+    }
     Ok(labelled)
 }
 

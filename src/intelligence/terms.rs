@@ -15,11 +15,12 @@ use std::sync::LazyLock;
 use regex::{Captures, Regex};
 use serde_json::{json, Value};
 
+use amount::read_value;
 pub(super) use read::{floor_boundary, number, sentence_around};
 pub use read::{parse_date, parse_date_as, us_usage, word_number};
 use read::{
     read_date, read_end_date, read_labelled_start, read_parties, read_payment_days, read_place,
-    read_renewal, read_renewal_notice, read_term, read_term_of_contract, read_value,
+    read_renewal, read_renewal_notice, read_term, read_term_of_contract,
 };
 
 /// How much of a text the rules read: terms are stated early, and a bound keeps a
@@ -138,8 +139,10 @@ pub(super) const NUMBER: &str =
     r"(?:(?P<digits>\d{1,4})|(?P<words>(?:[a-z]+[- ])?[a-z]+)(?:\s*\((?P<paren>\d{1,4})\))?)";
 const CURRENCY_CODES: &str =
     "USD|EUR|GBP|CHF|JPY|CAD|AUD|NZD|SEK|NOK|DKK|PLN|CZK|INR|CNY|SGD|HKD|ZAR|BRL|MXN";
-/// "1,234.56", "1.234,56" (continental, with its cents), "4,50,000" (Indian), "1234".
-const AMOUNT: &str = r"\d{1,3}(?:\.\d{3})+,\d{2}\b|\d{1,2}(?:,\d{2})+,\d{3}(?:\.\d{1,2})?|\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d{1,14}(?:\.\d{1,2})?";
+/// "1.234,56" or "120.000" (points group the thousands), "120 000" and "50'000"
+/// (spaces and apostrophes do), "4,50,000" (Indian), "1,234.56", "1234", "1234,50";
+/// read by [`amount::normal_amount`].
+const AMOUNT: &str = r"\d{1,3}(?:\.\d{3})+(?:,\d{1,2})?\b|\d{1,3}(?:[ \x{a0}\x{202f}']\d{3})+(?:[.,]\d{1,2})?\b|\d{1,2}(?:,\d{2})+,\d{3}(?:\.\d{1,2})?|\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d{1,14}(?:[.,]\d{1,2})?\b";
 
 pub(super) fn date_pattern() -> String {
     named_date("date")
@@ -147,8 +150,9 @@ pub(super) fn date_pattern() -> String {
 
 /// [`date_pattern`] with its group named `name`, for a rule with two dates.
 fn named_date(name: &str) -> String {
+    use words::MONTHS as FOREIGN_MONTHS;
     format!(
-        r"(?P<{name}>(?:{MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:day\s+of\s+)?(?:{MONTHS})\.?,?\s+\d{{4}}|\d{{4}}-\d{{2}}-\d{{2}}|\d{{1,2}}(?:\.\d{{1,2}}\.|/\d{{1,2}}/|-\d{{1,2}}-)\d{{4}}|\d{{1,2}}/\d{{1,2}}/\d{{2}}|\d{{2}}(?:\.\d{{2}}\.|-\d{{2}}-)\d{{2}})\b"
+        r"(?P<{name}>\d{{1,2}}(?:\.|er|°|º)?\s+(?:de\s+)?(?:{FOREIGN_MONTHS})\.?\s+(?:de\s+|del\s+)?\d{{4}}|(?:{MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:day\s+of\s+)?(?:{MONTHS})\.?,?\s+\d{{4}}|\d{{4}}-\d{{2}}-\d{{2}}|\d{{1,2}}(?:\.\d{{1,2}}\.|/\d{{1,2}}/|-\d{{1,2}}-)\d{{4}}|\d{{1,2}}/\d{{1,2}}/\d{{2}}|\d{{2}}(?:\.\d{{2}}\.|-\d{{2}}-)\d{{2}})\b"
     )
 }
 
@@ -166,12 +170,40 @@ fn rule(
     }
 }
 
+/// The two rules a span of dates makes ("vom X bis Y", "du X au Y"): its first date is
+/// the start, its second (the group `end`) the end. `pattern` holds `{date}` and
+/// `{end}` where the dates go.
+fn span(confidence: f32, pattern: &str) -> [Rule; 2] {
+    let pattern = pattern
+        .replace("{date}", &date_pattern())
+        .replace("{end}", &named_date("end"));
+    [
+        rule(Field::EffectiveDate, confidence, &pattern, read_date),
+        rule(Field::EndDate, confidence, &pattern, read_end_date),
+    ]
+}
+
+/// The rule for a contract's opening "between A and B" in another language: `between`
+/// and `and` are its words (patterns, matched in any case), `article` what may stand
+/// before a name ("der", "la société"), `quotes` the quotation marks a name stops at.
+fn between(between: &str, and: &str, article: &str, quotes: &str) -> Rule {
+    let name = format!(r"\p{{Lu}}[^,()\n{quotes}]{{1,80}}?");
+    rule(
+        Field::Parties,
+        0.8,
+        &format!(
+            r"(?i:\b{between})(?:\s+|\s*:\s*){article}(?P<a>{name})\s*(?:(?:,|\()(?s:.){{0,300}}?(?i:\b{and})|(?i:\b{and}))(?:\s+|\s*:\s*){article}(?P<b>{name})\s*(?:,|\(|\.\s+\p{{Lu}}|\.$|\n|$)"
+        ),
+        read_parties,
+    )
+}
+
 static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
     let date = date_pattern();
     let money = format!(
-        r"(?:(?P<symbol>US\$|\$|€|£|Rs\.?|₹)\s?(?P<amount>{AMOUNT})|(?P<code>{CURRENCY_CODES})\s?(?P<amount2>{AMOUNT})|(?P<amount3>{AMOUNT})\s?(?P<code2>{CURRENCY_CODES})\b)"
+        r"(?:(?P<symbol>US\$|\$|€|£|Rs\.?|₹)\s?(?P<amount>{AMOUNT})|(?P<code>{CURRENCY_CODES})\s?(?P<amount2>{AMOUNT})|(?P<amount3>{AMOUNT})\s?(?:(?P<code2>{CURRENCY_CODES})\b|(?P<symbol2>€|£|\$\s?CA\b|\$\s?CAN\b)|(?P<word>[Ee]uros?|Franken|francs\s+suisses|pesos\s+mexicanos)\b))"
     );
-    vec![
+    let mut rules = vec![
         rule(
             Field::EffectiveDate,
             0.9,
@@ -314,7 +346,7 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             Field::RenewalNoticeDays,
             0.8,
             &format!(
-                r"(?i)\b{NUMBER}\s+(?:calendar\s+)?days['’]?\s+(?:prior\s+|advance\s+)?(?:written\s+)?notice"
+                r"(?i)\b{NUMBER}\s+(?:calendar\s+)?(?P<unit>days?|weeks?|months?)(?:['’]s?)?\s+(?:prior\s+|advance\s+)?(?:written\s+)?notice"
             ),
             read_renewal_notice,
         ),
@@ -330,7 +362,7 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             Field::RenewalNoticeDays,
             0.75,
             &format!(
-                r"(?i)(?:at\s+least|no\s+later\s+than|not\s+less\s+than)\s+{NUMBER}\s+(?:calendar\s+)?days\s+(?:before|prior)"
+                r"(?i)(?:at\s+least|no\s+later\s+than|not\s+less\s+than)\s+{NUMBER}\s+(?:calendar\s+)?(?P<unit>days?|weeks?|months?)\s+(?:before|prior)"
             ),
             read_renewal_notice,
         ),
@@ -397,10 +429,21 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             r"(?i:between)\s+(?P<a>[A-Z][^,()\n]{1,80}?)\s*(?:(?:,|\()[^\n]{0,300}?\band|\band)\s+(?P<b>[A-Z][^,()\n]{1,80}?)\s*(?:,|\(|\.\s+\p{Lu}|\.$|\n|$)",
             read_parties,
         ),
-    ]
+    ];
+    rules.extend(de::rules());
+    rules.extend(fr::rules());
+    rules.extend(es::rules());
+    rules
 });
 
+mod amount;
+mod de;
+mod es;
+mod fr;
+#[cfg(test)]
+mod language_tests;
 mod parties;
 mod read;
 #[cfg(test)]
 mod tests;
+mod words;

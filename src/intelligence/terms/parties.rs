@@ -14,9 +14,13 @@ use super::{sentence_around, Field, Found};
 /// role of someone who does not sign (the borrower a guarantee is for) is not asked.
 const ROLES: &str = "Landlord|Tenant|Lessor|Lessee|Licensor|Licensee|Provider|Customer|Client|Supplier|Vendor|Buyer|Seller|Purchaser|Lender|Borrower|Guarantor|Company|Contractor|Subcontractor|Consultant|Employer|Employee|Owners?|Hirer|Manager|Agency|Agent|Distributor|Reseller|Franchisor|Franchisee|Controller|Processor|Sponsor|Caterer|Gallery|Artist|Photographer|Translator|Carrier|Shipper|Warehouse|Depositor|Hotel|Institution|University|Producer|Author|Assignor|Assignee|Advisor|Adviser|Principal|Recipient|Discloser|Charterers|Grower|Cooperative|Escrow Agent|Member";
 
+/// The same roles in German, French and Spanish, as role lines name them
+/// ("Vermieter: ...", "Bailleur : ...", "Arrendador: ...").
+const OTHER_ROLES: &str = "Vermieter(?:in)?|Mieter(?:in)?|Verpächter(?:in)?|Pächter(?:in)?|Auftraggeber(?:in)?|Auftragnehmer(?:in)?|Verkäufer(?:in)?|Käufer(?:in)?|Lieferant(?:in)?|Lizenzgeber(?:in)?|Lizenznehmer(?:in)?|Arbeitgeber(?:in)?|Arbeitnehmer(?:in)?|Darlehensgeber(?:in)?|Darlehensnehmer(?:in)?|Berater(?:in)?|Kunde|Kundin|Bailleur|Bailleresse|Preneur|Locataire|Prestataire|Client|Cliente|Vendeur|Acheteur|Fournisseur|Concédant|Licencié|Employeur|Salarié|Prêteur|Emprunteur|Mandant|Mandataire|Arrendador(?:a)?|Arrendatario|Arrendataria|Proveedor(?:a)?|Vendedor(?:a)?|Comprador(?:a)?|Prestador(?:a)?|Licenciante|Licenciatario|Empleador(?:a)?|Trabajador(?:a)?|Prestamista|Prestatario|Mutuante|Mutuario";
+
 static ROLE_LINE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(
-        r"(?m)^[ \t]*(?:\(\d+\)[ \t]*)?(?:{ROLES})[ \t]*:[ \t]*(?P<name>\p{{Lu}}[^\n,(;]{{1,80}})"
+        r"(?m)^[ \t]*(?:\(\d+\)[ \t]*)?(?:{ROLES}|{OTHER_ROLES})[ \t]*:[ \t]*(?P<name>\p{{Lu}}[^\n,(;]{{1,80}})"
     ))
     .expect("the role line pattern is valid")
 });

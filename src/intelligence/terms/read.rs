@@ -1,6 +1,7 @@
-//! What a rule's match says: a date, a number written in words or digits, a term, an
-//! amount, a place whose law governs, the parties; each reader says nothing
-//! (`None`) when the match, read in its sentence, is not what its rule looks for.
+//! What a rule's match says: a date, a number written in words or digits, a term, a
+//! place whose law governs, the parties (an amount is [`super::amount`]'s); each reader
+//! says nothing (`None`) when the match, read in its sentence, is not what its rule
+//! looks for.
 
 use std::cell::Cell;
 use std::sync::LazyLock;
@@ -8,6 +9,8 @@ use std::sync::LazyLock;
 use chrono::NaiveDate;
 use regex::{Captures, Regex};
 use serde_json::{json, Value};
+
+use super::words;
 
 pub(super) fn read_date(caps: &Captures<'_>, text: &str) -> Option<(Value, f32)> {
     read_date_named(caps, "date", text)
@@ -78,7 +81,7 @@ pub(super) fn read_labelled_start(caps: &Captures<'_>, text: &str) -> Option<(Va
 pub(super) fn read_term_of_contract(caps: &Captures<'_>, text: &str) -> Option<(Value, f32)> {
     let whole = caps.get(0)?;
     let (start, end) = sentence_around(text, whole.start(), whole.end());
-    let sentence = text[start..end].to_ascii_lowercase();
+    let sentence = text[start..end].to_lowercase();
     let other = [
         "warrant",
         "defect",
@@ -90,6 +93,15 @@ pub(super) fn read_term_of_contract(caps: &Captures<'_>, text: &str) -> Option<(
         "notice",
         "vesting",
         "mileage",
+        "gewährleist",
+        "garant",
+        "vertraulich",
+        "kündigungsfrist",
+        "nach ende",
+        "préavis",
+        "opción",
+        "confidencial",
+        "preaviso",
     ]
     .iter()
     .any(|w| sentence.contains(w));
@@ -152,9 +164,13 @@ fn full_year(digits: &str) -> Option<i32> {
     })
 }
 
-/// A document written for the United States: it names the country, its dollars, or the
-/// law of one of its states.
+/// A document written for the United States: in English, naming the country, its
+/// dollars, or the law of one of its states (a Colombian contract priced in dollars
+/// still writes its dates day first).
 pub fn us_usage(document: &str) -> bool {
+    if !words::english(document) {
+        return false;
+    }
     static SIGNS: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(&format!(
             r"\b(?:United States|U\.S\.A?\.?|USD|US\$|(?:laws?\s+of\s+(?:the\s+)?(?:State\s+of\s+|Commonwealth\s+of\s+)?(?:{US_STATES})))\b"
@@ -171,18 +187,18 @@ const US_STATES: &str = "Alabama|Alaska|Arizona|Arkansas|California|Colorado|Con
     Rhode Island|South Carolina|South Dakota|Tennessee|Texas|Utah|Vermont|Virginia|Washington|\
     West Virginia|Wisconsin|Wyoming|the District of Columbia";
 
-/// "March 1, 2025", "1st March 2025", "1 day of March, 2025".
+/// "March 1, 2025", "1st March 2025", "1 day of March, 2025", "1. März 2025",
+/// "1er mars 2025", "1 de marzo de 2025".
 fn parse_words_date(text: &str) -> Option<NaiveDate> {
     let words: Vec<String> = text
         .split(|c: char| c.is_whitespace() || c == ',' || c == '.')
-        .filter(|w| {
-            !w.is_empty() && !w.eq_ignore_ascii_case("day") && !w.eq_ignore_ascii_case("of")
-        })
+        .map(str::to_lowercase)
+        .filter(|w| !w.is_empty() && !words::DATE_FILLERS.contains(&w.as_str()))
         .map(|w| {
-            w.trim_end_matches(|c: char| {
-                c.is_ascii_alphabetic() && w.starts_with(|s: char| s.is_ascii_digit())
-            })
-            .to_ascii_lowercase()
+            // "1st", "1er", "1°": the day's number without its ordinal ending.
+            let digits = w.starts_with(|s: char| s.is_ascii_digit());
+            w.trim_end_matches(|c: char| digits && (c.is_alphabetic() || c == '°' || c == 'º'))
+                .to_owned()
         })
         .collect();
     let [first, second, year] = words.as_slice() else {
@@ -196,6 +212,9 @@ fn parse_words_date(text: &str) -> Option<NaiveDate> {
 }
 
 fn month_number(word: &str) -> Option<u32> {
+    if let Some(month) = words::month(word) {
+        return Some(month);
+    }
     const NAMES: [&str; 12] = [
         "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
     ];
@@ -214,8 +233,13 @@ pub(in crate::intelligence) fn number(caps: &Captures<'_>) -> Option<u32> {
     word_number(caps.name("words")?.as_str())
 }
 
-/// "thirty", "twenty-four", "ninety" as a number; `None` for any other word.
-pub fn word_number(words: &str) -> Option<u32> {
+/// "thirty", "twenty-four", "ninety" (or a number in German, French or Spanish words,
+/// "vierundzwanzig", "trente et un") as a number; `None` for any other word.
+pub fn word_number(written: &str) -> Option<u32> {
+    english_number(written).or_else(|| words::number(written))
+}
+
+fn english_number(words: &str) -> Option<u32> {
     const UNITS: [&str; 20] = [
         "zero",
         "one",
@@ -262,17 +286,7 @@ pub fn word_number(words: &str) -> Option<u32> {
 }
 
 pub(super) fn read_term(caps: &Captures<'_>, _: &str) -> Option<(Value, f32)> {
-    let n = number(caps)?;
-    let months = if caps
-        .name("unit")?
-        .as_str()
-        .to_ascii_lowercase()
-        .starts_with('y')
-    {
-        n.checked_mul(12)?
-    } else {
-        n
-    };
+    let months = number(caps)?.checked_mul(words::months_per(caps.name("unit")?.as_str())?)?;
     (1..=1200).contains(&months).then(|| (json!(months), 1.0))
 }
 
@@ -280,8 +294,13 @@ pub(super) fn read_renewal(caps: &Captures<'_>, text: &str) -> Option<(Value, f3
     // "...shall not automatically renew" is read by the rule before; a negation just
     // before this match makes it say nothing.
     let start = caps.get(0)?.start();
-    let before = &text[floor_boundary(text, start.saturating_sub(30))..start];
-    let negated = before.to_ascii_lowercase().contains(" not ") || before.ends_with("not ");
+    let before = format!(
+        " {}",
+        text[floor_boundary(text, start.saturating_sub(30))..start].to_lowercase()
+    );
+    let negated = [" not ", " nicht ", " pas ", " no se ", " sin ", " sans "]
+        .iter()
+        .any(|w| before.contains(w));
     (!negated).then_some((json!(true), 1.0))
 }
 
@@ -289,10 +308,16 @@ pub(super) fn read_renewal_notice(caps: &Captures<'_>, text: &str) -> Option<(Va
     let whole = caps.get(0)?;
     let (start, end) = sentence_around(text, whole.start(), whole.end());
     // A notice period is the renewal's only where its sentence speaks of renewal.
-    if !text[start..end].to_ascii_lowercase().contains("renew") {
+    let sentence = text[start..end].to_lowercase();
+    let of_renewal = [
+        "renew", "verläng", "renouvel", "reconduc", "prórrog", "prorrog", "renov",
+    ]
+    .iter()
+    .any(|w| sentence.contains(w));
+    if !of_renewal {
         return None;
     }
-    let days = number(caps)?;
+    let days = words::notice_days(number(caps)?, caps.name("unit").map(|u| u.as_str()))?;
     (days <= 3650).then(|| (json!(days), 1.0))
 }
 
@@ -303,81 +328,30 @@ pub(super) fn read_payment_days(caps: &Captures<'_>, text: &str) -> Option<(Valu
     }
     let whole = caps.get(0)?;
     let (start, end) = sentence_around(text, whole.start(), whole.end());
-    let sentence = text[start..end].to_ascii_lowercase();
-    let about_paying = ["pay", "invoice", "due", "remit"]
-        .iter()
-        .any(|w| sentence.contains(w));
-    about_paying.then(|| (json!(days), 1.0))
-}
-
-pub(super) fn read_value(caps: &Captures<'_>, text: &str) -> Option<(Value, f32)> {
-    let written = caps
-        .name("amount")
-        .or_else(|| caps.name("amount2"))
-        .or_else(|| caps.name("amount3"))?
-        .as_str();
-    // "120.000,00": points group the thousands, the comma holds the cents.
-    let amount = if written.contains('.') && written.rfind(',') > written.rfind('.') {
-        written.replace('.', "").replace(',', ".")
-    } else {
-        written.replace(',', "")
-    };
-    let currency = match caps.name("symbol").map(|s| s.as_str()) {
-        Some("$" | "US$") => "USD",
-        Some("€") => "EUR",
-        Some("£") => "GBP",
-        Some(s) if s.starts_with("Rs") || s == "₹" => "INR",
-        Some(_) => return None,
-        None => caps.name("code").or_else(|| caps.name("code2"))?.as_str(),
-    };
-    let whole = caps.get(0)?;
-    let (start, end) = sentence_around(text, whole.start(), whole.end());
-    let sentence = text[start..end].to_ascii_lowercase();
-    // What the contract is worth is said with one of these words; an amount without
-    // them (a late fee, an insurance minimum) is not its value.
-    let confidence = if [
-        "total",
-        "aggregate",
-        "contract value",
-        "not to exceed",
-        "contract price",
-    ]
-    .iter()
-    .any(|w| sentence.contains(w))
-    {
-        0.8
-    } else if [
-        "fee",
-        "price",
-        "consideration",
+    let sentence = text[start..end].to_lowercase();
+    let about_paying = [
         "pay",
-        "compensation",
-        "rent",
-        "charges",
-        "salary",
-        "rate:",
-        "sum",
-        "instalment",
-        "installment",
-        "lends",
-        "loan",
-        "budget",
+        "invoice",
+        "due",
+        "remit",
+        "zahl",
+        "rechnung",
+        "fällig",
+        "überweis",
+        "paie",
+        "facture",
+        "règlement",
+        "réglé",
+        "pago",
+        "pagar",
+        "pagad",
+        "pagará",
+        "factura",
+        "abona",
     ]
     .iter()
-    .any(|w| sentence.contains(w))
-    {
-        0.55
-    } else {
-        return None;
-    };
-    let amount = match amount.split_once('.') {
-        Some((whole, cents)) => format!("{whole}.{cents:0<2}"),
-        None => format!("{amount}.00"),
-    };
-    Some((
-        json!({ "amount": amount, "currency": currency }),
-        confidence,
-    ))
+    .any(|w| sentence.contains(w));
+    about_paying.then(|| (json!(days), 1.0))
 }
 
 pub(super) fn read_place(caps: &Captures<'_>, _: &str) -> Option<(Value, f32)> {
@@ -451,7 +425,16 @@ pub(super) fn read_parties(caps: &Captures<'_>, _: &str) -> Option<(Value, f32)>
     let named = |n: &str| {
         !n.is_empty()
             && n.split_whitespace().count() <= 8
-            && !["The Parties", "The Company", "Each"].contains(&n)
+            && ![
+                "The Parties",
+                "The Company",
+                "Each",
+                "Parteien",
+                "Vertragsparteien",
+                "Parties",
+                "Partes",
+            ]
+            .contains(&n)
     };
     (named(&a) && named(&b) && a != b).then(|| (json!([a, b]), 1.0))
 }
@@ -493,4 +476,50 @@ pub(in crate::intelligence) fn floor_boundary(text: &str, at: usize) -> usize {
         at -= 1;
     }
     at
+}
+
+/// Whether the sentence around a match says a law governs: "unterliegt", "gilt",
+/// "régi", "soumis", "se regirá", "aplicable", and their English kin.
+fn says_governs(caps: &Captures<'_>, text: &str) -> bool {
+    let Some(whole) = caps.get(0) else {
+        return false;
+    };
+    let (start, end) = sentence_around(text, whole.start(), whole.end());
+    let sentence = text[start..end].to_lowercase();
+    [
+        "govern",
+        "unterlieg",
+        "untersteh",
+        "gilt",
+        "gelten",
+        "anwend",
+        "maßgeblich",
+        "massgeblich",
+        "régi",
+        "regi",
+        "soumis",
+        "applicable",
+        "interprét",
+        "regir",
+        "rige",
+        "sujet",
+        "somet",
+        "aplicable",
+    ]
+    .iter()
+    .any(|w| sentence.contains(w))
+}
+
+/// A law named by its adjective in German, French or Spanish ("deutschem Recht",
+/// "droit français", "legislación española") in a sentence that says it governs.
+pub(super) fn read_law_adjective(caps: &Captures<'_>, text: &str) -> Option<(Value, f32)> {
+    let place = words::law_of_adjective(caps.name("adj")?.as_str())?;
+    says_governs(caps, text).then(|| (json!(place), 1.0))
+}
+
+/// A law named by its place in German, French or Spanish ("Recht der Bundesrepublik
+/// Deutschland", "lois de la Province de Québec", "leyes del Reino de España").
+pub(super) fn read_law_place(caps: &Captures<'_>, text: &str) -> Option<(Value, f32)> {
+    let place = caps.name("place")?.as_str().trim();
+    (!place.is_empty() && says_governs(caps, text)).then(|| (json!(words::place_named(place)), 1.0))
 }

@@ -90,6 +90,25 @@ async fn decide(
     .await
 }
 
+/// Accepts the open suggestion of each of `fields` as the admin.
+async fn accept_each(app: &TestApp, t: &Tenant, contract: &str, open: &[Value], fields: &[&str]) {
+    for field in fields {
+        let suggestion = of(open, field);
+        let (status, accepted) = decide(
+            app,
+            t,
+            &t.admin,
+            contract,
+            suggestion,
+            "accept",
+            Some(json!({})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{field}: {accepted}");
+        assert_eq!(accepted["suggestion"]["status"], "accepted");
+    }
+}
+
 #[tokio::test]
 async fn terms_are_suggested_with_their_sentences_and_accepted_through_the_contract() {
     let db = TestDb::migrated().await;
@@ -149,20 +168,8 @@ async fn terms_are_suggested_with_their_sentences_and_accepted_through_the_contr
     );
 
     // Accepting fills the field as a new version, through the service.
-    for field in ["effective_date", "value", "counterparty", "governing_law"] {
-        let (status, accepted) = decide(
-            &app,
-            &acme,
-            &acme.admin,
-            &id,
-            of(&open, field),
-            "accept",
-            Some(json!({})),
-        )
-        .await;
-        assert_eq!(status, StatusCode::OK, "{field}: {accepted}");
-        assert_eq!(accepted["suggestion"]["status"], "accepted");
-    }
+    let fields = ["effective_date", "value", "counterparty", "governing_law"];
+    accept_each(&app, &acme, &id, &open, &fields).await;
     let contract = read_contract(&app, &acme, &id).await;
     assert_eq!(contract["start_date"], "2025-03-01");
     assert_eq!(
@@ -296,6 +303,63 @@ async fn terms_are_suggested_with_their_sentences_and_accepted_through_the_contr
     })
     .await;
     assert_eq!(of(&superseded, "term_months")["value"], 12);
+}
+
+const LIEFERVERTRAG: &str = "RAHMENLIEFERVERTRAG\n\n\
+Dieser Vertrag wird geschlossen zwischen der Alpenmilch Genossenschaft, Bern, und der \
+Feinkost Brunner AG, Zürich.\n\n\
+1. Der Vertrag tritt am 1. März 2025 in Kraft und wird für zwei Jahre fest abgeschlossen. \
+Er verlängert sich stillschweigend um jeweils ein Jahr, wenn er nicht mit einer Frist von \
+drei Monaten zum Ende der Laufzeit gekündigt wird.\n\
+2. Das Auftragsvolumen beträgt insgesamt CHF 240'000.–. Rechnungen sind innerhalb von \
+30 Tagen nach Rechnungseingang zahlbar.\n\
+3. Dieser Vertrag untersteht schweizerischem Recht.\n";
+
+#[tokio::test]
+async fn a_german_contracts_terms_are_suggested_and_accepted_as_english_ones_are() {
+    let db = TestDb::migrated().await;
+    let app = spawn_app(&db, &[]).await;
+    let acme = tenant(&db, &app, "acme").await;
+    let id = create(&app, &acme, "Rahmenliefervertrag", LIEFERVERTRAG).await;
+
+    let all = |items: &[Value]| items.len() >= 8;
+    let open = suggestions(&app, &acme, &acme.admin, &id, "open", all).await;
+    let value = |field: &str| of(&open, field)["value"].clone();
+    assert_eq!(
+        value("parties"),
+        json!(["Alpenmilch Genossenschaft", "Feinkost Brunner AG"])
+    );
+    assert_eq!(value("effective_date"), json!("2025-03-01"));
+    assert_eq!(value("term_months"), json!(24));
+    assert_eq!(value("auto_renew"), json!(true));
+    // Three months counted at their longest, so a reminder from it is never late.
+    assert_eq!(value("renewal_notice_days"), json!(92));
+    assert_eq!(
+        value("value"),
+        json!({"amount": "240000.00", "currency": "CHF"})
+    );
+    assert_eq!(value("payment_terms_days"), json!(30));
+    assert_eq!(value("governing_law"), json!("Switzerland"));
+    assert_eq!(
+        of(&open, "governing_law")["passage"],
+        "Dieser Vertrag untersteht schweizerischem Recht."
+    );
+
+    let fields = [
+        "effective_date",
+        "value",
+        "renewal_notice_days",
+        "auto_renew",
+    ];
+    accept_each(&app, &acme, &id, &open, &fields).await;
+    let contract = read_contract(&app, &acme, &id).await;
+    assert_eq!(contract["start_date"], "2025-03-01");
+    assert_eq!(
+        (contract["value"].as_str(), contract["currency"].as_str()),
+        (Some("240000.00"), Some("CHF"))
+    );
+    assert_eq!(contract["renewal_notice_days"], 92);
+    assert_eq!(contract["auto_renew"], true);
 }
 
 #[tokio::test]
