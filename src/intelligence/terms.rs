@@ -101,7 +101,14 @@ pub fn extract(text: &str) -> Vec<Found> {
         Some(b) => *b = found,
         None => best.push(found),
     };
-    for rule in RULES.iter() {
+    let [german, french, spanish] = words::other_languages(text);
+    let read_in = [true, german, french, spanish];
+    let rules = RULES
+        .iter()
+        .zip(read_in)
+        .filter(|(_, read)| *read)
+        .flat_map(|(rules, _)| rules);
+    for rule in rules {
         for caps in rule.pattern.captures_iter(text).take(MAX_MATCHES) {
             if let Some((value, confidence)) = (rule.read)(&caps, text) {
                 let whole = caps.get(0).expect("group 0 always matches");
@@ -183,27 +190,29 @@ fn span(confidence: f32, pattern: &str) -> [Rule; 2] {
     ]
 }
 
-/// The rule for a contract's opening "between A and B" in another language: `between`
+/// The rule for a contract's opening "between A and B" in another language: `opening`
 /// and `and` are its words (patterns, matched in any case), `article` what may stand
 /// before a name ("der", "la société"), `quotes` the quotation marks a name stops at.
-fn between(between: &str, and: &str, article: &str, quotes: &str) -> Rule {
+fn between(opening: &str, and: &str, article: &str, quotes: &str) -> Rule {
     let name = format!(r"\p{{Lu}}[^,()\n{quotes}]{{1,80}}?");
     rule(
         Field::Parties,
         0.8,
         &format!(
-            r"(?i:\b{between})(?:\s+|\s*:\s*){article}(?P<a>{name})\s*(?:(?:,|\()(?s:.){{0,300}}?(?i:\b{and})|(?i:\b{and}))(?:\s+|\s*:\s*){article}(?P<b>{name})\s*(?:,|\(|\.\s+\p{{Lu}}|\.$|\n|$)"
+            r"(?i:\b{opening})(?:\s+|\s*:\s*){article}(?P<a>{name})\s*(?:(?:,|\()(?s:.){{0,300}}?(?i:\b{and})|(?i:\b{and}))(?:\s+|\s*:\s*){article}(?P<b>{name})\s*(?:,|\(|\.\s+\p{{Lu}}|\.$|\n|$)"
         ),
         read_parties,
     )
 }
 
-static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
+/// The rules of English, German, French and Spanish, in that order; a text is read by
+/// English's and by those of the other languages it is written in.
+static RULES: LazyLock<[Vec<Rule>; 4]> = LazyLock::new(|| {
     let date = date_pattern();
     let money = format!(
         r"(?:(?P<symbol>US\$|\$|€|£|Rs\.?|₹)\s?(?P<amount>{AMOUNT})|(?P<code>{CURRENCY_CODES})\s?(?P<amount2>{AMOUNT})|(?P<amount3>{AMOUNT})\s?(?:(?P<code2>{CURRENCY_CODES})\b|(?P<symbol2>€|£|\$\s?CA\b|\$\s?CAN\b)|(?P<word>[Ee]uros?|Franken|francs\s+suisses|pesos\s+mexicanos)\b))"
     );
-    let mut rules = vec![
+    let english = vec![
         rule(
             Field::EffectiveDate,
             0.9,
@@ -430,10 +439,7 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             read_parties,
         ),
     ];
-    rules.extend(de::rules());
-    rules.extend(fr::rules());
-    rules.extend(es::rules());
-    rules
+    [english, de::rules(), fr::rules(), es::rules()]
 });
 
 mod amount;

@@ -240,3 +240,46 @@ fn the_tail_of_a_number_is_no_amount() {
         Some(&json!({"amount": "240000.00", "currency": "EUR"}))
     );
 }
+
+#[test]
+fn hostile_openings_of_each_language_are_read_in_bounded_time() {
+    // Openings that never close, far more of them than is read: each rule gives up in
+    // linear time.
+    for opening in [
+        "zwischen A und ",
+        "entre A et ",
+        "De una parte, A, y De otra parte ",
+        "vom 1. März 2025 ",
+        "EUR 1.000 120 000 € ",
+    ] {
+        let text = opening.repeat(2 * MAX_SCAN_BYTES / opening.len());
+        let started = std::time::Instant::now();
+        extract(&text);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "{opening:?}"
+        );
+    }
+}
+
+#[test]
+fn a_text_is_read_by_the_rules_of_the_languages_it_is_written_in() {
+    use super::words::other_languages;
+    let english = "This Agreement is made between Banco de la Nación Argentina and the \
+                   Supplier. The Supplier shall deliver the goods to the Buyer by the date \
+                   of this order, and the Buyer shall pay for them.";
+    assert_eq!(other_languages(english), [false, false, false]);
+    let bilingual = format!(
+        "{english}\nDieser Vertrag wird zwischen der Bank und dem Lieferanten geschlossen. \
+         Der Lieferant liefert die Ware, und die Bank zahlt sie."
+    );
+    assert_eq!(other_languages(&bilingual), [true, false, false]);
+    assert_eq!(
+        other_languages("Le contrat est conclu pour un an et il ne sera pas renouvelé."),
+        [false, true, false]
+    );
+    assert_eq!(
+        other_languages("El contrato no se renovará y las partes se someten a la ley."),
+        [false, false, true]
+    );
+}

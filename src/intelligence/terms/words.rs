@@ -323,15 +323,25 @@ pub(super) fn place_named(written: &str) -> String {
         .map_or_else(|| written.to_owned(), |(_, place)| (*place).to_owned())
 }
 
-/// Whether a document is written in English rather than German, French or Spanish: its
-/// commonest short words, counted in its first pages, are English ones more than any
-/// other language's.
-pub(super) fn english(document: &str) -> bool {
+/// How often a document's first pages use the commonest short words of English,
+/// German, French and Spanish, in that order.
+fn common_words(document: &str) -> [usize; 4] {
     const COMMON: [&[&str]; 4] = [
-        &["the", "and", "of", "to", "shall", "is"],
-        &["der", "die", "und", "das", "ist", "wird"],
-        &["le", "la", "et", "les", "des", "est"],
-        &["el", "la", "y", "los", "las", "del"],
+        &[
+            "the", "and", "of", "to", "shall", "is", "this", "by", "for", "with",
+        ],
+        &[
+            "der", "die", "und", "das", "ist", "wird", "sich", "nicht", "mit", "von", "zu", "den",
+            "dem", "ein", "eine",
+        ],
+        // Words French and Spanish share ("la", "un") would say nothing between them.
+        &[
+            "le", "et", "les", "des", "est", "du", "au", "il", "ne", "pas", "par", "pour", "une",
+            "sera",
+        ],
+        &[
+            "el", "y", "los", "las", "del", "se", "no", "por", "con", "que", "una", "será",
+        ],
     ];
     let mut counts = [0usize; 4];
     let sample = &document[..super::floor_boundary(document, 20_000)];
@@ -341,5 +351,22 @@ pub(super) fn english(document: &str) -> bool {
             *count += usize::from(words.contains(&word.as_str()));
         }
     }
-    counts[0] >= counts[1].max(counts[2]).max(counts[3])
+    counts
+}
+
+/// Whether a document is written in English rather than German, French or Spanish: its
+/// commonest short words, counted in its first pages, are English ones more than any
+/// other language's.
+pub(super) fn english(document: &str) -> bool {
+    let [en, de, fr, es] = common_words(document);
+    en >= de.max(fr).max(es)
+}
+
+/// Which of German, French and Spanish a document is written in, wholly or in part:
+/// their common words are at least a quarter as frequent as English ones (a name such
+/// as "Banco de la Nación" in an English contract is not enough). Only those languages'
+/// rules read it, so an English text costs what it did before they were written.
+pub(super) fn other_languages(document: &str) -> [bool; 3] {
+    let [en, de, fr, es] = common_words(document);
+    [de, fr, es].map(|n| n > 0 && n * 4 >= en)
 }
