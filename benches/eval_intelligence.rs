@@ -103,8 +103,7 @@ async fn main() {
 
     let mut scores: BTreeMap<Split, Scores> = BTreeMap::new();
     let mut parties: BTreeMap<Split, Counts> = BTreeMap::new();
-    // The terms of contracts in other languages, by split and language, apart: their
-    // clause categories and obligations are not labelled.
+    // Contracts in other languages, by split and language, scored apart.
     let mut other: BTreeMap<(Split, &str), Scores> = BTreeMap::new();
     let mut other_parties: BTreeMap<(Split, &str), Counts> = BTreeMap::new();
     for contract in &set.contracts {
@@ -161,7 +160,6 @@ async fn main() {
                 .entry((contract.split, contract.language.as_str()))
                 .or_default()
                 .add(counts);
-            continue;
         }
 
         let classification = server
@@ -292,8 +290,9 @@ async fn main() {
     }
 }
 
-/// The terms read from the contracts of one part written in German, French and
-/// Spanish: per field over the three, and all fields per language.
+/// What was read from the contracts of one part written in German, French and
+/// Spanish: terms and clause categories per field or category over the three and in
+/// all per language, and obligations per language.
 fn print_other_languages(
     split: Split,
     set: &Set,
@@ -337,4 +336,32 @@ fn print_other_languages(
     for (language, counts) in &by_language {
         println!("{}", row(&format!("all fields, `{language}`"), *counts));
     }
+
+    println!("\n### Clause categories in other languages\n\n{HEADER}");
+    let mut by_category: BTreeMap<&str, Counts> = BTreeMap::new();
+    let mut by_language: BTreeMap<&str, Counts> = BTreeMap::new();
+    for language in &languages {
+        for (category, counts) in &scores[&(split, *language)].categories {
+            by_category.entry(category).or_default().add(*counts);
+            by_language.entry(language).or_default().add(*counts);
+        }
+    }
+    let mut all = Counts::default();
+    for (category, counts) in &by_category {
+        println!("{}", row(category, *counts));
+        all.add(*counts);
+    }
+    println!("{}", row("**all categories**", all));
+    for (language, counts) in &by_language {
+        println!("{}", row(&format!("all categories, `{language}`"), *counts));
+    }
+
+    println!("\n### Obligations in other languages\n\n{HEADER}");
+    let mut all = Counts::default();
+    for language in &languages {
+        let counts = scores[&(split, *language)].obligations;
+        println!("{}", row(&format!("obligations, `{language}`"), counts));
+        all.add(counts);
+    }
+    println!("{}", row("**all obligations**", all));
 }

@@ -64,9 +64,7 @@ pub struct Labelled {
     pub split: Split,
     pub kind: String,
     pub style: String,
-    /// The language the contract is written in: `en`, or `de`, `fr`, `es`, whose
-    /// contracts are labelled for their terms and parties only (the clause categories
-    /// and obligations are read in English).
+    /// The language the contract is written in: `en`, `de`, `fr` or `es`.
     pub language: String,
     pub parties: Vec<String>,
     /// Each labelled field's value in the form the suggestions give it.
@@ -255,11 +253,6 @@ fn parse_contract(key: &str, source: &str) -> Result<Labelled, String> {
         }
     }
     labelled.split = split.ok_or("no split")?;
-    if labelled.language != "en"
-        && (!labelled.categories.is_empty() || !labelled.obligations.is_empty())
-    {
-        return Err("categories and obligations are labelled in English contracts only".into());
-    }
     Ok(labelled)
 }
 
