@@ -13,6 +13,7 @@ use pactum_embedding::passages::passages;
 
 use super::engine::Engine;
 use super::indexing::{sources_for, texts};
+use super::language::english;
 use super::risk::assess::{categories, category_by_words};
 use crate::kernel::{DomainError, Principal};
 use crate::tenancy::scoped::{TenantDb, TenantTx};
@@ -247,7 +248,11 @@ fn classify_piece(piece: Piece, library: &[Voter]) -> Option<ClassifiedPassage> 
         .as_deref()
         .and_then(|v| vote(v, library, &said));
     let by_words = category_by_words(&piece.text);
+    // The shipped model reads English: a passage in another language is placed by its
+    // words where they name a category, and by the library only where they are silent.
+    let foreign = !english(&piece.text);
     let (category, confidence, method, nearest) = match (by_library, by_words) {
+        (_, Some((c, w))) if foreign => (c.to_owned(), w, "words", None),
         (Some((c, conf, n)), Some((_, w))) if conf >= w => (c, conf, "library", Some(n)),
         (Some((c, conf, n)), None) => (c, conf, "library", Some(n)),
         (_, Some((c, w))) => (c.to_owned(), w, "words", None),

@@ -3,20 +3,24 @@
 //! action, whether it is a prohibition ("shall not"), and the due time where the
 //! sentence states one: a period ("within 30 days of receipt of the invoice"), a date
 //! ("by March 1, 2026") or a recurrence ("monthly"). Read by rules, per request, from
-//! the body and the read files; bounded as the term rules are.
+//! the body and the read files; bounded as the term rules are. Read in English, and in
+//! German, French and Spanish where the text is written in them (`grammar`).
+
+mod grammar;
 
 use std::cell::OnceCell;
-use std::sync::LazyLock;
 
-use regex::Regex;
+use regex::Captures;
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::indexing::{sources_for, texts};
-use super::terms::{self, date_pattern, floor_boundary, parse_date_as, sentence_around, NUMBER};
+use super::language::other_languages;
+use super::terms::{self, floor_boundary, parse_date_as, sentence_around};
 use crate::kernel::{DomainError, Principal};
 use crate::tenancy::scoped::TenantDb;
+use grammar::{days_per, Grammar, GRAMMARS};
 
 /// The most obligations listed for one contract.
 const MAX_OBLIGATIONS: usize = 1_000;
@@ -64,75 +68,40 @@ pub struct Obligations {
     pub obligations: Vec<Obligation>,
 }
 
-static BINDS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?P<party>\b(?:[Ee]ach|[Ee]ither|[Bb]oth|[Nn]either|[Tt]he)\s+[Pp]art(?:y|ies)|\b(?:[Ww]e|[Yy]ou)\b|\b(?:[Tt]he\s+)?\p{Lu}[\w'&-]*(?:\s+\p{Lu}[\w'&.-]*){0,3})(?:\s*\([^()\n]{1,60}\))?\s+(?P<modal>shall|must|will|agrees?\s+to|undertakes?\s+to|commits?\s+to|(?:is|are)\s+(?:required|obliged|obligated|bound)\s+to)(?P<not>\s+not)?\s+(?P<action>[^.;\n]{3,300})",
-    )
-    .expect("the obligation pattern is valid")
-});
-
-static WITHIN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(&format!(
-        r"(?i)within\s+{NUMBER}\s+(?:calendar\s+|business\s+|working\s+)?(?P<unit>days?|weeks?|months?)(?:\s+(?:of|after|from|following)\s+(?P<after>[^.,;]{{1,80}}))?"
-    ))
-    .expect("the period pattern is valid")
-});
-
-static BY_DATE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(&format!(
-        r"(?i)(?:by|on|before|no\s+later\s+than)\s+(?:the\s+)?{}",
-        date_pattern()
-    ))
-    .expect("the date pattern is valid")
-});
-
-static RECURS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?i)\b(daily|weekly|monthly|quarterly|annually|yearly|each\s+(?:month|quarter|year))\b",
-    )
-    .expect("the recurrence pattern is valid")
-});
-
-/// Names that are the contract or its parts, not parties.
-const NOT_PARTIES: [&str; 8] = [
-    "agreement",
-    "contract",
-    "lease",
-    "term",
-    "clause",
-    "section",
-    "schedule",
-    "order",
-];
-
-/// The obligations in `text`, in order.
+/// The obligations in `text`, in order: read by the English grammar and by that of
+/// each other language the text is written in.
 pub fn read(text: &str) -> Vec<Obligation> {
     let text = &text[..floor_boundary(text, terms::MAX_SCAN_BYTES)];
     // How its dates in digits are ordered, looked for once, when a due date needs it.
     let us = OnceCell::new();
     let us = || *us.get_or_init(|| terms::us_usage(text));
-    let mut out = Vec::new();
-    for caps in BINDS.captures_iter(text).take(MAX_OBLIGATIONS * 2) {
-        let party = caps["party"].trim().to_owned();
-        let last = party.rsplit(' ').next().unwrap_or_default().to_lowercase();
-        if NOT_PARTIES.contains(&last.as_str())
-            || ["It", "This", "That", "There"].contains(&party.as_str())
-        {
+    let [german, french, spanish] = other_languages(text);
+    let mut found: Vec<(usize, usize, Obligation)> = Vec::new();
+    for (grammar, _) in GRAMMARS
+        .iter()
+        .zip([true, german, french, spanish])
+        .filter(|(_, read)| *read)
+    {
+        for pattern in &grammar.binds {
+            for caps in pattern.captures_iter(text).take(MAX_OBLIGATIONS * 2) {
+                if let Some(obligation) = bound(text, grammar, &caps, &us) {
+                    let whole = caps.get(0).expect("group 0 always matches");
+                    found.push((whole.start(), whole.end(), obligation));
+                }
+            }
+        }
+    }
+    // One obligation where two patterns (or languages) read the same words: the one
+    // that starts first.
+    found.sort_by_key(|(start, end, _)| (*start, std::cmp::Reverse(*end)));
+    let mut out: Vec<Obligation> = Vec::new();
+    let mut taken_to = 0;
+    for (start, end, obligation) in found {
+        if start < taken_to {
             continue;
         }
-        let whole = caps.get(0).expect("group 0 always matches");
-        let (start, end) = sentence_around(text, whole.start(), whole.end());
-        let action = caps["action"].trim().to_owned();
-        out.push(Obligation {
-            due: due(&action, &us),
-            party,
-            action,
-            prohibition: caps.name("not").is_some(),
-            attachment_id: None,
-            passage: text[start..end].trim().to_owned(),
-            start_char: text[..start].chars().count(),
-            end_char: text[..end].chars().count(),
-        });
+        taken_to = end;
+        out.push(obligation);
         if out.len() == MAX_OBLIGATIONS {
             break;
         }
@@ -140,35 +109,53 @@ pub fn read(text: &str) -> Vec<Obligation> {
     out
 }
 
-/// When `action` says it is due.
-fn due(action: &str, us: &impl Fn() -> bool) -> Option<Due> {
+/// The obligation a match of `grammar` makes, if its party is one and the grammar
+/// judges that it binds.
+fn bound(
+    text: &str,
+    grammar: &Grammar,
+    caps: &Captures<'_>,
+    us: &impl Fn() -> bool,
+) -> Option<Obligation> {
+    let party = caps["party"].trim().to_owned();
+    let last = party.rsplit(' ').next().unwrap_or_default().to_lowercase();
+    if grammar.not_parties.contains(&last.as_str()) {
+        return None;
+    }
+    let prohibition = (grammar.judge)(caps)?;
+    let whole = caps.get(0).expect("group 0 always matches");
+    let (start, end) = sentence_around(text, whole.start(), whole.end());
+    let action = caps["action"].trim().to_owned();
+    Some(Obligation {
+        due: due(grammar, &action, us),
+        party,
+        action,
+        prohibition,
+        attachment_id: None,
+        passage: text[start..end].trim().to_owned(),
+        start_char: text[..start].chars().count(),
+        end_char: text[..end].chars().count(),
+    })
+}
+
+/// When `action` says it is due, in `grammar`'s words.
+fn due(grammar: &Grammar, action: &str, us: &impl Fn() -> bool) -> Option<Due> {
     let mut due = Due::default();
-    if let Some(caps) = WITHIN.captures(action) {
+    if let Some(caps) = grammar.within.captures(action) {
         let n = terms::number(&caps)?;
-        let unit = caps["unit"].to_ascii_lowercase();
-        due.within_days = Some(match unit.chars().next() {
-            Some('w') => n.saturating_mul(7),
-            Some('m') => n.saturating_mul(30),
-            _ => n,
-        });
+        due.within_days = Some(n.saturating_mul(days_per(&caps["unit"])));
         due.after = caps.name("after").map(|a| a.as_str().trim().to_owned());
     }
-    if let Some(caps) = BY_DATE.captures(action) {
+    if let Some(caps) = grammar.by_date.captures(action) {
         due.date =
             parse_date_as(&caps["date"], us()).map(|(d, _)| d.format("%Y-%m-%d").to_string());
     }
-    if let Some(caps) = RECURS.captures(action) {
-        let word = caps[1].to_ascii_lowercase();
-        due.recurs = Some(
-            match word.as_str() {
-                "yearly" | "each year" => "annually",
-                "each month" => "monthly",
-                "each quarter" => "quarterly",
-                other => other,
-            }
-            .to_owned(),
-        );
-    }
+    due.recurs = grammar
+        .recurs
+        .iter()
+        .filter_map(|(words, named)| words.find(action).map(|m| (m.start(), *named)))
+        .min_by_key(|(at, _)| *at)
+        .map(|(_, named)| named.to_owned());
     (due != Due::default()).then_some(due)
 }
 
@@ -197,6 +184,9 @@ pub async fn list(
         obligations,
     })
 }
+
+#[cfg(test)]
+mod language_tests;
 
 #[cfg(test)]
 mod tests {

@@ -22,6 +22,7 @@ use read::{
     read_date, read_end_date, read_labelled_start, read_parties, read_payment_days, read_place,
     read_renewal, read_renewal_notice, read_term, read_term_of_contract,
 };
+pub(super) use words::NUMBER as WRITTEN_NUMBER;
 
 /// How much of a text the rules read: terms are stated early, and a bound keeps a
 /// hostile text's cost fixed.
@@ -101,7 +102,7 @@ pub fn extract(text: &str) -> Vec<Found> {
         Some(b) => *b = found,
         None => best.push(found),
     };
-    let [german, french, spanish] = words::other_languages(text);
+    let [german, french, spanish] = super::language::other_languages(text);
     let read_in = [true, german, french, spanish];
     let rules = RULES
         .iter()

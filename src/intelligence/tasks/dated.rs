@@ -87,12 +87,25 @@ fn nth(anchor: NaiveDate, period: &Period, n: u32) -> Option<NaiveDate> {
     }
 }
 
-/// What a period is counted from when it is counted from the effective date.
+/// What a period is counted from when it is counted from the effective date, in the
+/// languages obligations are read in.
 fn from_effective_date(after: &str) -> bool {
-    let after = after.to_lowercase();
-    ["effective date", "commencement", "start date"]
-        .iter()
-        .any(|anchor| after.contains(anchor))
+    const ANCHORS: [&str; 12] = [
+        "effective date",
+        "commencement",
+        "start date",
+        "vertragsbeginn",
+        "inkrafttreten",
+        "beginn des vertrag",
+        "date d'effet",
+        "prise d'effet",
+        "entrée en vigueur",
+        "entrada en vigor",
+        "fecha de inicio",
+        "fecha de efecto",
+    ];
+    let after = after.to_lowercase().replace('’', "'");
+    ANCHORS.iter().any(|anchor| after.contains(anchor))
 }
 
 /// The obligations of `texts` that have a date, once each, in order: the date the
@@ -305,6 +318,24 @@ mod tests {
         let found = dated(std::iter::once((None, text)), span);
         assert_eq!(found.tasks.len(), 1);
         assert_eq!(found.read_again_on, None);
+    }
+
+    #[test]
+    fn a_period_from_the_start_is_dated_in_each_language() {
+        let span = Span {
+            effective: Some(date("2027-01-15")),
+            end: None,
+            today: date("2026-12-01"),
+        };
+        for text in [
+            "Der Kunde hat die Einrichtungsgebühr innerhalb von 30 Tagen nach Vertragsbeginn zu zahlen.",
+            "Le Client s'engage à payer les frais dans un délai de 30 jours à compter de la date d'effet.",
+            "El Cliente pagará la cuota dentro de los 30 días siguientes a la entrada en vigor.",
+        ] {
+            let found = dated(std::iter::once((None, text)), span).tasks;
+            let got: Vec<(NaiveDate, &str)> = found.iter().map(|d| (d.due, d.source)).collect();
+            assert_eq!(got, [(date("2027-02-14"), "effective_date")], "{text}");
+        }
     }
 
     fn series_of(

@@ -7,7 +7,7 @@ use chrono::{Months, NaiveDate};
 
 /// A number in digits, in words of one of the languages, or both ("drei (3)",
 /// "trente et un", "treinta y seis"); its groups are read by [`super::number`].
-pub(super) const NUMBER: &str = r"(?:(?P<digits>\d{1,4})|(?P<words>\p{L}+(?:-\p{L}+)*(?:\s+(?:y|et|und)\s+\p{L}+)?)(?:\s*\((?P<paren>\d{1,4})\))?)";
+pub(in crate::intelligence) const NUMBER: &str = r"(?:(?P<digits>\d{1,4})|(?P<words>\p{L}+(?:-\p{L}+)*(?:\s+(?:y|et|und)\s+\p{L}+)?)(?:\s*\((?P<paren>\d{1,4})\))?)";
 
 /// Month names of the three languages, as a date written "1. April 2025" (a point
 /// after the day) or "1 de abril" names them; [`month`] reads them, and English ones by
@@ -321,52 +321,4 @@ pub(super) fn place_named(written: &str) -> String {
         .iter()
         .find(|(name, _)| *name == lower)
         .map_or_else(|| written.to_owned(), |(_, place)| (*place).to_owned())
-}
-
-/// How often a document's first pages use the commonest short words of English,
-/// German, French and Spanish, in that order.
-fn common_words(document: &str) -> [usize; 4] {
-    const COMMON: [&[&str]; 4] = [
-        &[
-            "the", "and", "of", "to", "shall", "is", "this", "by", "for", "with",
-        ],
-        &[
-            "der", "die", "und", "das", "ist", "wird", "sich", "nicht", "mit", "von", "zu", "den",
-            "dem", "ein", "eine",
-        ],
-        // Words French and Spanish share ("la", "un") would say nothing between them.
-        &[
-            "le", "et", "les", "des", "est", "du", "au", "il", "ne", "pas", "par", "pour", "une",
-            "sera",
-        ],
-        &[
-            "el", "y", "los", "las", "del", "se", "no", "por", "con", "que", "una", "será",
-        ],
-    ];
-    let mut counts = [0usize; 4];
-    let sample = &document[..super::floor_boundary(document, 20_000)];
-    for word in sample.split(|c: char| !c.is_alphabetic()) {
-        let word = word.to_lowercase();
-        for (count, words) in counts.iter_mut().zip(COMMON) {
-            *count += usize::from(words.contains(&word.as_str()));
-        }
-    }
-    counts
-}
-
-/// Whether a document is written in English rather than German, French or Spanish: its
-/// commonest short words, counted in its first pages, are English ones more than any
-/// other language's.
-pub(super) fn english(document: &str) -> bool {
-    let [en, de, fr, es] = common_words(document);
-    en >= de.max(fr).max(es)
-}
-
-/// Which of German, French and Spanish a document is written in, wholly or in part:
-/// their common words are at least a quarter as frequent as English ones (a name such
-/// as "Banco de la Nación" in an English contract is not enough). Only those languages'
-/// rules read it, so an English text costs what it did before they were written.
-pub(super) fn other_languages(document: &str) -> [bool; 3] {
-    let [en, de, fr, es] = common_words(document);
-    [de, fr, es].map(|n| n > 0 && n * 4 >= en)
 }

@@ -1,6 +1,7 @@
 //! A contract's passages by clause category: with the model, a passage with none of a
 //! category's words is placed by its nearest clauses in the tenant's own library; without
-//! it, words decide; a viewer the redacted original is kept from is refused.
+//! it, words decide, and so they do for a passage in another language than the model's;
+//! a viewer the redacted original is kept from is refused.
 
 use super::*;
 
@@ -18,6 +19,23 @@ async fn classification(app: &TestApp, t: &Tenant, token: &str, id: &str) -> (St
         None,
     )
     .await
+}
+
+/// `id`'s classification once the model has read both it and the library.
+async fn classified_by_the_library(app: &TestApp, t: &Tenant, id: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (status, found) = classification(app, t, &t.admin, id).await;
+        assert_eq!(status, StatusCode::OK, "{found}");
+        if found["model"].is_string() {
+            return found;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the library was never read: {found}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 fn category_of<'a>(found: &'a Value, text: &str) -> &'a Value {
@@ -48,19 +66,7 @@ async fn passages_are_placed_by_the_tenants_own_library_and_by_words() {
     }
     let id = create(&app, &acme, "Hosting", &format!("{CAP}\n\n{LAW}")).await;
     embedded(&db, "t_acme").await;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let found = loop {
-        let (status, found) = classification(&app, &acme, &acme.admin, &id).await;
-        assert_eq!(status, StatusCode::OK, "{found}");
-        if found["model"].is_string() {
-            break found;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the library was never read: {found}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let found = classified_by_the_library(&app, &acme, &id).await;
     let placed = category_of(&found, "made to pay");
     assert_eq!(
         (placed["category"].as_str(), placed["method"].as_str()),
@@ -130,5 +136,51 @@ async fn restrictive_covenants_assignment_and_renewal_are_categories_of_their_ow
         ("renews automatically", "auto_renewal"),
     ] {
         assert_eq!(category_of(&found, text)["category"], category, "{found}");
+    }
+}
+
+#[tokio::test]
+async fn passages_in_other_languages_are_placed_by_their_words_beside_an_english_library() {
+    let db = TestDb::migrated().await;
+    let dir = model_dir();
+    let app = spawn_app(&db, &[("PACTUM_MODEL_DIR", dir.as_str())]).await;
+    let acme = tenant(&db, &app, "acme").await;
+    for (category, body) in [
+        (
+            "liability",
+            "Each party's total liability shall not exceed the fees paid.",
+        ),
+        (
+            "governing_law",
+            "This Agreement is governed by the laws of England.",
+        ),
+        (
+            "confidentiality",
+            "Each party shall keep the other's information secret.",
+        ),
+        (
+            "payment",
+            "The Customer shall pay each invoice within thirty days.",
+        ),
+    ] {
+        library_clause(&app, &acme, category, category, body).await;
+    }
+    let body = "§ 4 Haftung\nDie Haftung des Auftragnehmers ist auf die jährliche Vergütung begrenzt.\n\n\
+                Article 5 – Confidentialité\nLes parties s'engagent à garder confidentielles les informations échangées.\n\n\
+                Décima. Este contrato se regirá por la legislación española y las partes se someten a los tribunales de Madrid.";
+    let id = create(&app, &acme, "Rahmenvertrag", body).await;
+    embedded(&db, "t_acme").await;
+    let found = classified_by_the_library(&app, &acme, &id).await;
+    for (text, category) in [
+        ("Haftung des Auftragnehmers", "liability"),
+        ("garder confidentielles", "confidentiality"),
+        ("legislación española", "governing_law"),
+    ] {
+        let placed = category_of(&found, text);
+        assert_eq!(
+            (placed["category"].as_str(), placed["method"].as_str()),
+            (Some(category), Some("words")),
+            "{found}"
+        );
     }
 }

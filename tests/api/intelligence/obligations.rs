@@ -1,6 +1,6 @@
 //! A contract's obligations through the server, without a model: each sentence that
-//! binds a party, with its due time; a redacted original's are refused to the viewer it
-//! is kept from; an unknown contract is a 404.
+//! binds a party, with its due time, in English, German, French and Spanish; a redacted
+//! original's are refused to the viewer it is kept from; an unknown contract is a 404.
 
 use super::*;
 
@@ -50,4 +50,59 @@ async fn the_sentences_that_bind_a_party_are_listed_with_their_due_times() {
             .0,
         StatusCode::NOT_FOUND
     );
+}
+
+#[tokio::test]
+async fn duties_written_in_german_french_and_spanish_are_listed_with_their_due_times() {
+    let db = TestDb::migrated().await;
+    let app = spawn_app(&db, &[]).await;
+    let acme = tenant(&db, &app, "acme").await;
+    for (body, expected) in [
+        (
+            "§ 1 Der Auftragnehmer ist verpflichtet, die Anlage bis zum 1. Juni 2027 zu liefern.\n\
+             § 2 Der Kunde hat jede Rechnung innerhalb von 21 Tagen nach Zugang zu bezahlen.\n\
+             § 3 Der Auftragnehmer darf Unterauftragnehmer nicht ohne Zustimmung einsetzen.\n\
+             § 4 Der Kunde darf die Software in allen Werken nutzen.",
+            json!([
+                {"party": "Der Auftragnehmer", "prohibition": false, "due": {"date": "2027-06-01"}},
+                {"party": "Der Kunde", "prohibition": false, "due": {"within_days": 21, "after": "Zugang"}},
+                {"party": "Der Auftragnehmer", "prohibition": true, "due": null},
+            ]),
+        ),
+        (
+            "Article 1. Le Prestataire s'engage à effectuer une visite d'entretien mensuelle.\n\
+             Article 2. Le Client est tenu de payer chaque facture dans un délai de trente jours \
+             à compter de sa réception.\n\
+             Article 3. Le Prestataire s'interdit de sous-traiter l'entretien.\n\
+             Article 4. Chaque partie pourra résilier le contrat.",
+            json!([
+                {"party": "Le Prestataire", "prohibition": false, "due": {"recurs": "monthly"}},
+                {"party": "Le Client", "prohibition": false, "due": {"within_days": 30, "after": "sa réception"}},
+                {"party": "Le Prestataire", "prohibition": true, "due": null},
+            ]),
+        ),
+        (
+            "Primera. El Desarrollador deberá entregar la primera versión antes del 30 de junio de 2027.\n\
+             Segunda. El Cliente pagará cada factura dentro de los treinta días siguientes a su recepción.\n\
+             Tercera. El Desarrollador se abstendrá de reutilizar el código fuente.\n\
+             Cuarta. El Desarrollador responderá de los daños causados.",
+            json!([
+                {"party": "El Desarrollador", "prohibition": false, "due": {"date": "2027-06-30"}},
+                {"party": "El Cliente", "prohibition": false, "due": {"within_days": 30, "after": "su recepción"}},
+                {"party": "El Desarrollador", "prohibition": true, "due": null},
+            ]),
+        ),
+    ] {
+        let id = create(&app, &acme, "Vertrag", body).await;
+        let path = format!("/api/v1/contracts/{id}/obligations");
+        let (status, found) = json(&app, &acme, &acme.admin, Method::GET, &path, None).await;
+        assert_eq!(status, StatusCode::OK, "{found}");
+        let listed: Vec<Value> = found["obligations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| json!({"party": o["party"], "prohibition": o["prohibition"], "due": o["due"]}))
+            .collect();
+        assert_eq!(Value::from(listed), expected, "{body}");
+    }
 }

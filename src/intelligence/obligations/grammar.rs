@@ -1,0 +1,349 @@
+//! How a sentence binds a party in each language the rules read: English ("Customer
+//! shall pay", "the Supplier agrees to"), German ("Der Auftragnehmer ist verpflichtet,
+//! … zu …", "Der Mieter hat … zu zahlen", "Der Kunde darf … nicht"), French ("Le
+//! Prestataire s'engage à", "le Client est tenu de", "Le Preneur s'interdit de") and
+//! Spanish ("El Cliente se obliga a", "el Proveedor deberá", "El Cliente pagará"), with
+//! each language's words for a period, a due date and a recurrence.
+
+use std::sync::LazyLock;
+
+use regex::{Captures, Regex};
+
+use crate::intelligence::terms::{date_pattern, NUMBER, WRITTEN_NUMBER};
+
+/// One language's way of binding a party and of saying when.
+pub(super) struct Grammar {
+    /// Each names the groups `party`, `modal` and `action`, and `not` where a word of
+    /// its own makes the duty a prohibition.
+    pub binds: Vec<Regex>,
+    /// Whether a match binds after all (not a permission, a right, a passive or an
+    /// auxiliary), and if so whether it forbids.
+    pub judge: fn(&Captures<'_>) -> Option<bool>,
+    /// Last words, in lower case, of names that are the contract or its parts.
+    pub not_parties: &'static [&'static str],
+    /// A period: a number (the groups of a number pattern), its `unit` and what it runs
+    /// `after`.
+    pub within: Regex,
+    /// A due date: the group `date`.
+    pub by_date: Regex,
+    /// A recurrence's words and the recurrence they name.
+    pub recurs: Vec<(Regex, &'static str)>,
+}
+
+/// English, German, French and Spanish, in the order of
+/// [`crate::intelligence::language::other_languages`] after English.
+pub(super) static GRAMMARS: LazyLock<[Grammar; 4]> =
+    LazyLock::new(|| [english(), german(), french(), spanish()]);
+
+/// An action runs to the end of its sentence; in the other languages a point inside a
+/// date ("1. Juni", "10.05.2025") or before a number ("Art. 28") does not end it.
+const ACTION: &str = r"(?P<action>(?:[^.;\n]|\.\s?\d|\.\s?(?:Jan|Jän|Feb|Mär|Apr|Mai|Jun|Jul|Aug|Sep|Okt|Nov|Dez)){3,300})";
+/// A name in brackets after a party ("Harvest Table Ltd (\"the Caterer\")").
+const APPOSITION: &str = r"(?:\s*\([^()\n]{1,60}\))?";
+
+fn compile(pattern: &str) -> Regex {
+    Regex::new(pattern).expect("the obligation patterns are valid")
+}
+
+/// A due date after `introducers` ("by the", "bis zum"), in the group `date`.
+fn due_date(introducers: &str) -> Regex {
+    compile(&format!(r"(?i){introducers}{}", date_pattern()))
+}
+
+fn recurrences(words: [(&str, &'static str); 5]) -> Vec<(Regex, &'static str)> {
+    words
+        .into_iter()
+        .map(|(pattern, named)| (compile(&format!(r"(?i)\b(?:{pattern})\b")), named))
+        .collect()
+}
+
+fn english() -> Grammar {
+    Grammar {
+        binds: vec![compile(&format!(
+            r"(?P<party>\b(?:[Ee]ach|[Ee]ither|[Bb]oth|[Nn]either|[Tt]he)\s+[Pp]art(?:y|ies)|\b(?:[Ww]e|[Yy]ou)\b|\b(?:[Tt]he\s+)?\p{{Lu}}[\w'&-]*(?:\s+\p{{Lu}}[\w'&.-]*){{0,3}}){APPOSITION}\s+(?P<modal>shall|must|will|agrees?\s+to|undertakes?\s+to|commits?\s+to|(?:is|are)\s+(?:required|obliged|obligated|bound)\s+to)(?P<not>\s+not)?\s+(?P<action>[^.;\n]{{3,300}})"
+        ))],
+        judge: |caps| Some(caps.name("not").is_some()),
+        not_parties: &[
+            "agreement",
+            "contract",
+            "lease",
+            "term",
+            "clause",
+            "section",
+            "schedule",
+            "order",
+            "it",
+            "this",
+            "that",
+            "there",
+        ],
+        within: compile(&format!(
+            r"(?i)within\s+{NUMBER}\s+(?:calendar\s+|business\s+|working\s+)?(?P<unit>days?|weeks?|months?)(?:\s+(?:of|after|from|following)\s+(?P<after>[^.,;]{{1,80}}))?"
+        )),
+        by_date: due_date(r"(?:by|on|before|no\s+later\s+than)\s+(?:the\s+)?"),
+        recurs: recurrences([
+            ("daily", "daily"),
+            ("weekly", "weekly"),
+            (r"monthly|each\s+month", "monthly"),
+            (r"quarterly|each\s+quarter", "quarterly"),
+            (r"annually|yearly|each\s+year", "annually"),
+        ]),
+    }
+}
+
+fn german() -> Grammar {
+    let party = r"(?P<party>\b(?:[Jj]ede|[Bb]eide|[Dd]ie)\s+(?:Vertrags)?[Pp]artei(?:en)?\b|\b[Ww]ir\b|\p{Lu}[\p{L}&.-]*(?:\s+(?:\p{Lu}[\p{L}&.-]*|&)){0,4}\s+(?:gGmbH|GmbH|AG|KG|SE|UG|eG|OHG|GbR)\b|\b(?:[Dd]er|[Dd]ie|[Dd]as)\s+\p{Lu}[\p{L}-]*)";
+    Grammar {
+        binds: vec![
+            compile(&format!(
+                r"{party}{APPOSITION}\s+(?P<modal>verpflichte[nt]\s+sich|(?:ist|sind)\s+(?:dazu\s+)?verpflichtet|hat|haben|muss|müssen|wird|werden|darf|dürfen)\b,?\s+{ACTION}"
+            )),
+            // The verb before its subject: "Bei Verzug hat der Kunde Zinsen zu zahlen",
+            // "Hierzu ist der Auftragnehmer verpflichtet". Not "wird": "Vermietet werden
+            // die Räume" is a passive whose participle stands first.
+            compile(&format!(
+                r"\b(?P<modal>hat|haben|muss|müssen|darf|dürfen|ist|sind)\s+(?P<party>(?:der|die|das|jede|beide)\s+\p{{Lu}}[\p{{L}}-]*)(?:\s+(?P<obliged>(?:dazu\s+)?verpflichtet))?\b,?\s+{ACTION}"
+            )),
+        ],
+        judge: judge_german,
+        not_parties: &[
+            "vertrag",
+            "vereinbarung",
+            "laufzeit",
+            "vergütung",
+            "miete",
+            "zahlung",
+            "rechnung",
+            "rechnungen",
+            "frist",
+            "kündigung",
+            "haftung",
+            "anlage",
+            "bestellung",
+            "preis",
+            "darlehen",
+            "mietverhältnis",
+            "leistung",
+            "lieferung",
+            "entgelt",
+            "honorar",
+            "gewährleistung",
+            "verlängerung",
+            "änderung",
+            "zinsen",
+            "recht",
+        ],
+        within: compile(&format!(
+            r"(?i)(?:innerhalb\s+(?:von\s+)?|binnen\s+)(?:der\s+nächsten\s+)?{WRITTEN_NUMBER}\s+(?:kalender|werk|arbeits|bank)?(?P<unit>tag\w*|woche\w*|monat\w*)(?:\s+(?:nach|ab|seit)\s+(?P<after>[^.,;]{{1,80}}?)(?:\s+(?:zu\s+)?\p{{Ll}}+n\b)?(?:[.,;]|$))?"
+        )),
+        by_date: due_date(
+            r"(?:bis\s+(?:spätestens\s+)?(?:zum|am)|spätestens\s+(?:am|zum|bis\s+zum)|vor\s+dem)\s+",
+        ),
+        recurs: recurrences([
+            (r"täglich|jeden\s+Tag", "daily"),
+            (r"wöchentlich|jede\s+Woche", "weekly"),
+            (r"monatlich|jeden\s+Monat", "monthly"),
+            (
+                r"vierteljährlich|quartalsweise|jedes\s+Quartal",
+                "quarterly",
+            ),
+            (r"jährlich|jedes\s+Jahr", "annually"),
+        ]),
+    }
+}
+
+static NEGATION_DE: LazyLock<Regex> =
+    LazyLock::new(|| compile(r"\b(?:nicht|kein(?:e|en|em|er|es|esfalls)?|niemals)\b"));
+static CONDITION_DE: LazyLock<Regex> =
+    LazyLock::new(|| compile(r"\b(?:sofern|soweit|wenn|falls|solange|ob|dass)\b"));
+static ZU_INFINITIVE: LazyLock<Regex> =
+    LazyLock::new(|| compile(r"\bzu\s+\p{Ll}+n\b|\b\p{Ll}{2,}zu\p{Ll}{2,}n\b"));
+static RIGHT_DE: LazyLock<Regex> = LazyLock::new(|| {
+    compile(r"^(?:das\s+Recht|den\s+Anspruch|die\s+Möglichkeit|die\s+Befugnis|die\s+Wahl)\b")
+});
+
+/// Whether a German duty is negated in its main clause: "nicht" or "kein" that a
+/// condition ("sofern nicht anders vereinbart") does not hold.
+fn negated_german(action: &str) -> bool {
+    NEGATION_DE
+        .find(action)
+        .is_some_and(|negation| !CONDITION_DE.is_match(&action[..negation.start()]))
+}
+
+/// "hat … zu zahlen" binds and "hat das Recht" does not; "darf … nicht" forbids and
+/// "darf" alone permits; "wird … geliefert" is a passive, not a promise; "ist der
+/// Auftragnehmer" binds only when "verpflichtet" follows.
+fn judge_german(caps: &Captures<'_>) -> Option<bool> {
+    let action = caps.name("action")?.as_str();
+    let negated = negated_german(action);
+    match caps.name("modal")?.as_str() {
+        "darf" | "dürfen" => negated.then_some(true),
+        "hat" | "haben" => {
+            (ZU_INFINITIVE.is_match(action) && !RIGHT_DE.is_match(action)).then_some(negated)
+        }
+        "ist" | "sind" => caps.name("obliged").map(|_| negated),
+        "wird" | "werden" => (!passive_german(action)).then_some(negated),
+        _ => Some(negated),
+    }
+}
+
+/// Whether "wird …" is a passive: its clause ends in a past participle ("ausgezahlt",
+/// "geschlossen", "verlängert") rather than an infinitive ("melden").
+fn passive_german(action: &str) -> bool {
+    const GE_INFINITIVES: [&str; 6] = [
+        "geben",
+        "gehen",
+        "gelten",
+        "gewähren",
+        "genehmigen",
+        "gestatten",
+    ];
+    let clause = action.split([',', '(']).next().unwrap_or(action);
+    let Some(verb) = clause.split_whitespace().last() else {
+        return false;
+    };
+    let verb = verb.to_lowercase();
+    let participle_prefix = [
+        "ge",
+        "abge",
+        "ange",
+        "aufge",
+        "ausge",
+        "beige",
+        "einge",
+        "mitge",
+        "nachge",
+        "vorge",
+        "zuge",
+        "zurückge",
+    ]
+    .iter()
+    .any(|p| verb.starts_with(p) && verb.len() > p.len() + 3);
+    verb.ends_with('t') && !verb.ends_with("st")
+        || verb.ends_with("en") && participle_prefix && !GE_INFINITIVES.contains(&verb.as_str())
+}
+
+fn french() -> Grammar {
+    let party = r"(?P<party>\b(?:[Cc]haque|[Cc]hacune\s+des)\s+parties?\b|\b[Ll]es\s+(?:deux\s+)?[Pp]arties\b|\p{Lu}[\p{L}&'.-]*(?:\s+(?:\p{Lu}[\p{L}&'.-]*|&|et)){0,4}\s+(?:SAS|SARL|SA|SRL|SPRL|Sàrl|SNC|SCI|ASBL)\b|\b(?:[Ll]e|[Ll]a|[Ll]es)\s+\p{Lu}[\p{L}-]*(?:\s+d['’]\p{Ll}+)?|\b[Ll]['’]\p{Lu}[\p{L}-]*)";
+    Grammar {
+        binds: vec![compile(&format!(
+            r"{party}{APPOSITION}\s+(?P<not>ne\s+|n['’])?(?P<modal>s['’]engage(?:nt)?\s+à|s['’]oblige(?:nt)?\s+à|(?:est|sont|sera|seront)\s+(?:tenue?s?|obligée?s?)\s+(?:de|d['’])|doi(?:t|vent)|devr(?:a|ont)|s['’]interdi(?:t|sent)\s+(?:de|d['’])|\p{{Ll}}{{2,}}r(?:a|ont))(?:\s+(?:pas|jamais|en\s+aucun\s+cas))?\b\s*{ACTION}"
+        ))],
+        judge: |caps| {
+            let modal = caps.name("modal")?.as_str();
+            const NOT_DUTIES: [&str; 10] = [
+                "sera", "seront", "aura", "auront", "pourra", "pourront", "faudra", "voudra",
+                "voudront", "vaudra",
+            ];
+            if NOT_DUTIES.contains(&modal) {
+                return None;
+            }
+            Some(caps.name("not").is_some() || modal.contains("interdi"))
+        },
+        not_parties: &[
+            "contrat",
+            "bail",
+            "accord",
+            "convention",
+            "article",
+            "annexe",
+            "prix",
+            "loyer",
+            "montant",
+            "facture",
+            "factures",
+            "durée",
+            "mandat",
+            "prêt",
+            "commande",
+            "redevance",
+            "paiement",
+            "délai",
+            "responsabilité",
+            "garantie",
+            "licence",
+        ],
+        within: compile(&format!(
+            r"(?i)(?:dans\s+un\s+délai\s+(?:maximum\s+|maximal\s+)?de|dans\s+les|sous(?:\s+un\s+délai\s+de)?)\s+{WRITTEN_NUMBER}\s+(?P<unit>jours?|semaines?|mois)(?:\s+(?:ouvrés|ouvrables|calendaires|francs))?(?:\s+(?:à\s+compter\s+de|suivant|après|dès|de)\s+(?P<after>[^.,;]{{1,80}}))?"
+        )),
+        by_date: due_date(r"(?:au\s+plus\s+tard\s+le|avant\s+le|d['’]ici\s+le|jusqu['’]au|le)\s+"),
+        recurs: recurrences([
+            (r"quotidien\w*|chaque\s+jour", "daily"),
+            (r"hebdomadaire\w*|chaque\s+semaine", "weekly"),
+            (r"mensuel\w*|chaque\s+mois|par\s+mois", "monthly"),
+            (r"trimestriel\w*|chaque\s+trimestre", "quarterly"),
+            (r"annuel\w*|chaque\s+année|par\s+an", "annually"),
+        ]),
+    }
+}
+
+fn spanish() -> Grammar {
+    let party = r"(?P<party>\b(?:[Cc]ada\s+(?:una\s+de\s+las\s+)?partes?|[Aa]mbas\s+partes|[Ll]as\s+partes)\b|\p{Lu}[\p{L}&.-]*(?:\s+(?:\p{Lu}[\p{L}&.-]*|&|y)){0,4},?\s+(?:S\.\s?A\.(?:\s+de\s+C\.\s?V\.)?|S\.\s?L\.|S\.\s?A\.\s?S\.|S\.\s?R\.\s?L\.|Ltda\.)|\b(?:[Ee]l|[Ll]a|[Ll]os|[Ll]as)\s+\p{Lu}[\p{L}-]*)";
+    Grammar {
+        binds: vec![compile(&format!(
+            r"{party}{APPOSITION}\s+(?P<not>no\s+)?(?P<modal>se\s+obligan?\s+a|se\s+comprometen?\s+a|(?:está|están|queda|quedan|quedará|quedarán)\s+obligad[oa]s?\s+a|deber(?:á|án)|deben?|se\s+abstendrán?\s+de|(?:se\s+)?\p{{Ll}}+(?:ará|erá|irá)n?)\s+{ACTION}"
+        ))],
+        judge: |caps| {
+            let modal = caps.name("modal")?.as_str();
+            let verb = modal.strip_prefix("se ").unwrap_or(modal);
+            const NOT_DUTIES: [&str; 7] = [
+                "será",
+                "podrá",
+                "tendrá",
+                "estará",
+                "habrá",
+                "responderá",
+                "corresponderá",
+            ];
+            let singular = verb.strip_suffix('n').unwrap_or(verb);
+            if NOT_DUTIES.contains(&singular) || singular == "quedará" {
+                return None;
+            }
+            Some(caps.name("not").is_some() || modal.contains("abstendr"))
+        },
+        not_parties: &[
+            "contrato",
+            "arrendamiento",
+            "acuerdo",
+            "cláusula",
+            "anexo",
+            "precio",
+            "renta",
+            "plazo",
+            "factura",
+            "facturas",
+            "vigencia",
+            "pago",
+            "fianza",
+            "préstamo",
+            "mutuo",
+            "responsabilidad",
+            "garantía",
+            "licencia",
+        ],
+        within: compile(&format!(
+            r"(?i)(?:dentro\s+de(?:\s+los|\s+las)?|en\s+(?:un|el)\s+plazo\s+(?:máximo\s+)?de|antes\s+de\s+(?:que\s+transcurran\s+)?)\s+{WRITTEN_NUMBER}\s+(?P<unit>días|semanas|mes(?:es)?)(?:\s+(?:naturales|hábiles|calendario))?(?:\s+(?:siguientes\s+a|desde|a\s+partir\s+de|contados\s+(?:desde|a\s+partir\s+de)|posteriores\s+a|tras)\s+(?P<after>[^.,;]{{1,80}}))?"
+        )),
+        by_date: due_date(r"(?:antes\s+del?|a\s+más\s+tardar\s+el|hasta\s+el|el\s+día|el)\s+"),
+        recurs: recurrences([
+            (r"diari[ao]s?|diariamente|cada\s+día", "daily"),
+            (r"semanal\w*|cada\s+semana", "weekly"),
+            (r"mensual\w*|cada\s+mes", "monthly"),
+            (r"trimestral\w*|cada\s+trimestre", "quarterly"),
+            (r"anual\w*|cada\s+año", "annually"),
+        ]),
+    }
+}
+
+/// The days a period's unit stands for in any of the languages: a week ("week",
+/// "Woche", "semaine", "semana") is 7, a month ("Monat", "mois", "mes") 30.
+pub(super) fn days_per(unit: &str) -> u32 {
+    let unit = unit.to_lowercase();
+    if unit.starts_with('w') || unit.starts_with("sem") {
+        7
+    } else if unit.starts_with('m') {
+        30
+    } else {
+        1
+    }
+}

@@ -1,0 +1,165 @@
+//! Obligations read in German, French and Spanish: what binds, what only permits or
+//! states, prohibitions, and due times in each language's words.
+
+use super::*;
+
+/// Each obligation as (party, prohibition, due).
+fn read_out(text: &str) -> Vec<(String, bool, Option<Due>)> {
+    read(text)
+        .into_iter()
+        .map(|o| (o.party, o.prohibition, o.due))
+        .collect()
+}
+
+fn within(days: u32, after: &str) -> Option<Due> {
+    Some(Due {
+        within_days: Some(days),
+        after: Some(after.into()),
+        ..Due::default()
+    })
+}
+
+fn on(date: &str) -> Option<Due> {
+    Some(Due {
+        date: Some(date.into()),
+        ..Due::default()
+    })
+}
+
+fn recurring(every: &str) -> Option<Due> {
+    Some(Due {
+        recurs: Some(every.into()),
+        ..Due::default()
+    })
+}
+
+fn duty(party: &str, prohibition: bool, due: Option<Due>) -> (String, bool, Option<Due>) {
+    (party.to_owned(), prohibition, due)
+}
+
+#[test]
+fn german_duties_bind_and_rights_permissions_and_passives_do_not() {
+    let found = read_out(
+        "§ 1 Der Auftragnehmer ist verpflichtet, die Anlage bis zum 1. Juni 2027 zu liefern. \
+         Der Kunde hat jede Rechnung binnen fünf Werktagen nach Zugang zu bezahlen. \
+         Die Müller & Söhne GmbH wird dem Kunden monatlich einen Bericht senden. \
+         Der Mieter darf die Räume nicht untervermieten. \
+         Die Parteien verpflichten sich, keine Mitarbeiter abzuwerben. \
+         Bei Verzug hat der Kunde Zinsen zu zahlen. \
+         Der Mieter hat das Recht, den Vertrag zu kündigen. \
+         Der Mieter darf Haustiere halten. \
+         Das Darlehen wird am 10. Mai 2025 ausgezahlt. \
+         Der Vertrag wird auf ein Jahr geschlossen. \
+         Der Lieferant darf, sofern nicht anders vereinbart, Subunternehmer einsetzen.",
+    );
+    assert_eq!(
+        found,
+        [
+            duty("Der Auftragnehmer", false, on("2027-06-01")),
+            duty("Der Kunde", false, within(5, "Zugang")),
+            duty("Die Müller & Söhne GmbH", false, recurring("monthly")),
+            duty("Der Mieter", true, None),
+            duty("Die Parteien", true, None),
+            duty("der Kunde", false, None),
+        ]
+    );
+}
+
+#[test]
+fn french_duties_bind_and_permissions_and_statements_do_not() {
+    let found = read_out(
+        "Le Prestataire s'engage à livrer le logiciel au plus tard le 15 mai 2027. \
+         Le Client est tenu de payer chaque facture dans un délai de trente jours à compter \
+         de sa réception. \
+         Le Donneur d'ordre devra fournir un rapport trimestriel. \
+         Le Preneur s’interdit de sous-louer les locaux. \
+         Le Client ne doit pas divulguer les informations. \
+         Atelier Numérique SAS fournira une assistance. \
+         Chaque partie pourra résilier le contrat. \
+         Aucune partie ne sera responsable d'un cas de force majeure. \
+         Le Contrat entrera en vigueur le 1er mars 2025.",
+    );
+    assert_eq!(
+        found,
+        [
+            duty("Le Prestataire", false, on("2027-05-15")),
+            duty("Le Client", false, within(30, "sa réception")),
+            duty("Le Donneur d'ordre", false, recurring("quarterly")),
+            duty("Le Preneur", true, None),
+            duty("Le Client", true, None),
+            duty("Atelier Numérique SAS", false, None),
+        ]
+    );
+}
+
+#[test]
+fn spanish_duties_bind_and_permissions_and_liabilities_do_not() {
+    let found = read_out(
+        "El Proveedor se obliga a entregar los equipos antes del 30 de junio de 2027. \
+         El Cliente pagará cada factura dentro de los treinta días siguientes a su recepción. \
+         Ambas partes se comprometen a guardar secreto. \
+         La Arrendataria deberá abonar la renta mensualmente. \
+         El Transportista se abstendrá de divulgar la información. \
+         El Cliente no deberá ceder el contrato. \
+         Limpiezas Brillo S.A. prestará los servicios de limpieza. \
+         Cualquiera de las partes podrá resolver el contrato. \
+         El Proveedor responderá de los daños causados. \
+         El Contrato se renovará automáticamente.",
+    );
+    assert_eq!(
+        found,
+        [
+            duty("El Proveedor", false, on("2027-06-30")),
+            duty("El Cliente", false, within(30, "su recepción")),
+            duty("Ambas partes", false, None),
+            duty("La Arrendataria", false, recurring("monthly")),
+            duty("El Transportista", true, None),
+            duty("El Cliente", true, None),
+            duty("Limpiezas Brillo S.A.", false, None),
+        ]
+    );
+}
+
+#[test]
+fn a_text_is_read_by_the_grammars_of_the_languages_it_is_written_in() {
+    // "Banco de la Nación" in an English contract is a name in passing, not Spanish.
+    let english = "The Supplier shall deliver the goods to Banco de la Nación. \
+                   The Customer shall pay within 30 days of receipt.";
+    let parties: Vec<String> = read(english).into_iter().map(|o| o.party).collect();
+    assert_eq!(parties, ["The Supplier", "The Customer"]);
+    let bilingual = format!(
+        "{english}\nDer Lieferant ist verpflichtet, die Ware zu liefern, und der Kunde wird \
+         sie prüfen. Die Parteien verpflichten sich, dies geheim zu halten."
+    );
+    let parties: Vec<String> = read(&bilingual).into_iter().map(|o| o.party).collect();
+    assert_eq!(
+        parties,
+        [
+            "The Supplier",
+            "The Customer",
+            "Der Lieferant",
+            "Die Parteien"
+        ]
+    );
+}
+
+#[test]
+fn hostile_text_in_each_language_is_read_in_bounded_time() {
+    for opening in [
+        "Der Auftragnehmer ist verpflichtet, ",
+        "Le Prestataire s'engage à ",
+        "El Proveedor se obliga a ",
+    ] {
+        let mut text = "😀 ".repeat(5_000);
+        text.push_str(&opening.repeat(20_000));
+        text.push_str(&"innerhalb von 1. 2. 3. ".repeat(5_000));
+        let started = std::time::Instant::now();
+        let found = read(&text);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "{opening}: {:?}",
+            started.elapsed()
+        );
+        assert!(found.len() <= MAX_OBLIGATIONS);
+    }
+}

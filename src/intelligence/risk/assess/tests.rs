@@ -1,0 +1,274 @@
+//! The risk rules, pure: categories by their words in each language, the policy's
+//! findings, and bounded time on hostile text.
+
+use super::*;
+
+fn policy() -> Policy {
+    Policy {
+        forbidden_terms: vec!["unlimited liability".into()],
+        max_payment_days: Some(45),
+        require_liability_cap: true,
+        renewal_needs_notice: true,
+        required_categories: vec![
+            "payment".into(),
+            "confidentiality".into(),
+            "governing_law".into(),
+        ],
+    }
+}
+
+#[test]
+fn a_clean_contract_has_no_findings() {
+    let text = "Customer pays each invoice within thirty (30) days of receipt of the invoice. \
+                Each party keeps the other's confidential information secret. \
+                The supplier's liability is limited to the fees paid in the last twelve months. \
+                This Agreement is governed by the laws of Scotland.";
+    let findings = assess(text, &Terms::default(), &policy());
+    assert_eq!(findings, vec![]);
+    assert_eq!(level(&findings), Severity::None);
+}
+
+#[test]
+fn clauses_and_caps_written_in_german_french_and_spanish_count() {
+    for text in [
+        "Rechnungen sind innerhalb von 30 Tagen zahlbar. Die Parteien halten alle \
+         Informationen vertraulich. Die Haftung ist auf den Auftragswert begrenzt. \
+         Dieser Vertrag unterliegt deutschem Recht.",
+        "Les factures sont payables à 30 jours. Les informations échangées sont \
+         confidentielles. La responsabilité du Prestataire est plafonnée au prix payé. \
+         Le présent contrat est régi par le droit français.",
+        "Las facturas se pagarán en 30 días. Las partes guardarán secreto de la información \
+         confidencial. La responsabilidad del Proveedor se limita al precio. \
+         El presente contrato se regirá por la legislación española.",
+    ] {
+        assert_eq!(assess(text, &Terms::default(), &policy()), vec![], "{text}");
+    }
+    let uncapped = "Der Auftragnehmer haftet unbeschränkt. Es gilt deutsches Recht.";
+    let codes: Vec<String> = assess(uncapped, &Terms::default(), &policy())
+        .into_iter()
+        .map(|f| f.code)
+        .collect();
+    assert_eq!(
+        codes,
+        ["no_liability_cap", "missing_clause", "missing_clause"]
+    );
+}
+
+#[test]
+fn every_rule_of_the_policy_finds_its_breach_with_a_reason() {
+    let text = "The supplier accepts unlimited liability for any loss. \
+                Customer pays each invoice within ninety (90) days of receipt of the invoice. \
+                This agreement renews automatically for successive one-year terms.";
+    let findings = assess(text, &Terms::default(), &policy());
+    let codes: Vec<&str> = findings.iter().map(|f| f.code.as_str()).collect();
+    assert_eq!(
+        codes,
+        [
+            "forbidden_term",
+            "no_liability_cap",
+            "missing_clause",
+            "missing_clause",
+            "payment_terms_too_long",
+            "renewal_without_notice"
+        ]
+    );
+    assert_eq!(level(&findings), Severity::High);
+    let missing: Vec<_> = findings
+        .iter()
+        .filter_map(|f| f.category.as_deref())
+        .collect();
+    assert!(
+        missing.contains(&"confidentiality") && missing.contains(&"governing_law"),
+        "{missing:?}"
+    );
+    assert!(findings[0]
+        .passage
+        .as_deref()
+        .unwrap()
+        .contains("unlimited liability"));
+    assert!(findings[4]
+        .passage
+        .as_deref()
+        .unwrap()
+        .contains("ninety (90) days"));
+}
+
+#[test]
+fn the_contracts_own_fields_and_clauses_count() {
+    let text = "This agreement renews automatically for successive terms. Fees are payable net 60.";
+    let terms = Terms {
+        auto_renew: true,
+        renewal_notice_days: Some(30),
+        payment_terms_days: Some(30),
+        attached_categories: vec!["confidentiality".into(), "governing_law".into()],
+    };
+    assert_eq!(assess(text, &terms, &policy()), vec![]);
+}
+
+#[test]
+fn the_quick_start_lease_lacks_only_a_termination_clause_under_the_defaults() {
+    let script = include_str!("../../../../scripts/run.sh");
+    let line = script
+        .lines()
+        .find(|l| l.contains("\"title\":\"Office lease"))
+        .expect("the demo lease in scripts/run.sh");
+    let lease: serde_json::Value =
+        serde_json::from_str(line.trim().trim_end_matches(" \\").trim_matches('\''))
+            .expect("the demo lease is JSON");
+    let defaults = Policy {
+        forbidden_terms: vec![],
+        max_payment_days: None,
+        require_liability_cap: true,
+        renewal_needs_notice: true,
+        // What the built-in lease type requires.
+        required_categories: vec!["payment".into(), "termination".into()],
+    };
+    let findings = assess(
+        lease["body"].as_str().unwrap(),
+        &Terms::default(),
+        &defaults,
+    );
+    let found: Vec<_> = findings
+        .iter()
+        .map(|f| (f.code.as_str(), f.category.as_deref()))
+        .collect();
+    assert_eq!(found, [("missing_clause", Some("termination"))]);
+    assert_eq!(level(&findings), Severity::Medium);
+}
+
+#[test]
+fn a_passage_is_given_the_category_it_speaks_of_most() {
+    let (category, sure) =
+        category_by_words("Each party keeps the other's confidential information confidential.")
+            .unwrap();
+    assert_eq!(category, "confidentiality");
+    let (_, tied) = category_by_words("Fees; confidential.").unwrap();
+    assert!(tied < sure, "{tied} < {sure}");
+    assert_eq!(category_by_words("The sky is blue."), None);
+}
+
+#[test]
+fn a_denied_renewal_is_none_and_a_renewal_with_its_notice_is_one() {
+    for denied in [
+        "This Agreement shall not renew automatically.",
+        "Il ne sera pas renouvelé tacitement.",
+        "Der Vertrag verlängert sich nicht automatisch.",
+        "El contrato finalizará el 31 de mayo de 2026, sin prórroga automática.",
+    ] {
+        assert!(!categories(denied).contains(&"auto_renewal"), "{denied}");
+    }
+    // Its words tie with the notice that stops it, and it is still a renewal clause.
+    for renewal in [
+        "Er verlängert sich stillschweigend um ein Jahr, wenn er nicht gekündigt wird.",
+        "Il sera renouvelé par tacite reconduction, sauf dénonciation avec un préavis de trois mois.",
+        "This Agreement renews automatically unless terminated on 90 days' notice.",
+    ] {
+        assert_eq!(
+            category_by_words(renewal).map(|(c, _)| c),
+            Some("auto_renewal"),
+            "{renewal}"
+        );
+    }
+}
+
+#[test]
+fn a_company_form_is_not_a_liability_clause() {
+    let party = "Mieter: Café Lindenblüte UG (haftungsbeschränkt), Lindenallee 7, Hamburg";
+    assert_eq!(category_by_words(party), None);
+    assert_eq!(
+        category_by_words("Die Haftungsbeschränkung gilt nicht bei Vorsatz.").map(|(c, _)| c),
+        Some("liability")
+    );
+}
+
+#[test]
+fn the_law_a_contract_is_under_is_named_in_more_ways_than_governed_by() {
+    for passage in [
+        "Dutch law applies. Disputes go to the court in Rotterdam.",
+        "New York law governs this Agreement.",
+        "This contract is subject to the law of the Federal Republic of Germany.",
+        "This contract is submitted to French law.",
+    ] {
+        assert_eq!(
+            category_by_words(passage).map(|(c, _)| c),
+            Some("governing_law"),
+            "{passage}"
+        );
+    }
+    for passage in [
+        "The Caterer will comply with food hygiene law and keep its rating.",
+        "To the extent permitted by applicable law, the supplier is not liable.",
+    ] {
+        assert_ne!(
+            category_by_words(passage).map(|(c, _)| c),
+            Some("governing_law"),
+            "{passage}"
+        );
+    }
+}
+
+#[test]
+fn restrictive_covenants_assignment_and_renewal_have_categories_of_their_own() {
+    for (passage, expected) in [
+        (
+            "While employed, you must not work for a competitor without our permission.",
+            "non_compete",
+        ),
+        (
+            "For twelve months the Employee shall not solicit any client of the Firm.",
+            "non_compete",
+        ),
+        (
+            "The Tenant must not assign, underlet or charge the Premises without consent.",
+            "assignment",
+        ),
+        (
+            "Neither party may assign this Agreement without the other's written consent.",
+            "assignment",
+        ),
+        (
+            "Tenant shall not sublet the property or assign this lease.",
+            "assignment",
+        ),
+        (
+            "The subscription renews automatically for successive twelve-month periods.",
+            "auto_renewal",
+        ),
+        (
+            "This agreement is tacitly renewed for a further year each time.",
+            "auto_renewal",
+        ),
+    ] {
+        assert_eq!(
+            category_by_words(passage).map(|(c, _)| c),
+            Some(expected),
+            "{passage}"
+        );
+    }
+    // Assigning rights in work is intellectual property, and a competent court is
+    // no competitor.
+    for (passage, not) in [
+        (
+            "Contractor hereby assigns to Company all right, title and interest in all work product.",
+            "assignment",
+        ),
+        (
+            "Disputes are submitted to the competent court in Rotterdam.",
+            "non_compete",
+        ),
+    ] {
+        assert_ne!(
+            category_by_words(passage).map(|(c, _)| c),
+            Some(not),
+            "{passage}"
+        );
+    }
+}
+
+#[test]
+fn hostile_text_is_bounded() {
+    let text = format!("{}liability ", "é😀".repeat(300_000));
+    let started = std::time::Instant::now();
+    let _ = assess(&text, &Terms::default(), &policy());
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+}
