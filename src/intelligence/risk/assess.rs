@@ -102,8 +102,7 @@ static CATEGORY_RULES: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
             "liability",
             [
                 r"\bliabilit|\bliable\b",
-                // Not the company form "UG (haftungsbeschränkt)".
-                r"\bhaftung(?:\b|sbeschränkung|sausschluss|sbegrenzung)|\bhaftet\b|\bhaften\b",
+                r"\bhaftung|\bhaftet\b|\bhaften\b",
                 r"\bresponsabilit[ée]",
                 r"\bresponsabilidad|\brespond(?:e|erá)n?\s+de\b",
             ],
@@ -140,7 +139,7 @@ static CATEGORY_RULES: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
             [
                 r"governed\s+by|governing\s+law|laws\s+of\s+the|\blaw\s+(?:applies|shall\s+apply|governs|will\s+govern)|subject\s+to\s+the\s+laws?\s+of|submitted\s+to\s+\w+\s+law\b",
                 r"\b(?:unterliegt|untersteht)\s+(?:dem\s+)?(?:\w+\s+)?recht|\bes\s+gilt\s+(?:das\s+)?(?:\w+\s+)?recht|anwendbares?\s+recht|\brecht\s+(?:anzuwenden|anwendbar)",
-                r"\brégie?s?\s+par\s+(?:le\s+droit|les\s+lois)|\bsoumise?s?\s+(?:au\s+droit|aux\s+lois)|\bdroit\s+applicable|\bdroit\s+(?:français|belge|suisse|luxembourgeois|québécois|allemand|anglais|espagnol|italien)",
+                r"\brégie?s?\s+par\s+(?:le\s+droit|les\s+lois)|\bsoumise?s?\s+(?:au\s+droit|aux\s+lois)|\bdroit\s+applicable|\b(?:au|le|du)\s+droit\s+(?:français|belge|suisse|luxembourgeois|québécois|allemand|anglais|espagnol|italien)",
                 r"\bse\s+regir[áa]n?\s+por|\bse\s+rigen?\s+por|\b(?:ley|legislación)\s+aplicable|\bse\s+someten\s+a\s+(?:las\s+leyes|la\s+legislación)|\blegislación\s+\w+(?:ana|ina|ola|esa)\b",
             ],
         ),
@@ -249,17 +248,40 @@ static DENIAL: LazyLock<Regex> = LazyLock::new(|| {
         .expect("the denial pattern is valid")
 });
 
-/// The places `rule` finds its category's words in `text`, less a renewal denied.
+/// A company's legal form that names liability: "a Minnesota limited liability
+/// company", "UG (haftungsbeschränkt)", "société à responsabilité limitée". A party
+/// named so has no liability clause.
+static COMPANY_FORM: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)limited\s+liability\s+(?:company|partnership)|beschränkter\s+haftung|haftungsbeschränkt|responsabilité\s+limitée|responsabilidad\s+limitada",
+    )
+    .expect("the company form pattern is valid")
+});
+
+/// The places `rule` finds its category's words in `text`, less a renewal denied and
+/// liability in a company's name.
 fn said<'t>(
     category: &str,
     rule: &'t Regex,
     text: &'t str,
 ) -> impl Iterator<Item = regex::Match<'t>> + 't {
-    let renewal = category == "auto_renewal";
+    let (renewal, liability) = (category == "auto_renewal", category == "liability");
+    let around = move |m: &regex::Match<'_>, before: usize, after: usize| {
+        (
+            &text[floor_boundary(text, m.start().saturating_sub(before))..m.start()],
+            &text[m.end()..floor_boundary(text, m.end() + after)],
+        )
+    };
     rule.find_iter(text).filter(move |m| {
-        let before = &text[floor_boundary(text, m.start().saturating_sub(16))..m.start()];
-        let after = &text[m.end()..floor_boundary(text, m.end() + 8)];
-        !renewal || !(DENIAL.is_match(before) || DENIAL.is_match(after))
+        if renewal {
+            let (before, after) = around(m, 16, 8);
+            return !(DENIAL.is_match(before) || DENIAL.is_match(after));
+        }
+        if liability {
+            let (before, after) = around(m, 20, 20);
+            return !COMPANY_FORM.is_match(&format!("{before}{}{after}", m.as_str()));
+        }
+        true
     })
 }
 

@@ -173,8 +173,14 @@ fn a_denied_renewal_is_none_and_a_renewal_with_its_notice_is_one() {
 
 #[test]
 fn a_company_form_is_not_a_liability_clause() {
-    let party = "Mieter: Café Lindenblüte UG (haftungsbeschränkt), Lindenallee 7, Hamburg";
-    assert_eq!(category_by_words(party), None);
+    for party in [
+        "Mieter: Café Lindenblüte UG (haftungsbeschränkt), Lindenallee 7, Hamburg",
+        "Norwood Medical Devices LLC, a Minnesota limited liability company",
+        "Holding Ardennes S.à r.l., société à responsabilité limitée de droit luxembourgeois",
+        "Nordlicht Gesellschaft mit beschränkter Haftung, Hamburg",
+    ] {
+        assert_eq!(category_by_words(party), None, "{party}");
+    }
     assert_eq!(
         category_by_words("Die Haftungsbeschränkung gilt nicht bei Vorsatz.").map(|(c, _)| c),
         Some("liability")
