@@ -106,7 +106,34 @@ pub fn read(text: &str) -> Vec<Obligation> {
             break;
         }
     }
+    in_characters(text, &mut out);
     out
+}
+
+/// Turns the kept obligations' offsets from bytes into characters, counting the text
+/// once: counted from its start for each, a hostile text's thousands of matches
+/// would cost its length each.
+fn in_characters(text: &str, obligations: &mut [Obligation]) {
+    let mut bytes: Vec<usize> = obligations
+        .iter()
+        .flat_map(|o| [o.start_char, o.end_char])
+        .collect();
+    bytes.sort_unstable();
+    bytes.dedup();
+    let (mut counted, mut at) = (0, 0);
+    let chars: Vec<usize> = bytes
+        .iter()
+        .map(|&byte| {
+            counted += text[at..byte].chars().count();
+            at = byte;
+            counted
+        })
+        .collect();
+    let char_at = |byte: usize| chars[bytes.binary_search(&byte).expect("every offset is counted")];
+    for obligation in obligations {
+        obligation.start_char = char_at(obligation.start_char);
+        obligation.end_char = char_at(obligation.end_char);
+    }
 }
 
 /// The obligation a match of `grammar` makes, if its party is one and the grammar
@@ -133,8 +160,9 @@ fn bound(
         prohibition,
         attachment_id: None,
         passage: text[start..end].trim().to_owned(),
-        start_char: text[..start].chars().count(),
-        end_char: text[..end].chars().count(),
+        // In bytes until `read` has chosen what it keeps.
+        start_char: start,
+        end_char: end,
     })
 }
 
