@@ -328,15 +328,7 @@ fn print_other_languages(
             by_language.entry(language).or_default().add(*counts);
         }
     }
-    let mut all = Counts::default();
-    for (field, counts) in &by_field {
-        println!("{}", row(field, *counts));
-        all.add(*counts);
-    }
-    println!("{}", row("**all fields**", all));
-    for (language, counts) in &by_language {
-        println!("{}", row(&format!("all fields, `{language}`"), *counts));
-    }
+    print_totals("fields", &by_field, &by_language);
 
     println!("\n### Clause categories in other languages\n\n{HEADER}");
     let mut by_category: BTreeMap<&str, Counts> = BTreeMap::new();
@@ -347,15 +339,7 @@ fn print_other_languages(
             by_language.entry(language).or_default().add(*counts);
         }
     }
-    let mut all = Counts::default();
-    for (category, counts) in &by_category {
-        println!("{}", row(category, *counts));
-        all.add(*counts);
-    }
-    println!("{}", row("**all categories**", all));
-    for (language, counts) in &by_language {
-        println!("{}", row(&format!("all categories, `{language}`"), *counts));
-    }
+    print_totals("categories", &by_category, &by_language);
 
     println!("\n### Obligations in other languages\n\n{HEADER}");
     let mut all = Counts::default();
@@ -365,4 +349,17 @@ fn print_other_languages(
         all.add(counts);
     }
     println!("{}", row("**all obligations**", all));
+}
+
+/// A row per field or category, their sum, and the sum per language.
+fn print_totals(what: &str, by_key: &BTreeMap<&str, Counts>, by_language: &BTreeMap<&str, Counts>) {
+    let mut all = Counts::default();
+    for (key, counts) in by_key {
+        println!("{}", row(key, *counts));
+        all.add(*counts);
+    }
+    println!("{}", row(&format!("**all {what}**"), all));
+    for (language, counts) in by_language {
+        println!("{}", row(&format!("all {what}, `{language}`"), *counts));
+    }
 }
