@@ -149,6 +149,9 @@ pub fn job_handlers(outbound: &Outbound) -> Handlers {
         .register_job::<crate::intelligence::assessment::AssessRisk>(())
         .register_job::<crate::intelligence::tasks::TrackObligations>(())
         .register_job::<crate::intelligence::tasks::remind::RemindObligation>(())
+        .register_job::<crate::intelligence::generative::requests::MakeSummary>(
+            outbound.generative.clone(),
+        )
         .register(crate::kernel::jobs::NOOP, |_| async { Ok(()) });
     handlers
 }

@@ -9,6 +9,7 @@
 //! contract with the model, the host and what was sent, never the key.
 
 mod model;
+pub mod requests;
 
 use std::time::Duration;
 
@@ -22,6 +23,7 @@ pub use self::model::{
     GenerativeSettings, GenerativeSettingsView, GenerativeSummary, SummaryRequest,
 };
 use self::model::{KEPT_SQL, SETTINGS_COLUMNS, SYSTEM_PROMPT};
+pub use self::requests::{Asked, GenerativeRequest};
 use super::indexing::{sources_for, texts, FileText};
 use crate::kernel::audit::{self, Entry};
 use crate::kernel::destination;
@@ -243,18 +245,31 @@ async fn state(
     Ok((Sources { title, body, files }, rows))
 }
 
-/// A generative summary of `contract` from the tenant's endpoint, for a member who may
-/// read its original; refused while the tenant has not turned it on. The kept summary
-/// is served again, without a call, while it was made from the same request, unless
-/// `refresh` asks for a new one; an answered call's summary is kept in its place.
-pub async fn summarize(
+/// What a call for a contract as it stands would be: the tenant's endpoint, the
+/// request, and the summary kept from an earlier call.
+struct Prepared {
+    base_url: String,
+    model: String,
+    key: Option<String>,
+    request: Request,
+    kept: Option<GenerativeSummary>,
+}
+
+impl Prepared {
+    /// The kept summary, when it was made from this same request and `refresh` does
+    /// not ask for a new one.
+    fn reusable(&mut self, refresh: bool) -> Option<GenerativeSummary> {
+        self.kept.take().filter(|kept| kept.current && !refresh)
+    }
+}
+
+/// Prepares a call for `contract`, for a member who may read its original; refused
+/// while the tenant has not turned generative summaries on.
+async fn prepare(
     db: &TenantDb,
     principal: &Principal,
-    origin: &Origin,
-    generator: &Generator,
     contract: Uuid,
-    refresh: bool,
-) -> Result<GenerativeSummary, DomainError> {
+) -> Result<Prepared, DomainError> {
     let (sources, rows) = state(db, principal, Role::Member, contract).await?;
     let settings = rows[0].first().filter(|row| row.get::<_, bool>(0)).ok_or_else(|| {
         DomainError::refused(
@@ -268,19 +283,66 @@ pub async fn summarize(
     let kept = rows[1]
         .first()
         .map(|row| GenerativeSummary::kept(contract, row, Some(&request.digest)));
-    if let Some(kept) = kept.filter(|kept| kept.current && !refresh) {
+    Ok(Prepared {
+        base_url: settings.get(1),
+        model: settings.get(2),
+        key: settings.get(3),
+        request,
+        kept,
+    })
+}
+
+/// A generative summary of `contract` from the tenant's endpoint, for a member who may
+/// read its original; refused while the tenant has not turned it on. The kept summary
+/// is served again, without a call, while it was made from the same request, unless
+/// `refresh` asks for a new one; an answered call's summary is kept in its place.
+pub async fn summarize(
+    db: &TenantDb,
+    principal: &Principal,
+    origin: &Origin,
+    generator: &Generator,
+    contract: Uuid,
+    refresh: bool,
+) -> Result<GenerativeSummary, DomainError> {
+    let mut prepared = prepare(db, principal, contract).await?;
+    if let Some(kept) = prepared.reusable(refresh) {
         return Ok(kept);
     }
-    let (base_url, model, key): (&str, &str, Option<&str>) =
-        (settings.get(1), settings.get(2), settings.get(3));
-    let call = call(generator, base_url, model, key, &request.sent).await;
-    let (generated_at, answer) =
-        record_call(db, principal, origin, contract, model, &call, &request).await?;
+    made(db, principal, origin, generator, contract, &prepared, false).await
+}
+
+/// Calls the endpoint with `prepared`, records the call (finishing the contract's
+/// background request when `background`), and gives the summary it made.
+async fn made(
+    db: &TenantDb,
+    principal: &Principal,
+    origin: &Origin,
+    generator: &Generator,
+    contract: Uuid,
+    prepared: &Prepared,
+    background: bool,
+) -> Result<GenerativeSummary, DomainError> {
+    let Prepared {
+        base_url,
+        model,
+        key,
+        request,
+        ..
+    } = prepared;
+    let call = call(generator, base_url, model, key.as_deref(), &request.sent).await;
+    let recorded = Recorded {
+        contract,
+        model,
+        call: &call,
+        request,
+        background,
+    };
+    let (generated_at, answer) = recorded.record(db, principal, origin).await?;
     let (summary, usage) = answer?;
     Ok(GenerativeSummary {
         contract_id: contract,
         summary,
-        model: model.to_owned(),
+        model: model.clone(),
         input_chars: request.sent_chars,
         truncated: request.sent_chars < request.whole,
         usage,
@@ -312,58 +374,83 @@ pub async fn kept(
     ))
 }
 
-/// Records the call on the contract, and keeps an answered call's summary (in its own
-/// unit of work: the text left the server whatever came back), and hands back its
-/// outcome as the caller sees it.
-async fn record_call(
-    db: &TenantDb,
-    principal: &Principal,
-    origin: &Origin,
+/// One call to record on its contract.
+struct Recorded<'a> {
     contract: Uuid,
-    model: &str,
-    call: &Call,
-    request: &Request,
-) -> Result<(DateTime<Utc>, Result<(String, Value), DomainError>), DomainError> {
-    let outcome = match &call.outcome {
-        Ok(_) => json!("answered"),
-        Err(why) => json!(validate::truncate(why, 300)),
-    };
-    let at = as_actor(db, principal, async |tx, actor| {
-        audit::record(
-            tx,
-            actor,
-            origin,
-            Entry {
-                action: "generative_summary",
-                entity: "contract",
-                entity_id: Some(contract),
-                changes: json!({
-                    "model": model,
-                    "host": call.host,
-                    "sent_chars": request.sent_chars,
-                    "text_chars": request.whole,
-                    "outcome": outcome,
-                }),
-            },
-        )
+    model: &'a str,
+    call: &'a Call,
+    request: &'a Request,
+    /// Made by a job for a member's background request, which it finishes.
+    background: bool,
+}
+
+impl Recorded<'_> {
+    /// Records the call on the contract, keeps an answered call's summary and
+    /// finishes a background request (in its own unit of work: the text left the
+    /// server whatever came back), and hands back its outcome as the caller sees it.
+    async fn record(
+        &self,
+        db: &TenantDb,
+        principal: &Principal,
+        origin: &Origin,
+    ) -> Result<(DateTime<Utc>, Result<(String, Value), DomainError>), DomainError> {
+        let Self {
+            contract,
+            model,
+            call,
+            request,
+            background,
+        } = *self;
+        let outcome = match &call.outcome {
+            Ok(_) => "answered".to_owned(),
+            Err(why) => validate::truncate(why, 300),
+        };
+        let at = as_actor(db, principal, async |tx, actor| {
+            let mut changes = json!({
+                "model": model,
+                "host": call.host,
+                "sent_chars": request.sent_chars,
+                "text_chars": request.whole,
+                "outcome": outcome,
+            });
+            if background {
+                changes["background"] = json!(true);
+                changes["requested_by"] = json!(actor.user_id());
+            }
+            audit::record(
+                tx,
+                actor,
+                origin,
+                Entry {
+                    action: "generative_summary",
+                    entity: "contract",
+                    entity_id: Some(contract),
+                    changes,
+                },
+            )
+            .await?;
+            // As PostgreSQL keeps it, so the answer and the kept summary say the same.
+            let at = unit::now(tx).trunc_subsecs(6);
+            if let Ok((summary, usage)) = &call.outcome {
+                keep(tx, actor, contract, model, request, summary, usage, at).await?;
+            }
+            if background {
+                let error = call.outcome.as_ref().err().map(|_| outcome.as_str());
+                requests::finish(tx, contract, error, at).await?;
+            }
+            Ok(at)
+        })
         .await?;
-        // As PostgreSQL keeps it, so the answer and the kept summary say the same.
-        let at = unit::now(tx).trunc_subsecs(6);
-        if let Ok((summary, usage)) = &call.outcome {
-            keep(tx, actor, contract, model, request, summary, usage, at).await?;
-        }
-        Ok(at)
-    })
-    .await?;
-    let answer = call.outcome.clone().map_err(|why| {
-        DomainError::refused(
-            Refusal::Upstream,
-            "generative_failed",
-            format!("the generative endpoint did not give a summary: {why}"),
-            json!({}),
-        )
-    });
-    Ok((at, answer))
+        let answer = call.outcome.clone().map_err(|why| {
+            DomainError::refused(
+                Refusal::Upstream,
+                "generative_failed",
+                format!("the generative endpoint did not give a summary: {why}"),
+                json!({}),
+            )
+        });
+        Ok((at, answer))
+    }
 }
 
 /// Keeps `summary` as the contract's generative summary, in place of any earlier one

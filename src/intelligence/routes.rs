@@ -4,14 +4,15 @@
 //! under the tenant's policy. The logic is in [`super::search`],
 //! [`super::clauses`], [`super::classify`], [`super::suggestions`] and [`super::risk`].
 
-use actix_web::{get, patch, post, put, web};
+use actix_web::{get, patch, post, put, web, Either, HttpRequest};
 use uuid::Uuid;
 
 use super::classify::{self, Classification};
 use super::clauses::{self, ClauseResults};
 use super::engine::Engine;
 use super::generative::{
-    self, GenerativeSettings, GenerativeSettingsView, GenerativeSummary, Generator, SummaryRequest,
+    self, Asked, GenerativeRequest, GenerativeSettings, GenerativeSettingsView, GenerativeSummary,
+    Generator, SummaryRequest,
 };
 use super::obligations::{self, Obligations};
 use super::risk::{self, ContractRisk, RiskPolicy};
@@ -26,6 +27,7 @@ use crate::kernel::reads::as_actor;
 use crate::web::error::{ApiError, AuthedRouteErrors, ErrorBody};
 use crate::web::json::Json;
 use crate::web::origin::RequestOrigin;
+use crate::web::reply::Accepted;
 use crate::web::tenant::{AuthUser, CurrentTenant, RequestDb};
 
 #[utoipa::path(
@@ -462,9 +464,14 @@ pub async fn put_generative_settings(
     post,
     path = "/api/v1/contracts/{id}/summary/generative",
     tag = "intelligence",
-    params(("id" = Uuid, Path, description = "Contract id"), SummaryRequest),
+    params(
+        ("id" = Uuid, Path, description = "Contract id"),
+        SummaryRequest,
+        ("Prefer" = Option<String>, Header, description = "`respond-async` (RFC 7240): answer at once with the pending request (202) and make the call in the background; the member is told in their inbox (`generative_summary_ready` or `generative_summary_failed`) and the request's state is at `GET /contracts/{id}/summary/generative/request`"),
+    ),
     responses(
-        (status = 200, description = "A summary written by the tenant's own endpoint from the contract's title, body and files' text, cut at its max_input_chars, and kept for the contract; the call is audited on the contract as contract.generative_summary, answered or not. While the kept summary was made from the same text and settings it is served again without a call, `reused` true, unless `refresh` asks for a new one; a failed call leaves the kept one in place. Members who may read its original", body = GenerativeSummary),
+        (status = 200, description = "A summary written by the tenant's own endpoint from the contract's title, body and files' text, cut at its max_input_chars, and kept for the contract; the call is audited on the contract as contract.generative_summary, answered or not. While the kept summary was made from the same text and settings it is served again without a call, `reused` true, unless `refresh` asks for a new one (also with `Prefer: respond-async`); a failed call leaves the kept one in place. Members who may read its original", body = GenerativeSummary),
+        (status = 202, description = "With `Prefer: respond-async`: the request, pending, with `Preference-Applied: respond-async` and its `Location`; a job makes the call as the member who asked. A request for a contract whose request is still pending joins it, and one call serves both", body = GenerativeRequest),
         (status = 409, description = "`generative_off`: the tenant's admin has not turned generative summaries on", body = ErrorBody),
         (status = 502, description = "`generative_failed`: the endpoint could not be reached, refused, or gave no summary; the call is audited all the same", body = ErrorBody),
         AuthedRouteErrors
@@ -473,23 +480,73 @@ pub async fn put_generative_settings(
 )]
 #[post("/api/v1/contracts/{id}/summary/generative")]
 pub async fn generative_summary(
+    request: HttpRequest,
     user: AuthUser,
     db: RequestDb,
     origin: RequestOrigin,
     generator: web::Data<Generator>,
     id: web::Path<Uuid>,
     query: web::Query<SummaryRequest>,
-) -> Result<Json<GenerativeSummary>, ApiError> {
-    Ok(Json(
-        generative::summarize(
+) -> Result<Either<Json<GenerativeSummary>, Accepted<GenerativeRequest>>, ApiError> {
+    let (contract, principal) = (id.into_inner(), user.principal());
+    if !prefers_async(&request) {
+        let made = generative::summarize(
             &db,
-            &user.principal(),
+            &principal,
             &origin,
             &generator,
-            id.into_inner(),
+            contract,
             query.refresh,
         )
-        .await?,
+        .await?;
+        return Ok(Either::Left(Json(made)));
+    }
+    Ok(
+        match generative::requests::ask(&db, &principal, contract, query.refresh).await? {
+            Asked::Kept(kept) => Either::Left(Json(kept)),
+            Asked::Pending(pending) => Either::Right(Accepted {
+                body: pending,
+                location: format!("/api/v1/contracts/{contract}/summary/generative/request"),
+                preference_applied: Some("respond-async"),
+            }),
+        },
+    )
+}
+
+/// Whether a `Prefer` header (RFC 7240) asks for `respond-async`: preferences are
+/// comma-separated, each a token with optional parameters after `;`.
+fn prefers_async(request: &HttpRequest) -> bool {
+    request
+        .headers()
+        .get_all("prefer")
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|preference| {
+            let token = preference.split([';', '=']).next().unwrap_or_default();
+            token.trim().eq_ignore_ascii_case("respond-async")
+        })
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/contracts/{id}/summary/generative/request",
+    tag = "intelligence",
+    params(("id" = Uuid, Path, description = "Contract id")),
+    responses(
+        (status = 200, description = "The last generative summary asked for in the background (`Prefer: respond-async`): `pending` until its job has made the call, then `answered` or `failed` with the reason; nothing is sent anywhere. Readers who may read its original", body = GenerativeRequest),
+        (status = 404, description = "`not_found`: no such contract, or no summary was asked for in the background", body = ErrorBody),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/contracts/{id}/summary/generative/request")]
+pub async fn generative_summary_request(
+    user: AuthUser,
+    db: RequestDb,
+    id: web::Path<Uuid>,
+) -> Result<Json<GenerativeRequest>, ApiError> {
+    Ok(Json(
+        generative::requests::last(&db, &user.principal(), id.into_inner()).await?,
     ))
 }
 

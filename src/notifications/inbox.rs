@@ -24,7 +24,8 @@ pub struct NotificationView {
     /// `renewal_notice_due`, `ocr_finished`, `ocr_failed`, `obligation_due`,
     /// `task_assigned`, `task_reminder`, `task_overdue`, `case_assigned`,
     /// `case_sla_breached`, `case_sla_at_risk`, `case_escalated`, `invoice_payment_due`,
-    /// `invoice_overdue`, `invoice_email_failed`.
+    /// `invoice_overdue`, `invoice_email_failed`, `generative_summary_ready`,
+    /// `generative_summary_failed`.
     #[serde(rename = "type")]
     pub kind: String,
     pub title: String,

@@ -1,11 +1,12 @@
 //! Notifications: the in-app inbox ([`inbox`], `/api/v1/notifications`) filled by the
-//! [`notifier`] from events; email and chat [`delivery`] by job, shaped by each user's
+//! [`notifier`] from events, of the [`kinds`] a user chooses channels for; email and chat [`delivery`] by job, shaped by each user's
 //! [`preferences`] (critical types, quiet hours, digests); a live [`stream`] (SSE) fed
 //! through Redis or PostgreSQL pub/sub; contract [`reminders`] as timers.
 
 pub mod delivery;
 mod email_batch;
 pub mod inbox;
+pub mod kinds;
 pub mod mail;
 pub mod notifier;
 pub mod outlets;

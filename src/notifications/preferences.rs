@@ -19,48 +19,7 @@ use uuid::Uuid;
 use crate::kernel::{unit, Actor, DomainError, Role};
 use crate::tenancy::scoped::TenantTx;
 
-/// Every notification type.
-pub const TYPES: &[&str] = &[
-    "approval_requested",
-    "approval_delegated",
-    "approval_approved",
-    "approval_rejected",
-    "approval_overdue",
-    "approval_escalated",
-    "workflow_completed",
-    "contract_updated",
-    "mentioned",
-    "contract_expiring",
-    "renewal_notice_due",
-    "ocr_finished",
-    "ocr_failed",
-    "obligation_due",
-    "task_assigned",
-    "task_reminder",
-    "task_overdue",
-    "case_assigned",
-    "case_sla_breached",
-    "case_sla_at_risk",
-    "case_escalated",
-    "invoice_payment_due",
-    "invoice_overdue",
-    "invoice_email_failed",
-];
-
-/// Types nobody can mute in the inbox or by email: someone is waiting on the recipient.
-/// They are never held for a digest either (quiet hours still defer their email).
-pub const CRITICAL: &[&str] = &[
-    "approval_requested",
-    "approval_delegated",
-    "approval_overdue",
-    "approval_escalated",
-];
-
-pub const CHANNELS: &[&str] = &["in_app", "email", "chat"];
-
-pub fn is_critical(kind: &str) -> bool {
-    CRITICAL.contains(&kind)
-}
+pub use super::kinds::{is_critical, CHANNELS, CRITICAL, TYPES};
 
 /// `{"email": {"*": false, "mentioned": true}, ...}`.
 pub type ChannelChoices = BTreeMap<String, BTreeMap<String, bool>>;

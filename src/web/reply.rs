@@ -4,7 +4,7 @@
 //! and the body cannot say different things.
 
 use actix_web::body::BoxBody;
-use actix_web::http::header::{HeaderValue, ETAG, LOCATION};
+use actix_web::http::header::{HeaderName, HeaderValue, ETAG, LOCATION};
 use actix_web::{HttpRequest, HttpResponse, Responder};
 use serde::Serialize;
 
@@ -56,6 +56,32 @@ impl<T: Serialize> Responder for Created<T> {
             if let Some(value) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
                 response.headers_mut().insert(name, value);
             }
+        }
+        response
+    }
+}
+
+/// 202: `T` (what was accepted, as it stands now) as JSON, with where to follow it
+/// and, when a `Prefer` asked for it (RFC 7240), the preference applied.
+pub struct Accepted<T> {
+    pub body: T,
+    pub location: String,
+    pub preference_applied: Option<&'static str>,
+}
+
+impl<T: Serialize> Responder for Accepted<T> {
+    type Body = BoxBody;
+
+    fn respond_to(self, _: &HttpRequest) -> HttpResponse {
+        let mut response = HttpResponse::Accepted().json(self.body);
+        if let Ok(location) = HeaderValue::from_str(&self.location) {
+            response.headers_mut().insert(LOCATION, location);
+        }
+        if let Some(applied) = self.preference_applied {
+            response.headers_mut().insert(
+                HeaderName::from_static("preference-applied"),
+                HeaderValue::from_static(applied),
+            );
         }
         response
     }

@@ -20,6 +20,8 @@ struct Endpoint {
     url: String,
     seen: Seen,
     mode: Arc<Mutex<&'static str>>,
+    /// In mode "hold", each request waits here for a permit before it is answered.
+    gate: Arc<tokio::sync::Semaphore>,
     server: actix_web::dev::ServerHandle,
 }
 
@@ -27,13 +29,14 @@ impl Endpoint {
     async fn start() -> Self {
         let seen: Seen = Arc::default();
         let mode = Arc::new(Mutex::new("ok"));
-        let (s, m) = (seen.clone(), mode.clone());
+        let gate = Arc::new(tokio::sync::Semaphore::new(0));
+        let (s, m, g) = (seen.clone(), mode.clone(), gate.clone());
         let server = HttpServer::new(move || {
-            let (seen, mode) = (s.clone(), m.clone());
+            let (seen, mode, gate) = (s.clone(), m.clone(), g.clone());
             App::new().route(
                 "/v1/chat/completions",
                 web::post().to(move |request: HttpRequest, body: web::Json<Value>| {
-                    let (seen, mode) = (seen.clone(), mode.clone());
+                    let (seen, mode, gate) = (seen.clone(), mode.clone(), gate.clone());
                     async move {
                         let auth = request
                             .headers()
@@ -41,6 +44,10 @@ impl Endpoint {
                             .and_then(|v| v.to_str().ok())
                             .map(str::to_owned);
                         seen.lock().unwrap().push((auth, body.into_inner()));
+                        let held = *mode.lock().unwrap() == "hold";
+                        if held {
+                            gate.acquire().await.unwrap().forget();
+                        }
                         match *mode.lock().unwrap() {
                             "fail" => HttpResponse::InternalServerError().json(json!({"error": "down"})),
                             "empty" => HttpResponse::Ok().json(json!({"choices": []})),
@@ -64,12 +71,49 @@ impl Endpoint {
             url: format!("http://127.0.0.1:{port}/v1"),
             seen,
             mode,
+            gate,
             server: handle,
         }
     }
 
     fn calls(&self) -> Vec<(Option<String>, Value)> {
         self.seen.lock().unwrap().clone()
+    }
+}
+
+/// A tenant allowed private destinations, an endpoint, and a contract to summarise at
+/// `path`.
+struct Scene {
+    db: TestDb,
+    app: TestApp,
+    acme: Tenant,
+    endpoint: Endpoint,
+    id: String,
+    path: String,
+}
+
+impl Scene {
+    async fn hosting() -> Self {
+        let db = TestDb::migrated().await;
+        let app = spawn_app(&db, &[("PACTUM_WEBHOOK_ALLOW_PRIVATE", "true")]).await;
+        let acme = tenant(&db, &app, "acme").await;
+        let endpoint = Endpoint::start().await;
+        let id = create(
+            &app,
+            &acme,
+            "Hosting",
+            "Acme shall host the service. Customer shall pay the fee monthly.",
+        )
+        .await;
+        let path = format!("/api/v1/contracts/{id}/summary/generative");
+        Self {
+            db,
+            app,
+            acme,
+            endpoint,
+            id,
+            path,
+        }
     }
 }
 
@@ -90,18 +134,14 @@ async fn audited(db: &TestDb, contract: &str) -> Vec<Value> {
 
 #[tokio::test]
 async fn a_generative_summary_leaves_only_when_the_admin_turned_it_on_and_is_audited() {
-    let db = TestDb::migrated().await;
-    let app = spawn_app(&db, &[("PACTUM_WEBHOOK_ALLOW_PRIVATE", "true")]).await;
-    let acme = tenant(&db, &app, "acme").await;
-    let endpoint = Endpoint::start().await;
-    let id = create(
-        &app,
-        &acme,
-        "Hosting",
-        "Acme shall host the service. Customer shall pay the fee monthly.",
-    )
-    .await;
-    let path = format!("/api/v1/contracts/{id}/summary/generative");
+    let Scene {
+        db,
+        app,
+        acme,
+        endpoint,
+        id,
+        path,
+    } = Scene::hosting().await;
     let settings = "/api/v1/generative-settings";
 
     // Off by default: nothing is sent.
@@ -371,6 +411,224 @@ async fn a_generative_summary_leaves_only_when_the_admin_turned_it_on_and_is_aud
         (status, answer["error"].as_str()),
         (StatusCode::BAD_REQUEST, Some("invalid_base_url")),
         "{answer}"
+    );
+    endpoint.server.stop(false).await;
+}
+
+/// A POST for `path` with `prefer` as its `Prefer` header: status, headers and body.
+async fn ask(
+    app: &TestApp,
+    t: &Tenant,
+    token: &str,
+    path: &str,
+    prefer: &str,
+) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+    let response = app
+        .request(Method::POST, &t.host, path)
+        .bearer_auth(token)
+        .header("prefer", prefer)
+        .send()
+        .await
+        .unwrap();
+    let (status, headers) = (response.status(), response.headers().clone());
+    (
+        status,
+        headers,
+        response.json().await.unwrap_or(Value::Null),
+    )
+}
+
+/// Polls `path` until `done` holds of its body, for at most 30 s.
+async fn until(app: &TestApp, t: &Tenant, path: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, body) = json(app, t, &t.admin, Method::GET, path, None).await;
+        if done(&body) {
+            return body;
+        }
+        assert!(Instant::now() < deadline, "{path} never came to it: {body}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_summary_asked_for_in_the_background_answers_at_once_and_tells_the_member() {
+    let Scene {
+        db,
+        app,
+        acme,
+        endpoint,
+        id,
+        path,
+    } = Scene::hosting().await;
+    let status_path = format!("{path}/request");
+    let settings = json!({"enabled": true, "base_url": endpoint.url, "model": "summariser-1"});
+    let (status, _) = json(
+        &app,
+        &acme,
+        &acme.admin,
+        Method::PUT,
+        "/api/v1/generative-settings",
+        Some(settings),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, none) = json(&app, &acme, &acme.admin, Method::GET, &status_path, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{none}");
+
+    // The endpoint holds its answer: the member is answered at once all the same.
+    *endpoint.mode.lock().unwrap() = "hold";
+    let prefer = "return=minimal, respond-async; wait=5";
+    let (status, headers, pending) = ask(&app, &acme, &acme.admin, &path, prefer).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{pending}");
+    assert_eq!(headers["preference-applied"], "respond-async");
+    assert_eq!(headers["location"], status_path.as_str());
+    assert_eq!(
+        (pending["state"].as_str(), pending["contract_id"].as_str()),
+        (Some("pending"), Some(id.as_str())),
+        "{pending}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while endpoint.calls().is_empty() {
+        assert!(Instant::now() < deadline, "the job never called");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Asked again while it is pending: joined, not sent twice; readers see it pending.
+    let (status, _, joined) = ask(&app, &acme, &acme.admin, &path, "respond-async").await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{joined}");
+    assert_eq!(joined["requested_at"], pending["requested_at"]);
+    let viewer = viewer(&app, &acme).await;
+    let (status, seen) = json(&app, &acme, &viewer, Method::GET, &status_path, None).await;
+    assert_eq!(
+        (status, seen["state"].as_str()),
+        (StatusCode::OK, Some("pending")),
+        "{seen}"
+    );
+    endpoint.gate.add_permits(1);
+    let done = until(&app, &acme, &status_path, |r| r["state"] != "pending").await;
+    assert_eq!(done["state"], "answered", "{done}");
+    assert!(
+        done["finished_at"].is_string() && done["error"].is_null(),
+        "{done}"
+    );
+    let (status, kept) = json(&app, &acme, &viewer, Method::GET, &path, None).await;
+    assert_eq!(status, StatusCode::OK, "{kept}");
+    assert_eq!(
+        kept["summary"],
+        "Acme hosts the service; Customer pays monthly."
+    );
+    assert_eq!(endpoint.calls().len(), 1, "one call served both requests");
+
+    // The member who asked is told, though the call is recorded as theirs.
+    let inbox = until(&app, &acme, "/api/v1/notifications", |n| {
+        n["items"].as_array().is_some_and(|items| !items.is_empty())
+    })
+    .await;
+    let told = &inbox["items"][0];
+    assert_eq!(told["type"], "generative_summary_ready", "{inbox}");
+    assert_eq!(told["link"], path.as_str());
+    let log = audited(&db, &id).await;
+    assert_eq!(log.len(), 1, "{log:?}");
+    assert_eq!(
+        (log[0]["outcome"].as_str(), log[0]["background"].as_bool()),
+        (Some("answered"), Some(true))
+    );
+
+    // The kept summary is current: nothing to do, answered at once with it.
+    *endpoint.mode.lock().unwrap() = "ok";
+    let (status, _, reused) = ask(&app, &acme, &acme.admin, &path, "respond-async").await;
+    assert_eq!(
+        (status, reused["reused"].as_bool()),
+        (StatusCode::OK, Some(true)),
+        "{reused}"
+    );
+    // A preference that is not respond-async leaves the call in the request.
+    let (status, _, immediate) = ask(
+        &app,
+        &acme,
+        &acme.admin,
+        &format!("{path}?refresh=true"),
+        "respond-asynchronously",
+    )
+    .await;
+    assert_eq!(
+        (status, immediate["reused"].as_bool()),
+        (StatusCode::OK, Some(false)),
+        "{immediate}"
+    );
+    assert_eq!(endpoint.calls().len(), 2);
+
+    // A failing endpoint fails the request with its reason, the member is told, and
+    // the kept summary stays.
+    *endpoint.mode.lock().unwrap() = "fail";
+    let refresh = format!("{path}?refresh=true");
+    let (status, _, pending) = ask(&app, &acme, &acme.admin, &refresh, "respond-async").await;
+    assert_eq!(
+        (status, pending["refresh"].as_bool()),
+        (StatusCode::ACCEPTED, Some(true)),
+        "{pending}"
+    );
+    let failed = until(&app, &acme, &status_path, |r| r["state"] != "pending").await;
+    assert_eq!(failed["state"], "failed", "{failed}");
+    assert!(
+        failed["error"].as_str().unwrap().contains("500"),
+        "{failed}"
+    );
+    let inbox = until(&app, &acme, "/api/v1/notifications", |n| {
+        n["items"].as_array().is_some_and(|items| items.len() == 2)
+    })
+    .await;
+    assert_eq!(
+        inbox["items"][0]["type"], "generative_summary_failed",
+        "{inbox}"
+    );
+    let (_, kept) = json(&app, &acme, &viewer, Method::GET, &path, None).await;
+    assert_eq!(
+        kept["summary"],
+        "Acme hosts the service; Customer pays monthly."
+    );
+
+    // Who may not ask at once may not ask in the background; nothing is queued.
+    let (status, _, refused) = ask(&app, &acme, &viewer, &refresh, "respond-async").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
+    let unknown = format!(
+        "/api/v1/contracts/{}/summary/generative",
+        uuid::Uuid::new_v4()
+    );
+    let (status, _, _) = ask(&app, &acme, &acme.admin, &unknown, "respond-async").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = json(
+        &app,
+        &acme,
+        &acme.admin,
+        Method::GET,
+        &format!("{unknown}/request"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, last) = json(&app, &acme, &viewer, Method::GET, &status_path, None).await;
+    assert_eq!(
+        last["state"], "failed",
+        "the refused requests changed nothing"
+    );
+    assert_eq!(endpoint.calls().len(), 3);
+
+    // Turned off: a background request is refused at once, as an immediate one is.
+    let off = json!({"enabled": false, "base_url": endpoint.url, "model": "summariser-1"});
+    json(
+        &app,
+        &acme,
+        &acme.admin,
+        Method::PUT,
+        "/api/v1/generative-settings",
+        Some(off),
+    )
+    .await;
+    let (status, _, refused) = ask(&app, &acme, &acme.admin, &refresh, "respond-async").await;
+    assert_eq!(
+        (status, refused["error"].as_str()),
+        (StatusCode::CONFLICT, Some("generative_off"))
     );
     endpoint.server.stop(false).await;
 }

@@ -54,6 +54,7 @@ async fn provisioning_creates_the_schema_its_tables_history_and_registry_rows() 
             "contracts",
             "counterparties",
             "document_settings",
+            "generative_requests",
             "generative_settings",
             "generative_summaries",
             "idempotency_keys",
