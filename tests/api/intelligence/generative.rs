@@ -94,8 +94,15 @@ struct Scene {
 
 impl Scene {
     async fn hosting() -> Self {
+        Self::hosting_with(&[]).await
+    }
+
+    /// With more of the server's environment (`PACTUM_JOB_WORKERS=0`: no job runs).
+    async fn hosting_with(env: &[(&str, &str)]) -> Self {
         let db = TestDb::migrated().await;
-        let app = spawn_app(&db, &[("PACTUM_WEBHOOK_ALLOW_PRIVATE", "true")]).await;
+        let mut env = env.to_vec();
+        env.push(("PACTUM_WEBHOOK_ALLOW_PRIVATE", "true"));
+        let app = spawn_app(&db, &env).await;
         let acme = tenant(&db, &app, "acme").await;
         let endpoint = Endpoint::start().await;
         let id = create(
@@ -476,7 +483,8 @@ async fn a_summary_asked_for_in_the_background_answers_at_once_and_tells_the_mem
     let (status, none) = json(&app, &acme, &acme.admin, Method::GET, &status_path, None).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{none}");
 
-    // The endpoint holds its answer: the member is answered at once all the same.
+    // The endpoint holds its answer: the member is answered at once all the same, and
+    // twenty asking at the same instant join one request, sent once.
     *endpoint.mode.lock().unwrap() = "hold";
     let prefer = "return=minimal, respond-async; wait=5";
     let (status, headers, pending) = ask(&app, &acme, &acme.admin, &path, prefer).await;
@@ -488,15 +496,16 @@ async fn a_summary_asked_for_in_the_background_answers_at_once_and_tells_the_mem
         (Some("pending"), Some(id.as_str())),
         "{pending}"
     );
+    let storm = (0..20).map(|_| ask(&app, &acme, &acme.admin, &path, "respond-async"));
+    for (status, _, joined) in futures::future::join_all(storm).await {
+        assert_eq!(status, StatusCode::ACCEPTED, "{joined}");
+        assert_eq!(joined["requested_at"], pending["requested_at"]);
+    }
     let deadline = Instant::now() + Duration::from_secs(30);
     while endpoint.calls().is_empty() {
         assert!(Instant::now() < deadline, "the job never called");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    // Asked again while it is pending: joined, not sent twice; readers see it pending.
-    let (status, _, joined) = ask(&app, &acme, &acme.admin, &path, "respond-async").await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{joined}");
-    assert_eq!(joined["requested_at"], pending["requested_at"]);
     let viewer = viewer(&app, &acme).await;
     let (status, seen) = json(&app, &acme, &viewer, Method::GET, &status_path, None).await;
     assert_eq!(
@@ -517,7 +526,7 @@ async fn a_summary_asked_for_in_the_background_answers_at_once_and_tells_the_mem
         kept["summary"],
         "Acme hosts the service; Customer pays monthly."
     );
-    assert_eq!(endpoint.calls().len(), 1, "one call served both requests");
+    assert_eq!(endpoint.calls().len(), 1, "one call served every request");
 
     // The member who asked is told, though the call is recorded as theirs.
     let inbox = until(&app, &acme, "/api/v1/notifications", |n| {
@@ -629,6 +638,81 @@ async fn a_summary_asked_for_in_the_background_answers_at_once_and_tells_the_mem
     assert_eq!(
         (status, refused["error"].as_str()),
         (StatusCode::CONFLICT, Some("generative_off"))
+    );
+    endpoint.server.stop(false).await;
+}
+
+#[tokio::test]
+async fn a_background_request_is_checked_again_when_its_job_runs() {
+    // No job runs on this server: the request waits while the member is deactivated.
+    let Scene {
+        db,
+        app,
+        acme,
+        endpoint,
+        id,
+        path,
+    } = Scene::hosting_with(&[("PACTUM_JOB_WORKERS", "0")]).await;
+    let settings = json!({"enabled": true, "base_url": endpoint.url, "model": "summariser-1"});
+    let (status, _) = json(
+        &app,
+        &acme,
+        &acme.admin,
+        Method::PUT,
+        "/api/v1/generative-settings",
+        Some(settings),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, member) = json(
+        &app,
+        &acme,
+        &acme.admin,
+        Method::POST,
+        "/api/v1/users",
+        Some(json!({"email": "member@example.com", "display_name": "Member", "role": "member", "password": PASSWORD})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{member}");
+    let token = app
+        .access_token(&acme.host, "member@example.com", PASSWORD)
+        .await;
+    let (status, _, pending) = ask(&app, &acme, &token, &path, "respond-async").await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{pending}");
+    let (status, _) = json(
+        &app,
+        &acme,
+        &acme.admin,
+        Method::PATCH,
+        &format!("/api/v1/users/{}", member["id"].as_str().unwrap()),
+        Some(json!({"active": false})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+
+    // A server that runs jobs picks the request up: nothing is sent for a member who
+    // may no longer ask, and the request says why.
+    let workers = spawn_app(&db, &[("PACTUM_WEBHOOK_ALLOW_PRIVATE", "true")]).await;
+    let status_path = format!("{path}/request");
+    let failed = until(&workers, &acme, &status_path, |r| r["state"] != "pending").await;
+    assert_eq!(failed["state"], "failed", "{failed}");
+    assert!(
+        failed["error"]
+            .as_str()
+            .unwrap()
+            .contains("no longer active"),
+        "{failed}"
+    );
+    assert!(endpoint.calls().is_empty(), "the text never left");
+    let log = audited(&db, &id).await;
+    assert_eq!(log.len(), 1, "{log:?}");
+    assert_eq!(
+        (
+            log[0]["sent_chars"].as_i64(),
+            log[0]["background"].as_bool()
+        ),
+        (Some(0), Some(true)),
+        "{log:?}"
     );
     endpoint.server.stop(false).await;
 }
