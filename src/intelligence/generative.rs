@@ -6,7 +6,8 @@
 //! `max_input_chars`) goes to `{base_url}/chat/completions` through the client that
 //! checks every destination after DNS resolution with no proxy in between
 //! ([`crate::kernel::destination`]); every call, answered or not, is audited on the
-//! contract with the model, the host and what was sent, never the key.
+//! contract with the model, the host and what was sent, never the key. A member may
+//! also ask in the background ([`requests`]): answered at once, the call made by a job.
 
 mod model;
 pub mod requests;

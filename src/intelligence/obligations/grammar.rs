@@ -188,39 +188,52 @@ fn judge_german(caps: &Captures<'_>) -> Option<bool> {
 }
 
 /// Whether "wird …" is a passive: its clause ends in a past participle ("ausgezahlt",
-/// "geschlossen", "verlängert") rather than an infinitive ("melden").
+/// "geschlossen", "verlängert", "abgegeben") rather than an infinitive ("melden",
+/// "gewährleisten", and with a separable prefix "abgeben", "eingehen").
 fn passive_german(action: &str) -> bool {
-    const GE_INFINITIVES: [&str; 6] = [
+    // Infinitives that begin as a participle does: "ge" is part of their stem.
+    const GE_INFINITIVES: [&str; 15] = [
         "geben",
         "gehen",
         "gelten",
         "gewähren",
+        "gewährleisten",
         "genehmigen",
         "gestatten",
+        "gehören",
+        "genügen",
+        "gebrauchen",
+        "gestalten",
+        "gewinnen",
+        "gelangen",
+        "gefährden",
+        "gebühren",
+    ];
+    // The separable prefixes a participle's "ge" follows ("ab-ge-geben").
+    const SEPARABLE: [&str; 11] = [
+        "ab", "an", "auf", "aus", "bei", "ein", "mit", "nach", "vor", "zu", "zurück",
     ];
     let clause = action.split([',', '(']).next().unwrap_or(action);
     let Some(verb) = clause.split_whitespace().last() else {
         return false;
     };
     let verb = verb.to_lowercase();
-    let participle_prefix = [
-        "ge",
-        "abge",
-        "ange",
-        "aufge",
-        "ausge",
-        "beige",
-        "einge",
-        "mitge",
-        "nachge",
-        "vorge",
-        "zuge",
-        "zurückge",
-    ]
-    .iter()
-    .any(|p| verb.starts_with(p) && verb.len() > p.len() + 3);
-    verb.ends_with('t') && !verb.ends_with("st")
-        || verb.ends_with("en") && participle_prefix && !GE_INFINITIVES.contains(&verb.as_str())
+    if !verb.ends_with("en") {
+        return verb.ends_with('t') && !verb.ends_with("st");
+    }
+    let rests = std::iter::once(verb.as_str()).chain(
+        SEPARABLE
+            .iter()
+            .filter_map(|prefix| verb.strip_prefix(prefix)),
+    );
+    let mut participle = false;
+    for rest in rests.filter(|rest| rest.starts_with("ge") && rest.len() > "ge".len() + 3) {
+        if GE_INFINITIVES.contains(&rest) {
+            return false;
+        }
+        participle = true;
+    }
+    participle
 }
 
 fn french() -> Grammar {

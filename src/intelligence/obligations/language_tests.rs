@@ -66,6 +66,28 @@ fn german_duties_bind_and_rights_permissions_and_passives_do_not() {
 }
 
 #[test]
+fn german_infinitives_that_begin_like_participles_are_duties_not_passives() {
+    let found = read_out(
+        "Der Lieferant wird die Verfügbarkeit des Dienstes gewährleisten. \
+         Der Kunde wird die Erklärung beim Finanzamt abgeben. \
+         Der Mieter wird keine Verpflichtungen gegenüber Dritten eingehen. \
+         Der Vermieter wird die Kaution zurückgeben. \
+         Die Erklärung wird beim Finanzamt abgegeben. \
+         Die Kaution wird zurückgegeben. \
+         Der Vertrag wird auf ein Jahr geschlossen.",
+    );
+    assert_eq!(
+        found,
+        [
+            duty("Der Lieferant", false, None),
+            duty("Der Kunde", false, None),
+            duty("Der Mieter", true, None),
+            duty("Der Vermieter", false, None),
+        ]
+    );
+}
+
+#[test]
 fn french_duties_bind_and_permissions_and_statements_do_not() {
     let found = read_out(
         "Le Prestataire s'engage à livrer le logiciel au plus tard le 15 mai 2027. \
