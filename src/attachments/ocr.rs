@@ -21,6 +21,7 @@ use uuid::Uuid;
 use super::files::work_folder;
 use super::text;
 use crate::kernel::jobs::{BackgroundJob, JobContext, JobError, JobKind};
+use crate::kernel::language::text_search_config;
 use crate::kernel::storage::{Store, StoredName};
 use crate::kernel::unit;
 use crate::tenancy::scoped::TenantTx;
@@ -385,9 +386,9 @@ async fn record_page(
     };
     let inserted = tx
         .execute(
-            "insert into attachment_pages (attachment_id, page, body, confidence) \
-             values ($1, $2, $3, $4) on conflict do nothing",
-            &[&id, &page, &body, &confidence],
+            "insert into attachment_pages (attachment_id, page, body, confidence, text_language) \
+             values ($1, $2, $3, $4, $5) on conflict do nothing",
+            &[&id, &page, &body, &confidence, &text_search_config(&body)],
         )
         .await?;
     if inserted == 0 {

@@ -15,6 +15,7 @@ use uuid::Uuid;
 use super::originals::{self, Guard};
 use super::text::{self, Extracted, MAX_PAGES, MAX_TEXT_CHARS};
 use crate::kernel::jobs::{BackgroundJob, JobContext, JobError, JobKind};
+use crate::kernel::language::text_search_config;
 use crate::kernel::page::{Page, PageRequest};
 use crate::kernel::reads::read_as;
 use crate::kernel::storage::{Store, StoredName};
@@ -180,10 +181,12 @@ async fn store_pages(
         .zip(pages.iter().map(String::as_str))
         .filter(|(number, _)| !skip.contains(number))
         .unzip();
+    let languages: Vec<&str> = bodies.iter().map(|b| text_search_config(b)).collect();
     tx.execute(
-        "insert into attachment_pages (attachment_id, page, body) \
-         select $1, page, body from unnest($2::int[], $3::text[]) as p(page, body)",
-        &[&id, &numbers, &bodies],
+        "insert into attachment_pages (attachment_id, page, body, text_language) \
+         select $1, page, body, language \
+         from unnest($2::int[], $3::text[], $4::text[]) as p(page, body, language)",
+        &[&id, &numbers, &bodies, &languages],
     )
     .await?;
     Ok(())

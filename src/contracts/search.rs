@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::model::*;
 use crate::attachments::originals::{self, Reader};
+use crate::kernel::language::TEXT_SEARCH_CONFIGS;
 use crate::kernel::page::{Page, PageRequest};
 use crate::kernel::query::{Filter, SortKey, SortKeys};
 use crate::kernel::reads::read_as;
@@ -52,7 +53,7 @@ pub struct ContractFilter {
 /// The filter as SQL: what follows `from contracts`, and its parameters.
 pub(super) struct Search {
     pub(super) filter: Filter,
-    /// With `q`: `, websearch_to_tsquery(...) as query`, joined to `contracts`. Parsed
+    /// With `q`: `, (select <the query in every language> as query) as parsed`, joined to `contracts`. Parsed
     /// once per execution this way, also under a generic plan, where the same call in
     /// the WHERE and ORDER BY clauses ran once per matching row (2-3x slower).
     pub(super) from_query: String,
@@ -197,16 +198,21 @@ impl ContractFilter {
                 )));
             }
             let n = w.filter.bind(q.to_owned());
-            w.from_query = format!(", websearch_to_tsquery('english', ${n}) as query");
+            // Each text is stemmed in its own language: the index answers the query as
+            // every language parses it (`query`), and the row's own language decides.
+            w.from_query = format!(", {}", parsed_query(n, "parsed"));
+            let own = own_language("parsed", "text_language");
             // The contract's own text, or the text of a file attached to it (the array
             // is computed once, through the pages' index, so either side keeps its
             // index: a bitmap OR of the two).
             let originals = format!(
-                "(search @@ query or id = any(array(\
-                 select a.target_id from attachment_pages p \
+                "((search @@ query and search @@ {own}) or id = any(array(\
+                 select a.target_id from {pages_query}, attachment_pages p \
                  join attachments a on a.id = p.attachment_id \
                  where a.target_kind = 'contract' \
-                 and p.search @@ websearch_to_tsquery('english', ${n}))))"
+                 and p.search @@ pq.query and p.search @@ {page_own})))",
+                pages_query = parsed_query(n, "pq"),
+                page_own = own_language("pq", "p.text_language"),
             );
             match reader {
                 Reader::Everyone => w.filter.require(originals),
@@ -216,11 +222,14 @@ impl ContractFilter {
                     let me = w.filter.bind(me);
                     w.filter.require(format!(
                         "(((shown_redaction is null or owner_id = ${me}) and {originals}) \
-                         or id = any(array(select c.id from contracts c \
+                         or id = any(array(select c.id from {copies_query}, contracts c \
                          join contract_redactions r on r.id = c.shown_redaction \
                          where c.shown_redaction is not null and c.owner_id <> ${me} \
-                         and (r.search @@ websearch_to_tsquery('english', ${n}) \
-                         or to_tsvector('english', c.title) @@ websearch_to_tsquery('english', ${n})))))"
+                         and (r.search @@ {copy_own} \
+                         or to_tsvector(c.text_language::regconfig, c.title) @@ {title_own}))))",
+                        copies_query = parsed_query(n, "cq"),
+                        copy_own = own_language("cq", "r.text_language"),
+                        title_own = own_language("cq", "c.text_language"),
                     ));
                     w.shielded = true;
                 }
@@ -341,4 +350,35 @@ pub async fn facets(
         status,
         contract_type,
     })
+}
+
+/// A FROM item (`alias`) that parses `q` (bound as `$n`) once per execution: a column
+/// per language's configuration, and `query`, all of them joined by OR. A text stemmed
+/// in any language that matches its own language's query matches `query`, so a GIN
+/// index over texts of every language answers it. `offset 0` keeps the planner from
+/// folding the parse into the WHERE clause, where it would run once per row.
+fn parsed_query(n: usize, alias: &str) -> String {
+    let each: Vec<String> = TEXT_SEARCH_CONFIGS
+        .iter()
+        .map(|config| format!("websearch_to_tsquery('{config}', ${n}) as {config}"))
+        .collect();
+    format!(
+        "(select *, {} as query from (select {}) as languages offset 0) as {alias}",
+        TEXT_SEARCH_CONFIGS.join(" || "),
+        each.join(", ")
+    )
+}
+
+/// The query of [`parsed_query`]'s `alias` in the row's own language (`column` names
+/// it): the exact test, after the index's.
+fn own_language(alias: &str, column: &str) -> String {
+    let arms: Vec<String> = TEXT_SEARCH_CONFIGS[1..]
+        .iter()
+        .map(|config| format!("when '{config}' then {alias}.{config}"))
+        .collect();
+    format!(
+        "case {column} {} else {alias}.{} end",
+        arms.join(" "),
+        TEXT_SEARCH_CONFIGS[0]
+    )
 }

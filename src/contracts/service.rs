@@ -12,6 +12,7 @@ use crate::attachments::originals::{self, Guard};
 use crate::comments;
 use crate::kernel::audit::{self, changed_fields, Entry};
 use crate::kernel::concurrency;
+use crate::kernel::language::titled_text_search_config;
 use crate::kernel::page::{Page, PageRequest};
 use crate::kernel::reads::read_as;
 use crate::kernel::target::Target;
@@ -203,8 +204,9 @@ pub async fn insert_contract(
         .query_one(
             &format!(
                 "insert into contracts (title, contract_type, value, currency, counterparty_id, owner_id, \
-                 start_date, end_date, auto_renew, renewal_notice_days, tags, metadata, body, created_by, updated_by) \
-                 values ($1, $2, $3::text::numeric, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) \
+                 start_date, end_date, auto_renew, renewal_notice_days, tags, metadata, body, created_by, updated_by, \
+                 text_language) \
+                 values ($1, $2, $3::text::numeric, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15) \
                  returning {CONTRACT_COLUMNS}"
             ),
             &[
@@ -222,6 +224,7 @@ pub async fn insert_contract(
                 &terms.metadata,
                 &terms.body,
                 &caller,
+                &titled_text_search_config(&terms.title, &terms.body),
             ],
         )
         .await
@@ -342,7 +345,7 @@ pub async fn update(
                 "update contracts set title = $2, contract_type = $3, value = $4::text::numeric, currency = $5, \
                  counterparty_id = $6, owner_id = $7, start_date = $8, end_date = $9, auto_renew = $10, \
                  renewal_notice_days = $11, tags = $12, metadata = $13, body = $14, \
-                 version = version + 1, updated_by = $15, updated_at = now() \
+                 version = version + 1, updated_by = $15, updated_at = now(), text_language = $16 \
                  where id = $1 returning {CONTRACT_COLUMNS}"
             ),
             &[
@@ -361,6 +364,7 @@ pub async fn update(
                 &terms.metadata,
                 &terms.body,
                 &caller,
+                &titled_text_search_config(&terms.title, &terms.body),
             ],
         )
         .await

@@ -13,8 +13,8 @@ use pactum_embedding::passages::passages;
 
 use super::engine::Engine;
 use super::indexing::{sources_for, texts};
-use super::language::english;
 use super::risk::assess::{categories, category_by_words};
+use crate::kernel::language::english;
 use crate::kernel::{DomainError, Principal};
 use crate::tenancy::scoped::{TenantDb, TenantTx};
 

@@ -18,7 +18,6 @@ pub mod clauses;
 pub mod engine;
 pub mod generative;
 pub mod indexing;
-pub mod language;
 pub mod obligations;
 pub mod reading;
 pub mod risk;

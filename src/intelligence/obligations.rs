@@ -16,8 +16,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::indexing::{sources_for, texts};
-use super::language::other_languages;
 use super::terms::{self, floor_boundary, parse_date_as, sentence_around};
+use crate::kernel::language::other_languages;
 use crate::kernel::{DomainError, Principal};
 use crate::tenancy::scoped::TenantDb;
 use grammar::{days_per, Grammar, GRAMMARS};

@@ -102,7 +102,7 @@ pub fn extract(text: &str) -> Vec<Found> {
         Some(b) => *b = found,
         None => best.push(found),
     };
-    let [german, french, spanish] = super::language::other_languages(text);
+    let [german, french, spanish] = crate::kernel::language::other_languages(text);
     let read_in = [true, german, french, spanish];
     let rules = RULES
         .iter()

@@ -17,6 +17,7 @@ pub mod destination;
 pub mod error;
 pub mod events;
 pub mod jobs;
+pub mod language;
 pub mod page;
 pub mod password;
 pub mod query;

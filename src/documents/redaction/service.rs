@@ -15,6 +15,7 @@ use super::find::{self, Custom, Finding};
 use crate::contracts;
 use crate::kernel::audit::{self, Entry};
 use crate::kernel::concurrency::check_version;
+use crate::kernel::language::text_search_config;
 use crate::kernel::page::{Page, PageRequest};
 use crate::kernel::{unit, Actor, DomainError, Origin, Role};
 use crate::tenancy::scoped::TenantTx;
@@ -250,8 +251,8 @@ pub async fn apply(
         .query_one(
             &format!(
                 "insert into contract_redactions \
-                 (contract_id, contract_version, body, redacted, kept, created_by, created_at) \
-                 values ($1, $2, $3, $4, $5, $6, $7) returning {COLUMNS}"
+                 (contract_id, contract_version, body, redacted, kept, created_by, created_at, \
+                 text_language) values ($1, $2, $3, $4, $5, $6, $7, $8) returning {COLUMNS}"
             ),
             &[
                 &contract,
@@ -261,6 +262,7 @@ pub async fn apply(
                 &kept,
                 &actor.user_id(),
                 &unit::now(tx),
+                &text_search_config(&redacted_text),
             ],
         )
         .await

@@ -31,7 +31,7 @@ pub(super) struct Grammar {
 }
 
 /// English, German, French and Spanish, in the order of
-/// [`crate::intelligence::language::other_languages`] after English.
+/// [`crate::kernel::language::other_languages`] after English.
 pub(super) static GRAMMARS: LazyLock<[Grammar; 4]> =
     LazyLock::new(|| [english(), german(), french(), spanish()]);
 

@@ -264,7 +264,7 @@ fn hostile_openings_of_each_language_are_read_in_bounded_time() {
 
 #[test]
 fn a_text_is_read_by_the_rules_of_the_languages_it_is_written_in() {
-    use crate::intelligence::language::other_languages;
+    use crate::kernel::language::other_languages;
     let english = "This Agreement is made between Banco de la Nación Argentina and the \
                    Supplier. The Supplier shall deliver the goods to the Buyer by the date \
                    of this order, and the Buyer shall pay for them.";

@@ -168,7 +168,7 @@ fn full_year(digits: &str) -> Option<i32> {
 /// dollars, or the law of one of its states (a Colombian contract priced in dollars
 /// still writes its dates day first).
 pub fn us_usage(document: &str) -> bool {
-    if !crate::intelligence::language::english(document) {
+    if !crate::kernel::language::english(document) {
         return false;
     }
     static SIGNS: LazyLock<Regex> = LazyLock::new(|| {

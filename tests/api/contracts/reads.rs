@@ -496,3 +496,77 @@ async fn the_contract_register_exports_as_its_list_shows_it() {
         StatusCode::UNAUTHORIZED
     );
 }
+
+#[tokio::test]
+async fn search_stems_each_contract_and_file_in_its_own_language() {
+    use super::reading::{attach, found, read_text};
+    let clm = Clm::new().await;
+    let mut ids = Vec::new();
+    for (title, body) in [
+        ("Rahmenvertrag", "Die Verträge werden von der Kundin und dem Lieferanten nicht gekündigt, und die Zahlungen sind mit den Rechnungen fällig."),
+        ("Contrat cadre", "Les résiliations des contrats sont notifiées par le prestataire et les paiements sont dus à la réception des factures."),
+        ("Contrato marco", "Los contratos se renuevan y las obligaciones del proveedor son las que se indican en los pedidos."),
+        ("Master agreement", "The payments are due and the supplier shall deliver the goods to the customer."),
+    ] {
+        let created = clm
+            .create(&clm.member, json!({"title": title, "contract_type": "nda", "body": body}))
+            .await;
+        ids.push(created["id"].as_str().unwrap().to_owned());
+    }
+    let [german, french, spanish, english] = [&ids[0], &ids[1], &ids[2], &ids[3]];
+    let client = clm.db.client().await;
+    let languages = async || -> Vec<String> {
+        let sql = "select text_language from t_acme.contracts order by created_at";
+        let rows = client.query(sql, &[]).await.unwrap();
+        rows.iter().map(|row| row.get(0)).collect()
+    };
+    assert_eq!(
+        languages().await,
+        ["german", "french", "spanish", "english"]
+    );
+    // Texts written before the language was kept get the same one at the upgrade.
+    let migration = include_str!("../../../migrations/tenant/V53__text_language.sql");
+    let backfill = migration
+        .split(";\n")
+        .find(|statement| statement.trim_start().starts_with("update contracts"))
+        .expect("the upgrade gives contracts their language");
+    client
+        .batch_execute(&format!(
+            "begin; set local search_path = t_acme; \
+             update contracts set text_language = 'english'; {backfill}; commit"
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        languages().await,
+        ["german", "french", "spanish", "english"]
+    );
+
+    // Another form of a word finds the text its language stems it in.
+    assert_eq!(found(&clm, "Vertrag").await, [german.as_str()]);
+    assert_eq!(found(&clm, "Rechnung").await, [german.as_str()]);
+    assert_eq!(found(&clm, "résiliation").await, [french.as_str()]);
+    assert_eq!(
+        found(&clm, "contrato%20obligaci%C3%B3n").await,
+        [spanish.as_str()]
+    );
+    assert_eq!(found(&clm, "payment").await, [english.as_str()]);
+    // Exclusion is exact in each language.
+    assert!(found(&clm, "Vertrag%20-Zahlung").await.is_empty());
+    assert_eq!(found(&clm, "paiement").await, [french.as_str()]);
+    assert!(found(&clm, "paiement%20-contrat").await.is_empty());
+
+    // A file's pages are stemmed in their own language too.
+    let file = attach(
+        &clm,
+        english,
+        "anlage.txt",
+        "text/plain",
+        "Die Haftungen der Parteien sind auf die Entgelte eines Jahres begrenzt und die Lieferungen sind versichert."
+            .as_bytes()
+            .to_vec(),
+    )
+    .await;
+    assert_eq!(read_text(&clm, &file).await["state"], "extracted");
+    assert_eq!(found(&clm, "Haftung").await, [english.as_str()]);
+}
