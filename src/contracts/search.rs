@@ -53,9 +53,10 @@ pub struct ContractFilter {
 /// The filter as SQL: what follows `from contracts`, and its parameters.
 pub(super) struct Search {
     pub(super) filter: Filter,
-    /// With `q`: `, (select <the query in every language> as query) as parsed`, joined to `contracts`. Parsed
-    /// once per execution this way, also under a generic plan, where the same call in
-    /// the WHERE and ORDER BY clauses ran once per matching row (2-3x slower).
+    /// With `q`: `, (select <the query in every language> as query ...) as parsed`,
+    /// joined to `contracts`. Parsed once per execution this way, also under a generic
+    /// plan, where the same call in the WHERE and ORDER BY clauses ran once per
+    /// matching row (2-3x slower).
     pub(super) from_query: String,
     pub(super) has_query: bool,
     /// Whether the search reads redacted copies in place of some originals.

@@ -557,7 +557,7 @@ pub async fn generative_summary_request(
     params(("id" = Uuid, Path, description = "Contract id")),
     responses(
         (status = 200, description = "The generative summary kept for the contract, with `current` false once its text or the tenant's generative settings changed since it was made; nothing is sent anywhere. Readers who may read its original", body = GenerativeSummary),
-        (status = 404, description = "`not_found`: no such contract, or no summary was made for it yet", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such contract, or no summary was made for it yet (one asked for in the background says how it goes at `/summary/generative/request`)", body = ErrorBody),
         AuthedRouteErrors
     ),
     security(("bearer" = []))
