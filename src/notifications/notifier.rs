@@ -60,6 +60,10 @@ pub const EVENT_TYPES: &[&str] = &[
     "contract.generative_summary",
 ];
 
+/// The events whose actor is told too: how a generative summary asked for in the
+/// background turned out is recorded as the act of the member who asked.
+const TOLD_TO_THEIR_ACTOR: &[&str] = &["contract.generative_summary"];
+
 pub fn react_to(reactions: &mut Reactions) {
     for event_type in EVENT_TYPES {
         reactions.on(event_type, enqueue_for);
@@ -102,9 +106,7 @@ pub async fn from_event(
     let mut recipients = planned.recipients;
     recipients.sort();
     recipients.dedup();
-    // Nobody is told of what they did themselves, except how the summary they asked
-    // for in the background turned out: its call is recorded as theirs.
-    if event_type != "contract.generative_summary" {
+    if !TOLD_TO_THEIR_ACTOR.contains(&event_type.as_str()) {
         recipients.retain(|r| Some(*r) != actor);
     }
     if recipients.is_empty() {

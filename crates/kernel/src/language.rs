@@ -48,8 +48,7 @@ fn first_pages(document: &str) -> &str {
 /// commonest short words, counted in its first pages, are English ones more than any
 /// other language's.
 pub fn english(document: &str) -> bool {
-    let [en, de, fr, es] = common_words(document);
-    en >= de.max(fr).max(es)
+    text_search_config(document) == "english"
 }
 
 /// Which of German, French and Spanish a document is written in, wholly or in part:

@@ -77,7 +77,7 @@ pub enum Asked {
 }
 
 /// A new pending request, or the pending one joined: its asker, time and job stay,
-/// and a `refresh` is added to it.
+/// and a `refresh` is added to it. Followed by `returning` [`REQUEST_COLUMNS`].
 const ASK_SQL: &str = "\
     insert into generative_requests as r (contract_id, state, refresh, requested_by, requested_at) \
     select id, 'pending', $2, $3, $4 from contracts where id = $1 \
@@ -85,8 +85,7 @@ const ASK_SQL: &str = "\
         refresh = excluded.refresh or (r.state = 'pending' and r.refresh), \
         requested_by = case when r.state = 'pending' then r.requested_by else excluded.requested_by end, \
         requested_at = case when r.state = 'pending' then r.requested_at else excluded.requested_at end, \
-        state = 'pending', finished_at = null, error = null \
-    returning contract_id, state, refresh, requested_by, requested_at, finished_at, error";
+        state = 'pending', finished_at = null, error = null";
 
 /// Asks for `contract`'s generative summary in the background, for a member who may
 /// read its original; refused at once, as an immediate call would be, while the
@@ -104,7 +103,7 @@ pub async fn ask(
     let request = as_actor(db, principal, async |tx, actor| {
         let row = tx
             .query_opt(
-                ASK_SQL,
+                &format!("{ASK_SQL} returning {REQUEST_COLUMNS}"),
                 &[&contract, &refresh, &actor.user_id(), &unit::now(tx)],
             )
             .await

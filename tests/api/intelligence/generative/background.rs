@@ -27,6 +27,14 @@ async fn ask(
     )
 }
 
+/// The tenant's admin saves `endpoint` with generative summaries on or off.
+async fn switch(app: &TestApp, t: &Tenant, endpoint: &Endpoint, enabled: bool) {
+    let settings = json!({"enabled": enabled, "base_url": endpoint.url, "model": "summariser-1"});
+    let path = "/api/v1/generative-settings";
+    let (status, saved) = json(app, t, &t.admin, Method::PUT, path, Some(settings)).await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+}
+
 /// Polls `path` until `done` holds of its body, for at most 30 s.
 async fn until(app: &TestApp, t: &Tenant, path: &str, done: impl Fn(&Value) -> bool) -> Value {
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -51,17 +59,7 @@ async fn a_summary_asked_for_in_the_background_answers_at_once_and_tells_the_mem
         path,
     } = Scene::hosting().await;
     let status_path = format!("{path}/request");
-    let settings = json!({"enabled": true, "base_url": endpoint.url, "model": "summariser-1"});
-    let (status, _) = json(
-        &app,
-        &acme,
-        &acme.admin,
-        Method::PUT,
-        "/api/v1/generative-settings",
-        Some(settings),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
+    switch(&app, &acme, &endpoint, true).await;
     let (status, none) = json(&app, &acme, &acme.admin, Method::GET, &status_path, None).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{none}");
 
@@ -206,16 +204,7 @@ async fn a_summary_asked_for_in_the_background_answers_at_once_and_tells_the_mem
     assert_eq!(endpoint.calls().len(), 3);
 
     // Turned off: a background request is refused at once, as an immediate one is.
-    let off = json!({"enabled": false, "base_url": endpoint.url, "model": "summariser-1"});
-    json(
-        &app,
-        &acme,
-        &acme.admin,
-        Method::PUT,
-        "/api/v1/generative-settings",
-        Some(off),
-    )
-    .await;
+    switch(&app, &acme, &endpoint, false).await;
     let (status, _, refused) = ask(&app, &acme, &acme.admin, &refresh, "respond-async").await;
     assert_eq!(
         (status, refused["error"].as_str()),
@@ -235,17 +224,7 @@ async fn a_background_request_is_checked_again_when_its_job_runs() {
         id,
         path,
     } = Scene::hosting_with(&[("PACTUM_JOB_WORKERS", "0")]).await;
-    let settings = json!({"enabled": true, "base_url": endpoint.url, "model": "summariser-1"});
-    let (status, _) = json(
-        &app,
-        &acme,
-        &acme.admin,
-        Method::PUT,
-        "/api/v1/generative-settings",
-        Some(settings),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
+    switch(&app, &acme, &endpoint, true).await;
     let (status, member) = json(
         &app,
         &acme,
