@@ -32,6 +32,19 @@ fn cell(value: Option<f64>) -> String {
     value.map_or("-".into(), |v| format!("{v:.2}"))
 }
 
+/// The categories a classified passage is placed in: its own and its secondary ones.
+fn placements(passage: &Value) -> impl Iterator<Item = String> + '_ {
+    std::iter::once(&passage["category"])
+        .chain(
+            passage["secondary"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|s| &s["category"]),
+        )
+        .filter_map(|c| c.as_str().map(str::to_owned))
+}
+
 fn row(name: &str, counts: Counts) -> String {
     format!(
         "| {name} | {} | {} | {} | {} | {} | {} |",
@@ -170,7 +183,7 @@ async fn main() {
             .as_array()
             .into_iter()
             .flatten()
-            .filter_map(|p| p["category"].as_str().map(str::to_owned))
+            .flat_map(placements)
             .collect();
         for category in set::categories() {
             let (labelled, found) = (
@@ -184,7 +197,7 @@ async fn main() {
             };
             if show == Some(contract.split) && counts.wrong > 0 {
                 for passage in classification["passages"].as_array().into_iter().flatten() {
-                    if passage["category"] == category {
+                    if placements(passage).any(|placed| placed == *category) {
                         eprintln!(
                             "{} category {category} wrong, by {} ({}): {:?}",
                             contract.key,

@@ -2,7 +2,9 @@
 //! categories, with a confidence and how it was decided. With the model, a passage's
 //! nearest clauses in the tenant's own library vote by similarity (so a tenant teaches
 //! it by the clauses it keeps, in its own wording); a few words per category decide
-//! where the library is silent or has not been read, and without a model.
+//! where the library is silent or has not been read, and without a model. A paragraph
+//! that holds two clauses also gets, as secondary, the categories one of its sentences
+//! is about on its own.
 
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -13,7 +15,7 @@ use pactum_embedding::passages::passages;
 
 use super::engine::Engine;
 use super::indexing::{sources_for, texts};
-use super::risk::assess::{categories, category_by_words};
+use super::risk::assess::{categories, categories_by_sentence, category_by_words};
 use crate::kernel::language::english;
 use crate::kernel::{DomainError, Principal};
 use crate::tenancy::scoped::{TenantDb, TenantTx};
@@ -50,6 +52,19 @@ pub struct ClassifiedPassage {
     pub method: &'static str,
     /// The library clause of that category it is most like, when the library decided.
     pub nearest: Option<NearestClause>,
+    /// The passage's other categories: those a sentence of it is about on its own, by
+    /// its words (a law clause and its courts in one paragraph are `governing_law` and
+    /// `dispute_resolution`), in the order the text says them; empty for most passages.
+    pub secondary: Vec<SecondaryCategory>,
+}
+
+/// A further category of a passage, placed by the words of one of its sentences.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SecondaryCategory {
+    /// One of the clause categories, never the passage's own `category`.
+    pub category: String,
+    /// From 0 to 1, as a placement by words.
+    pub confidence: f32,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -258,6 +273,14 @@ fn classify_piece(piece: Piece, library: &[Voter]) -> Option<ClassifiedPassage> 
         (_, Some((c, w))) => (c.to_owned(), w, "words", None),
         (None, None) => return None,
     };
+    let secondary = categories_by_sentence(&piece.text)
+        .into_iter()
+        .filter(|(other, _)| *other != category)
+        .map(|(other, confidence)| SecondaryCategory {
+            category: other.to_owned(),
+            confidence,
+        })
+        .collect();
     Some(ClassifiedPassage {
         attachment_id: piece.attachment,
         start_char: piece.start,
@@ -267,6 +290,7 @@ fn classify_piece(piece: Piece, library: &[Voter]) -> Option<ClassifiedPassage> 
         confidence,
         method,
         nearest,
+        secondary,
     })
 }
 
@@ -409,6 +433,46 @@ mod tests {
             (classified.category.as_str(), classified.method),
             ("governing_law", "words")
         );
+    }
+
+    #[test]
+    fn a_paragraph_of_two_clauses_is_placed_in_both() {
+        let piece = Piece {
+            attachment: None,
+            start: 0,
+            end: 0,
+            text: "This Agreement is governed by the laws of Delaware. Any dispute \
+                   arising hereunder shall be resolved in the courts of Wilmington."
+                .into(),
+            vector: Some(unit(&[1.0, 0.0, 0.0])),
+        };
+        // The library hears the courts and votes for disputes; the first sentence is
+        // about the law alone.
+        let library = [voter("dispute_resolution", &[1.0, 0.1, 0.0])];
+        let placed = classify_piece(piece, &library).unwrap();
+        assert_eq!(
+            (placed.category.as_str(), placed.method),
+            ("dispute_resolution", "library")
+        );
+        let secondary: Vec<_> = placed
+            .secondary
+            .iter()
+            .map(|s| s.category.as_str())
+            .collect();
+        assert_eq!(
+            secondary,
+            ["governing_law"],
+            "never the passage's own category again"
+        );
+
+        let one = Piece {
+            attachment: None,
+            start: 0,
+            end: 0,
+            text: "Invoices are payable within 30 days.".into(),
+            vector: None,
+        };
+        assert!(classify_piece(one, &[]).unwrap().secondary.is_empty());
     }
 
     #[test]

@@ -162,35 +162,6 @@ fn key_terms(view: &ContractView, found: Vec<terms::Found>) -> Vec<KeyTerm> {
         .collect()
 }
 
-/// The sentences of `text` as byte ranges: ends at `.`, `!` or `?` before white space,
-/// and at line breaks.
-fn sentences(text: &str) -> Vec<(usize, usize)> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    let bytes = text.as_bytes();
-    for (i, c) in text.char_indices() {
-        let ends = match c {
-            '\n' => true,
-            '.' | '!' | '?' => bytes.get(i + 1).is_none_or(|b| b.is_ascii_whitespace()),
-            _ => false,
-        };
-        if ends {
-            let end = i + c.len_utf8();
-            if !text[start..end].trim().is_empty() {
-                out.push((start, end));
-            }
-            start = end;
-            if out.len() == MAX_WEIGHED {
-                return out;
-            }
-        }
-    }
-    if !text[start..].trim().is_empty() {
-        out.push((start, text.len()));
-    }
-    out
-}
-
 fn words(sentence: &str) -> impl Iterator<Item = String> + '_ {
     sentence
         .split(|c: char| !c.is_alphanumeric())
@@ -204,7 +175,7 @@ fn words(sentence: &str) -> impl Iterator<Item = String> + '_ {
 /// an amount, a date or a duty; the best, at most one in five, in their order.
 pub fn extract(text: &str) -> Vec<SummarySentence> {
     let text = &text[..floor_boundary(text, terms::MAX_SCAN_BYTES)];
-    let all = sentences(text);
+    let all: Vec<(usize, usize)> = terms::sentences(text).take(MAX_WEIGHED).collect();
     let mut frequency: HashMap<String, usize> = HashMap::new();
     for (start, end) in &all {
         for word in words(&text[*start..*end]) {

@@ -16,7 +16,7 @@ use regex::{Captures, Regex};
 use serde_json::{json, Value};
 
 use amount::read_value;
-pub(super) use read::{floor_boundary, number, sentence_around};
+pub(super) use read::{floor_boundary, number, sentence_around, sentences};
 pub use read::{parse_date, parse_date_as, us_usage, word_number};
 use read::{
     read_date, read_end_date, read_labelled_start, read_parties, read_payment_days, read_place,

@@ -313,20 +313,55 @@ pub fn categories(text: &str) -> Vec<&'static str> {
         .collect()
 }
 
+/// How often `text` says each category's words (up to ten), most first; a tie keeps
+/// the rules' order, mechanisms first.
+fn word_hits(text: &str) -> Vec<(&'static str, usize)> {
+    let mut hits: Vec<(&'static str, usize)> = CATEGORY_RULES
+        .iter()
+        .map(|(category, rule)| (*category, said(category, rule, text).take(10).count()))
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    hits.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
+    hits
+}
+
+/// The confidence of a category said `most` times, halved when another ties with it.
+fn word_confidence(most: usize, tied: bool) -> f32 {
+    (0.4 + 0.1 * most.min(4) as f32) * if tied { 0.5 } else { 1.0 }
+}
+
 /// The category `passage` speaks of most, by its words, with a confidence: more words
 /// of it are surer, a tie with another category halves it. `None` when it speaks of none.
 pub fn category_by_words(passage: &str) -> Option<(&'static str, f32)> {
     let passage = &passage[..floor_boundary(passage, MAX_SCAN_BYTES)];
-    let mut hits: Vec<(&'static str, usize)> = CATEGORY_RULES
-        .iter()
-        .map(|(category, rule)| (*category, said(category, rule, passage).take(10).count()))
-        .filter(|(_, n)| *n > 0)
-        .collect();
-    hits.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
+    let hits = word_hits(passage);
     let (category, most) = *hits.first()?;
     let tied = hits.get(1).is_some_and(|(_, n)| *n == most);
-    let confidence = (0.4 + 0.1 * most.min(4) as f32) * if tied { 0.5 } else { 1.0 };
-    Some((category, confidence))
+    Some((category, word_confidence(most, tied)))
+}
+
+/// The categories that some sentence of `passage` is about on its own, by its words (a
+/// sentence whose words name one category more than any other), each once, with the
+/// surest such sentence's confidence, in the order first said. A paragraph holding a
+/// law clause and its courts has one sentence of each.
+pub fn categories_by_sentence(passage: &str) -> Vec<(&'static str, f32)> {
+    let passage = &passage[..floor_boundary(passage, MAX_SCAN_BYTES)];
+    let mut found: Vec<(&'static str, f32)> = Vec::new();
+    for (start, end) in terms::sentences(passage) {
+        let hits = word_hits(&passage[start..end]);
+        let Some(&(category, most)) = hits.first() else {
+            continue;
+        };
+        if hits.get(1).is_some_and(|(_, n)| *n == most) {
+            continue;
+        }
+        let confidence = word_confidence(most, false);
+        match found.iter_mut().find(|(c, _)| *c == category) {
+            Some(held) => held.1 = held.1.max(confidence),
+            None => found.push((category, confidence)),
+        }
+    }
+    found
 }
 
 /// Every finding for a contract with `text` and `terms` under `policy`, worst first.

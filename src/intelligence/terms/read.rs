@@ -469,6 +469,27 @@ pub(in crate::intelligence) fn sentence_around(
     (begin, finish)
 }
 
+/// The sentences of `text` as byte ranges, in order: each ends at `.`, `!` or `?`
+/// before white space (or the end), or at a line break; blank ones are left out.
+pub(in crate::intelligence) fn sentences(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let bytes = text.as_bytes();
+    let ends = text.char_indices().filter_map(move |(i, c)| {
+        let ends = match c {
+            '\n' => true,
+            '.' | '!' | '?' => bytes.get(i + 1).is_none_or(|b| b.is_ascii_whitespace()),
+            _ => false,
+        };
+        ends.then_some(i + c.len_utf8())
+    });
+    let mut start = 0;
+    ends.chain(std::iter::once(text.len()))
+        .filter_map(move |end| {
+            let span = (start, end);
+            start = end;
+            (end > span.0 && !text[span.0..end].trim().is_empty()).then_some(span)
+        })
+}
+
 /// The largest char boundary of `text` at or below `at`.
 pub(in crate::intelligence) fn floor_boundary(text: &str, at: usize) -> usize {
     let mut at = at.min(text.len());

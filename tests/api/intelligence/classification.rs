@@ -184,3 +184,35 @@ async fn passages_in_other_languages_are_placed_by_their_words_beside_an_english
         );
     }
 }
+
+#[tokio::test]
+async fn a_paragraph_holding_two_clauses_is_placed_in_both() {
+    let db = TestDb::migrated().await;
+    let app = spawn_app(&db, &[]).await;
+    let acme = tenant(&db, &app, "acme").await;
+    let body = "This Agreement is governed by the laws of Scotland. Any dispute goes to the courts of Edinburgh.\n\n\
+                Dieser Vertrag unterliegt deutschem Recht. Für alle Streitigkeiten ist das Landgericht München zuständig.\n\n\
+                Upon termination, the Customer pays the fees accrued.";
+    let id = create(&app, &acme, "Supply", body).await;
+    let (status, found) = classification(&app, &acme, &acme.admin, &id).await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    let placements = |text: &str| {
+        let placed = category_of(&found, text);
+        let mut all = vec![placed["category"].as_str().unwrap().to_owned()];
+        for secondary in placed["secondary"].as_array().unwrap() {
+            assert!(secondary["confidence"].as_f64().unwrap() > 0.0, "{found}");
+            all.push(secondary["category"].as_str().unwrap().to_owned());
+        }
+        all.sort();
+        all
+    };
+    for text in ["Scotland", "deutschem Recht"] {
+        assert_eq!(
+            placements(text),
+            ["dispute_resolution", "governing_law"],
+            "{found}"
+        );
+    }
+    // One sentence naming two categories as often is about neither on its own.
+    assert_eq!(placements("Upon termination").len(), 1, "{found}");
+}

@@ -148,6 +148,37 @@ fn a_passage_is_given_the_category_it_speaks_of_most() {
 }
 
 #[test]
+fn each_sentence_about_one_category_on_its_own_places_the_passage_there_too() {
+    let law_and_courts = "5. Governing Law. This Agreement is governed by the laws of \
+        Delaware. Any dispute arising hereunder shall be resolved in the courts of Wilmington.";
+    let placed: Vec<_> = categories_by_sentence(law_and_courts)
+        .into_iter()
+        .map(|(c, _)| c)
+        .collect();
+    assert_eq!(placed, ["governing_law", "dispute_resolution"]);
+    // The same in German, where the courts are a sentence of their own.
+    let german = "Dieser Vertrag unterliegt deutschem Recht. Für alle Streitigkeiten ist \
+        das Landgericht München zuständig.";
+    let placed: Vec<_> = categories_by_sentence(german)
+        .into_iter()
+        .map(|(c, _)| c)
+        .collect();
+    assert_eq!(placed, ["governing_law", "dispute_resolution"]);
+    // A sentence that names two categories as often says neither on its own.
+    assert!(
+        categories_by_sentence("Upon termination, the Customer pays the fees accrued.").is_empty()
+    );
+    // A category said twice is listed once, with its surer sentence's confidence.
+    let twice = categories_by_sentence(
+        "Invoices are due monthly. Late payment of an invoice bears interest, and fees \
+         are payable in euros.",
+    );
+    assert_eq!(twice.len(), 1, "{twice:?}");
+    assert_eq!(twice[0].0, "payment");
+    assert!(twice[0].1 > word_confidence(1, false), "{twice:?}");
+}
+
+#[test]
 fn a_denied_renewal_is_none_and_a_renewal_with_its_notice_is_one() {
     for denied in [
         "This Agreement shall not renew automatically.",
