@@ -67,6 +67,7 @@ pub async fn start(
         tags: vec!["imported".into()],
         metadata: None,
         body: String::new(),
+        text_language: None,
     };
     let contract = service::insert_contract(tx, principal, origin, draft).await?;
     let actor = Actor::resolve(tx, principal).await?;

@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::attachments::originals::Guard;
+use crate::kernel::language::{titled_text_search_config, TextLanguage};
 use crate::kernel::target::TargetKind;
 use crate::kernel::validate::{self, nullable, IsoDate};
 use crate::kernel::validate::{Amount, Currency};
@@ -28,12 +29,13 @@ pub(super) const MAX_QUERY_CHARS: usize = 200;
 
 pub const CONTRACT_COLUMNS: &str = "id, title, contract_type, status, value::text, currency, \
     counterparty_id, owner_id, start_date, end_date, auto_renew, renewal_notice_days, tags, \
-    metadata, body, version, created_by, created_at, updated_by, updated_at, shown_redaction";
+    metadata, body, version, created_by, created_at, updated_by, updated_at, shown_redaction, \
+    text_language, text_language_set is not null";
 /// The same columns without the (possibly large) body, for lists.
 pub const SUMMARY_COLUMNS: &str = "id, title, contract_type, status, value::text, currency, \
     counterparty_id, owner_id, start_date, end_date, auto_renew, renewal_notice_days, tags, \
     metadata, null::text, version, created_by, created_at, updated_by, updated_at, \
-    shown_redaction";
+    shown_redaction, text_language, text_language_set is not null";
 
 /// The lifecycle. `expired` and `terminated` are final.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -131,12 +133,31 @@ pub struct ContractView {
     /// Set when `body` is the text of this redacted copy, not the original: the reader
     /// may not read the original. Null otherwise.
     pub body_redaction_id: Option<Uuid>,
+    /// The language full-text search stems its title and text in: told by the text's
+    /// commonest short words whenever it is written, unless a person set it.
+    pub text_language: TextLanguage,
+    /// `set` when a person chose `text_language` (it then holds through every edit of
+    /// the text until set to null), else `detected`.
+    pub text_language_source: TextLanguageSource,
+}
+
+/// Who chose a contract's text language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TextLanguageSource {
+    Detected,
+    Set,
 }
 
 impl ContractView {
     /// Where the contract lives in the API (a 201's `Location`).
     pub fn location(&self) -> String {
         format!("/api/v1/contracts/{}", self.id)
+    }
+
+    /// The text language a person set, if one did.
+    pub(super) fn text_language_set(&self) -> Option<TextLanguage> {
+        (self.text_language_source == TextLanguageSource::Set).then_some(self.text_language)
     }
 
     /// Its strong ETag: the version an `If-Match` must name.
@@ -171,6 +192,12 @@ impl ContractView {
             updated_at: row.get(19),
             original_restricted: row.get::<_, Option<Uuid>>(20).is_some(),
             body_redaction_id: None,
+            text_language: TextLanguage::of_config(row.get(21)),
+            text_language_source: if row.get(22) {
+                TextLanguageSource::Set
+            } else {
+                TextLanguageSource::Detected
+            },
         })
     }
 
@@ -215,9 +242,20 @@ pub(super) struct Terms {
     pub(super) tags: Vec<String>,
     pub(super) metadata: Value,
     pub(super) body: String,
+    /// The text language a person set, if one did.
+    pub(super) text_language_set: Option<TextLanguage>,
 }
 
 impl Terms {
+    /// The configuration its title and text are stemmed with: the one set, else the
+    /// one their words tell.
+    pub(super) fn text_search_config(&self) -> &'static str {
+        self.text_language_set.map_or_else(
+            || titled_text_search_config(&self.title, &self.body),
+            TextLanguage::config,
+        )
+    }
+
     pub(super) fn check(&self) -> Result<(), DomainError> {
         if self.value.is_some() != self.currency.is_some() {
             return Err(DomainError::Validation(
@@ -280,6 +318,8 @@ pub struct CreateContract {
     #[serde(default)]
     #[schema(max_length = 1000000)]
     pub(crate) body: String,
+    /// The language to stem its text in, in place of the one its words tell.
+    pub(super) text_language: Option<TextLanguage>,
 }
 
 impl CreateContract {
@@ -305,6 +345,7 @@ impl CreateContract {
             tags: Vec::new(),
             metadata: None,
             body: String::new(),
+            text_language: None,
         }
     }
 
@@ -330,6 +371,7 @@ impl CreateContract {
             tags: validate::tags(&self.tags)?,
             metadata: validate::metadata(&self.metadata.unwrap_or_else(|| json!({})))?,
             body: validate::body("body", &self.body, MAX_BODY_CHARS)?,
+            text_language_set: self.text_language,
         };
         terms.check()?;
         Ok(terms)
@@ -369,6 +411,10 @@ pub struct UpdateContract {
     pub(super) metadata: Option<Value>,
     #[schema(max_length = 1000000)]
     pub(super) body: Option<String>,
+    /// The language to stem its text in from now on, whatever its words; null: the
+    /// words tell again. Not a term: it may change in any status.
+    #[serde(default, deserialize_with = "nullable")]
+    pub(super) text_language: Option<Option<TextLanguage>>,
 }
 
 impl UpdateContract {

@@ -12,7 +12,7 @@ use crate::attachments::originals::{self, Guard};
 use crate::comments;
 use crate::kernel::audit::{self, changed_fields, Entry};
 use crate::kernel::concurrency;
-use crate::kernel::language::titled_text_search_config;
+use crate::kernel::language::TextLanguage;
 use crate::kernel::page::{Page, PageRequest};
 use crate::kernel::reads::read_as;
 use crate::kernel::target::Target;
@@ -205,8 +205,8 @@ pub async fn insert_contract(
             &format!(
                 "insert into contracts (title, contract_type, value, currency, counterparty_id, owner_id, \
                  start_date, end_date, auto_renew, renewal_notice_days, tags, metadata, body, created_by, updated_by, \
-                 text_language) \
-                 values ($1, $2, $3::text::numeric, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15) \
+                 text_language, text_language_set) \
+                 values ($1, $2, $3::text::numeric, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $16) \
                  returning {CONTRACT_COLUMNS}"
             ),
             &[
@@ -224,7 +224,8 @@ pub async fn insert_contract(
                 &terms.metadata,
                 &terms.body,
                 &caller,
-                &titled_text_search_config(&terms.title, &terms.body),
+                &terms.text_search_config(),
+                &terms.text_language_set.map(TextLanguage::config),
             ],
         )
         .await
@@ -277,7 +278,7 @@ pub async fn update(
             Refusal::Conflict,
             "contract_locked",
             format!(
-                "the terms of a contract that is {} no longer change; only tags, metadata, owner and renewal settings do",
+                "the terms of a contract that is {} no longer change; only tags, metadata, owner, renewal settings and text language do",
                 old.status.as_str()
             ),
             json!({ "status": old.status }),
@@ -328,6 +329,9 @@ pub async fn update(
             Some(b) => validate::body("body", b, MAX_BODY_CHARS)?,
             None => old_body.clone(),
         },
+        text_language_set: patch
+            .text_language
+            .unwrap_or_else(|| old.text_language_set()),
     };
     terms.check()?;
     let new_owner = (terms.owner_id != old.owner_id).then_some(terms.owner_id);
@@ -345,7 +349,8 @@ pub async fn update(
                 "update contracts set title = $2, contract_type = $3, value = $4::text::numeric, currency = $5, \
                  counterparty_id = $6, owner_id = $7, start_date = $8, end_date = $9, auto_renew = $10, \
                  renewal_notice_days = $11, tags = $12, metadata = $13, body = $14, \
-                 version = version + 1, updated_by = $15, updated_at = now(), text_language = $16 \
+                 version = version + 1, updated_by = $15, updated_at = now(), text_language = $16, \
+                 text_language_set = $17 \
                  where id = $1 returning {CONTRACT_COLUMNS}"
             ),
             &[
@@ -364,7 +369,8 @@ pub async fn update(
                 &terms.metadata,
                 &terms.body,
                 &caller,
-                &titled_text_search_config(&terms.title, &terms.body),
+                &terms.text_search_config(),
+                &terms.text_language_set.map(TextLanguage::config),
             ],
         )
         .await

@@ -87,9 +87,49 @@ pub fn titled_text_search_config(title: &str, body: &str) -> &'static str {
 /// The configurations [`text_search_config`] gives, each a PostgreSQL built-in.
 pub const TEXT_SEARCH_CONFIGS: [&str; 4] = ["english", "german", "french", "spanish"];
 
+/// A language a contract's text can be set to be stemmed in, by its ISO 639-1 code, in
+/// place of the one its words tell.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum TextLanguage {
+    En,
+    De,
+    Fr,
+    Es,
+}
+
+impl TextLanguage {
+    const ALL: [Self; 4] = [Self::En, Self::De, Self::Fr, Self::Es];
+
+    /// Its PostgreSQL text search configuration, one of [`TEXT_SEARCH_CONFIGS`].
+    pub fn config(self) -> &'static str {
+        TEXT_SEARCH_CONFIGS[self as usize]
+    }
+
+    /// The language of a configuration [`text_search_config`] gave; English for any
+    /// other name.
+    pub fn of_config(config: &str) -> Self {
+        Self::ALL
+            .into_iter()
+            .find(|l| l.config() == config)
+            .unwrap_or(Self::En)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_set_language_names_its_configuration_and_back() {
+        for language in TextLanguage::ALL {
+            assert_eq!(TextLanguage::of_config(language.config()), language);
+        }
+        assert_eq!(TextLanguage::De.config(), "german");
+        assert_eq!(TextLanguage::of_config("simple"), TextLanguage::En);
+    }
 
     #[test]
     fn a_text_is_stemmed_in_the_language_most_of_its_common_words_are() {

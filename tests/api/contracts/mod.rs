@@ -18,6 +18,7 @@ mod discussion;
 mod documents;
 mod imports;
 mod invoices;
+mod languages;
 mod library;
 mod lifecycle;
 mod pipeline;

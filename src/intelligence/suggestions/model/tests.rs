@@ -27,6 +27,8 @@ fn contract() -> ContractView {
         updated_at: at,
         original_restricted: false,
         body_redaction_id: None,
+        text_language: crate::kernel::language::TextLanguage::En,
+        text_language_source: crate::contracts::model::TextLanguageSource::Detected,
     }
 }
 
