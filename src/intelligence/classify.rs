@@ -121,8 +121,9 @@ pub struct Distance {
 }
 
 /// For each category a passage of the contract is placed in (as [`classify`] places
-/// it), its passage closest to one of the library's clauses of that category: the
-/// contract's own wording of what the library says as standard. Pure.
+/// it, its secondary categories included), its passage closest to one of the library's
+/// clauses of that category: the contract's own wording of what the library says as
+/// standard. Pure.
 fn closest_standards(pieces: Vec<Piece>, library: &[Voter]) -> Vec<Distance> {
     let mut best: Vec<Distance> = Vec::new();
     for piece in pieces {
@@ -133,26 +134,30 @@ fn closest_standards(pieces: Vec<Piece>, library: &[Voter]) -> Vec<Distance> {
         let Some(placed) = classify_piece(piece, library) else {
             continue;
         };
-        let nearest = library
-            .iter()
-            .filter(|c| c.category == placed.category)
-            .map(|c| (dot(&vector, &c.vector), c))
-            .max_by(|a, b| a.0.total_cmp(&b.0));
-        let Some((similarity, clause)) = nearest else {
-            continue;
-        };
-        let distance = Distance {
-            category: placed.category,
-            passage: text,
-            clause_id: clause.id,
-            title: clause.title.clone(),
-            body: clause.body.clone(),
-            similarity,
-        };
-        match best.iter_mut().find(|d| d.category == distance.category) {
-            Some(held) if held.similarity >= similarity => {}
-            Some(held) => *held = distance,
-            None => best.push(distance),
+        let categories = std::iter::once(placed.category)
+            .chain(placed.secondary.into_iter().map(|s| s.category));
+        for category in categories {
+            let nearest = library
+                .iter()
+                .filter(|c| c.category == category)
+                .map(|c| (dot(&vector, &c.vector), c))
+                .max_by(|a, b| a.0.total_cmp(&b.0));
+            let Some((similarity, clause)) = nearest else {
+                continue;
+            };
+            let distance = Distance {
+                category,
+                passage: text.clone(),
+                clause_id: clause.id,
+                title: clause.title.clone(),
+                body: clause.body.clone(),
+                similarity,
+            };
+            match best.iter_mut().find(|d| d.category == distance.category) {
+                Some(held) if held.similarity >= similarity => {}
+                Some(held) => *held = distance,
+                None => best.push(distance),
+            }
         }
     }
     best
@@ -473,6 +478,40 @@ mod tests {
             vector: None,
         };
         assert!(classify_piece(one, &[]).unwrap().secondary.is_empty());
+    }
+
+    #[test]
+    fn a_passage_is_set_beside_the_standard_of_each_category_it_is_placed_in() {
+        let law_and_courts = Piece {
+            attachment: None,
+            start: 0,
+            end: 0,
+            text: "This Agreement is governed by the laws of Delaware. Any dispute \
+                   arising hereunder shall be resolved in the courts of Wilmington."
+                .into(),
+            vector: Some(unit(&[1.0, 0.2, 0.0])),
+        };
+        let library = [
+            voter("dispute_resolution", &[1.0, 0.1, 0.0]),
+            voter("governing_law", &[0.0, 1.0, 0.1]),
+        ];
+        let distances = closest_standards(vec![law_and_courts], &library);
+        let mut categories: Vec<_> = distances.iter().map(|d| d.category.as_str()).collect();
+        categories.sort();
+        assert_eq!(
+            categories,
+            ["dispute_resolution", "governing_law"],
+            "{distances:?}"
+        );
+        let law = distances
+            .iter()
+            .find(|d| d.category == "governing_law")
+            .unwrap();
+        assert_eq!(law.clause_id, library[1].id);
+        assert!(
+            law.similarity < 0.5,
+            "a mixed passage reads unlike the law standard: {law:?}"
+        );
     }
 
     #[test]
