@@ -440,17 +440,22 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_paragraph_of_two_clauses_is_placed_in_both() {
-        let piece = Piece {
+    /// A paragraph of a law clause and its courts, with `vector` as the model's.
+    fn law_and_courts(vector: &[f32]) -> Piece {
+        Piece {
             attachment: None,
             start: 0,
             end: 0,
             text: "This Agreement is governed by the laws of Delaware. Any dispute \
                    arising hereunder shall be resolved in the courts of Wilmington."
                 .into(),
-            vector: Some(unit(&[1.0, 0.0, 0.0])),
-        };
+            vector: Some(unit(vector)),
+        }
+    }
+
+    #[test]
+    fn a_paragraph_of_two_clauses_is_placed_in_both() {
+        let piece = law_and_courts(&[1.0, 0.0, 0.0]);
         // The library hears the courts and votes for disputes; the first sentence is
         // about the law alone.
         let library = [voter("dispute_resolution", &[1.0, 0.1, 0.0])];
@@ -482,20 +487,11 @@ mod tests {
 
     #[test]
     fn a_passage_is_set_beside_the_standard_of_each_category_it_is_placed_in() {
-        let law_and_courts = Piece {
-            attachment: None,
-            start: 0,
-            end: 0,
-            text: "This Agreement is governed by the laws of Delaware. Any dispute \
-                   arising hereunder shall be resolved in the courts of Wilmington."
-                .into(),
-            vector: Some(unit(&[1.0, 0.2, 0.0])),
-        };
         let library = [
             voter("dispute_resolution", &[1.0, 0.1, 0.0]),
             voter("governing_law", &[0.0, 1.0, 0.1]),
         ];
-        let distances = closest_standards(vec![law_and_courts], &library);
+        let distances = closest_standards(vec![law_and_courts(&[1.0, 0.2, 0.0])], &library);
         let mut categories: Vec<_> = distances.iter().map(|d| d.category.as_str()).collect();
         categories.sort();
         assert_eq!(
