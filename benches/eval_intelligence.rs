@@ -234,6 +234,17 @@ async fn main() {
                     eprintln!("{} obligation missed: {fragment:?}", contract.key);
                 }
             }
+            let labelled: Vec<String> = contract
+                .obligations
+                .iter()
+                .map(|f| set::normal(f))
+                .collect();
+            for passage in &passages {
+                let words = set::normal(passage);
+                if !labelled.iter().any(|f| words.contains(f.as_str())) {
+                    eprintln!("{} obligation wrong: {passage:?}", contract.key);
+                }
+            }
         }
         split.obligations.add(counts);
     }

@@ -152,6 +152,10 @@ fn bound(
     let prohibition = (grammar.judge)(caps)?;
     let whole = caps.get(0).expect("group 0 always matches");
     let (start, end) = sentence_around(text, whole.start(), whole.end());
+    let party_at = caps.name("party").map_or(whole.start(), |p| p.start());
+    if (grammar.not_subject)(&text[start.min(party_at)..party_at]) {
+        return None;
+    }
     let action = caps["action"].trim().to_owned();
     Some(Obligation {
         due: due(grammar, &action, us),
@@ -288,6 +292,38 @@ mod tests {
             ]
         );
         assert!(found[0].action.starts_with("transfer the copyright"));
+    }
+
+    #[test]
+    fn liability_permissions_passives_warranties_and_objects_bind_no_one() {
+        for text in [
+            "Neither party shall be liable for lost profits.",
+            "Neither party shall be held responsible for delay caused by flood.",
+            "Escrow Agent shall not be liable for any action taken in good faith.",
+            "Neither party shall be in breach if it is prevented by a Force Majeure Event.",
+            "The University shall be free to publish the Results.",
+            "Products shall be sold at Supplier's then-current price list.",
+            "Disputes shall be resolved by binding arbitration in Phoenix.",
+            "Information marked confidential shall not be published without consent.",
+            "Seller warrants that all Products will be free from defects.",
+            "The Supplier warrants that the Services will be performed with care.",
+            "Each party's total liability in each Contract Year shall not exceed the Charges.",
+        ] {
+            assert!(
+                obligations(text).is_empty(),
+                "{text}: {:?}",
+                obligations(text)
+            );
+        }
+        // What still binds: a duty worded as a passive of being bound, being responsible
+        // for doing, and a party after a clause that names no preposition.
+        for text in [
+            "The Contractor shall be required to obtain every permit.",
+            "The Supplier shall be responsible for obtaining every permit.",
+            "Upon termination, the Customer shall return all materials.",
+        ] {
+            assert_eq!(obligations(text).len(), 1, "{text}");
+        }
     }
 
     #[test]

@@ -21,6 +21,10 @@ pub(super) struct Grammar {
     pub judge: fn(&Captures<'_>) -> Option<bool>,
     /// Last words, in lower case, of names that are the contract or its parts.
     pub not_parties: &'static [&'static str],
+    /// Whether the words of its sentence before a party say it is not the subject of a
+    /// duty there: the object of a preposition ("liability in each Contract Year
+    /// shall not exceed"), or inside a warranty ("warrants that the Services will").
+    pub not_subject: fn(&str) -> bool,
     /// A period: a number (the groups of a number pattern), its `unit` and what it runs
     /// `after`.
     pub within: Regex,
@@ -62,7 +66,8 @@ fn english() -> Grammar {
         binds: vec![compile(&format!(
             r"(?P<party>\b(?:[Ee]ach|[Ee]ither|[Bb]oth|[Nn]either|[Tt]he)\s+[Pp]art(?:y|ies)|\b(?:[Ww]e|[Yy]ou)\b|\b(?:[Tt]he\s+)?\p{{Lu}}[\w'&-]*(?:\s+\p{{Lu}}[\w'&.-]*){{0,3}}){APPOSITION}\s+(?P<modal>shall|must|will|agrees?\s+to|undertakes?\s+to|commits?\s+to|(?:is|are)\s+(?:required|obliged|obligated|bound)\s+to)(?P<not>\s+not)?\s+(?P<action>[^.;\n]{{3,300}})"
         ))],
-        judge: |caps| Some(caps.name("not").is_some()),
+        judge: judge_english,
+        not_subject: |before| NOT_SUBJECT_EN.is_match(before),
         not_parties: &[
             "agreement",
             "contract",
@@ -91,6 +96,33 @@ fn english() -> Grammar {
     }
 }
 
+/// What follows an English modal and binds no one: a statement of liability ("shall
+/// not be liable", "be held responsible", "be in breach"), a permission ("shall be free
+/// to", "be entitled to"), a state ("will be free from defects") or a passive ("shall be
+/// resolved by arbitration", "shall not be published"), whose subject does nothing.
+static NOT_DUTY_EN: LazyLock<Regex> = LazyLock::new(|| {
+    compile(
+        r"(?i)^be\s+(?:(?:held\s+)?liable|held\s+responsible|responsible\s+for\s+(?:any\s+)?(?:delays?|failures?|loss|losses|damages?)\b|in\s+breach|free|entitled|permitted|allowed|deemed|(?:\w+ly\s+)?(?:\w+ed|sold|paid|made|held|kept|sent|given|done|borne|taken|written|shown|brought|bought|built|found|told|met|put|set|run|won|lost|chosen|drawn|spent|laid|led|left))\b",
+    )
+});
+/// A passive that still binds its subject: "shall be required to", "is obliged to".
+static BOUND_EN: LazyLock<Regex> =
+    LazyLock::new(|| compile(r"(?i)^be\s+(?:required|obliged|obligated|bound)\s+to\b"));
+/// The end of a preposition's phrase before a name, or a warranty's "that" anywhere.
+static NOT_SUBJECT_EN: LazyLock<Regex> = LazyLock::new(|| {
+    compile(
+        r"(?i)\b(?:in|of|under|for|with|to|by|from|at|on|upon|against|between)\s+(?:(?:each|the|a|an|any|that|this|its|their|all)\s+)?$|\b(?:warrants?|represents?|guarantees?|certif(?:y|ies))\b(?:\s+and\s+\w+)?\s+that\b",
+    )
+});
+
+fn judge_english(caps: &Captures<'_>) -> Option<bool> {
+    let action = &caps["action"];
+    if NOT_DUTY_EN.is_match(action) && !BOUND_EN.is_match(action) {
+        return None;
+    }
+    Some(caps.name("not").is_some())
+}
+
 fn german() -> Grammar {
     let party = r"(?P<party>\b(?:[Jj]ede|[Bb]eide|[Dd]ie)\s+(?:Vertrags)?[Pp]artei(?:en)?\b|\b[Ww]ir\b|\p{Lu}[\p{L}&.-]*(?:\s+(?:\p{Lu}[\p{L}&.-]*|&)){0,4}\s+(?:gGmbH|GmbH|AG|KG|SE|UG|eG|OHG|GbR)\b|\b(?:[Dd]er|[Dd]ie|[Dd]as)\s+\p{Lu}[\p{L}-]*)";
     Grammar {
@@ -106,6 +138,7 @@ fn german() -> Grammar {
             )),
         ],
         judge: judge_german,
+        not_subject: |_| false,
         not_parties: &[
             "vertrag",
             "vereinbarung",
@@ -253,6 +286,7 @@ fn french() -> Grammar {
             }
             Some(caps.name("not").is_some() || modal.contains("interdi"))
         },
+        not_subject: |_| false,
         not_parties: &[
             "contrat",
             "bail",
@@ -314,6 +348,7 @@ fn spanish() -> Grammar {
             }
             Some(caps.name("not").is_some() || modal.contains("abstendr"))
         },
+        not_subject: |_| false,
         not_parties: &[
             "contrato",
             "arrendamiento",
