@@ -15,7 +15,7 @@ use pactum_embedding::passages::passages;
 
 use super::engine::Engine;
 use super::indexing::{sources_for, texts};
-use super::risk::assess::{categories, categories_by_sentence, category_by_words};
+use super::risk::assess::{categories_by_sentence, most_said, word_hits};
 use crate::kernel::language::english;
 use crate::kernel::{DomainError, Principal};
 use crate::tenancy::scoped::{TenantDb, TenantTx};
@@ -262,12 +262,14 @@ fn vote(vector: &[f32], library: &[Voter], said: &[&str]) -> Option<(String, f32
 }
 
 fn classify_piece(piece: Piece, library: &[Voter]) -> Option<ClassifiedPassage> {
-    let said = categories(&piece.text);
+    // One reading of the words serves both: which categories they speak of, and most.
+    let hits = word_hits(&piece.text);
+    let said: Vec<&str> = hits.iter().map(|(category, _)| *category).collect();
     let by_library = piece
         .vector
         .as_deref()
         .and_then(|v| vote(v, library, &said));
-    let by_words = category_by_words(&piece.text);
+    let by_words = most_said(&hits);
     // The shipped model reads English: a passage in another language is placed by its
     // words where they name a category, and by the library only where they are silent.
     let foreign = !english(&piece.text);

@@ -314,8 +314,9 @@ pub fn categories(text: &str) -> Vec<&'static str> {
 }
 
 /// How often `text` says each category's words (up to ten), most first; a tie keeps
-/// the rules' order, mechanisms first.
-fn word_hits(text: &str) -> Vec<(&'static str, usize)> {
+/// the rules' order, mechanisms first. The categories listed are [`categories`]'.
+pub fn word_hits(text: &str) -> Vec<(&'static str, usize)> {
+    let text = &text[..floor_boundary(text, MAX_SCAN_BYTES)];
     let mut hits: Vec<(&'static str, usize)> = CATEGORY_RULES
         .iter()
         .map(|(category, rule)| (*category, said(category, rule, text).take(10).count()))
@@ -333,8 +334,11 @@ fn word_confidence(most: usize, tied: bool) -> f32 {
 /// The category `passage` speaks of most, by its words, with a confidence: more words
 /// of it are surer, a tie with another category halves it. `None` when it speaks of none.
 pub fn category_by_words(passage: &str) -> Option<(&'static str, f32)> {
-    let passage = &passage[..floor_boundary(passage, MAX_SCAN_BYTES)];
-    let hits = word_hits(passage);
+    most_said(&word_hits(passage))
+}
+
+/// The first of [`word_hits`], with its confidence as [`category_by_words`] gives it.
+pub fn most_said(hits: &[(&'static str, usize)]) -> Option<(&'static str, f32)> {
     let (category, most) = *hits.first()?;
     let tied = hits.get(1).is_some_and(|(_, n)| *n == most);
     Some((category, word_confidence(most, tied)))
