@@ -184,8 +184,9 @@ pub struct JobSettings {
     /// quarter of the workers (at least one) is kept for other tenants.
     pub tenant_share: Option<usize>,
     /// `PACTUM_JOB_DURABLE_BOOKKEEPING`: the queue's own changes (claims, completions,
-    /// promotions) wait for the WAL flush like every other commit. Off by default: a
-    /// crash can then lose the last few, which are made again (a job runs again).
+    /// promotions) and the deadline timers' transactions wait for the WAL flush like
+    /// every other commit. Off by default: a crash can then lose the last few, which
+    /// are made again (a job runs again).
     pub durable_bookkeeping: bool,
 }
 

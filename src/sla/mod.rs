@@ -76,7 +76,8 @@ impl Deadlines {
 /// by a worker whose clock runs ahead), in one transaction that commits when `work`
 /// succeeds (a reminder, which need not wait for its own time, passes no
 /// `not_before`). `work` re-checks that its deadline still applies and answers whether it
-/// acted.
+/// acted; because it does, the commit need not wait for the WAL flush
+/// ([`JobContext::begin_redoable`]).
 pub async fn when_due(
     ctx: JobContext,
     not_before: Option<DateTime<Utc>>,
@@ -87,7 +88,9 @@ pub async fn when_due(
         let wait = (at - now).to_std().unwrap_or_default();
         return Err(JobError::RetryIn(wait, format!("not due until {at}")));
     }
-    let tx = ctx.db.begin().await?;
+    // The work re-checks its deadline, so a crash that loses its commit loses nothing
+    // the job's next run does not redo.
+    let tx = ctx.begin_redoable().await?;
     let acted = work(&tx, &ctx.origin()).await?;
     tx.commit().await?;
     Ok(acted)

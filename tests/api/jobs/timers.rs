@@ -288,3 +288,68 @@ async fn timers_follow_the_clock_that_set_them_not_the_databases() {
         vec![id]
     );
 }
+
+/// A deadline timer's transaction commits without waiting for the WAL flush unless the
+/// runner's bookkeeping is durable: its job's completion commits after it, so a crash
+/// cannot keep the completion and lose the timer's work.
+#[tokio::test]
+async fn a_deadline_timers_commit_waits_for_the_flush_only_with_durable_bookkeeping() {
+    const DEADLINE: JobKind = JobKind {
+        name: "test.deadline",
+        ..RECORD
+    };
+    let queue = Queue::with_tenants(&["acme"]).await;
+    let session: String = queue
+        .client
+        .query_one("show synchronous_commit", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        session, "on",
+        "the test needs a server that waits for the flush"
+    );
+    for durable in [false, true] {
+        let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+        let mut handlers = Handlers::default();
+        let recorded = seen.clone();
+        handlers.register(DEADLINE, move |ctx| {
+            let recorded = recorded.clone();
+            async move {
+                pactum::sla::when_due(ctx, Some(Utc::now()), async |tx, _| {
+                    let mode: String = tx.query_one("show synchronous_commit", &[]).await?.get(0);
+                    recorded.lock().unwrap().push(mode);
+                    Ok(true)
+                })
+                .await?;
+                Ok(())
+            }
+        });
+        let mut config = RunnerConfig::new(1);
+        config.poll_interval = Duration::from_millis(100);
+        config.durable_bookkeeping = durable;
+        let runner = Runner::new(
+            queue.pool(1),
+            queue.pool(1),
+            Some(queue.db.database_url()),
+            clock::system(),
+            handlers,
+            config,
+            JobMetrics::new(),
+        );
+        let id = queue
+            .enqueue("acme", vec![NewJob::now(DEADLINE, json!({}))])
+            .await[0];
+        let handle = runner.start().await;
+        queue
+            .wait_for_state(id, "completed", Duration::from_secs(10))
+            .await;
+        handle.shutdown().await;
+        let expected = if durable { "on" } else { "off" };
+        assert_eq!(
+            *seen.lock().unwrap(),
+            [expected],
+            "durable bookkeeping: {durable}"
+        );
+    }
+}

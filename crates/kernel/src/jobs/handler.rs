@@ -17,7 +17,7 @@ use crate::clock::SharedClock;
 use crate::error::DomainError;
 use crate::tenancy::pool::connection_lost;
 use crate::tenancy::roles::RoleName;
-use crate::tenancy::scoped::TenantDb;
+use crate::tenancy::scoped::{TenantDb, TenantTx};
 use crate::tenancy::{SchemaName, TenancyError, TenantId};
 
 /// A claimed job, as its handler sees it.
@@ -44,12 +44,31 @@ pub struct JobContext {
     pub job: Job,
     pub db: TenantDb,
     pub clock: SharedClock,
+    /// Whether the runner's commits wait for the WAL flush (see
+    /// [`RunnerConfig::durable_bookkeeping`](super::RunnerConfig::durable_bookkeeping)).
+    pub durable_bookkeeping: bool,
 }
 
 impl JobContext {
     /// The origin to audit what this job does under.
     pub fn origin(&self) -> Origin {
         Origin::job(self.job.id, self.job.kind.clone())
+    }
+
+    /// A transaction on the job's tenant for work that running the job again redoes
+    /// (a deadline timer re-checks its deadline under its subject's lock). Unless the
+    /// runner's bookkeeping is durable, its commit does not wait for the WAL flush:
+    /// the job's completion is committed after it, and the WAL is replayed in order,
+    /// so a crash cannot keep the completion and lose this work; what it loses, the
+    /// job does again when it runs again. On a machine whose disk flushes slowly this
+    /// is most of a deadline's cost.
+    pub async fn begin_redoable(&self) -> Result<TenantTx, TenancyError> {
+        let tx = self.db.begin().await?;
+        if !self.durable_bookkeeping {
+            tx.execute("select set_config('synchronous_commit', 'off', true)", &[])
+                .await?;
+        }
+        Ok(tx)
     }
 }
 

@@ -60,9 +60,11 @@ pub struct RunnerConfig {
     /// The most of this runner's jobs running at once that may belong to one tenant;
     /// `None`, [`default_tenant_share`] of the workers.
     pub tenant_share: Option<usize>,
-    /// Whether the runner's own changes to the queue wait for the WAL flush at commit
-    /// as the server's setting says. `false` (the default) commits them without
-    /// waiting: a crash can lose the last few, which are made again (see `sql`).
+    /// Whether the runner's own changes to the queue, and the work of handlers that
+    /// their next run redoes ([`JobContext::begin_redoable`]), wait for the WAL flush
+    /// at commit as the server's setting says. `false` (the default) commits them
+    /// without waiting: a crash can lose the last few, which are made again (see
+    /// `sql`).
     pub durable_bookkeeping: bool,
 }
 
@@ -512,6 +514,7 @@ impl Runner {
                     )),
                     clock: inner.clock.clone(),
                     job: job.clone(),
+                    durable_bookkeeping: inner.config.durable_bookkeeping,
                 };
                 let task = tokio::spawn(handler(ctx).instrument(span));
                 inner
