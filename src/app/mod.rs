@@ -171,6 +171,7 @@ pub fn reactions(reading: bool) -> Reactions {
     crate::notifications::react_to(&mut reactions);
     crate::cases::react_to(&mut reactions);
     crate::invoices::react_to(&mut reactions);
+    crate::documents::redaction::language::react_to(&mut reactions);
     // What hangs off a record goes when it is deleted, whatever its kind.
     for kind in target_kinds().all() {
         reactions

@@ -9,12 +9,13 @@
 //!
 //! `model` is the data, `upload` receives the bytes, `service` the logic (no HTTP),
 //! `text` reads a file's text and `reading` runs it as a job and serves the result,
-//! `scan` asks ClamAV about each upload, `removal` removes deleted files by a job, `ocr` reads scans page by page (`files` names what it makes beside the original), `settings` holds the tenant's document settings, `originals` who reads a redacted contract's original,
-//! `routes` what belongs to attachments alone (download, text, delete),
+//! `scan` asks ClamAV about each upload, `removal` removes deleted files by a job, `ocr` reads scans page by page (`files` names what it makes beside the original), `settings` holds the tenant's document settings, `language` the language a file's pages are stemmed in, `originals` who reads a redacted contract's original,
+//! `routes` what belongs to attachments alone (download, text, change, delete),
 //! `record_routes` files on any record named by kind and id (the CRM's records).
 
 pub mod attach;
 pub mod files;
+pub mod language;
 pub mod model;
 pub mod ocr;
 pub mod originals;
@@ -41,5 +42,6 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) 
         .service(routes::put_document_settings)
         .service(routes::attachment_text)
         .service(routes::attachment_text_pages)
+        .service(routes::update_attachment)
         .service(routes::delete_attachment);
 }

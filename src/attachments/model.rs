@@ -2,15 +2,16 @@
 //! name and first bytes. No I/O here.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio_postgres::Row;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::kernel::validate;
+use crate::kernel::language::TextLanguage;
+use crate::kernel::validate::{self, nullable};
 
-pub(crate) const COLUMNS: &str =
-    "id, target_kind, target_id, filename, content_type, size_bytes, sha256, uploaded_by, created_at";
+pub(crate) const COLUMNS: &str = "id, target_kind, target_id, filename, content_type, size_bytes, \
+     sha256, uploaded_by, created_at, text_language_set";
 
 /// Accepted types, each with the leading bytes its files must start with.
 pub const ACCEPTED: &[(&str, &[&[u8]])] = &[
@@ -60,6 +61,16 @@ pub fn clean_filename(raw: &str) -> Option<String> {
     (!cleaned.is_empty()).then_some(cleaned)
 }
 
+/// A change to a file's record: the language its text is stemmed in.
+#[derive(Debug, Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateAttachment {
+    /// The language to stem every page of its text in, whatever the pages' words;
+    /// null: each page's words tell again. Absent: unchanged.
+    #[serde(default, deserialize_with = "nullable")]
+    pub text_language: Option<Option<TextLanguage>>,
+}
+
 /// A file attached to a record, as clients see it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AttachmentView {
@@ -73,6 +84,9 @@ pub struct AttachmentView {
     pub sha256: String,
     pub uploaded_by: Option<Uuid>,
     pub created_at: DateTime<Utc>,
+    /// The language every page of its text is stemmed in, set by a person; null: each
+    /// page in the language its own words tell (see its text pages).
+    pub text_language: Option<TextLanguage>,
 }
 
 impl From<&Row> for AttachmentView {
@@ -87,6 +101,7 @@ impl From<&Row> for AttachmentView {
             sha256: row.get(6),
             uploaded_by: row.get(7),
             created_at: row.get(8),
+            text_language: row.get::<_, Option<&str>>(9).map(TextLanguage::of_config),
         }
     }
 }

@@ -384,11 +384,14 @@ async fn record_page(
         PageRead::Read { text, confidence } => (text, confidence, None),
         PageRead::Unreadable(reason) => (String::new(), 0.0, Some(reason)),
     };
+    let language = super::language::set_language(tx, id)
+        .await?
+        .unwrap_or_else(|| text_search_config(&body));
     let inserted = tx
         .execute(
             "insert into attachment_pages (attachment_id, page, body, confidence, text_language) \
              values ($1, $2, $3, $4, $5) on conflict do nothing",
-            &[&id, &page, &body, &confidence, &text_search_config(&body)],
+            &[&id, &page, &body, &confidence, &language],
         )
         .await?;
     if inserted == 0 {

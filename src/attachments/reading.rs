@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::originals::{self, Guard};
 use super::text::{self, Extracted, MAX_PAGES, MAX_TEXT_CHARS};
 use crate::kernel::jobs::{BackgroundJob, JobContext, JobError, JobKind};
-use crate::kernel::language::text_search_config;
+use crate::kernel::language::{text_search_config, TextLanguage};
 use crate::kernel::page::{Page, PageRequest};
 use crate::kernel::reads::read_as;
 use crate::kernel::storage::{Store, StoredName};
@@ -181,7 +181,11 @@ async fn store_pages(
         .zip(pages.iter().map(String::as_str))
         .filter(|(number, _)| !skip.contains(number))
         .unzip();
-    let languages: Vec<&str> = bodies.iter().map(|b| text_search_config(b)).collect();
+    let set = super::language::set_language(tx, id).await?;
+    let languages: Vec<&str> = bodies
+        .iter()
+        .map(|b| set.unwrap_or_else(|| text_search_config(b)))
+        .collect();
     tx.execute(
         "insert into attachment_pages (attachment_id, page, body, text_language) \
          select $1, page, body, language \
@@ -281,6 +285,9 @@ pub struct TextPage {
     pub text: String,
     /// For text recognised by OCR: the mean word confidence, 0-100.
     pub confidence: Option<f32>,
+    /// The language it is stemmed in: the file's set language, else the one its own
+    /// words tell.
+    pub text_language: TextLanguage,
 }
 
 /// Where reading `attachment`'s text stands, for anyone who may read it.
@@ -368,8 +375,8 @@ pub async fn pages(
             ),
             (originals::ATTACHMENT_GUARD_SQL, &[&attachment]),
             (
-                "select page, body, confidence from attachment_pages where attachment_id = $1 \
-                 and ($3::int is null or page > $3) order by page limit $2",
+                "select page, body, confidence, text_language from attachment_pages \
+                 where attachment_id = $1 and ($3::int is null or page > $3) order by page limit $2",
                 &[&attachment, &page.fetch(), &after],
             ),
         ],
@@ -385,6 +392,7 @@ pub async fn pages(
             page: row.get(0),
             text: row.get(1),
             confidence: row.get(2),
+            text_language: TextLanguage::of_config(row.get(3)),
         })
         .collect();
     Ok(Page::keyset(pages, page, |p| p.page))

@@ -1,6 +1,6 @@
-//! The routes that belong to attachments alone: download and delete by id. Listing and
-//! uploading live under the record a file belongs to (`/contracts/{id}/attachments`),
-//! in the area that owns it.
+//! The routes that belong to attachments alone: download, change and delete by id.
+//! Listing and uploading live under the record a file belongs to
+//! (`/contracts/{id}/attachments`), in the area that owns it.
 
 use actix_files::NamedFile;
 use actix_web::http::header::{
@@ -8,13 +8,13 @@ use actix_web::http::header::{
     HeaderValue,
 };
 use actix_web::mime;
-use actix_web::{delete, get, put, web, HttpRequest, HttpResponse};
+use actix_web::{delete, get, patch, put, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::files;
-use super::model::{AttachmentView, COLUMNS};
+use super::model::{AttachmentView, UpdateAttachment, COLUMNS};
 use super::originals::{self, Guard};
 use super::reading::{self, TextPage, TextStatus};
 use super::service;
@@ -378,6 +378,43 @@ pub async fn delete_attachment(
     .await?;
     files::remove_files(&state.config.store, tenant.0.id, &[view.id]).await;
     Ok(NoContent)
+}
+
+#[utoipa::path(
+    patch,
+    path = "/api/v1/attachments/{id}",
+    tag = "attachments",
+    params(("id" = Uuid, Path, description = "Attachment id")),
+    request_body = UpdateAttachment,
+    responses(
+        (status = 200, description = "Changed by a member who owns the record it belongs to, or a manager: `text_language` set re-stems every page of its text now and later; null hands each page back to its own words. Audited", body = AttachmentView),
+        AuthedRouteErrors
+    ),
+    security(("bearer" = []))
+)]
+#[patch("/api/v1/attachments/{id}")]
+pub async fn update_attachment(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    db: RequestDb,
+    origin: RequestOrigin,
+    id: web::Path<Uuid>,
+    body: Json<UpdateAttachment>,
+) -> Result<Json<AttachmentView>, ApiError> {
+    Ok(Json(
+        as_actor(&db, &user.principal(), async |tx, actor| {
+            service::update(
+                tx,
+                actor,
+                &origin,
+                id.into_inner(),
+                body.into_inner(),
+                &state.targets,
+            )
+            .await
+        })
+        .await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/document-settings", tag = "attachments",

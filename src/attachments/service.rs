@@ -8,9 +8,10 @@ use std::path::Path;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::model::{AttachmentView, COLUMNS};
+use super::model::{AttachmentView, UpdateAttachment, COLUMNS};
 use super::upload::Received;
 use crate::kernel::audit::{self, Entry};
+use crate::kernel::language::TextLanguage;
 use crate::kernel::page::{Page, PageRequest};
 use crate::kernel::storage::{Store, StoredName};
 use crate::kernel::target::{rows_on, Target, TargetKinds};
@@ -292,6 +293,67 @@ pub async fn delete(
                 "target_kind": view.target_kind, "target_id": view.target_id,
                 "filename": view.filename,
             }),
+        },
+    )
+    .await?;
+    Ok(view)
+}
+
+/// Changes a file's record (members only on records they own, managers any): the
+/// language its text is stemmed in. A set language re-stems every page read so far,
+/// and the pages read or recognised later are stemmed in it; cleared, each page is
+/// stemmed in the language its own words tell. Audited when it changes.
+pub async fn update(
+    tx: &TenantTx,
+    actor: &Actor,
+    origin: &Origin,
+    id: Uuid,
+    patch: UpdateAttachment,
+    kinds: &TargetKinds,
+) -> Result<AttachmentView, DomainError> {
+    actor.require(Role::Member)?;
+    let old = tx
+        .query_opt(
+            &format!("select {COLUMNS} from attachments where id = $1 for no key update"),
+            &[&id],
+        )
+        .await?
+        .map(|row| AttachmentView::from(&row))
+        .ok_or(DomainError::Missing("attachment"))?;
+    let target = Target::new(kinds.find(&old.target_kind)?, old.target_id);
+    let owner = target.lock_owner(tx).await?;
+    if !actor.may_edit(owner) {
+        return Err(DomainError::Forbidden(format!(
+            "members change files only on a {} they own",
+            target.kind.name
+        )));
+    }
+    let Some(language) = patch.text_language else {
+        return Ok(old);
+    };
+    if language == old.text_language {
+        return Ok(old);
+    }
+    let row = tx
+        .query_one(
+            &format!(
+                "update attachments set text_language_set = $2 where id = $1 returning {COLUMNS}"
+            ),
+            &[&id, &language.map(TextLanguage::config)],
+        )
+        .await
+        .map_err(DomainError::write)?;
+    let view = AttachmentView::from(&row);
+    super::language::restem(tx, id, language).await?;
+    audit::record(
+        tx,
+        actor,
+        origin,
+        Entry {
+            action: "update",
+            entity: "attachment",
+            entity_id: Some(id),
+            changes: json!({"text_language": {"old": old.text_language, "new": language}}),
         },
     )
     .await?;

@@ -156,7 +156,7 @@ impl ContractView {
     }
 
     /// The text language a person set, if one did.
-    pub(super) fn text_language_set(&self) -> Option<TextLanguage> {
+    pub fn text_language_set(&self) -> Option<TextLanguage> {
         (self.text_language_source == TextLanguageSource::Set).then_some(self.text_language)
     }
 

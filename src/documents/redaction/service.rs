@@ -15,7 +15,6 @@ use super::find::{self, Custom, Finding};
 use crate::contracts;
 use crate::kernel::audit::{self, Entry};
 use crate::kernel::concurrency::check_version;
-use crate::kernel::language::text_search_config;
 use crate::kernel::page::{Page, PageRequest};
 use crate::kernel::{unit, Actor, DomainError, Origin, Role};
 use crate::tenancy::scoped::TenantTx;
@@ -262,7 +261,7 @@ pub async fn apply(
                 &kept,
                 &actor.user_id(),
                 &unit::now(tx),
-                &text_search_config(&redacted_text),
+                &super::language::of_copy(locked.text_language_set(), &redacted_text),
             ],
         )
         .await

@@ -158,3 +158,145 @@ async fn a_person_sets_the_language_a_text_is_stemmed_in_and_it_holds_through_ed
     assert_eq!(status, StatusCode::OK, "{locked}");
     assert_eq!(language(&locked), ("es".into(), "set".into()));
 }
+
+#[tokio::test]
+async fn a_person_sets_the_language_of_a_files_pages_now_and_for_pages_read_later() {
+    use super::reading::{attach, first_pages, found, read_text};
+    use pactum::kernel::jobs::admin::{self, PauseScope};
+    let clm = Clm::new().await;
+    let contract = clm
+        .create(
+            &clm.member,
+            json!({"title": "Supply", "contract_type": "nda", "body": "The supplier shall deliver the goods."}),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Too short for its common words to tell: stemmed as English, so "Vertrag" misses.
+    let short = "Verträge über Lieferungen.".as_bytes().to_vec();
+    let file = attach(&clm, &contract, "anlage.txt", "text/plain", short.clone()).await;
+    assert_eq!(read_text(&clm, &file).await["state"], "extracted");
+    let page_languages = async |file: &str| -> Vec<String> {
+        let pages = first_pages(&clm, file).await;
+        let languages = pages
+            .iter()
+            .map(|p| p["text_language"].as_str().unwrap().to_owned());
+        languages.collect()
+    };
+    assert_eq!(page_languages(&file).await, ["en"]);
+    assert!(found(&clm, "Vertrag").await.is_empty());
+    let path = format!("/api/v1/attachments/{file}");
+    let patch =
+        async |user: &str, body: Value| clm.json(Method::PATCH, &path, user, Some(body)).await;
+
+    // Only someone who may edit the contract changes its files.
+    for user in [&clm.viewer, &clm.other_member] {
+        let (status, refused) = patch(user, json!({"text_language": "de"})).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
+    }
+    let (status, set) = patch(&clm.member, json!({"text_language": "de"})).await;
+    assert_eq!(status, StatusCode::OK, "{set}");
+    assert_eq!(set["text_language"], "de");
+    assert_eq!(page_languages(&file).await, ["de"]);
+    assert_eq!(found(&clm, "Vertrag").await, [contract.as_str()]);
+
+    // Hostile values and shapes are refused and change nothing.
+    for hostile in [
+        json!({"text_language": "klingon"}),
+        json!({"text_language": "german"}),
+        json!({"text_language": 7}),
+        json!({"text_language": {"de": true}}),
+        json!({"language": "en"}),
+        json!(["en"]),
+    ] {
+        let (status, refused) = patch(&clm.member, hostile.clone()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{hostile}: {refused}");
+        assert!(refused["error"].is_string(), "{refused}");
+    }
+    assert_eq!(page_languages(&file).await, ["de"]);
+    let (status, missing) = clm
+        .json(
+            Method::PATCH,
+            &format!("/api/v1/attachments/{}", uuid::Uuid::new_v4()),
+            &clm.member,
+            Some(json!({"text_language": "de"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{missing}");
+
+    // Null hands each page back to its own words.
+    let (status, cleared) = patch(&clm.manager, json!({"text_language": null})).await;
+    assert_eq!(status, StatusCode::OK, "{cleared}");
+    assert!(cleared["text_language"].is_null(), "{cleared}");
+    assert_eq!(page_languages(&file).await, ["en"]);
+    assert!(found(&clm, "Vertrag").await.is_empty());
+
+    // Set before its text is read, the pages read later are stemmed in it.
+    let client = clm.db.client().await;
+    let paused = PauseScope::Tenant("acme".into());
+    admin::pause(&client, &paused, chrono::Utc::now())
+        .await
+        .unwrap();
+    let later = attach(&clm, &contract, "anhang.txt", "text/plain", short).await;
+    let path = format!("/api/v1/attachments/{later}");
+    let (status, set) = clm
+        .json(
+            Method::PATCH,
+            &path,
+            &clm.member,
+            Some(json!({"text_language": "de"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{set}");
+    admin::resume(&client, &paused).await.unwrap();
+    assert_eq!(read_text(&clm, &later).await["state"], "extracted");
+    assert_eq!(page_languages(&later).await, ["de"]);
+}
+
+#[tokio::test]
+async fn a_redacted_copy_is_stemmed_in_the_language_set_on_its_contract() {
+    use super::reading::found;
+    use super::redaction::redact_first_finding;
+    let clm = Clm::new().await;
+    let created = clm
+        .create(
+            &clm.member,
+            json!({"title": "Annex", "contract_type": "nda", "body": "Verträge über Lieferungen an kontakt@example.com."}),
+        )
+        .await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    assert_eq!(created["text_language"], "en");
+    // The viewer, below the tenant's original role, searches the copy that stands in.
+    let copy = redact_first_finding(&clm, &id, 1, true).await;
+    assert!(
+        !copy["body"].as_str().unwrap().contains("kontakt@"),
+        "{copy}"
+    );
+    assert!(found(&clm, "Vertrag").await.is_empty());
+    let path = format!("/api/v1/contracts/{id}");
+    let (status, set) = clm
+        .json(
+            Method::PATCH,
+            &path,
+            &clm.member,
+            Some(json!({"version": 1, "text_language": "de"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{set}");
+    assert_eq!(found(&clm, "Vertrag").await, [id.as_str()]);
+    // A copy made while the language is set takes it at once.
+    let newer = redact_first_finding(&clm, &id, 2, true).await;
+    assert_ne!(newer["id"], copy["id"]);
+    assert_eq!(found(&clm, "Vertrag").await, [id.as_str()]);
+    let (status, cleared) = clm
+        .json(
+            Method::PATCH,
+            &path,
+            &clm.member,
+            Some(json!({"version": 2, "text_language": null})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{cleared}");
+    assert!(found(&clm, "Vertrag").await.is_empty());
+}

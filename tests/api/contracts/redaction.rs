@@ -276,7 +276,12 @@ async fn found_by(clm: &Clm, token: &str, q: &str) -> Vec<String> {
 
 /// The owner's redacted copy of `contract` at `version` with its first finding
 /// accepted (and any other rejected), restricting the original or not.
-async fn redact_first_finding(clm: &Clm, contract: &str, version: i64, restrict: bool) -> Value {
+pub(super) async fn redact_first_finding(
+    clm: &Clm,
+    contract: &str,
+    version: i64,
+    restrict: bool,
+) -> Value {
     let path = format!("/api/v1/contracts/{contract}/redaction-preview");
     let (_, preview) = read(clm, &clm.member, &path).await;
     let ids: Vec<&str> = preview["findings"]
