@@ -312,6 +312,17 @@ pub async fn update(
     kinds: &TargetKinds,
 ) -> Result<AttachmentView, DomainError> {
     actor.require(Role::Member)?;
+    // The record first, then the file, as deleting the record takes them, so the two
+    // wait for each other instead of deadlocking.
+    let seen = tx
+        .query_opt(
+            "select target_kind, target_id from attachments where id = $1",
+            &[&id],
+        )
+        .await?
+        .ok_or(DomainError::Missing("attachment"))?;
+    let target = Target::new(kinds.find(seen.get(0))?, seen.get(1));
+    target.lock_editable(tx, actor).await?;
     let old = tx
         .query_opt(
             &format!("select {COLUMNS} from attachments where id = $1 for no key update"),
@@ -320,14 +331,6 @@ pub async fn update(
         .await?
         .map(|row| AttachmentView::from(&row))
         .ok_or(DomainError::Missing("attachment"))?;
-    let target = Target::new(kinds.find(&old.target_kind)?, old.target_id);
-    let owner = target.lock_owner(tx).await?;
-    if !actor.may_edit(owner) {
-        return Err(DomainError::Forbidden(format!(
-            "members change files only on a {} they own",
-            target.kind.name
-        )));
-    }
     let Some(language) = patch.text_language else {
         return Ok(old);
     };
