@@ -248,6 +248,24 @@ pub async fn store(
     Ok((view, stored))
 }
 
+/// The record `attachment` hangs off, read without a lock: a change to a file locks
+/// that record first and the file second, the order in which deleting the record takes
+/// them, so the two wait for each other instead of deadlocking.
+async fn target_of(
+    tx: &TenantTx,
+    attachment: Uuid,
+    kinds: &TargetKinds,
+) -> Result<Target, DomainError> {
+    let row = tx
+        .query_opt(
+            "select target_kind, target_id from attachments where id = $1",
+            &[&attachment],
+        )
+        .await?
+        .ok_or(DomainError::Missing("attachment"))?;
+    Ok(Target::new(kinds.find(row.get(0))?, row.get(1)))
+}
+
 /// Deletes an attachment's record: members only from records they own, managers any.
 /// Audited. Returns it, so that the caller removes the file once committed.
 pub async fn delete(
@@ -258,17 +276,7 @@ pub async fn delete(
     kinds: &TargetKinds,
 ) -> Result<AttachmentView, DomainError> {
     actor.require(Role::Member)?;
-    let row = tx
-        .query_opt(
-            &format!("delete from attachments where id = $1 returning {COLUMNS}"),
-            &[&id],
-        )
-        .await
-        .map_err(DomainError::write)?
-        .ok_or(DomainError::Missing("attachment"))?;
-    let view = AttachmentView::from(&row);
-    super::removal::schedule(tx, vec![view.id]).await?;
-    let target = Target::new(kinds.find(&view.target_kind)?, view.target_id);
+    let target = target_of(tx, id, kinds).await?;
     // The record may be gone already; then only managers may clean up.
     let owner = match target.lock_owner(tx).await {
         Ok(owner) => owner,
@@ -281,6 +289,16 @@ pub async fn delete(
             target.kind.name
         )));
     }
+    let row = tx
+        .query_opt(
+            &format!("delete from attachments where id = $1 returning {COLUMNS}"),
+            &[&id],
+        )
+        .await
+        .map_err(DomainError::write)?
+        .ok_or(DomainError::Missing("attachment"))?;
+    let view = AttachmentView::from(&row);
+    super::removal::schedule(tx, vec![view.id]).await?;
     audit::record(
         tx,
         actor,
@@ -312,17 +330,10 @@ pub async fn update(
     kinds: &TargetKinds,
 ) -> Result<AttachmentView, DomainError> {
     actor.require(Role::Member)?;
-    // The record first, then the file, as deleting the record takes them, so the two
-    // wait for each other instead of deadlocking.
-    let seen = tx
-        .query_opt(
-            "select target_kind, target_id from attachments where id = $1",
-            &[&id],
-        )
+    target_of(tx, id, kinds)
         .await?
-        .ok_or(DomainError::Missing("attachment"))?;
-    let target = Target::new(kinds.find(seen.get(0))?, seen.get(1));
-    target.lock_editable(tx, actor).await?;
+        .lock_editable(tx, actor)
+        .await?;
     let old = tx
         .query_opt(
             &format!("select {COLUMNS} from attachments where id = $1 for no key update"),
