@@ -144,15 +144,19 @@ fn bound(
     caps: &Captures<'_>,
     us: &impl Fn() -> bool,
 ) -> Option<Obligation> {
-    let party = caps["party"].trim().to_owned();
+    let whole = caps.get(0).expect("group 0 always matches");
+    let named = caps.name("party").expect("every pattern names its party");
+    let cut = after_sentence_end(named.as_str());
+    let party = named.as_str()[cut..].trim().to_owned();
     let last = party.rsplit(' ').next().unwrap_or_default().to_lowercase();
     if grammar.not_parties.contains(&last.as_str()) {
         return None;
     }
     let prohibition = (grammar.judge)(caps)?;
-    let whole = caps.get(0).expect("group 0 always matches");
-    let (start, end) = sentence_around(text, whole.start(), whole.end());
-    let party_at = caps.name("party").map_or(whole.start(), |p| p.start());
+    let party_at = named.start() + cut;
+    // A party that begins a sentence of its own begins the passage too.
+    let from = if cut > 0 { party_at } else { whole.start() };
+    let (start, end) = sentence_around(text, from, whole.end());
     if (grammar.not_subject)(&text[start.min(party_at)..party_at]) {
         return None;
     }
@@ -168,6 +172,56 @@ fn bound(
         start_char: start,
         end_char: end,
     })
+}
+
+/// Short words a point follows inside a name: "Acme Corp. Ltd", "Dr. Weber".
+const ABBREVIATIONS: &[&str] = &[
+    "co", "corp", "inc", "ltd", "bros", "plc", "llc", "mr", "mrs", "ms", "dr", "prof", "jr", "sr",
+    "sra", "st", "no", "nr", "hr", "fr", "mme", "mlle", "cie", "ste",
+];
+/// Words that name a part of a contract, so that a point after the part's letter or
+/// number ends a sentence: "... the unit prices in Exhibit B. Buyer shall pay".
+const PARTS: &[&str] = &[
+    "exhibit",
+    "schedule",
+    "annex",
+    "appendix",
+    "attachment",
+    "section",
+    "clause",
+    "article",
+    "part",
+    "anlage",
+    "anhang",
+    "annexe",
+    "anexo",
+];
+
+/// Where a party's name begins once the end of a sentence before it is cut off. A name
+/// may hold points ("Acme Corp. Ltd", "U.S. Steel", "John F. Smith"), but a point after
+/// a whole word that is no abbreviation ("Price. Buyer") or after the letter of a part
+/// of the contract ("Exhibit B. Buyer") ends the sentence before the party's.
+fn after_sentence_end(party: &str) -> usize {
+    let mut begins = 0;
+    let mut chars = party.char_indices().peekable();
+    while let Some((at, c)) = chars.next() {
+        let ends = c == '.' && chars.peek().is_some_and(|(_, next)| next.is_whitespace());
+        if !ends {
+            continue;
+        }
+        let mut words = party[..at].split_whitespace().rev();
+        let last = words.next().unwrap_or_default();
+        let before = words.next().unwrap_or_default().to_lowercase();
+        let whole_word = last.chars().count() >= 2
+            && last.chars().all(char::is_alphabetic)
+            && !ABBREVIATIONS.contains(&last.to_lowercase().as_str());
+        if whole_word || PARTS.contains(&before.as_str()) {
+            begins = party[at + 1..]
+                .find(|c: char| !c.is_whitespace())
+                .map_or(party.len(), |offset| at + 1 + offset);
+        }
+    }
+    begins
 }
 
 /// When `action` says it is due, in `grammar`'s words.
@@ -226,6 +280,26 @@ mod tests {
 
     fn obligations(text: &str) -> Vec<Obligation> {
         read(text)
+    }
+
+    #[test]
+    fn a_party_never_reaches_back_over_the_end_of_a_sentence() {
+        let found = obligations(
+            "The unit prices are in Exhibit B. Buyer shall pay undisputed invoices net 45 days. \
+             It covers the Purchase Price. Seller shall deliver the goods. \
+             Acme Corp. Ltd shall insure the goods. \
+             John F. Smith shall sign the delivery notes.",
+        );
+        let parties: Vec<&str> = found.iter().map(|o| o.party.as_str()).collect();
+        assert_eq!(
+            parties,
+            ["Buyer", "Seller", "Acme Corp. Ltd", "John F. Smith"]
+        );
+        assert_eq!(
+            found[0].passage,
+            "Buyer shall pay undisputed invoices net 45 days."
+        );
+        assert_eq!(found[1].passage, "Seller shall deliver the goods.");
     }
 
     #[test]
