@@ -9,22 +9,19 @@ use crate::kernel::language::{text_search_config, TextLanguage};
 use crate::kernel::DomainError;
 use crate::tenancy::scoped::TenantTx;
 
-/// The language a person set `attachment`'s text to be stemmed in, as its text search
-/// configuration. Read by a statement of its own after the page writer has locked the
+/// The language a person set `attachment`'s text to be stemmed in. Read by a statement of its own after the page writer has locked the
 /// file's text, so a change that held that lock first is seen.
 pub(super) async fn set_language(
     tx: &TenantTx,
     attachment: Uuid,
-) -> Result<Option<&'static str>, tokio_postgres::Error> {
+) -> Result<Option<TextLanguage>, tokio_postgres::Error> {
     let row = tx
         .query_opt(
             "select text_language_set from attachments where id = $1",
             &[&attachment],
         )
         .await?;
-    Ok(row
-        .and_then(|row| row.get::<_, Option<&str>>(0).map(TextLanguage::of_config))
-        .map(TextLanguage::config))
+    Ok(row.and_then(|row| row.get::<_, Option<&str>>(0).map(TextLanguage::of_config)))
 }
 
 /// Stems every page of `attachment` read so far in `language`, or each in the language

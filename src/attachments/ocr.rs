@@ -21,7 +21,7 @@ use uuid::Uuid;
 use super::files::work_folder;
 use super::text;
 use crate::kernel::jobs::{BackgroundJob, JobContext, JobError, JobKind};
-use crate::kernel::language::text_search_config;
+use crate::kernel::language::set_or_told;
 use crate::kernel::storage::{Store, StoredName};
 use crate::kernel::unit;
 use crate::tenancy::scoped::TenantTx;
@@ -384,9 +384,7 @@ async fn record_page(
         PageRead::Read { text, confidence } => (text, confidence, None),
         PageRead::Unreadable(reason) => (String::new(), 0.0, Some(reason)),
     };
-    let language = super::language::set_language(tx, id)
-        .await?
-        .unwrap_or_else(|| text_search_config(&body));
+    let language = set_or_told(super::language::set_language(tx, id).await?, &body);
     let inserted = tx
         .execute(
             "insert into attachment_pages (attachment_id, page, body, confidence, text_language) \

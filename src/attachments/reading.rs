@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::originals::{self, Guard};
 use super::text::{self, Extracted, MAX_PAGES, MAX_TEXT_CHARS};
 use crate::kernel::jobs::{BackgroundJob, JobContext, JobError, JobKind};
-use crate::kernel::language::{text_search_config, TextLanguage};
+use crate::kernel::language::{set_or_told, TextLanguage};
 use crate::kernel::page::{Page, PageRequest};
 use crate::kernel::reads::read_as;
 use crate::kernel::storage::{Store, StoredName};
@@ -182,10 +182,7 @@ async fn store_pages(
         .filter(|(number, _)| !skip.contains(number))
         .unzip();
     let set = super::language::set_language(tx, id).await?;
-    let languages: Vec<&str> = bodies
-        .iter()
-        .map(|b| set.unwrap_or_else(|| text_search_config(b)))
-        .collect();
+    let languages: Vec<&str> = bodies.iter().map(|b| set_or_told(set, b)).collect();
     tx.execute(
         "insert into attachment_pages (attachment_id, page, body, text_language) \
          select $1, page, body, language \

@@ -84,6 +84,12 @@ pub fn titled_text_search_config(title: &str, body: &str) -> &'static str {
     text_search_config(&format!("{title} {}", first_pages(body)))
 }
 
+/// The configuration a text is stemmed with: the language a person `set`, else the one
+/// its commonest short words tell ([`text_search_config`]).
+pub fn set_or_told(set: Option<TextLanguage>, text: &str) -> &'static str {
+    set.map_or_else(|| text_search_config(text), TextLanguage::config)
+}
+
 /// The configurations [`text_search_config`] gives, each a PostgreSQL built-in.
 pub const TEXT_SEARCH_CONFIGS: [&str; 4] = ["english", "german", "french", "spanish"];
 

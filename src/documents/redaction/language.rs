@@ -4,18 +4,13 @@
 
 use uuid::Uuid;
 
-use crate::kernel::language::{text_search_config, TextLanguage};
+use crate::kernel::language::{set_or_told, TextLanguage};
 use crate::kernel::unit::{ReactionFuture, Reactions, Recorded};
 use crate::kernel::{Actor, DomainError, Origin};
 use crate::tenancy::scoped::TenantTx;
 
 pub fn react_to(reactions: &mut Reactions) {
     reactions.on("contract.updated", on_contract);
-}
-
-/// The language of a copy of a contract whose set language is `set`.
-pub(super) fn of_copy(set: Option<TextLanguage>, body: &str) -> &'static str {
-    set.map_or_else(|| text_search_config(body), TextLanguage::config)
 }
 
 fn on_contract<'a>(
@@ -56,7 +51,7 @@ async fn restem(tx: &TenantTx, contract: Uuid) -> Result<(), DomainError> {
         .await?;
     let (ids, languages): (Vec<Uuid>, Vec<&str>) = copies
         .iter()
-        .map(|row| (row.get::<_, Uuid>(0), of_copy(set, row.get(1))))
+        .map(|row| (row.get::<_, Uuid>(0), set_or_told(set, row.get(1))))
         .unzip();
     tx.execute(
         "update contract_redactions r set text_language = l.language \

@@ -15,6 +15,7 @@ use super::find::{self, Custom, Finding};
 use crate::contracts;
 use crate::kernel::audit::{self, Entry};
 use crate::kernel::concurrency::check_version;
+use crate::kernel::language::set_or_told;
 use crate::kernel::page::{Page, PageRequest};
 use crate::kernel::{unit, Actor, DomainError, Origin, Role};
 use crate::tenancy::scoped::TenantTx;
@@ -261,7 +262,7 @@ pub async fn apply(
                 &kept,
                 &actor.user_id(),
                 &unit::now(tx),
-                &super::language::of_copy(locked.text_language_set(), &redacted_text),
+                &set_or_told(locked.text_language_set(), &redacted_text),
             ],
         )
         .await
