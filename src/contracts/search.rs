@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::model::*;
 use crate::attachments::originals::{self, Reader};
-use crate::kernel::language::TEXT_SEARCH_CONFIGS;
+use crate::kernel::language::{own_language_query, parsed_query_sql};
 use crate::kernel::page::{Page, PageRequest};
 use crate::kernel::query::{Filter, SortKey, SortKeys};
 use crate::kernel::reads::read_as;
@@ -201,8 +201,8 @@ impl ContractFilter {
             let n = w.filter.bind(q.to_owned());
             // Each text is stemmed in its own language: the index answers the query as
             // every language parses it (`query`), and the row's own language decides.
-            w.from_query = format!(", {}", parsed_query(n, "parsed"));
-            let own = own_language("parsed", "text_language");
+            w.from_query = format!(", {}", parsed_query_sql(n, "parsed"));
+            let own = own_language_query("parsed", "text_language");
             // The contract's own text, or the text of a file attached to it (the array
             // is computed once, through the pages' index, so either side keeps its
             // index: a bitmap OR of the two).
@@ -212,8 +212,8 @@ impl ContractFilter {
                  join attachments a on a.id = p.attachment_id \
                  where a.target_kind = 'contract' \
                  and p.search @@ pq.query and p.search @@ {page_own})))",
-                pages_query = parsed_query(n, "pq"),
-                page_own = own_language("pq", "p.text_language"),
+                pages_query = parsed_query_sql(n, "pq"),
+                page_own = own_language_query("pq", "p.text_language"),
             );
             match reader {
                 Reader::Everyone => w.filter.require(originals),
@@ -228,9 +228,9 @@ impl ContractFilter {
                          where c.shown_redaction is not null and c.owner_id <> ${me} \
                          and (r.search @@ {copy_own} \
                          or to_tsvector(c.text_language::regconfig, c.title) @@ {title_own}))))",
-                        copies_query = parsed_query(n, "cq"),
-                        copy_own = own_language("cq", "r.text_language"),
-                        title_own = own_language("cq", "c.text_language"),
+                        copies_query = parsed_query_sql(n, "cq"),
+                        copy_own = own_language_query("cq", "r.text_language"),
+                        title_own = own_language_query("cq", "c.text_language"),
                     ));
                     w.shielded = true;
                 }
@@ -351,35 +351,4 @@ pub async fn facets(
         status,
         contract_type,
     })
-}
-
-/// A FROM item (`alias`) that parses `q` (bound as `$n`) once per execution: a column
-/// per language's configuration, and `query`, all of them joined by OR. A text stemmed
-/// in any language that matches its own language's query matches `query`, so a GIN
-/// index over texts of every language answers it. `offset 0` keeps the planner from
-/// folding the parse into the WHERE clause, where it would run once per row.
-fn parsed_query(n: usize, alias: &str) -> String {
-    let each: Vec<String> = TEXT_SEARCH_CONFIGS
-        .iter()
-        .map(|config| format!("websearch_to_tsquery('{config}', ${n}) as {config}"))
-        .collect();
-    format!(
-        "(select *, {} as query from (select {}) as languages offset 0) as {alias}",
-        TEXT_SEARCH_CONFIGS.join(" || "),
-        each.join(", ")
-    )
-}
-
-/// The query of [`parsed_query`]'s `alias` in the row's own language (`column` names
-/// it): the exact test, after the index's.
-fn own_language(alias: &str, column: &str) -> String {
-    let arms: Vec<String> = TEXT_SEARCH_CONFIGS[1..]
-        .iter()
-        .map(|config| format!("when '{config}' then {alias}.{config}"))
-        .collect();
-    format!(
-        "case {column} {} else {alias}.{} end",
-        arms.join(" "),
-        TEXT_SEARCH_CONFIGS[0]
-    )
 }

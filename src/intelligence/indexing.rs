@@ -54,12 +54,15 @@ const STALE_BATCH: i64 = 50;
 /// How long one [`EmbedStale`] run sweeps before it hands the rest to another job.
 const SWEEP_TIME: Duration = Duration::from_secs(240);
 
-/// The text a contract's passages are made of: its body, then each read file's pages,
-/// and a fingerprint of it all (to tell, at write time, whether it changed since).
+/// The text a contract's passages are made of: its body, then each read file's pages
+/// (joined by a blank line, with each page's number and length), and a fingerprint of
+/// it all (to tell, at write time, whether it changed since).
 const SOURCES_SQL: &str = "select c.body, \
      coalesce((select json_agg(json_build_object('id', a.id, 'text', \
         (select string_agg(p.body, E'\\n\\n' order by p.page) from attachment_pages p \
-         where p.attachment_id = a.id)) order by a.id) \
+         where p.attachment_id = a.id), 'pages', \
+        (select json_agg(json_build_array(p.page, char_length(p.body)) order by p.page) \
+         from attachment_pages p where p.attachment_id = a.id)) order by a.id) \
       from attachments a where a.target_kind = 'contract' and a.target_id = c.id), '[]'::json)::text \
      from contracts c where c.id = $1";
 
@@ -138,6 +141,9 @@ pub struct EmbedStale {
 /// A passage to store.
 struct Cut {
     attachment: Option<Uuid>,
+    /// The pages of the file it starts and ends on.
+    page: Option<i32>,
+    last_page: Option<i32>,
     /// The redacted copy it is a passage of; `None` for the original's.
     redaction: Option<Uuid>,
     ordinal: i32,
@@ -150,7 +156,30 @@ struct Cut {
 pub(super) struct FileText {
     pub(super) id: Uuid,
     pub(super) text: Option<String>,
+    /// Each page's number and length in characters, in order: `text` is their bodies
+    /// joined by a blank line.
+    #[serde(default)]
+    pub(super) pages: Option<Vec<(i32, i32)>>,
 }
+
+impl FileText {
+    /// The page the character at `offset` of [`FileText::text`] is on.
+    fn page_at(&self, offset: usize) -> Option<i32> {
+        let mut first = 0usize;
+        let mut found = None;
+        for &(page, length) in self.pages.as_deref().unwrap_or_default() {
+            if first > offset {
+                break;
+            }
+            found = Some(page);
+            first += usize::try_from(length).unwrap_or(0) + PAGE_SEPARATOR_CHARS;
+        }
+        found
+    }
+}
+
+/// The blank line between two pages of a file's text.
+const PAGE_SEPARATOR_CHARS: usize = 2;
 
 /// A contract's texts in order: its body (no file), then each file's.
 pub(super) fn texts<'a>(
@@ -167,10 +196,15 @@ pub(super) fn texts<'a>(
 /// The passages of a contract's body and files.
 fn cut(body: &str, files: &[FileText]) -> Vec<Cut> {
     let mut out = Vec::new();
+    let file = |id: Uuid| files.iter().find(|f| f.id == id);
     for (attachment, text) in texts(body, files) {
         for (ordinal, p) in passages(text).into_iter().enumerate() {
             out.push(Cut {
                 attachment,
+                page: attachment.and_then(file).and_then(|f| f.page_at(p.start)),
+                last_page: attachment
+                    .and_then(file)
+                    .and_then(|f| f.page_at(p.end.saturating_sub(1).max(p.start))),
                 redaction: None,
                 ordinal: ordinal as i32,
                 start: p.start as i32,
@@ -334,12 +368,14 @@ pub async fn embed_contract(
     for (cut, vector) in cuts.iter().zip(&vectors) {
         tx.execute(
             "insert into contract_passages \
-             (contract_id, attachment_id, redaction_id, ordinal, start_char, end_char, body, \
-              embedding, model, created_at) \
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             (contract_id, attachment_id, page, last_page, redaction_id, ordinal, start_char, \
+              end_char, body, embedding, model, created_at) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
             &[
                 &contract,
                 &cut.attachment,
+                &cut.page,
+                &cut.last_page,
                 &cut.redaction,
                 &cut.ordinal,
                 &cut.start,

@@ -20,6 +20,7 @@ use crate::attachments::originals::{self, Guard, Reader};
 use crate::contracts::model::SUMMARY_COLUMNS;
 use crate::contracts::search::ContractFilter;
 use crate::contracts::ContractView;
+use crate::kernel::language::{own_language_query, parsed_query_sql};
 use crate::kernel::page::PageRequest;
 use crate::kernel::reads::read_as;
 use crate::kernel::validate;
@@ -32,6 +33,8 @@ use crate::tenancy::TenantId;
 const CANDIDATE_PASSAGES: usize = 200;
 /// Passages shown per contract.
 const PASSAGES_SHOWN: usize = 3;
+/// Passages of one contract read for the words of a query, in text order.
+const WORD_PASSAGES_READ: usize = 400;
 /// Reciprocal rank fusion's constant (Cormack et al.: 60 works across collections).
 pub(super) const RRF_K: f64 = 60.0;
 /// Contracts each ranking contributes to a hybrid search.
@@ -129,12 +132,28 @@ impl Mode {
 pub struct PassageMatch {
     /// The file whose text it is from; null for the contract's body.
     pub attachment_id: Option<Uuid>,
+    /// The page of that file it starts on, from 1; null for the contract's body.
+    pub page: Option<i32>,
+    /// The page of that file it ends on (a passage can run over a page break); null
+    /// for the contract's body.
+    pub last_page: Option<i32>,
     /// In characters of that text, end exclusive.
     pub start: i32,
     pub end: i32,
     pub text: String,
-    /// Cosine similarity to the query, -1 to 1.
+    /// `meaning`: close to the query's embedding; `words`: holds the query's words.
+    pub matched_by: MatchedBy,
+    /// For `meaning`, the cosine similarity to the query, -1 to 1; for `words`,
+    /// PostgreSQL's full-text rank (`ts_rank`), 0 to 1.
     pub score: f32,
+}
+
+/// How a passage matched its query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MatchedBy {
+    Meaning,
+    Words,
 }
 
 /// A contract found, with why.
@@ -145,7 +164,10 @@ pub struct ContractMatch {
     /// Higher is better: the best passage's similarity (semantic, similar), or the
     /// fused reciprocal ranks (hybrid, text).
     pub score: f64,
-    /// Its passages closest to the query, best first (none from full-text search alone).
+    /// Its passages that matched, best first: the closest in meaning; for a contract
+    /// found by its words alone (every result of `text`), those holding the query's
+    /// words. Passages are made by the model's job: a server without a model, or a
+    /// contract not yet read, shows none.
     pub passages: Vec<PassageMatch>,
 }
 
@@ -261,7 +283,8 @@ async fn group(
     let me = reader.only_owner();
     let rows = db
         .read(&[(
-            "select p.id, p.contract_id, p.attachment_id, p.start_char, p.end_char, p.body \
+            "select p.id, p.contract_id, p.attachment_id, p.start_char, p.end_char, p.body, p.page, \
+                    p.last_page \
              from contract_passages p join contracts c on c.id = p.contract_id \
              where p.id = any($1) and ($3::uuid is null or c.id <> $3) \
                and case when $2::uuid is null or c.shown_redaction is null or c.owner_id = $2 \
@@ -279,9 +302,12 @@ async fn group(
             .or_default()
             .push(PassageMatch {
                 attachment_id: row.get(2),
+                page: row.get(6),
+                last_page: row.get(7),
                 start: row.get(3),
                 end: row.get(4),
                 text: row.get(5),
+                matched_by: MatchedBy::Meaning,
                 score: score.get(&id).copied().unwrap_or(-1.0),
             });
     }
@@ -295,6 +321,64 @@ async fn group(
         .collect();
     grouped.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     Ok(grouped)
+}
+
+/// The passages of `contracts` holding the words of `q`: of each contract, the first
+/// [`PASSAGES_SHOWN`] in text order among its first [`WORD_PASSAGES_READ`], best first
+/// by full-text rank, each parsed in its own text's language, leaving out what
+/// `reader` may not read (as [`group`] does). Parsing a passage's words costs about
+/// 90 us here: the passages are read in the order of the (contract, id) index and the
+/// read stops at the last one shown (the `offset 0` subqueries keep the planner from
+/// sorting, which would parse them all), and the bound on passages read bounds a
+/// search of long contracts that match by their title alone.
+async fn word_passages(
+    db: &TenantDb,
+    reader: Reader,
+    contracts: &[Uuid],
+    q: &str,
+) -> Result<HashMap<Uuid, Vec<PassageMatch>>, DomainError> {
+    if contracts.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let me = reader.only_owner();
+    let sql = format!(
+        "select c.id, m.attachment_id, m.page, m.last_page, m.start_char, m.end_char, m.body, m.rank \
+         from {parsed}, contracts c cross join lateral ( \
+           select p.attachment_id, p.page, p.last_page, p.start_char, p.end_char, p.body, \
+                  ts_rank(t.words, t.query) as rank \
+           from (select * from contract_passages p where p.contract_id = c.id \
+                   and case when $2::uuid is null or c.shown_redaction is null or c.owner_id = $2 \
+                            then p.redaction_id is null \
+                            else p.redaction_id is not distinct from c.shown_redaction end \
+                 order by p.id limit {WORD_PASSAGES_READ}) p \
+           cross join lateral (select coalesce( \
+               (select r.text_language from contract_redactions r where r.id = p.redaction_id), \
+               (select ap.text_language from attachment_pages ap \
+                where ap.attachment_id = p.attachment_id and ap.page >= coalesce(p.page, 1) \
+                order by ap.page limit 1), \
+               c.text_language) as language offset 0) l \
+           cross join lateral (select to_tsvector(l.language::regconfig, p.body) as words, \
+               {own} as query offset 0) t \
+           where t.words @@ t.query limit {PASSAGES_SHOWN}) m \
+         where c.id = any($1) order by c.id, m.rank desc",
+        parsed = parsed_query_sql(3, "pq"),
+        own = own_language_query("pq", "l.language"),
+    );
+    let rows = db.read(&[(&sql, &[&contracts, &me, &q])]).await?;
+    let mut found: HashMap<Uuid, Vec<PassageMatch>> = HashMap::new();
+    for row in &rows[0] {
+        found.entry(row.get(0)).or_default().push(PassageMatch {
+            attachment_id: row.get(1),
+            page: row.get(2),
+            last_page: row.get(3),
+            start: row.get(4),
+            end: row.get(5),
+            text: row.get(6),
+            matched_by: MatchedBy::Words,
+            score: row.get(7),
+        });
+    }
+    Ok(found)
 }
 
 /// The summaries of `ids`, by id.
@@ -350,7 +434,7 @@ pub async fn search(
     };
     let meaning = async {
         if mode == Mode::Text {
-            return Ok(Vec::new());
+            return Ok((None, Vec::new()));
         }
         let (prepared, (vectors, _)) = tokio::try_join!(
             prepare(db, tenant, engine, principal, None, VectorSet::Passages),
@@ -358,9 +442,10 @@ pub async fn search(
         )?;
         let query = vectors.into_iter().next().unwrap_or_default();
         let hits = nearest(prepared.vectors, query, None).await?;
-        group(db, prepared.reader, &hits, None).await
+        let grouped = group(db, prepared.reader, &hits, None).await?;
+        Ok::<_, DomainError>((Some(prepared.reader), grouped))
     };
-    let (words, meaning) = tokio::try_join!(words, meaning)?;
+    let (words, (reader, meaning)) = tokio::try_join!(words, meaning)?;
     let word_ids: Vec<Uuid> = words.iter().map(|c| c.id).collect();
     let mut known: HashMap<Uuid, ContractView> = words.into_iter().map(|c| (c.id, c)).collect();
     let mut passages: HashMap<Uuid, Vec<PassageMatch>> = HashMap::new();
@@ -386,6 +471,19 @@ pub async fn search(
         .filter(|id| !known.contains_key(id))
         .collect();
     known.extend(summaries(db, &missing).await?);
+    // Found by words alone: the passages that hold them.
+    let by_words: Vec<Uuid> = ranked
+        .iter()
+        .map(|r| r.0)
+        .filter(|id| !passages.contains_key(id))
+        .collect();
+    if !by_words.is_empty() {
+        let reader = match reader {
+            Some(reader) => reader,
+            None => originals::read_as_reader(db, principal).await?.1,
+        };
+        passages.extend(word_passages(db, reader, &by_words, q).await?);
+    }
     Ok(SearchResults {
         mode: mode.as_str(),
         items: ranked

@@ -93,6 +93,37 @@ pub fn set_or_told(set: Option<TextLanguage>, text: &str) -> &'static str {
 /// The configurations [`text_search_config`] gives, each a PostgreSQL built-in.
 pub const TEXT_SEARCH_CONFIGS: [&str; 4] = ["english", "german", "french", "spanish"];
 
+/// A FROM item (`alias`) that parses `q` (bound as `$n`) once per execution: a column
+/// per language's configuration, and `query`, all of them joined by OR. A text stemmed
+/// in any language that matches its own language's query matches `query`, so a GIN
+/// index over texts of every language answers it. `offset 0` keeps the planner from
+/// folding the parse into the WHERE clause, where it would run once per row.
+pub fn parsed_query_sql(n: usize, alias: &str) -> String {
+    let each: Vec<String> = TEXT_SEARCH_CONFIGS
+        .iter()
+        .map(|config| format!("websearch_to_tsquery('{config}', ${n}) as {config}"))
+        .collect();
+    format!(
+        "(select *, {} as query from (select {}) as languages offset 0) as {alias}",
+        TEXT_SEARCH_CONFIGS.join(" || "),
+        each.join(", ")
+    )
+}
+
+/// The query of [`parsed_query_sql`]'s `alias` in the row's own language (`column` names
+/// it): the exact test, after the index's.
+pub fn own_language_query(alias: &str, column: &str) -> String {
+    let arms: Vec<String> = TEXT_SEARCH_CONFIGS[1..]
+        .iter()
+        .map(|config| format!("when '{config}' then {alias}.{config}"))
+        .collect();
+    format!(
+        "case {column} {} else {alias}.{} end",
+        arms.join(" "),
+        TEXT_SEARCH_CONFIGS[0]
+    )
+}
+
 /// A language a contract's text can be set to be stemmed in, by its ISO 639-1 code, in
 /// place of the one its words tell.
 #[derive(

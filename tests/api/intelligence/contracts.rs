@@ -181,40 +181,7 @@ async fn contracts_are_found_by_meaning_and_likeness_and_never_across_tenants() 
     )
     .await;
     embedded(&db, "t_acme").await;
-    let (_, preview) = json(
-        &app,
-        &acme,
-        &acme.admin,
-        Method::GET,
-        &format!("/api/v1/contracts/{warranty}/redaction-preview"),
-        None,
-    )
-    .await;
-    let email: Vec<&str> = preview["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["kind"] == "email")
-        .map(|f| f["id"].as_str().unwrap())
-        .collect();
-    assert_eq!(email.len(), 1, "{preview}");
-    let (status, copy) = json(
-        &app,
-        &acme,
-        &acme.admin,
-        Method::POST,
-        &format!("/api/v1/contracts/{warranty}/redactions"),
-        Some(json!({"version": 1, "accepted": email, "rejected": []})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{copy}");
-    db.until_none(
-        "select count(*) from t_acme.contracts c where c.shown_redaction is not null and not exists \
-         (select 1 from t_acme.contract_passages p where p.redaction_id = c.shown_redaction)",
-        Duration::from_secs(120),
-        "the copies' passages were never made",
-    )
-    .await;
+    redact_email(&app, &acme, &db, &warranty).await;
     let passage = |found: &Value, id: &str| -> String {
         let item = found["items"]
             .as_array()

@@ -10,7 +10,8 @@
 //! searches contracts, `clauses` the library, `models` proves a change of model is
 //! caught up, `budget` evicts under a tight memory budget, `classification` places
 //! passages by category, `obligations` lists what binds a party, `summary` gives it at a glance,
-//! `generative` has the tenant's own endpoint write one, `suggestions` reads a
+//! `generative` has the tenant's own endpoint write one, `words` shows where a search by
+//! words matched, `suggestions` reads a
 //! contract's terms and `risk` weighs it against the tenant's policy (no model needed).
 
 mod budget;
@@ -25,6 +26,7 @@ mod obligations;
 mod risk;
 mod suggestions;
 mod summary;
+mod words;
 
 use std::time::{Duration, Instant};
 
@@ -97,6 +99,49 @@ async fn restrict_original(app: &TestApp, t: &Tenant, id: &str) {
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{copy}");
+}
+
+/// Makes a redacted copy of contract `id` (at version 1) without its one email
+/// address, shown in place of its original to readers below the tenant's original
+/// role, and waits until the copy's passages are made.
+async fn redact_email(app: &TestApp, t: &Tenant, db: &TestDb, id: &str) {
+    let (_, preview) = json(
+        app,
+        t,
+        &t.admin,
+        Method::GET,
+        &format!("/api/v1/contracts/{id}/redaction-preview"),
+        None,
+    )
+    .await;
+    let email: Vec<&str> = preview["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "email")
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(email.len(), 1, "{preview}");
+    let (status, copy) = json(
+        app,
+        t,
+        &t.admin,
+        Method::POST,
+        &format!("/api/v1/contracts/{id}/redactions"),
+        Some(json!({"version": 1, "accepted": email, "rejected": []})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{copy}");
+    let schema = format!("t_{}", t.host.trim_end_matches(".localhost"));
+    db.until_none(
+        &format!(
+            "select count(*) from {schema}.contracts c where c.shown_redaction is not null and not exists \
+             (select 1 from {schema}.contract_passages p where p.redaction_id = c.shown_redaction)"
+        ),
+        Duration::from_secs(120),
+        "the copies' passages were never made",
+    )
+    .await;
 }
 
 async fn json(
