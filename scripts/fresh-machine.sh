@@ -155,7 +155,7 @@ case "${1:-}" in
     cat "$FRESH/walkthrough.log"
     failed=0
     for expected in '"slug":"acme"' '"error":"unknown_tenant"' '"status":"approved"' '"type":"workflow_run.approved"' '.eml' \
-      'invoice-email.' '"mode":"semantic","items":[{"contract"' '"field":"effective_date"' '"level":"'; do
+      'invoice-email.' '"mode":"semantic","items":[{"contract"' '"matched_by":"words"' '"field":"effective_date"' '"level":"'; do
       grep -qF -- "$expected" "$FRESH/walkthrough.log" || { log "the walk-through never showed $expected"; failed=1; }
     done
     [ "$failed" = 0 ] && log "the walk-through showed what the README says it shows"
