@@ -388,6 +388,7 @@ pub async fn embed_contract(
         )
         .await?;
     }
+    super::passage_words::store(&tx, contract).await?;
     bump_generation(&tx, &model).await?;
     reassess_if_weighed(&tx, Some(contract)).await?;
     tx.commit().await?;

@@ -19,6 +19,7 @@ pub mod engine;
 pub mod generative;
 pub mod indexing;
 pub mod obligations;
+mod passage_words;
 pub mod reading;
 pub mod risk;
 pub mod routes;

@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use super::engine::{Engine, VectorSet};
 use super::indexing;
+use super::passage_words;
 use crate::attachments::originals::{self, Guard, Reader};
 use crate::contracts::model::SUMMARY_COLUMNS;
 use crate::contracts::search::ContractFilter;
@@ -325,12 +326,13 @@ async fn group(
 
 /// The passages of `contracts` holding the words of `q`: of each contract, the first
 /// [`PASSAGES_SHOWN`] in text order among its first [`WORD_PASSAGES_READ`], best first
-/// by full-text rank, each parsed in its own text's language, leaving out what
-/// `reader` may not read (as [`group`] does). Parsing a passage's words costs about
-/// 90 us here: the passages are read in the order of the (contract, id) index and the
-/// read stops at the last one shown (the `offset 0` subqueries keep the planner from
-/// sorting, which would parse them all), and the bound on passages read bounds a
-/// search of long contracts that match by their title alone.
+/// by full-text rank, each in its own text's language (the words stored with it, or
+/// parsed again when its language was set otherwise since), leaving out what `reader`
+/// may not read (as [`group`] does). The passages are read in the order of the
+/// (contract, id) index and the read stops at the last one shown (the `offset 0`
+/// subqueries keep the planner from sorting, which would read them all), and the
+/// bound on passages read bounds a search of long contracts that match by their title
+/// alone.
 async fn word_passages(
     db: &TenantDb,
     reader: Reader,
@@ -351,17 +353,13 @@ async fn word_passages(
                             then p.redaction_id is null \
                             else p.redaction_id is not distinct from c.shown_redaction end \
                  order by p.id limit {WORD_PASSAGES_READ}) p \
-           cross join lateral (select coalesce( \
-               (select r.text_language from contract_redactions r where r.id = p.redaction_id), \
-               (select ap.text_language from attachment_pages ap \
-                where ap.attachment_id = p.attachment_id and ap.page >= coalesce(p.page, 1) \
-                order by ap.page limit 1), \
-               c.text_language) as language offset 0) l \
-           cross join lateral (select to_tsvector(l.language::regconfig, p.body) as words, \
-               {own} as query offset 0) t \
+           cross join lateral (select {language} as language offset 0) l \
+           cross join lateral (select {words} as words, {own} as query offset 0) t \
            where t.words @@ t.query limit {PASSAGES_SHOWN}) m \
          where c.id = any($1) order by c.id, m.rank desc",
         parsed = parsed_query_sql(3, "pq"),
+        language = passage_words::language_sql("p"),
+        words = passage_words::words_sql("p", "l.language"),
         own = own_language_query("pq", "l.language"),
     );
     let rows = db.read(&[(&sql, &[&contracts, &me, &q])]).await?;

@@ -79,6 +79,18 @@ async fn a_search_by_words_shows_the_passages_and_the_file_page_holding_them() {
     )
     .await;
 
+    let unparsed: i64 = db
+        .client()
+        .await
+        .query_one(
+            "select count(*) from t_acme.contract_passages where words is null or words_language is null",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(unparsed, 0, "every passage's words are stored with it");
+
     let found = search(&app, &acme, &acme.admin, "q=arbitration%20Geneva&mode=text").await;
     let order = ids(&found);
     assert!(
@@ -152,8 +164,10 @@ async fn a_search_by_words_shows_the_passages_and_the_file_page_holding_them() {
         }
     }
 
-    // Each passage's words are parsed in its text's language: "Vertrag" holds in the
-    // German "Verträge", which English stemming leaves apart.
+    // Each passage's words are read in its text's language: "Vertrag" holds in the
+    // German "Verträge", which English stemming leaves apart. Set to English first,
+    // the passage's words are stored as English; once a person sets German, they are
+    // read in German.
     let (status, german) = json(
         &app,
         &acme,
@@ -163,7 +177,7 @@ async fn a_search_by_words_shows_the_passages_and_the_file_page_holding_them() {
         Some(json!({
             "title": "Rahmenvereinbarung",
             "contract_type": "msa",
-            "text_language": "de",
+            "text_language": "en",
             "body": "Die Verträge über Lieferungen gelten zwei Jahre und verlängern sich danach um ein Jahr.",
         })),
     )
@@ -171,6 +185,18 @@ async fn a_search_by_words_shows_the_passages_and_the_file_page_holding_them() {
     assert_eq!(status, StatusCode::CREATED, "{german}");
     let german = german["id"].as_str().unwrap().to_owned();
     embedded(&db, "t_acme").await;
+    let found = search(&app, &acme, &acme.admin, "q=Vertrag&mode=text").await;
+    assert!(ids(&found).is_empty(), "stemmed as English: {found}");
+    let (status, set) = json(
+        &app,
+        &acme,
+        &acme.admin,
+        Method::PATCH,
+        &format!("/api/v1/contracts/{german}"),
+        Some(json!({"version": 1, "text_language": "de"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{set}");
     let found = search(&app, &acme, &acme.admin, "q=Vertrag&mode=text").await;
     assert_eq!(ids(&found), [german.as_str()], "{found}");
     let shown = &passages_of(&found, &german)[0];
