@@ -9,8 +9,9 @@ use crate::kernel::language::{text_search_config, TextLanguage};
 use crate::kernel::DomainError;
 use crate::tenancy::scoped::TenantTx;
 
-/// The language a person set `attachment`'s text to be stemmed in. Read by a statement of its own after the page writer has locked the
-/// file's text, so a change that held that lock first is seen.
+/// The language a person set `attachment`'s text to be stemmed in. Read by a statement
+/// of its own after the page writer has locked the file's text, so a change that held
+/// that lock first is seen.
 pub(super) async fn set_language(
     tx: &TenantTx,
     attachment: Uuid,

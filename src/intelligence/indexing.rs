@@ -364,31 +364,39 @@ pub async fn embed_contract(
         &[&contract],
     )
     .await?;
-    let now = unit::now(&tx);
-    for (cut, vector) in cuts.iter().zip(&vectors) {
-        tx.execute(
+    // One statement for all of them, each with its words parsed in its language.
+    let embeddings: Vec<Vec<u8>> = vectors.iter().map(|v| to_bytes(v)).collect();
+    tx.execute(
+        &format!(
             "insert into contract_passages \
              (contract_id, attachment_id, page, last_page, redaction_id, ordinal, start_char, \
-              end_char, body, embedding, model, created_at) \
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-            &[
-                &contract,
-                &cut.attachment,
-                &cut.page,
-                &cut.last_page,
-                &cut.redaction,
-                &cut.ordinal,
-                &cut.start,
-                &cut.end,
-                &cut.text,
-                &to_bytes(vector),
-                &model,
-                &now,
-            ],
-        )
-        .await?;
-    }
-    super::passage_words::store(&tx, contract).await?;
+              end_char, body, embedding, model, created_at, words, words_language) \
+             select $1, p.attachment_id, p.page, p.last_page, p.redaction_id, p.ordinal, p.start_char, \
+                    p.end_char, p.body, p.embedding, $11, $12, \
+                    to_tsvector(l.language::regconfig, p.body), l.language \
+             from (select $1::uuid as contract_id, * from unnest($2::uuid[], $3::int[], $4::int[], \
+                   $5::uuid[], $6::int[], $7::int[], $8::int[], $9::text[], $10::bytea[]) \
+                   as u(attachment_id, page, last_page, redaction_id, ordinal, start_char, \
+                        end_char, body, embedding)) p \
+             cross join lateral (select {} as language) l",
+            super::passage_words::language_sql("p")
+        ),
+        &[
+            &contract,
+            &cuts.iter().map(|c| c.attachment).collect::<Vec<_>>(),
+            &cuts.iter().map(|c| c.page).collect::<Vec<_>>(),
+            &cuts.iter().map(|c| c.last_page).collect::<Vec<_>>(),
+            &cuts.iter().map(|c| c.redaction).collect::<Vec<_>>(),
+            &cuts.iter().map(|c| c.ordinal).collect::<Vec<_>>(),
+            &cuts.iter().map(|c| c.start).collect::<Vec<_>>(),
+            &cuts.iter().map(|c| c.end).collect::<Vec<_>>(),
+            &cuts.iter().map(|c| c.text.as_str()).collect::<Vec<_>>(),
+            &embeddings,
+            &model,
+            &unit::now(&tx),
+        ],
+    )
+    .await?;
     bump_generation(&tx, &model).await?;
     reassess_if_weighed(&tx, Some(contract)).await?;
     tx.commit().await?;

@@ -3,11 +3,6 @@
 //! and its words parsed in it, stored with the passage when it is written, so a search
 //! by words reads them rather than parsing every passage again (about 90 us each).
 
-use uuid::Uuid;
-
-use crate::kernel::DomainError;
-use crate::tenancy::scoped::TenantTx;
-
 /// The language the text of passage `alias` is stemmed in now, as SQL.
 pub(super) fn language_sql(alias: &str) -> String {
     format!(
@@ -28,17 +23,4 @@ pub(super) fn words_sql(alias: &str, language: &str) -> String {
         "case when {alias}.words_language = {language} then {alias}.words \
          else to_tsvector(({language})::regconfig, {alias}.body) end"
     )
-}
-
-/// Parses and stores the words of `contract`'s passages, each in its language.
-pub(super) async fn store(tx: &TenantTx, contract: Uuid) -> Result<(), DomainError> {
-    let sql = format!(
-        "update contract_passages as p \
-         set words_language = l.language, words = to_tsvector(l.language::regconfig, p.body) \
-         from (select q.id, {} as language from contract_passages q where q.contract_id = $1) as l \
-         where p.id = l.id",
-        language_sql("q")
-    );
-    tx.execute(&sql, &[&contract]).await?;
-    Ok(())
 }
