@@ -18,7 +18,10 @@
 //!       TENANTS tenants with PER_TENANT active stages each, due over SPREAD_SECS
 //!       seconds, their deadline timers run by a job runner and pool built as the
 //!       server builds them (WORKERS: its worker count instead of the setting); how late
-//!       each fired (due to marked overdue), overall and by tenth of the spread
+//!       each fired (due to marked overdue), overall and by tenth of the spread; a
+//!       database that has the tenants already (cloned from a template) is reused
+//!   workflow_bench timers-setup TENANTS PER_TENANT
+//!       only the tenants and their stages, into a template database
 
 use std::time::{Duration, Instant};
 
@@ -436,12 +439,44 @@ async fn decide(url: &DatabaseUrl, args: &[String]) -> Result<(), Error> {
     Ok(())
 }
 
-async fn sla_timers(url: &DatabaseUrl, args: &[String]) -> Result<(), Error> {
-    let (tenant_count, per_tenant, spread): (usize, i32, f64) = (
-        arg(args, 2, "TENANTS"),
-        arg(args, 3, "PER_TENANT"),
-        arg(args, 4, "SPREAD_SECS"),
-    );
+/// The `tenant_count` tenants of the timers benchmark, each with a contract in review, a
+/// round, and `per_tenant` active stages with a pending approval each, due far away for
+/// now: read back when a template database cloned for this round has them already
+/// (`BENCH_TEMPLATE`: provisioning a thousand tenants takes most of half an hour here),
+/// else provisioned and seeded.
+async fn timer_tenants(
+    url: &DatabaseUrl,
+    tenant_count: usize,
+    per_tenant: i32,
+) -> Result<Vec<(TenantId, SchemaName, RoleName)>, Error> {
+    let client = url.connect().await?;
+    let existing = client
+        .query(
+            "select id, schema_name, role_name from public.tenants where slug ~ '^sla[0-9]+$' \
+             order by substr(slug, 4)::int",
+            &[],
+        )
+        .await?;
+    if existing.len() == tenant_count {
+        eprintln!("{tenant_count} tenants of the template reused");
+        return existing
+            .iter()
+            .map(|row| {
+                Ok((
+                    TenantId(row.get(0)),
+                    SchemaName::from_stored(row.get::<_, &str>(1)).ok_or("stored schema name")?,
+                    RoleName::from_stored(row.get::<_, &str>(2)).ok_or("stored role name")?,
+                ))
+            })
+            .collect();
+    }
+    if !existing.is_empty() {
+        return Err(format!(
+            "the database holds {} of the benchmark's tenants, not {tenant_count}",
+            existing.len()
+        )
+        .into());
+    }
     let setup = Instant::now();
     let mut tenants = Vec::new();
     for i in 0..tenant_count {
@@ -451,7 +486,6 @@ async fn sla_timers(url: &DatabaseUrl, args: &[String]) -> Result<(), Error> {
         "{tenant_count} tenants provisioned in {:.1} s",
         setup.elapsed().as_secs_f64()
     );
-    let client = url.connect().await?;
     // Each tenant: a contract in review, a round, PER_TENANT active stages with a pending
     // approval each, due far away for now.
     for (_, schema, _) in &tenants {
@@ -470,6 +504,17 @@ async fn sla_timers(url: &DatabaseUrl, args: &[String]) -> Result<(), Error> {
             ))
             .await?;
     }
+    Ok(tenants)
+}
+
+async fn sla_timers(url: &DatabaseUrl, args: &[String]) -> Result<(), Error> {
+    let (tenant_count, per_tenant, spread): (usize, i32, f64) = (
+        arg(args, 2, "TENANTS"),
+        arg(args, 3, "PER_TENANT"),
+        arg(args, 4, "SPREAD_SECS"),
+    );
+    let tenants = timer_tenants(url, tenant_count, per_tenant).await?;
+    let client = url.connect().await?;
     // Provisioning a thousand tenants leaves gigabytes of dirty pages and WAL behind; a
     // checkpoint now keeps their writing out of the measured minutes (BENCH_NO_CHECKPOINT
     // leaves it to run during them, as the earlier figures did).
@@ -651,6 +696,10 @@ async fn main() -> Result<(), Error> {
         Some("match") => matching(&url, &args).await,
         Some("decide") => decide(&url, &args).await,
         Some("timers") => sla_timers(&url, &args).await,
-        _ => Err("usage: workflow_bench match|decide|timers ...".into()),
+        Some("timers-setup") => {
+            timer_tenants(&url, arg(&args, 2, "TENANTS"), arg(&args, 3, "PER_TENANT")).await?;
+            Ok(())
+        }
+        _ => Err("usage: workflow_bench match|decide|timers|timers-setup ...".into()),
     }
 }

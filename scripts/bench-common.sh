@@ -8,19 +8,20 @@ ensure_wrk() {
   install_packages "command -v wrk" wrk
 }
 
-# fresh_bench_database NAME: drops and recreates database NAME on the server of
-# DATABASE_URL (else the private cluster) and exports DATABASE_URL pointing at it.
+# fresh_bench_database NAME [TEMPLATE]: drops and recreates database NAME (a copy of
+# database TEMPLATE, if given) on the server of DATABASE_URL (else the private cluster)
+# and exports DATABASE_URL pointing at it.
 # Sets PSQL (the client), BASE (the server's URL without a database) and
 # BENCH_SERVER_URL (the URL it started from) for the caller.
 # On the private cluster the URL goes through its Unix socket, which spares the TCP
 # stack as a server next to its database would (BENCH_PG_TCP=1 keeps TCP).
 fresh_bench_database() {
-  local name=$1
+  local name=$1 template=${2:-}
   BENCH_SERVER_URL="${DATABASE_URL:-$(bash scripts/pg.sh url)}"
   BASE="${BENCH_SERVER_URL%/*}"
   PSQL="$(ls /usr/lib/postgresql/*/bin/psql | tail -n1)"
   "$PSQL" -q "$BENCH_SERVER_URL" -c "drop database if exists $name with (force)" \
-    -c "create database $name" >/dev/null
+    -c "create database $name${template:+ template $template}" >/dev/null
   drop_orphan_tenant_roles
   export DATABASE_URL="$BASE/$name"
   # Only when DATABASE_URL is that cluster: its running postmaster's port is the URL's.

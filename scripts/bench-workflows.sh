@@ -21,7 +21,11 @@
 #   is set; BENCH_NOTIFY_IN_TRANSACTION=1 puts back the trigger that woke workers from
 #   inside each enqueuing transaction; BENCH_PREWARM=1 reads the tenants' relations a
 #   deadline touches into shared buffers first (raise the cluster's shared_buffers to
-#   hold them: about 700 MB for 1,000 tenants).
+#   hold them: about 700 MB for 1,000 tenants). BENCH_TEMPLATE=1 provisions the
+#   timers' tenants once into the database pactum_bench_timers_template (kept, made
+#   only when missing) and clones it for each round, so rounds compared side by side
+#   (PACTUM_JOB_TOGETHER=0 against the default, say) start alike and minutes apart;
+#   BENCH_TEMPLATE=drop removes it.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 DEFINITIONS="${BENCH_DEFINITIONS:-1000}"
@@ -59,9 +63,29 @@ if part decide; then
   "$BENCH" decide "$CONTRACTS" "$CONNECTIONS"
   drop_bench_database pactum_bench_decide
 fi
+TEMPLATE=pactum_bench_timers_template
+if [ "${BENCH_TEMPLATE:-}" = drop ]; then
+  fresh pactum_bench_timers
+  drop_bench_database "$TEMPLATE"
+  drop_bench_database pactum_bench_timers
+  exit 0
+fi
 if part timers; then
+  if [ -n "${BENCH_TEMPLATE:-}" ]; then
+    restore_url
+    fresh_bench_database pactum_bench_timers
+    if ! "$PSQL" -qtA "$BENCH_SERVER_URL" -c "select 1 from pg_database where datname = '$TEMPLATE'" | grep -q 1; then
+      fresh "$TEMPLATE"
+      "$BENCH" timers-setup "$TENANTS" "$PER_TENANT"
+    fi
+  fi
   for workers in $TIMER_WORKERS; do
-    fresh pactum_bench_timers
+    if [ -n "${BENCH_TEMPLATE:-}" ]; then
+      restore_url
+      fresh_bench_database pactum_bench_timers "$TEMPLATE"
+    else
+      fresh pactum_bench_timers
+    fi
     "$BENCH" timers "$TENANTS" "$PER_TENANT" "$SPREAD" "$workers"
     drop_bench_database pactum_bench_timers
   done

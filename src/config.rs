@@ -188,6 +188,8 @@ pub struct JobSettings {
     /// every other commit. Off by default: a crash can then lose the last few, which
     /// are made again (a job runs again).
     pub durable_bookkeeping: bool,
+    /// `PACTUM_JOB_TOGETHER`: due timers of its tenant a timer's transaction takes too.
+    pub together: usize,
 }
 
 pub const DEFAULT_JOB_WORKERS: usize = 4;
@@ -299,6 +301,12 @@ impl JobSettings {
                 get("PACTUM_JOB_DURABLE_BOOKKEEPING"),
             )?
             .unwrap_or(false),
+            together: ranged(
+                "PACTUM_JOB_TOGETHER",
+                get("PACTUM_JOB_TOGETHER"),
+                0..=1000,
+                crate::kernel::jobs::MOST_TOGETHER,
+            )?,
         })
     }
 }

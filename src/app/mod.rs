@@ -235,6 +235,7 @@ pub fn job_runner(
         shutdown_grace: settings.shutdown_grace,
         tenant_share: settings.tenant_share,
         durable_bookkeeping: settings.durable_bookkeeping,
+        together: settings.together,
         ..RunnerConfig::new(settings.workers)
     };
     Ok(Runner::new(

@@ -17,7 +17,7 @@ use crate::kernel::audit::{self, Entry};
 use crate::kernel::business_time::CalendarError;
 use crate::kernel::jobs::{cancel_pending, enqueue, BackgroundJob, JobContext, JobError, JobKind};
 use crate::kernel::{unit, Actor, DomainError, Origin};
-use crate::sla::{when_due, Deadlines};
+use crate::sla::{run_timer, Deadlines, Timer};
 use crate::tenancy::scoped::TenantTx;
 
 pub const CASE_SLA: JobKind = JobKind {
@@ -45,16 +45,22 @@ pub struct CaseSlaDue {
     pub due_at: DateTime<Utc>,
 }
 
+impl Timer for CaseSlaDue {
+    fn not_before(&self) -> Option<DateTime<Utc>> {
+        Some(self.due_at)
+    }
+
+    async fn fire(&self, tx: &TenantTx, origin: &Origin) -> Result<bool, DomainError> {
+        breach(tx, origin, self.case_id, self.clock, self.due_at).await
+    }
+}
+
 impl BackgroundJob for CaseSlaDue {
     const KIND: JobKind = CASE_SLA;
     type Env = ();
 
     async fn run(self, ctx: JobContext, (): ()) -> Result<(), JobError> {
-        when_due(ctx, Some(self.due_at), async |tx, origin| {
-            breach(tx, origin, self.case_id, self.clock, self.due_at).await
-        })
-        .await?;
-        Ok(())
+        run_timer(self, ctx).await
     }
 }
 
@@ -68,16 +74,22 @@ pub struct CaseSlaWarning {
     pub warn_at: DateTime<Utc>,
 }
 
+impl Timer for CaseSlaWarning {
+    fn not_before(&self) -> Option<DateTime<Utc>> {
+        Some(self.warn_at)
+    }
+
+    async fn fire(&self, tx: &TenantTx, origin: &Origin) -> Result<bool, DomainError> {
+        warn(tx, origin, self.case_id, self.clock, self.due_at).await
+    }
+}
+
 impl BackgroundJob for CaseSlaWarning {
     const KIND: JobKind = CASE_SLA_WARNING;
     type Env = ();
 
     async fn run(self, ctx: JobContext, (): ()) -> Result<(), JobError> {
-        when_due(ctx, Some(self.warn_at), async |tx, origin| {
-            warn(tx, origin, self.case_id, self.clock, self.due_at).await
-        })
-        .await?;
-        Ok(())
+        run_timer(self, ctx).await
     }
 }
 

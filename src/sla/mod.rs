@@ -1,18 +1,22 @@
 //! The SLA engine every area with deadlines uses (approval stages, support cases): the
 //! tenant's business calendar ([`calendar`]), deadlines counted in its business hours
-//! ([`Deadlines`]), and the discipline of a deadline timer ([`when_due`]): a durable
-//! job written in the transaction that set the deadline, which runs no earlier than
-//! the deadline by the server's clock and hands its subject's handler one transaction
-//! in which to check, under the subject's lock, that the deadline it carries still
-//! holds. What passing a deadline does (mark a stage overdue and reassign it, mark a
-//! case breached and escalate it) is the subject's own.
+//! ([`Deadlines`]), and the discipline of a deadline timer ([`Timer`], [`run_timer`]): a
+//! durable job written in the transaction that set the deadline, which runs no earlier
+//! than the deadline by the server's clock and hands its subject's handler a
+//! transaction in which to check, under the subject's lock, that the deadline it
+//! carries still holds; a tenant's timers that are due together run in one. What
+//! passing a deadline does (mark a stage overdue and reassign it, mark a case breached
+//! and escalate it) is the subject's own.
 
 pub mod calendar;
+
+use std::future::Future;
 
 use chrono::{DateTime, SubsecRound, Utc};
 
 use crate::kernel::business_time::{BusinessCalendar, CalendarError};
-use crate::kernel::jobs::{JobContext, JobError};
+use crate::kernel::jobs::typed::parse;
+use crate::kernel::jobs::{BackgroundJob, JobContext, JobError};
 use crate::kernel::{DomainError, Origin};
 use crate::tenancy::scoped::TenantTx;
 
@@ -71,27 +75,77 @@ impl Deadlines {
     }
 }
 
-/// Runs a deadline timer's work: not before `not_before` by the server's clock (the job is
-/// tried again then; a job may be claimed early when its scheduled time was moved, or
-/// by a worker whose clock runs ahead), in one transaction that commits when `work`
-/// succeeds (a reminder, which need not wait for its own time, passes no
-/// `not_before`). `work` re-checks that its deadline still applies and answers whether it
-/// acted; because it does, the commit need not wait for the WAL flush
-/// ([`JobContext::begin_redoable`]).
-pub async fn when_due(
-    ctx: JobContext,
-    not_before: Option<DateTime<Utc>>,
-    work: impl AsyncFnOnce(&TenantTx, &Origin) -> Result<bool, DomainError>,
-) -> Result<bool, JobError> {
+/// A deadline timer: a durable job that does what passing its deadline does, once the
+/// server's clock has passed it, re-checking under its subject's lock that the deadline
+/// it carries still holds (a subject that moved on makes it a no-op). Run by
+/// [`run_timer`].
+pub trait Timer: BackgroundJob + Sync {
+    /// Not before this instant by the server's clock: a job may be claimed early when
+    /// its scheduled time was moved, or by a worker whose clock runs ahead. `None` for
+    /// a timer that need not wait for its own time (a reminder).
+    fn not_before(&self) -> Option<DateTime<Utc>>;
+
+    /// What passing the deadline does, in `tx`; answers whether it acted.
+    fn fire(
+        &self,
+        tx: &TenantTx,
+        origin: &Origin,
+    ) -> impl Future<Output = Result<bool, DomainError>> + Send;
+}
+
+/// Runs timer `first` (the claimed job of `ctx`): in one transaction that commits when
+/// its work succeeds, together with its tenant's other timers of its kind that are due
+/// ([`JobContext::take_due_siblings`]), so a backlog of deadlines costs a transaction
+/// per tenant rather than per deadline. Each sibling runs in a savepoint: one that
+/// fails is rolled back alone and retried on its own schedule, and the others keep
+/// their work. Every timer re-checks its deadline, so the commit need not wait for the
+/// WAL flush ([`JobContext::begin_redoable`]): a crash that loses it loses nothing the
+/// jobs' next runs do not redo.
+pub async fn run_timer<T: Timer>(first: T, ctx: JobContext) -> Result<(), JobError> {
     let now = ctx.clock.now();
-    if let Some(at) = not_before.filter(|at| now < *at) {
+    if let Some(at) = first.not_before().filter(|at| now < *at) {
         let wait = (at - now).to_std().unwrap_or_default();
         return Err(JobError::RetryIn(wait, format!("not due until {at}")));
     }
-    // The work re-checks its deadline, so a crash that loses its commit loses nothing
-    // the job's next run does not redo.
     let tx = ctx.begin_redoable().await?;
-    let acted = work(&tx, &ctx.origin()).await?;
+    first.fire(&tx, &ctx.origin()).await?;
+    let siblings = ctx.take_due_siblings(&tx).await?;
+    let mut done = 0;
+    for sibling in &siblings {
+        let timer = match parse::<T>(&sibling.args) {
+            Ok(timer) if timer.not_before().is_none_or(|at| at <= now) => timer,
+            // Not due by its own deadline, or unreadable: it runs alone, which says why.
+            _ => {
+                sibling.put_back(&tx).await?;
+                continue;
+            }
+        };
+        tx.execute("savepoint timer", &[])
+            .await
+            .map_err(DomainError::database)?;
+        match timer.fire(&tx, &sibling.origin()).await {
+            Ok(_) => {
+                tx.execute("release savepoint timer", &[])
+                    .await
+                    .map_err(DomainError::database)?;
+                done += 1;
+            }
+            Err(error) => {
+                // A rollback that fails means the transaction is gone: the whole unit
+                // fails, and every sibling goes back untouched.
+                if tx
+                    .execute("rollback to savepoint timer", &[])
+                    .await
+                    .is_err()
+                {
+                    return Err(error.into());
+                }
+                tracing::warn!(job = sibling.id, %error, "a timer done together failed; it is retried alone");
+                sibling.fail(&tx, now, &error.to_string()).await?;
+            }
+        }
+    }
     tx.commit().await?;
-    Ok(acted)
+    ctx.count_done_together(done);
+    Ok(())
 }

@@ -217,3 +217,102 @@ async fn sla_deadlines_remind_breach_and_escalate_over_a_weekend_and_a_holiday()
         "xena decided after the deadline, finn before"
     );
 }
+
+/// Deadlines that fall due at one instant (a batch of contracts submitted together)
+/// are run together, and each stage is still marked once, escalated once, and audited
+/// under its own timer.
+#[tokio::test]
+async fn a_burst_of_deadlines_at_one_instant_marks_each_stage_once_under_its_own_timer() {
+    const CONTRACTS: usize = 8;
+    let db = TestDb::migrated().await;
+    // Tuesday 1 December 2026, 10:00 UTC: one business hour later is 11:00.
+    let start: DateTime<Utc> = "2026-12-01T10:00:00Z".parse().unwrap();
+    let clock = ManualClock::starting_at(start);
+    let mut world = World::new(
+        &db,
+        Some(clock.clone()),
+        &[("olive", "member"), ("lena", "member"), ("xena", "member")],
+        &[("legal", &["lena"]), ("executives", &["xena"])],
+    )
+    .await;
+    world
+        .define(
+            json!({"name": "Timed", "trigger_conditions": {}, "priority": 1, "stages": [
+            {"stage_name": "Legal", "sequence": 1, "approvers": ["legal"], "approval_type": "all",
+             "sla_hours": 1, "escalation": {"action": "reassign", "team": "executives"}}]}),
+        )
+        .await;
+    let mut stages = Vec::new();
+    for i in 0..CONTRACTS {
+        let contract = world.contract("olive", "msa", &format!("{}", i + 1)).await;
+        assert_eq!(world.submit("olive", &contract).await.0, StatusCode::OK);
+        let legal = stage(&world.workflow(&contract).await, 1);
+        assert_eq!(legal["due_at"], "2026-12-01T11:00:00Z");
+        stages.push((contract, legal["id"].as_str().unwrap().to_owned()));
+    }
+    world.advance_to("2026-12-01T11:00:01Z".parse().unwrap());
+    world.relogin().await;
+    let overdue = world
+        .events_at_least("workflow_stage.overdue", CONTRACTS)
+        .await;
+    let mut marked: Vec<&str> = overdue
+        .iter()
+        .map(|e| e["entity_id"].as_str().unwrap())
+        .collect();
+    marked.sort_unstable();
+    let mut expected: Vec<&str> = stages.iter().map(|(_, id)| id.as_str()).collect();
+    expected.sort_unstable();
+    assert_eq!(marked, expected, "every stage marked once");
+    for (contract, _) in &stages {
+        let legal = stage(&world.workflow(contract).await, 1);
+        assert!(legal["overdue"].as_bool().unwrap(), "{legal}");
+        let states: Vec<(&str, &str)> = legal["approvals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                (
+                    a["approver_id"].as_str().unwrap(),
+                    a["state"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        let (lena, xena) = (world.id("lena"), world.id("xena"));
+        let mut states = states;
+        states.sort_unstable();
+        let mut wanted = vec![(lena.as_str(), "reassigned"), (xena.as_str(), "pending")];
+        wanted.sort_unstable();
+        assert_eq!(states, wanted, "escalated once");
+    }
+    // Each stage's marking is audited under the timer made for it, and every timer
+    // finished on its first attempt.
+    let client = db.client().await;
+    let rows = client
+        .query(
+            "select a.entity_id::text, a.request_id, j.id, j.state, j.attempt \
+             from t_acme.audit_logs a \
+             join public.jobs j on a.request_id = 'job:workflow.stage_due:' || j.id \
+             where a.entity = 'workflow_stage' and a.action = 'overdue'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), CONTRACTS);
+    for row in &rows {
+        let (stage_id, job_id): (String, i64) = (row.get(0), row.get(2));
+        let args: Value = client
+            .query_one("select args from public.jobs where id = $1", &[&job_id])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(
+            args["stage_id"],
+            stage_id.as_str(),
+            "audited under its own timer"
+        );
+        assert_eq!(
+            (row.get::<_, String>(3), row.get::<_, i32>(4)),
+            ("completed".to_owned(), 1)
+        );
+    }
+}

@@ -35,6 +35,7 @@ mod fairness;
 mod processes;
 mod queue;
 mod timers;
+mod together;
 
 const RECORD: JobKind = JobKind {
     name: "test.record",

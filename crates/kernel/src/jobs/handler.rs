@@ -47,6 +47,11 @@ pub struct JobContext {
     /// Whether the runner's commits wait for the WAL flush (see
     /// [`RunnerConfig::durable_bookkeeping`](super::RunnerConfig::durable_bookkeeping)).
     pub durable_bookkeeping: bool,
+    /// The runner's worker id and metrics, for jobs done together with this one
+    /// ([`JobContext::take_due_siblings`]).
+    pub(super) worker_id: String,
+    pub(super) together: usize,
+    pub(super) metrics: super::metrics::JobMetrics,
 }
 
 impl JobContext {

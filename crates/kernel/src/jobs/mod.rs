@@ -26,6 +26,7 @@ pub mod periodic;
 pub mod runner;
 mod shares;
 pub mod sql;
+pub mod together;
 pub mod typed;
 
 pub use enqueue::{
@@ -34,6 +35,7 @@ pub use enqueue::{
 pub use handler::{HandlerFn, Handlers, Job, JobContext, JobError};
 pub use runner::{Runner, RunnerConfig, RunnerHandle};
 pub use shares::Claimed;
+pub use together::{Sibling, MOST_TOGETHER};
 pub use typed::BackgroundJob;
 
 /// The notification channel workers listen on.

@@ -32,6 +32,7 @@ use super::handler::{Handlers, Job, JobContext, JobError};
 use super::metrics::JobMetrics;
 use super::shares::{Claimed, TenantShares};
 use super::sql::*;
+use super::together::MOST_TOGETHER;
 use super::{backoff, periodic, JOBS_CHANNEL};
 use crate::clock::SharedClock;
 use crate::tenancy::connection::{RequestPool, Scope};
@@ -66,6 +67,9 @@ pub struct RunnerConfig {
     /// without waiting: a crash can lose the last few, which are made again (see
     /// `sql`).
     pub durable_bookkeeping: bool,
+    /// The most due siblings a handler's unit of work takes with it
+    /// ([`JobContext::take_due_siblings`]): [`MOST_TOGETHER`] by default, 0 for none.
+    pub together: usize,
 }
 
 impl RunnerConfig {
@@ -80,6 +84,7 @@ impl RunnerConfig {
             worker_id: default_worker_id(),
             tenant_share: None,
             durable_bookkeeping: false,
+            together: MOST_TOGETHER,
         }
     }
 
@@ -515,6 +520,9 @@ impl Runner {
                     clock: inner.clock.clone(),
                     job: job.clone(),
                     durable_bookkeeping: inner.config.durable_bookkeeping,
+                    worker_id: inner.config.worker_id.clone(),
+                    together: inner.config.together,
+                    metrics: inner.metrics.clone(),
                 };
                 let task = tokio::spawn(handler(ctx).instrument(span));
                 inner
