@@ -52,6 +52,13 @@ fresh() {
   target/release/tenantctl migrate --shared >/dev/null
 }
 
+TEMPLATE=pactum_bench_timers_template
+if [ "${BENCH_TEMPLATE:-}" = drop ]; then
+  fresh pactum_bench_timers
+  drop_bench_database "$TEMPLATE"
+  drop_bench_database pactum_bench_timers
+  exit 0
+fi
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; $(git rev-parse --short HEAD)"
 if part match; then
   fresh pactum_bench_match
@@ -62,13 +69,6 @@ if part decide; then
   fresh pactum_bench_decide
   "$BENCH" decide "$CONTRACTS" "$CONNECTIONS"
   drop_bench_database pactum_bench_decide
-fi
-TEMPLATE=pactum_bench_timers_template
-if [ "${BENCH_TEMPLATE:-}" = drop ]; then
-  fresh pactum_bench_timers
-  drop_bench_database "$TEMPLATE"
-  drop_bench_database pactum_bench_timers
-  exit 0
 fi
 if part timers; then
   if [ -n "${BENCH_TEMPLATE:-}" ]; then
