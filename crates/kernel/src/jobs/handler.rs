@@ -47,8 +47,8 @@ pub struct JobContext {
     /// Whether the runner's commits wait for the WAL flush (see
     /// [`RunnerConfig::durable_bookkeeping`](super::RunnerConfig::durable_bookkeeping)).
     pub durable_bookkeeping: bool,
-    /// The runner's worker id and metrics, for jobs done together with this one
-    /// ([`JobContext::take_due_siblings`]).
+    /// The runner's worker id, how many due siblings to take, and its metrics, for jobs
+    /// done together with this one ([`JobContext::take_due_siblings`]).
     pub(super) worker_id: String,
     pub(super) together: usize,
     pub(super) metrics: super::metrics::JobMetrics,
