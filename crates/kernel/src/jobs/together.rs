@@ -52,7 +52,7 @@ const TAKE_SQL: &str = "\
             order by s.fair_at \
             limit $6 \
             for update skip locked)) \
-    returning j.id, j.args, j.attempt, j.max_attempts";
+    returning j.id, j.args, j.attempt";
 
 /// Untried: back in the queue at once, the attempt not spent.
 const PUT_BACK_SQL: &str = "\
@@ -77,7 +77,6 @@ pub struct Sibling {
     pub args: Value,
     /// 1 on its first run.
     pub attempt: i32,
-    pub max_attempts: i32,
     kind: String,
     worker: String,
 }
@@ -111,7 +110,6 @@ impl JobContext {
                 id: row.get(0),
                 args: row.get(1),
                 attempt: row.get(2),
-                max_attempts: row.get(3),
                 kind: self.job.kind.clone(),
                 worker: self.worker_id.clone(),
             })
