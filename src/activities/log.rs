@@ -6,6 +6,7 @@ use chrono::SubsecRound;
 use uuid::Uuid;
 
 use super::model::*;
+use crate::attachments::originals;
 use crate::kernel::audit;
 use crate::kernel::page::{Page, PageRequest};
 use crate::kernel::reads::{lock_row, read_one_as};
@@ -46,15 +47,18 @@ pub async fn list_on(
     )
     .await?;
     let entries: Vec<ActivityView> = rows.iter().map(ActivityView::from).collect();
+    let entries = originals::mask_read(db, principal, entries).await?;
     Ok(Page::keyset(entries, page, |a| (a.occurred_at, a.id)))
 }
 
+/// One entry, for anyone who may read; masked as its contract's redacted copy is for a
+/// reader the copy stands in for.
 pub async fn get(
     db: &TenantDb,
     principal: &Principal,
     id: Uuid,
 ) -> Result<ActivityView, DomainError> {
-    read_one_as(
+    let entry = read_one_as(
         db,
         principal,
         Role::Viewer,
@@ -62,7 +66,9 @@ pub async fn get(
         id,
         "activity",
     )
-    .await
+    .await?;
+    let mut masked = originals::mask_read(db, principal, vec![entry]).await?;
+    Ok(masked.pop().expect("one entry in, one out"))
 }
 
 /// Logs a call, meeting, email or note on `target` (members and up). Audited.
@@ -108,7 +114,7 @@ pub async fn create(
     };
     let view = ActivityView::from(&row);
     audit::record_whole(tx, actor, origin, "create", "activity", view.id, &view).await?;
-    Ok(view)
+    originals::mask_written(tx, actor, view).await
 }
 
 /// Deletes an entry: its author or a manager. Audited.

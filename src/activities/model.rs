@@ -6,6 +6,7 @@ use tokio_postgres::Row;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::attachments::originals::{on_contract, HangsOff};
 use crate::kernel::validate::{nullable, Timestamp};
 use crate::kernel::DomainError;
 
@@ -37,6 +38,17 @@ pub struct TaskView {
     pub created_by: Option<Uuid>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+impl HangsOff for TaskView {
+    fn contract(&self) -> Option<Uuid> {
+        on_contract(&self.target_kind, self.target_id)
+    }
+    fn texts(&mut self) -> Vec<&mut String> {
+        let mut texts = vec![&mut self.title];
+        texts.extend(self.notes.as_mut());
+        texts
+    }
 }
 
 impl From<&Row> for TaskView {
@@ -155,6 +167,17 @@ pub struct ActivityView {
     pub contact_ids: Vec<Uuid>,
     pub author_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
+}
+
+impl HangsOff for ActivityView {
+    fn contract(&self) -> Option<Uuid> {
+        on_contract(&self.target_kind, self.target_id)
+    }
+    fn texts(&mut self) -> Vec<&mut String> {
+        let mut texts = vec![&mut self.subject];
+        texts.extend(self.body.as_mut());
+        texts
+    }
 }
 
 impl From<&Row> for ActivityView {

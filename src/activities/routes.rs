@@ -88,7 +88,7 @@ fn named_target(
     tag = "tasks",
     params(TaskFilters, PageQuery),
     responses(
-        (status = 200, description = "Tasks, soonest due first and undated last", body = Page<TaskView>),
+        (status = 200, description = "Tasks, soonest due first and undated last. On a contract whose redacted copy stands in for its original for this reader, a task's title and notes are masked as the copy was (`[redacted: kind]`)", body = Page<TaskView>),
         AuthedRouteErrors
     ),
     security(("bearer" = []))
@@ -203,7 +203,7 @@ pub async fn export_tasks(
     tag = "tasks",
     params(("id" = Uuid, Path, description = "Task id")),
     responses(
-        (status = 200, description = "The task", body = TaskView),
+        (status = 200, description = "The task; masked as in the list for a reader of its contract's redacted copy", body = TaskView),
         AuthedRouteErrors
     ),
     security(("bearer" = []))
@@ -296,7 +296,7 @@ pub struct ActivityQuery {
     tag = "tasks",
     params(ActivityQuery),
     responses(
-        (status = 200, description = "What was logged on the record, latest first", body = Page<ActivityView>),
+        (status = 200, description = "What was logged on the record, latest first. On a contract whose redacted copy stands in for its original for this reader, each subject and body is masked as the copy was (`[redacted: kind]`)", body = Page<ActivityView>),
         AuthedRouteErrors
     ),
     security(("bearer" = []))
@@ -355,7 +355,7 @@ pub async fn create_activity(
     tag = "tasks",
     params(("id" = Uuid, Path, description = "Activity id")),
     responses(
-        (status = 200, description = "The logged activity", body = ActivityView),
+        (status = 200, description = "The logged activity; masked as in the list for a reader of its contract's redacted copy", body = ActivityView),
         AuthedRouteErrors
     ),
     security(("bearer" = []))

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::model::*;
 use super::reminders;
+use crate::attachments::originals;
 use crate::kernel::audit;
 use crate::kernel::page::{Page, PageRequest};
 use crate::kernel::reads::{lock_held, read_as, read_one_as, require_active_user};
@@ -72,11 +73,14 @@ pub async fn list(
     )
     .await?;
     let tasks: Vec<TaskView> = results[0].iter().map(TaskView::from).collect();
+    let tasks = originals::mask_read(db, principal, tasks).await?;
     Ok(Page::keyset(tasks, page, |t| (t.due_at, t.id)))
 }
 
+/// One task, for anyone who may read; masked as its contract's redacted copy is for a
+/// reader the copy stands in for.
 pub async fn get(db: &TenantDb, principal: &Principal, id: Uuid) -> Result<TaskView, DomainError> {
-    read_one_as(
+    let task = read_one_as(
         db,
         principal,
         Role::Viewer,
@@ -84,7 +88,9 @@ pub async fn get(db: &TenantDb, principal: &Principal, id: Uuid) -> Result<TaskV
         id,
         "task",
     )
-    .await
+    .await?;
+    let mut masked = originals::mask_read(db, principal, vec![task]).await?;
+    Ok(masked.pop().expect("one task in, one out"))
 }
 
 /// Stored instants are microseconds: timers find their task by the stored value.
@@ -131,7 +137,7 @@ pub async fn create(
     audit::record_whole(tx, actor, origin, "create", "task", view.id, &view).await?;
     assigned(tx, actor, origin, &view).await?;
     reminders::schedule(tx, &view).await?;
-    Ok(view)
+    originals::mask_written(tx, actor, view).await
 }
 
 /// Tells a new assignee (not the one assigning).
@@ -222,7 +228,7 @@ pub async fn update(
     {
         reminders::schedule(tx, &new).await?;
     }
-    Ok(new)
+    originals::mask_written(tx, actor, new).await
 }
 
 /// Deletes a task: its creator or a manager. Audited; its timers cancelled.

@@ -3,7 +3,7 @@
 //! and comments on any of them, newest first. Read from the event stream (the audit
 //! log), so it shows exactly what webhooks were sent; each entry names what changed
 //! but carries no field values, so a reader sees no more than the records' own views
-//! show them.
+//! show them: the summary of what hangs off a redacted contract is masked as it is.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -11,6 +11,7 @@ use tokio_postgres::Row;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::attachments::originals::{self, HangsOff};
 use crate::kernel::page::{Page, PageRequest};
 use crate::kernel::reads::read_as;
 use crate::kernel::{DomainError, Principal, Role};
@@ -34,6 +35,19 @@ pub struct TimelineEntry {
     pub summary: Option<String>,
     /// For an update, the fields that changed.
     pub changed_fields: Vec<String>,
+    /// The contract a task, activity or comment of the entry hangs off, if one does:
+    /// its summary is masked as what hangs off it is.
+    #[serde(skip)]
+    on_contract: Option<Uuid>,
+}
+
+impl HangsOff for TimelineEntry {
+    fn contract(&self) -> Option<Uuid> {
+        self.on_contract
+    }
+    fn texts(&mut self) -> Vec<&mut String> {
+        self.summary.as_mut().into_iter().collect()
+    }
 }
 
 impl From<&Row> for TimelineEntry {
@@ -47,6 +61,7 @@ impl From<&Row> for TimelineEntry {
             actor_id: row.get(5),
             summary: row.get(6),
             changed_fields: row.get(7),
+            on_contract: row.get(8),
         }
     }
 }
@@ -59,16 +74,20 @@ const TIMELINE_SQL: &str = "with records(kind, id) as ( \
         union all select 'contract', id from contracts where counterparty_id = $1 \
         union all select 'invoice', id from invoices where account_id = $1 \
         union all select 'case', id from cases where account_id = $1), \
-     subjects(kind, id) as ( \
-        select kind, id from records \
-        union all select 'task', t.id from tasks t join records r on t.target_kind = r.kind and t.target_id = r.id \
-        union all select 'activity', a.id from activities a join records r on a.target_kind = r.kind and a.target_id = r.id \
-        union all select 'comment', c.id from comments c join records r on c.target_kind = r.kind and c.target_id = r.id) \
+     subjects(kind, id, on_contract) as ( \
+        select kind, id, null::uuid from records \
+        union all select 'task', t.id, case when r.kind = 'contract' then r.id end \
+            from tasks t join records r on t.target_kind = r.kind and t.target_id = r.id \
+        union all select 'activity', a.id, case when r.kind = 'contract' then r.id end \
+            from activities a join records r on a.target_kind = r.kind and a.target_id = r.id \
+        union all select 'comment', c.id, case when r.kind = 'contract' then r.id end \
+            from comments c join records r on c.target_kind = r.kind and c.target_id = r.id) \
      select l.id, l.at, l.event_type, l.entity, l.entity_id, l.actor_id, \
         left(coalesce(l.changes->>'title', l.changes->>'subject', l.changes->>'name', l.changes->>'number', \
              l.changes->'title'->>'new', l.changes->'name'->>'new'), 300), \
         case when l.action = 'update' and jsonb_typeof(l.changes) = 'object' \
-             then array(select jsonb_object_keys(l.changes) order by 1) else '{}'::text[] end \
+             then array(select jsonb_object_keys(l.changes) order by 1) else '{}'::text[] end, \
+        s.on_contract \
      from audit_logs l join subjects s on l.entity = s.kind and l.entity_id = s.id \
      where ($3::bigint is null or l.id < $3) \
      order by l.id desc limit $2";
@@ -95,5 +114,6 @@ pub async fn of_account(
         return Err(DomainError::Missing("counterparty"));
     }
     let entries: Vec<TimelineEntry> = results[1].iter().map(TimelineEntry::from).collect();
+    let entries = originals::mask_read(db, principal, entries).await?;
     Ok(Page::keyset(entries, page, |e| e.id))
 }

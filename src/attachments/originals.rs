@@ -3,15 +3,19 @@
 //! and every reader below the tenant's `original_role` (its document settings) that is
 //! not the contract's owner reads the copy in its place: the contract's body, its
 //! versions, its PDF and its search all answer from the copy, and its attached files
-//! are refused. The rule lives here, beside the settings that name the role, so the
-//! contracts area (body, versions, search) and this one (files) apply the same rule.
+//! are refused; what hangs off it (comments, tasks, activities, their summaries on a
+//! timeline, a task's notification) is masked with what the copy removed. The rule
+//! lives here, beside the settings that name the role, so the contracts area (body,
+//! versions, search), this one (files) and those that keep what hangs off a record
+//! apply the same rule.
 
 use tokio_postgres::Row;
 use uuid::Uuid;
 
 use crate::kernel::reads::read_as;
+use crate::kernel::sensitive::{self, Custom, Removed};
 use crate::kernel::{Actor, DomainError, Principal, Role};
-use crate::tenancy::scoped::TenantDb;
+use crate::tenancy::scoped::{TenantDb, TenantTx};
 
 /// The least role that reads originals when a tenant has not set one.
 pub const DEFAULT_ORIGINAL_ROLE: Role = Role::Manager;
@@ -79,6 +83,257 @@ pub const ATTACHMENT_GUARD_SQL: &str = "select c.owner_id, c.shown_redaction, \
      null::int, null::text \
      from attachments a join contracts c on c.id = a.target_id \
      where a.id = $1 and a.target_kind = 'contract' and c.shown_redaction is not null";
+
+/// Of contracts `$1`, those whose original is restricted: id, owner, the tenant's least
+/// role.
+const GATES_SQL: &str = "select c.id, c.owner_id, \
+     coalesce((select original_role from document_settings), 'manager') \
+     from contracts c where c.id = any($1) and c.shown_redaction is not null";
+
+/// What the copy each of contracts `$1` shows took out of its source: the contract, that
+/// version's text and the copy's spans (`[{kind, label, start, end}]`, characters).
+const REMOVED_SQL: &str = "select c.id, v.body, r.redacted from contracts c \
+     join contract_redactions r on r.id = c.shown_redaction \
+     join contract_versions v on v.contract_id = r.contract_id and v.version = r.contract_version \
+     where c.id = any($1)";
+
+/// The tenant's own redaction patterns, by name: the matches of those a copy redacted
+/// are masked in what restricted readers read beside it.
+const PATTERNS_SQL: &str = "select name, pattern from redaction_patterns order by name";
+
+/// What stands for a text when what a copy removed cannot be matched in it.
+const WITHHELD: &str = "[redacted: text]";
+
+/// Text that hangs off a record (a comment, a task, an activity). On a contract it can
+/// quote what the contract's redacted copy took out, so a reader the copy stands in for
+/// reads it with the same masked: see [`mask_read`] and [`mask_written`].
+pub trait HangsOff {
+    /// The contract it hangs off, if it hangs off one.
+    fn contract(&self) -> Option<Uuid>;
+    /// The texts of it a reader reads.
+    fn texts(&mut self) -> Vec<&mut String>;
+}
+
+/// The name contracts go by as a record others hang off (the contracts area names its
+/// kind with it).
+pub const CONTRACT_KIND: &str = "contract";
+
+/// The contract a `(kind, id)` target names, if it names one.
+pub fn on_contract(kind: &str, id: Uuid) -> Option<Uuid> {
+    (kind == CONTRACT_KIND).then_some(id)
+}
+
+/// The contracts `items` hang off, each once.
+fn contracts_of<T: HangsOff>(items: &[T]) -> Vec<Uuid> {
+    let mut ids: Vec<Uuid> = items.iter().filter_map(HangsOff::contract).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+/// Of the restricted contracts in the rows of [`GATES_SQL`], those `actor` may not
+/// read the original of (by the rule of [`Guard::admits`]).
+fn kept_from(actor: &Actor, gates: &[Row]) -> Vec<Uuid> {
+    gates
+        .iter()
+        .filter(|row| {
+            let guard = Guard {
+                owner: row.get(1),
+                copy: Uuid::nil(),
+                least_role: Role::parse(row.get(2)).unwrap_or(DEFAULT_ORIGINAL_ROLE),
+                copy_version: None,
+                copy_body: None,
+            };
+            !guard.admits(actor)
+        })
+        .map(|row| row.get(0))
+        .collect()
+}
+
+/// `items` as a reader the copies of contracts `kept` stand in for may read them:
+/// what hangs off one of those masked with what its copy took out, from the rows of
+/// [`REMOVED_SQL`] and [`PATTERNS_SQL`], or withheld whole when that is not known. Pure
+/// CPU (a long source is walked once), so off the async workers.
+async fn masked<T: HangsOff + Send + 'static>(
+    mut items: Vec<T>,
+    kept: Vec<Uuid>,
+    sources: Vec<Row>,
+    patterns: Vec<Row>,
+) -> Result<Vec<T>, DomainError> {
+    tokio::task::spawn_blocking(move || {
+        let removed: std::collections::HashMap<Uuid, Option<Removed>> = sources
+            .iter()
+            .map(|row| (row.get(0), removed(row, &patterns)))
+            .collect();
+        for item in &mut items {
+            let Some(contract) = item.contract().filter(|c| kept.contains(c)) else {
+                continue;
+            };
+            let mask = removed.get(&contract).and_then(Option::as_ref);
+            for text in item.texts() {
+                *text = match mask {
+                    Some(mask) => mask.mask(text),
+                    None => WITHHELD.to_owned(),
+                };
+            }
+        }
+        items
+    })
+    .await
+    .map_err(|e| DomainError::Internal(anyhow::anyhow!("masking redacted text: {e}")))
+}
+
+/// `items` (read as `principal`) as they may read them: what hangs off a contract whose
+/// original is kept from them is masked as its copy is. One more round trip when any
+/// item hangs off a contract, two when any of those is restricted for them.
+pub async fn mask_read<T: HangsOff + Send + 'static>(
+    db: &TenantDb,
+    principal: &Principal,
+    items: Vec<T>,
+) -> Result<Vec<T>, DomainError> {
+    let contracts = contracts_of(&items);
+    if contracts.is_empty() {
+        return Ok(items);
+    }
+    let (actor, gates) =
+        read_as(db, principal, Role::Viewer, &[(GATES_SQL, &[&contracts])]).await?;
+    let kept = kept_from(&actor, &gates[0]);
+    if kept.is_empty() {
+        return Ok(items);
+    }
+    let mut read = db
+        .read(&[(REMOVED_SQL, &[&kept]), (PATTERNS_SQL, &[])])
+        .await?;
+    let patterns = read.pop().unwrap_or_default();
+    masked(items, kept, read.pop().unwrap_or_default(), patterns).await
+}
+
+/// `item` (just written by `actor`) as they may read it, as [`mask_read`] would show it.
+pub async fn mask_written<T: HangsOff + Send + 'static>(
+    tx: &TenantTx,
+    actor: &Actor,
+    item: T,
+) -> Result<T, DomainError> {
+    let Some(contract) = item.contract() else {
+        return Ok(item);
+    };
+    let gates = tx.query(GATES_SQL, &[&vec![contract]]).await?;
+    let kept = kept_from(actor, &gates);
+    if kept.is_empty() {
+        return Ok(item);
+    }
+    let sources = tx.query(REMOVED_SQL, &[&kept]).await?;
+    let patterns = tx.query(PATTERNS_SQL, &[]).await?;
+    Ok(masked(vec![item], kept, sources, patterns)
+        .await?
+        .pop()
+        .expect("one item in, one out"))
+}
+
+/// A text about a contract, told to someone outside a request (a notification's title).
+struct About(Uuid, String);
+
+impl HangsOff for About {
+    fn contract(&self) -> Option<Uuid> {
+        Some(self.0)
+    }
+    fn texts(&mut self) -> Vec<&mut String> {
+        vec![&mut self.1]
+    }
+}
+
+/// `text`, about `contract`, as each of `users` may read it: masked as the contract's
+/// copy is for those its original is kept from. Judged by each one's own role, not a
+/// temporary grant: told outside a request, the stricter reading is the safe one.
+pub async fn mask_for_each(
+    tx: &TenantTx,
+    contract: Uuid,
+    users: &[Uuid],
+    text: &str,
+) -> Result<Vec<String>, DomainError> {
+    let open = vec![text.to_owned(); users.len()];
+    let gates = tx.query(GATES_SQL, &[&vec![contract]]).await?;
+    if gates.is_empty() {
+        return Ok(open);
+    }
+    let roles: std::collections::HashMap<Uuid, Role> = tx
+        .query("select id, role from users where id = any($1)", &[&users])
+        .await?
+        .iter()
+        .map(|row| (row.get(0), Role::parse(row.get(1)).unwrap_or(Role::Viewer)))
+        .collect();
+    let kept: Vec<bool> = users
+        .iter()
+        .map(|&id| {
+            let role = roles.get(&id).copied().unwrap_or(Role::Viewer);
+            !kept_from(&Actor::User { id, role }, &gates).is_empty()
+        })
+        .collect();
+    if !kept.contains(&true) {
+        return Ok(open);
+    }
+    let sources = tx.query(REMOVED_SQL, &[&vec![contract]]).await?;
+    let patterns = tx.query(PATTERNS_SQL, &[]).await?;
+    let masked = masked(
+        vec![About(contract, text.to_owned())],
+        vec![contract],
+        sources,
+        patterns,
+    )
+    .await?
+    .pop()
+    .map_or_else(|| WITHHELD.to_owned(), |about| about.1);
+    Ok(kept
+        .into_iter()
+        .zip(open)
+        .map(|(kept, open)| if kept { masked.clone() } else { open })
+        .collect())
+}
+
+/// One span of a copy, as [`REMOVED_SQL`] reads it.
+#[derive(serde::Deserialize)]
+struct Span {
+    kind: String,
+    label: Option<String>,
+    start: usize,
+    end: usize,
+}
+
+/// What a copy removed, from one row of [`REMOVED_SQL`] and the rows of
+/// [`PATTERNS_SQL`]. `None` when it cannot be matched (spans that do not parse, texts
+/// too many to compile at once): the caller then shows nothing rather than too much.
+fn removed(source: &Row, patterns: &[Row]) -> Option<Removed> {
+    let (body, spans): (String, serde_json::Value) = (source.get(1), source.get(2));
+    let mut spans: Vec<Span> = serde_json::from_value(spans).ok()?;
+    spans.sort_by_key(|s| s.start);
+    let mut texts = Vec::with_capacity(spans.len());
+    // Character offsets to bytes, in one walk however many spans there are.
+    let mut bytes = body.char_indices().map(|(at, _)| at).chain([body.len()]);
+    let (mut chars_seen, mut byte_at) = (0, bytes.next().unwrap_or(0));
+    let mut byte_of = |chars: usize| {
+        while chars_seen < chars {
+            byte_at = bytes.next()?;
+            chars_seen += 1;
+        }
+        Some(byte_at)
+    };
+    for span in spans {
+        let start = byte_of(span.start)?;
+        let end = byte_of(span.end.max(span.start))?;
+        texts.push((body[start..end].to_owned(), span.kind, span.label));
+    }
+    let patterns = patterns
+        .iter()
+        .filter_map(|row| {
+            let regex = sensitive::compile(row.get(1)).ok()?;
+            Some(Custom {
+                name: row.get(0),
+                regex,
+            })
+        })
+        .collect();
+    Removed::new(&texts, patterns)
+}
 
 /// A restricted original: who may still read it, and the copy the others read.
 #[derive(Debug, Clone)]

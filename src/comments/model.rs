@@ -6,6 +6,8 @@ use tokio_postgres::Row;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::attachments::originals::{on_contract, HangsOff};
+
 /// Longest comment, in characters.
 pub const MAX_COMMENT_CHARS: usize = 20_000;
 /// Mentions beyond this many in one comment are ignored.
@@ -38,6 +40,15 @@ impl From<&Row> for CommentView {
             mentions: row.get(5),
             created_at: row.get(6),
         }
+    }
+}
+
+impl HangsOff for CommentView {
+    fn contract(&self) -> Option<Uuid> {
+        on_contract(&self.target_kind, self.target_id)
+    }
+    fn texts(&mut self) -> Vec<&mut String> {
+        vec![&mut self.body]
     }
 }
 

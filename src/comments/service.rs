@@ -7,6 +7,7 @@ use uuid::Uuid;
 use super::model::{
     mentioned_emails, CommentView, NewComment, COLUMNS, MAX_COMMENT_CHARS, MAX_MENTIONS,
 };
+use crate::attachments::originals;
 use crate::kernel::audit::{self, Entry};
 use crate::kernel::page::{Page, PageRequest};
 use crate::kernel::target::{deleted_kind, rows_on, Target};
@@ -15,7 +16,9 @@ use crate::kernel::validate;
 use crate::kernel::{Actor, DomainError, Origin, Principal, Role};
 use crate::tenancy::scoped::{TenantDb, TenantTx};
 
-/// A page of the comments on `target`, oldest first, for anyone who may read it.
+/// A page of the comments on `target`, oldest first, for anyone who may read it; on a
+/// contract whose redacted copy stands in for its original for this reader, each with
+/// what the copy removed masked.
 pub async fn list(
     db: &TenantDb,
     principal: &Principal,
@@ -39,6 +42,7 @@ pub async fn list(
     )
     .await?;
     let comments: Vec<CommentView> = rows.iter().map(CommentView::from).collect();
+    let comments = originals::mask_read(db, principal, comments).await?;
     Ok(Page::keyset(comments, page, |c| (c.created_at, c.id)))
 }
 
@@ -100,7 +104,7 @@ pub async fn create(
         },
     )
     .await?;
-    Ok(view)
+    originals::mask_written(tx, actor, view).await
 }
 
 /// Deletes a comment: its author, or a manager. Audited.

@@ -30,7 +30,7 @@ fn contract(id: Uuid) -> Target {
     tag = "comments",
     params(("id" = Uuid, Path, description = "Contract id"), PageQuery),
     responses(
-        (status = 200, description = "Comments, oldest first", body = Page<CommentView>),
+        (status = 200, description = "Comments, oldest first. A reader the contract's redacted copy stands in for reads each comment with what the copy removed masked as `[redacted: kind]`, wherever it is written, and whatever else of the kinds it redacted", body = Page<CommentView>),
         AuthedRouteErrors
     ),
     security(("bearer" = []))

@@ -17,7 +17,7 @@ use crate::kernel::{Actor, DomainError};
 
 /// Contracts as something comments and files hang off.
 pub static CONTRACT_TARGET: TargetKind = TargetKind {
-    name: "contract",
+    name: crate::attachments::originals::CONTRACT_KIND,
     table: "contracts",
     owner_column: "owner_id",
     deleted_event: "contract.deleted",

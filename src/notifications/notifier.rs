@@ -122,13 +122,22 @@ pub async fn from_event(
     // for the email or chat message that refers to it.
     recipients.retain(|r| wanted(r, "in_app") || wanted(r, "email") || wanted(r, "chat"));
     let archived: Vec<bool> = recipients.iter().map(|r| !wanted(r, "in_app")).collect();
+    // A title that quotes what hangs off a redacted contract (a task's) is masked for a
+    // recipient its original is kept from, as their reads of it are.
+    let titles = match planned.contract {
+        Some(contract) => {
+            crate::attachments::originals::mask_for_each(tx, contract, &recipients, &planned.title)
+                .await?
+        }
+        None => vec![planned.title.clone(); recipients.len()],
+    };
     let now = crate::kernel::unit::now(tx);
     let rows = tx
         .query(
             &format!(
                 "insert into notifications (recipient_id, type, title, entity, entity_id, link, metadata, event_id, created_at, archived_at) \
-                 select r.id, $2, $3, $4, $5, $6, $7, $8, $9::timestamptz, case when r.archived then $9::timestamptz end \
-                 from unnest($1::uuid[], $10::bool[]) as r(id, archived) \
+                 select r.id, $2, r.title, $4, $5, $6, $7, $8, $9::timestamptz, case when r.archived then $9::timestamptz end \
+                 from unnest($1::uuid[], $10::bool[], $3::text[]) as r(id, archived, title) \
                  join users u on u.id = r.id and u.active \
                  on conflict (event_id, recipient_id, type) do nothing \
                  returning {COLUMNS}, recipient_id"
@@ -136,7 +145,7 @@ pub async fn from_event(
             &[
                 &recipients,
                 &planned.kind,
-                &planned.title,
+                &titles,
                 &planned.entity,
                 &planned.entity_id,
                 &planned.link,

@@ -1,18 +1,19 @@
-//! Every read of a contract's text or of an attached file passes the redaction guard.
+//! Every read of a contract's text, of an attached file, or of what hangs off a contract
+//! and can quote it (comments, tasks, activities) passes the redaction guard.
 //! A redacted contract's original is kept from readers below the tenant's role
 //! (`src/attachments/originals.rs`); a new read that forgets the guard would hand it
 //! back. This reads the server's sources and fails when a function that reads a
-//! contract's body (its row, its versions), a file's extracted pages or the stored file
-//! itself neither applies the guard nor is listed below as reading for Pactum itself
-//! (jobs, writes that return nothing of the text) with the reason. The check has a test
-//! proving it can fail.
+//! contract's body (its row, its versions), a file's extracted pages, the stored file
+//! itself, or a comment's, task's or activity's text neither applies the guard nor is
+//! listed below as reading for Pactum itself (jobs, writes that return nothing of the
+//! text) with the reason. The check has a test proving it can fail.
 
 use std::path::PathBuf;
 
 use crate::layers::sources;
 
 /// What reads a contract's text or a file's content.
-const READS_ORIGINAL: [&str; 10] = [
+const READS_ORIGINAL: [&str; 14] = [
     "select {CONTRACT_COLUMNS}",
     "from obligation_tasks",
     "from contract_suggestions",
@@ -23,6 +24,11 @@ const READS_ORIGINAL: [&str; 10] = [
     "StoredName::original(",
     "StoredName::searchable_pdf(",
     "select body from contracts",
+    // What hangs off a contract and can quote its text: comments, tasks, activities.
+    "{COLUMNS} from comments",
+    "into comments",
+    "{TASK_COLUMNS}",
+    "{ACTIVITY_COLUMNS}",
 ];
 
 /// What applies the guard, and the helpers that apply it for their callers.
@@ -40,7 +46,7 @@ const GUARDED_BY: [&str; 10] = [
 ];
 
 /// Functions that read an original for Pactum itself or never return its text, with why.
-const UNGUARDED: [(&str, &str, &str); 20] = [
+const UNGUARDED: [(&str, &str, &str); 23] = [
     (
         "intelligence/passage_words.rs",
         "language_sql",
@@ -136,6 +142,21 @@ const UNGUARDED: [(&str, &str, &str); 20] = [
         "attachments/service.rs",
         "drop",
         "removes a file whose upload did not complete",
+    ),
+    (
+        "activities/reminders.rs",
+        "fire",
+        "the task timers' statement, run as the system; the notification it leads to masks the title for a recipient the contract's original is kept from",
+    ),
+    (
+        "activities/tasks.rs",
+        "lock_editable",
+        "locks a task for a write, whose answer is masked",
+    ),
+    (
+        "activities/log.rs",
+        "delete",
+        "locks an entry to delete it and answers nothing",
     ),
     (
         "attachments/language.rs",
@@ -240,6 +261,14 @@ fn the_guard_check_catches_a_read_that_forgets_it() {
     );
     let guarded = forgot.replace("todo!()", "view.shielded(guard, &actor)");
     assert!(unguarded("contracts/export.rs", &guarded).is_empty());
+    let tasks = "pub async fn due(db: &TenantDb) -> Vec<TaskView> {\n    \
+                 let sql = format!(\"select {TASK_COLUMNS} from tasks\");\n    todo!()\n}\n";
+    assert_eq!(
+        unguarded("activities/due.rs", tasks),
+        ["activities/due.rs: due"]
+    );
+    let masked = tasks.replace("todo!()", "originals::mask_read(db, principal, tasks)");
+    assert!(unguarded("activities/due.rs", &masked).is_empty());
     let file = "pub fn serve() {\n    let n = StoredName::original(id);\n}\n";
     assert_eq!(
         unguarded("attachments/x.rs", file),

@@ -1,9 +1,10 @@
 //! Pactum's kernel: what every area shares, with no actix in sight: who acts
 //! ([`Actor`], [`Origin`]), the domain error, audit recording and events, reads on
 //! behalf of an actor, input validation, the clock and the unit of work, passwords and
-//! tokens, the outbound-request guard, (in `shared`) the optional Redis connection, and
-//! the job queue. A crate of its own above `pactum-tenancy`, so the compiler keeps it
-//! from naming the web layer or an area; the server re-exports it as `pactum::kernel`.
+//! tokens, the outbound-request guard, finding and masking personal data in a text
+//! (`sensitive`), (in `shared`) the optional Redis connection, and the job queue. A
+//! crate of its own above `pactum-tenancy`, so the compiler keeps it from naming the
+//! web layer or an area; the server re-exports it as `pactum::kernel`.
 
 /// The layer below, under the name the kernel's modules use for it.
 pub(crate) use pactum_tenancy as tenancy;
@@ -24,6 +25,7 @@ pub mod query;
 pub mod rate_limit;
 pub mod reads;
 pub mod revocation;
+pub mod sensitive;
 pub mod shared;
 pub mod storage;
 pub mod target;

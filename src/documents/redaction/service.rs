@@ -1,8 +1,8 @@
-//! Redacting a contract's text, without HTTP: a preview lists what [`super::find`]
-//! finds in the current version's body (the built-in kinds, the tenant's users' and
-//! contacts' names, its own patterns); applying takes a decision on every finding and
-//! keeps a redacted copy whose text no longer holds what was accepted. Each copy is an
-//! audited event. Tenant patterns are managed here too.
+//! Redacting a contract's text, without HTTP: a preview lists what the kernel's finder
+//! ([`crate::kernel::sensitive`]) finds in the current version's body (the built-in
+//! kinds, the tenant's users' and contacts' names, its own patterns); applying takes a
+//! decision on every finding and keeps a redacted copy whose text no longer holds what
+//! was accepted. Each copy is an audited event. Tenant patterns are managed here too.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -11,12 +11,12 @@ use tokio_postgres::Row;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::find::{self, Custom, Finding};
 use crate::contracts;
 use crate::kernel::audit::{self, Entry};
 use crate::kernel::concurrency::check_version;
 use crate::kernel::language::set_or_told;
 use crate::kernel::page::{Page, PageRequest};
+use crate::kernel::sensitive::{self as find, Custom, Finding};
 use crate::kernel::{unit, Actor, DomainError, Origin, Role};
 use crate::tenancy::scoped::TenantTx;
 

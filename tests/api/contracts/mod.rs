@@ -21,6 +21,7 @@ mod invoices;
 mod languages;
 mod library;
 mod lifecycle;
+mod masking;
 mod pipeline;
 mod reading;
 mod reads;

@@ -257,8 +257,21 @@ async fn a_contracts_sensitive_text_is_previewed_decided_and_gone_from_the_redac
     assert_eq!(after["body"], body);
 }
 
+/// The admin's tenant pattern for codenames ("Project Zebrafish").
+pub(super) async fn codename_pattern(clm: &Clm) {
+    let (status, _) = clm
+        .json(
+            Method::POST,
+            "/api/v1/redaction-patterns",
+            &clm.admin,
+            Some(json!({"name": "Codename", "pattern": "Project [A-Z][a-z]+"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+}
+
 /// Reads `path` as `token`: the status and the JSON body.
-async fn read(clm: &Clm, token: &str, path: &str) -> (StatusCode, Value) {
+pub(super) async fn read(clm: &Clm, token: &str, path: &str) -> (StatusCode, Value) {
     clm.json(Method::GET, path, token, None).await
 }
 
@@ -314,15 +327,7 @@ fn pdf_text(pdf: &[u8]) -> String {
 #[tokio::test]
 async fn a_redacted_contracts_original_is_kept_from_readers_below_the_tenants_role() {
     let clm = Clm::new().await;
-    let (status, _) = clm
-        .json(
-            Method::POST,
-            "/api/v1/redaction-patterns",
-            &clm.admin,
-            Some(json!({"name": "Codename", "pattern": "Project [A-Z][a-z]+"})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED);
+    codename_pattern(&clm).await;
     let body = "Project Zebrafish ships under the tapir clause.";
     let contract = clm
         .create(

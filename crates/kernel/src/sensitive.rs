@@ -5,6 +5,7 @@
 //! patterns come in from the caller. Where two findings overlap, the kind found first
 //! in [`find`]'s order keeps the span (a card number is not also a phone number).
 
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::LazyLock;
 
 use regex::{Regex, RegexBuilder};
@@ -161,63 +162,76 @@ fn phone_plausible(candidate: &str) -> bool {
     (7..=15).contains(&count) && (marked || count >= 9) && !DATE.is_match(candidate)
 }
 
-/// Everything found in `text`: the built-in kinds, then the tenant's `patterns`, then
-/// `names` (whole words, case-blind), then phone numbers; in order of position.
-pub fn find(text: &str, names: Option<&Regex>, patterns: &[Custom]) -> Vec<Finding> {
-    // Taken spans by start. They never overlap, so their ends rise with their starts:
-    // the span starting last before `end` is the only one that can reach past `start`.
-    let mut taken: std::collections::BTreeMap<usize, (usize, &'static str, Option<String>)> =
-        std::collections::BTreeMap::new();
-    let mut take = |start: usize, end: usize, kind: &'static str, label: Option<String>| {
-        let overlaps = taken
+/// Spans that never overlap, by start (bytes): the first taken keeps its span.
+#[derive(Default)]
+struct Taken<'k>(BTreeMap<usize, (usize, &'k str, Option<String>)>);
+
+impl<'k> Taken<'k> {
+    fn take(&mut self, start: usize, end: usize, kind: &'k str, label: Option<String>) {
+        // Taken spans never overlap, so their ends rise with their starts: the span
+        // starting last before `end` is the only one that can reach past `start`.
+        let overlaps = self
+            .0
             .range(..end)
             .next_back()
             .is_some_and(|(_, (taken_end, _, _))| *taken_end > start);
         if !overlaps {
-            taken.insert(start, (end, kind, label));
+            self.0.insert(start, (end, kind, label));
         }
-    };
+    }
+}
+
+/// What [`find`] finds, as byte spans.
+fn found_spans(text: &str, names: Option<&Regex>, patterns: &[Custom]) -> Taken<'static> {
+    let mut taken = Taken::default();
     for m in EMAIL.find_iter(text) {
-        take(m.start(), m.end(), "email", None);
+        taken.take(m.start(), m.end(), "email", None);
     }
     for m in IBAN.find_iter(text) {
         if iban_valid(m.as_str()) {
-            take(m.start(), m.end(), "iban", None);
+            taken.take(m.start(), m.end(), "iban", None);
         }
     }
     for m in CARD.find_iter(text) {
         let number = digits(m.as_str());
         if luhn_valid(&number) && number.iter().any(|&d| d != number[0]) {
-            take(m.start(), m.end(), "card_number", None);
+            taken.take(m.start(), m.end(), "card_number", None);
         }
     }
     for m in DNI.find_iter(text) {
         if dni_valid(m.as_str()) {
-            take(m.start(), m.end(), "national_id", Some("es_dni".into()));
+            taken.take(m.start(), m.end(), "national_id", Some("es_dni".into()));
         }
     }
     for m in BSN.find_iter(text) {
         if bsn_valid(m.as_str()) {
-            take(m.start(), m.end(), "national_id", Some("nl_bsn".into()));
+            taken.take(m.start(), m.end(), "national_id", Some("nl_bsn".into()));
         }
     }
     for custom in patterns {
         for m in custom.regex.find_iter(text) {
             if m.start() < m.end() {
-                take(m.start(), m.end(), "custom", Some(custom.name.clone()));
+                taken.take(m.start(), m.end(), "custom", Some(custom.name.clone()));
             }
         }
     }
     if let Some(names) = names {
         for m in names.find_iter(text) {
-            take(m.start(), m.end(), "name", None);
+            taken.take(m.start(), m.end(), "name", None);
         }
     }
     for m in PHONE.find_iter(text) {
         if phone_plausible(m.as_str()) {
-            take(m.start(), m.end(), "phone", None);
+            taken.take(m.start(), m.end(), "phone", None);
         }
     }
+    taken
+}
+
+/// Everything found in `text`: the built-in kinds, then the tenant's `patterns`, then
+/// `names` (whole words, case-blind), then phone numbers; in order of position.
+pub fn find(text: &str, names: Option<&Regex>, patterns: &[Custom]) -> Vec<Finding> {
+    let taken = found_spans(text, names, patterns);
     // Byte offsets to character offsets, in one pass over the text.
     let mut chars_before = 0;
     let mut last_byte = 0;
@@ -226,8 +240,8 @@ pub fn find(text: &str, names: Option<&Regex>, patterns: &[Custom]) -> Vec<Findi
         last_byte = byte;
         chars_before
     };
-    let mut findings = Vec::with_capacity(taken.len());
-    for (start, (end, kind, label)) in taken {
+    let mut findings = Vec::with_capacity(taken.0.len());
+    for (start, (end, kind, label)) in taken.0 {
         let (from, to) = (at(start), at(end));
         findings.push(Finding {
             id: format!("{kind}-{from}-{to}"),
@@ -239,6 +253,132 @@ pub fn find(text: &str, names: Option<&Regex>, patterns: &[Custom]) -> Vec<Findi
         });
     }
     findings
+}
+
+/// What a redacted copy took out of its source, to take the same out of another text
+/// (a comment on the contract) for a reader the copy stands in for.
+pub struct Removed {
+    /// Each removed text (and each word of three letters or more of a removed name),
+    /// matched case-blind, any run of spaces as any other, and as a whole word where it
+    /// begins or ends with a letter or digit.
+    literal: Option<Regex>,
+    /// The kind of each removed text, by its folded form.
+    kind_of: HashMap<String, String>,
+    /// The kinds the copy redacted: what [`find`] finds of these is masked too.
+    kinds: HashSet<String>,
+    /// The tenant's patterns whose matches the copy redacted.
+    patterns: Vec<Custom>,
+}
+
+/// The most a pattern of removed texts may compile to.
+const REMOVED_SIZE_LIMIT: usize = 64 << 20;
+
+fn folded(text: &str) -> String {
+    text.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+impl Removed {
+    /// From each removed `(text, kind, label)` and the tenant's patterns (those a
+    /// removed custom text's label names are kept). `None` when the texts are too many
+    /// to match at once: the caller then shows nothing rather than too much.
+    pub fn new(
+        removed: &[(String, String, Option<String>)],
+        patterns: Vec<Custom>,
+    ) -> Option<Self> {
+        let mut kind_of = HashMap::new();
+        let mut kinds = HashSet::new();
+        let mut labels = HashSet::new();
+        for (text, kind, label) in removed {
+            kinds.insert(kind.clone());
+            if kind == "custom" {
+                labels.extend(label.clone());
+            }
+            let text = folded(text);
+            if kind == "name" {
+                // A person is named by either half too: "Zoë" and "Lindqvist" alone.
+                for part in text.split(' ').filter(|p| p.chars().count() >= 3) {
+                    kind_of
+                        .entry(part.to_owned())
+                        .or_insert_with(|| kind.clone());
+                }
+            }
+            if !text.is_empty() {
+                kind_of.entry(text).or_insert_with(|| kind.clone());
+            }
+        }
+        let mut texts: Vec<&String> = kind_of.keys().collect();
+        // Longest first, so that "Ann Smith" wins over "Ann".
+        texts.sort_by_key(|t| (std::cmp::Reverse(t.len()), t.as_str()));
+        let word = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
+        let alternatives: Vec<String> = texts
+            .iter()
+            .map(|text| {
+                let escaped: Vec<String> = text.split(' ').map(regex::escape).collect();
+                format!(
+                    "{}{}{}",
+                    if word(text.chars().next()) { r"\b" } else { "" },
+                    escaped.join(r"\s+"),
+                    if word(text.chars().next_back()) {
+                        r"\b"
+                    } else {
+                        ""
+                    },
+                )
+            })
+            .collect();
+        let literal = if alternatives.is_empty() {
+            None
+        } else {
+            Some(
+                RegexBuilder::new(&format!("(?:{})", alternatives.join("|")))
+                    .case_insensitive(true)
+                    .size_limit(REMOVED_SIZE_LIMIT)
+                    .build()
+                    .ok()?,
+            )
+        };
+        Some(Self {
+            literal,
+            kind_of,
+            kinds,
+            patterns: patterns
+                .into_iter()
+                .filter(|p| labels.contains(&p.name))
+                .collect(),
+        })
+    }
+
+    /// `text` with every removed text in it, and everything [`find`] finds of the
+    /// kinds the copy redacted, replaced by `[redacted: kind]`.
+    pub fn mask(&self, text: &str) -> String {
+        let mut taken = Taken::default();
+        if let Some(literal) = &self.literal {
+            for m in literal.find_iter(text) {
+                let kind = self
+                    .kind_of
+                    .get(&folded(m.as_str()))
+                    .map_or("name", String::as_str);
+                taken.take(m.start(), m.end(), kind, None);
+            }
+        }
+        for (start, (end, kind, _)) in found_spans(text, None, &self.patterns).0 {
+            if self.kinds.contains(kind) {
+                taken.take(start, end, kind, None);
+            }
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut from = 0;
+        for (start, (end, kind, _)) in taken.0 {
+            out.push_str(&text[from..start]);
+            out.push_str(&format!("[redacted: {kind}]"));
+            from = end;
+        }
+        out.push_str(&text[from..]);
+        out
+    }
 }
 
 /// One pattern matching any of `names` as a whole word, case-blind; names shorter
@@ -393,6 +533,44 @@ mod tests {
         let evil = compile("(a+)+$").unwrap();
         let text = "a".repeat(100_000) + "!";
         assert!(!evil.is_match(&text));
+    }
+
+    #[test]
+    fn a_comment_loses_what_the_copy_removed_and_more_of_its_kinds() {
+        let removed = [
+            ("Zoë Lindqvist".to_owned(), "name".to_owned(), None),
+            ("zoe@example.com".to_owned(), "email".to_owned(), None),
+            ("+44 20 7946 0958".to_owned(), "phone".to_owned(), None),
+            (
+                "MAT-0042".to_owned(),
+                "custom".to_owned(),
+                Some("matter".to_owned()),
+            ),
+        ];
+        let patterns = vec![
+            Custom {
+                name: "matter".into(),
+                regex: compile(r"MAT-[0-9]{4}").unwrap(),
+            },
+            Custom {
+                name: "unused".into(),
+                regex: compile(r"Zoëlle").unwrap(),
+            },
+        ];
+        let removed = Removed::new(&removed, patterns).unwrap();
+        assert_eq!(
+            removed.mask(
+                "Ask ZOË\n lindqvist at zoe@example.com or zoe.l@other.example, call \
+                 +44 20 7946 0958 about MAT-0042 and MAT-0043; Zoëlle is someone else, \
+                 IBAN GB82 WEST 1234 5698 7654 32 stays. Zoë said so."
+            ),
+            "Ask [redacted: name] at [redacted: email] or [redacted: email], call \
+             [redacted: phone] about [redacted: custom] and [redacted: custom]; Zoëlle is \
+             someone else, IBAN GB82 WEST 1234 5698 7654 32 stays. [redacted: name] said so."
+        );
+        // Nothing removed: the text is served as it is.
+        let none = Removed::new(&[], vec![]).unwrap();
+        assert_eq!(none.mask("zoe@example.com"), "zoe@example.com");
     }
 
     #[test]
