@@ -15,6 +15,7 @@ use super::delivery::{self, Made};
 use super::inbox::{NotificationView, COLUMNS};
 use super::preferences;
 use super::stream::{Fanout, Published};
+use crate::attachments::originals;
 use crate::kernel::jobs::{enqueue_collecting, BackgroundJob, JobContext, JobError, JobKind};
 use crate::kernel::unit::{ReactionFuture, Reactions, Recorded};
 use crate::kernel::{Actor, DomainError, Origin};
@@ -126,8 +127,7 @@ pub async fn from_event(
     // recipient its original is kept from, as their reads of it are.
     let titles = match planned.contract {
         Some(contract) => {
-            crate::attachments::originals::mask_for_each(tx, contract, &recipients, &planned.title)
-                .await?
+            originals::mask_for_each(tx, contract, &recipients, &planned.title).await?
         }
         None => vec![planned.title.clone(); recipients.len()],
     };
