@@ -89,6 +89,16 @@ pub struct AttachmentView {
     pub text_language: Option<TextLanguage>,
 }
 
+impl super::originals::HangsOff for AttachmentView {
+    fn contract(&self) -> Option<Uuid> {
+        super::originals::on_contract(&self.target_kind, self.target_id)
+    }
+    /// Its name: a file named for what the copy removed ("Project Zebrafish.pdf").
+    fn texts(&mut self) -> Vec<&mut String> {
+        vec![&mut self.filename]
+    }
+}
+
 impl From<&Row> for AttachmentView {
     fn from(row: &Row) -> Self {
         Self {

@@ -3,11 +3,11 @@
 //! and every reader below the tenant's `original_role` (its document settings) that is
 //! not the contract's owner reads the copy in its place: the contract's body, its
 //! versions, its PDF and its search all answer from the copy, and its attached files
-//! are refused; what hangs off it (comments, tasks, activities, their summaries on a
-//! timeline, a task's notification) is masked with what the copy removed. The rule
-//! lives here, beside the settings that name the role, so the contracts area (body,
-//! versions, search), this one (files) and those that keep what hangs off a record
-//! apply the same rule.
+//! are refused; what hangs off it (comments, tasks, activities, file names, their
+//! summaries on a timeline, a task's notification) is masked with what the copy
+//! removed. The rule lives here, beside the settings that name the role, so the
+//! contracts area (body, versions, search), this one (files) and those that keep what
+//! hangs off a record apply the same rule.
 
 use tokio_postgres::Row;
 use uuid::Uuid;
@@ -104,9 +104,10 @@ const PATTERNS_SQL: &str = "select name, pattern from redaction_patterns order b
 /// What stands for a text when what a copy removed cannot be matched in it.
 const WITHHELD: &str = "[redacted: text]";
 
-/// Text that hangs off a record (a comment, a task, an activity). On a contract it can
-/// quote what the contract's redacted copy took out, so a reader the copy stands in for
-/// reads it with the same masked: see [`mask_read`] and [`mask_written`].
+/// Text that hangs off a record (a comment, a task, an activity, a file's name). On a
+/// contract it can quote what the contract's redacted copy took out, so a reader the
+/// copy stands in for reads it with the same masked: see [`mask_read`] and
+/// [`mask_written`].
 pub trait HangsOff {
     /// The contract it hangs off, if it hangs off one.
     fn contract(&self) -> Option<Uuid>;

@@ -55,7 +55,7 @@ fn target(state: &AppState, kind: &str, id: Uuid) -> Result<Target, ApiError> {
     tag = "attachments",
     params(RecordPageQuery),
     responses(
-        (status = 200, description = "The record's files, oldest first", body = Page<AttachmentView>),
+        (status = 200, description = "The record's files, oldest first; on a contract whose redacted copy stands in for its original for this reader, their names masked as the copy was (`[redacted: kind]`)", body = Page<AttachmentView>),
         AuthedRouteErrors
     ),
     security(("bearer" = []))

@@ -9,6 +9,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::model::{AttachmentView, UpdateAttachment, COLUMNS};
+use super::originals;
 use super::upload::Received;
 use crate::kernel::audit::{self, Entry};
 use crate::kernel::language::TextLanguage;
@@ -19,7 +20,8 @@ use crate::kernel::{Actor, DomainError, Origin, Principal, Role};
 use crate::tenancy::scoped::{TenantDb, TenantTx};
 use crate::tenancy::TenantId;
 
-/// A page of the files attached to `target`, oldest first.
+/// A page of the files attached to `target`, oldest first; on a contract whose redacted
+/// copy stands in for its original for this reader, their names masked as the copy was.
 pub async fn list(
     db: &TenantDb,
     principal: &Principal,
@@ -43,6 +45,7 @@ pub async fn list(
     )
     .await?;
     let files: Vec<AttachmentView> = rows.iter().map(AttachmentView::from).collect();
+    let files = originals::mask_read(db, principal, files).await?;
     Ok(Page::keyset(files, page, |a| (a.created_at, a.id)))
 }
 
@@ -245,7 +248,7 @@ pub async fn store(
         },
     )
     .await?;
-    Ok((view, stored))
+    Ok((originals::mask_written(tx, actor, view).await?, stored))
 }
 
 /// The record `attachment` hangs off, read without a lock: a change to a file locks
@@ -371,7 +374,7 @@ pub async fn update(
         },
     )
     .await?;
-    Ok(view)
+    originals::mask_written(tx, actor, view).await
 }
 
 /// Removes the records of every file attached to `target`, for the area that deletes

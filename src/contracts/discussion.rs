@@ -88,7 +88,7 @@ pub async fn create_comment(
     tag = "attachments",
     params(("id" = Uuid, Path, description = "Contract id"), PageQuery),
     responses(
-        (status = 200, description = "The contract's files, oldest first", body = Page<AttachmentView>),
+        (status = 200, description = "The contract's files, oldest first; for a reader its redacted copy stands in for, their names masked as the copy was (`[redacted: kind]`) and the files themselves refused", body = Page<AttachmentView>),
         AuthedRouteErrors
     ),
     security(("bearer" = []))

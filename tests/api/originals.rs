@@ -1,19 +1,19 @@
 //! Every read of a contract's text, of an attached file, or of what hangs off a contract
-//! and can quote it (comments, tasks, activities) passes the redaction guard.
-//! A redacted contract's original is kept from readers below the tenant's role
+//! and can quote it (comments, tasks, activities, file names) passes the redaction
+//! guard. A redacted contract's original is kept from readers below the tenant's role
 //! (`src/attachments/originals.rs`); a new read that forgets the guard would hand it
 //! back. This reads the server's sources and fails when a function that reads a
 //! contract's body (its row, its versions), a file's extracted pages, the stored file
-//! itself, or a comment's, task's or activity's text neither applies the guard nor is
-//! listed below as reading for Pactum itself (jobs, writes that return nothing of the
-//! text) with the reason. The check has a test proving it can fail.
+//! itself, a comment's, task's or activity's text or a file's name neither applies the
+//! guard nor is listed below as reading for Pactum itself (jobs, writes that return
+//! nothing of the text) with the reason. The check has a test proving it can fail.
 
 use std::path::PathBuf;
 
 use crate::layers::sources;
 
 /// What reads a contract's text or a file's content.
-const READS_ORIGINAL: [&str; 14] = [
+const READS_ORIGINAL: [&str; 15] = [
     "select {CONTRACT_COLUMNS}",
     "from obligation_tasks",
     "from contract_suggestions",
@@ -29,6 +29,8 @@ const READS_ORIGINAL: [&str; 14] = [
     "into comments",
     "{TASK_COLUMNS}",
     "{ACTIVITY_COLUMNS}",
+    // A file's name can quote it too.
+    "AttachmentView::from",
 ];
 
 /// What applies the guard, and the helpers that apply it for their callers.
@@ -119,11 +121,6 @@ const UNGUARDED: [(&str, &str, &str); 23] = [
         "the OCR job joins the searchable PDF, as the system",
     ),
     (
-        "attachments/service.rs",
-        "store",
-        "an upload writes the file and answers with its record only",
-    ),
-    (
         "contracts/service.rs",
         "lock_contract",
         "locks the row for a write, whose answer is shielded",
@@ -152,6 +149,11 @@ const UNGUARDED: [(&str, &str, &str); 23] = [
         "activities/tasks.rs",
         "lock_editable",
         "locks a task for a write, whose answer is masked",
+    ),
+    (
+        "attachments/service.rs",
+        "delete",
+        "its route answers 204: the view only names the files to remove",
     ),
     (
         "activities/log.rs",

@@ -1,9 +1,9 @@
 //! What hangs off a redacted contract, through the real server: once a copy restricts
-//! the original, the readers it stands in for read the comments, tasks and logged
-//! activities on the contract (in their lists, their account's timeline and a task's
-//! notification) with what the copy removed masked, wherever it is written again, and
-//! more of the kinds it redacted; its owner and the readers of originals read them as
-//! written.
+//! the original, the readers it stands in for read the comments, tasks, logged
+//! activities and file names on the contract (in their lists, their account's timeline
+//! and a task's notification) with what the copy removed masked, wherever it is
+//! written again, and more of the kinds it redacted; its owner and the readers of
+//! originals read them as written.
 
 use super::redaction::{codename_pattern, read, redact_first_finding};
 use super::*;
@@ -43,6 +43,15 @@ async fn what_hangs_off_a_redacted_contract_is_masked_for_the_readers_of_its_cop
         )
         .await;
     assert_eq!(status, StatusCode::CREATED);
+
+    super::reading::attach(
+        &clm,
+        &id,
+        "Project Zebrafish plan.txt",
+        "text/plain",
+        b"Plan".to_vec(),
+    )
+    .await;
 
     // The owner redacts the codename and the address, and keeps the IBAN.
     let (_, preview) = read(
@@ -109,6 +118,17 @@ async fn what_hangs_off_a_redacted_contract_is_masked_for_the_readers_of_its_cop
         // Page by page, the same.
         let (_, first) = read(&clm, reader, &format!("{comments}?limit=1")).await;
         assert_eq!(bodies(&first), masked[..1]);
+    }
+
+    // The names of its files, likewise (the files themselves are refused them).
+    let files = format!("/api/v1/contracts/{id}/attachments");
+    for (reader, name) in [
+        (&clm.member, "Project Zebrafish plan.txt"),
+        (&clm.viewer, "[redacted: custom] plan.txt"),
+    ] {
+        let (status, page) = read(&clm, reader, &files).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert_eq!(page["items"][0]["filename"], name, "{page}");
     }
 
     // Tasks and logged activities on it, and the task's notification, likewise.
