@@ -308,6 +308,8 @@ fn removed(source: &Row, patterns: &[Row]) -> Option<Removed> {
     let mut spans: Vec<Span> = serde_json::from_value(spans).ok()?;
     spans.sort_by_key(|s| s.start);
     let mut texts = Vec::with_capacity(spans.len());
+    // What the copy shows of the source: the source less its spans.
+    let (mut shows, mut shown_to) = (String::with_capacity(body.len()), 0);
     // Character offsets to bytes, in one walk however many spans there are.
     let mut bytes = body.char_indices().map(|(at, _)| at).chain([body.len()]);
     let (mut chars_seen, mut byte_at) = (0, bytes.next().unwrap_or(0));
@@ -321,8 +323,14 @@ fn removed(source: &Row, patterns: &[Row]) -> Option<Removed> {
     for span in spans {
         let start = byte_of(span.start)?;
         let end = byte_of(span.end.max(span.start))?;
+        if start > shown_to {
+            shows.push_str(&body[shown_to..start]);
+            shows.push(' ');
+        }
+        shown_to = shown_to.max(end);
         texts.push((body[start..end].to_owned(), span.kind, span.label));
     }
+    shows.push_str(&body[shown_to.min(body.len())..]);
     let patterns = patterns
         .iter()
         .filter_map(|row| {
@@ -333,7 +341,7 @@ fn removed(source: &Row, patterns: &[Row]) -> Option<Removed> {
             })
         })
         .collect();
-    Removed::new(&texts, patterns)
+    Removed::new(&texts, &shows, patterns)
 }
 
 /// A restricted original: who may still read it, and the copy the others read.

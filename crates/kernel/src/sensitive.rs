@@ -258,9 +258,9 @@ pub fn find(text: &str, names: Option<&Regex>, patterns: &[Custom]) -> Vec<Findi
 /// What a redacted copy took out of its source, to take the same out of another text
 /// (a comment on the contract) for a reader the copy stands in for.
 pub struct Removed {
-    /// Each removed text (and each word of three letters or more of a removed name),
-    /// matched case-blind, any run of spaces as any other, and as a whole word where it
-    /// begins or ends with a letter or digit.
+    /// Each removed text and the words of it that give it away alone (see
+    /// [`Removed::new`]), matched case-blind, any run of spaces as any other, and as a
+    /// whole word where it begins or ends with a letter or digit.
     literal: Option<Regex>,
     /// The kind of each removed text, by its folded form.
     kind_of: HashMap<String, String>,
@@ -281,13 +281,25 @@ fn folded(text: &str) -> String {
 }
 
 impl Removed {
-    /// From each removed `(text, kind, label)` and the tenant's patterns (those a
-    /// removed custom text's label names are kept). `None` when the texts are too many
-    /// to match at once: the caller then shows nothing rather than too much.
+    /// From each removed `(text, kind, label)`, the text the copy `shows` in their
+    /// place, and the tenant's patterns (those a removed custom text's label names are
+    /// kept). A removed text is also matched by each of its words (three characters or
+    /// more): every word of a name, as a person is named by either half ("Zoë" and
+    /// "Lindqvist" alone), and of other texts each word with a letter that the copy
+    /// shows nowhere ("Zebrafish" of "Project Zebrafish", when "project" is said
+    /// elsewhere in the copy): a word the reader reads anyway tells them nothing. `None`
+    /// when the texts are too many to match at once: the caller then shows nothing
+    /// rather than too much.
     pub fn new(
         removed: &[(String, String, Option<String>)],
+        shows: &str,
         patterns: Vec<Custom>,
     ) -> Option<Self> {
+        let shown: HashSet<String> = shows
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
+            .collect();
         let mut kind_of = HashMap::new();
         let mut kinds = HashSet::new();
         let mut labels = HashSet::new();
@@ -297,13 +309,18 @@ impl Removed {
                 labels.extend(label.clone());
             }
             let text = folded(text);
-            if kind == "name" {
-                // A person is named by either half too: "Zoë" and "Lindqvist" alone.
-                for part in text.split(' ').filter(|p| p.chars().count() >= 3) {
-                    kind_of
-                        .entry(part.to_owned())
-                        .or_insert_with(|| kind.clone());
-                }
+            let telling = |word: &&str| {
+                kind == "name" || (word.chars().any(char::is_alphabetic) && !shown.contains(*word))
+            };
+            for part in text
+                .split(' ')
+                .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()))
+                .filter(|w| w.chars().count() >= 3 && *w != text)
+                .filter(telling)
+            {
+                kind_of
+                    .entry(part.to_owned())
+                    .or_insert_with(|| kind.clone());
             }
             if !text.is_empty() {
                 kind_of.entry(text).or_insert_with(|| kind.clone());
@@ -557,7 +574,7 @@ mod tests {
                 regex: compile(r"Zoëlle").unwrap(),
             },
         ];
-        let removed = Removed::new(&removed, patterns).unwrap();
+        let removed = Removed::new(&removed, "Shown: the matter of", patterns).unwrap();
         assert_eq!(
             removed.mask(
                 "Ask ZOË\n lindqvist at zoe@example.com or zoe.l@other.example, call \
@@ -569,8 +586,37 @@ mod tests {
              someone else, IBAN GB82 WEST 1234 5698 7654 32 stays. [redacted: name] said so."
         );
         // Nothing removed: the text is served as it is.
-        let none = Removed::new(&[], vec![]).unwrap();
+        let none = Removed::new(&[], "", vec![]).unwrap();
         assert_eq!(none.mask("zoe@example.com"), "zoe@example.com");
+    }
+
+    #[test]
+    fn a_word_of_a_removed_text_gives_it_away_unless_the_copy_shows_it() {
+        let removed = [
+            (
+                "Project Zebrafish".to_owned(),
+                "custom".to_owned(),
+                Some("codename".to_owned()),
+            ),
+            (
+                "Flat 4, 221B Baker St.".to_owned(),
+                "custom".to_owned(),
+                None,
+            ),
+            ("GB82 WEST 1234".to_owned(), "iban".to_owned(), None),
+        ];
+        let shows = "[redacted: custom] is the project the team runs from \
+                     [redacted: custom]; the flat is let.";
+        let removed = Removed::new(&removed, shows, vec![]).unwrap();
+        assert_eq!(
+            removed.mask(
+                "Zebrafish slips, the project is late; BAKER street and the flat, \
+                 on the WEST side, 221b, 1234. Zebrafishes are fish."
+            ),
+            "[redacted: custom] slips, the project is late; [redacted: custom] street \
+             and the flat, on the [redacted: iban] side, [redacted: custom], 1234. \
+             Zebrafishes are fish."
+        );
     }
 
     #[test]

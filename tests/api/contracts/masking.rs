@@ -2,8 +2,8 @@
 //! the original, the readers it stands in for read the comments, tasks, logged
 //! activities and file names on the contract (in their lists, their account's timeline
 //! and a task's notification) with what the copy removed masked, wherever it is
-//! written again, and more of the kinds it redacted; its owner and the readers of
-//! originals read them as written.
+//! written again (and each word of it the copy shows nowhere), and more of the kinds
+//! it redacted; its owner and the readers of originals read them as written.
 
 use super::redaction::{codename_pattern, read, redact_first_finding};
 use super::*;
@@ -26,14 +26,15 @@ async fn what_hangs_off_a_redacted_contract_is_masked_for_the_readers_of_its_cop
             json!({"title": "Shipping terms", "contract_type": "nda",
                    "counterparty_id": account["id"],
                    "body": "Project Zebrafish is run by zoe@lindqvist.example, paid to \
-                            IBAN GB82 WEST 1234 5698 7654 32."}),
+                            IBAN GB82 WEST 1234 5698 7654 32. The project team meets \
+                            weekly."}),
         )
         .await;
     let id = contract["id"].as_str().unwrap().to_owned();
     let comments = format!("/api/v1/contracts/{id}/comments");
     let said = "Project  zebrafish is late: mail ZOE@lindqvist.example or \
                 ops@lindqvist.example. Project Koala next, paid to \
-                IBAN GB82 WEST 1234 5698 7654 32.";
+                IBAN GB82 WEST 1234 5698 7654 32. Zebrafish alone, for the project team.";
     let (status, _) = clm
         .json(
             Method::POST,
@@ -107,7 +108,8 @@ async fn what_hangs_off_a_redacted_contract_is_masked_for_the_readers_of_its_cop
     }
     let masked = [
         "[redacted: custom] is late: mail [redacted: email] or [redacted: email]. \
-         [redacted: custom] next, paid to IBAN GB82 WEST 1234 5698 7654 32."
+         [redacted: custom] next, paid to IBAN GB82 WEST 1234 5698 7654 32. \
+         [redacted: custom] alone, for the project team."
             .to_owned(),
         "Signed off on [redacted: custom].".to_owned(),
     ];
