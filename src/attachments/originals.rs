@@ -101,6 +101,13 @@ const REMOVED_SQL: &str = "select c.id, v.body, r.redacted from contracts c \
 /// are masked in what restricted readers read beside it.
 const PATTERNS_SQL: &str = "select name, pattern from redaction_patterns order by name";
 
+/// [`GATES_SQL`] of contract `$1` for each of users `$2`, with the user's id and own
+/// role after: no rows when the contract's original is open.
+const GATES_FOR_USERS_SQL: &str = "select c.id, c.owner_id, \
+     coalesce((select original_role from document_settings), 'manager'), u.id, u.role \
+     from contracts c cross join users u \
+     where c.id = $1 and c.shown_redaction is not null and u.id = any($2)";
+
 /// What stands for a text when what a copy removed cannot be matched in it.
 const WITHHELD: &str = "[redacted: text]";
 
@@ -210,6 +217,8 @@ pub async fn mask_read<T: HangsOff + Send + 'static>(
 }
 
 /// `item` (just written by `actor`) as they may read it, as [`mask_read`] would show it.
+/// One round trip when it hangs off a contract, two when that contract's original is
+/// kept from them.
 pub async fn mask_written<T: HangsOff + Send + 'static>(
     tx: &TenantTx,
     actor: &Actor,
@@ -223,12 +232,24 @@ pub async fn mask_written<T: HangsOff + Send + 'static>(
     if kept.is_empty() {
         return Ok(item);
     }
-    let sources = tx.query(REMOVED_SQL, &[&kept]).await?;
-    let patterns = tx.query(PATTERNS_SQL, &[]).await?;
+    let (sources, patterns) = removed_and_patterns(tx, &kept).await?;
     Ok(masked(vec![item], kept, sources, patterns)
         .await?
         .pop()
         .expect("one item in, one out"))
+}
+
+/// The rows of [`REMOVED_SQL`] for contracts `kept` and of [`PATTERNS_SQL`], in one
+/// round trip.
+async fn removed_and_patterns(
+    tx: &TenantTx,
+    kept: &[Uuid],
+) -> Result<(Vec<Row>, Vec<Row>), DomainError> {
+    let of_kept: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&kept];
+    Ok(tokio::try_join!(
+        tx.query(REMOVED_SQL, &of_kept),
+        tx.query(PATTERNS_SQL, &[])
+    )?)
 }
 
 /// A text about a contract, told to someone outside a request (a notification's title).
@@ -245,7 +266,9 @@ impl HangsOff for About {
 
 /// `text`, about `contract`, as each of `users` may read it: masked as the contract's
 /// copy is for those its original is kept from. Judged by each one's own role, not a
-/// temporary grant: told outside a request, the stricter reading is the safe one.
+/// temporary grant: told outside a request, the stricter reading is the safe one. (A
+/// user who is not in the tenant is told nothing anyway.) One round trip when the
+/// original is open, two when it is kept from any of them.
 pub async fn mask_for_each(
     tx: &TenantTx,
     contract: Uuid,
@@ -253,28 +276,23 @@ pub async fn mask_for_each(
     text: &str,
 ) -> Result<Vec<String>, DomainError> {
     let open = vec![text.to_owned(); users.len()];
-    let gates = tx.query(GATES_SQL, &[&vec![contract]]).await?;
-    if gates.is_empty() {
-        return Ok(open);
-    }
-    let roles: std::collections::HashMap<Uuid, Role> = tx
-        .query("select id, role from users where id = any($1)", &[&users])
-        .await?
+    let gates = tx.query(GATES_FOR_USERS_SQL, &[&contract, &users]).await?;
+    let kept_users: std::collections::HashSet<Uuid> = gates
         .iter()
-        .map(|row| (row.get(0), Role::parse(row.get(1)).unwrap_or(Role::Viewer)))
-        .collect();
-    let kept: Vec<bool> = users
-        .iter()
-        .map(|&id| {
-            let role = roles.get(&id).copied().unwrap_or(Role::Viewer);
-            !kept_from(&Actor::User { id, role }, &gates).is_empty()
+        .filter_map(|row| {
+            let user = Actor::User {
+                id: row.get(3),
+                role: Role::parse(row.get(4)).unwrap_or(Role::Viewer),
+            };
+            let kept = !kept_from(&user, std::slice::from_ref(row)).is_empty();
+            kept.then(|| row.get(3))
         })
         .collect();
-    if !kept.contains(&true) {
+    if kept_users.is_empty() {
         return Ok(open);
     }
-    let sources = tx.query(REMOVED_SQL, &[&vec![contract]]).await?;
-    let patterns = tx.query(PATTERNS_SQL, &[]).await?;
+    let kept: Vec<bool> = users.iter().map(|u| kept_users.contains(u)).collect();
+    let (sources, patterns) = removed_and_patterns(tx, &[contract]).await?;
     let masked = masked(
         vec![About(contract, text.to_owned())],
         vec![contract],
