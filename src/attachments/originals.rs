@@ -90,11 +90,13 @@ const GATES_SQL: &str = "select c.id, c.owner_id, \
      coalesce((select original_role from document_settings), 'manager') \
      from contracts c where c.id = any($1) and c.shown_redaction is not null";
 
-/// What the copy each of contracts `$1` shows took out of its source: the contract, that
-/// version's text and the copy's spans (`[{kind, label, start, end}]`, characters).
-const REMOVED_SQL: &str = "select c.id, v.body, r.redacted from contracts c \
+/// What the copy each of contracts `$1` shows took out of its source: the contract and
+/// the copy's [`Removal`]; for a copy made before those were kept, its source version's
+/// text and spans (`[{kind, label, start, end}]`, characters) instead.
+const REMOVED_SQL: &str = "select c.id, r.removed, v.body, r.redacted from contracts c \
      join contract_redactions r on r.id = c.shown_redaction \
-     join contract_versions v on v.contract_id = r.contract_id and v.version = r.contract_version \
+     left join contract_versions v on r.removed is null \
+         and v.contract_id = r.contract_id and v.version = r.contract_version \
      where c.id = any($1)";
 
 /// The tenant's own redaction patterns, by name: the matches of those a copy redacted
@@ -309,6 +311,34 @@ pub async fn mask_for_each(
         .collect())
 }
 
+/// What a redacted copy took out, kept with it (`contract_redactions.removed`, never
+/// served) so that masking what hangs off its contract never reads the contract's text:
+/// each removed text, and its [`sensitive::telling_words`] worked out against the copy.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct Removal {
+    texts: Vec<RemovedText>,
+    telling: Vec<String>,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct RemovedText {
+    text: String,
+    kind: String,
+    label: Option<String>,
+}
+
+impl Removal {
+    /// What a copy reading `copy` took out: each `(text, kind, label)` removed.
+    pub fn new(removed: Vec<(String, String, Option<String>)>, copy: &str) -> Self {
+        let telling = sensitive::telling_words(&removed, copy);
+        let texts = removed
+            .into_iter()
+            .map(|(text, kind, label)| RemovedText { text, kind, label })
+            .collect();
+        Self { texts, telling }
+    }
+}
+
 /// One span of a copy, as [`REMOVED_SQL`] reads it.
 #[derive(serde::Deserialize)]
 struct Span {
@@ -319,10 +349,36 @@ struct Span {
 }
 
 /// What a copy removed, from one row of [`REMOVED_SQL`] and the rows of
-/// [`PATTERNS_SQL`]. `None` when it cannot be matched (spans that do not parse, texts
-/// too many to compile at once): the caller then shows nothing rather than too much.
+/// [`PATTERNS_SQL`]. `None` when it cannot be matched (what was kept does not parse,
+/// texts too many to compile at once): the caller then shows nothing rather than too
+/// much.
 fn removed(source: &Row, patterns: &[Row]) -> Option<Removed> {
-    let (body, spans): (String, serde_json::Value) = (source.get(1), source.get(2));
+    let patterns = patterns
+        .iter()
+        .filter_map(|row| {
+            let regex = sensitive::compile(row.get(1)).ok()?;
+            Some(Custom {
+                name: row.get(0),
+                regex,
+            })
+        })
+        .collect();
+    let removal: Removal = match source.get::<_, Option<serde_json::Value>>(1) {
+        Some(kept) => serde_json::from_value(kept).ok()?,
+        None => from_source(source.get(2), source.get(3))?,
+    };
+    let texts: Vec<_> = removal
+        .texts
+        .into_iter()
+        .map(|t| (t.text, t.kind, t.label))
+        .collect();
+    Removed::new(&texts, &removal.telling, patterns)
+}
+
+/// What a copy made before [`Removal`]s were kept took out, from its source's `body`
+/// and its `spans`.
+fn from_source(body: Option<String>, spans: serde_json::Value) -> Option<Removal> {
+    let body = body?;
     let mut spans: Vec<Span> = serde_json::from_value(spans).ok()?;
     spans.sort_by_key(|s| s.start);
     let mut texts = Vec::with_capacity(spans.len());
@@ -349,17 +405,7 @@ fn removed(source: &Row, patterns: &[Row]) -> Option<Removed> {
         texts.push((body[start..end].to_owned(), span.kind, span.label));
     }
     shows.push_str(&body[shown_to.min(body.len())..]);
-    let patterns = patterns
-        .iter()
-        .filter_map(|row| {
-            let regex = sensitive::compile(row.get(1)).ok()?;
-            Some(Custom {
-                name: row.get(0),
-                regex,
-            })
-        })
-        .collect();
-    Removed::new(&texts, &shows, patterns)
+    Some(Removal::new(texts, &shows))
 }
 
 /// A restricted original: who may still read it, and the copy the others read.

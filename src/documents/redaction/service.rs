@@ -11,6 +11,7 @@ use tokio_postgres::Row;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::attachments::originals::Removal;
 use crate::contracts;
 use crate::kernel::audit::{self, Entry};
 use crate::kernel::concurrency::check_version;
@@ -246,13 +247,21 @@ pub async fn apply(
             end: f.end,
         })
         .collect();
+    let removal = Removal::new(
+        accepted
+            .iter()
+            .map(|f| (f.text.clone(), f.kind.to_owned(), f.label.clone()))
+            .collect(),
+        &redacted_text,
+    );
     let kept = (findings.len() - accepted.len()) as i32;
     let row = tx
         .query_one(
             &format!(
                 "insert into contract_redactions \
                  (contract_id, contract_version, body, redacted, kept, created_by, created_at, \
-                 text_language) values ($1, $2, $3, $4, $5, $6, $7, $8) returning {COLUMNS}"
+                 text_language, removed) values ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                 returning {COLUMNS}"
             ),
             &[
                 &contract,
@@ -263,6 +272,7 @@ pub async fn apply(
                 &actor.user_id(),
                 &unit::now(tx),
                 &set_or_told(locked.text_language_set(), &redacted_text),
+                &json!(removal),
             ],
         )
         .await
