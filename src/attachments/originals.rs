@@ -364,7 +364,7 @@ fn removed(source: &Row, patterns: &[Row]) -> Option<Removed> {
         })
         .collect();
     let removal: Removal = match source.get::<_, Option<serde_json::Value>>(1) {
-        Some(kept) => serde_json::from_value(kept).ok()?,
+        Some(stored) => serde_json::from_value(stored).ok()?,
         None => from_source(source.get(2), source.get(3))?,
     };
     let texts: Vec<_> = removal
@@ -382,7 +382,7 @@ fn from_source(body: Option<String>, spans: serde_json::Value) -> Option<Removal
     let mut spans: Vec<Span> = serde_json::from_value(spans).ok()?;
     spans.sort_by_key(|s| s.start);
     let mut texts = Vec::with_capacity(spans.len());
-    // What the copy shows of the source: the source less its spans.
+    // What the copy shows: the source with each span replaced, as the copy was made.
     let (mut shows, mut shown_to) = (String::with_capacity(body.len()), 0);
     // Character offsets to bytes, in one walk however many spans there are.
     let mut bytes = body.char_indices().map(|(at, _)| at).chain([body.len()]);
@@ -397,9 +397,9 @@ fn from_source(body: Option<String>, spans: serde_json::Value) -> Option<Removal
     for span in spans {
         let start = byte_of(span.start)?;
         let end = byte_of(span.end.max(span.start))?;
-        if start > shown_to {
+        if start >= shown_to {
             shows.push_str(&body[shown_to..start]);
-            shows.push(' ');
+            shows.push_str(&format!("[redacted: {}]", span.kind));
         }
         shown_to = shown_to.max(end);
         texts.push((body[start..end].to_owned(), span.kind, span.label));
