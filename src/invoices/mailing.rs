@@ -2,9 +2,11 @@
 //! transaction (a draft is sent in the same one), so nothing is lost to a crash or to
 //! the mail server being down. The job prints the PDF as the invoice stands, mails it
 //! through the notifier's mailer (`SMTP_URL`, or the outbox folder) as the tenant's
-//! brand, with replies going to whoever asked, and records the outcome: `sent`, or
-//! `failed` when the mail server refuses it for good or the attempts run out, which
-//! tells the requester. A retry sends the same Message-ID, so a receiver that keeps
+//! brand, with replies going to whoever asked, and records the outcome address by
+//! address: `sent` once it reached any, `failed` when the mail server refused every one
+//! for good or the attempts ran out; each refused address is told to the requester, and
+//! one refused address does not keep it from the others. A retry goes only to the
+//! addresses not yet reached and sends the same Message-ID, so a receiver that keeps
 //! one copy per Message-ID sees one message however often a send was cut off.
 
 use std::sync::LazyLock;
@@ -24,7 +26,7 @@ use crate::kernel::reads::read_as;
 use crate::kernel::unit::{ReactionFuture, Reactions, Recorded};
 use crate::kernel::validate;
 use crate::kernel::{unit, Actor, DomainError, Origin, Principal, Refusal, Role};
-use crate::notifications::mail::{self, Enclosure, Letter, MailError, Templates};
+use crate::notifications::mail::{self, Delivery, Enclosure, Letter, MailError, Templates};
 use crate::notifications::outlets::{tenant_brand, tenant_sender, Outlets};
 use crate::tenancy::scoped::{TenantDb, TenantTx};
 
@@ -188,7 +190,8 @@ async fn queue(
 }
 
 /// Reminders to the customer, when the tenant wants them: the payment-due reminder and
-/// the overdue mark mail the invoice again to whoever its last sent email reached.
+/// the overdue mark mail the invoice again to whoever its last sent email reached (the
+/// addresses it was refused for left out).
 pub fn react_to(reactions: &mut Reactions) {
     reactions.on("invoice.payment_due", remind_customer);
     reactions.on("invoice.overdue", remind_customer);
@@ -213,7 +216,7 @@ fn remind_customer<'a>(
         }
         let Some(last) = tx
             .query_opt(
-                "select e.recipients, e.cc, e.requested_by, i.currency \
+                "select e.recipients, e.cc, e.requested_by, i.currency, e.refused \
                  from invoice_emails e join invoices i on i.id = e.invoice_id \
                  where e.invoice_id = $1 and e.status = 'sent' order by e.sent_at desc, e.id desc limit 1",
                 &[&invoice],
@@ -222,6 +225,21 @@ fn remind_customer<'a>(
         else {
             return Ok(());
         };
+        // Whom the last email reached: an address refused then would be refused again.
+        let refused: Vec<String> = last.get(4);
+        let reachable = |addresses: Vec<String>| -> Vec<String> {
+            addresses
+                .into_iter()
+                .filter(|a| !refused.contains(a))
+                .collect()
+        };
+        let (mut to, mut cc) = (reachable(last.get(0)), reachable(last.get(1)));
+        if to.is_empty() {
+            std::mem::swap(&mut to, &mut cc);
+        }
+        if to.is_empty() {
+            return Ok(());
+        }
         let text = |key: &str| event.changes[key].as_str().unwrap_or_default().to_owned();
         let currency: String = last.get(3);
         let (number, due) = (text("number"), text("due_date"));
@@ -246,8 +264,8 @@ fn remind_customer<'a>(
             &number,
             Queued {
                 invoice,
-                to: last.get(0),
-                cc: last.get(1),
+                to,
+                cc,
                 subject,
                 message: Some(message),
                 requested_by: last.get(2),
@@ -321,42 +339,121 @@ impl BackgroundJob for MailInvoice {
 
     async fn run(self, ctx: JobContext, outlets: Outlets) -> Result<(), JobError> {
         let tx = ctx.db.begin().await?;
-        let Some((folder, letter)) = letter(&tx, &outlets, &ctx, self.email_id).await? else {
+        let Some(queued) = letter(&tx, &outlets, &ctx, self.email_id).await? else {
             return Ok(());
         };
         tx.commit().await?;
-        let sent = outlets.mailer().send_letter(&folder, &letter).await;
+        let sent = outlets
+            .mailer()
+            .send_letter_each(&queued.folder, &queued.letter, &queued.pending)
+            .await;
         let last = ctx.job.attempt >= ctx.job.max_attempts;
-        let outcome = match sent {
-            Ok(()) => Outcome::Sent,
-            Err(MailError::Permanent(error)) => Outcome::Failed(error),
-            Err(MailError::Transient(error)) if last => Outcome::Failed(error),
-            Err(MailError::Transient(error)) => Outcome::Retry(error),
-        };
+        let attempt = Attempt::of(sent, &queued, last);
         let tx = ctx.db.begin().await?;
-        settle(&tx, &ctx.origin(), self.email_id, &outcome, ctx.clock.now()).await?;
+        settle(&tx, &ctx.origin(), self.email_id, &attempt, ctx.clock.now()).await?;
         tx.commit().await?;
-        match outcome {
-            Outcome::Retry(error) => Err(JobError::Retry(error)),
-            Outcome::Sent | Outcome::Failed(_) => Ok(()),
+        match attempt.retry {
+            Some(error) => Err(JobError::Retry(error)),
+            None => Ok(()),
         }
     }
 }
 
-enum Outcome {
-    Sent,
-    Failed(String),
-    Retry(String),
+/// A queued email as its job sends it: the letter (naming every recipient), the outbox
+/// folder it goes to, the addresses not yet reached nor refused, and whether an earlier
+/// attempt reached any.
+struct QueuedLetter {
+    folder: String,
+    letter: Letter,
+    pending: Vec<String>,
+    reached_before: bool,
 }
 
-/// The letter of a queued email, with the outbox folder it goes to; `None` once it is
-/// settled.
+/// What one attempt came to.
+struct Attempt {
+    reached: Vec<String>,
+    /// Refused for good (or still failing on the last attempt), with what was said.
+    refused: Vec<(String, String)>,
+    /// Some address is worth another try: what went wrong.
+    retry: Option<String>,
+    reached_before: bool,
+}
+
+impl Attempt {
+    fn of(sent: Result<Delivery, MailError>, queued: &QueuedLetter, last: bool) -> Self {
+        let every = |error: String| -> Vec<(String, String)> {
+            queued
+                .pending
+                .iter()
+                .map(|a| (a.clone(), error.clone()))
+                .collect()
+        };
+        let delivery = match sent {
+            Ok(delivery) => delivery,
+            Err(MailError::Permanent(error)) => Delivery {
+                refused: every(error),
+                ..Delivery::default()
+            },
+            Err(MailError::Transient(error)) => Delivery {
+                deferred: every(error),
+                ..Delivery::default()
+            },
+        };
+        let Delivery {
+            reached,
+            mut refused,
+            deferred,
+        } = delivery;
+        let retry = match deferred.first() {
+            Some((_, error)) if !last => Some(error.clone()),
+            _ => {
+                refused.extend(deferred);
+                None
+            }
+        };
+        Self {
+            reached,
+            refused,
+            retry,
+            reached_before: queued.reached_before,
+        }
+    }
+
+    /// `queued` while some address is worth another try, then `sent` when any address
+    /// was reached, else `failed`.
+    fn status(&self) -> &'static str {
+        if self.retry.is_some() {
+            "queued"
+        } else if self.reached_before || !self.reached.is_empty() {
+            "sent"
+        } else {
+            "failed"
+        }
+    }
+
+    /// What the mail server said, for `last_error`: the retry's error, or each refusal.
+    fn error(&self) -> Option<String> {
+        let said = match &self.retry {
+            Some(error) => error.clone(),
+            None if self.refused.is_empty() => return None,
+            None => self
+                .refused
+                .iter()
+                .map(|(address, error)| format!("{address}: {error}"))
+                .collect::<Vec<_>>()
+                .join("; "),
+        };
+        Some(validate::truncate(&said, 1000))
+    }
+}
+
+/// A queued email as its job sends it; `None` once it is settled.
 async fn letter(
     tx: &TenantTx,
     outlets: &Outlets,
     ctx: &JobContext,
     email_id: Uuid,
-) -> Result<Option<(String, Letter)>, DomainError> {
+) -> Result<Option<QueuedLetter>, DomainError> {
     let row = tx
         .query_opt(
             &format!(
@@ -426,33 +523,56 @@ async fn letter(
             bytes,
         }],
     };
-    Ok(Some((sender.folder().to_owned(), letter)))
+    // Each address once (one can be in both `to` and `cc`), in the order given.
+    let mut seen = std::collections::HashSet::new();
+    let pending = email
+        .to
+        .iter()
+        .chain(&email.cc)
+        .filter(|a| !email.delivered.contains(a) && !email.refused.contains(a))
+        .filter(|a| seen.insert(a.to_lowercase()))
+        .cloned()
+        .collect();
+    Ok(Some(QueuedLetter {
+        folder: sender.folder().to_owned(),
+        letter,
+        pending,
+        reached_before: !email.delivered.is_empty(),
+    }))
 }
 
-/// Records an attempt: sent and failed are final (audited as `email_sent` and
-/// `email_failed`, the latter telling the requester); a retry keeps it queued with
+/// Records an attempt: the addresses it reached and those refused, and the email `sent`
+/// (audited as `email_sent`) once any address is reached and none is left to try again,
+/// `failed` when none was. Refused addresses are audited as `email_failed`, which tells
+/// the requester, whether or not the others were reached. A retry keeps it queued with
 /// the error. Only a queued email changes, so a late second run settles nothing twice.
 async fn settle(
     tx: &TenantTx,
     origin: &Origin,
     email_id: Uuid,
-    outcome: &Outcome,
+    attempt: &Attempt,
     now: DateTime<Utc>,
 ) -> Result<(), DomainError> {
-    let (status, error) = match outcome {
-        Outcome::Sent => ("sent", None),
-        Outcome::Failed(error) => ("failed", Some(validate::truncate(error, 1000))),
-        Outcome::Retry(error) => ("queued", Some(validate::truncate(error, 1000))),
-    };
+    let status = attempt.status();
+    let refused: Vec<&String> = attempt.refused.iter().map(|(a, _)| a).collect();
     let row = tx
         .query_opt(
             "update invoice_emails e set attempts = attempts + 1, status = $2::text, \
              last_error = coalesce($3, last_error), \
+             delivered = e.delivered || $5::text[], refused = e.refused || $6::text[], \
              sent_at = case when $2::text = 'sent' then $4::timestamptz end, \
              failed_at = case when $2::text = 'failed' then $4::timestamptz end \
              from invoices i where e.id = $1 and e.status = 'queued' and i.id = e.invoice_id \
-             returning e.invoice_id, i.number, e.recipients, e.cc, e.requested_by",
-            &[&email_id, &status, &error, &now],
+             returning e.invoice_id, i.number, e.recipients, e.cc, e.requested_by, \
+                 e.delivered, e.refused",
+            &[
+                &email_id,
+                &status,
+                &attempt.error(),
+                &now,
+                &attempt.reached,
+                &refused,
+            ],
         )
         .await
         .map_err(DomainError::write)?;
@@ -460,32 +580,56 @@ async fn settle(
     if status == "queued" {
         return Ok(());
     }
-    let (invoice, number, to, cc, requested_by): (
-        Uuid,
-        String,
-        Vec<String>,
-        Vec<String>,
-        Option<Uuid>,
-    ) = (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4));
-    let mut changes = json!({
-        "number": number, "email_id": email_id, "to": to, "cc": cc, "requested_by": requested_by,
-    });
-    if let Some(error) = error {
-        changes["error"] = json!(error);
+    let (invoice, number, requested_by): (Uuid, String, Option<Uuid>) =
+        (row.get(0), row.get(1), row.get(4));
+    let [to, cc, delivered, refused]: [Vec<String>; 4] =
+        [row.get(2), row.get(3), row.get(5), row.get(6)];
+    let actor = Actor::system("invoices");
+    if status == "sent" {
+        audit::record(
+            tx,
+            &actor,
+            origin,
+            Entry {
+                action: "email_sent",
+                entity: "invoice",
+                entity_id: Some(invoice),
+                changes: json!({
+                    "number": number, "email_id": email_id, "to": to, "cc": cc,
+                    "requested_by": requested_by, "delivered": delivered, "refused": refused,
+                }),
+            },
+        )
+        .await?;
     }
+    if refused.is_empty() {
+        return Ok(());
+    }
+    // What the server said to this attempt's first refusal, else to an earlier one.
+    let error = match attempt.refused.first() {
+        Some((_, error)) => Some(validate::truncate(error, 1000)),
+        None => tx
+            .query_one(
+                "select last_error from invoice_emails where id = $1",
+                &[&email_id],
+            )
+            .await
+            .map_err(DomainError::database)?
+            .get(0),
+    };
     audit::record(
         tx,
-        &Actor::system("invoices"),
+        &actor,
         origin,
         Entry {
-            action: if status == "sent" {
-                "email_sent"
-            } else {
-                "email_failed"
-            },
+            action: "email_failed",
             entity: "invoice",
             entity_id: Some(invoice),
-            changes,
+            changes: json!({
+                "number": number, "email_id": email_id, "to": refused,
+                "requested_by": requested_by, "error": error,
+                "reached": delivered,
+            }),
         },
     )
     .await

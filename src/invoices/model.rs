@@ -360,7 +360,7 @@ pub struct NewInvoiceEmail {
 
 pub const EMAIL_COLUMNS: &str =
     "id, invoice_id, recipients, cc, subject, message, status, attempts, \
-     last_error, requested_by, created_at, sent_at, failed_at";
+     last_error, requested_by, created_at, sent_at, failed_at, delivered, refused";
 
 /// One mailing of an invoice and where it stands.
 #[derive(Serialize, ToSchema)]
@@ -371,8 +371,10 @@ pub struct InvoiceEmailView {
     pub cc: Vec<String>,
     pub subject: String,
     pub message: Option<String>,
-    /// `queued` (waiting for the mail server, retried through outages), `sent` or
-    /// `failed` (refused by the mail server, or out of attempts: see `last_error`).
+    /// `queued` (waiting for the mail server, retried through outages), `sent` (it
+    /// reached at least one address: see `delivered` and `refused`) or `failed`
+    /// (refused by the mail server for every address, or out of attempts: see
+    /// `last_error`).
     pub status: String,
     pub attempts: i32,
     /// What the mail server said on the last failed attempt.
@@ -381,6 +383,11 @@ pub struct InvoiceEmailView {
     pub created_at: DateTime<Utc>,
     pub sent_at: Option<DateTime<Utc>>,
     pub failed_at: Option<DateTime<Utc>>,
+    /// The addresses the mail server took it for, so far.
+    pub delivered: Vec<String>,
+    /// The addresses the mail server refused for good (an unknown user), or that still
+    /// failed on the last attempt: the others are reached all the same.
+    pub refused: Vec<String>,
 }
 
 impl From<&Row> for InvoiceEmailView {
@@ -399,6 +406,8 @@ impl From<&Row> for InvoiceEmailView {
             created_at: row.get(10),
             sent_at: row.get(11),
             failed_at: row.get(12),
+            delivered: row.get(13),
+            refused: row.get(14),
         }
     }
 }

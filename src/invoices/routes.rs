@@ -239,7 +239,7 @@ pub async fn invoice_pdf(
     params(("id" = Uuid, Path, description = "Invoice id")),
     request_body = NewInvoiceEmail,
     responses(
-        (status = 201, description = "Queued: mailed with its PDF by a job that retries through mail server outages; a draft is sent first", body = InvoiceEmailView),
+        (status = 201, description = "Queued: mailed with its PDF by a job that retries through mail server outages; a draft is sent first. An address the mail server refuses does not keep it from the others: see the email's `delivered` and `refused`", body = InvoiceEmailView),
         (status = 409, description = "invalid_status: a void invoice is not mailed; too_many_emails: 10 a day per invoice", body = ErrorBody),
         AuthedRouteErrors
     ),

@@ -239,12 +239,80 @@ impl Mailer {
             .map_err(|e| MailError::Permanent(format!("building the message: {e}")))
     }
 
-    /// Sends a letter (or writes it to the outbox, under `folder`).
-    pub async fn send_letter(&self, folder: &str, letter: &Letter) -> Result<(), MailError> {
+    /// Sends a letter to each of `addresses` that the mail server takes (or writes it
+    /// to the outbox, under `folder`): one envelope for all of them, and when the server
+    /// refuses that for good, one envelope per address, so that one address it refuses
+    /// (an unknown user) does not keep the letter from the others. The headers name
+    /// every recipient of the letter either way. An error only when the letter cannot
+    /// be built, or written to the outbox.
+    pub async fn send_letter_each(
+        &self,
+        folder: &str,
+        letter: &Letter,
+        addresses: &[String],
+    ) -> Result<Delivery, MailError> {
         let message = self.letter(letter)?;
-        self.session()
-            .deliver(folder, &letter.message_id, &message)
-            .await
+        if addresses.is_empty() {
+            return Ok(Delivery::default());
+        }
+        let mut session = self.session();
+        let Some(smtp) = session.smtp.as_mut() else {
+            session
+                .deliver(folder, &letter.message_id, &message)
+                .await?;
+            return Ok(Delivery::all_reached(addresses));
+        };
+        let envelope = message.envelope();
+        let Some(from) = envelope.from() else {
+            return Err(MailError::Permanent("the message has no envelope".into()));
+        };
+        let bytes = message.formatted();
+        let mut parsed = Vec::with_capacity(addresses.len());
+        let mut delivery = Delivery::default();
+        for address in addresses {
+            match address.parse::<lettre::Address>() {
+                Ok(parsed_address) => parsed.push((address, parsed_address)),
+                Err(e) => delivery
+                    .refused
+                    .push((address.clone(), format!("address: {e}"))),
+            }
+        }
+        let all: Vec<lettre::Address> = parsed.iter().map(|(_, a)| a.clone()).collect();
+        match smtp.send(from, &all, &bytes).await {
+            Ok(()) => {
+                delivery.reached = parsed.into_iter().map(|(a, _)| a.clone()).collect();
+                return Ok(delivery);
+            }
+            Err(SendError::Transient(error)) => {
+                delivery.deferred = parsed
+                    .into_iter()
+                    .map(|(a, _)| (a.clone(), error.clone()))
+                    .collect();
+                return Ok(delivery);
+            }
+            Err(SendError::Permanent(error)) if parsed.len() == 1 => {
+                delivery
+                    .refused
+                    .extend(parsed.into_iter().map(|(a, _)| (a.clone(), error.clone())));
+                return Ok(delivery);
+            }
+            Err(SendError::Permanent(_)) => {}
+        }
+        for (address, parsed_address) in parsed {
+            let sent = smtp
+                .send(from, std::slice::from_ref(&parsed_address), &bytes)
+                .await;
+            let (list, said) = match sent {
+                Ok(()) => {
+                    delivery.reached.push(address.clone());
+                    continue;
+                }
+                Err(SendError::Permanent(error)) => (&mut delivery.refused, error),
+                Err(SendError::Transient(error)) => (&mut delivery.deferred, error),
+            };
+            list.push((address.clone(), said));
+        }
+        Ok(delivery)
     }
 
     /// Messages sent one after another over one SMTP connection.
@@ -255,6 +323,27 @@ impl Mailer {
                 Transport::Smtp(client) => Some(client.session()),
                 Transport::Outbox(_) => None,
             },
+        }
+    }
+}
+
+/// What sending a letter came to, address by address (see
+/// [`Mailer::send_letter_each`]).
+#[derive(Debug, Default)]
+pub struct Delivery {
+    /// Taken by the mail server (or written to the outbox).
+    pub reached: Vec<String>,
+    /// Refused for good, with what the server said.
+    pub refused: Vec<(String, String)>,
+    /// Worth another try later, with what went wrong.
+    pub deferred: Vec<(String, String)>,
+}
+
+impl Delivery {
+    fn all_reached(addresses: &[String]) -> Self {
+        Self {
+            reached: addresses.to_vec(),
+            ..Self::default()
         }
     }
 }
@@ -431,7 +520,12 @@ mod tests {
                 bytes: b"%PDF-1.4 test".to_vec(),
             }],
         };
-        mailer.send_letter("acme", &letter).await.unwrap();
+        let everyone = ["ap@globex.test".to_owned(), "boss@globex.test".to_owned()];
+        let delivery = mailer
+            .send_letter_each("acme", &letter, &everyone)
+            .await
+            .unwrap();
+        assert_eq!(delivery.reached, everyone, "the outbox takes it for all");
         let written = std::fs::read_to_string(dir.join("acme/letter.1_pactum.test.eml")).unwrap();
         for expected in [
             "From: \"Acme Ltd\" <notify@pactum.test>",
@@ -451,7 +545,7 @@ mod tests {
             ..letter
         };
         assert!(matches!(
-            mailer.send_letter("acme", &nobody).await,
+            mailer.send_letter_each("acme", &nobody, &everyone).await,
             Err(MailError::Permanent(_))
         ));
         std::fs::remove_dir_all(dir).unwrap();

@@ -2,7 +2,7 @@
 //! the tenant as the sender and the requester as the one replies reach; a draft sent
 //! in the same transaction; hostile requests refused with nothing written; an outage
 //! that delays but loses and doubles nothing; an address the server refuses failing
-//! the email and telling whoever asked.
+//! the email for it alone and telling whoever asked.
 
 use super::*;
 
@@ -324,7 +324,8 @@ async fn an_invoice_is_mailed_with_its_pdf_as_the_tenant_and_hostile_requests_wr
 }
 
 #[tokio::test]
-async fn an_outage_delays_an_invoice_email_without_loss_or_double_and_a_refused_address_fails_it() {
+async fn an_outage_delays_an_invoice_email_without_loss_or_double_and_a_refused_address_fails_alone(
+) {
     let (smtp, mut org) = org_with_smtp(
         "2026-12-01T08:00:00Z",
         &[],
@@ -372,7 +373,7 @@ async fn an_outage_delays_an_invoice_email_without_loss_or_double_and_a_refused_
     let client = org.db.client().await;
     client
         .execute(
-            "update t_acme.invoice_emails set status = 'queued', sent_at = null",
+            "update t_acme.invoice_emails set status = 'queued', sent_at = null, delivered = '{}'",
             &[],
         )
         .await
@@ -405,22 +406,83 @@ async fn an_outage_delays_an_invoice_email_without_loss_or_double_and_a_refused_
             .contains("no such user"),
         "{emails:?}"
     );
-    let inbox = org.inbox("bill", 1).await;
-    assert_eq!(inbox[0]["type"], "invoice_email_failed", "{inbox:?}");
-    let title = inbox[0]["title"].as_str().unwrap();
+    let title = told_of_failure(&org, 1).await;
     assert!(
         title.contains("INV-2026-0001") && title.contains("nobody@rejected.test"),
         "{title}"
     );
     assert_eq!(
-        count(
-            &org,
-            "select count(*) from t_acme.audit_logs where action in ('email_requested', 'email_sent', 'email_failed')"
-        )
-        .await,
+        mail_audits(&org).await,
         5,
         "two requests, a send, a repeat recorded again, and a failure"
     );
+
+    // One address refused among others: the others are reached all the same (each by
+    // an envelope of its own, the same Message-ID), the email is sent, and Bill is told
+    // which address was refused.
+    let duplicates = smtp.received().await["duplicates"].as_i64().unwrap();
+    // A minute on, so that it lists first.
+    org.advance_to(org.now() + Duration::minutes(1));
+    org.relogin().await;
+    let mixed = created(
+        &org,
+        "bill",
+        &path,
+        json!({"to": ["jane@globex.test", "nobody@rejected.test"], "cc": ["ops@globex.test"]}),
+    )
+    .await;
+    let emails = settled(&org, &invoice).await;
+    assert_eq!(emails[0]["id"], mixed["id"]);
+    assert_eq!(emails[0]["status"], "sent", "{emails:?}");
+    assert_eq!(emails[0]["attempts"], 1, "a refusal is not retried");
+    assert_eq!(
+        emails[0]["delivered"],
+        json!(["jane@globex.test", "ops@globex.test"])
+    );
+    assert_eq!(emails[0]["refused"], json!(["nobody@rejected.test"]));
+    assert!(emails[0]["sent_at"].is_string());
+    assert!(emails[0]["last_error"]
+        .as_str()
+        .unwrap()
+        .starts_with("nobody@rejected.test: "));
+    let messages = invoice_messages(&smtp, 2).await;
+    let reached = messages.last().unwrap();
+    assert_eq!(reached["to"], json!(["jane@globex.test"]));
+    assert!(
+        reached["cc"].as_str().unwrap().contains("ops@globex.test"),
+        "the headers name every recipient: {reached}"
+    );
+    assert_eq!(
+        smtp.received().await["duplicates"].as_i64().unwrap(),
+        duplicates + 1,
+        "ops@ took the same message in an envelope of its own"
+    );
+    let title = told_of_failure(&org, 2).await;
+    assert!(
+        title.contains("nobody@rejected.test") && !title.contains("jane@"),
+        "{title}"
+    );
+    assert_eq!(
+        mail_audits(&org).await,
+        8,
+        "and now a request, a send and a refusal"
+    );
+}
+
+/// The title of the newest of Bill's `n` notifications, which tells him an email failed.
+async fn told_of_failure(org: &Org, n: usize) -> String {
+    let inbox = org.inbox("bill", n).await;
+    assert_eq!(inbox[0]["type"], "invoice_email_failed", "{inbox:?}");
+    inbox[0]["title"].as_str().unwrap().to_owned()
+}
+
+/// How many emails were requested, sent and failed, by the audit log.
+async fn mail_audits(org: &Org) -> i64 {
+    count(
+        org,
+        "select count(*) from t_acme.audit_logs where action in ('email_requested', 'email_sent', 'email_failed')",
+    )
+    .await
 }
 
 #[tokio::test]
@@ -453,11 +515,12 @@ async fn a_tenant_that_wants_it_reminds_its_customers_by_email() {
         &org,
         "bill",
         &format!("/api/v1/invoices/{mailed}/emails"),
-        json!({"to": ["ap@globex.test"]}),
+        json!({"to": ["ap@globex.test", "nobody@rejected.test"]}),
     )
     .await;
     invoice_messages(&smtp, 1).await;
-    settled(&org, &mailed).await;
+    let emails = settled(&org, &mailed).await;
+    assert_eq!(emails[0]["refused"], json!(["nobody@rejected.test"]));
     // Sent but never mailed: nobody to remind.
     let unmailed = draft(&org, "bill", "Hooli").await;
     let (status, _) = org
@@ -501,6 +564,11 @@ async fn a_tenant_that_wants_it_reminds_its_customers_by_email() {
     let emails = settled(&org, &mailed).await;
     assert_eq!(emails.len(), 3, "{emails:?}");
     assert!(emails.iter().all(|e| e["status"] == "sent"));
+    // The reminders went to whom the email reached, the refused address left out.
+    for reminder in &emails[..2] {
+        assert_eq!(reminder["to"], json!(["ap@globex.test"]), "{reminder}");
+        assert_eq!(reminder["refused"], json!([]), "{reminder}");
+    }
     assert_eq!(
         count(
             &org,
