@@ -134,6 +134,7 @@ pub fn job_handlers(outbound: &Outbound) -> Handlers {
         .register_job::<delivery::Deliver>(mail)
         .register_job::<delivery::Digest>(digests)
         .register_job::<reminders::Remind>(())
+        .register_job::<reminders::RescheduleAll>(())
         .register_job::<crate::invoices::due::InvoiceDue>(())
         .register_job::<crate::invoices::mailing::MailInvoice>(outbound.notifications.clone())
         .register_job::<crate::activities::reminders::TaskTimer>(())

@@ -16,7 +16,8 @@ use serde_json::{json, Value};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::kernel::{unit, Actor, DomainError, Role};
+use crate::kernel::audit::{self, changed_fields, Entry};
+use crate::kernel::{unit, Actor, DomainError, Origin, Role};
 use crate::tenancy::scoped::TenantTx;
 
 pub use super::kinds::{is_critical, CHANNELS, CRITICAL, TYPES};
@@ -567,14 +568,18 @@ pub async fn set_mine(
     mine(tx, actor).await
 }
 
-/// Replaces the tenant's defaults (admins).
+/// Replaces the tenant's defaults (admins). Audited with what changed, so that what
+/// follows a setting (contract reminders follow the reminder days and the zone) can
+/// react to it.
 pub async fn set_defaults(
     tx: &TenantTx,
     actor: &Actor,
+    origin: &Origin,
     defaults: TenantDefaults,
 ) -> Result<TenantDefaults, DomainError> {
     actor.require(Role::Admin)?;
     defaults.check()?;
+    let before = self::defaults(tx).await?;
     let channels = serde_json::to_value(&defaults.channels).unwrap_or(json!({}));
     let mut days = defaults.reminder_days.clone();
     days.sort_unstable_by(|a, b| b.cmp(a));
@@ -602,7 +607,21 @@ pub async fn set_defaults(
     )
     .await
     .map_err(DomainError::write)?;
-    self::defaults(tx).await
+    let saved = self::defaults(tx).await?;
+    let as_json = |d: &TenantDefaults| serde_json::to_value(d).unwrap_or_default();
+    audit::record(
+        tx,
+        actor,
+        origin,
+        Entry {
+            action: "update",
+            entity: "notification_defaults",
+            entity_id: None,
+            changes: changed_fields(&as_json(&before), &as_json(&saved), &[]),
+        },
+    )
+    .await?;
+    Ok(saved)
 }
 
 #[cfg(test)]

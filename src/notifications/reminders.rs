@@ -5,7 +5,8 @@
 //! No scan of every tenant's contracts: a reminder is a job that waits for its time.
 //! When it fires it checks again that it still applies, then records an event
 //! (`contract.expiring`, `contract.renewal_notice_due`) that the notifier turns into
-//! notifications.
+//! notifications. When the settings reminders are worked out with change, a job walks
+//! the tenant's running contracts and works theirs out again.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -18,7 +19,9 @@ use uuid::Uuid;
 
 use super::preferences::{self, TenantDefaults};
 use crate::kernel::audit::{self, Entry};
-use crate::kernel::jobs::{cancel_pending, enqueue, BackgroundJob, JobContext, JobError, JobKind};
+use crate::kernel::jobs::{
+    cancel_pending_any, enqueue, BackgroundJob, JobContext, JobError, JobKind,
+};
 use crate::kernel::unit::{self, ReactionFuture, Reactions, Recorded};
 use crate::kernel::{Actor, DomainError, Origin};
 use crate::tenancy::scoped::TenantTx;
@@ -141,6 +144,95 @@ fn all(dates: &Dates, defaults: &TenantDefaults, zone: Tz) -> Vec<Reminder> {
     reminders
 }
 
+/// Works out the reminders of the tenant's contracts again, a batch in each run (each
+/// batch its own transaction, the next batch a job of its own): the tenant's reminder
+/// days, its lead before a renewal-notice date or its time zone changed, so reminders
+/// already scheduled would keep the old ones and new days would never be added.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RescheduleAll {
+    /// The last contract the batch before this one reached (by id).
+    pub after: Option<Uuid>,
+}
+
+pub const RESCHEDULE_ALL: JobKind = JobKind {
+    name: "notifications.reminders_rescheduled",
+    queue: "default",
+    priority: 1,
+    max_attempts: 10,
+    timeout: Duration::from_secs(60),
+};
+
+/// Contracts one run of [`RescheduleAll`] works out.
+const BATCH: i64 = 500;
+
+impl RescheduleAll {
+    /// The job that walks every contract from the first. Each change starts a walk of
+    /// its own (a walk already under way may have read the settings before it), and
+    /// walks do the same work however many there are, so they need no key.
+    fn from_the_start() -> crate::kernel::jobs::NewJob {
+        Self { after: None }.now()
+    }
+}
+
+impl BackgroundJob for RescheduleAll {
+    const KIND: JobKind = RESCHEDULE_ALL;
+    type Env = ();
+
+    async fn run(self, ctx: JobContext, (): ()) -> Result<(), JobError> {
+        let tx = ctx.db.begin().await?;
+        let ended: Vec<&str> = ENDED.to_vec();
+        let batch: Vec<Uuid> = tx
+            .query(
+                "select id from contracts where end_date is not null and status <> all($1) \
+                 and ($2::uuid is null or id > $2) order by id limit $3",
+                &[&ended, &self.after, &BATCH],
+            )
+            .await
+            .map_err(DomainError::database)?
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        reschedule_many(&tx, &batch).await?;
+        if let Some(&last) = batch.last().filter(|_| batch.len() as i64 == BATCH) {
+            enqueue(&tx, vec![Self { after: Some(last) }.now()]).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// The settings whose change moves reminders already scheduled, by the event that
+/// says they changed: the tenant's defaults, and the business calendar's zone (which
+/// reminders follow when the defaults name none; its hours and holidays move none).
+const SETTINGS: &[(&str, &[&str])] = &[
+    (
+        "notification_defaults.updated",
+        &["reminder_days", "renewal_notice_lead_days", "time_zone"],
+    ),
+    ("business_calendar.updated", &["timezone"]),
+];
+
+/// After a setting of [`SETTINGS`] changes, every contract's reminders are worked out
+/// again.
+fn settings_changed<'a>(
+    tx: &'a TenantTx,
+    _: &'a Actor,
+    _: &'a Origin,
+    event: &'a Recorded<'a>,
+) -> ReactionFuture<'a> {
+    Box::pin(async move {
+        let fields = SETTINGS
+            .iter()
+            .find(|(event_type, _)| *event_type == event.event_type)
+            .map_or(&[][..], |(_, fields)| *fields);
+        if fields.iter().any(|f| event.changes.get(*f).is_some()) {
+            enqueue(tx, vec![RescheduleAll::from_the_start()]).await?;
+        }
+        Ok(())
+    })
+}
+
 /// Event types after which a contract's reminders are worked out again.
 const EVENT_TYPES: &[&str] = &[
     "contract.created",
@@ -152,6 +244,9 @@ const EVENT_TYPES: &[&str] = &[
 pub fn react_to(reactions: &mut Reactions) {
     for event_type in EVENT_TYPES {
         reactions.on(event_type, reschedule_on);
+    }
+    for (event_type, _) in SETTINGS {
+        reactions.on(event_type, settings_changed);
     }
 }
 
@@ -173,7 +268,7 @@ fn reschedule_on<'a>(
             _ => true,
         };
         if relevant {
-            reschedule(tx, contract).await?;
+            reschedule_many(tx, &[contract]).await?;
         }
         Ok(())
     })
@@ -194,6 +289,48 @@ pub async fn zone_and_defaults(tx: &TenantTx) -> Result<(Tz, TenantDefaults), Do
     Ok((zone, defaults))
 }
 
+/// Cancels the pending reminders of `contracts` and schedules those that apply now: a
+/// few statements, however many contracts.
+async fn reschedule_many(tx: &TenantTx, contracts: &[Uuid]) -> Result<(), DomainError> {
+    if contracts.is_empty() {
+        return Ok(());
+    }
+    let prefixes: Vec<String> = contracts.iter().map(|c| key_prefix(*c)).collect();
+    let prefixes: Vec<&str> = prefixes.iter().map(String::as_str).collect();
+    cancel_pending_any(tx, REMIND, &prefixes).await?;
+    let (zone, defaults) = zone_and_defaults(tx).await?;
+    let now = unit::now(tx);
+    let rows = tx
+        .query(
+            "select id, status, end_date, renewal_notice_days from contracts where id = any($1)",
+            &[&contracts],
+        )
+        .await?;
+    let mut jobs = Vec::new();
+    for row in rows {
+        let contract: Uuid = row.get(0);
+        let dates = Dates {
+            status: row.get(1),
+            end_date: row.get(2),
+            renewal_notice_days: row.get(3),
+        };
+        for r in due(&dates, &defaults, zone, now) {
+            jobs.push(
+                Remind {
+                    contract_id: contract,
+                    kind: r.kind.to_owned(),
+                    days_before: r.days_before,
+                    date: r.date,
+                }
+                .at(r.fire_at)
+                .unique(r.key(contract)),
+            );
+        }
+    }
+    enqueue(tx, jobs).await?;
+    Ok(())
+}
+
 async fn dates_of(tx: &TenantTx, contract: Uuid) -> Result<Option<(Dates, String)>, DomainError> {
     Ok(tx
         .query_opt(
@@ -211,32 +348,6 @@ async fn dates_of(tx: &TenantTx, contract: Uuid) -> Result<Option<(Dates, String
                 row.get(3),
             )
         }))
-}
-
-/// Cancels a contract's pending reminders and schedules the ones that apply now.
-/// Returns them.
-pub async fn reschedule(tx: &TenantTx, contract: Uuid) -> Result<Vec<Reminder>, DomainError> {
-    cancel_pending(tx, REMIND, &key_prefix(contract)).await?;
-    let Some((dates, _)) = dates_of(tx, contract).await? else {
-        return Ok(Vec::new());
-    };
-    let (zone, defaults) = zone_and_defaults(tx).await?;
-    let reminders = due(&dates, &defaults, zone, unit::now(tx));
-    let jobs = reminders
-        .iter()
-        .map(|r| {
-            Remind {
-                contract_id: contract,
-                kind: r.kind.to_owned(),
-                days_before: r.days_before,
-                date: r.date,
-            }
-            .at(r.fire_at)
-            .unique(r.key(contract))
-        })
-        .collect();
-    enqueue(tx, jobs).await?;
-    Ok(reminders)
 }
 
 /// A reminder's time has come: if it still applies, record the event.

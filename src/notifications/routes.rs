@@ -12,7 +12,6 @@ use utoipa::IntoParams;
 use super::inbox::{self, Counts, InboxQuery, Mark, MarkAll, Marked, NotificationView};
 use super::preferences::{self, PreferencesView, TenantDefaults, UserPreferences};
 use super::stream::{self, Hub, StreamTicket};
-use crate::kernel::audit::{self, Entry};
 use crate::kernel::page::Page;
 use crate::kernel::reads::as_actor;
 use crate::kernel::Principal;
@@ -86,7 +85,7 @@ pub async fn get_defaults(user: AuthUser, db: RequestDb) -> Result<Json<TenantDe
 }
 
 #[utoipa::path(put, path = "/api/v1/notification-preferences/defaults", tag = "notifications", request_body = TenantDefaults,
-    responses((status = 200, description = "Replaced (admins; audited). New reminder days apply to contracts whose dates change from now on", body = TenantDefaults), AuthedRouteErrors),
+    responses((status = 200, description = "Replaced (admins; audited). When the reminder days, the renewal-notice lead or the time zone change, every running contract's reminders are worked out again in the background", body = TenantDefaults), AuthedRouteErrors),
     security(("bearer" = [])))]
 #[put("/api/v1/notification-preferences/defaults")]
 pub async fn put_defaults(
@@ -97,20 +96,7 @@ pub async fn put_defaults(
 ) -> Result<Json<TenantDefaults>, ApiError> {
     Ok(Json(
         as_actor(&db, &user.principal(), async |tx, actor| {
-            let saved = preferences::set_defaults(tx, actor, body.into_inner()).await?;
-            audit::record(
-                tx,
-                actor,
-                &origin,
-                Entry {
-                    action: "update",
-                    entity: "notification_defaults",
-                    entity_id: None,
-                    changes: serde_json::to_value(&saved).unwrap_or_default(),
-                },
-            )
-            .await?;
-            Ok(saved)
+            preferences::set_defaults(tx, actor, &origin, body.into_inner()).await
         })
         .await?,
     ))

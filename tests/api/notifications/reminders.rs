@@ -90,3 +90,115 @@ async fn reminders_are_timers_that_move_and_cancel_with_the_contract() {
     }
     assert!(reminders(&org, &contract).await.is_empty());
 }
+
+#[tokio::test]
+async fn new_reminder_settings_move_the_reminders_already_scheduled() {
+    let org = org(at("2026-12-01T12:00:00Z"), 1, &[], &[("olive", "member")]).await;
+    let contract = org
+        .contract(
+            "olive",
+            "Lease",
+            json!({"start_date": "2026-01-01", "end_date": "2027-06-30"}),
+        )
+        .await;
+    let open_ended = org.contract("olive", "Retainer", json!({})).await;
+    let key = |rest: &str| format!("reminder:{contract}:{rest}");
+    assert_eq!(reminders(&org, &contract).await.len(), 3, "90, 60, 30");
+
+    // New days: the contract's reminders are worked out again in the background, the
+    // days no longer wanted cancelled and the new ones scheduled.
+    let defaults = "/api/v1/notification-preferences/defaults";
+    let (status, saved) = org
+        .call(
+            0,
+            None,
+            Method::PUT,
+            defaults,
+            Some(json!({"reminder_days": [45, 7]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    let expected = vec![
+        (key("expiring:45"), at("2027-05-16T09:00:00Z")),
+        (key("expiring:7"), at("2027-06-23T09:00:00Z")),
+    ];
+    settle_on(&org, &contract, &expected).await;
+    assert!(reminders(&org, &open_ended).await.is_empty());
+
+    // The business calendar's zone, which reminders follow when the defaults name none:
+    // 09:00 in Paris (summer, UTC+2).
+    let calendar = json!({"timezone": "Europe/Paris",
+        "working_days": ["mon", "tue", "wed", "thu", "fri"], "start": "09:00", "end": "17:00",
+        "holidays": []});
+    let (status, body) = org
+        .call(
+            0,
+            None,
+            Method::PUT,
+            "/api/v1/business-calendar",
+            Some(calendar.clone()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let in_paris = vec![
+        (key("expiring:45"), at("2027-05-16T07:00:00Z")),
+        (key("expiring:7"), at("2027-06-23T07:00:00Z")),
+    ];
+    settle_on(&org, &contract, &in_paris).await;
+
+    // What does not move a reminder starts no walk: the brand, the calendar's hours.
+    let walks = || async {
+        org.db
+            .client()
+            .await
+            .query_one(
+                "select count(*) from public.jobs where kind = 'notifications.reminders_rescheduled'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get::<_, i64>(0)
+    };
+    let before = walks().await;
+    assert_eq!(before, 2, "one walk for each change that moves reminders");
+    let (status, _) = org
+        .call(
+            0,
+            None,
+            Method::PUT,
+            defaults,
+            Some(json!({"reminder_days": [45, 7], "brand_color": "#112233"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let mut later = calendar;
+    later["end"] = json!("18:00");
+    let (status, _) = org
+        .call(
+            0,
+            None,
+            Method::PUT,
+            "/api/v1/business-calendar",
+            Some(later),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(walks().await, before);
+    assert_eq!(reminders(&org, &contract).await, in_paris);
+}
+
+/// Waits until `contract`'s pending reminders are `expected`.
+async fn settle_on(org: &Org, contract: &str, expected: &[(String, DateTime<Utc>)]) {
+    let deadline = Instant::now() + StdDuration::from_secs(30);
+    loop {
+        let pending = reminders(org, contract).await;
+        if pending == expected {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{pending:?} never became {expected:?}"
+        );
+        tokio::time::sleep(StdDuration::from_millis(50)).await;
+    }
+}
