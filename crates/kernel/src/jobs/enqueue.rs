@@ -209,23 +209,42 @@ pub async fn cancel_pending(
 }
 
 /// [`cancel_pending`] for every job whose unique key starts with one of `key_prefixes`,
-/// in one statement.
+/// in one statement. Prefixes of one length (a kind's keys share a shape, as
+/// `reminder:<contract>:`) are matched by joining on the start of each pending key, so
+/// each pending job is read once however many prefixes there are; prefixes of
+/// different lengths are tried one by one on each.
 pub async fn cancel_pending_any(
     tx: &TenantTx,
     kind: JobKind,
     key_prefixes: &[&str],
 ) -> Result<u64, DomainError> {
-    if key_prefixes.is_empty() {
+    let Some(first) = key_prefixes.first() else {
         return Ok(0);
+    };
+    let length = first.chars().count();
+    let (tenant, now) = (tx.tenant_id().0, unit::now(tx));
+    // A running one finishes; its handler re-checks that it still applies.
+    if key_prefixes.iter().all(|p| p.chars().count() == length) {
+        let length = i32::try_from(length).unwrap_or(i32::MAX);
+        return Ok(tx
+            .execute(
+                "update public.jobs j set state = 'cancelled', finished_at = $4, \
+                     lease_until = null \
+                 from (select distinct unnest($3::text[]) as prefix) p \
+                 where j.tenant_id = $1 and j.kind = $2 \
+                   and j.state in ('scheduled', 'available', 'retryable') \
+                   and left(j.unique_key, $5) = p.prefix",
+                &[&tenant, &kind.name, &key_prefixes, &now, &length],
+            )
+            .await?);
     }
     Ok(tx
         .execute(
-            // A running one finishes; its handler re-checks that it still applies.
             "update public.jobs set state = 'cancelled', finished_at = $4, lease_until = null \
              where tenant_id = $1 and kind = $2 \
                and exists (select 1 from unnest($3::text[]) p where starts_with(unique_key, p)) \
                and state in ('scheduled', 'available', 'retryable')",
-            &[&tx.tenant_id().0, &kind.name, &key_prefixes, &unit::now(tx)],
+            &[&tenant, &kind.name, &key_prefixes, &now],
         )
         .await?)
 }
