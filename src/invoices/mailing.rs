@@ -564,7 +564,7 @@ async fn settle(
              failed_at = case when $2::text = 'failed' then $4::timestamptz end \
              from invoices i where e.id = $1 and e.status = 'queued' and i.id = e.invoice_id \
              returning e.invoice_id, i.number, e.recipients, e.cc, e.requested_by, \
-                 e.delivered, e.refused",
+                 e.delivered, e.refused, e.last_error",
             &[
                 &email_id,
                 &status,
@@ -608,14 +608,7 @@ async fn settle(
     // What the server said to this attempt's first refusal, else to an earlier one.
     let error = match attempt.refused.first() {
         Some((_, error)) => Some(validate::truncate(error, 1000)),
-        None => tx
-            .query_one(
-                "select last_error from invoice_emails where id = $1",
-                &[&email_id],
-            )
-            .await
-            .map_err(DomainError::database)?
-            .get(0),
+        None => row.get::<_, Option<String>>(7),
     };
     audit::record(
         tx,
