@@ -16,7 +16,7 @@ use utoipa_actix_web::AppExt;
 use crate::config::Config;
 use crate::kernel::clock::{self, SharedClock};
 use crate::kernel::jobs::metrics::JobMetrics;
-use crate::kernel::jobs::{Handlers, Runner, RunnerConfig, RunnerHandle};
+use crate::kernel::jobs::{Handlers, Runner, RunnerConfig, RunnerHandle, Walking};
 use crate::kernel::rate_limit::LoginLimiter;
 use crate::kernel::revocation::Revocations;
 use crate::kernel::target::TargetKinds;
@@ -134,8 +134,9 @@ pub fn job_handlers(outbound: &Outbound) -> Handlers {
         .register_job::<delivery::Deliver>(mail)
         .register_job::<delivery::Digest>(digests)
         .register_job::<reminders::Remind>(())
-        .register_job::<reminders::RescheduleAll>(())
+        .register_job::<Walking<reminders::ContractReminders>>(())
         .register_job::<crate::invoices::due::InvoiceDue>(())
+        .register_job::<Walking<crate::invoices::due::InvoiceTimers>>(())
         .register_job::<crate::invoices::mailing::MailInvoice>(outbound.notifications.clone())
         .register_job::<crate::activities::reminders::TaskTimer>(())
         .register_job::<crate::cases::sla::CaseSlaDue>(())
@@ -150,6 +151,7 @@ pub fn job_handlers(outbound: &Outbound) -> Handlers {
         .register_job::<crate::intelligence::assessment::AssessRisk>(())
         .register_job::<crate::intelligence::tasks::TrackObligations>(())
         .register_job::<crate::intelligence::tasks::remind::RemindObligation>(())
+        .register_job::<Walking<crate::intelligence::tasks::remind::ObligationReminders>>(())
         .register_job::<crate::intelligence::generative::requests::MakeSummary>(
             outbound.generative.clone(),
         )
@@ -166,6 +168,7 @@ pub fn reactions(reading: bool) -> Reactions {
         crate::intelligence::react_to(&mut reactions);
     }
     crate::intelligence::reading::react_to(&mut reactions);
+    crate::intelligence::tasks::remind::react_to(&mut reactions);
     crate::webhooks::react_to(&mut reactions);
     crate::contracts::import::react_to(&mut reactions);
     crate::workflows::react_to(&mut reactions);

@@ -4,7 +4,9 @@
 //! its business calendar's, else UTC). Each job carries the due date it was made for
 //! and checks it when it fires, so an invoice paid, voided or given another date
 //! meanwhile turns it into a no-op; a job that fires early (a clock ahead of ours)
-//! waits again.
+//! waits again. A change of the tenant's `reminder_days` or of its zone works out the
+//! timers of every invoice not yet overdue again ([`InvoiceTimers`]); a due date is
+//! reminded of once, however its reminder moved.
 
 use std::time::Duration;
 
@@ -15,8 +17,11 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::kernel::audit::{self, Entry};
-use crate::kernel::jobs::{cancel_pending, enqueue, BackgroundJob, JobContext, JobError, JobKind};
-use crate::kernel::{Actor, DomainError};
+use crate::kernel::jobs::walk::Walk;
+use crate::kernel::jobs::{
+    cancel_pending, cancel_pending_any, enqueue, BackgroundJob, JobContext, JobError, JobKind,
+};
+use crate::kernel::{unit, Actor, DomainError};
 use crate::notifications::reminders::{at_local_morning, zone_and_defaults};
 use crate::tenancy::scoped::TenantTx;
 
@@ -94,7 +99,21 @@ pub async fn schedule(
     due: NaiveDate,
     now: DateTime<Utc>,
 ) -> Result<(), DomainError> {
-    cancel(tx, invoice).await?;
+    schedule_many(tx, &[(invoice, due)], now).await
+}
+
+/// [`schedule`] for each of `invoices` (id, due date): a few statements however many.
+async fn schedule_many(
+    tx: &TenantTx,
+    invoices: &[(Uuid, NaiveDate)],
+    now: DateTime<Utc>,
+) -> Result<(), DomainError> {
+    if invoices.is_empty() {
+        return Ok(());
+    }
+    let prefixes: Vec<String> = invoices.iter().map(|(id, _)| key_prefix(*id)).collect();
+    let prefixes: Vec<&str> = prefixes.iter().map(String::as_str).collect();
+    cancel_pending_any(tx, DUE, &prefixes).await?;
     let days: i32 = tx
         .query_one("select reminder_days from invoice_settings", &[])
         .await
@@ -102,15 +121,59 @@ pub async fn schedule(
         .get(0);
     let (zone, _) = zone_and_defaults(tx).await?;
     let mut jobs = Vec::new();
-    let remind_at = at_local_morning(zone, due - chrono::Duration::days(i64::from(days)));
-    if days > 0 && remind_at > now {
-        jobs.push(timer(invoice, "reminder", due, remind_at));
-    }
-    if let Some(at) = overdue_at(zone, due) {
-        jobs.push(timer(invoice, "overdue", due, at));
+    for &(invoice, due) in invoices {
+        let remind_at = at_local_morning(zone, due - chrono::Duration::days(i64::from(days)));
+        if days > 0 && remind_at > now {
+            jobs.push(timer(invoice, "reminder", due, remind_at));
+        }
+        if let Some(at) = overdue_at(zone, due) {
+            jobs.push(timer(invoice, "overdue", due, at));
+        }
     }
     enqueue(tx, jobs).await?;
     Ok(())
+}
+
+/// Statuses of an invoice whose timers may still be waiting: sent and not yet overdue.
+const WAITING: &[&str] = &["sent", "partly_paid"];
+
+/// The tenant's sent invoices, whose timers follow its `reminder_days` for invoices and
+/// its time zone (its own, else its business calendar's): a change of either works out
+/// the timers of every invoice not yet overdue again, in the background.
+pub struct InvoiceTimers;
+
+impl Walk for InvoiceTimers {
+    const KIND: JobKind = JobKind {
+        name: "invoices.due_rescheduled",
+        queue: "default",
+        priority: 1,
+        max_attempts: 10,
+        timeout: Duration::from_secs(60),
+    };
+
+    const SETTINGS: &'static [(&'static str, &'static [&'static str])] = &[
+        ("invoice_settings.updated", &["reminder_days"]),
+        ("notification_defaults.updated", &["time_zone"]),
+        ("business_calendar.updated", &["timezone"]),
+    ];
+
+    const IDS_SQL: &'static str = "select id from invoices where status = any($1) \
+         and ($2::uuid is null or id > $2) order by id limit $3";
+    const STATUSES: &'static [&'static str] = WAITING;
+
+    async fn redo(tx: &TenantTx, ids: &[Uuid]) -> Result<(), DomainError> {
+        let waiting: Vec<&str> = WAITING.to_vec();
+        let invoices: Vec<(Uuid, NaiveDate)> = tx
+            .query(
+                "select id, due_date from invoices where id = any($1) and status = any($2)",
+                &[&ids, &waiting],
+            )
+            .await?
+            .iter()
+            .map(|row| (row.get(0), row.get(1)))
+            .collect();
+        schedule_many(tx, &invoices, unit::now(tx)).await
+    }
 }
 
 fn timer(
@@ -137,10 +200,15 @@ async fn fire(
     job: &InvoiceDue,
     now: DateTime<Utc>,
 ) -> Result<(), DomainError> {
+    // Whether the customer was already reminded of this due date: a reminder moved by
+    // new settings after its first time came must not remind again.
     let row = tx
         .query_opt(
-            "select status, due_date, number, (total - paid)::text from invoices where id = $1 for update",
-            &[&job.invoice_id],
+            "select status, due_date, number, (total - paid)::text, \
+                    exists (select 1 from audit_logs where entity = 'invoice' and entity_id = $1 \
+                            and action = 'payment_due' and changes ->> 'due_date' = $2) \
+             from invoices where id = $1 for update",
+            &[&job.invoice_id, &job.due_date.to_string()],
         )
         .await
         .map_err(DomainError::database)?;
@@ -148,7 +216,8 @@ async fn fire(
     let (status, due, number, balance): (String, NaiveDate, String, String) =
         (row.get(0), row.get(1), row.get(2), row.get(3));
     let unpaid = matches!(status.as_str(), "sent" | "partly_paid" | "overdue");
-    if !unpaid || due != job.due_date {
+    let reminded: bool = row.get(4);
+    if !unpaid || due != job.due_date || (job.kind == "reminder" && reminded) {
         return Ok(());
     }
     let action = if job.kind == "overdue" {

@@ -35,4 +35,5 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) 
 /// The reactions of this area: reminders mailed to the customer.
 pub fn react_to(reactions: &mut crate::kernel::unit::Reactions) {
     mailing::react_to(reactions);
+    crate::kernel::jobs::walk::react_to::<due::InvoiceTimers>(reactions);
 }

@@ -41,7 +41,7 @@ pub async fn get_settings(
     tag = "invoices",
     request_body = InvoiceSettings,
     responses(
-        (status = 200, description = "Saved", body = InvoiceSettings),
+        (status = 200, description = "Saved (admins; audited with what changed). A new `reminder_days` moves the reminders of the invoices sent and not yet overdue, in the background", body = InvoiceSettings),
         AuthedRouteErrors
     ),
     security(("bearer" = []))

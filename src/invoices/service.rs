@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::due;
 use super::model::*;
 use super::numbering::NumberFormat;
-use crate::kernel::audit::{self, Entry};
+use crate::kernel::audit::{self, changed_fields, Entry};
 use crate::kernel::page::{Page, PageRequest};
 use crate::kernel::reads::{lock_row, read_as};
 use crate::kernel::unit;
@@ -22,28 +22,26 @@ pub async fn settings(
     db: &TenantDb,
     principal: &Principal,
 ) -> Result<InvoiceSettings, DomainError> {
-    let (_, results) = read_as(
-        db,
-        principal,
-        Role::Viewer,
-        &[(
-            "select number_format, payment_terms_days, reminder_days, email_reminders from invoice_settings",
-            &[],
-        )],
-    )
-    .await?;
+    let (_, results) = read_as(db, principal, Role::Viewer, &[(SETTINGS_SQL, &[])]).await?;
     let row = results[0]
         .first()
         .ok_or(DomainError::Missing("invoice settings"))?;
-    Ok(InvoiceSettings {
+    Ok(settings_view(row))
+}
+
+const SETTINGS_SQL: &str =
+    "select number_format, payment_terms_days, reminder_days, email_reminders from invoice_settings";
+
+fn settings_view(row: &tokio_postgres::Row) -> InvoiceSettings {
+    InvoiceSettings {
         number_format: row.get(0),
         payment_terms_days: row.get(1),
         reminder_days: row.get(2),
         email_reminders: row.get(3),
-    })
+    }
 }
 
-/// Changes the numbering and terms (admins). Audited.
+/// Changes the numbering and terms (admins). Audited with the fields that changed.
 pub async fn set_settings(
     tx: &TenantTx,
     actor: &Actor,
@@ -57,6 +55,11 @@ pub async fn set_settings(
         ));
     }
     actor.require(Role::Admin)?;
+    let old = settings_view(
+        &tx.query_one(&format!("{SETTINGS_SQL} for update"), &[])
+            .await
+            .map_err(DomainError::database)?,
+    );
     tx.execute(
         "update invoice_settings set number_format = $1, payment_terms_days = $2, reminder_days = $3, \
          email_reminders = $4",
@@ -77,7 +80,7 @@ pub async fn set_settings(
             action: "update",
             entity: "invoice_settings",
             entity_id: None,
-            changes: json!(input),
+            changes: changed_fields(&json!(old), &json!(input), &[]),
         },
     )
     .await?;

@@ -5,8 +5,8 @@
 //! No scan of every tenant's contracts: a reminder is a job that waits for its time.
 //! When it fires it checks again that it still applies, then records an event
 //! (`contract.expiring`, `contract.renewal_notice_due`) that the notifier turns into
-//! notifications. When the settings reminders are worked out with change, a job walks
-//! the tenant's running contracts and works theirs out again.
+//! notifications. When a setting they are worked out with changes, a job walks
+//! the tenant's running contracts and works theirs out again ([`ContractReminders`]).
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -19,6 +19,7 @@ use uuid::Uuid;
 
 use super::preferences::{self, TenantDefaults};
 use crate::kernel::audit::{self, Entry};
+use crate::kernel::jobs::walk::{self, Walk};
 use crate::kernel::jobs::{
     cancel_pending_any, enqueue, BackgroundJob, JobContext, JobError, JobKind,
 };
@@ -144,93 +145,39 @@ fn all(dates: &Dates, defaults: &TenantDefaults, zone: Tz) -> Vec<Reminder> {
     reminders
 }
 
-/// Works out the reminders of the tenant's contracts again, a batch in each run (each
-/// batch its own transaction, the next batch a job of its own): the tenant's reminder
-/// days, its lead before a renewal-notice date or its time zone changed, so reminders
-/// already scheduled would keep the old ones and new days would never be added.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RescheduleAll {
-    /// The last contract the batch before this one reached (by id).
-    pub after: Option<Uuid>,
-}
+/// The tenant's contracts, whose reminders follow its reminder days, its lead before a
+/// renewal-notice date and its time zone: a change of any of them works out the
+/// reminders of every running contract again, in the background
+/// ([`Walking<ContractReminders>`](crate::kernel::jobs::Walking)).
+pub struct ContractReminders;
 
-pub const RESCHEDULE_ALL: JobKind = JobKind {
-    name: "notifications.reminders_rescheduled",
-    queue: "default",
-    priority: 1,
-    max_attempts: 10,
-    timeout: Duration::from_secs(60),
-};
+impl Walk for ContractReminders {
+    const KIND: JobKind = JobKind {
+        name: "notifications.reminders_rescheduled",
+        queue: "default",
+        priority: 1,
+        max_attempts: 10,
+        timeout: Duration::from_secs(60),
+    };
 
-/// Contracts one run of [`RescheduleAll`] works out.
-const BATCH: i64 = 500;
+    /// The tenant's defaults, and the business calendar's zone (which reminders follow
+    /// when the defaults name none; its hours and holidays move none).
+    const SETTINGS: &'static [(&'static str, &'static [&'static str])] = &[
+        (
+            "notification_defaults.updated",
+            &["reminder_days", "renewal_notice_lead_days", "time_zone"],
+        ),
+        ("business_calendar.updated", &["timezone"]),
+    ];
 
-impl RescheduleAll {
-    /// The job that walks every contract from the first. Each change starts a walk of
-    /// its own (a walk already under way may have read the settings before it), and
-    /// walks do the same work however many there are, so they need no key.
-    fn from_the_start() -> crate::kernel::jobs::NewJob {
-        Self { after: None }.now()
+    const IDS_SQL: &'static str = "select id from contracts \
+         where end_date is not null and status <> all($1) \
+         and ($2::uuid is null or id > $2) order by id limit $3";
+    const STATUSES: &'static [&'static str] = ENDED;
+
+    async fn redo(tx: &TenantTx, ids: &[Uuid]) -> Result<(), DomainError> {
+        reschedule_many(tx, ids).await
     }
-}
-
-impl BackgroundJob for RescheduleAll {
-    const KIND: JobKind = RESCHEDULE_ALL;
-    type Env = ();
-
-    async fn run(self, ctx: JobContext, (): ()) -> Result<(), JobError> {
-        let tx = ctx.db.begin().await?;
-        let ended: Vec<&str> = ENDED.to_vec();
-        let batch: Vec<Uuid> = tx
-            .query(
-                "select id from contracts where end_date is not null and status <> all($1) \
-                 and ($2::uuid is null or id > $2) order by id limit $3",
-                &[&ended, &self.after, &BATCH],
-            )
-            .await
-            .map_err(DomainError::database)?
-            .iter()
-            .map(|row| row.get(0))
-            .collect();
-        reschedule_many(&tx, &batch).await?;
-        if let Some(&last) = batch.last().filter(|_| batch.len() as i64 == BATCH) {
-            enqueue(&tx, vec![Self { after: Some(last) }.now()]).await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-}
-
-/// The settings whose change moves reminders already scheduled, by the event that
-/// says they changed: the tenant's defaults, and the business calendar's zone (which
-/// reminders follow when the defaults name none; its hours and holidays move none).
-const SETTINGS: &[(&str, &[&str])] = &[
-    (
-        "notification_defaults.updated",
-        &["reminder_days", "renewal_notice_lead_days", "time_zone"],
-    ),
-    ("business_calendar.updated", &["timezone"]),
-];
-
-/// After a setting of [`SETTINGS`] changes, every contract's reminders are worked out
-/// again.
-fn settings_changed<'a>(
-    tx: &'a TenantTx,
-    _: &'a Actor,
-    _: &'a Origin,
-    event: &'a Recorded<'a>,
-) -> ReactionFuture<'a> {
-    Box::pin(async move {
-        let fields = SETTINGS
-            .iter()
-            .find(|(event_type, _)| *event_type == event.event_type)
-            .map_or(&[][..], |(_, fields)| *fields);
-        if fields.iter().any(|f| event.changes.get(*f).is_some()) {
-            enqueue(tx, vec![RescheduleAll::from_the_start()]).await?;
-        }
-        Ok(())
-    })
 }
 
 /// Event types after which a contract's reminders are worked out again.
@@ -245,9 +192,7 @@ pub fn react_to(reactions: &mut Reactions) {
     for event_type in EVENT_TYPES {
         reactions.on(event_type, reschedule_on);
     }
-    for (event_type, _) in SETTINGS {
-        reactions.on(event_type, settings_changed);
-    }
+    walk::react_to::<ContractReminders>(reactions);
 }
 
 fn reschedule_on<'a>(

@@ -85,7 +85,7 @@ pub async fn get_defaults(user: AuthUser, db: RequestDb) -> Result<Json<TenantDe
 }
 
 #[utoipa::path(put, path = "/api/v1/notification-preferences/defaults", tag = "notifications", request_body = TenantDefaults,
-    responses((status = 200, description = "Replaced (admins; audited). When the reminder days, the renewal-notice lead or the time zone change, every running contract's reminders are worked out again in the background", body = TenantDefaults), AuthedRouteErrors),
+    responses((status = 200, description = "Replaced (admins; audited). When the reminder days, the renewal-notice lead, the obligation reminder days or the time zone change, the timers already scheduled (every running contract's reminders, every open obligation task's, and with the zone every sent invoice's) are worked out again in the background", body = TenantDefaults), AuthedRouteErrors),
     security(("bearer" = [])))]
 #[put("/api/v1/notification-preferences/defaults")]
 pub async fn put_defaults(

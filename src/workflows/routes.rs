@@ -541,7 +541,7 @@ pub async fn get_business_calendar(
 }
 
 #[utoipa::path(put, path = "/api/v1/business-calendar", tag = "workflows", request_body = CalendarBody,
-    responses((status = 200, description = "Set (admins)", body = CalendarView), AuthedRouteErrors),
+    responses((status = 200, description = "Set (admins; audited with what changed). A new time zone moves the reminders and invoice timers already scheduled of a tenant whose notification defaults name no zone, in the background; deadlines already given keep their time", body = CalendarView), AuthedRouteErrors),
     security(("bearer" = [])))]
 #[put("/api/v1/business-calendar")]
 pub async fn put_business_calendar(

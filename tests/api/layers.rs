@@ -1196,3 +1196,40 @@ fn the_length_check_catches_a_long_file_without_a_reason() {
     assert_eq!(wrong.len(), 1, "{wrong:#?}");
     assert!(wrong[0].contains("long.rs"), "{wrong:#?}");
 }
+
+/// Lines of `text` that work a timer out from the tenant's zone or reminder settings
+/// (`zone_and_defaults(`) in a file that schedules timers (`.at(`) but walks none of
+/// them again when those settings change (no `impl Walk for`).
+fn timers_that_ignore_new_settings(text: &str) -> Vec<usize> {
+    let code: Vec<(usize, &str)> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim_start().starts_with("//"))
+        .collect();
+    let schedules = code.iter().any(|(_, line)| line.contains(".at("));
+    let walks = code.iter().any(|(_, line)| line.contains("impl Walk for"));
+    if !schedules || walks {
+        return Vec::new();
+    }
+    code.iter()
+        .filter(|(_, line)| {
+            line.contains("zone_and_defaults(") && !line.contains("fn zone_and_defaults")
+        })
+        .map(|(number, _)| number + 1)
+        .collect()
+}
+
+#[test]
+fn timers_worked_out_from_settings_follow_their_changes() {
+    let wrong = found_in_src(timers_that_ignore_new_settings, &[]);
+    assert!(
+        wrong.is_empty(),
+        "timers worked out from the tenant's settings that keep the old ones when they \
+         change; implement `kernel::jobs::Walk` for their records and register \
+         `Walking<...>` and its reaction: {wrong:?}"
+    );
+    let stale = "let (zone, d) = zone_and_defaults(tx).await?;\njobs.push(job.at(when));";
+    assert_eq!(timers_that_ignore_new_settings(stale), [1]);
+    let walked = format!("{stale}\nimpl Walk for Dated {{}}");
+    assert!(timers_that_ignore_new_settings(&walked).is_empty());
+}

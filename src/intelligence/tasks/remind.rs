@@ -3,7 +3,10 @@
 //! set), at 09:00 in the tenant's time zone; every change of the task cancels them and
 //! schedules what applies then. When one fires it checks that it still applies (the
 //! task open with the same date, the contract not over), then records
-//! `obligation.due`, which the notifier turns into a notification to the assignee.
+//! `obligation.due`, which the notifier turns into a notification to the assignee. A
+//! change of the days or of the tenant's zone works out the reminders of every open
+//! task again, in the background ([`ObligationReminders`], walked by
+//! [`Walking`](crate::kernel::jobs::Walking)).
 
 use std::time::Duration;
 
@@ -13,6 +16,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::kernel::audit::{self, Entry};
+use crate::kernel::jobs::walk::{self, Walk};
 use crate::kernel::jobs::{
     cancel_pending_any, enqueue, BackgroundJob, JobContext, JobError, JobKind,
 };
@@ -101,6 +105,45 @@ pub async fn reschedule(tx: &TenantTx, tasks: &[Uuid]) -> Result<(), DomainError
     }
     enqueue(tx, jobs).await?;
     Ok(())
+}
+
+/// The tenant's open obligation tasks, whose reminders follow its
+/// `obligation_reminder_days` and its time zone (its own, else its business
+/// calendar's): a change of either works out the reminders of every open task on a
+/// running contract again, in the background.
+pub struct ObligationReminders;
+
+impl Walk for ObligationReminders {
+    const KIND: JobKind = JobKind {
+        name: "intelligence.obligation_reminders_rescheduled",
+        queue: "default",
+        priority: 1,
+        max_attempts: 10,
+        timeout: Duration::from_secs(60),
+    };
+
+    const SETTINGS: &'static [(&'static str, &'static [&'static str])] = &[
+        (
+            "notification_defaults.updated",
+            &["obligation_reminder_days", "time_zone"],
+        ),
+        ("business_calendar.updated", &["timezone"]),
+    ];
+
+    const IDS_SQL: &'static str = "select t.id from obligation_tasks t \
+         join contracts c on c.id = t.contract_id \
+         where t.status = 'open' and c.status <> all($1) \
+         and ($2::uuid is null or t.id > $2) order by t.id limit $3";
+    const STATUSES: &'static [&'static str] = ENDED;
+
+    async fn redo(tx: &TenantTx, ids: &[Uuid]) -> Result<(), DomainError> {
+        reschedule(tx, ids).await
+    }
+}
+
+/// Starts the walk of [`ObligationReminders`] when a setting they follow changes.
+pub fn react_to(reactions: &mut crate::kernel::unit::Reactions) {
+    walk::react_to::<ObligationReminders>(reactions);
 }
 
 /// Cancels the pending reminders of `tasks`.

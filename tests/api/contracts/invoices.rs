@@ -495,4 +495,73 @@ async fn an_unpaid_invoice_past_its_due_date_is_marked_overdue_by_its_timer() {
             (format!("invoice:{id}:overdue"), at("2099-02-05T05:00:00Z")),
         ]
     );
+
+    // A new zone moves the timers of the invoices already sent, in the background;
+    // the voided one gets none back.
+    let (status, _) = clm
+        .json(
+            Method::PUT,
+            "/api/v1/notification-preferences/defaults",
+            &clm.admin,
+            Some(json!({"time_zone": "Europe/Paris"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let settle = |expected: Vec<(String, chrono::DateTime<chrono::Utc>)>| {
+        let client = &client;
+        async move {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+            loop {
+                let timers = due_timers(client, id).await;
+                if timers == expected {
+                    return;
+                }
+                assert!(std::time::Instant::now() < deadline, "{timers:?}");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }
+    };
+    settle(vec![
+        (format!("invoice:{id}:reminder"), at("2099-02-01T08:00:00Z")),
+        (format!("invoice:{id}:overdue"), at("2099-02-04T23:00:00Z")),
+    ])
+    .await;
+    // No reminder wanted: only the overdue mark waits.
+    let (status, settings) = clm
+        .json(Method::GET, "/api/v1/invoice-settings", &clm.admin, None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let mut none = settings.clone();
+    none["reminder_days"] = json!(0);
+    let (status, _) = clm
+        .json(
+            Method::PUT,
+            "/api/v1/invoice-settings",
+            &clm.admin,
+            Some(none),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    settle(vec![(
+        format!("invoice:{id}:overdue"),
+        at("2099-02-04T23:00:00Z"),
+    )])
+    .await;
+    assert!(
+        due_timers(&client, later["id"].as_str().unwrap())
+            .await
+            .is_empty(),
+        "a voided invoice waits for nothing"
+    );
+    // The settings' audit names what changed, which is what moves timers.
+    let changes: Value = client
+        .query_one(
+            "select changes from t_acme.audit_logs where entity = 'invoice_settings' \
+             order by id desc limit 1",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(changes, json!({"reminder_days": {"old": 3, "new": 0}}));
 }

@@ -485,14 +485,8 @@ async fn mail_audits(org: &Org) -> i64 {
     .await
 }
 
-#[tokio::test]
-async fn a_tenant_that_wants_it_reminds_its_customers_by_email() {
-    let (smtp, mut org) = org_with_smtp(
-        "2026-12-01T08:00:00Z",
-        &[],
-        &[("bill", "member"), ("vera", "viewer")],
-    )
-    .await;
+/// Sets the invoices to be reminded of `days` before they are due, by email too.
+async fn remind_by_email(org: &Org, days: i32) {
     let (status, settings) = org
         .call(
             0,
@@ -501,11 +495,22 @@ async fn a_tenant_that_wants_it_reminds_its_customers_by_email() {
             "/api/v1/invoice-settings",
             Some(
                 json!({"number_format": "INV-{YYYY}-{NNNN}", "payment_terms_days": 30,
-                        "reminder_days": 3, "email_reminders": true}),
+                        "reminder_days": days, "email_reminders": true}),
             ),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{settings}");
+}
+
+#[tokio::test]
+async fn a_tenant_that_wants_it_reminds_its_customers_by_email() {
+    let (smtp, mut org) = org_with_smtp(
+        "2026-12-01T08:00:00Z",
+        &[],
+        &[("bill", "member"), ("vera", "viewer")],
+    )
+    .await;
+    remind_by_email(&org, 3).await;
     let (_, read) = org
         .as_("vera", Method::GET, "/api/v1/invoice-settings", None)
         .await;
@@ -552,6 +557,48 @@ async fn a_tenant_that_wants_it_reminds_its_customers_by_email() {
         .as_str()
         .unwrap()
         .contains("bill@example.com"));
+
+    // New settings after the reminder came move the timers of the invoices still
+    // waiting, but a due date is reminded of once: the moved reminder comes to nothing.
+    remind_by_email(&org, 1).await;
+    let mut moved = Vec::new();
+    for invoice in [&mailed, &unmailed] {
+        let key = |kind: &str| format!("invoice:{invoice}:{kind}");
+        let expected = [
+            (key("overdue"), at("2027-01-01T00:00:00Z")),
+            (key("reminder"), at("2026-12-30T09:00:00Z")),
+        ];
+        settle_timers(
+            &org,
+            "invoices.due",
+            &format!("invoice:{invoice}:%"),
+            &expected,
+        )
+        .await;
+        moved.push(expected[1].0.clone());
+    }
+    org.advance_to(at("2026-12-30T09:00:00Z"));
+    org.relogin().await;
+    let fired = "select count(*) from public.jobs where kind = 'invoices.due' \
+                 and state = 'completed' and unique_key like '%:reminder' \
+                 and run_at = '2026-12-30T09:00:00Z'";
+    let deadline = Instant::now() + StdDuration::from_secs(30);
+    while count(&org, fired).await < moved.len() as i64 {
+        assert!(
+            Instant::now() < deadline,
+            "the moved reminders run: {moved:?}"
+        );
+        tokio::time::sleep(StdDuration::from_millis(50)).await;
+    }
+    assert_eq!(
+        count(
+            &org,
+            "select count(*) from t_acme.audit_logs where action = 'payment_due'"
+        )
+        .await,
+        2,
+        "one reminder for each invoice's due date"
+    );
 
     // The day after: overdue, and told so.
     org.advance_to(at("2027-01-01T00:00:00Z"));

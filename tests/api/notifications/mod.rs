@@ -463,6 +463,12 @@ async fn created(org: &Org, who: &str, path: &str, body: Value) -> Value {
     made
 }
 
+/// The admin replaces the settings at `path` with `body`, which must be saved.
+async fn put_ok(org: &Org, path: &str, body: Value) {
+    let (status, saved) = org.call(0, None, Method::PUT, path, Some(body)).await;
+    assert_eq!(status, StatusCode::OK, "{path}: {saved}");
+}
+
 /// A count the test database answers.
 async fn count(org: &Org, sql: &str) -> i64 {
     org.db
@@ -472,6 +478,23 @@ async fn count(org: &Org, sql: &str) -> i64 {
         .await
         .unwrap()
         .get(0)
+}
+
+/// Waits until the pending timers of `kind` whose key is `like` are `expected` (by key):
+/// a walk after new settings moves them in the background.
+async fn settle_timers(org: &Org, kind: &str, like: &str, expected: &[(String, DateTime<Utc>)]) {
+    let deadline = Instant::now() + StdDuration::from_secs(30);
+    loop {
+        let pending = timers(org, kind, like).await;
+        if pending == expected {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{pending:?} never became {expected:?}"
+        );
+        tokio::time::sleep(StdDuration::from_millis(50)).await;
+    }
 }
 
 /// The contract reminder jobs pending for `contract`: (unique key, run_at), by key.

@@ -489,3 +489,80 @@ async fn a_recurring_obligation_is_a_series_of_tasks() {
     assert_eq!(kept_from, [service, "", service]);
     assert_eq!(calendar("olive").await.len(), 5);
 }
+
+#[tokio::test]
+async fn new_obligation_reminder_settings_move_the_reminders_already_scheduled() {
+    let org = org(at("2026-12-01T12:00:00Z"), 1, &[], &[("olive", "member")]).await;
+    let contract = org
+        .contract(
+            "olive",
+            "Hosting",
+            json!({"body": BODY, "start_date": "2027-01-15"}),
+        )
+        .await;
+    let open = tasks(&org, &contract, "open", 2).await;
+    let (fee, plan) = (
+        open[0]["id"].as_str().unwrap().to_owned(),
+        open[1]["id"].as_str().unwrap().to_owned(),
+    );
+    assert_eq!(pending(&org).await.len(), 4, "7 days before and on the day");
+    // A closed task is reminded of no more, whatever the settings.
+    let (code, done) = org
+        .as_(
+            "olive",
+            Method::PATCH,
+            &format!("/api/v1/obligation-tasks/{fee}"),
+            Some(json!({"status": "done"})),
+        )
+        .await;
+    assert_eq!(code, StatusCode::OK, "{done}");
+    let like = format!("obligation:{plan}:%");
+    let key = |days: i32| format!("obligation:{plan}:{days}");
+    let kind = "intelligence.obligation_reminder";
+    settle_timers(
+        &org,
+        kind,
+        &like,
+        &[
+            (key(0), at("2027-03-01T09:00:00Z")),
+            (key(7), at("2027-02-22T09:00:00Z")),
+        ],
+    )
+    .await;
+
+    // New days: the open task's reminders are worked out again in the background.
+    let defaults = "/api/v1/notification-preferences/defaults";
+    put_ok(&org, defaults, json!({"obligation_reminder_days": [14, 3]})).await;
+    let new_days = [
+        (key(14), at("2027-02-15T09:00:00Z")),
+        (key(3), at("2027-02-26T09:00:00Z")),
+    ];
+    settle_timers(&org, kind, &like, &new_days).await;
+    assert_eq!(pending(&org).await.len(), 2, "none for the closed task");
+
+    // The business calendar's zone, which they follow when the defaults name none:
+    // 09:00 in Paris (winter, UTC+1).
+    let calendar = json!({"timezone": "Europe/Paris",
+        "working_days": ["mon", "tue", "wed", "thu", "fri"], "start": "09:00", "end": "17:00",
+        "holidays": []});
+    put_ok(&org, "/api/v1/business-calendar", calendar).await;
+    settle_timers(
+        &org,
+        kind,
+        &like,
+        &[
+            (key(14), at("2027-02-15T08:00:00Z")),
+            (key(3), at("2027-02-26T08:00:00Z")),
+        ],
+    )
+    .await;
+
+    // What does not move a reminder starts no walk of the tasks.
+    let walks = "select count(*) from public.jobs \
+                 where kind = 'intelligence.obligation_reminders_rescheduled'";
+    let before = count(&org, walks).await;
+    assert_eq!(before, 2, "one walk for each change that moves reminders");
+    let unrelated = json!({"obligation_reminder_days": [14, 3], "reminder_days": [45]});
+    put_ok(&org, defaults, unrelated).await;
+    assert_eq!(count(&org, walks).await, before);
+}

@@ -189,16 +189,6 @@ async fn new_reminder_settings_move_the_reminders_already_scheduled() {
 
 /// Waits until `contract`'s pending reminders are `expected`.
 async fn settle_on(org: &Org, contract: &str, expected: &[(String, DateTime<Utc>)]) {
-    let deadline = Instant::now() + StdDuration::from_secs(30);
-    loop {
-        let pending = reminders(org, contract).await;
-        if pending == expected {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{pending:?} never became {expected:?}"
-        );
-        tokio::time::sleep(StdDuration::from_millis(50)).await;
-    }
+    let like = format!("reminder:{contract}:%");
+    settle_timers(org, "notifications.contract_reminder", &like, expected).await;
 }

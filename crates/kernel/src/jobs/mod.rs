@@ -28,6 +28,7 @@ mod shares;
 pub mod sql;
 pub mod together;
 pub mod typed;
+pub mod walk;
 
 pub use enqueue::{
     cancel_pending, cancel_pending_any, enqueue, enqueue_collecting, enqueue_with, NewJob,
@@ -37,6 +38,7 @@ pub use runner::{Runner, RunnerConfig, RunnerHandle};
 pub use shares::Claimed;
 pub use together::{Sibling, MOST_TOGETHER};
 pub use typed::BackgroundJob;
+pub use walk::{Walk, Walking};
 
 /// The notification channel workers listen on.
 pub const JOBS_CHANNEL: &str = "pactum_jobs";
