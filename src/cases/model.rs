@@ -201,11 +201,21 @@ pub struct SlaPolicy {
     /// assignee when null.
     #[schema(max_length = 50)]
     pub escalate_to_team: Option<String>,
+    /// What the escalation does: `notify` (the default) tells the team; `reassign` also
+    /// gives the case to the team's active member with the fewest active cases (the
+    /// assignee aside; ties by id), and needs `escalate_to_team`.
+    #[serde(default = "notify")]
+    #[schema(pattern = "^(notify|reassign)$", default = "notify")]
+    pub escalation_action: String,
     /// Business hours before each deadline at which the assignee is told the case is
     /// at risk (`case.sla_at_risk`); none when null or not shorter than the clock.
     #[serde(default)]
     #[schema(minimum = 0.01, maximum = 8760)]
     pub warn_before_hours: Option<f64>,
+}
+
+fn notify() -> String {
+    "notify".into()
 }
 
 /// Every priority's policy, as the API takes and shows them.
@@ -267,6 +277,21 @@ pub fn policies(mut all: Vec<SlaPolicy>) -> Result<Vec<SlaPolicy>, DomainError> 
                 )));
             }
         }
+        match (policy.escalation_action.as_str(), &policy.escalate_to_team) {
+            ("notify", _) | ("reassign", Some(_)) => {}
+            ("reassign", None) => {
+                return Err(DomainError::invalid(format!(
+                    "{}: escalation_action reassign needs escalate_to_team",
+                    policy.priority
+                )))
+            }
+            _ => {
+                return Err(DomainError::invalid(format!(
+                    "{}: escalation_action is notify or reassign",
+                    policy.priority
+                )))
+            }
+        }
     }
     Ok(all)
 }
@@ -290,6 +315,7 @@ mod tests {
             first_response_hours: first,
             resolution_hours: resolution,
             escalate_to_team: None,
+            escalation_action: "notify".into(),
             warn_before_hours: None,
         }
     }

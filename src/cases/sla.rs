@@ -3,7 +3,8 @@
 //! waits on its customer (`pending`), a durable timer per clock, and
 //! what a breach does: the case marked, `case.sla_breached` recorded (its assignee is
 //! told), and, the first time, the case escalated to its policy's team
-//! (`case.escalated`, every active member told).
+//! (`case.escalated`, every active member told), and with the policy's `reassign`
+//! given to the member with the fewest active cases.
 
 use std::time::Duration;
 
@@ -13,6 +14,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::model::{CaseView, Clock, SlaPolicy, COLUMNS};
+use super::policies;
 use crate::kernel::audit::{self, Entry};
 use crate::kernel::business_time::CalendarError;
 use crate::kernel::jobs::{cancel_pending, enqueue, BackgroundJob, JobContext, JobError, JobKind};
@@ -97,18 +99,14 @@ impl BackgroundJob for CaseSlaWarning {
 pub async fn policy(tx: &TenantTx, priority: &str) -> Result<SlaPolicy, DomainError> {
     let row = tx
         .query_one(
-            "select priority, first_response_hours::float8, resolution_hours::float8, escalate_to_team, \
-             warn_before_hours::float8 from case_sla_policies where priority = $1",
+            &format!(
+                "select {} from case_sla_policies where priority = $1",
+                policies::COLUMNS
+            ),
             &[&priority],
         )
         .await?;
-    Ok(SlaPolicy {
-        priority: row.get(0),
-        first_response_hours: row.get(1),
-        resolution_hours: row.get(2),
-        escalate_to_team: row.get(3),
-        warn_before_hours: row.get(4),
-    })
+    Ok(policies::view(&row))
 }
 
 /// The deadlines of both clocks for a case of `priority` opened at `opened`, moved
@@ -329,7 +327,10 @@ pub async fn breach(
     Ok(true)
 }
 
-/// Tells the policy's team, once per case.
+/// Escalates a case to the policy's team, once: the team's active members are told
+/// and, when the policy says `reassign`, the case goes to the one of them with the
+/// fewest active cases (its assignee aside; ties by id), who is told it is theirs. With
+/// nobody to take it, it stays with its assignee.
 async fn escalate(
     tx: &TenantTx,
     actor: &Actor,
@@ -337,26 +338,40 @@ async fn escalate(
     case: &CaseView,
     mut about: serde_json::Value,
 ) -> Result<(), DomainError> {
-    let Some(team) = policy(tx, &case.priority).await?.escalate_to_team else {
+    let policy = policy(tx, &case.priority).await?;
+    let Some(team) = policy.escalate_to_team else {
         return Ok(());
     };
+    // The members, those most free first.
     let members: Vec<Uuid> = tx
         .query(
             "select m.user_id from teams t join team_members m on m.team_id = t.id \
-             join users u on u.id = m.user_id and u.active where t.name = $1 order by m.user_id",
+             join users u on u.id = m.user_id and u.active where t.name = $1 \
+             order by (select count(*) from cases c where c.assignee_id = m.user_id \
+                       and c.status in ('new', 'open', 'pending')), m.user_id",
             &[&team],
         )
         .await?
         .iter()
         .map(|row| row.get(0))
         .collect();
+    let taker = (policy.escalation_action == "reassign")
+        .then(|| {
+            members
+                .iter()
+                .copied()
+                .find(|m| Some(*m) != case.assignee_id)
+        })
+        .flatten();
     tx.execute(
-        "update cases set escalated_at = $2 where id = $1",
-        &[&case.id, &unit::now(tx)],
+        "update cases set escalated_at = $2, assignee_id = coalesce($3, assignee_id), \
+         updated_at = case when $3::uuid is null then updated_at else $2 end where id = $1",
+        &[&case.id, &unit::now(tx), &taker],
     )
     .await?;
     about["team"] = json!(team);
     about["members"] = json!(members);
+    about["reassigned_to"] = json!(taker);
     audit::record(
         tx,
         actor,
@@ -368,7 +383,13 @@ async fn escalate(
             changes: about,
         },
     )
-    .await
+    .await?;
+    if taker.is_some() {
+        let about = json!({"number": case.number, "subject": case.subject,
+            "priority": case.priority, "previous_assignee_id": case.assignee_id});
+        audit::record_assignment(tx, actor, origin, "case", case.id, taker, about).await?;
+    }
+    Ok(())
 }
 
 /// Someone other than who opened the case answered on it (a comment, a logged call or

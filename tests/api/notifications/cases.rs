@@ -7,7 +7,7 @@
 
 use super::*;
 
-fn policies(team: Option<&str>) -> Value {
+pub(super) fn policies(team: Option<&str>) -> Value {
     json!({"policies": [
         {"priority": "urgent", "first_response_hours": 1, "resolution_hours": 8, "escalate_to_team": team},
         {"priority": "high", "first_response_hours": 4, "resolution_hours": 16, "escalate_to_team": team},
@@ -16,8 +16,31 @@ fn policies(team: Option<&str>) -> Value {
     ]})
 }
 
+/// A team `name` of the people `members`, made by the admin.
+pub(super) async fn team(org: &Org, name: &str, members: &[&str]) {
+    let (status, team) = org
+        .call(
+            0,
+            None,
+            Method::POST,
+            "/api/v1/teams",
+            Some(json!({"name": name})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{team}");
+    for who in members {
+        let person = org.people[*who].0.clone();
+        let path = format!(
+            "/api/v1/teams/{}/members/{person}",
+            team["id"].as_str().unwrap()
+        );
+        let (status, _) = org.call(0, None, Method::PUT, &path, None).await;
+        assert!(status.is_success());
+    }
+}
+
 /// The case at `path` once `field` is set (its timer runs on the job runner).
-async fn once_set(org: &Org, path: &str, field: &str) -> Value {
+pub(super) async fn once_set(org: &Org, path: &str, field: &str) -> Value {
     let deadline = Instant::now() + StdDuration::from_secs(30);
     loop {
         let (_, case) = org.call(0, None, Method::GET, path, None).await;
@@ -56,29 +79,7 @@ async fn case_slas_count_business_hours_breach_escalate_and_report_compliance() 
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let (_, team) = org
-        .call(
-            0,
-            None,
-            Method::POST,
-            "/api/v1/teams",
-            Some(json!({"name": "support-leads"})),
-        )
-        .await;
-    let xena = org.people["xena"].0.clone();
-    let (status, _) = org
-        .call(
-            0,
-            None,
-            Method::PUT,
-            &format!(
-                "/api/v1/teams/{}/members/{xena}",
-                team["id"].as_str().unwrap()
-            ),
-            None,
-        )
-        .await;
-    assert!(status.is_success());
+    team(&org, "support-leads", &["xena"]).await;
 
     // Policies: bad sets are refused and change nothing; an admin sets good ones.
     let (_, defaults) = org
@@ -356,7 +357,7 @@ async fn case_slas_count_business_hours_breach_escalate_and_report_compliance() 
 }
 
 /// An urgent case at a new account, opened by Olive, with `extra` fields.
-async fn urgent_case(org: &Org, extra: Value) -> Value {
+pub(super) async fn urgent_case(org: &Org, extra: Value) -> Value {
     let account = created(
         org,
         "olive",

@@ -20,6 +20,7 @@ use crate::app::{
 };
 use crate::support::TestDb;
 
+mod case_escalation;
 mod cases;
 mod delivery;
 mod invoices;
