@@ -13,6 +13,12 @@
 //!       MESSAGES email deliveries made at once (notifications, deliveries and their
 //!       jobs written in one statement each) and sent by the server's job runner to
 //!       SMTP_URL: messages per second from the first to the last marked sent
+//!   notification_bench walk CONTRACTS
+//!       CONTRACTS running contracts with end dates (half with a renewal notice) in one
+//!       tenant; new reminder days through `PUT /notification-preferences/defaults`,
+//!       twice: the time from the request to every contract's reminders worked out again
+//!       by the background walk (the first schedules them, the second cancels those and
+//!       schedules others), and what one batch of 500 took on average
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -454,6 +460,80 @@ async fn email(url: &DatabaseUrl, args: &[String]) -> Result<(), Error> {
     Ok(())
 }
 
+/// Reminder jobs waiting, and walk batches not yet finished, in the tenant.
+async fn walk_state(client: &tokio_postgres::Client) -> Result<(i64, i64, i64), Error> {
+    let row = client
+        .query_one(
+            "select count(*) filter (where kind = 'notifications.contract_reminder' and state = 'scheduled'), \
+                    count(*) filter (where kind = 'notifications.reminders_rescheduled' and state <> 'completed'), \
+                    count(*) filter (where kind = 'notifications.reminders_rescheduled') \
+             from public.jobs",
+            &[],
+        )
+        .await?;
+    Ok((row.get(0), row.get(1), row.get(2)))
+}
+
+async fn walk(url: &DatabaseUrl, args: &[String]) -> Result<(), Error> {
+    let contracts: i64 = arg(args, 2, "CONTRACTS");
+    provision_tenant(url, "walkbench").await?;
+    let (client, connection) = url.config().connect(tokio_postgres::NoTls).await?;
+    tokio::spawn(connection);
+    client
+        .batch_execute(&format!(
+            "insert into t_walkbench.contracts (title, contract_type, owner_id, status, start_date, end_date, renewal_notice_days) \
+               select 'Contract ' || i, 'msa', u.id, 'executed', date '2026-01-01', date '2030-01-01' + (i % 700), \
+                      case when i % 2 = 0 then 60 end \
+               from t_walkbench.users u, generate_series(1, {contracts}) i; \
+             analyze t_walkbench.contracts;"
+        ))
+        .await?;
+    let server = Server::start(&[]).await?;
+    let api = Api {
+        http: reqwest::Client::new(),
+        port: server.port,
+    };
+    let admin = api.login("walkbench", "admin@example.com").await?;
+    let with_notice = contracts / 2;
+    // (reminder days, the reminders then waiting: one per day per contract and the
+    // renewal notice of half of them)
+    for (days, expected) in [
+        (json!([91, 61, 31]), 3 * contracts + with_notice),
+        (json!([45, 15]), 2 * contracts + with_notice),
+    ] {
+        let (_, _, batches_before) = walk_state(&client).await?;
+        let started = Instant::now();
+        api.call(
+            "walkbench",
+            reqwest::Method::PUT,
+            "/api/v1/notification-preferences/defaults",
+            &admin,
+            json!({"reminder_days": days}),
+        )
+        .await?;
+        loop {
+            let (waiting, unfinished, batches) = walk_state(&client).await?;
+            if unfinished == 0 && batches > batches_before && waiting == expected {
+                let took = started.elapsed().as_secs_f64();
+                let runs = batches - batches_before;
+                println!(
+                    "reminder days {days} over {contracts} running contracts: {took:.2} s, \
+                     {:.0} contracts/s, {runs} batches ({:.0} ms each), {waiting} reminders waiting",
+                    contracts as f64 / took,
+                    took * 1000.0 / runs as f64
+                );
+                break;
+            }
+            if started.elapsed() > Duration::from_secs(600) {
+                return Err(format!("the walk did not finish in 600 s: {waiting} waiting").into());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    drop(server);
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     pactum::webhooks::delivery::install_tls_provider();
@@ -463,8 +543,10 @@ async fn main() -> Result<(), Error> {
     match args.get(1).map(String::as_str) {
         Some("stream") => stream(&url, &args).await,
         Some("email") => email(&url, &args).await,
+        Some("walk") => walk(&url, &args).await,
         _ => Err(
-            "usage: notification_bench stream TENANTS STREAMS DECISIONS | email MESSAGES SMTP_URL"
+            "usage: notification_bench stream TENANTS STREAMS DECISIONS | email MESSAGES SMTP_URL \
+             | walk CONTRACTS"
                 .into(),
         ),
     }

@@ -6,18 +6,22 @@
 #     per open stream
 #   - emails per second through a real local SMTP server (aiosmtpd,
 #     tests/receivers/smtp_server.py) by the server's job runner
+#   - new reminder days over BENCH_WALK_CONTRACTS running contracts: how long the
+#     background walk takes to work every contract's reminders out again
 #
 #   scripts/bench-notifications.sh
 #
 #   BENCH_TENANTS (10) BENCH_STREAMS (1000) BENCH_DECISIONS (300) BENCH_EMAILS (2000)
-#   BENCH_PARTS ("stream email"); PACTUM_JOB_WORKERS passes through to the server
+#   BENCH_WALK_CONTRACTS (50000) BENCH_PARTS ("stream email walk"); PACTUM_JOB_WORKERS
+#   passes through to the server
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 TENANTS="${BENCH_TENANTS:-10}"
 STREAMS="${BENCH_STREAMS:-1000}"
 DECISIONS="${BENCH_DECISIONS:-300}"
 EMAILS="${BENCH_EMAILS:-2000}"
-PARTS="${BENCH_PARTS:-stream email}"
+WALK_CONTRACTS="${BENCH_WALK_CONTRACTS:-50000}"
+PARTS="${BENCH_PARTS:-stream email walk}"
 part() { [[ " $PARTS " == *" $1 "* ]]; }
 
 # shellcheck source=scripts/bench-common.sh
@@ -50,4 +54,9 @@ if part email; then
   "$BENCH" email "$EMAILS" "smtp://127.0.0.1:$SMTP_PORT"
   kill "$SMTP_PID" 2>/dev/null || true
   drop_bench_database pactum_bench_email
+fi
+if part walk; then
+  fresh pactum_bench_walk
+  "$BENCH" walk "$WALK_CONTRACTS"
+  drop_bench_database pactum_bench_walk
 fi

@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use pactum::kernel::audit::{self, Entry};
 use pactum::kernel::clock::{self, Clock, ManualClock, SharedClock};
 use pactum::kernel::jobs::admin::{self, PauseScope};
+use pactum::kernel::jobs::enqueue::{after_prefix, CANCEL_SQL};
 use pactum::kernel::jobs::metrics::JobMetrics;
 use pactum::kernel::jobs::periodic::{self, PeriodicJob};
 use pactum::kernel::jobs::sql::{CLAIM_SQL, PROMOTE_SQL, PRUNE_SQL, RESCUE_SQL};

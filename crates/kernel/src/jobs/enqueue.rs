@@ -209,44 +209,62 @@ pub async fn cancel_pending(
 }
 
 /// [`cancel_pending`] for every job whose unique key starts with one of `key_prefixes`,
-/// in one statement. Prefixes of one length (a kind's keys share a shape, as
-/// `reminder:<contract>:`) are matched by joining on the start of each pending key, so
-/// each pending job is read once however many prefixes there are; prefixes of
-/// different lengths are tried one by one on each.
+/// in one statement: each start is a range of the keys in byte order (`[prefix,
+/// after_prefix)`), read from an index that holds the pending keys so (see
+/// [`CANCEL_SQL`]), so a walk over thousands of records cancels in time proportional to
+/// what it cancels, not to the tenant's pending jobs.
 pub async fn cancel_pending_any(
     tx: &TenantTx,
     kind: JobKind,
     key_prefixes: &[&str],
 ) -> Result<u64, DomainError> {
-    let Some(first) = key_prefixes.first() else {
+    if key_prefixes.is_empty() {
         return Ok(0);
-    };
-    let length = first.chars().count();
-    let (tenant, now) = (tx.tenant_id().0, unit::now(tx));
-    // A running one finishes; its handler re-checks that it still applies.
-    if key_prefixes.iter().all(|p| p.chars().count() == length) {
-        let length = i32::try_from(length).unwrap_or(i32::MAX);
-        return Ok(tx
-            .execute(
-                "update public.jobs j set state = 'cancelled', finished_at = $4, \
-                     lease_until = null \
-                 from (select distinct unnest($3::text[]) as prefix) p \
-                 where j.tenant_id = $1 and j.kind = $2 \
-                   and j.state in ('scheduled', 'available', 'retryable') \
-                   and left(j.unique_key, $5) = p.prefix",
-                &[&tenant, &kind.name, &key_prefixes, &now, &length],
-            )
-            .await?);
     }
+    let (tenant, now) = (tx.tenant_id().0, unit::now(tx));
+    let ends: Vec<String> = key_prefixes.iter().map(|p| after_prefix(p)).collect();
     Ok(tx
         .execute(
-            "update public.jobs set state = 'cancelled', finished_at = $4, lease_until = null \
-             where tenant_id = $1 and kind = $2 \
-               and exists (select 1 from unnest($3::text[]) p where starts_with(unique_key, p)) \
-               and state in ('scheduled', 'available', 'retryable')",
-            &[&tenant, &kind.name, &key_prefixes, &now],
+            CANCEL_SQL,
+            &[&tenant, &kind.name, &key_prefixes, &now, &ends],
         )
         .await?)
+}
+
+/// Cancels the pending (not running: a running one finishes, and its handler re-checks
+/// that it still applies) jobs of tenant `$1` and kind `$2` whose key starts with one of
+/// `$3`, the range of each ending before the same element of `$5`, at `$4`. Each start
+/// is looked up on its own (`lateral`, kept from being flattened by `offset 0`) as a
+/// range of `jobs_unique_key_prefix`, and the jobs found are then named by id: whatever
+/// a generic plan guesses of how many starts and jobs there are, no plan can read all
+/// of the tenant's pending jobs once per start. `starts_with` keeps it exact.
+pub const CANCEL_SQL: &str = "update public.jobs set state = 'cancelled', finished_at = $4, \
+         lease_until = null \
+     where id = any(array( \
+         select found.id from unnest($3::text[], $5::text[]) as p(low, high), \
+         lateral (select j.id from public.jobs j \
+                  where j.tenant_id = $1 and j.kind = $2 and j.unique_key is not null \
+                    and j.state in ('scheduled', 'available', 'retryable') \
+                    and j.unique_key ~>=~ p.low and j.unique_key ~<~ p.high \
+                    and starts_with(j.unique_key, p.low) \
+                  offset 0) found)) \
+       and state <> all(array['running', 'completed', 'cancelled', 'discarded'])";
+
+/// The least text greater, byte by byte, than every text that starts with `prefix`:
+/// the prefix with its last character made the next one (UTF-8 keeps the order of code
+/// points). A last character with no next one (U+10FFFF) is followed by U+10FFFF
+/// instead, which leaves out only keys that go on with that noncharacter.
+pub fn after_prefix(prefix: &str) -> String {
+    let mut chars = prefix.chars();
+    let next = chars.next_back().and_then(|last| {
+        let code = u32::from(last) + 1;
+        // After the last code point before the surrogates comes the first after them.
+        char::from_u32(code).or_else(|| char::from_u32(0xE000).filter(|_| code == 0xD800))
+    });
+    match next {
+        Some(next) => format!("{}{next}", chars.as_str()),
+        None => format!("{prefix}{}", char::MAX),
+    }
 }
 
 /// Enqueues `jobs` for `tenant` on a plain connection, with `now` from the caller's
@@ -271,4 +289,30 @@ pub async fn enqueue_with(
         .execute("select pg_notify($1, '')", &[&JOBS_CHANNEL])
         .await?;
     Ok(rows.iter().map(|row| row.get(0)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::after_prefix;
+
+    #[test]
+    fn a_prefix_ends_before_the_first_text_that_does_not_start_with_it() {
+        assert_eq!(after_prefix("reminder:abc:"), "reminder:abc;");
+        assert_eq!(after_prefix("é"), "ê");
+        assert_eq!(after_prefix("a\u{D7FF}"), "a\u{E000}");
+        assert_eq!(after_prefix("a\u{10FFFF}"), "a\u{10FFFF}\u{10FFFF}");
+        assert_eq!(after_prefix(""), "\u{10FFFF}");
+        // Every text that starts with the prefix sorts (by bytes) inside the range, and
+        // the first one that does not, at its end.
+        for (prefix, inside, outside) in [
+            ("reminder:abc:", "reminder:abc:expiring:90", "reminder:abc;"),
+            ("task:é", "task:é\u{10FFFF}x", "task:ê"),
+            ("x\u{D7FF}", "x\u{D7FF}\u{10FFFF}", "x\u{E000}"),
+        ] {
+            let end = after_prefix(prefix);
+            assert!(prefix.as_bytes() <= inside.as_bytes());
+            assert!(inside.as_bytes() < end.as_bytes(), "{inside:?} < {end:?}");
+            assert!(end.as_bytes() <= outside.as_bytes());
+        }
+    }
 }
