@@ -157,8 +157,8 @@ impl Walk for InvoiceTimers {
         ("business_calendar.updated", &["timezone"]),
     ];
 
-    const IDS_SQL: &'static str = "select id from invoices where status = any($1) \
-         and ($2::uuid is null or id > $2) order by id limit $3";
+    const IDS_SQL: &'static str =
+        "select id from invoices where status = any($1) and id > $2 order by id limit $3";
     const STATUSES: &'static [&'static str] = WAITING;
 
     async fn redo(tx: &TenantTx, ids: &[Uuid]) -> Result<(), DomainError> {

@@ -172,7 +172,7 @@ impl Walk for ContractReminders {
 
     const IDS_SQL: &'static str = "select id from contracts \
          where end_date is not null and status <> all($1) \
-         and ($2::uuid is null or id > $2) order by id limit $3";
+         and id > $2 order by id limit $3";
     const STATUSES: &'static [&'static str] = ENDED;
 
     async fn redo(tx: &TenantTx, ids: &[Uuid]) -> Result<(), DomainError> {

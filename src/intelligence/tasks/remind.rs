@@ -133,7 +133,7 @@ impl Walk for ObligationReminders {
     const IDS_SQL: &'static str = "select t.id from obligation_tasks t \
          join contracts c on c.id = t.contract_id \
          where t.status = 'open' and c.status <> all($1) \
-         and ($2::uuid is null or t.id > $2) order by t.id limit $3";
+         and t.id > $2 order by t.id limit $3";
     const STATUSES: &'static [&'static str] = ENDED;
 
     async fn redo(tx: &TenantTx, ids: &[Uuid]) -> Result<(), DomainError> {

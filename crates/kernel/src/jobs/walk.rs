@@ -30,8 +30,10 @@ pub trait Walk: Send + Sync + 'static {
     /// Records one run works out.
     const BATCH: i64 = 500;
 
-    /// The ids of the records that may have timers, in id order: those after `$2`
-    /// (every one when null), at most `$3`, with `$1` [`Self::STATUSES`].
+    /// The ids of the records that may have timers, in id order: those after `$2` (the
+    /// nil id for the first batch, so that the bound is a range of the primary key in
+    /// any plan, where `$2 is null or id > $2` reads from the first record every
+    /// time), at most `$3`, with `$1` [`Self::STATUSES`].
     const IDS_SQL: &'static str;
 
     /// The statuses `IDS_SQL` takes as `$1` (those with timers, or those without).
@@ -80,7 +82,10 @@ impl<W: Walk> BackgroundJob for Walking<W> {
         let tx = ctx.db.begin().await?;
         let statuses: Vec<&str> = W::STATUSES.to_vec();
         let batch: Vec<Uuid> = tx
-            .query(W::IDS_SQL, &[&statuses, &self.after, &W::BATCH])
+            .query(
+                W::IDS_SQL,
+                &[&statuses, &self.after.unwrap_or(Uuid::nil()), &W::BATCH],
+            )
             .await?
             .iter()
             .map(|row| row.get(0))
