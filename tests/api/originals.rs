@@ -57,7 +57,7 @@ const UNGUARDED: [(&str, &str, &str); 23] = [
     (
         "intelligence/tasks/remind.rs",
         "run",
-        "the reminder jobs' statement of a task, run as the system; a reminder carries the sentence's words only when the contract shows no redacted copy",
+        "the reminder jobs' statements of a task (and the ids of open tasks their walk reschedules), run as the system; a reminder carries the sentence's words only when the contract shows no redacted copy",
     ),
     (
         "intelligence/indexing.rs",

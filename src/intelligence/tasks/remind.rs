@@ -66,6 +66,13 @@ const DUE_SQL: &str = "select t.id, t.due_date from obligation_tasks t \
      join contracts c on c.id = t.contract_id \
      where t.id = any($1) and t.status = 'open' and c.status <> all($2)";
 
+/// The walk's batch of open tasks on running contracts: ids after `$2`, at most `$3`,
+/// the contracts' ended statuses `$1` ([`Walk::IDS_SQL`]).
+const OPEN_SQL: &str = "select t.id from obligation_tasks t \
+     join contracts c on c.id = t.contract_id \
+     where t.status = 'open' and c.status <> all($1) \
+     and t.id > $2 order by t.id limit $3";
+
 fn key_prefix(task: Uuid) -> String {
     format!("obligation:{task}:")
 }
@@ -130,10 +137,7 @@ impl Walk for ObligationReminders {
         ("business_calendar.updated", &["timezone"]),
     ];
 
-    const IDS_SQL: &'static str = "select t.id from obligation_tasks t \
-         join contracts c on c.id = t.contract_id \
-         where t.status = 'open' and c.status <> all($1) \
-         and t.id > $2 order by t.id limit $3";
+    const IDS_SQL: &'static str = OPEN_SQL;
     const STATUSES: &'static [&'static str] = ENDED;
 
     async fn redo(tx: &TenantTx, ids: &[Uuid]) -> Result<(), DomainError> {
