@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::due;
 use super::model::*;
 use super::numbering::NumberFormat;
-use crate::kernel::audit::{self, changed_fields, Entry};
+use crate::kernel::audit::{self, Entry};
 use crate::kernel::page::{Page, PageRequest};
 use crate::kernel::reads::{lock_row, read_as};
 use crate::kernel::unit;
@@ -72,18 +72,7 @@ pub async fn set_settings(
     )
     .await
     .map_err(DomainError::write)?;
-    audit::record(
-        tx,
-        actor,
-        origin,
-        Entry {
-            action: "update",
-            entity: "invoice_settings",
-            entity_id: None,
-            changes: changed_fields(&json!(old), &json!(input), &[]),
-        },
-    )
-    .await?;
+    audit::record_settings_update(tx, actor, origin, "invoice_settings", &old, &input).await?;
     Ok(input)
 }
 

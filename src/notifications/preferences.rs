@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::kernel::audit::{self, changed_fields, Entry};
+use crate::kernel::audit;
 use crate::kernel::{unit, Actor, DomainError, Origin, Role};
 use crate::tenancy::scoped::TenantTx;
 
@@ -608,19 +608,8 @@ pub async fn set_defaults(
     .await
     .map_err(DomainError::write)?;
     let saved = self::defaults(tx).await?;
-    let as_json = |d: &TenantDefaults| serde_json::to_value(d).unwrap_or_default();
-    audit::record(
-        tx,
-        actor,
-        origin,
-        Entry {
-            action: "update",
-            entity: "notification_defaults",
-            entity_id: None,
-            changes: changed_fields(&as_json(&before), &as_json(&saved), &[]),
-        },
-    )
-    .await?;
+    audit::record_settings_update(tx, actor, origin, "notification_defaults", &before, &saved)
+        .await?;
     Ok(saved)
 }
 

@@ -9,7 +9,7 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::kernel::audit::{self, changed_fields, Entry};
+use crate::kernel::audit;
 use crate::kernel::business_time::BusinessCalendar;
 use crate::kernel::{unit, Actor, DomainError, Origin, Role};
 use crate::tenancy::scoped::TenantTx;
@@ -243,16 +243,13 @@ pub async fn put(
     .await
     .map_err(DomainError::write)?;
     let new = get(tx, actor).await?;
-    audit::record(
+    audit::record_settings_update(
         tx,
         actor,
         origin,
-        Entry {
-            action: "update",
-            entity: "business_calendar",
-            entity_id: None,
-            changes: changed_fields(&old.body(), &new.body(), &[]),
-        },
+        "business_calendar",
+        &old.body(),
+        &new.body(),
     )
     .await?;
     Ok(new)

@@ -72,14 +72,35 @@ pub async fn record_update<T: serde::Serialize>(
     old: &T,
     new: &T,
 ) -> Result<(), DomainError> {
+    record(tx, actor, origin, update_entry(entity, Some(id), old, new)).await
+}
+
+/// [`record_update`] for a tenant's one row of settings (its defaults, its calendar),
+/// which has no id: what reacts to a setting reads which fields changed.
+pub async fn record_settings_update<T: serde::Serialize>(
+    tx: &TenantTx,
+    actor: &Actor,
+    origin: &Origin,
+    entity: &str,
+    old: &T,
+    new: &T,
+) -> Result<(), DomainError> {
+    record(tx, actor, origin, update_entry(entity, None, old, new)).await
+}
+
+fn update_entry<'a, T: serde::Serialize>(
+    entity: &'a str,
+    id: Option<Uuid>,
+    old: &T,
+    new: &T,
+) -> Entry<'a> {
     let json = |view: &T| serde_json::to_value(view).unwrap_or_default();
-    let entry = Entry {
+    Entry {
         action: "update",
         entity,
-        entity_id: Some(id),
+        entity_id: id,
         changes: changed_fields(&json(old), &json(new), &["updated_at"]),
-    };
-    record(tx, actor, origin, entry).await
+    }
 }
 
 /// Records `action` (`create`, `delete`) of `entity` with the record's whole view: what
