@@ -35,7 +35,7 @@ pub async fn list_on(
     let sql = format!(
         "select {ACTIVITY_COLUMNS} from activities where target_id = $1 and target_kind = $2 \
          and ($4::text is null or kind = $4) \
-         and ($5::timestamptz is null or (occurred_at, id) < ($5, $6::uuid)) \
+         and (occurred_at, id) < (coalesce($5::timestamptz, 'infinity'), coalesce($6::uuid, '00000000-0000-0000-0000-000000000000')) \
          order by occurred_at desc, id desc limit $3"
     );
     let rows = rows_on(

@@ -49,8 +49,10 @@ pub async fn list(
            and ($4::uuid is null or assignee_id = $4) \
            and ($5::text[] is null or status = any($5)) \
            and ($6::timestamptz is null or due_at < $6) \
-           and ($8::uuid is null or (coalesce(due_at, 'infinity'::timestamptz), id) > \
-                (coalesce($7::timestamptz, 'infinity'::timestamptz), $8::uuid)) \
+           and (coalesce(due_at, 'infinity'::timestamptz), id) > \
+                (coalesce($7::timestamptz, \
+                          case when $8::uuid is null then '-infinity' else 'infinity' end::timestamptz), \
+                 coalesce($8::uuid, '00000000-0000-0000-0000-000000000000')) \
          order by coalesce(due_at, 'infinity'::timestamptz), id limit $1"
     );
     let (_, results) = read_as(

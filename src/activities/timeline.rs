@@ -89,7 +89,7 @@ const TIMELINE_SQL: &str = "with records(kind, id) as ( \
              then array(select jsonb_object_keys(l.changes) order by 1) else '{}'::text[] end, \
         s.on_contract \
      from audit_logs l join subjects s on l.entity = s.kind and l.entity_id = s.id \
-     where ($3::bigint is null or l.id < $3) \
+     where l.id < coalesce($3::bigint, 9223372036854775807) \
      order by l.id desc limit $2";
 
 /// A page of an account's timeline, newest first, for anyone who may read accounts.

@@ -373,7 +373,7 @@ pub async fn pages(
             (originals::ATTACHMENT_GUARD_SQL, &[&attachment]),
             (
                 "select page, body, confidence, text_language from attachment_pages \
-                 where attachment_id = $1 and ($3::int is null or page > $3) order by page limit $2",
+                 where attachment_id = $1 and page > coalesce($3::int, 0) order by page limit $2",
                 &[&attachment, &page.fetch(), &after],
             ),
         ],

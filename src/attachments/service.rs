@@ -33,7 +33,7 @@ pub async fn list(
         .unzip();
     let sql = format!(
         "select {COLUMNS} from attachments where target_id = $1 and target_kind = $2 \
-         and ($4::timestamptz is null or (created_at, id) > ($4, $5::uuid)) \
+         and (created_at, id) > (coalesce($4::timestamptz, '-infinity'), coalesce($5::uuid, '00000000-0000-0000-0000-000000000000')) \
          order by created_at, id limit $3"
     );
     let rows = rows_on(

@@ -33,7 +33,7 @@ fn events_sql() -> String {
       and ($4::uuid is null or entity_id = $4) \
       and ($5::timestamptz is null or at >= $5) \
       and ($6::timestamptz is null or at < $6) \
-      and ($7::bigint is null or xact > after_xact or (xact = after_xact and id > $7)) \
+      and (xact, id) > (after_xact, coalesce($7::bigint, 0)) \
       and xact < pg_snapshot_xmin(pg_current_snapshot()) \
     order by xact, id"
     )

@@ -100,7 +100,7 @@ pub async fn list(
                    and ($4::text is null or action = $4) \
                    and ($5::timestamptz is null or at >= $5) \
                    and ($6::timestamptz is null or at < $6) \
-                   and ($7::bigint is null or id < $7) \
+                   and id < coalesce($7::bigint, 9223372036854775807) \
                    and ($9::text is null or actor_kind = $9) \
                  order by id desc limit $8",
                 &[

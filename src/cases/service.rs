@@ -46,7 +46,7 @@ pub async fn list(
            and ($4::uuid is null or assignee_id = $4) and ($5::uuid is null or account_id = $5) \
            and ($6::uuid is null or contract_id = $6) \
            and ($7::bool is null or (first_response_breached_at is not null or resolution_breached_at is not null) = $7) \
-           and ($8::timestamptz is null or (created_at, id) < ($8, $9::uuid)) \
+           and (created_at, id) < (coalesce($8::timestamptz, 'infinity'), coalesce($9::uuid, '00000000-0000-0000-0000-000000000000')) \
          order by created_at desc, id desc limit $1"
     );
     let (_, results) = read_as(

@@ -253,7 +253,7 @@ pub async fn list(
     let sql = format!(
         "select {COLUMNS}, lower(title) from clauses \
          where ($1::text is null or category = $1) \
-           and ($3::text is null or (category, lower(title), id) > ($3, $4, $5::uuid)) \
+           and (category, lower(title), id) > (coalesce($3::text, ''), coalesce($4::text, ''), coalesce($5::uuid, '00000000-0000-0000-0000-000000000000')) \
          order by category, lower(title), id limit $2"
     );
     let (_, results) = read_as(

@@ -53,7 +53,7 @@ const EVENTS_SQL: &str = "select day, kind, id, title, status, task_id, obligati
          where t.status = 'open' and t.due_date between $1 and $2 \
            and ($7::uuid is null or c.shown_redaction is null or c.owner_id = $7) \
      ) events \
-     where $4::date is null or (day, kind, coalesce(task_id, id)) > ($4, $5::text, $6::uuid) \
+     where (day, kind, coalesce(task_id, id)) > (coalesce($4::date, '-infinity'), coalesce($5::text, ''), coalesce($6::uuid, '00000000-0000-0000-0000-000000000000')) \
      order by day, kind, coalesce(task_id, id) limit $3";
 
 /// A page of the start, end, renewal-notice and obligation dates in a range, by day.

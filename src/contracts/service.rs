@@ -597,7 +597,7 @@ pub async fn list_contract_types(
         Role::Viewer,
         &[(
             "select key, label, required_clause_categories, builtin from contract_types \
-                 where $2::text is null or key > $2 order by key limit $1",
+                 where key > coalesce($2::text, '') order by key limit $1",
             &[&page.fetch(), &after],
         )],
     )

@@ -44,7 +44,7 @@ pub async fn list(
         id,
         "select version, title, char_length(body), created_by, created_at \
                  from contract_versions where contract_id = $1 \
-                 and ($3::int is null or version > $3) order by version limit $2",
+                 and version > coalesce($3::int, 0) order by version limit $2",
         &[&page.fetch(), &after],
     )
     .await?;

@@ -392,7 +392,7 @@ pub async fn list_contacts(
                 or exists(select 1 from unnest(c.emails) e where e ilike $1)) \
            and ($5::uuid is null or exists(select 1 from account_contacts a \
                 where a.contact_id = c.id and a.counterparty_id = $5)) \
-           and ($3::text is null or (lower(c.name), c.id) > ($3, $4::uuid)) \
+           and (lower(c.name), c.id) > (coalesce($3::text, ''), coalesce($4::uuid, '00000000-0000-0000-0000-000000000000')) \
          order by lower(c.name), c.id limit $2"
     );
     let (_, results) = read_as(
@@ -465,7 +465,7 @@ pub async fn list(
            and ($6::text is null or tags @> array[$6]) \
            and ($7::text is null or lower(industry) = lower($7)) \
            and ($8::uuid is null or parent_id = $8) \
-           and ($3::text is null or (lower(name), id) > ($3, $4::uuid)) \
+           and (lower(name), id) > (coalesce($3::text, ''), coalesce($4::uuid, '00000000-0000-0000-0000-000000000000')) \
          order by lower(name), id limit $2"
     );
     let (_, results) = read_as(

@@ -240,7 +240,7 @@ pub(super) async fn revoke_sessions(tx: &TenantTx, user: Uuid) -> Result<(), Dom
 static PAGE_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
         "select {USER_COLUMNS}, lower(email) from users \
-         where $2::text is null or (lower(email), id) > ($2, $3::uuid) \
+         where (lower(email), id) > (coalesce($2::text, ''), coalesce($3::uuid, '00000000-0000-0000-0000-000000000000')) \
          order by lower(email), id limit $1"
     )
 });

@@ -292,9 +292,9 @@ async fn read_page(
             &format!(
                 "select {COLUMNS} from obligation_tasks t join contracts c on c.id = t.contract_id \
                  where ($1 = 'all' or t.status = $1) and ($2::uuid is null or t.assignee_id = $2) \
-                 and ($3::uuid is null or t.contract_id = $3) and ($4::date is null or t.due_date < $4) \
+                 and ($3::uuid is null or t.contract_id = $3) and t.due_date < coalesce($4::date, 'infinity') \
                  and ($5::uuid is null or c.shown_redaction is null or c.owner_id = $5) \
-                 and ($6::date is null or (t.due_date, t.id) > ($6, $7)) \
+                 and (t.due_date, t.id) > (coalesce($6::date, '-infinity'), coalesce($7::uuid, '00000000-0000-0000-0000-000000000000')) \
                  order by t.due_date, t.id limit $8"
             ),
             &[&status, &assignee, &query.contract_id, &due_before, &restricted_to, &after_date, &after_id, &page.fetch()],

@@ -303,7 +303,7 @@ pub async fn list(
     let (after_at, after_id) = page.after::<(DateTime<Utc>, Uuid)>()?.unzip();
     let sql = format!(
         "select {EMAIL_COLUMNS} from invoice_emails where invoice_id = $1 \
-         and ($2::timestamptz is null or (created_at, id) < ($2, $3::uuid)) \
+         and (created_at, id) < (coalesce($2::timestamptz, 'infinity'), coalesce($3::uuid, '00000000-0000-0000-0000-000000000000')) \
          order by created_at desc, id desc limit $4"
     );
     let exists = "select 1 from invoices where id = $1";

@@ -492,7 +492,7 @@ pub async fn list(
          where ($1::text is null or status = $1) \
            and ($2::uuid is null or account_id = $2) \
            and ($3::uuid is null or contract_id = $3) \
-           and ($5::timestamptz is null or (created_at, id) < ($5, $6::uuid)) \
+           and (created_at, id) < (coalesce($5::timestamptz, 'infinity'), coalesce($6::uuid, '00000000-0000-0000-0000-000000000000')) \
          order by created_at desc, id desc limit $4"
     );
     let (_, results) = read_as(

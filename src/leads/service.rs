@@ -443,7 +443,7 @@ pub async fn list(
            and ($5::text is null or status = $5) \
            and ($6::uuid is null or owner_id = $6) \
            and ($7::text is null or source = $7) \
-           and ($3::timestamptz is null or (created_at, id) < ($3, $4::uuid)) \
+           and (created_at, id) < (coalesce($3::timestamptz, 'infinity'), coalesce($4::uuid, '00000000-0000-0000-0000-000000000000')) \
          order by created_at desc, id desc limit $2"
     );
     let (_, results) = read_as(

@@ -101,7 +101,7 @@ pub async fn list(
                  and (archived_at is not null) = $2 \
                  and ($3::bool is null or (read_at is null) = $3) \
                  and ($4::text is null or type = $4) \
-                 and ($5::int8 is null or id < $5) \
+                 and id < coalesce($5::int8, 9223372036854775807) \
                  order by id desc limit $6"
             ),
             &[

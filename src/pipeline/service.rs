@@ -536,7 +536,7 @@ pub async fn list(
            and ($6::uuid is null or o.owner_id = $6) \
            and ($7::uuid is null or o.account_id = $7) \
            and ($8::text is null or o.stage in (select key from pipeline_stages where outcome = $8)) \
-           and ($3::text is null or (lower(o.name), o.id) > ($3, $4::uuid)) \
+           and (lower(o.name), o.id) > (coalesce($3::text, ''), coalesce($4::uuid, '00000000-0000-0000-0000-000000000000')) \
          order by lower(o.name), o.id limit $2"
     );
     let (_, results) = read_as(

@@ -241,7 +241,7 @@ pub async fn list(
     let (after_name, after_id) = page.after::<(String, Uuid)>()?.unzip();
     let sql = format!(
         "select {COLUMNS}, lower(name) from templates \
-         where $2::text is null or (lower(name), id) > ($2, $3::uuid) \
+         where (lower(name), id) > (coalesce($2::text, ''), coalesce($3::uuid, '00000000-0000-0000-0000-000000000000')) \
          order by lower(name), id limit $1"
     );
     let (_, results) = read_as(

@@ -303,7 +303,7 @@ pub async fn deliveries(
         .query(
             &format!(
                 "select {DELIVERY_COLUMNS} from webhook_deliveries \
-                 where endpoint_id = $1 and ($2::bigint is null or id < $2) \
+                 where endpoint_id = $1 and id < coalesce($2::bigint, 9223372036854775807) \
                  order by id desc limit $3"
             ),
             &[&id, &before, &page.fetch()],
@@ -440,7 +440,7 @@ pub async fn messages(
                 "select {MESSAGE_COLUMNS} from webhook_messages m \
                  join audit_logs e on e.id = m.event_id \
                  where m.endpoint_id = $1 and ($2::text is null or m.state = $2) \
-                   and ($3::bigint is null or m.event_id < $3) \
+                   and m.event_id < coalesce($3::bigint, 9223372036854775807) \
                  order by m.event_id desc limit $4"
             ),
             &[&id, &state, &before, &page.fetch()],

@@ -1233,3 +1233,89 @@ fn timers_worked_out_from_settings_follow_their_changes() {
     let walked = format!("{stale}\nimpl Walk for Dated {{}}");
     assert!(timers_that_ignore_new_settings(&walked).is_empty());
 }
+
+/// The first expression a statement in `segment` sorts by (`order by`), as written.
+fn first_sort_expression(segment: &str) -> Option<&str> {
+    let start = segment.rfind("order by ")? + "order by ".len();
+    let mut depth = 0;
+    for (at, c) in segment[start..].char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' if depth == 0 => return Some(segment[start..start + at].trim()),
+            ')' => depth -= 1,
+            ',' | ' ' | '\\' if depth == 0 => return Some(&segment[start..start + at]),
+            _ => {}
+        }
+    }
+    Some(segment[start..].trim())
+}
+
+/// Lines of `text` where a list's bound on its own sort key hides behind an optional
+/// parameter (`$4::timestamptz is null or (created_at, id) > ($4, $5)`). The plan a
+/// cached statement may settle on (PostgreSQL's generic plan) cannot make such a bound
+/// the range of an index: it reads every row before the cursor and filters them, so a
+/// deep page costs the whole list. A first page binds a bound before every row
+/// instead (`coalesce($4, '-infinity')`), which every plan reads as a range.
+fn optional_bounds_on_the_sort_key(text: &str) -> Vec<usize> {
+    let mut found = Vec::new();
+    let mut from = 0;
+    while let Some(at) = text[from..].find(" is null or ") {
+        let start = from + at;
+        from = start + " is null or ".len();
+        let line_start = text[..start].rfind('\n').map_or(0, |n| n + 1);
+        if text[line_start..start].trim_start().starts_with("//") {
+            continue;
+        }
+        let parameter = text[..start].rsplit([' ', '(']).next().unwrap_or("");
+        if !parameter.starts_with('$') {
+            continue;
+        }
+        let literal_start = text[..start].rfind('"').map_or(0, |n| n + 1);
+        let literal_end = text[start..].find('"').map_or(text.len(), |n| start + n);
+        let Some(sort) = first_sort_expression(&text[literal_start..literal_end]) else {
+            continue;
+        };
+        let bound = text[from..literal_end].trim_start_matches('(');
+        let clause = bound.split(['\n']).next().unwrap_or("");
+        let compares = clause
+            .replace("<>", "")
+            .replace("@>", "")
+            .replace("<@", "")
+            .replace("->", "")
+            .contains(['<', '>']);
+        if !sort.is_empty() && bound.starts_with(sort) && compares {
+            found.push(text[..start].matches('\n').count() + 1);
+        }
+    }
+    found
+}
+
+#[test]
+fn keyset_bounds_are_ranges_in_every_plan() {
+    let wrong = found_in_src(optional_bounds_on_the_sort_key, &[]);
+    assert!(
+        wrong.is_empty(),
+        "a list's bound on its sort key behind `$n is null or`, which a generic plan \
+         reads as a filter over every row before the cursor; bind a bound before every \
+         row on the first page (`coalesce($n, '-infinity')`): {wrong:?}"
+    );
+    let samples = [
+        ("\"where ($3::int is null or page > $3) order by page limit $2\"", vec![1]),
+        (
+            "\"where a = $1 \\\n and ($4::timestamptz is null or (created_at, id) < ($4, $5)) \\\n \
+             order by created_at desc, id desc\"",
+            vec![2],
+        ),
+        ("\"where page > coalesce($3::int, 0) order by page limit $2\"", vec![]),
+        ("\"where ($1::text is null or category = $1) order by category, id\"", vec![]),
+        (
+            "\"where ($6::timestamptz is null or due_at < $6) \
+             order by coalesce(due_at, 'infinity'), id\"",
+            vec![],
+        ),
+        ("\"where (held_until is null or held_until <= $2) order by held_until\"", vec![]),
+    ];
+    for (sample, lines) in samples {
+        assert_eq!(optional_bounds_on_the_sort_key(sample), lines, "{sample}");
+    }
+}

@@ -24,6 +24,7 @@ mod layers;
 mod notifications;
 mod openapi;
 mod originals;
+mod paging;
 mod pooler;
 mod proxy;
 mod scoped;

@@ -7,6 +7,15 @@
 //! cursor holds the last row's key and the next page starts after it (keyset paging:
 //! as fast on page 1,000 as on page 1, and stable while rows are added); where it is
 //! not (a search rank, a sort on a nullable column) it holds an offset.
+//!
+//! A keyset statement bounds its key on every page, the first one included, with a
+//! bound before every row: `(created_at, id) > (coalesce($4, '-infinity'),
+//! coalesce($5, '00000000-0000-0000-0000-000000000000'))`, `id < coalesce($7,
+//! 9223372036854775807)`. Written `$4 is null or (created_at, id) > ($4, $5)`, the plan
+//! PostgreSQL may settle on for a cached statement (the generic plan, made without the
+//! parameters' values) cannot use the bound as the range of an index and reads every
+//! row before the cursor, so reading a whole list page by page costs the square of its
+//! length.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;

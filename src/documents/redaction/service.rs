@@ -326,7 +326,7 @@ pub async fn list(
         .query(
             &format!(
                 "select {COLUMNS} from contract_redactions where contract_id = $1 \
-                 and ($3::timestamptz is null or (created_at, id) > ($3, $4::uuid)) \
+                 and (created_at, id) > (coalesce($3::timestamptz, '-infinity'), coalesce($4::uuid, '00000000-0000-0000-0000-000000000000')) \
                  order by created_at, id limit $2"
             ),
             &[&contract, &page.fetch(), &after_at, &after_id],
