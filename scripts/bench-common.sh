@@ -114,8 +114,9 @@ insert into counterparties (name, industry, website, tags, owner_id)
          'https://a' || i || '.example', case when i % 3 = 0 then array['key'] else '{}' end,
          (select id from users limit 1)
   from generate_series(1, 100000) i;
-insert into contacts (name, emails, phones, role)
-  select 'Person ' || i, array['p' || i || '@a' || i || '.example'], array['+1 555 ' || lpad(i::text, 6, '0')], 'buyer'
+insert into contacts (name, emails, email_keys, phones, role)
+  select 'Person ' || i, array['P' || i || '@a' || i || '.example'], array['p' || i || '@a' || i || '.example'],
+         array['+1 555 ' || lpad(i::text, 6, '0')], 'buyer'
   from generate_series(1, 100000) i;
 insert into account_contacts (contact_id, counterparty_id)
   select c.id, a.id from (select id, row_number() over (order by id) n from contacts) c
@@ -143,6 +144,21 @@ insert into invoices (number, account_id, currency, status, issue_date, due_date
   from (select id, row_number() over (order by id) i from counterparties where name like 'Account %') a;
 analyze;
 SQL
+}
+
+# crm_tenant: the release build, migrated into the fresh bench database, with one
+# tenant bench0 (host bench0.localhost, its admin admin@bench0.example) holding
+# seed_crm's records. The CRM benchmarks' start.
+crm_tenant() {
+  cargo build --release --locked --workspace --bins
+  target/release/tenantctl migrate >/dev/null
+  printf 'bench password 123\n' | target/release/tenantctl create bench0 \
+    --domain bench0.localhost --admin-email admin@bench0.example >/dev/null
+  echo "== seeding bench0: 100,000 contracts and 100,000 of each CRM record"
+  local started
+  started=$(date +%s)
+  seed_crm "$DATABASE_URL"
+  echo "   seeded in $(( $(date +%s) - started )) s"
 }
 
 # cpu_ticks PID...: one line per live process, "PID TICKS": its user plus system CPU

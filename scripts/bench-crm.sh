@@ -17,14 +17,7 @@ fresh_bench_database pactum_bench_crm
 sql() { "$PSQL" -q -v ON_ERROR_STOP=1 "$BASE/pactum_bench_crm" "$@"; }
 trap 'drop_bench_database pactum_bench_crm' EXIT
 
-cargo build --release --locked --workspace
-target/release/tenantctl migrate >/dev/null
-printf 'bench password 123\n' | target/release/tenantctl create bench0 \
-  --domain bench0.localhost --admin-email admin@bench0.example >/dev/null
-echo "== seeding bench0: 100,000 contracts and 100,000 of each CRM record"
-started=$(date +%s)
-seed_crm "$DATABASE_URL"
-echo "   seeded in $(( $(date +%s) - started )) s"
+crm_tenant
 
 PACTUM_BIND="127.0.0.1:$PORT" PACTUM_DB_POOL_SIZE="${BENCH_POOL:-8}" RUST_LOG=warn \
   target/release/pactum 2>/tmp/pactum-bench-crm.log &

@@ -133,6 +133,18 @@ pub fn emails(values: &[String]) -> Result<Vec<String>, DomainError> {
     Ok(out)
 }
 
+/// How a contact is found by email, case aside: each of its addresses lower-cased
+/// (`contacts.email_keys`, indexed). Written with the addresses; a lookup lower-cases
+/// the address it looks for the same way.
+pub fn email_keys(emails: &[String]) -> Vec<String> {
+    emails.iter().map(|e| email_key(e)).collect()
+}
+
+/// The key an address is looked up by in `contacts.email_keys`.
+pub fn email_key(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
 /// Distinct phone numbers as written: digits with the usual separators, an optional
 /// leading `+` and extension.
 pub fn phones(values: &[String]) -> Result<Vec<String>, DomainError> {

@@ -237,9 +237,17 @@ pub async fn create_contact(
     }
     let id: Uuid = tx
         .query_one(
-            "insert into contacts (name, emails, phones, title, role, created_by) \
-             values ($1, $2, $3, $4, $5, $6) returning id",
-            &[&name, &emails, &phones, &title, &role, &actor.user_id()],
+            "insert into contacts (name, emails, email_keys, phones, title, role, created_by) \
+             values ($1, $2, $3, $4, $5, $6, $7) returning id",
+            &[
+                &name,
+                &emails,
+                &email_keys(&emails),
+                &phones,
+                &title,
+                &role,
+                &actor.user_id(),
+            ],
         )
         .await
         .map_err(DomainError::write)?
@@ -278,9 +286,17 @@ pub async fn update_contact(
     let title = patch_text("title", &patch.title, &old.title, 200)?;
     let role = patch_text("role", &patch.role, &old.role, 100)?;
     tx.execute(
-        "update contacts set name = $2, emails = $3, phones = $4, title = $5, role = $6, \
-         updated_at = now() where id = $1",
-        &[&old.id, &name, &emails, &phones, &title, &role],
+        "update contacts set name = $2, emails = $3, email_keys = $7, phones = $4, title = $5, \
+         role = $6, updated_at = now() where id = $1",
+        &[
+            &old.id,
+            &name,
+            &emails,
+            &phones,
+            &title,
+            &role,
+            &email_keys(&emails),
+        ],
     )
     .await
     .map_err(DomainError::write)?;

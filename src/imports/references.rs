@@ -51,8 +51,7 @@ impl Named {
             }
             Self::Contact => {
                 "select k, array_remove(array_agg(x.id order by x.id), null) \
-                 from unnest($1::text[]) k left join contacts x \
-                   on exists(select 1 from unnest(x.emails) e where lower(e) = k) \
+                 from unnest($1::text[]) k left join contacts x on x.email_keys @> array[k] \
                  group by k"
             }
         }
@@ -86,6 +85,14 @@ const fn many(column: &'static str, field: &'static str, named: Named) -> Refere
         field,
         named,
         many: true,
+    }
+}
+
+impl Reference {
+    /// The statement that finds the records a cell's names (`$1`, lower-cased, up to
+    /// [`MAX_NAMES_PER_CELL`]) stand for: each name with the ids it matches.
+    pub fn lookup_sql(&self) -> &'static str {
+        self.named.sql()
     }
 }
 
@@ -145,7 +152,7 @@ pub async fn resolve(
             .map(|name| name.trim().to_lowercase())
             .collect();
         let found = tx
-            .query(reference.named.sql(), &[&keys])
+            .query(reference.lookup_sql(), &[&keys])
             .await
             .map_err(DomainError::database)?;
         let mut ids = Vec::with_capacity(keys.len());

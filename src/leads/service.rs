@@ -267,9 +267,9 @@ pub async fn convert(
         None => None,
         Some(email) => tx
             .query_opt(
-                "select id from contacts where exists(select 1 from unnest(emails) e where lower(e) = lower($1)) \
+                "select id from contacts where email_keys @> array[$1::text] \
                  order by created_at, id limit 1",
-                &[email],
+                &[&counterparties::model::email_key(email)],
             )
             .await
             .map_err(DomainError::database)?

@@ -1319,3 +1319,85 @@ fn keyset_bounds_are_ranges_in_every_plan() {
         assert_eq!(optional_bounds_on_the_sort_key(sample), lines, "{sample}");
     }
 }
+
+/// Statements that match a batch of keys (`unnest($n)`) against a table by a condition
+/// evaluated pair by pair, listed with what bounds the keys.
+const KEYS_MATCHED_PAIR_BY_PAIR: [(&str, &str); 1] = [(
+    "workflows/engine.rs",
+    "a stage's approvers, at most `MAX_APPROVERS` (50), against the tenant's users",
+)];
+
+/// Lines of `text` where a batch of keys (`unnest($n...)`) is joined to a table by a
+/// condition no hash and no index can serve: a correlated `exists` or an `or` in the
+/// join's `on`. PostgreSQL can only nest loops over such a join, evaluating it for
+/// every pair of key and row: 2,000 keys against 20,000 records took 40 to 90 s.
+fn keys_matched_pair_by_pair(text: &str) -> Vec<usize> {
+    let lower = text.to_lowercase();
+    let mut found = Vec::new();
+    let mut from = 0;
+    while let Some(at) = lower[from..].find(" join ") {
+        let start = from + at;
+        from = start + " join ".len();
+        let literal_start = lower[..start].rfind('"').map_or(0, |n| n + 1);
+        let literal_end = lower[start..].find('"').map_or(lower.len(), |n| start + n);
+        if !lower[literal_start..literal_end].contains("unnest($") {
+            continue;
+        }
+        let Some(on) = lower[from..literal_end].find(" on ") else {
+            continue;
+        };
+        let condition_start = from + on + " on ".len();
+        let condition_end = [" join ", " where ", " group by ", " order by "]
+            .iter()
+            .filter_map(|end| lower[condition_start..literal_end].find(end))
+            .min()
+            .map_or(literal_end, |end| condition_start + end);
+        let condition = &lower[condition_start..condition_end];
+        if condition.contains("exists") || condition.contains(" or ") {
+            found.push(text[..start].matches('\n').count() + 1);
+        }
+    }
+    found
+}
+
+#[test]
+fn key_batches_are_matched_by_a_hash_or_an_index() {
+    let listed: Vec<&str> = KEYS_MATCHED_PAIR_BY_PAIR.iter().map(|(f, _)| *f).collect();
+    let wrong = found_in_src(keys_matched_pair_by_pair, &listed);
+    assert!(
+        wrong.is_empty(),
+        "a batch of keys joined by a condition evaluated for every pair of key and row; \
+         match on equality (side by side in a lateral list, or through an indexed column \
+         of keys), or list the file with what bounds its keys: {wrong:?}"
+    );
+    for (file, _) in KEYS_MATCHED_PAIR_BY_PAIR {
+        assert!(
+            found_in_src(keys_matched_pair_by_pair, &[])
+                .iter()
+                .any(|at| at.starts_with(&format!("{file}:"))),
+            "{file} no longer matches pair by pair: take it off the list"
+        );
+    }
+    let samples = [
+        (
+            "\"select k, c.id from unnest($1::text[]) k join contacts c \\\n \
+             on exists(select 1 from unnest(c.emails) e where lower(e) = k)\"",
+            vec![1],
+        ),
+        (
+            "\"select k from unnest($1::text[]) k join t on t.a = k or t.b = k where t.x\"",
+            vec![1],
+        ),
+        (
+            "\"select k from unnest($1::text[]) k left join t on t.keys @> array[k] group by k\"",
+            vec![],
+        ),
+        (
+            "\"select 1 from a join b on a.x = b.x or a.y = b.y\"",
+            vec![],
+        ),
+    ];
+    for (sample, lines) in samples {
+        assert_eq!(keys_matched_pair_by_pair(sample), lines, "{sample}");
+    }
+}

@@ -7,7 +7,7 @@
 
 use super::*;
 
-async fn import(
+pub(super) async fn import(
     clm: &Clm,
     token: &str,
     path: &str,
@@ -28,7 +28,7 @@ async fn import(
 }
 
 /// The rows a report's list names.
-fn rows(list: &Value) -> Vec<u64> {
+pub(super) fn rows(list: &Value) -> Vec<u64> {
     list.as_array()
         .unwrap()
         .iter()

@@ -16,6 +16,7 @@ mod crm_roles;
 mod dashboards;
 mod discussion;
 mod documents;
+mod import_lookups;
 mod imports;
 mod invoices;
 mod languages;

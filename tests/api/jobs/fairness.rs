@@ -88,27 +88,14 @@ async fn queue_statements_reach_their_rows_through_an_index_on_a_large_table() {
         ("pruning", PRUNE_SQL, "now(), 'off'"),
     ];
     for (name, sql, args) in statements {
-        queue
-            .client
-            .batch_execute(&format!(
-                "set plan_cache_mode = force_generic_plan; prepare checked as {sql}"
-            ))
-            .await
-            .unwrap();
-        let plan: Vec<String> = queue
-            .client
-            .query(&format!("explain execute checked({args})"), &[])
-            .await
-            .unwrap()
-            .iter()
-            .map(|row| row.get(0))
-            .collect();
-        queue
-            .client
-            .batch_execute("deallocate checked; reset plan_cache_mode")
-            .await
-            .unwrap();
-        let plan = plan.join("\n");
+        let plan = crate::support::prepared_plan(
+            &queue.client,
+            "set plan_cache_mode = force_generic_plan;",
+            sql,
+            args,
+            "reset plan_cache_mode",
+        )
+        .await;
         for table in ["jobs", "tenants"] {
             assert!(
                 !plan.contains(&format!("Seq Scan on {table}")),
@@ -126,30 +113,16 @@ async fn cancel_plan(
     role: Option<&pactum::tenancy::roles::RoleName>,
 ) -> String {
     let set_role = role.map_or(String::new(), |r| format!("set role \"{r}\"; "));
-    client
-        .batch_execute(&format!(
-            "{set_role}set plan_cache_mode = force_generic_plan; prepare checked as {CANCEL_SQL}"
-        ))
-        .await
-        .unwrap();
-    let plan: Vec<String> = client
-        .query(
-            &format!(
-                "explain execute checked('{tenant}', 'test.timer', '{{timer:1:,timer:20:}}', \
-                 now(), '{{timer:1;,timer:20;}}')"
-            ),
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| row.get(0))
-        .collect();
-    client
-        .batch_execute("deallocate checked; reset plan_cache_mode; reset role")
-        .await
-        .unwrap();
-    plan.join("\n")
+    crate::support::prepared_plan(
+        client,
+        &format!("{set_role}set plan_cache_mode = force_generic_plan;"),
+        CANCEL_SQL,
+        &format!(
+            "'{tenant}', 'test.timer', '{{timer:1:,timer:20:}}', now(), '{{timer:1;,timer:20;}}'"
+        ),
+        "reset plan_cache_mode; reset role",
+    )
+    .await
 }
 
 /// Cancelling timers by the start of their key reaches each start as a range of an

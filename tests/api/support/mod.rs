@@ -283,6 +283,34 @@ async fn sweep_leftovers_once() {
         .await;
 }
 
+/// The plan PostgreSQL makes for `sql` run with `arguments` (SQL literals, as in
+/// `execute`), prepared on `client` after `setup` (a `set ...;` or nothing), which is
+/// undone after by `undo`: what a statement of the server's does, without running it.
+pub async fn prepared_plan(
+    client: &Client,
+    setup: &str,
+    sql: &str,
+    arguments: &str,
+    undo: &str,
+) -> String {
+    client
+        .batch_execute(&format!("{setup} prepare planned as {sql}"))
+        .await
+        .unwrap();
+    let plan: Vec<String> = client
+        .query(&format!("explain execute planned({arguments})"), &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    client
+        .batch_execute(&format!("deallocate planned; {undo}"))
+        .await
+        .unwrap();
+    plan.join("\n")
+}
+
 /// Names of the schemas in a database, without PostgreSQL's own.
 pub async fn schemas(client: &Client) -> Vec<String> {
     client
