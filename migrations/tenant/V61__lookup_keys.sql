@@ -1,6 +1,6 @@
 -- Records an import (and a lead's conversion) looks up by a key, each through an
 -- index: an import looks up each row's duplicates as it goes, so without one every
--- row read the whole table (a file of 5,000 accounts against 100,000 did not finish).
+-- row read the whole table (55 ms a row against 100,000 accounts or contacts).
 
 -- Contacts by any address, case aside: each address lower-cased, kept beside the
 -- addresses as written. The server writes both columns together.

@@ -62,8 +62,8 @@ async fn rows_read(tenant: &TenantDb, table: &str) -> i64 {
     read
 }
 
-/// Reads a whole list page by page, checking it hands out every row once, and answers
-/// how many rows of `table` PostgreSQL read for it.
+/// Reads a whole list page by page, checking it hands out as many rows as it holds,
+/// and answers how many rows of `table` PostgreSQL read for it.
 async fn read_whole<T, F>(tenant: &TenantDb, table: &str, list: F) -> i64
 where
     F: AsyncFn(PageRequest) -> Result<Page<T>, DomainError>,
@@ -80,7 +80,7 @@ where
             None => break,
         }
     }
-    assert_eq!(seen, ROWS, "{table}: every row once");
+    assert_eq!(seen, ROWS, "{table}: rows handed out");
     assert_eq!(pages, ROWS / PAGE, "{table}: pages");
     rows_read(tenant, table).await - before
 }
