@@ -455,6 +455,7 @@ pub async fn get_contact(
 }
 
 /// What a counterparty list is narrowed to.
+#[derive(Default)]
 pub struct CounterpartyFilter<'a> {
     /// Part of the name or email.
     pub q: Option<&'a str>,

@@ -413,6 +413,7 @@ async fn matching_account(
 }
 
 /// What a lead list is narrowed to.
+#[derive(Default)]
 pub struct LeadFilter<'a> {
     pub q: Option<&'a str>,
     pub status: Option<&'a str>,

@@ -1234,6 +1234,15 @@ fn timers_worked_out_from_settings_follow_their_changes() {
     assert!(timers_that_ignore_new_settings(&walked).is_empty());
 }
 
+/// The string literal of `text` around byte `at`: from after the quote before it to
+/// the quote after it (SQL in the sources is one literal per statement, its own text
+/// quoting with `'`).
+fn enclosing_literal(text: &str, at: usize) -> (usize, usize) {
+    let start = text[..at].rfind('"').map_or(0, |n| n + 1);
+    let end = text[at..].find('"').map_or(text.len(), |n| at + n);
+    (start, end)
+}
+
 /// The first expression a statement in `segment` sorts by (`order by`), as written.
 fn first_sort_expression(segment: &str) -> Option<&str> {
     let start = segment.rfind("order by ")? + "order by ".len();
@@ -1270,8 +1279,7 @@ fn optional_bounds_on_the_sort_key(text: &str) -> Vec<usize> {
         if !parameter.starts_with('$') {
             continue;
         }
-        let literal_start = text[..start].rfind('"').map_or(0, |n| n + 1);
-        let literal_end = text[start..].find('"').map_or(text.len(), |n| start + n);
+        let (literal_start, literal_end) = enclosing_literal(text, start);
         let Some(sort) = first_sort_expression(&text[literal_start..literal_end]) else {
             continue;
         };
@@ -1338,8 +1346,7 @@ fn keys_matched_pair_by_pair(text: &str) -> Vec<usize> {
     while let Some(at) = lower[from..].find(" join ") {
         let start = from + at;
         from = start + " join ".len();
-        let literal_start = lower[..start].rfind('"').map_or(0, |n| n + 1);
-        let literal_end = lower[start..].find('"').map_or(lower.len(), |n| start + n);
+        let (literal_start, literal_end) = enclosing_literal(&lower, start);
         if !lower[literal_start..literal_end].contains("unnest($") {
             continue;
         }

@@ -188,24 +188,13 @@ async fn lists_with_optional_filters_read_only_their_pages_in_the_plans_postgres
         .unwrap();
     let system = Principal::System("test");
     let leads = read_whole(&tenant, "leads", async |page| {
-        let filter = pactum::leads::service::LeadFilter {
-            q: None,
-            status: None,
-            owner_id: None,
-            source: None,
-        };
-        pactum::leads::service::list(&tenant, &system, &filter, &page).await
+        let unfiltered = Default::default();
+        pactum::leads::service::list(&tenant, &system, &unfiltered, &page).await
     })
     .await;
     let accounts = read_whole(&tenant, "counterparties", async |page| {
-        let filter = pactum::counterparties::service::CounterpartyFilter {
-            q: None,
-            owner_id: None,
-            tag: None,
-            industry: None,
-            parent_id: None,
-        };
-        pactum::counterparties::service::list(&tenant, &system, &filter, &page).await
+        let unfiltered = Default::default();
+        pactum::counterparties::service::list(&tenant, &system, &unfiltered, &page).await
     })
     .await;
     let clauses = read_whole(&tenant, "clauses", async |page| {

@@ -237,7 +237,10 @@ pub async fn cancel_pending_any(
 /// is looked up on its own (`lateral`, kept from being flattened by `offset 0`) as a
 /// range of `jobs_unique_key_prefix`, and the jobs found are then named by id: whatever
 /// a generic plan guesses of how many starts and jobs there are, no plan can read all
-/// of the tenant's pending jobs once per start. `starts_with` keeps it exact.
+/// of the tenant's pending jobs once per start. `starts_with` keeps it exact. The
+/// update re-checks the state as the states it may not take, rather than as the pending
+/// ones: written as those, the planner reads the tenant's pending jobs through the
+/// index on tenant and state (`jobs_tenant_idx`) instead of reaching the ids found.
 pub const CANCEL_SQL: &str = "update public.jobs set state = 'cancelled', finished_at = $4, \
          lease_until = null \
      where id = any(array( \
