@@ -9,6 +9,7 @@ use super::model::*;
 use crate::attachments::originals;
 use crate::kernel::audit;
 use crate::kernel::page::{Page, PageRequest};
+use crate::kernel::query::Filter;
 use crate::kernel::reads::{lock_row, read_one_as};
 use crate::kernel::target::{rows_on, Target};
 use crate::kernel::validate;
@@ -29,23 +30,19 @@ pub async fn list_on(
     if let Some(kind) = kind {
         activity_kind(kind)?;
     }
-    let (after_at, after_id) = page
-        .after::<(chrono::DateTime<chrono::Utc>, Uuid)>()?
-        .unzip();
+    let mut w = Filter::new();
+    // `rows_on` binds the target itself, as the first two parameters.
+    let (id, kind_name) = (w.bind(target.id), w.bind(target.kind.name));
+    w.require(format!("target_id = ${id} and target_kind = ${kind_name}"));
+    w.push_some(kind.map(str::to_owned), |n| format!("kind = ${n}"));
+    w.after_newest("occurred_at, id", page.after()?);
+    let limit = w.bind(page.fetch());
     let sql = format!(
-        "select {ACTIVITY_COLUMNS} from activities where target_id = $1 and target_kind = $2 \
-         and ($4::text is null or kind = $4) \
-         and (occurred_at, id) < (coalesce($5::timestamptz, 'infinity'), coalesce($6::uuid, '00000000-0000-0000-0000-000000000000')) \
-         order by occurred_at desc, id desc limit $3"
+        "select {ACTIVITY_COLUMNS} from activities{} \
+         order by occurred_at desc, id desc limit ${limit}",
+        w.where_clause()
     );
-    let rows = rows_on(
-        db,
-        principal,
-        target,
-        &sql,
-        &[&page.fetch(), &kind, &after_at, &after_id],
-    )
-    .await?;
+    let rows = rows_on(db, principal, target, &sql, &w.params()[2..]).await?;
     let entries: Vec<ActivityView> = rows.iter().map(ActivityView::from).collect();
     let entries = originals::mask_read(db, principal, entries).await?;
     Ok(Page::keyset(entries, page, |a| (a.occurred_at, a.id)))

@@ -14,6 +14,7 @@ use super::reminders;
 use crate::attachments::originals;
 use crate::kernel::audit;
 use crate::kernel::page::{Page, PageRequest};
+use crate::kernel::query::Filter;
 use crate::kernel::reads::{lock_held, read_as, read_one_as, require_active_user};
 use crate::kernel::target::Target;
 use crate::kernel::validate::{self, priority};
@@ -42,38 +43,29 @@ pub async fn list(
     let (after_due, after_id) = page
         .after::<(Option<DateTime<Utc>>, Uuid)>()?
         .map_or((None, None), |(due, id)| (due, Some(id)));
-    let (kind, target) = filter.target.clone().unzip();
+    let mut w = Filter::new();
+    if let Some((kind, target)) = filter.target.clone() {
+        let (kind, target) = (w.bind(kind), w.bind(target));
+        w.require(format!("target_kind = ${kind} and target_id = ${target}"));
+    }
+    w.push_some(filter.assignee_id, |n| format!("assignee_id = ${n}"));
+    w.push_some(filter.statuses.clone(), |n| format!("status = any(${n})"));
+    w.push_some(filter.due_before, |n| format!("due_at < ${n}"));
+    // Undated tasks sort last, as if due at infinity: a cursor on one holds no date.
+    let (due, id) = (w.bind(after_due), w.bind(after_id));
+    w.require(format!(
+        "(coalesce(due_at, 'infinity'::timestamptz), id) > \
+         (coalesce(${due}::timestamptz, \
+                   case when ${id}::uuid is null then '-infinity' else 'infinity' end::timestamptz), \
+          coalesce(${id}::uuid, '00000000-0000-0000-0000-000000000000'))"
+    ));
+    let limit = w.bind(page.fetch());
     let sql = format!(
-        "select {TASK_COLUMNS} from tasks \
-         where ($2::text is null or (target_kind = $2 and target_id = $3::uuid)) \
-           and ($4::uuid is null or assignee_id = $4) \
-           and ($5::text[] is null or status = any($5)) \
-           and ($6::timestamptz is null or due_at < $6) \
-           and (coalesce(due_at, 'infinity'::timestamptz), id) > \
-                (coalesce($7::timestamptz, \
-                          case when $8::uuid is null then '-infinity' else 'infinity' end::timestamptz), \
-                 coalesce($8::uuid, '00000000-0000-0000-0000-000000000000')) \
-         order by coalesce(due_at, 'infinity'::timestamptz), id limit $1"
+        "select {TASK_COLUMNS} from tasks{} \
+         order by coalesce(due_at, 'infinity'::timestamptz), id limit ${limit}",
+        w.where_clause()
     );
-    let (_, results) = read_as(
-        db,
-        principal,
-        Role::Viewer,
-        &[(
-            &sql,
-            &[
-                &page.fetch(),
-                &kind,
-                &target,
-                &filter.assignee_id,
-                &filter.statuses,
-                &filter.due_before,
-                &after_due,
-                &after_id,
-            ],
-        )],
-    )
-    .await?;
+    let (_, results) = read_as(db, principal, Role::Viewer, &[(&sql, &w.params())]).await?;
     let tasks: Vec<TaskView> = results[0].iter().map(TaskView::from).collect();
     let tasks = originals::mask_read(db, principal, tasks).await?;
     Ok(Page::keyset(tasks, page, |t| (t.due_at, t.id)))

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use crate::kernel::events::{EventTypePattern, EventView, EVENT_COLUMNS};
 use crate::kernel::page::{Page, PageRequest};
+use crate::kernel::query::Filter;
 use crate::kernel::reads::read_as;
 use crate::kernel::DomainError;
 use crate::kernel::{Principal, Role};
@@ -19,23 +20,21 @@ use crate::tenancy::scoped::TenantDb;
 /// running (`pg_snapshot_xmin`). A later page can then never hold an event that sorts
 /// before one already served: every transaction that could still add one is newer
 /// than the page's last event's. The cost is that an event waits while an older
-/// transaction anywhere in the database stays open. `$7`, the last event a client saw,
+/// transaction anywhere in the database stays open. `after`, the last event a client saw,
 /// is located by its id; an unknown id continues after the rows from before commit
-/// order was recorded (which carry `xact` 0).
-fn events_sql() -> String {
+/// order was recorded (which carry `xact` 0). The narrowing conditions are in `w`
+/// already.
+fn events_sql(w: &mut Filter, after: Option<i64>) -> String {
+    let after = w.bind(after);
+    w.require(format!(
+        "(xact, id) > (after_xact, coalesce(${after}::bigint, 0))"
+    ));
+    w.require("xact < pg_snapshot_xmin(pg_current_snapshot())");
     format!(
-        "with after_event as (select coalesce((select xact from audit_logs where id = $7), \
-                                              '0'::xid8) as after_xact) \
-    select {EVENT_COLUMNS} from audit_logs, after_event \
-    where ($1::text is null or event_type = $1) \
-      and ($2::text is null or entity = $2) \
-      and ($3::text is null or entity = $3) \
-      and ($4::uuid is null or entity_id = $4) \
-      and ($5::timestamptz is null or at >= $5) \
-      and ($6::timestamptz is null or at < $6) \
-      and (xact, id) > (after_xact, coalesce($7::bigint, 0)) \
-      and xact < pg_snapshot_xmin(pg_current_snapshot()) \
-    order by xact, id"
+        "with after_event as (select coalesce((select xact from audit_logs \
+                                               where id = ${after}), '0'::xid8) as after_xact) \
+         select {EVENT_COLUMNS} from audit_logs, after_event{} order by xact, id",
+        w.where_clause()
     )
 }
 
@@ -137,26 +136,18 @@ pub async fn list(
     {
         return Err(DomainError::Validation("entity is too long".into()));
     }
+    let mut w = Filter::new();
+    w.push_some(exact, |n| format!("event_type = ${n}"));
+    w.push_some(entity_of_type, |n| format!("entity = ${n}"));
+    w.push_some(query.entity.clone(), |n| format!("entity = ${n}"));
+    w.push_some(query.entity_id, |n| format!("entity_id = ${n}"));
+    w.push_some(query.from, |n| format!("at >= ${n}"));
+    w.push_some(query.to, |n| format!("at < ${n}"));
+    let sql = events_sql(&mut w, after);
+    let limit = w.bind(page.fetch());
+    let sql = format!("{sql} limit ${limit}");
     settle(db).await?;
-    let (_, results) = read_as(
-        db,
-        principal,
-        Role::Admin,
-        &[(
-            &format!("{} limit $8", events_sql()),
-            &[
-                &exact,
-                &entity_of_type,
-                &query.entity,
-                &query.entity_id,
-                &query.from,
-                &query.to,
-                &after,
-                &page.fetch(),
-            ],
-        )],
-    )
-    .await?;
+    let (_, results) = read_as(db, principal, Role::Admin, &[(&sql, &w.params())]).await?;
     let events: Vec<EventView> = results[0].iter().map(EventView::from_row).collect();
     Ok(Page::keyset(events, page, |event| event.id))
 }

@@ -9,6 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::kernel::page::{Page, PageRequest};
+use crate::kernel::query::Filter;
 use crate::kernel::reads::read_as;
 use crate::kernel::DomainError;
 use crate::kernel::Principal;
@@ -91,30 +92,25 @@ pub async fn list(
             ));
         }
     }
-    let (_, results) = read_as(db, principal, Role::Admin, &[(
-                "select id, at, actor_id, actor_kind, action, entity, entity_id, changes, ip, user_agent, request_id \
-                 from audit_logs \
-                 where ($1::uuid is null or actor_id = $1) \
-                   and ($2::text is null or entity = $2) \
-                   and ($3::uuid is null or entity_id = $3) \
-                   and ($4::text is null or action = $4) \
-                   and ($5::timestamptz is null or at >= $5) \
-                   and ($6::timestamptz is null or at < $6) \
-                   and id < coalesce($7::bigint, 9223372036854775807) \
-                   and ($9::text is null or actor_kind = $9) \
-                 order by id desc limit $8",
-                &[
-                    &query.actor,
-                    &query.entity,
-                    &query.entity_id,
-                    &query.action,
-                    &query.from,
-                    &query.to,
-                    &before,
-                    &page.fetch(),
-                    &query.actor_kind,
-                ],
-            )]).await?;
+    let mut w = Filter::new();
+    w.push_some(query.actor, |n| format!("actor_id = ${n}"));
+    w.push_some(query.entity.clone(), |n| format!("entity = ${n}"));
+    w.push_some(query.entity_id, |n| format!("entity_id = ${n}"));
+    w.push_some(query.action.clone(), |n| format!("action = ${n}"));
+    w.push_some(query.from, |n| format!("at >= ${n}"));
+    w.push_some(query.to, |n| format!("at < ${n}"));
+    w.push_some(query.actor_kind.clone(), |n| format!("actor_kind = ${n}"));
+    w.push(
+        |n| format!("id < coalesce(${n}::bigint, 9223372036854775807)"),
+        before,
+    );
+    let limit = w.bind(page.fetch());
+    let sql = format!(
+        "select id, at, actor_id, actor_kind, action, entity, entity_id, changes, ip, \
+         user_agent, request_id from audit_logs{} order by id desc limit ${limit}",
+        w.where_clause()
+    );
+    let (_, results) = read_as(db, principal, Role::Admin, &[(&sql, &w.params())]).await?;
     let entries: Vec<AuditLogView> = results[0]
         .iter()
         .map(|row| AuditLogView {

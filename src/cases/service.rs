@@ -13,6 +13,7 @@ use super::model::*;
 use super::sla;
 use crate::kernel::audit;
 use crate::kernel::page::{Page, PageRequest};
+use crate::kernel::query::Filter;
 use crate::kernel::reads::{lock_held, lock_row, read_as, read_one_as, require_active_user};
 use crate::kernel::validate::{self, priority};
 use crate::kernel::{unit, Actor, DomainError, Origin, Principal, Role};
@@ -37,38 +38,25 @@ pub async fn list(
     filter: &CaseFilter,
     page: &PageRequest,
 ) -> Result<Page<CaseView>, DomainError> {
-    let (after_at, after_id) = page
-        .after::<(chrono::DateTime<chrono::Utc>, Uuid)>()?
-        .unzip();
+    let mut w = Filter::new();
+    w.push_some(filter.statuses.clone(), |n| format!("status = any(${n})"));
+    w.push_some(filter.priority.clone(), |n| format!("priority = ${n}"));
+    w.push_some(filter.assignee_id, |n| format!("assignee_id = ${n}"));
+    w.push_some(filter.account_id, |n| format!("account_id = ${n}"));
+    w.push_some(filter.contract_id, |n| format!("contract_id = ${n}"));
+    w.push_some(filter.breached, |n| {
+        format!(
+            "(first_response_breached_at is not null \
+             or resolution_breached_at is not null) = ${n}"
+        )
+    });
+    w.after_newest("created_at, id", page.after()?);
+    let limit = w.bind(page.fetch());
     let sql = format!(
-        "select {COLUMNS} from cases \
-         where ($2::text[] is null or status = any($2)) and ($3::text is null or priority = $3) \
-           and ($4::uuid is null or assignee_id = $4) and ($5::uuid is null or account_id = $5) \
-           and ($6::uuid is null or contract_id = $6) \
-           and ($7::bool is null or (first_response_breached_at is not null or resolution_breached_at is not null) = $7) \
-           and (created_at, id) < (coalesce($8::timestamptz, 'infinity'), coalesce($9::uuid, '00000000-0000-0000-0000-000000000000')) \
-         order by created_at desc, id desc limit $1"
+        "select {COLUMNS} from cases{} order by created_at desc, id desc limit ${limit}",
+        w.where_clause()
     );
-    let (_, results) = read_as(
-        db,
-        principal,
-        Role::Viewer,
-        &[(
-            &sql,
-            &[
-                &page.fetch(),
-                &filter.statuses,
-                &filter.priority,
-                &filter.assignee_id,
-                &filter.account_id,
-                &filter.contract_id,
-                &filter.breached,
-                &after_at,
-                &after_id,
-            ],
-        )],
-    )
-    .await?;
+    let (_, results) = read_as(db, principal, Role::Viewer, &[(&sql, &w.params())]).await?;
     let cases: Vec<CaseView> = results[0].iter().map(CaseView::from).collect();
     Ok(Page::keyset(cases, page, |c| (c.created_at, c.id)))
 }

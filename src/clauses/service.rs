@@ -9,6 +9,7 @@ use super::model::{self, *};
 use crate::contracts::{lock_editable_contract, read_contract_rows};
 use crate::kernel::audit::{self, changed_fields, Entry};
 use crate::kernel::page::{Page, PageRequest};
+use crate::kernel::query::Filter;
 use crate::kernel::reads::{delete_row, lock_row};
 use crate::kernel::reads::{read_as, read_one_as};
 use crate::kernel::validate;
@@ -249,29 +250,27 @@ pub async fn list(
         Some((category, title, id)) => (Some(category), Some(title), Some(id)),
         None => (None, None, None),
     };
-    let category = category.map(model::category).transpose()?;
-    let sql = format!(
-        "select {COLUMNS}, lower(title) from clauses \
-         where ($1::text is null or category = $1) \
-           and (category, lower(title), id) > (coalesce($3::text, ''), coalesce($4::text, ''), coalesce($5::uuid, '00000000-0000-0000-0000-000000000000')) \
-         order by category, lower(title), id limit $2"
+    let mut w = Filter::new();
+    w.push_some(category.map(model::category).transpose()?, |n| {
+        format!("category = ${n}")
+    });
+    let (category, title, id) = (
+        w.bind(after_category),
+        w.bind(after_title),
+        w.bind(after_id),
     );
-    let (_, results) = read_as(
-        db,
-        principal,
-        Role::Viewer,
-        &[(
-            &sql,
-            &[
-                &category,
-                &page.fetch(),
-                &after_category,
-                &after_title,
-                &after_id,
-            ],
-        )],
-    )
-    .await?;
+    w.require(format!(
+        "(category, lower(title), id) > (coalesce(${category}::text, ''), \
+         coalesce(${title}::text, ''), \
+         coalesce(${id}::uuid, '00000000-0000-0000-0000-000000000000'))"
+    ));
+    let limit = w.bind(page.fetch());
+    let sql = format!(
+        "select {COLUMNS}, lower(title) from clauses{} \
+         order by category, lower(title), id limit ${limit}",
+        w.where_clause()
+    );
+    let (_, results) = read_as(db, principal, Role::Viewer, &[(&sql, &w.params())]).await?;
     let rows: Vec<(ClauseView, String)> = results[0]
         .iter()
         .map(|row| (ClauseView::from(row), row.get(row.len() - 1)))

@@ -9,6 +9,7 @@ use uuid::Uuid;
 use super::model::*;
 use crate::kernel::audit::{self, Entry};
 use crate::kernel::page::{Page, PageRequest};
+use crate::kernel::query::Filter;
 use crate::kernel::reads::{lock_row, read_as};
 use crate::kernel::validate;
 use crate::kernel::Principal;
@@ -400,33 +401,26 @@ pub async fn list_contacts(
     filter: &ContactFilter<'_>,
     page: &PageRequest,
 ) -> Result<Page<ContactView>, DomainError> {
-    let (after_name, after_id) = page.after::<(String, Uuid)>()?.unzip();
-    let pattern = validate::like_pattern(filter.q)?;
+    let mut w = Filter::new();
+    w.push_some(validate::like_pattern(filter.q)?, |n| {
+        format!(
+            "(c.name ilike ${n} or exists(select 1 from unnest(c.emails) e where e ilike ${n}))"
+        )
+    });
+    w.push_some(filter.account_id, |n| {
+        format!(
+            "exists(select 1 from account_contacts a \
+             where a.contact_id = c.id and a.counterparty_id = ${n})"
+        )
+    });
+    w.after_name("lower(c.name), c.id", page.after()?);
+    let limit = w.bind(page.fetch());
     let sql = format!(
-        "select {CONTACT_COLUMNS}, lower(c.name) from contacts c \
-         where ($1::text is null or c.name ilike $1 \
-                or exists(select 1 from unnest(c.emails) e where e ilike $1)) \
-           and ($5::uuid is null or exists(select 1 from account_contacts a \
-                where a.contact_id = c.id and a.counterparty_id = $5)) \
-           and (lower(c.name), c.id) > (coalesce($3::text, ''), coalesce($4::uuid, '00000000-0000-0000-0000-000000000000')) \
-         order by lower(c.name), c.id limit $2"
+        "select {CONTACT_COLUMNS}, lower(c.name) from contacts c{} \
+         order by lower(c.name), c.id limit ${limit}",
+        w.where_clause()
     );
-    let (_, results) = read_as(
-        db,
-        principal,
-        Role::Viewer,
-        &[(
-            &sql,
-            &[
-                &pattern,
-                &page.fetch(),
-                &after_name,
-                &after_id,
-                &filter.account_id,
-            ],
-        )],
-    )
-    .await?;
+    let (_, results) = read_as(db, principal, Role::Viewer, &[(&sql, &w.params())]).await?;
     Ok(Page::<ContactView>::by_lowered_name(
         &results[0],
         page,
@@ -472,38 +466,26 @@ pub async fn list(
     filter: &CounterpartyFilter<'_>,
     page: &PageRequest,
 ) -> Result<Page<CounterpartyView>, DomainError> {
-    let (after_name, after_id) = page.after::<(String, Uuid)>()?.unzip();
-    let pattern = validate::like_pattern(filter.q)?;
-    let tag = filter.tag.map(|t| t.trim().to_lowercase());
+    let mut w = Filter::new();
+    w.push_some(validate::like_pattern(filter.q)?, |n| {
+        format!("(name ilike ${n} or email ilike ${n})")
+    });
+    w.push_some(filter.owner_id, |n| format!("owner_id = ${n}"));
+    w.push_some(filter.tag.map(|t| t.trim().to_lowercase()), |n| {
+        format!("tags @> array[${n}]")
+    });
+    w.push_some(filter.industry.map(str::to_owned), |n| {
+        format!("lower(industry) = lower(${n}::text)")
+    });
+    w.push_some(filter.parent_id, |n| format!("parent_id = ${n}"));
+    w.after_name("lower(name), id", page.after()?);
+    let limit = w.bind(page.fetch());
     let sql = format!(
-        "select {COLUMNS}, lower(name) from counterparties \
-         where ($1::text is null or name ilike $1 or email ilike $1) \
-           and ($5::uuid is null or owner_id = $5) \
-           and ($6::text is null or tags @> array[$6]) \
-           and ($7::text is null or lower(industry) = lower($7)) \
-           and ($8::uuid is null or parent_id = $8) \
-           and (lower(name), id) > (coalesce($3::text, ''), coalesce($4::uuid, '00000000-0000-0000-0000-000000000000')) \
-         order by lower(name), id limit $2"
+        "select {COLUMNS}, lower(name) from counterparties{} \
+         order by lower(name), id limit ${limit}",
+        w.where_clause()
     );
-    let (_, results) = read_as(
-        db,
-        principal,
-        Role::Viewer,
-        &[(
-            &sql,
-            &[
-                &pattern,
-                &page.fetch(),
-                &after_name,
-                &after_id,
-                &filter.owner_id,
-                &tag,
-                &filter.industry,
-                &filter.parent_id,
-            ],
-        )],
-    )
-    .await?;
+    let (_, results) = read_as(db, principal, Role::Viewer, &[(&sql, &w.params())]).await?;
     Ok(Page::<CounterpartyView>::by_lowered_name(
         &results[0],
         page,

@@ -25,6 +25,7 @@ use crate::contracts::model::{ContractView, UpdateContract};
 use crate::contracts::service as contracts;
 use crate::kernel::audit::{self, Entry};
 use crate::kernel::jobs::{BackgroundJob, JobContext, JobError, JobKind};
+use crate::kernel::query::Filter;
 use crate::kernel::reads::read_as;
 use crate::kernel::{unit, Actor, DomainError, Origin, Principal, Refusal, Role};
 use crate::tenancy::scoped::{TenantDb, TenantTx};
@@ -225,9 +226,14 @@ pub async fn list(
             "status is one of open, accepted, rejected, superseded, all",
         ));
     }
+    let mut w = Filter::new();
+    w.push(|n| format!("contract_id = ${n}"), contract);
+    if status != "all" {
+        w.push(|n| format!("status = ${n}"), status.to_owned());
+    }
     let sql = format!(
-        "select {COLUMNS} from contract_suggestions where contract_id = $1 \
-         and ($2 = 'all' or status = $2) order by field, created_at desc"
+        "select {COLUMNS} from contract_suggestions{} order by field, created_at desc",
+        w.where_clause()
     );
     let (actor, results) = read_as(
         db,
@@ -236,7 +242,7 @@ pub async fn list(
         &[
             ("select 1 from contracts where id = $1", &[&contract]),
             (originals::CONTRACT_GUARD_SQL, &[&contract]),
-            (&sql, &[&contract, &status]),
+            (&sql, &w.params()),
         ],
     )
     .await?;

@@ -29,6 +29,7 @@ use crate::contracts::service as contracts;
 use crate::kernel::audit::{self, Entry};
 use crate::kernel::jobs::{cancel_pending, enqueue, BackgroundJob, JobContext, JobError, JobKind};
 use crate::kernel::page::{Page, PageRequest};
+use crate::kernel::query::Filter;
 use crate::kernel::reads::read_as;
 use crate::kernel::{unit, Actor, DomainError, Origin, Principal, Refusal, Role};
 use crate::tenancy::scoped::{TenantDb, TenantTx};
@@ -283,23 +284,31 @@ async fn read_page(
         .as_deref()
         .map(|text| crate::kernel::actor::me_or_user("assignee", text, actor.user_id()))
         .transpose()?;
-    let restricted_to = reader.only_owner();
-    let after: Option<(NaiveDate, Uuid)> = page.after()?;
-    let (after_date, after_id) = after.unzip();
-    let due_before = query.due_before.map(|d| d.0);
-    let rows = db
-        .read(&[(
-            &format!(
-                "select {COLUMNS} from obligation_tasks t join contracts c on c.id = t.contract_id \
-                 where ($1 = 'all' or t.status = $1) and ($2::uuid is null or t.assignee_id = $2) \
-                 and ($3::uuid is null or t.contract_id = $3) and t.due_date < coalesce($4::date, 'infinity') \
-                 and ($5::uuid is null or c.shown_redaction is null or c.owner_id = $5) \
-                 and (t.due_date, t.id) > (coalesce($6::date, '-infinity'), coalesce($7::uuid, '00000000-0000-0000-0000-000000000000')) \
-                 order by t.due_date, t.id limit $8"
-            ),
-            &[&status, &assignee, &query.contract_id, &due_before, &restricted_to, &after_date, &after_id, &page.fetch()],
-        )])
-        .await?;
+    let mut w = Filter::new();
+    if status != "all" {
+        w.push(|n| format!("t.status = ${n}"), status.to_owned());
+    }
+    w.push_some(assignee, |n| format!("t.assignee_id = ${n}"));
+    w.push_some(query.contract_id, |n| format!("t.contract_id = ${n}"));
+    w.push_some(query.due_before.map(|d| d.0), |n| {
+        format!("t.due_date < ${n}")
+    });
+    w.push_some(reader.only_owner(), |n| {
+        format!("(c.shown_redaction is null or c.owner_id = ${n})")
+    });
+    let (after_date, after_id) = page.after::<(NaiveDate, Uuid)>()?.unzip();
+    let (date, id) = (w.bind(after_date), w.bind(after_id));
+    w.require(format!(
+        "(t.due_date, t.id) > (coalesce(${date}::date, '-infinity'), \
+         coalesce(${id}::uuid, '00000000-0000-0000-0000-000000000000'))"
+    ));
+    let limit = w.bind(page.fetch());
+    let sql = format!(
+        "select {COLUMNS} from obligation_tasks t join contracts c on c.id = t.contract_id{} \
+         order by t.due_date, t.id limit ${limit}",
+        w.where_clause()
+    );
+    let rows = db.read(&[(&sql, &w.params())]).await?;
     let tasks: Vec<TaskView> = rows[0].iter().map(TaskView::from).collect();
     Ok(Page::keyset(tasks, page, |t| (t.due_date, t.id)))
 }

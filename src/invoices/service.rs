@@ -11,6 +11,7 @@ use super::model::*;
 use super::numbering::NumberFormat;
 use crate::kernel::audit::{self, Entry};
 use crate::kernel::page::{Page, PageRequest};
+use crate::kernel::query::Filter;
 use crate::kernel::reads::{lock_row, read_as};
 use crate::kernel::unit;
 use crate::kernel::validate::{self, Currency};
@@ -463,6 +464,7 @@ pub async fn void(
 }
 
 /// What an invoice list is narrowed to.
+#[derive(Default)]
 pub struct InvoiceFilter<'a> {
     pub status: Option<&'a str>,
     pub account_id: Option<Uuid>,
@@ -484,34 +486,19 @@ pub async fn list(
             "status must be draft, sent, partly_paid, paid, overdue or void",
         ));
     }
-    let (after_at, after_id) = page
-        .after::<(chrono::DateTime<chrono::Utc>, Uuid)>()?
-        .unzip();
+    let mut w = Filter::new();
+    w.push_some(filter.status.map(str::to_owned), |n| {
+        format!("status = ${n}")
+    });
+    w.push_some(filter.account_id, |n| format!("account_id = ${n}"));
+    w.push_some(filter.contract_id, |n| format!("contract_id = ${n}"));
+    w.after_newest("created_at, id", page.after()?);
+    let limit = w.bind(page.fetch());
     let sql = format!(
-        "select {COLUMNS} from invoices \
-         where ($1::text is null or status = $1) \
-           and ($2::uuid is null or account_id = $2) \
-           and ($3::uuid is null or contract_id = $3) \
-           and (created_at, id) < (coalesce($5::timestamptz, 'infinity'), coalesce($6::uuid, '00000000-0000-0000-0000-000000000000')) \
-         order by created_at desc, id desc limit $4"
+        "select {COLUMNS} from invoices{} order by created_at desc, id desc limit ${limit}",
+        w.where_clause()
     );
-    let (_, results) = read_as(
-        db,
-        principal,
-        Role::Viewer,
-        &[(
-            &sql,
-            &[
-                &filter.status,
-                &filter.account_id,
-                &filter.contract_id,
-                &page.fetch(),
-                &after_at,
-                &after_id,
-            ],
-        )],
-    )
-    .await?;
+    let (_, results) = read_as(db, principal, Role::Viewer, &[(&sql, &w.params())]).await?;
     let rows: Vec<InvoiceView> = results[0].iter().map(InvoiceView::from).collect();
     Ok(Page::keyset(rows, page, |invoice| {
         (invoice.created_at, invoice.id)

@@ -9,6 +9,7 @@ use super::model::*;
 use crate::counterparties::{self, NewContact, NewCounterparty};
 use crate::kernel::audit::{self, Entry};
 use crate::kernel::page::{Page, PageRequest};
+use crate::kernel::query::Filter;
 use crate::kernel::reads::{lock_held, read_as, require_active_user};
 use crate::kernel::validate;
 use crate::kernel::{Actor, DomainError, Origin, Principal, Refusal, Role};
@@ -433,38 +434,24 @@ pub async fn list(
             status(s)?;
         }
     }
-    let (after_at, after_id) = page
-        .after::<(chrono::DateTime<chrono::Utc>, Uuid)>()?
-        .unzip();
-    let pattern = validate::like_pattern(filter.q)?;
-    let source = filter.source.map(str::to_lowercase);
+    let mut w = Filter::new();
+    w.push_some(validate::like_pattern(filter.q)?, |n| {
+        format!("(name ilike ${n} or company ilike ${n} or email ilike ${n})")
+    });
+    w.push_some(filter.status.map(str::to_owned), |n| {
+        format!("status = ${n}")
+    });
+    w.push_some(filter.owner_id, |n| format!("owner_id = ${n}"));
+    w.push_some(filter.source.map(str::to_lowercase), |n| {
+        format!("source = ${n}")
+    });
+    w.after_newest("created_at, id", page.after()?);
+    let limit = w.bind(page.fetch());
     let sql = format!(
-        "select {COLUMNS} from leads \
-         where ($1::text is null or name ilike $1 or company ilike $1 or email ilike $1) \
-           and ($5::text is null or status = $5) \
-           and ($6::uuid is null or owner_id = $6) \
-           and ($7::text is null or source = $7) \
-           and (created_at, id) < (coalesce($3::timestamptz, 'infinity'), coalesce($4::uuid, '00000000-0000-0000-0000-000000000000')) \
-         order by created_at desc, id desc limit $2"
+        "select {COLUMNS} from leads{} order by created_at desc, id desc limit ${limit}",
+        w.where_clause()
     );
-    let (_, results) = read_as(
-        db,
-        principal,
-        Role::Viewer,
-        &[(
-            &sql,
-            &[
-                &pattern,
-                &page.fetch(),
-                &after_at,
-                &after_id,
-                &filter.status,
-                &filter.owner_id,
-                &source,
-            ],
-        )],
-    )
-    .await?;
+    let (_, results) = read_as(db, principal, Role::Viewer, &[(&sql, &w.params())]).await?;
     let rows: Vec<LeadView> = results[0].iter().map(LeadView::from).collect();
     Ok(Page::keyset(rows, page, |lead| (lead.created_at, lead.id)))
 }

@@ -10,6 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::kernel::page::{Page, PageRequest};
+use crate::kernel::query::Filter;
 use crate::kernel::unit;
 use crate::kernel::{Actor, DomainError, Role};
 use crate::tenancy::scoped::TenantTx;
@@ -93,27 +94,27 @@ pub async fn list(
 ) -> Result<Page<NotificationView>, DomainError> {
     let page = PageRequest::parse(query.limit, query.cursor.as_deref(), 200)?;
     let me = me(actor)?;
-    let after: Option<i64> = page.after()?;
-    let rows = tx
-        .query(
-            &format!(
-                "select {COLUMNS} from notifications where recipient_id = $1 \
-                 and (archived_at is not null) = $2 \
-                 and ($3::bool is null or (read_at is null) = $3) \
-                 and ($4::text is null or type = $4) \
-                 and id < coalesce($5::int8, 9223372036854775807) \
-                 order by id desc limit $6"
-            ),
-            &[
-                &me,
-                &query.archived.unwrap_or(false),
-                &query.unread,
-                &query.kind,
-                &after,
-                &page.fetch(),
-            ],
-        )
-        .await?;
+    let mut w = Filter::new();
+    w.push(|n| format!("recipient_id = ${n}"), me);
+    // Written out rather than compared with a parameter, so that every plan can prove
+    // the inbox's partial index (`where archived_at is null`) serves it.
+    w.require(if query.archived.unwrap_or(false) {
+        "archived_at is not null"
+    } else {
+        "archived_at is null"
+    });
+    w.push_some(query.unread, |n| format!("(read_at is null) = ${n}"));
+    w.push_some(query.kind, |n| format!("type = ${n}"));
+    w.push(
+        |n| format!("id < coalesce(${n}::int8, 9223372036854775807)"),
+        page.after::<i64>()?,
+    );
+    let limit = w.bind(page.fetch());
+    let sql = format!(
+        "select {COLUMNS} from notifications{} order by id desc limit ${limit}",
+        w.where_clause()
+    );
+    let rows = tx.query(&sql, &w.params()).await?;
     let items: Vec<NotificationView> = rows.iter().map(NotificationView::from).collect();
     Ok(Page::keyset(items, &page, |n| n.id))
 }

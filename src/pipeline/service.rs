@@ -11,6 +11,7 @@ use super::model::*;
 use crate::contracts::CreateContract;
 use crate::kernel::audit::{self, changed_fields, Entry};
 use crate::kernel::page::{Page, PageRequest};
+use crate::kernel::query::Filter;
 use crate::kernel::reads::{lock_row, read_as};
 use crate::kernel::validate::{self, Amount, Currency};
 use crate::kernel::{Actor, DomainError, Origin, Principal, Refusal, Role};
@@ -505,6 +506,7 @@ pub async fn delete(
 }
 
 /// What an opportunity list is narrowed to.
+#[derive(Default)]
 pub struct OpportunityFilter<'a> {
     pub q: Option<&'a str>,
     pub stage: Option<&'a str>,
@@ -527,37 +529,26 @@ pub async fn list(
     {
         return Err(DomainError::invalid("outcome must be open, won or lost"));
     }
-    let (after_name, after_id) = page.after::<(String, Uuid)>()?.unzip();
-    let pattern = validate::like_pattern(filter.q)?;
+    let mut w = Filter::new();
+    w.push_some(validate::like_pattern(filter.q)?, |n| {
+        format!("o.name ilike ${n}")
+    });
+    w.push_some(filter.stage.map(str::to_owned), |n| {
+        format!("o.stage = ${n}")
+    });
+    w.push_some(filter.owner_id, |n| format!("o.owner_id = ${n}"));
+    w.push_some(filter.account_id, |n| format!("o.account_id = ${n}"));
+    w.push_some(filter.outcome.map(str::to_owned), |n| {
+        format!("o.stage in (select key from pipeline_stages where outcome = ${n})")
+    });
+    w.after_name("lower(o.name), o.id", page.after()?);
+    let limit = w.bind(page.fetch());
     let sql = format!(
-        "select {COLUMNS}, lower(o.name) from opportunities o \
-         where ($1::text is null or o.name ilike $1) \
-           and ($5::text is null or o.stage = $5) \
-           and ($6::uuid is null or o.owner_id = $6) \
-           and ($7::uuid is null or o.account_id = $7) \
-           and ($8::text is null or o.stage in (select key from pipeline_stages where outcome = $8)) \
-           and (lower(o.name), o.id) > (coalesce($3::text, ''), coalesce($4::uuid, '00000000-0000-0000-0000-000000000000')) \
-         order by lower(o.name), o.id limit $2"
+        "select {COLUMNS}, lower(o.name) from opportunities o{} \
+         order by lower(o.name), o.id limit ${limit}",
+        w.where_clause()
     );
-    let (_, results) = read_as(
-        db,
-        principal,
-        Role::Viewer,
-        &[(
-            &sql,
-            &[
-                &pattern,
-                &page.fetch(),
-                &after_name,
-                &after_id,
-                &filter.stage,
-                &filter.owner_id,
-                &filter.account_id,
-                &filter.outcome,
-            ],
-        )],
-    )
-    .await?;
+    let (_, results) = read_as(db, principal, Role::Viewer, &[(&sql, &w.params())]).await?;
     Ok(Page::<OpportunityView>::by_lowered_name(
         &results[0],
         page,

@@ -3,6 +3,7 @@
 //! and where from, checks the role, audits, and leaves committing to its caller.
 
 use serde_json::json;
+use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
 use chrono::{DateTime, Utc};
@@ -17,6 +18,7 @@ use super::signature;
 use crate::kernel::audit::{self, changed_fields, Entry};
 use crate::kernel::jobs::enqueue;
 use crate::kernel::page::{Page, PageRequest};
+use crate::kernel::query::Filter;
 use crate::kernel::reads::delete_row;
 use crate::kernel::unit::{self, ReactionFuture, Reactions, Recorded};
 use crate::kernel::validate;
@@ -340,19 +342,25 @@ async fn resend(
     const BATCH: i64 = 1000;
     let mut after: i64 = -1;
     let mut queued = 0i64;
+    let since_condition = if since.is_some() {
+        "and created_at >= $4"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "update webhook_messages set state = 'pending', next_attempt_at = null \
+         where endpoint_id = $1 and event_id = any(array( \
+             select event_id from webhook_messages \
+             where endpoint_id = $1 and state <> 'delivered' and event_id > $2 {since_condition} \
+             order by event_id limit $3)) \
+         returning event_id"
+    );
     loop {
-        let rows = tx
-            .query(
-                "update webhook_messages set state = 'pending', next_attempt_at = null \
-                 where endpoint_id = $1 and event_id = any(array( \
-                     select event_id from webhook_messages \
-                     where endpoint_id = $1 and state <> 'delivered' and event_id > $2 \
-                       and ($3::timestamptz is null or created_at >= $3) \
-                     order by event_id limit $4)) \
-                 returning event_id",
-                &[&endpoint, &after, &since, &BATCH],
-            )
-            .await?;
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&endpoint, &after, &BATCH];
+        if let Some(since) = &since {
+            params.push(since);
+        }
+        let rows = tx.query(&sql, &params).await?;
         let mut events: Vec<i64> = rows.iter().map(|row| row.get(0)).collect();
         if events.is_empty() {
             return Ok(queued);
@@ -434,18 +442,21 @@ pub async fn messages(
     }
     let before: Option<i64> = page.after()?;
     ensure_exists(tx, id).await?;
-    let rows = tx
-        .query(
-            &format!(
-                "select {MESSAGE_COLUMNS} from webhook_messages m \
-                 join audit_logs e on e.id = m.event_id \
-                 where m.endpoint_id = $1 and ($2::text is null or m.state = $2) \
-                   and m.event_id < coalesce($3::bigint, 9223372036854775807) \
-                 order by m.event_id desc limit $4"
-            ),
-            &[&id, &state, &before, &page.fetch()],
-        )
-        .await?;
+    let mut w = Filter::new();
+    w.push(|n| format!("m.endpoint_id = ${n}"), id);
+    w.push_some(state.map(str::to_owned), |n| format!("m.state = ${n}"));
+    w.push(
+        |n| format!("m.event_id < coalesce(${n}::bigint, 9223372036854775807)"),
+        before,
+    );
+    let limit = w.bind(page.fetch());
+    let sql = format!(
+        "select {MESSAGE_COLUMNS} from webhook_messages m \
+         join audit_logs e on e.id = m.event_id{} \
+         order by m.event_id desc limit ${limit}",
+        w.where_clause()
+    );
+    let rows = tx.query(&sql, &w.params()).await?;
     let views: Vec<MessageView> = rows.iter().map(MessageView::from).collect();
     Ok(Page::keyset(views, page, |view| view.event_id))
 }

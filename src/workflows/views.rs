@@ -8,6 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::kernel::page::{Page, PageRequest};
+use crate::kernel::query::Filter;
 use crate::kernel::unit;
 use crate::kernel::{Actor, DomainError, Role};
 use crate::tenancy::scoped::TenantTx;
@@ -40,6 +41,7 @@ pub struct ApprovalView {
     pub overdue: bool,
 }
 
+/// An approval's columns; `$1` is the clock, which says whether it is overdue.
 const APPROVAL_COLUMNS: &str = "a.id, a.contract_id, c.title, a.run_id, a.stage_id, s.name, a.approver_id, \
     u.email, a.assigned_via, a.delegated_from, a.state, a.reason, a.created_at, a.decided_at, s.due_at, \
     a.overdue_at, coalesce(a.state = 'pending' and s.due_at < $1::timestamptz, false)";
@@ -132,26 +134,24 @@ pub async fn approvals(
     }
     actor.require(if all { Role::Manager } else { Role::Viewer })?;
     let mine = if all { None } else { actor.user_id() };
-    let rows = tx
-        .query(
-            &format!(
-                "select {APPROVAL_COLUMNS} from {APPROVAL_FROM} \
-                 where ($2::uuid is null or a.approver_id = $2) and ($3::text is null or a.state = $3) \
-                   and (not $4 or (a.state = 'pending' and s.due_at < $1::timestamptz)) \
-                   and ($5::uuid is null or a.contract_id = $5) \
-                 order by a.created_at desc, a.id desc limit $6 offset $7"
-            ),
-            &[
-                &unit::now(tx),
-                &mine,
-                &query.state,
-                &query.overdue.unwrap_or(false),
-                &query.contract_id,
-                &page.fetch(),
-                &page.offset()?,
-            ],
-        )
-        .await?;
+    let mut w = Filter::new();
+    // The columns read the clock as the first parameter.
+    let now = w.bind(unit::now(tx));
+    w.push_some(mine, |n| format!("a.approver_id = ${n}"));
+    w.push_some(query.state.clone(), |n| format!("a.state = ${n}"));
+    if query.overdue == Some(true) {
+        w.require(format!(
+            "a.state = 'pending' and s.due_at < ${now}::timestamptz"
+        ));
+    }
+    w.push_some(query.contract_id, |n| format!("a.contract_id = ${n}"));
+    let (limit, offset) = (w.bind(page.fetch()), w.bind(page.offset()?));
+    let sql = format!(
+        "select {APPROVAL_COLUMNS} from {APPROVAL_FROM}{} \
+         order by a.created_at desc, a.id desc limit ${limit} offset ${offset}",
+        w.where_clause()
+    );
+    let rows = tx.query(&sql, &w.params()).await?;
     Ok(Page::offset(
         rows.iter().map(ApprovalView::from).collect(),
         &page,

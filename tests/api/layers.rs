@@ -1408,3 +1408,133 @@ fn key_batches_are_matched_by_a_hash_or_an_index() {
         assert_eq!(keys_matched_pair_by_pair(sample), lines, "{sample}");
     }
 }
+
+/// Lists whose statement keeps a switch on a parameter, listed with why no index
+/// depends on it.
+const LISTS_WITH_SWITCHES: [(&str, &str); 1] = [(
+    "contracts/calendar.rs",
+    "whose restricted originals' tasks a reader sees: the dates' indexes narrow the \
+     calendar, the switch only drops rows among them",
+)];
+
+/// Whether `operand`, one side of an `or`, is a switch on a parameter alone:
+/// `$5::uuid is null`, `${n} is null`, `not $4`, `$1 = 'all'`.
+fn is_parameter_switch(operand: &str) -> bool {
+    let operand = operand.trim();
+    let operand = operand.strip_prefix("not ").unwrap_or(operand);
+    let Some(rest) = operand.strip_prefix('$') else {
+        return false;
+    };
+    let rest = match rest.strip_prefix('{') {
+        Some(named) => match named.find('}') {
+            Some(end) => &named[end + 1..],
+            None => return false,
+        },
+        None => rest.trim_start_matches(|c: char| c.is_ascii_digit()),
+    };
+    let rest = match rest.strip_prefix("::") {
+        Some(typed) => typed.trim_start_matches(|c: char| c.is_alphanumeric() || "_[]".contains(c)),
+        None => rest,
+    };
+    rest.is_empty()
+        || rest == " is null"
+        || (rest.starts_with(" = '") && rest.ends_with('\'') && rest.len() > 4)
+}
+
+/// Lines of `text` where a list (a statement that sorts or pages its rows) turns a
+/// filter on and off with its parameter: `($5::uuid is null or owner_id = $5)`,
+/// `(not $4 or overdue)`, `($1 = 'all' or status = $1)`. The plan PostgreSQL may
+/// settle on for a cached statement (the generic plan, made without the values) must
+/// serve both positions of the switch, so it can use no index the filter names and
+/// filters the list in its sort order instead: a selective filter then reads the whole
+/// list. A filter not given is left out of the statement (`Filter::push_some`), which
+/// makes each combination a statement of its own.
+fn lists_switched_by_a_parameter(text: &str) -> Vec<usize> {
+    let mut found = Vec::new();
+    let mut from = 0;
+    while let Some(at) = text[from..].find(" or ") {
+        let start = from + at;
+        from = start + " or ".len();
+        let line_start = text[..start].rfind('\n').map_or(0, |n| n + 1);
+        if text[line_start..start].trim_start().starts_with("//") {
+            continue;
+        }
+        let (literal_start, literal_end) = enclosing_literal(text, start);
+        let literal = &text[literal_start..literal_end];
+        if !literal.contains("order by ") && !literal.contains("limit $") {
+            continue;
+        }
+        let operand_start = ["(", " and ", "where "]
+            .iter()
+            .filter_map(|open| {
+                text[literal_start..start]
+                    .rfind(open)
+                    .map(|n| n + open.len())
+            })
+            .max()
+            .map_or(literal_start, |n| literal_start + n);
+        if is_parameter_switch(&text[operand_start..start]) {
+            found.push(text[..start].matches('\n').count() + 1);
+        }
+    }
+    found
+}
+
+#[test]
+fn lists_leave_out_the_filters_not_given() {
+    let listed: Vec<&str> = LISTS_WITH_SWITCHES.iter().map(|(f, _)| *f).collect();
+    let wrong = found_in_src(lists_switched_by_a_parameter, &listed);
+    assert!(
+        wrong.is_empty(),
+        "a list switching a filter on and off with a parameter, which a generic \
+         plan can serve with no index of the filter; leave a filter not given out of the \
+         statement (`Filter::push_some`), or list the file with why no index depends on \
+         it: {wrong:?}"
+    );
+    for (file, _) in LISTS_WITH_SWITCHES {
+        assert!(
+            found_in_src(lists_switched_by_a_parameter, &[])
+                .iter()
+                .any(|at| at.starts_with(&format!("{file}:"))),
+            "{file} no longer switches a filter: take it off the list"
+        );
+    }
+    let samples = [
+        (
+            "\"select 1 from t where ($5::uuid is null or owner_id = $5) \\\n limit $2\"",
+            vec![1],
+        ),
+        (
+            "\"where a = $1 and (not $4 or overdue) limit $6 offset $7\"",
+            vec![1],
+        ),
+        (
+            "\"where ($1 = 'all' or t.status = $1) \\\n order by id limit ${limit}\"",
+            vec![1],
+        ),
+        (
+            "\"where (${n} is null or x = ${n}) limit ${limit}\"",
+            vec![1],
+        ),
+        ("\"where owner_id = $5 and (a or b) limit $2\"", vec![]),
+        (
+            "\"where (held_until is null or held_until <= $2) limit $3\"",
+            vec![],
+        ),
+        (
+            "\"select ($1::uuid is null or exists(select 1 from users where id = $1))\"",
+            vec![],
+        ),
+        (
+            "\"where ($3::uuid is null or c.id <> $3) limit 10\"",
+            vec![],
+        ),
+        (
+            "\"where $1::uuid is null or tenant_id = $1 group by k order by k\"",
+            vec![1],
+        ),
+    ];
+    for (sample, lines) in samples {
+        assert_eq!(lists_switched_by_a_parameter(sample), lines, "{sample}");
+    }
+}

@@ -2,10 +2,22 @@
 //! [`Filter`] collects `WHERE` conditions whose values are bound as parameters, and a
 //! [`SortKeys`] allow-list turns `sort=-end_date` into an `ORDER BY` written by us.
 //! Anything outside the allow-list is a 400 that names what is allowed.
+//!
+//! A filter the client did not give leaves no trace in the statement: no
+//! `$n is null or column = $n`. Each combination of filters is then a statement of its
+//! own, and whatever plan PostgreSQL settles on for it (a cached statement may get a
+//! generic plan, made without the values) can use the indexes its conditions name.
+//! With the `is null or` form a generic plan can use none of them and filters the whole
+//! list instead.
 
+use chrono::{DateTime, Utc};
 use tokio_postgres::types::ToSql;
+use uuid::Uuid;
 
 use super::error::DomainError;
+
+/// The nil uuid, which sorts before every other: the id half of a first page's bound.
+const NIL: &str = "00000000-0000-0000-0000-000000000000";
 
 /// `WHERE` conditions and their bound values.
 #[derive(Default)]
@@ -30,11 +42,46 @@ impl Filter {
         self.conditions.push(condition(self.params.len()));
     }
 
+    /// Adds a condition on a new parameter only when a value is given: see the module's
+    /// note on why an absent filter must leave no condition behind.
+    pub fn push_some<T: ToSql + Sync + Send + 'static>(
+        &mut self,
+        value: Option<T>,
+        condition: impl FnOnce(usize) -> String,
+    ) {
+        if let Some(value) = value {
+            self.push(condition, value);
+        }
+    }
+
     /// Binds a value without a condition of its own (one that a join or a later
     /// clause refers to); returns its number.
     pub fn bind(&mut self, value: impl ToSql + Sync + Send + 'static) -> usize {
         self.params.push(Box::new(value));
         self.params.len()
+    }
+
+    /// Bounds a list read newest first, `order by <at>, <id> desc`, after the cursor's
+    /// row: `key` names the two columns (`"created_at, id"`). The first page binds a
+    /// bound before every row, so every plan reads the bound as an index range (see
+    /// [`crate::page`]).
+    pub fn after_newest(&mut self, key: &str, after: Option<(DateTime<Utc>, Uuid)>) {
+        let (at, id) = after.unzip();
+        let (at, id) = (self.bind(at), self.bind(id));
+        self.require(format!(
+            "({key}) < (coalesce(${at}::timestamptz, 'infinity'), coalesce(${id}::uuid, '{NIL}'))"
+        ));
+    }
+
+    /// Bounds a list read by lowered name, `order by lower(name), id`, after the
+    /// cursor's row, as [`Filter::after_newest`] does: `key` names the two
+    /// (`"lower(c.name), c.id"`).
+    pub fn after_name(&mut self, key: &str, after: Option<(String, Uuid)>) {
+        let (name, id) = after.unzip();
+        let (name, id) = (self.bind(name), self.bind(id));
+        self.require(format!(
+            "({key}) > (coalesce(${name}::text, ''), coalesce(${id}::uuid, '{NIL}'))"
+        ));
     }
 
     /// Adds a condition on parameters already bound.
@@ -166,5 +213,31 @@ mod tests {
             " where status = $1 and search @@ websearch_to_tsquery($2) and owner_id = $3"
         );
         assert_eq!(filter.params().len(), 3);
+    }
+
+    #[test]
+    fn an_absent_filter_leaves_no_condition_and_no_parameter() {
+        let mut filter = Filter::new();
+        filter.push_some(None::<String>, |n| format!("stage = ${n}"));
+        filter.push_some(Some(uuid::Uuid::nil()), |n| format!("owner_id = ${n}"));
+        filter.push_some(None::<uuid::Uuid>, |n| format!("account_id = ${n}"));
+        assert_eq!(filter.where_clause(), " where owner_id = $1");
+        assert_eq!(filter.params().len(), 1);
+    }
+
+    #[test]
+    fn keyset_bounds_bind_both_halves_of_the_key_on_every_page() {
+        let mut filter = Filter::new();
+        filter.after_newest("created_at, id", None);
+        filter.after_name("lower(name), id", Some(("acme".into(), Uuid::nil())));
+        assert_eq!(
+            filter.where_clause(),
+            format!(
+                " where (created_at, id) < (coalesce($1::timestamptz, 'infinity'), \
+                 coalesce($2::uuid, '{NIL}')) and (lower(name), id) > \
+                 (coalesce($3::text, ''), coalesce($4::uuid, '{NIL}'))"
+            )
+        );
+        assert_eq!(filter.params().len(), 4);
     }
 }

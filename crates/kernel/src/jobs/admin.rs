@@ -9,6 +9,7 @@ use tokio_postgres::GenericClient;
 use uuid::Uuid;
 
 use super::{JOBS_CHANNEL, PENDING_STATES, STATES};
+use crate::query::Filter as Conditions;
 
 #[derive(Debug, Default, Clone)]
 pub struct Filter {
@@ -106,24 +107,18 @@ pub async fn list(
     limit: i64,
 ) -> Result<Vec<JobSummary>, AdminError> {
     filter.validate()?;
-    let rows = client
-        .query(
-            &format!(
-                "select {SUMMARY_COLUMNS} from public.jobs j \
-                 join public.tenants t on t.id = j.tenant_id \
-                 where ($1::text is null or t.slug = $1) and ($2::text is null or j.kind = $2) \
-                   and ($3::text is null or j.state = $3) and ($4::text is null or j.queue = $4) \
-                 order by j.id desc limit $5"
-            ),
-            &[
-                &filter.tenant,
-                &filter.kind,
-                &filter.state,
-                &filter.queue,
-                &limit,
-            ],
-        )
-        .await?;
+    let mut w = Conditions::new();
+    w.push_some(filter.tenant.clone(), |n| format!("t.slug = ${n}"));
+    w.push_some(filter.kind.clone(), |n| format!("j.kind = ${n}"));
+    w.push_some(filter.state.clone(), |n| format!("j.state = ${n}"));
+    w.push_some(filter.queue.clone(), |n| format!("j.queue = ${n}"));
+    let limit = w.bind(limit);
+    let sql = format!(
+        "select {SUMMARY_COLUMNS} from public.jobs j \
+         join public.tenants t on t.id = j.tenant_id{} order by j.id desc limit ${limit}",
+        w.where_clause()
+    );
+    let rows = client.query(&sql, &w.params()).await?;
     Ok(rows.iter().map(summary).collect())
 }
 
@@ -335,14 +330,14 @@ pub async fn stats(
         Some(slug) => Some(tenant_id(client, slug).await?),
         None => None,
     };
-    let rows = client
-        .query(
-            "select kind, state, count(*) from public.jobs \
-             where $1::uuid is null or tenant_id = $1 \
-             group by kind, state order by kind, state",
-            &[&tenant_id],
-        )
-        .await?;
+    let mut w = Conditions::new();
+    w.push_some(tenant_id, |n| format!("tenant_id = ${n}"));
+    let sql = format!(
+        "select kind, state, count(*) from public.jobs{} \
+         group by kind, state order by kind, state",
+        w.where_clause()
+    );
+    let rows = client.query(&sql, &w.params()).await?;
     let counts = rows
         .iter()
         .map(|row| Count {
