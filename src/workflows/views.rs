@@ -145,17 +145,16 @@ pub async fn approvals(
         ));
     }
     w.push_some(query.contract_id, |n| format!("a.contract_id = ${n}"));
-    let (limit, offset) = (w.bind(page.fetch()), w.bind(page.offset()?));
+    w.after_newest("a.created_at, a.id", page.after()?);
+    let limit = w.bind(page.fetch());
     let sql = format!(
         "select {APPROVAL_COLUMNS} from {APPROVAL_FROM}{} \
-         order by a.created_at desc, a.id desc limit ${limit} offset ${offset}",
+         order by a.created_at desc, a.id desc limit ${limit}",
         w.where_clause()
     );
     let rows = tx.query(&sql, &w.params()).await?;
-    Ok(Page::offset(
-        rows.iter().map(ApprovalView::from).collect(),
-        &page,
-    ))
+    let approvals: Vec<ApprovalView> = rows.iter().map(ApprovalView::from).collect();
+    Ok(Page::keyset(approvals, &page, |a| (a.created_at, a.id)))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -20,7 +20,7 @@ use pactum::contracts::ContractView;
 use pactum::kernel::page::Page;
 use pactum::kernel::page::PageRequest;
 use pactum::kernel::target::Target;
-use pactum::kernel::{DomainError, Origin, Principal};
+use pactum::kernel::{Actor, DomainError, Origin, Principal, Role};
 use pactum::tenancy::connection::{Pooler, RequestPool};
 use pactum::tenancy::pool::DatabaseUrl;
 use pactum::tenancy::scoped::TenantDb;
@@ -259,6 +259,22 @@ fn filtered_rows(owner: Uuid, contract: Uuid, record: Uuid) -> String {
                     case when {rare} then a.first else a.second end, \
                     now() - i * interval '1 minute' \
              from generate_series(1, {ROWS}) i, accounts a;
+         insert into t_acme.workflow_runs (contract_id, definition_version, definition_name, \
+                 allow_self_approval, contract_version, round, state, started_at) \
+             values ('{contract}', 1, 'Review', false, 1, 1, 'running', now());
+         insert into t_acme.workflow_stages (run_id, sequence, name, approval_type, \
+                 is_required, spec, state) \
+             select id, 1, 'Legal', 'any', true, '{{}}', 'active' from t_acme.workflow_runs;
+         insert into t_acme.approvals (stage_id, run_id, contract_id, approver_id, \
+                 assigned_via, state, created_at) \
+             select st.id, st.run_id, \
+                    case when {rare} then '{contract}'::uuid \
+                         else (select id from t_acme.contracts where title = 'Contract 1') end, \
+                    case when {rare} \
+                         then (select id from t_acme.users where email = 'rare@example.com') \
+                         else '{owner}'::uuid end, \
+                    'team:legal', 'approved', now() - i * interval '1 minute' \
+             from generate_series(1, {ROWS}) i, t_acme.workflow_stages st;
          insert into t_acme.opportunities (name, account_id, stage, currency, owner_id) \
              select 'Deal ' || i, case when {rare} then a.first else a.second end, \
                     case when {rare} then 'negotiation' else 'prospecting' end, 'EUR', \
@@ -300,7 +316,7 @@ fn filtered_rows(owner: Uuid, contract: Uuid, record: Uuid) -> String {
                     false, 'The Supplier shall deliver.', 0, 27, current_date + i, 'text', \
                     case when i % 2 = 0 then 'open' else 'done' end, now() \
              from generate_series(1, {ROWS}) i;
-         analyze t_acme.contracts; analyze t_acme.counterparties; analyze t_acme.opportunities; analyze t_acme.leads; \
+         analyze t_acme.contracts; analyze t_acme.approvals; analyze t_acme.counterparties; analyze t_acme.opportunities; analyze t_acme.leads; \
          analyze t_acme.invoices; analyze t_acme.cases; analyze t_acme.audit_logs; \
          analyze t_acme.tasks; analyze t_acme.obligation_tasks;"
     )
@@ -311,7 +327,9 @@ fn filtered_rows(owner: Uuid, contract: Uuid, record: Uuid) -> String {
 /// 3,000 where the filter's column alone was indexed (the plan, made for an average
 /// share of matches, read the list in order and dropped the rest) or where the filter
 /// was a switch (`$5 is null or owner_id = $5`), which no index serves. The obligation
-/// tasks of every status read through the index of their order, which they lacked.
+/// tasks of every status and everyone's approvals read through the index of their
+/// order, which they lacked (and the approvals were paged by offset, so each page read
+/// every approval before it as well).
 #[tokio::test]
 async fn filtered_lists_read_about_their_matches_in_generic_plans() {
     use pactum::{activities, cases, counterparties, invoices, leads, pipeline};
@@ -340,10 +358,7 @@ async fn filtered_lists_read_about_their_matches_in_generic_plans() {
     macro_rules! read {
         ($name:expr, $table:expr, $list:expr) => {{
             let list = $list;
-            let read = read_whole(tenant, $table, MATCHES, async |cursor| {
-                list(page_at(cursor)).await
-            })
-            .await;
+            let read = read_whole(tenant, $table, MATCHES, async |cursor| list(cursor).await).await;
             reads.push(($name, read));
         }};
     }
@@ -359,7 +374,9 @@ async fn filtered_lists_read_about_their_matches_in_generic_plans() {
         .get(0);
     let of_contracts = |filter: serde_json::Value| {
         let filter = serde_json::from_value(filter).unwrap();
-        async move |page: PageRequest| contracts::search::list(tenant, system, &filter, &page).await
+        async move |cursor: Option<String>| {
+            contracts::search::list(tenant, system, &filter, &page_at(cursor)).await
+        }
     };
     read!(
         "contracts by owner",
@@ -371,9 +388,44 @@ async fn filtered_lists_read_about_their_matches_in_generic_plans() {
         "contracts",
         of_contracts(json!({ "counterparty_id": first }))
     );
+    let of_approvals = |actor: Actor, query: serde_json::Value| {
+        async move |cursor: Option<String>| {
+            let mut query = query.clone();
+            query["cursor"] = json!(cursor);
+            let tx = tenant.begin().await.unwrap();
+            let approvals = pactum::workflows::views::approvals(
+                &tx,
+                &actor,
+                serde_json::from_value(query).unwrap(),
+            )
+            .await;
+            tx.commit().await.unwrap();
+            approvals
+        }
+    };
+    let manager = Actor::system("test");
+    read!(
+        "approvals of a contract",
+        "approvals",
+        of_approvals(
+            manager.clone(),
+            json!({ "scope": "all", "contract_id": contract, "limit": PAGE })
+        )
+    );
+    read!(
+        "approvals of an approver",
+        "approvals",
+        of_approvals(
+            Actor::User {
+                id: rare,
+                role: Role::Viewer
+            },
+            json!({ "limit": PAGE })
+        )
+    );
     let accounts = |filter: counterparties::service::CounterpartyFilter<'static>| {
-        async move |page: PageRequest| {
-            counterparties::service::list(tenant, system, &filter, &page).await
+        async move |cursor: Option<String>| {
+            counterparties::service::list(tenant, system, &filter, &page_at(cursor)).await
         }
     };
     read!(
@@ -393,7 +445,9 @@ async fn filtered_lists_read_about_their_matches_in_generic_plans() {
         })
     );
     let deals = |filter: pipeline::service::OpportunityFilter<'static>| {
-        async move |page: PageRequest| pipeline::service::list(tenant, system, &filter, &page).await
+        async move |cursor: Option<String>| {
+            pipeline::service::list(tenant, system, &filter, &page_at(cursor)).await
+        }
     };
     read!(
         "opportunities by owner",
@@ -420,7 +474,9 @@ async fn filtered_lists_read_about_their_matches_in_generic_plans() {
         })
     );
     let of_leads = |filter: leads::service::LeadFilter<'static>| {
-        async move |page: PageRequest| leads::service::list(tenant, system, &filter, &page).await
+        async move |cursor: Option<String>| {
+            leads::service::list(tenant, system, &filter, &page_at(cursor)).await
+        }
     };
     read!(
         "leads by status",
@@ -439,7 +495,9 @@ async fn filtered_lists_read_about_their_matches_in_generic_plans() {
         })
     );
     let of_invoices = |filter: invoices::service::InvoiceFilter<'static>| {
-        async move |page: PageRequest| invoices::service::list(tenant, system, &filter, &page).await
+        async move |cursor: Option<String>| {
+            invoices::service::list(tenant, system, &filter, &page_at(cursor)).await
+        }
     };
     read!(
         "invoices by status",
@@ -466,7 +524,9 @@ async fn filtered_lists_read_about_their_matches_in_generic_plans() {
         })
     );
     let of_cases = |filter: cases::service::CaseFilter| {
-        async move |page: PageRequest| cases::service::list(tenant, system, &filter, &page).await
+        async move |cursor: Option<String>| {
+            cases::service::list(tenant, system, &filter, &page_at(cursor)).await
+        }
     };
     read!(
         "cases by account",
@@ -494,7 +554,9 @@ async fn filtered_lists_read_about_their_matches_in_generic_plans() {
     );
     let audit = |query: serde_json::Value| {
         let query = serde_json::from_value(query).unwrap();
-        async move |page: PageRequest| pactum::audit::log::list(tenant, system, &query, &page).await
+        async move |cursor: Option<String>| {
+            pactum::audit::log::list(tenant, system, &query, &page_at(cursor)).await
+        }
     };
     read!(
         "audit of a record",
@@ -508,12 +570,14 @@ async fn filtered_lists_read_about_their_matches_in_generic_plans() {
         "audit_logs",
         audit(json!({ "actor": owner }))
     );
-    read!("tasks of a record", "tasks", async |page: PageRequest| {
+    read!("tasks of a record", "tasks", async |cursor: Option<
+        String,
+    >| {
         let on_contract = activities::tasks::TaskFilter {
             target: Some(("contract".into(), contract)),
             ..Default::default()
         };
-        activities::tasks::list(tenant, system, &on_contract, &page).await
+        activities::tasks::list(tenant, system, &on_contract, &page_at(cursor)).await
     });
     let too_many: Vec<_> = reads
         .iter()
@@ -524,7 +588,7 @@ async fn filtered_lists_read_about_their_matches_in_generic_plans() {
         "rows read to list {MATCHES} matches among {ROWS}: {too_many:?}"
     );
 
-    let tasks = read_whole(tenant, "obligation_tasks", ROWS, async |cursor| {
+    let every_task = read_whole(tenant, "obligation_tasks", ROWS, async |cursor| {
         let every_status = serde_json::from_value(json!({
             "status": "all", "limit": PAGE, "cursor": cursor
         }))
@@ -532,8 +596,18 @@ async fn filtered_lists_read_about_their_matches_in_generic_plans() {
         pactum::intelligence::tasks::list(tenant, system, &every_status).await
     })
     .await;
-    assert!(
-        tasks <= 2 * ROWS,
-        "obligation_tasks: {tasks} rows read to page through {ROWS}"
-    );
+    let everyones = of_approvals(manager, json!({ "scope": "all", "limit": PAGE }));
+    let every_approval = read_whole(tenant, "approvals", ROWS, async |cursor| {
+        everyones(cursor).await
+    })
+    .await;
+    for (table, read) in [
+        ("obligation_tasks", every_task),
+        ("approvals", every_approval),
+    ] {
+        assert!(
+            read <= 2 * ROWS,
+            "{table}: {read} rows read to page through {ROWS}"
+        );
+    }
 }
