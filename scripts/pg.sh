@@ -20,6 +20,11 @@ mkdir -p "$STATE"
 
 log() { echo "pg.sh: $*" >&2; }
 
+# A UTF-8 locale every glibc since 2.35 builds in (Debian 12, Ubuntu 22.04), and
+# Debian's older ones ship; empty where there is none (then case folds for ASCII
+# only, and the server says so when it starts).
+UNICODE_CTYPE="$(locale -a 2>/dev/null | grep -ix -m1 'c\.utf-\?8' || true)"
+
 find_pg_bin() {
   local dir
   for dir in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k5 -V -r); do
@@ -91,7 +96,11 @@ ensure_running() {
   if [ ! -f "$data/PG_VERSION" ]; then
     log "creating a private cluster in $data"
     rm -rf "$data"
-    as_owner "$bin/initdb" -D "$data" -U postgres --auth=trust --encoding=UTF8 --no-locale >/dev/null
+    # Sorting and messages as in C, but letters classified as Unicode does (LC_CTYPE):
+    # with the C ctype PostgreSQL's lower() folds ASCII only, and every case-blind
+    # match of a name such as "ÖBB" against the server's Unicode-lowered keys misses.
+    as_owner "$bin/initdb" -D "$data" -U postgres --auth=trust --encoding=UTF8 --no-locale \
+      ${UNICODE_CTYPE:+--lc-ctype="$UNICODE_CTYPE"} >/dev/null
     cat >>"$data/postgresql.conf" <<CONF
 # Pactum private cluster (scripts/pg.sh)
 listen_addresses = '127.0.0.1'
@@ -136,8 +145,10 @@ CONF
     fi
     if [ "$(as_owner "$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -d postgres -tAc \
           "select 1 from pg_database where datname = '$database'")" != 1 ]; then
+      # The ctype named, so that a cluster made before it was set makes new databases
+      # right all the same.
       as_owner "$bin/psql" -q -h 127.0.0.1 -p "$port" -U postgres -d postgres \
-        -c "create database \"$database\"" >&2
+        -c "create database \"$database\"${UNICODE_CTYPE:+ template template0 encoding 'UTF8' lc_collate 'C' lc_ctype '$UNICODE_CTYPE'}" >&2
     fi
   fi
   echo "postgres://postgres@127.0.0.1:$port/$database"

@@ -264,6 +264,26 @@ async fn stop_requested() {
     }
 }
 
+/// Says at start-up when the database folds case for ASCII letters only (its
+/// `LC_CTYPE` is `C`): matching names and addresses case aside then misses every one
+/// with a capital beyond ASCII. A warning, not a refusal: everything else works.
+async fn warn_of_ascii_only_case_folding(url: &crate::tenancy::pool::DatabaseUrl) {
+    let Ok(client) = url.connect().await else {
+        return;
+    };
+    match crate::tenancy::pool::ascii_only_case_folding(&client).await {
+        Ok(Some(lc_ctype)) => tracing::warn!(
+            %lc_ctype,
+            "the database folds case for ASCII letters only: names and addresses with \
+             capitals beyond ASCII (Ö, É, Ñ) will not match case aside in imports, lead \
+             conversion and search; create the database with a UTF-8 LC_CTYPE (C.UTF-8, \
+             as scripts/pg.sh does)"
+        ),
+        Ok(None) => {}
+        Err(error) => tracing::debug!(%error, "could not check the database's case folding"),
+    }
+}
+
 /// `pactum worker`: runs jobs and nothing else until SIGTERM, then stops claiming,
 /// lets running jobs finish within the grace period and releases the rest.
 pub async fn run_worker(config: Config, clock: SharedClock) -> anyhow::Result<()> {
@@ -272,6 +292,7 @@ pub async fn run_worker(config: Config, clock: SharedClock) -> anyhow::Result<()
             "PACTUM_JOB_WORKERS is 0: a worker process with no workers has nothing to do"
         );
     }
+    warn_of_ascii_only_case_folding(&config.direct_database_url).await;
     let tenant_pool = job_pool(&config)?;
     let handlers = job_handlers(&Outbound::new(&config).await?);
     let kinds = handlers.kinds();
@@ -340,6 +361,7 @@ impl Application {
     /// As [`Application::build`], with the clock that token expiry (and every other
     /// deadline) is judged by; tests pass one they can move.
     pub async fn build_with_clock(config: Config, clock: SharedClock) -> anyhow::Result<Self> {
+        warn_of_ascii_only_case_folding(&config.direct_database_url).await;
         let pool = RequestPool::with_strategy(
             &config.database_url,
             config.pool_size,

@@ -78,7 +78,7 @@ pub fn mentioned_emails(body: &str) -> Vec<String> {
             .chars()
             .take_while(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '+' | '@'))
             .collect();
-        let candidate = candidate.trim_end_matches('.').to_lowercase();
+        let candidate = crate::kernel::letters::fold_case(candidate.trim_end_matches('.'));
         if candidate.matches('@').count() == 1
             && crate::tenancy::Email::parse(&candidate).is_ok()
             && !found.contains(&candidate)

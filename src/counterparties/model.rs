@@ -142,7 +142,7 @@ pub fn email_keys(emails: &[String]) -> Vec<String> {
 
 /// The key an address is looked up by in `contacts.email_keys`.
 pub fn email_key(email: &str) -> String {
-    email.trim().to_lowercase()
+    crate::kernel::letters::fold_case(email.trim())
 }
 
 /// Distinct phone numbers as written: digits with the usual separators, an optional

@@ -149,7 +149,7 @@ pub async fn resolve(
         }
         let keys: Vec<String> = written
             .iter()
-            .map(|name| name.trim().to_lowercase())
+            .map(|name| crate::kernel::letters::fold_case(name.trim()))
             .collect();
         let found = tx
             .query(reference.lookup_sql(), &[&keys])

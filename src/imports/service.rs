@@ -152,7 +152,11 @@ impl Record {
                 .iter()
                 .map(|e| counterparties::model::email_key(e))
                 .collect(),
-            Self::Lead(l) => l.email.iter().map(|e| e.trim().to_lowercase()).collect(),
+            Self::Lead(l) => l
+                .email
+                .iter()
+                .map(|e| crate::kernel::letters::fold_case(e.trim()))
+                .collect(),
             Self::Opportunity(o) => vec![opportunity_key(o.account_id, &o.name)],
         }
     }
@@ -191,7 +195,10 @@ impl Record {
 /// An opportunity's duplicate key: its account and its name, case and the spaces around
 /// it aside.
 fn opportunity_key(account_id: Uuid, name: &str) -> String {
-    format!("{account_id} {}", name.trim().to_lowercase())
+    format!(
+        "{account_id} {}",
+        crate::kernel::letters::fold_case(name.trim())
+    )
 }
 
 /// The tenant's records that hold any of `keys`: key -> record id.

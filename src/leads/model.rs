@@ -214,14 +214,14 @@ const FREE_MAIL: [&str; 12] = [
 /// unless that is a free mail provider; lower case, without `www.`.
 pub fn company_domain(website: Option<&str>, email: Option<&str>) -> Option<String> {
     let from_site = website.and_then(|site| {
-        let site = site.trim().to_lowercase();
+        let site = crate::kernel::letters::fold_case(site.trim());
         let rest = site.split_once("://").map_or(site.as_str(), |(_, r)| r);
         let host = rest.split(['/', ':', '?', '#']).next().unwrap_or("");
         let host = host.strip_prefix("www.").unwrap_or(host);
         host.contains('.').then(|| host.to_owned())
     });
     from_site.or_else(|| {
-        let domain = email?.rsplit_once('@')?.1.to_lowercase();
+        let domain = crate::kernel::letters::fold_case(email?.rsplit_once('@')?.1);
         (!FREE_MAIL.contains(&domain.as_str())).then_some(domain)
     })
 }

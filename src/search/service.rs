@@ -55,10 +55,10 @@ pub async fn search(
     if q.chars().count() < 2 {
         return Err(DomainError::invalid("q needs at least 2 characters"));
     }
-    let pattern = validate::like_pattern(Some(q))?
-        .ok_or_else(|| DomainError::invalid("q is required"))?
-        .to_lowercase();
-    let lowered = q.to_lowercase();
+    let pattern =
+        validate::like_pattern(Some(q))?.ok_or_else(|| DomainError::invalid("q is required"))?;
+    let pattern = crate::kernel::letters::fold_case(&pattern);
+    let lowered = crate::kernel::letters::fold_case(q);
     let sql = format!(
         "select * from ({}) found order by 5 desc, 3, 2 limit $3",
         kinds

@@ -148,7 +148,8 @@ impl ApproverRef {
             return crate::teams::TeamName::is_valid(name).then(|| Self::Team(name.to_owned()));
         }
         if let Some(email) = text.strip_prefix("user:") {
-            return valid_email(email).then(|| Self::User(email.to_lowercase()));
+            return valid_email(email)
+                .then(|| Self::User(crate::kernel::letters::fold_case(email)));
         }
         if let Some(r) = text.strip_prefix("role:") {
             return role(r);

@@ -19,6 +19,7 @@ pub mod error;
 pub mod events;
 pub mod jobs;
 pub mod language;
+pub mod letters;
 pub mod page;
 pub mod password;
 pub mod query;

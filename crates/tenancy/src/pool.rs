@@ -206,6 +206,21 @@ fn describe(config: &Config) -> String {
     format!("{host}:{port}/{database}")
 }
 
+/// The database's `LC_CTYPE` when it folds only ASCII letters (`C`, `POSIX`): there
+/// `lower('ÖBB')` is `Öbb`, while the server lower-cases the keys it looks records up
+/// by (names, addresses, search words) as Unicode does, `öbb`. Every case-blind match
+/// of a name with a capital beyond ASCII then misses, even against its own text.
+/// `None` when the database folds case as Unicode does.
+pub async fn ascii_only_case_folding(client: &Client) -> Result<Option<String>, TenancyError> {
+    let row = client
+        .query_one(
+            "select lower('ÄÖÜÉÑ') = 'äöüéñ', current_setting('lc_ctype')",
+            &[],
+        )
+        .await?;
+    Ok((!row.get::<_, bool>(0)).then(|| row.get(1)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -149,3 +149,105 @@ async fn contacts_are_found_by_any_address_case_aside() {
     .await;
     assert_eq!(rows(&report["errors"]), [3], "{report}");
 }
+
+/// Names and addresses with capitals beyond ASCII match case aside as ASCII ones do:
+/// the server lower-cases what it looks up as Unicode does, and PostgreSQL must fold
+/// the stored side the same way. In a database whose `LC_CTYPE` is `C` (as
+/// `scripts/pg.sh` made them) `lower('ÖBB')` is `Öbb`, so an account could not be named
+/// by its own name, re-imported records were not found as duplicates, and a search
+/// for "öbb" found nothing.
+#[tokio::test]
+async fn names_and_addresses_beyond_ascii_match_case_aside() {
+    let clm = Clm::new().await;
+    let folding: Option<String> =
+        pactum::tenancy::pool::ascii_only_case_folding(&clm.db.client().await)
+            .await
+            .unwrap();
+    assert_eq!(folding, None, "the test database folds case for ASCII only");
+    let create = async |path: &str, body: Value| {
+        let (status, made) = clm.json(Method::POST, path, &clm.member, Some(body)).await;
+        assert_eq!(status, StatusCode::CREATED, "{made}");
+        made
+    };
+    let account = create(
+        "/api/v1/counterparties",
+        json!({"name": "ÖBB Infrastruktur", "website": "https://www.ÖBB.at"}),
+    )
+    .await;
+    // The dotted capital I, which Rust's own lowercasing turns into two letters.
+    create(
+        "/api/v1/counterparties",
+        json!({"name": "İstanbul Lojistik"}),
+    )
+    .await;
+    create(
+        "/api/v1/contacts",
+        json!({"name": "Émile", "emails": ["ÉMILE@Exemple.fr"]}),
+    )
+    .await;
+    create(
+        "/api/v1/leads",
+        json!({"name": "José", "email": "JOSÉ@Ejemplo.es"}),
+    )
+    .await;
+    create(
+        "/api/v1/opportunities",
+        json!({"name": "Ausschreibung ÖPNV", "account_id": account["id"], "currency": "EUR"}),
+    )
+    .await;
+
+    let dry_run = async |kind: &str, csv: &str| {
+        let path = format!("/api/v1/{kind}/import?dry_run=true");
+        let (status, report) = import(&clm, &clm.member, &path, "text/csv", csv).await;
+        assert_eq!(status, StatusCode::OK, "{kind}: {report}");
+        report
+    };
+    let accounts = dry_run("counterparties", "name,website\nÖBB,öbb.at\n").await;
+    assert_eq!(rows(&accounts["errors"]), [2], "{accounts}");
+    let contacts = dry_run(
+        "contacts",
+        "name,emails,accounts\nÉmile,émile@exemple.fr,\n\
+         Fritz,fritz@example.at,öbb infrastruktur;İstanbul Lojistik\n",
+    )
+    .await;
+    assert_eq!(rows(&contacts["errors"]), [2], "{contacts}");
+    let leads = dry_run("leads", "name,email\nJosé,josé@ejemplo.es\n").await;
+    assert_eq!(rows(&leads["errors"]), [2], "{leads}");
+    let opportunities = dry_run(
+        "opportunities",
+        "name,account,currency\nausschreibung öpnv,ÖBB INFRASTRUKTUR,EUR\n",
+    )
+    .await;
+    assert_eq!(rows(&opportunities["errors"]), [2], "{opportunities}");
+    assert!(
+        opportunities["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("already"),
+        "{opportunities}"
+    );
+
+    let (status, found) = clm
+        .json(
+            Method::GET,
+            "/api/v1/search?q=%C3%B6bb&types=account",
+            &clm.viewer,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    assert_eq!(found.as_array().unwrap().len(), 1, "{found}");
+}
+
+/// A database that folds case for ASCII only is told apart (the server warns of it at
+/// start-up), and one classified as Unicode is not.
+#[tokio::test]
+async fn a_database_folding_case_for_ascii_only_is_told_apart() {
+    for (lc_ctype, expected) in [("C", Some("C")), ("C.UTF-8", None)] {
+        let db = crate::support::TestDb::with_ctype(lc_ctype).await;
+        let folding = pactum::tenancy::pool::ascii_only_case_folding(&db.client().await)
+            .await
+            .unwrap();
+        assert_eq!(folding.as_deref(), expected, "{lc_ctype}");
+    }
+}

@@ -153,8 +153,15 @@ impl TestDb {
         }
     }
 
-    /// An empty database.
+    /// An empty database, as scripts/pg.sh makes Pactum's: sorted as in C, letters
+    /// classified as Unicode does (`C.UTF-8`), whatever the server's own default is.
     pub async fn empty() -> Self {
+        Self::with_ctype("C.UTF-8").await
+    }
+
+    /// An empty database whose letters are classified by `lc_ctype` (plain where the
+    /// system has no such locale: then case folds for ASCII only).
+    pub async fn with_ctype(lc_ctype: &str) -> Self {
         sweep_leftovers_once().await;
         let name = format!(
             "pactum_test_{}_{}",
@@ -162,10 +169,18 @@ impl TestDb {
             COUNTER.fetch_add(1, Ordering::SeqCst)
         );
         let admin = connect(server_url()).await;
-        admin
-            .batch_execute(&format!("create database \"{name}\""))
-            .await
-            .unwrap_or_else(|e| panic!("creating test database {name}: {e}"));
+        let classified = admin
+            .batch_execute(&format!(
+                "create database \"{name}\" template template0 encoding 'UTF8' \
+                 lc_collate 'C' lc_ctype '{lc_ctype}'"
+            ))
+            .await;
+        if classified.is_err() {
+            admin
+                .batch_execute(&format!("create database \"{name}\""))
+                .await
+                .unwrap_or_else(|e| panic!("creating test database {name}: {e}"));
+        }
         let url = url_for_database(&name);
         Self { name, url }
     }
