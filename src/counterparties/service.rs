@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::model::*;
 use crate::kernel::audit::{self, Entry};
+use crate::kernel::letters::fold_case;
 use crate::kernel::page::{Page, PageRequest};
 use crate::kernel::query::Filter;
 use crate::kernel::reads::{lock_row, read_as};
@@ -471,7 +472,7 @@ pub async fn list(
         format!("(name ilike ${n} or email ilike ${n})")
     });
     w.push_some(filter.owner_id, |n| format!("owner_id = ${n}"));
-    w.push_some(filter.tag.map(|t| t.trim().to_lowercase()), |n| {
+    w.push_some(filter.tag.map(|t| fold_case(t.trim())), |n| {
         format!("tags @> array[${n}]")
     });
     w.push_some(filter.industry.map(str::to_owned), |n| {

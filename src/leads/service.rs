@@ -8,6 +8,7 @@ use uuid::Uuid;
 use super::model::*;
 use crate::counterparties::{self, NewContact, NewCounterparty};
 use crate::kernel::audit::{self, Entry};
+use crate::kernel::letters::fold_case;
 use crate::kernel::page::{Page, PageRequest};
 use crate::kernel::query::Filter;
 use crate::kernel::reads::{lock_held, read_as, require_active_user};
@@ -38,7 +39,7 @@ fn fields(
         email: counterparties::model::email(email)?,
         phone,
         website: validate::optional_text("website", website, 500)?,
-        source: validate::optional_text("source", source, 50)?.map(|s| s.to_lowercase()),
+        source: validate::optional_text("source", source, 50)?.map(|s| fold_case(&s)),
     })
 }
 
@@ -442,9 +443,7 @@ pub async fn list(
         format!("status = ${n}")
     });
     w.push_some(filter.owner_id, |n| format!("owner_id = ${n}"));
-    w.push_some(filter.source.map(str::to_lowercase), |n| {
-        format!("source = ${n}")
-    });
+    w.push_some(filter.source.map(fold_case), |n| format!("source = ${n}"));
     w.after_newest("created_at, id", page.after()?);
     let limit = w.bind(page.fetch());
     let sql = format!(

@@ -155,7 +155,7 @@ impl ApproverRef {
             return role(r);
         }
         if text.contains('@') {
-            return valid_email(text).then(|| Self::User(text.to_lowercase()));
+            return valid_email(text).then(|| Self::User(crate::kernel::letters::fold_case(text)));
         }
         role(text)
             .or_else(|| crate::teams::TeamName::is_valid(text).then(|| Self::Team(text.into())))

@@ -1538,3 +1538,68 @@ fn lists_leave_out_the_filters_not_given() {
         assert_eq!(lists_switched_by_a_parameter(sample), lines, "{sample}");
     }
 }
+
+/// Where Rust's own lowercasing stays, listed with why no database compares what it
+/// makes (a path ending in `/` lists a folder).
+const LOWERCASED_IN_RUST_ONLY: [(&str, &str); 6] = [
+    (
+        "intelligence/",
+        "the words of contracts' text, compared in the server",
+    ),
+    (
+        "invoices/mailing.rs",
+        "the addresses one mail goes to, told apart in the server",
+    ),
+    (
+        "imports/service.rs",
+        "a file's column names, matched to the server's own",
+    ),
+    (
+        "kernel/sensitive/removed.rs",
+        "the words a redacted copy would give away",
+    ),
+    (
+        "kernel/language.rs",
+        "the common words a text's language is told by",
+    ),
+    ("kernel/letters.rs", "`fold_case` itself, letter by letter"),
+];
+
+/// Lines of `text` that lower-case with Rust's `to_lowercase`. A key compared with
+/// PostgreSQL's `lower()` must fold as the database does, letter by letter
+/// (`kernel::letters::fold_case`): Rust's own makes the dotted capital I two letters
+/// and a final sigma `ς`, so "İstanbul Lojistik" could not be named in an import.
+fn lowercased_in_rust(text: &str) -> Vec<usize> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim_start().starts_with("//"))
+        .filter(|(_, line)| line.contains(".to_lowercase()") || line.contains("str::to_lowercase"))
+        .map(|(at, _)| at + 1)
+        .collect()
+}
+
+#[test]
+fn keys_fold_case_as_the_database_does() {
+    let listed = |at: &String| {
+        LOWERCASED_IN_RUST_ONLY
+            .iter()
+            .any(|(path, _)| at.starts_with(path))
+    };
+    let found = found_in_src(lowercased_in_rust, &[]);
+    let wrong: Vec<&String> = found.iter().filter(|at| !listed(at)).collect();
+    assert!(
+        wrong.is_empty(),
+        "text lower-cased with Rust's `to_lowercase`; fold a key the database compares \
+         with `kernel::letters::fold_case`, or list the file with why nothing compares \
+         it there: {wrong:?}"
+    );
+    for (path, _) in LOWERCASED_IN_RUST_ONLY {
+        assert!(
+            found.iter().any(|at| at.starts_with(path)),
+            "{path} no longer lower-cases in Rust: take it off the list"
+        );
+    }
+    let sample = "let k = name.trim().to_lowercase();\n// .to_lowercase() in a comment\n\
+                  .map(str::to_lowercase)\nlet a = x.to_ascii_lowercase();";
+    assert_eq!(lowercased_in_rust(sample), [1, 3]);
+}

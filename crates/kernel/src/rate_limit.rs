@@ -51,7 +51,7 @@ impl LoginLimiter {
 
     /// Counts an attempt; `Err` says how long until the next one is allowed.
     pub async fn check(&self, tenant: Uuid, email: &str) -> Result<(), Duration> {
-        let email = email.trim().to_lowercase();
+        let email = crate::letters::fold_case(email.trim());
         if let Some((redis, script)) = &self.shared {
             let window_ms: u64 = 60_000;
             let interval_ms = window_ms / u64::from(self.per_minute.get());

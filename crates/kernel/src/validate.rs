@@ -246,7 +246,7 @@ pub fn tags(values: &[String]) -> Result<Vec<String>, DomainError> {
     }
     let mut set = BTreeSet::new();
     for tag in values {
-        let tag = tag.trim().to_lowercase();
+        let tag = crate::letters::fold_case(tag.trim());
         let ok = !tag.is_empty()
             && tag.chars().count() <= MAX_TAG_CHARS
             && tag.starts_with(|c: char| c.is_alphanumeric())
