@@ -408,10 +408,15 @@ pub async fn list_contacts(
             "(c.name ilike ${n} or exists(select 1 from unnest(c.emails) e where e ilike ${n}))"
         )
     });
+    // The account's contacts as an array worked out first: as an `exists` per contact,
+    // a plan made without the account (a cached statement's generic plan) walked every
+    // contact in name order and probed each, so a small account read them all. Now
+    // each page reads the account's contacts and sorts them: an account holds tens or
+    // hundreds, not the tenant's thousands.
     w.push_some(filter.account_id, |n| {
         format!(
-            "exists(select 1 from account_contacts a \
-             where a.contact_id = c.id and a.counterparty_id = ${n})"
+            "c.id = any(array(select a.contact_id from account_contacts a \
+             where a.counterparty_id = ${n}))"
         )
     });
     w.after_name("lower(c.name), c.id", page.after()?);

@@ -275,6 +275,10 @@ fn filtered_rows(owner: Uuid, contract: Uuid, record: Uuid) -> String {
                          else '{owner}'::uuid end, \
                     'team:legal', 'approved', now() - i * interval '1 minute' \
              from generate_series(1, {ROWS}) i, t_acme.workflow_stages st;
+         insert into t_acme.contacts (name) select 'Contact ' || i from generate_series(1, {ROWS}) i;
+         insert into t_acme.account_contacts (contact_id, counterparty_id) \
+             select c.id, case when substr(c.name, 9)::int % 100 = 0 then a.first else a.second end \
+             from t_acme.contacts c, accounts a;
          insert into t_acme.opportunities (name, account_id, stage, currency, owner_id) \
              select 'Deal ' || i, case when {rare} then a.first else a.second end, \
                     case when {rare} then 'negotiation' else 'prospecting' end, 'EUR', \
@@ -316,6 +320,7 @@ fn filtered_rows(owner: Uuid, contract: Uuid, record: Uuid) -> String {
                     false, 'The Supplier shall deliver.', 0, 27, current_date + i, 'text', \
                     case when i % 2 = 0 then 'open' else 'done' end, now() \
              from generate_series(1, {ROWS}) i;
+         analyze t_acme.contacts; analyze t_acme.account_contacts; \
          analyze t_acme.contracts; analyze t_acme.approvals; analyze t_acme.counterparties; analyze t_acme.opportunities; analyze t_acme.leads; \
          analyze t_acme.invoices; analyze t_acme.cases; analyze t_acme.audit_logs; \
          analyze t_acme.tasks; analyze t_acme.obligation_tasks;"
@@ -443,6 +448,18 @@ async fn filtered_lists_read_about_their_matches_in_generic_plans() {
             parent_id: Some(first),
             ..Default::default()
         })
+    );
+    read!(
+        "contacts of an account",
+        "contacts",
+        async move |cursor: Option<String>| {
+            let at_first = counterparties::service::ContactFilter {
+                q: None,
+                account_id: Some(first),
+            };
+            counterparties::service::list_contacts(tenant, system, &at_first, &page_at(cursor))
+                .await
+        }
     );
     let deals = |filter: pipeline::service::OpportunityFilter<'static>| {
         async move |cursor: Option<String>| {
