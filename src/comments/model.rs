@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::attachments::originals::{on_contract, HangsOff};
+use crate::kernel::letters::fold_case;
 
 /// Longest comment, in characters.
 pub const MAX_COMMENT_CHARS: usize = 20_000;
@@ -78,7 +79,7 @@ pub fn mentioned_emails(body: &str) -> Vec<String> {
             .chars()
             .take_while(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '+' | '@'))
             .collect();
-        let candidate = crate::kernel::letters::fold_case(candidate.trim_end_matches('.'));
+        let candidate = fold_case(candidate.trim_end_matches('.'));
         if candidate.matches('@').count() == 1
             && crate::tenancy::Email::parse(&candidate).is_ok()
             && !found.contains(&candidate)

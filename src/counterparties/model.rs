@@ -6,6 +6,7 @@ use tokio_postgres::Row;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::kernel::letters::fold_case;
 use crate::kernel::validate::{self, nullable};
 use crate::kernel::DomainError;
 
@@ -142,7 +143,7 @@ pub fn email_keys(emails: &[String]) -> Vec<String> {
 
 /// The key an address is looked up by in `contacts.email_keys`.
 pub fn email_key(email: &str) -> String {
-    crate::kernel::letters::fold_case(email.trim())
+    fold_case(email.trim())
 }
 
 /// Distinct phone numbers as written: digits with the usual separators, an optional

@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::model::ImportKind;
+use crate::kernel::letters::fold_case;
 use crate::kernel::DomainError;
 use crate::tenancy::scoped::TenantTx;
 
@@ -147,10 +148,7 @@ pub async fn resolve(
                 reference.column
             )));
         }
-        let keys: Vec<String> = written
-            .iter()
-            .map(|name| crate::kernel::letters::fold_case(name.trim()))
-            .collect();
+        let keys: Vec<String> = written.iter().map(|name| fold_case(name.trim())).collect();
         let found = tx
             .query(reference.lookup_sql(), &[&keys])
             .await

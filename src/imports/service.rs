@@ -14,6 +14,7 @@ use uuid::Uuid;
 use super::model::*;
 use super::references;
 use crate::counterparties::{self, NewContact, NewCounterparty};
+use crate::kernel::letters::fold_case;
 use crate::kernel::validate::forbidden_char_in_json;
 use crate::kernel::{Actor, DomainError, Origin};
 use crate::leads::model::{company_domain, NewLead};
@@ -152,11 +153,7 @@ impl Record {
                 .iter()
                 .map(|e| counterparties::model::email_key(e))
                 .collect(),
-            Self::Lead(l) => l
-                .email
-                .iter()
-                .map(|e| crate::kernel::letters::fold_case(e.trim()))
-                .collect(),
+            Self::Lead(l) => l.email.iter().map(|e| fold_case(e.trim())).collect(),
             Self::Opportunity(o) => vec![opportunity_key(o.account_id, &o.name)],
         }
     }
@@ -195,10 +192,7 @@ impl Record {
 /// An opportunity's duplicate key: its account and its name, case and the spaces around
 /// it aside.
 fn opportunity_key(account_id: Uuid, name: &str) -> String {
-    format!(
-        "{account_id} {}",
-        crate::kernel::letters::fold_case(name.trim())
-    )
+    format!("{account_id} {}", fold_case(name.trim()))
 }
 
 /// The tenant's records that hold any of `keys`: key -> record id.

@@ -6,6 +6,7 @@ use tokio_postgres::Row;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::kernel::letters::fold_case;
 use crate::kernel::validate::{nullable, IsoDate};
 use crate::kernel::DomainError;
 
@@ -214,14 +215,14 @@ const FREE_MAIL: [&str; 12] = [
 /// unless that is a free mail provider; lower case, without `www.`.
 pub fn company_domain(website: Option<&str>, email: Option<&str>) -> Option<String> {
     let from_site = website.and_then(|site| {
-        let site = crate::kernel::letters::fold_case(site.trim());
+        let site = fold_case(site.trim());
         let rest = site.split_once("://").map_or(site.as_str(), |(_, r)| r);
         let host = rest.split(['/', ':', '?', '#']).next().unwrap_or("");
         let host = host.strip_prefix("www.").unwrap_or(host);
         host.contains('.').then(|| host.to_owned())
     });
     from_site.or_else(|| {
-        let domain = crate::kernel::letters::fold_case(email?.rsplit_once('@')?.1);
+        let domain = fold_case(email?.rsplit_once('@')?.1);
         (!FREE_MAIL.contains(&domain.as_str())).then_some(domain)
     })
 }

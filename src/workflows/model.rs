@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::rules::{self, RuleError};
 use crate::kernel::jobs::JobKind;
+use crate::kernel::letters::fold_case;
 use crate::kernel::DomainError;
 
 /// A stage's deadline: a job the engine enqueues when the stage starts, run by
@@ -148,14 +149,13 @@ impl ApproverRef {
             return crate::teams::TeamName::is_valid(name).then(|| Self::Team(name.to_owned()));
         }
         if let Some(email) = text.strip_prefix("user:") {
-            return valid_email(email)
-                .then(|| Self::User(crate::kernel::letters::fold_case(email)));
+            return valid_email(email).then(|| Self::User(fold_case(email)));
         }
         if let Some(r) = text.strip_prefix("role:") {
             return role(r);
         }
         if text.contains('@') {
-            return valid_email(text).then(|| Self::User(crate::kernel::letters::fold_case(text)));
+            return valid_email(text).then(|| Self::User(fold_case(text)));
         }
         role(text)
             .or_else(|| crate::teams::TeamName::is_valid(text).then(|| Self::Team(text.into())))

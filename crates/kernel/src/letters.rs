@@ -4,8 +4,7 @@
 
 /// `text` lower-cased as PostgreSQL's `lower()` does it in a database whose letters
 /// are classified as `C.UTF-8` (how `scripts/pg.sh` makes them): letter by letter, by
-/// Unicode's simple mapping. What the server looks records up by must fold exactly as
-/// the stored side does in SQL. Rust's `str::to_lowercase` differs in two letters: it
+/// Unicode's simple mapping. Rust's `str::to_lowercase` differs in two letters: it
 /// lowers the dotted capital I (`İ`) to `i` and a combining dot, and a capital sigma at
 /// the end of a word to `ς`; here they become `i` and `σ`, as in PostgreSQL.
 pub fn fold_case(text: &str) -> String {

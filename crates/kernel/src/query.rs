@@ -61,7 +61,7 @@ impl Filter {
         self.params.len()
     }
 
-    /// Bounds a list read newest first, `order by <at>, <id> desc`, after the cursor's
+    /// Bounds a list read newest first, `order by <at> desc, <id> desc`, after the cursor's
     /// row: `key` names the two columns (`"created_at, id"`). The first page binds a
     /// bound before every row, so every plan reads the bound as an index range (see
     /// [`crate::page`]).
