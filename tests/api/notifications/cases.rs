@@ -266,7 +266,11 @@ async fn case_slas_count_business_hours_breach_escalate_and_report_compliance() 
         "{breached}"
     );
     assert_eq!(breached["escalated_at"], "2026-12-09T15:00:01Z");
-    let told = org.inbox("lena", 2).await;
+    let told = org
+        .inbox_until("lena", "the breach", |items| {
+            items.iter().any(|n| n["type"] == "case_sla_breached")
+        })
+        .await;
     assert_eq!(told[0]["type"], "case_sla_breached", "{told:?}");
     let escalated = org.inbox("xena", 1).await;
     assert_eq!(escalated[0]["type"], "case_escalated", "{escalated:?}");

@@ -228,6 +228,20 @@ impl Org {
 
     /// The caller's inbox once it holds `n`.
     async fn inbox(&self, who: &str, n: usize) -> Vec<Value> {
+        self.inbox_until(who, &format!("{n} notifications"), |items| items.len() >= n)
+            .await
+    }
+
+    /// `who`'s inbox once it holds what `holds` waits for (`what`, for the message when
+    /// it never does within 30 s). Notifications are made by jobs after the change that
+    /// causes them, so a test waits for the ones it names, not for a count that others
+    /// already made may reach first.
+    async fn inbox_until(
+        &self,
+        who: &str,
+        what: &str,
+        holds: impl Fn(&[Value]) -> bool,
+    ) -> Vec<Value> {
         let deadline = Instant::now() + StdDuration::from_secs(30);
         loop {
             let (status, page) = self
@@ -235,13 +249,10 @@ impl Org {
                 .await;
             assert_eq!(status, StatusCode::OK, "{page}");
             let items = page["items"].as_array().unwrap().clone();
-            if items.len() >= n {
+            if holds(&items) {
                 return items;
             }
-            assert!(
-                Instant::now() < deadline,
-                "{who}: {n} notifications; got {page}"
-            );
+            assert!(Instant::now() < deadline, "{who}: {what}; got {page}");
             tokio::time::sleep(StdDuration::from_millis(50)).await;
         }
     }
