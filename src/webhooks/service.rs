@@ -3,7 +3,6 @@
 //! and where from, checks the role, audits, and leaves committing to its caller.
 
 use serde_json::json;
-use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
 use chrono::{DateTime, Utc};
@@ -342,25 +341,16 @@ async fn resend(
     const BATCH: i64 = 1000;
     let mut after: i64 = -1;
     let mut queued = 0i64;
-    let since_condition = if since.is_some() {
-        "and created_at >= $4"
-    } else {
-        ""
-    };
-    let sql = format!(
-        "update webhook_messages set state = 'pending', next_attempt_at = null \
+    // Without `since`, a bound before every message: one statement, a range in any plan.
+    let sql = "update webhook_messages set state = 'pending', next_attempt_at = null \
          where endpoint_id = $1 and event_id = any(array( \
              select event_id from webhook_messages \
-             where endpoint_id = $1 and state <> 'delivered' and event_id > $2 {since_condition} \
+             where endpoint_id = $1 and state <> 'delivered' and event_id > $2 \
+               and created_at >= coalesce($4::timestamptz, '-infinity') \
              order by event_id limit $3)) \
-         returning event_id"
-    );
+         returning event_id";
     loop {
-        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&endpoint, &after, &BATCH];
-        if let Some(since) = &since {
-            params.push(since);
-        }
-        let rows = tx.query(&sql, &params).await?;
+        let rows = tx.query(sql, &[&endpoint, &after, &BATCH, &since]).await?;
         let mut events: Vec<i64> = rows.iter().map(|row| row.get(0)).collect();
         if events.is_empty() {
             return Ok(queued);
