@@ -9,7 +9,7 @@ use super::model::{self, *};
 use crate::contracts::{lock_editable_contract, read_contract_rows};
 use crate::kernel::audit::{self, changed_fields, Entry};
 use crate::kernel::page::{Page, PageRequest};
-use crate::kernel::query::Filter;
+use crate::kernel::query::{name_order, Filter};
 use crate::kernel::reads::{delete_row, lock_row};
 use crate::kernel::reads::{read_as, read_one_as};
 use crate::kernel::validate;
@@ -259,15 +259,16 @@ pub async fn list(
         w.bind(after_title),
         w.bind(after_id),
     );
+    let order = format!("category, {}", name_order("title", "id"));
     w.require(format!(
-        "(category, lower(title), id) > (coalesce(${category}::text, ''), \
+        "({order}) > (coalesce(${category}::text, ''), \
          coalesce(${title}::text, ''), \
          coalesce(${id}::uuid, '00000000-0000-0000-0000-000000000000'))"
     ));
     let limit = w.bind(page.fetch());
     let sql = format!(
         "select {COLUMNS}, lower(title) from clauses{} \
-         order by category, lower(title), id limit ${limit}",
+         order by {order} limit ${limit}",
         w.where_clause()
     );
     let (_, results) = read_as(db, principal, Role::Viewer, &[(&sql, &w.params())]).await?;

@@ -84,7 +84,7 @@ const SORT_KEYS: SortKeys = SortKeys(&[
     },
     SortKey {
         name: "title",
-        sql: "title",
+        sql: "lower(title) collate \"und-x-icu\"",
         nullable: false,
     },
     SortKey {

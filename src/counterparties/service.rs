@@ -10,7 +10,7 @@ use super::model::*;
 use crate::kernel::audit::{self, Entry};
 use crate::kernel::letters::fold_case;
 use crate::kernel::page::{Page, PageRequest};
-use crate::kernel::query::Filter;
+use crate::kernel::query::{name_order, Filter};
 use crate::kernel::reads::{lock_row, read_as};
 use crate::kernel::validate;
 use crate::kernel::Principal;
@@ -419,11 +419,12 @@ pub async fn list_contacts(
              where a.counterparty_id = ${n}))"
         )
     });
-    w.after_name("lower(c.name), c.id", page.after()?);
+    let order = name_order("c.name", "c.id");
+    w.after_name(&order, page.after()?);
     let limit = w.bind(page.fetch());
     let sql = format!(
         "select {CONTACT_COLUMNS}, lower(c.name) from contacts c{} \
-         order by lower(c.name), c.id limit ${limit}",
+         order by {order} limit ${limit}",
         w.where_clause()
     );
     let (_, results) = read_as(db, principal, Role::Viewer, &[(&sql, &w.params())]).await?;
@@ -435,6 +436,7 @@ pub async fn list_contacts(
 }
 
 /// What a contact list is narrowed to.
+#[derive(Default)]
 pub struct ContactFilter<'a> {
     pub q: Option<&'a str>,
     pub account_id: Option<Uuid>,
@@ -484,11 +486,12 @@ pub async fn list(
         format!("lower(industry) = lower(${n}::text)")
     });
     w.push_some(filter.parent_id, |n| format!("parent_id = ${n}"));
-    w.after_name("lower(name), id", page.after()?);
+    let order = name_order("name", "id");
+    w.after_name(&order, page.after()?);
     let limit = w.bind(page.fetch());
     let sql = format!(
         "select {COLUMNS}, lower(name) from counterparties{} \
-         order by lower(name), id limit ${limit}",
+         order by {order} limit ${limit}",
         w.where_clause()
     );
     let (_, results) = read_as(db, principal, Role::Viewer, &[(&sql, &w.params())]).await?;
@@ -510,7 +513,8 @@ pub async fn get(
     let contacts = format!(
         "select {CONTACT_COLUMNS} from contacts c \
          join account_contacts l on l.contact_id = c.id and l.counterparty_id = $1 \
-         order by lower(c.name), c.id limit 200"
+         order by {} limit 200",
+        name_order("c.name", "c.id")
     );
     let (_, results) = read_as(
         db,

@@ -57,7 +57,7 @@ pub async fn win_rate(
                left join users u on u.id = c.owner_id \
                where s.outcome <> 'open' \
                group by c.owner_id, u.display_name, c.currency \
-               order by u.display_name nulls last, c.owner_id, c.currency";
+               order by u.display_name collate \"und-x-icu\" nulls last, c.owner_id, c.currency";
     let (_, results) = read_as(db, principal, Role::Viewer, &[(sql, &[&from, &to])]).await?;
     Ok(results[0]
         .iter()

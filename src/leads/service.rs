@@ -382,7 +382,7 @@ async fn matching_account(
                  where lower(regexp_replace(regexp_replace(coalesce(website, ''), '^[a-zA-Z][a-zA-Z0-9+.-]*://', ''), \
                                             '^www\\.|[/:?#].*$', '', 'g')) = $1 \
                     or lower(split_part(coalesce(email, ''), '@', 2)) = $1 \
-                 order by lower(name), id limit 10",
+                 order by lower(name) collate \"und-x-icu\", id limit 10",
                 &[&domain],
             )
             .await

@@ -11,7 +11,7 @@ use super::model::*;
 use crate::contracts::CreateContract;
 use crate::kernel::audit::{self, changed_fields, Entry};
 use crate::kernel::page::{Page, PageRequest};
-use crate::kernel::query::Filter;
+use crate::kernel::query::{name_order, Filter};
 use crate::kernel::reads::{lock_row, read_as};
 use crate::kernel::validate::{self, Amount, Currency};
 use crate::kernel::{Actor, DomainError, Origin, Principal, Refusal, Role};
@@ -541,11 +541,12 @@ pub async fn list(
     w.push_some(filter.outcome.map(str::to_owned), |n| {
         format!("o.stage in (select key from pipeline_stages where outcome = ${n})")
     });
-    w.after_name("lower(o.name), o.id", page.after()?);
+    let order = name_order("o.name", "o.id");
+    w.after_name(&order, page.after()?);
     let limit = w.bind(page.fetch());
     let sql = format!(
         "select {COLUMNS}, lower(o.name) from opportunities o{} \
-         order by lower(o.name), o.id limit ${limit}",
+         order by {order} limit ${limit}",
         w.where_clause()
     );
     let (_, results) = read_as(db, principal, Role::Viewer, &[(&sql, &w.params())]).await?;

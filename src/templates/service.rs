@@ -11,6 +11,7 @@ use super::model::*;
 use crate::contracts;
 use crate::kernel::audit::{self, changed_fields, Entry};
 use crate::kernel::page::{Page, PageRequest};
+use crate::kernel::query::name_order;
 use crate::kernel::reads::{delete_row, lock_row};
 use crate::kernel::reads::{read_as, read_one_as};
 use crate::kernel::validate;
@@ -239,10 +240,11 @@ pub async fn list(
     page: &PageRequest,
 ) -> Result<Page<TemplateView>, DomainError> {
     let (after_name, after_id) = page.after::<(String, Uuid)>()?.unzip();
+    let order = name_order("name", "id");
     let sql = format!(
         "select {COLUMNS}, lower(name) from templates \
-         where (lower(name), id) > (coalesce($2::text, ''), coalesce($3::uuid, '00000000-0000-0000-0000-000000000000')) \
-         order by lower(name), id limit $1"
+         where ({order}) > (coalesce($2::text, ''), coalesce($3::uuid, '00000000-0000-0000-0000-000000000000')) \
+         order by {order} limit $1"
     );
     let (_, results) = read_as(
         db,

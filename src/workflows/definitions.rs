@@ -13,6 +13,7 @@ use super::model::{self, ApproverRef, DefinitionBody, StageBody, MAX_DEFINITIONS
 use super::rules::{self};
 use crate::kernel::audit::{self, changed_fields, Entry};
 use crate::kernel::page::Page;
+use crate::kernel::query::name_order;
 use crate::kernel::validate;
 use crate::kernel::{Actor, DomainError, OnConstraint, Origin, Refusal, Role};
 use crate::tenancy::scoped::TenantTx;
@@ -358,7 +359,10 @@ pub async fn list(tx: &TenantTx, actor: &Actor) -> Result<Page<DefinitionView>, 
     actor.require(Role::Viewer)?;
     let rows = tx
         .query(
-            &format!("select {COLUMNS} from workflow_definitions order by is_active desc, priority desc, name"),
+            &format!(
+                "select {COLUMNS} from workflow_definitions order by is_active desc, priority desc, {}",
+                name_order("name", "id")
+            ),
             &[],
         )
         .await?;

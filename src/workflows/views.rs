@@ -396,7 +396,7 @@ pub async fn analytics(
                  (order by extract(epoch from s.completed_at - s.activated_at)) \
              from workflow_stages s join workflow_runs r on r.id = s.run_id \
              where r.started_at >= $1 and r.started_at < $2 and s.state in ('approved', 'rejected') \
-             group by s.name order by s.name",
+             group by s.name order by s.name collate \"und-x-icu\"",
             &[&from, &to],
         )
         .await?;

@@ -1603,3 +1603,104 @@ fn keys_fold_case_as_the_database_does() {
                   .map(str::to_lowercase)\nlet a = x.to_ascii_lowercase();";
     assert_eq!(lowercased_in_rust(sample), [1, 3]);
 }
+
+/// Where a list sorts by a name without a collation, listed with why the database's
+/// own order is right there.
+const NAMES_IN_BYTE_ORDER: [(&str, &str); 1] = [(
+    "teams/service.rs",
+    "team names are keys (a-z, 0-9, _ and -), the same in every collation",
+)];
+
+/// Lines of `text` where a statement sorts by a name or a title (`name`, `c.title`,
+/// `lower(o.name)`, `u.display_name`) without naming a collation. Such a sort follows
+/// the database's collation, which is `C` in the project's clusters: code points, so
+/// "Österreich" came after "Zürich". A list by name sorts in
+/// `kernel::query::NAME_COLLATION` (through `name_order`), its index in the same; an
+/// order nobody reads says `collate "C"`.
+fn names_sorted_without_a_collation(text: &str) -> Vec<usize> {
+    let lower = text.to_lowercase();
+    let mut found = Vec::new();
+    let mut from = 0;
+    while let Some(at) = lower[from..].find("order by ") {
+        let start = from + at + "order by ".len();
+        from = start;
+        let (_, literal_end) = enclosing_literal(text, start);
+        let clause = &lower[start..literal_end];
+        let mut expressions = Vec::new();
+        let (mut depth, mut begun) = (0, 0);
+        for (at, c) in clause.char_indices() {
+            match c {
+                '(' => depth += 1,
+                ')' if depth == 0 => {
+                    expressions.push(&clause[begun..at]);
+                    begun = clause.len();
+                    break;
+                }
+                ')' => depth -= 1,
+                ',' if depth == 0 => {
+                    expressions.push(&clause[begun..at]);
+                    begun = at + 1;
+                }
+                _ => {}
+            }
+        }
+        if begun < clause.len() {
+            expressions.push(&clause[begun..]);
+        }
+        for expression in expressions {
+            let expression = expression.replace("\\\n", " ");
+            let expression = expression.trim();
+            let expression = [" limit ", " offset ", " for "]
+                .iter()
+                .filter_map(|end| expression.find(end))
+                .min()
+                .map_or(expression, |end| &expression[..end]);
+            if expression.contains("collate") {
+                continue;
+            }
+            let column = expression
+                .split_whitespace()
+                .next()
+                .unwrap_or("")
+                .trim_start_matches("lower(")
+                .trim_end_matches(')');
+            let column = column.rsplit('.').next().unwrap_or(column);
+            if matches!(column, "name" | "title" | "display_name") {
+                found.push(text[..start].matches('\n').count() + 1);
+                break;
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn names_sort_as_people_read_them() {
+    let listed = |at: &String| {
+        NAMES_IN_BYTE_ORDER
+            .iter()
+            .any(|(path, _)| at.starts_with(path))
+    };
+    let found = found_in_src(names_sorted_without_a_collation, &[]);
+    let wrong: Vec<&String> = found.iter().filter(|at| !listed(at)).collect();
+    assert!(
+        wrong.is_empty(),
+        "a sort by name in the database's collation (code points under `C`); sort by \
+         `kernel::query::name_order` with an index on the same, or say `collate \"C\"` \
+         for an order nobody reads: {wrong:?}"
+    );
+    for (path, _) in NAMES_IN_BYTE_ORDER {
+        assert!(
+            found.iter().any(|at| at.starts_with(path)),
+            "{path} no longer sorts names without a collation: take it off the list"
+        );
+    }
+    let sample = "\"select a from t order by lower(name), id limit $1\"\n\
+                  \"select a from t order by category, lower(c.title) collate \\\"und-x-icu\\\", id\"\n\
+                  \"group by u.display_name order by u.display_name nulls last\"\n\
+                  \"select a from t order by {order} limit 2\"\n\
+                  \"select x, percentile_cont(0.5) within group (order by extract(epoch from d)) \
+                  from t order by created_at desc, c.title\"\n\
+                  \"select name from p order by name collate \\\"C\\\"\"";
+    assert_eq!(names_sorted_without_a_collation(sample), [1, 3, 5]);
+}

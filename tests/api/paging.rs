@@ -13,6 +13,10 @@
 //! must also serve its absence, so 30 matches among 3,000 accounts read all 3,000. A
 //! filter not given is now left out of the statement, and the filtered lists below
 //! read about their matches.
+//!
+//! Why this file is long: every list is checked by the same harness (one connection,
+//! forced plans, rows read from PostgreSQL's statistics), and its rows are made beside
+//! the check that counts them.
 
 use pactum::contracts;
 use pactum::contracts::model::CONTRACT_TARGET;
@@ -182,8 +186,10 @@ async fn reading_a_whole_list_by_pages_reads_each_row_about_once_in_generic_plan
 /// Lists read unfiltered read each page from the index of their order, which the leads
 /// list lacked (every page sorted all of the tenant's leads: 90,000 rows read for
 /// 3,000) and the clause library had only in part (by category: each page read its
-/// category's every clause to sort them by title). Read in the plans PostgreSQL chooses
-/// for itself.
+/// category's every clause to sort them by title). A list by name sorts in its own
+/// collation (`kernel::query::NAME_COLLATION`), which an index must name too: without
+/// it every page of accounts sorted them all. Read in the plans PostgreSQL chooses for
+/// itself.
 #[tokio::test]
 async fn lists_read_only_their_pages_in_the_plans_postgresql_chooses() {
     let db = TestDb::migrated().await;
@@ -201,7 +207,16 @@ async fn lists_read_only_their_pages_in_the_plans_postgresql_chooses() {
                  select 'Clause ' || i, (array['payment', 'liability', 'termination'])[1 + i % 3], \
                         'Text ' || i \
                  from generate_series(1, {ROWS}) i;
-             analyze t_acme.leads; analyze t_acme.counterparties; analyze t_acme.clauses;"
+             insert into t_acme.contacts (name) select 'Contact ' || i from generate_series(1, {ROWS}) i;
+             insert into t_acme.opportunities (name, account_id, stage, currency) \
+                 select 'Deal ' || i, (select id from t_acme.counterparties limit 1), \
+                        (select min(key) from t_acme.pipeline_stages), 'EUR' \
+                 from generate_series(1, {ROWS}) i;
+             insert into t_acme.templates (name, contract_type, body) \
+                 select 'Template ' || i, (select min(key) from t_acme.contract_types), 'Body' \
+                 from generate_series(1, {ROWS}) i;
+             analyze t_acme.leads; analyze t_acme.counterparties; analyze t_acme.clauses;
+             analyze t_acme.contacts; analyze t_acme.opportunities; analyze t_acme.templates;"
         ))
         .await
         .unwrap();
@@ -220,10 +235,33 @@ async fn lists_read_only_their_pages_in_the_plans_postgresql_chooses() {
         pactum::clauses::service::list(&tenant, &system, None, &page_at(cursor)).await
     })
     .await;
+    let contacts = read_whole(&tenant, "contacts", ROWS, async |cursor| {
+        let unfiltered = Default::default();
+        pactum::counterparties::service::list_contacts(
+            &tenant,
+            &system,
+            &unfiltered,
+            &page_at(cursor),
+        )
+        .await
+    })
+    .await;
+    let opportunities = read_whole(&tenant, "opportunities", ROWS, async |cursor| {
+        let unfiltered = Default::default();
+        pactum::pipeline::service::list(&tenant, &system, &unfiltered, &page_at(cursor)).await
+    })
+    .await;
+    let templates = read_whole(&tenant, "templates", ROWS, async |cursor| {
+        pactum::templates::service::list(&tenant, &system, &page_at(cursor)).await
+    })
+    .await;
     for (table, read) in [
         ("leads", leads),
         ("counterparties", accounts),
         ("clauses", clauses),
+        ("contacts", contacts),
+        ("opportunities", opportunities),
+        ("templates", templates),
     ] {
         assert!(
             read <= 2 * ROWS,

@@ -19,6 +19,22 @@ use super::error::DomainError;
 /// The nil uuid, which sorts before every other: the id half of a first page's bound.
 const NIL: &str = "00000000-0000-0000-0000-000000000000";
 
+/// The collation names and titles sort in: Unicode's root order (CLDR's, through ICU),
+/// so "Österreich" sorts among the O's and "Éclair" among the E's whatever the
+/// database's own collation (`C` in the project's clusters: code points, which put
+/// every accented capital after "Z"). ICU's root collation comes with every PostgreSQL
+/// built with ICU (Debian's and Ubuntu's packages, and every build since PostgreSQL 16
+/// unless turned off) and sorts alike on each. It is deterministic: names equal to it
+/// but not byte for byte still differ, so a keyset bound never skips one.
+pub const NAME_COLLATION: &str = "\"und-x-icu\"";
+
+/// The key a list by name sorts and pages by: `name` lowered (case aside, and what the
+/// cursor holds) in [`NAME_COLLATION`], then `id`. The list's index must be made on
+/// the same expression, collation included, or every page sorts the whole list.
+pub fn name_order(name: &str, id: &str) -> String {
+    format!("lower({name}) collate {NAME_COLLATION}, {id}")
+}
+
 /// `WHERE` conditions and their bound values.
 #[derive(Default)]
 pub struct Filter {
@@ -73,9 +89,8 @@ impl Filter {
         ));
     }
 
-    /// Bounds a list read by lowered name, `order by lower(name), id`, after the
-    /// cursor's row, as [`Filter::after_newest`] does: `key` names the two
-    /// (`"lower(c.name), c.id"`).
+    /// Bounds a list read by name, `order by <key>`, after the cursor's row, as
+    /// [`Filter::after_newest`] does: `key` is the list's [`name_order`].
     pub fn after_name(&mut self, key: &str, after: Option<(String, Uuid)>) {
         let (name, id) = after.unzip();
         let (name, id) = (self.bind(name), self.bind(id));
@@ -229,12 +244,15 @@ mod tests {
     fn keyset_bounds_bind_both_halves_of_the_key_on_every_page() {
         let mut filter = Filter::new();
         filter.after_newest("created_at, id", None);
-        filter.after_name("lower(name), id", Some(("acme".into(), Uuid::nil())));
+        filter.after_name(
+            &name_order("name", "id"),
+            Some(("acme".into(), Uuid::nil())),
+        );
         assert_eq!(
             filter.where_clause(),
             format!(
                 " where (created_at, id) < (coalesce($1::timestamptz, 'infinity'), \
-                 coalesce($2::uuid, '{NIL}')) and (lower(name), id) > \
+                 coalesce($2::uuid, '{NIL}')) and (lower(name) collate \"und-x-icu\", id) > \
                  (coalesce($3::text, ''), coalesce($4::uuid, '{NIL}'))"
             )
         );

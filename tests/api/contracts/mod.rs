@@ -7,7 +7,7 @@
 //! comments, files and the calendar (`discussion`); the text read from attached files
 //! (`reading`) and from scans by OCR (`scanning`); the PDF (`documents`); redacted
 //! copies (`redaction`); files kept in an S3-compatible bucket (`storage`); the audit
-//! log (`audit`).
+//! log (`audit`); the order names sort in (`names`).
 //! Here: the harness they share, a tenant with its admin and a member.
 
 mod accounts;
@@ -23,6 +23,7 @@ mod languages;
 mod library;
 mod lifecycle;
 mod masking;
+mod names;
 mod pipeline;
 mod reading;
 mod reads;
