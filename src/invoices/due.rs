@@ -1,12 +1,14 @@
 //! An invoice's due date as timers: when it is sent, a reminder waits for the tenant's
-//! `reminder_days` before the due date (09:00) and the overdue mark for the start of
-//! the day after it, both in the tenant's time zone (its notification default, else
-//! its business calendar's, else UTC). Each job carries the due date it was made for
-//! and checks it when it fires, so an invoice paid, voided or given another date
-//! meanwhile turns it into a no-op; a job that fires early (a clock ahead of ours)
-//! waits again. A change of the tenant's `reminder_days` or of its zone works out the
-//! timers of every invoice not yet overdue again ([`InvoiceTimers`]); a due date is
-//! reminded of once, however its reminder moved.
+//! `reminder_days` before the due date (09:00), the overdue mark for the start of the
+//! day after it, and a dunning reminder for each of its `dunning_days` after it
+//! (09:00), all in the tenant's time zone (its notification default, else its business
+//! calendar's, else UTC). Each job carries the due date it was made for and checks it
+//! when it fires, so an invoice paid, voided or given another date meanwhile turns it
+//! into a no-op; a job that fires early (a clock ahead of ours) waits again. A change
+//! of the tenant's `reminder_days`, `dunning_days` or zone works out the timers of
+//! every invoice still unpaid again ([`InvoiceTimers`]), those whose time has passed
+//! left out; a due date is reminded of once before it and once at each step after it,
+//! however the timers moved.
 
 use std::time::Duration;
 
@@ -33,12 +35,16 @@ pub const DUE: JobKind = JobKind {
     timeout: Duration::from_secs(30),
 };
 
-/// `reminder` or `overdue`, for the invoice's due date as it was when scheduled.
+/// `reminder`, `overdue` or `dunning`, for the invoice's due date as it was when
+/// scheduled.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct InvoiceDue {
     pub invoice_id: Uuid,
     pub kind: String,
     pub due_date: NaiveDate,
+    /// The step of the dunning schedule a `dunning` timer is for: days after the due date.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub days_overdue: Option<i32>,
     /// When it was scheduled for (the tenant's zone applied); absent in timers made
     /// before it was recorded, which count in UTC.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -52,6 +58,7 @@ impl BackgroundJob for InvoiceDue {
     async fn run(self, ctx: JobContext, (): ()) -> Result<(), JobError> {
         let fire_at = match self.kind.as_str() {
             "overdue" => self.at.or_else(|| overdue_at(Tz::UTC, self.due_date)),
+            "dunning" => self.at,
             _ => None,
         };
         let now = ctx.clock.now();
@@ -91,55 +98,67 @@ pub async fn cancel(tx: &TenantTx, invoice: Uuid) -> Result<(), DomainError> {
     Ok(())
 }
 
-/// Schedules the reminder (unless its time has passed or the tenant wants none) and
-/// the overdue mark of a sent invoice.
+/// Schedules the reminder (unless its time has passed or the tenant wants none), the
+/// overdue mark and the dunning steps still to come of a sent invoice.
 pub async fn schedule(
     tx: &TenantTx,
     invoice: Uuid,
     due: NaiveDate,
     now: DateTime<Utc>,
 ) -> Result<(), DomainError> {
-    schedule_many(tx, &[(invoice, due)], now).await
+    schedule_many(tx, &[(invoice, due, false)], now).await
 }
 
-/// [`schedule`] for each of `invoices` (id, due date): a few statements however many.
+/// [`schedule`] for each of `invoices` (id, due date, whether marked overdue already):
+/// a few statements however many.
 async fn schedule_many(
     tx: &TenantTx,
-    invoices: &[(Uuid, NaiveDate)],
+    invoices: &[(Uuid, NaiveDate, bool)],
     now: DateTime<Utc>,
 ) -> Result<(), DomainError> {
     if invoices.is_empty() {
         return Ok(());
     }
-    let prefixes: Vec<String> = invoices.iter().map(|(id, _)| key_prefix(*id)).collect();
+    let prefixes: Vec<String> = invoices.iter().map(|(id, ..)| key_prefix(*id)).collect();
     let prefixes: Vec<&str> = prefixes.iter().map(String::as_str).collect();
     cancel_pending_any(tx, DUE, &prefixes).await?;
-    let days: i32 = tx
-        .query_one("select reminder_days from invoice_settings", &[])
+    let settings = tx
+        .query_one(
+            "select reminder_days, dunning_days from invoice_settings",
+            &[],
+        )
         .await
-        .map_err(DomainError::database)?
-        .get(0);
+        .map_err(DomainError::database)?;
+    let (days, dunning_days): (i32, Vec<i32>) = (settings.get(0), settings.get(1));
     let (zone, _) = zone_and_defaults(tx).await?;
     let mut jobs = Vec::new();
-    for &(invoice, due) in invoices {
+    for &(invoice, due, marked_overdue) in invoices {
         let remind_at = at_local_morning(zone, due - chrono::Duration::days(i64::from(days)));
         if days > 0 && remind_at > now {
-            jobs.push(timer(invoice, "reminder", due, remind_at));
+            jobs.push(timer(invoice, "reminder", due, None, remind_at));
         }
-        if let Some(at) = overdue_at(zone, due) {
-            jobs.push(timer(invoice, "overdue", due, at));
+        if let Some(at) = overdue_at(zone, due).filter(|_| !marked_overdue) {
+            jobs.push(timer(invoice, "overdue", due, None, at));
+        }
+        for &step in &dunning_days {
+            let dun_at = at_local_morning(zone, due + chrono::Duration::days(i64::from(step)));
+            if dun_at > now {
+                jobs.push(timer(invoice, "dunning", due, Some(step), dun_at));
+            }
         }
     }
     enqueue(tx, jobs).await?;
     Ok(())
 }
 
-/// Statuses of an invoice whose timers may still be waiting: sent and not yet overdue.
-const WAITING: &[&str] = &["sent", "partly_paid"];
+/// Statuses of an invoice whose timers may still be waiting: sent and unpaid (an
+/// overdue one waits for its dunning steps).
+const WAITING: &[&str] = &["sent", "partly_paid", "overdue"];
 
-/// The tenant's sent invoices, whose timers follow its `reminder_days` for invoices and
-/// its time zone (its own, else its business calendar's): a change of either works out
-/// the timers of every invoice not yet overdue again, in the background.
+/// The tenant's sent invoices, whose timers follow its `reminder_days` and
+/// `dunning_days` for invoices and its time zone (its own, else its business
+/// calendar's): a change of any works out the timers of every invoice still unpaid
+/// again, in the background.
 pub struct InvoiceTimers;
 
 impl Walk for InvoiceTimers {
@@ -152,7 +171,10 @@ impl Walk for InvoiceTimers {
     };
 
     const SETTINGS: &'static [(&'static str, &'static [&'static str])] = &[
-        ("invoice_settings.updated", &["reminder_days"]),
+        (
+            "invoice_settings.updated",
+            &["reminder_days", "dunning_days"],
+        ),
         ("notification_defaults.updated", &["time_zone"]),
         ("business_calendar.updated", &["timezone"]),
     ];
@@ -163,14 +185,15 @@ impl Walk for InvoiceTimers {
 
     async fn redo(tx: &TenantTx, ids: &[Uuid]) -> Result<(), DomainError> {
         let waiting: Vec<&str> = WAITING.to_vec();
-        let invoices: Vec<(Uuid, NaiveDate)> = tx
+        let invoices: Vec<(Uuid, NaiveDate, bool)> = tx
             .query(
-                "select id, due_date from invoices where id = any($1) and status = any($2)",
+                "select id, due_date, status = 'overdue' from invoices \
+                 where id = any($1) and status = any($2)",
                 &[&ids, &waiting],
             )
             .await?
             .iter()
-            .map(|row| (row.get(0), row.get(1)))
+            .map(|row| (row.get(0), row.get(1), row.get(2)))
             .collect();
         schedule_many(tx, &invoices, unit::now(tx)).await
     }
@@ -180,35 +203,47 @@ fn timer(
     invoice: Uuid,
     kind: &str,
     due: NaiveDate,
+    days_overdue: Option<i32>,
     at: DateTime<Utc>,
 ) -> crate::kernel::jobs::NewJob {
+    let key = match days_overdue {
+        Some(days) => format!("{}{kind}:{days}", key_prefix(invoice)),
+        None => format!("{}{kind}", key_prefix(invoice)),
+    };
     InvoiceDue {
         invoice_id: invoice,
         kind: kind.to_owned(),
         due_date: due,
+        days_overdue,
         at: Some(at),
     }
     .at(at)
-    .unique(format!("{}{kind}", key_prefix(invoice)))
+    .unique(key)
 }
 
 /// A timer's time has come: if the invoice is still unpaid with that due date, record
-/// the reminder (`invoice.payment_due`) or mark it overdue (`invoice.overdue`).
+/// the reminder (`invoice.payment_due`), mark it overdue (`invoice.overdue`) or record
+/// the dunning step (`invoice.dunning`).
 async fn fire(
     tx: &TenantTx,
     origin: &crate::kernel::Origin,
     job: &InvoiceDue,
     now: DateTime<Utc>,
 ) -> Result<(), DomainError> {
-    // Whether the customer was already reminded of this due date: a reminder moved by
-    // new settings after its first time came must not remind again.
+    // Whether the customer was already reminded of this due date (at this step): a
+    // reminder moved by new settings after its first time came must not remind again.
+    let (reminder, step) = match job.kind.as_str() {
+        "dunning" => ("dunning", job.days_overdue.map(|d| d.to_string())),
+        _ => ("payment_due", None),
+    };
     let row = tx
         .query_opt(
             "select status, due_date, number, (total - paid)::text, \
                     exists (select 1 from audit_logs where entity = 'invoice' and entity_id = $1 \
-                            and action = 'payment_due' and changes ->> 'due_date' = $2) \
+                            and action = $3 and changes ->> 'due_date' = $2 \
+                            and coalesce(changes ->> 'days_overdue', '') = coalesce($4, '')) \
              from invoices where id = $1 for update",
-            &[&job.invoice_id, &job.due_date.to_string()],
+            &[&job.invoice_id, &job.due_date.to_string(), &reminder, &step],
         )
         .await
         .map_err(DomainError::database)?;
@@ -217,10 +252,17 @@ async fn fire(
         (row.get(0), row.get(1), row.get(2), row.get(3));
     let unpaid = matches!(status.as_str(), "sent" | "partly_paid" | "overdue");
     let reminded: bool = row.get(4);
-    if !unpaid || due != job.due_date || (job.kind == "reminder" && reminded) {
+    if !unpaid || due != job.due_date || (job.kind != "overdue" && reminded) {
         return Ok(());
     }
-    let action = if job.kind == "overdue" {
+    let mut changes = json!({"number": number, "due_date": due, "balance": balance});
+    let action = if job.kind == "dunning" {
+        let Some(days) = job.days_overdue else {
+            return Ok(());
+        };
+        changes["days_overdue"] = json!(days);
+        "dunning"
+    } else if job.kind == "overdue" {
         if status == "overdue" {
             return Ok(());
         }
@@ -242,7 +284,7 @@ async fn fire(
             action,
             entity: "invoice",
             entity_id: Some(job.invoice_id),
-            changes: json!({"number": number, "due_date": due, "balance": balance}),
+            changes,
         },
     )
     .await

@@ -189,12 +189,13 @@ async fn queue(
     Ok(email)
 }
 
-/// Reminders to the customer, when the tenant wants them: the payment-due reminder and
-/// the overdue mark mail the invoice again to whoever its last sent email reached (the
-/// addresses it was refused for left out).
+/// Reminders to the customer, when the tenant wants them: the payment-due reminder, the
+/// overdue mark and each step of the dunning schedule mail the invoice again to whoever
+/// its last sent email reached (the addresses it was refused for left out).
 pub fn react_to(reactions: &mut Reactions) {
     reactions.on("invoice.payment_due", remind_customer);
     reactions.on("invoice.overdue", remind_customer);
+    reactions.on("invoice.dunning", remind_customer);
 }
 
 fn remind_customer<'a>(
@@ -244,7 +245,15 @@ fn remind_customer<'a>(
         let currency: String = last.get(3);
         let (number, due) = (text("number"), text("due_date"));
         let balance = format!("{} {currency}", text("balance"));
-        let (subject, message) = if event.event_type == "invoice.overdue" {
+        let days_overdue = event.changes["days_overdue"].as_i64();
+        let (subject, message) = if let (true, Some(days)) =
+            (event.event_type == "invoice.dunning", days_overdue)
+        {
+            (
+                format!("Reminder: invoice {number} is {days} days overdue"),
+                format!("Invoice {number} was due on {due}, {days} days ago, and {balance} is still open. Please arrange payment, or let us know if it is already on its way."),
+            )
+        } else if event.event_type == "invoice.overdue" {
             (
                 format!("Overdue: invoice {number} was due {due}"),
                 format!("Invoice {number} was due on {due} and {balance} is still open. Please arrange payment, or let us know if it is already on its way."),

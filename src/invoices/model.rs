@@ -334,6 +334,13 @@ pub struct InvoiceSettings {
     /// customer: to whoever its last sent email reached (never mailed, never reminded).
     #[serde(default)]
     pub email_reminders: bool,
+    /// Days after the due date on which an invoice still unpaid is reminded again, its
+    /// dunning schedule (event `invoice.dunning`, mailed too with `email_reminders`):
+    /// at most 10 distinct days, 1 to 365, kept in order. Empty: nothing after the
+    /// overdue mark.
+    #[serde(default)]
+    #[schema(max_items = 10)]
+    pub dunning_days: Vec<i32>,
 }
 
 /// The most recipients (and, apart, copies) of one invoice email.

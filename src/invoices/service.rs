@@ -30,8 +30,8 @@ pub async fn settings(
     Ok(settings_view(row))
 }
 
-const SETTINGS_SQL: &str =
-    "select number_format, payment_terms_days, reminder_days, email_reminders from invoice_settings";
+const SETTINGS_SQL: &str = "select number_format, payment_terms_days, reminder_days, \
+     email_reminders, dunning_days from invoice_settings";
 
 fn settings_view(row: &tokio_postgres::Row) -> InvoiceSettings {
     InvoiceSettings {
@@ -39,6 +39,7 @@ fn settings_view(row: &tokio_postgres::Row) -> InvoiceSettings {
         payment_terms_days: row.get(1),
         reminder_days: row.get(2),
         email_reminders: row.get(3),
+        dunning_days: row.get(4),
     }
 }
 
@@ -47,7 +48,7 @@ pub async fn set_settings(
     tx: &TenantTx,
     actor: &Actor,
     origin: &Origin,
-    input: InvoiceSettings,
+    mut input: InvoiceSettings,
 ) -> Result<InvoiceSettings, DomainError> {
     NumberFormat::parse(&input.number_format)?;
     if !(0..=365).contains(&input.payment_terms_days) || !(0..=60).contains(&input.reminder_days) {
@@ -55,6 +56,7 @@ pub async fn set_settings(
             "payment_terms_days is 0 to 365, reminder_days 0 to 60",
         ));
     }
+    input.dunning_days = dunning_days(&input.dunning_days)?;
     actor.require(Role::Admin)?;
     let old = settings_view(
         &tx.query_one(&format!("{SETTINGS_SQL} for update"), &[])
@@ -63,18 +65,40 @@ pub async fn set_settings(
     );
     tx.execute(
         "update invoice_settings set number_format = $1, payment_terms_days = $2, reminder_days = $3, \
-         email_reminders = $4",
+         email_reminders = $4, dunning_days = $5",
         &[
             &input.number_format,
             &input.payment_terms_days,
             &input.reminder_days,
             &input.email_reminders,
+            &input.dunning_days,
         ],
     )
     .await
     .map_err(DomainError::write)?;
     audit::record_settings_update(tx, actor, origin, "invoice_settings", &old, &input).await?;
     Ok(input)
+}
+
+/// The most steps of a dunning schedule.
+const MAX_DUNNING_STEPS: usize = 10;
+
+/// `days` as a dunning schedule: distinct days after the due date, 1 to 365, in order.
+fn dunning_days(days: &[i32]) -> Result<Vec<i32>, DomainError> {
+    let mut steps = days.to_vec();
+    steps.sort_unstable();
+    steps.dedup();
+    if steps.len() != days.len()
+        || steps.len() > MAX_DUNNING_STEPS
+        || steps.iter().any(|d| !(1..=365).contains(d))
+    {
+        return Err(DomainError::invalid_as(
+            "invalid_dunning_days",
+            format!("dunning_days: at most {MAX_DUNNING_STEPS} distinct whole numbers of days, 1 to 365"),
+            json!({ "dunning_days": days }),
+        ));
+    }
+    Ok(steps)
 }
 
 /// Creates a draft invoice (members and up) with the next number of its period: the

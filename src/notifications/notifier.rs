@@ -57,6 +57,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "case.escalated",
     "invoice.payment_due",
     "invoice.overdue",
+    "invoice.dunning",
     "invoice.email_failed",
     "contract.generative_summary",
 ];

@@ -315,7 +315,7 @@ pub(super) async fn plan(
                 contract,
             }
         }
-        "invoice.payment_due" | "invoice.overdue" => {
+        "invoice.payment_due" | "invoice.overdue" | "invoice.dunning" => {
             let rows = tx
                 .query(
                     "select i.created_by from invoices i where i.id = $1 and i.created_by is not null \
@@ -329,15 +329,19 @@ pub(super) async fn plan(
             let balance = text(&changes["balance"]);
             Planned {
                 recipients: rows.iter().map(|r| r.get(0)).collect(),
-                kind: if event_type == "invoice.overdue" {
-                    "invoice_overdue"
-                } else {
+                kind: if event_type == "invoice.payment_due" {
                     "invoice_payment_due"
-                },
-                title: if event_type == "invoice.overdue" {
-                    format!("Invoice {number} is overdue (due {due}, {balance} unpaid)")
                 } else {
-                    format!("Invoice {number} is due {due} ({balance} unpaid)")
+                    "invoice_overdue"
+                },
+                title: match (event_type, changes["days_overdue"].as_i64()) {
+                    ("invoice.payment_due", _) => {
+                        format!("Invoice {number} is due {due} ({balance} unpaid)")
+                    }
+                    ("invoice.dunning", Some(days)) => format!(
+                        "Invoice {number} is {days} days overdue (due {due}, {balance} unpaid)"
+                    ),
+                    _ => format!("Invoice {number} is overdue (due {due}, {balance} unpaid)"),
                 },
                 entity: "invoice",
                 entity_id,

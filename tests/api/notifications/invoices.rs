@@ -11,7 +11,7 @@ fn id(value: &Value) -> String {
 }
 
 /// An account with an email and a draft invoice of 110.00 EUR to it, made by `who`.
-async fn draft(org: &Org, who: &str, account: &str) -> String {
+pub(super) async fn draft(org: &Org, who: &str, account: &str) -> String {
     let account = created(
         org,
         who,
@@ -45,7 +45,7 @@ async fn invoice_of(org: &Org, invoice: &str) -> Value {
 }
 
 /// The invoice's emails once the newest is no longer `queued`.
-async fn settled(org: &Org, invoice: &str) -> Vec<Value> {
+pub(super) async fn settled(org: &Org, invoice: &str) -> Vec<Value> {
     let deadline = Instant::now() + StdDuration::from_secs(30);
     loop {
         let (status, page) = org
@@ -67,7 +67,7 @@ async fn settled(org: &Org, invoice: &str) -> Vec<Value> {
 }
 
 /// The messages with a file attached (invoices, not notifications), once there are `n`.
-async fn invoice_messages(smtp: &Smtp, n: usize) -> Vec<Value> {
+pub(super) async fn invoice_messages(smtp: &Smtp, n: usize) -> Vec<Value> {
     let deadline = Instant::now() + StdDuration::from_secs(30);
     loop {
         let received = smtp.received().await;
@@ -485,6 +485,17 @@ async fn mail_audits(org: &Org) -> i64 {
     .await
 }
 
+/// A tenant on 1 December 2026 mailing through a real SMTP server, where Bill (a
+/// member) bills and Vera (a viewer) reads.
+pub(super) async fn billing() -> (Smtp, Org) {
+    org_with_smtp(
+        "2026-12-01T08:00:00Z",
+        &[],
+        &[("bill", "member"), ("vera", "viewer")],
+    )
+    .await
+}
+
 /// Sets the invoices to be reminded of `days` before they are due, by email too.
 async fn remind_by_email(org: &Org, days: i32) {
     let (status, settings) = org
@@ -504,12 +515,7 @@ async fn remind_by_email(org: &Org, days: i32) {
 
 #[tokio::test]
 async fn a_tenant_that_wants_it_reminds_its_customers_by_email() {
-    let (smtp, mut org) = org_with_smtp(
-        "2026-12-01T08:00:00Z",
-        &[],
-        &[("bill", "member"), ("vera", "viewer")],
-    )
-    .await;
+    let (smtp, mut org) = billing().await;
     remind_by_email(&org, 3).await;
     let (_, read) = org
         .as_("vera", Method::GET, "/api/v1/invoice-settings", None)

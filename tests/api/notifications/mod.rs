@@ -23,6 +23,7 @@ use crate::support::TestDb;
 mod case_escalation;
 mod cases;
 mod delivery;
+mod dunning;
 mod invoices;
 mod obligation_tasks;
 mod reminders;
