@@ -177,6 +177,9 @@ pub async fn export_tasks(
             "completed_at",
             "created_by",
             "created_at",
+            "repeat",
+            "repeat_until",
+            "next_task_id",
         ],
         all.iter().map(|v| {
             vec![
@@ -192,6 +195,9 @@ pub async fn export_tasks(
                 time(&v.completed_at),
                 opt(&v.created_by),
                 v.created_at.to_rfc3339(),
+                opt(&v.repeat.as_ref().map(|r| format!("{} {}", r.every, r.unit))),
+                time(&v.repeat.as_ref().and_then(|r| r.until.map(|u| u.0))),
+                opt(&v.next_task_id),
             ]
         }),
     )

@@ -19,6 +19,7 @@ use crate::kernel::reads::{lock_held, read_as, read_one_as, require_active_user}
 use crate::kernel::target::Target;
 use crate::kernel::validate::{self, priority};
 use crate::kernel::{unit, Actor, DomainError, Origin, Principal, Role};
+use crate::notifications::reminders::zone_and_defaults;
 use crate::tenancy::scoped::{TenantDb, TenantTx};
 
 /// Which tasks a list shows.
@@ -92,6 +93,11 @@ fn micros(at: Option<validate::Timestamp>) -> Option<DateTime<Utc>> {
     at.map(|at| at.0.trunc_subsecs(6))
 }
 
+/// The columns a new task is written with, a creation's and a next occurrence's.
+const INSERT_INTO_TASKS: &str = "insert into tasks (target_kind, target_id, title, notes, \
+     assignee_id, due_at, remind_at, priority, created_by, created_at, updated_at, repeat_every, \
+     repeat_unit, repeat_until, repeat_anchor)";
+
 /// Puts a task on `target` (members and up), assigned to its creator unless another
 /// active user is named; audited, the assignee told, its timers set.
 pub async fn create(
@@ -106,6 +112,10 @@ pub async fn create(
     let priority = priority(input.priority.as_deref().unwrap_or("normal"))?;
     let (due_at, remind_at) = (micros(input.due_at), micros(input.remind_at));
     reminder(remind_at, due_at)?;
+    if let Some(repeat) = &input.repeat {
+        repeat.check(due_at)?;
+    }
+    let repeat = input.repeat.as_ref();
     actor.require(Role::Member)?;
     let assignee = input.assignee_id.or(actor.user_id());
     require_active_user(tx, "assignee_id", assignee).await?;
@@ -116,13 +126,25 @@ pub async fn create(
     let row = tx
         .query_one(
             &format!(
-                "insert into tasks (target_kind, target_id, title, notes, assignee_id, due_at, remind_at, \
-                 priority, created_by, created_at, updated_at) \
-                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) returning {TASK_COLUMNS}"
+                "{INSERT_INTO_TASKS} \
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13, $14) \
+                 returning {TASK_COLUMNS}"
             ),
             &[
-                &target.kind.name, &target.id, &title, &notes, &assignee, &due_at, &remind_at,
-                &priority, &actor.user_id(), &now,
+                &target.kind.name,
+                &target.id,
+                &title,
+                &notes,
+                &assignee,
+                &due_at,
+                &remind_at,
+                &priority,
+                &actor.user_id(),
+                &now,
+                &repeat.map(|r| r.every),
+                &repeat.map(|r| r.unit.as_str()),
+                &repeat.and_then(|r| r.until.map(|u| u.0)),
+                &repeat.and(due_at),
             ],
         )
         .await
@@ -161,7 +183,8 @@ async fn lock_editable(tx: &TenantTx, actor: &Actor, id: Uuid) -> Result<TaskVie
 }
 
 /// Changes a task: its creator, its assignee, or a manager. Audited with the changed
-/// fields; a new assignee is told; its timers follow the new times and status.
+/// fields; a new assignee is told; its timers follow the new times and status. A
+/// repeating task marked done makes its next occurrence ([`make_next`]), once.
 pub async fn update(
     tx: &TenantTx,
     actor: &Actor,
@@ -189,6 +212,19 @@ pub async fn update(
         None => old.remind_at,
     };
     reminder(remind_at, due_at)?;
+    let repeat = match &patch.repeat {
+        Some(repeat) => repeat.clone(),
+        None => old.repeat.clone(),
+    };
+    if let Some(repeat) = &repeat {
+        repeat.check(due_at)?;
+    }
+    // A new rule, or a new due date, starts the series' count again from the due date.
+    let anchor = match (&repeat, old.repeat_anchor) {
+        (None, _) => None,
+        (Some(_), Some(anchor)) if repeat == old.repeat && due_at == old.due_at => Some(anchor),
+        (Some(_), _) => due_at,
+    };
     let assignee = patch.assignee_id.unwrap_or(old.assignee_id);
     if assignee != old.assignee_id {
         require_active_user(tx, "assignee_id", assignee).await?;
@@ -203,17 +239,31 @@ pub async fn update(
         .query_one(
             &format!(
                 "update tasks set title = $2, notes = $3, assignee_id = $4, due_at = $5, remind_at = $6, \
-                 priority = $7, status = $8, completed_at = $9, updated_at = $10 \
+                 priority = $7, status = $8, completed_at = $9, updated_at = $10, repeat_every = $11, \
+                 repeat_unit = $12, repeat_until = $13, repeat_anchor = $14 \
                  where id = $1 returning {TASK_COLUMNS}"
             ),
             &[
                 &id, &title, &notes, &assignee, &due_at, &remind_at, &priority, &status,
-                &completed_at, &now,
+                &completed_at, &now, &repeat.as_ref().map(|r| r.every),
+                &repeat.as_ref().map(|r| r.unit.as_str()),
+                &repeat.as_ref().and_then(|r| r.until.map(|u| u.0)), &anchor,
             ],
         )
         .await
         .map_err(DomainError::write)?;
-    let new = TaskView::from(&row);
+    let mut new = TaskView::from(&row);
+    if new.status == "done" && old.is_active() && new.next_task_id.is_none() {
+        if let Some(next) = make_next(tx, actor, origin, &new, now).await? {
+            tx.execute(
+                "update tasks set next_id = $2 where id = $1",
+                &[&id, &next.id],
+            )
+            .await
+            .map_err(DomainError::write)?;
+            new.next_task_id = Some(next.id);
+        }
+    }
     audit::record_update(tx, actor, origin, "task", id, &old, &new).await?;
     if new.assignee_id != old.assignee_id && new.is_active() {
         assigned(tx, actor, origin, &new).await?;
@@ -223,6 +273,48 @@ pub async fn update(
         reminders::schedule(tx, &new).await?;
     }
     originals::mask_written(tx, actor, new).await
+}
+
+/// The occurrence after `done`, a repeating task just marked done: due at its series'
+/// first step after both its due date and `now` (so one done late skips what it
+/// missed), reminded as long before as it was, with the same title, notes, priority,
+/// rule and creator, assigned to the same person while they are active (else to
+/// nobody, so its creator hears). Audited as a creation by the actor, its assignee
+/// told, its timers set. `None` when the series has ended (`until`).
+async fn make_next(
+    tx: &TenantTx,
+    actor: &Actor,
+    origin: &Origin,
+    done: &TaskView,
+    now: DateTime<Utc>,
+) -> Result<Option<TaskView>, DomainError> {
+    let (Some(repeat), Some(anchor), Some(due)) = (&done.repeat, done.repeat_anchor, done.due_at)
+    else {
+        return Ok(None);
+    };
+    let (zone, _) = zone_and_defaults(tx).await?;
+    let Some(next_due) = repeat.next_due(zone, anchor, due, now) else {
+        return Ok(None);
+    };
+    let next_remind = done.remind_at.map(|remind| next_due - (due - remind));
+    let row = tx
+        .query_one(
+            &format!(
+                "{INSERT_INTO_TASKS} \
+                 select t.target_kind, t.target_id, t.title, t.notes, u.id, $2, $3, t.priority, \
+                        t.created_by, $4, $4, t.repeat_every, t.repeat_unit, t.repeat_until, t.repeat_anchor \
+                 from tasks t left join users u on u.id = t.assignee_id and u.active \
+                 where t.id = $1 returning {TASK_COLUMNS}"
+            ),
+            &[&done.id, &next_due, &next_remind, &now],
+        )
+        .await
+        .map_err(DomainError::write)?;
+    let next = TaskView::from(&row);
+    audit::record_whole(tx, actor, origin, "create", "task", next.id, &next).await?;
+    assigned(tx, actor, origin, &next).await?;
+    reminders::schedule(tx, &next).await?;
+    Ok(Some(next))
 }
 
 /// Deletes a task: its creator or a manager. Audited; its timers cancelled.

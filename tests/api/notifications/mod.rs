@@ -26,6 +26,7 @@ mod delivery;
 mod dunning;
 mod invoices;
 mod obligation_tasks;
+mod recurring;
 mod reminders;
 mod streams;
 mod tasks;
