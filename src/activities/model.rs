@@ -171,25 +171,19 @@ impl Repeat {
                 .with_timezone(&Utc);
             Timestamp::within_range(at).map(|t| t.0)
         };
-        // Jump near `after` rather than walking a daily series step by step: the
-        // estimate may fall short by a step or two, which the walk then makes up.
-        let approx_step_days = match self.unit.as_str() {
-            "day" => every,
-            "week" => 7 * every,
-            "month" => 28 * every,
-            _ => 365 * every,
-        };
-        let behind = (after - anchor).num_days() / approx_step_days;
-        let mut k = match self.unit.as_str() {
-            "month" | "year" => {
+        // Start a step or so short of `after` rather than walking a daily series day by
+        // day from its first; the walk makes up what the estimate falls short.
+        let steps_behind = match self.unit.as_str() {
+            "day" => (after - anchor).num_days() / every,
+            "week" => (after - anchor).num_days() / (7 * every),
+            unit => {
                 let months = i64::from(after.year() - anchor.year()) * 12
                     + i64::from(after.month())
                     - i64::from(anchor.month());
-                let per_step = every * if self.unit == "year" { 12 } else { 1 };
-                (months / per_step - 1).max(1)
+                months / (every * if unit == "year" { 12 } else { 1 })
             }
-            _ => (behind - 1).max(1),
         };
+        let mut k = (steps_behind - 1).max(1);
         loop {
             let at = step_at(k)?;
             if at > after {

@@ -184,7 +184,7 @@ async fn lock_editable(tx: &TenantTx, actor: &Actor, id: Uuid) -> Result<TaskVie
 
 /// Changes a task: its creator, its assignee, or a manager. Audited with the changed
 /// fields; a new assignee is told; its timers follow the new times and status. A
-/// repeating task marked done makes its next occurrence ([`make_next`]), once.
+/// repeating task marked done makes its next occurrence (`make_next`), once.
 pub async fn update(
     tx: &TenantTx,
     actor: &Actor,
