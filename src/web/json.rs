@@ -1,7 +1,7 @@
 //! The JSON body extractor every route uses instead of actix's own: the same size
 //! limit and errors (`error::json_config`), plus checks for the whole API in one
-//! place: the body is an object (never an array read as a struct's fields by
-//! position), no key appears twice in an object (which one would win is a guess), and
+//! place: the body is an object, and so is every struct in it (never an array read as
+//! a struct's fields by position, `objects_only`), no key appears twice in an object (which one would win is a guess), and
 //! no string or key holds NUL or another control character, with a 400 that names the
 //! field. PostgreSQL would otherwise refuse NUL with a 500, deep in a query.
 
@@ -54,9 +54,12 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
                 .into());
             }
             no_forbidden_chars_in_json(&document).map_err(ApiError::from)?;
-            serde_json::from_value(document).map(Json).map_err(|e| {
-                ApiError::from(DomainError::BadRequest(format!("invalid JSON body: {e}"))).into()
-            })
+            super::objects_only::from_value(document)
+                .map(Json)
+                .map_err(|e| {
+                    ApiError::from(DomainError::BadRequest(format!("invalid JSON body: {e}")))
+                        .into()
+                })
         })
     }
 }

@@ -7,6 +7,7 @@ pub mod idempotency;
 pub mod json;
 pub mod list_query;
 pub mod metrics;
+mod objects_only;
 pub mod origin;
 pub mod platform;
 pub mod reply;

@@ -639,6 +639,55 @@ async fn what_the_last_acceptance_run_let_through_is_refused_with_a_clear_4xx() 
         .map(|r| r.get(0))
         .collect();
     assert_eq!(names, ["legal"], "nothing renamed, nothing made");
+    // Nor an array where an object is expected anywhere inside: an invoice's lines, a
+    // user's quiet hours, read by position, or an empty array as every field left out.
+    let (status, account) = call(
+        Method::POST,
+        "/api/v1/counterparties",
+        Some(json!({"name": "Globex"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{account}");
+    let account: uuid::Uuid = client
+        .query_one("select id from t_acme.counterparties", &[])
+        .await
+        .unwrap()
+        .get(0);
+    for (method, path, body) in [
+        (
+            Method::POST,
+            "/api/v1/invoices",
+            json!({"account_id": account, "currency": "EUR",
+                   "lines": [["Licences", "2", "50", "10"]]}),
+        ),
+        (
+            Method::POST,
+            "/api/v1/invoices",
+            json!({"account_id": account, "currency": "EUR", "lines": [[]]}),
+        ),
+        (
+            Method::PUT,
+            "/api/v1/notification-preferences",
+            json!({"quiet_hours": ["22:00", "07:00"]}),
+        ),
+    ] {
+        let (status, error) = call(method, path, Some(body.clone())).await;
+        assert_eq!(
+            (status, error.as_str()),
+            (StatusCode::BAD_REQUEST, "bad_request"),
+            "{path} {body}"
+        );
+    }
+    let written: i64 = client
+        .query_one(
+            "select (select count(*) from t_acme.invoices) \
+                  + (select count(*) from t_acme.notification_settings)",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(written, 0, "no invoice made, no preference saved");
 
     // Instants outside the years every reader can handle.
     for path in [
