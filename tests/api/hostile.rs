@@ -658,7 +658,7 @@ async fn what_the_last_acceptance_run_let_through_is_refused_with_a_clear_4xx() 
             Method::POST,
             "/api/v1/invoices",
             json!({"account_id": account, "currency": "EUR",
-                   "lines": [["Licences", "2", "50", "10"]]}),
+                   "lines": [["Licences", "2", "50", "0", "10"]]}),
         ),
         (
             Method::POST,
