@@ -216,9 +216,16 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for Wrapped<V> {
     }
 }
 
-/// A struct's Rust name in words for the message: `NewInvoiceLine` is "new invoice
-/// line".
+/// A struct's Rust name in words for the message, the input's `New` or `Update` left
+/// out: `NewLine` is "line", `QuietHours` "quiet hours".
 fn readable(name: &str) -> String {
+    let name = ["New", "Update"]
+        .iter()
+        .find_map(|prefix| {
+            name.strip_prefix(prefix)
+                .filter(|rest| rest.starts_with(|c: char| c.is_ascii_uppercase()))
+        })
+        .unwrap_or(name);
     let mut words = String::new();
     for (at, c) in name.char_indices() {
         if c.is_uppercase() && at > 0 {
@@ -405,7 +412,10 @@ mod tests {
 
     #[test]
     fn struct_names_read_as_words() {
-        assert_eq!(readable("NewInvoiceLine"), "new invoice line");
+        assert_eq!(readable("NewLine"), "line");
+        assert_eq!(readable("UpdateTask"), "task");
+        assert_eq!(readable("QuietHours"), "quiet hours");
+        assert_eq!(readable("Newsletter"), "newsletter");
         assert_eq!(readable("Repeat"), "repeat");
     }
 }
