@@ -42,7 +42,7 @@ pub struct TaskView {
     pub updated_at: DateTime<Utc>,
     /// How it repeats: marked done, the next one is made.
     pub repeat: Option<Repeat>,
-    /// The occurrence made when this one was marked done.
+    /// The occurrence made when this one was marked done (cleared if it is deleted).
     pub next_task_id: Option<Uuid>,
     /// The due date its series counts its steps from.
     #[serde(skip)]

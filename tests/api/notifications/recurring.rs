@@ -150,6 +150,17 @@ async fn a_repeating_task_done_makes_its_next_once_at_the_series_next_step() {
     let last = mark_done(&org, &third_id).await;
     assert!(last["next_task_id"].is_null(), "{last}");
     assert_eq!(count(&org, "select count(*) from t_acme.tasks").await, 3);
+    // An occurrence deleted is no longer named by the one that made it.
+    let (status, _) = org
+        .as_(
+            "olive",
+            Method::DELETE,
+            &format!("/api/v1/tasks/{third_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert!(task(&org, &second_id).await["next_task_id"].is_null());
 
     // A rule cleared stops the series at that task.
     let daily = created(
