@@ -261,7 +261,8 @@ fn found_in_src(check: fn(&str) -> Vec<usize>, skip: &[&str]) -> Vec<String> {
 /// `INSERT ... VALUES` statements in `text` that hold a subquery, which Citus refuses
 /// ("subqueries are not supported within INSERT queries"), by line.
 fn subqueries_in_insert_values(text: &str) -> Vec<usize> {
-    let lower = text.to_lowercase();
+    // ASCII only: the same byte offsets as `text`, which the lines are counted in.
+    let lower = text.to_ascii_lowercase();
     let mut found = Vec::new();
     let mut from = 0;
     while let Some(at) = lower[from..].find("insert into") {
@@ -314,7 +315,8 @@ const NOT_IMMUTABLE: [&str; 10] = [
 /// Lines of `text` where an `ON CONFLICT ... DO UPDATE` calls a function that is not
 /// IMMUTABLE.
 fn volatile_in_on_conflict_update(text: &str) -> Vec<usize> {
-    let lower = text.to_lowercase();
+    // ASCII only: the same byte offsets as `text`, which the lines are counted in.
+    let lower = text.to_ascii_lowercase();
     let mut found = Vec::new();
     let mut from = 0;
     while let Some(at) = lower[from..].find("do update set") {
@@ -402,7 +404,8 @@ fn notifications_are_sent_only_where_they_cannot_serialise_commits() {
 /// `jobs::sql::CLAIM_SQL`). A scalar `= (select ... limit 1)` is estimated at one
 /// row and passes.
 fn bounded_sets_not_named_by_array(text: &str) -> Vec<usize> {
-    let lower = text.to_lowercase();
+    // ASCII only: the same byte offsets as `text`, which the lines are counted in.
+    let lower = text.to_ascii_lowercase();
     let bytes = lower.as_bytes();
     let blank = |b: u8| b.is_ascii_whitespace() || b == b'\\';
     let mut found = Vec::new();
@@ -1340,7 +1343,8 @@ const KEYS_MATCHED_PAIR_BY_PAIR: [(&str, &str); 1] = [(
 /// join's `on`. PostgreSQL can only nest loops over such a join, evaluating it for
 /// every pair of key and row: 2,000 keys against 20,000 records took 40 to 90 s.
 fn keys_matched_pair_by_pair(text: &str) -> Vec<usize> {
-    let lower = text.to_lowercase();
+    // ASCII only: the same byte offsets as `text`, which the lines are counted in.
+    let lower = text.to_ascii_lowercase();
     let mut found = Vec::new();
     let mut from = 0;
     while let Some(at) = lower[from..].find(" join ") {
@@ -1618,7 +1622,8 @@ const NAMES_IN_BYTE_ORDER: [(&str, &str); 1] = [(
 /// `kernel::query::NAME_COLLATION` (through `name_order`), its index in the same; an
 /// order nobody reads says `collate "C"`.
 fn names_sorted_without_a_collation(text: &str) -> Vec<usize> {
-    let lower = text.to_lowercase();
+    // ASCII only: the same byte offsets as `text`, which the lines are counted in.
+    let lower = text.to_ascii_lowercase();
     let mut found = Vec::new();
     let mut from = 0;
     while let Some(at) = lower[from..].find("order by ") {
