@@ -56,7 +56,11 @@ pub async fn set_settings(
             "payment_terms_days is 0 to 365, reminder_days 0 to 60",
         ));
     }
-    input.dunning_days = dunning_days(&input.dunning_days)?;
+    input.dunning_days = validate::distinct_days(
+        ("dunning_days", "invalid_dunning_days"),
+        &input.dunning_days,
+        1..=365,
+    )?;
     actor.require(Role::Admin)?;
     let old = settings_view(
         &tx.query_one(&format!("{SETTINGS_SQL} for update"), &[])
@@ -78,27 +82,6 @@ pub async fn set_settings(
     .map_err(DomainError::write)?;
     audit::record_settings_update(tx, actor, origin, "invoice_settings", &old, &input).await?;
     Ok(input)
-}
-
-/// The most steps of a dunning schedule.
-const MAX_DUNNING_STEPS: usize = 10;
-
-/// `days` as a dunning schedule: distinct days after the due date, 1 to 365, in order.
-fn dunning_days(days: &[i32]) -> Result<Vec<i32>, DomainError> {
-    let mut steps = days.to_vec();
-    steps.sort_unstable();
-    steps.dedup();
-    if steps.len() != days.len()
-        || steps.len() > MAX_DUNNING_STEPS
-        || steps.iter().any(|d| !(1..=365).contains(d))
-    {
-        return Err(DomainError::invalid_as(
-            "invalid_dunning_days",
-            format!("dunning_days: at most {MAX_DUNNING_STEPS} distinct whole numbers of days, 1 to 365"),
-            json!({ "dunning_days": days }),
-        ));
-    }
-    Ok(steps)
 }
 
 /// Creates a draft invoice (members and up) with the next number of its period: the

@@ -17,6 +17,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::kernel::audit;
+use crate::kernel::validate::distinct_days;
 use crate::kernel::{unit, Actor, DomainError, Origin, Role};
 use crate::tenancy::scoped::TenantTx;
 
@@ -242,12 +243,12 @@ impl TenantDefaults {
     pub fn check(&self) -> Result<(), DomainError> {
         check_zone(self.time_zone.as_deref())?;
         check_channels(&self.channels, false)?;
-        check_days(
+        distinct_days(
             ("reminder_days", "invalid_reminder_days"),
             &self.reminder_days,
             1..=3650,
         )?;
-        check_days(
+        distinct_days(
             (
                 "obligation_reminder_days",
                 "invalid_obligation_reminder_days",
@@ -436,28 +437,6 @@ pub fn digest_window_end(at: DateTime<Utc>, zone: Tz, digest: Digest) -> Option<
 }
 
 /// At most 10 distinct whole numbers of days within `range`.
-fn check_days(
-    (field, code): (&str, &'static str),
-    days: &[i32],
-    range: std::ops::RangeInclusive<i32>,
-) -> Result<(), DomainError> {
-    let mut distinct = days.to_vec();
-    distinct.sort_unstable();
-    distinct.dedup();
-    if distinct.len() != days.len() || days.len() > 10 || days.iter().any(|d| !range.contains(d)) {
-        return Err(DomainError::invalid_as(
-            code,
-            format!(
-                "{field}: at most 10 distinct whole numbers of days, {} to {}",
-                range.start(),
-                range.end()
-            ),
-            json!({ field: days }),
-        ));
-    }
-    Ok(())
-}
-
 fn channels_of(value: Value) -> ChannelChoices {
     serde_json::from_value(value).unwrap_or_default()
 }

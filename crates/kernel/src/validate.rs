@@ -1,5 +1,8 @@
 //! Input rules shared by the CLM routes. Each returns the value to store or an
 //! `invalid_input` error naming the field.
+//!
+//! Why this file is long: the rules every area shares are kept together so that one
+//! field means one rule everywhere, each beside the tests of its edges.
 
 use std::collections::BTreeSet;
 
@@ -143,6 +146,30 @@ macro_rules! text_to_sql {
 }
 
 text_to_sql!(Amount, Currency);
+
+/// A list of days (reminder offsets, a dunning schedule): at most 10, none twice, each
+/// in `range`; else a 400 with `code` naming `field`. Returns them in ascending order.
+pub fn distinct_days(
+    (field, code): (&str, &'static str),
+    days: &[i32],
+    range: std::ops::RangeInclusive<i32>,
+) -> Result<Vec<i32>, DomainError> {
+    let mut distinct = days.to_vec();
+    distinct.sort_unstable();
+    distinct.dedup();
+    if distinct.len() != days.len() || days.len() > 10 || days.iter().any(|d| !range.contains(d)) {
+        return Err(DomainError::invalid_as(
+            code,
+            format!(
+                "{field}: at most 10 distinct whole numbers of days, {} to {}",
+                range.start(),
+                range.end()
+            ),
+            serde_json::json!({ field: days }),
+        ));
+    }
+    Ok(distinct)
+}
 
 /// Trimmed text of 1 to `max` characters.
 pub fn text(field: &str, value: &str, max: usize) -> Result<String, DomainError> {
