@@ -20,7 +20,7 @@ use super::terms::{self, floor_boundary, parse_date_as, sentence_around};
 use crate::kernel::language::other_languages;
 use crate::kernel::{DomainError, Principal};
 use crate::tenancy::scoped::TenantDb;
-use grammar::{days_per, Grammar, GRAMMARS};
+use grammar::{days_per, opens_sentence, Grammar, GRAMMARS};
 
 /// The most obligations listed for one contract.
 const MAX_OBLIGATIONS: usize = 1_000;
@@ -152,12 +152,20 @@ fn bound(
     if grammar.not_parties.contains(&last.as_str()) {
         return None;
     }
-    let prohibition = (grammar.judge)(caps)?;
+    let present = grammar
+        .present
+        .as_ref()
+        .filter(|_| caps.name("present").is_some());
+    let prohibition = match present {
+        Some(duty) => duty.judge(caps)?,
+        None => (grammar.judge)(caps)?,
+    };
     let party_at = named.start() + cut;
     // A party that begins a sentence of its own begins the passage too.
     let from = if cut > 0 { party_at } else { whole.start() };
     let (start, end) = sentence_around(text, from, whole.end());
-    if (grammar.not_subject)(&text[start.min(party_at)..party_at]) {
+    let before = &text[start.min(party_at)..party_at];
+    if (grammar.not_subject)(before) || (present.is_some() && !opens_sentence(before)) {
         return None;
     }
     let action = caps["action"].trim().to_owned();

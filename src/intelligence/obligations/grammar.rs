@@ -2,14 +2,19 @@
 //! shall pay", "the Supplier agrees to"), German ("Der Auftragnehmer ist verpflichtet,
 //! … zu …", "Der Mieter hat … zu zahlen", "Der Kunde darf … nicht"), French ("Le
 //! Prestataire s'engage à", "le Client est tenu de", "Le Preneur s'interdit de") and
-//! Spanish ("El Cliente se obliga a", "el Proveedor deberá", "El Cliente pagará"), with
-//! each language's words for a period, a due date and a recurrence.
+//! Spanish ("El Cliente se obliga a", "el Proveedor deberá", "El Cliente pagará"), and
+//! in the last three the present tense their drafting also uses for a duty ("Der
+//! Mieter leistet eine Kaution": `present`), with each language's words for a period,
+//! a due date and a recurrence.
+
+mod present;
 
 use std::sync::LazyLock;
 
 use regex::{Captures, Regex};
 
 use crate::intelligence::terms::{date_pattern, NUMBER, WRITTEN_NUMBER};
+pub(super) use present::{opens_sentence, PresentDuty};
 
 /// One language's way of binding a party and of saying when.
 pub(super) struct Grammar {
@@ -19,6 +24,9 @@ pub(super) struct Grammar {
     /// Whether a match binds after all (not a permission, a right, a passive or an
     /// auxiliary), and if so whether it forbids.
     pub judge: fn(&Captures<'_>) -> Option<bool>,
+    /// How a duty in the present tense is told from a statement, in the languages
+    /// whose drafting uses it; its patterns are among `binds` and name `present`.
+    pub present: Option<PresentDuty>,
     /// Last words, in lower case, of names that are the contract or its parts.
     pub not_parties: &'static [&'static str],
     /// Whether the words of its sentence before a party say it is not the subject of a
@@ -67,6 +75,7 @@ fn english() -> Grammar {
             r"(?P<party>\b(?:[Ee]ach|[Ee]ither|[Bb]oth|[Nn]either|[Tt]he)\s+[Pp]art(?:y|ies)|\b(?:[Ww]e|[Yy]ou)\b|\b(?:[Tt]he\s+)?\p{{Lu}}[\w'&-]*(?:\s+\p{{Lu}}[\w'&.-]*){{0,3}}){APPOSITION}\s+(?P<modal>shall|must|will|agrees?\s+to|undertakes?\s+to|commits?\s+to|(?:is|are)\s+(?:required|obliged|obligated|bound)\s+to)(?P<not>\s+not)?\s+(?P<action>[^.;\n]{{3,300}})"
         ))],
         judge: judge_english,
+        present: None,
         not_subject: |before| NOT_SUBJECT_EN.is_match(before),
         not_parties: &[
             "agreement",
@@ -124,7 +133,7 @@ fn judge_english(caps: &Captures<'_>) -> Option<bool> {
 }
 
 fn german() -> Grammar {
-    let party = r"(?P<party>\b(?:[Jj]ede|[Bb]eide|[Dd]ie)\s+(?:Vertrags)?[Pp]artei(?:en)?\b|\b[Ww]ir\b|\p{Lu}[\p{L}&.-]*(?:\s+(?:\p{Lu}[\p{L}&.-]*|&)){0,4}\s+(?:gGmbH|GmbH|AG|KG|SE|UG|eG|OHG|GbR)\b|\b(?:[Dd]er|[Dd]ie|[Dd]as)\s+\p{Lu}[\p{L}-]*)";
+    let party = r"(?P<party>\b(?:[Jj]ede|[Bb]eide|[Dd]ie)\s+(?:Vertrags)?[Pp]artei(?:en)?\b|\b[Ww]ir\b|\p{Lu}[\p{L}&.-]*(?:\s+(?:\p{Lu}[\p{L}&.-]*|&)){0,4}\s+(?:gGmbH|GmbH|AG|KG|SE|UG|eG|OHG|GbR|Genossenschaft|Stiftung)\b|\b(?:[Dd]er|[Dd]ie|[Dd]as)\s+\p{Lu}[\p{L}-]*)";
     Grammar {
         binds: vec![
             compile(&format!(
@@ -136,8 +145,10 @@ fn german() -> Grammar {
             compile(&format!(
                 r"\b(?P<modal>hat|haben|muss|müssen|darf|dürfen|ist|sind)\s+(?P<party>(?:der|die|das|jede|beide)\s+\p{{Lu}}[\p{{L}}-]*)(?:\s+(?P<obliged>(?:dazu\s+)?verpflichtet))?\b,?\s+{ACTION}"
             )),
+            present::german_bind(party),
         ],
         judge: judge_german,
+        present: Some(present::german()),
         not_subject: |_| false,
         not_parties: &[
             "vertrag",
@@ -272,9 +283,13 @@ fn passive_german(action: &str) -> bool {
 fn french() -> Grammar {
     let party = r"(?P<party>\b(?:[Cc]haque|[Cc]hacune\s+des)\s+parties?\b|\b[Ll]es\s+(?:deux\s+)?[Pp]arties\b|\p{Lu}[\p{L}&'.-]*(?:\s+(?:\p{Lu}[\p{L}&'.-]*|&|et)){0,4}\s+(?:SAS|SARL|SA|SRL|SPRL|Sàrl|SNC|SCI|ASBL)\b|\b(?:[Ll]e|[Ll]a|[Ll]es)\s+\p{Lu}[\p{L}-]*(?:\s+d['’]\p{Ll}+)?|\b[Ll]['’]\p{Lu}[\p{L}-]*)";
     Grammar {
-        binds: vec![compile(&format!(
-            r"{party}{APPOSITION}\s+(?P<not>ne\s+|n['’])?(?P<modal>s['’]engage(?:nt)?\s+à|s['’]oblige(?:nt)?\s+à|(?:est|sont|sera|seront)\s+(?:tenue?s?|obligée?s?)\s+(?:de|d['’])|doi(?:t|vent)|devr(?:a|ont)|s['’]interdi(?:t|sent)\s+(?:de|d['’])|\p{{Ll}}{{2,}}r(?:a|ont))(?:\s+(?:pas|jamais|en\s+aucun\s+cas))?\b\s*{ACTION}"
-        ))],
+        binds: vec![
+            compile(&format!(
+                r"{party}{APPOSITION}\s+(?P<not>ne\s+|n['’])?(?P<modal>s['’]engage(?:nt)?\s+à|s['’]oblige(?:nt)?\s+à|(?:est|sont|sera|seront)\s+(?:tenue?s?|obligée?s?)\s+(?:de|d['’])|doi(?:t|vent)|devr(?:a|ont)|s['’]interdi(?:t|sent)\s+(?:de|d['’])|\p{{Ll}}{{2,}}r(?:a|ont))(?:\s+(?:pas|jamais|en\s+aucun\s+cas))?\b\s*{ACTION}"
+            )),
+            present::french_bind(party),
+        ],
+        present: Some(present::french()),
         judge: |caps| {
             let modal = caps.name("modal")?.as_str();
             const NOT_DUTIES: [&str; 10] = [
@@ -327,9 +342,13 @@ fn french() -> Grammar {
 fn spanish() -> Grammar {
     let party = r"(?P<party>\b(?:[Cc]ada\s+(?:una\s+de\s+las\s+)?partes?|[Aa]mbas\s+partes|[Ll]as\s+partes)\b|\p{Lu}[\p{L}&.-]*(?:\s+(?:\p{Lu}[\p{L}&.-]*|&|y)){0,4},?\s+(?:S\.\s?A\.(?:\s+de\s+C\.\s?V\.)?|S\.\s?L\.|S\.\s?A\.\s?S\.|S\.\s?R\.\s?L\.|Ltda\.)|\b(?:[Ee]l|[Ll]a|[Ll]os|[Ll]as)\s+\p{Lu}[\p{L}-]*)";
     Grammar {
-        binds: vec![compile(&format!(
-            r"{party}{APPOSITION}\s+(?P<not>no\s+)?(?P<modal>se\s+obligan?\s+a|se\s+comprometen?\s+a|(?:está|están|queda|quedan|quedará|quedarán)\s+obligad[oa]s?\s+a|deber(?:á|án)|deben?|se\s+abstendrán?\s+de|(?:se\s+)?\p{{Ll}}+(?:ará|erá|irá)n?)\s+{ACTION}"
-        ))],
+        binds: vec![
+            compile(&format!(
+                r"{party}{APPOSITION}\s+(?P<not>no\s+)?(?P<modal>se\s+obligan?\s+a|se\s+comprometen?\s+a|(?:está|están|queda|quedan|quedará|quedarán)\s+obligad[oa]s?\s+a|deber(?:á|án)|deben?|se\s+abstendrán?\s+de|(?:se\s+)?\p{{Ll}}+(?:ará|erá|irá)n?)\s+{ACTION}"
+            )),
+            present::spanish_bind(party),
+        ],
+        present: Some(present::spanish()),
         judge: |caps| {
             let modal = caps.name("modal")?.as_str();
             let verb = modal.strip_prefix("se ").unwrap_or(modal);

@@ -171,6 +171,9 @@ fn hostile_text_in_each_language_is_read_in_bounded_time() {
         "Der Auftragnehmer ist verpflichtet, ",
         "Le Prestataire s'engage à ",
         "El Proveedor se obliga a ",
+        "Der Kunde zahlt ",
+        "Le Client verse ",
+        "El Cliente abona ",
     ] {
         let mut text = "😀 ".repeat(5_000);
         text.push_str(&opening.repeat(20_000));
@@ -184,4 +187,81 @@ fn hostile_text_in_each_language_is_read_in_bounded_time() {
         );
         assert!(found.len() <= MAX_OBLIGATIONS);
     }
+}
+
+#[test]
+fn german_present_tense_binds_when_its_verb_is_a_duty_and_its_party_opens_the_sentence() {
+    let found = read_out(
+        "§ 1 Der Auftragnehmer übernimmt die Wartung der Software.\n\
+         (2) Der Mieter leistet eine Kaution in Höhe von drei Monatsmieten. \
+         Der Kunde zahlt jede Rechnung innerhalb von 14 Tagen nach Zugang. \
+         Die Beraterin legt monatlich Teilrechnungen. \
+         2. Gegenstand: Die Alpenmilch Genossenschaft liefert Käse und Butter. \
+         Der Lieferant setzt keine Subunternehmer ein. \
+         Der Auftragnehmer haftet für Vorsatz. \
+         Die Lieferantin leistet Gewähr dafür, dass das Holz trocken ist. \
+         Die Darlehensgeberin gewährt dem Darlehensnehmer ein Darlehen. \
+         Der Auftraggeber erhält monatlich einen Bericht. \
+         Der Vertrag beginnt am 1. Mai 2025. \
+         Wenn der Kunde zahlt, liefert der Lieferant die Ware.",
+    );
+    assert_eq!(
+        found,
+        [
+            duty("Der Auftragnehmer", false, None),
+            duty("Der Mieter", false, None),
+            duty("Der Kunde", false, within(14, "Zugang")),
+            duty("Die Beraterin", false, recurring("monthly")),
+            duty("Die Alpenmilch Genossenschaft", false, None),
+            duty("Der Lieferant", true, None),
+        ]
+    );
+}
+
+#[test]
+fn french_present_tense_binds_and_warranties_grants_and_liability_do_not() {
+    let found = read_out(
+        "Article 4 – Dépôt de garantie\nLe Preneur verse un dépôt de garantie de 4 800 euros.\n\
+         3. En contrepartie, la Licenciée verse une redevance annuelle. \
+         Le Client paie chaque facture dans les 30 jours suivant sa réception. \
+         Le Prestataire ne communique pas les données à des tiers. \
+         Le Concédant garantit que le logiciel est conforme. \
+         Le Bailleur donne à bail au Preneur un local commercial. \
+         Le Prêteur consent à l'Emprunteur un prêt. \
+         Le Fournisseur répond des dommages directs. \
+         Le Client reçoit les identifiants. \
+         Le Prestataire assure que le service est disponible. \
+         Si le Client paie en retard, des intérêts courent.",
+    );
+    assert_eq!(
+        found,
+        [
+            duty("Le Preneur", false, None),
+            duty("la Licenciée", false, recurring("annually")),
+            duty("Le Client", false, within(30, "sa réception")),
+            duty("Le Prestataire", true, None),
+        ]
+    );
+}
+
+#[test]
+fn spanish_present_tense_binds_and_what_is_done_at_signing_does_not() {
+    let found = read_out(
+        "Primera. Objeto. El Mantenedor revisa las instalaciones cada trimestre. \
+         El Titular abona cada factura dentro de los 30 días siguientes a su recepción. \
+         El Proveedor no comunica los datos a terceros. \
+         El Arrendatario entrega en este acto una fianza. \
+         El Arrendador cede en arrendamiento el local. \
+         El Mantenedor garantiza las reparaciones. \
+         El Mantenedor responde de los daños. \
+         El Titular recibe un informe.",
+    );
+    assert_eq!(
+        found,
+        [
+            duty("El Mantenedor", false, recurring("quarterly")),
+            duty("El Titular", false, within(30, "su recepción")),
+            duty("El Proveedor", true, None),
+        ]
+    );
 }

@@ -53,7 +53,8 @@ async fn the_sentences_that_bind_a_party_are_listed_with_their_due_times() {
 }
 
 #[tokio::test]
-async fn duties_written_in_german_french_and_spanish_are_listed_with_their_due_times() {
+async fn duties_written_in_german_french_and_spanish_are_listed_with_their_due_times_in_either_tense(
+) {
     let db = TestDb::migrated().await;
     let app = spawn_app(&db, &[]).await;
     let acme = tenant(&db, &app, "acme").await;
@@ -62,11 +63,14 @@ async fn duties_written_in_german_french_and_spanish_are_listed_with_their_due_t
             "§ 1 Der Auftragnehmer ist verpflichtet, die Anlage bis zum 1. Juni 2027 zu liefern.\n\
              § 2 Der Kunde hat jede Rechnung innerhalb von 21 Tagen nach Zugang zu bezahlen.\n\
              § 3 Der Auftragnehmer darf Unterauftragnehmer nicht ohne Zustimmung einsetzen.\n\
-             § 4 Der Kunde darf die Software in allen Werken nutzen.",
+             § 4 Der Kunde darf die Software in allen Werken nutzen.\n\
+             § 5 Der Mieter leistet bis zum 1. Juli 2027 eine Kaution.\n\
+             § 6 Der Vermieter haftet für Vorsatz und leistet Gewähr für die Heizung.",
             json!([
                 {"party": "Der Auftragnehmer", "prohibition": false, "due": {"date": "2027-06-01"}},
                 {"party": "Der Kunde", "prohibition": false, "due": {"within_days": 21, "after": "Zugang"}},
                 {"party": "Der Auftragnehmer", "prohibition": true, "due": null},
+                {"party": "Der Mieter", "prohibition": false, "due": {"date": "2027-07-01"}},
             ]),
         ),
         (
@@ -74,22 +78,28 @@ async fn duties_written_in_german_french_and_spanish_are_listed_with_their_due_t
              Article 2. Le Client est tenu de payer chaque facture dans un délai de trente jours \
              à compter de sa réception.\n\
              Article 3. Le Prestataire s'interdit de sous-traiter l'entretien.\n\
-             Article 4. Chaque partie pourra résilier le contrat.",
+             Article 4. Chaque partie pourra résilier le contrat.\n\
+             Article 5. Le Preneur verse chaque mois une provision sur charges.\n\
+             Article 6. Le Prestataire garantit que les pièces sont neuves.",
             json!([
                 {"party": "Le Prestataire", "prohibition": false, "due": {"recurs": "monthly"}},
                 {"party": "Le Client", "prohibition": false, "due": {"within_days": 30, "after": "sa réception"}},
                 {"party": "Le Prestataire", "prohibition": true, "due": null},
+                {"party": "Le Preneur", "prohibition": false, "due": {"recurs": "monthly"}},
             ]),
         ),
         (
             "Primera. El Desarrollador deberá entregar la primera versión antes del 30 de junio de 2027.\n\
              Segunda. El Cliente pagará cada factura dentro de los treinta días siguientes a su recepción.\n\
              Tercera. El Desarrollador se abstendrá de reutilizar el código fuente.\n\
-             Cuarta. El Desarrollador responderá de los daños causados.",
+             Cuarta. El Desarrollador responderá de los daños causados.\n\
+             Quinta. El Cliente abona una cuota cada mes.\n\
+             Sexta. El Cliente entrega en este acto una fianza.",
             json!([
                 {"party": "El Desarrollador", "prohibition": false, "due": {"date": "2027-06-30"}},
                 {"party": "El Cliente", "prohibition": false, "due": {"within_days": 30, "after": "su recepción"}},
                 {"party": "El Desarrollador", "prohibition": true, "due": null},
+                {"party": "El Cliente", "prohibition": false, "due": {"recurs": "monthly"}},
             ]),
         ),
     ] {

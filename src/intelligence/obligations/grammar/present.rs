@@ -1,0 +1,152 @@
+//! The present tense German, French and Spanish drafting uses for a duty: "Der Mieter
+//! leistet eine Kaution", "Le Preneur verse un dépôt de garantie", "El Titular abona
+//! cada factura". Every statement of those languages is in the present tense too ("Der
+//! Vertrag beginnt", "Le Bailleur donne à bail"), so a present tense binds only when
+//! its verb is one of doing one's part (paying, delivering, providing, performing the
+//! work, keeping, informing), its party opens the sentence, and what follows is not a
+//! warranty, a liability, a grant or what is done in the act of signing.
+
+use std::sync::LazyLock;
+
+use regex::{Captures, Regex};
+
+use super::{compile, ACTION, APPOSITION};
+
+/// How a language says a duty in the present tense.
+pub(crate) struct PresentDuty {
+    /// What a verb and the first words after it say that makes them no duty
+    /// ("leistet Gewähr", "gewährt ein Darlehen", "entrega en este acto").
+    pub not_duty: Regex,
+    /// Whether the duty is negated, so a prohibition ("setzt keine Subunternehmer ein",
+    /// "ne cède pas").
+    pub negated: fn(&Captures<'_>) -> bool,
+}
+
+/// The verbs of doing one's part, third person singular and plural. Left out on
+/// purpose: verbs of granting (but "gewährt" and "erteilt", for access and information,
+/// with a loan, a right or a licence refused by `not_duty`), of warranting and of liability
+/// ("garantit", "haftet", "responde"), of receiving ("erhält", "reçoit", "recibe"),
+/// and verbs that also say what a party may or is ("kann", "ist", "peut", "puede").
+const VERBS_DE: &str = "zahlt|zahlen|bezahlt|bezahlen|begleicht|begleichen|entrichtet|entrichten|\
+    überweist|überweisen|erstattet|erstatten|vergütet|vergüten|leistet|leisten|liefert|liefern|\
+    erbringt|erbringen|stellt|stellen|übernimmt|übernehmen|trägt|tragen|unterstützt|unterstützen|\
+    berät|beraten|legt|legen|verarbeitet|verarbeiten|hält|halten|informiert|informieren|\
+    unterrichtet|unterrichten|benachrichtigt|benachrichtigen|teilt|teilen|meldet|melden|sorgt|\
+    sorgen|beachtet|beachten|wahrt|wahren|behandelt|behandeln|gibt|geben|übergibt|übergeben|\
+    übermittelt|übermitteln|hinterlegt|hinterlegen|pflegt|pflegen|wartet|warten|führt|führen|\
+    erstellt|erstellen|prüft|prüfen|installiert|installieren|betreibt|betreiben|überwacht|\
+    überwachen|dokumentiert|dokumentieren|reinigt|reinigen|repariert|reparieren|behebt|beheben|\
+    ersetzt|ersetzen|unterhält|unterhalten|gewährt|gewähren|erteilt|erteilen|setzt|setzen|\
+    schult|schulen|entwickelt|entwickeln|versendet|versenden|sendet|senden|bewahrt|\
+    bewahren";
+const VERBS_FR: &str = "verse|versent|paie|paye|paient|payent|règle|règlent|rembourse|remboursent|\
+    livre|livrent|fournit|fournissent|assure|assurent|prend|prennent|supporte|supportent|met|\
+    mettent|remet|remettent|restitue|restituent|informe|informent|communique|communiquent|\
+    notifie|notifient|signale|signalent|avertit|avertissent|transmet|transmettent|conserve|\
+    conservent|garde|gardent|respecte|respectent|tient|tiennent|effectue|effectuent|réalise|\
+    réalisent|exécute|exécutent|maintient|maintiennent|entretient|entretiennent|souscrit|\
+    souscrivent|traite|traitent|conseille|conseillent|accompagne|accompagnent|assiste|\
+    assistent|facture|facturent|émet|émettent|répare|réparent|remplace|remplacent|contrôle|\
+    contrôlent|vérifie|vérifient|installe|installent|développe|développent|veille|veillent|\
+    s['’]assure|s['’]assurent|s['’]acquitte|s['’]acquittent|envoie|envoient|forme|forment";
+const VERBS_ES: &str = "paga|pagan|abona|abonan|satisface|satisfacen|reembolsa|reembolsan|\
+    entrega|entregan|presta|prestan|suministra|suministran|proporciona|proporcionan|facilita|\
+    facilitan|asume|asumen|mantiene|mantienen|conserva|conservan|custodia|custodian|informa|\
+    informan|notifica|notifican|comunica|comunican|devuelve|devuelven|restituye|restituyen|\
+    realiza|realizan|efectúa|efectúan|ejecuta|ejecutan|cumple|cumplen|respeta|respetan|trata|\
+    tratan|guarda|guardan|revisa|revisan|repara|reparan|sustituye|sustituyen|reemplaza|\
+    reemplazan|emite|emiten|factura|facturan|envía|envían|remite|remiten|presenta|presentan|\
+    instala|instalan|desarrolla|desarrollan|asesora|asesoran|vela|velan|forma|forman";
+
+/// A party, the present-tense verb (the group `present`) and the action after it;
+/// `not` before the verb where the language negates there ("ne", "no").
+fn bind(party: &str, not: &str, verbs: &str) -> Regex {
+    compile(&format!(
+        r"{party}{APPOSITION}\s+{not}(?P<present>{verbs})\b\s+{ACTION}"
+    ))
+}
+
+pub(crate) fn german_bind(party: &str) -> Regex {
+    bind(party, "", VERBS_DE)
+}
+
+pub(crate) fn french_bind(party: &str) -> Regex {
+    bind(party, r"(?P<not>ne\s+|n['’])?", VERBS_FR)
+}
+
+pub(crate) fn spanish_bind(party: &str) -> Regex {
+    bind(party, r"(?P<not>no\s+)?", VERBS_ES)
+}
+
+/// Refusals of a verb and the first words after it: `(?i)` and anchored at the verb.
+fn not_duty(refusals: &str) -> Regex {
+    compile(&format!(r"(?i)^(?:{refusals})"))
+}
+
+pub(crate) fn german() -> PresentDuty {
+    PresentDuty {
+        not_duty: not_duty(concat!(
+            // A grant: "gewährt dem Darlehensnehmer ein Darlehen", "erteilt eine Lizenz".
+            r"(?:gewährt|gewähren|erteilt|erteilen)\s+(?:\S+\s+){0,4}?(?:Darlehen|Kredit|Nutzungsrechte?|Rechte?|Lizenz(?:en)?|Vollmacht)\b",
+            // A warranty or a liability: "leistet Gewähr", "übernimmt keine Haftung".
+            r"|(?:übernimmt|übernehmen|leistet|leisten)\s+(?:\S+\s+){0,2}?(?:Gewähr|Garantie|Haftung)\b",
+            // Who bears a risk: "trägt die Gefahr des zufälligen Untergangs".
+            r"|(?:trägt|tragen)\s+(?:\S+\s+){0,2}?(?:Risiko|Gefahr|Beweislast)\b",
+            // Done in the act of signing: "übergibt hiermit".
+            r"|\S+\s+(?:\S+\s+){0,3}?(?:hiermit|hierdurch)\b",
+        )),
+        negated: |caps| super::negated_german(&caps["action"]),
+    }
+}
+
+pub(crate) fn french() -> PresentDuty {
+    PresentDuty {
+        not_duty: not_duty(concat!(
+            // A warranty: "assure que le service est disponible".
+            r"\S+\s+(?:que\b|qu['’])",
+            r"|(?:assure|assurent|supporte|supportent|prend|prennent)\s+(?:\S+\s+){0,3}?responsabilité",
+            r"|\S+\s+(?:\S+\s+){0,4}?par\s+les\s+présentes\b",
+        )),
+        negated: |caps| caps.name("not").is_some(),
+    }
+}
+
+pub(crate) fn spanish() -> PresentDuty {
+    PresentDuty {
+        not_duty: not_duty(concat!(
+            r"\S+\s+que\b",
+            r"|(?:asume|asumen)\s+(?:\S+\s+){0,2}?responsabilidad",
+            // Done in the act of signing: "entrega en este acto una fianza".
+            r"|\S+\s+(?:\S+\s+){0,4}?en\s+este\s+acto\b",
+        )),
+        negated: |caps| caps.name("not").is_some(),
+    }
+}
+
+/// Whether the words of a sentence before its party only number or head it ("(1) ",
+/// "§ 3 ", "PRIMERA: ", "Gegenstand: ") or open it with a phrase and a comma ("En
+/// contrepartie, "): the party is the subject of the sentence's main clause, not of a
+/// clause inside it ("Informationen, die der Auftragnehmer ...", "Si le Client ...").
+pub(crate) fn opens_sentence(before: &str) -> bool {
+    static OPENING: LazyLock<Regex> = LazyLock::new(|| {
+        compile(
+            r"^(?:\s*(?:[(\[]?\d+[a-z]?[.)\]]?|§+\s*\d+\w*|(?:Art|Ziff|Nr)\.|\p{Lu}[\p{L}-]*(?:\s+\p{L}+){0,2}\s*[:.–-]))*\s*(?:\p{Lu}[\p{L}\s'’-]{1,40},)?\s*$",
+        )
+    });
+    OPENING.is_match(before)
+}
+
+impl PresentDuty {
+    /// Whether a present-tense match binds, and if so whether it forbids.
+    pub fn judge(&self, caps: &Captures<'_>) -> Option<bool> {
+        let said = format!(
+            "{} {}",
+            caps.name("present")?.as_str(),
+            caps.name("action")?.as_str()
+        );
+        if self.not_duty.is_match(&said) {
+            return None;
+        }
+        Some((self.negated)(caps))
+    }
+}
