@@ -152,6 +152,7 @@ pub fn job_handlers(outbound: &Outbound) -> Handlers {
         .register_job::<crate::intelligence::tasks::TrackObligations>(())
         .register_job::<crate::intelligence::tasks::remind::RemindObligation>(())
         .register_job::<Walking<crate::intelligence::tasks::remind::ObligationReminders>>(())
+        .register_job::<Walking<crate::intelligence::reading::Reread>>(())
         .register_job::<crate::intelligence::generative::requests::MakeSummary>(
             outbound.generative.clone(),
         )
@@ -319,6 +320,7 @@ pub async fn run_worker(config: Config, clock: SharedClock) -> anyhow::Result<()
             ),
         }
     }
+    crate::intelligence::reading::bring_up_to_date(&config.direct_database_url, clock.now()).await;
     let runner = job_runner(&config, tenant_pool, clock, handlers, metrics.jobs.clone())?;
     let handle = runner.start().await;
     tracing::info!(
@@ -390,6 +392,11 @@ impl Application {
         hub.listen(outbound.fanout.clone()).await;
         let metrics = metrics::Metrics::new();
         let jobs = if config.jobs.workers > 0 {
+            crate::intelligence::reading::bring_up_to_date(
+                &config.direct_database_url,
+                clock.now(),
+            )
+            .await;
             let runner = job_runner(
                 &config,
                 job_pool(&config)?,

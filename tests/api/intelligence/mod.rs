@@ -23,6 +23,7 @@ mod eval_set;
 mod generative;
 mod models;
 mod obligations;
+mod rereading;
 mod risk;
 mod suggestions;
 mod summary;

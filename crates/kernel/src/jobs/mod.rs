@@ -19,6 +19,7 @@
 
 pub mod admin;
 pub mod backoff;
+pub mod editions;
 pub mod enqueue;
 pub mod handler;
 pub mod metrics;
