@@ -200,6 +200,7 @@ fn german_present_tense_binds_when_its_verb_is_a_duty_and_its_party_opens_the_se
          Der Lieferant setzt keine Subunternehmer ein. \
          Der Auftragnehmer haftet für Vorsatz. \
          Die Lieferantin leistet Gewähr dafür, dass das Holz trocken ist. \
+         Der Verkäufer gibt keine Garantie für die Haltbarkeit. \
          Die Darlehensgeberin gewährt dem Darlehensnehmer ein Darlehen. \
          Der Auftraggeber erhält monatlich einen Bericht. \
          Der Vertrag beginnt am 1. Mai 2025. \

@@ -18,7 +18,7 @@ pub(crate) struct PresentDuty {
     /// ("leistet Gewähr", "gewährt ein Darlehen", "entrega en este acto").
     pub not_duty: Regex,
     /// Whether the duty is negated, so a prohibition ("setzt keine Subunternehmer ein",
-    /// "ne cède pas").
+    /// "ne communique pas").
     pub negated: fn(&Captures<'_>) -> bool,
 }
 
@@ -88,8 +88,9 @@ pub(crate) fn german() -> PresentDuty {
         not_duty: not_duty(concat!(
             // A grant: "gewährt dem Darlehensnehmer ein Darlehen", "erteilt eine Lizenz".
             r"(?:gewährt|gewähren|erteilt|erteilen)\s+(?:\S+\s+){0,4}?(?:Darlehen|Kredit|Nutzungsrechte?|Rechte?|Lizenz(?:en)?|Vollmacht)\b",
-            // A warranty or a liability: "leistet Gewähr", "übernimmt keine Haftung".
-            r"|(?:übernimmt|übernehmen|leistet|leisten)\s+(?:\S+\s+){0,2}?(?:Gewähr|Garantie|Haftung)\b",
+            // A warranty or a liability: "leistet Gewähr", "übernimmt keine Haftung",
+            // "gibt keine Garantie".
+            r"|(?:übernimmt|übernehmen|leistet|leisten|gibt|geben)\s+(?:\S+\s+){0,2}?(?:Gewähr|Garantie|Haftung)\b",
             // Who bears a risk: "trägt die Gefahr des zufälligen Untergangs".
             r"|(?:trägt|tragen)\s+(?:\S+\s+){0,2}?(?:Risiko|Gefahr|Beweislast)\b",
             // Done in the act of signing: "übergibt hiermit".
