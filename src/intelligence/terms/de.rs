@@ -101,6 +101,15 @@ pub(super) fn rules() -> Vec<Rule> {
             read_term_of_contract,
         ),
         rule(
+            Field::TermMonths,
+            0.7,
+            // "Der Vertrag beginnt am ... und läuft 24 Monate."
+            &format!(
+                r"(?i)\b(?:Vertrag|Vertragsverhältnis|Mietverhältnis)\b(?:[^.;\n]|\.\s?\d|\.\s\p{{Lu}}\p{{Ll}}+\s\d){{0,80}}?\bläuft\s+(?:über\s+)?{NUMBER}\s+{TERM_UNIT}"
+            ),
+            read_term_of_contract,
+        ),
+        rule(
             Field::AutoRenew,
             0.85,
             r"(?i)verlängert\s+sich\s+nicht|keine\s+(?:automatische|stillschweigende)\s+Verlängerung|endet,?\s+ohne\s+dass\s+es\s+einer\s+Kündigung\s+bedarf",

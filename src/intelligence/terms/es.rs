@@ -120,7 +120,7 @@ pub(super) fn rules() -> Vec<Rule> {
             Field::RenewalNoticeDays,
             0.8,
             &format!(
-                r"(?i)\b(?:preaviso|antelación)\s+(?:mínim[ao]\s+)?(?:por\s+escrito\s+)?de\s+(?:al\s+menos\s+)?{NUMBER}\s+{NOTICE_UNIT}"
+                r"(?i)\b(?:preaviso|antelación)\s+(?:mínim[ao]\s+)?(?:(?:por\s+)?escrito\s+)?de\s+(?:al\s+menos\s+)?{NUMBER}\s+{NOTICE_UNIT}"
             ),
             read_renewal_notice,
         ),

@@ -283,3 +283,25 @@ fn a_text_is_read_by_the_rules_of_the_languages_it_is_written_in() {
         [false, false, true]
     );
 }
+
+#[test]
+fn a_term_stated_before_its_notice_is_read_and_one_measuring_the_notice_is_not() {
+    let english = values(
+        "This Agreement runs for an initial term of two years, renewed unless either party \
+         gives 90 days' notice.",
+    );
+    assert_eq!(value(&english, Field::TermMonths), Some(&json!(24)));
+    let german = values("Der Vertrag beginnt am 1. Oktober 2025 und läuft 24 Monate.");
+    assert_eq!(value(&german, Field::TermMonths), Some(&json!(24)));
+    let spanish = values(
+        "El contrato entra en vigor el 1 de septiembre de 2025 por un año y se prorroga \
+         automáticamente por periodos anuales, salvo preaviso escrito de un mes.",
+    );
+    assert_eq!(value(&spanish, Field::TermMonths), Some(&json!(12)));
+    assert_eq!(value(&spanish, Field::RenewalNoticeDays), Some(&json!(31)));
+    let measured = values(
+        "El Cliente podrá resolver el contrato con un preaviso de treinta días por un \
+         plazo de tres meses.",
+    );
+    assert_eq!(value(&measured, Field::TermMonths), None);
+}

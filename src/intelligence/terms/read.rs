@@ -82,6 +82,13 @@ pub(super) fn read_term_of_contract(caps: &Captures<'_>, text: &str) -> Option<(
     let whole = caps.get(0)?;
     let (start, end) = sentence_around(text, whole.start(), whole.end());
     let sentence = text[start..end].to_lowercase();
+    // A notice said after the term is the renewal's or the ending's ("for one year,
+    // renewed unless either party gives notice"); one said before it is what the
+    // duration measures ("on 90 days' notice ... for three months").
+    let up_to_term = text[start..whole.end()].to_lowercase();
+    let notice = ["notice", "kündigungsfrist", "préavis", "preaviso"]
+        .iter()
+        .any(|w| up_to_term.contains(w));
     let other = [
         "warrant",
         "defect",
@@ -90,22 +97,18 @@ pub(super) fn read_term_of_contract(caps: &Captures<'_>, text: &str) -> Option<(
         "after the end",
         "ends for",
         "thereafter",
-        "notice",
         "vesting",
         "mileage",
         "gewährleist",
         "garant",
         "vertraulich",
-        "kündigungsfrist",
         "nach ende",
-        "préavis",
         "opción",
         "confidencial",
-        "preaviso",
     ]
     .iter()
     .any(|w| sentence.contains(w));
-    if other {
+    if other || notice {
         return None;
     }
     read_term(caps, text)
