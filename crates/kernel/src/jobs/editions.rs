@@ -14,11 +14,14 @@ use super::enqueue::{enqueue_with, NewJob};
 use crate::tenancy::TenantId;
 
 /// Records `edition` of `reader` for every active tenant behind it (or with no edition
-/// recorded) and returns them; the row locks of the upsert make a second instance
-/// starting at the same time find nothing left to do.
+/// recorded) and returns them. Only those behind are written, so a start with nothing
+/// to do locks no row; the upsert's condition makes a second instance starting at the
+/// same time, which read the same tenants as behind, find nothing left to do.
 const RAISE_SQL: &str = "\
     insert into public.reader_editions (tenant_id, reader, edition) \
-    select id, $1, $2 from public.tenants where status = 'active' \
+    select t.id, $1, $2 from public.tenants t \
+    where t.status = 'active' and not exists (select 1 from public.reader_editions e \
+        where e.tenant_id = t.id and e.reader = $1 and e.edition >= $2) \
     on conflict (tenant_id, reader) do update set edition = excluded.edition \
         where public.reader_editions.edition < excluded.edition \
     returning tenant_id";
