@@ -5,6 +5,7 @@
 //! (`contract.risk_assessed`) and workflow trigger rules read the level as `risk_level`.
 
 pub mod assess;
+pub mod severities;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -12,7 +13,8 @@ use serde_json::{json, Value};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use self::assess::{Finding, Policy, Severity, StandardClause, Terms};
+use self::assess::{Finding, Policy, StandardClause, Terms};
+use self::severities::{FindingSeverity, Severities, Severity};
 use super::assessment::{AssessRisk, ASSESS_RISK};
 use super::classify::{standard_distances, Distance};
 use super::indexing::{lock_unchanged, sources, FileText, ReadText};
@@ -54,6 +56,9 @@ pub struct RiskPolicy {
     #[schema(minimum = 0.0, maximum = 1.0)]
     #[serde(default)]
     pub deviation_min_similarity: Option<f32>,
+    /// How severe each finding is; absent or partial, the rest keep their defaults.
+    #[serde(default)]
+    pub severities: Severities,
 }
 
 impl Default for RiskPolicy {
@@ -65,6 +70,7 @@ impl Default for RiskPolicy {
             renewal_needs_notice: true,
             required_categories: true,
             deviation_min_similarity: None,
+            severities: Severities::default(),
         }
     }
 }
@@ -93,28 +99,36 @@ impl RiskPolicy {
                 "deviation_min_similarity: 0 to 1, or null",
             ));
         }
+        self.severities = self.severities.check()?;
         Ok(self)
     }
 }
 
 const POLICY_SQL: &str = "select forbidden_terms, max_payment_days, require_liability_cap, \
-     renewal_needs_notice, required_categories, deviation_min_similarity from risk_policy";
+     renewal_needs_notice, required_categories, deviation_min_similarity, severities from risk_policy";
 
-fn policy_of(rows: &[tokio_postgres::Row]) -> RiskPolicy {
-    rows.first()
-        .map_or_else(RiskPolicy::default, |r| RiskPolicy {
-            forbidden_terms: r.get(0),
-            max_payment_days: r.get(1),
-            require_liability_cap: r.get(2),
-            renewal_needs_notice: r.get(3),
-            required_categories: r.get(4),
-            deviation_min_similarity: r.get(5),
-        })
+fn policy_of(rows: &[tokio_postgres::Row]) -> Result<RiskPolicy, DomainError> {
+    let Some(r) = rows.first() else {
+        return Ok(RiskPolicy::default());
+    };
+    // Stored as the policy was checked at save; a value this build cannot read is a
+    // fault to report, not a reason to weigh contracts by the defaults unnoticed.
+    let severities = serde_json::from_value(r.get(6))
+        .map_err(|e| DomainError::Internal(anyhow::anyhow!("stored severities: {e}")))?;
+    Ok(RiskPolicy {
+        forbidden_terms: r.get(0),
+        max_payment_days: r.get(1),
+        require_liability_cap: r.get(2),
+        renewal_needs_notice: r.get(3),
+        required_categories: r.get(4),
+        deviation_min_similarity: r.get(5),
+        severities,
+    })
 }
 
 pub async fn get_policy(db: &TenantDb, principal: &Principal) -> Result<RiskPolicy, DomainError> {
     let (_, results) = read_as(db, principal, Role::Viewer, &[(POLICY_SQL, &[])]).await?;
-    Ok(policy_of(&results[0]))
+    policy_of(&results[0])
 }
 
 /// Sets the policy (admins) and has every contract weighed against it again.
@@ -126,17 +140,20 @@ pub async fn put_policy(
 ) -> Result<RiskPolicy, DomainError> {
     actor.require(Role::Admin)?;
     let body = body.check()?;
-    let old = policy_of(&tx.query(POLICY_SQL, &[]).await?);
+    let old = policy_of(&tx.query(POLICY_SQL, &[]).await?)?;
+    let severities = serde_json::to_value(&body.severities)
+        .map_err(|e| DomainError::Internal(anyhow::anyhow!("severities: {e}")))?;
     tx.execute(
         "insert into risk_policy (forbidden_terms, max_payment_days, require_liability_cap, \
-         renewal_needs_notice, required_categories, deviation_min_similarity, updated_at) \
-         values ($1, $2, $3, $4, $5, $6, $7) \
+         renewal_needs_notice, required_categories, deviation_min_similarity, severities, updated_at) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8) \
          on conflict (id) do update set forbidden_terms = excluded.forbidden_terms, \
          max_payment_days = excluded.max_payment_days, \
          require_liability_cap = excluded.require_liability_cap, \
          renewal_needs_notice = excluded.renewal_needs_notice, \
          required_categories = excluded.required_categories, \
-         deviation_min_similarity = excluded.deviation_min_similarity, updated_at = excluded.updated_at",
+         deviation_min_similarity = excluded.deviation_min_similarity, \
+         severities = excluded.severities, updated_at = excluded.updated_at",
         &[
             &body.forbidden_terms,
             &body.max_payment_days,
@@ -144,6 +161,7 @@ pub async fn put_policy(
             &body.renewal_needs_notice,
             &body.required_categories,
             &body.deviation_min_similarity,
+            &severities,
             &unit::now(tx),
         ],
     )
@@ -263,9 +281,13 @@ pub async fn assess_risk(ctx: &JobContext, contract: Uuid) -> Result<Option<Seve
     let Some(inputs) = tx.query_opt(INPUTS_SQL, &[&contract]).await? else {
         return Ok(None);
     };
-    let policy = policy_of(&tx.query(POLICY_SQL, &[]).await?);
+    let policy = policy_of(&tx.query(POLICY_SQL, &[]).await?)?;
     let deviations = match policy.deviation_min_similarity {
-        Some(least) => deviations(standard_distances(&tx, contract).await?, least),
+        Some(least) => deviations(
+            standard_distances(&tx, contract).await?,
+            least,
+            policy.severities.deviates_from_standard,
+        ),
         None => Vec::new(),
     };
     drop(tx);
@@ -292,6 +314,7 @@ pub async fn assess_risk(ctx: &JobContext, contract: Uuid) -> Result<Option<Seve
         } else {
             Vec::new()
         },
+        severities: policy.severities,
     };
     let text: String = std::iter::once(body.as_str())
         .chain(parsed.iter().filter_map(|f| f.text.as_deref()))
@@ -351,13 +374,13 @@ pub async fn assess_risk(ctx: &JobContext, contract: Uuid) -> Result<Option<Seve
 }
 
 /// The contract's clauses that read less like the tenant's standard than `least`.
-fn deviations(distances: Vec<Distance>, least: f32) -> Vec<Finding> {
+fn deviations(distances: Vec<Distance>, least: f32, severity: FindingSeverity) -> Vec<Finding> {
     distances
         .into_iter()
         .filter(|d| d.similarity < least)
         .map(|d| Finding {
             code: "deviates_from_standard".into(),
-            severity: Severity::Low,
+            severity: severity.into(),
             reason: format!(
                 "its {} clause reads unlike the standard \"{}\" (similarity {:.2}; the policy asks at least {least:.2})",
                 d.category.replace('_', " "),

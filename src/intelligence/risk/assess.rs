@@ -10,27 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::super::terms::{self, floor_boundary, Field, MAX_SCAN_BYTES};
-
-/// How bad a finding is; a contract's level is its worst finding's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    None,
-    Low,
-    Medium,
-    High,
-}
-
-impl Severity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::None => "none",
-            Self::Low => "low",
-            Self::Medium => "medium",
-            Self::High => "high",
-        }
-    }
-}
+use super::severities::{Severities, Severity};
 
 /// One reason a contract is a risk.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -71,6 +51,8 @@ pub struct Policy {
     pub renewal_needs_notice: bool,
     /// The categories the contract's type requires, when the policy checks them.
     pub required_categories: Vec<String>,
+    /// How severe each finding is.
+    pub severities: Severities,
 }
 
 /// What the contract's fields already say.
@@ -379,7 +361,7 @@ pub fn assess(text: &str, terms: &Terms, policy: &Policy) -> Vec<Finding> {
         if !covered && category != "other" {
             findings.push(Finding {
                 code: "missing_clause".into(),
-                severity: Severity::Medium,
+                severity: policy.severities.missing(category),
                 reason: format!(
                     "this contract type requires a {} clause and none was found",
                     category.replace('_', " ")
@@ -397,7 +379,7 @@ pub fn assess(text: &str, terms: &Terms, policy: &Policy) -> Vec<Finding> {
             // `lower` can differ from `text` in length: quote from the lowered text.
             findings.push(Finding {
                 code: "forbidden_term".into(),
-                severity: Severity::High,
+                severity: policy.severities.forbidden_term.into(),
                 reason: format!("the policy forbids {term:?}"),
                 category: None,
                 passage: Some(sentence(&lower, at, at + term_lower.len())),
@@ -409,7 +391,7 @@ pub fn assess(text: &str, terms: &Terms, policy: &Policy) -> Vec<Finding> {
     {
         findings.push(Finding {
             code: "no_liability_cap".into(),
-            severity: Severity::High,
+            severity: policy.severities.no_liability_cap.into(),
             reason: "the contract speaks of liability but no sentence limits it".into(),
             category: Some("liability".into()),
             passage: None,
@@ -427,7 +409,7 @@ pub fn assess(text: &str, terms: &Terms, policy: &Policy) -> Vec<Finding> {
         if let Some(days) = days.filter(|d| *d > i64::from(max)) {
             findings.push(Finding {
                 code: "payment_terms_too_long".into(),
-                severity: Severity::Medium,
+                severity: policy.severities.payment_terms_too_long.into(),
                 reason: format!(
                     "payment is due after {days} days; the policy allows at most {max}"
                 ),
@@ -444,7 +426,7 @@ pub fn assess(text: &str, terms: &Terms, policy: &Policy) -> Vec<Finding> {
         if renews && !notice {
             findings.push(Finding {
                 code: "renewal_without_notice".into(),
-                severity: Severity::Medium,
+                severity: policy.severities.renewal_without_notice.into(),
                 reason:
                     "the contract renews by itself and no notice period to stop it is set or stated"
                         .into(),

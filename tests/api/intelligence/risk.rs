@@ -2,7 +2,9 @@
 //! each rule gets a finding with its reason and sentence and the level of the worst;
 //! a workflow trigger rule on `risk_level` matches it; a new text is assessed again and
 //! a later change of level is an event; a change of policy re-assesses; viewers read risk
-//! but only admins set the policy; bad policies are a 400 and change nothing.
+//! but only admins set the policy; bad policies are a 400 and change nothing; the policy
+//! sets how severe each finding is, and so which contracts a workflow on `risk_level`
+//! takes.
 
 use super::*;
 
@@ -37,6 +39,50 @@ async fn risk(app: &TestApp, t: &Tenant, token: &str, contract: &str, version: i
     }
 }
 
+/// The workflow match report for contract `id`.
+async fn matched(app: &TestApp, t: &Tenant, id: &str) -> Value {
+    let (status, report) = json(
+        app,
+        t,
+        &t.admin,
+        Method::POST,
+        "/api/v1/workflows/match",
+        Some(json!({"contract_id": id})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    report
+}
+
+/// The contract's risk once a change of policy has brought it to `level`.
+async fn risk_at_level(app: &TestApp, t: &Tenant, contract: &str, level: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let now = risk(app, t, &t.admin, contract, 1).await;
+        if now["level"] == level {
+            return now;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the policy change was never applied: {now}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The tenant's risk policy as an admin reads it.
+async fn policy_now(app: &TestApp, t: &Tenant) -> Value {
+    let (status, policy) = json(app, t, &t.admin, Method::GET, "/api/v1/risk-policy", None).await;
+    assert_eq!(status, StatusCode::OK, "{policy}");
+    policy
+}
+
+fn default_severities() -> Value {
+    json!({"forbidden_term": "high", "no_liability_cap": "high", "missing_clause": "medium",
+        "missing_clause_by_category": {}, "payment_terms_too_long": "medium",
+        "renewal_without_notice": "medium", "deviates_from_standard": "low"})
+}
+
 fn codes(risk: &Value) -> Vec<String> {
     risk["findings"]
         .as_array()
@@ -63,7 +109,10 @@ async fn contracts_are_weighed_against_the_policy_and_workflows_read_the_level()
         Some(policy.clone()),
     )
     .await;
-    assert_eq!((status, &set), (StatusCode::OK, &policy));
+    // A policy written before severities could be set keeps working, with the defaults.
+    let mut with_defaults = policy.clone();
+    with_defaults["severities"] = default_severities();
+    assert_eq!((status, &set), (StatusCode::OK, &with_defaults));
     let stages = json!([{"stage_name": "Risk review", "sequence": 1, "approvers": ["role:admin"], "approval_type": "any"}]);
     let (status, high_risk) = json(&app, &acme, &acme.admin, Method::POST, "/api/v1/workflows",
         Some(json!({"name": "High risk", "trigger_conditions": {"risk_level": "high"}, "priority": 90, "stages": stages}))).await;
@@ -103,15 +152,7 @@ async fn contracts_are_weighed_against_the_policy_and_workflows_read_the_level()
             .contains("ninety (90) days"),
         "{late}"
     );
-    let (_, report) = json(
-        &app,
-        &acme,
-        &acme.admin,
-        Method::POST,
-        "/api/v1/workflows/match",
-        Some(json!({"contract_id": id})),
-    )
-    .await;
+    let report = matched(&app, &acme, &id).await;
     assert_eq!(report["winner"], high_risk["id"], "{report}");
 
     // A new text is assessed again; the change of level is an event.
@@ -131,15 +172,7 @@ async fn contracts_are_weighed_against_the_policy_and_workflows_read_the_level()
         (Some("none"), vec![]),
         "{sound}"
     );
-    let (_, report) = json(
-        &app,
-        &acme,
-        &acme.admin,
-        Method::POST,
-        "/api/v1/workflows/match",
-        Some(json!({"contract_id": id})),
-    )
-    .await;
+    let report = matched(&app, &acme, &id).await;
     assert_ne!(report["winner"], high_risk["id"], "{report}");
     let events = app
         .settled_events(
@@ -169,19 +202,8 @@ async fn contracts_are_weighed_against_the_policy_and_workflows_read_the_level()
     )
     .await;
     assert_eq!(status, StatusCode::OK);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let now = risk(&app, &acme, &acme.admin, &id, 2).await;
-        if now["level"] == "high" {
-            assert_eq!(codes(&now), ["forbidden_term"]);
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the policy change was never applied: {now}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let under_stricter = risk_at_level(&app, &acme, &id, "high").await;
+    assert_eq!(codes(&under_stricter), ["forbidden_term"]);
 }
 
 #[tokio::test]
@@ -204,7 +226,7 @@ async fn viewers_read_risk_and_only_admins_set_a_valid_policy() {
         defaults,
         json!({"forbidden_terms": [], "max_payment_days": null,
         "require_liability_cap": true, "renewal_needs_notice": true, "required_categories": true,
-        "deviation_min_similarity": null})
+        "deviation_min_similarity": null, "severities": default_severities()})
     );
     let (status, _) = json(
         &app,
@@ -225,6 +247,18 @@ async fn viewers_read_risk_and_only_admins_set_a_valid_policy() {
         ("forbidden_terms", json!([""])),
         ("forbidden_terms", json!(["x".repeat(201)])),
         ("extra", json!(1)),
+        ("severities", json!([])),
+        ("severities", json!({"missing_clause": "none"})),
+        ("severities", json!({"missing_clause": "critical"})),
+        ("severities", json!({"late_payment": "high"})),
+        (
+            "severities",
+            json!({"missing_clause_by_category": {"indemnities": "high"}}),
+        ),
+        (
+            "severities",
+            json!({"missing_clause_by_category": ["termination"]}),
+        ),
     ] {
         let mut body = defaults.clone();
         body[key] = value;
@@ -242,15 +276,7 @@ async fn viewers_read_risk_and_only_admins_set_a_valid_policy() {
         .await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {error}");
     }
-    let (_, unchanged) = json(
-        &app,
-        &acme,
-        &acme.admin,
-        Method::GET,
-        "/api/v1/risk-policy",
-        None,
-    )
-    .await;
+    let unchanged = policy_now(&app, &acme).await;
     assert_eq!(unchanged, defaults);
 
     let id = create(
@@ -276,4 +302,70 @@ async fn viewers_read_risk_and_only_admins_set_a_valid_policy() {
     )
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_policy_weighs_each_finding_and_workflows_follow_its_weight() {
+    let db = TestDb::migrated().await;
+    let app = spawn_app(&db, &[]).await;
+    let acme = tenant(&db, &app, "acme").await;
+    let stages = json!([{"stage_name": "Risk review", "sequence": 1, "approvers": ["role:admin"], "approval_type": "any"}]);
+    let (status, high_risk) = json(&app, &acme, &acme.admin, Method::POST, "/api/v1/workflows",
+        Some(json!({"name": "High risk", "trigger_conditions": {"risk_level": "high"}, "priority": 90, "stages": stages}))).await;
+    assert_eq!(status, StatusCode::CREATED, "{high_risk}");
+    // An MSA requires termination, liability and governing law; this one has none.
+    let id = create(
+        &app,
+        &acme,
+        "Services",
+        "Customer pays each invoice within thirty (30) days of receipt of the invoice.",
+    )
+    .await;
+    let before = risk(&app, &acme, &acme.admin, &id, 1).await;
+    assert_eq!(before["level"], "medium", "{before}");
+
+    let policy = json!({"forbidden_terms": [], "max_payment_days": null,
+        "require_liability_cap": true, "renewal_needs_notice": true, "required_categories": true,
+        "severities": {"missing_clause": "low",
+            "missing_clause_by_category": {"termination": "high"}}});
+    let (status, set) = json(
+        &app,
+        &acme,
+        &acme.admin,
+        Method::PUT,
+        "/api/v1/risk-policy",
+        Some(policy),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{set}");
+    let mut shown = default_severities();
+    shown["missing_clause"] = json!("low");
+    shown["missing_clause_by_category"] = json!({"termination": "high"});
+    assert_eq!(set["severities"], shown, "every code with what applies");
+    let read = policy_now(&app, &acme).await;
+    assert_eq!(read, set);
+
+    let weighed = risk_at_level(&app, &acme, &id, "high").await;
+    let by_category: Vec<(&str, &str)> = weighed["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["category"].as_str().unwrap(),
+                f["severity"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        by_category,
+        [
+            ("termination", "high"),
+            ("liability", "low"),
+            ("governing_law", "low")
+        ],
+        "{weighed}"
+    );
+    let report = matched(&app, &acme, &id).await;
+    assert_eq!(report["winner"], high_risk["id"], "{report}");
 }

@@ -14,6 +14,7 @@ fn policy() -> Policy {
             "confidentiality".into(),
             "governing_law".into(),
         ],
+        severities: Severities::default(),
     }
 }
 
@@ -94,6 +95,62 @@ fn every_rule_of_the_policy_finds_its_breach_with_a_reason() {
 }
 
 #[test]
+fn the_policy_sets_each_findings_severity_and_so_the_level() {
+    let text = "Customer pays each invoice within ninety (90) days of receipt of the invoice. \
+                Each party keeps the other's confidential information secret. \
+                This agreement renews automatically for successive one-year terms.";
+    let severity_of = |findings: &[Finding], code: &str, category: Option<&str>| {
+        findings
+            .iter()
+            .find(|f| f.code == code && (category.is_none() || f.category.as_deref() == category))
+            .map(|f| f.severity)
+    };
+    let defaults = assess(text, &Terms::default(), &policy());
+    assert_eq!(level(&defaults), Severity::Medium);
+    assert_eq!(
+        severity_of(&defaults, "missing_clause", Some("governing_law")),
+        Some(Severity::Medium)
+    );
+
+    let mut weighed = policy();
+    weighed.severities = serde_json::from_value(serde_json::json!({
+        "missing_clause": "low",
+        "missing_clause_by_category": {"governing_law": "high"},
+        "payment_terms_too_long": "low",
+        "renewal_without_notice": "low",
+    }))
+    .unwrap();
+    let findings = assess(text, &Terms::default(), &weighed);
+    let sorted_codes = |findings: &[Finding]| {
+        let mut codes: Vec<String> = findings.iter().map(|f| f.code.clone()).collect();
+        codes.sort();
+        codes
+    };
+    assert_eq!(
+        sorted_codes(&findings),
+        sorted_codes(&defaults),
+        "the same findings"
+    );
+    assert_eq!(
+        severity_of(&findings, "missing_clause", Some("governing_law")),
+        Some(Severity::High)
+    );
+    assert_eq!(
+        findings[0].category.as_deref(),
+        Some("governing_law"),
+        "worst first"
+    );
+    for code in ["payment_terms_too_long", "renewal_without_notice"] {
+        assert_eq!(
+            severity_of(&findings, code, None),
+            Some(Severity::Low),
+            "{code}"
+        );
+    }
+    assert_eq!(level(&findings), Severity::High);
+}
+
+#[test]
 fn the_contracts_own_fields_and_clauses_count() {
     let text = "This agreement renews automatically for successive terms. Fees are payable net 60.";
     let terms = Terms {
@@ -122,6 +179,7 @@ fn the_quick_start_lease_lacks_only_a_termination_clause_under_the_defaults() {
         renewal_needs_notice: true,
         // What the built-in lease type requires.
         required_categories: vec!["payment".into(), "termination".into()],
+        severities: Severities::default(),
     };
     let findings = assess(
         lease["body"].as_str().unwrap(),
