@@ -436,7 +436,7 @@ static RULES: LazyLock<[Vec<Rule>; 4]> = LazyLock::new(|| {
         rule(
             Field::Parties,
             0.8,
-            r"(?i:between)\s+(?P<a>[A-Z][^,()\n]{1,80}?)\s*(?:(?:,|\()[^\n]{0,300}?\band|\band)\s+(?P<b>[A-Z][^,()\n]{1,80}?)\s*(?:,|\(|\.\s+\p{Lu}|\.$|\n|$)",
+            r"(?i:between)(?:\s+|\s*:\s*)(?:[Tt]he\s+)?(?P<a>[A-Z][^,()\n]{1,80}?)\s*(?:(?:,|\()[^\n]{0,300}?(?:\n[ \t]*)?\band|\band)\s+(?:[Tt]he\s+)?(?P<b>[A-Z][^,()\n]{1,80}?)\s*(?:,|\(|\.\s+\p{Lu}|\.$|\n|$)",
             read_parties,
         ),
     ];

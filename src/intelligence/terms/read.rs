@@ -419,7 +419,12 @@ const ADJECTIVES: [(&str, &str); 24] = [
 ];
 
 pub(super) fn read_parties(caps: &Captures<'_>, _: &str) -> Option<(Value, f32)> {
-    let clean = |name: &str| name.trim().trim_end_matches([',', ';']).trim().to_owned();
+    // A seat or an address after a name is not part of it ("Chmura Serwis Sp. z o.o.
+    // with its registered seat in Kraków").
+    let clean = |name: &str| {
+        let name = SEAT.find(name).map_or(name, |seat| &name[..seat.start()]);
+        name.trim().trim_end_matches([',', ';']).trim().to_owned()
+    };
     let (a, b) = (
         clean(caps.name("a")?.as_str()),
         clean(caps.name("b")?.as_str()),
@@ -441,6 +446,11 @@ pub(super) fn read_parties(caps: &Captures<'_>, _: &str) -> Option<(Value, f32)>
     };
     (named(&a) && named(&b) && a != b).then(|| (json!([a, b]), 1.0))
 }
+
+static SEAT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\s+(?:with|having|whose)\s+(?:its|their|his|her|registered)\b")
+        .expect("the seat pattern is valid")
+});
 
 /// How far a passage reaches either side of a match, in bytes.
 const PASSAGE_REACH: usize = 300;

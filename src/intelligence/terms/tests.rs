@@ -337,3 +337,69 @@ fn two_digit_years_are_read_in_this_century_up_to_68_and_section_numbers_are_not
         json!("2010-03-05")
     );
 }
+
+#[test]
+fn parties_are_named_by_any_role_their_short_name_or_initials_in_every_defining_form() {
+    let cases: [(&str, [&str; 2]); 7] = [
+        (
+            "This Lease is made by Kestrel Holdings plc (\"Kestrel\") and the City of Norwood, \
+             Ohio (\"City\").",
+            ["Kestrel Holdings plc", "City of Norwood, Ohio"],
+        ),
+        (
+            "Northgate Athletic Club (\"the Club\") and Brindle Paints Ltd (\"the Sponsor\") \
+             agree as follows.",
+            ["Northgate Athletic Club", "Brindle Paints Ltd"],
+        ),
+        (
+            "Meals are served by Copper Kettle Foods Ltd (\"the Caterer\") at the plant of \
+             International Widget Machines Inc (\"IWM\").",
+            [
+                "Copper Kettle Foods Ltd",
+                "International Widget Machines Inc",
+            ],
+        ),
+        (
+            "Between Marie Dubois Conseil, sole trader, Nantes (the Consultant)\n\
+             and Verrerie Alpine SARL, Grenoble (the Client), signed on 2 May 2025.",
+            ["Marie Dubois Conseil", "Verrerie Alpine SARL"],
+        ),
+        (
+            "agreed on 3 June 2025 between:\nBiuro Rachunkowe Sp. z o.o. with its registered \
+             seat in Gdańsk, hereinafter \"the Provider\",\nand Stocznia Północ S.A. with its \
+             registered seat in Gdynia, hereinafter \"the Client\".",
+            ["Biuro Rachunkowe Sp. z o.o.", "Stocznia Północ S.A."],
+        ),
+        (
+            "MEMORANDUM OF UNDERSTANDING\n\nbetween the University of Westmoor and the \
+             Fenwick Institute of Soil Science\n\nsigned on 1 March 2025",
+            [
+                "University of Westmoor",
+                "Fenwick Institute of Soil Science",
+            ],
+        ),
+        (
+            "This agreement is made between Acme Corp., a Delaware corporation (\"Customer\"), \
+             and Globex Ltd (\"Supplier\").",
+            ["Acme Corp.", "Globex Ltd"],
+        ),
+    ];
+    for (text, parties) in cases {
+        let found = extract(text);
+        let named = field(&found, Field::Parties).map(|f| f.value.clone());
+        assert_eq!(named, Some(json!(parties)), "{text}");
+    }
+}
+
+#[test]
+fn defined_things_and_document_names_are_not_parties() {
+    for text in [
+        "The Licensor grants a licence to the Licensed Software, as updated (the \"Software\"), \
+         and to the Hosting Platform (the \"Platform\").",
+        "This Master Services Agreement (\"Master\") covers the Premises (the Premises) and \
+         the Equipment (the Equipment).",
+    ] {
+        let found = extract(text);
+        assert_eq!(field(&found, Field::Parties), None, "{text}");
+    }
+}
