@@ -213,7 +213,7 @@ static RULES: LazyLock<[Vec<Rule>; 4]> = LazyLock::new(|| {
     let money = format!(
         r"(?:(?P<symbol>US\$|\$|€|£|Rs\.?|₹)\s?(?P<amount>{AMOUNT})|(?P<code>{CURRENCY_CODES})\s?(?P<amount2>{AMOUNT})|(?P<amount3>{AMOUNT})\s?(?:(?P<code2>{CURRENCY_CODES})\b|(?P<symbol2>€|£|\$\s?CA\b|\$\s?CAN\b)|(?P<word>[Ee]uros?|Franken|francs\s+suisses|pesos\s+mexicanos)\b))"
     );
-    let english = vec![
+    let mut english = vec![
         rule(
             Field::EffectiveDate,
             0.9,
@@ -300,7 +300,7 @@ static RULES: LazyLock<[Vec<Rule>; 4]> = LazyLock::new(|| {
             Field::EndDate,
             0.8,
             &format!(
-                r"(?i)(?:expire|expires|terminate|terminates|end|ends)\s+on\s+(?:the\s+)?{date}"
+                r"(?i)\b(?:expir(?:e|es|ing)|terminat(?:e|es|ing)|end(?:s|ing)?)\s+on\s+(?:the\s+)?{date}"
             ),
             read_date,
         ),
@@ -440,6 +440,23 @@ static RULES: LazyLock<[Vec<Rule>; 4]> = LazyLock::new(|| {
             read_parties,
         ),
     ];
+    // A start and a length: "from 1 September 2025 for two years".
+    let start_and_length = format!(
+        r"(?i)\bfrom\s+(?:the\s+)?{date}\s+for\s+(?:a\s+(?:fixed\s+)?period\s+of\s+)?{NUMBER}\s+(?P<unit>months?|years?)\b"
+    );
+    english.push(rule(
+        Field::EffectiveDate,
+        0.7,
+        &start_and_length,
+        read_date,
+    ));
+    english.push(rule(Field::TermMonths, 0.75, &start_and_length, read_term));
+    // A period given as "between 3 February 2025 and 28 November 2025": less sure
+    // than "from ... to ...", the usual way of stating a contract's own period.
+    english.extend(span(
+        0.55,
+        r"(?i)\bbetween\s+(?:the\s+)?{date}\s+and\s+(?:the\s+)?{end}",
+    ));
     [english, de::rules(), fr::rules(), es::rules()]
 });
 

@@ -97,7 +97,12 @@ pub(super) fn by_roles(text: &str) -> Option<Found> {
                     None => return false,
                 },
             };
-            names_a_party(term.as_str(), &caps["name"], quoted)
+            let name = &caps["name"];
+            let name = BEFORE_NAMES
+                .iter()
+                .find_map(|w| name.strip_prefix(w))
+                .unwrap_or(name);
+            names_a_party(term.as_str(), name, quoted)
         }))
         .take(super::MAX_MATCHES)
         .filter_map(|caps| {

@@ -403,3 +403,51 @@ fn defined_things_and_document_names_are_not_parties() {
         assert_eq!(field(&found, Field::Parties), None, "{text}");
     }
 }
+
+#[test]
+fn an_end_said_with_a_participle_or_as_the_second_date_of_a_between_is_read() {
+    let found = extract(
+        "The Owner lets the yard for a term of three years from and including 2 May 2025 \
+         and ending on 1 May 2028.",
+    );
+    assert_eq!(
+        field(&found, Field::EndDate).map(|f| f.value.clone()),
+        Some(json!("2028-05-01"))
+    );
+    let found =
+        extract("The Trainer shall run six courses between 10 March 2025 and 30 June 2025.");
+    let value = |f| field(&found, f).map(|f| f.value.clone());
+    assert_eq!(value(Field::EffectiveDate), Some(json!("2025-03-10")));
+    assert_eq!(value(Field::EndDate), Some(json!("2025-06-30")));
+    // A plainer statement of the contract's own dates wins over a "between".
+    let found = extract(
+        "This Agreement is effective 1 January 2025 and expires on 31 December 2026. \
+         Deliveries are made between 1 February 2025 and 30 April 2025.",
+    );
+    let value = |f| field(&found, f).map(|f| f.value.clone());
+    assert_eq!(value(Field::EffectiveDate), Some(json!("2025-01-01")));
+    assert_eq!(value(Field::EndDate), Some(json!("2026-12-31")));
+}
+
+#[test]
+fn a_start_followed_by_a_length_gives_both() {
+    let found = extract(
+        "Brightside Ltd will clean the depot of Norland Freight Ltd from 1 October 2025 for \
+         eighteen months.",
+    );
+    let value = |f| field(&found, f).map(|f| f.value.clone());
+    assert_eq!(value(Field::EffectiveDate), Some(json!("2025-10-01")));
+    assert_eq!(value(Field::TermMonths), Some(json!(18)));
+}
+
+#[test]
+fn a_short_name_after_between_is_the_names_own() {
+    let found = extract(
+        "SUPPLY TERMS\n\nBetween Harrow Valley Dairies Ltd (\"Harrow\"), Leeds\n\
+         Buyer: Quill & Sons Ltd\n",
+    );
+    assert_eq!(
+        field(&found, Field::Parties).map(|f| f.value.clone()),
+        Some(json!(["Harrow Valley Dairies Ltd", "Quill & Sons Ltd"]))
+    );
+}
