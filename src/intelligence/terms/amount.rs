@@ -1,7 +1,9 @@
 //! An amount a contract is worth, with its currency: the value rule's reader, and the
 //! normal form of an amount however it is grouped.
 
-use regex::Captures;
+use std::sync::LazyLock;
+
+use regex::{Captures, Regex};
 use serde_json::{json, Value};
 
 use super::sentence_around;
@@ -45,7 +47,7 @@ pub(super) fn read_value(caps: &Captures<'_>, text: &str) -> Option<(Value, f32)
     };
     let whole = caps.get(0)?;
     let (start, end) = sentence_around(text, whole.start(), whole.end());
-    let sentence = text[start..end].to_lowercase();
+    let sentence = format!("{} {}", heading_before(text, start), &text[start..end]).to_lowercase();
     // What the contract is worth is said with one of these words; an amount without
     // them (a late fee, an insurance minimum) is not its value.
     let confidence = if [
@@ -114,6 +116,24 @@ pub(super) fn read_value(caps: &Captures<'_>, text: &str) -> Option<(Value, f32)
         json!({ "amount": amount, "currency": currency }),
         confidence,
     ))
+}
+
+/// A heading a sentence follows on its line ("3. Subcontract Sum. £286,450.00
+/// excluding VAT."): its words say what the amount is, as a sentence's own would.
+fn heading_before(text: &str, start: usize) -> &str {
+    static HEADING: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r"^[ \t]*(?:\d+(?:\.\d+)*\.?[ \t]+)?\p{Lu}[\w'’-]*(?:[ \t]+[\w'’-]+){0,3}\.[ \t]*$",
+        )
+        .expect("the heading pattern is valid")
+    });
+    let line = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let before = &text[line..start];
+    if HEADING.is_match(before) {
+        before
+    } else {
+        ""
+    }
 }
 
 /// Which dollar a "$" is: Mexico's peso where the sentence says "M.N." or "pesos",

@@ -451,3 +451,22 @@ fn a_short_name_after_between_is_the_names_own() {
         Some(json!(["Harrow Valley Dairies Ltd", "Quill & Sons Ltd"]))
     );
 }
+
+#[test]
+fn an_amount_under_a_heading_of_its_own_is_read_by_the_headings_words() {
+    let found = extract(
+        "2. Works. Refitting of the kitchen.\n3. Contract Sum. £48,250.00 excluding VAT.\n",
+    );
+    assert_eq!(
+        field(&found, Field::Value).map(|f| f.value.clone()),
+        Some(json!({"amount": "48250.00", "currency": "GBP"}))
+    );
+    // A heading that says nothing of value, or a sentence before on the line, does not.
+    for text in [
+        "7. Insurance. £5,000,000 of public liability cover.\n",
+        "The Contractor keeps the site tidy and the work is inspected weekly by the architect. £500 is retained.\n",
+    ] {
+        let found = extract(text);
+        assert_eq!(field(&found, Field::Value), None, "{text}");
+    }
+}
