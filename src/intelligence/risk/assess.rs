@@ -74,7 +74,7 @@ static CATEGORY_RULES: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
         (
             "payment",
             [
-                r"\binvoice|\bpayment|\bfees?\b|\bpayable\b",
+                r"\binvoice|\bpayment|\bfees?\b|\bpayable\b|\b(?:shall|will|must|agrees?\s+to|undertakes?\s+to)\s+pay\b|\bsalary\b|\brent\b|\broyalt(?:y|ies)\b|\binstal?ments?\b|\bpurchase\s+price\b|\bhire\s+charges?\b",
                 r"\brechnung|\bzahlung|\bzahlbar|\bzu\s+(?:be)?zahlen\b|\bvergütung|\bentgelt|\bhonorar|\bmiete\b",
                 r"\bfactur|\bpaiement|\bpayables?\b|\bhonoraires\b|\bredevance|\bloyer\b",
                 r"\bfactura|\bpagos?\b|\bpagader[oa]\b|\bhonorarios\b|\brenta\b|\bcuota\b",
@@ -101,7 +101,7 @@ static CATEGORY_RULES: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
         (
             "termination",
             [
-                r"\bterminat",
+                r"\bterminat|\b(?:may|can|to)\s+(?:cancel|end)\s+(?:this|the)\s+(?:agreement|contract|lease|licen[cs]e|consignment|booking|engagement|tenancy|subscription|sponsorship|appointment)\b|\bending\s+(?:this|the)\s+(?:agreement|contract|lease|licen[cs]e|tenancy)\b|\b(?:unless|if)\s+(?:\w+\s+){0,3}cancel(?:s|led)\b|\bcancellation\b",
                 r"kündig(?:t|en|ung)",
                 r"\brésili|\bdénonc",
                 r"\bresci(?:ndir|sión)|\bresolver\s+el\s+contrato|\bresolución\s+del\s+contrato",

@@ -367,3 +367,32 @@ fn hostile_text_is_bounded() {
     let _ = assess(&text, &Terms::default(), &policy());
     assert!(started.elapsed() < std::time::Duration::from_secs(20));
 }
+
+#[test]
+fn ending_or_cancelling_the_contract_is_termination_and_paying_rent_or_salary_is_payment() {
+    for text in [
+        "Either side can end this agreement on three months' written notice.",
+        "The owner may end the licence at once if the images are misused.",
+        "Ending the tenancy. The tenant gives one month's notice.",
+        "This agreement renews each year unless cancelled by registered letter.",
+        "Cancellation: if the client cancels within 14 days the whole fee is payable.",
+    ] {
+        assert!(categories(text).contains(&"termination"), "{text}");
+    }
+    for text in [
+        "Monthly rent is $1,450, due on the first day of each month.",
+        "Your salary is AUD 68,000 per year.",
+        "Licensee shall pay Licensor a royalty of 8% of net sales.",
+        "The Buyer will pay the purchase price at closing.",
+        "Monthly instalment: EUR 389 including VAT.",
+    ] {
+        assert!(categories(text).contains(&"payment"), "{text}");
+    }
+    // Ending something else, or cancelling an order, is not ending the contract.
+    for text in [
+        "The season ends on 31 May and the shirts are returned.",
+        "The Customer may cancel an order before it ships.",
+    ] {
+        assert!(!categories(text).contains(&"termination"), "{text}");
+    }
+}
