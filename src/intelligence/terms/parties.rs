@@ -1,7 +1,7 @@
-//! The parties a contract names by their role: role lines ("Landlord: Ruth Okonkwo")
-//! and defined terms ("Harbourside Estates Limited (the \"Landlord\")"), the forms
-//! order forms, letters and European drafting use where no "between A and B" sentence
-//! is written.
+//! The parties a contract names by their role or short name: role lines ("Landlord:
+//! Ruth Okonkwo") and defined terms ("Harbourside Estates Limited (the \"Landlord\")",
+//! "Orion Precision Engineering Ltd (\"Orion\")"), the forms order forms, letters and
+//! European drafting use where no "between A and B" sentence is written.
 
 use std::sync::LazyLock;
 
