@@ -128,7 +128,7 @@ static CATEGORY_RULES: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
         (
             "intellectual_property",
             [
-                r"intellectual\s+property|\bcopyright|\bpatent",
+                r"intellectual\s+property|\bcopyright|\bpatent|\bwork\s+product\b|\b(?:trade|service)\s?marks?\b|\bthe\s+marks\b|\blogos?\b|\b(?:results|deliverables|reports|content|materials|designs|inventions)\s+(?:shall\s+|will\s+)?(?:belongs?|vests?|becomes?)\s+(?:to|in|the)\b|\bowns?\s+(?:all\s+)?(?:the\s+)?(?:content|results|deliverables|reports|materials|designs|inventions)\b",
                 r"geistige[ns]?\s+eigentum|\burheberrecht|\bnutzungsrecht",
                 r"propriété\s+intellectuelle|\bdroits?\s+d'auteur|\bbrevet",
                 r"propiedad\s+intelectual|\bderechos?\s+de\s+autor|\bpatente",

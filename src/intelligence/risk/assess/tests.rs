@@ -396,3 +396,29 @@ fn ending_or_cancelling_the_contract_is_termination_and_paying_rent_or_salary_is
         assert!(!categories(text).contains(&"termination"), "{text}");
     }
 }
+
+#[test]
+fn who_owns_the_results_marks_and_logos_is_intellectual_property() {
+    for text in [
+        "All reports become the Client's property upon payment.",
+        "Results belong to the University.",
+        "The Client owns the content once paid for.",
+        "The Sponsor must approve any use of its logo.",
+        "The franchisee may use the Marks only in the store.",
+        "All work product vests in the Company.",
+    ] {
+        assert!(
+            categories(text).contains(&"intellectual_property"),
+            "{text}"
+        );
+    }
+    for text in [
+        "Title to the goods passes to the Buyer on delivery.",
+        "The Supplier owns the vehicles used to deliver the goods.",
+    ] {
+        assert!(
+            !categories(text).contains(&"intellectual_property"),
+            "{text}"
+        );
+    }
+}
