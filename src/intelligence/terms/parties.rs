@@ -85,6 +85,14 @@ const NOT_NAMES: [&str; 4] = ["This", "The Parties", "Each", "In "];
 /// Words before a name that are not part of it ("Between Larchmont Advisory LLC").
 const BEFORE_NAMES: [&str; 4] = ["Between ", "And ", "By ", "Among "];
 
+/// `name` without a word before it that is not part of it.
+fn without_opening(name: &str) -> &str {
+    BEFORE_NAMES
+        .iter()
+        .find_map(|w| name.strip_prefix(w))
+        .unwrap_or(name)
+}
+
 /// The parties named by role, in the order they are first named, when at least two are.
 pub(super) fn by_roles(text: &str) -> Option<Found> {
     let mut named: Vec<(usize, usize, String)> = ROLE_LINE
@@ -97,12 +105,7 @@ pub(super) fn by_roles(text: &str) -> Option<Found> {
                     None => return false,
                 },
             };
-            let name = &caps["name"];
-            let name = BEFORE_NAMES
-                .iter()
-                .find_map(|w| name.strip_prefix(w))
-                .unwrap_or(name);
-            names_a_party(term.as_str(), name, quoted)
+            names_a_party(term.as_str(), without_opening(&caps["name"]), quoted)
         }))
         .take(super::MAX_MATCHES)
         .filter_map(|caps| {
@@ -112,10 +115,7 @@ pub(super) fn by_roles(text: &str) -> Option<Found> {
                 .trim()
                 .trim_end_matches([',', '.', ' '])
                 .trim();
-            let clean = BEFORE_NAMES
-                .iter()
-                .find_map(|w| clean.strip_prefix(w))
-                .unwrap_or(clean);
+            let clean = without_opening(clean);
             let words = clean.split_whitespace().count();
             let no_name = NOT_NAMES.iter().any(|w| clean.starts_with(w));
             (!no_name && (1..=8).contains(&words))

@@ -34,15 +34,7 @@ async fn check_deviation(app: &TestApp, t: &Tenant, least: Value) -> (StatusCode
     if !least.is_null() {
         policy["deviation_min_similarity"] = least;
     }
-    json(
-        app,
-        t,
-        &t.admin,
-        Method::PUT,
-        "/api/v1/risk-policy",
-        Some(policy),
-    )
-    .await
+    put_policy(app, t, policy).await
 }
 
 async fn findings(app: &TestApp, t: &Tenant, id: &str) -> Vec<Value> {

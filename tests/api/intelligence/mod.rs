@@ -179,6 +179,19 @@ async fn library_clause(
     clause
 }
 
+/// Sets the tenant's risk policy as its admin.
+async fn put_policy(app: &TestApp, t: &Tenant, policy: Value) -> (StatusCode, Value) {
+    json(
+        app,
+        t,
+        &t.admin,
+        Method::PUT,
+        "/api/v1/risk-policy",
+        Some(policy),
+    )
+    .await
+}
+
 async fn create(app: &TestApp, t: &Tenant, title: &str, body: &str) -> String {
     let (status, created) = json(
         app,

@@ -100,15 +100,7 @@ async fn contracts_are_weighed_against_the_policy_and_workflows_read_the_level()
     let policy = json!({"forbidden_terms": ["unlimited liability"], "max_payment_days": 45,
         "require_liability_cap": true, "renewal_needs_notice": true, "required_categories": true,
         "deviation_min_similarity": null});
-    let (status, set) = json(
-        &app,
-        &acme,
-        &acme.admin,
-        Method::PUT,
-        "/api/v1/risk-policy",
-        Some(policy.clone()),
-    )
-    .await;
+    let (status, set) = put_policy(&app, &acme, policy.clone()).await;
     // A policy written before severities could be set keeps working, with the defaults.
     let mut with_defaults = policy.clone();
     with_defaults["severities"] = default_severities();
@@ -192,15 +184,7 @@ async fn contracts_are_weighed_against_the_policy_and_workflows_read_the_level()
     // A change of policy is applied to every contract.
     let stricter = json!({"forbidden_terms": ["Scotland"], "max_payment_days": 45,
         "require_liability_cap": true, "renewal_needs_notice": true, "required_categories": true});
-    let (status, _) = json(
-        &app,
-        &acme,
-        &acme.admin,
-        Method::PUT,
-        "/api/v1/risk-policy",
-        Some(stricter),
-    )
-    .await;
+    let (status, _) = put_policy(&app, &acme, stricter).await;
     assert_eq!(status, StatusCode::OK);
     let under_stricter = risk_at_level(&app, &acme, &id, "high").await;
     assert_eq!(codes(&under_stricter), ["forbidden_term"]);
@@ -265,15 +249,7 @@ async fn viewers_read_risk_and_only_admins_set_a_valid_policy() {
         bad.push(body);
     }
     for body in bad {
-        let (status, error) = json(
-            &app,
-            &acme,
-            &acme.admin,
-            Method::PUT,
-            "/api/v1/risk-policy",
-            Some(body.clone()),
-        )
-        .await;
+        let (status, error) = put_policy(&app, &acme, body.clone()).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {error}");
     }
     let unchanged = policy_now(&app, &acme).await;
@@ -328,15 +304,7 @@ async fn the_policy_weighs_each_finding_and_workflows_follow_its_weight() {
         "require_liability_cap": true, "renewal_needs_notice": true, "required_categories": true,
         "severities": {"missing_clause": "low",
             "missing_clause_by_category": {"termination": "high"}}});
-    let (status, set) = json(
-        &app,
-        &acme,
-        &acme.admin,
-        Method::PUT,
-        "/api/v1/risk-policy",
-        Some(policy),
-    )
-    .await;
+    let (status, set) = put_policy(&app, &acme, policy).await;
     assert_eq!(status, StatusCode::OK, "{set}");
     let mut shown = default_severities();
     shown["missing_clause"] = json!("low");
