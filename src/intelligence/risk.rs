@@ -5,6 +5,7 @@
 //! (`contract.risk_assessed`) and workflow trigger rules read the level as `risk_level`.
 
 pub mod assess;
+pub mod limits;
 pub mod severities;
 
 use chrono::{DateTime, Utc};
@@ -29,6 +30,9 @@ use crate::tenancy::scoped::{TenantDb, TenantTx};
 /// The most forbidden terms a policy holds, and the longest.
 const MAX_FORBIDDEN: usize = 100;
 const MAX_TERM_CHARS: usize = 200;
+/// The most governing laws a policy allows, and the longest name of one.
+const MAX_LAWS: usize = 50;
+const MAX_LAW_CHARS: usize = 100;
 
 /// The tenant's risk policy: what makes a contract a risk.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -45,6 +49,27 @@ pub struct RiskPolicy {
     pub require_liability_cap: bool,
     /// A contract that renews by itself must have a notice period (`medium` when not).
     pub renewal_needs_notice: bool,
+    /// The most days' notice stopping a contract's renewal may take (its
+    /// `renewal_notice_days`, or what its text says); more is a `medium` finding: a long
+    /// notice period binds the tenant to a term it meant to leave. Null or absent: not
+    /// checked.
+    #[schema(minimum = 1, maximum = 3650)]
+    #[serde(default)]
+    pub max_renewal_notice_days: Option<i32>,
+    /// The laws a contract may be governed by (its `metadata.governing_law`, or what its
+    /// text says), as the terms suggestions name them ("Germany", "State of New York");
+    /// each entry allows a law that names it in whole words, case aside (`England`
+    /// allows "England and Wales"). Another law is a `medium` finding; a contract that
+    /// names none is left to `required_categories`. Empty or absent: any law.
+    #[schema(max_items = 50)]
+    #[serde(default)]
+    pub allowed_governing_laws: Vec<String>,
+    /// The longest term in months (from the contract's start and end dates, else its
+    /// `metadata.term_months`, else what its text says); longer is a `medium` finding.
+    /// Null or absent: not checked.
+    #[schema(minimum = 1, maximum = 1200)]
+    #[serde(default)]
+    pub max_term_months: Option<i32>,
     /// Each clause category its contract type requires must be covered by its text or
     /// its attached clauses (`medium` for each missing).
     pub required_categories: bool,
@@ -68,6 +93,9 @@ impl Default for RiskPolicy {
             max_payment_days: None,
             require_liability_cap: true,
             renewal_needs_notice: true,
+            max_renewal_notice_days: None,
+            allowed_governing_laws: Vec::new(),
+            max_term_months: None,
             required_categories: true,
             deviation_min_similarity: None,
             severities: Severities::default(),
@@ -92,6 +120,34 @@ impl RiskPolicy {
             return Err(DomainError::invalid("max_payment_days: 1 to 365, or null"));
         }
         if self
+            .max_renewal_notice_days
+            .is_some_and(|d| !(1..=3650).contains(&d))
+        {
+            return Err(DomainError::invalid(
+                "max_renewal_notice_days: 1 to 3650, or null",
+            ));
+        }
+        if self
+            .max_term_months
+            .is_some_and(|m| !(1..=1200).contains(&m))
+        {
+            return Err(DomainError::invalid("max_term_months: 1 to 1200, or null"));
+        }
+        if self.allowed_governing_laws.len() > MAX_LAWS {
+            return Err(DomainError::invalid(format!(
+                "allowed_governing_laws: at most {MAX_LAWS}"
+            )));
+        }
+        for law in &mut self.allowed_governing_laws {
+            *law = validate::text("allowed_governing_laws", law, MAX_LAW_CHARS)?;
+            if !law.chars().any(char::is_alphanumeric) {
+                // It would allow nothing, and the team would believe it allows a law.
+                return Err(DomainError::invalid(
+                    "allowed_governing_laws: each names a law in words",
+                ));
+            }
+        }
+        if self
             .deviation_min_similarity
             .is_some_and(|s| !(0.0..=1.0).contains(&s))
         {
@@ -105,7 +161,8 @@ impl RiskPolicy {
 }
 
 const POLICY_SQL: &str = "select forbidden_terms, max_payment_days, require_liability_cap, \
-     renewal_needs_notice, required_categories, deviation_min_similarity, severities from risk_policy";
+     renewal_needs_notice, required_categories, deviation_min_similarity, severities, \
+     max_renewal_notice_days, allowed_governing_laws, max_term_months from risk_policy";
 
 fn policy_of(rows: &[tokio_postgres::Row]) -> Result<RiskPolicy, DomainError> {
     let Some(r) = rows.first() else {
@@ -120,6 +177,9 @@ fn policy_of(rows: &[tokio_postgres::Row]) -> Result<RiskPolicy, DomainError> {
         max_payment_days: r.get(1),
         require_liability_cap: r.get(2),
         renewal_needs_notice: r.get(3),
+        max_renewal_notice_days: r.get(7),
+        allowed_governing_laws: r.get(8),
+        max_term_months: r.get(9),
         required_categories: r.get(4),
         deviation_min_similarity: r.get(5),
         severities,
@@ -145,15 +205,19 @@ pub async fn put_policy(
         .map_err(|e| DomainError::Internal(anyhow::anyhow!("severities: {e}")))?;
     tx.execute(
         "insert into risk_policy (forbidden_terms, max_payment_days, require_liability_cap, \
-         renewal_needs_notice, required_categories, deviation_min_similarity, severities, updated_at) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8) \
+         renewal_needs_notice, required_categories, deviation_min_similarity, severities, \
+         max_renewal_notice_days, allowed_governing_laws, max_term_months, updated_at) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
          on conflict (id) do update set forbidden_terms = excluded.forbidden_terms, \
          max_payment_days = excluded.max_payment_days, \
          require_liability_cap = excluded.require_liability_cap, \
          renewal_needs_notice = excluded.renewal_needs_notice, \
          required_categories = excluded.required_categories, \
          deviation_min_similarity = excluded.deviation_min_similarity, \
-         severities = excluded.severities, updated_at = excluded.updated_at",
+         severities = excluded.severities, \
+         max_renewal_notice_days = excluded.max_renewal_notice_days, \
+         allowed_governing_laws = excluded.allowed_governing_laws, \
+         max_term_months = excluded.max_term_months, updated_at = excluded.updated_at",
         &[
             &body.forbidden_terms,
             &body.max_payment_days,
@@ -162,6 +226,9 @@ pub async fn put_policy(
             &body.required_categories,
             &body.deviation_min_similarity,
             &severities,
+            &body.max_renewal_notice_days,
+            &body.allowed_governing_laws,
+            &body.max_term_months,
             &unit::now(tx),
         ],
     )
@@ -254,12 +321,21 @@ pub async fn get(
 }
 
 /// What the job reads of a contract besides its text, and the policy, in one statement.
+/// Numbers of `metadata` are anyone's JSON: they are held within bigint's range (a
+/// payment term of 1e30 days is still too long) so no value fails the assessment.
 const INPUTS_SQL: &str = "select c.version, c.auto_renew, c.renewal_notice_days, \
      case when jsonb_typeof(c.metadata -> 'payment_terms_days') = 'number' \
-          then (c.metadata ->> 'payment_terms_days')::numeric::bigint end, \
+          then least(greatest((c.metadata ->> 'payment_terms_days')::numeric, -1e9), 1e9)::bigint end, \
      coalesce((select t.required_clause_categories from contract_types t where t.key = c.contract_type), '{}'), \
      coalesce((select array_agg(distinct l.category) from contract_clauses cc join clauses l on l.id = cc.clause_id \
-               where cc.contract_id = c.id), '{}') \
+               where cc.contract_id = c.id), '{}'), \
+     case when jsonb_typeof(c.metadata -> 'governing_law') = 'string' \
+          then c.metadata ->> 'governing_law' end, \
+     case when c.start_date is not null and c.end_date is not null \
+          then (select extract(year from a) * 12 + extract(month from a) \
+                from age(c.end_date + 1, c.start_date) a)::bigint \
+          when jsonb_typeof(c.metadata -> 'term_months') = 'number' \
+          then least(greatest((c.metadata ->> 'term_months')::numeric, -1e9), 1e9)::bigint end \
      from contracts c where c.id = $1";
 
 impl BackgroundJob for AssessRisk {
@@ -298,6 +374,8 @@ pub async fn assess_risk(ctx: &JobContext, contract: Uuid) -> Result<Option<Seve
         auto_renew: inputs.get(1),
         renewal_notice_days: inputs.get(2),
         payment_terms_days: inputs.get(3),
+        governing_law: inputs.get(6),
+        term_months: inputs.get(7),
         attached_categories: inputs.get(5),
     };
     let required: Vec<String> = inputs.get(4);
@@ -306,6 +384,9 @@ pub async fn assess_risk(ctx: &JobContext, contract: Uuid) -> Result<Option<Seve
         max_payment_days: policy.max_payment_days,
         require_liability_cap: policy.require_liability_cap,
         renewal_needs_notice: policy.renewal_needs_notice,
+        max_renewal_notice_days: policy.max_renewal_notice_days,
+        allowed_governing_laws: policy.allowed_governing_laws,
+        max_term_months: policy.max_term_months,
         required_categories: if policy.required_categories {
             required
                 .into_iter()

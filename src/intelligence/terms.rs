@@ -364,7 +364,7 @@ static RULES: LazyLock<[Vec<Rule>; 4]> = LazyLock::new(|| {
             Field::RenewalNoticeDays,
             0.8,
             &format!(
-                r"(?i)notice\s+of\s+non-renewal\s+(?:at\s+least\s+|no\s+later\s+than\s+)?{NUMBER}\s+days"
+                r"(?i)notice\s+of\s+non-renewal\s+(?:at\s+least\s+|no\s+later\s+than\s+)?(?:[a-z]+\s+){{0,4}}?{NUMBER}\s+days"
             ),
             read_renewal_notice,
         ),

@@ -1,5 +1,6 @@
 //! A contract weighed against its tenant's risk policy: which clause categories its
-//! text covers, forbidden terms, a liability cap, payment terms and renewal notice.
+//! text covers, forbidden terms, a liability cap, payment terms, renewal notice, the
+//! governing law and the length of the term.
 //! Each finding says why, with the sentence where there is one. Pure: the service reads
 //! the text, the contract's terms and the policy and stores what this returns.
 
@@ -9,14 +10,16 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::super::terms::{self, floor_boundary, Field, MAX_SCAN_BYTES};
+use super::super::terms::{self, floor_boundary, Field, Found, MAX_SCAN_BYTES};
+use super::limits::law_allowed;
 use super::severities::{Severities, Severity};
 
 /// One reason a contract is a risk.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Finding {
     /// `missing_clause`, `forbidden_term`, `no_liability_cap`, `payment_terms_too_long`,
-    /// `renewal_without_notice` or `deviates_from_standard`.
+    /// `renewal_without_notice`, `renewal_notice_too_long`, `governing_law_not_allowed`,
+    /// `term_too_long` or `deviates_from_standard`.
     pub code: String,
     pub severity: Severity,
     /// Why, in a sentence.
@@ -49,6 +52,12 @@ pub struct Policy {
     pub max_payment_days: Option<i32>,
     pub require_liability_cap: bool,
     pub renewal_needs_notice: bool,
+    /// The most days' notice stopping a renewal may take.
+    pub max_renewal_notice_days: Option<i32>,
+    /// The laws a contract may be governed by; empty, any.
+    pub allowed_governing_laws: Vec<String>,
+    /// The longest term, in months.
+    pub max_term_months: Option<i32>,
     /// The categories the contract's type requires, when the policy checks them.
     pub required_categories: Vec<String>,
     /// How severe each finding is.
@@ -61,6 +70,11 @@ pub struct Terms {
     pub auto_renew: bool,
     pub renewal_notice_days: Option<i32>,
     pub payment_terms_days: Option<i64>,
+    /// Its `metadata.governing_law`.
+    pub governing_law: Option<String>,
+    /// Its term in whole months: from its start and end dates, else its
+    /// `metadata.term_months`.
+    pub term_months: Option<i64>,
     /// The categories of the library clauses attached to it.
     pub attached_categories: Vec<String>,
 }
@@ -401,11 +415,7 @@ pub fn assess(text: &str, terms: &Terms, policy: &Policy) -> Vec<Finding> {
     let found = terms::extract(text);
     let of = |field: Field| found.iter().find(|f| f.field == field);
     if let Some(max) = policy.max_payment_days {
-        let (days, passage) = match (terms.payment_terms_days, of(Field::PaymentTermsDays)) {
-            (Some(days), _) => (Some(days), None),
-            (None, Some(f)) => (f.value.as_i64(), Some(f.passage.clone())),
-            (None, None) => (None, None),
-        };
+        let (days, passage) = stated(terms.payment_terms_days, of(Field::PaymentTermsDays));
         if let Some(days) = days.filter(|d| *d > i64::from(max)) {
             findings.push(Finding {
                 code: "payment_terms_too_long".into(),
@@ -436,8 +446,69 @@ pub fn assess(text: &str, terms: &Terms, policy: &Policy) -> Vec<Finding> {
             });
         }
     }
+    if let Some(max) = policy.max_renewal_notice_days {
+        let (days, passage) = stated(
+            terms.renewal_notice_days.map(i64::from),
+            of(Field::RenewalNoticeDays),
+        );
+        if let Some(days) = days.filter(|d| *d > i64::from(max)) {
+            findings.push(Finding {
+                code: "renewal_notice_too_long".into(),
+                severity: policy.severities.renewal_notice_too_long.into(),
+                reason: format!(
+                    "stopping its renewal takes {days} days' notice; the policy allows at most {max}"
+                ),
+                category: Some("auto_renewal".into()),
+                passage,
+                standard: None,
+            });
+        }
+    }
+    if !policy.allowed_governing_laws.is_empty() {
+        let (law, passage) = match (&terms.governing_law, of(Field::GoverningLaw)) {
+            (Some(law), _) => (Some(law.clone()), None),
+            (None, Some(f)) => (f.value.as_str().map(str::to_owned), Some(f.passage.clone())),
+            (None, None) => (None, None),
+        };
+        if let Some(law) = law.filter(|law| !law_allowed(law, &policy.allowed_governing_laws)) {
+            findings.push(Finding {
+                code: "governing_law_not_allowed".into(),
+                severity: policy.severities.governing_law_not_allowed.into(),
+                reason: format!(
+                    "it is governed by the law of {law}; the policy allows {}",
+                    policy.allowed_governing_laws.join(", ")
+                ),
+                category: Some("governing_law".into()),
+                passage,
+                standard: None,
+            });
+        }
+    }
+    if let Some(max) = policy.max_term_months {
+        let (months, passage) = stated(terms.term_months, of(Field::TermMonths));
+        if let Some(months) = months.filter(|m| *m > i64::from(max)) {
+            findings.push(Finding {
+                code: "term_too_long".into(),
+                severity: policy.severities.term_too_long.into(),
+                reason: format!("its term is {months} months; the policy allows at most {max}"),
+                category: None,
+                passage,
+                standard: None,
+            });
+        }
+    }
     findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
     findings
+}
+
+/// A number the contract's fields hold, else the one its text states with the passage
+/// saying it: a field a person set or accepted outranks a reading of the text.
+fn stated(field: Option<i64>, read: Option<&Found>) -> (Option<i64>, Option<String>) {
+    match (field, read) {
+        (Some(value), _) => (Some(value), None),
+        (None, Some(f)) => (f.value.as_i64(), Some(f.passage.clone())),
+        (None, None) => (None, None),
+    }
 }
 
 /// The level of a contract with `findings`: its worst.

@@ -92,6 +92,19 @@ pub struct Severities {
     #[serde(default = "medium")]
     #[schema(default = "medium")]
     pub renewal_without_notice: FindingSeverity,
+    /// Stopping a renewal takes longer notice than `max_renewal_notice_days` (default
+    /// `medium`).
+    #[serde(default = "medium")]
+    #[schema(default = "medium")]
+    pub renewal_notice_too_long: FindingSeverity,
+    /// A governing law outside `allowed_governing_laws` (default `medium`).
+    #[serde(default = "medium")]
+    #[schema(default = "medium")]
+    pub governing_law_not_allowed: FindingSeverity,
+    /// A term longer than `max_term_months` (default `medium`).
+    #[serde(default = "medium")]
+    #[schema(default = "medium")]
+    pub term_too_long: FindingSeverity,
     /// A clause less alike than `deviation_min_similarity` to the tenant's standard
     /// (default `low`).
     #[serde(default = "low")]
@@ -108,6 +121,9 @@ impl Default for Severities {
             missing_clause_by_category: BTreeMap::new(),
             payment_terms_too_long: medium(),
             renewal_without_notice: medium(),
+            renewal_notice_too_long: medium(),
+            governing_law_not_allowed: medium(),
+            term_too_long: medium(),
             deviates_from_standard: low(),
         }
     }

@@ -470,3 +470,29 @@ fn an_amount_under_a_heading_of_its_own_is_read_by_the_headings_words() {
         assert_eq!(field(&found, Field::Value), None, "{text}");
     }
 }
+
+#[test]
+fn a_notice_of_non_renewal_written_in_many_words_is_read_by_its_figures() {
+    for (text, days) in [
+        (
+            "It renews automatically unless either party gives notice of non-renewal at least \
+             one hundred and twenty (120) days before the end of the term.",
+            120,
+        ),
+        (
+            "It renews automatically unless a party serves notice of non-renewal ninety days \
+             before the renewal date.",
+            90,
+        ),
+    ] {
+        let found = extract(text);
+        assert_eq!(
+            field(&found, Field::RenewalNoticeDays).map(|f| f.value.clone()),
+            Some(json!(days)),
+            "{text}"
+        );
+    }
+    // Words that are no number before the days are not read as one.
+    let found = extract("It renews automatically; notice of non-renewal is due some days before.");
+    assert_eq!(field(&found, Field::RenewalNoticeDays), None);
+}

@@ -4,7 +4,8 @@
 //! a later change of level is an event; a change of policy re-assesses; viewers read risk
 //! but only admins set the policy; bad policies are a 400 and change nothing; the policy
 //! sets how severe each finding is, and so which contracts a workflow on `risk_level`
-//! takes.
+//! takes; its limits on renewal notice, governing law and term read the contract's
+//! fields before its text.
 
 use super::*;
 
@@ -37,6 +38,20 @@ async fn risk(app: &TestApp, t: &Tenant, token: &str, contract: &str, version: i
         assert!(Instant::now() < deadline, "never assessed: {risk}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+/// Edits contract `id` as the admin.
+async fn patch(app: &TestApp, t: &Tenant, id: &str, body: Value) {
+    let (status, patched) = json(
+        app,
+        t,
+        &t.admin,
+        Method::PATCH,
+        &format!("/api/v1/contracts/{id}"),
+        Some(body),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{patched}");
 }
 
 /// The workflow match report for contract `id`.
@@ -80,7 +95,9 @@ async fn policy_now(app: &TestApp, t: &Tenant) -> Value {
 fn default_severities() -> Value {
     json!({"forbidden_term": "high", "no_liability_cap": "high", "missing_clause": "medium",
         "missing_clause_by_category": {}, "payment_terms_too_long": "medium",
-        "renewal_without_notice": "medium", "deviates_from_standard": "low"})
+        "renewal_without_notice": "medium", "renewal_notice_too_long": "medium",
+        "governing_law_not_allowed": "medium", "term_too_long": "medium",
+        "deviates_from_standard": "low"})
 }
 
 fn codes(risk: &Value) -> Vec<String> {
@@ -92,6 +109,14 @@ fn codes(risk: &Value) -> Vec<String> {
         .collect()
 }
 
+fn assert_none_found(risk: &Value) {
+    assert_eq!(
+        (risk["level"].as_str(), codes(risk)),
+        (Some("none"), vec![]),
+        "{risk}"
+    );
+}
+
 #[tokio::test]
 async fn contracts_are_weighed_against_the_policy_and_workflows_read_the_level() {
     let db = TestDb::migrated().await;
@@ -101,9 +126,13 @@ async fn contracts_are_weighed_against_the_policy_and_workflows_read_the_level()
         "require_liability_cap": true, "renewal_needs_notice": true, "required_categories": true,
         "deviation_min_similarity": null});
     let (status, set) = put_policy(&app, &acme, policy.clone()).await;
-    // A policy written before severities could be set keeps working, with the defaults.
+    // A policy written before severities and limits could be set keeps working, with
+    // the defaults.
     let mut with_defaults = policy.clone();
     with_defaults["severities"] = default_severities();
+    with_defaults["max_renewal_notice_days"] = Value::Null;
+    with_defaults["allowed_governing_laws"] = json!([]);
+    with_defaults["max_term_months"] = Value::Null;
     assert_eq!((status, &set), (StatusCode::OK, &with_defaults));
     let stages = json!([{"stage_name": "Risk review", "sequence": 1, "approvers": ["role:admin"], "approval_type": "any"}]);
     let (status, high_risk) = json(&app, &acme, &acme.admin, Method::POST, "/api/v1/workflows",
@@ -148,22 +177,9 @@ async fn contracts_are_weighed_against_the_policy_and_workflows_read_the_level()
     assert_eq!(report["winner"], high_risk["id"], "{report}");
 
     // A new text is assessed again; the change of level is an event.
-    let (status, patched) = json(
-        &app,
-        &acme,
-        &acme.admin,
-        Method::PATCH,
-        &format!("/api/v1/contracts/{id}"),
-        Some(json!({"version": 1, "body": SOUND})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{patched}");
+    patch(&app, &acme, &id, json!({"version": 1, "body": SOUND})).await;
     let sound = risk(&app, &acme, &acme.admin, &id, 2).await;
-    assert_eq!(
-        (sound["level"].as_str(), codes(&sound)),
-        (Some("none"), vec![]),
-        "{sound}"
-    );
+    assert_none_found(&sound);
     let report = matched(&app, &acme, &id).await;
     assert_ne!(report["winner"], high_risk["id"], "{report}");
     let events = app
@@ -210,7 +226,8 @@ async fn viewers_read_risk_and_only_admins_set_a_valid_policy() {
         defaults,
         json!({"forbidden_terms": [], "max_payment_days": null,
         "require_liability_cap": true, "renewal_needs_notice": true, "required_categories": true,
-        "deviation_min_similarity": null, "severities": default_severities()})
+        "deviation_min_similarity": null, "severities": default_severities(),
+        "max_renewal_notice_days": null, "allowed_governing_laws": [], "max_term_months": null})
     );
     let (status, _) = json(
         &app,
@@ -231,6 +248,22 @@ async fn viewers_read_risk_and_only_admins_set_a_valid_policy() {
         ("forbidden_terms", json!([""])),
         ("forbidden_terms", json!(["x".repeat(201)])),
         ("extra", json!(1)),
+        ("max_renewal_notice_days", json!(0)),
+        ("max_renewal_notice_days", json!(3651)),
+        ("max_renewal_notice_days", json!("90")),
+        ("max_term_months", json!(0)),
+        ("max_term_months", json!(1201)),
+        ("max_term_months", json!(12.5)),
+        ("allowed_governing_laws", json!("England")),
+        ("allowed_governing_laws", json!([""])),
+        ("allowed_governing_laws", json!(["--"])),
+        ("allowed_governing_laws", json!(["x".repeat(101)])),
+        ("allowed_governing_laws", json!([1])),
+        (
+            "allowed_governing_laws",
+            json!((0..51).map(|i| format!("Law {i}")).collect::<Vec<_>>()),
+        ),
+        ("severities", json!({"term_too_long": "none"})),
         ("severities", json!([])),
         ("severities", json!({"missing_clause": "none"})),
         ("severities", json!({"missing_clause": "critical"})),
@@ -336,4 +369,86 @@ async fn the_policy_weighs_each_finding_and_workflows_follow_its_weight() {
     );
     let report = matched(&app, &acme, &id).await;
     assert_eq!(report["winner"], high_risk["id"], "{report}");
+}
+
+const BEYOND_LIMITS: &str = "This Agreement commences on 1 March 2026 and continues for an \
+    initial term of five (5) years. It renews automatically for successive one-year terms \
+    unless either party gives notice of non-renewal at least one hundred and twenty (120) days \
+    before the end of the then-current term. This Agreement is governed by the laws of the \
+    State of New York.";
+
+#[tokio::test]
+async fn the_policy_limits_renewal_notice_governing_law_and_term() {
+    let db = TestDb::migrated().await;
+    let app = spawn_app(&db, &[]).await;
+    let acme = tenant(&db, &app, "acme").await;
+    let policy = json!({"forbidden_terms": [], "max_payment_days": 45,
+        "require_liability_cap": true, "renewal_needs_notice": true, "required_categories": false,
+        "max_renewal_notice_days": 90, "allowed_governing_laws": ["England", "Germany"],
+        "max_term_months": 36, "severities": {"governing_law_not_allowed": "high"}});
+    let (status, set) = put_policy(&app, &acme, policy).await;
+    assert_eq!(status, StatusCode::OK, "{set}");
+    assert_eq!(set["allowed_governing_laws"], json!(["England", "Germany"]));
+    assert_eq!(policy_now(&app, &acme).await, set);
+
+    // What the text says breaks each limit, each finding quoting its sentence.
+    let id = create(&app, &acme, "Services", BEYOND_LIMITS).await;
+    let assessed = risk(&app, &acme, &acme.admin, &id, 1).await;
+    assert_eq!(assessed["level"], "high", "{assessed}");
+    let findings = assessed["findings"].as_array().unwrap();
+    let found: Vec<(&str, &str)> = findings
+        .iter()
+        .map(|f| (f["code"].as_str().unwrap(), f["severity"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("governing_law_not_allowed", "high"),
+            ("renewal_notice_too_long", "medium"),
+            ("term_too_long", "medium")
+        ],
+        "{assessed}"
+    );
+    for (code, quoted) in [
+        ("governing_law_not_allowed", "State of New York"),
+        ("renewal_notice_too_long", "(120) days"),
+        ("term_too_long", "five (5) years"),
+    ] {
+        let finding = findings.iter().find(|f| f["code"] == code).unwrap();
+        assert!(
+            finding["passage"].as_str().unwrap().contains(quoted),
+            "{finding}"
+        );
+    }
+
+    // The contract's own fields outrank its text: within the limits, nothing is found.
+    patch(
+        &app,
+        &acme,
+        &id,
+        json!({"version": 1, "renewal_notice_days": 60, "auto_renew": true,
+            "start_date": "2026-03-01", "end_date": "2028-02-29",
+            "metadata": {"governing_law": "England and Wales"}}),
+    )
+    .await;
+    let within = risk(&app, &acme, &acme.admin, &id, 2).await;
+    assert_none_found(&within);
+
+    // Numbers of the metadata are anyone's JSON: one far beyond any range is still
+    // weighed, not a failed assessment.
+    patch(
+        &app,
+        &acme,
+        &id,
+        json!({"version": 2, "start_date": null, "end_date": null,
+            "metadata": {"governing_law": "England", "term_months": 1e30,
+                "payment_terms_days": 1e300}}),
+    )
+    .await;
+    let huge = risk(&app, &acme, &acme.admin, &id, 3).await;
+    assert_eq!(
+        codes(&huge),
+        ["payment_terms_too_long", "term_too_long"],
+        "{huge}"
+    );
 }

@@ -2,6 +2,7 @@
 //! findings, and bounded time on hostile text.
 
 use super::*;
+use crate::intelligence::risk::severities::FindingSeverity;
 
 fn policy() -> Policy {
     Policy {
@@ -15,6 +16,7 @@ fn policy() -> Policy {
             "governing_law".into(),
         ],
         severities: Severities::default(),
+        ..Policy::default()
     }
 }
 
@@ -158,6 +160,7 @@ fn the_contracts_own_fields_and_clauses_count() {
         renewal_notice_days: Some(30),
         payment_terms_days: Some(30),
         attached_categories: vec!["confidentiality".into(), "governing_law".into()],
+        ..Terms::default()
     };
     assert_eq!(assess(text, &terms, &policy()), vec![]);
 }
@@ -180,6 +183,7 @@ fn the_quick_start_lease_lacks_only_a_termination_clause_under_the_defaults() {
         // What the built-in lease type requires.
         required_categories: vec!["payment".into(), "termination".into()],
         severities: Severities::default(),
+        ..Policy::default()
     };
     let findings = assess(
         lease["body"].as_str().unwrap(),
@@ -421,4 +425,99 @@ fn who_owns_the_results_marks_and_logos_is_intellectual_property() {
             "{text}"
         );
     }
+}
+
+#[test]
+fn the_limits_on_renewal_notice_governing_law_and_term_find_their_breaches() {
+    let text = "This Agreement commences on 1 March 2026 and continues for an initial term of \
+                five (5) years. It renews automatically for successive one-year terms unless \
+                either party gives notice of non-renewal at least one hundred and twenty (120) \
+                days before the end of the then-current term. This Agreement is governed by the \
+                laws of the State of New York.";
+    let limits = Policy {
+        max_renewal_notice_days: Some(90),
+        allowed_governing_laws: vec!["England".into(), "Germany".into()],
+        max_term_months: Some(36),
+        ..Policy::default()
+    };
+    let findings = assess(text, &Terms::default(), &limits);
+    let found: Vec<_> = findings
+        .iter()
+        .map(|f| (f.code.as_str(), f.severity, f.reason.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (
+                "renewal_notice_too_long",
+                Severity::Medium,
+                "stopping its renewal takes 120 days' notice; the policy allows at most 90"
+            ),
+            (
+                "governing_law_not_allowed",
+                Severity::Medium,
+                "it is governed by the law of State of New York; the policy allows England, Germany"
+            ),
+            (
+                "term_too_long",
+                Severity::Medium,
+                "its term is 60 months; the policy allows at most 36"
+            ),
+        ]
+    );
+    for finding in &findings {
+        assert!(
+            finding.passage.is_some(),
+            "read from the text, so quoted: {finding:?}"
+        );
+    }
+
+    // The contract's own fields outrank the text, and within the limits nothing is found.
+    let fields = Terms {
+        renewal_notice_days: Some(60),
+        governing_law: Some("England and Wales".into()),
+        term_months: Some(36),
+        ..Terms::default()
+    };
+    assert_eq!(assess(text, &fields, &limits), vec![]);
+    // Without limits, the same text breaks none.
+    assert_eq!(assess(text, &Terms::default(), &Policy::default()), vec![]);
+
+    // A field beyond the limit is found without a passage: the text did not say it.
+    let beyond = Terms {
+        term_months: Some(37),
+        ..fields
+    };
+    let found = assess(text, &beyond, &limits);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(
+        (found[0].code.as_str(), &found[0].passage),
+        ("term_too_long", &None)
+    );
+}
+
+#[test]
+fn a_contract_naming_no_law_or_term_breaks_no_limit_and_the_severities_apply() {
+    let limits = Policy {
+        max_renewal_notice_days: Some(30),
+        allowed_governing_laws: vec!["Germany".into()],
+        max_term_months: Some(12),
+        severities: Severities {
+            governing_law_not_allowed: FindingSeverity::High,
+            ..Severities::default()
+        },
+        ..Policy::default()
+    };
+    let silent = "The Supplier delivers the goods and the Customer pays for them.";
+    assert_eq!(assess(silent, &Terms::default(), &limits), vec![]);
+    let french = "Le présent contrat est régi par le droit français.";
+    let findings = assess(french, &Terms::default(), &limits);
+    assert_eq!(
+        findings
+            .iter()
+            .map(|f| (f.code.as_str(), f.severity))
+            .collect::<Vec<_>>(),
+        [("governing_law_not_allowed", Severity::High)]
+    );
+    assert_eq!(level(&findings), Severity::High);
 }
