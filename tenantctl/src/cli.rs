@@ -188,7 +188,7 @@ pub struct JobFilter {
     /// Only jobs of this kind, e.g. webhook.deliver
     #[arg(long)]
     pub kind: Option<String>,
-    /// scheduled, available, running, retryable, completed, cancelled or discarded
+    /// scheduled, available, held, running, retryable, completed, cancelled or discarded
     #[arg(long)]
     pub state: Option<String>,
     /// Only jobs of this queue

@@ -409,7 +409,7 @@ pub async fn delete_tenant(
     client
         .execute(
             "update public.jobs set state = 'cancelled', finished_at = now(), lease_until = null \
-             where tenant_id = $1 and state in ('scheduled', 'available', 'running', 'retryable')",
+             where tenant_id = $1 and state in ('scheduled', 'available', 'held', 'running', 'retryable')",
             &[&tenant_id],
         )
         .await?;

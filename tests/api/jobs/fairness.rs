@@ -1,5 +1,5 @@
-//! Fairness and control: no tenant or destination holds every worker, claims stay
-//! indexed on a large table, pauses, suspended and deleted tenants.
+//! Fairness: no tenant or destination holds every worker, claims stay indexed on a
+//! large table.
 
 use super::*;
 
@@ -86,6 +86,8 @@ async fn queue_statements_reach_their_rows_through_an_index_on_a_large_table() {
         ("promotion", PROMOTE_SQL, "now(), 'off'"),
         ("rescue", RESCUE_SQL, "now(), 'off'"),
         ("pruning", PRUNE_SQL, "now(), 'off'"),
+        ("setting aside", HOLD_SQL, "10000, 'off'"),
+        ("giving back", RELEASE_HELD_SQL, "10000, 'off'"),
     ];
     for (name, sql, args) in statements {
         let plan = crate::support::prepared_plan(
@@ -299,175 +301,6 @@ async fn a_tenant_with_100000_jobs_delays_another_tenants_job_by_under_a_second(
         delay < Duration::from_secs(1),
         "the small tenant's job waited {delay:?} behind the hog"
     );
-}
-
-#[tokio::test]
-async fn pause_and_resume_everything_one_queue_or_one_tenant() {
-    let queue = Queue::with_tenants(&["acme", "globex"]).await;
-    let ran = Ran::default();
-    let handle = queue.runner(&ran, clock::system(), |_| {}).start().await;
-    let now = Utc::now();
-    let quiet = Duration::from_millis(400);
-    let scopes = [
-        (
-            PauseScope::Tenant("acme".into()),
-            ("acme", RECORD),
-            ("globex", RECORD),
-        ),
-        (
-            PauseScope::Queue("default".into()),
-            ("acme", RECORD),
-            ("acme", OTHER_QUEUE),
-        ),
-    ];
-    for (scope, (paused_tenant, paused_kind), (free_tenant, free_kind)) in scopes {
-        assert!(admin::pause(&queue.client, &scope, now).await.unwrap());
-        assert!(
-            !admin::pause(&queue.client, &scope, now).await.unwrap(),
-            "pausing twice is a no-op"
-        );
-        let paused = queue
-            .enqueue(paused_tenant, vec![NewJob::now(paused_kind, json!({}))])
-            .await[0];
-        let free = queue
-            .enqueue(free_tenant, vec![NewJob::now(free_kind, json!({}))])
-            .await[0];
-        queue
-            .wait_for_state(free, "completed", Duration::from_secs(10))
-            .await;
-        tokio::time::sleep(quiet).await;
-        assert_eq!(
-            queue.state(paused).await,
-            "available",
-            "{scope:?} holds its job"
-        );
-        assert!(admin::resume(&queue.client, &scope).await.unwrap());
-        queue
-            .wait_for_state(paused, "completed", Duration::from_secs(5))
-            .await;
-    }
-    let all = PauseScope::All;
-    admin::pause(&queue.client, &all, now).await.unwrap();
-    let held: Vec<i64> = vec![
-        queue
-            .enqueue("acme", vec![NewJob::now(RECORD, json!({}))])
-            .await[0],
-        queue
-            .enqueue("globex", vec![NewJob::now(OTHER_QUEUE, json!({}))])
-            .await[0],
-    ];
-    tokio::time::sleep(quiet).await;
-    for id in &held {
-        assert_eq!(queue.state(*id).await, "available");
-    }
-    let stats = admin::stats(&queue.client, None, Utc::now()).await.unwrap();
-    assert_eq!(stats.paused.len(), 1);
-    assert!(admin::resume(&queue.client, &all).await.unwrap());
-    for id in held {
-        queue
-            .wait_for_state(id, "completed", Duration::from_secs(5))
-            .await;
-    }
-    assert!(matches!(
-        admin::pause(&queue.client, &PauseScope::Tenant("nobody".into()), now).await,
-        Err(admin::AdminError::UnknownTenant(_))
-    ));
-    handle.shutdown().await;
-}
-
-#[tokio::test]
-async fn a_suspended_tenants_jobs_wait_and_a_deleted_tenants_are_cancelled() {
-    let queue = Queue::with_tenants(&["acme", "globex"]).await;
-    let ran = Ran::default();
-    let handle = queue.runner(&ran, clock::system(), |_| {}).start().await;
-    let slug = TenantSlug::parse("acme").unwrap();
-    pactum::tenancy::registry::change_status(
-        &queue.client,
-        &slug,
-        &[pactum::tenancy::TenantStatus::Active],
-        pactum::tenancy::TenantStatus::Suspended,
-    )
-    .await
-    .unwrap();
-    let waiting = queue
-        .enqueue("acme", vec![NewJob::now(RECORD, json!({}))])
-        .await[0];
-    let other = queue
-        .enqueue("globex", vec![NewJob::now(RECORD, json!({}))])
-        .await[0];
-    queue
-        .wait_for_state(other, "completed", Duration::from_secs(10))
-        .await;
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    assert_eq!(queue.state(waiting).await, "available");
-    pactum::tenancy::registry::change_status(
-        &queue.client,
-        &slug,
-        &[pactum::tenancy::TenantStatus::Suspended],
-        pactum::tenancy::TenantStatus::Active,
-    )
-    .await
-    .unwrap();
-    queue
-        .wait_for_state(waiting, "completed", Duration::from_secs(5))
-        .await;
-
-    // Deleting globex cancels what it had pending; its rows go with it.
-    handle.shutdown().await;
-    let pending = queue
-        .enqueue(
-            "globex",
-            vec![
-                NewJob::now(RECORD, json!({})),
-                NewJob::at(RECORD, json!({}), Utc::now() + chrono::Duration::hours(1)),
-            ],
-        )
-        .await;
-    let mut client = queue.db.client().await;
-    pactum::tenancy::provision::delete_tenant(&mut client, &TenantSlug::parse("globex").unwrap())
-        .await
-        .unwrap();
-    assert_eq!(
-        count(
-            &queue.client,
-            &format!(
-                "select count(*) from public.jobs where id in ({}, {})",
-                pending[0], pending[1]
-            )
-        )
-        .await,
-        0
-    );
-    assert_eq!(ran.times(pending[0]), 0);
-}
-
-#[tokio::test]
-async fn a_tenant_being_deleted_has_its_pending_jobs_cancelled_first() {
-    let queue = Queue::with_tenants(&["acme"]).await;
-    let ids = queue
-        .enqueue("acme", vec![NewJob::now(RECORD, json!({}))])
-        .await;
-    // A drop that cannot finish (something holds a lock on the schema) leaves the
-    // tenant `deleting`, with its jobs already cancelled.
-    let blocker = queue.db.client().await;
-    blocker
-        .batch_execute("begin; lock table t_acme.users in access share mode")
-        .await
-        .unwrap();
-    let mut client = queue.db.client().await;
-    client
-        .batch_execute("set lock_timeout = '300ms'")
-        .await
-        .unwrap();
-    let deleting =
-        pactum::tenancy::provision::delete_tenant(&mut client, &TenantSlug::parse("acme").unwrap())
-            .await;
-    assert!(
-        deleting.is_err(),
-        "the drop waits for the lock and gives up"
-    );
-    assert_eq!(queue.state(ids[0]).await, "cancelled");
-    blocker.batch_execute("rollback").await.unwrap();
 }
 
 #[tokio::test]

@@ -16,7 +16,9 @@ use pactum::kernel::jobs::admin::{self, PauseScope};
 use pactum::kernel::jobs::enqueue::{after_prefix, CANCEL_SQL};
 use pactum::kernel::jobs::metrics::JobMetrics;
 use pactum::kernel::jobs::periodic::{self, PeriodicJob};
-use pactum::kernel::jobs::sql::{CLAIM_SQL, PROMOTE_SQL, PRUNE_SQL, RESCUE_SQL};
+use pactum::kernel::jobs::sql::{
+    CLAIM_CANDIDATES_SQL, CLAIM_SQL, HOLD_SQL, PROMOTE_SQL, PRUNE_SQL, RELEASE_HELD_SQL, RESCUE_SQL,
+};
 use pactum::kernel::jobs::BackgroundJob;
 use pactum::kernel::jobs::{
     enqueue, enqueue_with, Handlers, JobError, JobKind, NewJob, Runner, RunnerConfig, RunnerHandle,
@@ -33,6 +35,7 @@ use crate::app::{tenant_with_admin, PASSWORD};
 use crate::support::TestDb;
 
 mod fairness;
+mod pauses;
 mod processes;
 mod queue;
 mod timers;

@@ -8,6 +8,7 @@ use serde_json::Value;
 use tokio_postgres::GenericClient;
 use uuid::Uuid;
 
+use super::sql::{HOLD_SQL, RELEASE_HELD_SQL, SET_ASIDE_BATCH};
 use super::{JOBS_CHANNEL, PENDING_STATES, STATES};
 use crate::query::Filter as Conditions;
 
@@ -245,7 +246,22 @@ pub async fn pause(
             &[&kind, &queue, &tenant, &now],
         )
         .await?;
+    if tenant.is_some() {
+        // Set aside at once rather than at the runners' next pass.
+        set_aside(client, HOLD_SQL).await?;
+    }
     Ok(inserted == 1)
+}
+
+/// Runs [`HOLD_SQL`] or [`RELEASE_HELD_SQL`] until a batch is not full.
+async fn set_aside(client: &impl GenericClient, sql: &str) -> Result<(), AdminError> {
+    let commit_mode: Option<&str> = None;
+    while client
+        .execute(sql, &[&SET_ASIDE_BATCH, &commit_mode])
+        .await?
+        >= SET_ASIDE_BATCH.unsigned_abs()
+    {}
+    Ok(())
 }
 
 /// Resumes; returns false if it was not paused.
@@ -259,6 +275,9 @@ pub async fn resume(client: &impl GenericClient, scope: &PauseScope) -> Result<b
         )
         .await?;
     if deleted > 0 {
+        if tenant.is_some() {
+            set_aside(client, RELEASE_HELD_SQL).await?;
+        }
         client
             .execute("select pg_notify($1, '')", &[&JOBS_CHANNEL])
             .await?;

@@ -69,7 +69,7 @@ const ENQUEUE_SQL: &str = "\
             unique_key, ord) \
     on conflict (tenant_id, kind, unique_key) \
         where unique_key is not null \
-          and state in ('scheduled', 'available', 'running', 'retryable') \
+          and state in ('scheduled', 'available', 'held', 'running', 'retryable') \
         do nothing \
     returning id";
 
@@ -165,7 +165,7 @@ const ENQUEUE_COLLECTING_SQL: &str = "\
         $6, $7, 'xact:' || pg_current_xact_id()::text, $8::timestamptz \
     on conflict (tenant_id, kind, unique_key) \
         where unique_key is not null \
-          and state in ('scheduled', 'available', 'running', 'retryable') \
+          and state in ('scheduled', 'available', 'held', 'running', 'retryable') \
         do update set args = jsonb_set(public.jobs.args, '{items}', \
             (public.jobs.args -> 'items') || (excluded.args -> 'items')) \
     returning id";
@@ -247,7 +247,7 @@ pub const CANCEL_SQL: &str = "update public.jobs set state = 'cancelled', finish
          select found.id from unnest($3::text[], $5::text[]) as p(low, high), \
          lateral (select j.id from public.jobs j \
                   where j.tenant_id = $1 and j.kind = $2 and j.unique_key is not null \
-                    and j.state in ('scheduled', 'available', 'retryable') \
+                    and j.state in ('scheduled', 'available', 'held', 'retryable') \
                     and j.unique_key ~>=~ p.low and j.unique_key ~<~ p.high \
                     and starts_with(j.unique_key, p.low) \
                   offset 0) found)) \

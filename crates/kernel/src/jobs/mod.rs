@@ -44,10 +44,12 @@ pub use walk::{Walk, Walking};
 /// The notification channel workers listen on.
 pub const JOBS_CHANNEL: &str = "pactum_jobs";
 
-/// Job states, as stored.
-pub const STATES: [&str; 7] = [
+/// Job states, as stored. `held` is an available job of a paused or inactive tenant,
+/// set aside until the tenant is resumed or active again.
+pub const STATES: [&str; 8] = [
     "scheduled",
     "available",
+    "held",
     "running",
     "retryable",
     "completed",
@@ -57,7 +59,7 @@ pub const STATES: [&str; 7] = [
 
 /// States in which a job has not finished: what a unique key guards and what
 /// deleting a tenant cancels.
-pub const PENDING_STATES: &str = "('scheduled', 'available', 'running', 'retryable')";
+pub const PENDING_STATES: &str = "('scheduled', 'available', 'held', 'running', 'retryable')";
 
 /// A kind of job and its defaults: enqueuers name one of these, so a kind's queue,
 /// attempts and timeout are written once, beside its handler.

@@ -148,7 +148,7 @@ const FIRE_SQL: &str = "\
     from moved \
     on conflict (tenant_id, kind, unique_key) \
         where unique_key is not null \
-          and state in ('scheduled', 'available', 'running', 'retryable') \
+          and state in ('scheduled', 'available', 'held', 'running', 'retryable') \
         do nothing \
     returning id";
 

@@ -173,6 +173,10 @@ pub struct RunnerHandle {
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Maintenance {
     pub made_available: u64,
+    /// Available jobs of paused or inactive tenants set aside.
+    pub held: u64,
+    /// Held jobs of tenants resumed or active again made available.
+    pub released: u64,
     pub rescued: u64,
     pub periodic_enqueued: u64,
     pub pruned: u64,
@@ -793,6 +797,9 @@ impl Runner {
         }
         done.rescued = rescued.len() as u64;
         done.periodic_enqueued = periodic::fire_due(&conn, now).await?;
+        // After what made jobs available: a paused tenant's are set aside at once.
+        done.held = set_aside(&conn, HOLD_SQL, inner.config.commit_mode()).await?;
+        done.released = set_aside(&conn, RELEASE_HELD_SQL, inner.config.commit_mode()).await?;
         if prune {
             let horizon = now
                 - chrono::Duration::from_std(inner.config.retention)
@@ -805,7 +812,7 @@ impl Runner {
                 )
                 .await?;
         }
-        if done.made_available + done.rescued + done.periodic_enqueued > 0 {
+        if done.made_available + done.released + done.rescued + done.periodic_enqueued > 0 {
             self.wake();
         }
         let next: Option<DateTime<Utc>> = conn
@@ -843,6 +850,27 @@ impl Runner {
     pub fn running(&self) -> usize {
         self.0.in_flight.load(Ordering::Acquire)
     }
+}
+
+/// Runs `sql`, [`HOLD_SQL`] or [`RELEASE_HELD_SQL`], batch after batch until a batch
+/// is not full (a long pause can have hundreds of thousands to give back), at most
+/// [`MOST_SET_ASIDE_BATCHES`] a pass; returns how many jobs it changed.
+async fn set_aside(
+    conn: &crate::tenancy::connection::Connection,
+    sql: &str,
+    commit_mode: Option<&'static str>,
+) -> Result<u64, TenancyError> {
+    let mut changed = 0;
+    for _ in 0..MOST_SET_ASIDE_BATCHES {
+        let batch = conn
+            .execute(Scope::standalone(), sql, &[&SET_ASIDE_BATCH, &commit_mode])
+            .await?;
+        changed += batch;
+        if batch < SET_ASIDE_BATCH.unsigned_abs() {
+            break;
+        }
+    }
+    Ok(changed)
 }
 
 impl RunnerHandle {

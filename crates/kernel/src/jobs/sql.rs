@@ -35,15 +35,20 @@ macro_rules! commit_mode {
 /// from `tenants` (or sort every available job) when its statistics are stale, while
 /// this keeps one plan, the claim index in order, stopping at the first `$2` rows
 /// (measured in `scripts/bench-jobs.sh`).
+///
+/// A paused or inactive tenant's jobs are set aside as `held` ([`HOLD_SQL`]), out of
+/// the claim index; the per-row checks pass over what became available since the last
+/// maintenance pass. A pause of everything or of the queue does not depend on the row,
+/// so it is its own condition, which PostgreSQL checks once before reading any job.
 macro_rules! claim_candidates {
     () => {
         "select j.id from public.jobs j \
          where j.state = 'available' and j.queue = $1 and j.run_at <= $3::timestamptz \
            and j.tenant_id <> all($4::uuid[]) \
            and not exists (select 1 from public.job_pauses p \
-                           where p.scope = 'all' \
-                              or (p.scope = 'queue' and p.queue = j.queue) \
-                              or (p.scope = 'tenant' and p.tenant_id = j.tenant_id)) \
+                           where p.scope = 'all' or (p.scope = 'queue' and p.queue = $1)) \
+           and not exists (select 1 from public.job_pauses p \
+                           where p.scope = 'tenant' and p.tenant_id = j.tenant_id) \
            and (select t.status = 'active' from public.tenants t where t.id = j.tenant_id) \
          order by j.priority, j.fair_at \
          limit $2 \
@@ -154,6 +159,59 @@ pub const PROMOTE_SQL: &str = concat!(
         select id from public.jobs \
         where state in ('scheduled', 'retryable') and run_at <= $1 \
         order by run_at limit 5000 for update skip locked))"
+);
+
+/// How many jobs [`HOLD_SQL`] and [`RELEASE_HELD_SQL`] change a statement, and how
+/// many statements of each a maintenance pass runs at most (the rest wait a pass).
+pub const SET_ASIDE_BATCH: i64 = 10_000;
+pub const MOST_SET_ASIDE_BATCHES: usize = 50;
+
+/// Sets aside (as `held`) up to `$1` available jobs of tenants that are paused or not
+/// active (suspended, being deleted), committing as `$2` says. Claims walk the
+/// available jobs in claim order, so a paused tenant's backlog ahead of everyone
+/// else's was walked by every claim of every runner: 300,000 held back made each claim
+/// read them all (docs/benchmarks.md, "A paused tenant's backlog"). Held, they keep
+/// their place (`fair_at`) and their unique key; [`RELEASE_HELD_SQL`] gives them back.
+/// The tenants' own jobs are found through `jobs_tenant_idx`, the tenants through the
+/// pauses and `tenants_inactive_idx`.
+pub const HOLD_SQL: &str = concat!(
+    "update public.jobs set state = 'held' from ",
+    commit_mode!(2),
+    " where id = any(array( \
+        select j.id from public.jobs j \
+        where j.tenant_id = any(array( \
+                select p.tenant_id from public.job_pauses p where p.scope = 'tenant' \
+                union all \
+                select t.id from public.tenants t where t.status <> 'active')) \
+          and j.state = 'available' \
+        limit $1 for update skip locked))"
+);
+
+/// Makes up to `$1` held jobs of tenants no longer paused and active again available,
+/// committing as `$2` says. The tenants holding jobs are found by skipping through
+/// `jobs_held_idx` one tenant at a time (a recursive query), so the pass costs a probe
+/// per such tenant, not a read of every held job, however long a pause lasts.
+pub const RELEASE_HELD_SQL: &str = concat!(
+    "update public.jobs set state = 'available' from ",
+    commit_mode!(2),
+    " where id = any(array( \
+        select j.id from public.jobs j \
+        where j.state = 'held' and j.tenant_id = any(array( \
+            with recursive holding(tenant_id) as ( \
+                (select h.tenant_id from public.jobs h where h.state = 'held' \
+                 order by h.tenant_id limit 1) \
+                union all \
+                select (select h.tenant_id from public.jobs h \
+                        where h.state = 'held' and h.tenant_id > holding.tenant_id \
+                        order by h.tenant_id limit 1) \
+                from holding where holding.tenant_id is not null) \
+            select holding.tenant_id from holding \
+            where holding.tenant_id is not null \
+              and (select t.status = 'active' from public.tenants t \
+                   where t.id = holding.tenant_id) \
+              and not exists (select 1 from public.job_pauses p \
+                              where p.scope = 'tenant' and p.tenant_id = holding.tenant_id))) \
+        limit $1 for update skip locked))"
 );
 
 pub const RESCUE_SQL: &str = concat!(
