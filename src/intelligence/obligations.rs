@@ -20,7 +20,7 @@ use super::terms::{self, floor_boundary, parse_date_as, sentence_around};
 use crate::kernel::language::other_languages;
 use crate::kernel::{DomainError, Principal};
 use crate::tenancy::scoped::TenantDb;
-use grammar::{days_per, opens_sentence, Grammar, GRAMMARS};
+use grammar::{days_per, opens_sentence, opens_with_one_phrase, Grammar, GRAMMARS};
 
 /// The most obligations listed for one contract.
 const MAX_OBLIGATIONS: usize = 1_000;
@@ -165,12 +165,26 @@ fn bound(
     let from = if cut > 0 { party_at } else { whole.start() };
     let (start, end) = sentence_around(text, from, whole.end());
     let before = &text[start.min(party_at)..party_at];
-    if (grammar.not_subject)(before) || (present.is_some() && !opens_sentence(before)) {
+    // A verb before its subject has its opening phrase to judge, and a due time
+    // ("Monatlich legt ...") may be said there.
+    let opener = caps
+        .name("present")
+        .filter(|_| caps.name("inverted").is_some())
+        .map(|verb| &text[start.min(verb.start())..verb.start()]);
+    let opens = match opener {
+        Some(opener) => opens_with_one_phrase(opener),
+        None => present.is_none() || opens_sentence(before),
+    };
+    if (grammar.not_subject)(before) || !opens {
         return None;
     }
     let action = caps["action"].trim().to_owned();
+    let timed = match opener {
+        Some(opener) => format!("{opener} {action}"),
+        None => action.clone(),
+    };
     Some(Obligation {
-        due: due(grammar, &action, us),
+        due: due(grammar, &timed, us),
         party,
         action,
         prohibition,

@@ -14,7 +14,7 @@ use std::sync::LazyLock;
 use regex::{Captures, Regex};
 
 use crate::intelligence::terms::{date_pattern, NUMBER, WRITTEN_NUMBER};
-pub(super) use present::{opens_sentence, PresentDuty};
+pub(super) use present::{opens_sentence, opens_with_one_phrase, PresentDuty};
 
 /// One language's way of binding a party and of saying when.
 pub(super) struct Grammar {
@@ -146,6 +146,7 @@ fn german() -> Grammar {
                 r"\b(?P<modal>hat|haben|muss|müssen|darf|dürfen|ist|sind)\s+(?P<party>(?:der|die|das|jede|beide)\s+\p{{Lu}}[\p{{L}}-]*)(?:\s+(?P<obliged>(?:dazu\s+)?verpflichtet))?\b,?\s+{ACTION}"
             )),
             present::german_bind(party),
+            present::german_inverted_bind(),
         ],
         judge: judge_german,
         present: Some(present::german()),

@@ -266,3 +266,34 @@ fn spanish_present_tense_binds_and_what_is_done_at_signing_does_not() {
         ]
     );
 }
+
+#[test]
+fn german_present_tense_with_its_verb_after_one_opening_phrase_binds() {
+    let found = read_out(
+        "Monatlich legt die Beraterin einen Bericht über die Arbeiten vor. \
+         (3) Bis zum dritten Werktag eines jeden Monats zahlt der Mieter die Miete. \
+         Nach der Abnahme übernimmt der Auftragnehmer die Wartung. \
+         Im Übrigen setzt der Lieferant keine Subunternehmer ein. \
+         Wenn der Kunde zahlt, liefert der Lieferant die Ware. \
+         Sobald die Ware eintrifft liefert der Händler sie aus. \
+         Hiermit übergibt der Verkäufer die Schlüssel. \
+         Monatlich erhält der Auftraggeber einen Bericht. \
+         Zahlt der Kunde nicht, mahnt die Vermieterin. \
+         Der Kunde liefert die Ware. \
+         Acme GmbH stellt die Räume. \
+         Wir liefern die Ersatzteile.",
+    );
+    assert_eq!(
+        found,
+        [
+            duty("die Beraterin", false, recurring("monthly")),
+            duty("der Mieter", false, None),
+            duty("der Auftragnehmer", false, None),
+            duty("der Lieferant", true, None),
+            // Their subjects open the sentence: the present tense read as before.
+            duty("Der Kunde", false, None),
+            duty("Acme GmbH", false, None),
+            duty("Wir", false, None),
+        ]
+    );
+}

@@ -70,6 +70,104 @@ pub(crate) fn german_bind(party: &str) -> Regex {
     bind(party, "", VERBS_DE)
 }
 
+/// The verb before its subject, after one opening phrase: "Monatlich legt die
+/// Beraterin einen Bericht vor", "Bis zum dritten Werktag zahlt der Mieter die Miete".
+/// The empty group `inverted` tells [`opens_with_one_phrase`] to judge what precedes
+/// the verb.
+pub(crate) fn german_inverted_bind() -> Regex {
+    compile(&format!(
+        r"(?P<inverted>)\b(?P<present>{VERBS_DE})\s+(?P<party>(?:der|die|das|jede|beide)\s+\p{{Lu}}[\p{{L}}-]*)\b\s+{ACTION}"
+    ))
+}
+
+/// Whether `before` (a sentence up to a verb that stands before its subject) is one
+/// phrase opening a main clause: a few words with no comma, so no clause of its own
+/// ("Wenn der Kunde zahlt, liefert der Lieferant" binds no one), no word of a
+/// condition, and not what is done in the act of signing ("Hiermit übergibt der
+/// Verkäufer die Schlüssel").
+pub(crate) fn opens_with_one_phrase(before: &str) -> bool {
+    static NUMBERING: LazyLock<Regex> = LazyLock::new(|| {
+        compile(r"^\s*(?:(?:[(\[]?\d+[a-z]?[.)\]]?|§+\s*\d+\w*|(?:Art|Ziff|Nr)\.)\s*)*")
+    });
+    static NOT_OPENING: LazyLock<Regex> = LazyLock::new(|| {
+        compile(
+            r"(?i)\b(?:wenn|falls|sofern|soweit|solange|ob|dass|sobald|nachdem|bevor|wer|was|hiermit|hierdurch)\b",
+        )
+    });
+    let phrase = NUMBERING.replace(before, "");
+    let words = phrase.split_whitespace().count();
+    let first = phrase
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_lowercase();
+    // A phrase of time, manner or circumstance, never a subject ("Der Kunde liefert
+    // die Ware" must not make "die Ware" a party): it begins with a preposition or an
+    // adverb of the list, or an adverb in "-lich" ("Monatlich", "Unverzüglich").
+    let adverbial = OPENING_WORDS.contains(&first.as_str()) || first.ends_with("lich");
+    (1..=8).contains(&words)
+        && adverbial
+        && !phrase.contains([',', ':', ';', '?'])
+        && !NOT_OPENING.is_match(&phrase)
+        && phrase.trim_start().starts_with(char::is_uppercase)
+}
+
+/// First words of a phrase that opens a German main clause before its verb.
+const OPENING_WORDS: &[&str] = &[
+    "ab",
+    "am",
+    "an",
+    "auf",
+    "aus",
+    "bei",
+    "beim",
+    "bis",
+    "binnen",
+    "für",
+    "gegen",
+    "im",
+    "in",
+    "innerhalb",
+    "mit",
+    "nach",
+    "seit",
+    "spätestens",
+    "über",
+    "unter",
+    "vor",
+    "vom",
+    "von",
+    "während",
+    "zu",
+    "zum",
+    "zur",
+    "jeweils",
+    "zudem",
+    "ferner",
+    "außerdem",
+    "darüber",
+    "hierfür",
+    "dafür",
+    "hierzu",
+    "dazu",
+    "daneben",
+    "insbesondere",
+    "ebenso",
+    "weiterhin",
+    "sodann",
+    "anschließend",
+    "danach",
+    "zuvor",
+    "vorab",
+    "jeden",
+    "jede",
+    "jedes",
+    "einmal",
+    "halbjährlich",
+    "quartalsweise",
+    "täglich",
+];
+
 pub(crate) fn french_bind(party: &str) -> Regex {
     bind(party, r"(?P<not>ne\s+|n['’])?", VERBS_FR)
 }
