@@ -105,47 +105,42 @@ impl Default for RiskPolicy {
 
 impl RiskPolicy {
     fn check(mut self) -> Result<Self, DomainError> {
-        if self.forbidden_terms.len() > MAX_FORBIDDEN {
-            return Err(DomainError::invalid(format!(
-                "forbidden_terms: at most {MAX_FORBIDDEN}"
-            )));
-        }
-        for term in &mut self.forbidden_terms {
-            *term = validate::text("forbidden_terms", term, MAX_TERM_CHARS)?;
-        }
-        if self
-            .max_payment_days
-            .is_some_and(|d| !(1..=365).contains(&d))
-        {
-            return Err(DomainError::invalid("max_payment_days: 1 to 365, or null"));
-        }
-        if self
-            .max_renewal_notice_days
-            .is_some_and(|d| !(1..=3650).contains(&d))
-        {
-            return Err(DomainError::invalid(
-                "max_renewal_notice_days: 1 to 3650, or null",
-            ));
-        }
-        if self
-            .max_term_months
-            .is_some_and(|m| !(1..=1200).contains(&m))
-        {
-            return Err(DomainError::invalid("max_term_months: 1 to 1200, or null"));
-        }
-        if self.allowed_governing_laws.len() > MAX_LAWS {
-            return Err(DomainError::invalid(format!(
-                "allowed_governing_laws: at most {MAX_LAWS}"
-            )));
-        }
-        for law in &mut self.allowed_governing_laws {
-            *law = validate::text("allowed_governing_laws", law, MAX_LAW_CHARS)?;
-            if !law.chars().any(char::is_alphanumeric) {
-                // It would allow nothing, and the team would believe it allows a law.
-                return Err(DomainError::invalid(
-                    "allowed_governing_laws: each names a law in words",
-                ));
+        self.forbidden_terms = texts(
+            "forbidden_terms",
+            self.forbidden_terms,
+            MAX_FORBIDDEN,
+            MAX_TERM_CHARS,
+        )?;
+        for (field, limit, most) in [
+            ("max_payment_days", self.max_payment_days, 365),
+            (
+                "max_renewal_notice_days",
+                self.max_renewal_notice_days,
+                3650,
+            ),
+            ("max_term_months", self.max_term_months, 1200),
+        ] {
+            if limit.is_some_and(|n| !(1..=most).contains(&n)) {
+                return Err(DomainError::invalid(format!(
+                    "{field}: 1 to {most}, or null"
+                )));
             }
+        }
+        self.allowed_governing_laws = texts(
+            "allowed_governing_laws",
+            self.allowed_governing_laws,
+            MAX_LAWS,
+            MAX_LAW_CHARS,
+        )?;
+        if self
+            .allowed_governing_laws
+            .iter()
+            .any(|law| !law.chars().any(char::is_alphanumeric))
+        {
+            // It would allow nothing, and the team would believe it allows a law.
+            return Err(DomainError::invalid(
+                "allowed_governing_laws: each names a law in words",
+            ));
         }
         if self
             .deviation_min_similarity
@@ -158,6 +153,21 @@ impl RiskPolicy {
         self.severities = self.severities.check()?;
         Ok(self)
     }
+}
+
+/// A policy's list of phrases: at most `most`, each checked text of at most `chars`.
+fn texts(
+    field: &str,
+    list: Vec<String>,
+    most: usize,
+    chars: usize,
+) -> Result<Vec<String>, DomainError> {
+    if list.len() > most {
+        return Err(DomainError::invalid(format!("{field}: at most {most}")));
+    }
+    list.iter()
+        .map(|text| validate::text(field, text, chars))
+        .collect()
 }
 
 const POLICY_SQL: &str = "select forbidden_terms, max_payment_days, require_liability_cap, \

@@ -763,7 +763,8 @@ impl Runner {
     }
 
     /// One maintenance pass: due timers and retries made available, abandoned jobs
-    /// rescued, periodic jobs fired, and (when `prune`) old finished jobs deleted.
+    /// rescued, periodic jobs fired, jobs of paused or inactive tenants held and those
+    /// of tenants resumed given back, and (when `prune`) old finished jobs deleted.
     /// Returns what it did and how long to sleep before the next pass (until the next
     /// timer, at most the poll interval). Tests that move a manual clock call this.
     pub async fn maintain_once(
