@@ -152,6 +152,9 @@ struct Inner {
     completions_rx: Mutex<Option<mpsc::UnboundedReceiver<Completion>>>,
     listening: AtomicBool,
     stop: CancellationToken,
+    /// When this runner last set aside and gave back held jobs: at most once a poll
+    /// interval, since passes come every few milliseconds while timers fall due.
+    last_set_aside: Mutex<Option<std::time::Instant>>,
 }
 
 enum Completion {
@@ -219,6 +222,7 @@ impl Runner {
             claiming: std::sync::atomic::AtomicUsize::new(0),
             listening: AtomicBool::new(false),
             stop: CancellationToken::new(),
+            last_set_aside: Mutex::new(None),
         }))
     }
 
@@ -764,7 +768,8 @@ impl Runner {
 
     /// One maintenance pass: due timers and retries made available, abandoned jobs
     /// rescued, periodic jobs fired, jobs of paused or inactive tenants held and those
-    /// of tenants resumed given back, and (when `prune`) old finished jobs deleted.
+    /// of tenants resumed given back (at most once a poll interval), and (when `prune`)
+    /// old finished jobs deleted.
     /// Returns what it did and how long to sleep before the next pass (until the next
     /// timer, at most the poll interval). Tests that move a manual clock call this.
     pub async fn maintain_once(
@@ -798,9 +803,12 @@ impl Runner {
         }
         done.rescued = rescued.len() as u64;
         done.periodic_enqueued = periodic::fire_due(&conn, now).await?;
-        // After what made jobs available: a paused tenant's are set aside at once.
-        done.held = set_aside(&conn, HOLD_SQL, inner.config.commit_mode()).await?;
-        done.released = set_aside(&conn, RELEASE_HELD_SQL, inner.config.commit_mode()).await?;
+        // After what made jobs available. Until then, claims pass over a paused
+        // tenant's new jobs row by row; a resume gives its jobs back itself.
+        if self.set_aside_due() {
+            done.held = set_aside(&conn, HOLD_SQL, inner.config.commit_mode()).await?;
+            done.released = set_aside(&conn, RELEASE_HELD_SQL, inner.config.commit_mode()).await?;
+        }
         if prune {
             let horizon = now
                 - chrono::Duration::from_std(inner.config.retention)
@@ -827,6 +835,19 @@ impl Runner {
             None => poll,
         };
         Ok((done, sleep))
+    }
+
+    /// Whether a poll interval has passed since held jobs were last set aside and
+    /// given back (or they never were); if so, counts this pass as the time they are.
+    fn set_aside_due(&self) -> bool {
+        let inner = &self.0;
+        let mut last = inner.last_set_aside.lock().expect("last set-aside");
+        let now = std::time::Instant::now();
+        if last.is_some_and(|at| now.duration_since(at) < inner.config.poll_interval) {
+            return false;
+        }
+        *last = Some(now);
+        true
     }
 
     /// Gives running jobs of this process back to the queue, not counted as attempts.

@@ -37,8 +37,8 @@ macro_rules! commit_mode {
 /// (measured in `scripts/bench-jobs.sh`).
 ///
 /// A paused or inactive tenant's jobs are set aside as `held` ([`HOLD_SQL`]), out of
-/// the claim index; the per-row checks pass over what became available since the last
-/// maintenance pass. A pause of everything or of the queue does not depend on the row,
+/// the claim index; the per-row checks pass over what became available since they were
+/// last set aside (at most a poll interval ago). A pause of everything or of the queue does not depend on the row,
 /// so it is its own condition, which PostgreSQL checks once before reading any job.
 macro_rules! claim_candidates {
     () => {
