@@ -20,7 +20,10 @@ use super::terms::{self, floor_boundary, parse_date_as, sentence_around};
 use crate::kernel::language::other_languages;
 use crate::kernel::{DomainError, Principal};
 use crate::tenancy::scoped::TenantDb;
-use grammar::{days_per, opens_sentence, opens_with_one_phrase, Grammar, GRAMMARS};
+use grammar::{
+    days_per, incumbent_party, inverted_opening, judge_incumbent, opens_sentence, Grammar, Opening,
+    GRAMMARS,
+};
 
 /// The most obligations listed for one contract.
 const MAX_OBLIGATIONS: usize = 1_000;
@@ -145,7 +148,7 @@ fn bound(
     us: &impl Fn() -> bool,
 ) -> Option<Obligation> {
     let whole = caps.get(0).expect("group 0 always matches");
-    let named = caps.name("party").expect("every pattern names its party");
+    let named = incumbent_party(caps).expect("every pattern names its party");
     let cut = after_sentence_end(named.as_str());
     let party = named.as_str()[cut..].trim().to_owned();
     let last = party.rsplit(' ').next().unwrap_or_default().to_lowercase();
@@ -156,32 +159,34 @@ fn bound(
         .present
         .as_ref()
         .filter(|_| caps.name("present").is_some());
-    let prohibition = match present {
-        Some(duty) => duty.judge(caps)?,
-        None => (grammar.judge)(caps)?,
+    let prohibition = match (present, judge_incumbent(caps)) {
+        (Some(duty), _) => duty.judge(caps)?,
+        (None, Some(incumbent)) => incumbent?,
+        (None, None) => (grammar.judge)(caps)?,
     };
     let party_at = named.start() + cut;
     // A party that begins a sentence of its own begins the passage too.
     let from = if cut > 0 { party_at } else { whole.start() };
     let (start, end) = sentence_around(text, from, whole.end());
     let before = &text[start.min(party_at)..party_at];
-    // A verb before its subject has its opening phrase to judge, and a due time
-    // ("Monatlich legt ...") may be said there.
+    // A verb before its subject has what opens its clause to judge, and a due time
+    // ("Monatlich legt ...") may be said in an opening phrase.
     let opener = caps
         .name("present")
         .filter(|_| caps.name("inverted").is_some())
         .map(|verb| &text[start.min(verb.start())..verb.start()]);
-    let opens = match opener {
-        Some(opener) => opens_with_one_phrase(opener),
+    let opening = opener.map(inverted_opening);
+    let opens = match opening {
+        Some(opening) => opening.is_some(),
         None => present.is_none() || opens_sentence(before),
     };
     if (grammar.not_subject)(before) || !opens {
         return None;
     }
     let action = caps["action"].trim().to_owned();
-    let timed = match opener {
-        Some(opener) => format!("{opener} {action}"),
-        None => action.clone(),
+    let timed = match (opener, opening) {
+        (Some(opener), Some(Some(Opening::Phrase))) => format!("{opener} {action}"),
+        _ => action.clone(),
     };
     Some(Obligation {
         due: due(grammar, &timed, us),

@@ -7,6 +7,7 @@
 //! Mieter leistet eine Kaution": `present`), with each language's words for a period,
 //! a due date and a recurrence.
 
+mod incumbent;
 mod present;
 
 use std::sync::LazyLock;
@@ -14,7 +15,8 @@ use std::sync::LazyLock;
 use regex::{Captures, Regex};
 
 use crate::intelligence::terms::{date_pattern, NUMBER, WRITTEN_NUMBER};
-pub(super) use present::{opens_sentence, opens_with_one_phrase, PresentDuty};
+pub(super) use incumbent::{judge as judge_incumbent, party as incumbent_party};
+pub(super) use present::{inverted_opening, opens_sentence, Opening, PresentDuty};
 
 /// One language's way of binding a party and of saying when.
 pub(super) struct Grammar {
@@ -147,7 +149,10 @@ fn german() -> Grammar {
             )),
             present::german_bind(party),
             present::german_inverted_bind(),
-        ],
+        ]
+        .into_iter()
+        .chain(incumbent::german())
+        .collect(),
         judge: judge_german,
         present: Some(present::german()),
         not_subject: |_| false,
@@ -289,7 +294,10 @@ fn french() -> Grammar {
                 r"{party}{APPOSITION}\s+(?P<not>ne\s+|n['’])?(?P<modal>s['’]engage(?:nt)?\s+à|s['’]oblige(?:nt)?\s+à|(?:est|sont|sera|seront)\s+(?:tenue?s?|obligée?s?)\s+(?:de|d['’])|doi(?:t|vent)|devr(?:a|ont)|s['’]interdi(?:t|sent)\s+(?:de|d['’])|\p{{Ll}}{{2,}}r(?:a|ont))(?:\s+(?:pas|jamais|en\s+aucun\s+cas))?\b\s*{ACTION}"
             )),
             present::french_bind(party),
-        ],
+        ]
+        .into_iter()
+        .chain(incumbent::french())
+        .collect(),
         present: Some(present::french()),
         judge: |caps| {
             let modal = caps.name("modal")?.as_str();
@@ -348,7 +356,10 @@ fn spanish() -> Grammar {
                 r"{party}{APPOSITION}\s+(?P<not>no\s+)?(?P<modal>se\s+obligan?\s+a|se\s+comprometen?\s+a|(?:está|están|queda|quedan|quedará|quedarán)\s+obligad[oa]s?\s+a|deber(?:á|án)|deben?|se\s+abstendrán?\s+de|(?:se\s+)?\p{{Ll}}+(?:ará|erá|irá)n?)\s+{ACTION}"
             )),
             present::spanish_bind(party),
-        ],
+        ]
+        .into_iter()
+        .chain(incumbent::spanish())
+        .collect(),
         present: Some(present::spanish()),
         judge: |caps| {
             let modal = caps.name("modal")?.as_str();

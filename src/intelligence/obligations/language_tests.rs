@@ -203,8 +203,7 @@ fn german_present_tense_binds_when_its_verb_is_a_duty_and_its_party_opens_the_se
          Der Verkäufer gibt keine Garantie für die Haltbarkeit. \
          Die Darlehensgeberin gewährt dem Darlehensnehmer ein Darlehen. \
          Der Auftraggeber erhält monatlich einen Bericht. \
-         Der Vertrag beginnt am 1. Mai 2025. \
-         Wenn der Kunde zahlt, liefert der Lieferant die Ware.",
+         Der Vertrag beginnt am 1. Mai 2025.",
     );
     assert_eq!(
         found,
@@ -274,7 +273,6 @@ fn german_present_tense_with_its_verb_after_one_opening_phrase_binds() {
          (3) Bis zum dritten Werktag eines jeden Monats zahlt der Mieter die Miete. \
          Nach der Abnahme übernimmt der Auftragnehmer die Wartung. \
          Im Übrigen setzt der Lieferant keine Subunternehmer ein. \
-         Wenn der Kunde zahlt, liefert der Lieferant die Ware. \
          Sobald die Ware eintrifft liefert der Händler sie aus. \
          Hiermit übergibt der Verkäufer die Schlüssel. \
          Monatlich erhält der Auftraggeber einen Bericht. \
@@ -294,6 +292,99 @@ fn german_present_tense_with_its_verb_after_one_opening_phrase_binds() {
             duty("Der Kunde", false, None),
             duty("Acme GmbH", false, None),
             duty("Wir", false, None),
+        ]
+    );
+}
+
+#[test]
+fn german_present_tense_after_a_clause_of_condition_or_time_binds_its_main_clause() {
+    let found = read_out(
+        "Wenn der Kunde zahlt, liefert der Lieferant die Ware. \
+         (2) Sobald die Ware eintrifft, prüft der Händler sie binnen drei Werktagen nach Eingang. \
+         Gerät der Mieter mit mehr als 30 Tagen in Verzug, so zahlt der Mieter Verzugszinsen. \
+         Soweit nicht anders vereinbart, trägt jede Partei ihre eigenen Kosten. \
+         Falls der Kunde es verlangt, setzt der Auftragnehmer keine Subunternehmer ein. \
+         Soweit gesetzlich zulässig, übernimmt der Auftragnehmer keine Haftung. \
+         Wenn der Kunde zahlt, erhält der Lieferant eine Quittung. \
+         Zahlt der Mieter nicht, mahnt die Vermieterin. \
+         Wenn der Kunde, der Verbraucher ist, zahlt, liefert der Händler die Ware. \
+         Der Kunde zahlt, liefert der Händler die Ware. \
+         Sobald die Ware eintrifft liefert der Händler sie aus.",
+    );
+    assert_eq!(
+        found,
+        [
+            duty("der Lieferant", false, None),
+            // A period in the main clause is the duty's.
+            duty("der Händler", false, within(3, "Eingang")),
+            // One in the condition is the condition's.
+            duty("der Mieter", false, None),
+            duty("jede Partei", false, None),
+            duty("der Auftragnehmer", true, None),
+        ]
+    );
+}
+
+#[test]
+fn duties_laid_on_a_party_named_after_a_preposition_bind_in_german_french_and_spanish() {
+    let found = read_out(
+        "§ 4 Es obliegt dem Auftragnehmer, die Anlage monatlich zu warten. \
+         Dem Mieter obliegt die Pflege der Außenanlagen. \
+         Dem Mieter ist es untersagt, die Räume unterzuvermieten. \
+         Es ist dem Kunden untersagt, die Software weiterzugeben. \
+         Der Mieterin obliegt die Beweislast für Schäden. \
+         Dem Vermieter ist es gestattet, die Räume zu besichtigen.",
+    );
+    assert_eq!(
+        found,
+        [
+            duty("Auftragnehmer", false, recurring("monthly")),
+            duty("Mieter", false, None),
+            duty("Mieter", true, None),
+            duty("Kunden", true, None),
+        ]
+    );
+
+    let found = read_out(
+        "Article 5. Il incombe au Prestataire de vérifier les installations chaque mois. \
+         Il est interdit au Preneur de sous-louer les locaux. \
+         Sont à la charge du Preneur les réparations locatives. \
+         Les frais d'enregistrement sont à la charge de l'Acquéreur. \
+         Les frais de dossier ne sont pas à la charge du Client. \
+         Les frais de port ne seront à la charge du Client que pour les petites commandes. \
+         La charge de la preuve incombe au Client. \
+         Il appartient au Client de choisir le transporteur. \
+         Le Preneur a le droit de résilier le bail.",
+    );
+    assert_eq!(
+        found,
+        [
+            duty("Prestataire", false, recurring("monthly")),
+            duty("Preneur", true, None),
+            duty("Preneur", false, None),
+            duty("Acquéreur", false, None),
+        ]
+    );
+
+    let found = read_out(
+        "Quinta. Corresponde al Arrendatario el pago de los suministros dentro de los diez días \
+         siguientes a la factura. \
+         Queda prohibido al Arrendatario subarrendar la vivienda. \
+         Es obligación del Arrendatario conservar la vivienda en buen estado. \
+         Serán de cuenta del Arrendatario los gastos de comunidad. \
+         Los gastos de notaría serán por cuenta de la Compradora. \
+         Corresponde al Arrendador el derecho de inspeccionar la vivienda. \
+         Los riesgos serán de cuenta del Comprador. \
+         Los impuestos no serán de cuenta del Arrendatario.",
+    );
+    assert_eq!(
+        found,
+        [
+            duty("Arrendatario", false, within(10, "la factura")),
+            duty("Arrendatario", true, None),
+            duty("Arrendatario", false, None),
+            duty("Arrendatario", false, None),
+            duty("Compradora", false, None),
         ]
     );
 }

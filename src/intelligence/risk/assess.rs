@@ -117,7 +117,7 @@ static CATEGORY_RULES: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
             [
                 r"\bterminat|\b(?:may|can|to)\s+(?:cancel|end)\s+(?:this|the)\s+(?:agreement|contract|lease|licen[cs]e|consignment|booking|engagement|tenancy|subscription|sponsorship|appointment)\b|\bending\s+(?:this|the)\s+(?:agreement|contract|lease|licen[cs]e|tenancy)\b|\b(?:unless|if)\s+(?:\w+\s+){0,3}cancel(?:s|led)\b|\bcancellation\b",
                 r"kündig(?:t|en|ung)",
-                r"\brésili|\bdénonc",
+                r"\brésili|\bdénonc|\bmettre\s+fin\s+(?:au|à)\b|\by\s+mettre\s+fin\b",
                 r"\bresci(?:ndir|sión)|\bresolver\s+el\s+contrato|\bresolución\s+del\s+contrato",
             ],
         ),
@@ -202,7 +202,7 @@ static CATEGORY_RULES: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
             [
                 r"\b(?:not|never)\s+(?:\w+\s+){0,3}assign\b|\bneither\s+party\s+(?:may|shall|will)\s+assign|\bassign(?:s|ed|ment)?\s+(?:or\s+\w+\s+)?(?:this|the)\s+(?:agreement|contract|lease)\b|\bassign\s+or\s+transfer\b|\btransfer\s+or\s+assign\b|\bnovat|change\s+of\s+control",
                 r"\babtret|\brechte\s+und\s+pflichten\s+aus\s+diesem\s+vertrag\b[^.]{0,80}übertrag",
-                r"\bcéder\s+(?:le\s+(?:présent\s+)?contrat|ses\s+droits)|\bcession\s+du\s+(?:présent\s+)?contrat",
+                r"\bcéder\s+(?:le\s+(?:présent\s+)?(?:contrat|bail)|ses\s+droits)|\bcession\s+du\s+(?:présent\s+)?(?:contrat|bail)",
                 r"\bceder\s+(?:el\s+(?:presente\s+)?contrato|sus\s+derechos)|\bcesión\s+del\s+(?:presente\s+)?contrato",
             ],
         ),

@@ -110,6 +110,15 @@ pub(super) fn rules() -> Vec<Rule> {
             read_term_of_contract,
         ),
         rule(
+            Field::TermMonths,
+            0.7,
+            // "Der Vertrag beginnt am ... und endet nach 36 Monaten."
+            &format!(
+                r"(?i)\b(?:Vertrag|Vertragsverhältnis|Mietverhältnis)\b(?:[^.;\n]|\.\s?\d|\.\s\p{{Lu}}\p{{Ll}}+\s\d){{0,80}}?\bendet\s+nach\s+(?:Ablauf\s+von\s+)?{NUMBER}\s+{TERM_UNIT}"
+            ),
+            read_term_of_contract,
+        ),
+        rule(
             Field::AutoRenew,
             0.85,
             r"(?i)verlängert\s+sich\s+nicht|keine\s+(?:automatische|stillschweigende)\s+Verlängerung|endet,?\s+ohne\s+dass\s+es\s+einer\s+Kündigung\s+bedarf",
@@ -141,7 +150,7 @@ pub(super) fn rules() -> Vec<Rule> {
             Field::PaymentTermsDays,
             0.85,
             &format!(
-                r"(?i)\binnerhalb\s+(?:von\s+)?{NUMBER}\s+(?:Kalender|Werk|Bank)?tag\w*\s+(?:nach|ab)\s+(?:dem\s+|der\s+)?(?:Rechnungs\w*|(?:Erhalt|Zugang|Eingang)\s+der\s+(?:jeweiligen\s+)?Rechnung)"
+                r"(?i)\b(?:innerhalb\s+(?:von\s+)?|binnen\s+){NUMBER}\s+(?:Kalender|Werk|Bank)?tag\w*\s+(?:nach|ab)\s+(?:dem\s+|der\s+)?(?:Rechnungs\w*|(?:Erhalt|Zugang|Eingang)\s+der\s+(?:jeweiligen\s+)?Rechnung)"
             ),
             read_payment_days,
         ),

@@ -48,7 +48,7 @@ pub(super) fn rules() -> Vec<Rule> {
             Field::EffectiveDate,
             0.75,
             &format!(
-                r"(?i)\b(?:a\s+partir\s+del|con\s+efectos?\s+(?:desde\s+el|a\s+partir\s+del|del)|comenzará\s+(?:el|a\s+regir\s+el))\s+(?:día\s+)?{date}"
+                r"(?i)\b(?:a\s+partir\s+del|con\s+efectos?\s+(?:desde\s+el|a\s+partir\s+del|del)|(?:comenzará|comienza|empezará|empieza|se\s+inicia|se\s+iniciará)\s+(?:el|a\s+regir\s+el))\s+(?:día\s+)?{date}"
             ),
             read_date,
         ),

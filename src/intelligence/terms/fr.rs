@@ -46,7 +46,7 @@ pub(super) fn rules() -> Vec<Rule> {
             Field::EffectiveDate,
             0.75,
             &format!(
-                r"(?i)\b(?:à\s+compter\s+du|commence(?:ra)?\s+(?:le|à\s+courir\s+le)|débute(?:ra)?\s+le)\s+{date}"
+                r"(?i)\b(?:à\s+compter\s+du|commence(?:ra)?\s+(?:le|à\s+courir\s+le)|débute(?:ra)?\s+le|(?:prend|prendra|prenant)\s+cours\s+le)\s+{date}"
             ),
             read_date,
         ),

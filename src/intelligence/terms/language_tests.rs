@@ -305,3 +305,31 @@ fn a_term_stated_before_its_notice_is_read_and_one_measuring_the_notice_is_not()
     );
     assert_eq!(value(&measured, Field::TermMonths), None);
 }
+
+#[test]
+fn a_term_ending_after_months_a_belgian_start_and_a_spanish_start_over_the_signing_date() {
+    let found = values(
+        "Der Vertrag beginnt am 1. Jänner 2026 und endet nach 36 Monaten, ohne dass es \
+         einer Kündigung bedarf. Rechnungen sind binnen 21 Tagen ab Rechnungsdatum ohne \
+         Abzug zur Zahlung fällig.",
+    );
+    assert_eq!(value(&found, Field::TermMonths), Some(&json!(36)));
+    assert_eq!(value(&found, Field::PaymentTermsDays), Some(&json!(21)));
+
+    let found = values(
+        "Le bail est consenti pour une durée de neuf années prenant cours le 1er février 2026.",
+    );
+    assert_eq!(
+        value(&found, Field::EffectiveDate),
+        Some(&json!("2026-02-01"))
+    );
+
+    let found = values(
+        "En Sevilla, a 20 de febrero de 2026.\n\nSegunda. Duración. El arrendamiento \
+         comienza el 1 de marzo de 2026 y tiene una duración de cinco años.",
+    );
+    assert_eq!(
+        value(&found, Field::EffectiveDate),
+        Some(&json!("2026-03-01"))
+    );
+}

@@ -65,12 +65,17 @@ async fn duties_written_in_german_french_and_spanish_are_listed_with_their_due_t
              § 3 Der Auftragnehmer darf Unterauftragnehmer nicht ohne Zustimmung einsetzen.\n\
              § 4 Der Kunde darf die Software in allen Werken nutzen.\n\
              § 5 Der Mieter leistet bis zum 1. Juli 2027 eine Kaution.\n\
-             § 6 Der Vermieter haftet für Vorsatz und leistet Gewähr für die Heizung.",
+             § 6 Der Vermieter haftet für Vorsatz und leistet Gewähr für die Heizung.\n\
+             § 7 Gerät der Kunde mehr als 30 Tage in Verzug, so zahlt der Kunde Verzugszinsen.\n\
+             § 8 Sobald die Anlage abgenommen ist, wartet der Auftragnehmer sie monatlich.",
             json!([
                 {"party": "Der Auftragnehmer", "prohibition": false, "due": {"date": "2027-06-01"}},
                 {"party": "Der Kunde", "prohibition": false, "due": {"within_days": 21, "after": "Zugang"}},
                 {"party": "Der Auftragnehmer", "prohibition": true, "due": null},
                 {"party": "Der Mieter", "prohibition": false, "due": {"date": "2027-07-01"}},
+                // After a condition: its 30 days are the condition's, not the duty's.
+                {"party": "der Kunde", "prohibition": false, "due": null},
+                {"party": "der Auftragnehmer", "prohibition": false, "due": {"recurs": "monthly"}},
             ]),
         ),
         (
@@ -80,12 +85,18 @@ async fn duties_written_in_german_french_and_spanish_are_listed_with_their_due_t
              Article 3. Le Prestataire s'interdit de sous-traiter l'entretien.\n\
              Article 4. Chaque partie pourra résilier le contrat.\n\
              Article 5. Le Preneur verse chaque mois une provision sur charges.\n\
-             Article 6. Le Prestataire garantit que les pièces sont neuves.",
+             Article 6. Le Prestataire garantit que les pièces sont neuves.\n\
+             Article 7. Il incombe au Prestataire de remettre un rapport dans un délai de \
+             quinze jours à compter de chaque visite.\n\
+             Article 8. Les frais de déplacement sont à la charge du Client.",
             json!([
                 {"party": "Le Prestataire", "prohibition": false, "due": {"recurs": "monthly"}},
                 {"party": "Le Client", "prohibition": false, "due": {"within_days": 30, "after": "sa réception"}},
                 {"party": "Le Prestataire", "prohibition": true, "due": null},
                 {"party": "Le Preneur", "prohibition": false, "due": {"recurs": "monthly"}},
+                // Laid on a party named after a preposition, as the text names it there.
+                {"party": "Prestataire", "prohibition": false, "due": {"within_days": 15, "after": "chaque visite"}},
+                {"party": "Client", "prohibition": false, "due": null},
             ]),
         ),
         (
@@ -94,12 +105,16 @@ async fn duties_written_in_german_french_and_spanish_are_listed_with_their_due_t
              Tercera. El Desarrollador se abstendrá de reutilizar el código fuente.\n\
              Cuarta. El Desarrollador responderá de los daños causados.\n\
              Quinta. El Cliente abona una cuota cada mes.\n\
-             Sexta. El Cliente entrega en este acto una fianza.",
+             Sexta. El Cliente entrega en este acto una fianza.\n\
+             Séptima. Serán de cuenta del Cliente los gastos de desplazamiento.\n\
+             Octava. Queda prohibido al Desarrollador ceder el contrato.",
             json!([
                 {"party": "El Desarrollador", "prohibition": false, "due": {"date": "2027-06-30"}},
                 {"party": "El Cliente", "prohibition": false, "due": {"within_days": 30, "after": "su recepción"}},
                 {"party": "El Desarrollador", "prohibition": true, "due": null},
                 {"party": "El Cliente", "prohibition": false, "due": {"recurs": "monthly"}},
+                {"party": "Cliente", "prohibition": false, "due": null},
+                {"party": "Desarrollador", "prohibition": true, "due": null},
             ]),
         ),
     ] {

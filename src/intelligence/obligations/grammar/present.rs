@@ -72,20 +72,34 @@ pub(crate) fn german_bind(party: &str) -> Regex {
 
 /// The verb before its subject, after one opening phrase: "Monatlich legt die
 /// Beraterin einen Bericht vor", "Bis zum dritten Werktag zahlt der Mieter die Miete".
-/// The empty group `inverted` tells [`opens_with_one_phrase`] to judge what precedes
-/// the verb.
+/// The empty group `inverted` tells [`inverted_opening`] to judge what precedes the
+/// verb.
 pub(crate) fn german_inverted_bind() -> Regex {
     compile(&format!(
         r"(?P<inverted>)\b(?P<present>{VERBS_DE})\s+(?P<party>(?:der|die|das|jede|beide)\s+\p{{Lu}}[\p{{L}}-]*)\b\s+{ACTION}"
     ))
 }
 
-/// Whether `before` (a sentence up to a verb that stands before its subject) is one
-/// phrase opening a main clause: a few words with no comma, so no clause of its own
-/// ("Wenn der Kunde zahlt, liefert der Lieferant" binds no one), no word of a
-/// condition, and not what is done in the act of signing ("Hiermit übergibt der
-/// Verkäufer die Schlüssel").
-pub(crate) fn opens_with_one_phrase(before: &str) -> bool {
+/// What stands before a German main clause's verb when the verb comes before its
+/// subject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Opening {
+    /// One phrase of time, manner or circumstance ("Monatlich", "Bis zum dritten
+    /// Werktag"): it may say when the duty is due.
+    Phrase,
+    /// A clause of condition or time and its comma ("Wenn der Kunde zahlt, ", "Gerät
+    /// der Kunde in Verzug, so "): the duty binds once the clause holds, and a period
+    /// said in it is the condition's ("mehr als 30 Tage in Verzug"), not the duty's.
+    Clause,
+}
+
+/// How `before` (a sentence up to a verb that stands before its subject) opens the
+/// main clause, if it is one phrase or one clause that may: a phrase of a few words
+/// with no comma and no word of a condition, or a clause of condition or time ended by
+/// its comma (German puts the main verb right after it), with no comma inside. A
+/// phrase is not what is done in the act of signing ("Hiermit übergibt der Verkäufer
+/// die Schlüssel").
+pub(crate) fn inverted_opening(before: &str) -> Option<Opening> {
     static NUMBERING: LazyLock<Regex> = LazyLock::new(|| {
         compile(r"^\s*(?:(?:[(\[]?\d+[a-z]?[.)\]]?|§+\s*\d+\w*|(?:Art|Ziff|Nr)\.)\s*)*")
     });
@@ -94,23 +108,82 @@ pub(crate) fn opens_with_one_phrase(before: &str) -> bool {
             r"(?i)\b(?:wenn|falls|sofern|soweit|solange|ob|dass|sobald|nachdem|bevor|wer|was|hiermit|hierdurch)\b",
         )
     });
+    static CLAUSE: LazyLock<Regex> =
+        LazyLock::new(|| compile(r"^(?P<clause>[^,;:?]+),\s*(?:so\s+|dann\s+)?$"));
     let phrase = NUMBERING.replace(before, "");
-    let words = phrase.split_whitespace().count();
+    if !phrase.trim_start().starts_with(char::is_uppercase) {
+        return None;
+    }
     let first = phrase
         .split_whitespace()
         .next()
         .unwrap_or_default()
         .to_lowercase();
+    if let Some(clause) = CLAUSE.captures(&phrase) {
+        let words = clause["clause"].split_whitespace().count();
+        let opens_clause =
+            CLAUSE_OPENERS.contains(&first.as_str()) || CONDITIONAL_VERBS.contains(&first.as_str());
+        return (opens_clause && (2..=25).contains(&words)).then_some(Opening::Clause);
+    }
+    let words = phrase.split_whitespace().count();
     // A phrase of time, manner or circumstance, never a subject ("Der Kunde liefert
     // die Ware" must not make "die Ware" a party): it begins with a preposition or an
     // adverb of the list, or an adverb in "-lich" ("Monatlich", "Unverzüglich").
     let adverbial = OPENING_WORDS.contains(&first.as_str()) || first.ends_with("lich");
-    (1..=8).contains(&words)
+    ((1..=8).contains(&words)
         && adverbial
         && !phrase.contains([',', ':', ';', '?'])
-        && !NOT_OPENING.is_match(&phrase)
-        && phrase.trim_start().starts_with(char::is_uppercase)
+        && !NOT_OPENING.is_match(&phrase))
+    .then_some(Opening::Phrase)
 }
+
+/// Conjunctions that open a German clause of condition or time before a main clause:
+/// "Wenn der Kunde zahlt, liefert der Lieferant die Ware".
+const CLAUSE_OPENERS: &[&str] = &[
+    "wenn", "falls", "sofern", "soweit", "insoweit", "solange", "sobald", "sooft", "nachdem",
+    "bevor", "ehe", "während",
+];
+
+/// Verbs that open a German condition without a conjunction ("Gerät der Kunde in
+/// Verzug, so zahlt der Kunde Verzugszinsen"; "Zahlt der Mieter nicht, ...").
+const CONDITIONAL_VERBS: &[&str] = &[
+    "gerät",
+    "geraten",
+    "kommt",
+    "kommen",
+    "ist",
+    "sind",
+    "hat",
+    "haben",
+    "wird",
+    "werden",
+    "verletzt",
+    "verletzen",
+    "überschreitet",
+    "überschreiten",
+    "verzögert",
+    "verzögern",
+    "unterlässt",
+    "unterlassen",
+    "erfolgt",
+    "erfolgen",
+    "tritt",
+    "treten",
+    "endet",
+    "enden",
+    "kündigt",
+    "kündigen",
+    "verstößt",
+    "verstoßen",
+    "zahlt",
+    "zahlen",
+    "liefert",
+    "liefern",
+    "leistet",
+    "leisten",
+    "erbringt",
+    "erbringen",
+];
 
 /// First words of a phrase that opens a German main clause before its verb.
 const OPENING_WORDS: &[&str] = &[

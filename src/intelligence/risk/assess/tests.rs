@@ -380,8 +380,17 @@ fn ending_or_cancelling_the_contract_is_termination_and_paying_rent_or_salary_is
         "Ending the tenancy. The tenant gives one month's notice.",
         "This agreement renews each year unless cancelled by registered letter.",
         "Cancellation: if the client cancels within 14 days the whole fee is payable.",
+        "Le Preneur peut y mettre fin à l'expiration de chaque triennat.",
+        "Chaque partie peut mettre fin au contrat moyennant un préavis de trois mois.",
     ] {
         assert!(categories(text).contains(&"termination"), "{text}");
+    }
+    // A lease is handed on as a contract is.
+    for text in [
+        "Il est interdit au Preneur de céder le bail sans l'accord du Bailleur.",
+        "La cession du bail requiert l'accord écrit du Bailleur.",
+    ] {
+        assert!(categories(text).contains(&"assignment"), "{text}");
     }
     for text in [
         "Monthly rent is $1,450, due on the first day of each month.",
