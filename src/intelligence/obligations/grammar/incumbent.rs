@@ -87,8 +87,8 @@ pub(crate) fn spanish() -> Vec<Regex> {
     ]
 }
 
-/// The party a match of these patterns names (each names it once, in one of two
-/// groups).
+/// The party a match names: `party`, or `party_2` where one of this module's
+/// patterns has two places a party can stand in.
 pub(crate) fn party<'t>(caps: &Captures<'t>) -> Option<regex::Match<'t>> {
     caps.name("party").or_else(|| caps.name("party_2"))
 }
