@@ -176,9 +176,11 @@ fn bound(
         .filter(|_| caps.name("inverted").is_some())
         .map(|verb| &text[start.min(verb.start())..verb.start()]);
     let opening = opener.map(inverted_opening);
-    let opens = match opening {
-        Some(opening) => opening.is_some(),
-        None => present.is_none() || opens_sentence(before),
+    let opens = match (opening, caps.name("object")) {
+        (Some(opening), _) => opening.is_some(),
+        // An object before the verb opens the sentence, as a party would.
+        (None, Some(object)) => opens_sentence(&text[start.min(object.start())..object.start()]),
+        (None, None) => present.is_none() || opens_sentence(before),
     };
     if (grammar.not_subject)(before) || !opens {
         return None;

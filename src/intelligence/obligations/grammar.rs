@@ -149,6 +149,7 @@ fn german() -> Grammar {
             )),
             present::german_bind(party),
             present::german_inverted_bind(),
+            present::german_object_first_bind(),
         ]
         .into_iter()
         .chain(incumbent::german())

@@ -388,3 +388,31 @@ fn duties_laid_on_a_party_named_after_a_preposition_bind_in_german_french_and_sp
         ]
     );
 }
+
+#[test]
+fn german_object_first_binds_the_subject_that_closes_the_sentence() {
+    let found = read_out(
+        "(1) Die Kosten der Anreise trägt der Auftraggeber. \
+         Den Transport zum Lager übernimmt der Lieferant. \
+         Die Ersatzteile liefert der Hersteller. \
+         Die Miete zahlt der Mieter. \
+         Das Risiko des Untergangs trägt der Käufer. \
+         Die Gewähr für Mängel übernimmt der Verkäufer. \
+         Die Ware liefert die Lieferantin. \
+         Nach Abnahme trägt der Käufer. \
+         Der Kunde liefert die Ware.",
+    );
+    assert_eq!(
+        found,
+        [
+            duty("der Auftraggeber", false, None),
+            duty("der Lieferant", false, None),
+            // Read subject first, "Die Ersatzteile" were the party.
+            duty("der Hersteller", false, None),
+            duty("der Mieter", false, None),
+            // "die" does not tell subject from object: read as before, subject first.
+            duty("Die Ware", false, None),
+            duty("Der Kunde", false, None),
+        ]
+    );
+}

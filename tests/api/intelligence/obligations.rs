@@ -67,7 +67,8 @@ async fn duties_written_in_german_french_and_spanish_are_listed_with_their_due_t
              § 5 Der Mieter leistet bis zum 1. Juli 2027 eine Kaution.\n\
              § 6 Der Vermieter haftet für Vorsatz und leistet Gewähr für die Heizung.\n\
              § 7 Gerät der Kunde mehr als 30 Tage in Verzug, so zahlt der Kunde Verzugszinsen.\n\
-             § 8 Sobald die Anlage abgenommen ist, wartet der Auftragnehmer sie monatlich.",
+             § 8 Sobald die Anlage abgenommen ist, wartet der Auftragnehmer sie monatlich.\n\
+             § 9 Die Kosten der Anreise trägt der Kunde.",
             json!([
                 {"party": "Der Auftragnehmer", "prohibition": false, "due": {"date": "2027-06-01"}},
                 {"party": "Der Kunde", "prohibition": false, "due": {"within_days": 21, "after": "Zugang"}},
@@ -76,6 +77,8 @@ async fn duties_written_in_german_french_and_spanish_are_listed_with_their_due_t
                 // After a condition: its 30 days are the condition's, not the duty's.
                 {"party": "der Kunde", "prohibition": false, "due": null},
                 {"party": "der Auftragnehmer", "prohibition": false, "due": {"recurs": "monthly"}},
+                // The object first, the party last.
+                {"party": "der Kunde", "prohibition": false, "due": null},
             ]),
         ),
         (

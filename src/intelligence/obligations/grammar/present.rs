@@ -80,6 +80,17 @@ pub(crate) fn german_inverted_bind() -> Regex {
     ))
 }
 
+/// The object before the verb and the subject last: "Die Kosten der Anreise trägt der
+/// Auftraggeber", "Den Transport übernimmt der Lieferant". The subject is told by its
+/// nominative "der" closing the sentence; the object, which becomes the action, must
+/// open it (the empty group `object` marks it). "Die Ware liefert die Lieferantin" is
+/// not read: "die" does not tell subject from object.
+pub(crate) fn german_object_first_bind() -> Regex {
+    compile(&format!(
+        r"(?P<action>(?P<object>)(?:Die|Das|Den|Diese|Dieses|Diesen|Sämtliche|Alle)\s+[^.;:,?\n]{{2,120}}?)\s+(?P<present>{VERBS_DE})\s+(?P<party>der\s+\p{{Lu}}[\p{{L}}-]*)\s*(?:[.;\n]|$)"
+    ))
+}
+
 /// What stands before a German main clause's verb when the verb comes before its
 /// subject.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -266,6 +277,9 @@ pub(crate) fn german() -> PresentDuty {
             r"|(?:trägt|tragen)\s+(?:\S+\s+){0,2}?(?:Risiko|Gefahr|Beweislast)\b",
             // Done in the act of signing: "übergibt hiermit".
             r"|\S+\s+(?:\S+\s+){0,3}?(?:hiermit|hierdurch)\b",
+            // Only the subject after the verb: "Die Kosten trägt der Käufer" is read
+            // with its object first, not as a duty of "Die Kosten".
+            r"|\S+\s+der\s+\p{Lu}[\p{L}-]*\s*$",
         )),
         negated: |caps| super::negated_german(&caps["action"]),
     }
