@@ -16,6 +16,11 @@ use super::{compile, ACTION};
 /// sentence ("... de l'Acquéreur. Les frais ...").
 const NAME: &str =
     r"(?P<party>\p{Lu}(?:[\p{L}&'’-]|\.\p{L})*(?:\s+(?:\p{Lu}(?:[\p{L}&'’-]|\.\p{L})*|&)){0,4})";
+/// [`NAME`] for a pattern's second place a party can stand in, in the group `party_2`.
+fn second_name() -> String {
+    NAME.replace("party", "party_2")
+}
+
 /// What a cost or a duty is that is said before the formula: "Les frais
 /// d'enregistrement", "Los gastos de comunidad". Its own words, in the group `action`.
 const SAID_BEFORE: &str = r"(?P<action>\p{Lu}[^.;:\n]{3,200}?)";
@@ -27,7 +32,7 @@ pub(crate) fn german() -> Vec<Regex> {
         // untersagt, ...".
         compile(&format!(
             r"\b[Ee]s\s+(?:(?P<charge>obliegt|obliegen)\s+{dative}{NAME}|ist\s+{dative}{NAME_2}\s+(?P<charge_2>untersagt|verboten))\s*,?\s+{ACTION}",
-            NAME_2 = NAME.replace("party", "party_2"),
+            NAME_2 = second_name(),
         )),
         // "Dem Mieter obliegt die Pflege der Räume"; "Dem Mieter ist es untersagt, ...".
         compile(&format!(
@@ -55,7 +60,7 @@ pub(crate) fn french() -> Vec<Regex> {
         // incombent au Preneur".
         compile(&format!(
             r"{SAID_BEFORE}\s+(?:(?P<charge>(?:sont|est|seront|sera|restent|reste|demeurent|demeure)\s+à\s+la\s+charge)\s+{of}{NAME}|(?P<charge_2>incombe(?:nt|ra|ront)?)\s+{to}{NAME_2})\b",
-            NAME_2 = NAME.replace("party", "party_2"),
+            NAME_2 = second_name(),
         )),
     ]
 }
@@ -104,11 +109,9 @@ pub(crate) fn judge(caps: &Captures<'_>) -> Option<Option<bool>> {
         .name("action")
         .map_or("", |a| a.as_str())
         .to_lowercase();
-    let mut words = action.split_whitespace();
-    let opening = [words.next(), words.next()]
-        .iter()
-        .flatten()
-        .copied()
+    let opening = action
+        .split_whitespace()
+        .take(2)
         .collect::<Vec<_>>()
         .join(" ");
     const RIGHTS: [&str; 10] = [
