@@ -21,8 +21,8 @@ use crate::kernel::language::other_languages;
 use crate::kernel::{DomainError, Principal};
 use crate::tenancy::scoped::TenantDb;
 use grammar::{
-    days_per, incumbent_party, inverted_opening, judge_incumbent, opens_sentence, Grammar, Opening,
-    GRAMMARS,
+    days_per, incumbent_party, inverted_opening, judge_incumbent, names_its_own_subject,
+    opens_sentence, Grammar, Opening, GRAMMARS,
 };
 
 /// The most obligations listed for one contract.
@@ -150,9 +150,9 @@ fn bound(
     let whole = caps.get(0).expect("group 0 always matches");
     let named = incumbent_party(caps).expect("every pattern names its party");
     let cut = after_sentence_end(named.as_str());
-    let party = named.as_str()[cut..].trim().to_owned();
-    let last = party.rsplit(' ').next().unwrap_or_default().to_lowercase();
-    if grammar.not_parties.contains(&last.as_str()) {
+    let pronoun = caps.name("pronoun");
+    let mut party = named.as_str()[cut..].trim().to_owned();
+    if pronoun.is_none() && !names_a_party(grammar, &party) {
         return None;
     }
     let present = grammar
@@ -176,7 +176,16 @@ fn bound(
         .filter(|_| caps.name("inverted").is_some())
         .map(|verb| &text[start.min(verb.start())..verb.start()]);
     let opening = opener.map(inverted_opening);
+    if let Some(pronoun) = pronoun {
+        party = (grammar.antecedent)(before, pronoun.as_str())?;
+        let unsaid = pronoun.as_str().is_empty();
+        if !names_a_party(grammar, &party) || (unsaid && names_its_own_subject(&caps["action"])) {
+            return None;
+        }
+    }
     let opens = match (opening, caps.name("object")) {
+        // The clause that names a pronoun's party opens the sentence.
+        _ if pronoun.is_some() => true,
         (Some(opening), _) => opening.is_some(),
         // An object before the verb opens the sentence, as a party would.
         (None, Some(object)) => opens_sentence(&text[start.min(object.start())..object.start()]),
@@ -201,6 +210,12 @@ fn bound(
         start_char: start,
         end_char: end,
     })
+}
+
+/// Whether `party` may be one by its last word: not the contract or one of its parts.
+fn names_a_party(grammar: &Grammar, party: &str) -> bool {
+    let last = party.rsplit(' ').next().unwrap_or_default().to_lowercase();
+    !grammar.not_parties.contains(&last.as_str())
 }
 
 /// Short words a point follows inside a name: "Acme Corp. Ltd", "Dr. Weber".
@@ -426,6 +441,50 @@ mod tests {
             "Upon termination, the Customer shall return all materials.",
         ] {
             assert_eq!(obligations(text).len(), 1, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_pronoun_after_a_clause_of_condition_binds_the_clauses_subject() {
+        let found = obligations(
+            "If the Customer disputes an invoice, it shall notify the Supplier within 10 days of receipt. \
+             (b) Where the Supplier uses a subcontractor, it must not disclose Customer Data. \
+             In the event that the Parties fail to agree, they shall refer the dispute to mediation. \
+             Should Acme Logistics Ltd miss a delivery, then it will credit the fee.",
+        );
+        let read: Vec<(&str, bool)> = found
+            .iter()
+            .map(|o| (o.party.as_str(), o.prohibition))
+            .collect();
+        assert_eq!(
+            read,
+            [
+                ("the Customer", false),
+                ("the Supplier", true),
+                ("the Parties", false),
+                ("Acme Logistics Ltd", false),
+            ]
+        );
+        assert!(found[0].action.starts_with("notify the Supplier"));
+        assert_eq!(found[0].due.as_ref().unwrap().within_days, Some(10));
+        assert!(found[0].passage.starts_with("If the Customer disputes"));
+        // No antecedent in the sentence, one that is the contract, a passive, a
+        // pronoun that cannot stand for several, or a second clause before it.
+        for text in [
+            "Upon the Customer's request, it shall provide a report.",
+            "It shall also install the Goods.",
+            "If the Agreement terminates, it shall cease to apply.",
+            "If the Goods are damaged, they shall be replaced.",
+            "If the Parties agree, it shall be recorded in writing.",
+            "If the Parties fail to agree, it shall refer the dispute to mediation.",
+            "If the Customer fails to pay, the Supplier may suspend, and it shall notify the bank.",
+            "If any invoice is late, it shall bear interest.",
+        ] {
+            assert!(
+                obligations(text).is_empty(),
+                "{text}: {:?}",
+                obligations(text)
+            );
         }
     }
 

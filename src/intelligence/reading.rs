@@ -117,7 +117,7 @@ fn readings(contract_id: Uuid, terms: bool, obligations: bool) -> Vec<NewJob> {
 /// The edition of the rules that read terms, obligations and risk. Raise it in a
 /// release whose rules find something else in a text already read, so that every
 /// contract is read again once.
-pub const EDITION: i32 = 4;
+pub const EDITION: i32 = 5;
 
 /// The name [`EDITION`] is recorded under for each tenant.
 const READER: &str = "intelligence.rules";

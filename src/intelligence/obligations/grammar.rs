@@ -9,6 +9,7 @@
 
 mod incumbent;
 mod present;
+mod pronoun;
 
 use std::sync::LazyLock;
 
@@ -17,6 +18,7 @@ use regex::{Captures, Regex};
 use crate::intelligence::terms::{date_pattern, NUMBER, WRITTEN_NUMBER};
 pub(super) use incumbent::{judge as judge_incumbent, party as incumbent_party};
 pub(super) use present::{inverted_opening, opens_sentence, Opening, PresentDuty};
+pub(super) use pronoun::names_its_own_subject;
 
 /// One language's way of binding a party and of saying when.
 pub(super) struct Grammar {
@@ -29,6 +31,9 @@ pub(super) struct Grammar {
     /// How a duty in the present tense is told from a statement, in the languages
     /// whose drafting uses it; its patterns are among `binds` and name `present`.
     pub present: Option<PresentDuty>,
+    /// The party a pronoun (the group `pronoun`) stands for, from the words of its
+    /// sentence before it: the subject of the clause they open with.
+    pub antecedent: fn(before: &str, pronoun: &str) -> Option<String>,
     /// Last words, in lower case, of names that are the contract or its parts.
     pub not_parties: &'static [&'static str],
     /// Whether the words of its sentence before a party say it is not the subject of a
@@ -71,12 +76,19 @@ fn recurrences(words: [(&str, &'static str); 5]) -> Vec<(Regex, &'static str)> {
         .collect()
 }
 
+/// What binds an English party before its action: "shall", "agrees to", "is required to".
+const MODALS_EN: &str = r"shall|must|will|agrees?\s+to|undertakes?\s+to|commits?\s+to|(?:is|are)\s+(?:required|obliged|obligated|bound)\s+to";
+
 fn english() -> Grammar {
     Grammar {
-        binds: vec![compile(&format!(
-            r"(?P<party>\b(?:[Ee]ach|[Ee]ither|[Bb]oth|[Nn]either|[Tt]he)\s+[Pp]art(?:y|ies)|\b(?:[Ww]e|[Yy]ou)\b|\b(?:[Tt]he\s+)?\p{{Lu}}[\w'&-]*(?:\s+\p{{Lu}}[\w'&.-]*){{0,3}}){APPOSITION}\s+(?P<modal>shall|must|will|agrees?\s+to|undertakes?\s+to|commits?\s+to|(?:is|are)\s+(?:required|obliged|obligated|bound)\s+to)(?P<not>\s+not)?\s+(?P<action>[^.;\n]{{3,300}})"
-        ))],
+        binds: vec![
+            compile(&format!(
+                r"(?P<party>\b(?:[Ee]ach|[Ee]ither|[Bb]oth|[Nn]either|[Tt]he)\s+[Pp]art(?:y|ies)|\b(?:[Ww]e|[Yy]ou)\b|\b(?:[Tt]he\s+)?\p{{Lu}}[\w'&-]*(?:\s+\p{{Lu}}[\w'&.-]*){{0,3}}){APPOSITION}\s+(?P<modal>{MODALS_EN})(?P<not>\s+not)?\s+(?P<action>[^.;\n]{{3,300}})"
+            )),
+            pronoun::english(MODALS_EN),
+        ],
         judge: judge_english,
+        antecedent: pronoun::english_antecedent,
         present: None,
         not_subject: |before| NOT_SUBJECT_EN.is_match(before),
         not_parties: &[
@@ -145,7 +157,7 @@ fn german() -> Grammar {
             // "Hierzu ist der Auftragnehmer verpflichtet". Not "wird": "Vermietet werden
             // die Räume" is a passive whose participle stands first.
             compile(&format!(
-                r"\b(?P<modal>hat|haben|muss|müssen|darf|dürfen|ist|sind)\s+(?P<party>(?:der|die|das|jede|beide)\s+\p{{Lu}}[\p{{L}}-]*)(?:\s+(?P<obliged>(?:dazu\s+)?verpflichtet))?\b,?\s+{ACTION}"
+                r"\b(?P<modal>hat|haben|muss|müssen|darf|dürfen|ist|sind)\s+(?P<party>(?:der|die|das|jede|beide)\s+\p{{Lu}}[\p{{L}}-]*|(?P<pronoun>er|sie))(?:\s+(?P<obliged>(?:dazu\s+)?verpflichtet))?\b,?\s+{ACTION}"
             )),
             present::german_bind(party),
             present::german_inverted_bind(),
@@ -155,6 +167,7 @@ fn german() -> Grammar {
         .chain(incumbent::german())
         .collect(),
         judge: judge_german,
+        antecedent: pronoun::german_antecedent,
         present: Some(present::german()),
         not_subject: |_| false,
         not_parties: &[
@@ -287,18 +300,24 @@ fn passive_german(action: &str) -> bool {
     participle
 }
 
+/// What binds a French party before its action: "s'engage à", "est tenu de", "doit",
+/// a future tense.
+const MODALS_FR: &str = r"s['’]engage(?:nt)?\s+à|s['’]oblige(?:nt)?\s+à|(?:est|sont|sera|seront)\s+(?:tenue?s?|obligée?s?)\s+(?:de|d['’])|doi(?:t|vent)|devr(?:a|ont)|s['’]interdi(?:t|sent)\s+(?:de|d['’])|\p{Ll}{2,}r(?:a|ont)";
+
 fn french() -> Grammar {
     let party = r"(?P<party>\b(?:[Cc]haque|[Cc]hacune\s+des)\s+parties?\b|\b[Ll]es\s+(?:deux\s+)?[Pp]arties\b|\p{Lu}[\p{L}&'.-]*(?:\s+(?:\p{Lu}[\p{L}&'.-]*|&|et)){0,4}\s+(?:SAS|SARL|SA|SRL|SPRL|Sàrl|SNC|SCI|ASBL)\b|\b(?:[Ll]e|[Ll]a|[Ll]es)\s+\p{Lu}[\p{L}-]*(?:\s+d['’]\p{Ll}+)?|\b[Ll]['’]\p{Lu}[\p{L}-]*)";
     Grammar {
         binds: vec![
             compile(&format!(
-                r"{party}{APPOSITION}\s+(?P<not>ne\s+|n['’])?(?P<modal>s['’]engage(?:nt)?\s+à|s['’]oblige(?:nt)?\s+à|(?:est|sont|sera|seront)\s+(?:tenue?s?|obligée?s?)\s+(?:de|d['’])|doi(?:t|vent)|devr(?:a|ont)|s['’]interdi(?:t|sent)\s+(?:de|d['’])|\p{{Ll}}{{2,}}r(?:a|ont))(?:\s+(?:pas|jamais|en\s+aucun\s+cas))?\b\s*{ACTION}"
+                r"{party}{APPOSITION}\s+(?P<not>ne\s+|n['’])?(?P<modal>{MODALS_FR})(?:\s+(?:pas|jamais|en\s+aucun\s+cas))?\b\s*{ACTION}"
             )),
             present::french_bind(party),
         ]
         .into_iter()
+        .chain(pronoun::french(MODALS_FR, present::french_bind))
         .chain(incumbent::french())
         .collect(),
+        antecedent: pronoun::french_antecedent,
         present: Some(present::french()),
         judge: |caps| {
             let modal = caps.name("modal")?.as_str();
@@ -357,10 +376,12 @@ fn spanish() -> Grammar {
                 r"{party}{APPOSITION}\s+(?P<not>no\s+)?(?P<modal>se\s+obligan?\s+a|se\s+comprometen?\s+a|(?:está|están|queda|quedan|quedará|quedarán)\s+obligad[oa]s?\s+a|deber(?:á|án)|deben?|se\s+abstendrán?\s+de|(?:se\s+)?\p{{Ll}}+(?:ará|erá|irá)n?)\s+{ACTION}"
             )),
             present::spanish_bind(party),
+            pronoun::spanish(),
         ]
         .into_iter()
         .chain(incumbent::spanish())
         .collect(),
+        antecedent: pronoun::spanish_antecedent,
         present: Some(present::spanish()),
         judge: |caps| {
             let modal = caps.name("modal")?.as_str();

@@ -19,6 +19,13 @@ fn within(days: u32, after: &str) -> Option<Due> {
     })
 }
 
+fn in_days(days: u32) -> Option<Due> {
+    Some(Due {
+        within_days: Some(days),
+        ..Due::default()
+    })
+}
+
 fn on(date: &str) -> Option<Due> {
     Some(Due {
         date: Some(date.into()),
@@ -307,7 +314,6 @@ fn german_present_tense_after_a_clause_of_condition_or_time_binds_its_main_claus
          Soweit gesetzlich zulässig, übernimmt der Auftragnehmer keine Haftung. \
          Wenn der Kunde zahlt, erhält der Lieferant eine Quittung. \
          Zahlt der Mieter nicht, mahnt die Vermieterin. \
-         Wenn der Kunde, der Verbraucher ist, zahlt, liefert der Händler die Ware. \
          Der Kunde zahlt, liefert der Händler die Ware. \
          Sobald die Ware eintrifft liefert der Händler sie aus.",
     );
@@ -413,6 +419,64 @@ fn german_object_first_binds_the_subject_that_closes_the_sentence() {
             // "die" does not tell subject from object: read as before, subject first.
             duty("Die Ware", false, None),
             duty("Der Kunde", false, None),
+        ]
+    );
+}
+
+#[test]
+fn german_clause_with_a_relative_clause_inside_and_a_pronoun_for_its_party_binds() {
+    let found = read_out(
+        "Wenn der Kunde, der Verbraucher ist, zahlt, liefert der Händler die Ware. \
+         Gerät der Mieter mit mehr als 30 Tagen in Verzug, so zahlt er Verzugszinsen. \
+         Sobald die Lieferantin die Ware versendet, informiert sie den Kunden binnen zwei Tagen. \
+         Wenn der Kunde die Ware nicht abnimmt, hat er die Kosten der Lagerung zu tragen. \
+         Kündigt der Auftraggeber, so ist er verpflichtet, die erbrachten Leistungen zu vergüten. \
+         Falls der Lieferant die Frist versäumt, setzt er keine Subunternehmer ein. \
+         Wenn die Lieferung verspätet ist, zahlt er eine Vertragsstrafe. \
+         Wenn der Vertrag endet, gibt er die Unterlagen zurück. \
+         Monatlich zahlt er die Miete. \
+         Wenn der Kunde zahlt, die Ware abholt und sie prüft, so zahlt er nichts.",
+    );
+    assert_eq!(
+        found,
+        [
+            duty("der Händler", false, None),
+            // The condition's period is not the duty's.
+            duty("der Mieter", false, None),
+            duty("die Lieferantin", false, in_days(2)),
+            duty("der Kunde", false, None),
+            duty("der Auftraggeber", false, None),
+            duty("der Lieferant", true, None),
+        ]
+    );
+}
+
+#[test]
+fn a_french_pronoun_and_a_spanish_unsaid_subject_after_a_condition_bind_its_subject() {
+    let found = read_out(
+        "Si le Preneur ne paie pas le loyer à son échéance, il doit verser des intérêts de retard. \
+         Lorsque la Société reçoit une réclamation, elle informe le Client sous huit jours. \
+         Si l'Acquéreur revend le bien, il s'interdit de céder la garantie. \
+         Si les Parties ne parviennent pas à un accord, elles s'engagent à recourir à la médiation. \
+         Si le Preneur quitte les lieux, elle doit restituer les clés. \
+         Il doit être noté que le Client paie. \
+         Si el Arrendatario se retrasa en el pago, deberá abonar un interés del 5 %. \
+         Cuando la Compradora reciba la mercancía, abonará el precio dentro de 30 días. \
+         Si el Cliente lo solicita, el Proveedor se obliga a enviar un informe. \
+         Si el Arrendatario no paga, deberá el Arrendador notificarle el impago. \
+         Si el Contrato se resuelve, devolverá la fianza. \
+         Una vez firmado, deberá abonar la renta.",
+    );
+    assert_eq!(
+        found,
+        [
+            duty("le Preneur", false, None),
+            duty("la Société", false, in_days(8)),
+            duty("l'Acquéreur", true, None),
+            duty("les Parties", false, None),
+            duty("el Arrendatario", false, None),
+            duty("la Compradora", false, in_days(30)),
+            duty("el Proveedor", false, None),
         ]
     );
 }

@@ -15,7 +15,9 @@ async fn the_sentences_that_bind_a_party_are_listed_with_their_due_times() {
         "Hosting",
         "Customer shall pay each invoice within thirty (30) days of receipt of the invoice.\n\
          The Supplier must deliver a service report monthly.\n\
-         This Agreement shall continue for one year.",
+         This Agreement shall continue for one year.\n\
+         If the Customer disputes an invoice, it shall notify the Supplier within 10 days.\n\
+         Upon the Customer's request, it shall provide a report.",
     )
     .await;
     let path = format!("/api/v1/contracts/{id}/obligations");
@@ -24,7 +26,14 @@ async fn the_sentences_that_bind_a_party_are_listed_with_their_due_times() {
     assert_eq!(status, StatusCode::OK, "{found}");
     let list = found["obligations"].as_array().unwrap();
     let parties: Vec<&str> = list.iter().map(|o| o["party"].as_str().unwrap()).collect();
-    assert_eq!(parties, ["Customer", "The Supplier"], "{found}");
+    // A pronoun binds the subject of the clause that opens its sentence, and nothing
+    // where no clause names one.
+    assert_eq!(
+        parties,
+        ["Customer", "The Supplier", "the Customer"],
+        "{found}"
+    );
+    assert_eq!(list[2]["due"], json!({"within_days": 10}));
     assert_eq!(
         list[0]["due"],
         json!({"within_days": 30, "after": "receipt of the invoice"})
@@ -68,7 +77,8 @@ async fn duties_written_in_german_french_and_spanish_are_listed_with_their_due_t
              § 6 Der Vermieter haftet für Vorsatz und leistet Gewähr für die Heizung.\n\
              § 7 Gerät der Kunde mehr als 30 Tage in Verzug, so zahlt der Kunde Verzugszinsen.\n\
              § 8 Sobald die Anlage abgenommen ist, wartet der Auftragnehmer sie monatlich.\n\
-             § 9 Die Kosten der Anreise trägt der Kunde.",
+             § 9 Die Kosten der Anreise trägt der Kunde.\n\
+             § 10 Kommt der Mieter mit der Rückgabe in Verzug, so hat er eine Entschädigung zu zahlen.",
             json!([
                 {"party": "Der Auftragnehmer", "prohibition": false, "due": {"date": "2027-06-01"}},
                 {"party": "Der Kunde", "prohibition": false, "due": {"within_days": 21, "after": "Zugang"}},
@@ -79,6 +89,8 @@ async fn duties_written_in_german_french_and_spanish_are_listed_with_their_due_t
                 {"party": "der Auftragnehmer", "prohibition": false, "due": {"recurs": "monthly"}},
                 // The object first, the party last.
                 {"party": "der Kunde", "prohibition": false, "due": null},
+                // A pronoun for the condition's subject.
+                {"party": "der Mieter", "prohibition": false, "due": null},
             ]),
         ),
         (
@@ -91,7 +103,8 @@ async fn duties_written_in_german_french_and_spanish_are_listed_with_their_due_t
              Article 6. Le Prestataire garantit que les pièces sont neuves.\n\
              Article 7. Il incombe au Prestataire de remettre un rapport dans un délai de \
              quinze jours à compter de chaque visite.\n\
-             Article 8. Les frais de déplacement sont à la charge du Client.",
+             Article 8. Les frais de déplacement sont à la charge du Client.\n\
+             Article 9. Si le Client résilie le contrat, il verse une indemnité.",
             json!([
                 {"party": "Le Prestataire", "prohibition": false, "due": {"recurs": "monthly"}},
                 {"party": "Le Client", "prohibition": false, "due": {"within_days": 30, "after": "sa réception"}},
@@ -100,6 +113,7 @@ async fn duties_written_in_german_french_and_spanish_are_listed_with_their_due_t
                 // Laid on a party named after a preposition, as the text names it there.
                 {"party": "Prestataire", "prohibition": false, "due": {"within_days": 15, "after": "chaque visite"}},
                 {"party": "Client", "prohibition": false, "due": null},
+                {"party": "le Client", "prohibition": false, "due": null},
             ]),
         ),
         (
@@ -110,7 +124,8 @@ async fn duties_written_in_german_french_and_spanish_are_listed_with_their_due_t
              Quinta. El Cliente abona una cuota cada mes.\n\
              Sexta. El Cliente entrega en este acto una fianza.\n\
              Séptima. Serán de cuenta del Cliente los gastos de desplazamiento.\n\
-             Octava. Queda prohibido al Desarrollador ceder el contrato.",
+             Octava. Queda prohibido al Desarrollador ceder el contrato.\n\
+             Novena. Si el Cliente cancela el pedido, deberá abonar los trabajos realizados.",
             json!([
                 {"party": "El Desarrollador", "prohibition": false, "due": {"date": "2027-06-30"}},
                 {"party": "El Cliente", "prohibition": false, "due": {"within_days": 30, "after": "su recepción"}},
@@ -118,6 +133,8 @@ async fn duties_written_in_german_french_and_spanish_are_listed_with_their_due_t
                 {"party": "El Cliente", "prohibition": false, "due": {"recurs": "monthly"}},
                 {"party": "Cliente", "prohibition": false, "due": null},
                 {"party": "Desarrollador", "prohibition": true, "due": null},
+                // The subject left unsaid after a condition is the condition's.
+                {"party": "el Cliente", "prohibition": false, "due": null},
             ]),
         ),
     ] {

@@ -76,7 +76,7 @@ pub(crate) fn german_bind(party: &str) -> Regex {
 /// verb.
 pub(crate) fn german_inverted_bind() -> Regex {
     compile(&format!(
-        r"(?P<inverted>)\b(?P<present>{VERBS_DE})\s+(?P<party>(?:der|die|das|jede|beide)\s+\p{{Lu}}[\p{{L}}-]*)\b\s+{ACTION}"
+        r"(?P<inverted>)\b(?P<present>{VERBS_DE})\s+(?P<party>(?:der|die|das|jede|beide)\s+\p{{Lu}}[\p{{L}}-]*|(?P<pronoun>er|sie))\b\s+{ACTION}"
     ))
 }
 
@@ -119,8 +119,11 @@ pub(crate) fn inverted_opening(before: &str) -> Option<Opening> {
             r"(?i)\b(?:wenn|falls|sofern|soweit|solange|ob|dass|sobald|nachdem|bevor|wer|was|hiermit|hierdurch)\b",
         )
     });
-    static CLAUSE: LazyLock<Regex> =
-        LazyLock::new(|| compile(r"^(?P<clause>[^,;:?]+),\s*(?:so\s+|dann\s+)?$"));
+    static CLAUSE: LazyLock<Regex> = LazyLock::new(|| {
+        compile(&format!(
+            r"^(?P<clause>[^,;:?]+(?:,\s*{RELATIVE}[^,;:?]+,[^,;:?]+)?),\s*(?:so\s+|dann\s+)?$"
+        ))
+    });
     let phrase = NUMBERING.replace(before, "");
     if !phrase.trim_start().starts_with(char::is_uppercase) {
         return None;
@@ -148,16 +151,20 @@ pub(crate) fn inverted_opening(before: &str) -> Option<Opening> {
     .then_some(Opening::Phrase)
 }
 
+/// The words that open a German relative clause inside a clause of condition: "Wenn
+/// der Kunde, der Verbraucher ist, zahlt, ...".
+pub(crate) const RELATIVE: &str = r"(?:der|die|das|den|dem|deren|dessen|welche[rsmn]?)\s";
+
 /// Conjunctions that open a German clause of condition or time before a main clause:
 /// "Wenn der Kunde zahlt, liefert der Lieferant die Ware".
-const CLAUSE_OPENERS: &[&str] = &[
+pub(crate) const CLAUSE_OPENERS: &[&str] = &[
     "wenn", "falls", "sofern", "soweit", "insoweit", "solange", "sobald", "sooft", "nachdem",
     "bevor", "ehe", "während",
 ];
 
 /// Verbs that open a German condition without a conjunction ("Gerät der Kunde in
 /// Verzug, so zahlt der Kunde Verzugszinsen"; "Zahlt der Mieter nicht, ...").
-const CONDITIONAL_VERBS: &[&str] = &[
+pub(crate) const CONDITIONAL_VERBS: &[&str] = &[
     "gerät",
     "geraten",
     "kommt",
