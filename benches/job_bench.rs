@@ -71,9 +71,15 @@ fn runner_with(
 ) -> Result<Runner, Error> {
     // BENCH_DURABLE_BOOKKEEPING=1: the queue's own commits wait for the WAL flush, to
     // measure what committing them without waiting gains.
+    // BENCH_TENANT_FLEET_CAP=N: the fleet-wide cap counted in the database at each
+    // claim, to measure what counting costs.
+    let fleet_cap = std::env::var("BENCH_TENANT_FLEET_CAP")
+        .ok()
+        .and_then(|cap| cap.parse().ok());
     let config = RunnerConfig {
         queues: vec!["default".into()],
         tenant_share: share,
+        tenant_fleet_cap: fleet_cap,
         durable_bookkeeping: std::env::var_os("BENCH_DURABLE_BOOKKEEPING").is_some(),
         ..RunnerConfig::new(workers)
     };

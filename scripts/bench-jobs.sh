@@ -7,6 +7,8 @@
 #     idle queue and on a busy one (a backlog of other tenants' jobs being worked)
 #   - the queue's own commits waiting for the WAL flush or not (Pactum against itself,
 #     alternating rounds)
+#   - the fleet-wide tenant cap counted at each claim or not (Pactum against itself,
+#     alternating rounds; only with BENCH_PARTS=fleetcap)
 #   - claim cost with 1,000 to 1,000,000 pending jobs over 1,000 tenants (Pactum)
 #   - churn: a backlog of BENCH_CHURN_PENDING worked through one claim at a time for
 #     BENCH_CHURN_SECONDS, with the autovacuum settings the migrations give public.jobs
@@ -22,8 +24,8 @@
 #   BENCH_SAMPLES (300) BENCH_BUSY_SAMPLES_GRAPHILE (20: each waits behind the backlog,
 #   seconds apiece) BENCH_CLAIM_SIZES ("1000 10000 100000 1000000")
 #   BENCH_CHURN_PENDING (1000000) BENCH_CHURN_SECONDS (180)
-#   BENCH_PARTS ("throughput latency bookkeeping claim churn"; contract creation runs when OTHER_CHECKOUT
-#   is given)
+#   BENCH_PARTS ("throughput latency bookkeeping claim churn"; "fleetcap" only when named;
+#   contract creation runs when OTHER_CHECKOUT is given)
 #   BENCH_SECONDS (6, per contract-creation round)
 #   BENCH_DURABLE_BOOKKEEPING=1: Pactum's runner commits its own changes to the queue
 #   waiting for the WAL flush (the server's PACTUM_JOB_DURABLE_BOOKKEEPING=true)
@@ -115,6 +117,23 @@ if part bookkeeping; then
     done
     awk -v d="$(median "${D_RUN[@]}")" -v a="$(median "${A_RUN[@]}")" 'BEGIN {
       printf "   medians: durable %.0f jobs/s, default %.0f jobs/s: default/durable %.2f\n", d, a, a / d }'
+  done
+fi
+
+if part fleetcap; then
+  for WORKERS in $WORKER_COUNTS; do
+    echo "== the fleet cap counted at each claim (PACTUM_JOB_TENANT_FLEET_CAP=1000, never reached) or not (the default): $JOBS no-op jobs, $WORKERS workers, $ROUNDS alternating rounds"
+    C_RUN=(); N_RUN=()
+    for round in $(seq "$ROUNDS"); do
+      reset_pactum
+      line=$(BENCH_TENANT_FLEET_CAP=1000 pactum throughput "$JOBS" "$WORKERS" "$BATCH" 10)
+      echo "   fleet cap: $line"; C_RUN+=("$(sed -E 's/.*run ([0-9]+) jobs\/s.*/\1/' <<<"$line")")
+      reset_pactum
+      line=$(pactum throughput "$JOBS" "$WORKERS" "$BATCH" 10)
+      echo "   default: $line"; N_RUN+=("$(sed -E 's/.*run ([0-9]+) jobs\/s.*/\1/' <<<"$line")")
+    done
+    awk -v c="$(median "${C_RUN[@]}")" -v n="$(median "${N_RUN[@]}")" 'BEGIN {
+      printf "   medians: fleet cap %.0f jobs/s, default %.0f jobs/s: fleet cap/default %.2f\n", c, n, c / n }'
   done
 fi
 

@@ -163,43 +163,19 @@ pub struct NotificationSettings {
 pub const DEFAULT_OUTBOX_DIR: &str = ".pactum/outbox";
 pub const DEFAULT_MAIL_FROM: &str = "Pactum <notifications@pactum.localhost>";
 
-/// How this process runs background jobs.
-#[derive(Debug, Clone)]
-pub struct JobSettings {
-    /// `PACTUM_JOB_WORKERS`: jobs run at once by this process; 0 runs none (the server
-    /// then only enqueues, and `pactum worker` processes run them).
-    pub workers: usize,
-    /// `PACTUM_JOB_QUEUES`: the queues claimed from, comma-separated.
-    pub queues: Vec<String>,
-    /// `PACTUM_JOB_POLL_MS`: how often to look for work without a notification.
-    pub poll_interval: Duration,
-    /// `PACTUM_JOB_RETENTION_HOURS`: finished jobs are deleted after this.
-    pub retention: Duration,
-    /// `PACTUM_JOB_SHUTDOWN_SECS`: on SIGTERM, how long running jobs may finish before
-    /// they are released to other workers.
-    pub shutdown_grace: Duration,
-    /// `PACTUM_JOB_TENANT_SHARE`: the most of this process's workers one tenant's jobs
-    /// may hold at once, so a tenant whose jobs hang (a receiver that never answers)
-    /// cannot keep another tenant's jobs waiting. Unset or `auto` (`None` here): a
-    /// quarter of the workers (at least one) is kept for other tenants.
-    pub tenant_share: Option<usize>,
-    /// `PACTUM_JOB_DURABLE_BOOKKEEPING`: the queue's own changes (claims, completions,
-    /// promotions) and the deadline timers' transactions wait for the WAL flush like
-    /// every other commit. Off by default: a crash can then lose the last few, which
-    /// are made again (a job runs again).
-    pub durable_bookkeeping: bool,
-    /// `PACTUM_JOB_TOGETHER`: due timers of its tenant a timer's transaction takes too.
-    pub together: usize,
+/// A number in `range`, or `None` when unset or set to `word` ("auto", "off").
+fn unless_word(
+    variable: &'static str,
+    value: Option<String>,
+    word: &str,
+    range: std::ops::RangeInclusive<usize>,
+) -> Result<Option<usize>, ConfigError> {
+    match value {
+        None => Ok(None),
+        Some(v) if v.trim() == word => Ok(None),
+        value => ranged(variable, value, range, 0).map(Some),
+    }
 }
-
-pub const DEFAULT_JOB_WORKERS: usize = 4;
-pub const DEFAULT_JOB_QUEUES: &str = "default,webhooks,documents";
-/// The queue of the jobs that run the embedding model: claimed by default only by a
-/// process that has the model (`PACTUM_MODEL_DIR`), so a worker without it never
-/// takes, and fails, one.
-pub const MODEL_QUEUE: &str = "intelligence";
-/// Five days, as Standard Webhooks' reference services wait.
-pub const DEFAULT_WEBHOOK_DISABLE_AFTER_HOURS: u64 = 120;
 
 /// A whole number in `range` from `variable`, or `default` when unset.
 fn ranged<T>(
@@ -224,90 +200,6 @@ where
                     format!("expected {} to {}, got {v:?}", range.start(), range.end()),
                 )
             }),
-    }
-}
-
-impl JobSettings {
-    fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let has_model = get("PACTUM_MODEL_DIR").is_some();
-        let default_queues = if has_model {
-            format!("{DEFAULT_JOB_QUEUES},{MODEL_QUEUE}")
-        } else {
-            DEFAULT_JOB_QUEUES.to_owned()
-        };
-        let queues: Vec<String> = get("PACTUM_JOB_QUEUES")
-            .unwrap_or(default_queues)
-            .split(',')
-            .map(|q| q.trim().to_owned())
-            .filter(|q| !q.is_empty())
-            .collect();
-        if queues.is_empty()
-            || queues
-                .iter()
-                .any(|q| crate::kernel::jobs::QueueName::parse(q).is_none())
-        {
-            return Err(invalid(
-                "PACTUM_JOB_QUEUES",
-                "expected comma-separated queue names (lower case letters, digits, _ and -)",
-            ));
-        }
-        if !has_model && queues.iter().any(|q| q == MODEL_QUEUE) {
-            return Err(invalid(
-                "PACTUM_JOB_QUEUES",
-                format!(
-                    "the {MODEL_QUEUE} queue runs the embedding model: set PACTUM_MODEL_DIR too"
-                ),
-            ));
-        }
-        Ok(Self {
-            workers: ranged(
-                "PACTUM_JOB_WORKERS",
-                get("PACTUM_JOB_WORKERS"),
-                0..=1000,
-                DEFAULT_JOB_WORKERS,
-            )?,
-            queues,
-            poll_interval: Duration::from_millis(ranged(
-                "PACTUM_JOB_POLL_MS",
-                get("PACTUM_JOB_POLL_MS"),
-                10..=60_000,
-                1000,
-            )?),
-            retention: Duration::from_secs(
-                3600 * ranged(
-                    "PACTUM_JOB_RETENTION_HOURS",
-                    get("PACTUM_JOB_RETENTION_HOURS"),
-                    1..=24 * 365,
-                    24,
-                )?,
-            ),
-            shutdown_grace: Duration::from_secs(ranged(
-                "PACTUM_JOB_SHUTDOWN_SECS",
-                get("PACTUM_JOB_SHUTDOWN_SECS"),
-                0..=3600,
-                25,
-            )?),
-            tenant_share: match get("PACTUM_JOB_TENANT_SHARE").as_deref() {
-                None | Some("auto") => None,
-                value => Some(ranged(
-                    "PACTUM_JOB_TENANT_SHARE",
-                    value.map(str::to_owned),
-                    1..=1000,
-                    1,
-                )?),
-            },
-            durable_bookkeeping: parse_bool(
-                "PACTUM_JOB_DURABLE_BOOKKEEPING",
-                get("PACTUM_JOB_DURABLE_BOOKKEEPING"),
-            )?
-            .unwrap_or(false),
-            together: ranged(
-                "PACTUM_JOB_TOGETHER",
-                get("PACTUM_JOB_TOGETHER"),
-                0..=1000,
-                crate::kernel::jobs::MOST_TOGETHER,
-            )?,
-        })
     }
 }
 
@@ -644,6 +536,11 @@ fn generate_secret() -> String {
 }
 
 pub mod clamd;
+mod jobs;
+pub use jobs::{
+    JobSettings, DEFAULT_JOB_QUEUES, DEFAULT_JOB_WORKERS, DEFAULT_WEBHOOK_DISABLE_AFTER_HOURS,
+    MODEL_QUEUE,
+};
 
 mod intelligence;
 #[cfg(test)]

@@ -239,6 +239,7 @@ pub fn job_runner(
         retention: settings.retention,
         shutdown_grace: settings.shutdown_grace,
         tenant_share: settings.tenant_share,
+        tenant_fleet_cap: settings.tenant_fleet_cap,
         durable_bookkeeping: settings.durable_bookkeeping,
         together: settings.together,
         ..RunnerConfig::new(settings.workers)

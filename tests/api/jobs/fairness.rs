@@ -41,6 +41,59 @@ async fn a_tenant_whose_jobs_hang_leaves_a_quarter_of_the_workers_to_others_by_d
     handle.shutdown().await;
 }
 
+/// Two runners on one database, as two processes are, each with its own share of 3 of
+/// its 4 workers: one tenant whose jobs hang would hold 6 at once, and with a fleet cap
+/// of 2 it holds 2 between them, while another tenant's jobs run.
+#[tokio::test]
+async fn a_fleet_cap_holds_a_tenant_to_it_across_every_runner() {
+    let queue = Queue::with_tenants(&["acme", "globex"]).await;
+    let ran = Ran::default();
+    let held_up = queue.enqueue_numbered("acme", HELD_UP, 10).await;
+    let runners: Vec<Runner> = (0..2)
+        .map(|n| {
+            queue.runner(&ran, clock::system(), |c| {
+                c.worker_id = format!("runner-{n}");
+                c.tenant_fleet_cap = Some(2);
+                c.shutdown_grace = Duration::from_millis(100);
+            })
+        })
+        .collect();
+    let mut handles = Vec::new();
+    for runner in runners {
+        handles.push(runner.start().await);
+    }
+    let started = |ids: &[i64]| ids.iter().filter(|id| ran.times(**id) > 0).count();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while started(&held_up) < 2 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let globex = queue.enqueue_numbered("globex", RECORD, 5).await;
+    for id in &globex {
+        queue
+            .wait_for_state(*id, "completed", Duration::from_secs(10))
+            .await;
+    }
+    // Several polls of both runners, each a chance to claim past the cap.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // A held-up job never finishes here, so how many ever started is the most that ran
+    // at once.
+    assert_eq!(started(&held_up), 2, "the fleet ran only 2 of acme's jobs");
+    assert_eq!(queue.running_of("acme").await, 2);
+    let spent: i64 = queue
+        .client
+        .query_one(
+            "select coalesce(sum(attempt), 0) from public.jobs where id = any($1) and state <> 'running'",
+            &[&held_up],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(spent, 0, "a job handed back spent an attempt");
+    for handle in handles {
+        handle.shutdown().await;
+    }
+}
+
 /// The runner's statements that change a bounded set of jobs reach them, and their
 /// tenants, through an index however large the tables, planned generically as a cached
 /// statement is: a `limit`ed `with` query joined back (the promotion, the rescue, the
@@ -88,6 +141,8 @@ async fn queue_statements_reach_their_rows_through_an_index_on_a_large_table() {
         ("pruning", PRUNE_SQL, "now(), 'off'"),
         ("setting aside", HOLD_SQL, "10000, 'off'"),
         ("giving back", RELEASE_HELD_SQL, "10000, 'off'"),
+        ("tenants at the fleet cap", AT_FLEET_CAP_SQL, "2"),
+        ("the fleet's count", FLEET_RUNNING_SQL, "'{}'"),
     ];
     for (name, sql, args) in statements {
         let plan = crate::support::prepared_plan(

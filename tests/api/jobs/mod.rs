@@ -17,7 +17,8 @@ use pactum::kernel::jobs::enqueue::{after_prefix, CANCEL_SQL};
 use pactum::kernel::jobs::metrics::JobMetrics;
 use pactum::kernel::jobs::periodic::{self, PeriodicJob};
 use pactum::kernel::jobs::sql::{
-    CLAIM_CANDIDATES_SQL, CLAIM_SQL, HOLD_SQL, PROMOTE_SQL, PRUNE_SQL, RELEASE_HELD_SQL, RESCUE_SQL,
+    AT_FLEET_CAP_SQL, CLAIM_CANDIDATES_SQL, CLAIM_SQL, FLEET_RUNNING_SQL, HOLD_SQL, PROMOTE_SQL,
+    PRUNE_SQL, RELEASE_HELD_SQL, RESCUE_SQL,
 };
 use pactum::kernel::jobs::BackgroundJob;
 use pactum::kernel::jobs::{
@@ -74,6 +75,12 @@ const STUCK: JobKind = JobKind {
     ..RECORD
 };
 
+/// Records its start, then runs far longer than a test waits for it.
+const HELD_UP: JobKind = JobKind {
+    name: "test.held_up",
+    ..STUCK
+};
+
 const HANGS: JobKind = JobKind {
     name: "test.hangs",
     max_attempts: 2,
@@ -109,7 +116,7 @@ impl Ran {
 
 fn handlers(ran: &Ran) -> Handlers {
     let mut handlers = Handlers::default();
-    for kind in [RECORD, OTHER_QUEUE] {
+    for kind in [RECORD, OTHER_QUEUE, HELD_UP] {
         let ran = ran.clone();
         handlers.register(kind, move |ctx| {
             let ran = ran.clone();
@@ -120,6 +127,9 @@ fn handlers(ran: &Ran) -> Handlers {
                     .entry(ctx.job.id)
                     .or_default()
                     .push(Instant::now());
+                if ctx.job.kind == HELD_UP.name {
+                    tokio::time::sleep(Duration::from_secs(120)).await;
+                }
                 Ok(())
             }
         });

@@ -61,6 +61,10 @@ pub struct RunnerConfig {
     /// The most of this runner's jobs running at once that may belong to one tenant;
     /// `None`, [`default_tenant_share`] of the workers.
     pub tenant_share: Option<usize>,
+    /// The most jobs of one tenant running at once in the whole fleet, every process
+    /// on this queue database counted; `None`, no limit beyond each runner's share.
+    /// Counted in `public.jobs` at each claim, so it costs a statement more a claim.
+    pub tenant_fleet_cap: Option<usize>,
     /// Whether the runner's own changes to the queue, and the work of handlers that
     /// their next run redoes ([`JobContext::begin_redoable`]), wait for the WAL flush
     /// at commit as the server's setting says. `false` (the default) commits them
@@ -83,6 +87,7 @@ impl RunnerConfig {
             lease_grace: Duration::from_secs(30),
             worker_id: default_worker_id(),
             tenant_share: None,
+            tenant_fleet_cap: None,
             durable_bookkeeping: false,
             together: MOST_TOGETHER,
         }
@@ -431,7 +436,15 @@ impl Runner {
         let now = inner.clock.now();
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let grace = i64::try_from(inner.config.lease_grace.as_millis()).unwrap_or(i64::MAX);
-        let passed_over = inner.shares.full();
+        let mut passed_over = inner.shares.full();
+        let fleet_cap = (inner.config.tenant_fleet_cap)
+            .map(|cap| i64::try_from(cap.max(1)).unwrap_or(i64::MAX));
+        if let Some(cap) = fleet_cap {
+            let at_cap = conn
+                .query(Scope::standalone(), AT_FLEET_CAP_SQL, &[&cap])
+                .await?;
+            passed_over.extend(at_cap.iter().map(|row| row.get::<_, uuid::Uuid>(0)));
+        }
         let rows = conn
             .query(
                 Scope::standalone(),
@@ -449,11 +462,13 @@ impl Runner {
             .await?;
         let mut claimed = Vec::with_capacity(rows.len());
         let mut beyond_share = Vec::new();
+        let mut handed_back_of = Vec::new();
         for row in rows {
             let id: i64 = row.get(0);
             let tenant = TenantId(row.get(1));
             let Some(slot) = inner.shares.take(tenant) else {
                 beyond_share.push(id);
+                handed_back_of.push(tenant.0);
                 continue;
             };
             let schema: String = row.get(2);
@@ -481,6 +496,13 @@ impl Runner {
                 _slot: slot,
             });
         }
+        let counted = match fleet_cap {
+            Some(cap) if !claimed.is_empty() => {
+                let beyond = (&mut beyond_share, handed_back_of.as_slice());
+                Self::keep_within_fleet_cap(&conn, cap, &mut claimed, beyond).await
+            }
+            _ => Ok(()),
+        };
         if !beyond_share.is_empty() {
             // A failure here leaves them to their lease, then the rescue: late, not lost.
             if let Err(error) = conn
@@ -498,7 +520,57 @@ impl Runner {
                 tracing::warn!(jobs = beyond_share.len(), error = %describe_error(&error), "handing back jobs beyond a tenant's share failed");
             }
         }
+        counted?;
         Ok(claimed)
+    }
+
+    /// Moves to `beyond` the claimed jobs that would take their tenant past `cap`
+    /// running in the whole fleet, counted once the claim committed. A job runs only
+    /// if its claim's count, which saw every job claimed before it, was within the
+    /// cap, so those that run never exceed it; two runners that claimed a tenant's
+    /// jobs at the same instant may both hand some back, and the next claim takes
+    /// them. When the count cannot be read, every claimed job goes back untried.
+    /// `beyond` comes with the tenants of the jobs already in it (beyond the runner's
+    /// share), which are counted running until they are handed back.
+    async fn keep_within_fleet_cap(
+        conn: &crate::tenancy::connection::Connection,
+        cap: i64,
+        claimed: &mut Vec<Claimed>,
+        (beyond, handed_back_of): (&mut Vec<i64>, &[uuid::Uuid]),
+    ) -> Result<(), TenancyError> {
+        let mut tenants: Vec<uuid::Uuid> = claimed.iter().map(|job| job.tenant.0).collect();
+        tenants.sort_unstable();
+        tenants.dedup();
+        let rows = match conn
+            .query(Scope::standalone(), FLEET_RUNNING_SQL, &[&tenants])
+            .await
+        {
+            Ok(rows) => rows,
+            Err(error) => {
+                beyond.extend(claimed.drain(..).map(|job| job.id));
+                return Err(error.into());
+            }
+        };
+        let mut excess: HashMap<uuid::Uuid, i64> = rows
+            .iter()
+            .map(|row| {
+                let tenant: uuid::Uuid = row.get(0);
+                let handed_back = handed_back_of.iter().filter(|t| **t == tenant).count();
+                let running = row.get::<_, i64>(1) - handed_back as i64;
+                (tenant, running - cap)
+            })
+            .filter(|(_, over)| *over > 0)
+            .collect();
+        // The batch's last jobs of a tenant (the least urgent) go back first.
+        for index in (0..claimed.len()).rev() {
+            if let Some(over) = excess.get_mut(&claimed[index].tenant.0) {
+                if *over > 0 {
+                    *over -= 1;
+                    beyond.push(claimed.remove(index).id);
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Runs one claimed job to its outcome and records it.
