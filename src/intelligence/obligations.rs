@@ -450,7 +450,8 @@ mod tests {
             "If the Customer disputes an invoice, it shall notify the Supplier within 10 days of receipt. \
              (b) Where the Supplier uses a subcontractor, it must not disclose Customer Data. \
              In the event that the Parties fail to agree, they shall refer the dispute to mediation. \
-             Should Acme Logistics Ltd miss a delivery, then it will credit the fee.",
+             Should Acme Logistics Ltd miss a delivery, then it will credit the fee. \
+             If the Supplier appoints a subcontractor, it shall be responsible for its acts.",
         );
         let read: Vec<(&str, bool)> = found
             .iter()
@@ -463,6 +464,7 @@ mod tests {
                 ("the Supplier", true),
                 ("the Parties", false),
                 ("Acme Logistics Ltd", false),
+                ("the Supplier", false),
             ]
         );
         assert!(found[0].action.starts_with("notify the Supplier"));
@@ -479,6 +481,10 @@ mod tests {
             "If the Parties fail to agree, it shall refer the dispute to mediation.",
             "If the Customer fails to pay, the Supplier may suspend, and it shall notify the bank.",
             "If any invoice is late, it shall bear interest.",
+            "If the Customer is late, it shall be the Supplier's right to suspend.",
+            "Where the Supplier agrees, it will be sufficient to send an email.",
+            // Asked by one party, the other acts.
+            "If the Customer so requests, it shall provide a copy of the report.",
         ] {
             assert!(
                 obligations(text).is_empty(),

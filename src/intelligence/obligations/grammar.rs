@@ -138,9 +138,26 @@ static NOT_SUBJECT_EN: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 
+/// What a pronoun's "shall be" binds its party to: being required to act, or
+/// responsible for doing something ("it shall be responsible for obtaining").
+static PRONOUN_BOUND_EN: LazyLock<Regex> = LazyLock::new(|| {
+    compile(
+        r"(?i)^be\s+(?:(?:required|obliged|obligated|bound)\s+to|(?:solely\s+)?responsible\s+for)\b",
+    )
+});
+
 fn judge_english(caps: &Captures<'_>) -> Option<bool> {
     let action = &caps["action"];
     if NOT_DUTY_EN.is_match(action) && !BOUND_EN.is_match(action) {
+        return None;
+    }
+    // After a pronoun, "shall be" is most often impersonal ("it shall be sufficient",
+    // "it shall be the Supplier's responsibility to") rather than a duty of the party.
+    let impersonal = action
+        .get(..3)
+        .is_some_and(|be| be.eq_ignore_ascii_case("be "))
+        && !PRONOUN_BOUND_EN.is_match(action);
+    if caps.name("pronoun").is_some() && impersonal {
         return None;
     }
     Some(caps.name("not").is_some())
@@ -321,9 +338,12 @@ fn french() -> Grammar {
         present: Some(present::french()),
         judge: |caps| {
             let modal = caps.name("modal")?.as_str();
-            const NOT_DUTIES: [&str; 10] = [
+            // With them the verbs an impersonal "il" opens ("il incombera au Bailleur
+            // de", "il conviendra de"), which no pronoun for a party is the subject of.
+            const NOT_DUTIES: [&str; 16] = [
                 "sera", "seront", "aura", "auront", "pourra", "pourront", "faudra", "voudra",
-                "voudront", "vaudra",
+                "voudront", "vaudra", "incombera", "incomberont", "appartiendra", "conviendra",
+                "suffira", "résultera",
             ];
             if NOT_DUTIES.contains(&modal) {
                 return None;

@@ -432,6 +432,7 @@ fn german_clause_with_a_relative_clause_inside_and_a_pronoun_for_its_party_binds
          Wenn der Kunde die Ware nicht abnimmt, hat er die Kosten der Lagerung zu tragen. \
          Kündigt der Auftraggeber, so ist er verpflichtet, die erbrachten Leistungen zu vergüten. \
          Falls der Lieferant die Frist versäumt, setzt er keine Subunternehmer ein. \
+         Wenn der Kunde es verlangt, legt er einen Bericht vor. \
          Wenn die Lieferung verspätet ist, zahlt er eine Vertragsstrafe. \
          Wenn der Vertrag endet, gibt er die Unterlagen zurück. \
          Monatlich zahlt er die Miete. \
@@ -460,6 +461,10 @@ fn a_french_pronoun_and_a_spanish_unsaid_subject_after_a_condition_bind_its_subj
          Si les Parties ne parviennent pas à un accord, elles s'engagent à recourir à la médiation. \
          Si le Preneur quitte les lieux, elle doit restituer les clés. \
          Il doit être noté que le Client paie. \
+         Si le Preneur quitte les lieux, il incombera au Bailleur de les remettre en état. \
+         Si le Client le demande, il conviendra de prévoir une visite. \
+         Si le Client le demande, il remet une copie du rapport. \
+         Si el Cliente lo solicita, deberá entregar un informe. \
          Si el Arrendatario se retrasa en el pago, deberá abonar un interés del 5 %. \
          Cuando la Compradora reciba la mercancía, abonará el precio dentro de 30 días. \
          Si el Cliente lo solicita, el Proveedor se obliga a enviar un informe. \
@@ -474,6 +479,8 @@ fn a_french_pronoun_and_a_spanish_unsaid_subject_after_a_condition_bind_its_subj
             duty("la Société", false, in_days(8)),
             duty("l'Acquéreur", true, None),
             duty("les Parties", false, None),
+            // An impersonal "il" stands for no one: the duty is the Bailleur's.
+            duty("Bailleur", false, None),
             duty("el Arrendatario", false, None),
             duty("la Compradora", false, in_days(30)),
             duty("el Proveedor", false, None),

@@ -35,7 +35,7 @@ use super::sql::*;
 use super::together::MOST_TOGETHER;
 use super::{backoff, periodic, JOBS_CHANNEL};
 use crate::clock::SharedClock;
-use crate::tenancy::connection::{RequestPool, Scope};
+use crate::tenancy::connection::{Connection, RequestPool, Scope};
 use crate::tenancy::pool::DatabaseUrl;
 use crate::tenancy::roles::RoleName;
 use crate::tenancy::scoped::TenantDb;
@@ -533,7 +533,7 @@ impl Runner {
     /// `beyond` comes with the tenants of the jobs already in it (beyond the runner's
     /// share), which are counted running until they are handed back.
     async fn keep_within_fleet_cap(
-        conn: &crate::tenancy::connection::Connection,
+        conn: &Connection,
         cap: i64,
         claimed: &mut Vec<Claimed>,
         (beyond, handed_back_of): (&mut Vec<i64>, &[uuid::Uuid]),
@@ -788,7 +788,7 @@ impl Runner {
     /// last. Returns the metric label.
     async fn retry_later(
         &self,
-        conn: &crate::tenancy::connection::Connection,
+        conn: &Connection,
         job: &Job,
         now: DateTime<Utc>,
         delay: Duration,

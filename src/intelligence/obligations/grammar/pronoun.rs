@@ -68,6 +68,19 @@ pub(crate) fn names_its_own_subject(action: &str) -> bool {
     SUBJECT.is_match(action)
 }
 
+/// Whether a clause has its subject ask or instruct ("If the Customer so requests, it
+/// shall provide a report", "Si el Cliente lo solicita, deberá entregar"): the one who
+/// then acts is most often the other party, so the pronoun stands for no one the
+/// rules can name.
+fn asks_the_other_party(clause: &str) -> bool {
+    static ASKS: LazyLock<Regex> = LazyLock::new(|| {
+        compile(
+            r"(?i)\b(?:requests?|requested|asks?|instructs?|demands?|orders?|verlangt|fordert|wünscht|bittet|anweist|demande|exige|sollicite|requiert|solicita|pide|requiere|ordena)\b",
+        )
+    });
+    ASKS.is_match(clause)
+}
+
 /// The party an English pronoun stands for: the subject of the clause that opens its
 /// sentence ("If the Customer fails to pay an invoice, " before "it shall").
 pub(crate) fn english_antecedent(before: &str, pronoun: &str) -> Option<String> {
@@ -76,6 +89,9 @@ pub(crate) fn english_antecedent(before: &str, pronoun: &str) -> Option<String> 
             r"{NUMBERING}(?:If|Where|When|Whenever|Once|Should|Unless|After|Before|Until|While|In\s+the\s+event\s+(?:that\s+)?|To\s+the\s+extent\s+(?:that\s+)?)\s*(?P<party>[Ee]ach\s+[Pp]arty|[Ee]ither\s+[Pp]arty|[Bb]oth\s+[Pp]arties|(?:the\s+)?\p{{Lu}}[\w&-]*(?:\s+\p{{Lu}}[\w&.-]*){{0,3}})\s+\p{{Ll}}[^,;:?]{{0,200}},\s*(?:then\s+)?$"
         ))
     });
+    if asks_the_other_party(before) {
+        return None;
+    }
     let party = CLAUSE.captures(before)?.name("party")?.as_str();
     let plural = party.to_lowercase().ends_with("parties");
     // "they" may stand for a company as well as for several.
@@ -99,6 +115,9 @@ pub(crate) fn german_antecedent(before: &str, pronoun: &str) -> Option<String> {
             r"{NUMBERING}(?i:{openers})\s+(?P<party>(?P<article>der|die)\s+\p{{Lu}}[\p{{L}}-]*)\b(?P<rest>[^,;:?]*(?:,\s*{RELATIVE}[^,;:?]+,[^,;:?]+)?),\s*(?:so\s+|dann\s+)?\p{{Ll}}+\s+$"
         ))
     });
+    if asks_the_other_party(before) {
+        return None;
+    }
     let caps = CLAUSE.captures(before)?;
     let agrees = matches!((&caps["article"], pronoun), ("der", "er") | ("die", "sie"));
     let words = caps["party"].split_whitespace().count() + caps["rest"].split_whitespace().count();
@@ -115,6 +134,9 @@ pub(crate) fn french_antecedent(before: &str, pronoun: &str) -> Option<String> {
             r"{NUMBERING}(?:Si|Lorsque|Lorsqu['’]|Quand|Dès\s+que|Dès\s+qu['’]|Dans\s+le\s+cas\s+où|Au\s+cas\s+où|Sauf\s+si|Tant\s+que|Après\s+que|Après\s+qu['’])\s*(?P<party>(?P<article>le|la|les|l['’])\s*\p{{Lu}}[\p{{L}}-]*)\s+[^,;:?]{{1,200}},\s*$"
         ))
     });
+    if asks_the_other_party(before) {
+        return None;
+    }
     let caps = CLAUSE.captures(before)?;
     let article = caps["article"].replace('’', "'");
     let agrees = match pronoun {
@@ -133,5 +155,8 @@ pub(crate) fn spanish_antecedent(before: &str, _: &str) -> Option<String> {
             r"{NUMBERING}(?:Si|Cuando|En\s+caso\s+de\s+que|En\s+el\s+caso\s+de\s+que|Siempre\s+que|Una\s+vez\s+que|Mientras|Tan\s+pronto\s+como|Salvo\s+que|A\s+menos\s+que)\s+(?P<party>(?:el|la|los|las)\s+\p{{Lu}}[\p{{L}}-]*)\s+[^,;:?]{{1,200}},\s*$"
         ))
     });
+    if asks_the_other_party(before) {
+        return None;
+    }
     Some(CLAUSE.captures(before)?["party"].to_owned())
 }
