@@ -78,7 +78,14 @@ async fn a_fleet_cap_holds_a_tenant_to_it_across_every_runner() {
     // A held-up job never finishes here, so how many ever started is the most that ran
     // at once.
     assert_eq!(started(&held_up), 2, "the fleet ran only 2 of acme's jobs");
-    assert_eq!(queue.running_of("acme").await, 2);
+    // A claim past the cap holds its jobs for a moment before handing them back.
+    let mut running = queue.running_of("acme").await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while running != 2 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        running = queue.running_of("acme").await;
+    }
+    assert_eq!(running, 2, "what went past the cap went back");
     let spent: i64 = queue
         .client
         .query_one(
@@ -141,7 +148,6 @@ async fn queue_statements_reach_their_rows_through_an_index_on_a_large_table() {
         ("pruning", PRUNE_SQL, "now(), 'off'"),
         ("setting aside", HOLD_SQL, "10000, 'off'"),
         ("giving back", RELEASE_HELD_SQL, "10000, 'off'"),
-        ("tenants at the fleet cap", AT_FLEET_CAP_SQL, "2"),
         ("the fleet's count", FLEET_RUNNING_SQL, "'{}'"),
     ];
     for (name, sql, args) in statements {

@@ -17,8 +17,8 @@ use pactum::kernel::jobs::enqueue::{after_prefix, CANCEL_SQL};
 use pactum::kernel::jobs::metrics::JobMetrics;
 use pactum::kernel::jobs::periodic::{self, PeriodicJob};
 use pactum::kernel::jobs::sql::{
-    AT_FLEET_CAP_SQL, CLAIM_CANDIDATES_SQL, CLAIM_SQL, FLEET_RUNNING_SQL, HOLD_SQL, PROMOTE_SQL,
-    PRUNE_SQL, RELEASE_HELD_SQL, RESCUE_SQL,
+    CLAIM_CANDIDATES_SQL, CLAIM_SQL, FLEET_RUNNING_SQL, HOLD_SQL, PROMOTE_SQL, PRUNE_SQL,
+    RELEASE_HELD_SQL, RESCUE_SQL,
 };
 use pactum::kernel::jobs::BackgroundJob;
 use pactum::kernel::jobs::{

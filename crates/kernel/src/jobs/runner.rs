@@ -30,7 +30,7 @@ use tracing::Instrument;
 
 use super::handler::{Handlers, Job, JobContext, JobError};
 use super::metrics::JobMetrics;
-use super::shares::{Claimed, TenantShares};
+use super::shares::{AtFleetCap, Claimed, TenantShares};
 use super::sql::*;
 use super::together::MOST_TOGETHER;
 use super::{backoff, periodic, JOBS_CHANNEL};
@@ -152,6 +152,8 @@ struct Inner {
     claiming: std::sync::atomic::AtomicUsize,
     /// Each tenant's part of the claimed jobs, against the share.
     shares: TenantShares,
+    /// The tenants the last counts found at the fleet cap, when there is one.
+    at_fleet_cap: AtFleetCap,
     completions: mpsc::UnboundedSender<Completion>,
     /// Taken by the completer task when it starts.
     completions_rx: Mutex<Option<mpsc::UnboundedReceiver<Completion>>>,
@@ -214,6 +216,7 @@ impl Runner {
             clock,
             handlers,
             slots: Arc::new(Semaphore::new(config.workers.max(1))),
+            at_fleet_cap: AtFleetCap::default(),
             shares: TenantShares::new(
                 config
                     .tenant_share
@@ -439,11 +442,8 @@ impl Runner {
         let mut passed_over = inner.shares.full();
         let fleet_cap = (inner.config.tenant_fleet_cap)
             .map(|cap| i64::try_from(cap.max(1)).unwrap_or(i64::MAX));
-        if let Some(cap) = fleet_cap {
-            let at_cap = conn
-                .query(Scope::standalone(), AT_FLEET_CAP_SQL, &[&cap])
-                .await?;
-            passed_over.extend(at_cap.iter().map(|row| row.get::<_, uuid::Uuid>(0)));
+        if fleet_cap.is_some() {
+            passed_over.extend(inner.at_fleet_cap.passed_over());
         }
         let rows = conn
             .query(
@@ -499,7 +499,8 @@ impl Runner {
         let counted = match fleet_cap {
             Some(cap) if !claimed.is_empty() => {
                 let beyond = (&mut beyond_share, handed_back_of.as_slice());
-                Self::keep_within_fleet_cap(&conn, cap, &mut claimed, beyond).await
+                let at_cap = (&inner.at_fleet_cap, inner.config.poll_interval);
+                Self::keep_within_fleet_cap(&conn, (cap, at_cap), &mut claimed, beyond).await
             }
             _ => Ok(()),
         };
@@ -531,10 +532,11 @@ impl Runner {
     /// jobs at the same instant may both hand some back, and the next claim takes
     /// them. When the count cannot be read, every claimed job goes back untried.
     /// `beyond` comes with the tenants of the jobs already in it (beyond the runner's
-    /// share), which are counted running until they are handed back.
+    /// share), which are counted running until they are handed back. The tenants found
+    /// at the cap are remembered in `at_cap`, for the next claims to pass over.
     async fn keep_within_fleet_cap(
         conn: &Connection,
-        cap: i64,
+        (cap, (at_cap, poll)): (i64, (&AtFleetCap, Duration)),
         claimed: &mut Vec<Claimed>,
         (beyond, handed_back_of): (&mut Vec<i64>, &[uuid::Uuid]),
     ) -> Result<(), TenancyError> {
@@ -557,6 +559,9 @@ impl Runner {
                 let tenant: uuid::Uuid = row.get(0);
                 let handed_back = handed_back_of.iter().filter(|t| **t == tenant).count();
                 let running = row.get::<_, i64>(1) - handed_back as i64;
+                if running >= cap {
+                    at_cap.remember(tenant, poll);
+                }
                 (tenant, running - cap)
             })
             .filter(|(_, over)| *over > 0)

@@ -82,3 +82,28 @@ impl Drop for ShareSlot {
         }
     }
 }
+
+/// The tenants a runner last found at the fleet cap, passed over by its claims for
+/// about a poll interval without asking the database before each claim: a tenant that
+/// reached the cap meanwhile is claimed once, handed back by the count after the
+/// claim, and remembered then. How long is random (half to one and a half poll
+/// intervals), so that runners which collided on a tenant (both counted the other's
+/// claim and handed theirs back) do not claim it again at the same instant.
+#[derive(Debug, Default)]
+pub(super) struct AtFleetCap(Mutex<HashMap<uuid::Uuid, std::time::Instant>>);
+
+impl AtFleetCap {
+    pub(super) fn remember(&self, tenant: uuid::Uuid, poll: std::time::Duration) {
+        let until = std::time::Instant::now() + poll.mul_f64(0.5 + rand::random::<f64>());
+        let mut at_cap = self.0.lock().expect("tenants at the fleet cap");
+        at_cap.insert(tenant, until);
+    }
+
+    /// The tenants found at the cap that are still passed over.
+    pub(super) fn passed_over(&self) -> Vec<uuid::Uuid> {
+        let now = std::time::Instant::now();
+        let mut at_cap = self.0.lock().expect("tenants at the fleet cap");
+        at_cap.retain(|_, until| *until > now);
+        at_cap.keys().copied().collect()
+    }
+}

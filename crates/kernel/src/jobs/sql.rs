@@ -98,12 +98,6 @@ pub(super) const GIVE_BACK_SQL: &str = concat!(
     " where id = any($1) and state = 'running' and attempted_by = $2"
 );
 
-/// The tenants with at least `$1` jobs running in the whole fleet (every process on
-/// this queue database), which a claim passes over when a fleet cap is set. It reads
-/// the running jobs alone (`jobs_lease_idx`), as many as the fleet has workers.
-pub const AT_FLEET_CAP_SQL: &str = "select tenant_id from public.jobs \
-     where state = 'running' group by tenant_id having count(*) >= $1";
-
 /// How many jobs of each of the tenants `$1` are running in the whole fleet, read after
 /// a claim of theirs committed, so that claim's own among them.
 pub const FLEET_RUNNING_SQL: &str = "select tenant_id, count(*) from public.jobs \
