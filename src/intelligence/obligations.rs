@@ -451,7 +451,8 @@ mod tests {
              (b) Where the Supplier uses a subcontractor, it must not disclose Customer Data. \
              In the event that the Parties fail to agree, they shall refer the dispute to mediation. \
              Should Acme Logistics Ltd miss a delivery, then it will credit the fee. \
-             If the Supplier appoints a subcontractor, it shall be responsible for its acts.",
+             If the Supplier appoints a subcontractor, it shall be responsible for its acts. \
+             If the Customer requests additional services, it shall pay for them at the rates.",
         );
         let read: Vec<(&str, bool)> = found
             .iter()
@@ -465,6 +466,7 @@ mod tests {
                 ("the Parties", false),
                 ("Acme Logistics Ltd", false),
                 ("the Supplier", false),
+                ("the Customer", false),
             ]
         );
         assert!(found[0].action.starts_with("notify the Supplier"));
@@ -485,6 +487,7 @@ mod tests {
             "Where the Supplier agrees, it will be sufficient to send an email.",
             // Asked by one party, the other acts.
             "If the Customer so requests, it shall provide a copy of the report.",
+            "If the Customer asks the Supplier to attend, it shall attend in person.",
         ] {
             assert!(
                 obligations(text).is_empty(),

@@ -465,6 +465,7 @@ fn a_french_pronoun_and_a_spanish_unsaid_subject_after_a_condition_bind_its_subj
          Si le Client le demande, il conviendra de prévoir une visite. \
          Si le Client le demande, il remet une copie du rapport. \
          Si el Cliente lo solicita, deberá entregar un informe. \
+         Si el Cliente solicita servicios adicionales, deberá abonarlos. \
          Si el Arrendatario se retrasa en el pago, deberá abonar un interés del 5 %. \
          Cuando la Compradora reciba la mercancía, abonará el precio dentro de 30 días. \
          Si el Cliente lo solicita, el Proveedor se obliga a enviar un informe. \
@@ -481,6 +482,8 @@ fn a_french_pronoun_and_a_spanish_unsaid_subject_after_a_condition_bind_its_subj
             duty("les Parties", false, None),
             // An impersonal "il" stands for no one: the duty is the Bailleur's.
             duty("Bailleur", false, None),
+            // Asking for something, the subject pays for it.
+            duty("el Cliente", false, None),
             duty("el Arrendatario", false, None),
             duty("la Compradora", false, in_days(30)),
             duty("el Proveedor", false, None),

@@ -11,7 +11,8 @@
 //! "le Preneur"); in German and French the pronoun's gender or number agrees with that
 //! subject's article. The party listed is that subject, as the clause writes it.
 //! Anything else ("Upon the Customer's request, it shall", "Monatlich zahlt er") has
-//! no antecedent in its sentence and is not read.
+//! no antecedent in its sentence and is not read, and neither is a clause whose subject
+//! asks the other party to act ([`asks_the_other_party`]).
 
 use std::sync::LazyLock;
 
@@ -68,15 +69,21 @@ pub(crate) fn names_its_own_subject(action: &str) -> bool {
     SUBJECT.is_match(action)
 }
 
-/// Whether a clause has its subject ask or instruct ("If the Customer so requests, it
-/// shall provide a report", "Si el Cliente lo solicita, deberá entregar"): the one who
-/// then acts is most often the other party, so the pronoun stands for no one the
-/// rules can name.
+/// Whether a clause has its subject ask for what the duty says, or ask the other party
+/// ("If the Customer so requests, it shall provide a report", "Wenn der Kunde es
+/// verlangt", "Si le Client le demande", "Si el Cliente lo solicita", "If the Customer
+/// requests the Supplier to ..."): the one who then acts is the other party, whom the
+/// rules cannot name. Asking for something ("If the Customer requests additional
+/// services, it shall pay for them") leaves the subject bound.
 fn asks_the_other_party(clause: &str) -> bool {
     static ASKS: LazyLock<Regex> = LazyLock::new(|| {
-        compile(
-            r"(?i)\b(?:requests?|requested|asks?|instructs?|demands?|orders?|verlangt|fordert|wünscht|bittet|anweist|demande|exige|sollicite|requiert|solicita|pide|requiere|ordena)\b",
-        )
+        compile(concat!(
+            r"\bso\s+(?:requests?|requested|asks?|instructs?|demands?)\b",
+            r"|\b(?:requests?|asks?|instructs?|demands?|requires?)\s+(?:that\s+)?(?:the\s+)?\p{Lu}",
+            r"|\b(?:es|dies)\s+(?:verlangt|fordert|wünscht)\b",
+            r"|\ble\s+(?:demande|exige|sollicite|requiert)\b|\b(?:demande|exige)\s+(?:au|aux|à\s+la|à\s+l['’])",
+            r"|\b(?:lo|así\s+lo)\s+(?:solicita|pide|exige|requiere|ordena)\b|\b(?:solicita|pide|exige|requiere)\s+(?:al|a\s+la)\b",
+        ))
     });
     ASKS.is_match(clause)
 }
