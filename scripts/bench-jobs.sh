@@ -103,37 +103,33 @@ for load in idle busy; do
   echo "   $(DATABASE_URL="$GRAPHILE_DB" graphile latency "$samples" "$load")"
 done
 
+# side_by_side LABEL VARIABLE=VALUE: alternating rounds of the throughput run with that
+# variable set (LABEL) and without (the default), then both medians and their ratio.
+side_by_side() {
+  local label=$1 setting=$2 with=() without=() line round
+  for round in $(seq "$ROUNDS"); do
+    reset_pactum
+    line=$(env "$setting" DATABASE_URL="$PACTUM_DB" "$BENCH" throughput "$JOBS" "$WORKERS" "$BATCH" 10)
+    echo "   $label: $line"; with+=("$(sed -E 's/.*run ([0-9]+) jobs\/s.*/\1/' <<<"$line")")
+    reset_pactum
+    line=$(pactum throughput "$JOBS" "$WORKERS" "$BATCH" 10)
+    echo "   default: $line"; without+=("$(sed -E 's/.*run ([0-9]+) jobs\/s.*/\1/' <<<"$line")")
+  done
+  awk -v l="$label" -v w="$(median "${with[@]}")" -v d="$(median "${without[@]}")" 'BEGIN {
+    printf "   medians: %s %.0f jobs/s, default %.0f jobs/s: %s/default %.2f, default/%s %.2f\n", l, w, d, l, w / d, l, d / w }'
+}
+
 if part bookkeeping; then
   for WORKERS in $WORKER_COUNTS; do
     echo "== the queue's own commits waiting for the WAL flush (durable) or not (the default): $JOBS no-op jobs, $WORKERS workers, $ROUNDS alternating rounds"
-    D_RUN=(); A_RUN=()
-    for round in $(seq "$ROUNDS"); do
-      reset_pactum
-      line=$(BENCH_DURABLE_BOOKKEEPING=1 pactum throughput "$JOBS" "$WORKERS" "$BATCH" 10)
-      echo "   durable: $line"; D_RUN+=("$(sed -E 's/.*run ([0-9]+) jobs\/s.*/\1/' <<<"$line")")
-      reset_pactum
-      line=$(pactum throughput "$JOBS" "$WORKERS" "$BATCH" 10)
-      echo "   default: $line"; A_RUN+=("$(sed -E 's/.*run ([0-9]+) jobs\/s.*/\1/' <<<"$line")")
-    done
-    awk -v d="$(median "${D_RUN[@]}")" -v a="$(median "${A_RUN[@]}")" 'BEGIN {
-      printf "   medians: durable %.0f jobs/s, default %.0f jobs/s: default/durable %.2f\n", d, a, a / d }'
+    side_by_side durable BENCH_DURABLE_BOOKKEEPING=1
   done
 fi
 
 if part fleetcap; then
   for WORKERS in $WORKER_COUNTS; do
-    echo "== the fleet cap counted at each claim (PACTUM_JOB_TENANT_FLEET_CAP=1000, never reached) or not (the default): $JOBS no-op jobs, $WORKERS workers, $ROUNDS alternating rounds"
-    C_RUN=(); N_RUN=()
-    for round in $(seq "$ROUNDS"); do
-      reset_pactum
-      line=$(BENCH_TENANT_FLEET_CAP=1000 pactum throughput "$JOBS" "$WORKERS" "$BATCH" 10)
-      echo "   fleet cap: $line"; C_RUN+=("$(sed -E 's/.*run ([0-9]+) jobs\/s.*/\1/' <<<"$line")")
-      reset_pactum
-      line=$(pactum throughput "$JOBS" "$WORKERS" "$BATCH" 10)
-      echo "   default: $line"; N_RUN+=("$(sed -E 's/.*run ([0-9]+) jobs\/s.*/\1/' <<<"$line")")
-    done
-    awk -v c="$(median "${C_RUN[@]}")" -v n="$(median "${N_RUN[@]}")" 'BEGIN {
-      printf "   medians: fleet cap %.0f jobs/s, default %.0f jobs/s: fleet cap/default %.2f\n", c, n, c / n }'
+    echo "== the fleet cap counted after each claim (PACTUM_JOB_TENANT_FLEET_CAP=1000, never reached) or not (the default): $JOBS no-op jobs, $WORKERS workers, $ROUNDS alternating rounds"
+    side_by_side "fleet cap" BENCH_TENANT_FLEET_CAP=1000
   done
 fi
 

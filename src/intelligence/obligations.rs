@@ -21,8 +21,8 @@ use crate::kernel::language::other_languages;
 use crate::kernel::{DomainError, Principal};
 use crate::tenancy::scoped::TenantDb;
 use grammar::{
-    days_per, incumbent_party, inverted_opening, judge_incumbent, names_its_own_subject,
-    opens_sentence, Grammar, Opening, GRAMMARS,
+    days_per, incumbent_party, inverted_opening, judge_incumbent, opens_sentence, resolve_pronoun,
+    Grammar, Opening, GRAMMARS,
 };
 
 /// The most obligations listed for one contract.
@@ -177,9 +177,13 @@ fn bound(
         .map(|verb| &text[start.min(verb.start())..verb.start()]);
     let opening = opener.map(inverted_opening);
     if let Some(pronoun) = pronoun {
-        party = (grammar.antecedent)(before, pronoun.as_str())?;
-        let unsaid = pronoun.as_str().is_empty();
-        if !names_a_party(grammar, &party) || (unsaid && names_its_own_subject(&caps["action"])) {
+        party = resolve_pronoun(
+            grammar.antecedent,
+            before,
+            pronoun.as_str(),
+            &caps["action"],
+        )?;
+        if !names_a_party(grammar, &party) {
             return None;
         }
     }

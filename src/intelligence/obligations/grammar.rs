@@ -18,7 +18,7 @@ use regex::{Captures, Regex};
 use crate::intelligence::terms::{date_pattern, NUMBER, WRITTEN_NUMBER};
 pub(super) use incumbent::{judge as judge_incumbent, party as incumbent_party};
 pub(super) use present::{inverted_opening, opens_sentence, Opening, PresentDuty};
-pub(super) use pronoun::names_its_own_subject;
+pub(super) use pronoun::resolve as resolve_pronoun;
 
 /// One language's way of binding a party and of saying when.
 pub(super) struct Grammar {

@@ -28,16 +28,11 @@ async fn a_tenant_whose_jobs_hang_leaves_a_quarter_of_the_workers_to_others_by_d
         "the stuck tenant holds 3 of 4 workers"
     );
     // What a claim took beyond the share went back untried.
-    let spent: i64 = queue
-        .client
-        .query_one(
-            "select coalesce(sum(attempt), 0) from public.jobs where id = any($1) and state <> 'running'",
-            &[&stuck],
-        )
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(spent, 0, "a job handed back spent an attempt");
+    assert_eq!(
+        queue.attempts_of_waiting(&stuck).await,
+        0,
+        "a job handed back spent an attempt"
+    );
     handle.shutdown().await;
 }
 
@@ -86,16 +81,11 @@ async fn a_fleet_cap_holds_a_tenant_to_it_across_every_runner() {
         running = queue.running_of("acme").await;
     }
     assert_eq!(running, 2, "what went past the cap went back");
-    let spent: i64 = queue
-        .client
-        .query_one(
-            "select coalesce(sum(attempt), 0) from public.jobs where id = any($1) and state <> 'running'",
-            &[&held_up],
-        )
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(spent, 0, "a job handed back spent an attempt");
+    assert_eq!(
+        queue.attempts_of_waiting(&held_up).await,
+        0,
+        "a job handed back spent an attempt"
+    );
     for handle in handles {
         handle.shutdown().await;
     }

@@ -241,6 +241,19 @@ impl Queue {
             .get(0)
     }
 
+    /// The attempts spent by those of `ids` that are not running: none for jobs
+    /// handed back untried.
+    async fn attempts_of_waiting(&self, ids: &[i64]) -> i64 {
+        self.client
+            .query_one(
+                "select coalesce(sum(attempt), 0) from public.jobs where id = any($1) and state <> 'running'",
+                &[&ids],
+            )
+            .await
+            .unwrap()
+            .get(0)
+    }
+
     async fn state(&self, id: i64) -> String {
         self.client
             .query_one("select state from public.jobs where id = $1", &[&id])

@@ -61,10 +61,25 @@ pub(crate) fn spanish() -> Regex {
     ))
 }
 
+/// The party `pronoun` stands for in a sentence whose words before it are `before`,
+/// found by a language's `antecedent`; none when the clause asks the other party to
+/// act, or when a subject left unsaid ("") is named after the verb after all.
+pub(crate) fn resolve(
+    antecedent: fn(&str, &str) -> Option<String>,
+    before: &str,
+    pronoun: &str,
+    action: &str,
+) -> Option<String> {
+    if asks_the_other_party(before) || (pronoun.is_empty() && names_its_own_subject(action)) {
+        return None;
+    }
+    antecedent(before, pronoun)
+}
+
 /// Whether a Spanish action's first words name a subject of its own, which the verb
 /// comes before ("deberá el Arrendador notificar ..."): then the duty is that
 /// subject's, not the clause's.
-pub(crate) fn names_its_own_subject(action: &str) -> bool {
+fn names_its_own_subject(action: &str) -> bool {
     static SUBJECT: LazyLock<Regex> = LazyLock::new(|| compile(r"^\s*(?:el|la|los|las)\s+\p{Lu}"));
     SUBJECT.is_match(action)
 }
@@ -96,9 +111,6 @@ pub(crate) fn english_antecedent(before: &str, pronoun: &str) -> Option<String> 
             r"{NUMBERING}(?:If|Where|When|Whenever|Once|Should|Unless|After|Before|Until|While|In\s+the\s+event\s+(?:that\s+)?|To\s+the\s+extent\s+(?:that\s+)?)\s*(?P<party>[Ee]ach\s+[Pp]arty|[Ee]ither\s+[Pp]arty|[Bb]oth\s+[Pp]arties|(?:the\s+)?\p{{Lu}}[\w&-]*(?:\s+\p{{Lu}}[\w&.-]*){{0,3}})\s+\p{{Ll}}[^,;:?]{{0,200}},\s*(?:then\s+)?$"
         ))
     });
-    if asks_the_other_party(before) {
-        return None;
-    }
     let party = CLAUSE.captures(before)?.name("party")?.as_str();
     let plural = party.to_lowercase().ends_with("parties");
     // "they" may stand for a company as well as for several.
@@ -122,9 +134,6 @@ pub(crate) fn german_antecedent(before: &str, pronoun: &str) -> Option<String> {
             r"{NUMBERING}(?i:{openers})\s+(?P<party>(?P<article>der|die)\s+\p{{Lu}}[\p{{L}}-]*)\b(?P<rest>[^,;:?]*(?:,\s*{RELATIVE}[^,;:?]+,[^,;:?]+)?),\s*(?:so\s+|dann\s+)?\p{{Ll}}+\s+$"
         ))
     });
-    if asks_the_other_party(before) {
-        return None;
-    }
     let caps = CLAUSE.captures(before)?;
     let agrees = matches!((&caps["article"], pronoun), ("der", "er") | ("die", "sie"));
     let words = caps["party"].split_whitespace().count() + caps["rest"].split_whitespace().count();
@@ -141,9 +150,6 @@ pub(crate) fn french_antecedent(before: &str, pronoun: &str) -> Option<String> {
             r"{NUMBERING}(?:Si|Lorsque|Lorsqu['’]|Quand|Dès\s+que|Dès\s+qu['’]|Dans\s+le\s+cas\s+où|Au\s+cas\s+où|Sauf\s+si|Tant\s+que|Après\s+que|Après\s+qu['’])\s*(?P<party>(?P<article>le|la|les|l['’])\s*\p{{Lu}}[\p{{L}}-]*)\s+[^,;:?]{{1,200}},\s*$"
         ))
     });
-    if asks_the_other_party(before) {
-        return None;
-    }
     let caps = CLAUSE.captures(before)?;
     let article = caps["article"].replace('’', "'");
     let agrees = match pronoun {
@@ -162,8 +168,5 @@ pub(crate) fn spanish_antecedent(before: &str, _: &str) -> Option<String> {
             r"{NUMBERING}(?:Si|Cuando|En\s+caso\s+de\s+que|En\s+el\s+caso\s+de\s+que|Siempre\s+que|Una\s+vez\s+que|Mientras|Tan\s+pronto\s+como|Salvo\s+que|A\s+menos\s+que)\s+(?P<party>(?:el|la|los|las)\s+\p{{Lu}}[\p{{L}}-]*)\s+[^,;:?]{{1,200}},\s*$"
         ))
     });
-    if asks_the_other_party(before) {
-        return None;
-    }
     Some(CLAUSE.captures(before)?["party"].to_owned())
 }
