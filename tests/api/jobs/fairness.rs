@@ -91,6 +91,39 @@ async fn a_fleet_cap_holds_a_tenant_to_it_across_every_runner() {
     }
 }
 
+/// A tenant at the fleet cap runs its jobs back to back as the fleet's finish: a
+/// runner learns that the tenant is free again from its next claim's count, not after
+/// a time. Here the poll interval is a minute, so nothing but that can start the next
+/// job: when a tenant found at the cap was passed over for about a poll interval, two
+/// runners ran two jobs a minute, and 60 took half an hour.
+#[tokio::test]
+async fn a_tenant_at_the_fleet_cap_runs_its_jobs_back_to_back() {
+    let queue = Queue::with_tenants(&["acme"]).await;
+    let ran = Ran::default();
+    let jobs = queue.enqueue_numbered("acme", RECORD, 60).await;
+    let mut handles = Vec::new();
+    for n in 0..2 {
+        let runner = queue.runner(&ran, clock::system(), |c| {
+            c.worker_id = format!("runner-{n}");
+            c.tenant_fleet_cap = Some(2);
+            c.poll_interval = Duration::from_secs(60);
+        });
+        handles.push(runner.start().await);
+    }
+    for id in &jobs {
+        queue
+            .wait_for_state(*id, "completed", Duration::from_secs(20))
+            .await;
+    }
+    assert!(
+        jobs.iter().all(|id| ran.times(*id) == 1),
+        "a job handed back at the cap had started"
+    );
+    for handle in handles {
+        handle.shutdown().await;
+    }
+}
+
 /// The runner's statements that change a bounded set of jobs reach them, and their
 /// tenants, through an index however large the tables, planned generically as a cached
 /// statement is: a `limit`ed `with` query joined back (the promotion, the rescue, the

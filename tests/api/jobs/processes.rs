@@ -135,12 +135,13 @@ async fn sigterm_stops_claiming_and_releases_what_is_still_running() {
 }
 
 #[tokio::test]
-async fn jobs_run_behind_pgbouncer_and_show_in_the_metrics() {
+async fn jobs_run_behind_pgbouncer_with_the_fleet_cap_and_show_in_the_metrics() {
     let queue = Queue::with_tenants(&["acme"]).await;
     let bouncer = crate::support::PgBouncer::start(1);
     let pooled = bouncer.url_for(&queue.db);
     // Every statement of the runner and of the handlers goes through the pooler (one
-    // server connection for all); only LISTEN uses the direct URL.
+    // server connection for all); only LISTEN uses the direct URL. With the fleet cap,
+    // each claim is followed by its count, and what went past the cap is handed back.
     let app = crate::app::spawn_app(
         &queue.db,
         &[
@@ -148,6 +149,7 @@ async fn jobs_run_behind_pgbouncer_and_show_in_the_metrics() {
             ("PACTUM_DB_POOLER", "transaction"),
             ("PACTUM_DIRECT_DATABASE_URL", queue.db.url.as_str()),
             ("PACTUM_JOB_WORKERS", "4"),
+            ("PACTUM_JOB_TENANT_FLEET_CAP", "2"),
         ],
     )
     .await;
@@ -159,6 +161,19 @@ async fn jobs_run_behind_pgbouncer_and_show_in_the_metrics() {
             .wait_for_state(*id, "completed", Duration::from_secs(30))
             .await;
     }
+    // Jobs handed back at the cap ran later, each on its one attempt.
+    let attempts: Vec<i32> = queue
+        .client
+        .query(
+            "select distinct attempt from public.jobs where id = any($1)",
+            &[&ids],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert_eq!(attempts, [1]);
     let metrics = app.get("localhost", "/metrics").await.text().await.unwrap();
     assert!(
         metrics.contains(r#"pactum_jobs{kind="pactum.noop",state="completed"} 200"#),

@@ -17,7 +17,7 @@
 //! (`handler`), the tenant shares (`shares`), the metrics (`metrics`) and the
 //! statements (`sql`) are beside it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -375,18 +375,25 @@ impl Runner {
             inner.claiming.fetch_add(1, Ordering::AcqRel);
             let mut claimed = Vec::new();
             let queues = &inner.config.queues;
-            for offset in 0..queues.len() {
-                let want = permits.len() - claimed.len();
-                if want == 0 {
-                    break;
-                }
-                let queue = &queues[(next_queue + offset) % queues.len()];
-                match self.claim(queue, want).await {
-                    Ok(jobs) => claimed.extend(jobs),
-                    Err(error) => {
-                        tracing::warn!(error = %describe_error(&error), "claiming jobs failed; retrying after the poll interval");
+            // A second round only when a claim passed over a tenant at the fleet cap
+            // that its count then found free: no notification would say so.
+            for _round in 0..2 {
+                for offset in 0..queues.len() {
+                    let want = permits.len() - claimed.len();
+                    if want == 0 {
                         break;
                     }
+                    let queue = &queues[(next_queue + offset) % queues.len()];
+                    match self.claim(queue, want).await {
+                        Ok(jobs) => claimed.extend(jobs),
+                        Err(error) => {
+                            tracing::warn!(error = %describe_error(&error), "claiming jobs failed; retrying after the poll interval");
+                            break;
+                        }
+                    }
+                }
+                if claimed.len() == permits.len() || !inner.at_fleet_cap.take_freed() {
+                    break;
                 }
             }
             next_queue = next_queue.wrapping_add(1);
@@ -408,10 +415,16 @@ impl Runner {
             backlog = claimed.len() == wanted;
             if claimed.is_empty() {
                 drop(permits);
+                // A tenant backed off after a collision at the fleet cap is looked at
+                // again when its back-off ends: no notification will say so.
+                let mut look_again = tokio::time::Instant::now() + inner.config.poll_interval;
+                if let Some(back) = inner.at_fleet_cap.next_return() {
+                    look_again = look_again.min(back.into());
+                }
                 tokio::select! {
                     _ = inner.stop.cancelled() => return,
                     _ = inner.wake.notified() => {}
-                    _ = tokio::time::sleep(inner.config.poll_interval) => {}
+                    _ = tokio::time::sleep_until(look_again) => {}
                 }
                 continue;
             }
@@ -443,9 +456,11 @@ impl Runner {
         let mut passed_over = inner.shares.full();
         let fleet_cap = (inner.config.tenant_fleet_cap)
             .map(|cap| i64::try_from(cap.max(1)).unwrap_or(i64::MAX));
-        if fleet_cap.is_some() {
-            passed_over.extend(inner.at_fleet_cap.passed_over());
-        }
+        let at_fleet_cap = match fleet_cap {
+            Some(_) => inner.at_fleet_cap.passed_over(),
+            None => Vec::new(),
+        };
+        passed_over.extend_from_slice(&at_fleet_cap);
         let rows = conn
             .query(
                 Scope::standalone(),
@@ -498,10 +513,10 @@ impl Runner {
             });
         }
         let counted = match fleet_cap {
-            Some(cap) if !claimed.is_empty() => {
+            Some(cap) if !claimed.is_empty() || !at_fleet_cap.is_empty() => {
                 let beyond = (&mut beyond_share, handed_back_of.as_slice());
-                let at_cap = (&inner.at_fleet_cap, inner.config.poll_interval);
-                Self::keep_within_fleet_cap(&conn, (cap, at_cap), &mut claimed, beyond).await
+                let known = (&inner.at_fleet_cap, at_fleet_cap.as_slice());
+                Self::keep_within_fleet_cap(&conn, (cap, known), &mut claimed, beyond).await
             }
             _ => Ok(()),
         };
@@ -533,48 +548,62 @@ impl Runner {
     /// jobs at the same instant may both hand some back, and the next claim takes
     /// them. When the count cannot be read, every claimed job goes back untried.
     /// `beyond` comes with the tenants of the jobs already in it (beyond the runner's
-    /// share), which are counted running until they are handed back. The tenants found
-    /// at the cap are remembered in `at_cap`, for the next claims to pass over.
+    /// share), which are counted running until they are handed back.
+    ///
+    /// The tenants the claim passed over at the cap (`passed_over`, from `at_cap`) are
+    /// counted too, and what the count finds at the cap becomes what `at_cap` knows; a
+    /// tenant all of whose claimed jobs went back is backed off besides.
     async fn keep_within_fleet_cap(
         conn: &Connection,
-        (cap, (at_cap, poll)): (i64, (&AtFleetCap, Duration)),
+        (cap, (at_cap, passed_over)): (i64, (&AtFleetCap, &[uuid::Uuid])),
         claimed: &mut Vec<Claimed>,
         (beyond, handed_back_of): (&mut Vec<i64>, &[uuid::Uuid]),
     ) -> Result<(), TenancyError> {
         let mut tenants: Vec<uuid::Uuid> = claimed.iter().map(|job| job.tenant.0).collect();
+        tenants.extend_from_slice(passed_over);
         tenants.sort_unstable();
         tenants.dedup();
-        let rows = match conn
+        let counted = conn
             .query(Scope::standalone(), FLEET_RUNNING_SQL, &[&tenants])
-            .await
-        {
+            .await;
+        let rows = match counted {
             Ok(rows) => rows,
             Err(error) => {
                 beyond.extend(claimed.drain(..).map(|job| job.id));
                 return Err(error.into());
             }
         };
-        let mut excess: HashMap<uuid::Uuid, i64> = rows
-            .iter()
-            .map(|row| {
-                let tenant: uuid::Uuid = row.get(0);
-                let handed_back = handed_back_of.iter().filter(|t| **t == tenant).count();
-                let running = row.get::<_, i64>(1) - handed_back as i64;
-                if running >= cap {
-                    at_cap.remember(tenant, poll);
-                }
-                (tenant, running - cap)
-            })
-            .filter(|(_, over)| *over > 0)
-            .collect();
+        let mut full = HashSet::new();
+        let mut excess: HashMap<uuid::Uuid, i64> = HashMap::new();
+        for row in &rows {
+            let tenant: uuid::Uuid = row.get(0);
+            let handed_back = handed_back_of.iter().filter(|t| **t == tenant).count();
+            let running = row.get::<_, i64>(1) - handed_back as i64;
+            if running >= cap {
+                full.insert(tenant);
+            }
+            if running > cap {
+                excess.insert(tenant, running - cap);
+            }
+        }
+        at_cap.counted(full, passed_over);
+        let (mut kept, mut returned) = (HashSet::new(), HashSet::new());
         // The batch's last jobs of a tenant (the least urgent) go back first.
         for index in (0..claimed.len()).rev() {
-            if let Some(over) = excess.get_mut(&claimed[index].tenant.0) {
-                if *over > 0 {
+            let tenant = claimed[index].tenant.0;
+            match excess.get_mut(&tenant) {
+                Some(over) if *over > 0 => {
                     *over -= 1;
                     beyond.push(claimed.remove(index).id);
+                    returned.insert(tenant);
+                }
+                _ => {
+                    kept.insert(tenant);
                 }
             }
+        }
+        for tenant in returned.difference(&kept) {
+            at_cap.back_off(*tenant);
         }
         Ok(())
     }
@@ -706,6 +735,11 @@ impl Runner {
                 }
                 ids.clear();
                 attempts.clear();
+                // A claim made as these jobs ended counted them still running: a tenant
+                // it found at the fleet cap may be below it now.
+                if inner.config.tenant_fleet_cap.is_some() {
+                    self.wake();
+                }
             }
             for done in flushes.drain(..) {
                 let _ = done.send(());

@@ -2,7 +2,9 @@
 //! tenant's share until it is dropped, so one tenant's hanging jobs cannot occupy
 //! every worker.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+
+use rand::Rng;
 use std::sync::{Arc, Mutex};
 
 use super::handler::Job;
@@ -83,27 +85,74 @@ impl Drop for ShareSlot {
     }
 }
 
-/// The tenants a runner last found at the fleet cap, passed over by its claims for
-/// about a poll interval without asking the database before each claim: a tenant that
-/// reached the cap meanwhile is claimed once, handed back by the count after the
-/// claim, and remembered then. How long is random (half to one and a half poll
-/// intervals), so that runners which collided on a tenant (both counted the other's
-/// claim and handed theirs back) do not claim it again at the same instant.
+/// What a runner knows of the tenants at the fleet cap, so that its claims pass over
+/// them without asking the database first. Every claim's count (see
+/// `FLEET_AT_CAP_SQL`) replaces the knowledge whole: a tenant is passed over from the
+/// count that found it at the cap to the next one that does not, not for a set time,
+/// so a tenant at the cap runs its jobs back to back as the fleet's finish rather than
+/// a batch per poll interval.
+///
+/// Runners that claimed a tenant's jobs at the same instant may each count the other's
+/// claim and hand back all of theirs. A tenant this runner handed every claimed job
+/// of back is also backed off for a few random milliseconds, so the two do not claim it
+/// again in step.
 #[derive(Debug, Default)]
-pub(super) struct AtFleetCap(Mutex<HashMap<uuid::Uuid, std::time::Instant>>);
+pub(super) struct AtFleetCap(Mutex<AtCapState>);
+
+#[derive(Debug, Default)]
+struct AtCapState {
+    counted: HashSet<uuid::Uuid>,
+    freed: bool,
+    backed_off: HashMap<uuid::Uuid, std::time::Instant>,
+}
+
+/// How long a runner leaves a tenant it collided on: long enough to fall out of step
+/// with the other runner's claim (a round trip of a millisecond or less), short enough
+/// that the tenant's jobs wait for it no more than a blink.
+const COLLISION_BACK_OFF: std::ops::Range<std::time::Duration> =
+    std::time::Duration::from_millis(5)..std::time::Duration::from_millis(50);
 
 impl AtFleetCap {
-    pub(super) fn remember(&self, tenant: uuid::Uuid, poll: std::time::Duration) {
-        let until = std::time::Instant::now() + poll.mul_f64(0.5 + rand::random::<f64>());
-        let mut at_cap = self.0.lock().expect("tenants at the fleet cap");
-        at_cap.insert(tenant, until);
-    }
-
-    /// The tenants found at the cap that are still passed over.
+    /// The tenants a claim passes over now.
     pub(super) fn passed_over(&self) -> Vec<uuid::Uuid> {
         let now = std::time::Instant::now();
-        let mut at_cap = self.0.lock().expect("tenants at the fleet cap");
-        at_cap.retain(|_, until| *until > now);
-        at_cap.keys().copied().collect()
+        let mut state = self.0.lock().expect("tenants at the fleet cap");
+        state.backed_off.retain(|_, until| *until > now);
+        let backed_off: HashSet<uuid::Uuid> = state.backed_off.keys().copied().collect();
+        state.counted.union(&backed_off).copied().collect()
+    }
+
+    /// Takes a fresh count's tenants at the cap in place of the last, and notes
+    /// whether a tenant that `passed_over` had named is free again (see `take_freed`).
+    pub(super) fn counted(&self, at_cap: HashSet<uuid::Uuid>, passed_over: &[uuid::Uuid]) {
+        let mut state = self.0.lock().expect("tenants at the fleet cap");
+        let freed = passed_over.iter().any(|tenant| {
+            state.counted.contains(tenant)
+                && !at_cap.contains(tenant)
+                && !state.backed_off.contains_key(tenant)
+        });
+        state.counted = at_cap;
+        state.freed |= freed;
+    }
+
+    /// Whether a claim since the last call passed over a tenant that its count found
+    /// free: the claims that passed it over may be tried again at once.
+    pub(super) fn take_freed(&self) -> bool {
+        std::mem::take(&mut self.0.lock().expect("tenants at the fleet cap").freed)
+    }
+
+    pub(super) fn back_off(&self, tenant: uuid::Uuid) {
+        let wait = rand::thread_rng().gen_range(COLLISION_BACK_OFF);
+        let mut state = self.0.lock().expect("tenants at the fleet cap");
+        state
+            .backed_off
+            .insert(tenant, std::time::Instant::now() + wait);
+    }
+
+    /// When the earliest back-off ends, for a claim loop with nothing to do to look
+    /// again then rather than after a whole poll interval.
+    pub(super) fn next_return(&self) -> Option<std::time::Instant> {
+        let state = self.0.lock().expect("tenants at the fleet cap");
+        state.backed_off.values().min().copied()
     }
 }

@@ -99,7 +99,11 @@ pub(super) const GIVE_BACK_SQL: &str = concat!(
 );
 
 /// How many jobs of each of the tenants `$1` are running in the whole fleet, read after
-/// a claim of theirs committed, so that claim's own among them.
+/// a claim committed, so that claim's own among them. The tenants are named rather
+/// than all running jobs counted: the partial index on running jobs keeps an entry
+/// for every job that ran since the last vacuum, and a bitmap scan, which is what the
+/// planner takes for the whole of it, never marks the dead ones (0.4 to 0.7 ms a count
+/// after 30,000 jobs, against 0.04 to 0.2 ms for a batch's tenants).
 pub const FLEET_RUNNING_SQL: &str = "select tenant_id, count(*) from public.jobs \
      where state = 'running' and tenant_id = any($1) group by tenant_id";
 
