@@ -14,6 +14,7 @@ use super::model::{DeliveryView, DELIVERY_COLUMNS};
 use super::signature;
 use crate::kernel::destination;
 use crate::kernel::events::{EventView, EVENT_COLUMNS};
+use crate::kernel::jobs::places::Places;
 use crate::kernel::jobs::{BackgroundJob, JobContext, JobError, JobKind, NewJob};
 use crate::tenancy::scoped::TenantTx;
 
@@ -79,22 +80,34 @@ struct Inner {
     per_destination: usize,
 }
 
-/// One delivery in flight to a destination; its place is given back when dropped.
+/// One delivery in flight to a destination; its place is given back when dropped, and
+/// a delivery this process deferred behind it is brought forward.
 struct Slot {
     deliverer: Deliverer,
     destination: String,
+    places: Option<Places>,
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        let mut in_flight = self.deliverer.0.in_flight.lock().expect("webhook slots");
-        if let Some(count) = in_flight.get_mut(&self.destination) {
-            *count -= 1;
-            if *count == 0 {
-                in_flight.remove(&self.destination);
+        {
+            let mut in_flight = self.deliverer.0.in_flight.lock().expect("webhook slots");
+            if let Some(count) = in_flight.get_mut(&self.destination) {
+                *count -= 1;
+                if *count == 0 {
+                    in_flight.remove(&self.destination);
+                }
             }
         }
+        if let Some(places) = &self.places {
+            places.given_back(&place_of(&self.destination));
+        }
     }
+}
+
+/// The place deliveries to `destination` are deferred behind.
+fn place_of(destination: &str) -> String {
+    format!("webhook destination {destination}")
 }
 
 /// Installs the process-wide TLS provider (ring) that reqwest's rustls needs; a second
@@ -138,9 +151,10 @@ impl Deliverer {
         })))
     }
 
-    /// A place for one delivery to `url`'s destination, unless it already has its
+    /// A place for one delivery to `url`'s destination, given back through `places`
+    /// when dropped, or the destination (scheme, host, port) if it already has its
     /// share in flight.
-    fn slot(&self, url: &str) -> Option<Slot> {
+    fn slot(&self, url: &str, places: Option<Places>) -> Result<Slot, String> {
         let destination = reqwest::Url::parse(url)
             .map(|u| {
                 format!(
@@ -154,12 +168,13 @@ impl Deliverer {
         let mut in_flight = self.0.in_flight.lock().expect("webhook slots");
         let count = in_flight.entry(destination.clone()).or_default();
         if *count >= self.0.per_destination {
-            return None;
+            return Err(destination);
         }
         *count += 1;
-        Some(Slot {
+        Ok(Slot {
             deliverer: self.clone(),
             destination,
+            places,
         })
     }
 
@@ -398,15 +413,20 @@ async fn deliver(
         return Ok(());
     }
     let (url, secret): (String, String) = (endpoint.get(0), endpoint.get(1));
-    let Some(_slot) = deliverer.slot(&url) else {
+    let _slot = match deliverer.slot(&url, Some(ctx.places.clone())) {
+        Ok(slot) => slot,
         // Its destination already holds its share of the workers (a receiver that is
-        // slow or hangs): try again once a delivery there could have timed out,
-        // without spending an attempt, so the other workers serve other destinations.
-        let jitter = DELIVERY_TIMEOUT.mul_f64(rand::random::<f64>());
-        return Err(JobError::Defer(
-            DELIVERY_TIMEOUT / 2 + jitter,
-            "its destination has its share of deliveries in flight".into(),
-        ));
+        // slow or hangs): try again as soon as a delivery there ends in this process,
+        // or once one could have timed out, without spending an attempt, so the other
+        // workers serve other destinations.
+        Err(destination) => {
+            let jitter = DELIVERY_TIMEOUT.mul_f64(rand::random::<f64>());
+            return Err(JobError::DeferBehind {
+                place: place_of(&destination),
+                at_most: DELIVERY_TIMEOUT / 2 + jitter,
+                reason: "its destination has its share of deliveries in flight".into(),
+            });
+        }
     };
     let message_id = message_id(ctx.job.tenant.0, event.id);
     let body = payload(
@@ -502,16 +522,18 @@ mod tests {
     #[test]
     fn a_destination_holds_at_most_its_share_and_gets_its_places_back() {
         let deliverer = Deliverer::new(true, Duration::from_secs(3600), 2).unwrap();
-        let first = deliverer.slot("https://hooks.example/a").unwrap();
-        let second = deliverer.slot("https://hooks.example:443/b?x=1").unwrap();
-        assert!(
-            deliverer.slot("https://hooks.example/c").is_none(),
+        let slot = |url: &str| deliverer.slot(url, None);
+        let first = slot("https://hooks.example/a").unwrap();
+        let second = slot("https://hooks.example:443/b?x=1").unwrap();
+        assert_eq!(
+            slot("https://hooks.example/c").err().as_deref(),
+            Some("https://hooks.example:443"),
             "the same scheme, host and port"
         );
-        let elsewhere = deliverer.slot("http://hooks.example/a").unwrap();
-        let other_port = deliverer.slot("https://hooks.example:8443/a").unwrap();
+        let elsewhere = slot("http://hooks.example/a").unwrap();
+        let other_port = slot("https://hooks.example:8443/a").unwrap();
         drop(first);
-        let again = deliverer.slot("https://hooks.example/c").unwrap();
+        let again = slot("https://hooks.example/c").unwrap();
         drop((second, again, elsewhere, other_port));
         assert!(deliverer.0.in_flight.lock().unwrap().is_empty());
     }

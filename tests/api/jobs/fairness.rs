@@ -426,3 +426,46 @@ async fn a_destination_that_hangs_holds_only_its_share_of_the_workers_by_default
     assert_eq!(spent, 0, "a deferred delivery spent an attempt");
     handle.shutdown().await;
 }
+
+/// Deliveries put off behind a destination's share run as soon as a delivery there
+/// ends, not after the delay meant for a receiver that hangs: a receiver that takes
+/// 100 ms an answer gets its twelve deliveries back to back, two at a time. Put off
+/// for that delay alone (2.5 to 7.5 s), they left it idle for seconds between them
+/// while the places they waited for stood free.
+#[tokio::test]
+async fn deliveries_put_off_behind_a_slow_destination_run_as_soon_as_it_has_room() {
+    use std::sync::atomic::Ordering;
+    let queue = Queue::with_tenants(&["acme"]).await;
+    let receiver = Receiver::start().await;
+    receiver.hang.store(false, Ordering::SeqCst);
+    receiver.slow_ms.store(100, Ordering::SeqCst);
+    let mut deliveries = Vec::new();
+    for _ in 0..12 {
+        deliveries.push(delivery_job(&queue, &receiver).await);
+    }
+    // Four workers, two deliveries per destination.
+    let runner = webhook_runner(&queue, clock::system(), 4).await;
+    let handle = runner.start().await;
+    for id in &deliveries {
+        queue
+            .wait_for_state(*id, "completed", Duration::from_secs(60))
+            .await;
+    }
+    let arrivals = receiver.arrivals.lock().unwrap().clone();
+    assert_eq!(arrivals.len(), 12, "each delivered once");
+    let longest_gap = arrivals
+        .windows(2)
+        .map(|pair| pair[1].saturating_duration_since(pair[0]))
+        .max()
+        .unwrap();
+    assert!(
+        longest_gap < Duration::from_millis(1500),
+        "the receiver stood idle for {longest_gap:?} with deliveries waiting"
+    );
+    assert_eq!(
+        queue.attempts_of_waiting(&deliveries).await,
+        12,
+        "a delivery put off spent an attempt"
+    );
+    handle.shutdown().await;
+}

@@ -357,6 +357,10 @@ struct Receiver {
     port: u16,
     hang: Arc<std::sync::atomic::AtomicBool>,
     answered: Arc<std::sync::atomic::AtomicUsize>,
+    /// How long it takes over an answer when it does not hang.
+    slow_ms: Arc<std::sync::atomic::AtomicU64>,
+    /// When each request arrived.
+    arrivals: Arc<std::sync::Mutex<Vec<Instant>>>,
 }
 
 impl Receiver {
@@ -367,20 +371,30 @@ impl Receiver {
         let port = listener.local_addr().unwrap().port();
         let hang = Arc::new(std::sync::atomic::AtomicBool::new(true));
         let answered = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let (h, a) = (hang.clone(), answered.clone());
+        let slow_ms = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let arrivals = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (h, a, slow, arrived) = (
+            hang.clone(),
+            answered.clone(),
+            slow_ms.clone(),
+            arrivals.clone(),
+        );
         tokio::spawn(async move {
             loop {
                 let Ok((mut socket, _)) = listener.accept().await else {
                     return;
                 };
-                let (h, a) = (h.clone(), a.clone());
+                let (h, a, slow, arrived) = (h.clone(), a.clone(), slow.clone(), arrived.clone());
                 tokio::spawn(async move {
                     let mut buffer = vec![0u8; 65536];
                     let _ = socket.read(&mut buffer).await;
+                    arrived.lock().unwrap().push(Instant::now());
                     if h.load(Ordering::SeqCst) {
                         tokio::time::sleep(Duration::from_secs(600)).await;
                         return;
                     }
+                    let slow = slow.load(Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(slow)).await;
                     let _ = socket
                         .write_all(b"HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n")
                         .await;
@@ -392,6 +406,8 @@ impl Receiver {
             port,
             hang,
             answered,
+            slow_ms,
+            arrivals,
         }
     }
 }

@@ -49,6 +49,8 @@ pub struct JobContext {
     pub durable_bookkeeping: bool,
     /// The runner's worker id, how many due siblings to take, and its metrics, for jobs
     /// done together with this one ([`JobContext::take_due_siblings`]).
+    /// Where the handler gives back a place that jobs may be deferred behind.
+    pub places: super::places::Places,
     pub(super) worker_id: String,
     pub(super) together: usize,
     pub(super) metrics: super::metrics::JobMetrics,
@@ -95,6 +97,15 @@ pub enum JobError {
     /// Not now, and nothing was tried: run again after this long without spending an
     /// attempt (a destination already at its share of the workers).
     Defer(Duration, String),
+    /// As [`JobError::Defer`], behind a place that is taken (a destination with its
+    /// share in flight): the job runs as soon as this process gives such a place back
+    /// ([`Places::given_back`](super::places::Places::given_back)), after `at_most`
+    /// otherwise.
+    DeferBehind {
+        place: String,
+        at_most: Duration,
+        reason: String,
+    },
 }
 
 /// An error with its causes: "internal error" or "db error" alone tells an operator

@@ -24,6 +24,7 @@ pub mod enqueue;
 pub mod handler;
 pub mod metrics;
 pub mod periodic;
+pub mod places;
 pub mod runner;
 mod shares;
 pub mod sql;

@@ -30,6 +30,7 @@ use tracing::Instrument;
 
 use super::handler::{Handlers, Job, JobContext, JobError};
 use super::metrics::JobMetrics;
+use super::places::Places;
 use super::shares::{AtFleetCap, Claimed, TenantShares};
 use super::sql::*;
 use super::together::MOST_TOGETHER;
@@ -141,7 +142,9 @@ struct Inner {
     handlers: Handlers,
     config: RunnerConfig,
     metrics: JobMetrics,
-    wake: Notify,
+    wake: Arc<Notify>,
+    /// Jobs deferred behind a place, brought forward when it is given back.
+    places: Places,
     slots: Arc<Semaphore>,
     /// Handlers started and not finished, to abort at the end of a shutdown.
     running: Mutex<HashMap<i64, AbortHandle>>,
@@ -207,6 +210,13 @@ impl Runner {
         metrics: JobMetrics,
     ) -> Self {
         let (completions, completions_rx) = mpsc::unbounded_channel();
+        let wake = Arc::new(Notify::new());
+        let places = Places::new(
+            queue_pool.clone(),
+            clock.clone(),
+            config.commit_mode(),
+            Arc::clone(&wake),
+        );
         Self(Arc::new(Inner {
             completions,
             completions_rx: Mutex::new(Some(completions_rx)),
@@ -225,7 +235,8 @@ impl Runner {
             ),
             config,
             metrics,
-            wake: Notify::new(),
+            wake,
+            places,
             running: Mutex::new(HashMap::new()),
             in_flight: std::sync::atomic::AtomicUsize::new(0),
             claiming: std::sync::atomic::AtomicUsize::new(0),
@@ -634,6 +645,7 @@ impl Runner {
                     )),
                     clock: inner.clock.clone(),
                     job: job.clone(),
+                    places: inner.places.clone(),
                     durable_bookkeeping: inner.config.durable_bookkeeping,
                     worker_id: inner.config.worker_id.clone(),
                     together: inner.config.together,
@@ -797,22 +809,18 @@ impl Runner {
                 self.retry_later(&conn, job, now, delay, &error).await?
             }
             JobError::Defer(delay, reason) => {
-                tracing::debug!(job = job.id, kind = %job.kind, %reason, "job deferred");
-                let next = now
-                    + chrono::Duration::from_std(delay)
-                        .unwrap_or_else(|_| chrono::Duration::hours(1));
-                conn.execute(
-                    Scope::standalone(),
-                    DEFER_SQL,
-                    &[
-                        &job.id,
-                        &inner.config.worker_id,
-                        &job.attempt,
-                        &next,
-                        &inner.config.commit_mode(),
-                    ],
-                )
-                .await?;
+                self.defer(&conn, job, now, delay, &reason).await?;
+                "deferred"
+            }
+            JobError::DeferBehind {
+                place,
+                at_most,
+                reason,
+            } => {
+                self.defer(&conn, job, now, at_most, &reason).await?;
+                // Remembered once the deferral committed, so that giving the place
+                // back finds the job waiting.
+                inner.places.wait(place, job.id, job.attempt - 1);
                 "deferred"
             }
         };
@@ -821,6 +829,33 @@ impl Runner {
             .finished
             .with_label_values(&[&job.kind, label])
             .inc();
+        Ok(())
+    }
+
+    /// Puts `job` off for `delay` without spending its attempt.
+    async fn defer(
+        &self,
+        conn: &Connection,
+        job: &Job,
+        now: DateTime<Utc>,
+        delay: Duration,
+        reason: &str,
+    ) -> Result<(), TenancyError> {
+        tracing::debug!(job = job.id, kind = %job.kind, %reason, "job deferred");
+        let next =
+            now + chrono::Duration::from_std(delay).unwrap_or_else(|_| chrono::Duration::hours(1));
+        conn.execute(
+            Scope::standalone(),
+            DEFER_SQL,
+            &[
+                &job.id,
+                &self.0.config.worker_id,
+                &job.attempt,
+                &next,
+                &self.0.config.commit_mode(),
+            ],
+        )
+        .await?;
         Ok(())
     }
 

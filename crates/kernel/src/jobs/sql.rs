@@ -150,6 +150,14 @@ pub(super) const DEFER_SQL: &str = concat!(
     " where id = $1 and state = 'running' and attempted_by = $2 and attempt = $3"
 );
 
+/// Makes job `$1`, deferred at attempt `$2` and not run since, available at `$3`:
+/// the place it was deferred behind was given back (see `places`).
+pub(super) const BRING_FORWARD_SQL: &str = concat!(
+    "update public.jobs set state = 'available', run_at = $3 from ",
+    commit_mode!(4),
+    " where id = $1 and attempt = $2 and state = 'retryable' and attempted_by is null"
+);
+
 /// Released at shutdown: not counted as an attempt, available to others at once.
 pub(super) const RELEASE_SQL: &str = concat!(
     "update public.jobs set state = 'available', attempt = attempt - 1, lease_until = null, \
