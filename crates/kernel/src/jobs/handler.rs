@@ -47,10 +47,11 @@ pub struct JobContext {
     /// Whether the runner's commits wait for the WAL flush (see
     /// [`RunnerConfig::durable_bookkeeping`](super::RunnerConfig::durable_bookkeeping)).
     pub durable_bookkeeping: bool,
+    /// Where the handler gives back a place that jobs may be deferred behind (see
+    /// [`JobError::DeferBehind`]).
+    pub places: super::places::Places,
     /// The runner's worker id, how many due siblings to take, and its metrics, for jobs
     /// done together with this one ([`JobContext::take_due_siblings`]).
-    /// Where the handler gives back a place that jobs may be deferred behind.
-    pub places: super::places::Places,
     pub(super) worker_id: String,
     pub(super) together: usize,
     pub(super) metrics: super::metrics::JobMetrics,

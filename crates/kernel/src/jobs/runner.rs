@@ -403,7 +403,8 @@ impl Runner {
                         }
                     }
                 }
-                if claimed.len() == permits.len() || !inner.at_fleet_cap.take_freed() {
+                let freed = inner.at_fleet_cap.take_freed();
+                if claimed.len() == permits.len() || !freed {
                     break;
                 }
             }

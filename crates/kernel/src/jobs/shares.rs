@@ -3,9 +3,9 @@
 //! every worker.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 
 use rand::Rng;
-use std::sync::{Arc, Mutex};
 
 use super::handler::Job;
 use crate::tenancy::TenantId;
@@ -86,8 +86,9 @@ impl Drop for ShareSlot {
 }
 
 /// What a runner knows of the tenants at the fleet cap, so that its claims pass over
-/// them without asking the database first. Every claim's count (see
-/// `FLEET_AT_CAP_SQL`) replaces the knowledge whole: a tenant is passed over from the
+/// them without asking the database first. Each claim counts the tenants it took and
+/// those it passed over (`FLEET_RUNNING_SQL`), every tenant known at the cap among
+/// them, and the count replaces the knowledge whole: a tenant is passed over from the
 /// count that found it at the cap to the next one that does not, not for a set time,
 /// so a tenant at the cap runs its jobs back to back as the fleet's finish rather than
 /// a batch per poll interval.
@@ -154,5 +155,48 @@ impl AtFleetCap {
     pub(super) fn next_return(&self) -> Option<std::time::Instant> {
         let state = self.0.lock().expect("tenants at the fleet cap");
         state.backed_off.values().min().copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tenant_is_passed_over_from_the_count_that_finds_it_at_the_cap_to_the_next() {
+        let (acme, globex) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+        let at_cap = AtFleetCap::default();
+        at_cap.counted(HashSet::from([acme]), &[]);
+        assert_eq!(at_cap.passed_over(), [acme]);
+        assert!(!at_cap.take_freed(), "nothing passed over was found free");
+        // Still at the cap: passed over again, and nothing to try again for.
+        at_cap.counted(HashSet::from([acme]), &[acme]);
+        assert!(!at_cap.take_freed());
+        // A count that finds it below the cap frees it at once, and says so once.
+        at_cap.counted(HashSet::new(), &[acme]);
+        assert!(at_cap.passed_over().is_empty());
+        assert!(at_cap.take_freed());
+        assert!(!at_cap.take_freed());
+        // A tenant found free that this claim did not pass over is nothing to retry.
+        at_cap.counted(HashSet::from([globex]), &[]);
+        at_cap.counted(HashSet::new(), &[]);
+        assert!(!at_cap.take_freed());
+    }
+
+    #[test]
+    fn a_tenant_backed_off_after_a_collision_returns_within_a_blink() {
+        let acme = uuid::Uuid::new_v4();
+        let at_cap = AtFleetCap::default();
+        assert_eq!(at_cap.next_return(), None);
+        at_cap.back_off(acme);
+        // Counted below the cap, it stays backed off: not freed, still passed over.
+        at_cap.counted(HashSet::new(), &[acme]);
+        assert!(!at_cap.take_freed());
+        assert_eq!(at_cap.passed_over(), [acme]);
+        let back = at_cap.next_return().expect("a back-off ends");
+        let wait = back.saturating_duration_since(std::time::Instant::now());
+        assert!(wait <= COLLISION_BACK_OFF.end, "{wait:?}");
+        std::thread::sleep(COLLISION_BACK_OFF.end);
+        assert!(at_cap.passed_over().is_empty());
     }
 }
