@@ -135,6 +135,10 @@ pub struct Config {
     /// port) may have in flight from this process; by default half the job workers
     /// (at least one), so a receiver that hangs never holds them all.
     pub webhook_max_per_destination: usize,
+    /// `PACTUM_WEBHOOK_FLEET_MAX_PER_DESTINATION`: deliveries one destination may have
+    /// in flight from every server and `pactum worker` on the database together; `off`
+    /// (the default) leaves each process its own share only.
+    pub webhook_fleet_max_per_destination: Option<usize>,
     /// Email and the notification stream.
     pub notifications: NotificationSettings,
 }
@@ -425,6 +429,12 @@ impl Config {
             1..=1000,
             (jobs.workers / 2).max(1),
         )?;
+        let webhook_fleet_max_per_destination = unless_word(
+            "PACTUM_WEBHOOK_FLEET_MAX_PER_DESTINATION",
+            get("PACTUM_WEBHOOK_FLEET_MAX_PER_DESTINATION"),
+            "off",
+            1..=100_000,
+        )?;
         let smtp_url = match get("SMTP_URL") {
             None => None,
             Some(url) => {
@@ -491,6 +501,7 @@ impl Config {
             webhook_allow_internal,
             webhook_disable_after,
             webhook_max_per_destination,
+            webhook_fleet_max_per_destination,
             upload_idle_timeout,
             upload_dir,
             store,

@@ -94,7 +94,10 @@ impl Outbound {
             webhooks: crate::webhooks::Deliverer::new(
                 config.webhook_allow_internal,
                 config.webhook_disable_after,
-                config.webhook_max_per_destination,
+                (
+                    config.webhook_max_per_destination,
+                    config.webhook_fleet_max_per_destination,
+                ),
             )?,
             notifications: crate::notifications::outlets::Outlets::new(
                 mailer,

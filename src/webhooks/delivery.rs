@@ -78,7 +78,14 @@ struct Inner {
     /// that many workers, and the rest serve everyone else.
     in_flight: std::sync::Mutex<std::collections::HashMap<String, usize>>,
     per_destination: usize,
+    /// How many deliveries one destination may have in flight from every process
+    /// together, held in `public.job_places`; `None` leaves each process its own.
+    fleet_per_destination: Option<usize>,
 }
+
+/// How long a delivery holds its place across the fleet at most: well past the
+/// request's timeout, so only a process that died leaves a place held that long.
+const FLEET_HOLD_LEASE: Duration = Duration::from_secs(60);
 
 /// One delivery in flight to a destination; its place is given back when dropped, and
 /// a delivery this process deferred behind it is brought forward.
@@ -110,6 +117,19 @@ fn place_of(destination: &str) -> String {
     format!("webhook destination {destination}")
 }
 
+/// A delivery whose destination already holds its share of the workers (a receiver
+/// that is slow or hangs): tried again as soon as a delivery there ends in this
+/// process, or once one could have timed out, without spending an attempt, so the
+/// other workers serve other destinations.
+fn put_off(destination: &str) -> JobError {
+    let jitter = DELIVERY_TIMEOUT.mul_f64(rand::random::<f64>());
+    JobError::DeferBehind {
+        place: place_of(destination),
+        at_most: DELIVERY_TIMEOUT / 2 + jitter,
+        reason: "its destination has its share of deliveries in flight".into(),
+    }
+}
+
 /// Installs the process-wide TLS provider (ring) that reqwest's rustls needs; a second
 /// call is harmless.
 pub fn install_tls_provider() {
@@ -130,11 +150,12 @@ impl Deliverer {
     /// `allow_internal` lets webhooks reach loopback and private addresses (tests, or
     /// an operator who wants it); an endpoint failing for `disable_after` (since its
     /// last success) is disabled; one destination has at most `per_destination`
-    /// deliveries in flight from this process.
+    /// deliveries in flight from this process, and `fleet_per_destination` (when set)
+    /// from every process together.
     pub fn new(
         allow_internal: bool,
         disable_after: Duration,
-        per_destination: usize,
+        (per_destination, fleet_per_destination): (usize, Option<usize>),
     ) -> anyhow::Result<Self> {
         install_tls_provider();
         let client = destination::client(
@@ -148,6 +169,7 @@ impl Deliverer {
             disable_after,
             in_flight: Default::default(),
             per_destination: per_destination.max(1),
+            fleet_per_destination: fleet_per_destination.map(|cap| cap.max(1)),
         })))
     }
 
@@ -413,19 +435,26 @@ async fn deliver(
         return Ok(());
     }
     let (url, secret): (String, String) = (endpoint.get(0), endpoint.get(1));
-    let _slot = match deliverer.slot(&url, Some(ctx.places.clone())) {
+    let mut slot = match deliverer.slot(&url, Some(ctx.places.clone())) {
         Ok(slot) => slot,
-        // Its destination already holds its share of the workers (a receiver that is
-        // slow or hangs): try again as soon as a delivery there ends in this process,
-        // or once one could have timed out, without spending an attempt, so the other
-        // workers serve other destinations.
-        Err(destination) => {
-            let jitter = DELIVERY_TIMEOUT.mul_f64(rand::random::<f64>());
-            return Err(JobError::DeferBehind {
-                place: place_of(&destination),
-                at_most: DELIVERY_TIMEOUT / 2 + jitter,
-                reason: "its destination has its share of deliveries in flight".into(),
-            });
+        Err(destination) => return Err(put_off(&destination)),
+    };
+    let _held_in_fleet = match deliverer.0.fleet_per_destination {
+        None => None,
+        Some(cap) => {
+            // The fleet's hold gives the place back once its row is gone, so that the
+            // delivery it brings forward finds it free; a delivery refused here gives
+            // back nothing, or it would bring forward another to be refused in turn.
+            slot.places = None;
+            let place = place_of(&slot.destination);
+            match ctx
+                .places
+                .hold_in_fleet(&place, ctx.job.id, cap, FLEET_HOLD_LEASE)
+                .await?
+            {
+                Some(hold) => Some(hold),
+                None => return Err(put_off(&slot.destination)),
+            }
         }
     };
     let message_id = message_id(ctx.job.tenant.0, event.id);
@@ -521,7 +550,7 @@ mod tests {
 
     #[test]
     fn a_destination_holds_at_most_its_share_and_gets_its_places_back() {
-        let deliverer = Deliverer::new(true, Duration::from_secs(3600), 2).unwrap();
+        let deliverer = Deliverer::new(true, Duration::from_secs(3600), (2, None)).unwrap();
         let slot = |url: &str| deliverer.slot(url, None);
         let first = slot("https://hooks.example/a").unwrap();
         let second = slot("https://hooks.example:443/b?x=1").unwrap();

@@ -353,10 +353,14 @@ fn sql_stays_citus_safe_no_volatile_function_in_on_conflict_do_update() {
 /// Where the source may send a notification, and why it cannot make writing
 /// transactions commit one after another (a notification inside a transaction takes a
 /// database-wide lock held until its commit is flushed).
-const MAY_NOTIFY: [(&str, &str); 4] = [
+const MAY_NOTIFY: [(&str, &str); 5] = [
     (
         "tenancy/scoped.rs",
         "after the commit, as a statement of its own",
+    ),
+    (
+        "kernel/jobs/places.rs",
+        "a place given back across the fleet: after its delete, as a statement of its own",
     ),
     (
         "kernel/jobs/enqueue.rs",

@@ -393,7 +393,8 @@ async fn a_tenant_whose_receiver_hangs_cannot_hold_every_worker_by_default() {
     let (_hanging, answering, globex) = one_hanging_receiver(&queue).await;
     // The default tenant share (3 of 4 workers), and no cap per destination to hide
     // behind.
-    let runner = webhook_runner_with(&queue, clock::system(), RunnerConfig::new(4), 4).await;
+    let runner =
+        webhook_runner_with(&queue, clock::system(), RunnerConfig::new(4), (4, None)).await;
     let handle = runner.start().await;
     let running = globex_went_first(&queue, &globex, &answering).await;
     assert_eq!(
@@ -425,6 +426,49 @@ async fn a_destination_that_hangs_holds_only_its_share_of_the_workers_by_default
     .await;
     assert_eq!(spent, 0, "a deferred delivery spent an attempt");
     handle.shutdown().await;
+}
+
+/// Two runners on one database, as two processes are, each allowing a destination two
+/// deliveries of its own: a receiver that hangs would hold four workers between them.
+/// With a cap of 2 for the whole fleet it holds 2, the deliveries beyond wait without
+/// spending an attempt, and another tenant's deliveries go through. Those are held to
+/// 2 at once across both runners too, and run as places are given back in either (a
+/// release announced to the other runner), well before a hanging delivery times out.
+#[tokio::test]
+async fn a_fleet_cap_per_destination_holds_a_hanging_receiver_to_it_across_every_runner() {
+    let queue = Queue::with_tenants(&["acme", "globex"]).await;
+    let (hanging, answering, globex) = one_hanging_receiver(&queue).await;
+    let mut handles = Vec::new();
+    for n in 0..2 {
+        let settings = RunnerConfig {
+            worker_id: format!("runner-{n}"),
+            shutdown_grace: Duration::from_millis(100),
+            ..RunnerConfig::new(4)
+        };
+        let runner = webhook_runner_with(&queue, clock::system(), settings, (2, Some(2))).await;
+        handles.push(runner.start().await);
+    }
+    globex_went_first(&queue, &globex, &answering).await;
+    // Claims, deferrals and their returns, each a chance to go past the cap, well
+    // within the 5 s after which a hanging delivery times out.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        hanging.arrivals.lock().unwrap().len(),
+        2,
+        "the fleet sent the hanging receiver 2 deliveries at once"
+    );
+    let held = count(&queue.client, "select count(*) from public.job_places").await;
+    assert_eq!(held, 2, "each held place is a row");
+    let spent = count(
+        &queue.client,
+        "select coalesce(sum(j.attempt), 0) from public.jobs j join public.tenants t on t.id = j.tenant_id \
+         where t.slug = 'acme' and j.state <> 'running'",
+    )
+    .await;
+    assert_eq!(spent, 0, "a delivery put off spent an attempt");
+    for handle in handles {
+        handle.shutdown().await;
+    }
 }
 
 /// Deliveries put off behind a destination's share run as soon as a delivery there

@@ -456,16 +456,23 @@ async fn delivery_job_to(queue: &Queue, url: &str) -> i64 {
 /// machine), claiming from the `webhooks` queue with `workers` workers.
 async fn webhook_runner(queue: &Queue, clock: SharedClock, workers: usize) -> Runner {
     let per_destination = (workers / 2).max(1);
-    webhook_runner_with(queue, clock, RunnerConfig::new(workers), per_destination).await
+    webhook_runner_with(
+        queue,
+        clock,
+        RunnerConfig::new(workers),
+        (per_destination, None),
+    )
+    .await
 }
 
 /// [`webhook_runner`] with its settings (the queue and poll interval are set here) and
-/// how many deliveries one destination may have in flight.
+/// how many deliveries one destination may have in flight, from this runner and (if
+/// set) from every runner together.
 async fn webhook_runner_with(
     queue: &Queue,
     clock: SharedClock,
     settings: RunnerConfig,
-    per_destination: usize,
+    (per_destination, in_the_fleet): (usize, Option<usize>),
 ) -> Runner {
     let workers = settings.workers;
     let config = pactum::config::Config::from_lookup(|name| match name {
@@ -473,6 +480,7 @@ async fn webhook_runner_with(
         "JWT_SECRET" => Some("test-secret-test-secret-test-secret-00".into()),
         "PACTUM_WEBHOOK_ALLOW_PRIVATE" => Some("true".into()),
         "PACTUM_WEBHOOK_MAX_PER_DESTINATION" => Some(per_destination.to_string()),
+        "PACTUM_WEBHOOK_FLEET_MAX_PER_DESTINATION" => in_the_fleet.map(|cap| cap.to_string()),
         _ => None,
     })
     .unwrap();

@@ -220,21 +220,25 @@ fn pactum_refuses_bad_usage_and_an_empty_worker_with_exit_2_and_explains_itself(
     let bad = run(&["worker"], "lots");
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("PACTUM_JOB_WORKERS"));
-    for cap in ["0", "-1", "many"] {
+    let fleet_caps = [
+        "PACTUM_JOB_TENANT_FLEET_CAP",
+        "PACTUM_WEBHOOK_FLEET_MAX_PER_DESTINATION",
+    ];
+    for (variable, cap) in fleet_caps
+        .iter()
+        .flat_map(|variable| ["0", "-1", "many", "100001"].map(|cap| (*variable, cap)))
+    {
         let bad_cap = std::process::Command::new(env!("CARGO_BIN_EXE_pactum"))
             .arg("worker")
             .env_clear()
             .env("DATABASE_URL", "postgres://nobody@127.0.0.1:1/none")
             .env("JWT_SECRET", crate::app::TEST_JWT_SECRET)
-            .env("PACTUM_JOB_TENANT_FLEET_CAP", cap)
+            .env(variable, cap)
             .output()
             .unwrap();
-        assert_eq!(bad_cap.status.code(), Some(2), "{cap}");
+        assert_eq!(bad_cap.status.code(), Some(2), "{variable}={cap}");
         let said = String::from_utf8_lossy(&bad_cap.stderr);
-        assert!(
-            said.contains("PACTUM_JOB_TENANT_FLEET_CAP"),
-            "{cap}: {said}"
-        );
+        assert!(said.contains(variable), "{variable}={cap}: {said}");
     }
 }
 

@@ -215,7 +215,7 @@ impl Runner {
             queue_pool.clone(),
             clock.clone(),
             config.commit_mode(),
-            Arc::clone(&wake),
+            (Arc::clone(&wake), config.worker_id.clone()),
         );
         Self(Arc::new(Inner {
             completions,
@@ -329,7 +329,11 @@ impl Runner {
             tokio::select! {
                 _ = self.0.stop.cancelled() => return Ok(()),
                 got = listening.notifications.recv() => match got {
-                    Some(_) => self.wake(),
+                    Some(payload) => match self.0.places.freed_elsewhere(&payload) {
+                        None => self.wake(),
+                        Some(Some(place)) => self.0.places.given_back(place),
+                        Some(None) => {}
+                    },
                     None => break,
                 }
             }

@@ -158,6 +158,28 @@ pub(super) const BRING_FORWARD_SQL: &str = concat!(
     " where id = $1 and attempt = $2 and state = 'retryable' and attempted_by is null"
 );
 
+/// Locks place `$1` for the rest of the transaction (the second key keeps these locks
+/// apart from the application's other advisory locks).
+pub(super) const FLEET_PLACE_LOCK_SQL: &str =
+    "select pg_advisory_xact_lock(hashtextextended($1, 16))";
+
+/// Forgets the holds of place `$1` whose lease ended before `$2` (their process died).
+pub(super) const FLEET_PLACE_EXPIRED_SQL: &str =
+    "delete from public.job_places where place = $1 and until < $2";
+
+/// Holds place `$1` for job `$2` until `$3` if fewer than `$4` hold it; a row when
+/// it did. A job holding it already (run again after its process died) renews it.
+pub(super) const FLEET_PLACE_HOLD_SQL: &str =
+    "insert into public.job_places (place, job_id, until) \
+     select $1, $2, $3 \
+      where (select count(*) from public.job_places where place = $1 and job_id <> $2) < $4 \
+     on conflict (place, job_id) do update set until = excluded.until \
+     returning job_id";
+
+/// Gives back job `$2`'s hold of place `$1`.
+pub(super) const FLEET_PLACE_RELEASE_SQL: &str =
+    "delete from public.job_places where place = $1 and job_id = $2";
+
 /// Released at shutdown: not counted as an attempt, available to others at once.
 pub(super) const RELEASE_SQL: &str = concat!(
     "update public.jobs set state = 'available', attempt = attempt - 1, lease_until = null, \
