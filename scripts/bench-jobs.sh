@@ -9,6 +9,8 @@
 #     alternating rounds)
 #   - the fleet-wide tenant cap counted at each claim or not (Pactum against itself,
 #     alternating rounds; only with BENCH_PARTS=fleetcap)
+#   - a webhook delivery's place held across the fleet and given back, the statements
+#     alone through pgbench (only with BENCH_PARTS=places)
 #   - claim cost with 1,000 to 1,000,000 pending jobs over 1,000 tenants (Pactum)
 #   - churn: a backlog of BENCH_CHURN_PENDING worked through one claim at a time for
 #     BENCH_CHURN_SECONDS, with the autovacuum settings the migrations give public.jobs
@@ -24,7 +26,8 @@
 #   BENCH_SAMPLES (300) BENCH_BUSY_SAMPLES_GRAPHILE (20: each waits behind the backlog,
 #   seconds apiece) BENCH_CLAIM_SIZES ("1000 10000 100000 1000000")
 #   BENCH_CHURN_PENDING (1000000) BENCH_CHURN_SECONDS (180)
-#   BENCH_PARTS ("throughput latency bookkeeping claim churn"; "fleetcap" only when named;
+#   BENCH_PARTS ("throughput latency bookkeeping claim churn"; "fleetcap" and "places" only
+#   when named;
 #   contract creation runs when OTHER_CHECKOUT is given)
 #   BENCH_SECONDS (6, per contract-creation round)
 #   BENCH_DURABLE_BOOKKEEPING=1: Pactum's runner commits its own changes to the queue
@@ -123,6 +126,15 @@ if part bookkeeping; then
   for WORKERS in $WORKER_COUNTS; do
     echo "== the queue's own commits waiting for the WAL flush (durable) or not (the default): $JOBS no-op jobs, $WORKERS workers, $ROUNDS alternating rounds"
     side_by_side durable BENCH_DURABLE_BOOKKEEPING=1
+  done
+fi
+
+if part places; then
+  # Only when named: the statements alone, through pgbench, one destination.
+  for clients in 1 4; do
+    echo "== a delivery's place held across the fleet and given back (PACTUM_WEBHOOK_FLEET_MAX_PER_DESTINATION): $clients client(s) on one destination, 5 s"
+    "$(dirname "$PSQL")/pgbench" -n -M prepared -f benches/sql/fleet_place.sql -c "$clients" -j "$clients" -T 5 "$PACTUM_DB" 2>&1 |
+      grep -E "latency average|^tps" | sed 's/^/   /'
   done
 fi
 
