@@ -435,17 +435,18 @@ async fn deliver(
         return Ok(());
     }
     let (url, secret): (String, String) = (endpoint.get(0), endpoint.get(1));
-    let mut slot = match deliverer.slot(&url, Some(ctx.places.clone())) {
+    // With a cap for the whole fleet, the fleet's hold gives the place back once its
+    // row is gone, so that the delivery it brings forward finds it free; the process's
+    // own place then gives back nothing, or a delivery refused by the fleet would bring
+    // forward another to be refused in turn.
+    let fleet_cap = deliverer.0.fleet_per_destination;
+    let slot = match deliverer.slot(&url, fleet_cap.is_none().then(|| ctx.places.clone())) {
         Ok(slot) => slot,
         Err(destination) => return Err(put_off(&destination)),
     };
-    let _held_in_fleet = match deliverer.0.fleet_per_destination {
+    let _held_in_fleet = match fleet_cap {
         None => None,
         Some(cap) => {
-            // The fleet's hold gives the place back once its row is gone, so that the
-            // delivery it brings forward finds it free; a delivery refused here gives
-            // back nothing, or it would bring forward another to be refused in turn.
-            slot.places = None;
             let place = place_of(&slot.destination);
             match ctx
                 .places
