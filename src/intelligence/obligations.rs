@@ -21,8 +21,8 @@ use crate::kernel::language::other_languages;
 use crate::kernel::{DomainError, Principal};
 use crate::tenancy::scoped::TenantDb;
 use grammar::{
-    days_per, incumbent_party, inverted_opening, judge_incumbent, opens_sentence, resolve_pronoun,
-    Grammar, Opening, GRAMMARS,
+    days_per, incumbent_party, inverted_opening, judge_incumbent, name_of, opens_sentence,
+    opens_with_pronoun, resolve_pronoun, Earlier, Grammar, Opening, GRAMMARS,
 };
 
 /// The most obligations listed for one contract.
@@ -79,31 +79,57 @@ pub fn read(text: &str) -> Vec<Obligation> {
     let us = OnceCell::new();
     let us = || *us.get_or_init(|| terms::us_usage(text));
     let [german, french, spanish] = other_languages(text);
-    let mut found: Vec<(usize, usize, Obligation)> = Vec::new();
-    for (grammar, _) in GRAMMARS
+    let mut found: Vec<Found> = Vec::new();
+    for (language, grammar) in GRAMMARS
         .iter()
+        .enumerate()
         .zip([true, german, french, spanish])
-        .filter(|(_, read)| *read)
+        .filter_map(|(grammar, read)| read.then_some(grammar))
     {
         for pattern in &grammar.binds {
             for caps in pattern.captures_iter(text).take(MAX_OBLIGATIONS * 2) {
-                if let Some(obligation) = bound(text, grammar, &caps, &us) {
+                if let Some((obligation, subject)) = bound(text, grammar, &caps, &us) {
                     let whole = caps.get(0).expect("group 0 always matches");
-                    found.push((whole.start(), whole.end(), obligation));
+                    found.push(Found {
+                        start: whole.start(),
+                        end: whole.end(),
+                        language,
+                        obligation,
+                        subject,
+                    });
                 }
             }
         }
     }
     // One obligation where two patterns (or languages) read the same words: the one
     // that starts first.
-    found.sort_by_key(|(start, end, _)| (*start, std::cmp::Reverse(*end)));
+    found.sort_by_key(|f| (f.start, std::cmp::Reverse(f.end)));
+    let parties = named_parties(&found);
+    let mut before: Option<SentenceBefore> = None;
     let mut out: Vec<Obligation> = Vec::new();
     let mut taken_to = 0;
-    for (start, end, obligation) in found {
+    for Found {
+        start,
+        end,
+        language,
+        mut obligation,
+        subject,
+    } in found
+    {
         if start < taken_to {
             continue;
         }
+        if let Subject::Earlier(pronoun) = &subject {
+            let Some(party) = before
+                .as_ref()
+                .and_then(|b| b.party_for(text, language, pronoun, &obligation, &parties))
+            else {
+                continue;
+            };
+            obligation.party = party;
+        }
         taken_to = end;
+        SentenceBefore::follow(&mut before, language, &obligation, &subject);
         out.push(obligation);
         if out.len() == MAX_OBLIGATIONS {
             break;
@@ -111,6 +137,113 @@ pub fn read(text: &str) -> Vec<Obligation> {
     }
     in_characters(text, &mut out);
     out
+}
+
+/// An obligation one pattern read, before `read` chooses among those that overlap.
+struct Found {
+    start: usize,
+    end: usize,
+    /// Its grammar's place in [`GRAMMARS`].
+    language: usize,
+    /// Its offsets are its sentence's, in bytes.
+    obligation: Obligation,
+    subject: Subject,
+}
+
+/// How an obligation's party stands in its sentence.
+#[derive(Debug, PartialEq)]
+enum Subject {
+    /// Named, or a pronoun its sentence names, as the subject that opens the sentence:
+    /// a pronoun in the sentence after may stand for it.
+    Opens,
+    /// Somewhere else in the sentence (after its verb, after an opening clause that
+    /// names another, bound by a formula): no pronoun after it is read as it.
+    Elsewhere,
+    /// A pronoun that opens the sentence with no party named before it: the party of
+    /// the sentence before, if that one binds one (`grammar::Earlier`).
+    Earlier(String),
+}
+
+/// Every party the text binds by name, as a later sentence may name it (at most 50,
+/// which a contract does not reach and a hostile text may not pass).
+fn named_parties(found: &[Found]) -> Vec<String> {
+    let mut parties: Vec<String> = Vec::new();
+    for f in found
+        .iter()
+        .filter(|f| !matches!(f.subject, Subject::Earlier(_)))
+    {
+        let name = name_of(&f.obligation.party);
+        if !name.is_empty() && !parties.iter().any(|p| p == name) {
+            parties.push(name.to_owned());
+            if parties.len() == 50 {
+                break;
+            }
+        }
+    }
+    parties
+}
+
+/// The sentence of the last obligation kept, and the one party it binds at its
+/// start, if it binds only one.
+struct SentenceBefore {
+    start: usize,
+    end: usize,
+    language: usize,
+    party: Option<String>,
+}
+
+impl SentenceBefore {
+    /// What the sentence before is once `obligation` is kept.
+    fn follow(
+        before: &mut Option<SentenceBefore>,
+        language: usize,
+        obligation: &Obligation,
+        subject: &Subject,
+    ) {
+        let opens = *subject != Subject::Elsewhere;
+        let party = opens.then(|| obligation.party.clone());
+        match before {
+            // A second party bound in the same sentence: a pronoun after it could be
+            // either's.
+            Some(same) if same.start == obligation.start_char => {
+                if same.party != party {
+                    same.party = None;
+                }
+            }
+            _ => {
+                *before = Some(SentenceBefore {
+                    start: obligation.start_char,
+                    end: obligation.end_char,
+                    language,
+                    party,
+                });
+            }
+        }
+    }
+
+    /// The party a pronoun opening `obligation`'s sentence stands for: this sentence's,
+    /// if it comes right before and its language's grammar reads it so.
+    fn party_for(
+        &self,
+        text: &str,
+        language: usize,
+        pronoun: &str,
+        obligation: &Obligation,
+        parties: &[String],
+    ) -> Option<String> {
+        let next = obligation.start_char;
+        let adjacent = self.end <= next && text[self.end..next].trim().is_empty();
+        let party = self.party.as_ref()?;
+        let reads = GRAMMARS[language].earlier?;
+        let earlier = Earlier {
+            pronoun,
+            party,
+            sentence: &text[self.start..self.end],
+            action: &obligation.action,
+            parties,
+        };
+        (adjacent && self.language == language && reads(&earlier)).then(|| party.clone())
+    }
 }
 
 /// Turns the kept obligations' offsets from bytes into characters, counting the text
@@ -140,13 +273,13 @@ fn in_characters(text: &str, obligations: &mut [Obligation]) {
 }
 
 /// The obligation a match of `grammar` makes, if its party is one and the grammar
-/// judges that it binds.
+/// judges that it binds, and how its party stands in its sentence.
 fn bound(
     text: &str,
     grammar: &Grammar,
     caps: &Captures<'_>,
     us: &impl Fn() -> bool,
-) -> Option<Obligation> {
+) -> Option<(Obligation, Subject)> {
     let whole = caps.get(0).expect("group 0 always matches");
     let named = incumbent_party(caps).expect("every pattern names its party");
     let cut = after_sentence_end(named.as_str());
@@ -176,15 +309,26 @@ fn bound(
         .filter(|_| caps.name("inverted").is_some())
         .map(|verb| &text[start.min(verb.start())..verb.start()]);
     let opening = opener.map(inverted_opening);
+    let mut subject = if opener.is_none()
+        && caps.name("object").is_none()
+        && judge_incumbent(caps).is_none()
+        && opens_sentence(before)
+    {
+        Subject::Opens
+    } else {
+        Subject::Elsewhere
+    };
     if let Some(pronoun) = pronoun {
-        party = resolve_pronoun(
-            grammar.antecedent,
-            before,
-            pronoun.as_str(),
-            &caps["action"],
-        )?;
-        if !names_a_party(grammar, &party) {
-            return None;
+        // "It" opening a sentence is "it".
+        let pronoun = pronoun.as_str().to_lowercase();
+        let resolved = resolve_pronoun(grammar.antecedent, before, &pronoun, &caps["action"]);
+        match resolved {
+            Some(named) if names_a_party(grammar, &named) => party = named,
+            None if grammar.earlier.is_some() && opens_with_pronoun(before) => {
+                // `read` names it from the sentence before, or drops it.
+                subject = Subject::Earlier(pronoun);
+            }
+            _ => return None,
         }
     }
     let opens = match (opening, caps.name("object")) {
@@ -203,7 +347,7 @@ fn bound(
         (Some(opener), Some(Some(Opening::Phrase))) => format!("{opener} {action}"),
         _ => action.clone(),
     };
-    Some(Obligation {
+    let obligation = Obligation {
         due: due(grammar, &timed, us),
         party,
         action,
@@ -213,7 +357,8 @@ fn bound(
         // In bytes until `read` has chosen what it keeps.
         start_char: start,
         end_char: end,
-    })
+    };
+    Some((obligation, subject))
 }
 
 /// Whether `party` may be one by its last word: not the contract or one of its parts.
@@ -323,198 +468,4 @@ pub async fn list(
 mod language_tests;
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn obligations(text: &str) -> Vec<Obligation> {
-        read(text)
-    }
-
-    #[test]
-    fn a_party_never_reaches_back_over_the_end_of_a_sentence() {
-        let found = obligations(
-            "The unit prices are in Exhibit B. Buyer shall pay undisputed invoices net 45 days. \
-             It covers the Purchase Price. Seller shall deliver the goods. \
-             Acme Corp. Ltd shall insure the goods. \
-             John F. Smith shall sign the delivery notes.",
-        );
-        let parties: Vec<&str> = found.iter().map(|o| o.party.as_str()).collect();
-        assert_eq!(
-            parties,
-            ["Buyer", "Seller", "Acme Corp. Ltd", "John F. Smith"]
-        );
-        assert_eq!(
-            found[0].passage,
-            "Buyer shall pay undisputed invoices net 45 days."
-        );
-        assert_eq!(found[1].passage, "Seller shall deliver the goods.");
-    }
-
-    #[test]
-    fn sentences_that_bind_a_party_with_their_due_times() {
-        let found = obligations(
-            "1. Fees. Customer shall pay each invoice within thirty (30) days of receipt of the invoice. \
-             This Agreement shall continue for one year. \
-             The Supplier shall deliver the monthly service report by March 1, 2026. \
-             Each party shall not disclose the other's confidential information.",
-        );
-        let parties: Vec<&str> = found.iter().map(|o| o.party.as_str()).collect();
-        assert_eq!(parties, ["Customer", "The Supplier", "Each party"]);
-        assert_eq!(
-            found[0].due,
-            Some(Due {
-                within_days: Some(30),
-                after: Some("receipt of the invoice".into()),
-                ..Due::default()
-            })
-        );
-        assert!(found[0].action.starts_with("pay each invoice"));
-        assert_eq!(
-            found[1].due.as_ref().unwrap().date.as_deref(),
-            Some("2026-03-01")
-        );
-        assert_eq!(
-            found[1].due.as_ref().unwrap().recurs.as_deref(),
-            Some("monthly")
-        );
-        assert!(found[2].prohibition && found[2].due.is_none());
-        assert!(found[2]
-            .passage
-            .starts_with("Each party shall not disclose"));
-    }
-
-    #[test]
-    fn a_due_date_in_digits_is_read_in_the_documents_usage() {
-        let due = |text: &str| obligations(text)[0].due.clone().unwrap().date;
-        let sentence = "The Supplier shall deliver the goods by 03/04/2026.";
-        assert_eq!(due(sentence).as_deref(), Some("2026-04-03"));
-        let american = format!("{sentence} This Agreement is governed by the laws of Texas.");
-        assert_eq!(due(&american).as_deref(), Some("2026-03-04"));
-    }
-
-    #[test]
-    fn plain_english_parties_named_with_their_role_and_plural_undertakings_bind() {
-        let found = obligations(
-            "Once you have paid in full, we will transfer the copyright to you. \
-             Harvest Table Ltd (\"the Caterer\") will run the staff restaurant. \
-             The parties shall attempt to settle disputes. \
-             The Licensee is obliged to pay the fee. The Parties undertake to keep it secret. \
-             The Translator commits to deliver each batch.",
-        );
-        let parties: Vec<&str> = found.iter().map(|o| o.party.as_str()).collect();
-        assert_eq!(
-            parties,
-            [
-                "we",
-                "Harvest Table Ltd",
-                "The parties",
-                "The Licensee",
-                "The Parties",
-                "The Translator"
-            ]
-        );
-        assert!(found[0].action.starts_with("transfer the copyright"));
-    }
-
-    #[test]
-    fn liability_permissions_passives_warranties_and_objects_bind_no_one() {
-        for text in [
-            "Neither party shall be liable for lost profits.",
-            "Neither party shall be held responsible for delay caused by flood.",
-            "Escrow Agent shall not be liable for any action taken in good faith.",
-            "Neither party shall be in breach if it is prevented by a Force Majeure Event.",
-            "The University shall be free to publish the Results.",
-            "Products shall be sold at Supplier's then-current price list.",
-            "Disputes shall be resolved by binding arbitration in Phoenix.",
-            "Information marked confidential shall not be published without consent.",
-            "Seller warrants that all Products will be free from defects.",
-            "The Supplier warrants that the Services will be performed with care.",
-            "Each party's total liability in each Contract Year shall not exceed the Charges.",
-        ] {
-            assert!(
-                obligations(text).is_empty(),
-                "{text}: {:?}",
-                obligations(text)
-            );
-        }
-        // What still binds: a duty worded as a passive of being bound, being responsible
-        // for doing, and a party after a clause that names no preposition.
-        for text in [
-            "The Contractor shall be required to obtain every permit.",
-            "The Supplier shall be responsible for obtaining every permit.",
-            "Upon termination, the Customer shall return all materials.",
-        ] {
-            assert_eq!(obligations(text).len(), 1, "{text}");
-        }
-    }
-
-    #[test]
-    fn a_pronoun_after_a_clause_of_condition_binds_the_clauses_subject() {
-        let found = obligations(
-            "If the Customer disputes an invoice, it shall notify the Supplier within 10 days of receipt. \
-             (b) Where the Supplier uses a subcontractor, it must not disclose Customer Data. \
-             In the event that the Parties fail to agree, they shall refer the dispute to mediation. \
-             Should Acme Logistics Ltd miss a delivery, then it will credit the fee. \
-             If the Supplier appoints a subcontractor, it shall be responsible for its acts. \
-             If the Customer requests additional services, it shall pay for them at the rates.",
-        );
-        let read: Vec<(&str, bool)> = found
-            .iter()
-            .map(|o| (o.party.as_str(), o.prohibition))
-            .collect();
-        assert_eq!(
-            read,
-            [
-                ("the Customer", false),
-                ("the Supplier", true),
-                ("the Parties", false),
-                ("Acme Logistics Ltd", false),
-                ("the Supplier", false),
-                ("the Customer", false),
-            ]
-        );
-        assert!(found[0].action.starts_with("notify the Supplier"));
-        assert_eq!(found[0].due.as_ref().unwrap().within_days, Some(10));
-        assert!(found[0].passage.starts_with("If the Customer disputes"));
-        // No antecedent in the sentence, one that is the contract, a passive, a
-        // pronoun that cannot stand for several, or a second clause before it.
-        for text in [
-            "Upon the Customer's request, it shall provide a report.",
-            "It shall also install the Goods.",
-            "If the Agreement terminates, it shall cease to apply.",
-            "If the Goods are damaged, they shall be replaced.",
-            "If the Parties agree, it shall be recorded in writing.",
-            "If the Parties fail to agree, it shall refer the dispute to mediation.",
-            "If the Customer fails to pay, the Supplier may suspend, and it shall notify the bank.",
-            "If any invoice is late, it shall bear interest.",
-            "If the Customer is late, it shall be the Supplier's right to suspend.",
-            "Where the Supplier agrees, it will be sufficient to send an email.",
-            // Asked by one party, the other acts.
-            "If the Customer so requests, it shall provide a copy of the report.",
-            "If the Customer asks the Supplier to attend, it shall attend in person.",
-        ] {
-            assert!(
-                obligations(text).is_empty(),
-                "{text}: {:?}",
-                obligations(text)
-            );
-        }
-    }
-
-    #[test]
-    fn hostile_text_is_bounded_and_offsets_are_characters() {
-        let mut text = "😀 ".repeat(10_000);
-        text.push_str("Customer shall pay within 2 weeks. ");
-        text.push_str(&"Customer shall ".repeat(100_000));
-        let started = std::time::Instant::now();
-        let found = obligations(&text);
-        assert!(started.elapsed() < std::time::Duration::from_secs(20));
-        assert!(found.len() <= MAX_OBLIGATIONS);
-        assert_eq!(found[0].due.as_ref().unwrap().within_days, Some(14));
-        let chars: Vec<char> = text.chars().collect();
-        let at: String = chars[found[0].start_char..found[0].end_char]
-            .iter()
-            .collect();
-        assert_eq!(at.trim(), found[0].passage);
-    }
-}
+mod tests;

@@ -7,6 +7,7 @@
 //! Mieter leistet eine Kaution": `present`), with each language's words for a period,
 //! a due date and a recurrence.
 
+mod earlier;
 mod incumbent;
 mod present;
 mod pronoun;
@@ -16,6 +17,7 @@ use std::sync::LazyLock;
 use regex::{Captures, Regex};
 
 use crate::intelligence::terms::{date_pattern, NUMBER, WRITTEN_NUMBER};
+pub(super) use earlier::{name_of, opens_with_pronoun, Earlier};
 pub(super) use incumbent::{judge as judge_incumbent, party as incumbent_party};
 pub(super) use present::{inverted_opening, opens_sentence, Opening, PresentDuty};
 pub(super) use pronoun::resolve as resolve_pronoun;
@@ -34,6 +36,9 @@ pub(super) struct Grammar {
     /// The party a pronoun (the group `pronoun`) stands for, from the words of its
     /// sentence before it: the subject of the clause they open with.
     pub antecedent: fn(before: &str, pronoun: &str) -> Option<String>,
+    /// Whether a pronoun that opens its sentence stands for the party bound by the
+    /// sentence before, in the languages where it is read.
+    pub earlier: Option<fn(&Earlier<'_>) -> bool>,
     /// Last words, in lower case, of names that are the contract or its parts.
     pub not_parties: &'static [&'static str],
     /// Whether the words of its sentence before a party say it is not the subject of a
@@ -89,6 +94,7 @@ fn english() -> Grammar {
         ],
         judge: judge_english,
         antecedent: pronoun::english_antecedent,
+        earlier: Some(earlier::english),
         present: None,
         not_subject: |before| NOT_SUBJECT_EN.is_match(before),
         not_parties: &[
@@ -101,6 +107,9 @@ fn english() -> Grammar {
             "schedule",
             "order",
             "it",
+            "they",
+            "he",
+            "she",
             "this",
             "that",
             "there",
@@ -185,6 +194,7 @@ fn german() -> Grammar {
         .collect(),
         judge: judge_german,
         antecedent: pronoun::german_antecedent,
+        earlier: None,
         present: Some(present::german()),
         not_subject: |_| false,
         not_parties: &[
@@ -335,6 +345,7 @@ fn french() -> Grammar {
         .chain(incumbent::french())
         .collect(),
         antecedent: pronoun::french_antecedent,
+        earlier: None,
         present: Some(present::french()),
         judge: |caps| {
             let modal = caps.name("modal")?.as_str();
@@ -402,6 +413,7 @@ fn spanish() -> Grammar {
         .chain(incumbent::spanish())
         .collect(),
         antecedent: pronoun::spanish_antecedent,
+        earlier: None,
         present: Some(present::spanish()),
         judge: |caps| {
             let modal = caps.name("modal")?.as_str();

@@ -15,6 +15,7 @@ async fn the_sentences_that_bind_a_party_are_listed_with_their_due_times() {
         "Hosting",
         "Customer shall pay each invoice within thirty (30) days of receipt of the invoice.\n\
          The Supplier must deliver a service report monthly.\n\
+         It shall also keep each report for two years. It shall include the uptime figures.\n\
          This Agreement shall continue for one year.\n\
          If the Customer disputes an invoice, it shall notify the Supplier within 10 days.\n\
          Upon the Customer's request, it shall provide a report.",
@@ -26,14 +27,16 @@ async fn the_sentences_that_bind_a_party_are_listed_with_their_due_times() {
     assert_eq!(status, StatusCode::OK, "{found}");
     let list = found["obligations"].as_array().unwrap();
     let parties: Vec<&str> = list.iter().map(|o| o["party"].as_str().unwrap()).collect();
-    // A pronoun binds the subject of the clause that opens its sentence, and nothing
-    // where no clause names one.
+    // A pronoun binds the subject of the clause that opens its sentence, or the party
+    // of the sentence before when it opens its own with a verb of doing one's part,
+    // and nothing where neither names one ("include" is what a report does).
     assert_eq!(
         parties,
-        ["Customer", "The Supplier", "the Customer"],
+        ["Customer", "The Supplier", "The Supplier", "the Customer"],
         "{found}"
     );
-    assert_eq!(list[2]["due"], json!({"within_days": 10}));
+    assert_eq!(list[2]["action"], "also keep each report for two years");
+    assert_eq!(list[3]["due"], json!({"within_days": 10}));
     assert_eq!(
         list[0]["due"],
         json!({"within_days": 30, "after": "receipt of the invoice"})

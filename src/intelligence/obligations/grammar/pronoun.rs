@@ -25,10 +25,11 @@ use super::{compile, ACTION};
 const NUMBERING: &str =
     r"^\s*(?:(?:[(\[]?(?:\d+(?:\.\d+)*|[a-z])[.)\]]?|§+\s*\d+\w*|(?:Art|Ziff|Nr)\.)\s+)*";
 
-/// "it shall", "they must", "he undertakes to": an English pronoun before a modal.
+/// "it shall", "They must", "he undertakes to": an English pronoun before a modal,
+/// after a clause or opening its sentence.
 pub(crate) fn english(modals: &str) -> Regex {
     compile(&format!(
-        r"(?P<party>(?P<pronoun>\b(?:it|they|he|she)))\s+(?P<modal>{modals})(?P<not>\s+not)?\s+(?P<action>[^.;\n]{{3,300}})"
+        r"(?P<party>(?P<pronoun>\b(?:[Ii]t|[Tt]hey|[Hh]e|[Ss]he)))\s+(?P<modal>{modals})(?P<not>\s+not)?\s+(?P<action>[^.;\n]{{3,300}})"
     ))
 }
 
