@@ -22,7 +22,7 @@ use crate::kernel::{DomainError, Principal};
 use crate::tenancy::scoped::TenantDb;
 use grammar::{
     days_per, incumbent_party, inverted_opening, judge_incumbent, name_of, opens_sentence,
-    opens_with_pronoun, resolve_pronoun, Earlier, Grammar, Opening, GRAMMARS,
+    opens_with_pronoun, resolve_pronoun, Antecedent, Earlier, Grammar, Opening, GRAMMARS,
 };
 
 /// The most obligations listed for one contract.
@@ -119,10 +119,10 @@ pub fn read(text: &str) -> Vec<Obligation> {
         if start < taken_to {
             continue;
         }
-        if let Subject::Earlier(pronoun) = &subject {
+        if let Subject::Earlier { pronoun, verb } = &subject {
             let Some(party) = before
                 .as_ref()
-                .and_then(|b| b.party_for(text, language, pronoun, &obligation, &parties))
+                .and_then(|b| b.party_for(text, language, (pronoun, verb), &obligation, &parties))
             else {
                 continue;
             };
@@ -159,9 +159,11 @@ enum Subject {
     /// Somewhere else in the sentence (after its verb, after an opening clause that
     /// names another, bound by a formula): no pronoun after it is read as it.
     Elsewhere,
-    /// A pronoun that opens the sentence with no party named before it: the party of
-    /// the sentence before, if that one binds one (`grammar::Earlier`).
-    Earlier(String),
+    /// A pronoun (in lower case; empty where Spanish leaves it unsaid) that opens the
+    /// sentence with no party named before it, and the verb that binds it ("shall",
+    /// "doit", "versera"): the party of the sentence before, if that one binds one
+    /// (`grammar::Earlier`).
+    Earlier { pronoun: String, verb: String },
 }
 
 /// Every party the text binds by name, as a later sentence may name it (at most 50,
@@ -170,7 +172,7 @@ fn named_parties(found: &[Found]) -> Vec<String> {
     let mut parties: Vec<String> = Vec::new();
     for f in found
         .iter()
-        .filter(|f| !matches!(f.subject, Subject::Earlier(_)))
+        .filter(|f| !matches!(f.subject, Subject::Earlier { .. }))
     {
         let name = name_of(&f.obligation.party);
         if !name.is_empty() && !parties.iter().any(|p| p == name) {
@@ -227,7 +229,7 @@ impl SentenceBefore {
         &self,
         text: &str,
         language: usize,
-        pronoun: &str,
+        (pronoun, verb): (&str, &str),
         obligation: &Obligation,
         parties: &[String],
     ) -> Option<String> {
@@ -237,6 +239,7 @@ impl SentenceBefore {
         let reads = GRAMMARS[language].earlier?;
         let earlier = Earlier {
             pronoun,
+            verb,
             party,
             sentence: &text[self.start..self.end],
             action: &obligation.action,
@@ -323,10 +326,14 @@ fn bound(
         let pronoun = pronoun.as_str().to_lowercase();
         let resolved = resolve_pronoun(grammar.antecedent, before, &pronoun, &caps["action"]);
         match resolved {
-            Some(named) if names_a_party(grammar, &named) => party = named,
-            None if grammar.earlier.is_some() && opens_with_pronoun(before) => {
+            Antecedent::Named(named) if names_a_party(grammar, &named) => party = named,
+            Antecedent::Unnamed if grammar.earlier.is_some() && opens_with_pronoun(before) => {
                 // `read` names it from the sentence before, or drops it.
-                subject = Subject::Earlier(pronoun);
+                let verb = caps.name("modal").or(caps.name("present"));
+                subject = Subject::Earlier {
+                    pronoun,
+                    verb: verb.map(|v| v.as_str().to_owned()).unwrap_or_default(),
+                };
             }
             _ => return None,
         }

@@ -20,7 +20,7 @@ use crate::intelligence::terms::{date_pattern, NUMBER, WRITTEN_NUMBER};
 pub(super) use earlier::{name_of, opens_with_pronoun, Earlier};
 pub(super) use incumbent::{judge as judge_incumbent, party as incumbent_party};
 pub(super) use present::{inverted_opening, opens_sentence, Opening, PresentDuty};
-pub(super) use pronoun::resolve as resolve_pronoun;
+pub(super) use pronoun::{resolve as resolve_pronoun, Antecedent};
 
 /// One language's way of binding a party and of saying when.
 pub(super) struct Grammar {
@@ -82,7 +82,7 @@ fn recurrences(words: [(&str, &'static str); 5]) -> Vec<(Regex, &'static str)> {
 }
 
 /// What binds an English party before its action: "shall", "agrees to", "is required to".
-const MODALS_EN: &str = r"shall|must|will|agrees?\s+to|undertakes?\s+to|commits?\s+to|(?:is|are)\s+(?:required|obliged|obligated|bound)\s+to";
+pub(super) const MODALS_EN: &str = r"shall|must|will|agrees?\s+to|undertakes?\s+to|commits?\s+to|(?:is|are)\s+(?:required|obliged|obligated|bound)\s+to";
 
 fn english() -> Grammar {
     Grammar {
@@ -329,7 +329,7 @@ fn passive_german(action: &str) -> bool {
 
 /// What binds a French party before its action: "s'engage à", "est tenu de", "doit",
 /// a future tense.
-const MODALS_FR: &str = r"s['’]engage(?:nt)?\s+à|s['’]oblige(?:nt)?\s+à|(?:est|sont|sera|seront)\s+(?:tenue?s?|obligée?s?)\s+(?:de|d['’])|doi(?:t|vent)|devr(?:a|ont)|s['’]interdi(?:t|sent)\s+(?:de|d['’])|\p{Ll}{2,}r(?:a|ont)";
+pub(super) const MODALS_FR: &str = r"s['’]engage(?:nt)?\s+à|s['’]oblige(?:nt)?\s+à|(?:est|sont|sera|seront)\s+(?:tenue?s?|obligée?s?)\s+(?:de|d['’])|doi(?:t|vent)|devr(?:a|ont)|s['’]interdi(?:t|sent)\s+(?:de|d['’])|\p{Ll}{2,}r(?:a|ont)";
 
 fn french() -> Grammar {
     let party = r"(?P<party>\b(?:[Cc]haque|[Cc]hacune\s+des)\s+parties?\b|\b[Ll]es\s+(?:deux\s+)?[Pp]arties\b|\p{Lu}[\p{L}&'.-]*(?:\s+(?:\p{Lu}[\p{L}&'.-]*|&|et)){0,4}\s+(?:SAS|SARL|SA|SRL|SPRL|Sàrl|SNC|SCI|ASBL)\b|\b(?:[Ll]e|[Ll]a|[Ll]es)\s+\p{Lu}[\p{L}-]*(?:\s+d['’]\p{Ll}+)?|\b[Ll]['’]\p{Lu}[\p{L}-]*)";
@@ -345,7 +345,7 @@ fn french() -> Grammar {
         .chain(incumbent::french())
         .collect(),
         antecedent: pronoun::french_antecedent,
-        earlier: None,
+        earlier: Some(earlier::french),
         present: Some(present::french()),
         judge: |caps| {
             let modal = caps.name("modal")?.as_str();
@@ -407,13 +407,13 @@ fn spanish() -> Grammar {
                 r"{party}{APPOSITION}\s+(?P<not>no\s+)?(?P<modal>se\s+obligan?\s+a|se\s+comprometen?\s+a|(?:está|están|queda|quedan|quedará|quedarán)\s+obligad[oa]s?\s+a|deber(?:á|án)|deben?|se\s+abstendrán?\s+de|(?:se\s+)?\p{{Ll}}+(?:ará|erá|irá)n?)\s+{ACTION}"
             )),
             present::spanish_bind(party),
-            pronoun::spanish(),
         ]
         .into_iter()
+        .chain(pronoun::spanish())
         .chain(incumbent::spanish())
         .collect(),
         antecedent: pronoun::spanish_antecedent,
-        earlier: None,
+        earlier: Some(earlier::spanish),
         present: Some(present::spanish()),
         judge: |caps| {
             let modal = caps.name("modal")?.as_str();

@@ -490,3 +490,68 @@ fn a_french_pronoun_and_a_spanish_unsaid_subject_after_a_condition_bind_its_subj
         ]
     );
 }
+
+#[test]
+fn a_french_pronoun_or_a_spanish_unsaid_subject_opening_a_sentence_binds_the_party_before() {
+    let found = read_out(
+        "Article 1. Le Prestataire livre le matériel au plus tard le 15 mai 2027. \
+         Il doit également l'installer dans un délai de dix jours. \
+         En outre, il formera le personnel. \
+         Article 2. La Société verse une provision. Elle s'engage à régler le solde à la livraison.",
+    );
+    assert_eq!(
+        found,
+        [
+            duty("Le Prestataire", false, on("2027-05-15")),
+            duty("Le Prestataire", false, in_days(10)),
+            duty("Le Prestataire", false, None),
+            duty("La Société", false, None),
+            duty("La Société", false, None),
+        ]
+    );
+    let found = read_out(
+        "Primera. El Arrendatario abonará la renta mensualmente. \
+         Asimismo, deberá abonar los suministros dentro de los diez días siguientes a su recepción. \
+         Entregará las llaves al término del contrato. No deberá ceder el contrato. \
+         Segunda. Las Partes se comprometen a colaborar. Deberán reunirse cada trimestre.",
+    );
+    assert_eq!(
+        found,
+        [
+            duty("El Arrendatario", false, recurring("monthly")),
+            duty("El Arrendatario", false, within(10, "su recepción")),
+            duty("El Arrendatario", false, None),
+            duty("El Arrendatario", true, None),
+            duty("Las Partes", false, None),
+            duty("Las Partes", false, recurring("quarterly")),
+        ]
+    );
+}
+
+#[test]
+fn a_french_or_spanish_pronoun_that_may_stand_for_a_thing_or_another_binds_no_one() {
+    for text in [
+        // What the sentence before delivers does it, or the pronoun does not agree.
+        "Le Prestataire livre le Logiciel. Il doit fonctionner sur les serveurs du Client.",
+        "Le Prestataire livre le matériel. Elle doit l'installer.",
+        "El Proveedor entregará el Software. Deberá funcionar en los servidores.",
+        "El Proveedor entregará los equipos. Deberán instalarse en la sede.",
+        // Another party or someone else who acts is named before it.
+        "Le Client paie le prix. Le Prestataire livre le matériel au Client. Il doit l'installer.",
+        "Le Prestataire désigne un sous-traitant. Il doit respecter le planning.",
+        "El Cliente pagará el precio. El Proveedor entregará los equipos al Cliente. Deberá instalarlos.",
+        "El Proveedor contratará a un técnico. Deberá revisar los equipos.",
+        // The verb names a subject of its own.
+        "El Arrendatario abonará la renta. Deberá el Arrendador notificar cualquier cambio.",
+        // Nothing binds in the sentence before.
+        "Le Prestataire est une société de droit français. Il doit livrer le matériel.",
+    ] {
+        let found = read(text);
+        let by_pronoun = found.iter().find(|o| {
+            ["Il ", "Elle ", "Deberá", "Deberán", "Deber"]
+                .iter()
+                .any(|opening| o.passage.starts_with(opening))
+        });
+        assert_eq!(by_pronoun, None, "{text}");
+    }
+}

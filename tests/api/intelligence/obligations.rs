@@ -107,7 +107,8 @@ async fn duties_written_in_german_french_and_spanish_are_listed_with_their_due_t
              Article 7. Il incombe au Prestataire de remettre un rapport dans un délai de \
              quinze jours à compter de chaque visite.\n\
              Article 8. Les frais de déplacement sont à la charge du Client.\n\
-             Article 9. Si le Client résilie le contrat, il verse une indemnité.",
+             Article 9. Si le Client résilie le contrat, il verse une indemnité.\n\
+             Article 10. Le Preneur remet les clés. Il doit également restituer le badge.",
             json!([
                 {"party": "Le Prestataire", "prohibition": false, "due": {"recurs": "monthly"}},
                 {"party": "Le Client", "prohibition": false, "due": {"within_days": 30, "after": "sa réception"}},
@@ -117,6 +118,9 @@ async fn duties_written_in_german_french_and_spanish_are_listed_with_their_due_t
                 {"party": "Prestataire", "prohibition": false, "due": {"within_days": 15, "after": "chaque visite"}},
                 {"party": "Client", "prohibition": false, "due": null},
                 {"party": "le Client", "prohibition": false, "due": null},
+                // A pronoun opening a sentence, for the party of the sentence before.
+                {"party": "Le Preneur", "prohibition": false, "due": null},
+                {"party": "Le Preneur", "prohibition": false, "due": null},
             ]),
         ),
         (
@@ -128,7 +132,9 @@ async fn duties_written_in_german_french_and_spanish_are_listed_with_their_due_t
              Sexta. El Cliente entrega en este acto una fianza.\n\
              Séptima. Serán de cuenta del Cliente los gastos de desplazamiento.\n\
              Octava. Queda prohibido al Desarrollador ceder el contrato.\n\
-             Novena. Si el Cliente cancela el pedido, deberá abonar los trabajos realizados.",
+             Novena. Si el Cliente cancela el pedido, deberá abonar los trabajos realizados.\n\
+             Décima. El Desarrollador entregará el código fuente. Asimismo, deberá entregar \
+             la documentación antes del 31 de julio de 2027.",
             json!([
                 {"party": "El Desarrollador", "prohibition": false, "due": {"date": "2027-06-30"}},
                 {"party": "El Cliente", "prohibition": false, "due": {"within_days": 30, "after": "su recepción"}},
@@ -138,6 +144,9 @@ async fn duties_written_in_german_french_and_spanish_are_listed_with_their_due_t
                 {"party": "Desarrollador", "prohibition": true, "due": null},
                 // The subject left unsaid after a condition is the condition's.
                 {"party": "el Cliente", "prohibition": false, "due": null},
+                // The subject left unsaid at a sentence's start is the sentence's before.
+                {"party": "El Desarrollador", "prohibition": false, "due": null},
+                {"party": "El Desarrollador", "prohibition": false, "due": {"date": "2027-07-31"}},
             ]),
         ),
     ] {

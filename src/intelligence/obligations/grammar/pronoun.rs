@@ -33,9 +33,10 @@ pub(crate) fn english(modals: &str) -> Regex {
     ))
 }
 
-/// "il doit", "elle s'engage à", "ils verseront", and the present tense ("il verse").
+/// "il doit", "elle s'engage à", "ils verseront", and the present tense ("il verse"),
+/// after a clause or opening its sentence ("Il doit").
 pub(crate) fn french(modals: &str, present: fn(&str) -> Regex) -> Vec<Regex> {
-    let party = r"(?P<party>(?P<pronoun>\b(?:il|elle|ils|elles)))";
+    let party = r"(?P<party>(?P<pronoun>\b(?:[Ii]l|[Ee]lle|[Ii]ls|[Ee]lles)))";
     vec![
         compile(&format!(
             r"{party}\s+(?P<not>ne\s+|n['’])?(?P<modal>{modals})(?:\s+(?:pas|jamais|en\s+aucun\s+cas))?\b\s*{ACTION}"
@@ -44,37 +45,101 @@ pub(crate) fn french(modals: &str, present: fn(&str) -> Regex) -> Vec<Regex> {
     ]
 }
 
-/// Verbs of doing one's part in the Spanish future tense, whose subject a clause before
-/// them may leave unsaid: "abonará", "entregarán", "mantendrá".
-const FUTURE_DUTIES_ES: &str = "(?:pagar|abonar|satisfar|reembolsar|entregar|prestar|\
-    suministrar|proporcionar|facilitar|mantendr|conservar|custodiar|informar|notificar|\
-    comunicar|devolver|restituir|realizar|efectuar|ejecutar|cumplir|respetar|tratar|guardar|\
-    revisar|reparar|sustituir|reemplazar|emitir|facturar|enviar|remitir|presentar|instalar|\
-    desarrollar|asesorar|velar)án?";
+/// Verbs of doing one's part in the Spanish future tense, whose subject a clause or the
+/// sentence before them may leave unsaid: "abonará", "entregarán", "mantendrá".
+const FUTURE_STEMS_ES: [&str; 37] = [
+    "pagar",
+    "abonar",
+    "satisfar",
+    "reembolsar",
+    "entregar",
+    "prestar",
+    "suministrar",
+    "proporcionar",
+    "facilitar",
+    "mantendr",
+    "conservar",
+    "custodiar",
+    "informar",
+    "notificar",
+    "comunicar",
+    "devolver",
+    "restituir",
+    "realizar",
+    "efectuar",
+    "ejecutar",
+    "cumplir",
+    "respetar",
+    "tratar",
+    "guardar",
+    "revisar",
+    "reparar",
+    "sustituir",
+    "reemplazar",
+    "emitir",
+    "facturar",
+    "enviar",
+    "remitir",
+    "presentar",
+    "instalar",
+    "desarrollar",
+    "asesorar",
+    "velar",
+];
 
-/// ", deberá abonar", ", se obliga a", ", abonará": a Spanish duty whose subject is
-/// the clause's before it. Only modals that take an infinitive and verbs of doing one's
-/// part: any future after a comma ("procederá el desahucio") may have a subject of its
-/// own.
-pub(crate) fn spanish() -> Regex {
-    compile(&format!(
-        r",\s*(?P<party>(?P<pronoun>))(?P<not>no\s+)?(?P<modal>se\s+obligan?\s+a|se\s+comprometen?\s+a|deber(?:á|án)|se\s+abstendrán?\s+de|{FUTURE_DUTIES_ES})\s+{ACTION}"
-    ))
+/// ", deberá abonar", ", se obliga a", ", abonará", and opening a sentence "Deberá
+/// abonar", "Se obliga a", "Abonará": a Spanish duty whose subject is the clause's
+/// before it, or the sentence's before it. Only modals that take an infinitive and
+/// verbs of doing one's part: any future after a comma ("procederá el desahucio") may
+/// have a subject of its own.
+pub(crate) fn spanish() -> Vec<Regex> {
+    let futures = FUTURE_STEMS_ES.join("|");
+    let capitalised = FUTURE_STEMS_ES
+        .iter()
+        .map(|stem| {
+            let mut letters = stem.chars();
+            let first = letters.next().expect("a stem has letters");
+            format!("{}{}", first.to_uppercase(), letters.as_str())
+        })
+        .collect::<Vec<_>>()
+        .join("|");
+    let party = "(?P<party>(?P<pronoun>))";
+    vec![
+        compile(&format!(
+            r",\s*{party}(?P<not>no\s+)?(?P<modal>se\s+obligan?\s+a|se\s+comprometen?\s+a|deber(?:á|án)|se\s+abstendrán?\s+de|(?:{futures})án?)\s+{ACTION}"
+        )),
+        compile(&format!(
+            r"\b{party}(?P<modal>Se\s+obligan?\s+a|Se\s+comprometen?\s+a|Deber(?:á|án)|Se\s+abstendrán?\s+de|(?:{capitalised})án?)\s+{ACTION}"
+        )),
+        compile(&format!(
+            r"\b{party}(?P<not>No\s+)(?P<modal>deber(?:á|án))\s+{ACTION}"
+        )),
+    ]
+}
+
+/// What a pronoun stands for, as far as its own sentence says.
+pub(crate) enum Antecedent {
+    /// The subject of the clause that opens the sentence.
+    Named(String),
+    /// No one its sentence names: the sentence before may ([`super::earlier`]).
+    Unnamed,
+    /// Someone else acts: the clause asks the other party to, or a subject left unsaid
+    /// ("") is named after the verb after all.
+    Other,
 }
 
 /// The party `pronoun` stands for in a sentence whose words before it are `before`,
-/// found by a language's `antecedent`; none when the clause asks the other party to
-/// act, or when a subject left unsaid ("") is named after the verb after all.
+/// found by a language's `antecedent`.
 pub(crate) fn resolve(
     antecedent: fn(&str, &str) -> Option<String>,
     before: &str,
     pronoun: &str,
     action: &str,
-) -> Option<String> {
+) -> Antecedent {
     if asks_the_other_party(before) || (pronoun.is_empty() && names_its_own_subject(action)) {
-        return None;
+        return Antecedent::Other;
     }
-    antecedent(before, pronoun)
+    antecedent(before, pronoun).map_or(Antecedent::Unnamed, Antecedent::Named)
 }
 
 /// Whether a Spanish action's first words name a subject of its own, which the verb
