@@ -188,15 +188,16 @@ fn german() -> Grammar {
             present::german_bind(party),
             present::german_inverted_bind(),
             present::german_object_first_bind(),
+            pronoun::german(),
         ]
         .into_iter()
         .chain(incumbent::german())
         .collect(),
         judge: judge_german,
         antecedent: pronoun::german_antecedent,
-        earlier: None,
+        earlier: Some(earlier::german),
         present: Some(present::german()),
-        not_subject: |_| false,
+        not_subject: |before| PRONOUN_SUBJECT_DE.is_match(before),
         not_parties: &[
             "vertrag",
             "vereinbarung",
@@ -242,6 +243,12 @@ fn german() -> Grammar {
         ]),
     }
 }
+
+/// A pronoun and the verb after it just before a name: the name after a verb whose
+/// subject comes first ("Sie muss die Ware prüfen", "Er liefert die Ware") is its
+/// object, not a subject after its verb.
+static PRONOUN_SUBJECT_DE: LazyLock<Regex> =
+    LazyLock::new(|| compile(r"(?:^|[\s(])(?i:er|sie|es|wir|ich|man|ihr|du)\s+\p{L}+\s+$"));
 
 static NEGATION_DE: LazyLock<Regex> =
     LazyLock::new(|| compile(r"\b(?:nicht|kein(?:e|en|em|er|es|esfalls)?|niemals)\b"));

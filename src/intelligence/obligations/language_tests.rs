@@ -555,3 +555,48 @@ fn a_french_or_spanish_pronoun_that_may_stand_for_a_thing_or_another_binds_no_on
         assert_eq!(by_pronoun, None, "{text}");
     }
 }
+
+#[test]
+fn a_german_er_or_sie_opening_a_sentence_binds_the_party_before() {
+    let found = read_out(
+        "§ 1 Der Mieter zahlt die Miete monatlich. Er hat ferner die Nebenkosten binnen \
+         zehn Tagen nach Zugang der Abrechnung zu tragen. Er ist außerdem verpflichtet, \
+         Schäden unverzüglich mitzuteilen. Er darf die Räume nicht untervermieten. \
+         § 2 Die Lieferantin ist verpflichtet, die Ware zu liefern. Sie muss die Ware \
+         vor der Übergabe prüfen.",
+    );
+    assert_eq!(
+        found,
+        [
+            duty("Der Mieter", false, recurring("monthly")),
+            duty("Der Mieter", false, within(10, "Zugang der Abrechnung")),
+            duty("Der Mieter", false, None),
+            duty("Der Mieter", true, None),
+            duty("Die Lieferantin", false, None),
+            duty("Die Lieferantin", false, None),
+        ]
+    );
+    for text in [
+        // What the sentence before speaks of, or the contract.
+        "Der Lieferant liefert den Server. Er muss den Anforderungen entsprechen.",
+        "Der Vertrag beginnt am 1. Mai. Er verlängert sich um ein Jahr.",
+        "Der Mieter zahlt die Miete. Sie ist monatlich im Voraus zu zahlen.",
+        // Another party or actor is named before it, or the pronoun does not agree.
+        "Der Kunde zahlt den Preis. Der Lieferant liefert die Ware an den Kunden. Er hat sie zu prüfen.",
+        "Der Lieferant beauftragt einen Subunternehmer. Er hat die Frist einzuhalten.",
+        "Die Lieferantin liefert die Ware. Er hat die Rechnung zu bezahlen.",
+        // The polite "Sie" takes the plural.
+        "Der Anbieter stellt den Dienst bereit. Sie haben die Gebühr zu zahlen.",
+    ] {
+        let found = read(text);
+        let by_pronoun = found
+            .iter()
+            .find(|o| ["Er ", "Sie "].iter().any(|opening| o.passage.starts_with(opening)));
+        assert_eq!(by_pronoun, None, "{text}");
+    } // The name after a verb whose pronoun subject comes first is its object.
+    let found = read_out(
+        "Er liefert die Ware an den Kunden. Sie muss die Ware prüfen. \
+         Wir haben die Kosten zu tragen.",
+    );
+    assert_eq!(found, [duty("Wir", false, None)]);
+}

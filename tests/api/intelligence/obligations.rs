@@ -81,7 +81,8 @@ async fn duties_written_in_german_french_and_spanish_are_listed_with_their_due_t
              § 7 Gerät der Kunde mehr als 30 Tage in Verzug, so zahlt der Kunde Verzugszinsen.\n\
              § 8 Sobald die Anlage abgenommen ist, wartet der Auftragnehmer sie monatlich.\n\
              § 9 Die Kosten der Anreise trägt der Kunde.\n\
-             § 10 Kommt der Mieter mit der Rückgabe in Verzug, so hat er eine Entschädigung zu zahlen.",
+             § 10 Kommt der Mieter mit der Rückgabe in Verzug, so hat er eine Entschädigung zu zahlen.\n\
+             § 11 Der Mieter leistet die Miete monatlich. Er hat ferner die Nebenkosten zu tragen.",
             json!([
                 {"party": "Der Auftragnehmer", "prohibition": false, "due": {"date": "2027-06-01"}},
                 {"party": "Der Kunde", "prohibition": false, "due": {"within_days": 21, "after": "Zugang"}},
@@ -94,6 +95,9 @@ async fn duties_written_in_german_french_and_spanish_are_listed_with_their_due_t
                 {"party": "der Kunde", "prohibition": false, "due": null},
                 // A pronoun for the condition's subject.
                 {"party": "der Mieter", "prohibition": false, "due": null},
+                // A pronoun opening a sentence, for the party of the sentence before.
+                {"party": "Der Mieter", "prohibition": false, "due": {"recurs": "monthly"}},
+                {"party": "Der Mieter", "prohibition": false, "due": null},
             ]),
         ),
         (

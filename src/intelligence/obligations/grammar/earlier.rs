@@ -1,8 +1,9 @@
 //! A duty whose party is a pronoun that opens its sentence, or in Spanish is left
 //! unsaid there, and stands for the party bound by the sentence just before it: "The
 //! Supplier shall deliver the Goods. It shall also install them", "Le Prestataire livre
-//! le matériel. Il doit également l'installer", "El Arrendatario abonará la renta.
-//! Asimismo, deberá abonar los suministros".
+//! le matériel. Il doit également l'installer", "Der Mieter zahlt die Miete. Er hat
+//! ferner die Nebenkosten zu tragen", "El Arrendatario abonará la renta. Asimismo,
+//! deberá abonar los suministros".
 //!
 //! Drafting puts a defined term where it means a party, so a pronoun that opens a
 //! sentence more often stands for the thing the sentence before spoke of ("The
@@ -17,12 +18,14 @@
 //!   Parties"), "they" only with several (for one it more often means the things just
 //!   delivered), never "he" or "she", which mostly stand for a person the sentence
 //!   before appoints; "il" with "le" or "l'", "elle" with "la" or "l'", "ils" and
-//!   "elles" with "les"; a Spanish verb in the plural with "los", "las" or "ambas";
+//!   "elles" with "les"; "Er" with "der", "Sie" with "die" (the verbs read after it are
+//!   singular, which the polite "Sie" is not); a Spanish verb in the plural with
+//!   "los", "las" or "ambas";
 //! - the pronoun's verb is one of doing one's part (paying, delivering, notifying,
 //!   keeping, ...), which things do not do ("run", "include", "contain", "comply with",
-//!   "fonctionner", "incluir" are not among them);
+//!   "fonctionner", "entsprechen", "incluir" are not among them);
 //! - the sentence before names no other party of the contract and no one else who could
-//!   act ("a subcontractor", "un sous-traitant", "un tercero"): "The Supplier shall
+//!   act ("a subcontractor", "un sous-traitant", "einen Subunternehmer", "un tercero"): "The Supplier shall
 //!   deliver the Goods to the Customer. It shall inspect them" may mean either.
 
 use std::sync::LazyLock;
@@ -59,7 +62,8 @@ pub(crate) fn opens_with_pronoun(before: &str) -> bool {
 }
 
 /// A party's name without its article, as other sentences may name it ("Supplier" for
-/// "The Supplier", "Preneur" for "Le Preneur", "Arrendatario" for "El Arrendatario").
+/// "The Supplier", "Preneur" for "Le Preneur", "Kunde" for "Der Kunde", "Arrendatario"
+/// for "El Arrendatario").
 pub(crate) fn name_of(party: &str) -> &str {
     let party = party.trim();
     ARTICLES
@@ -68,9 +72,9 @@ pub(crate) fn name_of(party: &str) -> &str {
         .unwrap_or(party)
 }
 
-const ARTICLES: [&str; 16] = [
-    "The ", "the ", "Le ", "le ", "La ", "la ", "Les ", "les ", "L'", "L’", "l'", "l’", "El ",
-    "el ", "Los ", "Las ",
+const ARTICLES: [&str; 22] = [
+    "The ", "the ", "Le ", "le ", "La ", "la ", "Les ", "les ", "L'", "L’", "l'", "l’", "Der ",
+    "der ", "Die ", "die ", "Das ", "das ", "El ", "el ", "Los ", "Las ",
 ];
 
 /// Whether the sentence before leaves `earlier.party` as the only one a pronoun may
@@ -130,6 +134,70 @@ pub(crate) fn french(earlier: &Earlier<'_>) -> bool {
     agrees && french_duty(earlier.verb, earlier.action) && one_party_before(earlier, &DUTIES)
 }
 
+/// Whether a German "Er" or "Sie" that opens its sentence stands for the party the
+/// sentence before binds: "er" for "der", "sie" for "die" and one party (the verbs read
+/// after it are singular, so the polite "Sie", which takes the plural, is not read),
+/// and the infinitive it is bound to is one of doing one's part ("hat ... zu zahlen",
+/// "ist ferner verpflichtet, ... mitzuteilen", "muss ... reinigen"); "darf ... nicht"
+/// forbids whatever it names.
+pub(crate) fn german(earlier: &Earlier<'_>) -> bool {
+    static DUTIES: LazyLock<Regex> = LazyLock::new(|| {
+        compile(r"\b(?:verpflichte[nt]|hat|haben|muss|müssen|wird|werden|darf|dürfen)\b")
+    });
+    let party = earlier.party.to_lowercase();
+    let agrees = match earlier.pronoun {
+        "er" => party.starts_with("der "),
+        "sie" => party.starts_with("die ") && !party.ends_with("parteien"),
+        _ => false,
+    };
+    let forbids = earlier.verb.starts_with("darf");
+    agrees
+        && (forbids || german_infinitive_of_a_duty(earlier.action))
+        && one_party_before(earlier, &DUTIES)
+}
+
+/// Whether a German duty's clause holds an infinitive of doing one's part: after "zu"
+/// ("zu zahlen"), with "zu" inside a separable verb ("mitzuteilen", "zurückzugeben"),
+/// or at the clause's end after "muss" ("reinigen").
+fn german_infinitive_of_a_duty(action: &str) -> bool {
+    const SEPARABLE: [&str; 14] = [
+        "ab", "an", "auf", "aus", "bei", "ein", "fest", "her", "mit", "nach", "vor", "vorzu",
+        "zurück", "heraus",
+    ];
+    let clause = action.split([',', ';', '(']).next().unwrap_or(action);
+    let words: Vec<String> = clause
+        .split(|c: char| !c.is_alphabetic())
+        .filter(|word| !word.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    let separable = |word: &str| {
+        SEPARABLE.iter().any(|prefix| {
+            word.strip_prefix(prefix)
+                .and_then(|rest| rest.strip_prefix("zu"))
+                .is_some_and(|rest| listed(INFINITIVES_DE, &format!("{prefix}{rest}")))
+        })
+    };
+    let after_zu = words
+        .windows(2)
+        .any(|pair| pair[0] == "zu" && listed(INFINITIVES_DE, &pair[1]));
+    let last = words
+        .last()
+        .is_some_and(|word| listed(INFINITIVES_DE, word));
+    after_zu || last || words.iter().any(|word| separable(word))
+}
+
+/// German infinitives of doing one's part, separable ones whole ("mitteilen").
+const INFINITIVES_DE: &str = "\
+    zahlen bezahlen begleichen entrichten überweisen erstatten vergüten leisten liefern \
+    erbringen stellen bereitstellen übernehmen tragen informieren unterrichten \
+    benachrichtigen mitteilen melden anzeigen beachten einhalten wahren behandeln geben \
+    übergeben herausgeben zurückgeben übermitteln hinterlegen pflegen warten führen \
+    erstellen prüfen installieren betreiben überwachen dokumentieren reinigen reparieren \
+    beheben ersetzen schulen versenden senden bewahren aufbewahren räumen abschließen \
+    unterhalten nachweisen vorlegen unterlassen mitwirken unterstützen sorgen vornehmen \
+    durchführen ausführen abtreten untervermieten überlassen offenlegen verwenden nutzen \
+    einsetzen beauftragen abwerben versichern zustellen vorhalten ablegen";
+
 /// Whether a Spanish duty whose subject is unsaid belongs to the party the sentence
 /// before binds: the verb's number agrees, and it is one of doing one's part (the
 /// futures the rules read are; after "deberá" or "se obliga a", the infinitive).
@@ -159,12 +227,17 @@ pub(crate) fn spanish(earlier: &Earlier<'_>) -> bool {
     several == plural_verb && bound_to_act && one_party_before(earlier, &DUTIES)
 }
 
-/// Whether `sentence` names `party` as a word of its own ("Customer", not
-/// "Customers" or "Customer-facing").
+/// Whether `sentence` names `party` as a word of its own, or declined ("Customer",
+/// "Customers", "den Kunden", "des Mieters"; not "Customer-facing").
 fn names(sentence: &str, party: &str) -> bool {
     sentence.match_indices(party).any(|(at, _)| {
         let before = sentence[..at].chars().next_back();
-        let after = sentence[at + party.len()..].chars().next();
+        let rest = &sentence[at + party.len()..];
+        let rest = ["en", "es", "n", "s"]
+            .iter()
+            .find_map(|ending| rest.strip_prefix(ending))
+            .unwrap_or(rest);
+        let after = rest.chars().next();
         !before.is_some_and(char::is_alphanumeric)
             && !after.is_some_and(|c| c.is_alphanumeric() || c == '-')
     })
@@ -177,6 +250,7 @@ static ANOTHER_ACTOR: LazyLock<Regex> = LazyLock::new(|| {
     compile(concat!(
         r"\b(?i:a|an|any|one|its|such|each|the)\s+(?:\p{Ll}+\s+)?(?:sub-?contractors?|agents?|affiliates?|contractors?|consultants?|compan(?:y|ies)|entit(?:y|ies)|persons?|providers?|suppliers?|vendors?|banks?|insurers?|auditors?|managers?|representatives?|employees?|officers?|directors?|engineers?|third\s+part(?:y|ies)|successors?|assignees?|firms?|licensees?|distributors?|carriers?|couriers?|experts?|arbitrators?)\b",
         r"|\b(?i:un|une|des|tout|toute|son|sa|ses|le|la|les|l['’])\s*(?:sous-traitants?|tiers|sociétés?|agents?|mandataires?|représentants?|salariés?|préposés?|techniciens?|experts?|auditeurs?|transporteurs?|assureurs?|banques?|prestataires?|fournisseurs?|cessionnaires?|successeurs?)\b",
+        r"|\b(?i:einen?|einem|einer|eines|seine[nmr]?|ihre[nmr]?|den|die|der|dem)\s+(?:\p{Ll}+\s+)?(?:Subunternehmer|Unterauftragnehmer|Nachunternehmer|Dritte[nmr]?|Unternehmen|Vertreter|Mitarbeiter|Erfüllungsgehilfen|Sachverständigen|Prüfer|Gutachter|Spediteur|Versicherer|Bank|Dienstleister|Lieferanten)\b",
         r"|\b(?i:un|una|unos|unas|cualquier|su|sus|el|la|los|las)\s+(?:subcontratistas?|terceros?|empresas?|sociedad(?:es)?|agentes?|representantes?|empleados?|técnicos?|peritos?|auditor(?:es)?|transportistas?|asegurador(?:a|es)?|bancos?|proveedor(?:es)?|cesionarios?|sucesor(?:es)?)\b",
     ))
 });

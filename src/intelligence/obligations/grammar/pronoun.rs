@@ -33,6 +33,15 @@ pub(crate) fn english(modals: &str) -> Regex {
     ))
 }
 
+/// "Er hat ... zu", "Sie ist ferner verpflichtet", "Er muss", "Sie darf ... nicht":
+/// a German pronoun opening its sentence, with a verb in the singular (the polite "Sie"
+/// takes the plural).
+pub(crate) fn german() -> Regex {
+    compile(&format!(
+        r"(?P<party>(?P<pronoun>\b(?:Er|Sie)))\s+(?P<modal>verpflichtet\s+sich|ist\s+(?:(?:ferner|außerdem|zudem|auch|weiterhin|insbesondere)\s+)?(?:dazu\s+)?verpflichtet|hat|muss|darf)\b,?\s+{ACTION}"
+    ))
+}
+
 /// "il doit", "elle s'engage à", "ils verseront", and the present tense ("il verse"),
 /// after a clause or opening its sentence ("Il doit").
 pub(crate) fn french(modals: &str, present: fn(&str) -> Regex) -> Vec<Regex> {
