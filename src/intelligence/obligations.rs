@@ -90,12 +90,21 @@ pub fn read(text: &str) -> Vec<Obligation> {
             for caps in pattern.captures_iter(text).take(MAX_OBLIGATIONS * 2) {
                 if let Some((obligation, subject)) = bound(text, grammar, &caps, &us) {
                     let whole = caps.get(0).expect("group 0 always matches");
+                    // "Die Ware liefert die Lieferantin": "die" does not tell which
+                    // is the subject.
+                    let object_first = caps.name("object").map(|_| {
+                        let ambiguous = caps["party"].starts_with("die ");
+                        (ambiguous, opening_noun(&obligation.action).to_owned())
+                    });
                     found.push(Found {
                         start: whole.start(),
                         end: whole.end(),
                         language,
                         obligation,
                         subject,
+                        told_by_parties: object_first
+                            .filter(|(ambiguous, _)| *ambiguous)
+                            .map(|(_, object)| object),
                     });
                 }
             }
@@ -104,7 +113,8 @@ pub fn read(text: &str) -> Vec<Obligation> {
     // One obligation where two patterns (or languages) read the same words: the one
     // that starts first.
     found.sort_by_key(|f| (f.start, std::cmp::Reverse(f.end)));
-    let parties = named_parties(&found);
+    tell_object_first_by_parties(&mut found);
+    let parties = named_parties(found.iter());
     let mut before: Option<SentenceBefore> = None;
     let mut out: Vec<Obligation> = Vec::new();
     let mut taken_to = 0;
@@ -114,6 +124,7 @@ pub fn read(text: &str) -> Vec<Obligation> {
         language,
         mut obligation,
         subject,
+        ..
     } in found
     {
         if start < taken_to {
@@ -148,6 +159,43 @@ struct Found {
     /// Its offsets are its sentence's, in bytes.
     obligation: Obligation,
     subject: Subject,
+    /// An object first whose subject's article is also the object's ("Die Ware liefert
+    /// die Lieferantin"), with the object's noun ("Ware"): read so only if the rest of
+    /// the text tells (`tell_object_first_by_parties`).
+    told_by_parties: Option<String>,
+}
+
+/// Keeps a German object-first reading that "die" leaves open ("Die Ware liefert die
+/// Lieferantin") only where the text binds its subject by name in another sentence and
+/// never its object; otherwise the sentence is read subject first, as German reads it
+/// when nothing else tells.
+fn tell_object_first_by_parties(found: &mut Vec<Found>) {
+    let mut open: Vec<usize> = found
+        .iter()
+        .filter(|f| f.told_by_parties.is_some())
+        .map(|f| f.obligation.start_char)
+        .collect();
+    if open.is_empty() {
+        return;
+    }
+    open.sort_unstable();
+    let elsewhere = named_parties(
+        found
+            .iter()
+            .filter(|f| open.binary_search(&f.obligation.start_char).is_err()),
+    );
+    let named = |name: &str| elsewhere.iter().any(|party| party == name);
+    found.retain(|f| {
+        f.told_by_parties
+            .as_ref()
+            .is_none_or(|object| named(name_of(&f.obligation.party)) && !named(object))
+    });
+}
+
+/// The noun an object opens with, as a party would be named: "Ware" in "Die Ware",
+/// "Kosten" in "Die Kosten der Anreise".
+fn opening_noun(object: &str) -> &str {
+    object.split_whitespace().nth(1).unwrap_or_default()
 }
 
 /// How an obligation's party stands in its sentence.
@@ -168,12 +216,9 @@ enum Subject {
 
 /// Every party the text binds by name, as a later sentence may name it (at most 50,
 /// which a contract does not reach and a hostile text may not pass).
-fn named_parties(found: &[Found]) -> Vec<String> {
+fn named_parties<'a>(found: impl Iterator<Item = &'a Found>) -> Vec<String> {
     let mut parties: Vec<String> = Vec::new();
-    for f in found
-        .iter()
-        .filter(|f| !matches!(f.subject, Subject::Earlier { .. }))
-    {
+    for f in found.filter(|f| !matches!(f.subject, Subject::Earlier { .. })) {
         let name = name_of(&f.obligation.party);
         if !name.is_empty() && !parties.iter().any(|p| p == name) {
             parties.push(name.to_owned());

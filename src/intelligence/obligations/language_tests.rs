@@ -600,3 +600,35 @@ fn a_german_er_or_sie_opening_a_sentence_binds_the_party_before() {
     );
     assert_eq!(found, [duty("Wir", false, None)]);
 }
+
+#[test]
+fn a_german_object_first_with_die_is_told_by_the_parties_the_text_binds_elsewhere() {
+    // "Lieferantin" is a party elsewhere, "Ware" never: the object comes first.
+    let found = read(
+        "§ 1 Die Lieferantin ist verpflichtet, die Ware zu versichern. \
+         § 2 Die Ware liefert die Lieferantin.",
+    );
+    let read: Vec<(&str, &str)> = found
+        .iter()
+        .map(|o| (o.party.as_str(), o.action.as_str()))
+        .collect();
+    assert_eq!(
+        read,
+        [
+            ("Die Lieferantin", "die Ware zu versichern"),
+            ("die Lieferantin", "Die Ware"),
+        ]
+    );
+    // Both are parties, or nothing tells: read subject first, as German reads it.
+    for (text, party) in [
+        (
+            "Die Beraterin ist verpflichtet, Berichte zu senden. Die Kundin zahlt das Honorar. \
+             Die Beraterin berät die Kundin.",
+            "Die Beraterin",
+        ),
+        ("Die Ware liefert die Lieferantin.", "Die Ware"),
+    ] {
+        let last = read_out(text).pop().expect("the last sentence binds");
+        assert_eq!(last.0, party, "{text}");
+    }
+}

@@ -83,11 +83,12 @@ pub(crate) fn german_inverted_bind() -> Regex {
 /// The object before the verb and the subject last: "Die Kosten der Anreise trägt der
 /// Auftraggeber", "Den Transport übernimmt der Lieferant". The subject is told by its
 /// nominative "der" closing the sentence; the object, which becomes the action, must
-/// open it (the empty group `object` marks it). "Die Ware liefert die Lieferantin" is
-/// not read: "die" does not tell subject from object.
+/// open it (the empty group `object` marks it). With "die" ("Die Ware liefert die
+/// Lieferantin"), which does not tell subject from object, the rest of the text must
+/// (`read` keeps it only where it binds "Lieferantin" elsewhere and never "Ware").
 pub(crate) fn german_object_first_bind() -> Regex {
     compile(&format!(
-        r"(?P<action>(?P<object>)(?:Die|Das|Den|Diese|Dieses|Diesen|Sämtliche|Alle)\s+[^.;:,?\n]{{2,120}}?)\s+(?P<present>{VERBS_DE})\s+(?P<party>der\s+\p{{Lu}}[\p{{L}}-]*)\s*(?:[.;\n]|$)"
+        r"(?P<action>(?P<object>)(?:Die|Das|Den|Diese|Dieses|Diesen|Sämtliche|Alle)\s+[^.;:,?\n]{{2,120}}?)\s+(?P<present>{VERBS_DE})\s+(?P<party>(?:der|die)\s+\p{{Lu}}[\p{{L}}-]*)\s*(?:[.;\n]|$)"
     ))
 }
 
