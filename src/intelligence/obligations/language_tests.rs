@@ -1,6 +1,7 @@
 //! Obligations read in German, French and Spanish: what binds, what only permits or
 //! states, prohibitions, and due times in each language's words.
 
+use super::tests::parties_and_actions;
 use super::*;
 
 /// Each obligation as (party, prohibition, due).
@@ -608,12 +609,8 @@ fn a_german_object_first_with_die_is_told_by_the_parties_the_text_binds_elsewher
         "§ 1 Die Lieferantin ist verpflichtet, die Ware zu versichern. \
          § 2 Die Ware liefert die Lieferantin.",
     );
-    let read: Vec<(&str, &str)> = found
-        .iter()
-        .map(|o| (o.party.as_str(), o.action.as_str()))
-        .collect();
     assert_eq!(
-        read,
+        parties_and_actions(&found),
         [
             ("Die Lieferantin", "die Ware zu versichern"),
             ("die Lieferantin", "Die Ware"),

@@ -7,6 +7,14 @@ fn obligations(text: &str) -> Vec<Obligation> {
     read(text)
 }
 
+/// Each obligation's party and action.
+pub(super) fn parties_and_actions(found: &[Obligation]) -> Vec<(&str, &str)> {
+    found
+        .iter()
+        .map(|o| (o.party.as_str(), o.action.as_str()))
+        .collect()
+}
+
 #[test]
 fn a_party_never_reaches_back_over_the_end_of_a_sentence() {
     let found = obligations(
@@ -186,12 +194,8 @@ fn a_pronoun_opening_a_sentence_binds_the_party_of_the_sentence_before() {
          If the Customer disputes an invoice, it shall give notice. It shall pay the undisputed part. \
          The Parties shall meet monthly. They shall keep minutes of each meeting.",
     );
-    let read: Vec<(&str, &str)> = found
-        .iter()
-        .map(|o| (o.party.as_str(), o.action.as_str()))
-        .collect();
     assert_eq!(
-        read,
+        parties_and_actions(&found),
         [
             ("The Supplier", "deliver the Goods by March 1, 2027"),
             ("The Supplier", "also install them within 10 days"),
