@@ -629,3 +629,19 @@ fn a_german_object_first_with_die_is_told_by_the_parties_the_text_binds_elsewher
         assert_eq!(last.0, party, "{text}");
     }
 }
+
+#[test]
+fn a_german_clause_of_condition_may_hold_an_insertion_between_commas() {
+    let found = read_out(
+        "§ 1 Wenn der Kunde, gleich aus welchem Grund, die Ware nicht abnimmt, hat er die \
+         Lagerkosten zu tragen. \
+         § 2 Gerät der Mieter, ganz oder teilweise, in Verzug, so zahlt der Mieter Verzugszinsen.",
+    );
+    assert_eq!(
+        found,
+        [
+            duty("der Kunde", false, None),
+            duty("der Mieter", false, None),
+        ]
+    );
+}

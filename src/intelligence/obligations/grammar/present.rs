@@ -122,7 +122,7 @@ pub(crate) fn inverted_opening(before: &str) -> Option<Opening> {
     });
     static CLAUSE: LazyLock<Regex> = LazyLock::new(|| {
         compile(&format!(
-            r"^(?P<clause>[^,;:?]+(?:,\s*{RELATIVE}[^,;:?]+,[^,;:?]+)?),\s*(?:so\s+|dann\s+)?$"
+            r"^(?P<clause>[^,;:?]+(?:,\s*{INSERTED}[^,;:?]+,[^,;:?]+)?),\s*(?:so\s+|dann\s+)?$"
         ))
     });
     let phrase = NUMBERING.replace(before, "");
@@ -152,9 +152,11 @@ pub(crate) fn inverted_opening(before: &str) -> Option<Opening> {
     .then_some(Opening::Phrase)
 }
 
-/// The words that open a German relative clause inside a clause of condition: "Wenn
-/// der Kunde, der Verbraucher ist, zahlt, ...".
-pub(crate) const RELATIVE: &str = r"(?:der|die|das|den|dem|deren|dessen|welche[rsmn]?)\s";
+/// The words that open what a German clause of condition may hold between commas of its
+/// own: a relative clause ("Wenn der Kunde, der Verbraucher ist, zahlt, ...") or an
+/// insertion ("Gerät der Mieter, gleich aus welchem Grund, in Verzug, ...", "Wenn der
+/// Kunde, ganz oder teilweise, vom Vertrag zurücktritt, ...").
+pub(crate) const INSERTED: &str = r"(?:der|die|das|den|dem|deren|dessen|welche[rsmn]?|gleich|egal|gleichgültig|ganz|auch|insbesondere|beispielsweise|etwa|namentlich|ohne|trotz|entgegen|aus|mit|nach|vor|gemäß|laut|soweit\s+zulässig)\s";
 
 /// Conjunctions that open a German clause of condition or time before a main clause:
 /// "Wenn der Kunde zahlt, liefert der Lieferant die Ware".

@@ -18,7 +18,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::present::{CLAUSE_OPENERS, CONDITIONAL_VERBS, RELATIVE};
+use super::present::{CLAUSE_OPENERS, CONDITIONAL_VERBS, INSERTED};
 use super::{compile, ACTION};
 
 /// Numbering or a heading before a sentence's clause: "(1) ", "3.2 ", "(a) ", "§ 4 ".
@@ -195,8 +195,9 @@ pub(crate) fn english_antecedent(before: &str, pronoun: &str) -> Option<String> 
 /// The party a German pronoun after the verb stands for: the subject of the clause of
 /// condition or time before the verb ("Gerät der Mieter in Verzug, so zahlt " before
 /// "er"), whose article agrees with it ("der" for "er", "die" for "sie"). The clause
-/// may hold one relative clause of its own ("Wenn der Kunde, der Verbraucher ist,
-/// zahlt, ").
+/// may hold one relative clause or insertion of its own ("Wenn der Kunde, der
+/// Verbraucher ist, zahlt, ", "Gerät der Mieter, gleich aus welchem Grund, in Verzug,
+/// so ").
 pub(crate) fn german_antecedent(before: &str, pronoun: &str) -> Option<String> {
     static CLAUSE: LazyLock<Regex> = LazyLock::new(|| {
         let openers = CLAUSE_OPENERS
@@ -206,7 +207,7 @@ pub(crate) fn german_antecedent(before: &str, pronoun: &str) -> Option<String> {
             .collect::<Vec<_>>()
             .join("|");
         compile(&format!(
-            r"{NUMBERING}(?i:{openers})\s+(?P<party>(?P<article>der|die)\s+\p{{Lu}}[\p{{L}}-]*)\b(?P<rest>[^,;:?]*(?:,\s*{RELATIVE}[^,;:?]+,[^,;:?]+)?),\s*(?:so\s+|dann\s+)?\p{{Ll}}+\s+$"
+            r"{NUMBERING}(?i:{openers})\s+(?P<party>(?P<article>der|die)\s+\p{{Lu}}[\p{{L}}-]*)\b(?P<rest>[^,;:?]*(?:,\s*{INSERTED}[^,;:?]+,[^,;:?]+)?),\s*(?:so\s+|dann\s+)?\p{{Ll}}+\s+$"
         ))
     });
     let caps = CLAUSE.captures(before)?;
