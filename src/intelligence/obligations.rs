@@ -357,10 +357,15 @@ fn bound(
         .filter(|_| caps.name("inverted").is_some())
         .map(|verb| &text[start.min(verb.start())..verb.start()]);
     let opening = opener.map(inverted_opening);
+    // A Spanish verb before its subject ("Deberá el Arrendador notificar") opens the
+    // sentence itself, or follows an opening phrase or clause and its comma.
+    let verb_first = caps
+        .name("verb_first")
+        .map(|verb| opens_sentence(&text[start.min(verb.start())..verb.start()]));
     let mut subject = if opener.is_none()
         && caps.name("object").is_none()
         && judge_incumbent(caps).is_none()
-        && opens_sentence(before)
+        && verb_first.unwrap_or_else(|| opens_sentence(before))
     {
         Subject::Opens
     } else {
@@ -386,6 +391,7 @@ fn bound(
     let opens = match (opening, caps.name("object")) {
         // The clause that names a pronoun's party opens the sentence.
         _ if pronoun.is_some() => true,
+        _ if verb_first.is_some() => verb_first == Some(true),
         (Some(opening), _) => opening.is_some(),
         // An object before the verb opens the sentence, as a party would.
         (None, Some(object)) => opens_sentence(&text[start.min(object.start())..object.start()]),
@@ -518,6 +524,8 @@ pub async fn list(
 
 #[cfg(test)]
 mod language_tests;
+#[cfg(test)]
+mod order_tests;
 
 #[cfg(test)]
 mod tests;

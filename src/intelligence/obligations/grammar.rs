@@ -417,6 +417,9 @@ fn spanish() -> Grammar {
         ]
         .into_iter()
         .chain(pronoun::spanish())
+        .chain(present::spanish_verb_first_binds(
+            &pronoun::FUTURE_STEMS_ES.join("|"),
+        ))
         .chain(incumbent::spanish())
         .collect(),
         antecedent: pronoun::spanish_antecedent,

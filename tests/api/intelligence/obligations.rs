@@ -142,7 +142,8 @@ async fn duties_written_in_german_french_and_spanish_are_listed_with_their_due_t
              Octava. Queda prohibido al Desarrollador ceder el contrato.\n\
              Novena. Si el Cliente cancela el pedido, deberá abonar los trabajos realizados.\n\
              Décima. El Desarrollador entregará el código fuente. Asimismo, deberá entregar \
-             la documentación antes del 31 de julio de 2027.",
+             la documentación antes del 31 de julio de 2027.\n\
+             Undécima. En caso de retraso, abonará el Cliente un interés mensual.",
             json!([
                 {"party": "El Desarrollador", "prohibition": false, "due": {"date": "2027-06-30"}},
                 {"party": "El Cliente", "prohibition": false, "due": {"within_days": 30, "after": "su recepción"}},
@@ -155,6 +156,8 @@ async fn duties_written_in_german_french_and_spanish_are_listed_with_their_due_t
                 // The subject left unsaid at a sentence's start is the sentence's before.
                 {"party": "El Desarrollador", "prohibition": false, "due": null},
                 {"party": "El Desarrollador", "prohibition": false, "due": {"date": "2027-07-31"}},
+                // The verb before its subject.
+                {"party": "el Cliente", "prohibition": false, "due": {"recurs": "monthly"}},
             ]),
         ),
     ] {

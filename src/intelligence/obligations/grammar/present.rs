@@ -49,7 +49,8 @@ const VERBS_FR: &str = "verse|versent|paie|paye|paient|payent|règle|règlent|re
     assistent|facture|facturent|émet|émettent|répare|réparent|remplace|remplacent|contrôle|\
     contrôlent|vérifie|vérifient|installe|installent|développe|développent|veille|veillent|\
     s['’]assure|s['’]assurent|s['’]acquitte|s['’]acquittent|envoie|envoient|forme|forment";
-const VERBS_ES: &str = "paga|pagan|abona|abonan|satisface|satisfacen|reembolsa|reembolsan|\
+pub(crate) const VERBS_ES: &str =
+    "paga|pagan|abona|abonan|satisface|satisfacen|reembolsa|reembolsan|\
     entrega|entregan|presta|prestan|suministra|suministran|proporciona|proporcionan|facilita|\
     facilitan|asume|asumen|mantiene|mantienen|conserva|conservan|custodia|custodian|informa|\
     informan|notifica|notifican|comunica|comunican|devuelve|devuelven|restituye|restituyen|\
@@ -264,6 +265,22 @@ const OPENING_WORDS: &[&str] = &[
 
 pub(crate) fn french_bind(party: &str) -> Regex {
     bind(party, r"(?P<not>ne\s+|n['’])?", VERBS_FR)
+}
+
+/// The verb before its subject: "Deberá el Arrendador notificar cualquier cambio", "En
+/// caso de impago, abonará el Arrendatario un interés", "Abona el Titular cada
+/// factura". The empty group `verb_first` marks where the verb (or its "no") begins,
+/// so that what opens the sentence before it is judged.
+pub(crate) fn spanish_verb_first_binds(futures: &str) -> [Regex; 2] {
+    let party = r"(?P<party>(?:el|la|los|las)\s+\p{Lu}[\p{L}-]*)";
+    [
+        compile(&format!(
+            r"(?P<verb_first>)\b(?P<not>[Nn]o\s+)?(?P<modal>[Dd]eber(?:á|án)|(?i:{futures})án?)\s+{party}{APPOSITION}\s+{ACTION}"
+        )),
+        compile(&format!(
+            r"(?P<verb_first>)\b(?P<not>[Nn]o\s+)?(?P<present>(?i:{VERBS_ES}))\s+{party}{APPOSITION}\s+{ACTION}"
+        )),
+    ]
 }
 
 pub(crate) fn spanish_bind(party: &str) -> Regex {

@@ -56,7 +56,7 @@ pub(crate) fn french(modals: &str, present: fn(&str) -> Regex) -> Vec<Regex> {
 
 /// Verbs of doing one's part in the Spanish future tense, whose subject a clause or the
 /// sentence before them may leave unsaid: "abonará", "entregarán", "mantendrá".
-const FUTURE_STEMS_ES: [&str; 37] = [
+pub(crate) const FUTURE_STEMS_ES: [&str; 37] = [
     "pagar",
     "abonar",
     "satisfar",
