@@ -140,10 +140,13 @@ static NOT_DUTY_EN: LazyLock<Regex> = LazyLock::new(|| {
 /// A passive that still binds its subject: "shall be required to", "is obliged to".
 static BOUND_EN: LazyLock<Regex> =
     LazyLock::new(|| compile(r"(?i)^be\s+(?:required|obliged|obligated|bound)\s+to\b"));
-/// The end of a preposition's phrase before a name, or a warranty's "that" anywhere.
+/// The end of a preposition's phrase before a name, a warranty's "that" anywhere, or
+/// an amount a relative clause without "that" describes ("The most we will ever owe
+/// you is ...", "the price the Customer will pay"): its name is that clause's subject,
+/// and the sentence's is the amount.
 static NOT_SUBJECT_EN: LazyLock<Regex> = LazyLock::new(|| {
     compile(
-        r"(?i)\b(?:in|of|under|for|with|to|by|from|at|on|upon|against|between)\s+(?:(?:each|the|a|an|any|that|this|its|their|all)\s+)?$|\b(?:warrants?|represents?|guarantees?|certif(?:y|ies))\b(?:\s+and\s+\w+)?\s+that\b",
+        r"(?i)\b(?:in|of|under|for|with|to|by|from|at|on|upon|against|between)\s+(?:(?:each|the|a|an|any|that|this|its|their|all)\s+)?$|\b(?:warrants?|represents?|guarantees?|certif(?:y|ies))\b(?:\s+and\s+\w+)?\s+that\b|\b(?:most|least|maximum|minimum|amounts?|sums?|price|fees?)\s+(?:the\s+)?$",
     )
 });
 

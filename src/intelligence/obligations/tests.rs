@@ -115,6 +115,9 @@ fn liability_permissions_passives_warranties_and_objects_bind_no_one() {
         "Seller warrants that all Products will be free from defects.",
         "The Supplier warrants that the Services will be performed with care.",
         "Each party's total liability in each Contract Year shall not exceed the Charges.",
+        // The name is the subject of a relative clause the amount opens.
+        "The most we will ever owe you in total is the price you paid us.",
+        "The price the Customer will pay is set out in the Order.",
     ] {
         assert!(
             obligations(text).is_empty(),
