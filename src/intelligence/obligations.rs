@@ -90,21 +90,14 @@ pub fn read(text: &str) -> Vec<Obligation> {
             for caps in pattern.captures_iter(text).take(MAX_OBLIGATIONS * 2) {
                 if let Some((obligation, subject)) = bound(text, grammar, &caps, &us) {
                     let whole = caps.get(0).expect("group 0 always matches");
-                    // "Die Ware liefert die Lieferantin": "die" does not tell which
-                    // is the subject.
-                    let object_first = caps.name("object").map(|_| {
-                        let ambiguous = caps["party"].starts_with("die ");
-                        (ambiguous, opening_noun(&obligation.action).to_owned())
-                    });
+                    let told_by_parties = told_by_parties(&caps, &obligation);
                     found.push(Found {
                         start: whole.start(),
                         end: whole.end(),
                         language,
                         obligation,
                         subject,
-                        told_by_parties: object_first
-                            .filter(|(ambiguous, _)| *ambiguous)
-                            .map(|(_, object)| object),
+                        told_by_parties,
                     });
                 }
             }
@@ -113,7 +106,7 @@ pub fn read(text: &str) -> Vec<Obligation> {
     // One obligation where two patterns (or languages) read the same words: the one
     // that starts first.
     found.sort_by_key(|f| (f.start, std::cmp::Reverse(f.end)));
-    tell_object_first_by_parties(&mut found);
+    tell_subjects_by_parties(&mut found);
     let parties = named_parties(found.iter());
     let mut before: Option<SentenceBefore> = None;
     let mut out: Vec<Obligation> = Vec::new();
@@ -159,17 +152,37 @@ struct Found {
     /// Its offsets are its sentence's, in bytes.
     obligation: Obligation,
     subject: Subject,
-    /// An object first whose subject's article is also the object's ("Die Ware liefert
-    /// die Lieferantin"), with the object's noun ("Ware"): read so only if the rest of
-    /// the text tells (`tell_object_first_by_parties`).
+    /// A reading whose words do not tell subject from object, with the noun the other
+    /// reading makes the party ("Ware" in "Die Ware liefert die Lieferantin", none in
+    /// "Abonará la Cuota"): kept only if the rest of the text tells
+    /// (`tell_subjects_by_parties`).
     told_by_parties: Option<String>,
 }
 
-/// Keeps a German object-first reading that "die" leaves open ("Die Ware liefert die
-/// Lieferantin") only where the text binds its subject by name in another sentence and
-/// never its object; otherwise the sentence is read subject first, as German reads it
-/// when nothing else tells.
-fn tell_object_first_by_parties(found: &mut Vec<Found>) {
+/// Whether a match's words leave open which name is the subject: a German object first
+/// with "die" for both ("Die Ware liefert die Lieferantin"), or a Spanish future or
+/// present before a name ("abonará el Arrendatario un interés" names its subject;
+/// "Asimismo, abonará la Cuota", whose subject is unsaid, names its object). "Deberá"
+/// is not among them: an infinitive follows the subject ("Deberá el Arrendador
+/// notificar").
+fn told_by_parties(caps: &Captures<'_>, obligation: &Obligation) -> Option<String> {
+    let die_for_both = caps.name("object").is_some() && caps["party"].starts_with("die ");
+    let after_its_verb = caps.name("verb_first").is_some()
+        && !caps
+            .name("modal")
+            .is_some_and(|modal| modal.as_str().to_lowercase().starts_with("deber"));
+    if die_for_both {
+        Some(opening_noun(&obligation.action).to_owned())
+    } else {
+        after_its_verb.then(String::new)
+    }
+}
+
+/// Keeps a reading whose words leave the subject open (`told_by_parties`) only where
+/// the text binds its party by name in another sentence and never the other reading's
+/// ("Lieferantin" but not "Ware"); otherwise the sentence is read as its language reads
+/// it when nothing else tells: subject first in German, the subject unsaid in Spanish.
+fn tell_subjects_by_parties(found: &mut Vec<Found>) {
     let mut open: Vec<usize> = found
         .iter()
         .filter(|f| f.told_by_parties.is_some())
@@ -188,7 +201,7 @@ fn tell_object_first_by_parties(found: &mut Vec<Found>) {
     found.retain(|f| {
         f.told_by_parties
             .as_ref()
-            .is_none_or(|object| named(name_of(&f.obligation.party)) && !named(object))
+            .is_none_or(|other| named(name_of(&f.obligation.party)) && !named(other))
     });
 }
 
@@ -376,7 +389,11 @@ fn bound(
         let pronoun = pronoun.as_str().to_lowercase();
         let resolved = resolve_pronoun(grammar.antecedent, before, &pronoun, &caps["action"]);
         match resolved {
-            Antecedent::Named(named) if names_a_party(grammar, &named) => party = named,
+            Antecedent::Named(named) if names_a_party(grammar, &named) => {
+                // The clause's subject is the main clause's too.
+                party = named;
+                subject = Subject::Opens;
+            }
             Antecedent::Unnamed if grammar.earlier.is_some() && opens_with_pronoun(before) => {
                 // `read` names it from the sentence before, or drops it.
                 let verb = caps.name("modal").or(caps.name("present"));

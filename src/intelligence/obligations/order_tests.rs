@@ -172,7 +172,8 @@ fn a_spanish_verb_before_its_subject_binds_that_subject() {
          Segunda. En caso de impago, abonará el Arrendatario un interés mensual. \
          Tercera. Abona el Titular cada factura dentro de los 30 días. \
          Cuarta. Si el Cliente cancela el pedido, deberá el Proveedor devolver el anticipo. \
-         Quinta. No deberá el Arrendatario ceder el contrato.",
+         Quinta. No deberá el Arrendatario ceder el contrato. \
+         Sexta. El Titular facilita el acceso a las instalaciones.",
     );
     assert_eq!(
         found,
@@ -182,8 +183,17 @@ fn a_spanish_verb_before_its_subject_binds_that_subject() {
             duty("el Titular", false, in_days(30)),
             duty("el Proveedor", false, None),
             duty("el Arrendatario", true, None),
+            duty("El Titular", false, None),
         ]
     );
+    // A future or a present names its subject after it only if the contract binds that
+    // name elsewhere: with the subject unsaid, the name after the verb is its object.
+    for text in [
+        "El local tiene 80 m2. Asimismo, abonará la Cuota de comunidad.",
+        "Abona el Titular cada factura dentro de los 30 días.",
+    ] {
+        assert_eq!(read_out(text), [], "{text}");
+    }
     // Not after a subject of its own, nor a part of the contract, nor a verb that is no
     // duty's.
     for text in [
