@@ -409,6 +409,29 @@ fn french() -> Grammar {
     }
 }
 
+/// Last words, in lower case, of Spanish names that are the contract, its parts or
+/// what it is about, never a party.
+pub(super) const NOT_PARTIES_ES: &[&str] = &[
+    "contrato",
+    "arrendamiento",
+    "acuerdo",
+    "cláusula",
+    "anexo",
+    "precio",
+    "renta",
+    "plazo",
+    "factura",
+    "facturas",
+    "vigencia",
+    "pago",
+    "fianza",
+    "préstamo",
+    "mutuo",
+    "responsabilidad",
+    "garantía",
+    "licencia",
+];
+
 fn spanish() -> Grammar {
     let party = r"(?P<party>\b(?:[Cc]ada\s+(?:una\s+de\s+las\s+)?partes?|[Aa]mbas\s+partes|[Ll]as\s+partes)\b|\p{Lu}[\p{L}&.-]*(?:\s+(?:\p{Lu}[\p{L}&.-]*|&|y)){0,4},?\s+(?:S\.\s?A\.(?:\s+de\s+C\.\s?V\.)?|S\.\s?L\.|S\.\s?A\.\s?S\.|S\.\s?R\.\s?L\.|Ltda\.)|\b(?:[Ee]l|[Ll]a|[Ll]os|[Ll]as)\s+\p{Lu}[\p{L}-]*)";
     Grammar {
@@ -447,26 +470,7 @@ fn spanish() -> Grammar {
             Some(caps.name("not").is_some() || modal.contains("abstendr"))
         },
         not_subject: |_| false,
-        not_parties: &[
-            "contrato",
-            "arrendamiento",
-            "acuerdo",
-            "cláusula",
-            "anexo",
-            "precio",
-            "renta",
-            "plazo",
-            "factura",
-            "facturas",
-            "vigencia",
-            "pago",
-            "fianza",
-            "préstamo",
-            "mutuo",
-            "responsabilidad",
-            "garantía",
-            "licencia",
-        ],
+        not_parties: NOT_PARTIES_ES,
         within: compile(&format!(
             r"(?i)(?:dentro\s+de(?:\s+los|\s+las)?|en\s+(?:un|el)\s+plazo\s+(?:máximo\s+)?de|antes\s+de\s+(?:que\s+transcurran\s+)?)\s+{WRITTEN_NUMBER}\s+(?P<unit>días|semanas|mes(?:es)?)(?:\s+(?:naturales|hábiles|calendario))?(?:\s+(?:siguientes\s+a|desde|a\s+partir\s+de|contados\s+(?:desde|a\s+partir\s+de)|posteriores\s+a|tras)\s+(?P<after>[^.,;]{{1,80}}))?"
         )),

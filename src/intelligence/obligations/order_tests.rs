@@ -209,3 +209,47 @@ fn a_spanish_verb_before_its_subject_binds_that_subject() {
         );
     }
 }
+
+#[test]
+fn long_runs_of_unsaid_subjects_and_verbs_before_names_are_read_in_bounded_time() {
+    // Each pronoun looks back one sentence, and each reading left open is told by one
+    // pass over the parties, however many there are.
+    let mut text = "El Arrendatario abonará la renta. ".to_owned();
+    text.push_str(&"Asimismo, deberá abonar la cuota. Abonará la Renta el Titular. ".repeat(300));
+    text.push_str(&"Die Ware liefert die Lieferantin. Er hat die Kosten zu tragen. ".repeat(300));
+    let started = std::time::Instant::now();
+    let found = read(&text);
+    // A guard against a hang, not a measure: the benchmarks measure.
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+    let count = |party: &str| found.iter().filter(|o| o.party == party).count();
+    // "Abonará la Renta": "Renta" is bound nowhere else, so the subject is unsaid, the
+    // Arrendatario's; "Er" does not agree with "Die Ware", read subject first as nothing
+    // tells otherwise.
+    assert_eq!(
+        (count("El Arrendatario"), count("Die Ware"), found.len()),
+        (601, 300, 901)
+    );
+}
+
+#[test]
+fn a_spanish_name_after_a_future_is_its_subject_only_if_bound_elsewhere_and_else_unread() {
+    // Bound elsewhere: the subject after the verb, not the sentence before's party.
+    let found = read_out(
+        "Primera. El Arrendatario abonará la fianza. \
+         Segunda. El Arrendador entrega el local. Abonará el Arrendatario la renta.",
+    );
+    assert_eq!(found[2], duty("el Arrendatario", false, None));
+    // Bound nowhere else: either reading may be wrong, so neither is made; a thing the
+    // contract is about is an object, and the subject the sentence before's party.
+    assert_eq!(
+        read_out("El Arrendador entrega el local. Abonará el Inquilino la renta."),
+        [duty("El Arrendador", false, None)]
+    );
+    assert_eq!(
+        read_out("El Arrendatario conserva el local. Abonará la Renta cada mes."),
+        [
+            duty("El Arrendatario", false, None),
+            duty("El Arrendatario", false, recurring("monthly")),
+        ]
+    );
+}

@@ -42,7 +42,7 @@ pub(crate) struct Earlier<'a> {
     pub verb: &'a str,
     /// The party the sentence before binds, as it names it ("The Supplier").
     pub party: &'a str,
-    /// The sentence before, whole, which binds one party with one modal.
+    /// The sentence before, whole.
     pub sentence: &'a str,
     /// What the pronoun's sentence binds it to ("also install them").
     pub action: &'a str,
@@ -112,12 +112,8 @@ pub(crate) fn english(earlier: &Earlier<'_>) -> bool {
 /// present tense the rules read is one already; after "doit" or "s'engage à", the
 /// infinitive; a future, its own stem). "s'interdit de" forbids whatever follows.
 pub(crate) fn french(earlier: &Earlier<'_>) -> bool {
-    static DUTIES: LazyLock<Regex> = LazyLock::new(|| {
-        compile(&format!(
-            r"\b(?:{})(?:\s|$)",
-            super::MODALS_FR.replace(r"\p{Ll}{2,}r(?:a|ont)", r"\p{Ll}{2,}r(?:a|ont)\b")
-        ))
-    });
+    static DUTIES: LazyLock<Regex> =
+        LazyLock::new(|| compile(&format!(r"\b(?:{})\b", super::MODALS_FR)));
     let article = earlier
         .party
         .split([' ', '\'', '’'])
@@ -160,9 +156,9 @@ pub(crate) fn german(earlier: &Earlier<'_>) -> bool {
 /// ("zu zahlen"), with "zu" inside a separable verb ("mitzuteilen", "zurückzugeben"),
 /// or at the clause's end after "muss" ("reinigen").
 fn german_infinitive_of_a_duty(action: &str) -> bool {
-    const SEPARABLE: [&str; 14] = [
-        "ab", "an", "auf", "aus", "bei", "ein", "fest", "her", "mit", "nach", "vor", "vorzu",
-        "zurück", "heraus",
+    const SEPARABLE: [&str; 13] = [
+        "ab", "an", "auf", "aus", "bei", "ein", "fest", "her", "heraus", "mit", "nach", "vor",
+        "zurück",
     ];
     let clause = action.split([',', ';', '(']).next().unwrap_or(action);
     let words: Vec<String> = clause
@@ -224,7 +220,22 @@ pub(crate) fn spanish(earlier: &Earlier<'_>) -> bool {
     } else {
         true
     };
-    several == plural_verb && bound_to_act && one_party_before(earlier, &DUTIES)
+    several == plural_verb
+        && bound_to_act
+        && !opens_with_a_party(earlier)
+        && one_party_before(earlier, &DUTIES)
+}
+
+/// Whether a Spanish action opens with a name that may be its subject after the verb
+/// ("Abonará el Arrendatario la renta"): any name but one of the things a contract is
+/// about ("Abonará la Renta", whose subject is unsaid). Which one it is, the rules
+/// cannot tell from the sentence: a name the contract binds elsewhere is read as the
+/// subject (`obligations::told_by_parties`), and any other leaves the sentence unread.
+fn opens_with_a_party(earlier: &Earlier<'_>) -> bool {
+    static NAME: LazyLock<Regex> =
+        LazyLock::new(|| compile(r"^\s*(?:el|la|los|las)\s+(?P<name>\p{Lu}[\p{L}-]*)"));
+    NAME.captures(earlier.action)
+        .is_some_and(|caps| !super::NOT_PARTIES_ES.contains(&caps["name"].to_lowercase().as_str()))
 }
 
 /// Whether `sentence` names `party` as a word of its own, or declined ("Customer",

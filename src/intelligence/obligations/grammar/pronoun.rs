@@ -152,10 +152,15 @@ pub(crate) fn resolve(
 }
 
 /// Whether a Spanish action's first words name a subject of its own, which the verb
-/// comes before ("deberá el Arrendador notificar ..."): then the duty is that
-/// subject's, not the clause's.
+/// comes before and an infinitive follows ("deberá el Arrendador notificar ..."): then
+/// the duty is that subject's, not the clause's. A name and no infinitive after a
+/// future ("abonará la Renta") may be its object.
 fn names_its_own_subject(action: &str) -> bool {
-    static SUBJECT: LazyLock<Regex> = LazyLock::new(|| compile(r"^\s*(?:el|la|los|las)\s+\p{Lu}"));
+    static SUBJECT: LazyLock<Regex> = LazyLock::new(|| {
+        compile(
+            r"^\s*(?:el|la|los|las)\s+\p{Lu}[\p{L}-]*\s+\p{Ll}+(?:ar|er|ir)(?:se|lo|la|los|las|le|les)?\b",
+        )
+    });
     SUBJECT.is_match(action)
 }
 
