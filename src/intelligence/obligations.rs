@@ -107,7 +107,7 @@ pub fn read(text: &str) -> Vec<Obligation> {
     // that starts first.
     found.sort_by_key(|f| (f.start, std::cmp::Reverse(f.end)));
     tell_subjects_by_parties(&mut found);
-    let parties = named_parties(found.iter());
+    let parties = named_parties(winners(&found));
     let mut before: Option<SentenceBefore> = None;
     let mut out: Vec<Obligation> = Vec::new();
     let mut taken_to = 0;
@@ -209,6 +209,21 @@ fn tell_subjects_by_parties(found: &mut Vec<Found>) {
 /// "Kosten" in "Die Kosten der Anreise".
 fn opening_noun(object: &str) -> &str {
     object.split_whitespace().nth(1).unwrap_or_default()
+}
+
+/// The readings that win where readings overlap, as `read` chooses them (but that it
+/// may still drop a pronoun no sentence before stands for): a name only a losing
+/// reading gave ("Die Ware" in "Die Ware liefert die Lieferantin", read object first)
+/// is no party.
+fn winners(found: &[Found]) -> impl Iterator<Item = &Found> {
+    let mut taken_to = 0;
+    found.iter().filter(move |f| {
+        let wins = f.start >= taken_to;
+        if wins {
+            taken_to = f.end;
+        }
+        wins
+    })
 }
 
 /// How an obligation's party stands in its sentence.

@@ -134,6 +134,13 @@ fn a_german_object_first_with_die_is_told_by_the_parties_the_text_binds_elsewher
             ("die Lieferantin", "Die Ware"),
         ]
     );
+    // The reading that lost names no party: "Ware" does not stand between the
+    // Lieferantin and the pronoun after her.
+    let found = read_out(
+        "Die Ware liefert die Lieferantin. Die Lieferantin ist verpflichtet, die Ware zu \
+         versichern. Zudem darf sie keine Subunternehmer einsetzen.",
+    );
+    assert_eq!(found[2], duty("Die Lieferantin", true, None));
     // Both are parties, or nothing tells: read subject first, as German reads it.
     for (text, party) in [
         (
@@ -252,4 +259,34 @@ fn a_spanish_name_after_a_future_is_its_subject_only_if_bound_elsewhere_and_else
             duty("El Arrendatario", false, recurring("monthly")),
         ]
     );
+}
+
+#[test]
+fn a_german_pronoun_after_its_verb_binds_the_party_before() {
+    let found = read_out(
+        "§ 1 Der Mieter zahlt die Miete. Ferner hat er die Nebenkosten zu tragen. \
+         Außerdem ist er verpflichtet, Schäden unverzüglich anzuzeigen. \
+         Monatlich legt er einen Bericht vor. \
+         § 2 Die Lieferantin ist verpflichtet, die Ware zu liefern. Zudem darf sie keine \
+         Subunternehmer einsetzen.",
+    );
+    assert_eq!(
+        found,
+        [
+            duty("Der Mieter", false, None),
+            duty("Der Mieter", false, None),
+            duty("Der Mieter", false, None),
+            duty("Der Mieter", false, recurring("monthly")),
+            duty("Die Lieferantin", false, None),
+            duty("Die Lieferantin", true, None),
+        ]
+    );
+    // A verb first alone opens a condition; "er" does not agree with "die".
+    for text in [
+        "Der Mieter zahlt die Miete. Zahlt er nicht, hat er Zinsen zu zahlen.",
+        "Die Lieferantin liefert die Ware. Ferner hat er die Kosten zu tragen.",
+    ] {
+        let found = read_out(text);
+        assert_eq!(found.len(), 1, "{text}: {found:?}");
+    }
 }

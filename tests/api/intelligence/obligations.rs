@@ -83,7 +83,8 @@ async fn duties_written_in_german_french_and_spanish_are_listed_with_their_due_t
              § 9 Die Kosten der Anreise trägt der Kunde.\n\
              § 10 Kommt der Mieter mit der Rückgabe in Verzug, so hat er eine Entschädigung zu zahlen.\n\
              § 11 Der Mieter leistet die Miete monatlich. Er hat ferner die Nebenkosten zu tragen.\n\
-             § 12 Die Lieferantin ist verpflichtet, die Ware zu versichern. Die Ware liefert die Lieferantin.",
+             § 12 Die Ware liefert die Lieferantin. Die Lieferantin ist verpflichtet, die Ware zu \
+             versichern. Zudem darf sie keine Subunternehmer einsetzen.",
             json!([
                 {"party": "Der Auftragnehmer", "prohibition": false, "due": {"date": "2027-06-01"}},
                 {"party": "Der Kunde", "prohibition": false, "due": {"within_days": 21, "after": "Zugang"}},
@@ -100,8 +101,10 @@ async fn duties_written_in_german_french_and_spanish_are_listed_with_their_due_t
                 {"party": "Der Mieter", "prohibition": false, "due": {"recurs": "monthly"}},
                 {"party": "Der Mieter", "prohibition": false, "due": null},
                 // "die" for object and subject: the party bound elsewhere is the subject.
-                {"party": "Die Lieferantin", "prohibition": false, "due": null},
                 {"party": "die Lieferantin", "prohibition": false, "due": null},
+                {"party": "Die Lieferantin", "prohibition": false, "due": null},
+                // A pronoun after its verb, for the party of the sentence before.
+                {"party": "Die Lieferantin", "prohibition": true, "due": null},
             ]),
         ),
         (

@@ -51,11 +51,14 @@ pub(crate) struct Earlier<'a> {
 }
 
 /// A pronoun's sentence opens with it, after at most a number ("4.2 ", "(b) ") and a
-/// word that carries on ("Furthermore, ", "En outre, ", "Asimismo, ").
+/// word that carries on ("Furthermore, ", "En outre, ", "Asimismo, "); or, in German,
+/// which puts the verb second, after such a word and the verb ("Ferner hat er",
+/// "Monatlich zahlt er"). A German verb first alone opens a condition ("Zahlt er
+/// nicht, ..."), not a duty.
 pub(crate) fn opens_with_pronoun(before: &str) -> bool {
     static OPENING: LazyLock<Regex> = LazyLock::new(|| {
         compile(
-            r"^\s*(?:(?:[(\[]?(?:\d+(?:\.\d+)*|[a-z])[.)\]]?|§+\s*\d+\w*)\s+)*(?:(?:In\s+addition|Furthermore|Further|Additionally|Moreover|Also|Likewise|Similarly|Thereafter|Subsequently|Then|En\s+outre|De\s+plus|Par\s+ailleurs|De\s+même|Également|Ensuite|Asimismo|Además|Igualmente|También|Del\s+mismo\s+modo|Por\s+otra\s+parte|En\s+particular),?\s+)?$",
+            r"^\s*(?:(?:[(\[]?(?:\d+(?:\.\d+)*|[a-z])[.)\]]?|§+\s*\d+\w*)\s+)*(?:(?:In\s+addition|Furthermore|Further|Additionally|Moreover|Also|Likewise|Similarly|Thereafter|Subsequently|Then|En\s+outre|De\s+plus|Par\s+ailleurs|De\s+même|Également|Ensuite|Asimismo|Además|Igualmente|También|Del\s+mismo\s+modo|Por\s+otra\s+parte|En\s+particular),?\s+|(?:Ferner|Außerdem|Zudem|Weiterhin|Ebenso|Daneben|Darüber\s+hinaus|Zusätzlich|Auch|Insbesondere|Ebenfalls|\p{Lu}\p{Ll}+lich)\s+\p{Ll}+\s+)?$",
         )
     });
     OPENING.is_match(before)
@@ -134,8 +137,9 @@ pub(crate) fn french(earlier: &Earlier<'_>) -> bool {
 /// sentence before binds: "er" for "der", "sie" for "die" and one party (the verbs read
 /// after it are singular, so the polite "Sie", which takes the plural, is not read),
 /// and the infinitive it is bound to is one of doing one's part ("hat ... zu zahlen",
-/// "ist ferner verpflichtet, ... mitzuteilen", "muss ... reinigen"); "darf ... nicht"
-/// forbids whatever it names.
+/// "ist ferner verpflichtet, ... mitzuteilen", "muss ... reinigen"; a present tense
+/// after an adverb, "Monatlich legt er ... vor", is one); "darf ... nicht" forbids
+/// whatever it names.
 pub(crate) fn german(earlier: &Earlier<'_>) -> bool {
     static DUTIES: LazyLock<Regex> = LazyLock::new(|| {
         compile(r"\b(?:verpflichte[nt]|hat|haben|muss|müssen|wird|werden|darf|dürfen)\b")
@@ -146,9 +150,15 @@ pub(crate) fn german(earlier: &Earlier<'_>) -> bool {
         "sie" => party.starts_with("die ") && !party.ends_with("parteien"),
         _ => false,
     };
-    let forbids = earlier.verb.starts_with("darf");
+    let verb = earlier.verb.to_lowercase();
+    let forbids = verb.starts_with("darf");
+    // A present tense the rules read ("Monatlich legt er ... vor") is a verb of doing
+    // one's part already; a modal's infinitive must be one.
+    let modal = ["hat", "muss", "ist", "verpflichtet"]
+        .iter()
+        .any(|modal| verb.starts_with(modal));
     agrees
-        && (forbids || german_infinitive_of_a_duty(earlier.action))
+        && (forbids || !modal || german_infinitive_of_a_duty(earlier.action))
         && one_party_before(earlier, &DUTIES)
 }
 
