@@ -368,7 +368,8 @@ fn bound(
         .present
         .as_ref()
         .filter(|_| caps.name("present").is_some());
-    let prohibition = match (present, judge_incumbent(caps)) {
+    let incumbent = judge_incumbent(caps);
+    let prohibition = match (present, incumbent) {
         (Some(duty), _) => duty.judge(caps)?,
         (None, Some(incumbent)) => incumbent?,
         (None, None) => (grammar.judge)(caps)?,
@@ -392,7 +393,7 @@ fn bound(
         .map(|verb| opens_sentence(&text[start.min(verb.start())..verb.start()]));
     let mut subject = if opener.is_none()
         && caps.name("object").is_none()
-        && judge_incumbent(caps).is_none()
+        && incumbent.is_none()
         && verb_first.unwrap_or_else(|| opens_sentence(before))
     {
         Subject::Opens

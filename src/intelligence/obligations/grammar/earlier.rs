@@ -33,6 +33,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use super::compile;
+use super::pronoun::NUMBERING;
 
 /// What the sentence before a pronoun says, and what the pronoun's own sentence does.
 pub(crate) struct Earlier<'a> {
@@ -57,9 +58,9 @@ pub(crate) struct Earlier<'a> {
 /// nicht, ..."), not a duty.
 pub(crate) fn opens_with_pronoun(before: &str) -> bool {
     static OPENING: LazyLock<Regex> = LazyLock::new(|| {
-        compile(
-            r"^\s*(?:(?:[(\[]?(?:\d+(?:\.\d+)*|[a-z])[.)\]]?|§+\s*\d+\w*)\s+)*(?:(?:In\s+addition|Furthermore|Further|Additionally|Moreover|Also|Likewise|Similarly|Thereafter|Subsequently|Then|En\s+outre|De\s+plus|Par\s+ailleurs|De\s+même|Également|Ensuite|Asimismo|Además|Igualmente|También|Del\s+mismo\s+modo|Por\s+otra\s+parte|En\s+particular),?\s+|(?:Ferner|Außerdem|Zudem|Weiterhin|Ebenso|Daneben|Darüber\s+hinaus|Zusätzlich|Auch|Insbesondere|Ebenfalls|\p{Lu}\p{Ll}+lich)\s+\p{Ll}+\s+)?$",
-        )
+        compile(&format!(
+            r"{NUMBERING}(?:(?:In\s+addition|Furthermore|Further|Additionally|Moreover|Also|Likewise|Similarly|Thereafter|Subsequently|Then|En\s+outre|De\s+plus|Par\s+ailleurs|De\s+même|Également|Ensuite|Asimismo|Además|Igualmente|También|Del\s+mismo\s+modo|Por\s+otra\s+parte|En\s+particular),?\s+|(?:Ferner|Außerdem|Zudem|Weiterhin|Ebenso|Daneben|Darüber\s+hinaus|Zusätzlich|Auch|Insbesondere|Ebenfalls|\p{{Lu}}\p{{Ll}}+lich)\s+\p{{Ll}}+\s+)?$",
+        ))
     });
     OPENING.is_match(before)
 }
@@ -222,14 +223,12 @@ pub(crate) fn spanish(earlier: &Earlier<'_>) -> bool {
         .split_whitespace()
         .any(|word| word.len() > 2 && word.ends_with('n'));
     let verb = earlier.verb.to_lowercase();
-    let bound_to_act = if verb.starts_with("deber")
-        || verb.starts_with("se obliga")
-        || verb.starts_with("se comprome")
-    {
-        first_word_in(earlier.action, INFINITIVES_ES)
-    } else {
-        true
-    };
+    // A future the rules read is a verb of doing one's part already; a modal's
+    // infinitive must be one.
+    let modal = ["deber", "se obliga", "se comprome"]
+        .iter()
+        .any(|modal| verb.starts_with(modal));
+    let bound_to_act = !modal || first_word_in(earlier.action, INFINITIVES_ES);
     several == plural_verb
         && bound_to_act
         && !opens_with_a_party(earlier)

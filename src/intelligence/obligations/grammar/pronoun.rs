@@ -22,7 +22,7 @@ use super::present::{CLAUSE_OPENERS, CONDITIONAL_VERBS, INSERTED};
 use super::{compile, ACTION};
 
 /// Numbering or a heading before a sentence's clause: "(1) ", "3.2 ", "(a) ", "§ 4 ".
-const NUMBERING: &str =
+pub(crate) const NUMBERING: &str =
     r"^\s*(?:(?:[(\[]?(?:\d+(?:\.\d+)*|[a-z])[.)\]]?|§+\s*\d+\w*|(?:Art|Ziff|Nr)\.)\s+)*";
 
 /// "it shall", "They must", "he undertakes to": an English pronoun before a modal,
