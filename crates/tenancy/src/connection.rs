@@ -147,6 +147,14 @@ impl<'a> Scope<'a> {
             in_transaction: false,
         }
     }
+
+    /// A statement on `public` inside a transaction the caller opened.
+    pub fn public_transaction() -> Self {
+        Self {
+            schema: None,
+            in_transaction: true,
+        }
+    }
 }
 
 /// Parameter types per statement text, shared by a process's connections.

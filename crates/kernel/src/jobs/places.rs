@@ -149,10 +149,7 @@ impl Places {
         let now = self.0.clock.now();
         let until =
             now + chrono::Duration::from_std(lease).unwrap_or_else(|_| chrono::Duration::hours(1));
-        let in_transaction = Scope {
-            schema: None,
-            in_transaction: true,
-        };
+        let in_transaction = Scope::public_transaction();
         conn.batch_execute("begin").await?;
         let held = async {
             // Serialised per place: the count below sees every hold committed before.
