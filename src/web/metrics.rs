@@ -7,7 +7,9 @@
 
 use std::time::Duration;
 
-use crate::tenancy::connection::RequestPool;
+use std::sync::Mutex;
+
+use crate::tenancy::connection::{CheckoutCounts, RequestPool};
 use actix_web::{get, web, HttpResponse};
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
@@ -31,6 +33,9 @@ pub struct Metrics {
     pool_open: IntGauge,
     pool_idle: IntGauge,
     pool_waiting: IntGauge,
+    pool_checkouts: IntCounterVec,
+    /// The pool's counts at the last scrape: the counter grows by what came since.
+    checkouts_seen: Mutex<CheckoutCounts>,
     job_counts: IntGaugeVec,
     /// What this process's job runner records.
     pub jobs: JobMetrics,
@@ -67,6 +72,17 @@ impl Metrics {
             "pactum_db_pool_waiting",
             "Requests waiting for a connection",
         );
+        let pool_checkouts = IntCounterVec::new(
+            Opts::new(
+                "pactum_db_pool_checkouts_total",
+                "Connections taken from the pool, by which served them: the tenant's \
+                 home, another (whose backend may not have the tenant's schema \
+                 cached), any (no tenant named), or a pool without homes (tenant \
+                 affinity off, or a transaction pooler)",
+            ),
+            &["connection"],
+        )
+        .expect("valid metric");
         let job_counts = IntGaugeVec::new(
             Opts::new("pactum_jobs", "Jobs in the queue by kind and state"),
             &["kind", "state"],
@@ -82,6 +98,7 @@ impl Metrics {
             Box::new(pool_open.clone()),
             Box::new(pool_idle.clone()),
             Box::new(pool_waiting.clone()),
+            Box::new(pool_checkouts.clone()),
         ] {
             registry
                 .register(collector)
@@ -95,6 +112,8 @@ impl Metrics {
             pool_open,
             pool_idle,
             pool_waiting,
+            pool_checkouts,
+            checkouts_seen: Mutex::default(),
             job_counts,
             jobs,
         }
@@ -144,9 +163,27 @@ impl Metrics {
         self.pool_open.set(status.open as i64);
         self.pool_idle.set(status.idle as i64);
         self.pool_waiting.set(status.waiting as i64);
+        self.count_checkouts(pool.checkouts());
         let mut buffer = Vec::new();
         TextEncoder::new().encode(&self.registry.gather(), &mut buffer)?;
         Ok(String::from_utf8_lossy(&buffer).into_owned())
+    }
+}
+
+impl Metrics {
+    fn count_checkouts(&self, now: CheckoutCounts) {
+        let mut seen = self.checkouts_seen.lock().expect("checkouts seen");
+        for (label, now, before) in [
+            ("home", now.home, seen.home),
+            ("elsewhere", now.elsewhere, seen.elsewhere),
+            ("no_tenant", now.no_tenant, seen.no_tenant),
+            ("shared", now.shared, seen.shared),
+        ] {
+            self.pool_checkouts
+                .with_label_values(&[label])
+                .inc_by(now.saturating_sub(before));
+        }
+        *seen = now;
     }
 }
 

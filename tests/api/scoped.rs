@@ -6,7 +6,7 @@
 //! mode with one server connection, which the pool's connections then share.
 
 use crate::support::{PgBouncer, TestDb};
-use pactum::tenancy::connection::{PoolStrategy, Pooler, RequestPool};
+use pactum::tenancy::connection::{CheckoutCounts, PoolStrategy, Pooler, RequestPool};
 use pactum::tenancy::pool::DatabaseUrl;
 use pactum::tenancy::provision::{self, NewTenant};
 use pactum::tenancy::scoped::TenantDb;
@@ -382,4 +382,31 @@ async fn requests_past_a_busy_tenants_home_queue_take_the_first_connection_back(
             .expect("the home queue is served")
             .unwrap();
     }
+    // Counted by the connection that served them: the two past the home queue were
+    // served where the tenant's schema may be cold.
+    assert_eq!(
+        pool.checkouts(),
+        CheckoutCounts {
+            home: 5,
+            elsewhere: 2,
+            no_tenant: 2,
+            shared: 0,
+        }
+    );
+
+    // Without tenant affinity nobody has a home: one shared queue.
+    let strategy = PoolStrategy {
+        tenant_affinity: false,
+        ..PoolStrategy::default()
+    };
+    let shared = RequestPool::with_strategy(&db.database_url(), 3, Pooler::None, strategy).unwrap();
+    drop(shared.get(Some(&busy)).await.unwrap());
+    drop(shared.get(None).await.unwrap());
+    assert_eq!(
+        shared.checkouts(),
+        CheckoutCounts {
+            shared: 2,
+            ..CheckoutCounts::default()
+        }
+    );
 }

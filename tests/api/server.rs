@@ -255,6 +255,13 @@ async fn metrics_count_requests_by_route_pattern_and_show_the_pool() {
     app.get("nobody.localhost", "/api/v1/tenant").await;
     app.get("acme.localhost", "/api/v1/users/some-random-id")
         .await;
+    // Units of work in the tenant's schema, one at a time.
+    for _ in 0..3 {
+        let refused = app
+            .login("acme.localhost", "nobody@acme.example", "not the password")
+            .await;
+        assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    }
     let metrics = app.get("localhost", "/metrics").await;
     assert_eq!(metrics.status(), StatusCode::OK);
     let text = metrics.text().await.unwrap();
@@ -267,6 +274,14 @@ async fn metrics_count_requests_by_route_pattern_and_show_the_pool() {
     assert!(!text.contains("some-random-id"));
     assert!(text.contains("http_request_duration_seconds_bucket"));
     assert!(text.contains("pactum_db_pool_max_size 4"));
+    // An idle pool serves a tenant's units of work from its first home.
+    let home: u64 = text
+        .lines()
+        .find_map(|line| line.strip_prefix(r#"pactum_db_pool_checkouts_total{connection="home"} "#))
+        .expect("checkouts by connection")
+        .parse()
+        .unwrap();
+    assert!(home >= 3, "{text}");
     // Tenants cannot read the platform's metrics.
     assert_eq!(
         app.get("acme.localhost", "/metrics").await.status(),

@@ -423,7 +423,8 @@ impl managed::Manager for ConnectionManager {
 type Slot = managed::Pool<ConnectionManager>;
 
 mod checkout;
-use checkout::{Overflow, Turn};
+pub use checkout::CheckoutCounts;
+use checkout::{Checkouts, Overflow, Place, Turn};
 
 /// A connection taken from the [`RequestPool`]; dropped, it goes back.
 pub type Connection = checkout::Checkout<ConnectionManager>;
@@ -450,6 +451,7 @@ struct Slots {
     next: AtomicUsize,
     waiting: AtomicUsize,
     overflow: Arc<Overflow>,
+    checkouts: Checkouts,
 }
 
 impl RequestPool {
@@ -501,6 +503,7 @@ impl RequestPool {
             next: AtomicUsize::new(0),
             waiting: AtomicUsize::new(0),
             overflow: Arc::default(),
+            checkouts: Checkouts::default(),
         })))
     }
 
@@ -525,11 +528,21 @@ impl RequestPool {
             wait: Some(Duration::ZERO),
             ..Timeouts::default()
         };
+        let tenant_home = schema.filter(|_| count > 1).map(|_| home);
+        let place_of = |slot: usize| match tenant_home {
+            Some(home) if slot == home => Place::Home,
+            Some(_) => Place::Elsewhere,
+            None if count == 1 => Place::Shared,
+            None => Place::NoTenant,
+        };
         let try_slot = |slot: usize| {
             let no_wait = &no_wait;
             async move {
                 match slots[slot].timeout_get(no_wait).await {
-                    Ok(connection) => Ok(Some(Connection::new(connection, &self.0.overflow))),
+                    Ok(connection) => Ok(Some(self.0.checkouts.count(
+                        place_of(slot),
+                        Connection::new(connection, &self.0.overflow),
+                    ))),
                     Err(managed::PoolError::Timeout(_)) => Ok(None),
                     Err(error) => Err(pool_error(&self.0.url, error)),
                 }
@@ -543,11 +556,11 @@ impl RequestPool {
         // idle connection instead would soon have every connection serve every tenant:
         // with thousands of tenants, a cold catalog on most requests and connections
         // retired for the schemas they piled up.
-        if schema.is_some() && count > 1 && slots[home].status().waiting < HOME_QUEUE_LIMIT {
-            return self.wait_for(home).await;
-        }
-        if count == 1 {
-            return self.wait_for(home).await;
+        if (schema.is_some() && count > 1 && slots[home].status().waiting < HOME_QUEUE_LIMIT)
+            || count == 1
+        {
+            let connection = self.wait_for(home).await?;
+            return Ok(self.0.checkouts.count(place_of(home), connection));
         }
         // A tenant that crowds its home (one busy tenant), or no tenant: any idle
         // connection, else the first to come back to a slot nobody waits on. Waiting
@@ -580,6 +593,11 @@ impl RequestPool {
             // A newcomer of that slot's tenants took it first: the head of the queue
             // again.
         }
+    }
+
+    /// How many checkouts each kind of connection served, since the pool was built.
+    pub fn checkouts(&self) -> CheckoutCounts {
+        self.0.checkouts.snapshot()
     }
 
     async fn wait_for(&self, slot: usize) -> Result<Connection, TenancyError> {

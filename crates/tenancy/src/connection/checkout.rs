@@ -1,8 +1,9 @@
-//! What a request holds while it has a connection, and the queue of the requests that
-//! wait for any connection: a connection that comes back wakes the oldest of them.
+//! What a request holds while it has a connection, the queue of the requests that
+//! wait for any connection (a connection that comes back wakes the oldest of them),
+//! and the count of checkouts by the connection that served them.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use deadpool::managed;
@@ -161,4 +162,52 @@ impl Overflow {
         }
         self.queued.store(queue.len(), Ordering::Release);
     }
+}
+
+/// Which connection served a checkout, for [`super::RequestPool::checkouts`].
+#[derive(Clone, Copy)]
+pub(super) enum Place {
+    Home,
+    /// Not the tenant's home: its schema may be cold in that backend.
+    Elsewhere,
+    /// A unit of work on `public` only.
+    NoTenant,
+    /// A pool of one slot (tenant affinity off, or behind a transaction pooler): no
+    /// tenant has a home.
+    Shared,
+}
+
+#[derive(Default)]
+pub(super) struct Checkouts([AtomicU64; 4]);
+
+impl Checkouts {
+    pub(super) fn count<M: managed::Manager>(
+        &self,
+        place: Place,
+        connection: Checkout<M>,
+    ) -> Checkout<M> {
+        self.0[place as usize].fetch_add(1, Ordering::Relaxed);
+        connection
+    }
+
+    pub(super) fn snapshot(&self) -> CheckoutCounts {
+        let read = |place: Place| self.0[place as usize].load(Ordering::Relaxed);
+        CheckoutCounts {
+            home: read(Place::Home),
+            elsewhere: read(Place::Elsewhere),
+            no_tenant: read(Place::NoTenant),
+            shared: read(Place::Shared),
+        }
+    }
+}
+
+/// Checkouts since the pool was built, by the connection that served them. Those
+/// `elsewhere` are what spreads tenants over every backend's catalog caches.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CheckoutCounts {
+    pub home: u64,
+    pub elsewhere: u64,
+    pub no_tenant: u64,
+    /// In a pool without homes.
+    pub shared: u64,
 }
