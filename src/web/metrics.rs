@@ -5,9 +5,8 @@
 //! Routes are labelled by their pattern (`/api/v1/users/{id}`), never by raw path or
 //! tenant, so the number of series stays bounded.
 
-use std::time::Duration;
-
 use std::sync::Mutex;
+use std::time::Duration;
 
 use crate::tenancy::connection::{CheckoutCounts, RequestPool};
 use actix_web::{get, web, HttpResponse};
@@ -78,7 +77,7 @@ impl Metrics {
                 "Connections taken from the pool, by which served them: the tenant's \
                  home, another (whose backend may not have the tenant's schema \
                  cached), any (no tenant named), or a pool without homes (tenant \
-                 affinity off, or a transaction pooler)",
+                 affinity off, a transaction pooler, or one connection)",
             ),
             &["connection"],
         )
@@ -168,9 +167,7 @@ impl Metrics {
         TextEncoder::new().encode(&self.registry.gather(), &mut buffer)?;
         Ok(String::from_utf8_lossy(&buffer).into_owned())
     }
-}
 
-impl Metrics {
     fn count_checkouts(&self, now: CheckoutCounts) {
         let mut seen = self.checkouts_seen.lock().expect("checkouts seen");
         for (label, now, before) in [

@@ -393,14 +393,20 @@ async fn requests_past_a_busy_tenants_home_queue_take_the_first_connection_back(
             shared: 0,
         }
     );
+}
 
-    // Without tenant affinity nobody has a home: one shared queue.
+/// Without tenant affinity nobody has a home: every checkout, a tenant's or not, is
+/// counted as from the shared pool, never as a tenant away from home.
+#[tokio::test]
+async fn checkouts_without_tenant_affinity_are_counted_as_shared() {
+    let db = TestDb::empty().await;
     let strategy = PoolStrategy {
         tenant_affinity: false,
         ..PoolStrategy::default()
     };
     let shared = RequestPool::with_strategy(&db.database_url(), 3, Pooler::None, strategy).unwrap();
-    drop(shared.get(Some(&busy)).await.unwrap());
+    let tenant = SchemaName::from_stored("t_any").unwrap();
+    drop(shared.get(Some(&tenant)).await.unwrap());
     drop(shared.get(None).await.unwrap());
     assert_eq!(
         shared.checkouts(),

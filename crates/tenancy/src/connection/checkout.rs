@@ -172,8 +172,8 @@ pub(super) enum Place {
     Elsewhere,
     /// A unit of work on `public` only.
     NoTenant,
-    /// A pool of one slot (tenant affinity off, or behind a transaction pooler): no
-    /// tenant has a home.
+    /// A pool of one slot (tenant affinity off, behind a transaction pooler, or one
+    /// connection in all): no tenant has a home.
     Shared,
 }
 
