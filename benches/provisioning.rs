@@ -3,7 +3,8 @@
 //!
 //! In a scratch database `pactum_bench` on the server of `DATABASE_URL` it measures:
 //! the raw-DDL floor, django-style replay (refinery, one transaction per migration),
-//! cloning a template schema table by table, our cold path (1,000 tenants), our warm
+//! cloning a template schema table by table, our cold path (1,000 tenants) beside the
+//! same path replaying every migration instead of the squashed baseline, our warm
 //! path (100 spares), one extra trivial migration over the whole fleet with 4 workers,
 //! and a `migrate` with nothing pending (library call and the real `tenantctl`).
 
@@ -135,6 +136,10 @@ async fn main() {
     // size (a catalog with 1,000 schemas is slower than an empty one).
     let (mut floor_samples, mut replay_samples, mut clone_samples, mut cold_samples) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    // The cold path as it was before the squashed baseline, at the same sizes.
+    let without_baseline = tenant.clone().without_baseline();
+    let mut unsquashed_samples: Vec<Duration> = Vec::new();
+    let mut unsquashed_ratios: Vec<f64> = Vec::new();
     // Cold time / floor time of the floor measured just before it: machine noise moves
     // both alike, so the median of these ratios is steadier than a ratio of medians.
     let mut paired_ratios: Vec<f64> = Vec::new();
@@ -175,6 +180,13 @@ async fn main() {
                 .await
                 .unwrap();
             floor_samples.push(started.elapsed());
+
+            let new = new_tenant(&format!("unsquashed{i}"));
+            let started = Instant::now();
+            provision::create_tenant_cold(&mut client, &without_baseline, &new)
+                .await
+                .unwrap();
+            unsquashed_samples.push(started.elapsed());
         }
 
         let new = new_tenant(&format!("cold{i}"));
@@ -188,8 +200,11 @@ async fn main() {
         if floor_samples.len() > paired_ratios.len() {
             let floor = *floor_samples.last().unwrap();
             paired_ratios.push(took.as_secs_f64() / floor.as_secs_f64());
+            let unsquashed = *unsquashed_samples.last().unwrap();
+            unsquashed_ratios.push(unsquashed.as_secs_f64() / took.as_secs_f64());
         }
     }
+    let unsquashed_tail_ratio = median_of_last_tenth(&unsquashed_samples, &cold_samples);
     let floor = stats(floor_samples);
     row("raw DDL floor (same schema, one transaction)", &floor);
     row(
@@ -200,9 +215,13 @@ async fn main() {
         "clone a template schema (LIKE ... INCLUDING ALL)",
         &stats(clone_samples),
     );
+    row(
+        "cold path replaying every migration (no squashed baseline)",
+        &stats(unsquashed_samples),
+    );
     let cold = stats(cold_samples);
     row(
-        "**cold path**: `create` (registry + schema + history, one transaction)",
+        "**cold path**: `create` (registry + squashed baseline + later migrations + history, one transaction)",
         &cold,
     );
 
@@ -232,6 +251,15 @@ async fn main() {
         paired_ratios[paired_ratios.len() / 2],
         cold.median / floor.median,
         fill_time.as_secs_f64() * 1e3
+    );
+    unsquashed_ratios.sort_by(f64::total_cmp);
+    println!(
+        "cold path replaying every migration / cold path from the squashed baseline (V1 to V{}), \
+         median of {} back-to-back pairs: {:.2}x; in the last tenth of the run: {:.2}x",
+        tenant.baseline_version().unwrap_or(0),
+        unsquashed_ratios.len(),
+        unsquashed_ratios[unsquashed_ratios.len() / 2],
+        unsquashed_tail_ratio,
     );
 
     // One trivial extra migration over the whole fleet.
@@ -285,12 +313,12 @@ async fn main() {
     );
     println!(
         "| `migrate` with nothing pending (library call) | {} | {:.1} ms |",
-        cold_n + warm_n,
+        report.summary.migrated,
         noop_time.as_secs_f64() * 1e3
     );
     println!(
         "| `tenantctl migrate` with nothing pending (whole process) | {} | {:.1} ms |",
-        cold_n + warm_n,
+        report.summary.migrated,
         cli_noop_time.as_secs_f64() * 1e3
     );
 
@@ -302,6 +330,19 @@ async fn main() {
         .await
         .unwrap();
     drop_orphan_roles(&admin).await;
+}
+
+/// The ratio of the medians of the last tenth of `slow` and the matching tail of
+/// `fast`: the catalog is at its biggest there, which is where the two paths part.
+fn median_of_last_tenth(slow: &[Duration], fast: &[Duration]) -> f64 {
+    let median = |samples: &[Duration]| {
+        let mut samples = samples.to_vec();
+        samples.sort();
+        samples[samples.len() / 2].as_secs_f64()
+    };
+    let slow_tail = &slow[slow.len() - (slow.len() / 10).max(1)..];
+    let fast_tail = &fast[fast.len() - (fast.len() / 10).max(1)..];
+    median(slow_tail) / median(fast_tail)
 }
 
 /// The dropped database's tenant roles: roles are cluster-wide and outlive it.

@@ -417,8 +417,8 @@ async fn show(url: &DatabaseUrl, slug: &str) -> Result<Report, CliError> {
 
 async fn status(url: &DatabaseUrl, check: bool) -> Result<Report, CliError> {
     let client = connect(url).await?;
-    let status =
-        fleet::fleet_status(&client, &MigrationSet::public(), &MigrationSet::tenant()).await?;
+    let tenant_set = MigrationSet::tenant();
+    let status = fleet::fleet_status(&client, &MigrationSet::public(), &tenant_set).await?;
     let mut text = String::new();
     let _ = writeln!(
         text,
@@ -435,11 +435,24 @@ async fn status(url: &DatabaseUrl, check: bool) -> Result<Report, CliError> {
     for behind in status.tenants.iter().filter(|t| t.behind) {
         let _ = writeln!(text, "  {} at V{}", behind.tenant, behind.schema_version);
     }
-    let _ = write!(
+    let _ = writeln!(
         text,
         "spares:  {} ready, {} behind",
         status.spares.ready, status.spares.behind
     );
+    // A new schema (a spare, `create --cold`) is built from the squashed baseline when
+    // it matches this build's migrations; say so, since it decides what a cold build costs.
+    let _ = match tenant_set.baseline_version() {
+        Some(version) => write!(
+            text,
+            "new schemas: the squashed baseline (V1 to V{version}), then {} migration(s) replayed",
+            tenant_set.after(version).len()
+        ),
+        None => write!(
+            text,
+            "new schemas: every migration replayed (no squashed baseline matches this build)"
+        ),
+    };
     let exit = if check && status.is_behind() {
         let _ = write!(text, "\nbehind: run `tenantctl migrate`");
         Exit::Failed
@@ -449,6 +462,7 @@ async fn status(url: &DatabaseUrl, check: bool) -> Result<Report, CliError> {
     let up_to_date = !status.is_behind();
     let mut json = serde_json::to_value(&status).expect("status serializes");
     json["up_to_date"] = up_to_date.into();
+    json["new_schema_baseline"] = tenant_set.baseline_version().into();
     Ok(Report { json, text, exit })
 }
 

@@ -422,6 +422,24 @@ async fn status_check_exits_1_only_when_something_is_behind() {
     let run = tenantctl(Some(&db), &["status", "--check", "--json"], None);
     assert_eq!(run.code, 0, "{}", run.stdout);
     assert_eq!(run.json()["up_to_date"], true);
+    // New schemas start from the squashed baseline, which stands for migrations this
+    // build has.
+    let baseline = run.json()["new_schema_baseline"]
+        .as_i64()
+        .expect("a baseline matches this build");
+    assert!(
+        (1..=run.json()["tenant_expected"].as_i64().unwrap()).contains(&baseline),
+        "{}",
+        run.stdout
+    );
+    let text = tenantctl(Some(&db), &["status"], None);
+    assert!(
+        text.stdout.contains(&format!(
+            "new schemas: the squashed baseline (V1 to V{baseline})"
+        )),
+        "{}",
+        text.stdout
+    );
 
     // What an older build leaves behind: a tenant at an earlier version.
     let client = db.client().await;

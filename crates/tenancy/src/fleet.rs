@@ -605,8 +605,7 @@ async fn try_migrate_schema(
         .map_err(|e| describe_error(&e))?;
     // What the migrations added is the tenant role's as the rest of its schema is.
     if let (Some(role), false) = (&role, applied.is_empty()) {
-        cluster
-            .execute_script(&*tx, &roles::grant_script(role, &pending.schema))
+        roles::grant(&*tx, cluster, role, &pending.schema)
             .await
             .map_err(db)?;
     }

@@ -5,7 +5,7 @@
 //! transaction we opened, so a schema's DDL, its history rows and its registry version
 //! commit together or not at all.
 
-use refinery::{Migration, Runner};
+use refinery::{Migration, Runner, Target};
 use refinery_core::traits::r#async::{AsyncMigrate, AsyncQuery, AsyncTransaction};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -14,6 +14,10 @@ use tokio_postgres::Transaction;
 use super::citus::Cluster;
 use super::names::SchemaName;
 use super::TenancyError;
+
+pub mod baseline;
+
+use baseline::Baseline;
 
 mod public_set {
     refinery::embed_migrations!("../../migrations/public");
@@ -30,6 +34,8 @@ pub const HISTORY_TABLE: &str = "refinery_schema_history";
 #[derive(Clone)]
 pub struct MigrationSet {
     migrations: Vec<Migration>,
+    /// The squashed start of the set a new schema is built from, when one matches.
+    baseline: Option<Baseline>,
 }
 
 /// One migration as shown to operators.
@@ -60,15 +66,34 @@ impl MigrationSet {
         Self::from_runner(public_set::migrations::runner())
     }
 
-    /// The set compiled into this binary for every tenant schema.
+    /// The set compiled into this binary for every tenant schema, with the squashed
+    /// baseline new schemas are built from.
     pub fn tenant() -> Self {
-        Self::from_runner(tenant_set::migrations::runner())
+        let mut set = Self::from_runner(tenant_set::migrations::runner());
+        set.baseline = baseline::tenant_baseline_for(&set.migrations);
+        set
     }
 
     fn from_runner(runner: Runner) -> Self {
         let mut migrations = runner.get_migrations().clone();
         migrations.sort();
-        Self { migrations }
+        Self {
+            migrations,
+            baseline: None,
+        }
+    }
+
+    /// The same set building new schemas by replaying every migration: what the
+    /// baseline is checked against, and measured against.
+    pub fn without_baseline(mut self) -> Self {
+        self.baseline = None;
+        self
+    }
+
+    /// The last migration a new schema gets from the squashed baseline rather than
+    /// from replaying it, if the set has a baseline.
+    pub fn baseline_version(&self) -> Option<i32> {
+        self.baseline.map(|baseline| baseline.version)
     }
 
     /// The embedded set plus extra migrations (tests and benchmarks use this to ship a
@@ -81,6 +106,9 @@ impl MigrationSet {
             self.migrations.push(migration);
         }
         self.migrations.sort();
+        if self.baseline.is_some() {
+            self.baseline = baseline::tenant_baseline_for(&self.migrations);
+        }
         Ok(self)
     }
 
@@ -156,19 +184,52 @@ impl MigrationSet {
             .collect())
     }
 
-    /// The whole script refinery would run on a brand-new, empty `schema`: history
-    /// table, every migration and its history row. Sending it as one batch makes a cold
-    /// build cost what the raw DDL costs, instead of several round trips and a separate
-    /// `CREATE TABLE IF NOT EXISTS` that PostgreSQL pays for on its own.
+    /// The whole script that builds a brand-new, empty `schema`: history table, every
+    /// migration and its history row. Sending it as one batch makes a cold build cost
+    /// what the raw DDL costs, instead of several round trips and a separate `CREATE
+    /// TABLE IF NOT EXISTS` that PostgreSQL pays for on its own.
+    ///
+    /// With a baseline, refinery writes the history of the migrations it stands for
+    /// without running them (its "fake" target), the baseline builds what they would
+    /// have, and refinery then adds the migrations after it, as to a schema at the
+    /// baseline's version. The history is the same either way.
     pub async fn script_for_new_schema(
         &self,
         schema: &SchemaName,
     ) -> Result<String, refinery::Error> {
-        let mut recorder = Recorder::default();
+        let Some(baseline) = self.baseline else {
+            let mut recorder = Recorder::default();
+            self.runner(schema.as_str())
+                .run_async(&mut recorder)
+                .await?;
+            return Ok(recorder.script);
+        };
+        let mut squashed = Recorder::default();
         self.runner(schema.as_str())
-            .run_async(&mut recorder)
+            .set_target(Target::FakeVersion(baseline.version))
+            .run_async(&mut squashed)
             .await?;
-        Ok(recorder.script)
+        let mut after = Recorder {
+            applied: self
+                .migrations
+                .iter()
+                .filter(|migration| migration.version() <= baseline.version)
+                .map(|migration| {
+                    Migration::applied(
+                        migration.version(),
+                        migration.name().to_owned(),
+                        OffsetDateTime::now_utc(),
+                        migration.checksum(),
+                    )
+                })
+                .collect(),
+            ..Recorder::default()
+        };
+        self.runner(schema.as_str()).run_async(&mut after).await?;
+        Ok(format!(
+            "{}{}\n{}",
+            squashed.script, baseline.sql, after.script
+        ))
     }
 
     /// All the SQL of this set as one script: the raw-DDL floor in benchmarks.
@@ -235,10 +296,13 @@ impl AsyncQuery<Vec<Migration>> for InTransaction<'_, '_> {
 
 impl AsyncMigrate for InTransaction<'_, '_> {}
 
-/// A refinery driver that records instead of running, for a schema with no history.
+/// A refinery driver that records instead of running, for a new schema: one with no
+/// history, or (`applied`) one that will hold the baseline's migrations when the
+/// recorded script runs.
 #[derive(Default)]
 struct Recorder {
     script: String,
+    applied: Vec<Migration>,
 }
 
 impl AsyncTransaction for Recorder {
@@ -250,6 +314,10 @@ impl AsyncTransaction for Recorder {
     ) -> Result<usize, Self::Error> {
         let mut count = 0;
         for query in queries {
+            // After a baseline, the history table is already in the script.
+            if !self.applied.is_empty() && query.starts_with("CREATE TABLE IF NOT EXISTS") {
+                continue;
+            }
             self.script.push_str(query);
             self.script.push_str(";\n");
             count += 1;
@@ -260,7 +328,7 @@ impl AsyncTransaction for Recorder {
 
 impl AsyncQuery<Vec<Migration>> for Recorder {
     async fn query(&mut self, _query: &str) -> Result<Vec<Migration>, Self::Error> {
-        Ok(Vec::new())
+        Ok(self.applied.clone())
     }
 }
 

