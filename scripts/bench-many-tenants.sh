@@ -10,6 +10,10 @@
 #   2. the same rotating over every tenant for BENCH_MINUTES (default 10, at most 14:
 #      the minted tokens live 15 minutes), one server at a time, then the anonymous
 #      (private) memory of that server's backends, from /proc/<pid>/smaps_rollup.
+#
+# BENCH_PREVIOUS_ENV ("NAME=value ...") is set for the other server only, and with it
+# alone the other server is this build: a setting measured against the default, side by
+# side (BENCH_PREVIOUS_ENV="PACTUM_DB_HOME_QUEUE=16", say).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 TENANTS="${BENCH_TENANTS:-10000}"
@@ -32,6 +36,12 @@ echo "== provisioning $TENANTS tenants"
 "$MANY_TENANTS" provision "$TENANTS"
 
 SERVERS=(current)
+PREVIOUS_ENV=()
+if [ -n "${BENCH_PREVIOUS_ENV:-}" ]; then
+  read -r -a PREVIOUS_ENV <<<"$BENCH_PREVIOUS_ENV"
+  BENCH_PREVIOUS="${BENCH_PREVIOUS:-target/release/pactum}"
+  echo "== previous: $BENCH_PREVIOUS with ${PREVIOUS_ENV[*]}"
+fi
 [ -n "${BENCH_PREVIOUS:-}" ] && SERVERS+=(previous)
 declare -A PORT_OF
 PIDS=()
@@ -39,9 +49,10 @@ trap 'kill "${PIDS[@]}" 2>/dev/null || true; wait 2>/dev/null || true' EXIT
 next_port=$PORT
 for name in "${SERVERS[@]}"; do
   binary=target/release/pactum
-  [ "$name" = previous ] && binary=$BENCH_PREVIOUS
+  extra=()
+  [ "$name" = previous ] && binary=$BENCH_PREVIOUS && extra=("${PREVIOUS_ENV[@]}")
   # The application name tells each server's backends apart in pg_stat_activity.
-  DATABASE_URL="$DATABASE_URL?application_name=pactum-$name" PACTUM_BIND="127.0.0.1:$next_port" \
+  env "${extra[@]}" DATABASE_URL="$DATABASE_URL?application_name=pactum-$name" PACTUM_BIND="127.0.0.1:$next_port" \
     PACTUM_DB_POOL_SIZE=$POOL RUST_LOG=warn "$binary" 2>>/tmp/pactum-bench-many.log &
   PIDS+=("$!")
   PORT_OF[$name]=$next_port
@@ -64,8 +75,15 @@ rps() { # port lua seconds
 
 # A backend's first request for a schema builds its catalog cache entries (a few ms);
 # the rounds measure the steady state, after each server has seen the 2,000 tenants.
+# How many of a server's tenant checkouts its pool served from the tenant's home
+# connection, since it started (pactum_db_pool_checkouts_total on /metrics).
+home_share() { # port
+  curl -sf "http://127.0.0.1:$1/metrics" -H "host: localhost" |
+    awk -F'[{}" ]+' '/^pactum_db_pool_checkouts_total/ { n[$3] = $NF }
+      END { t = n["home"] + n["elsewhere"]; if (t) printf "%.1f%% of %d tenant checkouts at home", 100 * n["home"] / t, t }'
+}
 for name in "${SERVERS[@]}"; do
-  echo "== warm-up, $name: $(rps "${PORT_OF[$name]}" "$LUA_DIR/many.lua" 30) req/s over $ROTATION tenants for 30 s"
+  echo "== warm-up, $name: $(rps "${PORT_OF[$name]}" "$LUA_DIR/many.lua" 30) req/s over $ROTATION tenants for 30 s; $(home_share "${PORT_OF[$name]}")"
 done
 echo "== $PAGE, 32 connections, $ROUNDS alternating rounds of ${SECONDS_PER_RUN}s (req/s)"
 declare -A RESULTS
@@ -81,6 +99,7 @@ for name in "${SERVERS[@]}"; do
   ten=$(median ${RESULTS[$name-10]}); many=$(median ${RESULTS[$name-many]})
   awk -v n="$name" -v a="$ten" -v b="$many" -v m="$ROTATION" -v r10="${RESULTS[$name-10]}" -v rm="${RESULTS[$name-many]}" \
     'BEGIN { printf "   %s: 10 tenants %.0f, %d tenants %.0f: %.0f%%   (rounds:%s |%s)\n", n, a, m, b, 100 * b / a, r10, rm }'
+  echo "   $name since it started: $(home_share "${PORT_OF[$name]}")"
 done
 
 backend_memory() { # server

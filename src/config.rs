@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use thiserror::Error;
 
-use crate::tenancy::connection::{PoolStrategy, Pooler};
+use crate::tenancy::connection::{PoolStrategy, Pooler, HOME_QUEUE_LIMIT, MAX_HOME_QUEUE_LIMIT};
 use crate::tenancy::pool::DatabaseUrl;
 use crate::tenancy::Host;
 
@@ -266,6 +266,19 @@ impl Config {
                 get("PACTUM_DB_STATEMENTS_PER_SCHEMA"),
             )?
             .unwrap_or(true),
+            home_queue_limit: match get("PACTUM_DB_HOME_QUEUE") {
+                None => HOME_QUEUE_LIMIT,
+                Some(v) => v
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| *n <= MAX_HOME_QUEUE_LIMIT)
+                    .ok_or_else(|| {
+                        invalid(
+                            "PACTUM_DB_HOME_QUEUE",
+                            format!("expected 0 to {MAX_HOME_QUEUE_LIMIT}, got {v:?}"),
+                        )
+                    })?,
+            },
             ..PoolStrategy::default()
         };
         let bind = get("PACTUM_BIND")

@@ -31,6 +31,14 @@ fn defaults_apply_when_only_the_required_values_are_set() {
 }
 
 #[test]
+fn the_home_queue_of_the_pool_can_be_set() {
+    let config = load(&[DB, SECRET, ("PACTUM_DB_HOME_QUEUE", "16")]).unwrap();
+    assert_eq!(config.pool_strategy.home_queue_limit, 16);
+    let never_wait = load(&[DB, SECRET, ("PACTUM_DB_HOME_QUEUE", "0")]).unwrap();
+    assert_eq!(never_wait.pool_strategy.home_queue_limit, 0);
+}
+
+#[test]
 fn a_transaction_pooler_needs_a_direct_url() {
     let pooled = ("PACTUM_DB_POOLER", "transaction");
     let error = load(&[DB, SECRET, pooled]).unwrap_err();
@@ -82,6 +90,14 @@ fn each_bad_value_names_its_variable() {
         (
             vec![DB, SECRET, ("PACTUM_DB_POOL_SIZE", "0")],
             "PACTUM_DB_POOL_SIZE",
+        ),
+        (
+            vec![DB, SECRET, ("PACTUM_DB_HOME_QUEUE", "1025")],
+            "PACTUM_DB_HOME_QUEUE",
+        ),
+        (
+            vec![DB, SECRET, ("PACTUM_DB_HOME_QUEUE", "-1")],
+            "PACTUM_DB_HOME_QUEUE",
         ),
         (vec![DB, SECRET, ("REDIS_URL", "localhost")], "REDIS_URL"),
         (

@@ -6,7 +6,9 @@
 //! mode with one server connection, which the pool's connections then share.
 
 use crate::support::{PgBouncer, TestDb};
-use pactum::tenancy::connection::{CheckoutCounts, PoolStrategy, Pooler, RequestPool};
+use pactum::tenancy::connection::{
+    CheckoutCounts, PoolStrategy, Pooler, RequestPool, HOME_QUEUE_LIMIT,
+};
 use pactum::tenancy::pool::DatabaseUrl;
 use pactum::tenancy::provision::{self, NewTenant};
 use pactum::tenancy::scoped::TenantDb;
@@ -415,4 +417,62 @@ async fn checkouts_without_tenant_affinity_are_counted_as_shared() {
             ..CheckoutCounts::default()
         }
     );
+}
+
+/// `PACTUM_DB_HOME_QUEUE`: with a home queue of one, the second request of a tenant
+/// whose home connection is busy takes an idle connection at once; with the default of
+/// four it waits for its home, where the tenant's schema is cached.
+#[tokio::test]
+async fn the_home_queue_limit_decides_when_a_busy_tenants_requests_go_elsewhere() {
+    use std::time::Duration;
+    let db = TestDb::empty().await;
+    let busy = SchemaName::from_stored("t_busy").unwrap();
+    for (limit, goes_elsewhere) in [(1, true), (HOME_QUEUE_LIMIT, false)] {
+        let strategy = PoolStrategy {
+            home_queue_limit: limit,
+            ..PoolStrategy::default()
+        };
+        let pool =
+            RequestPool::with_strategy(&db.database_url(), 3, Pooler::None, strategy).unwrap();
+        let home = pool.get(Some(&busy)).await.unwrap();
+        let request = || {
+            let (pool, busy) = (pool.clone(), busy.clone());
+            tokio::spawn(async move { pool.get(Some(&busy)).await.unwrap() })
+        };
+        let first = request();
+        for _ in 0..500 {
+            if pool.status().waiting >= 1 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        assert_eq!(
+            pool.status().waiting,
+            1,
+            "limit {limit}: the first waits at home"
+        );
+        let mut second = request();
+        let answered = tokio::time::timeout(Duration::from_millis(300), &mut second).await;
+        assert_eq!(answered.is_ok(), goes_elsewhere, "limit {limit}");
+        drop(home);
+        let first = tokio::time::timeout(Duration::from_secs(5), first)
+            .await
+            .expect("the home queue is served")
+            .unwrap();
+        drop(first);
+        let second = match answered {
+            Ok(served) => served.unwrap(),
+            Err(_) => tokio::time::timeout(Duration::from_secs(5), second)
+                .await
+                .expect("served once its home is back")
+                .unwrap(),
+        };
+        drop(second);
+        let counts = pool.checkouts();
+        assert_eq!(
+            (counts.home, counts.elsewhere),
+            if goes_elsewhere { (2, 1) } else { (3, 0) },
+            "limit {limit}"
+        );
+    }
 }

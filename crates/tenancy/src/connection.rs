@@ -32,7 +32,6 @@
 
 use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasher;
-use std::str::FromStr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -42,6 +41,13 @@ use deadpool_postgres::{ClientWrapper, ManagerConfig, RecyclingMethod};
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Row, Statement};
 
+mod settings;
+
+pub use settings::{
+    PoolStrategy, Pooler, HOME_QUEUE_LIMIT, MAX_CACHED_STATEMENTS, MAX_HOME_QUEUE_LIMIT,
+    MAX_SCHEMAS_PER_CONNECTION,
+};
+
 use super::names::SchemaName;
 use super::pool::{pool_error, tracked_connect, DatabaseUrl};
 use super::TenancyError;
@@ -49,79 +55,9 @@ use super::TenancyError;
 /// Server connections are closed and replaced after this long or this many uses.
 const MAX_CONNECTION_AGE: Duration = Duration::from_secs(30 * 60);
 const MAX_CONNECTION_USES: usize = 100_000;
-/// A connection is retired once it has served this many tenant schemas, which bounds
-/// the catalog cache its backend keeps (measured in docs/benchmarks.md, "Thousands of
-/// tenants"). 2,000 tenants over a pool of 16 are 125 per home connection.
-pub const MAX_SCHEMAS_PER_CONNECTION: usize = 512;
-/// ... or cached this many statements (one per statement text and schema).
-pub const MAX_CACHED_STATEMENTS: usize = 4_096;
-/// When every connection is busy, a request queues for its tenant's home connection
-/// while fewer than this many already do, else for any connection.
-const HOME_QUEUE_LIMIT: usize = 4;
 /// Parameter types remembered per process in transaction mode; statement texts are few
 /// (filters combine into a bounded set), so this is a guard, not a working size.
 const MAX_REMEMBERED_STATEMENTS: usize = 4_096;
-
-/// What sits between Pactum and PostgreSQL, from `PACTUM_DB_POOLER`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Pooler {
-    /// Pactum's connections are PostgreSQL backends (or a session-mode pooler's).
-    #[default]
-    None,
-    /// A transaction-mode pooler (PgBouncer `pool_mode = transaction`): consecutive
-    /// transactions may run on different server connections.
-    Transaction,
-}
-
-impl Pooler {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::None => "none",
-            Self::Transaction => "transaction",
-        }
-    }
-}
-
-impl FromStr for Pooler {
-    type Err = String;
-
-    fn from_str(value: &str) -> Result<Self, String> {
-        match value.trim() {
-            "none" => Ok(Self::None),
-            "transaction" => Ok(Self::Transaction),
-            other => Err(format!(
-                "must be `none` or `transaction`, not `{}`",
-                other.escape_debug()
-            )),
-        }
-    }
-}
-
-/// How the request pool spreads tenants and caches statements. Both on by default; the
-/// settings exist so that the alternatives can be measured against each other
-/// (`scripts/bench-tenants.sh`) and so that an operator short of backend memory can
-/// trade plans for it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PoolStrategy {
-    /// Each tenant prefers a home connection (`PACTUM_DB_TENANT_AFFINITY`).
-    pub tenant_affinity: bool,
-    /// Statements are cached per schema, not per text only
-    /// (`PACTUM_DB_STATEMENTS_PER_SCHEMA`).
-    pub statements_per_schema: bool,
-    /// A connection that has served more schemas than this is retired at its next
-    /// checkout ([`MAX_SCHEMAS_PER_CONNECTION`]).
-    pub max_schemas_per_connection: usize,
-}
-
-impl Default for PoolStrategy {
-    fn default() -> Self {
-        Self {
-            tenant_affinity: true,
-            statements_per_schema: true,
-            max_schemas_per_connection: MAX_SCHEMAS_PER_CONNECTION,
-        }
-    }
-}
 
 /// Where a statement runs: in which tenant's schema (for the statement cache) and
 /// whether inside a transaction (a transaction-mode pooler keeps the server connection
@@ -452,6 +388,7 @@ struct Slots {
     waiting: AtomicUsize,
     overflow: Arc<Overflow>,
     checkouts: Checkouts,
+    home_queue_limit: usize,
 }
 
 impl RequestPool {
@@ -504,6 +441,7 @@ impl RequestPool {
             waiting: AtomicUsize::new(0),
             overflow: Arc::default(),
             checkouts: Checkouts::default(),
+            home_queue_limit: strategy.home_queue_limit,
         })))
     }
 
@@ -556,7 +494,7 @@ impl RequestPool {
         // idle connection instead would soon have every connection serve every tenant:
         // with thousands of tenants, a cold catalog on most requests and connections
         // retired for the schemas they piled up.
-        if (schema.is_some() && count > 1 && slots[home].status().waiting < HOME_QUEUE_LIMIT)
+        if (schema.is_some() && count > 1 && slots[home].status().waiting < self.0.home_queue_limit)
             || count == 1
         {
             let connection = self.wait_for(home).await?;
@@ -633,18 +571,5 @@ impl RequestPool {
         for slot in &self.0.slots {
             slot.close();
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pooler_setting_names_its_values() {
-        assert_eq!("none".parse::<Pooler>(), Ok(Pooler::None));
-        assert_eq!(" transaction ".parse::<Pooler>(), Ok(Pooler::Transaction));
-        let refused = "session".parse::<Pooler>().unwrap_err();
-        assert!(refused.contains("`none` or `transaction`"), "{refused}");
     }
 }

@@ -54,7 +54,7 @@ impl<M: managed::Manager> Drop for Checkout<M> {
 }
 
 /// The requests that wait for whichever connection comes back first, oldest first:
-/// those of a tenant whose home connection already has [`super::HOME_QUEUE_LIMIT`] waiting (a
+/// those of a tenant whose home connection already has the home queue limit waiting (a
 /// busy tenant), and those that name no tenant. Waiting for one particular other
 /// connection instead put a request behind a slow one while others stood idle (one
 /// busy tenant's p99 was 2.2 times the pool's without tenant affinity; see
