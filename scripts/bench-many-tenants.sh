@@ -73,8 +73,6 @@ rps() { # port lua seconds
     awk '/Non-2xx/ {bad=1} /Requests\/sec/ {rps=$2} END {print (bad ? "ERR" : rps)}'
 }
 
-# A backend's first request for a schema builds its catalog cache entries (a few ms);
-# the rounds measure the steady state, after each server has seen the 2,000 tenants.
 # How many of a server's tenant checkouts its pool served from the tenant's home
 # connection, since it started (pactum_db_pool_checkouts_total on /metrics).
 home_share() { # port
@@ -82,6 +80,9 @@ home_share() { # port
     awk -F'[{}" ]+' '/^pactum_db_pool_checkouts_total/ { n[$3] = $NF }
       END { t = n["home"] + n["elsewhere"]; if (t) printf "%.1f%% of %d tenant checkouts at home", 100 * n["home"] / t, t }'
 }
+
+# A backend's first request for a schema builds its catalog cache entries (a few ms);
+# the rounds measure the steady state, after each server has seen the 2,000 tenants.
 for name in "${SERVERS[@]}"; do
   echo "== warm-up, $name: $(rps "${PORT_OF[$name]}" "$LUA_DIR/many.lua" 30) req/s over $ROTATION tenants for 30 s; $(home_share "${PORT_OF[$name]}")"
 done

@@ -125,8 +125,9 @@ pub fn create_script(role: &RoleName) -> String {
 /// The tables (and views) and sequences of a schema, each as a quoted, qualified name,
 /// sequences flagged. Found through `pg_depend`'s index, since every relation depends
 /// on its namespace: `GRANT ... ON ALL TABLES IN SCHEMA` scans all of `pg_class` once
-/// per kind of table, a cost that grows with every tenant in the database (24 ms per
-/// schema at 180 tenants, against 2 ms for the same grant naming the tables).
+/// per kind of table, a cost that grows with every tenant in the database (180 ms per
+/// schema at 1,000 tenants, against 3 ms listing and naming them;
+/// `scripts/bench-tenant-grants.sh`).
 const RELATIONS_SQL: &str = "select c.relkind = 'S', format('%I.%I', n.nspname, c.relname) \
      from pg_namespace n \
      join pg_depend d on d.refclassid = 'pg_namespace'::regclass and d.refobjid = n.oid \
