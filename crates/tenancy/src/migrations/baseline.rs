@@ -152,8 +152,10 @@ mod tests {
         );
     }
 
-    /// Citus refuses on a distributed table what pg_dump writes for identity columns
-    /// and inheritance; the squash script rewrites both.
+    /// Citus refuses identity added to an existing column of a distributed table, which
+    /// is how pg_dump writes identity columns; the squash script writes it into `create
+    /// table`. It also drops `only` (no tenant table has children) and pg_dump's
+    /// session settings, so the baseline keeps to the forms the migrations use.
     #[test]
     fn the_baseline_keeps_to_what_citus_accepts() {
         // SQL keywords are ASCII.
