@@ -32,8 +32,8 @@ fn defaults_apply_when_only_the_required_values_are_set() {
 
 #[test]
 fn the_home_queue_of_the_pool_can_be_set() {
-    let config = load(&[DB, SECRET, ("PACTUM_DB_HOME_QUEUE", "16")]).unwrap();
-    assert_eq!(config.pool_strategy.home_queue_limit, 16);
+    let config = load(&[DB, SECRET, ("PACTUM_DB_HOME_QUEUE", "4")]).unwrap();
+    assert_eq!(config.pool_strategy.home_queue_limit, 4);
     let never_wait = load(&[DB, SECRET, ("PACTUM_DB_HOME_QUEUE", "0")]).unwrap();
     assert_eq!(never_wait.pool_strategy.home_queue_limit, 0);
 }

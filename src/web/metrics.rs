@@ -75,9 +75,10 @@ impl Metrics {
             Opts::new(
                 "pactum_db_pool_checkouts_total",
                 "Connections taken from the pool, by which served them: the tenant's \
-                 home, another (whose backend may not have the tenant's schema \
-                 cached), any (no tenant named), or a pool without homes (tenant \
-                 affinity off, a transaction pooler, or one connection)",
+                 home, another whose backend had served the tenant's schema \
+                 (warm_elsewhere) or had not (elsewhere), any (no tenant named), or a \
+                 pool without homes (tenant affinity off, a transaction pooler, or one \
+                 connection)",
             ),
             &["connection"],
         )
@@ -173,6 +174,7 @@ impl Metrics {
         for (label, now, before) in [
             ("home", now.home, seen.home),
             ("elsewhere", now.elsewhere, seen.elsewhere),
+            ("warm_elsewhere", now.warm_elsewhere, seen.warm_elsewhere),
             ("no_tenant", now.no_tenant, seen.no_tenant),
             ("shared", now.shared, seen.shared),
         ] {

@@ -10,14 +10,18 @@
 //!   ever executed for that tenant.
 //! - **Catalog memory.** A backend keeps relation and catalog cache entries for every
 //!   schema it has touched, about 100 KiB each, for as long as it lives. So each tenant
-//!   has a *home* connection (its schema name hashed over the pool's slots): a request
-//!   takes its home connection when it is idle, any idle one otherwise, and when all
-//!   are busy queues for its home unless others already do (then, like a request that
-//!   names no tenant, in one queue served by whichever connection comes back first);
-//!   that keeps a connection's set of tenants small and its caches warm; and a
-//!   connection that has served more than [`MAX_SCHEMAS_PER_CONNECTION`] schemas, or
-//!   cached more than [`MAX_CACHED_STATEMENTS`] statements, is retired at its next
-//!   checkout.
+//!   has a *home* connection (its schema name hashed over the pool's slots), and the
+//!   pool knows which schemas each slot's backend has served. A request takes its home
+//!   connection when it is idle; else an idle connection its schema is already warm
+//!   on; else an idle one whose backend has served fewer than [`GUEST_ROOM`] schemas
+//!   (few tenants spread as in a plain pool, thousands do not). Finding none, it waits
+//!   at home while fewer than [`HOME_QUEUE_LIMIT`] do, unless its schema is warm on
+//!   half the connections or more (a busy tenant, or one of few, whose home is then no
+//!   warmer than any other). Such a request, and one past the home queue, take any
+//!   idle connection, or else wait like a request that names no tenant, in one queue
+//!   served by whichever connection comes back first. A connection that
+//!   has served more than [`MAX_SCHEMAS_PER_CONNECTION`] schemas, or cached more than
+//!   [`MAX_CACHED_STATEMENTS`] statements, is retired at its next checkout.
 //! - **Transaction poolers.** Behind PgBouncer in transaction mode consecutive
 //!   transactions of one client run on different server connections, so nothing may
 //!   outlive a transaction: no named statement kept in a cache, nothing set for the
@@ -31,26 +35,25 @@
 //! with [`super::pool::DatabaseUrl::connect`] to the direct URL.
 
 use std::collections::{HashMap, HashSet};
-use std::hash::BuildHasher;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use deadpool::managed::{self, Metrics, RecycleError, RecycleResult, Timeouts};
-use deadpool_postgres::{ClientWrapper, ManagerConfig, RecyclingMethod};
+use deadpool::managed::{self, Metrics, RecycleError, RecycleResult};
+use deadpool_postgres::ClientWrapper;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Row, Statement};
 
 mod settings;
+mod warmth;
+
+use warmth::Warmth;
 
 pub use settings::{
-    PoolStrategy, Pooler, HOME_QUEUE_LIMIT, MAX_CACHED_STATEMENTS, MAX_HOME_QUEUE_LIMIT,
-    MAX_SCHEMAS_PER_CONNECTION,
+    PoolStrategy, Pooler, GUEST_ROOM, HOME_QUEUE_LIMIT, MAX_CACHED_STATEMENTS,
+    MAX_HOME_QUEUE_LIMIT, MAX_SCHEMAS_PER_CONNECTION,
 };
 
 use super::names::SchemaName;
-use super::pool::{pool_error, tracked_connect, DatabaseUrl};
-use super::TenancyError;
 
 /// Server connections are closed and replaced after this long or this many uses.
 const MAX_CONNECTION_AGE: Duration = Duration::from_secs(30 * 60);
@@ -122,6 +125,8 @@ pub struct PooledConnection {
     statements_per_schema: bool,
     param_types: Arc<ParamTypes>,
     schemas_served: HashSet<SchemaName>,
+    /// Its slot's record of the schemas it served, when it is its slot's one connection.
+    warmth: Option<Arc<Warmth>>,
 }
 
 impl PooledConnection {
@@ -138,9 +143,12 @@ impl PooledConnection {
         self.schemas_served.len()
     }
 
-    pub(crate) fn serve(&mut self, schema: &SchemaName) {
+    fn serve(&mut self, schema: &SchemaName) {
         if !self.schemas_served.contains(schema) {
             self.schemas_served.insert(schema.clone());
+            if let Some(warmth) = &self.warmth {
+                warmth.insert(schema);
+            }
         }
     }
 
@@ -317,6 +325,8 @@ pub struct ConnectionManager {
     statements_per_schema: bool,
     max_schemas: usize,
     param_types: Arc<ParamTypes>,
+    /// The slot's record of what its one connection served (none in a slot of several).
+    warmth: Option<Arc<Warmth>>,
 }
 
 impl managed::Manager for ConnectionManager {
@@ -324,12 +334,18 @@ impl managed::Manager for ConnectionManager {
     type Error = tokio_postgres::Error;
 
     async fn create(&self) -> Result<PooledConnection, tokio_postgres::Error> {
+        let client = managed::Manager::create(&self.inner).await?;
+        // The slot's previous backend, and its caches, are gone.
+        if let Some(warmth) = &self.warmth {
+            warmth.clear();
+        }
         Ok(PooledConnection {
-            client: managed::Manager::create(&self.inner).await?,
+            client,
             pooler: self.pooler,
             statements_per_schema: self.statements_per_schema,
             param_types: Arc::clone(&self.param_types),
             schemas_served: HashSet::new(),
+            warmth: self.warmth.clone(),
         })
     }
 
@@ -356,220 +372,7 @@ impl managed::Manager for ConnectionManager {
     }
 }
 
-type Slot = managed::Pool<ConnectionManager>;
-
 mod checkout;
+mod request_pool;
 pub use checkout::CheckoutCounts;
-use checkout::{Checkouts, Overflow, Place, Turn};
-
-/// A connection taken from the [`RequestPool`]; dropped, it goes back.
-pub type Connection = checkout::Checkout<ConnectionManager>;
-
-/// A snapshot of the pool for metrics.
-#[derive(Debug, Clone, Copy)]
-pub struct PoolStatus {
-    pub max_size: usize,
-    pub open: usize,
-    pub idle: usize,
-    pub waiting: usize,
-}
-
-/// The server's pool: `max_size` connections, each in a slot of its own so that a
-/// tenant can be sent to its home connection. Cheap to clone.
-#[derive(Clone)]
-pub struct RequestPool(Arc<Slots>);
-
-struct Slots {
-    slots: Vec<Slot>,
-    url: DatabaseUrl,
-    pooler: Pooler,
-    hasher: std::collections::hash_map::RandomState,
-    next: AtomicUsize,
-    waiting: AtomicUsize,
-    overflow: Arc<Overflow>,
-    checkouts: Checkouts,
-    home_queue_limit: usize,
-}
-
-impl RequestPool {
-    pub fn new(url: &DatabaseUrl, max_size: usize, pooler: Pooler) -> Result<Self, TenancyError> {
-        Self::with_strategy(url, max_size, pooler, PoolStrategy::default())
-    }
-
-    pub fn with_strategy(
-        url: &DatabaseUrl,
-        max_size: usize,
-        pooler: Pooler,
-        strategy: PoolStrategy,
-    ) -> Result<Self, TenancyError> {
-        let param_types = Arc::new(ParamTypes::default());
-        // Behind a transaction pooler the server connection is the pooler's choice, so
-        // a home connection would mean nothing: one slot of `max_size`.
-        let (slot_count, slot_size) = match pooler {
-            Pooler::None if strategy.tenant_affinity => (max_size.max(1), 1),
-            _ => (1, max_size.max(1)),
-        };
-        let slots = (0..slot_count)
-            .map(|_| {
-                let manager = ConnectionManager {
-                    inner: deadpool_postgres::Manager::from_connect(
-                        url.config().clone(),
-                        tracked_connect(),
-                        ManagerConfig {
-                            recycling_method: RecyclingMethod::Fast,
-                        },
-                    ),
-                    pooler,
-                    statements_per_schema: strategy.statements_per_schema,
-                    max_schemas: strategy.max_schemas_per_connection,
-                    param_types: Arc::clone(&param_types),
-                };
-                managed::Pool::builder(manager)
-                    .max_size(slot_size)
-                    .build()
-                    .map_err(|error| {
-                        TenancyError::Other(anyhow::anyhow!("building the pool: {error}"))
-                    })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Self(Arc::new(Slots {
-            slots,
-            url: url.clone(),
-            pooler,
-            hasher: Default::default(),
-            next: AtomicUsize::new(0),
-            waiting: AtomicUsize::new(0),
-            overflow: Arc::default(),
-            checkouts: Checkouts::default(),
-            home_queue_limit: strategy.home_queue_limit,
-        })))
-    }
-
-    pub fn url(&self) -> &DatabaseUrl {
-        &self.0.url
-    }
-
-    pub fn pooler(&self) -> Pooler {
-        self.0.pooler
-    }
-
-    /// A connection: `schema`'s home connection if it is idle, else any idle one, else
-    /// the first to come free.
-    pub async fn get(&self, schema: Option<&SchemaName>) -> Result<Connection, TenancyError> {
-        let slots = &self.0.slots;
-        let count = slots.len();
-        let home = match schema {
-            Some(schema) if count > 1 => (self.0.hasher.hash_one(schema) % count as u64) as usize,
-            _ => self.0.next.fetch_add(1, Ordering::Relaxed) % count,
-        };
-        let no_wait = Timeouts {
-            wait: Some(Duration::ZERO),
-            ..Timeouts::default()
-        };
-        let tenant_home = schema.filter(|_| count > 1).map(|_| home);
-        let place_of = |slot: usize| match tenant_home {
-            Some(home) if slot == home => Place::Home,
-            Some(_) => Place::Elsewhere,
-            None if count == 1 => Place::Shared,
-            None => Place::NoTenant,
-        };
-        let try_slot = |slot: usize| {
-            let no_wait = &no_wait;
-            async move {
-                match slots[slot].timeout_get(no_wait).await {
-                    Ok(connection) => Ok(Some(self.0.checkouts.count(
-                        place_of(slot),
-                        Connection::new(connection, &self.0.overflow),
-                    ))),
-                    Err(managed::PoolError::Timeout(_)) => Ok(None),
-                    Err(error) => Err(pool_error(&self.0.url, error)),
-                }
-            }
-        };
-        if let Some(connection) = try_slot(home).await? {
-            return Ok(connection);
-        }
-        // The home connection is busy. Wait for it while few others do: under load that
-        // keeps a tenant on its connection (warm catalog cache and plans). Taking any
-        // idle connection instead would soon have every connection serve every tenant:
-        // with thousands of tenants, a cold catalog on most requests and connections
-        // retired for the schemas they piled up.
-        if (schema.is_some() && count > 1 && slots[home].status().waiting < self.0.home_queue_limit)
-            || count == 1
-        {
-            let connection = self.wait_for(home).await?;
-            return Ok(self.0.checkouts.count(place_of(home), connection));
-        }
-        // A tenant that crowds its home (one busy tenant), or no tenant: any idle
-        // connection, else the first to come back to a slot nobody waits on. Waiting
-        // is on one queue, never on several slots at once: a wait abandoned for another
-        // slot could abandon a connection being opened, and a saturated pool would
-        // spend PostgreSQL's time forking backends dropped before their first query.
-        let scan = || async {
-            for offset in 1..=count {
-                if let Some(connection) = try_slot((home + offset) % count).await? {
-                    return Ok(Some(connection));
-                }
-            }
-            Ok::<_, TenancyError>(None)
-        };
-        if let Some(connection) = scan().await? {
-            return Ok(connection);
-        }
-        let mut turn = Turn::new(&self.0.overflow, &self.0.waiting);
-        loop {
-            // Queued before looking again, so a connection that comes back meanwhile
-            // wakes this request rather than nobody.
-            turn.queue();
-            if let Some(connection) = scan().await? {
-                return Ok(turn.served(connection));
-            }
-            turn.wait().await;
-            if let Some(connection) = scan().await? {
-                return Ok(turn.served(connection));
-            }
-            // A newcomer of that slot's tenants took it first: the head of the queue
-            // again.
-        }
-    }
-
-    /// How many checkouts each kind of connection served, since the pool was built.
-    pub fn checkouts(&self) -> CheckoutCounts {
-        self.0.checkouts.snapshot()
-    }
-
-    async fn wait_for(&self, slot: usize) -> Result<Connection, TenancyError> {
-        self.0.waiting.fetch_add(1, Ordering::Relaxed);
-        let connection = self.0.slots[slot].get().await;
-        self.0.waiting.fetch_sub(1, Ordering::Relaxed);
-        connection
-            .map(|connection| Connection::new(connection, &self.0.overflow))
-            .map_err(|e| pool_error(&self.0.url, e))
-    }
-
-    pub fn status(&self) -> PoolStatus {
-        let mut status = PoolStatus {
-            max_size: 0,
-            open: 0,
-            idle: 0,
-            waiting: self.0.waiting.load(Ordering::Relaxed),
-        };
-        for slot in &self.0.slots {
-            let slot = slot.status();
-            status.max_size += slot.max_size;
-            status.open += slot.size;
-            status.idle += slot.available;
-            if self.0.slots.len() == 1 {
-                status.waiting += slot.waiting;
-            }
-        }
-        status
-    }
-
-    /// Closes every idle connection and refuses new checkouts.
-    pub fn close(&self) {
-        for slot in &self.0.slots {
-            slot.close();
-        }
-    }
-}
+pub use request_pool::{Connection, PoolStatus, RequestPool};

@@ -111,9 +111,7 @@ impl TenantDb {
     }
 
     async fn connection(&self) -> Result<Connection, TenancyError> {
-        let mut connection = self.pool.get(Some(&self.schema)).await?;
-        connection.serve(&self.schema);
-        Ok(connection)
+        self.pool.get(Some(&self.schema)).await
     }
 
     /// Opens a transaction on the tenant's schema.

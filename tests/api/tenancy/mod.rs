@@ -10,6 +10,7 @@ use pactum::tenancy::{
 };
 use tokio_postgres::Client;
 
+mod homes;
 mod isolation;
 mod lifecycle;
 mod migrations;

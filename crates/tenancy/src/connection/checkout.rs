@@ -54,8 +54,9 @@ impl<M: managed::Manager> Drop for Checkout<M> {
 }
 
 /// The requests that wait for whichever connection comes back first, oldest first:
-/// those of a tenant whose home connection already has the home queue limit waiting (a
-/// busy tenant), and those that name no tenant. Waiting for one particular other
+/// those of a tenant whose home connection already has the home queue limit waiting, or
+/// whose schema is warm on half the connections or more (a busy tenant, or one of few),
+/// and those that name no tenant. Waiting for one particular other
 /// connection instead put a request behind a slow one while others stood idle (one
 /// busy tenant's p99 was 2.2 times the pool's without tenant affinity; see
 /// docs/benchmarks.md, "The request path against the build before events and jobs").
@@ -168,8 +169,11 @@ impl Overflow {
 #[derive(Clone, Copy)]
 pub(super) enum Place {
     Home,
-    /// Not the tenant's home: its schema may be cold in that backend.
+    /// Not the tenant's home, and its backend had not served the schema: it builds the
+    /// schema's catalog entries and plans.
     Elsewhere,
+    /// Not the tenant's home, but its backend had served the schema.
+    WarmElsewhere,
     /// A unit of work on `public` only.
     NoTenant,
     /// A pool of one slot (tenant affinity off, behind a transaction pooler, or one
@@ -178,7 +182,7 @@ pub(super) enum Place {
 }
 
 #[derive(Default)]
-pub(super) struct Checkouts([AtomicU64; 4]);
+pub(super) struct Checkouts([AtomicU64; 5]);
 
 impl Checkouts {
     pub(super) fn count<M: managed::Manager>(
@@ -195,6 +199,7 @@ impl Checkouts {
         CheckoutCounts {
             home: read(Place::Home),
             elsewhere: read(Place::Elsewhere),
+            warm_elsewhere: read(Place::WarmElsewhere),
             no_tenant: read(Place::NoTenant),
             shared: read(Place::Shared),
         }
@@ -206,7 +211,10 @@ impl Checkouts {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CheckoutCounts {
     pub home: u64,
+    /// Another tenant's home, which had not served the schema.
     pub elsewhere: u64,
+    /// Another tenant's home, which had served the schema before.
+    pub warm_elsewhere: u64,
     pub no_tenant: u64,
     /// In a pool without homes.
     pub shared: u64,

@@ -9,10 +9,19 @@ use std::str::FromStr;
 pub const MAX_SCHEMAS_PER_CONNECTION: usize = 512;
 /// ... or cached this many statements (one per statement text and schema).
 pub const MAX_CACHED_STATEMENTS: usize = 4_096;
-/// When every connection is busy, a request queues for its tenant's home connection
-/// while fewer than this many already do, else for any connection (the default of
-/// `PACTUM_DB_HOME_QUEUE`).
-pub const HOME_QUEUE_LIMIT: usize = 4;
+/// A request whose tenant's home connection is busy, and that finds no idle connection
+/// its schema is warm on or with room for it, queues at its home while fewer than this
+/// many already do, else for any connection (the default of `PACTUM_DB_HOME_QUEUE`).
+/// Sixteen: at 2,000 tenants over 16 connections a limit of four sent one checkout in
+/// six elsewhere, each building a schema's catalog in one more backend (measured in
+/// docs/benchmarks.md, "Thousands of tenants").
+pub const HOME_QUEUE_LIMIT: usize = 16;
+/// An idle connection whose backend has served fewer schemas than this takes the
+/// request of any tenant whose home is busy. With few tenants (or one busy one) that
+/// spreads them over every connection, as a plain pool would, for about 100 KiB of
+/// catalog per schema and backend; with thousands, every backend soon holds more than
+/// this of its own tenants, and a request goes only where its schema is already warm.
+pub const GUEST_ROOM: usize = 64;
 /// The most `PACTUM_DB_HOME_QUEUE` may be: more would only mean "never spill".
 pub const MAX_HOME_QUEUE_LIMIT: usize = 1_024;
 
@@ -68,6 +77,9 @@ pub struct PoolStrategy {
     /// How many may wait at a tenant's busy home connection before the next goes to
     /// any connection (`PACTUM_DB_HOME_QUEUE`, [`HOME_QUEUE_LIMIT`]).
     pub home_queue_limit: usize,
+    /// Below how many schemas served a backend takes other tenants' requests when idle
+    /// ([`GUEST_ROOM`]).
+    pub guest_room: usize,
 }
 
 impl Default for PoolStrategy {
@@ -77,6 +89,7 @@ impl Default for PoolStrategy {
             statements_per_schema: true,
             max_schemas_per_connection: MAX_SCHEMAS_PER_CONNECTION,
             home_queue_limit: HOME_QUEUE_LIMIT,
+            guest_room: GUEST_ROOM,
         }
     }
 }
