@@ -335,14 +335,9 @@ async fn main() {
 /// The ratio of the medians of the last tenth of `slow` and the matching tail of
 /// `fast`: the catalog is at its biggest there, which is where the two paths part.
 fn median_of_last_tenth(slow: &[Duration], fast: &[Duration]) -> f64 {
-    let median = |samples: &[Duration]| {
-        let mut samples = samples.to_vec();
-        samples.sort();
-        samples[samples.len() / 2].as_secs_f64()
-    };
-    let slow_tail = &slow[slow.len() - (slow.len() / 10).max(1)..];
-    let fast_tail = &fast[fast.len() - (fast.len() / 10).max(1)..];
-    median(slow_tail) / median(fast_tail)
+    let last_tenth =
+        |samples: &[Duration]| samples[samples.len() - (samples.len() / 10).max(1)..].to_vec();
+    stats(last_tenth(slow)).median / stats(last_tenth(fast)).median
 }
 
 /// The dropped database's tenant roles: roles are cluster-wide and outlive it.

@@ -10,6 +10,8 @@
 #   DATABASE_URL=postgres://... scripts/bench-migration-replay.sh [THRESHOLD_MS]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=scripts/lib/migrations.sh
+source scripts/lib/migrations.sh
 THRESHOLD_MS="${1:-40}"
 URL="${DATABASE_URL:?set DATABASE_URL to the database to replay into}"
 PSQL="$(ls /usr/lib/postgresql/*/bin/psql 2>/dev/null | tail -n1)"
@@ -22,7 +24,7 @@ trap 'rm -f "$script" "$out"; "$PSQL" -qX "$URL" -c "drop schema if exists $SCHE
   echo '\timing on'
   echo "create schema $SCHEMA;"
   echo "set search_path to $SCHEMA, public;"
-  for file in $(ls migrations/tenant | sed 's/^V\([0-9]*\)__.*/\1 &/' | sort -n | cut -d' ' -f2); do
+  for file in $(migrations_in_version_order migrations/tenant); do
     echo "\\echo MIGRATION $file"
     cat "migrations/tenant/$file"
     echo

@@ -37,17 +37,18 @@ URL="$(database_url "$DATABASE")"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"; "$PSQL" -qX "$SERVER_URL" -c "drop database if exists $DATABASE" >/dev/null 2>&1 || true' EXIT
 
-in_version_order() { ls "$1" | sed 's/^V\([0-9]*\)__.*/\1 &/' | sort -n | cut -d' ' -f2; }
+# shellcheck source=scripts/lib/migrations.sh
+source scripts/lib/migrations.sh
 
 "$PSQL" -qX -v ON_ERROR_STOP=1 "$SERVER_URL" -c "create database $DATABASE" >/dev/null
 {
-  for file in $(in_version_order migrations/public); do
+  for file in $(migrations_in_version_order migrations/public); do
     cat "migrations/public/$file"
     echo ";"
   done
   # As a cold build runs them: in the new schema, with nothing else on the path.
   echo "create schema $SCHEMA; set search_path to $SCHEMA;"
-  for file in $(in_version_order migrations/tenant); do
+  for file in $(migrations_in_version_order migrations/tenant); do
     cat "migrations/tenant/$file"
     echo ";"
   done
@@ -111,13 +112,13 @@ fi
 # MigrationSet::tenant() computes the same digest from the files compiled into the
 # server and ignores a baseline whose digest differs.
 digest="$(
-  for file in $(in_version_order migrations/tenant); do
+  for file in $(migrations_in_version_order migrations/tenant); do
     printf '%s\n' "${file%.sql}"
     cat "migrations/tenant/$file"
     printf '\n'
   done | sha256sum | cut -d' ' -f1
 )"
-latest="$(in_version_order migrations/tenant | tail -n1 | sed 's/^V\([0-9]*\)__.*/\1/')"
+latest="$(migrations_in_version_order migrations/tenant | tail -n1 | sed 's/^V\([0-9]*\)__.*/\1/')"
 mkdir -p "$(dirname "$BASELINE")"
 {
   echo "-- The tenant schema that migrations V1 to V$latest build, squashed: what a cold build"

@@ -67,11 +67,17 @@ impl MigrationSet {
     }
 
     /// The set compiled into this binary for every tenant schema, with the squashed
-    /// baseline new schemas are built from.
+    /// baseline new schemas are built from. Read, sorted and checked against the
+    /// baseline's digest once per process: the files cannot change under it.
     pub fn tenant() -> Self {
-        let mut set = Self::from_runner(tenant_set::migrations::runner());
-        set.baseline = baseline::tenant_baseline_for(&set.migrations);
-        set
+        static TENANT: std::sync::OnceLock<MigrationSet> = std::sync::OnceLock::new();
+        TENANT
+            .get_or_init(|| {
+                let mut set = Self::from_runner(tenant_set::migrations::runner());
+                set.baseline = baseline::tenant_baseline_for(&set.migrations);
+                set
+            })
+            .clone()
     }
 
     fn from_runner(runner: Runner) -> Self {
