@@ -19,8 +19,8 @@
 //!   half the connections or more (a busy tenant, or one of few, whose home is then no
 //!   warmer than any other). Such a request, and one past the home queue, take any
 //!   idle connection, or else wait like a request that names no tenant, in one queue
-//!   served by whichever connection comes back first. A connection that
-//!   has served more than [`MAX_SCHEMAS_PER_CONNECTION`] schemas, or cached more than
+//!   served by whichever connection comes back first. A connection that has served
+//!   more than [`MAX_SCHEMAS_PER_CONNECTION`] schemas, or cached more than
 //!   [`MAX_CACHED_STATEMENTS`] statements, is retired at its next checkout.
 //! - **Transaction poolers.** Behind PgBouncer in transaction mode consecutive
 //!   transactions of one client run on different server connections, so nothing may
@@ -43,11 +43,15 @@ use deadpool_postgres::ClientWrapper;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Row, Statement};
 
+mod checkout;
+mod request_pool;
 mod settings;
 mod warmth;
 
 use warmth::Warmth;
 
+pub use checkout::CheckoutCounts;
+pub use request_pool::{Connection, PoolStatus, RequestPool};
 pub use settings::{
     PoolStrategy, Pooler, GUEST_ROOM, HOME_QUEUE_LIMIT, MAX_CACHED_STATEMENTS,
     MAX_HOME_QUEUE_LIMIT, MAX_SCHEMAS_PER_CONNECTION,
@@ -371,8 +375,3 @@ impl managed::Manager for ConnectionManager {
         managed::Manager::detach(&self.inner, &mut connection.client);
     }
 }
-
-mod checkout;
-mod request_pool;
-pub use checkout::CheckoutCounts;
-pub use request_pool::{Connection, PoolStatus, RequestPool};

@@ -56,12 +56,11 @@ impl<M: managed::Manager> Drop for Checkout<M> {
 /// The requests that wait for whichever connection comes back first, oldest first:
 /// those of a tenant whose home connection already has the home queue limit waiting, or
 /// whose schema is warm on half the connections or more (a busy tenant, or one of few),
-/// and those that name no tenant. Waiting for one particular other
-/// connection instead put a request behind a slow one while others stood idle (one
-/// busy tenant's p99 was 2.2 times the pool's without tenant affinity; see
-/// docs/benchmarks.md, "The request path against the build before events and jobs").
-/// A connection that comes back serves its own slot's waiters (its tenants) first, and
-/// else the oldest request here.
+/// and those that name no tenant. Waiting for one particular other connection instead
+/// put a request behind a slow one while others stood idle (one busy tenant's p99 was
+/// 2.2 times the pool's without tenant affinity; see docs/benchmarks.md, "The request
+/// path against the build before events and jobs"). A connection that comes back
+/// serves its own slot's waiters (its tenants) first, and else the oldest request here.
 #[derive(Default)]
 pub(super) struct Overflow {
     /// Entries in `queue`, read without the lock on every connection's return.
