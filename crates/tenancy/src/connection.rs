@@ -34,7 +34,7 @@
 //! its transaction. What needs a session (`LISTEN`, a session advisory lock) connects
 //! with [`super::pool::DatabaseUrl::connect`] to the direct URL.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -128,9 +128,9 @@ pub struct PooledConnection {
     pooler: Pooler,
     statements_per_schema: bool,
     param_types: Arc<ParamTypes>,
-    schemas_served: HashSet<SchemaName>,
-    /// Its slot's record of the schemas it served, when it is its slot's one connection.
-    warmth: Option<Arc<Warmth>>,
+    /// The schemas it has served: its slot's record when it is the slot's one
+    /// connection (the pool reads it while the connection is out), else its own.
+    schemas_served: Arc<Warmth>,
 }
 
 impl PooledConnection {
@@ -147,13 +147,8 @@ impl PooledConnection {
         self.schemas_served.len()
     }
 
-    fn serve(&mut self, schema: &SchemaName) {
-        if !self.schemas_served.contains(schema) {
-            self.schemas_served.insert(schema.clone());
-            if let Some(warmth) = &self.warmth {
-                warmth.insert(schema);
-            }
-        }
+    fn serve(&self, schema: &SchemaName) {
+        self.schemas_served.insert(schema);
     }
 
     /// Sends a simple-protocol text (no parameters, nothing cached).
@@ -329,7 +324,8 @@ pub struct ConnectionManager {
     statements_per_schema: bool,
     max_schemas: usize,
     param_types: Arc<ParamTypes>,
-    /// The slot's record of what its one connection served (none in a slot of several).
+    /// The slot's record of what its one connection serves (none in a slot of several,
+    /// whose connections each keep their own).
     warmth: Option<Arc<Warmth>>,
 }
 
@@ -339,17 +335,20 @@ impl managed::Manager for ConnectionManager {
 
     async fn create(&self) -> Result<PooledConnection, tokio_postgres::Error> {
         let client = managed::Manager::create(&self.inner).await?;
-        // The slot's previous backend, and its caches, are gone.
-        if let Some(warmth) = &self.warmth {
-            warmth.clear();
-        }
+        let schemas_served = match &self.warmth {
+            // The slot's previous backend, and its caches, are gone.
+            Some(slot) => {
+                slot.clear();
+                Arc::clone(slot)
+            }
+            None => Arc::default(),
+        };
         Ok(PooledConnection {
             client,
             pooler: self.pooler,
             statements_per_schema: self.statements_per_schema,
             param_types: Arc::clone(&self.param_types),
-            schemas_served: HashSet::new(),
-            warmth: self.warmth.clone(),
+            schemas_served,
         })
     }
 

@@ -121,7 +121,7 @@ impl RequestPool {
     /// one that has served `schema`. Which connection, and how long it waits: see
     /// [`crate::connection`]'s notes.
     pub async fn get(&self, schema: Option<&SchemaName>) -> Result<Connection, TenancyError> {
-        let mut connection = self.checkout(schema).await?;
+        let connection = self.checkout(schema).await?;
         if let Some(schema) = schema {
             connection.serve(schema);
         }

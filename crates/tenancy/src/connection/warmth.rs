@@ -8,7 +8,8 @@ use std::sync::Mutex;
 
 use crate::names::SchemaName;
 
-/// The schemas the connection of a one-connection slot has served since it was opened.
+/// The schemas a backend has served since it was opened (shared with its slot when it
+/// is the slot's one connection).
 #[derive(Default)]
 pub(super) struct Warmth(Mutex<HashSet<SchemaName>>);
 
@@ -28,6 +29,10 @@ impl Warmth {
             warm: schemas.contains(schema),
             has_room: schemas.len() < room,
         }
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.0.lock().expect("slot warmth").len()
     }
 
     pub(super) fn contains(&self, schema: &SchemaName) -> bool {
