@@ -16,6 +16,7 @@ use super::names::SchemaName;
 use super::TenancyError;
 
 pub mod baseline;
+pub mod fleet_cost;
 
 use baseline::Baseline;
 
