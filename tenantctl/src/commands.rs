@@ -149,6 +149,22 @@ async fn migrate(
             );
         }
     }
+    for costly in &report.catalog_wide {
+        // Not a failure: a cost the operator should see before the fleet grows.
+        let _ = writeln!(
+            text,
+            "note: {} adds columns PostgreSQL checks the whole catalog for, once in each \
+             of the {} schemas it {}: {}",
+            costly.migration,
+            costly.schemas,
+            if report.dry_run {
+                "would run in"
+            } else {
+                "ran in"
+            },
+            costly.columns.join("; ")
+        );
+    }
     let s = report.summary;
     let _ = write!(
         text,

@@ -28,7 +28,9 @@ use crate::pool::{pool_error, DatabaseUrl};
 mod report;
 mod status;
 
-pub use report::{FleetReport, OutcomeStatus, Progress, SchemaKind, SchemaOutcome, Summary};
+pub use report::{
+    CatalogWideMigration, FleetReport, OutcomeStatus, Progress, SchemaKind, SchemaOutcome, Summary,
+};
 pub use status::{fleet_status, FleetStatus, TenantVersion};
 
 pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(5);
@@ -145,6 +147,7 @@ pub async fn migrate_fleet_via(
         dry_run: options.dry_run,
         public_applied,
         target_version: tenant_set.latest_version(),
+        catalog_wide: report::catalog_wide(tenant_set, &schemas),
         schemas,
         summary,
         duration_ms: started.elapsed().as_secs_f64() * 1e3,

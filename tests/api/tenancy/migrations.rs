@@ -316,3 +316,43 @@ async fn migrating_one_tenant_leaves_the_others_alone() {
         MigrationSet::tenant().latest_version()
     );
 }
+
+/// A migration that adds a column in a form PostgreSQL checks the whole catalog for is
+/// named in the report, with the schemas it runs in, before (dry run) and after; one
+/// that adds a bare column is not, and neither is one already applied.
+#[tokio::test]
+async fn the_report_names_migrations_that_check_the_whole_catalog_in_every_schema() {
+    let db = TestDb::migrated().await;
+    for slug in ["acme", "globex"] {
+        create(&db, &MigrationSet::tenant(), slug).await;
+    }
+    let dry_run = || FleetOptions {
+        dry_run: true,
+        ..FleetOptions::default()
+    };
+    let bare = next_release("alter table users add column nickname text");
+    assert!(migrate(&db, &bare, dry_run()).await.catalog_wide.is_empty());
+
+    let costly = next_release(
+        "alter table users add column nickname text not null default 'x', \
+         add column score int;\n\
+         alter table users alter column score set default 0;",
+    );
+    let planned = migrate(&db, &costly, dry_run()).await;
+    assert_eq!(planned.summary.pending, 2);
+    assert_eq!(planned.catalog_wide.len(), 1, "{:?}", planned.catalog_wide);
+    let named = &planned.catalog_wide[0];
+    assert_eq!(named.migration.version, costly.latest_version());
+    assert_eq!(
+        named.columns,
+        vec!["add column nickname text not null default 'x'"]
+    );
+    assert_eq!(named.schemas, 2);
+
+    let report = migrate(&db, &costly, FleetOptions::default()).await;
+    assert_eq!(report.summary.migrated, 2);
+    assert_eq!(report.catalog_wide.len(), 1);
+    assert_eq!(report.catalog_wide[0].schemas, 2);
+    let again = migrate(&db, &costly, FleetOptions::default()).await;
+    assert!(again.catalog_wide.is_empty());
+}

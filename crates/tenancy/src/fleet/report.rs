@@ -3,7 +3,9 @@
 
 use serde::Serialize;
 
-use crate::migrations::MigrationName;
+use std::collections::HashSet;
+
+use crate::migrations::{fleet_cost, MigrationName, MigrationSet};
 use crate::names::{SchemaName, TenantSlug};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -61,6 +63,57 @@ pub struct FleetReport {
     pub schemas: Vec<SchemaOutcome>,
     pub summary: Summary,
     pub duration_ms: f64,
+    /// Tenant migrations of this run that add columns in a form PostgreSQL checks the
+    /// whole catalog for, once in every schema: what makes a fleet migration slow as
+    /// the fleet grows.
+    pub catalog_wide: Vec<CatalogWideMigration>,
+}
+
+/// A tenant migration that adds columns giving existing rows a value (a default, a
+/// stored generated column, identity or serial; see [`fleet_cost`]).
+#[derive(Debug, Clone, Serialize)]
+pub struct CatalogWideMigration {
+    pub migration: MigrationName,
+    /// Its `add column` clauses of that form, as written.
+    pub columns: Vec<String>,
+    /// How many schemas it was applied to (or would be, in a dry run).
+    pub schemas: usize,
+}
+
+/// The migrations among those `schemas` had applied (or would) that add such columns.
+pub(crate) fn catalog_wide(
+    set: &MigrationSet,
+    schemas: &[SchemaOutcome],
+) -> Vec<CatalogWideMigration> {
+    let ran = |outcome: &&SchemaOutcome| {
+        matches!(
+            outcome.status,
+            OutcomeStatus::Migrated | OutcomeStatus::Pending
+        )
+    };
+    let versions: HashSet<i32> = schemas
+        .iter()
+        .filter(ran)
+        .flat_map(|outcome| outcome.applied.iter().map(|name| name.version))
+        .collect();
+    set.migrations()
+        .iter()
+        .filter(|migration| versions.contains(&migration.version()))
+        .filter_map(|migration| {
+            let columns = fleet_cost::catalog_wide_column_adds(migration.sql()?);
+            let migration = MigrationName::from(migration);
+            let schemas = schemas
+                .iter()
+                .filter(ran)
+                .filter(|outcome| outcome.applied.contains(&migration))
+                .count();
+            (!columns.is_empty()).then_some(CatalogWideMigration {
+                migration,
+                columns,
+                schemas,
+            })
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
