@@ -1,9 +1,9 @@
 //! What a fleet migration reports: each schema's outcome, the summary, and the progress
 //! it tells its caller while it runs.
 
-use serde::Serialize;
-
 use std::collections::HashSet;
+
+use serde::Serialize;
 
 use crate::migrations::{fleet_cost, MigrationName, MigrationSet};
 use crate::names::{SchemaName, TenantSlug};
@@ -80,7 +80,8 @@ pub struct CatalogWideMigration {
     pub schemas: usize,
 }
 
-/// The migrations among those `schemas` had applied (or would) that add such columns.
+/// The migrations that `schemas` applied (or would apply, in a dry run) and that add
+/// such columns.
 pub(crate) fn catalog_wide(
     set: &MigrationSet,
     schemas: &[SchemaOutcome],

@@ -253,9 +253,13 @@ mod tests {
         let add = "alter table contracts add column a text not null default 'x';";
         assert!(!cost_accepted(add));
         assert!(!cost_accepted(&format!("{COST_ACCEPTED}\n{add}")));
-        assert!(!cost_accepted(&format!(
-            "select 1; {COST_ACCEPTED} we must\n{add}"
-        )));
+        assert!(!cost_accepted(&format!("{COST_ACCEPTED} we must\n{add}")));
+        assert!(
+            !cost_accepted(&format!(
+                "select 1; {COST_ACCEPTED} every row needs it\n{add}"
+            )),
+            "on a line of its own"
+        );
         assert!(cost_accepted(&format!(
             "  {COST_ACCEPTED} every row needs it, and tables run to millions\n{add}"
         )));
