@@ -7,9 +7,13 @@
 # of 16 (and an older binary given as BENCH_PREVIOUS, if any):
 #   1. GET /api/v1/contracts?status=draft&limit=50 at 32 connections rotating over 10
 #      and over 2,000 tenants, in BENCH_ROUNDS alternating rounds of BENCH_SECONDS;
+#      with the CPU each request cost the server and PostgreSQL's backends;
 #   2. the same rotating over every tenant for BENCH_MINUTES (default 10, at most 14:
 #      the minted tokens live 15 minutes), one server at a time, then the anonymous
 #      (private) memory of that server's backends, from /proc/<pid>/smaps_rollup.
+#
+# BENCH_PERF=1 adds, for each server, one more run of each rotation with `perf record`
+# on the database's backends, and prints the functions they spent the most time in.
 #
 # BENCH_PREVIOUS_ENV ("NAME=value ...") is set for the other server only, and with it
 # alone the other server is this build: a setting measured against the default, side by
@@ -43,7 +47,7 @@ if [ -n "${BENCH_PREVIOUS_ENV:-}" ]; then
   echo "== previous: $BENCH_PREVIOUS with ${PREVIOUS_ENV[*]}"
 fi
 [ -n "${BENCH_PREVIOUS:-}" ] && SERVERS+=(previous)
-declare -A PORT_OF
+declare -A PORT_OF PID_OF
 PIDS=()
 trap 'kill "${PIDS[@]}" 2>/dev/null || true; wait 2>/dev/null || true' EXIT
 next_port=$PORT
@@ -55,6 +59,7 @@ for name in "${SERVERS[@]}"; do
   env "${extra[@]}" DATABASE_URL="$DATABASE_URL?application_name=pactum-$name" PACTUM_BIND="127.0.0.1:$next_port" \
     PACTUM_DB_POOL_SIZE=$POOL RUST_LOG=warn "$binary" 2>>/tmp/pactum-bench-many.log &
   PIDS+=("$!")
+  PID_OF[$name]=$!
   PORT_OF[$name]=$next_port
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$next_port/readyz" -H "host: localhost" >/dev/null && break; sleep 0.1; done
   next_port=$((next_port + 1))
@@ -73,6 +78,25 @@ rps() { # port lua seconds
     awk '/Non-2xx/ {bad=1} /Requests\/sec/ {rps=$2} END {print (bad ? "ERR" : rps)}'
 }
 
+# "RPS SERVER_US PG_US": rps, and the CPU each request cost the server's process and
+# the database's backends (user and system, from /proc; a backend opened during the
+# run is left out, so PostgreSQL's side is a lower bound), in microseconds.
+rps_and_cpu() { # server lua seconds
+  local server_before pg_before rate server_after pg_after
+  server_before=$(cpu_ticks "${PID_OF[$1]}")
+  # shellcheck disable=SC2046
+  pg_before=$(cpu_ticks $(backend_pids pactum_bench_many))
+  rate=$(rps "${PORT_OF[$1]}" "$2" "$3")
+  server_after=$(cpu_ticks "${PID_OF[$1]}")
+  # shellcheck disable=SC2046
+  pg_after=$(cpu_ticks $(backend_pids pactum_bench_many))
+  awk -v rate="$rate" -v seconds="$3" -v server="$(cpu_ticks_spent "$server_before" "$server_after")" \
+    -v pg="$(cpu_ticks_spent "$pg_before" "$pg_after")" 'BEGIN {
+      requests = rate * seconds
+      if (requests > 0) printf "%s %.0f %.0f", rate, server * 10000 / requests, pg * 10000 / requests
+      else printf "%s 0 0", rate }'
+}
+
 # How many of a server's tenant checkouts its pool served from the tenant's home
 # connection, since it started (pactum_db_pool_checkouts_total on /metrics).
 home_share() { # port
@@ -87,11 +111,14 @@ for name in "${SERVERS[@]}"; do
   echo "== warm-up, $name: $(rps "${PORT_OF[$name]}" "$LUA_DIR/many.lua" 30) req/s over $ROTATION tenants for 30 s; $(home_share "${PORT_OF[$name]}")"
 done
 echo "== $PAGE, 32 connections, $ROUNDS alternating rounds of ${SECONDS_PER_RUN}s (req/s)"
-declare -A RESULTS
+declare -A RESULTS SERVER_US PG_US
 for round in $(seq "$ROUNDS"); do
   for name in "${SERVERS[@]}"; do
     for set in 10 many; do
-      RESULTS[$name-$set]="${RESULTS[$name-$set]:-} $(rps "${PORT_OF[$name]}" "$LUA_DIR/$set.lua" "$SECONDS_PER_RUN")"
+      read -r rate server_us pg_us <<<"$(rps_and_cpu "$name" "$LUA_DIR/$set.lua" "$SECONDS_PER_RUN")"
+      RESULTS[$name-$set]="${RESULTS[$name-$set]:-} $rate"
+      SERVER_US[$name-$set]="${SERVER_US[$name-$set]:-} $server_us"
+      PG_US[$name-$set]="${PG_US[$name-$set]:-} $pg_us"
     done
   done
 done
@@ -100,8 +127,28 @@ for name in "${SERVERS[@]}"; do
   ten=$(median ${RESULTS[$name-10]}); many=$(median ${RESULTS[$name-many]})
   awk -v n="$name" -v a="$ten" -v b="$many" -v m="$ROTATION" -v r10="${RESULTS[$name-10]}" -v rm="${RESULTS[$name-many]}" \
     'BEGIN { printf "   %s: 10 tenants %.0f, %d tenants %.0f: %.0f%%   (rounds:%s |%s)\n", n, a, m, b, 100 * b / a, r10, rm }'
+  # shellcheck disable=SC2086
+  echo "   $name CPU per request, medians (server / PostgreSQL's backends): 10 tenants" \
+    "$(median ${SERVER_US[$name-10]}) / $(median ${PG_US[$name-10]}) us, $ROTATION tenants" \
+    "$(median ${SERVER_US[$name-many]}) / $(median ${PG_US[$name-many]}) us"
   echo "   $name since it started: $(home_share "${PORT_OF[$name]}")"
 done
+
+# Where PostgreSQL's backends spend their time in each rotation, side by side.
+if [ -n "${BENCH_PERF:-}" ]; then
+  for name in "${SERVERS[@]}"; do
+    for set in 10 many; do
+      pids=$(backend_pids pactum_bench_many | paste -sd, -)
+      perf record -q -F 499 -o "$LUA_DIR/perf-$set.data" -p "$pids" -- sleep "$SECONDS_PER_RUN" 2>/dev/null &
+      recording=$!
+      rate=$(rps "${PORT_OF[$name]}" "$LUA_DIR/$set.lua" "$SECONDS_PER_RUN")
+      wait "$recording" || true
+      echo "== $name, $set tenants ($rate req/s): PostgreSQL's backends, the functions with most samples"
+      perf report -i "$LUA_DIR/perf-$set.data" --no-children --sort symbol --stdio 2>/dev/null |
+        grep -v '^#' | grep -v '^$' | head -n 25 || true
+    done
+  done
+fi
 
 backend_memory() { # server
   "$PSQL" -Atq "$DATABASE_URL" -c "select pid from pg_stat_activity where application_name = 'pactum-$1'" |
