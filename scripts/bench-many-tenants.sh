@@ -12,8 +12,9 @@
 #      the minted tokens live 15 minutes), one server at a time, then the anonymous
 #      (private) memory of that server's backends, from /proc/<pid>/smaps_rollup.
 #
-# BENCH_PERF=1 (needs perf) adds, for each server, one more run of each rotation with `perf record`
-# on the database's backends, and prints the functions they spent the most time in.
+# BENCH_PERF=1 (needs perf) adds, for each server, one more run of each rotation with
+# `perf record` on the database's backends, and prints the functions they spent the most
+# time in.
 #
 # BENCH_PREVIOUS_ENV ("NAME=value ...") is set for the other server only, and with it
 # alone the other server is this build: a setting measured against the default, side by
