@@ -1,7 +1,7 @@
 //! What a fleet migration reports: each schema's outcome, the summary, and the progress
 //! it tells its caller while it runs.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use serde::Serialize;
 
@@ -86,30 +86,25 @@ pub(crate) fn catalog_wide(
     set: &MigrationSet,
     schemas: &[SchemaOutcome],
 ) -> Vec<CatalogWideMigration> {
-    let ran = |outcome: &&SchemaOutcome| {
+    // How many schemas each version ran in, counted in one pass.
+    let mut ran_in: HashMap<i32, usize> = HashMap::new();
+    for outcome in schemas.iter().filter(|outcome| {
         matches!(
             outcome.status,
             OutcomeStatus::Migrated | OutcomeStatus::Pending
         )
-    };
-    let versions: HashSet<i32> = schemas
-        .iter()
-        .filter(ran)
-        .flat_map(|outcome| outcome.applied.iter().map(|name| name.version))
-        .collect();
+    }) {
+        for name in &outcome.applied {
+            *ran_in.entry(name.version).or_default() += 1;
+        }
+    }
     set.migrations()
         .iter()
-        .filter(|migration| versions.contains(&migration.version()))
         .filter_map(|migration| {
+            let schemas = *ran_in.get(&migration.version())?;
             let columns = fleet_cost::catalog_wide_column_adds(migration.sql()?);
-            let migration = MigrationName::from(migration);
-            let schemas = schemas
-                .iter()
-                .filter(ran)
-                .filter(|outcome| outcome.applied.contains(&migration))
-                .count();
-            (!columns.is_empty()).then_some(CatalogWideMigration {
-                migration,
+            (!columns.is_empty()).then(|| CatalogWideMigration {
+                migration: MigrationName::from(migration),
                 columns,
                 schemas,
             })
