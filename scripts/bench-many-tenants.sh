@@ -18,7 +18,7 @@
 #
 # BENCH_PREVIOUS_ENV ("NAME=value ...") is set for the other server only, and with it
 # alone the other server is this build: a setting measured against the default, side by
-# side (BENCH_PREVIOUS_ENV="PACTUM_DB_HOME_QUEUE=16", say).
+# side (BENCH_PREVIOUS_ENV="PACTUM_DB_HOME_QUEUE=16" or "PACTUM_DB_POOL_SIZE=32", say).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 TENANTS="${BENCH_TENANTS:-10000}"
@@ -56,9 +56,10 @@ for name in "${SERVERS[@]}"; do
   binary=target/release/pactum
   extra=()
   [ "$name" = previous ] && binary=$BENCH_PREVIOUS && extra=("${PREVIOUS_ENV[@]}")
-  # The application name tells each server's backends apart in pg_stat_activity.
-  env "${extra[@]}" DATABASE_URL="$DATABASE_URL?application_name=pactum-$name" PACTUM_BIND="127.0.0.1:$next_port" \
-    PACTUM_DB_POOL_SIZE=$POOL RUST_LOG=warn "$binary" 2>>/tmp/pactum-bench-many.log &
+  # The application name tells each server's backends apart in pg_stat_activity. The
+  # other server's settings come last, so that they can override the pool's size.
+  env DATABASE_URL="$DATABASE_URL?application_name=pactum-$name" PACTUM_BIND="127.0.0.1:$next_port" \
+    PACTUM_DB_POOL_SIZE=$POOL RUST_LOG=warn "${extra[@]}" "$binary" 2>>/tmp/pactum-bench-many.log &
   PIDS+=("$!")
   PID_OF[$name]=$!
   PORT_OF[$name]=$next_port
