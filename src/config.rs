@@ -68,9 +68,10 @@ pub struct Config {
     /// session (the registry `LISTEN`). Required with a transaction pooler; otherwise
     /// `DATABASE_URL`.
     pub direct_database_url: DatabaseUrl,
-    /// `PACTUM_DB_TENANT_AFFINITY` and `PACTUM_DB_STATEMENTS_PER_SCHEMA` (both on): how
-    /// the request pool serves many tenants; off only to measure the alternatives or
-    /// to trade plans for backend memory.
+    /// `PACTUM_DB_TENANT_AFFINITY`, `PACTUM_DB_STATEMENTS_PER_SCHEMA` and
+    /// `PACTUM_DB_GENERIC_PLANS` (all on): how the request pool serves many tenants; off
+    /// only to measure the alternatives, to trade plans for backend memory, or to have
+    /// PostgreSQL plan each execution with its values.
     pub pool_strategy: PoolStrategy,
     /// `PACTUM_BIND`: where to listen; port 0 picks a free port (tests).
     pub bind: SocketAddr,
@@ -266,6 +267,8 @@ impl Config {
                 get("PACTUM_DB_STATEMENTS_PER_SCHEMA"),
             )?
             .unwrap_or(true),
+            generic_plans: parse_bool("PACTUM_DB_GENERIC_PLANS", get("PACTUM_DB_GENERIC_PLANS"))?
+                .unwrap_or(true),
             home_queue_limit: match get("PACTUM_DB_HOME_QUEUE") {
                 None => HOME_QUEUE_LIMIT,
                 Some(v) => v

@@ -39,6 +39,14 @@ fn the_home_queue_of_the_pool_can_be_set() {
 }
 
 #[test]
+fn generic_plans_are_on_unless_turned_off() {
+    let config = load(&[DB, SECRET]).unwrap();
+    assert!(config.pool_strategy.generic_plans);
+    let off = load(&[DB, SECRET, ("PACTUM_DB_GENERIC_PLANS", "off")]).unwrap();
+    assert!(!off.pool_strategy.generic_plans);
+}
+
+#[test]
 fn a_transaction_pooler_needs_a_direct_url() {
     let pooled = ("PACTUM_DB_POOLER", "transaction");
     let error = load(&[DB, SECRET, pooled]).unwrap_err();
@@ -71,6 +79,10 @@ fn each_bad_value_names_its_variable() {
         (
             vec![DB, SECRET, ("PACTUM_DB_TENANT_AFFINITY", "sometimes")],
             "PACTUM_DB_TENANT_AFFINITY",
+        ),
+        (
+            vec![DB, SECRET, ("PACTUM_DB_GENERIC_PLANS", "mostly")],
+            "PACTUM_DB_GENERIC_PLANS",
         ),
         (
             vec![

@@ -1,6 +1,7 @@
 //! Lists paged by key read only their page, in any plan PostgreSQL settles on for a
-//! cached statement. After five runs a cached statement may be given a generic plan,
-//! planned without the parameters' values; in that plan a bound written as
+//! cached statement. The server's pool runs every cached statement in its generic plan
+//! (`PoolStrategy::generic_plans`), and PostgreSQL's own default may choose one after
+//! five runs: a plan made without the parameters' values. In it a bound written as
 //! `$4 is null or (created_at, id) > ($4, $5)` is a filter over every row before the
 //! cursor, so reading a whole list page by page cost the square of its length (3,000
 //! comments read 100 at a time: 46,529 rows read instead of 3,029). Here every
@@ -194,7 +195,7 @@ async fn reading_a_whole_list_by_pages_reads_each_row_about_once_in_generic_plan
 async fn lists_read_only_their_pages_in_the_plans_postgresql_chooses() {
     let db = TestDb::migrated().await;
     tenant_with_admin(&db, "acme", PASSWORD).await;
-    let tenant = one_connection(&db, "").await;
+    let tenant = one_connection(&db, "options='-c plan_cache_mode=auto'").await;
     db.client()
         .await
         .batch_execute(&format!(

@@ -7,7 +7,11 @@
 //!   rotating over tenants that is nearly every execution. So in direct mode a
 //!   statement is cached per *schema*: its cache key (and its text, through a trailing
 //!   comment) carries the schema name, and a statement planned for one tenant is only
-//!   ever executed for that tenant.
+//!   ever executed for that tenant. And it runs the generic plan made once for it
+//!   ([`PoolStrategy::generic_plans`]): by default PostgreSQL plans a cached
+//!   statement again with each execution's values whenever it judges that cheaper,
+//!   and planning (which reads the size of a table and of each of its indexes) was a
+//!   third or more of what a backend spent on the contracts page.
 //! - **Catalog memory.** A backend keeps relation and catalog cache entries for every
 //!   schema it has touched, about 100 KiB each, for as long as it lives. So each tenant
 //!   has a *home* connection (its schema name hashed over the pool's slots), and the

@@ -14,6 +14,7 @@ mod homes;
 mod isolation;
 mod lifecycle;
 mod migrations;
+mod plans;
 mod spare_pool;
 
 fn new_tenant(slug: &str) -> NewTenant {

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use deadpool::managed::{self, Timeouts};
 use deadpool_postgres::{ManagerConfig, RecyclingMethod};
+use tokio_postgres::Config;
 
 use super::checkout::{self, CheckoutCounts, Checkouts, Overflow, Place, Turn};
 use super::warmth::Warmth;
@@ -17,6 +18,21 @@ use crate::pool::{pool_error, tracked_connect, DatabaseUrl};
 use crate::TenancyError;
 
 type Slot = managed::Pool<ConnectionManager>;
+
+/// What the pool's connections start with: the URL's settings, and in direct mode the
+/// generic plans of [`PoolStrategy::generic_plans`] unless the URL chooses a plan cache
+/// mode itself. Not behind a transaction pooler: its statements are unnamed, planned
+/// once each anyway, and better planned with their values (and PgBouncer refuses
+/// startup options).
+fn connection_config(url: &DatabaseUrl, pooler: Pooler, strategy: PoolStrategy) -> Config {
+    let mut config = url.config().clone();
+    let own = config.get_options().unwrap_or_default();
+    if pooler == Pooler::None && strategy.generic_plans && !own.contains("plan_cache_mode") {
+        let options = format!("{own} -c plan_cache_mode=force_generic_plan");
+        config.options(options.trim_start());
+    }
+    config
+}
 
 /// A connection taken from the [`RequestPool`]; dropped, it goes back.
 pub type Connection = checkout::Checkout<ConnectionManager>;
@@ -68,13 +84,14 @@ impl RequestPool {
             Pooler::None if strategy.tenant_affinity => (max_size.max(1), 1),
             _ => (1, max_size.max(1)),
         };
+        let config = connection_config(url, pooler, strategy);
         let warmth: Vec<Arc<Warmth>> = (0..slot_count).map(|_| Arc::default()).collect();
         let slots = warmth
             .iter()
             .map(|warmth| {
                 let manager = ConnectionManager {
                     inner: deadpool_postgres::Manager::from_connect(
-                        url.config().clone(),
+                        config.clone(),
                         tracked_connect(),
                         ManagerConfig {
                             recycling_method: RecyclingMethod::Fast,

@@ -71,6 +71,14 @@ pub struct PoolStrategy {
     /// Statements are cached per schema, not per text only
     /// (`PACTUM_DB_STATEMENTS_PER_SCHEMA`).
     pub statements_per_schema: bool,
+    /// In direct mode, cached statements run the plan made once for them
+    /// (`plan_cache_mode = force_generic_plan` for the connection,
+    /// `PACTUM_DB_GENERIC_PLANS`). PostgreSQL's default plans each execution again with
+    /// its values whenever it judges that plan cheaper, which for the lists (a status,
+    /// a limit) is nearly always: planning then reads the size of the table and of
+    /// every index of it, in the tenant's schema, on every request. The lists are built
+    /// to read only their matches in a generic plan (`tests/api/paging.rs`).
+    pub generic_plans: bool,
     /// A connection that has served more schemas than this is retired at its next
     /// checkout ([`MAX_SCHEMAS_PER_CONNECTION`]).
     pub max_schemas_per_connection: usize,
@@ -87,6 +95,7 @@ impl Default for PoolStrategy {
         Self {
             tenant_affinity: true,
             statements_per_schema: true,
+            generic_plans: true,
             max_schemas_per_connection: MAX_SCHEMAS_PER_CONNECTION,
             home_queue_limit: HOME_QUEUE_LIMIT,
             guest_room: GUEST_ROOM,
