@@ -101,6 +101,16 @@ async fn a_transaction_pooler_and_the_urls_own_options_keep_postgresqls_choice()
         setting(&chosen, "plan_cache_mode").await,
         "force_custom_plan"
     );
+    let spelt_long = DatabaseUrl::parse(
+        &format!("{} options='--plan-cache-mode=force_custom_plan'", db.url),
+        "pactum-tests",
+    )
+    .unwrap();
+    let spelt_long = pool(&spelt_long, Pooler::None, true);
+    assert_eq!(
+        setting(&spelt_long, "plan_cache_mode").await,
+        "force_custom_plan"
+    );
 
     let other = DatabaseUrl::parse(
         &format!("{} options='-c statement_timeout=4321'", db.url),

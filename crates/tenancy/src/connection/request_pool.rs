@@ -27,7 +27,9 @@ type Slot = managed::Pool<ConnectionManager>;
 fn connection_config(url: &DatabaseUrl, pooler: Pooler, strategy: PoolStrategy) -> Config {
     let mut config = url.config().clone();
     let own = config.get_options().unwrap_or_default();
-    if pooler == Pooler::None && strategy.generic_plans && !own.contains("plan_cache_mode") {
+    // PostgreSQL reads `--plan-cache-mode=` as `-c plan_cache_mode=`.
+    let chosen = own.replace('-', "_").contains("plan_cache_mode");
+    if pooler == Pooler::None && strategy.generic_plans && !chosen {
         let options = format!("{own} -c plan_cache_mode=force_generic_plan");
         config.options(options.trim_start());
     }
