@@ -21,6 +21,11 @@ fn pool(url: &DatabaseUrl, pooler: Pooler, generic_plans: bool) -> RequestPool {
     RequestPool::with_strategy(url, 1, pooler, strategy).unwrap()
 }
 
+/// The test database's URL with `options` for PostgreSQL.
+fn with_options(db: &TestDb, options: &str) -> DatabaseUrl {
+    DatabaseUrl::parse(&format!("{} options='{options}'", db.url), "pactum-tests").unwrap()
+}
+
 async fn setting(pool: &RequestPool, name: &str) -> String {
     let connection = pool.get(None).await.unwrap();
     let row = connection
@@ -91,33 +96,23 @@ async fn a_transaction_pooler_and_the_urls_own_options_keep_postgresqls_choice()
     let pooled = pool(&db.database_url(), Pooler::Transaction, true);
     assert_eq!(setting(&pooled, "plan_cache_mode").await, "auto");
 
-    let chosen = DatabaseUrl::parse(
-        &format!("{} options='-c plan_cache_mode=force_custom_plan'", db.url),
-        "pactum-tests",
-    )
-    .unwrap();
-    let chosen = pool(&chosen, Pooler::None, true);
-    assert_eq!(
-        setting(&chosen, "plan_cache_mode").await,
-        "force_custom_plan"
-    );
-    let spelt_long = DatabaseUrl::parse(
-        &format!("{} options='--plan-cache-mode=force_custom_plan'", db.url),
-        "pactum-tests",
-    )
-    .unwrap();
-    let spelt_long = pool(&spelt_long, Pooler::None, true);
-    assert_eq!(
-        setting(&spelt_long, "plan_cache_mode").await,
-        "force_custom_plan"
-    );
+    for chosen in [
+        "-c plan_cache_mode=force_custom_plan",
+        // PostgreSQL reads the long form with dashes as the same setting.
+        "--plan-cache-mode=force_custom_plan",
+    ] {
+        let chosen = pool(&with_options(&db, chosen), Pooler::None, true);
+        assert_eq!(
+            setting(&chosen, "plan_cache_mode").await,
+            "force_custom_plan"
+        );
+    }
 
-    let other = DatabaseUrl::parse(
-        &format!("{} options='-c statement_timeout=4321'", db.url),
-        "pactum-tests",
-    )
-    .unwrap();
-    let other = pool(&other, Pooler::None, true);
+    let other = pool(
+        &with_options(&db, "-c statement_timeout=4321"),
+        Pooler::None,
+        true,
+    );
     assert_eq!(setting(&other, "statement_timeout").await, "4321ms");
     assert_eq!(
         setting(&other, "plan_cache_mode").await,
