@@ -24,6 +24,8 @@
 #                  in turn, each seeded with 10,000 contracts; not in the default)
 #                  (default all)
 #   BENCH_KEEP_DATABASES=1 keeps both databases afterwards, for inspection
+#   BENCH_CALLGRIND_DIR keeps each server's callgrind dumps there (other.callgrind.out.N,
+#                  this.callgrind.out.N), for `callgrind_annotate`
 #   BENCH_THIS_ENV extra VAR=value settings for this build's server only (e.g.
 #                  `PACTUM_JOB_WORKERS=0`, to see what a setting costs)
 set -euo pipefail
@@ -123,6 +125,12 @@ for build in other this; do
     -d '{"email":"admin@bench0.example","password":"bench password 123"}' |
     sed -E 's/.*"access_token":"([^"]+)".*/\1/')
 done
+# What each build sends for the page (the two may carry different fields).
+for build in other this; do
+  size=$(curl -sf -o /dev/null -w '%{size_download}' -H "Host: bench0.localhost" \
+    -H "Authorization: Bearer ${TOKEN[$build]}" "http://127.0.0.1:${PORT[$build]}$FILTERED")
+  echo "== the contracts page's body, $build: $size bytes"
+done
 if [[ " $ROUTES " == *" contracts "* ]]; then
   echo "== GET the contracts page, one tenant, 32 connections, $ROUNDS alternating rounds of ${SECONDS_PER_ROUND}s"
   declare -A RPS P99 CPU
@@ -203,6 +211,10 @@ if [[ " $ROUTES " == *" instructions "* ]]; then
       printf "   %s: %d requests, %.0f instructions per request\n", b, n, i / n }'
     kill "${PIDS[-1]}" 2>/dev/null || true
     wait "${PIDS[-1]}" 2>/dev/null || true
+    if [ -n "${BENCH_CALLGRIND_DIR:-}" ]; then
+      mkdir -p "$BENCH_CALLGRIND_DIR"
+      for file in "$out_dir"/callgrind.out.*; do cp "$file" "$BENCH_CALLGRIND_DIR/$build.${file##*/}"; done
+    fi
     rm -rf "$out_dir"
   done
 fi

@@ -7,7 +7,8 @@
 # of 16 (and an older binary given as BENCH_PREVIOUS, if any):
 #   1. GET /api/v1/contracts?status=draft&limit=50 at 32 connections rotating over 10
 #      and over 2,000 tenants, in BENCH_ROUNDS alternating rounds of BENCH_SECONDS;
-#      with the CPU each request cost the server and PostgreSQL's backends;
+#      with the CPU each request cost the server and its own PostgreSQL backends (told
+#      apart from the other server's by the application name they connect with);
 #   2. the same rotating over every tenant for BENCH_MINUTES (default 10, at most 14:
 #      the minted tokens live 15 minutes), one server at a time, then the anonymous
 #      (private) memory of that server's backends, from /proc/<pid>/smaps_rollup.
@@ -80,18 +81,24 @@ rps() { # port lua seconds
     awk '/Non-2xx/ {bad=1} /Requests\/sec/ {rps=$2} END {print (bad ? "ERR" : rps)}'
 }
 
+# The PostgreSQL backends of one server, told apart from the other server's by the
+# application name each server connects with (their process titles do not carry it).
+server_backends() { # server
+  "$PSQL" -Atq "$DATABASE_URL" -c "select pid from pg_stat_activity where application_name = 'pactum-$1'"
+}
+
 # "RPS SERVER_US PG_US": rps, and the CPU each request cost the server's process and
-# the database's backends (user and system, from /proc; a backend opened during the
-# run is left out, so PostgreSQL's side is a lower bound), in microseconds.
+# its own backends (user and system, from /proc; a backend opened during the run is
+# left out, so PostgreSQL's side is a lower bound), in microseconds.
 rps_and_cpu() { # server lua seconds
   local server_before pg_before rate server_after pg_after
   server_before=$(cpu_ticks "${PID_OF[$1]}")
   # shellcheck disable=SC2046
-  pg_before=$(cpu_ticks $(backend_pids pactum_bench_many))
+  pg_before=$(cpu_ticks $(server_backends "$1"))
   rate=$(rps "${PORT_OF[$1]}" "$2" "$3")
   server_after=$(cpu_ticks "${PID_OF[$1]}")
   # shellcheck disable=SC2046
-  pg_after=$(cpu_ticks $(backend_pids pactum_bench_many))
+  pg_after=$(cpu_ticks $(server_backends "$1"))
   awk -v rate="$rate" -v seconds="$3" -v server="$(cpu_ticks_spent "$server_before" "$server_after")" \
     -v pg="$(cpu_ticks_spent "$pg_before" "$pg_after")" 'BEGIN {
       requests = rate * seconds
@@ -140,7 +147,7 @@ done
 if [ -n "${BENCH_PERF:-}" ]; then
   for name in "${SERVERS[@]}"; do
     for set in 10 many; do
-      pids=$(backend_pids pactum_bench_many | paste -sd, -)
+      pids=$(server_backends "$name" | paste -sd, -)
       perf record -q -F 499 -o "$LUA_DIR/perf-$set.data" -p "$pids" -- sleep "$SECONDS_PER_RUN" 2>/dev/null &
       recording=$!
       rate=$(rps "${PORT_OF[$name]}" "$LUA_DIR/$set.lua" "$SECONDS_PER_RUN")
@@ -153,7 +160,7 @@ if [ -n "${BENCH_PERF:-}" ]; then
 fi
 
 backend_memory() { # server
-  "$PSQL" -Atq "$DATABASE_URL" -c "select pid from pg_stat_activity where application_name = 'pactum-$1'" |
+  server_backends "$1" |
     while read -r pid; do
       awk '/^Anonymous:/ {print $2}' "/proc/$pid/smaps_rollup" 2>/dev/null || true
     done |
