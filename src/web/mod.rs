@@ -1,6 +1,7 @@
 //! The web layer: actix-web state, middleware, extractors, and the mapping of domain
 //! errors to HTTP. Areas mount their routes on it; `app` assembles the server.
 
+mod answer_json;
 pub mod csv;
 pub mod error;
 pub mod idempotency;

@@ -4,18 +4,30 @@
 //! and the body cannot say different things.
 
 use actix_web::body::BoxBody;
-use actix_web::http::header::{HeaderName, HeaderValue, ETAG, LOCATION};
-use actix_web::{HttpRequest, HttpResponse, Responder};
+use actix_web::http::header::{ContentType, HeaderName, HeaderValue, ETAG, LOCATION};
+use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, Responder, ResponseError};
 use serde::Serialize;
 
+use super::answer_json;
+use super::error::ApiError;
 use super::json::Json;
+use crate::kernel::DomainError;
+
+/// `body` as the answer's JSON (see `answer_json`); a body that cannot be written is
+/// the API's 500, as any other internal error.
+fn json(mut builder: HttpResponseBuilder, body: &impl Serialize) -> HttpResponse {
+    match answer_json::to_vec(body) {
+        Ok(bytes) => builder.content_type(ContentType::json()).body(bytes),
+        Err(error) => ApiError::from(DomainError::Internal(error.into())).error_response(),
+    }
+}
 
 /// 200 with `T` as JSON (the same `Json` that extracts bodies).
 impl<T: Serialize> Responder for Json<T> {
     type Body = BoxBody;
 
     fn respond_to(self, _: &HttpRequest) -> HttpResponse {
-        HttpResponse::Ok().json(self.0)
+        json(HttpResponse::Ok(), &self.0)
     }
 }
 
@@ -51,7 +63,7 @@ impl<T: Serialize> Responder for Created<T> {
     type Body = BoxBody;
 
     fn respond_to(self, _: &HttpRequest) -> HttpResponse {
-        let mut response = HttpResponse::Created().json(self.body);
+        let mut response = json(HttpResponse::Created(), &self.body);
         for (name, value) in [(LOCATION, self.location), (ETAG, self.etag)] {
             if let Some(value) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
                 response.headers_mut().insert(name, value);
@@ -73,7 +85,7 @@ impl<T: Serialize> Responder for Accepted<T> {
     type Body = BoxBody;
 
     fn respond_to(self, _: &HttpRequest) -> HttpResponse {
-        let mut response = HttpResponse::Accepted().json(self.body);
+        let mut response = json(HttpResponse::Accepted(), &self.body);
         if let Ok(location) = HeaderValue::from_str(&self.location) {
             response.headers_mut().insert(LOCATION, location);
         }
@@ -97,7 +109,7 @@ impl<T: Serialize> Responder for Tagged<T> {
     type Body = BoxBody;
 
     fn respond_to(self, _: &HttpRequest) -> HttpResponse {
-        let mut response = HttpResponse::Ok().json(self.body);
+        let mut response = json(HttpResponse::Ok(), &self.body);
         if let Ok(value) = HeaderValue::from_str(&self.etag) {
             response.headers_mut().insert(ETAG, value);
         }
