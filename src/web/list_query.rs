@@ -23,22 +23,28 @@ pub struct ListQuery<F> {
 
 impl<F: DeserializeOwned> ListQuery<F> {
     fn parse(query: &str) -> Result<Self, serde_urlencoded::de::Error> {
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)?;
-        let (paging, filters): (Vec<_>, Vec<_>) = pairs
-            .into_iter()
-            .partition(|(name, _)| PAGING.contains(&name.as_str()));
+        // The query's own `name=value` segments are sorted by their decoded name and
+        // each side is then read once, as it came: nothing is decoded and encoded again.
+        let (mut paging, mut filters) = (String::new(), String::new());
+        for segment in query.split('&').filter(|segment| !segment.is_empty()) {
+            let paging_part = form_urlencoded::parse(segment.as_bytes())
+                .next()
+                .is_some_and(|(name, _)| PAGING.contains(&name.as_ref()));
+            let side = if paging_part {
+                &mut paging
+            } else {
+                &mut filters
+            };
+            if !side.is_empty() {
+                side.push('&');
+            }
+            side.push_str(segment);
+        }
         Ok(Self {
-            filters: read(filters)?,
-            page: read(paging)?,
+            filters: serde_urlencoded::from_str(&filters)?,
+            page: serde_urlencoded::from_str(&paging)?,
         })
     }
-}
-
-fn read<T: DeserializeOwned>(
-    pairs: Vec<(String, String)>,
-) -> Result<T, serde_urlencoded::de::Error> {
-    let encoded = serde_urlencoded::to_string(pairs).expect("pairs of strings encode");
-    serde_urlencoded::from_str(&encoded)
 }
 
 impl<F: DeserializeOwned> FromRequest for ListQuery<F> {
@@ -77,6 +83,9 @@ mod tests {
         );
         assert_eq!(query.page.limit, Some(20));
         assert_eq!(query.page.cursor.as_deref(), Some("abc"));
+        let encoded = ListQuery::<Filters>::parse("st%61tus=a%26b+c&%6Cimit=5&&").unwrap();
+        assert_eq!(encoded.filters.status.as_deref(), Some("a&b c"));
+        assert_eq!(encoded.page.limit, Some(5));
         let empty = ListQuery::<Filters>::parse("").unwrap();
         assert_eq!((empty.filters.status, empty.page.limit), (None, None));
     }
@@ -89,6 +98,8 @@ mod tests {
             "limit=ten",
             "limit=1&limit=2",
             "status=a&status=b",
+            "limit=1&%6Cimit=2",
+            "%ZZ=1",
         ] {
             assert!(ListQuery::<Filters>::parse(query).is_err(), "{query}");
         }
