@@ -27,6 +27,7 @@ mod originals;
 mod paging;
 mod pooler;
 mod proxy;
+mod races;
 mod scoped;
 pub(crate) mod server;
 mod services;

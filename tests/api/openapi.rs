@@ -200,8 +200,11 @@ async fn schemathesis_finds_no_server_error_and_no_undocumented_response() {
     std::fs::write(&schema, document(&app).await.to_string()).unwrap();
     let port = app.port;
     let script = workspace_root().join("scripts/schemathesis.sh");
+    // A deeper hunt than CI's: `PACTUM_SCHEMATHESIS_EXAMPLES=200` (20 by default).
+    let examples = std::env::var("PACTUM_SCHEMATHESIS_EXAMPLES").unwrap_or_else(|_| "20".into());
     let run = move |workers: &'static str| {
         let (script, schema, token) = (script.clone(), schema.clone(), token.clone());
+        let examples = examples.clone();
         tokio::task::spawn_blocking(move || {
             Command::new("bash")
                 .arg(script)
@@ -224,7 +227,14 @@ async fn schemathesis_finds_no_server_error_and_no_undocumented_response() {
                 // (`notifications`) cover its refusals.
                 .args(["--exclude-path", "/api/v1/notifications/stream"])
                 .args(["--phases", "examples,coverage,fuzzing"])
-                .args(["--max-examples", "20", "--workers", workers, "--seed", "1"])
+                .args([
+                    "--max-examples",
+                    &examples,
+                    "--workers",
+                    workers,
+                    "--seed",
+                    "1",
+                ])
                 .env("SCHEMATHESIS_TELEMETRY", "false")
                 .output()
                 .expect("scripts/schemathesis.sh runs")
