@@ -12,6 +12,8 @@
 //!   others `version_conflict`; a submission without a version starting one round.
 //! - A record deleted while others are made naming it; deletes of one record: one
 //!   done, the others `not_found`.
+//! - Actions on one record: a lead converted, a deal won drafting its contract, an
+//!   invoice sent, paid in full and voided, each once.
 
 use std::collections::BTreeSet;
 
@@ -342,6 +344,80 @@ async fn a_record_deleted_by_eight_at_once_or_while_named_answers_each_cleanly()
         status if status.is_success() => assert!(!made_any, "a contract names a deleted account"),
         StatusCode::CONFLICT => assert_eq!(deleted.1["error"], "in_use", "{}", deleted.1),
         status => panic!("DELETE {hooli_path}: {status} {}", deleted.1),
+    }
+    storms.assert_clean();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_action_taken_by_eight_at_once_is_taken_once() {
+    let mut storms = Storms::new().await;
+    let conflict = StatusCode::CONFLICT;
+
+    // A lead converted once, its opportunity won once drafting its contract.
+    let lead = storms
+        .made(
+            "/api/v1/leads",
+            json!({"name": "Hank Scorpio", "company": "Globex", "email": "hank@globex.example"}),
+        )
+        .await;
+    let lead_path = format!("/api/v1/leads/{}", lead["id"].as_str().unwrap());
+    let convert = json!({"opportunity": {"amount": "48000.00", "currency": "EUR"}});
+    let answers = storms
+        .storm(Method::POST, &format!("{lead_path}/convert"), Some(convert))
+        .await;
+    let converted: Vec<&Value> = answers
+        .iter()
+        .filter(|(s, _)| s.is_success())
+        .map(|(_, body)| body)
+        .collect();
+    assert_eq!(converted.len(), 1, "converted once: {answers:?}");
+    for (status, body) in answers.iter().filter(|(s, _)| !s.is_success()) {
+        assert_eq!(*status, conflict, "{body}");
+    }
+    let deal = converted[0]["opportunity"]["id"].as_str().unwrap();
+    let template = storms
+        .made(
+            "/api/v1/templates",
+            json!({"name": "Order", "contract_type": "msa", "body": "Order for {{amount}}."}),
+        )
+        .await;
+    let win = format!("/api/v1/opportunities/{deal}/win");
+    let drafting = json!({"contract": {"template_id": template["id"]}});
+    storms
+        .done_once(
+            Method::POST,
+            &win,
+            Some(drafting),
+            conflict,
+            Some("already_won"),
+        )
+        .await;
+
+    // An invoice sent once, paid in full once, and another voided once.
+    let account = storms
+        .made("/api/v1/counterparties", json!({"name": "Initech"}))
+        .await;
+    let invoice = json!({"account_id": account["id"], "currency": "EUR", "issue_date": "2030-01-10",
+                         "lines": [{"description": "Licences", "quantity": "1", "unit_price": "100.00"}]});
+    for action in ["pay", "void"] {
+        let made = storms.made("/api/v1/invoices", invoice.clone()).await;
+        let path = format!("/api/v1/invoices/{}", made["id"].as_str().unwrap());
+        storms
+            .done_once(Method::POST, &format!("{path}/send"), None, conflict, None)
+            .await;
+        let (path, body) = match action {
+            "pay" => (
+                format!("{path}/payments"),
+                Some(json!({"amount": made["total"], "paid_on": "2030-01-11"})),
+            ),
+            _ => (
+                format!("{path}/void"),
+                Some(json!({"reason": "issued twice"})),
+            ),
+        };
+        storms
+            .done_once(Method::POST, &path, body, conflict, None)
+            .await;
     }
     storms.assert_clean();
 }
