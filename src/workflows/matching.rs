@@ -19,6 +19,7 @@ use crate::kernel::page::Page;
 use crate::kernel::validate;
 use crate::kernel::{Actor, DomainError, Role};
 use crate::tenancy::scoped::TenantTx;
+use crate::tenancy::TenantId;
 
 /// A contract not yet stored, to see which definitions it would start.
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -218,11 +219,17 @@ pub async fn evaluate(
     Ok(out)
 }
 
-/// Compiled trigger rules by definition id and version, shared by every tenant of the
-/// process (ids are unique across schemas; a save bumps the version, so an entry never
-/// goes stale, it only stops being asked for). Cleared when it grows past its bound.
-static COMPILED: LazyLock<Mutex<HashMap<(Uuid, i32), CompiledRule>>> =
+/// Compiled trigger rules by tenant, definition id and version (a save bumps the
+/// version, so an entry never goes stale, it only stops being asked for). The tenant is
+/// part of the key because ids are not unique across schemas: a definition copied into
+/// another tenant (a schema restored under another name) keeps its id and version, and
+/// each tenant's edits then reach the same version with different rules. Cleared when
+/// it grows past its bound.
+static COMPILED: LazyLock<Mutex<HashMap<RuleKey, CompiledRule>>> =
     LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// A compiled rule's key: whose, which definition, which version of it.
+type RuleKey = (TenantId, Uuid, i32);
 const MAX_COMPILED: usize = 100_000;
 
 /// An active definition, as matching needs it.
@@ -292,11 +299,12 @@ async fn compiled(
     tx: &TenantTx,
     candidates: &[Candidate],
 ) -> Result<Vec<CompiledRule>, DomainError> {
+    let tenant = tx.tenant_id();
     let missing: Vec<Uuid> = {
         let cache = COMPILED.lock().unwrap_or_else(|e| e.into_inner());
         candidates
             .iter()
-            .filter(|c| !cache.contains_key(&(c.id, c.version)))
+            .filter(|c| !cache.contains_key(&(tenant, c.id, c.version)))
             .map(|c| c.id)
             .collect()
     };
@@ -319,7 +327,7 @@ async fn compiled(
                 compile_rule(&json!({"not": {}}))
             })?;
             fresh.insert(id, rule.clone());
-            compiled.push(((id, row.get(1)), rule));
+            compiled.push(((tenant, id, row.get(1)), rule));
         }
         let mut cache = COMPILED.lock().unwrap_or_else(|e| e.into_inner());
         if cache.len() + compiled.len() > MAX_COMPILED {
@@ -330,12 +338,15 @@ async fn compiled(
     let cache = COMPILED.lock().unwrap_or_else(|e| e.into_inner());
     candidates
         .iter()
-        .map(
-            |c| match cache.get(&(c.id, c.version)).or_else(|| fresh.get(&c.id)) {
+        .map(|c| {
+            match cache
+                .get(&(tenant, c.id, c.version))
+                .or_else(|| fresh.get(&c.id))
+            {
                 Some(rule) => Ok(rule.clone()),
                 None => compile_rule(&json!({"not": {}})),
-            },
-        )
+            }
+        })
         .collect()
 }
 

@@ -1713,3 +1713,101 @@ fn names_sort_as_people_read_them() {
                   \"select name from p order by name collate \\\"C\\\"\"";
     assert_eq!(names_sorted_without_a_collation(sample), [1, 3, 5]);
 }
+
+/// The maps and sets a process keeps across requests and jobs, each with what it is keyed
+/// by and why that never carries one tenant's data to another. Such state is where
+/// tenants can meet in one process (a compiled rule cached by its definition's id alone
+/// was served to another tenant holding a copy of that definition), so a new one is
+/// listed here with its reason before the suite passes.
+const PROCESS_WIDE_MAPS: [(&str, &str, &str); 10] = [
+    ("workflows/matching.rs", "COMPILED", "compiled rules keyed by tenant, definition and version"),
+    ("notifications/stream.rs", "streams", "open streams keyed by tenant and user; a message goes to its own tenant's recipient only"),
+    ("webhooks/delivery.rs", "in_flight", "counts of deliveries in flight by destination: numbers only, shared on purpose (a destination's cap counts every tenant)"),
+    ("tenancy/connection.rs", "ParamTypes", "parameter types by statement text: types, no data; every tenant schema of one release has the same columns"),
+    ("tenancy/connection/warmth.rs", "Warmth", "the schemas a connection has served: names used to place requests, no data"),
+    ("tenancy/resolver.rs", "entries", "host to tenant: the resolution itself"),
+    ("kernel/jobs/places.rs", "waiting", "deliveries waiting by destination: job ids only, the cap shared across tenants on purpose"),
+    ("kernel/jobs/shares.rs", "held", "running jobs counted by tenant"),
+    ("kernel/jobs/runner.rs", "running", "running jobs by id in `public.jobs`, one queue for every tenant"),
+    ("kernel/revocation.rs", "local", "revoked tokens by token id, minted by the server and unique across tenants"),
+];
+
+/// Maps and sets held behind a lock (a process's shared state) in `text`: the line and
+/// the name of the static, field or tuple struct holding each.
+fn process_wide_maps(text: &str) -> Vec<(usize, String)> {
+    let shared = ["Mutex<", "RwLock<"];
+    let collections = ["HashMap<", "HashSet<", "BTreeMap<", "BTreeSet<"];
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim_start().starts_with("//"))
+        .filter_map(|(number, line)| {
+            let lock = shared.iter().filter_map(|s| line.find(s)).min()?;
+            let after = line[lock..].split_once('<')?.1;
+            let after = after.trim_start_matches("std::collections::");
+            if !collections.iter().any(|c| after.starts_with(c)) {
+                return None;
+            }
+            let declared = line.trim_start();
+            let name = if let Some((_, rest)) = declared.split_once("static ") {
+                rest.split(':').next()?
+            } else if let Some((_, rest)) = declared.split_once("struct ") {
+                rest.split(['(', '<', ' ']).next()?
+            } else {
+                declared.split(':').next()?.rsplit(' ').next()?
+            };
+            Some((number + 1, name.trim().to_owned()))
+        })
+        .collect()
+}
+
+#[test]
+fn state_shared_by_tenants_in_one_process_says_how_it_keeps_them_apart() {
+    let mut found = Vec::new();
+    for (tree, prefix) in source_trees() {
+        let mut files = Vec::new();
+        sources(&tree, &mut files);
+        for file in files {
+            let module = format!("{prefix}{}", file.strip_prefix(&tree).unwrap().display());
+            for (line, name) in process_wide_maps(&std::fs::read_to_string(&file).unwrap()) {
+                found.push((module.clone(), name, line));
+            }
+        }
+    }
+    let unlisted: Vec<String> = found
+        .iter()
+        .filter(|(module, name, _)| {
+            !PROCESS_WIDE_MAPS
+                .iter()
+                .any(|(m, n, _)| m == module && n == name)
+        })
+        .map(|(module, name, line)| format!("{module}:{line} {name}"))
+        .collect();
+    assert!(
+        unlisted.is_empty(),
+        "state kept across requests, not listed in PROCESS_WIDE_MAPS with what it is keyed \
+         by; key it by tenant, or say why no tenant's data can reach another through it: \
+         {unlisted:?}"
+    );
+    let stale: Vec<_> = PROCESS_WIDE_MAPS
+        .iter()
+        .filter(|(m, n, _)| {
+            !found
+                .iter()
+                .any(|(module, name, _)| module == m && name == n)
+        })
+        .collect();
+    assert!(stale.is_empty(), "listed but no longer there: {stale:?}");
+    let sample = "// static CACHE: Mutex<HashMap<u8, u8>>\n\
+                  static CACHE: LazyLock<Mutex<HashMap<Uuid, Rule>>> = x;\n\
+                  struct Seen(RwLock<std::collections::HashSet<String>>);\n\
+                  \x20   pub(crate) held: Arc<Mutex<BTreeMap<Uuid, usize>>>,\n\
+                  \x20   queue: Mutex<VecDeque<u8>>,";
+    assert_eq!(
+        process_wide_maps(sample),
+        [
+            (2, "CACHE".to_owned()),
+            (3, "Seen".to_owned()),
+            (4, "held".to_owned())
+        ]
+    );
+}

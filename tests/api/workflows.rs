@@ -202,3 +202,106 @@ async fn the_business_calendar_is_read_by_all_and_set_by_admins_with_checked_inp
     assert_eq!(events["items"].as_array().unwrap().len(), 1);
     assert_eq!(events["items"][0]["current"]["timezone"], "Europe/Paris");
 }
+
+/// A definition copied into another tenant keeps its id and version (a schema restored
+/// under another name, a tenant cloned for staging); each tenant's edits then reach
+/// the same version with different rules. The process's compiled rules are the
+/// asking tenant's own: each tenant's contracts match by what its own definition says.
+#[tokio::test]
+async fn a_definition_copied_into_another_tenant_matches_by_each_tenants_own_rule() {
+    use reqwest::{Method, StatusCode};
+    let db = TestDb::migrated().await;
+    let app = crate::app::spawn_app(&db, &[]).await;
+    let mut admins = Vec::new();
+    for slug in ["acme", "globex"] {
+        tenant_with_admin(&db, slug, PASSWORD).await;
+        let host = format!("{slug}.localhost");
+        let admin = app.access_token(&host, "admin@example.com", PASSWORD).await;
+        let approver = json!({"email": "approver@example.com", "display_name": "Approver",
+                              "role": "member", "password": PASSWORD});
+        let made = app
+            .call(Method::POST, &host, "/api/v1/users", &admin, Some(approver))
+            .await;
+        assert_eq!(made.status(), StatusCode::CREATED);
+        admins.push((host, admin));
+    }
+    let rule = |contract_type: &str| {
+        json!({"name": "Review", "trigger_conditions": {"contract_type": contract_type},
+               "priority": 1, "stages": [{"stage_name": "Review", "sequence": 1,
+               "approvers": ["approver@example.com"], "approval_type": "all"}]})
+    };
+    let (acme, globex) = (&admins[0], &admins[1]);
+    let made = app
+        .call(
+            Method::POST,
+            &acme.0,
+            "/api/v1/workflows",
+            &acme.1,
+            Some(rule("nda")),
+        )
+        .await;
+    assert_eq!(made.status(), StatusCode::CREATED);
+    let definition: Value = made.json().await.unwrap();
+    db.client()
+        .await
+        .batch_execute(
+            "insert into t_globex.workflow_definitions select * from t_acme.workflow_definitions",
+        )
+        .await
+        .unwrap();
+    // Version 2 in each: acme's for statements of work, globex's for MSAs.
+    let path = format!("/api/v1/workflows/{}", definition["id"].as_str().unwrap());
+    for ((host, admin), contract_type) in [(globex, "msa"), (acme, "sow")] {
+        let saved = app
+            .call(Method::PUT, host, &path, admin, Some(rule(contract_type)))
+            .await;
+        assert_eq!(saved.status(), StatusCode::OK, "{host}");
+        let saved: Value = saved.json().await.unwrap();
+        assert_eq!(saved["version"], 2, "{host}: {saved}");
+    }
+    // Each tenant submits a contract its own version 2 matches, globex first.
+    for ((host, admin), contract_type) in [(globex, "msa"), (acme, "sow")] {
+        let contract = app
+            .call(
+                Method::POST,
+                host,
+                "/api/v1/contracts",
+                admin,
+                Some(json!({
+                "title": "Order", "contract_type": contract_type, "body": "Terms."})),
+            )
+            .await;
+        let contract: Value = contract.json().await.unwrap();
+        let contract = format!("/api/v1/contracts/{}", contract["id"].as_str().unwrap());
+        let moved = app
+            .call(
+                Method::POST,
+                host,
+                &format!("{contract}/transition"),
+                admin,
+                Some(json!({"to": "in_review"})),
+            )
+            .await;
+        assert_eq!(moved.status(), StatusCode::OK, "{host}");
+        let workflow: Value = app
+            .call(
+                Method::GET,
+                host,
+                &format!("{contract}/workflow"),
+                admin,
+                None,
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            (
+                &workflow["current"]["definition_name"],
+                &workflow["current"]["definition_version"]
+            ),
+            (&json!("Review"), &json!(2)),
+            "{host}: a {contract_type} matches the tenant's own version 2: {workflow}"
+        );
+    }
+}
