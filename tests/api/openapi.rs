@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 use std::process::Command;
 
 use reqwest::{Method, StatusCode};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::app::{spawn_app, tenant_with_admin, TestApp, PASSWORD};
 use crate::server::routes_in_source;
@@ -193,9 +193,27 @@ async fn schemathesis_finds_no_server_error_and_no_undocumented_response() {
     let db = TestDb::migrated().await;
     tenant_with_admin(&db, "acme", PASSWORD).await;
     let app = spawn_app(&db, &[("PACTUM_LOGIN_ATTEMPTS_PER_MINUTE", "10000")]).await;
-    let token = app
+    let mut token = app
         .access_token("acme.localhost", "admin@example.com", PASSWORD)
         .await;
+    // A deeper hunt can run as another role (`PACTUM_SCHEMATHESIS_ROLE=member`), which
+    // takes the refusals and the owner-only paths instead of the admin's.
+    if let Ok(role) = std::env::var("PACTUM_SCHEMATHESIS_ROLE") {
+        let email = format!("{role}@example.com");
+        let user =
+            json!({"email": email, "display_name": role, "role": role, "password": PASSWORD});
+        let made = app
+            .call(
+                Method::POST,
+                "acme.localhost",
+                "/api/v1/users",
+                &token,
+                Some(user),
+            )
+            .await;
+        assert_eq!(made.status(), StatusCode::CREATED, "a {role} to run as");
+        token = app.access_token("acme.localhost", &email, PASSWORD).await;
+    }
     let schema = std::env::temp_dir().join(format!("pactum-openapi-{}.json", app.port));
     std::fs::write(&schema, document(&app).await.to_string()).unwrap();
     let port = app.port;
