@@ -80,7 +80,7 @@ async fn main() -> anyhow::Result<()> {
     let state = web::Data::new(AppState {
         metrics: metrics::Metrics::new(),
         login_limiter: LoginLimiter::new(config.login_attempts_per_minute, None),
-        revocations: Revocations::new(None),
+        revocations: Revocations::new(None, pactum::kernel::clock::system()),
         tokens: TokenKeys::new(config.jwt_secret.expose().as_bytes()),
         resolver: TenantResolver::new(url, pool.clone(), config.tenant_cache_ttl),
         expected_tenant_version: MigrationSet::tenant().latest_version(),

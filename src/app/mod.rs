@@ -419,7 +419,7 @@ impl Application {
         let state = web::Data::new(AppState {
             metrics,
             login_limiter,
-            revocations: Revocations::new(redis),
+            revocations: Revocations::new(redis, clock.clone()),
             tokens,
             config,
             pool,

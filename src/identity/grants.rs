@@ -1,6 +1,6 @@
 //! Temporary role grants (the workflow seed's user roles with expiry): an admin grants a
 //! role until a time; the acting role is the highest of the user's own and their live
-//! grants (`kernel::actor::ACTING_USER_SQL`). A timer at the expiry ends the grant and
+//! grants (`kernel::acting::ACTING_USER_SQL`). A timer at the expiry ends the grant and
 //! records it; the expiry also binds by itself, so a late timer never extends a grant.
 
 use chrono::{DateTime, Utc};

@@ -458,23 +458,41 @@ async fn logout_also_ends_the_access_token_it_is_shown_with() {
     let db = TestDb::migrated().await;
     tenant_with_admin(&db, "acme", PASSWORD).await;
     let app = spawn_app(&db, &[]).await;
-    let session = tokens(&app, "acme.localhost").await;
-    let other = tokens(&app, "acme.localhost").await;
+    logout_ends_the_access_token(&app).await;
+}
+
+/// The revocation lasts until the token's expiry by the server's own clock, the one
+/// that minted and verifies it, whichever time the machine keeps: a server whose clock
+/// stands years behind the machine's still ends the token at logout.
+#[tokio::test]
+async fn logout_ends_the_access_token_by_the_servers_own_clock() {
+    let db = TestDb::migrated().await;
+    tenant_with_admin(&db, "acme", PASSWORD).await;
+    let start = chrono::DateTime::parse_from_rfc3339("2020-01-06T09:00:00Z").unwrap();
+    let clock = pactum::kernel::clock::ManualClock::starting_at(start.to_utc());
+    let app = crate::app::spawn_app_with_clock(&db, &[], clock).await;
+    logout_ends_the_access_token(&app).await;
+}
+
+/// A logout ends the access token shown with it, and no other session.
+async fn logout_ends_the_access_token(app: &TestApp) {
+    let session = tokens(app, "acme.localhost").await;
+    let other = tokens(app, "acme.localhost").await;
     let access = session["access_token"].as_str().unwrap();
     assert_eq!(
-        me(&app, "acme.localhost", access).await.status(),
+        me(app, "acme.localhost", access).await.status(),
         StatusCode::OK
     );
     let out = app.logout("acme.localhost", &session).await;
     assert_eq!(out.status(), StatusCode::NO_CONTENT);
     assert_eq!(
-        code(me(&app, "acme.localhost", access).await).await,
+        code(me(app, "acme.localhost", access).await).await,
         (StatusCode::UNAUTHORIZED, "invalid_token".into())
     );
     // Another session of the same user is untouched.
     assert_eq!(
         me(
-            &app,
+            app,
             "acme.localhost",
             other["access_token"].as_str().unwrap()
         )

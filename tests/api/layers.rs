@@ -1811,3 +1811,46 @@ fn state_shared_by_tenants_in_one_process_says_how_it_keeps_them_apart() {
         ]
     );
 }
+
+/// Lines of `text` that decide by the machine's clock: `now()` in SQL, or chrono's
+/// `Utc::now()`, compared with `<` or `>` (a grant's expiry, a deadline). Time is
+/// injectable: such a decision takes the unit's clock (`unit::now`, bound as a
+/// parameter), as the grant's expiry, the tokens and every timer do, so that a server
+/// and its tests judge by the clock they were given. Writing a timestamp (`updated_at =
+/// now()`), a monotonic `Instant::now()` and a clock's own `.now()` are not decisions.
+fn decisions_by_the_machines_clock(text: &str) -> Vec<usize> {
+    let compared = |before: &str, after: &str| {
+        let before = before.trim_end();
+        let after = after.trim_start();
+        before.ends_with(['<', '>']) || before.ends_with("<=") || after.starts_with(['<', '>'])
+    };
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim_start().starts_with("//"))
+        .filter(|(_, line)| {
+            line.match_indices("now()").any(|(at, _)| {
+                let before = &line[..at];
+                let by_a_clock = before.ends_with('.') || before.ends_with("Instant::");
+                !by_a_clock && compared(before.trim_end_matches("Utc::"), &line[at + 5..])
+            })
+        })
+        .map(|(number, _)| number + 1)
+        .collect()
+}
+
+#[test]
+fn decisions_in_time_take_the_units_clock() {
+    let wrong = found_in_src(decisions_by_the_machines_clock, &[]);
+    assert!(
+        wrong.is_empty(),
+        "decided by the machine's clock; bind `unit::now(tx)` instead: {wrong:?}"
+    );
+    let sample = "\"where g.expires_at > now()\"\n\
+                  \"set updated_at = now() where id = $1\"\n\
+                  if Utc::now() >= deadline {\n\
+                  if clock.now() > deadline {\n\
+                  while Instant::now() < deadline {\n\
+                  \"and now() <= expires_at\"\n\
+                  // \"expires_at > now()\" in a comment";
+    assert_eq!(decisions_by_the_machines_clock(sample), [1, 3, 6]);
+}

@@ -8,7 +8,6 @@ use tokio_postgres::Row;
 use uuid::Uuid;
 
 use super::error::DomainError;
-use crate::tenancy::scoped::TenantTx;
 
 /// Roles, weakest first: each can do what the ones before it can.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
@@ -36,16 +35,6 @@ impl Role {
         }
     }
 }
-
-/// The acting user's own role, active flag and live temporary grants, for
-/// [`Actor::from_user_row`], which acts with the strongest of them. Reads fetch it in
-/// the same round trip as their own statements, so it runs on every request: the grants
-/// come back as a plain array (an index probe that finds nothing for most users) rather
-/// than being ranked in SQL, which cost PostgreSQL three times as much per request.
-pub const ACTING_USER_SQL: &str =
-    "select u.role, u.active, array(select g.role from role_grants g \
-        where g.user_id = u.id and g.ended_at is null and g.expires_at > now()) \
-    from users u where u.id = $1";
 
 /// Who asks, before their live role is known: a user named by a verified token, or
 /// Pactum itself. [`Actor::resolve`] turns it into an [`Actor`] inside a transaction.
@@ -81,34 +70,8 @@ impl Actor {
         Self::System { on_behalf_of }
     }
 
-    /// The principal as an actor, with a user's live role read in `tx`.
-    pub async fn resolve(tx: &TenantTx, principal: &Principal) -> Result<Self, DomainError> {
-        match principal {
-            Principal::User(id) => Self::load(tx, *id).await,
-            Principal::System(on_behalf_of) => Ok(Self::system(on_behalf_of)),
-        }
-    }
-
-    /// [`Actor::resolve`], then [`Actor::require`]: the actor if they hold at least
-    /// `minimum` right now.
-    pub async fn acting(
-        tx: &TenantTx,
-        principal: &Principal,
-        minimum: Role,
-    ) -> Result<Self, DomainError> {
-        let actor = Self::resolve(tx, principal).await?;
-        actor.require(minimum)?;
-        Ok(actor)
-    }
-
-    /// The user `user_id` as an actor, if they exist and are active. Anything else
-    /// means the token outlived its user: 401, as for a bad token.
-    pub async fn load(tx: &TenantTx, user_id: Uuid) -> Result<Self, DomainError> {
-        let row = tx.query_opt(ACTING_USER_SQL, &[&user_id]).await?;
-        Self::from_user_row(user_id, row.as_ref())
-    }
-
-    /// The actor from a row of [`ACTING_USER_SQL`].
+    /// The actor from a row of `acting::ACTING_USER_SQL` (the live role is read in
+    /// `acting`, by the unit's clock).
     pub fn from_user_row(user_id: Uuid, row: Option<&Row>) -> Result<Self, DomainError> {
         let row = row.ok_or(DomainError::InvalidToken)?;
         let (role, active, granted): (&str, bool, Vec<&str>) = (row.get(0), row.get(1), row.get(2));

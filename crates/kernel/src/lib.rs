@@ -9,6 +9,7 @@
 /// The layer below, under the name the kernel's modules use for it.
 pub(crate) use pactum_tenancy as tenancy;
 
+pub mod acting;
 pub mod actor;
 pub mod audit;
 pub mod business_time;

@@ -5,8 +5,10 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 use uuid::Uuid;
 
-use super::actor::{Actor, Principal, Role, ACTING_USER_SQL};
+use super::acting::ACTING_USER_SQL;
+use super::actor::{Actor, Principal, Role};
 use super::error::DomainError;
+use super::unit;
 use crate::tenancy::scoped::{TenantDb, TenantTx};
 
 /// Reads as `principal`, in one round trip: checks that they are, right now, active
@@ -19,7 +21,8 @@ pub async fn read_as(
 ) -> Result<(Actor, Vec<Vec<Row>>), DomainError> {
     match principal {
         Principal::User(user_id) => {
-            let acting: [&(dyn ToSql + Sync); 1] = [user_id];
+            let now = unit::now_for(db);
+            let acting: [&(dyn ToSql + Sync); 2] = [user_id, &now];
             let mut all = Vec::with_capacity(statements.len() + 1);
             all.push((ACTING_USER_SQL, &acting[..]));
             all.extend_from_slice(statements);

@@ -1,7 +1,8 @@
 //! Revoked access tokens, by token id, until they would have expired anyway. Logout
 //! puts the presented access token here so it stops working at once rather than at
 //! its expiry. With Redis the list is shared by every instance; without, it is this
-//! process's only.
+//! process's only. Expiry is judged by the server's clock, the one that minted and
+//! verifies the tokens, and a Redis entry lives for the time left by that clock.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -9,13 +10,14 @@ use std::sync::Mutex;
 use redis::aio::ConnectionManager;
 use uuid::Uuid;
 
-use super::tokens::unix_now;
+use super::clock::SharedClock;
 
 pub struct Revocations {
     /// Token id -> expiry (Unix seconds). Always written, so a Redis outage still
     /// honours this instance's own revocations.
     local: Mutex<HashMap<Uuid, u64>>,
     redis: Option<ConnectionManager>,
+    clock: SharedClock,
 }
 
 fn key(jti: Uuid) -> String {
@@ -23,16 +25,17 @@ fn key(jti: Uuid) -> String {
 }
 
 impl Revocations {
-    pub fn new(redis: Option<ConnectionManager>) -> Self {
+    pub fn new(redis: Option<ConnectionManager>, clock: SharedClock) -> Self {
         Self {
             local: Mutex::new(HashMap::new()),
             redis,
+            clock,
         }
     }
 
     /// Revokes token `jti` that expires at `exp`.
     pub async fn revoke(&self, jti: Uuid, exp: u64) {
-        let now = unix_now();
+        let now = self.clock.unix_now();
         if exp <= now {
             return;
         }
@@ -45,8 +48,8 @@ impl Revocations {
             let stored: redis::RedisResult<()> = redis::cmd("SET")
                 .arg(key(jti))
                 .arg(1)
-                .arg("EXAT")
-                .arg(exp)
+                .arg("EX")
+                .arg(exp - now)
                 .query_async(&mut redis)
                 .await;
             if let Err(e) = stored {
@@ -83,7 +86,7 @@ impl Revocations {
 
     /// Drops entries for tokens that have expired by now, so memory stays bounded.
     pub fn forget_expired(&self) {
-        let now = unix_now();
+        let now = self.clock.unix_now();
         self.local
             .lock()
             .expect("revocation list lock")
@@ -93,23 +96,32 @@ impl Revocations {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use chrono::{DateTime, Duration};
 
+    use super::*;
+    use crate::clock::{Clock, ManualClock};
+
+    /// Kept until the token's expiry by the clock the list was given, years away from
+    /// the machine's as it may be, then forgotten once that clock passes it.
     #[tokio::test]
-    async fn revoked_until_expiry_then_forgotten() {
-        let list = Revocations::new(None);
+    async fn revoked_until_expiry_by_its_clock_then_forgotten() {
+        let start = DateTime::parse_from_rfc3339("2020-01-06T09:00:00Z").unwrap();
+        let clock = ManualClock::starting_at(start.to_utc());
+        let list = Revocations::new(None, clock.clone());
+        let now = clock.unix_now();
         let (live, stale, other) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
-        list.revoke(live, unix_now() + 60).await;
-        list.revoke(stale, unix_now() - 1).await;
+        list.revoke(live, now + 60).await;
+        list.revoke(stale, now - 1).await;
         assert!(list.is_revoked(live).await);
         assert!(
             !list.is_revoked(stale).await,
             "already expired: nothing to keep"
         );
         assert!(!list.is_revoked(other).await);
-        list.local.lock().unwrap().insert(other, unix_now() - 1);
         list.forget_expired();
-        assert!(list.is_revoked(live).await);
-        assert!(!list.is_revoked(other).await);
+        assert!(list.is_revoked(live).await, "not expired by its clock");
+        clock.advance(Duration::seconds(61));
+        list.forget_expired();
+        assert!(!list.is_revoked(live).await, "its clock passed its expiry");
     }
 }

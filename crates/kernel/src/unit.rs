@@ -89,8 +89,11 @@ impl Unit {
 }
 
 fn of(tx: &TenantTx) -> Option<&Unit> {
-    tx.context()
-        .and_then(|context| context.downcast_ref::<Unit>())
+    unit_in(tx.context())
+}
+
+fn unit_in(context: Option<&UnitContext>) -> Option<&Unit> {
+    context.and_then(|context| context.downcast_ref::<Unit>())
 }
 
 /// The unit's clock; the system's for a handle nothing was attached to (tools, tests of
@@ -101,10 +104,17 @@ pub fn clock(tx: &TenantTx) -> SharedClock {
 
 /// "Now", by the unit's clock.
 pub fn now(tx: &TenantTx) -> DateTime<Utc> {
-    match of(tx) {
-        Some(unit) => unit.clock.now(),
-        None => Utc::now(),
-    }
+    now_by(of(tx))
+}
+
+/// "Now", by the clock of the unit `db` carries into its transactions: for a statement
+/// sent before any transaction is open (a read's role check).
+pub fn now_for(db: &TenantDb) -> DateTime<Utc> {
+    now_by(unit_in(db.context()))
+}
+
+fn now_by(unit: Option<&Unit>) -> DateTime<Utc> {
+    unit.map_or_else(Utc::now, |unit| unit.clock.now())
 }
 
 /// Runs the reactions to `event`, one after another, in its transaction.

@@ -96,6 +96,11 @@ impl TenantDb {
         self.role.as_ref()
     }
 
+    /// What this handle carries into its transactions (see [`UnitContext`]).
+    pub fn context(&self) -> Option<&UnitContext> {
+        self.context.as_ref()
+    }
+
     /// `BEGIN [READ ONLY]; SET LOCAL search_path TO "<schema>", public; SET LOCAL ROLE
     /// "<role>"`.
     fn opening_sql(&self, read_only: bool) -> String {

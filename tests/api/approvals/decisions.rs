@@ -250,8 +250,20 @@ async fn quorum_delegation_out_of_office_and_self_approval() {
 
 #[tokio::test]
 async fn a_temporary_role_lapses_by_itself() {
+    temporary_role_lapses(Utc::now()).await;
+}
+
+/// A grant holds until its expiry by the server's clock (the one it was made by and
+/// its timer runs on), not by the database machine's: a server whose clock stands
+/// years behind grants for an hour, not never.
+#[tokio::test]
+async fn a_temporary_role_holds_by_the_servers_clock() {
+    let start = DateTime::parse_from_rfc3339("2020-01-06T09:00:00Z").unwrap();
+    temporary_role_lapses(start.to_utc()).await;
+}
+
+async fn temporary_role_lapses(start: DateTime<Utc>) {
     let db = TestDb::migrated().await;
-    let start: DateTime<Utc> = Utc::now();
     let clock = ManualClock::starting_at(start);
     let mut world = World::new(&db, Some(clock.clone()), &[("mia", "member")], &[]).await;
     let (status, _) = world
