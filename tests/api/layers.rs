@@ -1838,6 +1838,39 @@ fn decisions_by_the_machines_clock(text: &str) -> Vec<usize> {
         .collect()
 }
 
+/// Where the server may read the machine's clock itself, and why.
+const READS_THE_MACHINES_CLOCK: [(&str, &str); 3] = [
+    ("kernel/clock.rs", "the system clock itself"),
+    (
+        "kernel/unit.rs",
+        "a handle with nothing attached (tools, tenancy-level tests) has no other clock",
+    ),
+    (
+        "kernel/tokens.rs",
+        "`unix_now` for tools and benchmarks; the server reads its clock's own",
+    ),
+];
+
+/// Lines of `text`, outside its tests, that read the machine's clock rather than the
+/// one the server was given: `Utc::now`, `Local::now`, `SystemTime::now` or the
+/// free `unix_now()`.
+fn machine_clock_reads(text: &str) -> Vec<usize> {
+    text.lines()
+        .enumerate()
+        .take_while(|(_, line)| line.trim() != "#[cfg(test)]")
+        .filter(|(_, line)| !line.trim_start().starts_with("//"))
+        .filter(|(_, line)| {
+            ["Utc::now", "Local::now", "SystemTime::now"]
+                .iter()
+                .any(|read| line.contains(read))
+                || line
+                    .match_indices("unix_now(")
+                    .any(|(at, _)| !line[..at].ends_with('.'))
+        })
+        .map(|(number, _)| number + 1)
+        .collect()
+}
+
 #[test]
 fn decisions_in_time_take_the_units_clock() {
     let wrong = found_in_src(decisions_by_the_machines_clock, &[]);
@@ -1845,6 +1878,38 @@ fn decisions_in_time_take_the_units_clock() {
         wrong.is_empty(),
         "decided by the machine's clock; bind `unit::now(tx)` instead: {wrong:?}"
     );
+    let allowed: Vec<&str> = READS_THE_MACHINES_CLOCK
+        .iter()
+        .map(|(file, _)| *file)
+        .collect();
+    let reads = found_in_src(machine_clock_reads, &allowed);
+    assert!(
+        reads.is_empty(),
+        "the machine's clock read where the server's belongs (`unit::now(tx)`, \
+         `state.clock`); or list the file in READS_THE_MACHINES_CLOCK with why: {reads:?}"
+    );
+    let every_read = found_in_src(machine_clock_reads, &[]);
+    let stale: Vec<&str> = allowed
+        .iter()
+        .copied()
+        .filter(|file| {
+            !every_read
+                .iter()
+                .any(|at| at.starts_with(&format!("{file}:")))
+        })
+        .collect();
+    assert!(
+        stale.is_empty(),
+        "listed but no longer reading the machine's clock: {stale:?}"
+    );
+    let reads_sample = "let now = Utc::now();\n\
+                        unit.map_or_else(Utc::now, |u| u.clock.now())\n\
+                        if exp <= unix_now() {\n\
+                        let now = self.clock.unix_now();\n\
+                        // Utc::now() in a comment\n\
+                        #[cfg(test)]\n\
+                        let start = Utc::now();";
+    assert_eq!(machine_clock_reads(reads_sample), [1, 2, 3]);
     let sample = "\"where g.expires_at > now()\"\n\
                   \"set updated_at = now() where id = $1\"\n\
                   if Utc::now() >= deadline {\n\
