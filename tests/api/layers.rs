@@ -1714,12 +1714,14 @@ fn names_sort_as_people_read_them() {
     assert_eq!(names_sorted_without_a_collation(sample), [1, 3, 5]);
 }
 
-/// The maps and sets a process keeps across requests and jobs, each with what it is keyed
-/// by and why that never carries one tenant's data to another. Such state is where
+/// The maps and sets a process keeps across requests and jobs, and its thread-local
+/// statics, each with what it is keyed by and why that never carries one tenant's data
+/// to another. Such state is where
 /// tenants can meet in one process (a compiled rule cached by its definition's id alone
 /// was served to another tenant holding a copy of that definition), so a new one is
 /// listed here with its reason before the suite passes.
-const PROCESS_WIDE_MAPS: [(&str, &str, &str); 10] = [
+const PROCESS_WIDE_MAPS: [(&str, &str, &str); 11] = [
+    ("intelligence/terms/read.rs", "US_USAGE", "one document's date usage, cleared at the start of every `terms::extract`, which reads one text without awaiting"),
     ("workflows/matching.rs", "COMPILED", "compiled rules keyed by tenant, definition and version"),
     ("notifications/stream.rs", "streams", "open streams keyed by tenant and user; a message goes to its own tenant's recipient only"),
     ("webhooks/delivery.rs", "in_flight", "counts of deliveries in flight by destination: numbers only, shared on purpose (a destination's cap counts every tenant)"),
@@ -1732,15 +1734,26 @@ const PROCESS_WIDE_MAPS: [(&str, &str, &str); 10] = [
     ("kernel/revocation.rs", "local", "revoked tokens by token id, minted by the server and unique across tenants"),
 ];
 
-/// Maps and sets held behind a lock (a process's shared state) in `text`: the line and
-/// the name of the static, field or tuple struct holding each.
+/// Maps and sets held behind a lock (a process's shared state) and thread-local statics
+/// (a thread's, which outlives the request it served) in `text`: the line and the name
+/// of the static, field or tuple struct holding each.
 fn process_wide_maps(text: &str) -> Vec<(usize, String)> {
     let shared = ["Mutex<", "RwLock<"];
     let collections = ["HashMap<", "HashSet<", "BTreeMap<", "BTreeSet<"];
+    let mut in_thread_local = false;
     text.lines()
         .enumerate()
         .filter(|(_, line)| !line.trim_start().starts_with("//"))
         .filter_map(|(number, line)| {
+            if line.contains("thread_local!") {
+                in_thread_local = true;
+            } else if in_thread_local && line.trim() == "}" {
+                in_thread_local = false;
+            }
+            if in_thread_local {
+                let (_, rest) = line.split_once("static ")?;
+                return Some((number + 1, rest.split(':').next()?.trim().to_owned()));
+            }
             let lock = shared.iter().filter_map(|s| line.find(s)).min()?;
             let after = line[lock..].split_once('<')?.1;
             let after = after.trim_start_matches("std::collections::");
@@ -1801,13 +1814,17 @@ fn state_shared_by_tenants_in_one_process_says_how_it_keeps_them_apart() {
                   static CACHE: LazyLock<Mutex<HashMap<Uuid, Rule>>> = x;\n\
                   struct Seen(RwLock<std::collections::HashSet<String>>);\n\
                   \x20   pub(crate) held: Arc<Mutex<BTreeMap<Uuid, usize>>>,\n\
-                  \x20   queue: Mutex<VecDeque<u8>>,";
+                  \x20   queue: Mutex<VecDeque<u8>>,\n\
+                  thread_local! {\n\
+                  \x20   static LAST: Cell<u8> = const { Cell::new(0) };\n\
+                  }";
     assert_eq!(
         process_wide_maps(sample),
         [
             (2, "CACHE".to_owned()),
             (3, "Seen".to_owned()),
-            (4, "held".to_owned())
+            (4, "held".to_owned()),
+            (7, "LAST".to_owned())
         ]
     );
 }
