@@ -70,6 +70,12 @@ impl Storms {
         made
     }
 
+    /// Where a record made by one request in `collection` lives.
+    async fn made_at(&self, collection: &str, body: Value) -> String {
+        let made = self.made(collection, body).await;
+        format!("{collection}/{}", made["id"].as_str().unwrap())
+    }
+
     /// A member made by the admin.
     async fn member(&self, email: &str) -> Value {
         let body = json!({"email": email, "password": PASSWORD,
@@ -252,28 +258,21 @@ async fn a_record_made_by_eight_at_once_is_made_once_or_numbered_apart() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_contract_changed_by_eight_at_once_changes_once() {
     let mut storms = Storms::new().await;
-    let contract = storms
-        .made(
+    let path = storms
+        .made_at(
             "/api/v1/contracts",
             json!({"title": "Supply agreement", "contract_type": "msa", "body": "Terms."}),
         )
         .await;
-    let path = format!("/api/v1/contracts/{}", contract["id"].as_str().unwrap());
     let edit = json!({"version": 1, "title": "Supply agreement v2"});
-    let conflict = (StatusCode::CONFLICT, Some("version_conflict"));
+    let (conflict, code) = (StatusCode::CONFLICT, Some("version_conflict"));
     storms
-        .done_once(Method::PATCH, &path, Some(edit), conflict.0, conflict.1)
+        .done_once(Method::PATCH, &path, Some(edit), conflict, code)
         .await;
     let transition = format!("{path}/transition");
     let submit = json!({"version": 2, "to": "in_review"});
     storms
-        .done_once(
-            Method::POST,
-            &transition,
-            Some(submit),
-            conflict.0,
-            conflict.1,
-        )
+        .done_once(Method::POST, &transition, Some(submit), conflict, code)
         .await;
 
     // Submitted without a version by eight at once: moved once, a round started once.
@@ -281,13 +280,12 @@ async fn a_contract_changed_by_eight_at_once_changes_once() {
     storms
         .made("/api/v1/workflows", legal_review(&approver))
         .await;
-    let nda = storms
-        .made(
+    let nda_path = storms
+        .made_at(
             "/api/v1/contracts",
             json!({"title": "Mutual NDA", "contract_type": "nda", "body": "Confidential."}),
         )
         .await;
-    let nda_path = format!("/api/v1/contracts/{}", nda["id"].as_str().unwrap());
     let answers = storms
         .storm(
             Method::POST,
@@ -308,8 +306,9 @@ async fn a_contract_changed_by_eight_at_once_changes_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_record_deleted_by_eight_at_once_or_while_named_answers_each_cleanly() {
     let mut storms = Storms::new().await;
-    let team = storms.made("/api/v1/teams", json!({"name": "gone"})).await;
-    let team_path = format!("/api/v1/teams/{}", team["id"].as_str().unwrap());
+    let team_path = storms
+        .made_at("/api/v1/teams", json!({"name": "gone"}))
+        .await;
     storms
         .done_once(
             Method::DELETE,
@@ -354,13 +353,12 @@ async fn an_action_taken_by_eight_at_once_is_taken_once() {
     let conflict = StatusCode::CONFLICT;
 
     // A lead converted once, its opportunity won once drafting its contract.
-    let lead = storms
-        .made(
+    let lead_path = storms
+        .made_at(
             "/api/v1/leads",
             json!({"name": "Hank Scorpio", "company": "Globex", "email": "hank@globex.example"}),
         )
         .await;
-    let lead_path = format!("/api/v1/leads/{}", lead["id"].as_str().unwrap());
     let convert = json!({"opportunity": {"amount": "48000.00", "currency": "EUR"}});
     let answers = storms
         .storm(Method::POST, &format!("{lead_path}/convert"), Some(convert))
