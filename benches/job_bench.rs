@@ -24,6 +24,7 @@ use pactum::kernel::jobs::sql::CLAIM_CANDIDATES_SQL;
 use pactum::kernel::jobs::{enqueue_with, Handlers, NewJob, Runner, RunnerConfig, NOOP};
 use pactum::tenancy::connection::{Pooler, RequestPool};
 use pactum::tenancy::pool::DatabaseUrl;
+use pactum::tenancy::MigrationSet;
 use pactum::tenancy::TenantId;
 use serde_json::json;
 use tokio::sync::mpsc;
@@ -285,7 +286,13 @@ async fn claim(url: &DatabaseUrl, args: &[String]) -> Result<(), Error> {
     let plan = client
         .query(
             &format!("explain (analyze, buffers, format json) {CLAIM_CANDIDATES_SQL}"),
-            &[&"default", &1i64, &Utc::now(), &Vec::<Uuid>::new()],
+            &[
+                &"default",
+                &1i64,
+                &Utc::now(),
+                &Vec::<Uuid>::new(),
+                &MigrationSet::tenant().latest_version(),
+            ],
         )
         .await?;
     let plan: serde_json::Value = plan[0].get(0);

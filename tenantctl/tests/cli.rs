@@ -69,6 +69,21 @@ fn tenantctl_with_env(
 }
 
 /// The tenancy-relevant state of a database, to prove a refused command changed nothing.
+/// `tenantctl createadmin` of a second admin of acme, with `password` on stdin.
+fn second_admin(db: &TestDb, password: &str) -> Run {
+    tenantctl(
+        Some(db),
+        &[
+            "createadmin",
+            "acme",
+            "--email",
+            "second@acme.example",
+            "--json",
+        ],
+        Some(password),
+    )
+}
+
 async fn snapshot(db: &TestDb) -> (Vec<String>, Vec<String>, Vec<String>, i64) {
     let client = db.client().await;
     let strings = |sql: &'static str| {
@@ -161,17 +176,7 @@ async fn create_reads_the_admin_password_from_stdin_and_stores_an_argon2id_hash(
         hash
     ));
 
-    let run = tenantctl(
-        Some(&db),
-        &[
-            "createadmin",
-            "acme",
-            "--email",
-            "second@acme.example",
-            "--json",
-        ],
-        Some("another good password\n"),
-    );
+    let run = second_admin(&db, "another good password\n");
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.json()["user"]["role"], "admin");
 }
@@ -454,6 +459,14 @@ async fn status_check_exits_1_only_when_something_is_behind() {
     assert_eq!(status["tenants_behind"], 1);
     // Without --check it only reports.
     assert_eq!(tenantctl(Some(&db), &["status"], None).code, 0);
+
+    // An admin is written as this release writes users: not into a schema behind it.
+    let before = snapshot(&db).await;
+    let run = second_admin(&db, "correct horse battery\n");
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert_eq!(run.json()["error"], "tenant_migrating");
+    assert!(run.stderr.contains("tenantctl migrate"), "{}", run.stderr);
+    assert_eq!(snapshot(&db).await, before);
 }
 
 #[tokio::test]

@@ -1725,7 +1725,7 @@ const PROCESS_WIDE_MAPS: [(&str, &str, &str); 11] = [
     ("workflows/matching.rs", "COMPILED", "compiled rules keyed by tenant, definition and version"),
     ("notifications/stream.rs", "streams", "open streams keyed by tenant and user; a message goes to its own tenant's recipient only"),
     ("webhooks/delivery.rs", "in_flight", "counts of deliveries in flight by destination: numbers only, shared on purpose (a destination's cap counts every tenant)"),
-    ("tenancy/connection.rs", "ParamTypes", "parameter types by statement text: types, no data; every tenant schema of one release has the same columns"),
+    ("tenancy/connection.rs", "ParamTypes", "parameter types by statement text: types, no data; work enters only schemas at this release's version (ENTERS_A_TENANTS_SCHEMA), which have the same columns"),
     ("tenancy/connection/warmth.rs", "Warmth", "the schemas a connection has served: names used to place requests, no data"),
     ("tenancy/resolver.rs", "entries", "host to tenant: the resolution itself"),
     ("kernel/jobs/places.rs", "waiting", "deliveries waiting by destination: job ids only, the cap shared across tenants on purpose"),
@@ -1855,6 +1855,26 @@ fn decisions_by_the_machines_clock(text: &str) -> Vec<usize> {
         .collect()
 }
 
+/// What `check` finds in files not in `listed` (as `file:line`), and the listed files
+/// in which it no longer finds anything.
+fn outside_the_list<'a>(
+    check: fn(&str) -> Vec<usize>,
+    listed: &[(&'a str, &str)],
+) -> (Vec<String>, Vec<&'a str>) {
+    let files: Vec<&str> = listed.iter().map(|(file, _)| *file).collect();
+    let outside = found_in_src(check, &files);
+    let everywhere = found_in_src(check, &[]);
+    let stale = files
+        .into_iter()
+        .filter(|file| {
+            !everywhere
+                .iter()
+                .any(|at| at.starts_with(&format!("{file}:")))
+        })
+        .collect();
+    (outside, stale)
+}
+
 /// Where the server may read the machine's clock itself, and why.
 const READS_THE_MACHINES_CLOCK: [(&str, &str); 3] = [
     ("kernel/clock.rs", "the system clock itself"),
@@ -1895,26 +1915,12 @@ fn decisions_in_time_take_the_units_clock() {
         wrong.is_empty(),
         "decided by the machine's clock; bind `unit::now(tx)` instead: {wrong:?}"
     );
-    let allowed: Vec<&str> = READS_THE_MACHINES_CLOCK
-        .iter()
-        .map(|(file, _)| *file)
-        .collect();
-    let reads = found_in_src(machine_clock_reads, &allowed);
+    let (reads, stale) = outside_the_list(machine_clock_reads, &READS_THE_MACHINES_CLOCK);
     assert!(
         reads.is_empty(),
         "the machine's clock read where the server's belongs (`unit::now(tx)`, \
          `state.clock`); or list the file in READS_THE_MACHINES_CLOCK with why: {reads:?}"
     );
-    let every_read = found_in_src(machine_clock_reads, &[]);
-    let stale: Vec<&str> = allowed
-        .iter()
-        .copied()
-        .filter(|file| {
-            !every_read
-                .iter()
-                .any(|at| at.starts_with(&format!("{file}:")))
-        })
-        .collect();
     assert!(
         stale.is_empty(),
         "listed but no longer reading the machine's clock: {stale:?}"
@@ -1935,4 +1941,57 @@ fn decisions_in_time_take_the_units_clock() {
                   \"and now() <= expires_at\"\n\
                   // \"expires_at > now()\" in a comment";
     assert_eq!(decisions_by_the_machines_clock(sample), [1, 3, 6]);
+}
+
+/// Every place that opens work in a tenant's schema, and how it knows the schema is at
+/// the version this binary's statements are written for (a schema behind it, during a
+/// migration, or ahead of it, a newer release's, would fail them half-way).
+const ENTERS_A_TENANTS_SCHEMA: [(&str, &str); 7] = [
+    ("web/tenant.rs", "a request's: the middleware answers `tenant_migrating` for a schema at another version first"),
+    ("web/idempotency.rs", "a middleware inside the tenant's, which has checked the version"),
+    ("kernel/jobs/runner.rs", "a job's: claims take only jobs of tenants at the runner's `tenant_schema_version`"),
+    ("tenancy/scoped.rs", "the unit of work itself; whoever makes a `TenantDb` checks (the entries above)"),
+    ("tenancy/provision.rs", "a schema built or a spare claimed at this release's version, and `create_admin` refusing any other"),
+    ("tenancy/fleet.rs", "the migration: it brings the schema to the version"),
+    ("tenancy/isolation.rs", "the isolation check: reads as the tenant's role, writes nothing"),
+];
+
+/// Lines of `text`, outside its tests, that make a tenant's unit of work or point a
+/// transaction at a schema.
+fn tenant_schema_entries(text: &str) -> Vec<usize> {
+    text.lines()
+        .enumerate()
+        .take_while(|(_, line)| line.trim() != "#[cfg(test)]")
+        .filter(|(_, line)| !line.trim_start().starts_with("//"))
+        .filter(|(_, line)| {
+            let lower = line.to_lowercase();
+            line.contains("TenantDb::new(")
+                || lower.contains("search_path to")
+                || lower.contains("set_config('search_path'")
+        })
+        .map(|(number, _)| number + 1)
+        .collect()
+}
+
+#[test]
+fn work_enters_a_tenants_schema_only_at_this_releases_version() {
+    let (unlisted, stale) = outside_the_list(tenant_schema_entries, &ENTERS_A_TENANTS_SCHEMA);
+    assert!(
+        unlisted.is_empty(),
+        "work opened in a tenant's schema without saying how it knows the schema is at \
+         this release's version; check it (as the middleware and the job claim do) and \
+         list the file in ENTERS_A_TENANTS_SCHEMA: {unlisted:?}"
+    );
+    assert!(
+        stale.is_empty(),
+        "listed but no longer entering a schema: {stale:?}"
+    );
+    let sample = "let db = TenantDb::new(pool, id, &schema, None);\n\
+                  \"BEGIN; SET LOCAL search_path TO {schema}, public\"\n\
+                  \"select set_config('search_path', $1, true)\"\n\
+                  // TenantDb::new( in a comment\n\
+                  let path = current_search_path();\n\
+                  #[cfg(test)]\n\
+                  let db = TenantDb::new(pool, id, &schema, None);";
+    assert_eq!(tenant_schema_entries(sample), [1, 2, 3]);
 }

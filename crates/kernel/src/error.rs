@@ -215,6 +215,7 @@ impl From<TenancyError> for DomainError {
                 "another request with this Idempotency-Key made its change first".into(),
             ),
             TenancyError::Database(db) => Self::database(db),
+            TenancyError::SchemaVersion { .. } => Self::TenantMigrating,
             other => Self::Internal(other.into()),
         }
     }

@@ -25,6 +25,17 @@ pub enum TenancyError {
     DomainNotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// The tenant's schema is at another version than this binary's migrations end at:
+    /// what the binary would write there may not fit it.
+    #[error(
+        "tenant {slug:?}'s schema is at version {at}, this release's at {expected}; \
+         run `tenantctl migrate` of the release that matches first"
+    )]
+    SchemaVersion {
+        slug: String,
+        at: i32,
+        expected: i32,
+    },
     #[error("another migration holds the migration lock ({holder})")]
     MigrationLocked { holder: String },
     #[error("cannot connect to PostgreSQL at {target}: {reason}")]
@@ -58,6 +69,7 @@ impl TenancyError {
             Self::TenantNotFound(_) => "tenant_not_found",
             Self::DomainNotFound(_) => "domain_not_found",
             Self::Conflict(_) => "conflict",
+            Self::SchemaVersion { .. } => "tenant_migrating",
             Self::MigrationLocked { .. } => "migration_locked",
             Self::Unreachable { .. } => "database_unreachable",
             Self::CommitOutcomeUnknown(_) => "outcome_unknown",

@@ -453,6 +453,16 @@ pub async fn create_admin(
         .await?
         .filter(|t| t.status != registry::TenantStatus::Deleting)
         .ok_or_else(|| TenancyError::TenantNotFound(slug.to_string()))?;
+    // The admin's row is written as this release writes users; on a schema of another
+    // release it may not fit, as this release's requests and jobs would not.
+    let expected = MigrationSet::tenant().latest_version();
+    if tenant.schema_version != expected {
+        return Err(TenancyError::SchemaVersion {
+            slug: slug.to_string(),
+            at: tenant.schema_version,
+            expected,
+        });
+    }
     tx.query(
         "select set_config('search_path', $1, true)",
         &[&tenant.schema.quoted()],

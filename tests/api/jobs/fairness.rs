@@ -160,12 +160,12 @@ async fn queue_statements_reach_their_rows_through_an_index_on_a_large_table() {
         )
         .await
         .unwrap();
+    let claim_args = format!(
+        "'default', 10, now(), '{{}}', 'w', 1000, 'off', {}",
+        version()
+    );
     let statements = [
-        (
-            "claim",
-            CLAIM_SQL,
-            "'default', 10, now(), '{}', 'w', 1000, 'off'",
-        ),
+        ("claim", CLAIM_SQL, claim_args.as_str()),
         ("promotion", PROMOTE_SQL, "now(), 'off'"),
         ("rescue", RESCUE_SQL, "now(), 'off'"),
         ("pruning", PRUNE_SQL, "now(), 'off'"),
@@ -313,12 +313,22 @@ async fn the_queues_own_changes_choose_their_commit_for_their_transaction_alone(
     let session = setting().await;
     let now = chrono::Utc::now();
     let no_tenants: Vec<uuid::Uuid> = Vec::new();
+    let version = version();
     for mode in [Some("off"), None] {
         let statements: [(&str, &str, Vec<&(dyn tokio_postgres::types::ToSql + Sync)>); 4] = [
             (
                 "claim",
                 CLAIM_SQL,
-                vec![&"default", &10i64, &now, &no_tenants, &"w", &1000i64, &mode],
+                vec![
+                    &"default",
+                    &10i64,
+                    &now,
+                    &no_tenants,
+                    &"w",
+                    &1000i64,
+                    &mode,
+                    &version,
+                ],
             ),
             ("promotion", PROMOTE_SQL, vec![&now, &mode]),
             ("rescue", RESCUE_SQL, vec![&now, &mode]),

@@ -27,7 +27,7 @@ use pactum::kernel::jobs::{
 use pactum::kernel::{Actor, Origin};
 use pactum::tenancy::connection::{Pooler, RequestPool};
 use pactum::tenancy::scoped::TenantDb;
-use pactum::tenancy::{SchemaName, TenantId, TenantSlug};
+use pactum::tenancy::{MigrationSet, SchemaName, TenantId, TenantSlug};
 use serde_json::json;
 use tokio_postgres::Client;
 use uuid::Uuid;
@@ -222,6 +222,12 @@ impl Queue {
             .unwrap()
     }
 
+    /// Enqueues one job of `RECORD` for `slug`, due now.
+    async fn enqueue_one(&self, slug: &str) -> i64 {
+        self.enqueue(slug, vec![NewJob::now(RECORD, json!({}))])
+            .await[0]
+    }
+
     /// Enqueues `n` jobs of `kind` for `slug`, numbered in their arguments.
     async fn enqueue_numbered(&self, slug: &str, kind: JobKind, n: usize) -> Vec<i64> {
         let jobs = (0..n).map(|i| NewJob::now(kind, json!({"i": i}))).collect();
@@ -293,6 +299,11 @@ async fn wait_until(what: &str, within: Duration, mut done: impl FnMut() -> bool
         assert!(Instant::now() < deadline, "{what} within {within:?}");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+}
+
+/// The tenant schema version this build's runners claim the jobs of.
+fn version() -> i32 {
+    MigrationSet::tenant().latest_version()
 }
 
 async fn count(client: &Client, sql: &str) -> i64 {

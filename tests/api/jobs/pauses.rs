@@ -96,12 +96,8 @@ async fn a_suspended_tenants_jobs_wait_and_a_deleted_tenants_are_cancelled() {
     )
     .await
     .unwrap();
-    let waiting = queue
-        .enqueue("acme", vec![NewJob::now(RECORD, json!({}))])
-        .await[0];
-    let other = queue
-        .enqueue("globex", vec![NewJob::now(RECORD, json!({}))])
-        .await[0];
+    let waiting = queue.enqueue_one("acme").await;
+    let other = queue.enqueue_one("globex").await;
     queue
         .wait_for_state(other, "completed", Duration::from_secs(10))
         .await;
@@ -147,6 +143,56 @@ async fn a_suspended_tenants_jobs_wait_and_a_deleted_tenants_are_cancelled() {
         0
     );
     assert_eq!(ran.times(pending[0]), 0);
+}
+
+/// A release's handlers are written for its own tenant schema. While a fleet is being
+/// migrated (or a newer release's runner shares the queue), a tenant whose schema is
+/// at another version answers its requests `tenant_migrating`; its jobs wait the same
+/// way, unclaimed, so none fails on a column its schema does not have yet and no
+/// attempt is spent, and they run once the schema reaches the runner's version.
+#[tokio::test]
+async fn a_tenants_jobs_wait_without_spending_attempts_while_its_schema_is_at_another_version() {
+    let queue = Queue::with_tenants(&["acme", "globex", "initech"]).await;
+    let set_version = async |slug: &str, version: i32| {
+        queue
+            .client
+            .execute(
+                "update public.tenants set schema_version = $2 where slug = $1",
+                &[&slug, &version],
+            )
+            .await
+            .unwrap();
+    };
+    set_version("acme", version() - 1).await;
+    set_version("globex", version() + 1).await;
+    let ran = Ran::default();
+    let handle = queue.runner(&ran, clock::system(), |_| {}).start().await;
+    let behind = queue.enqueue_one("acme").await;
+    let ahead = queue.enqueue_one("globex").await;
+    // A tenant at the runner's version: its job runs while the others wait.
+    let current = queue.enqueue_one("initech").await;
+    queue
+        .wait_for_state(current, "completed", Duration::from_secs(10))
+        .await;
+    // Several polls more (100 ms each), and the others are still untouched.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for id in [behind, ahead] {
+        assert_eq!(queue.state(id).await, "available", "job {id}");
+        assert_eq!(ran.times(id), 0, "job {id}");
+    }
+    assert_eq!(queue.attempts_of_waiting(&[behind, ahead]).await, 0);
+
+    // The migration reaches acme: its job runs, on its first attempt.
+    set_version("acme", version()).await;
+    queue
+        .wait_for_state(behind, "completed", Duration::from_secs(5))
+        .await;
+    assert_eq!(ran.times(behind), 1);
+    // globex's schema is a newer release's: this runner leaves its job to one of those.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(queue.state(ahead).await, "available");
+    assert_eq!(ran.times(ahead), 0);
+    handle.shutdown().await;
 }
 
 #[tokio::test]
@@ -199,6 +245,7 @@ async fn claim_pages(client: &mut Client) -> (i64, String) {
                     .replace("$2", "4")
                     .replace("$3::timestamptz", "now()")
                     .replace("$4::uuid[]", "'{}'::uuid[]")
+                    .replace("$5::int4", &version().to_string())
             ),
             &[],
         )

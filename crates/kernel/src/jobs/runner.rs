@@ -37,6 +37,7 @@ use super::together::MOST_TOGETHER;
 use super::{backoff, periodic, JOBS_CHANNEL};
 use crate::clock::SharedClock;
 use crate::tenancy::connection::{Connection, RequestPool, Scope};
+use crate::tenancy::migrations::MigrationSet;
 use crate::tenancy::pool::DatabaseUrl;
 use crate::tenancy::roles::RoleName;
 use crate::tenancy::scoped::TenantDb;
@@ -76,6 +77,11 @@ pub struct RunnerConfig {
     /// The most due siblings a handler's unit of work takes with it
     /// ([`JobContext::take_due_siblings`]): [`MOST_TOGETHER`] by default, 0 for none.
     pub together: usize,
+    /// The tenant schema version this binary's handlers are written for: the last
+    /// migration compiled in, by default. Jobs of a tenant whose schema is at another
+    /// version (a migration not yet run, or a newer release's) are not claimed: they
+    /// wait, no attempt spent, as that tenant's requests answer `tenant_migrating`.
+    pub tenant_schema_version: i32,
 }
 
 impl RunnerConfig {
@@ -92,6 +98,7 @@ impl RunnerConfig {
             tenant_fleet_cap: None,
             durable_bookkeeping: false,
             together: MOST_TOGETHER,
+            tenant_schema_version: MigrationSet::tenant().latest_version(),
         }
     }
 
@@ -489,6 +496,7 @@ impl Runner {
                     &inner.config.worker_id,
                     &grace,
                     &inner.config.commit_mode(),
+                    &inner.config.tenant_schema_version,
                 ],
             )
             .await?;

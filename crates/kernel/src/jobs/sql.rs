@@ -30,7 +30,10 @@ macro_rules! commit_mode {
 /// made available by an instance whose clock runs ahead waits for this one's to catch
 /// up, so no timer fires early), passing over the tenants in `$4`: those holding their
 /// whole share of this runner's workers (usually none; the scan then walks past their
-/// backlog, so a hanging tenant's jobs ahead cannot hide another tenant's). The
+/// backlog, so a hanging tenant's jobs ahead cannot hide another tenant's), and the
+/// tenants whose schema is not at the runner's version (the parameter numbered by the
+/// macro's argument): their jobs wait, no attempt spent, for a runner of their
+/// schema's release or for the migration to reach them, as their requests do. The
 /// tenant's status is a per-row subquery, not a join: a join lets the planner start
 /// from `tenants` (or sort every available job) when its statistics are stale, while
 /// this keeps one plan, the claim index in order, stopping at the first `$2` rows
@@ -41,27 +44,32 @@ macro_rules! commit_mode {
 /// last set aside (at most a poll interval ago). A pause of everything or of the queue does not depend on the row,
 /// so it is its own condition, which PostgreSQL checks once before reading any job.
 macro_rules! claim_candidates {
-    () => {
-        "select j.id from public.jobs j \
-         where j.state = 'available' and j.queue = $1 and j.run_at <= $3::timestamptz \
-           and j.tenant_id <> all($4::uuid[]) \
-           and not exists (select 1 from public.job_pauses p \
-                           where p.scope = 'all' or (p.scope = 'queue' and p.queue = $1)) \
-           and not exists (select 1 from public.job_pauses p \
-                           where p.scope = 'tenant' and p.tenant_id = j.tenant_id) \
-           and (select t.status = 'active' from public.tenants t where t.id = j.tenant_id) \
-         order by j.priority, j.fair_at \
-         limit $2 \
-         for update of j skip locked"
+    ($version:literal) => {
+        concat!(
+            "select j.id from public.jobs j \
+             where j.state = 'available' and j.queue = $1 and j.run_at <= $3::timestamptz \
+               and j.tenant_id <> all($4::uuid[]) \
+               and not exists (select 1 from public.job_pauses p \
+                               where p.scope = 'all' or (p.scope = 'queue' and p.queue = $1)) \
+               and not exists (select 1 from public.job_pauses p \
+                               where p.scope = 'tenant' and p.tenant_id = j.tenant_id) \
+               and (select t.status = 'active' and t.schema_version = $",
+            $version,
+            "::int4 \
+                    from public.tenants t where t.id = j.tenant_id) \
+             order by j.priority, j.fair_at \
+             limit $2 \
+             for update of j skip locked"
+        )
     };
 }
 
 /// The jobs a claim of up to `$2` jobs of queue `$1` due at `$3`, passing over the
-/// tenants `$4`, takes (locked).
-pub const CLAIM_CANDIDATES_SQL: &str = claim_candidates!();
+/// tenants `$4` and those whose schema is not at version `$5`, takes (locked).
+pub const CLAIM_CANDIDATES_SQL: &str = claim_candidates!(5);
 
-/// Claims the candidates for runner `$5`, with `$6` ms of lease beyond each job's
-/// timeout, committing as `$7` says.
+/// Claims the candidates (tenants' schemas at version `$8`) for runner `$5`, with `$6`
+/// ms of lease beyond each job's timeout, committing as `$7` says.
 ///
 /// Every statement here that changes a bounded set of rows names them as
 /// `id = any(array(<the bounded select>))`, never as a join with a `limit`ed CTE or an
@@ -80,7 +88,7 @@ pub const CLAIM_SQL: &str = concat!(
       from ",
     commit_mode!(7),
     " where j.id = any(array(",
-    claim_candidates!(),
+    claim_candidates!(8),
     ")) \
     returning j.id, j.tenant_id, \
               (select t.schema_name from public.tenants t where t.id = j.tenant_id), j.kind, j.queue, j.args, j.attempt, \
