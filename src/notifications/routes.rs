@@ -110,8 +110,9 @@ pub async fn stream_ticket(
     user: AuthUser,
     db: RequestDb,
 ) -> Result<Created<StreamTicket>, ApiError> {
+    let credential = stream::Credential::of(&user.claims);
     let ticket = as_actor(&db, &user.principal(), async |tx, actor| {
-        stream::issue_ticket(tx, actor).await
+        stream::issue_ticket(tx, actor, credential).await
     })
     .await?;
     Ok(Created::new(ticket))
@@ -156,6 +157,53 @@ fn come_back_later() -> HttpResponse {
         .body("retry: 1000\n: not live yet on this server; reconnect\n\n")
 }
 
+/// An open stream: what is left of its replay, its subscription, its heartbeat, and
+/// the credential it lives by.
+struct OpenStream {
+    first: std::vec::IntoIter<bytes::Bytes>,
+    sub: stream::Subscription,
+    ticks: tokio::time::Interval,
+    sent: Sent,
+    credential: stream::Credential,
+    state: web::Data<AppState>,
+    /// Its credential ended and the client was told: nothing more is sent.
+    ended: bool,
+}
+
+impl OpenStream {
+    /// The next frame to send, `None` once the stream is over. Its credential is checked
+    /// before every notification and at every heartbeat, so a logout or the token's
+    /// expiry ends it within a heartbeat even when nothing is sent.
+    async fn next_frame(&mut self) -> Option<bytes::Bytes> {
+        if self.ended {
+            return None;
+        }
+        if let Some(frame) = self.first.next() {
+            return Some(frame);
+        }
+        loop {
+            let closing = self.sub.closing.clone();
+            let frame = tokio::select! {
+                _ = closing.cancelled() => return None,
+                live = self.sub.receiver.recv() => match live {
+                    None => return None,
+                    Some(live) if self.sent.has(live.id) => continue,
+                    Some(live) => live.frame.clone(),
+                },
+                _ = self.ticks.tick() => bytes::Bytes::from_static(b": heartbeat\n\n"),
+            };
+            let now = self.state.clock.now();
+            if let Some(reason) =
+                stream::credential_ended(&self.credential, now, &self.state.revocations).await
+            {
+                self.ended = true;
+                return Some(stream::reauthenticate_frame(reason));
+            }
+            return Some(frame);
+        }
+    }
+}
+
 /// What a stream's client already has when it goes live.
 struct Sent {
     /// Its `Last-Event-ID`: notifications are numbered in commit order within a tenant
@@ -172,7 +220,7 @@ impl Sent {
 
 #[utoipa::path(get, path = "/api/v1/notifications/stream", tag = "notifications", params(StreamQuery,
         ("Last-Event-ID" = Option<i64>, Header, description = "Replays the caller's notifications after this id before going live")),
-    responses((status = 200, description = "Server-Sent Events, `text/event-stream`: `event: notification` with the notification as `data` and its id as `id`; a comment line as heartbeat; `event: overflow` when more were missed than a replay holds (reload the inbox). While this server is resubscribing to the notification channel the stream holds only `retry: 1000` and ends, and the client reconnects with its `Last-Event-ID`", content_type = "text/event-stream", body = String), AuthedRouteErrors),
+    responses((status = 200, description = "Server-Sent Events, `text/event-stream`: `event: notification` with the notification as `data` and its id as `id`; a comment line as heartbeat; `event: overflow` when more were missed than a replay holds (reload the inbox); `event: reauthenticate` with `{\"reason\": \"token_expired\"}` or `\"token_revoked\"` as its last frame when the access token it was opened with (or whose ticket opened it) expires or is logged out, checked before every notification and at every heartbeat (get a new token or ticket, then reconnect with `Last-Event-ID`). While this server is resubscribing to the notification channel the stream holds only `retry: 1000` and ends, and the client reconnects with its `Last-Event-ID`", content_type = "text/event-stream", body = String), AuthedRouteErrors),
     security(("bearer" = [])))]
 #[get("/api/v1/notifications/stream")]
 pub async fn notification_stream(
@@ -191,10 +239,10 @@ pub async fn notification_stream(
         return Ok(come_back_later());
     }
     let tx = db.begin().await?;
-    let user_id = match (&query.ticket, &user) {
+    let (user_id, credential) = match (&query.ticket, &user) {
         (Some(ticket), _) => stream::redeem_ticket(&tx, ticket).await?,
         (None, Some(user)) => match user.principal() {
-            Principal::User(id) => id,
+            Principal::User(id) => (id, stream::Credential::of(&user.claims)),
             Principal::System(_) => return Err(DomainError::InvalidToken.into()),
         },
         (None, None) => return Err(DomainError::InvalidToken.into()),
@@ -229,28 +277,18 @@ pub async fn notification_stream(
     let every = state.config.notifications.sse_heartbeat;
     let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let state = (first.into_iter(), subscription, ticks, sent);
-    let body = futures::stream::unfold(state, |(mut first, mut sub, mut ticks, sent)| async move {
-        if let Some(frame) = first.next() {
-            return Some((Ok::<_, Infallible>(frame), (first, sub, ticks, sent)));
-        }
-        loop {
-            let closing = sub.closing.clone();
-            tokio::select! {
-                _ = closing.cancelled() => return None,
-                live = sub.receiver.recv() => match live {
-                    None => return None,
-                    Some(live) if sent.has(live.id) => continue,
-                    Some(live) => {
-                        let frame = live.frame.clone();
-                        return Some((Ok(frame), (first, sub, ticks, sent)));
-                    }
-                },
-                _ = ticks.tick() => {
-                    return Some((Ok(bytes::Bytes::from_static(b": heartbeat\n\n")), (first, sub, ticks, sent)));
-                }
-            }
-        }
+    let open = OpenStream {
+        first: first.into_iter(),
+        sub: subscription,
+        ticks,
+        sent,
+        credential,
+        state: state.clone(),
+        ended: false,
+    };
+    let body = futures::stream::unfold(open, |mut open| async move {
+        let frame = open.next_frame().await?;
+        Some((Ok::<_, Infallible>(frame), open))
     });
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/event-stream"))

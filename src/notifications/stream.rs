@@ -31,6 +31,8 @@ use tokio_util::sync::CancellationToken;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::kernel::revocation::Revocations;
+use crate::kernel::tokens::{Claims, ACCESS_TOKEN_TTL_SECS};
 use crate::kernel::{unit, Actor, DomainError};
 use crate::tenancy::pool::DatabaseUrl;
 use crate::tenancy::scoped::TenantTx;
@@ -368,13 +370,60 @@ pub struct StreamTicket {
     pub stream_url: String,
 }
 
+/// The access token behind a stream, shown when it opened or when its ticket was asked
+/// for: the stream lives no longer than the token would be honoured, ending at its
+/// expiry by the server's clock or at its revocation (a logout).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Credential {
+    pub token_id: Uuid,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl Credential {
+    pub fn of(claims: &Claims) -> Self {
+        let exp = i64::try_from(claims.exp).unwrap_or(i64::MAX);
+        Self {
+            token_id: claims.jti,
+            expires_at: DateTime::from_timestamp(exp, 0).unwrap_or(DateTime::<Utc>::MAX_UTC),
+        }
+    }
+}
+
+/// Why an open stream ends before its client closes it: sent to it as
+/// `event: reauthenticate`, so it asks for a new token or ticket rather than
+/// reconnecting with the one that no longer holds.
+pub async fn credential_ended(
+    credential: &Credential,
+    now: DateTime<Utc>,
+    revocations: &Revocations,
+) -> Option<&'static str> {
+    if now >= credential.expires_at {
+        Some("token_expired")
+    } else if revocations.is_revoked(credential.token_id).await {
+        Some("token_revoked")
+    } else {
+        None
+    }
+}
+
+/// The last frame of a stream whose credential ended.
+pub fn reauthenticate_frame(reason: &str) -> bytes::Bytes {
+    bytes::Bytes::from(format!(
+        "event: reauthenticate\ndata: {{\"reason\":\"{reason}\"}}\n\n"
+    ))
+}
+
 fn hash(ticket: &str) -> String {
     let digest = Sha256::digest(ticket.as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Issues a single-use ticket for the caller's stream.
-pub async fn issue_ticket(tx: &TenantTx, actor: &Actor) -> Result<StreamTicket, DomainError> {
+/// Issues a single-use ticket for the caller's stream, asked for with `credential`.
+pub async fn issue_ticket(
+    tx: &TenantTx,
+    actor: &Actor,
+    credential: Credential,
+) -> Result<StreamTicket, DomainError> {
     let user = actor.user_id().ok_or(DomainError::InvalidToken)?;
     let now = unit::now(tx);
     let mut bytes = [0u8; 32];
@@ -389,8 +438,17 @@ pub async fn issue_ticket(tx: &TenantTx, actor: &Actor) -> Result<StreamTicket, 
     )
     .await?;
     tx.execute(
-        "insert into notification_stream_tickets (ticket_hash, user_id, expires_at, created_at) values ($1, $2, $3, $4)",
-        &[&hash(&ticket), &user, &expires_at, &now],
+        "insert into notification_stream_tickets \
+             (ticket_hash, user_id, expires_at, created_at, token_id, token_expires_at) \
+         values ($1, $2, $3, $4, $5, $6)",
+        &[
+            &hash(&ticket),
+            &user,
+            &expires_at,
+            &now,
+            &credential.token_id,
+            &credential.expires_at,
+        ],
     )
     .await
     .map_err(DomainError::write)?;
@@ -401,22 +459,33 @@ pub async fn issue_ticket(tx: &TenantTx, actor: &Actor) -> Result<StreamTicket, 
     })
 }
 
-/// Uses a ticket up: the user it was issued to, when it is unused, unexpired, of this
-/// tenant and its user still active.
-pub async fn redeem_ticket(tx: &TenantTx, ticket: &str) -> Result<Uuid, DomainError> {
+/// Uses a ticket up: the user it was issued to and the token that asked for it, when
+/// it is unused, unexpired, of this tenant and its user still active. A ticket made
+/// before tickets kept their token stands for a token as old as the ticket.
+pub async fn redeem_ticket(tx: &TenantTx, ticket: &str) -> Result<(Uuid, Credential), DomainError> {
     if ticket.is_empty() || ticket.len() > 100 {
         return Err(DomainError::InvalidToken);
     }
     let now = unit::now(tx);
-    tx.query_opt(
-        "update notification_stream_tickets t set used_at = $2 from users u \
-         where t.ticket_hash = $1 and t.used_at is null and t.expires_at > $2 and u.id = t.user_id and u.active \
-         returning t.user_id",
-        &[&hash(ticket), &now],
-    )
-    .await?
-    .map(|row| row.get(0))
-    .ok_or(DomainError::InvalidToken)
+    let row = tx
+        .query_opt(
+            "update notification_stream_tickets t set used_at = $2 from users u \
+             where t.ticket_hash = $1 and t.used_at is null and t.expires_at > $2 \
+               and u.id = t.user_id and u.active \
+             returning t.user_id, t.token_id, t.token_expires_at, t.created_at",
+            &[&hash(ticket), &now],
+        )
+        .await?
+        .ok_or(DomainError::InvalidToken)?;
+    let made: DateTime<Utc> = row.get(3);
+    let lifetime = i64::try_from(ACCESS_TOKEN_TTL_SECS).unwrap_or(i64::MAX);
+    let credential = Credential {
+        token_id: row.get::<_, Option<Uuid>>(1).unwrap_or_else(Uuid::nil),
+        expires_at: row
+            .get::<_, Option<DateTime<Utc>>>(2)
+            .unwrap_or(made + chrono::Duration::seconds(lifetime)),
+    };
+    Ok((row.get(0), credential))
 }
 
 /// What a reconnecting stream missed: frames of the user's notifications after

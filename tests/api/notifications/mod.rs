@@ -384,6 +384,44 @@ impl Listener {
     }
 }
 
+impl Listener {
+    /// The id of the next notification event within `within`.
+    async fn next_id(&mut self, within: StdDuration) -> Option<i64> {
+        self.next(within).await.map(|(id, _)| id)
+    }
+
+    /// Reads the stream to its end, within `within`: the notifications it still sent and
+    /// the reason of its `reauthenticate` frame, if it ended with one.
+    async fn until_end(&mut self, within: StdDuration) -> (Vec<i64>, Option<String>) {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            match tokio::time::timeout_at(deadline, self.events.next()).await {
+                Ok(Some(Ok(chunk))) => self.buffer.push_str(&String::from_utf8_lossy(&chunk)),
+                Ok(_) => break,
+                Err(_) => panic!("the stream did not end within {within:?}: {}", self.buffer),
+            }
+        }
+        let (mut notifications, mut reason) = (Vec::new(), None);
+        for frame in self.buffer.split("\n\n") {
+            let field = |name: &str| {
+                frame
+                    .lines()
+                    .find_map(|line| line.strip_prefix(name).map(str::to_owned))
+            };
+            match field("event: ").as_deref() {
+                Some("notification") => notifications.push(field("id: ").unwrap().parse().unwrap()),
+                Some("reauthenticate") => {
+                    let data: Value = serde_json::from_str(&field("data: ").unwrap()).unwrap();
+                    reason = Some(data["reason"].as_str().unwrap().to_owned());
+                }
+                _ => {}
+            }
+        }
+        self.buffer.clear();
+        (notifications, reason)
+    }
+}
+
 async fn ticket(org: &Org, app: usize, who: &str) -> String {
     let (status, ticket) = org
         .call(

@@ -126,6 +126,17 @@ async fn stream_tickets_are_single_use_short_lived_and_bound_to_their_tenant() {
     org.advance_to(org.now() + Duration::seconds(61));
     unauthorised(Listener::open(app, HOST, &format!("?ticket={late}"), None).await).await;
 
+    // The token that asked for the open stream's ticket expires by the server's clock:
+    // the next heartbeat ends the stream, with nothing to send, telling it why.
+    org.advance_to(org.now() + Duration::minutes(15));
+    let mut stream = Listener {
+        events: stream.events,
+        buffer: String::new(),
+    };
+    let (sent, reason) = stream.until_end(StdDuration::from_secs(5)).await;
+    assert_eq!(reason.as_deref(), Some("token_expired"));
+    assert!(sent.is_empty());
+
     // The bearer header works too (for clients that can send it); a malformed
     // Last-Event-ID is a 400, not a silent full replay.
     let token = org.apps[0]
@@ -146,4 +157,102 @@ async fn stream_tickets_are_single_use_short_lived_and_bound_to_their_tenant() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+}
+
+/// An open stream is no way around a logout or a token's expiry: when the access token
+/// it was opened with (or that asked for its ticket) is revoked or has expired by the
+/// server's clock, the next notification is not sent; the stream ends instead, telling
+/// its client to authenticate again. (Heartbeats check it too: see the ticket test.)
+#[tokio::test]
+async fn a_stream_lives_no_longer_than_the_token_behind_it() {
+    let mut org = org(
+        at("2026-12-01T12:00:00Z"),
+        1,
+        &[("PACTUM_SSE_HEARTBEAT_SECS", "300")],
+        &[("olive", "member")],
+    )
+    .await;
+    let app = &org.apps[0];
+    let contract = org.contract("olive", "Streamed NDA", json!({})).await;
+
+    // Opened with the bearer token of a session that then logs out.
+    let login = app.login(HOST, "olive@example.com", PASSWORD).await;
+    let session: Value = login.json().await.unwrap();
+    let token = session["access_token"].as_str().unwrap();
+    let mut bearer = Listener::of(
+        app.request(Method::GET, HOST, "/api/v1/notifications/stream")
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap(),
+    );
+    // Opened with a ticket that token asked for.
+    let asked = app
+        .call(
+            Method::POST,
+            HOST,
+            "/api/v1/notifications/stream-tickets",
+            token,
+            None,
+        )
+        .await;
+    assert_eq!(asked.status(), StatusCode::CREATED);
+    let ticket: Value = asked.json().await.unwrap();
+    let ticket = ticket["ticket"].as_str().unwrap();
+    let mut ticketed =
+        Listener::of(Listener::open(app, HOST, &format!("?ticket={ticket}"), None).await);
+    // Opened with another session's ticket, which this logout leaves alone.
+    let other_ticket = super::ticket(&org, 0, "olive").await;
+    let mut other =
+        Listener::of(Listener::open(app, HOST, &format!("?ticket={other_ticket}"), None).await);
+    org.edit(0, &contract, json!({"title": "Streamed NDA v2"}))
+        .await;
+    let first = org.inbox("olive", 1).await[0]["id"].as_i64().unwrap();
+    for listener in [&mut bearer, &mut ticketed, &mut other] {
+        assert_eq!(
+            listener.next_id(StdDuration::from_secs(5)).await,
+            Some(first)
+        );
+    }
+
+    assert_eq!(
+        app.logout(HOST, &session).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    org.edit(0, &contract, json!({"title": "Streamed NDA v3"}))
+        .await;
+    let second = org.inbox("olive", 2).await[0]["id"].as_i64().unwrap();
+    for listener in [&mut bearer, &mut ticketed] {
+        let (sent, reason) = listener.until_end(StdDuration::from_secs(10)).await;
+        assert_eq!(reason.as_deref(), Some("token_revoked"));
+        assert!(sent.is_empty(), "sent after the logout: {sent:?}");
+    }
+    assert_eq!(
+        other.next_id(StdDuration::from_secs(5)).await,
+        Some(second),
+        "another session's stream goes on"
+    );
+
+    // The server's clock passes the other session's token expiry (15 minutes), though
+    // the machine's has barely moved: the next notification ends its stream instead.
+    org.advance_to(org.now() + Duration::minutes(15) + Duration::seconds(1));
+    org.relogin().await;
+    org.edit(0, &contract, json!({"title": "Streamed NDA v4"}))
+        .await;
+    let third = org.inbox("olive", 3).await[0]["id"].as_i64().unwrap();
+    let (sent, reason) = other.until_end(StdDuration::from_secs(10)).await;
+    assert_eq!(reason.as_deref(), Some("token_expired"));
+    assert!(sent.is_empty(), "sent after the token expired: {sent:?}");
+    // A new token's stream picks up what the ended one did not send.
+    let fresh_ticket = super::ticket(&org, 0, "olive").await;
+    let mut fresh = Listener::of(
+        Listener::open(
+            &org.apps[0],
+            HOST,
+            &format!("?ticket={fresh_ticket}"),
+            Some(second),
+        )
+        .await,
+    );
+    assert_eq!(fresh.next_id(StdDuration::from_secs(5)).await, Some(third));
 }
