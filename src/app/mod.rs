@@ -19,6 +19,7 @@ use crate::kernel::jobs::metrics::JobMetrics;
 use crate::kernel::jobs::{Handlers, Runner, RunnerConfig, RunnerHandle, Walking};
 use crate::kernel::rate_limit::LoginLimiter;
 use crate::kernel::revocation::Revocations;
+use crate::kernel::storage::{Store, ABANDONED_AFTER};
 use crate::kernel::target::TargetKinds;
 use crate::kernel::tokens::TokenKeys;
 use crate::kernel::unit::{Reactions, Unit};
@@ -260,6 +261,28 @@ pub fn job_runner(
 }
 
 /// Resolves when the process is asked to stop (SIGTERM or SIGINT).
+/// Removes what a process that died mid-way left in the tenants' scratch folders (an
+/// upload being received, a searchable PDF being written), which nothing else would:
+/// at start and every hour after, in every server and worker, since each may have
+/// died on this machine's folder. Only files untouched for a day go
+/// ([`ABANDONED_AFTER`]), so another live process's work in progress is safe.
+fn spawn_scratch_sweeper(store: Store) {
+    tokio::spawn(async move {
+        let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            every_hour.tick().await;
+            match store.sweep_abandoned(ABANDONED_AFTER).await {
+                Ok(0) => {}
+                Ok(files) => tracing::info!(
+                    files,
+                    "removed files a stopped process left in progress in the scratch folders"
+                ),
+                Err(error) => tracing::warn!(%error, "sweeping the scratch folders failed"),
+            }
+        }
+    });
+}
+
 async fn stop_requested() {
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .expect("installing a SIGTERM handler");
@@ -325,6 +348,7 @@ pub async fn run_worker(config: Config, clock: SharedClock) -> anyhow::Result<()
         }
     }
     crate::intelligence::reading::bring_up_to_date(&config.direct_database_url, clock.now()).await;
+    spawn_scratch_sweeper(config.store.clone());
     let runner = job_runner(&config, tenant_pool, clock, handlers, metrics.jobs.clone())?;
     let handle = runner.start().await;
     tracing::info!(
@@ -415,6 +439,7 @@ impl Application {
         for collector in outbound.intelligence.collectors() {
             metrics.register(collector)?;
         }
+        spawn_scratch_sweeper(config.store.clone());
         let reading = config.model_dir.is_some();
         let state = web::Data::new(AppState {
             metrics,

@@ -22,7 +22,7 @@ use super::files::work_folder;
 use super::text;
 use crate::kernel::jobs::{BackgroundJob, JobContext, JobError, JobKind};
 use crate::kernel::language::set_or_told;
-use crate::kernel::storage::{Store, StoredName};
+use crate::kernel::storage::{Store, StoredName, PARTIAL_SUFFIX};
 use crate::kernel::unit;
 use crate::tenancy::scoped::TenantTx;
 
@@ -534,7 +534,7 @@ async fn assemble(
             return Err(format!("page {page} has no PDF"));
         }
     }
-    let partial = folder.join(format!("{id}.searchable.pdf.part"));
+    let partial = folder.join(format!("{id}.searchable.pdf{PARTIAL_SUFFIX}"));
     if parts.len() == 1 {
         tokio::fs::copy(&parts[0], &partial)
             .await

@@ -13,6 +13,7 @@ use tokio::io::AsyncWriteExt;
 use uuid::Uuid;
 
 use super::model::{clean_filename, content_matches, ACCEPTED};
+use crate::kernel::storage::RECEIVING_PREFIX;
 use crate::kernel::DomainError;
 use crate::web::error::ApiError;
 
@@ -110,7 +111,7 @@ pub async fn receive_next(
         DomainError::Internal(anyhow::anyhow!("creating {}: {e}", folder.display()))
     })?;
     let file = PendingFile {
-        path: folder.join(format!(".upload-{}", Uuid::new_v4())),
+        path: folder.join(format!("{RECEIVING_PREFIX}{}", Uuid::new_v4())),
         kept: false,
     };
     let mut out = tokio::fs::File::create(&file.path)

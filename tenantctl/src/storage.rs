@@ -3,7 +3,7 @@
 //! records without their file (missing) are listed; any is exit 1, so a deploy or a
 //! cron job can act on it. Nothing is changed.
 
-use pactum_kernel::storage::{Store, StoredName};
+use pactum_kernel::storage::{in_progress, Store, StoredName};
 use pactum_tenancy::pool::DatabaseUrl;
 use pactum_tenancy::registry::{self, Tenant};
 use serde_json::json;
@@ -20,12 +20,6 @@ struct TenantCheck {
     orphans: Vec<String>,
     /// Files a record names that are not stored.
     missing: Vec<String>,
-}
-
-/// Files being received or worked on (temporary uploads, parts of a searchable PDF
-/// being written) are not stored files.
-fn in_progress(name: &str) -> bool {
-    name.starts_with(".upload-") || name.ends_with(".part")
 }
 
 pub async fn check(url: &DatabaseUrl, only: Option<&str>) -> Result<Report, CliError> {

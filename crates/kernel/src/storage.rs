@@ -18,6 +18,22 @@ use crate::tenancy::TenantId;
 /// `PACTUM_UPLOAD_DIR` names another.
 pub const DEFAULT_UPLOAD_DIR: &str = ".pactum/uploads";
 
+/// How a file being received begins its name in the scratch folder.
+pub const RECEIVING_PREFIX: &str = ".upload-";
+/// How a file being written by a job (a searchable PDF) ends its name.
+pub const PARTIAL_SUFFIX: &str = ".part";
+
+/// Whether a file of the scratch folder is being received or worked on, not stored.
+pub fn in_progress(name: &str) -> bool {
+    name.starts_with(RECEIVING_PREFIX) || name.ends_with(PARTIAL_SUFFIX)
+}
+
+/// How long a file in progress may sit untouched before it counts as left behind by a
+/// process that died mid-way. An upload is written at least every idle timeout (else
+/// it is refused and removed) and then moved into the store within a request; a
+/// searchable PDF within its job's timeout. A day is far beyond either.
+pub const ABANDONED_AFTER: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
 /// The name of a stored file within its tenant's folder.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredName(String);
@@ -420,6 +436,17 @@ impl Store {
         }
     }
 
+    /// Removes the files in progress (see [`in_progress`]) of every tenant's scratch
+    /// folder that nothing has written for `older_than`: what a process killed while
+    /// receiving an upload or writing a searchable PDF left behind, which nothing else
+    /// would ever remove. Returns how many went.
+    pub async fn sweep_abandoned(&self, older_than: std::time::Duration) -> std::io::Result<usize> {
+        let root = self.root.clone();
+        tokio::task::spawn_blocking(move || sweep_abandoned_in(&root, older_than))
+            .await
+            .map_err(std::io::Error::other)?
+    }
+
     /// Removes everything of a tenant's: its folder, and its objects in the bucket.
     /// Whether there was anything to remove.
     pub async fn remove_tenant(&self, tenant: TenantId) -> std::io::Result<bool> {
@@ -439,5 +466,97 @@ impl Store {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(removed),
             Err(e) => Err(e),
         }
+    }
+}
+
+/// [`Store::sweep_abandoned`] on the folder `root`, one folder per tenant below it.
+/// A file's age is read against the machine's clock, which is what stamped it.
+fn sweep_abandoned_in(root: &Path, older_than: std::time::Duration) -> std::io::Result<usize> {
+    let tenants = match std::fs::read_dir(root) {
+        Ok(tenants) => tenants,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    let now = std::time::SystemTime::now();
+    let mut removed = 0;
+    for tenant in tenants.flatten() {
+        let is_tenant = tenant.file_type().is_ok_and(|kind| kind.is_dir())
+            && tenant
+                .file_name()
+                .to_str()
+                .is_some_and(|name| Uuid::parse_str(name).is_ok());
+        if !is_tenant {
+            continue;
+        }
+        let Ok(files) = std::fs::read_dir(tenant.path()) else {
+            continue;
+        };
+        for file in files.flatten() {
+            let Some(name) = file.file_name().to_str().map(str::to_owned) else {
+                continue;
+            };
+            let abandoned = in_progress(&name)
+                && file.file_type().is_ok_and(|kind| kind.is_file())
+                && file
+                    .metadata()
+                    .and_then(|meta| meta.modified())
+                    .is_ok_and(|written| {
+                        now.duration_since(written).unwrap_or_default() >= older_than
+                    });
+            if abandoned {
+                match std::fs::remove_file(file.path()) {
+                    Ok(()) => removed += 1,
+                    // Another instance sharing the folder swept it first.
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+    }
+    Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use super::*;
+
+    /// Files in progress untouched for longer than the limit go; fresh ones, stored
+    /// files however old, and anything outside a tenant's folder stay.
+    #[test]
+    fn only_files_in_progress_left_untouched_are_swept() {
+        let root = std::env::temp_dir().join(format!("pactum-sweep-{}", Uuid::new_v4()));
+        let tenant = root.join(Uuid::new_v4().to_string());
+        let elsewhere = root.join("not-a-tenant");
+        std::fs::create_dir_all(&tenant).unwrap();
+        std::fs::create_dir_all(&elsewhere).unwrap();
+        let two_days_ago = SystemTime::now() - Duration::from_secs(2 * 24 * 3600);
+        let file = |folder: &Path, name: &str, written: SystemTime| {
+            let path = folder.join(name);
+            std::fs::write(&path, b"x").unwrap();
+            std::fs::File::options()
+                .write(true)
+                .open(&path)
+                .unwrap()
+                .set_modified(written)
+                .unwrap();
+            path
+        };
+        let stale_upload = file(&tenant, ".upload-1", two_days_ago);
+        let stale_part = file(&tenant, "a.searchable.pdf.part", two_days_ago);
+        let fresh_upload = file(&tenant, ".upload-2", SystemTime::now());
+        let stored = file(&tenant, &Uuid::new_v4().to_string(), two_days_ago);
+        let outside = file(&elsewhere, ".upload-3", two_days_ago);
+        assert_eq!(sweep_abandoned_in(&root, ABANDONED_AFTER).unwrap(), 2);
+        assert!(!stale_upload.exists() && !stale_part.exists());
+        assert!(fresh_upload.exists() && stored.exists() && outside.exists());
+        assert_eq!(sweep_abandoned_in(&root, ABANDONED_AFTER).unwrap(), 0);
+        std::fs::remove_dir_all(&root).unwrap();
+        assert_eq!(
+            sweep_abandoned_in(&root, ABANDONED_AFTER).unwrap(),
+            0,
+            "no folder yet"
+        );
     }
 }

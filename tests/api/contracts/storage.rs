@@ -4,12 +4,15 @@
 //! and OCR read from the bucket and OCR's searchable PDF goes there too, presigned
 //! links work without credentials, and deletes leave no object behind.
 
-use super::reading::{attach, read_text};
+use super::reading::{attach, ocr_tools, read_text};
 use super::scanning::searchable_pdf;
 use super::*;
 
 #[tokio::test]
 async fn attachments_live_in_the_bucket_under_their_tenant_and_leave_nothing_behind() {
+    // It reads a scan with OCR below: the tools are installed first, not left to
+    // whichever other test happens to install them sooner.
+    ocr_tools();
     let s3 = crate::s3::S3Server::start();
     let settings = s3.settings();
     let env: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -147,4 +150,80 @@ async fn files_on_the_servers_disk_have_no_presigned_links() {
         (status, error["error"].as_str()),
         (StatusCode::CONFLICT, Some("links_unavailable"))
     );
+}
+
+/// A server killed while receiving an upload (or a worker while writing a searchable
+/// PDF) leaves that file in progress in the tenant's scratch folder, where no record
+/// names it and nothing else would ever remove it. The next server to start on the
+/// folder removes what nothing has written for a day; a live process's work in
+/// progress and the stored files stay.
+#[tokio::test]
+async fn a_starting_server_removes_what_a_killed_process_left_in_progress() {
+    use std::time::{Duration, SystemTime};
+
+    let clm = Clm::new().await;
+    let contract = clm.create(&clm.member, nda("Swept")).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let id = attach(&clm, &contract, "a.txt", "text/plain", b"Terms.".to_vec()).await;
+    let folder = clm.app.upload_dir.clone();
+    let scratch = folder.join(clm.tenant_id().await.to_string());
+    let two_days_ago = SystemTime::now() - Duration::from_secs(2 * 24 * 3600);
+    let written_at = |path: &std::path::Path, when: SystemTime| {
+        std::fs::File::options()
+            .write(true)
+            .open(path)
+            .unwrap()
+            .set_modified(when)
+            .unwrap();
+    };
+    let left = |name: String, when: SystemTime| {
+        let path = scratch.join(name);
+        std::fs::write(&path, b"half a file").unwrap();
+        written_at(&path, when);
+        path
+    };
+    let killed_upload = left(format!(".upload-{}", uuid::Uuid::new_v4()), two_days_ago);
+    let killed_pdf = left(
+        format!("{}.searchable.pdf.part", uuid::Uuid::new_v4()),
+        two_days_ago,
+    );
+    let receiving = left(
+        format!(".upload-{}", uuid::Uuid::new_v4()),
+        SystemTime::now(),
+    );
+    let stored = scratch.join(&id);
+    written_at(&stored, two_days_ago);
+
+    let folder_text = folder.display().to_string();
+    let restarted = crate::app::spawn_app(&clm.db, &[("PACTUM_UPLOAD_DIR", &folder_text)]).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while killed_upload.exists() || killed_pdf.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "left in progress after the restart: {:?}",
+            std::fs::read_dir(&scratch)
+                .unwrap()
+                .flatten()
+                .map(|f| f.file_name())
+                .collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        receiving.exists(),
+        "another process's upload in progress stays"
+    );
+    let download = restarted
+        .call(
+            Method::GET,
+            HOST,
+            &format!("/api/v1/attachments/{id}"),
+            &clm.viewer,
+            None,
+        )
+        .await;
+    assert_eq!(download.status(), StatusCode::OK);
+    assert_eq!(download.bytes().await.unwrap().as_ref(), b"Terms.");
 }
