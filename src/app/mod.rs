@@ -482,6 +482,8 @@ impl Application {
                         // Inside tenant resolution: it needs the tenant.
                         .wrap(from_fn(crate::web::idempotency::idempotency))
                         .wrap(from_fn(tenant::resolve_tenant))
+                        // Before routing: a HEAD is routed as a GET.
+                        .wrap(from_fn(crate::web::head::head_as_get))
                         // Outermost, so tenant resolution and its errors run inside the
                         // span.
                         .wrap(from_fn(request_id::with_request_id))

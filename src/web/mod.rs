@@ -4,6 +4,7 @@
 mod answer_json;
 pub mod csv;
 pub mod error;
+pub mod head;
 pub mod idempotency;
 pub mod json;
 pub mod list_query;

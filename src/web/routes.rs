@@ -48,6 +48,8 @@ impl RouteTable {
                     ("TRACE", item.trace.is_some()),
                 ]
                 .into_iter()
+                // A HEAD is served wherever a GET is (`web::head`).
+                .chain([("HEAD", item.get.is_some() && item.head.is_none())])
                 .filter_map(|(method, served)| served.then_some(method))
                 .collect();
                 (segments, methods)

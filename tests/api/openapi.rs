@@ -139,8 +139,8 @@ fn concrete(template: &str) -> String {
         .join("/")
 }
 
-#[tokio::test]
-async fn every_documented_operation_is_mounted() {
+/// A server with tenant acme, its admin's token, and the document it serves.
+async fn served_to_an_admin() -> (TestDb, TestApp, String, Value) {
     let db = TestDb::migrated().await;
     tenant_with_admin(&db, "acme", PASSWORD).await;
     let app = spawn_app(&db, &[]).await;
@@ -148,17 +148,27 @@ async fn every_documented_operation_is_mounted() {
         .access_token("acme.localhost", "admin@example.com", PASSWORD)
         .await;
     let document = document(&app).await;
+    (db, app, token, document)
+}
+
+/// The host an operation is served on: the platform's for the platform's routes.
+fn host_of(document: &Value, method: &str, path: &str) -> &'static str {
+    if document["paths"][path][method]["tags"][0] == "platform" {
+        "localhost"
+    } else {
+        "acme.localhost"
+    }
+}
+
+#[tokio::test]
+async fn every_documented_operation_is_mounted() {
+    let (_db, app, token, document) = served_to_an_admin().await;
     for (method, path) in documented_operations(&document) {
         // Logging out would end the token the rest of the loop uses.
         if path == "/api/v1/auth/logout" {
             continue;
         }
-        let platform = document["paths"][&path][&method]["tags"][0] == "platform";
-        let host = if platform {
-            "localhost"
-        } else {
-            "acme.localhost"
-        };
+        let host = host_of(&document, &method, &path);
         let response = app
             .request(
                 Method::from_bytes(method.to_uppercase().as_bytes()).unwrap(),
@@ -404,4 +414,143 @@ fn every_handler_returns_the_type_its_document_promises() {
     }
     assert!(checked > 50, "the scan finds the handlers ({checked})");
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// A `HEAD` sent by hand, read to the end: its status, its headers (names lower-cased)
+/// and whatever followed them, which must be nothing.
+async fn head(
+    app: &TestApp,
+    host: &str,
+    path: &str,
+    token: &str,
+) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", app.port))
+        .await
+        .unwrap();
+    let request = format!(
+        "HEAD {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        stream.read_to_end(&mut answer),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("HEAD {path} did not end"))
+    .unwrap();
+    let end = answer
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| panic!("HEAD {path}: no end of headers"));
+    let text = String::from_utf8_lossy(&answer[..end]).into_owned();
+    let mut lines = text.split("\r\n");
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers = lines
+        .filter_map(|line| line.split_once(": "))
+        .map(|(name, value)| (name.to_lowercase(), value.to_owned()))
+        .collect();
+    (status, headers, answer[end + 4..].to_vec())
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// HTTP requires `HEAD` wherever `GET` is served (RFC 9110, 9.1): every documented
+/// `GET` answers it with the `GET`'s status and no content; a file's `Content-Length`
+/// is the one its download has, a stream's is left out, and `Allow` names `HEAD` with
+/// `GET`. (Paths take a made-up id, so most are 404s; what they answer is compared.)
+#[tokio::test]
+async fn every_documented_get_answers_head_with_its_status_and_no_content() {
+    let (_db, app, token, document) = served_to_an_admin().await;
+    let mut checked = 0;
+    for (method, path) in documented_operations(&document) {
+        if method != "get" {
+            continue;
+        }
+        let host = host_of(&document, "get", &path);
+        let path = concrete(&path);
+        let (status, headers, content) = head(&app, host, &path, &token).await;
+        assert!(content.is_empty(), "HEAD {path} sent content");
+        let got = app
+            .request(Method::GET, host, &path)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(status, got.status().as_u16(), "HEAD {path} against GET");
+        if header(&headers, "content-type").is_some_and(|t| t.starts_with("text/event-stream")) {
+            assert_eq!(header(&headers, "content-length"), None, "HEAD {path}");
+        }
+        checked += 1;
+    }
+    assert!(checked > 50, "only {checked} GET routes documented?");
+
+    // A file: the length its download has, none of its bytes.
+    let contract: Value = app
+        .call(
+            Method::POST,
+            "acme.localhost",
+            "/api/v1/contracts",
+            &token,
+            Some(json!({"title": "Headed", "contract_type": "nda", "body": "Terms."})),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let bytes = "Terms kept in a file. ".repeat(5_000);
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(bytes.clone().into_bytes())
+            .file_name("terms.txt")
+            .mime_str("text/plain")
+            .unwrap(),
+    );
+    let attached: Value = app
+        .request(
+            Method::POST,
+            "acme.localhost",
+            &format!(
+                "/api/v1/contracts/{}/attachments",
+                contract["id"].as_str().unwrap()
+            ),
+        )
+        .bearer_auth(&token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let file = format!("/api/v1/attachments/{}", attached["id"].as_str().unwrap());
+    let (status, headers, content) = head(&app, "acme.localhost", &file, &token).await;
+    assert_eq!((status, content.len()), (200, 0));
+    assert_eq!(
+        header(&headers, "content-length"),
+        Some(bytes.len().to_string().as_str())
+    );
+
+    // A route that serves GET names HEAD beside it; one that does not, does not.
+    let refused = app
+        .request(Method::DELETE, "acme.localhost", "/api/v1/tenant")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.headers()["allow"], "GET, HEAD");
+    let (status, headers, _) = head(&app, "acme.localhost", "/api/v1/auth/login", &token).await;
+    assert_eq!((status, header(&headers, "allow")), (405, Some("POST")));
 }
