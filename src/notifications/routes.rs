@@ -247,6 +247,13 @@ pub async fn notification_stream(
         },
         (None, None) => return Err(DomainError::InvalidToken.into()),
     };
+    // A ticket outlives neither the token that asked for it nor its logout.
+    if stream::credential_ended(&credential, state.clock.now(), &state.revocations)
+        .await
+        .is_some()
+    {
+        return Err(DomainError::InvalidToken.into());
+    }
     // Subscribed before the replay is read: nothing falls between the two (a live one
     // the replay also had is skipped by its id).
     let Some(subscription) = hub.subscribe(tx.tenant_id().0, user_id) else {

@@ -423,16 +423,22 @@ impl Listener {
 }
 
 async fn ticket(org: &Org, app: usize, who: &str) -> String {
-    let (status, ticket) = org
+    ticket_for(&org.apps[app], &org.people[who].1).await
+}
+
+/// A stream ticket asked for with `token`.
+async fn ticket_for(app: &TestApp, token: &str) -> String {
+    let response = app
         .call(
-            app,
-            Some(who),
             Method::POST,
+            HOST,
             "/api/v1/notifications/stream-tickets",
+            token,
             None,
         )
         .await;
-    assert_eq!(status, StatusCode::CREATED, "{ticket}");
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let ticket: Value = response.json().await.unwrap();
     ticket["ticket"].as_str().unwrap().to_owned()
 }
 

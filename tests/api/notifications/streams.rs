@@ -187,18 +187,7 @@ async fn a_stream_lives_no_longer_than_the_token_behind_it() {
             .unwrap(),
     );
     // Opened with a ticket that token asked for.
-    let asked = app
-        .call(
-            Method::POST,
-            HOST,
-            "/api/v1/notifications/stream-tickets",
-            token,
-            None,
-        )
-        .await;
-    assert_eq!(asked.status(), StatusCode::CREATED);
-    let ticket: Value = asked.json().await.unwrap();
-    let ticket = ticket["ticket"].as_str().unwrap();
+    let ticket = ticket_for(app, token).await;
     let mut ticketed =
         Listener::of(Listener::open(app, HOST, &format!("?ticket={ticket}"), None).await);
     // Opened with another session's ticket, which this logout leaves alone.
@@ -215,9 +204,17 @@ async fn a_stream_lives_no_longer_than_the_token_behind_it() {
         );
     }
 
+    // A ticket asked for with the token, not yet used when it logs out.
+    let unused = ticket_for(app, token).await;
     assert_eq!(
         app.logout(HOST, &session).await.status(),
         StatusCode::NO_CONTENT
+    );
+    let refused = Listener::open(app, HOST, &format!("?ticket={unused}"), None).await;
+    assert_eq!(
+        refused.status(),
+        StatusCode::UNAUTHORIZED,
+        "a logged-out token's ticket"
     );
     org.edit(0, &contract, json!({"title": "Streamed NDA v3"}))
         .await;
