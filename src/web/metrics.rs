@@ -251,6 +251,9 @@ pub async fn serve_worker_metrics(
             let line = String::from_utf8_lossy(&request);
             let mut parts = line.lines().next().unwrap_or_default().split(' ');
             let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+            // A HEAD is answered as the GET is, without its content (RFC 9110, 9.3.2).
+            let head_only = method == "HEAD";
+            let method = if head_only { "GET" } else { method };
             let (status, body) = match (read, method, path.split('?').next()) {
                 (Ok(true), "GET", Some("/metrics")) => {
                     registry.refresh_job_counts(&pool).await;
@@ -263,13 +266,20 @@ pub async fn serve_worker_metrics(
                 (Ok(true), _, _) => ("405 Method Not Allowed", String::new()),
                 _ => ("400 Bad Request", String::new()),
             };
+            let allow = if status.starts_with("405") {
+                "allow: GET, HEAD\r\n"
+            } else {
+                ""
+            };
             let head = format!(
                 "HTTP/1.1 {status}\r\ncontent-type: text/plain; version=0.0.4\r\n\
-                 content-length: {}\r\nconnection: close\r\n\r\n",
+                 content-length: {}\r\n{allow}connection: close\r\n\r\n",
                 body.len()
             );
             let _ = socket.write_all(head.as_bytes()).await;
-            let _ = socket.write_all(body.as_bytes()).await;
+            if !head_only {
+                let _ = socket.write_all(body.as_bytes()).await;
+            }
             let _ = socket.shutdown().await;
         });
     }

@@ -39,17 +39,16 @@ impl RouteTable {
                     .collect();
                 let methods = [
                     ("GET", item.get.is_some()),
+                    // A HEAD is served wherever a GET is (`web::head`).
+                    ("HEAD", item.get.is_some() || item.head.is_some()),
                     ("PUT", item.put.is_some()),
                     ("POST", item.post.is_some()),
                     ("DELETE", item.delete.is_some()),
                     ("OPTIONS", item.options.is_some()),
-                    ("HEAD", item.head.is_some()),
                     ("PATCH", item.patch.is_some()),
                     ("TRACE", item.trace.is_some()),
                 ]
                 .into_iter()
-                // A HEAD is served wherever a GET is (`web::head`).
-                .chain([("HEAD", item.get.is_some() && item.head.is_none())])
                 .filter_map(|(method, served)| served.then_some(method))
                 .collect();
                 (segments, methods)

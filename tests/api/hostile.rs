@@ -374,7 +374,7 @@ async fn an_undeclared_method_on_a_known_path_is_405_with_allow() {
         .call(Method::PUT, HOST, "/api/v1/contracts", &token, None)
         .await;
     assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
-    assert_eq!(response.headers()["allow"], "GET, POST");
+    assert_eq!(response.headers()["allow"], "GET, HEAD, POST");
     assert_eq!(code(response).await.1, "method_not_allowed");
     let contract = new_contract(&app, &token).await;
     let response = app
@@ -386,7 +386,7 @@ async fn an_undeclared_method_on_a_known_path_is_405_with_allow() {
             None,
         )
         .await;
-    assert_eq!(response.headers()["allow"], "GET, DELETE, PATCH");
+    assert_eq!(response.headers()["allow"], "GET, HEAD, DELETE, PATCH");
     let (status, error) = code(
         app.call(Method::GET, HOST, "/api/v1/nothing-here", &token, None)
             .await,

@@ -423,6 +423,17 @@ async fn pactum_worker_serves_its_own_metrics() {
     assert_eq!(other.status(), reqwest::StatusCode::NOT_FOUND);
     let posted = http.post(url("/metrics")).send().await.unwrap();
     assert_eq!(posted.status(), reqwest::StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(posted.headers()["allow"], "GET, HEAD");
+    // HEAD as HTTP wants it of every server: the GET's status and length, no content.
+    let headed = http.head(url("/metrics")).send().await.unwrap();
+    assert_eq!(headed.status(), reqwest::StatusCode::OK);
+    let length: usize = headed.headers()["content-length"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(length > 0);
+    assert!(headed.bytes().await.unwrap().is_empty());
 }
 
 /// A real `pactum worker` in the middle of a delivery to a receiver that hangs.
