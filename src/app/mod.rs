@@ -260,7 +260,6 @@ pub fn job_runner(
     .with_reactions(reactions(config.model_dir.is_some())))
 }
 
-/// Resolves when the process is asked to stop (SIGTERM or SIGINT).
 /// Removes what a process that died mid-way left in the tenants' scratch folders (an
 /// upload being received, a searchable PDF being written), which nothing else would:
 /// at start and every hour after, in every server and worker, since each may have
@@ -283,6 +282,7 @@ fn spawn_scratch_sweeper(store: Store) {
     });
 }
 
+/// Resolves when the process is asked to stop (SIGTERM or SIGINT).
 async fn stop_requested() {
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .expect("installing a SIGTERM handler");
