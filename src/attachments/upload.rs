@@ -45,23 +45,46 @@ pub struct Received {
     pub file: PendingFile,
 }
 
+/// The most fields other than `file` a form may carry (they are read and dropped).
+const MAX_OTHER_FIELDS: usize = 32;
+/// The most bytes those fields may carry together.
+const MAX_OTHER_FIELD_BYTES: usize = 64 * 1024;
+
 /// Streams the multipart's `file` field to `folder`, hashing and counting as it goes
 /// and giving up as soon as it passes `limit`.
 pub async fn receive(
-    mut multipart: Multipart,
+    multipart: Multipart,
     folder: &Path,
     limit: u64,
     idle: Duration,
 ) -> Result<Received, ApiError> {
-    receive_next(&mut multipart, folder, limit, idle)
+    receive_next(&mut Form::new(multipart), folder, limit, idle)
         .await?
         .ok_or_else(|| DomainError::BadRequest("the form has no \"file\" field".into()).into())
 }
 
-/// Streams the multipart's next `file` field to `folder` as [`receive`] does; `None`
-/// once the form has no more. A form of several files is read one file at a time.
+/// A multipart form being read, with what its fields other than `file` have used of
+/// their bounds.
+pub struct Form {
+    multipart: Multipart,
+    other_fields: usize,
+    other_bytes: usize,
+}
+
+impl Form {
+    pub fn new(multipart: Multipart) -> Self {
+        Self {
+            multipart,
+            other_fields: 0,
+            other_bytes: 0,
+        }
+    }
+}
+
+/// Streams the form's next `file` field to `folder` as [`receive`] does; `None` once
+/// the form has no more. A form of several files is read one file at a time.
 pub async fn receive_next(
-    multipart: &mut Multipart,
+    form: &mut Form,
     folder: &Path,
     limit: u64,
     idle: Duration,
@@ -70,7 +93,7 @@ pub async fn receive_next(
     let stalled =
         || ApiError::UploadStalled(format!("the upload sent nothing for {} s", idle.as_secs()));
     let mut field = loop {
-        let field = tokio::time::timeout(idle, multipart.try_next())
+        let field = tokio::time::timeout(idle, form.multipart.try_next())
             .await
             .map_err(|_| stalled())?
             .map_err(|e| match e {
@@ -86,6 +109,29 @@ pub async fn receive_next(
         };
         if field.name() == Some("file") {
             break field;
+        }
+        // Another field is read and dropped, within bounds: a form can make us read
+        // only so much that we do not keep.
+        form.other_fields += 1;
+        if form.other_fields > MAX_OTHER_FIELDS {
+            return Err(bad(format!(
+                "a form takes at most {MAX_OTHER_FIELDS} fields besides its files"
+            ))
+            .into());
+        }
+        let mut field = field;
+        while let Some(chunk) = tokio::time::timeout(idle, field.try_next())
+            .await
+            .map_err(|_| stalled())?
+            .map_err(|e| bad(format!("the upload broke off: {e}")))?
+        {
+            form.other_bytes += chunk.len();
+            if form.other_bytes > MAX_OTHER_FIELD_BYTES {
+                return Err(ApiError::PayloadTooLarge(format!(
+                    "the fields besides the files are at most {} KiB together",
+                    MAX_OTHER_FIELD_BYTES / 1024
+                )));
+            }
         }
     };
     let filename = field

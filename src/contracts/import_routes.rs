@@ -54,7 +54,7 @@ pub async fn import_contracts(
     db: RequestDb,
     origin: RequestOrigin,
     query: web::Query<ImportQuery>,
-    mut multipart: Multipart,
+    multipart: Multipart,
 ) -> Result<Json<ImportReport>, ApiError> {
     // Permission and the tenant's bounds first, so nobody may make us store bytes
     // they could not import.
@@ -70,13 +70,9 @@ pub async fn import_contracts(
     };
     let folder = state.config.store.scratch(tenant.0.id);
     let mut received = Vec::new();
-    while let Some(file) = upload::receive_next(
-        &mut multipart,
-        &folder,
-        bound,
-        state.config.upload_idle_timeout,
-    )
-    .await?
+    let mut form = upload::Form::new(multipart);
+    while let Some(file) =
+        upload::receive_next(&mut form, &folder, bound, state.config.upload_idle_timeout).await?
     {
         if received.len() == MAX_FILES {
             return Err(DomainError::Validation(format!(

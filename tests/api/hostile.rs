@@ -219,6 +219,61 @@ Content-Type: text/plain\r\n\r\nhello\r\n-";
     );
 }
 
+/// Fields besides `file` are read and dropped, within bounds: a form that would have us
+/// read a gigabyte of a text field, or thousands of fields, is refused as soon as it
+/// passes them, not read to its end; a few small ones do no harm.
+#[tokio::test]
+async fn the_fields_besides_an_uploads_file_are_bounded() {
+    let (_db, app, token) = tenant_and_admin(&[]).await;
+    let contract = new_contract(&app, &token).await;
+    // Both promise a gigabyte and send far less: refused once past the bound.
+    let refused = async |body: &[u8], status: u16, code: &str| {
+        let request = multipart_request(&app, &token, &contract, body, 1 << 30);
+        let response = raw(&app, &request, Duration::from_secs(10))
+            .await
+            .expect("an answer once the form passes its bound, not a wait for the rest");
+        let text = String::from_utf8_lossy(&response.body);
+        assert_eq!(
+            (response.status, response.json()["error"].clone()),
+            (status, json!(code)),
+            "{text}"
+        );
+    };
+    // One text field of 256 KiB.
+    let mut body = b"--XYZ\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\n".to_vec();
+    body.extend(std::iter::repeat_n(b'x', 256 * 1024));
+    refused(&body, 413, "payload_too_large").await;
+    // A thousand tiny ones.
+    let body: String = (0..1000)
+        .map(|n| format!("--XYZ\r\nContent-Disposition: form-data; name=\"f{n}\"\r\n\r\nv\r\n"))
+        .collect();
+    refused(body.as_bytes(), 400, "bad_request").await;
+    assert_eq!(leftover_upload_files(&app), Vec::<String>::new());
+
+    let form = reqwest::multipart::Form::new()
+        .text("note", "signed copy")
+        .text("source", "scanner")
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(b"%PDF-1.7\n".to_vec())
+                .file_name("signed.pdf")
+                .mime_str("application/pdf")
+                .unwrap(),
+        );
+    let stored = app
+        .request(
+            Method::POST,
+            HOST,
+            &format!("/api/v1/contracts/{contract}/attachments"),
+        )
+        .bearer_auth(&token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stored.status(), StatusCode::CREATED);
+}
+
 #[tokio::test]
 async fn a_stalled_upload_times_out_with_408_and_leaves_nothing_open() {
     let (_db, app, token) = tenant_and_admin(&[("PACTUM_UPLOAD_IDLE_TIMEOUT_SECS", "1")]).await;
