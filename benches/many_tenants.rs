@@ -94,7 +94,7 @@ async fn tokens(url: &DatabaseUrl, count: usize, path: &str) -> anyhow::Result<(
             .query_one(&format!("select id from t_{slug}.users limit 1"), &[])
             .await?
             .get(0);
-        let token = keys.mint(user, tenant, &slug, "admin", now)?;
+        let token = keys.mint(user, 0, tenant, &slug, "admin", now)?;
         writeln!(out, "  {{\"{slug}.localhost\", \"{token}\"}},")?;
     }
     writeln!(out, "}}")?;

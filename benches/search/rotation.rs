@@ -49,7 +49,7 @@ pub async fn run(url: &str, tenants: usize, database_url: &str) {
             .expect("its admin")
             .get(0);
         let token = keys
-            .mint(user, tenant, &slug, "admin", unix_now())
+            .mint(user, 0, tenant, &slug, "admin", unix_now())
             .expect("a token");
         let server = Server::new(url, &format!("{slug}.localhost"), &token);
         let created = server

@@ -89,19 +89,21 @@ pub async fn login(
     let tx = db.begin().await?;
     let user = tx
         .query_opt(
-            "select id, password_hash, role, active from users where lower(email) = lower($1)",
+            "select id, password_hash, role, active, session_generation from users \
+             where lower(email) = lower($1)",
             &[&email],
         )
         .await
         .map_err(DomainError::database)?;
-    let (user_id, hash, role, active) = match &user {
+    let (user_id, hash, role, active, generation) = match &user {
         Some(row) => (
             Some(row.get::<_, Uuid>(0)),
             row.get::<_, Option<String>>(1),
             row.get::<_, String>(2),
             row.get::<_, bool>(3),
+            row.get::<_, i32>(4),
         ),
-        None => (None, None, String::new(), false),
+        None => (None, None, String::new(), false, 0),
     };
     let hash = hash.unwrap_or_else(|| dummy_hash().to_owned());
     let matches = web::block(move || password::verify(&password, &hash))
@@ -111,7 +113,12 @@ pub async fn login(
         Some(id) if matches && active => id,
         _ => return Err(DomainError::InvalidCredentials.into()),
     };
-    let response = issue_tokens(&tx, &state, &tenant, user_id, &role, Uuid::new_v4()).await?;
+    let session = Session {
+        user: user_id,
+        generation,
+        family: Uuid::new_v4(),
+    };
+    let response = issue_tokens(&tx, &state, &tenant, session, &role).await?;
     tx.commit().await?;
     tracing::info!(user = %user_id, tenant = %tenant.0.slug, "login");
     Ok(Json(response))
@@ -139,7 +146,8 @@ pub async fn refresh(
     let tx = db.begin().await?;
     let row = tx
         .query_opt(
-            "select t.id, t.user_id, t.family_id, t.expires_at, t.revoked_at, t.replaced_by, u.role, u.active \
+            "select t.id, t.user_id, t.family_id, t.expires_at, t.revoked_at, t.replaced_by, u.role, u.active, \
+             u.session_generation \
              from refresh_tokens t join users u on u.id = t.user_id \
              where t.token_hash = $1 for update of t",
             &[&hash],
@@ -151,7 +159,7 @@ pub async fn refresh(
     let expires_at: DateTime<Utc> = row.get(3);
     let revoked_at: Option<DateTime<Utc>> = row.get(4);
     let replaced_by: Option<Uuid> = row.get(5);
-    let (role, active): (String, bool) = (row.get(6), row.get(7));
+    let (role, active, generation): (String, bool, i32) = (row.get(6), row.get(7), row.get(8));
     if revoked_at.is_some() && replaced_by.is_none() {
         // Logged out (or its family ended): simply no longer valid.
         return Err(DomainError::InvalidToken.into());
@@ -166,7 +174,12 @@ pub async fn refresh(
     if expires_at <= state.clock.now() || !active {
         return Err(DomainError::InvalidToken.into());
     }
-    let response = issue_tokens(&tx, &state, &tenant, user_id, &role, family).await?;
+    let session = Session {
+        user: user_id,
+        generation,
+        family,
+    };
+    let response = issue_tokens(&tx, &state, &tenant, session, &role).await?;
     tx.execute(
         "update refresh_tokens set revoked_at = now(), \
          replaced_by = (select id from refresh_tokens where token_hash = $2) where id = $1",
@@ -240,8 +253,9 @@ pub async fn logout(
 pub async fn me(user: AuthUser, db: RequestDb) -> Result<Json<UserView>, ApiError> {
     let rows = db
         .read(&[(
-            "select id, email, display_name, role, active from users where id = $1 and active",
-            &[&user.claims.sub],
+            "select id, email, display_name, role, active from users \
+             where id = $1 and active and session_generation = $2",
+            &[&user.claims.sub, &user.claims.generation],
         )])
         .await?;
     let row = rows
@@ -251,18 +265,31 @@ pub async fn me(user: AuthUser, db: RequestDb) -> Result<Json<UserView>, ApiErro
     Ok(Json(UserView::from(row)))
 }
 
-async fn issue_tokens(
+/// Whose tokens are issued: the user, the session generation they are in, and the
+/// refresh-token family the new refresh token joins.
+pub(super) struct Session {
+    pub user: Uuid,
+    pub generation: i32,
+    pub family: Uuid,
+}
+
+pub(super) async fn issue_tokens(
     tx: &TenantTx,
     state: &AppState,
     tenant: &CurrentTenant,
-    user_id: Uuid,
+    session: Session,
     role: &str,
-    family: Uuid,
 ) -> Result<TokenResponse, DomainError> {
+    let Session {
+        user: user_id,
+        generation,
+        family,
+    } = session;
     let access_token = state
         .tokens
         .mint(
             user_id,
+            generation,
             tenant.0.id.0,
             tenant.0.slug.as_str(),
             role,

@@ -107,7 +107,7 @@ pub async fn update_user(
         )
         .await?;
     if change.active == Some(false) || change.password_hash.is_some() {
-        revoke_sessions(tx, id).await?;
+        end_sessions(tx, id).await?;
     }
     let (old, new) = (UserView::from(&current), UserView::from(&row));
     let mut changes = changed_fields(&json!(old), &json!(new), &[]);
@@ -227,13 +227,24 @@ async fn ensure_another_admin(tx: &TenantTx, leaving: Uuid) -> Result<(), Domain
 }
 
 /// Ends every session of `user` (their refresh tokens).
-pub(super) async fn revoke_sessions(tx: &TenantTx, user: Uuid) -> Result<(), DomainError> {
+/// Ends every session of `user`: their refresh tokens are revoked, and their next
+/// session generation starts, so every access token already handed out is refused
+/// from the commit on rather than at its expiry. Returns the new generation.
+pub(super) async fn end_sessions(tx: &TenantTx, user: Uuid) -> Result<i32, DomainError> {
+    let generation = tx
+        .query_one(
+            "update users set session_generation = session_generation + 1 where id = $1 \
+             returning session_generation",
+            &[&user],
+        )
+        .await?
+        .get(0);
     tx.execute(
         "update refresh_tokens set revoked_at = now() where user_id = $1 and revoked_at is null",
         &[&user],
     )
     .await?;
-    Ok(())
+    Ok(generation)
 }
 
 /// Built once rather than on every list request. Keyset paging on `(lower(email), id)`.

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::model::*;
 use super::password::{self, MAX_PASSWORD_BYTES};
+use super::routes::{issue_tokens, Session, TokenResponse};
 use super::service::{self, NewUser, UserChange};
 use crate::kernel::audit::{self, Entry};
 use crate::kernel::page::{Page, PageRequest};
@@ -23,7 +24,8 @@ use crate::web::error::{DomainError, ErrorBody, TenantRouteErrors};
 use crate::web::json::Json;
 use crate::web::origin::RequestOrigin;
 use crate::web::reply::{Created, NoContent};
-use crate::web::tenant::{AuthUser, RequestDb};
+use crate::web::tenant::{AuthUser, CurrentTenant, RequestDb};
+use crate::web::AppState;
 use serde_json::json;
 
 #[derive(Deserialize, IntoParams)]
@@ -195,14 +197,16 @@ pub async fn delete_user(
     Ok(NoContent)
 }
 
-/// Changes the caller's own password and ends their other sessions.
+/// Changes the caller's own password and ends every session of theirs: each access
+/// and refresh token already handed out is refused from now on. This session goes on
+/// with the new pair of tokens returned.
 #[utoipa::path(
     post,
     path = "/api/v1/auth/password",
     tag = "auth",
     request_body = ChangePassword,
     responses(
-        (status = 204, description = "Changed; other sessions ended"),
+        (status = 200, description = "Changed; every earlier token of the caller's is refused from now on, and this session goes on with these", body = TokenResponse),
         (status = 401, description = "Wrong current password", body = ErrorBody),
         TenantRouteErrors
     ),
@@ -211,10 +215,12 @@ pub async fn delete_user(
 #[post("/api/v1/auth/password")]
 pub async fn change_password(
     user: AuthUser,
+    tenant: CurrentTenant,
     db: RequestDb,
     origin: RequestOrigin,
+    state: web::Data<AppState>,
     body: Json<ChangePassword>,
-) -> Result<NoContent, ApiError> {
+) -> Result<Json<TokenResponse>, ApiError> {
     let body = body.into_inner();
     if body.current_password.len() > MAX_PASSWORD_BYTES {
         return Err(DomainError::InvalidCredentials.into());
@@ -222,14 +228,14 @@ pub async fn change_password(
     let new_password = parse_password(&body.new_password)?;
     let tx = db.begin().await?;
     let actor = Actor::acting(&tx, &user.principal(), Role::Viewer).await?;
-    let stored: Option<String> = tx
+    let row = tx
         .query_one(
-            "select password_hash from users where id = $1",
+            "select password_hash, role from users where id = $1",
             &[&user.claims.sub],
         )
         .await
-        .map_err(DomainError::database)?
-        .get(0);
+        .map_err(DomainError::database)?;
+    let (stored, role): (Option<String>, String) = (row.get(0), row.get(1));
     let stored = stored.unwrap_or_default();
     let current = body.current_password;
     let matches = web::block(move || password::verify(&current, &stored))
@@ -245,7 +251,13 @@ pub async fn change_password(
     )
     .await
     .map_err(DomainError::database)?;
-    service::revoke_sessions(&tx, user.claims.sub).await?;
+    let generation = service::end_sessions(&tx, user.claims.sub).await?;
+    let session = Session {
+        user: user.claims.sub,
+        generation,
+        family: Uuid::new_v4(),
+    };
+    let tokens = issue_tokens(&tx, &state, &tenant, session, &role).await?;
     audit::record_and_commit(
         tx,
         &actor,
@@ -258,5 +270,5 @@ pub async fn change_password(
         },
     )
     .await?;
-    Ok(NoContent)
+    Ok(Json(tokens))
 }

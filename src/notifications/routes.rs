@@ -14,13 +14,17 @@ use super::preferences::{self, PreferencesView, TenantDefaults, UserPreferences}
 use super::stream::{self, Hub, StreamTicket};
 use crate::kernel::page::Page;
 use crate::kernel::reads::as_actor;
-use crate::kernel::Principal;
+use crate::kernel::Actor;
+use crate::tenancy::registry::TenantStatus;
+use crate::tenancy::scoped::TenantDb;
+use crate::tenancy::{Host, TenantId};
 use crate::web::error::ApiError;
 use crate::web::error::{AuthedRouteErrors, DomainError};
+use crate::web::head::came_as_head;
 use crate::web::json::Json;
 use crate::web::origin::RequestOrigin;
 use crate::web::reply::Created;
-use crate::web::tenant::{AuthUser, RequestDb};
+use crate::web::tenant::{tenant_host, AuthUser, RequestDb};
 use crate::web::AppState;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
@@ -147,33 +151,72 @@ fn last_event_id(req: &HttpRequest, query: &StreamQuery) -> Result<Option<i64>, 
 /// How long a stream waits for this process to hear the channel again.
 const SUBSCRIPTION_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// The answer's head for an event stream: never cached or buffered on the way.
+fn event_stream() -> actix_web::HttpResponseBuilder {
+    let mut response = HttpResponse::Ok();
+    response
+        .insert_header((header::CONTENT_TYPE, "text/event-stream"))
+        .insert_header((header::CACHE_CONTROL, "no-cache, no-transform"))
+        .insert_header(("x-accel-buffering", "no"));
+    response
+}
+
 /// A stream that ends at once, asking to be reopened in a second: `EventSource`
 /// reconnects by itself (with its `Last-Event-ID`) after a stream ends, but gives up
 /// for good on an error status.
 fn come_back_later() -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, "text/event-stream"))
-        .insert_header((header::CACHE_CONTROL, "no-cache, no-transform"))
-        .body("retry: 1000\n: not live yet on this server; reconnect\n\n")
+    event_stream().body("retry: 1000\n: not live yet on this server; reconnect\n\n")
+}
+
+/// What a stream lives by: the credential it was opened with, the user's session behind
+/// it, and its tenant being open on the host it was opened on.
+struct Standing {
+    credential: stream::Credential,
+    db: TenantDb,
+    host: Host,
+    tenant: TenantId,
+    state: web::Data<AppState>,
+}
+
+impl Standing {
+    /// Why the stream may not go on, if it may not: checked before every notification
+    /// and at every heartbeat.
+    async fn lost(&self) -> Option<&'static str> {
+        let now = self.state.clock.now();
+        if let Some(reason) =
+            stream::credential_ended(&self.credential, now, &self.state.revocations).await
+        {
+            return Some(reason);
+        }
+        match self.state.resolver.resolve(&self.host).await {
+            Ok(Some(tenant))
+                if tenant.id == self.tenant && tenant.status == TenantStatus::Active => {}
+            Ok(_) => return Some("tenant_unavailable"),
+            Err(error) => {
+                tracing::warn!(%error, "stream: cannot check its tenant now; it goes on");
+            }
+        }
+        stream::session_ended(&self.db, &self.credential).await
+    }
 }
 
 /// An open stream: what is left of its replay, its subscription, its heartbeat, and
-/// the credential it lives by.
+/// what it lives by.
 struct OpenStream {
     first: std::vec::IntoIter<bytes::Bytes>,
     sub: stream::Subscription,
     ticks: tokio::time::Interval,
     sent: Sent,
-    credential: stream::Credential,
-    state: web::Data<AppState>,
-    /// Its credential ended and the client was told: nothing more is sent.
+    standing: Standing,
+    /// Its standing was lost and the client was told: nothing more is sent.
     ended: bool,
 }
 
 impl OpenStream {
-    /// The next frame to send, `None` once the stream is over. Its credential is checked
-    /// before every notification and at every heartbeat, so a logout or the token's
-    /// expiry ends it within a heartbeat even when nothing is sent.
+    /// The next frame to send, `None` once the stream is over. Its standing is checked
+    /// before every notification and at every heartbeat, so a logout, the token's
+    /// expiry, the end of the user's session or the tenant's suspension ends it within
+    /// a heartbeat even when nothing is sent.
     async fn next_frame(&mut self) -> Option<bytes::Bytes> {
         if self.ended {
             return None;
@@ -192,10 +235,7 @@ impl OpenStream {
                 },
                 _ = self.ticks.tick() => bytes::Bytes::from_static(b": heartbeat\n\n"),
             };
-            let now = self.state.clock.now();
-            if let Some(reason) =
-                stream::credential_ended(&self.credential, now, &self.state.revocations).await
-            {
+            if let Some(reason) = self.standing.lost().await {
                 self.ended = true;
                 return Some(stream::reauthenticate_frame(reason));
             }
@@ -220,7 +260,7 @@ impl Sent {
 
 #[utoipa::path(get, path = "/api/v1/notifications/stream", tag = "notifications", params(StreamQuery,
         ("Last-Event-ID" = Option<i64>, Header, description = "Replays the caller's notifications after this id before going live")),
-    responses((status = 200, description = "Server-Sent Events, `text/event-stream`: `event: notification` with the notification as `data` and its id as `id`; a comment line as heartbeat; `event: overflow` when more were missed than a replay holds (reload the inbox); `event: reauthenticate` with `{\"reason\": \"token_expired\"}` or `\"token_revoked\"` as its last frame when the access token it was opened with (or whose ticket opened it) expires or is logged out, checked before every notification and at every heartbeat (get a new token or ticket, then reconnect with `Last-Event-ID`). While this server is resubscribing to the notification channel the stream holds only `retry: 1000` and ends, and the client reconnects with its `Last-Event-ID`", content_type = "text/event-stream", body = String), AuthedRouteErrors),
+    responses((status = 200, description = "Server-Sent Events, `text/event-stream`: `event: notification` with the notification as `data` and its id as `id`; a comment line as heartbeat; `event: overflow` when more were missed than a replay holds (reload the inbox); `event: reauthenticate` as its last frame, with `{\"reason\": ...}`: `\"token_expired\"` or `\"token_revoked\"` when the access token it was opened with (or whose ticket opened it) expires or is logged out, `\"session_ended\"` when that token's session ends (the user's password changes, or the user is deactivated or deleted), `\"tenant_unavailable\"` when the tenant is suspended or no longer served on this host; checked before every notification and at every heartbeat (get a new token or ticket, then reconnect with `Last-Event-ID`). While this server is resubscribing to the notification channel the stream holds only `retry: 1000` and ends, and the client reconnects with its `Last-Event-ID`", content_type = "text/event-stream", body = String), AuthedRouteErrors),
     security(("bearer" = [])))]
 #[get("/api/v1/notifications/stream")]
 pub async fn notification_stream(
@@ -239,21 +279,37 @@ pub async fn notification_stream(
         return Ok(come_back_later());
     }
     let tx = db.begin().await?;
-    let (user_id, credential) = match (&query.ticket, &user) {
+    let credential = match (&query.ticket, &user) {
         (Some(ticket), _) => stream::redeem_ticket(&tx, ticket).await?,
-        (None, Some(user)) => match user.principal() {
-            Principal::User(id) => (id, stream::Credential::of(&user.claims)),
-            Principal::System(_) => return Err(DomainError::InvalidToken.into()),
-        },
+        (None, Some(user)) => stream::Credential::of(&user.claims),
         (None, None) => return Err(DomainError::InvalidToken.into()),
     };
-    // A ticket outlives neither the token that asked for it nor its logout.
+    let user_id = credential.user();
+    // A stream opens only on what it could go on with: a ticket outlives neither the
+    // token that asked for it nor its logout, and a token is worth nothing once its
+    // session has ended (read in this transaction, the tenant's standing having been
+    // checked on the way in).
     if stream::credential_ended(&credential, state.clock.now(), &state.revocations)
         .await
         .is_some()
     {
         return Err(DomainError::InvalidToken.into());
     }
+    Actor::resolve(&tx, &credential.principal).await?;
+    if came_as_head(&req) {
+        // What a GET would answer, without using the ticket up: the transaction that
+        // marked it used is dropped, not committed.
+        return Ok(
+            event_stream().streaming(futures::stream::empty::<Result<bytes::Bytes, Infallible>>())
+        );
+    }
+    let standing = Standing {
+        credential,
+        db: db.clone(),
+        host: tenant_host(&req, &state)?,
+        tenant: tx.tenant_id(),
+        state: state.clone(),
+    };
     // Subscribed before the replay is read: nothing falls between the two (a live one
     // the replay also had is skipped by its id).
     let Some(subscription) = hub.subscribe(tx.tenant_id().0, user_id) else {
@@ -289,19 +345,14 @@ pub async fn notification_stream(
         sub: subscription,
         ticks,
         sent,
-        credential,
-        state: state.clone(),
+        standing,
         ended: false,
     };
     let body = futures::stream::unfold(open, |mut open| async move {
         let frame = open.next_frame().await?;
         Some((Ok::<_, Infallible>(frame), open))
     });
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, "text/event-stream"))
-        .insert_header((header::CACHE_CONTROL, "no-cache, no-transform"))
-        .insert_header(("x-accel-buffering", "no"))
-        .streaming(body))
+    Ok(event_stream().streaming(body))
 }
 
 #[utoipa::path(get, path = "/api/v1/notifications", tag = "notifications", params(InboxQuery),

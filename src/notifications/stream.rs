@@ -33,9 +33,9 @@ use uuid::Uuid;
 
 use crate::kernel::revocation::Revocations;
 use crate::kernel::tokens::{Claims, ACCESS_TOKEN_TTL_SECS};
-use crate::kernel::{unit, Actor, DomainError};
+use crate::kernel::{reads, unit, Actor, DomainError, Principal, Role};
 use crate::tenancy::pool::DatabaseUrl;
-use crate::tenancy::scoped::TenantTx;
+use crate::tenancy::scoped::{TenantDb, TenantTx};
 
 /// The pub/sub channel (PostgreSQL and Redis alike).
 pub const CHANNEL: &str = "pactum_notifications";
@@ -372,11 +372,14 @@ pub struct StreamTicket {
 
 /// The access token behind a stream, shown when it opened or when its ticket was asked
 /// for: the stream lives no longer than the token would be honoured, ending at its
-/// expiry by the server's clock or at its revocation (a logout).
+/// expiry by the server's clock, at its revocation (a logout), or when its session ends
+/// (the user's password changes, or the user is deactivated or deleted).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Credential {
     pub token_id: Uuid,
     pub expires_at: DateTime<Utc>,
+    /// The user, with the token's session generation when it is known.
+    pub principal: Principal,
 }
 
 impl Credential {
@@ -385,13 +388,23 @@ impl Credential {
         Self {
             token_id: claims.jti,
             expires_at: DateTime::from_timestamp(exp, 0).unwrap_or(DateTime::<Utc>::MAX_UTC),
+            principal: Principal::Session {
+                user: claims.sub,
+                generation: claims.generation,
+            },
         }
+    }
+
+    /// The user the stream is for.
+    pub fn user(&self) -> Uuid {
+        self.principal.user_id().unwrap_or_else(Uuid::nil)
     }
 }
 
 /// Why an open stream ends before its client closes it: sent to it as
 /// `event: reauthenticate`, so it asks for a new token or ticket rather than
-/// reconnecting with the one that no longer holds.
+/// reconnecting with the one that no longer holds. Only the token itself is judged
+/// here, with no database: its expiry and its revocation.
 pub async fn credential_ended(
     credential: &Credential,
     now: DateTime<Utc>,
@@ -403,6 +416,20 @@ pub async fn credential_ended(
         Some("token_revoked")
     } else {
         None
+    }
+}
+
+/// Whether the stream's session has ended in the tenant's schema: its user deactivated
+/// or deleted, or their sessions ended by a password change. A database that cannot
+/// answer ends nothing (the token's own expiry still bounds the stream).
+pub async fn session_ended(db: &TenantDb, credential: &Credential) -> Option<&'static str> {
+    match reads::read_as(db, &credential.principal, Role::Viewer, &[]).await {
+        Ok(_) => None,
+        Err(DomainError::InvalidToken) => Some("session_ended"),
+        Err(error) => {
+            tracing::warn!(%error, "stream: cannot check its session now; it goes on");
+            None
+        }
     }
 }
 
@@ -439,8 +466,9 @@ pub async fn issue_ticket(
     .await?;
     tx.execute(
         "insert into notification_stream_tickets \
-             (ticket_hash, user_id, expires_at, created_at, token_id, token_expires_at) \
-         values ($1, $2, $3, $4, $5, $6)",
+             (ticket_hash, user_id, expires_at, created_at, token_id, token_expires_at, \
+              session_generation) \
+         values ($1, $2, $3, $4, $5, $6, $7)",
         &[
             &hash(&ticket),
             &user,
@@ -448,6 +476,7 @@ pub async fn issue_ticket(
             &now,
             &credential.token_id,
             &credential.expires_at,
+            &credential.principal.session_generation(),
         ],
     )
     .await
@@ -459,10 +488,10 @@ pub async fn issue_ticket(
     })
 }
 
-/// Uses a ticket up: the user it was issued to and the token that asked for it, when
-/// it is unused, unexpired, of this tenant and its user still active. A ticket made
+/// Uses a ticket up: the token that asked for it, when it is unused, unexpired, of this
+/// tenant, its user still active and that token's session not ended. A ticket made
 /// before tickets kept their token stands for a token as old as the ticket.
-pub async fn redeem_ticket(tx: &TenantTx, ticket: &str) -> Result<(Uuid, Credential), DomainError> {
+pub async fn redeem_ticket(tx: &TenantTx, ticket: &str) -> Result<Credential, DomainError> {
     if ticket.is_empty() || ticket.len() > 100 {
         return Err(DomainError::InvalidToken);
     }
@@ -472,20 +501,26 @@ pub async fn redeem_ticket(tx: &TenantTx, ticket: &str) -> Result<(Uuid, Credent
             "update notification_stream_tickets t set used_at = $2 from users u \
              where t.ticket_hash = $1 and t.used_at is null and t.expires_at > $2 \
                and u.id = t.user_id and u.active \
-             returning t.user_id, t.token_id, t.token_expires_at, t.created_at",
+               and (t.session_generation is null or t.session_generation = u.session_generation) \
+             returning t.user_id, t.token_id, t.token_expires_at, t.created_at, \
+               t.session_generation",
             &[&hash(ticket), &now],
         )
         .await?
         .ok_or(DomainError::InvalidToken)?;
     let made: DateTime<Utc> = row.get(3);
     let lifetime = i64::try_from(ACCESS_TOKEN_TTL_SECS).unwrap_or(i64::MAX);
-    let credential = Credential {
+    let user: Uuid = row.get(0);
+    Ok(Credential {
         token_id: row.get::<_, Option<Uuid>>(1).unwrap_or_else(Uuid::nil),
         expires_at: row
             .get::<_, Option<DateTime<Utc>>>(2)
             .unwrap_or(made + chrono::Duration::seconds(lifetime)),
-    };
-    Ok((row.get(0), credential))
+        principal: match row.get::<_, Option<i32>>(4) {
+            Some(generation) => Principal::Session { user, generation },
+            None => Principal::User(user),
+        },
+    })
 }
 
 /// What a reconnecting stream missed: frames of the user's notifications after

@@ -12,6 +12,17 @@ use actix_web::body::{BodySize, BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
 use actix_web::middleware::Next;
+use actix_web::{HttpMessage, HttpRequest};
+
+/// Marks a request that came as `HEAD`: a handler whose `GET` changes something (a
+/// ticket used up) answers it without the change.
+#[derive(Clone, Copy)]
+struct CameAsHead;
+
+/// Whether the request came as `HEAD` and is routed as a `GET`.
+pub fn came_as_head(req: &HttpRequest) -> bool {
+    req.extensions().contains::<CameAsHead>()
+}
 
 /// Routes a `HEAD` as a `GET` and answers it without content.
 pub async fn head_as_get(
@@ -21,6 +32,7 @@ pub async fn head_as_get(
     let head = req.method() == Method::HEAD;
     if head {
         req.head_mut().method = Method::GET;
+        req.extensions_mut().insert(CameAsHead);
     }
     let response = next.call(req).await?.map_into_boxed_body();
     if !head {

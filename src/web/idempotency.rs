@@ -35,7 +35,7 @@ use uuid::Uuid;
 use super::error::ApiError;
 use super::tenant::{tenant_in, verified_claims, RequestCommitGuard};
 use super::{AppState, MAX_JSON_BODY_BYTES};
-use crate::kernel::{DomainError, Refusal};
+use crate::kernel::{Actor, DomainError, Principal, Refusal};
 use crate::tenancy::scoped::{CommitGuard, TenantDb};
 
 pub const HEADER: &str = "idempotency-key";
@@ -101,6 +101,15 @@ pub async fn idempotency(
     if claims.tid != tenant.id.0 {
         return Ok(next.call(req).await?.map_into_boxed_body());
     }
+    // A kept answer goes back only to a token the handler itself would take: not
+    // logged out, its user active and its session not ended.
+    if state.revocations.is_revoked(claims.jti).await {
+        return Err(ApiError::from(DomainError::InvalidToken).into());
+    }
+    let principal = Principal::Session {
+        user: claims.sub,
+        generation: claims.generation,
+    };
     let content_type = req
         .headers()
         .get(CONTENT_TYPE)
@@ -160,6 +169,9 @@ pub async fn idempotency(
     let now = state.clock.now();
     let found = {
         let tx = db.begin().await.map_err(ApiError::from)?;
+        Actor::resolve(&tx, &principal)
+            .await
+            .map_err(ApiError::from)?;
         // An expired key is forgotten first: it no longer answers for anything.
         tx.execute(
             "delete from idempotency_keys where owner_id = $1 and key = $2 and expires_at <= $3",

@@ -89,6 +89,11 @@ fn request_host(req: &HttpRequest, trust_proxy: bool) -> Result<Host, ApiError> 
     Host::parse(strip_port(raw.trim())).map_err(|_| ApiError::InvalidHost)
 }
 
+/// The host the request named, as the tenant was resolved from it.
+pub fn tenant_host(req: &HttpRequest, state: &AppState) -> Result<Host, ApiError> {
+    request_host(req, state.config.trust_proxy)
+}
+
 /// `acme.localhost:8000` -> `acme.localhost`. Bracketed IPv6 literals are left whole
 /// (and then refused by `Host::parse`: tenants are named hosts).
 fn strip_port(host: &str) -> &str {
@@ -228,7 +233,10 @@ pub struct AuthUser {
 impl AuthUser {
     /// Who asks, for the services: their live role is read in the unit of work.
     pub fn principal(&self) -> Principal {
-        Principal::User(self.claims.sub)
+        Principal::Session {
+            user: self.claims.sub,
+            generation: self.claims.generation,
+        }
     }
 }
 

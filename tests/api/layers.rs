@@ -1977,6 +1977,57 @@ fn tenant_schema_entries(text: &str) -> Vec<usize> {
         .collect()
 }
 
+/// Where a signed token's user is taken at its word, and how the session behind it is
+/// checked there: not logged out, the user active, the session not ended by a password
+/// change or a deactivation (the token's `gen` still the user's `session_generation`).
+const HONOURS_A_TOKEN: [(&str, &str); 6] = [
+    ("web/tenant.rs", "`AuthUser`: the signature, the tenant and the revocation list; its `principal()` carries the token's session, which every handler's `Actor::resolve` or `read_as` checks"),
+    ("web/idempotency.rs", "checks the revocation list and resolves the actor with the token's session before answering from a kept response"),
+    ("identity/routes.rs", "`me` reads the user with the token's session generation"),
+    ("identity/user_routes.rs", "the password change resolves the actor (the session checked) before it uses the id"),
+    ("notifications/routes.rs", "a stream checks its credential and session at open, before every notification and at every heartbeat"),
+    ("notifications/stream.rs", "a stream's credential keeps the token's session for those checks"),
+];
+
+/// Lines of `text`, outside its tests, that take a token's claims as who asks.
+fn token_honoured(text: &str) -> Vec<usize> {
+    text.lines()
+        .enumerate()
+        .take_while(|(_, line)| line.trim() != "#[cfg(test)]")
+        .filter(|(_, line)| !line.trim_start().starts_with("//"))
+        .filter(|(_, line)| {
+            line.contains("verified_claims(")
+                || line.contains("claims.sub")
+                || line.contains("Credential::of(")
+        })
+        .map(|(number, _)| number + 1)
+        .collect()
+}
+
+#[test]
+fn a_token_is_honoured_only_where_its_session_is_checked() {
+    let (unlisted, stale) = outside_the_list(token_honoured, &HONOURS_A_TOKEN);
+    assert!(
+        unlisted.is_empty(),
+        "a token's claims taken as who asks without saying how its session is checked \
+         (logout, deactivation, a password change); resolve the actor with its \
+         `principal()` (or check as the listed places do) and list the file in \
+         HONOURS_A_TOKEN: {unlisted:?}"
+    );
+    assert!(
+        stale.is_empty(),
+        "listed but no longer honouring a token: {stale:?}"
+    );
+    let sample = "let claims = verified_claims(req, &state)?;\n\
+                  let owner = claims.sub;\n\
+                  let credential = Credential::of(&user.claims);\n\
+                  // claims.sub in a comment\n\
+                  let user = user.principal();\n\
+                  #[cfg(test)]\n\
+                  let owner = claims.sub;";
+    assert_eq!(token_honoured(sample), [1, 2, 3]);
+}
+
 #[test]
 fn work_enters_a_tenants_schema_only_at_this_releases_version() {
     let (unlisted, stale) = outside_the_list(tenant_schema_entries, &ENTERS_A_TENANTS_SCHEMA);

@@ -312,9 +312,38 @@ async fn changing_the_password_needs_the_current_one_and_ends_other_sessions() {
         code(change(PASSWORD, "short").await).await,
         (StatusCode::BAD_REQUEST, "invalid_input".into())
     );
+    let changed = change(PASSWORD, "a brand new password").await;
+    assert_eq!(changed.status(), StatusCode::OK);
+    let renewed: Value = changed.json().await.unwrap();
+    // Every token handed out before is refused at once, not at its expiry; this session
+    // goes on with the pair it got back.
+    let other_access = other_session["access_token"].as_str().unwrap();
+    for (what, token) in [("this session's", &admin[..]), ("another's", other_access)] {
+        for path in ["/api/v1/auth/me", "/api/v1/users", "/api/v1/contracts"] {
+            assert_eq!(
+                code(app.call(Method::GET, HOST, path, token, None).await).await,
+                (StatusCode::UNAUTHORIZED, "invalid_token".into()),
+                "{what} old access token on {path}"
+            );
+        }
+    }
+    let renewed_access = renewed["access_token"].as_str().unwrap();
     assert_eq!(
-        change(PASSWORD, "a brand new password").await.status(),
-        StatusCode::NO_CONTENT
+        app.call(Method::GET, HOST, "/api/v1/auth/me", renewed_access, None)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let rotated = app
+        .request(Method::POST, HOST, "/api/v1/auth/refresh")
+        .json(&json!({"refresh_token": renewed["refresh_token"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        rotated.status(),
+        StatusCode::OK,
+        "the new refresh token works"
     );
     assert_eq!(
         app.login(HOST, "admin@example.com", PASSWORD)
@@ -335,6 +364,115 @@ async fn changing_the_password_needs_the_current_one_and_ends_other_sessions() {
         .await
         .unwrap();
     assert_eq!(refresh.status(), StatusCode::UNAUTHORIZED);
+}
+
+/// An admin's password reset or a deactivation ends the user's sessions the moment it
+/// commits: every access token they hold is refused on every kind of route (reads,
+/// writes, their profile, a kept idempotent answer), and a reactivation does not bring
+/// the old tokens back.
+#[tokio::test]
+async fn a_reset_or_a_deactivation_ends_every_session_at_once_and_reactivation_revives_none() {
+    let (_db, app, admin) = setup().await;
+    let user = create_user(&app, &admin, "sam@example.com", "member").await;
+    let path = format!("/api/v1/users/{}", user["id"].as_str().unwrap());
+    let ticket_once = |token: String| {
+        app.request(Method::POST, HOST, "/api/v1/notifications/stream-tickets")
+            .bearer_auth(token)
+            .header("Idempotency-Key", "ticket-once")
+            .send()
+    };
+    let refused_everywhere = async |token: &str, what: &str| {
+        for path in ["/api/v1/auth/me", "/api/v1/contracts"] {
+            assert_eq!(
+                code(app.call(Method::GET, HOST, path, token, None).await).await,
+                (StatusCode::UNAUTHORIZED, "invalid_token".into()),
+                "{what}: GET {path}"
+            );
+        }
+        let write = app
+            .call(
+                Method::POST,
+                HOST,
+                "/api/v1/counterparties",
+                token,
+                Some(json!({"name": "Initech"})),
+            )
+            .await;
+        assert_eq!(
+            code(write).await,
+            (StatusCode::UNAUTHORIZED, "invalid_token".into()),
+            "{what}: a write"
+        );
+        assert_eq!(
+            code(ticket_once(token.to_owned()).await.unwrap()).await,
+            (StatusCode::UNAUTHORIZED, "invalid_token".into()),
+            "{what}: the kept answer of an idempotent request"
+        );
+    };
+
+    let before_reset = app.access_token(HOST, "sam@example.com", PASSWORD).await;
+    let first = ticket_once(before_reset.clone()).await.unwrap();
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let replayed = ticket_once(before_reset.clone()).await.unwrap();
+    assert_eq!(
+        replayed.headers()["idempotent-replayed"],
+        "true",
+        "the key's answer is kept"
+    );
+    let reset = app
+        .call(
+            Method::PATCH,
+            HOST,
+            &path,
+            &admin,
+            Some(json!({"password": "a password the admin chose"})),
+        )
+        .await;
+    assert_eq!(reset.status(), StatusCode::OK);
+    refused_everywhere(&before_reset, "after a reset").await;
+
+    let before_deactivation = app
+        .access_token(HOST, "sam@example.com", "a password the admin chose")
+        .await;
+    assert_eq!(
+        app.call(
+            Method::GET,
+            HOST,
+            "/api/v1/contracts",
+            &before_deactivation,
+            None
+        )
+        .await
+        .status(),
+        StatusCode::OK
+    );
+    for active in [false, true] {
+        let toggled = app
+            .call(
+                Method::PATCH,
+                HOST,
+                &path,
+                &admin,
+                Some(json!({ "active": active })),
+            )
+            .await;
+        assert_eq!(toggled.status(), StatusCode::OK);
+    }
+    refused_everywhere(
+        &before_deactivation,
+        "after a deactivation and reactivation",
+    )
+    .await;
+    let after = app
+        .access_token(HOST, "sam@example.com", "a password the admin chose")
+        .await;
+    assert_eq!(
+        app.call(Method::GET, HOST, "/api/v1/contracts", &after, None)
+            .await
+            .status(),
+        StatusCode::OK,
+        "a new sign-in works"
+    );
 }
 
 #[tokio::test]

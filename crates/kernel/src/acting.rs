@@ -10,22 +10,26 @@ use super::error::DomainError;
 use super::unit;
 use crate::tenancy::scoped::TenantTx;
 
-/// The acting user's own role, active flag and live temporary grants (`$1` the user,
-/// `$2` now by the unit's clock), for [`Actor::from_user_row`], which acts with the
+/// The acting user's own role, active flag, live temporary grants (`$1` the user, `$2`
+/// now by the unit's clock) and session generation, for [`Actor::from_user_row`], which acts with the
 /// strongest of them. Reads fetch it in the same round trip as their own statements,
 /// so it runs on every request: the grants come back as a plain array (an index probe
 /// that finds nothing for most users) rather than being ranked in SQL, which cost
 /// PostgreSQL three times as much per request.
 pub const ACTING_USER_SQL: &str =
     "select u.role, u.active, array(select g.role from role_grants g \
-        where g.user_id = u.id and g.ended_at is null and g.expires_at > $2) \
+        where g.user_id = u.id and g.ended_at is null and g.expires_at > $2), \
+        u.session_generation \
     from users u where u.id = $1";
 
 impl Actor {
     /// The principal as an actor, with a user's live role read in `tx`.
     pub async fn resolve(tx: &TenantTx, principal: &Principal) -> Result<Self, DomainError> {
         match principal {
-            Principal::User(id) => Self::load(tx, *id).await,
+            Principal::Session { user, generation } => {
+                Self::load(tx, *user, Some(*generation)).await
+            }
+            Principal::User(id) => Self::load(tx, *id, None).await,
             Principal::System(on_behalf_of) => Ok(Self::system(on_behalf_of)),
         }
     }
@@ -42,11 +46,16 @@ impl Actor {
         Ok(actor)
     }
 
-    /// The user `user_id` as an actor, if they exist and are active. Anything else
-    /// means the token outlived its user: 401, as for a bad token.
-    pub async fn load(tx: &TenantTx, user_id: Uuid) -> Result<Self, DomainError> {
+    /// The user `user_id` as an actor, if they exist, are active and (for a token of
+    /// session `generation`) have not started another generation since. Anything else
+    /// means the token outlived its user or its session: 401, as for a bad token.
+    async fn load(
+        tx: &TenantTx,
+        user_id: Uuid,
+        generation: Option<i32>,
+    ) -> Result<Self, DomainError> {
         let now: DateTime<Utc> = unit::now(tx);
         let row = tx.query_opt(ACTING_USER_SQL, &[&user_id, &now]).await?;
-        Self::from_user_row(user_id, row.as_ref())
+        Self::from_user_row(user_id, generation, row.as_ref())
     }
 }

@@ -36,10 +36,20 @@ impl Role {
     }
 }
 
-/// Who asks, before their live role is known: a user named by a verified token, or
-/// Pactum itself. [`Actor::resolve`] turns it into an [`Actor`] inside a transaction.
+/// Who asks, before their live role is known: a user signed in with a verified token, a
+/// user on whose behalf work goes on, or Pactum itself. [`Actor::resolve`] turns it
+/// into an [`Actor`] inside a transaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Principal {
+    /// A user signed in with a token of their session `generation`: it acts only while
+    /// the user is active and their sessions are still of that generation (a password
+    /// change or a deactivation starts a new one).
+    Session {
+        user: Uuid,
+        generation: i32,
+    },
+    /// A user whose sign-in was already checked (earlier in the unit of work, or when
+    /// the work they asked for was queued): it acts while the user is active.
     User(Uuid),
     System(&'static str),
 }
@@ -48,8 +58,16 @@ impl Principal {
     /// The user's id; `None` for the system.
     pub fn user_id(&self) -> Option<Uuid> {
         match self {
-            Self::User(id) => Some(*id),
+            Self::Session { user, .. } | Self::User(user) => Some(*user),
             Self::System(_) => None,
+        }
+    }
+
+    /// The session generation a user's token was minted in, when it came with one.
+    pub fn session_generation(&self) -> Option<i32> {
+        match self {
+            Self::Session { generation, .. } => Some(*generation),
+            Self::User(_) | Self::System(_) => None,
         }
     }
 }
@@ -71,11 +89,17 @@ impl Actor {
     }
 
     /// The actor from a row of `acting::ACTING_USER_SQL` (the live role is read in
-    /// `acting`, by the unit's clock).
-    pub fn from_user_row(user_id: Uuid, row: Option<&Row>) -> Result<Self, DomainError> {
+    /// `acting`, by the unit's clock), for a user signed in with a token of session
+    /// `generation` when there is one.
+    pub fn from_user_row(
+        user_id: Uuid,
+        generation: Option<i32>,
+        row: Option<&Row>,
+    ) -> Result<Self, DomainError> {
         let row = row.ok_or(DomainError::InvalidToken)?;
-        let (role, active, granted): (&str, bool, Vec<&str>) = (row.get(0), row.get(1), row.get(2));
-        if !active {
+        let (role, active, granted, current): (&str, bool, Vec<&str>, i32) =
+            (row.get(0), row.get(1), row.get(2), row.get(3));
+        if !active || generation.is_some_and(|generation| generation != current) {
             return Err(DomainError::InvalidToken);
         }
         let mut strongest = Role::Viewer;

@@ -31,6 +31,12 @@ pub struct Claims {
     pub nbf: Option<u64>,
     /// Token id, for revocation lists and logs.
     pub jti: Uuid,
+    /// The user's session generation when the token was minted. A password change or a
+    /// deactivation starts a new one, and a token of an earlier generation is refused
+    /// from then on, though it has not expired. A token without the claim is of the
+    /// first generation.
+    #[serde(default, rename = "gen")]
+    pub generation: i32,
 }
 
 pub struct TokenKeys {
@@ -59,6 +65,7 @@ impl TokenKeys {
     pub fn mint(
         &self,
         user: Uuid,
+        generation: i32,
         tenant_id: Uuid,
         tenant: &str,
         role: &str,
@@ -75,6 +82,7 @@ impl TokenKeys {
             exp: now + ACCESS_TOKEN_TTL_SECS,
             nbf: None,
             jti: Uuid::new_v4(),
+            generation,
         };
         Ok(jsonwebtoken::encode(
             &Header::new(Algorithm::HS256),
@@ -135,7 +143,7 @@ mod tests {
         let keys = TokenKeys::new(SECRET);
         let (user, tenant) = (Uuid::new_v4(), Uuid::new_v4());
         let token = keys
-            .mint(user, tenant, "acme", "admin", unix_now())
+            .mint(user, 0, tenant, "acme", "admin", unix_now())
             .unwrap();
         let claims = keys.verify(&token, unix_now()).unwrap();
         assert_eq!(
@@ -145,22 +153,35 @@ mod tests {
     }
 
     #[test]
+    fn a_token_carries_its_session_generation_and_one_without_is_of_the_first() {
+        let keys = TokenKeys::new(SECRET);
+        let (user, tenant, now) = (Uuid::new_v4(), Uuid::new_v4(), unix_now());
+        let token = keys.mint(user, 7, tenant, "acme", "admin", now).unwrap();
+        assert_eq!(keys.verify(&token, now).unwrap().generation, 7);
+        let mut claims = serde_json::to_value(keys.verify(&token, now).unwrap()).unwrap();
+        claims.as_object_mut().unwrap().remove("gen");
+        let older =
+            jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &keys.encoding).unwrap();
+        assert_eq!(keys.verify(&older, now).unwrap().generation, 0);
+    }
+
+    #[test]
     fn expired_foreign_and_unsigned_tokens_are_refused() {
         let keys = TokenKeys::new(SECRET);
         let (user, tenant) = (Uuid::new_v4(), Uuid::new_v4());
         let now = unix_now();
-        let minted = keys.mint(user, tenant, "acme", "admin", now).unwrap();
+        let minted = keys.mint(user, 0, tenant, "acme", "admin", now).unwrap();
         assert!(keys.verify(&minted, now + ACCESS_TOKEN_TTL_SECS).is_some());
         assert!(keys
             .verify(&minted, now + ACCESS_TOKEN_TTL_SECS + LEEWAY_SECS + 1)
             .is_none());
         let foreign = TokenKeys::new(b"another-secret-another-secret-12")
-            .mint(user, tenant, "acme", "admin", unix_now())
+            .mint(user, 0, tenant, "acme", "admin", unix_now())
             .unwrap();
         assert!(keys.verify(&foreign, now).is_none());
         // alg: none, with our claims.
         let good = keys
-            .mint(user, tenant, "acme", "admin", unix_now())
+            .mint(user, 0, tenant, "acme", "admin", unix_now())
             .unwrap();
         let payload = good.split('.').nth(1).unwrap();
         let unsigned = format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{payload}.");
@@ -174,7 +195,7 @@ mod tests {
         let mut claims = keys
             .verify(
                 &keys
-                    .mint(Uuid::new_v4(), Uuid::new_v4(), "acme", "admin", now)
+                    .mint(Uuid::new_v4(), 0, Uuid::new_v4(), "acme", "admin", now)
                     .unwrap(),
                 now,
             )
@@ -193,7 +214,7 @@ mod tests {
         let claims = keys
             .verify(
                 &keys
-                    .mint(Uuid::new_v4(), Uuid::new_v4(), "acme", "admin", now)
+                    .mint(Uuid::new_v4(), 0, Uuid::new_v4(), "acme", "admin", now)
                     .unwrap(),
                 now,
             )

@@ -96,6 +96,29 @@ async fn stream_tickets_are_single_use_short_lived_and_bound_to_their_tenant() {
     unauthorised(Listener::open(app, HOST, "?ticket=made-up", None).await).await;
 
     let used = ticket(&org, 0, "olive").await;
+    // A HEAD (a monitor, a link prefetcher) is answered as the GET would be, and does
+    // not use the ticket up.
+    let head = app
+        .request(
+            Method::HEAD,
+            HOST,
+            &format!("/api/v1/notifications/stream?ticket={used}"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), StatusCode::OK);
+    assert_eq!(head.headers()["content-type"], "text/event-stream");
+    let head = app
+        .request(
+            Method::HEAD,
+            HOST,
+            "/api/v1/notifications/stream?ticket=made-up",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), StatusCode::UNAUTHORIZED);
     let mut stream =
         Listener::of(Listener::open(app, HOST, &format!("?ticket={used}"), None).await);
     unauthorised(Listener::open(app, HOST, &format!("?ticket={used}"), None).await).await;
@@ -157,6 +180,112 @@ async fn stream_tickets_are_single_use_short_lived_and_bound_to_their_tenant() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+}
+
+/// A stream ends with what it stands on, even while nothing is sent to it: its user's
+/// session (a password change ends the streams of every earlier token of theirs,
+/// bearer or ticket, and a deactivation every stream of the user) and its tenant (a
+/// suspension ends every stream on the tenant's hosts). Nothing ended can be reopened
+/// with what it was opened with.
+#[tokio::test]
+async fn a_stream_ends_with_its_users_session_and_with_its_tenants_suspension() {
+    let org = org(
+        Utc::now(),
+        1,
+        &[("PACTUM_SSE_HEARTBEAT_SECS", "1")],
+        &[("olive", "member"), ("pat", "member"), ("quinn", "viewer")],
+    )
+    .await;
+    let app = &org.apps[0];
+    let olive = org.people["olive"].1.clone();
+    let mut bearer = Listener::of(
+        app.request(Method::GET, HOST, "/api/v1/notifications/stream")
+            .bearer_auth(&olive)
+            .send()
+            .await
+            .unwrap(),
+    );
+    let mut ticketed = Listener::of(
+        Listener::open(
+            app,
+            HOST,
+            &format!("?ticket={}", ticket(&org, 0, "olive").await),
+            None,
+        )
+        .await,
+    );
+    let unused = ticket(&org, 0, "olive").await;
+    let mut pat = Listener::of(
+        Listener::open(
+            app,
+            HOST,
+            &format!("?ticket={}", ticket(&org, 0, "pat").await),
+            None,
+        )
+        .await,
+    );
+    let mut quinn = Listener::of(
+        Listener::open(
+            app,
+            HOST,
+            &format!("?ticket={}", ticket(&org, 0, "quinn").await),
+            None,
+        )
+        .await,
+    );
+
+    let (status, renewed) = org
+        .as_(
+            "olive",
+            Method::POST,
+            "/api/v1/auth/password",
+            Some(json!({"current_password": PASSWORD, "new_password": "olive's new password"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{renewed}");
+    for (what, listener) in [("bearer", &mut bearer), ("ticket", &mut ticketed)] {
+        let (sent, reason) = listener.until_end(StdDuration::from_secs(10)).await;
+        assert_eq!(reason.as_deref(), Some("session_ended"), "{what}");
+        assert!(sent.is_empty(), "{what}: {sent:?}");
+    }
+    let with_old_token = app
+        .request(Method::GET, HOST, "/api/v1/notifications/stream")
+        .bearer_auth(&olive)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(with_old_token.status(), StatusCode::UNAUTHORIZED);
+    let with_old_ticket = Listener::open(app, HOST, &format!("?ticket={unused}"), None).await;
+    assert_eq!(
+        with_old_ticket.status(),
+        StatusCode::UNAUTHORIZED,
+        "a ticket the ended session asked for"
+    );
+    let renewed_ticket = ticket_for(app, renewed["access_token"].as_str().unwrap()).await;
+    let reopened = Listener::open(app, HOST, &format!("?ticket={renewed_ticket}"), None).await;
+    assert_eq!(reopened.status(), StatusCode::OK, "the new session streams");
+
+    let (status, _) = org
+        .call(
+            0,
+            None,
+            Method::PATCH,
+            &format!("/api/v1/users/{}", org.people["pat"].0),
+            Some(json!({"active": false})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, reason) = pat.until_end(StdDuration::from_secs(10)).await;
+    assert_eq!(reason.as_deref(), Some("session_ended"), "deactivated");
+
+    org.db
+        .client()
+        .await
+        .batch_execute("update public.tenants set status = 'suspended' where slug = 'acme'")
+        .await
+        .unwrap();
+    let (_, reason) = quinn.until_end(StdDuration::from_secs(10)).await;
+    assert_eq!(reason.as_deref(), Some("tenant_unavailable"), "suspended");
 }
 
 /// An open stream is no way around a logout or a token's expiry: when the access token
