@@ -3,8 +3,8 @@
 //! adds. No tenant resolution middleware (the Host header is ignored) and no
 //! `SET LOCAL search_path` (every connection is opened with the schema as its
 //! search_path). The rest is the real server's: request-id middleware with metrics, the
-//! same token check and revocation lookup, the same allocator, the same pool, the same
-//! pipelined read-only transaction, the same SQL and JSON.
+//! same token check, the same allocator, the same pool, the same pipelined read-only
+//! transaction, the same SQL (with its session and logout checks) and JSON.
 //!
 //! Not a product: a single-schema server would be unsafe for more than one tenant.
 //!   PACTUM_FIXED_SCHEMA=t_bench0 cargo bench --bench fixed_schema_baseline
@@ -16,7 +16,6 @@ use actix_web::{get, web, App, HttpRequest, HttpResponse, HttpServer};
 use pactum::config::Config;
 use pactum::identity::model::UserView;
 use pactum::kernel::rate_limit::LoginLimiter;
-use pactum::kernel::revocation::Revocations;
 use pactum::kernel::tokens::TokenKeys;
 use pactum::tenancy::connection::{RequestPool, Scope};
 use pactum::tenancy::pool::DatabaseUrl;
@@ -29,15 +28,13 @@ use pactum::web::{metrics, request_id, AppState};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-const ME_SQL: &str =
-    "select id, email, display_name, role, active from users where id = $1 and active";
+const ME_SQL: &str = "select id, email, display_name, role, active from users \
+     where id = $1 and active and session_generation = $2 \
+       and not exists (select 1 from revoked_access_tokens where token_id = $3)";
 
 #[get("/api/v1/auth/me")]
 async fn me(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let claims = pactum::web::tenant::verified_claims(&req, &state)?;
-    if state.revocations.is_revoked(claims.jti).await {
-        return Err(DomainError::InvalidToken.into());
-    }
     let conn = state
         .pool
         .get(None)
@@ -47,7 +44,8 @@ async fn me(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse
         .prepare(Scope::standalone(), ME_SQL)
         .await
         .map_err(DomainError::database)?;
-    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&claims.sub];
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] =
+        [&claims.sub, &claims.generation, &claims.jti];
     let (begun, rows, committed) = tokio::join!(
         conn.batch_execute("BEGIN READ ONLY"),
         conn.query_prepared(&statement, ME_SQL, &params),
@@ -80,7 +78,6 @@ async fn main() -> anyhow::Result<()> {
     let state = web::Data::new(AppState {
         metrics: metrics::Metrics::new(),
         login_limiter: LoginLimiter::new(config.login_attempts_per_minute, None),
-        revocations: Revocations::new(None, pactum::kernel::clock::system()),
         tokens: TokenKeys::new(config.jwt_secret.expose().as_bytes()),
         resolver: TenantResolver::new(url, pool.clone(), config.tenant_cache_ttl),
         expected_tenant_version: MigrationSet::tenant().latest_version(),

@@ -11,6 +11,11 @@ update users set session_generation = 0 where session_generation is null;
 
 alter table users alter column session_generation set not null;
 
+-- A refresh token keeps the generation it was issued in, so one issued by a login or a
+-- refresh that raced a password change is refused like the rest of its generation.
+-- Tokens issued before this column are of the first generation.
+alter table refresh_tokens add column session_generation integer;
+
 -- A stream ticket keeps the generation of the token that asked for it, so the stream it
 -- opens ends with that session. Tickets made before this column have none; their
 -- streams end when the user is deactivated or at the token's expiry.

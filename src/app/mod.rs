@@ -18,7 +18,6 @@ use crate::kernel::clock::{self, SharedClock};
 use crate::kernel::jobs::metrics::JobMetrics;
 use crate::kernel::jobs::{Handlers, Runner, RunnerConfig, RunnerHandle, Walking};
 use crate::kernel::rate_limit::LoginLimiter;
-use crate::kernel::revocation::Revocations;
 use crate::kernel::storage::{Store, ABANDONED_AFTER};
 use crate::kernel::target::TargetKinds;
 use crate::kernel::tokens::TokenKeys;
@@ -412,7 +411,7 @@ impl Application {
             Some(url) => Some(crate::kernel::shared::connect(url).await?),
             None => None,
         };
-        let login_limiter = LoginLimiter::new(config.login_attempts_per_minute, redis.clone());
+        let login_limiter = LoginLimiter::new(config.login_attempts_per_minute, redis);
         let document = openapi_document();
         let outbound = Outbound::new(&config).await?;
         let deliverer = web::Data::new(outbound.webhooks.clone());
@@ -444,7 +443,6 @@ impl Application {
         let state = web::Data::new(AppState {
             metrics,
             login_limiter,
-            revocations: Revocations::new(redis, clock.clone()),
             tokens,
             config,
             pool,
@@ -464,7 +462,6 @@ impl Application {
             loop {
                 every_minute.tick().await;
                 sweeper.login_limiter.forget_idle();
-                sweeper.revocations.forget_expired();
             }
         });
         let server = HttpServer::new(move || {

@@ -1,6 +1,6 @@
 //! Identity: tenant users, their passwords and roles, logins and sessions. Token
-//! signing and the revocation list live in the kernel, because the web layer checks
-//! tokens on every request.
+//! signing and the acting-user read (which also refuses a logged-out token or one of
+//! an ended session) live in the kernel, because every request needs them.
 
 pub mod grant_routes;
 pub mod grants;

@@ -11,6 +11,7 @@ use uuid::Uuid;
 use super::model::UserView;
 use super::password::{self, NewPassword, MAX_PASSWORD_BYTES};
 use crate::kernel::tokens::{self, ACCESS_TOKEN_TTL_SECS, REFRESH_TOKEN_TTL_DAYS};
+use crate::kernel::unit;
 use crate::tenancy::scoped::TenantTx;
 use crate::web::error::ApiError;
 use crate::web::error::{DomainError, ErrorBody, TenantRouteErrors};
@@ -147,7 +148,7 @@ pub async fn refresh(
     let row = tx
         .query_opt(
             "select t.id, t.user_id, t.family_id, t.expires_at, t.revoked_at, t.replaced_by, u.role, u.active, \
-             u.session_generation \
+             u.session_generation, t.session_generation \
              from refresh_tokens t join users u on u.id = t.user_id \
              where t.token_hash = $1 for update of t",
             &[&hash],
@@ -160,6 +161,9 @@ pub async fn refresh(
     let revoked_at: Option<DateTime<Utc>> = row.get(4);
     let replaced_by: Option<Uuid> = row.get(5);
     let (role, active, generation): (String, bool, i32) = (row.get(6), row.get(7), row.get(8));
+    // Issued in an earlier session generation: ended with it, even if it was issued
+    // while the password change that ended it was committing.
+    let issued_in: Option<i32> = row.get(9);
     if revoked_at.is_some() && replaced_by.is_none() {
         // Logged out (or its family ended): simply no longer valid.
         return Err(DomainError::InvalidToken.into());
@@ -171,7 +175,7 @@ pub async fn refresh(
         tracing::warn!(user = %user_id, tenant = %tenant.0.slug, "refresh token reused; family revoked");
         return Err(DomainError::RefreshTokenReused.into());
     }
-    if expires_at <= state.clock.now() || !active {
+    if expires_at <= state.clock.now() || !active || issued_in.unwrap_or(0) != generation {
         return Err(DomainError::InvalidToken.into());
     }
     let session = Session {
@@ -211,19 +215,35 @@ pub async fn refresh(
 pub async fn logout(
     _tenant: CurrentTenant,
     access: Option<AuthUser>,
-    state: web::Data<AppState>,
     db: RequestDb,
     body: Json<RefreshRequest>,
 ) -> Result<NoContent, ApiError> {
-    // The access token shown with the logout stops working now, not at its expiry.
-    if let Some(user) = access {
-        state
-            .revocations
-            .revoke(user.claims.jti, user.claims.exp)
-            .await;
-    }
     let hash = tokens::hash_refresh_token(&body.refresh_token);
     let tx = db.begin().await?;
+    // The access token shown with the logout stops working now, not at its expiry,
+    // on every instance: every request's acting-user read finds it here. Tokens past
+    // their expiry (by the server's clock) need no keeping and go.
+    if let Some(user) = access {
+        let now = unit::now(&tx);
+        let expires_at =
+            DateTime::<Utc>::from_timestamp(i64::try_from(user.claims.exp).unwrap_or(i64::MAX), 0)
+                .unwrap_or(DateTime::<Utc>::MAX_UTC);
+        tx.execute(
+            "delete from revoked_access_tokens where expires_at <= $1",
+            &[&now],
+        )
+        .await
+        .map_err(DomainError::database)?;
+        if expires_at > now {
+            tx.execute(
+                "insert into revoked_access_tokens (token_id, expires_at) values ($1, $2) \
+                 on conflict (token_id) do nothing",
+                &[&user.claims.jti, &expires_at],
+            )
+            .await
+            .map_err(DomainError::database)?;
+        }
+    }
     if let Some(row) = tx
         .query_opt(
             "select family_id from refresh_tokens where token_hash = $1",
@@ -254,8 +274,9 @@ pub async fn me(user: AuthUser, db: RequestDb) -> Result<Json<UserView>, ApiErro
     let rows = db
         .read(&[(
             "select id, email, display_name, role, active from users \
-             where id = $1 and active and session_generation = $2",
-            &[&user.claims.sub, &user.claims.generation],
+             where id = $1 and active and session_generation = $2 \
+               and not exists (select 1 from revoked_access_tokens where token_id = $3)",
+            &[&user.claims.sub, &user.claims.generation, &user.claims.jti],
         )])
         .await?;
     let row = rows
@@ -299,8 +320,9 @@ pub(super) async fn issue_tokens(
     let (refresh_token, hash) = tokens::new_refresh_token();
     let expires_at = state.clock.now() + ChronoDuration::days(REFRESH_TOKEN_TTL_DAYS);
     tx.execute(
-        "insert into refresh_tokens (user_id, family_id, token_hash, expires_at) values ($1, $2, $3, $4)",
-        &[&user_id, &family, &hash, &expires_at],
+        "insert into refresh_tokens (user_id, family_id, token_hash, expires_at, session_generation) \
+         values ($1, $2, $3, $4, $5)",
+        &[&user_id, &family, &hash, &expires_at, &generation],
     )
     .await
     .map_err(DomainError::database)?;

@@ -182,10 +182,7 @@ impl Standing {
     /// Why the stream may not go on, if it may not: checked before every notification
     /// and at every heartbeat.
     async fn lost(&self) -> Option<&'static str> {
-        let now = self.state.clock.now();
-        if let Some(reason) =
-            stream::credential_ended(&self.credential, now, &self.state.revocations).await
-        {
+        if let Some(reason) = stream::credential_expired(&self.credential, self.state.clock.now()) {
             return Some(reason);
         }
         match self.state.resolver.resolve(&self.host).await {
@@ -196,7 +193,7 @@ impl Standing {
                 tracing::warn!(%error, "stream: cannot check its tenant now; it goes on");
             }
         }
-        stream::session_ended(&self.db, &self.credential).await
+        stream::session_lost(&self.db, &self.credential).await
     }
 }
 
@@ -289,10 +286,7 @@ pub async fn notification_stream(
     // token that asked for it nor its logout, and a token is worth nothing once its
     // session has ended (read in this transaction, the tenant's standing having been
     // checked on the way in).
-    if stream::credential_ended(&credential, state.clock.now(), &state.revocations)
-        .await
-        .is_some()
-    {
+    if stream::credential_expired(&credential, state.clock.now()).is_some() {
         return Err(DomainError::InvalidToken.into());
     }
     Actor::resolve(&tx, &credential.principal).await?;

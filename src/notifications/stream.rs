@@ -31,9 +31,8 @@ use tokio_util::sync::CancellationToken;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::kernel::revocation::Revocations;
 use crate::kernel::tokens::{Claims, ACCESS_TOKEN_TTL_SECS};
-use crate::kernel::{reads, unit, Actor, DomainError, Principal, Role};
+use crate::kernel::{unit, Actor, DomainError, Principal};
 use crate::tenancy::pool::DatabaseUrl;
 use crate::tenancy::scoped::{TenantDb, TenantTx};
 
@@ -372,13 +371,12 @@ pub struct StreamTicket {
 
 /// The access token behind a stream, shown when it opened or when its ticket was asked
 /// for: the stream lives no longer than the token would be honoured, ending at its
-/// expiry by the server's clock, at its revocation (a logout), or when its session ends
-/// (the user's password changes, or the user is deactivated or deleted).
+/// expiry by the server's clock, at its logout, or when its session ends (the user's
+/// password changes, or the user is deactivated or deleted).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Credential {
-    pub token_id: Uuid,
     pub expires_at: DateTime<Utc>,
-    /// The user, with the token's session generation when it is known.
+    /// The user, with the token's id and session generation when they are known.
     pub principal: Principal,
 }
 
@@ -386,11 +384,11 @@ impl Credential {
     pub fn of(claims: &Claims) -> Self {
         let exp = i64::try_from(claims.exp).unwrap_or(i64::MAX);
         Self {
-            token_id: claims.jti,
             expires_at: DateTime::from_timestamp(exp, 0).unwrap_or(DateTime::<Utc>::MAX_UTC),
             principal: Principal::Session {
                 user: claims.sub,
                 generation: claims.generation,
+                token: claims.jti,
             },
         }
     }
@@ -401,35 +399,47 @@ impl Credential {
     }
 }
 
-/// Why an open stream ends before its client closes it: sent to it as
-/// `event: reauthenticate`, so it asks for a new token or ticket rather than
-/// reconnecting with the one that no longer holds. Only the token itself is judged
-/// here, with no database: its expiry and its revocation.
-pub async fn credential_ended(
-    credential: &Credential,
-    now: DateTime<Utc>,
-    revocations: &Revocations,
-) -> Option<&'static str> {
-    if now >= credential.expires_at {
-        Some("token_expired")
-    } else if revocations.is_revoked(credential.token_id).await {
-        Some("token_revoked")
-    } else {
-        None
-    }
+/// Whether the stream's token has expired by the server's clock: judged before anything
+/// is read, and the reason sent to the client as `event: reauthenticate`, so it asks
+/// for a new token or ticket rather than reconnecting with the one that no longer holds.
+pub fn credential_expired(credential: &Credential, now: DateTime<Utc>) -> Option<&'static str> {
+    (now >= credential.expires_at).then_some("token_expired")
 }
 
-/// Whether the stream's session has ended in the tenant's schema: its user deactivated
-/// or deleted, or their sessions ended by a password change. A database that cannot
-/// answer ends nothing (the token's own expiry still bounds the stream).
-pub async fn session_ended(db: &TenantDb, credential: &Credential) -> Option<&'static str> {
-    match reads::read_as(db, &credential.principal, Role::Viewer, &[]).await {
-        Ok(_) => None,
-        Err(DomainError::InvalidToken) => Some("session_ended"),
+/// The stream's user (`$1`): active, their session generation, and whether the token
+/// behind the stream (`$2`) was logged out.
+const STANDING_SQL: &str = "select u.active, u.session_generation, \
+        exists(select 1 from revoked_access_tokens r where r.token_id = $2) \
+    from users u where u.id = $1";
+
+/// Why the stream's token no longer holds in the tenant's schema, if it does not: it
+/// was logged out (`token_revoked`), or its session ended (`session_ended`: the user
+/// deactivated or deleted, or their password changed). A database that cannot answer
+/// ends nothing (the token's own expiry still bounds the stream).
+pub async fn session_lost(db: &TenantDb, credential: &Credential) -> Option<&'static str> {
+    let principal = &credential.principal;
+    let (user, token) = (principal.user_id(), principal.token_id());
+    let row = match db.read(&[(STANDING_SQL, &[&user, &token])]).await {
+        Ok(mut results) => results.pop().and_then(|mut rows| rows.pop()),
         Err(error) => {
             tracing::warn!(%error, "stream: cannot check its session now; it goes on");
-            None
+            return None;
         }
+    };
+    let Some(row) = row else {
+        return Some("session_ended");
+    };
+    let (active, generation, logged_out): (bool, i32, bool) = (row.get(0), row.get(1), row.get(2));
+    if logged_out {
+        Some("token_revoked")
+    } else if !active
+        || principal
+            .session_generation()
+            .is_some_and(|g| g != generation)
+    {
+        Some("session_ended")
+    } else {
+        None
     }
 }
 
@@ -474,7 +484,7 @@ pub async fn issue_ticket(
             &user,
             &expires_at,
             &now,
-            &credential.token_id,
+            &credential.principal.token_id(),
             &credential.expires_at,
             &credential.principal.session_generation(),
         ],
@@ -512,13 +522,17 @@ pub async fn redeem_ticket(tx: &TenantTx, ticket: &str) -> Result<Credential, Do
     let lifetime = i64::try_from(ACCESS_TOKEN_TTL_SECS).unwrap_or(i64::MAX);
     let user: Uuid = row.get(0);
     Ok(Credential {
-        token_id: row.get::<_, Option<Uuid>>(1).unwrap_or_else(Uuid::nil),
         expires_at: row
             .get::<_, Option<DateTime<Utc>>>(2)
             .unwrap_or(made + chrono::Duration::seconds(lifetime)),
-        principal: match row.get::<_, Option<i32>>(4) {
-            Some(generation) => Principal::Session { user, generation },
-            None => Principal::User(user),
+        // A ticket made before tickets kept their token's session stands for its user.
+        principal: match (row.get::<_, Option<Uuid>>(1), row.get::<_, Option<i32>>(4)) {
+            (Some(token), Some(generation)) => Principal::Session {
+                user,
+                generation,
+                token,
+            },
+            _ => Principal::User(user),
         },
     })
 }

@@ -102,13 +102,11 @@ pub async fn idempotency(
         return Ok(next.call(req).await?.map_into_boxed_body());
     }
     // A kept answer goes back only to a token the handler itself would take: not
-    // logged out, its user active and its session not ended.
-    if state.revocations.is_revoked(claims.jti).await {
-        return Err(ApiError::from(DomainError::InvalidToken).into());
-    }
+    // logged out, its user active and its session not ended (resolved below).
     let principal = Principal::Session {
         user: claims.sub,
         generation: claims.generation,
+        token: claims.jti,
     };
     let content_type = req
         .headers()

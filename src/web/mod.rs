@@ -22,7 +22,6 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::kernel::clock::SharedClock;
 use crate::kernel::rate_limit::LoginLimiter;
-use crate::kernel::revocation::Revocations;
 use crate::kernel::tokens::TokenKeys;
 use crate::tenancy::connection::RequestPool;
 use crate::tenancy::resolver::TenantResolver;
@@ -45,8 +44,6 @@ pub struct AppState {
     pub tokens: TokenKeys,
     /// Login attempts per tenant and email (shared through Redis when configured).
     pub login_limiter: LoginLimiter,
-    /// Access tokens revoked by logout (shared through Redis when configured).
-    pub revocations: Revocations,
     /// Prometheus metrics of this process.
     pub metrics: metrics::Metrics,
     /// What "now" is: token expiry and every deadline are judged by it.

@@ -12,7 +12,6 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::HOST;
 use actix_web::middleware::Next;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
-use futures::future::LocalBoxFuture;
 
 use super::error::{ApiError, DomainError};
 use super::AppState;
@@ -236,31 +235,28 @@ impl AuthUser {
         Principal::Session {
             user: self.claims.sub,
             generation: self.claims.generation,
+            token: self.claims.jti,
         }
     }
 }
 
+/// The token's signature, expiry and tenant. Whether its session still stands (not
+/// logged out, the user active, no password change since) is read with the user's live
+/// role in the handler's own unit of work, from [`AuthUser::principal`].
 impl FromRequest for AuthUser {
     type Error = ApiError;
-    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+    type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
         let state = state_of(req);
-        let checked = (|| {
+        ready((|| {
             let tenant = tenant_of(req)?;
             let claims = verified_claims(req, &state)?;
             if claims.tid != tenant.id.0 {
-                return Err(DomainError::InvalidToken);
-            }
-            Ok(Self { claims, tenant })
-        })();
-        Box::pin(async move {
-            let user = checked?;
-            if state.revocations.is_revoked(user.claims.jti).await {
                 return Err(DomainError::InvalidToken.into());
             }
-            Ok(user)
-        })
+            Ok(Self { claims, tenant })
+        })())
     }
 }
 

@@ -453,6 +453,65 @@ async fn signed_but_expired_not_yet_valid_foreign_audience_or_foreign_issuer_tok
     }
 }
 
+/// A logout holds on every instance at once, with no Redis to share it: the token is
+/// refused by the other instance's routes, and that instance's open stream of the
+/// token ends at its next heartbeat, saying why.
+#[tokio::test]
+async fn a_logout_on_one_instance_is_honoured_by_every_other_without_redis() {
+    let db = TestDb::migrated().await;
+    tenant_with_admin(&db, "acme", PASSWORD).await;
+    let settings = [("PACTUM_SSE_HEARTBEAT_SECS", "1")];
+    let (a, b) = (
+        spawn_app(&db, &settings).await,
+        spawn_app(&db, &settings).await,
+    );
+    let session = tokens(&a, "acme.localhost").await;
+    let access = session["access_token"].as_str().unwrap();
+    assert_eq!(
+        me(&b, "acme.localhost", access).await.status(),
+        StatusCode::OK
+    );
+    let stream = b
+        .request(
+            Method::GET,
+            "acme.localhost",
+            "/api/v1/notifications/stream",
+        )
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), StatusCode::OK);
+    let out = a.logout("acme.localhost", &session).await;
+    assert_eq!(out.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        code(me(&b, "acme.localhost", access).await).await,
+        (StatusCode::UNAUTHORIZED, "invalid_token".into())
+    );
+    assert_eq!(
+        code(
+            b.call(
+                Method::GET,
+                "acme.localhost",
+                "/api/v1/contracts",
+                access,
+                None
+            )
+            .await
+        )
+        .await,
+        (StatusCode::UNAUTHORIZED, "invalid_token".into())
+    );
+    let rest = tokio::time::timeout(std::time::Duration::from_secs(10), stream.text())
+        .await
+        .expect("the stream ends at its next heartbeat")
+        .unwrap();
+    assert!(
+        rest.contains("event: reauthenticate\ndata: {\"reason\":\"token_revoked\"}"),
+        "{rest}"
+    );
+}
+
 #[tokio::test]
 async fn logout_also_ends_the_access_token_it_is_shown_with() {
     let db = TestDb::migrated().await;
@@ -461,7 +520,7 @@ async fn logout_also_ends_the_access_token_it_is_shown_with() {
     logout_ends_the_access_token(&app).await;
 }
 
-/// The revocation lasts until the token's expiry by the server's own clock, the one
+/// The revocation is kept until the token's expiry by the server's own clock, the one
 /// that minted and verifies it, whichever time the machine keeps: a server whose clock
 /// stands years behind the machine's still ends the token at logout.
 #[tokio::test]

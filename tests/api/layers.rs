@@ -1720,7 +1720,7 @@ fn names_sort_as_people_read_them() {
 /// tenants can meet in one process (a compiled rule cached by its definition's id alone
 /// was served to another tenant holding a copy of that definition), so a new one is
 /// listed here with its reason before the suite passes.
-const PROCESS_WIDE_MAPS: [(&str, &str, &str); 11] = [
+const PROCESS_WIDE_MAPS: [(&str, &str, &str); 10] = [
     ("intelligence/terms/read.rs", "US_USAGE", "one document's date usage, cleared at the start of every `terms::extract`, which reads one text without awaiting"),
     ("workflows/matching.rs", "COMPILED", "compiled rules keyed by tenant, definition and version"),
     ("notifications/stream.rs", "streams", "open streams keyed by tenant and user; a message goes to its own tenant's recipient only"),
@@ -1731,7 +1731,6 @@ const PROCESS_WIDE_MAPS: [(&str, &str, &str); 11] = [
     ("kernel/jobs/places.rs", "waiting", "deliveries waiting by destination: job ids only, the cap shared across tenants on purpose"),
     ("kernel/jobs/shares.rs", "held", "running jobs counted by tenant"),
     ("kernel/jobs/runner.rs", "running", "running jobs by id in `public.jobs`, one queue for every tenant"),
-    ("kernel/revocation.rs", "local", "revoked tokens by token id, minted by the server and unique across tenants"),
 ];
 
 /// Maps and sets held behind a lock (a process's shared state) and thread-local statics
@@ -1978,12 +1977,12 @@ fn tenant_schema_entries(text: &str) -> Vec<usize> {
 }
 
 /// Where a signed token's user is taken at its word, and how the session behind it is
-/// checked there: not logged out, the user active, the session not ended by a password
+/// checked there: not logged out (`revoked_access_tokens`), the user active, the session not ended by a password
 /// change or a deactivation (the token's `gen` still the user's `session_generation`).
 const HONOURS_A_TOKEN: [(&str, &str); 6] = [
-    ("web/tenant.rs", "`AuthUser`: the signature, the tenant and the revocation list; its `principal()` carries the token's session, which every handler's `Actor::resolve` or `read_as` checks"),
-    ("web/idempotency.rs", "checks the revocation list and resolves the actor with the token's session before answering from a kept response"),
-    ("identity/routes.rs", "`me` reads the user with the token's session generation"),
+    ("web/tenant.rs", "`AuthUser`: the signature and the tenant; its `principal()` carries the token's id and session, which every handler's `Actor::resolve` or `read_as` checks"),
+    ("web/idempotency.rs", "resolves the actor with the token's id and session before answering from a kept response"),
+    ("identity/routes.rs", "`me` reads the user with the token's session generation and logout"),
     ("identity/user_routes.rs", "the password change resolves the actor (the session checked) before it uses the id"),
     ("notifications/routes.rs", "a stream checks its credential and session at open, before every notification and at every heartbeat"),
     ("notifications/stream.rs", "a stream's credential keeps the token's session for those checks"),

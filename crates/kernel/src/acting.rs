@@ -3,7 +3,6 @@
 //! grant was made by and its lapse timer runs on), never by the database machine's.
 
 use chrono::{DateTime, Utc};
-use uuid::Uuid;
 
 use super::actor::{Actor, Principal, Role};
 use super::error::DomainError;
@@ -11,25 +10,24 @@ use super::unit;
 use crate::tenancy::scoped::TenantTx;
 
 /// The acting user's own role, active flag, live temporary grants (`$1` the user, `$2`
-/// now by the unit's clock) and session generation, for [`Actor::from_user_row`], which acts with the
-/// strongest of them. Reads fetch it in the same round trip as their own statements,
+/// now by the unit's clock), session generation, and whether the access token they
+/// came with (`$3`, null for none) was logged out, for [`Actor::from_user_row`], which
+/// acts with the strongest of the roles. Reads fetch it in the same round trip as their own statements,
 /// so it runs on every request: the grants come back as a plain array (an index probe
 /// that finds nothing for most users) rather than being ranked in SQL, which cost
 /// PostgreSQL three times as much per request.
 pub const ACTING_USER_SQL: &str =
     "select u.role, u.active, array(select g.role from role_grants g \
         where g.user_id = u.id and g.ended_at is null and g.expires_at > $2), \
-        u.session_generation \
+        u.session_generation, \
+        exists(select 1 from revoked_access_tokens r where r.token_id = $3) \
     from users u where u.id = $1";
 
 impl Actor {
     /// The principal as an actor, with a user's live role read in `tx`.
     pub async fn resolve(tx: &TenantTx, principal: &Principal) -> Result<Self, DomainError> {
         match principal {
-            Principal::Session { user, generation } => {
-                Self::load(tx, *user, Some(*generation)).await
-            }
-            Principal::User(id) => Self::load(tx, *id, None).await,
+            Principal::Session { .. } | Principal::User(_) => Self::load(tx, principal).await,
             Principal::System(on_behalf_of) => Ok(Self::system(on_behalf_of)),
         }
     }
@@ -46,16 +44,15 @@ impl Actor {
         Ok(actor)
     }
 
-    /// The user `user_id` as an actor, if they exist, are active and (for a token of
-    /// session `generation`) have not started another generation since. Anything else
-    /// means the token outlived its user or its session: 401, as for a bad token.
-    async fn load(
-        tx: &TenantTx,
-        user_id: Uuid,
-        generation: Option<i32>,
-    ) -> Result<Self, DomainError> {
+    /// The user `principal` names as an actor, as [`Actor::from_user_row`] judges.
+    async fn load(tx: &TenantTx, principal: &Principal) -> Result<Self, DomainError> {
         let now: DateTime<Utc> = unit::now(tx);
-        let row = tx.query_opt(ACTING_USER_SQL, &[&user_id, &now]).await?;
-        Self::from_user_row(user_id, generation, row.as_ref())
+        let row = tx
+            .query_opt(
+                ACTING_USER_SQL,
+                &[&principal.user_id(), &now, &principal.token_id()],
+            )
+            .await?;
+        Self::from_user_row(principal, row.as_ref())
     }
 }

@@ -41,12 +41,14 @@ impl Role {
 /// into an [`Actor`] inside a transaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Principal {
-    /// A user signed in with a token of their session `generation`: it acts only while
-    /// the user is active and their sessions are still of that generation (a password
-    /// change or a deactivation starts a new one).
+    /// A user signed in with the access token `token` of their session `generation`: it
+    /// acts only while the user is active, their sessions are still of that generation
+    /// (a password change or a deactivation starts a new one) and the token has not
+    /// been logged out.
     Session {
         user: Uuid,
         generation: i32,
+        token: Uuid,
     },
     /// A user whose sign-in was already checked (earlier in the unit of work, or when
     /// the work they asked for was queued): it acts while the user is active.
@@ -70,6 +72,14 @@ impl Principal {
             Self::User(_) | Self::System(_) => None,
         }
     }
+
+    /// The id of the access token the user came with, when they came with one.
+    pub fn token_id(&self) -> Option<Uuid> {
+        match self {
+            Self::Session { token, .. } => Some(*token),
+            Self::User(_) | Self::System(_) => None,
+        }
+    }
 }
 
 /// Who performs a unit of work.
@@ -88,18 +98,19 @@ impl Actor {
         Self::System { on_behalf_of }
     }
 
-    /// The actor from a row of `acting::ACTING_USER_SQL` (the live role is read in
-    /// `acting`, by the unit's clock), for a user signed in with a token of session
-    /// `generation` when there is one.
-    pub fn from_user_row(
-        user_id: Uuid,
-        generation: Option<i32>,
-        row: Option<&Row>,
-    ) -> Result<Self, DomainError> {
+    /// The user `principal` names as an actor, from their row of
+    /// `acting::ACTING_USER_SQL` (the live role is read in `acting`, by the unit's
+    /// clock): refused (401, as for a bad token) unless they exist and are active and,
+    /// when they came with a token, its session has not ended and it was not logged out.
+    pub fn from_user_row(principal: &Principal, row: Option<&Row>) -> Result<Self, DomainError> {
+        let user_id = principal.user_id().ok_or(DomainError::InvalidToken)?;
         let row = row.ok_or(DomainError::InvalidToken)?;
-        let (role, active, granted, current): (&str, bool, Vec<&str>, i32) =
-            (row.get(0), row.get(1), row.get(2), row.get(3));
-        if !active || generation.is_some_and(|generation| generation != current) {
+        let (role, active, granted, current, logged_out): (&str, bool, Vec<&str>, i32, bool) =
+            (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4));
+        let session_ended = principal
+            .session_generation()
+            .is_some_and(|generation| generation != current);
+        if !active || session_ended || logged_out {
             return Err(DomainError::InvalidToken);
         }
         let mut strongest = Role::Viewer;

@@ -26,7 +26,6 @@ pub mod password;
 pub mod query;
 pub mod rate_limit;
 pub mod reads;
-pub mod revocation;
 pub mod sensitive;
 pub mod shared;
 pub mod storage;

@@ -22,13 +22,13 @@ pub async fn read_as(
     match principal {
         Principal::Session { user: user_id, .. } | Principal::User(user_id) => {
             let now = unit::now_for(db);
-            let acting: [&(dyn ToSql + Sync); 2] = [user_id, &now];
+            let token = principal.token_id();
+            let acting: [&(dyn ToSql + Sync); 3] = [user_id, &now, &token];
             let mut all = Vec::with_capacity(statements.len() + 1);
             all.push((ACTING_USER_SQL, &acting[..]));
             all.extend_from_slice(statements);
             let mut results = db.read(&all).await?;
-            let actor =
-                Actor::from_user_row(*user_id, principal.session_generation(), results[0].first())?;
+            let actor = Actor::from_user_row(principal, results[0].first())?;
             actor.require(minimum)?;
             results.remove(0);
             Ok((actor, results))

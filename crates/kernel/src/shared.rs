@@ -1,6 +1,7 @@
 //! State shared between server instances through Redis, when `REDIS_URL` is set: login
-//! rate limits and the access-token revocation list. Without Redis each instance keeps
-//! its own in-process copy, which is right for a single instance only.
+//! rate limits. Without Redis each instance keeps its own in-process copy, which is
+//! right for a single instance only. (A logout is kept in the tenant's schema, shared
+//! by every instance whatever this says.)
 //!
 //! Redis trouble after start-up never fails a request: every user of the connection
 //! falls back to its in-process state and logs a warning. Short timeouts keep a hung

@@ -29,7 +29,7 @@ pub struct Claims {
     /// Not valid before; we never set it, but a token that carries it is held to it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nbf: Option<u64>,
-    /// Token id, for revocation lists and logs.
+    /// Token id: what a logout keeps, and what logs name.
     pub jti: Uuid,
     /// The user's session generation when the token was minted. A password change or a
     /// deactivation starts a new one, and a token of an earlier generation is refused

@@ -78,6 +78,7 @@ async fn provisioning_creates_the_schema_its_tables_history_and_registry_rows() 
             "redaction_patterns",
             "refinery_schema_history",
             "refresh_tokens",
+            "revoked_access_tokens",
             "risk_policy",
             "role_grants",
             "tasks",
