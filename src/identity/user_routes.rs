@@ -230,12 +230,19 @@ pub async fn change_password(
     let actor = Actor::acting(&tx, &user.principal(), Role::Viewer).await?;
     let row = tx
         .query_one(
-            "select password_hash, role from users where id = $1",
+            "select password_hash, role, email from users where id = $1",
             &[&user.claims.sub],
         )
         .await
         .map_err(DomainError::database)?;
-    let (stored, role): (Option<String>, String) = (row.get(0), row.get(1));
+    let (stored, role, email): (Option<String>, String, String) =
+        (row.get(0), row.get(1), row.get(2));
+    // Guessing the current password here (with a stolen token, say) spends the same
+    // budget as guessing it at the login.
+    if let Err(wait) = state.login_limiter.check(tenant.0.id.0, &email).await {
+        tracing::warn!(tenant = %tenant.0.slug, "password change rate limit hit");
+        return Err(DomainError::RateLimited(wait.as_secs().max(1)).into());
+    }
     let stored = stored.unwrap_or_default();
     let current = body.current_password;
     let matches = web::block(move || password::verify(&current, &stored))

@@ -2027,6 +2027,59 @@ fn a_token_is_honoured_only_where_its_session_is_checked() {
     assert_eq!(token_honoured(sample), [1, 2, 3]);
 }
 
+/// Lines of `text`, outside its tests, that check a password in a function that has
+/// not spent the login budget first: every way to guess a password is rate limited.
+fn unlimited_password_checks(text: &str) -> Vec<usize> {
+    let mut limited = false;
+    let mut found = Vec::new();
+    for (number, line) in text
+        .lines()
+        .enumerate()
+        .take_while(|(_, line)| line.trim() != "#[cfg(test)]")
+    {
+        let code = line.trim_start();
+        if code.starts_with("//") {
+            continue;
+        }
+        if [
+            "fn ",
+            "pub fn ",
+            "async fn ",
+            "pub async fn ",
+            "pub(crate) async fn ",
+        ]
+        .iter()
+        .any(|start| code.starts_with(start))
+        {
+            limited = false;
+        }
+        limited |= code.contains("login_limiter.check(");
+        if code.contains("password::verify(") && !limited {
+            found.push(number + 1);
+        }
+    }
+    found
+}
+
+#[test]
+fn every_password_check_spends_the_login_budget() {
+    let unlimited = found_in_src(unlimited_password_checks, &[]);
+    assert!(
+        unlimited.is_empty(),
+        "a password checked without `login_limiter.check` first allows unlimited \
+         guesses: {unlimited:?}"
+    );
+    let sample = "pub async fn login() {\n\
+                  state.login_limiter.check(tenant, &email).await?;\n\
+                  password::verify(&p, &h)\n\
+                  }\n\
+                  pub async fn change() {\n\
+                  password::verify(&p, &h)\n\
+                  // password::verify( in a comment\n\
+                  }";
+    assert_eq!(unlimited_password_checks(sample), [6]);
+}
+
 #[test]
 fn work_enters_a_tenants_schema_only_at_this_releases_version() {
     let (unlisted, stale) = outside_the_list(tenant_schema_entries, &ENTERS_A_TENANTS_SCHEMA);

@@ -1,6 +1,6 @@
 //! User management and role enforcement through the real server.
 
-use crate::app::{code, spawn_app, tenant_with_admin, TestApp, PASSWORD};
+use crate::app::{assert_rate_limited, code, spawn_app, tenant_with_admin, TestApp, PASSWORD};
 use crate::support::TestDb;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -366,6 +366,35 @@ async fn changing_the_password_needs_the_current_one_and_ends_other_sessions() {
         refresh(&app, &other_session).await.status(),
         StatusCode::UNAUTHORIZED
     );
+}
+
+/// Guessing the current password through a password change spends the login budget of
+/// the user's email: a stolen token gives no unlimited guesses, and the login is
+/// limited with it.
+#[tokio::test]
+async fn guessing_the_current_password_spends_the_login_budget() {
+    let db = TestDb::migrated().await;
+    tenant_with_admin(&db, "acme", PASSWORD).await;
+    let app = spawn_app(&db, &[("PACTUM_LOGIN_ATTEMPTS_PER_MINUTE", "3")]).await;
+    let admin = app.access_token(HOST, "admin@example.com", PASSWORD).await;
+    let guess = async || {
+        app.call(
+            Method::POST,
+            HOST,
+            "/api/v1/auth/password",
+            &admin,
+            Some(json!({"current_password": "a wrong guess!", "new_password": "a brand new password"})),
+        )
+        .await
+    };
+    for _ in 0..2 {
+        assert_eq!(
+            code(guess().await).await,
+            (StatusCode::UNAUTHORIZED, "invalid_credentials".into())
+        );
+    }
+    assert_rate_limited(guess().await).await;
+    assert_rate_limited(app.login(HOST, "admin@example.com", PASSWORD).await).await;
 }
 
 /// An admin's password reset or a deactivation ends the user's sessions the moment it
