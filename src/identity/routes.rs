@@ -16,7 +16,7 @@ use crate::tenancy::scoped::TenantTx;
 use crate::web::error::ApiError;
 use crate::web::error::{DomainError, ErrorBody, TenantRouteErrors};
 use crate::web::json::Json;
-use crate::web::reply::NoContent;
+use crate::web::reply::{NoContent, Secret};
 use crate::web::tenant::RequestDb;
 use crate::web::tenant::{AuthUser, CurrentTenant};
 use crate::web::AppState;
@@ -78,7 +78,7 @@ pub async fn login(
     db: RequestDb,
     state: web::Data<AppState>,
     body: Json<LoginRequest>,
-) -> Result<Json<TokenResponse>, ApiError> {
+) -> Result<Secret<TokenResponse>, ApiError> {
     let LoginRequest { email, password } = body.into_inner();
     if email.len() > MAX_EMAIL_BYTES || password.len() > MAX_PASSWORD_BYTES {
         return Err(DomainError::BadRequest("email or password is too long".into()).into());
@@ -122,7 +122,7 @@ pub async fn login(
     let response = issue_tokens(&tx, &state, &tenant, session, &role).await?;
     tx.commit().await?;
     tracing::info!(user = %user_id, tenant = %tenant.0.slug, "login");
-    Ok(Json(response))
+    Ok(Secret(response))
 }
 
 #[utoipa::path(
@@ -142,7 +142,7 @@ pub async fn refresh(
     db: RequestDb,
     state: web::Data<AppState>,
     body: Json<RefreshRequest>,
-) -> Result<Json<TokenResponse>, ApiError> {
+) -> Result<Secret<TokenResponse>, ApiError> {
     let hash = tokens::hash_refresh_token(&body.refresh_token);
     let tx = db.begin().await?;
     let row = tx
@@ -195,7 +195,7 @@ pub async fn refresh(
     .await
     .map_err(DomainError::database)?;
     tx.commit().await?;
-    Ok(Json(response))
+    Ok(Secret(response))
 }
 
 /// Revokes the refresh token's whole family and, when one is sent as `Authorization:

@@ -23,7 +23,7 @@ use crate::web::error::ApiError;
 use crate::web::error::{DomainError, ErrorBody, TenantRouteErrors};
 use crate::web::json::Json;
 use crate::web::origin::RequestOrigin;
-use crate::web::reply::{Created, NoContent};
+use crate::web::reply::{Created, NoContent, Secret};
 use crate::web::tenant::{AuthUser, CurrentTenant, RequestDb};
 use crate::web::AppState;
 use serde_json::json;
@@ -220,7 +220,7 @@ pub async fn change_password(
     origin: RequestOrigin,
     state: web::Data<AppState>,
     body: Json<ChangePassword>,
-) -> Result<Json<TokenResponse>, ApiError> {
+) -> Result<Secret<TokenResponse>, ApiError> {
     let body = body.into_inner();
     if body.current_password.len() > MAX_PASSWORD_BYTES {
         return Err(DomainError::InvalidCredentials.into());
@@ -277,5 +277,5 @@ pub async fn change_password(
         },
     )
     .await?;
-    Ok(Json(tokens))
+    Ok(Secret(tokens))
 }

@@ -119,7 +119,7 @@ pub async fn stream_ticket(
         stream::issue_ticket(tx, actor, credential).await
     })
     .await?;
-    Ok(Created::new(ticket))
+    Ok(Created::new(ticket).secret())
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

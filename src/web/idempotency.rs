@@ -15,6 +15,10 @@
 //!   lost): 409 `idempotency_key_in_use`; two at once never both commit, the second's
 //!   guard refuses it.
 //!
+//! An answer marked `Cache-Control: no-store` (one that carries a credential: new
+//! tokens, a stream ticket) is never kept: a retry with its key gets
+//! `idempotency_key_in_use`.
+//!
 //! Keys are per user: another user's key never answers for you. Requests without a
 //! valid token (signing in) and multipart uploads are not covered; a key on an upload
 //! is refused (400 `idempotency_key_unsupported`) rather than ignored.
@@ -23,7 +27,7 @@ use std::sync::Arc;
 
 use actix_web::body::{self, BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
+use actix_web::http::header::{HeaderName, HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage, HttpResponse};
@@ -238,7 +242,17 @@ pub async fn idempotency(
     req.extensions_mut()
         .insert(RequestCommitGuard(Arc::new(guard)));
     let response = next.call(req).await?;
-    if response.status().is_server_error() {
+    // An answer that carries a credential says it may not be stored: a retry is told
+    // the key is in use rather than handed a copy kept in the database.
+    let unstorable = response
+        .headers()
+        .get(CACHE_CONTROL)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|d| d.trim().eq_ignore_ascii_case("no-store"))
+        });
+    if response.status().is_server_error() || unstorable {
         return Ok(response.map_into_boxed_body());
     }
     // Keep the answer for retries (when the request wrote anything, its key row exists

@@ -4,7 +4,9 @@
 //! and the body cannot say different things.
 
 use actix_web::body::BoxBody;
-use actix_web::http::header::{ContentType, HeaderName, HeaderValue, ETAG, LOCATION};
+use actix_web::http::header::{
+    ContentType, HeaderName, HeaderValue, CACHE_CONTROL, ETAG, LOCATION, PRAGMA,
+};
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, Responder, ResponseError};
 use serde::Serialize;
 
@@ -31,12 +33,36 @@ impl<T: Serialize> Responder for Json<T> {
     }
 }
 
+/// Marks an answer that carries a credential (a token, a ticket) as one that nothing on
+/// the way may keep (RFC 9111, 5.2.2.5; RFC 6749, 5.1): no cache, and no
+/// `Idempotency-Key` store either, which keeps only answers that may be stored.
+fn not_to_be_stored(response: &mut HttpResponse) {
+    let headers = response.headers_mut();
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(PRAGMA, HeaderValue::from_static("no-cache"));
+}
+
+/// 200 with `T`, a credential, as JSON: marked so that nothing keeps it.
+pub struct Secret<T>(pub T);
+
+impl<T: Serialize> Responder for Secret<T> {
+    type Body = BoxBody;
+
+    fn respond_to(self, _: &HttpRequest) -> HttpResponse {
+        let mut response = json(HttpResponse::Ok(), &self.0);
+        not_to_be_stored(&mut response);
+        response
+    }
+}
+
 /// 201 with `T` as JSON, and where it lives (`Location`) and its version (`ETag`) when
 /// it has them.
 pub struct Created<T> {
     pub body: T,
     pub location: Option<String>,
     pub etag: Option<String>,
+    /// It carries a credential: marked so that nothing keeps it.
+    pub secret: bool,
 }
 
 impl<T> Created<T> {
@@ -45,7 +71,13 @@ impl<T> Created<T> {
             body,
             location: None,
             etag: None,
+            secret: false,
         }
+    }
+
+    pub fn secret(mut self) -> Self {
+        self.secret = true;
+        self
     }
 
     pub fn at(mut self, location: String) -> Self {
@@ -68,6 +100,9 @@ impl<T: Serialize> Responder for Created<T> {
             if let Some(value) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
                 response.headers_mut().insert(name, value);
             }
+        }
+        if self.secret {
+            not_to_be_stored(&mut response);
         }
         response
     }

@@ -814,6 +814,74 @@ async fn what_the_last_acceptance_run_let_through_is_refused_with_a_clear_4xx() 
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 }
 
+/// An answer that carries a credential (new tokens, a stream ticket) is marked so that
+/// nothing keeps it, and the `Idempotency-Key` store keeps nothing of it: a retry with
+/// the key is told it was used rather than handed a copy of the credential from the
+/// database, where refresh tokens and tickets are otherwise kept only as hashes.
+#[tokio::test]
+async fn answers_that_carry_credentials_are_never_stored() {
+    let (db, app, token) = tenant_and_admin(&[]).await;
+    let login = app.login(HOST, "admin@example.com", PASSWORD).await;
+    assert_eq!(login.headers()["cache-control"], "no-store");
+    assert_eq!(login.headers()["pragma"], "no-cache");
+    let session: Value = login.json().await.unwrap();
+    let refreshed = app
+        .request(Method::POST, HOST, "/api/v1/auth/refresh")
+        .json(&json!({"refresh_token": session["refresh_token"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refreshed.headers()["cache-control"], "no-store");
+
+    let ticket = || {
+        app.request(Method::POST, HOST, "/api/v1/notifications/stream-tickets")
+            .bearer_auth(&token)
+            .header("idempotency-key", "ticket-1")
+            .send()
+    };
+    let first = ticket().await.unwrap();
+    assert_eq!(first.status(), StatusCode::CREATED);
+    assert_eq!(first.headers()["cache-control"], "no-store");
+    let issued: Value = first.json().await.unwrap();
+    let (status, error) = code(ticket().await.unwrap()).await;
+    assert_eq!(
+        (status, error.as_str()),
+        (StatusCode::CONFLICT, "idempotency_key_in_use")
+    );
+    // (keys recorded, answers kept)
+    let keys = async || -> (i64, i64) {
+        let row = db
+            .client()
+            .await
+            .query_one(
+                "select count(*), count(body) from t_acme.idempotency_keys",
+                &[],
+            )
+            .await
+            .unwrap();
+        (row.get(0), row.get(1))
+    };
+    assert_eq!(
+        keys().await,
+        (1, 0),
+        "the key is recorded, the ticket is not"
+    );
+    let ticket_text = issued["ticket"].as_str().unwrap();
+    assert!(!ticket_text.is_empty());
+
+    let changed = app
+        .request(Method::POST, HOST, "/api/v1/auth/password")
+        .bearer_auth(&token)
+        .header("idempotency-key", "password-1")
+        .json(&json!({"current_password": PASSWORD, "new_password": "a brand new password"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), StatusCode::OK);
+    assert_eq!(changed.headers()["cache-control"], "no-store");
+    assert_eq!(keys().await, (2, 0), "no token pair kept");
+}
+
 #[tokio::test]
 async fn a_post_retried_with_its_idempotency_key_makes_its_change_once() {
     let (db, app, token) = tenant_and_admin(&[]).await;

@@ -395,7 +395,11 @@ fn every_handler_returns_the_type_its_document_promises() {
             let expected = match (status.as_str(), &body) {
                 ("204", None) => vec!["NoContent".to_owned()],
                 ("201", Some(body)) => vec![format!("Created<{body}>")],
-                ("200", Some(body)) => vec![format!("Json<{body}>"), format!("Tagged<{body}>")],
+                ("200", Some(body)) => vec![
+                    format!("Json<{body}>"),
+                    format!("Tagged<{body}>"),
+                    format!("Secret<{body}>"),
+                ],
                 _ => vec![format!("(status {status} with body {body:?})")],
             };
             let matches = expected.iter().any(|e| {

@@ -406,10 +406,11 @@ async fn a_reset_or_a_deactivation_ends_every_session_at_once_and_reactivation_r
     let (_db, app, admin) = setup().await;
     let user = create_user(&app, &admin, "sam@example.com", "member").await;
     let path = format!("/api/v1/users/{}", user["id"].as_str().unwrap());
-    let ticket_once = |token: String| {
-        app.request(Method::POST, HOST, "/api/v1/notifications/stream-tickets")
+    let create_once = |token: String| {
+        app.request(Method::POST, HOST, "/api/v1/contracts")
             .bearer_auth(token)
-            .header("Idempotency-Key", "ticket-once")
+            .header("Idempotency-Key", "create-once")
+            .json(&json!({"title": "Once", "contract_type": "nda", "body": "Terms."}))
             .send()
     };
     let refused_everywhere = async |token: &str, what: &str| {
@@ -435,16 +436,16 @@ async fn a_reset_or_a_deactivation_ends_every_session_at_once_and_reactivation_r
             "{what}: a write"
         );
         assert_eq!(
-            code(ticket_once(token.to_owned()).await.unwrap()).await,
+            code(create_once(token.to_owned()).await.unwrap()).await,
             (StatusCode::UNAUTHORIZED, "invalid_token".into()),
             "{what}: the kept answer of an idempotent request"
         );
     };
 
     let before_reset = app.access_token(HOST, "sam@example.com", PASSWORD).await;
-    let first = ticket_once(before_reset.clone()).await.unwrap();
+    let first = create_once(before_reset.clone()).await.unwrap();
     assert_eq!(first.status(), StatusCode::CREATED);
-    let replayed = ticket_once(before_reset.clone()).await.unwrap();
+    let replayed = create_once(before_reset.clone()).await.unwrap();
     assert_eq!(
         replayed.headers()["idempotent-replayed"],
         "true",
