@@ -1,5 +1,5 @@
-//! Who acts, read live in the unit of work: the user's own role, active flag and
-//! temporary grants, with a grant's expiry judged by the unit's clock (the one the
+//! Who acts, read live in the unit of work: the user's own role, active flag, session
+//! and temporary grants, with a grant's expiry judged by the unit's clock (the one the
 //! grant was made by and its lapse timer runs on), never by the database machine's.
 
 use chrono::{DateTime, Utc};
@@ -12,10 +12,11 @@ use crate::tenancy::scoped::TenantTx;
 /// The acting user's own role, active flag, live temporary grants (`$1` the user, `$2`
 /// now by the unit's clock), session generation, and whether the access token they
 /// came with (`$3`, null for none) was logged out, for [`Actor::from_user_row`], which
-/// acts with the strongest of the roles. Reads fetch it in the same round trip as their own statements,
-/// so it runs on every request: the grants come back as a plain array (an index probe
-/// that finds nothing for most users) rather than being ranked in SQL, which cost
-/// PostgreSQL three times as much per request.
+/// acts with the strongest of the roles. Reads fetch it in the same round trip as
+/// their own statements, so it runs on every request: the grants come back as a plain
+/// array (an index probe that finds nothing for most users) rather than being ranked
+/// in SQL, which cost PostgreSQL three times as much per request, and the logout is an
+/// index probe of a table that holds only tokens logged out and not yet expired.
 pub const ACTING_USER_SQL: &str =
     "select u.role, u.active, array(select g.role from role_grants g \
         where g.user_id = u.id and g.ended_at is null and g.expires_at > $2), \
