@@ -1891,14 +1891,20 @@ const READS_THE_MACHINES_CLOCK: [(&str, &str); 4] = [
     ),
 ];
 
-/// Lines of `text`, outside its tests, that read the machine's clock rather than the
-/// one the server was given: `Utc::now`, `Local::now`, `SystemTime::now` or the
-/// free `unix_now()`.
-fn machine_clock_reads(text: &str) -> Vec<usize> {
+/// The lines of `text` outside its tests and comments, numbered from 1.
+fn code_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
     text.lines()
         .enumerate()
         .take_while(|(_, line)| line.trim() != "#[cfg(test)]")
         .filter(|(_, line)| !line.trim_start().starts_with("//"))
+        .map(|(index, line)| (index + 1, line))
+}
+
+/// Lines of `text`, outside its tests, that read the machine's clock rather than the
+/// one the server was given: `Utc::now`, `Local::now`, `SystemTime::now` or the
+/// free `unix_now()`.
+fn machine_clock_reads(text: &str) -> Vec<usize> {
+    code_lines(text)
         .filter(|(_, line)| {
             ["Utc::now", "Local::now", "SystemTime::now"]
                 .iter()
@@ -1907,7 +1913,7 @@ fn machine_clock_reads(text: &str) -> Vec<usize> {
                     .match_indices("unix_now(")
                     .any(|(at, _)| !line[..at].ends_with('.'))
         })
-        .map(|(number, _)| number + 1)
+        .map(|(number, _)| number)
         .collect()
 }
 
@@ -1962,23 +1968,21 @@ const ENTERS_A_TENANTS_SCHEMA: [(&str, &str); 7] = [
 /// Lines of `text`, outside its tests, that make a tenant's unit of work or point a
 /// transaction at a schema.
 fn tenant_schema_entries(text: &str) -> Vec<usize> {
-    text.lines()
-        .enumerate()
-        .take_while(|(_, line)| line.trim() != "#[cfg(test)]")
-        .filter(|(_, line)| !line.trim_start().starts_with("//"))
+    code_lines(text)
         .filter(|(_, line)| {
             let lower = line.to_lowercase();
             line.contains("TenantDb::new(")
                 || lower.contains("search_path to")
                 || lower.contains("set_config('search_path'")
         })
-        .map(|(number, _)| number + 1)
+        .map(|(number, _)| number)
         .collect()
 }
 
 /// Where a signed token's user is taken at its word, and how the session behind it is
-/// checked there: not logged out (`revoked_access_tokens`), the user active, the session not ended by a password
-/// change or a deactivation (the token's `gen` still the user's `session_generation`).
+/// checked there: not logged out (`revoked_access_tokens`), the user active, the
+/// session not ended by a password change or a deactivation (the token's `gen` still
+/// the user's `session_generation`).
 const HONOURS_A_TOKEN: [(&str, &str); 6] = [
     ("web/tenant.rs", "`AuthUser`: the signature and the tenant; its `principal()` carries the token's id and session, which every handler's `Actor::resolve` or `read_as` checks"),
     ("web/idempotency.rs", "resolves the actor with the token's id and session before answering from a kept response"),
@@ -1990,16 +1994,13 @@ const HONOURS_A_TOKEN: [(&str, &str); 6] = [
 
 /// Lines of `text`, outside its tests, that take a token's claims as who asks.
 fn token_honoured(text: &str) -> Vec<usize> {
-    text.lines()
-        .enumerate()
-        .take_while(|(_, line)| line.trim() != "#[cfg(test)]")
-        .filter(|(_, line)| !line.trim_start().starts_with("//"))
+    code_lines(text)
         .filter(|(_, line)| {
             line.contains("verified_claims(")
                 || line.contains("claims.sub")
                 || line.contains("Credential::of(")
         })
-        .map(|(number, _)| number + 1)
+        .map(|(number, _)| number)
         .collect()
 }
 
@@ -2032,15 +2033,8 @@ fn a_token_is_honoured_only_where_its_session_is_checked() {
 fn unlimited_password_checks(text: &str) -> Vec<usize> {
     let mut limited = false;
     let mut found = Vec::new();
-    for (number, line) in text
-        .lines()
-        .enumerate()
-        .take_while(|(_, line)| line.trim() != "#[cfg(test)]")
-    {
+    for (number, line) in code_lines(text) {
         let code = line.trim_start();
-        if code.starts_with("//") {
-            continue;
-        }
         if [
             "fn ",
             "pub fn ",
@@ -2055,7 +2049,7 @@ fn unlimited_password_checks(text: &str) -> Vec<usize> {
         }
         limited |= code.contains("login_limiter.check(");
         if code.contains("password::verify(") && !limited {
-            found.push(number + 1);
+            found.push(number);
         }
     }
     found

@@ -422,6 +422,12 @@ impl Listener {
     }
 }
 
+/// A live stream of `who`'s, opened on the first instance with a ticket.
+async fn ticketed_stream(org: &Org, who: &str) -> Listener {
+    let ticket = ticket(org, 0, who).await;
+    Listener::of(Listener::open(&org.apps[0], HOST, &format!("?ticket={ticket}"), None).await)
+}
+
 async fn ticket(org: &Org, app: usize, who: &str) -> String {
     ticket_for(&org.apps[app], &org.people[who].1).await
 }

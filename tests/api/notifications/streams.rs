@@ -205,34 +205,10 @@ async fn a_stream_ends_with_its_users_session_and_with_its_tenants_suspension() 
             .await
             .unwrap(),
     );
-    let mut ticketed = Listener::of(
-        Listener::open(
-            app,
-            HOST,
-            &format!("?ticket={}", ticket(&org, 0, "olive").await),
-            None,
-        )
-        .await,
-    );
+    let mut ticketed = ticketed_stream(&org, "olive").await;
     let unused = ticket(&org, 0, "olive").await;
-    let mut pat = Listener::of(
-        Listener::open(
-            app,
-            HOST,
-            &format!("?ticket={}", ticket(&org, 0, "pat").await),
-            None,
-        )
-        .await,
-    );
-    let mut quinn = Listener::of(
-        Listener::open(
-            app,
-            HOST,
-            &format!("?ticket={}", ticket(&org, 0, "quinn").await),
-            None,
-        )
-        .await,
-    );
+    let mut pat = ticketed_stream(&org, "pat").await;
+    let mut quinn = ticketed_stream(&org, "quinn").await;
 
     let (status, renewed) = org
         .as_(
