@@ -130,6 +130,7 @@ pub fn job_handlers(outbound: &Outbound) -> Handlers {
     );
     handlers
         .register_job::<crate::webhooks::WebhookDelivery>(webhooks)
+        .register_job::<crate::webhooks::ResendBatch>(())
         .register_job::<crate::workflows::model::StageDue>(())
         .register_job::<crate::workflows::model::StageReminder>(())
         .register_job::<crate::identity::grants::GrantLapse>(())

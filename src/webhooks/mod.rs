@@ -12,11 +12,13 @@
 
 pub mod delivery;
 pub mod model;
+pub mod resend;
 pub mod routes;
 pub mod service;
 pub mod signature;
 
 pub use delivery::{delivery_job, Deliverer, WebhookDelivery, WEBHOOK_DELIVERY};
 pub use model::{CreateWebhook, CreatedWebhook, DeliveryView, UpdateWebhook, WebhookView};
+pub use resend::ResendBatch;
 pub use routes::configure;
 pub use service::react_to;

@@ -191,7 +191,8 @@ pub struct RecoverWebhook {
 /// What a recovery or an enabling queued.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Resent {
-    /// Messages queued for delivery.
+    /// Messages to be sent again: the first 1,000 are queued at once, the rest by a
+    /// background walk, 1,000 to a transaction.
     pub queued: i64,
 }
 

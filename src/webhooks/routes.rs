@@ -247,7 +247,7 @@ pub async fn list_messages(
     params(("id" = Uuid, Path, description = "Endpoint id")),
     request_body = RecoverWebhook,
     responses(
-        (status = 200, description = "Every message made since the given time that was not delivered is queued again, each at most once", body = Resent),
+        (status = 200, description = "Every message made since the given time that was not delivered is sent again, each at most once: the first 1,000 queued at once, the rest by a background walk", body = Resent),
         (status = 409, description = "webhook_disabled: enable the endpoint instead, which sends what was kept for it", body = ErrorBody),
         AuthedRouteErrors
     ),

@@ -5,14 +5,13 @@
 use serde_json::json;
 use uuid::Uuid;
 
-use chrono::{DateTime, Utc};
-
 use super::delivery::delivery_job;
 use super::model::{
     self, CreateWebhook, CreatedWebhook, DeliveryView, MessageView, RecoverWebhook, Resent,
     UpdateWebhook, WebhookView, COLUMNS, DELIVERY_COLUMNS, MAX_ENDPOINTS, MESSAGE_COLUMNS,
     MESSAGE_STATES,
 };
+use super::resend::resend;
 use super::signature;
 use crate::kernel::audit::{self, changed_fields, Entry};
 use crate::kernel::jobs::enqueue;
@@ -328,49 +327,6 @@ pub async fn target(
     .await?
     .map(|row| (row.get(0), row.get(1)))
     .ok_or(DomainError::Missing("webhook"))
-}
-
-/// Queues a delivery for every message of `endpoint` not delivered (made at or after
-/// `since`, when given), in batches; a message already queued is not queued twice.
-/// Returns how many were queued.
-async fn resend(
-    tx: &TenantTx,
-    endpoint: Uuid,
-    since: Option<DateTime<Utc>>,
-) -> Result<i64, DomainError> {
-    const BATCH: i64 = 1000;
-    let mut after: i64 = -1;
-    let mut queued = 0i64;
-    // Without `since`, a bound before every message: one statement, a range in any plan.
-    let sql = "update webhook_messages set state = 'pending', next_attempt_at = null \
-         where endpoint_id = $1 and event_id = any(array( \
-             select event_id from webhook_messages \
-             where endpoint_id = $1 and state <> 'delivered' and event_id > $2 \
-               and created_at >= coalesce($4::timestamptz, '-infinity') \
-             order by event_id limit $3)) \
-         returning event_id";
-    loop {
-        let rows = tx.query(sql, &[&endpoint, &after, &BATCH, &since]).await?;
-        let mut events: Vec<i64> = rows.iter().map(|row| row.get(0)).collect();
-        if events.is_empty() {
-            return Ok(queued);
-        }
-        events.sort_unstable();
-        after = *events.last().expect("not empty");
-        let count = i64::try_from(events.len()).unwrap_or(i64::MAX);
-        queued += count;
-        enqueue(
-            tx,
-            events
-                .into_iter()
-                .map(|event| delivery_job(endpoint, event))
-                .collect(),
-        )
-        .await?;
-        if count < BATCH {
-            return Ok(queued);
-        }
-    }
 }
 
 /// Sends again every message of the endpoint made at or after `since` that was not

@@ -292,13 +292,7 @@ async fn messages_whose_attempts_ran_out_are_sent_again_by_recover() {
         (json!({}), StatusCode::BAD_REQUEST),
         (json!(["2026-01-01T00:00:00Z"]), StatusCode::BAD_REQUEST),
     ] {
-        let (status, error) = tenant
-            .json(
-                Method::POST,
-                &format!("/api/v1/webhooks/{id}/recover"),
-                Some(body.clone()),
-            )
-            .await;
+        let (status, error) = tenant.recover(&id, body.clone()).await;
         assert_eq!(status, expected, "{body}: {error}");
     }
     let (status, _) = tenant
@@ -310,23 +304,13 @@ async fn messages_whose_attempts_ran_out_are_sent_again_by_recover() {
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     // Since a time after the message: nothing to send.
-    let (status, none) = tenant
-        .json(
-            Method::POST,
-            &format!("/api/v1/webhooks/{id}/recover"),
-            Some(json!({"since": clock.now()})),
-        )
-        .await;
+    let (status, none) = tenant.recover(&id, json!({"since": clock.now()})).await;
     assert_eq!(status, StatusCode::OK, "{none}");
     assert_eq!(none["queued"], 0);
 
     receiver.control(json!({"fail_always": false})).await;
     let (status, resent) = tenant
-        .json(
-            Method::POST,
-            &format!("/api/v1/webhooks/{id}/recover"),
-            Some(json!({"since": start - chrono::Duration::minutes(1)})),
-        )
+        .recover(&id, json!({"since": start - chrono::Duration::minutes(1)}))
         .await;
     assert_eq!(status, StatusCode::OK, "{resent}");
     assert_eq!(resent["queued"], 1);
@@ -337,11 +321,114 @@ async fn messages_whose_attempts_ran_out_are_sent_again_by_recover() {
         .await;
     // Delivered messages are not sent again by a second recovery.
     let (_, again) = tenant
-        .json(
-            Method::POST,
-            &format!("/api/v1/webhooks/{id}/recover"),
-            Some(json!({"since": start - chrono::Duration::minutes(1)})),
-        )
+        .recover(&id, json!({"since": start - chrono::Duration::minutes(1)}))
         .await;
     assert_eq!(again["queued"], 0);
+}
+
+#[tokio::test]
+async fn a_long_backlog_is_sent_again_a_batch_to_a_transaction_and_every_message_once() {
+    let receiver = PyReceiver::start(&["--any-timestamp"]);
+    let start = chrono::Utc::now();
+    // This server runs no jobs, so what its requests queued can be counted; a second
+    // one, started below, sends it.
+    let tenant = Tenant::new(&[
+        ALLOW_PRIVATE,
+        NO_DESTINATION_CAP,
+        ("PACTUM_JOB_WORKERS", "0"),
+    ])
+    .await;
+    let webhook = tenant
+        .webhook(&receiver.url(), json!(["contract.created"]))
+        .await;
+    let id = webhook["id"].as_str().unwrap().to_owned();
+    tenant.contract("The first of many").await;
+    // Days of an outage: 2,500 events of the tenant whose attempts ran out.
+    let db = tenant._db.client().await;
+    let schema: String = db
+        .query_one(
+            "select schema_name from public.tenants where slug = 'acme'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    db.batch_execute(&format!(
+        "set search_path to {schema}; \
+         insert into audit_logs (at, actor_id, action, entity, entity_id, changes, actor_kind) \
+             select l.at, l.actor_id, l.action, l.entity, gen_random_uuid(), l.changes, \
+                 l.actor_kind \
+             from audit_logs l, generate_series(1, 2499) \
+             where l.entity = 'contract' and l.action = 'create'; \
+         insert into webhook_messages (endpoint_id, event_id, created_at) \
+             select '{id}', l.id, l.at from audit_logs l \
+             where l.entity = 'contract' and l.action = 'create' \
+             on conflict do nothing; \
+         update webhook_messages set state = 'failed', attempts = 8; \
+         reset search_path"
+    ))
+    .await
+    .unwrap();
+    let counts = format!(
+        "select (select count(*) from {schema}.webhook_messages where state = 'pending'), \
+                (select count(*) from public.jobs where kind = 'webhook.deliver'), \
+                (select count(*) from public.jobs where kind = 'webhook.resend')"
+    );
+    let states = async || {
+        let row = db.query_one(&counts, &[]).await.unwrap();
+        (
+            row.get::<_, i64>(0),
+            row.get::<_, i64>(1),
+            row.get::<_, i64>(2),
+        )
+    };
+
+    let (status, resent) = tenant
+        .recover(&id, json!({"since": start - chrono::Duration::minutes(1)}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{resent}");
+    assert_eq!(resent["queued"], 2500, "every message to be sent again");
+    assert_eq!(
+        states().await,
+        (1000, 1000, 1),
+        "the request queued one batch and the walk that queues the rest"
+    );
+    // Disabled and enabled again before the walk ran: enabling starts a walk of its own;
+    // the first walk, finding the endpoint enabled, goes on too, and nothing is queued
+    // twice.
+    for enabled in [false, true] {
+        let (status, body) = tenant
+            .json(
+                Method::PATCH,
+                &format!("/api/v1/webhooks/{id}"),
+                Some(json!({"enabled": enabled})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    assert_eq!(states().await, (1000, 1000, 2));
+
+    let _runner = crate::app::spawn_app(
+        &tenant._db,
+        &[
+            ALLOW_PRIVATE,
+            NO_DESTINATION_CAP,
+            ("PACTUM_JOB_POLL_MS", "50"),
+            ("PACTUM_JOB_WORKERS", "8"),
+        ],
+    )
+    .await;
+    let received = receiver.wait_accepted(2500, Duration::from_secs(120)).await;
+    assert_eq!(received["duplicates"], 0, "each message once");
+    let mut ids = accepted_ids(&received);
+    ids.dedup();
+    assert_eq!(ids.len(), 2500);
+    tenant
+        ._db
+        .until_none(
+            &format!("select count(*) from {schema}.webhook_messages where state <> 'delivered'"),
+            Duration::from_secs(20),
+            "every message delivered",
+        )
+        .await;
 }

@@ -150,6 +150,16 @@ impl Tenant {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
+    /// `POST /webhooks/{id}/recover` with `body`.
+    async fn recover(&self, webhook: &str, body: Value) -> (StatusCode, Value) {
+        self.json(
+            Method::POST,
+            &format!("/api/v1/webhooks/{webhook}/recover"),
+            Some(body),
+        )
+        .await
+    }
+
     async fn webhook(&self, url: &str, types: Value) -> Value {
         let (status, created) = self
             .json(
