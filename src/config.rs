@@ -132,6 +132,10 @@ pub struct Config {
     /// `PACTUM_WEBHOOK_DISABLE_AFTER_HOURS`: how long an endpoint's deliveries may
     /// keep failing (since its last success) before it is disabled.
     pub webhook_disable_after: Duration,
+    /// `PACTUM_WEBHOOK_LOG_DAYS`: how long an endpoint's delivery attempts, and its
+    /// messages once delivered or failed, are kept. A message still to send is kept
+    /// however old.
+    pub webhook_log_kept: Duration,
     /// `PACTUM_WEBHOOK_MAX_PER_DESTINATION`: deliveries one destination (scheme, host,
     /// port) may have in flight from this process; by default half the job workers
     /// (at least one), so a receiver that hangs never holds them all.
@@ -439,6 +443,15 @@ impl Config {
                 DEFAULT_WEBHOOK_DISABLE_AFTER_HOURS,
             )?,
         );
+        let webhook_log_kept = Duration::from_secs(
+            24 * 3600
+                * ranged(
+                    "PACTUM_WEBHOOK_LOG_DAYS",
+                    get("PACTUM_WEBHOOK_LOG_DAYS"),
+                    1..=3650,
+                    DEFAULT_WEBHOOK_LOG_DAYS,
+                )?,
+        );
         let webhook_max_per_destination = ranged(
             "PACTUM_WEBHOOK_MAX_PER_DESTINATION",
             get("PACTUM_WEBHOOK_MAX_PER_DESTINATION"),
@@ -516,6 +529,7 @@ impl Config {
             jobs,
             webhook_allow_internal,
             webhook_disable_after,
+            webhook_log_kept,
             webhook_max_per_destination,
             webhook_fleet_max_per_destination,
             upload_idle_timeout,
@@ -566,7 +580,7 @@ pub mod clamd;
 mod jobs;
 pub use jobs::{
     JobSettings, DEFAULT_JOB_QUEUES, DEFAULT_JOB_WORKERS, DEFAULT_WEBHOOK_DISABLE_AFTER_HOURS,
-    MODEL_QUEUE,
+    DEFAULT_WEBHOOK_LOG_DAYS, MODEL_QUEUE,
 };
 
 mod intelligence;

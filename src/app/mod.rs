@@ -94,6 +94,7 @@ impl Outbound {
             webhooks: crate::webhooks::Deliverer::new(
                 config.webhook_allow_internal,
                 config.webhook_disable_after,
+                config.webhook_log_kept,
                 (
                     config.webhook_max_per_destination,
                     config.webhook_fleet_max_per_destination,

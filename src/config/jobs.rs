@@ -46,6 +46,8 @@ pub const DEFAULT_JOB_QUEUES: &str = "default,webhooks,documents";
 pub const MODEL_QUEUE: &str = "intelligence";
 /// Five days, as Standard Webhooks' reference services wait.
 pub const DEFAULT_WEBHOOK_DISABLE_AFTER_HOURS: u64 = 120;
+/// Ninety days, as Standard Webhooks' reference services keep their logs.
+pub const DEFAULT_WEBHOOK_LOG_DAYS: u64 = 90;
 
 impl JobSettings {
     pub(super) fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {

@@ -318,7 +318,17 @@ pub(super) async fn issue_tokens(
         )
         .map_err(DomainError::Internal)?;
     let (refresh_token, hash) = tokens::new_refresh_token();
-    let expires_at = state.clock.now() + ChronoDuration::days(REFRESH_TOKEN_TTL_DAYS);
+    let now = state.clock.now();
+    let expires_at = now + ChronoDuration::days(REFRESH_TOKEN_TTL_DAYS);
+    // Every refresh leaves a spent token (kept to spot its reuse) until it expires;
+    // the user's expired ones go as each new one is issued, so the table holds about
+    // a lifetime's worth per user, not every token ever issued.
+    tx.execute(
+        "delete from refresh_tokens where user_id = $1 and expires_at < $2",
+        &[&user_id, &now],
+    )
+    .await
+    .map_err(DomainError::database)?;
     tx.execute(
         "insert into refresh_tokens (user_id, family_id, token_hash, expires_at, session_generation) \
          values ($1, $2, $3, $4, $5)",

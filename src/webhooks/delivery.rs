@@ -6,6 +6,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -73,6 +74,8 @@ struct Inner {
     allow_internal: bool,
     /// How long an endpoint may keep failing before it is disabled.
     disable_after: Duration,
+    /// How long attempts, and messages once settled, are kept.
+    keep_log: Duration,
     /// Deliveries this process has in flight per destination (scheme, host, port), and
     /// how many one destination may have: a receiver that hangs then holds at most
     /// that many workers, and the rest serve everyone else.
@@ -139,6 +142,8 @@ pub fn install_tls_provider() {
 /// What one attempt came to.
 #[derive(Debug)]
 pub struct Attempt {
+    /// When it was sent, by the server's clock.
+    pub at: DateTime<Utc>,
     pub outcome: &'static str,
     pub status: Option<i32>,
     pub body: Option<String>,
@@ -149,12 +154,14 @@ pub struct Attempt {
 impl Deliverer {
     /// `allow_internal` lets webhooks reach loopback and private addresses (tests, or
     /// an operator who wants it); an endpoint failing for `disable_after` (since its
-    /// last success) is disabled; one destination has at most `per_destination`
+    /// last success) is disabled; its attempts, and its messages once delivered or
+    /// failed, are kept for `keep_log`; one destination has at most `per_destination`
     /// deliveries in flight from this process, and `fleet_per_destination` (when set)
     /// from every process together.
     pub fn new(
         allow_internal: bool,
         disable_after: Duration,
+        keep_log: Duration,
         (per_destination, fleet_per_destination): (usize, Option<usize>),
     ) -> anyhow::Result<Self> {
         install_tls_provider();
@@ -167,6 +174,7 @@ impl Deliverer {
             client,
             allow_internal,
             disable_after,
+            keep_log,
             in_flight: Default::default(),
             per_destination: per_destination.max(1),
             fleet_per_destination: fleet_per_destination.map(|cap| cap.max(1)),
@@ -210,11 +218,13 @@ impl Deliverer {
         url: &str,
         secret: &str,
         message_id: &str,
-        timestamp: i64,
+        at: DateTime<Utc>,
         body: Vec<u8>,
     ) -> Attempt {
         let started = Instant::now();
+        let timestamp = at.timestamp();
         let refused = |why: String| Attempt {
+            at,
             outcome: "refused",
             status: None,
             body: None,
@@ -246,6 +256,7 @@ impl Deliverer {
             Err(error) => match destination::refusal_in(&error) {
                 Some(why) => refused(why),
                 None => Attempt {
+                    at,
                     outcome: "failed",
                     status: None,
                     body: None,
@@ -267,6 +278,7 @@ impl Deliverer {
                 kept.truncate(KEPT_RESPONSE_BYTES);
                 let text = String::from_utf8_lossy(&kept).replace('\0', "");
                 Attempt {
+                    at,
                     outcome: if status.is_success() {
                         "delivered"
                     } else {
@@ -294,7 +306,7 @@ fn describe(error: &reqwest::Error) -> String {
 }
 
 /// The body receivers get: the Standard Webhooks envelope around the event.
-pub fn payload(event_type: &str, at: chrono::DateTime<chrono::Utc>, data: Value) -> Vec<u8> {
+pub fn payload(event_type: &str, at: DateTime<Utc>, data: Value) -> Vec<u8> {
     serde_json::to_vec(&json!({"type": event_type, "timestamp": at, "data": data}))
         .unwrap_or_default()
 }
@@ -320,8 +332,9 @@ pub async fn record(
         .query_one(
             &format!(
                 "insert into webhook_deliveries (endpoint_id, event_id, event_type, message_id, \
-                     attempt, outcome, response_status, response_body, error, duration_ms) \
-                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) returning {DELIVERY_COLUMNS}"
+                     attempt, outcome, response_status, response_body, error, duration_ms, at) \
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+                 returning {DELIVERY_COLUMNS}"
             ),
             &[
                 &endpoint,
@@ -334,10 +347,45 @@ pub async fn record(
                 &attempt.body,
                 &attempt.error,
                 &duration,
+                &attempt.at,
             ],
         )
         .await?;
     Ok(DeliveryView::from(&row))
+}
+
+/// The endpoint's oldest rows looked at per delivery: each delivery adds one attempt
+/// and at most one message, so removing up to this many expired ones of each keeps
+/// the log within its period, and catches up after the period is shortened, without
+/// a sweep.
+const FORGOTTEN_PER_DELIVERY: i64 = 4;
+
+/// Removes the endpoint's attempts made before `cutoff`, and its messages delivered or
+/// failed before it, among the oldest [`FORGOTTEN_PER_DELIVERY`] of each: a bounded
+/// read of each table's index in any plan. A message still to send (pending) is kept
+/// however old; one among the oldest holds the others back only until it is settled.
+async fn forget_expired(
+    tx: &TenantTx,
+    endpoint: Uuid,
+    cutoff: DateTime<Utc>,
+) -> Result<(), tokio_postgres::Error> {
+    tx.execute(
+        "with attempts as (delete from webhook_deliveries where id = any(array( \
+                 select id from (select id, at from webhook_deliveries \
+                                 where endpoint_id = $1 order by id limit $3) oldest \
+                 where at < $2))), \
+             messages as (delete from webhook_messages \
+                 where endpoint_id = $1 and event_id = any(array( \
+                     select event_id from (select event_id, state, \
+                             coalesce(delivered_at, last_attempt_at, created_at) as settled_at \
+                         from webhook_messages where endpoint_id = $1 \
+                         order by event_id limit $3) oldest \
+                     where state <> 'pending' and settled_at < $2))) \
+         select 1",
+        &[&endpoint, &cutoff, &FORGOTTEN_PER_DELIVERY],
+    )
+    .await?;
+    Ok(())
 }
 
 /// How long after failed attempt `attempt` (1-based) the next one is made, given a
@@ -465,13 +513,7 @@ async fn deliver(
         serde_json::to_value(&event).unwrap_or_default(),
     );
     let attempt = deliverer
-        .send(
-            &url,
-            &secret,
-            &message_id,
-            ctx.clock.now().timestamp(),
-            body,
-        )
+        .send(&url, &secret, &message_id, ctx.clock.now(), body)
         .await;
 
     let now = ctx.clock.now();
@@ -486,6 +528,7 @@ async fn deliver(
         &attempt,
     )
     .await?;
+    forget_expired(&tx, endpoint_id, now - deliverer.0.keep_log).await?;
     if attempt.outcome == "delivered" {
         tx.execute(DELIVERED_SQL, &[&endpoint_id, &event_id, &now])
             .await?;
@@ -551,7 +594,13 @@ mod tests {
 
     #[test]
     fn a_destination_holds_at_most_its_share_and_gets_its_places_back() {
-        let deliverer = Deliverer::new(true, Duration::from_secs(3600), (2, None)).unwrap();
+        let deliverer = Deliverer::new(
+            true,
+            Duration::from_secs(3600),
+            Duration::from_secs(86_400),
+            (2, None),
+        )
+        .unwrap();
         let slot = |url: &str| deliverer.slot(url, None);
         let first = slot("https://hooks.example/a").unwrap();
         let second = slot("https://hooks.example:443/b?x=1").unwrap();

@@ -299,9 +299,7 @@ pub async fn test_webhook(
         now,
         serde_json::json!({"endpoint_id": id, "message": "a test event from Pactum"}),
     );
-    let attempt = deliverer
-        .send(&url, &secret, &message_id, now.timestamp(), body)
-        .await;
+    let attempt = deliverer.send(&url, &secret, &message_id, now, body).await;
     let tx = db.begin().await?;
     // The actor was checked above; recording needs no role.
     let _ = Actor::resolve(&tx, &user.principal()).await?;

@@ -211,6 +211,42 @@ async fn refresh_rotates_and_a_reused_refresh_token_revokes_the_whole_family() {
     assert_eq!(fine.status(), StatusCode::OK);
 }
 
+/// Each refresh leaves a spent token behind, kept to spot its reuse; past their
+/// expiry they go as the user's next tokens are issued.
+#[tokio::test]
+async fn spent_refresh_tokens_go_once_expired() {
+    let db = TestDb::migrated().await;
+    tenant_with_admin(&db, "acme", PASSWORD).await;
+    let clock = pactum::kernel::clock::ManualClock::starting_at(chrono::Utc::now());
+    let app = crate::app::spawn_app_with_clock(&db, &[], clock.clone()).await;
+    let mut session = tokens(&app, "acme.localhost").await;
+    for _ in 0..5 {
+        let rotated = post_json(
+            &app,
+            "acme.localhost",
+            "/api/v1/auth/refresh",
+            json!({"refresh_token": session["refresh_token"]}),
+        )
+        .await;
+        assert_eq!(rotated.status(), StatusCode::OK);
+        session = rotated.json().await.unwrap();
+    }
+    let client = db.client().await;
+    let stored = async || -> i64 {
+        client
+            .query_one("select count(*) from t_acme.refresh_tokens", &[])
+            .await
+            .unwrap()
+            .get(0)
+    };
+    assert_eq!(stored().await, 6, "spent tokens are kept until they expire");
+    clock.advance(chrono::Duration::days(
+        pactum::kernel::tokens::REFRESH_TOKEN_TTL_DAYS + 1,
+    ));
+    tokens(&app, "acme.localhost").await;
+    assert_eq!(stored().await, 1, "only the token just issued");
+}
+
 #[tokio::test]
 async fn logout_revokes_the_refresh_token() {
     let db = TestDb::migrated().await;

@@ -152,19 +152,12 @@ async fn a_receiver_that_fails_then_recovers_gets_every_event_exactly_once() {
 async fn an_outage_loses_nothing_and_only_days_of_failure_disable_an_endpoint() {
     let receiver = PyReceiver::start(&["--fail-always", "--any-timestamp"]);
     let clock = ManualClock::starting_at(chrono::Utc::now());
-    let mut tenant = Tenant::with_clock(
-        &[
-            ALLOW_PRIVATE,
-            NO_DESTINATION_CAP,
-            ("PACTUM_WEBHOOK_DISABLE_AFTER_HOURS", "24"),
-        ],
-        clock.clone(),
+    let (mut tenant, id) = Tenant::watching(
+        &receiver,
+        &clock,
+        &[("PACTUM_WEBHOOK_DISABLE_AFTER_HOURS", "24")],
     )
     .await;
-    let webhook = tenant
-        .webhook(&receiver.url(), json!(["contract.created"]))
-        .await;
-    let id = webhook["id"].as_str().unwrap().to_owned();
     let mut contracts = Vec::new();
     for i in 0..3 {
         contracts.push(tenant.contract(&format!("During the outage {i}")).await);
@@ -256,11 +249,7 @@ async fn messages_whose_attempts_ran_out_are_sent_again_by_recover() {
     let receiver = PyReceiver::start(&["--fail-always", "--any-timestamp"]);
     let start = chrono::Utc::now();
     let clock = ManualClock::starting_at(start);
-    let mut tenant = Tenant::with_clock(&[ALLOW_PRIVATE, NO_DESTINATION_CAP], clock.clone()).await;
-    let webhook = tenant
-        .webhook(&receiver.url(), json!(["contract.created"]))
-        .await;
-    let id = webhook["id"].as_str().unwrap().to_owned();
+    let (mut tenant, id) = Tenant::watching(&receiver, &clock, &[]).await;
     let contract = tenant.contract("Never received").await;
     // Eight attempts, each retry at most 12 hours after the one before.
     for attempt in 1..=8 {
@@ -431,4 +420,78 @@ async fn a_long_backlog_is_sent_again_a_batch_to_a_transaction_and_every_message
             "every message delivered",
         )
         .await;
+}
+
+#[tokio::test]
+async fn the_delivery_log_forgets_what_is_past_its_period_and_keeps_what_is_still_to_send() {
+    let receiver = PyReceiver::start(&["--any-timestamp"]);
+    let start = chrono::Utc::now();
+    let clock = ManualClock::starting_at(start);
+    let (mut tenant, id) =
+        Tenant::watching(&receiver, &clock, &[("PACTUM_WEBHOOK_LOG_DAYS", "30")]).await;
+    for i in 0..6 {
+        tenant.deliver_one(&format!("Early {i}")).await;
+    }
+    let messages = tenant
+        .wait_messages(&id, 6, |m| m["state"] == "delivered")
+        .await;
+    for attempt in tenant.deliveries(&id).await {
+        let at: chrono::DateTime<chrono::Utc> = attempt["at"].as_str().unwrap().parse().unwrap();
+        assert_eq!(
+            at.timestamp_micros(),
+            start.timestamp_micros(),
+            "stamped by the server's clock: {attempt}"
+        );
+    }
+    // The oldest message is still to send (its endpoint was disabled when it was made,
+    // say): never forgotten, however old.
+    let oldest = messages.last().unwrap()["event_id"].as_i64().unwrap();
+    let schema = tenant.schema().await;
+    tenant
+        ._db
+        .client()
+        .await
+        .execute(
+            &format!("update {schema}.webhook_messages set state = 'pending' where event_id = $1"),
+            &[&oldest],
+        )
+        .await
+        .unwrap();
+
+    clock.advance(chrono::Duration::days(31));
+    tenant.relogin().await;
+    for i in 0..2 {
+        tenant.deliver_one(&format!("Late {i}")).await;
+    }
+    assert_eq!(
+        receiver.received().await["accepted"]
+            .as_array()
+            .unwrap()
+            .len(),
+        8
+    );
+    // Each delivery forgot up to four of the oldest attempts and settled messages.
+    let attempts = tenant.deliveries(&id).await;
+    assert_eq!(attempts.len(), 2, "only the new attempts: {attempts:?}");
+    let kept: Vec<(i64, String)> = tenant
+        .messages(&id)
+        .await
+        .iter()
+        .map(|m| {
+            (
+                m["event_id"].as_i64().unwrap(),
+                m["state"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kept.len(),
+        3,
+        "the new ones and the one still to send: {kept:?}"
+    );
+    assert_eq!(kept[2], (oldest, "pending".to_owned()));
+    assert!(
+        kept[..2].iter().all(|(_, state)| state == "delivered"),
+        "{kept:?}"
+    );
 }

@@ -111,16 +111,34 @@ impl Tenant {
             .await;
     }
 
-    async fn messages(&self, webhook: &str) -> Vec<Value> {
-        let (status, page) = self
-            .json(
-                Method::GET,
-                &format!("/api/v1/webhooks/{webhook}/messages?limit=200"),
-                None,
-            )
+    /// A tenant on `clock` (with `settings` besides private destinations and no
+    /// destination cap) whose endpoint at `receiver` wants `contract.created`, and the
+    /// endpoint's id.
+    async fn watching(
+        receiver: &PyReceiver,
+        clock: &std::sync::Arc<ManualClock>,
+        settings: &[(&str, &str)],
+    ) -> (Self, String) {
+        let mut all = vec![ALLOW_PRIVATE, NO_DESTINATION_CAP];
+        all.extend_from_slice(settings);
+        let tenant = Self::with_clock(&all, clock.clone()).await;
+        let webhook = tenant
+            .webhook(&receiver.url(), json!(["contract.created"]))
             .await;
+        let id = webhook["id"].as_str().unwrap().to_owned();
+        (tenant, id)
+    }
+
+    /// The items of the first page of a list.
+    async fn items(&self, path: &str) -> Vec<Value> {
+        let (status, page) = self.json(Method::GET, path, None).await;
         assert_eq!(status, StatusCode::OK, "{page}");
         page["items"].as_array().unwrap().clone()
+    }
+
+    async fn messages(&self, webhook: &str) -> Vec<Value> {
+        self.items(&format!("/api/v1/webhooks/{webhook}/messages?limit=200"))
+            .await
     }
 
     /// Waits until every message of `webhook` satisfies `done`, and there are `n`.
@@ -148,6 +166,40 @@ impl Tenant {
         let response = self.app.call(method, HOST, path, &self.admin, body).await;
         let status = response.status();
         (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// The endpoint's delivery attempts, newest first.
+    async fn deliveries(&self, webhook: &str) -> Vec<Value> {
+        self.items(&format!("/api/v1/webhooks/{webhook}/deliveries?limit=200"))
+            .await
+    }
+
+    /// The tenant's schema.
+    async fn schema(&self) -> String {
+        self._db
+            .client()
+            .await
+            .query_one(
+                "select schema_name from public.tenants where slug = 'acme'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0)
+    }
+
+    /// Creates a contract and waits until its deliveries have run to their end (each
+    /// recorded), so that the next finds the log as this one left it.
+    async fn deliver_one(&self, title: &str) {
+        self.contract(title).await;
+        self._db
+            .until_none(
+                "select count(*) from public.jobs where kind = 'webhook.deliver' \
+                 and state in ('scheduled', 'available', 'held', 'running', 'retryable')",
+                Duration::from_secs(20),
+                "every delivery recorded",
+            )
+            .await;
     }
 
     /// `POST /webhooks/{id}/recover` with `body`.
