@@ -78,10 +78,8 @@ fn enqueue_for<'a>(
     _: &'a Origin,
     event: &'a Recorded<'a>,
 ) -> ReactionFuture<'a> {
-    Box::pin(async move {
-        enqueue_collecting(tx, FROM_EVENT, json!(event.id)).await?;
-        Ok(())
-    })
+    enqueue_collecting(tx, FROM_EVENT, json!(event.id));
+    Box::pin(std::future::ready(Ok(())))
 }
 
 /// Makes the notifications of one event, once, with their deliveries; returns the

@@ -201,6 +201,19 @@ pub struct TenantTx {
     commit_guard: Option<Arc<CommitGuard>>,
     /// Channels to notify once the transaction has committed.
     notify_after_commit: std::sync::Mutex<Vec<&'static str>>,
+    /// What the transaction collects into single rows written right before its COMMIT.
+    collections: std::sync::Mutex<Vec<Collection>>,
+}
+
+/// The statement that writes one collection, with its parameters; the collected items
+/// follow as its last parameter (see [`TenantTx::collect_before_commit`]).
+pub type CollectionWrite = (&'static str, Vec<Box<dyn ToSql + Send + Sync>>);
+
+/// Items a transaction collects under one key, and how they are written.
+struct Collection {
+    key: &'static str,
+    write: CollectionWrite,
+    items: Vec<serde_json::Value>,
 }
 
 impl TenantTx {
@@ -214,6 +227,31 @@ impl TenantTx {
             context: None,
             commit_guard: None,
             notify_after_commit: std::sync::Mutex::default(),
+            collections: std::sync::Mutex::default(),
+        }
+    }
+
+    /// Adds `item` to this transaction's collection `key`. Right before COMMIT each
+    /// collection is written by one statement: the `write` its first item came with
+    /// (`write` is called only then), its parameters, and then its items as a JSON
+    /// array. What every event of a unit of work adds to one row (the job that
+    /// collects them) thereby costs one statement per transaction instead of one per
+    /// event. Items added inside a savepoint that is rolled back stay collected: what
+    /// reads them must expect some to name nothing.
+    pub fn collect_before_commit(
+        &self,
+        key: &'static str,
+        write: impl FnOnce() -> CollectionWrite,
+        item: serde_json::Value,
+    ) {
+        let mut collections = self.collections.lock().expect("collections");
+        match collections.iter_mut().find(|c| c.key == key) {
+            Some(collection) => collection.items.push(item),
+            None => collections.push(Collection {
+                key,
+                write: write(),
+                items: vec![item],
+            }),
         }
     }
 
@@ -294,10 +332,26 @@ impl TenantTx {
         self.watch(self.conn().execute(scope, sql, params).await)
     }
 
-    /// Commits, after the handle's commit guard (if any) agreed. A connection lost
+    /// Commits, after writing what the transaction collected and after the handle's
+    /// commit guard (if any) agreed. A connection lost
     /// while COMMIT was on its way is [`TenancyError::CommitOutcomeUnknown`]: the
     /// change may have been made, so "try again" would be the wrong advice.
     pub async fn commit(mut self) -> Result<(), TenancyError> {
+        let collections = std::mem::take(self.collections.get_mut().expect("collections"));
+        for Collection {
+            write: (sql, params),
+            items,
+            ..
+        } in collections
+        {
+            let items = serde_json::Value::Array(items);
+            let mut params: Vec<&(dyn ToSql + Sync)> = params
+                .iter()
+                .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+                .collect();
+            params.push(&items);
+            self.execute(sql, &params).await?;
+        }
         if let Some(guard) = self.commit_guard.clone() {
             let params: Vec<&(dyn ToSql + Sync)> = guard
                 .params

@@ -22,7 +22,8 @@ use pactum::kernel::jobs::sql::{
 };
 use pactum::kernel::jobs::BackgroundJob;
 use pactum::kernel::jobs::{
-    enqueue, enqueue_with, Handlers, JobError, JobKind, NewJob, Runner, RunnerConfig, RunnerHandle,
+    enqueue, enqueue_collecting, enqueue_with, Handlers, JobError, JobKind, NewJob, Runner,
+    RunnerConfig, RunnerHandle,
 };
 use pactum::kernel::{Actor, Origin};
 use pactum::tenancy::connection::{Pooler, RequestPool};

@@ -104,6 +104,42 @@ async fn a_rolled_back_change_leaves_no_event_and_no_job() {
     assert_eq!(seen, 0, "gone with the rollback");
 }
 
+/// What a unit of work collects (the notifier's events) is one job, written by one
+/// statement at its commit, with every item, even those of a savepoint rolled back
+/// (the handler skips what names nothing); a rollback writes nothing.
+#[tokio::test]
+async fn a_unit_of_works_collected_items_are_one_job_written_at_its_commit() {
+    let queue = Queue::with_tenants(&["acme"]).await;
+    let db = queue.tenant_db("acme");
+    let collected = async || {
+        queue
+            .client
+            .query(
+                "select args from public.jobs where kind = $1",
+                &[&RECORD.name],
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.get::<_, serde_json::Value>(0))
+            .collect::<Vec<_>>()
+    };
+    let tx = db.begin().await.unwrap();
+    enqueue_collecting(&tx, RECORD, json!(1));
+    tx.execute("savepoint one", &[]).await.unwrap();
+    enqueue_collecting(&tx, RECORD, json!(2));
+    tx.execute("rollback to savepoint one", &[]).await.unwrap();
+    enqueue_collecting(&tx, RECORD, json!(3));
+    assert!(collected().await.is_empty(), "nothing before the commit");
+    tx.commit().await.unwrap();
+    assert_eq!(collected().await, vec![json!({"items": [1, 2, 3]})]);
+
+    let tx = db.begin().await.unwrap();
+    enqueue_collecting(&tx, RECORD, json!(4));
+    tx.rollback().await.unwrap();
+    assert_eq!(collected().await.len(), 1, "a rollback writes nothing");
+}
+
 #[tokio::test]
 async fn a_job_cannot_be_written_without_an_existing_tenant() {
     let queue = Queue::with_tenants(&["acme"]).await;
