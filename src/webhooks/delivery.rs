@@ -361,9 +361,10 @@ pub async fn record(
 const FORGOTTEN_PER_DELIVERY: i64 = 4;
 
 /// Removes the endpoint's attempts made before `cutoff`, and its messages delivered or
-/// failed before it, among the oldest [`FORGOTTEN_PER_DELIVERY`] of each: a bounded
-/// read of each table's index in any plan. A message still to send (pending) is kept
-/// however old; one among the oldest holds the others back only until it is settled.
+/// failed before it, among the oldest [`FORGOTTEN_PER_DELIVERY`] of each, read in the
+/// order of each table's index. A message still to send (pending) is kept however old
+/// and passed over: the read walks past the endpoint's oldest pending ones, which an
+/// endpoint that is delivering sends soon.
 async fn forget_expired(
     tx: &TenantTx,
     endpoint: Uuid,
@@ -376,11 +377,11 @@ async fn forget_expired(
                  where at < $2))), \
              messages as (delete from webhook_messages \
                  where endpoint_id = $1 and event_id = any(array( \
-                     select event_id from (select event_id, state, \
+                     select event_id from (select event_id, \
                              coalesce(delivered_at, last_attempt_at, created_at) as settled_at \
-                         from webhook_messages where endpoint_id = $1 \
+                         from webhook_messages where endpoint_id = $1 and state <> 'pending' \
                          order by event_id limit $3) oldest \
-                     where state <> 'pending' and settled_at < $2))) \
+                     where settled_at < $2))) \
          select 1",
         &[&endpoint, &cutoff, &FORGOTTEN_PER_DELIVERY],
     )

@@ -332,10 +332,10 @@ impl TenantTx {
         self.watch(self.conn().execute(scope, sql, params).await)
     }
 
-    /// Commits, after writing what the transaction collected and after the handle's
-    /// commit guard (if any) agreed. A connection lost
-    /// while COMMIT was on its way is [`TenancyError::CommitOutcomeUnknown`]: the
-    /// change may have been made, so "try again" would be the wrong advice.
+    /// Commits, once what the transaction collected is written and the handle's
+    /// commit guard (if any) agreed. A connection lost while COMMIT was on its way is
+    /// [`TenancyError::CommitOutcomeUnknown`]: the change may have been made, so "try
+    /// again" would be the wrong advice.
     pub async fn commit(mut self) -> Result<(), TenancyError> {
         let collections = std::mem::take(self.collections.get_mut().expect("collections"));
         for Collection {
