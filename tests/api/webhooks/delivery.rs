@@ -333,15 +333,8 @@ async fn a_long_backlog_is_sent_again_a_batch_to_a_transaction_and_every_message
     let id = webhook["id"].as_str().unwrap().to_owned();
     tenant.contract("The first of many").await;
     // Days of an outage: 2,500 events of the tenant whose attempts ran out.
-    let db = tenant._db.client().await;
-    let schema: String = db
-        .query_one(
-            "select schema_name from public.tenants where slug = 'acme'",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let db = tenant.db.client().await;
+    let schema = tenant.schema().await;
     db.batch_execute(&format!(
         "set search_path to {schema}; \
          insert into audit_logs (at, actor_id, action, entity, entity_id, changes, actor_kind) \
@@ -398,7 +391,7 @@ async fn a_long_backlog_is_sent_again_a_batch_to_a_transaction_and_every_message
     assert_eq!(states().await, (1000, 1000, 2));
 
     let _runner = crate::app::spawn_app(
-        &tenant._db,
+        &tenant.db,
         &[
             ALLOW_PRIVATE,
             NO_DESTINATION_CAP,
@@ -413,7 +406,7 @@ async fn a_long_backlog_is_sent_again_a_batch_to_a_transaction_and_every_message
     ids.dedup();
     assert_eq!(ids.len(), 2500);
     tenant
-        ._db
+        .db
         .until_none(
             &format!("select count(*) from {schema}.webhook_messages where state <> 'delivered'"),
             Duration::from_secs(20),
@@ -448,7 +441,7 @@ async fn the_delivery_log_forgets_what_is_past_its_period_and_keeps_what_is_stil
     let oldest = messages.last().unwrap()["event_id"].as_i64().unwrap();
     let schema = tenant.schema().await;
     tenant
-        ._db
+        .db
         .client()
         .await
         .execute(

@@ -52,7 +52,7 @@ async fn destinations_inside_the_network_are_refused_at_save_and_after_resolutio
         StatusCode::BAD_REQUEST,
         "an update is checked too: {changed}"
     );
-    let client = tenant._db.client().await;
+    let client = tenant.db.client().await;
     client
         .execute(
             "update t_acme.webhook_endpoints set url = $1",

@@ -114,7 +114,7 @@ async fn the_event_cursor_never_skips_an_event_whose_transaction_was_still_open(
             .collect()
     };
     // A slow unit of work takes an event id, and stays open...
-    let mut slow = tenant._db.client().await;
+    let mut slow = tenant.db.client().await;
     let open = slow.transaction().await.unwrap();
     open.execute(
         "insert into t_acme.audit_logs (action, entity, changes) values ('create', 'slow', '{}')",

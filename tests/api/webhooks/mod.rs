@@ -79,7 +79,7 @@ impl Drop for PyReceiver {
 }
 
 struct Tenant {
-    _db: TestDb,
+    db: TestDb,
     app: TestApp,
     admin: String,
 }
@@ -96,11 +96,7 @@ impl Tenant {
         all.extend_from_slice(settings);
         let app = spawn_app_with_clock(&db, &all, clock).await;
         let admin = app.access_token(HOST, "admin@example.com", PASSWORD).await;
-        Self {
-            _db: db,
-            app,
-            admin,
-        }
+        Self { db, app, admin }
     }
 
     /// A fresh token, after the clock moved past the last one's expiry.
@@ -176,7 +172,7 @@ impl Tenant {
 
     /// The tenant's schema.
     async fn schema(&self) -> String {
-        self._db
+        self.db
             .client()
             .await
             .query_one(
@@ -192,7 +188,7 @@ impl Tenant {
     /// recorded), so that the next finds the log as this one left it.
     async fn deliver_one(&self, title: &str) {
         self.contract(title).await;
-        self._db
+        self.db
             .until_none(
                 "select count(*) from public.jobs where kind = 'webhook.deliver' \
                  and state in ('scheduled', 'available', 'held', 'running', 'retryable')",
