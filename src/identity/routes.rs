@@ -323,18 +323,21 @@ pub(super) async fn issue_tokens(
     // Every refresh leaves a spent token (kept to spot its reuse) until it expires;
     // the user's expired ones go as each new one is issued, so the table holds about
     // a lifetime's worth per user, not every token ever issued.
-    tx.execute(
-        "delete from refresh_tokens where user_id = $1 and expires_at < $2",
-        &[&user_id, &now],
+    // Pipelined: one round trip for both.
+    let expired: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&user_id, &now];
+    let issued: [&(dyn tokio_postgres::types::ToSql + Sync); 5] =
+        [&user_id, &family, &hash, &expires_at, &generation];
+    tokio::try_join!(
+        tx.execute(
+            "delete from refresh_tokens where user_id = $1 and expires_at < $2",
+            &expired,
+        ),
+        tx.execute(
+            "insert into refresh_tokens (user_id, family_id, token_hash, expires_at, session_generation) \
+             values ($1, $2, $3, $4, $5)",
+            &issued,
+        ),
     )
-    .await
-    .map_err(DomainError::database)?;
-    tx.execute(
-        "insert into refresh_tokens (user_id, family_id, token_hash, expires_at, session_generation) \
-         values ($1, $2, $3, $4, $5)",
-        &[&user_id, &family, &hash, &expires_at, &generation],
-    )
-    .await
     .map_err(DomainError::database)?;
     Ok(TokenResponse {
         access_token,

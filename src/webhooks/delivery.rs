@@ -519,17 +519,19 @@ async fn deliver(
 
     let now = ctx.clock.now();
     let tx = ctx.db.begin().await?;
-    record(
-        &tx,
-        endpoint_id,
-        Some(event.id),
-        &event.event_type,
-        &message_id,
-        ctx.job.attempt,
-        &attempt,
-    )
-    .await?;
-    forget_expired(&tx, endpoint_id, now - deliverer.0.keep_log).await?;
+    // Pipelined: the attempt and the forgetting go out in one round trip.
+    tokio::try_join!(
+        record(
+            &tx,
+            endpoint_id,
+            Some(event.id),
+            &event.event_type,
+            &message_id,
+            ctx.job.attempt,
+            &attempt,
+        ),
+        forget_expired(&tx, endpoint_id, now - deliverer.0.keep_log),
+    )?;
     if attempt.outcome == "delivered" {
         tx.execute(DELIVERED_SQL, &[&endpoint_id, &event_id, &now])
             .await?;

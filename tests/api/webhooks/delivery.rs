@@ -215,13 +215,7 @@ async fn an_outage_loses_nothing_and_only_days_of_failure_disable_an_endpoint() 
 
     // The receiver is back; enabling the endpoint sends every kept message, once.
     receiver.control(json!({"fail_always": false})).await;
-    let (status, enabled) = tenant
-        .json(
-            Method::PATCH,
-            &format!("/api/v1/webhooks/{id}"),
-            Some(json!({"enabled": true})),
-        )
-        .await;
+    let (status, enabled) = tenant.set_enabled(&id, true).await;
     assert_eq!(status, StatusCode::OK, "{enabled}");
     assert_eq!(enabled["enabled"], true);
     assert_eq!(enabled["disabled_reason"], Value::Null);
@@ -379,13 +373,7 @@ async fn a_long_backlog_is_sent_again_a_batch_to_a_transaction_and_every_message
     // the first walk, finding the endpoint enabled, goes on too, and nothing is queued
     // twice.
     for enabled in [false, true] {
-        let (status, body) = tenant
-            .json(
-                Method::PATCH,
-                &format!("/api/v1/webhooks/{id}"),
-                Some(json!({"enabled": enabled})),
-            )
-            .await;
+        let (status, body) = tenant.set_enabled(&id, enabled).await;
         assert_eq!(status, StatusCode::OK, "{body}");
     }
     assert_eq!(states().await, (1000, 1000, 2));

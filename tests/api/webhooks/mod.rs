@@ -198,6 +198,16 @@ impl Tenant {
             .await;
     }
 
+    /// `PATCH /webhooks/{id}` with `{"enabled": enabled}`.
+    async fn set_enabled(&self, webhook: &str, enabled: bool) -> (StatusCode, Value) {
+        self.json(
+            Method::PATCH,
+            &format!("/api/v1/webhooks/{webhook}"),
+            Some(json!({"enabled": enabled})),
+        )
+        .await
+    }
+
     /// `POST /webhooks/{id}/recover` with `body`.
     async fn recover(&self, webhook: &str, body: Value) -> (StatusCode, Value) {
         self.json(
