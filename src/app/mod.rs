@@ -148,6 +148,7 @@ pub fn job_handlers(outbound: &Outbound) -> Handlers {
         .register_job::<crate::cases::sla::CaseSlaWarning>(())
         .register_job::<crate::attachments::reading::ExtractText>(outbound.store.clone())
         .register_job::<crate::attachments::ocr::RecognizePage>(outbound.store.clone())
+        .register_job::<crate::attachments::ocr::FinishRecognition>(outbound.store.clone())
         .register_job::<crate::attachments::removal::RemoveFiles>(outbound.store.clone())
         .register_job::<crate::intelligence::indexing::EmbedContract>(outbound.intelligence.clone())
         .register_job::<crate::intelligence::indexing::EmbedStale>(outbound.intelligence.clone())

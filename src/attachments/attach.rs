@@ -6,7 +6,7 @@ use actix_multipart::Multipart;
 
 use super::{service, upload, AttachmentView};
 use crate::kernel::target::Target;
-use crate::kernel::Actor;
+use crate::kernel::{Actor, DomainError};
 use crate::tenancy::TenantId;
 use crate::web::error::ApiError;
 use crate::web::origin::RequestOrigin;
@@ -15,8 +15,8 @@ use crate::web::AppState;
 
 /// An upload to `target`, whole: permission and the tenant's bounds checked before any
 /// byte is received (so nobody makes us store bytes they could not attach), the file
-/// received, screened by ClamAV when configured, then stored and recorded in one
-/// transaction. What every "attach a file to a record" route does.
+/// received, screened by ClamAV when configured, put in the store with no transaction
+/// open, then recorded. What every "attach a file to a record" route does.
 pub async fn attach(
     user: &AuthUser,
     tenant: TenantId,
@@ -45,11 +45,14 @@ pub async fn attach(
         &received,
     )
     .await?;
+    let file = service::put_in_store(db, &state.config.store, vec![received])
+        .await?
+        .pop()
+        .ok_or_else(|| DomainError::Internal(anyhow::anyhow!("an upload put nowhere")))?;
     let tx = db.begin().await?;
     let actor = Actor::resolve(&tx, &user.principal()).await?;
-    let (view, stored) =
-        service::store(&tx, &actor, origin, target, received, &state.config.store).await?;
+    let view = service::record(&tx, &actor, origin, target, &file).await?;
     tx.commit().await?;
-    stored.keep();
+    file.stored.keep();
     Ok(view)
 }

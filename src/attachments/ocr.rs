@@ -3,8 +3,9 @@
 //! stores the others, and enqueues one [`RecognizePage`] per page to read: pages of one
 //! file are recognised in parallel by as many workers as there are, each page's text is
 //! committed as it is read (so progress shows, and a crash loses one page's work), and
-//! the job that commits the last page assembles the searchable PDF (the scan with its
-//! recognised text as an invisible layer) beside the original.
+//! the job that commits the last page enqueues [`FinishRecognition`], which assembles
+//! the searchable PDF (the scan with its recognised text as an invisible layer) beside
+//! the original with no transaction open, then records the outcome.
 //!
 //! The tools are the distribution's: `pdftoppm` (poppler) renders a page, `tesseract`
 //! reads it, `pdfseparate` and `pdfunite` assemble the PDF. Each runs as a process of
@@ -28,6 +29,14 @@ use crate::tenancy::scoped::TenantTx;
 
 pub const RECOGNIZE_PAGE: JobKind = JobKind {
     name: "attachments.recognize_page",
+    queue: "documents",
+    priority: 4,
+    max_attempts: 3,
+    timeout: Duration::from_secs(300),
+};
+
+pub const FINISH_RECOGNITION: JobKind = JobKind {
+    name: "attachments.finish_recognition",
     queue: "documents",
     priority: 4,
     max_attempts: 3,
@@ -164,11 +173,67 @@ impl BackgroundJob for RecognizePage {
             other => other?,
         };
         let tx = ctx.db.begin().await?;
-        let finished = record_page(&tx, &ctx, &store, id, page, read).await?;
+        record_page(&tx, &store, id, page, read).await?;
         tx.commit().await?;
-        if finished {
+        Ok(())
+    }
+}
+
+/// Ends a file's OCR once its last page is in: assembles the searchable PDF and puts it
+/// in the store with no transaction open (the tools and a bucket take as long as they
+/// take, and hold no connection or lock meanwhile), then records the outcome, an event,
+/// if the file is still being recognised. Enqueued by the job that commits the last
+/// page, in its transaction, so a crash between the two loses nothing.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FinishRecognition {
+    pub attachment_id: Uuid,
+    /// Why the last page that could not be read could not: the file's error if no
+    /// page could be.
+    pub last_failure: Option<String>,
+}
+
+impl BackgroundJob for FinishRecognition {
+    const KIND: JobKind = FINISH_RECOGNITION;
+    type Env = Store;
+
+    async fn run(self, ctx: JobContext, store: Store) -> Result<(), JobError> {
+        let id = self.attachment_id;
+        let tenant = ctx.db.tenant_id();
+        let work = work_folder(&store.scratch(tenant), id);
+        let tx = ctx.db.begin().await?;
+        let row = tx
+            .query_opt(
+                "select a.content_type, t.pages from attachments a \
+                 join attachment_texts t on t.attachment_id = a.id \
+                 where a.id = $1 and t.state = 'recognizing' \
+                   and t.ocr_pages_done >= t.ocr_pages_total",
+                &[&id],
+            )
+            .await?;
+        tx.commit().await?;
+        let Some(row) = row else {
             remove_work(&work).await;
+            return Ok(()); // deleted, or finished, since
+        };
+        let (content_type, pages): (String, i32) = (row.get(0), row.get(1));
+        let searchable = match assemble(&store, tenant, id, &content_type, pages, &work).await {
+            Ok(sha256) => Some(sha256),
+            Err(reason) => {
+                tracing::warn!(attachment = %id, reason, "no searchable PDF");
+                None
+            }
+        };
+        let tx = ctx.db.begin().await?;
+        let recorded = finish(&tx, &ctx, id, pages, searchable, self.last_failure).await?;
+        tx.commit().await?;
+        if !recorded.is_some_and(|kept| kept) {
+            // Deleted meanwhile, or no text to lay over the scan: the PDF put in the
+            // store for it is nobody's.
+            let _ = store
+                .remove(tenant, &[StoredName::searchable_pdf(id)])
+                .await;
         }
+        remove_work(&work).await;
         Ok(())
     }
 }
@@ -355,31 +420,29 @@ async fn run(command: &mut tokio::process::Command) -> Result<std::process::Outp
 }
 
 /// Stores what reading `page` came to, if the file is still being recognised; the
-/// last page finishes the file. Returns whether the file is finished.
+/// last page enqueues the file's [`FinishRecognition`].
 async fn record_page(
     tx: &TenantTx,
-    ctx: &JobContext,
     store: &Store,
     id: Uuid,
     page: i32,
     read: PageRead,
-) -> Result<bool, JobError> {
+) -> Result<(), JobError> {
     let folder = &store.scratch(tx.tenant_id());
     // The attachment first, then its text: the order a delete takes them in.
     let row = tx
         .query_opt(
-            "select a.content_type from attachments a \
+            "select 1 from attachments a \
              join attachment_texts t on t.attachment_id = a.id \
              where a.id = $1 and t.state = 'recognizing' for key share of a for update of t",
             &[&id],
         )
         .await?;
-    let Some(row) = row else {
+    if row.is_none() {
         // Deleted while the page was read: what it left is nobody's.
         remove_work(&work_folder(folder, id)).await;
-        return Ok(false);
-    };
-    let content_type: String = row.get(0);
+        return Ok(());
+    }
     let (body, confidence, failure) = match read {
         PageRead::Read { text, confidence } => (text, confidence, None),
         PageRead::Unreadable(reason) => (String::new(), 0.0, Some(reason)),
@@ -393,36 +456,51 @@ async fn record_page(
         )
         .await?;
     if inserted == 0 {
-        return Ok(false);
+        return Ok(());
     }
     let progress = tx
         .query_one(
             "update attachment_texts set ocr_pages_done = ocr_pages_done + 1, updated_at = $2 \
-             where attachment_id = $1 returning ocr_pages_done, ocr_pages_total, pages",
+             where attachment_id = $1 returning ocr_pages_done, ocr_pages_total",
             &[&id, &unit::now(tx)],
         )
         .await?;
-    let (done, total, pages): (i32, i32, i32) = (progress.get(0), progress.get(1), progress.get(2));
+    let (done, total): (i32, i32) = (progress.get(0), progress.get(1));
     if done < total {
-        return Ok(false);
+        return Ok(());
     }
-    finish(tx, ctx, store, id, &content_type, pages, failure).await?;
-    Ok(true)
+    let finishing = FinishRecognition {
+        attachment_id: id,
+        last_failure: failure,
+    };
+    crate::kernel::jobs::enqueue(tx, vec![finishing.now().unique(format!("ocr-finish:{id}"))])
+        .await?;
+    Ok(())
 }
 
-/// Ends a file's OCR once its last page is in: assembles the searchable PDF and
-/// records the outcome, an event.
+/// Records how a file's OCR ended, with `searchable` the SHA-256 of the searchable PDF
+/// put in the store for it, if the file is still being recognised (its text row
+/// locked). An event. Whether the PDF is kept; `None` when the file was deleted or
+/// finished since.
 async fn finish(
     tx: &TenantTx,
     ctx: &JobContext,
-    store: &Store,
     id: Uuid,
-    content_type: &str,
     pages: i32,
+    searchable: Option<String>,
     last_failure: Option<String>,
-) -> Result<(), JobError> {
-    let tenant = tx.tenant_id();
-    let folder = &store.scratch(tenant);
+) -> Result<Option<bool>, JobError> {
+    // The attachment first, then its text: the order a delete takes them in.
+    let still = tx
+        .query_opt(
+            "select 1 from attachments a join attachment_texts t on t.attachment_id = a.id \
+             where a.id = $1 and t.state = 'recognizing' for key share of a for update of t",
+            &[&id],
+        )
+        .await?;
+    if still.is_none() {
+        return Ok(None);
+    }
     let summary = tx
         .query_one(
             "select coalesce(sum(char_length(body)), 0)::bigint, \
@@ -439,14 +517,6 @@ async fn finish(
         summary.get(2),
         summary.get(3),
     );
-    let work = work_folder(folder, id);
-    let searchable = match assemble(store, tenant, id, content_type, pages, &work).await {
-        Ok(sha256) => Some(sha256),
-        Err(reason) => {
-            tracing::warn!(attachment = %id, reason, "no searchable PDF");
-            None
-        }
-    };
     let (state, error) = if with_text == 0 {
         (
             "failed",
@@ -467,11 +537,6 @@ async fn finish(
     } else {
         None
     };
-    if searchable.is_none() {
-        let _ = store
-            .remove(tenant, &[StoredName::searchable_pdf(id)])
-            .await;
-    }
     tx.execute(
         "update attachment_texts set state = $2, error = $3, characters = $4, \
          searchable_pdf_sha256 = $5, updated_at = $6 where attachment_id = $1",
@@ -491,7 +556,7 @@ async fn finish(
         "searchable_pdf": searchable.is_some(),
     });
     super::outcome::record(tx, ctx, id, state, changes).await?;
-    Ok(())
+    Ok(Some(searchable.is_some()))
 }
 
 /// Puts the searchable PDF together: each recognised page's own PDF, and for a PDF's

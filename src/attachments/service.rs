@@ -179,18 +179,68 @@ impl Drop for StoredFile {
     }
 }
 
-/// Records a received file as attached to `target` and moves it to its final name in
-/// the store, checking the permission again (the record or the caller may have changed
-/// while the bytes came in). Audited. Should the transaction not commit, the caller
-/// drops the returned guard and the file goes with it.
-pub async fn store(
+/// A received file in the store under the id its record will have, not yet recorded.
+pub struct Uploaded {
+    pub id: Uuid,
+    pub filename: String,
+    pub content_type: String,
+    pub size: u64,
+    pub sha256: String,
+    /// Removes the file again unless kept once its record has committed.
+    pub stored: StoredFile,
+}
+
+/// Puts `received` files in the store, each under a new id, with no transaction open
+/// while they go up: a bucket that is slow or down then holds neither a pooled
+/// connection nor the tenant's quota lock, only this request. Their removal is enqueued
+/// first ([`super::removal::reserve`]), so a process that stops before recording them
+/// leaves nothing behind; [`record`] cancels it. A file that fails to go up is removed
+/// with those before it.
+pub async fn put_in_store(
+    db: &TenantDb,
+    store: &Store,
+    received: Vec<Received>,
+) -> Result<Vec<Uploaded>, DomainError> {
+    let ids: Vec<Uuid> = received.iter().map(|_| Uuid::new_v4()).collect();
+    let tx = db.begin().await?;
+    super::removal::reserve(&tx, &ids).await?;
+    tx.commit().await?;
+    let tenant = db.tenant_id();
+    let mut uploaded = Vec::with_capacity(received.len());
+    for (id, file) in ids.into_iter().zip(received) {
+        store
+            .put(tenant, &StoredName::original(id), &file.file.path)
+            .await
+            .map_err(|e| DomainError::Unavailable(anyhow::anyhow!("storing an upload: {e}")))?;
+        file.file.keep();
+        uploaded.push(Uploaded {
+            id,
+            filename: file.filename,
+            content_type: file.content_type,
+            size: file.size,
+            sha256: file.sha256,
+            stored: StoredFile {
+                store: store.clone(),
+                tenant,
+                attachment: id,
+                kept: false,
+            },
+        });
+    }
+    Ok(uploaded)
+}
+
+/// Records a file [`put_in_store`] put there as attached to `target`, checking the
+/// permission again (the record or the caller may have changed while the bytes came
+/// in) and the tenant's quota under its lock. Audited. Should the transaction not
+/// commit, the caller drops the file's guard and the file goes with it.
+pub async fn record(
     tx: &TenantTx,
     actor: &Actor,
     origin: &Origin,
     target: Target,
-    received: Received,
-    store: &Store,
-) -> Result<(AttachmentView, StoredFile), DomainError> {
+    file: &Uploaded,
+) -> Result<AttachmentView, DomainError> {
     may_attach(tx, actor, target).await?;
     // The settings row locked, so that uploads racing for the last place under the
     // tenant's quota take it one at a time; the bound on size was the receiver's.
@@ -199,20 +249,22 @@ pub async fn store(
         .await?
         .and_then(|row| row.get(0));
     within_quota(tx, max_files).await?;
+    super::removal::claim(tx, file.id).await?;
     let row = tx
         .query_one(
             &format!(
                 "insert into attachments \
-                 (target_kind, target_id, filename, content_type, size_bytes, sha256, uploaded_by) \
-                 values ($1, $2, $3, $4, $5, $6, $7) returning {COLUMNS}"
+                 (id, target_kind, target_id, filename, content_type, size_bytes, sha256, uploaded_by) \
+                 values ($1, $2, $3, $4, $5, $6, $7, $8) returning {COLUMNS}"
             ),
             &[
+                &file.id,
                 &target.kind.name,
                 &target.id,
-                &received.filename,
-                &received.content_type,
-                &(received.size as i64),
-                &received.sha256,
+                &file.filename,
+                &file.content_type,
+                &(file.size as i64),
+                &file.sha256,
                 &actor.user_id(),
             ],
         )
@@ -220,18 +272,6 @@ pub async fn store(
         .map_err(DomainError::write)?;
     let view = AttachmentView::from(&row);
     super::reading::schedule(tx, view.id).await?;
-    let tenant = tx.tenant_id();
-    store
-        .put(tenant, &StoredName::original(view.id), &received.file.path)
-        .await
-        .map_err(|e| DomainError::Unavailable(anyhow::anyhow!("storing an upload: {e}")))?;
-    received.file.keep();
-    let stored = StoredFile {
-        store: store.clone(),
-        tenant,
-        attachment: view.id,
-        kept: false,
-    };
     audit::record(
         tx,
         actor,
@@ -248,7 +288,7 @@ pub async fn store(
         },
     )
     .await?;
-    Ok((originals::mask_written(tx, actor, view).await?, stored))
+    originals::mask_written(tx, actor, view).await
 }
 
 /// The record `attachment` hangs off, read without a lock: a change to a file locks

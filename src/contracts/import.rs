@@ -11,10 +11,8 @@ use uuid::Uuid;
 
 use super::model::{ContractView, CreateContract, UpdateContract, CONTRACT_TARGET, MAX_BODY_CHARS};
 use super::service;
-use crate::attachments::service::StoredFile;
-use crate::attachments::upload::Received;
+use crate::attachments::service::Uploaded;
 use crate::attachments::{self, AttachmentView};
-use crate::kernel::storage::Store;
 use crate::kernel::target::Target;
 use crate::kernel::unit::{ReactionFuture, Reactions, Recorded};
 use crate::kernel::{unit, Actor, DomainError, Origin, Principal};
@@ -33,25 +31,24 @@ pub struct ImportedFile {
     pub attachment_id: Uuid,
 }
 
-/// Makes a draft of `contract_type` from `received` and attaches the file to it, in
-/// `tx`; the returned file guard is kept once `tx` commits.
+/// Makes a draft of `contract_type` from `file` (in the store, not yet recorded) and
+/// attaches the file to it, in `tx`; the file's guard is kept once `tx` commits.
 pub async fn start(
     tx: &TenantTx,
     principal: &Principal,
     origin: &Origin,
-    received: Received,
-    store: &Store,
+    file: &Uploaded,
     contract_type: &str,
-) -> Result<(ContractView, AttachmentView, StoredFile), DomainError> {
-    let title = received
+) -> Result<(ContractView, AttachmentView), DomainError> {
+    let title = file
         .filename
         .rsplit_once('.')
-        .map_or(received.filename.as_str(), |(stem, _)| stem)
+        .map_or(file.filename.as_str(), |(stem, _)| stem)
         .trim()
         .to_owned();
     let draft = CreateContract {
         title: if title.is_empty() {
-            received.filename.clone()
+            file.filename.clone()
         } else {
             title
         },
@@ -75,16 +72,15 @@ pub async fn start(
         kind: &CONTRACT_TARGET,
         id: contract.id,
     };
-    let (file, stored) =
-        attachments::service::store(tx, &actor, origin, target, received, store).await?;
+    let attached = attachments::service::record(tx, &actor, origin, target, file).await?;
     let now = unit::now(tx);
     tx.execute(
         "insert into contract_imports (contract_id, attachment_id, created_at, updated_at) \
          values ($1, $2, $3, $3)",
-        &[&contract.id, &file.id, &now],
+        &[&contract.id, &attached.id, &now],
     )
     .await?;
-    Ok((contract, file, stored))
+    Ok((contract, attached))
 }
 
 pub fn react_to(reactions: &mut Reactions) {

@@ -93,36 +93,23 @@ pub async fn import_contracts(
     if received.is_empty() {
         return Err(DomainError::BadRequest("the form has no \"file\" field".into()).into());
     }
+    let uploaded =
+        crate::attachments::service::put_in_store(&db, &state.config.store, received).await?;
     // One transaction: every draft is made, or none is.
     let tx = db.begin().await?;
-    let mut made = Vec::with_capacity(received.len());
-    for file in received {
-        let filename = file.filename.clone();
-        let (contract, attachment, stored) = import::start(
-            &tx,
-            &user.principal(),
-            &origin,
-            file,
-            &state.config.store,
-            &query.contract_type,
-        )
-        .await?;
-        made.push((
-            ImportedFile {
-                filename,
-                contract_id: contract.id,
-                attachment_id: attachment.id,
-            },
-            stored,
-        ));
+    let mut files = Vec::with_capacity(uploaded.len());
+    for file in &uploaded {
+        let (contract, attachment) =
+            import::start(&tx, &user.principal(), &origin, file, &query.contract_type).await?;
+        files.push(ImportedFile {
+            filename: file.filename.clone(),
+            contract_id: contract.id,
+            attachment_id: attachment.id,
+        });
     }
     tx.commit().await?;
-    let files = made
-        .into_iter()
-        .map(|(file, stored)| {
-            stored.keep();
-            file
-        })
-        .collect();
+    for file in uploaded {
+        file.stored.keep();
+    }
     Ok(Json(ImportReport { files }))
 }

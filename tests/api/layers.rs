@@ -480,6 +480,140 @@ fn bounded_row_sets_are_named_by_an_array_of_ids() {
     assert!(bounded_sets_not_named_by_array(paged).is_empty());
 }
 
+/// Calls that wait on something outside PostgreSQL for as long as it takes: the file
+/// store (a bucket, over the network), HTTP requests (webhooks, chat, a tenant's model
+/// endpoint), SMTP, the malware scanner, the OCR tools. None belongs inside a
+/// transaction: there it holds a pooled connection, and
+/// whatever the transaction locked, while the outside answers (or hangs), so a bucket
+/// or a receiver that hangs stalls every tenant's requests once the pool is taken.
+const OUTBOUND_CALLS: &[&str] = &[
+    "store.put(",
+    "store.read(",
+    "store.stream(",
+    "store.copy_to(",
+    "store.remove(",
+    "store.list(",
+    ".signed_link(",
+    "remove_files(",
+    ".send().await",
+    "deliverer.send(",
+    "mailer().send(",
+    "session.send(",
+    "smtp.send(",
+    "call(generator",
+    "scan(clamd",
+    "run(tool(",
+];
+
+/// Lines of `text` that make an [`OUTBOUND_CALLS`] call inside a transaction: in a
+/// function that is handed one (its signature names `TenantTx`), in a closure handed
+/// one (`async |tx`, as `reads::as_actor` runs), or between a `.begin()` and the next
+/// `.commit()`. A method chain split over lines is read as one
+/// line, reported at its first.
+fn outbound_inside_a_transaction(text: &str) -> Vec<usize> {
+    let bytes = text.as_bytes();
+    let matching_brace = |open: usize| {
+        let mut depth = 0usize;
+        for (at, byte) in bytes.iter().enumerate().skip(open) {
+            match byte {
+                b'{' => depth += 1,
+                b'}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return at;
+                    }
+                }
+                _ => {}
+            }
+        }
+        bytes.len()
+    };
+    let mut spans = Vec::new();
+    let mut from = 0;
+    while let Some(at) = text[from..].find("fn ") {
+        let start = from + at;
+        from = start + 3;
+        let word_before =
+            start > 0 && (bytes[start - 1].is_ascii_alphanumeric() || bytes[start - 1] == b'_');
+        let Some(open) = text[start..].find('{').map(|o| start + o) else {
+            break;
+        };
+        if word_before || text[start..open].contains(';') {
+            continue;
+        }
+        let close = matching_brace(open);
+        if text[start..open].contains("TenantTx") {
+            spans.push((open, close));
+        }
+        let mut at = open;
+        while let Some(begin) = text[at..close].find(".begin()").map(|b| at + b) {
+            let Some(commit) = text[begin..close].find(".commit()").map(|c| begin + c) else {
+                break;
+            };
+            spans.push((begin, commit));
+            at = commit;
+        }
+    }
+    let mut from = 0;
+    while let Some(at) = text[from..].find("async |tx") {
+        let start = from + at;
+        from = start + 1;
+        if let Some(open) = text[start..].find('{').map(|o| start + o) {
+            spans.push((open, matching_brace(open)));
+        }
+    }
+    // Logical lines: a line that goes on a method chain joins the one before.
+    let mut logical: Vec<(usize, usize, String)> = Vec::new();
+    let mut offset = 0;
+    for (index, line) in text.split('\n').enumerate() {
+        let trimmed = line.trim();
+        match logical.last_mut() {
+            Some((_, _, joined)) if trimmed.starts_with('.') => joined.push_str(trimmed),
+            _ if trimmed.starts_with("//") => {}
+            _ => logical.push((index + 1, offset, trimmed.to_owned())),
+        }
+        offset += line.len() + 1;
+    }
+    logical
+        .into_iter()
+        .filter(|(_, at, line)| {
+            spans.iter().any(|(from, to)| from <= at && at <= to)
+                && OUTBOUND_CALLS.iter().any(|call| line.contains(call))
+        })
+        .map(|(number, _, _)| number)
+        .collect()
+}
+
+#[test]
+fn nothing_waits_on_the_outside_inside_a_transaction() {
+    let wrong = found_in_src(outbound_inside_a_transaction, &[]);
+    assert!(
+        wrong.is_empty(),
+        "a call to the store, HTTP, the scanner or a tool inside a transaction; make it \
+         before the transaction opens or after it commits: {wrong:?}"
+    );
+    // The check itself finds a call in a function handed a transaction, a chain over
+    // lines, and a call between begin and commit; it passes one after the commit.
+    let handed = "async fn store(tx: &TenantTx, store: &Store) -> Result<(), E> {\n\
+                  \x20   tx.execute(\"insert\", &[]).await?;\n\
+                  \x20   store\n\
+                  \x20       .put(tenant, &name, &path)\n\
+                  \x20       .await?;\n\
+                  }";
+    assert_eq!(outbound_inside_a_transaction(handed), [3]);
+    let opened = "async fn attach(db: &TenantDb) {\n\
+                  \x20   let tx = db.begin().await?;\n\
+                  \x20   let sent = client.post(url).send().await?;\n\
+                  \x20   tx.commit().await?;\n\
+                  \x20   remove_files(&store, tenant, &ids).await;\n\
+                  }";
+    assert_eq!(outbound_inside_a_transaction(opened), [3]);
+    let closure = "let at = as_actor(db, principal, async |tx, actor| {\n\
+                   \x20   call(generator, url, model).await\n\
+                   }).await?;";
+    assert_eq!(outbound_inside_a_transaction(closure), [2]);
+}
+
 /// The import graph of one crate's files, read from its source: which file names which,
 /// through `crate::`, `super::` and `self::` paths (grouped `use` trees expanded), with
 /// names re-exported by a `pub use` followed to the file that defines them. A `pub use`

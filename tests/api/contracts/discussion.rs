@@ -589,7 +589,7 @@ async fn a_deleted_files_bytes_are_removed_by_a_job_even_when_the_request_could_
         .await
         .query_one(
             "select count(*) from public.jobs where kind = 'attachments.remove_files' \
-             and args -> 'attachments' ? $1",
+             and args -> 'attachments' ? $1 and state <> 'cancelled'",
             &[&id],
         )
         .await

@@ -227,3 +227,267 @@ async fn a_starting_server_removes_what_a_killed_process_left_in_progress() {
     assert_eq!(download.status(), StatusCode::OK);
     assert_eq!(download.bytes().await.unwrap().as_ref(), b"Terms.");
 }
+
+/// Reservations for uploads not yet recorded: the removals enqueued before they went
+/// into the store.
+const UNRECORDED: &str = "select count(*) from public.jobs \
+     where kind = 'attachments.remove_files' and state = 'scheduled' \
+       and unique_key like 'unrecorded:%'";
+
+/// A bucket that stops answering holds up the uploads waiting on it and nothing else:
+/// no pooled connection and no lock is held while a file goes up. With more uploads
+/// hanging than the pool has connections, the same tenant's reads, the settings the
+/// quota locks, and another tenant are answered while the bucket is still frozen;
+/// once it answers again every upload is recorded, once.
+#[tokio::test]
+async fn a_bucket_that_hangs_holds_no_connection_and_no_lock_while_files_go_up() {
+    use std::time::Duration;
+
+    let s3 = crate::s3::S3Server::start();
+    let mut settings = s3.settings();
+    settings.push(("PACTUM_DB_POOL_SIZE", "2".into()));
+    let env: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let clm = Clm::with_env(&env).await;
+    tenant_with_admin(&clm.db, "globex", PASSWORD).await;
+    let globex = clm
+        .app
+        .access_token("globex.localhost", "admin@example.com", PASSWORD)
+        .await;
+    let tenant = clm.tenant_id().await;
+    let contract = clm.create(&clm.member, nda("Hung")).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let files = 4;
+
+    s3.freeze();
+    let names: Vec<String> = (0..files).map(|i| format!("hung-{i}.txt")).collect();
+    let uploads = futures::future::join_all(names.iter().map(|name| {
+        let bytes = format!("{name}, kept in a bucket that hung.").into_bytes();
+        super::upload(
+            &clm,
+            HOST,
+            &clm.member,
+            &contract,
+            name,
+            "text/plain",
+            bytes,
+        )
+    }));
+    let meanwhile = async {
+        // An upload is going up, and the others are on their way.
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while s3.connections() == 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the uploads never reached the bucket"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        // Well inside the bucket client's 30-second request timeout: each of these is
+        // answered while the uploads still hang.
+        let answered = |what: &'static str, call: reqwest::Response| {
+            assert_eq!(
+                call.status(),
+                StatusCode::OK,
+                "{what} while the bucket hangs"
+            );
+        };
+        let within = Duration::from_secs(20);
+        let list = clm.send(Method::GET, "/api/v1/contracts", &clm.viewer, None);
+        answered(
+            "the tenant's contracts",
+            tokio::time::timeout(within, list).await.expect("answered"),
+        );
+        let (status, current) = clm
+            .json(Method::GET, "/api/v1/document-settings", &clm.admin, None)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{current}");
+        let put = clm.send(
+            Method::PUT,
+            "/api/v1/document-settings",
+            &clm.admin,
+            Some(current),
+        );
+        answered(
+            "the tenant's document settings, which the quota locks",
+            tokio::time::timeout(within, put).await.expect("answered"),
+        );
+        let other = clm.app.call(
+            Method::GET,
+            "globex.localhost",
+            "/api/v1/auth/me",
+            &globex,
+            None,
+        );
+        answered(
+            "another tenant",
+            tokio::time::timeout(within, other).await.expect("answered"),
+        );
+        assert_eq!(
+            clm.count("select count(*) from t_acme.attachments").await,
+            0,
+            "nothing is recorded before its bytes are stored"
+        );
+        s3.thaw();
+    };
+    let (uploaded, ()) = tokio::join!(uploads, meanwhile);
+    for response in uploaded {
+        let status = response.status();
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let id = body["id"].as_str().unwrap();
+        assert!(s3.object(tenant, id).exists(), "{id} is in the bucket");
+    }
+    assert_eq!(
+        clm.count("select count(*) from t_acme.attachments").await,
+        files
+    );
+    assert_eq!(clm.count(UNRECORDED).await, 0, "every reservation claimed");
+}
+
+/// A server killed after an upload went into the store and before its record
+/// committed leaves a file that no record names: the removal it enqueued before the
+/// upload went up takes it away once its hour has passed, and a recorded file stays.
+#[tokio::test]
+async fn a_file_stored_by_a_server_killed_before_recording_it_is_removed_an_hour_on() {
+    use std::time::Duration;
+
+    pactum::webhooks::delivery::install_tls_provider();
+    let db = crate::support::TestDb::migrated().await;
+    tenant_with_admin(&db, "acme", PASSWORD).await;
+    let folder = std::env::temp_dir().join(format!("pactum-test-uploads-{}", uuid::Uuid::new_v4()));
+    let port = crate::support::free_port();
+    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_pactum"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", &db.url)
+        .env("JWT_SECRET", crate::app::TEST_JWT_SECRET)
+        .env("PACTUM_BIND", format!("127.0.0.1:{port}"))
+        .env("PACTUM_PUBLIC_HOST", "localhost")
+        .env("PACTUM_UPLOAD_DIR", &folder)
+        .env("PACTUM_JOB_WORKERS", "0")
+        .env("PACTUM_METRICS_BIND", "off")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the pactum binary starts");
+    let http = reqwest::Client::new();
+    let url = |path: &str| format!("http://127.0.0.1:{port}{path}");
+    let host = format!("{HOST}:{port}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while http
+        .get(url("/healthz"))
+        .header("host", "localhost")
+        .send()
+        .await
+        .is_err()
+    {
+        assert!(std::time::Instant::now() < deadline, "the server started");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let post = |path: &str, token: &str, body: Value| {
+        let sent = http
+            .post(url(path))
+            .header("host", &host)
+            .bearer_auth(token)
+            .json(&body)
+            .send();
+        async move { sent.await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let credentials = json!({"email": "admin@example.com", "password": PASSWORD});
+    let login = post("/api/v1/auth/login", "", credentials).await;
+    let token = login["access_token"]
+        .as_str()
+        .expect("logged in")
+        .to_owned();
+    let contract = post("/api/v1/contracts", &token, nda("Killed mid-upload")).await;
+    let attach = |name: &'static str| {
+        let part = reqwest::multipart::Part::bytes(format!("The file {name}.").into_bytes())
+            .file_name(name)
+            .mime_str("text/plain")
+            .unwrap();
+        http.post(url(&format!(
+            "/api/v1/contracts/{}/attachments",
+            contract["id"].as_str().unwrap()
+        )))
+        .header("host", &host)
+        .bearer_auth(&token)
+        .multipart(reqwest::multipart::Form::new().part("file", part))
+        .send()
+    };
+    let recorded: Value = attach("recorded.txt").await.unwrap().json().await.unwrap();
+    let recorded = recorded["id"].as_str().expect("recorded").to_owned();
+    let tenant: uuid::Uuid = db
+        .client()
+        .await
+        .query_one("select id from public.tenants where slug = 'acme'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let scratch = folder.join(tenant.to_string());
+
+    // The record's insert waits behind a lock the test holds, after the file is stored.
+    let mut holder = db.client().await;
+    let lock = holder.transaction().await.unwrap();
+    lock.batch_execute("lock table t_acme.attachments in share mode")
+        .await
+        .unwrap();
+    let pending = tokio::spawn(attach("unrecorded.txt"));
+    let stored_files = || -> Vec<String> {
+        std::fs::read_dir(&scratch)
+            .unwrap()
+            .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+            .filter(|name| name.parse::<uuid::Uuid>().is_ok())
+            .collect()
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let unrecorded = loop {
+        if let Some(name) = stored_files().into_iter().find(|name| *name != recorded) {
+            break name;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the upload reached the store"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let _ = pending.await;
+    lock.rollback().await.unwrap();
+    let client = db.client().await;
+    let count = |sql: &'static str| {
+        let client = &client;
+        async move { client.query_one(sql, &[]).await.unwrap().get::<_, i64>(0) }
+    };
+    assert_eq!(count("select count(*) from t_acme.attachments").await, 1);
+    assert_eq!(count(UNRECORDED).await, 1, "its removal waits");
+
+    // Before its hour, a server leaves it; an hour on, the removal takes it.
+    let folder_text = folder.display().to_string();
+    let clock = pactum::kernel::clock::ManualClock::starting_at(chrono::Utc::now());
+    let restarted = crate::app::spawn_app_with_clock(
+        &db,
+        &[
+            ("PACTUM_UPLOAD_DIR", &folder_text),
+            ("PACTUM_JOB_POLL_MS", "50"),
+        ],
+        clock.clone(),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(scratch.join(&unrecorded).exists(), "kept within its hour");
+    clock.advance(chrono::Duration::minutes(61));
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while scratch.join(&unrecorded).exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the unrecorded file was removed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(scratch.join(&recorded).exists(), "the recorded file stays");
+    assert_eq!(count(UNRECORDED).await, 0);
+    drop(restarted);
+}

@@ -410,13 +410,17 @@ async fn a_malformed_payload_ends_its_job_with_a_clear_reason_for_every_kind() {
         .collect();
     assert!(kinds.len() >= 8, "{kinds:?}");
     let mut jobs = Vec::new();
-    for (n, kind) in kinds.iter().enumerate() {
-        // An array, a wrong type, a missing field, in turn.
-        let args = match n % 3 {
-            0 => json!(["not", "an", "object"]),
-            1 => json!({"stage_id": 7, "delivery_id": "x", "grant_id": true, "items": "y"}),
-            _ => json!({}),
-        };
+    // Each kind gets both: an array, and an object of wrong types that lacks the
+    // fields a kind requires (an empty object would be a whole payload for a kind
+    // whose fields are all optional, as a walk's first batch is).
+    let malformed = [
+        json!(["not", "an", "object"]),
+        json!({"stage_id": 7, "delivery_id": "x", "grant_id": true, "items": "y", "after": 7}),
+    ];
+    for (kind, args) in kinds
+        .iter()
+        .flat_map(|kind| malformed.iter().map(move |args| (kind, args)))
+    {
         let id: i64 = queue
             .client
             .query_one(
@@ -424,7 +428,7 @@ async fn a_malformed_payload_ends_its_job_with_a_clear_reason_for_every_kind() {
                      fair_at, max_attempts, timeout_ms, created_at) \
                  select id, $1, $2, $3, 0, 'available', $4, $4, 5, 10000, $4 \
                  from public.tenants where slug = 'acme' returning id",
-                &[kind, &"default", &args, &Utc::now()],
+                &[kind, &"default", args, &Utc::now()],
             )
             .await
             .unwrap()

@@ -77,6 +77,42 @@ impl S3Server {
     }
 }
 
+impl S3Server {
+    /// Stops the server in its tracks (SIGSTOP), as a bucket service that hangs: the
+    /// kernel still accepts connections, nothing answers them. [`Self::thaw`] resumes.
+    pub fn freeze(&self) {
+        self.signal(libc::SIGSTOP);
+    }
+
+    pub fn thaw(&self) {
+        self.signal(libc::SIGCONT);
+    }
+
+    /// How many connections to the server are open (from the kernel's table, so it
+    /// counts those a frozen server has not yet taken up).
+    pub fn connections(&self) -> usize {
+        let table = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
+        let remote = format!("0100007F:{:04X}", self.port);
+        table
+            .lines()
+            .skip(1)
+            .filter(|line| {
+                let fields: Vec<&str> = line.split_whitespace().collect();
+                // `01` is ESTABLISHED; the remote end is the server.
+                fields.get(2) == Some(&remote.as_str()) && fields.get(3) == Some(&"01")
+            })
+            .count()
+    }
+
+    fn signal(&self, signal: libc::c_int) {
+        let pid = libc::pid_t::try_from(self.child.id()).expect("a process id fits pid_t");
+        #[allow(unsafe_code)]
+        // SAFETY: kill(2) with a valid signal has no memory effects; the pid is our child's.
+        let sent = unsafe { libc::kill(pid, signal) };
+        assert_eq!(sent, 0, "{}", std::io::Error::last_os_error());
+    }
+}
+
 impl Drop for S3Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
