@@ -544,18 +544,32 @@ async fn delete(url: &DatabaseUrl, slug: &str, yes: bool) -> Result<Report, CliE
             CliError::refused("invalid_configuration", format!("{variable}: {reason}"))
         })?;
     let mut client = connect(url).await?;
-    let deleted = provision::delete_tenant(&mut client, &slug).await?;
-    let folder = store.scratch(deleted.id);
-    let files_removed = match store.remove_tenant(deleted.id).await {
-        Ok(removed) => removed,
+    // Files first, while the registry still names the tenant: a bucket that is down, or
+    // a crash, then leaves it `deleting` (no longer served) with its schema, and the same
+    // command resumes, instead of a deleted tenant whose files nothing names.
+    let deleting = provision::begin_delete(&client, &slug).await?;
+    let folder = store.scratch(deleting.id);
+    let files_removed = store.remove_tenant(deleting.id).await.map_err(|e| {
+        CliError::failed(
+            "attachments_not_removed",
+            format!(
+                "tenant {slug} is being deleted (no longer served, its jobs cancelled), but its \
+                 files could not be removed: {e}; its schema is kept until they are: run the \
+                 same command again"
+            ),
+        )
+    })?;
+    let tenant = deleting.id;
+    let deleted = provision::finish_delete(&mut client, deleting).await?;
+    // What a request or job still running when the tenant stopped being served wrote
+    // since: removed again, once nothing can write more.
+    let files_removed = match store.remove_tenant(tenant).await {
+        Ok(more) => files_removed || more,
         Err(e) => {
-            return Err(CliError::failed(
-                "attachments_not_removed",
-                format!(
-                    "tenant {} and its schema are deleted, but its files are not: {e}",
-                    deleted.slug
-                ),
-            ))
+            eprintln!(
+                "warning: files written while {slug} was being deleted were not removed: {e}"
+            );
+            files_removed
         }
     };
     let text = format!(

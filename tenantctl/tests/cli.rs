@@ -635,6 +635,68 @@ async fn delete_removes_the_tenants_attachment_folder_and_no_other() {
     std::fs::remove_dir_all(&uploads).unwrap();
 }
 
+/// Files that cannot be removed stop a delete before the schema goes: the tenant
+/// stays `deleting` (no longer served) with its schema, exit 1 says so, and the same
+/// command, run again once the files can go, finishes the delete. A deleted tenant
+/// never leaves files that nothing names.
+#[tokio::test]
+async fn a_delete_whose_files_cannot_be_removed_keeps_the_tenant_deleting_and_resumes() {
+    let db = migrated_with_acme().await;
+    let client = db.client().await;
+    let acme: uuid::Uuid = client
+        .query_one("select id from public.tenants where slug = 'acme'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let uploads = std::env::temp_dir().join(format!("pactum-cli-uploads-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&uploads).unwrap();
+    // Where the tenant's folder should be, a file: removing the folder fails (as root
+    // too, which permissions would not stop).
+    let folder = uploads.join(acme.to_string());
+    std::fs::write(&folder, b"not a folder").unwrap();
+    let upload_dir = uploads.display().to_string();
+    let delete = || {
+        tenantctl_with_env(
+            Some(&db),
+            &["delete", "acme", "--yes", "--json"],
+            None,
+            &[("PACTUM_UPLOAD_DIR", &upload_dir)],
+        )
+    };
+
+    let failed = delete();
+    assert_eq!(failed.code, 1, "{}", failed.stderr);
+    assert_eq!(failed.json()["error"], "attachments_not_removed");
+    assert!(
+        failed.stderr.contains("run the same command again"),
+        "{}",
+        failed.stderr
+    );
+    let status: String = client
+        .query_one("select status from public.tenants where id = $1", &[&acme])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(status, "deleting", "no longer served");
+    assert_eq!(schemas(&client).await, ["t_acme"], "its schema is kept");
+
+    std::fs::remove_file(&folder).unwrap();
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(folder.join("some-attachment"), b"%PDF-1.7").unwrap();
+    let resumed = delete();
+    assert_eq!(resumed.code, 0, "{}", resumed.stderr);
+    assert_eq!(resumed.json()["files_removed"], true);
+    assert!(!folder.exists(), "its files are gone");
+    assert!(schemas(&client).await.is_empty(), "and its schema");
+    let left: i64 = client
+        .query_one("select count(*) from public.tenants", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0);
+    std::fs::remove_dir_all(&uploads).unwrap();
+}
+
 #[tokio::test]
 async fn storage_check_lists_orphans_and_missing_files_and_exits_1_on_any() {
     let db = migrated_with_acme().await;

@@ -387,17 +387,33 @@ pub struct Deleted {
     pub schema: SchemaName,
 }
 
-/// Deletes a tenant and its schema with all its data.
-///
-/// First the tenant is marked `deleting` and that is committed, so servers stop
-/// serving it at once; then schema and registry row go in one transaction. If the drop
-/// fails (say, too few `max_locks_per_transaction` for a very large schema), the tenant
-/// stays `deleting` and running the delete again resumes.
+/// A tenant marked `deleting` ([`begin_delete`]): no longer served, its jobs
+/// cancelled, its schema still there until [`finish_delete`].
+#[derive(Debug, Clone)]
+pub struct Deleting {
+    pub id: super::TenantId,
+    pub slug: TenantSlug,
+    pub schema: SchemaName,
+    role: Option<RoleName>,
+}
+
+/// Deletes a tenant and its schema with all its data: [`begin_delete`] then
+/// [`finish_delete`]. What lives outside the database (its files) is the caller's to
+/// remove between the two, so that a failure there leaves the tenant `deleting` and
+/// running the delete again resumes.
 #[tracing::instrument(skip_all, fields(tenant = %slug))]
 pub async fn delete_tenant(
     client: &mut Client,
     slug: &TenantSlug,
 ) -> Result<Deleted, TenancyError> {
+    let deleting = begin_delete(client, slug).await?;
+    finish_delete(client, deleting).await
+}
+
+/// Marks a tenant `deleting` and commits that, so servers stop serving it at once, and
+/// cancels its pending and running jobs. A tenant already `deleting` (an earlier delete
+/// that stopped part way) is taken up again.
+pub async fn begin_delete(client: &Client, slug: &TenantSlug) -> Result<Deleting, TenancyError> {
     let row = client
         .query_opt(
             "update public.tenants set status = 'deleting', updated_at = now() \
@@ -410,8 +426,8 @@ pub async fn delete_tenant(
     let schema = SchemaName::from_stored(row.get(1))
         .ok_or_else(|| TenancyError::Other(anyhow::anyhow!("invalid schema name in registry")))?;
     // Its jobs will never run (workers claim only active tenants' jobs); say so, in
-    // case the drop below fails and the tenant stays `deleting` for a while. The rows
-    // go with the registry row.
+    // case the drop fails and the tenant stays `deleting` for a while. The rows go with
+    // the registry row.
     client
         .execute(
             "update public.jobs set state = 'cancelled', finished_at = now(), lease_until = null \
@@ -422,22 +438,40 @@ pub async fn delete_tenant(
     let role = row
         .get::<_, Option<&str>>(2)
         .and_then(RoleName::from_stored);
-    let tx = client.transaction().await?;
-    tx.batch_execute(&format!(
-        "drop schema if exists {} cascade",
-        schema.quoted()
-    ))
-    .await?;
-    if let Some(role) = &role {
-        roles::drop_role(&tx, Cluster::detect(&tx).await?, role).await?;
-    }
-    tx.execute("delete from public.tenants where id = $1", &[&tenant_id])
-        .await?;
-    tx.commit().await?;
-    Ok(Deleted {
+    Ok(Deleting {
         id: super::TenantId(tenant_id),
         slug: slug.clone(),
         schema,
+        role,
+    })
+}
+
+/// Drops a `deleting` tenant's schema and role and its registry row, in one
+/// transaction. If the drop fails (say, too few `max_locks_per_transaction` for a very
+/// large schema), the tenant stays `deleting` and running the delete again resumes.
+pub async fn finish_delete(
+    client: &mut Client,
+    deleting: Deleting,
+) -> Result<Deleted, TenancyError> {
+    let tx = client.transaction().await?;
+    tx.batch_execute(&format!(
+        "drop schema if exists {} cascade",
+        deleting.schema.quoted()
+    ))
+    .await?;
+    if let Some(role) = &deleting.role {
+        roles::drop_role(&tx, Cluster::detect(&tx).await?, role).await?;
+    }
+    tx.execute(
+        "delete from public.tenants where id = $1",
+        &[&deleting.id.0],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Deleted {
+        id: deleting.id,
+        slug: deleting.slug,
+        schema: deleting.schema,
     })
 }
 
