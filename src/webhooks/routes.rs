@@ -181,7 +181,7 @@ pub struct DeliveryQuery {
     tag = "webhooks",
     params(("id" = Uuid, Path, description = "Endpoint id"), DeliveryQuery),
     responses(
-        (status = 200, description = "Delivery attempts, newest first", body = Page<DeliveryView>),
+        (status = 200, description = "Delivery attempts, newest first, for as long as the log keeps them (PACTUM_WEBHOOK_LOG_DAYS, 90 days by default)", body = Page<DeliveryView>),
         AuthedRouteErrors
     ),
     security(("bearer" = []))
@@ -220,7 +220,7 @@ pub struct MessageQuery {
     tag = "webhooks",
     params(("id" = Uuid, Path, description = "Endpoint id"), MessageQuery),
     responses(
-        (status = 200, description = "The messages of the endpoint, one per event it wants, newest first, with their state and attempts", body = Page<MessageView>),
+        (status = 200, description = "The messages of the endpoint, one per event it wants, newest first, with their state and attempts; a delivered or failed message is kept for the log's period (PACTUM_WEBHOOK_LOG_DAYS, 90 days by default), a pending one until it is settled", body = Page<MessageView>),
         AuthedRouteErrors
     ),
     security(("bearer" = []))
