@@ -482,7 +482,7 @@ fn bounded_row_sets_are_named_by_an_array_of_ids() {
 
 /// Calls that wait on something outside PostgreSQL for as long as it takes: the file
 /// store (a bucket, over the network), HTTP requests (webhooks, chat, a tenant's model
-/// endpoint), SMTP, the malware scanner, the OCR tools. None belongs inside a
+/// endpoint), SMTP, Redis, the malware scanner, the OCR tools. None belongs inside a
 /// transaction: there it holds a pooled connection, and
 /// whatever the transaction locked, while the outside answers (or hangs), so a bucket
 /// or a receiver that hangs stalls every tenant's requests once the pool is taken.
@@ -501,6 +501,9 @@ const OUTBOUND_CALLS: &[&str] = &[
     "session.send(",
     "smtp.send(",
     "call(generator",
+    "query_async(",
+    "publish_after(",
+    "limiter.check(",
     "scan(clamd",
     "run(tool(",
 ];
