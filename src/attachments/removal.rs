@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::kernel::jobs::{BackgroundJob, JobContext, JobError, JobKind};
-use crate::kernel::storage::Store;
+use crate::kernel::storage::{unrecorded_key, Store};
 use crate::kernel::DomainError;
 use crate::tenancy::scoped::TenantTx;
 
@@ -38,11 +38,6 @@ pub struct RemoveFiles {
 /// How long an upload's bytes may wait in the store for the record naming them: longer
 /// than any upload takes to go into a bucket, retries included.
 pub const UNRECORDED_AFTER: Duration = Duration::from_secs(3600);
-
-/// The key of the removal that waits for `attachment`'s record.
-fn unrecorded_key(attachment: Uuid) -> String {
-    format!("unrecorded:{attachment}")
-}
 
 /// Enqueues, for each of `attachments` (ids not yet recorded), the removal of its files
 /// [`UNRECORDED_AFTER`] from now, in `tx`, which the caller commits before putting the

@@ -1,9 +1,11 @@
 //! `tenantctl storage check`: what each tenant's records name against what its store
 //! (the upload folder or the bucket) holds. Files without a record (orphans) and
 //! records without their file (missing) are listed; any is exit 1, so a deploy or a
-//! cron job can act on it. Nothing is changed.
+//! cron job can act on it. A file without a record whose removal is still pending (an
+//! upload on its way in, or one a stopped process left, which that job removes) is
+//! listed as unrecorded, not as an orphan. Nothing is changed.
 
-use pactum_kernel::storage::{in_progress, Store, StoredName};
+use pactum_kernel::storage::{in_progress, Store, StoredName, UNRECORDED_KEY_PREFIX};
 use pactum_tenancy::pool::DatabaseUrl;
 use pactum_tenancy::registry::{self, Tenant};
 use serde_json::json;
@@ -18,6 +20,9 @@ struct TenantCheck {
     files: usize,
     /// Stored files no record names.
     orphans: Vec<String>,
+    /// Stored files no record names yet, whose removal is pending: uploads on their way
+    /// in, or left by a process that stopped (the job removes them).
+    unrecorded: Vec<String>,
     /// Files a record names that are not stored.
     missing: Vec<String>,
 }
@@ -74,11 +79,27 @@ pub async fn check(url: &DatabaseUrl, only: Option<&str>) -> Result<Report, CliE
             .collect();
         stored.sort();
         expected.sort();
-        let orphans = stored
+        let pending: Vec<String> = client
+            .query(
+                "select substr(unique_key, $3) from public.jobs \
+                 where tenant_id = $1 and starts_with(unique_key, $2) \
+                   and state in ('scheduled', 'available', 'held', 'running', 'retryable')",
+                &[
+                    &tenant.id.0,
+                    &UNRECORDED_KEY_PREFIX,
+                    &(UNRECORDED_KEY_PREFIX.len() as i32 + 1),
+                ],
+            )
+            .await
+            .map_err(|e| CliError::failed("database_error", e.to_string()))?
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        let (unrecorded, orphans): (Vec<String>, Vec<String>) = stored
             .iter()
             .filter(|name| expected.binary_search(name).is_err())
             .cloned()
-            .collect();
+            .partition(|name| pending.contains(name));
         let missing = expected
             .iter()
             .filter(|name| stored.binary_search(name).is_err())
@@ -88,6 +109,7 @@ pub async fn check(url: &DatabaseUrl, only: Option<&str>) -> Result<Report, CliE
             tenant: tenant.slug.to_string(),
             files: stored.len(),
             orphans,
+            unrecorded,
             missing,
         });
     }
@@ -121,6 +143,15 @@ pub async fn check(url: &DatabaseUrl, only: Option<&str>) -> Result<Report, CliE
                     check.tenant
                 ));
             }
+        }
+    }
+    for check in &checks {
+        for name in &check.unrecorded {
+            text.push_str(&format!(
+                "\n  {}: unrecorded {name} (no record yet: an upload on its way in, or one a \
+                 pending job removes)",
+                check.tenant
+            ));
         }
     }
     let report = Report::new(

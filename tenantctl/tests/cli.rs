@@ -747,6 +747,47 @@ async fn storage_check_lists_orphans_and_missing_files_and_exits_1_on_any() {
     assert_eq!(run.code, 0, "{}", run.stdout);
     assert_eq!(run.json()["tenants"][0]["files"], 2);
 
+    // An upload on its way in: stored, not yet recorded, its removal pending. Not an
+    // orphan; once its removal has run (or was cancelled) with no record, it is one.
+    let arriving = uuid::Uuid::new_v4();
+    std::fs::write(folder.join(arriving.to_string()), b"Arriving.").unwrap();
+    let reservation: i64 = client
+        .query_one(
+            "insert into public.jobs (tenant_id, kind, queue, args, priority, state, run_at, \
+                 fair_at, max_attempts, timeout_ms, unique_key, created_at) \
+             values ($1, 'attachments.remove_files', 'default', $2, 5, 'scheduled', \
+                 now() + interval '1 hour', now(), 5, 60000, $3, now()) returning id",
+            &[
+                &tenant,
+                &serde_json::json!({"attachments": [arriving]}),
+                &format!("unrecorded:{arriving}"),
+            ],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let run = check(&["storage", "check", "--json"]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(
+        run.json()["tenants"][0]["unrecorded"],
+        serde_json::json!([arriving.to_string()])
+    );
+    assert_eq!(run.json()["tenants"][0]["orphans"], serde_json::json!([]));
+    client
+        .execute(
+            "update public.jobs set state = 'cancelled' where id = $1",
+            &[&reservation],
+        )
+        .await
+        .unwrap();
+    let run = check(&["storage", "check", "--json"]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert_eq!(
+        run.json()["tenants"][0]["orphans"],
+        serde_json::json!([arriving.to_string()])
+    );
+    std::fs::remove_file(folder.join(arriving.to_string())).unwrap();
+
     let run = check(&["storage", "check", "--tenant", "Bad Slug"]);
     assert_eq!(run.code, 2, "{}", run.stdout);
     let run = tenantctl_with_env(

@@ -34,6 +34,17 @@ pub fn in_progress(name: &str) -> bool {
 /// searchable PDF within its job's timeout. A day is far beyond either.
 pub const ABANDONED_AFTER: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
+/// How the unique key of the job that removes an upload not yet recorded begins; the
+/// attachment's id follows. An upload goes into the store before its record commits,
+/// with that removal enqueued first and cancelled by the record, so while the job is
+/// pending the file is on its way in (or left by a process that stopped), not lost.
+pub const UNRECORDED_KEY_PREFIX: &str = "unrecorded:";
+
+/// The unique key of the job that removes `attachment`'s upload unless it is recorded.
+pub fn unrecorded_key(attachment: Uuid) -> String {
+    format!("{UNRECORDED_KEY_PREFIX}{attachment}")
+}
+
 /// The name of a stored file within its tenant's folder.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredName(String);
