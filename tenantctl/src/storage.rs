@@ -126,8 +126,14 @@ pub async fn check(url: &DatabaseUrl, only: Option<&str>) -> Result<Report, CliE
             "the upload folder"
         }
     );
-    if differences == 0 {
+    let unrecorded: usize = checks.iter().map(|c| c.unrecorded.len()).sum();
+    if differences == 0 && unrecorded == 0 {
         text.push_str("every file has its record and every record its file");
+    } else if differences == 0 {
+        text.push_str(&format!(
+            "every record has its file, and every file its record but {unrecorded} not \
+             recorded yet"
+        ));
     } else {
         text.push_str(&format!("{differences} differences"));
         for check in checks

@@ -766,6 +766,14 @@ async fn storage_check_lists_orphans_and_missing_files_and_exits_1_on_any() {
         .await
         .unwrap()
         .get(0);
+    let run = check(&["storage", "check"]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(
+        run.stdout.contains(&format!("unrecorded {arriving}"))
+            && run.stdout.contains("1 not recorded yet"),
+        "{}",
+        run.stdout
+    );
     let run = check(&["storage", "check", "--json"]);
     assert_eq!(run.code, 0, "{}", run.stdout);
     assert_eq!(
