@@ -220,7 +220,7 @@ pub struct MessageQuery {
     tag = "webhooks",
     params(("id" = Uuid, Path, description = "Endpoint id"), MessageQuery),
     responses(
-        (status = 200, description = "The messages of the endpoint, one per event it wants, newest first, with their state and attempts; a delivered or failed message is kept for the log's period (PACTUM_WEBHOOK_LOG_DAYS, 90 days by default), a pending one until it is settled", body = Page<MessageView>),
+        (status = 200, description = "The messages of the endpoint, one per event it wants, newest first, with their state and attempts; a pending message is kept until it is settled, a delivered or failed one for the log's period (PACTUM_WEBHOOK_LOG_DAYS, 90 days by default)", body = Page<MessageView>),
         AuthedRouteErrors
     ),
     security(("bearer" = []))

@@ -315,6 +315,35 @@ const UNTYPED: &[&str] = &[
     "notification_stream",
 ];
 
+/// `text` with the inside of every string literal replaced by spaces (escapes too).
+fn strings_blanked(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let (mut inside, mut escaped) = (false, false);
+    for c in text.chars() {
+        match (inside, escaped, c) {
+            (true, true, _) => {
+                escaped = false;
+                out.push(' ');
+            }
+            (true, false, '\\') => {
+                escaped = true;
+                out.push(' ');
+            }
+            (true, false, '"') => {
+                inside = false;
+                out.push('"');
+            }
+            (true, false, _) => out.push(' '),
+            (false, _, '"') => {
+                inside = true;
+                out.push('"');
+            }
+            (false, _, c) => out.push(c),
+        }
+    }
+    out
+}
+
 /// `(handler, documented success status, documented body type)` and the handler's
 /// return type, for every `#[utoipa::path]` in `text`.
 fn documented_and_returned(text: &str) -> Vec<(String, String, Option<String>, String)> {
@@ -323,7 +352,9 @@ fn documented_and_returned(text: &str) -> Vec<(String, String, Option<String>, S
     while let Some(at) = rest.find("#[utoipa::path(") {
         rest = &rest[at..];
         let fn_at = rest.find("async fn ").expect("a handler follows its path");
-        let doc = &rest[..fn_at];
+        // Descriptions are free text (a "), " in one would end an entry early): read
+        // the attribute with its strings blanked.
+        let doc = &strings_blanked(&rest[..fn_at]);
         let signature_end = rest[fn_at..].find('{').unwrap() + fn_at;
         let signature = &rest[fn_at..signature_end];
         let name = signature["async fn ".len()..]
