@@ -483,9 +483,9 @@ fn bounded_row_sets_are_named_by_an_array_of_ids() {
 /// Calls that wait on something outside PostgreSQL for as long as it takes: the file
 /// store (a bucket, over the network), HTTP requests (webhooks, chat, a tenant's model
 /// endpoint), SMTP, Redis, the malware scanner, the OCR tools. None belongs inside a
-/// transaction: there it holds a pooled connection, and
-/// whatever the transaction locked, while the outside answers (or hangs), so a bucket
-/// or a receiver that hangs stalls every tenant's requests once the pool is taken.
+/// transaction: there it holds a pooled connection, and whatever the transaction
+/// locked, while the outside answers (or hangs), so a bucket or a receiver that hangs
+/// stalls every tenant's requests once the pool is taken.
 const OUTBOUND_CALLS: &[&str] = &[
     "store.put(",
     "store.read(",
@@ -511,8 +511,9 @@ const OUTBOUND_CALLS: &[&str] = &[
 /// Lines of `text` that make an [`OUTBOUND_CALLS`] call inside a transaction: in a
 /// function that is handed one (its signature names `TenantTx`), in a closure handed
 /// one (`async |tx`, as `reads::as_actor` runs), or between a `.begin()` and the next
-/// `.commit()`. A method chain split over lines is read as one
-/// line, reported at its first.
+/// `.commit()`. A method chain split over lines is read as one line, reported at its
+/// first. Direct calls only: a helper that makes such a call, called inside a
+/// transaction, is not seen (telling which function a name calls takes the compiler).
 fn outbound_inside_a_transaction(text: &str) -> Vec<usize> {
     let bytes = text.as_bytes();
     let matching_brace = |open: usize| {
