@@ -20,6 +20,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::files::work_folder;
+use super::outcome::lock_text_in;
 use super::text;
 use crate::kernel::jobs::{BackgroundJob, JobContext, JobError, JobKind};
 use crate::kernel::language::set_or_told;
@@ -224,9 +225,9 @@ impl BackgroundJob for FinishRecognition {
             }
         };
         let tx = ctx.db.begin().await?;
-        let recorded = finish(&tx, &ctx, id, pages, searchable, self.last_failure).await?;
+        let kept = finish(&tx, &ctx, id, pages, searchable, self.last_failure).await?;
         tx.commit().await?;
-        if !recorded.is_some_and(|kept| kept) {
+        if !kept {
             // Deleted meanwhile, or no text to lay over the scan: the PDF put in the
             // store for it is nobody's.
             let _ = store
@@ -429,16 +430,7 @@ async fn record_page(
     read: PageRead,
 ) -> Result<(), JobError> {
     let folder = &store.scratch(tx.tenant_id());
-    // The attachment first, then its text: the order a delete takes them in.
-    let row = tx
-        .query_opt(
-            "select 1 from attachments a \
-             join attachment_texts t on t.attachment_id = a.id \
-             where a.id = $1 and t.state = 'recognizing' for key share of a for update of t",
-            &[&id],
-        )
-        .await?;
-    if row.is_none() {
+    if !lock_text_in(tx, id, "recognizing").await? {
         // Deleted while the page was read: what it left is nobody's.
         remove_work(&work_folder(folder, id)).await;
         return Ok(());
@@ -480,8 +472,8 @@ async fn record_page(
 
 /// Records how a file's OCR ended, with `searchable` the SHA-256 of the searchable PDF
 /// put in the store for it, if the file is still being recognised (its text row
-/// locked). An event. Whether the PDF is kept; `None` when the file was deleted or
-/// finished since.
+/// locked). An event. Whether the PDF is kept: not when the file was deleted or
+/// finished since, nor when no text was recognised to lay over it.
 async fn finish(
     tx: &TenantTx,
     ctx: &JobContext,
@@ -489,17 +481,9 @@ async fn finish(
     pages: i32,
     searchable: Option<String>,
     last_failure: Option<String>,
-) -> Result<Option<bool>, JobError> {
-    // The attachment first, then its text: the order a delete takes them in.
-    let still = tx
-        .query_opt(
-            "select 1 from attachments a join attachment_texts t on t.attachment_id = a.id \
-             where a.id = $1 and t.state = 'recognizing' for key share of a for update of t",
-            &[&id],
-        )
-        .await?;
-    if still.is_none() {
-        return Ok(None);
+) -> Result<bool, JobError> {
+    if !lock_text_in(tx, id, "recognizing").await? {
+        return Ok(false);
     }
     let summary = tx
         .query_one(
@@ -556,7 +540,7 @@ async fn finish(
         "searchable_pdf": searchable.is_some(),
     });
     super::outcome::record(tx, ctx, id, state, changes).await?;
-    Ok(Some(searchable.is_some()))
+    Ok(searchable.is_some())
 }
 
 /// Puts the searchable PDF together: each recognised page's own PDF, and for a PDF's

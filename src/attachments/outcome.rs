@@ -1,5 +1,5 @@
-//! How reading a file's text ended, as an event: the text job and OCR's last page
-//! both end a file's reading this way.
+//! How reading a file's text ended, as an event: the text job and OCR's last step
+//! both end a file's reading this way, under the lock both take first.
 
 use uuid::Uuid;
 
@@ -34,4 +34,19 @@ pub async fn record(
     )
     .await?;
     Ok(())
+}
+
+/// Locks attachment `id`'s text if it is in `state`; whether it is. The attachment
+/// first, then its text: the order a delete takes them in (the attachment's row, then
+/// its text through the cascade), so the two wait for each other instead of
+/// deadlocking. What every writer of a file's text takes first.
+pub async fn lock_text_in(tx: &TenantTx, id: Uuid, state: &str) -> Result<bool, JobError> {
+    Ok(tx
+        .query_opt(
+            "select 1 from attachments a join attachment_texts t on t.attachment_id = a.id \
+             where a.id = $1 and t.state = $2 for key share of a for update of t",
+            &[&id, &state],
+        )
+        .await?
+        .is_some())
 }

@@ -116,17 +116,7 @@ async fn record(
     content_type: &str,
     extracted: Extracted,
 ) -> Result<(), JobError> {
-    // The attachment first, then its text: the order a delete takes them in (the
-    // attachment's row, then its text through the cascade), so the two wait for each
-    // other instead of deadlocking.
-    let pending = tx
-        .query_opt(
-            "select 1 from attachments a join attachment_texts t on t.attachment_id = a.id \
-             where a.id = $1 and t.state = 'pending' for key share of a for update of t",
-            &[&id],
-        )
-        .await?;
-    if pending.is_none() {
+    if !super::outcome::lock_text_in(tx, id, "pending").await? {
         return Ok(());
     }
     let scanned = text::needs_ocr(content_type) || content_type == "application/pdf";
