@@ -133,7 +133,8 @@ fn add_idempotency_key(
         .description(Some(
             "Makes a retry safe: the same key (1 to 255 visible ASCII characters, per user, \
              kept 24 hours) gets the first answer back, with `Idempotent-Replayed: true`, \
-             instead of making the change again. Not for uploads.",
+             instead of making the change again. An upload is matched by its form's parts \
+             (names, types, bytes), whatever boundary the retry's form has.",
         ))
         .schema(Some(
             ObjectBuilder::new()
@@ -151,7 +152,7 @@ fn add_idempotency_key(
     for (status, description) in [
         (
             "400",
-            "invalid_idempotency_key, idempotency_key_unsupported (an upload), or invalid input",
+            "invalid_idempotency_key, or invalid input",
         ),
         (
             "409",

@@ -26,8 +26,10 @@ pub async fn attach(
     target: Target,
     multipart: Multipart,
 ) -> Result<AttachmentView, ApiError> {
+    // Checks, not the request's change (they may lock the record they read): an
+    // Idempotency-Key is recorded with the file's record, once the form has been read.
     let bound = {
-        let tx = db.begin().await?;
+        let tx = db.without_commit_guard().begin().await?;
         let actor = Actor::resolve(&tx, &user.principal()).await?;
         service::may_attach(&tx, &actor, target).await?;
         let bound = service::upload_bound(&tx, state.config.max_upload_bytes).await?;

@@ -80,7 +80,11 @@ pub async fn screen(
             )))
         }
         Verdict::Infected(signature) => {
-            crate::kernel::reads::as_actor(db, principal, async |tx, actor| {
+            // The refusal is recorded whatever the request carries: it may come while
+            // a form is still arriving, before an Idempotency-Key could be recorded,
+            // and a retry is refused (and recorded) again.
+            let db = db.without_commit_guard();
+            crate::kernel::reads::as_actor(&db, principal, async |tx, actor| {
                 audit::record(
                     tx,
                     actor,
@@ -202,7 +206,9 @@ pub async fn put_in_store(
     received: Vec<Received>,
 ) -> Result<Vec<Uploaded>, DomainError> {
     let ids: Vec<Uuid> = received.iter().map(|_| Uuid::new_v4()).collect();
-    let tx = db.begin().await?;
+    // Not the request's change: an Idempotency-Key is recorded with the record, and a
+    // reservation whose record never comes is undone by its job, not by a retry.
+    let tx = db.without_commit_guard().begin().await?;
     super::removal::reserve(&tx, &ids).await?;
     tx.commit().await?;
     let tenant = db.tenant_id();

@@ -58,9 +58,19 @@ pub async fn receive(
     limit: u64,
     idle: Duration,
 ) -> Result<Received, ApiError> {
-    receive_next(&mut Form::new(multipart), folder, limit, idle)
+    let mut form = Form::new(multipart);
+    let received = receive_next(&mut form, folder, limit, idle)
         .await?
-        .ok_or_else(|| DomainError::BadRequest("the form has no \"file\" field".into()).into())
+        .ok_or_else(|| DomainError::BadRequest("the form has no \"file\" field".into()))?;
+    // The form is read to its end: a second file is refused rather than dropped
+    // unseen, and what follows the file is bounded as any other field.
+    if next_file_field(&mut form, idle).await?.is_some() {
+        return Err(DomainError::BadRequest(
+            "this upload takes one file; the form has more than one \"file\" field".into(),
+        )
+        .into());
+    }
+    Ok(received)
 }
 
 /// A multipart form being read, with what its fields other than `file` have used of
@@ -92,47 +102,8 @@ pub async fn receive_next(
     let bad = |message: String| DomainError::BadRequest(message);
     let stalled =
         || ApiError::UploadStalled(format!("the upload sent nothing for {} s", idle.as_secs()));
-    let mut field = loop {
-        let field = tokio::time::timeout(idle, form.multipart.try_next())
-            .await
-            .map_err(|_| stalled())?
-            .map_err(|e| match e {
-                MultipartError::ContentTypeMissing | MultipartError::ContentTypeIncompatible => {
-                    ApiError::UnsupportedMediaType(
-                        "attachments are uploaded as multipart/form-data".into(),
-                    )
-                }
-                e => bad(format!("invalid multipart body: {e}")).into(),
-            })?;
-        let Some(field) = field else {
-            return Ok(None);
-        };
-        if field.name() == Some("file") {
-            break field;
-        }
-        // Another field is read and dropped, within bounds: a form can make us read
-        // only so much that we do not keep.
-        form.other_fields += 1;
-        if form.other_fields > MAX_OTHER_FIELDS {
-            return Err(bad(format!(
-                "a form takes at most {MAX_OTHER_FIELDS} fields besides its files"
-            ))
-            .into());
-        }
-        let mut field = field;
-        while let Some(chunk) = tokio::time::timeout(idle, field.try_next())
-            .await
-            .map_err(|_| stalled())?
-            .map_err(|e| bad(format!("the upload broke off: {e}")))?
-        {
-            form.other_bytes += chunk.len();
-            if form.other_bytes > MAX_OTHER_FIELD_BYTES {
-                return Err(ApiError::PayloadTooLarge(format!(
-                    "the fields besides the files are at most {} KiB together",
-                    MAX_OTHER_FIELD_BYTES / 1024
-                )));
-            }
-        }
+    let Some(mut field) = next_file_field(form, idle).await? else {
+        return Ok(None);
     };
     let filename = field
         .content_disposition()
@@ -225,6 +196,59 @@ pub async fn receive_next(
         sha256,
         file,
     }))
+}
+
+/// The form's next `file` field, the fields before it read and dropped within their
+/// bounds; `None` once the form has no more.
+async fn next_file_field(
+    form: &mut Form,
+    idle: Duration,
+) -> Result<Option<actix_multipart::Field>, ApiError> {
+    let bad = |message: String| DomainError::BadRequest(message);
+    let stalled =
+        || ApiError::UploadStalled(format!("the upload sent nothing for {} s", idle.as_secs()));
+    loop {
+        let field = tokio::time::timeout(idle, form.multipart.try_next())
+            .await
+            .map_err(|_| stalled())?
+            .map_err(|e| match e {
+                MultipartError::ContentTypeMissing | MultipartError::ContentTypeIncompatible => {
+                    ApiError::UnsupportedMediaType(
+                        "attachments are uploaded as multipart/form-data".into(),
+                    )
+                }
+                e => bad(format!("invalid multipart body: {e}")).into(),
+            })?;
+        let Some(field) = field else {
+            return Ok(None);
+        };
+        if field.name() == Some("file") {
+            return Ok(Some(field));
+        }
+        // Another field is read and dropped, within bounds: a form can make us read
+        // only so much that we do not keep.
+        form.other_fields += 1;
+        if form.other_fields > MAX_OTHER_FIELDS {
+            return Err(bad(format!(
+                "a form takes at most {MAX_OTHER_FIELDS} fields besides its files"
+            ))
+            .into());
+        }
+        let mut field = field;
+        while let Some(chunk) = tokio::time::timeout(idle, field.try_next())
+            .await
+            .map_err(|_| stalled())?
+            .map_err(|e| bad(format!("the upload broke off: {e}")))?
+        {
+            form.other_bytes += chunk.len();
+            if form.other_bytes > MAX_OTHER_FIELD_BYTES {
+                return Err(ApiError::PayloadTooLarge(format!(
+                    "the fields besides the files are at most {} KiB together",
+                    MAX_OTHER_FIELD_BYTES / 1024
+                )));
+            }
+        }
+    }
 }
 
 /// The most parts an Office file may hold.

@@ -14,6 +14,10 @@ use crate::web::origin::RequestOrigin;
 use crate::web::tenant::{AuthUser, CurrentTenant, RequestDb};
 use crate::web::AppState;
 
+// A retried import is read whole to be compared with the first (Idempotency-Key), up
+// to as many files as any upload form carries.
+const _: () = assert!(MAX_FILES <= crate::web::MAX_FILES_PER_FORM);
+
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -57,9 +61,10 @@ pub async fn import_contracts(
     multipart: Multipart,
 ) -> Result<Json<ImportReport>, ApiError> {
     // Permission and the tenant's bounds first, so nobody may make us store bytes
-    // they could not import.
+    // they could not import. Checks, not the request's change: an Idempotency-Key is
+    // recorded with the drafts, once the form has been read.
     let bound = {
-        let tx = db.begin().await?;
+        let tx = db.without_commit_guard().begin().await?;
         Actor::resolve(&tx, &user.principal())
             .await?
             .require(Role::Member)?;

@@ -20,10 +20,16 @@
 //! `idempotency_key_in_use`.
 //!
 //! Keys are per user: another user's key never answers for you. Requests without a
-//! valid token (signing in) and multipart uploads are not covered; a key on an upload
-//! is refused (400 `idempotency_key_unsupported`) rather than ignored.
+//! valid token (signing in) are not covered.
+//!
+//! An upload (`multipart/form-data`) is matched by its parts, not its bytes: a client
+//! picks a new boundary each time it sends a form, so the same files sent again under
+//! another boundary are the same request ([`super::form_digest`]). Its body streams on
+//! to the handler (it is not held in memory), and its hash is known once the form's
+//! closing delimiter has passed, which is before the handler writes anything. A retry
+//! whose key is known is read to its end to be compared, and answered without running.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use actix_web::body::{self, BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
@@ -34,11 +40,13 @@ use actix_web::{web, HttpMessage, HttpResponse};
 use futures::StreamExt;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
+use tokio_postgres::types::{to_sql_checked, IsNull, ToSql, Type};
 use uuid::Uuid;
 
 use super::error::ApiError;
+use super::form_digest::FormDigest;
 use super::tenant::{tenant_in, verified_claims, RequestCommitGuard};
-use super::{AppState, MAX_JSON_BODY_BYTES};
+use super::{AppState, MAX_FILES_PER_FORM, MAX_JSON_BODY_BYTES};
 use crate::kernel::{Actor, DomainError, Principal, Refusal};
 use crate::tenancy::scoped::{CommitGuard, TenantDb};
 
@@ -68,6 +76,143 @@ const GUARD_SQL: &str = "\
 
 fn refused(code: &'static str, message: String, status: Refusal) -> actix_web::Error {
     ApiError::from(DomainError::refused(status, code, message, Value::Null)).into()
+}
+
+/// The request's hash as the commit guard binds it: known at once for a JSON body, and
+/// for an upload once its form has been read (the handler reads it whole before it
+/// writes). Bound as NULL while unknown, which the key's row refuses (`request_hash` is
+/// not null): a write committed before the body was read fails rather than records a
+/// key that would answer for another body.
+#[derive(Clone, Debug, Default)]
+struct RequestHash(Arc<OnceLock<String>>);
+
+impl ToSql for RequestHash {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut bytes::BytesMut,
+    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match self.0.get() {
+            Some(hash) => hash.as_str().to_sql(ty, out),
+            None => Ok(IsNull::Yes),
+        }
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        <&str as ToSql>::accepts(ty)
+    }
+
+    to_sql_checked!();
+}
+
+/// The hash a kept key is compared with: method, path, query, the body's type and the
+/// body (a JSON body's bytes, a form's [`FormDigest`]).
+fn request_hash(line: &RequestLine, content_type: &str, body: &[u8]) -> String {
+    let mut digest = Sha256::new();
+    for part in [
+        line.method.as_bytes(),
+        line.path.as_bytes(),
+        line.query.as_bytes(),
+        content_type.as_bytes(),
+        body,
+    ] {
+        digest.update((part.len() as u64).to_be_bytes());
+        digest.update(part);
+    }
+    digest
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// What of the request line a key answers for.
+struct RequestLine {
+    method: String,
+    path: String,
+    query: String,
+}
+
+/// The boundary of a `multipart/form-data` body; `None` for any other type.
+fn form_boundary(content_type: &str) -> Option<String> {
+    use actix_web::mime;
+    let mime: mime::Mime = content_type.parse().ok()?;
+    (mime.type_() == mime::MULTIPART && mime.subtype() == mime::FORM_DATA)
+        .then(|| {
+            mime.get_param(mime::BOUNDARY)
+                .map(|b| b.as_str().to_owned())
+        })
+        .flatten()
+}
+
+/// What an upload's hash is made of, for [`request_hash`]: its type without the
+/// boundary, and the form's digest.
+const FORM_TYPE: &str = "multipart/form-data";
+
+/// Reads a form to its end (a retry whose key is known: it is compared, not run),
+/// within what the upload routes take and never idle longer than they wait.
+async fn read_form(
+    payload: &mut Payload,
+    mut form: FormDigest,
+    bound: u64,
+    idle: std::time::Duration,
+) -> Result<String, actix_web::Error> {
+    let mut read = 0u64;
+    loop {
+        let chunk = tokio::time::timeout(idle, payload.next())
+            .await
+            .map_err(|_| {
+                ApiError::UploadStalled(format!("the upload sent nothing for {} s", idle.as_secs()))
+            })?;
+        let Some(chunk) = chunk else {
+            return Ok(form.finish());
+        };
+        let chunk = chunk?;
+        read += chunk.len() as u64;
+        if read > bound {
+            return Err(ApiError::PayloadTooLarge(format!(
+                "the form is larger than any upload takes ({bound} bytes)"
+            ))
+            .into());
+        }
+        form.update(&chunk);
+    }
+}
+
+/// The payload handed on to an upload's handler: the same bytes, digested as they
+/// pass; `hash` is set once the form's closing delimiter (or its end) has passed.
+fn digesting(
+    payload: Payload,
+    form: FormDigest,
+    hash: RequestHash,
+    finish: impl Fn(String) -> String + 'static,
+) -> Payload {
+    let finish = std::rc::Rc::new(finish);
+    let stream = futures::stream::unfold((payload, Some(form)), move |(mut payload, mut form)| {
+        let (hash, finish) = (hash.clone(), finish.clone());
+        async move {
+            let next = payload.next().await;
+            let done = match &next {
+                Some(Ok(chunk)) => form.as_mut().is_some_and(|form| {
+                    form.update(chunk);
+                    form.closed()
+                }),
+                Some(Err(_)) => false,
+                None => true,
+            };
+            if done {
+                if let Some(form) = form.take() {
+                    let _ = hash.0.set(finish(form.finish()));
+                }
+            }
+            next.map(|item| (item, (payload, form)))
+        }
+    });
+    // Readers may ask again after the end (actix-multipart does): fused, it says the end
+    // again instead of panicking.
+    Payload::Stream {
+        payload: Box::pin(stream.fuse()),
+    }
 }
 
 /// A key of 1 to 255 visible ASCII characters.
@@ -118,48 +263,39 @@ pub async fn idempotency(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    if content_type.starts_with("multipart/") {
-        return Err(refused(
-            "idempotency_key_unsupported",
-            "Idempotency-Key is not supported on uploads; an upload makes a new file each time"
-                .into(),
-            Refusal::Invalid,
-        ));
-    }
-    // The body, at most what any JSON route takes, kept to hash and handed on.
-    let mut payload = req.take_payload();
-    let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk?;
-        if body.len() + chunk.len() > MAX_JSON_BODY_BYTES {
-            return Err(ApiError::PayloadTooLarge(format!(
-                "the body is larger than {} KiB",
-                MAX_JSON_BODY_BYTES / 1024
-            ))
-            .into());
-        }
-        body.extend_from_slice(&chunk);
-    }
-    let body = body.freeze();
-    let hash = {
-        let mut digest = Sha256::new();
-        for part in [
-            req.method().as_str().as_bytes(),
-            req.path().as_bytes(),
-            req.query_string().as_bytes(),
-            content_type.as_bytes(),
-            &body,
-        ] {
-            digest.update((part.len() as u64).to_be_bytes());
-            digest.update(part);
-        }
-        digest
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
+    let line = RequestLine {
+        method: req.method().as_str().to_owned(),
+        path: req.path().to_owned(),
+        query: req.query_string().to_owned(),
     };
-    req.set_payload(Payload::from(body));
+    let hash = RequestHash::default();
+    let mut payload = req.take_payload();
+    let form = if content_type.starts_with("multipart/") {
+        let Some(boundary) = form_boundary(&content_type) else {
+            // Not a form an upload route reads: it refuses it before writing anything.
+            req.set_payload(payload);
+            return Ok(next.call(req).await?.map_into_boxed_body());
+        };
+        Some(FormDigest::new(&boundary))
+    } else {
+        // The body, at most what any JSON route takes, kept to hash and handed on.
+        let mut body = web::BytesMut::new();
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk?;
+            if body.len() + chunk.len() > MAX_JSON_BODY_BYTES {
+                return Err(ApiError::PayloadTooLarge(format!(
+                    "the body is larger than {} KiB",
+                    MAX_JSON_BODY_BYTES / 1024
+                ))
+                .into());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let body = body.freeze();
+        let _ = hash.0.set(request_hash(&line, &content_type, &body));
+        payload = Payload::from(body);
+        None
+    };
 
     let owner = claims.sub;
     let db = TenantDb::new(
@@ -193,6 +329,19 @@ pub async fn idempotency(
         row
     };
     if let Some(row) = found {
+        let hash = match form {
+            Some(form) => {
+                let bound = state
+                    .config
+                    .max_upload_bytes
+                    .saturating_add(MAX_JSON_BODY_BYTES as u64)
+                    .saturating_mul(MAX_FILES_PER_FORM as u64);
+                let digest =
+                    read_form(&mut payload, form, bound, state.config.upload_idle_timeout).await?;
+                request_hash(&line, FORM_TYPE, digest.as_bytes())
+            }
+            None => hash.0.get().cloned().unwrap_or_default(),
+        };
         let stored_hash: String = row.get(0);
         if stored_hash != hash {
             return Err(refused(
@@ -227,6 +376,12 @@ pub async fn idempotency(
         return Ok(req.into_response(response.body(kept)));
     }
 
+    req.set_payload(match form {
+        Some(form) => digesting(payload, form, hash.clone(), move |digest| {
+            request_hash(&line, FORM_TYPE, digest.as_bytes())
+        }),
+        None => payload,
+    });
     let request_id = Uuid::new_v4();
     let guard = CommitGuard {
         sql: GUARD_SQL.to_owned(),

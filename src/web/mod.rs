@@ -4,6 +4,7 @@
 mod answer_json;
 pub mod csv;
 pub mod error;
+pub mod form_digest;
 pub mod head;
 pub mod idempotency;
 pub mod json;
@@ -28,6 +29,10 @@ use crate::tenancy::resolver::TenantResolver;
 
 /// Largest JSON body any route accepts.
 pub const MAX_JSON_BODY_BYTES: usize = 64 * 1024;
+
+/// The most files one upload form carries (an import's): with the server's upload
+/// bound, what a form may weigh at most.
+pub const MAX_FILES_PER_FORM: usize = 50;
 
 /// Everything handlers share.
 pub struct AppState {

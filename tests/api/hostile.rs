@@ -145,6 +145,22 @@ fn leftover_upload_files(app: &TestApp) -> Vec<String> {
     found
 }
 
+/// Files kept in the server's upload folders under an attachment's id.
+fn stored_originals(app: &TestApp) -> usize {
+    std::fs::read_dir(&app.upload_dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .flat_map(|tenant| {
+            std::fs::read_dir(tenant.path())
+                .into_iter()
+                .flatten()
+                .flatten()
+        })
+        .filter(|file| uuid::Uuid::parse_str(&file.file_name().to_string_lossy()).is_ok())
+        .count()
+}
+
 /// Descriptors this process (the test servers run in it) holds on upload files.
 fn open_upload_descriptors(app: &TestApp) -> Vec<String> {
     let folder = app.upload_dir.display().to_string();
@@ -883,6 +899,148 @@ async fn answers_that_carry_credentials_are_never_stored() {
 }
 
 #[tokio::test]
+async fn an_upload_retried_with_its_idempotency_key_makes_its_file_once() {
+    let (db, app, token) = tenant_and_admin(&[]).await;
+    let contract = new_contract(&app, &token).await;
+    // Every send is a new form, under a boundary of its own, as a client's retry is.
+    let upload = |key: &str, files: &[(&str, &[u8])]| {
+        let mut form = reqwest::multipart::Form::new();
+        for (name, bytes) in files {
+            form = form.part(
+                "file",
+                reqwest::multipart::Part::bytes(bytes.to_vec())
+                    .file_name(name.to_string())
+                    .mime_str("text/plain")
+                    .unwrap(),
+            );
+        }
+        app.request(
+            Method::POST,
+            HOST,
+            &format!("/api/v1/contracts/{contract}/attachments"),
+        )
+        .bearer_auth(&token)
+        .header("idempotency-key", key)
+        .multipart(form)
+        .send()
+    };
+    let client = db.client().await;
+    let count = |sql: &'static str| {
+        let client = &client;
+        async move { client.query_one(sql, &[]).await.unwrap().get::<_, i64>(0) }
+    };
+    let attachments = "select count(*) from t_acme.attachments";
+    let hello: &[(&str, &[u8])] = &[("a.txt", b"hello, once")];
+
+    let first = upload("file-1", hello).await.unwrap();
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let created: Value = first.json().await.unwrap();
+    let again = upload("file-1", hello).await.unwrap();
+    assert_eq!(again.status(), StatusCode::CREATED);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(again.json::<Value>().await.unwrap(), created);
+    assert_eq!(count(attachments).await, 1);
+    // Another file, another name, or a second file under the same key: refused.
+    for other in [
+        &[("a.txt", b"hello, twice" as &[u8])][..],
+        &[("b.txt", b"hello, once" as &[u8])][..],
+        &[
+            ("a.txt", b"hello, once" as &[u8]),
+            ("a.txt", b"hello, once"),
+        ][..],
+    ] {
+        let (status, error) = code(upload("file-1", other).await.unwrap()).await;
+        assert_eq!(
+            (status, error.as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused")
+        );
+    }
+    assert_eq!(count(attachments).await, 1);
+    // A route that takes one file refuses a form with two rather than drop the second
+    // unseen (the form is read to its end, which is what makes its digest known).
+    let (status, _) = code(
+        upload("two-files", &[("a.txt", b"one"), ("b.txt", b"two")])
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(count(attachments).await, 1);
+    assert_eq!(stored_originals(&app), 1);
+
+    // Ten copies at once: one file recorded, every answer it or "in use", and the
+    // copies that lost leave nothing in the store.
+    let big = vec![b'x'; 256 * 1024];
+    let racers = (0..10).map(|_| upload("file-2", &[("big.txt", &big)]));
+    let mut ids = std::collections::HashSet::new();
+    for answer in futures::future::join_all(racers).await {
+        let answer = answer.unwrap();
+        match answer.status() {
+            StatusCode::CREATED => {
+                ids.insert(answer.json::<Value>().await.unwrap()["id"].clone());
+            }
+            StatusCode::CONFLICT => assert_eq!(code(answer).await.1, "idempotency_key_in_use"),
+            other => panic!("unexpected {other}: {}", answer.text().await.unwrap()),
+        }
+    }
+    assert_eq!(ids.len(), 1, "one file, whoever answered");
+    assert_eq!(count(attachments).await, 2);
+    assert_eq!(stored_originals(&app), 2, "the losers' files removed");
+
+    // A file recorded whose answer was lost: a retry is told, not run again.
+    client
+        .execute(
+            "update t_acme.idempotency_keys set status = null where key = 'file-2'",
+            &[],
+        )
+        .await
+        .unwrap();
+    let (status, error) = code(upload("file-2", &[("big.txt", &big)]).await.unwrap()).await;
+    assert_eq!(
+        (status, error.as_str()),
+        (StatusCode::CONFLICT, "idempotency_key_in_use")
+    );
+    assert_eq!(count(attachments).await, 2);
+
+    // An import, retried: one set of drafts, the same report.
+    let import = |key: &str| {
+        let form = reqwest::multipart::Form::new()
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(b"Master agreement one".to_vec())
+                    .file_name("one.txt")
+                    .mime_str("text/plain")
+                    .unwrap(),
+            )
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(b"Master agreement two".to_vec())
+                    .file_name("two.txt")
+                    .mime_str("text/plain")
+                    .unwrap(),
+            );
+        app.request(
+            Method::POST,
+            HOST,
+            "/api/v1/contracts/import?contract_type=nda",
+        )
+        .bearer_auth(&token)
+        .header("idempotency-key", key)
+        .multipart(form)
+        .send()
+    };
+    let contracts = "select count(*) from t_acme.contracts";
+    let before = count(contracts).await;
+    let first = import("import-1").await.unwrap();
+    assert_eq!(first.status(), StatusCode::OK);
+    let report: Value = first.json().await.unwrap();
+    let again = import("import-1").await.unwrap();
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(again.json::<Value>().await.unwrap(), report);
+    assert_eq!(count(contracts).await, before + 2);
+}
+
+#[tokio::test]
 async fn a_post_retried_with_its_idempotency_key_makes_its_change_once() {
     let (db, app, token) = tenant_and_admin(&[]).await;
     let post = |key: &str, title: &str, token: &str| {
@@ -944,27 +1102,6 @@ async fn a_post_retried_with_its_idempotency_key_makes_its_change_once() {
             "{key}"
         );
     }
-    let contract = created["id"].as_str().unwrap();
-    let upload = app
-        .request(
-            Method::POST,
-            HOST,
-            &format!("/api/v1/contracts/{contract}/attachments"),
-        )
-        .bearer_auth(&token)
-        .header("idempotency-key", "upload-1")
-        .multipart(reqwest::multipart::Form::new().part(
-            "file",
-            reqwest::multipart::Part::bytes(b"hello".to_vec()).file_name("a.txt"),
-        ))
-        .send()
-        .await
-        .unwrap();
-    let (status, error) = code(upload).await;
-    assert_eq!(
-        (status, error.as_str()),
-        (StatusCode::BAD_REQUEST, "idempotency_key_unsupported")
-    );
 
     // Ten copies at once (a client retrying a request whose answer it never got):
     // one change, and every answer is either it or "in use".

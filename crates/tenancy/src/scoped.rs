@@ -76,6 +76,16 @@ impl TenantDb {
         self
     }
 
+    /// The same handle without a commit guard: for bookkeeping that must commit
+    /// whatever becomes of the guarded change (a record of something refused, the
+    /// removal of a file should its record never come).
+    pub fn without_commit_guard(&self) -> Self {
+        Self {
+            commit_guard: None,
+            ..self.clone()
+        }
+    }
+
     /// The same handle, with `context` carried into every transaction it opens.
     pub fn with_context(mut self, context: UnitContext) -> Self {
         self.context = Some(context);
