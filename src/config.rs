@@ -167,10 +167,16 @@ pub struct NotificationSettings {
     pub link_port: Option<u16>,
     /// `PACTUM_SSE_HEARTBEAT_SECS`: a comment line on idle streams, so proxies keep them.
     pub sse_heartbeat: Duration,
+    /// `PACTUM_INBOX_DAYS`: how long a notification stays in its recipient's inbox,
+    /// read or not, with the record of its email or chat message.
+    pub inbox_kept: Duration,
 }
 
 pub const DEFAULT_OUTBOX_DIR: &str = ".pactum/outbox";
 pub const DEFAULT_MAIL_FROM: &str = "Pactum <notifications@pactum.localhost>";
+/// A year: an inbox is where news arrives, not an archive (what a notification points
+/// to keeps its own history and audit log).
+pub const DEFAULT_INBOX_DAYS: u64 = 365;
 
 /// A number in `range`, or `None` when unset or set to `word` ("auto", "off").
 fn unless_word(
@@ -507,6 +513,15 @@ impl Config {
                 1..=300,
                 15,
             )?),
+            inbox_kept: Duration::from_secs(
+                24 * 3600
+                    * ranged(
+                        "PACTUM_INBOX_DAYS",
+                        get("PACTUM_INBOX_DAYS"),
+                        1..=36500,
+                        DEFAULT_INBOX_DAYS,
+                    )?,
+            ),
         };
         let clamd = match get("PACTUM_CLAMD_URL").filter(|v| !v.trim().is_empty()) {
             None => None,

@@ -71,6 +71,9 @@ pub struct Outbound {
     pub intelligence: crate::intelligence::Engine,
     /// The client of the tenants' own generative endpoints.
     pub generative: crate::intelligence::Generator,
+    /// How long an inbox keeps a notification: the notifier forgets older ones as it
+    /// makes new ones.
+    pub inbox_kept: std::time::Duration,
 }
 
 impl Outbound {
@@ -114,6 +117,7 @@ impl Outbound {
                 config.vector_exact_max,
             ),
             generative: crate::intelligence::Generator::new(config.webhook_allow_internal)?,
+            inbox_kept: settings.inbox_kept,
         })
     }
 }
@@ -135,7 +139,10 @@ pub fn job_handlers(outbound: &Outbound) -> Handlers {
         .register_job::<crate::workflows::model::StageDue>(())
         .register_job::<crate::workflows::model::StageReminder>(())
         .register_job::<crate::identity::grants::GrantLapse>(())
-        .register_job::<notifier::FromEvent>(Some(fanout))
+        .register_job::<notifier::FromEvent>(notifier::Notifier {
+            fanout: Some(fanout),
+            inbox_kept: outbound.inbox_kept,
+        })
         .register_job::<delivery::Deliver>(mail)
         .register_job::<delivery::Digest>(digests)
         .register_job::<reminders::Remind>(())

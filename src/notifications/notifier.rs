@@ -5,7 +5,9 @@
 //! is keyed by (event, recipient, type), so a job that runs twice makes nothing twice.
 //! The one who caused the event is never told about it, except of how a generative
 //! summary they asked for in the background turned out. Who is told of what is
-//! planned in `plan`.
+//! planned in `plan`. As it makes new notifications it forgets a few of those older
+//! than the inbox's period (`PACTUM_INBOX_DAYS`), read or not, so an inbox does not grow
+//! for as long as its tenant exists.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -195,11 +197,25 @@ pub struct FromEvent {
     pub event_id: Option<i64>,
 }
 
+/// What the notifier works with besides its tenant's transaction.
+#[derive(Clone)]
+pub struct Notifier {
+    /// The pub/sub that carries new notifications to open streams.
+    pub fanout: Option<Fanout>,
+    /// How long a notification is kept (`PACTUM_INBOX_DAYS`).
+    pub inbox_kept: std::time::Duration,
+}
+
+/// The most expired notifications one notifier job forgets: its oldest, by id, of which
+/// those older than the period go. Checking them costs about 50 us when none has
+/// expired; a backlog (a shorter period set) goes over the next jobs.
+const FORGOTTEN_PER_JOB: i64 = 100;
+
 impl BackgroundJob for FromEvent {
     const KIND: JobKind = FROM_EVENT;
-    type Env = Option<Fanout>;
+    type Env = Notifier;
 
-    async fn run(self, ctx: JobContext, fanout: Option<Fanout>) -> Result<(), JobError> {
+    async fn run(self, ctx: JobContext, notifier: Notifier) -> Result<(), JobError> {
         let mut ids = self.items;
         ids.extend(self.event_id);
         if ids.is_empty() {
@@ -208,26 +224,49 @@ impl BackgroundJob for FromEvent {
                 FROM_EVENT.name
             )));
         }
-        from_events(ctx, fanout, ids).await
+        from_events(ctx, notifier, ids).await
     }
 }
 
+/// Forgets up to [`FORGOTTEN_PER_JOB`] notifications made before `cutoff`: of the
+/// tenant's oldest by id (the order they were made in), those older than it. Their
+/// deliveries' records go with them.
+async fn forget_expired(
+    tx: &TenantTx,
+    cutoff: chrono::DateTime<chrono::Utc>,
+) -> Result<u64, tokio_postgres::Error> {
+    tx.execute(
+        "delete from notifications where id = any(array( \
+             select id from (select id, created_at from notifications \
+                             order by id limit $2) oldest \
+             where created_at < $1))",
+        &[&cutoff, &FORGOTTEN_PER_JOB],
+    )
+    .await
+}
+
 /// Runs the notifier over the events of one unit of work, in one transaction.
-async fn from_events(
-    ctx: JobContext,
-    fanout: Option<Fanout>,
-    ids: Vec<i64>,
-) -> Result<(), JobError> {
+async fn from_events(ctx: JobContext, notifier: Notifier, ids: Vec<i64>) -> Result<(), JobError> {
+    let Notifier { fanout, inbox_kept } = notifier;
     let tx = ctx.db.begin().await?;
     // One notifier at a time per tenant, until commit: notification ids are then in
     // commit order, so a stream that reconnects with `Last-Event-ID` and replays what
     // came after it cannot miss one that committed late with a smaller id. A
     // transaction-level lock, so it holds behind a transaction pooler.
-    tx.execute(
-        "select pg_advisory_xact_lock(hashtextextended($1, 14))",
-        &[&format!("notifier:{}", ctx.job.tenant.0)],
-    )
-    .await?;
+    let cutoff = chrono::Duration::from_std(inbox_kept)
+        .ok()
+        .and_then(|kept| crate::kernel::unit::now(&tx).checked_sub_signed(kept))
+        .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
+    // Pipelined: the lock and the forgetting go out in one round trip.
+    let lock = format!("notifier:{}", ctx.job.tenant.0);
+    let lock_params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&lock];
+    tokio::try_join!(
+        tx.execute(
+            "select pg_advisory_xact_lock(hashtextextended($1, 14))",
+            &lock_params,
+        ),
+        forget_expired(&tx, cutoff),
+    )?;
     let mut messages = Vec::new();
     for id in ids {
         messages.extend(from_event(&tx, id, fanout.as_ref()).await?);

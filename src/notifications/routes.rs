@@ -350,7 +350,7 @@ pub async fn notification_stream(
 }
 
 #[utoipa::path(get, path = "/api/v1/notifications", tag = "notifications", params(InboxQuery),
-    responses((status = 200, description = "The caller's notifications, newest first", body = Page<NotificationView>), AuthedRouteErrors),
+    responses((status = 200, description = "The caller's notifications, newest first, for as long as the inbox keeps them (PACTUM_INBOX_DAYS from when each was made, read or not; 365 days by default)", body = Page<NotificationView>), AuthedRouteErrors),
     security(("bearer" = [])))]
 #[get("/api/v1/notifications")]
 pub async fn list_notifications(

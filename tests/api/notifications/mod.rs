@@ -24,6 +24,7 @@ mod case_escalation;
 mod cases;
 mod delivery;
 mod dunning;
+mod inbox;
 mod invoices;
 mod obligation_tasks;
 mod recurring;
