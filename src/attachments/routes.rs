@@ -443,9 +443,10 @@ pub async fn put_document_settings(
     origin: RequestOrigin,
     body: Json<DocumentSettings>,
 ) -> Result<Json<DocumentSettings>, ApiError> {
+    let installed = super::ocr::installed_languages().await;
     Ok(Json(
         as_actor(&db, &user.principal(), async |tx, actor| {
-            settings::put(tx, actor, &origin, body.into_inner()).await
+            settings::put(tx, actor, &origin, body.into_inner(), installed.as_deref()).await
         })
         .await?,
     ))

@@ -116,17 +116,20 @@ fn check(body: &DocumentSettings) -> Result<(), DomainError> {
     Ok(())
 }
 
+/// Saves the tenant's document settings. `installed` is what
+/// [`super::ocr::installed_languages`] found, asked before the transaction opened (it
+/// runs Tesseract): where it is installed, a language it lacks is refused now rather
+/// than failing every scan later; without it, OCR fails clearly whatever is set.
 pub async fn put(
     tx: &TenantTx,
     actor: &Actor,
     origin: &Origin,
     body: DocumentSettings,
+    installed: Option<&[String]>,
 ) -> Result<DocumentSettings, DomainError> {
     check(&body)?;
     actor.require(Role::Admin)?;
-    // Where Tesseract is installed, a language it lacks is refused now rather than
-    // failing every scan later; without it, OCR fails clearly whatever is set.
-    if let Some(installed) = super::ocr::installed_languages().await {
+    if let Some(installed) = installed {
         if let Some(missing) = body.ocr_languages.iter().find(|l| !installed.contains(l)) {
             return Err(DomainError::Validation(format!(
                 "ocr_languages: {missing} is not installed on this server (installed: {})",
