@@ -51,7 +51,7 @@ const MAX_OTHER_FIELDS: usize = 32;
 const MAX_OTHER_FIELD_BYTES: usize = 64 * 1024;
 
 /// Streams the multipart's `file` field to `folder`, hashing and counting as it goes
-/// and giving up as soon as it passes `limit`.
+/// and giving up as soon as it passes `limit`; a form with a second `file` is refused.
 pub async fn receive(
     multipart: Multipart,
     folder: &Path,

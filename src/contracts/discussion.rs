@@ -112,7 +112,7 @@ pub async fn list_attachments(
     path = "/api/v1/contracts/{id}/attachments",
     tag = "attachments",
     params(("id" = Uuid, Path, description = "Contract id")),
-    request_body(content_type = "multipart/form-data", description = "One field named `file`"),
+    request_body(content_type = "multipart/form-data", description = "One field named `file`; a form with a second is refused (400) rather than the second dropped"),
     responses(
         (status = 201, description = "Stored", body = AttachmentView),
         (status = 408, description = "The upload sent nothing for PACTUM_UPLOAD_IDLE_TIMEOUT_SECS", body = ErrorBody),

@@ -133,16 +133,12 @@ struct RequestLine {
     query: String,
 }
 
-/// The boundary of a `multipart/form-data` body; `None` for any other type.
+/// The boundary of a multipart body, if its type names one.
 fn form_boundary(content_type: &str) -> Option<String> {
     use actix_web::mime;
     let mime: mime::Mime = content_type.parse().ok()?;
-    (mime.type_() == mime::MULTIPART && mime.subtype() == mime::FORM_DATA)
-        .then(|| {
-            mime.get_param(mime::BOUNDARY)
-                .map(|b| b.as_str().to_owned())
-        })
-        .flatten()
+    let boundary = mime.get_param(mime::BOUNDARY)?.as_str();
+    (mime.type_() == mime::MULTIPART && !boundary.is_empty()).then(|| boundary.to_owned())
 }
 
 /// What an upload's hash is made of, for [`request_hash`]: its type without the
@@ -271,12 +267,10 @@ pub async fn idempotency(
     let hash = RequestHash::default();
     let mut payload = req.take_payload();
     let form = if content_type.starts_with("multipart/") {
-        let Some(boundary) = form_boundary(&content_type) else {
-            // Not a form an upload route reads: it refuses it before writing anything.
-            req.set_payload(payload);
-            return Ok(next.call(req).await?.map_into_boxed_body());
-        };
-        Some(FormDigest::new(&boundary))
+        // A multipart body without a boundary cannot be read, by the routes either (they
+        // refuse it): its hash stays unknown, so a write it made would fail rather than
+        // record the key for it.
+        form_boundary(&content_type).map(|boundary| FormDigest::new(&boundary))
     } else {
         // The body, at most what any JSON route takes, kept to hash and handed on.
         let mut body = web::BytesMut::new();

@@ -968,6 +968,34 @@ async fn an_upload_retried_with_its_idempotency_key_makes_its_file_once() {
     assert_eq!(count(attachments).await, 1);
     assert_eq!(stored_originals(&app), 1);
 
+    // A multipart body without a boundary cannot be read: refused, nothing kept, and the
+    // key stays free.
+    for content_type in ["multipart/form-data", "multipart/form-data; boundary=\"\""] {
+        let response = app
+            .request(
+                Method::POST,
+                HOST,
+                &format!("/api/v1/contracts/{contract}/attachments"),
+            )
+            .bearer_auth(&token)
+            .header("idempotency-key", "no-boundary")
+            .header("content-type", content_type)
+            .body("--x\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\nhi\r\n--x--\r\n")
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            response.status().is_client_error(),
+            "{content_type}: {}",
+            response.status()
+        );
+    }
+    assert_eq!(count(attachments).await, 1);
+    assert_eq!(
+        count("select count(*) from t_acme.idempotency_keys where key = 'no-boundary'").await,
+        0
+    );
+
     // Ten copies at once: one file recorded, every answer it or "in use", and the
     // copies that lost leave nothing in the store.
     let big = vec![b'x'; 256 * 1024];
