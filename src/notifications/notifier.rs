@@ -230,7 +230,8 @@ impl BackgroundJob for FromEvent {
 
 /// Forgets up to [`FORGOTTEN_PER_JOB`] notifications made before `cutoff`: of the
 /// tenant's oldest by id (the order they were made in), those older than it. Their
-/// deliveries' records go with them.
+/// deliveries' records go with them; one whose email or chat message is still to be
+/// sent (held by quiet hours or a digest, or retrying) is kept until it has gone.
 async fn forget_expired(
     tx: &TenantTx,
     cutoff: chrono::DateTime<chrono::Utc>,
@@ -239,7 +240,8 @@ async fn forget_expired(
         "delete from notifications where id = any(array( \
              select id from (select id, created_at from notifications \
                              order by id limit $2) oldest \
-             where created_at < $1))",
+             where created_at < $1 and not exists (select 1 from notification_deliveries d \
+                 where d.notification_id = oldest.id and d.state in ('pending', 'digest'))))",
         &[&cutoff, &FORGOTTEN_PER_JOB],
     )
     .await
