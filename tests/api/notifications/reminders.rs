@@ -4,7 +4,14 @@ use super::*;
 
 #[tokio::test]
 async fn reminders_are_timers_that_move_and_cancel_with_the_contract() {
-    let mut org = org(at("2026-12-01T12:00:00Z"), 1, &[], &[("olive", "member")]).await;
+    // The clock runs over more than a year: the inbox keeps what it told for longer.
+    let mut org = org(
+        at("2026-12-01T12:00:00Z"),
+        1,
+        &[("PACTUM_INBOX_DAYS", "3650")],
+        &[("olive", "member")],
+    )
+    .await;
     let contract = org
         .contract("olive", "Lease", json!({"start_date": "2026-01-01", "end_date": "2027-06-30", "renewal_notice_days": 60}))
         .await;
