@@ -100,8 +100,6 @@ pub async fn receive_next(
     idle: Duration,
 ) -> Result<Option<Received>, ApiError> {
     let bad = |message: String| DomainError::BadRequest(message);
-    let stalled =
-        || ApiError::UploadStalled(format!("the upload sent nothing for {} s", idle.as_secs()));
     let Some(mut field) = next_file_field(form, idle).await? else {
         return Ok(None);
     };
@@ -138,7 +136,7 @@ pub async fn receive_next(
         let (mut size, mut hasher, mut head) = (0u64, Sha256::new(), Vec::with_capacity(512));
         while let Some(chunk) = tokio::time::timeout(idle, field.try_next())
             .await
-            .map_err(|_| stalled())?
+            .map_err(|_| ApiError::stalled(idle))?
             .map_err(|e| bad(format!("the upload broke off: {e}")))?
         {
             size += chunk.len() as u64;
@@ -205,12 +203,10 @@ async fn next_file_field(
     idle: Duration,
 ) -> Result<Option<actix_multipart::Field>, ApiError> {
     let bad = |message: String| DomainError::BadRequest(message);
-    let stalled =
-        || ApiError::UploadStalled(format!("the upload sent nothing for {} s", idle.as_secs()));
     loop {
         let field = tokio::time::timeout(idle, form.multipart.try_next())
             .await
-            .map_err(|_| stalled())?
+            .map_err(|_| ApiError::stalled(idle))?
             .map_err(|e| match e {
                 MultipartError::ContentTypeMissing | MultipartError::ContentTypeIncompatible => {
                     ApiError::UnsupportedMediaType(
@@ -237,7 +233,7 @@ async fn next_file_field(
         let mut field = field;
         while let Some(chunk) = tokio::time::timeout(idle, field.try_next())
             .await
-            .map_err(|_| stalled())?
+            .map_err(|_| ApiError::stalled(idle))?
             .map_err(|e| bad(format!("the upload broke off: {e}")))?
         {
             form.other_bytes += chunk.len();

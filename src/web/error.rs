@@ -120,6 +120,11 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// An upload that sent nothing for `idle`.
+    pub fn stalled(idle: std::time::Duration) -> Self {
+        Self::UploadStalled(format!("the upload sent nothing for {} s", idle.as_secs()))
+    }
+
     /// The stable, machine-readable code clients branch on.
     pub fn code(&self) -> &'static str {
         match self {

@@ -157,9 +157,7 @@ async fn read_form(
     loop {
         let chunk = tokio::time::timeout(idle, payload.next())
             .await
-            .map_err(|_| {
-                ApiError::UploadStalled(format!("the upload sent nothing for {} s", idle.as_secs()))
-            })?;
+            .map_err(|_| ApiError::stalled(idle))?;
         let Some(chunk) = chunk else {
             return Ok(form.finish());
         };

@@ -145,6 +145,16 @@ fn leftover_upload_files(app: &TestApp) -> Vec<String> {
     found
 }
 
+/// A signed-in `POST` of a file to `contract`, its body still to be set.
+fn attach_request(app: &TestApp, token: &str, contract: &str) -> reqwest::RequestBuilder {
+    app.request(
+        Method::POST,
+        HOST,
+        &format!("/api/v1/contracts/{contract}/attachments"),
+    )
+    .bearer_auth(token)
+}
+
 /// Files kept in the server's upload folders under an attachment's id.
 fn stored_originals(app: &TestApp) -> usize {
     std::fs::read_dir(&app.upload_dir)
@@ -276,13 +286,7 @@ async fn the_fields_besides_an_uploads_file_are_bounded() {
                 .mime_str("application/pdf")
                 .unwrap(),
         );
-    let stored = app
-        .request(
-            Method::POST,
-            HOST,
-            &format!("/api/v1/contracts/{contract}/attachments"),
-        )
-        .bearer_auth(&token)
+    let stored = attach_request(&app, &token, &contract)
         .multipart(form)
         .send()
         .await
@@ -552,13 +556,7 @@ async fn attachment_names_lose_bidirectional_overrides() {
         .file_name("invoice\u{202E}fdp.exe.pdf")
         .mime_str("application/pdf")
         .unwrap();
-    let response = app
-        .request(
-            Method::POST,
-            HOST,
-            &format!("/api/v1/contracts/{contract}/attachments"),
-        )
-        .bearer_auth(&token)
+    let response = attach_request(&app, &token, &contract)
         .multipart(reqwest::multipart::Form::new().part("file", part))
         .send()
         .await
@@ -914,15 +912,10 @@ async fn an_upload_retried_with_its_idempotency_key_makes_its_file_once() {
                     .unwrap(),
             );
         }
-        app.request(
-            Method::POST,
-            HOST,
-            &format!("/api/v1/contracts/{contract}/attachments"),
-        )
-        .bearer_auth(&token)
-        .header("idempotency-key", key)
-        .multipart(form)
-        .send()
+        attach_request(&app, &token, &contract)
+            .header("idempotency-key", key)
+            .multipart(form)
+            .send()
     };
     let client = db.client().await;
     let count = |sql: &'static str| {
@@ -971,13 +964,7 @@ async fn an_upload_retried_with_its_idempotency_key_makes_its_file_once() {
     // A multipart body without a boundary cannot be read: refused, nothing kept, and the
     // key stays free.
     for content_type in ["multipart/form-data", "multipart/form-data; boundary=\"\""] {
-        let response = app
-            .request(
-                Method::POST,
-                HOST,
-                &format!("/api/v1/contracts/{contract}/attachments"),
-            )
-            .bearer_auth(&token)
+        let response = attach_request(&app, &token, &contract)
             .header("idempotency-key", "no-boundary")
             .header("content-type", content_type)
             .body("--x\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\nhi\r\n--x--\r\n")
